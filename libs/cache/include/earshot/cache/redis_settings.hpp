@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "earshot/core/config.hpp"
+#include "earshot/core/error.hpp"
+#include "earshot/core/health.hpp"
+
+namespace earshot::cache {
+
+struct RedisSettings {
+  std::string url;  // redis://[:password@]host:port/db
+  std::chrono::milliseconds timeout{0};
+
+  // Declares redis_url (secret: may carry a password) and redis_timeout.
+  void declare(ConfigSpec& spec);
+};
+
+struct RedisEndpoint {
+  std::string host;
+  int port = 6379;
+  std::string password;
+  int db = 0;
+};
+
+[[nodiscard]] Result<RedisEndpoint> parse_redis_url(std::string_view url);
+
+[[nodiscard]] std::unique_ptr<DependencyProbe> make_redis_probe(const RedisSettings& settings);
+
+}  // namespace earshot::cache

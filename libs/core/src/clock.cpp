@@ -1,0 +1,27 @@
+#include "earshot/core/clock.hpp"
+
+#include "earshot/core/backoff.hpp"
+
+#include <algorithm>
+
+namespace earshot {
+
+SystemClock& SystemClock::instance() {
+  static SystemClock clock;
+  return clock;
+}
+
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max,
+                 std::uint64_t seed)
+    : initial_(initial), max_(std::max(initial, max)), rng_(seed) {}
+
+std::chrono::milliseconds Backoff::next() {
+  const int shift = std::min(attempt_, 30);
+  ++attempt_;
+  const auto ceiling_ms = std::min<std::int64_t>(max_.count(), initial_.count() << shift);
+  const auto floor_ms = std::min<std::int64_t>(initial_.count() / 2, ceiling_ms);
+  std::uniform_int_distribution<std::int64_t> dist(floor_ms, ceiling_ms);
+  return std::chrono::milliseconds(dist(rng_));
+}
+
+}  // namespace earshot

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Earshot needs to build, test and run locally.
+# Idempotent: when every package is already installed it does nothing (no apt-get update),
+# so a second run takes well under a second.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config
+  # libraries
+  librabbitmq-dev libmariadb-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev
+  libfmt-dev prometheus-cpp-dev libhiredis-dev libsndfile1-dev libcpp-httplib-dev libssl-dev
+  libsodium-dev libjwt-dev libhnswlib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libbrotli-dev
+  # offline speech engine
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
+  # test audio
+  espeak-ng flite sox lame
+  # servers
+  mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
+  # tools
+  amqp-tools curl ca-certificates shellcheck
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# Keep package scripts from starting system services: we run our own instances.
+if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q "exit 101" /usr/sbin/policy-rc.d 2>/dev/null; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
+  -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+echo "install-deps: done"
