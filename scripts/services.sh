@@ -219,11 +219,12 @@ wait_ready() {
   while ! "$check"; do
     if ! proc_is "$name" "$pid"; then
       err "$name: process $pid exited during startup"
+      rm -f "${PIDFILE[$name]}"
       show_log_tail "$@"
       return 1
     fi
     if [ "$(now_ms)" -ge "$deadline" ]; then
-      err "$name: not ready before the deadline"
+      err "$name: not ready in time; pid $pid left running (\`services.sh stop\` ends it)"
       show_log_tail "$@"
       return 1
     fi
@@ -423,7 +424,7 @@ start_epmd() {
   if [ "$STATE" = running ]; then
     pid=$STATE_PID
   else
-    [ "$STATE" = stale ] && rm -f "${PIDFILE[epmd]}"
+    [ "$STATE" = stale ] && { say "epmd: removing stale pid file"; rm -f "${PIDFILE[epmd]}"; }
     require_port_free epmd "$EPMD_PORT"
     launch "${PIDFILE[epmd]}" "${LOGFILE[epmd]}" epmd -address 127.0.0.1 -port "$EPMD_PORT"
     pid=$LAUNCHED_PID
@@ -489,6 +490,8 @@ rabbit_wait() {
       "${PIDFILE[rabbitmq]}" >>"${LOGFILE[rabbitmq]}" 2>&1 || rc=$?
     if [ "$rc" -ne 0 ]; then
       err "rabbitmq: 'rabbitmqctl wait' failed (exit $rc)"
+      read_state rabbitmq
+      if [ "$STATE" = stale ]; then rm -f "${PIDFILE[rabbitmq]}"; fi
       show_log_tail "${logs[@]}"
       return 1
     fi
@@ -576,7 +579,9 @@ env_lines() {
     EARSHOT_MYSQL_USER earshot
     EARSHOT_MYSQL_PASSWORD earshot
     EARSHOT_MYSQL_DATABASE earshot
-    EARSHOT_AMQP_URL "amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
+    # "/%2f" is the default vhost "/". A bare trailing "/" means the empty vhost (AMQP URI
+    # spec; rabbitmq-c's amqp_parse_url agrees) and the broker refuses it.
+    EARSHOT_AMQP_URL "amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
     EARSHOT_REDIS_URL "redis://127.0.0.1:$REDIS_PORT/0"
     EARSHOT_SERVICES_DIR "$DATA"
     ES_PROMETHEUS_URL "http://127.0.0.1:$PROM_PORT"

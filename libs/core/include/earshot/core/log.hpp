@@ -16,9 +16,9 @@
 namespace earshot::log {
 
 struct Context {
-  std::string bid;
-  std::string call_id;
-  std::string trace_id;
+  std::string bid{};
+  std::string call_id{};
+  std::string trace_id{};
 };
 
 // Sets the calling thread's context for its lifetime, restoring the previous one after.

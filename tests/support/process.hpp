@@ -1,0 +1,61 @@
+#pragma once
+// Runs a real binary as a child process for end-to-end tests: explicit environment,
+// stdout+stderr captured to a file, signals, and waiting for exit with a deadline.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace earshot::testing {
+
+class ChildProcess {
+ public:
+  // `env` is the child's whole environment (PATH is added if absent).
+  ChildProcess(std::string path, std::vector<std::string> args,
+               std::map<std::string, std::string> env);
+  ~ChildProcess();  // SIGKILLs the child if still running
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  [[nodiscard]] bool start();
+  void signal(int sig);
+  // Exit status (code, or 128+signal) if the child ended before the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds deadline);
+  [[nodiscard]] bool running();
+  [[nodiscard]] std::string output() const;  // everything the child printed so far
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> args_;
+  std::map<std::string, std::string> env_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion; returns its exit code and combined output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& shell_command,
+                          std::optional<std::string> stdin_text = std::nullopt);
+
+struct HttpResult {
+  int status = 0;  // 0 when the connection failed
+  std::string body;
+};
+HttpResult http_get(const std::string& host, int port, const std::string& path,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+// Binds and releases a loopback port the kernel says is free, below the ephemeral range
+// is not guaranteed by the kernel, so this picks from 21000-22999 (clear of every
+// port the project's services use) and checks it binds.
+int free_port();
+
+}  // namespace earshot::testing
