@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The demo command: installs what is missing, builds, starts the local services (demo
+# instance, data under .local/demo/) and the whole fleet in the background, waits until
+# every binary answers /readyz 200, and prints where to look.
+#   scripts/demo.sh          start (or restart the fleet with a fresh build)
+#   scripts/demo.sh stop     stop the fleet and the demo services
+#   scripts/demo.sh status   show what runs
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SERVICES="$ROOT/scripts/services.sh"
+FLEET_DIR="$ROOT/.local/demo/fleet"
+BIN="$ROOT/build/bin"
+# name:admin_port
+FLEET=(sync:18091 stt:18092 analyze:18093 notify:18094 gateway:18095)
+API_PORT=18080
+
+pid_alive() {  # pidfile expected-binary
+  local pid
+  [ -f "$1" ] || return 1
+  pid="$(cat "$1")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$2"
+}
+
+stop_fleet() {
+  local entry name pidfile pid deadline
+  for entry in "${FLEET[@]}"; do
+    name="${entry%%:*}"
+    pidfile="$FLEET_DIR/$name.pid"
+    if pid_alive "$pidfile" "earshot-$name"; then
+      pid="$(cat "$pidfile")"
+      kill -TERM "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 10))
+      while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      echo "stopped earshot-$name (pid $pid)"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+fleet_status() {
+  local entry name port code
+  for entry in "${FLEET[@]}"; do
+    name="${entry%%:*}"; port="${entry##*:}"
+    if pid_alive "$FLEET_DIR/$name.pid" "earshot-$name"; then
+      code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)"
+      printf '  %-16s pid %-8s /readyz %s\n' "earshot-$name" "$(cat "$FLEET_DIR/$name.pid")" "$code"
+    else
+      printf '  %-16s stopped\n' "earshot-$name"
+    fi
+  done
+}
+
+case "${1:-start}" in
+  stop)
+    stop_fleet
+    bash "$SERVICES" --instance demo stop
+    exit 0 ;;
+  status)
+    bash "$SERVICES" --instance demo status || true
+    fleet_status
+    exit 0 ;;
+  start) ;;
+  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac
+
+bash scripts/install-deps.sh
+bash scripts/build.sh
+bash "$SERVICES" --instance demo start
+eval "$(bash "$SERVICES" --instance demo env)"
+
+if "$BIN/earshot" --help 2>/dev/null | grep -q '^  migrate'; then
+  "$BIN/earshot" migrate
+fi
+
+stop_fleet >/dev/null
+mkdir -p "$FLEET_DIR"
+targets="["
+for entry in "${FLEET[@]}"; do
+  name="${entry%%:*}"; port="${entry##*:}"
+  extra=()
+  if [ "$name" = gateway ]; then extra=(EARSHOT_HTTP_PORT="$API_PORT"); fi
+  env EARSHOT_ADMIN_PORT="$port" "${extra[@]}" \
+    setsid nohup "$BIN/earshot-$name" >>"$FLEET_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$FLEET_DIR/$name.pid"
+  targets+="{\"targets\":[\"127.0.0.1:$port\"],\"labels\":{\"service\":\"$name\"}},"
+done
+targets="${targets%,}]"
+if [ -n "${ES_PROMETHEUS_TARGETS_DIR:-}" ]; then
+  mkdir -p "$ES_PROMETHEUS_TARGETS_DIR"
+  echo "$targets" >"$ES_PROMETHEUS_TARGETS_DIR/fleet.json"
+fi
+
+deadline=$((SECONDS + 60))
+for entry in "${FLEET[@]}"; do
+  name="${entry%%:*}"; port="${entry##*:}"
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)" = 200 ]; do
+    if ! pid_alive "$FLEET_DIR/$name.pid" "earshot-$name"; then
+      echo "earshot-$name exited; last log lines:" >&2
+      tail -n 20 "$FLEET_DIR/$name.log" >&2
+      exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "earshot-$name not ready after 60 s; last log lines:" >&2
+      tail -n 20 "$FLEET_DIR/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+done
+
+cat <<MSG
+
+Earshot demo fleet is running.
+$(fleet_status)
+
+  API           http://127.0.0.1:$API_PORT/api/v1/version
+  metrics       http://127.0.0.1:18091/metrics ... :18095/metrics  (/healthz, /readyz alike)
+  Prometheus    ${ES_PROMETHEUS_URL:-}
+  RabbitMQ UI   ${ES_RABBITMQ_MGMT_URL:-}  (guest / guest)
+  logs          .local/demo/fleet/<service>.log  (JSON lines)
+
+Stop everything: scripts/demo.sh stop
+MSG

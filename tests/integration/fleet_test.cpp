@@ -1,0 +1,238 @@
+// End-to-end checks of the five service binaries against the real test services:
+// readiness, metrics exposition (validated by promtool and scraped by the real Prometheus),
+// dependency loss and recovery, strict config, graceful SIGTERM.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<std::string> kServices = {"sync", "stt", "analyze", "notify", "gateway"};
+
+std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
+
+std::map<std::string, std::string> service_env(const ServiceEndpoints& ep, int admin_port) {
+  return {
+      {"EARSHOT_MYSQL_HOST", ep.mysql_host},
+      {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
+      {"EARSHOT_MYSQL_USER", ep.mysql_user},
+      {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
+      {"EARSHOT_MYSQL_DATABASE", ep.mysql_database},
+      {"EARSHOT_AMQP_URL", ep.amqp_url},
+      {"EARSHOT_REDIS_URL", ep.redis_url},
+      {"EARSHOT_ADMIN_PORT", std::to_string(admin_port)},
+      {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"},
+  };
+}
+
+bool ready(int port) { return http_get("127.0.0.1", port, "/readyz").status == 200; }
+
+// Starts one service, waits for /readyz 200, returns it running.
+std::unique_ptr<ChildProcess> start_ready(const std::string& service,
+                                          std::map<std::string, std::string> env, int admin_port) {
+  auto child = std::make_unique<ChildProcess>(bin("earshot-" + service), std::vector<std::string>{},
+                                              std::move(env));
+  EXPECT_TRUE(child->start()) << service;
+  const bool ok = wait_until([&] { return ready(admin_port) || !child->running(); }, 30s) &&
+                  ready(admin_port);
+  EXPECT_TRUE(ok) << service << " never became ready; output:\n" << child->output();
+  return child;
+}
+
+class Fleet : public ::testing::Test {
+ protected:
+  ServiceEndpoints ep_ = endpoints();
+};
+
+TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
+  for (const auto& service : kServices) {
+    SCOPED_TRACE(service);
+    const int admin = free_port();
+    auto env = service_env(ep_, admin);
+    if (service == "gateway") env["EARSHOT_HTTP_PORT"] = std::to_string(free_port());
+    auto child = start_ready(service, env, admin);
+    ASSERT_TRUE(child->running());
+
+    auto health = http_get("127.0.0.1", admin, "/healthz");
+    EXPECT_EQ(health.status, 200);
+    auto readyz = nlohmann::json::parse(http_get("127.0.0.1", admin, "/readyz").body);
+    EXPECT_EQ(readyz["status"], "ready");
+    for (const char* dep : {"mysql", "rabbitmq", "redis"}) {
+      EXPECT_EQ(readyz["dependencies"][dep]["up"], true) << dep;
+    }
+
+    auto metrics = http_get("127.0.0.1", admin, "/metrics");
+    ASSERT_EQ(metrics.status, 200);
+    EXPECT_NE(metrics.body.find(fmt::format("service=\"{}\"", service)), std::string::npos);
+    EXPECT_NE(metrics.body.find("earshot_build_info{"), std::string::npos);
+    EXPECT_NE(metrics.body.find("process_resident_memory_bytes"), std::string::npos);
+    EXPECT_NE(metrics.body.find(R"(earshot_dependency_up{dependency="mysql"} 1)"),
+              std::string::npos);
+    const std::string path = fmt::format("{}metrics-{}-{}.txt", ::testing::TempDir(), service,
+                                         unique_suffix());
+    std::ofstream(path) << metrics.body;
+    auto lint = run_command("promtool check metrics < " + path);
+    EXPECT_EQ(lint.exit_code, 0) << lint.output;
+    std::remove(path.c_str());
+
+    const auto t0 = std::chrono::steady_clock::now();
+    child->signal(SIGTERM);
+    auto code = child->wait_exit(5s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(code.has_value()) << "did not exit within 5 s of SIGTERM";
+    EXPECT_EQ(*code, 0) << child->output();
+    EXPECT_LT(took, 5s);
+    EXPECT_NE(child->output().find("\"msg\":\"stopped\""), std::string::npos);
+  }
+}
+
+TEST_F(Fleet, ReadyzTurns503WhenADependencyStopsAnd200WhenItIsBack) {
+  // A private, real Redis that this test may stop without disturbing anything else.
+  const int redis_port = free_port();
+  const std::string redis_cmd = fmt::format(
+      "redis-server --port {} --bind 127.0.0.1 --save '' --appendonly no --daemonize no "
+      "--logfile ''",
+      redis_port);
+  auto start_redis = [&] {
+    auto r = std::make_unique<ChildProcess>(
+        "/bin/sh", std::vector<std::string>{"-c", "exec " + redis_cmd},
+        std::map<std::string, std::string>{});
+    EXPECT_TRUE(r->start());
+    EXPECT_TRUE(wait_until(
+        [&] { return run_command(fmt::format("redis-cli -p {} ping", redis_port)).output == "PONG\n"; },
+        10s));
+    return r;
+  };
+  auto redis = start_redis();
+
+  const int admin = free_port();
+  auto env = service_env(ep_, admin);
+  env["EARSHOT_REDIS_URL"] = fmt::format("redis://127.0.0.1:{}/0", redis_port);
+  auto stt = start_ready("stt", env, admin);
+
+  redis->signal(SIGKILL);
+  ASSERT_TRUE(redis->wait_exit(5s).has_value());
+  ASSERT_TRUE(wait_until([&] { return http_get("127.0.0.1", admin, "/readyz").status == 503; }, 10s));
+  auto body = nlohmann::json::parse(http_get("127.0.0.1", admin, "/readyz").body);
+  EXPECT_EQ(body["status"], "unavailable");
+  EXPECT_EQ(body["dependencies"]["redis"]["up"], false);
+  EXPECT_EQ(body["dependencies"]["mysql"]["up"], true);
+  EXPECT_NE(http_get("127.0.0.1", admin, "/metrics").body.find(
+                R"(earshot_dependency_up{dependency="redis"} 0)"),
+            std::string::npos);
+  EXPECT_EQ(http_get("127.0.0.1", admin, "/healthz").status, 200);  // alive though not ready
+
+  redis = start_redis();
+  ASSERT_TRUE(wait_until([&] { return ready(admin); }, 15s)) << stt->output();
+
+  stt->signal(SIGTERM);
+  auto code = stt->wait_exit(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+}
+
+TEST_F(Fleet, PrometheusScrapesABinary) {
+  const char* targets_dir = std::getenv("ES_PROMETHEUS_TARGETS_DIR");
+  ASSERT_NE(targets_dir, nullptr) << "run through scripts/test.sh";
+  const int admin = free_port();
+  auto child = start_ready("notify", service_env(ep_, admin), admin);
+  const std::string target = fmt::format("127.0.0.1:{}", admin);
+  const std::string file = fmt::format("{}/fleet-test-{}.json", targets_dir, unique_suffix());
+  std::ofstream(file) << nlohmann::json::array({{{"targets", {target}},
+                                                 {"labels", {{"service", "notify"}}}}})
+                             .dump();
+  auto prom = ep_.prometheus_url;  // http://127.0.0.1:PORT
+  const int prom_port = std::stoi(prom.substr(prom.rfind(':') + 1));
+  const std::string query = fmt::format(
+      "/api/v1/query?query=earshot_build_info%7Bservice%3D%22notify%22%2Cinstance%3D%22{}%22%7D",
+      target);
+  bool scraped = wait_until(
+      [&] {
+        auto r = http_get("127.0.0.1", prom_port, query);
+        if (r.status != 200) return false;
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        return !j.is_discarded() && j["data"]["result"].size() == 1 &&
+               j["data"]["result"][0]["value"][1] == "1";
+      },
+      40s, 250ms);
+  std::remove(file.c_str());
+  EXPECT_TRUE(scraped) << "Prometheus never scraped " << target;
+  child->signal(SIGTERM);
+  EXPECT_EQ(child->wait_exit(5s), std::optional<int>(0));
+}
+
+TEST_F(Fleet, GatewayAnswersWithTheErrorShapeAndRequestIds) {
+  const int admin = free_port();
+  const int http = free_port();
+  auto env = service_env(ep_, admin);
+  env["EARSHOT_HTTP_PORT"] = std::to_string(http);
+  auto gw = start_ready("gateway", env, admin);
+  auto v = http_get("127.0.0.1", http, "/api/v1/version");
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(v.body)["service"], "gateway");
+  auto missing = http_get("127.0.0.1", http, "/api/v1/no-such-thing");
+  EXPECT_EQ(missing.status, 404);
+  auto err = nlohmann::json::parse(missing.body);
+  EXPECT_EQ(err["error"]["code"], "not_found");
+  EXPECT_FALSE(err["error"]["message"].get<std::string>().empty());
+  gw->signal(SIGTERM);
+  EXPECT_EQ(gw->wait_exit(5s), std::optional<int>(0));
+}
+
+TEST(Binaries, UnknownOrInvalidConfigStopsTheProcessNamingTheKey) {
+  for (const auto& service : kServices) {
+    auto r = run_command(fmt::format("env -i EARSHOT_BOGUS=1 {}", bin("earshot-" + service)));
+    EXPECT_EQ(r.exit_code, 2) << service;
+    EXPECT_NE(r.output.find("EARSHOT_BOGUS"), std::string::npos) << r.output;
+    auto bad = run_command(fmt::format("env -i EARSHOT_MYSQL_PORT=notaport {}",
+                                       bin("earshot-" + service)));
+    EXPECT_EQ(bad.exit_code, 2) << service;
+    EXPECT_NE(bad.output.find("EARSHOT_MYSQL_PORT"), std::string::npos) << bad.output;
+  }
+}
+
+TEST(Binaries, HelpAndVersion) {
+  for (const auto& service : kServices) {
+    auto help = run_command(bin("earshot-" + service) + " --help");
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.output.find("EARSHOT_MYSQL_HOST"), std::string::npos);
+    EXPECT_NE(help.output.find("EARSHOT_ADMIN_PORT"), std::string::npos);
+    auto version = run_command(bin("earshot-" + service) + " --version");
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.output.rfind("earshot-" + service + " ", 0), 0u) << version.output;
+    auto bad_arg = run_command(bin("earshot-" + service) + " --frobnicate");
+    EXPECT_EQ(bad_arg.exit_code, 2);
+  }
+  auto cli = run_command(bin("earshot") + " --help");
+  EXPECT_EQ(cli.exit_code, 0);
+  EXPECT_EQ(run_command(bin("earshot") + " no-such-command").exit_code, 2);
+}
+
+TEST(Binaries, ConfigFileIsReadAndCheckConfigMasksSecrets) {
+  const std::string path = ::testing::TempDir() + "earshot-fleet-config-" + unique_suffix() + ".json";
+  std::ofstream(path) << R"({"mysql_port": 4406, "mysql_password": "s3cret-value"})";
+  auto r = run_command(fmt::format("env -i {} --config {} --check-config", bin("earshot-stt"), path));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("EARSHOT_MYSQL_PORT=4406"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("EARSHOT_MYSQL_PASSWORD=***"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("s3cret-value"), std::string::npos);
+  std::ofstream(path) << R"({"mysql_prot": 4406})";
+  auto typo = run_command(fmt::format("env -i {} --config {}", bin("earshot-stt"), path));
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.output.find("mysql_prot"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace earshot::testing
