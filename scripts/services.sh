@@ -6,7 +6,7 @@
 #   scripts/services.sh [--instance demo|test] start|stop|status|env
 #   scripts/services.sh [--instance demo|test] start-one|stop-one mariadb|redis|rabbitmq|prometheus
 #
-# The instance can also be chosen with EARSHOT_SERVICES_INSTANCE. Data, logs and PID files
+# The instance can also be chosen with ES_SERVICES_INSTANCE. Data, logs and PID files
 # live in <repo>/.local/<instance>/<server>/ (git-ignored). `eval "$(scripts/services.sh env)"`
 # gives clients the connection settings; `start` also writes them to <data>/env.sh.
 # Packages come from scripts/install-deps.sh.
@@ -23,7 +23,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/services.sh [--instance demo|test] start|stop|status|env
        scripts/services.sh [--instance demo|test] start-one|stop-one mariadb|redis|rabbitmq|prometheus
-The instance defaults to $EARSHOT_SERVICES_INSTANCE, else demo.
+The instance defaults to $ES_SERVICES_INSTANCE, else demo.
 EOF
 }
 
@@ -36,7 +36,7 @@ die_usage() {
 # ---------------------------------------------------------------------------------------------
 # Arguments
 # ---------------------------------------------------------------------------------------------
-INSTANCE=${EARSHOT_SERVICES_INSTANCE:-demo}
+INSTANCE=${ES_SERVICES_INSTANCE:-demo}
 POSITIONAL=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -75,7 +75,7 @@ MYSQL_SOCKET=$M/mysqld.sock
 # rewrites its process title to "redis-server 127.0.0.1:PORT", hence its port as the marker.
 declare -A PIDFILE=(
   [mariadb]=$M/mariadb.pid [redis]=$RD/redis.pid [rabbitmq]=$R/rabbit.pid
-  [epmd]=$R/epmd.pid [prometheus]=$P/prometheus.pid
+  [epmd]=$R/epmd.pid [prometheus]=$P/prometheus.pid [launcher]=$R/launcher.pid
 )
 declare -A LOGFILE=(
   [mariadb]=$M/mariadb.log [redis]=$RD/redis.log [rabbitmq]=$R/rabbitmq.log
@@ -83,11 +83,12 @@ declare -A LOGFILE=(
 )
 declare -A PROG=(
   [mariadb]=mariadbd [redis]=redis-server [rabbitmq]=beam.smp [epmd]=epmd
-  [prometheus]=prometheus
+  [prometheus]=prometheus [launcher]=rabbitmq-server
 )
 declare -A MARKER=(
   [mariadb]="--datadir=$M/data" [redis]="127.0.0.1:$REDIS_PORT" [rabbitmq]="-es_data_dir $R"
   [epmd]="-port $EPMD_PORT" [prometheus]="--storage.tsdb.path=$P/data"
+  [launcher]=/usr/lib/rabbitmq/bin/rabbitmq-server
 )
 declare -A PORT=(
   [mariadb]=$MYSQL_PORT [redis]=$REDIS_PORT [rabbitmq]=$AMQP_PORT [epmd]=$EPMD_PORT
@@ -112,6 +113,7 @@ RABBIT_ENV=(
   "RABBITMQ_CONF_ENV_FILE=$R/etc/rabbitmq-env.conf"
   "ERL_EPMD_ADDRESS=127.0.0.1"
   "ERL_EPMD_PORT=$EPMD_PORT"
+  "ERL_CRASH_DUMP=$R/log/erl_crash.dump"
   "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1} -es_data_dir $R"
 )
 RABBIT_BIN=/usr/lib/rabbitmq/bin
@@ -160,10 +162,13 @@ read_state() {
 # opens no connection: a bare connect/close counts against MariaDB's max_connect_errors and
 # makes RabbitMQ log handshake errors.
 port_listening() {
-  local hex
+  local hex f files=()
   hex=$(printf '%04X' "$1")
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    if [ -r "$f" ]; then files+=("$f"); fi # tcp6 is absent when IPv6 is disabled
+  done
   awk -v p="$hex" '$4 == "0A" && substr($2, index($2, ":") + 1) == p { found = 1 }
-    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+    END { exit !found }' "${files[@]}"
 }
 
 # Fails with a helpful message when PORT is taken by a process that is not ours.
@@ -190,8 +195,9 @@ show_log_tail() {
   done
 }
 
-# Starts a command detached (own session, stdin from /dev/null, output appended to LOG), so it
-# outlives this script. The wrapper shell writes its own PID to PIDFILE and then execs the
+# Starts a command detached (own session, stdin from /dev/null, output appended to LOG, working
+# directory LOG's folder so stray files such as crash dumps land there), so it outlives this
+# script. The wrapper shell writes its own PID to PIDFILE and then execs the
 # command, so PIDFILE holds the server's PID from the first instant. fd 9 (our lock) is closed.
 launch() {
   local pidfile=$1 log=$2 i
@@ -199,7 +205,8 @@ launch() {
   rm -f "$pidfile"
   printf '==== %s: %s\n' "$(date '+%F %T')" "$*" >>"$log"
   # shellcheck disable=SC2016 # $$, $0 and $@ are expanded by the inner shell
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 9>&- &
+  (cd "${log%/*}" && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@") \
+    </dev/null >>"$log" 2>&1 9>&- &
   # Sets LAUNCHED_PID. Retries because a server may rewrite the same file (MariaDB does).
   LAUNCHED_PID=""
   for ((i = 0; i < 300; i++)); do
@@ -318,7 +325,7 @@ stop_servers() {
   terminate "${first[@]}" || rc=1
   if [ "$with_rabbit" -eq 1 ]; then
     terminate epmd || rc=1
-    rm -f "$R/launcher.pid"
+    rm -f "${PIDFILE[launcher]}"
   fi
   return $rc
 }
@@ -463,7 +470,16 @@ rabbit_launch() {
   require_bins "$RABBIT_BIN/rabbitmq-server" "$RABBIT_BIN/rabbitmqctl" epmd curl
   start_epmd
   read_state rabbitmq
-  [ "$STATE" = running ] && return 0
+  if [ "$STATE" = running ]; then
+    # A node outlives a killed epmd but never registers with a new one, which leaves it
+    # unreachable for rabbitmqctl: restart such a node.
+    local names
+    names=$(epmd -port "$EPMD_PORT" -names 2>/dev/null || true)
+    [[ $'\n'$names$'\n' == *$'\n'"name earshot-$INSTANCE at port $DIST_PORT"$'\n'* ]] && return 0
+    say "rabbitmq: node is not registered with epmd (epmd was restarted); restarting it"
+    terminate rabbitmq
+    read_state rabbitmq
+  fi
   [ "$STATE" = stale ] && { say "rabbitmq: removing stale pid file"; rm -f "${PIDFILE[rabbitmq]}"; }
   local p
   for p in "$AMQP_PORT" "$DIST_PORT" "$MGMT_PORT"; do
@@ -471,8 +487,8 @@ rabbit_launch() {
   done
   rabbit_prepare
   # The launcher is the rabbitmq-server shell script; the node (beam.smp) writes rabbit.pid.
-  launch "$R/launcher.pid" "${LOGFILE[rabbitmq]}" env "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmq-server"
-  RABBIT_LAUNCHED=1
+  launch "${PIDFILE[launcher]}" "${LOGFILE[rabbitmq]}" env "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmq-server"
+  RABBIT_LAUNCHED=1 RABBIT_LAUNCHER_PID=$LAUNCHED_PID
 }
 
 rabbit_ports_ready() {
@@ -480,28 +496,44 @@ rabbit_ports_ready() {
     [ "$(http_code -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview")" = 200 ]
 }
 
+# The launcher log, plus the node's own log when this run has written to it.
+rabbit_logs() {
+  echo "${LOGFILE[rabbitmq]}"
+  if [ "$R/log/$NODENAME.log" -nt "${PIDFILE[launcher]}" ]; then echo "$R/log/$NODENAME.log"; fi
+}
+
+rabbit_fail() {
+  err "rabbitmq: $1"
+  read_state rabbitmq
+  if [ "$STATE" = stale ]; then rm -f "${PIDFILE[rabbitmq]}"; fi
+  read_state launcher
+  if [ "$STATE" = stale ]; then rm -f "${PIDFILE[launcher]}"; fi
+  local logs
+  mapfile -t logs < <(rabbit_logs)
+  show_log_tail "${logs[@]}"
+  return 1
+}
+
 rabbit_wait() {
-  local deadline=$((RABBIT_T0 + 90000)) logs=("${LOGFILE[rabbitmq]}" "$R/log/$NODENAME.log")
+  local deadline=$((RABBIT_T0 + 90000)) logs
   if [ "$RABBIT_LAUNCHED" -eq 1 ]; then
+    # `rabbitmqctl wait` would wait its whole timeout for a pid file that a node dying early
+    # never writes, so first wait for the file here while watching the launcher.
+    while [ ! -s "${PIDFILE[rabbitmq]}" ]; do
+      proc_is launcher "$RABBIT_LAUNCHER_PID" || { rabbit_fail "node exited during startup"; return 1; }
+      [ "$(now_ms)" -lt "$deadline" ] || { rabbit_fail "no pid file before the deadline"; return 1; }
+      sleep 0.05
+    done
     local remaining=$(((deadline - $(now_ms)) / 1000)) rc=0
     [ "$remaining" -gt 60 ] && remaining=60
     [ "$remaining" -lt 1 ] && remaining=1
     env "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmqctl" wait --timeout "$remaining" \
       "${PIDFILE[rabbitmq]}" >>"${LOGFILE[rabbitmq]}" 2>&1 || rc=$?
-    if [ "$rc" -ne 0 ]; then
-      err "rabbitmq: 'rabbitmqctl wait' failed (exit $rc)"
-      read_state rabbitmq
-      if [ "$STATE" = stale ]; then rm -f "${PIDFILE[rabbitmq]}"; fi
-      show_log_tail "${logs[@]}"
-      return 1
-    fi
+    [ "$rc" -eq 0 ] || { rabbit_fail "'rabbitmqctl wait' failed (exit $rc)"; return 1; }
   fi
   read_state rabbitmq
-  if [ "$STATE" != running ]; then
-    err "rabbitmq: node is not running (pid file: $STATE)"
-    show_log_tail "${logs[@]}"
-    return 1
-  fi
+  [ "$STATE" = running ] || { rabbit_fail "node is not running (pid file: $STATE)"; return 1; }
+  mapfile -t logs < <(rabbit_logs)
   wait_ready rabbitmq "$STATE_PID" "$deadline" rabbit_ports_ready "${logs[@]}" || return 1
   report_started rabbitmq "$STATE_PID" "$RABBIT_T0" "$RABBIT_LAUNCHED"
 }
@@ -583,7 +615,7 @@ env_lines() {
     # spec; rabbitmq-c's amqp_parse_url agrees) and the broker refuses it.
     EARSHOT_AMQP_URL "amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
     EARSHOT_REDIS_URL "redis://127.0.0.1:$REDIS_PORT/0"
-    EARSHOT_SERVICES_DIR "$DATA"
+    ES_SERVICES_DIR "$DATA"
     ES_PROMETHEUS_URL "http://127.0.0.1:$PROM_PORT"
     ES_RABBITMQ_MGMT_URL "http://127.0.0.1:$MGMT_PORT"
     ES_PROMETHEUS_TARGETS_DIR "$P/targets"
@@ -642,31 +674,28 @@ start_servers() {
   say "ready in $(elapsed "$t0") s; settings: eval \"\$(scripts/services.sh --instance $INSTANCE env)\""
 }
 
-server_arg() {
-  [ ${#POSITIONAL[@]} -eq 2 ] || die_usage "$COMMAND needs one server name"
-  case ${POSITIONAL[1]} in
-    mariadb | redis | rabbitmq | prometheus) echo "${POSITIONAL[1]}" ;;
-    *) die_usage "unknown server '${POSITIONAL[1]}'" ;;
-  esac
-}
-
 case $COMMAND in
   start | stop | status | env)
     [ ${#POSITIONAL[@]} -eq 1 ] || die_usage "$COMMAND takes no arguments" ;;
+  start-one | stop-one)
+    [ ${#POSITIONAL[@]} -eq 2 ] || die_usage "$COMMAND needs one server name"
+    case ${POSITIONAL[1]} in
+      mariadb | redis | rabbitmq | prometheus) ;;
+      *) die_usage "unknown server '${POSITIONAL[1]}'" ;;
+    esac ;;
 esac
 
 case $COMMAND in
   start) start_servers "${SERVERS[@]}" ;;
-  start-one) start_servers "$(server_arg)" ;;
+  start-one) start_servers "${POSITIONAL[1]}" ;;
   stop)
     [ -d "$DATA" ] || { say "nothing to stop"; exit 0; }
     take_lock
     stop_servers prometheus rabbitmq redis mariadb || exit 1 ;;
   stop-one)
-    name=$(server_arg)
     [ -d "$DATA" ] || exit 0
     take_lock
-    stop_servers "$name" || exit 1 ;;
+    stop_servers "${POSITIONAL[1]}" || exit 1 ;;
   status) cmd_status || exit $? ;;
   env) env_lines ;;
   *) die_usage "unknown command '$COMMAND'" ;;
