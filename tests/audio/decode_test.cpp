@@ -1,0 +1,164 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numbers>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "audio_fixture.hpp"
+#include "earshot/audio/audio.hpp"
+#include "process.hpp"
+
+namespace earshot::audio {
+namespace {
+
+using testing::run_command;
+using testing::temp_path;
+
+std::vector<std::uint8_t> read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A 2 s stereo 8 kHz file: 440 Hz left at -6 dBFS, silence right.
+std::string reference_wav() {
+  std::vector<std::vector<float>> ch(2, std::vector<float>(16000, 0.0f));
+  for (std::size_t i = 0; i < 16000; ++i) {
+    ch[0][i] = 0.5f * static_cast<float>(std::sin(2 * std::numbers::pi * 440.0 * static_cast<double>(i) / 8000.0));
+  }
+  const auto path = temp_path("ref.wav");
+  testing::write_wav16(path, ch, 8000);
+  return path;
+}
+
+struct Conversion {
+  std::string name;
+  std::string command;  // {in} {out}
+  std::string ext;
+  AudioFormat format;
+  std::string codec;
+};
+
+TEST(Decode, EveryContainerAndCodecFromBytes) {
+  const auto ref = reference_wav();
+  const std::vector<Conversion> conversions = {
+      {"pcm16", "cp {in} {out}", "wav", AudioFormat::kWav, "pcm_16"},
+      {"pcm8", "sox {in} -b 8 -e unsigned-integer {out}", "wav", AudioFormat::kWav, "pcm_u8"},
+      {"pcm24", "sox {in} -b 24 {out}", "wav", AudioFormat::kWav, "pcm_24"},
+      {"pcm32", "sox {in} -b 32 -e signed-integer {out}", "wav", AudioFormat::kWav, "pcm_32"},
+      {"float", "sox {in} -b 32 -e floating-point {out}", "wav", AudioFormat::kWav, "float"},
+      {"mulaw", "sox {in} -e u-law {out}", "wav", AudioFormat::kWav, "ulaw"},
+      {"alaw", "sox {in} -e a-law {out}", "wav", AudioFormat::kWav, "alaw"},
+      {"flac", "sox {in} {out}", "flac", AudioFormat::kFlac, "pcm_16"},
+      {"ogg", "sox {in} {out}", "ogg", AudioFormat::kOgg, "vorbis"},
+      // An MP3 named .wav: the name must not matter.
+      {"mp3", "lame --quiet -b 32 {in} {out}", "wav", AudioFormat::kMp3, "mp3"},
+  };
+  for (const auto& c : conversions) {
+    SCOPED_TRACE(c.name);
+    const auto out = temp_path(c.name + "." + c.ext);
+    auto r = run_command(fmt::format(fmt::runtime(c.command), fmt::arg("in", ref), fmt::arg("out", out)));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto decoded = decode(read_all(out));
+    std::remove(out.c_str());
+    ASSERT_TRUE(decoded) << decoded.error().to_string();
+    EXPECT_EQ(decoded->format, c.format);
+    EXPECT_EQ(decoded->codec, c.codec);
+    EXPECT_EQ(decoded->channels.size(), 2u);
+    EXPECT_EQ(decoded->sample_rate, 8000);
+    // MP3 decodes a little longer (encoder padding); everything else is exact.
+    if (c.format == AudioFormat::kMp3) {
+      EXPECT_NEAR(static_cast<double>(decoded->duration_ms()), 2000.0, 150.0);
+    } else {
+      EXPECT_EQ(decoded->duration_ms(), 2000);
+    }
+    // Left carries the tone at about -6 dBFS peak, right is (near) silent.
+    float peak_l = 0, peak_r = 0;
+    for (float v : decoded->channels[0]) peak_l = std::max(peak_l, std::fabs(v));
+    for (float v : decoded->channels[1]) peak_r = std::max(peak_r, std::fabs(v));
+    EXPECT_NEAR(peak_l, 0.5, 0.08);
+    EXPECT_LT(peak_r, 0.05);
+  }
+  std::remove(ref.c_str());
+}
+
+TEST(Decode, BadInputIsRefusedWithAReason) {
+  auto expect_refused = [](std::vector<std::uint8_t> bytes, std::string_view words) {
+    auto r = decode(bytes);
+    ASSERT_FALSE(r) << words;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(words), std::string::npos) << r.error().message;
+  };
+  expect_refused({}, "empty");
+  std::string text = "this is a text file, not audio at all";
+  expect_refused({text.begin(), text.end()}, "not a recognised audio file");
+  std::mt19937 rng(1);
+  std::vector<std::uint8_t> noise(4096);
+  for (auto& b : noise) b = static_cast<std::uint8_t>(rng() & 0x7f);
+  expect_refused(noise, "not a recognised audio file");
+
+  const auto ref = reference_wav();
+  auto full = read_all(ref);
+  std::remove(ref.c_str());
+  auto truncated = full;
+  truncated.resize(full.size() / 2);
+  expect_refused(truncated, "truncated");
+  auto header_only = full;
+  header_only.resize(44);
+  expect_refused(header_only, "");
+  // A RIFF/WAVE header whose fmt chunk is garbage.
+  auto corrupt = full;
+  for (std::size_t i = 20; i < 36; ++i) corrupt.at(i) = 0xEE;
+  expect_refused(corrupt, "wav audio");
+}
+
+TEST(Decode, LimitsOnSizeAndDuration) {
+  const auto ref = reference_wav();
+  auto bytes = read_all(ref);
+  std::remove(ref.c_str());
+  DecodeLimits small;
+  small.max_bytes = 1000;
+  auto r = decode(bytes, small);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("limit"), std::string::npos);
+  DecodeLimits short_calls;
+  short_calls.max_duration = std::chrono::seconds(1);
+  r = decode(bytes, short_calls);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("limit of 1 s"), std::string::npos) << r.error().message;
+}
+
+TEST(Detect, MagicNumbers) {
+  auto bytes = [](std::string s) { return std::vector<std::uint8_t>(s.begin(), s.end()); };
+  EXPECT_EQ(detect_format(bytes(std::string("RIFF\x24\x00\x00\x00WAVEfmt ", 16))), AudioFormat::kWav);
+  EXPECT_EQ(detect_format(bytes(std::string("fLaC\0\0\0\x22", 8))), AudioFormat::kFlac);
+  EXPECT_EQ(detect_format(bytes(std::string("OggS\0\x02", 6))), AudioFormat::kOgg);
+  EXPECT_EQ(detect_format(bytes(std::string("ID3\x04\0\0", 6))), AudioFormat::kMp3);
+  EXPECT_EQ(detect_format(std::vector<std::uint8_t>{0xFF, 0xFB, 0x90, 0x64}), AudioFormat::kMp3);
+  EXPECT_EQ(detect_format(std::vector<std::uint8_t>{0xFF, 0xFF, 0xFF, 0xFF}), AudioFormat::kUnknown);
+  EXPECT_EQ(detect_format(bytes(std::string("RIFF\x24\x00\x00\x00AVI LIST", 16))), AudioFormat::kUnknown);
+  EXPECT_EQ(detect_format(bytes("<html>")), AudioFormat::kUnknown);
+}
+
+TEST(Resample, PreservesATone) {
+  std::vector<float> in(8000);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    in[i] = static_cast<float>(std::sin(2 * std::numbers::pi * 300.0 * static_cast<double>(i) / 8000.0));
+  }
+  auto up = resample(in, 8000, 16000);
+  ASSERT_EQ(up.size(), 16000u);
+  double err = 0;
+  for (std::size_t i = 200; i < up.size() - 200; ++i) {
+    const double want = std::sin(2 * std::numbers::pi * 300.0 * static_cast<double>(i) / 16000.0);
+    err = std::max(err, std::fabs(up[i] - want));
+  }
+  EXPECT_LT(err, 0.02);
+  auto down = resample(up, 16000, 8000);
+  EXPECT_EQ(down.size(), 8000u);
+}
+
+}  // namespace
+}  // namespace earshot::audio
