@@ -1,5 +1,6 @@
 // earshot: the admin command line. Subcommands are registered in kCommands; each parses its
 // own arguments and returns the process exit code (0 ok, 1 failed, 2 usage or config error).
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <functional>
@@ -9,7 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "earshot/core/config.hpp"
 #include "earshot/core/service.hpp"
+#include "earshot/storage/migrator.hpp"
+#include "earshot/storage/mysql_settings.hpp"
+#include "earshot/storage/sql.hpp"
 
 namespace {
 
@@ -28,6 +33,81 @@ int print_usage(const std::vector<Command>& commands, std::ostream& out) {
   return 0;
 }
 
+// earshot migrate [--status] [--dir DIR]: applies pending migrations (or lists applied and
+// pending ones) on the EARSHOT_MYSQL_* database. Safe to run from several processes at once.
+int run_migrate(std::span<char*> args) {
+  bool status_only = false;
+  std::string dir;
+  earshot::ConfigSpec spec;
+  earshot::storage::MySqlSettings mysql;
+  mysql.declare(spec);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a(args[i]);
+    if (a == "--status") {
+      status_only = true;
+    } else if (a == "--dir" && i + 1 < args.size()) {
+      dir = args[++i];
+    } else if (a == "--help" || a == "-h") {
+      std::cout << "Usage: earshot migrate [--status] [--dir DIR]\n\n"
+                   "Applies pending schema migrations in order (the ones built into this binary,\n"
+                   "or the NNNN_name.sql files of DIR). --status lists applied and pending ones.\n"
+                   "Refuses to run when an applied migration file was changed.\n\n"
+                << spec.help_text();
+      return 0;
+    } else {
+      std::cerr << fmt::format("earshot migrate: unknown option '{}'\n", a);
+      return 2;
+    }
+  }
+  if (auto st = spec.load(earshot::current_environment()); !st) {
+    std::cerr << fmt::format("earshot migrate: {}\n", st.error().to_string());
+    return 2;
+  }
+  std::vector<earshot::storage::Migration> migrations;
+  if (dir.empty()) {
+    migrations = earshot::storage::embedded_migrations();
+  } else {
+    auto loaded = earshot::storage::load_migrations_from_dir(dir);
+    if (!loaded) {
+      std::cerr << fmt::format("earshot migrate: {}\n", loaded.error().to_string());
+      return 2;
+    }
+    migrations = std::move(*loaded);
+  }
+  mysql.pool_size = 1;
+  earshot::storage::Database db(mysql);
+  earshot::storage::Migrator migrator(db, std::move(migrations));
+  if (status_only) {
+    auto st = migrator.status();
+    if (!st) {
+      std::cerr << fmt::format("earshot migrate: {}\n", st.error().to_string());
+      return 1;
+    }
+    int pending = 0;
+    for (const auto& m : *st) {
+      std::string state = "pending";
+      if (m.applied) {
+        state = fmt::format("applied {:%Y-%m-%d %H:%M:%S}", m.applied_at.value_or(earshot::storage::Timestamp{}));
+        if (m.changed) state += " CHANGED SINCE APPLIED";
+        if (m.file_missing) state += " (file missing)";
+      } else {
+        ++pending;
+      }
+      std::cout << fmt::format("{:04}  {:<40} {}\n", m.version, m.file_name, state);
+    }
+    std::cout << fmt::format("{} pending\n", pending);
+    return 0;
+  }
+  auto applied = migrator.migrate();
+  if (!applied) {
+    std::cerr << fmt::format("earshot migrate: {}\n", applied.error().to_string());
+    return 1;
+  }
+  if (applied->empty()) std::cout << "schema is up to date\n";
+  for (int v : *applied) std::cout << fmt::format("applied {:04}\n", v);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +118,7 @@ int main(int argc, char** argv) {
                                   earshot::build_commit());
          return 0;
        }},
+      {"migrate", "apply schema migrations (--status lists applied / pending)", run_migrate},
   };
   if (argc < 2) {
     print_usage(commands, std::cerr);

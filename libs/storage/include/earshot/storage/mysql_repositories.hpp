@@ -1,0 +1,266 @@
+#pragma once
+// MySQL / MariaDB implementations of the repository interfaces. Each holds a reference to a
+// shared Database (thread-safe) and is itself safe to use from many threads.
+
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/repositories.hpp"
+
+namespace earshot::storage {
+
+class MySqlBusinessRepository final : public BusinessRepository {
+ public:
+  explicit MySqlBusinessRepository(Database& db) : db_(db) {}
+  Status create(const TenantId& t, std::string_view name) override;
+  Result<Business> get(const TenantId& t) override;
+  Result<std::vector<Business>> list_all() override;
+  Result<bool> set_status(const TenantId& t, BusinessStatus s) override;
+  Result<bool> rename(const TenantId& t, std::string_view name) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlUserRepository final : public UserRepository {
+ public:
+  explicit MySqlUserRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, const User& user) override;
+  Result<User> get(const TenantId& t, Id id) override;
+  Result<User> find_by_email(const TenantId& t, std::string_view email) override;
+  Result<std::vector<User>> list(const TenantId& t) override;
+  Result<bool> set_role(const TenantId& t, Id id, UserRole role) override;
+  Result<bool> set_password_hash(const TenantId& t, Id id, std::string_view hash) override;
+  Result<bool> set_disabled(const TenantId& t, Id id, bool disabled) override;
+  Result<bool> record_login(const TenantId& t, Id id, Timestamp at) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+  Result<Id> create_platform_admin(std::string_view email,
+                                   std::string_view password_hash) override;
+  Result<PlatformAdmin> find_platform_admin(std::string_view email) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlApiKeyRepository final : public ApiKeyRepository {
+ public:
+  explicit MySqlApiKeyRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, std::string_view name, std::string_view prefix,
+                    std::string_view key_hash, const std::vector<std::string>& scopes) override;
+  Result<std::vector<ApiKey>> list(const TenantId& t) override;
+  Result<bool> revoke(const TenantId& t, Id id, Timestamp at) override;
+  Result<bool> touch(const TenantId& t, Id id, Timestamp at) override;
+  Result<ApiKey> authenticate(std::string_view key_hash) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlPipelineConfigRepository final : public PipelineConfigRepository {
+ public:
+  MySqlPipelineConfigRepository(Database& db, const crypto::Keyring& keys)
+      : db_(db), keys_(keys) {}
+  Status put(const TenantId& t, const PipelineConfig& config) override;
+  Result<PipelineConfig> get(const TenantId& t) override;
+  Result<std::int64_t> reseal_all() override;
+
+ private:
+  Database& db_;
+  const crypto::Keyring& keys_;
+};
+
+class MySqlAgentConfigRepository final : public AgentConfigRepository {
+ public:
+  explicit MySqlAgentConfigRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, const AgentConfig& c) override;
+  Result<AgentConfig> get(const TenantId& t, Id id) override;
+  Result<std::vector<AgentConfig>> list(const TenantId& t, bool enabled_only) override;
+  Result<bool> update(const TenantId& t, const AgentConfig& c) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlHumanAgentRepository final : public HumanAgentRepository {
+ public:
+  explicit MySqlHumanAgentRepository(Database& db) : db_(db) {}
+  Result<Id> upsert(const TenantId& t, const HumanAgentInput& in) override;
+  Result<HumanAgent> get(const TenantId& t, Id id) override;
+  Result<HumanAgent> find_by_external_id(const TenantId& t,
+                                         std::string_view external_id) override;
+  Result<std::vector<HumanAgent>> list(const TenantId& t) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlCallRepository final : public CallRepository {
+ public:
+  // `phone_pepper` is prepended to a phone before hash_customer_phone hashes it, so the
+  // small space of phone numbers cannot be enumerated without it. Keep it stable.
+  explicit MySqlCallRepository(Database& db, std::string phone_pepper = {})
+      : db_(db), phone_pepper_(std::move(phone_pepper)) {}
+  Result<UpsertOutcome> upsert(const TenantId& t, const CallInput& in) override;
+  Status upsert_batch(const TenantId& t, std::span<const CallInput> in) override;
+  Result<CallRecord> get(const TenantId& t, Id id) override;
+  Result<CallRecord> find_by_external_id(const TenantId& t,
+                                         std::string_view external_id) override;
+  Result<bool> advance(const TenantId& t, Id id, CallStatus from, CallStatus to) override;
+  Result<bool> mark_failed(const TenantId& t, Id id, std::string_view stage,
+                           std::string_view reason) override;
+  Result<bool> reprocess(const TenantId& t, Id id) override;
+  Result<CallPage> list(const TenantId& t, const CallListQuery& q) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+  Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff,
+                                            int batch_size) override;
+  Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
+
+ private:
+  Database& db_;
+  std::string phone_pepper_;
+};
+
+class MySqlTranscriptRepository final : public TranscriptRepository {
+ public:
+  explicit MySqlTranscriptRepository(Database& db) : db_(db) {}
+  Status put(const TenantId& t, const Transcript& tr) override;
+  Result<Transcript> get(const TenantId& t, Id call_id) override;
+  Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlMetricsRepository final : public MetricsRepository {
+ public:
+  explicit MySqlMetricsRepository(Database& db) : db_(db) {}
+  Status put(const TenantId& t, const CallMetrics& m) override;
+  Result<CallMetrics> get(const TenantId& t, Id call_id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlAnalysisRepository final : public AnalysisRepository {
+ public:
+  explicit MySqlAnalysisRepository(Database& db) : db_(db) {}
+  Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) override;
+  Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id,
+                                              bool latest_only) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlProcessingEventRepository final : public ProcessingEventRepository {
+ public:
+  explicit MySqlProcessingEventRepository(Database& db) : db_(db) {}
+  Result<Id> append(const TenantId& t, const ProcessingEvent& e) override;
+  Result<std::vector<ProcessingEvent>> list_for_call(const TenantId& t, Id call_id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlWatermarkRepository final : public WatermarkRepository {
+ public:
+  explicit MySqlWatermarkRepository(Database& db) : db_(db) {}
+  Result<std::optional<std::string>> get(const TenantId& t, std::string_view source) override;
+  Status put(const TenantId& t, std::string_view source, std::string_view position) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlCrmLeadRepository final : public CrmLeadRepository {
+ public:
+  explicit MySqlCrmLeadRepository(Database& db) : db_(db) {}
+  Status upsert(const TenantId& t, const CrmLead& lead) override;
+  Result<std::optional<CrmLead>> find_by_phone(const TenantId& t,
+                                               std::string_view phone) override;
+  Result<bool> remove(const TenantId& t, std::string_view lead_id) override;
+
+ private:
+  Database& db_;
+};
+
+// Categories and scorecards share one implementation over their own tables.
+class MySqlRuleSetRepository final : public RuleSetRepository {
+ public:
+  enum class Kind { kCategories, kScorecards };
+  MySqlRuleSetRepository(Database& db, Kind kind) : db_(db), kind_(kind) {}
+  Result<Id> create(const TenantId& t, const RuleSet& r) override;
+  Result<RuleSet> get(const TenantId& t, Id id) override;
+  Result<std::vector<RuleSet>> list(const TenantId& t) override;
+  Result<bool> update(const TenantId& t, const RuleSet& r) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+
+ private:
+  Database& db_;
+  Kind kind_;
+};
+
+class MySqlCategoryMatchRepository final : public CategoryMatchRepository {
+ public:
+  explicit MySqlCategoryMatchRepository(Database& db) : db_(db) {}
+  Status replace(const TenantId& t, Id call_id,
+                 const std::vector<CategoryMatch>& matches) override;
+  Result<std::vector<CategoryMatch>> list_for_call(const TenantId& t, Id call_id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlEscalationRepository final : public EscalationRepository {
+ public:
+  explicit MySqlEscalationRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, Id call_id, std::string_view reason,
+                    EscalationSeverity severity) override;
+  Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status,
+                                       int limit) override;
+  Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlNoteRepository final : public NoteRepository {
+ public:
+  explicit MySqlNoteRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id,
+                    std::string_view body) override;
+  Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlWebhookRepository final : public WebhookRepository {
+ public:
+  MySqlWebhookRepository(Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys) {}
+  Result<Id> create_subscription(const TenantId& t, std::string_view url,
+                                 const std::vector<std::string>& events,
+                                 std::string_view signing_secret) override;
+  Result<std::vector<WebhookSubscription>> list_subscriptions(const TenantId& t) override;
+  Result<std::string> signing_secret(const TenantId& t, Id id) override;
+  Result<bool> set_enabled(const TenantId& t, Id id, bool enabled) override;
+  Result<bool> remove_subscription(const TenantId& t, Id id) override;
+  Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
+                       std::string_view event_id, std::string_view payload_json,
+                       Timestamp due) override;
+  Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit,
+                                                 std::chrono::milliseconds lease) override;
+  Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code,
+                              Timestamp at) override;
+  Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
+                                   std::optional<int> response_code,
+                                   std::optional<Timestamp> retry_at) override;
+  Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id,
+                                                       int limit) override;
+
+ private:
+  Database& db_;
+  const crypto::Keyring& keys_;
+};
+
+}  // namespace earshot::storage

@@ -1,0 +1,452 @@
+// Human agents and calls: upserts, guarded transitions, the keyset call list, lifecycle.
+#include <algorithm>
+
+#include "earshot/storage/mysql_repositories.hpp"
+#include "repo_util.hpp"
+
+namespace earshot::storage {
+
+using namespace detail;
+
+// ---- human agents ------------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kAgentCols =
+    "SELECT id, external_id, name, team, city, total_calls, talk_ratio_sum, talk_ratio_count, "
+    "customer_sentiment_sum, customer_sentiment_count, qa_score_sum, qa_score_count, "
+    "escalations, trend FROM human_agents";
+
+HumanAgent to_agent(const Row& r) {
+  HumanAgent a;
+  a.id = r[0].as_int();
+  a.external_id = r[1].as_string();
+  a.name = r[2].as_string();
+  a.team = r[3].as_string();
+  a.city = r[4].as_string();
+  a.total_calls = r[5].as_int();
+  a.talk_ratio_sum = r[6].as_double();
+  a.talk_ratio_count = r[7].as_int();
+  a.customer_sentiment_sum = r[8].as_double();
+  a.customer_sentiment_count = r[9].as_int();
+  a.qa_score_sum = r[10].as_double();
+  a.qa_score_count = r[11].as_int();
+  a.escalations = r[12].as_int();
+  a.trend_json = r[13].as_string();
+  return a;
+}
+
+Result<HumanAgent> one_agent(Result<ExecResult> r) {
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("human agent");
+  return to_agent(r->rows[0]);
+}
+}  // namespace
+
+Result<Id> MySqlHumanAgentRepository::upsert(const TenantId& t, const HumanAgentInput& in) {
+  auto r = db_.execute(
+      "INSERT INTO human_agents (bid, external_id, name, team, city, trend) "
+      "VALUES (?, ?, ?, ?, ?, '[]') ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), "
+      "name = VALUES(name), team = VALUES(team), city = VALUES(city)",
+      {t.bid(), in.external_id, in.name, in.team, in.city});
+  if (!r) return std::unexpected(r.error());
+  return static_cast<Id>(r->insert_id);
+}
+
+Result<HumanAgent> MySqlHumanAgentRepository::get(const TenantId& t, Id id) {
+  return one_agent(db_.execute(std::string(kAgentCols) + " WHERE id = ? AND bid = ?", {id, t.bid()}));
+}
+
+Result<HumanAgent> MySqlHumanAgentRepository::find_by_external_id(const TenantId& t,
+                                                                  std::string_view external_id) {
+  return one_agent(db_.execute(std::string(kAgentCols) + " WHERE bid = ? AND external_id = ?",
+                               {t.bid(), external_id}));
+}
+
+Result<std::vector<HumanAgent>> MySqlHumanAgentRepository::list(const TenantId& t) {
+  auto r = db_.execute(std::string(kAgentCols) + " WHERE bid = ? ORDER BY name, id", {t.bid()});
+  if (!r) return std::unexpected(r.error());
+  std::vector<HumanAgent> out;
+  for (const auto& row : r->rows) out.push_back(to_agent(row));
+  return out;
+}
+
+// ---- calls -------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kCallCols =
+    "SELECT id, external_id, human_agent_id, customer_phone, customer_name, direction, city, "
+    "issue_category, call_context, started_at, duration_ms, audio_uri, channels, language, "
+    "metadata, status, failed_stage, failed_reason, attempts, customer_phone_hashed, "
+    "agent_talk_ratio, customer_sentiment, qa_score, status_changed_at, created_at";
+constexpr std::size_t kCallColCount = 25;
+
+CallRecord to_call(const Row& r) {
+  CallRecord c;
+  c.id = r[0].as_int();
+  c.external_id = r[1].as_string();
+  c.human_agent_id = r[2].opt_int();
+  c.customer_phone = r[3].as_string();
+  c.customer_name = r[4].as_string();
+  c.direction = from_name(kDirection, r[5].as_string());
+  c.city = r[6].as_string();
+  c.issue_category = r[7].as_string();
+  c.call_context = r[8].as_string();
+  c.started_at = r[9].as_time();
+  c.duration_ms = r[10].as_int();
+  c.audio_uri = r[11].as_string();
+  c.channels = static_cast<int>(r[12].as_int());
+  c.language = r[13].as_string();
+  c.metadata_json = r[14].as_string();
+  c.status = status_from_name(r[15].as_string()).value_or(CallStatus::kFailed);
+  c.failed_stage = r[16].as_string();
+  c.failed_reason = r[17].as_string();
+  c.attempts = r[18].as_int();
+  c.customer_phone_hashed = r[19].as_int() != 0;
+  c.agent_talk_ratio = r[20].opt_double();
+  c.customer_sentiment = r[21].opt_double();
+  c.qa_score = r[22].opt_double();
+  c.status_changed_at = r[23].as_time();
+  c.created_at = r[24].as_time();
+  return c;
+}
+
+Result<CallRecord> one_call(Result<ExecResult> r, std::string_view what) {
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found(what);
+  return to_call(r->rows[0]);
+}
+
+constexpr std::string_view kUpsertHead =
+    "INSERT INTO call_records (bid, external_id, human_agent_id, customer_phone, customer_name, "
+    "direction, city, issue_category, call_context, started_at, duration_ms, audio_uri, "
+    "channels, language, metadata) VALUES ";
+constexpr std::string_view kUpsertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// A re-sync refreshes descriptive fields only: status, derived values and an already hashed
+// phone stay. sync_count always changes, so affected rows tell insert (1) from update (2).
+constexpr std::string_view kUpsertTail =
+    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), human_agent_id = VALUES(human_agent_id), "
+    "customer_phone = IF(customer_phone_hashed = 1, customer_phone, VALUES(customer_phone)), "
+    "customer_name = VALUES(customer_name), direction = VALUES(direction), "
+    "city = VALUES(city), issue_category = VALUES(issue_category), "
+    "call_context = VALUES(call_context), started_at = VALUES(started_at), "
+    "duration_ms = VALUES(duration_ms), audio_uri = VALUES(audio_uri), "
+    "channels = VALUES(channels), language = VALUES(language), metadata = VALUES(metadata), "
+    "sync_count = sync_count + 1";
+
+void append_call_params(std::vector<Value>& p, const TenantId& t, const CallInput& in) {
+  p.emplace_back(t.bid());
+  p.emplace_back(in.external_id);
+  p.emplace_back(in.human_agent_id);
+  p.emplace_back(in.customer_phone);
+  p.emplace_back(in.customer_name);
+  p.emplace_back(to_name(kDirection, in.direction));
+  p.emplace_back(in.city);
+  p.emplace_back(in.issue_category);
+  p.emplace_back(in.call_context);
+  p.emplace_back(in.started_at);
+  p.emplace_back(in.duration_ms);
+  p.emplace_back(in.audio_uri);
+  p.emplace_back(in.channels);
+  p.emplace_back(in.language);
+  p.emplace_back(in.metadata_json);
+}
+
+// Tables holding rows derived from a call, deleted with it.
+constexpr std::array<std::string_view, 7> kDerivedTables = {
+    "transcripts",        "call_metrics", "analyses",   "processing_events",
+    "call_notes",         "escalations",  "call_category_matches"};
+
+std::string placeholders(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
+  return s;
+}
+
+// Deletes calls `ids` (already known to be the tenant's) and their derived rows.
+Result<std::uint64_t> delete_calls(Connection& c, const TenantId& t, const std::vector<Id>& ids) {
+  const std::string in = placeholders(ids.size());
+  std::vector<Value> params;
+  params.reserve(ids.size() + 1);
+  params.emplace_back(t.bid());
+  for (Id id : ids) params.emplace_back(id);
+  for (std::string_view table : kDerivedTables) {
+    auto r = c.execute(fmt::format("DELETE FROM {} WHERE bid = ? AND call_id IN ({})", table, in),
+                       params);
+    if (!r) return std::unexpected(r.error());
+  }
+  auto r = c.execute(fmt::format("DELETE FROM call_records WHERE bid = ? AND id IN ({})", in),
+                     params);
+  if (!r) return std::unexpected(r.error());
+  return r->affected_rows;
+}
+
+struct SortSpec {
+  std::string_view column;
+  bool real;  // double key (else integer / time)
+  bool time;
+};
+
+SortSpec sort_spec(CallSort s) {
+  switch (s) {
+    case CallSort::kStartedAt: return {"started_at", false, true};
+    case CallSort::kDuration: return {"duration_ms", false, false};
+    case CallSort::kSentiment: return {"sentiment_key", true, false};
+    case CallSort::kQaScore: return {"qa_key", true, false};
+  }
+  return {"started_at", false, true};
+}
+
+// Boolean-mode query requiring every word; words below InnoDB's minimum token size (3) are
+// not indexed and are dropped.
+std::string fulltext_query(std::string_view text) {
+  std::string out;
+  std::string word;
+  auto flush = [&] {
+    if (word.size() >= 3) out += (out.empty() ? "+" : " +") + word;
+    word.clear();
+  };
+  for (char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || u >= 0x80) word.push_back(ch);
+    else flush();
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
+Result<UpsertOutcome> MySqlCallRepository::upsert(const TenantId& t, const CallInput& in) {
+  std::vector<Value> p;
+  p.reserve(15);
+  append_call_params(p, t, in);
+  auto r = db_.execute(std::string(kUpsertHead) + std::string(kUpsertRow) + std::string(kUpsertTail),
+                       p);
+  if (!r) return std::unexpected(r.error());
+  return UpsertOutcome{static_cast<Id>(r->insert_id), r->affected_rows == 1};
+}
+
+Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const CallInput> in) {
+  constexpr std::size_t kChunk = 1000;
+  if (in.empty()) return {};
+  return db_.transaction([&](Connection& c) -> Status {
+    std::vector<Value> p;
+    for (std::size_t at = 0; at < in.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, in.size() - at);
+      std::string sql(kUpsertHead);
+      sql.reserve(sql.size() + n * (kUpsertRow.size() + 2) + kUpsertTail.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) sql += ", ";
+        sql += kUpsertRow;
+      }
+      sql += kUpsertTail;
+      p.clear();
+      p.reserve(n * 15);
+      for (std::size_t i = 0; i < n; ++i) append_call_params(p, t, in[at + i]);
+      if (auto r = c.execute(sql, p); !r) return std::unexpected(r.error());
+    }
+    return {};
+  });
+}
+
+Result<CallRecord> MySqlCallRepository::get(const TenantId& t, Id id) {
+  return one_call(
+      db_.execute(std::string(kCallCols) + " FROM call_records WHERE id = ? AND bid = ?",
+                  {id, t.bid()}),
+      fmt::format("call {}", id));
+}
+
+Result<CallRecord> MySqlCallRepository::find_by_external_id(const TenantId& t,
+                                                            std::string_view external_id) {
+  return one_call(db_.execute(std::string(kCallCols) +
+                                  " FROM call_records WHERE bid = ? AND external_id = ?",
+                              {t.bid(), external_id}),
+                  "call");
+}
+
+Result<bool> MySqlCallRepository::advance(const TenantId& t, Id id, CallStatus from,
+                                          CallStatus to) {
+  if (!CallStateMachine::can_advance(from, to)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("illegal call transition {} -> {}", status_name(from),
+                                  status_name(to)));
+  }
+  return matched(db_.execute(
+      "UPDATE call_records SET status = ?, status_changed_at = CURRENT_TIMESTAMP(3), "
+      "attempts = attempts + ? WHERE id = ? AND bid = ? AND status = ?",
+      {status_name(to), CallStateMachine::counts_attempt(to) ? 1 : 0, id, t.bid(),
+       status_name(from)}));
+}
+
+Result<bool> MySqlCallRepository::mark_failed(const TenantId& t, Id id, std::string_view stage,
+                                              std::string_view reason) {
+  return matched(db_.execute(
+      "UPDATE call_records SET status = 'failed', failed_stage = LEFT(?, 32), "
+      "failed_reason = LEFT(?, 1024), status_changed_at = CURRENT_TIMESTAMP(3) "
+      "WHERE id = ? AND bid = ? AND status <> 'failed'",
+      {stage, reason, id, t.bid()}));
+}
+
+Result<bool> MySqlCallRepository::reprocess(const TenantId& t, Id id) {
+  return matched(db_.execute(
+      "UPDATE call_records SET status = 'pending', failed_stage = '', failed_reason = '', "
+      "attempts = 0, status_changed_at = CURRENT_TIMESTAMP(3) "
+      "WHERE id = ? AND bid = ? AND status IN ('analyzed', 'notified', 'failed')",
+      {id, t.bid()}));
+}
+
+Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuery& q) {
+  if (q.limit < 1 || q.limit > 500) {
+    return make_error(ErrorCode::kInvalidArgument, "limit must be 1..500");
+  }
+  const SortSpec spec = sort_spec(q.sort);
+  const bool desc = q.order == SortOrder::kDesc;
+  std::string sql = fmt::format("{}, {} FROM call_records WHERE bid = ?", kCallCols, spec.column);
+  std::vector<Value> p{t.bid()};
+  if (q.human_agent_id) {
+    sql += " AND human_agent_id = ?";
+    p.emplace_back(*q.human_agent_id);
+  }
+  if (q.started_from) {
+    sql += " AND started_at >= ?";
+    p.emplace_back(*q.started_from);
+  }
+  if (q.started_to) {
+    sql += " AND started_at < ?";
+    p.emplace_back(*q.started_to);
+  }
+  if (q.sentiment_min) {
+    sql += " AND customer_sentiment >= ?";
+    p.emplace_back(*q.sentiment_min);
+  }
+  if (q.sentiment_max) {
+    sql += " AND customer_sentiment <= ?";
+    p.emplace_back(*q.sentiment_max);
+  }
+  if (q.talk_ratio_min) {
+    sql += " AND agent_talk_ratio >= ?";
+    p.emplace_back(*q.talk_ratio_min);
+  }
+  if (q.talk_ratio_max) {
+    sql += " AND agent_talk_ratio <= ?";
+    p.emplace_back(*q.talk_ratio_max);
+  }
+  if (q.status) {
+    sql += " AND status = ?";
+    p.emplace_back(status_name(*q.status));
+  }
+  if (q.category) {
+    sql += " AND issue_category = ?";
+    p.emplace_back(*q.category);
+  }
+  if (q.language) {
+    sql += " AND language = ?";
+    p.emplace_back(*q.language);
+  }
+  if (q.city) {
+    sql += " AND city = ?";
+    p.emplace_back(*q.city);
+  }
+  if (q.text) {
+    const std::string ft = fulltext_query(*q.text);
+    if (ft.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "search text needs at least one word of 3 or more characters");
+    }
+    sql +=
+        " AND id IN (SELECT tr.call_id FROM transcripts tr WHERE tr.bid = ? AND "
+        "MATCH(tr.full_text) AGAINST (? IN BOOLEAN MODE))";
+    p.emplace_back(t.bid());
+    p.emplace_back(ft);
+  }
+  if (!q.cursor.empty()) {
+    auto cur = decode_cursor(q.cursor);
+    if (!cur) return std::unexpected(cur.error());
+    if (cur->sort != q.sort || cur->order != q.order) {
+      return make_error(ErrorCode::kInvalidArgument, "page cursor belongs to another sort order");
+    }
+    const char* op = desc ? "<" : ">";
+    sql += fmt::format(" AND ({0} {1} ? OR ({0} = ? AND id {1} ?))", spec.column, op);
+    Value key = spec.real ? Value(cur->real_key)
+                : spec.time ? Value(Timestamp(std::chrono::milliseconds(cur->int_key)))
+                            : Value(cur->int_key);
+    p.push_back(key);
+    p.push_back(key);
+    p.emplace_back(cur->id);
+  }
+  const char* dir = desc ? "DESC" : "ASC";
+  sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT ?", spec.column, dir);
+  p.emplace_back(q.limit + 1);
+
+  auto r = db_.execute(sql, p);
+  if (!r) return std::unexpected(r.error());
+  CallPage page;
+  const bool more = r->rows.size() > static_cast<std::size_t>(q.limit);
+  if (more) r->rows.resize(static_cast<std::size_t>(q.limit));
+  page.calls.reserve(r->rows.size());
+  for (const auto& row : r->rows) page.calls.push_back(to_call(row));
+  if (more) {
+    const Row& last = r->rows.back();
+    CallCursor c;
+    c.sort = q.sort;
+    c.order = q.order;
+    c.id = last[0].as_int();
+    const Value& key = last[kCallColCount];
+    if (spec.real) c.real_key = key.as_double();
+    else if (spec.time) c.int_key = key.as_time().time_since_epoch().count();
+    else c.int_key = key.as_int();
+    page.next_cursor = encode_cursor(c);
+  }
+  return page;
+}
+
+Result<bool> MySqlCallRepository::remove(const TenantId& t, Id id) {
+  return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
+    auto found = require_call(c, t, id, /*lock=*/true);
+    if (!found) {
+      if (found.error().code == ErrorCode::kNotFound) return false;
+      return std::unexpected(found.error());
+    }
+    auto n = delete_calls(c, t, {id});
+    if (!n) return std::unexpected(n.error());
+    return *n > 0;
+  });
+}
+
+Result<std::int64_t> MySqlCallRepository::purge_started_before(const TenantId& t,
+                                                               Timestamp cutoff,
+                                                               int batch_size) {
+  if (batch_size < 1 || batch_size > 10000) {
+    return make_error(ErrorCode::kInvalidArgument, "batch size must be 1..10000");
+  }
+  std::int64_t total = 0;
+  while (true) {
+    auto n = db_.transaction<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
+      auto ids = c.execute(
+          "SELECT id FROM call_records WHERE bid = ? AND started_at < ? "
+          "ORDER BY started_at LIMIT ? FOR UPDATE",
+          {t.bid(), cutoff, batch_size});
+      if (!ids) return std::unexpected(ids.error());
+      if (ids->rows.empty()) return 0;
+      std::vector<Id> v;
+      for (const auto& row : ids->rows) v.push_back(row[0].as_int());
+      auto d = delete_calls(c, t, v);
+      if (!d) return std::unexpected(d.error());
+      return static_cast<std::int64_t>(v.size());
+    });
+    if (!n) return std::unexpected(n.error());
+    total += *n;
+    if (*n < batch_size) return total;
+  }
+}
+
+Result<bool> MySqlCallRepository::hash_customer_phone(const TenantId& t, Id id) {
+  return matched(db_.execute(
+      "UPDATE call_records SET customer_phone = CONCAT('sha256:', SHA2(CONCAT(?, "
+      "customer_phone), 256)), customer_phone_hashed = 1 "
+      "WHERE id = ? AND bid = ? AND customer_phone_hashed = 0",
+      {phone_pepper_, id, t.bid()}));
+}
+
+}  // namespace earshot::storage

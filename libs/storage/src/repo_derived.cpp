@@ -1,0 +1,328 @@
+// Transcripts, metrics, analyses (with the human-agent aggregates) and processing events.
+#include <nlohmann/json.hpp>
+
+#include "earshot/storage/mysql_repositories.hpp"
+#include "repo_util.hpp"
+
+namespace earshot::storage {
+
+using namespace detail;
+
+// ---- transcripts -------------------------------------------------------------------------
+
+Status MySqlTranscriptRepository::put(const TenantId& t, const Transcript& tr) {
+  // INSERT ... SELECT from the tenant's call: nothing is written for a foreign call id.
+  auto r = db_.execute(
+      "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language) "
+      "SELECT id, bid, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
+      "ON DUPLICATE KEY UPDATE segments = VALUES(segments), full_text = VALUES(full_text), "
+      "provider = VALUES(provider), language = VALUES(language), version = version + 1",
+      {tr.segments_json, tr.full_text, tr.provider, tr.language, tr.call_id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected_rows == 0) return not_found("call", tr.call_id);
+  return {};
+}
+
+Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id) {
+  auto r = db_.execute(
+      "SELECT call_id, segments, full_text, provider, language, version FROM transcripts "
+      "WHERE call_id = ? AND bid = ?",
+      {call_id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("transcript of call", call_id);
+  const auto& row = r->rows[0];
+  Transcript tr;
+  tr.call_id = row[0].as_int();
+  tr.segments_json = row[1].as_string();
+  tr.full_text = row[2].as_string();
+  tr.provider = row[3].as_string();
+  tr.language = row[4].as_string();
+  tr.version = row[5].as_int();
+  return tr;
+}
+
+Result<std::vector<Id>> MySqlTranscriptRepository::search(const TenantId& t,
+                                                          std::string_view text, int limit) {
+  CallListQuery q;
+  q.text = std::string(text);
+  q.limit = limit;
+  MySqlCallRepository calls(db_);
+  auto page = calls.list(t, q);
+  if (!page) return std::unexpected(page.error());
+  std::vector<Id> out;
+  for (const auto& c : page->calls) out.push_back(c.id);
+  return out;
+}
+
+// ---- metrics -----------------------------------------------------------------------------
+
+namespace {
+
+// Column order shared by put() and get().
+constexpr std::array<std::string_view, 37> kMetricCols = {
+    "source", "duration_ms", "agent_talk_ms", "customer_talk_ms", "agent_talk_ratio",
+    "agent_talk_pct_of_call", "non_talk_ms", "silences", "overtalk_ms", "overtalk_count",
+    "agent_interruptions", "agent_interruption_ms", "customer_interruptions",
+    "customer_interruption_ms", "agent_loudness_mean_dbfs", "agent_loudness_peak_dbfs",
+    "customer_loudness_mean_dbfs", "customer_loudness_peak_dbfs", "loudness_series",
+    "longest_monologue_ms", "longest_customer_story_ms", "interactivity_per_min",
+    "patience_ms", "agent_wpm", "customer_wpm", "question_rate_per_hour", "agent_sentiment",
+    "customer_sentiment", "agent_sentiment_q1", "agent_sentiment_q2", "agent_sentiment_q3",
+    "agent_sentiment_q4", "customer_sentiment_q1", "customer_sentiment_q2",
+    "customer_sentiment_q3", "customer_sentiment_q4", "sentiment_change"};
+constexpr std::size_t kMetricValueCols = kMetricCols.size();
+
+std::vector<Value> metric_values(const CallMetrics& m) {
+  return {to_name(kMetricsSource, m.source), m.duration_ms, m.agent_talk_ms, m.customer_talk_ms,
+          m.agent_talk_ratio, m.agent_talk_pct_of_call, m.non_talk_ms, m.silences_json,
+          m.overtalk_ms, m.overtalk_count, m.agent_interruptions, m.agent_interruption_ms,
+          m.customer_interruptions, m.customer_interruption_ms, m.agent_loudness_mean_dbfs,
+          m.agent_loudness_peak_dbfs, m.customer_loudness_mean_dbfs,
+          m.customer_loudness_peak_dbfs, m.loudness_series_json, m.longest_monologue_ms,
+          m.longest_customer_story_ms, m.interactivity_per_min, m.patience_ms, m.agent_wpm,
+          m.customer_wpm, m.question_rate_per_hour, m.agent_sentiment, m.customer_sentiment,
+          m.agent_sentiment_q[0], m.agent_sentiment_q[1], m.agent_sentiment_q[2],
+          m.agent_sentiment_q[3], m.customer_sentiment_q[0], m.customer_sentiment_q[1],
+          m.customer_sentiment_q[2], m.customer_sentiment_q[3], m.sentiment_change};
+}
+
+CallMetrics to_metrics(const Row& r, Id call_id) {
+  CallMetrics m;
+  m.call_id = call_id;
+  std::size_t i = 0;
+  m.source = from_name(kMetricsSource, r[i++].as_string());
+  m.duration_ms = r[i++].as_int();
+  m.agent_talk_ms = r[i++].as_int();
+  m.customer_talk_ms = r[i++].as_int();
+  m.agent_talk_ratio = r[i++].opt_double();
+  m.agent_talk_pct_of_call = r[i++].opt_double();
+  m.non_talk_ms = r[i++].as_int();
+  m.silences_json = r[i++].as_string();
+  m.overtalk_ms = r[i++].as_int();
+  m.overtalk_count = r[i++].as_int();
+  m.agent_interruptions = r[i++].as_int();
+  m.agent_interruption_ms = r[i++].as_int();
+  m.customer_interruptions = r[i++].as_int();
+  m.customer_interruption_ms = r[i++].as_int();
+  m.agent_loudness_mean_dbfs = r[i++].opt_double();
+  m.agent_loudness_peak_dbfs = r[i++].opt_double();
+  m.customer_loudness_mean_dbfs = r[i++].opt_double();
+  m.customer_loudness_peak_dbfs = r[i++].opt_double();
+  m.loudness_series_json = r[i++].as_string();
+  m.longest_monologue_ms = r[i++].as_int();
+  m.longest_customer_story_ms = r[i++].as_int();
+  m.interactivity_per_min = r[i++].opt_double();
+  m.patience_ms = r[i++].opt_double();
+  m.agent_wpm = r[i++].opt_double();
+  m.customer_wpm = r[i++].opt_double();
+  m.question_rate_per_hour = r[i++].opt_double();
+  m.agent_sentiment = r[i++].opt_double();
+  m.customer_sentiment = r[i++].opt_double();
+  for (auto& q : m.agent_sentiment_q) q = r[i++].opt_double();
+  for (auto& q : m.customer_sentiment_q) q = r[i++].opt_double();
+  m.sentiment_change = r[i++].opt_double();
+  return m;
+}
+
+}  // namespace
+
+Status MySqlMetricsRepository::put(const TenantId& t, const CallMetrics& m) {
+  std::string cols = "call_id, bid";
+  std::string marks = "?, ?";
+  std::string updates = "computed_at = CURRENT_TIMESTAMP(3)";
+  for (std::size_t i = 0; i < kMetricValueCols; ++i) {
+    cols += fmt::format(", {}", kMetricCols[i]);
+    marks += ", ?";
+    updates += fmt::format(", {0} = VALUES({0})", kMetricCols[i]);
+  }
+  const std::string sql = fmt::format(
+      "INSERT INTO call_metrics ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {}", cols, marks, updates);
+  std::vector<Value> p{m.call_id, t.bid()};
+  for (auto& v : metric_values(m)) p.push_back(std::move(v));
+  return db_.transaction([&](Connection& c) -> Status {
+    if (auto st = require_call(c, t, m.call_id, /*lock=*/true); !st) return st;
+    if (auto r = c.execute(sql, p); !r) return std::unexpected(r.error());
+    // The call list filters and sorts on these; keep them in step with the metrics row.
+    auto r = c.execute(
+        "UPDATE call_records SET agent_talk_ratio = ?, customer_sentiment = ? "
+        "WHERE id = ? AND bid = ?",
+        {m.agent_talk_ratio, m.customer_sentiment, m.call_id, t.bid()});
+    if (!r) return std::unexpected(r.error());
+    return {};
+  });
+}
+
+Result<CallMetrics> MySqlMetricsRepository::get(const TenantId& t, Id call_id) {
+  std::string cols;
+  for (std::size_t i = 0; i < kMetricValueCols; ++i) cols += fmt::format("{}{}", i ? ", " : "", kMetricCols[i]);
+  auto r = db_.execute(
+      fmt::format("SELECT {} FROM call_metrics WHERE call_id = ? AND bid = ?", cols),
+      {call_id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("metrics of call", call_id);
+  return to_metrics(r->rows[0], call_id);
+}
+
+// ---- analyses and agent aggregates -------------------------------------------------------
+
+Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
+                                             const CallAnalysisResult& res) {
+  return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
+    // Lock order everywhere: call row, then agent row.
+    auto call = c.execute(
+        "SELECT human_agent_id, aggregated, agent_talk_ratio, customer_sentiment "
+        "FROM call_records WHERE id = ? AND bid = ? FOR UPDATE",
+        {call_id, t.bid()});
+    if (!call) return std::unexpected(call.error());
+    if (call->rows.empty()) return not_found("call", call_id);
+    const auto agent_id = call->rows[0][0].opt_int();
+    const bool already = call->rows[0][1].as_int() != 0;
+    const auto talk_ratio = call->rows[0][2].opt_double();
+    const auto sentiment = call->rows[0][3].opt_double();
+
+    for (const auto& a : res.analyses) {
+      auto cfg = c.execute("SELECT id FROM business_agent_config WHERE id = ? AND bid = ?",
+                           {a.agent_config_id, t.bid()});
+      if (!cfg) return std::unexpected(cfg.error());
+      if (cfg->rows.empty()) return not_found("agent config", a.agent_config_id);
+      auto old = c.execute(
+          "UPDATE analyses SET is_latest = 0 WHERE bid = ? AND call_id = ? AND "
+          "agent_config_id = ? AND is_latest = 1",
+          {t.bid(), call_id, a.agent_config_id});
+      if (!old) return std::unexpected(old.error());
+      auto ins = c.execute(
+          "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, model, "
+          "prompt_hash, latency_ms, input_tokens, output_tokens, is_latest) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json, a.model,
+           a.prompt_hash, a.latency_ms, a.input_tokens, a.output_tokens});
+      if (!ins) return std::unexpected(ins.error());
+    }
+    if (res.qa_score) {
+      auto r = c.execute("UPDATE call_records SET qa_score = ? WHERE id = ? AND bid = ?",
+                         {*res.qa_score, call_id, t.bid()});
+      if (!r) return std::unexpected(r.error());
+    }
+    if (res.escalation_reason) {
+      auto r = c.execute(
+          "INSERT INTO escalations (bid, call_id, reason, severity) VALUES (?, ?, LEFT(?, 1024), ?)",
+          {t.bid(), call_id, *res.escalation_reason, to_name(kSeverity, res.escalation_severity)});
+      if (!r) return std::unexpected(r.error());
+    }
+    const bool aggregate = agent_id.has_value() && !already;
+    if (!agent_id || (!aggregate && !res.escalation_reason)) return false;
+
+    auto agent = c.execute(
+        "SELECT total_calls, talk_ratio_sum, talk_ratio_count, customer_sentiment_sum, "
+        "customer_sentiment_count, qa_score_sum, qa_score_count, escalations, trend "
+        "FROM human_agents WHERE id = ? AND bid = ? FOR UPDATE",
+        {*agent_id, t.bid()});
+    if (!agent) return std::unexpected(agent.error());
+    if (agent->rows.empty()) return false;  // agent row gone: nothing to aggregate into
+    const Row& a = agent->rows[0];
+    std::int64_t total = a[0].as_int();
+    double tr_sum = a[1].as_double();
+    std::int64_t tr_n = a[2].as_int();
+    double se_sum = a[3].as_double();
+    std::int64_t se_n = a[4].as_int();
+    double qa_sum = a[5].as_double();
+    std::int64_t qa_n = a[6].as_int();
+    std::int64_t esc = a[7].as_int() + (res.escalation_reason ? 1 : 0);
+    std::string trend = a[8].as_string();
+    if (aggregate) {
+      ++total;
+      if (talk_ratio) tr_sum += *talk_ratio, ++tr_n;
+      if (sentiment) se_sum += *sentiment, ++se_n;
+      if (res.qa_score) qa_sum += *res.qa_score, ++qa_n;
+      auto j = nlohmann::json::parse(trend, nullptr, false);
+      if (!j.is_array()) j = nlohmann::json::array();
+      nlohmann::json entry = {{"call_id", call_id},
+                              {"at", res.at.time_since_epoch().count()}};
+      entry["talk_ratio"] = talk_ratio ? nlohmann::json(*talk_ratio) : nlohmann::json();
+      entry["sentiment"] = sentiment ? nlohmann::json(*sentiment) : nlohmann::json();
+      entry["qa_score"] = res.qa_score ? nlohmann::json(*res.qa_score) : nlohmann::json();
+      j.push_back(std::move(entry));
+      while (j.size() > kAgentTrendLength) j.erase(j.begin());
+      trend = j.dump();
+    }
+    auto up = c.execute(
+        "UPDATE human_agents SET total_calls = ?, talk_ratio_sum = ?, talk_ratio_count = ?, "
+        "customer_sentiment_sum = ?, customer_sentiment_count = ?, qa_score_sum = ?, "
+        "qa_score_count = ?, escalations = ?, trend = ? WHERE id = ? AND bid = ?",
+        {total, tr_sum, tr_n, se_sum, se_n, qa_sum, qa_n, esc, trend, *agent_id, t.bid()});
+    if (!up) return std::unexpected(up.error());
+    if (aggregate) {
+      auto mark = c.execute("UPDATE call_records SET aggregated = 1 WHERE id = ? AND bid = ?",
+                            {call_id, t.bid()});
+      if (!mark) return std::unexpected(mark.error());
+    }
+    return aggregate;
+  });
+}
+
+Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const TenantId& t,
+                                                                    Id call_id,
+                                                                    bool latest_only) {
+  auto r = db_.execute(
+      "SELECT id, call_id, agent_config_id, agent_version, output, model, prompt_hash, "
+      "latency_ms, input_tokens, output_tokens, is_latest, created_at FROM analyses "
+      "WHERE bid = ? AND call_id = ? AND (is_latest = 1 OR ? = 0) ORDER BY id",
+      {t.bid(), call_id, latest_only});
+  if (!r) return std::unexpected(r.error());
+  std::vector<Analysis> out;
+  for (const auto& row : r->rows) {
+    Analysis a;
+    a.id = row[0].as_int();
+    a.call_id = row[1].as_int();
+    a.agent_config_id = row[2].as_int();
+    a.agent_version = row[3].as_int();
+    a.output_json = row[4].as_string();
+    a.model = row[5].as_string();
+    a.prompt_hash = row[6].as_string();
+    a.latency_ms = row[7].as_int();
+    a.input_tokens = row[8].as_int();
+    a.output_tokens = row[9].as_int();
+    a.is_latest = row[10].as_int() != 0;
+    a.created_at = row[11].as_time();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// ---- processing events -------------------------------------------------------------------
+
+Result<Id> MySqlProcessingEventRepository::append(const TenantId& t, const ProcessingEvent& e) {
+  auto r = db_.execute(
+      "INSERT INTO processing_events (bid, call_id, stage, outcome, attempt, error, duration_ms) "
+      "SELECT bid, id, ?, ?, ?, LEFT(?, 1024), ? FROM call_records WHERE id = ? AND bid = ?",
+      {e.stage, to_name(kOutcome, e.outcome), e.attempt, e.error, e.duration_ms, e.call_id,
+       t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected_rows == 0) return not_found("call", e.call_id);
+  return static_cast<Id>(r->insert_id);
+}
+
+Result<std::vector<ProcessingEvent>> MySqlProcessingEventRepository::list_for_call(
+    const TenantId& t, Id call_id) {
+  auto r = db_.execute(
+      "SELECT id, call_id, stage, outcome, attempt, error, duration_ms, created_at "
+      "FROM processing_events WHERE bid = ? AND call_id = ? ORDER BY id",
+      {t.bid(), call_id});
+  if (!r) return std::unexpected(r.error());
+  std::vector<ProcessingEvent> out;
+  for (const auto& row : r->rows) {
+    ProcessingEvent e;
+    e.id = row[0].as_int();
+    e.call_id = row[1].as_int();
+    e.stage = row[2].as_string();
+    e.outcome = from_name(kOutcome, row[3].as_string());
+    e.attempt = row[4].as_int();
+    e.error = row[5].as_string();
+    e.duration_ms = row[6].as_int();
+    e.created_at = row[7].as_time();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace earshot::storage

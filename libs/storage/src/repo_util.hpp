@@ -1,0 +1,96 @@
+#pragma once
+// Helpers shared by the MySQL repositories. Internal to libs/storage.
+
+#include <fmt/format.h>
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "earshot/storage/repositories.hpp"
+
+namespace earshot::storage::detail {
+
+// Enum <-> SQL ENUM text, one table per enum.
+template <class E, std::size_t N>
+using Names = std::array<std::pair<E, std::string_view>, N>;
+
+template <class E, std::size_t N>
+std::string_view to_name(const Names<E, N>& names, E e) {
+  for (const auto& [v, n] : names) {
+    if (v == e) return n;
+  }
+  return names[0].second;
+}
+
+template <class E, std::size_t N>
+E from_name(const Names<E, N>& names, std::string_view s) {
+  for (const auto& [v, n] : names) {
+    if (n == s) return v;
+  }
+  return names[0].first;
+}
+
+inline constexpr Names<BusinessStatus, 2> kBusinessStatus{
+    {{BusinessStatus::kActive, "active"}, {BusinessStatus::kDisabled, "disabled"}}};
+inline constexpr Names<UserRole, 3> kUserRole{{{UserRole::kViewer, "viewer"},
+                                               {UserRole::kAdmin, "admin"},
+                                               {UserRole::kAnalyst, "analyst"}}};
+inline constexpr Names<LeadFilterMode, 3> kLeadFilter{{{LeadFilterMode::kOff, "off"},
+                                                       {LeadFilterMode::kPrefer, "prefer"},
+                                                       {LeadFilterMode::kRequire, "require"}}};
+inline constexpr Names<AgentKind, 2> kAgentKind{
+    {{AgentKind::kBuiltin, "builtin"}, {AgentKind::kLlm, "llm"}}};
+inline constexpr Names<CallDirection, 3> kDirection{{{CallDirection::kUnknown, "unknown"},
+                                                     {CallDirection::kInbound, "inbound"},
+                                                     {CallDirection::kOutbound, "outbound"}}};
+inline constexpr Names<MetricsSource, 2> kMetricsSource{
+    {{MetricsSource::kTranscript, "transcript"}, {MetricsSource::kAudio, "audio"}}};
+inline constexpr Names<EscalationSeverity, 3> kSeverity{{{EscalationSeverity::kMedium, "medium"},
+                                                         {EscalationSeverity::kLow, "low"},
+                                                         {EscalationSeverity::kHigh, "high"}}};
+inline constexpr Names<EscalationStatus, 3> kEscalationStatus{
+    {{EscalationStatus::kOpen, "open"},
+     {EscalationStatus::kAcknowledged, "acknowledged"},
+     {EscalationStatus::kResolved, "resolved"}}};
+inline constexpr Names<EventOutcome, 5> kOutcome{{{EventOutcome::kStarted, "started"},
+                                                  {EventOutcome::kSucceeded, "succeeded"},
+                                                  {EventOutcome::kFailed, "failed"},
+                                                  {EventOutcome::kRetried, "retried"},
+                                                  {EventOutcome::kSkipped, "skipped"}}};
+inline constexpr Names<DeliveryStatus, 3> kDeliveryStatus{
+    {{DeliveryStatus::kPending, "pending"},
+     {DeliveryStatus::kDelivered, "delivered"},
+     {DeliveryStatus::kFailed, "failed"}}};
+
+[[nodiscard]] inline std::unexpected<Error> not_found(std::string_view what, Id id) {
+  return std::unexpected(Error(ErrorCode::kNotFound, fmt::format("{} {} not found", what, id)));
+}
+[[nodiscard]] inline std::unexpected<Error> not_found(std::string_view what) {
+  return std::unexpected(Error(ErrorCode::kNotFound, fmt::format("{} not found", what)));
+}
+
+// True when a guarded UPDATE/DELETE matched a row.
+[[nodiscard]] inline Result<bool> matched(const Result<ExecResult>& r) {
+  if (!r) return std::unexpected(r.error());
+  return r->affected_rows > 0;
+}
+
+// kNotFound unless call `id` belongs to tenant `t`. With `lock`, the call row stays locked
+// (SELECT ... FOR UPDATE) until the surrounding transaction ends.
+[[nodiscard]] inline Status require_call(Connection& c, const TenantId& t, Id id,
+                                         bool lock = false) {
+  auto r = c.execute(lock ? "SELECT id FROM call_records WHERE id = ? AND bid = ? FOR UPDATE"
+                          : "SELECT id FROM call_records WHERE id = ? AND bid = ?",
+                     {id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("call", id);
+  return {};
+}
+
+// JSON array of strings <-> vector (for scopes, events).
+[[nodiscard]] std::string to_json_array(const std::vector<std::string>& items);
+[[nodiscard]] std::vector<std::string> from_json_array(std::string_view json);
+
+}  // namespace earshot::storage::detail
