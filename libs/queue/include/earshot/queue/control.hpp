@@ -1,0 +1,63 @@
+#pragma once
+// Business lifecycle: which businesses workers consume, and how they learn of changes.
+//
+// Whoever registers, enables or disables a business publishes a BusinessEvent on the
+// control exchange (fanout); every running StageWorker has an exclusive auto-delete queue
+// bound to it and starts or stops consuming that business within moments. Events can be
+// lost (a worker that was down); each worker therefore also reconciles periodically against
+// a BusinessDirectory, the source of truth (storage implements it over the businesses
+// table).
+
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "earshot/core/error.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/queue/topology.hpp"
+
+namespace earshot::queue {
+
+enum class BusinessEventType { kRegistered, kEnabled, kDisabled };
+
+struct BusinessEvent {
+  BusinessEventType type = BusinessEventType::kEnabled;
+  std::string bid{};
+  std::chrono::system_clock::time_point at{};
+};
+
+inline constexpr int kControlSchemaVersion = 1;
+
+// {"schema_version":1,"type":"business_enabled","bid":"acme","at":"2026-...Z"}
+[[nodiscard]] std::string encode_business_event(const BusinessEvent& event);
+[[nodiscard]] Result<BusinessEvent> decode_business_event(std::string_view json);
+// The event as a message for the control exchange (not mandatory: no worker may be running).
+[[nodiscard]] OutgoingMessage make_business_event_message(const TopologySettings& topology,
+                                                          const BusinessEvent& event);
+
+class BusinessDirectory {
+ public:
+  virtual ~BusinessDirectory() = default;
+  // Business ids whose queues should be consumed now. Called from a worker's manager
+  // thread; may block on a database (with its own deadline).
+  [[nodiscard]] virtual Result<std::vector<std::string>> enabled_businesses() = 0;
+};
+
+// For tests and single-process demos. Thread-safe.
+class InMemoryBusinessDirectory final : public BusinessDirectory {
+ public:
+  void enable(const std::string& bid);
+  void disable(const std::string& bid);
+  // Makes enabled_businesses() fail with kUnavailable while set.
+  void set_unavailable(bool unavailable);
+  [[nodiscard]] Result<std::vector<std::string>> enabled_businesses() override;
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> enabled_;
+  bool unavailable_ = false;
+};
+
+}  // namespace earshot::queue

@@ -1,0 +1,139 @@
+#pragma once
+// StageWorker: the harness every stage worker (sync, transcribe, analyze, notify) runs.
+//
+// Delivery contract (at-least-once; handlers must be idempotent):
+//   - the worker consumes {stage}.{bid} of every enabled business, with a bounded prefetch
+//     per business, and dispatches to a pool of handler threads round-robin between
+//     businesses with a per-business in-flight cap (FairQueue);
+//   - an invalid message (missing/malformed envelope, body that is not JSON or does not
+//     match the stage's schema) goes to dlq.{stage}.{bid} at once, without calling the handler;
+//   - Done{next}: the next-stage messages are published and CONFIRMED by the broker before
+//     the input is acked. If that publish fails, the input takes the retry path;
+//   - Retry{reason, delay_hint}, or an Error whose message_fate() is kRetry: a copy with
+//     x-attempt + 1 goes to the retry tier for the attempt (and hint); after max_attempts
+//     it is dead-lettered instead;
+//   - Fail{reason, code}, or an Error whose fate is kDeadLetter: dead-lettered at once with
+//     x-error-code, x-error-reason, x-stage, x-attempts, x-failed-at;
+//   - the input is acked only after its retry / dead-letter copy is confirmed; if that
+//     publish fails too, the input is rejected with requeue;
+//   - the OutcomeRecorder hears of every outcome once, after its publishes were confirmed
+//     and before the ack.
+// Lifecycle: start() consumes the businesses the directory lists and follows control
+// events; stop_intake() cancels every consumer; drain(deadline) waits until the handlers
+// that had started finish and their acks are sent; deliveries not yet started are left
+// unacked and the broker redelivers them when stop() closes the connection.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/error.hpp"
+#include "earshot/core/metrics.hpp"
+#include "earshot/core/service.hpp"
+#include "earshot/queue/amqp_settings.hpp"
+#include "earshot/queue/control.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/queue/topology.hpp"
+
+namespace earshot::queue {
+
+struct Done {
+  std::vector<OutgoingMessage> next;
+};
+struct Retry {
+  std::string reason{};
+  std::optional<std::chrono::milliseconds> delay_hint;
+};
+struct Fail {
+  std::string reason{};
+  ErrorCode code = ErrorCode::kInvalidArgument;
+};
+using Outcome = std::variant<Done, Retry, Fail>;
+using HandlerResult = Result<Outcome>;
+
+class StageHandler {
+ public:
+  virtual ~StageHandler() = default;
+  // Called concurrently from the handler threads, at least once per message.
+  [[nodiscard]] virtual HandlerResult handle(const IncomingMessage& message) = 0;
+};
+
+enum class OutcomeKind { kDone, kRetried, kDeadLettered };
+[[nodiscard]] std::string_view outcome_name(OutcomeKind kind);
+
+struct OutcomeEvent {
+  Stage stage = Stage::kSync;
+  std::string bid;
+  std::string message_id;
+  std::string trace_id;
+  int attempt = 1;
+  OutcomeKind kind = OutcomeKind::kDone;
+  std::string error_code;  // empty for kDone
+  std::string reason;
+  std::size_t next_messages = 0;
+  std::chrono::milliseconds duration{0};
+  std::chrono::system_clock::time_point at{};
+};
+
+class OutcomeRecorder {
+ public:
+  virtual ~OutcomeRecorder() = default;
+  // Called from handler threads. A failure is logged and counted; the message is still acked
+  // (its effect and next-stage messages are already durable).
+  [[nodiscard]] virtual Status record(const OutcomeEvent& event) = 0;
+};
+
+// Keeps every event in memory (tests). Thread-safe.
+class InMemoryOutcomeRecorder final : public OutcomeRecorder {
+ public:
+  [[nodiscard]] Status record(const OutcomeEvent& event) override;
+  [[nodiscard]] std::vector<OutcomeEvent> events() const;
+  [[nodiscard]] std::size_t count(OutcomeKind kind) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<OutcomeEvent> events_;
+};
+
+struct StageWorkerOptions {
+  Stage stage = Stage::kSync;
+  std::size_t handler_threads = 4;
+  std::size_t per_business_in_flight = 2;  // handler threads one business may hold at once
+  std::uint16_t prefetch = 16;              // unacked deliveries per business (basic.qos)
+  std::chrono::milliseconds reconcile_interval{10'000};
+  std::chrono::milliseconds depth_interval{15'000};
+  std::size_t publish_window = 256;
+  std::chrono::milliseconds publish_timeout{10'000};
+  bool validate_schema = true;  // check bodies against proto/messages schemas
+};
+
+class StageWorker final : public Component {
+ public:
+  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
+              StageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
+              Metrics& metrics, Clock& clock);
+  ~StageWorker() override;
+  StageWorker(const StageWorker&) = delete;
+  StageWorker& operator=(const StageWorker&) = delete;
+
+  [[nodiscard]] std::string name() const override;
+  [[nodiscard]] Status start() override;
+  void stop_intake() override;
+  void drain(std::chrono::steady_clock::time_point deadline) override;
+  void stop() override;
+
+  // Businesses with an active consumer right now (tests, debugging).
+  [[nodiscard]] std::vector<std::string> consuming() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace earshot::queue

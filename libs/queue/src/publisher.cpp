@@ -1,0 +1,365 @@
+#include "earshot/queue/publisher.hpp"
+
+#include <amqp.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "amqp_connection.hpp"
+#include "earshot/core/backoff.hpp"
+#include "earshot/core/log.hpp"
+
+namespace earshot::queue {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr amqp_channel_t kChannel = 1;
+
+// One publish_batch() call: its caller waits until every message is confirmed or one failed.
+struct Batch {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t remaining = 0;
+  bool done = false;
+  Status result;
+  Clock::time_point deadline;
+
+  void finish(Status s) {
+    std::lock_guard l(mu);
+    if (done) return;
+    done = true;
+    result = std::move(s);
+    cv.notify_all();
+  }
+  void confirm_one() {
+    std::lock_guard l(mu);
+    if (done) return;
+    if (--remaining == 0) {
+      done = true;
+      cv.notify_all();
+    }
+  }
+  bool is_done() {
+    std::lock_guard l(mu);
+    return done;
+  }
+};
+
+struct Entry {
+  std::shared_ptr<Batch> batch;
+  OutgoingMessage msg;
+};
+
+}  // namespace
+
+struct Publisher::Impl {
+  AmqpSettings amqp;
+  PublisherOptions opt;
+  prometheus::Counter* confirmed_ = nullptr;
+  prometheus::Counter* returned_ = nullptr;
+  prometheus::Counter* nacked_ = nullptr;
+  prometheus::Counter* timed_out_ = nullptr;
+  prometheus::Counter* reconnects_ = nullptr;
+
+  std::mutex mu;  // guards submitted and stopping
+  std::condition_variable cv;
+  std::deque<Entry> submitted;
+  bool stopping = false;
+  bool started = false;
+  detail::Waker waker;
+  std::thread thread;
+  std::atomic<bool> connected{false};
+
+  // I/O thread only.
+  std::unique_ptr<detail::AmqpConnection> conn;
+  std::deque<Entry> pending;
+  std::map<std::uint64_t, Entry> inflight;
+  std::uint64_t next_tag = 0;
+  Backoff backoff;
+  Clock::time_point reconnect_at{};
+  Clock::time_point next_expiry_check{};
+  bool ever_connected = false;
+
+  Impl(AmqpSettings a, PublisherOptions o)
+      : amqp(std::move(a)), opt(o), backoff(o.backoff_initial, o.backoff_max) {}
+
+  void inc(prometheus::Counter* c, double n = 1) {
+    if (c != nullptr) c->Increment(n);
+  }
+
+  bool try_connect() {
+    auto c = detail::AmqpConnection::open(amqp);
+    Status st = c ? (*c)->open_channel(kChannel) : Status(std::unexpected(c.error()));
+    if (st) {
+      amqp_confirm_select((*c)->state(), kChannel);
+      st = (*c)->rpc_status(kChannel, "confirm.select");
+    }
+    if (!st) {
+      reconnect_at = Clock::now() + backoff.next();
+      log::warn("queue publisher cannot connect",
+                {{"error", st.error().to_string()},
+                 {"attempt", std::to_string(backoff.attempts())}});
+      return false;
+    }
+    conn = std::move(*c);
+    next_tag = 0;
+    backoff.reset();
+    if (ever_connected) {
+      inc(reconnects_);
+      log::info("queue publisher reconnected");
+    }
+    ever_connected = true;
+    connected = true;
+    return true;
+  }
+
+  void connection_lost(const Error& e) {
+    log::warn("queue publisher lost its connection",
+              {{"error", e.to_string()}, {"unconfirmed", std::to_string(inflight.size())}});
+    connected = false;
+    // Unconfirmed messages go out again, in their original order, on the next connection.
+    for (auto it = inflight.rbegin(); it != inflight.rend(); ++it) {
+      pending.push_front(std::move(it->second));
+    }
+    inflight.clear();
+    conn.reset();
+    reconnect_at = Clock::now() + backoff.next();
+  }
+
+  void expire(Clock::time_point now) {
+    if (now < next_expiry_check) return;
+    next_expiry_check = now + std::chrono::milliseconds(50);
+    auto check = [&](Entry& e) {
+      if (e.batch->deadline <= now && !e.batch->is_done()) {
+        inc(timed_out_);
+        e.batch->finish(make_error(
+            ErrorCode::kTimeout,
+            fmt::format("no broker confirmation within {} ms", opt.confirm_timeout.count())));
+      }
+    };
+    for (auto& e : pending) check(e);
+    for (auto& [tag, e] : inflight) check(e);
+    std::erase_if(pending, [](Entry& e) { return e.batch->is_done(); });
+  }
+
+  void settle_one(Entry& e, bool ack) {
+    if (ack) {
+      inc(confirmed_);
+      e.batch->confirm_one();
+    } else {
+      inc(nacked_);
+      e.batch->finish(
+          make_error(ErrorCode::kUnavailable, "broker refused the message (basic.nack)"));
+    }
+  }
+
+  // One ack/nack may cover every delivery tag up to `tag` (`multiple`).
+  void settle(std::uint64_t tag, bool multiple, bool ack) {
+    if (multiple) {
+      auto end = inflight.upper_bound(tag);
+      for (auto it = inflight.begin(); it != end; ++it) settle_one(it->second, ack);
+      inflight.erase(inflight.begin(), end);
+      return;
+    }
+    auto it = inflight.find(tag);
+    if (it == inflight.end()) return;
+    settle_one(it->second, ack);
+    inflight.erase(it);
+  }
+
+  // Returns false when the connection must be dropped.
+  bool handle_frame(const amqp_frame_t& frame) {
+    if (frame.frame_type != AMQP_FRAME_METHOD) return true;  // heartbeats
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_ACK_METHOD: {
+        auto* a = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        settle(a->delivery_tag, a->multiple != 0, true);
+        return true;
+      }
+      case AMQP_BASIC_NACK_METHOD: {
+        auto* n = static_cast<amqp_basic_nack_t*>(frame.payload.method.decoded);
+        settle(n->delivery_tag, n->multiple != 0, false);
+        return true;
+      }
+      case AMQP_BASIC_RETURN_METHOD: {
+        // Sent before the ack of the same message: fail its batch now.
+        auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
+        std::string why = fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}",
+                                      detail::to_string(r->exchange),
+                                      detail::to_string(r->routing_key), r->reply_code,
+                                      detail::to_string(r->reply_text));
+        auto content = conn->read_content(frame.channel);
+        if (!content) return false;
+        for (auto& [tag, e] : inflight) {
+          if (e.msg.message_id == content->message_id) {
+            inc(returned_);
+            e.batch->finish(make_error(ErrorCode::kFailedPrecondition, why));
+            break;
+          }
+        }
+        return true;
+      }
+      case AMQP_CHANNEL_CLOSE_METHOD: {
+        auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
+        log::warn("queue publisher channel closed by broker",
+                  {{"code", std::to_string(m->reply_code)},
+                   {"reason", detail::to_string(m->reply_text)}});
+        conn->channel_close_ok(frame.channel);
+        return false;
+      }
+      case AMQP_CONNECTION_CLOSE_METHOD: {
+        amqp_connection_close_ok_t ok{};
+        amqp_send_method(conn->state(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        conn->mark_broken();
+        return false;
+      }
+      default: return true;
+    }
+  }
+
+  void run() {
+    while (true) {
+      waker.clear();
+      {
+        std::lock_guard l(mu);
+        if (stopping) break;
+        while (!submitted.empty()) {
+          pending.push_back(std::move(submitted.front()));
+          submitted.pop_front();
+        }
+      }
+      const auto now = Clock::now();
+      expire(now);
+      if (!conn) {
+        if (now < reconnect_at || !try_connect()) {
+          std::unique_lock l(mu);
+          auto wait = std::min<Clock::duration>(reconnect_at - Clock::now(),
+                                                std::chrono::milliseconds(50));
+          cv.wait_for(l, wait, [&] { return stopping; });
+          continue;
+        }
+      }
+      while (inflight.size() < opt.window && !pending.empty()) {
+        Entry e = std::move(pending.front());
+        pending.pop_front();
+        if (e.batch->is_done()) continue;
+        if (auto st = conn->publish(kChannel, e.msg); !st) {
+          pending.push_front(std::move(e));
+          break;
+        }
+        inflight.emplace(++next_tag, std::move(e));
+      }
+      if (conn->broken()) {
+        connection_lost(Error(ErrorCode::kUnavailable, "publish failed"));
+        continue;
+      }
+      const bool can_publish_more = inflight.size() < opt.window && !pending.empty();
+      auto timeout = can_publish_more ? std::chrono::milliseconds(0)
+                                      : std::chrono::milliseconds(100);
+      // Read every frame available now (waiting only for the first when idle or window full).
+      while (true) {
+        amqp_frame_t frame;
+        auto got = conn->next_frame(frame, &waker, timeout);
+        if (!got) {
+          connection_lost(got.error());
+          break;
+        }
+        if (!*got) break;
+        if (!handle_frame(frame)) {
+          connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
+          break;
+        }
+        timeout = std::chrono::milliseconds(0);
+      }
+      if (conn) conn->release_buffers();
+    }
+    // Stopping: everything not confirmed fails.
+    connected = false;
+    auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
+    for (auto& e : pending) e.batch->finish(std::unexpected(stopped));
+    for (auto& [t, e] : inflight) e.batch->finish(std::unexpected(stopped));
+    pending.clear();
+    inflight.clear();
+    conn.reset();
+    std::lock_guard l(mu);
+    for (auto& e : submitted) e.batch->finish(std::unexpected(stopped));
+    submitted.clear();
+  }
+};
+
+Publisher::Publisher(AmqpSettings amqp, PublisherOptions options, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(amqp), options)) {
+  if (impl_->opt.window == 0) impl_->opt.window = 1;
+  if (metrics != nullptr) {
+    auto& published = metrics->counter("earshot_queue_published_total",
+                                       "Messages published, by broker outcome.");
+    impl_->confirmed_ = &published.Add({{"result", "confirmed"}});
+    impl_->returned_ = &published.Add({{"result", "returned"}});
+    impl_->nacked_ = &published.Add({{"result", "nacked"}});
+    impl_->timed_out_ = &published.Add({{"result", "timeout"}});
+    impl_->reconnects_ = &metrics
+                              ->counter("earshot_queue_reconnects_total",
+                                        "AMQP connections re-established after a failure.")
+                              .Add({{"connection", "publisher"}});
+  }
+}
+
+Publisher::~Publisher() { stop(); }
+
+void Publisher::start() {
+  std::lock_guard l(impl_->mu);
+  if (impl_->started) return;
+  impl_->started = true;
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void Publisher::stop() {
+  {
+    std::lock_guard l(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->waker.notify();
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard l(impl_->mu);
+  auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
+  for (auto& e : impl_->submitted) e.batch->finish(std::unexpected(stopped));
+  impl_->submitted.clear();
+}
+
+bool Publisher::connected() const { return impl_->connected.load(); }
+
+Status Publisher::publish(OutgoingMessage message) {
+  std::vector<OutgoingMessage> v;
+  v.push_back(std::move(message));
+  return publish_batch(std::move(v));
+}
+
+Status Publisher::publish_batch(std::vector<OutgoingMessage> messages) {
+  if (messages.empty()) return {};
+  auto batch = std::make_shared<Batch>();
+  batch->remaining = messages.size();
+  batch->deadline = Clock::now() + impl_->opt.confirm_timeout;
+  {
+    std::lock_guard l(impl_->mu);
+    if (impl_->stopping || !impl_->started) {
+      return make_error(ErrorCode::kUnavailable, "publisher not running");
+    }
+    for (auto& m : messages) {
+      if (m.message_id.empty()) m.message_id = new_message_id();
+      impl_->submitted.push_back(Entry{batch, std::move(m)});
+    }
+  }
+  impl_->waker.notify();
+  std::unique_lock l(batch->mu);
+  batch->cv.wait(l, [&] { return batch->done; });
+  return batch->result;
+}
+
+}  // namespace earshot::queue

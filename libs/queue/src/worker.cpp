@@ -1,0 +1,857 @@
+#include "earshot/queue/worker.hpp"
+
+#include <amqp.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "amqp_connection.hpp"
+#include "earshot/core/backoff.hpp"
+#include "earshot/core/log.hpp"
+#include "earshot/queue/fair_queue.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/queue/schema.hpp"
+
+namespace earshot::queue {
+
+std::string_view outcome_name(OutcomeKind kind) {
+  switch (kind) {
+    case OutcomeKind::kDone: return "done";
+    case OutcomeKind::kRetried: return "retried";
+    case OutcomeKind::kDeadLettered: return "dead_lettered";
+  }
+  return "done";
+}
+
+Status InMemoryOutcomeRecorder::record(const OutcomeEvent& event) {
+  std::lock_guard l(mu_);
+  events_.push_back(event);
+  return {};
+}
+std::vector<OutcomeEvent> InMemoryOutcomeRecorder::events() const {
+  std::lock_guard l(mu_);
+  return events_;
+}
+std::size_t InMemoryOutcomeRecorder::count(OutcomeKind kind) const {
+  std::lock_guard l(mu_);
+  std::size_t n = 0;
+  for (const auto& e : events_) n += e.kind == kind ? 1 : 0;
+  return n;
+}
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr amqp_channel_t kControlChannel = 1;
+
+// A delivery as the handler threads receive it. `session` identifies the channel instance
+// it arrived on: an ack for an older session (channel closed or connection lost since) is
+// dropped, the broker having requeued that delivery already.
+struct Delivery {
+  std::uint64_t session = 0;
+  amqp_channel_t channel = 0;
+  std::uint64_t tag = 0;
+  std::string bid;
+  bool redelivered = false;
+  detail::Content content;
+};
+
+struct IoCommand {
+  enum class Kind { kAck, kReject, kConsume, kCancel, kStopIntake };
+  Kind kind = Kind::kAck;
+  std::string bid;
+  std::uint64_t session = 0;
+  amqp_channel_t channel = 0;
+  std::uint64_t tag = 0;
+};
+
+}  // namespace
+
+struct StageWorker::Impl {
+  AmqpSettings amqp;
+  TopologySettings topo;
+  StageWorkerOptions opt;
+  StageHandler& handler;
+  BusinessDirectory& directory;
+  OutcomeRecorder& recorder;
+  Metrics& metrics;
+  Clock& clock;
+  std::string stage;
+
+  Publisher publisher;
+  TopologyAdmin admin;  // manager thread only (and start() before threads exist)
+
+  // Metrics.
+  prometheus::Family<prometheus::Counter>& consumed_;
+  prometheus::Family<prometheus::Counter>& acked_;
+  prometheus::Family<prometheus::Counter>& retried_;
+  prometheus::Family<prometheus::Counter>& dead_lettered_;
+  prometheus::Family<prometheus::Counter>& record_failures_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Counter& reconnects_;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> intake_stopped{false};
+  bool running = false;
+
+  // I/O thread: owns the consumer connection.
+  std::thread io_thread;
+  detail::Waker waker;
+  std::mutex cmd_mu;
+  std::deque<IoCommand> commands;
+  std::unique_ptr<detail::AmqpConnection> conn;
+  struct Consumer {
+    amqp_channel_t channel = 0;
+    std::uint64_t session = 0;
+    bool cancelled = false;
+    std::size_t unsettled = 0;  // deliveries on this channel not yet acked or rejected
+  };
+  std::map<amqp_channel_t, Consumer> channels;  // open business channels
+  std::map<std::string, amqp_channel_t> active;  // bid -> channel with a live consumer
+  std::set<std::string> wanted;
+  std::uint64_t session_counter = 0;
+  amqp_channel_t next_channel = 2;
+  std::vector<amqp_channel_t> free_channels;
+  Backoff backoff{std::chrono::milliseconds(100), std::chrono::seconds(5)};
+  SteadyClock::time_point reconnect_at{};
+  bool ever_connected = false;
+  mutable std::mutex consuming_mu;
+  std::vector<std::string> consuming_snapshot;
+
+  // Handler pool.
+  std::mutex sched_mu;
+  std::condition_variable sched_cv;
+  FairQueue<Delivery> sched;
+  std::size_t unsettled_dispatched = 0;  // popped by a handler, ack/reject not yet executed
+  bool handlers_stop = false;
+  std::vector<std::thread> handler_threads;
+
+  // Manager thread: topology declarations, directory reconciliation, queue depth.
+  std::thread manager_thread;
+  std::mutex mgr_mu;
+  std::condition_variable mgr_cv;
+  std::deque<BusinessEvent> events;
+  std::set<std::string> lost;
+  std::set<std::string> enabled;  // manager thread only
+
+  Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler& h,
+       BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
+      : amqp(a),
+        topo(t),
+        opt(o),
+        handler(h),
+        directory(d),
+        recorder(r),
+        metrics(m),
+        clock(c),
+        stage(stage_name(o.stage)),
+        publisher(a, PublisherOptions{.window = o.publish_window,
+                                      .confirm_timeout = o.publish_timeout},
+                  &m),
+        admin(a, t),
+        consumed_(m.counter("earshot_queue_consumed_total", "Deliveries received, per stage and business.")),
+        acked_(m.counter("earshot_queue_acked_total", "Deliveries acked, per stage and business.")),
+        retried_(m.counter("earshot_queue_retried_total", "Messages sent to a retry tier, per stage and business.")),
+        dead_lettered_(m.counter("earshot_queue_dead_lettered_total", "Messages dead-lettered, per stage, business and error code.")),
+        record_failures_(m.counter("earshot_queue_outcome_record_failures_total", "Outcomes the recorder could not store.")),
+        duration_(m.histogram("earshot_queue_handler_duration_seconds", "Handler time per message, by outcome.")),
+        depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
+        in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.").Add({{"stage", stage}})),
+        reconnects_(m.counter("earshot_queue_reconnects_total", "AMQP connections re-established after a failure.")
+                        .Add({{"connection", "consumer"}})),
+        sched(o.per_business_in_flight) {}
+
+  // ---------------------------------------------------------------- I/O thread
+  void post(IoCommand c) {
+    {
+      std::lock_guard l(cmd_mu);
+      commands.push_back(std::move(c));
+    }
+    waker.notify();
+  }
+
+  void publish_snapshot() {
+    std::vector<std::string> v;
+    for (const auto& [bid, ch] : active) v.push_back(bid);
+    std::lock_guard l(consuming_mu);
+    consuming_snapshot = std::move(v);
+  }
+
+  void report_lost(const std::string& bid) {
+    {
+      std::lock_guard l(mgr_mu);
+      lost.insert(bid);
+    }
+    mgr_cv.notify_all();
+  }
+
+  amqp_channel_t alloc_channel() {
+    if (!free_channels.empty()) {
+      auto c = free_channels.back();
+      free_channels.pop_back();
+      return c;
+    }
+    return next_channel++;
+  }
+
+  // Drops the pending (not yet dispatched) deliveries of a channel session; their channel is
+  // gone, so the broker requeues them.
+  void drop_pending(std::uint64_t session) {
+    std::lock_guard l(sched_mu);
+    sched.remove_if([&](const std::string&, const Delivery& d) { return d.session == session; });
+  }
+
+  // Rejects (requeue) the pending deliveries of a session whose channel stays open.
+  void reject_pending(std::uint64_t session) {
+    std::vector<Delivery> v;
+    {
+      std::lock_guard l(sched_mu);
+      v = sched.remove_if(
+          [&](const std::string&, const Delivery& d) { return d.session == session; });
+    }
+    for (auto& d : v) {
+      amqp_basic_nack(conn->state(), d.channel, d.tag, 0, 1);
+      auto it = channels.find(d.channel);
+      if (it != channels.end() && it->second.unsettled > 0) --it->second.unsettled;
+    }
+  }
+
+  void start_consumer(const std::string& bid) {
+    if (active.contains(bid) || !conn) return;
+    const amqp_channel_t ch = alloc_channel();
+    auto st = conn->open_channel(ch);
+    if (st) {
+      amqp_basic_qos(conn->state(), ch, 0, opt.prefetch, 0);
+      st = conn->rpc_status(ch, "basic.qos");
+    }
+    if (st) {
+      const std::string queue = work_queue(opt.stage, bid);
+      amqp_basic_consume(conn->state(), ch, detail::bytes(queue), detail::bytes(bid), 0, 0, 0,
+                         amqp_empty_table);
+      st = conn->rpc_status(ch, "consume " + queue);
+    }
+    if (!st) {
+      log::warn("queue worker cannot consume", {{"bid", bid}, {"stage", stage},
+                                                {"error", st.error().to_string()}});
+      if (!conn->broken()) {
+        // The failed RPC closed the channel (or it never opened).
+        if (st.error().code != ErrorCode::kNotFound && st.error().code != ErrorCode::kFailedPrecondition) {
+          conn->close_channel(ch);
+        }
+        free_channels.push_back(ch);
+      }
+      report_lost(bid);
+      return;
+    }
+    channels[ch] = Consumer{.channel = ch, .session = ++session_counter};
+    active[bid] = ch;
+    log::info("queue worker consuming", {{"bid", bid}, {"stage", stage}});
+    publish_snapshot();
+  }
+
+  void stop_consumer(const std::string& bid) {
+    auto it = active.find(bid);
+    if (it == active.end() || !conn) return;
+    const amqp_channel_t ch = it->second;
+    active.erase(it);
+    publish_snapshot();
+    amqp_basic_cancel(conn->state(), ch, detail::bytes(bid));
+    if (auto st = conn->rpc_status(ch, "cancel " + bid); !st) {
+      log::warn("queue worker cancel failed", {{"bid", bid}, {"error", st.error().to_string()}});
+    }
+    auto c = channels.find(ch);
+    if (c != channels.end()) {
+      c->second.cancelled = true;
+      reject_pending(c->second.session);
+    }
+    log::info("queue worker stopped consuming", {{"bid", bid}, {"stage", stage}});
+  }
+
+  // Closes cancelled channels once every delivery on them is settled.
+  void retire_channels() {
+    for (auto it = channels.begin(); it != channels.end();) {
+      if (it->second.cancelled && it->second.unsettled == 0 && conn && !conn->broken()) {
+        conn->close_channel(it->first);
+        free_channels.push_back(it->first);
+        it = channels.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  Status connect() {
+    auto c = detail::AmqpConnection::open(amqp);
+    if (!c) return std::unexpected(c.error());
+    auto& cn = **c;
+    if (auto st = cn.open_channel(kControlChannel); !st) return st;
+    amqp_exchange_declare(cn.state(), kControlChannel, detail::bytes(topo.control_exchange),
+                          detail::bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
+    if (auto st = cn.rpc_status(kControlChannel, "declare control exchange"); !st) return st;
+    auto* q = amqp_queue_declare(cn.state(), kControlChannel, amqp_empty_bytes, 0, 0, 1, 1,
+                                 amqp_empty_table);
+    if (auto st = cn.rpc_status(kControlChannel, "declare control queue"); !st) return st;
+    const std::string name = detail::to_string(q->queue);
+    amqp_queue_bind(cn.state(), kControlChannel, detail::bytes(name),
+                    detail::bytes(topo.control_exchange), amqp_empty_bytes, amqp_empty_table);
+    if (auto st = cn.rpc_status(kControlChannel, "bind control queue"); !st) return st;
+    amqp_basic_consume(cn.state(), kControlChannel, detail::bytes(name), detail::bytes("control"),
+                       0, 1, 1, amqp_empty_table);
+    if (auto st = cn.rpc_status(kControlChannel, "consume control queue"); !st) return st;
+    conn = std::move(*c);
+    channels.clear();
+    active.clear();
+    free_channels.clear();
+    next_channel = 2;
+    backoff.reset();
+    if (ever_connected) {
+      reconnects_.Increment();
+      log::info("queue worker reconnected", {{"stage", stage}});
+    }
+    ever_connected = true;
+    for (const auto& bid : wanted) start_consumer(bid);
+    publish_snapshot();
+    return {};
+  }
+
+  void connection_lost(const Error& e) {
+    log::warn("queue worker lost its connection", {{"stage", stage}, {"error", e.to_string()}});
+    for (const auto& [ch, c] : channels) drop_pending(c.session);
+    channels.clear();
+    active.clear();
+    publish_snapshot();
+    conn.reset();
+    reconnect_at = SteadyClock::now() + backoff.next();
+  }
+
+  void settle(const IoCommand& c) {
+    auto it = channels.find(c.channel);
+    const bool live = conn && !conn->broken() && it != channels.end() &&
+                      it->second.session == c.session;
+    if (live) {
+      if (c.kind == IoCommand::Kind::kAck) {
+        amqp_basic_ack(conn->state(), c.channel, c.tag, 0);
+      } else {
+        amqp_basic_nack(conn->state(), c.channel, c.tag, 0, 1);
+      }
+      if (it->second.unsettled > 0) --it->second.unsettled;
+    }
+    {
+      std::lock_guard l(sched_mu);
+      if (unsettled_dispatched > 0) --unsettled_dispatched;
+    }
+    sched_cv.notify_all();
+  }
+
+  void run_commands() {
+    std::deque<IoCommand> cmds;
+    {
+      std::lock_guard l(cmd_mu);
+      cmds.swap(commands);
+    }
+    for (auto& c : cmds) {
+      switch (c.kind) {
+        case IoCommand::Kind::kAck:
+        case IoCommand::Kind::kReject: settle(c); break;
+        case IoCommand::Kind::kConsume:
+          if (intake_stopped) break;
+          wanted.insert(c.bid);
+          start_consumer(c.bid);
+          break;
+        case IoCommand::Kind::kCancel:
+          wanted.erase(c.bid);
+          stop_consumer(c.bid);
+          break;
+        case IoCommand::Kind::kStopIntake: {
+          wanted.clear();
+          std::vector<std::string> bids;
+          for (const auto& [bid, ch] : active) bids.push_back(bid);
+          for (const auto& bid : bids) stop_consumer(bid);
+          if (conn && !conn->broken()) {
+            amqp_basic_cancel(conn->state(), kControlChannel, detail::bytes("control"));
+            (void)conn->rpc_status(kControlChannel, "cancel control");
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  void on_delivery(const amqp_frame_t& frame) {
+    auto* d = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
+    const amqp_channel_t ch = frame.channel;
+    const std::uint64_t tag = d->delivery_tag;
+    const bool redelivered = d->redelivered != 0;
+    auto content = conn->read_content(ch);
+    if (!content) return;  // connection marked broken
+    if (ch == kControlChannel) {
+      auto ev = decode_business_event(content->body);
+      if (!ev) {
+        log::warn("queue worker ignored an invalid control event",
+                  {{"error", ev.error().to_string()}});
+        return;
+      }
+      {
+        std::lock_guard l(mgr_mu);
+        events.push_back(*ev);
+      }
+      mgr_cv.notify_all();
+      return;
+    }
+    auto it = channels.find(ch);
+    if (it == channels.end()) return;
+    std::string bid;
+    for (const auto& [b, c] : active) {
+      if (c == ch) bid = b;
+    }
+    ++it->second.unsettled;
+    if (bid.empty() || intake_stopped) {
+      // Cancelled meanwhile: give it back at once.
+      amqp_basic_nack(conn->state(), ch, tag, 0, 1);
+      --it->second.unsettled;
+      return;
+    }
+    consumed_.Add({{"stage", stage}, {"bid", bid}}).Increment();
+    Delivery del{.session = it->second.session, .channel = ch, .tag = tag, .bid = bid,
+                 .redelivered = redelivered, .content = std::move(*content)};
+    {
+      std::lock_guard l(sched_mu);
+      sched.push(bid, std::move(del));
+    }
+    sched_cv.notify_one();
+  }
+
+  bool handle_frame(const amqp_frame_t& frame) {
+    if (frame.frame_type != AMQP_FRAME_METHOD) return true;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_DELIVER_METHOD: on_delivery(frame); return !conn->broken();
+      case AMQP_BASIC_CANCEL_METHOD: {  // the broker cancelled a consumer (queue deleted)
+        for (auto& [bid, ch] : active) {
+          if (ch == frame.channel) {
+            std::string b = bid;
+            active.erase(b);
+            channels[frame.channel].cancelled = true;
+            reject_pending(channels[frame.channel].session);
+            publish_snapshot();
+            report_lost(b);
+            break;
+          }
+        }
+        return true;
+      }
+      case AMQP_CHANNEL_CLOSE_METHOD: {
+        auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
+        log::warn("queue worker channel closed by broker",
+                  {{"code", std::to_string(m->reply_code)},
+                   {"reason", detail::to_string(m->reply_text)}});
+        conn->channel_close_ok(frame.channel);
+        if (frame.channel == kControlChannel) return false;
+        auto c = channels.find(frame.channel);
+        if (c != channels.end()) {
+          drop_pending(c->second.session);
+          channels.erase(c);
+        }
+        free_channels.push_back(frame.channel);
+        for (auto& [bid, ch] : active) {
+          if (ch == frame.channel) {
+            std::string b = bid;
+            active.erase(b);
+            publish_snapshot();
+            report_lost(b);
+            break;
+          }
+        }
+        return true;
+      }
+      case AMQP_CONNECTION_CLOSE_METHOD: {
+        amqp_connection_close_ok_t ok{};
+        amqp_send_method(conn->state(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        conn->mark_broken();
+        return false;
+      }
+      default: return true;
+    }
+  }
+
+  void io_loop() {
+    while (!stopping) {
+      waker.clear();
+      if (!conn) {
+        run_commands();  // settles stale acks (dropped) and records wanted businesses
+        if (SteadyClock::now() >= reconnect_at) {
+          if (auto st = connect(); !st) {
+            log::warn("queue worker cannot connect",
+                      {{"stage", stage}, {"error", st.error().to_string()}});
+            conn.reset();
+            reconnect_at = SteadyClock::now() + backoff.next();
+          }
+        }
+        if (!conn) {
+          waker.wait(std::chrono::milliseconds(50));
+          continue;
+        }
+      }
+      run_commands();
+      retire_channels();
+      if (conn->broken()) {
+        connection_lost(Error(ErrorCode::kUnavailable, "connection broken"));
+        continue;
+      }
+      auto timeout = std::chrono::milliseconds(100);
+      while (conn) {
+        amqp_frame_t frame;
+        auto got = conn->next_frame(frame, &waker, timeout);
+        if (!got) {
+          connection_lost(got.error());
+          break;
+        }
+        if (!*got) break;
+        if (!handle_frame(frame)) {
+          connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
+          break;
+        }
+        timeout = std::chrono::milliseconds(0);
+        // Do not let a flood of deliveries delay acks.
+        bool has_commands;
+        {
+          std::lock_guard l(cmd_mu);
+          has_commands = !commands.empty();
+        }
+        if (has_commands) break;
+      }
+      if (conn) conn->release_buffers();
+    }
+    // Closing the connection makes the broker requeue every unacked delivery.
+    conn.reset();
+    run_commands();
+  }
+
+  // ---------------------------------------------------------------- handler threads
+  void handler_loop() {
+    while (true) {
+      Delivery d;
+      {
+        std::unique_lock l(sched_mu);
+        std::optional<std::pair<std::string, Delivery>> next;
+        sched_cv.wait(l, [&] {
+          if (handlers_stop) return true;
+          if (intake_stopped) return false;
+          next = sched.pop();
+          return next.has_value();
+        });
+        if (handlers_stop) return;
+        d = std::move(next->second);
+        ++unsettled_dispatched;
+      }
+      in_flight_.Increment();
+      process(d);
+      in_flight_.Decrement();
+      {
+        std::lock_guard l(sched_mu);
+        sched.done(d.bid);
+      }
+      sched_cv.notify_all();
+    }
+  }
+
+  void finish(const Delivery& d, bool ack) {
+    if (ack) acked_.Add({{"stage", stage}, {"bid", d.bid}}).Increment();
+    post(IoCommand{.kind = ack ? IoCommand::Kind::kAck : IoCommand::Kind::kReject,
+                   .bid = d.bid, .session = d.session, .channel = d.channel, .tag = d.tag});
+  }
+
+  void record(const Delivery& d, const Envelope& env, OutcomeKind kind, std::string code,
+              std::string reason, std::size_t next, SteadyClock::time_point started) {
+    const auto elapsed = clock.steady_now() - started;
+    OutcomeEvent e{.stage = opt.stage,
+                   .bid = d.bid,
+                   .message_id = env.message_id,
+                   .trace_id = env.trace_id,
+                   .attempt = env.attempt,
+                   .kind = kind,
+                   .error_code = std::move(code),
+                   .reason = std::move(reason),
+                   .next_messages = next,
+                   .duration = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed),
+                   .at = clock.now()};
+    duration_
+        .Add({{"stage", stage}, {"outcome", std::string(outcome_name(kind))}},
+             Metrics::latency_buckets())
+        .Observe(std::chrono::duration<double>(elapsed).count());
+    if (auto st = recorder.record(e); !st) {
+      record_failures_.Add({{"stage", stage}}).Increment();
+      log::warn("queue worker could not record an outcome", {{"error", st.error().to_string()}});
+    }
+  }
+
+  void dead_letter(const Delivery& d, const Envelope& env, ErrorCode code,
+                   const std::string& reason, SteadyClock::time_point started) {
+    OutgoingMessage m;
+    m.exchange = "";
+    m.routing_key = dead_letter_queue(opt.stage, d.bid);
+    m.message_id = d.content.message_id.empty() ? new_message_id() : d.content.message_id;
+    m.body = d.content.body;
+    m.headers = d.content.headers;
+    m.headers[std::string(header::kErrorCode)] = std::string(code_name(code));
+    m.headers[std::string(header::kErrorReason)] = reason.substr(0, 1000);
+    m.headers[std::string(header::kStage)] = stage;
+    m.headers[std::string(header::kAttempts)] = std::int64_t{env.attempt};
+    m.headers[std::string(header::kFailedAt)] = format_utc(clock.now());
+    if (auto st = publisher.publish(std::move(m)); !st) {
+      log::warn("queue worker could not dead-letter; requeueing",
+                {{"error", st.error().to_string()}});
+      finish(d, false);
+      return;
+    }
+    dead_lettered_.Add({{"stage", stage}, {"bid", d.bid}, {"code", std::string(code_name(code))}})
+        .Increment();
+    log::warn("message dead-lettered", {{"code", code_name(code)}, {"reason", reason},
+                                        {"attempt", std::to_string(env.attempt)}});
+    record(d, env, OutcomeKind::kDeadLettered, std::string(code_name(code)), reason, 0, started);
+    finish(d, true);
+  }
+
+  void retry(const Delivery& d, const Envelope& env, ErrorCode code, const std::string& reason,
+             std::optional<std::chrono::milliseconds> hint, SteadyClock::time_point started) {
+    if (env.attempt >= topo.max_attempts || topo.retry_delays.empty()) {
+      dead_letter(d, env,
+                  code, fmt::format("gave up after {} attempts: {}", env.attempt, reason),
+                  started);
+      return;
+    }
+    const auto tier = select_retry_tier(env.attempt, topo.retry_delays, hint);
+    OutgoingMessage m;
+    m.exchange = "";
+    m.routing_key = retry_queue(opt.stage, d.bid, topo.retry_delays[tier]);
+    m.message_id = env.message_id;
+    m.body = d.content.body;
+    m.headers = d.content.headers;
+    m.headers[std::string(header::kAttempt)] = std::int64_t{env.attempt + 1};
+    m.headers["x-retry-reason"] = reason.substr(0, 1000);
+    if (auto st = publisher.publish(std::move(m)); !st) {
+      log::warn("queue worker could not schedule a retry; requeueing",
+                {{"error", st.error().to_string()}});
+      finish(d, false);
+      return;
+    }
+    retried_.Add({{"stage", stage}, {"bid", d.bid}}).Increment();
+    record(d, env, OutcomeKind::kRetried, std::string(code_name(code)), reason, 0, started);
+    finish(d, true);
+  }
+
+  void process(const Delivery& d) {
+    const auto started = clock.steady_now();
+    auto env = decode_envelope(d.content.headers, d.content.message_id);
+    if (!env) {
+      Envelope partial;
+      partial.message_id = d.content.message_id;
+      partial.attempt = static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
+      dead_letter(d, partial, env.error().code, env.error().message, started);
+      return;
+    }
+    log::ScopedContext ctx({.bid = env->bid, .call_id = {}, .trace_id = env->trace_id});
+    if (env->bid != d.bid || env->stage != opt.stage) {
+      dead_letter(d, *env, ErrorCode::kInvalidArgument,
+                  "envelope names another business or stage than its queue", started);
+      return;
+    }
+    if (opt.validate_schema) {
+      if (auto st = validate_stage_body(opt.stage, env->schema_version, d.content.body); !st) {
+        dead_letter(d, *env, st.error().code, st.error().message, started);
+        return;
+      }
+    }
+    IncomingMessage msg{.envelope = *env, .body = d.content.body, .headers = d.content.headers,
+                        .redelivered = d.redelivered};
+    HandlerResult r = handler.handle(msg);
+    if (!r) {
+      const Error& e = r.error();
+      if (message_fate(e.code) == MessageFate::kRetry) {
+        retry(d, *env, e.code, e.message, e.retry_after, started);
+      } else {
+        dead_letter(d, *env, e.code, e.message, started);
+      }
+      return;
+    }
+    if (auto* done = std::get_if<Done>(&*r)) {
+      const std::size_t n = done->next.size();
+      if (auto st = publisher.publish_batch(std::move(done->next)); !st) {
+        // The input stays unacked until its retry copy is confirmed.
+        retry(d, *env, st.error().code, "publishing next-stage messages: " + st.error().message,
+              std::nullopt, started);
+        return;
+      }
+      record(d, *env, OutcomeKind::kDone, {}, {}, n, started);
+      finish(d, true);
+    } else if (auto* rt = std::get_if<Retry>(&*r)) {
+      retry(d, *env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
+    } else if (auto* f = std::get_if<Fail>(&*r)) {
+      dead_letter(d, *env, f->code, f->reason, started);
+    }
+  }
+
+  // ---------------------------------------------------------------- manager thread
+  void ensure(const std::string& bid) {
+    if (!is_valid_bid(bid)) {
+      log::warn("queue worker ignored an invalid business id", {{"bid", bid}});
+      return;
+    }
+    if (enabled.contains(bid)) return;
+    if (auto st = admin.declare_business(opt.stage, bid); !st) {
+      log::warn("queue worker cannot declare business queues",
+                {{"bid", bid}, {"error", st.error().to_string()}});
+      return;
+    }
+    enabled.insert(bid);
+    post(IoCommand{.kind = IoCommand::Kind::kConsume, .bid = bid});
+  }
+
+  void drop(const std::string& bid) {
+    if (!enabled.erase(bid)) return;
+    post(IoCommand{.kind = IoCommand::Kind::kCancel, .bid = bid});
+  }
+
+  void reconcile() {
+    auto list = directory.enabled_businesses();
+    if (!list) {
+      log::warn("queue worker cannot list businesses", {{"error", list.error().to_string()}});
+      return;
+    }
+    std::set<std::string> want(list->begin(), list->end());
+    for (const auto& bid : want) ensure(bid);
+    std::vector<std::string> gone;
+    for (const auto& bid : enabled) {
+      if (!want.contains(bid)) gone.push_back(bid);
+    }
+    for (const auto& bid : gone) drop(bid);
+  }
+
+  void update_depth() {
+    auto set = [&](const std::string& queue, const char* kind) {
+      if (auto n = admin.queue_depth(queue); n) {
+        depth_.Add({{"queue", queue}, {"kind", kind}}).Set(static_cast<double>(*n));
+      }
+    };
+    for (const auto& bid : enabled) {
+      set(work_queue(opt.stage, bid), "work");
+      for (auto d : topo.retry_delays) set(retry_queue(opt.stage, bid, d), "retry");
+      set(dead_letter_queue(opt.stage, bid), "dlq");
+    }
+  }
+
+  void manager_loop() {
+    auto next_reconcile = SteadyClock::now();
+    auto next_depth = SteadyClock::now() + opt.depth_interval;
+    while (true) {
+      std::deque<BusinessEvent> evs;
+      std::set<std::string> lost_now;
+      {
+        std::unique_lock l(mgr_mu);
+        mgr_cv.wait_until(l, std::min(next_reconcile, next_depth), [&] {
+          return stopping.load() || !events.empty() || !lost.empty();
+        });
+        if (stopping) return;
+        evs.swap(events);
+        lost_now.swap(lost);
+      }
+      if (intake_stopped) {
+        next_reconcile = next_depth = SteadyClock::now() + std::chrono::hours(24);
+        continue;
+      }
+      for (const auto& bid : lost_now) {
+        enabled.erase(bid);
+        next_reconcile = std::min(next_reconcile, SteadyClock::now() + std::chrono::seconds(1));
+      }
+      for (const auto& ev : evs) {
+        if (ev.type == BusinessEventType::kDisabled) {
+          drop(ev.bid);
+        } else {
+          ensure(ev.bid);
+        }
+      }
+      if (SteadyClock::now() >= next_reconcile) {
+        reconcile();
+        next_reconcile = SteadyClock::now() + opt.reconcile_interval;
+      }
+      if (SteadyClock::now() >= next_depth) {
+        update_depth();
+        next_depth = SteadyClock::now() + opt.depth_interval;
+      }
+    }
+  }
+};
+
+StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology,
+                         StageWorkerOptions options, StageHandler& handler,
+                         BusinessDirectory& directory, OutcomeRecorder& recorder,
+                         Metrics& metrics, Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, handler,
+                                   directory, recorder, metrics, clock)) {}
+
+StageWorker::~StageWorker() { stop(); }
+
+std::string StageWorker::name() const { return "stage-worker-" + impl_->stage; }
+
+Status StageWorker::start() {
+  auto& i = *impl_;
+  if (i.running) return {};
+  if (auto st = i.admin.declare_exchanges(); !st) return st;
+  i.running = true;
+  i.publisher.start();
+  i.io_thread = std::thread([&i] { i.io_loop(); });
+  for (std::size_t n = 0; n < std::max<std::size_t>(1, i.opt.handler_threads); ++n) {
+    i.handler_threads.emplace_back([&i] { i.handler_loop(); });
+  }
+  i.manager_thread = std::thread([&i] { i.manager_loop(); });
+  return {};
+}
+
+void StageWorker::stop_intake() {
+  auto& i = *impl_;
+  if (!i.running || i.intake_stopped.exchange(true)) return;
+  i.post(IoCommand{.kind = IoCommand::Kind::kStopIntake, .bid = {}});
+  i.mgr_cv.notify_all();
+}
+
+void StageWorker::drain(std::chrono::steady_clock::time_point deadline) {
+  auto& i = *impl_;
+  if (!i.running) return;
+  std::unique_lock l(i.sched_mu);
+  i.sched_cv.wait_until(l, deadline, [&] { return i.unsettled_dispatched == 0; });
+}
+
+void StageWorker::stop() {
+  auto& i = *impl_;
+  if (!i.running) return;
+  stop_intake();
+  i.stopping = true;
+  i.waker.notify();
+  i.mgr_cv.notify_all();
+  if (i.io_thread.joinable()) i.io_thread.join();  // closes the connection: unacked requeue
+  if (i.manager_thread.joinable()) i.manager_thread.join();
+  {
+    std::lock_guard l(i.sched_mu);
+    i.handlers_stop = true;
+  }
+  i.sched_cv.notify_all();
+  for (auto& t : i.handler_threads) {
+    if (t.joinable()) t.join();
+  }
+  i.handler_threads.clear();
+  i.publisher.stop();
+  i.running = false;
+}
+
+std::vector<std::string> StageWorker::consuming() const {
+  std::lock_guard l(impl_->consuming_mu);
+  return impl_->consuming_snapshot;
+}
+
+}  // namespace earshot::queue
