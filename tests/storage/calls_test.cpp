@@ -1,0 +1,677 @@
+// Calls: upserts, the state machine, keyset pagination and filters, lifecycle, and the
+// human-agent aggregates under concurrency. Real MariaDB.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "earshot/storage/mysql_repositories.hpp"
+#include "test_main_env.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using namespace storage;
+using namespace std::chrono_literals;
+
+Timestamp at(std::int64_t seconds) { return Timestamp(std::chrono::seconds(1'800'000'000 + seconds)); }
+
+CallInput call_input(const std::string& ext, std::int64_t start_s = 0) {
+  CallInput in;
+  in.external_id = ext;
+  in.customer_phone = "+15551234567";
+  in.customer_name = "Cat";
+  in.direction = CallDirection::kInbound;
+  in.city = "Austin";
+  in.issue_category = "billing";
+  in.call_context = "renewal";
+  in.started_at = at(start_s);
+  in.duration_ms = 60'000;
+  in.audio_uri = "s3://bucket/" + ext + ".wav";
+  in.channels = 2;
+  in.language = "en";
+  in.metadata_json = R"({"campaign":"fall"})";
+  return in;
+}
+
+CallMetrics metrics_of(Id call) {
+  CallMetrics m;
+  m.call_id = call;
+  return m;
+}
+
+ProcessingEvent event_of(Id call, const std::string& stage) {
+  ProcessingEvent e;
+  e.call_id = call;
+  e.stage = stage;
+  return e;
+}
+
+std::int64_t count_rows(const std::string& table, Id call_id) {
+  auto r = StorageEnvironment::db().execute(
+      fmt::format("SELECT COUNT(*) FROM {} WHERE call_id = ?", table), {call_id});
+  return r.value().rows[0][0].as_int();
+}
+
+class CallsTest : public ::testing::Test {
+ protected:
+  Database& db_ = StorageEnvironment::db();
+  TenantId t_ = new_tenant("calls");
+  MySqlCallRepository calls_{db_, "pepper"};
+  MySqlHumanAgentRepository agents_{db_};
+  MySqlMetricsRepository metrics_{db_};
+  MySqlAnalysisRepository analyses_{db_};
+  MySqlTranscriptRepository transcripts_{db_};
+  MySqlAgentConfigRepository configs_{db_};
+};
+
+TEST_F(CallsTest, UpsertIsIdempotentOnExternalId) {
+  auto first = calls_.upsert(t_, call_input("x-1"));
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  EXPECT_TRUE(first->created);
+  auto same = calls_.upsert(t_, call_input("x-1"));
+  ASSERT_TRUE(same.has_value());
+  EXPECT_FALSE(same->created);
+  EXPECT_EQ(same->id, first->id);
+
+  ASSERT_TRUE(calls_.advance(t_, first->id, CallStatus::kPending, CallStatus::kTranscribing).value());
+  auto changed = call_input("x-1");
+  changed.city = "Dallas";
+  changed.duration_ms = 90'000;
+  ASSERT_FALSE(calls_.upsert(t_, changed)->created);
+  auto got = calls_.get(t_, first->id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->city, "Dallas");
+  EXPECT_EQ(got->duration_ms, 90'000);
+  EXPECT_EQ(got->status, CallStatus::kTranscribing);  // a re-sync never resets the pipeline
+  EXPECT_EQ(got->started_at, at(0));
+  EXPECT_EQ(got->metadata_json, R"({"campaign":"fall"})");
+  EXPECT_EQ(got->direction, CallDirection::kInbound);
+  EXPECT_EQ(got->channels, 2);
+  EXPECT_EQ(calls_.find_by_external_id(t_, "x-1")->id, first->id);
+  EXPECT_EQ(calls_.get(t_, 987654321).error().code, ErrorCode::kNotFound);
+
+  auto bad = call_input("x-2");
+  bad.metadata_json = "{oops";
+  EXPECT_EQ(calls_.upsert(t_, bad).error().code, ErrorCode::kInvalidArgument);
+  bad = call_input(std::string(200, 'e'));
+  EXPECT_EQ(calls_.upsert(t_, bad).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(CallsTest, BatchUpsertInsertsAndUpdatesInOneGo) {
+  std::vector<CallInput> batch;
+  for (int i = 0; i < 2500; ++i) batch.push_back(call_input(fmt::format("b-{}", i), i));
+  ASSERT_TRUE(calls_.upsert_batch(t_, batch));
+  for (auto& c : batch) c.city = "Reno";
+  ASSERT_TRUE(calls_.upsert_batch(t_, batch));
+  auto n = db_.execute("SELECT COUNT(*), SUM(city = 'Reno'), MAX(sync_count) FROM call_records "
+                       "WHERE bid = ?", {t_.bid()});
+  EXPECT_EQ(n->rows[0][0].as_int(), 2500);
+  EXPECT_EQ(n->rows[0][1].as_int(), 2500);
+  EXPECT_EQ(n->rows[0][2].as_int(), 2);
+  // A bad row fails the whole batch: nothing of it is written.
+  std::vector<CallInput> mixed{call_input("m-1"), call_input("m-2")};
+  mixed[1].metadata_json = "nope";
+  EXPECT_FALSE(calls_.upsert_batch(t_, mixed).has_value());
+  EXPECT_EQ(calls_.find_by_external_id(t_, "m-1").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(CallsTest, TransitionsAreGuardedAndRepeatsAreNoOps) {
+  const Id id = calls_.upsert(t_, call_input("s-1"))->id;
+  using S = CallStatus;
+  const std::pair<S, S> path[] = {{S::kPending, S::kTranscribing},
+                                  {S::kTranscribing, S::kTranscribed},
+                                  {S::kTranscribed, S::kAnalyzing},
+                                  {S::kAnalyzing, S::kAnalyzed},
+                                  {S::kAnalyzed, S::kNotified}};
+  for (auto [from, to] : path) {
+    auto r = calls_.advance(t_, id, from, to);
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_TRUE(*r) << status_name(to);
+    // The same message delivered again: nothing happens, and the caller learns it.
+    EXPECT_FALSE(calls_.advance(t_, id, from, to).value()) << status_name(to);
+    EXPECT_EQ(calls_.get(t_, id)->status, to);
+  }
+  EXPECT_EQ(calls_.get(t_, id)->attempts, 2);  // transcribing + analyzing
+  EXPECT_EQ(calls_.advance(t_, id, S::kPending, S::kAnalyzed).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(calls_.mark_failed(t_, id, "notify", "webhook 500").value());
+  EXPECT_FALSE(calls_.mark_failed(t_, id, "notify", "again").value());
+  auto failed = calls_.get(t_, id);
+  EXPECT_EQ(failed->status, S::kFailed);
+  EXPECT_EQ(failed->failed_stage, "notify");
+  EXPECT_EQ(failed->failed_reason, "webhook 500");
+  EXPECT_TRUE(calls_.reprocess(t_, id).value());
+  EXPECT_FALSE(calls_.reprocess(t_, id).value());  // pending is not reprocessable
+  auto reset = calls_.get(t_, id);
+  EXPECT_EQ(reset->status, S::kPending);
+  EXPECT_EQ(reset->failed_stage, "");
+  EXPECT_EQ(reset->attempts, 0);
+}
+
+TEST_F(CallsTest, RacingConsumersClaimAStepExactlyOnce) {
+  const Id id = calls_.upsert(t_, call_input("race"))->id;
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = calls_.advance(t_, id, CallStatus::kPending, CallStatus::kTranscribing);
+      if (r.value_or(false)) wins.fetch_add(1);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(calls_.get(t_, id)->attempts, 1);
+}
+
+TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
+  const Id agent = agents_.upsert(t_, {"a", "A", "", ""}).value();
+  auto in = call_input("del");
+  in.human_agent_id = agent;
+  const Id id = calls_.upsert(t_, in)->id;
+  const Id keep = calls_.upsert(t_, call_input("keep"))->id;
+  const Id cfg = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
+  for (Id c : {id, keep}) {
+    ASSERT_TRUE(transcripts_.put(t_, Transcript{c, "[]", "hello there", "p", "en", 0}));
+    ASSERT_TRUE(metrics_.put(t_, metrics_of(c)));
+    CallAnalysisResult r;
+    r.analyses.push_back(AnalysisInput{cfg, 1, "{}", "", "", 0, 0, 0});
+    r.escalation_reason = "angry";
+    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    ASSERT_TRUE(MySqlNoteRepository(db_).create(t_, c, std::nullopt, "n").has_value());
+    ASSERT_TRUE(MySqlProcessingEventRepository(db_).append(t_, event_of(c, "stt")).has_value());
+  }
+  MySqlRuleSetRepository cats(db_, MySqlRuleSetRepository::Kind::kCategories);
+  const Id cat = cats.create(t_, {0, "c", "[]", true, 0}).value();
+  ASSERT_TRUE(MySqlCategoryMatchRepository(db_).replace(t_, id, {{cat, "[]"}}));
+
+  const std::vector<std::string> derived = {"transcripts", "call_metrics", "analyses",
+                                            "processing_events", "call_notes", "escalations",
+                                            "call_category_matches"};
+  for (const auto& table : derived) ASSERT_GE(count_rows(table, id), 1) << table;
+  ASSERT_TRUE(calls_.remove(t_, id).value());
+  EXPECT_FALSE(calls_.remove(t_, id).value());
+  EXPECT_EQ(calls_.get(t_, id).error().code, ErrorCode::kNotFound);
+  for (const auto& table : derived) EXPECT_EQ(count_rows(table, id), 0) << table;
+  for (const auto& table : derived) {
+    if (table != "call_category_matches") {
+      EXPECT_GE(count_rows(table, keep), 1) << table;
+    }
+  }
+}
+
+TEST_F(CallsTest, RetentionPurgeDeletesOnlyOldCallsInBatches) {
+  std::vector<Id> old_ids;
+  for (int i = 0; i < 10; ++i) {
+    const Id id = calls_.upsert(t_, call_input(fmt::format("old-{}", i), i))->id;
+    ASSERT_TRUE(transcripts_.put(t_, Transcript{id, "[]", "old call", "p", "en", 0}));
+    old_ids.push_back(id);
+  }
+  const Id fresh = calls_.upsert(t_, call_input("fresh", 100'000))->id;
+  const auto other = new_tenant("purge-other");
+  const Id foreign = calls_.upsert(other, call_input("old-0", 0))->id;
+
+  auto n = calls_.purge_started_before(t_, at(50'000), 3);
+  ASSERT_TRUE(n.has_value()) << n.error().to_string();
+  EXPECT_EQ(*n, 10);
+  for (Id id : old_ids) {
+    EXPECT_EQ(calls_.get(t_, id).error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(count_rows("transcripts", id), 0);
+  }
+  EXPECT_TRUE(calls_.get(t_, fresh).has_value());
+  EXPECT_TRUE(calls_.get(other, foreign).has_value());
+  EXPECT_EQ(calls_.purge_started_before(t_, at(50'000), 3).value(), 0);
+  EXPECT_EQ(calls_.purge_started_before(t_, at(0), 0).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(CallsTest, CustomerPhoneCanBeHashedAfterAnalysis) {
+  const Id id = calls_.upsert(t_, call_input("ph"))->id;
+  ASSERT_TRUE(calls_.hash_customer_phone(t_, id).value());
+  EXPECT_FALSE(calls_.hash_customer_phone(t_, id).value());
+  auto got = calls_.get(t_, id);
+  EXPECT_TRUE(got->customer_phone_hashed);
+  EXPECT_TRUE(got->customer_phone.starts_with("sha256:"));
+  EXPECT_EQ(got->customer_phone.size(), 7u + 64u);
+  EXPECT_EQ(got->customer_phone.find("5551234567"), std::string::npos);
+  const std::string hashed = got->customer_phone;
+  // A re-sync of the same call does not bring the number back.
+  ASSERT_TRUE(calls_.upsert(t_, call_input("ph")).has_value());
+  EXPECT_EQ(calls_.get(t_, id)->customer_phone, hashed);
+  // Same number, same pepper: same hash (so hashed calls still group by customer).
+  const Id id2 = calls_.upsert(t_, call_input("ph2"))->id;
+  ASSERT_TRUE(calls_.hash_customer_phone(t_, id2).value());
+  EXPECT_EQ(calls_.get(t_, id2)->customer_phone, hashed);
+}
+
+TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
+  const Id id = calls_.upsert(t_, call_input("tr"))->id;
+  Transcript tr{id, R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"Hello","confidence":0.9}])",
+                "hello I want a refund for my subscription", "pocketsphinx", "en", 0};
+  ASSERT_TRUE(transcripts_.put(t_, tr));
+  EXPECT_EQ(transcripts_.get(t_, id)->version, 1);
+  tr.full_text = "hello I want to upgrade my subscription";
+  ASSERT_TRUE(transcripts_.put(t_, tr));
+  auto got = transcripts_.get(t_, id);
+  EXPECT_EQ(got->version, 2);
+  EXPECT_EQ(got->full_text, tr.full_text);
+  EXPECT_EQ(got->segments_json, tr.segments_json);
+  EXPECT_EQ(transcripts_.search(t_, "upgrade subscription", 10).value(), std::vector<Id>{id});
+  EXPECT_TRUE(transcripts_.search(t_, "refund", 10).value().empty());
+  EXPECT_EQ(transcripts_.search(t_, "a b", 10).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", "", 0}).error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_F(CallsTest, MetricsRoundTripAndFeedTheCallList) {
+  const Id id = calls_.upsert(t_, call_input("m"))->id;
+  CallMetrics m;
+  m.call_id = id;
+  m.source = MetricsSource::kAudio;
+  m.duration_ms = 60'000;
+  m.agent_talk_ms = 20'000;
+  m.customer_talk_ms = 30'000;
+  m.agent_talk_ratio = 0.4;
+  m.agent_talk_pct_of_call = 20.0 / 60.0;
+  m.non_talk_ms = 10'000;
+  m.silences_json = R"([{"begin_ms":1000,"end_ms":5000,"duration_ms":4000}])";
+  m.overtalk_ms = 1200;
+  m.overtalk_count = 3;
+  m.agent_interruptions = 2;
+  m.agent_interruption_ms = 1500;
+  m.customer_interruptions = 1;
+  m.customer_interruption_ms = 700;
+  m.agent_loudness_mean_dbfs = -23.5;
+  m.agent_loudness_peak_dbfs = -3.0;
+  m.customer_loudness_mean_dbfs = -26.0;
+  m.customer_loudness_peak_dbfs = -6.5;
+  m.loudness_series_json = R"({"agent":[-20,-21],"customer":[-30,-29]})";
+  m.longest_monologue_ms = 12'000;
+  m.longest_customer_story_ms = 15'000;
+  m.interactivity_per_min = 4.5;
+  m.patience_ms = 640;
+  m.agent_wpm = 150;
+  m.customer_wpm = 130;
+  m.question_rate_per_hour = 36;
+  m.agent_sentiment = 0.3;
+  m.customer_sentiment = -0.25;
+  m.agent_sentiment_q[0] = 0.1;
+  m.agent_sentiment_q[3] = 0.5;
+  m.customer_sentiment_q[0] = -0.5;
+  m.customer_sentiment_q[1] = -0.25;
+  m.customer_sentiment_q[3] = 0.25;
+  m.sentiment_change = 0.75;
+  ASSERT_TRUE(metrics_.put(t_, m));
+  auto got = metrics_.get(t_, id);
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->source, MetricsSource::kAudio);
+  EXPECT_EQ(got->agent_talk_ms, 20'000);
+  EXPECT_EQ(got->silences_json, m.silences_json);
+  EXPECT_EQ(got->loudness_series_json, m.loudness_series_json);
+  EXPECT_EQ(got->agent_interruption_ms, 1500);
+  EXPECT_EQ(got->customer_interruptions, 1);
+  EXPECT_EQ(got->customer_loudness_peak_dbfs, -6.5);
+  EXPECT_EQ(got->longest_customer_story_ms, 15'000);
+  EXPECT_EQ(got->patience_ms, 640);
+  EXPECT_EQ(got->question_rate_per_hour, 36);
+  EXPECT_EQ(got->agent_sentiment_q[3], 0.5);
+  EXPECT_FALSE(got->agent_sentiment_q[1].has_value());
+  EXPECT_EQ(got->customer_sentiment_q[1], -0.25);
+  EXPECT_EQ(got->sentiment_change, 0.75);
+  auto call = calls_.get(t_, id);
+  EXPECT_EQ(call->agent_talk_ratio, 0.4);
+  EXPECT_EQ(call->customer_sentiment, -0.25);
+  m.agent_talk_ratio = 0.5;
+  ASSERT_TRUE(metrics_.put(t_, m));  // recompute overwrites
+  EXPECT_EQ(metrics_.get(t_, id)->agent_talk_ratio, 0.5);
+  EXPECT_EQ(calls_.get(t_, id)->agent_talk_ratio, 0.5);
+  EXPECT_EQ(metrics_.put(t_, metrics_of(987654321)).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(CallsTest, AnalysesKeepHistoryAndFlagTheLatest) {
+  const Id id = calls_.upsert(t_, call_input("an"))->id;
+  const Id cfg = configs_.create(t_, AgentConfig{0, "summary", AgentKind::kLlm, "p", "{}", "m", true, 1}).value();
+  CallAnalysisResult r;
+  r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"v1"})", "m1", std::string(64, 'a'), 800, 1000, 200});
+  r.qa_score = 0.75;
+  EXPECT_FALSE(analyses_.record(t_, id, r).value());  // no agent: nothing to aggregate
+  r.analyses[0].output_json = R"({"summary":"v2"})";
+  r.analyses[0].agent_version = 2;
+  ASSERT_TRUE(analyses_.record(t_, id, r).has_value());
+  auto all = analyses_.list_for_call(t_, id, false);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_FALSE(all->at(0).is_latest);
+  EXPECT_TRUE(all->at(1).is_latest);
+  EXPECT_EQ(all->at(0).latency_ms, 800);
+  EXPECT_EQ(all->at(0).input_tokens, 1000);
+  auto latest = analyses_.list_for_call(t_, id, true);
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ(latest->at(0).output_json, R"({"summary":"v2"})");
+  EXPECT_EQ(latest->at(0).agent_version, 2);
+  EXPECT_EQ(calls_.get(t_, id)->qa_score, 0.75);
+}
+
+TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
+  const Id agent = agents_.upsert(t_, {"busy", "Busy Bee", "", ""}).value();
+  const Id cfg = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 15;
+  // Exact binary fractions, so sums are exact in any order.
+  auto qa_of = [](int i) { return (i % 4) * 0.25; };
+  auto ratio_of = [](int i) { return (i % 8) * 0.125; };
+  auto sent_of = [](int i) { return (i % 5) * 0.5 - 1.0; };
+  std::vector<std::vector<Id>> ids(kThreads);
+  int n = 0;
+  for (int th = 0; th < kThreads; ++th) {
+    for (int i = 0; i < kPerThread; ++i, ++n) {
+      auto in = call_input(fmt::format("agg-{}", n));
+      in.human_agent_id = agent;
+      const Id id = calls_.upsert(t_, in)->id;
+      CallMetrics m;
+      m.call_id = id;
+      m.agent_talk_ratio = ratio_of(n);
+      m.customer_sentiment = sent_of(n);
+      ASSERT_TRUE(metrics_.put(t_, m));
+      ids[th].push_back(id);
+    }
+  }
+  Database pool(mysql_settings(StorageEnvironment::database_name(), kThreads));
+  MySqlAnalysisRepository repo(pool);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int k = th * kPerThread + i;
+        CallAnalysisResult r;
+        r.analyses.push_back(AnalysisInput{cfg, 1, "{}", "", "", 0, 0, 0});
+        r.qa_score = qa_of(k);
+        if (k % 10 == 0) r.escalation_reason = "needs review";
+        r.at = at(k);
+        auto res = repo.record(t_, ids[th][i], r);
+        if (!res) errors[th] = res.error().to_string();
+        else if (!*res) errors[th] = "not aggregated";
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) EXPECT_TRUE(e.empty()) << e;
+
+  double qa = 0, ratio = 0, sent = 0;
+  int escalations = 0;
+  for (int k = 0; k < kThreads * kPerThread; ++k) {
+    qa += qa_of(k);
+    ratio += ratio_of(k);
+    sent += sent_of(k);
+    escalations += k % 10 == 0;
+  }
+  auto a = agents_.get(t_, agent);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->total_calls, kThreads * kPerThread);
+  EXPECT_EQ(a->qa_score_count, kThreads * kPerThread);
+  EXPECT_EQ(a->qa_score_sum, qa);
+  EXPECT_EQ(a->talk_ratio_count, kThreads * kPerThread);
+  EXPECT_EQ(a->talk_ratio_sum, ratio);
+  EXPECT_EQ(a->customer_sentiment_sum, sent);
+  EXPECT_EQ(a->escalations, escalations);
+  EXPECT_DOUBLE_EQ(a->avg_qa_score().value(), qa / (kThreads * kPerThread));
+  // Bounded trend: the newest kAgentTrendLength entries.
+  const std::string& trend = a->trend_json;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(trend.begin(), trend.end(), '{')),
+            kAgentTrendLength);
+
+  // A redelivered analysis of an already counted call does not count it again.
+  CallAnalysisResult again;
+  again.qa_score = 1.0;
+  EXPECT_FALSE(repo.record(t_, ids[0][0], again).value());
+  EXPECT_EQ(agents_.get(t_, agent)->total_calls, kThreads * kPerThread);
+}
+
+// ---- the call list -----------------------------------------------------------------------
+
+class CallListTest : public CallsTest {
+ protected:
+  struct Seed {
+    Id id;
+    Id agent;
+    Timestamp started;
+    std::int64_t duration;
+    std::optional<double> sentiment;
+    std::optional<double> ratio;
+    std::optional<double> qa;
+    CallStatus status;
+    std::string category, language, city;
+    bool refund;
+  };
+
+  void SetUp() override {
+    const Id ag[3] = {agents_.upsert(t_, {"l1", "L1", "", ""}).value(),
+                      agents_.upsert(t_, {"l2", "L2", "", ""}).value(),
+                      agents_.upsert(t_, {"l3", "L3", "", ""}).value()};
+    cfg_ = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
+    std::mt19937 rng(7);
+    const char* cats[] = {"billing", "support", "sales"};
+    const char* langs[] = {"en", "es"};
+    const char* cities[] = {"Austin", "Boston", "Chicago", "Denver"};
+    std::vector<CallInput> batch;
+    for (int i = 0; i < kCalls; ++i) {
+      Seed s{};
+      s.agent = ag[rng() % 3];
+      // Coarse values on purpose: many ties on every sort key.
+      s.started = at(static_cast<std::int64_t>(rng() % 40) * 60);
+      s.duration = static_cast<std::int64_t>(rng() % 10) * 1000;
+      if (rng() % 6 != 0) s.sentiment = static_cast<int>(rng() % 9) * 0.25 - 1.0;
+      if (rng() % 6 != 0) s.ratio = static_cast<int>(rng() % 9) * 0.125;
+      if (rng() % 5 != 0) s.qa = static_cast<int>(rng() % 5) * 0.25;
+      s.category = cats[rng() % 3];
+      s.language = langs[rng() % 2];
+      s.city = cities[rng() % 4];
+      s.refund = rng() % 4 == 0;
+      s.status = rng() % 3 == 0 ? CallStatus::kTranscribing : CallStatus::kPending;
+      auto in = call_input(fmt::format("list-{}", i));
+      in.human_agent_id = s.agent;
+      in.started_at = s.started;
+      in.duration_ms = s.duration;
+      in.issue_category = s.category;
+      in.language = s.language;
+      in.city = s.city;
+      batch.push_back(in);
+      seeds_.push_back(s);
+    }
+    ASSERT_TRUE(calls_.upsert_batch(t_, batch));
+    for (int i = 0; i < kCalls; ++i) {
+      Seed& s = seeds_[static_cast<std::size_t>(i)];
+      s.id = calls_.find_by_external_id(t_, fmt::format("list-{}", i))->id;
+      if (s.sentiment || s.ratio) {
+        CallMetrics m;
+        m.call_id = s.id;
+        m.customer_sentiment = s.sentiment;
+        m.agent_talk_ratio = s.ratio;
+        ASSERT_TRUE(metrics_.put(t_, m));
+      }
+      if (s.qa) {
+        CallAnalysisResult r;
+        r.qa_score = s.qa;
+        ASSERT_TRUE(analyses_.record(t_, s.id, r).has_value());
+      }
+      if (s.status == CallStatus::kTranscribing) {
+        ASSERT_TRUE(calls_.advance(t_, s.id, CallStatus::kPending, s.status).value());
+      }
+      ASSERT_TRUE(transcripts_.put(
+          t_, Transcript{s.id, "[]",
+                         s.refund ? "customer asked for a refund of the annual plan"
+                                  : "customer asked about the annual plan",
+                         "p", s.language, 0}));
+    }
+    // Noise from another business that must never appear.
+    const auto other = new_tenant("list-other");
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(calls_.upsert(other, call_input(fmt::format("list-{}", i))).has_value());
+  }
+
+  // Pages through the whole result; fails on a repeated id.
+  std::vector<Id> all_pages(CallListQuery q, int page_size) {
+    q.limit = page_size;
+    std::vector<Id> out;
+    std::set<Id> seen;
+    for (int guard = 0; guard < 1000; ++guard) {
+      auto page = calls_.list(t_, q);
+      if (!page) {
+        ADD_FAILURE() << page.error().to_string();
+        return out;
+      }
+      for (const auto& c : page->calls) {
+        EXPECT_TRUE(seen.insert(c.id).second) << "id " << c.id << " returned twice";
+        out.push_back(c.id);
+      }
+      if (page->next_cursor.empty()) return out;
+      EXPECT_EQ(page->calls.size(), static_cast<std::size_t>(page_size));
+      q.cursor = page->next_cursor;
+    }
+    ADD_FAILURE() << "pagination did not end";
+    return out;
+  }
+
+  static constexpr int kCalls = 240;
+  std::vector<Seed> seeds_;
+  Id cfg_ = 0;
+};
+
+TEST_F(CallListTest, EverySortReturnsEveryRowExactlyOnceInOrder) {
+  const std::map<Id, const Seed*> by_id = [&] {
+    std::map<Id, const Seed*> m;
+    for (const auto& s : seeds_) m[s.id] = &s;
+    return m;
+  }();
+  auto key = [](CallSort sort, const Seed& s) -> double {
+    switch (sort) {
+      case CallSort::kStartedAt: return static_cast<double>(s.started.time_since_epoch().count());
+      case CallSort::kDuration: return static_cast<double>(s.duration);
+      case CallSort::kSentiment: return s.sentiment.value_or(-1000);
+      case CallSort::kQaScore: return s.qa.value_or(-1000);
+    }
+    return 0;
+  };
+  for (CallSort sort : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment,
+                        CallSort::kQaScore}) {
+    for (SortOrder order : {SortOrder::kDesc, SortOrder::kAsc}) {
+      CallListQuery q;
+      q.sort = sort;
+      q.order = order;
+      const auto ids = all_pages(q, 7);
+      ASSERT_EQ(ids.size(), seeds_.size()) << sort_name(sort);
+      std::vector<Id> expected;
+      for (const auto& s : seeds_) expected.push_back(s.id);
+      std::sort(expected.begin(), expected.end(), [&](Id a, Id b) {
+        const double ka = key(sort, *by_id.at(a)), kb = key(sort, *by_id.at(b));
+        if (ka != kb) return order == SortOrder::kDesc ? ka > kb : ka < kb;
+        return order == SortOrder::kDesc ? a > b : a < b;
+      });
+      EXPECT_EQ(ids, expected) << sort_name(sort) << (order == SortOrder::kDesc ? " desc" : " asc");
+    }
+  }
+}
+
+TEST_F(CallListTest, FiltersReturnExactlyTheMatchingRows) {
+  using Pred = std::function<bool(const Seed&)>;
+  const Seed& probe = seeds_[3];
+  std::vector<std::pair<CallListQuery, Pred>> cases;
+  auto add = [&](auto setup, Pred pred) {
+    CallListQuery q;
+    setup(q);
+    cases.emplace_back(q, std::move(pred));
+  };
+  add([&](CallListQuery& q) { q.human_agent_id = probe.agent; },
+      [&](const Seed& s) { return s.agent == probe.agent; });
+  add([&](CallListQuery& q) { q.started_from = at(600); q.started_to = at(1800); },
+      [&](const Seed& s) { return s.started >= at(600) && s.started < at(1800); });
+  add([&](CallListQuery& q) { q.sentiment_min = -0.25; q.sentiment_max = 0.5; },
+      [&](const Seed& s) { return s.sentiment && *s.sentiment >= -0.25 && *s.sentiment <= 0.5; });
+  add([&](CallListQuery& q) { q.talk_ratio_min = 0.25; q.talk_ratio_max = 0.625; },
+      [&](const Seed& s) { return s.ratio && *s.ratio >= 0.25 && *s.ratio <= 0.625; });
+  add([&](CallListQuery& q) { q.status = CallStatus::kTranscribing; },
+      [&](const Seed& s) { return s.status == CallStatus::kTranscribing; });
+  add([&](CallListQuery& q) { q.category = "support"; },
+      [&](const Seed& s) { return s.category == "support"; });
+  add([&](CallListQuery& q) { q.language = "es"; },
+      [&](const Seed& s) { return s.language == "es"; });
+  add([&](CallListQuery& q) { q.city = "Boston"; },
+      [&](const Seed& s) { return s.city == "Boston"; });
+  add([&](CallListQuery& q) { q.text = "Refund!"; }, [&](const Seed& s) { return s.refund; });
+  add(
+      [&](CallListQuery& q) {
+        q.started_from = at(300);
+        q.talk_ratio_max = 0.5;
+        q.city = "Austin";
+        q.sort = CallSort::kQaScore;
+      },
+      [&](const Seed& s) {
+        return s.started >= at(300) && s.ratio && *s.ratio <= 0.5 && s.city == "Austin";
+      });
+  add(
+      [&](CallListQuery& q) {
+        q.human_agent_id = probe.agent;
+        q.text = "annual plan refund";
+        q.sentiment_min = -1.0;
+        q.language = "en";
+        q.sort = CallSort::kDuration;
+        q.order = SortOrder::kAsc;
+      },
+      [&](const Seed& s) {
+        return s.agent == probe.agent && s.refund && s.sentiment && s.language == "en";
+      });
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [q, pred] = cases[i];
+    std::vector<Id> got = all_pages(q, 9);
+    std::vector<Id> want;
+    for (const auto& s : seeds_) {
+      if (pred(s)) want.push_back(s.id);
+    }
+    ASSERT_FALSE(want.empty()) << "case " << i << " matches nothing: a weak test";
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want) << "filter case " << i;
+  }
+}
+
+TEST_F(CallListTest, RejectsBadCursorsAndLimits) {
+  CallListQuery q;
+  q.limit = 5;
+  auto page = calls_.list(t_, q);
+  ASSERT_FALSE(page->next_cursor.empty());
+  q.cursor = page->next_cursor;
+  q.sort = CallSort::kDuration;
+  EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument);
+  q.cursor = "garbage";
+  EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument);
+  q.cursor.clear();
+  q.limit = 0;
+  EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument);
+  q.limit = 501;
+  EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(CallListTest, ListUsesTheBidLeadingIndexes) {
+  // EXPLAIN of the list query for each sort: no filesort over the whole business, and
+  // the chosen index starts with bid.
+  for (const char* col : {"started_at", "duration_ms", "sentiment_key", "qa_key"}) {
+    auto r = db_.execute(fmt::format(
+        "EXPLAIN SELECT id FROM call_records WHERE bid = ? AND city = ? ORDER BY {0} DESC, "
+        "id DESC LIMIT 51", col), {t_.bid(), "Austin"});
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    std::string key, extra;
+    for (std::size_t i = 0; i < r->columns.size(); ++i) {
+      if (r->columns[i] == "key") key = r->rows[0][i].as_string();
+      if (r->columns[i] == "Extra") extra = r->rows[0][i].as_string();
+    }
+    EXPECT_TRUE(key.starts_with("ix_calls_bid_") || key.starts_with("uq_calls_bid")) << col << ": " << key;
+    EXPECT_EQ(extra.find("filesort"), std::string::npos) << col << ": " << extra;
+  }
+}
+
+}  // namespace
+}  // namespace earshot::testing
