@@ -1,0 +1,233 @@
+// Queue fabric throughput and latency on the broker named by EARSHOT_AMQP_URL.
+//
+//   queue_bench [--messages N] [--body-bytes B]
+//
+// 1. Confirmed publishing of persistent messages to a quorum queue with a window of 1, 100
+//    and 500 publishes in flight: messages/s, and publish-confirm latency p50/p99 of single
+//    publishes (window 1) and of 100-message batches.
+// 2. End to end through a no-op stage: a producer publishes (confirmed, window 500) while a
+//    StageWorker consumes, validates, runs a handler that returns Done and acks: messages/s
+//    and publish -> handler latency p50/p99.
+// It declares its own business (a random id) and deletes its queues at the end.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/log.hpp"
+#include "earshot/core/metrics.hpp"
+#include "earshot/queue/control.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/queue/worker.hpp"
+
+namespace eq = earshot::queue;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  return v[i];
+}
+
+std::string body_for(const std::string& bid, const std::string& call_id, std::size_t bytes) {
+  std::string b = fmt::format(
+      R"({{"schema_version":1,"bid":"{}","call_id":"{}","source":{{"provider":"bench","external_id":"{}"}}}})",
+      bid, call_id, std::string(bytes > 120 ? bytes - 120 : 1, 'x'));
+  return b;
+}
+
+eq::OutgoingMessage message(const eq::TopologySettings& topo, const std::string& bid,
+                            const std::string& call_id, std::size_t bytes) {
+  return eq::make_stage_message(topo, eq::Envelope{.bid = bid, .stage = eq::Stage::kSync},
+                                body_for(bid, call_id, bytes));
+}
+
+class NoopHandler final : public eq::StageHandler {
+ public:
+  eq::HandlerResult handle(const eq::IncomingMessage& m) override {
+    // call_id carries the publish time in nanoseconds of the steady clock.
+    const auto pos = m.body.find("\"call_id\":\"t");
+    if (pos != std::string::npos) {
+      const long long sent = std::atoll(m.body.c_str() + pos + 12);
+      const long long now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                Clock::now().time_since_epoch())
+                                .count();
+      std::lock_guard l(mu);
+      latencies_ms.push_back(static_cast<double>(now - sent) / 1e6);
+    }
+    return eq::Done{};
+  }
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+};
+
+class CountingRecorder final : public eq::OutcomeRecorder {
+ public:
+  earshot::Status record(const eq::OutcomeEvent&) override {
+    ++done;
+    return {};
+  }
+  std::atomic<int> done{0};
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int messages = 20000;
+  std::size_t body_bytes = 256;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--messages") messages = std::atoi(argv[i + 1]);
+    if (a == "--body-bytes") body_bytes = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+  }
+  const char* url = std::getenv("EARSHOT_AMQP_URL");
+  if (url == nullptr) {
+    fmt::print(stderr, "EARSHOT_AMQP_URL is not set (start the test services first)\n");
+    return 2;
+  }
+  earshot::log::init("queue-bench", "warn", earshot::log::Format::kText);
+  eq::AmqpSettings amqp;
+  amqp.url = url;
+  amqp.heartbeat = std::chrono::seconds(10);
+  amqp.connect_timeout = std::chrono::seconds(2);
+  eq::TopologySettings topo;
+  eq::TopologyAdmin admin(amqp, topo);
+  std::mt19937_64 rng(std::random_device{}());
+  const std::string bid = fmt::format("bench{:08x}", rng() & 0xffffffffULL);
+  if (auto st = admin.declare_business(eq::Stage::kSync, bid); !st) {
+    fmt::print(stderr, "declare: {}\n", st.error().to_string());
+    return 1;
+  }
+  const std::string queue = eq::work_queue(eq::Stage::kSync, bid);
+  fmt::print("queue_bench: {} messages of {} bytes, persistent, quorum queue {}\n\n", messages,
+             body_bytes, queue);
+
+  // 1. Confirmed publishing.
+  fmt::print("{:<34} {:>10} {:>12} {:>12}\n", "publish (confirmed)", "msg/s", "p50 ms", "p99 ms");
+  for (std::size_t window : {1UL, 100UL, 500UL}) {
+    eq::Publisher pub(amqp, {.window = window});
+    pub.start();
+    const int n = window == 1 ? std::min(messages, 3000) : messages;
+    std::vector<double> lat;
+    const auto t0 = Clock::now();
+    if (window == 1) {
+      for (int i = 0; i < n; ++i) {
+        const auto s = Clock::now();
+        if (auto st = pub.publish(message(topo, bid, "c", body_bytes)); !st) {
+          fmt::print(stderr, "publish: {}\n", st.error().to_string());
+          return 1;
+        }
+        lat.push_back(seconds_since(s) * 1e3);
+      }
+    } else {
+      // Batches of 1,000 keep the submission queue fed; the window bounds what is in flight.
+      for (int done = 0; done < n;) {
+        std::vector<eq::OutgoingMessage> batch;
+        const int k = std::min(1000, n - done);
+        for (int i = 0; i < k; ++i) batch.push_back(message(topo, bid, "c", body_bytes));
+        if (auto st = pub.publish_batch(std::move(batch)); !st) {
+          fmt::print(stderr, "publish: {}\n", st.error().to_string());
+          return 1;
+        }
+        done += k;
+      }
+    }
+    const double rate = n / seconds_since(t0);
+    fmt::print("{:<34} {:>10.0f} {:>12} {:>12}\n", fmt::format("window {:>3}, {} msgs", window, n),
+               rate, window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.5)) : "-",
+               window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.99)) : "-");
+    (void)admin.purge(queue);
+  }
+  {
+    eq::Publisher pub(amqp, {.window = 500});
+    pub.start();
+    std::vector<double> lat;
+    const int batches = std::max(10, messages / 100);
+    const auto t0 = Clock::now();
+    for (int b = 0; b < batches; ++b) {
+      std::vector<eq::OutgoingMessage> batch;
+      for (int i = 0; i < 100; ++i) batch.push_back(message(topo, bid, "c", body_bytes));
+      const auto s = Clock::now();
+      if (auto st = pub.publish_batch(std::move(batch)); !st) return 1;
+      lat.push_back(seconds_since(s) * 1e3);
+    }
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
+               fmt::format("batches of 100, {} msgs", batches * 100),
+               batches * 100 / seconds_since(t0), percentile(lat, 0.5), percentile(lat, 0.99));
+    (void)admin.purge(queue);
+  }
+
+  // 2. End to end through a no-op stage.
+  earshot::Metrics metrics("queue-bench", "0", "bench");
+  earshot::queue::InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  NoopHandler handler;
+  CountingRecorder recorder;
+  eq::StageWorkerOptions o;
+  o.stage = eq::Stage::kSync;
+  o.handler_threads = 2;
+  o.per_business_in_flight = 2;
+  o.prefetch = 500;
+  eq::StageWorker worker(amqp, topo, o, handler, dir, recorder, metrics,
+                         earshot::SystemClock::instance());
+  if (auto st = worker.start(); !st) {
+    fmt::print(stderr, "worker: {}\n", st.error().to_string());
+    return 1;
+  }
+  while (worker.consuming().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  eq::Publisher pub(amqp, {.window = 500});
+  pub.start();
+  const auto t0 = Clock::now();
+  for (int done = 0; done < messages;) {
+    std::vector<eq::OutgoingMessage> batch;
+    const int k = std::min(500, messages - done);
+    for (int i = 0; i < k; ++i) {
+      const long long now =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+              .count();
+      batch.push_back(message(topo, bid, fmt::format("t{}", now), body_bytes));
+    }
+    if (auto st = pub.publish_batch(std::move(batch)); !st) return 1;
+    done += k;
+  }
+  const double publish_s = seconds_since(t0);
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (recorder.done.load() < messages && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double total_s = seconds_since(t0);
+  worker.stop_intake();
+  worker.drain(Clock::now() + std::chrono::seconds(5));
+  worker.stop();
+  const auto left = admin.queue_depth(queue);
+  fmt::print("\n{:<34} {:>10} {:>12} {:>12}\n", "no-op stage (publish->ack)", "msg/s", "p50 ms",
+             "p99 ms");
+  {
+    std::lock_guard l(handler.mu);
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
+               fmt::format("{} msgs, 2 handler threads", recorder.done.load()),
+               recorder.done.load() / total_s, percentile(handler.latencies_ms, 0.5),
+               percentile(handler.latencies_ms, 0.99));
+  }
+  fmt::print("(producer alone finished in {:.2f} s; messages left in the queue: {})\n", publish_s,
+             left ? static_cast<long>(*left) : -1L);
+  (void)admin.delete_business(eq::Stage::kSync, bid);
+  return recorder.done.load() == messages ? 0 : 1;
+}
