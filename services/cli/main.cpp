@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "earshot/core/config.hpp"
+#include "analyze_file.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -112,6 +113,8 @@ int run_migrate(std::span<char*> args) {
 
 int main(int argc, char** argv) {
   std::vector<Command> commands = {
+      {"analyze-file", "measure, transcribe and report one recording, no services needed",
+       earshot::cli::analyze_file},
       {"version", "print version and commit",
        [](std::span<char*>) {
          std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(),

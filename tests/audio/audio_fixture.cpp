@@ -20,11 +20,11 @@ std::string temp_path(const std::string& name) {
   return fmt::format("{}earshot-audio-{}-{}", ::testing::TempDir(), unique_suffix(), name);
 }
 
-std::vector<float> speak(const std::string& text, const std::string& voice) {
+std::vector<float> speak(const std::string& text, const std::string& voice, int rate) {
   static std::mutex mu;
   static std::map<std::string, std::vector<float>> cache;
   std::lock_guard lock(mu);
-  const std::string key = voice + "|" + text;
+  const std::string key = voice + "|" + std::to_string(rate) + "|" + text;
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   const std::string path = temp_path("clip.wav");
   std::ofstream(path + ".txt") << text;
@@ -35,18 +35,19 @@ std::vector<float> speak(const std::string& text, const std::string& voice) {
   std::remove((path + ".txt").c_str());
   EXPECT_TRUE(decoded.has_value()) << (decoded ? "" : decoded.error().to_string());
   if (!decoded) return {};
-  auto clip = audio::resample(decoded->channels[0], decoded->sample_rate, 8000);
-  // Trim leading and trailing frames (10 ms) below -40 dBFS.
+  auto clip = audio::resample(decoded->channels[0], decoded->sample_rate, rate);
+  const std::size_t ten_ms = static_cast<std::size_t>(rate / 100);
+  // Trim leading and trailing frames (10 ms) below -55 dBFS (softer cuts clip onsets such as "th").
   auto level = [&](std::size_t begin) {
     double e = 0;
-    const std::size_t end = std::min(clip.size(), begin + 80);
+    const std::size_t end = std::min(clip.size(), begin + ten_ms);
     for (std::size_t i = begin; i < end; ++i) e += static_cast<double>(clip[i]) * clip[i];
-    return 10 * std::log10(e / 80.0 + 1e-12);
+    return 10 * std::log10(e / static_cast<double>(ten_ms) + 1e-12);
   };
   std::size_t first = 0;
-  while (first + 80 < clip.size() && level(first) < -40) first += 80;
+  while (first + ten_ms < clip.size() && level(first) < -55) first += ten_ms;
   std::size_t last = clip.size();
-  while (last > first + 80 && level(last - 80) < -40) last -= 80;
+  while (last > first + ten_ms && level(last - ten_ms) < -55) last -= ten_ms;
   std::vector<float> out(clip.begin() + static_cast<std::ptrdiff_t>(first),
                          clip.begin() + static_cast<std::ptrdiff_t>(last));
   cache[key] = out;

@@ -11,8 +11,9 @@
 
 namespace earshot::testing {
 
-// 8 kHz mono clip of `text` spoken by flite voice `voice` (slt, rms, awb, kal).
-std::vector<float> speak(const std::string& text, const std::string& voice);
+// Mono clip of `text` spoken by flite voice `voice` (slt, rms, awb, kal) at `rate` Hz
+// (8 kHz: telephone band; 16 kHz: wideband VoIP).
+std::vector<float> speak(const std::string& text, const std::string& voice, int rate = 8000);
 
 struct Placement {
   int channel = 0;
