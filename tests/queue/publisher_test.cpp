@@ -101,6 +101,23 @@ TEST_F(PublisherTest, UnreachableBrokerTimesOutWithinTheDeadline) {
   EXPECT_FALSE(publisher.connected());
 }
 
+TEST_F(PublisherTest, HeartbeatsKeepAnIdleConnectionOpen) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  auto settings = amqp;
+  settings.heartbeat = std::chrono::seconds(1);  // the broker closes after ~2 missed beats
+  Publisher publisher(settings, {}, metrics.get());
+  publisher.start();
+  ASSERT_TRUE(publisher.publish(stage_message(Stage::kSync, bid, "c1")));
+  // Idle for well over two heartbeat intervals: the connection must stay up.
+  EXPECT_FALSE(earshot::testing::wait_until([&] { return !publisher.connected(); },
+                                            std::chrono::milliseconds(3500)));
+  ASSERT_TRUE(publisher.publish(stage_message(Stage::kSync, bid, "c2")));
+  const std::string text = metrics->serialize();
+  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"publisher\"} 0"),
+            std::string::npos);
+}
+
 TEST_F(PublisherTest, StoppedPublisherRefuses) {
   Publisher publisher(amqp, {});
   publisher.start();

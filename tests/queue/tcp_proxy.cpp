@@ -50,6 +50,11 @@ void TcpProxy::cut() {
   for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
 }
 
+void TcpProxy::freeze() {
+  std::lock_guard l(mu_);
+  frozen_fds_.insert(open_fds_.begin(), open_fds_.end());
+}
+
 void TcpProxy::accept_loop() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -79,7 +84,24 @@ void TcpProxy::relay(int client, int upstream) {
   pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
   bool open = true;
   while (open && !stopping_) {
+    bool frozen = false;
+    {
+      std::lock_guard l(mu_);
+      frozen = frozen_fds_.contains(client);
+      // A cut still ends a frozen connection.
+      if (!open_fds_.contains(client)) break;
+    }
+    if (frozen) {
+      pollfd idle{client, 0, 0};
+      ::poll(&idle, 1, 50);
+      if ((idle.revents & (POLLHUP | POLLERR)) != 0) break;
+      continue;
+    }
     if (::poll(fds, 2, 50) <= 0) continue;
+    {
+      std::lock_guard l(mu_);
+      if (frozen_fds_.contains(client)) continue;  // frozen while polling: relay nothing
+    }
     for (int i = 0; i < 2 && open; ++i) {
       if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const ssize_t n = ::recv(fds[i].fd, buf, sizeof(buf), 0);
@@ -102,6 +124,8 @@ void TcpProxy::relay(int client, int upstream) {
   std::lock_guard l(mu_);
   open_fds_.erase(client);
   open_fds_.erase(upstream);
+  frozen_fds_.erase(client);
+  frozen_fds_.erase(upstream);
   ::shutdown(client, SHUT_RDWR);
   ::shutdown(upstream, SHUT_RDWR);
   ::close(client);

@@ -21,6 +21,9 @@ class TcpProxy {
 
   [[nodiscard]] int port() const { return port_; }
   void cut();
+  // Stops relaying on every open connection without closing it, like a peer that hung or a
+  // network that drops packets: only heartbeats can tell. New connections relay normally.
+  void freeze();
   [[nodiscard]] int accepted() const { return accepted_.load(); }
 
  private:
@@ -36,6 +39,7 @@ class TcpProxy {
   std::thread acceptor_;
   std::mutex mu_;
   std::set<int> open_fds_;
+  std::set<int> frozen_fds_;
   std::vector<std::thread> relays_;
 };
 

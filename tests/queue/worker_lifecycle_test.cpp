@@ -100,15 +100,20 @@ TEST_F(LifecycleTest, SmallBusinessIsServedLongBeforeABigBacklogDrains) {
   declare(Stage::kSync, big);
   declare(Stage::kSync, small);
   {
-    Publisher pub(amqp, {.window = 200});
+    Publisher pub(amqp, {.window = 500});
     pub.start();
-    std::vector<OutgoingMessage> a;
-    for (int i = 0; i < 1000; ++i) a.push_back(stage_message(Stage::kSync, big, fmt::format("a{}", i)));
-    ASSERT_TRUE(pub.publish_batch(std::move(a)));
-    std::vector<OutgoingMessage> b;
-    for (int i = 0; i < 10; ++i) b.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
-    ASSERT_TRUE(pub.publish_batch(std::move(b)));
+    for (int b = 0; b < 10; ++b) {
+      std::vector<OutgoingMessage> a;
+      for (int i = 0; i < 1000; ++i) {
+        a.push_back(stage_message(Stage::kSync, big, fmt::format("a{}-{}", b, i)));
+      }
+      ASSERT_TRUE(pub.publish_batch(std::move(a)));
+    }
+    std::vector<OutgoingMessage> s10;
+    for (int i = 0; i < 10; ++i) s10.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
+    ASSERT_TRUE(pub.publish_batch(std::move(s10)));
   }
+  ASSERT_EQ(depth(work_queue(Stage::kSync, big)), 10000u);
   InMemoryBusinessDirectory dir;
   dir.enable(big);
   dir.enable(small);
@@ -127,22 +132,23 @@ TEST_F(LifecycleTest, SmallBusinessIsServedLongBeforeABigBacklogDrains) {
   o.prefetch = 16;
   auto worker = make_worker(handler, dir, rec, o);
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1010; }, seconds(60)));
-  worker->stop();
-  std::lock_guard l(mu);
-  int big_before_small_done = 0;
-  int small_done = 0;
-  for (const auto& b : order) {
-    if (b == small) {
-      if (++small_done == 10) break;
-    } else {
-      ++big_before_small_done;
-    }
+  auto small_done = [&] {
+    std::lock_guard l(mu);
+    return std::count(order.begin(), order.end(), small) == 10;
+  };
+  ASSERT_TRUE(wait_until(small_done, seconds(30)));
+  std::size_t big_done = 0;
+  {
+    std::lock_guard l(mu);
+    big_done = order.size() - 10;
   }
-  EXPECT_EQ(small_done, 10);
-  // Both businesses were consumed from the start; with round robin the small one's ten
-  // finish after roughly as many of the big one's (bounded by the prefetch), not after 1,000.
-  EXPECT_LT(big_before_small_done, 60) << "big business messages done before the small one";
+  // Round robin: the small business's ten finish after roughly as many of the big one's
+  // (bounded by the prefetch), not after its 10,000.
+  EXPECT_LT(big_done, 60u) << "big business messages done before the small one finished";
+  // The backlog keeps draining afterwards.
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 200; }, seconds(10)));
+  worker->stop();
+  EXPECT_GT(depth(work_queue(Stage::kSync, big)), 9000u);
 }
 
 TEST_F(LifecycleTest, StopFinishesInFlightWorkAndLeavesTheRestForRedelivery) {
@@ -301,6 +307,35 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
   EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"), std::string::npos);
   worker->stop();
   EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(5)));
+}
+
+TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  auto ep = parse_amqp_url(amqp.url);
+  ASSERT_TRUE(ep);
+  TcpProxy proxy(ep->host, ep->port);
+  auto via_proxy = test_amqp_settings(
+      fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  via_proxy.heartbeat = seconds(1);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
+  auto worker = make_worker(handler, dir, rec, StageWorkerOptions{}, &via_proxy);
+  ASSERT_TRUE(worker->start());
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  const int before = proxy.accepted();
+  proxy.freeze();  // no FIN, no RST: the sockets stay open but nothing moves
+  Publisher direct(amqp, {});
+  direct.start();
+  ASSERT_TRUE(direct.publish(stage_message(Stage::kSync, bid, "c1")));
+  // Two missed heartbeats (plus slack) later the worker gives up on the connection,
+  // reconnects through the proxy and consumes the message.
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(10)));
+  EXPECT_GT(proxy.accepted(), before);
+  proxy.cut();
+  worker->stop();
 }
 
 }  // namespace

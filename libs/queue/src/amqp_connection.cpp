@@ -226,7 +226,7 @@ Result<bool> AmqpConnection::next_frame(amqp_frame_t& frame, const Waker* waker,
                                         std::chrono::milliseconds timeout) {
   if (broken_) return make_error(ErrorCode::kUnavailable, "amqp: connection broken");
   const bool buffered = amqp_frames_enqueued(conn_) != 0 || amqp_data_in_buffer(conn_) != 0;
-  if (!buffered && timeout.count() > 0) {
+  if (!buffered) {
     pollfd fds[2]{};
     fds[0].fd = amqp_get_sockfd(conn_);
     fds[0].events = POLLIN;
@@ -239,11 +239,14 @@ Result<bool> AmqpConnection::next_frame(amqp_frame_t& frame, const Waker* waker,
     // Wake at least twice per heartbeat interval so heartbeats keep flowing while idle.
     auto wait = timeout;
     if (heartbeat_.count() > 0) wait = std::min(wait, heartbeat_ / 2);
-    int rc = ::poll(fds, n, static_cast<int>(wait.count()));
+    int rc = ::poll(fds, n, static_cast<int>(std::max<std::int64_t>(0, wait.count())));
     if (rc < 0 && errno != EINTR) {
       broken_ = true;
       return make_error(ErrorCode::kUnavailable, fmt::format("poll: {}", std::strerror(errno)));
     }
+    // rabbitmq-c consumes heartbeat frames without returning them: any bytes from the
+    // broker count as a sign of life.
+    if (rc > 0 && (fds[0].revents & POLLIN) != 0) last_recv_ = std::chrono::steady_clock::now();
   }
   timeval zero{0, 0};
   int st = amqp_simple_wait_frame_noblock(conn_, &frame, &zero);
