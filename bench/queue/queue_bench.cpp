@@ -7,7 +7,8 @@
 //    publishes (window 1) and of 100-message batches.
 // 2. End to end through a no-op stage: a producer publishes (confirmed, window 500) while a
 //    StageWorker consumes, validates, runs a handler that returns Done and acks: messages/s
-//    and publish -> handler latency p50/p99.
+//    and publish -> handler latency p50/p99 at full speed (latency then includes the
+//    backlog), and latency at a paced load of --paced-rate messages/s (default 2,000).
 // It declares its own business (a random id) and deletes its queues at the end.
 
 #include <fmt/format.h>
@@ -66,9 +67,9 @@ class NoopHandler final : public eq::StageHandler {
     const auto pos = m.body.find("\"call_id\":\"t");
     if (pos != std::string::npos) {
       const long long sent = std::atoll(m.body.c_str() + pos + 12);
-      const long long now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                Clock::now().time_since_epoch())
-                                .count();
+      const long long now =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+              .count();
       std::lock_guard l(mu);
       latencies_ms.push_back(static_cast<double>(now - sent) / 1e6);
     }
@@ -91,10 +92,12 @@ class CountingRecorder final : public eq::OutcomeRecorder {
 
 int main(int argc, char** argv) {
   int messages = 20000;
+  int paced_rate = 2000;
   std::size_t body_bytes = 256;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--messages") messages = std::atoi(argv[i + 1]);
+    if (a == "--paced-rate") paced_rate = std::atoi(argv[i + 1]);
     if (a == "--body-bytes") body_bytes = static_cast<std::size_t>(std::atoi(argv[i + 1]));
   }
   const char* url = std::getenv("EARSHOT_AMQP_URL");
@@ -194,40 +197,58 @@ int main(int argc, char** argv) {
   while (worker.consuming().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   eq::Publisher pub(amqp, {.window = 500});
   pub.start();
-  const auto t0 = Clock::now();
-  for (int done = 0; done < messages;) {
-    std::vector<eq::OutgoingMessage> batch;
-    const int k = std::min(500, messages - done);
-    for (int i = 0; i < k; ++i) {
-      const long long now =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-              .count();
-      batch.push_back(message(topo, bid, fmt::format("t{}", now), body_bytes));
+  fmt::print("\n{:<34} {:>10} {:>12} {:>12}\n", "no-op stage (publish->handler)", "msg/s", "p50 ms",
+             "p99 ms");
+  // rate 0: as fast as confirms allow, in batches of 500; else batches of 20 paced to `rate`.
+  auto run = [&](int n, int rate) -> bool {
+    {
+      std::lock_guard l(handler.mu);
+      handler.latencies_ms.clear();
     }
-    if (auto st = pub.publish_batch(std::move(batch)); !st) return 1;
-    done += k;
-  }
-  const double publish_s = seconds_since(t0);
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (recorder.done.load() < messages && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const double total_s = seconds_since(t0);
+    const int base = recorder.done.load();
+    const int batch_size = rate == 0 ? 500 : 20;
+    const auto t0 = Clock::now();
+    for (int done = 0; done < n;) {
+      if (rate > 0) {
+        const auto due =
+            t0 + std::chrono::microseconds(static_cast<long long>(done) * 1'000'000LL / rate);
+        std::this_thread::sleep_until(due);
+      }
+      std::vector<eq::OutgoingMessage> batch;
+      const int k = std::min(batch_size, n - done);
+      for (int i = 0; i < k; ++i) {
+        const long long now =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                .count();
+        batch.push_back(message(topo, bid, fmt::format("t{}", now), body_bytes));
+      }
+      if (auto st = pub.publish_batch(std::move(batch)); !st) {
+        fmt::print(stderr, "publish: {}\n", st.error().to_string());
+        return false;
+      }
+      done += k;
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (recorder.done.load() - base < n && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const double total_s = seconds_since(t0);
+    std::lock_guard l(handler.mu);
+    const std::string what = rate == 0 ? fmt::format("full speed, {} msgs", n)
+                                       : fmt::format("paced {}/s, {} msgs", rate, n);
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n", what,
+               (recorder.done.load() - base) / total_s, percentile(handler.latencies_ms, 0.5),
+               percentile(handler.latencies_ms, 0.99));
+    return recorder.done.load() - base == n;
+  };
+  bool ok = run(messages, 0);
+  ok = run(std::min(messages, paced_rate * 5), paced_rate) && ok;
   worker.stop_intake();
   worker.drain(Clock::now() + std::chrono::seconds(5));
   worker.stop();
   const auto left = admin.queue_depth(queue);
-  fmt::print("\n{:<34} {:>10} {:>12} {:>12}\n", "no-op stage (publish->ack)", "msg/s", "p50 ms",
-             "p99 ms");
-  {
-    std::lock_guard l(handler.mu);
-    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
-               fmt::format("{} msgs, 2 handler threads", recorder.done.load()),
-               recorder.done.load() / total_s, percentile(handler.latencies_ms, 0.5),
-               percentile(handler.latencies_ms, 0.99));
-  }
-  fmt::print("(producer alone finished in {:.2f} s; messages left in the queue: {})\n", publish_s,
+  fmt::print("(acked: {}; messages left in the work queue: {})\n", recorder.done.load(),
              left ? static_cast<long>(*left) : -1L);
   (void)admin.delete_business(eq::Stage::kSync, bid);
-  return recorder.done.load() == messages ? 0 : 1;
+  return ok && left && *left == 0 ? 0 : 1;
 }

@@ -22,7 +22,8 @@ TEST(ControlEvent, RoundTripsAndMatchesItsSchema) {
 TEST(ControlEvent, RejectsGarbage) {
   EXPECT_FALSE(decode_business_event("not json"));
   EXPECT_FALSE(decode_business_event(R"({"schema_version":1,"type":"business_paused","bid":"a"})"));
-  EXPECT_FALSE(decode_business_event(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
+  EXPECT_FALSE(
+      decode_business_event(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
   EXPECT_FALSE(decode_business_event(R"({"schema_version":1,"type":"business_enabled"})"));
 }
 

@@ -1,8 +1,9 @@
+#include "earshot/queue/dead_letters.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 
-#include "earshot/queue/dead_letters.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
@@ -37,8 +38,12 @@ TEST_F(DeadLetterTest, ShowReplayAndPurge) {
   ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDeadLettered) == 3; }, seconds(5)));
 
   DeadLetterAdmin dlq(amqp, topo, SystemClock::instance());
-  ASSERT_TRUE(wait_until([&] { auto n = dlq.count(Stage::kSync, bid); return n && *n == 3; },
-                         seconds(2)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto n = dlq.count(Stage::kSync, bid);
+        return n && *n == 3;
+      },
+      seconds(2)));
   auto shown = dlq.show(Stage::kSync, bid, 2);
   ASSERT_TRUE(shown) << shown.error().to_string();
   ASSERT_EQ(shown->size(), 2u);
@@ -46,8 +51,12 @@ TEST_F(DeadLetterTest, ShowReplayAndPurge) {
   EXPECT_EQ((*shown)[0].error_reason, "parser bug");
   EXPECT_EQ((*shown)[0].attempts, 1);
   // show leaves them where they were.
-  EXPECT_TRUE(wait_until([&] { auto n = dlq.count(Stage::kSync, bid); return n && *n == 3; },
-                         seconds(2)));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto n = dlq.count(Stage::kSync, bid);
+        return n && *n == 3;
+      },
+      seconds(2)));
 
   broken = false;
   auto moved = dlq.replay(Stage::kSync, bid, 2);

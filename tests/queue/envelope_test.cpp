@@ -7,8 +7,12 @@ namespace earshot::queue {
 namespace {
 
 TEST(Envelope, RoundTripsThroughHeaders) {
-  Envelope env{.bid = "acme-1", .stage = Stage::kTranscribe, .message_id = "m1",
-               .trace_id = "t-9", .schema_version = 2, .attempt = 3};
+  Envelope env{.bid = "acme-1",
+               .stage = Stage::kTranscribe,
+               .message_id = "m1",
+               .trace_id = "t-9",
+               .schema_version = 2,
+               .attempt = 3};
   Headers h = encode_envelope(env);
   EXPECT_EQ(header_string(h, "x-bid"), "acme-1");
   EXPECT_EQ(header_string(h, "x-stage"), "transcribe");
@@ -24,8 +28,12 @@ TEST(Envelope, RoundTripsThroughHeaders) {
 }
 
 TEST(Envelope, RejectsMissingOrMalformedHeadersNamingThem) {
-  Envelope env{.bid = "acme", .stage = Stage::kSync, .message_id = "m", .trace_id = "",
-               .schema_version = 1, .attempt = 1};
+  Envelope env{.bid = "acme",
+               .stage = Stage::kSync,
+               .message_id = "m",
+               .trace_id = "",
+               .schema_version = 1,
+               .attempt = 1};
   const Headers good = encode_envelope(env);
   struct Case {
     std::string key;
@@ -72,7 +80,8 @@ TEST(Envelope, StageNamesRoundTrip) {
 }
 
 TEST(Envelope, FormatsUtcWithMilliseconds) {
-  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'123));
+  const auto t =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'123));
   EXPECT_EQ(format_utc(t), "2027-01-15T08:00:00.123Z");
 }
 

@@ -1,8 +1,9 @@
+#include "earshot/queue/fair_queue.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "earshot/queue/fair_queue.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::queue {

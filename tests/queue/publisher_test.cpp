@@ -1,10 +1,11 @@
+#include "earshot/queue/publisher.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
 #include <thread>
 
-#include "earshot/queue/publisher.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
 

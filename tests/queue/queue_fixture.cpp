@@ -17,10 +17,18 @@ AmqpSettings test_amqp_settings(const std::string& url) {
 std::string valid_body(Stage stage, const std::string& bid, const std::string& call_id) {
   nlohmann::json j{{"schema_version", 1}, {"bid", bid}, {"call_id", call_id}};
   switch (stage) {
-    case Stage::kSync: j["source"] = {{"provider", "test"}, {"external_id", call_id}}; break;
-    case Stage::kTranscribe: j["audio"] = {{"uri", "file:///" + call_id}, {"format", "wav"}}; break;
-    case Stage::kAnalyze: j["transcript_id"] = call_id; break;
-    case Stage::kNotify: j["event"] = "call.analyzed"; break;
+    case Stage::kSync:
+      j["source"] = {{"provider", "test"}, {"external_id", call_id}};
+      break;
+    case Stage::kTranscribe:
+      j["audio"] = {{"uri", "file:///" + call_id}, {"format", "wav"}};
+      break;
+    case Stage::kAnalyze:
+      j["transcript_id"] = call_id;
+      break;
+    case Stage::kNotify:
+      j["event"] = "call.analyzed";
+      break;
   }
   return j.dump();
 }
@@ -41,7 +49,9 @@ void QueueTest::TearDown() {
   }
 }
 
-std::string QueueTest::new_bid() { return "t" + earshot::testing::unique_suffix(); }
+std::string QueueTest::new_bid() {
+  return "t" + earshot::testing::unique_suffix();
+}
 
 void QueueTest::declare(Stage stage, const std::string& bid) {
   declared.emplace(stage, bid);

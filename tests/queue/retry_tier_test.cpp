@@ -38,7 +38,7 @@ TEST(RetryTier, ParsesConfiguredDelays) {
   auto d = parse_retry_delays("5s, 30s,5m");
   ASSERT_TRUE(d) << d.error().to_string();
   EXPECT_EQ(*d, kDelays);
-  EXPECT_FALSE(parse_retry_delays("30s,5s"));   // not ascending
+  EXPECT_FALSE(parse_retry_delays("30s,5s"));  // not ascending
   EXPECT_FALSE(parse_retry_delays(""));
   EXPECT_FALSE(parse_retry_delays("5s,,30s"));
   EXPECT_FALSE(parse_retry_delays("0s"));
@@ -48,8 +48,8 @@ TEST(RetryTier, ConfigKeysLoadAndResolve) {
   TopologySettings t;
   ConfigSpec spec;
   t.declare(spec);
-  ASSERT_TRUE(spec.load({{"EARSHOT_QUEUE_RETRY_DELAYS", "1s,2s"},
-                         {"EARSHOT_QUEUE_MAX_ATTEMPTS", "3"}}));
+  ASSERT_TRUE(
+      spec.load({{"EARSHOT_QUEUE_RETRY_DELAYS", "1s,2s"}, {"EARSHOT_QUEUE_MAX_ATTEMPTS", "3"}}));
   ASSERT_TRUE(t.resolve());
   EXPECT_EQ(t.retry_delays, (std::vector<milliseconds>{seconds(1), seconds(2)}));
   EXPECT_EQ(t.max_attempts, 3);
@@ -61,6 +61,34 @@ TEST(RetryTier, ConfigKeysLoadAndResolve) {
   auto st = bad.resolve();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("queue_retry_delays"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace earshot::queue
+
+#include "earshot/queue/worker.hpp"
+
+namespace earshot::queue {
+namespace {
+
+TEST(WorkerSettings, ConfigKeysBecomeOptions) {
+  StageWorkerSettings s;
+  ConfigSpec spec;
+  s.declare(spec);
+  ASSERT_TRUE(spec.load({{"EARSHOT_WORKER_HANDLER_THREADS", "8"},
+                         {"EARSHOT_WORKER_PREFETCH", "64"},
+                         {"EARSHOT_QUEUE_PUBLISH_WINDOW", "500"},
+                         {"EARSHOT_WORKER_RECONCILE_INTERVAL", "2s"}}));
+  auto o = s.options(Stage::kAnalyze);
+  EXPECT_EQ(o.stage, Stage::kAnalyze);
+  EXPECT_EQ(o.handler_threads, 8u);
+  EXPECT_EQ(o.prefetch, 64);
+  EXPECT_EQ(o.publish_window, 500u);
+  EXPECT_EQ(o.reconcile_interval, std::chrono::seconds(2));
+  ConfigSpec bad;
+  StageWorkerSettings s2;
+  s2.declare(bad);
+  EXPECT_FALSE(bad.load({{"EARSHOT_WORKER_HANDLER_THREADS", "0"}}));
 }
 
 }  // namespace

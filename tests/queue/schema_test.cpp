@@ -1,8 +1,8 @@
+#include "earshot/queue/schema.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
-
-#include "earshot/queue/schema.hpp"
 
 namespace earshot::queue {
 namespace {
@@ -18,7 +18,8 @@ TEST(Schema, AcceptsValidBodiesOfEveryStage) {
       Stage::kAnalyze, 1,
       R"({"schema_version":1,"bid":"acme","call_id":"c1","transcript_id":"t","analyses":["sentiment"]})"));
   EXPECT_TRUE(validate_stage_body(
-      Stage::kNotify, 1, R"({"schema_version":1,"bid":"acme","call_id":"c1","event":"call.analyzed"})"));
+      Stage::kNotify, 1,
+      R"({"schema_version":1,"bid":"acme","call_id":"c1","event":"call.analyzed"})"));
 }
 
 TEST(Schema, NamesTheFirstViolation) {
@@ -28,14 +29,26 @@ TEST(Schema, NamesTheFirstViolation) {
     std::string expect;
   };
   const std::vector<Case> cases{
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"acme","call_id":"c1"})", "$.transcript_id: required"},
-      {Stage::kAnalyze, R"({"schema_version":2,"bid":"acme","call_id":"c1","transcript_id":"t"})", "$.schema_version"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"ACME","call_id":"c1","transcript_id":"t"})", "$.bid"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"c1","transcript_id":"t","x":1})", "$.x: not allowed"},
-      {Stage::kTranscribe, R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"aiff"}})", "$.audio.format"},
-      {Stage::kTranscribe, R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"wav","channels":0}})", "$.audio.channels"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"","transcript_id":"t"})", "$.call_id: too short"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"c","transcript_id":"t","analyses":[1]})", "$.analyses[0]"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"acme","call_id":"c1"})",
+       "$.transcript_id: required"},
+      {Stage::kAnalyze, R"({"schema_version":2,"bid":"acme","call_id":"c1","transcript_id":"t"})",
+       "$.schema_version"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"ACME","call_id":"c1","transcript_id":"t"})",
+       "$.bid"},
+      {Stage::kAnalyze,
+       R"({"schema_version":1,"bid":"a","call_id":"c1","transcript_id":"t","x":1})",
+       "$.x: not allowed"},
+      {Stage::kTranscribe,
+       R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"aiff"}})",
+       "$.audio.format"},
+      {Stage::kTranscribe,
+       R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"wav","channels":0}})",
+       "$.audio.channels"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"","transcript_id":"t"})",
+       "$.call_id: too short"},
+      {Stage::kAnalyze,
+       R"({"schema_version":1,"bid":"a","call_id":"c","transcript_id":"t","analyses":[1]})",
+       "$.analyses[0]"},
       {Stage::kNotify, R"([1,2])", "$: must be of type object"},
       {Stage::kNotify, R"({"schema_version":1,)", "not valid JSON"},
   };

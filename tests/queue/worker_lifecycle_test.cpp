@@ -110,7 +110,8 @@ TEST_F(LifecycleTest, SmallBusinessIsServedLongBeforeABigBacklogDrains) {
       ASSERT_TRUE(pub.publish_batch(std::move(a)));
     }
     std::vector<OutgoingMessage> s10;
-    for (int i = 0; i < 10; ++i) s10.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
+    for (int i = 0; i < 10; ++i)
+      s10.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
     ASSERT_TRUE(pub.publish_batch(std::move(s10)));
   }
   ASSERT_EQ(depth(work_queue(Stage::kSync, big)), 10000u);
@@ -197,8 +198,8 @@ TEST_F(LifecycleTest, StopFinishesInFlightWorkAndLeavesTheRestForRedelivery) {
   }
   ASSERT_GE(done1.size(), 4u);
   ASSERT_LT(done1.size(), 20u);
-  EXPECT_TRUE(wait_until(
-      [&] { return depth(work_queue(Stage::kSync, bid)) == 20 - done1.size(); }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 20 - done1.size(); },
+                         seconds(5)));
 
   InMemoryOutcomeRecorder rec2;
   FnHandler fast([](const IncomingMessage&) -> HandlerResult { return Done{}; });
@@ -254,8 +255,8 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
   ASSERT_TRUE(ep);
   TcpProxy proxy(ep->host, ep->port);
   ASSERT_GT(proxy.port(), 0);
-  const auto via_proxy = test_amqp_settings(
-      fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  const auto via_proxy =
+      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
 
   InMemoryBusinessDirectory dir;
   dir.enable(bid);
@@ -299,12 +300,13 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
     want = all;
   }
   ASSERT_EQ(want.size(), 300u);
-  EXPECT_TRUE(wait_until([&] { return ids_of(rec.events(), OutcomeKind::kDone) == want; },
-                         seconds(20)))
+  EXPECT_TRUE(
+      wait_until([&] { return ids_of(rec.events(), OutcomeKind::kDone) == want; }, seconds(20)))
       << "done " << ids_of(rec.events(), OutcomeKind::kDone).size() << " of 300";
   EXPECT_GE(proxy.accepted(), 6);  // worker consumer, publisher, admin: each reconnected
   const std::string text = metrics->serialize();
-  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"), std::string::npos);
+  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"),
+            std::string::npos);
   worker->stop();
   EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(5)));
 }
@@ -315,8 +317,8 @@ TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects)
   auto ep = parse_amqp_url(amqp.url);
   ASSERT_TRUE(ep);
   TcpProxy proxy(ep->host, ep->port);
-  auto via_proxy = test_amqp_settings(
-      fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  auto via_proxy =
+      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
   via_proxy.heartbeat = seconds(1);
   InMemoryBusinessDirectory dir;
   dir.enable(bid);

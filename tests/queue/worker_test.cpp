@@ -1,6 +1,8 @@
 // The stage-worker's message outcomes against the real broker: done with next-stage
 // messages, retry through the tiers, dead-lettering, invalid input.
 
+#include "earshot/queue/worker.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +11,6 @@
 #include <set>
 
 #include "earshot/queue/publisher.hpp"
-#include "earshot/queue/worker.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
 
@@ -133,8 +134,9 @@ TEST_F(WorkerTest, MaxAttemptsLandsInTheDeadLetterQueueWithItsHeaders) {
   EXPECT_EQ(rec.count(OutcomeKind::kDeadLettered), 1u);
   // Per-stage and per-business counters.
   const std::string text = metrics->serialize();
-  EXPECT_NE(text.find(fmt::format("earshot_queue_retried_total{{bid=\"{}\",stage=\"sync\"}} 2", bid)),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(fmt::format("earshot_queue_retried_total{{bid=\"{}\",stage=\"sync\"}} 2", bid)),
+      std::string::npos);
   EXPECT_NE(text.find("earshot_queue_dead_lettered_total{bid=\"" + bid +
                       "\",code=\"unavailable\",stage=\"sync\"} 1"),
             std::string::npos);
@@ -304,10 +306,10 @@ TEST_F(WorkerTest, QueueDepthGaugeCoversWorkRetryAndDeadLetterQueues) {
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  const std::string want = fmt::format(
-      "earshot_queue_depth{{kind=\"dlq\",queue=\"{}\"}} 1", dead_letter_queue(Stage::kSync, bid));
-  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(want) != std::string::npos; },
-                         seconds(5)));
+  const std::string want = fmt::format("earshot_queue_depth{{kind=\"dlq\",queue=\"{}\"}} 1",
+                                       dead_letter_queue(Stage::kSync, bid));
+  EXPECT_TRUE(
+      wait_until([&] { return metrics->serialize().find(want) != std::string::npos; }, seconds(5)));
   const std::string text = metrics->serialize();
   EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"retry\",queue=\"{}\"}}",
                                   retry_queue(Stage::kSync, bid, milliseconds(300)))),

@@ -27,9 +27,12 @@ std::string to_string(amqp_bytes_t b) {
 
 std::string reply_text(const amqp_rpc_reply_t& r) {
   switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return "ok";
-    case AMQP_RESPONSE_NONE: return "missing RPC reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "missing RPC reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(r.library_error);
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
@@ -93,20 +96,39 @@ Headers decode_table(const amqp_table_t& table) {
     const amqp_field_value_t& v = e.value;
     switch (v.kind) {
       case AMQP_FIELD_KIND_UTF8:
-      case AMQP_FIELD_KIND_BYTES: out[key] = to_string(v.value.bytes); break;
-      case AMQP_FIELD_KIND_BOOLEAN: out[key] = std::int64_t{v.value.boolean != 0 ? 1 : 0}; break;
-      case AMQP_FIELD_KIND_I8: out[key] = std::int64_t{v.value.i8}; break;
-      case AMQP_FIELD_KIND_U8: out[key] = std::int64_t{v.value.u8}; break;
-      case AMQP_FIELD_KIND_I16: out[key] = std::int64_t{v.value.i16}; break;
-      case AMQP_FIELD_KIND_U16: out[key] = std::int64_t{v.value.u16}; break;
-      case AMQP_FIELD_KIND_I32: out[key] = std::int64_t{v.value.i32}; break;
-      case AMQP_FIELD_KIND_U32: out[key] = std::int64_t{v.value.u32}; break;
-      case AMQP_FIELD_KIND_I64: out[key] = std::int64_t{v.value.i64}; break;
+      case AMQP_FIELD_KIND_BYTES:
+        out[key] = to_string(v.value.bytes);
+        break;
+      case AMQP_FIELD_KIND_BOOLEAN:
+        out[key] = std::int64_t{v.value.boolean != 0 ? 1 : 0};
+        break;
+      case AMQP_FIELD_KIND_I8:
+        out[key] = std::int64_t{v.value.i8};
+        break;
+      case AMQP_FIELD_KIND_U8:
+        out[key] = std::int64_t{v.value.u8};
+        break;
+      case AMQP_FIELD_KIND_I16:
+        out[key] = std::int64_t{v.value.i16};
+        break;
+      case AMQP_FIELD_KIND_U16:
+        out[key] = std::int64_t{v.value.u16};
+        break;
+      case AMQP_FIELD_KIND_I32:
+        out[key] = std::int64_t{v.value.i32};
+        break;
+      case AMQP_FIELD_KIND_U32:
+        out[key] = std::int64_t{v.value.u32};
+        break;
+      case AMQP_FIELD_KIND_I64:
+        out[key] = std::int64_t{v.value.i64};
+        break;
       case AMQP_FIELD_KIND_U64:
       case AMQP_FIELD_KIND_TIMESTAMP:
         out[key] = static_cast<std::int64_t>(v.value.u64);
         break;
-      default: break;  // arrays, tables, floats: not part of the envelope
+      default:
+        break;  // arrays, tables, floats: not part of the envelope
     }
   }
   return out;
@@ -148,7 +170,7 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   amqp_socket_t* sock = amqp_tcp_socket_new(c->conn_);
   if (sock == nullptr) return make_error(ErrorCode::kInternal, "amqp: cannot create socket");
   timeval tv = to_timeval(s.connect_timeout.count() > 0 ? s.connect_timeout
-                                                         : std::chrono::milliseconds(2000));
+                                                        : std::chrono::milliseconds(2000));
   if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv);
       rc != AMQP_STATUS_OK) {
     c->broken_ = true;

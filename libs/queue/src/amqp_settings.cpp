@@ -12,9 +12,8 @@ namespace earshot::queue {
 void AmqpSettings::declare(ConfigSpec& spec) {
   spec.add_string("amqp_url", &url, "amqp://guest:guest@127.0.0.1:5672/",
                   "RabbitMQ URL amqp://user:password@host:port/vhost.", {.secret = true});
-  spec.add_duration("amqp_heartbeat", &heartbeat, std::chrono::seconds(10),
-                    std::chrono::seconds(0), std::chrono::minutes(10),
-                    "AMQP heartbeat interval (0 disables).");
+  spec.add_duration("amqp_heartbeat", &heartbeat, std::chrono::seconds(10), std::chrono::seconds(0),
+                    std::chrono::minutes(10), "AMQP heartbeat interval (0 disables).");
   spec.add_duration("amqp_connect_timeout", &connect_timeout, std::chrono::seconds(2),
                     std::chrono::milliseconds(100), std::chrono::minutes(1),
                     "Deadline to open a connection.");
@@ -91,21 +90,24 @@ namespace {
 
 std::string reply_text(const amqp_rpc_reply_t& r) {
   switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return "ok";
-    case AMQP_RESPONSE_NONE: return "missing RPC reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "missing RPC reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(r.library_error);
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
-        return fmt::format("connection closed by server: {} {}", m->reply_code,
-                           std::string_view(static_cast<const char*>(m->reply_text.bytes),
-                                            m->reply_text.len));
+        return fmt::format(
+            "connection closed by server: {} {}", m->reply_code,
+            std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
       }
       if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
-        return fmt::format("channel closed by server: {} {}", m->reply_code,
-                           std::string_view(static_cast<const char*>(m->reply_text.bytes),
-                                            m->reply_text.len));
+        return fmt::format(
+            "channel closed by server: {} {}", m->reply_code,
+            std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
       }
       return "server exception";
   }
@@ -144,8 +146,8 @@ class AmqpProbe final : public DependencyProbe {
     timeval rpc{2, 0};
     amqp_set_rpc_timeout(conn_, &rpc);
     const int heartbeat = static_cast<int>(s_.heartbeat.count() / 1000);
-    auto login = amqp_login(conn_, ep->vhost.c_str(), 0, 131072, heartbeat,
-                            AMQP_SASL_METHOD_PLAIN, ep->user.c_str(), ep->password.c_str());
+    auto login = amqp_login(conn_, ep->vhost.c_str(), 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN,
+                            ep->user.c_str(), ep->password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
       std::string why = reply_text(login);
       close();
@@ -162,9 +164,8 @@ class AmqpProbe final : public DependencyProbe {
 
   Status ping() override {
     if (conn_ == nullptr) return make_error(ErrorCode::kUnavailable, "amqp: not connected");
-    amqp_exchange_declare(conn_, 1, amqp_cstring_bytes("amq.direct"),
-                          amqp_cstring_bytes("direct"), /*passive=*/1, /*durable=*/1, 0, 0,
-                          amqp_empty_table);
+    amqp_exchange_declare(conn_, 1, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("direct"),
+                          /*passive=*/1, /*durable=*/1, 0, 0, amqp_empty_table);
     if (auto r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) {
       return make_error(ErrorCode::kUnavailable, fmt::format("amqp: {}", reply_text(r)));
     }

@@ -1,17 +1,19 @@
 #include "earshot/queue/control.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace earshot::queue {
 
 namespace {
 std::string_view type_name(BusinessEventType t) {
   switch (t) {
-    case BusinessEventType::kRegistered: return "business_registered";
-    case BusinessEventType::kEnabled: return "business_enabled";
-    case BusinessEventType::kDisabled: return "business_disabled";
+    case BusinessEventType::kRegistered:
+      return "business_registered";
+    case BusinessEventType::kEnabled:
+      return "business_enabled";
+    case BusinessEventType::kDisabled:
+      return "business_disabled";
   }
   return "business_enabled";
 }

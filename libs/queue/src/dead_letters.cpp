@@ -127,8 +127,8 @@ Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid,
     out.headers["x-replayed-at"] = format_utc(impl_->clock.now());
     out.headers[std::string(header::kAttempt)] = std::int64_t{1};
     if (auto st = impl_->publisher->publish(std::move(out)); !st) {
-      return std::unexpected(st.error().with_context(
-          fmt::format("replay stopped after {} message(s)", moved)));
+      return std::unexpected(
+          st.error().with_context(fmt::format("replay stopped after {} message(s)", moved)));
     }
     if (amqp_basic_ack((*c)->state(), kChannel, tag, 0) != AMQP_STATUS_OK) {
       return make_error(ErrorCode::kUnavailable,

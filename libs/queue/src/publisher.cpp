@@ -102,9 +102,9 @@ struct Publisher::Impl {
     }
     if (!st) {
       reconnect_at = Clock::now() + backoff.next();
-      log::warn("queue publisher cannot connect",
-                {{"error", st.error().to_string()},
-                 {"attempt", std::to_string(backoff.attempts())}});
+      log::warn(
+          "queue publisher cannot connect",
+          {{"error", st.error().to_string()}, {"attempt", std::to_string(backoff.attempts())}});
       return false;
     }
     conn = std::move(*c);
@@ -190,10 +190,10 @@ struct Publisher::Impl {
       case AMQP_BASIC_RETURN_METHOD: {
         // Sent before the ack of the same message: fail its batch now.
         auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
-        std::string why = fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}",
-                                      detail::to_string(r->exchange),
-                                      detail::to_string(r->routing_key), r->reply_code,
-                                      detail::to_string(r->reply_text));
+        std::string why =
+            fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}",
+                        detail::to_string(r->exchange), detail::to_string(r->routing_key),
+                        r->reply_code, detail::to_string(r->reply_text));
         auto content = conn->read_content(frame.channel);
         if (!content) return false;
         for (auto& [tag, e] : inflight) {
@@ -219,7 +219,8 @@ struct Publisher::Impl {
         conn->mark_broken();
         return false;
       }
-      default: return true;
+      default:
+        return true;
     }
   }
 
@@ -239,8 +240,8 @@ struct Publisher::Impl {
       if (!conn) {
         if (now < reconnect_at || !try_connect()) {
           std::unique_lock l(mu);
-          auto wait = std::min<Clock::duration>(reconnect_at - Clock::now(),
-                                                std::chrono::milliseconds(50));
+          auto wait =
+              std::min<Clock::duration>(reconnect_at - Clock::now(), std::chrono::milliseconds(50));
           cv.wait_for(l, wait, [&] { return stopping; });
           continue;
         }
@@ -260,8 +261,8 @@ struct Publisher::Impl {
         continue;
       }
       const bool can_publish_more = inflight.size() < opt.window && !pending.empty();
-      auto timeout = can_publish_more ? std::chrono::milliseconds(0)
-                                      : std::chrono::milliseconds(100);
+      auto timeout =
+          can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
       // Read every frame available now (waiting only for the first when idle or window full).
       while (true) {
         amqp_frame_t frame;
@@ -297,8 +298,8 @@ Publisher::Publisher(AmqpSettings amqp, PublisherOptions options, Metrics* metri
     : impl_(std::make_unique<Impl>(std::move(amqp), options)) {
   if (impl_->opt.window == 0) impl_->opt.window = 1;
   if (metrics != nullptr) {
-    auto& published = metrics->counter("earshot_queue_published_total",
-                                       "Messages published, by broker outcome.");
+    auto& published =
+        metrics->counter("earshot_queue_published_total", "Messages published, by broker outcome.");
     impl_->confirmed_ = &published.Add({{"result", "confirmed"}});
     impl_->returned_ = &published.Add({{"result", "returned"}});
     impl_->nacked_ = &published.Add({{"result", "nacked"}});
@@ -310,7 +311,9 @@ Publisher::Publisher(AmqpSettings amqp, PublisherOptions options, Metrics* metri
   }
 }
 
-Publisher::~Publisher() { stop(); }
+Publisher::~Publisher() {
+  stop();
+}
 
 void Publisher::start() {
   std::lock_guard l(impl_->mu);
@@ -333,7 +336,9 @@ void Publisher::stop() {
   impl_->submitted.clear();
 }
 
-bool Publisher::connected() const { return impl_->connected.load(); }
+bool Publisher::connected() const {
+  return impl_->connected.load();
+}
 
 Status Publisher::publish(OutgoingMessage message) {
   std::vector<OutgoingMessage> v;

@@ -102,8 +102,8 @@ Status check(const json& schema, const json& v, const std::string& path) {
     if (schema.contains("maxLength") && s.size() > schema["maxLength"].get<std::size_t>()) {
       return violation(path, "too long");
     }
-    if (auto p = schema.find("pattern"); p != schema.end() &&
-                                         !std::regex_search(s, compiled(p->get<std::string>()))) {
+    if (auto p = schema.find("pattern");
+        p != schema.end() && !std::regex_search(s, compiled(p->get<std::string>()))) {
       return violation(path, "does not match the pattern");
     }
   }

@@ -62,7 +62,9 @@ std::string delay_label(std::chrono::milliseconds d) {
 std::string work_queue(Stage stage, std::string_view bid) {
   return fmt::format("{}.{}", stage_name(stage), bid);
 }
-std::string work_routing_key(Stage stage, std::string_view bid) { return work_queue(stage, bid); }
+std::string work_routing_key(Stage stage, std::string_view bid) {
+  return work_queue(stage, bid);
+}
 std::string retry_queue(Stage stage, std::string_view bid, std::chrono::milliseconds delay) {
   return fmt::format("retry.{}.{}.{}", stage_name(stage), bid, delay_label(delay));
 }
@@ -74,7 +76,8 @@ std::size_t select_retry_tier(int attempt, const std::vector<std::chrono::millis
                               std::optional<std::chrono::milliseconds> hint) {
   if (delays.empty()) return 0;
   const std::size_t last = delays.size() - 1;
-  std::size_t tier = attempt <= 1 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(attempt - 1), last);
+  std::size_t tier =
+      attempt <= 1 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(attempt - 1), last);
   if (hint) {
     std::size_t h = last;
     for (std::size_t i = 0; i < delays.size(); ++i) {
@@ -132,13 +135,13 @@ Status TopologyAdmin::declare_exchanges() {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
   auto* s = (*c)->state();
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.work_exchange), bytes("direct"), 0, 1,
-                        0, 0, amqp_empty_table);
+  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.work_exchange), bytes("direct"), 0, 1, 0,
+                        0, amqp_empty_table);
   if (auto st = (*c)->rpc_status(Impl::kChannel, "declare " + topology_.work_exchange); !st) {
     return impl_->reset_on_error(st);
   }
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.control_exchange), bytes("fanout"), 0,
-                        1, 0, 0, amqp_empty_table);
+  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.control_exchange), bytes("fanout"), 0, 1,
+                        0, 0, amqp_empty_table);
   return impl_->reset_on_error(
       (*c)->rpc_status(Impl::kChannel, "declare " + topology_.control_exchange));
 }
@@ -201,8 +204,8 @@ Status TopologyAdmin::delete_business(Stage stage, std::string_view bid) {
 Result<std::uint32_t> TopologyAdmin::queue_depth(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* ok = amqp_queue_declare((*c)->state(), Impl::kChannel, bytes(queue), 1, 0, 0, 0,
-                                amqp_empty_table);
+  auto* ok =
+      amqp_queue_declare((*c)->state(), Impl::kChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
   if (auto st = (*c)->rpc_status(Impl::kChannel, "passive declare " + queue); !st) {
     impl_->conn.reset();
     return std::unexpected(st.error());

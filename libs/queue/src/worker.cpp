@@ -21,11 +21,47 @@ namespace earshot::queue {
 
 std::string_view outcome_name(OutcomeKind kind) {
   switch (kind) {
-    case OutcomeKind::kDone: return "done";
-    case OutcomeKind::kRetried: return "retried";
-    case OutcomeKind::kDeadLettered: return "dead_lettered";
+    case OutcomeKind::kDone:
+      return "done";
+    case OutcomeKind::kRetried:
+      return "retried";
+    case OutcomeKind::kDeadLettered:
+      return "dead_lettered";
   }
   return "done";
+}
+
+void StageWorkerSettings::declare(ConfigSpec& spec) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  spec.add_int("worker_handler_threads", &handler_threads, 4, 1, 256,
+               "Handler threads of a stage worker.");
+  spec.add_int("worker_business_in_flight", &per_business_in_flight, 2, 1, 256,
+               "Messages of one business handled at once (fairness cap).");
+  spec.add_int("worker_prefetch", &prefetch, 16, 1, 10000,
+               "Unacked deliveries per business consumer (basic.qos).");
+  spec.add_duration("worker_reconcile_interval", &reconcile_interval, seconds(10),
+                    milliseconds(100), std::chrono::hours(1),
+                    "How often a worker re-reads the enabled businesses.");
+  spec.add_duration("queue_depth_interval", &depth_interval, seconds(15), milliseconds(100),
+                    std::chrono::hours(1), "How often earshot_queue_depth is refreshed.");
+  spec.add_int("queue_publish_window", &publish_window, 256, 1, 10000,
+               "Publishes awaiting broker confirmation at once.");
+  spec.add_duration("queue_publish_timeout", &publish_timeout, seconds(10), milliseconds(100),
+                    std::chrono::minutes(10), "Deadline for a broker confirmation.");
+}
+
+StageWorkerOptions StageWorkerSettings::options(Stage stage) const {
+  StageWorkerOptions o;
+  o.stage = stage;
+  o.handler_threads = static_cast<std::size_t>(handler_threads);
+  o.per_business_in_flight = static_cast<std::size_t>(per_business_in_flight);
+  o.prefetch = static_cast<std::uint16_t>(std::min<std::int64_t>(prefetch, 65535));
+  o.reconcile_interval = reconcile_interval;
+  o.depth_interval = depth_interval;
+  o.publish_window = static_cast<std::size_t>(publish_window);
+  o.publish_timeout = publish_timeout;
+  return o;
 }
 
 Status InMemoryOutcomeRecorder::record(const OutcomeEvent& event) {
@@ -113,7 +149,7 @@ struct StageWorker::Impl {
     bool cancelled = false;
     std::size_t unsettled = 0;  // deliveries on this channel not yet acked or rejected
   };
-  std::map<amqp_channel_t, Consumer> channels;  // open business channels
+  std::map<amqp_channel_t, Consumer> channels;   // open business channels
   std::map<std::string, amqp_channel_t> active;  // bid -> channel with a live consumer
   std::set<std::string> wanted;
   std::uint64_t session_counter = 0;
@@ -152,19 +188,26 @@ struct StageWorker::Impl {
         metrics(m),
         clock(c),
         stage(stage_name(o.stage)),
-        publisher(a, PublisherOptions{.window = o.publish_window,
-                                      .confirm_timeout = o.publish_timeout},
-                  &m),
+        publisher(
+            a, PublisherOptions{.window = o.publish_window, .confirm_timeout = o.publish_timeout},
+            &m),
         admin(a, t),
-        consumed_(m.counter("earshot_queue_consumed_total", "Deliveries received, per stage and business.")),
+        consumed_(m.counter("earshot_queue_consumed_total",
+                            "Deliveries received, per stage and business.")),
         acked_(m.counter("earshot_queue_acked_total", "Deliveries acked, per stage and business.")),
-        retried_(m.counter("earshot_queue_retried_total", "Messages sent to a retry tier, per stage and business.")),
-        dead_lettered_(m.counter("earshot_queue_dead_lettered_total", "Messages dead-lettered, per stage, business and error code.")),
-        record_failures_(m.counter("earshot_queue_outcome_record_failures_total", "Outcomes the recorder could not store.")),
-        duration_(m.histogram("earshot_queue_handler_duration_seconds", "Handler time per message, by outcome.")),
+        retried_(m.counter("earshot_queue_retried_total",
+                           "Messages sent to a retry tier, per stage and business.")),
+        dead_lettered_(m.counter("earshot_queue_dead_lettered_total",
+                                 "Messages dead-lettered, per stage, business and error code.")),
+        record_failures_(m.counter("earshot_queue_outcome_record_failures_total",
+                                   "Outcomes the recorder could not store.")),
+        duration_(m.histogram("earshot_queue_handler_duration_seconds",
+                              "Handler time per message, by outcome.")),
         depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
-        in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.").Add({{"stage", stage}})),
-        reconnects_(m.counter("earshot_queue_reconnects_total", "AMQP connections re-established after a failure.")
+        in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.")
+                       .Add({{"stage", stage}})),
+        reconnects_(m.counter("earshot_queue_reconnects_total",
+                              "AMQP connections re-established after a failure.")
                         .Add({{"connection", "consumer"}})),
         sched(o.per_business_in_flight) {}
 
@@ -238,11 +281,12 @@ struct StageWorker::Impl {
       st = conn->rpc_status(ch, "consume " + queue);
     }
     if (!st) {
-      log::warn("queue worker cannot consume", {{"bid", bid}, {"stage", stage},
-                                                {"error", st.error().to_string()}});
+      log::warn("queue worker cannot consume",
+                {{"bid", bid}, {"stage", stage}, {"error", st.error().to_string()}});
       if (!conn->broken()) {
         // The failed RPC closed the channel (or it never opened).
-        if (st.error().code != ErrorCode::kNotFound && st.error().code != ErrorCode::kFailedPrecondition) {
+        if (st.error().code != ErrorCode::kNotFound &&
+            st.error().code != ErrorCode::kFailedPrecondition) {
           conn->close_channel(ch);
         }
         free_channels.push_back(ch);
@@ -333,8 +377,8 @@ struct StageWorker::Impl {
 
   void settle(const IoCommand& c) {
     auto it = channels.find(c.channel);
-    const bool live = conn && !conn->broken() && it != channels.end() &&
-                      it->second.session == c.session;
+    const bool live =
+        conn && !conn->broken() && it != channels.end() && it->second.session == c.session;
     if (live) {
       if (c.kind == IoCommand::Kind::kAck) {
         amqp_basic_ack(conn->state(), c.channel, c.tag, 0);
@@ -359,7 +403,9 @@ struct StageWorker::Impl {
     for (auto& c : cmds) {
       switch (c.kind) {
         case IoCommand::Kind::kAck:
-        case IoCommand::Kind::kReject: settle(c); break;
+        case IoCommand::Kind::kReject:
+          settle(c);
+          break;
         case IoCommand::Kind::kConsume:
           if (intake_stopped) break;
           wanted.insert(c.bid);
@@ -419,8 +465,12 @@ struct StageWorker::Impl {
       return;
     }
     consumed_.Add({{"stage", stage}, {"bid", bid}}).Increment();
-    Delivery del{.session = it->second.session, .channel = ch, .tag = tag, .bid = bid,
-                 .redelivered = redelivered, .content = std::move(*content)};
+    Delivery del{.session = it->second.session,
+                 .channel = ch,
+                 .tag = tag,
+                 .bid = bid,
+                 .redelivered = redelivered,
+                 .content = std::move(*content)};
     {
       std::lock_guard l(sched_mu);
       sched.push(bid, std::move(del));
@@ -431,7 +481,9 @@ struct StageWorker::Impl {
   bool handle_frame(const amqp_frame_t& frame) {
     if (frame.frame_type != AMQP_FRAME_METHOD) return true;
     switch (frame.payload.method.id) {
-      case AMQP_BASIC_DELIVER_METHOD: on_delivery(frame); return !conn->broken();
+      case AMQP_BASIC_DELIVER_METHOD:
+        on_delivery(frame);
+        return !conn->broken();
       case AMQP_BASIC_CANCEL_METHOD: {  // the broker cancelled a consumer (queue deleted)
         for (auto& [bid, ch] : active) {
           if (ch == frame.channel) {
@@ -476,7 +528,8 @@ struct StageWorker::Impl {
         conn->mark_broken();
         return false;
       }
-      default: return true;
+      default:
+        return true;
     }
   }
 
@@ -564,7 +617,10 @@ struct StageWorker::Impl {
   void finish(const Delivery& d, bool ack) {
     if (ack) acked_.Add({{"stage", stage}, {"bid", d.bid}}).Increment();
     post(IoCommand{.kind = ack ? IoCommand::Kind::kAck : IoCommand::Kind::kReject,
-                   .bid = d.bid, .session = d.session, .channel = d.channel, .tag = d.tag});
+                   .bid = d.bid,
+                   .session = d.session,
+                   .channel = d.channel,
+                   .tag = d.tag});
   }
 
   void record(const Delivery& d, const Envelope& env, OutcomeKind kind, std::string code,
@@ -612,8 +668,9 @@ struct StageWorker::Impl {
     }
     dead_lettered_.Add({{"stage", stage}, {"bid", d.bid}, {"code", std::string(code_name(code))}})
         .Increment();
-    log::warn("message dead-lettered", {{"code", code_name(code)}, {"reason", reason},
-                                        {"attempt", std::to_string(env.attempt)}});
+    log::warn(
+        "message dead-lettered",
+        {{"code", code_name(code)}, {"reason", reason}, {"attempt", std::to_string(env.attempt)}});
     record(d, env, OutcomeKind::kDeadLettered, std::string(code_name(code)), reason, 0, started);
     finish(d, true);
   }
@@ -621,8 +678,7 @@ struct StageWorker::Impl {
   void retry(const Delivery& d, const Envelope& env, ErrorCode code, const std::string& reason,
              std::optional<std::chrono::milliseconds> hint, SteadyClock::time_point started) {
     if (env.attempt >= topo.max_attempts || topo.retry_delays.empty()) {
-      dead_letter(d, env,
-                  code, fmt::format("gave up after {} attempts: {}", env.attempt, reason),
+      dead_letter(d, env, code, fmt::format("gave up after {} attempts: {}", env.attempt, reason),
                   started);
       return;
     }
@@ -652,7 +708,8 @@ struct StageWorker::Impl {
     if (!env) {
       Envelope partial;
       partial.message_id = d.content.message_id;
-      partial.attempt = static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
+      partial.attempt =
+          static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
       dead_letter(d, partial, env.error().code, env.error().message, started);
       return;
     }
@@ -668,7 +725,9 @@ struct StageWorker::Impl {
         return;
       }
     }
-    IncomingMessage msg{.envelope = *env, .body = d.content.body, .headers = d.content.headers,
+    IncomingMessage msg{.envelope = *env,
+                        .body = d.content.body,
+                        .headers = d.content.headers,
                         .redelivered = d.redelivered};
     HandlerResult r = handler.handle(msg);
     if (!r) {
@@ -754,9 +813,8 @@ struct StageWorker::Impl {
       std::set<std::string> lost_now;
       {
         std::unique_lock l(mgr_mu);
-        mgr_cv.wait_until(l, std::min(next_reconcile, next_depth), [&] {
-          return stopping.load() || !events.empty() || !lost.empty();
-        });
+        mgr_cv.wait_until(l, std::min(next_reconcile, next_depth),
+                          [&] { return stopping.load() || !events.empty() || !lost.empty(); });
         if (stopping) return;
         evs.swap(events);
         lost_now.swap(lost);
@@ -788,16 +846,19 @@ struct StageWorker::Impl {
   }
 };
 
-StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology,
-                         StageWorkerOptions options, StageHandler& handler,
-                         BusinessDirectory& directory, OutcomeRecorder& recorder,
-                         Metrics& metrics, Clock& clock)
+StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
+                         StageHandler& handler, BusinessDirectory& directory,
+                         OutcomeRecorder& recorder, Metrics& metrics, Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, handler,
                                    directory, recorder, metrics, clock)) {}
 
-StageWorker::~StageWorker() { stop(); }
+StageWorker::~StageWorker() {
+  stop();
+}
 
-std::string StageWorker::name() const { return "stage-worker-" + impl_->stage; }
+std::string StageWorker::name() const {
+  return "stage-worker-" + impl_->stage;
+}
 
 Status StageWorker::start() {
   auto& i = *impl_;

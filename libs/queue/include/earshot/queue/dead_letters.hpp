@@ -43,8 +43,7 @@ class DeadLetterAdmin {
   [[nodiscard]] Result<std::vector<DeadLetter>> show(Stage stage, const std::string& bid,
                                                      std::size_t limit);
   // Moves up to `limit` messages back to the work queue; returns how many moved.
-  [[nodiscard]] Result<std::size_t> replay(Stage stage, const std::string& bid,
-                                           std::size_t limit);
+  [[nodiscard]] Result<std::size_t> replay(Stage stage, const std::string& bid, std::size_t limit);
   // Deletes every message in the dead-letter queue; returns how many.
   [[nodiscard]] Result<std::uint32_t> purge(Stage stage, const std::string& bid);
 

@@ -51,12 +51,12 @@ inline constexpr std::string_view kFailedAt = "x-failed-at";
 
 // What the broker is asked to do with one message.
 struct OutgoingMessage {
-  std::string exchange;     // "" is the default exchange (routing key = queue name)
+  std::string exchange;  // "" is the default exchange (routing key = queue name)
   std::string routing_key;
-  std::string message_id;   // generated when empty
-  std::string body;         // JSON text
+  std::string message_id;  // generated when empty
+  std::string body;        // JSON text
   Headers headers;
-  bool mandatory = true;    // unroutable -> the publish fails
+  bool mandatory = true;  // unroutable -> the publish fails
   std::optional<std::chrono::milliseconds> expiration;
 };
 

@@ -29,9 +29,8 @@ namespace earshot::queue {
 struct TopologySettings {
   std::string work_exchange = "earshot.work";
   std::string control_exchange = "earshot.control";
-  std::vector<std::chrono::milliseconds> retry_delays{std::chrono::seconds(5),
-                                                      std::chrono::seconds(30),
-                                                      std::chrono::minutes(5)};
+  std::vector<std::chrono::milliseconds> retry_delays{
+      std::chrono::seconds(5), std::chrono::seconds(30), std::chrono::minutes(5)};
   // Deliveries of one message before it is dead-lettered (first attempt included).
   std::int64_t max_attempts = 5;
 

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "earshot/core/clock.hpp"
+#include "earshot/core/config.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/core/service.hpp"
@@ -105,12 +106,28 @@ struct StageWorkerOptions {
   Stage stage = Stage::kSync;
   std::size_t handler_threads = 4;
   std::size_t per_business_in_flight = 2;  // handler threads one business may hold at once
-  std::uint16_t prefetch = 16;              // unacked deliveries per business (basic.qos)
+  std::uint16_t prefetch = 16;             // unacked deliveries per business (basic.qos)
   std::chrono::milliseconds reconcile_interval{10'000};
   std::chrono::milliseconds depth_interval{15'000};
   std::size_t publish_window = 256;
   std::chrono::milliseconds publish_timeout{10'000};
   bool validate_schema = true;  // check bodies against proto/messages schemas
+};
+
+// The worker's config keys, for a service's ConfigSpec: worker_handler_threads,
+// worker_business_in_flight, worker_prefetch, worker_reconcile_interval,
+// queue_depth_interval, queue_publish_window, queue_publish_timeout.
+struct StageWorkerSettings {
+  std::int64_t handler_threads = 4;
+  std::int64_t per_business_in_flight = 2;
+  std::int64_t prefetch = 16;
+  std::chrono::milliseconds reconcile_interval{10'000};
+  std::chrono::milliseconds depth_interval{15'000};
+  std::int64_t publish_window = 256;
+  std::chrono::milliseconds publish_timeout{10'000};
+
+  void declare(ConfigSpec& spec);
+  [[nodiscard]] StageWorkerOptions options(Stage stage) const;
 };
 
 class StageWorker final : public Component {
