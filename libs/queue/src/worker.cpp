@@ -144,6 +144,7 @@ struct StageWorker::Impl {
   std::deque<IoCommand> commands;
   std::unique_ptr<detail::AmqpConnection> conn;
   struct Consumer {
+    std::string bid;
     amqp_channel_t channel = 0;
     std::uint64_t session = 0;
     bool cancelled = false;
@@ -283,18 +284,12 @@ struct StageWorker::Impl {
     if (!st) {
       log::warn("queue worker cannot consume",
                 {{"bid", bid}, {"stage", stage}, {"error", st.error().to_string()}});
-      if (!conn->broken()) {
-        // The failed RPC closed the channel (or it never opened).
-        if (st.error().code != ErrorCode::kNotFound &&
-            st.error().code != ErrorCode::kFailedPrecondition) {
-          conn->close_channel(ch);
-        }
-        free_channels.push_back(ch);
-      }
+      // A failed RPC either broke the connection or closed the channel (close-ok sent).
+      if (!conn->broken()) free_channels.push_back(ch);
       report_lost(bid);
       return;
     }
-    channels[ch] = Consumer{.channel = ch, .session = ++session_counter};
+    channels[ch] = Consumer{.bid = bid, .channel = ch, .session = ++session_counter};
     active[bid] = ch;
     log::info("queue worker consuming", {{"bid", bid}, {"stage", stage}});
     publish_snapshot();
@@ -453,10 +448,7 @@ struct StageWorker::Impl {
     }
     auto it = channels.find(ch);
     if (it == channels.end()) return;
-    std::string bid;
-    for (const auto& [b, c] : active) {
-      if (c == ch) bid = b;
-    }
+    const std::string bid = it->second.cancelled ? std::string() : it->second.bid;
     ++it->second.unsettled;
     if (bid.empty() || intake_stopped) {
       // Cancelled meanwhile: give it back at once.
@@ -897,6 +889,9 @@ void StageWorker::stop() {
   i.mgr_cv.notify_all();
   if (i.io_thread.joinable()) i.io_thread.join();  // closes the connection: unacked requeue
   if (i.manager_thread.joinable()) i.manager_thread.join();
+  // Handlers still running past the drain deadline: their publishes now fail at once and
+  // their inputs, already requeued by the broker, are redelivered.
+  i.publisher.stop();
   {
     std::lock_guard l(i.sched_mu);
     i.handlers_stop = true;
