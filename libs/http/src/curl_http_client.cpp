@@ -1,0 +1,415 @@
+#include "earshot/http/curl_http_client.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace earshot::http {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+// scheme://host[:port] of a URL, for error messages: paths and queries may carry
+// signatures (pre-signed upload URLs) and never go into messages.
+std::string url_origin(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return "(invalid url)";
+  auto host_start = scheme_end + 3;
+  auto host_end = url.find_first_of("/?#", host_start);
+  std::string authority = url.substr(host_start, host_end == std::string::npos
+                                                    ? std::string::npos
+                                                    : host_end - host_start);
+  if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  return url.substr(0, scheme_end) + "://" + authority;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+void ensure_curl_global() {
+  static CurlGlobal once;
+  (void)once;
+}
+
+}  // namespace
+
+struct Transfer {
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  HttpRequest request;
+  ResponseCallback done;
+  HttpResponse response;
+  std::string policy_refusal;
+  bool too_large = false;
+  Steady::time_point started;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+
+  ~Transfer() {
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
+struct CurlHttpClient::Impl {
+  CurlHttpClientOptions options;
+  CURLM* multi = nullptr;
+  std::thread loop_thread;
+
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<Transfer>> incoming;             // guarded by mu
+  std::multimap<Steady::time_point, std::function<void()>> timers;  // guarded by mu
+  bool exited = false;                                         // guarded by mu
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> in_flight{0};
+  std::once_flag shutdown_once;
+
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // loop thread only
+
+  static size_t on_write(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t bytes = size * n;
+    if (t->response.body.size() + bytes > t->request.max_response_bytes) {
+      t->too_large = true;
+      return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+    t->response.body.append(data, bytes);
+    return bytes;
+  }
+
+  static size_t on_header(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t bytes = size * n;
+    std::string_view line(data, bytes);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    if (line.starts_with("HTTP/")) {
+      t->response.headers.clear();  // a new response (after 100-continue or a redirect)
+      return bytes;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return bytes;
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    auto [it, inserted] = t->response.headers.try_emplace(name, std::string(value));
+    if (!inserted) {
+      it->second += ", ";
+      it->second += value;
+    }
+    return bytes;
+  }
+
+  static curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+    auto* t = static_cast<Transfer*>(user);
+    if (purpose == CURLSOCKTYPE_IPCXN && t->request.address_policy) {
+      auto reason = t->request.address_policy->check(&address->addr);
+      if (!reason.empty()) {
+        t->policy_refusal = std::move(reason);
+        return CURL_SOCKET_BAD;
+      }
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  }
+
+  // Configures the easy handle; an error message when the request cannot be sent at all.
+  std::string setup(Transfer& t) {
+    t.easy = curl_easy_init();
+    if (t.easy == nullptr) return "curl_easy_init failed";
+    CURL* e = t.easy;
+    const auto& r = t.request;
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(1, r.connect_timeout.count())));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(1, r.timeout.count())));
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes));
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    if (r.follow_redirects) {
+      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    }
+    if (r.address_policy) {
+      // A pooled connection was opened for some earlier request, possibly to an address
+      // this policy refuses under the same host name: always connect afresh (so the
+      // resolved address is checked), and ignore proxy settings from the environment.
+      curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+      curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    }
+    if (r.method == "GET" && r.body.empty()) {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (r.method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+      if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+    bool has_expect = false;
+    bool has_content_type = false;
+    for (const auto& [name, value] : r.headers) {
+      if (name.find_first_of("\r\n:") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        return "invalid header " + name;
+      }
+      const auto lower = [](std::string s) {
+        std::transform(s.begin(), s.end(), s.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return s;
+      }(name);
+      has_expect = has_expect || lower == "expect";
+      has_content_type = has_content_type || lower == "content-type";
+      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      t.header_list = curl_slist_append(t.header_list, line.c_str());
+    }
+    // No "Expect: 100-continue" round trip for large bodies; no form content type invented
+    // for a body the caller did not type.
+    if (!has_expect) t.header_list = curl_slist_append(t.header_list, "Expect:");
+    if (!has_content_type && r.method != "GET" && r.method != "HEAD") {
+      t.header_list = curl_slist_append(t.header_list, "Content-Type:");
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
+    return {};
+  }
+
+  Result<HttpResponse> outcome(Transfer& t, CURLcode code) {
+    const auto origin = url_origin(t.request.url);
+    const auto detail = t.error_buffer[0] != 0 ? std::string(t.error_buffer)
+                                               : std::string(curl_easy_strerror(code));
+    switch (code) {
+      case CURLE_OK: {
+        long status = 0;
+        curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+        t.response.status = static_cast<int>(status);
+        t.response.elapsed =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t.started);
+        return std::move(t.response);
+      }
+      case CURLE_OPERATION_TIMEDOUT:
+        return make_error(ErrorCode::kTimeout,
+                          fmt::format("{}: no complete response within {} ms", origin,
+                                      t.request.timeout.count()));
+      case CURLE_FILESIZE_EXCEEDED:
+        return make_error(ErrorCode::kInvalidArgument,
+                          fmt::format("{}: response larger than {} bytes", origin,
+                                      t.request.max_response_bytes));
+      case CURLE_WRITE_ERROR:
+        if (t.too_large) {
+          return make_error(ErrorCode::kInvalidArgument,
+                            fmt::format("{}: response larger than {} bytes", origin,
+                                        t.request.max_response_bytes));
+        }
+        break;
+      case CURLE_URL_MALFORMAT:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_TOO_MANY_REDIRECTS:
+        return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", origin, detail));
+      default:
+        break;
+    }
+    if (!t.policy_refusal.empty()) {
+      return make_error(ErrorCode::kPermissionDenied,
+                        fmt::format("{}: {} by the address policy", origin, t.policy_refusal));
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", origin, detail));
+  }
+
+  void complete(std::unique_ptr<Transfer> t, Result<HttpResponse> result) {
+    auto done = std::move(t->done);
+    t.reset();  // free the handle before the callback, which may start the next request
+    in_flight.fetch_sub(1);
+    done(std::move(result));
+  }
+
+  void start_incoming(std::vector<std::unique_ptr<Transfer>>& batch) {
+    for (auto& t : batch) {
+      t->started = Steady::now();
+      if (auto err = setup(*t); !err.empty()) {
+        complete(std::move(t), make_error(ErrorCode::kInvalidArgument, err));
+        continue;
+      }
+      if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
+        complete(std::move(t), make_error(ErrorCode::kInternal, "curl_multi_add_handle failed"));
+        continue;
+      }
+      CURL* key = t->easy;
+      active.emplace(key, std::move(t));
+    }
+    batch.clear();
+  }
+
+  void collect_done() {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* easy = msg->easy_handle;
+      const CURLcode code = msg->data.result;
+      curl_multi_remove_handle(multi, easy);
+      auto it = active.find(easy);
+      if (it == active.end()) continue;
+      auto t = std::move(it->second);
+      active.erase(it);
+      auto result = outcome(*t, code);
+      complete(std::move(t), std::move(result));
+    }
+  }
+
+  void run() {
+    std::vector<std::unique_ptr<Transfer>> batch;
+    std::vector<std::function<void()>> due;
+    for (;;) {
+      Steady::time_point next_timer = Steady::time_point::max();
+      {
+        std::lock_guard lock(mu);
+        if (stopping.load()) break;
+        batch.swap(incoming);
+        const auto now = Steady::now();
+        while (!timers.empty() && timers.begin()->first <= now) {
+          due.push_back(std::move(timers.begin()->second));
+          timers.erase(timers.begin());
+        }
+        if (!timers.empty()) next_timer = timers.begin()->first;
+      }
+      start_incoming(batch);
+      for (auto& fn : due) fn();
+      due.clear();
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      collect_done();
+
+      int wait_ms = 1000;
+      {
+        std::lock_guard lock(mu);
+        if (!incoming.empty() || stopping.load()) {
+          wait_ms = 0;
+        } else if (!timers.empty()) {
+          next_timer = timers.begin()->first;
+        }
+      }
+      if (wait_ms > 0 && next_timer != Steady::time_point::max()) {
+        const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_timer - Steady::now());
+        wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count() + 1, 0, 1000));
+      }
+      if (wait_ms > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    }
+    drain();
+  }
+
+  // Shutdown: every accepted transfer completes with kUnavailable and every timer runs, until
+  // nothing new arrives; then later sends complete inline (see send()).
+  void drain() {
+    for (auto& [easy, t] : active) curl_multi_remove_handle(multi, easy);
+    auto leftover = std::move(active);
+    active.clear();
+    for (auto& [easy, t] : leftover) {
+      complete(std::move(t), make_error(ErrorCode::kUnavailable, "shutting down"));
+    }
+    for (;;) {
+      std::vector<std::unique_ptr<Transfer>> batch;
+      std::vector<std::function<void()>> due;
+      {
+        std::lock_guard lock(mu);
+        batch.swap(incoming);
+        for (auto& [when, fn] : timers) due.push_back(std::move(fn));
+        timers.clear();
+        if (batch.empty() && due.empty()) {
+          exited = true;
+          return;
+        }
+      }
+      for (auto& t : batch) complete(std::move(t), make_error(ErrorCode::kUnavailable, "shutting down"));
+      for (auto& fn : due) fn();
+    }
+  }
+};
+
+CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options) : impl_(std::make_unique<Impl>()) {
+  ensure_curl_global();
+  impl_->options = std::move(options);
+  impl_->multi = curl_multi_init();
+  const auto total = static_cast<long>(impl_->options.max_total_connections);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    static_cast<long>(impl_->options.max_connections_per_host));
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, total);
+  impl_->loop_thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+CurlHttpClient::~CurlHttpClient() {
+  shutdown();
+  curl_multi_cleanup(impl_->multi);
+}
+
+void CurlHttpClient::shutdown() {
+  std::call_once(impl_->shutdown_once, [this] {
+    {
+      std::lock_guard lock(impl_->mu);
+      impl_->stopping.store(true);
+    }
+    curl_multi_wakeup(impl_->multi);
+    if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
+  });
+}
+
+bool CurlHttpClient::shutting_down() const { return impl_->stopping.load(); }
+
+std::size_t CurlHttpClient::in_flight() const { return impl_->in_flight.load(); }
+
+void CurlHttpClient::send(HttpRequest request, ResponseCallback done) {
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  t->done = std::move(done);
+  impl_->in_flight.fetch_add(1);
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->exited) {
+      impl_->incoming.push_back(std::move(t));
+    }
+  }
+  if (t) {  // the loop has exited: complete here, on the caller's thread
+    impl_->complete(std::move(t), make_error(ErrorCode::kUnavailable, "shutting down"));
+    return;
+  }
+  curl_multi_wakeup(impl_->multi);
+}
+
+void CurlHttpClient::post_after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->exited) {
+      impl_->timers.emplace(Steady::now() + delay, std::move(fn));
+      fn = nullptr;
+    }
+  }
+  if (fn) {
+    fn();
+    return;
+  }
+  curl_multi_wakeup(impl_->multi);
+}
+
+}  // namespace earshot::http

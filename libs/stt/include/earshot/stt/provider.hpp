@@ -1,0 +1,55 @@
+#pragma once
+// Speech-to-text providers behind one asynchronous interface.
+//
+// Adapters (Sarvam, Deepgram, OpenAI-compatible, whisper.cpp) run every request on an
+// http::HttpClient: transcribe() returns at once and the callback runs later on the
+// client's loop thread, so one process holds many jobs in flight without a thread each.
+// Failures come back as Errors whose code says what to do next (see retry.hpp):
+// kRateLimited / kUnavailable / kTimeout are worth retrying later; kUnauthenticated,
+// kPermissionDenied, kFailedPrecondition (quota exhausted) and kInvalidArgument are not.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "earshot/core/error.hpp"
+#include "earshot/stt/transcript.hpp"
+
+namespace earshot::stt {
+
+struct SttJob {
+  std::string audio;  // the encoded file as received (WAV, FLAC, OGG, MP3...): sniffed, not named
+  int channels = 1;
+  std::chrono::milliseconds duration{0};
+  std::string language;  // BCP-47 ("hi-IN", "en-US"); empty: the provider config's default
+  // Stereo only: transcribe each channel on its own (one speaker per channel, labelled
+  // "ch0"/"ch1"), natively when the provider can, else by splitting into two mono WAVs.
+  bool separate_channels = false;
+  bool diarize = true;   // ask for speaker labels (ignored per channel)
+  int num_speakers = 2;  // expected speakers when diarizing; 0: let the provider decide
+  std::string id;        // for logs only
+};
+
+using TranscribeCallback = std::function<void(Result<Transcript>)>;
+
+class SttProvider {
+ public:
+  virtual ~SttProvider() = default;
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  // True when the provider transcribes each channel of a multichannel file natively.
+  [[nodiscard]] virtual bool supports_multichannel() const { return false; }
+  // Calls `done` exactly once: on the HTTP loop thread, or on the calling thread when the
+  // job is refused before any request. Segment speakers are provider labels: "ch0"/"ch1"
+  // per channel, the provider's own labels when diarized, "unknown" when the provider gave
+  // none; map_speakers() turns them into agent/customer.
+  virtual void transcribe(SttJob job, TranscribeCallback done) = 0;
+};
+
+// "audio/wav", "audio/mpeg", ... from the bytes; "application/octet-stream" when unknown.
+[[nodiscard]] std::string_view audio_content_type(std::string_view audio);
+// "wav", "mp3", ... file extension for the same.
+[[nodiscard]] std::string_view audio_extension(std::string_view audio);
+
+}  // namespace earshot::stt

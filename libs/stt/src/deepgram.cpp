@@ -1,0 +1,158 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "earshot/stt/adapters.hpp"
+#include "json_util.hpp"
+
+namespace earshot::stt {
+
+using nlohmann::json;
+
+namespace {
+
+Error deepgram_error(const http::HttpResponse& r) {
+  const auto j = json::parse(r.body, nullptr, false);
+  std::string code;
+  std::string message;
+  if (j.is_object()) {
+    code = detail::str_or(j, "err_code");
+    message = detail::str_or(j, "err_msg");
+    if (message.empty()) message = detail::str_or(j, "message");
+  } else {
+    message = detail::excerpt(r.body);
+  }
+  return error_for_status("deepgram", r.status, code, message, r.status == 402);
+}
+
+Word to_word(const json& w) {
+  Word out;
+  out.text = detail::str_or(w, "punctuated_word");
+  if (out.text.empty()) out.text = detail::str_or(w, "word");
+  out.start_ms = detail::seconds_to_ms(detail::num_or(w, "start"));
+  out.end_ms = detail::seconds_to_ms(detail::num_or(w, "end"));
+  out.confidence = detail::num_or(w, "confidence");
+  return out;
+}
+
+Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, bool diarize,
+                                const std::string& language) {
+  auto parsed = detail::parse_body("deepgram", r);
+  if (!parsed) return std::unexpected(parsed.error());
+  const json& j = *parsed;
+  auto results = j.find("results");
+  if (results == j.end() || !results->is_object()) {
+    return std::unexpected(detail::malformed("deepgram", "no results object"));
+  }
+  const json channels = results->value("channels", json::array());
+  if (!channels.is_array()) return std::unexpected(detail::malformed("deepgram", "channels is not an array"));
+  const auto channel_words = [&](std::size_t ch) -> json {
+    if (ch >= channels.size()) return json::array();
+    const auto& alts = channels[ch].value("alternatives", json::array());
+    if (!alts.is_array() || alts.empty()) return json::array();
+    auto words = alts[0].value("words", json::array());
+    return words.is_array() ? words : json::array();
+  };
+
+  Transcript t;
+  t.provider = "deepgram";
+  t.language = language;
+  if (!channels.empty()) {
+    auto detected = detail::str_or(channels[0], "detected_language");
+    if (!detected.empty()) t.language = detected;
+  }
+  t.diarized = diarize && !multichannel;
+  auto utterances = results->find("utterances");
+  if (utterances != results->end() && !utterances->is_null()) {
+    if (!utterances->is_array()) return std::unexpected(detail::malformed("deepgram", "utterances is not an array"));
+    for (const auto& u : *utterances) {
+      if (!u.is_object()) return std::unexpected(detail::malformed("deepgram", "utterance is not an object"));
+      Segment s;
+      const auto channel = static_cast<std::size_t>(std::max(0.0, detail::num_or(u, "channel")));
+      if (multichannel) {
+        s.speaker = fmt::format("ch{}", channel);
+      } else if (u.contains("speaker") && u["speaker"].is_number_integer()) {
+        s.speaker = std::to_string(u["speaker"].get<int>());
+      } else {
+        s.speaker = "unknown";
+      }
+      s.start_ms = detail::seconds_to_ms(detail::num_or(u, "start"));
+      s.end_ms = detail::seconds_to_ms(detail::num_or(u, "end"));
+      s.text = detail::trim_text(detail::str_or(u, "transcript"));
+      s.confidence = detail::num_or(u, "confidence");
+      if (u.contains("words") && u["words"].is_array()) {
+        for (const auto& w : u["words"]) s.words.push_back(to_word(w));
+      } else {
+        for (const auto& w : channel_words(channel)) {
+          auto word = to_word(w);
+          if (word.start_ms >= s.start_ms - 1 && word.end_ms <= s.end_ms + 1) s.words.push_back(word);
+        }
+      }
+      t.segments.push_back(std::move(s));
+    }
+  } else {
+    // No utterances (not requested by an older proxy, or empty audio): one segment per channel.
+    for (std::size_t ch = 0; ch < channels.size(); ++ch) {
+      const auto& alts = channels[ch].value("alternatives", json::array());
+      if (!alts.is_array() || alts.empty()) continue;
+      Segment s;
+      s.speaker = multichannel ? fmt::format("ch{}", ch) : "unknown";
+      s.text = detail::trim_text(detail::str_or(alts[0], "transcript"));
+      s.confidence = detail::num_or(alts[0], "confidence");
+      for (const auto& w : channel_words(ch)) s.words.push_back(to_word(w));
+      if (!s.words.empty()) {
+        s.start_ms = s.words.front().start_ms;
+        s.end_ms = s.words.back().end_ms;
+      }
+      if (!s.text.empty()) t.segments.push_back(std::move(s));
+    }
+    t.diarized = false;
+  }
+  std::stable_sort(t.segments.begin(), t.segments.end(),
+                   [](const Segment& a, const Segment& b) { return a.start_ms < b.start_ms; });
+  return t;
+}
+
+}  // namespace
+
+DeepgramProvider::DeepgramProvider(ProviderConfig config, http::HttpClient& client,
+                                   const Clock& clock)
+    : config_(std::make_shared<const ProviderConfig>(std::move(config))),
+      client_(client),
+      clock_(clock) {}
+
+void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
+  if (job.audio.empty()) {
+    done(make_error(ErrorCode::kInvalidArgument, "deepgram: empty audio"));
+    return;
+  }
+  const bool multichannel = job.separate_channels && job.channels > 1;
+  const bool diarize = job.diarize && !multichannel;
+  const auto& cfg = *config_;
+  std::string url = fmt::format(
+      "{}/v1/listen?model={}&diarize={}&utterances=true&punctuate=true&smart_format=true",
+      cfg.base_url, http::url_encode(cfg.model.empty() ? "nova-3" : cfg.model),
+      diarize ? "true" : "false");
+  if (multichannel) url += "&multichannel=true";
+  const std::string language = job.language.empty() ? cfg.language : job.language;
+  if (!language.empty() && language != "unknown") url += "&language=" + http::url_encode(language);
+  auto audio = std::make_shared<const std::string>(std::move(job.audio));
+  auto build = [config = config_, audio, url] {
+    auto r = detail::base_request(*config, "POST", url);
+    r.add_header("Authorization", "Token " + config->api_key);
+    r.set_body(*audio, std::string(audio_content_type(*audio)));
+    return r;
+  };
+  send_with_retry(detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),
+                  deepgram_error,
+                  [done = std::move(done), multichannel, diarize,
+                   language](Result<http::HttpResponse> r) {
+                    if (!r) {
+                      done(std::unexpected(r.error()));
+                      return;
+                    }
+                    done(parse_listen(*r, multichannel, diarize, language));
+                  });
+}
+
+}  // namespace earshot::stt

@@ -1,0 +1,137 @@
+#include "earshot/stt/retry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "earshot/core/backoff.hpp"
+#include "earshot/http/retry_after.hpp"
+
+namespace earshot::stt {
+
+bool is_retryable(ErrorCode code) {
+  return code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable ||
+         code == ErrorCode::kTimeout;
+}
+
+Error error_for_status(std::string_view provider, int status, std::string_view provider_code,
+                       std::string_view message, bool quota_exhausted) {
+  const std::string detail =
+      provider_code.empty()
+          ? fmt::format("{}: HTTP {}{}{}", provider, status, message.empty() ? "" : ": ", message)
+          : fmt::format("{}: HTTP {} {}{}{}", provider, status, provider_code,
+                        message.empty() ? "" : ": ", message);
+  if (quota_exhausted) return Error(ErrorCode::kFailedPrecondition, "quota exhausted: " + detail);
+  switch (status) {
+    case 401: return Error(ErrorCode::kUnauthenticated, "authentication failed: " + detail);
+    case 402: return Error(ErrorCode::kFailedPrecondition, "quota exhausted: " + detail);
+    case 403: return Error(ErrorCode::kPermissionDenied, "access denied: " + detail);
+    case 404: return Error(ErrorCode::kNotFound, "not found: " + detail);
+    case 408: return Error(ErrorCode::kTimeout, "provider timed out: " + detail);
+    case 429: return Error(ErrorCode::kRateLimited, "rate limited: " + detail);
+    default: break;
+  }
+  if (status >= 500) return Error(ErrorCode::kUnavailable, "provider error: " + detail);
+  if (status >= 400) return Error(ErrorCode::kInvalidArgument, "rejected input: " + detail);
+  return Error(ErrorCode::kUnavailable, "unexpected answer: " + detail);
+}
+
+namespace {
+
+struct RetryState : std::enable_shared_from_this<RetryState> {
+  RetryContext ctx;
+  std::function<http::HttpRequest()> build;
+  ErrorClassifier classify;
+  std::function<void(Result<http::HttpResponse>)> done;
+  Backoff backoff;
+  int attempts = 0;
+
+  RetryState(RetryContext c, std::function<http::HttpRequest()> b, ErrorClassifier cl,
+             std::function<void(Result<http::HttpResponse>)> d)
+      : ctx(std::move(c)),
+        build(std::move(b)),
+        classify(std::move(cl)),
+        done(std::move(d)),
+        backoff(ctx.policy.initial_backoff, ctx.policy.max_backoff) {}
+
+  void finish(Result<http::HttpResponse> r) {
+    auto cb = std::move(done);
+    cb(std::move(r));
+  }
+
+  Error ended(Error e, std::string_view why) const {
+    e.message = fmt::format("{}: {} ({} after {} attempt{})", ctx.what, e.message, why, attempts,
+                            attempts == 1 ? "" : "s");
+    return e;
+  }
+
+  void attempt() {
+    const auto now = ctx.clock->steady_now();
+    if (now >= ctx.deadline) {
+      finish(std::unexpected(ended(Error(ErrorCode::kTimeout, "job deadline passed"), "gave up")));
+      return;
+    }
+    ++attempts;
+    auto request = build();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
+    request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
+    ctx.client->send(std::move(request), [self = shared_from_this()](Result<http::HttpResponse> r) {
+      self->on_result(std::move(r));
+    });
+  }
+
+  void on_result(Result<http::HttpResponse> r) {
+    Error error;
+    if (r) {
+      if (r->status >= 200 && r->status < 300) {
+        finish(std::move(r));
+        return;
+      }
+      error = classify(*r);
+      if (!error.retry_after) error.retry_after = http::parse_retry_after(r->headers, ctx.clock->now());
+    } else {
+      error = std::move(r.error());
+    }
+    if (!is_retryable(error.code)) {
+      finish(std::unexpected(ended(std::move(error), "not retried")));
+      return;
+    }
+    if (attempts >= ctx.policy.max_attempts) {
+      if (error.code == ErrorCode::kRateLimited && !error.retry_after) {
+        error.retry_after = backoff.next();  // a hint for whoever redelivers the job
+      }
+      finish(std::unexpected(ended(std::move(error), "gave up")));
+      return;
+    }
+    if (ctx.client->shutting_down()) {
+      finish(std::unexpected(ended(Error(ErrorCode::kUnavailable, "shutting down"), "gave up")));
+      return;
+    }
+    std::chrono::milliseconds delay = backoff.next();
+    if (error.retry_after) {
+      if (*error.retry_after > ctx.policy.max_retry_after) {
+        finish(std::unexpected(ended(std::move(error), "Retry-After too long")));
+        return;
+      }
+      delay = *error.retry_after;
+    }
+    if (ctx.clock->steady_now() + delay >= ctx.deadline) {
+      if (!error.retry_after) error.retry_after = delay;
+      finish(std::unexpected(ended(std::move(error), "next wait passes the deadline")));
+      return;
+    }
+    ctx.client->post_after(delay, [self = shared_from_this()] { self->attempt(); });
+  }
+};
+
+}  // namespace
+
+void send_with_retry(RetryContext ctx, std::function<http::HttpRequest()> build,
+                     ErrorClassifier classify,
+                     std::function<void(Result<http::HttpResponse>)> done) {
+  auto state = std::make_shared<RetryState>(std::move(ctx), std::move(build), std::move(classify),
+                                            std::move(done));
+  state->attempt();
+}
+
+}  // namespace earshot::stt
