@@ -318,5 +318,68 @@ TEST_F(WorkerTest, QueueDepthGaugeCoversWorkRetryAndDeadLetterQueues) {
             std::string::npos);
 }
 
+class FailingRecorder final : public OutcomeRecorder {
+ public:
+  Status record(const OutcomeEvent&) override {
+    ++calls;
+    return std::unexpected(Error(ErrorCode::kUnavailable, "database down"));
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST_F(WorkerTest, ARecorderFailureIsCountedAndTheMessageStillAcked) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  FailingRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
+  Running worker(make_worker(handler, dir, rec, options()));
+  Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
+  ASSERT_TRUE(wait_until([&] { return rec.calls.load() == 1; }, seconds(5)));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return metrics->serialize().find(
+                   "earshot_queue_outcome_record_failures_total{stage=\"sync\"} 1") !=
+               std::string::npos;
+      },
+      seconds(2)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(2)));
+  EXPECT_FALSE(wait_until([&] { return rec.calls.load() > 1; }, milliseconds(500)));
+}
+
+TEST_F(WorkerTest, ARetryAfterHintSelectsALongerTier) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> seen;
+  FnHandler handler([&](const IncomingMessage& m) -> HandlerResult {
+    {
+      std::lock_guard l(mu);
+      seen.push_back(std::chrono::steady_clock::now());
+    }
+    if (m.envelope.attempt == 1) {
+      Error e(ErrorCode::kRateLimited, "provider throttled");
+      e.retry_after = milliseconds(500);  // longer than the first tier (300 ms)
+      return std::unexpected(e);
+    }
+    return Done{};
+  });
+  Running worker(make_worker(handler, dir, rec, options()));
+  Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(10)));
+  std::lock_guard l(mu);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_GE(seen[1] - seen[0], milliseconds(580));  // went through the 600 ms tier
+  EXPECT_EQ(rec.events()[0].error_code, "rate_limited");
+}
+
 }  // namespace
 }  // namespace earshot::queue::testing
