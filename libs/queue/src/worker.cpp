@@ -433,7 +433,9 @@ struct StageWorker::Impl {
     auto content = conn->read_content(ch);
     if (!content) return;  // connection marked broken
     if (ch == kControlChannel) {
-      auto ev = decode_business_event(content->body);
+      auto valid = validate_control_body(content->body);
+      auto ev = valid ? decode_business_event(content->body)
+                      : Result<BusinessEvent>(std::unexpected(valid.error()));
       if (!ev) {
         log::warn("queue worker ignored an invalid control event",
                   {{"error", ev.error().to_string()}});
