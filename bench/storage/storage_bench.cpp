@@ -4,12 +4,14 @@
 // Connection settings come from EARSHOT_MYSQL_* (other EARSHOT_* variables are ignored
 // here); the bench uses its own database `earshot_bench`, created and migrated on demand.
 // The 1M-call data set is kept between runs (re-seeded only when the count differs);
-// --reseed forces it. Usage: storage_bench [--calls N] [--businesses N] [--queries N] [--reseed]
+// --reseed forces it.
+// Usage: storage_bench [--calls N] [--businesses N] [--queries N] [--reseed] [--only upserts|list]
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -41,6 +43,14 @@ Percentiles percentiles(std::vector<double> ms) {
     return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
   };
   return {at(0.50), at(0.99), ms.back()};
+}
+
+// The machine's load while the bench ran: other processes compete for the same cores.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one.empty() ? "unknown" : one + " " + five + " " + fifteen;
 }
 
 void die(const std::string& what, const Error& e) {
@@ -146,14 +156,16 @@ int main(int argc, char** argv) {
   int businesses = 50;
   int queries = 2000;
   bool reseed = false;
+  std::string only;  // "upserts" or "list": run one part
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--calls" && i + 1 < argc) total_calls = std::stoi(argv[++i]);
     else if (a == "--businesses" && i + 1 < argc) businesses = std::stoi(argv[++i]);
     else if (a == "--queries" && i + 1 < argc) queries = std::stoi(argv[++i]);
     else if (a == "--reseed") reseed = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::cerr << "usage: storage_bench [--calls N] [--businesses N] [--queries N] [--reseed]\n";
+      std::cerr << "usage: storage_bench [--calls N] [--businesses N] [--queries N] [--reseed] [--only upserts|list]\n";
       return 2;
     }
   }
@@ -178,7 +190,9 @@ int main(int argc, char** argv) {
   Database db(settings);
   Migrator migrator(db, embedded_migrations());
   need(migrator.migrate(), "migrate");
-  std::cout << fmt::format("database {} on {}:{}\n", kDatabase, settings.host, settings.port);
+  std::cout << std::unitbuf;
+  std::cout << fmt::format("database {} on {}:{}, load average {}\n", kDatabase, settings.host,
+                           settings.port, load_average());
 
   MySqlCallRepository calls(db);
   MySqlBusinessRepository biz(db);
@@ -188,7 +202,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(7);
 
   // 1. Single upserts (autocommit, one statement each).
-  {
+  if (only != "list") {
     constexpr int kN = 5000;
     std::vector<double> lat;
     lat.reserve(kN);
@@ -206,6 +220,7 @@ int main(int argc, char** argv) {
   }
   // 2. Batched upserts: new rows, then the same rows again (the re-sync path).
   for (int batch_size : {500, 1000}) {
+    if (only == "list") break;
     for (bool update : {false, true}) {
       constexpr int kTotal = 100'000;
       std::vector<double> lat;
@@ -214,7 +229,16 @@ int main(int argc, char** argv) {
         std::vector<CallInput> batch;
         batch.reserve(static_cast<std::size_t>(batch_size));
         for (int i = 0; i < batch_size; ++i) {
-          batch.push_back(random_call(rng, fmt::format("b{}-{}", batch_size, at + i)));
+          // The update pass re-sends the same calls (same start, duration, agent) with a
+          // changed name and metadata, as a re-sync of a source row does.
+          std::mt19937_64 row_rng(static_cast<std::uint64_t>(batch_size) * 1'000'000 +
+                                  static_cast<std::uint64_t>(at + i));
+          auto in = random_call(row_rng, fmt::format("b{}-{}", batch_size, at + i));
+          if (update) {
+            in.customer_name = "Renamed Customer";
+            in.metadata_json = R"({"resynced":true})";
+          }
+          batch.push_back(std::move(in));
         }
         const auto s = Clock::now();
         need(calls.upsert_batch(upsert_tenant, batch), "upsert batch");
@@ -224,11 +248,15 @@ int main(int argc, char** argv) {
       const auto p = percentiles(lat);
       std::cout << fmt::format(
           "upsert batch {:>4} ({}): {:>8.0f} upserts/s  batch p50 {:.1f} ms  p99 {:.1f} ms  ({} rows)\n",
-          batch_size, update ? "updates " : "new rows", kTotal / secs, p.p50_ms, p.p99_ms, kTotal);
+          batch_size, update ? "re-sync " : "new rows", kTotal / secs, p.p50_ms, p.p99_ms, kTotal);
     }
   }
 
   // 3. The call list on the big data set.
+  if (only == "upserts") {
+    std::cout << fmt::format("load average at the end: {}\n", load_average());
+    return 0;
+  }
   auto count = need(db.execute("SELECT COUNT(*) FROM call_records WHERE bid LIKE 'bench-list-%'"),
                     "count");
   if (reseed || count.rows[0][0].as_int() != total_calls) seed(db, businesses, total_calls);
@@ -289,5 +317,6 @@ int main(int argc, char** argv) {
                              shape.name, p.p50_ms, p.p99_ms, p.max_ms, lat.size(),
                              static_cast<double>(rows) / static_cast<double>(lat.size()));
   }
+  std::cout << fmt::format("load average at the end: {}\n", load_average());
   return 0;
 }
