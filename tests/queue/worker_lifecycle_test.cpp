@@ -340,5 +340,57 @@ TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects)
   worker->stop();
 }
 
+TEST_F(LifecycleTest, AConsumerTheBrokerCancelsIsReestablished) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
+  StageWorkerOptions o;
+  o.reconcile_interval = seconds(60);
+  auto worker = make_worker(handler, dir, rec, o);
+  ASSERT_TRUE(worker->start());
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  // Deleting the queue makes the broker cancel the consumer (basic.cancel).
+  ASSERT_TRUE(admin->delete_queue(work_queue(Stage::kSync, bid)));
+  ASSERT_TRUE(wait_until([&] { return !contains(worker->consuming(), bid); }, seconds(5)));
+  // The worker declares the queue again and resumes without waiting for reconciliation.
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(5)));
+  worker->stop();
+}
+
+TEST_F(LifecycleTest, InvalidControlEventsAreIgnored) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
+  auto worker = make_worker(handler, dir, rec, StageWorkerOptions{});
+  ASSERT_TRUE(worker->start());
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  Publisher pub(amqp, {});
+  pub.start();
+  for (const char* body :
+       {"\xff\xfe garbage", "{}",
+        R"({"schema_version":1,"type":"business_enabled","bid":"../x","at":""})"}) {
+    OutgoingMessage m;
+    m.exchange = topo.control_exchange;
+    m.body = body;
+    m.mandatory = false;
+    ASSERT_TRUE(pub.publish(std::move(m)));
+  }
+  // Still consuming, and still working.
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(5)));
+  EXPECT_EQ(worker->consuming(), std::vector<std::string>{bid});
+  worker->stop();
+}
+
 }  // namespace
 }  // namespace earshot::queue::testing

@@ -181,8 +181,27 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   amqp_set_rpc_timeout(c->conn_, &rpc);
   int heartbeat_s = 0;
   if (s.heartbeat.count() > 0) heartbeat_s = static_cast<int>((s.heartbeat.count() + 999) / 1000);
-  auto login = amqp_login(c->conn_, ep->vhost.c_str(), 0, 131072, heartbeat_s,
-                          AMQP_SASL_METHOD_PLAIN, ep->user.c_str(), ep->password.c_str());
+  // Without consumer_cancel_notify the broker drops a consumer silently when its queue is
+  // deleted; with it, a basic.cancel arrives and the worker re-establishes the consumer.
+  amqp_table_entry_t caps[2]{};
+  caps[0].key = bytes("consumer_cancel_notify");
+  caps[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  caps[0].value.value.boolean = 1;
+  caps[1].key = bytes("publisher_confirms");
+  caps[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  caps[1].value.value.boolean = 1;
+  amqp_table_entry_t props[2]{};
+  props[0].key = bytes("capabilities");
+  props[0].value.kind = AMQP_FIELD_KIND_TABLE;
+  props[0].value.value.table.num_entries = 2;
+  props[0].value.value.table.entries = caps;
+  props[1].key = bytes("product");
+  props[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  props[1].value.value.bytes = bytes("earshot");
+  amqp_table_t client_properties{2, props};
+  auto login = amqp_login_with_properties(c->conn_, ep->vhost.c_str(), 0, 131072, heartbeat_s,
+                                          &client_properties, AMQP_SASL_METHOD_PLAIN,
+                                          ep->user.c_str(), ep->password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     c->broken_ = true;
     return make_error(ErrorCode::kUnavailable, fmt::format("amqp login: {}", reply_text(login)));
