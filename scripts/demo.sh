@@ -70,6 +70,16 @@ bash scripts/build.sh
 bash "$SERVICES" --instance demo start
 eval "$(bash "$SERVICES" --instance demo env)"
 
+# The master key that seals secrets at rest: made once per demo instance, kept private.
+KEYFILE="$ROOT/.local/demo/master_keys"
+if [ ! -s "$KEYFILE" ]; then
+  (umask 077 && echo "k1:$(head -c 32 /dev/urandom | base64)" >"$KEYFILE")
+fi
+EARSHOT_MASTER_KEYS="$(cat "$KEYFILE")"
+export EARSHOT_MASTER_KEYS EARSHOT_MASTER_KEY_ID=k1
+OBJECTS="$ROOT/.local/demo/objects"
+mkdir -p "$OBJECTS"
+
 if "$BIN/earshot" --help 2>/dev/null | grep -q '^  migrate'; then
   "$BIN/earshot" migrate
 fi
@@ -81,6 +91,7 @@ for entry in "${FLEET[@]}"; do
   name="${entry%%:*}"; port="${entry##*:}"
   extra=()
   if [ "$name" = gateway ]; then extra=(EARSHOT_HTTP_PORT="$API_PORT"); fi
+  if [ "$name" = stt ]; then extra=(EARSHOT_OBJECT_STORE_DIR="$OBJECTS"); fi
   env EARSHOT_ADMIN_PORT="$port" "${extra[@]}" \
     setsid nohup "$BIN/earshot-$name" >>"$FLEET_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$FLEET_DIR/$name.pid"

@@ -6,9 +6,13 @@ void Dependencies::declare(ConfigSpec& spec) {
   mysql.declare(spec);
   amqp.declare(spec);
   redis.declare(spec);
+  master.declare(spec);
 }
 
-Status Dependencies::wire(Runtime& runtime) const {
+Status Dependencies::wire(Runtime& runtime) {
+  auto keys = crypto::Keyring::from_settings(master);
+  if (!keys) return std::unexpected(keys.error());
+  keyring.emplace(std::move(*keys));
   if (auto ep = queue::parse_amqp_url(amqp.url); !ep) {
     return std::unexpected(ep.error().with_context("EARSHOT_AMQP_URL"));
   }

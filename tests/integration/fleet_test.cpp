@@ -22,6 +22,17 @@ const std::vector<std::string> kServices = {"sync", "stt", "analyze", "notify", 
 
 std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
 
+// A master key for this test run (the binaries refuse to start without one).
+const std::string& test_master_keys() {
+  static const std::string keys = [] {
+    auto r = run_command("head -c 32 /dev/urandom | base64");
+    std::string b64 = r.output;
+    while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
+    return "k1:" + b64;
+  }();
+  return keys;
+}
+
 std::map<std::string, std::string> service_env(const ServiceEndpoints& ep, int admin_port) {
   return {
       {"EARSHOT_MYSQL_HOST", ep.mysql_host},
@@ -33,6 +44,8 @@ std::map<std::string, std::string> service_env(const ServiceEndpoints& ep, int a
       {"EARSHOT_REDIS_URL", ep.redis_url},
       {"EARSHOT_ADMIN_PORT", std::to_string(admin_port)},
       {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"},
+      {"EARSHOT_MASTER_KEYS", test_master_keys()},
+      {"EARSHOT_MASTER_KEY_ID", "k1"},
   };
 }
 
@@ -61,6 +74,7 @@ TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
     const int admin = free_port();
     auto env = service_env(ep_, admin);
     if (service == "gateway") env["EARSHOT_HTTP_PORT"] = std::to_string(free_port());
+    if (service == "stt") env["EARSHOT_OBJECT_STORE_DIR"] = ::testing::TempDir();
     auto child = start_ready(service, env, admin);
     ASSERT_TRUE(child->running());
 

@@ -1,0 +1,101 @@
+#include "earshot/pipeline/audio_store.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace earshot::pipeline {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kScheme = "store://";
+
+Status LocalObjectStore::check_key(std::string_view key) {
+  if (key.empty() || key.size() > 1024) {
+    return make_error(ErrorCode::kInvalidArgument, "object key must be 1-1024 characters");
+  }
+  if (key.front() == '/') return make_error(ErrorCode::kInvalidArgument, "object key must be relative");
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    const auto slash = key.find('/', start);
+    const auto part = key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("object key '{}' has an empty, '.' or '..' segment", key));
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  for (char c : key) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-' || c == '/')) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("object key '{}' has a character outside [A-Za-z0-9._/-]", key));
+    }
+  }
+  return {};
+}
+
+Result<std::string> LocalObjectStore::path_for_uri(std::string_view uri) const {
+  if (!uri.starts_with(kScheme)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("unsupported audio location '{}' (expected store://key)", uri));
+  }
+  const auto key = uri.substr(kScheme.size());
+  if (auto st = check_key(key); !st) return std::unexpected(st.error());
+  return fmt::format("{}/{}", root_, key);
+}
+
+Result<std::vector<std::uint8_t>> LocalObjectStore::read(std::string_view uri, std::uint64_t max_bytes) {
+  auto path = path_for_uri(uri);
+  if (!path) return std::unexpected(path.error());
+  std::error_code ec;
+  const auto size = fs::file_size(*path, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      return make_error(ErrorCode::kNotFound, fmt::format("no audio object at {}", uri));
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("audio store: {}: {}", uri, ec.message()));
+  }
+  if (size > max_bytes) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("audio object is {} bytes, above the limit of {} bytes", size, max_bytes));
+  }
+  std::ifstream in(*path, std::ios::binary);
+  std::vector<std::uint8_t> bytes(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (!in) return make_error(ErrorCode::kUnavailable, fmt::format("audio store: cannot read {}", uri));
+  return bytes;
+}
+
+Result<std::string> LocalObjectStore::write(std::string_view key, std::span<const std::uint8_t> bytes) {
+  if (auto st = check_key(key); !st) return std::unexpected(st.error());
+  const fs::path path = fs::path(root_) / std::string(key);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kUnavailable, fmt::format("audio store: {}", ec.message()));
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  const auto tmp = fmt::format("{}.tmp-{:x}", path.string(), rng());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return make_error(ErrorCode::kUnavailable, "audio store: write failed");
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return make_error(ErrorCode::kUnavailable, fmt::format("audio store: {}", ec.message()));
+  return fmt::format("{}{}", kScheme, key);
+}
+
+Status LocalObjectStore::remove(std::string_view uri) {
+  auto path = path_for_uri(uri);
+  if (!path) return std::unexpected(path.error());
+  std::error_code ec;
+  fs::remove(*path, ec);
+  if (ec) return make_error(ErrorCode::kUnavailable, fmt::format("audio store: {}", ec.message()));
+  return {};
+}
+
+}  // namespace earshot::pipeline

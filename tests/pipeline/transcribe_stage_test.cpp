@@ -1,0 +1,235 @@
+// The transcribe stage through the real queue fabric and the real database: a stored stereo
+// recording becomes a transcript and audio metrics, the call moves to transcribed and
+// analyze.{bid} receives its message; redelivery changes nothing; bad audio fails the call
+// with the reason and dead-letters the message.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "audio_fixture.hpp"
+#include "earshot/core/clock.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/pipeline/transcribe_stage.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "queue_fixture.hpp"
+#include "test_env.hpp"
+#include "test_main_env.hpp"
+
+namespace earshot::pipeline {
+namespace {
+
+using namespace std::chrono_literals;
+using queue::Stage;
+
+const std::string kAgent = "Thank you for calling the support line how can I help you today";
+const std::string kCustomer = "My internet connection has been very slow since last Monday";
+
+class TranscribeStageTest : public queue::testing::QueueTest {
+ protected:
+  void SetUp() override {
+    QueueTest::SetUp();
+    root_ = std::filesystem::temp_directory_path() / ("earshot-store-" + earshot::testing::unique_suffix());
+    std::filesystem::create_directories(root_);
+    store_ = std::make_unique<LocalObjectStore>(root_.string());
+    auto keys = crypto::Keyring::parse(fmt::format("k1:{}", crypto::Keyring::generate_key_base64()), "k1");
+    ASSERT_TRUE(keys);
+    keyring_.emplace(std::move(*keys));
+    auto& db = earshot::testing::StorageEnvironment::db();
+    calls_ = std::make_unique<storage::MySqlCallRepository>(db);
+    transcripts_ = std::make_unique<storage::MySqlTranscriptRepository>(db);
+    metrics_repo_ = std::make_unique<storage::MySqlMetricsRepository>(db);
+    configs_ = std::make_unique<storage::MySqlPipelineConfigRepository>(db, *keyring_);
+    events_ = std::make_unique<storage::MySqlProcessingEventRepository>(db);
+    stage_ = std::make_unique<TranscribeStage>(TranscribeStageDeps{
+        *calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_, factory_, *metrics,
+        SystemClock::instance(), topo, audio::DecodeLimits{}});
+  }
+  void TearDown() override {
+    QueueTest::TearDown();
+    std::filesystem::remove_all(root_);
+  }
+
+  // Stores `bytes` and creates a pending call pointing at them.
+  storage::Id new_call(const storage::TenantId& t, const std::string& name,
+                       std::span<const std::uint8_t> bytes, int channels) {
+    auto uri = store_->write(t.bid() + "/" + name, bytes);
+    EXPECT_TRUE(uri) << uri.error().to_string();
+    storage::CallInput in;
+    in.external_id = name;
+    in.audio_uri = *uri;
+    in.channels = channels;
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    auto up = calls_->upsert(t, in);
+    EXPECT_TRUE(up) << up.error().to_string();
+    return up->id;
+  }
+
+  queue::OutgoingMessage transcribe_message(const storage::TenantId& t, storage::Id id) {
+    queue::Envelope env;
+    env.bid = t.bid();
+    env.stage = Stage::kTranscribe;
+    env.trace_id = "trace-" + std::to_string(id);
+    nlohmann::json body{{"schema_version", 1},
+                        {"bid", t.bid()},
+                        {"call_id", std::to_string(id)},
+                        {"audio", {{"uri", "store://unused"}, {"format", "wav"}}}};
+    return queue::make_stage_message(topo, env, body.dump());
+  }
+
+  storage::CallStatus status(const storage::TenantId& t, storage::Id id) {
+    auto c = calls_->get(t, id);
+    return c ? c->status : storage::CallStatus::kPending;
+  }
+
+  std::filesystem::path root_;
+  std::unique_ptr<LocalObjectStore> store_;
+  std::optional<crypto::Keyring> keyring_;
+  std::unique_ptr<storage::MySqlCallRepository> calls_;
+  std::unique_ptr<storage::MySqlTranscriptRepository> transcripts_;
+  std::unique_ptr<storage::MySqlMetricsRepository> metrics_repo_;
+  std::unique_ptr<storage::MySqlPipelineConfigRepository> configs_;
+  std::unique_ptr<storage::MySqlProcessingEventRepository> events_;
+  LocalTranscriberFactory factory_;
+  std::unique_ptr<TranscribeStage> stage_;
+};
+
+std::vector<std::uint8_t> wav_bytes(const earshot::testing::TestCall& call) {
+  const auto path = earshot::testing::temp_path("call.wav");
+  earshot::testing::write_wav16(path, call.channels, call.rate);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
+  std::remove(path.c_str());
+  return bytes;
+}
+
+TEST_F(TranscribeStageTest, StereoCallIsTranscribedMeasuredAndHandedToAnalyze) {
+  auto t = earshot::testing::new_tenant("stt");
+  declare(Stage::kTranscribe, t.bid());
+  declare(Stage::kAnalyze, t.bid());
+  const int r = 16000;
+  std::vector<earshot::testing::Placement> parts;
+  parts.push_back({0, 500, earshot::testing::speak(kAgent, "slt", r)});
+  parts.push_back({1, parts.back().end_ms(r) + 800, earshot::testing::speak(kCustomer, "rms", r)});
+  auto call = earshot::testing::build_call(2, parts.back().end_ms(r) + 4000, parts, r);
+  const auto id = new_call(t, "stereo-1.wav", wav_bytes(call), 2);
+
+  queue::InMemoryBusinessDirectory dir;
+  dir.enable(t.bid());
+  queue::InMemoryOutcomeRecorder rec;
+  queue::StageWorkerOptions o;
+  o.stage = Stage::kTranscribe;
+  auto worker = make_worker(*stage_, dir, rec, o);
+  ASSERT_TRUE(worker->start());
+  ASSERT_TRUE(admin->declare_exchanges());
+  queue::Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(transcribe_message(t, id)));
+
+  ASSERT_TRUE(earshot::testing::wait_until([&] { return status(t, id) == storage::CallStatus::kTranscribed; }, 60s));
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
+
+  auto tr = transcripts_->get(t, id);
+  ASSERT_TRUE(tr) << tr.error().to_string();
+  EXPECT_EQ(tr->provider, "pocketsphinx");
+  EXPECT_EQ(tr->version, 1);
+  auto segs = nlohmann::json::parse(tr->segments_json);
+  ASSERT_GE(segs.size(), 2u);
+  EXPECT_EQ(segs[0]["speaker"], "agent");
+  EXPECT_NE(tr->full_text.find("support line"), std::string::npos) << tr->full_text;
+  EXPECT_NE(tr->full_text.find("internet connection"), std::string::npos) << tr->full_text;
+
+  auto m = metrics_repo_->get(t, id);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->source, storage::MetricsSource::kAudio);
+  const auto agent_truth = call.truth[0][0].length();
+  EXPECT_NEAR(static_cast<double>(m->agent_talk_ms), static_cast<double>(agent_truth), agent_truth * 0.05);
+  ASSERT_TRUE(m->agent_talk_ratio.has_value());
+  EXPECT_GT(*m->agent_talk_ratio, 0.3);
+  EXPECT_EQ(nlohmann::json::parse(m->silences_json).size(), 1u);  // the trailing 4 s
+  ASSERT_TRUE(m->agent_wpm.has_value());
+
+  auto msg = admin->get(queue::work_queue(Stage::kAnalyze, t.bid()));
+  ASSERT_TRUE(msg && msg->has_value());
+  auto body = nlohmann::json::parse((*msg)->body);
+  EXPECT_EQ(body["call_id"], std::to_string(id));
+  EXPECT_EQ(queue::header_string((*msg)->headers, queue::header::kTraceId), "trace-" + std::to_string(id));
+
+  // A redelivered message does not transcribe again; it re-sends the analyze message.
+  ASSERT_TRUE(pub.publish(transcribe_message(t, id)));
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
+  EXPECT_EQ(transcripts_->get(t, id)->version, 1);
+  EXPECT_EQ(status(t, id), storage::CallStatus::kTranscribed);
+  auto events = events_->list_for_call(t, id);
+  ASSERT_TRUE(events);
+  int succeeded = 0, skipped = 0;
+  for (const auto& e : *events) {
+    succeeded += e.outcome == storage::EventOutcome::kSucceeded ? 1 : 0;
+    skipped += e.outcome == storage::EventOutcome::kSkipped ? 1 : 0;
+  }
+  EXPECT_EQ(succeeded, 1);
+  EXPECT_EQ(skipped, 1);
+  worker->stop_intake();
+  worker->drain(std::chrono::steady_clock::now() + 5s);
+  worker->stop();
+}
+
+TEST_F(TranscribeStageTest, BadAudioFailsTheCallWithTheReasonAndDeadLetters) {
+  auto t = earshot::testing::new_tenant("stt");
+  declare(Stage::kTranscribe, t.bid());
+  declare(Stage::kAnalyze, t.bid());
+  const std::string text = "this recording is actually a text file";
+  const auto id = new_call(t, "broken.wav", std::vector<std::uint8_t>(text.begin(), text.end()), 2);
+  queue::InMemoryBusinessDirectory dir;
+  dir.enable(t.bid());
+  queue::InMemoryOutcomeRecorder rec;
+  queue::StageWorkerOptions o;
+  o.stage = Stage::kTranscribe;
+  auto worker = make_worker(*stage_, dir, rec, o);
+  ASSERT_TRUE(worker->start());
+  queue::Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(transcribe_message(t, id)));
+  ASSERT_TRUE(earshot::testing::wait_until([&] { return status(t, id) == storage::CallStatus::kFailed; }, 30s));
+  auto c = calls_->get(t, id);
+  EXPECT_EQ(c->failed_stage, "transcribe");
+  EXPECT_NE(c->failed_reason.find("not a recognised audio file"), std::string::npos) << c->failed_reason;
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return depth(queue::dead_letter_queue(Stage::kTranscribe, t.bid())) == 1; }, 10s));
+  auto dead = admin->get(queue::dead_letter_queue(Stage::kTranscribe, t.bid()));
+  ASSERT_TRUE(dead && dead->has_value());
+  EXPECT_NE(queue::header_string((*dead)->headers, queue::header::kErrorReason)->find("not a recognised"),
+            std::string::npos);
+  EXPECT_EQ(depth(queue::work_queue(Stage::kAnalyze, t.bid())), 0u);
+  worker->stop_intake();
+  worker->drain(std::chrono::steady_clock::now() + 5s);
+  worker->stop();
+}
+
+TEST_F(TranscribeStageTest, UnknownCallOrForeignBusinessIsDeadLetteredNotFound) {
+  auto t = earshot::testing::new_tenant("stt");
+  auto other = earshot::testing::new_tenant("stt");
+  const std::string text = "x";
+  const auto foreign_id = new_call(other, "theirs.wav", std::vector<std::uint8_t>(text.begin(), text.end()), 1);
+  queue::IncomingMessage msg;
+  msg.envelope.bid = t.bid();
+  msg.envelope.stage = Stage::kTranscribe;
+  msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(foreign_id)},
+                            {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}.dump();
+  auto out = stage_->handle(msg);
+  ASSERT_TRUE(out);
+  auto* fail = std::get_if<queue::Fail>(&*out);
+  ASSERT_NE(fail, nullptr);
+  EXPECT_EQ(fail->code, ErrorCode::kNotFound);
+  EXPECT_EQ(status(other, foreign_id), storage::CallStatus::kPending);  // untouched
+}
+
+}  // namespace
+}  // namespace earshot::pipeline
