@@ -91,12 +91,33 @@ class NoopHandler final : public eq::StageHandler {
 
 class CountingRecorder final : public eq::OutcomeRecorder {
  public:
-  earshot::Status record(const eq::OutcomeEvent&) override {
-    ++done;
+  earshot::Status record(const eq::OutcomeEvent& e) override {
+    if (e.kind == eq::OutcomeKind::kDone) {
+      ++done;
+    } else {
+      ++other;
+      std::lock_guard l(mu);
+      if (first_other.empty()) first_other = fmt::format("{} {}", e.error_code, e.reason);
+    }
     return {};
   }
   std::atomic<int> done{0};
+  std::atomic<int> other{0};
+  std::mutex mu;
+  std::string first_other;
 };
+
+// Purges until the queue reads empty: a quorum queue may still apply enqueues that were
+// confirmed just before the purge.
+void clear(eq::TopologyAdmin& admin, const std::string& queue) {
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    (void)admin.purge(queue);
+    auto n = admin.queue_depth(queue);
+    if (n && *n == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 }  // namespace
 
@@ -166,7 +187,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<34} {:>10.0f} {:>12} {:>12}\n", fmt::format("window {:>3}, {} msgs", window, n),
                rate, window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.5)) : "-",
                window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.99)) : "-");
-    (void)admin.purge(queue);
+    clear(admin, queue);
   }
   {
     eq::Publisher pub(amqp, {.window = 500});
@@ -184,7 +205,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
                fmt::format("batches of 100, {} msgs", batches * 100),
                batches * 100 / seconds_since(t0), percentile(lat, 0.5), percentile(lat, 0.99));
-    (void)admin.purge(queue);
+    clear(admin, queue);
   }
 
   {
@@ -213,7 +234,7 @@ int main(int argc, char** argv) {
                fmt::format("8 threads x 1 msg, {} msgs", lat.size()),
                static_cast<double>(lat.size()) / seconds_since(t0), percentile(lat, 0.5),
                percentile(lat, 0.99));
-    (void)admin.purge(queue);
+    clear(admin, queue);
   }
 
   // 2. End to end through a no-op stage.
@@ -312,7 +333,9 @@ int main(int argc, char** argv) {
   ok = ok && forwarded && static_cast<int>(*forwarded) == messages / 2;
   (void)admin.delete_business(eq::Stage::kTranscribe, bid);
   const auto left = admin.queue_depth(queue);
-  fmt::print("(acked: {}; messages left in the work queue: {})\n", recorder.done.load(),
+  fmt::print("(done: {}; retried or dead-lettered: {}{}; messages left in the work queue: {})\n",
+             recorder.done.load(), recorder.other.load(),
+             recorder.first_other.empty() ? "" : " (first: " + recorder.first_other + ")",
              left ? static_cast<long>(*left) : -1L);
   (void)admin.delete_business(eq::Stage::kSync, bid);
   return ok && left && *left == 0 ? 0 : 1;

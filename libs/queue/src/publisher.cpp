@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -29,21 +30,31 @@ struct Batch {
   bool done = false;
   Status result;
   Clock::time_point deadline;
+  // Set for publish_batch_async: called once, on the thread that completes the batch.
+  std::function<void(Status)> on_done;
 
   void finish(Status s) {
-    std::lock_guard l(mu);
-    if (done) return;
-    done = true;
-    result = std::move(s);
-    cv.notify_all();
+    std::function<void(Status)> cb;
+    {
+      std::lock_guard l(mu);
+      if (done) return;
+      done = true;
+      result = s;
+      cv.notify_all();
+      cb = std::move(on_done);
+    }
+    if (cb) cb(std::move(s));
   }
   void confirm_one() {
-    std::lock_guard l(mu);
-    if (done) return;
-    if (--remaining == 0) {
+    std::function<void(Status)> cb;
+    {
+      std::lock_guard l(mu);
+      if (done || --remaining != 0) return;
       done = true;
       cv.notify_all();
+      cb = std::move(on_done);
     }
+    if (cb) cb(Status{});
   }
   bool is_done() {
     std::lock_guard l(mu);
@@ -288,9 +299,12 @@ struct Publisher::Impl {
     pending.clear();
     inflight.clear();
     conn.reset();
-    std::lock_guard l(mu);
-    for (auto& e : submitted) e.batch->finish(std::unexpected(stopped));
-    submitted.clear();
+    std::deque<Entry> left;
+    {
+      std::lock_guard l(mu);
+      left.swap(submitted);
+    }
+    for (auto& e : left) e.batch->finish(std::unexpected(stopped));
   }
 };
 
@@ -330,10 +344,13 @@ void Publisher::stop() {
   impl_->waker.notify();
   impl_->cv.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
-  std::lock_guard l(impl_->mu);
+  std::deque<Entry> left;
+  {
+    std::lock_guard l(impl_->mu);
+    left.swap(impl_->submitted);
+  }
   auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
-  for (auto& e : impl_->submitted) e.batch->finish(std::unexpected(stopped));
-  impl_->submitted.clear();
+  for (auto& e : left) e.batch->finish(std::unexpected(stopped));
 }
 
 bool Publisher::connected() const {
@@ -346,25 +363,43 @@ Status Publisher::publish(OutgoingMessage message) {
   return publish_batch(std::move(v));
 }
 
-Status Publisher::publish_batch(std::vector<OutgoingMessage> messages) {
-  if (messages.empty()) return {};
+std::shared_ptr<void> Publisher::submit(std::vector<OutgoingMessage>& messages,
+                                        std::function<void(Status)> on_done) {
   auto batch = std::make_shared<Batch>();
   batch->remaining = messages.size();
   batch->deadline = Clock::now() + impl_->opt.confirm_timeout;
+  batch->on_done = std::move(on_done);
   {
     std::lock_guard l(impl_->mu);
-    if (impl_->stopping || !impl_->started) {
-      return make_error(ErrorCode::kUnavailable, "publisher not running");
-    }
+    if (impl_->stopping || !impl_->started) return nullptr;
     for (auto& m : messages) {
       if (m.message_id.empty()) m.message_id = new_message_id();
       impl_->submitted.push_back(Entry{batch, std::move(m)});
     }
   }
   impl_->waker.notify();
+  return batch;
+}
+
+Status Publisher::publish_batch(std::vector<OutgoingMessage> messages) {
+  if (messages.empty()) return {};
+  auto handle = submit(messages, nullptr);
+  if (!handle) return make_error(ErrorCode::kUnavailable, "publisher not running");
+  auto* batch = static_cast<Batch*>(handle.get());
   std::unique_lock l(batch->mu);
   batch->cv.wait(l, [&] { return batch->done; });
   return batch->result;
+}
+
+void Publisher::publish_batch_async(std::vector<OutgoingMessage> messages,
+                                    std::function<void(Status)> on_done) {
+  if (messages.empty()) {
+    on_done(Status{});
+    return;
+  }
+  if (!submit(messages, on_done)) {
+    on_done(make_error(ErrorCode::kUnavailable, "publisher not running"));
+  }
 }
 
 }  // namespace earshot::queue

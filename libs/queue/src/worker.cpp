@@ -106,6 +106,16 @@ struct IoCommand {
   std::uint64_t tag = 0;
 };
 
+// A Done outcome whose next-stage messages were handed to the publisher: once the broker
+// confirmed them (or refused), a handler thread finishes the input.
+struct Completion {
+  Delivery delivery;
+  Envelope envelope;
+  std::size_t next_messages = 0;
+  std::chrono::steady_clock::time_point started{};
+  Status status;
+};
+
 }  // namespace
 
 struct StageWorker::Impl {
@@ -167,6 +177,7 @@ struct StageWorker::Impl {
   std::condition_variable sched_cv;
   FairQueue<Delivery> sched;
   std::size_t unsettled_dispatched = 0;  // popped by a handler, ack/reject not yet executed
+  std::deque<std::shared_ptr<Completion>> completions;  // confirmed (or failed) Done outputs
   bool handlers_stop = false;
   std::vector<std::thread> handler_threads;
 
@@ -581,21 +592,34 @@ struct StageWorker::Impl {
   }
 
   // ---------------------------------------------------------------- handler threads
+  // Handler threads run handlers and finish inputs whose next-stage publish completed
+  // (completions first: they free prefetch slots and are never held back by stop_intake).
   void handler_loop() {
     while (true) {
       Delivery d;
+      std::shared_ptr<Completion> completion;
       {
         std::unique_lock l(sched_mu);
         std::optional<std::pair<std::string, Delivery>> next;
         sched_cv.wait(l, [&] {
           if (handlers_stop) return true;
+          if (!completions.empty()) return true;
           if (intake_stopped) return false;
           next = sched.pop();
           return next.has_value();
         });
         if (handlers_stop) return;
-        d = std::move(next->second);
-        ++unsettled_dispatched;
+        if (!completions.empty()) {
+          completion = std::move(completions.front());
+          completions.pop_front();
+        } else {
+          d = std::move(next->second);
+          ++unsettled_dispatched;
+        }
+      }
+      if (completion) {
+        complete(*completion);
+        continue;
       }
       in_flight_.Increment();
       process(d);
@@ -606,6 +630,18 @@ struct StageWorker::Impl {
       }
       sched_cv.notify_all();
     }
+  }
+
+  void complete(Completion& c) {
+    log::ScopedContext ctx({.bid = c.envelope.bid, .call_id = {}, .trace_id = c.envelope.trace_id});
+    if (!c.status) {
+      // The input stays unacked until its retry copy is confirmed.
+      retry(c.delivery, c.envelope, c.status.error().code,
+            "publishing next-stage messages: " + c.status.error().message, std::nullopt, c.started);
+      return;
+    }
+    record(c.delivery, c.envelope, OutcomeKind::kDone, {}, {}, c.next_messages, c.started);
+    finish(c.delivery, true);
   }
 
   void finish(const Delivery& d, bool ack) {
@@ -735,14 +771,23 @@ struct StageWorker::Impl {
     }
     if (auto* done = std::get_if<Done>(&*r)) {
       const std::size_t n = done->next.size();
-      if (auto st = publisher.publish_batch(std::move(done->next)); !st) {
-        // The input stays unacked until its retry copy is confirmed.
-        retry(d, *env, st.error().code, "publishing next-stage messages: " + st.error().message,
-              std::nullopt, started);
+      if (n == 0) {
+        record(d, *env, OutcomeKind::kDone, {}, {}, 0, started);
+        finish(d, true);
         return;
       }
-      record(d, *env, OutcomeKind::kDone, {}, {}, n, started);
-      finish(d, true);
+      // The handler thread moves on; the input is acked only after the broker confirmed
+      // every next-stage message (see complete()).
+      auto c = std::make_shared<Completion>(Completion{
+          .delivery = d, .envelope = *env, .next_messages = n, .started = started, .status = {}});
+      publisher.publish_batch_async(std::move(done->next), [this, c](Status st) {
+        c->status = std::move(st);
+        {
+          std::lock_guard l(sched_mu);
+          completions.push_back(c);
+        }
+        sched_cv.notify_one();
+      });
     } else if (auto* rt = std::get_if<Retry>(&*r)) {
       retry(d, *env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
     } else if (auto* f = std::get_if<Fail>(&*r)) {
