@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "earshot/core/backoff.hpp"
+#include "earshot/core/log.hpp"
 #include "earshot/storage/sql.hpp"
 #include "mysql_connection.hpp"
 
@@ -118,7 +119,13 @@ Status Database::run_transaction(const std::function<Status(Connection&)>& fn) {
                                     st.error().message));
     }
     impl_->retries.fetch_add(1);
-    std::this_thread::sleep_for(backoff.next());
+    const auto delay = backoff.next();
+    // A degraded mode, not an error: the caller only hears about it if retries run out.
+    log::warn("mysql transaction retried",
+              {{"errno", std::to_string(err)},
+               {"attempt", std::to_string(attempt)},
+               {"delay_ms", std::to_string(delay.count())}});
+    std::this_thread::sleep_for(delay);
   }
 }
 

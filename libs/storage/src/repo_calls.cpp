@@ -1,5 +1,6 @@
 // Human agents and calls: upserts, guarded transitions, the keyset call list, lifecycle.
 #include <algorithm>
+#include <unordered_map>
 
 #include "earshot/storage/mysql_repositories.hpp"
 #include "repo_util.hpp"
@@ -122,6 +123,12 @@ constexpr std::string_view kUpsertHead =
     "direction, city, issue_category, call_context, started_at, duration_ms, audio_uri, "
     "channels, language, metadata) VALUES ";
 constexpr std::string_view kUpsertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// The batch form also names the id of calls known to exist (NULL for new ones).
+constexpr std::string_view kUpsertHeadWithId =
+    "INSERT INTO call_records (id, bid, external_id, human_agent_id, customer_phone, "
+    "customer_name, direction, city, issue_category, call_context, started_at, duration_ms, "
+    "audio_uri, channels, language, metadata) VALUES ";
+constexpr std::string_view kUpsertRowWithId = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 // A re-sync refreshes descriptive fields only: status, derived values and an already hashed
 // phone stay. sync_count always changes, so affected rows tell insert (1) from update (2).
 constexpr std::string_view kUpsertTail =
@@ -232,18 +239,43 @@ Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const Call
   if (in.empty()) return {};
   return db_.transaction([&](Connection& c) -> Status {
     std::vector<Value> p;
+    std::unordered_map<std::string, Id> existing;
     for (std::size_t at = 0; at < in.size(); at += kChunk) {
       const std::size_t n = std::min(kChunk, in.size() - at);
-      std::string sql(kUpsertHead);
-      sql.reserve(sql.size() + n * (kUpsertRow.size() + 2) + kUpsertTail.size());
+      // Ids of the calls that already exist (an index-only read of uq_calls_bid_ext). Giving
+      // them to the INSERT makes the duplicate show on the primary key, updated in place;
+      // without them InnoDB first inserts a new clustered row, then meets the duplicate on
+      // the unique index and has to undo it. A call created concurrently in between still
+      // lands on the ON DUPLICATE KEY path of the unique index, so the result is the same.
+      p.clear();
+      p.emplace_back(t.bid());
+      for (std::size_t i = 0; i < n; ++i) p.emplace_back(in[at + i].external_id);
+      auto ids = c.execute(fmt::format("SELECT external_id, id FROM call_records WHERE bid = ? "
+                                       "AND external_id IN ({})",
+                                       placeholders(n)),
+                           p);
+      if (!ids) return std::unexpected(ids.error());
+      existing.clear();
+      for (const auto& row : ids->rows) existing[row[0].as_string()] = row[1].as_int();
+
+      std::string sql(kUpsertHeadWithId);
+      sql.reserve(sql.size() + n * (kUpsertRowWithId.size() + 2) + kUpsertTail.size());
       for (std::size_t i = 0; i < n; ++i) {
         if (i) sql += ", ";
-        sql += kUpsertRow;
+        sql += kUpsertRowWithId;
       }
       sql += kUpsertTail;
       p.clear();
-      p.reserve(n * 15);
-      for (std::size_t i = 0; i < n; ++i) append_call_params(p, t, in[at + i]);
+      p.reserve(n * 16);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto it = existing.find(in[at + i].external_id);
+        if (it == existing.end()) {
+          p.emplace_back(nullptr);
+        } else {
+          p.emplace_back(it->second);
+        }
+        append_call_params(p, t, in[at + i]);
+      }
       if (auto r = c.execute(sql, p); !r) return std::unexpected(r.error());
     }
     return {};
