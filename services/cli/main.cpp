@@ -76,6 +76,8 @@ int run_migrate(std::span<char*> args) {
     migrations = std::move(*loaded);
   }
   mysql.pool_size = 1;
+  // DDL on a big table (adding an index) can run for many minutes.
+  mysql.read_timeout = std::max<std::chrono::milliseconds>(mysql.read_timeout, std::chrono::hours(2));
   earshot::storage::Database db(mysql);
   earshot::storage::Migrator migrator(db, std::move(migrations));
   if (status_only) {
@@ -85,7 +87,9 @@ int run_migrate(std::span<char*> args) {
       return 1;
     }
     int pending = 0;
+    bool changed = false;
     for (const auto& m : *st) {
+      changed = changed || m.changed;
       std::string state = "pending";
       if (m.applied) {
         state = fmt::format("applied {:%Y-%m-%d %H:%M:%S}", m.applied_at.value_or(earshot::storage::Timestamp{}));
@@ -97,7 +101,7 @@ int run_migrate(std::span<char*> args) {
       std::cout << fmt::format("{:04}  {:<40} {}\n", m.version, m.file_name, state);
     }
     std::cout << fmt::format("{} pending\n", pending);
-    return 0;
+    return changed ? 1 : 0;  // an edited applied file blocks every future migrate
   }
   auto applied = migrator.migrate();
   if (!applied) {

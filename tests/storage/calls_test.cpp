@@ -122,6 +122,33 @@ TEST_F(CallsTest, BatchUpsertInsertsAndUpdatesInOneGo) {
   EXPECT_EQ(calls_.find_by_external_id(t_, "m-1").error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(CallsTest, ConcurrentOverlappingBatchesConvergeToOneRowPerCall) {
+  // Four syncs of overlapping windows at once (a redelivered sync page, two workers on
+  // the same source): every call ends up exactly once, with one sync per batch it was in.
+  std::vector<std::vector<CallInput>> batches(4);
+  for (int b = 0; b < 4; ++b) {
+    for (int i = b * 300; i < b * 300 + 600; ++i) batches[b].push_back(call_input(fmt::format("ov-{}", i), i));
+  }
+  Database pool(mysql_settings(StorageEnvironment::database_name(), 4));
+  MySqlCallRepository repo(pool);
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (int b = 0; b < 4; ++b) {
+    threads.emplace_back([&, b] {
+      if (auto st = repo.upsert_batch(t_, batches[b]); !st) errors[b] = st.error().to_string();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) EXPECT_TRUE(e.empty()) << e;
+  auto r = db_.execute(
+      "SELECT COUNT(*), COUNT(DISTINCT external_id), SUM(sync_count) FROM call_records "
+      "WHERE bid = ? AND external_id LIKE 'ov-%'",
+      {t_.bid()});
+  EXPECT_EQ(r->rows[0][0].as_int(), 1500);
+  EXPECT_EQ(r->rows[0][1].as_int(), 1500);
+  EXPECT_EQ(r->rows[0][2].as_int(), 4 * 600);
+}
+
 TEST_F(CallsTest, TransitionsAreGuardedAndRepeatsAreNoOps) {
   const Id id = calls_.upsert(t_, call_input("s-1"))->id;
   using S = CallStatus;
