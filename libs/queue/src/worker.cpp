@@ -315,6 +315,16 @@ struct StageWorker::Impl {
     amqp_basic_cancel(conn->state(), ch, detail::bytes(bid));
     if (auto st = conn->rpc_status(ch, "cancel " + bid); !st) {
       log::warn("queue worker cancel failed", {{"bid", bid}, {"error", st.error().to_string()}});
+      if (!conn->broken()) {
+        // The channel was closed by the broker: its deliveries are requeued already.
+        auto c = channels.find(ch);
+        if (c != channels.end()) {
+          drop_pending(c->second.session);
+          channels.erase(c);
+        }
+        free_channels.push_back(ch);
+      }
+      return;
     }
     auto c = channels.find(ch);
     if (c != channels.end()) {
