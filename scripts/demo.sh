@@ -121,6 +121,16 @@ for entry in "${FLEET[@]}"; do
   done
 done
 
+# Fill the demo: synthetic calls for business "demo" go through the running fleet.
+EARSHOT_OBJECT_STORE_DIR="$OBJECTS" "$BIN/earshot" seed-demo --bid demo --calls "${EARSHOT_DEMO_CALLS:-4}"
+sql() { mariadb --no-defaults -h127.0.0.1 -P"$EARSHOT_MYSQL_PORT" -u"$EARSHOT_MYSQL_USER" \
+  -p"$EARSHOT_MYSQL_PASSWORD" "$EARSHOT_MYSQL_DATABASE" -N -B -r -e "$1"; }
+deadline=$((SECONDS + 180))
+while [ "$(sql "SELECT COUNT(*) FROM call_records WHERE bid='demo' AND status IN ('pending','transcribing')")" != 0 ]; do
+  if [ $SECONDS -ge $deadline ]; then echo "calls still in flight after 180 s (see .local/demo/fleet/stt.log)" >&2; break; fi
+  sleep 0.5
+done
+
 cat <<MSG
 
 Earshot demo fleet is running.
@@ -132,5 +142,12 @@ $(fleet_status)
   RabbitMQ UI   ${ES_RABBITMQ_MGMT_URL:-}  (guest / guest)
   logs          .local/demo/fleet/<service>.log  (JSON lines)
 
+Calls of business "demo" by status:
+$(sql "SELECT CONCAT('  ', status, ': ', COUNT(*)) FROM call_records WHERE bid='demo' GROUP BY status")
+
+A transcript:
+$(sql "SELECT CONCAT('  ', REPLACE(t.full_text, '\n', '\n  ')) FROM transcripts t JOIN call_records c ON c.id = t.call_id AND c.bid = t.bid WHERE t.bid='demo' ORDER BY c.external_id LIMIT 1")
+
+Analyse any recording without services: build/bin/earshot analyze-file FILE.wav
 Stop everything: scripts/demo.sh stop
 MSG

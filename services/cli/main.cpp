@@ -12,6 +12,8 @@
 
 #include "earshot/core/config.hpp"
 #include "analyze_file.hpp"
+#include "cli_env.hpp"
+#include "seed_demo.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -60,7 +62,7 @@ int run_migrate(std::span<char*> args) {
       return 2;
     }
   }
-  if (auto st = spec.load(earshot::current_environment()); !st) {
+  if (auto st = spec.load(earshot::cli::scoped_env({"MYSQL_"})); !st) {
     std::cerr << fmt::format("earshot migrate: {}\n", st.error().to_string());
     return 2;
   }
@@ -119,6 +121,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {
       {"analyze-file", "measure, transcribe and report one recording, no services needed",
        earshot::cli::analyze_file},
+      {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"version", "print version and commit",
        [](std::span<char*>) {
          std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(),

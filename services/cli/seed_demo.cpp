@@ -1,0 +1,254 @@
+// `earshot seed-demo [--bid demo] [--calls N]`: registers the business (if new), declares
+// its queues, tells running workers (control event), and sends it N synthetic stereo calls:
+// scripted agent/customer dialogues spoken by flite, stored in the local object store,
+// recorded as pending calls and published to transcribe.{bid}. Idempotent per external id:
+// running it again re-sends the same calls (finished or failed ones are reset to pending).
+#include "seed_demo.hpp"
+
+#include "cli_env.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "earshot/audio/audio.hpp"
+#include "earshot/core/config.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/queue/amqp_settings.hpp"
+#include "earshot/queue/control.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/sql.hpp"
+
+namespace earshot::cli {
+namespace {
+
+struct Line {
+  bool agent;
+  const char* text;
+  int pause_ms;  // silence before the line
+};
+
+// Four short conversations; the third has a long hold, the fourth an interruption.
+const std::vector<std::vector<Line>> kScripts = {
+    {{true, "Thank you for calling Acme support my name is Sarah how can I help you today", 400},
+     {false, "Hi my internet has been very slow since last Monday", 700},
+     {true, "I am sorry to hear that let me check the line for you", 600},
+     {false, "Thank you that would be great", 500},
+     {true, "I have reset your connection it should be fast again now", 1200}},
+    {{true, "Good morning thank you for calling how can I help", 300},
+     {false, "I want to cancel my subscription because the price went up", 900},
+     {true, "I understand I can offer you a discount for the next six months", 800},
+     {false, "Okay that sounds fair I will stay", 600}},
+    {{true, "Thank you for calling billing this is Mark", 500},
+     {false, "I was charged twice for my last order", 700},
+     {true, "Please hold while I look into your account", 500},
+     {true, "Thank you for holding I have refunded the second charge", 5000},
+     {false, "Great thanks for your help", 600}},
+    {{true, "Thank you for calling support how can I help you", 400},
+     {false, "The blender I ordered arrived broken and I am very unhappy", 700},
+     {true, "I am really sorry about that we will send you a replacement right away", 600},
+     {false, "No I want a refund", -1500},
+     {true, "Of course I will process a full refund today", 900}},
+};
+
+Result<std::vector<float>> speak(const std::string& text, const char* voice, int rate) {
+  const std::string path = fmt::format("/tmp/earshot-seed-{:x}.wav", std::random_device{}());
+  const std::string cmd = fmt::format("flite -voice {} -t \"{}\" -o {} 2>/dev/null", voice, text, path);
+  if (std::system(cmd.c_str()) != 0) {
+    return make_error(ErrorCode::kFailedPrecondition, "flite is needed to synthesise demo calls");
+  }
+  auto a = audio::decode_file(path);
+  std::remove(path.c_str());
+  if (!a) return std::unexpected(a.error());
+  return audio::resample(a->channels[0], a->sample_rate, rate);
+}
+
+std::vector<std::uint8_t> wav16(const std::vector<std::vector<float>>& ch, int rate) {
+  const auto frames = static_cast<std::uint32_t>(ch[0].size());
+  const auto n = static_cast<std::uint16_t>(ch.size());
+  std::vector<std::uint8_t> out;
+  auto put = [&](const void* p, std::size_t len) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    out.insert(out.end(), b, b + len);
+  };
+  auto u32 = [&](std::uint32_t v) { put(&v, 4); };
+  auto u16 = [&](std::uint16_t v) { put(&v, 2); };
+  put("RIFF", 4);
+  u32(36 + frames * n * 2);
+  put("WAVEfmt ", 8);
+  u32(16);
+  u16(1);
+  u16(n);
+  u32(static_cast<std::uint32_t>(rate));
+  u32(static_cast<std::uint32_t>(rate) * n * 2);
+  u16(static_cast<std::uint16_t>(n * 2));
+  u16(16);
+  put("data", 4);
+  u32(frames * n * 2);
+  for (std::uint32_t i = 0; i < frames; ++i) {
+    for (const auto& c : ch) {
+      const auto s = static_cast<std::int16_t>(std::lround(std::clamp(c[i], -1.0f, 1.0f) * 32767.0f));
+      u16(static_cast<std::uint16_t>(s));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> synthesize(const std::vector<Line>& script, int rate) {
+  std::vector<std::vector<float>> ch(2);
+  std::int64_t cursor = 0;  // samples
+  for (const auto& line : script) {
+    auto clip = speak(line.text, line.agent ? "slt" : "rms", rate);
+    if (!clip) return std::unexpected(clip.error());
+    const std::int64_t start = std::max<std::int64_t>(0, cursor + static_cast<std::int64_t>(line.pause_ms) * rate / 1000);
+    const auto end = static_cast<std::size_t>(start) + clip->size();
+    for (auto& c : ch) c.resize(std::max(c.size(), end), 0.0f);
+    auto& dst = ch[line.agent ? 0 : 1];
+    for (std::size_t i = 0; i < clip->size(); ++i) dst[static_cast<std::size_t>(start) + i] += (*clip)[i];
+    cursor = std::max<std::int64_t>(cursor, static_cast<std::int64_t>(end));
+  }
+  for (auto& c : ch) c.resize(static_cast<std::size_t>(cursor + rate), 0.0f);
+  return wav16(ch, rate);
+}
+
+}  // namespace
+
+int seed_demo(std::span<char*> args) {
+  std::string bid = "demo";
+  int n_calls = 4;
+  ConfigSpec spec;
+  storage::MySqlSettings mysql;
+  queue::AmqpSettings amqp;
+  queue::TopologySettings topology;
+  crypto::MasterKeySettings master;
+  std::string objects;
+  mysql.declare(spec);
+  amqp.declare(spec);
+  topology.declare(spec);
+  master.declare(spec);
+  spec.add_string("object_store_dir", &objects, "./.local/objects", "Local object store directory.");
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a(args[i]);
+    if (a == "--bid" && i + 1 < args.size()) {
+      bid = args[++i];
+    } else if (a == "--calls" && i + 1 < args.size()) {
+      n_calls = std::atoi(args[++i]);
+    } else if (a == "--help" || a == "-h") {
+      std::cout << "Usage: earshot seed-demo [--bid BID] [--calls N]\n\n"
+                   "Registers BID (default demo) if it is new and sends it N synthetic calls\n"
+                   "(default 4) through transcribe.{bid}. Reads the fleet's configuration:\n"
+                << spec.help_text();
+      return 0;
+    } else {
+      std::cerr << fmt::format("earshot seed-demo: unknown option '{}'\n", a);
+      return 2;
+    }
+  }
+  if (n_calls < 1 || n_calls > 1000) {
+    std::cerr << "earshot seed-demo: --calls must be 1..1000\n";
+    return 2;
+  }
+  if (auto st = spec.load(scoped_env({"MYSQL_", "AMQP_", "QUEUE_", "MASTER_KEY", "OBJECT_STORE_DIR"})); !st) {
+    std::cerr << fmt::format("earshot seed-demo: {}\n", st.error().message);
+    return 2;
+  }
+  if (auto st = topology.resolve(); !st) {
+    std::cerr << fmt::format("earshot seed-demo: {}\n", st.error().message);
+    return 2;
+  }
+  auto tenant = storage::TenantId::make(bid);
+  if (!tenant) {
+    std::cerr << fmt::format("earshot seed-demo: {}\n", tenant.error().message);
+    return 2;
+  }
+  auto keys = crypto::Keyring::from_settings(master);
+  if (!keys) {
+    std::cerr << fmt::format("earshot seed-demo: {}\n", keys.error().message);
+    return 2;
+  }
+  auto fail = [](const Error& e) {
+    std::cerr << fmt::format("earshot seed-demo: {}\n", e.to_string());
+    return 1;
+  };
+
+  storage::Database db(mysql);
+  storage::MySqlBusinessRepository businesses(db);
+  storage::MySqlPipelineConfigRepository configs(db, *keys);
+  storage::MySqlCallRepository calls(db);
+  if (auto st = businesses.create(*tenant, "Demo call center"); !st && st.error().code != ErrorCode::kAlreadyExists) {
+    return fail(st.error());
+  }
+  if (auto existing = configs.get(*tenant); !existing) {
+    if (existing.error().code != ErrorCode::kNotFound) return fail(existing.error());
+    storage::PipelineConfig config;
+    config.stt_provider = "pocketsphinx";
+    if (auto st = configs.put(*tenant, config); !st) return fail(st.error());
+  }
+
+  queue::TopologyAdmin admin(amqp, topology);
+  if (auto st = admin.declare_exchanges(); !st) return fail(st.error());
+  for (auto stage : queue::kAllStages) {
+    if (auto st = admin.declare_business(stage, bid); !st) return fail(st.error());
+  }
+  queue::Publisher publisher(amqp, {});
+  publisher.start();
+  queue::BusinessEvent ev;
+  ev.type = queue::BusinessEventType::kRegistered;
+  ev.bid = bid;
+  ev.at = std::chrono::system_clock::now();
+  if (auto st = publisher.publish(queue::make_business_event_message(topology, ev)); !st) return fail(st.error());
+
+  pipeline::LocalObjectStore store(objects);
+  const int rate = 16000;
+  std::vector<queue::OutgoingMessage> batch;
+  for (int i = 0; i < n_calls; ++i) {
+    const auto& script = kScripts[static_cast<std::size_t>(i) % kScripts.size()];
+    auto bytes = synthesize(script, rate);
+    if (!bytes) return fail(bytes.error());
+    const std::string external = fmt::format("demo-{:04}", i + 1);
+    auto uri = store.write(fmt::format("{}/{}.wav", bid, external), *bytes);
+    if (!uri) return fail(uri.error());
+    storage::CallInput in;
+    in.external_id = external;
+    in.audio_uri = *uri;
+    in.channels = 2;
+    in.language = "en";
+    in.direction = storage::CallDirection::kInbound;
+    in.customer_phone = fmt::format("+1555010{:04}", i + 1);
+    in.city = i % 2 == 0 ? "Pune" : "Austin";
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now() - std::chrono::minutes(10 * (n_calls - i)));
+    in.duration_ms = static_cast<std::int64_t>((bytes->size() - 44) / 4) * 1000 / rate;
+    auto up = calls.upsert(*tenant, in);
+    if (!up) return fail(up.error());
+    if (!up->created) {
+      // Re-seeding: a call that failed (or finished) goes through the pipeline again.
+      if (auto again = calls.reprocess(*tenant, up->id); !again) return fail(again.error());
+    }
+    queue::Envelope envl;
+    envl.bid = bid;
+    envl.stage = queue::Stage::kTranscribe;
+    envl.trace_id = queue::new_message_id();
+    nlohmann::json body{{"schema_version", 1},
+                        {"bid", bid},
+                        {"call_id", std::to_string(up->id)},
+                        {"audio", {{"uri", *uri}, {"format", "wav"}, {"sample_rate", rate}, {"channels", 2}}},
+                        {"language", "en"}};
+    batch.push_back(queue::make_stage_message(topology, envl, body.dump()));
+  }
+  if (auto st = publisher.publish_batch(std::move(batch)); !st) return fail(st.error());
+  publisher.stop();
+  std::cout << fmt::format("seeded {} call(s) for business '{}' into transcribe.{}\n", n_calls, bid, bid);
+  return 0;
+}
+
+}  // namespace earshot::cli
