@@ -250,3 +250,54 @@ TEST(Binaries, ConfigFileIsReadAndCheckConfigMasksSecrets) {
 
 }  // namespace
 }  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The real earshot-stt binary against the real services: `earshot seed-demo` registers a
+// fresh business and sends it two synthetic calls; the running worker (which learns of the
+// business from the control event) transcribes them.
+TEST_F(Fleet, SttWorkerTranscribesSeededCallsEndToEnd) {
+  const std::string bid = "e2e" + unique_suffix();
+  const std::string objects = ::testing::TempDir() + "earshot-e2e-objects-" + unique_suffix();
+  const int admin = free_port();
+  auto env = service_env(ep_, admin);
+  env["EARSHOT_OBJECT_STORE_DIR"] = objects;
+  env["EARSHOT_QUEUE_RETRY_DELAYS"] = "1s";
+  auto stt = start_ready("stt", env, admin);
+
+  std::string seed_env;
+  for (const auto& [k, v] : env) {
+    if (k.starts_with("EARSHOT_MYSQL_") || k.starts_with("EARSHOT_AMQP_") ||
+        k.starts_with("EARSHOT_MASTER_") || k == "EARSHOT_OBJECT_STORE_DIR") {
+      seed_env += k + "='" + v + "' ";
+    }
+  }
+  auto seeded = run_command(fmt::format("env -i PATH=/usr/bin:/bin {} {} seed-demo --bid {} --calls 2",
+                                        seed_env, bin("earshot"), bid));
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.output;
+
+  const std::string sql = fmt::format(
+      "mariadb --no-defaults -h{} -P{} -u{} -p{} {} -N -B -e "
+      "\"SELECT status, COUNT(*) FROM call_records WHERE bid='{}' GROUP BY status\"",
+      ep_.mysql_host, ep_.mysql_port, ep_.mysql_user, ep_.mysql_password, ep_.mysql_database, bid);
+  std::string last;
+  const bool done = wait_until(
+      [&] {
+        last = run_command(sql).output;
+        return last == "transcribed\t2\n";
+      },
+      120s, 250ms);
+  EXPECT_TRUE(done) << "calls by status: " << last << "\nworker output:\n" << stt->output();
+  auto metrics = http_get("127.0.0.1", admin, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(earshot_calls_transcribed_total{provider="pocketsphinx"} 2)"), std::string::npos)
+      << metrics.substr(0, 2000);
+  stt->signal(SIGTERM);
+  EXPECT_EQ(stt->wait_exit(5s), std::optional<int>(0));
+  run_command("rm -rf " + objects);
+}
+
+}  // namespace
+}  // namespace earshot::testing
