@@ -45,6 +45,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
   std::function<void(Result<http::HttpResponse>)> done;
   Backoff backoff;
   int attempts = 0;
+  bool cut_by_deadline = false;  // the last attempt's timeout was shortened to the deadline
 
   RetryState(RetryContext c, std::function<http::HttpRequest()> b, ErrorClassifier cl,
              std::function<void(Result<http::HttpResponse>)> d)
@@ -74,6 +75,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     ++attempts;
     auto request = build();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
+    cut_by_deadline = left < request.timeout;
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
     ctx.client->send(std::move(request), [self = shared_from_this()](Result<http::HttpResponse> r) {
       self->on_result(std::move(r));
@@ -91,6 +93,11 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
       if (!error.retry_after) error.retry_after = http::parse_retry_after(r->headers, ctx.clock->now());
     } else {
       error = std::move(r.error());
+      if (error.code == ErrorCode::kTimeout && cut_by_deadline) {
+        finish(std::unexpected(ended(Error(ErrorCode::kTimeout, "job deadline passed during a request"),
+                                     "gave up")));
+        return;
+      }
     }
     if (!is_retryable(error.code)) {
       finish(std::unexpected(ended(std::move(error), "not retried")));

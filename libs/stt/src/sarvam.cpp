@@ -125,7 +125,10 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
 
   void fail(Error e) {
     auto cb = std::move(done);
-    if (!job_id.empty()) e.message += fmt::format(" [sarvam job {}]", job_id);
+    if (!job_id.empty()) {
+      e.message += fmt::format(" [sarvam job {}{}{}]", job_id, last_state.empty() ? "" : ", last state ",
+                               last_state);
+    }
     cb(std::unexpected(std::move(e)));
   }
 

@@ -1,0 +1,84 @@
+#pragma once
+// One fake per provider; formats as in the shared providers.md.
+
+#include <map>
+#include <string>
+
+#include "fakes/stt/fake_server.hpp"
+
+namespace earshot::testing {
+
+// Sarvam: POST /speech-to-text (multipart) and the batch job API under
+// /speech-to-text/job/v1, serving the pre-signed upload (PUT /blob/upload/..., Azure-style:
+// requires x-ms-blob-type: BlockBlob, refuses the API key, answers 201) and output
+// (GET /blob/output/...) URLs itself. Jobs complete after `polls_until_complete` polls.
+class FakeSarvam final : public FakeProviderServer {
+ public:
+  explicit FakeSarvam(Options options = {}) : FakeProviderServer(std::move(options)) {}
+  void set_polls_until_complete(int n) { polls_until_complete_ = n; }
+  void set_batch_failure(std::string message) {  // the job ends Failed with this message
+    std::lock_guard lock(jobs_mu_);
+    batch_failure_ = std::move(message);
+  }
+  // Bytes received by the blob PUT of the last job, and the job parameters it was created with.
+  [[nodiscard]] std::string last_upload() const;
+  [[nodiscard]] std::string last_job_parameters() const;
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+
+ private:
+  struct Job {
+    std::string params;  // job_parameters as JSON text
+    bool diarize = false;
+    std::string file_name;
+    std::string upload;
+    bool started = false;
+    int polls = 0;
+  };
+  std::atomic<int> polls_until_complete_{2};
+  mutable std::mutex jobs_mu_;
+  std::map<std::string, Job> jobs_;
+  std::string last_job_;
+  std::string batch_failure_;
+  int next_id_ = 1;
+};
+
+// Deepgram: POST /v1/listen, raw audio body, Authorization: Token KEY.
+class FakeDeepgram final : public FakeProviderServer {
+ public:
+  explicit FakeDeepgram(Options options = {}) : FakeProviderServer(std::move(options)) {}
+  [[nodiscard]] std::string last_query() const;
+  [[nodiscard]] std::string last_content_type() const;
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+
+ private:
+  mutable std::mutex mu_;
+  std::string last_query_;
+  std::string last_content_type_;
+};
+
+// OpenAI-compatible POST /v1/audio/transcriptions (verbose_json) and whisper.cpp's
+// POST /inference. set_flat_errors() switches to the {"object":"error",...} error shape.
+class FakeOpenAi final : public FakeProviderServer {
+ public:
+  explicit FakeOpenAi(Options options = {}) : FakeProviderServer(std::move(options)) {}
+  void set_flat_errors(bool on) { flat_errors_ = on; }
+  // Multipart field names and values of the last request (file content omitted).
+  [[nodiscard]] std::multimap<std::string, std::string> last_fields() const;
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+
+ private:
+  std::atomic<bool> flat_errors_{false};
+  mutable std::mutex mu_;
+  std::multimap<std::string, std::string> last_fields_;
+};
+
+}  // namespace earshot::testing

@@ -1,0 +1,350 @@
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "earshot/http/curl_http_client.hpp"
+#include "fakes/stt/fake_server.hpp"
+#include "support/process.hpp"
+#include "support/test_env.hpp"
+
+namespace earshot::http {
+namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+// A loopback server with a few behaviours selected by path.
+class TestServer {
+ public:
+  TestServer() {
+    server_.new_task_queue = [] { return new httplib::ThreadPool(300); };
+    server_.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Custom-Thing", "yes");
+      res.set_content("hi", "text/plain");
+    });
+    server_.Get("/slow", [this](const httplib::Request& req, httplib::Response& res) {
+      const int now = ++concurrent_;
+      int prev = peak_.load();
+      while (now > prev && !peak_.compare_exchange_weak(prev, now)) {
+      }
+      const auto ms = std::stoi(req.get_param_value("ms"));
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+      --concurrent_;
+      res.set_content("done", "text/plain");
+    });
+    server_.Get("/big", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::string(std::stoul(req.get_param_value("bytes")), 'x'), "text/plain");
+    });
+    server_.Get("/chunked-big", [](const httplib::Request& req, httplib::Response& res) {
+      const auto total = std::stoul(req.get_param_value("bytes"));
+      res.set_chunked_content_provider("text/plain", [total](size_t offset, httplib::DataSink& sink) {
+        if (offset >= total) {
+          sink.done();
+          return true;
+        }
+        std::string chunk(std::min<size_t>(4096, total - offset), 'y');
+        sink.write(chunk.data(), chunk.size());
+        return true;
+      });
+    });
+    const auto echo = [this](const httplib::Request& req, httplib::Response& res) {
+      ++hits_;
+      std::string out = req.method + "\n" + req.get_header_value("Content-Type") + "\n" +
+                        req.get_header_value("X-Test") + "\n";
+      if (req.is_multipart_form_data()) {
+        for (const auto& [name, part] : req.files) out += name + "=" + part.content + ";" + part.filename + "\n";
+      } else {
+        out += req.body;
+      }
+      res.status = req.has_param("status") ? std::stoi(req.get_param_value("status")) : 200;
+      res.set_header("Retry-After", "7");
+      res.set_content(out, "text/plain");
+    };
+    server_.Get("/echo", echo);
+    server_.Post("/echo", echo);
+    server_.Put("/echo", echo);
+    for (int i = 0; i < 20 && port_ == 0; ++i) {
+      const int p = testing::free_port();
+      if (server_.bind_to_port("127.0.0.1", p)) port_ = p;
+    }
+    if (port_ != 0) {
+      testing::widen_listen_backlog(port_);
+    }
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+  }
+  ~TestServer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    server_.stop();
+    thread_.join();
+  }
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  [[nodiscard]] int port() const { return port_; }
+  std::atomic<int> peak_{0};
+  std::atomic<int> hits_{0};
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> concurrent_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+HttpRequest get(const std::string& url) {
+  HttpRequest r;
+  r.url = url;
+  r.timeout = 5s;
+  return r;
+}
+
+TEST(CurlHttpClient, GetReturnsStatusLowerCasedHeadersBodyAndElapsed) {
+  TestServer server;
+  CurlHttpClient client;
+  auto r = client.send_sync(get(server.url("/hello")));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hi");
+  EXPECT_EQ(r->header("x-custom-thing").value_or(""), "yes");
+  EXPECT_EQ(r->header("content-type").value_or(""), "text/plain");
+  EXPECT_GE(r->elapsed.count(), 0);
+}
+
+TEST(CurlHttpClient, NonSuccessStatusIsAResponseNotAnError) {
+  TestServer server;
+  CurlHttpClient client;
+  auto r = client.send_sync(get(server.url("/echo?status=503")));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("retry-after").value_or(""), "7");
+}
+
+TEST(CurlHttpClient, PostAndPutSendBodyHeadersAndMultipart) {
+  TestServer server;
+  CurlHttpClient client;
+  HttpRequest post = get(server.url("/echo"));
+  post.method = "POST";
+  post.add_header("X-Test", "abc");
+  post.set_body("{\"a\":1}", "application/json");
+  auto r = client.send_sync(post);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "POST\napplication/json\nabc\n{\"a\":1}");
+
+  HttpRequest put = get(server.url("/echo"));
+  put.method = "PUT";
+  put.set_body(std::string("\x00\x01raw", 5), "audio/wav");
+  r = client.send_sync(put);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "PUT\naudio/wav\n\n" + std::string("\x00\x01raw", 5));
+
+  HttpRequest form = get(server.url("/echo"));
+  form.method = "POST";
+  form.set_multipart({{"file", "RIFFdata", "a.wav", "audio/wav"}, {"model", "m1", "", ""}});
+  r = client.send_sync(form);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("file=RIFFdata;a.wav"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("model=m1;"), std::string::npos) << r->body;
+}
+
+TEST(CurlHttpClient, TwoHundredParallelSlowRequestsTakeAboutOneLatency) {
+  TestServer server;
+  CurlHttpClient client;
+  constexpr int kRequests = 200;
+  const auto latency = 600ms;
+  std::atomic<int> ok{0};
+  std::atomic<int> done{0};
+  const auto start = Steady::now();
+  for (int i = 0; i < kRequests; ++i) {
+    client.send(get(server.url("/slow?ms=600")), [&](Result<HttpResponse> r) {
+      if (r && r->status == 200) ++ok;
+      ++done;
+    });
+  }
+  ASSERT_TRUE(testing::wait_until([&] { return done.load() == kRequests; }, 10s, 5ms));
+  const auto wall = Steady::now() - start;
+  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_EQ(server.peak_.load(), kRequests);  // all held open at once, one loop thread
+  EXPECT_LT(wall, latency * 2) << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count();
+}
+
+TEST(CurlHttpClient, PerHostCapBoundsConcurrency) {
+  TestServer server;
+  CurlHttpClientOptions options;
+  options.max_connections_per_host = 4;
+  CurlHttpClient client(options);
+  std::atomic<int> done{0};
+  for (int i = 0; i < 12; ++i) {
+    client.send(get(server.url("/slow?ms=100")), [&](Result<HttpResponse> r) {
+      EXPECT_TRUE(r);
+      ++done;
+    });
+  }
+  ASSERT_TRUE(testing::wait_until([&] { return done.load() == 12; }, 10s, 5ms));
+  EXPECT_LE(server.peak_.load(), 4);
+}
+
+TEST(CurlHttpClient, DeadlineIsHonoured) {
+  TestServer server;
+  CurlHttpClient client;
+  auto req = get(server.url("/slow?ms=5000"));
+  req.timeout = 300ms;
+  const auto start = Steady::now();
+  auto r = client.send_sync(req);
+  const auto wall = Steady::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().to_string();
+  EXPECT_GE(wall, 290ms);
+  EXPECT_LT(wall, 1500ms);
+}
+
+TEST(CurlHttpClient, ConnectionRefusedIsUnavailable) {
+  CurlHttpClient client;
+  const int port = testing::free_port();  // nothing listens there
+  auto r = client.send_sync(get("http://127.0.0.1:" + std::to_string(port) + "/x"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
+}
+
+TEST(CurlHttpClient, BadUrlIsInvalidArgument) {
+  CurlHttpClient client;
+  auto r = client.send_sync(get("ftp://127.0.0.1/file"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+}
+
+TEST(CurlHttpClient, ResponseOverTheCapIsInvalidArgument) {
+  TestServer server;
+  CurlHttpClient client;
+  auto req = get(server.url("/big?bytes=100000"));
+  req.max_response_bytes = 1000;
+  auto r = client.send_sync(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+
+  auto chunked = get(server.url("/chunked-big?bytes=100000"));
+  chunked.max_response_bytes = 1000;
+  r = client.send_sync(chunked);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+
+  auto fits = get(server.url("/big?bytes=1000"));
+  fits.max_response_bytes = 1000;
+  r = client.send_sync(fits);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), 1000U);
+}
+
+TEST(CurlHttpClient, AddressPolicyRefusesLoopbackUnlessAllowed) {
+  TestServer server;
+  CurlHttpClient client;
+  auto req = get(server.url("/echo"));
+  req.address_policy = AddressPolicy{};
+  auto r = client.send_sync(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied) << r.error().to_string();
+  // A name is judged by the address it resolves to, not by its spelling.
+  auto by_name = get("http://localhost:" + std::to_string(server.port()) + "/echo");
+  by_name.address_policy = AddressPolicy{};
+  r = client.send_sync(by_name);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied) << r.error().to_string();
+  EXPECT_EQ(server.hits_.load(), 0);
+
+  AddressPolicy allow;
+  allow.allow_loopback = true;
+  req.address_policy = allow;
+  r = client.send_sync(req);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server.hits_.load(), 1);
+}
+
+TEST(CurlHttpClient, PooledConnectionIsNotReusedPastThePolicy) {
+  TestServer server;
+  CurlHttpClient client;
+  ASSERT_TRUE(client.send_sync(get(server.url("/echo"))));  // leaves a pooled connection
+  auto req = get(server.url("/echo"));
+  req.address_policy = AddressPolicy{};
+  auto r = client.send_sync(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(server.hits_.load(), 1);
+}
+
+TEST(CurlHttpClient, CallbackMaySendTheNextRequestAndTimersRunInOrder) {
+  TestServer server;
+  CurlHttpClient client;
+  std::promise<std::string> result;
+  client.send(get(server.url("/hello")), [&](Result<HttpResponse> first) {
+    client.send(get(server.url("/hello")), [&, body = first->body](Result<HttpResponse> second) {
+      result.set_value(body + second->body);
+    });
+  });
+  EXPECT_EQ(result.get_future().get(), "hihi");
+
+  std::mutex mu;
+  std::vector<int> order;
+  std::atomic<int> fired{0};
+  const auto start = Steady::now();
+  Steady::duration first_at{};
+  client.post_after(120ms, [&] {
+    std::lock_guard lock(mu);
+    order.push_back(2);
+    ++fired;
+  });
+  client.post_after(40ms, [&] {
+    std::lock_guard lock(mu);
+    order.push_back(1);
+    first_at = Steady::now() - start;
+    ++fired;
+  });
+  ASSERT_TRUE(testing::wait_until([&] { return fired.load() == 2; }, 5s, 5ms));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_GE(first_at, 40ms);
+}
+
+TEST(CurlHttpClient, ShutdownCompletesPendingTransfersAsUnavailable) {
+  TestServer server;
+  std::promise<Error> failed;
+  std::atomic<bool> timer_ran{false};
+  {
+    CurlHttpClient client;
+    client.send(get(server.url("/slow?ms=10000")), [&](Result<HttpResponse> r) {
+      failed.set_value(r ? Error() : r.error());
+    });
+    client.post_after(1h, [&] { timer_ran = true; });
+    ASSERT_TRUE(testing::wait_until([&] { return server.peak_.load() == 1; }, 5s, 5ms));
+    const auto start = Steady::now();
+    client.shutdown();
+    EXPECT_LT(Steady::now() - start, 2s);
+    EXPECT_TRUE(client.shutting_down());
+    // After shutdown a send completes at once, on the caller's thread.
+    bool late = false;
+    client.send(get(server.url("/hello")), [&](Result<HttpResponse> r) {
+      late = !r && r.error().code == ErrorCode::kUnavailable;
+    });
+    EXPECT_TRUE(late);
+  }
+  auto e = failed.get_future().get();
+  EXPECT_EQ(e.code, ErrorCode::kUnavailable);
+  EXPECT_EQ(e.message, "shutting down");
+  EXPECT_TRUE(timer_ran.load());
+}
+
+}  // namespace
+}  // namespace earshot::http

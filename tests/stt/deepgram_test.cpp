@@ -1,0 +1,171 @@
+#include <gtest/gtest.h>
+
+#include "earshot/stt/adapters.hpp"
+#include "earshot/stt/speakers.hpp"
+#include "fakes/stt/fake_providers.hpp"
+#include "stt/stt_test_util.hpp"
+
+namespace earshot::stt {
+namespace {
+
+using namespace std::chrono_literals;
+using earshot::testing::FailureKind;
+using earshot::testing::FailurePlan;
+using earshot::testing::FakeDeepgram;
+
+class DeepgramTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(fake.start()); }
+  DeepgramProvider provider(ProviderConfig c) { return DeepgramProvider(std::move(c), client, SystemClock::instance()); }
+  ProviderConfig config() { return testing::fake_config("deepgram", fake); }
+  SttJob mono() { return testing::job_for(testing::make_wav(1, 2.0), 1, 2.0); }
+
+  FakeDeepgram fake;
+  http::CurlHttpClient client;
+};
+
+TEST_F(DeepgramTest, DiarizedTranscriptMapsToAgentAndCustomer) {
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/v1/listen"), 1);
+  const auto q = fake.last_query();
+  for (const char* part : {"model=nova-3", "diarize=true", "utterances=true", "punctuate=true", "smart_format=true"}) {
+    EXPECT_NE(q.find(part), std::string::npos) << part << " in " << q;
+  }
+  EXPECT_EQ(q.find("multichannel"), std::string::npos);
+  EXPECT_EQ(fake.last_content_type(), "audio/wav");
+  ASSERT_EQ(t->segments.size(), 4U);
+  EXPECT_TRUE(t->diarized);
+  EXPECT_EQ(t->segments[0].speaker, "0");
+  EXPECT_EQ(t->segments[1].start_ms, 1500);
+  EXPECT_EQ(t->segments[1].end_ms, 4500);
+  EXPECT_FALSE(t->segments[1].words.empty());
+  EXPECT_EQ(t->segments[1].words.front().text, "Thank");
+  EXPECT_DOUBLE_EQ(t->segments[1].confidence, 0.91);
+  map_speakers(*t);
+  EXPECT_EQ(t->segments[0].speaker, "customer");
+  EXPECT_EQ(t->segments[1].speaker, "agent");
+  EXPECT_EQ(t->segments[3].speaker, "agent");
+}
+
+TEST_F(DeepgramTest, PerChannelUsesMultichannelNatively) {
+  auto made = make_provider(config(), client, SystemClock::instance());
+  ASSERT_TRUE(made);
+  auto job = testing::job_for(testing::make_wav(2, 2.0), 2, 2.0);
+  job.separate_channels = true;
+  auto t = testing::run(**made, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/v1/listen"), 1);  // one request: no split
+  EXPECT_NE(fake.last_query().find("multichannel=true"), std::string::npos);
+  EXPECT_FALSE(t->diarized);
+  EXPECT_EQ(t->segments[0].speaker, "ch1");
+  EXPECT_EQ(t->segments[1].speaker, "ch0");
+  map_speakers(*t);
+  EXPECT_EQ(t->segments[0].speaker, "customer");
+  EXPECT_EQ(t->segments[1].speaker, "agent");
+}
+
+TEST_F(DeepgramTest, BadKeyFailsAtOnceUnauthenticated) {
+  auto c = config();
+  c.api_key = "wrong";
+  auto p = provider(c);
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kUnauthenticated) << t.error().to_string();
+  EXPECT_NE(t.error().message.find("INVALID_AUTH"), std::string::npos);
+  EXPECT_EQ(t.error().message.find("wrong"), std::string::npos);  // the key never shows
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(DeepgramTest, NoCreditsFailsAtOnceFailedPrecondition) {
+  fake.fail_next(earshot::testing::FailurePlan::of(5, FailureKind::kQuota));
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kFailedPrecondition) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(DeepgramTest, BadInputFailsAtOnceInvalidArgument) {
+  fake.fail_next(earshot::testing::FailurePlan::of(5, FailureKind::kInvalidInput));
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument) << t.error().to_string();
+  EXPECT_NE(t.error().message.find("corrupt"), std::string::npos);
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(DeepgramTest, RateLimitIsRetriedHonouringRetryAfterMs) {
+  fake.fail_next(earshot::testing::FailurePlan::of(2, FailureKind::kRateLimit).after_ms(300));
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 3);
+  for (auto gap : testing::gaps(fake, "/v1/listen")) {
+    EXPECT_GE(gap, 295ms);  // measured on the server side
+    EXPECT_LT(gap, 1000ms);
+  }
+}
+
+TEST_F(DeepgramTest, ServerErrorsAreRetriedUpToTheAttemptLimit) {
+  fake.fail_next(earshot::testing::FailurePlan::of(100, FailureKind::kServerError));
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kUnavailable) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 4);
+}
+
+TEST_F(DeepgramTest, ExhaustedThrottlingIsRateLimitedWithAHint) {
+  fake.fail_next(earshot::testing::FailurePlan::of(100, FailureKind::kRateLimit));
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kRateLimited) << t.error().to_string();
+  EXPECT_TRUE(t.error().retry_after.has_value());
+  EXPECT_EQ(fake.count(), 4);
+}
+
+TEST_F(DeepgramTest, TimeoutsAreRetriedAndTheDeadlineHolds) {
+  fake.set_never_answer(true);
+  auto c = config();
+  c.timeout = 200ms;
+  c.retry.max_attempts = 3;
+  auto p = provider(c);
+  const auto start = std::chrono::steady_clock::now();
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kTimeout) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 3);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(DeepgramTest, OverallDeadlineCutsTheRequestTimeout) {
+  fake.set_never_answer(true);
+  auto c = config();
+  c.timeout = 30s;
+  c.deadline = 400ms;
+  auto p = provider(c);
+  const auto start = std::chrono::steady_clock::now();
+  auto t = testing::run(p, mono());
+  const auto wall = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kTimeout) << t.error().to_string();
+  EXPECT_GE(wall, 380ms);
+  EXPECT_LT(wall, 1500ms);
+}
+
+TEST_F(DeepgramTest, MalformedBodyIsAClearErrorAndNotResent) {
+  fake.set_malformed(true);
+  auto p = provider(config());
+  auto t = testing::run(p, mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(t.error().message.find("malformed response"), std::string::npos) << t.error().message;
+  EXPECT_EQ(fake.count(), 1);
+}
+
+}  // namespace
+}  // namespace earshot::stt

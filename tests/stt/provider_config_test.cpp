@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include "earshot/stt/provider_config.hpp"
+
+namespace earshot::stt {
+namespace {
+
+TEST(ProviderConfig, ParsesEveryKey) {
+  auto c = parse_provider_config(R"({"provider":"sarvam","api_key":"sk-secret","base_url":"http://127.0.0.1:9/",
+    "model":"saaras:v3","language":"hi-IN","timeout_ms":1000,"connect_timeout_ms":200,"deadline_ms":60000,
+    "max_attempts":3,"initial_backoff_ms":10,"max_backoff_ms":100,"max_retry_after_ms":5000,
+    "poll_interval_ms":50,"max_poll_interval_ms":500,"max_response_bytes":4096})");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->provider, "sarvam");
+  EXPECT_EQ(c->base_url, "http://127.0.0.1:9");
+  EXPECT_EQ(c->model, "saaras:v3");
+  EXPECT_EQ(c->timeout.count(), 1000);
+  EXPECT_EQ(c->retry.max_attempts, 3);
+  EXPECT_EQ(c->retry.max_retry_after.count(), 5000);
+  EXPECT_EQ(c->max_response_bytes, 4096U);
+}
+
+TEST(ProviderConfig, DefaultsBaseUrlPerProvider) {
+  auto c = parse_provider_config(R"({"provider":"deepgram","api_key":"k"})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->base_url, "https://api.deepgram.com");
+  auto o = parse_provider_config(R"({"provider":"openai"})");
+  ASSERT_TRUE(o);  // self-hosted OpenAI-compatible servers often take no key
+  EXPECT_EQ(o->base_url, "https://api.openai.com");
+}
+
+TEST(ProviderConfig, RefusesUnknownKeysAndBadValuesNamingTheKey) {
+  auto unknown = parse_provider_config(R"({"provider":"sarvam","api_key":"k","timeout":5})");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(unknown.error().message.find("timeout"), std::string::npos);
+  auto bad = parse_provider_config(R"({"provider":"sarvam","api_key":"k","max_attempts":0})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("max_attempts"), std::string::npos);
+  auto nokey = parse_provider_config(R"({"provider":"sarvam"})");
+  ASSERT_FALSE(nokey);
+  EXPECT_NE(nokey.error().message.find("api_key"), std::string::npos);
+  auto which = parse_provider_config(R"({"provider":"acme"})");
+  ASSERT_FALSE(which);
+  EXPECT_NE(which.error().message.find("provider"), std::string::npos);
+  EXPECT_FALSE(parse_provider_config(R"({"provider":"sarvam","api_key":"k","base_url":"file:///x"})"));
+  EXPECT_FALSE(parse_provider_config("not json"));
+}
+
+TEST(ProviderConfig, DescribeNeverShowsTheKey) {
+  auto c = parse_provider_config(R"({"provider":"deepgram","api_key":"dg-very-secret"})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->describe().find("dg-very-secret"), std::string::npos);
+  EXPECT_NE(c->describe().find("***"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace earshot::stt

@@ -1,0 +1,191 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "earshot/stt/adapters.hpp"
+#include "earshot/stt/speakers.hpp"
+#include "fakes/stt/fake_providers.hpp"
+#include "stt/stt_test_util.hpp"
+
+namespace earshot::stt {
+namespace {
+
+using namespace std::chrono_literals;
+using earshot::testing::FailureKind;
+using earshot::testing::FakeSarvam;
+
+const std::string kJobBase = "/speech-to-text/job/v1";
+
+class SarvamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(fake.start()); }
+  SarvamProvider provider(ProviderConfig c) { return SarvamProvider(std::move(c), client, SystemClock::instance()); }
+  ProviderConfig config() { return testing::fake_config("sarvam", fake); }
+  // Short and needing no diarization: the synchronous endpoint.
+  SttJob short_mono() {
+    auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+    job.diarize = false;
+    return job;
+  }
+
+  FakeSarvam fake;
+  http::CurlHttpClient client;
+};
+
+TEST_F(SarvamTest, ShortAudioUsesTheSynchronousEndpoint) {
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text"), 1);
+  EXPECT_EQ(fake.count(kJobBase), 0);
+  ASSERT_EQ(t->segments.size(), 2U);  // the channel-0 lines of the script (marked mono file)
+  EXPECT_EQ(t->segments[0].text, "Thank you for calling Acme, how can I help you today?");
+  EXPECT_EQ(t->segments[0].start_ms, 1500);
+  EXPECT_EQ(t->segments[0].end_ms, 4500);
+  EXPECT_EQ(t->segments[0].speaker, "unknown");
+  EXPECT_EQ(t->language, "en-IN");
+}
+
+TEST_F(SarvamTest, DiarizationRunsTheBatchJobFlowEndToEnd) {
+  fake.set_polls_until_complete(3);
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  const std::string audio = job.audio;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text/job/v1/job-"), 1 + 3);  // start + status polls
+  EXPECT_EQ(fake.count(kJobBase + "/upload-files"), 1);
+  EXPECT_EQ(fake.count(kJobBase + "/download-files"), 1);
+  EXPECT_EQ(fake.count("/blob/upload/"), 1);
+  EXPECT_EQ(fake.count("/blob/output/"), 1);
+  EXPECT_EQ(fake.count("/speech-to-text/job/v1/job-0001/status"), 3);
+  EXPECT_EQ(fake.last_upload(), audio);
+  const auto params = nlohmann::json::parse(fake.last_job_parameters());
+  EXPECT_EQ(params["with_diarization"], true);
+  EXPECT_EQ(params["num_speakers"], 2);
+  EXPECT_EQ(params["model"], "saarika:v2.5");
+  EXPECT_EQ(params["language_code"], "unknown");
+  // The order of the flow as the fake saw it.
+  std::vector<std::string> paths;
+  for (const auto& r : fake.requests()) paths.push_back(r.method + " " + r.path);
+  ASSERT_GE(paths.size(), 9U);
+  EXPECT_EQ(paths[0], "POST " + kJobBase);
+  EXPECT_EQ(paths[1], "POST " + kJobBase + "/upload-files");
+  EXPECT_EQ(paths[2], "PUT /blob/upload/job-0001/audio.wav");
+  EXPECT_EQ(paths[3], "POST " + kJobBase + "/job-0001/start");
+  EXPECT_EQ(paths[4], "GET " + kJobBase + "/job-0001/status");
+  EXPECT_EQ(paths[7], "POST " + kJobBase + "/download-files");
+  EXPECT_EQ(paths[8], "GET /blob/output/job-0001/audio.wav.json");
+
+  EXPECT_TRUE(t->diarized);
+  ASSERT_EQ(t->segments.size(), 4U);
+  EXPECT_EQ(t->segments[0].speaker, "SPEAKER_00");
+  EXPECT_EQ(t->segments[1].speaker, "SPEAKER_01");
+  auto applied = map_speakers(*t);
+  EXPECT_EQ(applied["SPEAKER_01"], "agent");  // greeted, though SPEAKER_00 spoke first
+  EXPECT_EQ(applied["SPEAKER_00"], "customer");
+}
+
+TEST_F(SarvamTest, LongAudioGoesThroughTheBatchApiEvenWithoutDiarization) {
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 31.0), 1, 31.0);
+  job.diarize = false;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text/job/v1/upload-files"), 1);
+  const auto params = nlohmann::json::parse(fake.last_job_parameters());
+  EXPECT_EQ(params["with_diarization"], false);
+  EXPECT_FALSE(t->diarized);
+  EXPECT_EQ(t->segments.size(), 4U);
+}
+
+TEST_F(SarvamTest, TransientFailuresInsideTheFlowAreRetried) {
+  fake.fail_next(earshot::testing::FailurePlan::of(1, FailureKind::kUnavailable).only("/speech-to-text/job/v1/job-0001/status"));
+  auto p = provider(config());
+  auto t = testing::run(p, testing::job_for(testing::make_wav(1, 2.0), 1, 2.0));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text/job/v1/job-0001/status"), 3);  // 503, Running, Completed
+}
+
+TEST_F(SarvamTest, FailedJobFailsWithItsReason) {
+  fake.set_batch_failure("audio could not be decoded");
+  auto p = provider(config());
+  auto t = testing::run(p, testing::job_for(testing::make_wav(1, 2.0), 1, 2.0));
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(t.error().message.find("audio could not be decoded"), std::string::npos) << t.error().message;
+  EXPECT_NE(t.error().message.find("job-0001"), std::string::npos);
+  EXPECT_EQ(fake.count("/speech-to-text/job/v1/download-files"), 0);
+}
+
+TEST_F(SarvamTest, BatchJobThatNeverFinishesHitsTheDeadline) {
+  fake.set_polls_until_complete(1'000'000);
+  auto c = config();
+  c.deadline = 600ms;
+  auto p = provider(c);
+  const auto start = std::chrono::steady_clock::now();
+  auto t = testing::run(p, testing::job_for(testing::make_wav(1, 2.0), 1, 2.0));
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kTimeout) << t.error().to_string();
+  EXPECT_NE(t.error().message.find("Running"), std::string::npos) << t.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+TEST_F(SarvamTest, BadKeyIsPermissionDeniedWithOneRequest) {
+  auto c = config();
+  c.api_key = "bad";
+  auto p = provider(c);
+  auto t = testing::run(p, short_mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kPermissionDenied) << t.error().to_string();
+  EXPECT_NE(t.error().message.find("invalid_api_key_error"), std::string::npos);
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(SarvamTest, InsufficientQuotaIsNotRetriedThoughItIs429) {
+  fake.fail_next(earshot::testing::FailurePlan::of(5, FailureKind::kQuota));
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kFailedPrecondition) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(SarvamTest, InvalidInputIsNotRetried) {
+  fake.fail_next(earshot::testing::FailurePlan::of(5, FailureKind::kInvalidInput));
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 1);
+}
+
+TEST_F(SarvamTest, RateLimitRetriedThenSucceeds) {
+  fake.fail_next(earshot::testing::FailurePlan::of(2, FailureKind::kRateLimit));
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count(), 3);
+}
+
+TEST_F(SarvamTest, RateLimitExhaustedIsRateLimitedWithRetryAfter) {
+  fake.fail_next(earshot::testing::FailurePlan::of(100, FailureKind::kRateLimit).after_ms(50));
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kRateLimited) << t.error().to_string();
+  ASSERT_TRUE(t.error().retry_after.has_value());
+  EXPECT_EQ(t.error().retry_after->count(), 50);
+  EXPECT_EQ(fake.count(), 4);
+}
+
+TEST_F(SarvamTest, MalformedBodyIsAClearError) {
+  fake.set_malformed(true);
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("malformed response"), std::string::npos) << t.error().message;
+  EXPECT_EQ(fake.count(), 1);
+}
+
+}  // namespace
+}  // namespace earshot::stt
