@@ -392,5 +392,34 @@ TEST_F(LifecycleTest, InvalidControlEventsAreIgnored) {
   worker->stop();
 }
 
+TEST_F(LifecycleTest, APublisherStuckOnAStalledConnectionRecovers) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  auto ep = parse_amqp_url(amqp.url);
+  ASSERT_TRUE(ep);
+  TcpProxy proxy(ep->host, ep->port);
+  auto via_proxy =
+      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  via_proxy.heartbeat = seconds(1);
+  Publisher pub(via_proxy, {.window = 1000, .confirm_timeout = seconds(30)});
+  pub.start();
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "warm-up")));
+  proxy.freeze();
+  // Far more than the socket buffers hold: the I/O thread's writes block on the frozen
+  // connection until the send timeout gives it up; then everything goes out again.
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 2000; ++i) {
+    auto m = stage_message(Stage::kSync, bid, fmt::format("c{}", i));
+    m.headers["x-padding"] = std::string(8192, 'p');
+    batch.push_back(std::move(m));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = pub.publish_batch(std::move(batch));
+  EXPECT_TRUE(st) << st.error().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(20));
+  EXPECT_GE(depth(work_queue(Stage::kSync, bid)), 2001u);  // at least once
+  proxy.cut();
+}
+
 }  // namespace
 }  // namespace earshot::queue::testing

@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 namespace earshot::queue::detail {
 
@@ -162,6 +165,80 @@ timeval to_timeval(std::chrono::milliseconds d) {
 }
 }  // namespace
 
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One thread per process checks every registered connection's write four times a second.
+class WriteWatchdog {
+ public:
+  void add(std::weak_ptr<WriteWatch> w) {
+    std::lock_guard l(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    watches_.push_back(std::move(w));
+  }
+  ~WriteWatchdog() {
+    {
+      std::lock_guard l(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock l(mu_);
+    while (!stopping_) {
+      cv_.wait_for(l, std::chrono::milliseconds(250));
+      const std::int64_t now = steady_ns();
+      std::erase_if(watches_, [&](std::weak_ptr<WriteWatch>& weak) {
+        auto w = weak.lock();
+        if (!w) return true;
+        const std::int64_t since = w->since_ns.load();
+        const auto limit_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(w->limit).count();
+        if (since != 0 && now - since > limit_ns) {
+          std::lock_guard wl(w->mu);
+          if (w->open) ::shutdown(w->fd, SHUT_RDWR);
+        }
+        return false;
+      });
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::weak_ptr<WriteWatch>> watches_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+void watch_writes(const std::shared_ptr<WriteWatch>& w) {
+  static WriteWatchdog dog;
+  dog.add(w);
+}
+
+class WriteScope {
+ public:
+  explicit WriteScope(WriteWatch* w) : w_(w) {
+    if (w_ != nullptr) w_->since_ns = steady_ns();
+  }
+  ~WriteScope() {
+    if (w_ != nullptr) w_->since_ns = 0;
+  }
+  WriteScope(const WriteScope&) = delete;
+  WriteScope& operator=(const WriteScope&) = delete;
+
+ private:
+  WriteWatch* w_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings& s) {
   auto ep = parse_amqp_url(s.url);
   if (!ep) return std::unexpected(ep.error());
@@ -208,11 +285,23 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   }
   c->heartbeat_ = std::chrono::seconds(amqp_get_heartbeat(c->conn_));
   c->last_recv_ = std::chrono::steady_clock::now();
+  // A write stuck this long means the broker stopped reading: give the connection up.
+  c->watch_ = std::make_shared<WriteWatch>();
+  c->watch_->fd = amqp_get_sockfd(c->conn_);
+  c->watch_->limit =
+      c->heartbeat_.count() > 0
+          ? std::max<std::chrono::milliseconds>(2 * c->heartbeat_, std::chrono::seconds(2))
+          : std::chrono::milliseconds(std::chrono::seconds(30));
+  watch_writes(c->watch_);
   return c;
 }
 
 AmqpConnection::~AmqpConnection() {
   if (conn_ == nullptr) return;
+  if (watch_) {
+    std::lock_guard l(watch_->mu);
+    watch_->open = false;  // the fd may be reused once the connection is destroyed
+  }
   if (!broken_) amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(conn_);
 }
@@ -345,6 +434,7 @@ Status AmqpConnection::publish(amqp_channel_t channel, const OutgoingMessage& m)
     p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
     p.expiration = bytes(expiration);
   }
+  WriteScope scope(watch_.get());
   int rc = amqp_basic_publish(conn_, channel, bytes(m.exchange), bytes(m.routing_key),
                               m.mandatory ? 1 : 0, 0, &p, bytes(m.body));
   if (rc != AMQP_STATUS_OK) {
@@ -353,6 +443,16 @@ Status AmqpConnection::publish(amqp_channel_t channel, const OutgoingMessage& m)
                       fmt::format("amqp publish: {}", amqp_error_string2(rc)));
   }
   return {};
+}
+
+void AmqpConnection::ack(amqp_channel_t channel, std::uint64_t tag) {
+  WriteScope scope(watch_.get());
+  if (amqp_basic_ack(conn_, channel, tag, 0) != AMQP_STATUS_OK) broken_ = true;
+}
+
+void AmqpConnection::reject(amqp_channel_t channel, std::uint64_t tag) {
+  WriteScope scope(watch_.get());
+  if (amqp_basic_nack(conn_, channel, tag, 0, 1) != AMQP_STATUS_OK) broken_ = true;
 }
 
 }  // namespace earshot::queue::detail

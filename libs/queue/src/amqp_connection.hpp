@@ -4,9 +4,12 @@
 
 #include <amqp.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +63,18 @@ struct Content {
   Headers headers;
 };
 
+// A write in progress on one connection, visible to the process-wide write watchdog.
+// rabbitmq-c waits for writability without a deadline when the broker stops reading, so
+// the watchdog shuts the socket down (from its own thread) once a write has been stuck
+// longer than `limit`; the blocked call then fails and the owner reconnects.
+struct WriteWatch {
+  std::mutex mu;
+  int fd = -1;
+  bool open = true;
+  std::atomic<std::int64_t> since_ns{0};  // 0: not writing
+  std::chrono::milliseconds limit{30'000};
+};
+
 class AmqpConnection {
  public:
   // Connects (connect_timeout), logs in with the settings' heartbeat and sets the RPC
@@ -90,6 +105,9 @@ class AmqpConnection {
 
   // basic.publish of a persistent message (message id must be set).
   [[nodiscard]] Status publish(amqp_channel_t channel, const OutgoingMessage& m);
+  // basic.ack / basic.nack(requeue) of one delivery; failures mark the connection broken.
+  void ack(amqp_channel_t channel, std::uint64_t tag);
+  void reject(amqp_channel_t channel, std::uint64_t tag);
 
   [[nodiscard]] bool broken() const { return broken_; }
   void mark_broken() { broken_ = true; }
@@ -98,6 +116,7 @@ class AmqpConnection {
  private:
   AmqpConnection() = default;
   amqp_connection_state_t conn_ = nullptr;
+  std::shared_ptr<WriteWatch> watch_;
   std::chrono::milliseconds heartbeat_{0};
   std::chrono::steady_clock::time_point last_recv_{};
   bool broken_ = false;

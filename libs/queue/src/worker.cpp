@@ -272,7 +272,7 @@ struct StageWorker::Impl {
           [&](const std::string&, const Delivery& d) { return d.session == session; });
     }
     for (auto& d : v) {
-      amqp_basic_nack(conn->state(), d.channel, d.tag, 0, 1);
+      conn->reject(d.channel, d.tag);
       auto it = channels.find(d.channel);
       if (it != channels.end() && it->second.unsettled > 0) --it->second.unsettled;
     }
@@ -397,9 +397,9 @@ struct StageWorker::Impl {
         conn && !conn->broken() && it != channels.end() && it->second.session == c.session;
     if (live) {
       if (c.kind == IoCommand::Kind::kAck) {
-        amqp_basic_ack(conn->state(), c.channel, c.tag, 0);
+        conn->ack(c.channel, c.tag);
       } else {
-        amqp_basic_nack(conn->state(), c.channel, c.tag, 0, 1);
+        conn->reject(c.channel, c.tag);
       }
       if (it->second.unsettled > 0) --it->second.unsettled;
     }
@@ -475,7 +475,7 @@ struct StageWorker::Impl {
     ++it->second.unsettled;
     if (bid.empty() || intake_stopped) {
       // Cancelled meanwhile: give it back at once.
-      amqp_basic_nack(conn->state(), ch, tag, 0, 1);
+      conn->reject(ch, tag);
       --it->second.unsettled;
       return;
     }
