@@ -66,6 +66,7 @@ case "${1:-start}" in
 esac
 
 bash scripts/install-deps.sh
+bash scripts/fetch-assets.sh
 bash scripts/build.sh
 bash "$SERVICES" --instance demo start
 eval "$(bash "$SERVICES" --instance demo env)"

@@ -29,6 +29,11 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# npm fetches pinned data assets (scripts/fetch-assets.sh); any installed npm will do.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
   exit 0

@@ -8,6 +8,7 @@ cd "$ROOT"
 SERVICES="$ROOT/scripts/services.sh"
 
 bash scripts/install-deps.sh
+bash scripts/fetch-assets.sh
 bash scripts/build.sh
 
 started_here=0
