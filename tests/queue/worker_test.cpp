@@ -435,5 +435,39 @@ TEST_F(WorkerTest, AtVolumeEveryInputIsDoneOnceAndForwardedOnce) {
   EXPECT_EQ(depth(work_queue(Stage::kTranscribe, bid)), 5000u);
 }
 
+TEST_F(WorkerTest, AMissingDeadLetterQueueIsRedeclaredWithoutSpinning) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult {
+    return Fail{.reason = "bad input", .code = ErrorCode::kInvalidArgument};
+  });
+  auto o = options();
+  o.reconcile_interval = seconds(60);
+  Running worker(make_worker(handler, dir, rec, o));
+  ASSERT_TRUE(wait_until([&] { return !(*worker).consuming().empty(); }, seconds(5)));
+  // Someone deleted the dead-letter queue: the first dead-letter publish is unroutable.
+  ASSERT_TRUE(admin->delete_queue(dead_letter_queue(Stage::kSync, bid)));
+  Publisher pub(amqp, {});
+  pub.start();
+  ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
+  // The worker declares the queue again and the message lands there on a later delivery.
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDeadLettered) == 1; }, seconds(10)));
+  auto dead = admin->get(dead_letter_queue(Stage::kSync, bid));
+  ASSERT_TRUE(dead && *dead);
+  const std::string text = metrics->serialize();
+  EXPECT_NE(
+      text.find("earshot_queue_copy_publish_failures_total{kind=\"dead-letter\",stage=\"sync\"}"),
+      std::string::npos);
+  // Paused between attempts instead of spinning.
+  const std::string consumed =
+      fmt::format("earshot_queue_consumed_total{{bid=\"{}\",stage=\"sync\"}} ", bid);
+  const auto pos = text.find(consumed);
+  ASSERT_NE(pos, std::string::npos);
+  EXPECT_LE(std::stoi(text.substr(pos + consumed.size())), 3);
+}
+
 }  // namespace
 }  // namespace earshot::queue::testing

@@ -138,6 +138,7 @@ struct StageWorker::Impl {
   prometheus::Family<prometheus::Counter>& retried_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
   prometheus::Family<prometheus::Counter>& record_failures_;
+  prometheus::Family<prometheus::Counter>& publish_failures_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Gauge>& depth_;
   prometheus::Gauge& in_flight_;
@@ -187,7 +188,8 @@ struct StageWorker::Impl {
   std::condition_variable mgr_cv;
   std::deque<BusinessEvent> events;
   std::set<std::string> lost;
-  std::set<std::string> enabled;  // manager thread only
+  std::set<std::string> redeclare;  // businesses whose retry / dead-letter publish failed
+  std::set<std::string> enabled;    // manager thread only
 
   Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler& h,
        BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
@@ -213,6 +215,8 @@ struct StageWorker::Impl {
                                  "Messages dead-lettered, per stage, business and error code.")),
         record_failures_(m.counter("earshot_queue_outcome_record_failures_total",
                                    "Outcomes the recorder could not store.")),
+        publish_failures_(m.counter("earshot_queue_copy_publish_failures_total",
+                                    "Retry or dead-letter copies the broker did not take.")),
         duration_(m.histogram("earshot_queue_handler_duration_seconds",
                               "Handler time per message, by outcome.")),
         depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
@@ -687,6 +691,26 @@ struct StageWorker::Impl {
     }
   }
 
+  // A retry or dead-letter copy could not be published (broker trouble, or a retry / dead-
+  // letter queue that no longer exists). Requeueing at once would spin on the same failure:
+  // ask the manager to declare the business's queues again, hold the message back for a
+  // second (which also throttles that business through its in-flight cap), then requeue.
+  void requeue_later(const Delivery& d, std::string_view what, const Error& e) {
+    publish_failures_.Add({{"stage", stage}, {"kind", std::string(what)}}).Increment();
+    log::warn("queue worker could not publish a message copy; requeueing it after a pause",
+              {{"copy", what}, {"error", e.to_string()}});
+    {
+      std::lock_guard l(mgr_mu);
+      redeclare.insert(d.bid);
+    }
+    mgr_cv.notify_all();
+    {
+      std::unique_lock l(sched_mu);
+      sched_cv.wait_for(l, std::chrono::seconds(1), [&] { return handlers_stop; });
+    }
+    finish(d, false);
+  }
+
   void dead_letter(const Delivery& d, const Envelope& env, ErrorCode code,
                    const std::string& reason, SteadyClock::time_point started) {
     OutgoingMessage m;
@@ -701,9 +725,7 @@ struct StageWorker::Impl {
     m.headers[std::string(header::kAttempts)] = std::int64_t{env.attempt};
     m.headers[std::string(header::kFailedAt)] = format_utc(clock.now());
     if (auto st = publisher.publish(std::move(m)); !st) {
-      log::warn("queue worker could not dead-letter; requeueing",
-                {{"error", st.error().to_string()}});
-      finish(d, false);
+      requeue_later(d, "dead-letter", st.error());
       return;
     }
     dead_lettered_.Add({{"stage", stage}, {"bid", d.bid}, {"code", std::string(code_name(code))}})
@@ -732,9 +754,7 @@ struct StageWorker::Impl {
     m.headers[std::string(header::kAttempt)] = std::int64_t{env.attempt + 1};
     m.headers["x-retry-reason"] = reason.substr(0, 1000);
     if (auto st = publisher.publish(std::move(m)); !st) {
-      log::warn("queue worker could not schedule a retry; requeueing",
-                {{"error", st.error().to_string()}});
-      finish(d, false);
+      requeue_later(d, "retry", st.error());
       return;
     }
     retried_.Add({{"stage", stage}, {"bid", d.bid}}).Increment();
@@ -860,6 +880,7 @@ struct StageWorker::Impl {
     while (true) {
       std::deque<BusinessEvent> evs;
       std::set<std::string> lost_now;
+      std::set<std::string> redeclare_now;
       {
         std::unique_lock l(mgr_mu);
         mgr_cv.wait_until(l, std::min(next_reconcile, next_depth),
@@ -867,10 +888,18 @@ struct StageWorker::Impl {
         if (stopping) return;
         evs.swap(events);
         lost_now.swap(lost);
+        redeclare_now.swap(redeclare);
       }
       if (intake_stopped) {
         next_reconcile = next_depth = SteadyClock::now() + std::chrono::hours(24);
         continue;
+      }
+      for (const auto& bid : redeclare_now) {
+        if (!enabled.contains(bid)) continue;
+        if (auto st = admin.declare_business(opt.stage, bid); !st) {
+          log::warn("queue worker cannot declare business queues",
+                    {{"bid", bid}, {"error", st.error().to_string()}});
+        }
       }
       for (const auto& bid : lost_now) {
         enabled.erase(bid);
