@@ -192,6 +192,8 @@ int main(int argc, char** argv) {
          "create database");
   }
   settings.pool_size = 4;
+  // Migrating the big data set rebuilds indexes: minutes, not the default read deadline.
+  settings.read_timeout = std::chrono::hours(2);
   auto up_settings = settings;
   up_settings.database = kUpsertDatabase;
   Database up_db(up_settings);

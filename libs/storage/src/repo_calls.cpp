@@ -335,13 +335,15 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   const SortSpec spec = sort_spec(q.sort);
   const bool desc = q.order == SortOrder::kDesc;
   // Deferred join: the inner query walks a list index (sort key, id, then every filtered
-  // column) and reads only index entries; the outer one fetches the page's rows by id.
+  // column) and reads only index entries; the outer one fetches the page's rows by their
+  // primary key (bid, started_at, id), one clustered lookup each.
   // With an agent filter the agent's index is the narrow one whatever the sort; without a
   // hint the optimizer prefers walking the sort index (no sort step) across the business.
   std::string sql = q.human_agent_id
-                        ? "SELECT id AS page_id FROM call_records FORCE INDEX (ix_calls_list_agent) "
-                          "WHERE bid = ?"
-                        : "SELECT id AS page_id FROM call_records WHERE bid = ?";
+                        ? "SELECT id AS page_id, started_at AS page_started FROM call_records "
+                          "FORCE INDEX (ix_calls_list_agent) WHERE bid = ?"
+                        : "SELECT id AS page_id, started_at AS page_started FROM call_records "
+                          "WHERE bid = ?";
   std::vector<Value> p{t.bid()};
   if (q.human_agent_id) {
     sql += " AND human_agent_id = ?";
@@ -418,7 +420,8 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT ?", spec.column, dir);
   p.emplace_back(q.limit + 1);
   sql = fmt::format(
-      "{0}, {1} FROM ({2}) page JOIN call_records ON call_records.id = page.page_id "
+      "{0}, {1} FROM ({2}) page JOIN call_records ON call_records.started_at = "
+      "page.page_started AND call_records.id = page.page_id "
       "WHERE call_records.bid = ? ORDER BY {1} {3}, id {3}",
       kCallCols, spec.column, sql, dir);
   p.emplace_back(t.bid());
