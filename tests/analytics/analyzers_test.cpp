@@ -1,0 +1,205 @@
+// Built-in analyzers on hand-written transcripts: transcript metrics, sentiment timeline,
+// PII, the categories rule engine (every rule type, windows, negate) and QA scorecards.
+#include <gtest/gtest.h>
+
+#include "earshot/analytics/categories.hpp"
+#include "earshot/analytics/pii.hpp"
+#include "earshot/analytics/transcript.hpp"
+
+namespace earshot::analytics {
+namespace {
+
+const SentimentLexicon& lexicon() {
+  static const SentimentLexicon lex = [] {
+    auto l = SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) +
+                                         "/.local/assets/vader-1.1.3/vader_lexicon.txt");
+    EXPECT_TRUE(l) << l.error().to_string();
+    return l ? std::move(*l) : *SentimentLexicon::parse("good\t1.9\t0.9\t[]");
+  }();
+  return lex;
+}
+
+// A 60 s call: greeting, complaint, a 6 s hold at 20-26 s, resolution, a happy customer.
+CallFacts sample_call() {
+  CallFacts f;
+  f.duration_ms = 60000;
+  f.segments = {
+      {Role::kAgent, 0, 4000, "Thank you for calling Acme, how can I help you today?"},
+      {Role::kCustomer, 4500, 12000, "My blender arrived broken and I am really angry about it."},
+      {Role::kAgent, 12500, 20000, "I am so sorry. Please hold while I check your order."},
+      {Role::kAgent, 26000, 34000, "I have refunded the full amount to your card."},
+      {Role::kCustomer, 34500, 40000, "That is great, thank you so much!"},
+      {Role::kAgent, 52000, 58000, "Is there anything else I can help with?"},
+  };
+  SentimentAnalyzer a(lexicon());
+  for (const auto& s : f.segments) f.segment_sentiment.push_back(a.score(s.text).compound);
+  f.silences = {{20000, 26000}, {40000, 52000}};
+  f.customer_interruption_ms = 1200;
+  return f;
+}
+
+Category category(const std::string& rules) {
+  auto c = parse_category("c", rules);
+  EXPECT_TRUE(c) << c.error().to_string();
+  return c ? *c : Category{};
+}
+
+bool matches(const std::string& rules) { return match_category(category(rules), sample_call()).has_value(); }
+
+TEST(TranscriptMetrics, QuestionsAndTalkSpeed) {
+  auto f = sample_call();
+  EXPECT_TRUE(is_question("how can I help"));
+  EXPECT_TRUE(is_question("You received it?"));
+  EXPECT_FALSE(is_question("I have refunded the full amount."));
+  auto t = talk_speed(f.segments, 0, 0);
+  EXPECT_EQ(t.agent_questions, 2);
+  // Agent: 11 + 11 + 9 + 8 = 39 words in 4 + 7.5 + 8 + 6 = 25.5 s.
+  ASSERT_TRUE(t.agent_wpm);
+  EXPECT_NEAR(*t.agent_wpm, 39 / (25.5 / 60.0), 0.01);
+  ASSERT_TRUE(t.agent_questions_per_hour);
+  EXPECT_NEAR(*t.agent_questions_per_hour, 2 / (25.5 / 3600.0), 0.01);
+}
+
+TEST(SentimentTimeline, QuartersCallLevelAndChange) {
+  auto f = sample_call();
+  SentimentAnalyzer a(lexicon());
+  auto tl = sentiment_timeline(f.segments, f.duration_ms, a);
+  ASSERT_EQ(tl.segment.size(), f.segments.size());
+  EXPECT_LT(tl.segment[1], -0.3);  // angry complaint
+  EXPECT_GT(tl.segment[4], 0.5);   // thanks
+  // Customer segments: midpoints 8.25 s (Q1) and 37.25 s (Q3); no Q4 -> no change.
+  EXPECT_TRUE(tl.customer.quarter[0]);
+  EXPECT_FALSE(tl.customer.quarter[1]);
+  EXPECT_TRUE(tl.customer.quarter[2]);
+  EXPECT_FALSE(tl.customer_change);
+  // Duration-weighted: 7.5 s of the complaint, 5.5 s of the thanks.
+  ASSERT_TRUE(tl.customer.call);
+  EXPECT_NEAR(*tl.customer.call, (tl.segment[1] * 7500 + tl.segment[4] * 5500) / 13000, 1e-9);
+  auto shifted = f.segments;
+  shifted[4].start_ms = 50000;
+  shifted[4].end_ms = 56000;
+  tl = sentiment_timeline(shifted, f.duration_ms, a);
+  ASSERT_TRUE(tl.customer_change);
+  EXPECT_NEAR(*tl.customer_change, tl.segment[4] - tl.segment[1], 1e-9);
+}
+
+TEST(Pii, FindsAndRedactsEveryKind) {
+  const std::string text =
+      "Email me at jane.doe+calls@example.co.uk or call 415-555-0132, my card is "
+      "4111 1111 1111 1111 and the code is four one one one, thanks.";
+  auto found = find_pii(text);
+  ASSERT_EQ(found.size(), 4u);
+  EXPECT_EQ(found[0].type, PiiType::kEmail);
+  EXPECT_EQ(found[1].type, PiiType::kPhone);
+  EXPECT_EQ(found[2].type, PiiType::kCard);
+  EXPECT_EQ(found[3].type, PiiType::kSpokenDigits);
+  EXPECT_EQ(redact(text, found),
+            "Email me at [EMAIL] or call [PHONE], my card is [CARD] and the code is [DIGITS], thanks.");
+}
+
+TEST(Pii, LuhnDecidesCardsAndOrdinaryNumbersAreLeftAlone) {
+  EXPECT_TRUE(luhn_valid("4111111111111111"));
+  EXPECT_FALSE(luhn_valid("4111111111111112"));
+  // 16 digits failing Luhn are not a card; too long for a phone: left alone.
+  EXPECT_TRUE(find_pii("ref 4111 1111 1111 1112 ok").empty());
+  EXPECT_TRUE(find_pii("I waited 45 minutes on 3 calls in 2024").empty());
+  EXPECT_TRUE(find_pii("my 4G router and the 10am slot").empty());
+  EXPECT_EQ(find_pii("+1 (415) 555-0132").size(), 1u);
+  EXPECT_EQ(find_pii("one two three").size(), 0u);  // three digit words: too short
+  auto spoken = find_pii("it is nine eight double seven six five four three two one");
+  ASSERT_EQ(spoken.size(), 1u);
+  EXPECT_EQ(spoken[0].type, PiiType::kSpokenDigits);
+  EXPECT_TRUE(find_pii("not an email: a@b and user@ and @home").empty());
+}
+
+TEST(Categories, TranscriptRulesWithSpeakerWindowFormsAndNegate) {
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["refunded"]}])"));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["refund"]}])"));  // exact word only
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["refund"],"match":"forms"}])"));
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["full amount"],"speaker":"agent"}])"));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["full amount"],"speaker":"customer"}])"));
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["thank you for calling"],"window":{"first_ms":5000}}])"));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["refunded"],"window":{"first_ms":20000}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["anything else"],"window":{"last_ms":10000}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["broken"],"window":{"start_pct":0,"end_pct":25}}])"));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["broken"],"window":{"start_pct":50,"end_pct":100}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"transcript","phrases":["supervisor"],"negate":true}])"));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["broken"],"negate":true}])"));
+}
+
+TEST(Categories, NonTalkInterruptionAndSentimentRules) {
+  EXPECT_TRUE(matches(R"([{"type":"non_talk","min_ms":5000}])"));
+  EXPECT_FALSE(matches(R"([{"type":"non_talk","min_ms":15000}])"));
+  EXPECT_TRUE(matches(R"([{"type":"non_talk","min_ms":5000,"window":{"start_pct":25,"end_pct":50}}])"));
+  EXPECT_FALSE(matches(R"([{"type":"non_talk","min_ms":7000,"window":{"start_pct":0,"end_pct":50}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"interruption","speaker":"customer","min_ms":1000}])"));
+  EXPECT_FALSE(matches(R"([{"type":"interruption","speaker":"agent","min_ms":0}])"));
+  EXPECT_TRUE(matches(R"([{"type":"interruption","speaker":"agent","min_ms":0,"negate":true}])"));
+  EXPECT_TRUE(matches(R"([{"type":"sentiment","speaker":"customer","value":"negative","window":{"first_ms":15000}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"sentiment","speaker":"customer","value":"positive","window":{"last_ms":30000}}])"));
+  EXPECT_TRUE(matches(R"([{"type":"sentiment","speaker":"customer","value":"mixed"}])"));
+  EXPECT_FALSE(matches(R"([{"type":"sentiment","speaker":"customer","value":"neutral"}])"));
+}
+
+TEST(Categories, AllRulesMustMatchAndSpansAreRecorded) {
+  auto c = category(R"([{"type":"transcript","phrases":["refunded"],"speaker":"agent"},
+                        {"type":"non_talk","min_ms":5000,"window":{"start_pct":0,"end_pct":50}}])");
+  auto m = match_category(c, sample_call());
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->spans.size(), 2u);
+  EXPECT_EQ(m->spans[0], (Interval{20000, 26000}));
+  EXPECT_EQ(m->spans[1], (Interval{26000, 34000}));
+  EXPECT_FALSE(matches(R"([{"type":"transcript","phrases":["refunded"]},{"type":"non_talk","min_ms":20000}])"));
+}
+
+TEST(Categories, ValidationNamesTheField) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[]", "rules"},
+      {R"([{"type":"nope"}])", "rules[0].type"},
+      {R"([{"type":"transcript"}])", "rules[0].phrases"},
+      {R"([{"type":"transcript","phrases":["x"],"speaker":"boss"}])", "rules[0].speaker"},
+      {R"([{"type":"transcript","phrases":["x"],"window":{"first_ms":-1}}])", "rules[0].window.first_ms"},
+      {R"([{"type":"transcript","phrases":["x"],"window":{"start_pct":60,"end_pct":50}}])", "rules[0].window"},
+      {R"([{"type":"transcript","phrases":["x"],"colour":"red"}])", "unknown field 'colour'"},
+      {R"([{"type":"non_talk"}])", "rules[0].min_ms"},
+      {R"([{"type":"sentiment","speaker":"customer","value":"angry"}])", "rules[0].value"},
+      {R"([{"type":"sentiment","value":"negative"}])", "rules[0].speaker"},
+      {"not json", "not valid JSON"},
+      {"' OR 1=1 --", "not valid JSON"},
+  };
+  for (const auto& [rules, word] : bad) {
+    auto r = parse_rules(rules);
+    ASSERT_FALSE(r) << rules;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(word), std::string::npos) << r.error().message;
+  }
+  std::string many = "[";
+  for (int i = 0; i < 21; ++i) many += std::string(i ? "," : "") + R"({"type":"non_talk","min_ms":1})";
+  EXPECT_FALSE(parse_rules(many + "]"));
+}
+
+TEST(Scorecards, WeightedScoreWithNotApplicable) {
+  auto card = parse_scorecard("qa", R"({"questions":[
+      {"id":"greet","text":"Greeted","weight":2,"answer":{"kind":"rule","rules":[
+          {"type":"transcript","phrases":["thank you for calling"],"speaker":"agent","window":{"first_ms":10000}}]}},
+      {"id":"talk","text":"Talk ratio under 65%","weight":1,"answer":{"kind":"metric","metric":"agent_talk_ratio","op":"<=","value":0.65}},
+      {"id":"hold","text":"No long hold","weight":1,"answer":{"kind":"rule","rules":[{"type":"non_talk","min_ms":5000,"negate":true}]}},
+      {"id":"sop","text":"SOP followed","weight":3,"answer":{"kind":"agent","agent":"sop","field":"/followed","equals":true}},
+      {"id":"wpm","text":"Speaks calmly","weight":1,"answer":{"kind":"metric","metric":"agent_wpm","op":"<","value":180}}]})");
+  ASSERT_TRUE(card) << card.error().to_string();
+  auto r = score_call(*card, sample_call(), {{"agent_talk_ratio", 0.7}}, {});
+  // greet yes (2), talk no (1), hold no (1), sop n/a, wpm n/a: 2 / 4.
+  ASSERT_TRUE(r.score);
+  EXPECT_DOUBLE_EQ(*r.score, 0.5);
+  EXPECT_EQ(r.answers[3].answer, Answer::kNotApplicable);
+  r = score_call(*card, sample_call(), {{"agent_talk_ratio", 0.5}, {"agent_wpm", 150}}, {{"sop", R"({"followed":true})"}});
+  EXPECT_DOUBLE_EQ(*r.score, 7.0 / 8.0);
+  auto none = parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(score_call(*none, sample_call(), {}, {}).score.has_value());
+  EXPECT_FALSE(parse_scorecard("qa", R"({"questions":[{"id":"x","weight":0,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})"));
+  EXPECT_FALSE(parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a","field":"/a~2","equals":1}}]})"));
+}
+
+}  // namespace
+}  // namespace earshot::analytics
