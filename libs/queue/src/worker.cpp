@@ -218,7 +218,8 @@ struct StageWorker::Impl {
         publish_failures_(m.counter("earshot_queue_copy_publish_failures_total",
                                     "Retry or dead-letter copies the broker did not take.")),
         duration_(m.histogram("earshot_queue_handler_duration_seconds",
-                              "Handler time per message, by outcome.")),
+                              "Dispatch to outcome per message: the handler plus the broker "
+                              "confirming its next-stage, retry or dead-letter copies.")),
         depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
         in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.")
                        .Add({{"stage", stage}})),
