@@ -35,7 +35,7 @@ TEST_F(DeadLetterTest, ShowReplayAndPurge) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c" + std::to_string(i))));
   }
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDeadLettered) == 3; }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDeadLettered) == 3; }, seconds(15)));
 
   DeadLetterAdmin dlq(amqp, topo, SystemClock::instance());
   ASSERT_TRUE(wait_until(
@@ -62,7 +62,7 @@ TEST_F(DeadLetterTest, ShowReplayAndPurge) {
   auto moved = dlq.replay(Stage::kSync, bid, 2);
   ASSERT_TRUE(moved) << moved.error().to_string();
   EXPECT_EQ(*moved, 2u);
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 2; }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 2; }, seconds(15)));
   for (const auto& e : rec.events()) {
     if (e.kind == OutcomeKind::kDone) {
       EXPECT_EQ(e.attempt, 1);  // attempts reset

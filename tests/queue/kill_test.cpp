@@ -45,20 +45,20 @@ TEST_F(KillTest, WorkerKilledMidMessageLeadsToRedeliveryAndASingleEffect) {
   {
     ChildProcess first(bin, {bid, dir.string(), "60000"}, env);
     ASSERT_TRUE(first.start());
-    ASSERT_TRUE(wait_until([&] { return count_lines(log, "start " + id) == 1; }, seconds(10)))
+    ASSERT_TRUE(wait_until([&] { return count_lines(log, "start " + id) == 1; }, seconds(20)))
         << first.output();
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(seconds(5)));
   }
   // The broker noticed the dead connection and requeued the unacked delivery.
-  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 1u; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 1u; }, seconds(15)));
   EXPECT_EQ(count_lines(log, "effect "), 0);
 
   ChildProcess second(bin, {bid, dir.string(), "0"}, env);
   ASSERT_TRUE(second.start());
-  ASSERT_TRUE(wait_until([&] { return count_lines(log, "effect " + id) == 1; }, seconds(10)))
+  ASSERT_TRUE(wait_until([&] { return count_lines(log, "effect " + id) == 1; }, seconds(20)))
       << second.output();
-  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(15)));
   second.signal(SIGTERM);
   EXPECT_EQ(second.wait_exit(seconds(10)), 0);
   EXPECT_EQ(count_lines(log, "start " + id), 2);  // delivered twice

@@ -50,7 +50,7 @@ TEST_F(LifecycleTest, ControlEventsStartAndStopConsumingWithinTwoSeconds) {
   o.reconcile_interval = seconds(120);  // only the control event can explain a change
   auto worker = make_worker(handler, dir, rec, o);
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), first); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), first); }, seconds(15)));
 
   Publisher pub(amqp, {});
   pub.start();
@@ -61,7 +61,7 @@ TEST_F(LifecycleTest, ControlEventsStartAndStopConsumingWithinTwoSeconds) {
   ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), added); }, seconds(2)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, added, "c1")));
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(2)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(20)));
 
   dir.disable(added);
   t0 = std::chrono::steady_clock::now();
@@ -147,7 +147,7 @@ TEST_F(LifecycleTest, SmallBusinessIsServedLongBeforeABigBacklogDrains) {
   // (bounded by the prefetch), not after its 10,000.
   EXPECT_LT(big_done, 60u) << "big business messages done before the small one finished";
   // The backlog keeps draining afterwards.
-  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 200; }, seconds(10)));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 200; }, seconds(20)));
   worker->stop();
   EXPECT_GT(depth(work_queue(Stage::kSync, big)), 9000u);
 }
@@ -187,7 +187,7 @@ TEST_F(LifecycleTest, StopFinishesInFlightWorkAndLeavesTheRestForRedelivery) {
   o.prefetch = 20;
   auto w1 = make_worker(slow, dir, rec1, o);
   ASSERT_TRUE(w1->start());
-  ASSERT_TRUE(wait_until([&] { return in_handler.load() >= 4; }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return in_handler.load() >= 4; }, seconds(15)));
   w1->stop_intake();
   w1->drain(std::chrono::steady_clock::now() + seconds(5));
   w1->stop();
@@ -206,7 +206,7 @@ TEST_F(LifecycleTest, StopFinishesInFlightWorkAndLeavesTheRestForRedelivery) {
   auto w2 = make_worker(fast, dir, rec2, o);
   ASSERT_TRUE(w2->start());
   ASSERT_TRUE(
-      wait_until([&] { return rec2.count(OutcomeKind::kDone) == 20 - done1.size(); }, seconds(5)));
+      wait_until([&] { return rec2.count(OutcomeKind::kDone) == 20 - done1.size(); }, seconds(15)));
   w2->stop();
   const auto done2 = ids_of(rec2.events(), OutcomeKind::kDone);
   std::set<std::string> both;
@@ -237,7 +237,7 @@ TEST_F(LifecycleTest, WorkPastTheDrainDeadlineIsRedelivered) {
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  ASSERT_TRUE(wait_until([&] { return entered.load() == 1; }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return entered.load() == 1; }, seconds(15)));
   w->stop_intake();
   const auto t0 = std::chrono::steady_clock::now();
   w->drain(t0 + milliseconds(200));
@@ -245,7 +245,7 @@ TEST_F(LifecycleTest, WorkPastTheDrainDeadlineIsRedelivered) {
   w->stop();
   // The handler finished after the connection closed: its ack was lost, so the broker has
   // the message again (at-least-once).
-  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 1u; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 1u; }, seconds(15)));
 }
 
 TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
@@ -269,7 +269,7 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
   o.handler_threads = 2;
   auto worker = make_worker(handler, dir, rec, o, &via_proxy);
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(15)));
 
   Publisher pub(via_proxy, {.window = 50, .confirm_timeout = seconds(20)});
   pub.start();
@@ -288,7 +288,7 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
       std::this_thread::sleep_for(milliseconds(20));  // pacing, so cuts land mid-stream
     }
   });
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 60; }, seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 60; }, seconds(20)));
   proxy.cut();
   ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) >= 180; }, seconds(15)));
   proxy.cut();
@@ -308,7 +308,7 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
   EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"),
             std::string::npos);
   worker->stop();
-  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(15)));
 }
 
 TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects) {
@@ -326,7 +326,7 @@ TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects)
   FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
   auto worker = make_worker(handler, dir, rec, StageWorkerOptions{}, &via_proxy);
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(15)));
   const int before = proxy.accepted();
   proxy.freeze();  // no FIN, no RST: the sockets stay open but nothing moves
   Publisher direct(amqp, {});
@@ -334,7 +334,7 @@ TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects)
   ASSERT_TRUE(direct.publish(stage_message(Stage::kSync, bid, "c1")));
   // Two missed heartbeats (plus slack) later the worker gives up on the connection,
   // reconnects through the proxy and consumes the message.
-  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(10)));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(20)));
   EXPECT_GT(proxy.accepted(), before);
   proxy.cut();
   worker->stop();
@@ -351,16 +351,16 @@ TEST_F(LifecycleTest, AConsumerTheBrokerCancelsIsReestablished) {
   o.reconcile_interval = seconds(60);
   auto worker = make_worker(handler, dir, rec, o);
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(15)));
   // Deleting the queue makes the broker cancel the consumer (basic.cancel).
   ASSERT_TRUE(admin->delete_queue(work_queue(Stage::kSync, bid)));
-  ASSERT_TRUE(wait_until([&] { return !contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return !contains(worker->consuming(), bid); }, seconds(15)));
   // The worker declares the queue again and resumes without waiting for reconciliation.
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(15)));
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(15)));
   worker->stop();
 }
 
@@ -373,7 +373,7 @@ TEST_F(LifecycleTest, InvalidControlEventsAreIgnored) {
   FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
   auto worker = make_worker(handler, dir, rec, StageWorkerOptions{});
   ASSERT_TRUE(worker->start());
-  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(5)));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(15)));
   Publisher pub(amqp, {});
   pub.start();
   for (const char* body :
@@ -387,7 +387,7 @@ TEST_F(LifecycleTest, InvalidControlEventsAreIgnored) {
   }
   // Still consuming, and still working.
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(15)));
   EXPECT_EQ(worker->consuming(), std::vector<std::string>{bid});
   worker->stop();
 }

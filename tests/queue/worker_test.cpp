@@ -57,7 +57,7 @@ std::optional<RawMessage> take(TopologyAdmin& admin, const std::string& queue) {
         if (m && *m) out = std::move(**m);
         return out.has_value();
       },
-      seconds(10), milliseconds(50));
+      seconds(30), milliseconds(50));
   return out;
 }
 
@@ -84,7 +84,7 @@ TEST_F(WorkerTest, RetryGoesThroughATierAndComesBackWithTheNextAttempt) {
   const std::string id = sent.message_id;
   ASSERT_TRUE(pub.publish(std::move(sent)));
 
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(30)));
   auto events = rec.events();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, OutcomeKind::kRetried);
@@ -379,7 +379,7 @@ TEST_F(WorkerTest, ARetryAfterHintSelectsALongerTier) {
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(30)));
   std::lock_guard l(mu);
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_GE(seen[1] - seen[0], milliseconds(580));  // went through the 600 ms tier
