@@ -2,15 +2,20 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace earshot::http {
@@ -75,6 +80,47 @@ struct CurlHttpClient::Impl {
   std::once_flag shutdown_once;
 
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // loop thread only
+
+  // Readiness comes from epoll and curl is driven with curl_multi_socket_action, so the
+  // cost of an event does not grow with the number of transfers in flight.
+  int epoll_fd = -1;
+  int wake_fd = -1;                                   // eventfd: send/post_after/shutdown
+  std::unordered_set<curl_socket_t> watched;          // loop thread only
+  std::optional<Steady::time_point> curl_deadline;    // loop thread only (timer callback)
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  static int on_socket(CURL*, curl_socket_t s, int what, void* user, void*) {
+    auto* self = static_cast<Impl*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      if (self->watched.erase(s) > 0) epoll_ctl(self->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.data.fd = s;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
+    const bool known = self->watched.contains(s);
+    if (epoll_ctl(self->epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0 && !known) {
+      // A descriptor number reused before curl told us it was removed: re-register.
+      epoll_ctl(self->epoll_fd, EPOLL_CTL_MOD, s, &ev);
+    }
+    self->watched.insert(s);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* user) {
+    auto* self = static_cast<Impl*>(user);
+    if (timeout_ms < 0) {
+      self->curl_deadline.reset();
+    } else {
+      self->curl_deadline = Steady::now() + std::chrono::milliseconds(timeout_ms);
+    }
+    return 0;
+  }
 
   static size_t on_write(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -145,7 +191,8 @@ struct CurlHttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes));
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    // gzip only: brotli costs servers far more CPU per response for little gain on JSON.
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
     if (r.follow_redirects) {
       curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -159,13 +206,14 @@ struct CurlHttpClient::Impl {
       curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
       curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     }
-    if (r.method == "GET" && r.body.empty()) {
+    const std::string& payload = r.shared_body ? *r.shared_body : r.body;
+    if (r.method == "GET" && payload.empty()) {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload.data());
       if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
     bool has_expect = false;
@@ -280,6 +328,7 @@ struct CurlHttpClient::Impl {
   void run() {
     std::vector<std::unique_ptr<Transfer>> batch;
     std::vector<std::function<void()>> due;
+    std::vector<epoll_event> events(512);
     for (;;) {
       Steady::time_point next_timer = Steady::time_point::max();
       {
@@ -291,32 +340,52 @@ struct CurlHttpClient::Impl {
           due.push_back(std::move(timers.begin()->second));
           timers.erase(timers.begin());
         }
-        if (!timers.empty()) next_timer = timers.begin()->first;
       }
       start_incoming(batch);
       for (auto& fn : due) fn();
       due.clear();
-      int running = 0;
-      curl_multi_perform(multi, &running);
+      drive_timeout();
       collect_done();
 
       int wait_ms = 1000;
       {
         std::lock_guard lock(mu);
-        if (!incoming.empty() || stopping.load()) {
-          wait_ms = 0;
-        } else if (!timers.empty()) {
-          next_timer = timers.begin()->first;
-        }
+        if (!incoming.empty() || stopping.load()) wait_ms = 0;
+        if (!timers.empty()) next_timer = timers.begin()->first;
       }
+      if (curl_deadline) next_timer = std::min(next_timer, *curl_deadline);
       if (wait_ms > 0 && next_timer != Steady::time_point::max()) {
-        const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-            next_timer - Steady::now());
-        wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count() + 1, 0, 1000));
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(next_timer - Steady::now());
+        wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count(), 0, 1000));
       }
-      if (wait_ms > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+      const int n = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), wait_ms);
+      int running = 0;
+      for (int i = 0; i < n; ++i) {
+        const auto& ev = events[static_cast<std::size_t>(i)];
+        if (ev.data.fd == wake_fd) {
+          std::uint64_t count = 0;
+          [[maybe_unused]] auto r = ::read(wake_fd, &count, sizeof count);
+          continue;
+        }
+        int flags = 0;
+        if ((ev.events & EPOLLIN) != 0) flags |= CURL_CSELECT_IN;
+        if ((ev.events & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
+        if ((ev.events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi, ev.data.fd, flags, &running);
+      }
+      drive_timeout();
+      collect_done();
     }
     drain();
+  }
+
+  // Lets curl act on its own timeouts (deadlines, connect retries, newly added transfers).
+  void drive_timeout() {
+    if (curl_deadline && *curl_deadline <= Steady::now()) {
+      curl_deadline.reset();
+      int running = 0;
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
   }
 
   // Shutdown: every accepted transfer completes with kUnavailable and every timer runs, until
@@ -356,12 +425,24 @@ CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options) : impl_(std::make_
   curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                     static_cast<long>(impl_->options.max_connections_per_host));
   curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, total);
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
+  impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  impl_->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = impl_->wake_fd;
+  epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, impl_->wake_fd, &ev);
   impl_->loop_thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
 CurlHttpClient::~CurlHttpClient() {
   shutdown();
   curl_multi_cleanup(impl_->multi);
+  ::close(impl_->epoll_fd);
+  ::close(impl_->wake_fd);
 }
 
 void CurlHttpClient::shutdown() {
@@ -370,7 +451,7 @@ void CurlHttpClient::shutdown() {
       std::lock_guard lock(impl_->mu);
       impl_->stopping.store(true);
     }
-    curl_multi_wakeup(impl_->multi);
+    impl_->wake();
     if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
   });
 }
@@ -394,7 +475,7 @@ void CurlHttpClient::send(HttpRequest request, ResponseCallback done) {
     impl_->complete(std::move(t), make_error(ErrorCode::kUnavailable, "shutting down"));
     return;
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
 }
 
 void CurlHttpClient::post_after(std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -409,7 +490,7 @@ void CurlHttpClient::post_after(std::chrono::milliseconds delay, std::function<v
     fn();
     return;
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
 }
 
 }  // namespace earshot::http

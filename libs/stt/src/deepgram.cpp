@@ -140,7 +140,8 @@ void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
   auto build = [config = config_, audio, url] {
     auto r = detail::base_request(*config, "POST", url);
     r.add_header("Authorization", "Token " + config->api_key);
-    r.set_body(*audio, std::string(audio_content_type(*audio)));
+    r.add_header("Content-Type", std::string(audio_content_type(*audio)));
+    r.shared_body = audio;
     return r;
   };
   send_with_retry(detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),

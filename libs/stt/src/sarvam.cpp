@@ -199,7 +199,8 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     auto build = [self, url, azure] {
       auto r = detail::base_request(*self->cfg, "PUT", url);
       if (azure) r.add_header("x-ms-blob-type", "BlockBlob");
-      r.set_body(*self->audio, std::string(audio_content_type(*self->audio)));
+      r.add_header("Content-Type", std::string(audio_content_type(*self->audio)));
+      r.shared_body = self->audio;
       return r;
     };
     send_with_retry(step("upload"), std::move(build), blob_error,

@@ -23,6 +23,7 @@ FakeProviderServer::FakeProviderServer(Options options)
   const int threads = options_.threads;
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_.set_keep_alive_max_count(100000);
+  server_.set_tcp_nodelay(true);
   server_.set_read_timeout(30, 0);
   server_.set_payload_max_length(512ULL << 20);
 }

@@ -40,6 +40,8 @@ struct HttpRequest {
   // Sent as given (name and value). Case-insensitive names; do not repeat a name.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, sent instead of `body` without copying it (large audio shared by retries).
+  std::shared_ptr<const std::string> shared_body;
   std::chrono::milliseconds connect_timeout{5'000};
   // Deadline for the whole exchange: queueing for a connection, connecting, sending and
   // receiving. Passing it completes the request with kTimeout.
