@@ -85,12 +85,19 @@ TEST_F(LifecycleTest, ReconciliationPicksUpBusinessesWithoutAnEvent) {
   FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
   StageWorkerOptions o;
   o.reconcile_interval = milliseconds(300);
+  o.depth_interval = milliseconds(200);
   auto worker = make_worker(handler, dir, rec, o);
   ASSERT_TRUE(worker->start());
   dir.enable(bid);
   EXPECT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(3)));
+  const std::string series = fmt::format("queue=\"dlq.sync.{}\"", bid);
+  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) != std::string::npos; },
+                         seconds(15)));
   dir.disable(bid);
   EXPECT_TRUE(wait_until([&] { return !contains(worker->consuming(), bid); }, seconds(3)));
+  // The depth series of a business the worker no longer watches are gone.
+  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) == std::string::npos; },
+                         seconds(15)));
   worker->stop();
 }
 

@@ -845,6 +845,14 @@ struct StageWorker::Impl {
   void drop(const std::string& bid) {
     if (!enabled.erase(bid)) return;
     post(IoCommand{.kind = IoCommand::Kind::kCancel, .bid = bid});
+    // This worker no longer watches the business's queues: drop their depth series rather
+    // than leave stale values behind.
+    auto forget = [&](const std::string& queue, const char* kind) {
+      depth_.Remove(&depth_.Add({{"queue", queue}, {"kind", kind}}));
+    };
+    forget(work_queue(opt.stage, bid), "work");
+    for (auto d : topo.retry_delays) forget(retry_queue(opt.stage, bid, d), "retry");
+    forget(dead_letter_queue(opt.stage, bid), "dlq");
   }
 
   void reconcile() {
