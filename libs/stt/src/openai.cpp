@@ -140,16 +140,23 @@ void OpenAiSttProvider::transcribe(SttJob job, TranscribeCallback done) {
     fields.push_back({"timestamp_granularities[]", "word", "", ""});
   }
   const std::string url = cfg.base_url + (whisper ? "/inference" : "/v1/audio/transcriptions");
-  auto audio = std::make_shared<const std::string>(std::move(job.audio));
-  auto build = [config = config_, audio, url, fields = std::move(fields)] {
+  // The multipart body is built once and shared by every attempt: the audio is held once.
+  const std::string filename = fmt::format("audio.{}", audio_extension(job.audio));
+  const std::string content_type(audio_content_type(job.audio));
+  std::vector<http::MultipartPart> parts;
+  parts.reserve(fields.size() + 1);
+  parts.push_back({"file", std::move(job.audio), filename, content_type});
+  parts.insert(parts.end(), fields.begin(), fields.end());
+  http::HttpRequest form;
+  form.set_multipart(parts);
+  parts.clear();
+  auto body = std::make_shared<const std::string>(std::move(form.body));
+  auto form_type = form.headers.front().second;
+  auto build = [config = config_, body, url, form_type] {
     auto r = detail::base_request(*config, "POST", url);
     if (!config->api_key.empty()) r.add_header("Authorization", "Bearer " + config->api_key);
-    std::vector<http::MultipartPart> parts;
-    parts.reserve(fields.size() + 1);
-    parts.push_back({"file", *audio, fmt::format("audio.{}", audio_extension(*audio)),
-                     std::string(audio_content_type(*audio))});
-    parts.insert(parts.end(), fields.begin(), fields.end());
-    r.set_multipart(parts);
+    r.add_header("Content-Type", form_type);
+    r.shared_body = body;
     return r;
   };
   const auto duration_ms = job.duration.count();

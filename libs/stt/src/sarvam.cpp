@@ -313,12 +313,11 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
   std::string language = job.language.empty() ? cfg.language : job.language;
   if (language.empty()) language = "unknown";
   const bool diarize = job.diarize && job.num_speakers != 1;
-  auto audio = std::make_shared<const std::string>(std::move(job.audio));
   const auto duration_ms = job.duration.count();
 
   if (diarize || job.duration > kSyncLimit || job.duration.count() <= 0) {
     auto batch = std::make_shared<BatchJob>(config_, client_, clock_);
-    batch->audio = std::move(audio);
+    batch->audio = std::make_shared<const std::string>(std::move(job.audio));
     batch->language = language;
     batch->diarize = diarize;
     batch->num_speakers = job.num_speakers;
@@ -329,17 +328,24 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     return;
   }
 
-  auto build = [config = config_, audio, language] {
+  // The multipart body is built once and shared by every attempt: the audio is held once.
+  const std::string model = cfg.model.empty() ? "saarika:v2.5" : cfg.model;
+  std::vector<http::MultipartPart> parts;
+  parts.push_back({"file", std::string(), fmt::format("audio.{}", audio_extension(job.audio)),
+                   std::string(audio_content_type(job.audio))});
+  parts.push_back({"model", model, "", ""});
+  parts.push_back({"language_code", language, "", ""});
+  if (model.starts_with("saaras:v3")) parts.push_back({"mode", "transcribe", "", ""});
+  parts[0].data = std::move(job.audio);
+  http::HttpRequest form;
+  form.set_multipart(parts);
+  parts.clear();
+  auto body = std::make_shared<const std::string>(std::move(form.body));
+  auto build = [config = config_, body, form_type = form.headers.front().second] {
     auto r = detail::base_request(*config, "POST", config->base_url + "/speech-to-text");
     r.add_header("api-subscription-key", config->api_key);
-    const std::string model = config->model.empty() ? "saarika:v2.5" : config->model;
-    std::vector<http::MultipartPart> parts = {
-        {"file", *audio, fmt::format("audio.{}", audio_extension(*audio)),
-         std::string(audio_content_type(*audio))},
-        {"model", model, "", ""},
-        {"language_code", language, "", ""}};
-    if (model.starts_with("saaras:v3")) parts.push_back({"mode", "transcribe", "", ""});
-    r.set_multipart(parts);
+    r.add_header("Content-Type", form_type);
+    r.shared_body = body;
     return r;
   };
   send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"),
