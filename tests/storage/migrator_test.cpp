@@ -89,10 +89,24 @@ TEST_F(MigratorTest, MigratesAnEmptyDatabaseToTheFullSchema) {
       "transcripts.ft_transcripts_text", "business_pipeline_config.ix_pipeline_key_id",
       // Keeps call ids unique; every lookup through it also matches bid.
       "call_records.uq_calls_id"};
+  // A migration documents any other exception on its own line:
+  //   -- index without bid: <table>.<index> (<why>)
+  std::vector<std::string> documented = exempt;
+  for (const auto& mig : migrations) {
+    constexpr std::string_view kMarker = "-- index without bid: ";
+    for (std::size_t at = mig.sql.find(kMarker); at != std::string::npos;
+         at = mig.sql.find(kMarker, at + 1)) {
+      const std::size_t b = at + kMarker.size();
+      const std::size_t e = mig.sql.find_first_of(" \n(", b);
+      documented.push_back(mig.sql.substr(b, e == std::string::npos ? e : e - b));
+    }
+  }
   for (const auto& row : idx.value().rows) {
     const std::string name = row[0].as_string() + "." + row[1].as_string();
     const bool primary_by_id = row[1].as_string() == "PRIMARY";  // lookups add AND bid = ?
-    if (primary_by_id || std::find(exempt.begin(), exempt.end(), name) != exempt.end()) continue;
+    if (primary_by_id || std::find(documented.begin(), documented.end(), name) != documented.end()) {
+      continue;
+    }
     EXPECT_EQ(row[2].as_string(), "bid") << name;
   }
 
