@@ -127,7 +127,7 @@ TEST(PipelineConfig, SecretsAreSealedAtRestAndRotate) {
   c.source_db_json = R"({"kind":"mysql","host":"10.0.0.5","user":"reader"})";
   c.lead_filter_mode = LeadFilterMode::kRequire;
   c.retention_days = 30;
-  c.llm_chain_json = R"([{"provider":"openai","model":"gpt-4o-mini"}])";
+  c.llm_chain_json = R"([{"provider":"openai-compatible","model":"summary-small"}])";
   c.secrets = {{"source_db_password", "Pa55-word-visible?"}, {"llm_api_key", "sk-live-abcdef123456"}};
   ASSERT_TRUE(repo.put(t, c));
 
@@ -184,7 +184,7 @@ TEST(AgentConfig, CreateGetListUpdateRemove) {
   a.kind = AgentKind::kLlm;
   a.prompt_template = "Summarize: {{transcript}}";
   a.output_schema_json = R"({"type":"object"})";
-  a.model = "gpt-4o-mini";
+  a.model = "summary-small";
   auto id = repo.create(t, a);
   ASSERT_TRUE(id.has_value()) << id.error().to_string();
   EXPECT_EQ(repo.create(t, a).error().code, ErrorCode::kAlreadyExists);
