@@ -78,6 +78,9 @@ if [ ! -s "$KEYFILE" ]; then
 fi
 EARSHOT_MASTER_KEYS="$(cat "$KEYFILE")"
 export EARSHOT_MASTER_KEYS EARSHOT_MASTER_KEY_ID=k1
+JWTFILE="$ROOT/.local/demo/jwt_secret"
+if [ ! -s "$JWTFILE" ]; then (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$JWTFILE"); fi
+JWT_SECRET="$(cat "$JWTFILE")"
 OBJECTS="$ROOT/.local/demo/objects"
 mkdir -p "$OBJECTS"
 
@@ -91,8 +94,11 @@ targets="["
 for entry in "${FLEET[@]}"; do
   name="${entry%%:*}"; port="${entry##*:}"
   extra=()
-  if [ "$name" = gateway ]; then extra=(EARSHOT_HTTP_PORT="$API_PORT"); fi
+  if [ "$name" = gateway ]; then extra=(EARSHOT_HTTP_PORT="$API_PORT" EARSHOT_JWT_SECRET="$JWT_SECRET"); fi
   if [ "$name" = stt ]; then extra=(EARSHOT_OBJECT_STORE_DIR="$OBJECTS"); fi
+  if [ "$name" = analyze ]; then
+    extra=(EARSHOT_SENTIMENT_LEXICON="$ROOT/.local/assets/vader-1.1.3/vader_lexicon.txt")
+  fi
   env EARSHOT_ADMIN_PORT="$port" "${extra[@]}" \
     setsid nohup "$BIN/earshot-$name" >>"$FLEET_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$FLEET_DIR/$name.pid"
@@ -127,7 +133,7 @@ EARSHOT_OBJECT_STORE_DIR="$OBJECTS" "$BIN/earshot" seed-demo --bid demo --calls 
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$EARSHOT_MYSQL_PORT" -u"$EARSHOT_MYSQL_USER" \
   -p"$EARSHOT_MYSQL_PASSWORD" "$EARSHOT_MYSQL_DATABASE" -N -B -r -e "$1"; }
 deadline=$((SECONDS + 180))
-while [ "$(sql "SELECT COUNT(*) FROM call_records WHERE bid='demo' AND status IN ('pending','transcribing')")" != 0 ]; do
+while [ "$(sql "SELECT COUNT(*) FROM call_records WHERE bid='demo' AND status IN ('pending','transcribing','transcribed','analyzing')")" != 0 ]; do
   if [ $SECONDS -ge $deadline ]; then echo "calls still in flight after 180 s (see .local/demo/fleet/stt.log)" >&2; break; fi
   sleep 0.5
 done
@@ -146,8 +152,14 @@ $(fleet_status)
 Calls of business "demo" by status:
 $(sql "SELECT CONCAT('  ', status, ': ', COUNT(*)) FROM call_records WHERE bid='demo' GROUP BY status")
 
+Calls (agent talk ratio, customer sentiment, QA score):
+$(sql "SELECT CONCAT('  ', external_id, '  ', status, '  talk ', IFNULL(ROUND(agent_talk_ratio, 2), '-'), '  sentiment ', IFNULL(ROUND(customer_sentiment, 2), '-'), '  QA ', IFNULL(ROUND(qa_score, 2), '-')) FROM call_records WHERE bid='demo' ORDER BY external_id")
+
 A transcript:
 $(sql "SELECT CONCAT('  ', REPLACE(t.full_text, '\n', '\n  ')) FROM transcripts t JOIN call_records c ON c.id = t.call_id AND c.bid = t.bid WHERE t.bid='demo' ORDER BY c.external_id LIMIT 1")
+
+Escalations:
+$(sql "SELECT CONCAT('  ', c.external_id, ': ', e.reason) FROM escalations e JOIN call_records c ON c.id = e.call_id AND c.bid = e.bid WHERE e.bid='demo' ORDER BY c.external_id")
 
 Analyse any recording without services: build/bin/earshot analyze-file FILE.wav
 Stop everything: scripts/demo.sh stop

@@ -1,14 +1,98 @@
-// earshot-analyze: runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid})
-// Wiring only; the stage logic lives in libs/ and arrives with its issue.
+// earshot-analyze: consumes analyze.{bid}; runs the built-in analyzers (and, as they land,
+// the business's LLM agents), stores analyses, metrics, categories, QA, escalations and the
+// human agent's aggregates, and hands the call to notify.{bid}.
+#include <memory>
+
+#include "earshot/analytics/sentiment.hpp"
+#include "earshot/pipeline/analyze_stage.hpp"
+#include "earshot/pipeline/business_directory.hpp"
+#include "earshot/queue/worker.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/sql.hpp"
 #include "fleet_dependencies.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+class NoopRecorder final : public earshot::queue::OutcomeRecorder {
+ public:
+  earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
+};
+
+struct Analyze {
   earshot::fleet::Dependencies deps;
+  earshot::queue::TopologySettings topology;
+  std::string lexicon_path;
+  std::int64_t handler_threads = 4;
+  std::int64_t per_business_in_flight = 4;
+
+  std::optional<earshot::analytics::SentimentLexicon> lexicon;
+  std::unique_ptr<earshot::storage::Database> db;
+  std::unique_ptr<earshot::storage::MySqlBusinessRepository> businesses;
+  std::unique_ptr<earshot::storage::MySqlCallRepository> calls;
+  std::unique_ptr<earshot::storage::MySqlTranscriptRepository> transcripts;
+  std::unique_ptr<earshot::storage::MySqlMetricsRepository> metrics;
+  std::unique_ptr<earshot::storage::MySqlAgentConfigRepository> agents;
+  std::unique_ptr<earshot::storage::MySqlRuleSetRepository> categories;
+  std::unique_ptr<earshot::storage::MySqlRuleSetRepository> scorecards;
+  std::unique_ptr<earshot::storage::MySqlCategoryMatchRepository> matches;
+  std::unique_ptr<earshot::storage::MySqlAnalysisRepository> analyses;
+  std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
+  std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::pipeline::AnalyzeStage> stage;
+  NoopRecorder recorder;
+
+  void declare(earshot::ConfigSpec& spec) {
+    deps.declare(spec);
+    topology.declare(spec);
+    spec.add_string("sentiment_lexicon", &lexicon_path, "./.local/assets/vader-1.1.3/vader_lexicon.txt",
+                    "VADER lexicon file (scripts/fetch-assets.sh installs it).");
+    spec.add_int("analyze_handler_threads", &handler_threads, 4, 1, 256, "Calls analyzed at once by this process.");
+    spec.add_int("analyze_per_business_in_flight", &per_business_in_flight, 4, 1, 256,
+                 "Calls of one business analyzed at once by this process.");
+  }
+
+  earshot::Status wire(earshot::Runtime& rt) {
+    using namespace earshot;
+    using storage::MySqlRuleSetRepository;
+    if (auto st = deps.wire(rt); !st) return st;
+    if (auto st = topology.resolve(); !st) return st;
+    auto lex = analytics::SentimentLexicon::load_file(lexicon_path);
+    if (!lex) return std::unexpected(lex.error().with_context("EARSHOT_SENTIMENT_LEXICON"));
+    lexicon.emplace(std::move(*lex));
+    db = std::make_unique<storage::Database>(deps.mysql);
+    businesses = std::make_unique<storage::MySqlBusinessRepository>(*db);
+    calls = std::make_unique<storage::MySqlCallRepository>(*db);
+    transcripts = std::make_unique<storage::MySqlTranscriptRepository>(*db);
+    metrics = std::make_unique<storage::MySqlMetricsRepository>(*db);
+    agents = std::make_unique<storage::MySqlAgentConfigRepository>(*db);
+    categories = std::make_unique<MySqlRuleSetRepository>(*db, MySqlRuleSetRepository::Kind::kCategories);
+    scorecards = std::make_unique<MySqlRuleSetRepository>(*db, MySqlRuleSetRepository::Kind::kScorecards);
+    matches = std::make_unique<storage::MySqlCategoryMatchRepository>(*db);
+    analyses = std::make_unique<storage::MySqlAnalysisRepository>(*db);
+    events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
+    directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
+    stage = std::make_unique<pipeline::AnalyzeStage>(pipeline::AnalyzeStageDeps{
+        *calls, *transcripts, *metrics, *agents, *categories, *scorecards, *matches, *analyses, *events, *lexicon,
+        rt.metrics(), rt.clock(), topology});
+    queue::StageWorkerOptions opts;
+    opts.stage = queue::Stage::kAnalyze;
+    opts.handler_threads = static_cast<std::size_t>(handler_threads);
+    opts.per_business_in_flight = static_cast<std::size_t>(per_business_in_flight);
+    rt.add_component(std::make_unique<queue::StageWorker>(deps.amqp, topology, opts, *stage, *directory, recorder,
+                                                          rt.metrics(), rt.clock()));
+    return {};
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Analyze analyze;
   earshot::ServiceDefinition def;
   def.name = "analyze";
   def.summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid})";
   def.default_admin_port = 18093;
-  def.declare = [&](earshot::ConfigSpec& spec) { deps.declare(spec); };
-  def.wire = [&](earshot::Runtime& runtime) { return deps.wire(runtime); };
+  def.declare = [&](earshot::ConfigSpec& spec) { analyze.declare(spec); };
+  def.wire = [&](earshot::Runtime& runtime) { return analyze.wire(runtime); };
   return earshot::run_service(argc, argv, def);
 }

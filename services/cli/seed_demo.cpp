@@ -194,6 +194,34 @@ int seed_demo(std::span<char*> args) {
     if (auto st = configs.put(*tenant, config); !st) return fail(st.error());
   }
 
+  // Categories and a scorecard, so the analyzers have rules to apply.
+  storage::MySqlRuleSetRepository categories(db, storage::MySqlRuleSetRepository::Kind::kCategories);
+  storage::MySqlRuleSetRepository scorecards(db, storage::MySqlRuleSetRepository::Kind::kScorecards);
+  auto existing_categories = categories.list(*tenant);
+  if (!existing_categories) return fail(existing_categories.error());
+  if (existing_categories->empty()) {
+    const std::vector<std::pair<std::string, std::string>> demo_categories = {
+        {"Refund request", R"([{"type":"transcript","phrases":["refund","money back"],"match":"forms","speaker":"anyone"}])"},
+        {"Cancellation risk", R"([{"type":"transcript","phrases":["cancel"],"match":"forms","speaker":"customer"}])"},
+        {"Long hold", R"([{"type":"non_talk","min_ms":4000}])"},
+        {"Angry customer", R"([{"type":"sentiment","speaker":"customer","value":"negative"}])"},
+    };
+    for (const auto& [name, rules] : demo_categories) {
+      storage::RuleSet r;
+      r.name = name;
+      r.rules_json = rules;
+      if (auto id = categories.create(*tenant, r); !id) return fail(id.error());
+    }
+    storage::RuleSet card;
+    card.name = "Basic QA";
+    card.rules_json = R"({"questions":[
+      {"id":"greeting","text":"Agent thanked the caller in the first 10 s","weight":2,"answer":{"kind":"rule","rules":[
+        {"type":"transcript","phrases":["thank you for calling"],"speaker":"agent","window":{"first_ms":10000}}]}},
+      {"id":"talk_ratio","text":"Agent talked at most 65% of the time","weight":1,"answer":{"kind":"metric","metric":"agent_talk_ratio","op":"<=","value":0.65}},
+      {"id":"no_long_hold","text":"No silence over 4 s","weight":1,"answer":{"kind":"rule","rules":[{"type":"non_talk","min_ms":4000,"negate":true}]}}]})";
+    if (auto id = scorecards.create(*tenant, card); !id) return fail(id.error());
+  }
+
   queue::TopologyAdmin admin(amqp, topology);
   if (auto st = admin.declare_exchanges(); !st) return fail(st.error());
   for (auto stage : queue::kAllStages) {

@@ -33,6 +33,10 @@ const std::string& test_master_keys() {
   return keys;
 }
 
+std::string lexicon_path() {
+  return std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
+}
+
 std::map<std::string, std::string> service_env(const ServiceEndpoints& ep, int admin_port) {
   return {
       {"EARSHOT_MYSQL_HOST", ep.mysql_host},
@@ -73,8 +77,9 @@ TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
     SCOPED_TRACE(service);
     const int admin = free_port();
     auto env = service_env(ep_, admin);
-    if (service == "gateway") env["EARSHOT_HTTP_PORT"] = std::to_string(free_port());
+    if (service == "gateway") env["EARSHOT_HTTP_PORT"] = std::to_string(free_port()), env["EARSHOT_JWT_SECRET"] = std::string(40, 'j');
     if (service == "stt") env["EARSHOT_OBJECT_STORE_DIR"] = ::testing::TempDir();
+    if (service == "analyze") env["EARSHOT_SENTIMENT_LEXICON"] = lexicon_path();
     auto child = start_ready(service, env, admin);
     ASSERT_TRUE(child->running());
 
@@ -191,6 +196,7 @@ TEST_F(Fleet, GatewayAnswersWithTheErrorShapeAndRequestIds) {
   const int http = free_port();
   auto env = service_env(ep_, admin);
   env["EARSHOT_HTTP_PORT"] = std::to_string(http);
+  env["EARSHOT_JWT_SECRET"] = std::string(40, 'j');
   auto gw = start_ready("gateway", env, admin);
   auto v = http_get("127.0.0.1", http, "/api/v1/version");
   EXPECT_EQ(v.status, 200);

@@ -1,0 +1,349 @@
+#include "earshot/pipeline/analyze_stage.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "earshot/analytics/categories.hpp"
+#include "earshot/analytics/pii.hpp"
+#include "earshot/analytics/summary.hpp"
+#include "earshot/analytics/transcript.hpp"
+#include "earshot/core/log.hpp"
+
+namespace earshot::pipeline {
+namespace {
+
+using nlohmann::json;
+constexpr std::string_view kStage = "analyze";
+
+json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json intervals_json(const std::vector<analytics::Interval>& v) {
+  json out = json::array();
+  for (const auto& i : v) out.push_back({{"start_ms", i.start_ms}, {"end_ms", i.end_ms}});
+  return out;
+}
+
+Result<std::vector<analytics::TranscriptSegment>> parse_segments(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return make_error(ErrorCode::kInvalidArgument, "stored transcript segments are not a JSON array");
+  std::vector<analytics::TranscriptSegment> out;
+  for (const auto& s : j) {
+    if (!s.is_object()) continue;
+    analytics::TranscriptSegment seg;
+    seg.role = s.value("speaker", "") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
+    seg.start_ms = s.value("start_ms", std::int64_t{0});
+    seg.end_ms = s.value("end_ms", seg.start_ms);
+    seg.text = s.value("text", "");
+    out.push_back(std::move(seg));
+  }
+  return out;
+}
+
+}  // namespace
+
+AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps) : d_(std::move(deps)), analyzer_(d_.lexicon) {
+  analyzed_ = &d_.prometheus.counter("earshot_calls_analyzed_total", "Calls analyzed.");
+  failed_ = &d_.prometheus.counter("earshot_calls_failed_total", "Calls failed, by stage and reason code.");
+  duration_ = &d_.prometheus.histogram("earshot_analyze_duration_seconds", "Time to analyze one call.");
+  escalations_ = &d_.prometheus.counter("earshot_escalations_total", "Escalations opened, by severity.");
+}
+
+queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
+  const auto t0 = d_.clock.steady_now();
+  auto body = json::parse(msg.body, nullptr, false);
+  if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
+    return queue::Outcome{queue::Fail{"body has no call_id", ErrorCode::kInvalidArgument}};
+  }
+  const std::string call_text = body["call_id"];
+  storage::Id call_id = 0;
+  if (auto [p, ec] = std::from_chars(call_text.data(), call_text.data() + call_text.size(), call_id);
+      ec != std::errc() || p != call_text.data() + call_text.size() || call_id <= 0) {
+    return queue::Outcome{queue::Fail{fmt::format("call_id '{}' is not a call id", call_text), ErrorCode::kInvalidArgument}};
+  }
+  auto tenant = storage::TenantId::make(msg.envelope.bid);
+  if (!tenant) return queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}};
+  const auto& t = *tenant;
+  log::ScopedContext ctx({.bid = t.bid(), .call_id = call_text, .trace_id = msg.envelope.trace_id});
+
+  auto event = [&](storage::EventOutcome outcome, std::string error) {
+    storage::ProcessingEvent e;
+    e.call_id = call_id;
+    e.stage = std::string(kStage);
+    e.outcome = outcome;
+    e.attempt = msg.envelope.attempt;
+    e.error = std::move(error);
+    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
+    e.created_at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
+    if (auto st = d_.events.append(t, e); !st) log::warn("processing event not recorded", {{"error", st.error().to_string()}});
+  };
+  auto notify_message = [&](const char* what) {
+    queue::Envelope env;
+    env.bid = t.bid();
+    env.stage = queue::Stage::kNotify;
+    env.trace_id = msg.envelope.trace_id;
+    json out{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", call_text}, {"event", what}};
+    return queue::make_stage_message(d_.topology, env, out.dump());
+  };
+  auto fail_call = [&](const Error& e) -> queue::HandlerResult {
+    if (auto st = d_.calls.mark_failed(t, call_id, kStage, e.message); !st) return std::unexpected(st.error());
+    event(storage::EventOutcome::kFailed, e.to_string());
+    failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
+    log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
+    return queue::Outcome{queue::Fail{e.message, e.code}};
+  };
+
+  auto call = d_.calls.get(t, call_id);
+  if (!call) {
+    if (call.error().code == ErrorCode::kNotFound) {
+      return queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", call_id, t.bid()), ErrorCode::kNotFound}};
+    }
+    return std::unexpected(call.error());
+  }
+  switch (call->status) {
+    case storage::CallStatus::kAnalyzed:
+      event(storage::EventOutcome::kSkipped, "already analyzed");
+      return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
+    case storage::CallStatus::kNotified:
+    case storage::CallStatus::kFailed:
+      event(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
+      return queue::Outcome{queue::Done{}};
+    case storage::CallStatus::kPending:
+    case storage::CallStatus::kTranscribing:
+      return queue::Outcome{queue::Retry{"transcript not ready yet", std::chrono::seconds(5)}};
+    case storage::CallStatus::kTranscribed: {
+      auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kTranscribed, storage::CallStatus::kAnalyzing);
+      if (!moved) return std::unexpected(moved.error());
+      break;
+    }
+    case storage::CallStatus::kAnalyzing:
+      break;
+  }
+  event(storage::EventOutcome::kStarted, "");
+
+  auto transcript = d_.transcripts.get(t, call_id);
+  if (!transcript) {
+    if (transcript.error().code == ErrorCode::kNotFound) return fail_call(Error(ErrorCode::kFailedPrecondition, "call has no transcript"));
+    return std::unexpected(transcript.error());
+  }
+  auto segments = parse_segments(transcript->segments_json);
+  if (!segments) return fail_call(segments.error());
+
+  storage::CallMetrics m;
+  if (auto got = d_.metrics.get(t, call_id); got) {
+    m = *got;
+  } else if (got.error().code != ErrorCode::kNotFound) {
+    return std::unexpected(got.error());
+  } else {
+    // A call that arrived as text: conversation metrics come from the transcript.
+    std::vector<analytics::Interval> agent, customer;
+    analytics::intervals_from_segments(*segments, agent, customer);
+    std::int64_t duration = call->duration_ms;
+    for (const auto& s : *segments) duration = std::max(duration, s.end_ms);
+    const auto c = analytics::compute_conversation(agent, customer, duration);
+    m.call_id = call_id;
+    m.source = storage::MetricsSource::kTranscript;
+    m.duration_ms = duration;
+    m.agent_talk_ms = c.agent.talk_ms;
+    m.customer_talk_ms = c.customer.talk_ms;
+    if (c.agent.talk_ms + c.customer.talk_ms > 0) m.agent_talk_ratio = c.agent_talk_ratio;
+    if (duration > 0) m.agent_talk_pct_of_call = c.agent_talk_share_of_call;
+    m.non_talk_ms = c.non_talk_ms;
+    json sil = json::array();
+    for (const auto& s : c.silences) sil.push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"duration_ms", s.length()}});
+    m.silences_json = sil.dump();
+    m.overtalk_ms = c.overtalk_ms;
+    m.overtalk_count = static_cast<std::int64_t>(c.overtalk.size());
+    m.agent_interruptions = c.agent.interruptions;
+    m.agent_interruption_ms = c.agent.interruption_ms;
+    m.customer_interruptions = c.customer.interruptions;
+    m.customer_interruption_ms = c.customer.interruption_ms;
+    m.longest_monologue_ms = c.agent.longest_turn_ms;
+    m.longest_customer_story_ms = c.customer.longest_turn_ms;
+    m.interactivity_per_min = c.interactivity;
+    if (c.patience_samples > 0) m.patience_ms = c.patience_ms;
+  }
+  const std::int64_t duration = std::max<std::int64_t>(m.duration_ms, call->duration_ms);
+
+  // Sentiment and speech analyzers.
+  const auto tl = analytics::sentiment_timeline(*segments, duration, analyzer_);
+  const auto speed = analytics::talk_speed(*segments, m.agent_talk_ms, m.customer_talk_ms);
+  m.agent_sentiment = tl.agent.call;
+  m.customer_sentiment = tl.customer.call;
+  for (std::size_t q = 0; q < 4; ++q) {
+    m.agent_sentiment_q[q] = tl.agent.quarter[q];
+    m.customer_sentiment_q[q] = tl.customer.quarter[q];
+  }
+  m.sentiment_change = tl.customer_change;
+  if (!m.agent_wpm) m.agent_wpm = speed.agent_wpm;
+  if (!m.customer_wpm) m.customer_wpm = speed.customer_wpm;
+  m.question_rate_per_hour = speed.agent_questions_per_hour;
+
+  // PII.
+  json redacted = json::array();
+  std::map<std::string, int> pii_counts;
+  for (const auto& s : *segments) {
+    auto found = analytics::find_pii(s.text);
+    for (const auto& f : found) ++pii_counts[std::string(analytics::pii_name(f.type))];
+    redacted.push_back({{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms},
+                        {"text", analytics::redact(s.text, found)}});
+  }
+
+  // Categories.
+  analytics::CallFacts facts;
+  facts.duration_ms = duration;
+  facts.segments = *segments;
+  facts.segment_sentiment = tl.segment;
+  auto sil = json::parse(m.silences_json, nullptr, false);
+  if (sil.is_array()) {
+    for (const auto& s : sil) facts.silences.push_back({s.value("start_ms", std::int64_t{0}), s.value("end_ms", std::int64_t{0})});
+  }
+  facts.agent_interruption_ms = m.agent_interruption_ms;
+  facts.customer_interruption_ms = m.customer_interruption_ms;
+  auto cats = d_.categories.list(t);
+  if (!cats) return std::unexpected(cats.error());
+  std::vector<storage::CategoryMatch> matches;
+  std::vector<std::string> matched_names;
+  json categories_out = json::array();
+  for (const auto& rs : *cats) {
+    if (!rs.enabled) continue;
+    auto c = analytics::parse_category(rs.name, rs.rules_json);
+    if (!c) {
+      log::warn("category skipped: invalid rules", {{"category", rs.name}, {"error", c.error().message}});
+      continue;
+    }
+    if (auto hit = analytics::match_category(*c, facts)) {
+      matches.push_back({rs.id, intervals_json(hit->spans).dump()});
+      matched_names.push_back(rs.name);
+      categories_out.push_back({{"id", rs.id}, {"name", rs.name}, {"spans", intervals_json(hit->spans)}});
+    }
+  }
+
+  // QA scorecards (the first enabled scorecard scores the call; all are reported).
+  std::map<std::string, double> metric_values;
+  auto put_metric = [&](const char* name, const std::optional<double>& v) {
+    if (v) metric_values[name] = *v;
+  };
+  put_metric("agent_talk_ratio", m.agent_talk_ratio);
+  put_metric("agent_wpm", m.agent_wpm);
+  put_metric("customer_wpm", m.customer_wpm);
+  put_metric("customer_sentiment", m.customer_sentiment);
+  put_metric("agent_sentiment", m.agent_sentiment);
+  put_metric("sentiment_change", m.sentiment_change);
+  put_metric("question_rate_per_hour", m.question_rate_per_hour);
+  put_metric("interactivity_per_min", m.interactivity_per_min);
+  put_metric("patience_ms", m.patience_ms);
+  metric_values["non_talk_ms"] = static_cast<double>(m.non_talk_ms);
+  metric_values["overtalk_ms"] = static_cast<double>(m.overtalk_ms);
+  metric_values["longest_monologue_ms"] = static_cast<double>(m.longest_monologue_ms);
+  metric_values["agent_interruptions"] = static_cast<double>(m.agent_interruptions);
+  auto cards = d_.scorecards.list(t);
+  if (!cards) return std::unexpected(cards.error());
+  std::optional<double> qa_score;
+  json qa_out = json::array();
+  for (const auto& rs : *cards) {
+    if (!rs.enabled) continue;
+    auto card = analytics::parse_scorecard(rs.name, rs.rules_json);
+    if (!card) {
+      log::warn("scorecard skipped: invalid", {{"scorecard", rs.name}, {"error", card.error().message}});
+      continue;
+    }
+    auto r = analytics::score_call(*card, facts, metric_values, {});
+    if (!qa_score && r.score) qa_score = r.score;
+    json answers = json::array();
+    for (const auto& a : r.answers) answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+    qa_out.push_back({{"scorecard_id", rs.id}, {"name", rs.name}, {"score", opt_json(r.score)}, {"answers", answers},
+                      {"automatic", true}});
+  }
+
+  const auto summary = analytics::summarize(*segments);
+  std::optional<double> last_customer;
+  for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
+    if (it->role == analytics::Role::kCustomer) {
+      last_customer = tl.segment[static_cast<std::size_t>(segments->rend() - it - 1)];
+      break;
+    }
+  }
+  const auto outcome = analytics::guess_outcome(*segments, last_customer);
+  const auto escalation = analytics::detect_escalation(*segments, tl, matched_names);
+
+  // Store.
+  if (auto st = d_.metrics.put(t, m); !st) return std::unexpected(st.error());
+  if (auto st = d_.category_matches.replace(t, call_id, matches); !st) return std::unexpected(st.error());
+
+  auto configs = d_.agents.list(t, false);
+  if (!configs) return std::unexpected(configs.error());
+  std::map<std::string, storage::AgentConfig> by_name;
+  for (const auto& c : *configs) by_name[c.name] = c;
+  for (auto name : kBuiltinAgents) {
+    if (by_name.contains(std::string(name))) continue;
+    storage::AgentConfig c;
+    c.name = std::string(name);
+    c.kind = storage::AgentKind::kBuiltin;
+    c.model = "builtin";
+    auto id = d_.agents.create(t, c);
+    if (!id) {
+      if (id.error().code != ErrorCode::kAlreadyExists) return std::unexpected(id.error());
+      auto again = d_.agents.list(t, false);  // another worker created it concurrently
+      if (!again) return std::unexpected(again.error());
+      for (const auto& a : *again) by_name[a.name] = a;
+      continue;
+    }
+    c.id = *id;
+    by_name[c.name] = c;
+  }
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
+  auto analysis = [&](std::string_view name, const json& output) {
+    const auto& c = by_name.at(std::string(name));
+    storage::AnalysisInput a;
+    a.agent_config_id = c.id;
+    a.agent_version = c.version;
+    a.output_json = output.dump();
+    a.model = "builtin";
+    a.latency_ms = latency;
+    return a;
+  };
+  json seg_sentiment = json::array();
+  for (double v : tl.segment) seg_sentiment.push_back(v);
+  auto speaker_json = [&](const analytics::SpeakerSentiment& s) {
+    json q = json::array();
+    for (const auto& v : s.quarter) q.push_back(opt_json(v));
+    return json{{"call", opt_json(s.call)}, {"quarters", q}};
+  };
+  storage::CallAnalysisResult result;
+  result.analyses.push_back(analysis("builtin.sentiment", {{"segments", seg_sentiment},
+                                                           {"agent", speaker_json(tl.agent)},
+                                                           {"customer", speaker_json(tl.customer)},
+                                                           {"customer_change", opt_json(tl.customer_change)}}));
+  result.analyses.push_back(analysis("builtin.pii", {{"counts", pii_counts}, {"redacted_segments", redacted}}));
+  result.analyses.push_back(analysis("builtin.categories", {{"matches", categories_out}}));
+  result.analyses.push_back(analysis("builtin.qa", {{"score", opt_json(qa_score)}, {"scorecards", qa_out}}));
+  result.analyses.push_back(analysis("builtin.summary", {{"summary", summary.text},
+                                                         {"issue", summary.issue},
+                                                         {"resolution", summary.resolution},
+                                                         {"outcome", outcome.outcome},
+                                                         {"outcome_evidence", outcome.evidence}}));
+  result.qa_score = qa_score;
+  if (escalation.escalate) {
+    result.escalation_reason = escalation.reason;
+    result.escalation_severity = escalation.high ? storage::EscalationSeverity::kHigh : storage::EscalationSeverity::kMedium;
+  }
+  result.at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
+  auto recorded = d_.analyses.record(t, call_id, result);
+  if (!recorded) return std::unexpected(recorded.error());
+
+  auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed);
+  if (!moved) return std::unexpected(moved.error());
+  duration_->Add({}, Metrics::latency_buckets()).Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
+  analyzed_->Add({}).Increment();
+  if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
+  event(storage::EventOutcome::kSucceeded, "");
+  log::info("call analyzed", {{"categories", std::to_string(matched_names.size())},
+                              {"outcome", outcome.outcome},
+                              {"escalated", escalation.escalate ? "true" : "false"}});
+  return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
+}
+
+}  // namespace earshot::pipeline
