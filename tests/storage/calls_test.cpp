@@ -10,7 +10,10 @@
 #include <set>
 #include <thread>
 
+#include "earshot/crypto/keyring.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/retention.hpp"
+#include "fakes/fake_clock.hpp"
 #include "test_main_env.hpp"
 #include "test_env.hpp"
 
@@ -255,6 +258,31 @@ TEST_F(CallsTest, RetentionPurgeDeletesOnlyOldCallsInBatches) {
   EXPECT_TRUE(calls_.get(other, foreign).has_value());
   EXPECT_EQ(calls_.purge_started_before(t_, at(50'000), 3).value(), 0);
   EXPECT_EQ(calls_.purge_started_before(t_, at(0), 0).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(CallsTest, RetentionPurgerUsesTheBusinessRetentionDays) {
+  auto ring = *crypto::Keyring::parse("r:" + crypto::Keyring::generate_key_base64(), "r");
+  MySqlPipelineConfigRepository configs(db_, ring);
+  FakeClock clock;
+  clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000) +
+                                                       std::chrono::days(100)));
+  RetentionPurger purger(configs, calls_, clock, 2);
+  EXPECT_EQ(purger.purge(t_).error().code, ErrorCode::kNotFound);  // no config yet
+  PipelineConfig config;
+  config.retention_days = 30;
+  ASSERT_TRUE(configs.put(t_, config));
+  const std::int64_t day = 86'400;
+  const Id old1 = calls_.upsert(t_, call_input("r-old1", 10 * day))->id;
+  const Id old2 = calls_.upsert(t_, call_input("r-old2", 69 * day))->id;
+  const Id old3 = calls_.upsert(t_, call_input("r-old3", 5 * day))->id;
+  const Id kept = calls_.upsert(t_, call_input("r-new", 71 * day))->id;
+  auto n = purger.purge(t_);
+  ASSERT_TRUE(n.has_value()) << n.error().to_string();
+  EXPECT_EQ(*n, 3);
+  for (Id id : {old1, old2, old3}) EXPECT_EQ(calls_.get(t_, id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(calls_.get(t_, kept).has_value());
+  clock.advance(std::chrono::days(2));
+  EXPECT_EQ(purger.purge(t_).value(), 1);
 }
 
 TEST_F(CallsTest, CustomerPhoneCanBeHashedAfterAnalysis) {

@@ -166,9 +166,16 @@ Status MySqlConnection::connect() {
   }
   broken_ = false;
   // Stored DATETIMEs are UTC; CURRENT_TIMESTAMP must agree.
-  if (auto r = execute("SET time_zone = '+00:00'", {}); !r) {
-    close();
-    return std::unexpected(r.error());
+  // READ COMMITTED: writers lock the rows they touch, not the gaps between index entries, so
+  // concurrent transactions appending next to each other (analyses of different calls of one
+  // agent) do not deadlock on gap locks. Every invariant here rests on explicit row locks
+  // (SELECT ... FOR UPDATE, guarded UPDATEs), which this level keeps.
+  for (const char* stmt : {"SET time_zone = '+00:00'",
+                           "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"}) {
+    if (auto r = execute(stmt, {}); !r) {
+      close();
+      return std::unexpected(r.error());
+    }
   }
   last_used = std::chrono::steady_clock::now();
   return {};

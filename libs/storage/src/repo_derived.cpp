@@ -179,6 +179,19 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
     const bool already = call->rows[0][1].as_int() != 0;
     const auto talk_ratio = call->rows[0][2].opt_double();
     const auto sentiment = call->rows[0][3].opt_double();
+    const bool aggregate = agent_id.has_value() && !already;
+    // The agent row is locked before anything else is written, so analyses of one agent's
+    // calls queue here instead of interleaving their writes.
+    std::optional<Row> agent_row;
+    if (agent_id && (aggregate || res.escalation_reason)) {
+      auto agent = c.execute(
+          "SELECT total_calls, talk_ratio_sum, talk_ratio_count, customer_sentiment_sum, "
+          "customer_sentiment_count, qa_score_sum, qa_score_count, escalations, trend "
+          "FROM human_agents WHERE id = ? AND bid = ? FOR UPDATE",
+          {*agent_id, t.bid()});
+      if (!agent) return std::unexpected(agent.error());
+      if (!agent->rows.empty()) agent_row = std::move(agent->rows[0]);
+    }
 
     for (const auto& a : res.analyses) {
       auto cfg = c.execute("SELECT id FROM business_agent_config WHERE id = ? AND bid = ?",
@@ -209,17 +222,8 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
           {t.bid(), call_id, *res.escalation_reason, to_name(kSeverity, res.escalation_severity)});
       if (!r) return std::unexpected(r.error());
     }
-    const bool aggregate = agent_id.has_value() && !already;
-    if (!agent_id || (!aggregate && !res.escalation_reason)) return false;
-
-    auto agent = c.execute(
-        "SELECT total_calls, talk_ratio_sum, talk_ratio_count, customer_sentiment_sum, "
-        "customer_sentiment_count, qa_score_sum, qa_score_count, escalations, trend "
-        "FROM human_agents WHERE id = ? AND bid = ? FOR UPDATE",
-        {*agent_id, t.bid()});
-    if (!agent) return std::unexpected(agent.error());
-    if (agent->rows.empty()) return false;  // agent row gone: nothing to aggregate into
-    const Row& a = agent->rows[0];
+    if (!agent_row) return false;  // no agent, nothing new to count, or the agent is gone
+    const Row& a = *agent_row;
     std::int64_t total = a[0].as_int();
     double tr_sum = a[1].as_double();
     std::int64_t tr_n = a[2].as_int();
