@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <span>
+
+#include "earshot/audio/audio.hpp"
+#include "earshot/audio/wav_writer.hpp"
 #include "earshot/stt/adapters.hpp"
 #include "earshot/stt/speakers.hpp"
 #include "fakes/stt/fake_providers.hpp"
@@ -10,6 +15,34 @@ namespace {
 
 using earshot::testing::FailureKind;
 using earshot::testing::FakeSarvam;
+
+TEST(WavWriter, RoundTripsThroughTheDecoder) {
+  audio::AudioBuffer in;
+  in.sample_rate = 8000;
+  in.channels = {std::vector<float>(800), std::vector<float>(800)};
+  for (std::size_t i = 0; i < 800; ++i) {
+    in.channels[0][i] = 0.5F * static_cast<float>(std::sin(static_cast<double>(i) * 0.1));
+    in.channels[1][i] = i % 2 == 0 ? 1.5F : -1.5F;  // clipped to full scale
+  }
+  const std::string wav = audio::encode_wav_pcm16(in);
+  EXPECT_EQ(wav.size(), 44U + 800U * 2U * 2U);
+  auto out = audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wav.data()), wav.size()));
+  ASSERT_TRUE(out) << out.error().to_string();
+  EXPECT_EQ(out->format, audio::AudioFormat::kWav);
+  EXPECT_EQ(out->sample_rate, 8000);
+  ASSERT_EQ(out->channels.size(), 2U);
+  ASSERT_EQ(out->frames(), 800U);
+  for (std::size_t i = 0; i < 800; ++i) {
+    EXPECT_NEAR(out->channels[0][i], in.channels[0][i], 1e-4);
+    EXPECT_NEAR(std::abs(out->channels[1][i]), 1.0F, 1e-3);
+  }
+  const std::string mono = audio::encode_wav_pcm16(in.channels[0], 16000);
+  auto m = audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(mono.data()), mono.size()));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->channels.size(), 1U);
+  EXPECT_EQ(m->sample_rate, 16000);
+  EXPECT_EQ(m->duration_ms(), 50);
+}
 
 class ChannelSplitTest : public ::testing::Test {
  protected:
