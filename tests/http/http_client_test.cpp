@@ -38,6 +38,9 @@ class TestServer {
       --concurrent_;
       res.set_content("done", "text/plain");
     });
+    server_.Get("/redirect", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_redirect(req.get_param_value("to"));
+    });
     server_.Get("/big", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(std::string(std::stoul(req.get_param_value("bytes")), 'x'), "text/plain");
     });
@@ -272,6 +275,46 @@ TEST(CurlHttpClient, AddressPolicyRefusesLoopbackUnlessAllowed) {
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(server.hits_.load(), 1);
+}
+
+TEST(CurlHttpClient, EveryRedirectHopIsCheckedAgainstThePolicy) {
+  TestServer server;
+  CurlHttpClient client;
+  AddressPolicy policy;
+  policy.allow_loopback = true;  // the first hop is allowed...
+  auto req = get(server.url("/redirect?to=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2F"));
+  req.follow_redirects = true;
+  req.address_policy = policy;
+  auto r = client.send_sync(req);
+  ASSERT_FALSE(r);  // ...the metadata address it redirects to is not (refused before connecting)
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied) << r.error().to_string();
+  EXPECT_NE(r.error().message.find("metadata"), std::string::npos);
+
+  auto ok = get(server.url("/redirect?to=%2Fhello"));
+  ok.follow_redirects = true;
+  ok.address_policy = policy;
+  auto followed = client.send_sync(ok);
+  ASSERT_TRUE(followed) << followed.error().to_string();
+  EXPECT_EQ(followed->body, "hi");
+}
+
+TEST(CurlHttpClient, SendsFromManyThreadsAtOnce) {
+  TestServer server;
+  CurlHttpClient client;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        client.send(get(server.url("/hello")), [&](Result<HttpResponse> r) {
+          if (r && r->body == "hi") ++ok;
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(testing::wait_until([&] { return ok.load() == 400; }, 10s, 5ms)) << ok.load();
+  EXPECT_TRUE(testing::wait_until([&] { return client.in_flight() == 0; }, 2s, 5ms));
 }
 
 TEST(CurlHttpClient, PooledConnectionIsNotReusedPastThePolicy) {
