@@ -118,6 +118,13 @@ TEST_F(CallsTest, BatchUpsertInsertsAndUpdatesInOneGo) {
   EXPECT_EQ(n->rows[0][0].as_int(), 2500);
   EXPECT_EQ(n->rows[0][1].as_int(), 2500);
   EXPECT_EQ(n->rows[0][2].as_int(), 2);
+  // The same call twice in one batch: the last one wins, as if upserted one by one.
+  std::vector<CallInput> twice{call_input("dup-1"), call_input("dup-1")};
+  twice[0].city = "First";
+  twice[1].city = "Last";
+  twice[1].started_at = at(-100);  // sorts first in start order; must still win
+  ASSERT_TRUE(calls_.upsert_batch(t_, twice));
+  EXPECT_EQ(calls_.find_by_external_id(t_, "dup-1")->city, "Last");
   // A bad row fails the whole batch: nothing of it is written.
   std::vector<CallInput> mixed{call_input("m-1"), call_input("m-2")};
   mixed[1].metadata_json = "nope";
