@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "earshot/stt/adapters.hpp"
 #include "earshot/stt/speakers.hpp"
 #include "fakes/stt/fake_providers.hpp"
@@ -107,6 +109,23 @@ TEST_F(DeepgramTest, RateLimitIsRetriedHonouringRetryAfterMs) {
     EXPECT_GE(gap, 295ms);  // measured on the server side
     EXPECT_LT(gap, 1000ms);
   }
+}
+
+TEST_F(DeepgramTest, EveryAttemptIsReportedToTheObserver) {
+  fake.fail_next(earshot::testing::FailurePlan::of(1, FailureKind::kUnavailable));
+  auto c = config();
+  std::mutex mu;
+  std::vector<int> statuses;
+  c.on_request = [&](const RequestOutcome& o) {
+    std::lock_guard lock(mu);
+    statuses.push_back(o.status);
+    EXPECT_EQ(o.what, "deepgram listen");
+  };
+  auto p = provider(c);
+  auto t = testing::run(p, mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(statuses, (std::vector<int>{503, 200}));
 }
 
 TEST_F(DeepgramTest, ServerErrorsAreRetriedUpToTheAttemptLimit) {

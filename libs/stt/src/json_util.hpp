@@ -69,6 +69,7 @@ inline RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& c
   ctx.policy = cfg.retry;
   ctx.deadline = clock.steady_now() + cfg.deadline;
   ctx.what = std::move(what);
+  ctx.observer = cfg.on_request;
   return ctx;
 }
 

@@ -77,9 +77,20 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
     cut_by_deadline = left < request.timeout;
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
-    ctx.client->send(std::move(request), [self = shared_from_this()](Result<http::HttpResponse> r) {
-      self->on_result(std::move(r));
-    });
+    ctx.client->send(std::move(request),
+                     [self = shared_from_this(), sent = std::chrono::steady_clock::now()](
+                         Result<http::HttpResponse> r) {
+                       if (self->ctx.observer) {
+                         RequestOutcome o;
+                         o.what = self->ctx.what;
+                         o.status = r ? r->status : 0;
+                         if (!r) o.transport = r.error().code;
+                         o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - sent);
+                         self->ctx.observer(o);
+                       }
+                       self->on_result(std::move(r));
+                     });
   }
 
   void on_result(Result<http::HttpResponse> r) {

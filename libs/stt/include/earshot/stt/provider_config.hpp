@@ -37,6 +37,8 @@ struct ProviderConfig {
   std::chrono::milliseconds poll_interval{1'000};       // Sarvam batch status, first wait
   std::chrono::milliseconds max_poll_interval{15'000};  // ... growing to this
   std::uint64_t max_response_bytes = 64ULL << 20;
+  // Not read from JSON: set by the caller to count provider requests by status.
+  RequestObserver on_request;
 
   // "sarvam base_url=https://api.sarvam.ai model=saarika:v2.5 api_key=***" (key masked).
   [[nodiscard]] std::string describe() const;

@@ -40,6 +40,16 @@ struct RetryPolicy {
                                      std::string_view provider_code, std::string_view message,
                                      bool quota_exhausted);
 
+// What one HTTP attempt came to, for metrics ("provider requests by status"). Called on the
+// HTTP loop thread for every attempt, retries and batch steps included: keep it cheap.
+struct RequestOutcome {
+  std::string_view what;                   // "deepgram listen", "sarvam batch status", ...
+  int status = 0;                          // HTTP status; 0 when no response arrived
+  std::optional<ErrorCode> transport;      // set when no response arrived
+  std::chrono::milliseconds elapsed{0};
+};
+using RequestObserver = std::function<void(const RequestOutcome&)>;
+
 // Turns a non-2xx response into an Error (provider specific: reads its error body).
 using ErrorClassifier = std::function<Error(const http::HttpResponse&)>;
 
@@ -49,6 +59,7 @@ struct RetryContext {
   RetryPolicy policy;
   std::chrono::steady_clock::time_point deadline;  // on clock->steady_now()
   std::string what;                                // "deepgram listen", for messages
+  RequestObserver observer;                        // optional
 };
 
 // Sends build() (called afresh for every attempt) until a 2xx arrives, a non-retryable
