@@ -104,9 +104,10 @@ struct CurlHttpClient::Impl {
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
     const bool known = self->watched.contains(s);
-    if (epoll_ctl(self->epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0 && !known) {
-      // A descriptor number reused before curl told us it was removed: re-register.
-      epoll_ctl(self->epoll_fd, EPOLL_CTL_MOD, s, &ev);
+    if (epoll_ctl(self->epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0) {
+      // Our bookkeeping and the kernel's disagree (a closed descriptor leaves the epoll set
+      // on its own; a reused number may still be in it): the other operation is right.
+      epoll_ctl(self->epoll_fd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev);
     }
     self->watched.insert(s);
     return 0;
