@@ -56,6 +56,15 @@ TEST_F(OpenAiTest, VerboseJsonWithSegmentAndWordTimestamps) {
   EXPECT_EQ(t->segments[0].speaker, "unknown");
 }
 
+TEST_F(OpenAiTest, AnMp3IsSentAsAnMp3) {
+  auto p = provider(config());
+  auto job = mono();
+  job.audio = "ID3\x03" + std::string(2000, '\x01');  // the fake transcribes anything
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.last_fields().find("file")->second, "audio.mp3|audio/mpeg");
+}
+
 TEST_F(OpenAiTest, PerChannelSplitsStereoIntoTwoMonoRequests) {
   auto made = make_provider(config(), client, SystemClock::instance());
   ASSERT_TRUE(made);

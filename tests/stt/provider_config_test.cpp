@@ -47,6 +47,17 @@ TEST(ProviderConfig, RefusesUnknownKeysAndBadValuesNamingTheKey) {
   EXPECT_FALSE(parse_provider_config("not json"));
 }
 
+TEST(AudioContentType, ComesFromTheBytes) {
+  const auto pad = [](std::string head) { return head + std::string(64, '\x01'); };
+  EXPECT_EQ(audio_content_type(pad(std::string("RIFF\x24\x00\x00\x00WAVEfmt ", 16))), "audio/wav");
+  EXPECT_EQ(audio_content_type(pad("fLaC")), "audio/flac");
+  EXPECT_EQ(audio_content_type(pad("OggS")), "audio/ogg");
+  EXPECT_EQ(audio_content_type(pad("ID3\x03")), "audio/mpeg");
+  EXPECT_EQ(audio_extension(pad("ID3\x03")), "mp3");
+  EXPECT_EQ(audio_content_type(pad("<html>")), "application/octet-stream");
+  EXPECT_EQ(audio_extension(pad("<html>")), "bin");
+}
+
 TEST(ProviderConfig, DescribeNeverShowsTheKey) {
   auto c = parse_provider_config(R"({"provider":"deepgram","api_key":"dg-very-secret"})");
   ASSERT_TRUE(c);
