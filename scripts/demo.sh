@@ -67,7 +67,7 @@ esac
 
 bash scripts/install-deps.sh
 bash scripts/fetch-assets.sh
-bash scripts/build.sh
+bash scripts/build.sh earshot earshot-sync earshot-stt earshot-analyze earshot-notify earshot-gateway
 bash "$SERVICES" --instance demo start
 eval "$(bash "$SERVICES" --instance demo env)"
 
