@@ -14,7 +14,11 @@
 namespace earshot::testing {
 namespace {
 
-std::string cli() { return std::string(EARSHOT_BIN_DIR) + "/earshot"; }
+// The CLI with the pinned lexicon that scripts/fetch-assets.sh installs.
+std::string cli() {
+  return std::string("EARSHOT_SENTIMENT_LEXICON=") + EARSHOT_SOURCE_DIR +
+         "/.local/assets/vader-1.1.3/vader_lexicon.txt " + EARSHOT_BIN_DIR + "/earshot";
+}
 
 // Word error rate of `hyp` against `ref` (lower-case words, Levenshtein over words).
 double wer(const std::string& ref, const std::string& hyp) {
@@ -182,6 +186,62 @@ TEST(AnalyzeFile, BadFilesExit2WithOneLineReason) {
   EXPECT_EQ(r.exit_code, 2);
   std::remove(text.c_str());
   std::remove(empty.c_str());
+}
+
+TEST(AnalyzeFile, TranscriptFileRunsEveryTranscriptAnalyzer) {
+  const auto path = temp_path("call.json");
+  std::ofstream(path) << R"([
+    {"speaker": "agent", "start_ms": 0, "end_ms": 4000, "text": "Thank you for calling, how can I help?"},
+    {"speaker": "customer", "start_ms": 4500, "end_ms": 11000, "text": "I am furious, my card 4111 1111 1111 1111 was charged twice and I want a refund."},
+    {"speaker": "agent", "start_ms": 16000, "end_ms": 21000, "text": "I am sorry. I have issued a full refund to your card."},
+    {"speaker": "customer", "start_ms": 21500, "end_ms": 24000, "text": "Great, thank you so much!"}
+  ])";
+  const auto cats = temp_path("cats.json");
+  std::ofstream(cats) << R"([{"name": "Refund", "rules": [{"type": "transcript", "phrases": ["refund"], "speaker": "customer"}]},
+                            {"name": "Hold", "rules": [{"type": "non_talk", "min_ms": 4000}]},
+                            {"name": "Lawyer", "rules": [{"type": "transcript", "phrases": ["lawyer"]}]}])";
+  auto j = run_json("--transcript " + path + " --categories " + cats);
+  EXPECT_EQ(j["source"], "transcript");
+  EXPECT_EQ(j["duration_ms"], 24000);
+  EXPECT_EQ(j["speakers"]["agent"]["talk_ms"], 9000);
+  EXPECT_EQ(j["speakers"]["customer"]["talk_ms"], 9000);
+  ASSERT_EQ(j["silences"].size(), 1u);  // 11-16 s
+  EXPECT_EQ(j["silences"][0]["start_ms"], 11000);
+  ASSERT_EQ(j["segments"].size(), 4u);
+  EXPECT_LT(j["segments"][1]["sentiment"].get<double>(), -0.3);
+  EXPECT_GT(j["segments"][3]["sentiment"].get<double>(), 0.5);
+  EXPECT_EQ(j["segments"][1]["redacted_text"].get<std::string>().find("4111"), std::string::npos);
+  EXPECT_NE(j["segments"][1]["redacted_text"].get<std::string>().find("[CARD]"), std::string::npos);
+  EXPECT_EQ(j["pii"]["card"], 1);
+  ASSERT_EQ(j["categories"].size(), 2u);
+  EXPECT_EQ(j["categories"][0]["name"], "Refund");
+  EXPECT_EQ(j["categories"][1]["name"], "Hold");
+  EXPECT_EQ(j["outcome"]["guess"], "refunded");
+  EXPECT_FALSE(j["summary"].get<std::string>().empty());
+  EXPECT_TRUE(j["sentiment"]["customer"].is_number());
+  std::remove(path.c_str());
+  std::remove(cats.c_str());
+}
+
+TEST(AnalyzeFile, PlainLineTranscriptsGetEstimatedTimes) {
+  const auto path = temp_path("call.txt");
+  std::ofstream(path) << "agent: Thank you for calling, how can I help?\ncustomer: I need to cancel my account, get me a supervisor.\n";
+  auto j = run_json("--transcript " + path);
+  EXPECT_EQ(j["note"], "segment times estimated from word counts");
+  ASSERT_EQ(j["segments"].size(), 2u);
+  EXPECT_EQ(j["segments"][1]["speaker"], "customer");
+  ASSERT_TRUE(j["escalation"].is_object());
+  EXPECT_NE(j["escalation"]["reason"].get<std::string>().find("supervisor"), std::string::npos);
+
+  std::ofstream(path) << "boss: hello\n";
+  auto r = run_command(cli() + " analyze-file --transcript " + path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("line 1"), std::string::npos) << r.output;
+  std::ofstream(path) << R"([{"speaker": "agent", "start_ms": 500, "end_ms": 100, "text": "x"}])";
+  r = run_command(cli() + " analyze-file --transcript " + path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("segment 0"), std::string::npos) << r.output;
+  std::remove(path.c_str());
 }
 
 }  // namespace
