@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/http/curl_http_client.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/business_directory.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
@@ -18,6 +19,21 @@ namespace {
 class NoopRecorder final : public earshot::queue::OutcomeRecorder {
  public:
   earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
+};
+
+// The speech providers' HTTP event loop, started before the worker and stopped after it
+// (components stop in reverse order), so in-flight provider calls can finish while draining.
+class HttpClientComponent final : public earshot::Component {
+ public:
+  std::string name() const override { return "http-client"; }
+  earshot::Status start() override {
+    if (!client) client = std::make_unique<earshot::http::CurlHttpClient>();
+    return {};
+  }
+  void stop() override {
+    if (client) client->shutdown();
+  }
+  std::unique_ptr<earshot::http::CurlHttpClient> client;
 };
 
 struct Stt {
@@ -37,7 +53,8 @@ struct Stt {
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
   std::unique_ptr<earshot::pipeline::LocalObjectStore> store;
-  std::unique_ptr<earshot::pipeline::LocalTranscriberFactory> transcribers;
+  std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
+  HttpClientComponent* http = nullptr;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::pipeline::TranscribeStage> stage;
   NoopRecorder recorder;
@@ -69,7 +86,11 @@ struct Stt {
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
     store = std::make_unique<pipeline::LocalObjectStore>(object_store_dir);
-    transcribers = std::make_unique<pipeline::LocalTranscriberFactory>();
+    auto http_component = std::make_unique<HttpClientComponent>();
+    http = http_component.get();
+    if (auto st = http->start(); !st) return st;  // the factory needs the client now
+    rt.add_component(std::move(http_component));
+    transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(*http->client, rt.clock(), rt.metrics());
     directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);

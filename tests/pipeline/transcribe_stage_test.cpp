@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,8 @@
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "fakes/stt/fake_providers.hpp"
 #include "queue_fixture.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"
@@ -229,6 +232,67 @@ TEST_F(TranscribeStageTest, UnknownCallOrForeignBusinessIsDeadLetteredNotFound) 
   ASSERT_NE(fail, nullptr);
   EXPECT_EQ(fail->code, ErrorCode::kNotFound);
   EXPECT_EQ(status(other, foreign_id), storage::CallStatus::kPending);  // untouched
+}
+
+// A business configured for Deepgram: the worker calls the (fake) provider over HTTP, maps
+// its channels to roles and stores the result; an auth failure fails the call with the
+// reason; throttling is retried inside the job.
+TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReported) {
+  earshot::testing::FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  http::CurlHttpClient client;
+  ProviderTranscriberFactory providers(client, SystemClock::instance(), *metrics);
+  TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_,
+                                            providers, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}});
+  auto t = earshot::testing::new_tenant("dg");
+  storage::PipelineConfig config;
+  config.stt_provider = "deepgram";
+  config.stt_options_json = nlohmann::json{{"base_url", fake.base_url()}, {"initial_backoff_ms", 50}}.dump();
+  config.secrets["stt_api_key"] = fake.api_key();
+  ASSERT_TRUE(configs_->put(t, config));
+
+  const int r = 8000;
+  std::vector<earshot::testing::Placement> parts;
+  parts.push_back({0, 300, earshot::testing::speak(kAgent, "slt", r)});
+  parts.push_back({1, parts.back().end_ms(r) + 500, earshot::testing::speak(kCustomer, "rms", r)});
+  auto call = earshot::testing::build_call(2, parts.back().end_ms(r) + 1000, parts, r);
+  const auto bytes = wav_bytes(call);
+  auto handle = [&](storage::Id id) {
+    queue::IncomingMessage msg;
+    msg.envelope.bid = t.bid();
+    msg.envelope.stage = Stage::kTranscribe;
+    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)},
+                              {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}.dump();
+    return stage.handle(msg);
+  };
+
+  fake.fail_next(earshot::testing::FailurePlan::of(1, earshot::testing::FailureKind::kRateLimit).after_ms(100));
+  const auto ok_id = new_call(t, "dg-ok.wav", bytes, 2);
+  auto out = handle(ok_id);
+  ASSERT_TRUE(out) << out.error().to_string();
+  ASSERT_NE(std::get_if<queue::Done>(&*out), nullptr);
+  EXPECT_EQ(status(t, ok_id), storage::CallStatus::kTranscribed);
+  EXPECT_EQ(fake.count("/v1/listen"), 2);  // the 429, then the answer
+  auto tr = transcripts_->get(t, ok_id);
+  ASSERT_TRUE(tr);
+  EXPECT_EQ(tr->provider, "deepgram");
+  auto segs = nlohmann::json::parse(tr->segments_json);
+  ASSERT_FALSE(segs.empty());
+  std::set<std::string> speakers;
+  for (const auto& s : segs) speakers.insert(s["speaker"].get<std::string>());
+  EXPECT_EQ(speakers, (std::set<std::string>{"agent", "customer"}));
+  EXPECT_NE(metrics->serialize().find(R"(earshot_stt_provider_requests_total{provider="deepgram",status="429"} 1)"),
+            std::string::npos);
+
+  fake.fail_next(earshot::testing::FailurePlan::of(1, earshot::testing::FailureKind::kAuth));
+  const auto bad_id = new_call(t, "dg-auth.wav", bytes, 2);
+  out = handle(bad_id);
+  ASSERT_TRUE(out);
+  auto* fail = std::get_if<queue::Fail>(&*out);
+  ASSERT_NE(fail, nullptr);
+  EXPECT_EQ(status(t, bad_id), storage::CallStatus::kFailed);
+  EXPECT_FALSE(calls_->get(t, bad_id)->failed_reason.empty());
+  client.shutdown();
 }
 
 }  // namespace

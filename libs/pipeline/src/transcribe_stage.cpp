@@ -8,6 +8,10 @@
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/stt/local_engine.hpp"
+#include "earshot/stt/provider_config.hpp"
+#include "earshot/stt/speakers.hpp"
+
+#include <future>
 
 namespace earshot::pipeline {
 namespace {
@@ -88,23 +92,86 @@ std::optional<double> opt(double v, bool present) { return present ? std::option
 
 }  // namespace
 
-Result<Transcriber*> LocalTranscriberFactory::for_provider(const std::string& provider,
-                                                           const std::string& /*options_json*/) {
-  if (provider == "none") {
-    static NoTranscriber none;
-    return &none;
-  }
+Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const storage::PipelineConfig& config) {
+  const auto& provider = config.stt_provider;
+  if (provider == "none") return std::make_shared<NoTranscriber>();
   if (provider == "pocketsphinx" || provider == "local" || provider.empty()) {
-    thread_local std::unique_ptr<LocalTranscriber> local;
+    thread_local std::shared_ptr<LocalTranscriber> local;
     if (!local) {
       auto engine = stt::LocalEngine::create();
       if (!engine) return std::unexpected(engine.error());
-      local = std::make_unique<LocalTranscriber>(std::move(*engine));
+      local = std::make_shared<LocalTranscriber>(std::move(*engine));
     }
-    return local.get();
+    return local;
   }
   return make_error(ErrorCode::kFailedPrecondition,
                     fmt::format("speech provider '{}' is not available in this worker", provider));
+}
+
+namespace {
+
+// One provider job, waited for on the handler thread.
+class ProviderTranscriber final : public Transcriber {
+ public:
+  ProviderTranscriber(std::unique_ptr<stt::SttProvider> provider, std::chrono::milliseconds deadline)
+      : provider_(std::move(provider)), deadline_(deadline) {}
+
+  Result<stt::Transcript> transcribe(const Input& in) override {
+    stt::SttJob job;
+    job.audio = std::string(in.encoded);
+    job.channels = static_cast<int>(in.audio->channels.size());
+    job.duration = std::chrono::milliseconds(in.audio->duration_ms());
+    job.language = in.language;
+    job.separate_channels = in.stereo;
+    job.diarize = !in.stereo;
+    auto promise = std::make_shared<std::promise<Result<stt::Transcript>>>();
+    auto future = promise->get_future();
+    provider_->transcribe(std::move(job), [promise](Result<stt::Transcript> r) { promise->set_value(std::move(r)); });
+    // The provider enforces its own job deadline; this bound only guards against a lost callback.
+    if (future.wait_for(deadline_ + std::chrono::seconds(30)) != std::future_status::ready) {
+      return make_error(ErrorCode::kTimeout, fmt::format("{}: no answer within the job deadline", provider_->name()));
+    }
+    auto t = future.get();
+    if (!t) return t;
+    stt::SpeakerMapping mapping;
+    mapping.agent_on_left = in.agent_channel == 0;
+    stt::map_speakers(*t, mapping);
+    std::sort(t->segments.begin(), t->segments.end(),
+              [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+    return t;
+  }
+
+ private:
+  std::unique_ptr<stt::SttProvider> provider_;
+  std::chrono::milliseconds deadline_;
+};
+
+}  // namespace
+
+ProviderTranscriberFactory::ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics)
+    : client_(client), clock_(clock) {
+  requests_ = &metrics.counter("earshot_stt_provider_requests_total", "Speech provider HTTP requests by provider and status.");
+}
+
+Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(const storage::PipelineConfig& config) {
+  const auto& provider = config.stt_provider;
+  if (provider == "none" || provider == "pocketsphinx" || provider == "local" || provider.empty()) {
+    return LocalTranscriberFactory::for_config(config);
+  }
+  auto options = nlohmann::json::parse(config.stt_options_json.empty() ? "{}" : config.stt_options_json, nullptr, false);
+  if (!options.is_object()) return make_error(ErrorCode::kInvalidArgument, "stt options are not a JSON object");
+  options["provider"] = provider;
+  if (auto key = config.secrets.find("stt_api_key"); key != config.secrets.end()) options["api_key"] = key->second;
+  auto pc = stt::parse_provider_config(options.dump());
+  if (!pc) return std::unexpected(pc.error().with_context("stt options"));
+  auto* requests = requests_;
+  pc->on_request = [requests, provider](const stt::RequestOutcome& o) {
+    requests->Add({{"provider", provider}, {"status", o.status == 0 ? std::string("error") : std::to_string(o.status)}})
+        .Increment();
+  };
+  auto p = stt::make_provider(*pc, client_, clock_);
+  if (!p) return std::unexpected(p.error());
+  return std::make_shared<ProviderTranscriber>(std::move(*p), pc->deadline);
 }
 
 TranscribeStage::TranscribeStage(TranscribeStageDeps deps) : d_(std::move(deps)) {
@@ -214,7 +281,7 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
   const auto& a = *decoded;
   audio_seconds_->Increment(static_cast<double>(a.duration_ms()) / 1000.0);
 
-  auto transcriber = d_.transcribers.for_provider(config.stt_provider, config.stt_options_json);
+  auto transcriber = d_.transcribers.for_config(config);
   if (!transcriber) return fail_call(transcriber.error());
 
   const bool stereo = a.channels.size() >= 2;
@@ -226,6 +293,7 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
   in.agent_channel = map.agent_channel;
   in.customer_channel = map.customer_channel;
   in.language = call->language.empty() ? config.language : call->language;
+  in.encoded = std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   if (stereo) {
     auto measured = analytics::measure_stereo(a, map);
     if (!measured) return fail_call(measured.error());
@@ -241,7 +309,9 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
   if (!stereo) {
     std::vector<audio::Interval> agent, customer;
     for (const auto& s : transcript->segments) {
-      (s.speaker == "customer" ? customer : agent).push_back({s.start_ms, s.end_ms});
+      // Only the two parties count towards talk metrics; "other" and "unknown" voices do not.
+      if (s.speaker == "agent") agent.push_back({s.start_ms, s.end_ms});
+      if (s.speaker == "customer") customer.push_back({s.start_ms, s.end_ms});
     }
     m = analytics::measure_from_segments(a, agent, customer);
   }
@@ -261,7 +331,8 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
                     {"confidence", s.confidence}});
     if (!tr.full_text.empty()) tr.full_text += '\n';
     tr.full_text += s.text;
-    (s.speaker == "customer" ? customer_words : agent_words) += stt::count_words(s.text);
+    if (s.speaker == "agent") agent_words += stt::count_words(s.text);
+    if (s.speaker == "customer") customer_words += stt::count_words(s.text);
   }
   tr.segments_json = segs.dump();
   if (auto st = d_.transcripts.put(t, tr); !st) return std::unexpected(st.error());

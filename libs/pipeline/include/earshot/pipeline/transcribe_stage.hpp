@@ -17,6 +17,7 @@
 #include "earshot/audio/vad.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
+#include "earshot/http/http_client.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
@@ -38,24 +39,43 @@ class Transcriber {
     const std::vector<audio::Interval>* agent_speech = nullptr;     // stereo only
     const std::vector<audio::Interval>* customer_speech = nullptr;  // stereo only
     std::string language;
+    std::string_view encoded;  // the file as stored, for providers that take it as is
   };
   [[nodiscard]] virtual Result<stt::Transcript> transcribe(const Input& in) = 0;
 };
 
-// Picks the transcriber for a business's configured provider ("pocketsphinx"/"local",
-// "none", ...). kFailedPrecondition for a provider this build cannot run.
+// Picks the transcriber for a business's configured provider: "pocketsphinx" / "local"
+// (the offline engine), "none", or a speech provider ("sarvam", "deepgram", "openai",
+// "whisper_cpp") whose options are the config's stt_options_json and whose key is the
+// secret "stt_api_key". kFailedPrecondition for a provider this factory cannot run,
+// kInvalidArgument for bad provider options.
 class TranscriberFactory {
  public:
   virtual ~TranscriberFactory() = default;
-  [[nodiscard]] virtual Result<Transcriber*> for_provider(const std::string& provider,
-                                                          const std::string& options_json) = 0;
+  [[nodiscard]] virtual Result<std::shared_ptr<Transcriber>> for_config(
+      const storage::PipelineConfig& config) = 0;
 };
 
-// The offline engine, one decoder per calling thread (created on first use).
-class LocalTranscriberFactory final : public TranscriberFactory {
+// The offline engine (one decoder per calling thread, created on first use) and "none".
+class LocalTranscriberFactory : public TranscriberFactory {
  public:
-  [[nodiscard]] Result<Transcriber*> for_provider(const std::string& provider,
-                                                  const std::string& options_json) override;
+  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(
+      const storage::PipelineConfig& config) override;
+};
+
+// The offline engine plus the HTTP speech providers over `client`. A provider call blocks
+// the calling handler thread until its callback (the HTTP work itself runs on the client's
+// event loop), bounded by the provider config's job deadline.
+class ProviderTranscriberFactory final : public LocalTranscriberFactory {
+ public:
+  ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics);
+  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(
+      const storage::PipelineConfig& config) override;
+
+ private:
+  http::HttpClient& client_;
+  const Clock& clock_;
+  prometheus::Family<prometheus::Counter>* requests_;
 };
 
 struct TranscribeStageDeps {
