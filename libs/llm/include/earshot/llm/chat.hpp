@@ -1,0 +1,136 @@
+#pragma once
+// Chat (LLM) providers: one asynchronous interface, one adapter per wire format
+// (providers.md): Bedrock Converse (SigV4), Ollama /api/chat, OpenAI-compatible
+// /v1/chat/completions.
+//
+// Every adapter retries retryable failures (transport errors, timeouts, 429 throttling, 5xx)
+// with exponential backoff and jitter, honouring retry-after-ms / Retry-After, within the
+// request's overall deadline; auth (kUnauthenticated / kPermissionDenied), quota
+// (kFailedPrecondition) and input errors (kInvalidArgument, kNotFound) fail at once with the
+// provider's reason. API keys, signatures and auth headers never appear in error messages.
+//
+// Thread safety: complete() may be called from any thread, concurrently; the callback runs
+// once, on the HTTP client's loop thread, and must be short.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/error.hpp"
+#include "earshot/http/http_client.hpp"
+#include "earshot/llm/sigv4.hpp"
+#include "earshot/stt/retry.hpp"
+
+namespace earshot::llm {
+
+using RetryPolicy = stt::RetryPolicy;
+
+struct ChatMessage {
+  std::string role;  // "user" | "assistant"
+  std::string content;
+};
+
+struct ChatRequest {
+  std::string system;
+  std::vector<ChatMessage> messages;
+  // JSON Schema (JSON text) the answer must follow; empty: free text.
+  std::string json_schema;
+  int max_tokens = 1024;
+  double temperature = 0.0;
+};
+
+struct ChatResponse {
+  std::string text;
+  int input_tokens = 0;
+  int output_tokens = 0;
+  std::string model;
+  std::string stop_reason;  // the provider's own words ("end_turn", "stop", "length", ...)
+  std::chrono::milliseconds latency{0};  // our measure: first attempt to answer, retries included
+};
+
+using ChatCallback = std::function<void(Result<ChatResponse>)>;
+
+class ChatProvider {
+ public:
+  virtual ~ChatProvider() = default;
+  virtual void complete(ChatRequest request, ChatCallback done) = 0;
+  // "bedrock:anthropic.claude-3-haiku-20240307-v1:0": provider and model, for cache keys,
+  // logs and metrics.
+  [[nodiscard]] virtual std::string id() const = 0;
+};
+
+// What every HTTP adapter shares.
+struct ChatEndpoint {
+  std::string base_url;  // scheme://host[:port], overridable for tests
+  std::string model;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds request_timeout{60'000};  // one attempt
+  std::chrono::milliseconds deadline{180'000};        // all attempts of one complete()
+  RetryPolicy retry;
+};
+
+struct BedrockConfig {
+  ChatEndpoint endpoint;  // base_url empty: https://bedrock-runtime.{region}.amazonaws.com
+  std::string region = "us-east-1";
+  AwsCredentials credentials;
+};
+
+struct OllamaConfig {
+  ChatEndpoint endpoint;  // base_url e.g. http://127.0.0.1:11434
+  int num_ctx = 0;        // 0: the server's default
+};
+
+struct OpenAiConfig {
+  ChatEndpoint endpoint;  // base_url e.g. https://api.openai.com (the /v1 is added)
+  std::string api_key;    // empty: no Authorization header (self-hosted servers)
+};
+
+class BedrockChatProvider final : public ChatProvider {
+ public:
+  BedrockChatProvider(BedrockConfig config, http::HttpClient& client, const Clock& clock);
+  void complete(ChatRequest request, ChatCallback done) override;
+  [[nodiscard]] std::string id() const override { return "bedrock:" + config_.endpoint.model; }
+
+ private:
+  BedrockConfig config_;
+  http::HttpClient* client_;
+  const Clock* clock_;
+  SigV4Signer signer_;
+};
+
+class OllamaChatProvider final : public ChatProvider {
+ public:
+  OllamaChatProvider(OllamaConfig config, http::HttpClient& client, const Clock& clock);
+  void complete(ChatRequest request, ChatCallback done) override;
+  [[nodiscard]] std::string id() const override { return "ollama:" + config_.endpoint.model; }
+
+ private:
+  OllamaConfig config_;
+  http::HttpClient* client_;
+  const Clock* clock_;
+};
+
+class OpenAiChatProvider final : public ChatProvider {
+ public:
+  OpenAiChatProvider(OpenAiConfig config, http::HttpClient& client, const Clock& clock);
+  void complete(ChatRequest request, ChatCallback done) override;
+  [[nodiscard]] std::string id() const override { return "openai:" + config_.endpoint.model; }
+
+ private:
+  OpenAiConfig config_;
+  http::HttpClient* client_;
+  const Clock* clock_;
+};
+
+// Bedrock's error: `x-amzn-ErrorType` (cut at ':') and body {"message"}.
+[[nodiscard]] Error bedrock_error(const http::HttpResponse& r);
+// {"error": {"message", "type", "code"}}, the flat {"object": "error", ...} and {"error": "text"}.
+[[nodiscard]] Error openai_error(std::string_view provider, const http::HttpResponse& r);
+// Ollama's {"error": "..."}.
+[[nodiscard]] Error ollama_error(const http::HttpResponse& r);
+
+}  // namespace earshot::llm

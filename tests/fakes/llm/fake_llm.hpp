@@ -1,0 +1,97 @@
+#pragma once
+// Fake LLM and embedding providers on loopback HTTP (built on the STT fakes' server base:
+// latency, 429 + Retry-After, 500/503, auth, quota and input failures, request log).
+//
+// Chat fakes answer with `reply()` as the model's text; switches make the next N answers (or
+// every answer) an invalid output instead (text that is not the requested JSON).
+// FakeBedrock checks each request's SigV4 Authorization header against its own signer
+// (its own keys; the date is the request's x-amz-date, which must be within 5 minutes of the
+// fake's clock) and answers 403 InvalidSignatureException otherwise.
+//
+// Thread safety: every setter and getter may be called while requests are being served.
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/llm/sigv4.hpp"
+#include "fakes/stt/fake_server.hpp"
+
+namespace earshot::testing {
+
+class FakeChatServer : public FakeProviderServer {
+ public:
+  explicit FakeChatServer(Options options = {}) : FakeProviderServer(std::move(options)) {}
+  void set_reply(std::string text);
+  // The next `n` chat answers carry an invalid output.
+  void set_invalid_output_next(int n) { invalid_next_ = n; }
+  void set_invalid_output_always(bool on) { invalid_always_ = on; }
+  void set_invalid_output(std::string text);
+  [[nodiscard]] std::string last_body() const;
+  [[nodiscard]] int chat_count() const { return chats_.load(); }
+  // Deterministic embedding of `text` with `dim` components (what the fake answers).
+  [[nodiscard]] static std::vector<float> embedding_of(const std::string& text, int dim);
+
+ protected:
+  // The model's text for this chat request (records the body, applies the switches).
+  std::string next_output(const std::string& body);
+  void record(const std::string& body);
+
+ private:
+  mutable std::mutex chat_mu_;
+  std::string reply_ = R"({"summary":"The customer asked for a refund.","outcome":"resolved"})";
+  std::string invalid_ = "Sure! Here is the JSON you asked for: {\"summary\": ";
+  std::string last_body_;
+  std::atomic<int> invalid_next_{0};
+  std::atomic<bool> invalid_always_{false};
+  std::atomic<int> chats_{0};
+};
+
+class FakeBedrock final : public FakeChatServer {
+ public:
+  explicit FakeBedrock(Options options = {}, const Clock& clock = SystemClock::instance());
+  [[nodiscard]] const llm::AwsCredentials& credentials() const { return credentials_; }
+  [[nodiscard]] std::string region() const { return "us-east-1"; }
+  [[nodiscard]] int bad_signatures() const { return bad_signatures_.load(); }
+  // The model id of the last request, as the path carried it (decoded).
+  [[nodiscard]] std::string last_model() const;
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+
+ private:
+  bool signature_ok(const httplib::Request& req) const;
+  static Reply aws_error(int status, const std::string& type, const std::string& msg);
+  const Clock* clock_;
+  llm::AwsCredentials credentials_{"AKIDFAKEBEDROCK", "fake/bedrock+secret", ""};
+  std::atomic<int> bad_signatures_{0};
+  mutable std::mutex model_mu_;
+  std::string last_model_;
+};
+
+class FakeOllama final : public FakeChatServer {
+ public:
+  explicit FakeOllama(Options options = {}) : FakeChatServer(std::move(options)) {}
+  // Streams the chat answer as NDJSON (ignoring stream:false) and ends with {"error"}.
+  void set_stream_error(bool on) { stream_error_ = on; }
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+
+ private:
+  std::atomic<bool> stream_error_{false};
+};
+
+class FakeOpenAiChat final : public FakeChatServer {
+ public:
+  explicit FakeOpenAiChat(Options options = {}) : FakeChatServer(std::move(options)) {}
+
+ protected:
+  [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
+  void routes() override;
+};
+
+}  // namespace earshot::testing

@@ -1,0 +1,235 @@
+// Chat adapters against loopback fakes speaking each provider's wire format.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <future>
+
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/llm/chat.hpp"
+#include "fakes/llm/fake_llm.hpp"
+
+namespace earshot::llm {
+namespace {
+
+using namespace std::chrono_literals;
+using earshot::testing::FailureKind;
+using earshot::testing::FailurePlan;
+using nlohmann::json;
+
+ChatEndpoint endpoint(const testing::FakeProviderServer& fake, std::string model) {
+  ChatEndpoint ep;
+  ep.base_url = fake.base_url();
+  ep.model = std::move(model);
+  ep.request_timeout = 5s;
+  ep.deadline = 20s;
+  ep.retry.initial_backoff = 10ms;
+  ep.retry.max_backoff = 50ms;
+  return ep;
+}
+
+ChatRequest summary_request() {
+  ChatRequest r;
+  r.system = "You summarise calls.";
+  r.messages = {{"user", "agent: hello\ncustomer: I want a refund"}};
+  r.json_schema = R"({"type":"object","properties":{"summary":{"type":"string"}},"required":["summary"]})";
+  r.max_tokens = 300;
+  return r;
+}
+
+Result<ChatResponse> run(ChatProvider& p, ChatRequest r) {
+  std::promise<Result<ChatResponse>> done;
+  p.complete(std::move(r), [&](Result<ChatResponse> x) { done.set_value(std::move(x)); });
+  return done.get_future().get();
+}
+
+class ChatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(bedrock.start());
+    ASSERT_TRUE(ollama.start());
+    ASSERT_TRUE(openai.start());
+  }
+  BedrockChatProvider bedrock_provider(AwsCredentials creds) {
+    BedrockConfig c;
+    c.endpoint = endpoint(bedrock, "anthropic.claude-3-haiku-20240307-v1:0");
+    c.region = bedrock.region();
+    c.credentials = std::move(creds);
+    return BedrockChatProvider(std::move(c), client, SystemClock::instance());
+  }
+  OllamaChatProvider ollama_provider() {
+    return OllamaChatProvider({endpoint(ollama, "llama3.1:8b"), 8192}, client, SystemClock::instance());
+  }
+  OpenAiChatProvider openai_provider(std::string key = "test-key") {
+    return OpenAiChatProvider({endpoint(openai, "gpt-4o-mini"), std::move(key)}, client, SystemClock::instance());
+  }
+
+  testing::FakeBedrock bedrock;
+  testing::FakeOllama ollama;
+  testing::FakeOpenAiChat openai;
+  http::CurlHttpClient client;
+};
+
+TEST_F(ChatTest, BedrockConverseSignedAndParsed) {
+  auto p = bedrock_provider(bedrock.credentials());
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(json::parse(r->text)["outcome"], "resolved");
+  EXPECT_EQ(r->input_tokens, 120);
+  EXPECT_EQ(r->output_tokens, 30);
+  EXPECT_EQ(r->stop_reason, "end_turn");
+  EXPECT_EQ(r->model, "anthropic.claude-3-haiku-20240307-v1:0");
+  EXPECT_EQ(bedrock.last_model(), "anthropic.claude-3-haiku-20240307-v1:0");
+  EXPECT_EQ(bedrock.bad_signatures(), 0);
+  const auto sent = json::parse(bedrock.last_body());
+  EXPECT_EQ(sent["messages"][0]["role"], "user");
+  EXPECT_EQ(sent["messages"][0]["content"][0]["text"], "agent: hello\ncustomer: I want a refund");
+  EXPECT_EQ(sent["inferenceConfig"]["maxTokens"], 300);
+  // Converse has no schema parameter: the schema is stated in the system prompt.
+  const std::string system = sent["system"][0]["text"];
+  EXPECT_NE(system.find("You summarise calls."), std::string::npos);
+  EXPECT_NE(system.find(R"("required":["summary"])"), std::string::npos);
+}
+
+TEST_F(ChatTest, BedrockSessionTokenIsSigned) {
+  auto creds = bedrock.credentials();
+  creds.session_token = "FwoGZXIvYXdzEXAMPLE";
+  auto p = bedrock_provider(creds);
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(bedrock.bad_signatures(), 0);
+}
+
+TEST_F(ChatTest, BedrockWrongSecretIsAnAuthFailureNotRetried) {
+  auto creds = bedrock.credentials();
+  creds.secret_access_key = "wrong";
+  auto p = bedrock_provider(creds);
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(r.error().message.find("InvalidSignatureException"), std::string::npos);
+  EXPECT_EQ(bedrock.bad_signatures(), 1);
+  EXPECT_EQ(r.error().message.find("wrong"), std::string::npos);  // no secret in messages
+}
+
+TEST_F(ChatTest, BedrockThrottlingIsRetriedWithRetryAfter) {
+  bedrock.fail_next(FailurePlan::of(2, FailureKind::kRateLimit).after_ms(30));
+  auto p = bedrock_provider(bedrock.credentials());
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(bedrock.count("/model/"), 3);
+  const auto reqs = bedrock.requests();
+  EXPECT_GE(reqs[1].at - reqs[0].at, 25ms);
+}
+
+TEST_F(ChatTest, BedrockValidationIsNotRetried) {
+  bedrock.fail_next(FailurePlan::of(1, FailureKind::kInvalidInput));
+  auto p = bedrock_provider(bedrock.credentials());
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("ValidationException"), std::string::npos);
+  EXPECT_EQ(bedrock.count("/model/"), 1);
+}
+
+TEST_F(ChatTest, BedrockErrorTypeHeaderIsCutAtTheColon) {
+  http::HttpResponse resp;
+  resp.status = 429;
+  resp.headers["x-amzn-errortype"] = "ModelNotReadyException:http://internal.amazon.com/coral/";
+  resp.body = R"({"message":"Model is not ready"})";
+  const auto e = bedrock_error(resp);
+  EXPECT_EQ(e.code, ErrorCode::kRateLimited);
+  EXPECT_NE(e.message.find("ModelNotReadyException: Model is not ready"), std::string::npos) << e.message;
+  resp.status = 408;
+  resp.headers["x-amzn-errortype"] = "ModelTimeoutException";
+  EXPECT_EQ(bedrock_error(resp).code, ErrorCode::kTimeout);
+  resp.status = 403;
+  resp.headers["x-amzn-errortype"] = "AccessDeniedException";
+  EXPECT_EQ(bedrock_error(resp).code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ChatTest, OllamaChatSendsSchemaAsFormatAndNoStreaming) {
+  auto p = ollama_provider();
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(json::parse(r->text)["summary"], "The customer asked for a refund.");
+  EXPECT_EQ(r->input_tokens, 100);
+  EXPECT_EQ(r->output_tokens, 25);
+  const auto sent = json::parse(ollama.last_body());
+  EXPECT_EQ(sent["stream"], false);
+  EXPECT_EQ(sent["format"]["required"][0], "summary");
+  EXPECT_EQ(sent["messages"][0]["role"], "system");
+  EXPECT_EQ(sent["messages"][1]["role"], "user");
+  EXPECT_EQ(sent["options"]["num_ctx"], 8192);
+}
+
+TEST_F(ChatTest, OllamaMidStreamErrorIsAFailure) {
+  ollama.set_stream_error(true);
+  auto p = ollama_provider();
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("error was encountered"), std::string::npos);
+}
+
+TEST_F(ChatTest, OllamaModelNotFoundIsNotRetried) {
+  ollama.fail_next(FailurePlan::of(1, FailureKind::kInvalidInput));
+  auto p = ollama_provider();
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("model 'nope' not found"), std::string::npos);
+  EXPECT_EQ(ollama.count("/api/chat"), 1);
+}
+
+TEST_F(ChatTest, OllamaServerErrorIsRetried) {
+  ollama.fail_next(FailurePlan::of(1, FailureKind::kServerError));
+  auto p = ollama_provider();
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(ollama.count("/api/chat"), 2);
+}
+
+TEST_F(ChatTest, OpenAiSendsResponseFormatJsonSchema) {
+  auto p = openai_provider();
+  auto r = run(p, summary_request());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->input_tokens, 90);
+  EXPECT_EQ(r->stop_reason, "stop");
+  const auto sent = json::parse(openai.last_body());
+  EXPECT_EQ(sent["response_format"]["type"], "json_schema");
+  EXPECT_EQ(sent["response_format"]["json_schema"]["strict"], true);
+  EXPECT_EQ(sent["response_format"]["json_schema"]["schema"]["required"][0], "summary");
+  EXPECT_EQ(sent["max_tokens"], 300);
+}
+
+TEST_F(ChatTest, OpenAiQuotaIsNotRetriedButRateLimitIs) {
+  openai.fail_next(FailurePlan::of(1, FailureKind::kQuota));
+  auto p = openai_provider();
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(openai.count("/v1/"), 1);
+  openai.fail_next(FailurePlan::of(1, FailureKind::kRateLimit).after_ms(10));
+  ASSERT_TRUE(run(p, summary_request()));
+  EXPECT_EQ(openai.count("/v1/"), 3);
+}
+
+TEST_F(ChatTest, OpenAiBadKeyIsUnauthenticated) {
+  auto p = openai_provider("nope");
+  auto r = run(p, summary_request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(r.error().message.find("nope"), std::string::npos);
+}
+
+TEST_F(ChatTest, OpenAiFlatErrorShape) {
+  http::HttpResponse resp;
+  resp.status = 400;
+  resp.body = R"({"object":"error","message":"max_tokens too large","code":400})";
+  const auto e = openai_error("vllm", resp);
+  EXPECT_EQ(e.code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(e.message.find("max_tokens too large"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace earshot::llm
