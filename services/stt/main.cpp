@@ -53,6 +53,9 @@ struct Stt {
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
   std::unique_ptr<earshot::pipeline::LocalObjectStore> store;
+  std::unique_ptr<earshot::pipeline::HttpAudioStore> fetcher;
+  bool fetch_allow_private = false;
+  std::chrono::milliseconds fetch_timeout{0};
   std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
   HttpClientComponent* http = nullptr;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
@@ -64,6 +67,10 @@ struct Stt {
     topology.declare(spec);
     spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
                     "Directory of the local object store (store:// audio locations).");
+    spec.add_bool("audio_fetch_allow_private", &fetch_allow_private, false,
+                  "Allow audio URLs that resolve to private, loopback or link-local addresses.");
+    spec.add_duration("audio_fetch_timeout", &fetch_timeout, std::chrono::minutes(2), std::chrono::seconds(1),
+                      std::chrono::hours(1), "Deadline to download one recording.");
     spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 256,
                   "Calls transcribed at once by this process.");
     spec.add_int("stt_per_business_in_flight", &per_business_in_flight, 2, 1, 256,
@@ -91,12 +98,20 @@ struct Stt {
     if (auto st = http->start(); !st) return st;  // the factory needs the client now
     rt.add_component(std::move(http_component));
     transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(*http->client, rt.clock(), rt.metrics());
+    pipeline::HttpAudioStore::Options fetch;
+    if (fetch_allow_private) {
+      fetch.policy.allow_private = true;
+      fetch.policy.allow_loopback = true;
+      fetch.policy.allow_link_local = true;
+    }
+    fetch.timeout = fetch_timeout;
+    fetcher = std::make_unique<pipeline::HttpAudioStore>(*http->client, *store, fetch);
     directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);
     limits.max_duration = max_audio_duration;
     stage = std::make_unique<pipeline::TranscribeStage>(pipeline::TranscribeStageDeps{
-        *calls, *transcripts, *metrics, *configs, *events, *store, *transcribers, rt.metrics(),
+        *calls, *transcripts, *metrics, *configs, *events, *fetcher, *transcribers, rt.metrics(),
         rt.clock(), topology, limits});
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kTranscribe;

@@ -4,7 +4,10 @@
 // with the reason and dead-letters the message.
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include <filesystem>
+#include <thread>
 #include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -292,6 +295,66 @@ TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReport
   ASSERT_NE(fail, nullptr);
   EXPECT_EQ(status(t, bad_id), storage::CallStatus::kFailed);
   EXPECT_FALSE(calls_->get(t, bad_id)->failed_reason.empty());
+  client.shutdown();
+}
+
+// Recordings behind http URLs: loopback (and other internal) addresses are refused unless
+// the config allows them, and the refusal fails the call with the reason.
+TEST_F(TranscribeStageTest, AudioUrlsAreFetchedOnlyFromAllowedAddresses) {
+  const std::string text = "not audio";
+  auto call = earshot::testing::build_call(2, 3000, {{0, 200, earshot::testing::speak(kAgent, "slt", 8000)}});
+  const auto bytes = wav_bytes(call);
+  httplib::Server srv;
+  srv.Get("/rec.wav", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(bytes.begin(), bytes.end()), "audio/wav");
+  });
+  const int port = srv.bind_to_any_port("127.0.0.1");
+  std::thread th([&] { srv.listen_after_bind(); });
+  http::CurlHttpClient client;
+  auto run = [&](bool allow, const std::string& path) {
+    HttpAudioStore::Options o;
+    o.policy.allow_loopback = allow;
+    HttpAudioStore fetcher(client, *store_, o);
+    TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, fetcher,
+                                              factory_, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}});
+    auto t = earshot::testing::new_tenant("url");
+    storage::PipelineConfig config;
+    config.stt_provider = "none";
+    EXPECT_TRUE(configs_->put(t, config));
+    storage::CallInput in;
+    in.external_id = "u1";
+    in.audio_uri = fmt::format("http://127.0.0.1:{}{}", port, path);
+    in.channels = 2;
+    auto up = calls_->upsert(t, in);
+    EXPECT_TRUE(up);
+    queue::IncomingMessage msg;
+    msg.envelope.bid = t.bid();
+    msg.envelope.stage = Stage::kTranscribe;
+    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+                              {"audio", {{"uri", in.audio_uri}, {"format", "wav"}}}}.dump();
+    auto out = stage.handle(msg);
+    return std::make_tuple(t, up->id, out);
+  };
+  auto [t1, refused_id, refused] = run(false, "/rec.wav");
+  ASSERT_TRUE(refused);
+  ASSERT_NE(std::get_if<queue::Fail>(&*refused), nullptr);
+  EXPECT_EQ(status(t1, refused_id), storage::CallStatus::kFailed);
+  EXPECT_NE(calls_->get(t1, refused_id)->failed_reason.find("loopback"), std::string::npos)
+      << calls_->get(t1, refused_id)->failed_reason;
+
+  auto [t2, ok_id, ok] = run(true, "/rec.wav");
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  EXPECT_NE(std::get_if<queue::Done>(&*ok), nullptr);
+  EXPECT_EQ(status(t2, ok_id), storage::CallStatus::kTranscribed);
+
+  auto [t3, missing_id, missing] = run(true, "/nothing.wav");
+  ASSERT_TRUE(missing);
+  auto* fail = std::get_if<queue::Fail>(&*missing);
+  ASSERT_NE(fail, nullptr);
+  EXPECT_EQ(fail->code, ErrorCode::kNotFound);
+  (void)text;
+  srv.stop();
+  th.join();
   client.shutdown();
 }
 

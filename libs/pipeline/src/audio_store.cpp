@@ -98,4 +98,29 @@ Status LocalObjectStore::remove(std::string_view uri) {
   return {};
 }
 
+Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std::uint64_t max_bytes) {
+  if (!uri.starts_with("http://") && !uri.starts_with("https://")) return fallback_.read(uri, max_bytes);
+  http::HttpRequest req;
+  req.url = std::string(uri);
+  req.timeout = options_.timeout;
+  req.connect_timeout = options_.connect_timeout;
+  req.max_response_bytes = max_bytes;
+  req.follow_redirects = true;
+  req.address_policy = options_.policy;
+  auto res = client_.send_sync(std::move(req));
+  if (!res) {
+    // A refused address is the caller's configuration, never worth retrying.
+    return std::unexpected(res.error().with_context("fetching audio"));
+  }
+  if (res->status == 404 || res->status == 410) {
+    return make_error(ErrorCode::kNotFound, fmt::format("no recording at the audio URL (HTTP {})", res->status));
+  }
+  if (res->status == 429) return make_error(ErrorCode::kRateLimited, "audio host throttled the download (HTTP 429)");
+  if (res->status >= 500) return make_error(ErrorCode::kUnavailable, fmt::format("audio host failed (HTTP {})", res->status));
+  if (res->status < 200 || res->status >= 300) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("audio URL answered HTTP {}", res->status));
+  }
+  return std::vector<std::uint8_t>(res->body.begin(), res->body.end());
+}
+
 }  // namespace earshot::pipeline

@@ -4,6 +4,7 @@
 //                   [A-Za-z0-9._/-] without "..", so a key can never escape the root)
 // (http/https locations are fetched by the HTTP fetcher, with the address policy.)
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "earshot/core/error.hpp"
+#include "earshot/http/address_policy.hpp"
+#include "earshot/http/http_client.hpp"
 
 namespace earshot::pipeline {
 
@@ -38,6 +41,29 @@ class LocalObjectStore final : public AudioStore {
  private:
   [[nodiscard]] Result<std::string> path_for_uri(std::string_view uri) const;
   std::string root_;
+};
+
+// Recordings at http(s) URLs (telephony providers' recording links), fetched with a
+// deadline and a size cap; the resolved address must pass `policy` (private, loopback,
+// link-local and metadata addresses refused unless the config allows them). Other URIs go
+// to `fallback` (the local store). HTTP 404/410 -> kNotFound, other 4xx -> kInvalidArgument,
+// 5xx / 429 / connection failures / deadline -> retryable codes.
+class HttpAudioStore final : public AudioStore {
+ public:
+  struct Options {
+    http::AddressPolicy policy;
+    std::chrono::milliseconds timeout{120'000};
+    std::chrono::milliseconds connect_timeout{10'000};
+  };
+  HttpAudioStore(http::HttpClient& client, AudioStore& fallback, Options options)
+      : client_(client), fallback_(fallback), options_(std::move(options)) {}
+  [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
+                                                       std::uint64_t max_bytes) override;
+
+ private:
+  http::HttpClient& client_;
+  AudioStore& fallback_;
+  Options options_;
 };
 
 }  // namespace earshot::pipeline
