@@ -14,6 +14,7 @@
 #include "analyze_file.hpp"
 #include "cli_env.hpp"
 #include "seed_demo.hpp"
+#include "business.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
       {"analyze-file", "measure, transcribe and report one recording, no services needed",
        earshot::cli::analyze_file},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
+      {"business", "register a business (queues, config, first admin, control event)", earshot::cli::business},
       {"version", "print version and commit",
        [](std::span<char*>) {
          std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(),

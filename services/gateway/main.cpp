@@ -4,18 +4,26 @@
 
 int main(int argc, char** argv) {
   earshot::fleet::Dependencies deps;
+  earshot::queue::TopologySettings topology;
   earshot::api::ApiSettings api;
+  earshot::api::GatewaySettings gateway;
   earshot::ServiceDefinition def;
   def.name = "gateway";
   def.summary = "serves the REST API, live events, the dashboard and chat over calls";
   def.default_admin_port = 18095;
   def.declare = [&](earshot::ConfigSpec& spec) {
     deps.declare(spec);
+    topology.declare(spec);
     api.declare(spec);
+    gateway.declare(spec);
   };
   def.wire = [&](earshot::Runtime& runtime) -> earshot::Status {
     if (auto st = deps.wire(runtime); !st) return st;
-    runtime.add_component(std::make_unique<earshot::api::ApiServer>(api, runtime));
+    if (auto st = topology.resolve(); !st) return st;
+    earshot::api::GatewayDependencies gd{deps.mysql, deps.amqp, topology, deps.redis, &*deps.keyring};
+    auto server = earshot::api::ApiServer::make(api, gateway, gd, runtime);
+    if (!server) return std::unexpected(server.error());
+    runtime.add_component(std::move(*server));
     return {};
   };
   return earshot::run_service(argc, argv, def);

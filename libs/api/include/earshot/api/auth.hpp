@@ -1,0 +1,66 @@
+#pragma once
+// Sessions and credentials: password login, rotating refresh tokens, access-token and API
+// key authentication.
+//
+// Refresh tokens are random (32 bytes, "ert_" + base64url), stored only as SHA-256 in
+// auth_refresh_tokens. refresh() revokes the presented token and issues the next one of its
+// family in one transaction; presenting an already revoked token again revokes the whole
+// family (the token was copied), so both the thief and the owner must log in again.
+//
+// Thread-safe: state lives in the database.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "earshot/api/jwt.hpp"
+#include "earshot/api/router.hpp"
+#include "earshot/core/clock.hpp"
+#include "earshot/storage/sql.hpp"
+
+namespace earshot::api {
+
+struct Session {
+  std::string access_token;
+  std::int64_t expires_in = 0;  // seconds
+  std::string refresh_token;
+  Principal principal;
+};
+
+class AuthService {
+ public:
+  AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock,
+              std::chrono::seconds refresh_ttl);
+
+  // `bid` selects the business when the same e-mail has users in several; platform admins
+  // log in without one. kUnauthenticated for unknown e-mail, wrong password or a disabled
+  // user or business (one message for all, so accounts cannot be probed); kInvalidArgument
+  // when the e-mail is ambiguous without `bid`.
+  [[nodiscard]] Result<Session> login(std::string_view email, std::string_view password,
+                                      std::optional<std::string> bid);
+  [[nodiscard]] Result<Session> refresh(std::string_view refresh_token);
+  // Revokes the token's whole family. Unknown tokens are ignored (logout is idempotent).
+  [[nodiscard]] Status logout(std::string_view refresh_token);
+
+  // kUnauthenticated unless `token` is a valid access token.
+  [[nodiscard]] Result<Principal> authenticate_bearer(std::string_view token) const;
+  // kUnauthenticated unless `secret` is an unrevoked API key of an active business.
+  [[nodiscard]] Result<Principal> authenticate_api_key(std::string_view secret);
+
+ private:
+  [[nodiscard]] Result<Session> issue(const Principal& p, const std::string& family);
+  [[nodiscard]] Result<std::string> store_refresh(const Principal& p, const std::string& family,
+                                                  storage::Connection* conn);
+
+  storage::Database& db_;
+  const JwtCodec& jwt_;
+  const Clock& clock_;
+  std::chrono::seconds refresh_ttl_;
+};
+
+// The scopes an API key may carry: "ingest" (send calls), "read" (read calls and analytics),
+// "embed" (read-only key for embedding dashboards; implies read).
+[[nodiscard]] bool valid_api_key_scope(std::string_view scope);
+
+}  // namespace earshot::api

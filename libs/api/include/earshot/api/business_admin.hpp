@@ -1,0 +1,76 @@
+#pragma once
+// Registering and switching businesses: the rows, the default pipeline config, the queues
+// of every stage, and the control event that tells running workers. Shared by the gateway's
+// admin routes and `earshot business create`.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/error.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/queue/control.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/sql.hpp"
+
+namespace earshot::queue {
+class Publisher;
+}
+
+namespace earshot::api {
+
+// The broker side of business administration.
+class QueueControl {
+ public:
+  virtual ~QueueControl() = default;
+  // Declares every stage's queues for the business (idempotent).
+  [[nodiscard]] virtual Status declare_business(const std::string& bid) = 0;
+  // Publishes and waits for the broker's confirmation.
+  [[nodiscard]] virtual Status publish(std::vector<queue::OutgoingMessage> messages) = 0;
+  [[nodiscard]] virtual const queue::TopologySettings& topology() const = 0;
+};
+
+// Over a TopologyAdmin (serialized: it is single-threaded) and a running Publisher.
+class AmqpQueueControl final : public QueueControl {
+ public:
+  AmqpQueueControl(queue::AmqpSettings amqp, queue::TopologySettings topology,
+                   queue::Publisher& publisher);
+  ~AmqpQueueControl() override;
+  [[nodiscard]] Status declare_business(const std::string& bid) override;
+  [[nodiscard]] Status publish(std::vector<queue::OutgoingMessage> messages) override;
+  [[nodiscard]] const queue::TopologySettings& topology() const override { return topology_; }
+
+ private:
+  queue::TopologySettings topology_;
+  std::mutex mu_;
+  std::unique_ptr<queue::TopologyAdmin> admin_;  // guarded by mu_
+  queue::Publisher& publisher_;
+};
+
+struct NewBusiness {
+  std::string bid;
+  std::string name;
+  std::optional<std::string> admin_email;  // with admin_password: the first admin user
+  std::optional<std::string> admin_password;
+};
+
+// Declares the queues, creates the business row and its default pipeline config, the first
+// admin user if asked, then publishes the registered event. kAlreadyExists for a taken bid;
+// kInvalidArgument for a bad bid, name or admin credentials.
+[[nodiscard]] Result<storage::Business> register_business(storage::Database& db,
+                                                          const crypto::Keyring& keys,
+                                                          QueueControl& queues,
+                                                          const NewBusiness& in,
+                                                          const Clock& clock);
+
+// Sets active/disabled and publishes the enabled/disabled event. kNotFound when absent.
+[[nodiscard]] Status set_business_status(storage::Database& db, QueueControl& queues,
+                                         const std::string& bid, storage::BusinessStatus status,
+                                         const Clock& clock);
+
+}  // namespace earshot::api

@@ -1,0 +1,61 @@
+#pragma once
+// The request pipeline every route goes through, independent of the HTTP library:
+//   match route (404 / 405) -> authenticate (401) -> rate limit (429 + Retry-After)
+//   -> policy (403, or 404 for another business) -> handler -> one error shape.
+// Unit-testable with a fake AuthService-free authenticator and a fake RateLimiter.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "earshot/api/router.hpp"
+#include "earshot/cache/rate_limiter.hpp"
+#include "earshot/core/clock.hpp"
+#include "earshot/core/metrics.hpp"
+
+namespace earshot::api {
+
+// Resolves credentials to a caller. kUnauthenticated for bad ones.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  [[nodiscard]] virtual Result<Principal> bearer(std::string_view token) = 0;
+  [[nodiscard]] virtual Result<Principal> api_key(std::string_view secret) = 0;
+};
+
+struct RateLimitOptions {
+  bool enabled = true;
+  std::int64_t per_ip = 600;       // requests per period per client address
+  std::int64_t per_caller = 1200;  // requests per period per user or API key
+  std::chrono::milliseconds period{60'000};
+};
+
+class Dispatcher {
+ public:
+  // `limiter` may be null (no rate limiting). `metrics` gets earshot_rate_limit_* counters.
+  Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter,
+             RateLimitOptions limits, const Clock& clock, Metrics& metrics);
+
+  // Fills request.path_params and request.principal. `route_label` receives the matched
+  // pattern (or "unmatched") for metrics.
+  [[nodiscard]] Reply handle(Request& request, std::string& route_label);
+
+ private:
+  [[nodiscard]] Result<Reply> run(Request& request, std::string& route_label);
+  [[nodiscard]] Status rate_limit(const std::string& key, std::int64_t capacity);
+
+  const Router& router_;
+  Authenticator& auth_;
+  cache::RateLimiter* limiter_;
+  RateLimitOptions limits_;
+  const Clock& clock_;
+  prometheus::Family<prometheus::Counter>* limited_;
+  prometheus::Counter* limiter_failures_;
+};
+
+// The error body and status for `e`, Retry-After included for kRateLimited.
+[[nodiscard]] Reply error_reply(const Error& e);
+
+}  // namespace earshot::api

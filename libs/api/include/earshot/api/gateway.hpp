@@ -1,0 +1,47 @@
+#pragma once
+// The gateway's routes, registered on a Router. Handlers get their dependencies here
+// (constructor-style references); nothing reaches for globals.
+
+#include <string>
+
+#include "earshot/api/auth.hpp"
+#include "earshot/api/business_admin.hpp"
+#include "earshot/api/router.hpp"
+#include "earshot/core/clock.hpp"
+#include "earshot/core/health.hpp"
+#include "earshot/core/metrics.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/sql.hpp"
+
+namespace earshot::api {
+
+struct GatewayServices {
+  storage::Database& db;
+  const crypto::Keyring& keys;
+  const Clock& clock;
+  AuthService& auth;
+  QueueControl& queues;
+  std::string object_store_dir;      // root of store:// recordings
+  HealthRegistry* health = nullptr;  // /readyz; null: always ready
+  Metrics* metrics = nullptr;        // /metrics; null: 404
+  std::string openapi_json;          // served at /api/v1/openapi.json
+};
+
+void add_system_routes(Router& router, GatewayServices& s);
+void add_auth_routes(Router& router, GatewayServices& s);
+void add_admin_routes(Router& router, GatewayServices& s);
+void add_call_routes(Router& router, GatewayServices& s);
+
+inline void add_all_routes(Router& router, GatewayServices& s) {
+  add_system_routes(router, s);
+  add_auth_routes(router, s);
+  add_admin_routes(router, s);
+  add_call_routes(router, s);
+}
+
+// Validation of category rules and scorecard questions (docs/api.md); kInvalidArgument
+// naming the first bad field ("rules[2].window.start_pct: must be 0..100").
+[[nodiscard]] Status validate_category_rules(const Json& rules);
+[[nodiscard]] Status validate_scorecard_questions(const Json& questions);
+
+}  // namespace earshot::api

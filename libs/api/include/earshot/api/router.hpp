@@ -1,0 +1,143 @@
+#pragma once
+// The gateway's routing and request model, independent of the HTTP library.
+//
+// A route is a method, a path pattern with `{name}` segments, an access policy and a
+// handler. The Dispatcher (dispatcher.hpp) matches a request, authenticates the caller,
+// applies rate limits and the policy, then calls the handler with a parsed Request. Handlers
+// return Result<Reply>; every error leaves through http_status() and the one error shape.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "earshot/core/error.hpp"
+
+namespace earshot::api {
+
+using Json = nlohmann::json;
+
+// Business roles, strongest first; platform admins are above every business role.
+enum class Role { kPlatformAdmin, kAdmin, kAnalyst, kViewer };
+[[nodiscard]] std::string_view role_name(Role r);
+[[nodiscard]] std::optional<Role> role_from_name(std::string_view name);
+// True when `have` may do what `need` may.
+[[nodiscard]] bool role_at_least(Role have, Role need);
+
+// Who is calling, once authenticated.
+struct Principal {
+  enum class Kind { kUser, kPlatformAdmin, kApiKey };
+  Kind kind = Kind::kUser;
+  std::int64_t id = 0;  // user, platform admin or API key id
+  std::string bid;      // the caller's business; empty for platform admins
+  Role role = Role::kViewer;
+  std::vector<std::string> scopes;  // API keys only
+
+  [[nodiscard]] bool has_scope(std::string_view s) const;
+  // "user:12", "admin:1", "key:3": rate-limit and log identity.
+  [[nodiscard]] std::string subject() const;
+};
+
+struct CaseInsensitiveLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> path_params;
+  std::multimap<std::string, std::string> query;
+  std::map<std::string, std::string, CaseInsensitiveLess> headers;
+  std::string body;
+  std::string remote_addr;
+  std::string request_id;
+  std::optional<Principal> principal;  // set for every non-public route
+
+  [[nodiscard]] std::string header(const std::string& name) const;
+  [[nodiscard]] std::optional<std::string> query_param(const std::string& name) const;
+  // A positive 64-bit integer path parameter; kInvalidArgument naming it otherwise.
+  [[nodiscard]] Result<std::int64_t> id_param(const std::string& name) const;
+  // The body as a JSON object; kInvalidArgument when it is not one.
+  [[nodiscard]] Result<Json> json_body() const;
+  // The caller's business (tenant routes); empty when the caller has none.
+  [[nodiscard]] const std::string& caller_bid() const;
+};
+
+struct Reply {
+  int status = 200;
+  Json json;                   // the body, unless `raw` is set
+  std::optional<std::string> raw;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  // A file streamed from disk instead of a body (recordings). The HTTP layer serves the
+  // request's byte ranges of it and writes Content-Range itself.
+  std::optional<std::string> file_path;
+  std::uint64_t file_size = 0;
+
+  [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0}; }
+  [[nodiscard]] static Reply created(Json j) {
+    return Reply{201, std::move(j), {}, "application/json", {}, {}, 0};
+  }
+  [[nodiscard]] static Reply no_content() { return Reply{204, nullptr, std::string(), "", {}, {}, 0}; }
+  [[nodiscard]] static Reply text(std::string body, std::string content_type, int status = 200) {
+    return Reply{status, nullptr, std::move(body), std::move(content_type), {}, {}, 0};
+  }
+};
+
+// Who may call a route.
+struct Policy {
+  bool public_route = false;
+  // Users need at least this role (platform admins always pass where allowed at all).
+  Role min_role = Role::kViewer;
+  // API keys need this scope; empty: API keys may not call the route.
+  std::string api_key_scope;
+  // Only platform admins (e.g. list or register businesses).
+  bool platform_admin_only = false;
+  // The route names a business in its `{bid}` path segment: platform admins may act on any,
+  // business callers only on their own; another business answers 404 as if absent.
+  bool business_in_path = false;
+  // Platform admins may call this tenant-less route too (e.g. "who am I").
+  bool platform_admin_allowed = false;
+};
+
+using Handler = std::function<Result<Reply>(const Request&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/api/v1/calls/{id}"
+  Policy policy;
+  Handler handler;
+  std::vector<std::string> segments;
+};
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Policy policy, Handler handler);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+  };
+  // kNotFound when no pattern matches the path; kFailedPrecondition (as 405) is not used:
+  // a path that exists under another method gives `method_not_allowed` = true.
+  struct Lookup {
+    std::optional<Match> match;
+    bool method_not_allowed = false;
+    std::vector<std::string> allowed_methods;
+  };
+  [[nodiscard]] Lookup find(const std::string& method, const std::string& path) const;
+  [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b/" into {"a","b"}.
+[[nodiscard]] std::vector<std::string> split_path(std::string_view path);
+
+}  // namespace earshot::api

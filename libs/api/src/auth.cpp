@@ -1,0 +1,293 @@
+#include "earshot/api/auth.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+
+#include "earshot/crypto/api_key.hpp"
+#include "earshot/crypto/password.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+
+namespace earshot::api {
+namespace {
+
+using storage::Value;
+
+const Error kBadLogin(ErrorCode::kUnauthenticated, "wrong e-mail or password");
+
+Error bad_refresh(std::string why) {
+  return Error(ErrorCode::kUnauthenticated, "invalid refresh token: " + why);
+}
+
+std::string random_token(std::string_view prefix, std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return std::string(prefix) + base64url_encode(raw);
+}
+
+std::string new_family() {
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  return fmt::format("{:02x}", fmt::join(b, ""));
+}
+
+// A hash to verify against when the account does not exist, so the answer takes as long.
+const std::string& dummy_hash() {
+  static const std::string h = crypto::hash_password("not a real password").value_or("");
+  return h;
+}
+
+std::optional<Role> role_of(storage::UserRole r) {
+  switch (r) {
+    case storage::UserRole::kAdmin: return Role::kAdmin;
+    case storage::UserRole::kAnalyst: return Role::kAnalyst;
+    case storage::UserRole::kViewer: return Role::kViewer;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool valid_api_key_scope(std::string_view scope) {
+  return scope == "ingest" || scope == "read" || scope == "embed";
+}
+
+AuthService::AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock,
+                         std::chrono::seconds refresh_ttl)
+    : db_(db), jwt_(jwt), clock_(clock), refresh_ttl_(refresh_ttl) {}
+
+Result<Session> AuthService::login(std::string_view email, std::string_view password,
+                                   std::optional<std::string> bid) {
+  if (email.empty() || email.size() > 255 || password.empty() || password.size() > 1024) {
+    return make_error(ErrorCode::kInvalidArgument, "email and password are required");
+  }
+  storage::MySqlUserRepository users(db_);
+  if (!bid) {
+    auto admin = users.find_platform_admin(email);
+    if (admin) {
+      if (!crypto::verify_password(admin->password_hash, password)) {
+        return std::unexpected(kBadLogin);
+      }
+      Principal p;
+      p.kind = Principal::Kind::kPlatformAdmin;
+      p.id = admin->id;
+      p.role = Role::kPlatformAdmin;
+      return issue(p, new_family());
+    }
+    if (admin.error().code != ErrorCode::kNotFound) return std::unexpected(admin.error());
+    auto rows = db_.execute("SELECT bid FROM users WHERE email = ? LIMIT 2", {Value(email)});
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->rows.size() > 1) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "this e-mail belongs to several businesses: give bid");
+    }
+    if (rows->rows.empty()) {
+      (void)crypto::verify_password(dummy_hash(), password);
+      return std::unexpected(kBadLogin);
+    }
+    bid = rows->rows[0][0].as_string();
+  }
+  auto tenant = storage::TenantId::make(*bid);
+  if (!tenant) return std::unexpected(kBadLogin);
+  auto user = users.find_by_email(*tenant, email);
+  if (!user) {
+    if (user.error().code != ErrorCode::kNotFound) return std::unexpected(user.error());
+    (void)crypto::verify_password(dummy_hash(), password);
+    return std::unexpected(kBadLogin);
+  }
+  if (!crypto::verify_password(user->password_hash, password) || user->disabled) {
+    return std::unexpected(kBadLogin);
+  }
+  storage::MySqlBusinessRepository businesses(db_);
+  auto biz = businesses.get(*tenant);
+  if (!biz) return std::unexpected(biz.error().code == ErrorCode::kNotFound ? kBadLogin : biz.error());
+  if (biz->status != storage::BusinessStatus::kActive) return std::unexpected(kBadLogin);
+  (void)users.record_login(*tenant, user->id, storage::to_timestamp(clock_.now()));
+  Principal p;
+  p.kind = Principal::Kind::kUser;
+  p.id = user->id;
+  p.bid = *bid;
+  p.role = *role_of(user->role);
+  return issue(p, new_family());
+}
+
+Result<std::string> AuthService::store_refresh(const Principal& p, const std::string& family,
+                                               storage::Connection* conn) {
+  const std::string token = random_token("ert_", 32);
+  const auto expires = storage::to_timestamp(clock_.now() + refresh_ttl_);
+  const Value params[] = {Value(crypto::hash_api_key(token)), Value(family),
+                          p.bid.empty() ? Value(nullptr) : Value(p.bid), Value(p.id),
+                          Value(p.kind == Principal::Kind::kPlatformAdmin), Value(expires)};
+  constexpr std::string_view sql =
+      "INSERT INTO auth_refresh_tokens (token_hash, family_id, bid, user_id, is_platform_admin, "
+      "expires_at) VALUES (?, ?, ?, ?, ?, ?)";
+  auto r = conn != nullptr ? conn->execute(sql, params) : db_.execute(sql, params);
+  if (!r) return std::unexpected(r.error());
+  return token;
+}
+
+Result<Session> AuthService::issue(const Principal& p, const std::string& family) {
+  auto refresh = store_refresh(p, family, nullptr);
+  if (!refresh) return std::unexpected(refresh.error());
+  AccessClaims c;
+  c.sub = p.subject();
+  c.bid = p.bid;
+  c.role = std::string(role_name(p.role));
+  auto access = jwt_.issue(c);
+  if (!access) return std::unexpected(access.error());
+  return Session{*access, jwt_.ttl().count(), *refresh, p};
+}
+
+Result<Session> AuthService::refresh(std::string_view refresh_token) {
+  if (!refresh_token.starts_with("ert_") || refresh_token.size() > 128) {
+    return std::unexpected(bad_refresh("malformed"));
+  }
+  const std::string hash = crypto::hash_api_key(refresh_token);
+  enum class Outcome { kRotated, kUnknown, kExpired, kReused };
+  struct Rotation {
+    Outcome outcome = Outcome::kUnknown;
+    Principal principal;
+    std::string family;
+    std::string next_token;
+  };
+  const auto now = storage::to_timestamp(clock_.now());
+  auto rot = db_.transaction<Rotation>([&](storage::Connection& c) -> Result<Rotation> {
+    Rotation out;
+    auto r = c.execute(
+        "SELECT id, family_id, bid, user_id, is_platform_admin, expires_at, revoked_at "
+        "FROM auth_refresh_tokens WHERE token_hash = ? FOR UPDATE",
+        {Value(hash)});
+    if (!r) return std::unexpected(r.error());
+    if (r->rows.empty()) return out;
+    const auto& row = r->rows[0];
+    out.family = row[1].as_string();
+    if (!row[6].is_null()) {
+      out.outcome = Outcome::kReused;
+      return out;
+    }
+    if (row[5].as_time() <= now) {
+      out.outcome = Outcome::kExpired;
+      return out;
+    }
+    Principal p;
+    p.id = row[3].as_int();
+    if (row[4].as_int() != 0) {
+      p.kind = Principal::Kind::kPlatformAdmin;
+      p.role = Role::kPlatformAdmin;
+    } else {
+      p.kind = Principal::Kind::kUser;
+      p.bid = row[2].as_string();
+      auto u = c.execute(
+          "SELECT u.role, u.disabled, b.status FROM users u JOIN businesses b ON b.bid = u.bid "
+          "WHERE u.bid = ? AND u.id = ?",
+          {Value(p.bid), Value(p.id)});
+      if (!u) return std::unexpected(u.error());
+      if (u->rows.empty() || u->rows[0][1].as_int() != 0 ||
+          u->rows[0][2].as_string() != "active") {
+        out.outcome = Outcome::kUnknown;
+        return out;
+      }
+      p.role = role_from_name(u->rows[0][0].as_string()).value_or(Role::kViewer);
+    }
+    auto rev = c.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE id = ?",
+                         {Value(now), row[0]});
+    if (!rev) return std::unexpected(rev.error());
+    auto next = store_refresh(p, out.family, &c);
+    if (!next) return std::unexpected(next.error());
+    out.outcome = Outcome::kRotated;
+    out.principal = p;
+    out.next_token = *next;
+    return out;
+  });
+  if (!rot) return std::unexpected(rot.error());
+  switch (rot->outcome) {
+    case Outcome::kUnknown: return std::unexpected(bad_refresh("unknown or no longer valid"));
+    case Outcome::kExpired: return std::unexpected(bad_refresh("expired"));
+    case Outcome::kReused: {
+      auto st = db_.execute(
+          "UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+          {Value(now), Value(rot->family)});
+      if (!st) return std::unexpected(st.error());
+      return std::unexpected(bad_refresh("already used; the session is revoked"));
+    }
+    case Outcome::kRotated: break;
+  }
+  AccessClaims c;
+  c.sub = rot->principal.subject();
+  c.bid = rot->principal.bid;
+  c.role = std::string(role_name(rot->principal.role));
+  auto access = jwt_.issue(c);
+  if (!access) return std::unexpected(access.error());
+  return Session{*access, jwt_.ttl().count(), rot->next_token, rot->principal};
+}
+
+Status AuthService::logout(std::string_view refresh_token) {
+  if (!refresh_token.starts_with("ert_") || refresh_token.size() > 128) {
+    return make_error(ErrorCode::kInvalidArgument, "refresh_token is malformed");
+  }
+  const auto now = storage::to_timestamp(clock_.now());
+  auto fam = db_.execute("SELECT family_id FROM auth_refresh_tokens WHERE token_hash = ?",
+                         {Value(crypto::hash_api_key(refresh_token))});
+  if (!fam) return std::unexpected(fam.error());
+  if (fam->rows.empty()) return {};
+  auto r = db_.execute(
+      "UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+      {Value(now), fam->rows[0][0]});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<Principal> AuthService::authenticate_bearer(std::string_view token) const {
+  auto claims = jwt_.verify(token);
+  if (!claims) return std::unexpected(claims.error());
+  Principal p;
+  auto role = role_from_name(claims->role);
+  const auto colon = claims->sub.find(':');
+  if (!role || colon == std::string::npos) {
+    return make_error(ErrorCode::kUnauthenticated, "invalid access token: bad claims");
+  }
+  const std::string kind = claims->sub.substr(0, colon);
+  try {
+    p.id = std::stoll(claims->sub.substr(colon + 1));
+  } catch (const std::exception&) {
+    return make_error(ErrorCode::kUnauthenticated, "invalid access token: bad subject");
+  }
+  p.role = *role;
+  if (kind == "admin" && *role == Role::kPlatformAdmin && claims->bid.empty()) {
+    p.kind = Principal::Kind::kPlatformAdmin;
+  } else if (kind == "user" && *role != Role::kPlatformAdmin && !claims->bid.empty()) {
+    p.kind = Principal::Kind::kUser;
+    p.bid = claims->bid;
+  } else {
+    return make_error(ErrorCode::kUnauthenticated, "invalid access token: bad claims");
+  }
+  return p;
+}
+
+Result<Principal> AuthService::authenticate_api_key(std::string_view secret) {
+  if (!crypto::api_key_prefix(secret)) {
+    return make_error(ErrorCode::kUnauthenticated, "invalid API key");
+  }
+  auto r = db_.execute(
+      "SELECT k.id, k.bid, k.scopes FROM api_keys k JOIN businesses b ON b.bid = k.bid "
+      "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND b.status = 'active'",
+      {Value(crypto::hash_api_key(secret))});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return make_error(ErrorCode::kUnauthenticated, "invalid API key");
+  Principal p;
+  p.kind = Principal::Kind::kApiKey;
+  p.id = r->rows[0][0].as_int();
+  p.bid = r->rows[0][1].as_string();
+  p.role = Role::kViewer;
+  auto scopes = nlohmann::json::parse(r->rows[0][2].as_string(), nullptr, false);
+  if (scopes.is_array()) {
+    for (const auto& s : scopes) {
+      if (s.is_string()) p.scopes.push_back(s.get<std::string>());
+    }
+  }
+  if (p.has_scope("embed") && !p.has_scope("read")) p.scopes.emplace_back("read");
+  return p;
+}
+
+}  // namespace earshot::api

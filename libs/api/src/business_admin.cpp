@@ -1,0 +1,115 @@
+#include "earshot/api/business_admin.hpp"
+
+#include <fmt/format.h>
+
+#include "earshot/crypto/password.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+
+namespace earshot::api {
+
+AmqpQueueControl::AmqpQueueControl(queue::AmqpSettings amqp, queue::TopologySettings topology,
+                                   queue::Publisher& publisher)
+    : topology_(topology),
+      admin_(std::make_unique<queue::TopologyAdmin>(std::move(amqp), std::move(topology))),
+      publisher_(publisher) {}
+
+AmqpQueueControl::~AmqpQueueControl() = default;
+
+Status AmqpQueueControl::declare_business(const std::string& bid) {
+  std::lock_guard lock(mu_);
+  if (auto st = admin_->declare_exchanges(); !st) return st;
+  for (auto stage : queue::kAllStages) {
+    if (auto st = admin_->declare_business(stage, bid); !st) return st;
+  }
+  return {};
+}
+
+Status AmqpQueueControl::publish(std::vector<queue::OutgoingMessage> messages) {
+  return publisher_.publish_batch(std::move(messages));
+}
+
+namespace {
+
+Status announce(QueueControl& queues, queue::BusinessEventType type, const std::string& bid,
+                const Clock& clock) {
+  queue::BusinessEvent ev;
+  ev.type = type;
+  ev.bid = bid;
+  ev.at = clock.now();
+  std::vector<queue::OutgoingMessage> m;
+  m.push_back(queue::make_business_event_message(queues.topology(), ev));
+  return queues.publish(std::move(m));
+}
+
+}  // namespace
+
+Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys,
+                                            QueueControl& queues, const NewBusiness& in,
+                                            const Clock& clock) {
+  auto tenant = storage::TenantId::make(in.bid);
+  if (!tenant) return std::unexpected(tenant.error());
+  if (in.name.empty() || in.name.size() > 255) {
+    return make_error(ErrorCode::kInvalidArgument, "name must be 1-255 characters");
+  }
+  if (in.admin_email.has_value() != in.admin_password.has_value()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "admin_email and admin_password go together");
+  }
+  std::optional<std::string> admin_hash;
+  if (in.admin_password) {
+    if (in.admin_email->empty() || in.admin_email->find('@') == std::string::npos ||
+        in.admin_email->size() > 255) {
+      return make_error(ErrorCode::kInvalidArgument, "admin_email must be an e-mail address");
+    }
+    if (in.admin_password->size() < 8) {
+      return make_error(ErrorCode::kInvalidArgument, "admin_password must be at least 8 characters");
+    }
+    auto h = crypto::hash_password(*in.admin_password);
+    if (!h) return std::unexpected(h.error());
+    admin_hash = *h;
+  }
+  // Queues first: declaring is idempotent, so a failure here leaves nothing half-made.
+  if (auto st = queues.declare_business(in.bid); !st) return std::unexpected(st.error());
+  storage::MySqlBusinessRepository businesses(db);
+  if (auto st = businesses.create(*tenant, in.name); !st) return std::unexpected(st.error());
+  storage::MySqlPipelineConfigRepository configs(db, keys);
+  if (auto st = configs.put(*tenant, storage::PipelineConfig{}); !st) {
+    return std::unexpected(st.error());
+  }
+  if (admin_hash) {
+    storage::MySqlUserRepository users(db);
+    storage::User u;
+    u.email = *in.admin_email;
+    u.display_name = "Administrator";
+    u.role = storage::UserRole::kAdmin;
+    u.password_hash = *admin_hash;
+    if (auto id = users.create(*tenant, u); !id) return std::unexpected(id.error());
+  }
+  if (auto st = announce(queues, queue::BusinessEventType::kRegistered, in.bid, clock); !st) {
+    return std::unexpected(st.error().with_context("business registered, workers not told yet"));
+  }
+  return businesses.get(*tenant);
+}
+
+Status set_business_status(storage::Database& db, QueueControl& queues, const std::string& bid,
+                           storage::BusinessStatus status, const Clock& clock) {
+  auto tenant = storage::TenantId::make(bid);
+  if (!tenant) return make_error(ErrorCode::kNotFound, "no such business");
+  storage::MySqlBusinessRepository businesses(db);
+  auto changed = businesses.set_status(*tenant, status);
+  if (!changed) return std::unexpected(changed.error());
+  if (!*changed) {
+    auto b = businesses.get(*tenant);
+    if (!b) return std::unexpected(b.error());
+  }
+  if (status == storage::BusinessStatus::kActive) {
+    if (auto st = queues.declare_business(bid); !st) return st;
+  }
+  return announce(queues,
+                  status == storage::BusinessStatus::kActive ? queue::BusinessEventType::kEnabled
+                                                             : queue::BusinessEventType::kDisabled,
+                  bid, clock);
+}
+
+}  // namespace earshot::api

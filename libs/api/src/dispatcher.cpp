@@ -1,0 +1,144 @@
+#include "earshot/api/dispatcher.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+
+#include "earshot/core/log.hpp"
+
+namespace earshot::api {
+
+Reply error_reply(const Error& e) {
+  Reply r;
+  r.status = http_status(e.code);
+  r.json = Json{{"error", {{"code", code_name(e.code)}, {"message", e.message}}}};
+  if (e.code == ErrorCode::kRateLimited) {
+    const auto ms = e.retry_after.value_or(std::chrono::seconds(1)).count();
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (ms + 999) / 1000)));
+  }
+  if (e.code == ErrorCode::kUnauthenticated) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  return r;
+}
+
+Dispatcher::Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter,
+                       RateLimitOptions limits, const Clock& clock, Metrics& metrics)
+    : router_(router), auth_(auth), limiter_(limiter), limits_(limits), clock_(clock) {
+  limited_ = &metrics.counter("earshot_rate_limited_total", "Requests refused by a rate limit.");
+  limiter_failures_ = &metrics
+                           .counter("earshot_rate_limit_errors_total",
+                                    "Rate limit checks that failed (requests let through).")
+                           .Add({});
+}
+
+Status Dispatcher::rate_limit(const std::string& key, std::int64_t capacity) {
+  if (limiter_ == nullptr || !limits_.enabled || capacity <= 0) return {};
+  auto d = limiter_->take(key, capacity, limits_.period, clock_.now());
+  if (!d) {
+    // Fail open: an unavailable Redis must not take the API down with it.
+    limiter_failures_->Increment();
+    static std::atomic<std::uint64_t> n{0};
+    if (n.fetch_add(1) % 1000 == 0) {
+      log::warn("rate limiter unavailable; letting requests through",
+                {{"error", d.error().to_string()}});
+    }
+    return {};
+  }
+  if (d->allowed) return {};
+  limited_->Add({{"limit", key.substr(0, key.find(':'))}}).Increment();
+  Error e(ErrorCode::kRateLimited, "too many requests; retry later");
+  e.retry_after = d->retry_after;
+  return std::unexpected(e);
+}
+
+Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
+  auto lookup = router_.find(req.method, req.path);
+  if (!lookup.match) {
+    if (lookup.method_not_allowed) {
+      Reply r = error_reply(Error(ErrorCode::kInvalidArgument,
+                                  fmt::format("method {} is not allowed here", req.method)));
+      r.status = 405;
+      r.json["error"]["code"] = "method_not_allowed";
+      std::string allow;
+      for (const auto& m : lookup.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    return make_error(ErrorCode::kNotFound, fmt::format("no route for {} {}", req.method, req.path));
+  }
+  const Route& route = *lookup.match->route;
+  route_label = route.pattern;
+  req.path_params = std::move(lookup.match->params);
+
+  if (auto st = rate_limit("ip:" + req.remote_addr, limits_.per_ip); !st) {
+    return std::unexpected(st.error());
+  }
+  const Policy& pol = route.policy;
+  if (pol.public_route) return route.handler(req);
+
+  // Credentials: "Authorization: Bearer <jwt>", "Authorization: ApiKey <key>", "X-Api-Key".
+  const std::string authz = req.header("Authorization");
+  Result<Principal> who = make_error(ErrorCode::kUnauthenticated, "credentials required");
+  if (authz.starts_with("Bearer ")) {
+    who = auth_.bearer(std::string_view(authz).substr(7));
+  } else if (authz.starts_with("ApiKey ")) {
+    who = auth_.api_key(std::string_view(authz).substr(7));
+  } else if (auto key = req.header("X-Api-Key"); !key.empty()) {
+    who = auth_.api_key(key);
+  } else if (!authz.empty()) {
+    who = make_error(ErrorCode::kUnauthenticated, "unsupported Authorization scheme");
+  }
+  if (!who) return std::unexpected(who.error());
+  req.principal = *who;
+  const Principal& p = *req.principal;
+  if (auto st = rate_limit(p.subject(), limits_.per_caller); !st) return std::unexpected(st.error());
+
+  const Error forbidden(ErrorCode::kPermissionDenied, "the caller may not do this");
+  const bool platform = p.kind == Principal::Kind::kPlatformAdmin;
+  if (pol.platform_admin_only && !platform) return std::unexpected(forbidden);
+  if (p.kind == Principal::Kind::kApiKey) {
+    if (pol.api_key_scope.empty() || !p.has_scope(pol.api_key_scope)) {
+      return std::unexpected(forbidden);
+    }
+  }
+  if (pol.business_in_path) {
+    // Another business's resources look absent, whatever the role.
+    auto it = req.path_params.find("bid");
+    if (!platform && (it == req.path_params.end() || it->second != p.bid)) {
+      return make_error(ErrorCode::kNotFound, "no such business");
+    }
+  } else if (!pol.platform_admin_only && platform && !pol.platform_admin_allowed) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      "platform admins act on a business through /api/v1/admin/businesses/{bid}");
+  }
+  if (p.kind == Principal::Kind::kUser && !role_at_least(p.role, pol.min_role)) {
+    return std::unexpected(forbidden);
+  }
+  log::ScopedContext ctx({.bid = p.bid, .call_id = {}, .trace_id = req.request_id});
+  return route.handler(req);
+}
+
+Reply Dispatcher::handle(Request& req, std::string& route_label) {
+  route_label = "unmatched";
+  Result<Reply> r = make_error(ErrorCode::kInternal, "internal error");
+  try {
+    r = run(req, route_label);
+  } catch (const std::exception& e) {
+    log::error("unhandled exception in request", {{"error", e.what()}, {"route", route_label}});
+    r = make_error(ErrorCode::kInternal, "internal error");
+  }
+  if (!r) {
+    if (r.error().code == ErrorCode::kInternal || r.error().code == ErrorCode::kUnavailable) {
+      // Internal detail goes to the log; the client gets a safe message.
+      log::warn("request failed", {{"route", route_label}, {"error", r.error().to_string()}});
+      return error_reply(Error(r.error().code, r.error().code == ErrorCode::kInternal
+                                                   ? "internal error"
+                                                   : "a dependency is unavailable; retry later"));
+    }
+    return error_reply(r.error());
+  }
+  return std::move(*r);
+}
+
+}  // namespace earshot::api

@@ -1,0 +1,246 @@
+// The request pipeline: routing, authentication, policies, tenant isolation, rate limits
+// and the one error shape, with a fake authenticator and a fake rate limiter.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "earshot/api/dispatcher.hpp"
+#include "earshot/api/gateway.hpp"
+#include "fakes/fake_clock.hpp"
+
+namespace earshot::api {
+namespace {
+
+class FakeAuth final : public Authenticator {
+ public:
+  std::map<std::string, Principal> tokens;
+  std::map<std::string, Principal> keys;
+  Result<Principal> bearer(std::string_view t) override {
+    auto it = tokens.find(std::string(t));
+    if (it == tokens.end()) return make_error(ErrorCode::kUnauthenticated, "bad token");
+    return it->second;
+  }
+  Result<Principal> api_key(std::string_view k) override {
+    auto it = keys.find(std::string(k));
+    if (it == keys.end()) return make_error(ErrorCode::kUnauthenticated, "bad key");
+    return it->second;
+  }
+};
+
+class FakeLimiter final : public cache::RateLimiter {
+ public:
+  std::map<std::string, int> taken;
+  int allow = 1000;
+  bool down = false;
+  Result<cache::RateDecision> take(const std::string& key, std::int64_t, std::chrono::milliseconds,
+                                   std::chrono::system_clock::time_point) override {
+    if (down) return make_error(ErrorCode::kUnavailable, "redis down");
+    const int n = ++taken[key];
+    if (n > allow) return cache::RateDecision{false, std::chrono::milliseconds(2500)};
+    return cache::RateDecision{true, {}};
+  }
+};
+
+Principal user(const std::string& bid, Role role, std::int64_t id = 1) {
+  Principal p;
+  p.kind = Principal::Kind::kUser;
+  p.bid = bid;
+  p.role = role;
+  p.id = id;
+  return p;
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() {
+    Policy pub;
+    pub.public_route = true;
+    router.add("GET", "/healthz", pub, [](const Request&) -> Result<Reply> { return Reply::ok({{"ok", true}}); });
+    Policy read;
+    read.api_key_scope = "read";
+    router.add("GET", "/api/v1/calls", read, [](const Request& r) -> Result<Reply> {
+      return Reply::ok({{"bid", r.caller_bid()}});
+    });
+    router.add("GET", "/api/v1/calls/{id}", read, [](const Request& r) -> Result<Reply> {
+      auto id = r.id_param("id");
+      if (!id) return std::unexpected(id.error());
+      return Reply::ok({{"id", *id}});
+    });
+    router.add("POST", "/api/v1/calls/reprocess", read, [](const Request&) -> Result<Reply> {
+      return Reply::ok({{"bulk", true}});
+    });
+    Policy admin;
+    admin.business_in_path = true;
+    admin.min_role = Role::kAdmin;
+    router.add("GET", "/api/v1/admin/businesses/{bid}/users", admin, [](const Request& r) -> Result<Reply> {
+      return Reply::ok({{"bid", r.path_params.at("bid")}});
+    });
+    Policy platform;
+    platform.platform_admin_only = true;
+    router.add("POST", "/api/v1/admin/businesses", platform, [](const Request&) -> Result<Reply> {
+      return Reply::created({{"ok", true}});
+    });
+    router.add("GET", "/boom", pub, [](const Request&) -> Result<Reply> {
+      throw std::runtime_error("secret detail");
+    });
+    auth.tokens["a-admin"] = user("a", Role::kAdmin);
+    auth.tokens["a-viewer"] = user("a", Role::kViewer);
+    auth.tokens["b-admin"] = user("b", Role::kAdmin);
+    Principal pa;
+    pa.kind = Principal::Kind::kPlatformAdmin;
+    pa.role = Role::kPlatformAdmin;
+    auth.tokens["platform"] = pa;
+    Principal key;
+    key.kind = Principal::Kind::kApiKey;
+    key.bid = "a";
+    key.scopes = {"ingest"};
+    auth.keys["esk_ingest"] = key;
+    key.scopes = {"read", "embed"};
+    auth.keys["esk_embed"] = key;
+  }
+
+  Reply call(const std::string& method, const std::string& path,
+             std::map<std::string, std::string> headers = {}) {
+    Request r;
+    r.method = method;
+    r.path = path;
+    r.remote_addr = "10.0.0.1";
+    for (auto& [k, v] : headers) r.headers[k] = v;
+    std::string route;
+    return dispatcher.handle(r, route);
+  }
+  Reply as(const std::string& token, const std::string& method, const std::string& path) {
+    return call(method, path, {{"Authorization", "Bearer " + token}});
+  }
+
+  Router router;
+  FakeAuth auth;
+  FakeLimiter limiter;
+  testing::FakeClock clock;
+  Metrics metrics{"test", "0", "0"};
+  Dispatcher dispatcher{router, auth, &limiter, RateLimitOptions{true, 5, 3, std::chrono::seconds(60)},
+                        clock, metrics};
+};
+
+TEST_F(DispatcherTest, UnknownPathIs404AndWrongMethodIs405InTheErrorShape) {
+  auto r = call("GET", "/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.json["error"]["code"], "not_found");
+  EXPECT_TRUE(r.json["error"]["message"].is_string());
+  r = call("DELETE", "/healthz");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.json["error"]["code"], "method_not_allowed");
+}
+
+TEST_F(DispatcherTest, LiteralSegmentsWinOverParameters) {
+  auto r = as("a-viewer", "POST", "/api/v1/calls/reprocess");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json["bulk"], true);
+}
+
+TEST_F(DispatcherTest, CredentialsAreRequiredAndChecked) {
+  EXPECT_EQ(call("GET", "/api/v1/calls").status, 401);
+  EXPECT_EQ(as("forged", "GET", "/api/v1/calls").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"Authorization", "Basic abc"}}).status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"X-Api-Key", "esk_unknown"}}).status, 401);
+  auto r = as("a-viewer", "GET", "/api/v1/calls");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json["bid"], "a");
+}
+
+TEST_F(DispatcherTest, ApiKeysNeedTheRouteScope) {
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"X-Api-Key", "esk_ingest"}}).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"X-Api-Key", "esk_embed"}}).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"Authorization", "ApiKey esk_embed"}}).status, 200);
+  // Embed keys are read-only: no admin routes, even of their own business.
+  EXPECT_EQ(call("GET", "/api/v1/admin/businesses/a/users", {{"X-Api-Key", "esk_embed"}}).status, 403);
+}
+
+TEST_F(DispatcherTest, AnotherBusinessLooksAbsentAndRolesAreEnforced) {
+  EXPECT_EQ(as("a-admin", "GET", "/api/v1/admin/businesses/a/users").status, 200);
+  auto r = as("a-admin", "GET", "/api/v1/admin/businesses/b/users");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.json["error"]["code"], "not_found");
+  EXPECT_EQ(as("a-viewer", "GET", "/api/v1/admin/businesses/b/users").status, 404);
+  EXPECT_EQ(as("a-viewer", "GET", "/api/v1/admin/businesses/a/users").status, 403);
+  EXPECT_EQ(as("platform", "GET", "/api/v1/admin/businesses/b/users").status, 200);
+}
+
+TEST_F(DispatcherTest, PlatformRoutesArePlatformOnly) {
+  EXPECT_EQ(as("a-admin", "POST", "/api/v1/admin/businesses").status, 403);
+  EXPECT_EQ(as("platform", "POST", "/api/v1/admin/businesses").status, 201);
+  // Platform admins have no business of their own: tenant routes are refused.
+  EXPECT_EQ(as("platform", "GET", "/api/v1/calls").status, 403);
+}
+
+TEST_F(DispatcherTest, BadPathParameterIs400) {
+  for (const char* id : {"abc", "-1", "0", "1'%20OR%201=1", "99999999999999999999999"}) {
+    auto r = as("a-viewer", "GET", std::string("/api/v1/calls/") + id);
+    EXPECT_EQ(r.status, 400) << id;
+    EXPECT_EQ(r.json["error"]["code"], "invalid_argument");
+  }
+}
+
+TEST_F(DispatcherTest, RateLimitAnswers429WithRetryAfter) {
+  // Per caller: 3 in the fake bucket; per IP 5.
+  limiter.allow = 3;
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(as("a-viewer", "GET", "/api/v1/calls").status, 200);
+  auto r = as("a-viewer", "GET", "/api/v1/calls");
+  EXPECT_EQ(r.status, 200);
+  r = as("a-viewer", "GET", "/api/v1/calls");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.json["error"]["code"], "rate_limited");
+  bool has_retry = false;
+  for (auto& [k, v] : r.headers) has_retry = has_retry || (k == "Retry-After" && v == "3");
+  EXPECT_TRUE(has_retry);
+}
+
+TEST_F(DispatcherTest, RateLimiterDownFailsOpenAndCounts) {
+  limiter.down = true;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(as("a-viewer", "GET", "/api/v1/calls").status, 200);
+  EXPECT_NE(metrics.serialize().find("earshot_rate_limit_errors_total 20"), std::string::npos);
+}
+
+TEST_F(DispatcherTest, ExceptionsBecomeASafe500) {
+  auto r = call("GET", "/boom");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.json["error"]["code"], "internal");
+  EXPECT_EQ(r.json["error"]["message"], "internal error");
+}
+
+TEST(Rules, CategoryRulesAreValidated) {
+  auto ok = Json::parse(R"([{"type":"transcript","phrases":["refund"],"speaker":"customer",
+                             "window":{"first_ms":60000}},
+                            {"type":"non_talk","min_ms":5000,"negate":true},
+                            {"type":"interruption","role":"agent","min_ms":2000},
+                            {"type":"sentiment","role":"customer","value":"negative",
+                             "window":{"start_pct":50,"end_pct":100}}])");
+  EXPECT_TRUE(validate_category_rules(ok));
+  auto bad = [](const char* text) {
+    auto st = validate_category_rules(Json::parse(text));
+    return st ? std::string() : st.error().message;
+  };
+  EXPECT_EQ(bad("[]"), "rules: must be a list of 1-20 rules");
+  EXPECT_NE(bad(R"([{"type":"magic"}])").find("rules[0].type"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"transcript","phrases":[]}])").find("phrases"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":-5}])").find("min_ms"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"sentiment","role":"customer","value":"angry"}])").find("value"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":5,"window":{"start_pct":60,"end_pct":40}}])").find("window"),
+            std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":5,"extra":1}])").find("rules[0].extra"), std::string::npos);
+}
+
+TEST(Rules, ScorecardQuestionsAreValidated) {
+  auto ok = Json::parse(R"([{"text":"Greeted?","weight":1,"answer_by":"rule",
+                             "rule":{"type":"transcript","phrases":["thank you for calling"]}},
+                            {"text":"Talk ratio","weight":2,"answer_by":"metric",
+                             "metric":{"name":"agent_talk_ratio","op":"<=","value":0.65}},
+                            {"text":"Resolved?","weight":3,"answer_by":"llm","agent":"resolution"}])");
+  EXPECT_TRUE(validate_scorecard_questions(ok));
+  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":0,"answer_by":"llm","agent":"a"}])")));
+  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":1,"answer_by":"metric"}])")));
+  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":1,"answer_by":"rule","rule":{}}])")));
+}
+
+}  // namespace
+}  // namespace earshot::api

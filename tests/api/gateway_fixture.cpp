@@ -1,0 +1,158 @@
+#include "gateway_fixture.hpp"
+
+#include <fmt/format.h>
+
+#include "earshot/crypto/password.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+
+class Gateway::Auth final : public api::Authenticator {
+ public:
+  explicit Auth(api::AuthService& a) : a_(a) {}
+  Result<api::Principal> bearer(std::string_view t) override { return a_.authenticate_bearer(t); }
+  Result<api::Principal> api_key(std::string_view k) override { return a_.authenticate_api_key(k); }
+
+ private:
+  api::AuthService& a_;
+};
+
+Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body) {
+  const auto ep = endpoints();
+  auto& db = StorageEnvironment::db();
+  keys = std::make_unique<crypto::Keyring>(
+      *crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
+  objects = std::filesystem::temp_directory_path() / ("earshot-gw-" + unique_suffix());
+  std::filesystem::create_directories(objects);
+  jwt_.emplace(*api::JwtCodec::make(std::string(48, 'j') + unique_suffix(), std::chrono::minutes(5),
+                                    SystemClock::instance()));
+  auth_ = std::make_unique<api::AuthService>(db, *jwt_, SystemClock::instance(), std::chrono::hours(1));
+  authenticator_ = std::make_unique<Auth>(*auth_);
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  amqp.heartbeat = std::chrono::seconds(30);
+  amqp.connect_timeout = std::chrono::seconds(5);
+  queue::TopologySettings topology;
+  publisher_ = std::make_unique<queue::Publisher>(amqp, queue::PublisherOptions{});
+  publisher_->start();
+  queues_ = std::make_unique<api::AmqpQueueControl>(amqp, topology, *publisher_);
+  topology_admin = std::make_unique<queue::TopologyAdmin>(amqp, topology);
+  cache::RedisSettings redis;
+  redis.url = ep.redis_url;
+  redis.timeout = std::chrono::seconds(2);
+  redis_ = std::move(*cache::RedisClient::make(redis));
+  limiter_ = std::make_unique<cache::RedisRateLimiter>(*redis_, "earshot:test:" + unique_suffix() + ":");
+  services_ = std::make_unique<api::GatewayServices>(api::GatewayServices{
+      db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
+      api::openapi_document()});
+  api::add_all_routes(router, *services_);
+  dispatcher_ = std::make_unique<api::Dispatcher>(router, *authenticator_, limiter_.get(), limits,
+                                                  SystemClock::instance(), metrics_);
+  api::ApiSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = 0;
+  settings.threads = 8;
+  settings.max_body_bytes = max_body;
+  settings.read_timeout = std::chrono::seconds(5);
+  settings.write_timeout = std::chrono::seconds(5);
+  settings.cors_origins = "https://dash.example";
+  http_ = std::make_unique<api::HttpServer>(settings, *dispatcher_, metrics_);
+  if (auto st = http_->start(); !st) throw std::runtime_error(st.error().to_string());
+  port = http_->bound_port();
+
+  storage::MySqlUserRepository users(db);
+  const std::string email = fmt::format("root-{}@platform.test", unique_suffix());
+  if (!users.create_platform_admin(email, *crypto::hash_password(kPassword))) {
+    throw std::runtime_error("cannot create the platform admin");
+  }
+  platform_token = login(email, kPassword);
+}
+
+Gateway::~Gateway() {
+  http_->stop();
+  for (const auto& bid : businesses) {
+    for (auto stage : queue::kAllStages) (void)topology_admin->delete_business(stage, bid);
+  }
+  publisher_->stop();
+  std::error_code ec;
+  std::filesystem::remove_all(objects, ec);
+}
+
+HttpReply Gateway::raw_request(const std::string& method, const std::string& path,
+                               const std::string& body, httplib::Headers headers) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(10, 0);
+  cli.set_decompress(false);
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers = std::move(headers);
+  req.body = body;
+  if (!body.empty() && !req.has_header("Content-Type")) req.set_header("Content-Type", "application/json");
+  auto res = cli.send(req);
+  HttpReply out;
+  if (!res) return out;
+  out.status = res->status;
+  out.body = res->body;
+  out.headers = res->headers;
+  out.json = nlohmann::json::parse(res->body, nullptr, false);
+  return out;
+}
+
+HttpReply Gateway::request(const std::string& method, const std::string& path, const std::string& token,
+                           const nlohmann::json& body, httplib::Headers extra) {
+  if (!token.empty()) {
+    extra.emplace("Authorization", token.starts_with("esk_") ? "ApiKey " + token : "Bearer " + token);
+  }
+  return raw_request(method, path, body.is_null() ? std::string() : body.dump(), std::move(extra));
+}
+
+std::string Gateway::login(const std::string& email, const std::string& password, const std::string& bid) {
+  nlohmann::json body{{"email", email}, {"password", password}};
+  if (!bid.empty()) body["bid"] = bid;
+  auto r = request("POST", "/api/v1/auth/login", "", body);
+  if (r.status != 200) throw std::runtime_error("login failed: " + r.body);
+  return r.json["access_token"].get<std::string>();
+}
+
+std::string Gateway::new_business(const std::string& prefix) {
+  const std::string bid = prefix + "-" + unique_suffix();
+  auto r = request("POST", "/api/v1/admin/businesses", platform_token,
+                   {{"bid", bid}, {"name", "Business " + bid}, {"admin_email", "admin@" + bid + ".test"},
+                    {"admin_password", kPassword}});
+  if (r.status != 201) throw std::runtime_error("register failed: " + r.body);
+  businesses.push_back(bid);
+  return bid;
+}
+
+std::string Gateway::user_token(const std::string& bid, const std::string& role) {
+  const std::string admin = login("admin@" + bid + ".test", kPassword, bid);
+  if (role == "admin") return admin;
+  const std::string email = role + "-" + unique_suffix() + "@" + bid + ".test";
+  auto r = request("POST", "/api/v1/admin/businesses/" + bid + "/users", admin,
+                   {{"email", email}, {"password", kPassword}, {"role", role}});
+  if (r.status != 201) throw std::runtime_error("user create failed: " + r.body);
+  return login(email, kPassword, bid);
+}
+
+namespace {
+
+std::unique_ptr<Gateway> g_gateway;
+
+// Stops the shared gateway and deletes the queues of the businesses it registered.
+class GatewayEnvironment final : public ::testing::Environment {
+ public:
+  void TearDown() override { g_gateway.reset(); }
+};
+::testing::Environment* const kGatewayEnvironment =
+    ::testing::AddGlobalTestEnvironment(new GatewayEnvironment);
+
+}  // namespace
+
+Gateway& gateway() {
+  if (!g_gateway) g_gateway = std::make_unique<Gateway>();
+  return *g_gateway;
+}
+
+}  // namespace earshot::testing

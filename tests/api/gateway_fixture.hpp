@@ -1,0 +1,82 @@
+#pragma once
+// The whole gateway in-process against the real test services: the migrated scratch
+// database of the binary, RabbitMQ and Redis, listening on a free port. Requests go over
+// real HTTP (cpp-httplib client).
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "earshot/api/api_server.hpp"
+#include "earshot/api/auth.hpp"
+#include "earshot/api/business_admin.hpp"
+#include "earshot/api/gateway.hpp"
+#include "earshot/cache/rate_limiter.hpp"
+#include "earshot/cache/redis_client.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/queue/topology.hpp"
+#include "storage/storage_fixture.hpp"
+
+namespace earshot::testing {
+
+struct HttpReply {
+  int status = 0;
+  nlohmann::json json;
+  std::string body;
+  httplib::Headers headers;
+  [[nodiscard]] std::string header(const std::string& k) const {
+    auto it = headers.find(k);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class Gateway {
+ public:
+  explicit Gateway(api::RateLimitOptions limits = {true, 1'000'000, 1'000'000, std::chrono::seconds(60)},
+                   std::int64_t max_body = 64 * 1024);
+  ~Gateway();
+
+  HttpReply request(const std::string& method, const std::string& path, const std::string& token = "",
+                    const nlohmann::json& body = nullptr, httplib::Headers extra = {});
+  HttpReply raw_request(const std::string& method, const std::string& path, const std::string& body,
+                        httplib::Headers headers);
+
+  // Registers a business through the API as the platform admin, with an admin user
+  // "admin@<bid>.test" / kPassword; remembers it for queue cleanup.
+  std::string new_business(const std::string& prefix = "gw");
+  // Access token of a fresh user of `bid` with `role` (created through the API).
+  std::string user_token(const std::string& bid, const std::string& role);
+  std::string login(const std::string& email, const std::string& password, const std::string& bid = "");
+
+  static constexpr const char* kPassword = "correct horse battery";
+  std::string platform_token;
+  int port = 0;
+  std::filesystem::path objects;
+  std::unique_ptr<crypto::Keyring> keys;
+  std::unique_ptr<queue::TopologyAdmin> topology_admin;
+  api::Router router;
+  std::vector<std::string> businesses;
+
+ private:
+  class Auth;
+  Metrics metrics_{"gateway-test", "0", "0"};
+  std::optional<api::JwtCodec> jwt_;
+  std::unique_ptr<api::AuthService> auth_;
+  std::unique_ptr<Auth> authenticator_;
+  std::unique_ptr<queue::Publisher> publisher_;
+  std::unique_ptr<api::AmqpQueueControl> queues_;
+  std::unique_ptr<cache::RedisClient> redis_;
+  std::unique_ptr<cache::RedisRateLimiter> limiter_;
+  std::unique_ptr<api::GatewayServices> services_;
+  std::unique_ptr<api::Dispatcher> dispatcher_;
+  std::unique_ptr<api::HttpServer> http_;
+};
+
+// One gateway for the whole test binary (created on first use).
+Gateway& gateway();
+
+}  // namespace earshot::testing

@@ -1,0 +1,699 @@
+// The gateway over real HTTP against the real database, broker and Redis.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+
+#include "earshot/crypto/password.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "gateway_fixture.hpp"
+#include "storage/test_main_env.hpp"
+#include "process.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using nlohmann::json;
+
+storage::TenantId tenant(const std::string& bid) { return *storage::TenantId::make(bid); }
+
+// Percent-encodes everything but unreserved characters.
+std::string pct(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// A call with metrics, transcript and a stored recording; returns its id.
+storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city,
+                      double sentiment, double talk_ratio, storage::CallStatus status,
+                      const std::string& audio_key = "") {
+  auto& db = StorageEnvironment::db();
+  storage::MySqlCallRepository calls(db);
+  storage::CallInput in;
+  in.external_id = external;
+  in.city = city;
+  in.language = "en";
+  in.channels = 2;
+  in.issue_category = "billing";
+  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL));
+  in.duration_ms = 60'000;
+  in.customer_phone = "+15550100001";
+  if (!audio_key.empty()) in.audio_uri = "store://" + audio_key;
+  auto up = calls.upsert(tenant(bid), in);
+  EXPECT_TRUE(up) << up.error().to_string();
+  const auto id = up->id;
+  storage::MySqlTranscriptRepository transcripts(db);
+  storage::Transcript tr;
+  tr.call_id = id;
+  tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":2500,"text":"thank you for calling","confidence":0.9},
+                         {"speaker":"customer","start_ms":3000,"end_ms":65500,"text":"my refund never arrived","confidence":0.8}])";
+  tr.full_text = "thank you for calling my refund never arrived";
+  tr.provider = "test";
+  tr.language = "en";
+  EXPECT_TRUE(transcripts.put(tenant(bid), tr));
+  storage::MySqlMetricsRepository metrics(db);
+  storage::CallMetrics m;
+  m.call_id = id;
+  m.duration_ms = 60'000;
+  m.agent_talk_ratio = talk_ratio;
+  m.customer_sentiment = sentiment;
+  EXPECT_TRUE(metrics.put(tenant(bid), m));
+  if (status == storage::CallStatus::kFailed) {
+    EXPECT_TRUE(calls.mark_failed(tenant(bid), id, "transcribe", "bad audio"));
+  } else if (status == storage::CallStatus::kAnalyzed) {
+    using S = storage::CallStatus;
+    for (auto [a, b] : {std::pair{S::kPending, S::kTranscribing}, std::pair{S::kTranscribing, S::kTranscribed},
+                        std::pair{S::kTranscribed, S::kAnalyzing}, std::pair{S::kAnalyzing, S::kAnalyzed}}) {
+      EXPECT_TRUE(calls.advance(tenant(bid), id, a, b));
+    }
+  }
+  return id;
+}
+
+std::optional<queue::RawMessage> take_message(const std::string& queue_name) {
+  std::optional<queue::RawMessage> got;
+  wait_until([&] {
+    auto m = gateway().topology_admin->get(queue_name);
+    if (m && *m) got = **m;
+    return got.has_value();
+  }, std::chrono::seconds(5));
+  return got;
+}
+
+// ---- auth ------------------------------------------------------------------------------
+
+TEST(GatewayAuth, LoginRefreshRotatesAndReuseRevokesTheFamily) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("auth");
+  auto login = gw.request("POST", "/api/v1/auth/login", "",
+                          {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(login.json["token_type"], "Bearer");
+  EXPECT_EQ(login.json["role"], "admin");
+  EXPECT_EQ(login.json["bid"], bid);
+  EXPECT_EQ(login.json["expires_in"], 300);
+  const auto refresh1 = login.json["refresh_token"].get<std::string>();
+
+  auto me = gw.request("GET", "/api/v1/auth/me", login.json["access_token"]);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(me.json["bid"], bid);
+
+  auto r2 = gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh1}});
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  const auto refresh2 = r2.json["refresh_token"].get<std::string>();
+  EXPECT_NE(refresh2, refresh1);
+  EXPECT_EQ(gw.request("GET", "/api/v1/auth/me", r2.json["access_token"]).status, 200);
+
+  // Presenting the rotated-out token again: refused, and the whole family is revoked.
+  auto reuse = gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh1}});
+  EXPECT_EQ(reuse.status, 401);
+  EXPECT_EQ(reuse.json["error"]["code"], "unauthenticated");
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh2}}).status, 401);
+}
+
+TEST(GatewayAuth, LogoutRevokesTheRefreshToken) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("logout");
+  auto login = gw.request("POST", "/api/v1/auth/login", "",
+                          {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}, {"bid", bid}});
+  ASSERT_EQ(login.status, 200);
+  const auto refresh = login.json["refresh_token"].get<std::string>();
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/logout", "", {{"refresh_token", refresh}}).status, 204);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh}}).status, 401);
+  // Idempotent.
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/logout", "", {{"refresh_token", refresh}}).status, 204);
+}
+
+TEST(GatewayAuth, BadLoginsAre401Or400NeverMore) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("badlogin");
+  const std::string email = "admin@" + bid + ".test";
+  auto wrong = gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "nope nope"}});
+  EXPECT_EQ(wrong.status, 401);
+  auto unknown = gw.request("POST", "/api/v1/auth/login", "", {{"email", "ghost@x.test"}, {"password", "nope nope"}});
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.json["error"]["message"], unknown.json["error"]["message"]);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}}).status, 400);
+  EXPECT_EQ(gw.raw_request("POST", "/api/v1/auth/login", "{not json", {}).status, 400);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "x"}, {"extra", 1}}).status, 400);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", "ert_forged"}}).status, 401);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", "' OR 1=1 --"}}).status, 401);
+}
+
+TEST(GatewayAuth, ForgedAndTamperedBearerTokensAre401) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("tamper");
+  const auto token = gw.user_token(bid, "viewer");
+  const auto d1 = token.find('.');
+  const auto d2 = token.find('.', d1 + 1);
+  auto payload = json::parse(*api::base64url_decode(token.substr(d1 + 1, d2 - d1 - 1)));
+  payload["role"] = "admin";
+  const auto edited = token.substr(0, d1 + 1) + api::base64url_encode(payload.dump()) + token.substr(d2);
+  const auto none = api::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
+                    api::base64url_encode(payload.dump()) + ".";
+  for (const auto& t : {edited, none, token + "x", std::string("garbage")}) {
+    auto r = gw.request("GET", "/api/v1/calls", t);
+    EXPECT_EQ(r.status, 401) << t;
+    EXPECT_EQ(r.json["error"]["code"], "unauthenticated");
+  }
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", token).status, 200);
+}
+
+// ---- admin -----------------------------------------------------------------------------
+
+TEST(GatewayAdmin, RegistrationDeclaresEveryStageQueueAndRefusesDuplicates) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("reg");
+  for (auto stage : queue::kAllStages) {
+    auto depth = gw.topology_admin->queue_depth(queue::work_queue(stage, bid));
+    EXPECT_TRUE(depth) << queue::stage_name(stage);
+  }
+  auto dup = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token, {{"bid", bid}, {"name", "again"}});
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(dup.json["error"]["code"], "already_exists");
+  for (const char* bad : {"UPPER", "has space", "'; DROP TABLE businesses; --", ""}) {
+    auto r = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token, {{"bid", bad}, {"name", "x"}});
+    EXPECT_EQ(r.status, 400) << bad;
+  }
+  auto list = gw.request("GET", "/api/v1/admin/businesses", gw.platform_token);
+  ASSERT_EQ(list.status, 200);
+  bool found = false;
+  for (const auto& b : list.json["items"]) found = found || b["bid"] == bid;
+  EXPECT_TRUE(found);
+  // The default pipeline config exists.
+  auto cfg = gw.request("GET", "/api/v1/admin/businesses/" + bid + "/pipeline-config", gw.platform_token);
+  EXPECT_EQ(cfg.status, 200);
+  EXPECT_EQ(cfg.json["stt_provider"], "pocketsphinx");
+}
+
+TEST(GatewayAdmin, DisablingABusinessLocksItsUsersAndKeysOut) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("disable");
+  const auto admin = gw.user_token(bid, "admin");
+  auto key = gw.request("POST", "/api/v1/admin/businesses/" + bid + "/api-keys", admin,
+                        {{"name", "reader"}, {"scopes", {"read"}}});
+  ASSERT_EQ(key.status, 201);
+  const auto secret = key.json["secret"].get<std::string>();
+  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + bid, admin, {{"status", "disabled"}}).status, 403);
+  auto off = gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token, {{"status", "disabled"}});
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(off.json["status"], "disabled");
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "",
+                       {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}}).status, 401);
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 401);
+  auto on = gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token,
+                       {{"status", "active"}, {"name", "Renamed"}});
+  ASSERT_EQ(on.status, 200);
+  EXPECT_EQ(on.json["name"], "Renamed");
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 200);
+  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token, {{"status", "paused"}}).status, 400);
+  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/nope-" + unique_suffix(), gw.platform_token,
+                       {{"name", "x"}}).status, 404);
+}
+
+TEST(GatewayAdmin, PipelineSecretsAreWriteOnlyAndConfigIsValidated) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("pipe");
+  const auto admin = gw.user_token(bid, "admin");
+  const std::string path = "/api/v1/admin/businesses/" + bid + "/pipeline-config";
+  auto put = gw.request("PUT", path, admin,
+                        {{"source_db", {{"kind", "mysql"}, {"host", "db.internal"}, {"user", "reader"}}},
+                         {"concurrency", 8},
+                         {"secrets", {{"source_db_password", "hunter2-s3cret"}, {"llm_api_key", "sk-abc"}}}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.json["concurrency"], 8);
+  EXPECT_EQ(put.json["secrets_set"], json({"llm_api_key", "source_db_password"}));
+  EXPECT_EQ(put.body.find("hunter2"), std::string::npos);
+  auto get = gw.request("GET", path, admin);
+  EXPECT_EQ(get.body.find("hunter2"), std::string::npos);
+  EXPECT_EQ(get.body.find("sk-abc"), std::string::npos);
+  EXPECT_EQ(get.json["source_db"]["host"], "db.internal");
+  // Removing one secret keeps the other.
+  auto rm = gw.request("PUT", path, admin, {{"secrets", {{"llm_api_key", nullptr}}}});
+  EXPECT_EQ(rm.json["secrets_set"], json({"source_db_password"}));
+  for (const json& bad : {json{{"concurrency", 0}}, json{{"unknown", 1}}, json{{"lead_filter_mode", "sometimes"}},
+                          json{{"source_db", {{"password", "inline"}}}}, json{{"channel_roles", {{"9", "agent"}}}},
+                          json{{"secrets", {{"x", 5}}}}, json{{"stt_provider", "'; DROP TABLE x"}}}) {
+    auto r = gw.request("PUT", path, admin, bad);
+    EXPECT_EQ(r.status, 400) << bad.dump() << " " << r.body;
+  }
+  EXPECT_EQ(gw.request("GET", path, gw.user_token(bid, "analyst")).status, 403);
+}
+
+TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("crud");
+  const auto admin = gw.user_token(bid, "admin");
+  const std::string base = "/api/v1/admin/businesses/" + bid;
+  auto agent = gw.request("POST", base + "/agents", admin,
+                          {{"name", "summary"}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"},
+                           {"output_schema", {{"type", "object"}}}, {"model", "small"}});
+  ASSERT_EQ(agent.status, 201) << agent.body;
+  const auto aid = std::to_string(agent.json["id"].get<std::int64_t>());
+  EXPECT_EQ(gw.request("POST", base + "/agents", admin, {{"name", "x"}, {"kind", "llm"}}).status, 400);
+  auto upd = gw.request("PUT", base + "/agents/" + aid, admin,
+                        {{"name", "summary"}, {"kind", "llm"}, {"prompt_template", "v2"}, {"enabled", false}});
+  ASSERT_EQ(upd.status, 200);
+  EXPECT_EQ(upd.json["version"], 2);
+  EXPECT_EQ(gw.request("GET", base + "/agents", admin).json["items"].size(), 1u);
+  EXPECT_EQ(gw.request("DELETE", base + "/agents/" + aid, admin).status, 204);
+  EXPECT_EQ(gw.request("GET", base + "/agents/" + aid, admin).status, 404);
+
+  auto user = gw.request("POST", base + "/users", admin,
+                         {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}, {"role", "analyst"}});
+  ASSERT_EQ(user.status, 201) << user.body;
+  EXPECT_FALSE(user.json.contains("password_hash"));
+  EXPECT_EQ(gw.request("POST", base + "/users", admin,
+                       {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}, {"role", "analyst"}}).status, 409);
+  EXPECT_EQ(gw.request("POST", base + "/users", admin,
+                       {{"email", "x@" + bid + ".test"}, {"password", "short"}, {"role", "analyst"}}).status, 400);
+  EXPECT_EQ(gw.request("POST", base + "/users", admin,
+                       {{"email", "y@" + bid + ".test"}, {"password", "long enough"}, {"role", "root"}}).status, 400);
+  const auto uid = std::to_string(user.json["id"].get<std::int64_t>());
+  auto patched = gw.request("PATCH", base + "/users/" + uid, admin, {{"role", "viewer"}, {"disabled", true}});
+  ASSERT_EQ(patched.status, 200);
+  EXPECT_EQ(patched.json["role"], "viewer");
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}}).status, 401);
+  EXPECT_EQ(gw.request("DELETE", base + "/users/" + uid, admin).status, 204);
+
+  auto cat = gw.request("POST", base + "/categories", admin,
+                        {{"name", "refund"}, {"rules", json::parse(R"([{"type":"transcript","phrases":["refund"]}])")}});
+  ASSERT_EQ(cat.status, 201) << cat.body;
+  const auto cid = std::to_string(cat.json["id"].get<std::int64_t>());
+  auto bad = gw.request("POST", base + "/categories", admin, {{"name", "bad"}, {"rules", json::parse(R"([{"type":"x"}])")}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.json["error"]["message"].get<std::string>().find("rules[0].type"), std::string::npos);
+  auto put = gw.request("PUT", base + "/categories/" + cid, admin,
+                        {{"name", "refund"}, {"rules", json::parse(R"([{"type":"non_talk","min_ms":5000}])")}});
+  EXPECT_EQ(put.status, 200);
+  EXPECT_EQ(put.json["version"], 2);
+  EXPECT_EQ(gw.request("DELETE", base + "/categories/" + cid, admin).status, 204);
+  EXPECT_EQ(gw.request("DELETE", base + "/categories/" + cid, admin).status, 404);
+  auto sc = gw.request("POST", base + "/scorecards", admin,
+                       {{"name", "qa"}, {"questions", json::parse(R"([{"text":"Greeted?","weight":1,"answer_by":"llm","agent":"greet"}])")}});
+  EXPECT_EQ(sc.status, 201) << sc.body;
+  EXPECT_EQ(gw.request("POST", base + "/scorecards", admin, {{"name", "qa2"}, {"questions", json::array()}}).status, 400);
+}
+
+TEST(GatewayAdmin, ApiKeysShowTheSecretOnceAndScopesApply) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("keys");
+  const auto admin = gw.user_token(bid, "admin");
+  const std::string base = "/api/v1/admin/businesses/" + bid + "/api-keys";
+  auto ingest = gw.request("POST", base, admin, {{"name", "uploader"}, {"scopes", {"ingest"}}});
+  ASSERT_EQ(ingest.status, 201) << ingest.body;
+  auto embed = gw.request("POST", base, admin, {{"name", "dashboard"}, {"scopes", {"embed"}}});
+  ASSERT_EQ(embed.status, 201);
+  EXPECT_EQ(gw.request("POST", base, admin, {{"name", "x"}, {"scopes", {"embed", "ingest"}}}).status, 400);
+  EXPECT_EQ(gw.request("POST", base, admin, {{"name", "x"}, {"scopes", {"root"}}}).status, 400);
+  auto list = gw.request("GET", base, admin);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.find(ingest.json["secret"].get<std::string>()), std::string::npos);
+  const auto ingest_key = ingest.json["secret"].get<std::string>();
+  const auto embed_key = embed.json["secret"].get<std::string>();
+
+  // Ingest: records the call and queues it for transcription.
+  auto sent = gw.request("POST", "/api/v1/calls", ingest_key,
+                         {{"external_id", "ext-1"}, {"audio_uri", "store://" + bid + "/ext-1.wav"},
+                          {"started_at", "2026-11-20T10:00:00Z"}, {"channels", 2}, {"language", "en"}});
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  auto msg = take_message(queue::work_queue(queue::Stage::kTranscribe, bid));
+  ASSERT_TRUE(msg);
+  auto body = json::parse(msg->body);
+  EXPECT_EQ(body["call_id"], std::to_string(sent.json["id"].get<std::int64_t>()));
+  EXPECT_EQ(body["audio"]["uri"], "store://" + bid + "/ext-1.wav");
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls", ingest_key,
+                       {{"external_id", "ext-2"}, {"audio_uri", "file:///etc/passwd"},
+                        {"started_at", "2026-11-20T10:00:00Z"}}).status, 400);
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", ingest_key).status, 403);
+  // Embed keys read, and nothing else.
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", embed_key).status, 200);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls", embed_key, {{"external_id", "x"}}).status, 403);
+  EXPECT_EQ(gw.request("GET", "/api/v1/admin/businesses/" + bid + "/users", embed_key).status, 403);
+  // Revoked keys stop working.
+  const auto kid = std::to_string(embed.json["id"].get<std::int64_t>());
+  EXPECT_EQ(gw.request("DELETE", base + "/" + kid, admin).status, 204);
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", embed_key).status, 401);
+}
+
+// ---- calls -----------------------------------------------------------------------------
+
+TEST(GatewayCalls, ListFiltersSortsAndPages) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("list");
+  const auto viewer = gw.user_token(bid, "viewer");
+  for (int i = 0; i < 7; ++i) {
+    seed_call(bid, "c" + std::to_string(i), i % 2 == 0 ? "Pune" : "Austin", -0.9 + 0.3 * i, 0.1 * i,
+              storage::CallStatus::kPending);
+  }
+  auto all = gw.request("GET", "/api/v1/calls?limit=3", viewer);
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.json["items"].size(), 3u);
+  std::set<std::int64_t> seen;
+  std::string cursor = all.json["next_cursor"];
+  for (const auto& c : all.json["items"]) seen.insert(c["id"].get<std::int64_t>());
+  while (!cursor.empty()) {
+    auto page = gw.request("GET", "/api/v1/calls?limit=3&cursor=" + cursor, viewer);
+    ASSERT_EQ(page.status, 200) << page.body;
+    for (const auto& c : page.json["items"]) EXPECT_TRUE(seen.insert(c["id"].get<std::int64_t>()).second);
+    cursor = page.json["next_cursor"].is_null() ? "" : page.json["next_cursor"].get<std::string>();
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  auto pune = gw.request("GET", "/api/v1/calls?city=Pune&sentiment_min=0", viewer);
+  ASSERT_EQ(pune.status, 200);
+  for (const auto& c : pune.json["items"]) {
+    EXPECT_EQ(c["city"], "Pune");
+    EXPECT_GE(c["customer_sentiment"].get<double>(), 0);
+  }
+  EXPECT_EQ(pune.json["items"].size(), 2u);  // i = 4, 6
+  auto sorted = gw.request("GET", "/api/v1/calls?sort=sentiment&order=asc&talk_ratio_max=0.35", viewer);
+  ASSERT_EQ(sorted.status, 200);
+  ASSERT_EQ(sorted.json["items"].size(), 4u);
+  EXPECT_LT(sorted.json["items"][0]["customer_sentiment"].get<double>(),
+            sorted.json["items"][1]["customer_sentiment"].get<double>());
+}
+
+TEST(GatewayCalls, InjectionStringsInEveryFilterAndPathAre400OrEmptyNever500) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("inject");
+  const auto viewer = gw.user_token(bid, "viewer");
+  seed_call(bid, "only", "Pune", 0.1, 0.5, storage::CallStatus::kPending);
+  const std::vector<std::string> payloads = {
+      "'", "' OR '1'='1", "1; DROP TABLE call_records; --", "\" OR \"\"=\"", "1 UNION SELECT password_hash FROM users",
+      "%27%20OR%201%3D1", "%00", "../../etc/passwd", "' AND SLEEP(5) --", "999999999999999999999999"};
+  const std::vector<std::string> params = {"agent_id", "from", "to", "sentiment_min", "sentiment_max",
+                                           "talk_ratio_min", "talk_ratio_max", "status", "category",
+                                           "language", "city", "q", "sort", "order", "limit", "cursor"};
+  for (const auto& p : params) {
+    for (const auto& v : payloads) {
+      const auto path = "/api/v1/calls?" + p + "=" + pct(v);
+      auto r = gw.request("GET", path, viewer);
+      ASSERT_TRUE(r.status == 400 || (r.status == 200 && r.json["items"].empty())) << path << " -> " << r.status << " " << r.body;
+    }
+  }
+  for (const auto& v : payloads) {
+    const auto enc = pct(v);
+    for (const std::string& path : {"/api/v1/calls/" + enc, "/api/v1/calls/" + enc + "/audio",
+                                   "/api/v1/calls/" + enc + "/transcript", "/api/v1/calls/" + enc + "/notes",
+                                   "/api/v1/admin/businesses/" + enc + "/users"}) {
+      auto r = gw.request("GET", path, viewer);
+      EXPECT_TRUE(r.status == 400 || r.status == 404) << path << " -> " << r.status << " " << r.body;
+    }
+  }
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", viewer).json["items"].size(), 1u);
+}
+
+TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("detail");
+  const auto analyst = gw.user_token(bid, "analyst");
+  const auto viewer = gw.user_token(bid, "viewer");
+  const std::string key = bid + "/rec.wav";
+  std::filesystem::create_directories(gw.objects / bid);
+  std::string audio(1000, '\0');
+  for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i % 251);
+  std::ofstream(gw.objects / key, std::ios::binary) << audio;
+  const auto id = std::to_string(seed_call(bid, "d1", "Pune", -0.4, 0.55, storage::CallStatus::kAnalyzed, key));
+
+  auto d = gw.request("GET", "/api/v1/calls/" + id, viewer);
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.json["status"], "analyzed");
+  EXPECT_DOUBLE_EQ(d.json["metrics"]["agent_talk_ratio"].get<double>(), 0.55);
+  EXPECT_EQ(d.json["transcript"]["segments"].size(), 2u);
+  EXPECT_TRUE(d.json["analyses"].is_array());
+  EXPECT_TRUE(d.json["escalations"].is_array());
+  EXPECT_TRUE(d.json["notes"].empty());
+
+  auto full = gw.request("GET", "/api/v1/calls/" + id + "/audio", viewer);
+  EXPECT_EQ(full.status, 200);
+  EXPECT_EQ(full.body, audio);
+  EXPECT_EQ(full.header("Content-Type"), "audio/wav");
+  EXPECT_EQ(full.header("Accept-Ranges"), "bytes");
+  auto part = gw.request("GET", "/api/v1/calls/" + id + "/audio", viewer, nullptr, {{"Range", "bytes=100-199"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, audio.substr(100, 100));
+  EXPECT_EQ(part.header("Content-Range"), "bytes 100-199/1000");
+  auto tail = gw.request("GET", "/api/v1/calls/" + id + "/audio", viewer, nullptr, {{"Range", "bytes=-10"}});
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.body, audio.substr(990));
+  auto open = gw.request("GET", "/api/v1/calls/" + id + "/audio", viewer, nullptr, {{"Range", "bytes=900-"}});
+  EXPECT_EQ(open.body, audio.substr(900));
+  auto past = gw.request("GET", "/api/v1/calls/" + id + "/audio", viewer, nullptr, {{"Range", "bytes=5000-6000"}});
+  EXPECT_EQ(past.status, 416);
+  EXPECT_EQ(past.header("Content-Range"), "bytes */1000");
+
+  auto txt = gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=txt", viewer);
+  ASSERT_EQ(txt.status, 200);
+  EXPECT_EQ(txt.body, "[00:00:00.000] agent: thank you for calling\n[00:00:03.000] customer: my refund never arrived\n");
+  auto srt = gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=srt", viewer);
+  EXPECT_EQ(srt.body,
+            "1\n00:00:00,000 --> 00:00:02,500\nagent: thank you for calling\n\n"
+            "2\n00:00:03,000 --> 00:01:05,500\ncustomer: my refund never arrived\n\n");
+  auto js = gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=json", viewer);
+  EXPECT_EQ(js.json["segments"][1]["text"], "my refund never arrived");
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=docx", viewer).status, 400);
+
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + id + "/notes", viewer, {{"body", "no"}}).status, 403);
+  auto note = gw.request("POST", "/api/v1/calls/" + id + "/notes", analyst, {{"body", "follow up"}});
+  ASSERT_EQ(note.status, 201) << note.body;
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + id + "/notes", analyst, {{"body", ""}}).status, 400);
+  auto notes = gw.request("GET", "/api/v1/calls/" + id + "/notes", viewer);
+  ASSERT_EQ(notes.json["items"].size(), 1u);
+  EXPECT_EQ(notes.json["items"][0]["body"], "follow up");
+  const auto nid = std::to_string(note.json["id"].get<std::int64_t>());
+  EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 204);
+  EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 404);
+}
+
+TEST(GatewayCalls, ReprocessPublishesAndDeleteRemovesEverything) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("repro");
+  const auto admin = gw.user_token(bid, "admin");
+  const auto viewer = gw.user_token(bid, "viewer");
+  const auto failed = seed_call(bid, "f1", "Pune", 0, 0.5, storage::CallStatus::kFailed, bid + "/f1.wav");
+  const auto pending = seed_call(bid, "p1", "Pune", 0, 0.5, storage::CallStatus::kPending, bid + "/p1.wav");
+  const auto done = seed_call(bid, "a1", "Austin", 0, 0.5, storage::CallStatus::kAnalyzed, bid + "/a1.wav");
+  const auto path = [](storage::Id id) { return "/api/v1/calls/" + std::to_string(id); };
+
+  EXPECT_EQ(gw.request("POST", path(failed) + "/reprocess", viewer, {{"stage", "transcribe"}}).status, 403);
+  EXPECT_EQ(gw.request("POST", path(failed) + "/reprocess", admin, {{"stage", "sideways"}}).status, 400);
+  auto r = gw.request("POST", path(failed) + "/reprocess", admin, {{"stage", "transcribe"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto msg = take_message(queue::work_queue(queue::Stage::kTranscribe, bid));
+  ASSERT_TRUE(msg);
+  EXPECT_EQ(json::parse(msg->body)["call_id"], std::to_string(failed));
+  EXPECT_EQ(gw.request("GET", path(failed), admin).json["status"], "pending");
+  // A call still in the pipeline is not reset.
+  EXPECT_EQ(gw.request("POST", path(pending) + "/reprocess", admin, {{"stage", "transcribe"}}).status, 409);
+
+  // Analyze-only: keeps the transcript, walks to transcribed, queues analyze.
+  auto a = gw.request("POST", path(done) + "/reprocess", admin, {{"stage", "analyze"}});
+  ASSERT_EQ(a.status, 202) << a.body;
+  auto amsg = take_message(queue::work_queue(queue::Stage::kAnalyze, bid));
+  ASSERT_TRUE(amsg);
+  EXPECT_EQ(json::parse(amsg->body)["transcript_id"], std::to_string(done));
+  EXPECT_EQ(gw.request("GET", path(done), admin).json["status"], "transcribed");
+
+  // Bulk by filter: the pending call is skipped... once the earlier one is failed again.
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  ASSERT_TRUE(calls.mark_failed(tenant(bid), failed, "transcribe", "again"));
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess?city=Pune", admin, {{"stage", "transcribe"}});
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(bulk.json["queued"], 1);
+  EXPECT_EQ(bulk.json["skipped"], 1);
+  EXPECT_TRUE(take_message(queue::work_queue(queue::Stage::kTranscribe, bid)));
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/reprocess?city='", admin, {{"stage", "transcribe"}}).json["queued"], 0);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/reprocess?limit=5", admin, {{"stage", "transcribe"}}).status, 400);
+
+  EXPECT_EQ(gw.request("DELETE", path(done), viewer).status, 403);
+  EXPECT_EQ(gw.request("DELETE", path(done), admin).status, 204);
+  EXPECT_EQ(gw.request("GET", path(done), admin).status, 404);
+  EXPECT_EQ(gw.request("GET", path(done) + "/transcript", admin).status, 404);
+  EXPECT_EQ(gw.request("DELETE", path(done), admin).status, 404);
+}
+
+// ---- isolation -------------------------------------------------------------------------
+
+TEST(GatewayIsolation, EveryRoleOfOneBusinessGets404ForEveryResourceOfAnother) {
+  auto& gw = gateway();
+  const auto a = gw.new_business("iso-a");
+  const auto b = gw.new_business("iso-b");
+  const auto b_call = std::to_string(seed_call(b, "secret", "Pune", 0, 0.5, storage::CallStatus::kFailed, b + "/x.wav"));
+  const auto b_admin = gw.user_token(b, "admin");
+  auto note = gw.request("POST", "/api/v1/calls/" + b_call + "/notes", b_admin, {{"body", "b only"}});
+  ASSERT_EQ(note.status, 201);
+  const auto b_note = std::to_string(note.json["id"].get<std::int64_t>());
+  const auto a_admin = gw.user_token(a, "admin");
+  auto key = gw.request("POST", "/api/v1/admin/businesses/" + a + "/api-keys", a_admin,
+                        {{"name", "r"}, {"scopes", {"read", "ingest"}}});
+  ASSERT_EQ(key.status, 201);
+  std::map<std::string, std::string> callers = {{"admin", a_admin},
+                                                {"analyst", gw.user_token(a, "analyst")},
+                                                {"viewer", gw.user_token(a, "viewer")},
+                                                {"api key", key.json["secret"]}};
+  struct Probe {
+    std::string method, path;
+    json body;
+  };
+  const std::string call = "/api/v1/calls/" + b_call;
+  const std::string biz = "/api/v1/admin/businesses/" + b;
+  const std::vector<Probe> probes = {
+      {"GET", call, nullptr}, {"GET", call + "/audio", nullptr}, {"GET", call + "/transcript", nullptr},
+      {"GET", call + "/notes", nullptr}, {"POST", call + "/notes", {{"body", "x"}}},
+      {"DELETE", call + "/notes/" + b_note, nullptr}, {"POST", call + "/reprocess", {{"stage", "transcribe"}}},
+      {"DELETE", call, nullptr}, {"GET", biz, nullptr}, {"GET", biz + "/pipeline-config", nullptr},
+      {"PUT", biz + "/pipeline-config", {{"concurrency", 1}}}, {"GET", biz + "/users", nullptr},
+      {"POST", biz + "/users", {{"email", "x@y.z"}, {"password", "long enough"}, {"role", "admin"}}},
+      {"GET", biz + "/api-keys", nullptr}, {"POST", biz + "/api-keys", {{"name", "x"}, {"scopes", {"read"}}}},
+      {"GET", biz + "/agents", nullptr}, {"GET", biz + "/categories", nullptr}, {"GET", biz + "/scorecards", nullptr}};
+  for (const auto& [role, token] : callers) {
+    for (const auto& p : probes) {
+      auto r = gw.request(p.method, p.path, token, p.body);
+      // 404 (as if absent); 403 only where the role could not do this even in its own business.
+      EXPECT_TRUE(r.status == 404 || r.status == 403) << role << " " << p.method << " " << p.path << " -> " << r.status;
+      EXPECT_NE(r.status / 100, 2) << role << " " << p.method << " " << p.path;
+      if (role == "admin") {
+        EXPECT_EQ(r.status, 404) << p.method << " " << p.path;
+      }
+    }
+  }
+  // Nothing of B changed.
+  auto still = gw.request("GET", call, b_admin);
+  ASSERT_EQ(still.status, 200);
+  EXPECT_EQ(still.json["status"], "failed");
+  EXPECT_EQ(still.json["notes"].size(), 1u);
+  // And A's list does not show B's call.
+  EXPECT_TRUE(gw.request("GET", "/api/v1/calls", a_admin).json["items"].empty());
+}
+
+// ---- HTTP behaviour --------------------------------------------------------------------
+
+TEST(GatewayHttp, OversizeBodyIs413InTheErrorShape) {
+  auto& gw = gateway();
+  auto r = gw.raw_request("POST", "/api/v1/auth/login", std::string(200 * 1024, 'x'), {});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.json["error"]["code"], "payload_too_large");
+}
+
+TEST(GatewayHttp, RequestIdsGzipCorsAndSystemRoutes) {
+  auto& gw = gateway();
+  auto echoed = gw.raw_request("GET", "/healthz", "", {{"X-Request-Id", "abc-123"}});
+  EXPECT_EQ(echoed.header("X-Request-Id"), "abc-123");
+  auto made = gw.raw_request("GET", "/healthz", "", {{"X-Request-Id", "bad id with spaces"}});
+  EXPECT_EQ(made.header("X-Request-Id").size(), 16u);
+  auto zipped = gw.raw_request("GET", "/api/v1/openapi.json", "", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(zipped.status, 200);
+  EXPECT_EQ(zipped.header("Content-Encoding"), "gzip");
+  auto pre = gw.raw_request("OPTIONS", "/api/v1/calls", "",
+                            {{"Origin", "https://dash.example"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.header("Access-Control-Allow-Origin"), "https://dash.example");
+  EXPECT_EQ(gw.raw_request("OPTIONS", "/api/v1/calls", "", {{"Origin", "https://evil.example"}}).status, 403);
+  auto cors = gw.raw_request("GET", "/healthz", "", {{"Origin", "https://dash.example"}});
+  EXPECT_EQ(cors.header("Access-Control-Allow-Origin"), "https://dash.example");
+  EXPECT_EQ(gw.raw_request("GET", "/healthz", "", {{"Origin", "https://evil.example"}}).header("Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(gw.request("GET", "/readyz").status, 200);
+  // The access logger counts a request after its response is written: poll.
+  HttpReply metrics;
+  EXPECT_TRUE(wait_until([&] {
+    metrics = gw.request("GET", "/metrics");
+    return metrics.body.find("earshot_http_request_duration_seconds_bucket{route=\"/healthz\"") != std::string::npos;
+  }, std::chrono::seconds(5)));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("earshot_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
+            std::string::npos);
+}
+
+TEST(GatewayHttp, RateLimitInRedisAnswers429WithRetryAfter) {
+  // A separate gateway with a small per-caller bucket (3 per minute).
+  Gateway small({true, 1'000'000, 3, std::chrono::seconds(60)});
+  const auto bid = small.new_business("rl");
+  const auto token = small.login("admin@" + bid + ".test", Gateway::kPassword);
+  int ok = 0;
+  HttpReply limited;
+  for (int i = 0; i < 6 && limited.status != 429; ++i) {
+    auto r = small.request("GET", "/api/v1/calls", token);
+    if (r.status == 200) {
+      ++ok;
+    } else {
+      limited = r;
+    }
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.json["error"]["code"], "rate_limited");
+  const int retry = std::stoi(limited.header("Retry-After"));
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 20);
+}
+
+// ---- OpenAPI ---------------------------------------------------------------------------
+
+TEST(GatewayOpenApi, EveryRouteIsDocumentedAndEveryDocumentedRouteExists) {
+  auto& gw = gateway();
+  std::ifstream in(std::string(EARSHOT_SOURCE_DIR) + "/proto/openapi.json");
+  ASSERT_TRUE(in);
+  const json doc = json::parse(in);
+  EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 3), "3.1");
+  std::set<std::string> documented;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, op] : item.items()) {
+      if (method == "parameters" || method == "summary" || method == "description") continue;
+      std::string m = method;
+      for (auto& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      documented.insert(m + " " + path);
+    }
+  }
+  std::set<std::string> served;
+  for (const auto& r : gw.router.routes()) served.insert(r.method + " " + r.pattern);
+  for (const auto& s : served) EXPECT_TRUE(documented.count(s)) << "undocumented route: " << s;
+  for (const auto& d : documented) EXPECT_TRUE(served.count(d)) << "documented but not served: " << d;
+  // The served document is the repository's.
+  auto got = gw.request("GET", "/api/v1/openapi.json");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.json, doc);
+}
+
+}  // namespace
+}  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+TEST(EarshotBusinessCommand, RegistersABusinessWhoseAdminCanLogIn) {
+  auto& gw = gateway();
+  const std::string bid = "cli-" + unique_suffix();
+  const auto ep = endpoints();
+  const std::string env = fmt::format(
+      "env EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} EARSHOT_MYSQL_PASSWORD={} "
+      "EARSHOT_MYSQL_DATABASE={} EARSHOT_AMQP_URL='{}' EARSHOT_MASTER_KEYS='k:{}' EARSHOT_MASTER_KEY_ID=k "
+      "EARSHOT_BUSINESS_ADMIN_PASSWORD='{}' ",
+      ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name(),
+      ep.amqp_url, crypto::Keyring::generate_key_base64(), Gateway::kPassword);
+  const std::string bin = std::string(EARSHOT_BIN_DIR) + "/earshot";
+  auto r = run_command(env + bin + " business create --bid " + bid + " --name 'From CLI' --admin-email boss@" + bid + ".test");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  gw.businesses.push_back(bid);
+  EXPECT_NE(r.output.find("registered business '" + bid + "'"), std::string::npos);
+  EXPECT_TRUE(gw.topology_admin->queue_depth(queue::work_queue(queue::Stage::kAnalyze, bid)));
+  auto login = gw.request("POST", "/api/v1/auth/login", "", {{"email", "boss@" + bid + ".test"}, {"password", Gateway::kPassword}});
+  EXPECT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(login.json["role"], "admin");
+  auto again = run_command(env + bin + " business create --bid " + bid + " --name x");
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_EQ(run_command(env + bin + " business create --bid NOT_VALID --name x").exit_code, 2);
+  EXPECT_EQ(run_command(bin + " business create --name x").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace earshot::testing
