@@ -428,5 +428,39 @@ TEST_F(LifecycleTest, APublisherStuckOnAStalledConnectionRecovers) {
   proxy.cut();
 }
 
+TEST_F(LifecycleTest, AnEventForABusinessTheDirectoryDoesNotListChangesNothing) {
+  const std::string mine = new_bid();
+  const std::string foreign = new_bid();
+  declare(Stage::kSync, mine);
+  declared.emplace(Stage::kSync, foreign);
+  InMemoryBusinessDirectory dir;
+  dir.enable(mine);
+  InMemoryOutcomeRecorder rec;
+  FnHandler handler([](const IncomingMessage&) -> HandlerResult { return Done{}; });
+  StageWorkerOptions o;
+  o.reconcile_interval = seconds(120);
+  auto worker = make_worker(handler, dir, rec, o);
+  ASSERT_TRUE(worker->start());
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), mine); }, seconds(15)));
+  Publisher pub(amqp, {});
+  pub.start();
+  // Another deployment (or test) registers a business this worker's directory does not know,
+  // and disables one it does: the directory wins both times.
+  ASSERT_TRUE(pub.publish(make_business_event_message(
+      topo, {.type = BusinessEventType::kRegistered, .bid = foreign, .at = {}})));
+  ASSERT_TRUE(pub.publish(make_business_event_message(
+      topo, {.type = BusinessEventType::kDisabled, .bid = mine, .at = {}})));
+  // Then an event the worker must act on, as a marker that the others were processed.
+  const std::string marker = new_bid();
+  declared.emplace(Stage::kSync, marker);
+  dir.enable(marker);
+  ASSERT_TRUE(pub.publish(make_business_event_message(
+      topo, {.type = BusinessEventType::kEnabled, .bid = marker, .at = {}})));
+  ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), marker); }, seconds(15)));
+  EXPECT_FALSE(contains(worker->consuming(), foreign));
+  EXPECT_TRUE(contains(worker->consuming(), mine));
+  worker->stop();
+}
+
 }  // namespace
 }  // namespace earshot::queue::testing

@@ -914,11 +914,26 @@ struct StageWorker::Impl {
         enabled.erase(bid);
         next_reconcile = std::min(next_reconcile, SteadyClock::now() + std::chrono::seconds(1));
       }
-      for (const auto& ev : evs) {
-        if (ev.type == BusinessEventType::kDisabled) {
-          drop(ev.bid);
+      if (!evs.empty()) {
+        // An event prompts a look at the directory, the source of truth, so a stale or
+        // foreign event cannot start or stop consumption on its own. Only when the
+        // directory cannot answer does the event decide.
+        auto list = directory.enabled_businesses();
+        std::set<std::string> now_enabled;
+        if (list) {
+          now_enabled.insert(list->begin(), list->end());
         } else {
-          ensure(ev.bid);
+          log::warn("queue worker cannot list businesses; following the control event",
+                    {{"error", list.error().to_string()}});
+        }
+        for (const auto& ev : evs) {
+          const bool want =
+              list ? now_enabled.contains(ev.bid) : ev.type != BusinessEventType::kDisabled;
+          if (want) {
+            ensure(ev.bid);
+          } else {
+            drop(ev.bid);
+          }
         }
       }
       if (SteadyClock::now() >= next_reconcile) {
