@@ -144,6 +144,7 @@ class AgentRunnerTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(ollama.start());
     ASSERT_TRUE(openai.start());
+    ASSERT_TRUE(bedrock.start());
     // After start(): the fakes' ports are known only then.
     ollama_p = std::make_unique<OllamaChatProvider>(OllamaConfig{endpoint(ollama, "llama3.1:8b"), 0}, client,
                                                     SystemClock::instance());
@@ -158,7 +159,8 @@ class AgentRunnerTest : public ::testing::Test {
 
   testing::FakeOllama ollama;
   testing::FakeOpenAiChat openai;
-  http::CurlHttpClient client;
+  testing::FakeBedrock bedrock;
+  http::CurlHttpClient client;  // declared after the fakes: destroyed first, closing its connections
   std::unique_ptr<OllamaChatProvider> ollama_p;
   std::unique_ptr<OpenAiChatProvider> openai_p;
   InMemoryResultCache cache{SystemClock::instance(), 3600s};
@@ -277,6 +279,47 @@ TEST_F(AgentRunnerTest, LongTranscriptIsTrimmedToTheBudget) {
   EXPECT_TRUE(r.transcript_trimmed);
   const std::string user = json::parse(ollama.last_body())["messages"][1]["content"];
   EXPECT_NE(user.find("omitted to fit the token budget"), std::string::npos);
+}
+
+TEST_F(AgentRunnerTest, BedrockThroughTheRunnerIsSignedAndValidated) {
+  BedrockConfig c;
+  c.endpoint = endpoint(bedrock, "anthropic.claude-3-haiku-20240307-v1:0");
+  c.credentials = bedrock.credentials();
+  BedrockChatProvider provider(c, client, SystemClock::instance());
+  bedrock.set_reply("```json\n{\"summary\":\"Refund requested.\",\"outcome\":\"unresolved\"}\n```");
+  JsonAgentRunner runner({&provider}, nullptr, SystemClock::instance());
+  const auto r = run(runner);
+  ASSERT_TRUE(r.ok) << r.failure_reason;
+  EXPECT_EQ(json::parse(r.output)["outcome"], "unresolved");
+  EXPECT_EQ(bedrock.bad_signatures(), 0);
+}
+
+TEST_F(AgentRunnerTest, ASlowProviderTimesOutAndTheNextAnswers) {
+  ollama.set_latency(2s);
+  ChatEndpoint ep = endpoint(ollama, "llama3.1:8b");
+  ep.request_timeout = 100ms;
+  ep.retry.max_attempts = 1;
+  OllamaChatProvider slow({ep, 0}, client, SystemClock::instance());
+  JsonAgentRunner runner({&slow, openai_p.get()}, nullptr, SystemClock::instance());
+  const auto r = run(runner);
+  ASSERT_TRUE(r.ok) << r.failure_reason;
+  EXPECT_EQ(r.provider, "openai:gpt-4o-mini");
+}
+
+TEST_F(AgentRunnerTest, ManyAgentsInFlightAtOnce) {
+  openai.set_latency(200ms);
+  JsonAgentRunner runner({openai_p.get()}, nullptr, SystemClock::instance());
+  constexpr int kAgents = 40;
+  std::vector<std::promise<AgentResult>> done(kAgents);
+  for (int i = 0; i < kAgents; ++i) {
+    AgentInput in = call_input();
+    in.metadata = fmt::format(R"({{"call":{}}})", i);
+    runner.run(summary_agent(), in, [&done, i](AgentResult r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+  }
+  const auto started = std::chrono::steady_clock::now();
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // concurrent, not 40 x 200 ms
+  EXPECT_GE(openai.max_concurrent(), 10);
 }
 
 }  // namespace
