@@ -697,3 +697,104 @@ TEST(EarshotBusinessCommand, RegistersABusinessWhoseAdminCanLogIn) {
 
 }  // namespace
 }  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("stats");
+  const auto viewer = gw.user_token(bid, "viewer");
+  auto& db = StorageEnvironment::db();
+  storage::MySqlHumanAgentRepository agents(db);
+  storage::MySqlCallRepository calls(db);
+  storage::MySqlAnalysisRepository analyses(db);
+  const auto t = tenant(bid);
+  const auto now = storage::to_timestamp(std::chrono::system_clock::now());
+  const auto ann = *agents.upsert(t, {"ann", "Ann", "north", "Pune"});
+  const auto bob = *agents.upsert(t, {"bob", "Bob", "south", "Austin"});
+  struct Seed {
+    storage::Id agent;
+    const char* city;
+    double sentiment, talk, qa;
+    bool escalate;
+  };
+  int n = 0;
+  for (const Seed& sd : {Seed{ann, "Pune", 0.6, 0.40, 0.9, false}, Seed{ann, "Pune", 0.2, 0.45, 0.7, false},
+                         Seed{bob, "Austin", -0.5, 0.70, 0.4, true}}) {
+    storage::CallInput in;
+    in.external_id = "s" + std::to_string(++n);
+    in.human_agent_id = sd.agent;
+    in.city = sd.city;
+    in.issue_category = "billing";
+    in.started_at = now - std::chrono::hours(2);
+    in.metadata_json = std::string(R"({"state":")") + (sd.city == std::string("Pune") ? "MH" : "TX") + "\"}";
+    const auto id = calls.upsert(t, in)->id;
+    storage::MySqlMetricsRepository metrics(db);
+    storage::CallMetrics m;
+    m.call_id = id;
+    m.agent_talk_ratio = sd.talk;
+    m.customer_sentiment = sd.sentiment;
+    ASSERT_TRUE(metrics.put(t, m));
+    storage::CallAnalysisResult r;
+    r.qa_score = sd.qa;
+    r.at = in.started_at;
+    if (sd.escalate) r.escalation_reason = "angry customer";
+    ASSERT_TRUE(analyses.record(t, id, r));
+  }
+  auto board = gw.request("GET", "/api/v1/analytics/agents?sort=avg_sentiment&order=desc", viewer);
+  ASSERT_EQ(board.status, 200) << board.body;
+  ASSERT_EQ(board.json["items"].size(), 2u);
+  EXPECT_EQ(board.json["items"][0]["name"], "Ann");
+  EXPECT_EQ(board.json["items"][1]["escalations"], 1);
+  EXPECT_EQ(board.json["items"][1]["talk_ratio_above_risk"], true);
+  EXPECT_DOUBLE_EQ(board.json["benchmarks"]["agent_talk_ratio"]["top_reps"].get<double>(), 0.43);
+  auto by_calls = gw.request("GET", "/api/v1/analytics/agents?sort=total_calls&order=asc", viewer);
+  EXPECT_EQ(by_calls.json["items"][0]["name"], "Bob");
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/agents?sort=name'--", viewer).status, 400);
+  auto csv = gw.request("GET", "/api/v1/analytics/agents?format=csv", viewer);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv.body.substr(0, csv.body.find('\r')),
+            "id,external_id,name,team,city,total_calls,avg_sentiment,avg_talk_ratio,qa_score,escalations,"
+            "talk_ratio_above_risk");
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 3);
+
+  auto detail = gw.request("GET", "/api/v1/analytics/agents/" + std::to_string(ann), viewer);
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  EXPECT_EQ(detail.json["total_calls"], 2);
+  EXPECT_EQ(detail.json["trend"].size(), 2u);
+  ASSERT_EQ(detail.json["daily"].size(), 1u);
+  EXPECT_EQ(detail.json["daily"][0]["calls"], 2);
+
+  auto ov = gw.request("GET", "/api/v1/analytics/overview", viewer);
+  ASSERT_EQ(ov.status, 200) << ov.body;
+  EXPECT_EQ(ov.json["calls"], 3);
+  EXPECT_EQ(ov.json["sentiment_distribution"]["positive"], 2);
+  EXPECT_EQ(ov.json["sentiment_distribution"]["negative"], 1);
+  EXPECT_EQ(ov.json["escalated_calls"], 1);
+  EXPECT_NEAR(ov.json["escalation_rate"].get<double>(), 1.0 / 3, 1e-9);
+  EXPECT_NEAR(ov.json["averages"]["qa_score"].get<double>(), (0.9 + 0.7 + 0.4) / 3, 1e-9);
+  EXPECT_EQ(ov.json["issue_categories"][0]["calls"], 3);
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/overview?from=2026-01-01&to=2025-01-01", viewer).status, 400);
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/overview?from=2020-01-01&to=2025-01-01", viewer).status, 400);
+
+  auto regions = gw.request("GET", "/api/v1/analytics/regions?group=state", viewer);
+  ASSERT_EQ(regions.status, 200) << regions.body;
+  ASSERT_EQ(regions.json["items"].size(), 2u);
+  EXPECT_EQ(regions.json["items"][0]["region"], "MH");
+  EXPECT_EQ(regions.json["items"][0]["calls"], 2);
+  EXPECT_EQ(regions.json["items"][1]["escalated_calls"], 1);
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/regions?group=country", viewer).status, 400);
+  auto calls_csv = gw.request("GET", "/api/v1/calls?format=csv", viewer);
+  ASSERT_EQ(calls_csv.status, 200);
+  EXPECT_EQ(std::count(calls_csv.body.begin(), calls_csv.body.end(), '\n'), 4);
+  // Another business sees none of it.
+  const auto other = gw.user_token(gw.new_business("stats-other"), "viewer");
+  EXPECT_TRUE(gw.request("GET", "/api/v1/analytics/agents", other).json["items"].empty());
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/overview", other).json["calls"], 0);
+  EXPECT_EQ(gw.request("GET", "/api/v1/analytics/agents/" + std::to_string(ann), other).status, 404);
+}
+
+}  // namespace
+}  // namespace earshot::testing

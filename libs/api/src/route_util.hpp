@@ -131,6 +131,52 @@ inline Result<std::optional<std::string>> query_str(const Request& r, const char
   return v;
 }
 
+inline std::string csv_cell(const Json& v) {
+  std::string s;
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    s = v.get<std::string>();
+  } else {
+    s = v.dump();
+  }
+  // Cells that a spreadsheet would run as formulas are prefixed, then quoted when needed.
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') && !v.is_number()) {
+    s = "'" + s;
+  }
+  if (s.find_first_of(",\"\n\r") != std::string::npos) {
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"') q += '"';
+      q += c;
+    }
+    return q + "\"";
+  }
+  return s;
+}
+
+// A list as JSON {"items": [...]} or, with format=csv, a CSV file of `columns`.
+inline Result<Reply> list_reply(const Request& req, const Json& items, const std::vector<std::string>& columns,
+                         const std::string& name, Json extra = Json::object()) {
+  const auto format = req.query_param("format").value_or("json");
+  if (format == "json") {
+    extra["items"] = items;
+    return Reply::ok(extra);
+  }
+  if (format != "csv") return invalid("format must be json|csv");
+  std::string out;
+  for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+  out += "\r\n";
+  for (const auto& it : items) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      out += (i ? "," : "") + csv_cell(it.contains(columns[i]) ? it[columns[i]] : Json(nullptr));
+    }
+    out += "\r\n";
+  }
+  Reply r = Reply::text(out, "text/csv; charset=utf-8");
+  r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.csv\"", name));
+  return r;
+}
+
 inline storage::TenantId tenant_of(const std::string& bid) {
   // Callers' bids come from verified tokens or checked path parameters.
   return *storage::TenantId::make(bid);

@@ -99,7 +99,8 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
   if (paging) {
     if (auto st = detail::only_query(req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max",
                                             "talk_ratio_min", "talk_ratio_max", "status", "category",
-                                            "language", "city", "q", "sort", "order", "limit", "cursor"});
+                                            "language", "city", "q", "sort", "order", "limit", "cursor",
+                                            "format"});
         !st) {
       return std::unexpected(st.error());
     }
@@ -367,8 +368,14 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!page) return std::unexpected(page.error());
     Json items = Json::array();
     for (const auto& c : page->calls) items.push_back(call_json(c));
-    return Reply::ok(Json{{"items", items},
-                          {"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}});
+    auto out = detail::list_reply(req, items,
+                                  {"id", "external_id", "human_agent_id", "direction", "city", "issue_category",
+                                   "started_at", "duration_ms", "language", "status", "agent_talk_ratio",
+                                   "customer_sentiment", "qa_score"},
+                                  "calls",
+                                  Json{{"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}});
+    if (out && out->raw && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
+    return out;
   });
 
   router.add("POST", "/api/v1/calls", ingest, [&s](const Request& req) -> Result<Reply> {

@@ -31,12 +31,14 @@ void add_system_routes(Router& router, GatewayServices& s);
 void add_auth_routes(Router& router, GatewayServices& s);
 void add_admin_routes(Router& router, GatewayServices& s);
 void add_call_routes(Router& router, GatewayServices& s);
+void add_analytics_routes(Router& router, GatewayServices& s);
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
   add_auth_routes(router, s);
   add_admin_routes(router, s);
   add_call_routes(router, s);
+  add_analytics_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions (docs/api.md); kInvalidArgument
