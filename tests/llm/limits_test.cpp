@@ -1,0 +1,76 @@
+// Concurrency and rate limits in front of a chat provider, against the OpenAI-compatible fake.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/llm/limits.hpp"
+#include "fakes/llm/fake_llm.hpp"
+
+namespace earshot::llm {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fake.start());
+    ChatEndpoint ep;
+    ep.base_url = fake.base_url();
+    ep.model = "m";
+    provider = std::make_unique<OpenAiChatProvider>(OpenAiConfig{ep, "test-key"}, client, SystemClock::instance());
+  }
+  std::vector<Result<ChatResponse>> run_many(ChatProvider& p, int n) {
+    std::vector<std::promise<Result<ChatResponse>>> done(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      p.complete(ChatRequest{"", {{"user", "hi"}}, "", 10, 0},
+                 [&done, i](Result<ChatResponse> r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+    }
+    std::vector<Result<ChatResponse>> out;
+    for (auto& d : done) out.push_back(d.get_future().get());
+    return out;
+  }
+
+  testing::FakeOpenAiChat fake;
+  http::CurlHttpClient client;
+  std::unique_ptr<OpenAiChatProvider> provider;
+};
+
+TEST_F(LimitsTest, AtMostMaxInFlight) {
+  fake.set_latency(100ms);
+  LimitedChatProvider limited(*provider, {3, 0, 1, 100}, client, SystemClock::instance());
+  for (const auto& r : run_many(limited, 12)) EXPECT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(fake.max_concurrent(), 3);
+  EXPECT_EQ(limited.in_flight(), 0);
+  EXPECT_EQ(limited.queued(), 0U);
+}
+
+TEST_F(LimitsTest, TokenBucketSpacesRequests) {
+  LimitedChatProvider limited(*provider, {100, 20, 1, 100}, client, SystemClock::instance());
+  const auto started = std::chrono::steady_clock::now();
+  for (const auto& r : run_many(limited, 6)) EXPECT_TRUE(r);
+  // One token at once, then one every 50 ms: the sixth starts after about 250 ms.
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 230ms);
+  const auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 6U);
+  EXPECT_GE(reqs[5].at - reqs[0].at, 200ms);
+}
+
+TEST_F(LimitsTest, FullQueueIsRateLimited) {
+  fake.set_latency(200ms);
+  LimitedChatProvider limited(*provider, {1, 0, 1, 1}, client, SystemClock::instance());
+  const auto results = run_many(limited, 3);  // one in flight, one queued, one refused
+  int refused = 0;
+  for (const auto& r : results) {
+    if (!r) {
+      ++refused;
+      EXPECT_EQ(r.error().code, ErrorCode::kRateLimited);
+    }
+  }
+  EXPECT_EQ(refused, 1);
+}
+
+}  // namespace
+}  // namespace earshot::llm
