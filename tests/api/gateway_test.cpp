@@ -798,3 +798,49 @@ TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
 
 }  // namespace
 }  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+TEST(GatewayPipeline, StatusCountsCallsQueuesAndFailures) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("status");
+  const auto viewer = gw.user_token(bid, "viewer");
+  seed_call(bid, "ok1", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+  seed_call(bid, "p1", "Pune", 0.1, 0.5, storage::CallStatus::kPending);
+  seed_call(bid, "f1", "Pune", 0.1, 0.5, storage::CallStatus::kFailed, bid + "/f1.wav");
+  storage::MySqlWatermarkRepository marks(StorageEnvironment::db());
+  ASSERT_TRUE(marks.put(tenant(bid), "calls", "2026-11-21T00:00:00Z#42"));
+  const auto admin = gw.user_token(bid, "admin");
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess?status=failed", admin, {{"stage", "transcribe"}});
+  ASSERT_EQ(bulk.status, 202);
+  ASSERT_EQ(bulk.json["queued"], 1) << bulk.body;
+  ASSERT_TRUE(seed_call(bid, "f2", "Pune", 0.1, 0.5, storage::CallStatus::kFailed));
+  auto st = gw.request("GET", "/api/v1/pipeline/status", viewer);
+  ASSERT_EQ(st.status, 200) << st.body;
+  EXPECT_EQ(st.json["calls_by_status"]["analyzed"], 1);
+  EXPECT_EQ(st.json["calls_by_status"]["pending"], 2);
+  EXPECT_EQ(st.json["calls_by_status"]["failed"], 1);
+  EXPECT_EQ(st.json["calls_by_status"]["notified"], 0);
+  EXPECT_EQ(st.json["watermarks"][0]["position"], "2026-11-21T00:00:00Z#42");
+  ASSERT_EQ(st.json["recent_failures"].size(), 1u);
+  EXPECT_EQ(st.json["recent_failures"][0]["external_id"], "f2");
+  EXPECT_EQ(st.json["recent_failures"][0]["reason"], "bad audio");
+  ASSERT_EQ(st.json["queues"].size(), 4u);
+  bool transcribe_seen = false;
+  for (const auto& q : st.json["queues"]) {
+    EXPECT_EQ(q["dead_letters"], 0) << q.dump();
+    if (q["stage"] == "transcribe") {
+      transcribe_seen = true;
+      EXPECT_EQ(q["depth"], 1) << q.dump();  // the reprocessed call, not yet consumed
+    }
+  }
+  EXPECT_TRUE(transcribe_seen);
+  EXPECT_EQ(gw.request("GET", "/api/v1/pipeline/status?bid=other", viewer).status, 400);
+  // Another business's status shows none of this.
+  const auto other = gw.user_token(gw.new_business("status-other"), "viewer");
+  EXPECT_EQ(gw.request("GET", "/api/v1/pipeline/status", other).json["calls_by_status"]["pending"], 0);
+}
+
+}  // namespace
+}  // namespace earshot::testing

@@ -25,6 +25,11 @@ Status AmqpQueueControl::declare_business(const std::string& bid) {
   return {};
 }
 
+Result<std::uint32_t> AmqpQueueControl::queue_depth(const std::string& queue) {
+  std::lock_guard lock(mu_);
+  return admin_->queue_depth(queue);
+}
+
 Status AmqpQueueControl::publish(std::vector<queue::OutgoingMessage> messages) {
   return publisher_.publish_batch(std::move(messages));
 }

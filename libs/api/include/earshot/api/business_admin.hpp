@@ -33,6 +33,8 @@ class QueueControl {
   // Publishes and waits for the broker's confirmation.
   [[nodiscard]] virtual Status publish(std::vector<queue::OutgoingMessage> messages) = 0;
   [[nodiscard]] virtual const queue::TopologySettings& topology() const = 0;
+  // Ready messages in a queue; kNotFound when it does not exist.
+  [[nodiscard]] virtual Result<std::uint32_t> queue_depth(const std::string& queue) = 0;
 };
 
 // Over a TopologyAdmin (serialized: it is single-threaded) and a running Publisher.
@@ -44,6 +46,7 @@ class AmqpQueueControl final : public QueueControl {
   [[nodiscard]] Status declare_business(const std::string& bid) override;
   [[nodiscard]] Status publish(std::vector<queue::OutgoingMessage> messages) override;
   [[nodiscard]] const queue::TopologySettings& topology() const override { return topology_; }
+  [[nodiscard]] Result<std::uint32_t> queue_depth(const std::string& queue) override;
 
  private:
   queue::TopologySettings topology_;

@@ -32,6 +32,7 @@ void add_auth_routes(Router& router, GatewayServices& s);
 void add_admin_routes(Router& router, GatewayServices& s);
 void add_call_routes(Router& router, GatewayServices& s);
 void add_analytics_routes(Router& router, GatewayServices& s);
+void add_pipeline_routes(Router& router, GatewayServices& s);
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
@@ -39,6 +40,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_admin_routes(router, s);
   add_call_routes(router, s);
   add_analytics_routes(router, s);
+  add_pipeline_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions (docs/api.md); kInvalidArgument
