@@ -19,7 +19,7 @@ PACKAGES=(
   # servers
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
-  amqp-tools curl ca-certificates shellcheck
+  amqp-tools curl ca-certificates shellcheck wrk
 )
 
 missing=()
