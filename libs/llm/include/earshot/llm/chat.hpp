@@ -10,7 +10,8 @@
 // provider's reason. API keys, signatures and auth headers never appear in error messages.
 //
 // Thread safety: complete() may be called from any thread, concurrently; the callback runs
-// once, on the HTTP client's loop thread, and must be short.
+// once, on the HTTP client's loop thread, and must be short. A provider (and the client and
+// clock it was given) must outlive every request it has in flight.
 
 #include <chrono>
 #include <functional>
