@@ -1,6 +1,9 @@
 -- Gateway sessions: refresh tokens (stored as SHA-256 only). Each refresh revokes the token
 -- it used and issues the next one of the same family; presenting a revoked token again
 -- (a stolen copy) revokes the whole family. Platform admins have no bid.
+-- A refresh token is presented before its tenant is known (and platform admins have none):
+-- index without bid: auth_refresh_tokens.uq_refresh_token_hash (lookup by the token's hash)
+-- index without bid: auth_refresh_tokens.ix_refresh_family (revocation follows a token already found)
 
 CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
   id                 BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
