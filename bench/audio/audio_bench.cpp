@@ -16,6 +16,7 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/audio/audio.hpp"
+#include "earshot/audio/wav_writer.hpp"
 #include "earshot/stt/local_engine.hpp"
 
 namespace {
@@ -43,28 +44,6 @@ AudioBuffer speak(const std::string& text, const char* voice, int rate) {
   AudioBuffer out;
   out.sample_rate = rate;
   out.channels.push_back(earshot::audio::resample(a->channels[0], a->sample_rate, rate));
-  return out;
-}
-
-std::vector<std::uint8_t> wav16(const std::vector<std::vector<float>>& ch, int rate) {
-  const auto frames = static_cast<std::uint32_t>(ch[0].size());
-  const auto n = static_cast<std::uint16_t>(ch.size());
-  std::vector<std::uint8_t> out;
-  auto put = [&](const void* p, std::size_t len) {
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    out.insert(out.end(), b, b + len);
-  };
-  auto u32 = [&](std::uint32_t v) { put(&v, 4); };
-  auto u16 = [&](std::uint16_t v) { put(&v, 2); };
-  put("RIFF", 4); u32(36 + frames * n * 2); put("WAVEfmt ", 8); u32(16); u16(1); u16(n);
-  u32(static_cast<std::uint32_t>(rate)); u32(static_cast<std::uint32_t>(rate) * n * 2);
-  u16(static_cast<std::uint16_t>(n * 2)); u16(16); put("data", 4); u32(frames * n * 2);
-  for (std::uint32_t i = 0; i < frames; ++i) {
-    for (const auto& c : ch) {
-      auto s = static_cast<std::int16_t>(std::lround(std::clamp(c[i], -1.0f, 1.0f) * 32767.0f));
-      u16(static_cast<std::uint16_t>(s));
-    }
-  }
   return out;
 }
 
@@ -115,7 +94,11 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < clip.size() && pos + i < total; ++i) dst[pos + i] = clip[i];
     pos += clip.size() + static_cast<std::size_t>(rate) * (k % 5 == 4 ? 4 : 1) / 2;
   }
-  const auto bytes = wav16(ch, rate);
+  AudioBuffer call;
+  call.sample_rate = rate;
+  call.channels = std::move(ch);
+  const std::string wav = earshot::audio::encode_wav_pcm16(call);
+  const std::vector<std::uint8_t> bytes(wav.begin(), wav.end());
   const double audio_s = static_cast<double>(total) / rate;
 
   std::vector<double> per_run;

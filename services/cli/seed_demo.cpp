@@ -18,6 +18,7 @@
 #include <random>
 
 #include "earshot/audio/audio.hpp"
+#include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/pipeline/audio_store.hpp"
@@ -72,37 +73,6 @@ Result<std::vector<float>> speak(const std::string& text, const char* voice, int
   return audio::resample(a->channels[0], a->sample_rate, rate);
 }
 
-std::vector<std::uint8_t> wav16(const std::vector<std::vector<float>>& ch, int rate) {
-  const auto frames = static_cast<std::uint32_t>(ch[0].size());
-  const auto n = static_cast<std::uint16_t>(ch.size());
-  std::vector<std::uint8_t> out;
-  auto put = [&](const void* p, std::size_t len) {
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    out.insert(out.end(), b, b + len);
-  };
-  auto u32 = [&](std::uint32_t v) { put(&v, 4); };
-  auto u16 = [&](std::uint16_t v) { put(&v, 2); };
-  put("RIFF", 4);
-  u32(36 + frames * n * 2);
-  put("WAVEfmt ", 8);
-  u32(16);
-  u16(1);
-  u16(n);
-  u32(static_cast<std::uint32_t>(rate));
-  u32(static_cast<std::uint32_t>(rate) * n * 2);
-  u16(static_cast<std::uint16_t>(n * 2));
-  u16(16);
-  put("data", 4);
-  u32(frames * n * 2);
-  for (std::uint32_t i = 0; i < frames; ++i) {
-    for (const auto& c : ch) {
-      const auto s = static_cast<std::int16_t>(std::lround(std::clamp(c[i], -1.0f, 1.0f) * 32767.0f));
-      u16(static_cast<std::uint16_t>(s));
-    }
-  }
-  return out;
-}
-
 Result<std::vector<std::uint8_t>> synthesize(const std::vector<Line>& script, int rate) {
   std::vector<std::vector<float>> ch(2);
   std::int64_t cursor = 0;  // samples
@@ -117,7 +87,11 @@ Result<std::vector<std::uint8_t>> synthesize(const std::vector<Line>& script, in
     cursor = std::max<std::int64_t>(cursor, static_cast<std::int64_t>(end));
   }
   for (auto& c : ch) c.resize(static_cast<std::size_t>(cursor + rate), 0.0f);
-  return wav16(ch, rate);
+  audio::AudioBuffer buffer;
+  buffer.sample_rate = rate;
+  buffer.channels = std::move(ch);
+  const std::string wav = audio::encode_wav_pcm16(buffer);
+  return std::vector<std::uint8_t>(wav.begin(), wav.end());
 }
 
 }  // namespace
