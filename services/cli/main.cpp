@@ -13,6 +13,7 @@
 #include "earshot/core/config.hpp"
 #include "analyze_file.hpp"
 #include "cli_env.hpp"
+#include "dlq.hpp"
 #include "seed_demo.hpp"
 #include "business.hpp"
 #include "earshot/core/service.hpp"
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {
       {"analyze-file", "measure, transcribe and report one recording, no services needed",
        earshot::cli::analyze_file},
+      {"dlq", "list, show, replay or purge a business's dead letters", earshot::cli::dlq},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"business", "register a business (queues, config, first admin, control event)", earshot::cli::business},
       {"version", "print version and commit",

@@ -307,3 +307,45 @@ TEST_F(Fleet, SttWorkerTranscribesSeededCallsEndToEnd) {
 
 }  // namespace
 }  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// `earshot dlq` against the real broker: the commands reach the business's dead-letter
+// queue (DeadLetterAdmin's show/replay/purge behaviour is covered by the queue tests), an
+// unknown business is an error, and bad arguments are refused.
+TEST_F(Fleet, DlqCommandsReachTheBusinessDeadLetterQueue) {
+  const std::string bid = "dlq" + unique_suffix();
+  const std::string objects = ::testing::TempDir() + "earshot-dlq-objects-" + unique_suffix();
+  auto env = service_env(ep_, free_port());
+  env["EARSHOT_OBJECT_STORE_DIR"] = objects;
+  std::string cli_env;
+  for (const auto& [k, v] : env) {
+    if (k.starts_with("EARSHOT_MYSQL_") || k.starts_with("EARSHOT_AMQP_") || k.starts_with("EARSHOT_MASTER_") ||
+        k == "EARSHOT_OBJECT_STORE_DIR") {
+      cli_env += k + "='" + v + "' ";
+    }
+  }
+  const std::string cli = fmt::format("env -i PATH=/usr/bin:/bin {} {}", cli_env, bin("earshot"));
+  auto unknown = run_command(fmt::format("{} dlq list --stage transcribe --bid {}", cli, bid));
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  auto seeded = run_command(fmt::format("{} seed-demo --bid {} --calls 1", cli, bid));  // declares the queues
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.output;
+  auto list = run_command(fmt::format("{} dlq list --stage analyze --bid {}", cli, bid));
+  EXPECT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_EQ(list.output, fmt::format("dlq.analyze.{}: 0 message(s)\n", bid));
+  auto replay = run_command(fmt::format("{} dlq replay --stage analyze --bid {} --limit 5", cli, bid));
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_NE(replay.output.find("replayed 0 message(s)"), std::string::npos) << replay.output;
+  auto purge = run_command(fmt::format("{} dlq purge --stage analyze --bid {}", cli, bid));
+  EXPECT_EQ(purge.exit_code, 0) << purge.output;
+  EXPECT_EQ(run_command(fmt::format("{} dlq list --stage nope --bid {}", cli, bid)).exit_code, 2);
+  EXPECT_EQ(run_command(fmt::format("{} dlq list --stage analyze --bid 'Bad Bid'", cli)).exit_code, 2);
+  EXPECT_EQ(run_command(fmt::format("{} dlq explode --stage analyze --bid {}", cli, bid)).exit_code, 2);
+  run_command("rm -rf " + objects);
+}
+
+}  // namespace
+}  // namespace earshot::testing
