@@ -71,8 +71,10 @@ MYSQL_SOCKET=$M/mysqld.sock
 
 # Per process: PID file, log, the program name its /proc/PID/cmdline must contain, and an
 # instance-specific string that must also be there (so a PID reused by another program, or a
-# server of the other instance or of another checkout, is never taken for ours). Redis
-# rewrites its process title to "redis-server 127.0.0.1:PORT", hence its port as the marker.
+# server of the other instance or of another checkout, is never taken for ours). A marker may
+# list alternatives separated by "|": Redis starts as "redis-server --port PORT ..." and a
+# moment later rewrites its title to "redis-server 127.0.0.1:PORT"; both must count as ours,
+# or a check in between takes a starting server for a dead one.
 declare -A PIDFILE=(
   [mariadb]=$M/mariadb.pid [redis]=$RD/redis.pid [rabbitmq]=$R/rabbit.pid
   [epmd]=$R/epmd.pid [prometheus]=$P/prometheus.pid [launcher]=$R/launcher.pid
@@ -86,7 +88,7 @@ declare -A PROG=(
   [prometheus]=prometheus [launcher]=rabbitmq-server
 )
 declare -A MARKER=(
-  [mariadb]="--datadir=$M/data" [redis]="127.0.0.1:$REDIS_PORT" [rabbitmq]="-es_data_dir $R"
+  [mariadb]="--datadir=$M/data" [redis]="127.0.0.1:$REDIS_PORT|--port $REDIS_PORT " [rabbitmq]="-es_data_dir $R"
   [epmd]="-port $EPMD_PORT" [prometheus]="--storage.tsdb.path=$P/data"
   [launcher]=/usr/lib/rabbitmq/bin/rabbitmq-server
 )
@@ -142,7 +144,13 @@ proc_is() {
   local name=$1 pid=$2 cmdline
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-  [[ $cmdline == *"${PROG[$name]}"* && $cmdline == *"${MARKER[$name]}"* ]]
+  [[ $cmdline == *"${PROG[$name]}"* ]] || return 1
+  local marker alternatives
+  IFS='|' read -r -a alternatives <<<"${MARKER[$name]}"
+  for marker in "${alternatives[@]}"; do
+    [[ $cmdline == *"$marker"* ]] && return 0
+  done
+  return 1
 }
 
 # Sets STATE (running|stopped|stale) and STATE_PID for NAME from its PID file.
