@@ -1,72 +1,18 @@
 #pragma once
-// One retry policy for every provider request (providers.md, "General rules"):
-//   - retried: transport failures (connect, reset: kUnavailable), timeouts (kTimeout),
-//     throttling (429: kRateLimited) and 5xx (kUnavailable);
-//   - never retried: 401 (kUnauthenticated), 403 (kPermissionDenied), quota or credits
-//     exhausted (kFailedPrecondition), other 4xx input errors (kInvalidArgument, kNotFound);
-//   - the delay is the server's Retry-After (retry-after-ms, then Retry-After seconds or
-//     HTTP-date) when given, else exponential backoff with jitter;
-//   - bounded by max_attempts and by the job's overall deadline: a wait that would pass the
-//     deadline, or a Retry-After longer than max_retry_after, ends the retries at once.
-// When retries end on throttling the error is kRateLimited with retry_after set, so the
-// queue can redeliver the job after that delay.
+// The provider retry policy lives in libs/http (earshot/http/retry.hpp), shared by the speech
+// and language providers; these names keep the stt spelling working.
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-
-#include "earshot/core/clock.hpp"
-#include "earshot/core/error.hpp"
-#include "earshot/http/http_client.hpp"
+#include "earshot/http/retry.hpp"
 
 namespace earshot::stt {
 
-struct RetryPolicy {
-  int max_attempts = 4;
-  std::chrono::milliseconds initial_backoff{500};
-  std::chrono::milliseconds max_backoff{20'000};
-  std::chrono::milliseconds max_retry_after{120'000};
-};
-
-[[nodiscard]] bool is_retryable(ErrorCode code);
-
-// The error for a non-2xx provider answer. `provider_code` is the provider's own error code
-// or type ("insufficient_quota", "rate_limit_exceeded_error", ...); `quota_exhausted` marks
-// answers that mean credits are gone (never retried, whatever the status).
-[[nodiscard]] Error error_for_status(std::string_view provider, int status,
-                                     std::string_view provider_code, std::string_view message,
-                                     bool quota_exhausted);
-
-// What one HTTP attempt came to, for metrics ("provider requests by status"). Called on the
-// HTTP loop thread for every attempt, retries and batch steps included: keep it cheap.
-struct RequestOutcome {
-  std::string_view what;                   // "deepgram listen", "sarvam batch status", ...
-  int status = 0;                          // HTTP status; 0 when no response arrived
-  std::optional<ErrorCode> transport;      // set when no response arrived
-  std::chrono::milliseconds elapsed{0};
-};
-using RequestObserver = std::function<void(const RequestOutcome&)>;
-
-// Turns a non-2xx response into an Error (provider specific: reads its error body).
-using ErrorClassifier = std::function<Error(const http::HttpResponse&)>;
-
-struct RetryContext {
-  http::HttpClient* client = nullptr;
-  const Clock* clock = nullptr;
-  RetryPolicy policy;
-  std::chrono::steady_clock::time_point deadline;  // on clock->steady_now()
-  std::string what;                                // "deepgram listen", for messages
-  RequestObserver observer;                        // optional
-};
-
-// Sends build() (called afresh for every attempt) until a 2xx arrives, a non-retryable
-// failure occurs, or the policy or deadline ends it; `done` gets the 2xx response or the
-// last error. Each attempt's timeout is cut to the time left before the deadline.
-void send_with_retry(RetryContext ctx, std::function<http::HttpRequest()> build,
-                     ErrorClassifier classify,
-                     std::function<void(Result<http::HttpResponse>)> done);
+using http::ErrorClassifier;
+using http::error_for_status;
+using http::is_retryable;
+using http::RequestObserver;
+using http::RequestOutcome;
+using http::RetryContext;
+using http::RetryPolicy;
+using http::send_with_retry;
 
 }  // namespace earshot::stt

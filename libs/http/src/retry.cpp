@@ -1,4 +1,4 @@
-#include "earshot/stt/retry.hpp"
+#include "earshot/http/retry.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "earshot/core/backoff.hpp"
 #include "earshot/http/retry_after.hpp"
 
-namespace earshot::stt {
+namespace earshot::http {
 
 bool is_retryable(ErrorCode code) {
   return code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable ||
@@ -40,22 +40,22 @@ namespace {
 
 struct RetryState : std::enable_shared_from_this<RetryState> {
   RetryContext ctx;
-  std::function<http::HttpRequest()> build;
+  std::function<HttpRequest()> build;
   ErrorClassifier classify;
-  std::function<void(Result<http::HttpResponse>)> done;
+  std::function<void(Result<HttpResponse>)> done;
   Backoff backoff;
   int attempts = 0;
   bool cut_by_deadline = false;  // the last attempt's timeout was shortened to the deadline
 
-  RetryState(RetryContext c, std::function<http::HttpRequest()> b, ErrorClassifier cl,
-             std::function<void(Result<http::HttpResponse>)> d)
+  RetryState(RetryContext c, std::function<HttpRequest()> b, ErrorClassifier cl,
+             std::function<void(Result<HttpResponse>)> d)
       : ctx(std::move(c)),
         build(std::move(b)),
         classify(std::move(cl)),
         done(std::move(d)),
         backoff(ctx.policy.initial_backoff, ctx.policy.max_backoff) {}
 
-  void finish(Result<http::HttpResponse> r) {
+  void finish(Result<HttpResponse> r) {
     auto cb = std::move(done);
     cb(std::move(r));
   }
@@ -79,7 +79,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
     ctx.client->send(std::move(request),
                      [self = shared_from_this(), sent = std::chrono::steady_clock::now()](
-                         Result<http::HttpResponse> r) {
+                         Result<HttpResponse> r) {
                        if (self->ctx.observer) {
                          RequestOutcome o;
                          o.what = self->ctx.what;
@@ -93,7 +93,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
                      });
   }
 
-  void on_result(Result<http::HttpResponse> r) {
+  void on_result(Result<HttpResponse> r) {
     Error error;
     if (r) {
       if (r->status >= 200 && r->status < 300) {
@@ -101,7 +101,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
         return;
       }
       error = classify(*r);
-      if (!error.retry_after) error.retry_after = http::parse_retry_after(r->headers, ctx.clock->now());
+      if (!error.retry_after) error.retry_after = parse_retry_after(r->headers, ctx.clock->now());
     } else {
       error = std::move(r.error());
       if (error.code == ErrorCode::kTimeout && cut_by_deadline) {
@@ -144,12 +144,12 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
 
 }  // namespace
 
-void send_with_retry(RetryContext ctx, std::function<http::HttpRequest()> build,
+void send_with_retry(RetryContext ctx, std::function<HttpRequest()> build,
                      ErrorClassifier classify,
-                     std::function<void(Result<http::HttpResponse>)> done) {
+                     std::function<void(Result<HttpResponse>)> done) {
   auto state = std::make_shared<RetryState>(std::move(ctx), std::move(build), std::move(classify),
                                             std::move(done));
   state->attempt();
 }
 
-}  // namespace earshot::stt
+}  // namespace earshot::http
