@@ -116,13 +116,30 @@ struct Completion {
   Status status;
 };
 
+// An asynchronous handler's job, from start() to its completion.
+struct AsyncJob {
+  Delivery delivery;
+  Envelope envelope;
+  std::chrono::steady_clock::time_point started{};
+  std::atomic<bool> completed{false};
+  HandlerResult result = Outcome{Done{}};
+};
+
+// What an asynchronous completion reaches: the worker while it runs, nothing after stop()
+// (the completion is then dropped; the broker has requeued the message).
+struct CompletionGate {
+  std::mutex mu;
+  std::function<void(std::shared_ptr<AsyncJob>)> deliver;  // empty once closed
+};
+
 }  // namespace
 
 struct StageWorker::Impl {
   AmqpSettings amqp;
   TopologySettings topo;
   StageWorkerOptions opt;
-  StageHandler& handler;
+  StageHandler* handler;        // exactly one of handler / async_handler is set
+  AsyncStageHandler* async_handler;
   BusinessDirectory& directory;
   OutcomeRecorder& recorder;
   Metrics& metrics;
@@ -181,6 +198,10 @@ struct StageWorker::Impl {
   std::deque<std::shared_ptr<Completion>> completions;  // confirmed (or failed) Done outputs
   bool handlers_stop = false;
   std::vector<std::thread> handler_threads;
+  // Asynchronous handler: jobs started and not completed, and completed jobs to finish.
+  std::size_t async_in_flight = 0;
+  std::deque<std::shared_ptr<AsyncJob>> async_done;
+  std::shared_ptr<CompletionGate> gate;
 
   // Manager thread: topology declarations, directory reconciliation, queue depth.
   std::thread manager_thread;
@@ -191,12 +212,13 @@ struct StageWorker::Impl {
   std::set<std::string> redeclare;  // businesses whose retry / dead-letter publish failed
   std::set<std::string> enabled;    // manager thread only
 
-  Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler& h,
-       BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
+  Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler* h,
+       AsyncStageHandler* ah, BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
       : amqp(a),
         topo(t),
         opt(o),
         handler(h),
+        async_handler(ah),
         directory(d),
         recorder(r),
         metrics(m),
@@ -226,7 +248,14 @@ struct StageWorker::Impl {
         reconnects_(m.counter("earshot_queue_reconnects_total",
                               "AMQP connections re-established after a failure.")
                         .Add({{"connection", "consumer"}})),
-        sched(o.per_business_in_flight) {}
+        sched(o.per_business_in_flight) {
+    if (async_handler != nullptr) {
+      opt.max_in_flight = std::max<std::size_t>(1, opt.max_in_flight);
+      const std::size_t share = std::min(opt.per_business_in_flight, opt.max_in_flight);
+      opt.prefetch = static_cast<std::uint16_t>(
+          std::min<std::size_t>(65535, std::max<std::size_t>(opt.prefetch, share)));
+    }
+  }
 
   // ---------------------------------------------------------------- I/O thread
   void post(IoCommand c) {
@@ -609,17 +638,22 @@ struct StageWorker::Impl {
   // ---------------------------------------------------------------- handler threads
   // Handler threads run handlers and finish inputs whose next-stage publish completed
   // (completions first: they free prefetch slots and are never held back by stop_intake).
+  // With an asynchronous handler they also finish completed jobs, and start a new one only
+  // while fewer than max_in_flight are running.
   void handler_loop() {
+    const bool async = async_handler != nullptr;
     while (true) {
       Delivery d;
       std::shared_ptr<Completion> completion;
+      std::shared_ptr<AsyncJob> finished;
       {
         std::unique_lock l(sched_mu);
         std::optional<std::pair<std::string, Delivery>> next;
         sched_cv.wait(l, [&] {
           if (handlers_stop) return true;
-          if (!completions.empty()) return true;
+          if (!completions.empty() || !async_done.empty()) return true;
           if (intake_stopped) return false;
+          if (async && async_in_flight >= opt.max_in_flight) return false;
           next = sched.pop();
           return next.has_value();
         });
@@ -627,24 +661,54 @@ struct StageWorker::Impl {
         if (!completions.empty()) {
           completion = std::move(completions.front());
           completions.pop_front();
+        } else if (!async_done.empty()) {
+          finished = std::move(async_done.front());
+          async_done.pop_front();
         } else {
           d = std::move(next->second);
           ++unsettled_dispatched;
+          if (async) ++async_in_flight;
         }
       }
       if (completion) {
         complete(*completion);
         continue;
       }
-      in_flight_.Increment();
-      process(d);
-      in_flight_.Decrement();
-      {
-        std::lock_guard l(sched_mu);
-        sched.done(d.bid);
+      if (finished) {
+        {
+          log::ScopedContext ctx({.bid = finished->envelope.bid,
+                                  .call_id = {},
+                                  .trace_id = finished->envelope.trace_id});
+          conclude(finished->delivery, finished->envelope, std::move(finished->result),
+                   finished->started);
+        }
+        release(finished->delivery.bid, true);
+        continue;
       }
-      sched_cv.notify_all();
+      in_flight_.Increment();
+      if (process(d)) continue;  // an asynchronous job now runs; its completion releases it
+      release(d.bid, async);
     }
+  }
+
+  // A message left the handler (sync) or its asynchronous job completed.
+  void release(const std::string& bid, bool async_job) {
+    in_flight_.Decrement();
+    {
+      std::lock_guard l(sched_mu);
+      sched.done(bid);
+      if (async_job && async_in_flight > 0) --async_in_flight;
+    }
+    sched_cv.notify_all();
+  }
+
+  // Called by an asynchronous handler's completion, on any thread.
+  void on_async_done(std::shared_ptr<AsyncJob> job) {
+    {
+      std::lock_guard l(sched_mu);
+      async_done.push_back(std::move(job));
+    }
+    sched_cv.notify_one();
   }
 
   void complete(Completion& c) {
@@ -763,7 +827,8 @@ struct StageWorker::Impl {
     finish(d, true);
   }
 
-  void process(const Delivery& d) {
+  // Returns true when an asynchronous job was started (its completion finishes the message).
+  bool process(const Delivery& d) {
     const auto started = clock.steady_now();
     auto env = decode_envelope(d.content.headers, d.content.message_id);
     if (!env) {
@@ -772,45 +837,69 @@ struct StageWorker::Impl {
       partial.attempt =
           static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
       dead_letter(d, partial, env.error().code, env.error().message, started);
-      return;
+      return false;
     }
     log::ScopedContext ctx({.bid = env->bid, .call_id = {}, .trace_id = env->trace_id});
     if (env->bid != d.bid || env->stage != opt.stage) {
       dead_letter(d, *env, ErrorCode::kInvalidArgument,
                   "envelope names another business or stage than its queue", started);
-      return;
+      return false;
     }
     if (opt.validate_schema) {
       if (auto st = validate_stage_body(opt.stage, env->schema_version, d.content.body); !st) {
         dead_letter(d, *env, st.error().code, st.error().message, started);
-        return;
+        return false;
       }
     }
     IncomingMessage msg{.envelope = *env,
                         .body = d.content.body,
                         .headers = d.content.headers,
                         .redelivered = d.redelivered};
-    HandlerResult r = handler.handle(msg);
+    if (async_handler != nullptr) {
+      auto job = std::make_shared<AsyncJob>();
+      job->delivery = d;
+      job->envelope = *env;
+      job->started = started;
+      async_handler->start(msg, [g = gate, job](HandlerResult r) {
+        if (job->completed.exchange(true)) {
+          log::error("asynchronous stage handler completed a message twice; ignored",
+                     {{"message_id", job->envelope.message_id}});
+          return;
+        }
+        job->result = std::move(r);
+        std::lock_guard l(g->mu);
+        if (g->deliver) g->deliver(job);
+      });
+      return true;
+    }
+    conclude(d, *env, handler->handle(msg), started);
+    return false;
+  }
+
+  // Turns a handler's result into the message's outcome: next-stage publish, retry copy or
+  // dead letter, then the ack.
+  void conclude(const Delivery& d, const Envelope& env, HandlerResult r,
+                SteadyClock::time_point started) {
     if (!r) {
       const Error& e = r.error();
       if (message_fate(e.code) == MessageFate::kRetry) {
-        retry(d, *env, e.code, e.message, e.retry_after, started);
+        retry(d, env, e.code, e.message, e.retry_after, started);
       } else {
-        dead_letter(d, *env, e.code, e.message, started);
+        dead_letter(d, env, e.code, e.message, started);
       }
       return;
     }
     if (auto* done = std::get_if<Done>(&*r)) {
       const std::size_t n = done->next.size();
       if (n == 0) {
-        record(d, *env, OutcomeKind::kDone, {}, {}, 0, started);
+        record(d, env, OutcomeKind::kDone, {}, {}, 0, started);
         finish(d, true);
         return;
       }
       // The handler thread moves on; the input is acked only after the broker confirmed
       // every next-stage message (see complete()).
       auto c = std::make_shared<Completion>(Completion{
-          .delivery = d, .envelope = *env, .next_messages = n, .started = started, .status = {}});
+          .delivery = d, .envelope = env, .next_messages = n, .started = started, .status = {}});
       publisher.publish_batch_async(std::move(done->next), [this, c](Status st) {
         c->status = std::move(st);
         {
@@ -820,9 +909,9 @@ struct StageWorker::Impl {
         sched_cv.notify_one();
       });
     } else if (auto* rt = std::get_if<Retry>(&*r)) {
-      retry(d, *env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
+      retry(d, env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
     } else if (auto* f = std::get_if<Fail>(&*r)) {
-      dead_letter(d, *env, f->code, f->reason, started);
+      dead_letter(d, env, f->code, f->reason, started);
     }
   }
 
@@ -951,8 +1040,14 @@ struct StageWorker::Impl {
 StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
                          StageHandler& handler, BusinessDirectory& directory,
                          OutcomeRecorder& recorder, Metrics& metrics, Clock& clock)
-    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, handler,
-                                   directory, recorder, metrics, clock)) {}
+    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, &handler,
+                                   nullptr, directory, recorder, metrics, clock)) {}
+
+StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
+                         AsyncStageHandler& handler, BusinessDirectory& directory,
+                         OutcomeRecorder& recorder, Metrics& metrics, Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, nullptr,
+                                   &handler, directory, recorder, metrics, clock)) {}
 
 StageWorker::~StageWorker() {
   stop();
@@ -967,6 +1062,8 @@ Status StageWorker::start() {
   if (i.running) return {};
   if (auto st = i.admin.declare_exchanges(); !st) return st;
   i.running = true;
+  i.gate = std::make_shared<CompletionGate>();
+  i.gate->deliver = [&i](std::shared_ptr<AsyncJob> job) { i.on_async_done(std::move(job)); };
   i.publisher.start();
   i.io_thread = std::thread([&i] { i.io_loop(); });
   for (std::size_t n = 0; n < std::max<std::size_t>(1, i.opt.handler_threads); ++n) {
@@ -1012,6 +1109,16 @@ void StageWorker::stop() {
   }
   i.handler_threads.clear();
   i.publisher.stop();
+  {
+    // Later asynchronous completions are dropped: their messages were requeued when the
+    // connection closed. Completed jobs nobody finished are released the same way.
+    std::lock_guard g(i.gate->mu);
+    i.gate->deliver = nullptr;
+  }
+  {
+    std::lock_guard l(i.sched_mu);
+    i.async_done.clear();
+  }
   i.running = false;
 }
 

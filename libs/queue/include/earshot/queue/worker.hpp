@@ -18,13 +18,16 @@
 //     publish fails too, the input is rejected with requeue;
 //   - the OutcomeRecorder hears of every outcome once, after its publishes were confirmed
 //     and before the ack.
+// An AsyncStageHandler reports each outcome later through a completion callback, from any
+// thread; everything above holds the same way (acks stay on the connection's own thread).
 // Lifecycle: start() consumes the businesses the directory lists and follows control
 // events; stop_intake() cancels every consumer; drain(deadline) waits until the handlers
-// that had started finish and their acks are sent; deliveries not yet started are left
+// that had started (asynchronous jobs included) finish and their acks are sent; deliveries not yet started are left
 // unacked and the broker redelivers them when stop() closes the connection.
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +66,23 @@ class StageHandler {
   virtual ~StageHandler() = default;
   // Called concurrently from the handler threads, at least once per message.
   [[nodiscard]] virtual HandlerResult handle(const IncomingMessage& message) = 0;
+};
+
+// Reports a message's outcome to the worker. Call it exactly once, from any thread (also
+// from inside start()); later calls are ignored. Cheap and non-blocking: the worker finishes
+// the message (publishes, ack) on its own threads.
+using StageCompletion = std::function<void(HandlerResult)>;
+
+// A handler that does not hold a thread per message: start() hands the work elsewhere (an
+// event loop, a small pool) and returns at once; the outcome arrives later through `done`,
+// with the same meaning as StageHandler::handle's result. `message` is valid only during
+// start(): copy what the job needs. A completion after the worker stopped is dropped (the
+// broker redelivers that message). Up to StageWorkerOptions::max_in_flight messages are
+// started and not completed at once.
+class AsyncStageHandler {
+ public:
+  virtual ~AsyncStageHandler() = default;
+  virtual void start(const IncomingMessage& message, StageCompletion done) = 0;
 };
 
 enum class OutcomeKind { kDone, kRetried, kDeadLettered };
@@ -112,6 +132,10 @@ struct StageWorkerOptions {
   std::size_t publish_window = 256;
   std::chrono::milliseconds publish_timeout{10'000};
   bool validate_schema = true;  // check bodies against proto/messages schemas
+  // AsyncStageHandler only: messages started and not yet completed, over every business (the
+  // per-business share is per_business_in_flight). Each business consumer's prefetch is
+  // raised to at least min(per_business_in_flight, max_in_flight) so the caps can be reached.
+  std::size_t max_in_flight = 64;
 };
 
 // The worker's config keys, for a service's ConfigSpec: worker_handler_threads,
@@ -134,6 +158,11 @@ class StageWorker final : public Component {
  public:
   StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
               StageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
+              Metrics& metrics, Clock& clock);
+  // The same harness around an asynchronous handler: handler threads only validate, start
+  // jobs and finish outcomes, so thousands of slow jobs can be in flight on a few threads.
+  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
+              AsyncStageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
               Metrics& metrics, Clock& clock);
   ~StageWorker() override;
   StageWorker(const StageWorker&) = delete;
