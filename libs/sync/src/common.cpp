@@ -1,0 +1,139 @@
+// Pieces shared by the sync jobs: metrics, queue declaration, the lead filter state.
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "earshot/core/log.hpp"
+#include "earshot/crypto/base64.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/sync/sync.hpp"
+#include "sync_internal.hpp"
+
+namespace earshot::sync {
+
+std::string feed_source(std::string_view feed_name) { return fmt::format("feed:{}", feed_name); }
+
+SyncMetrics::SyncMetrics(Metrics& m)
+    : synced(&m.counter("earshot_calls_synced_total", "Calls created by the sync worker, by source (db, feed).")),
+      rejected(&m.counter("earshot_sync_rows_rejected_total",
+                          "Source rows, CRM leads and feed rows refused as malformed, by source.")),
+      runs(&m.counter("earshot_sync_runs_total", "Sync passes, by source and result (ok, blocked, error).")),
+      blocked(&m.gauge("earshot_sync_lead_filter_blocked",
+                       "1 while a business in lead filter mode require has no CRM leads, so no calls sync.")),
+      leads(&m.counter("earshot_crm_leads_synced_total", "CRM leads stored or refreshed.")),
+      http(&m.counter("earshot_sync_http_requests_total",
+                      "HTTP requests of the CRM and feed syncs, by source and status (HTTP code or error).")) {}
+
+TopologyDeclarer::TopologyDeclarer(queue::AmqpSettings amqp, queue::TopologySettings topology)
+    : admin_(std::move(amqp), std::move(topology)) {}
+
+Status TopologyDeclarer::ensure(queue::Stage stage, const std::string& bid) {
+  std::lock_guard lock(mu_);
+  if (done_.contains({stage, bid})) return {};
+  if (auto st = admin_.declare_business(stage, bid); !st) return st;
+  done_.insert({stage, bid});
+  return {};
+}
+
+Result<bool> refresh_lead_filter_state(SyncDeps& d, SyncMetrics& m, const storage::TenantId& t,
+                                       storage::LeadFilterMode mode) {
+  auto& gauge = m.blocked->Add({{"bid", t.bid()}});
+  if (mode != storage::LeadFilterMode::kRequire) {
+    gauge.Set(0);
+    // Only rewrite a row that said otherwise (a business that never used require has none).
+    auto cur = d.watermarks.get(t, kLeadFilterSource);
+    if (cur && *cur && !(*cur)->starts_with("ok")) {
+      (void)d.watermarks.put(t, kLeadFilterSource, "ok: lead filter is not require");
+    }
+    return false;
+  }
+  auto n = d.db.execute("SELECT COUNT(*) FROM crm_leads WHERE bid = ?", {t.bid()});
+  if (!n) return std::unexpected(n.error());
+  const auto leads = n->rows.empty() ? 0 : n->rows[0][0].as_int();
+  const bool blocked = leads == 0;
+  gauge.Set(blocked ? 1 : 0);
+  const std::string state =
+      blocked ? std::string("blocked: lead filter is require and the CRM has no leads, so no calls are synced; "
+                            "configure the CRM or change the lead filter mode")
+              : fmt::format("ok: lead filter require, {} CRM leads", leads);
+  auto cur = d.watermarks.get(t, kLeadFilterSource);
+  if (!cur || !*cur || **cur != state) {
+    if (auto st = d.watermarks.put(t, kLeadFilterSource, state); !st) return std::unexpected(st.error());
+  }
+  if (blocked) log::warn("lead filter require without CRM leads: source sync blocked");
+  return blocked;
+}
+
+namespace detail {
+
+bool default_sleep(std::chrono::milliseconds d) {
+  std::this_thread::sleep_for(d);
+  return true;
+}
+
+bool pause(const SyncDeps& d, std::chrono::milliseconds ms) {
+  if (ms <= std::chrono::milliseconds::zero()) return true;
+  return d.sleep ? d.sleep(ms) : default_sleep(ms);
+}
+
+Result<std::unique_ptr<RunLock>> RunLock::acquire(storage::Database& db, const std::string& name) {
+  auto lease = db.acquire();
+  if (!lease) return std::unexpected(lease.error());
+  auto r = (*lease)->execute("SELECT GET_LOCK(?, 0)", {name});
+  if (!r) return std::unexpected(r.error());
+  std::unique_ptr<RunLock> lock(new RunLock(std::move(*lease), name));
+  lock->held_ = !r->rows.empty() && r->rows[0][0].as_int() == 1;
+  return lock;
+}
+
+RunLock::~RunLock() {
+  if (held_) (void)lease_->execute("SELECT RELEASE_LOCK(?)", {name_});
+}
+
+std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source) {
+  const auto digest = crypto::hex_encode(crypto::sha256(fmt::format("{}|{}|{}", db.settings().database, bid, source)));
+  return "earshot_sync_" + digest.substr(0, 40);
+}
+
+std::string audio_format_of(std::string_view uri) {
+  auto q = uri.find_first_of("?#");
+  std::string_view path = uri.substr(0, q);
+  auto dot = path.rfind('.');
+  if (dot != std::string_view::npos) {
+    std::string ext;
+    for (char c : path.substr(dot + 1)) ext += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == "mp3" || ext == "flac" || ext == "ogg" || ext == "wav") return ext;
+  }
+  return "wav";
+}
+
+queue::OutgoingMessage transcribe_message(const queue::TopologySettings& topo, const std::string& bid,
+                                          storage::Id call_id, const std::string& audio_uri,
+                                          const std::string& language) {
+  nlohmann::json body{{"schema_version", 1},
+                      {"bid", bid},
+                      {"call_id", std::to_string(call_id)},
+                      {"audio", {{"uri", audio_uri}, {"format", audio_format_of(audio_uri)}}}};
+  if (!language.empty()) body["language"] = language;
+  queue::Envelope env;
+  env.bid = bid;
+  env.stage = queue::Stage::kTranscribe;
+  env.trace_id = queue::new_message_id();
+  return queue::make_stage_message(topo, env, body.dump());
+}
+
+queue::OutgoingMessage analyze_message(const queue::TopologySettings& topo, const std::string& bid,
+                                       storage::Id call_id) {
+  nlohmann::json body{{"schema_version", 1},
+                      {"bid", bid},
+                      {"call_id", std::to_string(call_id)},
+                      {"transcript_id", std::to_string(call_id)}};
+  queue::Envelope env;
+  env.bid = bid;
+  env.stage = queue::Stage::kAnalyze;
+  env.trace_id = queue::new_message_id();
+  return queue::make_stage_message(topo, env, body.dump());
+}
+
+}  // namespace detail
+}  // namespace earshot::sync

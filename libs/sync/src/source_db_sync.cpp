@@ -1,0 +1,365 @@
+// Source-database sync: keyset watermark (time, id) with a safety lag, batched upserts,
+// confirmed transcribe.{bid} publishes, watermark advanced after both.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "earshot/core/log.hpp"
+#include "earshot/crypto/base64.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/storage/phone.hpp"
+#include "earshot/sync/sync.hpp"
+#include "sync_internal.hpp"
+
+namespace earshot::sync {
+namespace {
+
+using Json = nlohmann::json;
+using storage::Value;
+
+// Keyset position: the last (time, id) synced. The id keeps its type (integer or text) so it
+// compares in the source the way the source orders it.
+struct Position {
+  storage::Timestamp time{};
+  Value id;
+};
+
+std::string encode_position(const Position& p) {
+  Json j{{"time", queue::format_utc(p.time)}, {"time_ms", p.time.time_since_epoch().count()}};
+  if (std::holds_alternative<std::int64_t>(p.id.storage())) {
+    j["id"] = p.id.as_int();
+  } else {
+    j["id"] = p.id.as_string();
+  }
+  return j.dump();
+}
+
+Result<Position> decode_position(const std::string& text) {
+  auto j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("time_ms") || !j["time_ms"].is_number_integer() ||
+      !j.contains("id")) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("db watermark '{}' is not a position", text));
+  }
+  Position p;
+  p.time = storage::Timestamp(std::chrono::milliseconds(j["time_ms"].get<std::int64_t>()));
+  if (j["id"].is_number_integer()) {
+    p.id = Value(j["id"].get<std::int64_t>());
+  } else if (j["id"].is_string()) {
+    p.id = Value(j["id"].get<std::string>());
+  } else {
+    return make_error(ErrorCode::kInvalidArgument, "db watermark id is neither integer nor text");
+  }
+  return p;
+}
+
+std::optional<storage::Timestamp> time_of(const Value& v) {
+  if (auto t = v.opt_time()) {
+    if (std::holds_alternative<storage::Timestamp>(v.storage())) return t;
+  }
+  if (std::holds_alternative<std::int64_t>(v.storage()) || std::holds_alternative<double>(v.storage())) {
+    return storage::Timestamp(std::chrono::milliseconds(static_cast<std::int64_t>(v.as_double() * 1000)));
+  }
+  return v.opt_time();
+}
+
+constexpr const char* kNoAudio = "the source row has no audio URL";
+
+std::string col_or_null(const std::string& c) { return c.empty() ? "NULL" : "src." + quote_identifier(c); }
+
+struct Query {
+  std::string first;  // no position yet
+  std::string next;   // after a position
+};
+
+Query build_query(const SourceDbConfig& cfg) {
+  const auto& m = cfg.columns;
+  const std::string from =
+      cfg.table.empty() ? fmt::format("({}) AS src", cfg.query) : fmt::format("{} AS src", quote_identifier(cfg.table));
+  const std::string wt = "src." + quote_identifier(m.watermark_time);
+  const std::string wid = "src." + quote_identifier(m.watermark_id);
+  std::string disposition;
+  if (!m.disposition_column.empty()) {
+    std::string marks;
+    for (std::size_t i = 0; i < m.disposition_values.size(); ++i) marks += i ? ", ?" : "?";
+    disposition = fmt::format(" AND src.{} IN ({})", quote_identifier(m.disposition_column), marks);
+  }
+  const std::string select = fmt::format(
+      "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {} <= ?", col_or_null(m.external_id),
+      col_or_null(m.agent), col_or_null(m.agent_name), col_or_null(m.customer_phone), col_or_null(m.customer_name),
+      col_or_null(m.started_at), col_or_null(m.duration), col_or_null(m.audio_url), wt, wid, from, wt);
+  const std::string tail = fmt::format("{} ORDER BY {}, {} LIMIT ?", disposition, wt, wid);
+  Query q;
+  q.first = select + tail;
+  q.next = fmt::format("{} AND ({} > ? OR ({} = ? AND {} > ?)){}", select, wt, wt, wid, tail);
+  return q;
+}
+
+std::string placeholders(std::size_t n) {
+  std::string s;
+  s.reserve(n * 3);
+  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
+  return s;
+}
+
+}  // namespace
+
+struct SourceDbSync::Source {
+  std::string fingerprint;  // settings the connection was made with
+  std::unique_ptr<storage::Database> db;
+  std::unordered_map<std::string, storage::Id> agents;  // external id -> human agent id
+};
+
+SourceDbSync::SourceDbSync(SyncDeps deps) : d_(std::move(deps)), m_(d_.metrics) {}
+SourceDbSync::~SourceDbSync() = default;
+
+Result<SourceDbSync::Source*> SourceDbSync::source_for(const storage::TenantId& t, const SourceDbConfig& cfg) {
+  const auto fp = fmt::format("{}|{}|{}|{}|{}", cfg.mysql.host, cfg.mysql.port, cfg.mysql.user, cfg.mysql.database,
+                              crypto::hex_encode(crypto::sha256(cfg.mysql.password)));
+  std::lock_guard lock(mu_);
+  auto& s = sources_[t.bid()];
+  if (!s || s->fingerprint != fp) {
+    s = std::make_unique<Source>();
+    s->fingerprint = fp;
+    s->db = std::make_unique<storage::Database>(cfg.mysql);
+  }
+  return s.get();
+}
+
+Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
+  SyncReport rep;
+  rep.source = std::string(kDbSource);
+  auto config = d_.configs.get(t);
+  if (!config) {
+    if (config.error().code == ErrorCode::kNotFound) {
+      rep.configured = false;
+      rep.note = "no pipeline config";
+      return rep;
+    }
+    return std::unexpected(config.error());
+  }
+  auto parsed = parse_source_db(*config);
+  if (!parsed) return std::unexpected(parsed.error());
+  if (!*parsed) {
+    rep.configured = false;
+    rep.note = "no source database configured";
+    return rep;
+  }
+  const SourceDbConfig& cfg = **parsed;
+  auto result = [&](std::string_view r) { m_.runs->Add({{"source", "db"}, {"result", std::string(r)}}).Increment(); };
+
+  auto blocked = refresh_lead_filter_state(d_, m_, t, config->lead_filter_mode);
+  if (!blocked) return std::unexpected(blocked.error());
+  if (*blocked) {
+    rep.blocked = true;
+    rep.note = "blocked: lead filter is require and the CRM has no leads";
+    result("blocked");
+    return rep;
+  }
+  auto lock = detail::RunLock::acquire(d_.db, detail::run_lock_name(d_.db, t.bid(), kDbSource));
+  if (!lock) return std::unexpected(lock.error());
+  if (!(*lock)->held()) {
+    rep.note = "another sync of this business's source database is running";
+    return rep;
+  }
+  if (auto st = d_.declarer.ensure(queue::Stage::kTranscribe, t.bid()); !st) return std::unexpected(st.error());
+
+  auto src = source_for(t, cfg);
+  if (!src) return std::unexpected(src.error());
+  auto fail = [&](const Error& e) -> Result<SyncReport> {
+    result("error");
+    return std::unexpected(e.with_context("source database"));
+  };
+
+  auto mark = d_.watermarks.get(t, kDbSource);
+  if (!mark) return fail(mark.error());
+  std::optional<Position> pos;
+  if (*mark) {
+    auto p = decode_position(**mark);
+    if (!p) return fail(p.error());
+    pos = *p;
+  }
+  auto now = (*src)->db->execute("SELECT UTC_TIMESTAMP(3)");
+  if (!now) return fail(now.error());
+  if (now->rows.empty()) return fail(Error(ErrorCode::kInternal, "no clock from the source"));
+  const storage::Timestamp cutoff =
+      now->rows[0][0].as_time() - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.safety_lag);
+  const Query q = build_query(cfg);
+  const auto mode = config->lead_filter_mode;
+
+  std::vector<Value> params;
+  std::vector<storage::CallInput> calls;
+  std::vector<Value> ids;
+  while (!cancelled_) {
+    params.clear();
+    params.emplace_back(cutoff);
+    if (pos) {
+      params.emplace_back(pos->time);
+      params.emplace_back(pos->time);
+      params.push_back(pos->id);
+    }
+    for (const auto& v : cfg.columns.disposition_values) params.emplace_back(v);
+    params.emplace_back(cfg.batch_size);
+    auto rows = (*src)->db->execute(pos ? q.next : q.first, params);
+    if (!rows) return fail(rows.error());
+    if (rows->rows.empty()) break;
+    rep.rows += static_cast<std::int64_t>(rows->rows.size());
+
+    // Rows -> calls. The position advances over every row read, taken or not.
+    Position last = pos.value_or(Position{});
+    calls.clear();
+    std::unordered_set<std::string> phones;
+    for (const auto& r : rows->rows) {
+      auto wt = time_of(r[8]);
+      if (!wt) return fail(Error(ErrorCode::kInvalidArgument, "a source row has no watermark time"));
+      last.time = *wt;
+      last.id = r[9];
+      storage::CallInput in;
+      in.external_id = r[0].as_string();
+      auto started = time_of(r[5]);
+      std::string problem;
+      if (in.external_id.empty() || in.external_id.size() > 128) problem = "external id is empty or longer than 128";
+      if (!started) problem = "start time is empty";
+      if (!problem.empty()) {
+        ++rep.rejected;
+        ++rep.skipped;
+        m_.rejected->Add({{"source", "db"}}).Increment();
+        log::warn("source row skipped", {{"reason", problem}, {"external_id", in.external_id}});
+        continue;
+      }
+      in.started_at = *started;
+      Json meta{{"source", "db"}};
+      if (!r[3].is_null() && !r[3].as_string().empty()) {
+        auto phone = storage::normalize_phone_e164(r[3].as_string(), config->default_country_code);
+        if (phone) {
+          in.customer_phone = *phone;
+          phones.insert(*phone);
+        } else {
+          meta["phone_error"] = phone.error().message;
+        }
+      }
+      in.customer_name = r[4].as_string();
+      if (!r[6].is_null()) {
+        const double d = r[6].as_double();
+        in.duration_ms = static_cast<std::int64_t>(cfg.columns.duration_ms ? d : d * 1000.0);
+      }
+      in.audio_uri = r[7].as_string();
+      in.language = config->language;
+      in.direction = storage::CallDirection::kUnknown;
+      if (!r[1].is_null() && !r[1].as_string().empty()) {
+        const std::string agent = r[1].as_string();
+        auto it = (*src)->agents.find(agent);
+        if (it == (*src)->agents.end()) {
+          storage::HumanAgentInput a;
+          a.external_id = agent;
+          a.name = r[2].is_null() ? agent : r[2].as_string();
+          auto id = d_.agents.upsert(t, a);
+          if (!id) return fail(id.error());
+          it = (*src)->agents.emplace(agent, *id).first;
+        }
+        in.human_agent_id = it->second;
+      }
+      in.metadata_json = meta.dump();
+      calls.push_back(std::move(in));
+    }
+
+    // Lead filter: one lookup for the batch's phones (the newest lead per phone).
+    if (mode != storage::LeadFilterMode::kOff && !calls.empty()) {
+      std::unordered_map<std::string, std::pair<std::string, std::string>> lead_of;  // phone -> (lead id, fields)
+      if (!phones.empty()) {
+        std::vector<Value> p{Value(t.bid())};
+        for (const auto& ph : phones) p.emplace_back(ph);
+        auto leads = d_.db.execute(fmt::format("SELECT phone, lead_id, fields FROM crm_leads WHERE bid = ? AND phone IN "
+                                               "({}) ORDER BY modified_at",
+                                               placeholders(phones.size())),
+                                   p);
+        if (!leads) return fail(leads.error());
+        for (const auto& r : leads->rows) lead_of[r[0].as_string()] = {r[1].as_string(), r[2].as_string()};
+      }
+      std::vector<storage::CallInput> kept;
+      kept.reserve(calls.size());
+      for (auto& c : calls) {
+        auto it = lead_of.find(c.customer_phone);
+        if (it == lead_of.end()) {
+          if (mode == storage::LeadFilterMode::kRequire) {
+            ++rep.skipped;
+            continue;
+          }
+          auto meta = Json::parse(c.metadata_json);
+          meta["lead_matched"] = false;
+          c.metadata_json = meta.dump();
+        } else {
+          auto meta = Json::parse(c.metadata_json);
+          meta["lead_matched"] = true;
+          meta["lead"] = {{"lead_id", it->second.first}, {"fields", Json::parse(it->second.second, nullptr, false)}};
+          c.metadata_json = meta.dump();
+        }
+        kept.push_back(std::move(c));
+      }
+      calls = std::move(kept);
+    }
+
+    if (!calls.empty()) {
+      // Which calls exist already (created vs updated), then the upsert in one transaction.
+      params.clear();
+      params.emplace_back(t.bid());
+      for (const auto& c : calls) params.emplace_back(c.external_id);
+      const std::string in_list = placeholders(calls.size());
+      auto before = d_.db.execute(
+          fmt::format("SELECT external_id FROM call_records WHERE bid = ? AND external_id IN ({})", in_list), params);
+      if (!before) return fail(before.error());
+      std::unordered_set<std::string> existed;
+      for (const auto& r : before->rows) existed.insert(r[0].as_string());
+      if (auto st = d_.calls.upsert_batch(t, calls); !st) return fail(st.error());
+      auto after = d_.db.execute(
+          fmt::format("SELECT id, external_id, status, audio_uri, language FROM call_records WHERE bid = ? AND "
+                      "external_id IN ({})",
+                      in_list),
+          params);
+      if (!after) return fail(after.error());
+      std::vector<queue::OutgoingMessage> out;
+      std::int64_t created = 0;
+      std::vector<std::pair<storage::Id, bool>> announce;  // created calls: (id, failed)
+      for (const auto& r : after->rows) {
+        const bool is_new = !existed.contains(r[1].as_string());
+        if (is_new) ++created;
+        if (r[2].as_string() != "pending") continue;  // already on its way or done
+        const auto id = r[0].as_int();
+        const std::string audio = r[3].as_string();
+        if (audio.empty()) {
+          if (auto st = d_.calls.mark_failed(t, id, "sync", kNoAudio); !st) return fail(st.error());
+          if (is_new) announce.emplace_back(id, true);
+          continue;
+        }
+        if (is_new) announce.emplace_back(id, false);
+        out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, r[4].as_string()));
+      }
+      if (!out.empty()) {
+        const auto n = static_cast<std::int64_t>(out.size());
+        if (auto st = d_.publisher.publish_batch(std::move(out)); !st) return fail(st.error());
+        rep.published += n;
+      }
+      if (d_.live) {
+        for (const auto& [id, failed] : announce) {
+          nlohmann::json data{{"call_id", id}, {"status", failed ? "failed" : "pending"}, {"previous", nullptr}};
+          if (failed) data["reason"] = kNoAudio;
+          d_.live->publish(t.bid(), "call.status", std::move(data));
+        }
+      }
+      rep.created += created;
+      rep.updated += static_cast<std::int64_t>(calls.size()) - created;
+      m_.synced->Add({{"source", "db"}}).Increment(static_cast<double>(created));
+    }
+    // Committed and confirmed: only now does the watermark move past these rows.
+    pos = last;
+    rep.position = encode_position(*pos);
+    if (auto st = d_.watermarks.put(t, kDbSource, rep.position); !st) return fail(st.error());
+    if (static_cast<int>(rows->rows.size()) < cfg.batch_size) break;
+  }
+  if (pos && rep.position.empty()) rep.position = encode_position(*pos);
+  result("ok");
+  return rep;
+}
+
+}  // namespace earshot::sync

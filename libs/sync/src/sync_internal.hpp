@@ -1,0 +1,46 @@
+#pragma once
+// Private helpers of libs/sync.
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "earshot/queue/message.hpp"
+#include "earshot/sync/sync.hpp"
+
+namespace earshot::sync::detail {
+
+// Sleeps through SyncDeps::sleep (or the thread); false when the caller should stop.
+bool pause(const SyncDeps& d, std::chrono::milliseconds ms);
+
+// A server-wide named lock (GET_LOCK on the main database) held for one sync pass, so the
+// worker and an on-demand `earshot sync --once` never run the same pass at once.
+class RunLock {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<RunLock>> acquire(storage::Database& db, const std::string& name);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  [[nodiscard]] bool held() const { return held_; }
+
+ private:
+  RunLock(storage::Database::Lease lease, std::string name) : lease_(std::move(lease)), name_(std::move(name)) {}
+  storage::Database::Lease lease_;
+  std::string name_;
+  bool held_ = false;
+};
+
+// The lock name of one business's pass of one source (names are limited to 64 characters).
+[[nodiscard]] std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source);
+
+// "wav" | "mp3" | "flac" | "ogg" from the URI's extension (wav when unknown: the stt worker
+// detects the real format from the bytes).
+[[nodiscard]] std::string audio_format_of(std::string_view uri);
+
+[[nodiscard]] queue::OutgoingMessage transcribe_message(const queue::TopologySettings& topo, const std::string& bid,
+                                                        storage::Id call_id, const std::string& audio_uri,
+                                                        const std::string& language);
+[[nodiscard]] queue::OutgoingMessage analyze_message(const queue::TopologySettings& topo, const std::string& bid,
+                                                     storage::Id call_id);
+
+}  // namespace earshot::sync::detail
