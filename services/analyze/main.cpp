@@ -1,7 +1,14 @@
-// earshot-analyze: consumes analyze.{bid}; runs the built-in analyzers (and, as they land,
-// the business's LLM agents), stores analyses, metrics, categories, QA, escalations and the
-// human agent's aggregates, and hands the call to notify.{bid}.
+// earshot-analyze: consumes analyze.{bid}; runs the built-in analyzers and the business's
+// LLM agents (concurrently, through the async HTTP client), embeds the transcript, stores
+// analyses, metrics, categories, QA, escalations and the human agent's aggregates, publishes
+// call.status live events, and hands the call to notify.{bid}.
 #include <memory>
+
+#include "earshot/cache/live_events.hpp"
+#include "earshot/cache/rate_limiter.hpp"
+#include "earshot/cache/redis_client.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 
 #include "earshot/analytics/sentiment.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
@@ -18,12 +25,23 @@ class NoopRecorder final : public earshot::queue::OutcomeRecorder {
   earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
 };
 
+// The LLM providers' HTTP event loop, started before the worker and stopped after it
+// (components stop in reverse order), so agent requests in flight can finish while draining.
+class HttpClientComponent final : public earshot::Component {
+ public:
+  std::string name() const override { return "http-client"; }
+  earshot::Status start() override { return {}; }
+  void stop() override { client.shutdown(); }
+  earshot::http::CurlHttpClient client;
+};
+
 struct Analyze {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
   std::string lexicon_path;
   std::int64_t handler_threads = 4;
   std::int64_t per_business_in_flight = 4;
+  earshot::pipeline::LlmSettings llm_settings;
 
   std::optional<earshot::analytics::SentimentLexicon> lexicon;
   std::unique_ptr<earshot::storage::Database> db;
@@ -38,6 +56,15 @@ struct Analyze {
   std::unique_ptr<earshot::storage::MySqlAnalysisRepository> analyses;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
+  std::unique_ptr<earshot::storage::MySqlEmbeddingRepository> embeddings;
+  std::unique_ptr<earshot::storage::MySqlCrmLeadRepository> leads;
+  std::unique_ptr<earshot::cache::RedisClient> redis;
+  std::unique_ptr<earshot::cache::RedisRateLimiter> limiter;
+  std::unique_ptr<earshot::pipeline::RedisResultCache> llm_cache;
+  std::unique_ptr<earshot::cache::LiveEvents> live;
+  std::unique_ptr<earshot::pipeline::LlmProviderFactory> providers;
+  std::unique_ptr<earshot::pipeline::LlmAgents> llm_agents;
   std::unique_ptr<earshot::pipeline::AnalyzeStage> stage;
   NoopRecorder recorder;
 
@@ -49,6 +76,7 @@ struct Analyze {
     spec.add_int("analyze_handler_threads", &handler_threads, 4, 1, 256, "Calls analyzed at once by this process.");
     spec.add_int("analyze_per_business_in_flight", &per_business_in_flight, 4, 1, 256,
                  "Calls of one business analyzed at once by this process.");
+    llm_settings.declare(spec);
   }
 
   earshot::Status wire(earshot::Runtime& rt) {
@@ -74,6 +102,21 @@ struct Analyze {
     stage = std::make_unique<pipeline::AnalyzeStage>(pipeline::AnalyzeStageDeps{
         *calls, *transcripts, *metrics, *agents, *categories, *scorecards, *matches, *analyses, *events, *lexicon,
         rt.metrics(), rt.clock(), topology});
+    configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
+    embeddings = std::make_unique<storage::MySqlEmbeddingRepository>(*db);
+    leads = std::make_unique<storage::MySqlCrmLeadRepository>(*db);
+    auto r = cache::RedisClient::make(deps.redis, 8);
+    if (!r) return std::unexpected(r.error().with_context("EARSHOT_REDIS_URL"));
+    redis = std::move(*r);
+    limiter = std::make_unique<cache::RedisRateLimiter>(*redis, "earshot:rl:llm:");
+    llm_cache = std::make_unique<pipeline::RedisResultCache>(*redis, llm_settings.cache_ttl);
+    live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
+    auto http = std::make_unique<HttpClientComponent>();
+    providers = std::make_unique<pipeline::LlmProviderFactory>(http->client, rt.clock(), llm_settings, limiter.get());
+    llm_agents = std::make_unique<pipeline::LlmAgents>(llm_cache.get(), rt.metrics(), rt.clock(), llm_settings);
+    stage->enable_llm({*configs, *providers, *llm_agents, embeddings.get(), leads.get()});
+    stage->enable_live_events(*live);
+    rt.add_component(std::move(http));
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kAnalyze;
     opts.handler_threads = static_cast<std::size_t>(handler_threads);

@@ -22,6 +22,7 @@
 #include "earshot/core/config.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/pipeline/audio_store.hpp"
+#include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/control.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -167,6 +168,8 @@ int seed_demo(std::span<char*> args) {
     config.stt_provider = "pocketsphinx";
     if (auto st = configs.put(*tenant, config); !st) return fail(st.error());
   }
+  storage::MySqlAgentConfigRepository agents(db);
+  if (auto seeded = pipeline::seed_default_agents(agents, *tenant); !seeded) return fail(seeded.error());
 
   // Categories and a scorecard, so the analyzers have rules to apply.
   storage::MySqlRuleSetRepository categories(db, storage::MySqlRuleSetRepository::Kind::kCategories);

@@ -256,16 +256,17 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   const auto admin = gw.user_token(bid, "admin");
   const std::string base = "/api/v1/admin/businesses/" + bid;
   auto agent = gw.request("POST", base + "/agents", admin,
-                          {{"name", "summary"}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"},
+                          {{"name", "my_summary"}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"},
                            {"output_schema", {{"type", "object"}}}, {"model", "small"}});
   ASSERT_EQ(agent.status, 201) << agent.body;
   const auto aid = std::to_string(agent.json["id"].get<std::int64_t>());
   EXPECT_EQ(gw.request("POST", base + "/agents", admin, {{"name", "x"}, {"kind", "llm"}}).status, 400);
   auto upd = gw.request("PUT", base + "/agents/" + aid, admin,
-                        {{"name", "summary"}, {"kind", "llm"}, {"prompt_template", "v2"}, {"enabled", false}});
+                        {{"name", "my_summary"}, {"kind", "llm"}, {"prompt_template", "v2"}, {"enabled", false}});
   ASSERT_EQ(upd.status, 200);
   EXPECT_EQ(upd.json["version"], 2);
-  EXPECT_EQ(gw.request("GET", base + "/agents", admin).json["items"].size(), 1u);
+  // This one and the six default agents every new business is given.
+  EXPECT_EQ(gw.request("GET", base + "/agents", admin).json["items"].size(), 7u);
   EXPECT_EQ(gw.request("DELETE", base + "/agents/" + aid, admin).status, 204);
   EXPECT_EQ(gw.request("GET", base + "/agents/" + aid, admin).status, 404);
 

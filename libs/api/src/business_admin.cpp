@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "earshot/crypto/password.hpp"
+#include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 
@@ -81,6 +82,10 @@ Result<storage::Business> register_business(storage::Database& db, const crypto:
   storage::MySqlPipelineConfigRepository configs(db, keys);
   if (auto st = configs.put(*tenant, storage::PipelineConfig{}); !st) {
     return std::unexpected(st.error());
+  }
+  storage::MySqlAgentConfigRepository agents(db);
+  if (auto seeded = pipeline::seed_default_agents(agents, *tenant); !seeded) {
+    return std::unexpected(seeded.error().with_context("default agents"));
   }
   if (admin_hash) {
     storage::MySqlUserRepository users(db);

@@ -89,6 +89,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   };
   auto fail_call = [&](const Error& e) -> queue::HandlerResult {
     if (auto st = d_.calls.mark_failed(t, call_id, kStage, e.message); !st) return std::unexpected(st.error());
+    publish_status(t, call_id, storage::CallStatus::kFailed, storage::CallStatus::kAnalyzing, e.message);
     event(storage::EventOutcome::kFailed, e.to_string());
     failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
     log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
@@ -116,6 +117,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     case storage::CallStatus::kTranscribed: {
       auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kTranscribed, storage::CallStatus::kAnalyzing);
       if (!moved) return std::unexpected(moved.error());
+      if (*moved) publish_status(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kTranscribed);
       break;
     }
     case storage::CallStatus::kAnalyzing:
@@ -183,12 +185,14 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   // PII.
   json redacted = json::array();
+  std::vector<analytics::TranscriptSegment> redacted_segments;
   std::map<std::string, int> pii_counts;
   for (const auto& s : *segments) {
     auto found = analytics::find_pii(s.text);
     for (const auto& f : found) ++pii_counts[std::string(analytics::pii_name(f.type))];
+    redacted_segments.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, found)});
     redacted.push_back({{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms},
-                        {"text", analytics::redact(s.text, found)}});
+                        {"text", redacted_segments.back().text}});
   }
 
   // Categories.
@@ -239,6 +243,14 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   metric_values["overtalk_ms"] = static_cast<double>(m.overtalk_ms);
   metric_values["longest_monologue_ms"] = static_cast<double>(m.longest_monologue_ms);
   metric_values["agent_interruptions"] = static_cast<double>(m.agent_interruptions);
+  // LLM agents (concurrently) and embeddings: agents see the redacted transcript.
+  LlmOutcome llm_out;
+  if (llm_) {
+    auto got = run_llm(t, *call, redacted_segments, metric_values);
+    if (!got) return std::unexpected(got.error());
+    llm_out = std::move(*got);
+  }
+
   auto cards = d_.scorecards.list(t);
   if (!cards) return std::unexpected(cards.error());
   std::optional<double> qa_score;
@@ -250,7 +262,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
       log::warn("scorecard skipped: invalid", {{"scorecard", rs.name}, {"error", card.error().message}});
       continue;
     }
-    auto r = analytics::score_call(*card, facts, metric_values, {});
+    auto r = analytics::score_call(*card, facts, metric_values, llm_out.outputs);
     if (!qa_score && r.score) qa_score = r.score;
     json answers = json::array();
     for (const auto& a : r.answers) answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
@@ -267,7 +279,11 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     }
   }
   const auto outcome = analytics::guess_outcome(*segments, last_customer);
-  const auto escalation = analytics::detect_escalation(*segments, tl, matched_names);
+  auto escalation = analytics::detect_escalation(*segments, tl, matched_names);
+  for (const auto& reason : llm_out.escalations) {  // agents' escalations join the built-in ones
+    escalation.reason += (escalation.escalate && !escalation.reason.empty() ? "; " : "") + reason;
+    escalation.escalate = true;
+  }
 
   // Store.
   if (auto st = d_.metrics.put(t, m); !st) return std::unexpected(st.error());
@@ -325,6 +341,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                                                          {"resolution", summary.resolution},
                                                          {"outcome", outcome.outcome},
                                                          {"outcome_evidence", outcome.evidence}}));
+  for (auto& a : llm_out.analyses) result.analyses.push_back(std::move(a));
   result.qa_score = qa_score;
   if (escalation.escalate) {
     result.escalation_reason = escalation.reason;
@@ -333,17 +350,129 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   result.at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
   auto recorded = d_.analyses.record(t, call_id, result);
   if (!recorded) return std::unexpected(recorded.error());
+  if (llm_ && llm_->embeddings != nullptr && !llm_out.embeddings.empty()) {
+    if (auto st = llm_->embeddings->replace(t, call_id, llm_out.embeddings); !st) return std::unexpected(st.error());
+  }
 
   auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed);
   if (!moved) return std::unexpected(moved.error());
+  if (*moved) publish_status(t, call_id, storage::CallStatus::kAnalyzed, storage::CallStatus::kAnalyzing);
   duration_->Add({}, Metrics::latency_buckets()).Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
   event(storage::EventOutcome::kSucceeded, "");
+  std::size_t agents_failed = 0;
+  for (const auto& a : result.analyses) agents_failed += a.failed ? 1 : 0;
   log::info("call analyzed", {{"categories", std::to_string(matched_names.size())},
+                              {"agents_failed", std::to_string(agents_failed)},
                               {"outcome", outcome.outcome},
                               {"escalated", escalation.escalate ? "true" : "false"}});
   return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
+}
+
+void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
+                                  storage::CallStatus previous, const std::string& reason) {
+  if (live_ == nullptr) return;
+  json data{{"call_id", call_id},
+            {"status", storage::status_name(status)},
+            {"previous", storage::status_name(previous)}};
+  if (!reason.empty()) data["reason"] = reason;
+  (void)live_->publish(t.bid(), "call.status", std::move(data));  // failures are logged and counted there
+}
+
+Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const storage::TenantId& t, const storage::CallRecord& call,
+                                                       const std::vector<analytics::TranscriptSegment>& redacted,
+                                                       const std::map<std::string, double>& metric_values) {
+  auto& L = *llm_;
+  LlmOutcome out;
+  auto configs = d_.agents.list(t, true);
+  if (!configs) return std::unexpected(configs.error());
+  std::vector<storage::AgentConfig> jobs;
+  for (const auto& c : *configs) {
+    if (c.kind == storage::AgentKind::kLlm) jobs.push_back(c);
+  }
+  storage::PipelineConfig pc;
+  std::string config_error;
+  if (auto got = L.configs.get(t); got) {
+    pc = std::move(*got);
+  } else if (got.error().code == ErrorCode::kFailedPrecondition || got.error().code == ErrorCode::kInvalidArgument) {
+    config_error = "pipeline config unusable: " + got.error().message;
+  } else if (got.error().code != ErrorCode::kNotFound) {
+    return std::unexpected(got.error());
+  }
+  std::shared_ptr<const BusinessLlm> business;
+  if (config_error.empty()) {
+    if (auto b = L.providers.for_business(t.bid(), pc); b) {
+      business = std::move(*b);
+    } else {
+      config_error = b.error().message;
+    }
+  }
+
+  const bool have_chain = business && !business->chain.empty();
+  if (!jobs.empty() && (have_chain || !config_error.empty())) {
+    std::vector<llm::AgentConfig> agents;
+    for (const auto& j : jobs) agents.push_back(L.agents.to_agent(j));
+    std::vector<llm::AgentResult> results;
+    std::vector<std::string> hashes(jobs.size());
+    if (have_chain) {
+      std::string lead = "{}";
+      if (L.leads != nullptr && !call.customer_phone.empty() && !call.customer_phone_hashed) {
+        if (auto l = L.leads->find_by_phone(t, call.customer_phone); l && *l) lead = (*l)->fields_json;
+      }
+      const auto input = agent_input(redacted, call, json(metric_values), lead);
+      const llm::JsonAgentRunner keys(business->chain, nullptr, d_.clock);
+      for (std::size_t i = 0; i < agents.size(); ++i) hashes[i] = keys.cache_key(agents[i], input);
+      results = L.agents.run(*business, agents, input, L.wait);
+    } else {
+      for (const auto& a : agents) {
+        llm::AgentResult r;
+        r.agent = a.name;
+        r.failure_reason = config_error;
+        results.push_back(std::move(r));
+      }
+    }
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      const auto& r = results[i];
+      storage::AnalysisInput a;
+      a.agent_config_id = jobs[i].id;
+      a.agent_version = jobs[i].version;
+      a.model = r.provider.empty() && have_chain ? business->chain.front()->id() : r.provider;
+      a.prompt_hash = hashes[i];
+      a.latency_ms = r.latency.count();
+      a.input_tokens = r.input_tokens;
+      a.output_tokens = r.output_tokens;
+      a.cache_hit = r.cache_hit;
+      if (r.ok) {
+        a.output_json = r.output;
+        out.outputs[jobs[i].name] = r.output;
+        auto j = json::parse(r.output, nullptr, false);
+        if (j.is_object() && j.value("escalate", false)) {
+          std::string why = j.contains("escalation_reason") && j["escalation_reason"].is_string()
+                                ? j["escalation_reason"].get<std::string>()
+                                : std::string("escalation requested");
+          out.escalations.push_back(fmt::format("agent {}: {}", jobs[i].name, why));
+        }
+      } else {
+        a.failed = true;
+        a.error = r.failure_reason;
+        a.output_json = "{}";
+        log::warn("llm agent failed", {{"agent", jobs[i].name}, {"reason", r.failure_reason}});
+      }
+      out.analyses.push_back(std::move(a));
+    }
+  }
+
+  if (L.embeddings != nullptr && business) {
+    auto e = L.agents.embed(*business, redacted, L.wait);
+    if (e) {
+      out.embeddings = std::move(*e);
+    } else {
+      out.embeddings_error = e.error().to_string();
+      log::warn("call embeddings failed", {{"error", out.embeddings_error}});
+    }
+  }
+  return out;
 }
 
 }  // namespace earshot::pipeline

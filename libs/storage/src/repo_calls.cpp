@@ -160,9 +160,9 @@ void append_call_params(std::vector<Value>& p, const TenantId& t, const CallInpu
 }
 
 // Tables holding rows derived from a call, deleted with it.
-constexpr std::array<std::string_view, 7> kDerivedTables = {
+constexpr std::array<std::string_view, 8> kDerivedTables = {
     "transcripts",        "call_metrics", "analyses",   "processing_events",
-    "call_notes",         "escalations",  "call_category_matches"};
+    "call_notes",         "escalations",  "call_category_matches", "call_embeddings"};
 
 std::string placeholders(std::size_t n) {
   std::string s;

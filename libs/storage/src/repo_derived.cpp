@@ -204,11 +204,12 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
           {t.bid(), call_id, a.agent_config_id});
       if (!old) return std::unexpected(old.error());
       auto ins = c.execute(
-          "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, model, "
-          "prompt_hash, latency_ms, input_tokens, output_tokens, is_latest) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json, a.model,
-           a.prompt_hash, a.latency_ms, a.input_tokens, a.output_tokens});
+          "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, status, "
+          "error, model, prompt_hash, latency_ms, input_tokens, output_tokens, cache_hit, "
+          "is_latest) VALUES (?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?, ?, ?, ?, ?, 1)",
+          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json,
+           a.failed ? "failed" : "ok", a.error, a.model, a.prompt_hash, a.latency_ms,
+           a.input_tokens, a.output_tokens, a.cache_hit});
       if (!ins) return std::unexpected(ins.error());
     }
     if (res.qa_score) {
@@ -269,7 +270,8 @@ Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const Tenan
                                                                     bool latest_only) {
   auto r = db_.execute(
       "SELECT id, call_id, agent_config_id, agent_version, output, model, prompt_hash, "
-      "latency_ms, input_tokens, output_tokens, is_latest, created_at FROM analyses "
+      "latency_ms, input_tokens, output_tokens, is_latest, created_at, status, error, "
+      "cache_hit FROM analyses "
       "WHERE bid = ? AND call_id = ? AND (is_latest = 1 OR ? = 0) ORDER BY id",
       {t.bid(), call_id, latest_only});
   if (!r) return std::unexpected(r.error());
@@ -288,6 +290,9 @@ Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const Tenan
     a.output_tokens = row[9].as_int();
     a.is_latest = row[10].as_int() != 0;
     a.created_at = row[11].as_time();
+    a.failed = row[12].as_string() == "failed";
+    a.error = row[13].as_string();
+    a.cache_hit = row[14].as_int() != 0;
     out.push_back(std::move(a));
   }
   return out;

@@ -18,6 +18,11 @@ void FakeChatServer::set_reply(std::string text) {
   reply_ = std::move(text);
 }
 
+void FakeChatServer::set_reply_for(std::string marker, std::string text) {
+  std::lock_guard lock(chat_mu_);
+  replies_for_.emplace_back(std::move(marker), std::move(text));
+}
+
 void FakeChatServer::set_invalid_output(std::string text) {
   std::lock_guard lock(chat_mu_);
   invalid_ = std::move(text);
@@ -41,6 +46,9 @@ std::string FakeChatServer::next_output(const std::string& body) {
   int n = invalid_next_.load();
   while (n > 0) {
     if (invalid_next_.compare_exchange_weak(n, n - 1)) return invalid_;
+  }
+  for (const auto& [marker, text] : replies_for_) {
+    if (body.find(marker) != std::string::npos) return text;
   }
   return reply_;
 }

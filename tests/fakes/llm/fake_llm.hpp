@@ -13,6 +13,8 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "earshot/core/clock.hpp"
 #include "earshot/llm/sigv4.hpp"
@@ -24,6 +26,9 @@ class FakeChatServer : public FakeProviderServer {
  public:
   explicit FakeChatServer(Options options = {}) : FakeProviderServer(std::move(options)) {}
   void set_reply(std::string text);
+  // Requests whose body contains `marker` are answered with `text` instead of the reply
+  // (first matching marker wins); lets one fake answer several agents with their schemas.
+  void set_reply_for(std::string marker, std::string text);
   // The next `n` chat answers carry an invalid output.
   void set_invalid_output_next(int n) { invalid_next_ = n; }
   void set_invalid_output_always(bool on) { invalid_always_ = on; }
@@ -43,6 +48,7 @@ class FakeChatServer : public FakeProviderServer {
   std::string reply_ = R"({"summary":"The customer asked for a refund.","outcome":"resolved"})";
   std::string invalid_ = "Sure! Here is the JSON you asked for: {\"summary\": ";
   std::string last_body_;
+  std::vector<std::pair<std::string, std::string>> replies_for_;
   std::atomic<int> invalid_next_{0};
   std::atomic<bool> invalid_always_{false};
   std::atomic<int> chats_{0};

@@ -8,11 +8,22 @@
 // guess, escalation detection); store the metrics, the category matches and, in one
 // transaction, the analyses (history kept), the QA score, the escalation and the human
 // agent's aggregates; move the call to analyzed and publish notify.{bid}.
-// LLM agents join this stage when their providers land.
+// With enable_llm(): the business's enabled LLM agents run concurrently between the built-in
+// analyzers and the QA scorecards (whose agent questions read their outputs); each agent's
+// result is stored as a versioned analysis, a failed agent with its reason (the call is still
+// analysed); agent outputs with "escalate": true open an escalation; the redacted transcript
+// is embedded (whole call and chunks). With enable_live_events(): call.status events.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "earshot/analytics/sentiment.hpp"
+#include "earshot/cache/live_events.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -39,13 +50,41 @@ struct AnalyzeStageDeps {
   queue::TopologySettings topology;
 };
 
+// What the LLM agents and embeddings need (see enable_llm).
+struct AnalyzeLlmDeps {
+  storage::PipelineConfigRepository& configs;  // llm_chain, embedding_provider, secrets
+  LlmProviderFactory& providers;
+  LlmAgents& agents;
+  storage::EmbeddingRepository* embeddings = nullptr;  // null: no embeddings stored
+  storage::CrmLeadRepository* leads = nullptr;         // null: {{lead}} is {}
+  std::chrono::milliseconds wait{std::chrono::minutes(10)};  // longest wait for a call's agents
+};
+
 class AnalyzeStage final : public queue::StageHandler {
  public:
   explicit AnalyzeStage(AnalyzeStageDeps deps);
+  // Call before the worker starts.
+  void enable_llm(AnalyzeLlmDeps deps) { llm_.emplace(deps); }
+  void enable_live_events(cache::LiveEvents& events) { live_ = &events; }
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
 
  private:
+  struct LlmOutcome {
+    std::vector<storage::AnalysisInput> analyses;
+    std::map<std::string, std::string> outputs;  // agent name -> output JSON (ok only)
+    std::vector<std::string> escalations;        // reasons given by agents
+    std::vector<storage::CallEmbedding> embeddings;
+    std::string embeddings_error;
+  };
+  [[nodiscard]] Result<LlmOutcome> run_llm(const storage::TenantId& t, const storage::CallRecord& call,
+                                           const std::vector<analytics::TranscriptSegment>& redacted,
+                                           const std::map<std::string, double>& metric_values);
+  void publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
+                      storage::CallStatus previous, const std::string& reason = {});
+
   AnalyzeStageDeps d_;
+  std::optional<AnalyzeLlmDeps> llm_;
+  cache::LiveEvents* live_ = nullptr;
   analytics::SentimentAnalyzer analyzer_;
   prometheus::Family<prometheus::Counter>* analyzed_;
   prometheus::Family<prometheus::Counter>* failed_;

@@ -151,6 +151,16 @@ class MySqlAnalysisRepository final : public AnalysisRepository {
   Database& db_;
 };
 
+class MySqlEmbeddingRepository final : public EmbeddingRepository {
+ public:
+  explicit MySqlEmbeddingRepository(Database& db) : db_(db) {}
+  Status replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) override;
+  Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t, Id call_id) override;
+
+ private:
+  Database& db_;
+};
+
 class MySqlProcessingEventRepository final : public ProcessingEventRepository {
  public:
   explicit MySqlProcessingEventRepository(Database& db) : db_(db) {}

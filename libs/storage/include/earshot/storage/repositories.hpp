@@ -411,6 +411,11 @@ struct AnalysisInput {
   std::int64_t latency_ms = 0;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  // An agent run that failed is stored too: failed, with its reason (the call still counts
+  // as analysed).
+  bool failed = false;
+  std::string error;
+  bool cache_hit = false;  // the output came from the LLM result cache
 };
 
 struct Analysis : AnalysisInput {
@@ -445,6 +450,29 @@ class AnalysisRepository {
   [[nodiscard]] virtual Result<std::vector<Analysis>> list_for_call(const TenantId& t,
                                                                     Id call_id,
                                                                     bool latest_only) = 0;
+};
+
+// ---- embeddings ----------------------------------------------------------------------------
+
+// One vector of a call: the whole call (chunk_index -1) or one transcript chunk (0, 1, ...).
+struct CallEmbedding {
+  std::int64_t chunk_index = -1;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  std::string text;    // the chunk's (redacted) text; empty for the whole-call vector
+  std::string model;   // the embedder's id, e.g. "hashed-bow:256"
+  std::vector<float> vector;
+};
+
+class EmbeddingRepository {
+ public:
+  virtual ~EmbeddingRepository() = default;
+  // Replaces every vector of the call (re-analysis). kNotFound for a foreign call.
+  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id,
+                                       const std::vector<CallEmbedding>& rows) = 0;
+  // The call's vectors, whole call first, then chunks in order.
+  [[nodiscard]] virtual Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t,
+                                                                         Id call_id) = 0;
 };
 
 // ---- pipeline history --------------------------------------------------------------------
