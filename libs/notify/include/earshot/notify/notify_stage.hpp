@@ -1,0 +1,54 @@
+#pragma once
+// The notify stage (notify.{bid}), run by earshot-notify.
+//
+// For an analyzed call: builds the events (call.analyzed, one escalation.created per
+// escalation, one category.matched per matched category), enqueues one delivery per
+// subscription that asked for the event type, the CRM activity for the matched LeadSquared
+// lead, and the escalation alerts (e-mail, chat) the business configured; all in the
+// durable schedule (NotifyStore), idempotently (event ids derive from the call's state).
+// Then moves the call analyzed -> notified and publishes the status change. Delivery
+// itself is the Dispatcher's: a failing receiver never holds up the call or another
+// business. For a failed call ("call.failed") it enqueues the call.failed events.
+
+#include <functional>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/metrics.hpp"
+#include "earshot/notify/dispatcher.hpp"
+#include "earshot/notify/settings.hpp"
+#include "earshot/notify/store.hpp"
+#include "earshot/queue/worker.hpp"
+#include "earshot/storage/repositories.hpp"
+
+namespace earshot::notify {
+
+struct NotifyStageDeps {
+  NotifyStore& store;
+  storage::CallRepository& calls;
+  storage::AnalysisRepository& analyses;
+  storage::AgentConfigRepository& agent_configs;
+  storage::CategoryMatchRepository& category_matches;
+  storage::RuleSetRepository& categories;
+  storage::HumanAgentRepository& agents;
+  storage::CrmLeadRepository& leads;
+  storage::PipelineConfigRepository& configs;
+  storage::ProcessingEventRepository& events;
+  Metrics& metrics;
+  Clock& clock;
+  std::function<void()> wake;    // the dispatcher's wake(); may be empty
+  EventPublisher publish_event;  // live events; may be empty
+};
+
+class NotifyStage final : public queue::StageHandler {
+ public:
+  NotifyStage(NotifySettings settings, NotifyStageDeps deps);
+  [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
+
+ private:
+  NotifySettings s_;
+  NotifyStageDeps d_;
+  prometheus::Family<prometheus::Counter>* enqueued_;
+  prometheus::Family<prometheus::Counter>* calls_;
+};
+
+}  // namespace earshot::notify
