@@ -1,6 +1,11 @@
 // earshot-stt: consumes transcribe.{bid}; decodes and measures call audio, transcribes it,
-// stores transcript and metrics, and hands the call to analyze.{bid}.
+// stores transcript and metrics, publishes call.status live events, and hands the call to
+// analyze.{bid}. Jobs run asynchronously: hundreds wait on speech providers at once, on the
+// HTTP client's event loop, while a few work threads decode, measure and write.
 #include <memory>
+
+#include "earshot/cache/live_events.hpp"
+#include "earshot/cache/redis_client.hpp"
 
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
@@ -36,12 +41,24 @@ class HttpClientComponent final : public earshot::Component {
   std::unique_ptr<earshot::http::CurlHttpClient> client;
 };
 
+// Stops the stage's work threads after the worker stopped (nothing new starts) and before
+// the HTTP client does, so no step outlives the client or the repositories.
+class StageComponent final : public earshot::Component {
+ public:
+  explicit StageComponent(earshot::pipeline::TranscribeStage& stage) : stage_(stage) {}
+  std::string name() const override { return "transcribe-stage"; }
+  earshot::Status start() override { return {}; }
+  void stop() override { stage_.shutdown(); }
+
+ private:
+  earshot::pipeline::TranscribeStage& stage_;
+};
+
 struct Stt {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
   std::string object_store_dir;
-  std::int64_t handler_threads = 2;
-  std::int64_t per_business_in_flight = 2;
+  earshot::pipeline::TranscribeStageSettings stt_settings;
   std::int64_t max_audio_bytes = 0;
   std::chrono::milliseconds max_audio_duration{0};
 
@@ -59,6 +76,8 @@ struct Stt {
   std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
   HttpClientComponent* http = nullptr;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::cache::RedisClient> redis;
+  std::unique_ptr<earshot::cache::LiveEvents> live;
   std::unique_ptr<earshot::pipeline::TranscribeStage> stage;
   NoopRecorder recorder;
 
@@ -71,10 +90,7 @@ struct Stt {
                   "Allow audio URLs that resolve to private, loopback or link-local addresses.");
     spec.add_duration("audio_fetch_timeout", &fetch_timeout, std::chrono::minutes(2), std::chrono::seconds(1),
                       std::chrono::hours(1), "Deadline to download one recording.");
-    spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 256,
-                  "Calls transcribed at once by this process.");
-    spec.add_int("stt_per_business_in_flight", &per_business_in_flight, 2, 1, 256,
-                  "Calls of one business transcribed at once by this process.");
+    stt_settings.declare(spec);
     spec.add_int("audio_max_bytes", &max_audio_bytes, 200LL << 20, 1024, 4LL << 30,
                   "Largest accepted recording.");
     spec.add_duration("audio_max_duration", &max_audio_duration, std::chrono::hours(4),
@@ -110,14 +126,22 @@ struct Stt {
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);
     limits.max_duration = max_audio_duration;
-    stage = std::make_unique<pipeline::TranscribeStage>(pipeline::TranscribeStageDeps{
-        *calls, *transcripts, *metrics, *configs, *events, *fetcher, *transcribers, rt.metrics(),
-        rt.clock(), topology, limits});
+    auto r = cache::RedisClient::make(deps.redis, 4);
+    if (!r) return std::unexpected(r.error().with_context("EARSHOT_REDIS_URL"));
+    redis = std::move(*r);
+    live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
+    auto stage_options = stt_settings.options();
+    stage_options.live_events = live.get();
+    stage = std::make_unique<pipeline::TranscribeStage>(
+        pipeline::TranscribeStageDeps{*calls, *transcripts, *metrics, *configs, *events, *fetcher, *transcribers,
+                                      rt.metrics(), rt.clock(), topology, limits},
+        stage_options);
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kTranscribe;
-    opts.handler_threads = static_cast<std::size_t>(handler_threads);
-    opts.per_business_in_flight = static_cast<std::size_t>(per_business_in_flight);
-    rt.add_component(std::make_unique<queue::StageWorker>(deps.amqp, topology, opts, *stage, *directory,
+    stt_settings.apply(opts);
+    rt.add_component(std::make_unique<StageComponent>(*stage));  // stopped after the worker
+    queue::AsyncStageHandler& handler = *stage;
+    rt.add_component(std::make_unique<queue::StageWorker>(deps.amqp, topology, opts, handler, *directory,
                                                           recorder, rt.metrics(), rt.clock()));
     return {};
   }

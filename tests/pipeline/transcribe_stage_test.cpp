@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "audio_fixture.hpp"
+#include "earshot/cache/live_events.hpp"
+#include "earshot/cache/redis_client.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -295,6 +297,214 @@ TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReport
   ASSERT_NE(fail, nullptr);
   EXPECT_EQ(status(t, bad_id), storage::CallStatus::kFailed);
   EXPECT_FALSE(calls_->get(t, bad_id)->failed_reason.empty());
+  client.shutdown();
+}
+
+// call.status events of one call, oldest first, from the business's live stream.
+std::vector<nlohmann::json> status_events(cache::LiveEvents& live, const std::string& bid, storage::Id id) {
+  std::vector<nlohmann::json> out;
+  auto events = live.read_after(bid, "", 10000);
+  EXPECT_TRUE(events) << events.error().to_string();
+  if (!events) return out;
+  for (const auto& e : *events) {
+    auto j = nlohmann::json::parse(e.json);
+    if (j["type"] == "call.status" && j["data"]["call_id"] == id) out.push_back(j["data"]);
+  }
+  return out;
+}
+
+std::unique_ptr<cache::RedisClient> test_redis() {
+  cache::RedisSettings rs;
+  rs.url = earshot::testing::endpoints().redis_url;
+  rs.timeout = 2s;
+  auto r = cache::RedisClient::make(rs, 2);
+  EXPECT_TRUE(r) << r.error().to_string();
+  return r ? std::move(*r) : nullptr;
+}
+
+// The stage as the stt worker runs it: asynchronous jobs on the queue harness, the provider
+// over the HTTP loop. Thirty calls are in flight on two handler and two work threads while
+// the provider (answering after 800 ms) never holds more than its cap of eight; each call is
+// stored, forwarded and announced on the live stream, and the stage's metrics count them.
+TEST_F(TranscribeStageTest, AsyncWorkerKeepsManyCallsInFlightWithinTheProviderCap) {
+  earshot::testing::FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  fake.set_latency(800ms);
+  http::CurlHttpClient client;
+  ProviderTranscriberFactory providers(client, SystemClock::instance(), *metrics);
+  auto redis = test_redis();
+  ASSERT_TRUE(redis);
+  cache::LiveEvents live(*redis, SystemClock::instance(), metrics.get());
+  TranscribeStageOptions so;
+  so.work_threads = 2;
+  so.provider_in_flight = 8;
+  so.live_events = &live;
+  TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_,
+                                            providers, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}},
+                        so);
+  auto t = earshot::testing::new_tenant("dga");
+  declare(Stage::kTranscribe, t.bid());
+  declare(Stage::kAnalyze, t.bid());
+  storage::PipelineConfig config;
+  config.stt_provider = "deepgram";
+  config.stt_options_json = nlohmann::json{{"base_url", fake.base_url()}}.dump();
+  config.secrets["stt_api_key"] = fake.api_key();
+  ASSERT_TRUE(configs_->put(t, config));
+
+  const int r = 8000;
+  std::vector<earshot::testing::Placement> parts;
+  parts.push_back({0, 300, earshot::testing::speak(kAgent, "slt", r)});
+  parts.push_back({1, parts.back().end_ms(r) + 500, earshot::testing::speak(kCustomer, "rms", r)});
+  auto call = earshot::testing::build_call(2, parts.back().end_ms(r) + 1000, parts, r);
+  const auto bytes = wav_bytes(call);
+  constexpr int kCalls = 30;
+  std::vector<storage::Id> ids;
+  for (int i = 0; i < kCalls; ++i) ids.push_back(new_call(t, fmt::format("many-{}.wav", i), bytes, 2));
+
+  queue::InMemoryBusinessDirectory dir;
+  dir.enable(t.bid());
+  queue::InMemoryOutcomeRecorder rec;
+  queue::StageWorkerOptions o;
+  o.stage = Stage::kTranscribe;
+  o.handler_threads = 2;
+  o.max_in_flight = kCalls;
+  o.per_business_in_flight = kCalls;
+  queue::AsyncStageHandler& handler = stage;
+  queue::StageWorker worker(amqp, topo, o, handler, dir, rec, *metrics, SystemClock::instance());
+  ASSERT_TRUE(worker.start());
+  queue::Publisher pub(amqp, {});
+  pub.start();
+  std::vector<queue::OutgoingMessage> batch;
+  for (auto id : ids) batch.push_back(transcribe_message(t, id));
+  ASSERT_TRUE(pub.publish_batch(std::move(batch)));
+
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return rec.count(queue::OutcomeKind::kDone) == static_cast<std::size_t>(kCalls); }, 120s))
+      << rec.count(queue::OutcomeKind::kDone) << " done";
+  for (auto id : ids) EXPECT_EQ(status(t, id), storage::CallStatus::kTranscribed);
+  EXPECT_EQ(fake.max_concurrent(), 8);  // the cap was reached and never exceeded
+  EXPECT_EQ(fake.count("/v1/listen"), kCalls);
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == static_cast<std::uint32_t>(kCalls); }, 20s));
+  auto tr = transcripts_->get(t, ids.back());
+  ASSERT_TRUE(tr);
+  EXPECT_EQ(tr->provider, "deepgram");
+  auto m = metrics_repo_->get(t, ids.back());
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->source, storage::MetricsSource::kAudio);
+
+  const std::string text = metrics->serialize();
+  auto has = [&](const std::string& line) { return text.find(line) != std::string::npos; };
+  EXPECT_TRUE(has(fmt::format("earshot_calls_transcribed_total{{provider=\"deepgram\"}} {}", kCalls))) << text;
+  EXPECT_TRUE(has(fmt::format("earshot_stt_duration_seconds_count{{provider=\"deepgram\"}} {}", kCalls)));
+  EXPECT_TRUE(has(fmt::format("earshot_stt_provider_requests_total{{provider=\"deepgram\",status=\"200\"}} {}", kCalls)));
+  EXPECT_TRUE(has("earshot_stt_provider_in_flight{provider=\"deepgram\"} 0"));
+  const double audio_s = kCalls * static_cast<double>(call.channels[0].size()) / r;
+  const std::string sample = "\nearshot_audio_processed_seconds_total ";
+  const auto pos = text.find(sample);
+  ASSERT_NE(pos, std::string::npos);
+  EXPECT_NEAR(std::strtod(text.c_str() + pos + sample.size(), nullptr), audio_s, 0.01 * kCalls);
+
+  auto statuses = status_events(live, t.bid(), ids.front());
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0]["status"], "transcribing");
+  EXPECT_EQ(statuses[0]["previous"], "pending");
+  EXPECT_EQ(statuses[1]["status"], "transcribed");
+  EXPECT_EQ(statuses[1]["previous"], "transcribing");
+
+  worker.stop_intake();
+  worker.drain(std::chrono::steady_clock::now() + 5s);
+  worker.stop();
+  stage.shutdown();
+  client.shutdown();
+}
+
+// Provider failures through the asynchronous worker: a refused key fails the call with the
+// reason (dead letter, call.status failed with the reason); throttling that outlasts the
+// adapter's attempts goes back to the queue with the provider's Retry-After as the hint and
+// the call is transcribed on the next delivery.
+TEST_F(TranscribeStageTest, AsyncWorkerFailsOrRetriesOnProviderErrors) {
+  earshot::testing::FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  http::CurlHttpClient client;
+  ProviderTranscriberFactory providers(client, SystemClock::instance(), *metrics);
+  auto redis = test_redis();
+  ASSERT_TRUE(redis);
+  cache::LiveEvents live(*redis, SystemClock::instance(), metrics.get());
+  TranscribeStageOptions so;
+  so.live_events = &live;
+  TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_,
+                                            providers, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}},
+                        so);
+  auto t = earshot::testing::new_tenant("dge");
+  declare(Stage::kTranscribe, t.bid());
+  declare(Stage::kAnalyze, t.bid());
+  storage::PipelineConfig config;
+  config.stt_provider = "deepgram";
+  config.stt_options_json = nlohmann::json{{"base_url", fake.base_url()}, {"max_attempts", 1}}.dump();
+  config.secrets["stt_api_key"] = fake.api_key();
+  ASSERT_TRUE(configs_->put(t, config));
+  auto call = earshot::testing::build_call(2, 3000, {{0, 200, earshot::testing::speak(kAgent, "slt", 8000)}});
+  const auto bytes = wav_bytes(call);
+
+  queue::InMemoryBusinessDirectory dir;
+  dir.enable(t.bid());
+  queue::InMemoryOutcomeRecorder rec;
+  queue::StageWorkerOptions o;
+  o.stage = Stage::kTranscribe;
+  o.max_in_flight = 8;
+  queue::AsyncStageHandler& handler = stage;
+  queue::StageWorker worker(amqp, topo, o, handler, dir, rec, *metrics, SystemClock::instance());
+  ASSERT_TRUE(worker.start());
+  queue::Publisher pub(amqp, {});
+  pub.start();
+
+  // A refused key: failed at once with the reason.
+  fake.fail_next(earshot::testing::FailurePlan::of(1, earshot::testing::FailureKind::kAuth));
+  const auto refused = new_call(t, "auth.wav", bytes, 2);
+  ASSERT_TRUE(pub.publish(transcribe_message(t, refused)));
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return depth(queue::dead_letter_queue(Stage::kTranscribe, t.bid())) == 1; }, 30s));
+  EXPECT_EQ(status(t, refused), storage::CallStatus::kFailed);
+  const auto reason = calls_->get(t, refused)->failed_reason;
+  EXPECT_NE(reason.find("authentication failed"), std::string::npos) << reason;
+  auto dead = admin->get(queue::dead_letter_queue(Stage::kTranscribe, t.bid()));
+  ASSERT_TRUE(dead && dead->has_value());
+  EXPECT_EQ(queue::header_string((*dead)->headers, queue::header::kErrorCode), "unauthenticated");
+  EXPECT_EQ(queue::header_string((*dead)->headers, queue::header::kErrorReason), reason);
+  auto statuses = status_events(live, t.bid(), refused);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[1]["status"], "failed");
+  EXPECT_EQ(statuses[1]["previous"], "transcribing");
+  EXPECT_EQ(statuses[1]["reason"], reason);
+
+  // Throttled beyond the adapter's single attempt: the queue retries the message.
+  fake.fail_next(earshot::testing::FailurePlan::of(1, earshot::testing::FailureKind::kRateLimit).after_ms(400));
+  const auto throttled = new_call(t, "throttled.wav", bytes, 2);
+  ASSERT_TRUE(pub.publish(transcribe_message(t, throttled)));
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return status(t, throttled) == storage::CallStatus::kTranscribed; }, 30s));
+  EXPECT_EQ(fake.count("/v1/listen"), 3);  // the refused one, the 429, the answer
+  EXPECT_EQ(rec.count(queue::OutcomeKind::kRetried), 1u);
+  auto events = events_->list_for_call(t, throttled);
+  ASSERT_TRUE(events);
+  bool second_attempt_succeeded = false;
+  for (const auto& e : *events) {
+    if (e.outcome == storage::EventOutcome::kSucceeded) second_attempt_succeeded = e.attempt == 2;
+  }
+  EXPECT_TRUE(second_attempt_succeeded);
+  // The retry copy waited in the tier chosen by the Retry-After hint (600 ms, the first at
+  // least as long as 400 ms).
+  const auto reqs = fake.requests();
+  ASSERT_GE(reqs.size(), 3u);
+  EXPECT_GE(reqs[2].at - reqs[1].at, 550ms);
+  EXPECT_TRUE(metrics->serialize().find(R"(earshot_stt_provider_requests_total{provider="deepgram",status="429"} 1)") !=
+              std::string::npos);
+
+  worker.stop_intake();
+  worker.drain(std::chrono::steady_clock::now() + 5s);
+  worker.stop();
+  stage.shutdown();
   client.shutdown();
 }
 

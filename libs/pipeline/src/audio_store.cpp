@@ -98,16 +98,9 @@ Status LocalObjectStore::remove(std::string_view uri) {
   return {};
 }
 
-Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std::uint64_t max_bytes) {
-  if (!uri.starts_with("http://") && !uri.starts_with("https://")) return fallback_.read(uri, max_bytes);
-  http::HttpRequest req;
-  req.url = std::string(uri);
-  req.timeout = options_.timeout;
-  req.connect_timeout = options_.connect_timeout;
-  req.max_response_bytes = max_bytes;
-  req.follow_redirects = true;
-  req.address_policy = options_.policy;
-  auto res = client_.send_sync(std::move(req));
+namespace {
+
+Result<std::vector<std::uint8_t>> audio_from_response(Result<http::HttpResponse> res) {
   if (!res) {
     // A refused address is the caller's configuration, never worth retrying.
     return std::unexpected(res.error().with_context("fetching audio"));
@@ -121,6 +114,36 @@ Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std
     return make_error(ErrorCode::kInvalidArgument, fmt::format("audio URL answered HTTP {}", res->status));
   }
   return std::vector<std::uint8_t>(res->body.begin(), res->body.end());
+}
+
+bool is_http_url(std::string_view uri) { return uri.starts_with("http://") || uri.starts_with("https://"); }
+
+}  // namespace
+
+http::HttpRequest HttpAudioStore::request_for(std::string_view uri, std::uint64_t max_bytes) const {
+  http::HttpRequest req;
+  req.url = std::string(uri);
+  req.timeout = options_.timeout;
+  req.connect_timeout = options_.connect_timeout;
+  req.max_response_bytes = max_bytes;
+  req.follow_redirects = true;
+  req.address_policy = options_.policy;
+  return req;
+}
+
+Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std::uint64_t max_bytes) {
+  if (!is_http_url(uri)) return fallback_.read(uri, max_bytes);
+  return audio_from_response(client_.send_sync(request_for(uri, max_bytes)));
+}
+
+void HttpAudioStore::read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {
+  if (!is_http_url(uri)) {
+    fallback_.read_async(uri, max_bytes, std::move(done));
+    return;
+  }
+  client_.send(request_for(uri, max_bytes), [done = std::move(done)](Result<http::HttpResponse> r) {
+    done(audio_from_response(std::move(r)));
+  });
 }
 
 }  // namespace earshot::pipeline

@@ -3,15 +3,18 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/stt/local_engine.hpp"
 #include "earshot/stt/provider_config.hpp"
+#include "earshot/pipeline/work_pool.hpp"
 #include "earshot/stt/speakers.hpp"
-
-#include <future>
 
 namespace earshot::pipeline {
 namespace {
@@ -110,13 +113,30 @@ Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const s
 
 namespace {
 
-// One provider job, waited for on the handler thread.
+// Speech providers reached over HTTP (everything but the in-process engines).
+bool is_remote(const std::string& provider) {
+  return !(provider == "none" || provider == "pocketsphinx" || provider == "local" || provider.empty());
+}
+
+// One provider job per call: the request goes out on the HTTP loop and the answer comes back
+// there, with speakers mapped to roles.
 class ProviderTranscriber final : public Transcriber {
  public:
   ProviderTranscriber(std::unique_ptr<stt::SttProvider> provider, std::chrono::milliseconds deadline)
       : provider_(std::move(provider)), deadline_(deadline) {}
 
   Result<stt::Transcript> transcribe(const Input& in) override {
+    auto promise = std::make_shared<std::promise<Result<stt::Transcript>>>();
+    auto future = promise->get_future();
+    transcribe_async(in, [promise](Result<stt::Transcript> r) { promise->set_value(std::move(r)); });
+    // The provider enforces its own job deadline; this bound only guards against a lost callback.
+    if (future.wait_for(deadline_ + std::chrono::seconds(30)) != std::future_status::ready) {
+      return make_error(ErrorCode::kTimeout, fmt::format("{}: no answer within the job deadline", provider_->name()));
+    }
+    return future.get();
+  }
+
+  void transcribe_async(const Input& in, Callback done) override {
     stt::SttJob job;
     job.audio = std::string(in.encoded);
     job.channels = static_cast<int>(in.audio->channels.size());
@@ -124,21 +144,18 @@ class ProviderTranscriber final : public Transcriber {
     job.language = in.language;
     job.separate_channels = in.stereo;
     job.diarize = !in.stereo;
-    auto promise = std::make_shared<std::promise<Result<stt::Transcript>>>();
-    auto future = promise->get_future();
-    provider_->transcribe(std::move(job), [promise](Result<stt::Transcript> r) { promise->set_value(std::move(r)); });
-    // The provider enforces its own job deadline; this bound only guards against a lost callback.
-    if (future.wait_for(deadline_ + std::chrono::seconds(30)) != std::future_status::ready) {
-      return make_error(ErrorCode::kTimeout, fmt::format("{}: no answer within the job deadline", provider_->name()));
-    }
-    auto t = future.get();
-    if (!t) return t;
-    stt::SpeakerMapping mapping;
-    mapping.agent_on_left = in.agent_channel == 0;
-    stt::map_speakers(*t, mapping);
-    std::sort(t->segments.begin(), t->segments.end(),
-              [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
-    return t;
+    const bool agent_on_left = in.agent_channel == 0;
+    provider_->transcribe(std::move(job), [done = std::move(done), agent_on_left](Result<stt::Transcript> t) mutable {
+      if (t) {
+        stt::SpeakerMapping mapping;
+        mapping.agent_on_left = agent_on_left;
+        stt::map_speakers(*t, mapping);
+        std::sort(t->segments.begin(), t->segments.end(),
+                  [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+      }
+      auto d = std::move(done);
+      d(std::move(t));
+    });
   }
 
  private:
@@ -155,9 +172,7 @@ ProviderTranscriberFactory::ProviderTranscriberFactory(http::HttpClient& client,
 
 Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
-  if (provider == "none" || provider == "pocketsphinx" || provider == "local" || provider.empty()) {
-    return LocalTranscriberFactory::for_config(config);
-  }
+  if (!is_remote(provider)) return LocalTranscriberFactory::for_config(config);
   auto options = nlohmann::json::parse(config.stt_options_json.empty() ? "{}" : config.stt_options_json, nullptr, false);
   if (!options.is_object()) return make_error(ErrorCode::kInvalidArgument, "stt options are not a JSON object");
   options["provider"] = provider;
@@ -174,184 +189,474 @@ Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(cons
   return std::make_shared<ProviderTranscriber>(std::move(*p), pc->deadline);
 }
 
-TranscribeStage::TranscribeStage(TranscribeStageDeps deps) : d_(std::move(deps)) {
-  transcribed_ = &d_.prometheus.counter("earshot_calls_transcribed_total", "Calls transcribed, by business.");
-  failed_ = &d_.prometheus.counter("earshot_calls_failed_total", "Calls failed, by stage and reason code.");
-  duration_ = &d_.prometheus.histogram("earshot_stt_duration_seconds",
-                                       "Time to decode, measure and transcribe one call, by provider.");
-  audio_seconds_ = &d_.prometheus.counter("earshot_audio_processed_seconds_total",
-                                          "Seconds of call audio decoded and measured.").Add({});
+// ---------------------------------------------------------------------------- settings
+
+void TranscribeStageSettings::declare(ConfigSpec& spec) {
+  spec.add_int("stt_max_in_flight", &max_in_flight, 500, 1, 20000,
+               "Calls this process works on at once (waiting on providers included).");
+  spec.add_int("stt_per_business_in_flight", &per_business_in_flight, 250, 1, 20000,
+               "Calls of one business this process works on at once.");
+  spec.add_int("stt_provider_in_flight", &provider_in_flight, 500, 1, 20000,
+               "Calls holding one speech provider (sarvam, deepgram, ...) at once; the rest wait.");
+  spec.add_int("stt_work_threads", &work_threads, 2, 1, 64,
+               "Threads for database steps, decoding, measuring and the offline engine.");
+  spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 64,
+               "Stage-worker threads that validate messages, start jobs and finish outcomes.");
 }
 
-queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) {
-  const auto t0 = d_.clock.steady_now();
-  auto body = nlohmann::json::parse(msg.body, nullptr, false);
+TranscribeStageOptions TranscribeStageSettings::options() const {
+  TranscribeStageOptions o;
+  o.work_threads = static_cast<std::size_t>(work_threads);
+  o.provider_in_flight = static_cast<std::size_t>(provider_in_flight);
+  return o;
+}
+
+void TranscribeStageSettings::apply(queue::StageWorkerOptions& worker) const {
+  worker.max_in_flight = static_cast<std::size_t>(max_in_flight);
+  worker.per_business_in_flight = static_cast<std::size_t>(per_business_in_flight);
+  worker.handler_threads = static_cast<std::size_t>(handler_threads);
+}
+
+// ---------------------------------------------------------------------------- the stage
+
+// A job moves through steps: load (work thread) -> fetch (HTTP loop for URLs) -> decode and
+// measure (work thread) -> transcribe (work thread for the offline engine; the HTTP loop for
+// providers, after a provider slot is free) -> store (work thread) -> completion.
+
+struct TranscribeStage::Job {
+  std::shared_ptr<Shared> shared;  // keeps the pool and the provider slots alive for callbacks
+  queue::Envelope envelope;
+  std::string body_text;
+  queue::StageCompletion done;
+  std::chrono::steady_clock::time_point t0{};
+  std::optional<storage::TenantId> tenant;
+  storage::Id call_id = 0;
+  storage::CallRecord call;
+  storage::PipelineConfig config;
+  std::vector<std::uint8_t> bytes;  // the file as fetched (kept past the provider call for mono calls)
+  std::optional<audio::AudioBuffer> audio;
+  std::int64_t duration_ms = 0;
+  bool stereo = false;
+  analytics::ChannelMap map;
+  analytics::AudioMeasurement measured;
+  std::shared_ptr<Transcriber> transcriber;
+  std::string slot;  // the provider whose slot this job holds; empty: none
+  bool finished = false;
+};
+
+namespace {
+using JobPtr = std::shared_ptr<TranscribeStage::Job>;
+using Step = void (*)(const JobPtr&);
+}  // namespace
+
+struct TranscribeStage::Shared {
+  TranscribeStageDeps d;
+  TranscribeStageOptions opt;
+  prometheus::Family<prometheus::Counter>* transcribed;
+  prometheus::Family<prometheus::Counter>* failed;
+  prometheus::Family<prometheus::Histogram>* duration;
+  prometheus::Counter* audio_seconds;
+  prometheus::Family<prometheus::Gauge>* provider_in_flight;
+  prometheus::Family<prometheus::Gauge>* provider_waiting;
+
+  struct Lane {
+    std::size_t in_flight = 0;
+    std::deque<std::function<void()>> waiting;
+  };
+  std::mutex lanes_mu;
+  std::map<std::string, Lane> lanes;
+
+  WorkPool pool;  // last member: its threads are joined before the rest is destroyed
+
+  Shared(TranscribeStageDeps deps, TranscribeStageOptions o)
+      : d(std::move(deps)), opt(o), pool(std::max<std::size_t>(1, o.work_threads)) {
+    auto& m = d.prometheus;
+    transcribed = &m.counter("earshot_calls_transcribed_total", "Calls transcribed, by speech provider.");
+    failed = &m.counter("earshot_calls_failed_total", "Calls failed, by stage and reason code.");
+    duration = &m.histogram("earshot_stt_duration_seconds",
+                            "Time to fetch, decode, measure and transcribe one call, by provider.");
+    audio_seconds =
+        &m.counter("earshot_audio_processed_seconds_total", "Seconds of call audio decoded and measured.").Add({});
+    provider_in_flight = &m.gauge("earshot_stt_provider_in_flight", "Calls holding a speech provider slot now.");
+    provider_waiting = &m.gauge("earshot_stt_provider_waiting", "Calls waiting for a speech provider slot.");
+  }
+
+  // Runs `go` once the provider has a free slot: at once on this thread, or later on the pool.
+  void acquire(const std::string& key, std::function<void()> go) {
+    {
+      std::lock_guard l(lanes_mu);
+      auto& lane = lanes[key];
+      if (lane.in_flight >= std::max<std::size_t>(1, opt.provider_in_flight)) {
+        lane.waiting.push_back(std::move(go));
+        provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
+        return;
+      }
+      ++lane.in_flight;
+      provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
+    }
+    go();
+  }
+
+  // Frees a slot; the next waiter (if any) takes it over and runs on the pool.
+  void release(const std::string& key) {
+    std::function<void()> next;
+    {
+      std::lock_guard l(lanes_mu);
+      auto& lane = lanes[key];
+      if (!lane.waiting.empty()) {
+        next = std::move(lane.waiting.front());
+        lane.waiting.pop_front();
+        provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
+      } else if (lane.in_flight > 0) {
+        --lane.in_flight;
+        provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
+      }
+    }
+    if (next) pool.post(std::move(next));
+  }
+};
+
+namespace {
+
+log::Context context_of(const TranscribeStage::Job& j) {
+  return {.bid = j.envelope.bid,
+          .call_id = j.call_id > 0 ? std::to_string(j.call_id) : std::string(),
+          .trace_id = j.envelope.trace_id};
+}
+
+// Runs `step` on a work thread with the job's log context.
+void post(const JobPtr& job, Step step) {
+  job->shared->pool.post([job, step] {
+    log::ScopedContext ctx(context_of(*job));
+    step(job);
+  });
+}
+
+void release_slot(TranscribeStage::Job& j) {
+  if (j.slot.empty()) return;
+  auto key = std::move(j.slot);
+  j.slot.clear();
+  j.shared->release(key);
+}
+
+void finish(const JobPtr& job, queue::HandlerResult r) {
+  auto& j = *job;
+  if (j.finished) return;
+  j.finished = true;
+  release_slot(j);
+  j.audio.reset();
+  j.bytes = {};
+  auto done = std::move(j.done);
+  done(std::move(r));
+}
+
+// call.status on the business's live stream; never fails the call.
+void emit_status(const TranscribeStage::Job& j, storage::CallStatus status, storage::CallStatus previous,
+                 const std::string& reason = {}) {
+  auto* events = j.shared->opt.live_events;
+  if (events == nullptr || !j.tenant) return;
+  nlohmann::json data{{"call_id", j.call_id},
+                      {"status", std::string(storage::status_name(status))},
+                      {"previous", std::string(storage::status_name(previous))}};
+  if (!reason.empty()) data["reason"] = reason;
+  (void)events->publish(j.tenant->bid(), "call.status", std::move(data));
+}
+
+void record_event(const TranscribeStage::Job& j, storage::EventOutcome outcome, std::string error) {
+  auto& s = *j.shared;
+  storage::ProcessingEvent e;
+  e.call_id = j.call_id;
+  e.stage = std::string(kStage);
+  e.outcome = outcome;
+  e.attempt = j.envelope.attempt;
+  e.error = std::move(error);
+  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.d.clock.steady_now() - j.t0).count();
+  e.created_at = std::chrono::time_point_cast<std::chrono::milliseconds>(s.d.clock.now());
+  if (auto st = s.d.events.append(*j.tenant, e); !st) {
+    log::warn("processing event not recorded", {{"error", st.error().to_string()}});
+  }
+}
+
+queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
+  queue::Envelope env;
+  env.bid = j.tenant->bid();
+  env.stage = queue::Stage::kAnalyze;
+  env.trace_id = j.envelope.trace_id;
+  nlohmann::json out{{"schema_version", 1},
+                     {"bid", j.tenant->bid()},
+                     {"call_id", std::to_string(j.call_id)},
+                     {"transcript_id", std::to_string(j.call_id)}};
+  return queue::make_stage_message(j.shared->d.topology, env, out.dump());
+}
+
+// The call records why; the message goes to the dead-letter queue with the same reason.
+void fail_call(const JobPtr& job, const Error& e) {
+  auto& j = *job;
+  auto& s = *j.shared;
+  auto marked = s.d.calls.mark_failed(*j.tenant, j.call_id, kStage, e.message);
+  if (!marked) {
+    finish(job, std::unexpected(marked.error()));  // database down: retry the whole message later
+    return;
+  }
+  record_event(j, storage::EventOutcome::kFailed, e.to_string());
+  s.failed->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
+  log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
+  if (*marked) emit_status(j, storage::CallStatus::kFailed, j.call.status, e.message);
+  finish(job, queue::Outcome{queue::Fail{e.message, e.code}});
+}
+
+// A retryable failure retries the message (the call stays transcribing); any other fails it.
+void fail_or_retry(const JobPtr& job, const Error& e) {
+  if (message_fate(e.code) == MessageFate::kRetry) {
+    finish(job, std::unexpected(e));
+    return;
+  }
+  fail_call(job, e);
+}
+
+void step_decode(const JobPtr& job);
+void step_transcribe(const JobPtr& job);
+void step_store(const JobPtr& job, Result<stt::Transcript> transcript);
+
+// Work thread: load the call, skip or claim it, read its config, start the download (after
+// a provider slot is free for calls that go to a provider).
+void step_load(const JobPtr& job) {
+  auto& j = *job;
+  auto& s = *j.shared;
+  auto body = nlohmann::json::parse(j.body_text, nullptr, false);
   if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
-    return queue::Outcome{queue::Fail{"body has no call_id", ErrorCode::kInvalidArgument}};
+    finish(job, queue::Outcome{queue::Fail{"body has no call_id", ErrorCode::kInvalidArgument}});
+    return;
   }
   auto call_id = parse_call_id(body["call_id"].get<std::string>());
-  if (!call_id) return queue::Outcome{queue::Fail{call_id.error().message, ErrorCode::kInvalidArgument}};
-  auto tenant = storage::TenantId::make(msg.envelope.bid);
-  if (!tenant) return queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}};
-  const auto& t = *tenant;
-  log::ScopedContext ctx({.bid = t.bid(), .call_id = std::to_string(*call_id), .trace_id = msg.envelope.trace_id});
+  if (!call_id) {
+    finish(job, queue::Outcome{queue::Fail{call_id.error().message, ErrorCode::kInvalidArgument}});
+    return;
+  }
+  auto tenant = storage::TenantId::make(j.envelope.bid);
+  if (!tenant) {
+    finish(job, queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}});
+    return;
+  }
+  j.call_id = *call_id;
+  j.tenant = *tenant;
+  const auto& t = *j.tenant;
+  log::ScopedContext ctx(context_of(j));
 
-  auto event = [&](storage::EventOutcome outcome, std::string error) {
-    storage::ProcessingEvent e;
-    e.call_id = *call_id;
-    e.stage = std::string(kStage);
-    e.outcome = outcome;
-    e.attempt = msg.envelope.attempt;
-    e.error = std::move(error);
-    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
-    e.created_at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
-    if (auto st = d_.events.append(t, e); !st) {
-      log::warn("processing event not recorded", {{"error", st.error().to_string()}});
-    }
-  };
-  auto analyze_message = [&] {
-    queue::Envelope env;
-    env.bid = t.bid();
-    env.stage = queue::Stage::kAnalyze;
-    env.trace_id = msg.envelope.trace_id;
-    nlohmann::json out{{"schema_version", 1},
-                       {"bid", t.bid()},
-                       {"call_id", std::to_string(*call_id)},
-                       {"transcript_id", std::to_string(*call_id)}};
-    return queue::make_stage_message(d_.topology, env, out.dump());
-  };
-  auto fail_call = [&](const Error& e) -> queue::HandlerResult {
-    // The call records why; the message goes to the dead-letter queue with the same reason.
-    if (auto st = d_.calls.mark_failed(t, *call_id, kStage, e.message); !st) {
-      return std::unexpected(st.error());  // database down: retry the whole message later
-    }
-    event(storage::EventOutcome::kFailed, e.to_string());
-    failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
-    log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
-    return queue::Outcome{queue::Fail{e.message, e.code}};
-  };
-
-  auto call = d_.calls.get(t, *call_id);
+  auto call = s.d.calls.get(t, j.call_id);
   if (!call) {
     if (call.error().code == ErrorCode::kNotFound) {
-      return queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", *call_id, t.bid()),
-                                        ErrorCode::kNotFound}};
+      finish(job, queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", j.call_id, t.bid()),
+                                             ErrorCode::kNotFound}});
+      return;
     }
-    return std::unexpected(call.error());
+    finish(job, std::unexpected(call.error()));
+    return;
   }
-  switch (call->status) {
+  j.call = std::move(*call);
+  switch (j.call.status) {
     case storage::CallStatus::kTranscribed:
       // Transcribed, but its analyze message may not have been confirmed before a crash.
-      event(storage::EventOutcome::kSkipped, "already transcribed");
-      return queue::Outcome{queue::Done{{analyze_message()}}};
+      record_event(j, storage::EventOutcome::kSkipped, "already transcribed");
+      finish(job, queue::Outcome{queue::Done{{analyze_message(j)}}});
+      return;
     case storage::CallStatus::kAnalyzing:
     case storage::CallStatus::kAnalyzed:
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
-      event(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
-      return queue::Outcome{queue::Done{}};
+      record_event(j, storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(j.call.status)));
+      finish(job, queue::Outcome{queue::Done{}});
+      return;
     case storage::CallStatus::kPending: {
-      auto moved = d_.calls.advance(t, *call_id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing);
-      if (!moved) return std::unexpected(moved.error());
+      auto moved = s.d.calls.advance(t, j.call_id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing);
+      if (!moved) {
+        finish(job, std::unexpected(moved.error()));
+        return;
+      }
+      if (*moved) emit_status(j, storage::CallStatus::kTranscribing, storage::CallStatus::kPending);
+      j.call.status = storage::CallStatus::kTranscribing;
       break;
     }
     case storage::CallStatus::kTranscribing:
       break;  // a redelivery after a crash mid-work: do it again
   }
-  event(storage::EventOutcome::kStarted, "");
+  record_event(j, storage::EventOutcome::kStarted, "");
 
-  storage::PipelineConfig config;
-  if (auto c = d_.configs.get(t); c) {
-    config = std::move(*c);
+  if (auto c = s.d.configs.get(t); c) {
+    j.config = std::move(*c);
   } else if (c.error().code != ErrorCode::kNotFound) {
-    return std::unexpected(c.error());
+    finish(job, std::unexpected(c.error()));
+    return;
   }
 
-  std::string uri = call->audio_uri;
-  if (uri.empty() && body.contains("audio") && body["audio"].is_object() && body["audio"].contains("uri")) {
+  std::string uri = j.call.audio_uri;
+  if (uri.empty() && body.contains("audio") && body["audio"].is_object() && body["audio"].contains("uri") &&
+      body["audio"]["uri"].is_string()) {
     uri = body["audio"]["uri"].get<std::string>();
   }
-  auto bytes = d_.store.read(uri, d_.limits.max_bytes);
-  if (!bytes) {
-    if (message_fate(bytes.error().code) == MessageFate::kRetry) return std::unexpected(bytes.error());
-    return fail_call(bytes.error());
+  auto fetch = [job, uri = std::move(uri)] {
+    job->shared->d.store.read_async(uri, job->shared->d.limits.max_bytes, [job](Result<std::vector<std::uint8_t>> r) {
+      // Back to a work thread (this may be the HTTP loop): decoding, or failing the call,
+      // which writes to the database.
+      auto bytes = std::make_shared<Result<std::vector<std::uint8_t>>>(std::move(r));
+      job->shared->pool.post([job, bytes] {
+        log::ScopedContext c(context_of(*job));
+        if (!*bytes) {
+          fail_or_retry(job, bytes->error());
+          return;
+        }
+        job->bytes = std::move(**bytes);
+        step_decode(job);
+      });
+    });
+  };
+  if (is_remote(j.config.stt_provider)) {
+    // Wait for a provider slot before holding any audio.
+    j.slot = j.config.stt_provider;
+    s.acquire(j.slot, std::move(fetch));
+  } else {
+    fetch();
   }
-  auto decoded = audio::decode(*bytes, d_.limits);
-  if (!decoded) return fail_call(decoded.error());
-  const auto& a = *decoded;
-  audio_seconds_->Increment(static_cast<double>(a.duration_ms()) / 1000.0);
+}
 
-  auto transcriber = d_.transcribers.for_config(config);
-  if (!transcriber) return fail_call(transcriber.error());
+// Work thread: decode, measure a stereo call from its channels, pick the transcriber.
+void step_decode(const JobPtr& job) {
+  auto& j = *job;
+  auto& s = *j.shared;
+  auto decoded = audio::decode(j.bytes, s.d.limits);
+  if (!decoded) {
+    fail_call(job, decoded.error());
+    return;
+  }
+  j.audio = std::move(*decoded);
+  const auto& a = *j.audio;
+  j.duration_ms = a.duration_ms();
+  s.audio_seconds->Increment(static_cast<double>(a.duration_ms()) / 1000.0);
 
-  const bool stereo = a.channels.size() >= 2;
-  const auto map = channel_map_from(config.channel_roles_json);
-  analytics::AudioMeasurement m;
-  Transcriber::Input in;
-  in.audio = &a;
-  in.stereo = stereo;
-  in.agent_channel = map.agent_channel;
-  in.customer_channel = map.customer_channel;
-  in.language = call->language.empty() ? config.language : call->language;
-  in.encoded = std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  if (stereo) {
-    auto measured = analytics::measure_stereo(a, map);
-    if (!measured) return fail_call(measured.error());
-    m = std::move(*measured);
-    in.agent_speech = &m.agent_speech;
-    in.customer_speech = &m.customer_speech;
+  auto transcriber = s.d.transcribers.for_config(j.config);
+  if (!transcriber) {
+    fail_call(job, transcriber.error());
+    return;
   }
-  auto transcript = (*transcriber)->transcribe(in);
-  if (!transcript) {
-    if (message_fate(transcript.error().code) == MessageFate::kRetry) return std::unexpected(transcript.error());
-    return fail_call(transcript.error());
-  }
-  if (!stereo) {
-    std::vector<audio::Interval> agent, customer;
-    for (const auto& s : transcript->segments) {
-      // Only the two parties count towards talk metrics; "other" and "unknown" voices do not.
-      if (s.speaker == "agent") agent.push_back({s.start_ms, s.end_ms});
-      if (s.speaker == "customer") customer.push_back({s.start_ms, s.end_ms});
+  j.transcriber = std::move(*transcriber);
+  j.stereo = a.channels.size() >= 2;
+  j.map = channel_map_from(j.config.channel_roles_json);
+  if (j.stereo) {
+    auto measured = analytics::measure_stereo(a, j.map);
+    if (!measured) {
+      fail_call(job, measured.error());
+      return;
     }
-    m = analytics::measure_from_segments(a, agent, customer);
+    j.measured = std::move(*measured);
   }
+  step_transcribe(job);
+}
+
+// Work thread: the offline engine runs here; a provider gets the file and answers on the
+// HTTP loop. Only what a mono call needs afterwards (its file, to measure by the transcript)
+// is kept while the provider works.
+void step_transcribe(const JobPtr& job) {
+  auto& j = *job;
+  Transcriber::Input in;
+  in.audio = &*j.audio;
+  in.stereo = j.stereo;
+  in.agent_channel = j.map.agent_channel;
+  in.customer_channel = j.map.customer_channel;
+  in.language = j.call.language.empty() ? j.config.language : j.call.language;
+  in.encoded = std::string_view(reinterpret_cast<const char*>(j.bytes.data()), j.bytes.size());
+  if (j.stereo) {
+    in.agent_speech = &j.measured.agent_speech;
+    in.customer_speech = &j.measured.customer_speech;
+  }
+  auto transcriber = j.transcriber;  // alive until this call returns, whatever the callback does
+  transcriber->transcribe_async(in, [job](Result<stt::Transcript> t) {
+    auto result = std::make_shared<Result<stt::Transcript>>(std::move(t));
+    job->shared->pool.post([job, result] {
+      log::ScopedContext ctx(context_of(*job));
+      step_store(job, std::move(*result));
+    });
+  });
+  // The provider holds its own copy of the file now: free the decoded audio (a mono call is
+  // decoded again from its file to measure it by the transcript).
+  if (is_remote(j.config.stt_provider)) {
+    j.audio.reset();
+    if (j.stereo) j.bytes = {};
+  }
+}
+
+// Work thread: measure a mono call by its transcript, store transcript and metrics, move the
+// call to transcribed and hand analyze.{bid} its message.
+void step_store(const JobPtr& job, Result<stt::Transcript> transcript) {
+  auto& j = *job;
+  auto& s = *j.shared;
+  release_slot(j);
+  j.transcriber.reset();
+  if (!transcript) {
+    fail_or_retry(job, transcript.error());
+    return;
+  }
+  const auto& t = *j.tenant;
+  if (!j.stereo) {
+    if (!j.audio) {
+      auto decoded = audio::decode(j.bytes, s.d.limits);
+      if (!decoded) {
+        fail_call(job, decoded.error());
+        return;
+      }
+      j.audio = std::move(*decoded);
+    }
+    std::vector<audio::Interval> agent, customer;
+    for (const auto& seg : transcript->segments) {
+      // Only the two parties count towards talk metrics; "other" and "unknown" voices do not.
+      if (seg.speaker == "agent") agent.push_back({seg.start_ms, seg.end_ms});
+      if (seg.speaker == "customer") customer.push_back({seg.start_ms, seg.end_ms});
+    }
+    j.measured = analytics::measure_from_segments(*j.audio, agent, customer);
+  }
+  j.audio.reset();
+  j.bytes = {};
+  const auto& m = j.measured;
 
   // Transcript.
   storage::Transcript tr;
-  tr.call_id = *call_id;
+  tr.call_id = j.call_id;
   tr.provider = transcript->provider;
   tr.language = transcript->language;
   nlohmann::json segs = nlohmann::json::array();
   int agent_words = 0, customer_words = 0;
-  for (const auto& s : transcript->segments) {
-    segs.push_back({{"speaker", s.speaker},
-                    {"start_ms", s.start_ms},
-                    {"end_ms", s.end_ms},
-                    {"text", s.text},
-                    {"confidence", s.confidence}});
+  for (const auto& seg : transcript->segments) {
+    segs.push_back({{"speaker", seg.speaker},
+                    {"start_ms", seg.start_ms},
+                    {"end_ms", seg.end_ms},
+                    {"text", seg.text},
+                    {"confidence", seg.confidence}});
     if (!tr.full_text.empty()) tr.full_text += '\n';
-    tr.full_text += s.text;
-    if (s.speaker == "agent") agent_words += stt::count_words(s.text);
-    if (s.speaker == "customer") customer_words += stt::count_words(s.text);
+    tr.full_text += seg.text;
+    if (seg.speaker == "agent") agent_words += stt::count_words(seg.text);
+    if (seg.speaker == "customer") customer_words += stt::count_words(seg.text);
   }
   tr.segments_json = segs.dump();
-  if (auto st = d_.transcripts.put(t, tr); !st) return std::unexpected(st.error());
+  if (auto st = s.d.transcripts.put(t, tr); !st) {
+    finish(job, std::unexpected(st.error()));
+    return;
+  }
 
   // Metrics.
   const auto& c = m.conversation;
+  const auto duration_ms = j.duration_ms;
   storage::CallMetrics cm;
-  cm.call_id = *call_id;
+  cm.call_id = j.call_id;
   cm.source = m.source == analytics::MetricSource::kAudio ? storage::MetricsSource::kAudio
                                                           : storage::MetricsSource::kTranscript;
-  cm.duration_ms = a.duration_ms();
+  cm.duration_ms = duration_ms;
   cm.agent_talk_ms = c.agent.talk_ms;
   cm.customer_talk_ms = c.customer.talk_ms;
   const bool spoke = c.agent.talk_ms + c.customer.talk_ms > 0;
   cm.agent_talk_ratio = opt(c.agent_talk_ratio, spoke);
-  cm.agent_talk_pct_of_call = opt(c.agent_talk_share_of_call, a.duration_ms() > 0);
+  cm.agent_talk_pct_of_call = opt(c.agent_talk_share_of_call, duration_ms > 0);
   cm.non_talk_ms = c.non_talk_ms;
   nlohmann::json sil = nlohmann::json::array();
-  for (const auto& s : c.silences) sil.push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"duration_ms", s.length()}});
+  for (const auto& x : c.silences) sil.push_back({{"start_ms", x.start_ms}, {"end_ms", x.end_ms}, {"duration_ms", x.length()}});
   cm.silences_json = sil.dump();
   cm.overtalk_ms = c.overtalk_ms;
   cm.overtalk_count = static_cast<std::int64_t>(c.overtalk.size());
@@ -364,9 +669,9 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
   cm.customer_loudness_mean_dbfs = opt(m.loudness.customer.mean_dbfs, m.loudness.customer.frames > 0);
   cm.customer_loudness_peak_dbfs = opt(m.loudness.customer.peak_dbfs, m.loudness.customer.frames > 0);
   nlohmann::json series = nlohmann::json::object();
-  if (stereo) {
-    series["agent"] = m.loudness_series[static_cast<std::size_t>(map.agent_channel)];
-    series["customer"] = m.loudness_series[static_cast<std::size_t>(map.customer_channel)];
+  if (j.stereo) {
+    series["agent"] = m.loudness_series[static_cast<std::size_t>(j.map.agent_channel)];
+    series["customer"] = m.loudness_series[static_cast<std::size_t>(j.map.customer_channel)];
   } else if (!m.loudness_series.empty()) {
     series["mix"] = m.loudness_series[0];
   }
@@ -380,20 +685,57 @@ queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) 
   cm.agent_wpm = opt(agent_words / (static_cast<double>(c.agent.talk_ms) / 60000.0), transcribed && c.agent.talk_ms > 0);
   cm.customer_wpm = opt(customer_words / (static_cast<double>(c.customer.talk_ms) / 60000.0),
                         transcribed && c.customer.talk_ms > 0);
-  if (auto st = d_.metrics.put(t, cm); !st) return std::unexpected(st.error());
+  if (auto st = s.d.metrics.put(t, cm); !st) {
+    finish(job, std::unexpected(st.error()));
+    return;
+  }
 
-  auto moved = d_.calls.advance(t, *call_id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed);
-  if (!moved) return std::unexpected(moved.error());
-  const auto took = d_.clock.steady_now() - t0;
-  duration_->Add({{"provider", transcript->provider}}, Metrics::latency_buckets())
+  auto moved = s.d.calls.advance(t, j.call_id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed);
+  if (!moved) {
+    finish(job, std::unexpected(moved.error()));
+    return;
+  }
+  if (*moved) emit_status(j, storage::CallStatus::kTranscribed, storage::CallStatus::kTranscribing);
+  const auto took = s.d.clock.steady_now() - j.t0;
+  s.duration->Add({{"provider", transcript->provider}}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(took).count());
-  transcribed_->Add({{"provider", transcript->provider}}).Increment();
-  event(storage::EventOutcome::kSucceeded, "");
+  s.transcribed->Add({{"provider", transcript->provider}}).Increment();
+  record_event(j, storage::EventOutcome::kSucceeded, "");
   log::info("call transcribed", {{"provider", transcript->provider},
                                  {"source", analytics::source_name(m.source)},
                                  {"segments", std::to_string(transcript->segments.size())},
-                                 {"duration_ms", std::to_string(a.duration_ms())}});
-  return queue::Outcome{queue::Done{{analyze_message()}}};
+                                 {"duration_ms", std::to_string(duration_ms)}});
+  finish(job, queue::Outcome{queue::Done{{analyze_message(j)}}});
+}
+
+}  // namespace
+
+TranscribeStage::TranscribeStage(TranscribeStageDeps deps, TranscribeStageOptions options)
+    : shared_(std::make_shared<Shared>(std::move(deps), options)) {}
+
+TranscribeStage::~TranscribeStage() {
+  shutdown();
+}
+
+void TranscribeStage::shutdown() {
+  shared_->pool.shutdown();
+}
+
+void TranscribeStage::start(const queue::IncomingMessage& msg, queue::StageCompletion done) {
+  auto job = std::make_shared<Job>();
+  job->shared = shared_;
+  job->envelope = msg.envelope;
+  job->body_text = msg.body;
+  job->done = std::move(done);
+  job->t0 = shared_->d.clock.steady_now();
+  post(job, step_load);
+}
+
+queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) {
+  auto promise = std::make_shared<std::promise<queue::HandlerResult>>();
+  auto future = promise->get_future();
+  start(msg, [promise](queue::HandlerResult r) { promise->set_value(std::move(r)); });
+  return future.get();
 }
 
 }  // namespace earshot::pipeline

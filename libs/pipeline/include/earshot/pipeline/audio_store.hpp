@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,12 @@ class AudioStore {
   // an object above `max_bytes`, kUnavailable when the store cannot be read right now.
   [[nodiscard]] virtual Result<std::vector<std::uint8_t>> read(std::string_view uri,
                                                                std::uint64_t max_bytes) = 0;
+  // The same without holding the calling thread while the bytes travel: `done` runs once,
+  // on the calling thread (local reads) or on an HTTP loop thread (URLs; keep it short).
+  using ReadCallback = std::function<void(Result<std::vector<std::uint8_t>>)>;
+  virtual void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {
+    done(read(uri, max_bytes));
+  }
 };
 
 class LocalObjectStore final : public AudioStore {
@@ -59,8 +66,10 @@ class HttpAudioStore final : public AudioStore {
       : client_(client), fallback_(fallback), options_(std::move(options)) {}
   [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
                                                        std::uint64_t max_bytes) override;
+  void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) override;
 
  private:
+  [[nodiscard]] http::HttpRequest request_for(std::string_view uri, std::uint64_t max_bytes) const;
   http::HttpClient& client_;
   AudioStore& fallback_;
   Options options_;

@@ -9,12 +9,23 @@
 // store transcript and metrics, move it to transcribed and hand analyze.{bid} its message.
 // Bad audio fails the call with the reason and dead-letters the message; an unavailable
 // database or store is retried.
+//
+// It runs asynchronously (queue::AsyncStageHandler): the database steps, decoding, voice
+// activity and the offline engine run on a small pool of work threads; downloads and speech
+// providers run on the HTTP client's event loop, so hundreds of calls wait on providers at
+// once without a thread each. At most `provider_in_flight` jobs hold one speech provider at
+// once (the rest wait for a slot, holding nothing heavy); the per-business share is the
+// stage worker's. handle() is the blocking form of the same (tests, tools): never call it
+// from a work thread.
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "earshot/audio/audio.hpp"
 #include "earshot/audio/vad.hpp"
+#include "earshot/cache/live_events.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/http/http_client.hpp"
@@ -42,6 +53,12 @@ class Transcriber {
     std::string_view encoded;  // the file as stored, for providers that take it as is
   };
   [[nodiscard]] virtual Result<stt::Transcript> transcribe(const Input& in) = 0;
+
+  // The asynchronous form: `done` runs once, on any thread (a provider's HTTP loop). `in` and
+  // what it points to are needed only until this call returns. The default runs transcribe()
+  // here, on the calling (work) thread.
+  using Callback = std::function<void(Result<stt::Transcript>)>;
+  virtual void transcribe_async(const Input& in, Callback done) { done(transcribe(in)); }
 };
 
 // Picks the transcriber for a business's configured provider: "pocketsphinx" / "local"
@@ -92,17 +109,51 @@ struct TranscribeStageDeps {
   audio::DecodeLimits limits;
 };
 
-class TranscribeStage final : public queue::StageHandler {
+struct TranscribeStageOptions {
+  std::size_t work_threads = 2;          // database, decoding, measuring, the offline engine
+  std::size_t provider_in_flight = 500;  // jobs holding one speech provider at once
+  // call.status events on the call's transitions (transcribing, transcribed, failed); null:
+  // none. Publishing failures are logged and counted by LiveEvents, never fail the call.
+  cache::LiveEvents* live_events = nullptr;
+};
+
+// The stt worker's config keys (stt_max_in_flight, stt_per_business_in_flight,
+// stt_provider_in_flight, stt_work_threads, stt_handler_threads).
+struct TranscribeStageSettings {
+  std::int64_t max_in_flight = 500;
+  std::int64_t per_business_in_flight = 250;
+  std::int64_t provider_in_flight = 500;
+  std::int64_t work_threads = 2;
+  std::int64_t handler_threads = 2;
+
+  void declare(ConfigSpec& spec);
+  [[nodiscard]] TranscribeStageOptions options() const;
+  // The stage worker's caps (max_in_flight, per_business_in_flight, handler threads).
+  void apply(queue::StageWorkerOptions& worker) const;
+};
+
+class TranscribeStage final : public queue::StageHandler, public queue::AsyncStageHandler {
  public:
-  explicit TranscribeStage(TranscribeStageDeps deps);
+  explicit TranscribeStage(TranscribeStageDeps deps, TranscribeStageOptions options = {});
+  // Runs the jobs already on the work threads to their end (their completions go nowhere
+  // once the worker has stopped), then joins.
+  ~TranscribeStage() override;
+  TranscribeStage(const TranscribeStage&) = delete;
+  TranscribeStage& operator=(const TranscribeStage&) = delete;
+
+  // Runs the steps already queued on the work threads, then joins them; steps posted later
+  // (answers arriving afterwards) are dropped. Call it after the stage worker stopped and
+  // before the HTTP client and repositories go away. The destructor calls it.
+  void shutdown();
+
+  void start(const queue::IncomingMessage& message, queue::StageCompletion done) override;
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
 
+  struct Shared;
+  struct Job;
+
  private:
-  TranscribeStageDeps d_;
-  prometheus::Family<prometheus::Counter>* transcribed_;
-  prometheus::Family<prometheus::Counter>* failed_;
-  prometheus::Family<prometheus::Histogram>* duration_;
-  prometheus::Counter* audio_seconds_;
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace earshot::pipeline
