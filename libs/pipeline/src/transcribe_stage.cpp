@@ -199,7 +199,9 @@ void TranscribeStageSettings::declare(ConfigSpec& spec) {
   spec.add_int("stt_provider_in_flight", &provider_in_flight, 500, 1, 20000,
                "Calls holding one speech provider (sarvam, deepgram, ...) at once; the rest wait.");
   spec.add_int("stt_work_threads", &work_threads, 2, 1, 64,
-               "Threads for database steps, decoding, measuring and the offline engine.");
+               "CPU threads for decoding, measuring and the offline engine.");
+  spec.add_int("stt_db_threads", &db_threads, 8, 1, 256,
+               "Threads for database steps (keep mysql_pool_size at least as large).");
   spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 64,
                "Stage-worker threads that validate messages, start jobs and finish outcomes.");
 }
@@ -207,6 +209,7 @@ void TranscribeStageSettings::declare(ConfigSpec& spec) {
 TranscribeStageOptions TranscribeStageSettings::options() const {
   TranscribeStageOptions o;
   o.work_threads = static_cast<std::size_t>(work_threads);
+  o.db_threads = static_cast<std::size_t>(db_threads);
   o.provider_in_flight = static_cast<std::size_t>(provider_in_flight);
   return o;
 }
@@ -241,6 +244,9 @@ struct TranscribeStage::Job {
   analytics::AudioMeasurement measured;
   std::shared_ptr<Transcriber> transcriber;
   std::string slot;  // the provider whose slot this job holds; empty: none
+  storage::Transcript transcript;  // rows built on a CPU thread, written on a database thread
+  storage::CallMetrics call_metrics;
+  std::size_t segments = 0;
   bool finished = false;
 };
 
@@ -266,10 +272,15 @@ struct TranscribeStage::Shared {
   std::mutex lanes_mu;
   std::map<std::string, Lane> lanes;
 
-  WorkPool pool;  // last member: its threads are joined before the rest is destroyed
+  // Last members: their threads are joined before the rest is destroyed.
+  WorkPool cpu;  // decoding, measuring, the offline engine
+  WorkPool db;   // repository calls and the local object store (blocking I/O)
 
   Shared(TranscribeStageDeps deps, TranscribeStageOptions o)
-      : d(std::move(deps)), opt(o), pool(std::max<std::size_t>(1, o.work_threads)) {
+      : d(std::move(deps)),
+        opt(o),
+        cpu(std::max<std::size_t>(1, o.work_threads)),
+        db(std::max<std::size_t>(1, o.db_threads)) {
     auto& m = d.prometheus;
     transcribed = &m.counter("earshot_calls_transcribed_total", "Calls transcribed, by speech provider.");
     failed = &m.counter("earshot_calls_failed_total", "Calls failed, by stage and reason code.");
@@ -281,7 +292,8 @@ struct TranscribeStage::Shared {
     provider_waiting = &m.gauge("earshot_stt_provider_waiting", "Calls waiting for a speech provider slot.");
   }
 
-  // Runs `go` once the provider has a free slot: at once on this thread, or later on the pool.
+  // Runs `go` once the provider has a free slot: at once on this thread, or later on the
+  // database pool (`go` reads the recording).
   void acquire(const std::string& key, std::function<void()> go) {
     {
       std::lock_guard l(lanes_mu);
@@ -312,7 +324,7 @@ struct TranscribeStage::Shared {
         provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
       }
     }
-    if (next) pool.post(std::move(next));
+    if (next) db.post(std::move(next));
   }
 };
 
@@ -324,9 +336,12 @@ log::Context context_of(const TranscribeStage::Job& j) {
           .trace_id = j.envelope.trace_id};
 }
 
-// Runs `step` on a work thread with the job's log context.
-void post(const JobPtr& job, Step step) {
-  job->shared->pool.post([job, step] {
+enum class On { kCpu, kDb };
+
+// Runs `step` on a CPU or database thread with the job's log context.
+void post(const JobPtr& job, On on, std::function<void(const JobPtr&)> step) {
+  auto& pool = on == On::kCpu ? job->shared->cpu : job->shared->db;
+  pool.post([job, step = std::move(step)] {
     log::ScopedContext ctx(context_of(*job));
     step(job);
   });
@@ -414,12 +429,24 @@ void fail_or_retry(const JobPtr& job, const Error& e) {
   fail_call(job, e);
 }
 
+// From a CPU thread: failing the call writes to the database.
+void fail_later(const JobPtr& job, Error e, bool may_retry = false) {
+  post(job, On::kDb, [e = std::move(e), may_retry](const JobPtr& self) {
+    if (may_retry) {
+      fail_or_retry(self, e);
+    } else {
+      fail_call(self, e);
+    }
+  });
+}
+
 void step_decode(const JobPtr& job);
 void step_transcribe(const JobPtr& job);
-void step_store(const JobPtr& job, Result<stt::Transcript> transcript);
+void step_measure(const JobPtr& job, Result<stt::Transcript> transcript);
+void step_write(const JobPtr& job);
 
-// Work thread: load the call, skip or claim it, read its config, start the download (after
-// a provider slot is free for calls that go to a provider).
+// Database thread: load the call, skip or claim it, read its config, start the download
+// (after a provider slot is free for calls that go to a provider).
 void step_load(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
@@ -496,18 +523,14 @@ void step_load(const JobPtr& job) {
   }
   auto fetch = [job, uri = std::move(uri)] {
     job->shared->d.store.read_async(uri, job->shared->d.limits.max_bytes, [job](Result<std::vector<std::uint8_t>> r) {
-      // Back to a work thread (this may be the HTTP loop): decoding, or failing the call,
-      // which writes to the database.
+      // Off the HTTP loop: decoding on a CPU thread, or failing the call on a database one.
       auto bytes = std::make_shared<Result<std::vector<std::uint8_t>>>(std::move(r));
-      job->shared->pool.post([job, bytes] {
-        log::ScopedContext c(context_of(*job));
-        if (!*bytes) {
-          fail_or_retry(job, bytes->error());
-          return;
-        }
-        job->bytes = std::move(**bytes);
-        step_decode(job);
-      });
+      if (!*bytes) {
+        fail_later(job, bytes->error(), /*may_retry=*/true);
+        return;
+      }
+      job->bytes = std::move(**bytes);
+      post(job, On::kCpu, step_decode);
     });
   };
   if (is_remote(j.config.stt_provider)) {
@@ -519,13 +542,13 @@ void step_load(const JobPtr& job) {
   }
 }
 
-// Work thread: decode, measure a stereo call from its channels, pick the transcriber.
+// CPU thread: decode, measure a stereo call from its channels, pick the transcriber.
 void step_decode(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
   auto decoded = audio::decode(j.bytes, s.d.limits);
   if (!decoded) {
-    fail_call(job, decoded.error());
+    fail_later(job, decoded.error());
     return;
   }
   j.audio = std::move(*decoded);
@@ -535,7 +558,7 @@ void step_decode(const JobPtr& job) {
 
   auto transcriber = s.d.transcribers.for_config(j.config);
   if (!transcriber) {
-    fail_call(job, transcriber.error());
+    fail_later(job, transcriber.error());
     return;
   }
   j.transcriber = std::move(*transcriber);
@@ -544,7 +567,7 @@ void step_decode(const JobPtr& job) {
   if (j.stereo) {
     auto measured = analytics::measure_stereo(a, j.map);
     if (!measured) {
-      fail_call(job, measured.error());
+      fail_later(job, measured.error());
       return;
     }
     j.measured = std::move(*measured);
@@ -552,7 +575,7 @@ void step_decode(const JobPtr& job) {
   step_transcribe(job);
 }
 
-// Work thread: the offline engine runs here; a provider gets the file and answers on the
+// CPU thread: the offline engine runs here; a provider gets the file and answers on the
 // HTTP loop. Only what a mono call needs afterwards (its file, to measure by the transcript)
 // is kept while the provider works.
 void step_transcribe(const JobPtr& job) {
@@ -571,10 +594,7 @@ void step_transcribe(const JobPtr& job) {
   auto transcriber = j.transcriber;  // alive until this call returns, whatever the callback does
   transcriber->transcribe_async(in, [job](Result<stt::Transcript> t) {
     auto result = std::make_shared<Result<stt::Transcript>>(std::move(t));
-    job->shared->pool.post([job, result] {
-      log::ScopedContext ctx(context_of(*job));
-      step_store(job, std::move(*result));
-    });
+    post(job, On::kCpu, [result](const JobPtr& self) { step_measure(self, std::move(*result)); });
   });
   // The provider holds its own copy of the file now: free the decoded audio (a mono call is
   // decoded again from its file to measure it by the transcript).
@@ -584,23 +604,22 @@ void step_transcribe(const JobPtr& job) {
   }
 }
 
-// Work thread: measure a mono call by its transcript, store transcript and metrics, move the
-// call to transcribed and hand analyze.{bid} its message.
-void step_store(const JobPtr& job, Result<stt::Transcript> transcript) {
+// CPU thread: measure a mono call by its transcript (decoding its file again) and build the
+// transcript and metrics rows.
+void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
   auto& j = *job;
   auto& s = *j.shared;
   release_slot(j);
   j.transcriber.reset();
   if (!transcript) {
-    fail_or_retry(job, transcript.error());
+    fail_later(job, transcript.error(), /*may_retry=*/true);
     return;
   }
-  const auto& t = *j.tenant;
   if (!j.stereo) {
     if (!j.audio) {
       auto decoded = audio::decode(j.bytes, s.d.limits);
       if (!decoded) {
-        fail_call(job, decoded.error());
+        fail_later(job, decoded.error());
         return;
       }
       j.audio = std::move(*decoded);
@@ -618,7 +637,7 @@ void step_store(const JobPtr& job, Result<stt::Transcript> transcript) {
   const auto& m = j.measured;
 
   // Transcript.
-  storage::Transcript tr;
+  auto& tr = j.transcript;
   tr.call_id = j.call_id;
   tr.provider = transcript->provider;
   tr.language = transcript->language;
@@ -636,15 +655,12 @@ void step_store(const JobPtr& job, Result<stt::Transcript> transcript) {
     if (seg.speaker == "customer") customer_words += stt::count_words(seg.text);
   }
   tr.segments_json = segs.dump();
-  if (auto st = s.d.transcripts.put(t, tr); !st) {
-    finish(job, std::unexpected(st.error()));
-    return;
-  }
+  j.segments = transcript->segments.size();
 
   // Metrics.
   const auto& c = m.conversation;
   const auto duration_ms = j.duration_ms;
-  storage::CallMetrics cm;
+  auto& cm = j.call_metrics;
   cm.call_id = j.call_id;
   cm.source = m.source == analytics::MetricSource::kAudio ? storage::MetricsSource::kAudio
                                                           : storage::MetricsSource::kTranscript;
@@ -685,26 +701,39 @@ void step_store(const JobPtr& job, Result<stt::Transcript> transcript) {
   cm.agent_wpm = opt(agent_words / (static_cast<double>(c.agent.talk_ms) / 60000.0), transcribed && c.agent.talk_ms > 0);
   cm.customer_wpm = opt(customer_words / (static_cast<double>(c.customer.talk_ms) / 60000.0),
                         transcribed && c.customer.talk_ms > 0);
-  if (auto st = s.d.metrics.put(t, cm); !st) {
+  post(job, On::kDb, step_write);
+}
+
+// Database thread: store transcript and metrics, move the call to transcribed and hand
+// analyze.{bid} its message.
+void step_write(const JobPtr& job) {
+  auto& j = *job;
+  auto& s = *j.shared;
+  const auto& t = *j.tenant;
+  if (auto st = s.d.transcripts.put(t, j.transcript); !st) {
     finish(job, std::unexpected(st.error()));
     return;
   }
-
+  if (auto st = s.d.metrics.put(t, j.call_metrics); !st) {
+    finish(job, std::unexpected(st.error()));
+    return;
+  }
   auto moved = s.d.calls.advance(t, j.call_id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed);
   if (!moved) {
     finish(job, std::unexpected(moved.error()));
     return;
   }
   if (*moved) emit_status(j, storage::CallStatus::kTranscribed, storage::CallStatus::kTranscribing);
+  const auto& provider = j.transcript.provider;
   const auto took = s.d.clock.steady_now() - j.t0;
-  s.duration->Add({{"provider", transcript->provider}}, Metrics::latency_buckets())
+  s.duration->Add({{"provider", provider}}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(took).count());
-  s.transcribed->Add({{"provider", transcript->provider}}).Increment();
+  s.transcribed->Add({{"provider", provider}}).Increment();
   record_event(j, storage::EventOutcome::kSucceeded, "");
-  log::info("call transcribed", {{"provider", transcript->provider},
-                                 {"source", analytics::source_name(m.source)},
-                                 {"segments", std::to_string(transcript->segments.size())},
-                                 {"duration_ms", std::to_string(duration_ms)}});
+  log::info("call transcribed", {{"provider", provider},
+                                 {"source", j.call_metrics.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},
+                                 {"segments", std::to_string(j.segments)},
+                                 {"duration_ms", std::to_string(j.duration_ms)}});
   finish(job, queue::Outcome{queue::Done{{analyze_message(j)}}});
 }
 
@@ -718,7 +747,8 @@ TranscribeStage::~TranscribeStage() {
 }
 
 void TranscribeStage::shutdown() {
-  shared_->pool.shutdown();
+  shared_->cpu.shutdown();
+  shared_->db.shutdown();
 }
 
 void TranscribeStage::start(const queue::IncomingMessage& msg, queue::StageCompletion done) {
@@ -728,7 +758,7 @@ void TranscribeStage::start(const queue::IncomingMessage& msg, queue::StageCompl
   job->body_text = msg.body;
   job->done = std::move(done);
   job->t0 = shared_->d.clock.steady_now();
-  post(job, step_load);
+  post(job, On::kDb, step_load);
 }
 
 queue::HandlerResult TranscribeStage::handle(const queue::IncomingMessage& msg) {

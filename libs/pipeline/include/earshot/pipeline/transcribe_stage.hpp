@@ -10,8 +10,9 @@
 // Bad audio fails the call with the reason and dead-letters the message; an unavailable
 // database or store is retried.
 //
-// It runs asynchronously (queue::AsyncStageHandler): the database steps, decoding, voice
-// activity and the offline engine run on a small pool of work threads; downloads and speech
+// It runs asynchronously (queue::AsyncStageHandler): decoding, voice activity, measuring and
+// the offline engine run on a small CPU pool, repository calls on a database pool (blocking
+// I/O, sized like the connection pool); downloads and speech
 // providers run on the HTTP client's event loop, so hundreds of calls wait on providers at
 // once without a thread each. At most `provider_in_flight` jobs hold one speech provider at
 // once (the rest wait for a slot, holding nothing heavy); the per-business share is the
@@ -110,7 +111,8 @@ struct TranscribeStageDeps {
 };
 
 struct TranscribeStageOptions {
-  std::size_t work_threads = 2;          // database, decoding, measuring, the offline engine
+  std::size_t work_threads = 2;          // CPU: decoding, measuring, the offline engine
+  std::size_t db_threads = 8;            // blocking I/O: repositories, the local object store
   std::size_t provider_in_flight = 500;  // jobs holding one speech provider at once
   // call.status events on the call's transitions (transcribing, transcribed, failed); null:
   // none. Publishing failures are logged and counted by LiveEvents, never fail the call.
@@ -118,12 +120,13 @@ struct TranscribeStageOptions {
 };
 
 // The stt worker's config keys (stt_max_in_flight, stt_per_business_in_flight,
-// stt_provider_in_flight, stt_work_threads, stt_handler_threads).
+// stt_provider_in_flight, stt_work_threads, stt_db_threads, stt_handler_threads).
 struct TranscribeStageSettings {
   std::int64_t max_in_flight = 500;
   std::int64_t per_business_in_flight = 250;
   std::int64_t provider_in_flight = 500;
   std::int64_t work_threads = 2;
+  std::int64_t db_threads = 8;
   std::int64_t handler_threads = 2;
 
   void declare(ConfigSpec& spec);
