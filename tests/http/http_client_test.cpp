@@ -80,7 +80,9 @@ class TestServer {
       testing::widen_listen_backlog(port_);
     }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+    if (!testing::wait_until([this] { return server_.is_running(); }, 10s, 1ms)) {
+      ADD_FAILURE() << "the loopback test server did not start listening within 10 s (port " << port_ << ")";
+    }
   }
   ~TestServer() {
     {
