@@ -30,7 +30,11 @@ TopologyDeclarer::TopologyDeclarer(queue::AmqpSettings amqp, queue::TopologySett
 Status TopologyDeclarer::ensure(queue::Stage stage, const std::string& bid) {
   std::lock_guard lock(mu_);
   if (done_.contains({stage, bid})) return {};
-  if (auto st = admin_.declare_business(stage, bid); !st) return st;
+  // The admin connection may have been dropped while idle (it has no heartbeat thread); it
+  // reconnects on the next call, so one failure earns one more try.
+  if (auto st = admin_.declare_business(stage, bid); !st) {
+    if (auto again = admin_.declare_business(stage, bid); !again) return again;
+  }
   done_.insert({stage, bid});
   return {};
 }

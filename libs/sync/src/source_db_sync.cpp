@@ -2,6 +2,7 @@
 // confirmed transcribe.{bid} publishes, watermark advanced after both.
 #include <fmt/format.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -188,10 +189,35 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
   const Query q = build_query(cfg);
   const auto mode = config->lead_filter_mode;
 
+  // Batch N's messages are confirmed while batch N+1 is read and written; N's watermark is
+  // written once its confirms are in (and before N+1's), so the watermark never passes a
+  // batch that is not both committed and confirmed.
+  struct InFlight {
+    std::future<Status> confirmed;
+    Position pos;
+    std::int64_t messages = 0;
+  };
+  std::optional<InFlight> in_flight;
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point a) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - a).count();
+  };
+  auto settle = [&]() -> Status {
+    if (!in_flight) return {};
+    const auto waited = Clock::now();
+    Status st = in_flight->confirmed.get();
+    rep.publish_wait_ms += ms_since(waited);
+    if (!st) return st;
+    rep.published += in_flight->messages;
+    rep.position = encode_position(in_flight->pos);
+    in_flight.reset();
+    return d_.watermarks.put(t, kDbSource, rep.position);
+  };
+
   std::vector<Value> params;
   std::vector<storage::CallInput> calls;
-  std::vector<Value> ids;
   while (!cancelled_) {
+    auto phase = Clock::now();
     params.clear();
     params.emplace_back(cutoff);
     if (pos) {
@@ -203,7 +229,9 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
     params.emplace_back(cfg.batch_size);
     auto rows = (*src)->db->execute(pos ? q.next : q.first, params);
     if (!rows) return fail(rows.error());
+    rep.read_ms += ms_since(phase);
     if (rows->rows.empty()) break;
+    phase = Clock::now();
     rep.rows += static_cast<std::int64_t>(rows->rows.size());
 
     // Rows -> calls. The position advances over every row read, taken or not.
@@ -300,6 +328,7 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
       calls = std::move(kept);
     }
 
+    std::vector<queue::OutgoingMessage> out;
     if (!calls.empty()) {
       // Which calls exist already (created vs updated), then the upsert in one transaction.
       params.clear();
@@ -318,7 +347,6 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
                       in_list),
           params);
       if (!after) return fail(after.error());
-      std::vector<queue::OutgoingMessage> out;
       std::int64_t created = 0;
       std::vector<std::pair<storage::Id, bool>> announce;  // created calls: (id, failed)
       for (const auto& r : after->rows) {
@@ -335,11 +363,6 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
         if (is_new) announce.emplace_back(id, false);
         out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, r[4].as_string()));
       }
-      if (!out.empty()) {
-        const auto n = static_cast<std::int64_t>(out.size());
-        if (auto st = d_.publisher.publish_batch(std::move(out)); !st) return fail(st.error());
-        rep.published += n;
-      }
       if (d_.live) {
         for (const auto& [id, failed] : announce) {
           nlohmann::json data{{"call_id", id}, {"status", failed ? "failed" : "pending"}, {"previous", nullptr}};
@@ -351,12 +374,21 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
       rep.updated += static_cast<std::int64_t>(calls.size()) - created;
       m_.synced->Add({{"source", "db"}}).Increment(static_cast<double>(created));
     }
-    // Committed and confirmed: only now does the watermark move past these rows.
+    rep.write_ms += ms_since(phase);
+    // The previous batch: confirmed -> its watermark. Then this batch's messages go out.
+    if (auto st = settle(); !st) return fail(st.error());
+    auto promise = std::make_shared<std::promise<Status>>();
+    in_flight = InFlight{promise->get_future(), last, static_cast<std::int64_t>(out.size())};
+    if (out.empty()) {
+      promise->set_value(Status{});
+    } else {
+      d_.publisher.publish_batch_async(std::move(out), [promise](Status st) { promise->set_value(std::move(st)); });
+    }
     pos = last;
-    rep.position = encode_position(*pos);
-    if (auto st = d_.watermarks.put(t, kDbSource, rep.position); !st) return fail(st.error());
     if (static_cast<int>(rows->rows.size()) < cfg.batch_size) break;
   }
+  // Committed and confirmed: only now does the watermark move past the last rows.
+  if (auto st = settle(); !st) return fail(st.error());
   if (pos && rep.position.empty()) rep.position = encode_position(*pos);
   result("ok");
   return rep;

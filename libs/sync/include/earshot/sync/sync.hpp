@@ -91,6 +91,11 @@ struct SyncReport {
   std::int64_t requests = 0;  // CRM / feed: HTTP requests sent
   std::string position;       // watermark after the run
   std::string note;
+  // Where a source-database pass spent its time: reading the source, writing calls (agents,
+  // lead lookups, upserts), waiting for the broker's confirms not hidden behind the next batch.
+  std::int64_t read_ms = 0;
+  std::int64_t write_ms = 0;
+  std::int64_t publish_wait_ms = 0;
 };
 
 // Counters and gauges shared by the sync jobs.
@@ -123,9 +128,11 @@ class SourceDbSync {
   std::atomic<bool> cancelled_{false};
 };
 
-// LeadSquared's limit, kept client-side per account.
+// LeadSquared's limit (25 requests per 5 s), kept client-side per account. The window has a
+// margin: the provider counts arrivals, and the first request of a window may arrive later
+// (connection set-up) than the one that opens the next window.
 inline constexpr int kLsqRequests = 25;
-inline constexpr std::chrono::milliseconds kLsqWindow{5'000};
+inline constexpr std::chrono::milliseconds kLsqWindow{5'500};
 
 // LeadSquared lead sync into crm_leads; also refreshes the lead filter state.
 class CrmSync {
