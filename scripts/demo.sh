@@ -94,7 +94,9 @@ targets="["
 for entry in "${FLEET[@]}"; do
   name="${entry%%:*}"; port="${entry##*:}"
   extra=()
-  if [ "$name" = gateway ]; then extra=(EARSHOT_HTTP_PORT="$API_PORT" EARSHOT_JWT_SECRET="$JWT_SECRET"); fi
+  if [ "$name" = gateway ]; then
+    extra=(EARSHOT_HTTP_PORT="$API_PORT" EARSHOT_JWT_SECRET="$JWT_SECRET" EARSHOT_OBJECT_STORE_DIR="$OBJECTS")
+  fi
   if [ "$name" = stt ]; then extra=(EARSHOT_OBJECT_STORE_DIR="$OBJECTS"); fi
   if [ "$name" = analyze ]; then
     extra=(EARSHOT_SENTIMENT_LEXICON="$ROOT/.local/assets/vader-1.1.3/vader_lexicon.txt")
@@ -128,8 +130,17 @@ for entry in "${FLEET[@]}"; do
   done
 done
 
-# Fill the demo: synthetic calls for business "demo" go through the running fleet.
-EARSHOT_OBJECT_STORE_DIR="$OBJECTS" "$BIN/earshot" seed-demo --bid demo --calls "${EARSHOT_DEMO_CALLS:-4}"
+# Fill the demo: business "demo" (with an admin, password kept in .local/demo/), and
+# synthetic stereo calls sent through the upload API of the running gateway with an API key
+# of the business (kept in .local/demo/api_key); the fleet transcribes and analyzes them.
+PASSFILE="$ROOT/.local/demo/admin_password"
+if [ ! -s "$PASSFILE" ]; then (umask 077 && head -c 18 /dev/urandom | base64 >"$PASSFILE"); fi
+if ! out="$(EARSHOT_BUSINESS_ADMIN_PASSWORD="$(cat "$PASSFILE")" "$BIN/earshot" business create --bid demo \
+    --name "Demo call center" --admin-email admin@demo.local 2>&1)"; then
+  if ! grep -qi "already" <<<"$out"; then echo "$out" >&2; exit 1; fi
+fi
+"$BIN/earshot" demo-data --bid demo --calls "${EARSHOT_DEMO_CALLS:-6}" --out "$ROOT/.local/demo/calls" \
+  --upload "http://127.0.0.1:$API_PORT" --key-file "$ROOT/.local/demo/api_key"
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$EARSHOT_MYSQL_PORT" -u"$EARSHOT_MYSQL_USER" \
   -p"$EARSHOT_MYSQL_PASSWORD" "$EARSHOT_MYSQL_DATABASE" -N -B -r -e "$1"; }
 deadline=$((SECONDS + 180))
@@ -160,6 +171,13 @@ $(sql "SELECT CONCAT('  ', REPLACE(t.full_text, '\n', '\n  ')) FROM transcripts 
 
 Escalations:
 $(sql "SELECT CONCAT('  ', c.external_id, ': ', e.reason) FROM escalations e JOIN call_records c ON c.id = e.call_id AND c.bid = e.bid WHERE e.bid='demo' ORDER BY c.external_id")
+
+Calls demo-upload-* arrived through the upload API. List the analyzed calls yourself:
+  curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" "http://127.0.0.1:$API_PORT/api/v1/calls?status=analyzed"
+Upload a recording of your own:
+  curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" -F audio=@FILE.wav -F external_id=my-call-1 \\
+    "http://127.0.0.1:$API_PORT/api/v1/ingest/calls"
+Business admin login: admin@demo.local, password in .local/demo/admin_password
 
 Analyse any recording without services: build/bin/earshot analyze-file FILE.wav
 Stop everything: scripts/demo.sh stop

@@ -13,6 +13,7 @@
 #include "earshot/core/config.hpp"
 #include "analyze_file.hpp"
 #include "cli_env.hpp"
+#include "demo_data.hpp"
 #include "dlq.hpp"
 #include "seed_demo.hpp"
 #include "business.hpp"
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
       {"analyze-file", "measure, transcribe and report one recording, no services needed",
        earshot::cli::analyze_file},
       {"dlq", "list, show, replay or purge a business's dead letters", earshot::cli::dlq},
+      {"demo-data", "synthesise demo calls and upload them through the upload API", earshot::cli::demo_data},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"business", "register a business (queues, config, first admin, control event)", earshot::cli::business},
       {"version", "print version and commit",

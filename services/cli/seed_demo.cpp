@@ -6,6 +6,7 @@
 #include "seed_demo.hpp"
 
 #include "cli_env.hpp"
+#include "synth.hpp"
 
 #include <fmt/format.h>
 
@@ -33,14 +34,8 @@
 namespace earshot::cli {
 namespace {
 
-struct Line {
-  bool agent;
-  const char* text;
-  int pause_ms;  // silence before the line
-};
-
 // Four short conversations; the third has a long hold, the fourth an interruption.
-const std::vector<std::vector<Line>> kScripts = {
+const std::vector<std::vector<SpokenLine>> kScripts = {
     {{true, "Thank you for calling Acme support my name is Sarah how can I help you today", 400},
      {false, "Hi my internet has been very slow since last Monday", 700},
      {true, "I am sorry to hear that let me check the line for you", 600},
@@ -62,37 +57,10 @@ const std::vector<std::vector<Line>> kScripts = {
      {true, "Of course I will process a full refund today", 900}},
 };
 
-Result<std::vector<float>> speak(const std::string& text, const char* voice, int rate) {
-  const std::string path = fmt::format("/tmp/earshot-seed-{:x}.wav", std::random_device{}());
-  const std::string cmd = fmt::format("flite -voice {} -t \"{}\" -o {} 2>/dev/null", voice, text, path);
-  if (std::system(cmd.c_str()) != 0) {
-    return make_error(ErrorCode::kFailedPrecondition, "flite is needed to synthesise demo calls");
-  }
-  auto a = audio::decode_file(path);
-  std::remove(path.c_str());
-  if (!a) return std::unexpected(a.error());
-  return audio::resample(a->channels[0], a->sample_rate, rate);
-}
-
-Result<std::vector<std::uint8_t>> synthesize(const std::vector<Line>& script, int rate) {
-  std::vector<std::vector<float>> ch(2);
-  std::int64_t cursor = 0;  // samples
-  for (const auto& line : script) {
-    auto clip = speak(line.text, line.agent ? "slt" : "rms", rate);
-    if (!clip) return std::unexpected(clip.error());
-    const std::int64_t start = std::max<std::int64_t>(0, cursor + static_cast<std::int64_t>(line.pause_ms) * rate / 1000);
-    const auto end = static_cast<std::size_t>(start) + clip->size();
-    for (auto& c : ch) c.resize(std::max(c.size(), end), 0.0f);
-    auto& dst = ch[line.agent ? 0 : 1];
-    for (std::size_t i = 0; i < clip->size(); ++i) dst[static_cast<std::size_t>(start) + i] += (*clip)[i];
-    cursor = std::max<std::int64_t>(cursor, static_cast<std::int64_t>(end));
-  }
-  for (auto& c : ch) c.resize(static_cast<std::size_t>(cursor + rate), 0.0f);
-  audio::AudioBuffer buffer;
-  buffer.sample_rate = rate;
-  buffer.channels = std::move(ch);
-  const std::string wav = audio::encode_wav_pcm16(buffer);
-  return std::vector<std::uint8_t>(wav.begin(), wav.end());
+Result<std::vector<std::uint8_t>> synthesize(const std::vector<SpokenLine>& script, int rate) {
+  auto wav = synthesize_stereo_call(script, "slt", "rms", rate);
+  if (!wav) return std::unexpected(wav.error());
+  return std::vector<std::uint8_t>(wav->begin(), wav->end());
 }
 
 }  // namespace

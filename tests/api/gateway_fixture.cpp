@@ -18,7 +18,7 @@ class Gateway::Auth final : public api::Authenticator {
   api::AuthService& a_;
 };
 
-Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body) {
+Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(
@@ -46,6 +46,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body) {
   services_ = std::make_unique<api::GatewayServices>(api::GatewayServices{
       db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
       api::openapi_document()});
+  services_->ingest = std::move(ingest);
   api::add_all_routes(router, *services_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router, *authenticator_, limiter_.get(), limits,
                                                   SystemClock::instance(), metrics_);

@@ -37,7 +37,7 @@ struct HttpReply {
 class Gateway {
  public:
   explicit Gateway(api::RateLimitOptions limits = {true, 1'000'000, 1'000'000, std::chrono::seconds(60)},
-                   std::int64_t max_body = 64 * 1024);
+                   std::int64_t max_body = 64 * 1024, ingest::IngestSettings ingest = {});
   ~Gateway();
 
   HttpReply request(const std::string& method, const std::string& path, const std::string& token = "",

@@ -54,6 +54,7 @@ void GatewaySettings::declare(ConfigSpec& spec) {
                "Requests per minute from one user or API key.");
   spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
                   "Local object store directory (store:// recordings).");
+  ingest.declare(spec);
 }
 
 std::string error_body(const Error& error) {
@@ -133,9 +134,11 @@ struct HttpServer::Impl {
     Request req;
     req.method = hreq.method == "HEAD" ? "GET" : hreq.method;
     req.path = hreq.path;
+    req.target = hreq.target;
     for (const auto& [k, v] : hreq.params) req.query.emplace(k, v);
     for (const auto& [k, v] : hreq.headers) req.headers.emplace(k, v);
     req.body = hreq.body;
+    for (const auto& [name, f] : hreq.files) req.parts.push_back({f.name, f.filename, f.content_type, f.content});
     req.remote_addr = hreq.remote_addr;
     req.request_id = res.get_header_value("X-Request-Id");
     std::string route;
@@ -358,6 +361,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   m.services = std::make_unique<GatewayServices>(GatewayServices{
       *m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store_dir,
       &runtime.health(), &runtime.metrics(), openapi_document()});
+  m.services->ingest = gw.ingest;
   add_all_routes(m.router, *m.services);
   RateLimitOptions limits;
   limits.enabled = gw.rate_limit_enabled;
@@ -365,6 +369,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   limits.per_caller = gw.rate_limit_per_caller;
   m.dispatcher = std::make_unique<Dispatcher>(m.router, *m.authenticator, m.limiter.get(), limits,
                                               runtime.clock(), runtime.metrics());
+  // Uploads carry recordings: the listener takes the largest one plus the form around it.
+  api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.ingest.max_audio_bytes + (1LL << 20));
   m.http = std::make_unique<HttpServer>(std::move(api), *m.dispatcher, runtime.metrics());
   return self;
 }

@@ -234,6 +234,19 @@ Result<UpsertOutcome> MySqlCallRepository::upsert(const TenantId& t, const CallI
   return UpsertOutcome{static_cast<Id>(r->insert_id), r->affected_rows == 1};
 }
 
+Result<UpsertOutcome> MySqlCallRepository::insert_if_absent(const TenantId& t, const CallInput& in) {
+  std::vector<Value> p;
+  p.reserve(15);
+  append_call_params(p, t, in);
+  // Only sync_count changes on a duplicate, so affected rows still tell insert (1) from
+  // an existing call (2) under CLIENT_FOUND_ROWS.
+  auto r = db_.execute(std::string(kUpsertHead) + std::string(kUpsertRow) +
+                           " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), sync_count = sync_count + 1",
+                       p);
+  if (!r) return std::unexpected(r.error());
+  return UpsertOutcome{static_cast<Id>(r->insert_id), r->affected_rows == 1};
+}
+
 Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const CallInput> in) {
   constexpr std::size_t kChunk = 1000;
   if (in.empty()) return {};

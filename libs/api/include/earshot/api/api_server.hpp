@@ -17,6 +17,7 @@
 #include "earshot/core/config.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/ingest/ingestor.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -46,6 +47,7 @@ struct GatewaySettings {
   std::int64_t rate_limit_per_ip = 0;      // requests per minute
   std::int64_t rate_limit_per_caller = 0;  // requests per minute
   std::string object_store_dir;
+  ingest::IngestSettings ingest;  // /api/v1/ingest/... (the ingest_* keys)
 
   // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
   // rate_limit_per_ip, rate_limit_per_caller, object_store_dir.

@@ -11,6 +11,8 @@
 #include "earshot/core/health.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/http/http_client.hpp"
+#include "earshot/ingest/ingestor.hpp"
 #include "earshot/storage/sql.hpp"
 
 namespace earshot::api {
@@ -25,6 +27,8 @@ struct GatewayServices {
   HealthRegistry* health = nullptr;  // /readyz; null: always ready
   Metrics* metrics = nullptr;        // /metrics; null: 404
   std::string openapi_json;          // served at /api/v1/openapi.json
+  ingest::IngestSettings ingest{};   // /api/v1/ingest/...: limits, Twilio's public URL
+  http::HttpClient* http = nullptr;  // recording downloads; null: the ingest routes make one
 };
 
 void add_system_routes(Router& router, GatewayServices& s);
@@ -33,6 +37,7 @@ void add_admin_routes(Router& router, GatewayServices& s);
 void add_call_routes(Router& router, GatewayServices& s);
 void add_analytics_routes(Router& router, GatewayServices& s);
 void add_pipeline_routes(Router& router, GatewayServices& s);
+void add_ingest_routes(Router& router, GatewayServices& s);
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
@@ -41,6 +46,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_call_routes(router, s);
   add_analytics_routes(router, s);
   add_pipeline_routes(router, s);
+  add_ingest_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions (docs/api.md); kInvalidArgument

@@ -47,13 +47,23 @@ struct CaseInsensitiveLess {
   bool operator()(const std::string& a, const std::string& b) const;
 };
 
+// One part of a multipart/form-data body (a field, or a file when `filename` is set).
+struct FormPart {
+  std::string name;
+  std::string filename;
+  std::string content_type;
+  std::string content;
+};
+
 struct Request {
   std::string method;
   std::string path;
+  std::string target;  // path and query string as the client sent them
   std::map<std::string, std::string> path_params;
   std::multimap<std::string, std::string> query;
   std::map<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;
+  std::vector<FormPart> parts;  // multipart/form-data bodies (`body` is then empty)
   std::string remote_addr;
   std::string request_id;
   std::optional<Principal> principal;  // set for every non-public route

@@ -101,6 +101,7 @@ class MySqlCallRepository final : public CallRepository {
       : db_(db), phone_pepper_(std::move(phone_pepper)) {}
   Result<UpsertOutcome> upsert(const TenantId& t, const CallInput& in) override;
   Status upsert_batch(const TenantId& t, std::span<const CallInput> in) override;
+  Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) override;
   Result<CallRecord> get(const TenantId& t, Id id) override;
   Result<CallRecord> find_by_external_id(const TenantId& t,
                                          std::string_view external_id) override;

@@ -307,6 +307,10 @@ class CallRepository {
   // The same for many calls: multi-row INSERT ... ON DUPLICATE KEY UPDATE in one
   // transaction (chunks of 1000 rows).
   [[nodiscard]] virtual Status upsert_batch(const TenantId& t, std::span<const CallInput> in) = 0;
+  // Creates the call unless (bid, external_id) exists; an existing call is left as it is
+  // (only its sync_count grows) and returned with created = false. Pushed uploads use it.
+  [[nodiscard]] virtual Result<UpsertOutcome> insert_if_absent(const TenantId& t,
+                                                               const CallInput& in) = 0;
   [[nodiscard]] virtual Result<CallRecord> get(const TenantId& t, Id id) = 0;
   [[nodiscard]] virtual Result<CallRecord> find_by_external_id(const TenantId& t,
                                                                std::string_view external_id) = 0;

@@ -1,0 +1,175 @@
+#pragma once
+// Push ingestion: calls that arrive with their recording (upload API, telephony callbacks)
+// or with their transcript (transcript feeds, the transcript upload API).
+//
+// Audio: the content is checked by what it is, never by its name or MIME type (format
+// detection from the bytes, then a full decode: size, duration, channels, sample rate),
+// written to the object store under a key derived from the business, the external id and
+// the content, and the call is created idempotently on (bid, external_id): sending the same
+// external id again returns the existing call (created = false) and stores nothing. A new
+// call is published to transcribe.{bid}; an existing call still pending (its first publish
+// failed, or its sender retried early) is published again, so a client retry after an error
+// always gets the call moving. The stages skip work already done, so a second message is
+// harmless.
+//
+// Transcript: the call is created, its transcript stored and the call walked to transcribed,
+// then analyze.{bid} gets its message (the analyze stage measures a text call from its
+// segments).
+//
+// Failures carry what went wrong for the HTTP layer: bad metadata 400, too large 413, not
+// audio 415, audio that cannot be used (corrupt, empty, too long) 422; otherwise the error's
+// own code (503 for an unavailable database, store or broker).
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earshot/core/clock.hpp"
+#include "earshot/core/config.hpp"
+#include "earshot/core/error.hpp"
+#include "earshot/core/metrics.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/ingest/object_store.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/sql.hpp"
+#include "earshot/stt/transcript.hpp"
+
+namespace earshot::ingest {
+
+// Configuration of push ingestion (EARSHOT_INGEST_*).
+struct IngestSettings {
+  std::int64_t max_audio_bytes = 64LL << 20;
+  std::chrono::milliseconds max_duration = std::chrono::hours(4);
+  // Public base URL of the gateway as the telephony provider calls it (e.g.
+  // "https://calls.example.com"); Twilio signs the full URL it called. Empty: taken from the
+  // request's Host header over http (only right without a TLS-terminating proxy).
+  std::string public_url;
+  std::chrono::milliseconds fetch_timeout = std::chrono::seconds(120);
+  // Recording downloads may go to private and loopback addresses (tests, on-premise PBX).
+  bool fetch_allow_private = false;
+
+  // Declares ingest_max_audio_bytes, ingest_max_duration, ingest_public_url,
+  // ingest_fetch_timeout, ingest_fetch_allow_private.
+  void declare(ConfigSpec& spec);
+};
+
+// Why an ingestion was refused; the HTTP layer answers with `http_status()`.
+enum class Problem {
+  kInvalid,           // 400: metadata missing or malformed, empty file
+  kTooLarge,          // 413
+  kUnsupportedMedia,  // 415: not a recognised audio format
+  kUnprocessable,     // 422: recognised but unusable audio (corrupt, silent length, too long)
+  kError,             // the error's own code decides (http_status(error.code))
+};
+
+struct IngestError {
+  Problem problem = Problem::kError;
+  Error error;
+  [[nodiscard]] int http_status() const;
+  // "invalid_argument", "payload_too_large", "unsupported_media_type", "unprocessable_content"
+  // or the error code's name.
+  [[nodiscard]] std::string code() const;
+};
+
+template <class T>
+using IngestResult = std::expected<T, IngestError>;
+
+// What the caller says about the call. Strings are trimmed of nothing: they are stored as
+// given, after the length checks of validate().
+struct CallMetadata {
+  std::string external_id;     // required, 1-128 characters
+  std::string agent_id;        // the human agent's external id (created on first use)
+  std::string agent_name;
+  std::string customer_phone;  // normalised to E.164 with the business's default country code
+  std::string customer_name;
+  std::string language;        // e.g. "en" or "en-US"
+  std::optional<storage::Timestamp> started_at;  // default: now
+  storage::CallDirection direction = storage::CallDirection::kUnknown;
+  std::string city;
+  std::string issue_category;
+  std::string call_context;
+  std::string note;                            // stored as a note on a new call
+  std::string source = "upload";               // "upload", "twilio", "feed", ...
+  nlohmann::json extra = nlohmann::json::object();  // merged into the call's metadata
+
+  // kInvalidArgument naming the first bad field.
+  [[nodiscard]] Status validate() const;
+};
+
+struct MediaInfo {
+  std::string format;  // "wav", "mp3", "flac", "ogg", "aiff"
+  std::string codec;
+  std::int64_t duration_ms = 0;
+  int channels = 0;
+  int sample_rate = 0;
+  std::uint64_t bytes = 0;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+struct Ingested {
+  storage::CallRecord call;
+  bool created = false;
+  std::optional<MediaInfo> media;  // audio calls (for an existing call: as first stored)
+};
+
+// Checks a recording without storing it: 400 empty, 413 above the limit, 415 not audio,
+// 422 not decodable or outside the duration limits.
+[[nodiscard]] IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes,
+                                                    const IngestSettings& limits);
+
+// Parses transcript segments as the API takes them:
+//   [{"speaker": "agent"|"customer", "start_ms": 0, "end_ms": 1200, "text": "..."}, ...]
+// (1-5000 segments, times in order within a segment, text 1-10000 characters).
+[[nodiscard]] Result<std::vector<stt::Segment>> parse_segments(const nlohmann::json& segments);
+
+struct IngestorDeps {
+  storage::Database& db;
+  const crypto::Keyring& keys;  // the pipeline config (default country code) is sealed with it
+  ObjectStore& store;
+  // Publishes and waits for the broker's confirmation.
+  std::function<Status(std::vector<queue::OutgoingMessage>)> publish;
+  queue::TopologySettings topology;
+  const Clock& clock;
+  Metrics* metrics = nullptr;  // earshot_ingest_calls_total{source,result}
+  // Called for each created call (e.g. live events "call.status"); must not throw.
+  std::function<void(const std::string& bid, const nlohmann::json& data)> on_call_created;
+};
+
+class Ingestor {
+ public:
+  Ingestor(IngestorDeps deps, IngestSettings settings);
+
+  [[nodiscard]] IngestResult<Ingested> ingest_audio(const storage::TenantId& t,
+                                                    const CallMetadata& meta,
+                                                    std::span<const std::uint8_t> audio);
+  // `provider` names where the text came from (e.g. "upload", "feed:acme-support").
+  [[nodiscard]] IngestResult<Ingested> ingest_transcript(const storage::TenantId& t,
+                                                         const CallMetadata& meta,
+                                                         const std::vector<stt::Segment>& segments,
+                                                         std::string_view provider);
+
+  [[nodiscard]] const IngestSettings& settings() const { return settings_; }
+
+ private:
+  [[nodiscard]] IngestResult<storage::CallInput> call_input(const storage::TenantId& t,
+                                                            const CallMetadata& meta);
+  void count(const std::string& source, std::string_view result);
+  [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c,
+                                          const std::string& format);
+  [[nodiscard]] Status publish_analyze(const std::string& bid, storage::Id call_id);
+
+  IngestorDeps d_;
+  IngestSettings settings_;
+  prometheus::Family<prometheus::Counter>* calls_ = nullptr;
+};
+
+}  // namespace earshot::ingest
