@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -16,7 +18,14 @@
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/audio/audio.hpp"
+#include "earshot/core/clock.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/llm/providers.hpp"
+#include "earshot/pipeline/default_agents.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/stt/local_engine.hpp"
+#include "earshot/stt/provider_config.hpp"
+#include "earshot/stt/speakers.hpp"
 
 namespace earshot::cli {
 namespace {
@@ -25,8 +34,10 @@ using nlohmann::json;
 
 constexpr std::string_view kUsage =
     "Usage: earshot analyze-file AUDIO [--stereo-map agent,customer|customer,agent]\n"
-    "                            [--stt local|none] [--json] [--lexicon FILE] [--categories FILE]\n"
-    "       earshot analyze-file --transcript FILE [--json] [--lexicon FILE] [--categories FILE]\n\n"
+    "                            [--stt local|none|sarvam|deepgram|openai|whisper_cpp [--stt-url URL]] [--json] [--lexicon FILE] [--categories FILE]\n"
+    "       earshot analyze-file --transcript FILE [--json] [--lexicon FILE] [--categories FILE]\n"
+    "       ... [--scorecard FILE] [--llm ollama|openai|bedrock --llm-model M [--llm-url URL]\n"
+    "            [--llm-region R] [--agents FILE]]\n\n"
     "Decodes AUDIO (WAV, FLAC, OGG/Vorbis, MP3; recognised from its bytes), measures the\n"
     "conversation from the audio (stereo: one speaker per channel, agent left by default),\n"
     "transcribes it with the offline engine (--stt local, the default) and runs the built-in\n"
@@ -37,7 +48,54 @@ constexpr std::string_view kUsage =
     "plain lines \"agent: ...\" / \"customer: ...\".\n"
     "The sentiment lexicon is --lexicon, else EARSHOT_SENTIMENT_LEXICON, else\n"
     ".local/assets/vader-1.1.3/vader_lexicon.txt (scripts/fetch-assets.sh).\n"
+    "--scorecard FILE scores the call: {\"questions\": [...]} as in the metrics document (rule,\n"
+    "metric and agent answers). --llm runs the default LLM agents (or those of --agents FILE:\n"
+    "[{\"name\", \"prompt_template\", \"output_schema\"}]) on the redacted transcript against the\n"
+    "provider: --llm-url (default: Ollama http://127.0.0.1:11434, OpenAI https://api.openai.com,\n"
+    "Bedrock by region), keys from EARSHOT_OPENAI_API_KEY or AWS_ACCESS_KEY_ID /\n"
+    "AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN]; the report gains \"agents\".\n"
+    "A speech provider (--stt sarvam|deepgram|openai|whisper_cpp) gets the file as it is, at its\n"
+    "public endpoint or --stt-url, with the key in EARSHOT_STT_API_KEY.\n"
     "A file that cannot be analysed exits 2 with the reason on stderr.\n";
+
+bool is_provider(const std::string& stt) {
+  return stt == "sarvam" || stt == "deepgram" || stt == "openai" || stt == "whisper_cpp";
+}
+
+// The file through a speech provider (one job, waited for here), speakers mapped to roles by
+// the channel map (stereo) or the greeting rule (diarized mono).
+Result<std::vector<stt::Segment>> provider_segments(const std::string& provider, const std::string& url,
+                                                    const std::string& path, const audio::AudioBuffer& a,
+                                                    const analytics::ChannelMap& map) {
+  json cfg{{"provider", provider}};
+  if (!url.empty()) cfg["base_url"] = url;
+  if (const char* key = std::getenv("EARSHOT_STT_API_KEY"); key != nullptr && *key != '\0') cfg["api_key"] = key;
+  auto config = stt::parse_provider_config(cfg.dump());
+  if (!config) return std::unexpected(config.error());
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  http::CurlHttpClient client;
+  auto made = stt::make_provider(*config, client, SystemClock::instance());
+  if (!made) return std::unexpected(made.error());
+  const bool stereo = a.channels.size() >= 2;
+  stt::SttJob job;
+  job.audio = bytes.str();
+  job.channels = static_cast<int>(a.channels.size());
+  job.duration = std::chrono::milliseconds(a.duration_ms());
+  job.separate_channels = stereo;
+  job.diarize = !stereo;
+  std::promise<Result<stt::Transcript>> promise;
+  auto future = promise.get_future();
+  (*made)->transcribe(std::move(job), [&promise](Result<stt::Transcript> t) { promise.set_value(std::move(t)); });
+  auto t = future.get();
+  client.shutdown();
+  if (!t) return std::unexpected(t.error());
+  stt::SpeakerMapping mapping;
+  mapping.agent_on_left = map.agent_channel == 0;
+  stt::map_speakers(*t, mapping);
+  return std::move(t->segments);
+}
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
 json opt2(const std::optional<double>& v) { return v ? json(round2(*v)) : json(nullptr); }
@@ -125,9 +183,11 @@ Result<std::vector<stt::Segment>> parse_transcript(const std::string& text, bool
 }  // namespace
 
 int analyze_file(std::span<char*> args) {
-  std::string path, transcript_path, lexicon_path, categories_path;
+  std::string path, transcript_path, lexicon_path, categories_path, scorecard_path;
+  std::string llm_provider, llm_model, llm_url, llm_region = "us-east-1", agents_path;
   std::string map_text = "agent,customer";
   std::string stt = "local";
+  std::string stt_url;
   bool json_out = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a(args[i]);
@@ -141,12 +201,26 @@ int analyze_file(std::span<char*> args) {
       map_text = args[++i];
     } else if (a == "--stt" && has_value) {
       stt = args[++i];
+    } else if (a == "--stt-url" && has_value) {
+      stt_url = args[++i];
     } else if (a == "--transcript" && has_value) {
       transcript_path = args[++i];
     } else if (a == "--lexicon" && has_value) {
       lexicon_path = args[++i];
     } else if (a == "--categories" && has_value) {
       categories_path = args[++i];
+    } else if (a == "--scorecard" && has_value) {
+      scorecard_path = args[++i];
+    } else if (a == "--llm" && has_value) {
+      llm_provider = args[++i];
+    } else if (a == "--llm-model" && has_value) {
+      llm_model = args[++i];
+    } else if (a == "--llm-url" && has_value) {
+      llm_url = args[++i];
+    } else if (a == "--llm-region" && has_value) {
+      llm_region = args[++i];
+    } else if (a == "--agents" && has_value) {
+      agents_path = args[++i];
     } else if (!a.starts_with("--") && path.empty()) {
       path = std::string(a);
     } else {
@@ -163,10 +237,9 @@ int analyze_file(std::span<char*> args) {
     std::cerr << "earshot analyze-file: --stereo-map must be agent,customer or customer,agent\n";
     return 2;
   }
-  if (stt != "local" && stt != "none") {
+  if (stt != "local" && stt != "none" && !is_provider(stt)) {
     std::cerr << fmt::format(
-        "earshot analyze-file: --stt {}: only the offline engine (local) or none can run without a configured provider here\n",
-        stt);
+        "earshot analyze-file: --stt {}: expected local, none, sarvam, deepgram, openai or whisper_cpp\n", stt);
     return 2;
   }
   auto fail = [](int code, const std::string& why) {
@@ -195,6 +268,49 @@ int analyze_file(std::span<char*> args) {
       if (!parsed) return fail(2, fmt::format("{}: {}: {}", categories_path, c["name"].get<std::string>(), parsed.error().message));
       categories.push_back(std::move(*parsed));
     }
+  }
+
+  std::optional<analytics::Scorecard> scorecard;
+  if (!scorecard_path.empty()) {
+    auto text = read_text(scorecard_path);
+    if (!text) return fail(2, text.error().message);
+    auto card = analytics::parse_scorecard("scorecard", *text);
+    if (!card) return fail(2, fmt::format("{}: {}", scorecard_path, card.error().message));
+    scorecard = std::move(*card);
+  }
+  // LLM agents: the provider and the agents, checked before the slow part.
+  std::vector<pipeline::DefaultAgent> agent_defs;
+  std::optional<llm::ProviderSpec> llm_spec;
+  std::map<std::string, std::string> llm_secrets;
+  if (!llm_provider.empty()) {
+    json chain_entry{{"provider", llm_provider}, {"model", llm_model}};
+    if (!llm_url.empty()) chain_entry["base_url"] = llm_url;
+    chain_entry["region"] = llm_region;
+    auto chain = llm::parse_llm_chain(json::array({chain_entry}).dump());
+    if (!chain) return fail(2, fmt::format("--llm: {}", chain.error().message));
+    llm_spec = chain->front();
+    for (auto [env, key] : {std::pair{"EARSHOT_OPENAI_API_KEY", "openai_api_key"}, std::pair{"AWS_ACCESS_KEY_ID", "aws_access_key_id"},
+                            std::pair{"AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"},
+                            std::pair{"AWS_SESSION_TOKEN", "aws_session_token"}}) {
+      if (const char* v = std::getenv(env); v != nullptr && *v != '\0') llm_secrets[key] = v;
+    }
+    if (agents_path.empty()) {
+      agent_defs = pipeline::default_agents();
+    } else {
+      auto text = read_text(agents_path);
+      if (!text) return fail(2, text.error().message);
+      auto j = json::parse(*text, nullptr, false);
+      if (!j.is_array()) return fail(2, fmt::format("{}: expected [{{\"name\", \"prompt_template\", \"output_schema\"}}]", agents_path));
+      for (const auto& a : j) {
+        if (!a.is_object() || !a.contains("name") || !a["name"].is_string() || !a.contains("prompt_template") ||
+            !a["prompt_template"].is_string() || !a.contains("output_schema") || !a["output_schema"].is_object()) {
+          return fail(2, fmt::format("{}: every agent needs a name, a prompt_template and an output_schema object", agents_path));
+        }
+        agent_defs.push_back({a["name"], a["prompt_template"], a["output_schema"].dump()});
+      }
+    }
+  } else if (!llm_model.empty() || !llm_url.empty() || !agents_path.empty()) {
+    return fail(2, "--llm-model, --llm-url and --agents need --llm");
   }
 
   json out;
@@ -235,6 +351,13 @@ int analyze_file(std::span<char*> args) {
       engine = std::move(*e);
       transcribed = true;
     }
+    std::optional<std::vector<stt::Segment>> remote;
+    if (is_provider(stt)) {
+      auto segs = provider_segments(stt, stt_url, path, a, *map);
+      if (!segs) return fail(1, fmt::format("--stt {}: {}", stt, segs.error().message));
+      remote = std::move(*segs);
+      transcribed = true;
+    }
     if (stereo) {
       auto measured = analytics::measure_stereo(a, *map);
       if (!measured) return fail(2, measured.error().message);
@@ -247,6 +370,7 @@ int analyze_file(std::span<char*> args) {
           segments.insert(segments.end(), segs->begin(), segs->end());
         }
       }
+      if (remote) segments = std::move(*remote);
     } else {
       // Mono: speakers only come from a transcript; the offline engine does not diarize,
       // so by the agent rule (greeting, else first speaker) its speech is the agent's.
@@ -259,6 +383,14 @@ int analyze_file(std::span<char*> args) {
         std::vector<audio::Interval> agent;
         for (const auto& s : segments) agent.push_back({s.start_ms, s.end_ms});
         m = analytics::measure_from_segments(a, agent, {});
+      } else if (remote) {
+        segments = std::move(*remote);
+        std::vector<audio::Interval> agent, customer;
+        for (const auto& s : segments) {
+          if (s.speaker == "agent") agent.push_back({s.start_ms, s.end_ms});
+          if (s.speaker == "customer") customer.push_back({s.start_ms, s.end_ms});
+        }
+        m = analytics::measure_from_segments(a, agent, customer);
       } else {
         m = analytics::measure_from_segments(a, {}, {});
         std::int64_t talk = 0;
@@ -311,7 +443,81 @@ int analyze_file(std::span<char*> args) {
   }
   const auto summary = analytics::summarize(ts);
   const auto outcome = analytics::guess_outcome(ts, last_customer);
-  const auto escalation = analytics::detect_escalation(ts, tl, matched);
+  auto escalation = analytics::detect_escalation(ts, tl, matched);
+
+  // Metrics by name (for scorecards and the agents' {{metrics}}).
+  std::map<std::string, double> metric_values{{"agent_talk_ratio", c.agent_talk_ratio},
+                                              {"non_talk_ms", static_cast<double>(c.non_talk_ms)},
+                                              {"overtalk_ms", static_cast<double>(c.overtalk_ms)},
+                                              {"interactivity_per_min", c.interactivity},
+                                              {"patience_ms", c.patience_ms},
+                                              {"longest_monologue_ms", static_cast<double>(c.agent.longest_turn_ms)},
+                                              {"agent_interruptions", static_cast<double>(c.agent.interruptions)}};
+  auto put_metric = [&](const char* name, const std::optional<double>& v) {
+    if (v) metric_values[name] = *v;
+  };
+  put_metric("customer_sentiment", tl.customer.call);
+  put_metric("agent_sentiment", tl.agent.call);
+  put_metric("sentiment_change", tl.customer_change);
+  put_metric("agent_wpm", speed.agent_wpm);
+  put_metric("customer_wpm", speed.customer_wpm);
+  put_metric("question_rate_per_hour", speed.agent_questions_per_hour);
+
+  // LLM agents on the redacted transcript, all at once.
+  std::map<std::string, std::string> agent_outputs;
+  json agents_out = json::object();
+  if (llm_spec) {
+    std::vector<analytics::TranscriptSegment> redacted;
+    for (const auto& s : ts) redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, analytics::find_pii(s.text))});
+    http::CurlHttpClient client;
+    auto provider = llm::make_chat_provider(*llm_spec, llm_secrets, {}, client, SystemClock::instance());
+    if (!provider) return fail(2, fmt::format("--llm: {}", provider.error().message));
+    pipeline::BusinessLlm business;
+    business.chain.push_back(provider->get());
+    Metrics registry("cli", "", "");
+    pipeline::LlmSettings settings;
+    pipeline::LlmAgents runner(nullptr, registry, SystemClock::instance(), settings);
+    std::vector<llm::AgentConfig> configs;
+    for (const auto& d : agent_defs) {
+      storage::AgentConfig sc;
+      sc.name = d.name;
+      sc.kind = storage::AgentKind::kLlm;
+      sc.prompt_template = d.prompt_template;
+      sc.output_schema_json = d.output_schema;
+      configs.push_back(runner.to_agent(sc));
+    }
+    storage::CallRecord call;
+    call.external_id = out["file"].get<std::string>();
+    call.duration_ms = duration_ms;
+    const auto input = pipeline::agent_input(redacted, call, json(metric_values), "{}");
+    const auto results = runner.run(business, configs, input, std::chrono::minutes(10));
+    client.shutdown();
+    for (const auto& r : results) {
+      json a{{"ok", r.ok}, {"provider", r.provider}, {"latency_ms", r.latency.count()}, {"repaired", r.repaired},
+             {"transcript_trimmed", r.transcript_trimmed}};
+      if (r.ok) {
+        a["output"] = json::parse(r.output, nullptr, false);
+        agent_outputs[r.agent] = r.output;
+        if (a["output"].is_object() && a["output"].value("escalate", false)) {
+          const auto& o = a["output"];
+          escalation.reason += (escalation.escalate ? "; " : "") + fmt::format("agent {}: {}", r.agent,
+              o.contains("escalation_reason") && o["escalation_reason"].is_string() ? o["escalation_reason"].get<std::string>()
+                                                                                    : std::string("escalation requested"));
+          escalation.escalate = true;
+        }
+      } else {
+        a["error"] = r.failure_reason;
+      }
+      agents_out[r.agent] = std::move(a);
+    }
+  }
+  json qa = nullptr;
+  if (scorecard) {
+    const auto r = analytics::score_call(*scorecard, facts, metric_values, agent_outputs);
+    json answers = json::array();
+    for (const auto& a : r.answers) answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+    qa = {{"score", opt2(r.score)}, {"answers", answers}};
+  }
 
   auto speaker = [&](const char* role, const analytics::SpeakerMetrics& s, const audio::Loudness& l,
                      const std::optional<double>& wpm, const analytics::SpeakerSentiment& sent) {
@@ -368,6 +574,8 @@ int analyze_file(std::span<char*> args) {
   out["categories"] = cats;
   out["summary"] = summary.text;
   out["outcome"] = {{"guess", outcome.outcome}, {"evidence", outcome.evidence}};
+  out["qa"] = qa;
+  if (llm_spec) out["agents"] = agents_out;
   out["escalation"] = escalation.escalate ? json{{"reason", escalation.reason}, {"severity", escalation.high ? "high" : "medium"}}
                                           : json(nullptr);
 
@@ -393,6 +601,10 @@ int analyze_file(std::span<char*> args) {
   if (!summary.text.empty()) std::cout << fmt::format("  summary: {}\n", summary.text);
   std::cout << fmt::format("  outcome: {}\n", outcome.outcome);
   if (escalation.escalate) std::cout << fmt::format("  escalation: {}\n", escalation.reason);
+  if (!qa.is_null()) std::cout << fmt::format("  qa score: {}\n", qa["score"].dump());
+  for (const auto& [name, a] : agents_out.items()) {
+    std::cout << fmt::format("  agent {}: {}\n", name, a["ok"].get<bool>() ? a["output"].dump() : "FAILED: " + a["error"].get<std::string>());
+  }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& s = segments[i];
     std::cout << fmt::format("  [{:>7.1f}s] {:<8} {:+.2f}  {}\n", static_cast<double>(s.start_ms) / 1000.0, s.speaker,

@@ -4,11 +4,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
 #include "audio_fixture.hpp"
+#include "fakes/stt/fake_providers.hpp"
+#include "fakes/llm/fake_llm.hpp"
 #include "process.hpp"
 
 namespace earshot::testing {
@@ -168,6 +171,33 @@ TEST(AnalyzeFile, SilentFileIsAValidCallWithZeroTalk) {
   std::remove(path.c_str());
 }
 
+// --stt with a speech provider: the file goes to the (fake) provider, its channels come back
+// as agent and customer; a refused key exits 1 with the provider's reason on one line.
+TEST(AnalyzeFile, SpeechProviderTranscribesTheFileAndARefusalExitsWithTheReason) {
+  FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  auto w = stereo_call(8000);
+  const std::string run = "EARSHOT_STT_API_KEY=" + fake.api_key() + " " + cli() + " analyze-file " + w.path +
+                          " --stt deepgram --stt-url " + fake.base_url();
+  auto r = run_command(run + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.output;
+  EXPECT_EQ(j["source"], "audio");
+  std::set<std::string> speakers;
+  for (const auto& s : j["segments"]) speakers.insert(s["speaker"].get<std::string>());
+  EXPECT_EQ(speakers, (std::set<std::string>{"agent", "customer"})) << j["segments"].dump();
+  EXPECT_EQ(fake.count("/v1/listen"), 1);
+  EXPECT_NE(fake.last_query().find("multichannel=true"), std::string::npos) << fake.last_query();
+
+  fake.fail_next(FailurePlan::of(1, FailureKind::kAuth));
+  r = run_command(run);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("authentication failed"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  std::remove(w.path.c_str());
+}
+
 TEST(AnalyzeFile, BadFilesExit2WithOneLineReason) {
   const auto text = temp_path("notes.wav");
   std::ofstream(text) << "definitely not audio";
@@ -242,6 +272,48 @@ TEST(AnalyzeFile, PlainLineTranscriptsGetEstimatedTimes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("segment 0"), std::string::npos) << r.output;
   std::remove(path.c_str());
+}
+
+// --llm runs the default agents against the provider (here the fake Ollama), on the redacted
+// transcript; a scorecard question answered by an agent's field and an agent's escalation
+// count; an agent whose answer stays invalid fails alone.
+TEST(AnalyzeFile, LlmAgentsAndScorecardFromATranscript) {
+  FakeOllama fake;
+  ASSERT_TRUE(fake.start());
+  fake.set_reply_for("Task: summary", R"({"summary":"Double charge refunded.","key_points":[]})");
+  fake.set_reply_for("Task: issue_outcome",
+                     R"({"issue":"double charge","outcome":"refunded","action_items":[],"escalate":true,"escalation_reason":"second complaint"})");
+  // Every other agent gets the default reply, which does not follow its schema: they fail.
+  const auto path = temp_path("llm.json");
+  std::ofstream(path) << R"([
+    {"speaker": "agent", "start_ms": 0, "end_ms": 4000, "text": "Thank you for calling, how can I help?"},
+    {"speaker": "customer", "start_ms": 4500, "end_ms": 11000, "text": "You charged me twice, my email is jo@example.com."},
+    {"speaker": "agent", "start_ms": 11500, "end_ms": 16000, "text": "I have refunded the second charge."}
+  ])";
+  const auto card = temp_path("card.json");
+  std::ofstream(card) << R"({"questions": [
+    {"id": "refunded", "weight": 1, "answer": {"kind": "agent", "agent": "issue_outcome", "field": "/outcome", "equals": "refunded"}},
+    {"id": "greeting", "weight": 1, "answer": {"kind": "rule", "rules": [{"type": "transcript", "phrases": ["thank you for calling"], "speaker": "agent"}]}}]})";
+  auto j = run_json("--transcript " + path + " --scorecard " + card + " --llm ollama --llm-model m --llm-url " + fake.base_url());
+  ASSERT_TRUE(j["agents"].is_object()) << j.dump();
+  EXPECT_EQ(j["agents"].size(), 6u);
+  EXPECT_TRUE(j["agents"]["summary"]["ok"].get<bool>());
+  EXPECT_EQ(j["agents"]["summary"]["output"]["summary"], "Double charge refunded.");
+  EXPECT_EQ(j["agents"]["summary"]["provider"], "ollama:m");
+  EXPECT_FALSE(j["agents"]["bant"]["ok"].get<bool>());
+  EXPECT_NE(j["agents"]["bant"]["error"].get<std::string>().find("schema validation after one repair"), std::string::npos);
+  EXPECT_EQ(j["qa"]["score"], 1.0);
+  ASSERT_TRUE(j["escalation"].is_object());
+  EXPECT_NE(j["escalation"]["reason"].get<std::string>().find("agent issue_outcome: second complaint"), std::string::npos);
+  EXPECT_EQ(fake.last_body().find("jo@example.com"), std::string::npos);  // agents see the redacted text
+  EXPECT_EQ(fake.chat_count(), 2 + 4 * 2);  // the four failing agents were each repaired once
+
+  auto r = run_command(cli() + " analyze-file --transcript " + path + " --llm nope --llm-model m");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("llm_chain[0].provider"), std::string::npos) << r.output;
+  fake.stop();
+  std::remove(path.c_str());
+  std::remove(card.c_str());
 }
 
 }  // namespace
