@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -12,6 +14,7 @@
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
 #include "earshot/api/gateway.hpp"
+#include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
@@ -55,6 +58,11 @@ void GatewaySettings::declare(ConfigSpec& spec) {
   spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
                   "Local object store directory (store:// recordings).");
   ingest.declare(spec);
+  events.declare(spec);
+  spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5),
+                    std::chrono::milliseconds(0), std::chrono::minutes(10),
+                    "Longest a cached first page of the calls list is served (it is dropped at "
+                    "once when the business's calls change); 0 disables the cache.");
 }
 
 std::string error_body(const Error& error) {
@@ -146,7 +154,23 @@ struct HttpServer::Impl {
     t_route = route;
     res.status = reply.status;
     for (const auto& [k, v] : reply.headers) res.set_header(k, v);
-    if (reply.file_path) {
+    if (reply.stream) {
+      // Server-sent events: written as they come, on this worker thread, until the stream
+      // function returns (client gone, or shutdown).
+      auto stream = std::move(reply.stream);
+      res.set_chunked_content_provider(
+          reply.content_type, [stream](std::size_t, httplib::DataSink& sink) {
+            bool ok = true;
+            StreamSink out{[&](std::string_view d) {
+                             ok = ok && sink.write(d.data(), d.size());
+                             return ok;
+                           },
+                           [&] { return ok && sink.is_writable(); }};
+            stream(out);
+            if (ok) sink.done();
+            return ok;
+          });
+    } else if (reply.file_path) {
       // Streamed in chunks; httplib cuts the request's byte ranges (offset/length) itself.
       const std::string path = *reply.file_path;
       res.set_content_provider(
@@ -329,6 +353,15 @@ struct ApiServer::Impl {
   std::unique_ptr<AmqpQueueControl> queues;
   std::unique_ptr<cache::RedisClient> redis;
   std::unique_ptr<cache::RedisRateLimiter> limiter;
+  std::unique_ptr<cache::LiveEvents> live_events;
+  std::unique_ptr<EventHub> event_hub;
+  std::unique_ptr<ListCache> list_cache;
+  // Writes API keys' last use every few seconds (AuthService batches the notes).
+  std::thread usage_flusher;
+  std::mutex usage_mu;
+  std::condition_variable usage_cv;
+  bool usage_stop = false;
+  std::unique_ptr<cache::LiveEventSubscriber> subscriber;
   std::unique_ptr<GatewayServices> services;
   Router router;
   std::unique_ptr<Dispatcher> dispatcher;
@@ -358,9 +391,30 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   if (!redis) return std::unexpected(redis.error().with_context("EARSHOT_REDIS_URL"));
   m.redis = std::move(*redis);
   m.limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis);
+  if (gw.events.max_clients >= api.threads) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "EARSHOT_SSE_MAX_CLIENTS must be below EARSHOT_HTTP_THREADS (each live "
+                      "event stream holds a thread)");
+  }
+  m.live_events = std::make_unique<cache::LiveEvents>(*m.redis, runtime.clock(), &runtime.metrics());
+  m.event_hub = std::make_unique<EventHub>(*m.live_events, gw.events, &runtime.metrics());
+  m.list_cache = std::make_unique<ListCache>(runtime.clock(), gw.calls_cache_ttl, 4096, &runtime.metrics());
+  // Every live event wakes the business's streams and drops its cached list pages; a
+  // (re)subscription does so for every business (events may have been missed meanwhile).
+  m.subscriber = std::make_unique<cache::LiveEventSubscriber>(
+      deps.redis,
+      [hub = m.event_hub.get(), lc = m.list_cache.get()](const std::string& bid, const cache::LiveEvent&) {
+        lc->invalidate(bid);
+        hub->notify(bid);
+      },
+      [hub = m.event_hub.get(), lc = m.list_cache.get()] {
+        lc->invalidate_all();
+        hub->notify_all();
+      });
   m.services = std::make_unique<GatewayServices>(GatewayServices{
       *m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store_dir,
-      &runtime.health(), &runtime.metrics(), openapi_document()});
+      &runtime.health(), &runtime.metrics(), openapi_document(), m.event_hub.get(),
+      m.list_cache.get()});
   m.services->ingest = gw.ingest;
   add_all_routes(m.router, *m.services);
   RateLimitOptions limits;
@@ -369,6 +423,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   limits.per_caller = gw.rate_limit_per_caller;
   m.dispatcher = std::make_unique<Dispatcher>(m.router, *m.authenticator, m.limiter.get(), limits,
                                               runtime.clock(), runtime.metrics());
+  m.dispatcher->on_write([lc = m.list_cache.get()](const std::string& bid) { lc->invalidate(bid); });
   // Uploads carry recordings: the listener takes the largest one plus the form around it.
   api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.ingest.max_audio_bytes + (1LL << 20));
   m.http = std::make_unique<HttpServer>(std::move(api), *m.dispatcher, runtime.metrics());
@@ -377,16 +432,36 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
 
 Status ApiServer::start() {
   impl_->publisher->start();
+  if (auto st = impl_->subscriber->start(); !st) return st;
+  impl_->usage_flusher = std::thread([m = impl_.get()] {
+    std::unique_lock lock(m->usage_mu);
+    while (!m->usage_stop) {
+      m->usage_cv.wait_for(lock, std::chrono::seconds(10), [m] { return m->usage_stop; });
+      lock.unlock();
+      (void)m->auth->flush_api_key_usage();
+      lock.lock();
+    }
+  });
   return impl_->http->start();
 }
 
 void ApiServer::stop_intake() {
-  // httplib stops accepting and finishes the requests its pool already runs.
+  // Live event streams end first (each holds a worker thread); then httplib stops accepting
+  // and finishes the requests its pool already runs.
+  if (impl_->event_hub) impl_->event_hub->close();
   if (impl_->http) impl_->http->stop();
 }
 
 void ApiServer::stop() {
+  if (impl_->event_hub) impl_->event_hub->close();
   if (impl_->http) impl_->http->stop();
+  if (impl_->subscriber) impl_->subscriber->stop();
+  {
+    std::lock_guard lock(impl_->usage_mu);
+    impl_->usage_stop = true;
+  }
+  impl_->usage_cv.notify_all();
+  if (impl_->usage_flusher.joinable()) impl_->usage_flusher.join();  // flushes once more
   if (impl_->publisher) impl_->publisher->stop();
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "earshot/crypto/api_key.hpp"
+#include "earshot/core/log.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 
@@ -287,7 +288,33 @@ Result<Principal> AuthService::authenticate_api_key(std::string_view secret) {
     }
   }
   if (p.has_scope("embed") && !p.has_scope("read")) p.scopes.emplace_back("read");
+  {
+    std::lock_guard lock(usage_mu_);
+    usage_.insert_or_assign(p.id, std::pair{p.bid, clock_.now()});
+  }
   return p;
+}
+
+std::size_t AuthService::flush_api_key_usage() {
+  std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>> batch;
+  {
+    std::lock_guard lock(usage_mu_);
+    batch.swap(usage_);
+  }
+  std::size_t written = 0;
+  storage::MySqlApiKeyRepository keys(db_);
+  for (const auto& [id, use] : batch) {
+    auto t = storage::TenantId::make(use.first);
+    if (!t) continue;
+    if (auto r = keys.touch(*t, id, std::chrono::time_point_cast<storage::Timestamp::duration>(use.second)); !r) {
+      log::warn("API key last use not recorded", {{"error", r.error().to_string()}});
+      std::lock_guard lock(usage_mu_);
+      usage_.try_emplace(id, use);  // a newer use noted meanwhile wins
+      continue;
+    }
+    ++written;
+  }
+  return written;
 }
 
 }  // namespace earshot::api

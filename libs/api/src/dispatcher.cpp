@@ -128,6 +128,13 @@ Reply Dispatcher::handle(Request& req, std::string& route_label) {
     log::error("unhandled exception in request", {{"error", e.what()}, {"route", route_label}});
     r = make_error(ErrorCode::kInternal, "internal error");
   }
+  if (write_observer_ && req.method != "GET" && route_label != "unmatched") {
+    std::string bid = req.principal ? req.principal->bid : std::string();
+    if (auto it = req.path_params.find("bid"); bid.empty() && it != req.path_params.end()) {
+      bid = it->second;
+    }
+    if (!bid.empty()) write_observer_(bid);
+  }
   if (!r) {
     if (r.error().code == ErrorCode::kInternal || r.error().code == ErrorCode::kUnavailable) {
       // Internal detail goes to the log; the client gets a safe message.

@@ -272,6 +272,12 @@ Result<storage::CallRecord> own_call(GatewayServices& s, const Request& req) {
   return calls.get(detail::tenant_of(req.caller_bid()), *id);
 }
 
+// Tells dashboards (and other gateways' list caches) about a change made here. Never fails
+// the request: LiveEvents logs and counts its failures.
+void publish_event(GatewayServices& s, const std::string& bid, std::string_view type, Json data) {
+  if (s.events != nullptr) (void)s.events->events().publish(bid, type, std::move(data));
+}
+
 enum class ReprocessStage { kTranscribe, kAnalyze };
 
 Result<ReprocessStage> parse_stage(const Json& b) {
@@ -363,6 +369,15 @@ void add_call_routes(Router& router, GatewayServices& s) {
   router.add("GET", "/api/v1/calls", read, [&s](const Request& req) -> Result<Reply> {
     auto q = parse_filters(req, true);
     if (!q) return std::unexpected(q.error());
+    // First pages come from the cache while none of the business's calls changed
+    // (list_cache.hpp); the generation is read before the database is asked.
+    const std::string& bid = req.caller_bid();
+    const bool cacheable = s.list_cache != nullptr && s.list_cache->enabled() && q->cursor.empty();
+    const std::string cache_key = cacheable ? ListCache::key_of(req) : std::string();
+    const std::uint64_t generation = cacheable ? s.list_cache->generation(bid) : 0;
+    if (cacheable) {
+      if (auto hit = s.list_cache->find(bid, cache_key)) return std::move(*hit);
+    }
     storage::MySqlCallRepository calls(s.db);
     auto page = calls.list(detail::tenant_of(req.caller_bid()), *q);
     if (!page) return std::unexpected(page.error());
@@ -375,6 +390,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
                                   "calls",
                                   Json{{"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}});
     if (out && out->raw && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
+    if (out && cacheable) s.list_cache->store(bid, cache_key, generation, *out);
     return out;
   });
 
@@ -616,6 +632,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
       pipeline::LocalObjectStore store(s.object_store_dir);
       (void)store.remove(c->audio_uri);
     }
+    publish_event(s, req.caller_bid(), "call.deleted", {{"call_id", c->id}});
     return Reply::no_content();
   });
 
@@ -639,6 +656,10 @@ void add_call_routes(Router& router, GatewayServices& s) {
     std::vector<queue::OutgoingMessage> msgs;
     msgs.push_back(std::move(**m));
     if (auto st = s.queues.publish(std::move(msgs)); !st) return std::unexpected(st.error());
+    publish_event(s, t.bid(), "call.status",
+                  {{"call_id", c->id},
+                   {"status", *stage == ReprocessStage::kAnalyze ? "transcribed" : "pending"},
+                   {"previous", storage::status_name(c->status)}});
     Reply r = Reply::ok(Json{{"id", c->id}, {"stage", (*b)["stage"]}, {"status", "queued"}});
     r.status = 202;
     return r;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "earshot/api/dispatcher.hpp"
+#include "earshot/api/events.hpp"
 #include "earshot/cache/redis_settings.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/service.hpp"
@@ -47,10 +48,12 @@ struct GatewaySettings {
   std::int64_t rate_limit_per_ip = 0;      // requests per minute
   std::int64_t rate_limit_per_caller = 0;  // requests per minute
   std::string object_store_dir;
+  EventStreamSettings events;  // GET /api/v1/events
+  std::chrono::milliseconds calls_cache_ttl{0};  // first pages of the calls list (list_cache.hpp)
   ingest::IngestSettings ingest;  // /api/v1/ingest/... (the ingest_* keys)
 
   // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
-  // rate_limit_per_ip, rate_limit_per_caller, object_store_dir.
+  // rate_limit_per_ip, rate_limit_per_caller, object_store_dir, calls_cache_ttl and the sse_* keys.
   void declare(ConfigSpec& spec);
 };
 

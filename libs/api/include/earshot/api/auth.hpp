@@ -7,9 +7,12 @@
 // family in one transaction; presenting an already revoked token again revokes the whole
 // family (the token was copied), so both the thief and the owner must log in again.
 //
-// Thread-safe: state lives in the database.
+// Thread-safe: state lives in the database (API key last-use notes wait in memory for
+// flush_api_key_usage()).
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +49,13 @@ class AuthService {
   // kUnauthenticated unless `token` is a valid access token.
   [[nodiscard]] Result<Principal> authenticate_bearer(std::string_view token) const;
   // kUnauthenticated unless `secret` is an unrevoked API key of an active business.
+  // Also notes the key as used; the notes reach api_keys.last_used_at in batches.
   [[nodiscard]] Result<Principal> authenticate_api_key(std::string_view secret);
+
+  // Writes the last use of every key used since the previous flush (one UPDATE per key, not
+  // one per request); returns how many keys were written. The gateway calls it periodically
+  // and at shutdown. A key whose write fails is kept for the next flush.
+  std::size_t flush_api_key_usage();
 
  private:
   [[nodiscard]] Result<Session> issue(const Principal& p, const std::string& family);
@@ -57,6 +66,8 @@ class AuthService {
   const JwtCodec& jwt_;
   const Clock& clock_;
   std::chrono::seconds refresh_ttl_;
+  std::mutex usage_mu_;
+  std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>> usage_;  // key id -> bid, last use
 };
 
 // The scopes an API key may carry: "ingest" (send calls), "read" (read calls and analytics),

@@ -42,6 +42,13 @@ class Dispatcher {
   // pattern (or "unmatched") for metrics.
   [[nodiscard]] Reply handle(Request& request, std::string& route_label);
 
+  // Called with the business after every write request (any method but GET) that names one
+  // (the caller's, or the `{bid}` path segment), whatever its outcome: caches drop what it
+  // may have changed. Set before serving.
+  void on_write(std::function<void(const std::string& bid)> observer) {
+    write_observer_ = std::move(observer);
+  }
+
  private:
   [[nodiscard]] Result<Reply> run(Request& request, std::string& route_label);
   [[nodiscard]] Status rate_limit(const std::string& key, std::int64_t capacity);
@@ -53,6 +60,7 @@ class Dispatcher {
   const Clock& clock_;
   prometheus::Family<prometheus::Counter>* limited_;
   prometheus::Counter* limiter_failures_;
+  std::function<void(const std::string& bid)> write_observer_;
 };
 
 // The error body and status for `e`, Retry-After included for kRateLimited.

@@ -6,6 +6,8 @@
 
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
+#include "earshot/api/events.hpp"
+#include "earshot/api/list_cache.hpp"
 #include "earshot/api/router.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/health.hpp"
@@ -27,6 +29,8 @@ struct GatewayServices {
   HealthRegistry* health = nullptr;  // /readyz; null: always ready
   Metrics* metrics = nullptr;        // /metrics; null: 404
   std::string openapi_json;          // served at /api/v1/openapi.json
+  EventHub* events = nullptr;        // /api/v1/events; null: 503
+  ListCache* list_cache = nullptr;   // first pages of the calls list; null: not cached
   ingest::IngestSettings ingest{};   // /api/v1/ingest/...: limits, Twilio's public URL
   http::HttpClient* http = nullptr;  // recording downloads; null: the ingest routes make one
 };
@@ -37,6 +41,7 @@ void add_admin_routes(Router& router, GatewayServices& s);
 void add_call_routes(Router& router, GatewayServices& s);
 void add_analytics_routes(Router& router, GatewayServices& s);
 void add_pipeline_routes(Router& router, GatewayServices& s);
+void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
@@ -46,6 +51,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_call_routes(router, s);
   add_analytics_routes(router, s);
   add_pipeline_routes(router, s);
+  add_event_routes(router, s);
   add_ingest_routes(router, s);
 }
 

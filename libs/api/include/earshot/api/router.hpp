@@ -78,6 +78,13 @@ struct Request {
   [[nodiscard]] const std::string& caller_bid() const;
 };
 
+// Where a streamed body goes (server-sent events): `write` sends bytes at once and is false
+// when the client has gone; `alive` is false once the client closed its end.
+struct StreamSink {
+  std::function<bool(std::string_view)> write;
+  std::function<bool()> alive;
+};
+
 struct Reply {
   int status = 200;
   Json json;                   // the body, unless `raw` is set
@@ -88,14 +95,17 @@ struct Reply {
   // request's byte ranges of it and writes Content-Range itself.
   std::optional<std::string> file_path;
   std::uint64_t file_size = 0;
+  // A body produced while the connection is open (server-sent events): called once on the
+  // serving thread, it writes through the sink and returns when the stream ends.
+  std::function<void(StreamSink&)> stream;
 
-  [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0}; }
+  [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
   [[nodiscard]] static Reply created(Json j) {
-    return Reply{201, std::move(j), {}, "application/json", {}, {}, 0};
+    return Reply{201, std::move(j), {}, "application/json", {}, {}, 0, {}};
   }
-  [[nodiscard]] static Reply no_content() { return Reply{204, nullptr, std::string(), "", {}, {}, 0}; }
+  [[nodiscard]] static Reply no_content() { return Reply{204, nullptr, std::string(), "", {}, {}, 0, {}}; }
   [[nodiscard]] static Reply text(std::string body, std::string content_type, int status = 200) {
-    return Reply{status, nullptr, std::move(body), std::move(content_type), {}, {}, 0};
+    return Reply{status, nullptr, std::move(body), std::move(content_type), {}, {}, 0, {}};
   }
 };
 

@@ -1,0 +1,412 @@
+// GET /api/v1/events through the real earshot-gateway binary, the real Redis and a migrated
+// scratch database: tenant isolation, Last-Event-ID resume, heartbeats, the client limit,
+// disconnects that free the server thread, and shutdown with streams open.
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "earshot/cache/live_events.hpp"
+#include "earshot/crypto/password.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "process.hpp"
+#include "storage/test_main_env.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kPassword = "correct horse battery";
+
+struct SseEvent {
+  std::string id;
+  std::string type;
+  json data;
+};
+
+// An SSE client on its own thread: parses frames as they arrive, counts heartbeats, and
+// hangs up when told to (or after `stop_after` events).
+class SseClient {
+ public:
+  SseClient(int port, std::string token, std::string last_event_id = "", std::size_t stop_after = 0)
+      : port_(port), token_(std::move(token)), last_(std::move(last_event_id)), stop_after_(stop_after) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SseClient() {
+    hang_up();
+    if (thread_.joinable()) thread_.join();
+  }
+  void hang_up() { stop_.store(true); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::vector<SseEvent> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu_);
+    return events_.size();
+  }
+  int heartbeats() const { return heartbeats_.load(); }
+  int status() const { return status_.load(); }
+  bool connected() const { return connected_.load(); }
+  bool finished() const { return finished_.load(); }
+  std::string content_type() {
+    std::lock_guard lock(mu_);
+    return content_type_;
+  }
+  std::string retry_after() {
+    std::lock_guard lock(mu_);
+    return retry_after_;
+  }
+
+ private:
+  void run() {
+    httplib::Client cli("127.0.0.1", port_);
+    cli.set_read_timeout(1, 0);  // a heartbeat or an event arrives well within this in the tests
+    httplib::Headers h{{"Authorization", "Bearer " + token_}};
+    if (!last_.empty()) h.emplace("Last-Event-ID", last_);
+    std::string buf;
+    auto res = cli.Get(
+        "/api/v1/events", h,
+        [&](const httplib::Response& r) {
+          status_.store(r.status);
+          std::lock_guard lock(mu_);
+          content_type_ = r.get_header_value("Content-Type");
+          retry_after_ = r.get_header_value("Retry-After");
+          return r.status == 200;
+        },
+        [&](const char* data, std::size_t n) {
+          connected_.store(true);
+          buf.append(data, n);
+          for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
+            parse(buf.substr(0, end));
+            buf.erase(0, end + 2);
+          }
+          return !stop_.load() && (stop_after_ == 0 || count() < stop_after_);
+        });
+    if (res && status_.load() == 0) status_.store(res->status);
+    finished_.store(true);
+  }
+
+  void parse(const std::string& frame) {
+    SseEvent e;
+    std::string data;
+    bool comment_only = true;
+    std::size_t pos = 0;
+    while (pos < frame.size()) {
+      auto nl = frame.find('\n', pos);
+      if (nl == std::string::npos) nl = frame.size();
+      const std::string line = frame.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (line.starts_with(":")) {
+        if (line == ": heartbeat") heartbeats_.fetch_add(1);
+        continue;
+      }
+      comment_only = false;
+      if (line.starts_with("id: ")) e.id = line.substr(4);
+      if (line.starts_with("event: ")) e.type = line.substr(7);
+      if (line.starts_with("data: ")) data += line.substr(6);
+    }
+    if (comment_only || data.empty()) return;
+    e.data = json::parse(data, nullptr, false);
+    std::lock_guard lock(mu_);
+    events_.push_back(std::move(e));
+  }
+
+  int port_;
+  std::string token_;
+  std::string last_;
+  std::size_t stop_after_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<int> status_{0};
+  std::atomic<int> heartbeats_{0};
+  std::mutex mu_;
+  std::vector<SseEvent> events_;
+  std::string content_type_;
+  std::string retry_after_;
+};
+
+std::string master_keys() {
+  auto r = run_command("head -c 32 /dev/urandom | base64");
+  std::string b64 = r.output;
+  while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
+  return "k1:" + b64;
+}
+
+class LiveEventsE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto ep = endpoints();
+    admin_port_ = free_port();
+    port_ = free_port();
+    std::map<std::string, std::string> env{
+        {"EARSHOT_MYSQL_HOST", ep.mysql_host},
+        {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
+        {"EARSHOT_MYSQL_USER", ep.mysql_user},
+        {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
+        {"EARSHOT_MYSQL_DATABASE", StorageEnvironment::database_name()},
+        {"EARSHOT_AMQP_URL", ep.amqp_url},
+        {"EARSHOT_REDIS_URL", ep.redis_url},
+        {"EARSHOT_ADMIN_PORT", std::to_string(admin_port_)},
+        {"EARSHOT_HTTP_PORT", std::to_string(port_)},
+        {"EARSHOT_HTTP_THREADS", "8"},
+        {"EARSHOT_SSE_MAX_CLIENTS", "3"},
+        {"EARSHOT_SSE_HEARTBEAT", "300ms"},
+        {"EARSHOT_CALLS_CACHE_TTL", "60s"},
+        {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
+        {"EARSHOT_JWT_SECRET", std::string(40, 'e') + unique_suffix()},
+        {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"},
+        {"EARSHOT_MASTER_KEYS", master_keys()},
+        {"EARSHOT_MASTER_KEY_ID", "k1"},
+        {"EARSHOT_SHUTDOWN_GRACE", "5s"},
+    };
+    gateway_ = new ChildProcess(std::string(EARSHOT_BIN_DIR) + "/earshot-gateway", {}, env);
+    ASSERT_TRUE(gateway_->start());
+    const bool up = wait_until(
+        [] { return http_get("127.0.0.1", admin_port_, "/readyz").status == 200 || !gateway_->running(); }, 30s);
+    ASSERT_TRUE(up && gateway_->running()) << gateway_->output();
+
+    storage::MySqlUserRepository users(StorageEnvironment::db());
+    const std::string root = fmt::format("root-{}@platform.test", unique_suffix());
+    ASSERT_TRUE(users.create_platform_admin(root, *crypto::hash_password(kPassword)));
+    const auto platform = login(root, "");
+    for (auto* bid : {&bid_a_, &bid_b_}) {
+      *bid = "ev-" + unique_suffix();
+      auto r = call("POST", "/api/v1/admin/businesses", platform,
+                    {{"bid", *bid}, {"name", "Events " + *bid}, {"admin_email", "admin@" + *bid + ".test"},
+                     {"admin_password", kPassword}});
+      ASSERT_EQ(r.first, 201) << r.second;
+    }
+    token_a_ = login("admin@" + bid_a_ + ".test", bid_a_);
+    token_b_ = login("admin@" + bid_b_ + ".test", bid_b_);
+
+    cache::RedisSettings rs;
+    rs.url = ep.redis_url;
+    rs.timeout = 2s;
+    redis_ = cache::RedisClient::make(rs, 2)->release();
+    events_ = new cache::LiveEvents(*redis_, SystemClock::instance());
+  }
+
+  static void TearDownTestSuite() {
+    if (redis_ != nullptr) {
+      (void)redis_->command({"DEL", cache::live_events_key(bid_a_), cache::live_events_key(bid_b_)});
+    }
+    delete events_;
+    delete redis_;
+    delete gateway_;
+    queue::AmqpSettings amqp;
+    amqp.url = endpoints().amqp_url;
+    amqp.heartbeat = 30s;
+    amqp.connect_timeout = 5s;
+    queue::TopologyAdmin admin(amqp, queue::TopologySettings{});
+    for (const auto& bid : {bid_a_, bid_b_}) {
+      for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, bid);
+    }
+  }
+
+  static std::pair<int, std::string> call(const std::string& method, const std::string& path,
+                                          const std::string& token, const json& body = nullptr) {
+    httplib::Client cli("127.0.0.1", port_);
+    cli.set_read_timeout(10, 0);
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
+    if (!body.is_null()) {
+      req.body = body.dump();
+      req.set_header("Content-Type", "application/json");
+    }
+    auto res = cli.send(req);
+    if (!res) return {0, ""};
+    return {res->status, res->body};
+  }
+
+  static std::string login(const std::string& email, const std::string& bid) {
+    json body{{"email", email}, {"password", kPassword}};
+    if (!bid.empty()) body["bid"] = bid;
+    auto r = call("POST", "/api/v1/auth/login", "", body);
+    EXPECT_EQ(r.first, 200) << r.second;
+    return json::parse(r.second, nullptr, false).value("access_token", "");
+  }
+
+  static std::string publish(const std::string& bid, std::int64_t call_id, const std::string& status) {
+    auto id = events_->publish(bid, "call.status",
+                               {{"call_id", call_id}, {"status", status}, {"previous", "queued"}});
+    EXPECT_TRUE(id.has_value());
+    return id.value_or("");
+  }
+
+  static double metric(const std::string& name) {
+    auto m = http_get("127.0.0.1", admin_port_, "/metrics");
+    auto pos = m.body.find("\n" + name + " ");
+    if (pos == std::string::npos) return -1;
+    return std::stod(m.body.substr(pos + name.size() + 2));
+  }
+
+  static inline ChildProcess* gateway_ = nullptr;
+  static inline int port_ = 0;
+  static inline int admin_port_ = 0;
+  static inline std::string bid_a_, bid_b_, token_a_, token_b_;
+  static inline cache::RedisClient* redis_ = nullptr;
+  static inline cache::LiveEvents* events_ = nullptr;
+};
+
+TEST_F(LiveEventsE2E, EventsReachOnlyTheirBusinessInOrderWithStreamIds) {
+  SseClient a(port_, token_a_);
+  SseClient b(port_, token_b_);
+  ASSERT_TRUE(wait_until([&] { return a.connected() && b.connected(); }, 10s));
+  EXPECT_EQ(a.status(), 200);
+  EXPECT_EQ(a.content_type(), "text/event-stream");
+
+  std::vector<std::string> ids_a;
+  for (int i = 1; i <= 5; ++i) ids_a.push_back(publish(bid_a_, i, "analyzed"));
+  const std::string id_b = publish(bid_b_, 99, "failed");
+
+  ASSERT_TRUE(wait_until([&] { return a.count() == 5 && b.count() == 1; }, 10s))
+      << a.count() << " " << b.count();
+  auto got = a.events();
+  for (std::size_t i = 0; i < ids_a.size(); ++i) {
+    EXPECT_EQ(got[i].id, ids_a[i]);
+    EXPECT_EQ(got[i].type, "call.status");
+    EXPECT_EQ(got[i].data["bid"], bid_a_);
+    EXPECT_EQ(got[i].data["id"], ids_a[i]);
+    EXPECT_EQ(got[i].data["data"]["call_id"], static_cast<int>(i) + 1);
+  }
+  auto other = b.events();
+  ASSERT_EQ(other.size(), 1U);
+  EXPECT_EQ(other[0].id, id_b);
+  EXPECT_EQ(other[0].data["bid"], bid_b_);
+  EXPECT_EQ(other[0].data["data"]["call_id"], 99);
+  // Nothing of B ever reached A (and the reverse): wait for heartbeats to be sure both
+  // streams were flushed past the publish.
+  const int hb = a.heartbeats();
+  ASSERT_TRUE(wait_until([&] { return a.heartbeats() > hb + 1; }, 10s));
+  for (const auto& e : a.events()) EXPECT_EQ(e.data["bid"], bid_a_);
+  EXPECT_EQ(b.count(), 1U);
+}
+
+TEST_F(LiveEventsE2E, ResumeWithLastEventIdReplaysWhatWasMissedThenGoesLive) {
+  const std::string before = publish(bid_a_, 1000, "queued");
+  std::string last_seen;
+  {
+    SseClient first(port_, token_a_, before, 2);
+    publish(bid_a_, 1001, "transcribing");
+    publish(bid_a_, 1002, "transcribed");
+    ASSERT_TRUE(wait_until([&] { return first.finished(); }, 10s));
+    auto got = first.events();
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(got[0].data["data"]["call_id"], 1001);
+    last_seen = got[1].id;
+  }
+  // Published while no client was connected.
+  const std::string missed1 = publish(bid_a_, 1003, "analyzing");
+  const std::string missed2 = publish(bid_a_, 1004, "analyzed");
+  publish(bid_b_, 2000, "failed");
+
+  SseClient resumed(port_, token_a_, last_seen);
+  ASSERT_TRUE(wait_until([&] { return resumed.count() >= 2; }, 10s));
+  const std::string live = publish(bid_a_, 1005, "notified");
+  ASSERT_TRUE(wait_until([&] { return resumed.count() >= 3; }, 10s));
+  auto got = resumed.events();
+  ASSERT_EQ(got.size(), 3U);
+  EXPECT_EQ(got[0].id, missed1);
+  EXPECT_EQ(got[1].id, missed2);
+  EXPECT_EQ(got[2].id, live);
+  EXPECT_EQ(got[2].data["data"]["status"], "notified");
+}
+
+TEST_F(LiveEventsE2E, BadLastEventIdIs400AndCredentialsAreRequired) {
+  httplib::Client cli("127.0.0.1", port_);
+  auto bad = cli.Get("/api/v1/events", {{"Authorization", "Bearer " + token_a_}, {"Last-Event-ID", "1' OR '1'='1"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(json::parse(bad->body)["error"]["code"], "invalid_argument");
+  auto anon = cli.Get("/api/v1/events");
+  ASSERT_TRUE(anon);
+  EXPECT_EQ(anon->status, 401);
+  auto unknown = cli.Get("/api/v1/events?bid=" + bid_b_, {{"Authorization", "Bearer " + token_a_}});
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+}
+
+TEST_F(LiveEventsE2E, ClientLimitAnswers503AndDisconnectsFreeTheirPlace) {
+  std::vector<std::unique_ptr<SseClient>> open;
+  for (int i = 0; i < 3; ++i) open.push_back(std::make_unique<SseClient>(port_, token_a_));
+  ASSERT_TRUE(wait_until([&] {
+    for (auto& c : open) if (!c->connected()) return false;
+    return true;
+  }, 10s));
+  EXPECT_EQ(metric("earshot_sse_clients"), 3);
+  {
+    SseClient extra(port_, token_b_);
+    ASSERT_TRUE(wait_until([&] { return extra.finished(); }, 10s));
+    EXPECT_EQ(extra.status(), 503);
+    EXPECT_EQ(extra.retry_after(), "5");
+  }
+  // Hang up two: the server notices (heartbeat write fails) and frees the threads.
+  open[0]->hang_up();
+  open[1]->hang_up();
+  open[0]->join();
+  open[1]->join();
+  ASSERT_TRUE(wait_until([&] { return metric("earshot_sse_clients") == 1; }, 10s))
+      << metric("earshot_sse_clients");
+  SseClient again(port_, token_b_);
+  ASSERT_TRUE(wait_until([&] { return again.connected(); }, 10s));
+  EXPECT_EQ(again.status(), 200);
+  // Ordinary requests still get a thread.
+  EXPECT_EQ(call("GET", "/api/v1/pipeline/status", token_a_).first, 200);
+}
+
+TEST_F(LiveEventsE2E, ACallChangeElsewhereReachesTheCachedFirstPageThroughItsEvent) {
+  const std::string path = "/api/v1/calls?limit=50&city=Springfield";
+  auto items = [&] {
+    auto r = call("GET", path, token_b_);
+    EXPECT_EQ(r.first, 200) << r.second;
+    return json::parse(r.second, nullptr, false)["items"];
+  };
+  ASSERT_TRUE(items().empty());
+  ASSERT_TRUE(items().empty());  // now from the cache
+  // A worker process records a call and publishes its status change.
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  storage::CallInput in;
+  in.external_id = "cache-" + unique_suffix();
+  in.city = "Springfield";
+  in.language = "en";
+  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL));
+  auto up = calls.upsert(*storage::TenantId::make(bid_b_), in);
+  ASSERT_TRUE(up) << up.error().to_string();
+  EXPECT_EQ(items().size(), 0U) << "no event yet: the cached page stands (until the TTL)";
+  events_->publish(bid_b_, "call.status", {{"call_id", up->id}, {"status", "pending"}, {"previous", nullptr}});
+  ASSERT_TRUE(wait_until([&] { return items().size() == 1; }, 5s));
+  EXPECT_EQ(items()[0]["id"], up->id);
+}
+
+TEST_F(LiveEventsE2E, ZShutdownEndsOpenStreamsAndExitsCleanly) {
+  SseClient a(port_, token_a_);
+  SseClient b(port_, token_b_);
+  ASSERT_TRUE(wait_until([&] { return a.connected() && b.connected(); }, 10s));
+  gateway_->signal(SIGTERM);
+  auto code = gateway_->wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << gateway_->output();
+  EXPECT_EQ(*code, 0) << gateway_->output();
+  EXPECT_TRUE(wait_until([&] { return a.finished() && b.finished(); }, 5s));
+}
+
+}  // namespace
+}  // namespace earshot::testing
