@@ -229,7 +229,14 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
   EXPECT_EQ(analyzed["data"]["link"], fmt::format("https://app.acme.test/calls/{}", id));
   EXPECT_EQ(other.request_count(), 0);
 
-  // Logged: every webhook delivery delivered with its attempt.
+  // Logged: every webhook delivery delivered with its attempt (recorded just after the
+  // receiver answered).
+  ASSERT_TRUE(wait_until([&] {
+    auto all = store->list_deliveries(t, *sub, 10, std::nullopt);
+    if (!all || all->size() != 3u) return false;
+    for (const auto& d : *all) if (d.status != DeliveryStatus::kDelivered) return false;
+    return true;
+  }, 20s));
   auto ds = store->list_deliveries(t, *sub, 10, std::nullopt);
   ASSERT_EQ(ds->size(), 3u);
   for (const auto& d : *ds) {
@@ -265,6 +272,11 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
       if (e["type"] == "call.status" && e["data"]["status"] == "notified" && e["data"]["call_id"] == id) status_event = true;
     }
     EXPECT_TRUE(status_event);
+    bool counters = false;
+    for (const auto& e : live) {
+      if (e["type"] == "pipeline.counters" && e["data"]["counts"].value("notified", 0) == 1) counters = true;
+    }
+    EXPECT_TRUE(counters);
   }
 
   // The same message again (at-least-once): skipped, nothing sent twice.

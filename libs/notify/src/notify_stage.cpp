@@ -250,6 +250,22 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     if (!moved) return std::unexpected(moved.error());
     if (*moved && d_.publish_event) {
       d_.publish_event(t.bid(), "call.status", json{{"call_id", call_id}, {"status", "notified"}, {"previous", "analyzed"}});
+      bool due = false;
+      {
+        std::lock_guard lock(counters_mu_);
+        auto& at = counters_at_[t.bid()];
+        const auto steady = d_.clock.steady_now();
+        if (at == std::chrono::steady_clock::time_point{} || steady - at >= std::chrono::seconds(1)) {
+          at = steady;
+          due = true;
+        }
+      }
+      if (due) {
+        // Best effort: a failed count does not fail the call.
+        if (auto counts = d_.store.status_counts(t); counts) {
+          d_.publish_event(t.bid(), "pipeline.counters", json{{"counts", *counts}});
+        }
+      }
     }
   }
   record_event(storage::EventOutcome::kSucceeded, "");

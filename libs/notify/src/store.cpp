@@ -417,6 +417,14 @@ Result<std::vector<NotifyStore::CallEscalation>> NotifyStore::call_escalations(c
   return out;
 }
 
+Result<std::map<std::string, std::int64_t>> NotifyStore::status_counts(const TenantId& t) {
+  auto r = db_.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {t.bid()});
+  if (!r) return std::unexpected(r.error());
+  std::map<std::string, std::int64_t> out;
+  for (const auto& row : r->rows) out[row[0].as_string()] = row[1].as_int();
+  return out;
+}
+
 Result<NotifyGauges> NotifyStore::gauges() {
   // Worker-wide figures across businesses (metrics, not tenant data).
   auto p = db_.execute(

@@ -41,6 +41,7 @@ void add_admin_routes(Router& router, GatewayServices& s);
 void add_call_routes(Router& router, GatewayServices& s);
 void add_analytics_routes(Router& router, GatewayServices& s);
 void add_pipeline_routes(Router& router, GatewayServices& s);
+void add_webhook_routes(Router& router, GatewayServices& s);  // routes_webhooks.cpp
 void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
 
@@ -51,6 +52,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_call_routes(router, s);
   add_analytics_routes(router, s);
   add_pipeline_routes(router, s);
+  add_webhook_routes(router, s);
   add_event_routes(router, s);
   add_ingest_routes(router, s);
 }

@@ -6,11 +6,16 @@
 // subscription that asked for the event type, the CRM activity for the matched LeadSquared
 // lead, and the escalation alerts (e-mail, chat) the business configured; all in the
 // durable schedule (NotifyStore), idempotently (event ids derive from the call's state).
-// Then moves the call analyzed -> notified and publishes the status change. Delivery
+// Then moves the call analyzed -> notified and publishes the status change (and, at most
+// once a second per business, pipeline.counters: the business's calls per status). Delivery
 // itself is the Dispatcher's: a failing receiver never holds up the call or another
 // business. For a failed call ("call.failed") it enqueues the call.failed events.
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
@@ -49,6 +54,8 @@ class NotifyStage final : public queue::StageHandler {
   NotifyStageDeps d_;
   prometheus::Family<prometheus::Counter>* enqueued_;
   prometheus::Family<prometheus::Counter>* calls_;
+  std::mutex counters_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> counters_at_;  // per business
 };
 
 }  // namespace earshot::notify

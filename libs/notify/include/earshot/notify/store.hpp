@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -176,6 +177,9 @@ class NotifyStore {
   };
   [[nodiscard]] Result<std::vector<CallEscalation>> call_escalations(const storage::TenantId& t,
                                                                      Id call_id);
+
+  // The business's calls per status (the pipeline.counters live event).
+  [[nodiscard]] Result<std::map<std::string, std::int64_t>> status_counts(const storage::TenantId& t);
 
   [[nodiscard]] Result<NotifyGauges> gauges();
 
