@@ -5,16 +5,30 @@
 // server, not the limiter. Routes: /healthz, the call list (50 rows, two filters) and a call's
 // detail. Prints wrk's requests/s and latency percentiles for each.
 //
+// The first page of the list is served from the gateway's list cache (as in production:
+// dropped whenever the business's calls change); page 2 (a cursor) always asks the database.
+//
+// wrk runs closed-loop (Debian's wrk has no fixed-rate mode), so each route is then also
+// driven at fixed rates by an open-loop generator in this process: requests are scheduled
+// at exact intervals, and latency counts from the scheduled time, so a server that falls
+// behind shows the queueing (no coordinated omission).
+//
 // Usage: gateway_bench [--duration 10s] [--connections 32] [--threads 2] [--http-threads 32]
+//                      [--rates 1000,3000] [--fixed-duration 5s] [--cache-ttl 5s]
 // Connection settings come from EARSHOT_MYSQL_* and EARSHOT_AMQP_URL.
 #include <fmt/format.h>
+#include <httplib.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "earshot/api/api_server.hpp"
 #include "earshot/api/auth.hpp"
@@ -62,10 +76,75 @@ std::string grab(const std::string& text, const std::string& pattern) {
   return "?";
 }
 
+std::chrono::milliseconds parse_ms(const std::string& text) {
+  const double v = std::atof(text.c_str());
+  if (text.ends_with("ms")) return std::chrono::milliseconds(static_cast<std::int64_t>(v));
+  if (text.ends_with("m")) return std::chrono::milliseconds(static_cast<std::int64_t>(v * 60'000));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(v * 1000));
+}
+
+struct FixedRateResult {
+  double achieved = 0;  // completed requests per second
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+  std::size_t errors = 0;
+};
+
+// Open loop: request i is due at start + i / rate; `connections` keep-alive clients take
+// the next due request, wait for its time and send it. Latency is measured from the due
+// time, so when the server (or the clients) fall behind, the wait shows in the figures.
+FixedRateResult fixed_rate(int port, const std::string& path, const std::string& token, double rate,
+                           std::chrono::milliseconds duration, int connections) {
+  using Clock = std::chrono::steady_clock;
+  const auto total = static_cast<std::size_t>(rate * static_cast<double>(duration.count()) / 1000.0);
+  const auto interval = std::chrono::duration<double>(1.0 / rate);
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> errors{0};
+  std::vector<std::vector<double>> lat(static_cast<std::size_t>(connections));
+  const auto start = Clock::now() + std::chrono::milliseconds(50);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < connections; ++w) {
+    workers.emplace_back([&, w] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_keep_alive(true);
+      cli.set_read_timeout(30, 0);
+      const httplib::Headers h{{"Authorization", "Bearer " + token}};
+      auto& mine = lat[static_cast<std::size_t>(w)];
+      for (;;) {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= total) break;
+        const auto due = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+        std::this_thread::sleep_until(due);
+        auto res = cli.Get(path, h);
+        if (!res || res->status != 200) errors.fetch_add(1);
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  FixedRateResult r;
+  r.errors = errors.load();
+  if (all.empty()) return r;
+  auto pct = [&](double p) { return all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))]; };
+  r.achieved = static_cast<double>(all.size()) / elapsed;
+  r.p50_ms = pct(0.50);
+  r.p99_ms = pct(0.99);
+  r.max_ms = all.back();
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string duration = "10s";
+  std::string fixed_duration = "5s";
+  std::string cache_ttl = "5s";
+  std::vector<double> rates{1000, 3000};
   int connections = 32, threads = 2, http_threads = 32;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -73,8 +152,20 @@ int main(int argc, char** argv) {
     else if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--http-threads" && i + 1 < argc) http_threads = std::atoi(argv[++i]);
-    else {
-      std::cerr << "usage: gateway_bench [--duration 10s] [--connections N] [--threads N] [--http-threads N]\n";
+    else if (a == "--fixed-duration" && i + 1 < argc) fixed_duration = argv[++i];
+    else if (a == "--cache-ttl" && i + 1 < argc) cache_ttl = argv[++i];
+    else if (a == "--rates" && i + 1 < argc) {
+      rates.clear();
+      std::string list = argv[++i];
+      for (std::size_t pos = 0; pos <= list.size();) {
+        auto comma = list.find(',', pos);
+        if (comma == std::string::npos) comma = list.size();
+        if (comma > pos) rates.push_back(std::atof(list.substr(pos, comma - pos).c_str()));
+        pos = comma + 1;
+      }
+    } else {
+      std::cerr << "usage: gateway_bench [--duration 10s] [--connections N] [--threads N] [--http-threads N]"
+                   " [--rates R1,R2] [--fixed-duration 5s] [--cache-ttl 5s]\n";
       return 2;
     }
   }
@@ -124,8 +215,10 @@ int main(int argc, char** argv) {
   queue::Publisher publisher(amqp, {});  // not started: the benchmarked routes publish nothing
   api::AmqpQueueControl queues(amqp, {}, publisher);
   Metrics metrics("gateway-bench", "0", "0");
+  api::ListCache list_cache(clock, parse_ms(cache_ttl), 4096, &metrics);
   api::GatewayServices services{db, keys, clock, auth, queues, "/nonexistent", nullptr, &metrics,
                                 api::openapi_document()};
+  services.list_cache = &list_cache;
   api::Router router;
   api::add_all_routes(router, services);
   struct Auth final : api::Authenticator {
@@ -150,10 +243,22 @@ int main(int argc, char** argv) {
   std::cout << std::unitbuf;
   std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} worker threads\n", total,
                            threads, connections, duration, http_threads);
+  const std::string list_path = "/api/v1/calls?limit=50&city=Boston&status=analyzed";
+  std::string page2 = list_path;
+  {
+    httplib::Client cli("127.0.0.1", http.bound_port());
+    auto first = cli.Get(list_path, {{"Authorization", "Bearer " + session.access_token}});
+    const auto body = nlohmann::json::parse(first ? first->body : std::string(), nullptr, false);
+    if (body.is_object() && body.value("next_cursor", nlohmann::json()).is_string()) {
+      page2 += "&cursor=" + httplib::detail::encode_query_param(body["next_cursor"].get<std::string>());
+    }
+  }
   const std::pair<std::string, std::string> targets[] = {
       {"healthz", "/healthz"},
-      {"calls list (50 rows, city + status)", "/api/v1/calls?limit=50&city=Boston&status=analyzed"},
+      {"calls list (50 rows, city + status)", list_path},
+      {"calls list page 2 (cursor, uncached)", page2},
       {"call detail", fmt::format("/api/v1/calls/{}", call_id)}};
+  std::cout << "wrk (closed loop):\n";
   for (const auto& [name, path] : targets) {
     const auto out = run(fmt::format("wrk -t{} -c{} -d{} --latency -H 'Authorization: Bearer {}' '{}{}' 2>&1",
                                      threads, connections, duration, session.access_token, base, path));
@@ -162,6 +267,18 @@ int main(int argc, char** argv) {
                              grab(out, R"(Requests/sec:\s+([\d.]+))"), grab(out, R"(50%\s+([\d.]+\w+))"),
                              grab(out, R"(99%\s+([\d.]+\w+))"),
                              non2xx == "?" ? "" : "  NON-2XX: " + non2xx);
+  }
+  const auto fixed = parse_ms(fixed_duration);
+  std::cout << fmt::format("fixed rate (open loop, {} connections, {} per rate; latency from the scheduled time):\n",
+                           connections, fixed_duration);
+  for (const auto& [name, path] : targets) {
+    if (path == "/healthz") continue;
+    for (double rate : rates) {
+      const auto r = fixed_rate(http.bound_port(), path, session.access_token, rate, fixed, connections);
+      std::cout << fmt::format("{:<38} {:>6.0f}/s offered {:>9.1f} req/s  p50 {:>7.2f}ms  p99 {:>8.2f}ms  max {:>8.2f}ms{}\n",
+                               name, rate, r.achieved, r.p50_ms, r.p99_ms, r.max_ms,
+                               r.errors ? fmt::format("  ERRORS: {}", r.errors) : std::string());
+    }
   }
   http.stop();
   return 0;
