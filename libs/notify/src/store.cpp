@@ -287,16 +287,36 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
         std::map<std::pair<std::string, Id>, std::vector<const AttemptOutcome*>> by_sub;
         std::string attempt_values;
         std::vector<Value> attempt_params;
+        // Delivered rows (the common case) in one statement: a derived table of (bid, id,
+        // code, latency) joined on the scoped key.
+        std::string delivered_rows;
+        std::vector<Value> delivered_params;
+        for (const auto& o : outcomes) {
+          if (o.kind != AttemptKind::kDelivered) continue;
+          delivered_rows += delivered_rows.empty() ? "SELECT ? AS bid, ? AS id, ? AS code, ? AS latency"
+                                                   : " UNION ALL SELECT ?, ?, ?, ?";
+          for (Value v : {Value(o.bid), Value(o.delivery_id),
+                          o.response_code ? Value(*o.response_code) : Value(),
+                          Value(static_cast<std::int64_t>(o.latency.count()))}) {
+            delivered_params.push_back(std::move(v));
+          }
+        }
+        if (!delivered_rows.empty()) {
+          delivered_params.emplace_back(outcomes.front().at);  // one `at` per batch
+          auto r = c.execute(
+              "UPDATE webhook_deliveries d JOIN (" + delivered_rows +
+                  ") v ON d.bid = v.bid AND d.id = v.id SET d.status = 'delivered', d.response_code = v.code, "
+                  "d.latency_ms = v.latency, d.delivered_at = ?, d.last_error = '' WHERE d.status = 'pending'",
+              delivered_params);
+          if (!r) return std::unexpected(r.error());
+        }
         for (const auto& o : outcomes) {
           Result<ExecResult> r;
           const auto code = o.response_code ? Value(*o.response_code) : Value();
           const auto latency = static_cast<std::int64_t>(o.latency.count());
           switch (o.kind) {
             case AttemptKind::kDelivered:
-              r = c.execute(
-                  "UPDATE webhook_deliveries SET status = 'delivered', response_code = ?, latency_ms = ?, "
-                  "delivered_at = ?, last_error = '' WHERE id = ? AND bid = ? AND status = 'pending'",
-                  {code, latency, o.at, o.delivery_id, o.bid});
+              r = ExecResult{};
               break;
             case AttemptKind::kRetry:
               r = c.execute(
