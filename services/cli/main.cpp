@@ -15,6 +15,7 @@
 #include "cli_env.hpp"
 #include "demo_data.hpp"
 #include "dlq.hpp"
+#include "sync.hpp"
 #include "seed_demo.hpp"
 #include "business.hpp"
 #include "earshot/core/service.hpp"
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
       {"demo-data", "synthesise demo calls and upload them through the upload API", earshot::cli::demo_data},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"business", "register a business (queues, config, first admin, control event)", earshot::cli::business},
+      {"sync", "run one sync pass of a business's source database, CRM and feeds now", earshot::cli::sync},
       {"version", "print version and commit",
        [](std::span<char*>) {
          std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(),

@@ -351,6 +351,49 @@ TEST_F(SyncTest, SourceUnreachableOrBadMappingIsAClearError) {
   EXPECT_FALSE(watermark(kDbSource));
 }
 
+// `earshot sync --bid B --once`: one pass now, a summary per source, exit codes.
+TEST_F(SyncTest, CliRunsOnePassOnDemand) {
+  SourceDatabase src;
+  put_config(source_config(src, 100, 0));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(src.db().execute(
+        "INSERT INTO pbx_calls (call_uuid, phone, started, dur, recording, disposition, updated_at) VALUES "
+        "(?, '+15550004444', UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE, 5, 'https://r.example/c.wav', 'ANSWERED', "
+        "UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
+        {fmt::format("cli{}", i)}));
+  }
+  const auto ep = earshot::testing::endpoints();
+  const std::string env = fmt::format(
+      "env -i PATH=/usr/bin:/bin EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} "
+      "EARSHOT_MYSQL_PASSWORD='{}' EARSHOT_MYSQL_DATABASE={} EARSHOT_AMQP_URL='{}' EARSHOT_MASTER_KEYS='{}' "
+      "EARSHOT_MASTER_KEY_ID=k1 {}/earshot sync",
+      ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name(), ep.amqp_url,
+      master_keys, EARSHOT_BIN_DIR);
+  auto run = earshot::testing::run_command(fmt::format("{} --bid {} --once --source db 2>&1", env, t.bid()));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("db: rows=3 created=3 updated=0 published=3"), std::string::npos) << run.output;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ?"), 3);
+  EXPECT_EQ(drain(queue::Stage::kTranscribe).size(), 3u);
+  auto again = earshot::testing::run_command(fmt::format("{} --bid {} --once 2>&1", env, t.bid()));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("db: rows=0 created=0"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("crm: not configured"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("feed: no feeds configured"), std::string::npos) << again.output;
+
+  auto bad = earshot::testing::run_command(fmt::format("{} --bid 'Bad Id' --once 2>&1", env));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  auto no_once = earshot::testing::run_command(fmt::format("{} --bid {} 2>&1", env, t.bid()));
+  EXPECT_EQ(no_once.exit_code, 2) << no_once.output;
+
+  auto c = source_config(src, 100, 0);
+  c.lead_filter_mode = storage::LeadFilterMode::kRequire;
+  put_config(c);
+  auto blocked = earshot::testing::run_command(fmt::format("{} --bid {} --once --source db 2>&1", env, t.bid()));
+  EXPECT_EQ(blocked.exit_code, 1) << blocked.output;
+  EXPECT_NE(blocked.output.find("blocked: lead filter is require and the CRM has no leads"), std::string::npos)
+      << blocked.output;
+}
+
 // ---- CRM ---------------------------------------------------------------------------------
 
 class CrmTest : public SyncTest {
