@@ -90,10 +90,17 @@ void add_ingest_routes(Router& router, GatewayServices& s) {
   }
   state->store = std::make_unique<ingest::LocalObjectWriter>(s.object_store_dir);
   QueueControl& queues = s.queues;
+  // New calls appear on the business's live event stream (call.status, previous null).
+  std::function<void(const std::string&, const Json&)> on_created;
+  if (EventHub* hub = s.events; hub != nullptr) {
+    on_created = [hub](const std::string& bid, const Json& data) {
+      (void)hub->events().publish(bid, "call.status", data);
+    };
+  }
   state->ingestor = std::make_unique<ingest::Ingestor>(
       ingest::IngestorDeps{s.db, s.keys, *state->store,
                            [&queues](std::vector<queue::OutgoingMessage> m) { return queues.publish(std::move(m)); },
-                           queues.topology(), s.clock, s.metrics, {}},
+                           queues.topology(), s.clock, s.metrics, std::move(on_created)},
       s.ingest);
   state->twilio = std::make_unique<ingest::twilio::CallbackHandler>(s.db, s.keys, *client, *state->ingestor);
 
