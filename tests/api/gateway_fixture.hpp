@@ -52,6 +52,8 @@ class Gateway {
   std::string user_token(const std::string& bid, const std::string& role);
   std::string login(const std::string& email, const std::string& password, const std::string& bid = "");
 
+  api::AuthService& auth() { return *auth_; }
+
   static constexpr const char* kPassword = "correct horse battery";
   std::string platform_token;
   int port = 0;

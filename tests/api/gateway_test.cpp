@@ -347,6 +347,31 @@ TEST(GatewayAdmin, ApiKeysShowTheSecretOnceAndScopesApply) {
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", embed_key).status, 401);
 }
 
+TEST(GatewayAdmin, ApiKeyLastUseIsWrittenInBatchesNotPerRequest) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("lastuse");
+  const auto admin = gw.user_token(bid, "admin");
+  const std::string base = "/api/v1/admin/businesses/" + bid + "/api-keys";
+  auto key = gw.request("POST", base, admin, {{"name", "reader"}, {"scopes", {"read"}}});
+  ASSERT_EQ(key.status, 201) << key.body;
+  const auto secret = key.json["secret"].get<std::string>();
+  auto last_used = [&] {
+    auto listed = gw.request("GET", base, admin);
+    for (const auto& k : listed.json["items"]) {
+      if (k["id"] == key.json["id"]) return k["last_used_at"];
+    }
+    return json("missing");
+  };
+  (void)gw.auth().flush_api_key_usage();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 200);
+  EXPECT_TRUE(last_used().is_null()) << "no write per request";
+  EXPECT_EQ(gw.auth().flush_api_key_usage(), 1U) << "three uses, one write";
+  const auto used = last_used();
+  ASSERT_TRUE(used.is_string()) << used;
+  EXPECT_TRUE(used.get<std::string>().starts_with("20"));
+  EXPECT_EQ(gw.auth().flush_api_key_usage(), 0U) << "nothing new to write";
+}
+
 // ---- calls -----------------------------------------------------------------------------
 
 TEST(GatewayCalls, ListFiltersSortsAndPages) {
