@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <thread>
+#include <unordered_set>
 
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
@@ -97,6 +98,45 @@ RunLock::~RunLock() {
 std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source) {
   const auto digest = crypto::hex_encode(crypto::sha256(fmt::format("{}|{}|{}", db.settings().database, bid, source)));
   return "earshot_sync_" + digest.substr(0, 40);
+}
+
+Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(SyncDeps& d, const storage::TenantId& t,
+                                                                   std::span<const storage::CallInput> calls) {
+  std::unordered_map<std::string, UpsertedCall> out;
+  if (calls.empty()) return out;
+  std::vector<storage::Value> params{storage::Value(t.bid())};
+  std::string in_list;
+  for (const auto& c : calls) {
+    params.emplace_back(c.external_id);
+    in_list += in_list.empty() ? "?" : ", ?";
+  }
+  auto before = d.db.execute(
+      fmt::format("SELECT external_id FROM call_records WHERE bid = ? AND external_id IN ({})", in_list), params);
+  if (!before) return std::unexpected(before.error());
+  std::unordered_set<std::string> existed;
+  for (const auto& r : before->rows) existed.insert(r[0].as_string());
+  if (auto st = d.calls.upsert_batch(t, calls); !st) return std::unexpected(st.error());
+  auto after = d.db.execute(
+      fmt::format("SELECT id, external_id, status, audio_uri, language FROM call_records WHERE bid = ? AND "
+                  "external_id IN ({})",
+                  in_list),
+      params);
+  if (!after) return std::unexpected(after.error());
+  for (const auto& r : after->rows) {
+    auto ext = r[1].as_string();
+    const bool created = !existed.contains(ext);
+    out.emplace(std::move(ext), UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(), created});
+  }
+  return out;
+}
+
+Result<std::optional<storage::PipelineConfig>> load_config(SyncDeps& d, const storage::TenantId& t, SyncReport& rep) {
+  auto config = d.configs.get(t);
+  if (config) return std::optional<storage::PipelineConfig>(std::move(*config));
+  if (config.error().code != ErrorCode::kNotFound) return std::unexpected(config.error());
+  rep.configured = false;
+  rep.note = "no pipeline config";
+  return std::optional<storage::PipelineConfig>();
 }
 
 std::string audio_format_of(std::string_view uri) {

@@ -134,15 +134,10 @@ Throttle& CrmSync::throttle_for(const std::string& key) {
 Result<SyncReport> CrmSync::run_once(const storage::TenantId& t) {
   SyncReport rep;
   rep.source = std::string(kCrmSource);
-  auto config = d_.configs.get(t);
-  if (!config) {
-    if (config.error().code == ErrorCode::kNotFound) {
-      rep.configured = false;
-      rep.note = "no pipeline config";
-      return rep;
-    }
-    return std::unexpected(config.error());
-  }
+  auto loaded = detail::load_config(d_, t, rep);
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!*loaded) return rep;
+  const storage::PipelineConfig* config = &**loaded;
   auto result = [&](std::string_view r) { m_.runs->Add({{"source", "crm"}, {"result", std::string(r)}}).Increment(); };
   auto crm = parse_crm(*config);
   if (!crm) return std::unexpected(crm.error());

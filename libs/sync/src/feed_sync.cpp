@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 
 #include "earshot/core/backoff.hpp"
 #include "earshot/core/log.hpp"
@@ -19,12 +18,6 @@ constexpr int kMaxRetries = 3;
 constexpr std::size_t kMaxTurnChars = 20'000;
 constexpr std::int64_t kMsPerWord = 400;
 constexpr std::int64_t kTurnGapMs = 600;
-
-std::string placeholders(std::size_t n) {
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
-  return s;
-}
 
 std::int64_t words(std::string_view s) {
   std::int64_t n = 0;
@@ -217,28 +210,19 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
     }
     rep.rows += static_cast<std::int64_t>(page->rows.size());
     if (!calls.empty()) {
-      std::vector<storage::Value> params{storage::Value(t.bid())};
-      for (const auto& c : calls) params.emplace_back(c.external_id);
-      const auto in_list = placeholders(calls.size());
-      auto before = d_.db.execute(
-          fmt::format("SELECT external_id FROM call_records WHERE bid = ? AND external_id IN ({})", in_list), params);
-      if (!before) return fail(before.error());
-      std::unordered_set<std::string> existed;
-      for (const auto& r : before->rows) existed.insert(r[0].as_string());
-      if (auto st = d_.calls.upsert_batch(t, calls); !st) return fail(st.error());
-      auto after = d_.db.execute(
-          fmt::format("SELECT id, external_id, status FROM call_records WHERE bid = ? AND external_id IN ({})", in_list),
-          params);
-      if (!after) return fail(after.error());
-      std::unordered_map<std::string, std::pair<storage::Id, std::string>> by_ext;
-      for (const auto& r : after->rows) by_ext[r[1].as_string()] = {r[0].as_int(), r[2].as_string()};
+      auto upserted = detail::upsert_calls(d_, t, calls);
+      if (!upserted) return fail(upserted.error());
       std::vector<queue::OutgoingMessage> out;
       for (std::size_t i = 0; i < calls.size(); ++i) {
-        auto it = by_ext.find(calls[i].external_id);
-        if (it == by_ext.end()) continue;
-        auto [id, status] = it->second;
-        if (!existed.contains(calls[i].external_id)) ++rep.created;
-        else ++rep.updated;
+        auto it = upserted->find(calls[i].external_id);
+        if (it == upserted->end()) continue;
+        const storage::Id id = it->second.id;
+        std::string status = it->second.status;
+        if (it->second.created) {
+          ++rep.created;
+        } else {
+          ++rep.updated;
+        }
         if (status == "pending") {
           storage::Transcript tr;
           tr.call_id = id;

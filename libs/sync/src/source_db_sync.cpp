@@ -131,15 +131,10 @@ Result<SourceDbSync::Source*> SourceDbSync::source_for(const storage::TenantId& 
 Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
   SyncReport rep;
   rep.source = std::string(kDbSource);
-  auto config = d_.configs.get(t);
-  if (!config) {
-    if (config.error().code == ErrorCode::kNotFound) {
-      rep.configured = false;
-      rep.note = "no pipeline config";
-      return rep;
-    }
-    return std::unexpected(config.error());
-  }
+  auto loaded = detail::load_config(d_, t, rep);
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!*loaded) return rep;
+  const storage::PipelineConfig* config = &**loaded;
   auto parsed = parse_source_db(*config);
   if (!parsed) return std::unexpected(parsed.error());
   if (!*parsed) {
@@ -330,38 +325,23 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
 
     std::vector<queue::OutgoingMessage> out;
     if (!calls.empty()) {
-      // Which calls exist already (created vs updated), then the upsert in one transaction.
-      params.clear();
-      params.emplace_back(t.bid());
-      for (const auto& c : calls) params.emplace_back(c.external_id);
-      const std::string in_list = placeholders(calls.size());
-      auto before = d_.db.execute(
-          fmt::format("SELECT external_id FROM call_records WHERE bid = ? AND external_id IN ({})", in_list), params);
-      if (!before) return fail(before.error());
-      std::unordered_set<std::string> existed;
-      for (const auto& r : before->rows) existed.insert(r[0].as_string());
-      if (auto st = d_.calls.upsert_batch(t, calls); !st) return fail(st.error());
-      auto after = d_.db.execute(
-          fmt::format("SELECT id, external_id, status, audio_uri, language FROM call_records WHERE bid = ? AND "
-                      "external_id IN ({})",
-                      in_list),
-          params);
-      if (!after) return fail(after.error());
+      auto upserted = detail::upsert_calls(d_, t, calls);
+      if (!upserted) return fail(upserted.error());
       std::int64_t created = 0;
       std::vector<std::pair<storage::Id, bool>> announce;  // created calls: (id, failed)
-      for (const auto& r : after->rows) {
-        const bool is_new = !existed.contains(r[1].as_string());
+      for (const auto& [ext, call] : *upserted) {
+        const bool is_new = call.created;
         if (is_new) ++created;
-        if (r[2].as_string() != "pending") continue;  // already on its way or done
-        const auto id = r[0].as_int();
-        const std::string audio = r[3].as_string();
+        if (call.status != "pending") continue;  // already on its way or done
+        const auto id = call.id;
+        const std::string& audio = call.audio_uri;
         if (audio.empty()) {
           if (auto st = d_.calls.mark_failed(t, id, "sync", kNoAudio); !st) return fail(st.error());
           if (is_new) announce.emplace_back(id, true);
           continue;
         }
         if (is_new) announce.emplace_back(id, false);
-        out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, r[4].as_string()));
+        out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, call.language));
       }
       if (d_.live) {
         for (const auto& [id, failed] : announce) {

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
+#include <unordered_map>
 
 #include "earshot/queue/message.hpp"
 #include "earshot/sync/sync.hpp"
@@ -32,6 +34,23 @@ class RunLock {
 
 // The lock name of one business's pass of one source (names are limited to 64 characters).
 [[nodiscard]] std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source);
+
+// A call after upsert_calls: its id, state and whether this upsert created it.
+struct UpsertedCall {
+  storage::Id id = 0;
+  std::string status;
+  std::string audio_uri;
+  std::string language;
+  bool created = false;
+};
+// Upserts the calls in one transaction (CallRepository::upsert_batch) and reads back, by
+// external id, the state of each (one index read before, one after).
+[[nodiscard]] Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(
+    SyncDeps& d, const storage::TenantId& t, std::span<const storage::CallInput> calls);
+
+// The business's pipeline config; nullopt, with `rep` marked not configured, when it has none.
+[[nodiscard]] Result<std::optional<storage::PipelineConfig>> load_config(SyncDeps& d, const storage::TenantId& t,
+                                                                         SyncReport& rep);
 
 // "wav" | "mp3" | "flac" | "ogg" from the URI's extension (wav when unknown: the stt worker
 // detects the real format from the bytes).
