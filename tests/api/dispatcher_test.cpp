@@ -208,38 +208,50 @@ TEST_F(DispatcherTest, ExceptionsBecomeASafe500) {
   EXPECT_EQ(r.json["error"]["message"], "internal error");
 }
 
+// The gateway accepts exactly what the analyzer parses (libs/analytics categories).
 TEST(Rules, CategoryRulesAreValidated) {
-  auto ok = Json::parse(R"([{"type":"transcript","phrases":["refund"],"speaker":"customer",
+  auto ok = Json::parse(R"([{"type":"transcript","phrases":["refund"],"speaker":"customer","match":"forms",
                              "window":{"first_ms":60000}},
                             {"type":"non_talk","min_ms":5000,"negate":true},
-                            {"type":"interruption","role":"agent","min_ms":2000},
-                            {"type":"sentiment","role":"customer","value":"negative",
+                            {"type":"interruption","speaker":"agent","min_ms":2000},
+                            {"type":"sentiment","speaker":"customer","value":"negative",
                              "window":{"start_pct":50,"end_pct":100}}])");
   EXPECT_TRUE(validate_category_rules(ok));
   auto bad = [](const char* text) {
     auto st = validate_category_rules(Json::parse(text));
     return st ? std::string() : st.error().message;
   };
-  EXPECT_EQ(bad("[]"), "rules: must be a list of 1-20 rules");
+  EXPECT_NE(bad("[]").find("1-20 rules"), std::string::npos);
   EXPECT_NE(bad(R"([{"type":"magic"}])").find("rules[0].type"), std::string::npos);
   EXPECT_NE(bad(R"([{"type":"transcript","phrases":[]}])").find("phrases"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"transcript","phrases":["x"],"match":"stem"}])").find("match"), std::string::npos);
   EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":-5}])").find("min_ms"), std::string::npos);
-  EXPECT_NE(bad(R"([{"type":"sentiment","role":"customer","value":"angry"}])").find("value"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"sentiment","speaker":"customer","value":"angry"}])").find("value"), std::string::npos);
   EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":5,"window":{"start_pct":60,"end_pct":40}}])").find("window"),
             std::string::npos);
-  EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":5,"extra":1}])").find("rules[0].extra"), std::string::npos);
+  EXPECT_NE(bad(R"([{"type":"non_talk","min_ms":5,"extra":1}])").find("extra"), std::string::npos);
 }
 
 TEST(Rules, ScorecardQuestionsAreValidated) {
-  auto ok = Json::parse(R"([{"text":"Greeted?","weight":1,"answer_by":"rule",
-                             "rule":{"type":"transcript","phrases":["thank you for calling"]}},
-                            {"text":"Talk ratio","weight":2,"answer_by":"metric",
-                             "metric":{"name":"agent_talk_ratio","op":"<=","value":0.65}},
-                            {"text":"Resolved?","weight":3,"answer_by":"llm","agent":"resolution"}])");
+  auto ok = Json::parse(R"([{"id":"greeting","text":"Greeted?","weight":1,"answer":{"kind":"rule",
+                             "rules":[{"type":"transcript","phrases":["thank you for calling"],"speaker":"agent"}]}},
+                            {"id":"talk","text":"Talk ratio","weight":2,"answer":{"kind":"metric",
+                             "metric":"agent_talk_ratio","op":"<=","value":0.65}},
+                            {"id":"resolved","text":"Resolved?","weight":3,"answer":{"kind":"agent",
+                             "agent":"resolution","field":"/resolved","equals":true}}])");
   EXPECT_TRUE(validate_scorecard_questions(ok));
-  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":0,"answer_by":"llm","agent":"a"}])")));
-  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":1,"answer_by":"metric"}])")));
-  EXPECT_FALSE(validate_scorecard_questions(Json::parse(R"([{"text":"x","weight":1,"answer_by":"rule","rule":{}}])")));
+  EXPECT_EQ(scorecard_document(ok)["questions"], ok);
+  auto bad = [](const char* text) {
+    auto st = validate_scorecard_questions(Json::parse(text));
+    return st ? std::string() : st.error().message;
+  };
+  EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":0,"answer":{"kind":"agent","agent":"a","field":"/f","equals":1}}])")
+                .find("questions[0].weight"), std::string::npos);
+  EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":1,"answer":{"kind":"metric"}}])").find("questions[0].answer.metric"),
+            std::string::npos);
+  EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":1,"answer":{"kind":"rule","rules":[]}}])").find("answer.rules"),
+            std::string::npos);
+  EXPECT_NE(bad("[]").find("questions"), std::string::npos);
 }
 
 }  // namespace

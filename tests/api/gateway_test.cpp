@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "earshot/analytics/categories.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "gateway_fixture.hpp"
@@ -301,8 +302,16 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   EXPECT_EQ(gw.request("DELETE", base + "/categories/" + cid, admin).status, 204);
   EXPECT_EQ(gw.request("DELETE", base + "/categories/" + cid, admin).status, 404);
   auto sc = gw.request("POST", base + "/scorecards", admin,
-                       {{"name", "qa"}, {"questions", json::parse(R"([{"text":"Greeted?","weight":1,"answer_by":"llm","agent":"greet"}])")}});
+                       {{"name", "qa"}, {"questions", json::parse(R"([{"id":"greet","text":"Greeted?","weight":1,
+                         "answer":{"kind":"rule","rules":[{"type":"transcript","phrases":["thank you for calling"]}]}}])")}});
   EXPECT_EQ(sc.status, 201) << sc.body;
+  // Stored as the document the analyze stage parses, shown as the list that was sent.
+  EXPECT_EQ(sc.json["questions"][0]["id"], "greet");
+  storage::MySqlRuleSetRepository cards(StorageEnvironment::db(), storage::MySqlRuleSetRepository::Kind::kScorecards);
+  auto stored = cards.list(tenant(bid));
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_EQ(stored->size(), 1U);
+  EXPECT_TRUE(analytics::parse_scorecard("qa", stored->front().rules_json).has_value()) << stored->front().rules_json;
   EXPECT_EQ(gw.request("POST", base + "/scorecards", admin, {{"name", "qa2"}, {"questions", json::array()}}).status, 400);
 }
 

@@ -270,10 +270,16 @@ Json key_json(const storage::ApiKey& k) {
               {"revoked_at", detail::iso_opt(k.revoked_at)}};
 }
 
+// Categories store their rule list as is; scorecards store {"questions": [...]}, the document
+// the analyze stage parses, and the API shows the list.
+bool is_scorecard_field(std::string_view rules_field) { return rules_field == "questions"; }
+
 Json ruleset_json(const storage::RuleSet& r, const char* rules_field) {
+  Json rules = detail::parsed(r.rules_json);
+  if (is_scorecard_field(rules_field) && rules.is_object() && rules.contains("questions")) rules = rules["questions"];
   return Json{{"id", r.id},
               {"name", r.name},
-              {rules_field, detail::parsed(r.rules_json)},
+              {rules_field, rules},
               {"enabled", r.enabled},
               {"version", r.version}};
 }
@@ -303,7 +309,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
     r.name = **name;
     if (!b.contains(rules_field)) return invalid(fmt::format("{} is required", rules_field));
     if (auto st = validate(b[rules_field]); !st) return std::unexpected(st.error());
-    r.rules_json = b[rules_field].dump();
+    r.rules_json = is_scorecard_field(rules_field) ? scorecard_document(b[rules_field]).dump() : b[rules_field].dump();
     auto en = detail::bool_field(b, "enabled");
     if (!en) return std::unexpected(en.error());
     r.enabled = en->value_or(true);

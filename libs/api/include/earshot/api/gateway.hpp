@@ -57,9 +57,11 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_ingest_routes(router, s);
 }
 
-// Validation of category rules and scorecard questions (docs/api.md); kInvalidArgument
-// naming the first bad field ("rules[2].window.start_pct: must be 0..100").
+// Validation of category rules and scorecard questions by the analyzer's own parser
+// (docs/api.md); kInvalidArgument naming the first bad field ("rules[2].window").
 [[nodiscard]] Status validate_category_rules(const Json& rules);
 [[nodiscard]] Status validate_scorecard_questions(const Json& questions);
+// The stored form of a scorecard, {"questions": [...]}, which the analyze stage parses.
+[[nodiscard]] Json scorecard_document(const Json& questions);
 
 }  // namespace earshot::api
