@@ -418,7 +418,7 @@ struct AnalysisInput {
   // An agent run that failed is stored too: failed, with its reason (the call still counts
   // as analysed).
   bool failed = false;
-  std::string error;
+  std::string error = {};
   bool cache_hit = false;  // the output came from the LLM result cache
 };
 
