@@ -524,7 +524,7 @@ struct StageWorker::Impl {
       std::lock_guard l(sched_mu);
       sched.push(bid, std::move(del));
     }
-    sched_cv.notify_one();
+    sched_cv.notify_all();
   }
 
   bool handle_frame(const amqp_frame_t& frame) {
@@ -702,13 +702,15 @@ struct StageWorker::Impl {
     sched_cv.notify_all();
   }
 
-  // Called by an asynchronous handler's completion, on any thread.
+  // Called by an asynchronous handler's completion, on any thread. sched_cv has waiters of
+  // different kinds (handler threads and drain()), so every wake-up is notify_all: a
+  // notify_one taken by drain() would leave the finished job unconcluded.
   void on_async_done(std::shared_ptr<AsyncJob> job) {
     {
       std::lock_guard l(sched_mu);
       async_done.push_back(std::move(job));
     }
-    sched_cv.notify_one();
+    sched_cv.notify_all();
   }
 
   void complete(Completion& c) {
@@ -906,7 +908,7 @@ struct StageWorker::Impl {
           std::lock_guard l(sched_mu);
           completions.push_back(c);
         }
-        sched_cv.notify_one();
+        sched_cv.notify_all();
       });
     } else if (auto* rt = std::get_if<Retry>(&*r)) {
       retry(d, env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
