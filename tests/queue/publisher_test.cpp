@@ -119,6 +119,22 @@ TEST_F(PublisherTest, HeartbeatsKeepAnIdleConnectionOpen) {
             std::string::npos);
 }
 
+// The admin connection has nobody sending heartbeats between calls: after idling past the
+// broker's heartbeat timeout the next call must still work (not fail once on a dead socket).
+TEST_F(PublisherTest, TopologyAdminWorksAfterIdlingPastTheHeartbeatTimeout) {
+  const std::string bid = new_bid();
+  auto settings = amqp;
+  settings.heartbeat = std::chrono::seconds(1);  // the broker closes after ~2 missed beats
+  TopologyAdmin idle_admin(settings, admin->topology());
+  ASSERT_TRUE(idle_admin.declare_business(Stage::kSync, bid));
+  // Deliberate idle time (the condition under test), not a wait for something to happen.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  auto depth = idle_admin.queue_depth(work_queue(Stage::kSync, bid));
+  ASSERT_TRUE(depth) << depth.error().to_string();
+  EXPECT_EQ(*depth, 0u);
+  EXPECT_TRUE(idle_admin.delete_business(Stage::kSync, bid));
+}
+
 TEST_F(PublisherTest, StoppedPublisherRefuses) {
   Publisher publisher(amqp, {});
   publisher.start();

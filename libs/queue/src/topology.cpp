@@ -108,7 +108,14 @@ struct TopologyAdmin::Impl {
   std::unique_ptr<detail::AmqpConnection> conn;
   static constexpr amqp_channel_t kChannel = 1;
 
+  std::chrono::steady_clock::time_point last_used{};
+
   Result<detail::AmqpConnection*> get() {
+    // Nothing services heartbeats between calls, so after one interval idle the broker
+    // may already have closed the socket and the next call would fail: start afresh.
+    const auto now = std::chrono::steady_clock::now();
+    if (conn && amqp.heartbeat.count() > 0 && now - last_used >= amqp.heartbeat) conn.reset();
+    last_used = now;
     if (conn && !conn->broken()) return conn.get();
     conn.reset();
     auto c = detail::AmqpConnection::open(amqp);
