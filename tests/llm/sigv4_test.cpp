@@ -132,5 +132,72 @@ TEST_F(SigV4SuiteTest, HeaderValuesAreTrimmedAndCollapsed) {
   EXPECT_NE(p->canonical_request.find("\nmy-header1:value1 with spaces\n"), std::string::npos);
 }
 
+
+// S3's published examples (Amazon S3 API reference, "Signature calculations for the
+// Authorization header: transferring payload in a single chunk"): bucket examplebucket,
+// 2013-05-24T00:00:00Z, us-east-1, the documented example key.
+class SigV4S3Test : public ::testing::Test {
+ protected:
+  SigV4S3Test() { clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'369'353'600))); }
+  SigV4Signer signer() {
+    SigV4Signer s({"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", {}}, "us-east-1", "s3", clock);
+    s.s3 = true;
+    s.extra_signed_headers = {"range", "date", "x-amz-storage-class"};
+    return s;
+  }
+  static std::string authz(const std::string& signed_headers, const std::string& signature) {
+    return "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+           "SignedHeaders=" + signed_headers + ", Signature=" + signature;
+  }
+  testing::FakeClock clock;
+};
+
+TEST_F(SigV4S3Test, GetObjectWithRange) {
+  http::HttpRequest r;
+  r.url = "https://examplebucket.s3.amazonaws.com/test.txt";
+  r.add_header("Range", "bytes=0-9");
+  auto p = signer().compute(r);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->canonical_request,
+            std::string("GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
+                        "x-amz-content-sha256:") + kEmptySha + "\nx-amz-date:20130524T000000Z\n\n"
+                        "host;range;x-amz-content-sha256;x-amz-date\n" + kEmptySha);
+  EXPECT_EQ(p->authorization, authz("host;range;x-amz-content-sha256;x-amz-date",
+                                    "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"));
+  // sign() sends the payload hash it signed.
+  ASSERT_TRUE(signer().sign(r));
+  std::map<std::string, std::string> h(r.headers.begin(), r.headers.end());
+  EXPECT_EQ(h["x-amz-content-sha256"], kEmptySha);
+}
+
+TEST_F(SigV4S3Test, PutObjectPathIsEncodedOnce) {
+  http::HttpRequest r;
+  r.method = "PUT";
+  r.url = "https://examplebucket.s3.amazonaws.com/test%24file.text";
+  r.body = "Welcome to Amazon S3.";
+  r.add_header("Date", "Fri, 24 May 2013 00:00:00 GMT");
+  r.add_header("x-amz-storage-class", "REDUCED_REDUNDANCY");
+  auto p = signer().compute(r);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->canonical_request.substr(0, 22), "PUT\n/test%24file.text\n");
+  EXPECT_EQ(p->payload_hash, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
+  EXPECT_EQ(p->authorization, authz("date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
+                                    "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"));
+}
+
+TEST_F(SigV4S3Test, GetBucketLifecycleAndListObjects) {
+  http::HttpRequest r;
+  r.url = "https://examplebucket.s3.amazonaws.com/?lifecycle";
+  auto p = signer().compute(r);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->authorization, authz("host;x-amz-content-sha256;x-amz-date",
+                                    "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"));
+  r.url = "https://examplebucket.s3.amazonaws.com/?max-keys=2&prefix=J";
+  p = signer().compute(r);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->authorization, authz("host;x-amz-content-sha256;x-amz-date",
+                                    "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"));
+}
+
 }  // namespace
 }  // namespace earshot::llm

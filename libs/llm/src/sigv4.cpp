@@ -91,6 +91,20 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
+// Percent-decoding of a path ('+' is a plus there, not a space).
+std::string path_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+      continue;
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   std::ranges::transform(out, out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -186,12 +200,22 @@ Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const 
   if (!credentials_.session_token.empty()) {
     signed_headers.emplace_back("x-amz-security-token", credentials_.session_token);
   }
+  const std::string_view body = request.shared_body ? std::string_view(*request.shared_body)
+                                                    : std::string_view(request.body);
+  std::string payload_hash;
   for (const auto& [name, value] : request.headers) {
     const std::string n = lower(name);
     if (n == "host" || n == "x-amz-date" || n == "x-amz-security-token" || n == "authorization") continue;
-    if (n == "content-type" || std::ranges::find(extra_signed_headers, n) != extra_signed_headers.end()) {
+    if (s3 && n == "x-amz-content-sha256") {
+      payload_hash = canonical_value(value);
+      signed_headers.emplace_back(n, payload_hash);
+    } else if (n == "content-type" || std::ranges::find(extra_signed_headers, n) != extra_signed_headers.end()) {
       signed_headers.emplace_back(n, canonical_value(value));
     }
+  }
+  if (payload_hash.empty()) {
+    payload_hash = sha256_hex(body);
+    if (s3) signed_headers.emplace_back("x-amz-content-sha256", payload_hash);
   }
   std::ranges::sort(signed_headers);
 
@@ -201,13 +225,13 @@ Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const 
     if (!parts.signed_headers.empty()) parts.signed_headers.push_back(';');
     parts.signed_headers += n;
   }
-  const std::string_view body = request.shared_body ? std::string_view(*request.shared_body)
-                                                    : std::string_view(request.body);
   std::string method = request.method;
   std::ranges::transform(method, method.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   parts.canonical_request = fmt::format("{}\n{}\n{}\n{}\n{}\n{}", method,
-                                        sigv4_uri_encode(url->path, true), canonical_query(url->query),
-                                        canonical_headers, parts.signed_headers, sha256_hex(body));
+                                        sigv4_uri_encode(s3 ? path_decode(url->path) : url->path, true),
+                                        canonical_query(url->query), canonical_headers, parts.signed_headers,
+                                        payload_hash);
+  parts.payload_hash = payload_hash;
   const std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region_, service_);
   parts.string_to_sign = fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", parts.amz_date, scope,
                                      sha256_hex(parts.canonical_request));
@@ -228,6 +252,9 @@ Status SigV4Signer::sign(http::HttpRequest& request) const {
     const std::string n = lower(h.first);
     return n == "x-amz-date" || n == "authorization" || n == "x-amz-security-token";
   });
+  if (s3 && std::ranges::none_of(request.headers, [](const auto& h) { return lower(h.first) == "x-amz-content-sha256"; })) {
+    request.add_header("x-amz-content-sha256", parts->payload_hash);
+  }
   request.add_header("X-Amz-Date", parts->amz_date);
   if (!credentials_.session_token.empty()) request.add_header("X-Amz-Security-Token", credentials_.session_token);
   request.add_header("Authorization", parts->authorization);

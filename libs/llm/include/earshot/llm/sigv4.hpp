@@ -9,6 +9,10 @@
 // The canonical URI is the request path, as sent, percent-encoded once more (every service
 // but S3 does this): a Bedrock model id `a:b` travels as `a%3Ab` and is signed as `a%253Ab`.
 //
+// With `s3` set (Amazon S3 and compatible stores): the canonical URI is the path encoded
+// once (as S3 wants it), x-amz-content-sha256 is sent and signed, and its value (the hex
+// SHA-256 of the body, unless the caller set it, e.g. UNSIGNED-PAYLOAD) is the payload hash.
+//
 // Thread safety: sign() is const and may be called concurrently.
 
 #include <string>
@@ -35,6 +39,7 @@ struct SigV4Parts {
   std::string signature;       // hex
   std::string authorization;   // the Authorization header value
   std::string amz_date;        // YYYYMMDDTHHMMSSZ
+  std::string payload_hash;    // the last line of the canonical request
 };
 
 class SigV4Signer {
@@ -49,6 +54,7 @@ class SigV4Signer {
   [[nodiscard]] Status sign(http::HttpRequest& request) const;
 
   std::vector<std::string> extra_signed_headers;  // lower-case names
+  bool s3 = false;  // S3's variant (see above)
 
  private:
   AwsCredentials credentials_;
