@@ -98,6 +98,42 @@ Status LocalObjectStore::remove(std::string_view uri) {
   return {};
 }
 
+Result<ObjectInfo> LocalObjectStore::stat(std::string_view uri) {
+  auto path = path_for_uri(uri);
+  if (!path) return std::unexpected(path.error());
+  std::error_code ec;
+  const auto size = fs::file_size(*path, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      return make_error(ErrorCode::kNotFound, fmt::format("no object at {}", uri));
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("audio store: {}: {}", uri, ec.message()));
+  }
+  return ObjectInfo{size, {}};
+}
+
+Result<std::string> LocalObjectStore::read_range(std::string_view uri, std::uint64_t offset, std::uint64_t length) {
+  auto path = path_for_uri(uri);
+  if (!path) return std::unexpected(path.error());
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!fs::exists(*path, ec)) return make_error(ErrorCode::kNotFound, fmt::format("no object at {}", uri));
+    return make_error(ErrorCode::kUnavailable, fmt::format("audio store: cannot open {}", uri));
+  }
+  if (!in.seekg(static_cast<std::streamoff>(offset))) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("offset {} is past the end of {}", offset, uri));
+  }
+  std::string out(static_cast<std::size_t>(length), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(length));
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  return out;
+}
+
+bool LocalObjectStore::owns(std::string_view uri) const {
+  return uri.starts_with(kScheme) && check_key(uri.substr(kScheme.size())).has_value();
+}
+
 namespace {
 
 Result<std::vector<std::uint8_t>> audio_from_response(Result<http::HttpResponse> res) {

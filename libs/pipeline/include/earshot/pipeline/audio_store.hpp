@@ -1,8 +1,10 @@
 #pragma once
 // Where recordings live. A call's audio location is a URI:
-//   store://<key>   the local object store (a directory; keys are relative paths of
-//                   [A-Za-z0-9._/-] without "..", so a key can never escape the root)
+//   store://<key>        the local object store (a directory; keys are relative paths of
+//                        [A-Za-z0-9._/-] without "..", so a key can never escape the root)
+//   s3://<bucket>/<key>  an S3-compatible store (s3_store.hpp)
 // (http/https locations are fetched by the HTTP fetcher, with the address policy.)
+// Which store a binary writes to is configured once for all (object_store.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -33,14 +35,49 @@ class AudioStore {
   }
 };
 
-class LocalObjectStore final : public AudioStore {
+struct ObjectInfo {
+  std::uint64_t size = 0;
+  std::string content_type;  // as stored; may be empty
+};
+
+// A store the platform writes recordings to (the ingestor), streams them from (the
+// gateway) and deletes them from, besides reading them (the stt worker). Errors as for
+// AudioStore; writes and deletes that cannot be done now are kUnavailable (or the store's
+// own retryable code: kRateLimited, kTimeout), a refused signature or permission
+// kPermissionDenied.
+class ObjectStore : public AudioStore {
+ public:
+  // Writes `bytes` under `key` (relative, [A-Za-z0-9._/-], see check_key) and returns the
+  // object's URI.
+  [[nodiscard]] virtual Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes,
+                                                std::string_view content_type) = 0;
+  // Removes an object (an absent one is not an error).
+  [[nodiscard]] virtual Status remove(std::string_view uri) = 0;
+  // Size and type of an object; kNotFound when absent.
+  [[nodiscard]] virtual Result<ObjectInfo> stat(std::string_view uri) = 0;
+  // Bytes [offset, offset + length) of an object (fewer at its end).
+  [[nodiscard]] virtual Result<std::string> read_range(std::string_view uri, std::uint64_t offset,
+                                                       std::uint64_t length) = 0;
+  // True when `uri` is a well-formed location of this store.
+  [[nodiscard]] virtual bool owns(std::string_view uri) const = 0;
+};
+
+class LocalObjectStore final : public ObjectStore {
  public:
   explicit LocalObjectStore(std::string root) : root_(std::move(root)) {}
   [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
                                                        std::uint64_t max_bytes) override;
   // Writes atomically (temp file + rename); returns the store:// URI.
   [[nodiscard]] Result<std::string> write(std::string_view key, std::span<const std::uint8_t> bytes);
-  [[nodiscard]] Status remove(std::string_view uri);
+  [[nodiscard]] Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes,
+                                        std::string_view /*content_type*/) override {
+    return write(key, bytes);
+  }
+  [[nodiscard]] Status remove(std::string_view uri) override;
+  [[nodiscard]] Result<ObjectInfo> stat(std::string_view uri) override;
+  [[nodiscard]] Result<std::string> read_range(std::string_view uri, std::uint64_t offset,
+                                               std::uint64_t length) override;
+  [[nodiscard]] bool owns(std::string_view uri) const override;
 
   // kInvalidArgument unless `key` is a safe relative key.
   [[nodiscard]] static Status check_key(std::string_view key);
