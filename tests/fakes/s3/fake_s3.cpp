@@ -8,7 +8,7 @@
 #include <ctime>
 
 #include "earshot/llm/sigv4.hpp"
-#include "process.hpp"
+#include "test_env.hpp"
 
 namespace earshot::testing {
 
@@ -88,7 +88,10 @@ FakeS3::~FakeS3() {
 bool FakeS3::start() {
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) return false;
-  return start_accept_loop(server_, thread_, port_, std::chrono::seconds(10));
+  // Bound and listening already: connections wait in the backlog until the loop runs.
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  return wait_until([this] { return server_.is_running(); }, std::chrono::seconds(10),
+                    std::chrono::milliseconds(1));
 }
 
 std::string FakeS3::endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
