@@ -3,8 +3,12 @@
 // It creates `earshot_bench_src` (the business's call table, seeded with --calls rows) and
 // `earshot_bench_sync` (migrated), both dropped and re-created on every run, then times one
 // full pass of SourceDbSync per batch size: new calls (upsert + publish + watermark per
-// batch), then a re-sync of the same rows with the watermark reset (updates, nothing to
-// publish).
+// batch), then a re-sync of the same rows with the watermark reset (updates; the calls are
+// still pending, so they are published again). "batch writes" sums the write time of the
+// batches (two are written at once); "reader waited" is the time the pass waited for the
+// oldest batch to be committed and confirmed. The CPU per call of the bench process and (when
+// the server runs on this machine) of mariadbd tell what the pass costs apart from how much
+// of the machine it got.
 //   sync_bench [--calls N]   (default 50000)
 #include <fmt/format.h>
 
@@ -14,6 +18,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
@@ -45,6 +52,41 @@ std::string load_average() {
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
+}
+
+// CPU seconds used so far by this process (all threads).
+double own_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds used so far by the MariaDB server when it runs on this machine (its pid file is
+// readable), else a negative number. Other clients' queries count too.
+double server_cpu_seconds(const std::string& pid_file) {
+  std::ifstream pf(pid_file);
+  long pid = 0;
+  if (!(pf >> pid) || pid <= 0) return -1;
+  std::ifstream st(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(st)), {});
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::string cpu_per_call(double client_s, double server_s, std::int64_t calls) {
+  if (calls <= 0) return "";
+  std::string out = fmt::format(", CPU per call: client {:.0f} us", client_s * 1e6 / static_cast<double>(calls));
+  if (server_s >= 0) out += fmt::format(", server {:.0f} us", server_s * 1e6 / static_cast<double>(calls));
+  return out;
 }
 
 }  // namespace
@@ -140,6 +182,8 @@ int main(int argc, char** argv) {
   sync::TopologyDeclarer declarer(amqp, topo);
   Metrics metrics("sync-bench", "0", "bench");
 
+  std::string pid_file;
+  if (auto r = db.execute("SELECT @@pid_file"); r && !r->rows.empty()) pid_file = r->rows[0][0].as_string();
   std::cout << std::unitbuf;
   std::cout << fmt::format("sync_bench: {} source rows ({} answered), server {}:{}, load average {}\n", n,
                            answered->rows[0][0].as_int(), settings.host, settings.port, load_average());
@@ -164,22 +208,28 @@ int main(int argc, char** argv) {
     sync::SourceDbSync s(sync::SyncDeps{db, configs, calls, agents, transcripts, watermarks, leads, publisher, declarer,
                                         topo, metrics, SystemClock::instance(), nullptr, {}, nullptr});
     auto start = std::chrono::steady_clock::now();
+    double cpu0 = own_cpu_seconds(), srv0 = server_cpu_seconds(pid_file);
     auto r = s.run_once(*t);
     need(r, "sync");
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double srv = srv0 < 0 ? -1 : server_cpu_seconds(pid_file) - srv0;
     std::cout << fmt::format(
-        "new calls,  batch {:>4}: {:>8.0f} calls/s  ({} created, {} published, {:.2f} s: read {} ms, write {} ms, "
-        "confirm wait {} ms)\n",
+        "new calls,  batch {:>4}: {:>8.0f} calls/s  ({} created, {} published, {:.2f} s: read {} ms, batch writes {} "
+        "ms summed, reader waited {} ms{})\n",
         batch, static_cast<double>(r->created) / secs, r->created, r->published, secs, r->read_ms, r->write_ms,
-        r->publish_wait_ms);
+        r->publish_wait_ms, cpu_per_call(own_cpu_seconds() - cpu0, srv, r->created));
     need(db.execute("DELETE FROM sync_watermarks WHERE bid = ? AND source = 'db'", {t->bid()}), "reset watermark");
     start = std::chrono::steady_clock::now();
+    cpu0 = own_cpu_seconds();
+    srv0 = server_cpu_seconds(pid_file);
     auto again = s.run_once(*t);
     need(again, "re-sync");
     secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    srv = srv0 < 0 ? -1 : server_cpu_seconds(pid_file) - srv0;
     std::cout << fmt::format(
-        "re-sync,    batch {:>4}: {:>8.0f} calls/s  ({} updated, {} published again: still pending, {:.2f} s)\n", batch,
-        static_cast<double>(again->updated) / secs, again->updated, again->published, secs);
+        "re-sync,    batch {:>4}: {:>8.0f} calls/s  ({} updated, {} published again: still pending, {:.2f} s{})\n",
+        batch, static_cast<double>(again->updated) / secs, again->updated, again->published, secs,
+        cpu_per_call(own_cpu_seconds() - cpu0, srv, again->updated));
   }
   publisher.stop();
   for (const auto& bid : bids) (void)admin.delete_business(queue::Stage::kTranscribe, bid);

@@ -147,8 +147,74 @@ class SyncTest : public ::testing::Test {
 
 // ---- source database ---------------------------------------------------------------------
 
-// Four writers insert calls in transactions that stay open for a random while, so rows
-// commit out of the order of their watermark times; the sync runs all along, and its
+// Writers inserting calls into pbx_calls in transactions that stay open for a random while
+// (0-600 ms), so rows commit out of the order of their watermark times. Every tenth row is a
+// missed call; with `zero_durations`, every tenth (another tenth) has duration 0.
+class OutOfOrderWriters {
+ public:
+  OutOfOrderWriters(SourceDatabase& src, int writers, int per_writer, bool zero_durations = false)
+      : total_(writers * per_writer) {
+    for (int w = 0; w < writers; ++w) {
+      threads_.emplace_back([this, &src, w, per_writer, zero_durations] {
+        std::mt19937 rng(static_cast<unsigned>(w * 7919 + 1));
+        auto lease = src.db().acquire();
+        ASSERT_TRUE(lease);
+        int i = 0;
+        while (i < per_writer) {
+          const int want = 1 + static_cast<int>(rng() % 5);
+          int n = 0;
+          ASSERT_TRUE((*lease)->execute("BEGIN"));
+          for (int k = 0; k < want && i < per_writer; ++k, ++i, ++n) {
+            const std::string uuid = fmt::format("w{}-{}", w, i);
+            const bool ok = (i % 10) != 3;
+            const int dur = zero_durations && (i % 10) == 5 ? 0 : 30 + i;
+            auto r = (*lease)->execute(
+                "INSERT INTO pbx_calls (call_uuid, agent_id, phone, started, dur, recording, disposition, "
+                "updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?, UTC_TIMESTAMP(3))",
+                {uuid, fmt::format("agent-{}", i % 3), fmt::format("(555) {}{:02}-{:04}", w + 1, i % 100, i), dur,
+                 fmt::format("https://recordings.example/{}.mp3", uuid), ok ? "ANSWERED" : "MISSED"});
+            ASSERT_TRUE(r) << r.error().to_string();
+            if (ok) {
+              std::lock_guard lock(mu_);
+              (dur > 0 ? answered_ : answered_silent_).insert(uuid);
+            }
+          }
+          // Held open: later rows of other writers commit first.
+          std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 600));
+          ASSERT_TRUE((*lease)->execute("COMMIT"));
+          written_ += n;
+        }
+      });
+    }
+  }
+  ~OutOfOrderWriters() { join(); }
+  void join() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  bool half_written() const { return written_.load() >= total_ / 2; }
+  int written() const { return written_.load(); }
+  // Answered calls with a duration above 0, and (with zero_durations) those with 0.
+  std::set<std::string> answered() {
+    std::lock_guard lock(mu_);
+    return answered_;
+  }
+  std::set<std::string> answered_silent() {
+    std::lock_guard lock(mu_);
+    return answered_silent_;
+  }
+
+ private:
+  const int total_;
+  std::atomic<int> written_{0};
+  std::mutex mu_;
+  std::set<std::string> answered_;
+  std::set<std::string> answered_silent_;
+  std::vector<std::thread> threads_;
+};
+
+// Four writers insert calls committed out of order while the sync runs all along, and its
 // "worker" is replaced half-way (a new SourceDbSync and publisher, state only in the
 // database). Every answered call arrives exactly once, with exactly one transcribe message;
 // missed calls (disposition filter) never do.
@@ -157,41 +223,7 @@ TEST_F(SyncTest, SourceRowsCommittedOutOfOrderNoneMissedNoneDuplicatedAcrossRest
   put_config(source_config(src, 40, 2));
   constexpr int kWriters = 4;
   constexpr int kPerWriter = 150;
-  std::atomic<int> written{0};
-  std::set<std::string> answered;
-  std::mutex answered_mu;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      std::mt19937 rng(static_cast<unsigned>(w * 7919 + 1));
-      auto lease = src.db().acquire();
-      ASSERT_TRUE(lease);
-      int i = 0;
-      while (i < kPerWriter) {
-        const int want = 1 + static_cast<int>(rng() % 5);
-        int n = 0;
-        ASSERT_TRUE((*lease)->execute("BEGIN"));
-        for (int k = 0; k < want && i < kPerWriter; ++k, ++i, ++n) {
-          const std::string uuid = fmt::format("w{}-{}", w, i);
-          const bool ok = (i % 10) != 3;
-          auto r = (*lease)->execute(
-              "INSERT INTO pbx_calls (call_uuid, agent_id, phone, started, dur, recording, disposition, updated_at) "
-              "VALUES (?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?, UTC_TIMESTAMP(3))",
-              {uuid, fmt::format("agent-{}", i % 3), fmt::format("(555) {}{:02}-{:04}", w + 1, i % 100, i), 30 + i,
-               fmt::format("https://recordings.example/{}.mp3", uuid), ok ? "ANSWERED" : "MISSED"});
-          ASSERT_TRUE(r) << r.error().to_string();
-          if (ok) {
-            std::lock_guard lock(answered_mu);
-            answered.insert(uuid);
-          }
-        }
-        // Held open 0-600 ms: later rows of other writers commit first.
-        std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 600));
-        ASSERT_TRUE((*lease)->execute("COMMIT"));
-        written += n;
-      }
-    });
-  }
+  OutOfOrderWriters writers(src, kWriters, kPerWriter);
   auto sync_until = [&](SourceDbSync& s, const std::function<bool()>& stop) {
     while (!stop()) {
       auto r = s.run_once(t);
@@ -201,15 +233,16 @@ TEST_F(SyncTest, SourceRowsCommittedOutOfOrderNoneMissedNoneDuplicatedAcrossRest
   };
   {
     SourceDbSync first(deps());
-    sync_until(first, [&] { return written.load() >= kWriters * kPerWriter / 2; });
+    sync_until(first, [&] { return writers.half_written(); });
   }
   // Restart: a new publisher and a new sync, nothing carried over in memory.
   publisher->stop();
   publisher = std::make_unique<queue::Publisher>(amqp, queue::PublisherOptions{});
   publisher->start();
   SourceDbSync second(deps());
-  for (auto& w : writers) w.join();
-  ASSERT_EQ(written.load(), kWriters * kPerWriter);
+  writers.join();
+  ASSERT_EQ(writers.written(), kWriters * kPerWriter);
+  const auto answered = writers.answered();
   const auto expected = static_cast<std::int64_t>(answered.size());
   ASSERT_TRUE(wait_until(
       [&] {
@@ -250,6 +283,157 @@ TEST_F(SyncTest, SourceRowsCommittedOutOfOrderNoneMissedNoneDuplicatedAcrossRest
   ASSERT_TRUE(again);
   EXPECT_EQ(again->created, 0);
   EXPECT_EQ(again->published, 0);
+}
+
+// The mapping's `query` instead of a table: a SELECT joining the agents' names and leaving out
+// calls without talk time, used as a derived table under the same keyset watermark. Rows
+// committed out of order by four writers, a restart half-way: every answered call with talk
+// time exactly once with one transcribe message, agent names from the join, none of the
+// filtered rows.
+TEST_F(SyncTest, SourceQueryMappingOutOfOrderAcrossRestart) {
+  SourceDatabase src;
+  ASSERT_TRUE(src.db().execute(
+      "CREATE TABLE pbx_agents (agent_id VARCHAR(32) NOT NULL PRIMARY KEY, agent_name VARCHAR(64) NOT NULL)"));
+  ASSERT_TRUE(src.db().execute(
+      "INSERT INTO pbx_agents VALUES ('agent-0', 'Ana Zero'), ('agent-1', 'Ben One'), ('agent-2', 'Cy Two')"));
+  auto c = source_config(src, 40, 2);
+  auto sdb = Json::parse(c.source_db_json);
+  sdb.erase("table");
+  sdb["query"] =
+      "SELECT c.id, c.call_uuid, c.agent_id, a.agent_name, c.phone, c.started, c.dur, c.recording, "
+      "c.disposition, c.updated_at FROM pbx_calls c LEFT JOIN pbx_agents a ON a.agent_id = c.agent_id "
+      "WHERE c.dur > 0";
+  c.source_db_json = sdb.dump();
+  auto m = Json::parse(c.column_mapping_json);
+  m["agent_name"] = "agent_name";
+  c.column_mapping_json = m.dump();
+  put_config(c);
+
+  OutOfOrderWriters writers(src, 4, 100, /*zero_durations=*/true);
+  {
+    SourceDbSync first(deps());
+    while (!writers.half_written()) {
+      auto r = first.run_once(t);
+      ASSERT_TRUE(r) << r.error().to_string();
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  publisher->stop();
+  publisher = std::make_unique<queue::Publisher>(amqp, queue::PublisherOptions{});
+  publisher->start();
+  SourceDbSync second(deps());
+  writers.join();
+  const auto answered = writers.answered();
+  ASSERT_FALSE(writers.answered_silent().empty());
+  const auto expected = static_cast<std::int64_t>(answered.size());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = second.run_once(t);
+        EXPECT_TRUE(r) << r.error().to_string();
+        return count("SELECT COUNT(*) FROM call_records WHERE bid = ?") >= expected;
+      },
+      30s, 200ms));
+  auto last = second.run_once(t);  // nothing new: creates and publishes nothing
+  ASSERT_TRUE(last) << last.error().to_string();
+  EXPECT_EQ(last->created, 0);
+  EXPECT_EQ(last->published, 0);
+
+  std::set<std::string> synced;
+  auto rows = db().execute("SELECT external_id FROM call_records WHERE bid = ?", {t.bid()});
+  ASSERT_TRUE(rows);
+  for (const auto& r : rows->rows) synced.insert(r[0].as_string());
+  EXPECT_EQ(synced.size(), rows->rows.size());
+  EXPECT_EQ(synced, answered) << "calls without talk time or missed calls were synced, or calls are missing";
+  auto messages = drain(queue::Stage::kTranscribe);
+  std::set<std::string> call_ids;
+  for (const auto& msg : messages) call_ids.insert(Json::parse(msg.body)["call_id"].get<std::string>());
+  EXPECT_EQ(messages.size(), answered.size());
+  EXPECT_EQ(call_ids.size(), messages.size()) << "duplicate messages";
+  auto names = db().execute("SELECT external_id, name FROM human_agents WHERE bid = ? ORDER BY external_id", {t.bid()});
+  ASSERT_TRUE(names);
+  ASSERT_EQ(names->rows.size(), 3u);
+  EXPECT_EQ(names->rows[0][1].as_string(), "Ana Zero");
+  EXPECT_EQ(names->rows[2][1].as_string(), "Cy Two");
+  auto status = watermark(kDbStatusSource);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->starts_with("ok")) << *status;
+}
+
+// A query that is not a single SELECT, and one that does not return the mapped columns, fail
+// the pass with a clear reason that the business sees in its sync status (the db_status row
+// of the pipeline status), touching nothing; the worker keeps running and, once the query is
+// fixed, syncs and reports ok.
+TEST_F(SyncTest, SourceBadQueriesFailWithTheReasonInTheSyncStatus) {
+  SourceDatabase src;
+  ASSERT_TRUE(src.db().execute(
+      "INSERT INTO pbx_calls (call_uuid, phone, started, dur, recording, disposition, updated_at) VALUES "
+      "('q-1', '+14155550100', UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE, 60, 'https://r.example/q-1.wav', 'ANSWERED', "
+      "UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)"));
+  auto with_query = [&](const std::string& query) {
+    auto c = source_config(src, 100, 0);
+    auto sdb = Json::parse(c.source_db_json);
+    sdb.erase("table");
+    sdb["query"] = query;
+    c.source_db_json = sdb.dump();
+    put_config(c);
+  };
+  for (const std::string query : {"UPDATE pbx_calls SET dur = 0", "DELETE FROM pbx_calls",
+                                  "SELECT * FROM pbx_calls; DELETE FROM pbx_calls"}) {
+    with_query(query);
+    SourceDbSync s(deps());
+    auto r = s.run_once(t);
+    ASSERT_FALSE(r) << query;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+    EXPECT_NE(r.error().message.find("source_db.query: must be a single SELECT statement"), std::string::npos)
+        << r.error().to_string();
+    auto status = watermark(kDbStatusSource);
+    ASSERT_TRUE(status) << query;
+    EXPECT_TRUE(status->starts_with("error: ")) << *status;
+    EXPECT_NE(status->find("source_db.query: must be a single SELECT statement"), std::string::npos) << *status;
+  }
+  auto rows = src.db().execute("SELECT COUNT(*), MIN(dur) FROM pbx_calls");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->rows[0][0].as_int(), 1) << "the refused statement ran";
+  EXPECT_EQ(rows->rows[0][1].as_int(), 60) << "the refused statement ran";
+
+  // A SELECT without the mapped audio, phone, agent and disposition columns.
+  with_query("SELECT id, call_uuid, started, updated_at FROM pbx_calls");
+  {
+    SourceDbSync s(deps());
+    auto r = s.run_once(t);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition) << r.error().to_string();
+    EXPECT_NE(r.error().message.find("source database"), std::string::npos) << r.error().to_string();
+    EXPECT_NE(r.error().message.find("Unknown column"), std::string::npos) << r.error().to_string();
+    auto status = watermark(kDbStatusSource);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(status->starts_with("error: ")) << *status;
+    EXPECT_NE(status->find("Unknown column"), std::string::npos) << *status;
+  }
+  EXPECT_FALSE(watermark(kDbSource));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ?"), 0);
+
+  // The worker's scheduler meets the bad query, keeps running, and syncs once it is fixed.
+  SchedulerOptions opts;
+  opts.tick = 100ms;
+  opts.config_refresh = 200ms;
+  opts.retry_after_failure = 200ms;
+  SyncScheduler scheduler(deps(), opts, [&] { return std::vector<std::string>{t.bid()}; });
+  ASSERT_TRUE(scheduler.start());
+  EXPECT_TRUE(wait_until([&] { return scheduler.passes("db") >= 2; }, 15s));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ?"), 0);
+  with_query("SELECT id, call_uuid, agent_id, phone, started, dur, recording, disposition, updated_at FROM pbx_calls");
+  EXPECT_TRUE(wait_until([&] { return count("SELECT COUNT(*) FROM call_records WHERE bid = ?") == 1; }, 15s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto st = watermark(kDbStatusSource);
+        return st && st->starts_with("ok");
+      },
+      15s));
+  scheduler.stop_intake();
+  scheduler.drain(std::chrono::steady_clock::now() + 5s);
+  scheduler.stop();
+  EXPECT_EQ(drain(queue::Stage::kTranscribe).size(), 1u);
 }
 
 // Rows inside the safety lag wait; a row without audio fails with that reason; a lost

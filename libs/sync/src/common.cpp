@@ -104,28 +104,28 @@ Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(SyncDeps& d, 
                                                                    std::span<const storage::CallInput> calls) {
   std::unordered_map<std::string, UpsertedCall> out;
   if (calls.empty()) return out;
-  std::vector<storage::Value> params{storage::Value(t.bid())};
+  if (auto st = d.calls.upsert_batch(t, calls); !st) return std::unexpected(st.error());
+  // One read back: every call starts with sync_count 1 and every later upsert adds one, so a
+  // call this upsert created is the one still at 1 (no read before the upsert is needed).
+  std::vector<storage::Value> params;
+  params.reserve(calls.size() + 1);
+  params.emplace_back(t.bid());
   std::string in_list;
+  in_list.reserve(calls.size() * 3);
   for (const auto& c : calls) {
     params.emplace_back(c.external_id);
     in_list += in_list.empty() ? "?" : ", ?";
   }
-  auto before = d.db.execute(
-      fmt::format("SELECT external_id FROM call_records WHERE bid = ? AND external_id IN ({})", in_list), params);
-  if (!before) return std::unexpected(before.error());
-  std::unordered_set<std::string> existed;
-  for (const auto& r : before->rows) existed.insert(r[0].as_string());
-  if (auto st = d.calls.upsert_batch(t, calls); !st) return std::unexpected(st.error());
   auto after = d.db.execute(
-      fmt::format("SELECT id, external_id, status, audio_uri, language FROM call_records WHERE bid = ? AND "
-                  "external_id IN ({})",
+      fmt::format("SELECT id, external_id, status, audio_uri, language, sync_count FROM call_records WHERE bid = ? "
+                  "AND external_id IN ({})",
                   in_list),
       params);
   if (!after) return std::unexpected(after.error());
+  out.reserve(after->rows.size());
   for (const auto& r : after->rows) {
-    auto ext = r[1].as_string();
-    const bool created = !existed.contains(ext);
-    out.emplace(std::move(ext), UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(), created});
+    out.emplace(r[1].as_string(), UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(),
+                                               r[5].as_int() == 1});
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // confirmed transcribe.{bid} publishes, watermark advanced after both.
 #include <fmt/format.h>
 
+#include <deque>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -129,6 +130,35 @@ Result<SourceDbSync::Source*> SourceDbSync::source_for(const storage::TenantId& 
 }
 
 Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
+  auto r = run_pass(t);
+  record_status(t, r);
+  return r;
+}
+
+// The kDbStatusSource row: "error: <reason>" after a failed pass, "ok: ..." once a pass
+// succeeds again (written only when it changes). A pass that found no source configured, was
+// blocked by the lead filter (its own row) or found another pass running leaves it alone.
+void SourceDbSync::record_status(const storage::TenantId& t, const Result<SyncReport>& r) {
+  std::string state;
+  if (r) {
+    if (!r->configured || r->blocked || !r->note.empty()) return;
+    state = "ok: the last pass succeeded";
+  } else {
+    state = "error: " + r.error().to_string();
+    if (state.size() > 255) {  // the column holds 255 characters; cut on a UTF-8 boundary
+      std::size_t n = 252;
+      while (n > 0 && (static_cast<unsigned char>(state[n]) & 0xC0) == 0x80) --n;
+      state = state.substr(0, n) + "...";
+    }
+  }
+  auto cur = d_.watermarks.get(t, kDbStatusSource);
+  if (cur && *cur && **cur == state) return;
+  if (auto st = d_.watermarks.put(t, kDbStatusSource, state); !st) {
+    log::warn("source database status not stored", {{"error", st.error().to_string()}});
+  }
+}
+
+Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
   SyncReport rep;
   rep.source = std::string(kDbSource);
   auto loaded = detail::load_config(d_, t, rep);
@@ -184,29 +214,101 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
   const Query q = build_query(cfg);
   const auto mode = config->lead_filter_mode;
 
-  // Batch N's messages are confirmed while batch N+1 is read and written; N's watermark is
-  // written once its confirms are in (and before N+1's), so the watermark never passes a
-  // batch that is not both committed and confirmed.
-  struct InFlight {
-    std::future<Status> confirmed;
-    Position pos;
+  // Batches are pipelined: while batch N is written (its own transaction, on its own
+  // connection) and its messages confirmed, batch N+1 is read, converted and written too, so
+  // the database works on two batches at once. Batches settle strictly in order: N's
+  // watermark is written only once N and every batch before it are committed and confirmed,
+  // so the watermark never passes a row that is not both.
+  struct Written {
+    Status status;  // the write (upserts, failures) and then the broker's confirms
+    std::int64_t created = 0;
+    std::int64_t updated = 0;
     std::int64_t messages = 0;
+    std::int64_t write_ms = 0;
   };
-  std::optional<InFlight> in_flight;
+  struct InFlight {
+    std::future<Written> done;
+    Position pos;
+  };
+  std::deque<InFlight> in_flight;
+  constexpr std::size_t kBatchesInFlight = 2;
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point a) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - a).count();
   };
-  auto settle = [&]() -> Status {
-    if (!in_flight) return {};
+  // Waits for the oldest batch; once it is committed and confirmed, its watermark is written.
+  auto settle_oldest = [&]() -> Status {
+    InFlight f = std::move(in_flight.front());
+    in_flight.pop_front();
     const auto waited = Clock::now();
-    Status st = in_flight->confirmed.get();
+    Written w = f.done.get();
     rep.publish_wait_ms += ms_since(waited);
-    if (!st) return st;
-    rep.published += in_flight->messages;
-    rep.position = encode_position(in_flight->pos);
-    in_flight.reset();
+    rep.write_ms += w.write_ms;
+    if (!w.status) return w.status;
+    rep.created += w.created;
+    rep.updated += w.updated;
+    rep.published += w.messages;
+    rep.position = encode_position(f.pos);
     return d_.watermarks.put(t, kDbSource, rep.position);
+  };
+  // After a failure: waits for the batches still in flight, writes no further watermark.
+  auto abandon = [&](const Error& e) -> Result<SyncReport> {
+    while (!in_flight.empty()) {
+      (void)in_flight.front().done.get();
+      in_flight.pop_front();
+    }
+    return fail(e);
+  };
+  // One batch: upserts, fails calls without audio, announces new calls, publishes the
+  // transcribe messages; ready once the broker confirmed them.
+  auto write_batch = [this, &t](std::vector<storage::CallInput> batch) -> Written {
+    Written w;
+    const auto started = Clock::now();
+    auto elapsed = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    };
+    auto failed = [&](const Error& e) {
+      w.status = std::unexpected(e);
+      w.write_ms = elapsed();
+      return w;
+    };
+    std::vector<queue::OutgoingMessage> out;
+    if (!batch.empty()) {
+      auto upserted = detail::upsert_calls(d_, t, batch);
+      if (!upserted) return failed(upserted.error());
+      std::vector<std::pair<storage::Id, bool>> announce;  // created calls: (id, failed)
+      for (const auto& [ext, call] : *upserted) {
+        const bool is_new = call.created;
+        if (is_new) ++w.created;
+        if (call.status != "pending") continue;  // already on its way or done
+        const auto id = call.id;
+        const std::string& audio = call.audio_uri;
+        if (audio.empty()) {
+          if (auto st = d_.calls.mark_failed(t, id, "sync", kNoAudio); !st) return failed(st.error());
+          if (is_new) announce.emplace_back(id, true);
+          continue;
+        }
+        if (is_new) announce.emplace_back(id, false);
+        out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, call.language));
+      }
+      if (d_.live) {
+        for (const auto& [id, failed_call] : announce) {
+          nlohmann::json data{{"call_id", id}, {"status", failed_call ? "failed" : "pending"}, {"previous", nullptr}};
+          if (failed_call) data["reason"] = kNoAudio;
+          d_.live->publish(t.bid(), "call.status", std::move(data));
+        }
+      }
+      w.updated = static_cast<std::int64_t>(batch.size()) - w.created;
+      m_.synced->Add({{"source", "db"}}).Increment(static_cast<double>(w.created));
+    }
+    w.messages = static_cast<std::int64_t>(out.size());
+    w.write_ms = elapsed();
+    if (out.empty()) return w;
+    auto confirmed = std::make_shared<std::promise<Status>>();
+    auto confirmed_future = confirmed->get_future();
+    d_.publisher.publish_batch_async(std::move(out), [confirmed](Status st) { confirmed->set_value(std::move(st)); });
+    w.status = confirmed_future.get();
+    return w;
   };
 
   std::vector<Value> params;
@@ -223,10 +325,9 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
     for (const auto& v : cfg.columns.disposition_values) params.emplace_back(v);
     params.emplace_back(cfg.batch_size);
     auto rows = (*src)->db->execute(pos ? q.next : q.first, params);
-    if (!rows) return fail(rows.error());
+    if (!rows) return abandon(rows.error());
     rep.read_ms += ms_since(phase);
     if (rows->rows.empty()) break;
-    phase = Clock::now();
     rep.rows += static_cast<std::int64_t>(rows->rows.size());
 
     // Rows -> calls. The position advances over every row read, taken or not.
@@ -235,7 +336,7 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
     std::unordered_set<std::string> phones;
     for (const auto& r : rows->rows) {
       auto wt = time_of(r[8]);
-      if (!wt) return fail(Error(ErrorCode::kInvalidArgument, "a source row has no watermark time"));
+      if (!wt) return abandon(Error(ErrorCode::kInvalidArgument, "a source row has no watermark time"));
       last.time = *wt;
       last.id = r[9];
       storage::CallInput in;
@@ -278,7 +379,7 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
           a.external_id = agent;
           a.name = r[2].is_null() ? agent : r[2].as_string();
           auto id = d_.agents.upsert(t, a);
-          if (!id) return fail(id.error());
+          if (!id) return abandon(id.error());
           it = (*src)->agents.emplace(agent, *id).first;
         }
         in.human_agent_id = it->second;
@@ -297,7 +398,7 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
                                                "({}) ORDER BY modified_at",
                                                placeholders(phones.size())),
                                    p);
-        if (!leads) return fail(leads.error());
+        if (!leads) return abandon(leads.error());
         for (const auto& r : leads->rows) lead_of[r[0].as_string()] = {r[1].as_string(), r[2].as_string()};
       }
       std::vector<storage::CallInput> kept;
@@ -323,52 +424,19 @@ Result<SyncReport> SourceDbSync::run_once(const storage::TenantId& t) {
       calls = std::move(kept);
     }
 
-    std::vector<queue::OutgoingMessage> out;
-    if (!calls.empty()) {
-      auto upserted = detail::upsert_calls(d_, t, calls);
-      if (!upserted) return fail(upserted.error());
-      std::int64_t created = 0;
-      std::vector<std::pair<storage::Id, bool>> announce;  // created calls: (id, failed)
-      for (const auto& [ext, call] : *upserted) {
-        const bool is_new = call.created;
-        if (is_new) ++created;
-        if (call.status != "pending") continue;  // already on its way or done
-        const auto id = call.id;
-        const std::string& audio = call.audio_uri;
-        if (audio.empty()) {
-          if (auto st = d_.calls.mark_failed(t, id, "sync", kNoAudio); !st) return fail(st.error());
-          if (is_new) announce.emplace_back(id, true);
-          continue;
-        }
-        if (is_new) announce.emplace_back(id, false);
-        out.push_back(detail::transcribe_message(d_.topology, t.bid(), id, audio, call.language));
-      }
-      if (d_.live) {
-        for (const auto& [id, failed] : announce) {
-          nlohmann::json data{{"call_id", id}, {"status", failed ? "failed" : "pending"}, {"previous", nullptr}};
-          if (failed) data["reason"] = kNoAudio;
-          d_.live->publish(t.bid(), "call.status", std::move(data));
-        }
-      }
-      rep.created += created;
-      rep.updated += static_cast<std::int64_t>(calls.size()) - created;
-      m_.synced->Add({{"source", "db"}}).Increment(static_cast<double>(created));
+    // At most kBatchesInFlight batches are written at once; the oldest settles first.
+    if (in_flight.size() >= kBatchesInFlight) {
+      if (auto st = settle_oldest(); !st) return abandon(st.error());
     }
-    rep.write_ms += ms_since(phase);
-    // The previous batch: confirmed -> its watermark. Then this batch's messages go out.
-    if (auto st = settle(); !st) return fail(st.error());
-    auto promise = std::make_shared<std::promise<Status>>();
-    in_flight = InFlight{promise->get_future(), last, static_cast<std::int64_t>(out.size())};
-    if (out.empty()) {
-      promise->set_value(Status{});
-    } else {
-      d_.publisher.publish_batch_async(std::move(out), [promise](Status st) { promise->set_value(std::move(st)); });
-    }
+    in_flight.push_back(InFlight{std::async(std::launch::async, write_batch, std::move(calls)), last});
+    calls = {};
     pos = last;
     if (static_cast<int>(rows->rows.size()) < cfg.batch_size) break;
   }
   // Committed and confirmed: only now does the watermark move past the last rows.
-  if (auto st = settle(); !st) return fail(st.error());
+  while (!in_flight.empty()) {
+    if (auto st = settle_oldest(); !st) return abandon(st.error());
+  }
   if (pos && rep.position.empty()) rep.position = encode_position(*pos);
   result("ok");
   return rep;

@@ -44,7 +44,8 @@ struct UpsertedCall {
   bool created = false;
 };
 // Upserts the calls in one transaction (CallRepository::upsert_batch) and reads back, by
-// external id, the state of each (one index read before, one after).
+// external id, the state of each in one index read; `created` is told by sync_count (1 on
+// insert, +1 per later upsert).
 [[nodiscard]] Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(
     SyncDeps& d, const storage::TenantId& t, std::span<const storage::CallInput> calls);
 

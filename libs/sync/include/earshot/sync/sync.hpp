@@ -34,6 +34,9 @@ inline constexpr std::string_view kCrmSource = "crm";
 // The lead filter's state; its position is "ok: ..." or "blocked: <reason>", shown by the
 // gateway's pipeline status with the watermarks.
 inline constexpr std::string_view kLeadFilterSource = "lead_filter";
+// The outcome of the source database's last pass: "ok: ..." or "error: <reason>" (a bad
+// query or mapping, an unreachable source), shown by the pipeline status like the others.
+inline constexpr std::string_view kDbStatusSource = "db_status";
 [[nodiscard]] std::string feed_source(std::string_view feed_name);  // "feed:<name>"
 
 // Declares a business's stage queues before messages are published to them (mandatory
@@ -91,8 +94,10 @@ struct SyncReport {
   std::int64_t requests = 0;  // CRM / feed: HTTP requests sent
   std::string position;       // watermark after the run
   std::string note;
-  // Where a source-database pass spent its time: reading the source, writing calls (agents,
-  // lead lookups, upserts), waiting for the broker's confirms not hidden behind the next batch.
+  // Where a source-database pass spent its time: reading the source; writing batches (upserts,
+  // failures, announcements; summed over batches, of which two are written at once, so it can
+  // exceed the pass); waiting for the oldest batch to be committed and confirmed before the
+  // next could start or the pass could end.
   std::int64_t read_ms = 0;
   std::int64_t write_ms = 0;
   std::int64_t publish_wait_ms = 0;
@@ -120,6 +125,8 @@ class SourceDbSync {
 
  private:
   struct Source;
+  [[nodiscard]] Result<SyncReport> run_pass(const storage::TenantId& t);
+  void record_status(const storage::TenantId& t, const Result<SyncReport>& r);
   [[nodiscard]] Result<Source*> source_for(const storage::TenantId& t, const SourceDbConfig& cfg);
   SyncDeps d_;
   SyncMetrics m_;
