@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -17,6 +18,8 @@
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "test_env.hpp"
 
 extern char** environ;  // NOLINT
 
@@ -146,6 +149,35 @@ int free_port() {
     if (ok) return port;
   }
   return 0;
+}
+
+bool start_accept_loop(httplib::Server& server, std::thread& thread, int port, std::chrono::milliseconds deadline) {
+  // 0: not started; 1: the loop was entered; 2: given up (the loop must never start);
+  // 3: the loop returned.
+  auto state = std::make_shared<std::atomic<int>>(0);
+  thread = std::thread([&server, state] {
+    int expected = 0;
+    if (state->compare_exchange_strong(expected, 1)) {
+      server.listen_after_bind();
+      state->store(3);
+    }
+  });
+  auto up_or_ended = [&] { return server.is_running() || state->load() == 3; };
+  if (wait_until(up_or_ended, deadline, std::chrono::milliseconds(1)) && server.is_running()) return true;
+  int expected = 0;
+  if (!state->compare_exchange_strong(expected, 2)) {
+    // The loop was entered (or already ended): a running loop stops, an ended one is joined.
+    if (!wait_until(up_or_ended, deadline, std::chrono::milliseconds(1))) {
+      std::fprintf(stderr, "test server on 127.0.0.1:%d: accept loop neither ran nor ended in %lld ms\n", port,
+                   static_cast<long long>(deadline.count()));
+      std::abort();
+    }
+    server.stop();
+  }
+  thread.join();
+  std::fprintf(stderr, "test server on 127.0.0.1:%d: the accept loop did not start within %lld ms\n", port,
+               static_cast<long long>(deadline.count()));
+  return false;
 }
 
 }  // namespace earshot::testing

@@ -8,7 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+namespace httplib {
+class Server;
+}
 
 namespace earshot::testing {
 
@@ -57,5 +62,13 @@ HttpResult http_get(const std::string& host, int port, const std::string& path,
 // is not guaranteed by the kernel, so this picks from 21000-22999 (clear of every
 // port the project's services use) and checks it binds.
 int free_port();
+
+// Starts the accept loop of a test HTTP server already bound to `port` on `thread` and waits
+// at most `deadline` until it runs (until then server.stop() is a no-op, so a stop() right
+// after start would leave the loop blocked in accept()). On timeout prints why to stderr,
+// makes sure the loop never starts, joins the thread and returns false: the fake's start()
+// fails and the test with it, instead of hanging.
+[[nodiscard]] bool start_accept_loop(httplib::Server& server, std::thread& thread, int port,
+                                     std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 }  // namespace earshot::testing

@@ -98,9 +98,7 @@ bool FakeLeadSquared::start() {
     const int port = free_port();
     if (server_.bind_to_port("127.0.0.1", port)) {
       port_ = port;
-      thread_ = std::thread([this] { server_.listen_after_bind(); });
-      while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      return true;
+      return start_accept_loop(server_, thread_, port);
     }
   }
   return false;

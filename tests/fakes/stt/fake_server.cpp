@@ -37,11 +37,7 @@ bool FakeProviderServer::start() {
     if (server_.bind_to_port("127.0.0.1", port)) {
       port_ = port;
       widen_listen_backlog(port);
-      thread_ = std::thread([this] { server_.listen_after_bind(); });
-      // stop() is a no-op until the accept loop runs: wait for it, or a quick stop would
-      // leave the loop blocked in accept() forever.
-      while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      return true;
+      return start_accept_loop(server_, thread_, port);
     }
   }
   return false;
