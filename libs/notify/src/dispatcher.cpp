@@ -57,8 +57,11 @@ struct Dispatcher::Impl {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::uint64_t> recorded{0};
   std::thread loop_thread;
+  std::thread record_thread;
   std::thread mail_thread;
+  bool recorder_done = false;  // under mu: the recorder left (the claimer may leave too)
 
+  std::mutex subs_mu;  // the claimer reads the cache, the recorder drops paused subscriptions
   std::map<std::pair<std::string, Id>, CachedSub> subs;
   std::map<std::string, CachedCrm> crm;
   steady_clock::time_point last_gauges{};
@@ -120,19 +123,26 @@ struct Dispatcher::Impl {
 
   void start_webhook(Delivery dl) {
     const auto key = std::make_pair(dl.bid, dl.subscription_id);
-    auto it = subs.find(key);
-    if (it == subs.end() || d.clock.steady_now() - it->second.fetched > kCacheTtl) {
+    CachedSub sub_now;
+    {
+      std::lock_guard lock(subs_mu);
+      auto it = subs.find(key);
+      if (it != subs.end() && d.clock.steady_now() - it->second.fetched <= kCacheTtl) sub_now = it->second;
+    }
+    if (sub_now.fetched == steady_clock::time_point{}) {
       auto t = storage::TenantId::make(dl.bid);
       if (!t) return complete_error(std::move(dl), t.error(), false);
       auto sub = d.store.get_subscription(*t, dl.subscription_id);
       if (!sub) return complete_error(std::move(dl), sub.error(), sub.error().code != ErrorCode::kNotFound);
       auto secret = d.store.signing_secret(*t, dl.subscription_id);
       if (!secret) return complete_error(std::move(dl), secret.error(), secret.error().code == ErrorCode::kUnavailable);
-      it = subs.insert_or_assign(key, CachedSub{sub->url, std::move(*secret), d.clock.steady_now()}).first;
+      sub_now = CachedSub{sub->url, std::move(*secret), d.clock.steady_now()};
+      std::lock_guard lock(subs_mu);
+      subs.insert_or_assign(key, sub_now);
     }
     const auto unix_now =
         std::chrono::duration_cast<std::chrono::seconds>(d.clock.now().time_since_epoch()).count();
-    auto req = webhook_request(dl, it->second.url, it->second.secret, unix_now, s.request_timeout);
+    auto req = webhook_request(dl, sub_now.url, sub_now.secret, unix_now, s.request_timeout);
     req.address_policy = target_policy();
     send_http(std::move(dl), std::move(req));
   }
@@ -308,6 +318,7 @@ struct Dispatcher::Impl {
       log::ScopedContext ctx({.bid = p.bid});
       log::warn("webhook subscription paused", {{"subscription_id", std::to_string(p.subscription_id)}, {"reason", p.reason}});
       publish(p.bid, "delivery.subscription_paused", {{"subscription_id", p.subscription_id}, {"reason", p.reason}});
+      std::lock_guard lock(subs_mu);
       subs.erase({p.bid, p.subscription_id});
     }
     recorded.fetch_add(outcomes.size());
@@ -324,31 +335,17 @@ struct Dispatcher::Impl {
     paused->Set(static_cast<double>(g->paused_subscriptions));
   }
 
+  // The claimer: claims due rows while there are free slots and starts them. Recording runs
+  // on its own thread (record_loop), so a batch is claimed while the previous one is
+  // recorded: the two database round trips overlap instead of adding up.
   void loop() {
-    std::deque<Completion> pending_record;
     milliseconds db_backoff{0};
     for (;;) {
       {
-        std::unique_lock lock(mu);
-        for (auto& c : done) pending_record.push_back(std::move(c));
-        done.clear();
-        if (stopping && pending_record.empty() &&
-            (in_flight.load() == 0 || steady_clock::now() > stop_deadline)) {
-          return;
-        }
+        std::lock_guard lock(mu);
+        if (stopping && recorder_done) return;
       }
       bool progressed = false;
-      if (!pending_record.empty()) {
-        const auto n = pending_record.size();
-        if (record(pending_record)) {
-          in_flight.fetch_sub(n);
-          pending_record.clear();
-          progressed = true;
-          db_backoff = milliseconds(0);
-        } else {
-          db_backoff = std::min(milliseconds(2000), std::max(milliseconds(100), db_backoff * 2));
-        }
-      }
       in_flight_gauge->Set(static_cast<double>(in_flight.load()));
       if (intake.load() && db_backoff.count() == 0) {
         const auto free_slots = static_cast<std::int64_t>(s.max_in_flight) - static_cast<std::int64_t>(in_flight.load());
@@ -360,7 +357,7 @@ struct Dispatcher::Impl {
             db_backoff = milliseconds(500);
           } else {
             for (auto& dl : *claimed) start_one(std::move(dl));
-            progressed = progressed || static_cast<int>(claimed->size()) == limit;
+            progressed = static_cast<int>(claimed->size()) == limit;
           }
         }
         refresh_gauges();
@@ -368,9 +365,59 @@ struct Dispatcher::Impl {
       if (progressed) continue;
       std::unique_lock lock(mu);
       const auto wait = db_backoff.count() ? db_backoff : s.poll_interval;
+      db_backoff = milliseconds(0);
+      // Woken early by the stage (new rows) and by the recorder (slots freed).
       cv.wait_for(lock, stopping ? std::min(wait, milliseconds(50)) : wait,
-                  [&] { return woken || !done.empty() || (stopping && in_flight.load() == 0); });
+                  [&] { return woken || (stopping && recorder_done); });
       woken = false;
+    }
+  }
+
+  // The recorder: records completed attempts in batches (whatever completed while the last
+  // batch was being written), then frees their slots. A batch the database refused is kept
+  // and recorded again (the lease keeps its rows from being claimed meanwhile).
+  void record_loop() {
+    std::deque<Completion> batch;
+    milliseconds db_backoff{0};
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        if (db_backoff.count() > 0) {
+          cv.wait_for(lock, db_backoff);  // completions keep arriving: the backoff still holds
+        } else {
+          cv.wait_for(lock, stopping ? milliseconds(50) : milliseconds(1000),
+                      [&] { return !done.empty() || (stopping && in_flight.load() == 0); });
+        }
+        for (auto& c : done) batch.push_back(std::move(c));
+        done.clear();
+        if (stopping && batch.empty() && (in_flight.load() == 0 || steady_clock::now() > stop_deadline)) {
+          recorder_done = true;
+          cv.notify_all();
+          return;
+        }
+      }
+      if (batch.empty()) continue;
+      const auto n = batch.size();
+      if (!record(batch)) {
+        db_backoff = std::min(milliseconds(2000), std::max(milliseconds(100), db_backoff * 2));
+        std::lock_guard lock(mu);
+        if (stopping && steady_clock::now() > stop_deadline) {
+          // Not recorded: the rows stay claimed and are attempted again after the lease.
+          log::warn("delivery outcomes not recorded before shutdown", {{"attempts", std::to_string(n)}});
+          recorder_done = true;
+          cv.notify_all();
+          return;
+        }
+        continue;
+      }
+      db_backoff = milliseconds(0);
+      in_flight.fetch_sub(n);
+      batch.clear();
+      {
+        std::lock_guard lock(mu);
+        woken = true;  // slots are free: claim again
+      }
+      cv.notify_all();
     }
   }
 };
@@ -382,6 +429,7 @@ Dispatcher::~Dispatcher() { stop(); }
 
 Status Dispatcher::start() {
   impl_->loop_thread = std::thread([this] { impl_->loop(); });
+  impl_->record_thread = std::thread([this] { impl_->record_loop(); });
   impl_->mail_thread = std::thread([this] { impl_->mail_loop(); });
   return {};
 }
@@ -411,6 +459,7 @@ void Dispatcher::stop() {
   impl_->cv.notify_all();
   impl_->mail_cv.notify_all();
   if (impl_->mail_thread.joinable()) impl_->mail_thread.join();
+  if (impl_->record_thread.joinable()) impl_->record_thread.join();
   if (impl_->loop_thread.joinable()) impl_->loop_thread.join();
 }
 

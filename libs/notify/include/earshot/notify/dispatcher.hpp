@@ -2,8 +2,9 @@
 // The delivery dispatcher: a Component that claims due rows of the durable schedule
 // (NotifyStore), sends them on their channel, and records each attempt.
 //
-// One thread claims and records; HTTP requests (webhooks, chat, CRM) run on the shared
-// asynchronous HttpClient with a deadline each; e-mail runs on a thread of its own.
+// One thread claims, another records outcomes in batches (the two round trips overlap);
+// HTTP requests (webhooks, chat, CRM) run on the shared asynchronous HttpClient with a
+// deadline each; e-mail runs on a thread of its own.
 // Retries: timeouts, connection errors, 408, 429 and 5xx are retried with exponential
 // backoff (retry_delay(), honouring Retry-After) until max_attempts; anything else fails the
 // delivery at once. A subscription whose attempts keep failing is paused (its pending
