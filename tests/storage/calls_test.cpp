@@ -418,6 +418,82 @@ TEST_F(CallsTest, AnalysesKeepHistoryAndFlagTheLatest) {
   EXPECT_EQ(calls_.get(t_, id)->qa_score, 0.75);
 }
 
+TEST_F(CallsTest, DetailReadsTheCallAndEveryPartOfItsViewInOneGo) {
+  const Id id = calls_.upsert(t_, call_input("detail"))->id;
+  const Id other = calls_.upsert(t_, call_input("detail-other"))->id;
+  const Id bare = calls_.upsert(t_, call_input("detail-bare"))->id;
+  const Id cfg = configs_.create(t_, AgentConfig{0, "summary", AgentKind::kLlm, "p", "{}", "m", true, 1}).value();
+  MySqlNoteRepository notes(db_);
+  MySqlRuleSetRepository cats(db_, MySqlRuleSetRepository::Kind::kCategories);
+  const Id cat_a = cats.create(t_, {0, "detail-a", "[]", true, 0}).value();
+  const Id cat_b = cats.create(t_, {0, "detail-b", "[]", true, 0}).value();
+  for (Id c : {id, other}) {
+    ASSERT_TRUE(transcripts_.put(
+        t_, Transcript{c, fmt::format(R"([{{"speaker":"agent","text":"call {}"}}])", c), "hi", "deepgram", "es", 0}));
+    CallAnalysisResult r;
+    r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"old"})", "m1", "", 0, 0, 0});
+    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    r.analyses[0].output_json = fmt::format(R"({{"summary":"call {}"}})", c);
+    r.analyses[0].agent_version = 2;
+    r.escalation_reason = "angry";
+    r.escalation_severity = EscalationSeverity::kHigh;
+    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    ASSERT_TRUE(notes.create(t_, c, std::nullopt, "first").has_value());
+    ASSERT_TRUE(notes.create(t_, c, std::nullopt, "second").has_value());
+  }
+  ASSERT_TRUE(MySqlCategoryMatchRepository(db_).replace(t_, id, {{cat_b, R"([{"begin_ms":1}])"}, {cat_a, "[]"}}));
+
+  auto d = calls_.detail(t_, id);
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(d->call.id, id);
+  EXPECT_EQ(d->call.external_id, "detail");
+  EXPECT_EQ(d->call.metadata_json, calls_.get(t_, id)->metadata_json);
+  EXPECT_NE(d->call.metadata_json.find("fall"), std::string::npos);
+  EXPECT_EQ(d->call.language, "en") << "the call's own column, not the transcript's";
+  ASSERT_TRUE(d->transcript.has_value());
+  EXPECT_EQ(d->transcript->language, "es");
+  EXPECT_EQ(d->transcript->provider, "deepgram");
+  EXPECT_EQ(d->transcript->segments_json, transcripts_.get(t_, id)->segments_json);
+  // Only the latest analysis, as the analyses repository reads it.
+  const auto latest = analyses_.list_for_call(t_, id, true).value();
+  ASSERT_EQ(d->analyses.size(), 1u);
+  EXPECT_EQ(d->analyses[0].id, latest[0].id);
+  EXPECT_EQ(d->analyses[0].agent_config_id, cfg);
+  EXPECT_EQ(d->analyses[0].agent_version, 2);
+  EXPECT_EQ(d->analyses[0].output_json, latest[0].output_json);
+  EXPECT_EQ(d->analyses[0].model, "m1");
+  EXPECT_EQ(d->analyses[0].created_at, latest[0].created_at);
+  ASSERT_EQ(d->categories.size(), 2u);
+  EXPECT_EQ(d->categories[0].category_id, std::min(cat_a, cat_b));
+  EXPECT_EQ(d->categories[1].category_id, std::max(cat_a, cat_b));
+  const auto matches = MySqlCategoryMatchRepository(db_).list_for_call(t_, id).value();
+  EXPECT_EQ(d->categories[0].spans_json, matches[0].spans_json);
+  EXPECT_EQ(d->categories[1].spans_json, matches[1].spans_json);
+  EXPECT_NE(d->categories[cat_b > cat_a ? 1 : 0].spans_json.find("begin_ms"), std::string::npos);
+  ASSERT_EQ(d->escalations.size(), 1u);
+  EXPECT_EQ(d->escalations[0].reason, "angry");
+  EXPECT_EQ(d->escalations[0].severity, "high");
+  EXPECT_EQ(d->escalations[0].status, "open");
+  EXPECT_FALSE(d->escalations[0].resolved_at.has_value());
+  const auto own_notes = notes.list_for_call(t_, id).value();
+  ASSERT_EQ(d->notes.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(d->notes[i].id, own_notes[i].id);
+    EXPECT_EQ(d->notes[i].body, own_notes[i].body);
+    EXPECT_EQ(d->notes[i].created_at, own_notes[i].created_at);
+    EXPECT_FALSE(d->notes[i].author_user_id.has_value());
+  }
+
+  auto empty = calls_.detail(t_, bare);
+  ASSERT_TRUE(empty) << empty.error().to_string();
+  EXPECT_FALSE(empty->transcript.has_value());
+  EXPECT_TRUE(empty->analyses.empty() && empty->categories.empty() && empty->escalations.empty() &&
+              empty->notes.empty());
+  // Another business's caller sees nothing of it.
+  EXPECT_EQ(calls_.detail(new_tenant("detail-other"), id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(calls_.detail(t_, 999'999'999'999).error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
   const Id agent = agents_.upsert(t_, {"busy", "Busy Bee", "", ""}).value();
   const Id cfg = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();

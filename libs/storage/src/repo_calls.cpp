@@ -192,16 +192,17 @@ struct SortSpec {
   std::string_view column;
   bool real;  // double key (else integer / time)
   bool time;
+  std::string_view index;  // the list index walked in this order (migration 0004)
 };
 
 SortSpec sort_spec(CallSort s) {
   switch (s) {
-    case CallSort::kStartedAt: return {"started_at", false, true};
-    case CallSort::kDuration: return {"duration_ms", false, false};
-    case CallSort::kSentiment: return {"sentiment_key", true, false};
-    case CallSort::kQaScore: return {"qa_key", true, false};
+    case CallSort::kStartedAt: return {"started_at", false, true, "ix_calls_list_started"};
+    case CallSort::kDuration: return {"duration_ms", false, false, "ix_calls_list_duration"};
+    case CallSort::kSentiment: return {"sentiment_key", true, false, "ix_calls_list_sentiment"};
+    case CallSort::kQaScore: return {"qa_key", true, false, "ix_calls_list_qa"};
   }
-  return {"started_at", false, true};
+  return {"started_at", false, true, "ix_calls_list_started"};
 }
 
 // Boolean-mode query requiring every word; words below InnoDB's minimum token size (3) are
@@ -366,13 +367,19 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   // Deferred join: the inner query walks a list index (sort key, id, then every filtered
   // column) and reads only index entries; the outer one fetches the page's rows by their
   // primary key (bid, started_at, id), one clustered lookup each.
-  // With an agent filter the agent's index is the narrow one whatever the sort; without a
-  // hint the optimizer prefers walking the sort index (no sort step) across the business.
-  std::string sql = q.human_agent_id
-                        ? "SELECT id AS page_id, started_at AS page_started FROM call_records "
-                          "FORCE INDEX (ix_calls_list_agent) WHERE bid = ?"
-                        : "SELECT id AS page_id, started_at AS page_started FROM call_records "
-                          "WHERE bid = ?";
+  // The index is named, never left to the optimizer: with an agent filter the agent's index
+  // is the narrow one whatever the sort, otherwise the sort's own index (no sort step).
+  // Left to itself, MariaDB estimated a range over each of the table's eight indexes on
+  // every execution (index dives), which cost as much server CPU as reading the page.
+  // The transcript-words filter is the exception: its semi-join may drive the query from
+  // the FULLTEXT matches, so the optimizer chooses.
+  std::string sql = "SELECT id AS page_id, started_at AS page_started FROM call_records ";
+  if (q.human_agent_id) {
+    sql += "FORCE INDEX (ix_calls_list_agent) ";
+  } else if (!q.text) {
+    sql += fmt::format("FORCE INDEX ({}) ", spec.index);
+  }
+  sql += "WHERE bid = ?";
   std::vector<Value> p{t.bid()};
   if (q.human_agent_id) {
     sql += " AND human_agent_id = ?";
@@ -436,8 +443,12 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     if (cur->sort != q.sort || cur->order != q.order) {
       return make_error(ErrorCode::kInvalidArgument, "page cursor belongs to another sort order");
     }
+    // (key, id) after the cursor, written so that the key alone bounds the index range:
+    // `key <= k AND (key < k OR id < i)` (mirrored for ascending) is the same set as
+    // `key < k OR (key = k AND id < i)`, but the range optimizer cannot always turn the
+    // latter's OR into one range and then scans the business from its first entry.
     const char* op = desc ? "<" : ">";
-    sql += fmt::format(" AND ({0} {1} ? OR ({0} = ? AND id {1} ?))", spec.column, op);
+    sql += fmt::format(" AND {0} {1}= ? AND ({0} {1} ? OR id {1} ?)", spec.column, op);
     Value key = spec.real ? Value(cur->real_key)
                 : spec.time ? Value(Timestamp(std::chrono::milliseconds(cur->int_key)))
                             : Value(cur->int_key);
@@ -449,7 +460,7 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT ?", spec.column, dir);
   p.emplace_back(q.limit + 1);
   sql = fmt::format(
-      "{0}, {1} FROM ({2}) page JOIN call_records ON call_records.started_at = "
+      "{0}, {1} FROM ({2}) page JOIN call_records FORCE INDEX (PRIMARY) ON call_records.started_at = "
       "page.page_started AND call_records.id = page.page_id "
       "WHERE call_records.bid = ? ORDER BY {1} {3}, id {3}",
       kCallCols, spec.column, sql, dir);
@@ -475,6 +486,89 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     page.next_cursor = encode_cursor(c);
   }
   return page;
+}
+
+Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
+  // The call's columns qualified (transcripts has language and call_id too).
+  static const std::string call_cols = [] {
+    std::string out = "SELECT c.";
+    for (char ch : kCallCols.substr(std::string_view("SELECT ").size())) {
+      out += ch;
+      if (ch == ' ') out += "c.";
+    }
+    return out;
+  }();
+  auto lease = db_.acquire();
+  if (!lease) return std::unexpected(lease.error());
+  Connection& c = **lease;
+  // 1. The call and its transcript (one row; the full text is not part of the view).
+  auto head = c.execute(call_cols +
+                            ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version "
+                            "FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
+                            "AND tr.bid = c.bid WHERE c.id = ? AND c.bid = ?",
+                        {id, t.bid()});
+  if (!head) return std::unexpected(head.error());
+  if (head->rows.empty()) return not_found("call", id);
+  const Row& row = head->rows[0];
+  CallDetail d;
+  d.call = to_call(row);
+  if (!row[kCallColCount].is_null()) {
+    Transcript tr;
+    tr.call_id = row[kCallColCount].as_int();
+    tr.segments_json = row[kCallColCount + 1].as_string();
+    tr.provider = row[kCallColCount + 2].as_string();
+    tr.language = row[kCallColCount + 3].as_string();
+    tr.version = row[kCallColCount + 4].as_int();
+    d.transcript = std::move(tr);
+  }
+  // 2. Every list of the view in one result, told apart by the first column:
+  // kind, id, int, int, text, text, text, time, time. Sorted here: an ORDER BY over the
+  // union cost the server a temporary table and about half of the statement's CPU.
+  auto parts = c.execute(
+      "SELECT 1, id, agent_config_id, agent_version, output, model, NULL, created_at, NULL "
+      "FROM analyses WHERE bid = ? AND call_id = ? AND is_latest = 1 "
+      "UNION ALL SELECT 2, category_id, NULL, NULL, spans, NULL, NULL, NULL, NULL "
+      "FROM call_category_matches WHERE bid = ? AND call_id = ? "
+      "UNION ALL SELECT 3, id, NULL, NULL, reason, severity, status, created_at, resolved_at "
+      "FROM escalations WHERE bid = ? AND call_id = ? "
+      "UNION ALL SELECT 4, id, author_user_id, NULL, body, NULL, NULL, created_at, NULL "
+      "FROM call_notes WHERE bid = ? AND call_id = ?",
+      {t.bid(), id, t.bid(), id, t.bid(), id, t.bid(), id});
+  if (!parts) return std::unexpected(parts.error());
+  for (const Row& r : parts->rows) {
+    switch (r[0].as_int()) {
+      case 1: {
+        Analysis a;
+        a.id = r[1].as_int();
+        a.call_id = id;
+        a.agent_config_id = r[2].as_int();
+        a.agent_version = r[3].as_int();
+        a.output_json = r[4].as_string();
+        a.model = r[5].as_string();
+        a.is_latest = true;
+        a.created_at = r[7].as_time();
+        d.analyses.push_back(std::move(a));
+        break;
+      }
+      case 2: d.categories.push_back({r[1].as_int(), r[4].as_string()}); break;
+      case 3:
+        d.escalations.push_back({r[1].as_int(), r[4].as_string(), r[5].as_string(),
+                                 r[6].as_string(), r[7].as_time(), r[8].opt_time()});
+        break;
+      case 4:
+        d.notes.push_back(CallNote{r[1].as_int(), id, r[2].opt_int(), r[4].as_string(),
+                                   r[7].as_time()});
+        break;
+      default: break;
+    }
+  }
+  auto by_id = [](const auto& a, const auto& b) { return a.id < b.id; };
+  std::sort(d.analyses.begin(), d.analyses.end(), by_id);
+  std::sort(d.categories.begin(), d.categories.end(),
+            [](const CategoryMatch& a, const CategoryMatch& b) { return a.category_id < b.category_id; });
+  std::sort(d.escalations.begin(), d.escalations.end(), by_id);
+  std::sort(d.notes.begin(), d.notes.end(), by_id);
+  return d;
 }
 
 Result<bool> MySqlCallRepository::remove(const TenantId& t, Id id) {

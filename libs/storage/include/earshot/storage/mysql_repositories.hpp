@@ -110,6 +110,9 @@ class MySqlCallRepository final : public CallRepository {
                            std::string_view reason) override;
   Result<bool> reprocess(const TenantId& t, Id id) override;
   Result<CallPage> list(const TenantId& t, const CallListQuery& q) override;
+  // The call, its transcript, latest analyses, category matches, escalations and notes:
+  // two statements on one connection. kNotFound when the call is not the tenant's.
+  Result<CallDetail> detail(const TenantId& t, Id id);
   Result<bool> remove(const TenantId& t, Id id) override;
   Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff,
                                             int batch_size) override;

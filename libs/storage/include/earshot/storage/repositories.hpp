@@ -611,6 +611,29 @@ class NoteRepository {
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
 };
 
+// ---- call detail -------------------------------------------------------------------------
+
+// A call with what its detail view shows, read by MySqlCallRepository::detail in two
+// statements on one connection (instead of one round trip per part).
+struct CallDetail {
+  CallRecord call{};
+  std::optional<Transcript> transcript{};
+  // The latest analysis per agent config, by id; only id, agent_config_id, agent_version,
+  // output_json, model and created_at are read.
+  std::vector<Analysis> analyses{};
+  std::vector<CategoryMatch> categories{};  // by category id
+  struct EscalationView {
+    Id id = 0;
+    std::string reason{};
+    std::string severity{};  // low | medium | high
+    std::string status{};    // open | acknowledged | resolved
+    Timestamp created_at{};
+    std::optional<Timestamp> resolved_at{};
+  };
+  std::vector<EscalationView> escalations{};  // by id
+  std::vector<CallNote> notes{};              // by id
+};
+
 // ---- webhooks ----------------------------------------------------------------------------
 
 struct WebhookSubscription {
