@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <vector>
 
 #include "earshot/api/dispatcher.hpp"
 #include "earshot/api/gateway.hpp"
@@ -24,6 +25,12 @@ class FakeAuth final : public Authenticator {
     auto it = keys.find(std::string(k));
     if (it == keys.end()) return make_error(ErrorCode::kUnauthenticated, "bad key");
     return it->second;
+  }
+  // Businesses "a" and "b" are active, "off" is disabled.
+  Status business_for_admin(std::string_view bid) override {
+    if (bid == "a" || bid == "b") return {};
+    if (bid == "off") return make_error(ErrorCode::kNotFound, "business off is disabled");
+    return make_error(ErrorCode::kNotFound, "no such business");
   }
 };
 
@@ -109,8 +116,11 @@ class DispatcherTest : public ::testing::Test {
     std::string route;
     return dispatcher.handle(r, route);
   }
-  Reply as(const std::string& token, const std::string& method, const std::string& path) {
-    return call(method, path, {{"Authorization", "Bearer " + token}});
+  Reply as(const std::string& token, const std::string& method, const std::string& path,
+           const std::string& business = "") {
+    std::map<std::string, std::string> h{{"Authorization", "Bearer " + token}};
+    if (!business.empty()) h[kBusinessHeader] = business;
+    return call(method, path, h);
   }
 
   Router router;
@@ -169,8 +179,33 @@ TEST_F(DispatcherTest, AnotherBusinessLooksAbsentAndRolesAreEnforced) {
 TEST_F(DispatcherTest, PlatformRoutesArePlatformOnly) {
   EXPECT_EQ(as("a-admin", "POST", "/api/v1/admin/businesses").status, 403);
   EXPECT_EQ(as("platform", "POST", "/api/v1/admin/businesses").status, 201);
-  // Platform admins have no business of their own: tenant routes are refused.
-  EXPECT_EQ(as("platform", "GET", "/api/v1/calls").status, 403);
+}
+
+TEST_F(DispatcherTest, PlatformAdminsNameTheBusinessOfATenantRoute) {
+  // Without the header a tenant route has no business to act on: 400 saying so.
+  auto missing = as("platform", "GET", "/api/v1/calls");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.json["error"]["message"].get<std::string>().find(kBusinessHeader), std::string::npos);
+  auto r = as("platform", "GET", "/api/v1/calls", "b");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json["bid"], "b");
+  auto gone = as("platform", "GET", "/api/v1/calls", "ghost");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(gone.json["error"]["message"], "no such business");
+  auto off = as("platform", "GET", "/api/v1/calls", "off");
+  EXPECT_EQ(off.status, 404);
+  EXPECT_EQ(off.json["error"]["message"], "business off is disabled");
+  // Business callers: their own business is fine, another one never widens their access.
+  EXPECT_EQ(as("a-viewer", "GET", "/api/v1/calls", "a").json["bid"], "a");
+  EXPECT_EQ(as("a-viewer", "GET", "/api/v1/calls", "b").status, 404);
+  EXPECT_EQ(as("a-admin", "GET", "/api/v1/admin/businesses/a/users", "b").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"X-Api-Key", "esk_embed"}, {kBusinessHeader, "b"}}).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls", {{"X-Api-Key", "esk_embed"}, {kBusinessHeader, "a"}}).status, 200);
+  // The write observer sees the business acted on.
+  std::vector<std::string> written;
+  dispatcher.on_write([&](const std::string& bid) { written.push_back(bid); });
+  EXPECT_EQ(as("platform", "POST", "/api/v1/calls/reprocess", "b").status, 200);
+  EXPECT_EQ(written, std::vector<std::string>{"b"});
 }
 
 TEST_F(DispatcherTest, BadPathParameterIs400) {

@@ -13,6 +13,7 @@ class Gateway::Auth final : public api::Authenticator {
   explicit Auth(api::AuthService& a) : a_(a) {}
   Result<api::Principal> bearer(std::string_view t) override { return a_.authenticate_bearer(t); }
   Result<api::Principal> api_key(std::string_view k) override { return a_.authenticate_api_key(k); }
+  Status business_for_admin(std::string_view bid) override { return a_.business_for_admin(bid); }
 
  private:
   api::AuthService& a_;

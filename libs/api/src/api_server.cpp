@@ -89,6 +89,9 @@ std::string new_request_id() {
 
 // Set by the handler, read by the access logger on the same worker thread.
 thread_local std::string t_route;
+// The business the request acted on (the caller's, the one a platform admin named, or the
+// `{bid}` path segment); empty when none.
+thread_local std::string t_bid;
 thread_local std::chrono::steady_clock::time_point t_start;
 
 std::vector<std::string> split_csv(const std::string& s) {
@@ -152,6 +155,8 @@ struct HttpServer::Impl {
     std::string route;
     Reply reply = dispatcher.handle(req, route);
     t_route = route;
+    t_bid = req.principal && !req.principal->bid.empty() ? req.principal->bid : std::string();
+    if (auto it = req.path_params.find("bid"); t_bid.empty() && it != req.path_params.end()) t_bid = it->second;
     res.status = reply.status;
     for (const auto& [k, v] : reply.headers) res.set_header(k, v);
     if (reply.stream) {
@@ -230,6 +235,7 @@ Status HttpServer::start() {
   srv.set_pre_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
     t_start = std::chrono::steady_clock::now();
     t_route = "unmatched";
+    t_bid.clear();
     auto id = req.get_header_value("X-Request-Id");
     res.set_header("X-Request-Id", sane_request_id(id) ? id : new_request_id());
     if (req.method == "OPTIONS") {
@@ -247,7 +253,8 @@ Status HttpServer::start() {
       res.set_header("Vary", "Origin");
       res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
       res.set_header("Access-Control-Allow-Headers",
-                     "Authorization, Content-Type, X-Api-Key, X-Request-Id, Range, Last-Event-ID");
+                     "Authorization, Content-Type, X-Api-Key, X-Request-Id, Range, Last-Event-ID, "
+                     "X-Earshot-Business");
       res.set_header("Access-Control-Max-Age", "600");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -299,6 +306,7 @@ Status HttpServer::start() {
     log::info("request", {{"method", req.method},
                           {"path", req.path},
                           {"route", t_route},
+                          {"business", t_bid},
                           {"status", status},
                           {"duration_ms", fmt::format("{:.1f}", secs * 1000)},
                           {"request_id", res.get_header_value("X-Request-Id")},
@@ -337,6 +345,7 @@ class ServiceAuthenticator final : public Authenticator {
   Result<Principal> api_key(std::string_view secret) override {
     return auth_.authenticate_api_key(secret);
   }
+  Status business_for_admin(std::string_view bid) override { return auth_.business_for_admin(bid); }
 
  private:
   AuthService& auth_;

@@ -295,6 +295,23 @@ Result<Principal> AuthService::authenticate_api_key(std::string_view secret) {
   return p;
 }
 
+Status AuthService::business_for_admin(std::string_view bid) const {
+  auto tenant = storage::TenantId::make(std::string(bid));
+  if (!tenant) {
+    return make_error(ErrorCode::kInvalidArgument, "X-Earshot-Business is not a valid business id");
+  }
+  storage::MySqlBusinessRepository businesses(db_);
+  auto b = businesses.get(*tenant);
+  if (!b) {
+    if (b.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "no such business");
+    return std::unexpected(b.error());
+  }
+  if (b->status != storage::BusinessStatus::kActive) {
+    return make_error(ErrorCode::kNotFound, fmt::format("business {} is disabled", b->bid));
+  }
+  return {};
+}
+
 std::size_t AuthService::flush_api_key_usage() {
   std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>> batch;
   {

@@ -22,6 +22,11 @@ Reply error_reply(const Error& e) {
   return r;
 }
 
+bool is_tenant_route(const Policy& pol) {
+  return !pol.public_route && !pol.platform_admin_only && !pol.business_in_path &&
+         !pol.platform_admin_allowed;
+}
+
 Dispatcher::Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter,
                        RateLimitOptions limits, const Clock& clock, Metrics& metrics)
     : router_(router), auth_(auth), limiter_(limiter), limits_(limits), clock_(clock) {
@@ -96,6 +101,26 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
 
   const Error forbidden(ErrorCode::kPermissionDenied, "the caller may not do this");
   const bool platform = p.kind == Principal::Kind::kPlatformAdmin;
+  // The business a tenant route acts on: the caller's own, or the one a platform admin names.
+  // Naming another business never widens a business caller's access.
+  const std::string named = req.header(kBusinessHeader);
+  if (!platform && !named.empty() && named != p.bid) {
+    return make_error(ErrorCode::kNotFound, "no such business");
+  }
+  if (platform && is_tenant_route(pol)) {
+    if (named.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("platform admins name the business of this route in the {} "
+                                    "header",
+                                    kBusinessHeader));
+    }
+    if (auto st = auth_.business_for_admin(named); !st) return std::unexpected(st.error());
+    req.principal->bid = named;
+    log::info("platform admin acts on a business", {{"admin", p.subject()},
+                                                    {"business", named},
+                                                    {"method", req.method},
+                                                    {"route", route.pattern}});
+  }
   if (pol.platform_admin_only && !platform) return std::unexpected(forbidden);
   if (p.kind == Principal::Kind::kApiKey) {
     if (pol.api_key_scope.empty() || !p.has_scope(pol.api_key_scope)) {
@@ -108,9 +133,6 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
     if (!platform && (it == req.path_params.end() || it->second != p.bid)) {
       return make_error(ErrorCode::kNotFound, "no such business");
     }
-  } else if (!pol.platform_admin_only && platform && !pol.platform_admin_allowed) {
-    return make_error(ErrorCode::kPermissionDenied,
-                      "platform admins act on a business through /api/v1/admin/businesses/{bid}");
   }
   if (p.kind == Principal::Kind::kUser && !role_at_least(p.role, pol.min_role)) {
     return std::unexpected(forbidden);

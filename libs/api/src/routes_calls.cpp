@@ -594,7 +594,10 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!c) return std::unexpected(c.error());
     const auto t = detail::tenant_of(req.caller_bid());
     storage::MySqlNoteRepository notes(s.db);
-    auto id = notes.create(t, c->id, req.principal->id, **text);
+    // A platform admin acting on the business is not one of its users: no author id.
+    const auto author = req.principal->kind == Principal::Kind::kUser ? std::optional<storage::Id>(req.principal->id)
+                                                                      : std::nullopt;
+    auto id = notes.create(t, c->id, author, **text);
     if (!id) return std::unexpected(id.error());
     auto nl = notes.list_for_call(t, c->id);
     if (!nl) return std::unexpected(nl.error());

@@ -52,6 +52,11 @@ class AuthService {
   // Also notes the key as used; the notes reach api_keys.last_used_at in batches.
   [[nodiscard]] Result<Principal> authenticate_api_key(std::string_view secret);
 
+  // The business a platform admin names on a tenant route: ok when it exists and is active;
+  // kNotFound ("no such business" / "business B is disabled"), kInvalidArgument for a
+  // malformed bid.
+  [[nodiscard]] Status business_for_admin(std::string_view bid) const;
+
   // Writes the last use of every key used since the previous flush (one UPDATE per key, not
   // one per request); returns how many keys were written. The gateway calls it periodically
   // and at shutdown. A key whose write fails is kept for the next flush.

@@ -23,7 +23,21 @@ class Authenticator {
   virtual ~Authenticator() = default;
   [[nodiscard]] virtual Result<Principal> bearer(std::string_view token) = 0;
   [[nodiscard]] virtual Result<Principal> api_key(std::string_view secret) = 0;
+  // The business a platform admin names on a tenant route (kBusinessHeader): ok when it
+  // exists and is active; kNotFound with the reason otherwise, kInvalidArgument when `bid`
+  // is not a business id at all.
+  [[nodiscard]] virtual Status business_for_admin(std::string_view bid) = 0;
 };
+
+// The request header through which a platform admin names the business a tenant route acts
+// on. Business users and API keys may send it only with their own business (anything else
+// answers 404, exactly like another business's resource).
+inline constexpr const char* kBusinessHeader = "X-Earshot-Business";
+
+// A tenant route: authenticated, acting on the caller's business, with no `{bid}` in its path
+// (calls, analytics, pipeline status, events, webhooks...). Platform admins call these with
+// kBusinessHeader.
+[[nodiscard]] bool is_tenant_route(const Policy& policy);
 
 struct RateLimitOptions {
   bool enabled = true;

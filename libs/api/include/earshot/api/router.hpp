@@ -74,7 +74,8 @@ struct Request {
   [[nodiscard]] Result<std::int64_t> id_param(const std::string& name) const;
   // The body as a JSON object; kInvalidArgument when it is not one.
   [[nodiscard]] Result<Json> json_body() const;
-  // The caller's business (tenant routes); empty when the caller has none.
+  // The business a tenant route acts on: the caller's, or for a platform admin the one named
+  // in X-Earshot-Business (the dispatcher checked it exists and is active). Empty when none.
   [[nodiscard]] const std::string& caller_bid() const;
 };
 
@@ -121,7 +122,9 @@ struct Policy {
   // The route names a business in its `{bid}` path segment: platform admins may act on any,
   // business callers only on their own; another business answers 404 as if absent.
   bool business_in_path = false;
-  // Platform admins may call this tenant-less route too (e.g. "who am I").
+  // Platform admins may call this route without naming a business (e.g. "who am I").
+  // Routes with none of platform_admin_only, business_in_path and this are tenant routes
+  // (is_tenant_route() in dispatcher.hpp).
   bool platform_admin_allowed = false;
 };
 
