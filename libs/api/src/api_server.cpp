@@ -61,7 +61,7 @@ void GatewaySettings::declare(ConfigSpec& spec) {
   events.declare(spec);
   spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5),
                     std::chrono::milliseconds(0), std::chrono::minutes(10),
-                    "Longest a cached first page of the calls list is served (it is dropped at "
+                    "Longest a cached page of the calls list is served (it is dropped at "
                     "once when the business's calls change); 0 disables the cache.");
 }
 

@@ -9,7 +9,7 @@ ListCache::ListCache(const Clock& clock, std::chrono::milliseconds ttl, std::siz
     : clock_(clock), ttl_(ttl), max_entries_(std::max<std::size_t>(max_entries, 1)) {
   if (metrics != nullptr) {
     auto& f = metrics->counter("earshot_list_cache_requests_total",
-                               "First-page list requests by cache result (hit or miss).");
+                               "Calls list requests by cache result (hit or miss).");
     hits_ = &f.Add({{"result", "hit"}});
     misses_ = &f.Add({{"result", "miss"}});
   }

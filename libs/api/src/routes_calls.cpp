@@ -369,10 +369,11 @@ void add_call_routes(Router& router, GatewayServices& s) {
   router.add("GET", "/api/v1/calls", read, [&s](const Request& req) -> Result<Reply> {
     auto q = parse_filters(req, true);
     if (!q) return std::unexpected(q.error());
-    // First pages come from the cache while none of the business's calls changed
-    // (list_cache.hpp); the generation is read before the database is asked.
+    // Pages (the first and those after a cursor) come from the cache while none of the
+    // business's calls changed (list_cache.hpp); the generation is read before the
+    // database is asked.
     const std::string& bid = req.caller_bid();
-    const bool cacheable = s.list_cache != nullptr && s.list_cache->enabled() && q->cursor.empty();
+    const bool cacheable = s.list_cache != nullptr && s.list_cache->enabled();
     const std::string cache_key = cacheable ? ListCache::key_of(req) : std::string();
     const std::uint64_t generation = cacheable ? s.list_cache->generation(bid) : 0;
     if (cacheable) {
@@ -462,9 +463,14 @@ void add_call_routes(Router& router, GatewayServices& s) {
   });
 
   router.add("GET", "/api/v1/calls/{id}", read, [&s](const Request& req) -> Result<Reply> {
-    auto c = own_call(s, req);
-    if (!c) return std::unexpected(c.error());
+    auto id = req.id_param("id");
+    if (!id) return std::unexpected(id.error());
     const auto t = detail::tenant_of(req.caller_bid());
+    // Two statements for the call and its lists, one for the metrics (was seven).
+    storage::MySqlCallRepository calls(s.db);
+    auto d = calls.detail(t, *id);
+    if (!d) return std::unexpected(d.error());
+    const storage::CallRecord* c = &d->call;
     Json j = call_json(*c);
     j["metadata"] = detail::parsed(c->metadata_json);
     j["call_context"] = c->call_context;
@@ -472,18 +478,13 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto m = metrics.get(t, c->id);
     if (!m && m.error().code != ErrorCode::kNotFound) return std::unexpected(m.error());
     j["metrics"] = m ? metrics_json(*m) : Json(nullptr);
-    storage::MySqlTranscriptRepository transcripts(s.db);
-    auto tr = transcripts.get(t, c->id);
-    if (!tr && tr.error().code != ErrorCode::kNotFound) return std::unexpected(tr.error());
+    const auto& tr = d->transcript;
     j["transcript"] = tr ? Json{{"language", tr->language},
                                 {"provider", tr->provider},
                                 {"segments", detail::parsed(tr->segments_json)}}
                          : Json(nullptr);
-    storage::MySqlAnalysisRepository analyses(s.db);
-    auto an = analyses.list_for_call(t, c->id, true);
-    if (!an) return std::unexpected(an.error());
     Json aj = Json::array();
-    for (const auto& a : *an) {
+    for (const auto& a : d->analyses) {
       aj.push_back(Json{{"id", a.id},
                         {"agent_config_id", a.agent_config_id},
                         {"agent_version", a.agent_version},
@@ -492,35 +493,24 @@ void add_call_routes(Router& router, GatewayServices& s) {
                         {"created_at", detail::iso(a.created_at)}});
     }
     j["analyses"] = aj;
-    storage::MySqlCategoryMatchRepository matches(s.db);
-    auto cm = matches.list_for_call(t, c->id);
-    if (!cm) return std::unexpected(cm.error());
     Json cj = Json::array();
-    for (const auto& m2 : *cm) {
+    for (const auto& m2 : d->categories) {
       cj.push_back(Json{{"category_id", m2.category_id}, {"spans", detail::parsed(m2.spans_json)}});
     }
     j["categories"] = cj;
     j["qa"] = Json{{"score", detail::opt(c->qa_score)}};
-    auto esc = s.db.execute(
-        "SELECT id, reason, severity, status, created_at, resolved_at FROM escalations "
-        "WHERE bid = ? AND call_id = ? ORDER BY id",
-        {storage::Value(t.bid()), storage::Value(c->id)});
-    if (!esc) return std::unexpected(esc.error());
     Json ej = Json::array();
-    for (const auto& row : esc->rows) {
-      ej.push_back(Json{{"id", row[0].as_int()},
-                        {"reason", row[1].as_string()},
-                        {"severity", row[2].as_string()},
-                        {"status", row[3].as_string()},
-                        {"created_at", detail::iso(row[4].as_time())},
-                        {"resolved_at", detail::iso_opt(row[5].opt_time())}});
+    for (const auto& e : d->escalations) {
+      ej.push_back(Json{{"id", e.id},
+                        {"reason", e.reason},
+                        {"severity", e.severity},
+                        {"status", e.status},
+                        {"created_at", detail::iso(e.created_at)},
+                        {"resolved_at", detail::iso_opt(e.resolved_at)}});
     }
     j["escalations"] = ej;
-    storage::MySqlNoteRepository notes(s.db);
-    auto nl = notes.list_for_call(t, c->id);
-    if (!nl) return std::unexpected(nl.error());
     Json nj = Json::array();
-    for (const auto& n : *nl) nj.push_back(note_json(n));
+    for (const auto& n : d->notes) nj.push_back(note_json(n));
     j["notes"] = nj;
     return Reply::ok(j);
   });

@@ -49,7 +49,7 @@ struct GatewaySettings {
   std::int64_t rate_limit_per_caller = 0;  // requests per minute
   std::string object_store_dir;
   EventStreamSettings events;  // GET /api/v1/events
-  std::chrono::milliseconds calls_cache_ttl{0};  // first pages of the calls list (list_cache.hpp)
+  std::chrono::milliseconds calls_cache_ttl{0};  // pages of the calls list (list_cache.hpp)
   ingest::IngestSettings ingest;  // /api/v1/ingest/... (the ingest_* keys)
 
   // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,

@@ -30,7 +30,7 @@ struct GatewayServices {
   Metrics* metrics = nullptr;        // /metrics; null: 404
   std::string openapi_json;          // served at /api/v1/openapi.json
   EventHub* events = nullptr;        // /api/v1/events; null: 503
-  ListCache* list_cache = nullptr;   // first pages of the calls list; null: not cached
+  ListCache* list_cache = nullptr;   // pages of the calls list; null: not cached
   ingest::IngestSettings ingest{};   // /api/v1/ingest/...: limits, Twilio's public URL
   http::HttpClient* http = nullptr;  // recording downloads; null: the ingest routes make one
 };

@@ -1,8 +1,9 @@
 #pragma once
-// The first page of the calls list, cached per business and query.
+// Pages of the calls list, cached per business and query (the cursor is part of the query).
 //
-// Dashboards poll the first page of the calls list with the same filters over and over;
-// the answer only changes when one of the business's calls does. An entry is kept with the
+// Dashboards poll the first page of the calls list with the same filters over and over,
+// and page through the same few pages after it; a page only changes when one of the
+// business's calls does. An entry is kept with the
 // business's generation read before the database was asked; any change bumps the
 // generation, so an entry built from data older than the change is never served:
 //   - every live event of the business (call.status, pipeline.counters, delivery.*)
