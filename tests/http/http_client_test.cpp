@@ -38,6 +38,10 @@ class TestServer {
       --concurrent_;
       res.set_content("done", "text/plain");
     });
+    server_.Get("/peer", [this](const httplib::Request& req, httplib::Response& res) {
+      ++hits_;
+      res.set_content(std::to_string(req.remote_port), "text/plain");  // the client's port: one per connection
+    });
     server_.Get("/redirect", [](const httplib::Request& req, httplib::Response& res) {
       res.set_redirect(req.get_param_value("to"));
     });
@@ -79,8 +83,7 @@ class TestServer {
     if (port_ != 0) {
       testing::widen_listen_backlog(port_);
     }
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    if (!testing::wait_until([this] { return server_.is_running(); }, 10s, 1ms)) {
+    if (!testing::start_accept_loop(server_, thread_, port_)) {
       ADD_FAILURE() << "the loopback test server did not start listening within 10 s (port " << port_ << ")";
     }
   }
@@ -91,7 +94,7 @@ class TestServer {
     }
     cv_.notify_all();
     server_.stop();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   [[nodiscard]] std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -329,6 +332,28 @@ TEST(CurlHttpClient, PooledConnectionIsNotReusedPastThePolicy) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
   EXPECT_EQ(server.hits_.load(), 1);
+}
+
+TEST(CurlHttpClient, RequestsUnderAPolicyKeepTheirConnectionAliveAndEachReuseIsChecked) {
+  TestServer server;
+  CurlHttpClient client;
+  auto req = get(server.url("/peer"));
+  req.address_policy = AddressPolicy::allow_all();
+  auto first = client.send_sync(req);
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto second = client.send_sync(req);
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(first->body, second->body) << "the second request went out on the first one's connection";
+  // That pooled connection leads to a loopback peer: a request whose policy refuses loopback
+  // is stopped before anything is sent on it.
+  const int hits = server.hits_.load();
+  auto strict = get(server.url("/peer"));
+  strict.address_policy = AddressPolicy{};
+  auto refused = client.send_sync(strict);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find("by the address policy"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(server.hits_.load(), hits);
 }
 
 TEST(CurlHttpClient, CallbackMaySendTheNextRequestAndTimersRunInOrder) {

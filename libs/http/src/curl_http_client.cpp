@@ -171,6 +171,18 @@ struct CurlHttpClient::Impl {
     return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   }
 
+  // Before each request goes out on a connection, new or reused: the connected peer must
+  // pass the request's address policy.
+  static int on_prereq(void* user, char* conn_primary_ip, char* /*conn_local_ip*/, int /*primary_port*/,
+                       int /*local_port*/) {
+    auto* t = static_cast<Transfer*>(user);
+    if (!t->request.address_policy) return CURL_PREREQFUNC_OK;
+    auto reason = t->request.address_policy->check(std::string_view(conn_primary_ip == nullptr ? "" : conn_primary_ip));
+    if (reason.empty()) return CURL_PREREQFUNC_OK;
+    t->policy_refusal = std::move(reason);
+    return CURL_PREREQFUNC_ABORT;
+  }
+
   // Configures the easy handle; an error message when the request cannot be sent at all.
   std::string setup(Transfer& t) {
     t.easy = curl_easy_init();
@@ -200,11 +212,13 @@ struct CurlHttpClient::Impl {
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     }
     if (r.address_policy) {
-      // A pooled connection was opened for some earlier request, possibly to an address
-      // this policy refuses under the same host name: always connect afresh (so the
-      // resolved address is checked), and ignore proxy settings from the environment.
-      curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+      // New connections are checked when their socket opens (on_open_socket). A pooled
+      // connection may have been opened for an earlier request under another policy (or
+      // none): its peer is checked again before every request that would reuse it
+      // (on_prereq), so keep-alive stays safe. Proxy settings from the environment are
+      // ignored (the peer must be the target itself).
+      curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &Impl::on_prereq);
+      curl_easy_setopt(e, CURLOPT_PREREQDATA, &t);
       curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     }
     const std::string& payload = r.shared_body ? *r.shared_body : r.body;
