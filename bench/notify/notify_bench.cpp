@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   int businesses = 4;
   std::int64_t in_flight = 512;
   std::int64_t batch = 500;
+  // The receiver (cpp-httplib) serves a connection per thread for as long as it is kept
+  // alive: more threads than the sender keeps connections to one host (256), or kept-alive
+  // connections would wait for a free thread.
+  int receiver_threads = 320;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
@@ -72,12 +76,13 @@ int main(int argc, char** argv) {
     else if (a == "--businesses") businesses = next();
     else if (a == "--in-flight") in_flight = next();
     else if (a == "--batch") batch = next();
+    else if (a == "--receiver-threads") receiver_threads = next();
     else {
-      std::cerr << "usage: notify_bench [--deliveries N] [--businesses N] [--in-flight N] [--batch N]\n";
+      std::cerr << "usage: notify_bench [--deliveries N] [--businesses N] [--in-flight N] [--batch N] [--receiver-threads N]\n";
       return 2;
     }
   }
-  if (deliveries <= 0 || businesses <= 0 || in_flight <= 0 || batch <= 0) {
+  if (deliveries <= 0 || businesses <= 0 || in_flight <= 0 || batch <= 0 || receiver_threads <= 0) {
     std::cerr << "numbers must be positive\n";
     return 2;
   }
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
   const auto keys = need(crypto::Keyring::parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "k1"), "keys");
 
   const std::string secret = "whsec_bench_0123456789abcdef";
-  testing::WebhookReceiver rx(secret, 64);
+  testing::WebhookReceiver rx(secret, receiver_threads);
   if (!rx.start()) {
     std::cerr << "receiver did not start\n";
     return 1;
@@ -119,8 +124,8 @@ int main(int argc, char** argv) {
 
   std::cout << std::unitbuf;
   std::cout << fmt::format("notify_bench: {} webhook deliveries over {} businesses to a local receiver verifying "
-                           "every signature; load average {}\n\n",
-                           deliveries, businesses, load_average());
+                           "every signature ({} threads); load average {}\n\n",
+                           deliveries, businesses, receiver_threads, load_average());
 
   // Enqueue (what the notify stage does per call), 500 rows per transaction.
   const auto e0 = std::chrono::steady_clock::now();

@@ -303,8 +303,11 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
         }
         if (!delivered_rows.empty()) {
           delivered_params.emplace_back(outcomes.front().at);  // one `at` per batch
+          // FORCE INDEX: one primary-key lookup per listed row. Left to statistics (a young
+          // table) the optimizer may scan every pending row through ix_deliveries_due
+          // instead, locking them all, so the claimer's SKIP LOCKED finds nothing meanwhile.
           auto r = c.execute(
-              "UPDATE webhook_deliveries d JOIN (" + delivered_rows +
+              "UPDATE webhook_deliveries d FORCE INDEX (PRIMARY) JOIN (" + delivered_rows +
                   ") v ON d.bid = v.bid AND d.id = v.id SET d.status = 'delivered', d.response_code = v.code, "
                   "d.latency_ms = v.latency, d.delivered_at = ?, d.last_error = '' WHERE d.status = 'pending'",
               delivered_params);
@@ -350,6 +353,16 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
         if (!ins) return std::unexpected(ins.error());
         for (const auto& [key, list] : by_sub) {
           const auto& [bid, sub] = key;
+          if (list.back()->kind == AttemptKind::kDelivered) {
+            // Ends delivered (the common case): the streak is 0 and nothing pauses; one
+            // statement, and none when it already was 0.
+            auto up = c.execute(
+                "UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ? AND bid = ? "
+                "AND consecutive_failures <> 0",
+                {sub, bid});
+            if (!up) return std::unexpected(up.error());
+            continue;
+          }
           auto cur = c.execute(
               "SELECT consecutive_failures, paused_at FROM webhook_subscriptions WHERE id = ? AND bid = ? FOR UPDATE",
               {sub, bid});
