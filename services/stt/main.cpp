@@ -8,7 +8,7 @@
 #include "earshot/cache/redis_client.hpp"
 
 #include "earshot/crypto/keyring.hpp"
-#include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/business_directory.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
@@ -24,21 +24,6 @@ namespace {
 class NoopRecorder final : public earshot::queue::OutcomeRecorder {
  public:
   earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
-// The speech providers' HTTP event loop, started before the worker and stopped after it
-// (components stop in reverse order), so in-flight provider calls can finish while draining.
-class HttpClientComponent final : public earshot::Component {
- public:
-  std::string name() const override { return "http-client"; }
-  earshot::Status start() override {
-    if (!client) client = std::make_unique<earshot::http::CurlHttpClient>();
-    return {};
-  }
-  void stop() override {
-    if (client) client->shutdown();
-  }
-  std::unique_ptr<earshot::http::CurlHttpClient> client;
 };
 
 // Stops the stage's work threads after the worker stopped (nothing new starts) and before
@@ -57,6 +42,7 @@ class StageComponent final : public earshot::Component {
 struct Stt {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
+  earshot::http::HttpClientSettings http_settings;
   std::string object_store_dir;
   earshot::pipeline::TranscribeStageSettings stt_settings;
   std::int64_t max_audio_bytes = 0;
@@ -74,7 +60,6 @@ struct Stt {
   bool fetch_allow_private = false;
   std::chrono::milliseconds fetch_timeout{0};
   std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
-  HttpClientComponent* http = nullptr;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
@@ -84,6 +69,7 @@ struct Stt {
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);
     topology.declare(spec);
+    http_settings.declare(spec);
     spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
                     "Directory of the local object store (store:// audio locations).");
     spec.add_bool("audio_fetch_allow_private", &fetch_allow_private, false,
@@ -109,11 +95,9 @@ struct Stt {
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
     store = std::make_unique<pipeline::LocalObjectStore>(object_store_dir);
-    auto http_component = std::make_unique<HttpClientComponent>();
-    http = http_component.get();
-    if (auto st = http->start(); !st) return st;  // the factory needs the client now
-    rt.add_component(std::move(http_component));
-    transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(*http->client, rt.clock(), rt.metrics());
+    // Speech providers and downloads: in-flight requests finish while the worker drains.
+    auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
+    transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(http_client, rt.clock(), rt.metrics());
     pipeline::HttpAudioStore::Options fetch;
     if (fetch_allow_private) {
       fetch.policy.allow_private = true;
@@ -121,7 +105,7 @@ struct Stt {
       fetch.policy.allow_link_local = true;
     }
     fetch.timeout = fetch_timeout;
-    fetcher = std::make_unique<pipeline::HttpAudioStore>(*http->client, *store, fetch);
+    fetcher = std::make_unique<pipeline::HttpAudioStore>(http_client, *store, fetch);
     directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);

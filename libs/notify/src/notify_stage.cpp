@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <map>
 
 #include "earshot/core/log.hpp"
 #include "earshot/notify/channels.hpp"
 #include "earshot/notify/events.hpp"
 #include "earshot/queue/message.hpp"
+#include "earshot/queue/outcome.hpp"
+#include "earshot/storage/stage_call.hpp"
 
 namespace earshot::notify {
 
@@ -40,46 +41,24 @@ NotifyStage::NotifyStage(NotifySettings settings, NotifyStageDeps deps) : s_(std
 queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   const auto t0 = d_.clock.steady_now();
   auto body = json::parse(msg.body, nullptr, false);
-  if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
-    return queue::Outcome{queue::Fail{"notify message without call_id", ErrorCode::kInvalidArgument}};
-  }
-  const std::string call_text = body["call_id"];
+  auto stage_call = storage::StageCall::parse(
+      {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0}, body,
+      {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
+  if (!stage_call) return queue::outcome_of(stage_call.error());
+  const auto& sc = *stage_call;
+  const auto& t = sc.tenant();
+  const auto call_id = sc.call_id();
   const std::string what = body.value("event", "call.analyzed");
-  storage::Id call_id = 0;
-  if (auto [p, ec] = std::from_chars(call_text.data(), call_text.data() + call_text.size(), call_id);
-      ec != std::errc() || p != call_text.data() + call_text.size() || call_id <= 0) {
-    return queue::Outcome{queue::Fail{fmt::format("call_id '{}' is not a call id", call_text), ErrorCode::kInvalidArgument}};
-  }
-  auto tenant = storage::TenantId::make(msg.envelope.bid);
-  if (!tenant) return queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}};
-  const auto& t = *tenant;
-  log::ScopedContext ctx({.bid = t.bid(), .call_id = call_text, .trace_id = msg.envelope.trace_id});
+  log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
-  auto record_event = [&](storage::EventOutcome outcome, std::string error) {
-    storage::ProcessingEvent e;
-    e.call_id = call_id;
-    e.stage = std::string(kStage);
-    e.outcome = outcome;
-    e.attempt = msg.envelope.attempt;
-    e.error = std::move(error);
-    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
-    e.created_at = storage::to_timestamp(d_.clock.now());
-    if (auto st = d_.events.append(t, e); !st) log::warn("processing event not recorded", {{"error", st.error().to_string()}});
-  };
   auto skip = [&](std::string why) -> queue::HandlerResult {
-    record_event(storage::EventOutcome::kSkipped, why);
+    sc.record(storage::EventOutcome::kSkipped, why);
     calls_->Add({{"outcome", "skipped"}}).Increment();
     return queue::Outcome{queue::Done{}};
   };
 
-  auto call = d_.calls.get(t, call_id);
-  if (!call) {
-    if (call.error().code == ErrorCode::kNotFound) {
-      return queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", call_id, t.bid()),
-                                        ErrorCode::kNotFound}};
-    }
-    return std::unexpected(call.error());
-  }
+  auto call = sc.load();
+  if (!call) return queue::outcome_of(call.error());
   if (what == "call.failed") {
     if (call->status != CallStatus::kFailed) return skip("call is no longer failed");
   } else if (call->status != CallStatus::kAnalyzed) {
@@ -268,7 +247,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
       }
     }
   }
-  record_event(storage::EventOutcome::kSucceeded, "");
+  sc.record(storage::EventOutcome::kSucceeded);
   calls_->Add({{"outcome", what == "call.failed" ? "failed_announced" : "notified"}}).Increment();
   log::info("call notified", {{"deliveries", std::to_string(rows.size())}, {"new", std::to_string(*added)}});
   return queue::Outcome{queue::Done{}};

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,8 @@
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/queue/outcome.hpp"
+#include "earshot/storage/stage_call.hpp"
 
 namespace earshot::pipeline {
 namespace {
@@ -53,32 +54,16 @@ AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps) : d_(std::move(deps)), analyze
 
 queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   const auto t0 = d_.clock.steady_now();
-  auto body = json::parse(msg.body, nullptr, false);
-  if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
-    return queue::Outcome{queue::Fail{"body has no call_id", ErrorCode::kInvalidArgument}};
-  }
-  const std::string call_text = body["call_id"];
-  storage::Id call_id = 0;
-  if (auto [p, ec] = std::from_chars(call_text.data(), call_text.data() + call_text.size(), call_id);
-      ec != std::errc() || p != call_text.data() + call_text.size() || call_id <= 0) {
-    return queue::Outcome{queue::Fail{fmt::format("call_id '{}' is not a call id", call_text), ErrorCode::kInvalidArgument}};
-  }
-  auto tenant = storage::TenantId::make(msg.envelope.bid);
-  if (!tenant) return queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}};
-  const auto& t = *tenant;
-  log::ScopedContext ctx({.bid = t.bid(), .call_id = call_text, .trace_id = msg.envelope.trace_id});
+  auto stage_call = storage::StageCall::parse(
+      {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0},
+      json::parse(msg.body, nullptr, false), {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
+  if (!stage_call) return queue::outcome_of(stage_call.error());
+  const auto& sc = *stage_call;
+  const auto& t = sc.tenant();
+  const auto call_id = sc.call_id();
+  const auto& call_text = sc.call_text();
+  log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
-  auto event = [&](storage::EventOutcome outcome, std::string error) {
-    storage::ProcessingEvent e;
-    e.call_id = call_id;
-    e.stage = std::string(kStage);
-    e.outcome = outcome;
-    e.attempt = msg.envelope.attempt;
-    e.error = std::move(error);
-    e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
-    e.created_at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
-    if (auto st = d_.events.append(t, e); !st) log::warn("processing event not recorded", {{"error", st.error().to_string()}});
-  };
   auto notify_message = [&](const char* what) {
     queue::Envelope env;
     env.bid = t.bid();
@@ -88,28 +73,21 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     return queue::make_stage_message(d_.topology, env, out.dump());
   };
   auto fail_call = [&](const Error& e) -> queue::HandlerResult {
-    if (auto st = d_.calls.mark_failed(t, call_id, kStage, e.message); !st) return std::unexpected(st.error());
+    if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
     publish_status(t, call_id, storage::CallStatus::kFailed, storage::CallStatus::kAnalyzing, e.message);
-    event(storage::EventOutcome::kFailed, e.to_string());
     failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
-    log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
     return queue::Outcome{queue::Fail{e.message, e.code}};
   };
 
-  auto call = d_.calls.get(t, call_id);
-  if (!call) {
-    if (call.error().code == ErrorCode::kNotFound) {
-      return queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", call_id, t.bid()), ErrorCode::kNotFound}};
-    }
-    return std::unexpected(call.error());
-  }
+  auto call = sc.load();
+  if (!call) return queue::outcome_of(call.error());
   switch (call->status) {
     case storage::CallStatus::kAnalyzed:
-      event(storage::EventOutcome::kSkipped, "already analyzed");
+      sc.record(storage::EventOutcome::kSkipped, "already analyzed");
       return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
-      event(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
+      sc.record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
       return queue::Outcome{queue::Done{}};
     case storage::CallStatus::kPending:
     case storage::CallStatus::kTranscribing:
@@ -123,7 +101,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     case storage::CallStatus::kAnalyzing:
       break;
   }
-  event(storage::EventOutcome::kStarted, "");
+  sc.record(storage::EventOutcome::kStarted);
 
   auto transcript = d_.transcripts.get(t, call_id);
   if (!transcript) {
@@ -360,7 +338,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   duration_->Add({}, Metrics::latency_buckets()).Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
-  event(storage::EventOutcome::kSucceeded, "");
+  sc.record(storage::EventOutcome::kSucceeded);
   std::size_t agents_failed = 0;
   for (const auto& a : result.analyses) agents_failed += a.failed ? 1 : 0;
   log::info("call analyzed", {{"categories", std::to_string(matched_names.size())},

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <deque>
 #include <future>
 #include <map>
@@ -14,6 +13,9 @@
 #include "earshot/stt/local_engine.hpp"
 #include "earshot/stt/provider_config.hpp"
 #include "earshot/pipeline/work_pool.hpp"
+#include "earshot/storage/config_cache.hpp"
+#include "earshot/queue/outcome.hpp"
+#include "earshot/storage/stage_call.hpp"
 #include "earshot/stt/speakers.hpp"
 
 namespace earshot::pipeline {
@@ -66,15 +68,6 @@ class NoTranscriber final : public Transcriber {
     return t;
   }
 };
-
-Result<storage::Id> parse_call_id(const std::string& s) {
-  storage::Id id = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-  if (ec != std::errc() || p != s.data() + s.size() || id <= 0) {
-    return make_error(ErrorCode::kInvalidArgument, fmt::format("call_id '{}' is not a call id", s));
-  }
-  return id;
-}
 
 analytics::ChannelMap channel_map_from(const std::string& roles_json) {
   analytics::ChannelMap map;
@@ -204,6 +197,9 @@ void TranscribeStageSettings::declare(ConfigSpec& spec) {
                "Threads for database steps (keep mysql_pool_size at least as large).");
   spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 64,
                "Stage-worker threads that validate messages, start jobs and finish outcomes.");
+  spec.add_duration("stt_config_cache_ttl", &config_ttl, std::chrono::seconds(5), std::chrono::seconds(0),
+                    std::chrono::minutes(10),
+                    "How long a business's pipeline config is reused before it is read again (0: every call).");
 }
 
 TranscribeStageOptions TranscribeStageSettings::options() const {
@@ -211,6 +207,7 @@ TranscribeStageOptions TranscribeStageSettings::options() const {
   o.work_threads = static_cast<std::size_t>(work_threads);
   o.db_threads = static_cast<std::size_t>(db_threads);
   o.provider_in_flight = static_cast<std::size_t>(provider_in_flight);
+  o.config_ttl = config_ttl;
   return o;
 }
 
@@ -232,7 +229,7 @@ struct TranscribeStage::Job {
   std::string body_text;
   queue::StageCompletion done;
   std::chrono::steady_clock::time_point t0{};
-  std::optional<storage::TenantId> tenant;
+  std::optional<storage::StageCall> sc;  // the call the message names, once read
   storage::Id call_id = 0;
   storage::CallRecord call;
   storage::PipelineConfig config;
@@ -258,6 +255,7 @@ using Step = void (*)(const JobPtr&);
 struct TranscribeStage::Shared {
   TranscribeStageDeps d;
   TranscribeStageOptions opt;
+  storage::CachedPipelineConfigRepository configs;  // d.configs for opt.config_ttl
   prometheus::Family<prometheus::Counter>* transcribed;
   prometheus::Family<prometheus::Counter>* failed;
   prometheus::Family<prometheus::Histogram>* duration;
@@ -279,6 +277,7 @@ struct TranscribeStage::Shared {
   Shared(TranscribeStageDeps deps, TranscribeStageOptions o)
       : d(std::move(deps)),
         opt(o),
+        configs(d.configs, d.clock, o.config_ttl),
         cpu(std::max<std::size_t>(1, o.work_threads)),
         db(std::max<std::size_t>(1, o.db_threads)) {
     auto& m = d.prometheus;
@@ -331,9 +330,8 @@ struct TranscribeStage::Shared {
 namespace {
 
 log::Context context_of(const TranscribeStage::Job& j) {
-  return {.bid = j.envelope.bid,
-          .call_id = j.call_id > 0 ? std::to_string(j.call_id) : std::string(),
-          .trace_id = j.envelope.trace_id};
+  if (j.sc) return j.sc->log_context(j.envelope.trace_id);
+  return {.bid = j.envelope.bid, .call_id = {}, .trace_id = j.envelope.trace_id};
 }
 
 enum class On { kCpu, kDb };
@@ -369,36 +367,21 @@ void finish(const JobPtr& job, queue::HandlerResult r) {
 void emit_status(const TranscribeStage::Job& j, storage::CallStatus status, storage::CallStatus previous,
                  const std::string& reason = {}) {
   auto* events = j.shared->opt.live_events;
-  if (events == nullptr || !j.tenant) return;
+  if (events == nullptr || !j.sc) return;
   nlohmann::json data{{"call_id", j.call_id},
                       {"status", std::string(storage::status_name(status))},
                       {"previous", std::string(storage::status_name(previous))}};
   if (!reason.empty()) data["reason"] = reason;
-  (void)events->publish(j.tenant->bid(), "call.status", std::move(data));
-}
-
-void record_event(const TranscribeStage::Job& j, storage::EventOutcome outcome, std::string error) {
-  auto& s = *j.shared;
-  storage::ProcessingEvent e;
-  e.call_id = j.call_id;
-  e.stage = std::string(kStage);
-  e.outcome = outcome;
-  e.attempt = j.envelope.attempt;
-  e.error = std::move(error);
-  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.d.clock.steady_now() - j.t0).count();
-  e.created_at = std::chrono::time_point_cast<std::chrono::milliseconds>(s.d.clock.now());
-  if (auto st = s.d.events.append(*j.tenant, e); !st) {
-    log::warn("processing event not recorded", {{"error", st.error().to_string()}});
-  }
+  (void)events->publish(j.sc->tenant().bid(), "call.status", std::move(data));
 }
 
 queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
   queue::Envelope env;
-  env.bid = j.tenant->bid();
+  env.bid = j.sc->tenant().bid();
   env.stage = queue::Stage::kAnalyze;
   env.trace_id = j.envelope.trace_id;
   nlohmann::json out{{"schema_version", 1},
-                     {"bid", j.tenant->bid()},
+                     {"bid", j.sc->tenant().bid()},
                      {"call_id", std::to_string(j.call_id)},
                      {"transcript_id", std::to_string(j.call_id)}};
   return queue::make_stage_message(j.shared->d.topology, env, out.dump());
@@ -408,14 +391,12 @@ queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
 void fail_call(const JobPtr& job, const Error& e) {
   auto& j = *job;
   auto& s = *j.shared;
-  auto marked = s.d.calls.mark_failed(*j.tenant, j.call_id, kStage, e.message);
+  auto marked = j.sc->fail(e);
   if (!marked) {
     finish(job, std::unexpected(marked.error()));  // database down: retry the whole message later
     return;
   }
-  record_event(j, storage::EventOutcome::kFailed, e.to_string());
   s.failed->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
-  log::warn("call failed", {{"stage", kStage}, {"reason", e.message}});
   if (*marked) emit_status(j, storage::CallStatus::kFailed, j.call.status, e.message);
   finish(job, queue::Outcome{queue::Fail{e.message, e.code}});
 }
@@ -451,47 +432,35 @@ void step_load(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
   auto body = nlohmann::json::parse(j.body_text, nullptr, false);
-  if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
-    finish(job, queue::Outcome{queue::Fail{"body has no call_id", ErrorCode::kInvalidArgument}});
+  auto sc = storage::StageCall::parse(
+      {.stage = kStage, .bid = j.envelope.bid, .attempt = j.envelope.attempt, .received = j.t0}, body,
+      {.calls = &s.d.calls, .events = &s.d.events, .clock = &s.d.clock});
+  if (!sc) {
+    finish(job, queue::outcome_of(sc.error()));
     return;
   }
-  auto call_id = parse_call_id(body["call_id"].get<std::string>());
-  if (!call_id) {
-    finish(job, queue::Outcome{queue::Fail{call_id.error().message, ErrorCode::kInvalidArgument}});
-    return;
-  }
-  auto tenant = storage::TenantId::make(j.envelope.bid);
-  if (!tenant) {
-    finish(job, queue::Outcome{queue::Fail{tenant.error().message, ErrorCode::kInvalidArgument}});
-    return;
-  }
-  j.call_id = *call_id;
-  j.tenant = *tenant;
-  const auto& t = *j.tenant;
+  j.sc = std::move(*sc);
+  j.call_id = j.sc->call_id();
+  const auto& t = j.sc->tenant();
   log::ScopedContext ctx(context_of(j));
 
-  auto call = s.d.calls.get(t, j.call_id);
+  auto call = j.sc->load();
   if (!call) {
-    if (call.error().code == ErrorCode::kNotFound) {
-      finish(job, queue::Outcome{queue::Fail{fmt::format("call {} does not exist for business {}", j.call_id, t.bid()),
-                                             ErrorCode::kNotFound}});
-      return;
-    }
-    finish(job, std::unexpected(call.error()));
+    finish(job, queue::outcome_of(call.error()));
     return;
   }
   j.call = std::move(*call);
   switch (j.call.status) {
     case storage::CallStatus::kTranscribed:
       // Transcribed, but its analyze message may not have been confirmed before a crash.
-      record_event(j, storage::EventOutcome::kSkipped, "already transcribed");
+      j.sc->record(storage::EventOutcome::kSkipped, "already transcribed");
       finish(job, queue::Outcome{queue::Done{{analyze_message(j)}}});
       return;
     case storage::CallStatus::kAnalyzing:
     case storage::CallStatus::kAnalyzed:
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
-      record_event(j, storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(j.call.status)));
+      j.sc->record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(j.call.status)));
       finish(job, queue::Outcome{queue::Done{}});
       return;
     case storage::CallStatus::kPending: {
@@ -507,9 +476,9 @@ void step_load(const JobPtr& job) {
     case storage::CallStatus::kTranscribing:
       break;  // a redelivery after a crash mid-work: do it again
   }
-  record_event(j, storage::EventOutcome::kStarted, "");
+  j.sc->record(storage::EventOutcome::kStarted);
 
-  if (auto c = s.d.configs.get(t); c) {
+  if (auto c = s.configs.get(t); c) {
     j.config = std::move(*c);
   } else if (c.error().code != ErrorCode::kNotFound) {
     finish(job, std::unexpected(c.error()));
@@ -709,16 +678,10 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
 void step_write(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
-  const auto& t = *j.tenant;
-  if (auto st = s.d.transcripts.put(t, j.transcript); !st) {
-    finish(job, std::unexpected(st.error()));
-    return;
-  }
-  if (auto st = s.d.metrics.put(t, j.call_metrics); !st) {
-    finish(job, std::unexpected(st.error()));
-    return;
-  }
-  auto moved = s.d.calls.advance(t, j.call_id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed);
+  const auto& t = j.sc->tenant();
+  // Transcript, metrics, the step to transcribed and the succeeded event: one transaction.
+  auto moved = s.d.transcripts.put_transcribed(t, j.transcript, j.call_metrics,
+                                               j.sc->event(storage::EventOutcome::kSucceeded));
   if (!moved) {
     finish(job, std::unexpected(moved.error()));
     return;
@@ -729,7 +692,6 @@ void step_write(const JobPtr& job) {
   s.duration->Add({{"provider", provider}}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(took).count());
   s.transcribed->Add({{"provider", provider}}).Increment();
-  record_event(j, storage::EventOutcome::kSucceeded, "");
   log::info("call transcribed", {{"provider", provider},
                                  {"source", j.call_metrics.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},
                                  {"segments", std::to_string(j.segments)},

@@ -10,14 +10,23 @@ using namespace detail;
 
 // ---- transcripts -------------------------------------------------------------------------
 
+namespace {
+
+// INSERT ... SELECT from the tenant's call: nothing is written for a foreign call id.
+constexpr std::string_view kTranscriptUpsert =
+    "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language) "
+    "SELECT id, bid, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
+    "ON DUPLICATE KEY UPDATE segments = VALUES(segments), full_text = VALUES(full_text), "
+    "provider = VALUES(provider), language = VALUES(language), version = version + 1";
+
+std::vector<Value> transcript_params(const TenantId& t, const Transcript& tr) {
+  return {tr.segments_json, tr.full_text, tr.provider, tr.language, tr.call_id, t.bid()};
+}
+
+}  // namespace
+
 Status MySqlTranscriptRepository::put(const TenantId& t, const Transcript& tr) {
-  // INSERT ... SELECT from the tenant's call: nothing is written for a foreign call id.
-  auto r = db_.execute(
-      "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language) "
-      "SELECT id, bid, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
-      "ON DUPLICATE KEY UPDATE segments = VALUES(segments), full_text = VALUES(full_text), "
-      "provider = VALUES(provider), language = VALUES(language), version = version + 1",
-      {tr.segments_json, tr.full_text, tr.provider, tr.language, tr.call_id, t.bid()});
+  auto r = db_.execute(kTranscriptUpsert, transcript_params(t, tr));
   if (!r) return std::unexpected(r.error());
   if (r->affected_rows == 0) return not_found("call", tr.call_id);
   return {};
@@ -126,27 +135,43 @@ CallMetrics to_metrics(const Row& r, Id call_id) {
 
 }  // namespace
 
-Status MySqlMetricsRepository::put(const TenantId& t, const CallMetrics& m) {
-  std::string cols = "call_id, bid";
-  std::string marks = "?, ?";
-  std::string updates = "computed_at = CURRENT_TIMESTAMP(3)";
-  for (std::size_t i = 0; i < kMetricValueCols; ++i) {
-    cols += fmt::format(", {}", kMetricCols[i]);
-    marks += ", ?";
-    updates += fmt::format(", {0} = VALUES({0})", kMetricCols[i]);
-  }
-  const std::string sql = fmt::format(
-      "INSERT INTO call_metrics ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {}", cols, marks, updates);
+namespace {
+
+// Writes the call's metrics row; the caller has checked (and locked) the tenant's call.
+Status upsert_metrics(Connection& c, const TenantId& t, const CallMetrics& m) {
+  static const std::string sql = [] {
+    std::string cols = "call_id, bid";
+    std::string marks = "?, ?";
+    std::string updates = "computed_at = CURRENT_TIMESTAMP(3)";
+    for (std::size_t i = 0; i < kMetricValueCols; ++i) {
+      cols += fmt::format(", {}", kMetricCols[i]);
+      marks += ", ?";
+      updates += fmt::format(", {0} = VALUES({0})", kMetricCols[i]);
+    }
+    return fmt::format("INSERT INTO call_metrics ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {}", cols, marks,
+                       updates);
+  }();
   std::vector<Value> p{m.call_id, t.bid()};
   for (auto& v : metric_values(m)) p.push_back(std::move(v));
+  if (auto r = c.execute(sql, p); !r) return std::unexpected(r.error());
+  return {};
+}
+
+// The call list filters and sorts on these; they are kept in step with the metrics row.
+constexpr std::string_view kCallMetricsUpdate =
+    "UPDATE call_records SET agent_talk_ratio = ?, customer_sentiment = ? WHERE id = ? AND bid = ?";
+// The same with the step transcribing -> transcribed (which counts no attempt).
+constexpr std::string_view kCallMetricsTranscribed =
+    "UPDATE call_records SET agent_talk_ratio = ?, customer_sentiment = ?, status = 'transcribed', "
+    "status_changed_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND bid = ?";
+
+}  // namespace
+
+Status MySqlMetricsRepository::put(const TenantId& t, const CallMetrics& m) {
   return db_.transaction([&](Connection& c) -> Status {
     if (auto st = require_call(c, t, m.call_id, /*lock=*/true); !st) return st;
-    if (auto r = c.execute(sql, p); !r) return std::unexpected(r.error());
-    // The call list filters and sorts on these; keep them in step with the metrics row.
-    auto r = c.execute(
-        "UPDATE call_records SET agent_talk_ratio = ?, customer_sentiment = ? "
-        "WHERE id = ? AND bid = ?",
-        {m.agent_talk_ratio, m.customer_sentiment, m.call_id, t.bid()});
+    if (auto st = upsert_metrics(c, t, m); !st) return st;
+    auto r = c.execute(kCallMetricsUpdate, {m.agent_talk_ratio, m.customer_sentiment, m.call_id, t.bid()});
     if (!r) return std::unexpected(r.error());
     return {};
   });
@@ -300,12 +325,20 @@ Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const Tenan
 
 // ---- processing events -------------------------------------------------------------------
 
+namespace {
+
+constexpr std::string_view kEventInsert =
+    "INSERT INTO processing_events (bid, call_id, stage, outcome, attempt, error, duration_ms) "
+    "SELECT bid, id, ?, ?, ?, LEFT(?, 1024), ? FROM call_records WHERE id = ? AND bid = ?";
+
+std::vector<Value> event_params(const TenantId& t, const ProcessingEvent& e) {
+  return {e.stage, to_name(kOutcome, e.outcome), e.attempt, e.error, e.duration_ms, e.call_id, t.bid()};
+}
+
+}  // namespace
+
 Result<Id> MySqlProcessingEventRepository::append(const TenantId& t, const ProcessingEvent& e) {
-  auto r = db_.execute(
-      "INSERT INTO processing_events (bid, call_id, stage, outcome, attempt, error, duration_ms) "
-      "SELECT bid, id, ?, ?, ?, LEFT(?, 1024), ? FROM call_records WHERE id = ? AND bid = ?",
-      {e.stage, to_name(kOutcome, e.outcome), e.attempt, e.error, e.duration_ms, e.call_id,
-       t.bid()});
+  auto r = db_.execute(kEventInsert, event_params(t, e));
   if (!r) return std::unexpected(r.error());
   if (r->affected_rows == 0) return not_found("call", e.call_id);
   return static_cast<Id>(r->insert_id);
@@ -332,6 +365,25 @@ Result<std::vector<ProcessingEvent>> MySqlProcessingEventRepository::list_for_ca
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// ---- a transcription's result -------------------------------------------------------------
+
+Result<bool> MySqlTranscriptRepository::put_transcribed(const TenantId& t, const Transcript& tr,
+                                                        const CallMetrics& m, const ProcessingEvent& event) {
+  return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
+    auto call = c.execute("SELECT status FROM call_records WHERE id = ? AND bid = ? FOR UPDATE", {tr.call_id, t.bid()});
+    if (!call) return std::unexpected(call.error());
+    if (call->rows.empty()) return not_found("call", tr.call_id);
+    const bool moves = call->rows[0][0].as_string() == status_name(CallStatus::kTranscribing);
+    if (auto r = c.execute(kTranscriptUpsert, transcript_params(t, tr)); !r) return std::unexpected(r.error());
+    if (auto st = upsert_metrics(c, t, m); !st) return std::unexpected(st.error());
+    auto r = c.execute(moves ? kCallMetricsTranscribed : kCallMetricsUpdate,
+                       {m.agent_talk_ratio, m.customer_sentiment, tr.call_id, t.bid()});
+    if (!r) return std::unexpected(r.error());
+    if (auto e = c.execute(kEventInsert, event_params(t, event)); !e) return std::unexpected(e.error());
+    return moves;
+  });
 }
 
 }  // namespace earshot::storage

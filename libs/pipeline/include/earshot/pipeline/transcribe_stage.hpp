@@ -114,13 +114,16 @@ struct TranscribeStageOptions {
   std::size_t work_threads = 2;          // CPU: decoding, measuring, the offline engine
   std::size_t db_threads = 8;            // blocking I/O: repositories, the local object store
   std::size_t provider_in_flight = 500;  // jobs holding one speech provider at once
+  // How long a business's pipeline config is reused before it is read again (0: every call).
+  std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
   // call.status events on the call's transitions (transcribing, transcribed, failed); null:
   // none. Publishing failures are logged and counted by LiveEvents, never fail the call.
   cache::LiveEvents* live_events = nullptr;
 };
 
 // The stt worker's config keys (stt_max_in_flight, stt_per_business_in_flight,
-// stt_provider_in_flight, stt_work_threads, stt_db_threads, stt_handler_threads).
+// stt_provider_in_flight, stt_work_threads, stt_db_threads, stt_handler_threads,
+// stt_config_cache_ttl).
 struct TranscribeStageSettings {
   std::int64_t max_in_flight = 500;
   std::int64_t per_business_in_flight = 250;
@@ -128,6 +131,7 @@ struct TranscribeStageSettings {
   std::int64_t work_threads = 2;
   std::int64_t db_threads = 8;
   std::int64_t handler_threads = 2;
+  std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
 
   void declare(ConfigSpec& spec);
   [[nodiscard]] TranscribeStageOptions options() const;

@@ -127,6 +127,8 @@ class MySqlTranscriptRepository final : public TranscriptRepository {
  public:
   explicit MySqlTranscriptRepository(Database& db) : db_(db) {}
   Status put(const TenantId& t, const Transcript& tr) override;
+  Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
+                               const ProcessingEvent& event) override;
   Result<Transcript> get(const TenantId& t, Id call_id) override;
   Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
 

@@ -348,11 +348,21 @@ struct Transcript {
   std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
 };
 
+struct CallMetrics;
+struct ProcessingEvent;
+
 class TranscriptRepository {
  public:
   virtual ~TranscriptRepository() = default;
   // Writes (or rewrites) the call's transcript. kNotFound when the call is not the tenant's.
   [[nodiscard]] virtual Status put(const TenantId& t, const Transcript& tr) = 0;
+  // A transcription's result in one transaction: the transcript (as put()), the call's
+  // metrics (as MetricsRepository::put), the call moved transcribing -> transcribed (when it
+  // is transcribing) and `event` appended. True when the call moved; kNotFound when the call
+  // is not the tenant's.
+  [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr,
+                                                     const CallMetrics& m,
+                                                     const ProcessingEvent& event) = 0;
   [[nodiscard]] virtual Result<Transcript> get(const TenantId& t, Id call_id) = 0;
   // Calls whose transcript contains every word of `text` (FULLTEXT), newest first.
   [[nodiscard]] virtual Result<std::vector<Id>> search(const TenantId& t, std::string_view text,
