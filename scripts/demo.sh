@@ -139,8 +139,11 @@ if ! out="$(EARSHOT_BUSINESS_ADMIN_PASSWORD="$(cat "$PASSFILE")" "$BIN/earshot" 
     --name "Demo call center" --admin-email admin@demo.local 2>&1)"; then
   if ! grep -qi "already" <<<"$out"; then echo "$out" >&2; exit 1; fi
 fi
+# Categories and the QA scorecard are set up through the admin API (as the business admin)
+# before the uploads, so every demo call is categorized and scored; re-runs change nothing.
 "$BIN/earshot" demo-data --bid demo --calls "${EARSHOT_DEMO_CALLS:-6}" --out "$ROOT/.local/demo/calls" \
-  --upload "http://127.0.0.1:$API_PORT" --key-file "$ROOT/.local/demo/api_key"
+  --upload "http://127.0.0.1:$API_PORT" --key-file "$ROOT/.local/demo/api_key" \
+  --admin-email admin@demo.local --admin-password-file "$PASSFILE"
 sql() { mariadb --no-defaults -h127.0.0.1 -P"$EARSHOT_MYSQL_PORT" -u"$EARSHOT_MYSQL_USER" \
   -p"$EARSHOT_MYSQL_PASSWORD" "$EARSHOT_MYSQL_DATABASE" -N -B -r -e "$1"; }
 deadline=$((SECONDS + 180))
@@ -168,6 +171,9 @@ $(sql "SELECT CONCAT('  ', external_id, '  ', status, '  talk ', IFNULL(ROUND(ag
 
 A transcript:
 $(sql "SELECT CONCAT('  ', REPLACE(t.full_text, '\n', '\n  ')) FROM transcripts t JOIN call_records c ON c.id = t.call_id AND c.bid = t.bid WHERE t.bid='demo' ORDER BY c.external_id LIMIT 1")
+
+Categories matched:
+$(sql "SELECT CONCAT('  ', c.external_id, ': ', GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ', ')) FROM call_category_matches m JOIN call_records c ON c.id = m.call_id AND c.bid = m.bid JOIN categories r ON r.id = m.category_id AND r.bid = m.bid WHERE m.bid='demo' GROUP BY c.external_id ORDER BY c.external_id")
 
 Escalations:
 $(sql "SELECT CONCAT('  ', c.external_id, ': ', e.reason) FROM escalations e JOIN call_records c ON c.id = e.call_id AND c.bid = e.bid WHERE e.bid='demo' ORDER BY c.external_id")

@@ -125,15 +125,152 @@ std::string with_agent(const std::string& text, const std::string& agent_first_n
   return out;
 }
 
+// Categories for the scripted dialogs, in the analytics rule format (docs/analyze.md): what
+// the calls are about, who pushed back, and the holds and talk-over the scripts contain.
+// Phrases are single words or short phrases in several forms, since the transcripts come
+// from speech recognition.
+json demo_categories() {
+  auto said = [](const char* speaker, std::initializer_list<const char*> phrases) {
+    return json{{"type", "transcript"}, {"speaker", speaker}, {"match", "forms"}, {"phrases", phrases}};
+  };
+  return json::array(
+      {{{"name", "billing"},
+        {"rules", {said("anyone", {"charge", "charged", "invoice", "refund", "billing", "bill", "subscription"})}}},
+       {{"name", "sales"},
+        {"rules", {said("anyone", {"upgrade", "plan", "discount", "quote", "price", "pricing", "trial", "annual"})}}},
+       {{"name", "complaint"},
+        {"rules", {said("customer", {"broken", "unhappy", "terrible", "not acceptable", "ridiculous", "late",
+                                     "complaint", "money back"})}}},
+       {{"name", "escalation risk"},
+        {"rules", {said("customer", {"manager", "supervisor", "not acceptable", "ridiculous", "lawyer",
+                                     "cancel my account"})}}},
+       {{"name", "long hold"}, {"rules", {{{"type", "non_talk"}, {"min_ms", 5000}}}}},
+       {{"name", "talk-over"}, {"rules", {{{"type", "interruption"}, {"speaker", "anyone"}, {"min_ms", 500}}}}}});
+}
+
+// A QA scorecard ({"questions": [...]}): greeting, identity check, empathy, resolution and
+// closing answered by rules on the agent's words, talk balance and talk-over by metrics.
+json demo_scorecard() {
+  auto agent_said = [](std::initializer_list<const char*> phrases, json window = nullptr) {
+    json r{{"type", "transcript"}, {"speaker", "agent"}, {"match", "forms"}, {"phrases", phrases}};
+    if (!window.is_null()) r["window"] = std::move(window);
+    return json{{"kind", "rule"}, {"rules", json::array({r})}};
+  };
+  auto metric = [](const char* name, const char* op, double value) {
+    return json{{"kind", "metric"}, {"metric", name}, {"op", op}, {"value", value}};
+  };
+  auto q = [](const char* id, const char* text, int weight, json answer) {
+    return json{{"id", id}, {"text", text}, {"weight", weight}, {"answer", std::move(answer)}};
+  };
+  return json{
+      {"questions",
+       json::array(
+           {q("greeting", "Did the agent greet the customer and give their name?", 1,
+              agent_said({"thank you for calling", "calling", "speaking", "this is", "how can i help",
+                          "how may i help"},
+                         {{"first_ms", 20000}})),
+            q("verify_identity", "Did the agent verify the customer's identity or account?", 1,
+              agent_said({"verify", "your account", "account number", "order number", "date of birth",
+                          "confirm your"})),
+            q("empathy", "Did the agent acknowledge the customer's problem with empathy?", 2,
+              agent_said({"sorry", "apologize", "apologise", "understand"})),
+            q("resolution", "Did the agent resolve the request or commit to a next step?", 2,
+              agent_said({"refund", "refunded", "refunding", "replacement", "done", "sent", "escalate", "credit",
+                          "call you back"})),
+            q("closing", "Did the agent close the call politely?", 1,
+              agent_said({"anything else", "thank you", "thanks", "confirmation", "call you back"},
+                         {{"last_ms", 30000}})),
+            q("talk_balance", "Did the agent let the customer talk (agent talk ratio at most 0.75)?", 1,
+              metric("agent_talk_ratio", "<=", 0.75)),
+            q("no_talk_over", "Was there little talk-over (at most 2 s)?", 1, metric("overtalk_ms", "<=", 2000))})}};
+}
+
+constexpr const char* kDemoScorecardName = "Call quality";
+
+// Makes the business's rule sets of `kind` ("categories" or "scorecards") hold `wanted`
+// ({"name", field: ...}), matched by name: missing ones are created, changed ones replaced,
+// equal ones left alone, so running the demo again duplicates nothing.
+Status ensure_rule_sets(http::HttpClient& client, const std::string& base, const std::string& token,
+                        const char* kind, const char* field, const json& wanted) {
+  auto call = [&](const char* method, const std::string& url, const json* body) -> Result<json> {
+    http::HttpRequest req;
+    req.method = method;
+    req.url = url;
+    req.add_header("Authorization", "Bearer " + token);
+    if (body != nullptr) req.set_body(body->dump(), "application/json");
+    req.timeout = std::chrono::seconds(30);
+    auto res = client.send_sync(std::move(req));
+    if (!res) return std::unexpected(res.error());
+    if (res->status >= 300) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("{} {} answered HTTP {}: {}", method, url, res->status, res->body));
+    }
+    return json::parse(res->body, nullptr, false);
+  };
+  const std::string url = fmt::format("{}/{}", base, kind);
+  auto have = call("GET", url, nullptr);
+  if (!have) return std::unexpected(have.error());
+  int created = 0, updated = 0, same = 0;
+  for (const auto& w : wanted) {
+    const json body{{"name", w["name"]}, {field, w[field]}, {"enabled", true}};
+    const json* found = nullptr;
+    if (have->is_object() && (*have)["items"].is_array()) {
+      for (const auto& h : (*have)["items"]) {
+        if (h.value("name", "") == w["name"].get<std::string>()) found = &h;
+      }
+    }
+    Result<json> r;
+    if (found == nullptr) {
+      r = call("POST", url, &body);
+      ++created;
+    } else if ((*found)[field] != w[field] || !found->value("enabled", false)) {
+      r = call("PUT", fmt::format("{}/{}", url, (*found)["id"].get<std::int64_t>()), &body);
+      ++updated;
+    } else {
+      ++same;
+    }
+    if (!r) return std::unexpected(r.error());
+  }
+  std::cout << fmt::format("{}: {} created, {} updated, {} unchanged\n", kind, created, updated, same);
+  return {};
+}
+
+// Logs in as the business admin and sets up the demo categories and scorecard.
+Status ensure_demo_analytics(http::HttpClient& client, const std::string& api, const std::string& bid,
+                             const std::string& email, const std::string& password) {
+  http::HttpRequest login;
+  login.method = "POST";
+  login.url = api + "/api/v1/auth/login";
+  login.set_body(json{{"email", email}, {"password", password}, {"bid", bid}}.dump(), "application/json");
+  login.timeout = std::chrono::seconds(30);
+  auto res = client.send_sync(std::move(login));
+  if (!res) return std::unexpected(res.error());
+  auto body = json::parse(res->body, nullptr, false);
+  if (res->status != 200 || !body.is_object() || !body.contains("access_token")) {
+    return make_error(ErrorCode::kUnauthenticated,
+                      fmt::format("login as {} answered HTTP {}: {}", email, res->status, res->body));
+  }
+  const std::string token = body["access_token"];
+  const std::string base = fmt::format("{}/api/v1/admin/businesses/{}", api, bid);
+  if (auto st = ensure_rule_sets(client, base, token, "categories", "rules", demo_categories()); !st) return st;
+  const json card = json::array({{{"name", kDemoScorecardName}, {"questions", demo_scorecard()["questions"]}}});
+  return ensure_rule_sets(client, base, token, "scorecards", "questions", card);
+}
+
 std::string iso_utc(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(t));
 }
 
 int usage(std::ostream& out, const ConfigSpec& spec) {
-  out << "Usage: earshot demo-data [--calls N] [--out DIR] [--upload URL --key-file FILE [--bid BID]]\n\n"
+  out << "Usage: earshot demo-data [--calls N] [--out DIR] [--upload URL --key-file FILE [--bid BID]\n"
+         "                         [--admin-email E --admin-password-file F]]\n\n"
          "Synthesises N (default 8, at most 60) stereo demo calls with flite into DIR (default\n"
-         "./.local/demo/calls: call-NNN.wav and manifest.json; existing files are reused).\n"
+         "./.local/demo/calls: call-NNN.wav and manifest.json; existing files are reused), with\n"
+         "categories.json and scorecard.json for them (analyze-file --categories / --scorecard).\n"
          "With --upload, sends each to URL/api/v1/ingest/calls with the API key in FILE.\n"
+         "With --admin-email and --admin-password-file (and --bid), first logs in as that\n"
+         "business admin and creates or updates the demo categories and the QA scorecard\n"
+         "\"Call quality\" through the admin API (matched by name: nothing is duplicated).\n"
          "With --bid, a missing or invalid key file gets a new ingest+read key of BID\n"
          "(created in the database; needs the EARSHOT_MYSQL_* settings):\n"
       << spec.help_text();
@@ -161,6 +298,8 @@ int demo_data(std::span<char*> args) {
   std::string upload_url;
   std::string key_file;
   std::string bid;
+  std::string admin_email;
+  std::string admin_password_file;
   ConfigSpec spec;
   storage::MySqlSettings mysql;
   mysql.declare(spec);
@@ -177,6 +316,10 @@ int demo_data(std::span<char*> args) {
       key_file = value();
     } else if (a == "--bid") {
       bid = value();
+    } else if (a == "--admin-email") {
+      admin_email = value();
+    } else if (a == "--admin-password-file") {
+      admin_password_file = value();
     } else if (a == "--help" || a == "-h") {
       return usage(std::cout, spec);
     } else {
@@ -191,6 +334,10 @@ int demo_data(std::span<char*> args) {
   }
   if (!upload_url.empty() && key_file.empty()) {
     std::cerr << "earshot demo-data: --upload needs --key-file\n";
+    return 2;
+  }
+  if (admin_email.empty() != admin_password_file.empty() || (!admin_email.empty() && (upload_url.empty() || bid.empty()))) {
+    std::cerr << "earshot demo-data: --admin-email and --admin-password-file go together, with --upload and --bid\n";
     return 2;
   }
 
@@ -249,6 +396,12 @@ int demo_data(std::span<char*> args) {
     std::ofstream f(std::filesystem::path(out_dir) / "manifest.json");
     f << manifest.dump(2) << "\n";
   }
+  {
+    std::ofstream c(std::filesystem::path(out_dir) / "categories.json");
+    c << demo_categories().dump(2) << "\n";
+    std::ofstream q(std::filesystem::path(out_dir) / "scorecard.json");
+    q << demo_scorecard().dump(2) << "\n";
+  }
   std::cout << fmt::format("{} demo call(s) in {}\n", n_calls, out_dir);
   if (upload_url.empty()) return 0;
 
@@ -301,7 +454,25 @@ int demo_data(std::span<char*> args) {
     std::cout << fmt::format("created an ingest+read API key for '{}' in {}\n", bid, key_file);
   }
 
-  // 3. The uploads.
+  // 3. Categories and the QA scorecard, before any call is analyzed.
+  if (!admin_email.empty()) {
+    std::string password;
+    {
+      std::ifstream f(admin_password_file);
+      std::getline(f, password);
+    }
+    if (password.empty()) {
+      std::cerr << fmt::format("earshot demo-data: no password in {}\n", admin_password_file);
+      return 2;
+    }
+    if (auto st = ensure_demo_analytics(client, upload_url, bid, admin_email, password); !st) {
+      std::cerr << fmt::format("earshot demo-data: setting up categories and the scorecard: {}\n",
+                               st.error().to_string());
+      return 1;
+    }
+  }
+
+  // 4. The uploads.
   int created = 0, existing = 0, failed = 0;
   for (const auto& m : manifest) {
     std::ifstream f(std::filesystem::path(out_dir) / m["file"].get<std::string>(), std::ios::binary);
