@@ -4,9 +4,12 @@
 // against database `earshot_bench` and the broker; each client thread keeps one connection
 // and uploads 1 MB WAV recordings (mono, 16 kHz, ~33 s) with fresh external ids, closed loop.
 // Prints requests/s, p50 and p99 latency and the status counts. The business, its calls,
-// queues and stored recordings are removed at the end.
+// queues and stored recordings are removed at the end. With --store s3 the recordings go to
+// the S3 store (SigV4, payload hash, PUT) of a loopback fake S3 that verifies every signature
+// (tests/fakes/s3; built with the tests).
 //
 // Usage: ingest_bench [--duration 10] [--clients 4] [--http-threads 16] [--bytes 1048576]
+//                     [--store local|s3]
 // Connection settings come from EARSHOT_MYSQL_* and EARSHOT_AMQP_URL.
 #include <fmt/format.h>
 #include <httplib.h>
@@ -30,9 +33,14 @@
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/pipeline/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#ifdef EARSHOT_BENCH_FAKE_S3
+#include "fakes/s3/fake_s3.hpp"
+#endif
 
 namespace {
 
@@ -58,14 +66,17 @@ void need(Status s, const char* what) {
 int main(int argc, char** argv) {
   int seconds = 10, clients = 4, http_threads = 16;
   std::int64_t bytes = 1 << 20;
+  std::string store_kind = "local";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--duration" && i + 1 < argc) seconds = std::atoi(argv[++i]);
     else if (a == "--clients" && i + 1 < argc) clients = std::atoi(argv[++i]);
     else if (a == "--http-threads" && i + 1 < argc) http_threads = std::atoi(argv[++i]);
     else if (a == "--bytes" && i + 1 < argc) bytes = std::atoll(argv[++i]);
+    else if (a == "--store" && i + 1 < argc) store_kind = argv[++i];
     else {
-      std::cerr << "usage: ingest_bench [--duration SECONDS] [--clients N] [--http-threads N] [--bytes N]\n";
+      std::cerr << "usage: ingest_bench [--duration SECONDS] [--clients N] [--http-threads N] [--bytes N] "
+                   "[--store local|s3]\n";
       return 2;
     }
   }
@@ -116,6 +127,24 @@ int main(int argc, char** argv) {
   api::GatewayServices services{db, keys, clock, auth, queues, objects.string(), nullptr, &metrics,
                                 api::openapi_document()};
   services.ingest.max_audio_bytes = std::max<std::int64_t>(bytes * 2, 1 << 20);
+#ifdef EARSHOT_BENCH_FAKE_S3
+  std::unique_ptr<testing::FakeS3> fake_s3;
+  http::CurlHttpClient s3_http;
+  if (store_kind == "s3") {
+    fake_s3 = std::make_unique<testing::FakeS3>(
+        testing::FakeS3::Options{"us-east-1", {{"AKIDBENCH", "bench-secret"}}, {"bench"}, [] { return std::chrono::system_clock::now(); }});
+    if (!fake_s3->start()) need(make_error(ErrorCode::kUnavailable, "fake S3 did not start"), "s3");
+    pipeline::ObjectStoreSettings os;
+    os.kind = "s3";
+    os.s3.endpoint = fake_s3->endpoint();
+    os.s3.bucket = "bench";
+    os.s3.access_key_id = "AKIDBENCH";
+    os.s3.secret_access_key = "bench-secret";
+    services.object_store = need(pipeline::ObjectStores::make(os, &s3_http, clock), "s3 store");
+  }
+#else
+  if (store_kind == "s3") need(make_error(ErrorCode::kInvalidArgument, "built without the test fakes"), "--store s3");
+#endif
   api::Router router;
   api::add_all_routes(router, services);
   struct Auth final : api::Authenticator {
@@ -146,8 +175,9 @@ int main(int argc, char** argv) {
   const std::string wav = audio::encode_wav_pcm16(samples, 16000);
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("uploads of {} bytes ({:.1f} s WAV), {} clients, {} s, gateway {} worker threads\n",
-                           wav.size(), static_cast<double>(frames) / 16000, clients, seconds, http_threads);
+  std::cout << fmt::format("uploads of {} bytes ({:.1f} s WAV), {} clients, {} s, gateway {} worker threads, {} store\n",
+                           wav.size(), static_cast<double>(frames) / 16000, clients, seconds, http_threads,
+                           store_kind);
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<double> latencies_ms;

@@ -11,6 +11,7 @@
 #include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/business_directory.hpp"
+#include "earshot/pipeline/object_store.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -43,7 +44,7 @@ struct Stt {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
   earshot::http::HttpClientSettings http_settings;
-  std::string object_store_dir;
+  earshot::pipeline::ObjectStoreSettings object_store;
   earshot::pipeline::TranscribeStageSettings stt_settings;
   std::int64_t max_audio_bytes = 0;
   std::chrono::milliseconds max_audio_duration{0};
@@ -55,7 +56,7 @@ struct Stt {
   std::unique_ptr<earshot::storage::MySqlMetricsRepository> metrics;
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
-  std::unique_ptr<earshot::pipeline::LocalObjectStore> store;
+  std::unique_ptr<earshot::pipeline::ObjectStores> store;
   std::unique_ptr<earshot::pipeline::HttpAudioStore> fetcher;
   bool fetch_allow_private = false;
   std::chrono::milliseconds fetch_timeout{0};
@@ -70,8 +71,7 @@ struct Stt {
     deps.declare(spec);
     topology.declare(spec);
     http_settings.declare(spec);
-    spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
-                    "Directory of the local object store (store:// audio locations).");
+    object_store.declare(spec);
     spec.add_bool("audio_fetch_allow_private", &fetch_allow_private, false,
                   "Allow audio URLs that resolve to private, loopback or link-local addresses.");
     spec.add_duration("audio_fetch_timeout", &fetch_timeout, std::chrono::minutes(2), std::chrono::seconds(1),
@@ -94,9 +94,11 @@ struct Stt {
     metrics = std::make_unique<storage::MySqlMetricsRepository>(*db);
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
-    store = std::make_unique<pipeline::LocalObjectStore>(object_store_dir);
     // Speech providers and downloads: in-flight requests finish while the worker drains.
     auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
+    auto objects = pipeline::ObjectStores::make(object_store, &http_client, rt.clock());
+    if (!objects) return std::unexpected(objects.error());
+    store = std::move(*objects);
     transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(http_client, rt.clock(), rt.metrics());
     pipeline::HttpAudioStore::Options fetch;
     if (fetch_allow_private) {

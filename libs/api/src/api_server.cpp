@@ -18,6 +18,8 @@
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/pipeline/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/sql.hpp"
 
@@ -55,8 +57,7 @@ void GatewaySettings::declare(ConfigSpec& spec) {
                "Requests per minute from one client address.");
   spec.add_int("rate_limit_per_caller", &rate_limit_per_caller, 1200, 1, 10'000'000,
                "Requests per minute from one user or API key.");
-  spec.add_string("object_store_dir", &object_store_dir, "./.local/objects",
-                  "Local object store directory (store:// recordings).");
+  object_store.declare(spec);
   ingest.declare(spec);
   events.declare(spec);
   spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5),
@@ -175,23 +176,18 @@ struct HttpServer::Impl {
             if (ok) sink.done();
             return ok;
           });
-    } else if (reply.file_path) {
-      // Streamed in chunks; httplib cuts the request's byte ranges (offset/length) itself.
-      const std::string path = *reply.file_path;
+    } else if (reply.read_piece) {
+      // Streamed in pieces; httplib cuts the request's byte ranges (offset/length) itself
+      // and asks again from where the last piece ended.
       res.set_content_provider(
-          static_cast<std::size_t>(reply.file_size), reply.content_type,
-          [path](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-            std::ifstream in(path, std::ios::binary);
-            if (!in.seekg(static_cast<std::streamoff>(offset))) return false;
-            std::vector<char> buf(64 * 1024);
-            while (length > 0) {
-              const auto want = std::min(length, buf.size());
-              in.read(buf.data(), static_cast<std::streamsize>(want));
-              const auto got = static_cast<std::size_t>(in.gcount());
-              if (got == 0 || !sink.write(buf.data(), got)) return false;
-              length -= got;
+          static_cast<std::size_t>(reply.object_size), reply.content_type,
+          [read = std::move(reply.read_piece)](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            auto piece = read(offset, length);
+            if (!piece) {
+              log::warn("object stream ended early", {{"error", piece.error().to_string()}});
+              return false;
             }
-            return true;
+            return !piece->empty() && sink.write(piece->data(), piece->size());
           });
     } else if (reply.raw) {
       if (!reply.raw->empty() || !reply.content_type.empty()) {
@@ -371,6 +367,8 @@ struct ApiServer::Impl {
   std::condition_variable usage_cv;
   bool usage_stop = false;
   std::unique_ptr<cache::LiveEventSubscriber> subscriber;
+  // Requests to an S3 object store (declared before the services that hold the store).
+  std::unique_ptr<http::CurlHttpClient> object_http;
   std::unique_ptr<GatewayServices> services;
   Router router;
   std::unique_ptr<Dispatcher> dispatcher;
@@ -421,10 +419,14 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
         hub->notify_all();
       });
   m.services = std::make_unique<GatewayServices>(GatewayServices{
-      *m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store_dir,
+      *m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir,
       &runtime.health(), &runtime.metrics(), openapi_document(), m.event_hub.get(),
       m.list_cache.get()});
   m.services->ingest = gw.ingest;
+  if (gw.object_store.kind == "s3") m.object_http = std::make_unique<http::CurlHttpClient>();
+  auto objects = pipeline::ObjectStores::make(gw.object_store, m.object_http.get(), runtime.clock());
+  if (!objects) return std::unexpected(objects.error());
+  m.services->object_store = std::move(*objects);
   add_all_routes(m.router, *m.services);
   RateLimitOptions limits;
   limits.enabled = gw.rate_limit_enabled;

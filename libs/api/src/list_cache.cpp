@@ -54,7 +54,7 @@ std::optional<Reply> ListCache::find(const std::string& bid, const std::string& 
 
 void ListCache::store(const std::string& bid, const std::string& key, std::uint64_t generation,
                       const Reply& reply) {
-  if (!enabled() || reply.status != 200 || reply.stream || reply.file_path) return;
+  if (!enabled() || reply.status != 200 || reply.stream || reply.read_piece) return;
   Entry e{generation, clock_.steady_now() + ttl_, reply};
   if (!e.reply.raw) {
     // Serialized once here; hits send the text.

@@ -3,7 +3,7 @@
 
 #include "earshot/api/gateway.hpp"
 #include "earshot/crypto/api_key.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/pipeline/object_store.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "route_util.hpp"
@@ -355,7 +355,14 @@ Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s,
 
 }  // namespace
 
+ingest::ObjectStore& object_store_of(GatewayServices& s) {
+  if (!s.object_store) s.object_store = std::make_shared<pipeline::LocalObjectStore>(s.object_store_dir);
+  return *s.object_store;
+}
+
 void add_call_routes(Router& router, GatewayServices& s) {
+  (void)object_store_of(s);
+  const std::shared_ptr<ingest::ObjectStore> objects = s.object_store;
   Policy read;
   read.api_key_scope = "read";
   Policy analyst;
@@ -410,9 +417,9 @@ void add_call_routes(Router& router, GatewayServices& s) {
     in.external_id = **ext;
     auto uri = detail::str_field(*b, "audio_uri", true, 9, 4096);
     if (!uri) return std::unexpected(uri.error());
-    if (!(*uri)->starts_with("store://")) return invalid("audio_uri must be a store:// location");
-    if (auto st = pipeline::LocalObjectStore::check_key(std::string_view(**uri).substr(8)); !st) {
-      return invalid("audio_uri is not a valid store key");
+    if (!s.object_store->owns(**uri)) {
+      return invalid("audio_uri must be a location in the object store: store://key, or s3://bucket/key in the "
+                     "configured bucket");
     }
     in.audio_uri = **uri;
     auto started = detail::str_field(*b, "started_at", true, 10, 32);
@@ -515,28 +522,26 @@ void add_call_routes(Router& router, GatewayServices& s) {
     return Reply::ok(j);
   });
 
-  router.add("GET", "/api/v1/calls/{id}/audio", read, [&s](const Request& req) -> Result<Reply> {
+  router.add("GET", "/api/v1/calls/{id}/audio", read, [&s, objects](const Request& req) -> Result<Reply> {
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
-    if (!c->audio_uri.starts_with("store://")) {
+    if (!objects->owns(c->audio_uri)) {
       return make_error(ErrorCode::kNotFound, "this call's recording is not in the object store");
     }
-    const std::string key = c->audio_uri.substr(std::string_view("store://").size());
-    if (!pipeline::LocalObjectStore::check_key(key)) {
-      return make_error(ErrorCode::kNotFound, "this call's recording is not in the object store");
+    auto info = objects->stat(c->audio_uri);
+    if (!info) {
+      if (info.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "recording not found");
+      return std::unexpected(pipeline::object_store_unavailable(info.error()));
     }
-    const std::string file = s.object_store_dir + "/" + key;
-    std::error_code ec;
-    const std::uint64_t size = std::filesystem::file_size(file, ec);
-    if (ec) {
-      if (ec == std::errc::no_such_file_or_directory) return make_error(ErrorCode::kNotFound, "recording not found");
-      return make_error(ErrorCode::kUnavailable, "recording store: " + ec.message());
-    }
+    const std::uint64_t size = info->size;
     Reply r;
     r.content_type = audio_type(c->audio_uri);
     r.headers.emplace_back("Accept-Ranges", "bytes");
-    r.file_path = file;
-    r.file_size = size;
+    // Each piece is read from the store as it is sent (a Range request reads only its range).
+    r.read_piece = [objects, uri = c->audio_uri](std::uint64_t offset, std::uint64_t length) {
+      return objects->read_range(uri, offset, std::min<std::uint64_t>(length, 4ULL << 20));
+    };
+    r.object_size = size;
     const std::string range = req.header("Range");
     if (!range.empty()) {
       auto parsed = parse_range(range, size);
@@ -613,18 +618,20 @@ void add_call_routes(Router& router, GatewayServices& s) {
     return Reply::no_content();
   });
 
-  router.add("DELETE", "/api/v1/calls/{id}", admin, [&s](const Request& req) -> Result<Reply> {
+  router.add("DELETE", "/api/v1/calls/{id}", admin, [&s, objects](const Request& req) -> Result<Reply> {
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
+    // The recording goes first: when the store cannot delete it now (503), the call stays
+    // and a retry deletes both; an absent object is already the wanted state.
+    if (objects->owns(c->audio_uri)) {
+      if (auto st = objects->remove(c->audio_uri); !st) {
+        return std::unexpected(pipeline::object_store_unavailable(st.error()));
+      }
+    }
     storage::MySqlCallRepository calls(s.db);
     auto ok = calls.remove(detail::tenant_of(req.caller_bid()), c->id);
     if (!ok) return std::unexpected(ok.error());
     if (!*ok) return make_error(ErrorCode::kNotFound, "no such call");
-    if (c->audio_uri.starts_with("store://")) {
-      // The recording belongs to the call; a missing file is already the wanted state.
-      pipeline::LocalObjectStore store(s.object_store_dir);
-      (void)store.remove(c->audio_uri);
-    }
     publish_event(s, req.caller_bid(), "call.deleted", {{"call_id", c->id}});
     return Reply::no_content();
   });

@@ -16,7 +16,7 @@ namespace {
 
 struct IngestState {
   std::unique_ptr<http::CurlHttpClient> own_http;
-  std::unique_ptr<ingest::LocalObjectWriter> store;
+  std::shared_ptr<ingest::ObjectStore> store;
   std::unique_ptr<ingest::Ingestor> ingestor;
   std::unique_ptr<ingest::twilio::CallbackHandler> twilio;
 };
@@ -88,7 +88,8 @@ void add_ingest_routes(Router& router, GatewayServices& s) {
     state->own_http = std::make_unique<http::CurlHttpClient>();
     client = state->own_http.get();
   }
-  state->store = std::make_unique<ingest::LocalObjectWriter>(s.object_store_dir);
+  (void)object_store_of(s);
+  state->store = s.object_store;
   QueueControl& queues = s.queues;
   // New calls appear on the business's live event stream (call.status, previous null).
   std::function<void(const std::string&, const Json&)> on_created;

@@ -7,6 +7,7 @@
 #include "earshot/audio/audio.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
+#include "earshot/pipeline/object_store.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/phone.hpp"
 
@@ -40,6 +41,7 @@ int IngestError::http_status() const {
     case Problem::kTooLarge: return 413;
     case Problem::kUnsupportedMedia: return 415;
     case Problem::kUnprocessable: return 422;
+    case Problem::kStoreUnavailable: return 503;
     case Problem::kError: break;
   }
   return earshot::http_status(error.code);
@@ -51,6 +53,7 @@ std::string IngestError::code() const {
     case Problem::kTooLarge: return "payload_too_large";
     case Problem::kUnsupportedMedia: return "unsupported_media_type";
     case Problem::kUnprocessable: return "unprocessable_content";
+    case Problem::kStoreUnavailable: return "unavailable";
     case Problem::kError: break;
   }
   return std::string(code_name(error.code));
@@ -308,7 +311,8 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
                                               std::span<const std::uint8_t> bytes) {
   log::ScopedContext ctx({.bid = t.bid(), .call_id = {}, .trace_id = {}});
   auto rejected = [&](IngestError e) -> IngestResult<Ingested> {
-    count(meta.source, e.problem == Problem::kError ? "failed" : "rejected");
+    const bool failed = e.problem == Problem::kError || e.problem == Problem::kStoreUnavailable;
+    count(meta.source, failed ? "failed" : "rejected");
     return std::unexpected(std::move(e));
   };
   if (auto st = meta.validate(); !st) return rejected(IngestError{Problem::kInvalid, st.error()});
@@ -341,7 +345,13 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
   const std::string key = fmt::format("{}/ingest/{}/{}-{}.{}", t.bid(), day, hex_prefix(meta.external_id, 16),
                                       hex_prefix(view, 12), media->format);
   auto uri = d_.store.put(key, bytes, "audio/" + media->format);
-  if (!uri) return rejected(failure(uri.error()));
+  // No call without its recording: a store that refuses (credentials, throttling beyond the
+  // retries, an outage) answers 503 with the store's reason and nothing is created.
+  if (!uri) {
+    const Error e = pipeline::object_store_unavailable(uri.error());
+    log::warn("ingest: recording not stored", {{"error", e.to_string()}});
+    return rejected(IngestError{Problem::kStoreUnavailable, e});
+  }
   in->audio_uri = *uri;
   in->channels = media->channels;
   in->duration_ms = media->duration_ms;

@@ -2,6 +2,7 @@
 // The gateway's routes, registered on a Router. Handlers get their dependencies here
 // (constructor-style references); nothing reaches for globals.
 
+#include <memory>
 #include <string>
 
 #include "earshot/api/auth.hpp"
@@ -25,7 +26,7 @@ struct GatewayServices {
   const Clock& clock;
   AuthService& auth;
   QueueControl& queues;
-  std::string object_store_dir;      // root of store:// recordings
+  std::string object_store_dir;      // root of store:// recordings (when object_store is null)
   HealthRegistry* health = nullptr;  // /readyz; null: always ready
   Metrics* metrics = nullptr;        // /metrics; null: 404
   std::string openapi_json;          // served at /api/v1/openapi.json
@@ -33,7 +34,13 @@ struct GatewayServices {
   ListCache* list_cache = nullptr;   // pages of the calls list; null: not cached
   ingest::IngestSettings ingest{};   // /api/v1/ingest/...: limits, Twilio's public URL
   http::HttpClient* http = nullptr;  // recording downloads; null: the ingest routes make one
+  // Where recordings are written, streamed from and deleted; null: the local store in
+  // object_store_dir (set so by the routes that need it).
+  std::shared_ptr<ingest::ObjectStore> object_store{};
 };
+
+// The object store of `s` (the local store in object_store_dir when none was given).
+[[nodiscard]] ingest::ObjectStore& object_store_of(GatewayServices& s);
 
 void add_system_routes(Router& router, GatewayServices& s);
 void add_auth_routes(Router& router, GatewayServices& s);

@@ -92,10 +92,12 @@ struct Reply {
   std::optional<std::string> raw;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
-  // A file streamed from disk instead of a body (recordings). The HTTP layer serves the
-  // request's byte ranges of it and writes Content-Range itself.
-  std::optional<std::string> file_path;
-  std::uint64_t file_size = 0;
+  // An object of `object_size` bytes streamed from the object store instead of a body
+  // (recordings): called with (offset, length) for the next piece to send, it returns at
+  // most `length` bytes from `offset` (an error or nothing ends the response). The HTTP
+  // layer serves the request's byte ranges of the object and writes Content-Range itself.
+  std::function<Result<std::string>(std::uint64_t offset, std::uint64_t length)> read_piece;
+  std::uint64_t object_size = 0;
   // A body produced while the connection is open (server-sent events): called once on the
   // serving thread, it writes through the sink and returns when the stream ends.
   std::function<void(StreamSink&)> stream;

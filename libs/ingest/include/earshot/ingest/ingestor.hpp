@@ -18,7 +18,8 @@
 //
 // Failures carry what went wrong for the HTTP layer: bad metadata 400, too large 413, not
 // audio 415, audio that cannot be used (corrupt, empty, too long) 422; otherwise the error's
-// own code (503 for an unavailable database, store or broker).
+// own code (503 for an unavailable database or broker); an object store that refuses or fails
+// the write is 503 "object store unavailable: <the store's reason>" (kStoreUnavailable).
 
 #include <chrono>
 #include <cstdint>
@@ -68,6 +69,7 @@ enum class Problem {
   kTooLarge,          // 413
   kUnsupportedMedia,  // 415: not a recognised audio format
   kUnprocessable,     // 422: recognised but unusable audio (corrupt, silent length, too long)
+  kStoreUnavailable,  // 503: the object store refused or failed the write (its reason shown)
   kError,             // the error's own code decides (http_status(error.code))
 };
 
