@@ -7,7 +7,7 @@
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
-#include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
 
 #include "earshot/analytics/sentiment.hpp"
@@ -25,19 +25,10 @@ class NoopRecorder final : public earshot::queue::OutcomeRecorder {
   earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
 };
 
-// The LLM providers' HTTP event loop, started before the worker and stopped after it
-// (components stop in reverse order), so agent requests in flight can finish while draining.
-class HttpClientComponent final : public earshot::Component {
- public:
-  std::string name() const override { return "http-client"; }
-  earshot::Status start() override { return {}; }
-  void stop() override { client.shutdown(); }
-  earshot::http::CurlHttpClient client;
-};
-
 struct Analyze {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
+  earshot::http::HttpClientSettings http_settings;
   std::string lexicon_path;
   std::int64_t handler_threads = 4;
   std::int64_t per_business_in_flight = 4;
@@ -71,6 +62,7 @@ struct Analyze {
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);
     topology.declare(spec);
+    http_settings.declare(spec);
     spec.add_string("sentiment_lexicon", &lexicon_path, "./.local/assets/vader-1.1.3/vader_lexicon.txt",
                     "VADER lexicon file (scripts/fetch-assets.sh installs it).");
     spec.add_int("analyze_handler_threads", &handler_threads, 4, 1, 256, "Calls analyzed at once by this process.");
@@ -111,12 +103,12 @@ struct Analyze {
     limiter = std::make_unique<cache::RedisRateLimiter>(*redis, "earshot:rl:llm:");
     llm_cache = std::make_unique<pipeline::RedisResultCache>(*redis, llm_settings.cache_ttl);
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
-    auto http = std::make_unique<HttpClientComponent>();
-    providers = std::make_unique<pipeline::LlmProviderFactory>(http->client, rt.clock(), llm_settings, limiter.get());
+    // The LLM providers' requests: the ones in flight finish while the worker drains.
+    auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
+    providers = std::make_unique<pipeline::LlmProviderFactory>(http_client, rt.clock(), llm_settings, limiter.get());
     llm_agents = std::make_unique<pipeline::LlmAgents>(llm_cache.get(), rt.metrics(), rt.clock(), llm_settings);
     stage->enable_llm({*configs, *providers, *llm_agents, embeddings.get(), leads.get()});
     stage->enable_live_events(*live);
-    rt.add_component(std::move(http));
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kAnalyze;
     opts.handler_threads = static_cast<std::size_t>(handler_threads);

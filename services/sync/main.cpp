@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "earshot/cache/live_events.hpp"
-#include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/business_directory.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/worker.hpp"
@@ -20,20 +20,6 @@ namespace {
 class NoopRecorder final : public earshot::queue::OutcomeRecorder {
  public:
   earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
-// Started before the scheduler and stopped after it, so a pass in flight can finish.
-class HttpClientComponent final : public earshot::Component {
- public:
-  std::string name() const override { return "http-client"; }
-  earshot::Status start() override {
-    if (!client) client = std::make_unique<earshot::http::CurlHttpClient>();
-    return {};
-  }
-  void stop() override {
-    if (client) client->shutdown();
-  }
-  std::unique_ptr<earshot::http::CurlHttpClient> client;
 };
 
 class PublisherComponent final : public earshot::Component {
@@ -53,6 +39,7 @@ class PublisherComponent final : public earshot::Component {
 struct Sync {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
+  earshot::http::HttpClientSettings http_settings;
   earshot::queue::StageWorkerSettings worker_settings;
   std::int64_t threads = 2;
   std::chrono::milliseconds config_refresh{0};
@@ -79,6 +66,7 @@ struct Sync {
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);
     topology.declare(spec);
+    http_settings.declare(spec);
     worker_settings.declare(spec);
     spec.add_int("sync_threads", &threads, 2, 1, 64, "Sync passes (business x source) run at once.");
     spec.add_duration("sync_config_refresh", &config_refresh, std::chrono::seconds(30), std::chrono::seconds(1),
@@ -111,14 +99,12 @@ struct Sync {
     redis = std::move(*redis_client);
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
 
-    auto http_component = std::make_unique<HttpClientComponent>();
-    auto* http = http_component.get();
-    if (auto st = http->start(); !st) return st;
-    rt.add_component(std::move(http_component));
+    // Started before the scheduler and stopped after it, so a pass in flight can finish.
+    auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
     rt.add_component(std::make_unique<PublisherComponent>(*publisher));
 
     sync::SyncDeps sd{*db,         *configs,  *calls, *agents,  *transcripts, *watermarks,   *leads,
-                      *publisher,  *declarer, topology, rt.metrics(), rt.clock(), http->client.get(), {}, live.get()};
+                      *publisher,  *declarer, topology, rt.metrics(), rt.clock(), &http_client, {}, live.get()};
     sync::SchedulerOptions so;
     so.threads = static_cast<std::size_t>(threads);
     so.config_refresh = config_refresh;
