@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "process.hpp"
 #include "test_env.hpp"
@@ -345,6 +346,109 @@ TEST_F(Fleet, DlqCommandsReachTheBusinessDeadLetterQueue) {
   EXPECT_EQ(run_command(fmt::format("{} dlq list --stage analyze --bid 'Bad Bid'", cli)).exit_code, 2);
   EXPECT_EQ(run_command(fmt::format("{} dlq explode --stage analyze --bid {}", cli, bid)).exit_code, 2);
   run_command("rm -rf " + objects);
+}
+
+}  // namespace
+}  // namespace earshot::testing
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The demo's data path against the real gateway, stt and analyze binaries: `earshot
+// demo-data` logs in as the business admin, creates the demo categories and the QA
+// scorecard through the admin API, uploads two calls; once analyzed, each call's detail
+// shows matched categories and a QA score. A second run changes and duplicates nothing.
+TEST_F(Fleet, DemoDataSetsUpCategoriesAndScorecardThenUploadedCallsAreScored) {
+  const std::string bid = "demo" + unique_suffix();
+  const std::string dir = ::testing::TempDir() + "earshot-demo-" + unique_suffix();
+  ASSERT_EQ(run_command("mkdir -p " + dir + "/objects").exit_code, 0);
+  const int gw_admin = free_port();
+  const int http = free_port();
+  auto env = service_env(ep_, gw_admin);
+  env["EARSHOT_HTTP_PORT"] = std::to_string(http);
+  env["EARSHOT_JWT_SECRET"] = std::string(40, 'j');
+  env["EARSHOT_OBJECT_STORE_DIR"] = dir + "/objects";
+  env["EARSHOT_RATE_LIMIT_ENABLED"] = "false";
+  auto gateway = start_ready("gateway", env, gw_admin);
+  const int stt_admin = free_port();
+  auto stt_env = service_env(ep_, stt_admin);
+  stt_env["EARSHOT_OBJECT_STORE_DIR"] = dir + "/objects";
+  auto stt = start_ready("stt", stt_env, stt_admin);
+  const int an_admin = free_port();
+  auto an_env = service_env(ep_, an_admin);
+  an_env["EARSHOT_SENTIMENT_LEXICON"] = lexicon_path();
+  auto analyze = start_ready("analyze", an_env, an_admin);
+
+  std::string cli_env = "env -i PATH=/usr/bin:/bin ";
+  for (const auto& [k, v] : env) {
+    if (k.starts_with("EARSHOT_MYSQL_") || k.starts_with("EARSHOT_AMQP_") || k.starts_with("EARSHOT_MASTER_")) {
+      cli_env += k + "='" + v + "' ";
+    }
+  }
+  ASSERT_EQ(run_command("echo 'demo-admin-password-1' > " + dir + "/admin_password").exit_code, 0);
+  auto created = run_command(fmt::format(
+      "{} EARSHOT_BUSINESS_ADMIN_PASSWORD=demo-admin-password-1 {} business create --bid {} --name 'Demo' "
+      "--admin-email admin@{}.local 2>&1",
+      cli_env, bin("earshot"), bid, bid));
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  const std::string demo = fmt::format(
+      "{} {} demo-data --bid {} --calls 2 --out {}/calls --upload http://127.0.0.1:{} --key-file {}/api_key "
+      "--admin-email admin@{}.local --admin-password-file {}/admin_password 2>&1",
+      cli_env, bin("earshot"), bid, dir, http, dir, bid, dir);
+  auto first = run_command(demo);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("categories: 6 created, 0 updated, 0 unchanged"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("scorecards: 1 created, 0 updated, 0 unchanged"), std::string::npos) << first.output;
+
+  const std::string mysql = fmt::format("mariadb --no-defaults -h{} -P{} -u{} -p{} {} -N -B -e ", ep_.mysql_host,
+                                        ep_.mysql_port, ep_.mysql_user, ep_.mysql_password, ep_.mysql_database);
+  auto sql = [&](const std::string& q) {
+    auto out = run_command(mysql + "\"" + q + "\"").output;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  std::string by_status;
+  const bool analyzed = wait_until(
+      [&] {
+        by_status = sql(fmt::format("SELECT status, COUNT(*) FROM call_records WHERE bid='{}' GROUP BY status", bid));
+        return by_status == "analyzed\t2" || by_status.find("failed") != std::string::npos;
+      },
+      300s, 500ms);
+  ASSERT_TRUE(analyzed && by_status == "analyzed\t2")
+      << "calls by status: " << by_status << "\nstt:\n" << stt->output() << "\nanalyze:\n" << analyze->output();
+
+  // The call detail, as the dashboard reads it, with the business's API key.
+  const std::string key_header = fmt::format("X-Api-Key: $(cat {}/api_key)", dir);
+  const std::string ids = sql(fmt::format("SELECT id FROM call_records WHERE bid='{}' ORDER BY external_id", bid));
+  std::istringstream id_lines(ids);
+  int calls = 0;
+  for (std::string id; std::getline(id_lines, id);) {
+    auto r = run_command(
+        fmt::format("curl -s -H \"{}\" http://127.0.0.1:{}/api/v1/calls/{}", key_header, http, id));
+    auto detail = nlohmann::json::parse(r.output, nullptr, false);
+    ASSERT_TRUE(detail.is_object()) << r.output;
+    ASSERT_TRUE(detail["categories"].is_array()) << r.output;
+    EXPECT_FALSE(detail["categories"].empty()) << "no category matched call " << id << ": " << r.output;
+    ASSERT_TRUE(detail["qa"].is_object()) << r.output;
+    EXPECT_TRUE(detail["qa"]["score"].is_number()) << "no QA score for call " << id << ": " << r.output;
+    ++calls;
+  }
+  EXPECT_EQ(calls, 2);
+
+  // Again: the same calls (200), the rule sets left as they are.
+  auto second = run_command(demo);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("categories: 0 created, 0 updated, 6 unchanged"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("scorecards: 0 created, 0 updated, 1 unchanged"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("uploaded: 0 created, 2 already there, 0 failed"), std::string::npos) << second.output;
+  EXPECT_EQ(sql(fmt::format("SELECT COUNT(*) FROM categories WHERE bid='{}'", bid)), "6");
+  EXPECT_EQ(sql(fmt::format("SELECT COUNT(*) FROM scorecards WHERE bid='{}'", bid)), "1");
+
+  for (auto* child : {gateway.get(), stt.get(), analyze.get()}) child->signal(SIGTERM);
+  for (auto* child : {gateway.get(), stt.get(), analyze.get()}) EXPECT_EQ(child->wait_exit(10s), std::optional<int>(0));
+  run_command("rm -rf " + dir);
 }
 
 }  // namespace
