@@ -17,7 +17,6 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "process.hpp"
-#include "sse_client.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
 
@@ -28,6 +27,120 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kPassword = "correct horse battery";
+
+struct SseEvent {
+  std::string id;
+  std::string type;
+  json data;
+};
+
+// An SSE client on its own thread: parses frames as they arrive, counts heartbeats, and
+// hangs up when told to (or after `stop_after` events).
+class SseClient {
+ public:
+  SseClient(int port, std::string token, std::string last_event_id = "", std::size_t stop_after = 0)
+      : port_(port), token_(std::move(token)), last_(std::move(last_event_id)), stop_after_(stop_after) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SseClient() {
+    hang_up();
+    if (thread_.joinable()) thread_.join();
+  }
+  void hang_up() { stop_.store(true); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::vector<SseEvent> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu_);
+    return events_.size();
+  }
+  int heartbeats() const { return heartbeats_.load(); }
+  int status() const { return status_.load(); }
+  bool connected() const { return connected_.load(); }
+  bool finished() const { return finished_.load(); }
+  std::string content_type() {
+    std::lock_guard lock(mu_);
+    return content_type_;
+  }
+  std::string retry_after() {
+    std::lock_guard lock(mu_);
+    return retry_after_;
+  }
+
+ private:
+  void run() {
+    httplib::Client cli("127.0.0.1", port_);
+    cli.set_read_timeout(1, 0);  // a heartbeat or an event arrives well within this in the tests
+    httplib::Headers h{{"Authorization", "Bearer " + token_}};
+    if (!last_.empty()) h.emplace("Last-Event-ID", last_);
+    std::string buf;
+    auto res = cli.Get(
+        "/api/v1/events", h,
+        [&](const httplib::Response& r) {
+          status_.store(r.status);
+          std::lock_guard lock(mu_);
+          content_type_ = r.get_header_value("Content-Type");
+          retry_after_ = r.get_header_value("Retry-After");
+          return r.status == 200;
+        },
+        [&](const char* data, std::size_t n) {
+          connected_.store(true);
+          buf.append(data, n);
+          for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
+            parse(buf.substr(0, end));
+            buf.erase(0, end + 2);
+          }
+          return !stop_.load() && (stop_after_ == 0 || count() < stop_after_);
+        });
+    if (res && status_.load() == 0) status_.store(res->status);
+    finished_.store(true);
+  }
+
+  void parse(const std::string& frame) {
+    SseEvent e;
+    std::string data;
+    bool comment_only = true;
+    std::size_t pos = 0;
+    while (pos < frame.size()) {
+      auto nl = frame.find('\n', pos);
+      if (nl == std::string::npos) nl = frame.size();
+      const std::string line = frame.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (line.starts_with(":")) {
+        if (line == ": heartbeat") heartbeats_.fetch_add(1);
+        continue;
+      }
+      comment_only = false;
+      if (line.starts_with("id: ")) e.id = line.substr(4);
+      if (line.starts_with("event: ")) e.type = line.substr(7);
+      if (line.starts_with("data: ")) data += line.substr(6);
+    }
+    if (comment_only || data.empty()) return;
+    e.data = json::parse(data, nullptr, false);
+    std::lock_guard lock(mu_);
+    events_.push_back(std::move(e));
+  }
+
+  int port_;
+  std::string token_;
+  std::string last_;
+  std::size_t stop_after_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<int> status_{0};
+  std::atomic<int> heartbeats_{0};
+  std::mutex mu_;
+  std::vector<SseEvent> events_;
+  std::string content_type_;
+  std::string retry_after_;
+};
 
 std::string master_keys() {
   auto r = run_command("head -c 32 /dev/urandom | base64");
@@ -282,6 +395,41 @@ TEST_F(LiveEventsE2E, ACallChangeElsewhereReachesTheCachedFirstPageThroughItsEve
   events_->publish(bid_b_, "call.status", {{"call_id", up->id}, {"status", "pending"}, {"previous", nullptr}});
   ASSERT_TRUE(wait_until([&] { return items().size() == 1; }, 5s));
   EXPECT_EQ(items()[0]["id"], up->id);
+}
+
+TEST_F(LiveEventsE2E, ALaterPageIsCachedToAndDroppedByTheSameEvent) {
+  const std::string city = "Paging-" + unique_suffix();
+  const auto tenant = *storage::TenantId::make(bid_b_);
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  auto add_call = [&](const std::string& ext, std::int64_t start_ms) {
+    storage::CallInput in;
+    in.external_id = ext + "-" + unique_suffix();
+    in.city = city;
+    in.language = "en";
+    in.started_at = storage::Timestamp(std::chrono::milliseconds(start_ms));
+    auto up = calls.upsert(tenant, in);
+    EXPECT_TRUE(up) << up.error().to_string();
+    return up ? up->id : storage::Id{0};
+  };
+  for (int i = 0; i < 3; ++i) add_call(fmt::format("page-{}", i), 1'790'000'000'000LL + i * 1000);
+  const std::string first = "/api/v1/calls?limit=2&city=" + city;
+  auto r1 = call("GET", first, token_b_);
+  ASSERT_EQ(r1.first, 200) << r1.second;
+  const auto cursor = json::parse(r1.second)["next_cursor"];
+  ASSERT_TRUE(cursor.is_string());
+  const std::string second = first + "&cursor=" + cursor.get<std::string>();
+  auto page2 = [&] {
+    auto r = call("GET", second, token_b_);
+    EXPECT_EQ(r.first, 200) << r.second;
+    return json::parse(r.second, nullptr, false)["items"];
+  };
+  ASSERT_EQ(page2().size(), 1U);
+  // An older call belongs on page 2; without an event the cached page 2 stands.
+  const storage::Id older = add_call("page-older", 1'780'000'000'000LL);
+  EXPECT_EQ(page2().size(), 1U) << "page 2 comes from the cache until the business changes";
+  events_->publish(bid_b_, "call.status", {{"call_id", older}, {"status", "pending"}, {"previous", nullptr}});
+  ASSERT_TRUE(wait_until([&] { return page2().size() == 2; }, 5s));
+  EXPECT_EQ(page2()[1]["id"], older);
 }
 
 TEST_F(LiveEventsE2E, ZShutdownEndsOpenStreamsAndExitsCleanly) {
