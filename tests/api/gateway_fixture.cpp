@@ -1,6 +1,7 @@
 #include "gateway_fixture.hpp"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -26,8 +27,8 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
       *crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
   objects = std::filesystem::temp_directory_path() / ("earshot-gw-" + unique_suffix());
   std::filesystem::create_directories(objects);
-  jwt_.emplace(*api::JwtCodec::make(std::string(48, 'j') + unique_suffix(), std::chrono::minutes(5),
-                                    SystemClock::instance()));
+  jwt_secret_ = std::string(48, 'j') + unique_suffix();
+  jwt_.emplace(*api::JwtCodec::make(jwt_secret_, std::chrono::minutes(5), SystemClock::instance()));
   auth_ = std::make_unique<api::AuthService>(db, *jwt_, SystemClock::instance(), std::chrono::hours(1));
   authenticator_ = std::make_unique<Auth>(*auth_);
   queue::AmqpSettings amqp;
@@ -44,9 +45,12 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   redis.timeout = std::chrono::seconds(2);
   redis_ = std::move(*cache::RedisClient::make(redis));
   limiter_ = std::make_unique<cache::RedisRateLimiter>(*redis_, "earshot:test:" + unique_suffix() + ":");
+  live_events_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance(), &metrics_);
+  event_hub_ = std::make_unique<api::EventHub>(
+      *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
   services_ = std::make_unique<api::GatewayServices>(api::GatewayServices{
       db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
-      api::openapi_document()});
+      api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
   api::add_all_routes(router, *services_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router, *authenticator_, limiter_.get(), limits,
@@ -72,6 +76,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
 }
 
 Gateway::~Gateway() {
+  event_hub_->close();
   http_->stop();
   for (const auto& bid : businesses) {
     for (auto stage : queue::kAllStages) (void)topology_admin->delete_business(stage, bid);
@@ -156,5 +161,66 @@ Gateway& gateway() {
   if (!g_gateway) g_gateway = std::make_unique<Gateway>();
   return *g_gateway;
 }
+
+storage::TenantId tenant(const std::string& bid) { return *storage::TenantId::make(bid); }
+
+std::string pct(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city,
+                      double sentiment, double talk_ratio, storage::CallStatus status,
+                      const std::string& audio_key) {
+  auto& db = StorageEnvironment::db();
+  storage::MySqlCallRepository calls(db);
+  storage::CallInput in;
+  in.external_id = external;
+  in.city = city;
+  in.language = "en";
+  in.channels = 2;
+  in.issue_category = "billing";
+  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL));
+  in.duration_ms = 60'000;
+  in.customer_phone = "+15550100001";
+  if (!audio_key.empty()) in.audio_uri = "store://" + audio_key;
+  auto up = calls.upsert(tenant(bid), in);
+  EXPECT_TRUE(up) << up.error().to_string();
+  const auto id = up->id;
+  storage::MySqlTranscriptRepository transcripts(db);
+  storage::Transcript tr;
+  tr.call_id = id;
+  tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":2500,"text":"thank you for calling","confidence":0.9},
+                         {"speaker":"customer","start_ms":3000,"end_ms":65500,"text":"my refund never arrived","confidence":0.8}])";
+  tr.full_text = "thank you for calling my refund never arrived";
+  tr.provider = "test";
+  tr.language = "en";
+  EXPECT_TRUE(transcripts.put(tenant(bid), tr));
+  storage::MySqlMetricsRepository metrics(db);
+  storage::CallMetrics m;
+  m.call_id = id;
+  m.duration_ms = 60'000;
+  m.agent_talk_ratio = talk_ratio;
+  m.customer_sentiment = sentiment;
+  EXPECT_TRUE(metrics.put(tenant(bid), m));
+  if (status == storage::CallStatus::kFailed) {
+    EXPECT_TRUE(calls.mark_failed(tenant(bid), id, "transcribe", "bad audio"));
+  } else if (status == storage::CallStatus::kAnalyzed) {
+    using S = storage::CallStatus;
+    for (auto [a, b] : {std::pair{S::kPending, S::kTranscribing}, std::pair{S::kTranscribing, S::kTranscribed},
+                        std::pair{S::kTranscribed, S::kAnalyzing}, std::pair{S::kAnalyzing, S::kAnalyzed}}) {
+      EXPECT_TRUE(calls.advance(tenant(bid), id, a, b));
+    }
+  }
+  return id;
+}
+
 
 }  // namespace earshot::testing

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "earshot/api/api_server.hpp"
+#include "earshot/api/events.hpp"
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
 #include "earshot/api/gateway.hpp"
+#include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -53,6 +55,8 @@ class Gateway {
   std::string login(const std::string& email, const std::string& password, const std::string& bid = "");
 
   api::AuthService& auth() { return *auth_; }
+  // The key the gateway signs access tokens with (token tampering tests sign their own).
+  const std::string& jwt_secret() const { return jwt_secret_; }
 
   static constexpr const char* kPassword = "correct horse battery";
   std::string platform_token;
@@ -66,6 +70,7 @@ class Gateway {
  private:
   class Auth;
   Metrics metrics_{"gateway-test", "0", "0"};
+  std::string jwt_secret_;
   std::optional<api::JwtCodec> jwt_;
   std::unique_ptr<api::AuthService> auth_;
   std::unique_ptr<Auth> authenticator_;
@@ -73,6 +78,8 @@ class Gateway {
   std::unique_ptr<api::AmqpQueueControl> queues_;
   std::unique_ptr<cache::RedisClient> redis_;
   std::unique_ptr<cache::RedisRateLimiter> limiter_;
+  std::unique_ptr<cache::LiveEvents> live_events_;
+  std::unique_ptr<api::EventHub> event_hub_;
   std::unique_ptr<api::GatewayServices> services_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   std::unique_ptr<api::HttpServer> http_;
@@ -80,5 +87,14 @@ class Gateway {
 
 // One gateway for the whole test binary (created on first use).
 Gateway& gateway();
+
+[[nodiscard]] storage::TenantId tenant(const std::string& bid);
+// Percent-encodes everything but unreserved characters.
+[[nodiscard]] std::string pct(const std::string& s);
+// A call with metrics, transcript and (with `audio_key`) a recording URI, written straight
+// to the database; returns its id.
+storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city,
+                      double sentiment, double talk_ratio, storage::CallStatus status,
+                      const std::string& audio_key = "");
 
 }  // namespace earshot::testing
