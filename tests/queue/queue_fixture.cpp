@@ -67,9 +67,6 @@ OutgoingMessage QueueTest::stage_message(Stage stage, const std::string& bid,
 
 std::uint32_t QueueTest::depth(const std::string& queue) {
   auto n = admin->queue_depth(queue);
-  // The admin connection sends no heartbeats while idle: after a long wait (a slow handler)
-  // the broker may have closed it. The failed call dropped it; the next one reconnects.
-  if (!n && n.error().code == ErrorCode::kUnavailable) n = admin->queue_depth(queue);
   EXPECT_TRUE(n) << n.error().to_string();
   return n ? *n : 0;
 }

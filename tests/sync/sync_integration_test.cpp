@@ -69,6 +69,10 @@ class SyncTest : public ::testing::Test {
     keyring.emplace(*crypto::Keyring::parse(master_keys, "k1"));
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(db(), *keyring);
     amqp = queue::testing::test_amqp_settings();
+    // The production default: these tests count messages exactly, and the queue fixture's
+    // 2 s heartbeat can lapse on a loaded machine, making the publisher reconnect and
+    // (correctly, at least once) republish an unconfirmed batch.
+    amqp.heartbeat = std::chrono::seconds(10);
     admin = std::make_unique<queue::TopologyAdmin>(amqp, topo);
     publisher = std::make_unique<queue::Publisher>(amqp, queue::PublisherOptions{});
     publisher->start();
