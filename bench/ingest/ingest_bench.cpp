@@ -147,12 +147,7 @@ int main(int argc, char** argv) {
 #endif
   api::Router router;
   api::add_all_routes(router, services);
-  struct Auth final : api::Authenticator {
-    api::AuthService& a;
-    explicit Auth(api::AuthService& x) : a(x) {}
-    Result<api::Principal> bearer(std::string_view t) override { return a.authenticate_bearer(t); }
-    Result<api::Principal> api_key(std::string_view k) override { return a.authenticate_api_key(k); }
-  } authenticator(auth);
+  api::ServiceAuthenticator authenticator(auth);
   api::RateLimitOptions limits;
   limits.enabled = false;
   api::Dispatcher dispatcher(router, authenticator, nullptr, limits, clock, metrics);

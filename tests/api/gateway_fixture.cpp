@@ -9,17 +9,6 @@
 
 namespace earshot::testing {
 
-class Gateway::Auth final : public api::Authenticator {
- public:
-  explicit Auth(api::AuthService& a) : a_(a) {}
-  Result<api::Principal> bearer(std::string_view t) override { return a_.authenticate_bearer(t); }
-  Result<api::Principal> api_key(std::string_view k) override { return a_.authenticate_api_key(k); }
-  Status business_for_admin(std::string_view bid) override { return a_.business_for_admin(bid); }
-
- private:
-  api::AuthService& a_;
-};
-
 Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
@@ -30,7 +19,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   jwt_secret_ = std::string(48, 'j') + unique_suffix();
   jwt_.emplace(*api::JwtCodec::make(jwt_secret_, std::chrono::minutes(5), SystemClock::instance()));
   auth_ = std::make_unique<api::AuthService>(db, *jwt_, SystemClock::instance(), std::chrono::hours(1));
-  authenticator_ = std::make_unique<Auth>(*auth_);
+  authenticator_ = std::make_unique<api::ServiceAuthenticator>(*auth_);
   queue::AmqpSettings amqp;
   amqp.url = ep.amqp_url;
   amqp.heartbeat = std::chrono::seconds(30);

@@ -68,12 +68,11 @@ class Gateway {
   std::vector<std::string> businesses;
 
  private:
-  class Auth;
   Metrics metrics_{"gateway-test", "0", "0"};
   std::string jwt_secret_;
   std::optional<api::JwtCodec> jwt_;
   std::unique_ptr<api::AuthService> auth_;
-  std::unique_ptr<Auth> authenticator_;
+  std::unique_ptr<api::ServiceAuthenticator> authenticator_;
   std::unique_ptr<queue::Publisher> publisher_;
   std::unique_ptr<api::AmqpQueueControl> queues_;
   std::unique_ptr<cache::RedisClient> redis_;

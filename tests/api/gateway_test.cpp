@@ -150,11 +150,17 @@ TEST(GatewayAdmin, DisablingABusinessLocksItsUsersAndKeysOut) {
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "",
                        {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}}).status, 401);
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 401);
+  // An access token issued before the business was disabled stops working within the
+  // recheck interval, not at its expiry.
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", admin).status == 401; },
+                         api::AuthService::kAccessRecheck * 5));
   auto on = gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token,
                        {{"status", "active"}, {"name", "Renamed"}});
   ASSERT_EQ(on.status, 200);
   EXPECT_EQ(on.json["name"], "Renamed");
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 200);
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", admin).status == 200; },
+                         api::AuthService::kAccessRecheck * 5));
   EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token, {{"status", "paused"}}).status, 400);
   EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/nope-" + unique_suffix(), gw.platform_token,
                        {{"name", "x"}}).status, 404);
@@ -220,10 +226,15 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   EXPECT_EQ(gw.request("POST", base + "/users", admin,
                        {{"email", "y@" + bid + ".test"}, {"password", "long enough"}, {"role", "root"}}).status, 400);
   const auto uid = std::to_string(user.json["id"].get<std::int64_t>());
+  const auto ana = gw.login("ana@" + bid + ".test", "long enough");
+  ASSERT_EQ(gw.request("GET", "/api/v1/calls", ana).status, 200);
   auto patched = gw.request("PATCH", base + "/users/" + uid, admin, {{"role", "viewer"}, {"disabled", true}});
   ASSERT_EQ(patched.status, 200);
   EXPECT_EQ(patched.json["role"], "viewer");
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}}).status, 401);
+  // Her access token from before is refused within the recheck interval.
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", ana).status == 401; },
+                         api::AuthService::kAccessRecheck * 5));
   EXPECT_EQ(gw.request("DELETE", base + "/users/" + uid, admin).status, 204);
 
   auto cat = gw.request("POST", base + "/categories", admin,

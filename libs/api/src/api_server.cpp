@@ -332,23 +332,6 @@ void HttpServer::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-namespace {
-
-class ServiceAuthenticator final : public Authenticator {
- public:
-  explicit ServiceAuthenticator(AuthService& auth) : auth_(auth) {}
-  Result<Principal> bearer(std::string_view token) override { return auth_.authenticate_bearer(token); }
-  Result<Principal> api_key(std::string_view secret) override {
-    return auth_.authenticate_api_key(secret);
-  }
-  Status business_for_admin(std::string_view bid) override { return auth_.business_for_admin(bid); }
-
- private:
-  AuthService& auth_;
-};
-
-}  // namespace
-
 struct ApiServer::Impl {
   std::unique_ptr<storage::Database> db;
   std::optional<JwtCodec> jwt;

@@ -260,10 +260,43 @@ Result<Principal> AuthService::authenticate_bearer(std::string_view token) const
   } else if (kind == "user" && *role != Role::kPlatformAdmin && !claims->bid.empty()) {
     p.kind = Principal::Kind::kUser;
     p.bid = claims->bid;
+    auto now_role = current_role(p.bid, p.id);
+    if (!now_role) return std::unexpected(now_role.error());
+    if (!*now_role) {
+      return make_error(ErrorCode::kUnauthenticated,
+                        "the user or its business is disabled; log in again");
+    }
+    p.role = **now_role;
   } else {
     return make_error(ErrorCode::kUnauthenticated, "invalid access token: bad claims");
   }
   return p;
+}
+
+Result<std::optional<Role>> AuthService::current_role(const std::string& bid,
+                                                      std::int64_t user) const {
+  const auto now = clock_.steady_now();
+  const auto key = std::make_pair(bid, user);
+  {
+    std::lock_guard lock(standing_mu_);
+    auto it = standing_.find(key);
+    if (it != standing_.end() && now - it->second.checked < kAccessRecheck) return it->second.role;
+  }
+  auto r = db_.execute(
+      "SELECT u.role, u.disabled, b.status FROM users u JOIN businesses b ON b.bid = u.bid "
+      "WHERE u.bid = ? AND u.id = ?",
+      {Value(bid), Value(user)});
+  if (!r) return std::unexpected(r.error());
+  std::optional<Role> role;
+  if (!r->rows.empty() && r->rows[0][1].as_int() == 0 && r->rows[0][2].as_string() == "active") {
+    role = role_from_name(r->rows[0][0].as_string()).value_or(Role::kViewer);
+  }
+  std::lock_guard lock(standing_mu_);
+  if (standing_.size() > 100'000) {  // forget long-gone sessions rather than grow forever
+    std::erase_if(standing_, [&](const auto& e) { return now - e.second.checked >= kAccessRecheck; });
+  }
+  standing_[key] = Standing{role, now};
+  return role;
 }
 
 Result<Principal> AuthService::authenticate_api_key(std::string_view secret) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "earshot/api/dispatcher.hpp"
 #include "earshot/api/jwt.hpp"
 #include "earshot/api/router.hpp"
 #include "earshot/core/clock.hpp"
@@ -46,8 +47,12 @@ class AuthService {
   // Revokes the token's whole family. Unknown tokens are ignored (logout is idempotent).
   [[nodiscard]] Status logout(std::string_view refresh_token);
 
-  // kUnauthenticated unless `token` is a valid access token.
+  // kUnauthenticated unless `token` is a valid access token of a platform admin, or of a
+  // business user who is still enabled in a still active business. The user's current role
+  // replaces the token's, so disabling or demoting takes effect within kAccessRecheck, not
+  // at the token's expiry.
   [[nodiscard]] Result<Principal> authenticate_bearer(std::string_view token) const;
+  static constexpr std::chrono::seconds kAccessRecheck{2};
   // kUnauthenticated unless `secret` is an unrevoked API key of an active business.
   // Also notes the key as used; the notes reach api_keys.last_used_at in batches.
   [[nodiscard]] Result<Principal> authenticate_api_key(std::string_view secret);
@@ -73,6 +78,30 @@ class AuthService {
   std::chrono::seconds refresh_ttl_;
   std::mutex usage_mu_;
   std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>> usage_;  // key id -> bid, last use
+
+  // The standing of a token's user, read at most once per kAccessRecheck per user.
+  struct Standing {
+    std::optional<Role> role;  // empty: the user or its business is disabled or gone
+    std::chrono::steady_clock::time_point checked{};
+  };
+  [[nodiscard]] Result<std::optional<Role>> current_role(const std::string& bid, std::int64_t user) const;
+  mutable std::mutex standing_mu_;
+  mutable std::map<std::pair<std::string, std::int64_t>, Standing> standing_;
+};
+
+// The dispatcher's Authenticator answered by an AuthService (the gateway, its tests and
+// benchmarks).
+class ServiceAuthenticator final : public Authenticator {
+ public:
+  explicit ServiceAuthenticator(AuthService& auth) : auth_(auth) {}
+  Result<Principal> bearer(std::string_view token) override { return auth_.authenticate_bearer(token); }
+  Result<Principal> api_key(std::string_view secret) override {
+    return auth_.authenticate_api_key(secret);
+  }
+  Status business_for_admin(std::string_view bid) override { return auth_.business_for_admin(bid); }
+
+ private:
+  AuthService& auth_;
 };
 
 // The scopes an API key may carry: "ingest" (send calls), "read" (read calls and analytics),
