@@ -109,27 +109,13 @@ class LiveEventsE2E : public ::testing::Test {
 
   static std::pair<int, std::string> call(const std::string& method, const std::string& path,
                                           const std::string& token, const json& body = nullptr) {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_read_timeout(10, 0);
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
-    if (!body.is_null()) {
-      req.body = body.dump();
-      req.set_header("Content-Type", "application/json");
-    }
-    auto res = cli.send(req);
-    if (!res) return {0, ""};
-    return {res->status, res->body};
+    return gateway_call(port_, method, path, token, body);
   }
 
   static std::string login(const std::string& email, const std::string& bid) {
-    json body{{"email", email}, {"password", kPassword}};
-    if (!bid.empty()) body["bid"] = bid;
-    auto r = call("POST", "/api/v1/auth/login", "", body);
-    EXPECT_EQ(r.first, 200) << r.second;
-    return json::parse(r.second, nullptr, false).value("access_token", "");
+    auto token = gateway_login(port_, email, kPassword, bid);
+    EXPECT_FALSE(token.empty()) << "login of " << email << " refused";
+    return token;
   }
 
   static std::string publish(const std::string& bid, std::int64_t call_id, const std::string& status) {

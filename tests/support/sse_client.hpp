@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace earshot::testing {
@@ -125,5 +126,35 @@ class SseClient {
   std::string content_type_;
   std::string retry_after_;
 };
+
+// One JSON request to a gateway on 127.0.0.1:`port` (bearer `token` when set): the status
+// (0 when nothing answered) and the body.
+inline std::pair<int, std::string> gateway_call(int port, const std::string& method, const std::string& path,
+                                                const std::string& token, const nlohmann::json& body = nullptr) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(10, 0);
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
+  if (!body.is_null()) {
+    req.body = body.dump();
+    req.set_header("Content-Type", "application/json");
+  }
+  auto res = cli.send(req);
+  if (!res) return {0, ""};
+  return {res->status, res->body};
+}
+
+// Logs in through the gateway and returns the access token (empty, with a test failure
+// recorded by the caller's status check, when the login is refused).
+inline std::string gateway_login(int port, const std::string& email, const std::string& password,
+                                 const std::string& bid) {
+  nlohmann::json body{{"email", email}, {"password", password}};
+  if (!bid.empty()) body["bid"] = bid;
+  auto r = gateway_call(port, "POST", "/api/v1/auth/login", "", body);
+  if (r.first != 200) return "";
+  return nlohmann::json::parse(r.second, nullptr, false).value("access_token", "");
+}
 
 }  // namespace earshot::testing
