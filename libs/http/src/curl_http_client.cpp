@@ -173,11 +173,12 @@ struct CurlHttpClient::Impl {
 
   // Before each request goes out on a connection, new or reused: the connected peer must
   // pass the request's address policy.
-  static int on_prereq(void* user, char* conn_primary_ip, char* /*conn_local_ip*/, int /*primary_port*/,
+  static int on_prereq(void* user, char* conn_primary_ip, char* /*conn_local_ip*/, int primary_port,
                        int /*local_port*/) {
     auto* t = static_cast<Transfer*>(user);
     if (!t->request.address_policy) return CURL_PREREQFUNC_OK;
-    auto reason = t->request.address_policy->check(std::string_view(conn_primary_ip == nullptr ? "" : conn_primary_ip));
+    auto reason = t->request.address_policy->check(
+        std::string_view(conn_primary_ip == nullptr ? "" : conn_primary_ip), primary_port);
     if (reason.empty()) return CURL_PREREQFUNC_OK;
     t->policy_refusal = std::move(reason);
     return CURL_PREREQFUNC_ABORT;
