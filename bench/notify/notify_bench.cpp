@@ -154,7 +154,6 @@ int main(int argc, char** argv) {
   http::CurlHttpClient client;
   storage::MySqlPipelineConfigRepository configs(db, keys);
   notify::NotifySettings s;
-  s.allow_private_targets = true;
   s.max_in_flight = in_flight;
   s.claim_batch = batch;
   s.poll_interval = 5ms;

@@ -7,6 +7,7 @@
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
 
@@ -54,6 +55,7 @@ struct Analyze {
   std::unique_ptr<earshot::cache::RedisRateLimiter> limiter;
   std::unique_ptr<earshot::pipeline::RedisResultCache> llm_cache;
   std::unique_ptr<earshot::cache::LiveEvents> live;
+  std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::unique_ptr<earshot::pipeline::LlmProviderFactory> providers;
   std::unique_ptr<earshot::pipeline::LlmAgents> llm_agents;
   std::unique_ptr<earshot::pipeline::AnalyzeStage> stage;
@@ -105,7 +107,16 @@ struct Analyze {
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
     // The LLM providers' requests: the ones in flight finish while the worker drains.
     auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
-    providers = std::make_unique<pipeline::LlmProviderFactory>(http_client, rt.clock(), llm_settings, limiter.get());
+    // Chat and embedding endpoints come from the business's llm_chain: every request goes out
+    // under the egress policy. The operator's own defaults (ollama_url, openai_url,
+    // bedrock_url) are destinations this binary's configuration named, so they are allowed.
+    auto policy = deps.egress_policy;
+    for (const auto& url : {llm_settings.defaults.ollama_url, llm_settings.defaults.openai_url,
+                            llm_settings.defaults.bedrock_url}) {
+      if (!url.empty()) http::allow_operator_url(policy, url);
+    }
+    tenant_http = std::make_unique<http::TenantHttpClient>(http_client, std::move(policy));
+    providers = std::make_unique<pipeline::LlmProviderFactory>(*tenant_http, rt.clock(), llm_settings, limiter.get());
     llm_agents = std::make_unique<pipeline::LlmAgents>(llm_cache.get(), rt.metrics(), rt.clock(), llm_settings);
     stage->enable_llm({*configs, *providers, *llm_agents, embeddings.get(), leads.get()});
     stage->enable_live_events(*live);

@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
     gateway.declare(spec);
   };
   def.wire = [&](earshot::Runtime& runtime) -> earshot::Status {
+    // The API port is ours too: never a tenant destination.
+    deps.platform_endpoints.push_back({"http", api.host.empty() ? "0.0.0.0" : api.host, static_cast<int>(api.port)});
     if (auto st = deps.wire(runtime); !st) return st;
+    // Recording downloads (Twilio) go to URLs a caller named: the egress policy applies.
+    gateway.ingest.fetch_policy = deps.egress_policy;
     if (auto st = topology.resolve(); !st) return st;
     earshot::api::GatewayDependencies gd{deps.mysql, deps.amqp, topology, deps.redis, &*deps.keyring};
     auto server = earshot::api::ApiServer::make(api, gateway, gd, runtime);

@@ -7,6 +7,7 @@
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/notify/dispatcher.hpp"
 #include "earshot/notify/notify_stage.hpp"
 #include "earshot/notify/smtp.hpp"
@@ -32,6 +33,7 @@ struct Notify {
   std::int64_t per_business_in_flight = 2;
 
   std::unique_ptr<earshot::http::CurlHttpClient> http;
+  std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::unique_ptr<earshot::storage::Database> db;
   std::unique_ptr<earshot::storage::MySqlBusinessRepository> businesses;
   std::unique_ptr<earshot::storage::MySqlCallRepository> calls;
@@ -70,6 +72,9 @@ struct Notify {
       return make_error(ErrorCode::kInvalidArgument, "EARSHOT_NOTIFY_LEASE must exceed EARSHOT_NOTIFY_REQUEST_TIMEOUT");
     }
     http = std::make_unique<http::CurlHttpClient>();
+    // Webhooks, chat hooks and CRM write-back go to the business's URLs: every request
+    // goes out under the egress policy.
+    tenant_http = std::make_unique<http::TenantHttpClient>(*http, deps.egress_policy);
     db = std::make_unique<storage::Database>(deps.mysql);
     businesses = std::make_unique<storage::MySqlBusinessRepository>(*db);
     calls = std::make_unique<storage::MySqlCallRepository>(*db);
@@ -94,7 +99,7 @@ struct Notify {
       (void)live->publish(bid, type, std::move(data));
     };
     auto disp = std::make_unique<notify::Dispatcher>(
-        settings, notify::DispatcherDeps{*store, *http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
+        settings, notify::DispatcherDeps{*store, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
     dispatcher = disp.get();
     directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
     stage = std::make_unique<notify::NotifyStage>(

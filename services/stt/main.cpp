@@ -8,6 +8,7 @@
 #include "earshot/cache/redis_client.hpp"
 
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/business_directory.hpp"
@@ -58,7 +59,7 @@ struct Stt {
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
   std::unique_ptr<earshot::pipeline::ObjectStores> store;
   std::unique_ptr<earshot::pipeline::HttpAudioStore> fetcher;
-  bool fetch_allow_private = false;
+  std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::chrono::milliseconds fetch_timeout{0};
   std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
@@ -72,8 +73,6 @@ struct Stt {
     topology.declare(spec);
     http_settings.declare(spec);
     object_store.declare(spec);
-    spec.add_bool("audio_fetch_allow_private", &fetch_allow_private, false,
-                  "Allow audio URLs that resolve to private, loopback or link-local addresses.");
     spec.add_duration("audio_fetch_timeout", &fetch_timeout, std::chrono::minutes(2), std::chrono::seconds(1),
                       std::chrono::hours(1), "Deadline to download one recording.");
     stt_settings.declare(spec);
@@ -99,15 +98,14 @@ struct Stt {
     auto objects = pipeline::ObjectStores::make(object_store, &http_client, rt.clock());
     if (!objects) return std::unexpected(objects.error());
     store = std::move(*objects);
-    transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(http_client, rt.clock(), rt.metrics());
+    // Speech providers and audio URLs are the tenant's: every request goes out under the
+    // egress policy (egress_allow names the operator's own whisper.cpp or similar).
+    tenant_http = std::make_unique<http::TenantHttpClient>(http_client, deps.egress_policy);
+    transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(*tenant_http, rt.clock(), rt.metrics());
     pipeline::HttpAudioStore::Options fetch;
-    if (fetch_allow_private) {
-      fetch.policy.allow_private = true;
-      fetch.policy.allow_loopback = true;
-      fetch.policy.allow_link_local = true;
-    }
+    fetch.policy = deps.egress_policy;
     fetch.timeout = fetch_timeout;
-    fetcher = std::make_unique<pipeline::HttpAudioStore>(http_client, *store, fetch);
+    fetcher = std::make_unique<pipeline::HttpAudioStore>(*tenant_http, *store, fetch);
     directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);

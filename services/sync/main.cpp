@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "earshot/cache/live_events.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
 #include "earshot/pipeline/business_directory.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -58,6 +59,7 @@ struct Sync {
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
   std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::unique_ptr<earshot::sync::SyncTriggerHandler> handler;
   earshot::sync::SyncScheduler* scheduler = nullptr;
   earshot::queue::StageWorker* worker = nullptr;
@@ -103,8 +105,12 @@ struct Sync {
     auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
     rt.add_component(std::make_unique<PublisherComponent>(*publisher));
 
+    // CRM, transcript feeds and source databases are the business's destinations: all go out
+    // under the egress policy.
+    tenant_http = std::make_unique<http::TenantHttpClient>(http_client, deps.egress_policy);
     sync::SyncDeps sd{*db,         *configs,  *calls, *agents,  *transcripts, *watermarks,   *leads,
-                      *publisher,  *declarer, topology, rt.metrics(), rt.clock(), &http_client, {}, live.get()};
+                      *publisher,  *declarer, topology, rt.metrics(), rt.clock(), tenant_http.get(), {}, live.get(),
+                      deps.egress_policy};
     sync::SchedulerOptions so;
     so.threads = static_cast<std::size_t>(threads);
     so.config_refresh = config_refresh;

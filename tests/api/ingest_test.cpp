@@ -26,7 +26,7 @@ Gateway& ingest_gateway() {
     ingest::IngestSettings s;
     s.max_audio_bytes = kMaxAudio;
     s.max_duration = std::chrono::minutes(10);
-    s.fetch_allow_private = true;  // the fake Twilio listens on 127.0.0.1
+    s.fetch_policy.allow_loopback = true;  // the fake Twilio listens on 127.0.0.1
     s.fetch_timeout = std::chrono::seconds(10);
     return new Gateway({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 8 << 20, s);
   }();

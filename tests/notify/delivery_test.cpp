@@ -10,6 +10,7 @@
 
 #include "earshot/notify/signature.hpp"
 #include "fakes/crm/fake_leadsquared.hpp"
+#include "earshot/http/egress.hpp"
 #include "notify_fixture.hpp"
 #include "smtp_sink.hpp"
 #include "test_main_env.hpp"
@@ -202,12 +203,37 @@ TEST_F(NotifyTest, LoopbackTargetRefusedUnlessAllowed) {
   ASSERT_TRUE(rx.start());
   const auto sub = subscribe(t, rx.url(), "s");
   const auto id = enqueue_webhook(t, sub, "evt_" + unique_suffix());
-  auto s = fast_settings();
-  s.allow_private_targets = false;
-  start_dispatcher(s);
+  // The egress policy the notify binary builds: loopback refused, nothing allowed.
+  http::TenantHttpClient tenant_http(*http, http::AddressPolicy{});
+  start_dispatcher(fast_settings(), nullptr, {}, &tenant_http);
   ASSERT_TRUE(wait_until([&] { return delivery(t, id).status == DeliveryStatus::kFailed; }, 10s));
   EXPECT_EQ(rx.request_count(), 0);
-  EXPECT_NE(delivery(t, id).last_error.find("refused"), std::string::npos) << delivery(t, id).last_error;
+  EXPECT_NE(delivery(t, id).last_error.find("destination not allowed"), std::string::npos) << delivery(t, id).last_error;
+  EXPECT_EQ(delivery(t, id).last_error.find("loopback"), std::string::npos) << delivery(t, id).last_error;
+  for (auto& d : dispatchers) d->stop_intake();
+  http->shutdown();
+  for (auto& d : dispatchers) d->stop();
+  dispatchers.clear();
+}
+
+TEST_F(NotifyTest, LoopbackTargetDeliveredWhenTheOperatorAllowsIt) {
+  const auto t = tenant();
+  earshot::testing::WebhookReceiver rx("s");
+  ASSERT_TRUE(rx.start());
+  const auto sub = subscribe(t, rx.url(), "s");
+  const auto id = enqueue_webhook(t, sub, "evt_" + unique_suffix());
+  auto allowed = http::parse_destination_list("127.0.0.1:" + std::to_string(rx.port()), "egress_allow");
+  ASSERT_TRUE(allowed);
+  http::AddressPolicy policy;
+  policy.allow = *allowed;
+  http::TenantHttpClient tenant_http(*http, policy);
+  start_dispatcher(fast_settings(), nullptr, {}, &tenant_http);
+  ASSERT_TRUE(wait_until([&] { return delivered(t, id); }, 10s));
+  EXPECT_EQ(rx.request_count(), 1);
+  for (auto& d : dispatchers) d->stop_intake();
+  http->shutdown();
+  for (auto& d : dispatchers) d->stop();
+  dispatchers.clear();
 }
 
 TEST_F(NotifyTest, EscalationEmailOverSmtpRetriedWhileTheServerIsUnavailable) {

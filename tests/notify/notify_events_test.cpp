@@ -108,7 +108,9 @@ class NotifyEventsE2E : public ::testing::Test {
     auto nt_env = common;
     notify_admin_ = free_port();
     nt_env.insert({{"EARSHOT_ADMIN_PORT", std::to_string(notify_admin_)},
-                   {"EARSHOT_NOTIFY_ALLOW_PRIVATE_TARGETS", "true"},
+                   // The test's receivers listen on loopback ports chosen later: the operator allow
+                   // list names the address (the platform's own ports stay refused).
+                   {"EARSHOT_EGRESS_ALLOW", "127.0.0.1"},
                    {"EARSHOT_NOTIFY_POLL_INTERVAL", "50ms"},
                    {"EARSHOT_NOTIFY_PUBLIC_URL", "https://app.events.test"}});
     notify_ = new ChildProcess(std::string(EARSHOT_BIN_DIR) + "/earshot-notify", {}, nt_env);

@@ -37,7 +37,6 @@ inline NotifySettings fast_settings() {
   s.pause_after_failures = 3;
   s.poll_interval = 20ms;
   s.lease = 10s;
-  s.allow_private_targets = true;
   s.public_url = "https://earshot.test";
   return s;
 }
@@ -59,9 +58,13 @@ class NotifyTest : public ::testing::Test {
     dispatchers.clear();
   }
 
-  Dispatcher& start_dispatcher(NotifySettings s, MailSender* mail = nullptr, EventPublisher publish = {}) {
+  // `client`: the HTTP client the dispatcher sends through (default: the plain one, which
+  // lets the loopback receivers through; the notify binary hands it a TenantHttpClient).
+  Dispatcher& start_dispatcher(NotifySettings s, MailSender* mail = nullptr, EventPublisher publish = {},
+                               http::HttpClient* client = nullptr) {
     dispatchers.push_back(std::make_unique<Dispatcher>(
-        s, DispatcherDeps{*store, *http, *configs, mail, *metrics, SystemClock::instance(), std::move(publish)}));
+        s, DispatcherDeps{*store, client != nullptr ? *client : *http, *configs, mail, *metrics,
+                          SystemClock::instance(), std::move(publish)}));
     EXPECT_TRUE(dispatchers.back()->start());
     return *dispatchers.back();
   }

@@ -335,7 +335,7 @@ TEST_F(NotifyStageTest, WorkerKilledMidDeliveryDeliversOnceAfterRestart) {
         {"EARSHOT_ADMIN_PORT", std::to_string(earshot::testing::free_port())},
         {"EARSHOT_MASTER_KEYS", "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
         {"EARSHOT_MASTER_KEY_ID", "k1"},
-        {"EARSHOT_NOTIFY_ALLOW_PRIVATE_TARGETS", "true"},
+        {"EARSHOT_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(rx.port())},  // the receiver, exactly
         {"EARSHOT_NOTIFY_REQUEST_TIMEOUT", "2s"},
         {"EARSHOT_NOTIFY_LEASE", "3s"},
         {"EARSHOT_NOTIFY_POLL_INTERVAL", "50ms"},

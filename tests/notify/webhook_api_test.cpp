@@ -122,7 +122,6 @@ TEST(WebhookApi, TestEventIsDeliveredSignedThenRedeliveredOnRequest) {
   Metrics metrics("notify-api-test", "0", "0");
   http::CurlHttpClient client;
   notify::NotifySettings settings;
-  settings.allow_private_targets = true;
   settings.poll_interval = 20ms;
   notify::Dispatcher disp(settings, notify::DispatcherDeps{store, client, configs, nullptr, metrics, SystemClock::instance(), {}});
   ASSERT_TRUE(disp.start());

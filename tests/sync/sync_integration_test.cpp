@@ -22,6 +22,7 @@
 #include "earshot/sync/sync.hpp"
 #include "fakes/sync/fake_sync_providers.hpp"
 #include "queue_fixture.hpp"
+#include "security/egress_listener.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"
 #include "test_main_env.hpp"
@@ -870,8 +871,18 @@ TEST_F(SyncTest, SchedulerSyncsContinuously) {
 // call.status live event.
 TEST_F(SyncTest, WorkerBinaryRestartMissesAndDuplicatesNothing) {
   SourceDatabase src;
-  put_config(source_config(src, 25, 2));
   const auto ep = earshot::testing::endpoints();
+  // The worker never connects to the platform's own database on a business's behalf: the
+  // source database is reached through a forwarder standing for the business's own server,
+  // which the operator allows by its exact address.
+  earshot::testing::TcpForwarder source_server(ep.mysql_host, ep.mysql_port);
+  ASSERT_TRUE(source_server.ok());
+  auto cfg = source_config(src, 25, 2);
+  auto sdb = Json::parse(cfg.source_db_json);
+  sdb["host"] = "127.0.0.1";
+  sdb["port"] = source_server.port();
+  cfg.source_db_json = sdb.dump();
+  put_config(cfg);
   std::map<std::string, std::string> env = {
       {"EARSHOT_MYSQL_HOST", ep.mysql_host},
       {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
@@ -885,6 +896,7 @@ TEST_F(SyncTest, WorkerBinaryRestartMissesAndDuplicatesNothing) {
       {"EARSHOT_WORKER_RECONCILE_INTERVAL", "1s"},
       {"EARSHOT_SYNC_CONFIG_REFRESH", "1s"},
       {"EARSHOT_LOG_LEVEL", "warn"},
+      {"EARSHOT_EGRESS_ALLOW", "127.0.0.1:" + std::to_string(source_server.port())},
   };
   auto start_worker = [&] {
     env["EARSHOT_ADMIN_PORT"] = std::to_string(earshot::testing::free_port());
@@ -937,6 +949,7 @@ TEST_F(SyncTest, WorkerBinaryRestartMissesAndDuplicatesNothing) {
   for (const auto& m : drain(queue::Stage::kTranscribe)) ids.insert(Json::parse(m.body)["call_id"].get<std::string>());
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), expected);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "duplicate transcribe messages";
+  EXPECT_GT(source_server.accepted(), 0);
 
   cache::RedisSettings rs;
   rs.url = ep.redis_url;

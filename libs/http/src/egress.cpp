@@ -208,6 +208,24 @@ std::string url_origin_of(std::string_view url) {
   return std::string(url.substr(0, scheme_end + 3)) + std::string(authority);
 }
 
+void allow_operator_url(AddressPolicy& policy, std::string_view url) {
+  const auto origin = url_origin_of(url);
+  const auto scheme_end = origin.find("://");
+  if (scheme_end == std::string::npos) return;
+  std::string authority = origin.substr(scheme_end + 3);
+  if (authority.empty()) return;
+  const bool has_port = authority.back() != ']' && authority.find(':', authority.rfind(']') == std::string::npos
+                                                                          ? 0
+                                                                          : authority.rfind(']')) != std::string::npos;
+  if (!has_port) authority += origin.starts_with("https") ? ":443" : ":80";
+  auto rules = parse_destination_list(authority, "operator URL");
+  if (!rules) {
+    log::debug("operator URL not added to the egress allow list", {{"url", origin}, {"reason", rules.error().message}});
+    return;
+  }
+  policy.allow.insert(policy.allow.end(), rules->begin(), rules->end());
+}
+
 void TenantHttpClient::send(HttpRequest request, ResponseCallback done) {
   request.address_policy = policy_;
   auto origin = url_origin_of(request.url);

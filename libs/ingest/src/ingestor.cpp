@@ -104,8 +104,6 @@ void IngestSettings::declare(ConfigSpec& spec) {
                   "URL); empty: http:// and the request's Host header.");
   spec.add_duration("ingest_fetch_timeout", &fetch_timeout, std::chrono::seconds(120), std::chrono::seconds(1),
                     std::chrono::minutes(30), "Deadline to download one telephony recording.");
-  spec.add_bool("ingest_fetch_allow_private", &fetch_allow_private, false,
-                "Let recording downloads reach private and loopback addresses (on-premise PBX).");
 }
 
 IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const IngestSettings& limits) {

@@ -189,12 +189,7 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
   get.timeout = limits.fetch_timeout;
   get.max_response_bytes = static_cast<std::uint64_t>(limits.max_audio_bytes);
   get.follow_redirects = true;
-  http::AddressPolicy policy;
-  if (limits.fetch_allow_private) {
-    policy.allow_loopback = true;
-    policy.allow_private = true;
-  }
-  get.address_policy = policy;
+  get.address_policy = limits.fetch_policy;  // the gateway's egress policy
   get.add_header("Authorization",
                  "Basic " + crypto::base64_encode(rec->account_sid + ":" + token));
   auto res = client_.send_sync(std::move(get));

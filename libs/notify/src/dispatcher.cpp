@@ -92,10 +92,6 @@ struct Dispatcher::Impl {
     if (d.publish_event) d.publish_event(bid, type, std::move(data));
   }
 
-  http::AddressPolicy target_policy() const {
-    return s.allow_private_targets ? http::AddressPolicy::allow_all() : http::AddressPolicy{};
-  }
-
   void complete(Delivery dl, AttemptResult r, milliseconds latency) {
     {
       std::lock_guard lock(mu);
@@ -143,7 +139,6 @@ struct Dispatcher::Impl {
     const auto unix_now =
         std::chrono::duration_cast<std::chrono::seconds>(d.clock.now().time_since_epoch()).count();
     auto req = webhook_request(dl, sub_now.url, sub_now.secret, unix_now, s.request_timeout);
-    req.address_policy = target_policy();
     send_http(std::move(dl), std::move(req));
   }
 
@@ -158,7 +153,6 @@ struct Dispatcher::Impl {
     req.set_body(p["body"].dump(), "application/json");
     req.timeout = s.request_timeout;
     req.max_response_bytes = 64 << 10;
-    req.address_policy = target_policy();
     send_http(std::move(dl), std::move(req));
   }
 

@@ -30,8 +30,6 @@ void NotifySettings::declare(ConfigSpec& spec) {
   spec.add_duration("notify_lease", &lease, 60s, 1s, 1h,
                     "A claimed delivery whose worker died is claimed again after this; "
                     "must exceed notify_request_timeout.");
-  spec.add_bool("notify_allow_private_targets", &allow_private_targets, false,
-                "Allow webhook and chat URLs resolving to loopback or private addresses.");
   spec.add_string("notify_public_url", &public_url, "http://localhost:8080",
                   "Base of the call links in events, CRM activities and alerts.");
   spec.add_int("notify_crm_requests_per_window", &crm_requests_per_window, 25, 1, 10000,

@@ -8,7 +8,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "earshot/core/log.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/storage/phone.hpp"
@@ -107,6 +113,59 @@ std::string placeholders(std::size_t n) {
 
 }  // namespace
 
+namespace {
+
+// The address to connect to for the business's source database: `host` resolved once, every
+// address it resolves to checked against `policy` at `port`, the first one returned as a
+// literal (connecting to it cannot resolve again: no DNS rebinding between check and
+// connect, and "localhost" cannot become the local socket). What the tenant sees is
+// "destination not allowed" or "source database unreachable"; the reason is logged here.
+Result<std::string> checked_source_address(const std::string& host, int port, const http::AddressPolicy& policy) {
+  const auto refused = [&](const std::string& reason) -> Result<std::string> {
+    log::warn("source database refused by the egress policy", {{"host", host}, {"reason", reason}});
+    return make_error(ErrorCode::kPermissionDenied, "source_db.host: " + std::string(http::kDestinationNotAllowed));
+  };
+  if (port <= 0 || port > 65535) return refused("bad port");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
+    log::warn("source database host not resolved", {{"host", host}, {"reason", gai_strerror(rc)}});
+    return make_error(ErrorCode::kUnavailable, "source database unreachable");
+  }
+  std::vector<std::string> ips;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ai->ai_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
+    } else if (ai->ai_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
+    } else {
+      continue;
+    }
+    ips.emplace_back(buf);
+  }
+  freeaddrinfo(res);
+  if (ips.empty()) return refused("no IP address");
+  // Every address must pass: a name answering with one public and one internal address is
+  // refused whichever the connector would have picked.
+  for (const auto& ip : ips) {
+    if (auto reason = http::check_destination(policy, ip, port); !reason.empty()) return refused(reason);
+  }
+  return ips.front();
+}
+
+// A source database failure as the tenant sees it: no network detail (which port answered,
+// refused or timed out) when the binary runs under an egress policy.
+Error source_error(const Error& e, bool under_policy) {
+  if (!under_policy || (e.code != ErrorCode::kUnavailable && e.code != ErrorCode::kTimeout)) return e;
+  log::warn("source database failed", {{"detail", e.to_string()}});
+  return Error(e.code, "source database unreachable");
+}
+
+}  // namespace
+
 struct SourceDbSync::Source {
   std::string fingerprint;  // settings the connection was made with
   std::unique_ptr<storage::Database> db;
@@ -117,14 +176,20 @@ SourceDbSync::SourceDbSync(SyncDeps deps) : d_(std::move(deps)), m_(d_.metrics) 
 SourceDbSync::~SourceDbSync() = default;
 
 Result<SourceDbSync::Source*> SourceDbSync::source_for(const storage::TenantId& t, const SourceDbConfig& cfg) {
-  const auto fp = fmt::format("{}|{}|{}|{}|{}", cfg.mysql.host, cfg.mysql.port, cfg.mysql.user, cfg.mysql.database,
-                              crypto::hex_encode(crypto::sha256(cfg.mysql.password)));
+  auto settings = cfg.mysql;
+  if (d_.egress) {
+    auto ip = checked_source_address(settings.host, static_cast<int>(settings.port), *d_.egress);
+    if (!ip) return std::unexpected(ip.error());
+    settings.host = *ip;  // the checked literal: the connector does not resolve again
+  }
+  const auto fp = fmt::format("{}|{}|{}|{}|{}", settings.host, settings.port, settings.user, settings.database,
+                              crypto::hex_encode(crypto::sha256(settings.password)));
   std::lock_guard lock(mu_);
   auto& s = sources_[t.bid()];
   if (!s || s->fingerprint != fp) {
     s = std::make_unique<Source>();
     s->fingerprint = fp;
-    s->db = std::make_unique<storage::Database>(cfg.mysql);
+    s->db = std::make_unique<storage::Database>(settings);
   }
   return s.get();
 }
@@ -192,7 +257,10 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
   if (auto st = d_.declarer.ensure(queue::Stage::kTranscribe, t.bid()); !st) return std::unexpected(st.error());
 
   auto src = source_for(t, cfg);
-  if (!src) return std::unexpected(src.error());
+  if (!src) {
+    result("error");
+    return std::unexpected(src.error().with_context("source database"));
+  }
   auto fail = [&](const Error& e) -> Result<SyncReport> {
     result("error");
     return std::unexpected(e.with_context("source database"));
@@ -206,8 +274,9 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
     if (!p) return fail(p.error());
     pos = *p;
   }
+  const bool under_policy = d_.egress.has_value();
   auto now = (*src)->db->execute("SELECT UTC_TIMESTAMP(3)");
-  if (!now) return fail(now.error());
+  if (!now) return fail(source_error(now.error(), under_policy));
   if (now->rows.empty()) return fail(Error(ErrorCode::kInternal, "no clock from the source"));
   const storage::Timestamp cutoff =
       now->rows[0][0].as_time() - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.safety_lag);
@@ -325,7 +394,7 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
     for (const auto& v : cfg.columns.disposition_values) params.emplace_back(v);
     params.emplace_back(cfg.batch_size);
     auto rows = (*src)->db->execute(pos ? q.next : q.first, params);
-    if (!rows) return abandon(rows.error());
+    if (!rows) return abandon(source_error(rows.error(), under_policy));
     rep.read_ms += ms_since(phase);
     if (rows->rows.empty()) break;
     rep.rows += static_cast<std::int64_t>(rows->rows.size());

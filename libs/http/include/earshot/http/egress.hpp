@@ -83,6 +83,11 @@ class TenantHttpClient final : public HttpClient {
   AddressPolicy policy_;
 };
 
+// Lets the host:port of a URL from the binary's own configuration (an operator default such
+// as ollama_url) through `policy`, as if egress_allow named it; a host that does not resolve
+// now is skipped (if public it needs no rule). Platform endpoints stay refused.
+void allow_operator_url(AddressPolicy& policy, std::string_view url);
+
 // "scheme://host[:port]" of a URL (no user info, path or query), for messages.
 [[nodiscard]] std::string url_origin_of(std::string_view url);
 

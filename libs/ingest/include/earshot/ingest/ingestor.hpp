@@ -34,6 +34,7 @@
 
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
+#include "earshot/http/address_policy.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/crypto/keyring.hpp"
@@ -55,11 +56,12 @@ struct IngestSettings {
   // request's Host header over http (only right without a TLS-terminating proxy).
   std::string public_url;
   std::chrono::milliseconds fetch_timeout = std::chrono::seconds(120);
-  // Recording downloads may go to private and loopback addresses (tests, on-premise PBX).
-  bool fetch_allow_private = false;
+  // Where recording downloads may connect: the binary's egress policy (the gateway sets it
+  // from egress_allow; an on-premise PBX is named there). Not a config key of its own.
+  http::AddressPolicy fetch_policy;
 
   // Declares ingest_max_audio_bytes, ingest_max_duration, ingest_public_url,
-  // ingest_fetch_timeout, ingest_fetch_allow_private.
+  // ingest_fetch_timeout.
   void declare(ConfigSpec& spec);
 };
 

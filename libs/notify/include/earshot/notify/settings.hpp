@@ -25,7 +25,6 @@ struct NotifySettings {
   std::int64_t claim_batch = 200;
   std::int64_t max_in_flight = 512;
   std::chrono::milliseconds lease{60'000};  // a claimed delivery is re-claimable after this
-  bool allow_private_targets = false;       // loopback / private webhook URLs (tests, on-prem)
   std::string public_url = "http://localhost:8080";  // links to calls: <public_url>/calls/<id>
   std::int64_t crm_requests_per_window = 25;   // LeadSquared: 25 requests per 5 s
   std::chrono::milliseconds crm_window{5'000};

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,13 @@ struct SyncDeps {
   // When set, a `call.status` live event for every call created (and every call the sync
   // fails); publishing failures are logged and counted there, never fail the pass.
   cache::LiveEvents* live = nullptr;
+  // The binary's egress policy for the business's source database: the host is resolved,
+  // every address checked (port included) and the connection made to the checked IP (no
+  // second resolution); a refused destination fails the pass with "destination not allowed"
+  // and network failures read "source database unreachable" (the detail is logged only).
+  // The worker always sets it (with `http` a TenantHttpClient under the same policy); unset:
+  // no check (in-process tests and the operator's own CLI).
+  std::optional<http::AddressPolicy> egress;
 };
 
 struct SyncReport {
