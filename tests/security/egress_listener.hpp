@@ -10,9 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace earshot::testing {
 
@@ -93,6 +98,111 @@ class CountingListener {
   bool ok_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+// A loopback TCP forwarder to `host`:`port`: stands for a destination on another machine
+// (e.g. a business's own database server) that the operator allows by its own address,
+// while the real endpoint behind it is one of the platform's (refused by the egress policy).
+class TcpForwarder {
+ public:
+  TcpForwarder(std::string host, int port) : host_(std::move(host)), target_port_(port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 64) == 0;
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TcpForwarder() {
+    stop_ = true;
+    thread_.join();
+    std::lock_guard lock(mu_);
+    for (auto& t : pipes_) t.join();
+    ::close(fd_);
+  }
+  TcpForwarder(const TcpForwarder&) = delete;
+  TcpForwarder& operator=(const TcpForwarder&) = delete;
+
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int accepted() const { return accepted_.load(); }
+
+ private:
+  int connect_target() const {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host_.c_str(), std::to_string(target_port_).c_str(), &hints, &res) != 0) return -1;
+    const int s = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool connected = ::connect(s, res->ai_addr, res->ai_addrlen) == 0;
+    ::freeaddrinfo(res);
+    if (!connected) {
+      ::close(s);
+      return -1;
+    }
+    return s;
+  }
+  void pipe(int a, int b) {
+    char buf[16384];
+    while (!stop_) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      bool done = false;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        const auto n = ::recv(p[i].fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+          done = true;
+          break;
+        }
+        const int to = i == 0 ? b : a;
+        for (ssize_t off = 0; off < n;) {
+          const auto w = ::send(to, buf + off, static_cast<std::size_t>(n - off), MSG_NOSIGNAL);
+          if (w <= 0) {
+            done = true;
+            break;
+          }
+          off += w;
+        }
+      }
+      if (done) break;
+    }
+    ::close(a);
+    ::close(b);
+  }
+  void run() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      ++accepted_;
+      const int t = connect_target();
+      if (t < 0) {
+        ::close(c);
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      pipes_.emplace_back([this, c, t] { pipe(c, t); });
+    }
+  }
+
+  std::string host_;
+  int target_port_ = 0;
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::mutex mu_;
+  std::vector<std::thread> pipes_;
   std::thread thread_;
 };
 

@@ -1,0 +1,379 @@
+// Attack suite for the one outbound policy: the REAL worker binaries (earshot-sync,
+// earshot-stt) against the real MariaDB/RabbitMQ/Redis, with businesses whose configuration
+// points every destination field (source database, CRM, transcript feed, speech provider)
+// at loopback listeners the test owns, at the platform's own database port, and at private,
+// link-local, decimal, octal and IPv4-mapped spellings of internal addresses. Each attack
+// must fail with "destination not allowed" and contact nothing; the positive controls (the
+// same setups aimed at a destination the operator named in egress_allow) must get through,
+// so the suite fails if the policy stopped distinguishing.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "earshot/audio/wav_writer.hpp"
+#include "earshot/crypto/keyring.hpp"
+#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/queue/amqp_settings.hpp"
+#include "earshot/queue/message.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/queue/topology.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/sync/sync.hpp"
+#include "security/egress_listener.hpp"
+#include "storage_fixture.hpp"
+#include "support/process.hpp"
+#include "support/test_env.hpp"
+#include "test_main_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
+
+// The environment every worker binary gets: the test services and this binary's database.
+std::map<std::string, std::string> worker_env(const std::string& master_keys, int admin_port) {
+  const auto ep = endpoints();
+  return {{"EARSHOT_MYSQL_HOST", ep.mysql_host},
+          {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
+          {"EARSHOT_MYSQL_USER", ep.mysql_user},
+          {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
+          {"EARSHOT_MYSQL_DATABASE", StorageEnvironment::database_name()},
+          {"EARSHOT_AMQP_URL", ep.amqp_url},
+          {"EARSHOT_REDIS_URL", ep.redis_url},
+          {"EARSHOT_MASTER_KEYS", master_keys},
+          {"EARSHOT_MASTER_KEY_ID", "k1"},
+          {"EARSHOT_ADMIN_PORT", std::to_string(admin_port)},
+          {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"},
+          {"EARSHOT_LOG_LEVEL", "warn"}};
+}
+
+// A database on the platform's MariaDB server holding "another business's" calls in a shape
+// a source-database mapping can read: what a tenant would steal by naming that server.
+class VictimDatabase {
+ public:
+  VictimDatabase() : name_("earshot_victim_" + unique_suffix()) {
+    storage::Database admin(mysql_settings("", 1));
+    EXPECT_TRUE(admin.execute(fmt::format("CREATE DATABASE `{}` CHARACTER SET utf8mb4", name_)));
+    db_ = std::make_unique<storage::Database>(mysql_settings(name_, 2));
+    EXPECT_TRUE(db_->execute(
+        "CREATE TABLE pbx_calls (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, call_uuid VARCHAR(64) NOT NULL, "
+        "phone VARCHAR(32) NULL, started DATETIME(3) NOT NULL, dur INT NULL, recording VARCHAR(255) NULL, "
+        "updated_at DATETIME(3) NOT NULL, KEY ix_updated (updated_at, id)) ENGINE=InnoDB"));
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_TRUE(db_->execute(
+          "INSERT INTO pbx_calls (call_uuid, phone, started, dur, recording, updated_at) VALUES "
+          "(?, '+15550001111', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, 30, ?, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)",
+          {fmt::format("victim-{}", i), fmt::format("https://r.example/victim-{}.wav", i)}));
+    }
+  }
+  ~VictimDatabase() {
+    db_.reset();
+    storage::Database admin(mysql_settings("", 1));
+    (void)admin.execute(fmt::format("DROP DATABASE IF EXISTS `{}`", name_));
+  }
+  [[nodiscard]] const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<storage::Database> db_;
+};
+
+class EgressAttack : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    master_keys = "k1:" + crypto::Keyring::generate_key_base64();
+    auto keys = crypto::Keyring::parse(master_keys, "k1");
+    ASSERT_TRUE(keys);
+    keyring.emplace(std::move(*keys));
+    configs = std::make_unique<storage::MySqlPipelineConfigRepository>(StorageEnvironment::db(), *keyring);
+  }
+
+  storage::TenantId business(const storage::PipelineConfig& c, const std::string& prefix = "eg") {
+    auto t = new_tenant(prefix);
+    auto st = configs->put(t, c);
+    EXPECT_TRUE(st) << st.error().to_string();
+    return t;
+  }
+
+  std::int64_t count(const storage::TenantId& t, const std::string& sql) {
+    auto r = StorageEnvironment::db().execute(sql, {t.bid()});
+    if (!r || r->rows.empty()) return -1;
+    return r->rows[0][0].as_int();
+  }
+
+  std::string watermark(const storage::TenantId& t, std::string_view source) {
+    storage::MySqlWatermarkRepository w(StorageEnvironment::db());
+    auto v = w.get(t, source);
+    return v && *v ? **v : std::string();
+  }
+
+  std::string master_keys;
+  std::optional<crypto::Keyring> keyring;
+  std::unique_ptr<storage::MySqlPipelineConfigRepository> configs;
+};
+
+storage::PipelineConfig source_db_config(const std::string& host, int port, const std::string& database) {
+  const auto ep = endpoints();
+  storage::PipelineConfig c;
+  c.source_db_json = Json{{"kind", "mariadb"},      {"host", host},          {"port", port},
+                          {"database", database},    {"user", ep.mysql_user}, {"table", "pbx_calls"},
+                          {"every_seconds", 1},      {"safety_lag_seconds", 0}, {"batch_size", 50}}
+                         .dump();
+  c.column_mapping_json = Json{{"external_id", "call_uuid"}, {"customer_phone", "phone"}, {"started_at", "started"},
+                               {"duration", "dur"},          {"audio_url", "recording"},   {"watermark_time", "updated_at"},
+                               {"watermark_id", "id"}}
+                              .dump();
+  c.secrets["source_db_password"] = ep.mysql_password;  // credentials that work on the platform's server
+  return c;
+}
+
+// The sync worker: a business's source database named as the platform's own MariaDB (by
+// every spelling), a loopback listener, private and link-local addresses is refused before
+// any connection and reported as "destination not allowed"; no row of the victim database
+// becomes a call. The same source reached through an address the operator allowed imports
+// every row (the mapping works, so the refusals are the policy's doing).
+TEST_F(EgressAttack, SyncWorkerSourceDatabaseCrmAndFeedsReachOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  VictimDatabase victim;
+  CountingListener listener;            // must never be contacted
+  CountingListener allowed_listener;    // the positive control for CRM
+  CountingListener redirector(listener.url("/rows"));  // operator-allowed, redirects inward
+  TcpForwarder allowed_source(ep.mysql_host, ep.mysql_port);  // "the business's own DB server"
+  ASSERT_TRUE(listener.ok() && allowed_listener.ok() && redirector.ok() && allowed_source.ok());
+
+  struct Attack {
+    std::string name;
+    std::string host;
+    int port;
+  };
+  const std::vector<Attack> attacks = {
+      {"platform mariadb", "127.0.0.1", ep.mysql_port},
+      {"platform mariadb by name", "localhost", ep.mysql_port},
+      {"platform mariadb ipv4-mapped", "::ffff:127.0.0.1", ep.mysql_port},
+      {"loopback listener", "127.0.0.1", listener.port()},
+      {"loopback listener decimal", "2130706433", listener.port()},
+      {"loopback listener octal", "0177.0.0.1", listener.port()},
+      {"loopback listener short", "127.1", listener.port()},
+      {"loopback listener ipv4-mapped hex", "::ffff:7f00:1", listener.port()},
+      {"loopback v6", "::1", listener.port()},
+      {"private", "10.0.0.1", 3306},
+      {"link-local metadata", "169.254.169.254", 3306},
+      {"unspecified", "0.0.0.0", listener.port()},
+  };
+  std::vector<std::pair<Attack, storage::TenantId>> attackers;
+  for (const auto& a : attacks) attackers.emplace_back(a, business(source_db_config(a.host, a.port, victim.name())));
+  const auto control = business(source_db_config("127.0.0.1", allowed_source.port(), victim.name()));
+
+  // CRM and feed destinations: a loopback listener, and an allowed server redirecting to it.
+  storage::PipelineConfig crm;
+  crm.crm_json = Json{{"provider", "leadsquared"}, {"base_url", listener.url("")}, {"timeout_seconds", 5}}.dump();
+  crm.secrets["crm_access_key"] = "ak";
+  crm.secrets["crm_secret_key"] = "sk";
+  const auto crm_attacker = business(crm);
+  storage::PipelineConfig crm_ok = crm;
+  crm_ok.crm_json = Json{{"provider", "leadsquared"}, {"base_url", allowed_listener.url("")}, {"timeout_seconds", 5}}.dump();
+  const auto crm_control = business(crm_ok);
+  storage::PipelineConfig feed;
+  feed.source_db_json = Json{{"feeds",
+                              {{{"name", "direct"}, {"base_url", listener.url("")}, {"dataset", "a/b"}, {"timeout_seconds", 5}},
+                               {{"name", "redirected"}, {"base_url", redirector.url("")}, {"dataset", "a/b"},
+                                {"timeout_seconds", 5}}}}}
+                            .dump();
+  const auto feed_attacker = business(feed);
+
+  const int admin = free_port();
+  auto env = worker_env(master_keys, admin);
+  env["EARSHOT_SYNC_CONFIG_REFRESH"] = "1s";
+  env["EARSHOT_SYNC_RETRY_AFTER_FAILURE"] = "1s";
+  // The operator allows the business's own server, the CRM control and the redirector, and
+  // (a mistake) the platform's own database port: the platform endpoints stay refused.
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}",
+                                            allowed_source.port(), allowed_listener.port(), redirector.port(),
+                                            ep.mysql_port);
+  ChildProcess worker(bin("earshot-sync"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  // The positive control imports the victim's five rows through the allowed address.
+  ASSERT_TRUE(wait_until([&] { return count(control, "SELECT COUNT(*) FROM call_records WHERE bid = ?") == 5; }, 60s))
+      << worker.output();
+  EXPECT_GT(allowed_source.accepted(), 0);
+  // Every attacker's pass failed with the tenant-facing refusal, and imported nothing.
+  for (const auto& [a, t] : attackers) {
+    std::string status;
+    EXPECT_TRUE(wait_until([&] { return !(status = watermark(t, sync::kDbStatusSource)).empty(); }, 30s))
+        << a.name << "\n" << worker.output();
+    EXPECT_NE(status.find("destination not allowed"), std::string::npos) << a.name << ": " << status;
+    for (const char* leak : {"refused", "Connection", "timed out", "Can't connect", "loopback", "private"}) {
+      EXPECT_EQ(status.find(leak), std::string::npos) << a.name << " shows the network's answer: " << status;
+    }
+    EXPECT_EQ(count(t, "SELECT COUNT(*) FROM call_records WHERE bid = ?"), 0) << a.name;
+  }
+  // CRM: the control reached its allowed listener; the attacker's never got a connection.
+  EXPECT_TRUE(wait_until([&] { return allowed_listener.accepted() > 0; }, 30s)) << worker.output();
+  // Feeds: the redirector (allowed) was asked, its redirect to the listener was not followed.
+  EXPECT_TRUE(wait_until([&] { return redirector.accepted() > 0; }, 30s)) << worker.output();
+  // Let a few more passes run (retry after failure: 1 s) before the final count.
+  const auto metrics_seen = wait_until(
+      [&] {
+        const auto m = http_get("127.0.0.1", admin, "/metrics").body;
+        return m.find("source=\"crm\"") != std::string::npos && m.find("source=\"feed\"") != std::string::npos;
+      },
+      30s, 200ms);
+  EXPECT_TRUE(metrics_seen);
+  EXPECT_TRUE(wait_until([&] { return redirector.accepted() >= 2; }, 30s));
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+  (void)crm_attacker;
+  (void)crm_control;
+  (void)feed_attacker;
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+}
+
+// The stt worker: a business's speech provider (stt_options.base_url) at a loopback listener
+// by every spelling, at the platform's database port, at private and metadata addresses, and
+// a recording URL on an allowed server that redirects to the listener: each call fails with
+// "destination not allowed" and the listener counts no connection. The control business's
+// provider, named in egress_allow, is contacted.
+TEST_F(EgressAttack, SttWorkerSpeechProvidersAndAudioUrlsReachOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  CountingListener listener;
+  CountingListener allowed_provider;
+  CountingListener redirector(listener.url("/audio.wav"));
+  ASSERT_TRUE(listener.ok() && allowed_provider.ok() && redirector.ok());
+  const std::string objects = ::testing::TempDir() + "earshot-egress-objects-" + unique_suffix();
+  pipeline::LocalObjectStore store(objects);
+  std::vector<float> samples(16000, 0.0f);
+  for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = (i / 40) % 2 == 0 ? 0.2f : -0.2f;
+  const auto wav = audio::encode_wav_pcm16(samples, 16000);
+
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+  queue::Publisher publisher(amqp, {});
+  publisher.start();
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+
+  // One business per destination, one call each. `audio_uri` empty: the stored recording.
+  struct Case {
+    std::string name;
+    std::string base_url;
+    std::string audio_url;
+    bool allowed = false;
+    storage::TenantId t{};
+    storage::Id call = 0;
+  };
+  const auto lp = std::to_string(listener.port());
+  std::vector<Case> cases = {
+      {"listener", listener.url(""), ""},
+      {"listener decimal", "http://2130706433:" + lp, ""},
+      {"listener octal", "http://0177.0.0.1:" + lp, ""},
+      {"listener short", "http://127.1:" + lp, ""},
+      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp, ""},
+      {"listener ipv4-mapped hex", "http://[::ffff:7f00:1]:" + lp, ""},
+      {"listener by name", "http://localhost:" + lp, ""},
+      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port), ""},
+      {"private", "http://10.0.0.1:8080", ""},
+      {"metadata", "http://169.254.169.254", ""},
+      {"metadata v6", "http://[fd00:ec2::254]", ""},
+      {"audio redirect", allowed_provider.url(""), redirector.url("/rec.wav")},
+      {"control", allowed_provider.url(""), "", true},
+  };
+  std::vector<queue::OutgoingMessage> batch;
+  for (auto& c : cases) {
+    storage::PipelineConfig cfg;
+    cfg.stt_provider = "deepgram";
+    cfg.stt_options_json = Json{{"base_url", c.base_url}, {"timeout_ms", 5000}, {"deadline_ms", 10000}}.dump();
+    cfg.secrets["stt_api_key"] = "tenant-key";
+    c.t = business(cfg, "es");
+    for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, c.t.bid()));
+    std::string uri = c.audio_url;
+    if (uri.empty()) {
+      auto stored = store.write(c.t.bid() + "/ingest/call.wav", std::vector<std::uint8_t>(wav.begin(), wav.end()));
+      ASSERT_TRUE(stored) << stored.error().to_string();
+      uri = *stored;
+    }
+    storage::CallInput in;
+    in.external_id = "egress-1";
+    in.audio_uri = uri;
+    in.channels = 1;
+    in.language = "en";
+    in.direction = storage::CallDirection::kInbound;
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    in.duration_ms = 1000;
+    auto up = calls.upsert(c.t, in);
+    ASSERT_TRUE(up) << up.error().to_string();
+    c.call = up->id;
+    queue::Envelope env;
+    env.bid = c.t.bid();
+    env.stage = queue::Stage::kTranscribe;
+    env.trace_id = queue::new_message_id();
+    Json body{{"schema_version", 1},
+              {"bid", c.t.bid()},
+              {"call_id", std::to_string(up->id)},
+              {"audio", {{"uri", uri}, {"format", "wav"}, {"sample_rate", 16000}, {"channels", 1}}},
+              {"language", "en"}};
+    batch.push_back(queue::make_stage_message(topology, env, body.dump()));
+  }
+  ASSERT_TRUE(publisher.publish_batch(std::move(batch)));
+  publisher.stop();
+
+  const int admin_port = free_port();
+  auto env = worker_env(master_keys, admin_port);
+  env["EARSHOT_OBJECT_STORE_DIR"] = objects;
+  env["EARSHOT_QUEUE_RETRY_DELAYS"] = "300ms";
+  env["EARSHOT_QUEUE_MAX_ATTEMPTS"] = "2";
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}", allowed_provider.port(),
+                                            redirector.port(), ep.mysql_port);
+  ChildProcess worker(bin("earshot-stt"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  auto failed_reason = [&](const Case& c) -> std::optional<std::string> {
+    auto r = StorageEnvironment::db().execute("SELECT status, failed_reason FROM call_records WHERE bid = ? AND id = ?",
+                                              {c.t.bid(), c.call});
+    if (!r || r->rows.empty() || r->rows[0][0].as_string() != "failed") return std::nullopt;
+    return r->rows[0][1].is_null() ? std::string() : r->rows[0][1].as_string();
+  };
+  for (const auto& c : cases) {
+    std::optional<std::string> reason;
+    EXPECT_TRUE(wait_until([&] { return (reason = failed_reason(c)).has_value(); }, 90s))
+        << c.name << "
+" << worker.output();
+    if (!reason) continue;
+    if (c.allowed) {
+      // The provider was reached (its empty JSON answer is no transcript): not a refusal.
+      EXPECT_EQ(reason->find("destination not allowed"), std::string::npos) << c.name << ": " << *reason;
+    } else {
+      EXPECT_NE(reason->find("destination not allowed"), std::string::npos) << c.name << ": " << *reason;
+      for (const char* leak : {"loopback", "private", "metadata", "Connection", "refused by"}) {
+        EXPECT_EQ(reason->find(leak), std::string::npos) << c.name << " shows the network's answer: " << *reason;
+      }
+    }
+  }
+  EXPECT_GT(allowed_provider.accepted(), 0) << "the control's provider was never contacted";
+  EXPECT_GT(redirector.accepted(), 0) << "the recording URL's first hop was never tried";
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+  for (const auto& c : cases) {
+    for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, c.t.bid());
+  }
+  (void)run_command("rm -rf '" + objects + "'");
+}
+
+}  // namespace
+}  // namespace earshot::testing
