@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     c.secrets["source_db_password"] = src_settings.password;
     need(configs.put(*t, c), "config");
     sync::SourceDbSync s(sync::SyncDeps{db, configs, calls, agents, transcripts, watermarks, leads, publisher, declarer,
-                                        topo, metrics, SystemClock::instance(), nullptr, {}, nullptr});
+                                        topo, metrics, SystemClock::instance(), nullptr, {}, nullptr, std::nullopt});
     auto start = std::chrono::steady_clock::now();
     double cpu0 = own_cpu_seconds(), srv0 = server_cpu_seconds(pid_file);
     auto r = s.run_once(*t);

@@ -94,7 +94,8 @@ int sync(std::span<char*> args) {
   http::CurlHttpClient http;
   Metrics metrics("earshot-cli", "", "");
   sync::SyncDeps deps{db,        configs,  calls,    agents,  transcripts,           watermarks, leads,
-                      publisher, declarer, topology, metrics, SystemClock::instance(), &http,      {}, nullptr};
+                      publisher, declarer, topology, metrics, SystemClock::instance(), &http,      {}, nullptr,
+                      std::nullopt};  // the operator's own pass: no egress policy (docs/sync.md)
   int rc = 0;
   auto print = [&](const Result<sync::SyncReport>& r, std::string_view what) {
     if (!r) {

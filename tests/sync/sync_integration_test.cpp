@@ -92,7 +92,7 @@ class SyncTest : public ::testing::Test {
 
   SyncDeps deps() {
     return SyncDeps{db(), *configs, calls, agents, transcripts, watermarks, leads, *publisher, *declarer, topo,
-                    metrics, SystemClock::instance(), &http, {}, nullptr};
+                    metrics, SystemClock::instance(), &http, {}, nullptr, std::nullopt};  // in-process: no policy
   }
   std::int64_t count(const std::string& sql) {
     auto r = db().execute(sql, {t.bid()});
