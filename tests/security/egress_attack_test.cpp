@@ -19,6 +19,7 @@
 
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/notify/store.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/message.hpp"
@@ -379,6 +380,107 @@ TEST_F(EgressAttack, SttWorkerSpeechProvidersAndAudioUrlsReachOnlyAllowedDestina
     for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
   }
   (void)run_command("rm -rf '" + objects + "'");
+}
+
+// The notify worker: webhook and chat-hook URLs at a loopback listener by every spelling, at
+// the platform's database port, at private and metadata addresses fail with "destination not
+// allowed" in the delivery log and contact nothing; the control subscription, named in
+// egress_allow, is delivered.
+TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  CountingListener listener;
+  CountingListener allowed_receiver;
+  ASSERT_TRUE(listener.ok() && allowed_receiver.ok());
+  notify::NotifyStore store(StorageEnvironment::db(), *keyring);
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+
+  const auto lp = std::to_string(listener.port());
+  struct Case {
+    std::string name;
+    std::string url;
+    notify::Channel channel = notify::Channel::kWebhook;
+    bool allowed = false;
+  };
+  const std::vector<Case> cases = {
+      {"webhook listener", listener.url("/hook")},
+      {"webhook decimal", "http://2130706433:" + lp + "/hook"},
+      {"webhook octal", "http://0177.0.0.1:" + lp + "/hook"},
+      {"webhook ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp + "/hook"},
+      {"webhook by name", "http://localhost:" + lp + "/hook"},
+      {"webhook platform mariadb", fmt::format("http://127.0.0.1:{}/", ep.mysql_port)},
+      {"webhook private", "http://192.168.1.10/hook"},
+      {"webhook metadata", "http://169.254.169.254/latest/meta-data/"},
+      {"chat hook listener", listener.url("/chat"), notify::Channel::kChat},
+      {"chat hook short", "http://127.1:" + lp + "/chat", notify::Channel::kChat},
+      {"control", allowed_receiver.url("/hook"), notify::Channel::kWebhook, true},
+  };
+  std::vector<std::pair<storage::TenantId, notify::Id>> deliveries;
+  for (const auto& c : cases) {
+    auto t = new_tenant("en");
+    for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
+    notify::Id sub = 0;
+    std::string payload;
+    if (c.channel == notify::Channel::kWebhook) {
+      auto id = store.create_subscription(t, c.url, "attack", {"call.analyzed"}, "whsec_attack");
+      ASSERT_TRUE(id) << id.error().to_string();
+      sub = *id;
+      payload = Json{{"id", "evt-" + unique_suffix()}, {"type", "call.analyzed"}, {"version", 1}, {"bid", t.bid()},
+                     {"created_at", "2026-11-21T09:40:00.000Z"}, {"data", {{"call", {{"id", 1}}}}}}
+                    .dump();
+    } else {
+      payload = Json{{"url", c.url}, {"body", {{"text", "escalation"}}}}.dump();
+    }
+    notify::NewDelivery n{c.channel, sub, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
+    auto r = store.enqueue(t, std::span<const notify::NewDelivery>(&n, 1),
+                           storage::to_timestamp(std::chrono::system_clock::now()));
+    ASSERT_TRUE(r && *r == 1);
+    auto list = store.list_deliveries(t, sub, 10, std::nullopt);
+    ASSERT_TRUE(list && !list->empty());
+    deliveries.emplace_back(t, list->front().id);
+  }
+
+  auto env = worker_env(master_keys, free_port());
+  env["EARSHOT_NOTIFY_MAX_ATTEMPTS"] = "1";
+  env["EARSHOT_NOTIFY_POLL_INTERVAL"] = "50ms";
+  env["EARSHOT_NOTIFY_REQUEST_TIMEOUT"] = "3s";
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}", allowed_receiver.port(), ep.mysql_port);
+  ChildProcess worker(bin("earshot-notify"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [t, id] = deliveries[i];
+    notify::Delivery d;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto got = store.get_delivery(t, id);
+          if (got) d = *got;
+          return got && got->status != notify::DeliveryStatus::kPending;
+        },
+        60s))
+        << cases[i].name << "\n" << worker.output();
+    if (cases[i].allowed) {
+      EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
+      continue;
+    }
+    EXPECT_EQ(d.status, notify::DeliveryStatus::kFailed) << cases[i].name;
+    EXPECT_NE(d.last_error.find("destination not allowed"), std::string::npos) << cases[i].name << ": " << d.last_error;
+    for (const char* leak : {"loopback", "private", "metadata", "refused by", "Connection"}) {
+      EXPECT_EQ(d.last_error.find(leak), std::string::npos) << cases[i].name << ": " << d.last_error;
+    }
+  }
+  EXPECT_EQ(allowed_receiver.accepted(), 1);
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+  for (const auto& [t, id] : deliveries) {
+    for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
+  }
 }
 
 }  // namespace
