@@ -483,5 +483,137 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
   }
 }
 
+// The analyze worker: a business's llm_chain[].base_url at a loopback listener by every
+// spelling, the platform's database port, private and metadata addresses: the LLM agent's
+// analysis fails with "destination not allowed" and nothing is contacted; the control's
+// endpoint, named in egress_allow, is.
+TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  CountingListener listener;
+  CountingListener allowed_llm;
+  ASSERT_TRUE(listener.ok() && allowed_llm.ok());
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+  queue::Publisher publisher(amqp, {});
+  publisher.start();
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  storage::MySqlTranscriptRepository transcripts(StorageEnvironment::db());
+  storage::MySqlAgentConfigRepository agents(StorageEnvironment::db());
+
+  const auto lp = std::to_string(listener.port());
+  struct Case {
+    std::string name;
+    std::string base_url;
+    bool allowed = false;
+  };
+  const std::vector<Case> cases = {
+      {"listener", listener.url("")},
+      {"listener decimal", "http://2130706433:" + lp},
+      {"listener octal", "http://0177.0.0.1:" + lp},
+      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
+      {"listener by name", "http://localhost:" + lp},
+      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
+      {"private", "http://172.16.0.5:11434"},
+      {"metadata", "http://169.254.169.254"},
+      {"control", allowed_llm.url(""), true},
+  };
+  struct Target {
+    storage::TenantId t;
+    storage::Id call;
+    storage::Id agent;
+  };
+  std::vector<Target> targets;
+  std::vector<queue::OutgoingMessage> batch;
+  for (const auto& c : cases) {
+    storage::PipelineConfig cfg;
+    cfg.llm_chain_json =
+        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}}).dump();
+    auto t = business(cfg, "ea");
+    for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
+    storage::AgentConfig agent;
+    agent.name = "attack_summary";
+    agent.kind = storage::AgentKind::kLlm;
+    agent.prompt_template = "Summarize the call.";
+    agent.output_schema_json = R"({"type":"object","properties":{"summary":{"type":"string"}}})";
+    auto agent_id = agents.create(t, agent);
+    ASSERT_TRUE(agent_id) << agent_id.error().to_string();
+    storage::CallInput in;
+    in.external_id = "egress-llm-1";
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    in.duration_ms = 8000;
+    auto up = calls.upsert(t, in);
+    ASSERT_TRUE(up) << up.error().to_string();
+    for (auto [from, to] : {std::pair{storage::CallStatus::kPending, storage::CallStatus::kTranscribing},
+                            {storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed}}) {
+      ASSERT_TRUE(calls.advance(t, up->id, from, to));
+    }
+    storage::Transcript tr;
+    tr.call_id = up->id;
+    tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
+                       R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
+    tr.full_text = "thank you for calling I want a refund";
+    tr.provider = "test";
+    tr.language = "en";
+    ASSERT_TRUE(transcripts.put(t, tr));
+    targets.push_back({t, up->id, *agent_id});
+    queue::Envelope env;
+    env.bid = t.bid();
+    env.stage = queue::Stage::kAnalyze;
+    env.trace_id = queue::new_message_id();
+    Json body{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+              {"transcript_id", std::to_string(up->id)}};
+    batch.push_back(queue::make_stage_message(topology, env, body.dump()));
+  }
+  ASSERT_TRUE(publisher.publish_batch(std::move(batch)));
+  publisher.stop();
+
+  auto env = worker_env(master_keys, free_port());
+  env["EARSHOT_SENTIMENT_LEXICON"] = std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
+  env["EARSHOT_QUEUE_RETRY_DELAYS"] = "300ms";
+  env["EARSHOT_QUEUE_MAX_ATTEMPTS"] = "2";
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}", allowed_llm.port(), ep.mysql_port);
+  ChildProcess worker(bin("earshot-analyze"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& tg = targets[i];
+    std::string error;
+    bool failed = false;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto r = StorageEnvironment::db().execute(
+              "SELECT status, error FROM analyses WHERE bid = ? AND call_id = ? AND agent_config_id = ?",
+              {tg.t.bid(), tg.call, tg.agent});
+          if (!r || r->rows.empty()) return false;
+          failed = r->rows[0][0].as_string() == "failed";
+          error = r->rows[0][1].as_string();
+          return true;
+        },
+        90s))
+        << cases[i].name << "\n" << worker.output();
+    if (cases[i].allowed) {
+      EXPECT_EQ(error.find("destination not allowed"), std::string::npos) << error;
+      continue;
+    }
+    EXPECT_TRUE(failed) << cases[i].name;
+    EXPECT_NE(error.find("destination not allowed"), std::string::npos) << cases[i].name << ": " << error;
+    for (const char* leak : {"loopback", "private", "metadata", "refused by", "Connection"}) {
+      EXPECT_EQ(error.find(leak), std::string::npos) << cases[i].name << ": " << error;
+    }
+  }
+  EXPECT_GT(allowed_llm.accepted(), 0) << "the control's LLM endpoint was never contacted";
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+  for (const auto& tg : targets) {
+    for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, tg.t.bid());
+  }
+}
+
 }  // namespace
 }  // namespace earshot::testing
