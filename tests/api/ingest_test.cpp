@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 
 #include "earshot/audio/wav_writer.hpp"
@@ -391,6 +394,85 @@ TEST(IngestTwilio, SignedCallbackDownloadsAndIngestsTheRecording) {
   const auto plain = gw.new_business("tw");
   EXPECT_EQ(twilio_callback(gw, plain, params, token).status, 404);
   EXPECT_EQ(twilio_callback(gw, "nosuch-" + unique_suffix(), params, token).status, 404);
+}
+
+// The local store, except that writes under one business's prefix wait until released: the
+// uploads of that business stay in progress for as long as the test needs.
+class HeldStore final : public ingest::ObjectStore {
+ public:
+  HeldStore(std::string root, std::string held_prefix) : local_(std::move(root)), held_(std::move(held_prefix)) {}
+  Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max) override { return local_.read(uri, max); }
+  Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes, std::string_view type) override {
+    if (key.starts_with(held_)) {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return local_.put(key, bytes, type);
+  }
+  Status remove(std::string_view uri) override { return local_.remove(uri); }
+  Result<pipeline::ObjectInfo> stat(std::string_view uri) override { return local_.stat(uri); }
+  Result<std::string> read_range(std::string_view uri, std::uint64_t o, std::uint64_t n) override {
+    return local_.read_range(uri, o, n);
+  }
+  bool owns(std::string_view uri) const override { return local_.owns(uri); }
+  Status owned_by(std::string_view uri, std::string_view bid) const override { return local_.owned_by(uri, bid); }
+  int waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  pipeline::LocalObjectStore local_;
+  std::string held_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool released_ = false;
+};
+
+// One business's uploads in progress are capped (429, Retry-After, the reason); another
+// business uploads meanwhile; once one finishes the business may upload again.
+TEST(IngestUpload, ConcurrentUploadsOfOneBusinessAreCappedOthersUnaffected) {
+  const std::string busy = "cap-busy-" + unique_suffix();
+  const auto root = std::filesystem::temp_directory_path() / ("earshot-cap-" + unique_suffix());
+  std::filesystem::create_directories(root);
+  auto store = std::make_shared<HeldStore>(root.string(), busy + "/");
+  ingest::IngestSettings s;
+  s.max_audio_bytes = kMaxAudio;
+  s.max_duration = std::chrono::minutes(10);
+  s.max_concurrent_uploads = 1;
+  Gateway gw({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 8 << 20, s, {}, store);
+  const auto quiet = gw.new_business("cap-quiet");
+  auto reg = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token,
+                        {{"bid", busy}, {"name", "Busy"}, {"admin_email", "admin@" + busy + ".test"},
+                         {"admin_password", Gateway::kPassword}});
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  gw.businesses.push_back(busy);
+  const auto busy_key = api_key(gw, busy, {"ingest"});
+  const auto quiet_key = api_key(gw, quiet, {"ingest"});
+  const auto wav = stereo_wav(1);
+
+  HttpReply first;
+  std::thread t([&] { first = upload(gw, busy_key, form("held-1", wav)); });
+  ASSERT_TRUE(wait_until([&] { return store->waiting() == 1; }, std::chrono::seconds(10)));
+  auto over = upload(gw, busy_key, form("held-2", wav));
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(over.header("Retry-After"), "1");
+  EXPECT_NE(over.body.find("being uploaded"), std::string::npos) << over.body;
+  // Another business is not held up by it.
+  EXPECT_EQ(upload(gw, quiet_key, form("quiet-1", wav)).status, 201);
+  store->release();
+  t.join();
+  EXPECT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(upload(gw, busy_key, form("held-2", wav)).status, 201);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
