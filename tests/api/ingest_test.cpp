@@ -396,6 +396,34 @@ TEST(IngestTwilio, SignedCallbackDownloadsAndIngestsTheRecording) {
   EXPECT_EQ(twilio_callback(gw, "nosuch-" + unique_suffix(), params, token).status, 404);
 }
 
+// Small files that decode to more than the duration limit (10 min here): a FLAC of
+// silence with its length in the header, and the same with the length left out, which only
+// the streaming decode can stop. 422 with the reason; nothing is stored.
+TEST(IngestUpload, SmallFilesThatDecodePastTheDurationLimitAre422) {
+  auto& gw = ingest_gateway();
+  const auto bid = gw.new_business("ing-long");
+  const auto key = api_key(gw, bid, {"ingest", "read"});
+  const auto flac = std::filesystem::temp_directory_path() / ("earshot-long-" + unique_suffix() + ".flac");
+  ASSERT_EQ(run_command("sox -D -n -r 8000 -c 1 -b 16 " + flac.string() + " trim 0 900").exit_code, 0)
+      << "sox is needed (scripts/install-deps.sh)";
+  const std::string known = read_file(flac.string());
+  std::filesystem::remove(flac);
+  ASSERT_LT(known.size(), std::size_t{100} << 10);  // 15 minutes in under 100 KB
+  std::string unknown = known;
+  unknown[21] = static_cast<char>(unknown[21] & 0xF0);  // STREAMINFO total samples: unknown
+  for (int i = 22; i < 26; ++i) unknown[static_cast<std::size_t>(i)] = 0;
+  for (const auto& [name, bytes, says] : {std::tuple{"long-known", known, std::string("above the limit of 600 s")},
+                                          std::tuple{"long-unknown", unknown, std::string("more than the limit of 600 s")}}) {
+    auto r = upload(gw, key, form(name, bytes, "call.flac", "audio/flac"));
+    EXPECT_EQ(r.status, 422) << name << " " << r.body;
+    EXPECT_EQ(r.json["error"]["code"], "unprocessable_content") << name;
+    EXPECT_NE(r.body.find(says), std::string::npos) << name << " " << r.body;
+  }
+  EXPECT_FALSE(std::filesystem::exists(gw.objects / bid));
+  auto list = gw.request("GET", "/api/v1/calls", key);
+  EXPECT_TRUE(list.json["items"].empty()) << list.body;
+}
+
 // The local store, except that writes under one business's prefix wait until released: the
 // uploads of that business stay in progress for as long as the test needs.
 class HeldStore final : public ingest::ObjectStore {
