@@ -5,6 +5,7 @@
 -- A database that already holds an e-mail in two businesses stops here with "Duplicate
 -- entry ... for key 'uq_users_email'": rename or remove one of the two users, then migrate
 -- again (docs/storage.md).
+-- index without bid: users.uq_users_email (one e-mail, one account on the whole platform; login looks the e-mail up before it knows the business)
 ALTER TABLE users ADD UNIQUE KEY IF NOT EXISTS uq_users_email (email);
 
 ALTER TABLE platform_admins
