@@ -17,6 +17,7 @@
 #include "dlq.hpp"
 #include "sync.hpp"
 #include "seed_demo.hpp"
+#include "admin.hpp"
 #include "business.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/storage/migrator.hpp"
@@ -128,6 +129,8 @@ int main(int argc, char** argv) {
       {"dlq", "list, show, replay or purge a business's dead letters", earshot::cli::dlq},
       {"demo-data", "synthesise demo calls and upload them through the upload API", earshot::cli::demo_data},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
+      {"admin", "create, list, disable or enable platform admins (password from a file or the environment)",
+       earshot::cli::admin},
       {"business", "register a business (queues, config, first admin, control event)", earshot::cli::business},
       {"sync", "run one sync pass of a business's source database, CRM and feeds now", earshot::cli::sync},
       {"version", "print version and commit",

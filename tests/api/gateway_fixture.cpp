@@ -9,7 +9,8 @@
 
 namespace earshot::testing {
 
-Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest) {
+Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest,
+                 api::LoginThrottlePolicy login_policy, std::shared_ptr<ingest::ObjectStore> store) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(
@@ -34,6 +35,10 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   redis.timeout = std::chrono::seconds(2);
   redis_ = std::move(*cache::RedisClient::make(redis));
   limiter_ = std::make_unique<cache::RedisRateLimiter>(*redis_, "earshot:test:" + unique_suffix() + ":");
+  // Failed-login throttling as the gateway runs it (Redis), under this gateway's own prefix.
+  login_failures_ = std::make_unique<api::RedisLoginFailureStore>(*redis_, "earshot:test:" + unique_suffix() + ":login:");
+  login_throttle_ = std::make_unique<api::LoginThrottle>(*login_failures_, SystemClock::instance(), login_policy);
+  auth_->set_login_throttle(login_throttle_.get());
   live_events_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance(), &metrics_);
   event_hub_ = std::make_unique<api::EventHub>(
       *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
@@ -41,6 +46,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
       db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
       api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
+  services_->object_store = std::move(store);  // null: the local store in `objects`
   api::add_all_routes(router, *services_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router, *authenticator_, limiter_.get(), limits,
                                                   SystemClock::instance(), metrics_);

@@ -39,7 +39,9 @@ struct HttpReply {
 class Gateway {
  public:
   explicit Gateway(api::RateLimitOptions limits = {true, 1'000'000, 1'000'000, std::chrono::seconds(60)},
-                   std::int64_t max_body = 64 * 1024, ingest::IngestSettings ingest = {});
+                   std::int64_t max_body = 64 * 1024, ingest::IngestSettings ingest = {},
+                   api::LoginThrottlePolicy login_policy = {},
+                   std::shared_ptr<ingest::ObjectStore> store = nullptr);
   ~Gateway();
 
   HttpReply request(const std::string& method, const std::string& path, const std::string& token = "",
@@ -77,6 +79,8 @@ class Gateway {
   std::unique_ptr<api::AmqpQueueControl> queues_;
   std::unique_ptr<cache::RedisClient> redis_;
   std::unique_ptr<cache::RedisRateLimiter> limiter_;
+  std::unique_ptr<api::RedisLoginFailureStore> login_failures_;
+  std::unique_ptr<api::LoginThrottle> login_throttle_;
   std::unique_ptr<cache::LiveEvents> live_events_;
   std::unique_ptr<api::EventHub> event_hub_;
   std::unique_ptr<api::GatewayServices> services_;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 
 #include "earshot/audio/wav_writer.hpp"
@@ -391,6 +394,113 @@ TEST(IngestTwilio, SignedCallbackDownloadsAndIngestsTheRecording) {
   const auto plain = gw.new_business("tw");
   EXPECT_EQ(twilio_callback(gw, plain, params, token).status, 404);
   EXPECT_EQ(twilio_callback(gw, "nosuch-" + unique_suffix(), params, token).status, 404);
+}
+
+// Small files that decode to more than the duration limit (10 min here): a FLAC of
+// silence with its length in the header, and the same with the length left out, which only
+// the streaming decode can stop. 422 with the reason; nothing is stored.
+TEST(IngestUpload, SmallFilesThatDecodePastTheDurationLimitAre422) {
+  auto& gw = ingest_gateway();
+  const auto bid = gw.new_business("ing-long");
+  const auto key = api_key(gw, bid, {"ingest", "read"});
+  const auto flac = std::filesystem::temp_directory_path() / ("earshot-long-" + unique_suffix() + ".flac");
+  ASSERT_EQ(run_command("sox -D -n -r 8000 -c 1 -b 16 " + flac.string() + " trim 0 900").exit_code, 0)
+      << "sox is needed (scripts/install-deps.sh)";
+  const std::string known = read_file(flac.string());
+  std::filesystem::remove(flac);
+  ASSERT_LT(known.size(), std::size_t{100} << 10);  // 15 minutes in under 100 KB
+  std::string unknown = known;
+  unknown[21] = static_cast<char>(unknown[21] & 0xF0);  // STREAMINFO total samples: unknown
+  for (int i = 22; i < 26; ++i) unknown[static_cast<std::size_t>(i)] = 0;
+  for (const auto& [name, bytes, says] : {std::tuple{"long-known", known, std::string("above the limit of 600 s")},
+                                          std::tuple{"long-unknown", unknown, std::string("more than the limit of 600 s")}}) {
+    auto r = upload(gw, key, form(name, bytes, "call.flac", "audio/flac"));
+    EXPECT_EQ(r.status, 422) << name << " " << r.body;
+    EXPECT_EQ(r.json["error"]["code"], "unprocessable_content") << name;
+    EXPECT_NE(r.body.find(says), std::string::npos) << name << " " << r.body;
+  }
+  EXPECT_FALSE(std::filesystem::exists(gw.objects / bid));
+  auto list = gw.request("GET", "/api/v1/calls", key);
+  EXPECT_TRUE(list.json["items"].empty()) << list.body;
+}
+
+// The local store, except that writes under one business's prefix wait until released: the
+// uploads of that business stay in progress for as long as the test needs.
+class HeldStore final : public ingest::ObjectStore {
+ public:
+  HeldStore(std::string root, std::string held_prefix) : local_(std::move(root)), held_(std::move(held_prefix)) {}
+  Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max) override { return local_.read(uri, max); }
+  Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes, std::string_view type) override {
+    if (key.starts_with(held_)) {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return local_.put(key, bytes, type);
+  }
+  Status remove(std::string_view uri) override { return local_.remove(uri); }
+  Result<pipeline::ObjectInfo> stat(std::string_view uri) override { return local_.stat(uri); }
+  Result<std::string> read_range(std::string_view uri, std::uint64_t o, std::uint64_t n) override {
+    return local_.read_range(uri, o, n);
+  }
+  bool owns(std::string_view uri) const override { return local_.owns(uri); }
+  Status owned_by(std::string_view uri, std::string_view bid) const override { return local_.owned_by(uri, bid); }
+  int waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  pipeline::LocalObjectStore local_;
+  std::string held_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool released_ = false;
+};
+
+// One business's uploads in progress are capped (429, Retry-After, the reason); another
+// business uploads meanwhile; once one finishes the business may upload again.
+TEST(IngestUpload, ConcurrentUploadsOfOneBusinessAreCappedOthersUnaffected) {
+  const std::string busy = "cap-busy-" + unique_suffix();
+  const auto root = std::filesystem::temp_directory_path() / ("earshot-cap-" + unique_suffix());
+  std::filesystem::create_directories(root);
+  auto store = std::make_shared<HeldStore>(root.string(), busy + "/");
+  ingest::IngestSettings s;
+  s.max_audio_bytes = kMaxAudio;
+  s.max_duration = std::chrono::minutes(10);
+  s.max_concurrent_uploads = 1;
+  Gateway gw({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 8 << 20, s, {}, store);
+  const auto quiet = gw.new_business("cap-quiet");
+  auto reg = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token,
+                        {{"bid", busy}, {"name", "Busy"}, {"admin_email", "admin@" + busy + ".test"},
+                         {"admin_password", Gateway::kPassword}});
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  gw.businesses.push_back(busy);
+  const auto busy_key = api_key(gw, busy, {"ingest"});
+  const auto quiet_key = api_key(gw, quiet, {"ingest"});
+  const auto wav = stereo_wav(1);
+
+  HttpReply first;
+  std::thread t([&] { first = upload(gw, busy_key, form("held-1", wav)); });
+  ASSERT_TRUE(wait_until([&] { return store->waiting() == 1; }, std::chrono::seconds(10)));
+  auto over = upload(gw, busy_key, form("held-2", wav));
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(over.header("Retry-After"), "1");
+  EXPECT_NE(over.body.find("being uploaded"), std::string::npos) << over.body;
+  // Another business is not held up by it.
+  EXPECT_EQ(upload(gw, quiet_key, form("quiet-1", wav)).status, 201);
+  store->release();
+  t.join();
+  EXPECT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(upload(gw, busy_key, form("held-2", wav)).status, 201);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -54,10 +54,15 @@ TEST_F(JwtTest, IssuedTokenVerifiesWithItsClaims) {
   EXPECT_EQ(v->role, "analyst");
   EXPECT_EQ(v->exp - v->iat, 15 * 60);
   EXPECT_FALSE(v->jti.empty());
+  EXPECT_TRUE(v->sid.empty());  // no session: no sid claim
+  c.sid = "0123456789abcdef0123456789abcdef";
+  auto with_sid = codec.verify(*codec.issue(c));
+  ASSERT_TRUE(with_sid);
+  EXPECT_EQ(with_sid->sid, c.sid);
 }
 
 TEST_F(JwtTest, ExpiresByTheInjectedClock) {
-  auto token = *codec.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, ""});
+  auto token = *codec.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, "", ""});
   clock.advance(std::chrono::minutes(14));
   EXPECT_TRUE(codec.verify(token));
   clock.advance(std::chrono::minutes(1));
@@ -74,7 +79,7 @@ TEST_F(JwtTest, ForgedTokenWithOurKeyVerifies) {
 }
 
 TEST_F(JwtTest, RefusesEditedPayload) {
-  auto token = *codec.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, ""});
+  auto token = *codec.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, "", ""});
   const auto d1 = token.find('.');
   const auto d2 = token.find('.', d1 + 1);
   auto payload = nlohmann::json::parse(*base64url_decode(token.substr(d1 + 1, d2 - d1 - 1)));
@@ -108,7 +113,7 @@ TEST_F(JwtTest, RefusesWrongKey) {
   ASSERT_FALSE(v);
   EXPECT_EQ(v.error().code, ErrorCode::kUnauthenticated);
   auto other = *JwtCodec::make(std::string(40, 'k'), std::chrono::minutes(15), clock);
-  auto token = *other.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, ""});
+  auto token = *other.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, "", ""});
   EXPECT_FALSE(codec.verify(token));
 }
 

@@ -37,6 +37,9 @@ struct Business {
   std::map<std::string, std::string> ids;  // "call", "note", "agent", ... -> id
 };
 
+// The business whose prefix POST /api/v1/calls bodies name (an object URI must be the caller's).
+std::string g_call_bid = "mx";
+
 std::string id_of(const HttpReply& r, const std::string& what) {
   if (r.status / 100 != 2 || !r.json.is_object() || !r.json.contains("id")) {
     throw std::runtime_error(fmt::format("creating {} failed: {} {}", what, r.status, r.body));
@@ -235,7 +238,7 @@ std::map<std::string, Spec> route_specs() {
   // Calls.
   m["GET /api/v1/calls"] = spec(T, V, "read", 200);
   m["POST /api/v1/calls"] = spec(T, Ad, "ingest", 202, {}, [] {
-    return json{{"external_id", "mx-" + unique_suffix()}, {"audio_uri", "store://mx/" + unique_suffix() + ".wav"},
+    return json{{"external_id", "mx-" + unique_suffix()}, {"audio_uri", "store://" + g_call_bid + "/" + unique_suffix() + ".wav"},
                 {"started_at", "2026-11-20T10:00:00Z"}};
   });
   m["POST /api/v1/calls/reprocess"] = spec(T, An, "", 202, {}, fixed({{"stage", "transcribe"}}));
@@ -246,8 +249,10 @@ std::map<std::string, Spec> route_specs() {
   m["GET /api/v1/calls/{id}/transcript"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["GET /api/v1/calls/{id}/notes"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["POST /api/v1/calls/{id}/notes"] = spec(T, An, "", 201, {{"id", "call"}}, fixed({{"body", "matrix"}}));
+  // Analysts may delete their own notes only; the matrix's notes are written by the
+  // business admin, so here only admins may.
   m["DELETE /api/v1/calls/{id}/notes/{note_id}"] =
-      spec(T, An, "", 204, {{"id", "call"}, {"note_id", "note"}}, nullptr, {"note"});
+      spec(T, Ad, "", 204, {{"id", "call"}, {"note_id", "note"}}, nullptr, {"note"});
   m["POST /api/v1/calls/{id}/reprocess"] =
       spec(T, An, "", 202, {{"id", "call"}}, fixed({{"stage", "transcribe"}}), {"call"});
   // Ingestion.
@@ -445,6 +450,7 @@ TEST(GatewayIsolation, EveryCallerKindOnEveryRouteOwnBusinessAndAnother) {
   auto& gw = gateway();
   Business a = make_business(gw, "mx-a");
   Business b = make_business(gw, "mx-b");
+  g_call_bid = a.bid;  // POST /api/v1/calls names a recording under the acting business's prefix
   auto key = [&](std::vector<std::string> scopes) {
     auto r = gw.request("POST", biz_path(a) + "/api-keys", a.admin, {{"name", "m" + unique_suffix()}, {"scopes", scopes}});
     if (r.status != 201) throw std::runtime_error(r.body);

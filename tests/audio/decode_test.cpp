@@ -160,5 +160,122 @@ TEST(Resample, PreservesATone) {
   EXPECT_EQ(down.size(), 8000u);
 }
 
+// ---- bounded decoding -----------------------------------------------------------------
+
+// A WAV header (RIFF/fmt/data) for `channels` x `bits` at `rate` in `format_tag` (1 PCM,
+// 7 mu-law), whose data chunk declares `declared` bytes; `data` follows.
+std::vector<std::uint8_t> wav_with(int format_tag, int channels, int rate, int bits, std::uint32_t declared,
+                                   const std::vector<std::uint8_t>& data) {
+  std::vector<std::uint8_t> out;
+  auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i))); };
+  auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i))); };
+  auto tag = [&](std::string_view t) {
+    for (char c : t) out.push_back(static_cast<std::uint8_t>(c));
+  };
+  const int block = channels * bits / 8;
+  tag("RIFF");
+  u32(declared == 0xFFFFFFFFu ? 0xFFFFFFFFu : 36 + declared);
+  tag("WAVE");
+  tag("fmt ");
+  u32(16);
+  u16(static_cast<std::uint16_t>(format_tag));
+  u16(static_cast<std::uint16_t>(channels));
+  u32(static_cast<std::uint32_t>(rate));
+  u32(static_cast<std::uint32_t>(rate * block));
+  u16(static_cast<std::uint16_t>(block));
+  u16(static_cast<std::uint16_t>(bits));
+  tag("data");
+  u32(declared);
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+// Whatever the input claims or expands to, decoding stops at the duration limit and by its
+// own accounting never holds more than the limit's samples plus one block; probing (what
+// the upload API does) never more than one block.
+TEST(BoundedDecode, LongOrLyingRecordingsStopAtTheLimitWithBoundedMemory) {
+  DecodeLimits limits;
+  limits.max_duration = std::chrono::seconds(60);
+  const std::vector<std::uint8_t> ten_minutes_ulaw(8000 * 600, 0xFF);  // 8 kHz mu-law silence
+  struct Case {
+    std::string name;
+    std::vector<std::uint8_t> bytes;
+    int channels, rate;
+  };
+  std::vector<Case> cases = {
+      // Small for its length: 10 minutes of 8 kHz mu-law, honest header.
+      {"ulaw 10 min", wav_with(7, 1, 8000, 8, 8000 * 600, ten_minutes_ulaw), 1, 8000},
+      // A header claiming 4 GB (hours) in front of 10 minutes of data.
+      {"huge data chunk", wav_with(7, 1, 8000, 8, 0xFFFFFFF0u, ten_minutes_ulaw), 1, 8000},
+      // A streaming header (length unknown) in front of 10 minutes of data.
+      {"unknown length", wav_with(7, 1, 8000, 8, 0xFFFFFFFFu, ten_minutes_ulaw), 1, 8000},
+      // Eight channels at 384 kHz claiming hours, with a little data.
+      {"8ch 384k claims hours", wav_with(1, 8, 384000, 16, 0xFFFFFFF0u, std::vector<std::uint8_t>(1 << 20, 0)), 8, 384000},
+  };
+  // FLAC of silence: 20 minutes in a few kilobytes.
+  const auto flac = temp_path("silence.flac");
+  ASSERT_EQ(run_command(fmt::format("sox -D -n -r 8000 -c 1 -b 16 {} trim 0 1200", flac)).exit_code, 0)
+      << "sox is needed (scripts/install-deps.sh)";
+  cases.push_back({"flac 20 min silence", read_all(flac), 1, 8000});
+  std::remove(flac.c_str());
+  EXPECT_LT(cases.back().bytes.size(), 100u << 10);  // 20 minutes in under 100 KB
+  // The same with the length left out of STREAMINFO (allowed: "unknown"): nothing up front
+  // says how long it is, so only the streaming decode can stop it.
+  auto unknown = cases.back().bytes;
+  ASSERT_GT(unknown.size(), 26u);
+  unknown[21] &= 0xF0;
+  for (int i = 22; i < 26; ++i) unknown[static_cast<std::size_t>(i)] = 0;
+  cases.push_back({"flac length unknown", unknown, 1, 8000});
+
+  for (const auto& c : cases) {
+    const std::uint64_t limit_samples =
+        static_cast<std::uint64_t>(60) * static_cast<std::uint64_t>(c.rate) * static_cast<std::uint64_t>(c.channels);
+    const std::uint64_t block = static_cast<std::uint64_t>(kDecodeBlockFrames) * static_cast<std::uint64_t>(c.channels);
+    DecodeStats ds;
+    auto d = decode(c.bytes, limits, &ds);
+    ASSERT_FALSE(d) << c.name;
+    EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument) << c.name;
+    EXPECT_TRUE(d.error().message.find("limit") != std::string::npos ||
+                d.error().message.find("truncated") != std::string::npos)
+        << c.name << ": " << d.error().message;
+    EXPECT_LE(ds.peak_samples_held, limit_samples + block) << c.name;
+    EXPECT_LE(ds.frames_read, static_cast<std::uint64_t>(60 * c.rate + kDecodeBlockFrames)) << c.name;
+    if (c.name == "flac length unknown") {
+      // Stopped by the streaming limit, not by a header: it read up to the limit.
+      EXPECT_GT(ds.frames_read, static_cast<std::uint64_t>(60 * c.rate)) << ds.frames_read;
+      EXPECT_NE(d.error().message.find("more than the limit of 60 s"), std::string::npos) << d.error().message;
+    }
+
+    DecodeStats ps;
+    auto p = probe(c.bytes, limits, &ps);
+    ASSERT_FALSE(p) << c.name;
+    EXPECT_EQ(p.error().message, d.error().message) << c.name;
+    EXPECT_LE(ps.peak_samples_held, block) << c.name;
+    if (c.name == "flac length unknown") {  // figures (--gtest_output=json)
+      RecordProperty("flac_unknown_bytes", static_cast<int>(c.bytes.size()));
+      RecordProperty("flac_unknown_decode_peak_samples", static_cast<int>(ds.peak_samples_held));
+      RecordProperty("flac_unknown_probe_peak_samples", static_cast<int>(ps.peak_samples_held));
+    }
+  }
+}
+
+// Under the limit, probe reports what decode decodes while holding one block.
+TEST(BoundedDecode, ProbeAgreesWithDecodeAndHoldsOneBlock) {
+  const auto wav = read_all(reference_wav());
+  DecodeStats ds, ps;
+  auto d = decode(wav, {}, &ds);
+  auto p = probe(wav, {}, &ps);
+  ASSERT_TRUE(d) << d.error().to_string();
+  ASSERT_TRUE(p) << p.error().to_string();
+  EXPECT_EQ(p->frames, static_cast<std::int64_t>(d->frames()));
+  EXPECT_EQ(p->channels, 2);
+  EXPECT_EQ(p->sample_rate, 8000);
+  EXPECT_EQ(p->duration_ms(), d->duration_ms());
+  EXPECT_EQ(p->codec, d->codec);
+  EXPECT_GE(ds.peak_samples_held, 2u * 16000u);  // decode keeps the samples
+  EXPECT_LE(ps.peak_samples_held, 2u * static_cast<std::uint64_t>(kDecodeBlockFrames));
+  EXPECT_EQ(ps.frames_read, 16000u);
+}
+
 }  // namespace
 }  // namespace earshot::audio

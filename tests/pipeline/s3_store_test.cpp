@@ -353,5 +353,65 @@ TEST(ObjectStoreSettingsTest, StrictKeysAndSecretNeverShown) {
   EXPECT_TRUE(local.validate());
 }
 
+// The one ownership rule (key_owned_by) as each store applies it: only keys under the
+// business's own first segment, whatever the spelling tricks.
+TEST(ObjectOwnership, OnlyKeysUnderTheBusinessOwnPrefix) {
+  EXPECT_TRUE(key_owned_by("acme/ingest/20261121/a.wav", "acme"));
+  for (const char* key : {"acme2/ingest/a.wav",         // a bid that extends another
+                          "acm/ingest/a.wav",           // a prefix of the bid
+                          "ACME/ingest/a.wav",          // case
+                          "acme",                       // the prefix itself, no object
+                          "acme/../other/ingest/a.wav",  // traversal
+                          "acme/./a.wav", "acme//a.wav", "/acme/a.wav",
+                          "acme%2f..%2fother/a.wav",    // percent-encoding
+                          "%61cme/a.wav", "other/acme/a.wav", ""}) {
+    auto st = key_owned_by(key, "acme");
+    ASSERT_FALSE(st) << key;
+    EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument) << key;
+  }
+  EXPECT_FALSE(key_owned_by("acme/a.wav", ""));
+
+  LocalObjectStore local("/nonexistent");
+  EXPECT_TRUE(local.owned_by("store://acme/ingest/a.wav", "acme"));
+  EXPECT_FALSE(local.owned_by("store://acme2/ingest/a.wav", "acme"));
+  EXPECT_FALSE(local.owned_by("store://acme/../acme2/a.wav", "acme"));
+  EXPECT_FALSE(local.owned_by("STORE://acme/a.wav", "acme"));
+  EXPECT_FALSE(local.owned_by("s3://recordings/calls/acme/a.wav", "acme"));
+  EXPECT_FALSE(local.owned_by("https://example.com/acme/a.wav", "acme"));
+}
+
+TEST_F(S3StoreTest, OwnershipNeedsTheConfiguredBucketAndPrefixThenTheBusiness) {
+  const auto dir = std::filesystem::temp_directory_path() / ("earshot-own-" + earshot::testing::unique_suffix());
+  ObjectStoreSettings st;
+  st.kind = "s3";
+  st.dir = dir.string();
+  st.s3 = settings();  // bucket "recordings", prefix "calls"
+  auto stores = ObjectStores::make(st, &client_, SystemClock::instance());
+  ASSERT_TRUE(stores) << stores.error().to_string();
+  const ObjectStore& s = **stores;
+  EXPECT_TRUE(s.owned_by("s3://recordings/calls/acme/ingest/a.wav", "acme"));
+  EXPECT_TRUE(s.owned_by("store://acme/ingest/a.wav", "acme"));  // older local recordings
+  for (const char* uri : {"s3://recordings/calls/acme2/ingest/a.wav", "s3://recordings/acme/ingest/a.wav",
+                          "s3://recordings/other/acme/a.wav", "s3://other-bucket/calls/acme/a.wav",
+                          "s3://recordings/calls/acme/../acme2/a.wav", "s3://recordings/calls//acme/a.wav",
+                          "s3://recordings/calls/acme%2F..%2Facme2/a.wav", "s3://Recordings/calls/acme/a.wav",
+                          "store://acme2/a.wav", "ftp://acme/a.wav"}) {
+    auto own = s.owned_by(uri, "acme");
+    ASSERT_FALSE(own) << uri;
+    EXPECT_EQ(own.error().code, ErrorCode::kInvalidArgument) << uri;
+  }
+  // Without an s3 store no s3:// location is anyone's.
+  ObjectStoreSettings local_settings;
+  local_settings.dir = dir.string();
+  auto only_local = ObjectStores::make(local_settings, nullptr, SystemClock::instance());
+  ASSERT_TRUE(only_local);
+  EXPECT_FALSE((*only_local)->owned_by("s3://recordings/calls/acme/a.wav", "acme"));
+  // A fetcher passes http(s) URLs (its address policy decides) and asks its store for the rest.
+  HttpAudioStore fetcher(client_, **only_local, {});
+  EXPECT_TRUE(fetcher.owned_by("https://recordings.example/acme/a.wav", "acme"));
+  EXPECT_TRUE(fetcher.owned_by("store://acme/a.wav", "acme"));
+  EXPECT_FALSE(fetcher.owned_by("store://acme2/a.wav", "acme"));
+}
+
 }  // namespace
 }  // namespace earshot::pipeline

@@ -300,6 +300,42 @@ TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReport
   client.shutdown();
 }
 
+// Defence in depth: a call whose stored recording lies under another business's prefix
+// (written by older code, or by a sync) fails with the reason; the recording is never read
+// and nothing is transcribed.
+TEST_F(TranscribeStageTest, ARecordingOfAnotherBusinessFailsTheCallUnread) {
+  auto victim = earshot::testing::new_tenant("sttv");
+  auto t = earshot::testing::new_tenant("stta");
+  const int r = 8000;
+  std::vector<earshot::testing::Placement> parts;
+  parts.push_back({0, 300, earshot::testing::speak(kAgent, "slt", r)});
+  auto call = earshot::testing::build_call(1, parts.back().end_ms(r) + 500, parts, r);
+  auto foreign = store_->write(victim.bid() + "/ingest/secret.wav", wav_bytes(call));
+  ASSERT_TRUE(foreign);
+  for (const std::string& uri : {*foreign, "store://" + t.bid() + "/../" + victim.bid() + "/ingest/secret.wav"}) {
+    storage::CallInput in;
+    in.external_id = "foreign-" + earshot::testing::unique_suffix();
+    in.audio_uri = uri;
+    in.channels = 1;
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    auto up = calls_->upsert(t, in);
+    ASSERT_TRUE(up);
+    queue::IncomingMessage msg;
+    msg.envelope.bid = t.bid();
+    msg.envelope.stage = Stage::kTranscribe;
+    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+                              {"audio", {{"uri", uri}, {"format", "wav"}}}}.dump();
+    auto out = stage_->handle(msg);
+    ASSERT_TRUE(out) << out.error().to_string();
+    ASSERT_NE(std::get_if<queue::Fail>(&*out), nullptr) << uri;
+    auto c = calls_->get(t, up->id);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->status, storage::CallStatus::kFailed) << uri;
+    EXPECT_NE(c->failed_reason.find("recording refused"), std::string::npos) << c->failed_reason;
+    EXPECT_FALSE(transcripts_->get(t, up->id)) << uri;
+  }
+}
+
 // call.status events of one call, oldest first, from the business's live stream.
 std::vector<nlohmann::json> status_events(cache::LiveEvents& live, const std::string& bid, storage::Id id) {
   std::vector<nlohmann::json> out;

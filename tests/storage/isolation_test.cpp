@@ -216,7 +216,24 @@ TEST_F(IsolationTest, UsersKeysAndBusiness) {
   EXPECT_FALSE(users.set_disabled(b, uid, true).value());
   EXPECT_FALSE(users.record_login(b, uid, at(1)).value());
   EXPECT_FALSE(users.remove(b, uid).value());
-  ASSERT_TRUE(users.create(b, u).has_value());  // same email in another business is fine
+  // E-mails are unique on the platform: another business cannot take it (case ignored), and
+  // is not told which business has it.
+  for (const char* e : {"same@example.com", "SAME@example.com"}) {
+    u.email = e;
+    auto dup = users.create(b, u);
+    ASSERT_FALSE(dup) << e;
+    EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+    EXPECT_EQ(dup.error().message.find(a_->bid()), std::string::npos) << dup.error().message;
+  }
+  EXPECT_TRUE(users.email_taken("Same@Example.com").value());
+  EXPECT_FALSE(users.email_taken("other-" + unique_suffix() + "@example.com").value());
+  // Nor can a platform admin, and a user cannot take a platform admin's e-mail.
+  EXPECT_EQ(users.create_platform_admin("same@example.com", "h").error().code, ErrorCode::kAlreadyExists);
+  const std::string root = "root-" + unique_suffix() + "@example.com";
+  ASSERT_TRUE(users.create_platform_admin(root, "h"));
+  u.email = root;
+  EXPECT_EQ(users.create(b, u).error().code, ErrorCode::kAlreadyExists);
+  u.email = "same@example.com";
   auto a_user = users.get(*a_, uid);
   EXPECT_EQ(a_user->role, UserRole::kViewer);
   EXPECT_EQ(a_user->password_hash, "h");

@@ -341,6 +341,8 @@ struct ApiServer::Impl {
   std::unique_ptr<AmqpQueueControl> queues;
   std::unique_ptr<cache::RedisClient> redis;
   std::unique_ptr<cache::RedisRateLimiter> limiter;
+  std::unique_ptr<RedisLoginFailureStore> login_failures;
+  std::unique_ptr<LoginThrottle> login_throttle;
   std::unique_ptr<cache::LiveEvents> live_events;
   std::unique_ptr<EventHub> event_hub;
   std::unique_ptr<ListCache> list_cache;
@@ -381,6 +383,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   if (!redis) return std::unexpected(redis.error().with_context("EARSHOT_REDIS_URL"));
   m.redis = std::move(*redis);
   m.limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis);
+  m.login_failures = std::make_unique<RedisLoginFailureStore>(*m.redis);
+  m.login_throttle = std::make_unique<LoginThrottle>(*m.login_failures, runtime.clock());
+  m.auth->set_login_throttle(m.login_throttle.get());
   if (gw.events.max_clients >= api.threads) {
     return make_error(ErrorCode::kInvalidArgument,
                       "EARSHOT_SSE_MAX_CLIENTS must be below EARSHOT_HTTP_THREADS (each live "

@@ -59,15 +59,36 @@ AuthService::AuthService(storage::Database& db, const JwtCodec& jwt, const Clock
     : db_(db), jwt_(jwt), clock_(clock), refresh_ttl_(refresh_ttl) {}
 
 Result<Session> AuthService::login(std::string_view email, std::string_view password,
-                                   std::optional<std::string> bid) {
+                                   std::optional<std::string> bid, std::string_view client_address) {
   if (email.empty() || email.size() > 255 || password.empty() || password.size() > 1024) {
     return make_error(ErrorCode::kInvalidArgument, "email and password are required");
   }
+  if (throttle_ != nullptr) {
+    if (auto st = throttle_->check(email, client_address); !st) return std::unexpected(st.error());
+  }
+  auto out = check_login(email, password, std::move(bid));
+  if (throttle_ != nullptr) {
+    if (out) {
+      throttle_->succeeded(email);
+    } else if (out.error().code == ErrorCode::kUnauthenticated) {
+      throttle_->failed(email, client_address);
+    }
+  }
+  return out;
+}
+
+Result<Session> AuthService::check_login(std::string_view email, std::string_view password,
+                                         std::optional<std::string> bid) {
+  // Every refusal below is kBadLogin after exactly one password hash check.
+  auto refuse = [&]() -> Result<Session> {
+    (void)crypto::verify_password(dummy_hash(), password);
+    return std::unexpected(kBadLogin);
+  };
   storage::MySqlUserRepository users(db_);
   if (!bid) {
     auto admin = users.find_platform_admin(email);
     if (admin) {
-      if (!crypto::verify_password(admin->password_hash, password)) {
+      if (!crypto::verify_password(admin->password_hash, password) || admin->disabled) {
         return std::unexpected(kBadLogin);
       }
       Principal p;
@@ -77,25 +98,19 @@ Result<Session> AuthService::login(std::string_view email, std::string_view pass
       return issue(p, new_family());
     }
     if (admin.error().code != ErrorCode::kNotFound) return std::unexpected(admin.error());
-    auto rows = db_.execute("SELECT bid FROM users WHERE email = ? LIMIT 2", {Value(email)});
-    if (!rows) return std::unexpected(rows.error());
-    if (rows->rows.size() > 1) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "this e-mail belongs to several businesses: give bid");
-    }
-    if (rows->rows.empty()) {
-      (void)crypto::verify_password(dummy_hash(), password);
-      return std::unexpected(kBadLogin);
-    }
-    bid = rows->rows[0][0].as_string();
   }
-  auto tenant = storage::TenantId::make(*bid);
-  if (!tenant) return std::unexpected(kBadLogin);
+  auto rows = db_.execute("SELECT bid FROM users WHERE email = ? LIMIT 2", {Value(email)});
+  if (!rows) return std::unexpected(rows.error());
+  // None, or (older data, before e-mails were unique) two businesses: the same answer.
+  if (rows->rows.size() != 1) return refuse();
+  const std::string found = rows->rows[0][0].as_string();
+  if (bid && *bid != found) return refuse();
+  auto tenant = storage::TenantId::make(found);
+  if (!tenant) return refuse();
   auto user = users.find_by_email(*tenant, email);
   if (!user) {
     if (user.error().code != ErrorCode::kNotFound) return std::unexpected(user.error());
-    (void)crypto::verify_password(dummy_hash(), password);
-    return std::unexpected(kBadLogin);
+    return refuse();
   }
   if (!crypto::verify_password(user->password_hash, password) || user->disabled) {
     return std::unexpected(kBadLogin);
@@ -108,7 +123,7 @@ Result<Session> AuthService::login(std::string_view email, std::string_view pass
   Principal p;
   p.kind = Principal::Kind::kUser;
   p.id = user->id;
-  p.bid = *bid;
+  p.bid = found;
   p.role = *role_of(user->role);
   return issue(p, new_family());
 }
@@ -135,6 +150,7 @@ Result<Session> AuthService::issue(const Principal& p, const std::string& family
   c.sub = p.subject();
   c.bid = p.bid;
   c.role = std::string(role_name(p.role));
+  c.sid = family;
   auto access = jwt_.issue(c);
   if (!access) return std::unexpected(access.error());
   return Session{*access, jwt_.ttl().count(), *refresh, p};
@@ -176,6 +192,12 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
     if (row[4].as_int() != 0) {
       p.kind = Principal::Kind::kPlatformAdmin;
       p.role = Role::kPlatformAdmin;
+      auto a = c.execute("SELECT disabled FROM platform_admins WHERE id = ?", {Value(p.id)});
+      if (!a) return std::unexpected(a.error());
+      if (a->rows.empty() || a->rows[0][0].as_int() != 0) {
+        out.outcome = Outcome::kUnknown;  // a disabled admin's session cannot be renewed
+        return out;
+      }
     } else {
       p.kind = Principal::Kind::kUser;
       p.bid = row[2].as_string();
@@ -218,6 +240,7 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
   c.sub = rot->principal.subject();
   c.bid = rot->principal.bid;
   c.role = std::string(role_name(rot->principal.role));
+  c.sid = rot->family;
   auto access = jwt_.issue(c);
   if (!access) return std::unexpected(access.error());
   return Session{*access, jwt_.ttl().count(), rot->next_token, rot->principal};
@@ -257,6 +280,9 @@ Result<Principal> AuthService::authenticate_bearer(std::string_view token) const
   p.role = *role;
   if (kind == "admin" && *role == Role::kPlatformAdmin && claims->bid.empty()) {
     p.kind = Principal::Kind::kPlatformAdmin;
+    auto enabled = admin_enabled(p.id);
+    if (!enabled) return std::unexpected(enabled.error());
+    if (!*enabled) return make_error(ErrorCode::kUnauthenticated, "the platform admin is disabled");
   } else if (kind == "user" && *role != Role::kPlatformAdmin && !claims->bid.empty()) {
     p.kind = Principal::Kind::kUser;
     p.bid = claims->bid;
@@ -270,7 +296,49 @@ Result<Principal> AuthService::authenticate_bearer(std::string_view token) const
   } else {
     return make_error(ErrorCode::kUnauthenticated, "invalid access token: bad claims");
   }
+  if (!claims->sid.empty()) {
+    auto open = session_open(claims->sid);
+    if (!open) return std::unexpected(open.error());
+    if (!*open) return make_error(ErrorCode::kUnauthenticated, "the session has ended; log in again");
+  }
   return p;
+}
+
+Result<bool> AuthService::session_open(const std::string& sid) const {
+  const auto now = clock_.steady_now();
+  {
+    std::lock_guard lock(standing_mu_);
+    auto it = sessions_.find(sid);
+    if (it != sessions_.end() && now - it->second.checked < kAccessRecheck) return it->second.ok;
+  }
+  // Open while any token of the family is unrevoked (rotation revokes one and adds the next;
+  // logout and a reused token revoke them all).
+  auto r = db_.execute("SELECT 1 FROM auth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL LIMIT 1",
+                       {Value(sid)});
+  if (!r) return std::unexpected(r.error());
+  const bool ok = !r->rows.empty();
+  std::lock_guard lock(standing_mu_);
+  if (sessions_.size() > 100'000) {
+    std::erase_if(sessions_, [&](const auto& e) { return now - e.second.checked >= kAccessRecheck; });
+  }
+  sessions_[sid] = Checked{ok, now};
+  return ok;
+}
+
+Result<bool> AuthService::admin_enabled(std::int64_t admin) const {
+  const auto now = clock_.steady_now();
+  {
+    std::lock_guard lock(standing_mu_);
+    auto it = admins_.find(admin);
+    if (it != admins_.end() && now - it->second.checked < kAccessRecheck) return it->second.ok;
+  }
+  storage::MySqlUserRepository users(db_);
+  auto a = users.get_platform_admin(admin);
+  if (!a && a.error().code != ErrorCode::kNotFound) return std::unexpected(a.error());
+  const bool ok = a && !a->disabled;
+  std::lock_guard lock(standing_mu_);
+  admins_[admin] = Checked{ok, now};
+  return ok;
 }
 
 Result<std::optional<Role>> AuthService::current_role(const std::string& bid,

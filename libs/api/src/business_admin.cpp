@@ -75,6 +75,16 @@ Result<storage::Business> register_business(storage::Database& db, const crypto:
     if (!h) return std::unexpected(h.error());
     admin_hash = *h;
   }
+  if (in.admin_email) {
+    // E-mails are unique on the platform; refused before anything is made.
+    storage::MySqlUserRepository users(db);
+    auto taken = users.email_taken(*in.admin_email);
+    if (!taken) return std::unexpected(taken.error());
+    if (*taken) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "a user with this e-mail already exists (e-mails are unique on the platform)");
+    }
+  }
   // Queues first: declaring is idempotent, so a failure here leaves nothing half-made.
   if (auto st = queues.declare_business(in.bid); !st) return std::unexpected(st.error());
   storage::MySqlBusinessRepository businesses(db);

@@ -87,7 +87,8 @@ Result<std::string> JwtCodec::issue(AccessClaims c) const {
       jwt_add_grant(j.get(), "jti", c.jti.c_str()) != 0 ||
       jwt_add_grant_int(j.get(), "iat", static_cast<long>(c.iat)) != 0 ||
       jwt_add_grant_int(j.get(), "exp", static_cast<long>(c.exp)) != 0 ||
-      (!c.bid.empty() && jwt_add_grant(j.get(), "bid", c.bid.c_str()) != 0)) {
+      (!c.bid.empty() && jwt_add_grant(j.get(), "bid", c.bid.c_str()) != 0) ||
+      (!c.sid.empty() && jwt_add_grant(j.get(), "sid", c.sid.c_str()) != 0)) {
     return make_error(ErrorCode::kInternal, "cannot build the access token");
   }
   char* out = jwt_encode_str(j.get());
@@ -156,6 +157,11 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token) const {
   c.exp = *exp;
   c.jti = *jti;
   c.bid = str("bid").value_or("");
+  if (p.contains("sid")) {
+    auto sid = str("sid");
+    if (!sid || sid->empty() || sid->size() > 64) return std::unexpected(unauthenticated("bad sid"));
+    c.sid = *sid;
+  }
   return c;
 }
 

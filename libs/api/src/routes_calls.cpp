@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "earshot/api/gateway.hpp"
+#include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/pipeline/object_store.hpp"
 #include "earshot/queue/topology.hpp"
@@ -321,6 +322,18 @@ queue::OutgoingMessage analyze_message(const QueueControl& q, const std::string&
   return queue::make_stage_message(q.topology(), env, body.dump());
 }
 
+// The recording a call names may be read for business `bid`: an object under the business's
+// own prefix (ObjectStore::owned_by, the one ownership rule), or an http(s) URL a source
+// system gave (the stt worker fetches those through its address policy). kInvalidArgument
+// with the reason otherwise.
+Status recording_owned(GatewayServices& s, const std::string& uri, const std::string& bid) {
+  if (uri.starts_with("http://") || uri.starts_with("https://")) return {};
+  if (auto st = object_store_of(s).owned_by(uri, bid); !st) {
+    return make_error(ErrorCode::kInvalidArgument, "the call's recording cannot be used: " + st.error().message);
+  }
+  return {};
+}
+
 // Resets the call and prepares its message. False (skipped) when the call is still being
 // worked on, or (analyze) has no transcript.
 Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s,
@@ -337,6 +350,8 @@ Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s,
     }
   } else if (c.audio_uri.empty()) {
     return std::optional<queue::OutgoingMessage>{};
+  } else if (auto st = recording_owned(s, c.audio_uri, t.bid()); !st) {
+    return std::unexpected(st.error());
   }
   auto ok = calls.reprocess(t, c.id);
   if (!ok) return std::unexpected(ok.error());
@@ -420,6 +435,9 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!s.object_store->owns(**uri)) {
       return invalid("audio_uri must be a location in the object store: store://key, or s3://bucket/key in the "
                      "configured bucket");
+    }
+    if (auto st = s.object_store->owned_by(**uri, req.caller_bid()); !st) {
+      return invalid("audio_uri is not this business's recording: " + st.error().message);
     }
     in.audio_uri = **uri;
     auto started = detail::str_field(*b, "started_at", true, 10, 32);
@@ -528,6 +546,11 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!objects->owns(c->audio_uri)) {
       return make_error(ErrorCode::kNotFound, "this call's recording is not in the object store");
     }
+    if (auto st = objects->owned_by(c->audio_uri, req.caller_bid()); !st) {
+      log::warn("call names a recording outside its business's prefix; not streamed",
+                {{"call_id", std::to_string(c->id)}, {"reason", st.error().message}});
+      return make_error(ErrorCode::kPermissionDenied, "this call's recording is not under the business's prefix");
+    }
     auto info = objects->stat(c->audio_uri);
     if (!info) {
       if (info.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "recording not found");
@@ -610,9 +633,18 @@ void add_call_routes(Router& router, GatewayServices& s) {
     storage::MySqlNoteRepository notes(s.db);
     auto nl = notes.list_for_call(t, c->id);
     if (!nl) return std::unexpected(nl.error());
-    bool found = false;
-    for (const auto& n : *nl) found = found || n.id == *note_id;
-    if (!found) return make_error(ErrorCode::kNotFound, "no such note");
+    const storage::CallNote* note = nullptr;
+    for (const auto& n : *nl) {
+      if (n.id == *note_id) note = &n;
+    }
+    if (note == nullptr) return make_error(ErrorCode::kNotFound, "no such note");
+    // Its author, or an admin of the business (or the platform), may delete a note.
+    const Principal& who = *req.principal;
+    const bool admin_caller = who.role == Role::kAdmin || who.role == Role::kPlatformAdmin;
+    const bool author = who.kind == Principal::Kind::kUser && note->author_user_id == who.id;
+    if (!admin_caller && !author) {
+      return make_error(ErrorCode::kPermissionDenied, "only the note's author or an admin may delete it");
+    }
     auto ok = notes.remove(t, *note_id);
     if (!ok) return std::unexpected(ok.error());
     return Reply::no_content();
@@ -623,8 +655,13 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!c) return std::unexpected(c.error());
     // The recording goes first: when the store cannot delete it now (503), the call stays
     // and a retry deletes both; an absent object is already the wanted state.
+    // Only an object under the call's own business prefix is removed; a foreign URI stored by
+    // older code is left alone (and logged): deleting it would delete another business's data.
     if (objects->owns(c->audio_uri)) {
-      if (auto st = objects->remove(c->audio_uri); !st) {
+      if (auto own = objects->owned_by(c->audio_uri, req.caller_bid()); !own) {
+        log::warn("call names a recording outside its business's prefix; the object is left alone",
+                  {{"call_id", std::to_string(c->id)}, {"reason", own.error().message}});
+      } else if (auto st = objects->remove(c->audio_uri); !st) {
         return std::unexpected(pipeline::object_store_unavailable(st.error()));
       }
     }
@@ -703,6 +740,10 @@ void add_call_routes(Router& router, GatewayServices& s) {
     }
     for (const auto& c : matched) {
       auto m = reset_call(s, t, c, *stage);
+      if (!m && m.error().code == ErrorCode::kInvalidArgument) {
+        ++skipped;  // a recording outside the business's prefix (recording_owned)
+        continue;
+      }
       if (!m) return std::unexpected(m.error());
       if (!*m) {
         ++skipped;

@@ -96,7 +96,7 @@ void add_auth_routes(Router& router, GatewayServices& s) {
     if (!password) return std::unexpected(password.error());
     auto bid = detail::str_field(*body, "bid", false, 1, 64);
     if (!bid) return std::unexpected(bid.error());
-    auto ses = s.auth.login(**email, **password, *bid);
+    auto ses = s.auth.login(**email, **password, *bid, req.remote_addr);
     if (!ses) return std::unexpected(ses.error());
     return Reply::ok(session_json(*ses));
   });

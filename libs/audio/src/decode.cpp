@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <numbers>
 #include <optional>
 
@@ -143,7 +144,17 @@ std::optional<std::uint64_t> wav_data_offset(std::span<const std::uint8_t> b) {
 
 }  // namespace
 
-Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+namespace {
+
+// Each block of decoded frames (interleaved, clamped to [-1, 1]); an error stops the decode.
+using BlockSink = std::function<Status(std::span<const float> interleaved, int channels)>;
+
+// The one decode loop: checks, then libsndfile block by block into `sink`, stopping as soon
+// as the duration limit is passed. `held_outside` tells how many samples the sink holds
+// (for the accounting in `stats`).
+Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                                const BlockSink& sink, const std::function<std::uint64_t()>& held_outside,
+                                DecodeStats* stats) {
   if (bytes.empty()) return make_error(ErrorCode::kInvalidArgument, "audio is empty (0 bytes)");
   if (bytes.size() > limits.max_bytes) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -190,36 +201,47 @@ Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimi
                                   limits.max_duration.count() / 1000));
   }
 
-  AudioBuffer out;
+  AudioInfo out;
   out.sample_rate = info.samplerate;
+  out.channels = info.channels;
   out.format = format;
   out.codec = codec_name(info.format);
-  out.channels.assign(static_cast<std::size_t>(info.channels), {});
-  if (info.frames > 0 && info.frames != SF_COUNT_MAX) {
-    for (auto& c : out.channels) c.reserve(static_cast<std::size_t>(info.frames));
-  }
   // Integer PCM is scaled into [-1, 1).
   sf_command(sf, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
-  constexpr sf_count_t kChunk = 8192;
-  std::vector<float> buf(static_cast<std::size_t>(kChunk * info.channels));
+  const auto block_samples = static_cast<std::uint64_t>(kDecodeBlockFrames) * static_cast<std::uint64_t>(info.channels);
+  std::vector<float> buf(static_cast<std::size_t>(block_samples));
   sf_count_t total = 0;
+  auto account = [&] {
+    if (stats == nullptr) return;
+    stats->frames_read = static_cast<std::uint64_t>(total);
+    stats->peak_samples_held = std::max(stats->peak_samples_held, block_samples + held_outside());
+  };
   while (true) {
-    const sf_count_t n = sf_readf_float(sf, buf.data(), kChunk);
+    // Never read past the limit by more than one block.
+    const sf_count_t n = sf_readf_float(sf, buf.data(), kDecodeBlockFrames);
     if (n <= 0) break;
-    for (sf_count_t i = 0; i < n; ++i) {
-      for (int c = 0; c < info.channels; ++c) {
-        float v = buf[static_cast<std::size_t>(i * info.channels + c)];
-        if (!std::isfinite(v)) v = 0.0f;
-        out.channels[static_cast<std::size_t>(c)].push_back(std::clamp(v, -1.0f, 1.0f));
-      }
-    }
     total += n;
     if (total > max_frames) {
+      account();
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("audio lasts more than the limit of {} s",
                                     limits.max_duration.count() / 1000));
     }
+    const auto used = static_cast<std::size_t>(n * info.channels);
+    for (std::size_t k = 0; k < used; ++k) {
+      float v = buf[k];
+      if (!std::isfinite(v)) v = 0.0f;
+      buf[k] = std::clamp(v, -1.0f, 1.0f);
+    }
+    if (sink) {
+      if (auto st = sink(std::span<const float>(buf.data(), used), info.channels); !st) {
+        account();
+        return std::unexpected(st.error());
+      }
+    }
+    account();
   }
+  account();
   if (const int err = sf_error(sf); err != SF_ERR_NO_ERROR) {
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("{} audio is corrupt: {}", format_name(format),
@@ -247,7 +269,38 @@ Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimi
                       fmt::format("{} audio is truncated: {} of {} frames decoded",
                                   format_name(format), total, info.frames));
   }
+  out.frames = total;
   return out;
+}
+
+}  // namespace
+
+Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, DecodeStats* stats) {
+  AudioBuffer out;
+  std::uint64_t held = 0;
+  // Channels grow with what was decoded (never with what a header claims).
+  auto sink = [&](std::span<const float> block, int channels) -> Status {
+    if (out.channels.empty()) out.channels.assign(static_cast<std::size_t>(channels), {});
+    const std::size_t frames = block.size() / static_cast<std::size_t>(channels);
+    for (std::size_t i = 0; i < frames; ++i) {
+      for (int c = 0; c < channels; ++c) {
+        out.channels[static_cast<std::size_t>(c)].push_back(block[i * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)]);
+      }
+    }
+    held += block.size();
+    return {};
+  };
+  auto info = decode_blocks(bytes, limits, sink, [&] { return held; }, stats);
+  if (!info) return std::unexpected(info.error());
+  out.sample_rate = info->sample_rate;
+  out.format = info->format;
+  out.codec = info->codec;
+  if (out.channels.empty()) out.channels.assign(static_cast<std::size_t>(info->channels), {});
+  return out;
+}
+
+Result<AudioInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, DecodeStats* stats) {
+  return decode_blocks(bytes, limits, nullptr, [] { return std::uint64_t{0}; }, stats);
 }
 
 Result<AudioBuffer> decode_file(const std::string& path, const DecodeLimits& limits) {

@@ -104,6 +104,9 @@ void IngestSettings::declare(ConfigSpec& spec) {
                   "URL); empty: http:// and the request's Host header.");
   spec.add_duration("ingest_fetch_timeout", &fetch_timeout, std::chrono::seconds(120), std::chrono::seconds(1),
                     std::chrono::minutes(30), "Deadline to download one telephony recording.");
+  spec.add_int("ingest_max_concurrent_uploads", &max_concurrent_uploads, 4, 0, 10000,
+               "Recordings of one business checked and stored at once by this gateway; one more "
+               "is refused with 429 and Retry-After (0: no cap).");
 }
 
 IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const IngestSettings& limits) {
@@ -122,7 +125,9 @@ IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const
   audio::DecodeLimits dl;
   dl.max_bytes = static_cast<std::uint64_t>(limits.max_audio_bytes);
   dl.max_duration = limits.max_duration;
-  auto decoded = audio::decode(bytes, dl);
+  // Streaming: the samples are checked block by block and dropped, so memory stays one
+  // block however long the recording decodes to; past the duration limit it stops (422).
+  auto decoded = audio::probe(bytes, dl);
   if (!decoded) {
     return std::unexpected(problem(Problem::kUnprocessable,
                                    fmt::format("the {} file cannot be used: {}", audio::format_name(format),
@@ -132,7 +137,7 @@ IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const
   m.format = std::string(audio::format_name(decoded->format));
   m.codec = decoded->codec;
   m.duration_ms = decoded->duration_ms();
-  m.channels = static_cast<int>(decoded->channels.size());
+  m.channels = decoded->channels;
   m.sample_rate = decoded->sample_rate;
   m.bytes = bytes.size();
   if (m.duration_ms <= 0) {
@@ -200,6 +205,28 @@ Ingestor::Ingestor(IngestorDeps deps, IngestSettings settings) : d_(std::move(de
     calls_ = &d_.metrics->counter("earshot_ingest_calls_total",
                                   "Pushed calls by source and result (created, existing, rejected, failed).");
   }
+}
+
+Result<std::shared_ptr<void>> Ingestor::upload_slot(const std::string& bid) {
+  const auto cap = settings_.max_concurrent_uploads;
+  if (cap <= 0) return std::shared_ptr<void>();
+  {
+    std::lock_guard lock(uploads_mu_);
+    auto& n = uploads_[bid];
+    if (n >= cap) {
+      Error e(ErrorCode::kRateLimited,
+              fmt::format("this business already has {} recordings being uploaded, the most allowed at once; "
+                          "retry shortly",
+                          cap));
+      e.retry_after = std::chrono::seconds(1);
+      return std::unexpected(e);
+    }
+    ++n;
+  }
+  return std::shared_ptr<void>(nullptr, [this, bid](void*) {
+    std::lock_guard lock(uploads_mu_);
+    if (auto it = uploads_.find(bid); it != uploads_.end() && --it->second <= 0) uploads_.erase(it);
+  });
 }
 
 void Ingestor::count(const std::string& source, std::string_view result) {
@@ -331,6 +358,9 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
     return rejected(failure(found.error()));
   }
 
+  // Decoding and storing cost memory and time: a business has a bounded number at once.
+  auto slot = upload_slot(t.bid());
+  if (!slot) return rejected(failure(slot.error()));
   auto media = inspect_audio(bytes, settings_);
   if (!media) return rejected(media.error());
   auto in = call_input(t, meta);

@@ -130,6 +130,27 @@ Result<std::string> LocalObjectStore::read_range(std::string_view uri, std::uint
   return out;
 }
 
+Status key_owned_by(std::string_view key, std::string_view bid) {
+  auto bad = [&](std::string why) { return make_error(ErrorCode::kInvalidArgument, std::move(why)); };
+  if (bid.empty()) return bad("no business to own the recording");
+  if (auto st = LocalObjectStore::check_key(key); !st) return std::unexpected(st.error());
+  if (!key.starts_with(bid) || key.size() <= bid.size() || key[bid.size()] != '/') {
+    return bad(fmt::format("the recording is not under this business's prefix '{}/'", bid));
+  }
+  return {};
+}
+
+Status AudioStore::owned_by(std::string_view /*uri*/, std::string_view /*bid*/) const {
+  return make_error(ErrorCode::kInvalidArgument, "this store cannot tell which business owns a recording");
+}
+
+Status LocalObjectStore::owned_by(std::string_view uri, std::string_view bid) const {
+  if (!uri.starts_with(kScheme)) {
+    return make_error(ErrorCode::kInvalidArgument, "the recording is not a store:// location");
+  }
+  return key_owned_by(uri.substr(kScheme.size()), bid);
+}
+
 bool LocalObjectStore::owns(std::string_view uri) const {
   return uri.starts_with(kScheme) && check_key(uri.substr(kScheme.size())).has_value();
 }
@@ -170,6 +191,11 @@ http::HttpRequest HttpAudioStore::request_for(std::string_view uri, std::uint64_
 Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std::uint64_t max_bytes) {
   if (!is_http_url(uri)) return fallback_.read(uri, max_bytes);
   return audio_from_response(client_.send_sync(request_for(uri, max_bytes)));
+}
+
+Status HttpAudioStore::owned_by(std::string_view uri, std::string_view bid) const {
+  if (is_http_url(uri)) return {};
+  return fallback_.owned_by(uri, bid);
 }
 
 void HttpAudioStore::read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {

@@ -115,6 +115,14 @@ Result<std::string> ObjectStores::read_range(std::string_view uri, std::uint64_t
   return (*s)->read_range(uri, offset, length);
 }
 
+Status ObjectStores::owned_by(std::string_view uri, std::string_view bid) const {
+  if (uri.starts_with("s3://")) {
+    if (!s3_) return make_error(ErrorCode::kInvalidArgument, "the recording is in an S3 store this platform does not use");
+    return s3_->owned_by(uri, bid);
+  }
+  return local_->owned_by(uri, bid);
+}
+
 bool ObjectStores::owns(std::string_view uri) const { return local_->owns(uri) || (s3_ && s3_->owns(uri)); }
 
 }  // namespace earshot::pipeline

@@ -122,6 +122,16 @@ Result<std::string> S3ObjectStore::object_key(std::string_view uri) const {
 
 bool S3ObjectStore::owns(std::string_view uri) const { return object_key(uri).has_value(); }
 
+Status S3ObjectStore::owned_by(std::string_view uri, std::string_view bid) const {
+  auto key = object_key(uri);
+  if (!key) return std::unexpected(key.error());
+  if (!key->starts_with(settings_.prefix)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("the recording is not under the store's prefix '{}'", settings_.prefix));
+  }
+  return key_owned_by(std::string_view(*key).substr(settings_.prefix.size()), bid);
+}
+
 void S3ObjectStore::send(std::string method, std::string key, std::string what,
                          std::function<void(http::HttpRequest&)> customize,
                          std::function<void(Result<http::HttpResponse>)> done) {

@@ -490,6 +490,12 @@ void step_load(const JobPtr& job) {
       body["audio"]["uri"].is_string()) {
     uri = body["audio"]["uri"].get<std::string>();
   }
+  // Defence in depth: whatever the gateway or a sync accepted, a recording outside the
+  // business's own prefix is never read for it (AudioStore::owned_by, the one rule).
+  if (auto own = s.d.store.owned_by(uri, t.bid()); !own) {
+    fail_call(job, Error(ErrorCode::kInvalidArgument, "recording refused: " + own.error().message));
+    return;
+  }
   auto fetch = [job, uri = std::move(uri)] {
     job->shared->d.store.read_async(uri, job->shared->d.limits.max_bytes, [job](Result<std::vector<std::uint8_t>> r) {
       // Off the HTTP loop: decoding on a CPU thread, or failing the call on a database one.

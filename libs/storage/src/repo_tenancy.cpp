@@ -88,13 +88,37 @@ Result<User> one_user(Result<ExecResult> r, std::string_view what) {
 }
 }  // namespace
 
+namespace {
+Error email_exists() {
+  return Error(ErrorCode::kAlreadyExists, "a user with this e-mail already exists (e-mails are unique on the platform)");
+}
+
+PlatformAdmin to_admin(const Row& row) {
+  return PlatformAdmin{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_int() != 0,
+                       row[4].as_time()};
+}
+constexpr std::string_view kAdminCols = "SELECT id, email, password_hash, disabled, created_at FROM platform_admins";
+}  // namespace
+
+Result<bool> MySqlUserRepository::email_taken(std::string_view email) {
+  auto r = db_.execute(
+      "SELECT 1 FROM users WHERE email = ? UNION ALL SELECT 1 FROM platform_admins WHERE email = ? LIMIT 1",
+      {email, email});
+  if (!r) return std::unexpected(r.error());
+  return !r->rows.empty();
+}
+
 Result<Id> MySqlUserRepository::create(const TenantId& t, const User& u) {
+  // The unique index on users.email is the authority; platform admins live in their own table.
+  auto admin = db_.execute("SELECT 1 FROM platform_admins WHERE email = ?", {u.email});
+  if (!admin) return std::unexpected(admin.error());
+  if (!admin->rows.empty()) return std::unexpected(email_exists());
   auto r = db_.execute(
       "INSERT INTO users (bid, email, display_name, role, password_hash, disabled) "
       "VALUES (?, ?, ?, ?, ?, ?)",
       {t.bid(), u.email, u.display_name, to_name(kUserRole, u.role), u.password_hash,
        u.disabled});
-  if (!r) return std::unexpected(r.error());
+  if (!r) return std::unexpected(r.error().code == ErrorCode::kAlreadyExists ? email_exists() : r.error());
   return static_cast<Id>(r->insert_id);
 }
 
@@ -144,19 +168,49 @@ Result<bool> MySqlUserRepository::remove(const TenantId& t, Id id) {
 
 Result<Id> MySqlUserRepository::create_platform_admin(std::string_view email,
                                                       std::string_view password_hash) {
+  auto user = db_.execute("SELECT 1 FROM users WHERE email = ?", {email});
+  if (!user) return std::unexpected(user.error());
+  if (!user->rows.empty()) return std::unexpected(email_exists());
   auto r = db_.execute("INSERT INTO platform_admins (email, password_hash) VALUES (?, ?)",
                        {email, password_hash});
-  if (!r) return std::unexpected(r.error());
+  if (!r) {
+    if (r.error().code == ErrorCode::kAlreadyExists) {
+      return make_error(ErrorCode::kAlreadyExists, "a platform admin with this e-mail already exists");
+    }
+    return std::unexpected(r.error());
+  }
   return static_cast<Id>(r->insert_id);
 }
 
-Result<PlatformAdmin> MySqlUserRepository::find_platform_admin(std::string_view email) {
-  auto r = db_.execute("SELECT id, email, password_hash FROM platform_admins WHERE email = ?",
-                       {email});
+Result<std::vector<PlatformAdmin>> MySqlUserRepository::list_platform_admins() {
+  auto r = db_.execute(std::string(kAdminCols) + " ORDER BY id");
+  if (!r) return std::unexpected(r.error());
+  std::vector<PlatformAdmin> out;
+  for (const auto& row : r->rows) out.push_back(to_admin(row));
+  return out;
+}
+
+Result<PlatformAdmin> MySqlUserRepository::get_platform_admin(Id id) {
+  auto r = db_.execute(std::string(kAdminCols) + " WHERE id = ?", {id});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("platform admin");
-  const auto& row = r->rows[0];
-  return PlatformAdmin{row[0].as_int(), row[1].as_string(), row[2].as_string()};
+  return to_admin(r->rows[0]);
+}
+
+Result<bool> MySqlUserRepository::set_platform_admin_disabled(std::string_view email, bool disabled) {
+  auto found = db_.execute("SELECT id FROM platform_admins WHERE email = ?", {email});
+  if (!found) return std::unexpected(found.error());
+  if (found->rows.empty()) return false;
+  auto r = db_.execute("UPDATE platform_admins SET disabled = ? WHERE email = ?", {disabled, email});
+  if (!r) return std::unexpected(r.error());
+  return true;
+}
+
+Result<PlatformAdmin> MySqlUserRepository::find_platform_admin(std::string_view email) {
+  auto r = db_.execute(std::string(kAdminCols) + " WHERE email = ?", {email});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("platform admin");
+  return to_admin(r->rows[0]);
 }
 
 // ---- API keys ----------------------------------------------------------------------------

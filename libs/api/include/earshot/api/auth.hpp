@@ -19,6 +19,7 @@
 
 #include "earshot/api/dispatcher.hpp"
 #include "earshot/api/jwt.hpp"
+#include "earshot/api/login_throttle.hpp"
 #include "earshot/api/router.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/storage/sql.hpp"
@@ -37,20 +38,28 @@ class AuthService {
   AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock,
               std::chrono::seconds refresh_ttl);
 
-  // `bid` selects the business when the same e-mail has users in several; platform admins
-  // log in without one. kUnauthenticated for unknown e-mail, wrong password or a disabled
-  // user or business (one message for all, so accounts cannot be probed); kInvalidArgument
-  // when the e-mail is ambiguous without `bid`.
+  // An e-mail names one account on the platform (a platform admin or one business's user;
+  // unique since migration 0009); `bid`, when given, must be that user's business. Platform
+  // admins log in without one. kUnauthenticated "wrong e-mail or password" for an unknown
+  // e-mail, a wrong password, a disabled user, admin or business, a wrong `bid` and an
+  // e-mail still present in two businesses (older data): one answer after one password
+  // hash check in every case, so accounts cannot be probed by answer or by time.
+  // With a throttle set: kRateLimited (retry_after) while the account or `client_address`
+  // must wait after repeated failures (login_throttle.hpp), before any check.
   [[nodiscard]] Result<Session> login(std::string_view email, std::string_view password,
-                                      std::optional<std::string> bid);
+                                      std::optional<std::string> bid, std::string_view client_address = {});
+  // Failed-login throttling (optional; not owned; must outlive the service).
+  void set_login_throttle(LoginThrottle* throttle) { throttle_ = throttle; }
   [[nodiscard]] Result<Session> refresh(std::string_view refresh_token);
   // Revokes the token's whole family. Unknown tokens are ignored (logout is idempotent).
   [[nodiscard]] Status logout(std::string_view refresh_token);
 
-  // kUnauthenticated unless `token` is a valid access token of a platform admin, or of a
-  // business user who is still enabled in a still active business. The user's current role
-  // replaces the token's, so disabling or demoting takes effect within kAccessRecheck, not
-  // at the token's expiry.
+  // kUnauthenticated unless `token` is a valid access token of a platform admin who is still
+  // enabled, or of a business user who is still enabled in a still active business, and its
+  // session (the `sid` claim: the refresh-token family) is not revoked by logout or by a
+  // reused refresh token. The user's current role replaces the token's. All of these are
+  // re-read at most once per kAccessRecheck, so disabling, demoting and logging out take
+  // effect within it, not at the token's expiry.
   [[nodiscard]] Result<Principal> authenticate_bearer(std::string_view token) const;
   static constexpr std::chrono::seconds kAccessRecheck{2};
   // kUnauthenticated unless `secret` is an unrevoked API key of an active business.
@@ -68,6 +77,8 @@ class AuthService {
   std::size_t flush_api_key_usage();
 
  private:
+  [[nodiscard]] Result<Session> check_login(std::string_view email, std::string_view password,
+                                            std::optional<std::string> bid);
   [[nodiscard]] Result<Session> issue(const Principal& p, const std::string& family);
   [[nodiscard]] Result<std::string> store_refresh(const Principal& p, const std::string& family,
                                                   storage::Connection* conn);
@@ -87,6 +98,17 @@ class AuthService {
   [[nodiscard]] Result<std::optional<Role>> current_role(const std::string& bid, std::int64_t user) const;
   mutable std::mutex standing_mu_;
   mutable std::map<std::pair<std::string, std::int64_t>, Standing> standing_;
+  // Whether a session (refresh-token family) is still open, and a platform admin still
+  // enabled: re-read at most once per kAccessRecheck.
+  struct Checked {
+    bool ok = false;
+    std::chrono::steady_clock::time_point checked{};
+  };
+  [[nodiscard]] Result<bool> session_open(const std::string& sid) const;
+  [[nodiscard]] Result<bool> admin_enabled(std::int64_t admin) const;
+  mutable std::map<std::string, Checked> sessions_;
+  mutable std::map<std::int64_t, Checked> admins_;
+  LoginThrottle* throttle_ = nullptr;
 };
 
 // The dispatcher's Authenticator answered by an AuthService (the gateway, its tests and

@@ -24,6 +24,10 @@ struct AccessClaims {
   std::int64_t iat = 0;
   std::int64_t exp = 0;
   std::string jti;
+  // The session (refresh-token family) the token was issued in; logout or a revoked family
+  // ends every access token carrying it (AuthService re-reads it). Empty in tokens issued
+  // before sessions were tracked.
+  std::string sid;
 };
 
 inline constexpr std::size_t kMinJwtKeyBytes = 32;

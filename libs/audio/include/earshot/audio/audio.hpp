@@ -9,6 +9,7 @@
 // silent recording decodes fine: silence is a call with zero talk time, not an error.
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -45,8 +46,37 @@ struct AudioBuffer {
   }
 };
 
+// What a decode held in memory, by its own count (tests assert memory bounds with it).
+struct DecodeStats {
+  std::uint64_t frames_read = 0;        // frames decoded before finishing or stopping
+  std::uint64_t peak_samples_held = 0;  // most decoded samples held at once (block + output)
+};
+
+// Decoding is streaming: libsndfile is read kDecodeBlockFrames frames at a time and stops
+// as soon as the duration limit is passed ("audio lasts more than the limit"), so a header
+// claiming hours or a small file that expands to hours never costs more than the limit's
+// worth of samples (decode) or one block (probe). Nothing is reserved from what a header
+// claims.
+inline constexpr std::int64_t kDecodeBlockFrames = 8192;
+
 [[nodiscard]] Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes,
-                                         const DecodeLimits& limits = {});
+                                         const DecodeLimits& limits = {}, DecodeStats* stats = nullptr);
+
+// The same checks as decode (format, layout, corruption, truncation, duration limit)
+// without keeping the samples: memory stays one block whatever the audio's length. The
+// result's channels are empty; `frames` says how long it is.
+struct AudioInfo {
+  int sample_rate = 0;
+  int channels = 0;
+  std::int64_t frames = 0;
+  AudioFormat format = AudioFormat::kUnknown;
+  std::string codec;
+  [[nodiscard]] std::int64_t duration_ms() const {
+    return sample_rate == 0 ? 0 : frames * 1000 / sample_rate;
+  }
+};
+[[nodiscard]] Result<AudioInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {},
+                                      DecodeStats* stats = nullptr);
 [[nodiscard]] Result<AudioBuffer> decode_file(const std::string& path,
                                               const DecodeLimits& limits = {});
 

@@ -25,6 +25,9 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -59,9 +62,13 @@ struct IngestSettings {
   // Where recording downloads may connect: the binary's egress policy (the gateway sets it
   // from egress_allow; an on-premise PBX is named there). Not a config key of its own.
   http::AddressPolicy fetch_policy;
+  // Recordings of one business being checked and stored at once by this gateway (uploads
+  // and telephony callbacks); one more is refused with 429 and Retry-After, other
+  // businesses unaffected. 0: no cap.
+  std::int64_t max_concurrent_uploads = 4;
 
   // Declares ingest_max_audio_bytes, ingest_max_duration, ingest_public_url,
-  // ingest_fetch_timeout.
+  // ingest_fetch_timeout, ingest_max_concurrent_uploads.
   void declare(ConfigSpec& spec);
 };
 
@@ -171,8 +178,14 @@ class Ingestor {
                                           const std::string& format);
   [[nodiscard]] Status publish_analyze(const std::string& bid, storage::Id call_id);
 
+  // A place among the business's concurrent uploads (settings_.max_concurrent_uploads), or
+  // kRateLimited saying so; the place is given back when the returned guard goes.
+  [[nodiscard]] Result<std::shared_ptr<void>> upload_slot(const std::string& bid);
+
   IngestorDeps d_;
   IngestSettings settings_;
+  std::mutex uploads_mu_;
+  std::map<std::string, std::int64_t> uploads_;  // bid -> uploads in progress
   prometheus::Family<prometheus::Counter>* calls_ = nullptr;
 };
 

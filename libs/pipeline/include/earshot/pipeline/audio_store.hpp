@@ -20,9 +20,24 @@
 
 namespace earshot::pipeline {
 
+// THE ownership rule of recordings, the one place it is decided. `key` is an object key
+// relative to the store's tenant layout (a local store's root; an s3 store's bucket with its
+// configured prefix removed), where the ingestor writes `<bid>/ingest/...`. It belongs to
+// business `bid` only when it is a safe key (LocalObjectStore::check_key: no empty, '.' or
+// '..' segment, so no "//" or traversal; only [A-Za-z0-9._/-], so no percent-encoding) whose
+// first segment is exactly `bid` (case-sensitive; "acme" never owns "acme2/..."). Otherwise
+// kInvalidArgument saying why. Every store's owned_by maps its URIs to such a key and asks
+// this.
+[[nodiscard]] Status key_owned_by(std::string_view key, std::string_view bid);
+
 class AudioStore {
  public:
   virtual ~AudioStore() = default;
+  // OK when `uri` names a recording business `bid` may read, stream and delete: an object
+  // under the business's own prefix (key_owned_by), or, for stores that fetch URLs, an
+  // http(s) URL (whose address the fetch checks against its policy). kInvalidArgument with
+  // the reason otherwise. The base class knows no layout and refuses everything.
+  [[nodiscard]] virtual Status owned_by(std::string_view uri, std::string_view bid) const;
   // kNotFound for a missing object, kInvalidArgument for a malformed or unsupported URI or
   // an object above `max_bytes`, kUnavailable when the store cannot be read right now.
   [[nodiscard]] virtual Result<std::vector<std::uint8_t>> read(std::string_view uri,
@@ -78,6 +93,8 @@ class LocalObjectStore final : public ObjectStore {
   [[nodiscard]] Result<std::string> read_range(std::string_view uri, std::uint64_t offset,
                                                std::uint64_t length) override;
   [[nodiscard]] bool owns(std::string_view uri) const override;
+  // store://<bid>/... only (key_owned_by).
+  [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
 
   // kInvalidArgument unless `key` is a safe relative key.
   [[nodiscard]] static Status check_key(std::string_view key);
@@ -104,6 +121,9 @@ class HttpAudioStore final : public AudioStore {
   [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
                                                        std::uint64_t max_bytes) override;
   void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) override;
+  // http(s) URLs pass (the fetch applies the address policy); anything else is the
+  // fallback's to decide.
+  [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
 
  private:
   [[nodiscard]] http::HttpRequest request_for(std::string_view uri, std::uint64_t max_bytes) const;

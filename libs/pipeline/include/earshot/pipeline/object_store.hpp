@@ -59,6 +59,9 @@ class ObjectStores final : public ObjectStore {
   [[nodiscard]] Result<std::string> read_range(std::string_view uri, std::uint64_t offset,
                                                std::uint64_t length) override;
   [[nodiscard]] bool owns(std::string_view uri) const override;
+  // The store that holds `uri` decides (key_owned_by); an s3:// URI without an s3 store, or
+  // of another bucket, is refused.
+  [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
 
   [[nodiscard]] LocalObjectStore& local() { return *local_; }
   [[nodiscard]] S3ObjectStore* s3() { return s3_.get(); }

@@ -73,6 +73,8 @@ class S3ObjectStore final : public ObjectStore {
   [[nodiscard]] Result<std::string> read_range(std::string_view uri, std::uint64_t offset,
                                                std::uint64_t length) override;
   [[nodiscard]] bool owns(std::string_view uri) const override;
+  // s3://<bucket>/<prefix><bid>/... of this store's bucket and prefix only (key_owned_by).
+  [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
 
   // The object key of an s3:// URI of this store's bucket; kInvalidArgument otherwise.
   [[nodiscard]] Result<std::string> object_key(std::string_view uri) const;

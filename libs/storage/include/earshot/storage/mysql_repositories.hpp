@@ -35,6 +35,14 @@ class MySqlUserRepository final : public UserRepository {
   Result<Id> create_platform_admin(std::string_view email,
                                    std::string_view password_hash) override;
   Result<PlatformAdmin> find_platform_admin(std::string_view email) override;
+  // True when a user of any business or a platform admin has this e-mail (compared as the
+  // database compares them: case-insensitively).
+  Result<bool> email_taken(std::string_view email);
+  // Every platform admin, oldest first.
+  Result<std::vector<PlatformAdmin>> list_platform_admins();
+  Result<PlatformAdmin> get_platform_admin(Id id);
+  // False when there is no such admin.
+  Result<bool> set_platform_admin_disabled(std::string_view email, bool disabled);
 
  private:
   Database& db_;

@@ -71,12 +71,16 @@ struct PlatformAdmin {
   Id id = 0;
   std::string email;
   std::string password_hash;
+  bool disabled = false;
+  Timestamp created_at{};
 };
 
 class UserRepository {
  public:
   virtual ~UserRepository() = default;
-  // `user.id` is ignored; returns the new id. kAlreadyExists for a taken email.
+  // `user.id` is ignored; returns the new id. kAlreadyExists for an e-mail taken by any user of
+  // any business or by a platform admin (the message never says where: e-mails are unique
+  // on the whole platform).
   [[nodiscard]] virtual Result<Id> create(const TenantId& t, const User& user) = 0;
   [[nodiscard]] virtual Result<User> get(const TenantId& t, Id id) = 0;
   [[nodiscard]] virtual Result<User> find_by_email(const TenantId& t, std::string_view email) = 0;

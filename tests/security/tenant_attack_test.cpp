@@ -1,0 +1,257 @@
+// Cross-tenant attacks, tried as a hostile business would, against the real gateway over
+// HTTP with the real database, broker and Redis: every one must be refused.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "earshot/storage/mysql_repositories.hpp"
+#include "gateway_fixture.hpp"
+#include "storage/test_main_env.hpp"
+#include "test_env.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using nlohmann::json;
+
+// A recording of `bid` in the gateway's local store; returns its key.
+std::string put_recording(Gateway& gw, const std::string& bid, const std::string& name, const std::string& bytes) {
+  const std::string key = bid + "/ingest/20261120/" + name;
+  std::filesystem::create_directories((gw.objects / key).parent_path());
+  std::ofstream(gw.objects / key, std::ios::binary) << bytes;
+  return key;
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// ---- object URIs ----------------------------------------------------------------------
+
+TEST(TenantAttack, PostCallNamingAnotherBusinessRecordingIsRefused) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("own-v");
+  const auto attacker = gw.new_business("own-a");
+  const auto key = put_recording(gw, victim, "secret.wav", "victim audio");
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+  int n = 0;
+  for (const std::string& uri :
+       {"store://" + key,                                            // plainly another business
+        "store://" + attacker + "/../" + key,                        // traversal
+        "store://" + attacker + "/..%2f..%2f" + key,                 // percent-encoded traversal
+        "store://" + attacker + "//../" + key,                       // double slash
+        "store://" + attacker + "2/ingest/x.wav",                    // a bid extending ours
+        "store://" + attacker.substr(0, attacker.size() - 1) + "/x.wav",  // a prefix of ours
+        "store://" + upper(attacker) + "/x.wav",                      // case
+        "s3://recordings/" + key,                                    // s3 while the store is local
+        std::string("store://") + attacker}) {                      // the prefix itself
+    auto r = gw.request("POST", "/api/v1/calls", admin,
+                        {{"external_id", fmt::format("steal-{}", n++)}, {"audio_uri", uri},
+                         {"started_at", "2026-11-20T10:00:00Z"}});
+    EXPECT_EQ(r.status, 400) << uri << " " << r.body;
+    EXPECT_EQ(r.json["error"]["code"], "invalid_argument") << uri;
+  }
+  // The reason is said.
+  auto r = gw.request("POST", "/api/v1/calls", admin,
+                      {{"external_id", "steal-x"}, {"audio_uri", "store://" + key}, {"started_at", "2026-11-20T10:00:00Z"}});
+  EXPECT_NE(r.body.find("not this business's recording"), std::string::npos) << r.body;
+  // No call was created by any of them.
+  auto list = gw.request("GET", "/api/v1/calls", admin);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_TRUE(list.json["items"].empty()) << list.body;
+  // Its own recording is accepted.
+  const auto own = put_recording(gw, attacker, "mine.wav", "own audio");
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls", admin,
+                       {{"external_id", "mine"}, {"audio_uri", "store://" + own}, {"started_at", "2026-11-20T10:00:00Z"}})
+                .status,
+            202);
+}
+
+// A call that names another business's recording (stored by older code, before the check):
+// the audio is not streamed, reprocessing is refused, and deleting the call leaves the other
+// business's object alone.
+TEST(TenantAttack, AForeignRecordingStoredOnACallIsNeitherServedReprocessedNorDeleted) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("own-v");
+  const auto attacker = gw.new_business("own-a");
+  const std::string secret = "victim audio bytes";
+  const auto key = put_recording(gw, victim, "kept.wav", secret);
+  const auto id = std::to_string(seed_call(attacker, "old", "Pune", 0.1, 0.5, storage::CallStatus::kFailed, key));
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+
+  auto audio = gw.request("GET", "/api/v1/calls/" + id + "/audio", admin);
+  EXPECT_EQ(audio.status, 403) << audio.body;
+  EXPECT_EQ(audio.body.find(secret), std::string::npos);
+  auto ranged = gw.request("GET", "/api/v1/calls/" + id + "/audio", admin, nullptr, {{"Range", "bytes=0-5"}});
+  EXPECT_EQ(ranged.status, 403);
+
+  auto again = gw.request("POST", "/api/v1/calls/" + id + "/reprocess", admin, {{"stage", "transcribe"}});
+  EXPECT_EQ(again.status, 400) << again.body;
+  EXPECT_NE(again.body.find("prefix"), std::string::npos) << again.body;
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess", admin, {{"stage", "transcribe"}});
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(bulk.json["queued"], 0);
+  EXPECT_EQ(bulk.json["skipped"], 1);
+
+  EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id, admin).status, 204);
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + id, admin).status, 404);
+  ASSERT_TRUE(std::filesystem::exists(gw.objects / key));
+  std::ifstream in(gw.objects / key, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), secret);
+
+  // Its own call's recording is still deleted with the call.
+  const auto own = put_recording(gw, attacker, "own.wav", "own");
+  const auto own_id = std::to_string(seed_call(attacker, "own", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed, own));
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + own_id + "/audio", admin).status, 200);
+  EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + own_id, admin).status, 204);
+  EXPECT_FALSE(std::filesystem::exists(gw.objects / own));
+}
+
+// ---- accounts and sessions ---------------------------------------------------------------
+
+// E-mails are unique on the platform: another business cannot create a user (or register
+// with an admin) whose e-mail exists anywhere, and is not told where it exists; login
+// answers an unknown e-mail, a wrong password and a wrong business identically.
+TEST(TenantAttack, ADuplicateEMailIsRefusedAndLoginNeverTellsAccountsApart) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("mail-v");
+  const auto attacker = gw.new_business("mail-a");
+  const std::string email = "admin@" + victim + ".test";
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+  for (const std::string& e : {email, upper(email)}) {
+    auto r = gw.request("POST", "/api/v1/admin/businesses/" + attacker + "/users", admin,
+                        {{"email", e}, {"password", "attacker password"}, {"role", "viewer"}});
+    EXPECT_EQ(r.status, 409) << e << " " << r.body;
+    EXPECT_EQ(r.json["error"]["code"], "already_exists");
+    EXPECT_EQ(r.body.find(victim), std::string::npos) << r.body;  // not told where
+  }
+  const std::string third = "mail-c-" + unique_suffix();
+  auto reg = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token,
+                        {{"bid", third}, {"name", "Third"}, {"admin_email", email}, {"admin_password", "long enough"}});
+  EXPECT_EQ(reg.status, 409) << reg.body;
+  EXPECT_EQ(gw.request("GET", "/api/v1/admin/businesses/" + third, gw.platform_token).status, 404);
+
+  // The victim still logs in without naming the business.
+  auto ok = gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.json["bid"], victim);
+  // Wrong password, unknown e-mail, the right password but another business: one answer.
+  std::vector<HttpReply> refused = {
+      gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "wrong password"}}),
+      gw.request("POST", "/api/v1/auth/login", "", {{"email", "nobody-" + unique_suffix() + "@x.test"}, {"password", "wrong password"}}),
+      gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}, {"bid", attacker}}),
+      gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}, {"bid", "no-such-bid"}})};
+  for (const auto& r : refused) {
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_EQ(r.body, refused[0].body);
+  }
+}
+
+// Repeated wrong passwords meet an exponential delay (429 + a growing Retry-After); a
+// success clears the account's count. The gateway here throttles as the product does,
+// with small numbers.
+TEST(TenantAttack, RepeatedWrongPasswordsAreThrottledWithAGrowingDelay) {
+  Gateway gw({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 64 * 1024, {},
+             api::LoginThrottlePolicy{.free_failures = 3, .address_free_failures = 50,
+                                      .base = std::chrono::milliseconds(1000),
+                                      .account_max = std::chrono::milliseconds(4000)});
+  const auto bid = gw.new_business("throttle");
+  const std::string email = "admin@" + bid + ".test";
+  auto attempt = [&](const std::string& pw) {
+    return gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", pw}});
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("wrong password").status, 401) << i;
+  std::vector<int> retry_after;
+  for (int round = 0; round < 2; ++round) {
+    auto limited = attempt("wrong password");
+    ASSERT_EQ(limited.status, 429) << limited.body;
+    EXPECT_EQ(limited.json["error"]["code"], "rate_limited");
+    retry_after.push_back(std::stoi(limited.header("Retry-After")));
+    // Once the wait is over the next attempt is checked again (and fails again).
+    HttpReply r;
+    ASSERT_TRUE(wait_until([&] { r = attempt("wrong password"); return r.status != 429; }, std::chrono::seconds(10)));
+    EXPECT_EQ(r.status, 401);
+  }
+  EXPECT_EQ(retry_after, (std::vector<int>{1, 2}));
+  // Even the right password waits while the account is throttled...
+  EXPECT_EQ(attempt(Gateway::kPassword).status, 429);
+  HttpReply ok;
+  ASSERT_TRUE(wait_until([&] { ok = attempt(Gateway::kPassword); return ok.status != 429; }, std::chrono::seconds(10)));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  // ...and a success starts the count over.
+  EXPECT_EQ(attempt("wrong password").status, 401);
+  EXPECT_EQ(attempt("wrong password").status, 401);
+  // An unknown e-mail is throttled the same way (no hint that it does not exist).
+  const std::string ghost = "ghost-" + unique_suffix() + "@x.test";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", ghost}, {"password", "x"}}).status, 401);
+  }
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", ghost}, {"password", "x"}}).status, 429);
+}
+
+// Logging out, and a reused refresh token revoking its family, end the session's access
+// tokens within seconds (the standing re-read), not at their expiry.
+TEST(TenantAttack, LogoutAndFamilyRevocationEndAccessTokensWithinSeconds) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("sess");
+  const std::string email = "admin@" + bid + ".test";
+  const auto deadline = api::AuthService::kAccessRecheck * 3;
+
+  auto a = gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}});
+  ASSERT_EQ(a.status, 200);
+  const auto access = a.json["access_token"].get<std::string>();
+  auto other = gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}});
+  ASSERT_EQ(other.status, 200);
+  const auto other_access = other.json["access_token"].get<std::string>();
+  ASSERT_EQ(gw.request("GET", "/api/v1/auth/me", access).status, 200);
+  ASSERT_EQ(gw.request("POST", "/api/v1/auth/logout", "", {{"refresh_token", a.json["refresh_token"]}}).status, 204);
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", access).status == 401; }, deadline));
+  auto r = gw.request("GET", "/api/v1/calls", access);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("session has ended"), std::string::npos) << r.body;
+  // The user's other session is untouched.
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls", other_access).status, 200);
+
+  // A stolen refresh token used after its owner rotated it: the whole family ends, and with
+  // it the access token the rotation issued.
+  const auto refresh1 = other.json["refresh_token"].get<std::string>();
+  auto rotated = gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh1}});
+  ASSERT_EQ(rotated.status, 200);
+  const auto access2 = rotated.json["access_token"].get<std::string>();
+  ASSERT_EQ(gw.request("GET", "/api/v1/calls", access2).status, 200);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", refresh1}}).status, 401);
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", access2).status == 401; }, deadline));
+  EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", other_access).status == 401; }, deadline));
+}
+
+// Notes: an analyst deletes only notes they wrote; an admin deletes any.
+TEST(TenantAttack, AnAnalystCannotDeleteAnAdminsNote) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("notes");
+  const auto admin = gw.user_token(bid, "admin");
+  const auto analyst = gw.user_token(bid, "analyst");
+  const auto other_analyst = gw.user_token(bid, "analyst");
+  const auto call = std::to_string(seed_call(bid, "n1", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed));
+  const std::string base = "/api/v1/calls/" + call + "/notes";
+  auto id_of = [](const HttpReply& r) { return std::to_string(r.json["id"].get<std::int64_t>()); };
+  auto by_admin = gw.request("POST", base, admin, {{"body", "admin's note"}});
+  ASSERT_EQ(by_admin.status, 201);
+  auto by_analyst = gw.request("POST", base, analyst, {{"body", "analyst's note"}});
+  ASSERT_EQ(by_analyst.status, 201);
+  auto refused = gw.request("DELETE", base + "/" + id_of(by_admin), analyst);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(by_analyst), other_analyst).status, 403);
+  EXPECT_EQ(gw.request("GET", base, analyst).json["items"].size(), 2u);
+  EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(by_analyst), analyst).status, 204);
+  auto again = gw.request("POST", base, analyst, {{"body", "again"}});
+  EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(again), admin).status, 204);
+  EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(by_admin), admin).status, 204);
+  EXPECT_TRUE(gw.request("GET", base, analyst).json["items"].empty());
+}
+
+}  // namespace
+}  // namespace earshot::testing
