@@ -48,8 +48,15 @@ void raise_fd_limit() {
   }
 }
 
+// Bytes read past the end of a response (pipelined replies), by descriptor.
+std::map<int, std::string>& pending() {
+  static std::map<int, std::string> bytes;
+  return bytes;
+}
+
 int connect_to(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  pending().erase(fd);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -84,7 +91,8 @@ struct Response {
 // Reads one response from `fd` (Content-Length, chunked, or until close); gives up at `deadline`.
 Response read_response(int fd, std::chrono::milliseconds deadline, bool head = false) {
   Response r;
-  std::string buf;
+  std::string buf = std::move(pending()[fd]);
+  pending().erase(fd);
   const auto until = std::chrono::steady_clock::now() + deadline;
   auto fill = [&]() {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
@@ -119,6 +127,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
     pos = eol + 2;
   }
   if (head || r.status == 204 || r.status == 304) {
+    pending()[fd] = buf;
     r.complete = true;
     return r;
   }
@@ -128,6 +137,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
       if (!fill()) return r;
     }
     r.body = buf.substr(0, len);
+    pending()[fd] = buf.substr(len);
     r.complete = true;
     return r;
   }
@@ -144,6 +154,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
       r.body += buf.substr(eol + 2, size);
       buf.erase(0, eol + 2 + size + 2);
       if (size == 0) {
+        pending()[fd] = buf;
         r.complete = true;
         return r;
       }
@@ -591,12 +602,13 @@ TEST(HttpServer, CorsPreflightAndHeaders) {
 TEST(HttpServer, EventStreamsHoldNoThreadAndSlowReadersAreDropped) {
   Server server(settings(1));  // one handler thread
   std::vector<int> fds;
-  for (int i = 0; i < 20; ++i) {
+  for (std::size_t i = 0; i < 20; ++i) {
     int fd = connect_to(server.port);
     ASSERT_TRUE(send_all(fd, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
     fds.push_back(fd);
+    // One at a time, so sink i is connection i.
+    ASSERT_TRUE(wait_until([&] { return server.streams().size() == i + 1; }, 5s, 1ms));
   }
-  ASSERT_TRUE(wait_until([&] { return server.streams().size() == 20; }, 5s));
   EXPECT_EQ(get(server.port, "/healthz").status, 200);  // the one handler thread is free
   // Frames pushed from any thread arrive as chunks.
   auto sinks = server.streams();

@@ -2,7 +2,7 @@
 //
 // Threads: `io_threads` run the io_context (accept, read, parse, write); `threads` handler
 // threads run the Dispatcher, build the response bytes (JSON, gzip) and read object pieces.
-// Each connection is a Session on its own strand; its one deadline timer closes the socket
+// Each connection is a HttpConnection on its own strand; its one deadline timer closes the socket
 // when the phase it guards (headers, body, idle keep-alive, a write) overruns.
 #include <fmt/format.h>
 
@@ -171,7 +171,7 @@ struct Prepared {
 
 }  // namespace
 
-class Session;
+class HttpConnection;
 
 struct HttpServer::Impl {
   ApiSettings settings;
@@ -194,7 +194,7 @@ struct HttpServer::Impl {
   std::unordered_map<std::string, std::int64_t> per_address;
   std::int64_t open = 0;
   std::int64_t in_flight = 0;  // requests between their headers and their response's end
-  std::map<Session*, std::weak_ptr<Session>> sessions;
+  std::map<HttpConnection*, std::weak_ptr<HttpConnection>> sessions;
 
   // Last: destroyed first, with the handlers (and sessions) it still holds.
   asio::io_context ioc;
@@ -384,13 +384,13 @@ namespace {
 class SseSink;
 }  // namespace
 
-class Session : public std::enable_shared_from_this<Session> {
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  Session(HttpServer::Impl& srv, tcp::socket socket, std::string addr)
+  HttpConnection(HttpServer::Impl& srv, tcp::socket socket, std::string addr)
       : srv_(srv), socket_(std::move(socket)), timer_(socket_.get_executor()), addr_(std::move(addr)),
         buffer_(kHeaderLimit + 16 * 1024) {}
 
-  ~Session() {
+  ~HttpConnection() {
     {
       std::lock_guard lock(srv_.mu);
       --srv_.open;
@@ -719,10 +719,10 @@ namespace {
 // as chunks on its strand.
 class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
  public:
-  explicit SseSink(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+  explicit SseSink(std::weak_ptr<HttpConnection> session) : session_(std::move(session)) {}
 
   bool push(std::string bytes) override {
-    std::shared_ptr<Session> s;
+    std::shared_ptr<HttpConnection> s;
     {
       std::lock_guard lock(mu_);
       if (!open_ || ending_) return false;
@@ -754,7 +754,7 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
   }
 
   void close() override {
-    std::shared_ptr<Session> s;
+    std::shared_ptr<HttpConnection> s;
     {
       std::lock_guard lock(mu_);
       if (!open_ || ending_) return;
@@ -814,7 +814,7 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
     if (cb) cb();
   }
 
-  std::weak_ptr<Session> session_;
+  std::weak_ptr<HttpConnection> session_;
   mutable std::mutex mu_;
   std::deque<std::string> queue_;
   std::size_t queued_ = 0;
@@ -827,7 +827,7 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
 }  // namespace
 
 
-void Session::write_head_then_stream() {
+void HttpConnection::write_head_then_stream() {
   streaming_ = true;
   arm(srv_.settings.write_timeout);
   asio::async_write(socket_, asio::buffer(*write_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -853,7 +853,7 @@ void Session::write_head_then_stream() {
   });
 }
 
-void Session::sse_flush() {
+void HttpConnection::sse_flush() {
   if (sse_writing_ || !sink_) return;
   bool ending = false;
   std::string chunk = sink_->take(ending);
@@ -880,7 +880,7 @@ void Session::sse_flush() {
   });
 }
 
-void Session::sse_end() { sse_flush(); }
+void HttpConnection::sse_end() { sse_flush(); }
 
 void HttpServer::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -936,7 +936,7 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     });
     return;
   }
-  auto session = std::make_shared<Session>(*this, std::move(socket), std::move(addr));
+  auto session = std::make_shared<HttpConnection>(*this, std::move(socket), std::move(addr));
   {
     std::lock_guard lock(mu);
     sessions.emplace(session.get(), session);
@@ -1005,7 +1005,7 @@ void HttpServer::stop() {
     m.accept_retry.cancel();
   });
   auto each_session = [&m](auto fn) {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<HttpConnection>> live;
     {
       std::lock_guard lock(m.mu);
       for (auto& [p, w] : m.sessions) {
@@ -1014,13 +1014,13 @@ void HttpServer::stop() {
     }
     for (auto& s : live) fn(*s);
   };
-  each_session([](Session& s) { s.stop_if_idle(); });
+  each_session([](HttpConnection& s) { s.stop_if_idle(); });
   // Requests in flight finish (their responses are written), within the write timeout.
   {
     std::unique_lock lock(m.mu);
     m.cv.wait_for(lock, m.settings.write_timeout + std::chrono::seconds(1), [&m] { return m.in_flight == 0; });
   }
-  each_session([](Session& s) { s.force_close(); });
+  each_session([](HttpConnection& s) { s.force_close(); });
   {
     std::unique_lock lock(m.mu);
     m.cv.wait_for(lock, std::chrono::seconds(2), [&m] { return m.open == 0; });

@@ -89,7 +89,7 @@ class HttpServer {
   [[nodiscard]] int bound_port() const;
 
  private:
-  friend class Session;  // one connection (http_server.cpp)
+  friend class HttpConnection;  // one connection (http_server.cpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
