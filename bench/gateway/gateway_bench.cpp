@@ -212,7 +212,12 @@ class SlowClients {
  public:
   SlowClients(int port, int slow, int idle) : port_(port) {
     for (int i = 0; i < slow + idle; ++i) fds_.push_back({-1, i < slow});
-    for (auto& c : fds_) open(c);
+    int n = 0;
+    for (auto& c : fds_) {
+      open(c);
+      n += c.fd >= 0 ? 1 : 0;
+    }
+    open_ = n;
     thread_ = std::thread([this] { run(); });
   }
   ~SlowClients() {
