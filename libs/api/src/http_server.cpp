@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -159,6 +160,7 @@ struct Exchange {
 // A response ready to write: `bytes` is the head (and the whole body, unless streamed).
 struct Prepared {
   std::string bytes;
+  std::string body;  // written after `bytes` in one gather write (not copied behind the head)
   int status = 200;
   bool close = false;
   // Streamed object: pieces of [offset, end) still to send.
@@ -325,7 +327,7 @@ struct HttpServer::Impl {
     }
     p.status = status;
     std::string& out = p.bytes;
-    out.reserve(256 + (ex.head ? 0 : body.size()));
+    out.reserve(512);
     out += fmt::format("HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
     for (const auto& [k, v] : reply.headers) {
       out += k;
@@ -345,7 +347,7 @@ struct HttpServer::Impl {
     }
     if (p.close) out += "Connection: close\r\n";
     out += "\r\n";
-    if (!ex.head && !p.stream && !p.read_piece) out += body;
+    if (!ex.head && !p.stream && !p.read_piece) p.body = std::move(body);
     if (ex.head) p.stream = nullptr;
     return p;
   }
@@ -619,6 +621,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     ex_.status = p.status;
     if (p.close) ex_.keep_alive = false;
     write_ = std::make_shared<std::string>(std::move(p.bytes));
+    if (!p.body.empty()) body_ = std::make_shared<std::string>(std::move(p.body));
     if (p.stream) {
       stream_fn_ = std::move(p.stream);
       return write_head_then_stream();
@@ -671,7 +674,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void write_and_finish(bool dispatched) {
     (void)dispatched;
     arm(srv_.settings.write_timeout);
-    asio::async_write(socket_, asio::buffer(*write_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(*write_),
+                                                    body_ ? asio::buffer(*body_) : asio::const_buffer()};
+    asio::async_write(socket_, buffers, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->abandon_logged();
       self->finish();
     });
@@ -681,6 +686,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     disarm();
     srv_.log_request(ex_, addr_);
     write_.reset();
+    body_.reset();
     if (in_request_) {
       in_request_ = false;
       srv_.request_finished();
@@ -704,6 +710,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool streaming_ = false;
   Exchange ex_;
   std::shared_ptr<std::string> write_;
+  std::shared_ptr<std::string> body_;
   std::function<Result<std::string>(std::uint64_t, std::uint64_t)> read_piece_;
   std::uint64_t offset_ = 0;
   std::uint64_t end_ = 0;
