@@ -28,6 +28,14 @@ target_include_directories(earshot_thirdparty_httplib SYSTEM INTERFACE ${HTTPLIB
 target_compile_definitions(earshot_thirdparty_httplib INTERFACE
   CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT CPPHTTPLIB_BROTLI_SUPPORT)
 
+# Boost.Beast/Asio (header-only; Boost.System is header-only too) for the gateway's listener.
+find_package(Boost 1.81 REQUIRED CONFIG)
+add_library(earshot_thirdparty_boost_asio INTERFACE)
+add_library(thirdparty::boost_asio ALIAS earshot_thirdparty_boost_asio)
+target_link_libraries(earshot_thirdparty_boost_asio INTERFACE Boost::headers Threads::Threads)
+target_compile_definitions(earshot_thirdparty_boost_asio INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
 if(EARSHOT_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

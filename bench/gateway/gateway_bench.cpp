@@ -14,11 +14,30 @@
 // at exact intervals, and latency counts from the scheduled time, so a server that falls
 // behind shows the queueing (no coordinated omission).
 //
+// With --slow-connections N (and --idle-connections M), N connections that sent half a
+// request line and M that sent nothing are held open (reopened when the server closes them)
+// during the fixed-rate runs, so the figures show whether idle and slow clients stall the
+// others. The process raises its RLIMIT_NOFILE to the hard limit (the gateway needs one
+// descriptor per open connection: raise the binary's limit the same way in production).
+//
+// Each wrk run also prints the gateway's CPU per request: this process's utime + stime
+// (/proc/self/stat) over the run divided by wrk's request count (wrk is another process,
+// so that CPU is the server's: I/O threads, handlers, JSON, the database client).
+//
 // Usage: gateway_bench [--duration 10s] [--connections 32] [--threads 2] [--http-threads 32]
 //                      [--rates 1000,3000] [--fixed-duration 5s] [--cache-ttl 5s]
+//                      [--slow-connections N] [--idle-connections M] [--only healthz,list,...]
+//                      [--no-wrk] [--no-fixed]
+// Routes for --only: healthz, list, page2, list-nocache, page2-nocache, detail.
 // Connection settings come from EARSHOT_MYSQL_* and EARSHOT_AMQP_URL.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -149,6 +168,111 @@ FixedRateResult fixed_rate(int port, const std::string& path, const std::string&
   return r;
 }
 
+// This process's CPU time (user + system), in milliseconds.
+double process_cpu_ms() {
+  FILE* f = std::fopen("/proc/self/stat", "r");
+  if (f == nullptr) return 0;
+  std::array<char, 4096> buf{};
+  const auto n = std::fread(buf.data(), 1, buf.size() - 1, f);
+  std::fclose(f);
+  std::string stat(buf.data(), n);
+  // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields;
+  std::size_t i = close + 2;
+  while (i < stat.size()) {
+    auto j = stat.find(' ', i);
+    if (j == std::string::npos) j = stat.size();
+    fields.push_back(stat.substr(i, j - i));
+    i = j + 1;
+  }
+  if (fields.size() < 13) return 0;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) * 1000.0 / ticks;
+}
+
+int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Holds `slow` connections that sent half a request line and `idle` that sent nothing,
+// reopening any the server closes, until stopped.
+class SlowClients {
+ public:
+  SlowClients(int port, int slow, int idle) : port_(port) {
+    for (int i = 0; i < slow + idle; ++i) fds_.push_back({-1, i < slow});
+    int n = 0;
+    for (auto& c : fds_) {
+      open(c);
+      n += c.fd >= 0 ? 1 : 0;
+    }
+    open_ = n;
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SlowClients() {
+    stop_ = true;
+    thread_.join();
+    for (auto& c : fds_) {
+      if (c.fd >= 0) ::close(c.fd);
+    }
+  }
+  [[nodiscard]] int open_now() const { return open_.load(); }
+  [[nodiscard]] int reopened() const { return reopened_.load(); }
+
+ private:
+  struct Conn {
+    int fd;
+    bool slow;
+  };
+  void open(Conn& c) {
+    c.fd = connect_loopback(port_);
+    if (c.fd >= 0 && c.slow) (void)::send(c.fd, "GET /heal", 9, MSG_NOSIGNAL);
+  }
+  void run() {
+    std::vector<pollfd> p(fds_.size());
+    while (!stop_) {
+      int n = 0;
+      for (std::size_t i = 0; i < fds_.size(); ++i) {
+        p[i] = {fds_[i].fd, POLLIN, 0};
+        n += fds_[i].fd >= 0 ? 1 : 0;
+      }
+      open_ = n;
+      if (::poll(p.data(), p.size(), 100) > 0) {
+        for (std::size_t i = 0; i < fds_.size(); ++i) {
+          if (fds_[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            char buf[4096];
+            if (::recv(fds_[i].fd, buf, sizeof buf, MSG_DONTWAIT) <= 0) {
+              ::close(fds_[i].fd);
+              open(fds_[i]);
+              ++reopened_;
+            }
+          }
+        }
+      }
+      for (auto& c : fds_) {
+        if (c.fd < 0) open(c);
+      }
+    }
+  }
+  int port_;
+  std::vector<Conn> fds_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> open_{0};
+  std::atomic<int> reopened_{0};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,8 +281,16 @@ int main(int argc, char** argv) {
   std::string cache_ttl = "5s";
   std::vector<double> rates{1000, 3000};
   int connections = 32, threads = 2, http_threads = 32;
+  int slow_connections = 0, idle_connections = 0;
+  bool wrk = true, fixed_runs = true;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--slow-connections" && i + 1 < argc) { slow_connections = std::atoi(argv[++i]); continue; }
+    if (a == "--idle-connections" && i + 1 < argc) { idle_connections = std::atoi(argv[++i]); continue; }
+    if (a == "--only" && i + 1 < argc) { only = "," + std::string(argv[++i]) + ","; continue; }
+    if (a == "--no-wrk") { wrk = false; continue; }
+    if (a == "--no-fixed") { fixed_runs = false; continue; }
     if (a == "--duration" && i + 1 < argc) duration = argv[++i];
     else if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -176,11 +308,19 @@ int main(int argc, char** argv) {
       }
     } else {
       std::cerr << "usage: gateway_bench [--duration 10s] [--connections N] [--threads N] [--http-threads N]"
-                   " [--rates R1,R2] [--fixed-duration 5s] [--cache-ttl 5s]\n";
+                   " [--rates R1,R2] [--fixed-duration 5s] [--cache-ttl 5s] [--slow-connections N]"
+                   " [--idle-connections M] [--only healthz,list,page2,list-nocache,page2-nocache,detail]"
+                   " [--no-wrk] [--no-fixed]\n";
       return 2;
     }
   }
   log::init("gateway-bench", "warn");
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    (void)getrlimit(RLIMIT_NOFILE, &nofile);
+  }
   EnvMap env;
   for (auto& [k, v] : current_environment()) {
     if (k.starts_with("EARSHOT_MYSQL_") || k == "EARSHOT_AMQP_URL") env[k] = v;
@@ -242,13 +382,19 @@ int main(int argc, char** argv) {
   settings.max_body_bytes = 1 << 20;
   settings.read_timeout = std::chrono::seconds(10);
   settings.write_timeout = std::chrono::seconds(10);
+  settings.header_timeout = std::chrono::seconds(10);
+  // All the bench's clients come from 127.0.0.1.
+  settings.max_connections = 1'000'000;
+  settings.max_connections_per_address = 1'000'000;
   api::HttpServer http(settings, dispatcher, metrics);
   need(http.start(), "listen");
   const std::string base = fmt::format("http://127.0.0.1:{}", http.bound_port());
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} worker threads\n", total,
-                           threads, connections, duration, http_threads);
+  std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} handler threads, {} I/O "
+                           "threads; RLIMIT_NOFILE {}\n",
+                           total, threads, connections, duration, http_threads, settings.io_threads,
+                           static_cast<long long>(nofile.rlim_cur));
   const std::string list_path = "/api/v1/calls?limit=50&city=Boston&status=analyzed";
   std::string page2 = list_path;
   {
@@ -260,34 +406,48 @@ int main(int argc, char** argv) {
     }
   }
   struct Target {
+    std::string key;
     std::string name;
     std::string path;
     bool cached = false;  // served through the list cache
   };
-  const Target targets[] = {
-      {"healthz", "/healthz", false},
-      {"calls list (50 rows, city + status)", list_path, true},
-      {"calls list page 2 (cursor)", page2, true},
-      {"calls list, cache off", list_path, false},
-      {"calls list page 2, cache off", page2, false},
-      {"call detail", fmt::format("/api/v1/calls/{}", call_id), false}};
+  std::vector<Target> targets;
+  for (Target t : {Target{"healthz", "healthz", "/healthz", false},
+                   Target{"list", "calls list (50 rows, city + status)", list_path, true},
+                   Target{"page2", "calls list page 2 (cursor)", page2, true},
+                   Target{"list-nocache", "calls list, cache off", list_path, false},
+                   Target{"page2-nocache", "calls list page 2, cache off", page2, false},
+                   Target{"detail", "call detail", fmt::format("/api/v1/calls/{}", call_id), false}}) {
+    if (only.empty() || only.find("," + t.key + ",") != std::string::npos) targets.push_back(t);
+  }
   // The routes read services.list_cache per request; it is switched between runs only.
   auto use_cache = [&](bool on) { services.list_cache = on ? &list_cache : nullptr; };
-  std::cout << "wrk (closed loop):\n";
-  for (const auto& [name, path, cached] : targets) {
+  if (wrk) std::cout << "wrk (closed loop; gateway CPU per request = this process's CPU / requests):\n";
+  for (const auto& [key, name, path, cached] : targets) {
+    if (!wrk) break;
     use_cache(cached);
+    const double cpu_before = process_cpu_ms();
     const auto out = run(fmt::format("wrk -t{} -c{} -d{} --latency -H 'Authorization: Bearer {}' '{}{}' 2>&1",
                                      threads, connections, duration, session.access_token, base, path));
+    const double cpu = process_cpu_ms() - cpu_before;
     const auto non2xx = grab(out, R"(Non-2xx or 3xx responses: (\d+))");
-    std::cout << fmt::format("{:<38} {:>9} req/s  p50 {:>8}  p99 {:>8}{}\n", name,
+    const double requests = std::atof(grab(out, R"((\d+) requests in)").c_str());
+    std::cout << fmt::format("{:<38} {:>9} req/s  p50 {:>8}  p99 {:>8}  CPU {:.3f} ms/request{}\n", name,
                              grab(out, R"(Requests/sec:\s+([\d.]+))"), grab(out, R"(50%\s+([\d.]+\w+))"),
-                             grab(out, R"(99%\s+([\d.]+\w+))"),
+                             grab(out, R"(99%\s+([\d.]+\w+))"), requests > 0 ? cpu / requests : 0.0,
                              non2xx == "?" ? "" : "  NON-2XX: " + non2xx);
   }
+  std::unique_ptr<SlowClients> slow;
+  if (fixed_runs && slow_connections + idle_connections > 0) {
+    slow = std::make_unique<SlowClients>(http.bound_port(), slow_connections, idle_connections);
+    std::cout << fmt::format("holding {} slow (half a request line) and {} idle connections open: {} open now\n",
+                             slow_connections, idle_connections, slow->open_now());
+  }
   const auto fixed = parse_ms(fixed_duration);
-  std::cout << fmt::format("fixed rate (open loop, {} connections, {} per rate; latency from the scheduled time):\n",
+  if (fixed_runs) std::cout << fmt::format("fixed rate (open loop, {} connections, {} per rate; latency from the scheduled time):\n",
                            connections, fixed_duration);
-  for (const auto& [name, path, cached] : targets) {
+  for (const auto& [key, name, path, cached] : targets) {
+    if (!fixed_runs) break;
     use_cache(cached);
     for (double rate : rates) {
       const auto r = fixed_rate(http.bound_port(), path, session.access_token, rate, fixed, connections);
@@ -296,6 +456,11 @@ int main(int argc, char** argv) {
                                r.errors ? fmt::format("  ERRORS: {}", r.errors) : std::string(),
                                r.unsent ? fmt::format("  SATURATED: {} not sent", r.unsent) : std::string());
     }
+  }
+  if (slow) {
+    std::cout << fmt::format("slow/idle connections open at the end: {} (reopened after the server closed them: {})\n",
+                             slow->open_now(), slow->reopened());
+    slow.reset();
   }
   http.stop();
   return 0;

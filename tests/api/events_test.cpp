@@ -1,6 +1,6 @@
 // GET /api/v1/events through the real earshot-gateway binary, the real Redis and a migrated
-// scratch database: tenant isolation, Last-Event-ID resume, heartbeats, the client limit,
-// disconnects that free the server thread, and shutdown with streams open.
+// scratch database: tenant isolation, Last-Event-ID resume, heartbeats, the stream caps (in
+// all and per business), disconnects that free their place, and shutdown with streams open.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -52,8 +52,9 @@ class LiveEventsE2E : public ::testing::Test {
         {"EARSHOT_REDIS_URL", ep.redis_url},
         {"EARSHOT_ADMIN_PORT", std::to_string(admin_port_)},
         {"EARSHOT_HTTP_PORT", std::to_string(port_)},
-        {"EARSHOT_HTTP_THREADS", "8"},
+        {"EARSHOT_HTTP_THREADS", "2"},  // streams hold no handler thread
         {"EARSHOT_SSE_MAX_CLIENTS", "3"},
+        {"EARSHOT_SSE_MAX_CLIENTS_PER_BUSINESS", "2"},
         {"EARSHOT_SSE_HEARTBEAT", "300ms"},
         {"EARSHOT_CALLS_CACHE_TTL", "60s"},
         {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
@@ -218,32 +219,48 @@ TEST_F(LiveEventsE2E, BadLastEventIdIs400AndCredentialsAreRequired) {
   EXPECT_EQ(unknown->status, 400);
 }
 
-TEST_F(LiveEventsE2E, ClientLimitAnswers503AndDisconnectsFreeTheirPlace) {
+TEST_F(LiveEventsE2E, OneBusinessCannotTakeEveryStreamAndDisconnectsFreeTheirPlace) {
+  // Caps: 3 streams in all, 2 per business; the gateway has only 2 handler threads.
   std::vector<std::unique_ptr<SseClient>> open;
-  for (int i = 0; i < 3; ++i) open.push_back(std::make_unique<SseClient>(port_, token_a_));
+  for (int i = 0; i < 2; ++i) open.push_back(std::make_unique<SseClient>(port_, token_a_));
   ASSERT_TRUE(wait_until([&] {
     for (auto& c : open) if (!c->connected()) return false;
     return true;
   }, 10s));
-  EXPECT_EQ(metric("earshot_sse_clients"), 3);
   {
-    SseClient extra(port_, token_b_);
+    // A's third stream: its business is at its cap.
+    SseClient extra(port_, token_a_);
     ASSERT_TRUE(wait_until([&] { return extra.finished(); }, 10s));
     EXPECT_EQ(extra.status(), 503);
     EXPECT_EQ(extra.retry_after(), "5");
   }
-  // Hang up two: the server notices (heartbeat write fails) and frees the threads.
+  // Another business still gets in (and ordinary requests still get a thread).
+  open.push_back(std::make_unique<SseClient>(port_, token_b_));
+  ASSERT_TRUE(wait_until([&] { return open.back()->connected(); }, 10s));
+  EXPECT_EQ(open.back()->status(), 200);
+  EXPECT_EQ(metric("earshot_sse_clients"), 3);
+  EXPECT_EQ(call("GET", "/api/v1/pipeline/status", token_a_).first, 200);
+  {
+    // Now the platform-wide cap answers.
+    SseClient extra(port_, token_b_);
+    ASSERT_TRUE(wait_until([&] { return extra.finished(); }, 10s));
+    EXPECT_EQ(extra.status(), 503);
+  }
+  auto busy = httplib::Client("127.0.0.1", port_).Get("/api/v1/events", {{"Authorization", "Bearer " + token_a_}});
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_NE(json::parse(busy->body)["error"]["message"].get<std::string>().find("this business"), std::string::npos)
+      << busy->body;
+  // Hang up A's two: the server notices at once (the connection closes) and frees them.
   open[0]->hang_up();
   open[1]->hang_up();
   open[0]->join();
   open[1]->join();
   ASSERT_TRUE(wait_until([&] { return metric("earshot_sse_clients") == 1; }, 10s))
       << metric("earshot_sse_clients");
-  SseClient again(port_, token_b_);
+  SseClient again(port_, token_a_);
   ASSERT_TRUE(wait_until([&] { return again.connected(); }, 10s));
   EXPECT_EQ(again.status(), 200);
-  // Ordinary requests still get a thread.
-  EXPECT_EQ(call("GET", "/api/v1/pipeline/status", token_a_).first, 200);
 }
 
 TEST_F(LiveEventsE2E, ACallChangeElsewhereReachesTheCachedFirstPageThroughItsEvent) {

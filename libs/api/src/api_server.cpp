@@ -1,7 +1,6 @@
 #include "earshot/api/api_server.hpp"
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -29,15 +28,33 @@ void ApiSettings::declare(ConfigSpec& spec) {
   spec.add_string("http_host", &host, "127.0.0.1", "Address of the public API listener.");
   spec.add_int("http_port", &port, 18080, 0, 65535, "Port of the public API listener.");
   spec.add_int("http_threads", &threads, 16, 1, 1024,
-               "Worker threads serving requests (one per open connection).");
+               "Handler threads: route handlers (which wait on MariaDB and Redis) run on this "
+               "many threads; open, idle and slow connections and live event streams hold none.");
+  spec.add_int("http_io_threads", &io_threads, 2, 1, 64,
+               "Threads accepting connections, reading requests and writing replies.");
   spec.add_int("http_max_body_bytes", &max_body_bytes, 1LL << 20, 1024, 1LL << 30,
-               "Largest accepted request body; larger ones get 413.");
+               "Largest accepted request body; larger ones get 413 (a larger Content-Length "
+               "before any of the body is read; chunked bodies when they pass it).");
+  spec.add_duration("http_header_timeout", &header_timeout, std::chrono::seconds(10),
+                    std::chrono::milliseconds(100), std::chrono::minutes(30),
+                    "Deadline for a request's line and headers once a connection opens or its "
+                    "next request starts; the connection is closed after it.");
   spec.add_duration("http_read_timeout", &read_timeout, std::chrono::seconds(10),
-                    std::chrono::seconds(1), std::chrono::minutes(30),
-                    "Deadline to read one request.");
+                    std::chrono::milliseconds(100), std::chrono::minutes(30),
+                    "Deadline to read a request's body once its headers arrived.");
   spec.add_duration("http_write_timeout", &write_timeout, std::chrono::seconds(30),
-                    std::chrono::seconds(1), std::chrono::minutes(30),
-                    "Deadline to write one response.");
+                    std::chrono::milliseconds(100), std::chrono::minutes(30),
+                    "Deadline to write one response (or one piece of a streamed one).");
+  spec.add_duration("http_idle_timeout", &idle_timeout, std::chrono::seconds(5),
+                    std::chrono::milliseconds(100), std::chrono::minutes(30),
+                    "Keep-alive: how long a connection may wait for its next request.");
+  spec.add_int("http_max_connections", &max_connections, 10'000, 1, 1'000'000,
+               "Open connections in all; more are answered 503 and closed.");
+  spec.add_int("http_max_connections_per_address", &max_connections_per_address, 64, 1, 1'000'000,
+               "Open connections from one client address; more are answered 503 and closed.");
+  spec.add_int("http_hsts_max_age", &hsts_max_age, 0, 0, 100'000'000,
+               "Strict-Transport-Security max-age in seconds sent on every response (set it "
+               "when TLS terminates in front of the gateway); 0 sends none.");
   spec.add_string("http_cors_origins", &cors_origins, "",
                   "Origins allowed by CORS, comma-separated; * for any; empty for none.");
 }
@@ -69,267 +86,6 @@ void GatewaySettings::declare(ConfigSpec& spec) {
 std::string error_body(const Error& error) {
   nlohmann::json body{{"error", {{"code", code_name(error.code)}, {"message", error.message}}}};
   return body.dump();
-}
-
-namespace {
-
-bool sane_request_id(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string new_request_id() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return fmt::format("{:016x}", rng());
-}
-
-// Set by the handler, read by the access logger on the same worker thread.
-thread_local std::string t_route;
-// The business the request acted on (the caller's, the one a platform admin named, or the
-// `{bid}` path segment); empty when none.
-thread_local std::string t_bid;
-thread_local std::chrono::steady_clock::time_point t_start;
-
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    auto j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string part = s.substr(i, j - i);
-    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
-    while (!part.empty() && part.back() == ' ') part.pop_back();
-    if (!part.empty()) out.push_back(part);
-    i = j + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
-struct HttpServer::Impl {
-  ApiSettings settings;
-  Dispatcher& dispatcher;
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  std::vector<std::string> origins;
-  prometheus::Family<prometheus::Counter>* requests = nullptr;
-  prometheus::Family<prometheus::Histogram>* latency = nullptr;
-
-  Impl(ApiSettings s, Dispatcher& d) : settings(std::move(s)), dispatcher(d) {
-    origins = split_csv(settings.cors_origins);
-  }
-
-  [[nodiscard]] bool origin_allowed(const std::string& origin) const {
-    if (origin.empty()) return false;
-    for (const auto& o : origins) {
-      if (o == "*" || o == origin) return true;
-    }
-    return false;
-  }
-
-  void cors(const httplib::Request& req, httplib::Response& res) const {
-    const auto origin = req.get_header_value("Origin");
-    if (!origin_allowed(origin)) return;
-    res.set_header("Access-Control-Allow-Origin", origin);
-    res.set_header("Vary", "Origin");
-    res.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Content-Range");
-  }
-
-  void serve(const httplib::Request& hreq, httplib::Response& res) {
-    Request req;
-    req.method = hreq.method == "HEAD" ? "GET" : hreq.method;
-    req.path = hreq.path;
-    req.target = hreq.target;
-    for (const auto& [k, v] : hreq.params) req.query.emplace(k, v);
-    for (const auto& [k, v] : hreq.headers) req.headers.emplace(k, v);
-    req.body = hreq.body;
-    for (const auto& [name, f] : hreq.files) req.parts.push_back({f.name, f.filename, f.content_type, f.content});
-    req.remote_addr = hreq.remote_addr;
-    req.request_id = res.get_header_value("X-Request-Id");
-    std::string route;
-    Reply reply = dispatcher.handle(req, route);
-    t_route = route;
-    t_bid = req.principal && !req.principal->bid.empty() ? req.principal->bid : std::string();
-    if (auto it = req.path_params.find("bid"); t_bid.empty() && it != req.path_params.end()) t_bid = it->second;
-    res.status = reply.status;
-    for (const auto& [k, v] : reply.headers) res.set_header(k, v);
-    if (reply.stream) {
-      // Server-sent events: written as they come, on this worker thread, until the stream
-      // function returns (client gone, or shutdown).
-      auto stream = std::move(reply.stream);
-      res.set_chunked_content_provider(
-          reply.content_type, [stream](std::size_t, httplib::DataSink& sink) {
-            bool ok = true;
-            StreamSink out{[&](std::string_view d) {
-                             ok = ok && sink.write(d.data(), d.size());
-                             return ok;
-                           },
-                           [&] { return ok && sink.is_writable(); }};
-            stream(out);
-            if (ok) sink.done();
-            return ok;
-          });
-    } else if (reply.read_piece) {
-      // Streamed in pieces; httplib cuts the request's byte ranges (offset/length) itself
-      // and asks again from where the last piece ended.
-      res.set_content_provider(
-          static_cast<std::size_t>(reply.object_size), reply.content_type,
-          [read = std::move(reply.read_piece)](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-            auto piece = read(offset, length);
-            if (!piece) {
-              log::warn("object stream ended early", {{"error", piece.error().to_string()}});
-              return false;
-            }
-            return !piece->empty() && sink.write(piece->data(), piece->size());
-          });
-    } else if (reply.raw) {
-      if (!reply.raw->empty() || !reply.content_type.empty()) {
-        res.set_content(std::move(*reply.raw), reply.content_type);
-      }
-    } else if (reply.status != 204) {
-      res.set_content(reply.json.dump(), "application/json");
-    }
-    cors(hreq, res);
-  }
-};
-
-HttpServer::HttpServer(ApiSettings settings, Dispatcher& dispatcher, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(settings), dispatcher)) {
-  impl_->requests = &metrics.counter("earshot_http_requests_total",
-                                     "API requests by method, route and status.");
-  impl_->latency = &metrics.histogram("earshot_http_request_duration_seconds",
-                                      "API request latency by route.");
-}
-
-HttpServer::~HttpServer() { stop(); }
-
-int HttpServer::bound_port() const { return impl_->port; }
-
-Status HttpServer::start() {
-  auto& srv = impl_->server;
-  auto* impl = impl_.get();
-  const auto threads = static_cast<std::size_t>(impl->settings.threads);
-  srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  srv.set_payload_max_length(static_cast<std::size_t>(impl->settings.max_body_bytes));
-  const auto rt = impl->settings.read_timeout.count();
-  const auto wt = impl->settings.write_timeout.count();
-  srv.set_read_timeout(rt / 1000, (rt % 1000) * 1000);
-  srv.set_write_timeout(wt / 1000, (wt % 1000) * 1000);
-  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the
-  // client's delayed ACK add ~40 ms to every keep-alive response.
-  srv.set_tcp_nodelay(true);
-  srv.set_keep_alive_max_count(10000);
-  srv.set_keep_alive_timeout(5);
-
-  srv.set_pre_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
-    t_start = std::chrono::steady_clock::now();
-    t_route = "unmatched";
-    t_bid.clear();
-    auto id = req.get_header_value("X-Request-Id");
-    res.set_header("X-Request-Id", sane_request_id(id) ? id : new_request_id());
-    if (req.method == "OPTIONS") {
-      // CORS preflight: answered here, never reaches a route.
-      t_route = "preflight";
-      const auto origin = req.get_header_value("Origin");
-      if (!impl->origin_allowed(origin)) {
-        res.status = 403;
-        res.set_content(error_body(Error(ErrorCode::kPermissionDenied, "origin not allowed")),
-                        "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      res.status = 204;
-      res.set_header("Access-Control-Allow-Origin", origin);
-      res.set_header("Vary", "Origin");
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers",
-                     "Authorization, Content-Type, X-Api-Key, X-Request-Id, Range, Last-Event-ID, "
-                     "X-Earshot-Business");
-      res.set_header("Access-Control-Max-Age", "600");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->serve(req, res); };
-  srv.Get(".*", handler);
-  srv.Post(".*", handler);
-  srv.Put(".*", handler);
-  srv.Patch(".*", handler);
-  srv.Delete(".*", handler);
-  srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    ErrorCode code = ErrorCode::kInternal;
-    std::string msg = "internal error";
-    std::string name;
-    switch (res.status) {
-      case 404: code = ErrorCode::kNotFound; msg = fmt::format("no route for {} {}", req.method, req.path); break;
-      case 405: code = ErrorCode::kInvalidArgument; msg = "method not allowed"; name = "method_not_allowed"; break;
-      case 413: code = ErrorCode::kInvalidArgument; msg = "request body too large"; name = "payload_too_large"; break;
-      case 414: code = ErrorCode::kInvalidArgument; msg = "request URI too long"; break;
-      case 416: code = ErrorCode::kInvalidArgument; msg = "range not satisfiable"; name = "range_not_satisfiable"; break;
-      case 400: code = ErrorCode::kInvalidArgument; msg = "malformed request"; break;
-      default: break;
-    }
-    nlohmann::json body{{"error", {{"code", name.empty() ? std::string(code_name(code)) : name},
-                                   {"message", msg}}}};
-    res.set_content(body.dump(), "application/json");
-  });
-  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log::error("unhandled exception in request", {{"error", what}});
-    res.status = 500;
-    res.set_content(error_body(Error(ErrorCode::kInternal, "internal error")), "application/json");
-  });
-  srv.set_logger([impl](const httplib::Request& req, const httplib::Response& res) {
-    const std::string status = std::to_string(res.status);
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    impl->requests->Add({{"method", req.method}, {"route", t_route}, {"status", status}}).Increment();
-    impl->latency->Add({{"route", t_route}}, Metrics::latency_buckets()).Observe(secs);
-    log::info("request", {{"method", req.method},
-                          {"path", req.path},
-                          {"route", t_route},
-                          {"business", t_bid},
-                          {"status", status},
-                          {"duration_ms", fmt::format("{:.1f}", secs * 1000)},
-                          {"request_id", res.get_header_value("X-Request-Id")},
-                          {"remote", req.remote_addr}});
-  });
-
-  int port = static_cast<int>(impl->settings.port);
-  if (port == 0) {
-    port = srv.bind_to_any_port(impl->settings.host);
-  } else if (!srv.bind_to_port(impl->settings.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    return make_error(ErrorCode::kUnavailable, fmt::format("API listener cannot bind {}:{}",
-                                                           impl->settings.host,
-                                                           impl->settings.port));
-  }
-  impl->port = port;
-  impl->thread = std::thread([&srv] { srv.listen_after_bind(); });
-  log::info("API listener started",
-            {{"address", fmt::format("http://{}:{}", impl->settings.host, port)}});
-  return {};
-}
-
-void HttpServer::stop() {
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 struct ApiServer::Impl {
@@ -386,11 +142,6 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   m.login_failures = std::make_unique<RedisLoginFailureStore>(*m.redis);
   m.login_throttle = std::make_unique<LoginThrottle>(*m.login_failures, runtime.clock());
   m.auth->set_login_throttle(m.login_throttle.get());
-  if (gw.events.max_clients >= api.threads) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "EARSHOT_SSE_MAX_CLIENTS must be below EARSHOT_HTTP_THREADS (each live "
-                      "event stream holds a thread)");
-  }
   m.live_events = std::make_unique<cache::LiveEvents>(*m.redis, runtime.clock(), &runtime.metrics());
   m.event_hub = std::make_unique<EventHub>(*m.live_events, gw.events, &runtime.metrics());
   m.list_cache = std::make_unique<ListCache>(runtime.clock(), gw.calls_cache_ttl, 4096, &runtime.metrics());
@@ -445,8 +196,8 @@ Status ApiServer::start() {
 }
 
 void ApiServer::stop_intake() {
-  // Live event streams end first (each holds a worker thread); then httplib stops accepting
-  // and finishes the requests its pool already runs.
+  // Live event streams end first; then the listener stops accepting, closes idle
+  // connections and finishes the requests in flight.
   if (impl_->event_hub) impl_->event_hub->close();
   if (impl_->http) impl_->http->stop();
 }

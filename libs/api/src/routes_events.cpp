@@ -14,9 +14,12 @@ void EventStreamSettings::declare(ConfigSpec& spec) {
   spec.add_duration("sse_heartbeat", &heartbeat, std::chrono::seconds(15),
                     std::chrono::milliseconds(100), std::chrono::minutes(10),
                     "Live events: a comment line after this long without an event.");
-  spec.add_int("sse_max_clients", &max_clients, 8, 1, 100'000,
-               "Live events: concurrent streams (each holds an HTTP thread; keep it below "
-               "http_threads).");
+  spec.add_int("sse_max_clients", &max_clients, 2000, 1, 1'000'000,
+               "Live events: concurrent streams in all (a stream holds no thread, only its "
+               "connection); more get 503 with Retry-After.");
+  spec.add_int("sse_max_clients_per_business", &max_clients_per_business, 50, 1, 1'000'000,
+               "Live events: concurrent streams of one business, so one tenant cannot take "
+               "every place; more get 503 with Retry-After.");
   spec.add_duration("sse_retry", &retry, std::chrono::seconds(3), std::chrono::milliseconds(100),
                     std::chrono::minutes(10),
                     "Live events: reconnection delay suggested to clients (retry:).");
@@ -28,34 +31,86 @@ EventHub::EventHub(cache::LiveEvents& events, EventStreamSettings settings, Metr
     clients_ = &metrics->gauge("earshot_sse_clients", "Open live event streams.").Add({});
     rejected_ = &metrics
                      ->counter("earshot_sse_rejected_total",
-                               "Live event streams refused because sse_max_clients were open.")
+                               "Live event streams refused because sse_max_clients or "
+                               "sse_max_clients_per_business were open.")
                      .Add({});
     sent_ = &metrics->counter("earshot_sse_events_sent_total", "Live events written to clients.")
                  .Add({});
   }
 }
 
+EventHub::~EventHub() {
+  close();
+  if (pump_.joinable()) pump_.join();
+}
+
 EventHub::Slot::~Slot() {
   std::lock_guard lock(hub_.mu_);
   --hub_.active_;
+  if (auto it = hub_.per_business_.find(bid_); it != hub_.per_business_.end() && --it->second == 0) {
+    hub_.per_business_.erase(it);
+  }
   if (hub_.clients_ != nullptr) hub_.clients_->Set(static_cast<double>(hub_.active_));
 }
 
-std::shared_ptr<EventHub::Slot> EventHub::acquire() {
+std::shared_ptr<EventHub::Slot> EventHub::acquire(const std::string& bid, std::string* reason) {
   std::lock_guard lock(mu_);
-  if (closed_ || active_ >= static_cast<std::size_t>(std::max<std::int64_t>(settings_.max_clients, 1))) {
+  const auto total = static_cast<std::size_t>(std::max<std::int64_t>(settings_.max_clients, 1));
+  const auto each = settings_.max_clients_per_business > 0
+                        ? static_cast<std::size_t>(settings_.max_clients_per_business)
+                        : total;
+  auto refuse = [&](const char* why) -> std::shared_ptr<Slot> {
     if (rejected_ != nullptr) rejected_->Increment();
+    if (reason != nullptr) *reason = why;
     return nullptr;
+  };
+  if (closed_) return refuse("the server is shutting down");
+  auto it = per_business_.find(bid);
+  if (it != per_business_.end() && it->second >= each) {
+    return refuse("this business has the most live event streams allowed open; close one or retry later");
   }
+  if (active_ >= total) return refuse("too many live event streams; retry later");
   ++active_;
+  ++per_business_[bid];
   if (clients_ != nullptr) clients_->Set(static_cast<double>(active_));
-  return std::make_shared<Slot>(*this);
+  return std::make_shared<Slot>(*this, bid);
+}
+
+void EventHub::attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last,
+                      std::shared_ptr<EventSink> sink) {
+  if (!sink->push(fmt::format("retry: {}\n: connected\n\n", settings_.retry.count()))) return;
+  auto stream = std::make_shared<Stream>();
+  stream->bid = bid;
+  stream->last = std::move(last);
+  stream->sink = sink;
+  stream->slot = std::move(slot);
+  stream->next_heartbeat = std::chrono::steady_clock::now() + settings_.heartbeat;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+      sink->close();
+      return;
+    }
+    streams_.push_back(stream);
+    wake_ = true;
+    if (!pump_.joinable()) pump_ = std::thread([this] { pump(); });
+  }
+  // A client that goes away frees its place at once, not at the next heartbeat.
+  sink->on_close([this] {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_all();
+  });
+  cv_.notify_all();
 }
 
 void EventHub::notify(const std::string& bid) {
   {
     std::lock_guard lock(mu_);
-    ++generations_[bid];
+    if (streams_.empty()) return;
+    marked_.insert(bid);
   }
   cv_.notify_all();
 }
@@ -63,17 +118,21 @@ void EventHub::notify(const std::string& bid) {
 void EventHub::notify_all() {
   {
     std::lock_guard lock(mu_);
-    ++all_;
+    marked_all_ = true;
   }
   cv_.notify_all();
 }
 
 void EventHub::close() {
+  std::list<std::shared_ptr<Stream>> streams;
   {
     std::lock_guard lock(mu_);
     closed_ = true;
+    streams.swap(streams_);
   }
   cv_.notify_all();
+  for (auto& s : streams) s->sink->close();
+  streams.clear();  // releases the slots
 }
 
 bool EventHub::closed() const {
@@ -81,30 +140,15 @@ bool EventHub::closed() const {
   return closed_;
 }
 
-std::uint64_t EventHub::generation_locked(const std::string& bid) const {
-  auto it = generations_.find(bid);
-  return all_ + (it == generations_.end() ? 0 : it->second);
-}
-
-std::uint64_t EventHub::generation(const std::string& bid) const {
-  std::lock_guard lock(mu_);
-  return generation_locked(bid);
-}
-
-std::uint64_t EventHub::wait(const std::string& bid, std::uint64_t seen,
-                             std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return closed_ || generation_locked(bid) != seen; });
-  return generation_locked(bid);
-}
-
 std::size_t EventHub::active() const {
   std::lock_guard lock(mu_);
   return active_;
 }
 
-void EventHub::sent(std::size_t n) {
-  if (sent_ != nullptr) sent_->Increment(static_cast<double>(n));
+std::size_t EventHub::active(const std::string& bid) const {
+  std::lock_guard lock(mu_);
+  auto it = per_business_.find(bid);
+  return it == per_business_.end() ? 0 : it->second;
 }
 
 namespace {
@@ -130,46 +174,89 @@ void append_frame(std::string& out, const cache::LiveEvent& e) {
   out += '\n';
 }
 
-// Runs one client's stream until it disconnects or the hub closes.
-void run_stream(EventHub& hub, const std::string& bid, std::string last, StreamSink& sink) {
+}  // namespace
+
+void EventHub::pump() {
   using Steady = std::chrono::steady_clock;
-  const auto heartbeat = hub.settings().heartbeat;
-  const auto tick = std::chrono::milliseconds(500);  // how often a quiet stream checks its client
-  if (!sink.write(fmt::format("retry: {}\n: connected\n\n", hub.settings().retry.count()))) return;
-  auto next_heartbeat = Steady::now() + heartbeat;
-  while (!hub.closed()) {
-    // Take the generation before reading: an event landing after the read changes it.
-    std::uint64_t gen = hub.generation(bid);
-    auto batch = hub.events().read_after(bid, last, kBatch);
-    if (batch && !batch->empty()) {
-      std::string out;
-      for (const auto& e : *batch) append_frame(out, e);
-      if (!sink.write(out)) return;
-      hub.sent(batch->size());
-      last = batch->back().id;
-      next_heartbeat = Steady::now() + heartbeat;
-      if (batch->size() == kBatch) continue;  // more are waiting
-    }
-    // Wait for a notification; heartbeats keep proxies from closing a quiet stream and find
-    // out that a client went away. After a failed read (Redis down) retry within a second.
-    const auto retry_at = batch ? Steady::time_point::max() : Steady::now() + std::chrono::seconds(1);
-    while (!hub.closed()) {
-      const auto now = Steady::now();
-      if (now >= next_heartbeat) {
-        if (!sink.write(": heartbeat\n\n")) return;
-        next_heartbeat = now + heartbeat;
+  std::unique_lock lock(mu_);
+  while (!closed_) {
+    // Sleep until news, a stream added or gone, or the next heartbeat or retry is due.
+    auto due = Steady::now() + std::chrono::seconds(1);
+    for (const auto& s : streams_) due = std::min({due, s->next_heartbeat, s->retry_at});
+    cv_.wait_until(lock, due, [&] { return closed_ || wake_ || marked_all_ || !marked_.empty(); });
+    if (closed_) break;
+    const auto now = Steady::now();
+    std::vector<std::shared_ptr<Stream>> round;
+    std::vector<std::shared_ptr<Stream>> ended;  // released below, without the lock (slots take it)
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      auto& s = *it;
+      if (s->dead || !s->sink->open()) {
+        ended.push_back(std::move(s));
+        it = streams_.erase(it);
+        continue;
       }
-      if (now >= retry_at) break;
-      const auto until = std::min({next_heartbeat, retry_at, now + tick});
-      const auto g = hub.wait(bid, gen, std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
-                                            std::chrono::milliseconds(1));
-      if (g != gen) break;
-      if (!sink.alive()) return;
+      if (marked_all_ || marked_.count(s->bid) != 0 || now >= s->retry_at) s->pending = true;
+      if (s->pending || now >= s->next_heartbeat) round.push_back(s);
+      ++it;
     }
+    marked_.clear();
+    marked_all_ = false;
+    wake_ = false;
+    if (round.empty() && ended.empty()) continue;
+    // Reads and writes without the lock: an event landing meanwhile marks the business again.
+    lock.unlock();
+    ended.clear();
+    serve(round);
+    round.clear();
+    lock.lock();
   }
 }
 
-}  // namespace
+void EventHub::serve(std::vector<std::shared_ptr<Stream>>& streams) {
+  using Steady = std::chrono::steady_clock;
+  // Streams of one business at the same position share each read.
+  std::map<std::pair<std::string, std::string>, std::vector<Stream*>> groups;
+  for (auto& s : streams) {
+    if (s->pending) {
+      s->pending = false;
+      groups[{s->bid, s->last}].push_back(s.get());
+    }
+  }
+  for (auto& [key, members] : groups) {
+    std::string last = key.second;
+    while (true) {
+      auto batch = events_.read_after(key.first, last, kBatch);
+      if (!batch) {  // Redis unavailable: try again within a second
+        for (auto* s : members) s->retry_at = Steady::now() + std::chrono::seconds(1);
+        break;
+      }
+      for (auto* s : members) s->retry_at = Steady::time_point::max();
+      if (batch->empty()) break;
+      std::string out;
+      for (const auto& e : *batch) append_frame(out, e);
+      last = batch->back().id;
+      const auto now = Steady::now();
+      for (auto* s : members) {
+        if (s->dead) continue;
+        if (!s->sink->push(out)) {
+          s->dead = true;
+          continue;
+        }
+        if (sent_ != nullptr) sent_->Increment(static_cast<double>(batch->size()));
+        s->last = last;
+        s->next_heartbeat = now + settings_.heartbeat;
+      }
+      if (batch->size() < kBatch) break;
+    }
+  }
+  // Heartbeats keep proxies from closing a quiet stream.
+  const auto now = Steady::now();
+  for (auto& s : streams) {
+    if (s->dead || now < s->next_heartbeat) continue;
+    if (!s->sink->push(": heartbeat\n\n")) s->dead = true;
+    s->next_heartbeat = now + settings_.heartbeat;
+  }
+}
 
 void add_event_routes(Router& router, GatewayServices& s) {
   Policy read;
@@ -187,9 +274,10 @@ void add_event_routes(Router& router, GatewayServices& s) {
       return detail::invalid("Last-Event-ID must be an event id like 1763730000000-0");
     }
     const std::string bid = req.caller_bid();
-    auto slot = s.events->acquire();
+    std::string reason;
+    auto slot = s.events->acquire(bid, &reason);
     if (!slot) {
-      Reply busy = error_reply(Error(ErrorCode::kUnavailable, "too many live event streams; retry later"));
+      Reply busy = error_reply(Error(ErrorCode::kUnavailable, reason));
       busy.headers.emplace_back("Retry-After", "5");
       return busy;
     }
@@ -206,7 +294,9 @@ void add_event_routes(Router& router, GatewayServices& s) {
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.headers.emplace_back("X-Accel-Buffering", "no");
     EventHub* hub = s.events;
-    r.stream = [hub, slot, bid, last](StreamSink& sink) { run_stream(*hub, bid, last, sink); };
+    r.stream = [hub, slot, bid, last](std::shared_ptr<EventSink> sink) {
+      hub->attach(slot, bid, last, std::move(sink));
+    };
     return r;
   });
 }

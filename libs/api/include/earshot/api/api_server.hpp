@@ -1,8 +1,13 @@
 #pragma once
-// The gateway's public HTTP listener (cpp-httplib): a worker pool, request size limits,
-// read/write deadlines, CORS, gzip (httplib compresses JSON and text when the client accepts
-// it), request ids, access logs and request metrics. Every request goes through the
-// Dispatcher; every error leaves as
+// The gateway's public HTTP listener, event-driven on Boost.Beast/Asio: a few I/O threads
+// accept connections, read and parse requests under deadlines (headers, body, keep-alive
+// idle) and write replies asynchronously, so an idle or slow connection holds no thread.
+// Route handlers block (MariaDB, Redis) and run on a bounded pool of handler threads.
+// Connections are capped per client address and in all; a Content-Length over the body limit
+// is answered 413 before any of the body is read. Also: CORS, gzip of JSON and text when the
+// client accepts it, HEAD, single byte ranges of streamed objects, security headers, request
+// ids, access logs and request metrics. Server-sent event streams are EventSinks written
+// without a thread. Every request goes through the Dispatcher; every error leaves as
 //   {"error": {"code": "<code_name>", "message": "..."}}
 // with the status from earshot::http_status(code), and carries X-Request-Id (the client's,
 // when it sent a sane one).
@@ -29,14 +34,22 @@ namespace earshot::api {
 struct ApiSettings {
   std::string host;
   std::int64_t port = 0;
-  std::int64_t threads = 0;
+  std::int64_t threads = 0;     // handler threads (route handlers block on MariaDB/Redis)
+  std::int64_t io_threads = 2;  // threads accepting, reading and writing connections
   std::int64_t max_body_bytes = 0;
-  std::chrono::milliseconds read_timeout{0};
-  std::chrono::milliseconds write_timeout{0};
+  std::chrono::milliseconds header_timeout{10'000};  // request line and headers
+  std::chrono::milliseconds read_timeout{0};          // the body
+  std::chrono::milliseconds write_timeout{0};         // one response (or one piece of it)
+  std::chrono::milliseconds idle_timeout{5'000};      // keep-alive: wait for the next request
+  std::int64_t max_connections = 10'000;              // open connections in all
+  std::int64_t max_connections_per_address = 64;      // open connections of one client address
+  std::int64_t hsts_max_age = 0;                      // seconds; 0: no Strict-Transport-Security
   std::string cors_origins;  // comma-separated origins, "*" for any, empty for none
 
-  // Declares http_host, http_port, http_threads, http_max_body_bytes, http_read_timeout,
-  // http_write_timeout, http_cors_origins.
+  // Declares http_host, http_port, http_threads, http_io_threads, http_max_body_bytes,
+  // http_header_timeout, http_read_timeout, http_write_timeout, http_idle_timeout,
+  // http_max_connections, http_max_connections_per_address, http_hsts_max_age,
+  // http_cors_origins.
   void declare(ConfigSpec& spec);
 };
 
@@ -68,12 +81,15 @@ class HttpServer {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
-  // Binds (port 0: any free port) and serves on a background thread.
+  // Binds (port 0: any free port) and serves on background threads.
   [[nodiscard]] Status start();
+  // Stops accepting, closes idle connections, lets requests in flight finish (up to the
+  // write timeout), then closes every connection and joins the threads.
   void stop();
   [[nodiscard]] int bound_port() const;
 
  private:
+  friend class HttpConnection;  // one connection (http_server.cpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -2,20 +2,28 @@
 // GET /api/v1/events: server-sent events of the caller's business.
 //
 // The business's Redis stream (cache::LiveEvents) is the record; the channel subscriber only
-// wakes the streams of that business, which then read the stream after the last id they
-// sent. So the first replay (Last-Event-ID), live events, and the gap while the subscriber
-// reconnects all take the same path and nothing is sent twice or out of order. Each stream
-// holds one server thread, so their number is bounded; shutdown ends them all.
+// marks that business's streams for reading, and the hub's one pump thread then reads the
+// stream after the last id each of them sent (streams at the same position share one read)
+// and pushes the frames to their sinks. So the first replay (Last-Event-ID), live events,
+// and the gap while the subscriber reconnects all take the same path and nothing is sent
+// twice or out of order. A stream costs no HTTP thread: it is an EventSink (router.hpp) the
+// listener writes asynchronously. Heartbeats go out from the same pump; a sink that cannot
+// keep up is dropped by the listener. Streams are capped in all and per business, so one
+// tenant cannot lock the others out; shutdown ends them all.
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 
+#include "earshot/api/router.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/metrics.hpp"
@@ -26,58 +34,79 @@ struct EventStreamSettings {
   std::chrono::milliseconds heartbeat{0};  // a comment line when nothing else was sent
   std::int64_t max_clients = 0;            // concurrent streams; more get 503 + Retry-After
   std::chrono::milliseconds retry{0};      // the `retry:` hint sent to EventSource clients
+  std::int64_t max_clients_per_business = 0;  // concurrent streams of one business; 0: max_clients
 
-  // Declares sse_heartbeat, sse_max_clients, sse_retry.
+  // Declares sse_heartbeat, sse_max_clients, sse_retry, sse_max_clients_per_business.
   void declare(ConfigSpec& spec);
 };
 
 class EventHub {
  public:
   EventHub(cache::LiveEvents& events, EventStreamSettings settings, Metrics* metrics = nullptr);
+  ~EventHub();
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
 
   // Held by one stream while it runs; releasing it frees the place.
   class Slot {
    public:
-    explicit Slot(EventHub& hub) : hub_(hub) {}
+    Slot(EventHub& hub, std::string bid) : hub_(hub), bid_(std::move(bid)) {}
     ~Slot();
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
 
    private:
     EventHub& hub_;
+    std::string bid_;
   };
-  // Null when max_clients streams run or the hub is closed.
-  [[nodiscard]] std::shared_ptr<Slot> acquire();
+  // A place for one stream of `bid`; null when the hub is closed, max_clients streams run,
+  // or `bid` already has its max_clients_per_business ( `reason` says which).
+  [[nodiscard]] std::shared_ptr<Slot> acquire(const std::string& bid, std::string* reason = nullptr);
 
-  // Wakes the streams of `bid` (an event arrived) or of every business (resubscribed).
+  // Starts serving a stream of `bid` on `sink` from after `last` (a stream id, "0-0" for all):
+  // writes the retry hint at once, then events and heartbeats until the sink closes or the
+  // hub does. The slot is released when the stream ends.
+  void attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last,
+              std::shared_ptr<EventSink> sink);
+
+  // Marks the streams of `bid` (an event arrived) or of every business (resubscribed).
   void notify(const std::string& bid);
   void notify_all();
   // Shutdown: every stream ends at once, new ones are refused.
   void close();
   [[nodiscard]] bool closed() const;
 
-  // A counter that changes whenever `bid`'s streams should look at the stream again.
-  [[nodiscard]] std::uint64_t generation(const std::string& bid) const;
-  // Waits until generation(bid) != seen, close() or the timeout; returns generation(bid).
-  std::uint64_t wait(const std::string& bid, std::uint64_t seen, std::chrono::milliseconds timeout);
-
   [[nodiscard]] cache::LiveEvents& events() { return events_; }
   [[nodiscard]] const EventStreamSettings& settings() const { return settings_; }
   [[nodiscard]] std::size_t active() const;
-  // Counts events written to clients.
-  void sent(std::size_t n);
+  [[nodiscard]] std::size_t active(const std::string& bid) const;
 
  private:
-  [[nodiscard]] std::uint64_t generation_locked(const std::string& bid) const;
+  struct Stream {
+    std::string bid;
+    std::string last;
+    std::shared_ptr<EventSink> sink;
+    std::shared_ptr<Slot> slot;
+    std::chrono::steady_clock::time_point next_heartbeat;
+    std::chrono::steady_clock::time_point retry_at = std::chrono::steady_clock::time_point::max();
+    bool pending = true;  // read the business's stream on the next round
+    bool dead = false;
+  };
+  void pump();
+  void serve(std::vector<std::shared_ptr<Stream>>& streams);
 
   cache::LiveEvents& events_;
   EventStreamSettings settings_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::uint64_t> generations_;
-  std::uint64_t all_ = 0;
+  std::list<std::shared_ptr<Stream>> streams_;
+  std::set<std::string> marked_;  // businesses with news since the last round
+  bool marked_all_ = false;
+  bool wake_ = false;             // a stream was added or closed
+  std::map<std::string, std::size_t> per_business_;
   std::size_t active_ = 0;
   bool closed_ = false;
+  std::thread pump_;
   prometheus::Gauge* clients_ = nullptr;
   prometheus::Counter* rejected_ = nullptr;
   prometheus::Counter* sent_ = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -79,11 +80,19 @@ struct Request {
   [[nodiscard]] const std::string& caller_bid() const;
 };
 
-// Where a streamed body goes (server-sent events): `write` sends bytes at once and is false
-// when the client has gone; `alive` is false once the client closed its end.
-struct StreamSink {
-  std::function<bool(std::string_view)> write;
-  std::function<bool()> alive;
+// An open streamed response (server-sent events), written by the HTTP layer without holding
+// a thread: bytes pushed from any thread are queued and written in order. A client that
+// cannot keep up (its queue over the listener's bound) is dropped.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Queues `bytes`; false once the client has gone, was too slow, or the sink was closed.
+  virtual bool push(std::string bytes) = 0;
+  [[nodiscard]] virtual bool open() const = 0;
+  // Ends the response (what was queued is still written) and closes the connection.
+  virtual void close() = 0;
+  // Called once, on any thread, when the sink stops being open (client gone, dropped, closed).
+  virtual void on_close(std::function<void()> callback) = 0;
 };
 
 struct Reply {
@@ -98,9 +107,10 @@ struct Reply {
   // layer serves the request's byte ranges of the object and writes Content-Range itself.
   std::function<Result<std::string>(std::uint64_t offset, std::uint64_t length)> read_piece;
   std::uint64_t object_size = 0;
-  // A body produced while the connection is open (server-sent events): called once on the
-  // serving thread, it writes through the sink and returns when the stream ends.
-  std::function<void(StreamSink&)> stream;
+  // A body produced while the connection is open (server-sent events): once the headers are
+  // written the HTTP layer calls it with the response's sink, which the callee keeps (and
+  // writes to from any thread) for as long as the stream lasts. It must not block.
+  std::function<void(std::shared_ptr<EventSink>)> stream;
 
   [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
   [[nodiscard]] static Reply created(Json j) {
