@@ -615,5 +615,225 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
   }
 }
 
+// The analyze worker: a business's embedding endpoint (the base_url of the llm_chain entry
+// its embedding_provider names) at a loopback listener by every spelling, the platform's
+// database port, private and metadata addresses. The embedder's failure is logged ("call
+// embeddings failed: ... destination not allowed"), no embedding is stored and the call is
+// still analysed; nothing is contacted. The control's endpoint, named in egress_allow, is.
+TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  CountingListener listener;
+  CountingListener allowed_embedder;
+  ASSERT_TRUE(listener.ok() && allowed_embedder.ok());
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+  queue::Publisher publisher(amqp, {});
+  publisher.start();
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  storage::MySqlTranscriptRepository transcripts(StorageEnvironment::db());
+
+  const auto lp = std::to_string(listener.port());
+  struct Case {
+    std::string name;
+    std::string base_url;
+    bool allowed = false;
+  };
+  const std::vector<Case> cases = {
+      {"listener", listener.url("")},
+      {"listener decimal", "http://2130706433:" + lp},
+      {"listener octal", "http://0177.0.0.1:" + lp},
+      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
+      {"listener by name", "http://localhost:" + lp},
+      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
+      {"private", "http://10.0.0.1:11434"},
+      {"metadata", "http://169.254.169.254"},
+      {"control", allowed_embedder.url(""), true},
+  };
+  std::vector<std::pair<storage::TenantId, storage::Id>> targets;
+  std::vector<queue::OutgoingMessage> batch;
+  for (const auto& c : cases) {
+    storage::PipelineConfig cfg;
+    cfg.llm_chain_json =
+        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}}).dump();
+    cfg.embedding_provider = "ollama:attack-embed";
+    auto t = business(cfg, "ee");
+    for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
+    storage::CallInput in;
+    in.external_id = "egress-embed-1";
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    in.duration_ms = 8000;
+    auto up = calls.upsert(t, in);
+    ASSERT_TRUE(up) << up.error().to_string();
+    for (auto [from, to] : {std::pair{storage::CallStatus::kPending, storage::CallStatus::kTranscribing},
+                            {storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed}}) {
+      ASSERT_TRUE(calls.advance(t, up->id, from, to));
+    }
+    storage::Transcript tr;
+    tr.call_id = up->id;
+    tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
+                       R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
+    tr.full_text = "thank you for calling I want a refund";
+    tr.provider = "test";
+    tr.language = "en";
+    ASSERT_TRUE(transcripts.put(t, tr));
+    targets.emplace_back(t, up->id);
+    queue::Envelope env;
+    env.bid = t.bid();
+    env.stage = queue::Stage::kAnalyze;
+    env.trace_id = queue::new_message_id();
+    Json body{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+              {"transcript_id", std::to_string(up->id)}};
+    batch.push_back(queue::make_stage_message(topology, env, body.dump()));
+  }
+  ASSERT_TRUE(publisher.publish_batch(std::move(batch)));
+  publisher.stop();
+
+  auto env = worker_env(master_keys, free_port());
+  env["EARSHOT_SENTIMENT_LEXICON"] = std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
+  env["EARSHOT_QUEUE_RETRY_DELAYS"] = "300ms";
+  env["EARSHOT_QUEUE_MAX_ATTEMPTS"] = "2";
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}", allowed_embedder.port(), ep.mysql_port);
+  ChildProcess worker(bin("earshot-analyze"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [t, call] = targets[i];
+    // The call moves past "transcribed" once the analysis (embeddings included) is written.
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto r = StorageEnvironment::db().execute("SELECT status FROM call_records WHERE bid = ? AND id = ?", {t.bid(), call});
+          if (!r || r->rows.empty()) return false;
+          const auto s = r->rows[0][0].as_string();
+          return s == "analyzed" || s == "notified";
+        },
+        90s))
+        << cases[i].name << "\n" << worker.output();
+    auto r = StorageEnvironment::db().execute("SELECT COUNT(*) FROM call_embeddings WHERE bid = ? AND call_id = ?",
+                                              {t.bid(), call});
+    ASSERT_TRUE(r && !r->rows.empty());
+    if (!cases[i].allowed) {
+      EXPECT_EQ(r->rows[0][0].as_int(), 0) << cases[i].name;
+    }
+  }
+  EXPECT_GT(allowed_embedder.accepted(), 0) << "the control's embedding endpoint was never contacted";
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+  // Every refused embedder is reported as the policy's refusal, one line per attack call.
+  const auto out = worker.output();
+  std::size_t refused = 0;
+  std::size_t pos = 0;
+  while ((pos = out.find('\n', pos)) != std::string::npos) {
+    const auto start = out.rfind('\n', pos - 1);
+    const auto line = out.substr(start == std::string::npos ? 0 : start, pos - (start == std::string::npos ? 0 : start));
+    if (line.find("call embeddings failed") != std::string::npos && line.find("destination not allowed") != std::string::npos) {
+      ++refused;
+    }
+    ++pos;
+  }
+  EXPECT_GE(refused, cases.size() - 1) << out;
+  for (const auto& [t, call] : targets) {
+    for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
+  }
+}
+
+// The notify worker: a business's LeadSquared write-back host (crm.host) at a loopback
+// listener by every spelling, the platform's database port, private and metadata addresses:
+// the CRM delivery fails with "destination not allowed" in the delivery log and nothing is
+// contacted; the control business's host, named in egress_allow, receives its activity.
+TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  CountingListener listener;
+  CountingListener allowed_crm;
+  ASSERT_TRUE(listener.ok() && allowed_crm.ok());
+  notify::NotifyStore store(StorageEnvironment::db(), *keyring);
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+
+  const auto lp = std::to_string(listener.port());
+  struct Case {
+    std::string name;
+    std::string host;
+    bool allowed = false;
+  };
+  const std::vector<Case> cases = {
+      {"listener", listener.url("")},
+      {"listener decimal", "http://2130706433:" + lp},
+      {"listener octal", "http://0177.0.0.1:" + lp},
+      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
+      {"listener by name", "http://localhost:" + lp},
+      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
+      {"private", "http://10.0.0.1"},
+      {"metadata", "http://169.254.169.254"},
+      {"control", allowed_crm.url(""), true},
+  };
+  std::vector<std::pair<storage::TenantId, notify::Id>> deliveries;
+  for (const auto& c : cases) {
+    storage::PipelineConfig cfg;
+    cfg.crm_json = Json{{"kind", "leadsquared"}, {"host", c.host}}.dump();
+    cfg.secrets["crm_access_key"] = "u$attack";
+    cfg.secrets["crm_secret_key"] = "attack-secret";
+    auto t = business(cfg, "ec");
+    for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
+    const Json activity{{"RelatedProspectId", "lead-1"}, {"ActivityNote", "Call analyzed."},
+                        {"ActivityDateTime", "2026-11-21 09:40:00"}, {"Fields", Json::array()}};
+    const std::string payload = Json{{"lead_id", "lead-1"}, {"activity", activity}}.dump();
+    notify::NewDelivery n{notify::Channel::kCrm, 0, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
+    auto r = store.enqueue(t, std::span<const notify::NewDelivery>(&n, 1),
+                           storage::to_timestamp(std::chrono::system_clock::now()));
+    ASSERT_TRUE(r && *r == 1);
+    auto list = store.list_deliveries(t, 0, 10, std::nullopt);
+    ASSERT_TRUE(list && !list->empty());
+    deliveries.emplace_back(t, list->front().id);
+  }
+
+  auto env = worker_env(master_keys, free_port());
+  env["EARSHOT_NOTIFY_MAX_ATTEMPTS"] = "1";
+  env["EARSHOT_NOTIFY_POLL_INTERVAL"] = "50ms";
+  env["EARSHOT_NOTIFY_REQUEST_TIMEOUT"] = "3s";
+  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}", allowed_crm.port(), ep.mysql_port);
+  ChildProcess worker(bin("earshot-notify"), {}, env);
+  ASSERT_TRUE(worker.start());
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [t, id] = deliveries[i];
+    notify::Delivery d;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto got = store.get_delivery(t, id);
+          if (got) d = *got;
+          return got && got->status != notify::DeliveryStatus::kPending;
+        },
+        60s))
+        << cases[i].name << "\n" << worker.output();
+    if (cases[i].allowed) {
+      EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
+      continue;
+    }
+    EXPECT_EQ(d.status, notify::DeliveryStatus::kFailed) << cases[i].name;
+    EXPECT_NE(d.last_error.find("destination not allowed"), std::string::npos) << cases[i].name << ": " << d.last_error;
+    for (const char* leak : {"loopback", "private", "metadata", "refused by", "Connection", "attack-secret"}) {
+      EXPECT_EQ(d.last_error.find(leak), std::string::npos) << cases[i].name << ": " << d.last_error;
+    }
+  }
+  EXPECT_EQ(allowed_crm.accepted(), 1);
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant destination on loopback was contacted";
+
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(30s), std::optional<int>(0)) << worker.output();
+  for (const auto& [t, id] : deliveries) {
+    for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
+  }
+}
+
 }  // namespace
 }  // namespace earshot::testing

@@ -174,7 +174,6 @@ struct Dispatcher::Impl {
       return complete_error(std::move(dl), Error(ErrorCode::kInvalidArgument, "CRM delivery without activity"), false);
     }
     auto req = leadsquared_activity_request(*c.cfg, p["activity"], s.request_timeout);
-    // The CRM is an operator-configured endpoint: no address policy.
     const auto wait = crm_throttle.reserve(dl.bid, d.clock.steady_now());
     if (wait.count() <= 0) return send_http(std::move(dl), std::move(req));
     d.http.post_after(wait, [this, dl = std::move(dl), req = std::move(req)]() mutable {
