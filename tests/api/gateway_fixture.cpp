@@ -218,4 +218,6 @@ storage::Id seed_call(const std::string& bid, const std::string& external, const
 }
 
 
+void Gateway::set_egress_policy(const http::AddressPolicy* policy) { services_->egress_policy = policy; }
+
 }  // namespace earshot::testing

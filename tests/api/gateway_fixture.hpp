@@ -57,6 +57,9 @@ class Gateway {
   std::string login(const std::string& email, const std::string& password, const std::string& bid = "");
 
   api::AuthService& auth() { return *auth_; }
+  // The policy the pipeline-config and webhook routes check literal destinations against
+  // (the binary passes its egress policy; null, the default here: no save-time check).
+  void set_egress_policy(const http::AddressPolicy* policy);
   // The key the gateway signs access tokens with (token tampering tests sign their own).
   const std::string& jwt_secret() const { return jwt_secret_; }
 

@@ -83,6 +83,8 @@ class NotifyEventsE2E : public ::testing::Test {
                    {"EARSHOT_SSE_MAX_CLIENTS", "4"},
                    {"EARSHOT_SSE_HEARTBEAT", "300ms"},
                    {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
+                   // Webhooks at the test's loopback receivers pass the save-time check.
+                   {"EARSHOT_EGRESS_ALLOW", "127.0.0.1"},
                    {"EARSHOT_JWT_SECRET", std::string(40, 'n') + unique_suffix()},
                    {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"}});
     gateway_ = new ChildProcess(std::string(EARSHOT_BIN_DIR) + "/earshot-gateway", {}, gw_env);

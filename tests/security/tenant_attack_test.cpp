@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "earshot/http/egress.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
@@ -251,6 +252,63 @@ TEST(TenantAttack, AnAnalystCannotDeleteAnAdminsNote) {
   EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(again), admin).status, 204);
   EXPECT_EQ(gw.request("DELETE", base + "/" + id_of(by_admin), admin).status, 204);
   EXPECT_TRUE(gw.request("GET", base, analyst).json["items"].empty());
+}
+
+// Save-time egress check (defence in depth in front of the workers' connect-time check):
+// with the gateway's egress policy, PUT pipeline-config (source_db.host, crm.host,
+// llm_chain[].base_url) and webhook create/update refuse a destination that is a literal
+// internal address, in any spelling, with 400 "<field>: destination not allowed"; a public
+// literal and a hostname (not resolved at save time) are accepted.
+TEST(TenantAttack, ConfigurationNamingALiteralInternalAddressIsRefusedAtSaveTime) {
+  Gateway gw;
+  auto policy = http::EgressSettings{}.build({});
+  ASSERT_TRUE(policy) << policy.error().to_string();
+  gw.set_egress_policy(&*policy);
+  const auto bid = gw.new_business("egs");
+  const auto admin = gw.login("admin@" + bid + ".test", Gateway::kPassword, bid);
+  const std::string config = "/api/v1/admin/businesses/" + bid + "/pipeline-config";
+
+  auto hook = gw.request("POST", "/api/v1/webhooks", admin,
+                         {{"url", "https://hooks.example.com/in"}, {"events", {"call.analyzed"}}});
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  const std::string hook_path = "/api/v1/webhooks/" + hook.json["id"].dump();
+
+  const auto refused = [](const HttpReply& r, const std::string& field, const std::string& what) {
+    EXPECT_EQ(r.status, 400) << what << ": " << r.body;
+    EXPECT_EQ(r.json["error"]["message"].get<std::string>(), field + ": destination not allowed") << what << ": " << r.body;
+  };
+  for (const std::string ip : {"127.0.0.1", "2130706433", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.1",
+                                "0177.0.0.1", "127.1", "[::1]"}) {
+    refused(gw.request("PUT", config, gw.platform_token,
+                       {{"source_db", {{"kind", "mariadb"}, {"host", ip}, {"port", 3306}, {"database", "pbx"}}}}),
+            "source_db.host", ip);
+    refused(gw.request("PUT", config, gw.platform_token, {{"crm", {{"kind", "leadsquared"}, {"host", "http://" + ip}}}}),
+            "crm.host", ip);
+    refused(gw.request("PUT", config, gw.platform_token,
+                       {{"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + ip + ":11434"}}}}}),
+            "llm_chain[0].base_url", ip);
+    refused(gw.request("POST", "/api/v1/webhooks", admin, {{"url", "http://" + ip + "/hook"}, {"events", {"call.analyzed"}}}),
+            "url", ip);
+    refused(gw.request("PATCH", hook_path, admin, {{"url", "http://" + ip + "/hook"}}), "url", ip);
+  }
+  // Nothing refused was stored.
+  auto saved = gw.request("GET", config, gw.platform_token);
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  EXPECT_EQ(saved.json.dump().find("127.0.0.1"), std::string::npos) << saved.body;
+  EXPECT_EQ(gw.request("GET", hook_path, admin).json["url"], "https://hooks.example.com/in");
+
+  // A public literal and a hostname are accepted (the worker checks names when it connects).
+  for (const std::string host : {"93.184.216.34", "db.example.com"}) {
+    auto ok = gw.request("PUT", config, gw.platform_token,
+                         {{"source_db", {{"kind", "mariadb"}, {"host", host}, {"port", 3306}, {"database", "pbx"}}},
+                          {"crm", {{"kind", "leadsquared"}, {"host", "https://" + host}}},
+                          {"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + host + ":11434"}}}}});
+    EXPECT_EQ(ok.status, 200) << host << ": " << ok.body;
+    auto created = gw.request("POST", "/api/v1/webhooks", admin, {{"url", "https://" + host + "/hook"}, {"events", {"call.analyzed"}}});
+    EXPECT_EQ(created.status, 201) << host << ": " << created.body;
+    auto patched = gw.request("PATCH", hook_path, admin, {{"url", "https://" + host + "/hook2"}});
+    EXPECT_EQ(patched.status, 200) << host << ": " << patched.body;
+  }
 }
 
 }  // namespace

@@ -162,6 +162,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
       &runtime.health(), &runtime.metrics(), openapi_document(), m.event_hub.get(),
       m.list_cache.get()});
   m.services->ingest = gw.ingest;
+  // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
+  m.services->egress_policy = &m.services->ingest.fetch_policy;
   if (gw.object_store.kind == "s3") m.object_http = std::make_unique<http::CurlHttpClient>();
   auto objects = pipeline::ObjectStores::make(gw.object_store, m.object_http.get(), runtime.clock());
   if (!objects) return std::unexpected(objects.error());

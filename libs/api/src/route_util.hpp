@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the route files: strict body and query parsing, JSON views.
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "earshot/api/router.hpp"
+#include "earshot/http/address_policy.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/storage/repositories.hpp"
 
@@ -18,6 +20,73 @@ namespace earshot::api::detail {
 
 inline std::unexpected<Error> invalid(std::string msg) {
   return make_error(ErrorCode::kInvalidArgument, std::move(msg));
+}
+
+// Save-time egress check (defence in depth; the workers check every resolved address when
+// they connect). `value` is a URL or a bare host ("db.example", "10.0.0.1", "[::1]"); when
+// its host is a LITERAL address (any spelling the resolver accepts: 2130706433, 0177.0.0.1,
+// 127.1, [::ffff:127.0.0.1]) that `policy` refuses, the error is
+// "<field>: destination not allowed". Hostnames are not resolved here.
+inline Status check_literal_destination(const http::AddressPolicy& policy, std::string_view field,
+                                        std::string_view value, int port = 0) {
+  std::string_view host = value;
+  if (const auto scheme = value.find("://"); scheme != std::string_view::npos) {
+    host = value.substr(scheme + 3);
+    host = host.substr(0, host.find_first_of("/?#"));
+    if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+    port = value.starts_with("https") ? 443 : 80;
+  }
+  std::string_view rest;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return {};
+    rest = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+  } else if (const auto colon = host.find(':'); colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+    rest = host.substr(colon);
+    host = host.substr(0, colon);
+  }
+  if (rest.starts_with(':')) {
+    int p = 0;
+    const auto r = std::from_chars(rest.data() + 1, rest.data() + rest.size(), p);
+    if (r.ec == std::errc() && p > 0 && p < 65536) port = p;
+  }
+  const std::string h(host);
+  std::string literal;
+  in6_addr v6{};
+  in_addr v4{};
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    literal = h;
+  } else if (!h.empty() && ::inet_aton(h.c_str(), &v4) != 0 && ::inet_ntop(AF_INET, &v4, buf, sizeof buf) != nullptr) {
+    literal = buf;
+  } else {
+    return {};  // a hostname: resolved and checked by the worker that connects
+  }
+  if (!policy.check(literal, port).empty()) return invalid(fmt::format("{}: destination not allowed", field));
+  return {};
+}
+
+// Walks `j` (a pipeline-config section as sent) and checks every destination field in it:
+// "host" (with a sibling integer "port" when given), "url", "base_url" and "*_url".
+inline Status check_destinations(const http::AddressPolicy& policy, const std::string& path, const Json& j) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      const std::string field = path + "." + k;
+      if (v.is_string() && (k == "host" || k == "url" || k == "base_url" || k.ends_with("_url"))) {
+        int port = 0;
+        if (k == "host" && j.contains("port") && j["port"].is_number_integer()) port = j["port"].get<int>();
+        if (auto st = check_literal_destination(policy, field, v.get<std::string>(), port); !st) return st;
+      } else if (v.is_structured()) {
+        if (auto st = check_destinations(policy, field, v); !st) return st;
+      }
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (auto st = check_destinations(policy, fmt::format("{}[{}]", path, i), j[i]); !st) return st;
+    }
+  }
+  return {};
 }
 
 inline std::string iso(storage::Timestamp t) { return queue::format_utc(t); }

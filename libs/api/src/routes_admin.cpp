@@ -475,6 +475,12 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       if (!c && c.error().code != ErrorCode::kNotFound) return std::unexpected(c.error());
       storage::PipelineConfig cfg = c ? *c : storage::PipelineConfig{};
       if (auto st = apply_pipeline(*b, cfg); !st) return std::unexpected(st.error());
+      if (s.egress_policy != nullptr) {
+        for (const char* k : {"source_db", "crm", "stt_options", "llm_chain"}) {
+          if (!b->contains(k)) continue;
+          if (auto st = detail::check_destinations(*s.egress_policy, k, (*b)[k]); !st) return std::unexpected(st.error());
+        }
+      }
       if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
       auto got = repo.get(t);
       if (!got) return std::unexpected(got.error());

@@ -86,13 +86,16 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     return Reply::ok(Json{{"items", items}});
   });
 
-  router.add("POST", "/api/v1/webhooks", admin, [store](const Request& req) -> Result<Reply> {
+  router.add("POST", "/api/v1/webhooks", admin, [store, &s](const Request& req) -> Result<Reply> {
     auto b = req.json_body();
     if (!b) return std::unexpected(b.error());
     if (auto st = detail::only_fields(*b, {"url", "events", "description", "secret"}); !st) return std::unexpected(st.error());
     auto url = detail::str_field(*b, "url", true, 8, 2048);
     if (!url) return std::unexpected(url.error());
     if (auto st = check_url(**url); !st) return std::unexpected(st.error());
+    if (s.egress_policy != nullptr) {
+      if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st) return std::unexpected(st.error());
+    }
     auto events = events_field(*b, true);
     if (!events) return std::unexpected(events.error());
     auto description = detail::str_field(*b, "description", false, 0, 255);
@@ -120,7 +123,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     return Reply::ok(subscription_json(*sub));
   });
 
-  router.add("PATCH", "/api/v1/webhooks/{id}", admin, [store](const Request& req) -> Result<Reply> {
+  router.add("PATCH", "/api/v1/webhooks/{id}", admin, [store, &s](const Request& req) -> Result<Reply> {
     auto id = req.id_param("id");
     if (!id) return std::unexpected(id.error());
     auto b = req.json_body();
@@ -133,6 +136,9 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (!url) return std::unexpected(url.error());
     if (*url) {
       if (auto st = check_url(**url); !st) return std::unexpected(st.error());
+      if (s.egress_policy != nullptr) {
+        if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st) return std::unexpected(st.error());
+      }
       p.url = **url;
     }
     auto events = events_field(*b, false);

@@ -37,6 +37,10 @@ struct GatewayServices {
   // Where recordings are written, streamed from and deleted; null: the local store in
   // object_store_dir (set so by the routes that need it).
   std::shared_ptr<ingest::ObjectStore> object_store{};
+  // The binary's egress policy: the pipeline-config and webhook routes refuse a URL or host
+  // that is a literal address it refuses (hostnames are checked by the workers at connect
+  // time). Null: no save-time check.
+  const http::AddressPolicy* egress_policy = nullptr;
 };
 
 // The object store of `s` (the local store in object_store_dir when none was given).
