@@ -13,6 +13,30 @@
 
 namespace earshot::http {
 
+Result<std::vector<std::string>> resolve_addresses(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
+    return make_error(ErrorCode::kUnavailable, gai_strerror(rc));
+  }
+  std::vector<std::string> out;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ai->ai_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
+    } else if (ai->ai_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
+    } else {
+      continue;
+    }
+    out.emplace_back(buf);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
 namespace {
 
 std::string trim(std::string_view s) {
@@ -46,27 +70,15 @@ Result<int> parse_port(std::string_view text, std::string_view entry, std::strin
 
 // Every address `host` resolves to, as /32 or /128 rules with `port`.
 Result<std::vector<AddressRule>> resolve_rules(const std::string& host, int port, std::string_view key) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
+  auto ips = resolve_addresses(host);
+  if (!ips) {
     return make_error(ErrorCode::kInvalidArgument,
-                      std::string(key) + ": cannot resolve \"" + host + "\": " + gai_strerror(rc));
+                      std::string(key) + ": cannot resolve \"" + host + "\": " + ips.error().message);
   }
   std::vector<AddressRule> out;
-  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (ai->ai_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
-    } else if (ai->ai_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
-    } else {
-      continue;
-    }
-    if (auto r = AddressRule::parse(buf, port); r) out.push_back(*r);
+  for (const auto& ip : *ips) {
+    if (auto r = AddressRule::parse(ip, port); r) out.push_back(*r);
   }
-  freeaddrinfo(res);
   if (out.empty()) {
     return make_error(ErrorCode::kInvalidArgument, std::string(key) + ": \"" + host + "\" has no IP address");
   }

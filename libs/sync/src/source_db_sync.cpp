@@ -8,11 +8,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "earshot/core/log.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/crypto/base64.hpp"
@@ -126,27 +121,12 @@ Result<std::string> checked_source_address(const std::string& host, int port, co
     return make_error(ErrorCode::kPermissionDenied, "source_db.host: " + std::string(http::kDestinationNotAllowed));
   };
   if (port <= 0 || port > 65535) return refused("bad port");
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
-    log::warn("source database host not resolved", {{"host", host}, {"reason", gai_strerror(rc)}});
+  auto resolved = http::resolve_addresses(host);
+  if (!resolved) {
+    log::warn("source database host not resolved", {{"host", host}, {"reason", resolved.error().message}});
     return make_error(ErrorCode::kUnavailable, "source database unreachable");
   }
-  std::vector<std::string> ips;
-  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (ai->ai_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
-    } else if (ai->ai_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
-    } else {
-      continue;
-    }
-    ips.emplace_back(buf);
-  }
-  freeaddrinfo(res);
+  const auto& ips = *resolved;
   if (ips.empty()) return refused("no IP address");
   // Every address must pass: a name answering with one public and one internal address is
   // refused whichever the connector would have picked.

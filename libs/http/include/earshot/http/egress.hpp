@@ -55,6 +55,10 @@ struct EgressSettings {
   [[nodiscard]] Result<AddressPolicy> build(const std::vector<PlatformEndpoint>& platform) const;
 };
 
+// Every IPv4 and IPv6 address `host` resolves to, as text (a literal gives itself);
+// kUnavailable with the resolver's reason when it does not resolve.
+[[nodiscard]] Result<std::vector<std::string>> resolve_addresses(const std::string& host);
+
 // Checks a destination that is not reached over HTTP: empty when `ip`:`port` is allowed,
 // else the reason (for this process's log; the tenant is told kDestinationNotAllowed).
 [[nodiscard]] inline std::string check_destination(const AddressPolicy& policy, std::string_view ip, int port) {
