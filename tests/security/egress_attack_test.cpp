@@ -58,6 +58,21 @@ std::map<std::string, std::string> worker_env(const std::string& master_keys, in
           {"EARSHOT_LOG_LEVEL", "warn"}};
 }
 
+// The tenant-named origins every HTTP attack tries: the test's counting listener by each
+// spelling a resolver accepts for loopback, the platform's database port, a private and the
+// metadata address. Each test adds its own allowed control.
+std::vector<std::pair<std::string, std::string>> hostile_origins(int listener_port, int mysql_port) {
+  const auto lp = std::to_string(listener_port);
+  return {{"listener", "http://127.0.0.1:" + lp},
+          {"listener decimal", "http://2130706433:" + lp},
+          {"listener octal", "http://0177.0.0.1:" + lp},
+          {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
+          {"listener by name", "http://localhost:" + lp},
+          {"platform mariadb port", fmt::format("http://127.0.0.1:{}", mysql_port)},
+          {"private", "http://10.0.0.1:11434"},
+          {"metadata", "http://169.254.169.254"}};
+}
+
 // A database on the platform's MariaDB server holding "another business's" calls in a shape
 // a source-database mapping can read: what a tenant would steal by naming that server.
 class VictimDatabase {
@@ -504,23 +519,14 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
   storage::MySqlTranscriptRepository transcripts(StorageEnvironment::db());
   storage::MySqlAgentConfigRepository agents(StorageEnvironment::db());
 
-  const auto lp = std::to_string(listener.port());
   struct Case {
     std::string name;
     std::string base_url;
     bool allowed = false;
   };
-  const std::vector<Case> cases = {
-      {"listener", listener.url("")},
-      {"listener decimal", "http://2130706433:" + lp},
-      {"listener octal", "http://0177.0.0.1:" + lp},
-      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
-      {"listener by name", "http://localhost:" + lp},
-      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
-      {"private", "http://172.16.0.5:11434"},
-      {"metadata", "http://169.254.169.254"},
-      {"control", allowed_llm.url(""), true},
-  };
+  std::vector<Case> cases;
+  for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, origin});
+  cases.push_back({"control", allowed_llm.url(""), true});
   struct Target {
     storage::TenantId t;
     storage::Id call;
@@ -636,23 +642,14 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
   storage::MySqlCallRepository calls(StorageEnvironment::db());
   storage::MySqlTranscriptRepository transcripts(StorageEnvironment::db());
 
-  const auto lp = std::to_string(listener.port());
   struct Case {
     std::string name;
     std::string base_url;
     bool allowed = false;
   };
-  const std::vector<Case> cases = {
-      {"listener", listener.url("")},
-      {"listener decimal", "http://2130706433:" + lp},
-      {"listener octal", "http://0177.0.0.1:" + lp},
-      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
-      {"listener by name", "http://localhost:" + lp},
-      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
-      {"private", "http://10.0.0.1:11434"},
-      {"metadata", "http://169.254.169.254"},
-      {"control", allowed_embedder.url(""), true},
-  };
+  std::vector<Case> cases;
+  for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, origin});
+  cases.push_back({"control", allowed_embedder.url(""), true});
   std::vector<std::pair<storage::TenantId, storage::Id>> targets;
   std::vector<queue::OutgoingMessage> batch;
   for (const auto& c : cases) {
@@ -759,23 +756,14 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
   queue::TopologyAdmin admin(amqp, topology);
   ASSERT_TRUE(admin.declare_exchanges());
 
-  const auto lp = std::to_string(listener.port());
   struct Case {
     std::string name;
     std::string host;
     bool allowed = false;
   };
-  const std::vector<Case> cases = {
-      {"listener", listener.url("")},
-      {"listener decimal", "http://2130706433:" + lp},
-      {"listener octal", "http://0177.0.0.1:" + lp},
-      {"listener ipv4-mapped", "http://[::ffff:127.0.0.1]:" + lp},
-      {"listener by name", "http://localhost:" + lp},
-      {"platform mariadb port", fmt::format("http://127.0.0.1:{}", ep.mysql_port)},
-      {"private", "http://10.0.0.1"},
-      {"metadata", "http://169.254.169.254"},
-      {"control", allowed_crm.url(""), true},
-  };
+  std::vector<Case> cases;
+  for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, origin});
+  cases.push_back({"control", allowed_crm.url(""), true});
   std::vector<std::pair<storage::TenantId, notify::Id>> deliveries;
   for (const auto& c : cases) {
     storage::PipelineConfig cfg;
