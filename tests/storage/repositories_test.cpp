@@ -481,5 +481,23 @@ TEST(Database, DeadlocksAreRetried) {
   EXPECT_EQ(agents.get(t, b)->escalations, 2);
 }
 
+// The read deadline (EARSHOT_MYSQL_READ_TIMEOUT): a statement that outlasts it
+// fails as a lost connection instead of hanging the caller, and the pool then reconnects.
+TEST(Connection, ReadDeadlineEndsAStatementThatOutlastsIt) {
+  auto settings = mysql_settings(StorageEnvironment::database_name(), 1);
+  settings.read_timeout = 1s;
+  Database db(settings);
+  auto quick = db.execute("SELECT 7", {});
+  ASSERT_TRUE(quick) << quick.error().to_string();
+  EXPECT_EQ(quick->rows.at(0).at(0).as_int(), 7);
+  auto slow = db.execute("SELECT SLEEP(4)", {});
+  ASSERT_FALSE(slow) << "a 4 s statement returned under a 1 s read deadline";
+  EXPECT_EQ(slow.error().code, ErrorCode::kUnavailable) << slow.error().to_string();
+  // The next statement gets a fresh connection.
+  auto after = db.execute("SELECT 8", {});
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_EQ(after->rows.at(0).at(0).as_int(), 8);
+}
+
 }  // namespace
 }  // namespace earshot::testing

@@ -7,6 +7,7 @@
 #include "earshot/pipeline/object_store.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/api/json_writer.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
@@ -24,74 +25,78 @@ std::string_view direction_name(storage::CallDirection d) {
   return "unknown";
 }
 
-Json call_json(const storage::CallRecord& c) {
-  return Json{{"id", c.id},
-              {"external_id", c.external_id},
-              {"human_agent_id", detail::opt(c.human_agent_id)},
-              {"customer_phone", c.customer_phone},
-              {"customer_name", c.customer_name},
-              {"direction", direction_name(c.direction)},
-              {"city", c.city},
-              {"issue_category", c.issue_category},
-              {"started_at", detail::iso(c.started_at)},
-              {"duration_ms", c.duration_ms},
-              {"channels", c.channels},
-              {"language", c.language},
-              {"status", storage::status_name(c.status)},
-              {"failed_stage", c.failed_stage.empty() ? Json(nullptr) : Json(c.failed_stage)},
-              {"failed_reason", c.failed_reason.empty() ? Json(nullptr) : Json(c.failed_reason)},
-              {"attempts", c.attempts},
-              {"agent_talk_ratio", detail::opt(c.agent_talk_ratio)},
-              {"customer_sentiment", detail::opt(c.customer_sentiment)},
-              {"qa_score", detail::opt(c.qa_score)},
-              {"status_changed_at", detail::iso(c.status_changed_at)},
-              {"created_at", detail::iso(c.created_at)}};
+// One field list per view, written straight into the response text (json_writer.hpp); the
+// Json forms, for the routes that are not hot, are parsed from the same text.
+void write_call_fields(JsonWriter& w, const storage::CallRecord& c) {
+  w.field("id", c.id).field("external_id", c.external_id);
+  w.key("human_agent_id").optional(c.human_agent_id);
+  w.field("customer_phone", c.customer_phone).field("customer_name", c.customer_name);
+  w.field("direction", direction_name(c.direction)).field("city", c.city);
+  w.field("issue_category", c.issue_category);
+  w.key("started_at").timestamp(c.started_at);
+  w.field("duration_ms", c.duration_ms).field("channels", c.channels).field("language", c.language);
+  w.field("status", storage::status_name(c.status));
+  w.key("failed_stage").string_or_null(c.failed_stage);
+  w.key("failed_reason").string_or_null(c.failed_reason);
+  w.field("attempts", c.attempts);
+  w.field("agent_talk_ratio", c.agent_talk_ratio).field("customer_sentiment", c.customer_sentiment);
+  w.field("qa_score", c.qa_score);
+  w.key("status_changed_at").timestamp(c.status_changed_at);
+  w.key("created_at").timestamp(c.created_at);
 }
 
-Json metrics_json(const storage::CallMetrics& m) {
-  Json q_agent = Json::array();
-  Json q_customer = Json::array();
-  for (int i = 0; i < 4; ++i) {
-    q_agent.push_back(detail::opt(m.agent_sentiment_q[i]));
-    q_customer.push_back(detail::opt(m.customer_sentiment_q[i]));
-  }
-  return Json{{"source", m.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},
-              {"duration_ms", m.duration_ms},
-              {"agent_talk_ms", m.agent_talk_ms},
-              {"customer_talk_ms", m.customer_talk_ms},
-              {"agent_talk_ratio", detail::opt(m.agent_talk_ratio)},
-              {"agent_talk_pct_of_call", detail::opt(m.agent_talk_pct_of_call)},
-              {"non_talk_ms", m.non_talk_ms},
-              {"silences", detail::parsed(m.silences_json)},
-              {"overtalk_ms", m.overtalk_ms},
-              {"overtalk_count", m.overtalk_count},
-              {"agent_interruptions", m.agent_interruptions},
-              {"agent_interruption_ms", m.agent_interruption_ms},
-              {"customer_interruptions", m.customer_interruptions},
-              {"customer_interruption_ms", m.customer_interruption_ms},
-              {"agent_loudness_mean_dbfs", detail::opt(m.agent_loudness_mean_dbfs)},
-              {"agent_loudness_peak_dbfs", detail::opt(m.agent_loudness_peak_dbfs)},
-              {"customer_loudness_mean_dbfs", detail::opt(m.customer_loudness_mean_dbfs)},
-              {"customer_loudness_peak_dbfs", detail::opt(m.customer_loudness_peak_dbfs)},
-              {"longest_monologue_ms", m.longest_monologue_ms},
-              {"longest_customer_story_ms", m.longest_customer_story_ms},
-              {"interactivity_per_min", detail::opt(m.interactivity_per_min)},
-              {"patience_ms", detail::opt(m.patience_ms)},
-              {"agent_wpm", detail::opt(m.agent_wpm)},
-              {"customer_wpm", detail::opt(m.customer_wpm)},
-              {"question_rate_per_hour", detail::opt(m.question_rate_per_hour)},
-              {"agent_sentiment", detail::opt(m.agent_sentiment)},
-              {"customer_sentiment", detail::opt(m.customer_sentiment)},
-              {"agent_sentiment_quarters", q_agent},
-              {"customer_sentiment_quarters", q_customer},
-              {"sentiment_change", detail::opt(m.sentiment_change)}};
+Json call_json(const storage::CallRecord& c) {
+  std::string text;
+  JsonWriter w(text);
+  w.begin_object();
+  write_call_fields(w, c);
+  w.end_object();
+  return Json::parse(text);
+}
+
+void write_metrics(JsonWriter& w, const storage::CallMetrics& m) {
+  w.begin_object();
+  w.field("source", m.source == storage::MetricsSource::kAudio ? "audio" : "transcript");
+  w.field("duration_ms", m.duration_ms).field("agent_talk_ms", m.agent_talk_ms);
+  w.field("customer_talk_ms", m.customer_talk_ms).field("agent_talk_ratio", m.agent_talk_ratio);
+  w.field("agent_talk_pct_of_call", m.agent_talk_pct_of_call).field("non_talk_ms", m.non_talk_ms);
+  w.key("silences").raw(m.silences_json);
+  w.field("overtalk_ms", m.overtalk_ms).field("overtalk_count", m.overtalk_count);
+  w.field("agent_interruptions", m.agent_interruptions).field("agent_interruption_ms", m.agent_interruption_ms);
+  w.field("customer_interruptions", m.customer_interruptions);
+  w.field("customer_interruption_ms", m.customer_interruption_ms);
+  w.field("agent_loudness_mean_dbfs", m.agent_loudness_mean_dbfs);
+  w.field("agent_loudness_peak_dbfs", m.agent_loudness_peak_dbfs);
+  w.field("customer_loudness_mean_dbfs", m.customer_loudness_mean_dbfs);
+  w.field("customer_loudness_peak_dbfs", m.customer_loudness_peak_dbfs);
+  w.field("longest_monologue_ms", m.longest_monologue_ms);
+  w.field("longest_customer_story_ms", m.longest_customer_story_ms);
+  w.field("interactivity_per_min", m.interactivity_per_min).field("patience_ms", m.patience_ms);
+  w.field("agent_wpm", m.agent_wpm).field("customer_wpm", m.customer_wpm);
+  w.field("question_rate_per_hour", m.question_rate_per_hour);
+  w.field("agent_sentiment", m.agent_sentiment).field("customer_sentiment", m.customer_sentiment);
+  w.key("agent_sentiment_quarters").begin_array();
+  for (const auto& q : m.agent_sentiment_q) w.optional(q);
+  w.end_array();
+  w.key("customer_sentiment_quarters").begin_array();
+  for (const auto& q : m.customer_sentiment_q) w.optional(q);
+  w.end_array();
+  w.field("sentiment_change", m.sentiment_change);
+  w.end_object();
+}
+
+void write_note(JsonWriter& w, const storage::CallNote& n) {
+  w.begin_object();
+  w.field("id", n.id).field("author_user_id", n.author_user_id).field("body", n.body);
+  w.key("created_at").timestamp(n.created_at);
+  w.end_object();
 }
 
 Json note_json(const storage::CallNote& n) {
-  return Json{{"id", n.id},
-              {"author_user_id", detail::opt(n.author_user_id)},
-              {"body", n.body},
-              {"created_at", detail::iso(n.created_at)}};
+  std::string text;
+  JsonWriter w(text);
+  write_note(w, n);
+  return Json::parse(text);
 }
 
 // Filters shared by the list and bulk reprocess. Every value is checked; nothing reaches SQL
@@ -404,15 +409,36 @@ void add_call_routes(Router& router, GatewayServices& s) {
     storage::MySqlCallRepository calls(s.db);
     auto page = calls.list(detail::tenant_of(req.caller_bid()), *q);
     if (!page) return std::unexpected(page.error());
-    Json items = Json::array();
-    for (const auto& c : page->calls) items.push_back(call_json(c));
-    auto out = detail::list_reply(req, items,
-                                  {"id", "external_id", "human_agent_id", "direction", "city", "issue_category",
-                                   "started_at", "duration_ms", "language", "status", "agent_talk_ratio",
-                                   "customer_sentiment", "qa_score"},
-                                  "calls",
-                                  Json{{"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}});
-    if (out && out->raw && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
+    Result<Reply> out;
+    if (req.query_param("format").value_or("json") == "json") {
+      // The hot path: rows written straight into the body (about 330 bytes per row).
+      std::string body;
+      body.reserve(64 + page->calls.size() * 512);
+      JsonWriter w(body);
+      w.begin_object().key("next_cursor");
+      if (page->next_cursor.empty()) {
+        w.null();
+      } else {
+        w.string(page->next_cursor);
+      }
+      w.key("items").begin_array();
+      for (const auto& c : page->calls) {
+        w.begin_object();
+        write_call_fields(w, c);
+        w.end_object();
+      }
+      w.end_array().end_object();
+      out = Reply::text(std::move(body), "application/json");
+    } else {
+      Json items = Json::array();
+      for (const auto& c : page->calls) items.push_back(call_json(c));
+      out = detail::list_reply(req, items,
+                               {"id", "external_id", "human_agent_id", "direction", "city", "issue_category",
+                                "started_at", "duration_ms", "language", "status", "agent_talk_ratio",
+                                "customer_sentiment", "qa_score"},
+                               "calls", Json::object());
+    }
+    if (out && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
     if (out && cacheable) s.list_cache->store(bid, cache_key, generation, *out);
     return out;
   });
@@ -491,53 +517,68 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto id = req.id_param("id");
     if (!id) return std::unexpected(id.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    // Two statements for the call and its lists, one for the metrics (was seven).
+    // Two statements: the call with its transcript and metrics, then its lists (was seven).
     storage::MySqlCallRepository calls(s.db);
     auto d = calls.detail(t, *id);
     if (!d) return std::unexpected(d.error());
     const storage::CallRecord* c = &d->call;
-    Json j = call_json(*c);
-    j["metadata"] = detail::parsed(c->metadata_json);
-    j["call_context"] = c->call_context;
-    storage::MySqlMetricsRepository metrics(s.db);
-    auto m = metrics.get(t, c->id);
-    if (!m && m.error().code != ErrorCode::kNotFound) return std::unexpected(m.error());
-    j["metrics"] = m ? metrics_json(*m) : Json(nullptr);
+    const auto& m = d->metrics;
+    // Written straight into the body; stored JSON (metadata, segments, outputs, spans) is
+    // copied in as stored (json_writer.hpp).
+    std::string body;
     const auto& tr = d->transcript;
-    j["transcript"] = tr ? Json{{"language", tr->language},
-                                {"provider", tr->provider},
-                                {"segments", detail::parsed(tr->segments_json)}}
-                         : Json(nullptr);
-    Json aj = Json::array();
+    body.reserve(2048 + c->metadata_json.size() + (tr ? tr->segments_json.size() : 0));
+    JsonWriter w(body);
+    w.begin_object();
+    write_call_fields(w, *c);
+    w.key("metadata").raw(c->metadata_json);
+    w.field("call_context", c->call_context);
+    w.key("metrics");
+    if (m) {
+      write_metrics(w, *m);
+    } else {
+      w.null();
+    }
+    w.key("transcript");
+    if (tr) {
+      w.begin_object().field("language", tr->language).field("provider", tr->provider);
+      w.key("segments").raw(tr->segments_json);
+      w.end_object();
+    } else {
+      w.null();
+    }
+    w.key("analyses").begin_array();
     for (const auto& a : d->analyses) {
-      aj.push_back(Json{{"id", a.id},
-                        {"agent_config_id", a.agent_config_id},
-                        {"agent_version", a.agent_version},
-                        {"output", detail::parsed(a.output_json)},
-                        {"model", a.model},
-                        {"created_at", detail::iso(a.created_at)}});
+      w.begin_object().field("id", a.id).field("agent_config_id", a.agent_config_id);
+      w.field("agent_version", a.agent_version);
+      w.key("output").raw(a.output_json);
+      w.field("model", a.model);
+      w.key("created_at").timestamp(a.created_at);
+      w.end_object();
     }
-    j["analyses"] = aj;
-    Json cj = Json::array();
+    w.end_array();
+    w.key("categories").begin_array();
     for (const auto& m2 : d->categories) {
-      cj.push_back(Json{{"category_id", m2.category_id}, {"spans", detail::parsed(m2.spans_json)}});
+      w.begin_object().field("category_id", m2.category_id);
+      w.key("spans").raw(m2.spans_json);
+      w.end_object();
     }
-    j["categories"] = cj;
-    j["qa"] = Json{{"score", detail::opt(c->qa_score)}};
-    Json ej = Json::array();
+    w.end_array();
+    w.key("qa").begin_object().field("score", c->qa_score).end_object();
+    w.key("escalations").begin_array();
     for (const auto& e : d->escalations) {
-      ej.push_back(Json{{"id", e.id},
-                        {"reason", e.reason},
-                        {"severity", e.severity},
-                        {"status", e.status},
-                        {"created_at", detail::iso(e.created_at)},
-                        {"resolved_at", detail::iso_opt(e.resolved_at)}});
+      w.begin_object().field("id", e.id).field("reason", e.reason).field("severity", e.severity);
+      w.field("status", e.status);
+      w.key("created_at").timestamp(e.created_at);
+      w.key("resolved_at").timestamp(e.resolved_at);
+      w.end_object();
     }
-    j["escalations"] = ej;
-    Json nj = Json::array();
-    for (const auto& n : d->notes) nj.push_back(note_json(n));
-    j["notes"] = nj;
-    return Reply::ok(j);
+    w.end_array();
+    w.key("notes").begin_array();
+    for (const auto& n : d->notes) write_note(w, n);
+    w.end_array();
+    w.end_object();
+    return Reply::text(std::move(body), "application/json");
   });
 
   router.add("GET", "/api/v1/calls/{id}/audio", read, [&s, objects](const Request& req) -> Result<Reply> {

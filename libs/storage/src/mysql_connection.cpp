@@ -220,7 +220,7 @@ std::unexpected<Error> MySqlConnection::fail_stmt(MYSQL_STMT* stmt, std::string_
 }
 
 void MySqlConnection::drop_statement(std::string_view sql) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it != statements_.end()) {
     mysql_stmt_close(it->second);
     statements_.erase(it);
@@ -228,7 +228,7 @@ void MySqlConnection::drop_statement(std::string_view sql) {
 }
 
 Result<MYSQL_STMT*> MySqlConnection::prepared(std::string_view sql) {
-  if (auto it = statements_.find(std::string(sql)); it != statements_.end()) return it->second;
+  if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
   // Bounded cache: batch statements vary with the batch size.
   if (statements_.size() >= 256) clear_statements();
   MYSQL_STMT* stmt = mysql_stmt_init(conn_);

@@ -4,7 +4,9 @@
 #include <mysql.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "earshot/storage/sql.hpp"
@@ -47,7 +49,12 @@ class MySqlConnection final : public Connection {
   MYSQL* conn_ = nullptr;
   bool broken_ = false;
   unsigned last_errno_ = 0;
-  std::unordered_map<std::string, MYSQL_STMT*> statements_;
+  // Looked up by the statement's text without copying it (transparent hash).
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, MYSQL_STMT*, TextHash, std::equal_to<>> statements_;
 };
 
 // True for client/server errors meaning the connection itself is gone.

@@ -82,26 +82,27 @@ constexpr std::string_view kCallCols =
     "agent_talk_ratio, customer_sentiment, qa_score, status_changed_at, created_at";
 constexpr std::size_t kCallColCount = 25;
 
-CallRecord to_call(const Row& r) {
+// Moves the row's text out (the row is spent).
+CallRecord to_call(Row& r) {
   CallRecord c;
   c.id = r[0].as_int();
-  c.external_id = r[1].as_string();
+  c.external_id = r[1].take_string();
   c.human_agent_id = r[2].opt_int();
-  c.customer_phone = r[3].as_string();
-  c.customer_name = r[4].as_string();
+  c.customer_phone = r[3].take_string();
+  c.customer_name = r[4].take_string();
   c.direction = from_name(kDirection, r[5].as_string());
-  c.city = r[6].as_string();
-  c.issue_category = r[7].as_string();
-  c.call_context = r[8].as_string();
+  c.city = r[6].take_string();
+  c.issue_category = r[7].take_string();
+  c.call_context = r[8].take_string();
   c.started_at = r[9].as_time();
   c.duration_ms = r[10].as_int();
-  c.audio_uri = r[11].as_string();
+  c.audio_uri = r[11].take_string();
   c.channels = static_cast<int>(r[12].as_int());
-  c.language = r[13].as_string();
-  c.metadata_json = r[14].as_string();
+  c.language = r[13].take_string();
+  c.metadata_json = r[14].take_string();
   c.status = status_from_name(r[15].as_string()).value_or(CallStatus::kFailed);
-  c.failed_stage = r[16].as_string();
-  c.failed_reason = r[17].as_string();
+  c.failed_stage = r[16].take_string();
+  c.failed_reason = r[17].take_string();
   c.attempts = r[18].as_int();
   c.customer_phone_hashed = r[19].as_int() != 0;
   c.agent_talk_ratio = r[20].opt_double();
@@ -472,7 +473,7 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   const bool more = r->rows.size() > static_cast<std::size_t>(q.limit);
   if (more) r->rows.resize(static_cast<std::size_t>(q.limit));
   page.calls.reserve(r->rows.size());
-  for (const auto& row : r->rows) page.calls.push_back(to_call(row));
+  for (auto& row : r->rows) page.calls.push_back(to_call(row));
   if (more) {
     const Row& last = r->rows.back();
     CallCursor c;
@@ -501,15 +502,18 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   auto lease = db_.acquire();
   if (!lease) return std::unexpected(lease.error());
   Connection& c = **lease;
-  // 1. The call and its transcript (one row; the full text is not part of the view).
-  auto head = c.execute(call_cols +
-                            ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version "
-                            "FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
-                            "AND tr.bid = c.bid WHERE c.id = ? AND c.bid = ?",
-                        {id, t.bid()});
+  // 1. The call, its transcript and its metrics (one row; the full text and the loudness
+  // series are not part of the view).
+  static const std::string head_sql = call_cols +
+                                      ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
+                                      detail::metric_columns("m.", false) +
+                                      " FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
+                                      "AND tr.bid = c.bid LEFT JOIN call_metrics m ON m.call_id = c.id "
+                                      "AND m.bid = c.bid WHERE c.id = ? AND c.bid = ?";
+  auto head = c.execute(head_sql, {id, t.bid()});
   if (!head) return std::unexpected(head.error());
   if (head->rows.empty()) return not_found("call", id);
-  const Row& row = head->rows[0];
+  Row& row = head->rows[0];
   CallDetail d;
   d.call = to_call(row);
   if (!row[kCallColCount].is_null()) {
@@ -520,6 +524,9 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
     tr.language = row[kCallColCount + 3].as_string();
     tr.version = row[kCallColCount + 4].as_int();
     d.transcript = std::move(tr);
+  }
+  if (constexpr std::size_t kMetricsAt = kCallColCount + 5; !row[kMetricsAt].is_null()) {
+    d.metrics = detail::to_metrics(row, id, kMetricsAt);
   }
   // 2. Every list of the view in one result, told apart by the first column:
   // kind, id, int, int, text, text, text, time, time. Sorted here: an ORDER BY over the

@@ -95,10 +95,26 @@ std::vector<Value> metric_values(const CallMetrics& m) {
           m.customer_sentiment_q[2], m.customer_sentiment_q[3], m.sentiment_change};
 }
 
-CallMetrics to_metrics(const Row& r, Id call_id) {
+}  // namespace
+
+std::string detail::metric_columns(std::string_view qualifier, bool with_series) {
+  std::string cols;
+  for (std::size_t i = 0; i < kMetricValueCols; ++i) {
+    if (i > 0) cols += ", ";
+    if (!with_series && kMetricCols[i] == "loudness_series") {
+      cols += "''";  // keeps the positions to_metrics reads
+      continue;
+    }
+    cols += qualifier;
+    cols += kMetricCols[i];
+  }
+  return cols;
+}
+
+CallMetrics detail::to_metrics(const Row& r, Id call_id, std::size_t first) {
   CallMetrics m;
   m.call_id = call_id;
-  std::size_t i = 0;
+  std::size_t i = first;
   m.source = from_name(kMetricsSource, r[i++].as_string());
   m.duration_ms = r[i++].as_int();
   m.agent_talk_ms = r[i++].as_int();
@@ -132,8 +148,6 @@ CallMetrics to_metrics(const Row& r, Id call_id) {
   m.sentiment_change = r[i++].opt_double();
   return m;
 }
-
-}  // namespace
 
 namespace {
 
@@ -178,14 +192,12 @@ Status MySqlMetricsRepository::put(const TenantId& t, const CallMetrics& m) {
 }
 
 Result<CallMetrics> MySqlMetricsRepository::get(const TenantId& t, Id call_id) {
-  std::string cols;
-  for (std::size_t i = 0; i < kMetricValueCols; ++i) cols += fmt::format("{}{}", i ? ", " : "", kMetricCols[i]);
-  auto r = db_.execute(
-      fmt::format("SELECT {} FROM call_metrics WHERE call_id = ? AND bid = ?", cols),
-      {call_id, t.bid()});
+  static const std::string sql =
+      fmt::format("SELECT {} FROM call_metrics WHERE call_id = ? AND bid = ?", detail::metric_columns("", true));
+  auto r = db_.execute(sql, {call_id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("metrics of call", call_id);
-  return to_metrics(r->rows[0], call_id);
+  return detail::to_metrics(r->rows[0], call_id, 0);
 }
 
 // ---- analyses and agent aggregates -------------------------------------------------------

@@ -12,6 +12,13 @@
 
 namespace earshot::storage::detail {
 
+// The columns of call_metrics in the order to_metrics reads them, each prefixed with
+// `qualifier` ("m." or ""); without the series, loudness_series reads as '' (the call detail
+// does not show it and it is the row's largest value).
+std::string metric_columns(std::string_view qualifier, bool with_series);
+// A metrics row whose columns start at `first` in `r`.
+CallMetrics to_metrics(const Row& r, Id call_id, std::size_t first);
+
 // Enum <-> SQL ENUM text, one table per enum.
 template <class E, std::size_t N>
 using Names = std::array<std::pair<E, std::string_view>, N>;

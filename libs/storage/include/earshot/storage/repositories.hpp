@@ -632,6 +632,8 @@ class NoteRepository {
 struct CallDetail {
   CallRecord call{};
   std::optional<Transcript> transcript{};
+  // The call's metrics, without loudness_series (left empty), when measured.
+  std::optional<CallMetrics> metrics{};
   // The latest analysis per agent config, by id; only id, agent_config_id, agent_version,
   // output_json, model and created_at are read.
   std::vector<Analysis> analyses{};

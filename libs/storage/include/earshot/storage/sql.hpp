@@ -64,6 +64,8 @@ class Value {
   [[nodiscard]] std::int64_t as_int(std::int64_t fallback = 0) const;
   [[nodiscard]] double as_double(double fallback = 0) const;
   [[nodiscard]] std::string as_string() const;
+  // as_string, moving the text out when the value holds one (the value is left empty).
+  [[nodiscard]] std::string take_string();
   [[nodiscard]] Timestamp as_time() const;
   [[nodiscard]] std::optional<std::int64_t> opt_int() const;
   [[nodiscard]] std::optional<double> opt_double() const;
