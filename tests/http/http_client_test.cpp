@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -76,10 +82,8 @@ class TestServer {
     server_.Get("/echo", echo);
     server_.Post("/echo", echo);
     server_.Put("/echo", echo);
-    for (int i = 0; i < 20 && port_ == 0; ++i) {
-      const int p = testing::free_port();
-      if (server_.bind_to_port("127.0.0.1", p)) port_ = p;
-    }
+    // Port 0: the kernel picks the port and the socket stays bound (no window for a race).
+    port_ = std::max(0, server_.bind_to_any_port("127.0.0.1"));
     if (port_ != 0) {
       testing::widen_listen_backlog(port_);
     }
@@ -222,8 +226,17 @@ TEST(CurlHttpClient, DeadlineIsHonoured) {
 
 TEST(CurlHttpClient, ConnectionRefusedIsUnavailable) {
   CurlHttpClient client;
-  const int port = testing::free_port();  // nothing listens there
+  // A port bound (so no one else gets it) but not listening: connecting is refused.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
   auto r = client.send_sync(get("http://127.0.0.1:" + std::to_string(port) + "/x"));
+  ::close(fd);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
 }

@@ -16,15 +16,12 @@ WebhookReceiver::WebhookReceiver(std::string secret, int threads) : secret_(std:
 WebhookReceiver::~WebhookReceiver() { stop(); }
 
 bool WebhookReceiver::start() {
-  for (int i = 0; i < 20; ++i) {
-    const int port = free_port();
-    if (server_.bind_to_port("127.0.0.1", port)) {
-      port_ = port;
-      widen_listen_backlog(port);
-      return start_accept_loop(server_, thread_, port);
-    }
-  }
-  return false;
+  // Port 0: the kernel picks the port and the socket stays bound (no window for a race).
+  const int port = server_.bind_to_any_port("127.0.0.1");
+  if (port <= 0) return false;
+  port_ = port;
+  widen_listen_backlog(port);
+  return start_accept_loop(server_, thread_, port);
 }
 
 void WebhookReceiver::stop() {

@@ -218,14 +218,15 @@ TEST_F(S3StoreTest, SlowDownAndInternalErrorsAreRetriedWithBackoff) {
 
 TEST_F(S3StoreTest, AStoreThatNeverAnswersTimesOut) {
   // Accepts connections (the kernel completes them) and never answers.
-  const int port = earshot::testing::free_port();
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // port 0: the kernel picks one
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
   auto s = settings();
   s.endpoint = "http://127.0.0.1:" + std::to_string(port);
   s.timeout = 200ms;

@@ -6,28 +6,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "support/process.hpp"
 
 namespace earshot::queue::testing {
 
 TcpProxy::TcpProxy(std::string upstream_host, int upstream_port)
     : host_(std::move(upstream_host)), upstream_port_(upstream_port) {
-  for (int tries = 0; tries < 20 && listen_fd_ < 0; ++tries) {
-    const int port = earshot::testing::free_port();
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        ::listen(fd, 64) == 0) {
-      listen_fd_ = fd;
-      port_ = port;
-    } else {
-      ::close(fd);
-    }
+  // Port 0: the kernel picks the port and the socket stays bound (no window for a race).
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && ::listen(fd, 64) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    listen_fd_ = fd;
+    port_ = ntohs(addr.sin_port);
+  } else if (fd >= 0) {
+    ::close(fd);
   }
   acceptor_ = std::thread([this] { accept_loop(); });
 }

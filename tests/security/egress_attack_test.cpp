@@ -7,6 +7,7 @@
 // same setups aimed at a destination the operator named in egress_allow) must get through,
 // so the suite fails if the policy stopped distinguishing.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,8 @@
 
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/http/http_client.hpp"
+#include "earshot/ingest/twilio.hpp"
 #include "earshot/notify/store.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
@@ -27,6 +30,7 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/sync/sync.hpp"
+#include "fakes/twilio/fake_twilio.hpp"
 #include "security/egress_listener.hpp"
 #include "storage_fixture.hpp"
 #include "support/process.hpp"
@@ -821,6 +825,158 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
   for (const auto& [t, id] : deliveries) {
     for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
   }
+}
+
+// The gateway's Twilio recording download: the REAL earshot-gateway (its egress policy built
+// by the binary from its own configuration) receives correctly signed recording status
+// callbacks of a business whose RecordingUrl points at a loopback listener by every spelling
+// a resolver accepts, at [::1], at 0.0.0.0, at the platform's own ports (MariaDB, the
+// gateway's API and admin listeners; the operator even lists two of them in egress_allow by
+// mistake), at private, link-local and metadata addresses, and at an allowed server that
+// redirects inward. Each callback is refused with 422 "RecordingUrl: destination not
+// allowed", creates no call and contacts nothing; the control, Twilio's media server on a
+// destination the operator named in egress_allow, is downloaded and becomes a call.
+TEST_F(EgressAttack, GatewayTwilioRecordingDownloadReachesOnlyAllowedDestinations) {
+  const auto ep = endpoints();
+  const std::string account = "AC" + std::string(32, '7');
+  const std::string token = "twilio-token-" + unique_suffix();
+  CountingListener listener;
+  CountingListener listener_v6({}, true);
+  CountingListener redirector(listener.url("/rec.wav"));
+  CountingListener mapped_redirector(fmt::format("http://[::ffff:127.0.0.1]:{}/rec.wav", listener.port()));
+  FakeTwilio twilio(account, token);  // the allowed control
+  ASSERT_TRUE(listener.ok() && redirector.ok() && mapped_redirector.ok());
+
+  storage::PipelineConfig cfg;
+  cfg.secrets["twilio_auth_token"] = token;
+  const auto t = business(cfg, "tw");
+  queue::AmqpSettings amqp;
+  amqp.url = ep.amqp_url;
+  queue::TopologySettings topology;
+  ASSERT_TRUE(topology.resolve());
+  queue::TopologyAdmin admin(amqp, topology);
+  ASSERT_TRUE(admin.declare_exchanges());
+  for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
+
+  const int http_port = free_port();
+  const int admin_port = free_port();
+  const std::string objects = ::testing::TempDir() + "earshot-egress-twilio-" + unique_suffix();
+  auto env = worker_env(master_keys, admin_port);
+  env["EARSHOT_HTTP_PORT"] = std::to_string(http_port);
+  env["EARSHOT_JWT_SECRET"] = std::string(40, 'j') + unique_suffix();
+  env["EARSHOT_RATE_LIMIT_ENABLED"] = "false";
+  env["EARSHOT_OBJECT_STORE_DIR"] = objects;
+  env["EARSHOT_INGEST_PUBLIC_URL"] = "https://hooks.example.test";
+  // Bounds the wait if the policy ever let a connection to an unrouted address start.
+  env["EARSHOT_INGEST_FETCH_TIMEOUT"] = "5s";
+  // The operator allows Twilio's media server (standing in on loopback) and both
+  // redirectors, and by mistake the platform's database and the gateway's own API port: the
+  // platform endpoints stay refused.
+  env["EARSHOT_EGRESS_ALLOW"] =
+      fmt::format("127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}", twilio.port(),
+                  redirector.port(), mapped_redirector.port(), ep.mysql_port, http_port);
+  ChildProcess gateway(bin("earshot-gateway"), {}, env);
+  ASSERT_TRUE(gateway.start());
+  ASSERT_TRUE(wait_until(
+      [&] { return http_get("127.0.0.1", admin_port, "/readyz").status == 200 || !gateway.running(); }, 30s));
+  ASSERT_TRUE(gateway.running()) << gateway.output();
+
+  // One signed callback, as Twilio sends it, for recording `sid` at `url`.
+  int sequence = 0;
+  auto callback = [&](const std::string& url, std::string* sid_out = nullptr) {
+    const std::string sid = fmt::format("RE{}{:04}", unique_suffix(), sequence++);
+    if (sid_out != nullptr) *sid_out = sid;
+    const ingest::twilio::Params params = {{"AccountSid", account},
+                                           {"CallSid", "CA" + std::string(32, '1')},
+                                           {"RecordingSid", sid},
+                                           {"RecordingUrl", url},
+                                           {"RecordingStatus", "completed"},
+                                           {"RecordingDuration", "2"},
+                                           {"RecordingChannels", "2"}};
+    const std::string path = "/api/v1/ingest/twilio/" + t.bid();
+    std::string form;
+    for (const auto& [k, v] : params) form += (form.empty() ? "" : "&") + k + "=" + http::url_encode(v);
+    httplib::Client cli("127.0.0.1", http_port);
+    cli.set_read_timeout(30, 0);
+    auto res = cli.Post(path,
+                        {{"X-Twilio-Signature",
+                          ingest::twilio::signature(token, "https://hooks.example.test" + path, params)}},
+                        form, "application/x-www-form-urlencoded");
+    std::pair<int, std::string> out{res ? res->status : 0, res ? res->body : std::string()};
+    return out;
+  };
+  const auto media = [&](const std::string& origin) {
+    return origin + "/2010-04-01/Accounts/" + account + "/Recordings/RE1";
+  };
+
+  struct Case {
+    std::string name;
+    std::string url;
+  };
+  std::vector<Case> cases;
+  for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, media(origin)});
+  const auto lp = std::to_string(listener.port());
+  for (Case c : std::initializer_list<Case>{
+           {"listener short", "http://127.1:" + lp},
+           {"listener ipv4-mapped hex", "http://[::ffff:7f00:1]:" + lp},
+           {"listener unspecified", "http://0.0.0.0:" + lp},
+           {"gateway api port", fmt::format("http://127.0.0.1:{}", http_port)},
+           {"gateway api port by name", fmt::format("http://localhost:{}", http_port)},
+           {"gateway admin port", fmt::format("http://127.0.0.1:{}", admin_port)},
+           {"private 192.168", "http://192.168.0.1"},
+           {"private 172.16", "https://172.16.0.1"},
+           {"cgnat", "http://100.64.0.1"},
+           {"link-local", "http://169.254.1.1"},
+           {"metadata v6", "http://[fd00:ec2::254]"},
+           {"metadata alibaba", "http://100.100.100.200"}}) {
+    c.url = media(c.url);
+    cases.push_back(std::move(c));
+  }
+  // [::1] is tried where the machine has IPv6 loopback (a listener there to witness it).
+  if (listener_v6.ok()) cases.push_back({"loopback v6", media(fmt::format("http://[::1]:{}", listener_v6.port()))});
+  cases.push_back({"allowed host redirecting to the listener", redirector.url("/rec.wav")});
+  cases.push_back({"allowed host redirecting to an ipv4-mapped listener", mapped_redirector.url("/rec.wav")});
+
+  for (const auto& c : cases) {
+    const auto [status, body] = callback(c.url);
+    EXPECT_EQ(status, 422) << c.name << ": " << body;
+    const auto j = Json::parse(body, nullptr, false);
+    const std::string message =
+        j.is_object() && j.contains("error") && j["error"].is_object() ? j["error"].value("message", "") : body;
+    EXPECT_NE(message.find("destination not allowed"), std::string::npos) << c.name << ": " << body;
+    for (const char* leak : {"loopback", "private", "link-local", "metadata", "Connection", "refused by", "127.0.0.1"}) {
+      EXPECT_EQ(message.find(leak), std::string::npos) << c.name << " shows the network's answer: " << body;
+    }
+  }
+  EXPECT_EQ(count(t, "SELECT COUNT(*) FROM call_records WHERE bid = ?"), 0) << "a refused download created a call";
+
+  // The control: Twilio's media server, named in egress_allow, is downloaded (with the
+  // account's credentials) and the recording becomes call "twilio-<RecordingSid>".
+  std::vector<float> samples(2 * 16000, 0.0f);
+  for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = (i / 40) % 2 == 0 ? 0.2f : -0.2f;
+  std::string sid;
+  const std::string control_url = twilio.recording_url("RE" + std::string(32, 'c'));
+  twilio.add_recording("RE" + std::string(32, 'c'), audio::encode_wav_pcm16(samples, 16000));
+  const auto [status, body] = callback(control_url, &sid);
+  EXPECT_EQ(status, 201) << body << "\n" << gateway.output();
+  EXPECT_EQ(twilio.downloads(), 1);
+  EXPECT_EQ(twilio.refused(), 0) << "the control download lacked the account's credentials";
+  auto created = StorageEnvironment::db().execute(
+      "SELECT COUNT(*) FROM call_records WHERE bid = ? AND external_id = ?", {t.bid(), "twilio-" + sid});
+  ASSERT_TRUE(created && !created->rows.empty());
+  EXPECT_EQ(created->rows[0][0].as_int(), 1) << "the control's recording did not become a call";
+
+  EXPECT_EQ(redirector.accepted(), 1) << "the allowed redirector's first hop was not made exactly once";
+  EXPECT_EQ(mapped_redirector.accepted(), 1);
+  EXPECT_EQ(listener.accepted(), 0) << "a tenant's RecordingUrl reached a loopback listener";
+  EXPECT_EQ(listener_v6.accepted(), 0) << "a tenant's RecordingUrl reached [::1]";
+  // The refusal's detail is for the operator: in the gateway's log, not the answer.
+  EXPECT_NE(gateway.output().find("refused by the egress policy"), std::string::npos) << gateway.output();
+
+  gateway.signal(SIGTERM);
+  EXPECT_EQ(gateway.wait_exit(30s), std::optional<int>(0)) << gateway.output();
+  for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, t.bid());
+  (void)run_command("rm -rf '" + objects + "'");
 }
 
 }  // namespace

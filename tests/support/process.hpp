@@ -58,9 +58,11 @@ struct HttpResult {
 HttpResult http_get(const std::string& host, int port, const std::string& path,
                     std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
-// Binds and releases a loopback port the kernel says is free, below the ephemeral range
-// is not guaranteed by the kernel, so this picks from 21000-22999 (clear of every
-// port the project's services use) and checks it binds.
+// A loopback port for a CHILD binary to listen on (EARSHOT_HTTP_PORT, EARSHOT_ADMIN_PORT):
+// picked from 21000-22999 (clear of the ephemeral range and of every port the project's
+// services use) and checked to bind, then released for the child, which cannot inherit
+// the socket. In-process listeners must not use it: they bind port 0 and keep the socket
+// (httplib's bind_to_any_port, or bind + getsockname), which leaves no window for a race.
 int free_port();
 
 // Starts the accept loop of a test HTTP server already bound to `port` on `thread` and waits

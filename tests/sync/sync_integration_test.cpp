@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <csignal>
 #include <thread>
 
@@ -597,11 +598,11 @@ class CrmTest : public SyncTest {
                       {"timeout_seconds", 5}}
                      .dump();
     c.lead_filter_mode = mode;
-    c.secrets["crm_access_key"] = testing::FakeLeadSquared::kAccessKey;
-    c.secrets["crm_secret_key"] = testing::FakeLeadSquared::kSecretKey;
+    c.secrets["crm_access_key"] = testing::FakeLeadSquaredLeads::kAccessKey;
+    c.secrets["crm_secret_key"] = testing::FakeLeadSquaredLeads::kSecretKey;
     return c;
   }
-  testing::FakeLeadSquared fake;
+  testing::FakeLeadSquaredLeads fake;
 };
 
 // 60 leads, 2 per page: 31 requests, more than the 25 per 5 s the provider allows. The
@@ -863,6 +864,44 @@ TEST_F(SyncTest, SchedulerSyncsContinuously) {
   scheduler.drain(std::chrono::steady_clock::now() + 5s);
   scheduler.stop();
   EXPECT_EQ(drain(queue::Stage::kTranscribe).size(), 3u);
+}
+
+// A business list that fails after its first answer (an error, then an exception, in
+// turn): the scheduler keeps the schedule it had, counts every failure, and a call written
+// while the list is failing still syncs on the kept schedule.
+TEST_F(SyncTest, SchedulerKeepsSchedulesWhileTheBusinessListFails) {
+  SourceDatabase src;
+  put_config(source_config(src, 100, 0));
+  SchedulerOptions opts;
+  opts.tick = 100ms;
+  std::atomic<int> asked{0};
+  SyncScheduler scheduler(deps(), opts, [&]() -> Result<std::vector<std::string>> {
+    const int n = asked++;
+    if (n == 0) return std::vector<std::string>{t.bid()};
+    if (n % 2 == 1) return make_error(ErrorCode::kUnavailable, "business directory unreachable");
+    throw std::runtime_error("business directory threw");
+  });
+  ASSERT_TRUE(scheduler.start());
+  // The first pass ran and the list has failed both ways since.
+  ASSERT_TRUE(wait_until([&] { return scheduler.passes("db") >= 1 && asked.load() >= 4; }, 15s));
+  const auto before = scheduler.passes("db");
+  ASSERT_TRUE(src.db().execute(
+      "INSERT INTO pbx_calls (call_uuid, phone, started, dur, recording, disposition, updated_at) VALUES "
+      "('while-down', '+15550001111', UTC_TIMESTAMP(3), 5, 'https://r.example/x.wav', 'ANSWERED', UTC_TIMESTAMP(3))"));
+  EXPECT_TRUE(wait_until([&] { return count("SELECT COUNT(*) FROM call_records WHERE bid = ?") == 1; }, 15s))
+      << "the schedule was dropped when the business list failed";
+  // (A pass is counted after it returns, so after its call is visible.)
+  EXPECT_TRUE(wait_until([&] { return scheduler.passes("db") > before; }, 15s));
+  // Every failed tick is counted.
+  const auto text = metrics.serialize();
+  const std::string name = "earshot_sync_business_list_failures_total ";
+  const auto at = text.find("\n" + name);
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_GE(std::stod(text.substr(at + 1 + name.size())), 3.0);
+  scheduler.stop_intake();
+  scheduler.drain(std::chrono::steady_clock::now() + 5s);
+  scheduler.stop();
+  EXPECT_EQ(drain(queue::Stage::kTranscribe).size(), 1u);
 }
 
 // The real earshot-sync binary, stopped (SIGTERM) while calls are still being written and

@@ -81,6 +81,8 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
                                          std::optional<std::string> bid) {
   // Every refusal below is kBadLogin after exactly one password hash check.
   auto refuse = [&]() -> Result<Session> {
+    // Only the cost of the check matters (a refusal takes as long as a wrong password), not
+    // its answer.
     (void)crypto::verify_password(dummy_hash(), password);
     return std::unexpected(kBadLogin);
   };
@@ -119,7 +121,12 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
   auto biz = businesses.get(*tenant);
   if (!biz) return std::unexpected(biz.error().code == ErrorCode::kNotFound ? kBadLogin : biz.error());
   if (biz->status != storage::BusinessStatus::kActive) return std::unexpected(kBadLogin);
-  (void)users.record_login(*tenant, user->id, storage::to_timestamp(clock_.now()));
+  // The last-login time is informational: failing to record it must not refuse a correct
+  // login, but the operator hears about it.
+  if (auto st = users.record_login(*tenant, user->id, storage::to_timestamp(clock_.now())); !st) {
+    log::warn("last login not recorded",
+              {{"bid", found}, {"user_id", std::to_string(user->id)}, {"error", st.error().to_string()}});
+  }
   Principal p;
   p.kind = Principal::Kind::kUser;
   p.id = user->id;

@@ -204,6 +204,9 @@ Ingestor::Ingestor(IngestorDeps deps, IngestSettings settings) : d_(std::move(de
   if (d_.metrics != nullptr) {
     calls_ = &d_.metrics->counter("earshot_ingest_calls_total",
                                   "Pushed calls by source and result (created, existing, rejected, failed).");
+    orphans_ = &d_.metrics->counter("earshot_ingest_orphaned_recordings_total",
+                                    "Recordings stored by an ingest that created no call and that could not be "
+                                    "deleted again (their URIs are in the gateway's log).");
   }
 }
 
@@ -231,6 +234,14 @@ Result<std::shared_ptr<void>> Ingestor::upload_slot(const std::string& bid) {
 
 void Ingestor::count(const std::string& source, std::string_view result) {
   if (calls_ != nullptr) calls_->Add({{"source", source}, {"result", std::string(result)}}).Increment();
+}
+
+void Ingestor::drop_recording(const storage::TenantId& t, const std::string& uri, std::string_view why) {
+  auto st = d_.store.remove(uri);
+  if (st) return;
+  log::warn("ingest: recording left in the object store without a call",
+            {{"bid", t.bid()}, {"uri", uri}, {"why", std::string(why)}, {"error", st.error().to_string()}});
+  if (orphans_ != nullptr) orphans_->Add({}).Increment();
 }
 
 IngestResult<storage::CallInput> Ingestor::call_input(const storage::TenantId& t, const CallMetadata& meta) {
@@ -389,15 +400,24 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
 
   auto outcome = calls.insert_if_absent(t, *in);
   if (!outcome) {
-    (void)d_.store.remove(*uri);
+    drop_recording(t, *uri, "the call was not created");
     return rejected(failure(outcome.error()));
   }
   auto call = calls.get(t, outcome->id);
-  if (!call) return rejected(failure(call.error()));
+  if (!call) {
+    if (!outcome->created) {
+      // Another upload owns the call and we cannot read which recording it kept: ours may
+      // be the same object (the key is derived from the content), so it is not deleted.
+      log::warn("ingest: recording may be left without a call",
+                {{"bid", t.bid()}, {"call_id", std::to_string(outcome->id)}, {"uri", *uri},
+                 {"error", call.error().to_string()}});
+    }
+    return rejected(failure(call.error()));
+  }
   if (!outcome->created) {
     // Another upload of the same external id won the race: keep its recording, drop ours
     // (unless it is the very same object).
-    if (call->audio_uri != *uri) (void)d_.store.remove(*uri);
+    if (call->audio_uri != *uri) drop_recording(t, *uri, "another upload of the same external id won");
     return existing_of(std::move(*call));
   }
   if (!meta.note.empty()) {

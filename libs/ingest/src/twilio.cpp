@@ -9,6 +9,7 @@
 
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 
 namespace earshot::ingest::twilio {
@@ -200,8 +201,12 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
                                      fmt::format("the recording cannot be downloaded: {}", res.error().message)));
     }
     if (code == ErrorCode::kPermissionDenied) {
-      return std::unexpected(IngestError{Problem::kUnprocessable,
-                                         Error(code, "RecordingUrl points to an address that is not allowed")});
+      // The tenant is told the documented refusal, never which range or port matched; the
+      // policy's reason is for the operator.
+      log::warn("Twilio recording download refused by the egress policy",
+                {{"bid", req.bid}, {"origin", http::url_origin_of(rec->recording_url)}, {"detail", res.error().message}});
+      return std::unexpected(IngestError{
+          Problem::kUnprocessable, Error(code, fmt::format("RecordingUrl: {}", http::kDestinationNotAllowed))});
     }
     return std::unexpected(IngestError{Problem::kError, res.error().with_context("downloading the Twilio recording")});
   }

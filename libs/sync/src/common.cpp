@@ -47,8 +47,13 @@ Result<bool> refresh_lead_filter_state(SyncDeps& d, SyncMetrics& m, const storag
     gauge.Set(0);
     // Only rewrite a row that said otherwise (a business that never used require has none).
     auto cur = d.watermarks.get(t, kLeadFilterSource);
-    if (cur && *cur && !(*cur)->starts_with("ok")) {
-      (void)d.watermarks.put(t, kLeadFilterSource, "ok: lead filter is not require");
+    if (!cur) return std::unexpected(cur.error());
+    if (*cur && !(*cur)->starts_with("ok")) {
+      // A stale "blocked" row would tell the business its calls are held back when they are
+      // not: a failed rewrite fails the pass (retried) like the require path below.
+      if (auto st = d.watermarks.put(t, kLeadFilterSource, "ok: lead filter is not require"); !st) {
+        return std::unexpected(st.error());
+      }
     }
     return false;
   }
@@ -92,7 +97,13 @@ Result<std::unique_ptr<RunLock>> RunLock::acquire(storage::Database& db, const s
 }
 
 RunLock::~RunLock() {
-  if (held_) (void)lease_->execute("SELECT RELEASE_LOCK(?)", {name_});
+  if (!held_) return;
+  // Nothing to hand an error to from a destructor. A failure almost always means the
+  // session is gone, and MariaDB releases a session's GET_LOCK locks when it ends; otherwise
+  // the next pass of this source finds the lock taken and skips until the session closes.
+  if (auto r = lease_->execute("SELECT RELEASE_LOCK(?)", {name_}); !r) {
+    log::warn("sync run lock not released", {{"lock", name_}, {"error", r.error().to_string()}});
+  }
 }
 
 std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source) {

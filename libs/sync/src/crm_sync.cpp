@@ -144,7 +144,9 @@ Result<SyncReport> CrmSync::run_once(const storage::TenantId& t) {
   if (!*crm) {
     rep.configured = false;
     rep.note = "no CRM configured";
-    (void)refresh_lead_filter_state(d_, m_, t, config->lead_filter_mode);
+    if (auto st = refresh_lead_filter_state(d_, m_, t, config->lead_filter_mode); !st) {
+      return std::unexpected(st.error());
+    }
     return rep;
   }
   if (!d_.http) return make_error(ErrorCode::kFailedPrecondition, "the CRM sync has no HTTP client");
@@ -156,8 +158,13 @@ Result<SyncReport> CrmSync::run_once(const storage::TenantId& t) {
   }
   auto fail = [&](const Error& e) -> Result<SyncReport> {
     result("error");
-    // The lead filter state still reflects the leads stored so far.
-    (void)refresh_lead_filter_state(d_, m_, t, config->lead_filter_mode);
+    // The lead filter state still reflects the leads stored so far. The pass fails with `e`
+    // whatever happens here (the caller needs the first cause); a failed refresh is logged
+    // and done again by the next pass.
+    if (auto st = refresh_lead_filter_state(d_, m_, t, config->lead_filter_mode); !st) {
+      log::warn("lead filter state not refreshed after a failed CRM sync",
+                {{"bid", t.bid()}, {"error", st.error().to_string()}});
+    }
     return std::unexpected(e);
   };
   auto mark = d_.watermarks.get(t, kCrmSource);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <exception>
+
 #include "earshot/core/log.hpp"
 
 namespace earshot::sync {
@@ -22,6 +24,9 @@ SyncScheduler::SyncScheduler(SyncDeps deps, SchedulerOptions options, BusinessLi
     : deps_(with_sleep(std::move(deps), [this](std::chrono::milliseconds d) { return sleep_for(d); })),
       options_(options),
       businesses_(std::move(businesses)),
+      list_failures_(&deps_.metrics.counter(
+          "earshot_sync_business_list_failures_total",
+          "Scheduler ticks whose list of businesses failed; the previous schedules were kept.")),
       db_(deps_),
       crm_(deps_),
       feeds_(deps_) {}
@@ -124,16 +129,17 @@ void SyncScheduler::loop() {
       cv_.wait_for(lock, options_.tick, [this] { return stopping_; });
       if (stopping_) return;
     }
-    std::vector<std::string> bids;
-    try {
-      bids = businesses_();
-    } catch (...) {
-      bids.clear();
-    }
+    auto listed = list_businesses();
     const auto now = std::chrono::steady_clock::now();
     std::vector<std::string> to_refresh;
     {
       std::lock_guard lock(mu_);
+      std::vector<std::string> bids;
+      if (listed) {
+        bids = std::move(*listed);
+      } else {
+        for (const auto& [bid, st] : state_) bids.push_back(bid);  // as they were
+      }
       for (auto it = state_.begin(); it != state_.end();) {
         bool keep = std::find(bids.begin(), bids.end(), it->first) != bids.end();
         bool busy = false;
@@ -170,6 +176,37 @@ void SyncScheduler::loop() {
     }
     cv_.notify_all();
   }
+}
+
+std::optional<std::vector<std::string>> SyncScheduler::list_businesses() {
+  Result<std::vector<std::string>> r = make_error(ErrorCode::kInternal, "no business list");
+  try {
+    r = businesses_();
+  } catch (const std::exception& e) {
+    // The list comes from outside this class; an exception from it must not end the loop
+    // thread (that would terminate the worker) nor drop the schedules.
+    r = make_error(ErrorCode::kInternal, fmt::format("the business list threw: {}", e.what()));
+  }
+  if (r) {
+    if (!last_list_error_.empty()) {
+      log::info("sync scheduler: the business list answers again", {{"businesses", std::to_string(r->size())}});
+      last_list_error_.clear();
+    }
+    return std::move(*r);
+  }
+  list_failures_->Add({}).Increment();
+  const auto reason = r.error().to_string();
+  if (reason != last_list_error_) {
+    std::size_t kept = 0;
+    {
+      std::lock_guard lock(mu_);
+      kept = state_.size();
+    }
+    log::error("sync scheduler: listing the businesses failed; keeping the previous schedules",
+               {{"error", reason}, {"businesses_kept", std::to_string(kept)}});
+    last_list_error_ = reason;
+  }
+  return std::nullopt;
 }
 
 void SyncScheduler::work() {

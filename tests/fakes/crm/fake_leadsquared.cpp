@@ -94,14 +94,12 @@ FakeLeadSquared::FakeLeadSquared(std::string access_key, std::string secret_key)
 FakeLeadSquared::~FakeLeadSquared() { stop(); }
 
 bool FakeLeadSquared::start() {
-  for (int i = 0; i < 20; ++i) {
-    const int port = free_port();
-    if (server_.bind_to_port("127.0.0.1", port)) {
-      port_ = port;
-      return start_accept_loop(server_, thread_, port);
-    }
-  }
-  return false;
+  // Port 0: the kernel picks the port and the socket stays bound, so nothing else can take
+  // it between choosing and listening.
+  const int port = server_.bind_to_any_port("127.0.0.1");
+  if (port <= 0) return false;
+  port_ = port;
+  return start_accept_loop(server_, thread_, port);
 }
 
 void FakeLeadSquared::stop() {

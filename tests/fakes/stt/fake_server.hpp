@@ -145,7 +145,7 @@ class FakeProviderServer {
 
 // cpp-httplib (as packaged) listens with a backlog of 5, which drops connections when
 // hundreds arrive at once; this re-listens the loopback socket bound to `port` with a
-// backlog of 4096. Call after bind_to_port().
+// backlog of 4096. Call after bind_to_any_port().
 void widen_listen_backlog(int port);
 
 // The channel a mono WAV request carries, read from its first sample (tests mark channel 0

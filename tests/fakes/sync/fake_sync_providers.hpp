@@ -12,14 +12,15 @@
 
 namespace earshot::testing {
 
-// LeadSquared: POST /v2/LeadManagement.svc/Leads.Get?accessKey=..&secretKey=.. with a
+// LeadSquared lead retrieval (the CRM lead sync; the write-back fake is tests/fakes/crm):
+// POST /v2/LeadManagement.svc/Leads.Get?accessKey=..&secretKey=.. with a
 // ModifiedOn lookup (>=, >), sorted by ModifiedOn, paged by PageIndex/PageSize. Answers a
 // bare array of leads or {"RecordCount", "Leads"} (set_object_shape). Enforces the real
 // limit of 25 requests per 5 s itself: the 26th answers 429 "API calls exceeded the limit"
 // and is counted (limit_hits()).
-class FakeLeadSquared final : public FakeProviderServer {
+class FakeLeadSquaredLeads final : public FakeProviderServer {
  public:
-  explicit FakeLeadSquared(Options options = {});
+  explicit FakeLeadSquaredLeads(Options options = {});
   static constexpr const char* kAccessKey = "lsq-access";
   static constexpr const char* kSecretKey = "lsq-secret";
   // A lead as LeadSquared sends it.

@@ -45,6 +45,7 @@ class FakeTwilio {
     return "http://127.0.0.1:" + std::to_string(port_) + "/2010-04-01/Accounts/" + account_sid_ +
            "/Recordings/" + recording_sid;
   }
+  [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int downloads() const { return downloads_.load(); }
   [[nodiscard]] int refused() const { return refused_.load(); }
   std::atomic<int> throttle_next{0};

@@ -150,7 +150,8 @@ struct IngestorDeps {
   std::function<Status(std::vector<queue::OutgoingMessage>)> publish;
   queue::TopologySettings topology;
   const Clock& clock;
-  Metrics* metrics = nullptr;  // earshot_ingest_calls_total{source,result}
+  // earshot_ingest_calls_total{source,result}, earshot_ingest_orphaned_recordings_total
+  Metrics* metrics = nullptr;
   // Called for each created call (e.g. live events "call.status"); must not throw.
   std::function<void(const std::string& bid, const nlohmann::json& data)> on_call_created;
 };
@@ -174,6 +175,9 @@ class Ingestor {
   [[nodiscard]] IngestResult<storage::CallInput> call_input(const storage::TenantId& t,
                                                             const CallMetadata& meta);
   void count(const std::string& source, std::string_view result);
+  // Deletes a recording this ingest stored but no call keeps (`why`: for the log). One that
+  // cannot be deleted is logged with its URI and counted, so it can be found and removed.
+  void drop_recording(const storage::TenantId& t, const std::string& uri, std::string_view why);
   [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c,
                                           const std::string& format);
   [[nodiscard]] Status publish_analyze(const std::string& bid, storage::Id call_id);
@@ -187,6 +191,7 @@ class Ingestor {
   std::mutex uploads_mu_;
   std::map<std::string, std::int64_t> uploads_;  // bid -> uploads in progress
   prometheus::Family<prometheus::Counter>* calls_ = nullptr;
+  prometheus::Family<prometheus::Counter>* orphans_ = nullptr;
 };
 
 }  // namespace earshot::ingest

@@ -5,6 +5,11 @@
 // the business's pipeline config. Sources of one business run one at a time each; different
 // businesses and sources run in parallel on `threads` threads. A failed pass is logged and
 // counted and tried again after min(interval, retry_after_failure).
+//
+// The businesses come from `BusinessList` on every tick. When it fails (an error or an
+// exception) the previous schedules are kept as they are (a directory outage must not stop
+// every sync), the failure is logged (error, once per streak of failures and again when the
+// reason changes) and counted in earshot_sync_business_list_failures_total.
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,7 +38,8 @@ struct SchedulerOptions {
 
 class SyncScheduler final : public Component {
  public:
-  using BusinessList = std::function<std::vector<std::string>()>;
+  // The businesses to schedule; an error (or an exception) keeps the previous schedules.
+  using BusinessList = std::function<Result<std::vector<std::string>>()>;
   SyncScheduler(SyncDeps deps, SchedulerOptions options, BusinessList businesses);
   ~SyncScheduler() override;
 
@@ -62,6 +69,8 @@ class SyncScheduler final : public Component {
     std::string source;
   };
   void loop();
+  // The businesses of this tick; nullopt (logged and counted) when the list failed.
+  std::optional<std::vector<std::string>> list_businesses();
   void work();
   void refresh(const std::string& bid, BizState& st, std::chrono::steady_clock::time_point now);
   Status run(const Job& job);
@@ -70,6 +79,8 @@ class SyncScheduler final : public Component {
   SyncDeps deps_;
   SchedulerOptions options_;
   BusinessList businesses_;
+  prometheus::Family<prometheus::Counter>* list_failures_;  // earshot_sync_business_list_failures_total
+  std::string last_list_error_;  // loop thread only: the failure streak being reported, empty when none
   SourceDbSync db_;
   CrmSync crm_;
   FeedSync feeds_;

@@ -11,9 +11,9 @@ std::string lsq_error(const std::string& type, const std::string& message) {
 }
 }  // namespace
 
-FakeLeadSquared::FakeLeadSquared(Options options) : FakeProviderServer(std::move(options)) {}
+FakeLeadSquaredLeads::FakeLeadSquaredLeads(Options options) : FakeProviderServer(std::move(options)) {}
 
-void FakeLeadSquared::add_lead(const std::string& id, const std::string& phone, const std::string& modified_on,
+void FakeLeadSquaredLeads::add_lead(const std::string& id, const std::string& phone, const std::string& modified_on,
                                const std::string& first_name) {
   add_raw_lead(Json{{"ProspectID", id},
                     {"FirstName", first_name},
@@ -24,17 +24,17 @@ void FakeLeadSquared::add_lead(const std::string& id, const std::string& phone, 
                    .dump());
 }
 
-void FakeLeadSquared::add_raw_lead(std::string json) {
+void FakeLeadSquaredLeads::add_raw_lead(std::string json) {
   std::lock_guard lock(leads_mu_);
   leads_.push_back(std::move(json));
 }
 
-std::vector<std::string> FakeLeadSquared::bodies() const {
+std::vector<std::string> FakeLeadSquaredLeads::bodies() const {
   std::lock_guard lock(leads_mu_);
   return bodies_;
 }
 
-FakeProviderServer::Reply FakeLeadSquared::failure_reply(FailureKind kind) const {
+FakeProviderServer::Reply FakeLeadSquaredLeads::failure_reply(FailureKind kind) const {
   switch (kind) {
     case FailureKind::kRateLimit:
     case FailureKind::kQuota:
@@ -51,7 +51,7 @@ FakeProviderServer::Reply FakeLeadSquared::failure_reply(FailureKind kind) const
   return {500, "{}"};
 }
 
-void FakeLeadSquared::routes() {
+void FakeLeadSquaredLeads::routes() {
   server().Post("/v2/LeadManagement.svc/Leads.Get", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
     {
