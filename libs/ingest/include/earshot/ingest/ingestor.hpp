@@ -174,8 +174,7 @@ class Ingestor {
   [[nodiscard]] IngestResult<storage::CallInput> call_input(const storage::TenantId& t,
                                                             const CallMetadata& meta);
   void count(const std::string& source, std::string_view result);
-  [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c,
-                                          const std::string& format);
+  [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c);
   [[nodiscard]] Status publish_analyze(const std::string& bid, storage::Id call_id);
 
   // A place among the business's concurrent uploads (settings_.max_concurrent_uploads), or
