@@ -292,7 +292,8 @@ Result<ReprocessStage> parse_stage(const Json& b) {
 
 queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::string& bid,
                                           const storage::CallRecord& c) {
-  return queue::make_stage_message(q.topology(), queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
+  return queue::make_stage_message(
+      q.topology(), queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
 }
 
 queue::OutgoingMessage analyze_message(const QueueControl& q, const std::string& bid,

@@ -67,9 +67,9 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   const auto& call_text = sc.call_text();
   log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
-  auto notify_message = [&](queue::NotifyEvent what) {
-    return queue::make_stage_message(d_.topology, queue::NotifyRequest{.bid = t.bid(), .call_id = call_text, .event = what},
-                                     msg.envelope.trace_id);
+  auto analyzed_notice = [&] {
+    const queue::NotifyRequest next{.bid = t.bid(), .call_id = call_text, .event = queue::NotifyEvent::kCallAnalyzed};
+    return queue::make_stage_message(d_.topology, next, msg.envelope.trace_id);
   };
   auto fail_call = [&](const Error& e) -> queue::HandlerResult {
     if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
@@ -83,7 +83,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   switch (call->status) {
     case storage::CallStatus::kAnalyzed:
       sc.record(storage::EventOutcome::kSkipped, "already analyzed");
-      return queue::Outcome{queue::Done{{notify_message(queue::NotifyEvent::kCallAnalyzed)}}};
+      return queue::Outcome{queue::Done{{analyzed_notice()}}};
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
       sc.record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
@@ -344,7 +344,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                               {"agents_failed", std::to_string(agents_failed)},
                               {"outcome", outcome.outcome},
                               {"escalated", escalation.escalate ? "true" : "false"}});
-  return queue::Outcome{queue::Done{{notify_message(queue::NotifyEvent::kCallAnalyzed)}}};
+  return queue::Outcome{queue::Done{{analyzed_notice()}}};
 }
 
 void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
