@@ -44,6 +44,7 @@
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/pipeline/audio_store.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
@@ -258,13 +259,9 @@ int main(int argc, char** argv) {
     pub.start();
     std::vector<queue::OutgoingMessage> batch;
     for (auto id : ids) {
-      nlohmann::json body{{"schema_version", 1},
-                          {"bid", t.bid()},
-                          {"call_id", std::to_string(id)},
-                          {"audio", {{"uri", uri}, {"format", "wav"}}}};
-      batch.push_back(queue::make_stage_message(
-          topo, queue::Envelope{.bid = t.bid(), .stage = queue::Stage::kTranscribe, .trace_id = fmt::format("b{}", id)},
-          body.dump()));
+      const queue::TranscribeRequest request{
+          .bid = t.bid(), .call_id = std::to_string(id), .audio = {.uri = uri, .format = "wav"}};
+      batch.push_back(queue::make_stage_message(topo, request, fmt::format("b{}", id)));
       if (batch.size() == 500) need(pub.publish_batch(std::exchange(batch, {})), "publish");
     }
     if (!batch.empty()) need(pub.publish_batch(std::move(batch)), "publish");

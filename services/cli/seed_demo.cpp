@@ -26,6 +26,7 @@
 #include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/control.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -207,16 +208,9 @@ int seed_demo(std::span<char*> args) {
       // Re-seeding: a call that failed (or finished) goes through the pipeline again.
       if (auto again = calls.reprocess(*tenant, up->id); !again) return fail(again.error());
     }
-    queue::Envelope envl;
-    envl.bid = bid;
-    envl.stage = queue::Stage::kTranscribe;
-    envl.trace_id = queue::new_message_id();
-    nlohmann::json body{{"schema_version", 1},
-                        {"bid", bid},
-                        {"call_id", std::to_string(up->id)},
-                        {"audio", {{"uri", *uri}, {"format", "wav"}, {"sample_rate", rate}, {"channels", 2}}},
-                        {"language", "en"}};
-    batch.push_back(queue::make_stage_message(topology, envl, body.dump()));
+    auto request = queue::TranscribeRequest::for_call(bid, up->id, *uri, in.channels, in.language);
+    request.audio.sample_rate = rate;
+    batch.push_back(queue::make_stage_message(topology, request));
   }
   if (auto st = publisher.publish_batch(std::move(batch)); !st) return fail(st.error());
   publisher.stop();

@@ -17,6 +17,7 @@
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
 #include "earshot/pipeline/default_agents.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/llm/fake_llm.hpp"
@@ -160,7 +161,7 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     m.envelope.bid = t.bid();
     m.envelope.stage = Stage::kAnalyze;
     m.envelope.trace_id = "trace";
-    m.body = json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)}}.dump();
+    m.body = queue::AnalyzeRequest::for_call(t.bid(), id).to_json();
     return m;
   }
 

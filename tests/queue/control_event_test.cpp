@@ -10,9 +10,9 @@ TEST(ControlEvent, RoundTripsAndMatchesItsSchema) {
   for (auto type : {BusinessEventType::kRegistered, BusinessEventType::kEnabled,
                     BusinessEventType::kDisabled}) {
     BusinessEvent e{.type = type, .bid = "acme", .at = std::chrono::system_clock::now()};
-    const std::string json = encode_business_event(e);
+    const std::string json = e.to_json();
     EXPECT_TRUE(validate_control_body(json)) << json;
-    auto back = decode_business_event(json);
+    auto back = BusinessEvent::parse(json);
     ASSERT_TRUE(back) << back.error().to_string();
     EXPECT_EQ(back->type, type);
     EXPECT_EQ(back->bid, "acme");
@@ -20,11 +20,11 @@ TEST(ControlEvent, RoundTripsAndMatchesItsSchema) {
 }
 
 TEST(ControlEvent, RejectsGarbage) {
-  EXPECT_FALSE(decode_business_event("not json"));
-  EXPECT_FALSE(decode_business_event(R"({"schema_version":1,"type":"business_paused","bid":"a"})"));
+  EXPECT_FALSE(BusinessEvent::parse("not json"));
+  EXPECT_FALSE(BusinessEvent::parse(R"({"schema_version":1,"type":"business_paused","bid":"a"})"));
   EXPECT_FALSE(
-      decode_business_event(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
-  EXPECT_FALSE(decode_business_event(R"({"schema_version":1,"type":"business_enabled"})"));
+      BusinessEvent::parse(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
+  EXPECT_FALSE(BusinessEvent::parse(R"({"schema_version":1,"type":"business_enabled"})"));
 }
 
 TEST(ControlEvent, MessageGoesToTheControlExchangeUnmandatory) {

@@ -5,6 +5,7 @@
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/pipeline/object_store.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/api/json_writer.hpp"
@@ -294,37 +295,15 @@ Result<ReprocessStage> parse_stage(const Json& b) {
   return *it == "analyze" ? ReprocessStage::kAnalyze : ReprocessStage::kTranscribe;
 }
 
-std::string audio_format(const std::string& uri) {
-  for (const char* f : {"mp3", "flac", "ogg"}) {
-    if (uri.ends_with(std::string(".") + f)) return f;
-  }
-  return "wav";
-}
-
 queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::string& bid,
                                           const storage::CallRecord& c) {
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kTranscribe;
-  env.trace_id = queue::new_message_id();
-  Json audio{{"uri", c.audio_uri}, {"format", audio_format(c.audio_uri)}};
-  if (c.channels >= 1 && c.channels <= 8) audio["channels"] = c.channels;
-  Json body{{"schema_version", 1}, {"bid", bid}, {"call_id", std::to_string(c.id)}, {"audio", audio}};
-  if (!c.language.empty()) body["language"] = c.language;
-  return queue::make_stage_message(q.topology(), env, body.dump());
+  return queue::make_stage_message(
+      q.topology(), queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
 }
 
 queue::OutgoingMessage analyze_message(const QueueControl& q, const std::string& bid,
                                        storage::Id call_id) {
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kAnalyze;
-  env.trace_id = queue::new_message_id();
-  Json body{{"schema_version", 1},
-            {"bid", bid},
-            {"call_id", std::to_string(call_id)},
-            {"transcript_id", std::to_string(call_id)}};
-  return queue::make_stage_message(q.topology(), env, body.dump());
+  return queue::make_stage_message(q.topology(), queue::AnalyzeRequest::for_call(bid, call_id));
 }
 
 // The recording a call names may be read for business `bid`: an object under the business's

@@ -8,6 +8,7 @@
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/pipeline/object_store.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/phone.hpp"
 
@@ -297,31 +298,18 @@ IngestResult<storage::CallInput> Ingestor::call_input(const storage::TenantId& t
   return in;
 }
 
-Status Ingestor::publish_transcribe(const std::string& bid, const storage::CallRecord& c, const std::string& format) {
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kTranscribe;
-  env.trace_id = queue::new_message_id();
-  json audio{{"uri", c.audio_uri}, {"format", format.empty() ? "wav" : format}};
-  if (c.channels >= 1 && c.channels <= 8) audio["channels"] = c.channels;
-  json body{{"schema_version", 1}, {"bid", bid}, {"call_id", std::to_string(c.id)}, {"audio", audio}};
-  if (!c.language.empty()) body["language"] = c.language;
+Status Ingestor::publish_transcribe(const std::string& bid, const storage::CallRecord& c) {
+  // The format comes from the stored object's name, which ends in the detected format
+  // (".aiff" gives "wav": the schema names no AIFF, and the stt worker decodes by content).
   std::vector<queue::OutgoingMessage> m;
-  m.push_back(queue::make_stage_message(d_.topology, env, body.dump()));
+  m.push_back(queue::make_stage_message(
+      d_.topology, queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language)));
   return d_.publish(std::move(m));
 }
 
 Status Ingestor::publish_analyze(const std::string& bid, storage::Id call_id) {
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kAnalyze;
-  env.trace_id = queue::new_message_id();
-  json body{{"schema_version", 1},
-            {"bid", bid},
-            {"call_id", std::to_string(call_id)},
-            {"transcript_id", std::to_string(call_id)}};
   std::vector<queue::OutgoingMessage> m;
-  m.push_back(queue::make_stage_message(d_.topology, env, body.dump()));
+  m.push_back(queue::make_stage_message(d_.topology, queue::AnalyzeRequest::for_call(bid, call_id)));
   return d_.publish(std::move(m));
 }
 
@@ -358,7 +346,7 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
   auto existing_of = [&](storage::CallRecord c) -> IngestResult<Ingested> {
     auto media = stored_media(c);
     if (c.status == storage::CallStatus::kPending && !c.audio_uri.empty()) {
-      if (auto st = publish_transcribe(t.bid(), c, media ? media->format : ""); !st) return rejected(failure(st.error()));
+      if (auto st = publish_transcribe(t.bid(), c); !st) return rejected(failure(st.error()));
     }
     count(meta.source, "existing");
     return Ingested{std::move(c), false, std::move(media)};
@@ -426,7 +414,7 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
       log::warn("ingest: note not stored", {{"call_id", std::to_string(call->id)}, {"error", n.error().to_string()}});
     }
   }
-  if (auto st = publish_transcribe(t.bid(), *call, media->format); !st) {
+  if (auto st = publish_transcribe(t.bid(), *call); !st) {
     // The call stays pending; the client's retry (same external id) publishes it again.
     return rejected(failure(st.error()));
   }

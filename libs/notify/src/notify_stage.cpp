@@ -8,6 +8,7 @@
 #include "earshot/notify/channels.hpp"
 #include "earshot/notify/events.hpp"
 #include "earshot/queue/message.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
 #include "earshot/storage/stage_call.hpp"
 
@@ -40,15 +41,16 @@ NotifyStage::NotifyStage(NotifySettings settings, NotifyStageDeps deps) : s_(std
 
 queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   const auto t0 = d_.clock.steady_now();
-  auto body = json::parse(msg.body, nullptr, false);
+  auto request = queue::NotifyRequest::parse(msg.body);
+  if (!request) return queue::outcome_of(request.error());
   auto stage_call = storage::StageCall::parse(
-      {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0}, body,
+      {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0}, request->call_id,
       {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
   if (!stage_call) return queue::outcome_of(stage_call.error());
   const auto& sc = *stage_call;
   const auto& t = sc.tenant();
   const auto call_id = sc.call_id();
-  const std::string what = body.value("event", "call.analyzed");
+  const bool failed = request->event == queue::NotifyEvent::kCallFailed;
   log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
   auto skip = [&](std::string why) -> queue::HandlerResult {
@@ -59,7 +61,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
 
   auto call = sc.load();
   if (!call) return queue::outcome_of(call.error());
-  if (what == "call.failed") {
+  if (failed) {
     if (call->status != CallStatus::kFailed) return skip("call is no longer failed");
   } else if (call->status != CallStatus::kAnalyzed) {
     // notified: done before (a redelivery); earlier: reprocessing started since; failed:
@@ -112,7 +114,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     }
   };
 
-  if (what == "call.failed") {
+  if (failed) {
     to_subscribers("call.failed", disc,
                    json{{"call", call_json}, {"failed_stage", call->failed_stage}, {"reason", call->failed_reason}, {"link", link}});
   } else {
@@ -224,7 +226,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   for (const auto& r : rows) enqueued_->Add({{"channel", std::string(channel_name(r.channel))}}).Increment();
   if (d_.wake && !rows.empty()) d_.wake();
 
-  if (what != "call.failed") {
+  if (!failed) {
     auto moved = d_.calls.advance(t, call_id, CallStatus::kAnalyzed, CallStatus::kNotified);
     if (!moved) return std::unexpected(moved.error());
     if (*moved && d_.publish_event) {
@@ -248,7 +250,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     }
   }
   sc.record(storage::EventOutcome::kSucceeded);
-  calls_->Add({{"outcome", what == "call.failed" ? "failed_announced" : "notified"}}).Increment();
+  calls_->Add({{"outcome", failed ? "failed_announced" : "notified"}}).Increment();
   log::info("call notified", {{"deliveries", std::to_string(rows.size())}, {"new", std::to_string(*added)}});
   return queue::Outcome{queue::Done{}};
 }

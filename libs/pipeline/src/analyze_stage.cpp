@@ -10,6 +10,7 @@
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
 #include "earshot/storage/stage_call.hpp"
 
@@ -54,9 +55,11 @@ AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps) : d_(std::move(deps)), analyze
 
 queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   const auto t0 = d_.clock.steady_now();
+  auto request = queue::AnalyzeRequest::parse(msg.body);
+  if (!request) return queue::outcome_of(request.error());
   auto stage_call = storage::StageCall::parse(
       {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0},
-      json::parse(msg.body, nullptr, false), {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
+      std::move(request->call_id), {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
   if (!stage_call) return queue::outcome_of(stage_call.error());
   const auto& sc = *stage_call;
   const auto& t = sc.tenant();
@@ -64,13 +67,9 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   const auto& call_text = sc.call_text();
   log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
-  auto notify_message = [&](const char* what) {
-    queue::Envelope env;
-    env.bid = t.bid();
-    env.stage = queue::Stage::kNotify;
-    env.trace_id = msg.envelope.trace_id;
-    json out{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", call_text}, {"event", what}};
-    return queue::make_stage_message(d_.topology, env, out.dump());
+  auto analyzed_notice = [&] {
+    const queue::NotifyRequest next{.bid = t.bid(), .call_id = call_text, .event = queue::NotifyEvent::kCallAnalyzed};
+    return queue::make_stage_message(d_.topology, next, msg.envelope.trace_id);
   };
   auto fail_call = [&](const Error& e) -> queue::HandlerResult {
     if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
@@ -84,7 +83,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   switch (call->status) {
     case storage::CallStatus::kAnalyzed:
       sc.record(storage::EventOutcome::kSkipped, "already analyzed");
-      return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
+      return queue::Outcome{queue::Done{{analyzed_notice()}}};
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
       sc.record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
@@ -345,7 +344,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                               {"agents_failed", std::to_string(agents_failed)},
                               {"outcome", outcome.outcome},
                               {"escalated", escalation.escalate ? "true" : "false"}});
-  return queue::Outcome{queue::Done{{notify_message("call.analyzed")}}};
+  return queue::Outcome{queue::Done{{analyzed_notice()}}};
 }
 
 void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,

@@ -14,6 +14,7 @@
 #include "earshot/stt/provider_config.hpp"
 #include "earshot/pipeline/work_pool.hpp"
 #include "earshot/storage/config_cache.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
 #include "earshot/storage/stage_call.hpp"
 #include "earshot/stt/speakers.hpp"
@@ -376,15 +377,8 @@ void emit_status(const TranscribeStage::Job& j, storage::CallStatus status, stor
 }
 
 queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
-  queue::Envelope env;
-  env.bid = j.sc->tenant().bid();
-  env.stage = queue::Stage::kAnalyze;
-  env.trace_id = j.envelope.trace_id;
-  nlohmann::json out{{"schema_version", 1},
-                     {"bid", j.sc->tenant().bid()},
-                     {"call_id", std::to_string(j.call_id)},
-                     {"transcript_id", std::to_string(j.call_id)}};
-  return queue::make_stage_message(j.shared->d.topology, env, out.dump());
+  return queue::make_stage_message(j.shared->d.topology, queue::AnalyzeRequest::for_call(j.sc->tenant().bid(), j.call_id),
+                                   j.envelope.trace_id);
 }
 
 // The call records why; the message goes to the dead-letter queue with the same reason.
@@ -431,9 +425,13 @@ void step_write(const JobPtr& job);
 void step_load(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
-  auto body = nlohmann::json::parse(j.body_text, nullptr, false);
+  auto request = queue::TranscribeRequest::parse(j.body_text);
+  if (!request) {
+    finish(job, queue::outcome_of(request.error()));
+    return;
+  }
   auto sc = storage::StageCall::parse(
-      {.stage = kStage, .bid = j.envelope.bid, .attempt = j.envelope.attempt, .received = j.t0}, body,
+      {.stage = kStage, .bid = j.envelope.bid, .attempt = j.envelope.attempt, .received = j.t0}, request->call_id,
       {.calls = &s.d.calls, .events = &s.d.events, .clock = &s.d.clock});
   if (!sc) {
     finish(job, queue::outcome_of(sc.error()));
@@ -485,11 +483,8 @@ void step_load(const JobPtr& job) {
     return;
   }
 
-  std::string uri = j.call.audio_uri;
-  if (uri.empty() && body.contains("audio") && body["audio"].is_object() && body["audio"].contains("uri") &&
-      body["audio"]["uri"].is_string()) {
-    uri = body["audio"]["uri"].get<std::string>();
-  }
+  // The call's own recording; the message's only when the call names none.
+  std::string uri = j.call.audio_uri.empty() ? request->audio.uri : j.call.audio_uri;
   // Defence in depth: whatever the gateway or a sync accepted, a recording outside the
   // business's own prefix is never read for it (AudioStore::owned_by, the one rule).
   if (auto own = s.d.store.owned_by(uri, t.bid()); !own) {

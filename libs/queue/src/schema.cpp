@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "schema_internal.hpp"
+
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -120,21 +122,45 @@ Status check(const json& schema, const json& v, const std::string& path) {
 }
 
 Status validate(std::string_view schema_name, std::string_view body) {
+  if (!schemas().contains(schema_name)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("no schema {}: unknown schema version", schema_name));
+  }
+  auto v = detail::parse_body(body);
+  if (!v) return std::unexpected(v.error());
+  return detail::validate_json(schema_name, *v);
+}
+
+}  // namespace
+
+namespace detail {
+
+Result<nlohmann::json> parse_body(std::string_view body) {
+  if (body.size() > kMaxBodyBytes) {
+    return make_error(ErrorCode::kInvalidArgument, "body larger than 1 MiB");
+  }
+  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (v.is_discarded()) return make_error(ErrorCode::kInvalidArgument, "body is not valid JSON");
+  return v;
+}
+
+Status validate_json(std::string_view schema_name, const nlohmann::json& value) {
   const auto& all = schemas();
   auto it = all.find(schema_name);
   if (it == all.end()) {
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("no schema {}: unknown schema version", schema_name));
   }
-  if (body.size() > kMaxBodyBytes) {
-    return make_error(ErrorCode::kInvalidArgument, "body larger than 1 MiB");
-  }
-  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (v.is_discarded()) return make_error(ErrorCode::kInvalidArgument, "body is not valid JSON");
-  return check(it->second, v, "$");
+  return check(it->second, value, "$");
 }
 
-}  // namespace
+}  // namespace detail
+
+std::vector<std::string> schema_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, schema] : schemas()) out.push_back(name);
+  return out;
+}
 
 Status validate_stage_body(Stage stage, int schema_version, std::string_view body) {
   return validate(fmt::format("{}.v{}.schema.json", stage_name(stage), schema_version), body);

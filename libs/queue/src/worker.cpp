@@ -488,9 +488,7 @@ struct StageWorker::Impl {
     auto content = conn->read_content(ch);
     if (!content) return;  // connection marked broken
     if (ch == kControlChannel) {
-      auto valid = validate_control_body(content->body);
-      auto ev = valid ? decode_business_event(content->body)
-                      : Result<BusinessEvent>(std::unexpected(valid.error()));
+      auto ev = BusinessEvent::parse(content->body);
       if (!ev) {
         log::warn("queue worker ignored an invalid control event",
                   {{"error", ev.error().to_string()}});

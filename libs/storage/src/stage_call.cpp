@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 
 namespace earshot::storage {
 
@@ -16,11 +15,7 @@ StageCall::StageCall(const Message& m, TenantId tenant, Id call_id, std::string 
       received_(m.received),
       d_(deps) {}
 
-Result<StageCall> StageCall::parse(const Message& m, const nlohmann::json& body, Deps deps) {
-  if (!body.is_object() || !body.contains("call_id") || !body["call_id"].is_string()) {
-    return make_error(ErrorCode::kInvalidArgument, "body has no call_id");
-  }
-  std::string text = body["call_id"].get<std::string>();
+Result<StageCall> StageCall::parse(const Message& m, std::string text, Deps deps) {
   Id id = 0;
   if (auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
       ec != std::errc() || p != text.data() + text.size() || id <= 0) {

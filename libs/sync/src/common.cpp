@@ -7,6 +7,7 @@
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/queue/message.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/sync/sync.hpp"
 #include "sync_internal.hpp"
 
@@ -150,44 +151,15 @@ Result<std::optional<storage::PipelineConfig>> load_config(SyncDeps& d, const st
   return std::optional<storage::PipelineConfig>();
 }
 
-std::string audio_format_of(std::string_view uri) {
-  auto q = uri.find_first_of("?#");
-  std::string_view path = uri.substr(0, q);
-  auto dot = path.rfind('.');
-  if (dot != std::string_view::npos) {
-    std::string ext;
-    for (char c : path.substr(dot + 1)) ext += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext == "mp3" || ext == "flac" || ext == "ogg" || ext == "wav") return ext;
-  }
-  return "wav";
-}
-
 queue::OutgoingMessage transcribe_message(const queue::TopologySettings& topo, const std::string& bid,
                                           storage::Id call_id, const std::string& audio_uri,
                                           const std::string& language) {
-  nlohmann::json body{{"schema_version", 1},
-                      {"bid", bid},
-                      {"call_id", std::to_string(call_id)},
-                      {"audio", {{"uri", audio_uri}, {"format", audio_format_of(audio_uri)}}}};
-  if (!language.empty()) body["language"] = language;
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kTranscribe;
-  env.trace_id = queue::new_message_id();
-  return queue::make_stage_message(topo, env, body.dump());
+  return queue::make_stage_message(topo, queue::TranscribeRequest::for_call(bid, call_id, audio_uri, 0, language));
 }
 
 queue::OutgoingMessage analyze_message(const queue::TopologySettings& topo, const std::string& bid,
                                        storage::Id call_id) {
-  nlohmann::json body{{"schema_version", 1},
-                      {"bid", bid},
-                      {"call_id", std::to_string(call_id)},
-                      {"transcript_id", std::to_string(call_id)}};
-  queue::Envelope env;
-  env.bid = bid;
-  env.stage = queue::Stage::kAnalyze;
-  env.trace_id = queue::new_message_id();
-  return queue::make_stage_message(topo, env, body.dump());
+  return queue::make_stage_message(topo, queue::AnalyzeRequest::for_call(bid, call_id));
 }
 
 }  // namespace detail

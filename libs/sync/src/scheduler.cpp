@@ -5,6 +5,8 @@
 #include <exception>
 
 #include "earshot/core/log.hpp"
+#include "earshot/queue/messages.hpp"
+#include "earshot/queue/outcome.hpp"
 
 namespace earshot::sync {
 namespace {
@@ -270,6 +272,8 @@ Status SyncScheduler::run(const Job& job) {
 }
 
 queue::HandlerResult SyncTriggerHandler::handle(const queue::IncomingMessage& message) {
+  // The request names a call, but a pass covers the whole business the envelope names.
+  if (auto request = queue::SyncRequest::parse(message.body); !request) return queue::outcome_of(request.error());
   scheduler_.trigger(message.envelope.bid);
   return queue::Outcome{queue::Done{}};
 }

@@ -53,10 +53,6 @@ struct UpsertedCall {
 [[nodiscard]] Result<std::optional<storage::PipelineConfig>> load_config(SyncDeps& d, const storage::TenantId& t,
                                                                          SyncReport& rep);
 
-// "wav" | "mp3" | "flac" | "ogg" from the URI's extension (wav when unknown: the stt worker
-// detects the real format from the bytes).
-[[nodiscard]] std::string audio_format_of(std::string_view uri);
-
 [[nodiscard]] queue::OutgoingMessage transcribe_message(const queue::TopologySettings& topo, const std::string& bid,
                                                         storage::Id call_id, const std::string& audio_uri,
                                                         const std::string& language);

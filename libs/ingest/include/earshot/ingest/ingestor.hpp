@@ -178,8 +178,7 @@ class Ingestor {
   // Deletes a recording this ingest stored but no call keeps (`why`: for the log). One that
   // cannot be deleted is logged with its URI and counted, so it can be found and removed.
   void drop_recording(const storage::TenantId& t, const std::string& uri, std::string_view why);
-  [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c,
-                                          const std::string& format);
+  [[nodiscard]] Status publish_transcribe(const std::string& bid, const storage::CallRecord& c);
   [[nodiscard]] Status publish_analyze(const std::string& bid, storage::Id call_id);
 
   // A place among the business's concurrent uploads (settings_.max_concurrent_uploads), or

@@ -16,24 +16,13 @@
 
 #include "earshot/core/error.hpp"
 #include "earshot/queue/message.hpp"
+#include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
 
 namespace earshot::queue {
 
-enum class BusinessEventType { kRegistered, kEnabled, kDisabled };
-
-struct BusinessEvent {
-  BusinessEventType type = BusinessEventType::kEnabled;
-  std::string bid{};
-  std::chrono::system_clock::time_point at{};
-};
-
-inline constexpr int kControlSchemaVersion = 1;
-
-// {"schema_version":1,"type":"business_enabled","bid":"acme","at":"2026-...Z"}
-[[nodiscard]] std::string encode_business_event(const BusinessEvent& event);
-[[nodiscard]] Result<BusinessEvent> decode_business_event(std::string_view json);
-// The event as a message for the control exchange (not mandatory: no worker may be running).
+// The event (BusinessEvent, messages.hpp) as a message for the control exchange (not
+// mandatory: no worker may be running).
 [[nodiscard]] OutgoingMessage make_business_event_message(const TopologySettings& topology,
                                                           const BusinessEvent& event);
 

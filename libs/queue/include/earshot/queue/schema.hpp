@@ -4,7 +4,9 @@
 // required, properties, additionalProperties (boolean), enum, const, minLength, maxLength,
 // minimum, maximum, items, pattern.
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "earshot/core/error.hpp"
 #include "earshot/queue/message.hpp"
@@ -16,5 +18,8 @@ namespace earshot::queue {
 // throws, for any byte sequence.
 [[nodiscard]] Status validate_stage_body(Stage stage, int schema_version, std::string_view body);
 [[nodiscard]] Status validate_control_body(std::string_view body);
+
+// The file names of the compiled-in schemas ("analyze.v1.schema.json", ...), sorted.
+[[nodiscard]] std::vector<std::string> schema_names();
 
 }  // namespace earshot::queue

@@ -1,8 +1,8 @@
 #pragma once
-// The call a pipeline stage message names (transcribe, analyze, notify): the business and
-// call id read from the message, the call loaded for that business, and the stage's
-// processing events of the call (started, skipped, succeeded, failed), each timed from the
-// message's arrival.
+// The call a pipeline stage message names (transcribe, analyze, notify): the business from
+// the message's envelope and the call id from its body (as queue/messages.hpp parsed it),
+// the call loaded for that business, and the stage's processing events of the call
+// (started, skipped, succeeded, failed), each timed from the message's arrival.
 //
 // Errors are plain values with the codes the stage worker maps to the message's fate: a
 // message that names no call (kInvalidArgument) or a call the business does not have
@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -37,9 +36,10 @@ class StageCall {
     std::chrono::steady_clock::time_point received{};
   };
 
-  // `body` must hold "call_id": a string with a positive integer; `m.bid` a valid business id.
-  // kInvalidArgument with the reason otherwise.
-  [[nodiscard]] static Result<StageCall> parse(const Message& m, const nlohmann::json& body, Deps deps);
+  // `call_id` is the call id as the message's body wrote it (queue::*Request::call_id): a
+  // positive integer; `m.bid` must be a valid business id. kInvalidArgument with the reason
+  // otherwise.
+  [[nodiscard]] static Result<StageCall> parse(const Message& m, std::string call_id, Deps deps);
 
   [[nodiscard]] const TenantId& tenant() const { return tenant_; }
   [[nodiscard]] Id call_id() const { return call_id_; }
