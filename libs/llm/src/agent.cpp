@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "earshot/llm/json_schema.hpp"
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 
 namespace earshot::llm {
 
@@ -157,7 +157,7 @@ std::string key_of(const std::string& provider, const AgentConfig& agent, const 
                                   &req.messages.front().content, &req.json_schema}) {
     material += fmt::format("{}:{}\n", part->size(), *part);
   }
-  return sha256_hex(material);
+  return http::sha256_hex(material);
 }
 
 struct Run : std::enable_shared_from_this<Run> {
@@ -193,7 +193,7 @@ struct Run : std::enable_shared_from_this<Run> {
 
   void on_answer(const ChatRequest& sent, Result<ChatResponse> r) {
     if (!r) {
-      const bool can_fall_back = stt::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
+      const bool can_fall_back = http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
       if (can_fall_back) {
         ++provider;
         ask(request);

@@ -57,13 +57,13 @@ inline std::string excerpt(std::string_view s) {
 }  // namespace earshot::stt::detail
 
 #include "earshot/stt/provider_config.hpp"
-#include "earshot/stt/retry.hpp"
+#include "earshot/http/retry.hpp"
 
 namespace earshot::stt::detail {
 
-inline RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
+inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
                                   const Clock& clock, std::string what) {
-  RetryContext ctx;
+  http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
   ctx.policy = cfg.retry;

@@ -25,12 +25,12 @@ Error sarvam_error(const http::HttpResponse& r) {
   } else {
     message = detail::excerpt(r.body);
   }
-  return error_for_status("sarvam", r.status, code, message, code == "insufficient_quota_error");
+  return http::error_for_status("sarvam", r.status, code, message, code == "insufficient_quota_error");
 }
 
 // Blob storage answers in XML or not at all; the status says enough.
 Error blob_error(const http::HttpResponse& r) {
-  return error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body), false);
+  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body), false);
 }
 
 double number_at(const json& arr, std::size_t i) {
@@ -100,7 +100,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   std::shared_ptr<const ProviderConfig> cfg;
   http::HttpClient& client;
   const Clock& clock;
-  RetryContext ctx;  // one deadline for the whole flow
+  http::RetryContext ctx;  // one deadline for the whole flow
   std::shared_ptr<const std::string> audio;
   std::string language;
   bool diarize = true;
@@ -132,7 +132,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     cb(std::unexpected(std::move(e)));
   }
 
-  RetryContext step(std::string what) const {
+  http::RetryContext step(std::string what) const {
     auto c = ctx;
     c.what = "sarvam batch " + what;
     return c;
@@ -153,7 +153,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       if (has_body) r.set_body(body, "application/json");
       return r;
     };
-    send_with_retry(step(what), std::move(build), sarvam_error,
+    http::send_with_retry(step(what), std::move(build), sarvam_error,
                     [self, next = std::move(next)](Result<http::HttpResponse> r) {
                       if (!r) return self->fail(std::move(r.error()));
                       auto j = detail::parse_body("sarvam", *r);
@@ -203,7 +203,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       r.shared_body = self->audio;
       return r;
     };
-    send_with_retry(step("upload"), std::move(build), blob_error,
+    http::send_with_retry(step("upload"), std::move(build), blob_error,
                     [self](Result<http::HttpResponse> r) {
                       if (!r) return self->fail(std::move(r.error()));
                       self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
@@ -216,7 +216,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     auto build = [self] {
       return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status");
     };
-    send_with_retry(step("status"), std::move(build), sarvam_error,
+    http::send_with_retry(step("status"), std::move(build), sarvam_error,
                     [self](Result<http::HttpResponse> r) {
                       if (!r) return self->fail(std::move(r.error()));
                       auto j = detail::parse_body("sarvam", *r);
@@ -285,7 +285,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   void fetch_output(std::string url) {
     auto self = shared_from_this();
     auto build = [self, url] { return detail::base_request(*self->cfg, "GET", url); };
-    send_with_retry(step("output"), std::move(build), blob_error,
+    http::send_with_retry(step("output"), std::move(build), blob_error,
                     [self](Result<http::HttpResponse> r) {
                       if (!r) return self->fail(std::move(r.error()));
                       auto j = detail::parse_body("sarvam", *r);
@@ -348,7 +348,7 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = body;
     return r;
   };
-  send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"),
+  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"),
                   std::move(build), sarvam_error,
                   [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
                     if (!r) {
