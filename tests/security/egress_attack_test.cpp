@@ -20,7 +20,7 @@
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/notify/store.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -268,7 +268,7 @@ TEST_F(EgressAttack, SttWorkerSpeechProvidersAndAudioUrlsReachOnlyAllowedDestina
   CountingListener redirector(listener.url("/audio.wav"));
   ASSERT_TRUE(listener.ok() && allowed_provider.ok() && redirector.ok());
   const std::string objects = ::testing::TempDir() + "earshot-egress-objects-" + unique_suffix();
-  pipeline::LocalObjectStore store(objects);
+  objectstore::LocalObjectStore store(objects);
   std::vector<float> samples(16000, 0.0f);
   for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = (i / 40) % 2 == 0 ? 0.2f : -0.2f;
   const auto wav = audio::encode_wav_pcm16(samples, 16000);

@@ -10,37 +10,6 @@
 
 namespace earshot::llm {
 
-// --- cache --------------------------------------------------------------------------------
-
-InMemoryResultCache::InMemoryResultCache(const Clock& clock, std::chrono::seconds ttl, std::size_t max_entries)
-    : clock_(&clock), ttl_(ttl), max_entries_(max_entries) {}
-
-std::optional<std::string> InMemoryResultCache::get(const std::string& key) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  if (clock_->steady_now() >= it->second.second) {
-    entries_.erase(it);
-    return std::nullopt;
-  }
-  return it->second.first;
-}
-
-void InMemoryResultCache::put(const std::string& key, const std::string& value) {
-  std::lock_guard lock(mu_);
-  const auto now = clock_->steady_now();
-  if (entries_.size() >= max_entries_) {
-    std::erase_if(entries_, [now](const auto& e) { return now >= e.second.second; });
-    if (entries_.size() >= max_entries_) entries_.erase(entries_.begin());
-  }
-  entries_[key] = {value, now + ttl_};
-}
-
-std::size_t InMemoryResultCache::size() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
-
 // --- rendering ----------------------------------------------------------------------------
 
 namespace {

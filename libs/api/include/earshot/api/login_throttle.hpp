@@ -63,17 +63,6 @@ class RedisLoginFailureStore final : public LoginFailureStore {
   std::string prefix_;
 };
 
-class InMemoryLoginFailureStore final : public LoginFailureStore {
- public:
-  Result<FailureCount> get(const std::string& key) override;
-  Result<FailureCount> add(const std::string& key, std::int64_t now_ms, std::chrono::milliseconds ttl) override;
-  Status reset(const std::string& key) override;
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::pair<FailureCount, std::int64_t>> keys_;  // count, expires at ms
-};
-
 class LoginThrottle {
  public:
   LoginThrottle(LoginFailureStore& store, const Clock& clock, LoginThrottlePolicy policy = {})

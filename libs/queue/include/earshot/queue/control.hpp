@@ -45,19 +45,4 @@ class BusinessDirectory {
   [[nodiscard]] virtual Result<std::vector<std::string>> enabled_businesses() = 0;
 };
 
-// For tests and single-process demos. Thread-safe.
-class InMemoryBusinessDirectory final : public BusinessDirectory {
- public:
-  void enable(const std::string& bid);
-  void disable(const std::string& bid);
-  // Makes enabled_businesses() fail with kUnavailable while set.
-  void set_unavailable(bool unavailable);
-  [[nodiscard]] Result<std::vector<std::string>> enabled_businesses() override;
-
- private:
-  std::mutex mu_;
-  std::set<std::string> enabled_;
-  bool unavailable_ = false;
-};
-
 }  // namespace earshot::queue
