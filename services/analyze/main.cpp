@@ -5,15 +5,14 @@
 #include <memory>
 
 #include "business_directory.hpp"
+#include "earshot/analytics/sentiment.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
-#include "earshot/pipeline/llm_agents.hpp"
-
-#include "earshot/analytics/sentiment.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/sql.hpp"

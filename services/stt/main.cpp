@@ -7,7 +7,6 @@
 #include "business_directory.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/redis_client.hpp"
-
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"

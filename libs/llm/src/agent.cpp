@@ -5,8 +5,8 @@
 #include <deque>
 #include <utility>
 
-#include "earshot/llm/json_schema.hpp"
 #include "earshot/http/sigv4.hpp"
+#include "earshot/llm/json_schema.hpp"
 
 namespace earshot::llm {
 
@@ -162,7 +162,8 @@ struct Run : std::enable_shared_from_this<Run> {
 
   void on_answer(const ChatRequest& sent, Result<ChatResponse> r) {
     if (!r) {
-      const bool can_fall_back = http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
+      const bool can_fall_back =
+          http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
       if (can_fall_back) {
         ++provider;
         ask(request);

@@ -119,7 +119,7 @@ Result<std::vector<Embedding>> parse_embeddings(std::string_view provider, std::
 namespace {
 
 http::RetryContext retry_context(const char* what, const ChatEndpoint& ep, http::HttpClient& client,
-                                const Clock& clock) {
+                                 const Clock& clock) {
   http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
@@ -247,9 +247,8 @@ void OllamaEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
   http::send_with_retry(
       retry_context("ollama embed", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"), payload = body.dump()] {
-        return post(config_.endpoint, url, payload);
-      },
+      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"),
+       payload = body.dump()] { return post(config_.endpoint, url, payload); },
       ollama_error,
       [done = std::move(done), n](Result<http::HttpResponse> r) {
         if (!r) {
@@ -274,7 +273,8 @@ void OpenAiEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
   http::send_with_retry(
       retry_context("openai embeddings", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"), payload = body.dump()] {
+      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"),
+       payload = body.dump()] {
         auto req = post(config_.endpoint, url, payload);
         if (!config_.api_key.empty()) req.add_header("Authorization", "Bearer " + config_.api_key);
         return req;

@@ -56,13 +56,13 @@ inline std::string excerpt(std::string_view s) {
 
 }  // namespace earshot::stt::detail
 
-#include "earshot/stt/provider_config.hpp"
 #include "earshot/http/retry.hpp"
+#include "earshot/stt/provider_config.hpp"
 
 namespace earshot::stt::detail {
 
 inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
-                                  const Clock& clock, std::string what) {
+                                        const Clock& clock, std::string what) {
   http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;

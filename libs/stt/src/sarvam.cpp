@@ -25,12 +25,14 @@ Error sarvam_error(const http::HttpResponse& r) {
   } else {
     message = detail::excerpt(r.body);
   }
-  return http::error_for_status("sarvam", r.status, code, message, code == "insufficient_quota_error");
+  return http::error_for_status("sarvam", r.status, code, message,
+                                code == "insufficient_quota_error");
 }
 
 // Blob storage answers in XML or not at all; the status says enough.
 Error blob_error(const http::HttpResponse& r) {
-  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body), false);
+  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body),
+                                false);
 }
 
 double number_at(const json& arr, std::size_t i) {
@@ -154,12 +156,12 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       return r;
     };
     http::send_with_retry(step(what), std::move(build), sarvam_error,
-                    [self, next = std::move(next)](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      next(*j);
-                    });
+                          [self, next = std::move(next)](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            next(*j);
+                          });
   }
 
   void start() {
@@ -203,12 +205,12 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       r.shared_body = self->audio;
       return r;
     };
-    http::send_with_retry(step("upload"), std::move(build), blob_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
-                                 std::nullopt, [self](const json&) { self->poll(); });
-                    });
+    http::send_with_retry(
+        step("upload"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
+          if (!r) return self->fail(std::move(r.error()));
+          self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
+                     std::nullopt, [self](const json&) { self->poll(); });
+        });
   }
 
   void poll() {
@@ -217,12 +219,12 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status");
     };
     http::send_with_retry(step("status"), std::move(build), sarvam_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      self->on_status(*j);
-                    });
+                          [self](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            self->on_status(*j);
+                          });
   }
 
   void on_status(const json& j) {
@@ -286,14 +288,14 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     auto self = shared_from_this();
     auto build = [self, url] { return detail::base_request(*self->cfg, "GET", url); };
     http::send_with_retry(step("output"), std::move(build), blob_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      auto t = parse_transcript(*j, self->language, self->duration_ms);
-                      auto cb = std::move(self->done);
-                      cb(std::move(t));
-                    });
+                          [self](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            auto t = parse_transcript(*j, self->language, self->duration_ms);
+                            auto cb = std::move(self->done);
+                            cb(std::move(t));
+                          });
   }
 };
 
@@ -348,20 +350,20 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = body;
     return r;
   };
-  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"),
-                  std::move(build), sarvam_error,
-                  [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
-                    if (!r) {
-                      done(std::unexpected(r.error()));
-                      return;
-                    }
-                    auto j = detail::parse_body("sarvam", *r);
-                    if (!j) {
-                      done(std::unexpected(j.error()));
-                      return;
-                    }
-                    done(parse_transcript(*j, language, duration_ms));
-                  });
+  http::send_with_retry(
+      detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"), std::move(build),
+      sarvam_error, [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
+        if (!r) {
+          done(std::unexpected(r.error()));
+          return;
+        }
+        auto j = detail::parse_body("sarvam", *r);
+        if (!j) {
+          done(std::unexpected(j.error()));
+          return;
+        }
+        done(parse_transcript(*j, language, duration_ms));
+      });
 }
 
 }  // namespace earshot::stt

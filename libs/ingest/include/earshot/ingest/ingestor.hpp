@@ -37,10 +37,10 @@
 
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
-#include "earshot/http/address_policy.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/http/address_policy.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/topology.hpp"

@@ -9,8 +9,6 @@
 // table).
 
 #include <chrono>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 

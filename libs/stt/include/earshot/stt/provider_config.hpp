@@ -19,8 +19,8 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
-#include "earshot/stt/provider.hpp"
 #include "earshot/http/retry.hpp"
+#include "earshot/stt/provider.hpp"
 
 namespace earshot::stt {
 
