@@ -43,48 +43,45 @@ for d in "$ROOT"/libs/*/; do
   [ -f "$d/CMakeLists.txt" ] && libs+=("$(basename "$d")")
 done
 
-is_lib() { local x; for x in "${libs[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
-documented() { printf '%s\n' "$allowed" | awk -v l="$1" '$1 == l { found = 1 } END { exit !found }'; }
-may_depend() {
-  printf '%s\n' "$allowed" | awk -v l="$1" -v x="$2" '
-    $1 == l { for (i = 2; i <= NF; i++) if ($i == x) found = 1 } END { exit !found }'
-}
+# The actual edges, one "lib dep where" line each, from two greps over every library:
+# CMake names (earshot::X) and includes of public headers (earshot/X/...).
+edges="$(
+  cd "$ROOT"
+  grep -noE 'earshot::[a-z0-9_]+' libs/*/CMakeLists.txt |
+    awk -F: '{ split($1, p, "/"); print p[2], $NF, $1 ":" $2 " links earshot::" $NF }'
+  grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]earshot/[a-z0-9_]+/' libs \
+      --include='*.hpp' --include='*.h' --include='*.cpp' --include='*.cc' --include='*.in' |
+    awk -F: '{ split($1, p, "/"); dep = $0; sub(/^[^<"]*[<"]earshot\//, "", dep); sub(/\/.*/, "", dep)
+               print p[2], dep, $1 ":" $2 " includes earshot/" dep "/" }'
+)" || true
 
-failures=0
-fail() { echo "check-deps: $*"; failures=$((failures + 1)); }
+# One awk compares them with the table: the table's rows name real libraries, every library
+# has a row, every edge to another library is allowed.
+report="$(
+  awk -v libs="${libs[*]}" '
+    BEGIN { n = split(libs, l, " "); for (i = 1; i <= n; i++) is_lib[l[i]] = 1 }
+    FNR == NR {
+      documented[$1] = 1
+      if (!($1 in is_lib)) print "docs/architecture.md documents library \047" $1 "\047, but there is no libs/" $1
+      for (i = 2; i <= NF; i++) {
+        allowed[$1 " " $i] = 1
+        if (!($i in is_lib)) print "docs/architecture.md: \047" $1 "\047 may depend on \047" $i "\047, which is not a library"
+      }
+      next
+    }
+    {
+      lib = $1; dep = $2; where = $0; sub(/^[^ ]+ [^ ]+ /, "", where)
+      if (!(lib in documented)) { missing[lib] = 1; next }
+      if (dep != lib && !((lib " " dep) in allowed)) print "forbidden edge " lib " -> " dep " (" where ")"
+    }
+    END {
+      for (i = 1; i <= n; i++) if (!(l[i] in documented)) print "libs/" l[i] " has no row in the Libraries table of docs/architecture.md"
+    }' <(printf '%s\n' "$allowed") <(printf '%s\n' "$edges")
+)"
 
-# The table names real libraries only.
-while read -r name deps; do
-  is_lib "$name" || fail "docs/architecture.md documents library '$name', but there is no libs/$name"
-  for x in $deps; do
-    is_lib "$x" || fail "docs/architecture.md: '$name' may depend on '$x', which is not a library"
-  done
-done <<<"$allowed"
-
-for lib in "${libs[@]}"; do
-  if ! documented "$lib"; then
-    fail "libs/$lib has no row in the Libraries table of docs/architecture.md"
-    continue
-  fi
-  # CMake: earshot::X anywhere in the library's CMakeLists.txt.
-  while IFS=: read -r line dep; do
-    [ "$dep" = "$lib" ] && continue
-    may_depend "$lib" "$dep" ||
-      fail "forbidden edge $lib -> $dep (libs/$lib/CMakeLists.txt:$line links earshot::$dep)"
-  done < <(grep -noE 'earshot::[a-z0-9_]+' "$ROOT/libs/$lib/CMakeLists.txt" | sed 's/earshot:://' || true)
-  # Includes of another library's public headers.
-  while IFS= read -r hit; do
-    file="${hit%%:*}"; rest="${hit#*:}"; line="${rest%%:*}"
-    dep="$(printf '%s\n' "$rest" | sed -E 's/^[0-9]+:[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]earshot\/([a-z0-9_]+)\/.*/\1/')"
-    [ "$dep" = "$lib" ] && continue
-    may_depend "$lib" "$dep" ||
-      fail "forbidden edge $lib -> $dep (${file#"$ROOT"/}:$line includes earshot/$dep/)"
-  done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]earshot/[a-z0-9_]+/' "$ROOT/libs/$lib" \
-             --include='*.hpp' --include='*.h' --include='*.cpp' --include='*.cc' --include='*.in' || true)
-done
-
-if [ "$failures" -gt 0 ]; then
-  echo "check-deps: $failures problem(s); allowed edges are the \"may depend on\" column of docs/architecture.md"
+if [ -n "$report" ]; then
+  printf '%s\n' "$report" | sed 's/^/check-deps: /'
+  echo "check-deps: $(printf '%s\n' "$report" | wc -l) problem(s); allowed edges are the \"may depend on\" column of docs/architecture.md"
   exit 1
 fi
 echo "check-deps: ${#libs[@]} libraries, every edge allowed by docs/architecture.md"
