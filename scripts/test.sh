@@ -9,6 +9,8 @@ SERVICES="$ROOT/scripts/services.sh"
 
 bash scripts/install-deps.sh
 bash scripts/fetch-assets.sh
+# The library dependency graph of docs/architecture.md (seconds; fails before a long build).
+bash scripts/check-deps.sh
 bash scripts/build.sh
 
 started_here=0

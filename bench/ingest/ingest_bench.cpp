@@ -34,7 +34,7 @@
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -134,13 +134,13 @@ int main(int argc, char** argv) {
     fake_s3 = std::make_unique<testing::FakeS3>(
         testing::FakeS3::Options{"us-east-1", {{"AKIDBENCH", "bench-secret"}}, {"bench"}, [] { return std::chrono::system_clock::now(); }});
     if (!fake_s3->start()) need(make_error(ErrorCode::kUnavailable, "fake S3 did not start"), "s3");
-    pipeline::ObjectStoreSettings os;
+    objectstore::ObjectStoreSettings os;
     os.kind = "s3";
     os.s3.endpoint = fake_s3->endpoint();
     os.s3.bucket = "bench";
     os.s3.access_key_id = "AKIDBENCH";
     os.s3.secret_access_key = "bench-secret";
-    services.object_store = need(pipeline::ObjectStores::make(os, &s3_http, clock), "s3 store");
+    services.object_store = need(objectstore::ObjectStores::make(os, &s3_http, clock), "s3 store");
   }
 #else
   if (store_kind == "s3") need(make_error(ErrorCode::kInvalidArgument, "built without the test fakes"), "--store s3");

@@ -30,6 +30,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
+#include "fakes/queue/business_directory.hpp"
 
 namespace eq = earshot::queue;
 using Clock = std::chrono::steady_clock;

@@ -42,7 +42,7 @@
 #include "earshot/core/metrics.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -51,6 +51,8 @@
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fake_child.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 
 using namespace earshot;
 using namespace std::chrono_literals;
@@ -222,7 +224,7 @@ int main(int argc, char** argv) {
 
   // One stereo recording (a tone per channel, alternating), stored once; every call points at it.
   const auto root = std::filesystem::temp_directory_path() / fmt::format("earshot-stt-bench-{}", getpid());
-  pipeline::LocalObjectStore store(root.string());
+  objectstore::LocalObjectStore store(root.string());
   audio::AudioBuffer rec;
   rec.sample_rate = 8000;
   rec.channels.assign(2, std::vector<float>(static_cast<std::size_t>(audio_ms) * 8));

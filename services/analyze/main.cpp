@@ -4,16 +4,15 @@
 // call.status live events, and hands the call to notify.{bid}.
 #include <memory>
 
+#include "business_directory.hpp"
+#include "earshot/analytics/sentiment.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
-#include "earshot/pipeline/llm_agents.hpp"
-
-#include "earshot/analytics/sentiment.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
-#include "earshot/pipeline/business_directory.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/sql.hpp"
@@ -47,7 +46,7 @@ struct Analyze {
   std::unique_ptr<earshot::storage::MySqlCategoryMatchRepository> matches;
   std::unique_ptr<earshot::storage::MySqlAnalysisRepository> analyses;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
-  std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::fleet::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlEmbeddingRepository> embeddings;
   std::unique_ptr<earshot::storage::MySqlCrmLeadRepository> leads;
@@ -92,7 +91,7 @@ struct Analyze {
     matches = std::make_unique<storage::MySqlCategoryMatchRepository>(*db);
     analyses = std::make_unique<storage::MySqlAnalysisRepository>(*db);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
-    directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
+    directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     stage = std::make_unique<pipeline::AnalyzeStage>(pipeline::AnalyzeStageDeps{
         *calls, *transcripts, *metrics, *agents, *categories, *scorecards, *matches, *analyses, *events, *lexicon,
         rt.metrics(), rt.clock(), topology});

@@ -22,7 +22,7 @@
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/crypto/keyring.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/control.hpp"
@@ -181,7 +181,7 @@ int seed_demo(std::span<char*> args) {
   ev.at = std::chrono::system_clock::now();
   if (auto st = publisher.publish(queue::make_business_event_message(topology, ev)); !st) return fail(st.error());
 
-  pipeline::LocalObjectStore store(objects);
+  objectstore::LocalObjectStore store(objects);
   const int rate = 16000;
   std::vector<queue::OutgoingMessage> batch;
   for (int i = 0; i < n_calls; ++i) {

@@ -3,6 +3,7 @@
 // notified, and runs the dispatcher that delivers (signed, retried, paused when failing).
 #include <memory>
 
+#include "business_directory.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
@@ -12,7 +13,6 @@
 #include "earshot/notify/notify_stage.hpp"
 #include "earshot/notify/smtp.hpp"
 #include "earshot/notify/store.hpp"
-#include "earshot/pipeline/business_directory.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/sql.hpp"
@@ -49,7 +49,7 @@ struct Notify {
   std::unique_ptr<earshot::notify::CurlSmtpSender> smtp;
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
-  std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::fleet::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::notify::NotifyStage> stage;
   earshot::notify::Dispatcher* dispatcher = nullptr;
   NoopRecorder recorder;
@@ -101,7 +101,7 @@ struct Notify {
     auto disp = std::make_unique<notify::Dispatcher>(
         settings, notify::DispatcherDeps{*store, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
     dispatcher = disp.get();
-    directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
+    directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     stage = std::make_unique<notify::NotifyStage>(
         settings, notify::NotifyStageDeps{*store, *calls, *analyses, *agent_configs, *matches, *categories, *agents,
                                           *leads, *configs, *events, rt.metrics(), rt.clock(),

@@ -4,15 +4,14 @@
 // HTTP client's event loop, while a few work threads decode, measure and write.
 #include <memory>
 
+#include "business_directory.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/redis_client.hpp"
-
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
-#include "earshot/pipeline/audio_store.hpp"
-#include "earshot/pipeline/business_directory.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -45,7 +44,7 @@ struct Stt {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
   earshot::http::HttpClientSettings http_settings;
-  earshot::pipeline::ObjectStoreSettings object_store;
+  earshot::objectstore::ObjectStoreSettings object_store;
   earshot::pipeline::TranscribeStageSettings stt_settings;
   std::int64_t max_audio_bytes = 0;
   std::chrono::milliseconds max_audio_duration{0};
@@ -57,12 +56,12 @@ struct Stt {
   std::unique_ptr<earshot::storage::MySqlMetricsRepository> metrics;
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
-  std::unique_ptr<earshot::pipeline::ObjectStores> store;
-  std::unique_ptr<earshot::pipeline::HttpAudioStore> fetcher;
+  std::unique_ptr<earshot::objectstore::ObjectStores> store;
+  std::unique_ptr<earshot::objectstore::HttpAudioStore> fetcher;
   std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::chrono::milliseconds fetch_timeout{0};
   std::unique_ptr<earshot::pipeline::ProviderTranscriberFactory> transcribers;
-  std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::fleet::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
   std::unique_ptr<earshot::pipeline::TranscribeStage> stage;
@@ -95,18 +94,18 @@ struct Stt {
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
     // Speech providers and downloads: in-flight requests finish while the worker drains.
     auto& http_client = http::HttpClientComponent::add_to(rt, http_settings);
-    auto objects = pipeline::ObjectStores::make(object_store, &http_client, rt.clock());
+    auto objects = objectstore::ObjectStores::make(object_store, &http_client, rt.clock());
     if (!objects) return std::unexpected(objects.error());
     store = std::move(*objects);
     // Speech providers and audio URLs are the tenant's: every request goes out under the
     // egress policy (egress_allow names the operator's own whisper.cpp or similar).
     tenant_http = std::make_unique<http::TenantHttpClient>(http_client, deps.egress_policy);
     transcribers = std::make_unique<pipeline::ProviderTranscriberFactory>(*tenant_http, rt.clock(), rt.metrics());
-    pipeline::HttpAudioStore::Options fetch;
+    objectstore::HttpAudioStore::Options fetch;
     fetch.policy = deps.egress_policy;
     fetch.timeout = fetch_timeout;
-    fetcher = std::make_unique<pipeline::HttpAudioStore>(*tenant_http, *store, fetch);
-    directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
+    fetcher = std::make_unique<objectstore::HttpAudioStore>(*tenant_http, *store, fetch);
+    directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);
     limits.max_duration = max_audio_duration;

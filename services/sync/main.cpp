@@ -5,10 +5,10 @@
 // on sync.{bid} asks for an immediate pass.
 #include <memory>
 
+#include "business_directory.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/http/egress.hpp"
 #include "earshot/http/http_client_component.hpp"
-#include "earshot/pipeline/business_directory.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -58,7 +58,7 @@ struct Sync {
   std::unique_ptr<earshot::sync::TopologyDeclarer> declarer;
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
-  std::unique_ptr<earshot::pipeline::StorageBusinessDirectory> directory;
+  std::unique_ptr<earshot::fleet::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::http::TenantHttpClient> tenant_http;
   std::unique_ptr<earshot::sync::SyncTriggerHandler> handler;
   earshot::sync::SyncScheduler* scheduler = nullptr;
@@ -95,7 +95,7 @@ struct Sync {
     popts.confirm_timeout = worker_settings.publish_timeout;
     publisher = std::make_unique<queue::Publisher>(deps.amqp, popts, &rt.metrics());
     declarer = std::make_unique<sync::TopologyDeclarer>(deps.amqp, topology);
-    directory = std::make_unique<pipeline::StorageBusinessDirectory>(*businesses);
+    directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     auto redis_client = cache::RedisClient::make(deps.redis, 2);
     if (!redis_client) return std::unexpected(redis_client.error());
     redis = std::move(*redis_client);

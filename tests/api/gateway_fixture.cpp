@@ -10,7 +10,7 @@
 namespace earshot::testing {
 
 Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest,
-                 api::LoginThrottlePolicy login_policy, std::shared_ptr<ingest::ObjectStore> store) {
+                 api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(

@@ -41,7 +41,7 @@ class Gateway {
   explicit Gateway(api::RateLimitOptions limits = {true, 1'000'000, 1'000'000, std::chrono::seconds(60)},
                    std::int64_t max_body = 64 * 1024, ingest::IngestSettings ingest = {},
                    api::LoginThrottlePolicy login_policy = {},
-                   std::shared_ptr<ingest::ObjectStore> store = nullptr);
+                   std::shared_ptr<objectstore::ObjectStore> store = nullptr);
   ~Gateway();
 
   HttpReply request(const std::string& method, const std::string& path, const std::string& token = "",

@@ -426,7 +426,7 @@ TEST(IngestUpload, SmallFilesThatDecodePastTheDurationLimitAre422) {
 
 // The local store, except that writes under one business's prefix wait until released: the
 // uploads of that business stay in progress for as long as the test needs.
-class HeldStore final : public ingest::ObjectStore {
+class HeldStore final : public objectstore::ObjectStore {
  public:
   HeldStore(std::string root, std::string held_prefix) : local_(std::move(root)), held_(std::move(held_prefix)) {}
   Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max) override { return local_.read(uri, max); }
@@ -440,7 +440,7 @@ class HeldStore final : public ingest::ObjectStore {
     return local_.put(key, bytes, type);
   }
   Status remove(std::string_view uri) override { return local_.remove(uri); }
-  Result<pipeline::ObjectInfo> stat(std::string_view uri) override { return local_.stat(uri); }
+  Result<objectstore::ObjectInfo> stat(std::string_view uri) override { return local_.stat(uri); }
   Result<std::string> read_range(std::string_view uri, std::uint64_t o, std::uint64_t n) override {
     return local_.read_range(uri, o, n);
   }
@@ -457,7 +457,7 @@ class HeldStore final : public ingest::ObjectStore {
   }
 
  private:
-  pipeline::LocalObjectStore local_;
+  objectstore::LocalObjectStore local_;
   std::string held_;
   std::mutex mu_;
   std::condition_variable cv_;

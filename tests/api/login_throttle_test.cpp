@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/api/login_failure_store.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::api {

@@ -11,6 +11,7 @@
 #include "earshot/llm/json_schema.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/llm/fake_llm.hpp"
+#include "fakes/llm/result_cache.hpp"
 
 namespace earshot::llm {
 namespace {

@@ -49,7 +49,7 @@ class ChatTest : public ::testing::Test {
     ASSERT_TRUE(ollama.start());
     ASSERT_TRUE(openai.start());
   }
-  BedrockChatProvider bedrock_provider(AwsCredentials creds) {
+  BedrockChatProvider bedrock_provider(http::AwsCredentials creds) {
     BedrockConfig c;
     c.endpoint = endpoint(bedrock, "anthropic.claude-3-haiku-20240307-v1:0");
     c.region = bedrock.region();
@@ -229,6 +229,12 @@ TEST_F(ChatTest, OpenAiFlatErrorShape) {
   const auto e = openai_error("vllm", resp);
   EXPECT_EQ(e.code, ErrorCode::kInvalidArgument);
   EXPECT_NE(e.message.find("max_tokens too large"), std::string::npos);
+}
+
+// A Bedrock model id travels as one path segment: ':' (and any reserved byte) percent-encoded.
+TEST(BedrockModelId, IsPercentEncodedAsOnePathSegment) {
+  EXPECT_EQ(encode_model_id("amazon.titan-embed-text-v2:0"), "amazon.titan-embed-text-v2%3A0");
+  EXPECT_EQ(encode_model_id("a/b c"), "a%2Fb%20c");
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "earshot/notify/signature.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "fakes/crm/fake_leadsquared.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "notify_fixture.hpp"
 #include "process.hpp"
 #include "queue_fixture.hpp"

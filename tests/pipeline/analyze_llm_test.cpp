@@ -21,6 +21,8 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/llm/fake_llm.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"

@@ -11,6 +11,8 @@
 #include "earshot/pipeline/analyze_stage.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"

@@ -19,11 +19,13 @@
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/crypto/keyring.hpp"
-#include "earshot/queue/publisher.hpp"
-#include "earshot/pipeline/audio_store.hpp"
-#include "earshot/pipeline/transcribe_stage.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/http/curl_http_client.hpp"
+#include "earshot/objectstore/audio_store.hpp"
+#include "earshot/pipeline/transcribe_stage.hpp"
+#include "earshot/queue/publisher.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "fakes/stt/fake_providers.hpp"
 #include "queue_fixture.hpp"
 #include "test_env.hpp"
@@ -44,7 +46,7 @@ class TranscribeStageTest : public queue::testing::QueueTest {
     QueueTest::SetUp();
     root_ = std::filesystem::temp_directory_path() / ("earshot-store-" + earshot::testing::unique_suffix());
     std::filesystem::create_directories(root_);
-    store_ = std::make_unique<LocalObjectStore>(root_.string());
+    store_ = std::make_unique<objectstore::LocalObjectStore>(root_.string());
     auto keys = crypto::Keyring::parse(fmt::format("k1:{}", crypto::Keyring::generate_key_base64()), "k1");
     ASSERT_TRUE(keys);
     keyring_.emplace(std::move(*keys));
@@ -96,7 +98,7 @@ class TranscribeStageTest : public queue::testing::QueueTest {
   }
 
   std::filesystem::path root_;
-  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<objectstore::LocalObjectStore> store_;
   std::optional<crypto::Keyring> keyring_;
   std::unique_ptr<storage::MySqlCallRepository> calls_;
   std::unique_ptr<storage::MySqlTranscriptRepository> transcripts_;
@@ -558,9 +560,9 @@ TEST_F(TranscribeStageTest, AudioUrlsAreFetchedOnlyFromAllowedAddresses) {
   std::thread th([&] { srv.listen_after_bind(); });
   http::CurlHttpClient client;
   auto run = [&](bool allow, const std::string& path) {
-    HttpAudioStore::Options o;
+    objectstore::HttpAudioStore::Options o;
     o.policy.allow_loopback = allow;
-    HttpAudioStore fetcher(client, *store_, o);
+    objectstore::HttpAudioStore fetcher(client, *store_, o);
     TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, fetcher,
                                               factory_, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}});
     auto t = earshot::testing::new_tenant("url");

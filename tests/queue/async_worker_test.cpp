@@ -18,6 +18,8 @@
 
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/worker.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
 

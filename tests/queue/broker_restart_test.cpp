@@ -13,6 +13,8 @@
 
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/worker.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"

@@ -2,6 +2,7 @@
 
 #include "earshot/queue/control.hpp"
 #include "earshot/queue/schema.hpp"
+#include "fakes/queue/business_directory.hpp"
 
 namespace earshot::queue {
 namespace {

@@ -5,6 +5,8 @@
 #include <atomic>
 
 #include "earshot/queue/publisher.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
 

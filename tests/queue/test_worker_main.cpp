@@ -21,6 +21,8 @@
 #include "earshot/core/log.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/queue/worker.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 
 namespace eq = earshot::queue;
 

@@ -12,6 +12,8 @@
 #include <set>
 
 #include "earshot/queue/publisher.hpp"
+#include "fakes/queue/business_directory.hpp"
+#include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
 

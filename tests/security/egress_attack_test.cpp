@@ -23,7 +23,7 @@
 #include "earshot/http/http_client.hpp"
 #include "earshot/ingest/twilio.hpp"
 #include "earshot/notify/store.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -272,7 +272,7 @@ TEST_F(EgressAttack, SttWorkerSpeechProvidersAndAudioUrlsReachOnlyAllowedDestina
   CountingListener redirector(listener.url("/audio.wav"));
   ASSERT_TRUE(listener.ok() && allowed_provider.ok() && redirector.ok());
   const std::string objects = ::testing::TempDir() + "earshot-egress-objects-" + unique_suffix();
-  pipeline::LocalObjectStore store(objects);
+  objectstore::LocalObjectStore store(objects);
   std::vector<float> samples(16000, 0.0f);
   for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = (i / 40) % 2 == 0 ? 0.2f : -0.2f;
   const auto wav = audio::encode_wav_pcm16(samples, 16000);

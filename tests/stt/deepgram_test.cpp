@@ -116,7 +116,7 @@ TEST_F(DeepgramTest, EveryAttemptIsReportedToTheObserver) {
   auto c = config();
   std::mutex mu;
   std::vector<int> statuses;
-  c.on_request = [&](const RequestOutcome& o) {
+  c.on_request = [&](const http::RequestOutcome& o) {
     std::lock_guard lock(mu);
     statuses.push_back(o.status);
     EXPECT_EQ(o.what, "deepgram listen");

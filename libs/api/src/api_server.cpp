@@ -18,7 +18,7 @@
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/sql.hpp"
 
@@ -165,7 +165,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
   m.services->egress_policy = &m.services->ingest.fetch_policy;
   if (gw.object_store.kind == "s3") m.object_http = std::make_unique<http::CurlHttpClient>();
-  auto objects = pipeline::ObjectStores::make(gw.object_store, m.object_http.get(), runtime.clock());
+  auto objects = objectstore::ObjectStores::make(gw.object_store, m.object_http.get(), runtime.clock());
   if (!objects) return std::unexpected(objects.error());
   m.services->object_store = std::move(*objects);
   add_all_routes(m.router, *m.services);

@@ -65,29 +65,6 @@ Status RedisLoginFailureStore::reset(const std::string& key) {
   return {};
 }
 
-Result<FailureCount> InMemoryLoginFailureStore::get(const std::string& key) {
-  std::lock_guard lock(mu_);
-  auto it = keys_.find(key);
-  return it == keys_.end() ? FailureCount{} : it->second.first;
-}
-
-Result<FailureCount> InMemoryLoginFailureStore::add(const std::string& key, std::int64_t now,
-                                                    std::chrono::milliseconds ttl) {
-  std::lock_guard lock(mu_);
-  auto& e = keys_[key];
-  if (e.second != 0 && e.second <= now) e.first = {};  // expired
-  e.first.failures += 1;
-  e.first.last_ms = now;
-  e.second = now + ttl.count();
-  return e.first;
-}
-
-Status InMemoryLoginFailureStore::reset(const std::string& key) {
-  std::lock_guard lock(mu_);
-  keys_.erase(key);
-  return {};
-}
-
 std::string LoginThrottle::account_key(std::string_view email) {
   std::string lower(email);
   std::transform(lower.begin(), lower.end(), lower.begin(),

@@ -2,13 +2,13 @@
 #include <filesystem>
 
 #include "earshot/api/gateway.hpp"
+#include "earshot/api/json_writer.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
-#include "earshot/api/json_writer.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
@@ -354,14 +354,14 @@ Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s,
 
 }  // namespace
 
-ingest::ObjectStore& object_store_of(GatewayServices& s) {
-  if (!s.object_store) s.object_store = std::make_shared<pipeline::LocalObjectStore>(s.object_store_dir);
+objectstore::ObjectStore& object_store_of(GatewayServices& s) {
+  if (!s.object_store) s.object_store = std::make_shared<objectstore::LocalObjectStore>(s.object_store_dir);
   return *s.object_store;
 }
 
 void add_call_routes(Router& router, GatewayServices& s) {
   (void)object_store_of(s);
-  const std::shared_ptr<ingest::ObjectStore> objects = s.object_store;
+  const std::shared_ptr<objectstore::ObjectStore> objects = s.object_store;
   Policy read;
   read.api_key_scope = "read";
   Policy analyst;
@@ -574,7 +574,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto info = objects->stat(c->audio_uri);
     if (!info) {
       if (info.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "recording not found");
-      return std::unexpected(pipeline::object_store_unavailable(info.error()));
+      return std::unexpected(objectstore::object_store_unavailable(info.error()));
     }
     const std::uint64_t size = info->size;
     Reply r;
@@ -682,7 +682,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
         log::warn("call names a recording outside its business's prefix; the object is left alone",
                   {{"call_id", std::to_string(c->id)}, {"reason", own.error().message}});
       } else if (auto st = objects->remove(c->audio_uri); !st) {
-        return std::unexpected(pipeline::object_store_unavailable(st.error()));
+        return std::unexpected(objectstore::object_store_unavailable(st.error()));
       }
     }
     storage::MySqlCallRepository calls(s.db);

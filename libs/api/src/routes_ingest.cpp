@@ -16,7 +16,7 @@ namespace {
 
 struct IngestState {
   std::unique_ptr<http::CurlHttpClient> own_http;
-  std::shared_ptr<ingest::ObjectStore> store;
+  std::shared_ptr<objectstore::ObjectStore> store;
   std::unique_ptr<ingest::Ingestor> ingestor;
   std::unique_ptr<ingest::twilio::CallbackHandler> twilio;
 };

@@ -7,7 +7,7 @@
 #include "earshot/audio/audio.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/phone.hpp"
@@ -375,7 +375,7 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
   // No call without its recording: a store that refuses (credentials, throttling beyond the
   // retries, an outage) answers 503 with the store's reason and nothing is created.
   if (!uri) {
-    const Error e = pipeline::object_store_unavailable(uri.error());
+    const Error e = objectstore::object_store_unavailable(uri.error());
     log::warn("ingest: recording not stored", {{"error", e.to_string()}});
     return rejected(IngestError{Problem::kStoreUnavailable, e});
   }

@@ -5,41 +5,10 @@
 #include <deque>
 #include <utility>
 
+#include "earshot/http/sigv4.hpp"
 #include "earshot/llm/json_schema.hpp"
-#include "earshot/llm/sigv4.hpp"
 
 namespace earshot::llm {
-
-// --- cache --------------------------------------------------------------------------------
-
-InMemoryResultCache::InMemoryResultCache(const Clock& clock, std::chrono::seconds ttl, std::size_t max_entries)
-    : clock_(&clock), ttl_(ttl), max_entries_(max_entries) {}
-
-std::optional<std::string> InMemoryResultCache::get(const std::string& key) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  if (clock_->steady_now() >= it->second.second) {
-    entries_.erase(it);
-    return std::nullopt;
-  }
-  return it->second.first;
-}
-
-void InMemoryResultCache::put(const std::string& key, const std::string& value) {
-  std::lock_guard lock(mu_);
-  const auto now = clock_->steady_now();
-  if (entries_.size() >= max_entries_) {
-    std::erase_if(entries_, [now](const auto& e) { return now >= e.second.second; });
-    if (entries_.size() >= max_entries_) entries_.erase(entries_.begin());
-  }
-  entries_[key] = {value, now + ttl_};
-}
-
-std::size_t InMemoryResultCache::size() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
 
 // --- rendering ----------------------------------------------------------------------------
 
@@ -157,7 +126,7 @@ std::string key_of(const std::string& provider, const AgentConfig& agent, const 
                                   &req.messages.front().content, &req.json_schema}) {
     material += fmt::format("{}:{}\n", part->size(), *part);
   }
-  return sha256_hex(material);
+  return http::sha256_hex(material);
 }
 
 struct Run : std::enable_shared_from_this<Run> {
@@ -193,7 +162,8 @@ struct Run : std::enable_shared_from_this<Run> {
 
   void on_answer(const ChatRequest& sent, Result<ChatResponse> r) {
     if (!r) {
-      const bool can_fall_back = stt::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
+      const bool can_fall_back =
+          http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
       if (can_fall_back) {
         ++provider;
         ask(request);

@@ -23,7 +23,7 @@ Error bedrock_error(const http::HttpResponse& r) {
     message = detail::excerpt(r.body);
   }
   const bool quota = type == "ServiceQuotaExceededException";
-  Error e = stt::error_for_status("bedrock", r.status, type, message, quota);
+  Error e = http::error_for_status("bedrock", r.status, type, message, quota);
   if (type == "ThrottlingException" || type == "ModelNotReadyException") {
     e.code = ErrorCode::kRateLimited;
   } else if (type == "ModelTimeoutException") {
@@ -56,13 +56,13 @@ Error openai_error(std::string_view provider, const http::HttpResponse& r) {
     message = detail::excerpt(r.body);
   }
   const bool quota = code == "insufficient_quota" || type == "insufficient_quota";
-  return stt::error_for_status(provider, r.status, code.empty() ? type : code, message, quota);
+  return http::error_for_status(provider, r.status, code.empty() ? type : code, message, quota);
 }
 
 Error ollama_error(const http::HttpResponse& r) {
   const auto j = json::parse(r.body, nullptr, false);
   std::string message = j.is_object() ? detail::str_or(j, "error") : detail::excerpt(r.body);
-  return stt::error_for_status("ollama", r.status, "", message, false);
+  return http::error_for_status("ollama", r.status, "", message, false);
 }
 
 namespace {
@@ -71,16 +71,16 @@ using Parser = std::function<Result<ChatResponse>(const http::HttpResponse&)>;
 
 // Sends with the shared retry policy and turns the 2xx answer into a ChatResponse.
 void run(const char* what, const ChatEndpoint& ep, http::HttpClient& client, const Clock& clock,
-         std::function<http::HttpRequest()> build, stt::ErrorClassifier classify, Parser parse,
+         std::function<http::HttpRequest()> build, http::ErrorClassifier classify, Parser parse,
          ChatCallback done) {
-  stt::RetryContext ctx;
+  http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
   ctx.policy = ep.retry;
   ctx.deadline = clock.steady_now() + ep.deadline;
   ctx.what = what;
   const auto started = clock.steady_now();
-  stt::send_with_retry(
+  http::send_with_retry(
       std::move(ctx), std::move(build), std::move(classify),
       [parse = std::move(parse), done = std::move(done), started, &clock,
        model = ep.model](Result<http::HttpResponse> r) {

@@ -118,9 +118,9 @@ Result<std::vector<Embedding>> parse_embeddings(std::string_view provider, std::
 
 namespace {
 
-stt::RetryContext retry_context(const char* what, const ChatEndpoint& ep, http::HttpClient& client,
-                                const Clock& clock) {
-  stt::RetryContext ctx;
+http::RetryContext retry_context(const char* what, const ChatEndpoint& ep, http::HttpClient& client,
+                                 const Clock& clock) {
+  http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
   ctx.policy = ep.retry;
@@ -196,7 +196,7 @@ void TitanEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
       config_.endpoint.base_url, "/model/" + encode_model_id(config_.endpoint.model) + "/invoke");
   for (std::size_t i = 0; i < texts.size(); ++i) {
     const json body{{"inputText", texts[i]}, {"dimensions", config_.dimensions}, {"normalize", config_.normalize}};
-    stt::send_with_retry(
+    http::send_with_retry(
         retry_context("bedrock titan embed", config_.endpoint, *client_, *clock_),
         [this, url, payload = body.dump()] {
           auto req = post(config_.endpoint, url, payload);
@@ -229,7 +229,7 @@ void OllamaEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
     const std::string url = detail::join_url(config_.endpoint.base_url, "/api/embeddings");
     for (std::size_t i = 0; i < texts.size(); ++i) {
       const json body{{"model", config_.endpoint.model}, {"prompt", texts[i]}};
-      stt::send_with_retry(
+      http::send_with_retry(
           retry_context("ollama embeddings", config_.endpoint, *client_, *clock_),
           [this, url, payload = body.dump()] { return post(config_.endpoint, url, payload); },
           ollama_error,
@@ -245,11 +245,10 @@ void OllamaEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   }
   const std::size_t n = texts.size();
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
-  stt::send_with_retry(
+  http::send_with_retry(
       retry_context("ollama embed", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"), payload = body.dump()] {
-        return post(config_.endpoint, url, payload);
-      },
+      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"),
+       payload = body.dump()] { return post(config_.endpoint, url, payload); },
       ollama_error,
       [done = std::move(done), n](Result<http::HttpResponse> r) {
         if (!r) {
@@ -272,9 +271,10 @@ void OpenAiEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   }
   const std::size_t n = texts.size();
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
-  stt::send_with_retry(
+  http::send_with_retry(
       retry_context("openai embeddings", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"), payload = body.dump()] {
+      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"),
+       payload = body.dump()] {
         auto req = post(config_.endpoint, url, payload);
         if (!config_.api_key.empty()) req.add_header("Authorization", "Bearer " + config_.api_key);
         return req;

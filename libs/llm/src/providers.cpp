@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 
 namespace earshot::llm {
 namespace {
@@ -21,7 +21,7 @@ std::string openai_key(const std::map<std::string, std::string>& s) {
   return k.empty() ? secret(s, "llm_api_key") : k;
 }
 
-AwsCredentials aws(const std::map<std::string, std::string>& s) {
+http::AwsCredentials aws(const std::map<std::string, std::string>& s) {
   return {secret(s, "aws_access_key_id"), secret(s, "aws_secret_access_key"), secret(s, "aws_session_token")};
 }
 
@@ -109,7 +109,7 @@ std::string provider_fingerprint(const ProviderSpec& spec, const std::map<std::s
     creds = a.access_key_id + '\n' + a.secret_access_key + '\n' + a.session_token;
   }
   return fmt::format("{}|{}|{}|{}|{}|{}", spec.provider, spec.model, spec.base_url, spec.region,
-                     spec.request_timeout.count(), sha256_hex(creds));
+                     spec.request_timeout.count(), http::sha256_hex(creds));
 }
 
 Result<std::unique_ptr<ChatProvider>> make_chat_provider(const ProviderSpec& spec,

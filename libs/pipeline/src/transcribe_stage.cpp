@@ -174,7 +174,7 @@ Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(cons
   auto pc = stt::parse_provider_config(options.dump());
   if (!pc) return std::unexpected(pc.error().with_context("stt options"));
   auto* requests = requests_;
-  pc->on_request = [requests, provider](const stt::RequestOutcome& o) {
+  pc->on_request = [requests, provider](const http::RequestOutcome& o) {
     requests->Add({{"provider", provider}, {"status", o.status == 0 ? std::string("error") : std::to_string(o.status)}})
         .Increment();
   };

@@ -16,22 +16,4 @@ OutgoingMessage make_business_event_message(const TopologySettings& topology,
   return m;
 }
 
-void InMemoryBusinessDirectory::enable(const std::string& bid) {
-  std::lock_guard l(mu_);
-  enabled_.insert(bid);
-}
-void InMemoryBusinessDirectory::disable(const std::string& bid) {
-  std::lock_guard l(mu_);
-  enabled_.erase(bid);
-}
-void InMemoryBusinessDirectory::set_unavailable(bool unavailable) {
-  std::lock_guard l(mu_);
-  unavailable_ = unavailable;
-}
-Result<std::vector<std::string>> InMemoryBusinessDirectory::enabled_businesses() {
-  std::lock_guard l(mu_);
-  if (unavailable_) return make_error(ErrorCode::kUnavailable, "directory unavailable");
-  return std::vector<std::string>(enabled_.begin(), enabled_.end());
-}
-
 }  // namespace earshot::queue

@@ -64,21 +64,6 @@ StageWorkerOptions StageWorkerSettings::options(Stage stage) const {
   return o;
 }
 
-Status InMemoryOutcomeRecorder::record(const OutcomeEvent& event) {
-  std::lock_guard l(mu_);
-  events_.push_back(event);
-  return {};
-}
-std::vector<OutcomeEvent> InMemoryOutcomeRecorder::events() const {
-  std::lock_guard l(mu_);
-  return events_;
-}
-std::size_t InMemoryOutcomeRecorder::count(OutcomeKind kind) const {
-  std::lock_guard l(mu_);
-  std::size_t n = 0;
-  for (const auto& e : events_) n += e.kind == kind ? 1 : 0;
-  return n;
-}
 
 namespace {
 

@@ -22,7 +22,7 @@ Error deepgram_error(const http::HttpResponse& r) {
   } else {
     message = detail::excerpt(r.body);
   }
-  return error_for_status("deepgram", r.status, code, message, r.status == 402);
+  return http::error_for_status("deepgram", r.status, code, message, r.status == 402);
 }
 
 Word to_word(const json& w) {
@@ -144,16 +144,16 @@ void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = audio;
     return r;
   };
-  send_with_retry(detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),
-                  deepgram_error,
-                  [done = std::move(done), multichannel, diarize,
-                   language](Result<http::HttpResponse> r) {
-                    if (!r) {
-                      done(std::unexpected(r.error()));
-                      return;
-                    }
-                    done(parse_listen(*r, multichannel, diarize, language));
-                  });
+  http::send_with_retry(
+      detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),
+      deepgram_error,
+      [done = std::move(done), multichannel, diarize, language](Result<http::HttpResponse> r) {
+        if (!r) {
+          done(std::unexpected(r.error()));
+          return;
+        }
+        done(parse_listen(*r, multichannel, diarize, language));
+      });
 }
 
 }  // namespace earshot::stt

@@ -56,14 +56,14 @@ inline std::string excerpt(std::string_view s) {
 
 }  // namespace earshot::stt::detail
 
+#include "earshot/http/retry.hpp"
 #include "earshot/stt/provider_config.hpp"
-#include "earshot/stt/retry.hpp"
 
 namespace earshot::stt::detail {
 
-inline RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
-                                  const Clock& clock, std::string what) {
-  RetryContext ctx;
+inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
+                                        const Clock& clock, std::string what) {
+  http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
   ctx.policy = cfg.retry;

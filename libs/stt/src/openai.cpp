@@ -35,7 +35,7 @@ Error openai_error(std::string_view provider, const http::HttpResponse& r) {
     message = detail::excerpt(r.body);
   }
   const bool quota = code == "insufficient_quota" || type == "insufficient_quota";
-  return error_for_status(provider, r.status, code.empty() ? type : code, message, quota);
+  return http::error_for_status(provider, r.status, code.empty() ? type : code, message, quota);
 }
 
 Word to_word(const json& w) {
@@ -160,7 +160,7 @@ void OpenAiSttProvider::transcribe(SttJob job, TranscribeCallback done) {
     return r;
   };
   const auto duration_ms = job.duration.count();
-  send_with_retry(
+  http::send_with_retry(
       detail::retry_context(cfg, client_, clock_, provider + " transcription"), std::move(build),
       [provider](const http::HttpResponse& r) { return openai_error(provider, r); },
       [done = std::move(done), provider, language, duration_ms](Result<http::HttpResponse> r) {

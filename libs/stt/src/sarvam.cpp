@@ -25,12 +25,14 @@ Error sarvam_error(const http::HttpResponse& r) {
   } else {
     message = detail::excerpt(r.body);
   }
-  return error_for_status("sarvam", r.status, code, message, code == "insufficient_quota_error");
+  return http::error_for_status("sarvam", r.status, code, message,
+                                code == "insufficient_quota_error");
 }
 
 // Blob storage answers in XML or not at all; the status says enough.
 Error blob_error(const http::HttpResponse& r) {
-  return error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body), false);
+  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body),
+                                false);
 }
 
 double number_at(const json& arr, std::size_t i) {
@@ -100,7 +102,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   std::shared_ptr<const ProviderConfig> cfg;
   http::HttpClient& client;
   const Clock& clock;
-  RetryContext ctx;  // one deadline for the whole flow
+  http::RetryContext ctx;  // one deadline for the whole flow
   std::shared_ptr<const std::string> audio;
   std::string language;
   bool diarize = true;
@@ -132,7 +134,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     cb(std::unexpected(std::move(e)));
   }
 
-  RetryContext step(std::string what) const {
+  http::RetryContext step(std::string what) const {
     auto c = ctx;
     c.what = "sarvam batch " + what;
     return c;
@@ -153,13 +155,13 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       if (has_body) r.set_body(body, "application/json");
       return r;
     };
-    send_with_retry(step(what), std::move(build), sarvam_error,
-                    [self, next = std::move(next)](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      next(*j);
-                    });
+    http::send_with_retry(step(what), std::move(build), sarvam_error,
+                          [self, next = std::move(next)](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            next(*j);
+                          });
   }
 
   void start() {
@@ -203,12 +205,12 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       r.shared_body = self->audio;
       return r;
     };
-    send_with_retry(step("upload"), std::move(build), blob_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
-                                 std::nullopt, [self](const json&) { self->poll(); });
-                    });
+    http::send_with_retry(
+        step("upload"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
+          if (!r) return self->fail(std::move(r.error()));
+          self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
+                     std::nullopt, [self](const json&) { self->poll(); });
+        });
   }
 
   void poll() {
@@ -216,13 +218,13 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     auto build = [self] {
       return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status");
     };
-    send_with_retry(step("status"), std::move(build), sarvam_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      self->on_status(*j);
-                    });
+    http::send_with_retry(step("status"), std::move(build), sarvam_error,
+                          [self](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            self->on_status(*j);
+                          });
   }
 
   void on_status(const json& j) {
@@ -285,15 +287,15 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   void fetch_output(std::string url) {
     auto self = shared_from_this();
     auto build = [self, url] { return detail::base_request(*self->cfg, "GET", url); };
-    send_with_retry(step("output"), std::move(build), blob_error,
-                    [self](Result<http::HttpResponse> r) {
-                      if (!r) return self->fail(std::move(r.error()));
-                      auto j = detail::parse_body("sarvam", *r);
-                      if (!j) return self->fail(std::move(j.error()));
-                      auto t = parse_transcript(*j, self->language, self->duration_ms);
-                      auto cb = std::move(self->done);
-                      cb(std::move(t));
-                    });
+    http::send_with_retry(step("output"), std::move(build), blob_error,
+                          [self](Result<http::HttpResponse> r) {
+                            if (!r) return self->fail(std::move(r.error()));
+                            auto j = detail::parse_body("sarvam", *r);
+                            if (!j) return self->fail(std::move(j.error()));
+                            auto t = parse_transcript(*j, self->language, self->duration_ms);
+                            auto cb = std::move(self->done);
+                            cb(std::move(t));
+                          });
   }
 };
 
@@ -348,20 +350,20 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = body;
     return r;
   };
-  send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"),
-                  std::move(build), sarvam_error,
-                  [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
-                    if (!r) {
-                      done(std::unexpected(r.error()));
-                      return;
-                    }
-                    auto j = detail::parse_body("sarvam", *r);
-                    if (!j) {
-                      done(std::unexpected(j.error()));
-                      return;
-                    }
-                    done(parse_transcript(*j, language, duration_ms));
-                  });
+  http::send_with_retry(
+      detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"), std::move(build),
+      sarvam_error, [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
+        if (!r) {
+          done(std::unexpected(r.error()));
+          return;
+        }
+        auto j = detail::parse_body("sarvam", *r);
+        if (!j) {
+          done(std::unexpected(j.error()));
+          return;
+        }
+        done(parse_transcript(*j, language, duration_ms));
+      });
 }
 
 }  // namespace earshot::stt

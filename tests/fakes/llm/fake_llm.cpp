@@ -139,9 +139,9 @@ bool FakeBedrock::signature_ok(const httplib::Request& req) const {
   r.body = req.body;
   if (req.has_header("Content-Type")) r.add_header("content-type", req.get_header_value("Content-Type"));
   PinnedClock pinned(*at);
-  llm::AwsCredentials creds = credentials_;
+  http::AwsCredentials creds = credentials_;
   creds.session_token = req.get_header_value("X-Amz-Security-Token");
-  llm::SigV4Signer signer(creds, region(), "bedrock", pinned);
+  http::SigV4Signer signer(creds, region(), "bedrock", pinned);
   auto parts = signer.compute(r);
   return parts && parts->authorization == req.get_header_value("Authorization");
 }

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "earshot/core/clock.hpp"
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 #include "fakes/stt/fake_server.hpp"
 
 namespace earshot::testing {
@@ -57,7 +57,7 @@ class FakeChatServer : public FakeProviderServer {
 class FakeBedrock final : public FakeChatServer {
  public:
   explicit FakeBedrock(Options options = {}, const Clock& clock = SystemClock::instance());
-  [[nodiscard]] const llm::AwsCredentials& credentials() const { return credentials_; }
+  [[nodiscard]] const http::AwsCredentials& credentials() const { return credentials_; }
   [[nodiscard]] std::string region() const { return "us-east-1"; }
   [[nodiscard]] int bad_signatures() const { return bad_signatures_.load(); }
   // The model id of the last request, as the path carried it (decoded).
@@ -71,7 +71,7 @@ class FakeBedrock final : public FakeChatServer {
   bool signature_ok(const httplib::Request& req) const;
   static Reply aws_error(int status, const std::string& type, const std::string& msg);
   const Clock* clock_;
-  llm::AwsCredentials credentials_{"AKIDFAKEBEDROCK", "fake/bedrock+secret", ""};
+  http::AwsCredentials credentials_{"AKIDFAKEBEDROCK", "fake/bedrock+secret", ""};
   std::atomic<int> bad_signatures_{0};
   mutable std::mutex model_mu_;
   std::string last_model_;

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 #include "test_env.hpp"
 
 namespace earshot::testing {
@@ -196,14 +196,14 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
   if (skew > std::chrono::minutes(15)) {
     return Refusal{403, "RequestTimeTooSkewed",
                    "The difference between the request time and the current time is too large.",
-                   {{"RequestTime", amz_date}, {"ServerTime", earshot::llm::amz_date(now)}, {"MaxAllowedSkewMilliseconds", "900000"}}};
+                   {{"RequestTime", amz_date}, {"ServerTime", earshot::http::amz_date(now)}, {"MaxAllowedSkewMilliseconds", "900000"}}};
   }
   const std::string payload_hash = req.get_header_value("x-amz-content-sha256");
   if (payload_hash.empty()) {
     return Refusal{400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256", {}};
   }
   if (payload_hash != "UNSIGNED-PAYLOAD") {
-    const std::string actual = earshot::llm::sha256_hex(req.body);
+    const std::string actual = earshot::http::sha256_hex(req.body);
     if (payload_hash != actual) {
       return Refusal{400, "XAmzContentSHA256Mismatch",
                      "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -231,22 +231,22 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
   }
   std::vector<std::pair<std::string, std::string>> params;
   for (const auto& [k, v] : req.params) {
-    params.emplace_back(earshot::llm::sigv4_uri_encode(k, false), earshot::llm::sigv4_uri_encode(v, false));
+    params.emplace_back(earshot::http::sigv4_uri_encode(k, false), earshot::http::sigv4_uri_encode(v, false));
   }
   std::ranges::sort(params);
   std::string query;
   for (const auto& [k, v] : params) query += (query.empty() ? "" : "&") + k + "=" + v;
   // httplib hands the path decoded; S3 encodes it once.
   const std::string canonical_request =
-      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", req.method, earshot::llm::sigv4_uri_encode(req.path, true), query,
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", req.method, earshot::http::sigv4_uri_encode(req.path, true), query,
                   canonical_headers, fields["SignedHeaders"], payload_hash);
   const std::string credential_scope = fmt::format("{}/{}/s3/aws4_request", scope[1], scope[2]);
   const std::string string_to_sign = fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, credential_scope,
-                                                 earshot::llm::sha256_hex(canonical_request));
-  using earshot::llm::hmac_sha256;
+                                                 earshot::http::sha256_hex(canonical_request));
+  using earshot::http::hmac_sha256;
   const std::string key = hmac_sha256(
       hmac_sha256(hmac_sha256(hmac_sha256("AWS4" + secret->second, scope[1]), scope[2]), "s3"), "aws4_request");
-  const std::string expected = earshot::llm::to_hex(hmac_sha256(key, string_to_sign));
+  const std::string expected = earshot::http::to_hex(hmac_sha256(key, string_to_sign));
   if (expected != fields["Signature"]) {
     return Refusal{403, "SignatureDoesNotMatch",
                    "The request signature we calculated does not match the signature you provided. Check your key "
@@ -299,7 +299,7 @@ void FakeS3::handle(const httplib::Request& req, httplib::Response& res) {
     return fail(Refusal{404, "NoSuchBucket", "The specified bucket does not exist", {{"BucketName", entry.bucket}}});
   }
   if (entry.key.empty()) return fail(Refusal{400, "InvalidRequest", "This fake serves objects only.", {}});
-  const std::string etag = "\"" + earshot::llm::sha256_hex(req.body).substr(0, 32) + "\"";
+  const std::string etag = "\"" + earshot::http::sha256_hex(req.body).substr(0, 32) + "\"";
   if (req.method == "PUT") {
     put_object(entry.bucket, entry.key, req.body, req.get_header_value("Content-Type"));
     res.set_header("ETag", etag);
@@ -326,7 +326,7 @@ void FakeS3::handle(const httplib::Request& req, httplib::Response& res) {
     return fail(Refusal{404, "NoSuchKey", "The specified key does not exist.", {{"Key", entry.key}}});
   }
   const std::string type = obj->content_type.empty() ? "binary/octet-stream" : obj->content_type;
-  res.set_header("ETag", "\"" + earshot::llm::sha256_hex(obj->body).substr(0, 32) + "\"");
+  res.set_header("ETag", "\"" + earshot::http::sha256_hex(obj->body).substr(0, 32) + "\"");
   res.set_header("Accept-Ranges", "bytes");
   const std::string range = req.get_header_value("Range");
   const std::uint64_t size = obj->body.size();

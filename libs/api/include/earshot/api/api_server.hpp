@@ -24,7 +24,7 @@
 #include "earshot/core/service.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/ingest/ingestor.hpp"
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -61,7 +61,7 @@ struct GatewaySettings {
   bool rate_limit_enabled = true;
   std::int64_t rate_limit_per_ip = 0;      // requests per minute
   std::int64_t rate_limit_per_caller = 0;  // requests per minute
-  pipeline::ObjectStoreSettings object_store;  // recordings (the object_store* and s3_* keys)
+  objectstore::ObjectStoreSettings object_store;  // recordings (the object_store* and s3_* keys)
   EventStreamSettings events;  // GET /api/v1/events
   std::chrono::milliseconds calls_cache_ttl{0};  // pages of the calls list (list_cache.hpp)
   ingest::IngestSettings ingest;  // /api/v1/ingest/... (the ingest_* keys)

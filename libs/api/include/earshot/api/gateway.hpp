@@ -36,7 +36,7 @@ struct GatewayServices {
   http::HttpClient* http = nullptr;  // recording downloads; null: the ingest routes make one
   // Where recordings are written, streamed from and deleted; null: the local store in
   // object_store_dir (set so by the routes that need it).
-  std::shared_ptr<ingest::ObjectStore> object_store{};
+  std::shared_ptr<objectstore::ObjectStore> object_store{};
   // The binary's egress policy: the pipeline-config and webhook routes refuse a URL or host
   // that is a literal address it refuses (hostnames are checked by the workers at connect
   // time). Null: no save-time check.
@@ -44,7 +44,7 @@ struct GatewayServices {
 };
 
 // The object store of `s` (the local store in object_store_dir when none was given).
-[[nodiscard]] ingest::ObjectStore& object_store_of(GatewayServices& s);
+[[nodiscard]] objectstore::ObjectStore& object_store_of(GatewayServices& s);
 
 void add_system_routes(Router& router, GatewayServices& s);
 void add_auth_routes(Router& router, GatewayServices& s);

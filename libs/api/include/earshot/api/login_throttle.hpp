@@ -13,8 +13,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -61,17 +59,6 @@ class RedisLoginFailureStore final : public LoginFailureStore {
  private:
   cache::RedisClient& redis_;
   std::string prefix_;
-};
-
-class InMemoryLoginFailureStore final : public LoginFailureStore {
- public:
-  Result<FailureCount> get(const std::string& key) override;
-  Result<FailureCount> add(const std::string& key, std::int64_t now_ms, std::chrono::milliseconds ttl) override;
-  Status reset(const std::string& key) override;
-
- private:
-  std::mutex mu_;
-  std::map<std::string, std::pair<FailureCount, std::int64_t>> keys_;  // count, expires at ms
 };
 
 class LoginThrottle {

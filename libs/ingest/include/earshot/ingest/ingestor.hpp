@@ -37,11 +37,11 @@
 
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
-#include "earshot/http/address_policy.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/crypto/keyring.hpp"
-#include "earshot/ingest/object_store.hpp"
+#include "earshot/http/address_policy.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -145,7 +145,7 @@ struct Ingested {
 struct IngestorDeps {
   storage::Database& db;
   const crypto::Keyring& keys;  // the pipeline config (default country code) is sealed with it
-  ObjectStore& store;
+  objectstore::ObjectStore& store;
   // Publishes and waits for the broker's confirmation.
   std::function<Status(std::vector<queue::OutgoingMessage>)> publish;
   queue::TopologySettings topology;

@@ -24,7 +24,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,22 +80,6 @@ class ResultCache {
   virtual ~ResultCache() = default;
   [[nodiscard]] virtual std::optional<std::string> get(const std::string& key) = 0;
   virtual void put(const std::string& key, const std::string& value) = 0;
-};
-
-// A bounded in-process cache with a TTL (for tests and single-process tools).
-class InMemoryResultCache final : public ResultCache {
- public:
-  InMemoryResultCache(const Clock& clock, std::chrono::seconds ttl, std::size_t max_entries = 10'000);
-  [[nodiscard]] std::optional<std::string> get(const std::string& key) override;
-  void put(const std::string& key, const std::string& value) override;
-  [[nodiscard]] std::size_t size() const;
-
- private:
-  const Clock* clock_;
-  std::chrono::seconds ttl_;
-  std::size_t max_entries_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> entries_;
 };
 
 // "[01:05] agent: text" per line ("[1:02:03]" past an hour; no stamp without a time).

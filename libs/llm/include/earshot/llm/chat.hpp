@@ -23,12 +23,10 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
-#include "earshot/llm/sigv4.hpp"
-#include "earshot/stt/retry.hpp"
+#include "earshot/http/retry.hpp"
+#include "earshot/http/sigv4.hpp"
 
 namespace earshot::llm {
-
-using RetryPolicy = stt::RetryPolicy;
 
 struct ChatMessage {
   std::string role;  // "user" | "assistant"
@@ -71,13 +69,18 @@ struct ChatEndpoint {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{60'000};  // one attempt
   std::chrono::milliseconds deadline{180'000};        // all attempts of one complete()
-  RetryPolicy retry;
+  http::RetryPolicy retry;
 };
+
+// The path segment for a Bedrock model id (':' and any other reserved byte percent-encoded).
+[[nodiscard]] inline std::string encode_model_id(std::string_view model_id) {
+  return http::sigv4_uri_encode(model_id, false);
+}
 
 struct BedrockConfig {
   ChatEndpoint endpoint;  // base_url empty: https://bedrock-runtime.{region}.amazonaws.com
   std::string region = "us-east-1";
-  AwsCredentials credentials;
+  http::AwsCredentials credentials;
 };
 
 struct OllamaConfig {
@@ -100,7 +103,7 @@ class BedrockChatProvider final : public ChatProvider {
   BedrockConfig config_;
   http::HttpClient* client_;
   const Clock* clock_;
-  SigV4Signer signer_;
+  http::SigV4Signer signer_;
 };
 
 class OllamaChatProvider final : public ChatProvider {

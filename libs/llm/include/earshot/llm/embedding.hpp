@@ -47,7 +47,7 @@ class HashedBowEmbedder final : public EmbeddingProvider {
 struct TitanConfig {
   ChatEndpoint endpoint;  // model defaults to amazon.titan-embed-text-v2:0; base_url as Bedrock
   std::string region = "us-east-1";
-  AwsCredentials credentials;
+  http::AwsCredentials credentials;
   int dimensions = 1024;  // 1024 | 512 | 256
   bool normalize = true;
 };
@@ -62,7 +62,7 @@ class TitanEmbedder final : public EmbeddingProvider {
   TitanConfig config_;
   http::HttpClient* client_;
   const Clock* clock_;
-  SigV4Signer signer_;
+  http::SigV4Signer signer_;
 };
 
 struct OllamaEmbedConfig {

@@ -30,7 +30,7 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/http/http_client.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -102,7 +102,7 @@ struct TranscribeStageDeps {
   storage::MetricsRepository& metrics;
   storage::PipelineConfigRepository& configs;
   storage::ProcessingEventRepository& events;
-  AudioStore& store;
+  objectstore::AudioStore& store;
   TranscriberFactory& transcribers;
   Metrics& prometheus;
   Clock& clock;

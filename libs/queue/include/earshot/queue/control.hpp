@@ -9,8 +9,6 @@
 // table).
 
 #include <chrono>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -32,21 +30,6 @@ class BusinessDirectory {
   // Business ids whose queues should be consumed now. Called from a worker's manager
   // thread; may block on a database (with its own deadline).
   [[nodiscard]] virtual Result<std::vector<std::string>> enabled_businesses() = 0;
-};
-
-// For tests and single-process demos. Thread-safe.
-class InMemoryBusinessDirectory final : public BusinessDirectory {
- public:
-  void enable(const std::string& bid);
-  void disable(const std::string& bid);
-  // Makes enabled_businesses() fail with kUnavailable while set.
-  void set_unavailable(bool unavailable);
-  [[nodiscard]] Result<std::vector<std::string>> enabled_businesses() override;
-
- private:
-  std::mutex mu_;
-  std::set<std::string> enabled_;
-  bool unavailable_ = false;
 };
 
 }  // namespace earshot::queue

@@ -110,18 +110,6 @@ class OutcomeRecorder {
   [[nodiscard]] virtual Status record(const OutcomeEvent& event) = 0;
 };
 
-// Keeps every event in memory (tests). Thread-safe.
-class InMemoryOutcomeRecorder final : public OutcomeRecorder {
- public:
-  [[nodiscard]] Status record(const OutcomeEvent& event) override;
-  [[nodiscard]] std::vector<OutcomeEvent> events() const;
-  [[nodiscard]] std::size_t count(OutcomeKind kind) const;
-
- private:
-  mutable std::mutex mu_;
-  std::vector<OutcomeEvent> events_;
-};
-
 struct StageWorkerOptions {
   Stage stage = Stage::kSync;
   std::size_t handler_threads = 4;

@@ -19,8 +19,8 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
+#include "earshot/http/retry.hpp"
 #include "earshot/stt/provider.hpp"
-#include "earshot/stt/retry.hpp"
 
 namespace earshot::stt {
 
@@ -33,12 +33,12 @@ struct ProviderConfig {
   std::chrono::milliseconds timeout{120'000};          // one request
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds deadline{900'000};          // a whole job: retries, batch polling
-  RetryPolicy retry;
+  http::RetryPolicy retry;
   std::chrono::milliseconds poll_interval{1'000};       // Sarvam batch status, first wait
   std::chrono::milliseconds max_poll_interval{15'000};  // ... growing to this
   std::uint64_t max_response_bytes = 64ULL << 20;
   // Not read from JSON: set by the caller to count provider requests by status.
-  RequestObserver on_request;
+  http::RequestObserver on_request;
 
   // "sarvam base_url=https://api.sarvam.ai model=saarika:v2.5 api_key=***" (key masked).
   [[nodiscard]] std::string describe() const;

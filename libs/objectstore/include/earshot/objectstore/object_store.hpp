@@ -18,10 +18,10 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/http/http_client.hpp"
-#include "earshot/pipeline/audio_store.hpp"
-#include "earshot/pipeline/s3_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
+#include "earshot/objectstore/s3_store.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 struct ObjectStoreSettings {
   std::string kind = "local";  // "local" | "s3"
@@ -76,4 +76,4 @@ class ObjectStores final : public ObjectStore {
   ObjectStore* writer_ = nullptr;
 };
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

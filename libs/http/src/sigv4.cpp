@@ -1,4 +1,4 @@
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 
 #include <fmt/format.h>
 #include <openssl/hmac.h>
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <utility>
 
-namespace earshot::llm {
+namespace earshot::http {
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -52,8 +52,6 @@ std::string sigv4_uri_encode(std::string_view s, bool keep_slash) {
   }
   return out;
 }
-
-std::string encode_model_id(std::string_view model_id) { return sigv4_uri_encode(model_id, false); }
 
 std::string amz_date(std::chrono::system_clock::time_point t) {
   const auto secs = std::chrono::floor<std::chrono::seconds>(t);
@@ -261,4 +259,4 @@ Status SigV4Signer::sign(http::HttpRequest& request) const {
   return {};
 }
 
-}  // namespace earshot::llm
+}  // namespace earshot::http

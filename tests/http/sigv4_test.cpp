@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <map>
 
-#include "earshot/llm/sigv4.hpp"
+#include "earshot/http/sigv4.hpp"
 #include "fakes/fake_clock.hpp"
 
-namespace earshot::llm {
+namespace earshot::http {
 namespace {
 
 constexpr const char* kEmptySha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -112,9 +112,9 @@ TEST_F(SigV4SuiteTest, SignAddsHeadersAndSessionToken) {
 }
 
 TEST_F(SigV4SuiteTest, ModelIdColonIsDoubleEncodedInTheCanonicalUri) {
-  EXPECT_EQ(encode_model_id("amazon.titan-embed-text-v2:0"), "amazon.titan-embed-text-v2%3A0");
+  EXPECT_EQ(sigv4_uri_encode("amazon.titan-embed-text-v2:0", false), "amazon.titan-embed-text-v2%3A0");
   auto r = request("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/" +
-                               encode_model_id("anthropic.claude-3-haiku-20240307-v1:0") + "/converse");
+                               sigv4_uri_encode("anthropic.claude-3-haiku-20240307-v1:0", false) + "/converse");
   r.set_body("{}", "application/json");
   auto p = signer("bedrock").compute(r);
   ASSERT_TRUE(p);
@@ -200,4 +200,4 @@ TEST_F(SigV4S3Test, GetBucketLifecycleAndListObjects) {
 }
 
 }  // namespace
-}  // namespace earshot::llm
+}  // namespace earshot::http

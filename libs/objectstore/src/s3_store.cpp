@@ -1,11 +1,11 @@
-#include "earshot/pipeline/s3_store.hpp"
+#include "earshot/objectstore/s3_store.hpp"
 
 #include <fmt/format.h>
 
 #include <future>
 #include <memory>
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 namespace {
 
@@ -104,7 +104,7 @@ S3ObjectStore::S3ObjectStore(http::HttpClient& client, const Clock& clock, S3Set
 }
 
 std::string S3ObjectStore::url_for(std::string_view object_key) const {
-  const std::string path = llm::sigv4_uri_encode(object_key, true);
+  const std::string path = http::sigv4_uri_encode(object_key, true);
   if (settings_.path_style) return fmt::format("{}://{}/{}/{}", scheme_, host_, settings_.bucket, path);
   return fmt::format("{}://{}.{}/{}", scheme_, settings_.bucket, host_, path);
 }
@@ -175,7 +175,7 @@ Result<std::string> S3ObjectStore::put(std::string_view key, std::span<const std
   const std::string object = settings_.prefix + std::string(key);
   const std::string uri = fmt::format("{}{}/{}", kScheme, settings_.bucket, object);
   auto body = std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  const std::string hash = llm::sha256_hex(*body);  // once, not per attempt
+  const std::string hash = http::sha256_hex(*body);  // once, not per attempt
   auto r = send_sync("PUT", object, "S3 PUT " + uri,
                      [body, hash, type = std::string(content_type.empty() ? "application/octet-stream" : content_type)](
                          http::HttpRequest& req) {
@@ -252,4 +252,4 @@ Status S3ObjectStore::remove(std::string_view uri) {
   return {};
 }
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

@@ -18,7 +18,7 @@
 #include "earshot/http/address_policy.hpp"
 #include "earshot/http/http_client.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 // THE ownership rule of recordings, the one place it is decided. `key` is an object key
 // relative to the store's tenant layout (a local store's root; an s3 store's bucket with its
@@ -132,4 +132,4 @@ class HttpAudioStore final : public AudioStore {
   Options options_;
 };
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

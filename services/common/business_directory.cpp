@@ -1,6 +1,6 @@
-#include "earshot/pipeline/business_directory.hpp"
+#include "business_directory.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::fleet {
 
 Result<std::vector<std::string>> StorageBusinessDirectory::enabled_businesses() {
   auto all = businesses_.list_all();
@@ -12,4 +12,4 @@ Result<std::vector<std::string>> StorageBusinessDirectory::enabled_businesses() 
   return out;
 }
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::fleet

@@ -31,10 +31,10 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/http/http_client.hpp"
 #include "earshot/http/retry.hpp"
-#include "earshot/llm/sigv4.hpp"
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/http/sigv4.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 struct S3Settings {
   std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000"
@@ -95,7 +95,7 @@ class S3ObjectStore final : public ObjectStore {
   S3Settings settings_;
   std::string scheme_;  // "http" / "https"
   std::string host_;    // host[:port] of the endpoint
-  llm::SigV4Signer signer_;
+  http::SigV4Signer signer_;
 };
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

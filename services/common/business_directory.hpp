@@ -1,10 +1,12 @@
 #pragma once
 // The queue fabric's source of truth for which businesses to consume: the businesses table.
+// Wiring shared by the worker mains (an adapter of storage to queue), so it lives with them
+// and neither library depends on the other.
 
 #include "earshot/queue/control.hpp"
 #include "earshot/storage/repositories.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::fleet {
 
 class StorageBusinessDirectory final : public queue::BusinessDirectory {
  public:
@@ -16,4 +18,4 @@ class StorageBusinessDirectory final : public queue::BusinessDirectory {
   storage::BusinessRepository& businesses_;
 };
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::fleet

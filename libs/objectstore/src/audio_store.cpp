@@ -1,4 +1,4 @@
-#include "earshot/pipeline/audio_store.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 namespace fs = std::filesystem;
 constexpr std::string_view kScheme = "store://";
@@ -208,4 +208,4 @@ void HttpAudioStore::read_async(std::string_view uri, std::uint64_t max_bytes, R
   });
 }
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

@@ -1,8 +1,8 @@
-#include "earshot/pipeline/object_store.hpp"
+#include "earshot/objectstore/object_store.hpp"
 
 #include <fmt/format.h>
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 
 void ObjectStoreSettings::declare(ConfigSpec& spec) {
   spec.add_enum("object_store", &kind, "local", {"local", "s3"},
@@ -125,4 +125,4 @@ Status ObjectStores::owned_by(std::string_view uri, std::string_view bid) const 
 
 bool ObjectStores::owns(std::string_view uri) const { return local_->owns(uri) || (s3_ && s3_->owns(uri)); }
 
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore

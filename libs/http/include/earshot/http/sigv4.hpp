@@ -1,5 +1,5 @@
 #pragma once
-// AWS Signature Version 4 (AWS4-HMAC-SHA256) for requests we send ourselves (Bedrock), with
+// AWS Signature Version 4 (AWS4-HMAC-SHA256) for requests we send ourselves (Bedrock, S3), with
 // the time taken from an injected Clock so tests can reproduce published signatures.
 //
 // Signed headers: host, x-amz-date, content-type (when the request has one),
@@ -23,7 +23,7 @@
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
 
-namespace earshot::llm {
+namespace earshot::http {
 
 struct AwsCredentials {
   std::string access_key_id;
@@ -48,10 +48,10 @@ class SigV4Signer {
               const Clock& clock);
 
   // Computes the signature of `request` (method, url, headers, body) at clock.now().
-  [[nodiscard]] Result<SigV4Parts> compute(const http::HttpRequest& request) const;
+  [[nodiscard]] Result<SigV4Parts> compute(const HttpRequest& request) const;
 
   // Adds x-amz-date, x-amz-security-token (when set) and Authorization to `request`.
-  [[nodiscard]] Status sign(http::HttpRequest& request) const;
+  [[nodiscard]] Status sign(HttpRequest& request) const;
 
   std::vector<std::string> extra_signed_headers;  // lower-case names
   bool s3 = false;  // S3's variant (see above)
@@ -67,9 +67,6 @@ class SigV4Signer {
 // `keep_slash`, everything else %XX in upper-case hex.
 [[nodiscard]] std::string sigv4_uri_encode(std::string_view s, bool keep_slash);
 
-// The path segment for a Bedrock model id (':' and any other reserved byte percent-encoded).
-[[nodiscard]] std::string encode_model_id(std::string_view model_id);
-
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
 [[nodiscard]] std::string to_hex(std::string_view bytes);
@@ -77,4 +74,4 @@ class SigV4Signer {
 // "YYYYMMDDTHHMMSSZ" of a UTC time point.
 [[nodiscard]] std::string amz_date(std::chrono::system_clock::time_point t);
 
-}  // namespace earshot::llm
+}  // namespace earshot::http

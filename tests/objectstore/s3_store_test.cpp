@@ -12,15 +12,15 @@
 
 #include "earshot/core/config.hpp"
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/sigv4.hpp"
-#include "earshot/pipeline/object_store.hpp"
-#include "earshot/pipeline/s3_store.hpp"
+#include "earshot/http/sigv4.hpp"
+#include "earshot/objectstore/object_store.hpp"
+#include "earshot/objectstore/s3_store.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/s3/fake_s3.hpp"
 #include "process.hpp"
 #include "test_env.hpp"
 
-namespace earshot::pipeline {
+namespace earshot::objectstore {
 namespace {
 
 using namespace std::chrono_literals;
@@ -239,7 +239,7 @@ TEST_F(S3StoreTest, AStoreThatNeverAnswersTimesOut) {
 }
 
 TEST_F(S3StoreTest, TheFakeChecksThePayloadHashAndTheSignature) {
-  llm::SigV4Signer signer({kKeyId, kSecret, {}}, "us-east-1", "s3", SystemClock::instance());
+  http::SigV4Signer signer({kKeyId, kSecret, {}}, "us-east-1", "s3", SystemClock::instance());
   signer.s3 = true;
   http::HttpRequest req;
   req.method = "PUT";
@@ -415,4 +415,4 @@ TEST_F(S3StoreTest, OwnershipNeedsTheConfiguredBucketAndPrefixThenTheBusiness) {
 }
 
 }  // namespace
-}  // namespace earshot::pipeline
+}  // namespace earshot::objectstore
