@@ -20,11 +20,6 @@
 
 namespace {
 
-class NoopRecorder final : public earshot::queue::OutcomeRecorder {
- public:
-  earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
 struct Analyze {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
@@ -58,7 +53,7 @@ struct Analyze {
   std::unique_ptr<earshot::pipeline::LlmProviderFactory> providers;
   std::unique_ptr<earshot::pipeline::LlmAgents> llm_agents;
   std::unique_ptr<earshot::pipeline::AnalyzeStage> stage;
-  NoopRecorder recorder;
+  earshot::queue::NoOutcomeRecorder recorder;
 
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);

@@ -20,11 +20,6 @@
 
 namespace {
 
-class NoopRecorder final : public earshot::queue::OutcomeRecorder {
- public:
-  earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
 struct Notify {
   earshot::fleet::Dependencies deps;
   earshot::queue::TopologySettings topology;
@@ -52,7 +47,7 @@ struct Notify {
   std::unique_ptr<earshot::fleet::StorageBusinessDirectory> directory;
   std::unique_ptr<earshot::notify::NotifyStage> stage;
   earshot::notify::Dispatcher* dispatcher = nullptr;
-  NoopRecorder recorder;
+  earshot::queue::NoOutcomeRecorder recorder;
 
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);

@@ -20,13 +20,6 @@
 
 namespace {
 
-// Outcomes are recorded per call by the stage itself (processing_events); the harness's
-// recorder only needs to exist.
-class NoopRecorder final : public earshot::queue::OutcomeRecorder {
- public:
-  earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
 // Stops the stage's work threads after the worker stopped (nothing new starts) and before
 // the HTTP client does, so no step outlives the client or the repositories.
 class StageComponent final : public earshot::Component {
@@ -65,7 +58,7 @@ struct Stt {
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
   std::unique_ptr<earshot::pipeline::TranscribeStage> stage;
-  NoopRecorder recorder;
+  earshot::queue::NoOutcomeRecorder recorder;
 
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);

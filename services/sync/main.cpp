@@ -18,11 +18,6 @@
 
 namespace {
 
-class NoopRecorder final : public earshot::queue::OutcomeRecorder {
- public:
-  earshot::Status record(const earshot::queue::OutcomeEvent&) override { return {}; }
-};
-
 class PublisherComponent final : public earshot::Component {
  public:
   explicit PublisherComponent(earshot::queue::Publisher& p) : publisher_(p) {}
@@ -63,7 +58,7 @@ struct Sync {
   std::unique_ptr<earshot::sync::SyncTriggerHandler> handler;
   earshot::sync::SyncScheduler* scheduler = nullptr;
   earshot::queue::StageWorker* worker = nullptr;
-  NoopRecorder recorder;
+  earshot::queue::NoOutcomeRecorder recorder;
 
   void declare(earshot::ConfigSpec& spec) {
     deps.declare(spec);

@@ -110,6 +110,13 @@ class OutcomeRecorder {
   [[nodiscard]] virtual Status record(const OutcomeEvent& event) = 0;
 };
 
+// For workers whose handlers record their own outcomes in processing_events (every stage
+// binary of the fleet): records nothing.
+class NoOutcomeRecorder final : public OutcomeRecorder {
+ public:
+  [[nodiscard]] Status record(const OutcomeEvent&) override { return {}; }
+};
+
 struct StageWorkerOptions {
   Stage stage = Stage::kSync;
   std::size_t handler_threads = 4;
