@@ -2,8 +2,11 @@
 //
 // Threads: `io_threads` run the io_context (accept, read, parse, write); `threads` handler
 // threads run the Dispatcher, build the response bytes (JSON, gzip) and read object pieces.
-// Each connection is a HttpConnection on its own strand; its one deadline timer closes the socket
-// when the phase it guards (headers, body, idle keep-alive, a write) overruns.
+// Each connection is a HttpConnection on its own strand with one deadline: the phase it
+// guards (headers, body, idle keep-alive, a write) sets it, and one sweep timer per server
+// (every kSweepInterval) closes the sockets whose deadline passed. Arming a deadline is an
+// atomic store, not a timer operation: re-arming a per-connection asio timer four times per
+// request cost a timerfd_settime and an epoll_ctl each time (docs/api.md).
 #include <fmt/format.h>
 
 #include <boost/asio.hpp>
@@ -36,6 +39,8 @@ using tcp = asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;   // request line + headers; more: 431
+// How often deadlines are checked: a phase overruns its timeout by at most this much.
+constexpr std::chrono::milliseconds kSweepInterval{100};
 constexpr std::size_t kTargetLimit = 8 * 1024;       // request target; more: 414
 constexpr std::size_t kPieceBytes = 256 * 1024;      // object pieces streamed per write
 constexpr std::size_t kGzipMinBytes = 1024;          // smaller bodies go out as they are
@@ -202,6 +207,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_retry{ioc};
+  asio::steady_timer sweep_timer{ioc};
   // Keeps the I/O threads running while no socket operation is pending (e.g. every
   // connection waits for a handler) until stop().
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -368,6 +374,7 @@ struct HttpServer::Impl {
   }
 
   void accept();
+  void sweep();
   void admit(tcp::socket socket);
   void request_started() {
     std::lock_guard lock(mu);
@@ -389,7 +396,7 @@ class SseSink;
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(HttpServer::Impl& srv, tcp::socket socket, std::string addr)
-      : srv_(srv), socket_(std::move(socket)), timer_(socket_.get_executor()), addr_(std::move(addr)),
+      : srv_(srv), socket_(std::move(socket)), addr_(std::move(addr)),
         buffer_(kHeaderLimit + 16 * 1024) {}
 
   ~HttpConnection() {
@@ -427,20 +434,28 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
  private:
   void arm(std::chrono::milliseconds d) {
-    const auto gen = ++timer_gen_;
-    timer_.expires_after(d);
-    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
-      if (ec || gen != self->timer_gen_) return;
+    deadline_ns_.store((std::chrono::steady_clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  void disarm() { deadline_ns_.store(0, std::memory_order_relaxed); }
+
+ public:
+  // The sweep (any thread, under srv_.mu): whether the deadline has passed.
+  [[nodiscard]] bool overdue(std::int64_t now_ns) const {
+    const auto d = deadline_ns_.load(std::memory_order_relaxed);
+    return d != 0 && d <= now_ns;
+  }
+  // On the connection's strand: closes the socket if the deadline is still passed (the
+  // connection may have moved on since the sweep looked).
+  void expire() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->overdue(std::chrono::steady_clock::now().time_since_epoch().count())) return;
       self->timed_out_ = true;
       beast::error_code ignored;
       self->socket_.close(ignored);
     });
   }
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
-  }
 
+ private:
   void close() {
     disarm();
     beast::error_code ec;
@@ -699,8 +714,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   HttpServer::Impl& srv_;
   tcp::socket socket_;
-  asio::steady_timer timer_;
-  std::uint64_t timer_gen_ = 0;
+  std::atomic<std::int64_t> deadline_ns_{0};  // steady_clock; 0: none
   bool timed_out_ = false;
   std::string addr_;
   beast::flat_buffer buffer_;
@@ -889,6 +903,29 @@ void HttpConnection::sse_flush() {
 
 void HttpConnection::sse_end() { sse_flush(); }
 
+// Closes the connections whose deadline passed, then runs again kSweepInterval later. Only
+// the overdue are locked (under `mu`; the references are dropped after it is released, as a
+// connection's destructor takes `mu`).
+void HttpServer::Impl::sweep() {
+  sweep_timer.expires_after(kSweepInterval);
+  sweep_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;  // runs until the io_context stops (stop() still needs the deadlines)
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::vector<std::shared_ptr<HttpConnection>> overdue;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [p, w] : sessions) {
+        if (p->overdue(now)) {
+          if (auto c = w.lock()) overdue.push_back(std::move(c));
+        }
+      }
+    }
+    for (auto& c : overdue) c->expire();
+    overdue.clear();
+    sweep();
+  });
+}
+
 void HttpServer::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping.load() || !acceptor.is_open()) return;
@@ -990,6 +1027,7 @@ Status HttpServer::start() {
   m.workers = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max<std::int64_t>(m.settings.threads, 1)));
   m.work.emplace(m.ioc.get_executor());
   m.accept();
+  m.sweep();
   for (std::int64_t i = 0; i < std::max<std::int64_t>(m.settings.io_threads, 1); ++i) {
     m.io.emplace_back([&m] { m.ioc.run(); });
   }
