@@ -22,9 +22,9 @@
 //
 // Each wrk run also prints the gateway's CPU per request: this process's utime + stime
 // (/proc/self/stat) over the run divided by wrk's request count (wrk is another process,
-// so that CPU is the server's: I/O threads, handlers, JSON, the database client).
+// so that CPU is the server's: the listener threads, handlers, JSON, the database client).
 //
-// Usage: gateway_bench [--duration 10s] [--connections 32] [--threads 2] [--http-threads 32] [--io-threads 2]
+// Usage: gateway_bench [--duration 10s] [--connections 32] [--threads 2] [--http-threads 32]
 //                      [--rates 1000,3000] [--fixed-duration 5s] [--cache-ttl 5s]
 //                      [--slow-connections N] [--idle-connections M] [--only healthz,list,...]
 //                      [--no-wrk] [--no-fixed]
@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
   std::string fixed_duration = "5s";
   std::string cache_ttl = "5s";
   std::vector<double> rates{1000, 3000};
-  int connections = 32, threads = 2, http_threads = 32, io_threads = 2;
+  int connections = 32, threads = 2, http_threads = 32;
   int slow_connections = 0, idle_connections = 0;
   bool wrk = true, fixed_runs = true;
   std::string only;
@@ -295,7 +295,6 @@ int main(int argc, char** argv) {
     else if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--http-threads" && i + 1 < argc) http_threads = std::atoi(argv[++i]);
-    else if (a == "--io-threads" && i + 1 < argc) io_threads = std::atoi(argv[++i]);
     else if (a == "--fixed-duration" && i + 1 < argc) fixed_duration = argv[++i];
     else if (a == "--cache-ttl" && i + 1 < argc) cache_ttl = argv[++i];
     else if (a == "--rates" && i + 1 < argc) {
@@ -308,7 +307,7 @@ int main(int argc, char** argv) {
         pos = comma + 1;
       }
     } else {
-      std::cerr << "usage: gateway_bench [--duration 10s] [--connections N] [--threads N] [--http-threads N] [--io-threads N]"
+      std::cerr << "usage: gateway_bench [--duration 10s] [--connections N] [--threads N] [--http-threads N]"
                    " [--rates R1,R2] [--fixed-duration 5s] [--cache-ttl 5s] [--slow-connections N]"
                    " [--idle-connections M] [--only healthz,list,page2,list-nocache,page2-nocache,detail]"
                    " [--no-wrk] [--no-fixed]\n";
@@ -380,7 +379,6 @@ int main(int argc, char** argv) {
   api::ApiSettings settings;
   settings.host = "127.0.0.1";
   settings.threads = http_threads;
-  settings.io_threads = io_threads;
   settings.max_body_bytes = 1 << 20;
   settings.read_timeout = std::chrono::seconds(10);
   settings.write_timeout = std::chrono::seconds(10);
@@ -393,9 +391,9 @@ int main(int argc, char** argv) {
   const std::string base = fmt::format("http://127.0.0.1:{}", http.bound_port());
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} handler threads, {} I/O "
-                           "threads; RLIMIT_NOFILE {}\n",
-                           total, threads, connections, duration, http_threads, settings.io_threads,
+  std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} threads, MariaDB pool {}; "
+                           "RLIMIT_NOFILE {}\n",
+                           total, threads, connections, duration, http_threads, mysql.pool_size,
                            static_cast<long long>(nofile.rlim_cur));
   const std::string list_path = "/api/v1/calls?limit=50&city=Boston&status=analyzed";
   std::string page2 = list_path;

@@ -305,7 +305,6 @@ class Server {
 api::ApiSettings settings(int handler_threads = 4) {
   api::ApiSettings s;
   s.threads = handler_threads;
-  s.io_threads = 2;
   s.max_body_bytes = 64 * 1024;
   s.header_timeout = 2s;
   s.read_timeout = 60s;

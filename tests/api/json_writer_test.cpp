@@ -28,6 +28,16 @@ TEST(JsonWriter, NestedContainersGetTheirCommasRight) {
   EXPECT_EQ(w.depth(), 0U);
 }
 
+TEST(JsonWriter, LiteralKeysAndRuntimeKeysAgree) {
+  std::string out;
+  JsonWriter w(out);
+  const std::string runtime_key = "we\"ird";  // a key from data is escaped
+  w.begin_object().key("first").number(1).key(std::string_view(runtime_key)).number(2);
+  w.field("third", std::string("x")).field(std::string_view("fourth"), 4.5).end_object();
+  EXPECT_EQ(out, R"({"first":1,"we\"ird":2,"third":"x","fourth":4.5})");
+  EXPECT_EQ(Json::parse(out)["we\"ird"], 2);
+}
+
 TEST(JsonWriter, StringsEscapeLikeNlohmann) {
   const std::string s = std::string("quote\" back\\ nl\n tab\t cr\r bs\b ff\f nul") + '\0' + "\x1f end \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
   std::string out;

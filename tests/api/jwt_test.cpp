@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "earshot/api/jwt.hpp"
 #include "fakes/fake_clock.hpp"
@@ -70,6 +71,47 @@ TEST_F(JwtTest, ExpiresByTheInjectedClock) {
   ASSERT_FALSE(v);
   EXPECT_EQ(v.error().code, ErrorCode::kUnauthenticated);
   EXPECT_NE(v.error().message.find("expired"), std::string::npos);
+}
+
+TEST_F(JwtTest, ARememberedTokenStillExpiresAndAnEditedCopyIsStillRefused) {
+  auto token = *codec.issue(AccessClaims{"user:7", "acme", "viewer", 0, 0, "", ""});
+  ASSERT_TRUE(codec.verify(token));
+  EXPECT_EQ(codec.remembered(), 1u);
+  ASSERT_TRUE(codec.verify(token));  // the remembered answer
+  EXPECT_EQ(codec.remembered(), 1u);
+  // Every other spelling is verified in full: a changed signature character, a changed
+  // payload, the token with a byte appended.
+  std::string sig_edited = token;
+  sig_edited.back() = sig_edited.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(codec.verify(sig_edited));
+  std::string appended = token + "A";
+  EXPECT_FALSE(codec.verify(appended));
+  auto claims_json = nlohmann::json::parse(*base64url_decode(token.substr(token.find('.') + 1,
+                                                                          token.rfind('.') - token.find('.') - 1)));
+  claims_json["role"] = "admin";
+  const std::string payload_edited = token.substr(0, token.find('.') + 1) + base64url_encode(claims_json.dump()) +
+                                     token.substr(token.rfind('.'));
+  EXPECT_FALSE(codec.verify(payload_edited));
+  EXPECT_EQ(codec.remembered(), 1u);  // refusals are never remembered
+  clock.advance(std::chrono::minutes(15));
+  auto v = codec.verify(token);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("expired"), std::string::npos);
+  EXPECT_EQ(codec.remembered(), 0u);  // forgotten once expired
+}
+
+TEST_F(JwtTest, RememberedTokensAreBounded) {
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < JwtCodec::kRememberedLimit + 500; ++i) {
+    tokens.push_back(*codec.issue(AccessClaims{"user:" + std::to_string(i), "acme", "viewer", 0, 0, "", ""}));
+  }
+  for (const auto& t : tokens) ASSERT_TRUE(codec.verify(t));
+  EXPECT_LE(codec.remembered(), JwtCodec::kRememberedLimit);
+  EXPECT_GT(codec.remembered(), 0u);
+  for (const auto& t : tokens) ASSERT_TRUE(codec.verify(t));  // dropped ones verify again
+  // A copy of the codec (the same key) shares what it remembered.
+  JwtCodec copy = codec;
+  EXPECT_EQ(copy.remembered(), codec.remembered());
 }
 
 TEST_F(JwtTest, ForgedTokenWithOurKeyVerifies) {

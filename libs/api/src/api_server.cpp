@@ -28,10 +28,10 @@ void ApiSettings::declare(ConfigSpec& spec) {
   spec.add_string("http_host", &host, "127.0.0.1", "Address of the public API listener.");
   spec.add_int("http_port", &port, 18080, 0, 65535, "Port of the public API listener.");
   spec.add_int("http_threads", &threads, 16, 1, 1024,
-               "Handler threads: route handlers (which wait on MariaDB and Redis) run on this "
-               "many threads; open, idle and slow connections and live event streams hold none.");
-  spec.add_int("http_io_threads", &io_threads, 2, 1, 64,
-               "Threads accepting connections, reading requests and writing replies.");
+               "Listener threads: they accept, read and write connections and run the route "
+               "handlers, which hold one while they wait on MariaDB or Redis (keep "
+               "mysql_pool_size at least as large); open, idle and slow connections and live "
+               "event streams hold none.");
   spec.add_int("http_max_body_bytes", &max_body_bytes, 1LL << 20, 1024, 1LL << 30,
                "Largest accepted request body; larger ones get 413 (a larger Content-Length "
                "before any of the body is read; chunked bodies when they pass it).");

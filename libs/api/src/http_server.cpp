@@ -1,7 +1,10 @@
 // The gateway's public listener on Boost.Beast/Asio (see api_server.hpp).
 //
-// Threads: `io_threads` run the io_context (accept, read, parse, write); `threads` handler
-// threads run the Dispatcher, build the response bytes (JSON, gzip) and read object pieces.
+// Threads: `threads` threads run one io_context. A connection's steps (accept, read, parse,
+// the route handler, the response bytes, the write) run on whichever of them picks up its
+// next event, on the connection's strand, without hand-offs: a handler that waits on MariaDB
+// holds the thread it runs on while the others go on serving. Handing each request to a
+// separate handler pool and the reply back cost two thread wake-ups per request (docs/api.md).
 // Each connection is a HttpConnection on its own strand with one deadline: the phase it
 // guards (headers, body, idle keep-alive, a write) sets it, and one sweep timer per server
 // (every kSweepInterval) closes the sockets whose deadline passed. Arming a deadline is an
@@ -189,8 +192,7 @@ struct HttpServer::Impl {
   prometheus::Family<prometheus::Counter>* refused = nullptr;
   prometheus::Gauge* open_gauge = nullptr;
 
-  std::unique_ptr<asio::thread_pool> workers;
-  std::vector<std::thread> io;
+  std::vector<std::thread> threads;
   int port = 0;
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -208,12 +210,11 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_retry{ioc};
   asio::steady_timer sweep_timer{ioc};
-  // Keeps the I/O threads running while no socket operation is pending (e.g. every
-  // connection waits for a handler) until stop().
+  // Keeps the threads running while no socket operation is pending until stop().
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
   Impl(ApiSettings s, Dispatcher& d)
-      : settings(std::move(s)), dispatcher(d), ioc(static_cast<int>(std::max<std::int64_t>(settings.io_threads, 1))) {
+      : settings(std::move(s)), dispatcher(d), ioc(static_cast<int>(std::max<std::int64_t>(settings.threads, 1))) {
     origins = split_csv(settings.cors_origins);
   }
 
@@ -252,7 +253,7 @@ struct HttpServer::Impl {
     return out;
   }
 
-  // Runs on a handler thread: the route, then the response bytes.
+  // On the connection's strand: the route, then the response bytes.
   Prepared prepare(Request& req, Exchange& ex) {
     Reply reply;
     try {
@@ -604,7 +605,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     disarm();
     auto& msg = parser_->get();
     ex_.keep_alive = msg.keep_alive();
-    auto req = std::make_shared<Request>();
+    auto req = std::make_unique<Request>();
     req->method = ex_.method == "HEAD" ? "GET" : ex_.method;
     ex_.head = ex_.method == "HEAD";
     const std::string target(msg.target());
@@ -620,16 +621,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (auto it = req->headers.find("Range"); it != req->headers.end()) ex_.range = it->second;
     req->remote_addr = addr_;
     req->request_id = ex_.request_id;
-    req->body = std::move(msg.body());  // multipart bodies are split on the handler thread
+    req->body = std::move(msg.body());  // multipart bodies are split in prepare()
     parser_.reset();
-    asio::post(*srv_.workers, [self = shared_from_this(), req, ex = ex_]() mutable {
-      auto prepared = std::make_shared<Prepared>(self->srv_.prepare(*req, ex));
-      req.reset();
-      asio::post(self->socket_.get_executor(), [self, prepared, ex = std::move(ex)]() mutable {
-        self->ex_ = std::move(ex);
-        self->respond(std::move(*prepared));
-      });
-    });
+    // Here, on this thread: the handler may block (MariaDB, Redis); the other threads serve
+    // the other connections meanwhile.
+    auto prepared = srv_.prepare(*req, ex_);
+    req.reset();
+    respond(std::move(prepared));
   }
 
   void respond(Prepared p) {
@@ -666,22 +664,17 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       return finish();
     }
     const auto want = std::min<std::uint64_t>(kPieceBytes, end_ - offset_);
-    asio::post(*srv_.workers, [self = shared_from_this(), want] {
-      auto piece = self->read_piece_(self->offset_, want);
-      asio::post(self->socket_.get_executor(), [self, piece = std::move(piece)]() mutable {
-        if (!piece || piece->empty() || piece->size() > self->end_ - self->offset_) {
-          if (!piece) log::warn("object stream ended early", {{"error", piece.error().to_string()}});
-          return self->abandon_logged();  // the length promised cannot be kept: close
-        }
-        self->offset_ += piece->size();
-        self->write_ = std::make_shared<std::string>(std::move(*piece));
-        self->arm(self->srv_.settings.write_timeout);
-        asio::async_write(self->socket_, asio::buffer(*self->write_),
-                          [self](beast::error_code ec, std::size_t) {
-                            if (ec) return self->abandon_logged();
-                            self->next_piece();
-                          });
-      });
+    auto piece = read_piece_(offset_, want);  // may block (object store): holds this thread only
+    if (!piece || piece->empty() || piece->size() > end_ - offset_) {
+      if (!piece) log::warn("object stream ended early", {{"error", piece.error().to_string()}});
+      return abandon_logged();  // the length promised cannot be kept: close
+    }
+    offset_ += piece->size();
+    write_ = std::make_shared<std::string>(std::move(*piece));
+    arm(srv_.settings.write_timeout);
+    asio::async_write(socket_, asio::buffer(*write_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->abandon_logged();
+      self->next_piece();
     });
   }
 
@@ -1024,17 +1017,15 @@ Status HttpServer::start() {
                                                            m.settings.port, ec.message()));
   }
   m.port = m.acceptor.local_endpoint().port();
-  m.workers = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max<std::int64_t>(m.settings.threads, 1)));
   m.work.emplace(m.ioc.get_executor());
   m.accept();
   m.sweep();
-  for (std::int64_t i = 0; i < std::max<std::int64_t>(m.settings.io_threads, 1); ++i) {
-    m.io.emplace_back([&m] { m.ioc.run(); });
+  for (std::int64_t i = 0; i < std::max<std::int64_t>(m.settings.threads, 1); ++i) {
+    m.threads.emplace_back([&m] { m.ioc.run(); });
   }
   m.started = true;
   log::info("API listener started", {{"address", fmt::format("http://{}:{}", m.settings.host, m.port)},
-                                     {"io_threads", std::to_string(m.settings.io_threads)},
-                                     {"handler_threads", std::to_string(m.settings.threads)}});
+                                     {"threads", std::to_string(m.settings.threads)}});
   return {};
 }
 
@@ -1072,10 +1063,9 @@ void HttpServer::stop() {
   }
   m.work.reset();
   m.ioc.stop();
-  for (auto& t : m.io) {
+  for (auto& t : m.threads) {
     if (t.joinable()) t.join();
   }
-  if (m.workers) m.workers->join();
 }
 
 }  // namespace earshot::api

@@ -4,9 +4,14 @@
 #include <jwt.h>
 #include <sodium.h>
 
+#include <array>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_map>
 
 namespace earshot::api {
 namespace {
@@ -60,6 +65,58 @@ Result<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+// Verified tokens by their exact text, in shards so that threads rarely meet on a lock. A
+// full shard first drops its expired tokens, then everything (a token dropped is simply
+// verified again).
+struct JwtCodec::Verified {
+  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kPerShard = kRememberedLimit / kShards;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, AccessClaims> tokens;
+  };
+  std::array<Shard, kShards> shards;
+
+  Shard& shard_of(std::string_view token) { return shards[std::hash<std::string_view>{}(token) % kShards]; }
+
+  // The remembered claims, or nothing; an expired token is forgotten here.
+  std::optional<AccessClaims> find(std::string_view token, std::int64_t now) {
+    auto& sh = shard_of(token);
+    std::lock_guard lock(sh.mu);
+    auto it = sh.tokens.find(std::string(token));
+    if (it == sh.tokens.end()) return std::nullopt;
+    if (it->second.exp <= now) {
+      sh.tokens.erase(it);
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  void remember(std::string_view token, const AccessClaims& claims, std::int64_t now) {
+    auto& sh = shard_of(token);
+    std::lock_guard lock(sh.mu);
+    if (sh.tokens.size() >= kPerShard) {
+      std::erase_if(sh.tokens, [now](const auto& kv) { return kv.second.exp <= now; });
+      if (sh.tokens.size() >= kPerShard) sh.tokens.clear();
+    }
+    sh.tokens.emplace(std::string(token), claims);
+  }
+
+  std::size_t size() {
+    std::size_t n = 0;
+    for (auto& sh : shards) {
+      std::lock_guard lock(sh.mu);
+      n += sh.tokens.size();
+    }
+    return n;
+  }
+};
+
+JwtCodec::JwtCodec(std::string key, std::chrono::seconds ttl, const Clock& clock)
+    : key_(std::move(key)), ttl_(ttl), clock_(&clock), verified_(std::make_shared<Verified>()) {}
+
+std::size_t JwtCodec::remembered() const { return verified_->size(); }
+
 Result<JwtCodec> JwtCodec::make(std::string key, std::chrono::seconds ttl, const Clock& clock) {
   if (key.size() < kMinJwtKeyBytes) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -100,6 +157,14 @@ Result<std::string> JwtCodec::issue(AccessClaims c) const {
 
 Result<AccessClaims> JwtCodec::verify(std::string_view token) const {
   if (token.empty() || token.size() > 4096) return std::unexpected(unauthenticated("malformed"));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count();
+  if (auto known = verified_->find(token, now)) return *std::move(known);
+  auto claims = verify_fully(token);
+  if (claims) verified_->remember(token, *claims, now);
+  return claims;
+}
+
+Result<AccessClaims> JwtCodec::verify_fully(std::string_view token) const {
   const auto dot1 = token.find('.');
   const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot1 == std::string_view::npos || dot2 == std::string_view::npos ||

@@ -18,7 +18,9 @@ void MySqlSettings::declare(ConfigSpec& spec) {
                     std::chrono::seconds(1), std::chrono::hours(1), "Deadline of one read.");
   spec.add_duration("mysql_write_timeout", &write_timeout, std::chrono::seconds(30),
                     std::chrono::seconds(1), std::chrono::hours(1), "Deadline of one write.");
-  spec.add_int("mysql_pool_size", &pool_size, 8, 1, 512, "Connections in the pool.");
+  spec.add_int("mysql_pool_size", &pool_size, 16, 1, 512,
+               "Connections in the pool, opened as they are needed (the gateway: at least "
+               "http_threads, or handlers wait for a connection).");
 }
 
 namespace {

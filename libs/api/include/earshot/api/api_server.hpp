@@ -1,8 +1,9 @@
 #pragma once
-// The gateway's public HTTP listener, event-driven on Boost.Beast/Asio: a few I/O threads
-// accept connections, read and parse requests under deadlines (headers, body, keep-alive
-// idle) and write replies asynchronously, so an idle or slow connection holds no thread.
-// Route handlers block (MariaDB, Redis) and run on a bounded pool of handler threads.
+// The gateway's public HTTP listener, event-driven on Boost.Beast/Asio: a bounded pool of
+// threads accepts connections, reads and parses requests under deadlines (headers, body,
+// keep-alive idle) and writes replies asynchronously, so an idle or slow connection holds no
+// thread. Route handlers block (MariaDB, Redis) and run on the thread that read the request;
+// while one waits, the other threads serve the other connections.
 // Connections are capped per client address and in all; a Content-Length over the body limit
 // is answered 413 before any of the body is read. Also: CORS, gzip of JSON and text when the
 // client accepts it, HEAD, single byte ranges of streamed objects, security headers, request
@@ -34,8 +35,7 @@ namespace earshot::api {
 struct ApiSettings {
   std::string host;
   std::int64_t port = 0;
-  std::int64_t threads = 0;     // handler threads (route handlers block on MariaDB/Redis)
-  std::int64_t io_threads = 2;  // threads accepting, reading and writing connections
+  std::int64_t threads = 0;  // listener threads; a route handler holds one while it runs
   std::int64_t max_body_bytes = 0;
   std::chrono::milliseconds header_timeout{10'000};  // request line and headers
   std::chrono::milliseconds read_timeout{0};          // the body
@@ -46,7 +46,7 @@ struct ApiSettings {
   std::int64_t hsts_max_age = 0;                      // seconds; 0: no Strict-Transport-Security
   std::string cors_origins;  // comma-separated origins, "*" for any, empty for none
 
-  // Declares http_host, http_port, http_threads, http_io_threads, http_max_body_bytes,
+  // Declares http_host, http_port, http_threads, http_max_body_bytes,
   // http_header_timeout, http_read_timeout, http_write_timeout, http_idle_timeout,
   // http_max_connections, http_max_connections_per_address, http_hsts_max_age,
   // http_cors_origins.

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +47,24 @@ class JsonWriter {
     out_ += ']';
     return *this;
   }
-  // The key of the next member (inside an object).
+  // The key of the next member (inside an object): a literal of the code's own (plain
+  // ASCII, nothing to escape) goes in with one append.
+  template <std::size_t N>
+  JsonWriter& key(const char (&k)[N]) {
+    static_assert(N > 1 && N < 64, "a member name literal");
+    char buf[N + 3];
+    std::size_t n = 0;
+    if (!first_) buf[n++] = ',';
+    first_ = false;
+    buf[n++] = '"';
+    std::memcpy(buf + n, k, N - 1);
+    n += N - 1;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
+    after_key_ = true;
+    return *this;
+  }
   JsonWriter& key(std::string_view k) {
     if (!first_) out_ += ',';
     first_ = false;
@@ -108,7 +126,7 @@ class JsonWriter {
       out_ += "null";
       return *this;
     }
-    char buf[24] = {'"'};
+    char buf[26] = {'"'};
     auto put = [&](int at, std::int64_t v, int width) {
       for (int i = width - 1; i >= 0; --i) {
         buf[at + i] = static_cast<char>('0' + v % 10);
@@ -128,8 +146,9 @@ class JsonWriter {
     put(18, ms_of_day / 1000 % 60, 2);
     buf[20] = '.';
     put(21, ms_of_day % 1000, 3);
-    out_.append(buf, 24);
-    out_ += "Z\"";
+    buf[24] = 'Z';
+    buf[25] = '"';
+    out_.append(buf, 26);
     return *this;
   }
   JsonWriter& timestamp(const std::optional<std::chrono::sys_time<std::chrono::milliseconds>>& t) {
@@ -159,9 +178,18 @@ class JsonWriter {
   JsonWriter& string_or_null(std::string_view s) { return s.empty() ? null() : string(s); }
 
   // Shorthands for a member.
+  template <std::size_t N, class T>
+  JsonWriter& field(const char (&k)[N], const T& v) {
+    key(k);
+    return value(v);
+  }
   template <class T>
   JsonWriter& field(std::string_view k, const T& v) {
     key(k);
+    return value(v);
+  }
+  template <class T>
+  JsonWriter& value(const T& v) {
     if constexpr (std::is_same_v<T, bool>) {
       return boolean(v);
     } else if constexpr (std::is_integral_v<T>) {
