@@ -11,6 +11,7 @@
 #include "earshot/core/clock.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
@@ -27,7 +28,9 @@ int sync(std::span<char*> args) {
       "  db    calls from the source database after the watermark -> transcribe.{bid}\n"
       "  crm   LeadSquared leads modified since the last pass -> crm_leads\n"
       "  feed  transcript feed rows after the stored offset -> analyze.{bid}\n"
-      "Reads EARSHOT_MYSQL_*, EARSHOT_AMQP_*, EARSHOT_QUEUE_* and EARSHOT_MASTER_KEY* from the environment.\n";
+      "Reads EARSHOT_MYSQL_*, EARSHOT_AMQP_*, EARSHOT_QUEUE_*, EARSHOT_MASTER_KEY* and EARSHOT_EGRESS_*\n"
+      "from the environment. The business's destinations (source database, CRM, feeds) are\n"
+      "reached under the same egress policy as the earshot-sync worker's.\n";
   std::string bid, source;
   bool once = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -64,11 +67,13 @@ int sync(std::span<char*> args) {
   queue::AmqpSettings amqp;
   queue::TopologySettings topology;
   crypto::MasterKeySettings master;
+  http::EgressSettings egress;
   mysql.declare(spec);
   amqp.declare(spec);
   topology.declare(spec);
   master.declare(spec);
-  if (auto st = spec.load(scoped_env({"MYSQL_", "AMQP_", "QUEUE_", "MASTER_KEY"})); !st) {
+  egress.declare(spec);
+  if (auto st = spec.load(scoped_env({"MYSQL_", "AMQP_", "QUEUE_", "MASTER_KEY", "EGRESS_"})); !st) {
     std::cerr << fmt::format("earshot sync: {}\n", st.error().message);
     return 2;
   }
@@ -79,6 +84,15 @@ int sync(std::span<char*> args) {
   auto keys = crypto::Keyring::from_settings(master);
   if (!keys) {
     std::cerr << fmt::format("earshot sync: {}\n", keys.error().to_string());
+    return 2;
+  }
+  // The operator runs this pass on the business's behalf: its destinations get the worker's
+  // policy (the platform's own MariaDB and RabbitMQ are never one).
+  std::vector<http::PlatformEndpoint> platform{{"mysql", mysql.host, static_cast<int>(mysql.port)}};
+  if (auto ep = queue::parse_amqp_url(amqp.url)) platform.push_back({"amqp", ep->host, ep->port});
+  auto policy = egress.build(platform);
+  if (!policy) {
+    std::cerr << fmt::format("earshot sync: {}\n", policy.error().message);
     return 2;
   }
   storage::Database db(mysql);
@@ -92,10 +106,11 @@ int sync(std::span<char*> args) {
   publisher.start();
   sync::TopologyDeclarer declarer(amqp, topology);
   http::CurlHttpClient http;
+  http::TenantHttpClient tenant_http(http, *policy);
   Metrics metrics("earshot-cli", "", "");
-  sync::SyncDeps deps{db,        configs,  calls,    agents,  transcripts,           watermarks, leads,
-                      publisher, declarer, topology, metrics, SystemClock::instance(), &http,      {}, nullptr,
-                      std::nullopt};  // the operator's own pass: no egress policy (docs/sync.md)
+  sync::SyncDeps deps{db,        configs,  calls,    agents,  transcripts,           watermarks,   leads,
+                      publisher, declarer, topology, metrics, SystemClock::instance(), &tenant_http, {}, nullptr,
+                      *policy};
   int rc = 0;
   auto print = [&](const Result<sync::SyncReport>& r, std::string_view what) {
     if (!r) {

@@ -553,12 +553,28 @@ TEST_F(SyncTest, CliRunsOnePassOnDemand) {
         {fmt::format("cli{}", i)}));
   }
   const auto ep = earshot::testing::endpoints();
+  // The business's server, which the operator allows by its exact address.
+  earshot::testing::TcpForwarder source_server(ep.mysql_host, ep.mysql_port);
+  ASSERT_TRUE(source_server.ok());
   const std::string env = fmt::format(
       "env -i PATH=/usr/bin:/bin EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} "
       "EARSHOT_MYSQL_PASSWORD='{}' EARSHOT_MYSQL_DATABASE={} EARSHOT_AMQP_URL='{}' EARSHOT_MASTER_KEYS='{}' "
-      "EARSHOT_MASTER_KEY_ID=k1 {}/earshot sync",
+      "EARSHOT_MASTER_KEY_ID=k1 EARSHOT_EGRESS_ALLOW=127.0.0.1:{} {}/earshot sync",
       ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name(), ep.amqp_url,
-      master_keys, EARSHOT_BIN_DIR);
+      master_keys, source_server.port(), EARSHOT_BIN_DIR);
+  // The configuration names the platform's own MariaDB: the operator's pass refuses it as
+  // the worker does, and imports nothing.
+  auto refused = earshot::testing::run_command(fmt::format("{} --bid {} --once --source db 2>&1", env, t.bid()));
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("destination not allowed"), std::string::npos) << refused.output;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ?"), 0);
+  EXPECT_TRUE(drain(queue::Stage::kTranscribe).empty());
+  auto through = source_config(src, 100, 0);
+  auto sdb = Json::parse(through.source_db_json);
+  sdb["host"] = "127.0.0.1";
+  sdb["port"] = source_server.port();
+  through.source_db_json = sdb.dump();
+  put_config(through);
   auto run = earshot::testing::run_command(fmt::format("{} --bid {} --once --source db 2>&1", env, t.bid()));
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("db: rows=3 created=3 updated=0 published=3"), std::string::npos) << run.output;
@@ -575,7 +591,7 @@ TEST_F(SyncTest, CliRunsOnePassOnDemand) {
   auto no_once = earshot::testing::run_command(fmt::format("{} --bid {} 2>&1", env, t.bid()));
   EXPECT_EQ(no_once.exit_code, 2) << no_once.output;
 
-  auto c = source_config(src, 100, 0);
+  auto c = through;
   c.lead_filter_mode = storage::LeadFilterMode::kRequire;
   put_config(c);
   auto blocked = earshot::testing::run_command(fmt::format("{} --bid {} --once --source db 2>&1", env, t.bid()));
