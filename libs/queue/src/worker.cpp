@@ -14,6 +14,7 @@
 #include "earshot/core/backoff.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/queue/fair_queue.hpp"
+#include "earshot/queue/outcome_router.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/schema.hpp"
 
@@ -130,6 +131,7 @@ struct StageWorker::Impl {
   Metrics& metrics;
   Clock& clock;
   std::string stage;
+  RetryRules retry_rules;  // from topo
 
   Publisher publisher;
   TopologyAdmin admin;  // manager thread only (and start() before threads exist)
@@ -209,6 +211,7 @@ struct StageWorker::Impl {
         metrics(m),
         clock(c),
         stage(stage_name(o.stage)),
+        retry_rules{.max_attempts = static_cast<int>(t.max_attempts), .delays = t.retry_delays},
         publisher(
             a, PublisherOptions{.window = o.publish_window, .confirm_timeout = o.publish_timeout},
             &m),
@@ -699,9 +702,13 @@ struct StageWorker::Impl {
   void complete(Completion& c) {
     log::ScopedContext ctx({.bid = c.envelope.bid, .call_id = {}, .trace_id = c.envelope.trace_id});
     if (!c.status) {
-      // The input stays unacked until its retry copy is confirmed.
-      retry(c.delivery, c.envelope, c.status.error().code,
-            "publishing next-stage messages: " + c.status.error().message, std::nullopt, c.started);
+      // The input stays unacked until its retry (or dead-letter) copy is confirmed.
+      const Decision dec = route_publish_failure(c.status.error(), c.envelope.attempt, retry_rules);
+      if (dec.route == Route::kRetry) {
+        retry(c.delivery, c.envelope, dec, c.started);
+      } else {
+        dead_letter(c.delivery, c.envelope, dec, c.started);
+      }
       return;
     }
     record(c.delivery, c.envelope, OutcomeKind::kDone, {}, {}, c.next_messages, c.started);
@@ -761,54 +768,31 @@ struct StageWorker::Impl {
     finish(d, false);
   }
 
-  void dead_letter(const Delivery& d, const Envelope& env, ErrorCode code,
-                   const std::string& reason, SteadyClock::time_point started) {
-    OutgoingMessage m;
-    m.exchange = "";
-    m.routing_key = dead_letter_queue(opt.stage, d.bid);
-    m.message_id = d.content.message_id.empty() ? new_message_id() : d.content.message_id;
-    m.body = d.content.body;
-    m.headers = d.content.headers;
-    m.headers[std::string(header::kErrorCode)] = std::string(code_name(code));
-    m.headers[std::string(header::kErrorReason)] = reason.substr(0, 1000);
-    m.headers[std::string(header::kStage)] = stage;
-    m.headers[std::string(header::kAttempts)] = std::int64_t{env.attempt};
-    m.headers[std::string(header::kFailedAt)] = format_utc(clock.now());
+  // Publishes the dead-letter copy the router decided on, then acks the input.
+  void dead_letter(const Delivery& d, const Envelope& env, const Decision& dec, SteadyClock::time_point started) {
+    auto m = dead_letter_copy(opt.stage, d.bid, d.content.message_id, env.attempt, dec, format_utc(clock.now()),
+                              d.content.body, d.content.headers);
     if (auto st = publisher.publish(std::move(m)); !st) {
       requeue_later(d, "dead-letter", st.error());
       return;
     }
-    dead_lettered_.Add({{"stage", stage}, {"bid", d.bid}, {"code", std::string(code_name(code))}})
-        .Increment();
-    log::warn(
-        "message dead-lettered",
-        {{"code", code_name(code)}, {"reason", reason}, {"attempt", std::to_string(env.attempt)}});
-    record(d, env, OutcomeKind::kDeadLettered, std::string(code_name(code)), reason, 0, started);
+    dead_lettered_.Add({{"stage", stage}, {"bid", d.bid}, {"code", std::string(code_name(dec.code))}}).Increment();
+    log::warn("message dead-lettered",
+              {{"code", code_name(dec.code)}, {"reason", dec.reason}, {"attempt", std::to_string(env.attempt)}});
+    record(d, env, OutcomeKind::kDeadLettered, std::string(code_name(dec.code)), dec.reason, 0, started);
     finish(d, true);
   }
 
-  void retry(const Delivery& d, const Envelope& env, ErrorCode code, const std::string& reason,
-             std::optional<std::chrono::milliseconds> hint, SteadyClock::time_point started) {
-    if (env.attempt >= topo.max_attempts || topo.retry_delays.empty()) {
-      dead_letter(d, env, code, fmt::format("gave up after {} attempts: {}", env.attempt, reason),
-                  started);
-      return;
-    }
-    const auto tier = select_retry_tier(env.attempt, topo.retry_delays, hint);
-    OutgoingMessage m;
-    m.exchange = "";
-    m.routing_key = retry_queue(opt.stage, d.bid, topo.retry_delays[tier]);
-    m.message_id = env.message_id;
-    m.body = d.content.body;
-    m.headers = d.content.headers;
-    m.headers[std::string(header::kAttempt)] = std::int64_t{env.attempt + 1};
-    m.headers["x-retry-reason"] = reason.substr(0, 1000);
-    if (auto st = publisher.publish(std::move(m)); !st) {
+  // Publishes the retry copy the router decided on, then acks the input.
+  void retry(const Delivery& d, const Envelope& env, const Decision& dec, SteadyClock::time_point started) {
+    if (auto st = publisher.publish(retry_copy(opt.stage, d.bid, env, dec, retry_rules, d.content.body,
+                                               d.content.headers));
+        !st) {
       requeue_later(d, "retry", st.error());
       return;
     }
     retried_.Add({{"stage", stage}, {"bid", d.bid}}).Increment();
-    record(d, env, OutcomeKind::kRetried, std::string(code_name(code)), reason, 0, started);
+    record(d, env, OutcomeKind::kRetried, std::string(code_name(dec.code)), dec.reason, 0, started);
     finish(d, true);
   }
 
@@ -816,26 +800,21 @@ struct StageWorker::Impl {
   bool process(const Delivery& d) {
     const auto started = clock.steady_now();
     auto env = decode_envelope(d.content.headers, d.content.message_id);
-    if (!env) {
+    Status schema_check;
+    if (env && opt.validate_schema) schema_check = validate_stage_body(opt.stage, env->schema_version, d.content.body);
+    if (auto refused = check_delivery(env, d.bid, opt.stage, schema_check)) {
       Envelope partial;
-      partial.message_id = d.content.message_id;
-      partial.attempt =
-          static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
-      dead_letter(d, partial, env.error().code, env.error().message, started);
+      if (env) {
+        partial = *env;
+      } else {
+        partial.message_id = d.content.message_id;
+        partial.attempt = static_cast<int>(header_int(d.content.headers, header::kAttempt).value_or(1));
+      }
+      log::ScopedContext ctx({.bid = d.bid, .call_id = {}, .trace_id = partial.trace_id});
+      dead_letter(d, partial, *refused, started);
       return false;
     }
     log::ScopedContext ctx({.bid = env->bid, .call_id = {}, .trace_id = env->trace_id});
-    if (env->bid != d.bid || env->stage != opt.stage) {
-      dead_letter(d, *env, ErrorCode::kInvalidArgument,
-                  "envelope names another business or stage than its queue", started);
-      return false;
-    }
-    if (opt.validate_schema) {
-      if (auto st = validate_stage_body(opt.stage, env->schema_version, d.content.body); !st) {
-        dead_letter(d, *env, st.error().code, st.error().message, started);
-        return false;
-      }
-    }
     IncomingMessage msg{.envelope = *env,
                         .body = d.content.body,
                         .headers = d.content.headers,
@@ -861,43 +840,37 @@ struct StageWorker::Impl {
     return false;
   }
 
-  // Turns a handler's result into the message's outcome: next-stage publish, retry copy or
-  // dead letter, then the ack.
-  void conclude(const Delivery& d, const Envelope& env, HandlerResult r,
-                SteadyClock::time_point started) {
-    if (!r) {
-      const Error& e = r.error();
-      if (message_fate(e.code) == MessageFate::kRetry) {
-        retry(d, env, e.code, e.message, e.retry_after, started);
-      } else {
-        dead_letter(d, env, e.code, e.message, started);
-      }
-      return;
-    }
-    if (auto* done = std::get_if<Done>(&*r)) {
-      const std::size_t n = done->next.size();
-      if (n == 0) {
+  // Carries out the router's decision on a handler's result: next-stage publish, retry copy
+  // or dead letter, then the ack.
+  void conclude(const Delivery& d, const Envelope& env, HandlerResult r, SteadyClock::time_point started) {
+    const Decision dec = route_result(r, env.attempt, retry_rules);
+    switch (dec.route) {
+      case Route::kAck:
         record(d, env, OutcomeKind::kDone, {}, {}, 0, started);
         finish(d, true);
         return;
-      }
-      // The handler thread moves on; the input is acked only after the broker confirmed
-      // every next-stage message (see complete()).
-      auto c = std::make_shared<Completion>(Completion{
-          .delivery = d, .envelope = env, .next_messages = n, .started = started, .status = {}});
-      publisher.publish_batch_async(std::move(done->next), [this, c](Status st) {
-        c->status = std::move(st);
-        {
-          std::lock_guard l(sched_mu);
-          completions.push_back(c);
-        }
-        sched_cv.notify_all();
-      });
-    } else if (auto* rt = std::get_if<Retry>(&*r)) {
-      retry(d, env, ErrorCode::kUnavailable, rt->reason, rt->delay_hint, started);
-    } else if (auto* f = std::get_if<Fail>(&*r)) {
-      dead_letter(d, env, f->code, f->reason, started);
+      case Route::kRetry:
+        retry(d, env, dec, started);
+        return;
+      case Route::kDeadLetter:
+        dead_letter(d, env, dec, started);
+        return;
+      case Route::kPublishNext:
+        break;
     }
+    auto& next = std::get<Done>(*r).next;
+    // The handler thread moves on; the input is acked only after the broker confirmed every
+    // next-stage message (see complete()).
+    auto c = std::make_shared<Completion>(
+        Completion{.delivery = d, .envelope = env, .next_messages = next.size(), .started = started, .status = {}});
+    publisher.publish_batch_async(std::move(next), [this, c](Status st) {
+      c->status = std::move(st);
+      {
+        std::lock_guard l(sched_mu);
+        completions.push_back(c);
+      }
+      sched_cv.notify_all();
+    });
   }
 
   // ---------------------------------------------------------------- manager thread
