@@ -5,8 +5,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${EARSHOT_BUILD_DIR:-$ROOT/build}"
 JOBS="${EARSHOT_BUILD_JOBS:-2}"
+source "$ROOT/scripts/ccache-env.sh"
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${EARSHOT_LAUNCHER[@]}" >/dev/null
 fi
 # Progress lines are hidden; warnings and errors show. pipefail makes cmake's status decide.
 targets=()

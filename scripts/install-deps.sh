@@ -5,8 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build
-  build-essential cmake pkg-config
+  # build (ccache: a rebuild of an unchanged file, in any clone, is a cache hit)
+  build-essential cmake pkg-config ccache
   # libraries
   librabbitmq-dev libmariadb-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev prometheus-cpp-dev libhiredis-dev libsndfile1-dev libcpp-httplib-dev libssl-dev
@@ -19,7 +19,7 @@ PACKAGES=(
   # servers
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
-  amqp-tools curl ca-certificates shellcheck wrk
+  amqp-tools curl ca-certificates shellcheck wrk clang-format
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, starts the isolated test services
-# (own ports and data under .local/test/, never the demo's), runs every test with ctest,
-# prints ctest's summary, and stops the services it started.
+# The test command: installs what is missing, checks the format and the library graph,
+# builds, starts the isolated test services (own ports and data under .local/test/, never
+# the demo's), runs every test with ctest, prints ctest's summary, and stops the services it
+# started.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,7 +10,9 @@ SERVICES="$ROOT/scripts/services.sh"
 
 bash scripts/install-deps.sh
 bash scripts/fetch-assets.sh
-# The library dependency graph of docs/architecture.md (seconds; fails before a long build).
+# Seconds each, so they fail before a long build: every C++ file as clang-format writes it,
+# and the library dependency graph of docs/architecture.md.
+bash scripts/check-format.sh
 bash scripts/check-deps.sh
 bash scripts/build.sh
 

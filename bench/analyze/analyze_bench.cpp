@@ -61,8 +61,10 @@ int main(int argc, char** argv) {
   std::string lexicon_path = std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--calls") calls = std::atoi(argv[i + 1]);
-    else if (a == "--lexicon") lexicon_path = argv[i + 1];
+    if (a == "--calls")
+      calls = std::atoi(argv[i + 1]);
+    else if (a == "--lexicon")
+      lexicon_path = argv[i + 1];
   }
   auto lex = SentimentLexicon::load_file(lexicon_path);
   if (!lex) {
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) { return lat[static_cast<std::size_t>(p * static_cast<double>(lat.size() - 1))]; };
   fmt::print("built-in analyzers on 5-minute transcripts ({} segments, {} words each), {} calls, one core:\n",
              corpus[0].size(), words, calls);
-  fmt::print("  {:.0f} calls/s; latency p50 {:.3f} ms, p99 {:.3f} ms (checksum {})\n", calls / secs, pct(0.5), pct(0.99), sink % 1000);
+  fmt::print("  {:.0f} calls/s; latency p50 {:.3f} ms, p99 {:.3f} ms (checksum {})\n", calls / secs, pct(0.5),
+             pct(0.99), sink % 1000);
   return 0;
 }

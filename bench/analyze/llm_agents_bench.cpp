@@ -32,10 +32,14 @@ int main(int argc, char** argv) {
   int per_host = 1024;  // curl's connection cap per host (the worker's default is 256)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--calls") calls = std::atoi(argv[i + 1]);
-    else if (a == "--businesses") businesses = std::atoi(argv[i + 1]);
-    else if (a == "--latency-ms") latency_ms = std::atoi(argv[i + 1]);
-    else if (a == "--per-host") per_host = std::atoi(argv[i + 1]);
+    if (a == "--calls")
+      calls = std::atoi(argv[i + 1]);
+    else if (a == "--businesses")
+      businesses = std::atoi(argv[i + 1]);
+    else if (a == "--latency-ms")
+      latency_ms = std::atoi(argv[i + 1]);
+    else if (a == "--per-host")
+      per_host = std::atoi(argv[i + 1]);
   }
   const auto& defaults = pipeline::default_agents();
   const int requests = calls * static_cast<int>(defaults.size());
@@ -51,7 +55,8 @@ int main(int argc, char** argv) {
   // One valid answer per default agent, chosen by the "Task: <name>" line of its prompt.
   const std::vector<std::pair<std::string, std::string>> replies = {
       {"summary", R"({"summary":"Refund issued.","key_points":[]})"},
-      {"bant", R"({"budget":{"value":null,"evidence":null},"authority":{"value":null,"evidence":null},"need":{"value":null,"evidence":null},"timeline":{"value":null,"evidence":null},"qualified":false})"},
+      {"bant",
+       R"({"budget":{"value":null,"evidence":null},"authority":{"value":null,"evidence":null},"need":{"value":null,"evidence":null},"timeline":{"value":null,"evidence":null},"qualified":false})"},
       {"sop_compliance", R"({"score":90,"violations":[]})"},
       {"objections", R"({"objections":[]})"},
       {"coaching_tips", R"({"tips":[],"strength":"Calm."})"},
@@ -129,11 +134,16 @@ int main(int argc, char** argv) {
   client.shutdown();
   fake.stop();
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<std::size_t>(p * static_cast<double>(lat.size() - 1))]; };
-  fmt::print("LLM agents against a fake provider at {} ms latency: {} calls x {} agents = {} requests, {} businesses, "
-             "one process, {} connections per host:\n",
-             latency_ms, calls, configs.size(), requests, businesses, per_host);
-  fmt::print("  in flight peak {} requests; {:.1f} requests/s; agent latency p50 {:.0f} ms, p99 {:.0f} ms; {} ok, {} failed; wall {:.2f} s\n",
-             fake.max_concurrent(), requests / secs, pct(0.5), pct(0.99), ok, failed, secs);
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0 : lat[static_cast<std::size_t>(p * static_cast<double>(lat.size() - 1))];
+  };
+  fmt::print(
+      "LLM agents against a fake provider at {} ms latency: {} calls x {} agents = {} requests, {} businesses, "
+      "one process, {} connections per host:\n",
+      latency_ms, calls, configs.size(), requests, businesses, per_host);
+  fmt::print(
+      "  in flight peak {} requests; {:.1f} requests/s; agent latency p50 {:.0f} ms, p99 {:.0f} ms; {} ok, {} failed; "
+      "wall {:.2f} s\n",
+      fake.max_concurrent(), requests / secs, pct(0.5), pct(0.99), ok, failed, secs);
   return failed == 0 ? 0 : 1;
 }

@@ -53,8 +53,12 @@ double wer(const std::string& ref, const std::string& hyp) {
     std::vector<std::string> out;
     std::string w;
     for (char c : s + " ") {
-      if (std::isalnum(static_cast<unsigned char>(c)) != 0) w += c;
-      else if (!w.empty()) { out.push_back(w); w.clear(); }
+      if (std::isalnum(static_cast<unsigned char>(c)) != 0)
+        w += c;
+      else if (!w.empty()) {
+        out.push_back(w);
+        w.clear();
+      }
     }
     return out;
   };
@@ -75,8 +79,10 @@ int main(int argc, char** argv) {
   int repeat = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--minutes") minutes = std::atoi(argv[i + 1]);
-    else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
+    if (a == "--minutes")
+      minutes = std::atoi(argv[i + 1]);
+    else if (a == "--repeat")
+      repeat = std::atoi(argv[i + 1]);
   }
 
   // A long 8 kHz stereo call: sentences alternate between channels with pauses.
@@ -113,11 +119,9 @@ int main(int argc, char** argv) {
   }
   std::sort(per_run.begin(), per_run.end());
   const double median = per_run[per_run.size() / 2];
-  fmt::print("audio pipeline (decode + VAD + metrics), {} min 8 kHz stereo WAV, {} runs, one core:\n",
-             minutes, repeat);
-  fmt::print("  median {:.3f} s, best {:.3f} s -> {:.0f}x real time (best {:.0f}x); talk found {:.1f} s\n",
-             median, per_run.front(), audio_s / median, audio_s / per_run.front(),
-             static_cast<double>(talk) / 1000.0);
+  fmt::print("audio pipeline (decode + VAD + metrics), {} min 8 kHz stereo WAV, {} runs, one core:\n", minutes, repeat);
+  fmt::print("  median {:.3f} s, best {:.3f} s -> {:.0f}x real time (best {:.0f}x); talk found {:.1f} s\n", median,
+             per_run.front(), audio_s / median, audio_s / per_run.front(), static_cast<double>(talk) / 1000.0);
 
   // Offline engine.
   auto engine = earshot::stt::LocalEngine::create();

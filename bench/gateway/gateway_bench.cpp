@@ -160,7 +160,9 @@ FixedRateResult fixed_rate(int port, const std::string& path, const std::string&
   r.errors = errors.load();
   r.unsent = unsent.load();
   if (all.empty()) return r;
-  auto pct = [&](double p) { return all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))]; };
+  auto pct = [&](double p) {
+    return all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))];
+  };
   r.achieved = static_cast<double>(all.size()) / elapsed;
   r.p50_ms = pct(0.50);
   r.p99_ms = pct(0.99);
@@ -286,17 +288,38 @@ int main(int argc, char** argv) {
   std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--slow-connections" && i + 1 < argc) { slow_connections = std::atoi(argv[++i]); continue; }
-    if (a == "--idle-connections" && i + 1 < argc) { idle_connections = std::atoi(argv[++i]); continue; }
-    if (a == "--only" && i + 1 < argc) { only = "," + std::string(argv[++i]) + ","; continue; }
-    if (a == "--no-wrk") { wrk = false; continue; }
-    if (a == "--no-fixed") { fixed_runs = false; continue; }
-    if (a == "--duration" && i + 1 < argc) duration = argv[++i];
-    else if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
-    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--http-threads" && i + 1 < argc) http_threads = std::atoi(argv[++i]);
-    else if (a == "--fixed-duration" && i + 1 < argc) fixed_duration = argv[++i];
-    else if (a == "--cache-ttl" && i + 1 < argc) cache_ttl = argv[++i];
+    if (a == "--slow-connections" && i + 1 < argc) {
+      slow_connections = std::atoi(argv[++i]);
+      continue;
+    }
+    if (a == "--idle-connections" && i + 1 < argc) {
+      idle_connections = std::atoi(argv[++i]);
+      continue;
+    }
+    if (a == "--only" && i + 1 < argc) {
+      only = "," + std::string(argv[++i]) + ",";
+      continue;
+    }
+    if (a == "--no-wrk") {
+      wrk = false;
+      continue;
+    }
+    if (a == "--no-fixed") {
+      fixed_runs = false;
+      continue;
+    }
+    if (a == "--duration" && i + 1 < argc)
+      duration = argv[++i];
+    else if (a == "--connections" && i + 1 < argc)
+      connections = std::atoi(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--http-threads" && i + 1 < argc)
+      http_threads = std::atoi(argv[++i]);
+    else if (a == "--fixed-duration" && i + 1 < argc)
+      fixed_duration = argv[++i];
+    else if (a == "--cache-ttl" && i + 1 < argc)
+      cache_ttl = argv[++i];
     else if (a == "--rates" && i + 1 < argc) {
       rates.clear();
       std::string list = argv[++i];
@@ -338,12 +361,16 @@ int main(int argc, char** argv) {
   need(storage::Migrator(db, storage::embedded_migrations()).migrate(), "migrate");
   const auto total = need(db.execute("SELECT COUNT(*) FROM call_records"), "count").rows[0][0].as_int();
   if (total < 1'000'000) {
-    std::cerr << fmt::format("gateway_bench: earshot_bench holds {} calls; run storage_bench --only list first\n", total);
+    std::cerr << fmt::format("gateway_bench: earshot_bench holds {} calls; run storage_bench --only list first\n",
+                             total);
     return 1;
   }
   const auto tenant = *storage::TenantId::make("bench-list-00");
-  const auto call_id = need(db.execute("SELECT id FROM call_records WHERE bid = ? ORDER BY id LIMIT 1",
-                                       {storage::Value(tenant.bid())}), "call").rows[0][0].as_int();
+  const auto call_id =
+      need(db.execute("SELECT id FROM call_records WHERE bid = ? ORDER BY id LIMIT 1", {storage::Value(tenant.bid())}),
+           "call")
+          .rows[0][0]
+          .as_int();
   // A viewer of the business (created once; the password is only for this process).
   storage::MySqlUserRepository users(db);
   const std::string email = "bench-viewer@bench.test";
@@ -367,8 +394,8 @@ int main(int argc, char** argv) {
   api::AmqpQueueControl queues(amqp, {}, publisher);
   Metrics metrics("gateway-bench", "0", "0");
   api::ListCache list_cache(clock, parse_ms(cache_ttl), 4096, &metrics);
-  api::GatewayServices services{db, keys, clock, auth, queues, "/nonexistent", nullptr, &metrics,
-                                api::openapi_document()};
+  api::GatewayServices services{
+      db, keys, clock, auth, queues, "/nonexistent", nullptr, &metrics, api::openapi_document()};
   services.list_cache = &list_cache;
   api::Router router;
   api::add_all_routes(router, services);
@@ -391,10 +418,10 @@ int main(int argc, char** argv) {
   const std::string base = fmt::format("http://127.0.0.1:{}", http.bound_port());
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} threads, MariaDB pool {}; "
-                           "RLIMIT_NOFILE {}\n",
-                           total, threads, connections, duration, http_threads, mysql.pool_size,
-                           static_cast<long long>(nofile.rlim_cur));
+  std::cout << fmt::format(
+      "{} calls in earshot_bench; wrk -t{} -c{} -d{}; gateway {} threads, MariaDB pool {}; "
+      "RLIMIT_NOFILE {}\n",
+      total, threads, connections, duration, http_threads, mysql.pool_size, static_cast<long long>(nofile.rlim_cur));
   const std::string list_path = "/api/v1/calls?limit=50&city=Boston&status=analyzed";
   std::string page2 = list_path;
   {
@@ -427,8 +454,8 @@ int main(int argc, char** argv) {
     if (!wrk) break;
     use_cache(cached);
     const double cpu_before = process_cpu_ms();
-    const auto out = run(fmt::format("wrk -t{} -c{} -d{} --latency -H 'Authorization: Bearer {}' '{}{}' 2>&1",
-                                     threads, connections, duration, session.access_token, base, path));
+    const auto out = run(fmt::format("wrk -t{} -c{} -d{} --latency -H 'Authorization: Bearer {}' '{}{}' 2>&1", threads,
+                                     connections, duration, session.access_token, base, path));
     const double cpu = process_cpu_ms() - cpu_before;
     const auto non2xx = grab(out, R"(Non-2xx or 3xx responses: (\d+))");
     const double requests = std::atof(grab(out, R"((\d+) requests in)").c_str());
@@ -444,17 +471,18 @@ int main(int argc, char** argv) {
                              slow_connections, idle_connections, slow->open_now());
   }
   const auto fixed = parse_ms(fixed_duration);
-  if (fixed_runs) std::cout << fmt::format("fixed rate (open loop, {} connections, {} per rate; latency from the scheduled time):\n",
-                           connections, fixed_duration);
+  if (fixed_runs)
+    std::cout << fmt::format("fixed rate (open loop, {} connections, {} per rate; latency from the scheduled time):\n",
+                             connections, fixed_duration);
   for (const auto& [key, name, path, cached] : targets) {
     if (!fixed_runs) break;
     use_cache(cached);
     for (double rate : rates) {
       const auto r = fixed_rate(http.bound_port(), path, session.access_token, rate, fixed, connections);
-      std::cout << fmt::format("{:<38} {:>6.0f}/s offered {:>9.1f} req/s  p50 {:>7.2f}ms  p99 {:>8.2f}ms  max {:>8.2f}ms{}{}\n",
-                               name, rate, r.achieved, r.p50_ms, r.p99_ms, r.max_ms,
-                               r.errors ? fmt::format("  ERRORS: {}", r.errors) : std::string(),
-                               r.unsent ? fmt::format("  SATURATED: {} not sent", r.unsent) : std::string());
+      std::cout << fmt::format(
+          "{:<38} {:>6.0f}/s offered {:>9.1f} req/s  p50 {:>7.2f}ms  p99 {:>8.2f}ms  max {:>8.2f}ms{}{}\n", name, rate,
+          r.achieved, r.p50_ms, r.p99_ms, r.max_ms, r.errors ? fmt::format("  ERRORS: {}", r.errors) : std::string(),
+          r.unsent ? fmt::format("  SATURATED: {} not sent", r.unsent) : std::string());
     }
   }
   if (slow) {

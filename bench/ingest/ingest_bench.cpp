@@ -69,11 +69,16 @@ int main(int argc, char** argv) {
   std::string store_kind = "local";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--duration" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-    else if (a == "--clients" && i + 1 < argc) clients = std::atoi(argv[++i]);
-    else if (a == "--http-threads" && i + 1 < argc) http_threads = std::atoi(argv[++i]);
-    else if (a == "--bytes" && i + 1 < argc) bytes = std::atoll(argv[++i]);
-    else if (a == "--store" && i + 1 < argc) store_kind = argv[++i];
+    if (a == "--duration" && i + 1 < argc)
+      seconds = std::atoi(argv[++i]);
+    else if (a == "--clients" && i + 1 < argc)
+      clients = std::atoi(argv[++i]);
+    else if (a == "--http-threads" && i + 1 < argc)
+      http_threads = std::atoi(argv[++i]);
+    else if (a == "--bytes" && i + 1 < argc)
+      bytes = std::atoll(argv[++i]);
+    else if (a == "--store" && i + 1 < argc)
+      store_kind = argv[++i];
     else {
       std::cerr << "usage: ingest_bench [--duration SECONDS] [--clients N] [--http-threads N] [--bytes N] "
                    "[--store local|s3]\n";
@@ -124,15 +129,15 @@ int main(int argc, char** argv) {
   auto jwt = need(api::JwtCodec::make(std::string(48, 'b'), std::chrono::hours(1), clock), "jwt");
   api::AuthService auth(db, jwt, clock, std::chrono::hours(1));
   Metrics metrics("ingest-bench", "0", "0");
-  api::GatewayServices services{db, keys, clock, auth, queues, objects.string(), nullptr, &metrics,
-                                api::openapi_document()};
+  api::GatewayServices services{
+      db, keys, clock, auth, queues, objects.string(), nullptr, &metrics, api::openapi_document()};
   services.ingest.max_audio_bytes = std::max<std::int64_t>(bytes * 2, 1 << 20);
 #ifdef EARSHOT_BENCH_FAKE_S3
   std::unique_ptr<testing::FakeS3> fake_s3;
   http::CurlHttpClient s3_http;
   if (store_kind == "s3") {
-    fake_s3 = std::make_unique<testing::FakeS3>(
-        testing::FakeS3::Options{"us-east-1", {{"AKIDBENCH", "bench-secret"}}, {"bench"}, [] { return std::chrono::system_clock::now(); }});
+    fake_s3 = std::make_unique<testing::FakeS3>(testing::FakeS3::Options{
+        "us-east-1", {{"AKIDBENCH", "bench-secret"}}, {"bench"}, [] { return std::chrono::system_clock::now(); }});
     if (!fake_s3->start()) need(make_error(ErrorCode::kUnavailable, "fake S3 did not start"), "s3");
     objectstore::ObjectStoreSettings os;
     os.kind = "s3";
@@ -170,9 +175,9 @@ int main(int argc, char** argv) {
   const std::string wav = audio::encode_wav_pcm16(samples, 16000);
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("uploads of {} bytes ({:.1f} s WAV), {} clients, {} s, gateway {} worker threads, {} store\n",
-                           wav.size(), static_cast<double>(frames) / 16000, clients, seconds, http_threads,
-                           store_kind);
+  std::cout << fmt::format(
+      "uploads of {} bytes ({:.1f} s WAV), {} clients, {} s, gateway {} worker threads, {} store\n", wav.size(),
+      static_cast<double>(frames) / 16000, clients, seconds, http_threads, store_kind);
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<double> latencies_ms;

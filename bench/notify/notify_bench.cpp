@@ -72,13 +72,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
-    if (a == "--deliveries") deliveries = next();
-    else if (a == "--businesses") businesses = next();
-    else if (a == "--in-flight") in_flight = next();
-    else if (a == "--batch") batch = next();
-    else if (a == "--receiver-threads") receiver_threads = next();
+    if (a == "--deliveries")
+      deliveries = next();
+    else if (a == "--businesses")
+      businesses = next();
+    else if (a == "--in-flight")
+      in_flight = next();
+    else if (a == "--batch")
+      batch = next();
+    else if (a == "--receiver-threads")
+      receiver_threads = next();
     else {
-      std::cerr << "usage: notify_bench [--deliveries N] [--businesses N] [--in-flight N] [--batch N] [--receiver-threads N]\n";
+      std::cerr << "usage: notify_bench [--deliveries N] [--businesses N] [--in-flight N] [--batch N] "
+                   "[--receiver-threads N]\n";
       return 2;
     }
   }
@@ -123,9 +129,10 @@ int main(int argc, char** argv) {
   }
 
   std::cout << std::unitbuf;
-  std::cout << fmt::format("notify_bench: {} webhook deliveries over {} businesses to a local receiver verifying "
-                           "every signature ({} threads); load average {}\n\n",
-                           deliveries, businesses, receiver_threads, load_average());
+  std::cout << fmt::format(
+      "notify_bench: {} webhook deliveries over {} businesses to a local receiver verifying "
+      "every signature ({} threads); load average {}\n\n",
+      deliveries, businesses, receiver_threads, load_average());
 
   // Enqueue (what the notify stage does per call), 500 rows per transaction.
   const auto e0 = std::chrono::steady_clock::now();
@@ -136,11 +143,15 @@ int main(int argc, char** argv) {
     std::vector<notify::NewDelivery> rows;
     for (int i = 0; i < n; ++i) {
       const auto id = fmt::format("evt_bench_{}", done + i);
-      nlohmann::json ev{{"id", id}, {"type", "call.analyzed"}, {"version", 1}, {"bid", t.bid()},
+      nlohmann::json ev{{"id", id},
+                        {"type", "call.analyzed"},
+                        {"version", 1},
+                        {"bid", t.bid()},
                         {"created_at", "2026-11-21T09:40:00.000Z"},
-                        {"data", {{"call", {{"id", done + i}, {"external_id", fmt::format("c-{}", done + i)}}},
-                                  {"summary", "Customer asked for a refund; the agent issued it."},
-                                  {"scores", {{"qa_score", 0.75}, {"customer_sentiment", 0.2}}}}}};
+                        {"data",
+                         {{"call", {{"id", done + i}, {"external_id", fmt::format("c-{}", done + i)}}},
+                          {"summary", "Customer asked for a refund; the agent issued it."},
+                          {"scores", {{"qa_score", 0.75}, {"customer_sentiment", 0.2}}}}}};
       rows.push_back({notify::Channel::kWebhook, sub, done + i, "call.analyzed", id, ev.dump()});
     }
     need(store.enqueue(t, rows, now), "enqueue");
@@ -157,7 +168,8 @@ int main(int argc, char** argv) {
   s.max_in_flight = in_flight;
   s.claim_batch = batch;
   s.poll_interval = 5ms;
-  notify::Dispatcher disp(s, notify::DispatcherDeps{store, client, configs, nullptr, metrics, SystemClock::instance(), {}});
+  notify::Dispatcher disp(
+      s, notify::DispatcherDeps{store, client, configs, nullptr, metrics, SystemClock::instance(), {}});
   const auto d0 = std::chrono::steady_clock::now();
   need(disp.start(), "dispatcher");
   while (disp.recorded() < static_cast<std::uint64_t>(deliveries)) {
@@ -175,13 +187,16 @@ int main(int argc, char** argv) {
   auto counts = need(db.execute("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status"), "count");
   std::string by_status;
   for (const auto& r : counts.rows) by_status += fmt::format("{}={} ", r[0].as_string(), r[1].as_int());
-  auto lat = need(db.execute("SELECT latency_ms FROM webhook_deliveries WHERE status = 'delivered' ORDER BY latency_ms"), "latency");
+  auto lat =
+      need(db.execute("SELECT latency_ms FROM webhook_deliveries WHERE status = 'delivered' ORDER BY latency_ms"),
+           "latency");
   auto pct = [&](double p) {
     if (lat.rows.empty()) return std::int64_t{0};
     return lat.rows[static_cast<std::size_t>(p * static_cast<double>(lat.rows.size() - 1))][0].as_int();
   };
-  std::cout << fmt::format("deliver (claim, sign, POST, record)  {:>8.0f} deliveries/s  ({:.2f} s, in flight <= {}, claim batch {})\n",
-                           deliveries / deliver_s, deliver_s, in_flight, batch);
+  std::cout << fmt::format(
+      "deliver (claim, sign, POST, record)  {:>8.0f} deliveries/s  ({:.2f} s, in flight <= {}, claim batch {})\n",
+      deliveries / deliver_s, deliver_s, in_flight, batch);
   std::cout << fmt::format("request latency at the sender        p50 {} ms, p99 {} ms\n", pct(0.5), pct(0.99));
   std::cout << fmt::format("receiver: {} requests, {} unique events, {} bad signatures, {} duplicates\n",
                            rx.request_count(), rx.accepted_count(), rx.bad_signatures(), rx.duplicates());

@@ -50,13 +50,13 @@ double percentile(std::vector<double> v, double p) {
 
 std::string body_for(const std::string& bid, const std::string& call_id, std::size_t bytes) {
   std::string b = fmt::format(
-      R"({{"schema_version":1,"bid":"{}","call_id":"{}","source":{{"provider":"bench","external_id":"{}"}}}})",
-      bid, call_id, std::string(bytes > 120 ? bytes - 120 : 1, 'x'));
+      R"({{"schema_version":1,"bid":"{}","call_id":"{}","source":{{"provider":"bench","external_id":"{}"}}}})", bid,
+      call_id, std::string(bytes > 120 ? bytes - 120 : 1, 'x'));
   return b;
 }
 
-eq::OutgoingMessage message(const eq::TopologySettings& topo, const std::string& bid,
-                            const std::string& call_id, std::size_t bytes) {
+eq::OutgoingMessage message(const eq::TopologySettings& topo, const std::string& bid, const std::string& call_id,
+                            std::size_t bytes) {
   return eq::make_stage_message(topo, eq::Envelope{.bid = bid, .stage = eq::Stage::kSync},
                                 body_for(bid, call_id, bytes));
 }
@@ -69,18 +69,16 @@ class NoopHandler final : public eq::StageHandler {
     if (pos != std::string::npos) {
       const long long sent = std::atoll(m.body.c_str() + pos + 12);
       const long long now =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-              .count();
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
       std::lock_guard l(mu);
       latencies_ms.push_back(static_cast<double>(now - sent) / 1e6);
     }
     eq::Done done;
     if (next_bid != nullptr) {
       // A realistic stage: one next-stage message, confirmed before the input is acked.
-      done.next.push_back(eq::make_stage_message(
-          *topo, eq::Envelope{.bid = *next_bid, .stage = eq::Stage::kTranscribe},
-          R"({"schema_version":1,"bid":")" + *next_bid +
-              R"(","call_id":"c","audio":{"uri":"file:///c","format":"wav"}})"));
+      done.next.push_back(eq::make_stage_message(*topo, eq::Envelope{.bid = *next_bid, .stage = eq::Stage::kTranscribe},
+                                                 R"({"schema_version":1,"bid":")" + *next_bid +
+                                                     R"(","call_id":"c","audio":{"uri":"file:///c","format":"wav"}})"));
     }
     return done;
   }
@@ -151,8 +149,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string queue = eq::work_queue(eq::Stage::kSync, bid);
-  fmt::print("queue_bench: {} messages of {} bytes, persistent, quorum queue {}\n\n", messages,
-             body_bytes, queue);
+  fmt::print("queue_bench: {} messages of {} bytes, persistent, quorum queue {}\n\n", messages, body_bytes, queue);
 
   // 1. Confirmed publishing.
   fmt::print("{:<34} {:>10} {:>12} {:>12}\n", "publish (confirmed)", "msg/s", "p50 ms", "p99 ms");
@@ -185,8 +182,8 @@ int main(int argc, char** argv) {
       }
     }
     const double rate = n / seconds_since(t0);
-    fmt::print("{:<34} {:>10.0f} {:>12} {:>12}\n", fmt::format("window {:>3}, {} msgs", window, n),
-               rate, window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.5)) : "-",
+    fmt::print("{:<34} {:>10.0f} {:>12} {:>12}\n", fmt::format("window {:>3}, {} msgs", window, n), rate,
+               window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.5)) : "-",
                window == 1 ? fmt::format("{:.2f}", percentile(lat, 0.99)) : "-");
     clear(admin, queue);
   }
@@ -203,8 +200,7 @@ int main(int argc, char** argv) {
       if (auto st = pub.publish_batch(std::move(batch)); !st) return 1;
       lat.push_back(seconds_since(s) * 1e3);
     }
-    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
-               fmt::format("batches of 100, {} msgs", batches * 100),
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n", fmt::format("batches of 100, {} msgs", batches * 100),
                batches * 100 / seconds_since(t0), percentile(lat, 0.5), percentile(lat, 0.99));
     clear(admin, queue);
   }
@@ -231,10 +227,8 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& t : threads) t.join();
-    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n",
-               fmt::format("8 threads x 1 msg, {} msgs", lat.size()),
-               static_cast<double>(lat.size()) / seconds_since(t0), percentile(lat, 0.5),
-               percentile(lat, 0.99));
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n", fmt::format("8 threads x 1 msg, {} msgs", lat.size()),
+               static_cast<double>(lat.size()) / seconds_since(t0), percentile(lat, 0.5), percentile(lat, 0.99));
     clear(admin, queue);
   }
 
@@ -249,8 +243,7 @@ int main(int argc, char** argv) {
   o.handler_threads = 2;
   o.per_business_in_flight = 2;
   o.prefetch = 500;
-  eq::StageWorker worker(amqp, topo, o, handler, dir, recorder, metrics,
-                         earshot::SystemClock::instance());
+  eq::StageWorker worker(amqp, topo, o, handler, dir, recorder, metrics, earshot::SystemClock::instance());
   if (auto st = worker.start(); !st) {
     fmt::print(stderr, "worker: {}\n", st.error().to_string());
     return 1;
@@ -258,8 +251,7 @@ int main(int argc, char** argv) {
   while (worker.consuming().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   eq::Publisher pub(amqp, {.window = 500});
   pub.start();
-  fmt::print("\n{:<34} {:>10} {:>12} {:>12}\n", "no-op stage (publish->handler)", "msg/s", "p50 ms",
-             "p99 ms");
+  fmt::print("\n{:<34} {:>10} {:>12} {:>12}\n", "no-op stage (publish->handler)", "msg/s", "p50 ms", "p99 ms");
   // rate 0: as fast as confirms allow, in batches of 500; else batches of 20 paced to `rate`.
   auto run = [&](int n, int rate) -> bool {
     {
@@ -271,16 +263,14 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     for (int done = 0; done < n;) {
       if (rate > 0) {
-        const auto due =
-            t0 + std::chrono::microseconds(static_cast<long long>(done) * 1'000'000LL / rate);
+        const auto due = t0 + std::chrono::microseconds(static_cast<long long>(done) * 1'000'000LL / rate);
         std::this_thread::sleep_until(due);
       }
       std::vector<eq::OutgoingMessage> batch;
       const int k = std::min(batch_size, n - done);
       for (int i = 0; i < k; ++i) {
         const long long now =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-                .count();
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
         batch.push_back(message(topo, bid, fmt::format("t{}", now), body_bytes));
       }
       if (auto st = pub.publish_batch(std::move(batch)); !st) {
@@ -295,11 +285,10 @@ int main(int argc, char** argv) {
     }
     const double total_s = seconds_since(t0);
     std::lock_guard l(handler.mu);
-    const std::string what = rate == 0 ? fmt::format("full speed, {} msgs", n)
-                                       : fmt::format("paced {}/s, {} msgs", rate, n);
-    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n", what,
-               (recorder.done.load() - base) / total_s, percentile(handler.latencies_ms, 0.5),
-               percentile(handler.latencies_ms, 0.99));
+    const std::string what =
+        rate == 0 ? fmt::format("full speed, {} msgs", n) : fmt::format("paced {}/s, {} msgs", rate, n);
+    fmt::print("{:<34} {:>10.0f} {:>12.2f} {:>12.2f}\n", what, (recorder.done.load() - base) / total_s,
+               percentile(handler.latencies_ms, 0.5), percentile(handler.latencies_ms, 0.99));
     return recorder.done.load() - base == n;
   };
   bool ok = run(messages, 0);
@@ -317,8 +306,7 @@ int main(int argc, char** argv) {
   o.per_business_in_flight = 8;
   fmt::print("{}\n", "with one next-stage message per input, 8 handler threads:");
   {
-    eq::StageWorker worker2(amqp, topo, o, handler, dir, recorder, metrics,
-                            earshot::SystemClock::instance());
+    eq::StageWorker worker2(amqp, topo, o, handler, dir, recorder, metrics, earshot::SystemClock::instance());
     if (!worker2.start()) return 1;
     while (worker2.consuming().empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -334,9 +322,8 @@ int main(int argc, char** argv) {
   ok = ok && forwarded && static_cast<int>(*forwarded) == messages / 2;
   (void)admin.delete_business(eq::Stage::kTranscribe, bid);
   const auto left = admin.queue_depth(queue);
-  fmt::print("(done: {}; retried or dead-lettered: {}{}; messages left in the work queue: {})\n",
-             recorder.done.load(), recorder.other.load(),
-             recorder.first_other.empty() ? "" : " (first: " + recorder.first_other + ")",
+  fmt::print("(done: {}; retried or dead-lettered: {}{}; messages left in the work queue: {})\n", recorder.done.load(),
+             recorder.other.load(), recorder.first_other.empty() ? "" : " (first: " + recorder.first_other + ")",
              left ? static_cast<long>(*left) : -1L);
   (void)admin.delete_business(eq::Stage::kSync, bid);
   return ok && left && *left == 0 ? 0 : 1;

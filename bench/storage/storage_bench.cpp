@@ -70,7 +70,9 @@ void need(Status s, const std::string& what) {
   if (!s) die(what, s.error());
 }
 
-Timestamp epoch_start() { return Timestamp(std::chrono::seconds(1'767'225'600)); }  // 2026-01-01
+Timestamp epoch_start() {
+  return Timestamp(std::chrono::seconds(1'767'225'600));
+}  // 2026-01-01
 
 CallInput random_call(std::mt19937_64& rng, const std::string& ext) {
   CallInput in;
@@ -119,32 +121,34 @@ void seed(Database& db, int businesses, int calls) {
   int done = 0;
   while (done < calls) {
     need(db.transaction([&](Connection& c) -> Status {
-           for (int stmt = 0; stmt < 10 && done < calls; ++stmt) {
-             p.clear();
-             for (int i = 0; i < kRows; ++i) {
-               const int n = done + i;
-               const int b = (n / per_business) % businesses;
-               p.emplace_back(fmt::format("bench-list-{:02}", b));
-               p.emplace_back(fmt::format("call-{:08}", n));
-               p.emplace_back(static_cast<std::int64_t>(1 + rng() % 40));
-               p.emplace_back(fmt::format("+1555{:07}", rng() % 10'000'000));
-               p.emplace_back(cities[rng() % 6]);
-               p.emplace_back(cats[rng() % 4]);
-               p.emplace_back(epoch_start() + std::chrono::seconds(rng() % (365 * 86400)));
-               p.emplace_back(static_cast<std::int64_t>(rng() % 1'800'000));
-               p.emplace_back(langs[rng() % 3]);
-               p.emplace_back(statuses[rng() % 5]);
-               p.emplace_back(std::round(unit(rng) * 1000) / 1000);
-               p.emplace_back(std::round((unit(rng) * 2 - 1) * 1000) / 1000);
-               if (rng() % 10 == 0) p.emplace_back(nullptr);
-               else p.emplace_back(std::round(unit(rng) * 100) / 100);
-             }
-             auto r = c.execute(sql, p);
-             if (!r) return std::unexpected(r.error());
-             done += kRows;
-           }
-           return {};
-         }),
+      for (int stmt = 0; stmt < 10 && done < calls; ++stmt) {
+        p.clear();
+        for (int i = 0; i < kRows; ++i) {
+          const int n = done + i;
+          const int b = (n / per_business) % businesses;
+          p.emplace_back(fmt::format("bench-list-{:02}", b));
+          p.emplace_back(fmt::format("call-{:08}", n));
+          p.emplace_back(static_cast<std::int64_t>(1 + rng() % 40));
+          p.emplace_back(fmt::format("+1555{:07}", rng() % 10'000'000));
+          p.emplace_back(cities[rng() % 6]);
+          p.emplace_back(cats[rng() % 4]);
+          p.emplace_back(epoch_start() + std::chrono::seconds(rng() % (365 * 86400)));
+          p.emplace_back(static_cast<std::int64_t>(rng() % 1'800'000));
+          p.emplace_back(langs[rng() % 3]);
+          p.emplace_back(statuses[rng() % 5]);
+          p.emplace_back(std::round(unit(rng) * 1000) / 1000);
+          p.emplace_back(std::round((unit(rng) * 2 - 1) * 1000) / 1000);
+          if (rng() % 10 == 0)
+            p.emplace_back(nullptr);
+          else
+            p.emplace_back(std::round(unit(rng) * 100) / 100);
+        }
+        auto r = c.execute(sql, p);
+        if (!r) return std::unexpected(r.error());
+        done += kRows;
+      }
+      return {};
+    }),
          "seed");
   }
   need(db.execute("ANALYZE TABLE call_records"), "analyze");
@@ -162,11 +166,16 @@ int main(int argc, char** argv) {
   std::string only;  // "upserts" or "list": run one part
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--calls" && i + 1 < argc) total_calls = std::stoi(argv[++i]);
-    else if (a == "--businesses" && i + 1 < argc) businesses = std::stoi(argv[++i]);
-    else if (a == "--queries" && i + 1 < argc) queries = std::stoi(argv[++i]);
-    else if (a == "--reseed") reseed = true;
-    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--calls" && i + 1 < argc)
+      total_calls = std::stoi(argv[++i]);
+    else if (a == "--businesses" && i + 1 < argc)
+      businesses = std::stoi(argv[++i]);
+    else if (a == "--queries" && i + 1 < argc)
+      queries = std::stoi(argv[++i]);
+    else if (a == "--reseed")
+      reseed = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else {
       std::cerr << "usage: storage_bench [--calls N] [--businesses N] [--queries N] [--reseed] [--only upserts|list]\n";
       return 2;
@@ -184,12 +193,10 @@ int main(int argc, char** argv) {
   settings.database.clear();
   {
     Database admin(settings);
-    need(admin.execute(fmt::format("CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4",
-                                   kDatabase)),
+    need(admin.execute(fmt::format("CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4", kDatabase)),
          "create database");
     need(admin.execute(fmt::format("DROP DATABASE IF EXISTS {}", kUpsertDatabase)), "drop");
-    need(admin.execute(fmt::format("CREATE DATABASE {} CHARACTER SET utf8mb4", kUpsertDatabase)),
-         "create database");
+    need(admin.execute(fmt::format("CREATE DATABASE {} CHARACTER SET utf8mb4", kUpsertDatabase)), "create database");
   }
   settings.pool_size = 4;
   // Migrating the big data set rebuilds indexes: minutes, not the default read deadline.
@@ -202,8 +209,7 @@ int main(int argc, char** argv) {
   Database db(settings);
   need(Migrator(db, embedded_migrations()).migrate(), "migrate");
   std::cout << std::unitbuf;
-  std::cout << fmt::format("server {}:{}, load average {}\n", settings.host, settings.port,
-                           load_average());
+  std::cout << fmt::format("server {}:{}, load average {}\n", settings.host, settings.port, load_average());
 
   MySqlCallRepository up_calls(up_db);
   MySqlCallRepository calls(db);
@@ -226,8 +232,8 @@ int main(int argc, char** argv) {
     const double secs = seconds_since(t0);
     const auto p = percentiles(lat);
     std::cout << fmt::format(
-        "upsert single (new rows):      {:>8.0f} upserts/s  p50 {:.2f} ms  p99 {:.2f} ms  ({} rows)\n",
-        kN / secs, p.p50_ms, p.p99_ms, kN);
+        "upsert single (new rows):      {:>8.0f} upserts/s  p50 {:.2f} ms  p99 {:.2f} ms  ({} rows)\n", kN / secs,
+        p.p50_ms, p.p99_ms, kN);
   }
   // 2. Batched upserts: new rows, then the same rows again (the re-sync path).
   for (int batch_size : {500, 1000}) {
@@ -258,8 +264,8 @@ int main(int argc, char** argv) {
       const double secs = seconds_since(t0);
       const auto p = percentiles(lat);
       std::cout << fmt::format(
-          "upsert batch {:>4} ({}): {:>8.0f} upserts/s  batch p50 {:.1f} ms  p99 {:.1f} ms  ({} rows)\n",
-          batch_size, update ? "re-sync " : "new rows", kTotal / secs, p.p50_ms, p.p99_ms, kTotal);
+          "upsert batch {:>4} ({}): {:>8.0f} upserts/s  batch p50 {:.1f} ms  p99 {:.1f} ms  ({} rows)\n", batch_size,
+          update ? "re-sync " : "new rows", kTotal / secs, p.p50_ms, p.p99_ms, kTotal);
     }
   }
 
@@ -268,10 +274,11 @@ int main(int argc, char** argv) {
     std::cout << fmt::format("load average at the end: {}\n", load_average());
     return 0;
   }
-  auto count = need(db.execute("SELECT COUNT(*) FROM call_records WHERE bid LIKE 'bench-list-%'"),
-                    "count");
-  if (reseed || count.rows[0][0].as_int() != total_calls) seed(db, businesses, total_calls);
-  else std::cout << fmt::format("reusing the {} seeded calls\n", total_calls);
+  auto count = need(db.execute("SELECT COUNT(*) FROM call_records WHERE bid LIKE 'bench-list-%'"), "count");
+  if (reseed || count.rows[0][0].as_int() != total_calls)
+    seed(db, businesses, total_calls);
+  else
+    std::cout << fmt::format("reusing the {} seeded calls\n", total_calls);
 
   struct Shape {
     const char* name;

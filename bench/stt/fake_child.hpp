@@ -27,14 +27,16 @@ inline long status_kb(pid_t pid, const std::string& key) {
 
 // Child: serves the fake `provider` ("deepgram", "sarvam", "openai") answering after
 // `latency_ms`, writes its port to `port_fd`, and serves until the parent closes `stop_fd`.
-[[noreturn]] inline void run_fake(const std::string& provider, int threads, int latency_ms, int port_fd,
-                                  int stop_fd) {
+[[noreturn]] inline void run_fake(const std::string& provider, int threads, int latency_ms, int port_fd, int stop_fd) {
   earshot::testing::FakeProviderServer::Options opts;
   opts.threads = threads;
   std::unique_ptr<earshot::testing::FakeProviderServer> fake;
-  if (provider == "sarvam") fake = std::make_unique<earshot::testing::FakeSarvam>(opts);
-  else if (provider == "openai") fake = std::make_unique<earshot::testing::FakeOpenAi>(opts);
-  else fake = std::make_unique<earshot::testing::FakeDeepgram>(opts);
+  if (provider == "sarvam")
+    fake = std::make_unique<earshot::testing::FakeSarvam>(opts);
+  else if (provider == "openai")
+    fake = std::make_unique<earshot::testing::FakeOpenAi>(opts);
+  else
+    fake = std::make_unique<earshot::testing::FakeDeepgram>(opts);
   if (!fake->start()) _exit(3);
   fake->set_latency(std::chrono::milliseconds(latency_ms));
   const int port = fake->port();
@@ -42,8 +44,8 @@ inline long status_kb(pid_t pid, const std::string& key) {
   char c = 0;
   while (read(stop_fd, &c, 1) > 0) {
   }
-  fmt::print("fake provider: {} requests, peak concurrent {}, VmHWM {} MB\n", fake->count(),
-             fake->max_concurrent(), status_kb(0, "VmHWM") / 1024);
+  fmt::print("fake provider: {} requests, peak concurrent {}, VmHWM {} MB\n", fake->count(), fake->max_concurrent(),
+             status_kb(0, "VmHWM") / 1024);
   std::fflush(stdout);
   fake->stop();
   _exit(0);

@@ -52,11 +52,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const std::string v = argv[i + 1];
-    if (k == "--jobs") jobs = std::stoi(v);
-    else if (k == "--total") total = std::stoi(v);
-    else if (k == "--latency-ms") latency_ms = std::stoi(v);
-    else if (k == "--audio-ms") audio_ms = std::stoi(v);
-    else if (k == "--provider") provider = v;
+    if (k == "--jobs")
+      jobs = std::stoi(v);
+    else if (k == "--total")
+      total = std::stoi(v);
+    else if (k == "--latency-ms")
+      latency_ms = std::stoi(v);
+    else if (k == "--audio-ms")
+      audio_ms = std::stoi(v);
+    else if (k == "--provider")
+      provider = v;
     else {
       fmt::print(stderr, "unknown option {}\n", k);
       return 2;
@@ -97,7 +102,8 @@ int main(int argc, char** argv) {
   auto& stt = **made;
 
   std::vector<float> samples(static_cast<std::size_t>(audio_ms) * 8);
-  for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = 0.2F * static_cast<float>(std::sin(static_cast<double>(i) * 0.07));
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    samples[i] = 0.2F * static_cast<float>(std::sin(static_cast<double>(i) * 0.07));
   const std::string wav = earshot::audio::encode_wav_pcm16(samples, 8000);
 
   std::mutex mu;
@@ -141,8 +147,7 @@ int main(int argc, char** argv) {
 
   const auto t0 = Steady::now();
   for (int i = 0; i < jobs; ++i) {
-    client.post_after(std::chrono::milliseconds(static_cast<std::int64_t>(latency_ms) * i / jobs),
-                      [&] { submit(); });
+    client.post_after(std::chrono::milliseconds(static_cast<std::int64_t>(latency_ms) * i / jobs), [&] { submit(); });
   }
   {
     std::unique_lock lock(mu);
@@ -152,7 +157,8 @@ int main(int argc, char** argv) {
 
   std::sort(latencies.begin(), latencies.end());
   const auto pct = [&](double p) {
-    return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * static_cast<double>(latencies.size())))];
+    return latencies[std::min(latencies.size() - 1,
+                              static_cast<std::size_t>(p * static_cast<double>(latencies.size())))];
   };
   // Steady state: from one latency after the start (the ramp is over) to the last completion.
   std::sort(completions.begin(), completions.end());
@@ -161,12 +167,12 @@ int main(int argc, char** argv) {
   const double window_s = std::chrono::duration<double>(completions.back() - window_start).count();
   const double throughput = static_cast<double>(completions.end() - first) / window_s;
   const double ideal = jobs / (latency_ms / 1000.0);
-  fmt::print("stt_bench provider={} jobs_in_flight={} total={} latency={} ms audio={} ms ({} bytes)\n",
-             provider, jobs, total, latency_ms, audio_ms, wav.size());
+  fmt::print("stt_bench provider={} jobs_in_flight={} total={} latency={} ms audio={} ms ({} bytes)\n", provider, jobs,
+             total, latency_ms, audio_ms, wav.size());
   fmt::print("peak in flight: {}\n", peak_in_flight.load());
   fmt::print("wall: {:.2f} s ({:.1f} jobs/s overall, ramp and drain included)\n", wall_s, total / wall_s);
-  fmt::print("steady throughput: {:.1f} jobs/s, ideal (in-flight/latency): {:.1f} jobs/s, ratio {:.3f}\n",
-             throughput, ideal, throughput / ideal);
+  fmt::print("steady throughput: {:.1f} jobs/s, ideal (in-flight/latency): {:.1f} jobs/s, ratio {:.3f}\n", throughput,
+             ideal, throughput / ideal);
   fmt::print("latency ms: p50 {:.0f}, p99 {:.0f}, max {:.0f}\n", pct(0.50), pct(0.99), latencies.back());
   int error_count = 0;
   for (const auto& [code, n] : errors) {
@@ -174,8 +180,7 @@ int main(int argc, char** argv) {
     error_count += n;
   }
   fmt::print("errors: {}\n", error_count);
-  fmt::print("peak RSS (VmHWM): {:.1f} MB, threads: {}\n", status_kb(0, "VmHWM") / 1024.0,
-             status_kb(0, "Threads"));
+  fmt::print("peak RSS (VmHWM): {:.1f} MB, threads: {}\n", status_kb(0, "VmHWM") / 1024.0, status_kb(0, "Threads"));
   std::fflush(stdout);
 
   client.shutdown();

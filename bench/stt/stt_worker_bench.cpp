@@ -146,20 +146,28 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const int v = std::atoi(argv[i + 1]);
-    if (k == "--jobs") jobs = v;
-    else if (k == "--total") total = v;
-    else if (k == "--latency-ms") latency_ms = v;
-    else if (k == "--audio-ms") audio_ms = v;
-    else if (k == "--work-threads") work_threads = v;
-    else if (k == "--db-threads") db_threads = v;
-    else if (k == "--handler-threads") handler_threads = v;
+    if (k == "--jobs")
+      jobs = v;
+    else if (k == "--total")
+      total = v;
+    else if (k == "--latency-ms")
+      latency_ms = v;
+    else if (k == "--audio-ms")
+      audio_ms = v;
+    else if (k == "--work-threads")
+      work_threads = v;
+    else if (k == "--db-threads")
+      db_threads = v;
+    else if (k == "--handler-threads")
+      handler_threads = v;
     else {
       std::cerr << "usage: stt_worker_bench [--jobs N] [--total N] [--latency-ms N] [--audio-ms N] "
                    "[--work-threads N] [--db-threads N] [--handler-threads N]\n";
       return 2;
     }
   }
-  if (jobs <= 0 || total <= 0 || latency_ms <= 0 || audio_ms <= 0 || work_threads <= 0 || db_threads <= 0 || handler_threads <= 0) {
+  if (jobs <= 0 || total <= 0 || latency_ms <= 0 || audio_ms <= 0 || work_threads <= 0 || db_threads <= 0 ||
+      handler_threads <= 0) {
     std::cerr << "numbers must be positive\n";
     return 2;
   }
@@ -272,7 +280,8 @@ int main(int argc, char** argv) {
   std::cout << std::unitbuf;
   std::cout << fmt::format(
       "stt_worker_bench: {} calls ({} ms stereo 8 kHz WAV, {} bytes) through StageWorker + transcribe stage, "
-      "MariaDB, RabbitMQ, fake Deepgram at {} ms; {} in flight, {} handler + {} CPU + {} database threads; load average {}\n",
+      "MariaDB, RabbitMQ, fake Deepgram at {} ms; {} in flight, {} handler + {} CPU + {} database threads; load "
+      "average {}\n",
       total, audio_ms, wav.size(), latency_ms, jobs, handler_threads, work_threads, db_threads, load_average());
   std::cout << fmt::format("setup: {} calls stored in {:.1f} s, messages queued\n", total, setup_s);
 
@@ -333,8 +342,7 @@ int main(int argc, char** argv) {
   const long hwm_kb = bench::status_kb(0, "VmHWM");
 
   std::cout << fmt::format("peak in flight: {}\n", measured.peak_);
-  std::cout << fmt::format("wall: {:.2f} s ({:.1f} jobs/s overall, ramp and drain included)\n", wall_s,
-                           total / wall_s);
+  std::cout << fmt::format("wall: {:.2f} s ({:.1f} jobs/s overall, ramp and drain included)\n", wall_s, total / wall_s);
   std::cout << fmt::format("steady throughput: {:.1f} jobs/s, ideal (in-flight/latency): {:.1f} jobs/s, ratio {:.3f}\n",
                            throughput, ideal, throughput / ideal);
   std::cout << fmt::format("job latency ms: p50 {:.0f}, p99 {:.0f}, max {:.0f}\n", pct(0.50), pct(0.99), lat.back());
@@ -357,9 +365,8 @@ int main(int argc, char** argv) {
     storage::Database d(drop);
     (void)d.execute(fmt::format("DROP DATABASE IF EXISTS {}", kDatabase));
   }
-  const bool ok = error_count == 0 && measured.peak_ >= static_cast<std::size_t>(jobs) &&
-                  throughput >= 0.8 * ideal && hwm_kb <= 300 * 1024 && forwarded &&
-                  *forwarded == static_cast<std::uint32_t>(total);
+  const bool ok = error_count == 0 && measured.peak_ >= static_cast<std::size_t>(jobs) && throughput >= 0.8 * ideal &&
+                  hwm_kb <= 300 * 1024 && forwarded && *forwarded == static_cast<std::uint32_t>(total);
   std::cout << (ok ? "targets met\n" : "targets NOT met\n");
   return ok ? 0 : 1;
 }

@@ -11,6 +11,8 @@
 // of the machine it got.
 //   sync_bench [--calls N]   (default 50000)
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -19,8 +21,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
@@ -141,12 +141,14 @@ int main(int argc, char** argv) {
     for (int at = 0; at < n; at += 1000) {
       const int k = std::min(1000, n - at);
       std::string sql =
-          "INSERT INTO pbx_calls (call_uuid, agent_id, phone, started, dur, recording, disposition, updated_at) VALUES ";
+          "INSERT INTO pbx_calls (call_uuid, agent_id, phone, started, dur, recording, disposition, updated_at) "
+          "VALUES ";
       std::vector<storage::Value> p;
       for (int i = 0; i < k; ++i) {
         sql += i ? ", (?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?)";
         const int id = at + i;
-        const storage::Timestamp t = now - std::chrono::days(30) + std::chrono::milliseconds(id) * (30LL * 86'400'000 / n);
+        const storage::Timestamp t =
+            now - std::chrono::days(30) + std::chrono::milliseconds(id) * (30LL * 86'400'000 / n);
         p.emplace_back(fmt::format("call-{:08}", id));
         p.emplace_back(fmt::format("agent-{}", rng() % 40));
         p.emplace_back(fmt::format("+1415555{:04}", rng() % 10000));
@@ -194,19 +196,38 @@ int main(int argc, char** argv) {
     bids.push_back(t->bid());
     need(businesses.create(*t, "sync bench"), "business");
     storage::PipelineConfig c;
-    c.source_db_json = Json{{"kind", "mariadb"},  {"host", src_settings.host}, {"port", src_settings.port},
-                            {"database", kSrc},   {"user", src_settings.user}, {"table", "pbx_calls"},
+    c.source_db_json = Json{{"kind", "mariadb"},   {"host", src_settings.host}, {"port", src_settings.port},
+                            {"database", kSrc},    {"user", src_settings.user}, {"table", "pbx_calls"},
                             {"batch_size", batch}, {"safety_lag_seconds", 0}}
                            .dump();
-    c.column_mapping_json = Json{{"external_id", "call_uuid"}, {"agent", "agent_id"}, {"customer_phone", "phone"},
-                                 {"started_at", "started"}, {"duration", "dur"}, {"audio_url", "recording"},
-                                 {"watermark_time", "updated_at"}, {"watermark_id", "id"},
+    c.column_mapping_json = Json{{"external_id", "call_uuid"},
+                                 {"agent", "agent_id"},
+                                 {"customer_phone", "phone"},
+                                 {"started_at", "started"},
+                                 {"duration", "dur"},
+                                 {"audio_url", "recording"},
+                                 {"watermark_time", "updated_at"},
+                                 {"watermark_id", "id"},
                                  {"disposition", {{"column", "disposition"}, {"values", {"ANSWERED"}}}}}
                                 .dump();
     c.secrets["source_db_password"] = src_settings.password;
     need(configs.put(*t, c), "config");
-    sync::SourceDbSync s(sync::SyncDeps{db, configs, calls, agents, transcripts, watermarks, leads, publisher, declarer,
-                                        topo, metrics, SystemClock::instance(), nullptr, {}, nullptr, std::nullopt});
+    sync::SourceDbSync s(sync::SyncDeps{db,
+                                        configs,
+                                        calls,
+                                        agents,
+                                        transcripts,
+                                        watermarks,
+                                        leads,
+                                        publisher,
+                                        declarer,
+                                        topo,
+                                        metrics,
+                                        SystemClock::instance(),
+                                        nullptr,
+                                        {},
+                                        nullptr,
+                                        std::nullopt});
     auto start = std::chrono::steady_clock::now();
     double cpu0 = own_cpu_seconds(), srv0 = server_cpu_seconds(pid_file);
     auto r = s.run_once(*t);

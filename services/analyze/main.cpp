@@ -87,13 +87,13 @@ struct Analyze {
     analyses = std::make_unique<storage::MySqlAnalysisRepository>(*db);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
     directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
-    stage = std::make_unique<pipeline::AnalyzeStage>(pipeline::AnalyzeStageDeps{
-        *calls, *transcripts, *metrics, *agents, *categories, *scorecards, *matches, *analyses, *events, *lexicon,
-        rt.metrics(), rt.clock(), topology});
+    stage = std::make_unique<pipeline::AnalyzeStage>(
+        pipeline::AnalyzeStageDeps{*calls, *transcripts, *metrics, *agents, *categories, *scorecards, *matches,
+                                   *analyses, *events, *lexicon, rt.metrics(), rt.clock(), topology});
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
     embeddings = std::make_unique<storage::MySqlEmbeddingRepository>(*db);
     leads = std::make_unique<storage::MySqlCrmLeadRepository>(*db);
-    auto r = cache::RedisClient::make(deps.redis, 8);
+    auto r = cache::RedisClient::make(deps.redis);
     if (!r) return std::unexpected(r.error().with_context("EARSHOT_REDIS_URL"));
     redis = std::move(*r);
     limiter = std::make_unique<cache::RedisRateLimiter>(*redis, "earshot:rl:llm:");
@@ -105,8 +105,8 @@ struct Analyze {
     // under the egress policy. The operator's own defaults (ollama_url, openai_url,
     // bedrock_url) are destinations this binary's configuration named, so they are allowed.
     auto policy = deps.egress_policy;
-    for (const auto& url : {llm_settings.defaults.ollama_url, llm_settings.defaults.openai_url,
-                            llm_settings.defaults.bedrock_url}) {
+    for (const auto& url :
+         {llm_settings.defaults.ollama_url, llm_settings.defaults.openai_url, llm_settings.defaults.bedrock_url}) {
       if (!url.empty()) http::allow_operator_url(policy, url);
     }
     tenant_http = std::make_unique<http::TenantHttpClient>(http_client, std::move(policy));

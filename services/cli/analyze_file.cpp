@@ -34,7 +34,8 @@ using nlohmann::json;
 
 constexpr std::string_view kUsage =
     "Usage: earshot analyze-file AUDIO [--stereo-map agent,customer|customer,agent]\n"
-    "                            [--stt local|none|sarvam|deepgram|openai|whisper_cpp [--stt-url URL]] [--json] [--lexicon FILE] [--categories FILE]\n"
+    "                            [--stt local|none|sarvam|deepgram|openai|whisper_cpp [--stt-url URL]] [--json] "
+    "[--lexicon FILE] [--categories FILE]\n"
     "       earshot analyze-file --transcript FILE [--json] [--lexicon FILE] [--categories FILE]\n"
     "       ... [--scorecard FILE] [--llm ollama|openai|bedrock --llm-model M [--llm-url URL]\n"
     "            [--llm-region R] [--agents FILE]]\n\n"
@@ -97,8 +98,12 @@ Result<std::vector<stt::Segment>> provider_segments(const std::string& provider,
   return std::move(t->segments);
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
-json opt2(const std::optional<double>& v) { return v ? json(round2(*v)) : json(nullptr); }
+double round2(double v) {
+  return std::round(v * 100.0) / 100.0;
+}
+json opt2(const std::optional<double>& v) {
+  return v ? json(round2(*v)) : json(nullptr);
+}
 
 Result<std::string> read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -121,14 +126,17 @@ Result<std::vector<stt::Segment>> parse_transcript(const std::string& text, bool
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') {
     auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) return make_error(ErrorCode::kInvalidArgument, "transcript is not a JSON array of segments");
+    if (j.is_discarded() || !j.is_array())
+      return make_error(ErrorCode::kInvalidArgument, "transcript is not a JSON array of segments");
     for (std::size_t i = 0; i < j.size(); ++i) {
       const auto& s = j[i];
-      if (!s.is_object() || !s.contains("speaker") || !s["speaker"].is_string() || !s.contains("text") || !s["text"].is_string()) {
+      if (!s.is_object() || !s.contains("speaker") || !s["speaker"].is_string() || !s.contains("text") ||
+          !s["text"].is_string()) {
         return make_error(ErrorCode::kInvalidArgument, fmt::format("segment {} needs string speaker and text", i));
       }
       auto role = role_of(s["speaker"].get<std::string>());
-      if (!role) return make_error(ErrorCode::kInvalidArgument, fmt::format("segment {}: speaker must be agent or customer", i));
+      if (!role)
+        return make_error(ErrorCode::kInvalidArgument, fmt::format("segment {}: speaker must be agent or customer", i));
       stt::Segment seg;
       seg.speaker = *role;
       seg.text = s["text"];
@@ -155,7 +163,9 @@ Result<std::vector<stt::Segment>> parse_transcript(const std::string& text, bool
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const auto colon = line.find(':');
       auto role = colon == std::string::npos ? std::nullopt : role_of(line.substr(0, colon));
-      if (!role) return make_error(ErrorCode::kInvalidArgument, fmt::format("line {}: expected \"agent: ...\" or \"customer: ...\"", n));
+      if (!role)
+        return make_error(ErrorCode::kInvalidArgument,
+                          fmt::format("line {}: expected \"agent: ...\" or \"customer: ...\"", n));
       stt::Segment seg;
       seg.speaker = *role;
       seg.text = line.substr(colon + 1);
@@ -265,7 +275,9 @@ int analyze_file(std::span<char*> args) {
         return fail(2, fmt::format("{}: every category needs a name and rules", categories_path));
       }
       auto parsed = analytics::parse_category(c["name"], c["rules"].dump());
-      if (!parsed) return fail(2, fmt::format("{}: {}: {}", categories_path, c["name"].get<std::string>(), parsed.error().message));
+      if (!parsed)
+        return fail(2,
+                    fmt::format("{}: {}: {}", categories_path, c["name"].get<std::string>(), parsed.error().message));
       categories.push_back(std::move(*parsed));
     }
   }
@@ -289,9 +301,10 @@ int analyze_file(std::span<char*> args) {
     auto chain = llm::parse_llm_chain(json::array({chain_entry}).dump());
     if (!chain) return fail(2, fmt::format("--llm: {}", chain.error().message));
     llm_spec = chain->front();
-    for (auto [env, key] : {std::pair{"EARSHOT_OPENAI_API_KEY", "openai_api_key"}, std::pair{"AWS_ACCESS_KEY_ID", "aws_access_key_id"},
-                            std::pair{"AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"},
-                            std::pair{"AWS_SESSION_TOKEN", "aws_session_token"}}) {
+    for (auto [env, key] :
+         {std::pair{"EARSHOT_OPENAI_API_KEY", "openai_api_key"}, std::pair{"AWS_ACCESS_KEY_ID", "aws_access_key_id"},
+          std::pair{"AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"},
+          std::pair{"AWS_SESSION_TOKEN", "aws_session_token"}}) {
       if (const char* v = std::getenv(env); v != nullptr && *v != '\0') llm_secrets[key] = v;
     }
     if (agents_path.empty()) {
@@ -300,11 +313,13 @@ int analyze_file(std::span<char*> args) {
       auto text = read_text(agents_path);
       if (!text) return fail(2, text.error().message);
       auto j = json::parse(*text, nullptr, false);
-      if (!j.is_array()) return fail(2, fmt::format("{}: expected [{{\"name\", \"prompt_template\", \"output_schema\"}}]", agents_path));
+      if (!j.is_array())
+        return fail(2, fmt::format("{}: expected [{{\"name\", \"prompt_template\", \"output_schema\"}}]", agents_path));
       for (const auto& a : j) {
         if (!a.is_object() || !a.contains("name") || !a["name"].is_string() || !a.contains("prompt_template") ||
             !a["prompt_template"].is_string() || !a.contains("output_schema") || !a["output_schema"].is_object()) {
-          return fail(2, fmt::format("{}: every agent needs a name, a prompt_template and an output_schema object", agents_path));
+          return fail(2, fmt::format("{}: every agent needs a name, a prompt_template and an output_schema object",
+                                     agents_path));
         }
         agent_defs.push_back({a["name"], a["prompt_template"], a["output_schema"].dump()});
       }
@@ -411,7 +426,8 @@ int analyze_file(std::span<char*> args) {
   // Built-in analyzers.
   std::vector<analytics::TranscriptSegment> ts;
   for (const auto& s : segments) {
-    ts.push_back({s.speaker == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent, s.start_ms, s.end_ms, s.text});
+    ts.push_back(
+        {s.speaker == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent, s.start_ms, s.end_ms, s.text});
   }
   const analytics::SentimentAnalyzer analyzer(*lexicon);
   const auto tl = analytics::sentiment_timeline(ts, duration_ms, analyzer);
@@ -468,7 +484,8 @@ int analyze_file(std::span<char*> args) {
   json agents_out = json::object();
   if (llm_spec) {
     std::vector<analytics::TranscriptSegment> redacted;
-    for (const auto& s : ts) redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, analytics::find_pii(s.text))});
+    for (const auto& s : ts)
+      redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, analytics::find_pii(s.text))});
     http::CurlHttpClient client;
     auto provider = llm::make_chat_provider(*llm_spec, llm_secrets, {}, client, SystemClock::instance());
     if (!provider) return fail(2, fmt::format("--llm: {}", provider.error().message));
@@ -493,16 +510,21 @@ int analyze_file(std::span<char*> args) {
     const auto results = runner.run(business, configs, input, std::chrono::minutes(10));
     client.shutdown();
     for (const auto& r : results) {
-      json a{{"ok", r.ok}, {"provider", r.provider}, {"latency_ms", r.latency.count()}, {"repaired", r.repaired},
+      json a{{"ok", r.ok},
+             {"provider", r.provider},
+             {"latency_ms", r.latency.count()},
+             {"repaired", r.repaired},
              {"transcript_trimmed", r.transcript_trimmed}};
       if (r.ok) {
         a["output"] = json::parse(r.output, nullptr, false);
         agent_outputs[r.agent] = r.output;
         if (a["output"].is_object() && a["output"].value("escalate", false)) {
           const auto& o = a["output"];
-          escalation.reason += (escalation.escalate ? "; " : "") + fmt::format("agent {}: {}", r.agent,
-              o.contains("escalation_reason") && o["escalation_reason"].is_string() ? o["escalation_reason"].get<std::string>()
-                                                                                    : std::string("escalation requested"));
+          escalation.reason += (escalation.escalate ? "; " : "") +
+                               fmt::format("agent {}: {}", r.agent,
+                                           o.contains("escalation_reason") && o["escalation_reason"].is_string()
+                                               ? o["escalation_reason"].get<std::string>()
+                                               : std::string("escalation requested"));
           escalation.escalate = true;
         }
       } else {
@@ -515,7 +537,8 @@ int analyze_file(std::span<char*> args) {
   if (scorecard) {
     const auto r = analytics::score_call(*scorecard, facts, metric_values, agent_outputs);
     json answers = json::array();
-    for (const auto& a : r.answers) answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+    for (const auto& a : r.answers)
+      answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
     qa = {{"score", opt2(r.score)}, {"answers", answers}};
   }
 
@@ -552,16 +575,20 @@ int analyze_file(std::span<char*> args) {
   out["agent_questions_per_hour"] = opt2(speed.agent_questions_per_hour);
   out["silences"] = json::array();
   for (const auto& s : c.silences) out["silences"].push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}});
-  out["speakers"] = {{"agent", speaker("agent", c.agent, m.loudness.agent, speed.agent_wpm, tl.agent)},
-                     {"customer", speaker("customer", c.customer, m.loudness.customer, speed.customer_wpm, tl.customer)}};
-  out["sentiment"] = {{"agent", opt2(tl.agent.call)}, {"customer", opt2(tl.customer.call)},
+  out["speakers"] = {
+      {"agent", speaker("agent", c.agent, m.loudness.agent, speed.agent_wpm, tl.agent)},
+      {"customer", speaker("customer", c.customer, m.loudness.customer, speed.customer_wpm, tl.customer)}};
+  out["sentiment"] = {{"agent", opt2(tl.agent.call)},
+                      {"customer", opt2(tl.customer.call)},
                       {"customer_change", opt2(tl.customer_change)}};
   json pii_counts = json::object();
   out["segments"] = json::array();
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& s = segments[i];
     const auto found = analytics::find_pii(s.text);
-    for (const auto& f : found) pii_counts[std::string(analytics::pii_name(f.type))] = pii_counts.value(std::string(analytics::pii_name(f.type)), 0) + 1;
+    for (const auto& f : found)
+      pii_counts[std::string(analytics::pii_name(f.type))] =
+          pii_counts.value(std::string(analytics::pii_name(f.type)), 0) + 1;
     out["segments"].push_back({{"speaker", s.speaker},
                                {"start_ms", s.start_ms},
                                {"end_ms", s.end_ms},
@@ -576,8 +603,9 @@ int analyze_file(std::span<char*> args) {
   out["outcome"] = {{"guess", outcome.outcome}, {"evidence", outcome.evidence}};
   out["qa"] = qa;
   if (llm_spec) out["agents"] = agents_out;
-  out["escalation"] = escalation.escalate ? json{{"reason", escalation.reason}, {"severity", escalation.high ? "high" : "medium"}}
-                                          : json(nullptr);
+  out["escalation"] = escalation.escalate
+                          ? json{{"reason", escalation.reason}, {"severity", escalation.high ? "high" : "medium"}}
+                          : json(nullptr);
 
   if (json_out) {
     std::cout << out.dump(2) << "\n";
@@ -586,12 +614,14 @@ int analyze_file(std::span<char*> args) {
   std::cout << fmt::format("{}: {:.1f} s, {} channel(s); metrics from the {}\n", out["file"].get<std::string>(),
                            static_cast<double>(duration_ms) / 1000.0, out["channels"].get<std::size_t>(),
                            analytics::source_name(m.source));
-  std::cout << fmt::format("  talk: agent {:.1f} s, customer {:.1f} s (agent ratio {:.0f}%), non-talk {:.1f} s, overtalk {:.1f} s\n",
-                           static_cast<double>(c.agent.talk_ms) / 1000.0, static_cast<double>(c.customer.talk_ms) / 1000.0,
-                           c.agent_talk_ratio * 100, static_cast<double>(c.non_talk_ms) / 1000.0,
-                           static_cast<double>(c.overtalk_ms) / 1000.0);
-  std::cout << fmt::format("  interruptions: by agent {}, by customer {}; interactivity {:.1f}/min; patience {:.0f} ms\n",
-                           c.agent.interruptions, c.customer.interruptions, c.interactivity, c.patience_ms);
+  std::cout << fmt::format(
+      "  talk: agent {:.1f} s, customer {:.1f} s (agent ratio {:.0f}%), non-talk {:.1f} s, overtalk {:.1f} s\n",
+      static_cast<double>(c.agent.talk_ms) / 1000.0, static_cast<double>(c.customer.talk_ms) / 1000.0,
+      c.agent_talk_ratio * 100, static_cast<double>(c.non_talk_ms) / 1000.0,
+      static_cast<double>(c.overtalk_ms) / 1000.0);
+  std::cout << fmt::format(
+      "  interruptions: by agent {}, by customer {}; interactivity {:.1f}/min; patience {:.0f} ms\n",
+      c.agent.interruptions, c.customer.interruptions, c.interactivity, c.patience_ms);
   if (tl.customer.call) std::cout << fmt::format("  customer sentiment {:+.2f}\n", *tl.customer.call);
   for (const auto& s : c.silences) {
     std::cout << fmt::format("  silence {:.1f}-{:.1f} s\n", static_cast<double>(s.start_ms) / 1000.0,
@@ -603,7 +633,8 @@ int analyze_file(std::span<char*> args) {
   if (escalation.escalate) std::cout << fmt::format("  escalation: {}\n", escalation.reason);
   if (!qa.is_null()) std::cout << fmt::format("  qa score: {}\n", qa["score"].dump());
   for (const auto& [name, a] : agents_out.items()) {
-    std::cout << fmt::format("  agent {}: {}\n", name, a["ok"].get<bool>() ? a["output"].dump() : "FAILED: " + a["error"].get<std::string>());
+    std::cout << fmt::format("  agent {}: {}\n", name,
+                             a["ok"].get<bool>() ? a["output"].dump() : "FAILED: " + a["error"].get<std::string>());
   }
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& s = segments[i];

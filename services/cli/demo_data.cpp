@@ -54,18 +54,18 @@ struct Script {
   std::vector<SpokenLine> lines;
 };
 
-const Agent kAgents[] = {{"agent-sarah", "Sarah Lee", "slt"}, {"agent-mark", "Mark Diaz", "kal"},
-                         {"agent-alan", "Alan Reid", "awb"}};
-const Customer kCustomers[] = {{"Dana Smith", "+1 512 555 0143", "Austin", "rms"},
-                               {"Omar Haddad", "+1 415 555 0178", "San Francisco", "awb"},
-                               {"Priya Nair", "+91 98200 55012", "Pune", "rms"},
-                               {"Lukas Brandt", "+1 312 555 0190", "Chicago", "kal"},
-                               {"Grace Okafor", "+1 646 555 0112", "New York", "awb"},
-                               {"Tom Becker", "+1 206 555 0155", "Seattle", "rms"}};
+const Agent kAgents[] = {
+    {"agent-sarah", "Sarah Lee", "slt"}, {"agent-mark", "Mark Diaz", "kal"}, {"agent-alan", "Alan Reid", "awb"}};
+const Customer kCustomers[] = {
+    {"Dana Smith", "+1 512 555 0143", "Austin", "rms"},     {"Omar Haddad", "+1 415 555 0178", "San Francisco", "awb"},
+    {"Priya Nair", "+91 98200 55012", "Pune", "rms"},       {"Lukas Brandt", "+1 312 555 0190", "Chicago", "kal"},
+    {"Grace Okafor", "+1 646 555 0112", "New York", "awb"}, {"Tom Becker", "+1 206 555 0155", "Seattle", "rms"}};
 
 const std::vector<Script>& scripts() {
   static const std::vector<Script> s = {
-      {"billing", "inbound", "double charge on the October invoice",
+      {"billing",
+       "inbound",
+       "double charge on the October invoice",
        {{true, "Thank you for calling Acme billing, my name is {agent}, how can I help you today?", 400},
         {false, "Hi, I was charged twice for my October invoice.", 700},
         {true, "I am sorry about that. Please hold while I look into your account.", 600},
@@ -73,7 +73,9 @@ const std::vector<Script>& scripts() {
         {false, "Great, thank you. When will I see the money back?", 500},
         {true, "The refund takes three to five business days. Is there anything else I can help with?", 600},
         {false, "No, that is all. Thanks for your help.", 500}}},
-      {"sales", "outbound", "follow-up on the premium plan trial",
+      {"sales",
+       "outbound",
+       "follow-up on the premium plan trial",
        {{true, "Hello, this is {agent} from Acme. I am calling about your premium plan trial.", 300},
         {false, "Oh yes, hello. I have been using it for two weeks.", 800},
         {true, "Wonderful. Would you like to upgrade today? I can offer twenty percent off the first year.", 600},
@@ -81,7 +83,9 @@ const std::vector<Script>& scripts() {
         {true, "Unlimited users, priority support and the analytics dashboard.", 500},
         {false, "Okay, let us do it. Please upgrade my account.", 600},
         {true, "Done. Thank you for choosing Acme, you will get a confirmation email shortly.", 500}}},
-      {"complaint", "inbound", "blender delivered broken",
+      {"complaint",
+       "inbound",
+       "blender delivered broken",
        {{true, "Thank you for calling Acme support, this is {agent}. How can I help?", 400},
         {false, "The blender I ordered arrived broken and I am very unhappy about it.", 700},
         {true, "I am really sorry to hear that. We will send you a replacement right away.", 600},
@@ -89,7 +93,9 @@ const std::vector<Script>& scripts() {
         {true, "Of course. I will process a full refund today.", 900},
         {false, "This is the second time this happened. It is terrible service.", 500},
         {true, "I understand, and I apologize. I have added a credit to your account as well.", 700}}},
-      {"billing", "inbound", "refund for a cancelled subscription",
+      {"billing",
+       "inbound",
+       "refund for a cancelled subscription",
        {{true, "Acme billing, {agent} speaking.", 300},
         {false, "I cancelled my subscription last month but you still charged me.", 600},
         {true, "Let me check that for you.", 500},
@@ -97,7 +103,9 @@ const std::vector<Script>& scripts() {
         {true, "I completely understand. The cancellation was recorded late, so I am refunding the charge.", 700},
         {false, "Okay. Please make sure it does not happen again.", 900},
         {true, "It will not. You will receive a confirmation by email.", 500}}},
-      {"sales", "inbound", "pricing question from a new customer",
+      {"sales",
+       "inbound",
+       "pricing question from a new customer",
        {{true, "Thank you for calling Acme sales, this is {agent}.", 400},
         {false, "Hi, I run a small team of ten people. How much does your service cost?", 600},
         {true, "For ten people the standard plan is two hundred dollars a month.", 700},
@@ -105,7 +113,9 @@ const std::vector<Script>& scripts() {
         {true, "Yes, annual billing saves fifteen percent. I can send you a quote.", 600},
         {false, "Please do, that would be helpful.", 400},
         {true, "I have sent it to your email. Thank you for calling.", 600}}},
-      {"complaint", "inbound", "late delivery, asked for a manager",
+      {"complaint",
+       "inbound",
+       "late delivery, asked for a manager",
        {{true, "Acme support, this is {agent}, how may I help you?", 400},
         {false, "My order is two weeks late and nobody answers my emails.", 700},
         {true, "I am sorry. Let me track the order. Please hold.", 600},
@@ -139,11 +149,12 @@ json demo_categories() {
        {{"name", "sales"},
         {"rules", {said("anyone", {"upgrade", "plan", "discount", "quote", "price", "pricing", "trial", "annual"})}}},
        {{"name", "complaint"},
-        {"rules", {said("customer", {"broken", "unhappy", "terrible", "not acceptable", "ridiculous", "late",
-                                     "complaint", "money back"})}}},
+        {"rules",
+         {said("customer",
+               {"broken", "unhappy", "terrible", "not acceptable", "ridiculous", "late", "complaint", "money back"})}}},
        {{"name", "escalation risk"},
-        {"rules", {said("customer", {"manager", "supervisor", "not acceptable", "ridiculous", "lawyer",
-                                     "cancel my account"})}}},
+        {"rules",
+         {said("customer", {"manager", "supervisor", "not acceptable", "ridiculous", "lawyer", "cancel my account"})}}},
        {{"name", "long hold"}, {"rules", {{{"type", "non_talk"}, {"min_ms", 5000}}}}},
        {{"name", "talk-over"}, {"rules", {{{"type", "interruption"}, {"speaker", "anyone"}, {"min_ms", 500}}}}}});
 }
@@ -162,27 +173,26 @@ json demo_scorecard() {
   auto q = [](const char* id, const char* text, int weight, json answer) {
     return json{{"id", id}, {"text", text}, {"weight", weight}, {"answer", std::move(answer)}};
   };
-  return json{
-      {"questions",
-       json::array(
-           {q("greeting", "Did the agent greet the customer and give their name?", 1,
-              agent_said({"thank you for calling", "calling", "speaking", "this is", "how can i help",
-                          "how may i help"},
-                         {{"first_ms", 20000}})),
-            q("verify_identity", "Did the agent verify the customer's identity or account?", 1,
-              agent_said({"verify", "your account", "account number", "order number", "date of birth",
-                          "confirm your"})),
-            q("empathy", "Did the agent acknowledge the customer's problem with empathy?", 2,
-              agent_said({"sorry", "apologize", "apologise", "understand"})),
-            q("resolution", "Did the agent resolve the request or commit to a next step?", 2,
-              agent_said({"refund", "refunded", "refunding", "replacement", "done", "sent", "escalate", "credit",
-                          "call you back"})),
-            q("closing", "Did the agent close the call politely?", 1,
-              agent_said({"anything else", "thank you", "thanks", "confirmation", "call you back"},
-                         {{"last_ms", 30000}})),
-            q("talk_balance", "Did the agent let the customer talk (agent talk ratio at most 0.75)?", 1,
-              metric("agent_talk_ratio", "<=", 0.75)),
-            q("no_talk_over", "Was there little talk-over (at most 2 s)?", 1, metric("overtalk_ms", "<=", 2000))})}};
+  return json{{"questions",
+               json::array({q("greeting", "Did the agent greet the customer and give their name?", 1,
+                              agent_said({"thank you for calling", "calling", "speaking", "this is", "how can i help",
+                                          "how may i help"},
+                                         {{"first_ms", 20000}})),
+                            q("verify_identity", "Did the agent verify the customer's identity or account?", 1,
+                              agent_said({"verify", "your account", "account number", "order number", "date of birth",
+                                          "confirm your"})),
+                            q("empathy", "Did the agent acknowledge the customer's problem with empathy?", 2,
+                              agent_said({"sorry", "apologize", "apologise", "understand"})),
+                            q("resolution", "Did the agent resolve the request or commit to a next step?", 2,
+                              agent_said({"refund", "refunded", "refunding", "replacement", "done", "sent", "escalate",
+                                          "credit", "call you back"})),
+                            q("closing", "Did the agent close the call politely?", 1,
+                              agent_said({"anything else", "thank you", "thanks", "confirmation", "call you back"},
+                                         {{"last_ms", 30000}})),
+                            q("talk_balance", "Did the agent let the customer talk (agent talk ratio at most 0.75)?", 1,
+                              metric("agent_talk_ratio", "<=", 0.75)),
+                            q("no_talk_over", "Was there little talk-over (at most 2 s)?", 1,
+                              metric("overtalk_ms", "<=", 2000))})}};
 }
 
 constexpr const char* kDemoScorecardName = "Call quality";
@@ -190,8 +200,8 @@ constexpr const char* kDemoScorecardName = "Call quality";
 // Makes the business's rule sets of `kind` ("categories" or "scorecards") hold `wanted`
 // ({"name", field: ...}), matched by name: missing ones are created, changed ones replaced,
 // equal ones left alone, so running the demo again duplicates nothing.
-Status ensure_rule_sets(http::HttpClient& client, const std::string& base, const std::string& token,
-                        const char* kind, const char* field, const json& wanted) {
+Status ensure_rule_sets(http::HttpClient& client, const std::string& base, const std::string& token, const char* kind,
+                        const char* field, const json& wanted) {
   auto call = [&](const char* method, const std::string& url, const json* body) -> Result<json> {
     http::HttpRequest req;
     req.method = method;
@@ -336,7 +346,8 @@ int demo_data(std::span<char*> args) {
     std::cerr << "earshot demo-data: --upload needs --key-file\n";
     return 2;
   }
-  if (admin_email.empty() != admin_password_file.empty() || (!admin_email.empty() && (upload_url.empty() || bid.empty()))) {
+  if (admin_email.empty() != admin_password_file.empty() ||
+      (!admin_email.empty() && (upload_url.empty() || bid.empty()))) {
     std::cerr << "earshot demo-data: --admin-email and --admin-password-file go together, with --upload and --bid\n";
     return 2;
   }

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <limits>
 #include <iostream>
+#include <limits>
 #include <string>
 
 #include "cli_env.hpp"
@@ -102,7 +102,8 @@ int dlq(std::span<char*> args) {
   } else if (action == "replay") {
     auto moved = admin.replay(*stage, bid, limit == 0 ? std::numeric_limits<std::size_t>::max() : limit);
     if (!moved) return fail(moved.error());
-    std::cout << fmt::format("replayed {} message(s) from {} to {}\n", *moved, queue_name, queue::work_queue(*stage, bid));
+    std::cout << fmt::format("replayed {} message(s) from {} to {}\n", *moved, queue_name,
+                             queue::work_queue(*stage, bid));
   } else {
     auto purged = admin.purge(*stage, bid);
     if (!purged) return fail(purged.error());

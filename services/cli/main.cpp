@@ -10,19 +10,19 @@
 #include <string_view>
 #include <vector>
 
-#include "earshot/core/config.hpp"
+#include "admin.hpp"
 #include "analyze_file.hpp"
+#include "business.hpp"
 #include "cli_env.hpp"
 #include "demo_data.hpp"
 #include "dlq.hpp"
-#include "sync.hpp"
-#include "seed_demo.hpp"
-#include "admin.hpp"
-#include "business.hpp"
+#include "earshot/core/config.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_settings.hpp"
 #include "earshot/storage/sql.hpp"
+#include "seed_demo.hpp"
+#include "sync.hpp"
 
 namespace {
 
@@ -124,8 +124,7 @@ int run_migrate(std::span<char*> args) {
 
 int main(int argc, char** argv) {
   std::vector<Command> commands = {
-      {"analyze-file", "measure, transcribe and report one recording, no services needed",
-       earshot::cli::analyze_file},
+      {"analyze-file", "measure, transcribe and report one recording, no services needed", earshot::cli::analyze_file},
       {"dlq", "list, show, replay or purge a business's dead letters", earshot::cli::dlq},
       {"demo-data", "synthesise demo calls and upload them through the upload API", earshot::cli::demo_data},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
@@ -135,8 +134,7 @@ int main(int argc, char** argv) {
       {"sync", "run one sync pass of a business's source database, CRM and feeds now", earshot::cli::sync},
       {"version", "print version and commit",
        [](std::span<char*>) {
-         std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(),
-                                  earshot::build_commit());
+         std::cout << fmt::format("earshot {} (commit {})\n", earshot::build_version(), earshot::build_commit());
          return 0;
        }},
       {"migrate", "apply schema migrations (--status lists applied / pending)", run_migrate},

@@ -5,9 +5,6 @@
 // running it again re-sends the same calls (finished or failed ones are reset to pending).
 #include "seed_demo.hpp"
 
-#include "cli_env.hpp"
-#include "synth.hpp"
-
 #include <fmt/format.h>
 
 #include <chrono>
@@ -18,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli_env.hpp"
 #include "earshot/audio/audio.hpp"
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/config.hpp"
@@ -31,6 +29,7 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/sql.hpp"
+#include "synth.hpp"
 
 namespace earshot::cli {
 namespace {
@@ -147,7 +146,8 @@ int seed_demo(std::span<char*> args) {
   if (!existing_categories) return fail(existing_categories.error());
   if (existing_categories->empty()) {
     const std::vector<std::pair<std::string, std::string>> demo_categories = {
-        {"Refund request", R"([{"type":"transcript","phrases":["refund","money back"],"match":"forms","speaker":"anyone"}])"},
+        {"Refund request",
+         R"([{"type":"transcript","phrases":["refund","money back"],"match":"forms","speaker":"anyone"}])"},
         {"Cancellation risk", R"([{"type":"transcript","phrases":["cancel"],"match":"forms","speaker":"customer"}])"},
         {"Long hold", R"([{"type":"non_talk","min_ms":4000}])"},
         {"Angry customer", R"([{"type":"sentiment","speaker":"customer","value":"negative"}])"},
@@ -199,8 +199,8 @@ int seed_demo(std::span<char*> args) {
     in.direction = storage::CallDirection::kInbound;
     in.customer_phone = fmt::format("+1555010{:04}", i + 1);
     in.city = i % 2 == 0 ? "Pune" : "Austin";
-    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now() - std::chrono::minutes(10 * (n_calls - i)));
+    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
+                                                                            std::chrono::minutes(10 * (n_calls - i)));
     in.duration_ms = static_cast<std::int64_t>((bytes->size() - 44) / 4) * 1000 / rate;
     auto up = calls.upsert(*tenant, in);
     if (!up) return fail(up.error());

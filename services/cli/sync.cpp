@@ -108,9 +108,9 @@ int sync(std::span<char*> args) {
   http::CurlHttpClient http;
   http::TenantHttpClient tenant_http(http, *policy);
   Metrics metrics("earshot-cli", "", "");
-  sync::SyncDeps deps{db,        configs,  calls,    agents,  transcripts,           watermarks,   leads,
-                      publisher, declarer, topology, metrics, SystemClock::instance(), &tenant_http, {}, nullptr,
-                      *policy};
+  sync::SyncDeps deps{db,           configs,   calls,    agents,   transcripts, watermarks,
+                      leads,        publisher, declarer, topology, metrics,     SystemClock::instance(),
+                      &tenant_http, {},        nullptr,  *policy};
   int rc = 0;
   auto print = [&](const Result<sync::SyncReport>& r, std::string_view what) {
     if (!r) {

@@ -27,7 +27,8 @@ Result<std::vector<float>> speak(const std::string& text, const std::string& voi
                     fmt::format("earshot-synth-{}-{:x}.wav", ::getpid(), std::random_device{}());
   const std::string cmd = fmt::format("flite -voice {} -t \"{}\" -o {} 2>/dev/null", voice, clean, path.string());
   if (std::system(cmd.c_str()) != 0) {
-    return make_error(ErrorCode::kFailedPrecondition, "flite is needed to synthesise demo calls (scripts/install-deps.sh)");
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "flite is needed to synthesise demo calls (scripts/install-deps.sh)");
   }
   auto a = audio::decode_file(path.string());
   std::error_code ec;

@@ -10,8 +10,7 @@ namespace earshot::fleet {
 
 class StorageBusinessDirectory final : public queue::BusinessDirectory {
  public:
-  explicit StorageBusinessDirectory(storage::BusinessRepository& businesses)
-      : businesses_(businesses) {}
+  explicit StorageBusinessDirectory(storage::BusinessRepository& businesses) : businesses_(businesses) {}
   [[nodiscard]] Result<std::vector<std::string>> enabled_businesses() override;
 
  private:

@@ -16,9 +16,9 @@ struct Dependencies {
   storage::MySqlSettings mysql;
   queue::AmqpSettings amqp;
   cache::RedisSettings redis;
-  crypto::MasterKeySettings master;  // secrets at rest (EARSHOT_MASTER_KEYS, _KEY_ID)
+  crypto::MasterKeySettings master;        // secrets at rest (EARSHOT_MASTER_KEYS, _KEY_ID)
   std::optional<crypto::Keyring> keyring;  // set by wire()
-  http::EgressSettings egress;       // egress_allow, egress_deny
+  http::EgressSettings egress;             // egress_allow, egress_deny
   // The one policy for every connection made on a tenant's behalf, set by wire(): the
   // internal ranges refused, egress_allow let through, and never this platform's MySQL,
   // AMQP, Redis, this binary's admin port or the endpoints in `platform_endpoints`.

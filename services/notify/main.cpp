@@ -83,10 +83,11 @@ struct Notify {
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
     store = std::make_unique<notify::NotifyStore>(*db, *deps.keyring);
     if (!settings.smtp_url.empty()) {
-      smtp = std::make_unique<notify::CurlSmtpSender>(notify::SmtpOptions{
-          settings.smtp_url, settings.smtp_from, settings.smtp_username, settings.smtp_password, settings.request_timeout});
+      smtp = std::make_unique<notify::CurlSmtpSender>(
+          notify::SmtpOptions{settings.smtp_url, settings.smtp_from, settings.smtp_username, settings.smtp_password,
+                              settings.request_timeout});
     }
-    auto redis_client = cache::RedisClient::make(deps.redis, 2);
+    auto redis_client = cache::RedisClient::make(deps.redis);
     if (!redis_client) return std::unexpected(redis_client.error().with_context("live events"));
     redis = std::move(*redis_client);
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
@@ -94,13 +95,14 @@ struct Notify {
       (void)live->publish(bid, type, std::move(data));
     };
     auto disp = std::make_unique<notify::Dispatcher>(
-        settings, notify::DispatcherDeps{*store, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
+        settings,
+        notify::DispatcherDeps{*store, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
     dispatcher = disp.get();
     directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     stage = std::make_unique<notify::NotifyStage>(
-        settings, notify::NotifyStageDeps{*store, *calls, *analyses, *agent_configs, *matches, *categories, *agents,
-                                          *leads, *configs, *events, rt.metrics(), rt.clock(),
-                                          [this] { dispatcher->wake(); }, publish});
+        settings,
+        notify::NotifyStageDeps{*store, *calls, *analyses, *agent_configs, *matches, *categories, *agents, *leads,
+                                *configs, *events, rt.metrics(), rt.clock(), [this] { dispatcher->wake(); }, publish});
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kNotify;
     opts.handler_threads = static_cast<std::size_t>(handler_threads);

@@ -68,10 +68,9 @@ struct Stt {
     spec.add_duration("audio_fetch_timeout", &fetch_timeout, std::chrono::minutes(2), std::chrono::seconds(1),
                       std::chrono::hours(1), "Deadline to download one recording.");
     stt_settings.declare(spec);
-    spec.add_int("audio_max_bytes", &max_audio_bytes, 200LL << 20, 1024, 4LL << 30,
-                  "Largest accepted recording.");
-    spec.add_duration("audio_max_duration", &max_audio_duration, std::chrono::hours(4),
-                      std::chrono::seconds(1), std::chrono::hours(24), "Longest accepted recording.");
+    spec.add_int("audio_max_bytes", &max_audio_bytes, 200LL << 20, 1024, 4LL << 30, "Largest accepted recording.");
+    spec.add_duration("audio_max_duration", &max_audio_duration, std::chrono::hours(4), std::chrono::seconds(1),
+                      std::chrono::hours(24), "Longest accepted recording.");
   }
 
   earshot::Status wire(earshot::Runtime& rt) {
@@ -102,7 +101,7 @@ struct Stt {
     audio::DecodeLimits limits;
     limits.max_bytes = static_cast<std::uint64_t>(max_audio_bytes);
     limits.max_duration = max_audio_duration;
-    auto r = cache::RedisClient::make(deps.redis, 4);
+    auto r = cache::RedisClient::make(deps.redis);
     if (!r) return std::unexpected(r.error().with_context("EARSHOT_REDIS_URL"));
     redis = std::move(*r);
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
@@ -117,8 +116,8 @@ struct Stt {
     stt_settings.apply(opts);
     rt.add_component(std::make_unique<StageComponent>(*stage));  // stopped after the worker
     queue::AsyncStageHandler& handler = *stage;
-    rt.add_component(std::make_unique<queue::StageWorker>(deps.amqp, topology, opts, handler, *directory,
-                                                          recorder, rt.metrics(), rt.clock()));
+    rt.add_component(std::make_unique<queue::StageWorker>(deps.amqp, topology, opts, handler, *directory, recorder,
+                                                          rt.metrics(), rt.clock()));
     return {};
   }
 };

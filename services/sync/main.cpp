@@ -91,7 +91,7 @@ struct Sync {
     publisher = std::make_unique<queue::Publisher>(deps.amqp, popts, &rt.metrics());
     declarer = std::make_unique<sync::TopologyDeclarer>(deps.amqp, topology);
     directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
-    auto redis_client = cache::RedisClient::make(deps.redis, 2);
+    auto redis_client = cache::RedisClient::make(deps.redis);
     if (!redis_client) return std::unexpected(redis_client.error());
     redis = std::move(*redis_client);
     live = std::make_unique<cache::LiveEvents>(*redis, rt.clock(), &rt.metrics());
@@ -103,16 +103,15 @@ struct Sync {
     // CRM, transcript feeds and source databases are the business's destinations: all go out
     // under the egress policy.
     tenant_http = std::make_unique<http::TenantHttpClient>(http_client, deps.egress_policy);
-    sync::SyncDeps sd{*db,         *configs,  *calls, *agents,  *transcripts, *watermarks,   *leads,
-                      *publisher,  *declarer, topology, rt.metrics(), rt.clock(), tenant_http.get(), {}, live.get(),
-                      deps.egress_policy};
+    sync::SyncDeps sd{*db,        *configs,          *calls,   *agents,      *transcripts, *watermarks,       *leads,
+                      *publisher, *declarer,         topology, rt.metrics(), rt.clock(),   tenant_http.get(), {},
+                      live.get(), deps.egress_policy};
     sync::SchedulerOptions so;
     so.threads = static_cast<std::size_t>(threads);
     so.config_refresh = config_refresh;
     so.retry_after_failure = retry_after_failure;
-    auto sched = std::make_unique<sync::SyncScheduler>(sd, so, [this] {
-      return worker ? worker->consuming() : std::vector<std::string>{};
-    });
+    auto sched = std::make_unique<sync::SyncScheduler>(
+        sd, so, [this] { return worker ? worker->consuming() : std::vector<std::string>{}; });
     scheduler = sched.get();
     rt.add_component(std::move(sched));
     handler = std::make_unique<sync::SyncTriggerHandler>(*scheduler);

@@ -11,8 +11,8 @@ namespace {
 
 const SentimentLexicon& lexicon() {
   static const SentimentLexicon lex = [] {
-    auto l = SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) +
-                                         "/.local/assets/vader-1.1.3/vader_lexicon.txt");
+    auto l =
+        SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt");
     EXPECT_TRUE(l) << l.error().to_string();
     return l ? std::move(*l) : *SentimentLexicon::parse("good\t1.9\t0.9\t[]");
   }();
@@ -44,7 +44,9 @@ Category category(const std::string& rules) {
   return c ? *c : Category{};
 }
 
-bool matches(const std::string& rules) { return match_category(category(rules), sample_call()).has_value(); }
+bool matches(const std::string& rules) {
+  return match_category(category(rules), sample_call()).has_value();
+}
 
 TEST(TranscriptMetrics, QuestionsAndTalkSpeed) {
   auto f = sample_call();
@@ -192,13 +194,18 @@ TEST(Scorecards, WeightedScoreWithNotApplicable) {
   ASSERT_TRUE(r.score);
   EXPECT_DOUBLE_EQ(*r.score, 0.5);
   EXPECT_EQ(r.answers[3].answer, Answer::kNotApplicable);
-  r = score_call(*card, sample_call(), {{"agent_talk_ratio", 0.5}, {"agent_wpm", 150}}, {{"sop", R"({"followed":true})"}});
+  r = score_call(*card, sample_call(), {{"agent_talk_ratio", 0.5}, {"agent_wpm", 150}},
+                 {{"sop", R"({"followed":true})"}});
   EXPECT_DOUBLE_EQ(*r.score, 7.0 / 8.0);
-  auto none = parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})");
+  auto none = parse_scorecard(
+      "qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})");
   ASSERT_TRUE(none);
   EXPECT_FALSE(score_call(*none, sample_call(), {}, {}).score.has_value());
-  EXPECT_FALSE(parse_scorecard("qa", R"({"questions":[{"id":"x","weight":0,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})"));
-  EXPECT_FALSE(parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a","field":"/a~2","equals":1}}]})"));
+  EXPECT_FALSE(parse_scorecard(
+      "qa", R"({"questions":[{"id":"x","weight":0,"answer":{"kind":"metric","metric":"m","op":"<","value":1}}]})"));
+  EXPECT_FALSE(parse_scorecard(
+      "qa",
+      R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a","field":"/a~2","equals":1}}]})"));
 }
 
 }  // namespace

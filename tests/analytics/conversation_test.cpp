@@ -84,8 +84,7 @@ TEST(Conversation, NobodySpokeIsAValidCall) {
 }
 
 TEST(Conversation, OverlappingAndOutOfRangeIntervalsAreNormalized) {
-  auto m = compute_conversation({{5000, 7000}, {1000, 3000}, {2000, 5500}, {9000, 12000}}, {},
-                                10000);
+  auto m = compute_conversation({{5000, 7000}, {1000, 3000}, {2000, 5500}, {9000, 12000}}, {}, 10000);
   EXPECT_EQ(m.agent.talk_ms, 6000 + 1000);  // 1-7 s, then 9-10 s clipped to the duration
 }
 

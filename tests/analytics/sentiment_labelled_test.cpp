@@ -37,7 +37,8 @@ std::vector<Labelled> load_set() {
 }
 
 TEST(SentimentLabelled, CallCenterPolarityAccuracyAboveFloor) {
-  auto lex = SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt");
+  auto lex =
+      SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt");
   ASSERT_TRUE(lex) << lex.error().to_string() << " (scripts/fetch-assets.sh installs the lexicon)";
   const SentimentAnalyzer analyzer(*lex);
   const auto set = load_set();
@@ -51,8 +52,14 @@ TEST(SentimentLabelled, CallCenterPolarityAccuracyAboveFloor) {
     if (predicted == u.label) {
       ++correct;
     } else {
-      std::printf("  miss (%s -> %s, %+.3f): %s\n", u.label == 0 ? "pos" : u.label == 1 ? "neg" : "neu",
-                  predicted == 0 ? "pos" : predicted == 1 ? "neg" : "neu", c, u.text.c_str());
+      std::printf("  miss (%s -> %s, %+.3f): %s\n",
+                  u.label == 0   ? "pos"
+                  : u.label == 1 ? "neg"
+                                 : "neu",
+                  predicted == 0   ? "pos"
+                  : predicted == 1 ? "neg"
+                                   : "neu",
+                  c, u.text.c_str());
     }
   }
   const double accuracy = static_cast<double>(correct) / static_cast<double>(set.size());

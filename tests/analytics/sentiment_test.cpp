@@ -8,8 +8,8 @@ namespace {
 // The pinned VADER lexicon that scripts/fetch-assets.sh installs (scripts/test.sh runs it).
 const SentimentLexicon& lexicon() {
   static const SentimentLexicon lex = [] {
-    auto l = SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) +
-                                         "/.local/assets/vader-1.1.3/vader_lexicon.txt");
+    auto l =
+        SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt");
     EXPECT_TRUE(l) << l.error().to_string();
     return l ? std::move(*l) : *SentimentLexicon::parse("good\t1.9\t0.9\t[]");
   }();

@@ -1,11 +1,12 @@
 // The request pipeline: routing, authentication, policies, tenant isolation, rate limits
 // and the one error shape, with a fake authenticator and a fake rate limiter.
+#include "earshot/api/dispatcher.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <vector>
 
-#include "earshot/api/dispatcher.hpp"
 #include "earshot/api/gateway.hpp"
 #include "fakes/fake_clock.hpp"
 
@@ -87,9 +88,7 @@ class DispatcherTest : public ::testing::Test {
     router.add("POST", "/api/v1/admin/businesses", platform, [](const Request&) -> Result<Reply> {
       return Reply::created({{"ok", true}});
     });
-    router.add("GET", "/boom", pub, [](const Request&) -> Result<Reply> {
-      throw std::runtime_error("secret detail");
-    });
+    router.add("GET", "/boom", pub, [](const Request&) -> Result<Reply> { throw std::runtime_error("secret detail"); });
     auth.tokens["a-admin"] = user("a", Role::kAdmin);
     auth.tokens["a-viewer"] = user("a", Role::kViewer);
     auth.tokens["b-admin"] = user("b", Role::kAdmin);
@@ -106,8 +105,7 @@ class DispatcherTest : public ::testing::Test {
     auth.keys["esk_embed"] = key;
   }
 
-  Reply call(const std::string& method, const std::string& path,
-             std::map<std::string, std::string> headers = {}) {
+  Reply call(const std::string& method, const std::string& path, std::map<std::string, std::string> headers = {}) {
     Request r;
     r.method = method;
     r.path = path;
@@ -128,8 +126,7 @@ class DispatcherTest : public ::testing::Test {
   FakeLimiter limiter;
   testing::FakeClock clock;
   Metrics metrics{"test", "0", "0"};
-  Dispatcher dispatcher{router, auth, &limiter, RateLimitOptions{true, 5, 3, std::chrono::seconds(60)},
-                        clock, metrics};
+  Dispatcher dispatcher{router, auth, &limiter, RateLimitOptions{true, 5, 3, std::chrono::seconds(60)}, clock, metrics};
 };
 
 TEST_F(DispatcherTest, UnknownPathIs404AndWrongMethodIs405InTheErrorShape) {
@@ -281,7 +278,8 @@ TEST(Rules, ScorecardQuestionsAreValidated) {
     return st ? std::string() : st.error().message;
   };
   EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":0,"answer":{"kind":"agent","agent":"a","field":"/f","equals":1}}])")
-                .find("questions[0].weight"), std::string::npos);
+                .find("questions[0].weight"),
+            std::string::npos);
   EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":1,"answer":{"kind":"metric"}}])").find("questions[0].answer.metric"),
             std::string::npos);
   EXPECT_NE(bad(R"([{"id":"x","text":"x","weight":1,"answer":{"kind":"rule","rules":[]}}])").find("answer.rules"),

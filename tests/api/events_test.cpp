@@ -77,7 +77,9 @@ class LiveEventsE2E : public ::testing::Test {
     for (auto* bid : {&bid_a_, &bid_b_}) {
       *bid = "ev-" + unique_suffix();
       auto r = call("POST", "/api/v1/admin/businesses", platform,
-                    {{"bid", *bid}, {"name", "Events " + *bid}, {"admin_email", "admin@" + *bid + ".test"},
+                    {{"bid", *bid},
+                     {"name", "Events " + *bid},
+                     {"admin_email", "admin@" + *bid + ".test"},
                      {"admin_password", kPassword}});
       ASSERT_EQ(r.first, 201) << r.second;
     }
@@ -108,8 +110,8 @@ class LiveEventsE2E : public ::testing::Test {
     }
   }
 
-  static std::pair<int, std::string> call(const std::string& method, const std::string& path,
-                                          const std::string& token, const json& body = nullptr) {
+  static std::pair<int, std::string> call(const std::string& method, const std::string& path, const std::string& token,
+                                          const json& body = nullptr) {
     return gateway_call(port_, method, path, token, body);
   }
 
@@ -120,8 +122,7 @@ class LiveEventsE2E : public ::testing::Test {
   }
 
   static std::string publish(const std::string& bid, std::int64_t call_id, const std::string& status) {
-    auto id = events_->publish(bid, "call.status",
-                               {{"call_id", call_id}, {"status", status}, {"previous", "queued"}});
+    auto id = events_->publish(bid, "call.status", {{"call_id", call_id}, {"status", status}, {"previous", "queued"}});
     EXPECT_TRUE(id.has_value());
     return id.value_or("");
   }
@@ -152,8 +153,7 @@ TEST_F(LiveEventsE2E, EventsReachOnlyTheirBusinessInOrderWithStreamIds) {
   for (int i = 1; i <= 5; ++i) ids_a.push_back(publish(bid_a_, i, "analyzed"));
   const std::string id_b = publish(bid_b_, 99, "failed");
 
-  ASSERT_TRUE(wait_until([&] { return a.count() == 5 && b.count() == 1; }, 10s))
-      << a.count() << " " << b.count();
+  ASSERT_TRUE(wait_until([&] { return a.count() == 5 && b.count() == 1; }, 10s)) << a.count() << " " << b.count();
   auto got = a.events();
   for (std::size_t i = 0; i < ids_a.size(); ++i) {
     EXPECT_EQ(got[i].id, ids_a[i]);
@@ -223,10 +223,13 @@ TEST_F(LiveEventsE2E, OneBusinessCannotTakeEveryStreamAndDisconnectsFreeTheirPla
   // Caps: 3 streams in all, 2 per business; the gateway has only 2 handler threads.
   std::vector<std::unique_ptr<SseClient>> open;
   for (int i = 0; i < 2; ++i) open.push_back(std::make_unique<SseClient>(port_, token_a_));
-  ASSERT_TRUE(wait_until([&] {
-    for (auto& c : open) if (!c->connected()) return false;
-    return true;
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (auto& c : open)
+          if (!c->connected()) return false;
+        return true;
+      },
+      10s));
   {
     // A's third stream: its business is at its cap.
     SseClient extra(port_, token_a_);
@@ -256,8 +259,7 @@ TEST_F(LiveEventsE2E, OneBusinessCannotTakeEveryStreamAndDisconnectsFreeTheirPla
   open[1]->hang_up();
   open[0]->join();
   open[1]->join();
-  ASSERT_TRUE(wait_until([&] { return metric("earshot_sse_clients") == 1; }, 10s))
-      << metric("earshot_sse_clients");
+  ASSERT_TRUE(wait_until([&] { return metric("earshot_sse_clients") == 1; }, 10s)) << metric("earshot_sse_clients");
   SseClient again(port_, token_a_);
   ASSERT_TRUE(wait_until([&] { return again.connected(); }, 10s));
   EXPECT_EQ(again.status(), 200);

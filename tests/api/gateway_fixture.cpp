@@ -13,8 +13,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
                  api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
-  keys = std::make_unique<crypto::Keyring>(
-      *crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
+  keys = std::make_unique<crypto::Keyring>(*crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
   objects = std::filesystem::temp_directory_path() / ("earshot-gw-" + unique_suffix());
   std::filesystem::create_directories(objects);
   jwt_secret_ = std::string(48, 'j') + unique_suffix();
@@ -36,15 +35,16 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   redis_ = std::move(*cache::RedisClient::make(redis));
   limiter_ = std::make_unique<cache::RedisRateLimiter>(*redis_, "earshot:test:" + unique_suffix() + ":");
   // Failed-login throttling as the gateway runs it (Redis), under this gateway's own prefix.
-  login_failures_ = std::make_unique<api::RedisLoginFailureStore>(*redis_, "earshot:test:" + unique_suffix() + ":login:");
+  login_failures_ =
+      std::make_unique<api::RedisLoginFailureStore>(*redis_, "earshot:test:" + unique_suffix() + ":login:");
   login_throttle_ = std::make_unique<api::LoginThrottle>(*login_failures_, SystemClock::instance(), login_policy);
   auth_->set_login_throttle(login_throttle_.get());
   live_events_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance(), &metrics_);
   event_hub_ = std::make_unique<api::EventHub>(
       *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
-  services_ = std::make_unique<api::GatewayServices>(api::GatewayServices{
-      db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
-      api::openapi_document(), event_hub_.get()});
+  services_ = std::make_unique<api::GatewayServices>(
+      api::GatewayServices{db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
+                           api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
   services_->object_store = std::move(store);  // null: the local store in `objects`
   api::add_all_routes(router, *services_);
@@ -81,8 +81,8 @@ Gateway::~Gateway() {
   std::filesystem::remove_all(objects, ec);
 }
 
-HttpReply Gateway::raw_request(const std::string& method, const std::string& path,
-                               const std::string& body, httplib::Headers headers) {
+HttpReply Gateway::raw_request(const std::string& method, const std::string& path, const std::string& body,
+                               httplib::Headers headers) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_read_timeout(10, 0);
   cli.set_decompress(false);
@@ -121,7 +121,9 @@ std::string Gateway::login(const std::string& email, const std::string& password
 std::string Gateway::new_business(const std::string& prefix) {
   const std::string bid = prefix + "-" + unique_suffix();
   auto r = request("POST", "/api/v1/admin/businesses", platform_token,
-                   {{"bid", bid}, {"name", "Business " + bid}, {"admin_email", "admin@" + bid + ".test"},
+                   {{"bid", bid},
+                    {"name", "Business " + bid},
+                    {"admin_email", "admin@" + bid + ".test"},
                     {"admin_password", kPassword}});
   if (r.status != 201) throw std::runtime_error("register failed: " + r.body);
   businesses.push_back(bid);
@@ -147,8 +149,7 @@ class GatewayEnvironment final : public ::testing::Environment {
  public:
   void TearDown() override { g_gateway.reset(); }
 };
-::testing::Environment* const kGatewayEnvironment =
-    ::testing::AddGlobalTestEnvironment(new GatewayEnvironment);
+::testing::Environment* const kGatewayEnvironment = ::testing::AddGlobalTestEnvironment(new GatewayEnvironment);
 
 }  // namespace
 
@@ -157,7 +158,9 @@ Gateway& gateway() {
   return *g_gateway;
 }
 
-storage::TenantId tenant(const std::string& bid) { return *storage::TenantId::make(bid); }
+storage::TenantId tenant(const std::string& bid) {
+  return *storage::TenantId::make(bid);
+}
 
 std::string pct(const std::string& s) {
   std::string out;
@@ -171,9 +174,8 @@ std::string pct(const std::string& s) {
   return out;
 }
 
-storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city,
-                      double sentiment, double talk_ratio, storage::CallStatus status,
-                      const std::string& audio_key) {
+storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city, double sentiment,
+                      double talk_ratio, storage::CallStatus status, const std::string& audio_key) {
   auto& db = StorageEnvironment::db();
   storage::MySqlCallRepository calls(db);
   storage::CallInput in;
@@ -217,7 +219,8 @@ storage::Id seed_call(const std::string& bid, const std::string& external, const
   return id;
 }
 
-
-void Gateway::set_egress_policy(const http::AddressPolicy* policy) { services_->egress_policy = policy; }
+void Gateway::set_egress_policy(const http::AddressPolicy* policy) {
+  services_->egress_policy = policy;
+}
 
 }  // namespace earshot::testing

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "earshot/api/api_server.hpp"
-#include "earshot/api/events.hpp"
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
+#include "earshot/api/events.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
@@ -99,8 +99,7 @@ Gateway& gateway();
 [[nodiscard]] std::string pct(const std::string& s);
 // A call with metrics, transcript and (with `audio_key`) a recording URI, written straight
 // to the database; returns its id.
-storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city,
-                      double sentiment, double talk_ratio, storage::CallStatus status,
-                      const std::string& audio_key = "");
+storage::Id seed_call(const std::string& bid, const std::string& external, const std::string& city, double sentiment,
+                      double talk_ratio, storage::CallStatus status, const std::string& audio_key = "");
 
 }  // namespace earshot::testing

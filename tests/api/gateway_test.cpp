@@ -1,7 +1,6 @@
 // The gateway over real HTTP against the real database, broker and Redis.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <set>
@@ -10,8 +9,8 @@
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "gateway_fixture.hpp"
-#include "storage/test_main_env.hpp"
 #include "process.hpp"
+#include "storage/test_main_env.hpp"
 #include "test_env.hpp"
 
 namespace earshot::testing {
@@ -21,11 +20,13 @@ using nlohmann::json;
 
 std::optional<queue::RawMessage> take_message(const std::string& queue_name) {
   std::optional<queue::RawMessage> got;
-  wait_until([&] {
-    auto m = gateway().topology_admin->get(queue_name);
-    if (m && *m) got = **m;
-    return got.has_value();
-  }, std::chrono::seconds(5));
+  wait_until(
+      [&] {
+        auto m = gateway().topology_admin->get(queue_name);
+        if (m && *m) got = **m;
+        return got.has_value();
+      },
+      std::chrono::seconds(5));
   return got;
 }
 
@@ -84,7 +85,8 @@ TEST(GatewayAuth, BadLoginsAre401Or400NeverMore) {
   EXPECT_EQ(wrong.json["error"]["message"], unknown.json["error"]["message"]);
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}}).status, 400);
   EXPECT_EQ(gw.raw_request("POST", "/api/v1/auth/login", "{not json", {}).status, 400);
-  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "x"}, {"extra", 1}}).status, 400);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "x"}, {"extra", 1}}).status,
+            400);
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", "ert_forged"}}).status, 401);
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", "' OR 1=1 --"}}).status, 401);
 }
@@ -98,8 +100,8 @@ TEST(GatewayAuth, ForgedAndTamperedBearerTokensAre401) {
   auto payload = json::parse(*api::base64url_decode(token.substr(d1 + 1, d2 - d1 - 1)));
   payload["role"] = "admin";
   const auto edited = token.substr(0, d1 + 1) + api::base64url_encode(payload.dump()) + token.substr(d2);
-  const auto none = api::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
-                    api::base64url_encode(payload.dump()) + ".";
+  const auto none =
+      api::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." + api::base64url_encode(payload.dump()) + ".";
   for (const auto& t : {edited, none, token + "x", std::string("garbage")}) {
     auto r = gw.request("GET", "/api/v1/calls", t);
     EXPECT_EQ(r.status, 401) << t;
@@ -148,7 +150,9 @@ TEST(GatewayAdmin, DisablingABusinessLocksItsUsersAndKeysOut) {
   ASSERT_EQ(off.status, 200) << off.body;
   EXPECT_EQ(off.json["status"], "disabled");
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "",
-                       {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}}).status, 401);
+                       {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}})
+                .status,
+            401);
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 401);
   // An access token issued before the business was disabled stops working within the
   // recheck interval, not at its expiry.
@@ -161,9 +165,11 @@ TEST(GatewayAdmin, DisablingABusinessLocksItsUsersAndKeysOut) {
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", secret).status, 200);
   EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", admin).status == 200; },
                          api::AuthService::kAccessRecheck * 5));
-  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token, {{"status", "paused"}}).status, 400);
-  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/nope-" + unique_suffix(), gw.platform_token,
-                       {{"name", "x"}}).status, 404);
+  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + bid, gw.platform_token, {{"status", "paused"}}).status,
+            400);
+  EXPECT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/nope-" + unique_suffix(), gw.platform_token, {{"name", "x"}})
+                .status,
+            404);
 }
 
 TEST(GatewayAdmin, PipelineSecretsAreWriteOnlyAndConfigIsValidated) {
@@ -201,8 +207,11 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   const auto admin = gw.user_token(bid, "admin");
   const std::string base = "/api/v1/admin/businesses/" + bid;
   auto agent = gw.request("POST", base + "/agents", admin,
-                          {{"name", "my_summary"}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"},
-                           {"output_schema", {{"type", "object"}}}, {"model", "small"}});
+                          {{"name", "my_summary"},
+                           {"kind", "llm"},
+                           {"prompt_template", "Summarise {{transcript}}"},
+                           {"output_schema", {{"type", "object"}}},
+                           {"model", "small"}});
   ASSERT_EQ(agent.status, 201) << agent.body;
   const auto aid = std::to_string(agent.json["id"].get<std::int64_t>());
   EXPECT_EQ(gw.request("POST", base + "/agents", admin, {{"name", "x"}, {"kind", "llm"}}).status, 400);
@@ -220,28 +229,39 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   ASSERT_EQ(user.status, 201) << user.body;
   EXPECT_FALSE(user.json.contains("password_hash"));
   EXPECT_EQ(gw.request("POST", base + "/users", admin,
-                       {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}, {"role", "analyst"}}).status, 409);
+                       {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}, {"role", "analyst"}})
+                .status,
+            409);
   EXPECT_EQ(gw.request("POST", base + "/users", admin,
-                       {{"email", "x@" + bid + ".test"}, {"password", "short"}, {"role", "analyst"}}).status, 400);
+                       {{"email", "x@" + bid + ".test"}, {"password", "short"}, {"role", "analyst"}})
+                .status,
+            400);
   EXPECT_EQ(gw.request("POST", base + "/users", admin,
-                       {{"email", "y@" + bid + ".test"}, {"password", "long enough"}, {"role", "root"}}).status, 400);
+                       {{"email", "y@" + bid + ".test"}, {"password", "long enough"}, {"role", "root"}})
+                .status,
+            400);
   const auto uid = std::to_string(user.json["id"].get<std::int64_t>());
   const auto ana = gw.login("ana@" + bid + ".test", "long enough");
   ASSERT_EQ(gw.request("GET", "/api/v1/calls", ana).status, 200);
   auto patched = gw.request("PATCH", base + "/users/" + uid, admin, {{"role", "viewer"}, {"disabled", true}});
   ASSERT_EQ(patched.status, 200);
   EXPECT_EQ(patched.json["role"], "viewer");
-  EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}}).status, 401);
+  EXPECT_EQ(
+      gw.request("POST", "/api/v1/auth/login", "", {{"email", "ana@" + bid + ".test"}, {"password", "long enough"}})
+          .status,
+      401);
   // Her access token from before is refused within the recheck interval.
   EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/calls", ana).status == 401; },
                          api::AuthService::kAccessRecheck * 5));
   EXPECT_EQ(gw.request("DELETE", base + "/users/" + uid, admin).status, 204);
 
-  auto cat = gw.request("POST", base + "/categories", admin,
-                        {{"name", "refund"}, {"rules", json::parse(R"([{"type":"transcript","phrases":["refund"]}])")}});
+  auto cat =
+      gw.request("POST", base + "/categories", admin,
+                 {{"name", "refund"}, {"rules", json::parse(R"([{"type":"transcript","phrases":["refund"]}])")}});
   ASSERT_EQ(cat.status, 201) << cat.body;
   const auto cid = std::to_string(cat.json["id"].get<std::int64_t>());
-  auto bad = gw.request("POST", base + "/categories", admin, {{"name", "bad"}, {"rules", json::parse(R"([{"type":"x"}])")}});
+  auto bad =
+      gw.request("POST", base + "/categories", admin, {{"name", "bad"}, {"rules", json::parse(R"([{"type":"x"}])")}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.json["error"]["message"].get<std::string>().find("rules[0].type"), std::string::npos);
   auto put = gw.request("PUT", base + "/categories/" + cid, admin,
@@ -261,7 +281,8 @@ TEST(GatewayAdmin, AgentsUsersAndRuleSetsCrud) {
   ASSERT_TRUE(stored.has_value());
   ASSERT_EQ(stored->size(), 1U);
   EXPECT_TRUE(analytics::parse_scorecard("qa", stored->front().rules_json).has_value()) << stored->front().rules_json;
-  EXPECT_EQ(gw.request("POST", base + "/scorecards", admin, {{"name", "qa2"}, {"questions", json::array()}}).status, 400);
+  EXPECT_EQ(gw.request("POST", base + "/scorecards", admin, {{"name", "qa2"}, {"questions", json::array()}}).status,
+            400);
 }
 
 TEST(GatewayAdmin, ApiKeysShowTheSecretOnceAndScopesApply) {
@@ -283,17 +304,23 @@ TEST(GatewayAdmin, ApiKeysShowTheSecretOnceAndScopesApply) {
 
   // Ingest: records the call and queues it for transcription.
   auto sent = gw.request("POST", "/api/v1/calls", ingest_key,
-                         {{"external_id", "ext-1"}, {"audio_uri", "store://" + bid + "/ext-1.wav"},
-                          {"started_at", "2026-11-20T10:00:00Z"}, {"channels", 2}, {"language", "en"}});
+                         {{"external_id", "ext-1"},
+                          {"audio_uri", "store://" + bid + "/ext-1.wav"},
+                          {"started_at", "2026-11-20T10:00:00Z"},
+                          {"channels", 2},
+                          {"language", "en"}});
   ASSERT_EQ(sent.status, 202) << sent.body;
   auto msg = take_message(queue::work_queue(queue::Stage::kTranscribe, bid));
   ASSERT_TRUE(msg);
   auto body = json::parse(msg->body);
   EXPECT_EQ(body["call_id"], std::to_string(sent.json["id"].get<std::int64_t>()));
   EXPECT_EQ(body["audio"]["uri"], "store://" + bid + "/ext-1.wav");
-  EXPECT_EQ(gw.request("POST", "/api/v1/calls", ingest_key,
-                       {{"external_id", "ext-2"}, {"audio_uri", "file:///etc/passwd"},
-                        {"started_at", "2026-11-20T10:00:00Z"}}).status, 400);
+  EXPECT_EQ(
+      gw.request(
+            "POST", "/api/v1/calls", ingest_key,
+            {{"external_id", "ext-2"}, {"audio_uri", "file:///etc/passwd"}, {"started_at", "2026-11-20T10:00:00Z"}})
+          .status,
+      400);
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", ingest_key).status, 403);
   // Embed keys read, and nothing else.
   EXPECT_EQ(gw.request("GET", "/api/v1/calls", embed_key).status, 200);
@@ -372,24 +399,33 @@ TEST(GatewayCalls, InjectionStringsInEveryFilterAndPathAre400OrEmptyNever500) {
   const auto bid = gw.new_business("inject");
   const auto viewer = gw.user_token(bid, "viewer");
   seed_call(bid, "only", "Pune", 0.1, 0.5, storage::CallStatus::kPending);
-  const std::vector<std::string> payloads = {
-      "'", "' OR '1'='1", "1; DROP TABLE call_records; --", "\" OR \"\"=\"", "1 UNION SELECT password_hash FROM users",
-      "%27%20OR%201%3D1", "%00", "../../etc/passwd", "' AND SLEEP(5) --", "999999999999999999999999"};
-  const std::vector<std::string> params = {"agent_id", "from", "to", "sentiment_min", "sentiment_max",
-                                           "talk_ratio_min", "talk_ratio_max", "status", "category",
-                                           "language", "city", "q", "sort", "order", "limit", "cursor"};
+  const std::vector<std::string> payloads = {"'",
+                                             "' OR '1'='1",
+                                             "1; DROP TABLE call_records; --",
+                                             "\" OR \"\"=\"",
+                                             "1 UNION SELECT password_hash FROM users",
+                                             "%27%20OR%201%3D1",
+                                             "%00",
+                                             "../../etc/passwd",
+                                             "' AND SLEEP(5) --",
+                                             "999999999999999999999999"};
+  const std::vector<std::string> params = {
+      "agent_id",       "from",   "to",       "sentiment_min", "sentiment_max", "talk_ratio_min",
+      "talk_ratio_max", "status", "category", "language",      "city",          "q",
+      "sort",           "order",  "limit",    "cursor"};
   for (const auto& p : params) {
     for (const auto& v : payloads) {
       const auto path = "/api/v1/calls?" + p + "=" + pct(v);
       auto r = gw.request("GET", path, viewer);
-      ASSERT_TRUE(r.status == 400 || (r.status == 200 && r.json["items"].empty())) << path << " -> " << r.status << " " << r.body;
+      ASSERT_TRUE(r.status == 400 || (r.status == 200 && r.json["items"].empty()))
+          << path << " -> " << r.status << " " << r.body;
     }
   }
   for (const auto& v : payloads) {
     const auto enc = pct(v);
-    for (const std::string& path : {"/api/v1/calls/" + enc, "/api/v1/calls/" + enc + "/audio",
-                                   "/api/v1/calls/" + enc + "/transcript", "/api/v1/calls/" + enc + "/notes",
-                                   "/api/v1/admin/businesses/" + enc + "/users"}) {
+    for (const std::string& path :
+         {"/api/v1/calls/" + enc, "/api/v1/calls/" + enc + "/audio", "/api/v1/calls/" + enc + "/transcript",
+          "/api/v1/calls/" + enc + "/notes", "/api/v1/admin/businesses/" + enc + "/users"}) {
       auto r = gw.request("GET", path, viewer);
       EXPECT_TRUE(r.status == 400 || r.status == 404) << path << " -> " << r.status << " " << r.body;
     }
@@ -438,7 +474,8 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
 
   auto txt = gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=txt", viewer);
   ASSERT_EQ(txt.status, 200);
-  EXPECT_EQ(txt.body, "[00:00:00.000] agent: thank you for calling\n[00:00:03.000] customer: my refund never arrived\n");
+  EXPECT_EQ(txt.body,
+            "[00:00:00.000] agent: thank you for calling\n[00:00:03.000] customer: my refund never arrived\n");
   auto srt = gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=srt", viewer);
   EXPECT_EQ(srt.body,
             "1\n00:00:00,000 --> 00:00:02,500\nagent: thank you for calling\n\n"
@@ -533,14 +570,19 @@ TEST(GatewayHttp, RequestIdsGzipCorsAndSystemRoutes) {
   EXPECT_EQ(gw.raw_request("OPTIONS", "/api/v1/calls", "", {{"Origin", "https://evil.example"}}).status, 403);
   auto cors = gw.raw_request("GET", "/healthz", "", {{"Origin", "https://dash.example"}});
   EXPECT_EQ(cors.header("Access-Control-Allow-Origin"), "https://dash.example");
-  EXPECT_EQ(gw.raw_request("GET", "/healthz", "", {{"Origin", "https://evil.example"}}).header("Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(
+      gw.raw_request("GET", "/healthz", "", {{"Origin", "https://evil.example"}}).header("Access-Control-Allow-Origin"),
+      "");
   EXPECT_EQ(gw.request("GET", "/readyz").status, 200);
   // The access logger counts a request after its response is written: poll.
   HttpReply metrics;
-  EXPECT_TRUE(wait_until([&] {
-    metrics = gw.request("GET", "/metrics");
-    return metrics.body.find("earshot_http_request_duration_seconds_bucket{route=\"/healthz\"") != std::string::npos;
-  }, std::chrono::seconds(5)));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = gw.request("GET", "/metrics");
+        return metrics.body.find("earshot_http_request_duration_seconds_bucket{route=\"/healthz\"") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(5)));
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("earshot_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
             std::string::npos);
@@ -610,15 +652,17 @@ TEST(EarshotBusinessCommand, RegistersABusinessWhoseAdminCanLogIn) {
       "env EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} EARSHOT_MYSQL_PASSWORD={} "
       "EARSHOT_MYSQL_DATABASE={} EARSHOT_AMQP_URL='{}' EARSHOT_MASTER_KEYS='k:{}' EARSHOT_MASTER_KEY_ID=k "
       "EARSHOT_BUSINESS_ADMIN_PASSWORD='{}' ",
-      ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name(),
-      ep.amqp_url, crypto::Keyring::generate_key_base64(), Gateway::kPassword);
+      ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name(), ep.amqp_url,
+      crypto::Keyring::generate_key_base64(), Gateway::kPassword);
   const std::string bin = std::string(EARSHOT_BIN_DIR) + "/earshot";
-  auto r = run_command(env + bin + " business create --bid " + bid + " --name 'From CLI' --admin-email boss@" + bid + ".test");
+  auto r = run_command(env + bin + " business create --bid " + bid + " --name 'From CLI' --admin-email boss@" + bid +
+                       ".test");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   gw.businesses.push_back(bid);
   EXPECT_NE(r.output.find("registered business '" + bid + "'"), std::string::npos);
   EXPECT_TRUE(gw.topology_admin->queue_depth(queue::work_queue(queue::Stage::kAnalyze, bid)));
-  auto login = gw.request("POST", "/api/v1/auth/login", "", {{"email", "boss@" + bid + ".test"}, {"password", Gateway::kPassword}});
+  auto login = gw.request("POST", "/api/v1/auth/login", "",
+                          {{"email", "boss@" + bid + ".test"}, {"password", Gateway::kPassword}});
   EXPECT_EQ(login.status, 200) << login.body;
   EXPECT_EQ(login.json["role"], "admin");
   auto again = run_command(env + bin + " business create --bid " + bid + " --name x");

@@ -1,11 +1,11 @@
 // The listener's own HTTP parsing: percent-decoding, query strings, multipart/form-data
 // (including hostile bodies), byte ranges and gzip.
+#include "earshot/api/http_parsing.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <string>
-
-#include "earshot/api/http_parsing.hpp"
 
 namespace earshot::api::http_parsing {
 namespace {
@@ -28,8 +28,8 @@ TEST(HttpParsing, PercentDecodingAndQueryStrings) {
   EXPECT_EQ(percent_decode("a%20b%2Fc", false), "a b/c");
   EXPECT_EQ(percent_decode("a+b", false), "a+b");
   EXPECT_EQ(percent_decode("a+b", true), "a b");
-  EXPECT_EQ(percent_decode("100%", false), "100%");       // truncated escape kept
-  EXPECT_EQ(percent_decode("%zz%4", false), "%zz%4");     // malformed escapes kept
+  EXPECT_EQ(percent_decode("100%", false), "100%");    // truncated escape kept
+  EXPECT_EQ(percent_decode("%zz%4", false), "%zz%4");  // malformed escapes kept
   EXPECT_EQ(percent_decode("%00x", false), std::string("\0x", 2));
   auto q = parse_query("city=New%20York&tag=a&tag=b+c&flag&=v&&x=%3D%26");
   EXPECT_EQ(q.count("tag"), 2U);
@@ -89,7 +89,7 @@ TEST(HttpParsing, HostileMultipartBodiesAreRefusedWithAReason) {
   };
   refused("", "no boundary line");
   refused("just text", "no boundary line");
-  refused(ok_part, "no closing boundary");                                   // never closed
+  refused(ok_part, "no closing boundary");  // never closed
   refused("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n", "headers never end");
   refused("--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--", "no name");
   refused("--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--", "form-data");
@@ -97,8 +97,9 @@ TEST(HttpParsing, HostileMultipartBodiesAreRefusedWithAReason) {
   refused("--b\r\nno colon here\r\n\r\nx\r\n--b--", "without a name");
   refused("--bXX\r\n", "CRLF");
   refused("--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n--b--", "form-data");
-  refused("--b\r\nX-Pad: " + std::string(10'000, 'p') + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--",
-          "too large");
+  refused(
+      "--b\r\nX-Pad: " + std::string(10'000, 'p') + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--",
+      "too large");
   std::string many;
   for (int i = 0; i < 10; ++i) many += ok_part;
   refused(many + "--b--", "more than 5 parts", MultipartLimits{5, 8192});

@@ -48,15 +48,32 @@ void raise_fd_limit() {
   }
 }
 
-// Bytes read past the end of a response (pipelined replies), by descriptor.
-std::map<int, std::string>& pending() {
+// Bytes read past the end of a response (pipelined replies), by descriptor; client threads
+// of one test use it at once, hence the lock (a race ThreadSanitizer found).
+std::mutex& pending_mu() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<int, std::string>& pending_bytes() {
   static std::map<int, std::string> bytes;
   return bytes;
+}
+std::string take_pending(int fd) {
+  std::lock_guard lock(pending_mu());
+  auto it = pending_bytes().find(fd);
+  if (it == pending_bytes().end()) return {};
+  std::string out = std::move(it->second);
+  pending_bytes().erase(it);
+  return out;
+}
+void keep_pending(int fd, std::string bytes) {
+  std::lock_guard lock(pending_mu());
+  pending_bytes()[fd] = std::move(bytes);
 }
 
 int connect_to(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  pending().erase(fd);
+  (void)take_pending(fd);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -91,8 +108,7 @@ struct Response {
 // Reads one response from `fd` (Content-Length, chunked, or until close); gives up at `deadline`.
 Response read_response(int fd, std::chrono::milliseconds deadline, bool head = false) {
   Response r;
-  std::string buf = std::move(pending()[fd]);
-  pending().erase(fd);
+  std::string buf = take_pending(fd);
   const auto until = std::chrono::steady_clock::now() + deadline;
   auto fill = [&]() {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
@@ -127,7 +143,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
     pos = eol + 2;
   }
   if (head || r.status == 204 || r.status == 304) {
-    pending()[fd] = buf;
+    keep_pending(fd, buf);
     r.complete = true;
     return r;
   }
@@ -137,7 +153,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
       if (!fill()) return r;
     }
     r.body = buf.substr(0, len);
-    pending()[fd] = buf.substr(len);
+    keep_pending(fd, buf.substr(len));
     r.complete = true;
     return r;
   }
@@ -154,7 +170,7 @@ Response read_response(int fd, std::chrono::milliseconds deadline, bool head = f
       r.body += buf.substr(eol + 2, size);
       buf.erase(0, eol + 2 + size + 2);
       if (size == 0) {
-        pending()[fd] = buf;
+        keep_pending(fd, buf);
         r.complete = true;
         return r;
       }
@@ -203,7 +219,9 @@ std::string gunzip(const std::string& in) {
   return out;
 }
 
-char object_byte(std::uint64_t i) { return static_cast<char>('a' + (i * 7 + i / 251) % 26); }
+char object_byte(std::uint64_t i) {
+  return static_cast<char>('a' + (i * 7 + i / 251) % 26);
+}
 
 // A listener with test routes behind the real Dispatcher.
 class Server {
@@ -217,8 +235,8 @@ class Server {
     router_.add("GET", "/echo", open, [](const api::Request& req) -> Result<api::Reply> {
       json q = json::object();
       for (const auto& [k, v] : req.query) q[k].push_back(v);
-      return api::Reply::ok({{"path", req.path}, {"query", q}, {"remote", req.remote_addr},
-                             {"request_id", req.request_id}});
+      return api::Reply::ok(
+          {{"path", req.path}, {"query", q}, {"remote", req.remote_addr}, {"request_id", req.request_id}});
     });
     router_.add("GET", "/items/{name}", open, [](const api::Request& req) -> Result<api::Reply> {
       return api::Reply::ok({{"name", req.path_params.at("name")}});
@@ -226,7 +244,10 @@ class Server {
     router_.add("POST", "/echo", open, [](const api::Request& req) -> Result<api::Reply> {
       json parts = json::array();
       for (const auto& p : req.parts) {
-        parts.push_back({{"name", p.name}, {"filename", p.filename}, {"type", p.content_type}, {"size", p.content.size()},
+        parts.push_back({{"name", p.name},
+                         {"filename", p.filename},
+                         {"type", p.content_type},
+                         {"size", p.content.size()},
                          {"content", p.content.size() < 100 ? p.content : std::string()}});
       }
       return api::Reply::ok({{"body_size", req.body.size()}, {"parts", parts}});
@@ -273,7 +294,7 @@ class Server {
       return r;
     });
     dispatcher_ = std::make_unique<api::Dispatcher>(router_, auth_, nullptr, api::RateLimitOptions{},
-                                                     SystemClock::instance(), metrics_);
+                                                    SystemClock::instance(), metrics_);
     settings.host = "127.0.0.1";
     settings.port = 0;
     http_ = std::make_unique<api::HttpServer>(settings, *dispatcher_, metrics_);
@@ -407,8 +428,9 @@ TEST(HttpServer, GlobalConnectionCap) {
 TEST(HttpServer, ATerabyteContentLengthIs413BeforeAnyBodyIsRead) {
   Server server(settings());  // read timeout 60 s: an answer inside 10 s came before it
   int fd = connect_to(server.port);
-  ASSERT_TRUE(send_all(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                           "Content-Length: 1000000000000\r\n\r\n{\"a\":"));
+  ASSERT_TRUE(send_all(fd,
+                       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 1000000000000\r\n\r\n{\"a\":"));
   auto r = read_response(fd, 10s);
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "payload_too_large");
@@ -429,8 +451,9 @@ TEST(HttpServer, ChunkedBodiesAreCutAtTheLimit) {
   EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "payload_too_large");
   ::close(fd);
   // Under the limit, a chunked body arrives whole.
-  auto ok = roundtrip(server.port, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  auto ok = roundtrip(server.port,
+                      "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(json::parse(ok.body, nullptr, false)["body_size"], 11);
 }
@@ -452,9 +475,10 @@ TEST(HttpServer, MalformedOversizedAndUnknownRequestsGetJsonErrors) {
   auto wrong = roundtrip(server.port, "DELETE /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(wrong.status, 405);
   EXPECT_TRUE(json::parse(wrong.body, nullptr, false).contains("error"));
-  auto bad_multipart = roundtrip(server.port,
-                                "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                                "Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 9\r\n\r\nnot parts");
+  auto bad_multipart =
+      roundtrip(server.port,
+                "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                "Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 9\r\n\r\nnot parts");
   EXPECT_EQ(bad_multipart.status, 400);
   EXPECT_NE(json::parse(bad_multipart.body, nullptr, false)["error"]["message"].get<std::string>().find("multipart"),
             std::string::npos);
@@ -502,13 +526,15 @@ TEST(HttpServer, QueryAndPathAreDecodedAndRequestIdsEchoed) {
 TEST(HttpServer, MultipartUploadsReachTheRouteAsParts) {
   Server server(settings());
   const std::string audio(3000, '\x01');
-  const std::string body = "--BOUND\r\nContent-Disposition: form-data; name=\"external_id\"\r\n\r\ncall-7\r\n"
-                           "--BOUND\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"x.wav\"\r\n"
-                           "Content-Type: audio/wav\r\n\r\n" + audio + "\r\n--BOUND--\r\n";
+  const std::string body =
+      "--BOUND\r\nContent-Disposition: form-data; name=\"external_id\"\r\n\r\ncall-7\r\n"
+      "--BOUND\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"x.wav\"\r\n"
+      "Content-Type: audio/wav\r\n\r\n" +
+      audio + "\r\n--BOUND--\r\n";
   auto r = roundtrip(server.port, fmt::format("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                                             "Content-Type: multipart/form-data; boundary=BOUND\r\n"
-                                             "Content-Length: {}\r\nExpect: 100-continue\r\n\r\n{}",
-                                             body.size(), body));
+                                              "Content-Type: multipart/form-data; boundary=BOUND\r\n"
+                                              "Content-Length: {}\r\nExpect: 100-continue\r\n\r\n{}",
+                                              body.size(), body));
   ASSERT_EQ(r.status, 100);  // Expect: 100-continue is answered first
   int fd = connect_to(server.port);
   ASSERT_TRUE(send_all(fd, fmt::format("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
@@ -556,7 +582,8 @@ TEST(HttpServer, RangesHeadAndGzip) {
   // A large object goes out in pieces, never whole.
   server.largest_piece = 0;
   const std::uint64_t big = 5'000'000;
-  auto large = roundtrip(server.port, fmt::format("GET /object?size={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", big), 20s);
+  auto large = roundtrip(server.port,
+                         fmt::format("GET /object?size={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", big), 20s);
   EXPECT_EQ(large.body.size(), big);
   EXPECT_TRUE(expect_bytes(large.body, 0));
   EXPECT_LE(server.largest_piece.load(), 256U * 1024U);
@@ -586,12 +613,14 @@ TEST(HttpServer, RangesHeadAndGzip) {
 
 TEST(HttpServer, CorsPreflightAndHeaders) {
   Server server(settings());
-  auto pre = roundtrip(server.port, "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                                   "Origin: https://dash.example\r\nAccess-Control-Request-Method: GET\r\n\r\n");
+  auto pre = roundtrip(server.port,
+                       "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                       "Origin: https://dash.example\r\nAccess-Control-Request-Method: GET\r\n\r\n");
   EXPECT_EQ(pre.status, 204);
   EXPECT_EQ(pre.header("access-control-allow-origin"), "https://dash.example");
   EXPECT_NE(pre.header("access-control-allow-headers").find("Authorization"), std::string::npos);
-  auto evil = roundtrip(server.port, "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nOrigin: https://evil.example\r\n\r\n");
+  auto evil = roundtrip(
+      server.port, "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nOrigin: https://evil.example\r\n\r\n");
   EXPECT_EQ(evil.status, 403);
   EXPECT_EQ(get(server.port, "/healthz", "Origin: https://dash.example\r\n").header("access-control-allow-origin"),
             "https://dash.example");

@@ -4,9 +4,9 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <thread>
-#include <fstream>
 
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/ingest/twilio.hpp"
@@ -91,8 +91,7 @@ HttpReply upload(Gateway& gw, const std::string& key, const httplib::MultipartFo
 }
 
 httplib::MultipartFormDataItems form(const std::string& external_id, const std::string& audio,
-                                     const std::string& filename = "call.wav",
-                                     const std::string& type = "audio/wav") {
+                                     const std::string& filename = "call.wav", const std::string& type = "audio/wav") {
   return {{"audio", audio, filename, type},
           {"external_id", external_id, "", ""},
           {"agent_id", "agent-7", "", ""},
@@ -155,8 +154,7 @@ TEST(IngestUpload, WavCreatesThePendingCallStoresItAndQueuesTranscribe) {
   EXPECT_EQ(notes.json["items"][0]["body"], "uploaded by the test");
 
   // The stored recording is the uploaded one, served back by the audio route.
-  auto audio = gw.raw_request("GET", "/api/v1/calls/" + std::to_string(id) + "/audio", "",
-                              {{"X-Api-Key", key}});
+  auto audio = gw.raw_request("GET", "/api/v1/calls/" + std::to_string(id) + "/audio", "", {{"X-Api-Key", key}});
   ASSERT_EQ(audio.status, 200);
   EXPECT_EQ(audio.body, wav);
 
@@ -318,10 +316,9 @@ HttpReply twilio_callback(Gateway& gw, const std::string& bid, const ingest::twi
   if (tamper) sig[3] = sig[3] == 'A' ? 'B' : 'A';
   std::string form;
   for (const auto& [k, v] : params) form += (form.empty() ? "" : "&") + k + "=" + http::url_encode(v);
-  return gw.raw_request("POST", path, form,
-                        {{"Content-Type", "application/x-www-form-urlencoded"},
-                         {"X-Twilio-Signature", sig},
-                         {"Host", host}});
+  return gw.raw_request(
+      "POST", path, form,
+      {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Twilio-Signature", sig}, {"Host", host}});
 }
 
 TEST(IngestTwilio, SignedCallbackDownloadsAndIngestsTheRecording) {
@@ -337,12 +334,9 @@ TEST(IngestTwilio, SignedCallbackDownloadsAndIngestsTheRecording) {
   FakeTwilio twilio(account, token);
   const std::string rsid = "RE" + unique_suffix();
   twilio.add_recording(rsid, stereo_wav(2, 8000));
-  const ingest::twilio::Params params = {{"AccountSid", account},
-                                         {"CallSid", "CA" + unique_suffix()},
-                                         {"RecordingSid", rsid},
-                                         {"RecordingUrl", twilio.recording_url(rsid)},
-                                         {"RecordingStatus", "completed"},
-                                         {"RecordingDuration", "2"},
+  const ingest::twilio::Params params = {{"AccountSid", account},          {"CallSid", "CA" + unique_suffix()},
+                                         {"RecordingSid", rsid},           {"RecordingUrl", twilio.recording_url(rsid)},
+                                         {"RecordingStatus", "completed"}, {"RecordingDuration", "2"},
                                          {"RecordingChannels", "2"}};
 
   auto bad = twilio_callback(gw, bid, params, token, true);
@@ -412,8 +406,9 @@ TEST(IngestUpload, SmallFilesThatDecodePastTheDurationLimitAre422) {
   std::string unknown = known;
   unknown[21] = static_cast<char>(unknown[21] & 0xF0);  // STREAMINFO total samples: unknown
   for (int i = 22; i < 26; ++i) unknown[static_cast<std::size_t>(i)] = 0;
-  for (const auto& [name, bytes, says] : {std::tuple{"long-known", known, std::string("above the limit of 600 s")},
-                                          std::tuple{"long-unknown", unknown, std::string("more than the limit of 600 s")}}) {
+  for (const auto& [name, bytes, says] :
+       {std::tuple{"long-known", known, std::string("above the limit of 600 s")},
+        std::tuple{"long-unknown", unknown, std::string("more than the limit of 600 s")}}) {
     auto r = upload(gw, key, form(name, bytes, "call.flac", "audio/flac"));
     EXPECT_EQ(r.status, 422) << name << " " << r.body;
     EXPECT_EQ(r.json["error"]["code"], "unprocessable_content") << name;
@@ -429,7 +424,9 @@ TEST(IngestUpload, SmallFilesThatDecodePastTheDurationLimitAre422) {
 class HeldStore final : public objectstore::ObjectStore {
  public:
   HeldStore(std::string root, std::string held_prefix) : local_(std::move(root)), held_(std::move(held_prefix)) {}
-  Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max) override { return local_.read(uri, max); }
+  Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max) override {
+    return local_.read(uri, max);
+  }
   Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes, std::string_view type) override {
     if (key.starts_with(held_)) {
       std::unique_lock lock(mu_);
@@ -479,7 +476,9 @@ TEST(IngestUpload, ConcurrentUploadsOfOneBusinessAreCappedOthersUnaffected) {
   Gateway gw({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 8 << 20, s, {}, store);
   const auto quiet = gw.new_business("cap-quiet");
   auto reg = gw.request("POST", "/api/v1/admin/businesses", gw.platform_token,
-                        {{"bid", busy}, {"name", "Busy"}, {"admin_email", "admin@" + busy + ".test"},
+                        {{"bid", busy},
+                         {"name", "Busy"},
+                         {"admin_email", "admin@" + busy + ".test"},
                          {"admin_password", Gateway::kPassword}});
   ASSERT_EQ(reg.status, 201) << reg.body;
   gw.businesses.push_back(busy);

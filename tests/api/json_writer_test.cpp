@@ -1,5 +1,7 @@
 // JsonWriter: the text the hot read routes write must be JSON that nlohmann reads back to
 // the same values (escaping, invalid UTF-8, doubles, timestamps, nesting and commas).
+#include "earshot/api/json_writer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,8 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include "earshot/api/json_writer.hpp"
 
 namespace earshot::api {
 namespace {
@@ -39,7 +39,8 @@ TEST(JsonWriter, LiteralKeysAndRuntimeKeysAgree) {
 }
 
 TEST(JsonWriter, StringsEscapeLikeNlohmann) {
-  const std::string s = std::string("quote\" back\\ nl\n tab\t cr\r bs\b ff\f nul") + '\0' + "\x1f end \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+  const std::string s = std::string("quote\" back\\ nl\n tab\t cr\r bs\b ff\f nul") + '\0' +
+                        "\x1f end \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
   std::string out;
   JsonWriter(out).string(s);
   EXPECT_EQ(out, Json(s).dump());
@@ -48,14 +49,20 @@ TEST(JsonWriter, StringsEscapeLikeNlohmann) {
 
 TEST(JsonWriter, InvalidUtf8BecomesReplacementCharacterInsteadOfThrowing) {
   // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate, > U+10FFFF.
-  const std::string bad = "a\x80" "b\xe2\x82" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80" "f";
+  const std::string bad =
+      "a\x80"
+      "b\xe2\x82"
+      "c\xc0\xaf"
+      "d\xed\xa0\x80"
+      "e\xf4\x90\x80\x80"
+      "f";
   std::string out;
   JsonWriter(out).string(bad);
   // Each byte that does not start a well-formed sequence becomes one U+FFFD.
   const std::string r = "\xEF\xBF\xBD";
   EXPECT_EQ(Json::parse(out).get<std::string>(),
             "a" + r + "b" + r + r + "c" + r + r + "d" + r + r + r + "e" + r + r + r + r + "f");
-  EXPECT_THROW((void)Json(bad).dump(), Json::type_error);      // what the tree would have done
+  EXPECT_THROW((void)Json(bad).dump(), Json::type_error);  // what the tree would have done
 }
 
 TEST(JsonWriter, NumbersReadBackExactly) {

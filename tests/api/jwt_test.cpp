@@ -1,11 +1,12 @@
 // Access tokens are accepted only when HS256-signed with our key and unexpired.
+#include "earshot/api/jwt.hpp"
+
 #include <gtest/gtest.h>
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "earshot/api/jwt.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::api {
@@ -23,8 +24,7 @@ std::string hs256(const std::string& key, const std::string& msg) {
 }
 
 // A token with any header and payload, signed with `key` (or unsigned when key is empty).
-std::string forge(const nlohmann::json& header, const nlohmann::json& payload,
-                  const std::string& key) {
+std::string forge(const nlohmann::json& header, const nlohmann::json& payload, const std::string& key) {
   const std::string signing = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
   return signing + "." + (key.empty() ? std::string() : hs256(key, signing));
 }
@@ -36,8 +36,8 @@ class JwtTest : public ::testing::Test {
 
   nlohmann::json claims(std::int64_t exp_offset) const {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
-    return {{"sub", "user:7"}, {"bid", "acme"}, {"role", "analyst"}, {"iat", now},
-            {"exp", now + exp_offset}, {"jti", "abc"}};
+    return {{"sub", "user:7"}, {"bid", "acme"},           {"role", "analyst"},
+            {"iat", now},      {"exp", now + exp_offset}, {"jti", "abc"}};
   }
 };
 
@@ -86,11 +86,11 @@ TEST_F(JwtTest, ARememberedTokenStillExpiresAndAnEditedCopyIsStillRefused) {
   EXPECT_FALSE(codec.verify(sig_edited));
   std::string appended = token + "A";
   EXPECT_FALSE(codec.verify(appended));
-  auto claims_json = nlohmann::json::parse(*base64url_decode(token.substr(token.find('.') + 1,
-                                                                          token.rfind('.') - token.find('.') - 1)));
+  auto claims_json = nlohmann::json::parse(
+      *base64url_decode(token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1)));
   claims_json["role"] = "admin";
-  const std::string payload_edited = token.substr(0, token.find('.') + 1) + base64url_encode(claims_json.dump()) +
-                                     token.substr(token.rfind('.'));
+  const std::string payload_edited =
+      token.substr(0, token.find('.') + 1) + base64url_encode(claims_json.dump()) + token.substr(token.rfind('.'));
   EXPECT_FALSE(codec.verify(payload_edited));
   EXPECT_EQ(codec.remembered(), 1u);  // refusals are never remembered
   clock.advance(std::chrono::minutes(15));

@@ -15,8 +15,11 @@ struct Throttled {
   testing::FakeClock clock;
   InMemoryLoginFailureStore store;
   LoginThrottle throttle{store, clock,
-                         LoginThrottlePolicy{.free_failures = 3, .address_free_failures = 6, .base = 1000ms,
-                                             .account_max = 8000ms, .address_max = 3'600'000ms,
+                         LoginThrottlePolicy{.free_failures = 3,
+                                             .address_free_failures = 6,
+                                             .base = 1000ms,
+                                             .account_max = 8000ms,
+                                             .address_max = 3'600'000ms,
                                              .forget_after = 7'200'000ms}};
   // The Retry-After of a refused attempt, or 0 when it may try now.
   std::chrono::milliseconds wait(std::string_view email, std::string_view addr) {

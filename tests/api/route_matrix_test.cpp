@@ -2,9 +2,8 @@
 // saying it is not classified): the tenant-isolation matrix (every caller kind x own and
 // another business), injection strings in every path parameter, and the platform admin's
 // X-Earshot-Business header. Real HTTP against the real MariaDB, RabbitMQ and Redis.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,7 +32,7 @@ using nlohmann::json;
 
 struct Business {
   std::string bid;
-  std::string admin;  // token of its admin
+  std::string admin;                       // token of its admin
   std::map<std::string, std::string> ids;  // "call", "note", "agent", ... -> id
 };
 
@@ -58,35 +57,41 @@ std::string new_note(Gateway& gw, const Business& b) {
   return id_of(gw.request("POST", "/api/v1/calls/" + b.ids.at("call") + "/notes", b.admin, {{"body", "n"}}), "note");
 }
 
-std::string biz_path(const Business& b) { return "/api/v1/admin/businesses/" + b.bid; }
+std::string biz_path(const Business& b) {
+  return "/api/v1/admin/businesses/" + b.bid;
+}
 
 std::string new_agent(Gateway& gw, const Business& b) {
-  return id_of(gw.request("POST", biz_path(b) + "/agents", b.admin,
-                          {{"name", "a_" + unique_suffix()}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"}}),
-               "agent");
+  return id_of(
+      gw.request("POST", biz_path(b) + "/agents", b.admin,
+                 {{"name", "a_" + unique_suffix()}, {"kind", "llm"}, {"prompt_template", "Summarise {{transcript}}"}}),
+      "agent");
 }
 
 std::string new_user(Gateway& gw, const Business& b) {
-  return id_of(gw.request("POST", biz_path(b) + "/users", b.admin,
-                          {{"email", "u" + unique_suffix() + "@" + b.bid + ".test"}, {"password", "long enough"},
-                           {"role", "viewer"}}),
-               "user");
+  return id_of(
+      gw.request(
+          "POST", biz_path(b) + "/users", b.admin,
+          {{"email", "u" + unique_suffix() + "@" + b.bid + ".test"}, {"password", "long enough"}, {"role", "viewer"}}),
+      "user");
 }
 
 std::string new_key(Gateway& gw, const Business& b) {
-  return id_of(gw.request("POST", biz_path(b) + "/api-keys", b.admin, {{"name", "k" + unique_suffix()}, {"scopes", {"read"}}}),
-               "api key");
+  return id_of(
+      gw.request("POST", biz_path(b) + "/api-keys", b.admin, {{"name", "k" + unique_suffix()}, {"scopes", {"read"}}}),
+      "api key");
 }
 
 json category_body() {
   return {{"name", "c" + unique_suffix()}, {"rules", json::parse(R"([{"type":"transcript","phrases":["refund"]}])")}};
 }
 json scorecard_body() {
-  return {{"name", "s" + unique_suffix()},
-          {"questions", json::parse(R"([{"id":"greet","text":"Greeted?","weight":1,
+  return {{"name", "s" + unique_suffix()}, {"questions", json::parse(R"([{"id":"greet","text":"Greeted?","weight":1,
             "answer":{"kind":"rule","rules":[{"type":"transcript","phrases":["thank you"]}]}}])")}};
 }
-json webhook_body() { return {{"url", "https://hooks.example/" + unique_suffix()}, {"events", {"call.analyzed"}}}; }
+json webhook_body() {
+  return {{"url", "https://hooks.example/" + unique_suffix()}, {"events", {"call.analyzed"}}};
+}
 
 std::string new_category(Gateway& gw, const Business& b) {
   return id_of(gw.request("POST", biz_path(b) + "/categories", b.admin, category_body()), "category");
@@ -201,7 +206,8 @@ std::map<std::string, Spec> route_specs() {
   m["POST /api/v1/admin/businesses"] = spec(Access::kPlatformOnly, Ad, "", 201, {}, [] {
     return json{{"bid", "mx-" + unique_suffix()}, {"name", "Matrix"}};
   });
-  m["PATCH /api/v1/admin/businesses/{bid}"] = spec(Access::kPlatformOnly, Ad, "", 200, {}, fixed({{"name", "Renamed"}}));
+  m["PATCH /api/v1/admin/businesses/{bid}"] =
+      spec(Access::kPlatformOnly, Ad, "", 200, {}, fixed({{"name", "Renamed"}}));
   const std::string biz = "/api/v1/admin/businesses/{bid}";
   m["GET " + biz] = spec(B, Ad, "", 200);
   m["GET " + biz + "/pipeline-config"] = spec(B, Ad, "", 200);
@@ -226,8 +232,8 @@ std::map<std::string, Spec> route_specs() {
     return json{{"name", "k" + unique_suffix()}, {"scopes", {"read"}}};
   });
   m["DELETE " + biz + "/api-keys/{id}"] = spec(B, Ad, "", 204, {{"id", "key"}}, nullptr, {"key"});
-  for (const auto& [kind, body] : {std::pair{std::string("categories"), &category_body},
-                                   std::pair{std::string("scorecards"), &scorecard_body}}) {
+  for (const auto& [kind, body] :
+       {std::pair{std::string("categories"), &category_body}, std::pair{std::string("scorecards"), &scorecard_body}}) {
     const std::string res = kind == "categories" ? "category" : "scorecard";
     m["GET " + biz + "/" + kind] = spec(B, Ad, "", 200);
     m["POST " + biz + "/" + kind] = spec(B, Ad, "", 201, {}, body);
@@ -238,7 +244,8 @@ std::map<std::string, Spec> route_specs() {
   // Calls.
   m["GET /api/v1/calls"] = spec(T, V, "read", 200);
   m["POST /api/v1/calls"] = spec(T, Ad, "ingest", 202, {}, [] {
-    return json{{"external_id", "mx-" + unique_suffix()}, {"audio_uri", "store://" + g_call_bid + "/" + unique_suffix() + ".wav"},
+    return json{{"external_id", "mx-" + unique_suffix()},
+                {"audio_uri", "store://" + g_call_bid + "/" + unique_suffix() + ".wav"},
                 {"started_at", "2026-11-20T10:00:00Z"}};
   });
   m["POST /api/v1/calls/reprocess"] = spec(T, An, "", 202, {}, fixed({{"stage", "transcribe"}}));
@@ -287,7 +294,9 @@ std::map<std::string, Spec> route_specs() {
   return m;
 }
 
-std::string route_key(const api::Route& r) { return r.method + " " + r.pattern; }
+std::string route_key(const api::Route& r) {
+  return r.method + " " + r.pattern;
+}
 
 TEST(RouteTable, EveryRouteIsClassifiedForTheMatrix) {
   auto& gw = gateway();
@@ -336,8 +345,10 @@ struct Caller {
 int expected_own(const Spec& s, const Caller& c) {
   if (s.access == Access::kPublic) return s.ok;
   switch (c.kind) {
-    case Caller::Kind::kAnonymous: return 401;
-    case Caller::Kind::kPlatform: return s.ok;
+    case Caller::Kind::kAnonymous:
+      return 401;
+    case Caller::Kind::kPlatform:
+      return s.ok;
     case Caller::Kind::kUser:
       if (s.access == Access::kPlatformOnly) return 403;
       return api::role_at_least(c.role, s.min_role) ? s.ok : 403;
@@ -403,10 +414,12 @@ class Matrix {
     // A stream notices its client left within half a second; until then it holds one of the
     // few stream places (503 + Retry-After), so wait for a place rather than fail.
     HttpReply out;
-    wait_until([&] {
-      out = stream_once(path, h);
-      return out.status != 503;
-    }, std::chrono::seconds(10));
+    wait_until(
+        [&] {
+          out = stream_once(path, h);
+          return out.status != 503;
+        },
+        std::chrono::seconds(10));
     return out;
   }
 
@@ -452,7 +465,8 @@ TEST(GatewayIsolation, EveryCallerKindOnEveryRouteOwnBusinessAndAnother) {
   Business b = make_business(gw, "mx-b");
   g_call_bid = a.bid;  // POST /api/v1/calls names a recording under the acting business's prefix
   auto key = [&](std::vector<std::string> scopes) {
-    auto r = gw.request("POST", biz_path(a) + "/api-keys", a.admin, {{"name", "m" + unique_suffix()}, {"scopes", scopes}});
+    auto r =
+        gw.request("POST", biz_path(a) + "/api-keys", a.admin, {{"name", "m" + unique_suffix()}, {"scopes", scopes}});
     if (r.status != 201) throw std::runtime_error(r.body);
     return r.json["secret"].get<std::string>();
   };
@@ -518,8 +532,8 @@ TEST(GatewayIsolation, EveryCallerKindOnEveryRouteOwnBusinessAndAnother) {
       }
       if (!other) continue;
       ++probes;
-      const std::string what = fmt::format("{} {} {} (another business) -> {} {}", c.name, r.method, other_path,
-                                           other->status, other->body);
+      const std::string what =
+          fmt::format("{} {} {} (another business) -> {} {}", c.name, r.method, other_path, other->status, other->body);
       if (c.kind == K::kAnonymous) {
         EXPECT_EQ(other->status, 401) << what;
       } else if (own == 403 || s.access == Access::kPlatformOnly) {
@@ -536,7 +550,8 @@ TEST(GatewayIsolation, EveryCallerKindOnEveryRouteOwnBusinessAndAnother) {
   EXPECT_EQ(gw.request("GET", "/api/v1/webhooks/" + b.ids["webhook"], b.admin).status, 200);
   auto users = gw.request("GET", biz_path(b) + "/users", b.admin);
   bool user_kept = false;
-  for (const auto& u : users.json["items"]) user_kept = user_kept || std::to_string(u["id"].get<std::int64_t>()) == b.ids["user"];
+  for (const auto& u : users.json["items"])
+    user_kept = user_kept || std::to_string(u["id"].get<std::int64_t>()) == b.ids["user"];
   EXPECT_TRUE(user_kept) << users.body;
 }
 
@@ -594,9 +609,19 @@ TEST(GatewayInjection, EveryPathParameterOfEveryRouteIs400Or404Never500) {
   auto& gw = gateway();
   const auto bid = gw.new_business("pinj");
   const auto admin = gw.user_token(bid, "admin");
-  const std::vector<std::string> payloads = {
-      "'", "' OR '1'='1", "1; DROP TABLE call_records; --", "1 UNION SELECT password_hash FROM users",
-      "\" OR \"\"=\"", "%00", "1'%20OR%20'1'='1", "-1", "0", "99999999999999999999999", "1e3", "0x10", "%2e%2e"};
+  const std::vector<std::string> payloads = {"'",
+                                             "' OR '1'='1",
+                                             "1; DROP TABLE call_records; --",
+                                             "1 UNION SELECT password_hash FROM users",
+                                             "\" OR \"\"=\"",
+                                             "%00",
+                                             "1'%20OR%20'1'='1",
+                                             "-1",
+                                             "0",
+                                             "99999999999999999999999",
+                                             "1e3",
+                                             "0x10",
+                                             "%2e%2e"};
   int probes = 0;
   for (const auto& r : gw.router.routes()) {
     if (r.policy.public_route) continue;  // the Twilio callback checks its signature (ingest tests)
@@ -620,7 +645,8 @@ TEST(GatewayInjection, EveryPathParameterOfEveryRouteIs400Or404Never500) {
         }
         // The platform admin passes every policy, so the handlers see the strings.
         for (const auto& token : {gw.platform_token, admin}) {
-          auto got = gw.request(r.method, path, token, r.method == "GET" || r.method == "DELETE" ? json(nullptr) : json::object(),
+          auto got = gw.request(r.method, path, token,
+                                r.method == "GET" || r.method == "DELETE" ? json(nullptr) : json::object(),
                                 {{"X-Earshot-Business", bid}});
           ++probes;
           EXPECT_TRUE(got.status == 400 || got.status == 404 || got.status == 403)
@@ -687,9 +713,16 @@ TEST(GatewayInjection, EveryDocumentedQueryParameterIs400OrEmptyNever500) {
   ASSERT_TRUE(in);
   const json doc = json::parse(in);
   const auto specs = route_specs();
-  const std::vector<std::string> payloads = {
-      "'", "' OR '1'='1", "1; DROP TABLE call_records; --", "1 UNION SELECT password_hash FROM users",
-      "\" OR \"\"=\"", "%00", "' AND SLEEP(5) --", "999999999999999999999999", "1e999", "../../etc/passwd"};
+  const std::vector<std::string> payloads = {"'",
+                                             "' OR '1'='1",
+                                             "1; DROP TABLE call_records; --",
+                                             "1 UNION SELECT password_hash FROM users",
+                                             "\" OR \"\"=\"",
+                                             "%00",
+                                             "' AND SLEEP(5) --",
+                                             "999999999999999999999999",
+                                             "1e999",
+                                             "../../etc/passwd"};
   const Caller root{"platform admin", Caller::Kind::kPlatform, api::Role::kPlatformAdmin, {}, gw.platform_token};
   int probes = 0;
   for (const auto& r : gw.router.routes()) {

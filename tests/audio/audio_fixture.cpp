@@ -1,5 +1,6 @@
 #include "audio_fixture.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,8 +8,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-
-#include <fmt/format.h>
 
 #include "earshot/audio/audio.hpp"
 #include "process.hpp"
@@ -54,8 +53,7 @@ std::vector<float> speak(const std::string& text, const std::string& voice, int 
   return out;
 }
 
-TestCall build_call(int n_channels, std::int64_t duration_ms, const std::vector<Placement>& parts,
-                    int rate) {
+TestCall build_call(int n_channels, std::int64_t duration_ms, const std::vector<Placement>& parts, int rate) {
   TestCall call;
   call.rate = rate;
   const auto n = static_cast<std::size_t>(duration_ms * rate / 1000);

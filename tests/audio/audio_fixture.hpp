@@ -28,13 +28,10 @@ struct TestCall {
   int rate = 8000;
   std::vector<std::vector<float>> channels;
   std::vector<std::vector<audio::Interval>> truth;  // per channel, speech placement
-  [[nodiscard]] std::int64_t duration_ms() const {
-    return static_cast<std::int64_t>(channels[0].size()) * 1000 / rate;
-  }
+  [[nodiscard]] std::int64_t duration_ms() const { return static_cast<std::int64_t>(channels[0].size()) * 1000 / rate; }
 };
 
-TestCall build_call(int n_channels, std::int64_t duration_ms, const std::vector<Placement>& parts,
-                    int rate = 8000);
+TestCall build_call(int n_channels, std::int64_t duration_ms, const std::vector<Placement>& parts, int rate = 8000);
 
 // Writes 16-bit PCM WAV.
 void write_wav16(const std::string& path, const std::vector<std::vector<float>>& channels, int rate);

@@ -72,10 +72,15 @@ TEST(StereoCallMetrics, MatchTheGroundTruth) {
   EXPECT_EQ(m->source, MetricSource::kAudio);
   const auto& c = m->conversation;
   // Recorded in the test's XML output, so the margins are visible, not just pass/fail.
-  RecordProperty("agent_talk_ms", std::to_string(c.agent.talk_ms) + " truth " + std::to_string(truth_total(d.call.truth[0])));
-  RecordProperty("customer_talk_ms", std::to_string(c.customer.talk_ms) + " truth " + std::to_string(truth_total(d.call.truth[1])));
-  RecordProperty("overtalk_ms", std::to_string(c.overtalk_ms) + " truth " + std::to_string(d.interruption_end - d.interruption_start));
-  RecordProperty("hold", std::to_string(c.silences.empty() ? -1 : c.silences[0].start_ms) + "-" + std::to_string(c.silences.empty() ? -1 : c.silences[0].end_ms) + " truth " + std::to_string(d.hold_start) + "-" + std::to_string(d.hold_end));
+  RecordProperty("agent_talk_ms",
+                 std::to_string(c.agent.talk_ms) + " truth " + std::to_string(truth_total(d.call.truth[0])));
+  RecordProperty("customer_talk_ms",
+                 std::to_string(c.customer.talk_ms) + " truth " + std::to_string(truth_total(d.call.truth[1])));
+  RecordProperty("overtalk_ms",
+                 std::to_string(c.overtalk_ms) + " truth " + std::to_string(d.interruption_end - d.interruption_start));
+  RecordProperty("hold", std::to_string(c.silences.empty() ? -1 : c.silences[0].start_ms) + "-" +
+                             std::to_string(c.silences.empty() ? -1 : c.silences[0].end_ms) + " truth " +
+                             std::to_string(d.hold_start) + "-" + std::to_string(d.hold_end));
   const auto agent_truth = truth_total(d.call.truth[0]);
   const auto customer_truth = truth_total(d.call.truth[1]);
   EXPECT_NEAR(static_cast<double>(c.agent.talk_ms), static_cast<double>(agent_truth), agent_truth * 0.05);
@@ -98,8 +103,7 @@ TEST(StereoCallMetrics, MatchTheGroundTruth) {
   EXPECT_LT(m->loudness.agent.mean_dbfs, m->loudness.agent.peak_dbfs);
   EXPECT_LE(m->loudness.agent.peak_dbfs, 0.0);
   ASSERT_EQ(m->loudness_series.size(), 2u);
-  EXPECT_EQ(m->loudness_series[0].size(),
-            static_cast<std::size_t>((d.call.duration_ms() + 999) / 1000));
+  EXPECT_EQ(m->loudness_series[0].size(), static_cast<std::size_t>((d.call.duration_ms() + 999) / 1000));
 }
 
 TEST(StereoCallMetrics, SwappedChannelMapSwapsRoles) {

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,8 +6,6 @@
 #include <fstream>
 #include <numbers>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "audio_fixture.hpp"
 #include "earshot/audio/audio.hpp"
@@ -167,8 +166,12 @@ TEST(Resample, PreservesATone) {
 std::vector<std::uint8_t> wav_with(int format_tag, int channels, int rate, int bits, std::uint32_t declared,
                                    const std::vector<std::uint8_t>& data) {
   std::vector<std::uint8_t> out;
-  auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i))); };
-  auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i))); };
+  auto u32 = [&](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  auto u16 = [&](std::uint16_t v) {
+    for (int i = 0; i < 2; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
   auto tag = [&](std::string_view t) {
     for (char c : t) out.push_back(static_cast<std::uint8_t>(c));
   };
@@ -210,7 +213,8 @@ TEST(BoundedDecode, LongOrLyingRecordingsStopAtTheLimitWithBoundedMemory) {
       // A streaming header (length unknown) in front of 10 minutes of data.
       {"unknown length", wav_with(7, 1, 8000, 8, 0xFFFFFFFFu, ten_minutes_ulaw), 1, 8000},
       // Eight channels at 384 kHz claiming hours, with a little data.
-      {"8ch 384k claims hours", wav_with(1, 8, 384000, 16, 0xFFFFFFF0u, std::vector<std::uint8_t>(1 << 20, 0)), 8, 384000},
+      {"8ch 384k claims hours", wav_with(1, 8, 384000, 16, 0xFFFFFFF0u, std::vector<std::uint8_t>(1 << 20, 0)), 8,
+       384000},
   };
   // FLAC of silence: 20 minutes in a few kilobytes.
   const auto flac = temp_path("silence.flac");

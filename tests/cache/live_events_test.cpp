@@ -55,10 +55,9 @@ TEST(LiveEventIds, ValidatesStreamIds) {
 TEST_F(LiveEventsTest, PublishAppendsToTheBusinessStreamAndReadsAfterAnId) {
   Metrics metrics("test", "0", "x");
   LiveEvents events(*redis_, SystemClock::instance(), &metrics);
-  auto id1 = events.publish(bid_a_, "call.status",
-                            {{"call_id", 1}, {"status", "queued"}, {"previous", nullptr}});
-  auto id2 = events.publish(bid_a_, "call.status",
-                            {{"call_id", 1}, {"status", "transcribing"}, {"previous", "queued"}});
+  auto id1 = events.publish(bid_a_, "call.status", {{"call_id", 1}, {"status", "queued"}, {"previous", nullptr}});
+  auto id2 =
+      events.publish(bid_a_, "call.status", {{"call_id", 1}, {"status", "transcribing"}, {"previous", "queued"}});
   auto other = events.publish(bid_b_, "pipeline.counters", {{"queued", 3}});
   ASSERT_TRUE(id1 && id2 && other);
   EXPECT_TRUE(valid_stream_id(*id1));

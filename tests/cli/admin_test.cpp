@@ -1,8 +1,7 @@
 // `earshot admin` through the real binary against the migrated scratch database, with the
 // gateway (in process, real MariaDB, RabbitMQ and Redis) to prove what it does to logins.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,10 +16,10 @@ namespace {
 
 std::string env_prefix() {
   const auto ep = endpoints();
-  return fmt::format("EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} EARSHOT_MYSQL_PASSWORD='{}' "
-                     "EARSHOT_MYSQL_DATABASE={} ",
-                     ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password,
-                     StorageEnvironment::database_name());
+  return fmt::format(
+      "EARSHOT_MYSQL_HOST={} EARSHOT_MYSQL_PORT={} EARSHOT_MYSQL_USER={} EARSHOT_MYSQL_PASSWORD='{}' "
+      "EARSHOT_MYSQL_DATABASE={} ",
+      ep.mysql_host, ep.mysql_port, ep.mysql_user, ep.mysql_password, StorageEnvironment::database_name());
 }
 
 const std::string& bin() {
@@ -53,7 +52,8 @@ TEST(AdminCli, PasswordNeverFromArgvAndCreateListDisableEndAccess) {
   ASSERT_EQ(created.exit_code, 0) << created.output;
   EXPECT_NE(created.output.find("created platform admin " + email), std::string::npos) << created.output;
   // Again: a clear error, nothing changed.
-  auto again = run_command(env + bin() + " admin create --email " + email + " --password-file " + file.string() + " 2>&1");
+  auto again =
+      run_command(env + bin() + " admin create --email " + email + " --password-file " + file.string() + " 2>&1");
   EXPECT_EQ(again.exit_code, 1) << again.output;
   EXPECT_NE(again.output.find("already exists"), std::string::npos) << again.output;
   std::filesystem::remove(file);
@@ -91,12 +91,14 @@ TEST(AdminCli, PasswordNeverFromArgvAndCreateListDisableEndAccess) {
   ASSERT_EQ(off.exit_code, 0) << off.output;
   EXPECT_TRUE(wait_until([&] { return gw.request("GET", "/api/v1/admin/businesses", token).status == 401; },
                          api::AuthService::kAccessRecheck * 3));
-  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", login.json["refresh_token"]}}).status, 401);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", login.json["refresh_token"]}}).status,
+            401);
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", password}}).status, 401);
   auto listed = run_command(env + bin() + " admin list");
   const auto at = listed.output.find(email);
   ASSERT_NE(at, std::string::npos);
-  EXPECT_NE(listed.output.substr(at, listed.output.find('\n', at) - at).find(" no "), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.substr(at, listed.output.find('\n', at) - at).find(" no "), std::string::npos)
+      << listed.output;
   EXPECT_EQ(run_command(env + bin() + " admin disable --email nobody-" + unique_suffix() + "@x.test").exit_code, 1);
 
   auto on = run_command(env + bin() + " admin enable --email " + email);

@@ -1,17 +1,16 @@
 // `earshot analyze-file` end to end on files written at test time: a stereo WAV, the same
 // call as MP3 (named .wav) and as mu-law, mono, silent and broken files.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
+#include <set>
 
 #include "audio_fixture.hpp"
-#include "fakes/stt/fake_providers.hpp"
 #include "fakes/llm/fake_llm.hpp"
+#include "fakes/stt/fake_providers.hpp"
 #include "process.hpp"
 
 namespace earshot::testing {
@@ -102,7 +101,8 @@ TEST(AnalyzeFile, StereoWavGivesAudioMetricsAndAnAccurateLocalTranscript) {
   for (const auto& i : w.call.truth[0]) agent_truth += i.length();
   for (const auto& i : w.call.truth[1]) customer_truth += i.length();
   EXPECT_NEAR(j["speakers"]["agent"]["talk_ms"].get<double>(), static_cast<double>(agent_truth), agent_truth * 0.05);
-  EXPECT_NEAR(j["speakers"]["customer"]["talk_ms"].get<double>(), static_cast<double>(customer_truth), customer_truth * 0.05);
+  EXPECT_NEAR(j["speakers"]["customer"]["talk_ms"].get<double>(), static_cast<double>(customer_truth),
+              customer_truth * 0.05);
   ASSERT_EQ(j["silences"].size(), 1u) << j["silences"].dump();  // the 3.6 s pause
   EXPECT_GT(j["speakers"]["agent"]["words_per_minute"].get<double>(), 80);
   EXPECT_LT(j["speakers"]["agent"]["words_per_minute"].get<double>(), 300);
@@ -137,8 +137,7 @@ TEST(AnalyzeFile, Mp3NamedWavAndMulawGiveTheSameMeasurements) {
   EXPECT_EQ(u["codec"], "ulaw");
   for (const auto* j : {&m, &u}) {
     for (const char* role : {"agent", "customer"}) {
-      EXPECT_NEAR((*j)["speakers"][role]["talk_ms"].get<double>(),
-                  base["speakers"][role]["talk_ms"].get<double>(),
+      EXPECT_NEAR((*j)["speakers"][role]["talk_ms"].get<double>(), base["speakers"][role]["talk_ms"].get<double>(),
                   base["speakers"][role]["talk_ms"].get<double>() * 0.05)
           << role;
     }
@@ -227,7 +226,8 @@ TEST(AnalyzeFile, TranscriptFileRunsEveryTranscriptAnalyzer) {
     {"speaker": "customer", "start_ms": 21500, "end_ms": 24000, "text": "Great, thank you so much!"}
   ])";
   const auto cats = temp_path("cats.json");
-  std::ofstream(cats) << R"([{"name": "Refund", "rules": [{"type": "transcript", "phrases": ["refund"], "speaker": "customer"}]},
+  std::ofstream(cats)
+      << R"([{"name": "Refund", "rules": [{"type": "transcript", "phrases": ["refund"], "speaker": "customer"}]},
                             {"name": "Hold", "rules": [{"type": "non_talk", "min_ms": 4000}]},
                             {"name": "Lawyer", "rules": [{"type": "transcript", "phrases": ["lawyer"]}]}])";
   auto j = run_json("--transcript " + path + " --categories " + cats);
@@ -255,7 +255,8 @@ TEST(AnalyzeFile, TranscriptFileRunsEveryTranscriptAnalyzer) {
 
 TEST(AnalyzeFile, PlainLineTranscriptsGetEstimatedTimes) {
   const auto path = temp_path("call.txt");
-  std::ofstream(path) << "agent: Thank you for calling, how can I help?\ncustomer: I need to cancel my account, get me a supervisor.\n";
+  std::ofstream(path)
+      << "agent: Thank you for calling, how can I help?\ncustomer: I need to cancel my account, get me a supervisor.\n";
   auto j = run_json("--transcript " + path);
   EXPECT_EQ(j["note"], "segment times estimated from word counts");
   ASSERT_EQ(j["segments"].size(), 2u);
@@ -281,8 +282,9 @@ TEST(AnalyzeFile, LlmAgentsAndScorecardFromATranscript) {
   FakeOllama fake;
   ASSERT_TRUE(fake.start());
   fake.set_reply_for("Task: summary", R"({"summary":"Double charge refunded.","key_points":[]})");
-  fake.set_reply_for("Task: issue_outcome",
-                     R"({"issue":"double charge","outcome":"refunded","action_items":[],"escalate":true,"escalation_reason":"second complaint"})");
+  fake.set_reply_for(
+      "Task: issue_outcome",
+      R"({"issue":"double charge","outcome":"refunded","action_items":[],"escalate":true,"escalation_reason":"second complaint"})");
   // Every other agent gets the default reply, which does not follow its schema: they fail.
   const auto path = temp_path("llm.json");
   std::ofstream(path) << R"([
@@ -294,17 +296,20 @@ TEST(AnalyzeFile, LlmAgentsAndScorecardFromATranscript) {
   std::ofstream(card) << R"({"questions": [
     {"id": "refunded", "weight": 1, "answer": {"kind": "agent", "agent": "issue_outcome", "field": "/outcome", "equals": "refunded"}},
     {"id": "greeting", "weight": 1, "answer": {"kind": "rule", "rules": [{"type": "transcript", "phrases": ["thank you for calling"], "speaker": "agent"}]}}]})";
-  auto j = run_json("--transcript " + path + " --scorecard " + card + " --llm ollama --llm-model m --llm-url " + fake.base_url());
+  auto j = run_json("--transcript " + path + " --scorecard " + card + " --llm ollama --llm-model m --llm-url " +
+                    fake.base_url());
   ASSERT_TRUE(j["agents"].is_object()) << j.dump();
   EXPECT_EQ(j["agents"].size(), 6u);
   EXPECT_TRUE(j["agents"]["summary"]["ok"].get<bool>());
   EXPECT_EQ(j["agents"]["summary"]["output"]["summary"], "Double charge refunded.");
   EXPECT_EQ(j["agents"]["summary"]["provider"], "ollama:m");
   EXPECT_FALSE(j["agents"]["bant"]["ok"].get<bool>());
-  EXPECT_NE(j["agents"]["bant"]["error"].get<std::string>().find("schema validation after one repair"), std::string::npos);
+  EXPECT_NE(j["agents"]["bant"]["error"].get<std::string>().find("schema validation after one repair"),
+            std::string::npos);
   EXPECT_EQ(j["qa"]["score"], 1.0);
   ASSERT_TRUE(j["escalation"].is_object());
-  EXPECT_NE(j["escalation"]["reason"].get<std::string>().find("agent issue_outcome: second complaint"), std::string::npos);
+  EXPECT_NE(j["escalation"]["reason"].get<std::string>().find("agent issue_outcome: second complaint"),
+            std::string::npos);
   EXPECT_EQ(fake.last_body().find("jo@example.com"), std::string::npos);  // agents see the redacted text
   EXPECT_EQ(fake.chat_count(), 2 + 4 * 2);  // the four failing agents were each repaired once
 

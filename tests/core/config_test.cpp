@@ -21,8 +21,8 @@ struct Sample {
     s.add_string("db_host", &host, "localhost", "host")
         .add_int("db_port", &port, 3306, 1, 65535, "port")
         .add_bool("verbose", &verbose, false, "verbose")
-        .add_duration("grace", &grace, std::chrono::seconds(3), std::chrono::milliseconds(0),
-                      std::chrono::minutes(1), "grace")
+        .add_duration("grace", &grace, std::chrono::seconds(3), std::chrono::milliseconds(0), std::chrono::minutes(1),
+                      "grace")
         .add_enum("mode", &mode, "fast", {"fast", "safe"}, "mode")
         .add_string("token", &token, "", "token", {.secret = true});
     return s;
@@ -73,9 +73,9 @@ TEST(Config, UnprefixedVariablesAreIgnored) {
 
 TEST(Config, BadValuesAreErrorsNamingTheKey) {
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"EARSHOT_DB_PORT", "abc"},    {"EARSHOT_DB_PORT", "70000"}, {"EARSHOT_DB_PORT", "0"},
-      {"EARSHOT_DB_PORT", "12x"},    {"EARSHOT_DB_PORT", ""},      {"EARSHOT_VERBOSE", "maybe"},
-      {"EARSHOT_GRACE", "5 parsecs"}, {"EARSHOT_GRACE", "2h"},     {"EARSHOT_GRACE", "s"},
+      {"EARSHOT_DB_PORT", "abc"},     {"EARSHOT_DB_PORT", "70000"}, {"EARSHOT_DB_PORT", "0"},
+      {"EARSHOT_DB_PORT", "12x"},     {"EARSHOT_DB_PORT", ""},      {"EARSHOT_VERBOSE", "maybe"},
+      {"EARSHOT_GRACE", "5 parsecs"}, {"EARSHOT_GRACE", "2h"},      {"EARSHOT_GRACE", "s"},
       {"EARSHOT_MODE", "reckless"},
   };
   for (const auto& [k, v] : bad) {
@@ -171,7 +171,9 @@ TEST(Duration, ParsesUnits) {
   EXPECT_FALSE(parse_duration("99999999999999999999s"));
 }
 
-TEST(Config, EnvNameMapping) { EXPECT_EQ(env_name_for("mysql_port"), "EARSHOT_MYSQL_PORT"); }
+TEST(Config, EnvNameMapping) {
+  EXPECT_EQ(env_name_for("mysql_port"), "EARSHOT_MYSQL_PORT");
+}
 
 }  // namespace
 }  // namespace earshot

@@ -8,9 +8,9 @@ namespace earshot {
 namespace {
 
 const ErrorCode kAll[] = {
-    ErrorCode::kInvalidArgument,  ErrorCode::kNotFound,         ErrorCode::kAlreadyExists,
-    ErrorCode::kPermissionDenied, ErrorCode::kUnauthenticated,  ErrorCode::kFailedPrecondition,
-    ErrorCode::kRateLimited,      ErrorCode::kUnavailable,      ErrorCode::kTimeout,
+    ErrorCode::kInvalidArgument,  ErrorCode::kNotFound,        ErrorCode::kAlreadyExists,
+    ErrorCode::kPermissionDenied, ErrorCode::kUnauthenticated, ErrorCode::kFailedPrecondition,
+    ErrorCode::kRateLimited,      ErrorCode::kUnavailable,     ErrorCode::kTimeout,
     ErrorCode::kInternal,
 };
 
@@ -42,8 +42,7 @@ TEST(ErrorMapping, HttpStatuses) {
 
 TEST(ErrorMapping, OnlyServerSideCodesMapTo5xx) {
   for (ErrorCode c : kAll) {
-    const bool server_side = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable ||
-                             c == ErrorCode::kTimeout;
+    const bool server_side = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable || c == ErrorCode::kTimeout;
     EXPECT_EQ(http_status(c) >= 500, server_side) << code_name(c);
   }
 }

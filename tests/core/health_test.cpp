@@ -52,8 +52,7 @@ TEST(Health, ReadinessFollowsDependenciesAndDraining) {
   b.set_up();
   reg.set_draining();
   EXPECT_FALSE(reg.readiness().ready);
-  EXPECT_NE(metrics.serialize().find(R"(earshot_dependency_up{dependency="redis"} 1)"),
-            std::string::npos);
+  EXPECT_NE(metrics.serialize().find(R"(earshot_dependency_up{dependency="redis"} 1)"), std::string::npos);
 }
 
 TEST(Health, MonitorReconnectsAfterFailure) {

@@ -13,8 +13,7 @@ namespace {
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    init_with_sink("svc", "debug", Format::kJson,
-                   std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    init_with_sink("svc", "debug", Format::kJson, std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
   }
   std::vector<nlohmann::json> lines() {
     std::vector<nlohmann::json> v;
@@ -68,7 +67,9 @@ TEST_F(LogTest, LevelFilterAndDirectSpdlogCallsStayJson) {
 
 TEST(JsonEscape, ControlCharacters) {
   std::string out;
-  append_json_escaped(out, std::string("a\x01" "b\tc", 5));
+  append_json_escaped(out, std::string("a\x01"
+                                       "b\tc",
+                                       5));
   EXPECT_EQ(out, "a\\u0001b\\tc");
 }
 

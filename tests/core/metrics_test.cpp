@@ -14,7 +14,7 @@ TEST(MetricNaming, AcceptsProjectConventions) {
 }
 
 TEST(MetricNaming, RejectsBrokenNames) {
-  EXPECT_NE(metric_name_problem("calls_total", MetricType::kCounter), "");  // no prefix
+  EXPECT_NE(metric_name_problem("calls_total", MetricType::kCounter), "");    // no prefix
   EXPECT_NE(metric_name_problem("earshot_calls", MetricType::kCounter), "");  // no _total
   EXPECT_NE(metric_name_problem("earshot_depth_total", MetricType::kGauge), "");
   EXPECT_NE(metric_name_problem("earshot_Calls_total", MetricType::kCounter), "");
@@ -34,8 +34,7 @@ TEST(Metrics, SerializesBuildInfoProcessAndOwnMetrics) {
   Metrics m("stt", "1.2.3", "abc123");
   m.counter("earshot_things_total", "Things.").Add({{"kind", "a"}}).Increment(3);
   const std::string text = m.serialize();
-  EXPECT_NE(text.find(R"(earshot_build_info{commit="abc123",service="stt",version="1.2.3"} 1)"),
-            std::string::npos)
+  EXPECT_NE(text.find(R"(earshot_build_info{commit="abc123",service="stt",version="1.2.3"} 1)"), std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(earshot_things_total{kind="a"} 3)"), std::string::npos);
   EXPECT_NE(text.find("# TYPE process_cpu_seconds_total counter"), std::string::npos);

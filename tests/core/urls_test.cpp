@@ -22,8 +22,7 @@ TEST(AmqpUrl, DefaultsAndErrors) {
   EXPECT_EQ(ep->port, 5672);
   EXPECT_EQ(ep->vhost, "/");
   EXPECT_EQ(ep->user, "guest");
-  for (const char* bad : {"http://x", "amqp://", "amqp://host:99999/", "amqp://host:x/",
-                          "amqp://u:%zz@host/"}) {
+  for (const char* bad : {"http://x", "amqp://", "amqp://host:99999/", "amqp://host:x/", "amqp://u:%zz@host/"}) {
     auto r = queue::parse_amqp_url(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

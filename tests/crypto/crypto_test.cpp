@@ -27,8 +27,7 @@ TEST(Base64, RoundTripsBothVariants) {
 }
 
 TEST(Hashing, Sha256AndHex) {
-  EXPECT_EQ(hex_encode(sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex_encode(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(ConstantTimeEqual, ComparesContentAndLength) {
@@ -82,9 +81,9 @@ TEST(Keyring, TamperingIsDetected) {
 TEST(Keyring, RejectsBadConfiguration) {
   const std::string good = Keyring::generate_key_base64();
   EXPECT_FALSE(Keyring::parse("", "k1").has_value());
-  EXPECT_FALSE(Keyring::parse("k1" + good, "k1").has_value());              // no colon
-  EXPECT_FALSE(Keyring::parse("k1:c2hvcnQ=", "k1").has_value());            // short key
-  EXPECT_FALSE(Keyring::parse("k 1:" + good, "k 1").has_value());           // bad id
+  EXPECT_FALSE(Keyring::parse("k1" + good, "k1").has_value());                   // no colon
+  EXPECT_FALSE(Keyring::parse("k1:c2hvcnQ=", "k1").has_value());                 // short key
+  EXPECT_FALSE(Keyring::parse("k 1:" + good, "k 1").has_value());                // bad id
   EXPECT_FALSE(Keyring::parse("k1:" + good + ",k1:" + good, "k1").has_value());  // twice
   auto missing = Keyring::parse("k1:" + good, "k2");
   ASSERT_FALSE(missing.has_value());

@@ -14,23 +14,25 @@ namespace {
 
 using earshot::testing::CountingListener;
 
-bool refused(const AddressPolicy& p, const char* ip, int port = 80) { return !p.check(std::string_view(ip), port).empty(); }
+bool refused(const AddressPolicy& p, const char* ip, int port = 80) {
+  return !p.check(std::string_view(ip), port).empty();
+}
 
 TEST(EgressPolicy, RefusesEveryInternalFormByDefault) {
   const AddressPolicy p;
-  for (const char* ip : {"127.0.0.1", "127.255.255.254", "::1", "[::1]", "0.0.0.0", "0.1.2.3", "::",
-                         "10.1.2.3", "172.16.5.4", "192.168.0.10", "100.64.1.1", "198.18.0.1", "fd00::1",
-                         "fc00::5", "fec0::1", "169.254.169.254", "169.254.170.2", "169.254.10.10", "fe80::1",
-                         "fd00:ec2::254", "100.100.100.200", "224.0.0.251", "255.255.255.255", "240.0.0.1",
-                         "ff02::1", "192.0.2.5", "198.51.100.7", "203.0.113.9", "2001:db8::1",
-                         // IPv4-mapped, both spellings
-                         "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
-                         // IPv4-compatible (deprecated)
-                         "::127.0.0.1", "::7f00:1",
-                         // NAT64 well-known and local-use prefixes
-                         "64:ff9b::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",
-                         // 6to4 carrying loopback / private; Teredo
-                         "2002:7f00:1::", "2002:a00:1::1", "2001:0:4136:e378::1"}) {
+  for (const char* ip :
+       {"127.0.0.1", "127.255.255.254", "::1", "[::1]", "0.0.0.0", "0.1.2.3", "::", "10.1.2.3", "172.16.5.4",
+        "192.168.0.10", "100.64.1.1", "198.18.0.1", "fd00::1", "fc00::5", "fec0::1", "169.254.169.254", "169.254.170.2",
+        "169.254.10.10", "fe80::1", "fd00:ec2::254", "100.100.100.200", "224.0.0.251", "255.255.255.255", "240.0.0.1",
+        "ff02::1", "192.0.2.5", "198.51.100.7", "203.0.113.9", "2001:db8::1",
+        // IPv4-mapped, both spellings
+        "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+        // IPv4-compatible (deprecated)
+        "::127.0.0.1", "::7f00:1",
+        // NAT64 well-known and local-use prefixes
+        "64:ff9b::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",
+        // 6to4 carrying loopback / private; Teredo
+        "2002:7f00:1::", "2002:a00:1::1", "2001:0:4136:e378::1"}) {
     EXPECT_TRUE(refused(p, ip)) << ip;
   }
   EXPECT_NE(p.check(std::string_view("::ffff:7f00:1")).find("loopback address 127.0.0.1"), std::string::npos);
@@ -43,8 +45,8 @@ TEST(EgressPolicy, RefusesEveryInternalFormByDefault) {
 
 TEST(EgressPolicy, AllowsPublicAddressesInEveryForm) {
   const AddressPolicy p;
-  for (const char* ip : {"8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8",
-                         "64:ff9b::808:808", "2002:808:808::1"}) {
+  for (const char* ip : {"8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
+                         "2002:808:808::1"}) {
     EXPECT_EQ(p.check(std::string_view(ip), 443), "") << ip;
   }
 }
@@ -60,12 +62,13 @@ TEST(EgressPolicy, DecimalOctalAndShortFormsAreNotAddressesUntilResolved) {
 
 TEST(EgressPolicy, OperatorAllowListNamesHostPortAndRanges) {
   AddressPolicy p;
-  auto rules = parse_destination_list("127.0.0.1:11434, 10.20.0.0/16, 10.30.0.0/16:8080, [fd00::7]:9000, [::1]", "egress_allow");
+  auto rules =
+      parse_destination_list("127.0.0.1:11434, 10.20.0.0/16, 10.30.0.0/16:8080, [fd00::7]:9000, [::1]", "egress_allow");
   ASSERT_TRUE(rules) << rules.error().to_string();
   p.allow = *rules;
   EXPECT_EQ(p.check("127.0.0.1", 11434), "");
   EXPECT_EQ(p.check("::ffff:127.0.0.1", 11434), "");  // the mapped form is the same destination
-  EXPECT_TRUE(refused(p, "127.0.0.1", 11435));         // another port of an allowed host
+  EXPECT_TRUE(refused(p, "127.0.0.1", 11435));        // another port of an allowed host
   EXPECT_TRUE(refused(p, "127.0.0.2", 11434));
   EXPECT_EQ(p.check("10.20.99.1", 5432), "");
   EXPECT_TRUE(refused(p, "10.21.0.1", 5432));
@@ -105,7 +108,9 @@ TEST(EgressPolicy, PlatformEndpointsAreNeverAllowedEvenWhenTheAllowListNamesThem
   EgressSettings s;
   s.allow = "127.0.0.0/8, 10.0.0.0/8, [::1]";
   s.deny = "10.9.9.9:6000";
-  auto p = s.build({{"mysql", "127.0.0.1", 3306}, {"amqp", "localhost", 5672}, {"redis", "10.1.1.1", 6379},
+  auto p = s.build({{"mysql", "127.0.0.1", 3306},
+                    {"amqp", "localhost", 5672},
+                    {"redis", "10.1.1.1", 6379},
                     {"admin", "0.0.0.0", 18092}});
   ASSERT_TRUE(p) << p.error().to_string();
   // On this machine: the port is refused on every loopback form and interface address.
@@ -115,7 +120,7 @@ TEST(EgressPolicy, PlatformEndpointsAreNeverAllowedEvenWhenTheAllowListNamesThem
     EXPECT_NE(p->check(std::string_view(ip), 18092).find("platform endpoint"), std::string::npos) << ip;
   }
   EXPECT_TRUE(refused(*p, "10.1.1.1", 6379));
-  EXPECT_EQ(p->check("10.1.1.2", 6379), "");  // a remote endpoint: that address only
+  EXPECT_EQ(p->check("10.1.1.2", 6379), "");   // a remote endpoint: that address only
   EXPECT_TRUE(refused(*p, "10.9.9.9", 6000));  // egress_deny
   // The fleet's default admin and API ports on this machine.
   for (int port : {18080, 18091, 18092, 18093, 18094, 18095}) EXPECT_TRUE(refused(*p, "127.0.0.1", port)) << port;

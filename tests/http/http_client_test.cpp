@@ -1,7 +1,6 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -68,8 +67,8 @@ class TestServer {
     });
     const auto echo = [this](const httplib::Request& req, httplib::Response& res) {
       ++hits_;
-      std::string out = req.method + "\n" + req.get_header_value("Content-Type") + "\n" +
-                        req.get_header_value("X-Test") + "\n";
+      std::string out =
+          req.method + "\n" + req.get_header_value("Content-Type") + "\n" + req.get_header_value("X-Test") + "\n";
       if (req.is_multipart_form_data()) {
         for (const auto& [name, part] : req.files) out += name + "=" + part.content + ";" + part.filename + "\n";
       } else {
@@ -374,9 +373,8 @@ TEST(CurlHttpClient, CallbackMaySendTheNextRequestAndTimersRunInOrder) {
   CurlHttpClient client;
   std::promise<std::string> result;
   client.send(get(server.url("/hello")), [&](Result<HttpResponse> first) {
-    client.send(get(server.url("/hello")), [&, body = first->body](Result<HttpResponse> second) {
-      result.set_value(body + second->body);
-    });
+    client.send(get(server.url("/hello")),
+                [&, body = first->body](Result<HttpResponse> second) { result.set_value(body + second->body); });
   });
   EXPECT_EQ(result.get_future().get(), "hihi");
 
@@ -408,9 +406,8 @@ TEST(CurlHttpClient, ShutdownCompletesPendingTransfersAsUnavailable) {
   std::atomic<bool> timer_ran{false};
   {
     CurlHttpClient client;
-    client.send(get(server.url("/slow?ms=10000")), [&](Result<HttpResponse> r) {
-      failed.set_value(r ? Error() : r.error());
-    });
+    client.send(get(server.url("/slow?ms=10000")),
+                [&](Result<HttpResponse> r) { failed.set_value(r ? Error() : r.error()); });
     client.post_after(1h, [&] { timer_ran = true; });
     ASSERT_TRUE(testing::wait_until([&] { return server.peak_.load() == 1; }, 5s, 5ms));
     const auto start = Steady::now();
@@ -419,9 +416,8 @@ TEST(CurlHttpClient, ShutdownCompletesPendingTransfersAsUnavailable) {
     EXPECT_TRUE(client.shutting_down());
     // After shutdown a send completes at once, on the caller's thread.
     bool late = false;
-    client.send(get(server.url("/hello")), [&](Result<HttpResponse> r) {
-      late = !r && r.error().code == ErrorCode::kUnavailable;
-    });
+    client.send(get(server.url("/hello")),
+                [&](Result<HttpResponse> r) { late = !r && r.error().code == ErrorCode::kUnavailable; });
     EXPECT_TRUE(late);
   }
   auto e = failed.get_future().get();

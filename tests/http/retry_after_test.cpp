@@ -1,6 +1,7 @@
+#include "earshot/http/retry_after.hpp"
+
 #include <gtest/gtest.h>
 
-#include "earshot/http/retry_after.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::http {

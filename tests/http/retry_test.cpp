@@ -1,9 +1,10 @@
+#include "earshot/http/retry.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/http/retry.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/stt/fake_providers.hpp"
 
@@ -43,7 +44,12 @@ TEST(SendWithRetry, ADeadlineAlreadyPassedOnTheClockSendsNothing) {
   ctx.what = "probe";
   std::promise<Result<HttpResponse>> done;
   send_with_retry(
-      ctx, [&] { HttpRequest r; r.url = fake.base_url() + "/v1/listen"; return r; },
+      ctx,
+      [&] {
+        HttpRequest r;
+        r.url = fake.base_url() + "/v1/listen";
+        return r;
+      },
       [](const HttpResponse& r) { return error_for_status("p", r.status, "", "", false); },
       [&](Result<HttpResponse> r) { done.set_value(std::move(r)); });
   auto r = done.get_future().get();

@@ -1,11 +1,12 @@
 // SigV4 against AWS's published Signature Version 4 test suite (service `service`, region
 // us-east-1, 2015-08-30T12:36:00Z, the documented example key), then Bedrock specifics.
+#include "earshot/http/sigv4.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 
-#include "earshot/http/sigv4.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::http {
@@ -20,8 +21,8 @@ class SigV4SuiteTest : public ::testing::Test {
     clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'440'938'160)));
   }
   SigV4Signer signer(std::string service = "service", std::string token = {}) {
-    return SigV4Signer({"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", std::move(token)},
-                       "us-east-1", std::move(service), clock);
+    return SigV4Signer({"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", std::move(token)}, "us-east-1",
+                       std::move(service), clock);
   }
   static http::HttpRequest request(std::string method, std::string url) {
     http::HttpRequest r;
@@ -31,7 +32,8 @@ class SigV4SuiteTest : public ::testing::Test {
   }
   static std::string authz(const std::string& signed_headers, const std::string& signature) {
     return "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-           "SignedHeaders=" + signed_headers + ", Signature=" + signature;
+           "SignedHeaders=" +
+           signed_headers + ", Signature=" + signature;
   }
   testing::FakeClock clock;
 };
@@ -44,9 +46,9 @@ TEST_F(SigV4SuiteTest, AmzDate) {
 TEST_F(SigV4SuiteTest, GetVanilla) {
   auto p = signer().compute(request("GET", "https://example.amazonaws.com/"));
   ASSERT_TRUE(p) << p.error().to_string();
-  EXPECT_EQ(p->canonical_request,
-            std::string("GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
-                        "host;x-amz-date\n") + kEmptySha);
+  EXPECT_EQ(p->canonical_request, std::string("GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
+                                              "host;x-amz-date\n") +
+                                      kEmptySha);
   EXPECT_EQ(p->string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
@@ -81,15 +83,14 @@ TEST_F(SigV4SuiteTest, PostXWwwFormUrlencoded) {
   EXPECT_EQ(p->string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281");
-  EXPECT_EQ(p->authorization, authz("content-type;host;x-amz-date",
-                                    "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"));
+  EXPECT_EQ(p->authorization,
+            authz("content-type;host;x-amz-date", "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"));
 }
 
 TEST_F(SigV4SuiteTest, DocumentedSigningKey) {
   // The IAM example of the signing documentation: the derived key for service `iam`.
   const std::string k = hmac_sha256(
-      hmac_sha256(hmac_sha256(hmac_sha256("AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830"),
-                              "us-east-1"),
+      hmac_sha256(hmac_sha256(hmac_sha256("AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830"), "us-east-1"),
                   "iam"),
       "aws4_request");
   EXPECT_EQ(to_hex(k), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
@@ -132,7 +133,6 @@ TEST_F(SigV4SuiteTest, HeaderValuesAreTrimmedAndCollapsed) {
   EXPECT_NE(p->canonical_request.find("\nmy-header1:value1 with spaces\n"), std::string::npos);
 }
 
-
 // S3's published examples (Amazon S3 API reference, "Signature calculations for the
 // Authorization header: transferring payload in a single chunk"): bucket examplebucket,
 // 2013-05-24T00:00:00Z, us-east-1, the documented example key.
@@ -147,7 +147,8 @@ class SigV4S3Test : public ::testing::Test {
   }
   static std::string authz(const std::string& signed_headers, const std::string& signature) {
     return "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-           "SignedHeaders=" + signed_headers + ", Signature=" + signature;
+           "SignedHeaders=" +
+           signed_headers + ", Signature=" + signature;
   }
   testing::FakeClock clock;
 };
@@ -158,10 +159,12 @@ TEST_F(SigV4S3Test, GetObjectWithRange) {
   r.add_header("Range", "bytes=0-9");
   auto p = signer().compute(r);
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->canonical_request,
-            std::string("GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
-                        "x-amz-content-sha256:") + kEmptySha + "\nx-amz-date:20130524T000000Z\n\n"
-                        "host;range;x-amz-content-sha256;x-amz-date\n" + kEmptySha);
+  EXPECT_EQ(p->canonical_request, std::string("GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
+                                              "x-amz-content-sha256:") +
+                                      kEmptySha +
+                                      "\nx-amz-date:20130524T000000Z\n\n"
+                                      "host;range;x-amz-content-sha256;x-amz-date\n" +
+                                      kEmptySha);
   EXPECT_EQ(p->authorization, authz("host;range;x-amz-content-sha256;x-amz-date",
                                     "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"));
   // sign() sends the payload hash it signed.

@@ -42,8 +42,11 @@ TEST(TwilioForm, DecodesEscapesAndPlus) {
 }
 
 TEST(TwilioForm, RecordingFieldsAreRequired) {
-  auto r = twilio::parse_recording({{"AccountSid", "AC1"}, {"RecordingSid", "RE1"}, {"RecordingStatus", "completed"},
-                                    {"RecordingDuration", "42"}, {"RecordingChannels", "2"}});
+  auto r = twilio::parse_recording({{"AccountSid", "AC1"},
+                                    {"RecordingSid", "RE1"},
+                                    {"RecordingStatus", "completed"},
+                                    {"RecordingDuration", "42"},
+                                    {"RecordingChannels", "2"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->duration_s, 42);
   EXPECT_EQ(r->channels, 2);
@@ -53,7 +56,9 @@ TEST(TwilioForm, RecordingFieldsAreRequired) {
   EXPECT_FALSE(twilio::parse_recording({{"AccountSid", "AC1"}, {"RecordingSid", "../x"}, {"RecordingStatus", "c"}}));
 }
 
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytes_of(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 TEST(InspectAudio, ContentDecides) {
   IngestSettings limits;
@@ -98,13 +103,16 @@ TEST(Segments, ValidatedFieldByField) {
     return r ? std::string() : r.error().message;
   };
   EXPECT_NE(err("[]").find("1-5000"), std::string::npos);
-  EXPECT_NE(err(R"([{"speaker":"bot","start_ms":0,"end_ms":1,"text":"x"}])").find("segments[0].speaker"), std::string::npos);
+  EXPECT_NE(err(R"([{"speaker":"bot","start_ms":0,"end_ms":1,"text":"x"}])").find("segments[0].speaker"),
+            std::string::npos);
   EXPECT_NE(err(R"([{"speaker":"agent","start_ms":5,"end_ms":1,"text":"x"}])").find("end_ms"), std::string::npos);
   EXPECT_NE(err(R"([{"speaker":"agent","start_ms":0,"end_ms":1,"text":""}])").find("text"), std::string::npos);
-  EXPECT_NE(err(R"([{"speaker":"agent","start_ms":0,"end_ms":1,"text":"x","extra":1}])").find("extra"), std::string::npos);
-  EXPECT_NE(err(R"([{"speaker":"agent","start_ms":9,"end_ms":10,"text":"x"},{"speaker":"agent","start_ms":1,"end_ms":2,"text":"y"}])")
-                .find("segments[1].start_ms"),
+  EXPECT_NE(err(R"([{"speaker":"agent","start_ms":0,"end_ms":1,"text":"x","extra":1}])").find("extra"),
             std::string::npos);
+  EXPECT_NE(
+      err(R"([{"speaker":"agent","start_ms":9,"end_ms":10,"text":"x"},{"speaker":"agent","start_ms":1,"end_ms":2,"text":"y"}])")
+          .find("segments[1].start_ms"),
+      std::string::npos);
 }
 
 TEST(Metadata, Validation) {

@@ -21,7 +21,9 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kServices = {"sync", "stt", "analyze", "notify", "gateway"};
 
-std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+  return std::string(EARSHOT_BIN_DIR) + "/" + name;
+}
 
 // A master key for this test run (the binaries refuse to start without one).
 const std::string& test_master_keys() {
@@ -54,16 +56,16 @@ std::map<std::string, std::string> service_env(const ServiceEndpoints& ep, int a
   };
 }
 
-bool ready(int port) { return http_get("127.0.0.1", port, "/readyz").status == 200; }
+bool ready(int port) {
+  return http_get("127.0.0.1", port, "/readyz").status == 200;
+}
 
 // Starts one service, waits for /readyz 200, returns it running.
-std::unique_ptr<ChildProcess> start_ready(const std::string& service,
-                                          std::map<std::string, std::string> env, int admin_port) {
-  auto child = std::make_unique<ChildProcess>(bin("earshot-" + service), std::vector<std::string>{},
-                                              std::move(env));
+std::unique_ptr<ChildProcess> start_ready(const std::string& service, std::map<std::string, std::string> env,
+                                          int admin_port) {
+  auto child = std::make_unique<ChildProcess>(bin("earshot-" + service), std::vector<std::string>{}, std::move(env));
   EXPECT_TRUE(child->start()) << service;
-  const bool ok = wait_until([&] { return ready(admin_port) || !child->running(); }, 30s) &&
-                  ready(admin_port);
+  const bool ok = wait_until([&] { return ready(admin_port) || !child->running(); }, 30s) && ready(admin_port);
   EXPECT_TRUE(ok) << service << " never became ready; output:\n" << child->output();
   return child;
 }
@@ -78,7 +80,8 @@ TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
     SCOPED_TRACE(service);
     const int admin = free_port();
     auto env = service_env(ep_, admin);
-    if (service == "gateway") env["EARSHOT_HTTP_PORT"] = std::to_string(free_port()), env["EARSHOT_JWT_SECRET"] = std::string(40, 'j');
+    if (service == "gateway")
+      env["EARSHOT_HTTP_PORT"] = std::to_string(free_port()), env["EARSHOT_JWT_SECRET"] = std::string(40, 'j');
     if (service == "stt") env["EARSHOT_OBJECT_STORE_DIR"] = ::testing::TempDir();
     if (service == "analyze") env["EARSHOT_SENTIMENT_LEXICON"] = lexicon_path();
     auto child = start_ready(service, env, admin);
@@ -97,10 +100,8 @@ TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
     EXPECT_NE(metrics.body.find(fmt::format("service=\"{}\"", service)), std::string::npos);
     EXPECT_NE(metrics.body.find("earshot_build_info{"), std::string::npos);
     EXPECT_NE(metrics.body.find("process_resident_memory_bytes"), std::string::npos);
-    EXPECT_NE(metrics.body.find(R"(earshot_dependency_up{dependency="mysql"} 1)"),
-              std::string::npos);
-    const std::string path = fmt::format("{}metrics-{}-{}.txt", ::testing::TempDir(), service,
-                                         unique_suffix());
+    EXPECT_NE(metrics.body.find(R"(earshot_dependency_up{dependency="mysql"} 1)"), std::string::npos);
+    const std::string path = fmt::format("{}metrics-{}-{}.txt", ::testing::TempDir(), service, unique_suffix());
     std::ofstream(path) << metrics.body;
     auto lint = run_command("promtool check metrics < " + path);
     EXPECT_EQ(lint.exit_code, 0) << lint.output;
@@ -125,13 +126,11 @@ TEST_F(Fleet, ReadyzTurns503WhenADependencyStopsAnd200WhenItIsBack) {
       "--logfile ''",
       redis_port);
   auto start_redis = [&] {
-    auto r = std::make_unique<ChildProcess>(
-        "/bin/sh", std::vector<std::string>{"-c", "exec " + redis_cmd},
-        std::map<std::string, std::string>{});
+    auto r = std::make_unique<ChildProcess>("/bin/sh", std::vector<std::string>{"-c", "exec " + redis_cmd},
+                                            std::map<std::string, std::string>{});
     EXPECT_TRUE(r->start());
     EXPECT_TRUE(wait_until(
-        [&] { return run_command(fmt::format("redis-cli -p {} ping", redis_port)).output == "PONG\n"; },
-        10s));
+        [&] { return run_command(fmt::format("redis-cli -p {} ping", redis_port)).output == "PONG\n"; }, 10s));
     return r;
   };
   auto redis = start_redis();
@@ -148,8 +147,7 @@ TEST_F(Fleet, ReadyzTurns503WhenADependencyStopsAnd200WhenItIsBack) {
   EXPECT_EQ(body["status"], "unavailable");
   EXPECT_EQ(body["dependencies"]["redis"]["up"], false);
   EXPECT_EQ(body["dependencies"]["mysql"]["up"], true);
-  EXPECT_NE(http_get("127.0.0.1", admin, "/metrics").body.find(
-                R"(earshot_dependency_up{dependency="redis"} 0)"),
+  EXPECT_NE(http_get("127.0.0.1", admin, "/metrics").body.find(R"(earshot_dependency_up{dependency="redis"} 0)"),
             std::string::npos);
   EXPECT_EQ(http_get("127.0.0.1", admin, "/healthz").status, 200);  // alive though not ready
 
@@ -169,21 +167,17 @@ TEST_F(Fleet, PrometheusScrapesABinary) {
   auto child = start_ready("notify", service_env(ep_, admin), admin);
   const std::string target = fmt::format("127.0.0.1:{}", admin);
   const std::string file = fmt::format("{}/fleet-test-{}.json", targets_dir, unique_suffix());
-  std::ofstream(file) << nlohmann::json::array({{{"targets", {target}},
-                                                 {"labels", {{"service", "notify"}}}}})
-                             .dump();
+  std::ofstream(file) << nlohmann::json::array({{{"targets", {target}}, {"labels", {{"service", "notify"}}}}}).dump();
   auto prom = ep_.prometheus_url;  // http://127.0.0.1:PORT
   const int prom_port = std::stoi(prom.substr(prom.rfind(':') + 1));
-  const std::string query = fmt::format(
-      "/api/v1/query?query=earshot_build_info%7Bservice%3D%22notify%22%2Cinstance%3D%22{}%22%7D",
-      target);
+  const std::string query =
+      fmt::format("/api/v1/query?query=earshot_build_info%7Bservice%3D%22notify%22%2Cinstance%3D%22{}%22%7D", target);
   bool scraped = wait_until(
       [&] {
         auto r = http_get("127.0.0.1", prom_port, query);
         if (r.status != 200) return false;
         auto j = nlohmann::json::parse(r.body, nullptr, false);
-        return !j.is_discarded() && j["data"]["result"].size() == 1 &&
-               j["data"]["result"][0]["value"][1] == "1";
+        return !j.is_discarded() && j["data"]["result"].size() == 1 && j["data"]["result"][0]["value"][1] == "1";
       },
       40s, 250ms);
   std::remove(file.c_str());
@@ -216,8 +210,7 @@ TEST(Binaries, UnknownOrInvalidConfigStopsTheProcessNamingTheKey) {
     auto r = run_command(fmt::format("env -i EARSHOT_BOGUS=1 {}", bin("earshot-" + service)));
     EXPECT_EQ(r.exit_code, 2) << service;
     EXPECT_NE(r.output.find("EARSHOT_BOGUS"), std::string::npos) << r.output;
-    auto bad = run_command(fmt::format("env -i EARSHOT_MYSQL_PORT=notaport {}",
-                                       bin("earshot-" + service)));
+    auto bad = run_command(fmt::format("env -i EARSHOT_MYSQL_PORT=notaport {}", bin("earshot-" + service)));
     EXPECT_EQ(bad.exit_code, 2) << service;
     EXPECT_NE(bad.output.find("EARSHOT_MYSQL_PORT"), std::string::npos) << bad.output;
   }
@@ -277,13 +270,13 @@ TEST_F(Fleet, SttWorkerTranscribesSeededCallsEndToEnd) {
 
   std::string seed_env;
   for (const auto& [k, v] : env) {
-    if (k.starts_with("EARSHOT_MYSQL_") || k.starts_with("EARSHOT_AMQP_") ||
-        k.starts_with("EARSHOT_MASTER_") || k == "EARSHOT_OBJECT_STORE_DIR") {
+    if (k.starts_with("EARSHOT_MYSQL_") || k.starts_with("EARSHOT_AMQP_") || k.starts_with("EARSHOT_MASTER_") ||
+        k == "EARSHOT_OBJECT_STORE_DIR") {
       seed_env += k + "='" + v + "' ";
     }
   }
-  auto seeded = run_command(fmt::format("env -i PATH=/usr/bin:/bin {} {} seed-demo --bid {} --calls 2",
-                                        seed_env, bin("earshot"), bid));
+  auto seeded = run_command(
+      fmt::format("env -i PATH=/usr/bin:/bin {} {} seed-demo --bid {} --calls 2", seed_env, bin("earshot"), bid));
   ASSERT_EQ(seeded.exit_code, 0) << seeded.output;
 
   const std::string sql = fmt::format(
@@ -388,10 +381,10 @@ TEST_F(Fleet, DemoDataSetsUpCategoriesAndScorecardThenUploadedCallsAreScored) {
     }
   }
   ASSERT_EQ(run_command("echo 'demo-admin-password-1' > " + dir + "/admin_password").exit_code, 0);
-  auto created = run_command(fmt::format(
-      "{} EARSHOT_BUSINESS_ADMIN_PASSWORD=demo-admin-password-1 {} business create --bid {} --name 'Demo' "
-      "--admin-email admin@{}.local 2>&1",
-      cli_env, bin("earshot"), bid, bid));
+  auto created = run_command(
+      fmt::format("{} EARSHOT_BUSINESS_ADMIN_PASSWORD=demo-admin-password-1 {} business create --bid {} --name 'Demo' "
+                  "--admin-email admin@{}.local 2>&1",
+                  cli_env, bin("earshot"), bid, bid));
   ASSERT_EQ(created.exit_code, 0) << created.output;
   const std::string demo = fmt::format(
       "{} {} demo-data --bid {} --calls 2 --out {}/calls --upload http://127.0.0.1:{} --key-file {}/api_key "
@@ -416,8 +409,9 @@ TEST_F(Fleet, DemoDataSetsUpCategoriesAndScorecardThenUploadedCallsAreScored) {
         return by_status == "analyzed\t2" || by_status.find("failed") != std::string::npos;
       },
       300s, 500ms);
-  ASSERT_TRUE(analyzed && by_status == "analyzed\t2")
-      << "calls by status: " << by_status << "\nstt:\n" << stt->output() << "\nanalyze:\n" << analyze->output();
+  ASSERT_TRUE(analyzed && by_status == "analyzed\t2") << "calls by status: " << by_status << "\nstt:\n"
+                                                      << stt->output() << "\nanalyze:\n"
+                                                      << analyze->output();
 
   // The call detail, as the dashboard reads it, with the business's API key.
   const std::string key_header = fmt::format("X-Api-Key: $(cat {}/api_key)", dir);
@@ -425,8 +419,7 @@ TEST_F(Fleet, DemoDataSetsUpCategoriesAndScorecardThenUploadedCallsAreScored) {
   std::istringstream id_lines(ids);
   int calls = 0;
   for (std::string id; std::getline(id_lines, id);) {
-    auto r = run_command(
-        fmt::format("curl -s -H \"{}\" http://127.0.0.1:{}/api/v1/calls/{}", key_header, http, id));
+    auto r = run_command(fmt::format("curl -s -H \"{}\" http://127.0.0.1:{}/api/v1/calls/{}", key_header, http, id));
     auto detail = nlohmann::json::parse(r.output, nullptr, false);
     ASSERT_TRUE(detail.is_object()) << r.output;
     ASSERT_TRUE(detail["categories"].is_array()) << r.output;

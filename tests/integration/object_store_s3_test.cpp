@@ -32,7 +32,9 @@ constexpr const char* kBucket = "earshot-e2e";
 constexpr const char* kKeyId = "AKIDE2ETEST";
 constexpr const char* kSecret = "e2e/secret+KEY-for-the-fake";
 
-std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+  return std::string(EARSHOT_BIN_DIR) + "/" + name;
+}
 
 std::string master_keys() {
   auto r = run_command("head -c 32 /dev/urandom | base64");
@@ -74,7 +76,9 @@ class S3EndToEnd : public ::testing::Test {
     const auto platform = login(port_, root, "");
     bid_ = "s3e-" + unique_suffix();
     auto r = call(port_, "POST", "/api/v1/admin/businesses", platform,
-                  {{"bid", bid_}, {"name", "S3 " + bid_}, {"admin_email", "admin@" + bid_ + ".test"},
+                  {{"bid", bid_},
+                   {"name", "S3 " + bid_},
+                   {"admin_email", "admin@" + bid_ + ".test"},
                    {"admin_password", kPassword}});
     ASSERT_EQ(r.status, 201) << r.body;
     admin_token_ = login(port_, "admin@" + bid_ + ".test", bid_);
@@ -149,8 +153,8 @@ class S3EndToEnd : public ::testing::Test {
     const int admin = std::stoi(env.at("EARSHOT_ADMIN_PORT"));
     auto* child = new ChildProcess(bin("earshot-" + service), {}, std::move(env));
     EXPECT_TRUE(child->start()) << service;
-    const bool up = wait_until(
-        [&] { return http_get("127.0.0.1", admin, "/readyz").status == 200 || !child->running(); }, 30s);
+    const bool up =
+        wait_until([&] { return http_get("127.0.0.1", admin, "/readyz").status == 200 || !child->running(); }, 30s);
     EXPECT_TRUE(up && child->running()) << service << " never became ready:\n" << child->output();
     return child;
   }
@@ -237,8 +241,9 @@ TEST_F(S3EndToEnd, UploadLandsInTheBucketIsTranscribedStreamedWithRangeAndDelete
   ASSERT_TRUE(transcribed) << "status " << status << "\n" << stt_->output();
   EXPECT_EQ(status, "transcribed") << stt_->output();
   auto log = fake_->log();
-  EXPECT_TRUE(std::ranges::any_of(log, [&](const auto& l) { return l.method == "GET" && l.key == key && l.status == 200; }))
-      << "the worker never read the object";
+  EXPECT_TRUE(std::ranges::any_of(log, [&](const auto& l) {
+    return l.method == "GET" && l.key == key && l.status == 200;
+  })) << "the worker never read the object";
 
   // Streaming: a Range is forwarded to the store (its answer is a 206 of that range).
   const auto before = fake_->log().size();

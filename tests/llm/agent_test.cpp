@@ -1,13 +1,14 @@
 // JSON agents: schema subset, rendering and trimming, and the runner against the fakes.
-#include <gtest/gtest.h>
+#include "earshot/llm/agent.hpp"
+
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
 
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/agent.hpp"
 #include "earshot/llm/json_schema.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/llm/fake_llm.hpp"
@@ -53,7 +54,8 @@ TEST(JsonSchemaTest, Subset) {
   EXPECT_EQ(violation(R"({"summary":"fine","score":1.5})", schema), "$.score: expected integer, got number");
   EXPECT_EQ(violation(R"({"summary":"fine","score":1,"outcome":"maybe"})", schema),
             R"($.outcome: "maybe" is not one of ["resolved","unresolved"])");
-  EXPECT_EQ(violation(R"({"summary":"fine","score":1,"tips":["a",2]})", schema), "$.tips[1]: expected string, got integer");
+  EXPECT_EQ(violation(R"({"summary":"fine","score":1,"tips":["a",2]})", schema),
+            "$.tips[1]: expected string, got integer");
   EXPECT_EQ(violation(R"({"summary":"fine","score":1,"tips":["a","b","c"]})", schema), "$.tips: more than maxItems 2");
   EXPECT_EQ(violation(R"({"summary":"fine","score":1,"extra":true})", schema), "$: property \"extra\" is not allowed");
   EXPECT_EQ(violation(R"({"summary":"fine","score":1,"bant":{"budget":3}})", schema),
@@ -80,7 +82,8 @@ std::vector<TranscriptLine> long_call(int n) {
 }
 
 TEST(AgentRenderTest, TranscriptTemplateAndTrimming) {
-  EXPECT_EQ(render_transcript({{"agent", 65'000, 70'000, "Hello"}, {"customer", 3'723'000, -1, "Hi"}, {"agent", -1, -1, "Bye"}}),
+  EXPECT_EQ(render_transcript(
+                {{"agent", 65'000, 70'000, "Hello"}, {"customer", 3'723'000, -1, "Hi"}, {"agent", -1, -1, "Bye"}}),
             "[01:05] agent: Hello\n[1:02:03] customer: Hi\nagent: Bye\n");
   EXPECT_EQ(render_template("T:{{transcript}} M:{{ metadata }} L:{{lead}} X:{{unknown}}",
                             {{"transcript", "t"}, {"metadata", "m"}, {"lead", "l"}}),
@@ -149,10 +152,11 @@ class AgentRunnerTest : public ::testing::Test {
     // After start(): the fakes' ports are known only then.
     ollama_p = std::make_unique<OllamaChatProvider>(OllamaConfig{endpoint(ollama, "llama3.1:8b"), 0}, client,
                                                     SystemClock::instance());
-    openai_p = std::make_unique<OpenAiChatProvider>(OpenAiConfig{endpoint(openai, "gpt-4o-mini"), "test-key"},
-                                                    client, SystemClock::instance());
+    openai_p = std::make_unique<OpenAiChatProvider>(OpenAiConfig{endpoint(openai, "gpt-4o-mini"), "test-key"}, client,
+                                                    SystemClock::instance());
   }
-  AgentResult run(JsonAgentRunner& runner, const AgentConfig& a = summary_agent(), const AgentInput& in = call_input()) {
+  AgentResult run(JsonAgentRunner& runner, const AgentConfig& a = summary_agent(),
+                  const AgentInput& in = call_input()) {
     std::promise<AgentResult> done;
     runner.run(a, in, [&](AgentResult r) { done.set_value(std::move(r)); });
     return done.get_future().get();
@@ -315,7 +319,8 @@ TEST_F(AgentRunnerTest, ManyAgentsInFlightAtOnce) {
   for (int i = 0; i < kAgents; ++i) {
     AgentInput in = call_input();
     in.metadata = fmt::format(R"({{"call":{}}})", i);
-    runner.run(summary_agent(), in, [&done, i](AgentResult r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+    runner.run(summary_agent(), in,
+               [&done, i](AgentResult r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
   }
   const auto started = std::chrono::steady_clock::now();
   for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok);

@@ -1,11 +1,12 @@
 // Chat adapters against loopback fakes speaking each provider's wire format.
+#include "earshot/llm/chat.hpp"
+
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/chat.hpp"
 #include "fakes/llm/fake_llm.hpp"
 
 namespace earshot::llm {

@@ -1,12 +1,13 @@
 // Embedding providers: the offline default, and each HTTP adapter against its fake.
+#include "earshot/llm/embedding.hpp"
+
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/embedding.hpp"
 #include "fakes/llm/fake_llm.hpp"
 
 namespace earshot::llm {
@@ -69,7 +70,8 @@ TEST(ParseEmbeddingsTest, EveryShape) {
   ASSERT_TRUE(data);
   EXPECT_EQ((*data)[0], (Embedding{1}));
   EXPECT_FALSE(parse_embeddings("x", R"({"embeddings": [[1]]})", 2));
-  EXPECT_FALSE(parse_embeddings("x", R"({"data": [{"index": 0, "embedding": [1]}, {"index": 0, "embedding": [1]}]})", 2));
+  EXPECT_FALSE(
+      parse_embeddings("x", R"({"data": [{"index": 0, "embedding": [1]}, {"index": 0, "embedding": [1]}]})", 2));
   EXPECT_FALSE(parse_embeddings("x", "not json", 1));
 }
 

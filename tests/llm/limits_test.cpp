@@ -1,11 +1,12 @@
 // Concurrency and rate limits in front of a chat provider, against the OpenAI-compatible fake.
+#include "earshot/llm/limits.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <memory>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/limits.hpp"
 #include "fakes/llm/fake_llm.hpp"
 
 namespace earshot::llm {

@@ -1,9 +1,10 @@
 // Providers built from a business's configuration: llm_chain parsing with errors that name
 // the entry and field, secrets per provider, embedding_provider specs, fingerprints.
+#include "earshot/llm/providers.hpp"
+
 #include <gtest/gtest.h>
 
 #include "earshot/http/curl_http_client.hpp"
-#include "earshot/llm/providers.hpp"
 
 namespace earshot::llm {
 namespace {
@@ -67,8 +68,10 @@ TEST(LlmChain, ProvidersTakeTheirSecrets) {
   EXPECT_EQ((*ollama)->id(), "ollama:m");
   // Same provider and model with other credentials: not the same provider (limits apart).
   const auto openai = spec("openai", "gpt");
-  EXPECT_NE(provider_fingerprint(openai, {{"openai_api_key", "a"}}), provider_fingerprint(openai, {{"openai_api_key", "b"}}));
-  EXPECT_EQ(provider_fingerprint(openai, {{"openai_api_key", "a"}}), provider_fingerprint(openai, {{"llm_api_key", "a"}}));
+  EXPECT_NE(provider_fingerprint(openai, {{"openai_api_key", "a"}}),
+            provider_fingerprint(openai, {{"openai_api_key", "b"}}));
+  EXPECT_EQ(provider_fingerprint(openai, {{"openai_api_key", "a"}}),
+            provider_fingerprint(openai, {{"llm_api_key", "a"}}));
   EXPECT_EQ(provider_fingerprint(openai, {{"openai_api_key", "secret-value"}}).find("secret-value"), std::string::npos);
   client.shutdown();
 }
@@ -81,8 +84,9 @@ TEST(LlmChain, EmbeddingProviderSpecs) {
   EXPECT_EQ((*make_embedding_provider("", {}, {}, d, client, clock))->id(), "hashed-bow:256");
   EXPECT_EQ((*make_embedding_provider("hashed-bow:64", {}, {}, d, client, clock))->id(), "hashed-bow:64");
   EXPECT_FALSE(make_embedding_provider("hashed-bow:3", {}, {}, d, client, clock));
-  EXPECT_EQ((*make_embedding_provider("ollama:nomic-embed-text", {}, {}, d, client, clock))->id(), "ollama:nomic-embed-text");
-  EXPECT_FALSE(make_embedding_provider("ollama", {}, {}, d, client, clock));  // no model
+  EXPECT_EQ((*make_embedding_provider("ollama:nomic-embed-text", {}, {}, d, client, clock))->id(),
+            "ollama:nomic-embed-text");
+  EXPECT_FALSE(make_embedding_provider("ollama", {}, {}, d, client, clock));                                // no model
   EXPECT_FALSE(make_embedding_provider("bedrock:amazon.titan-embed-text-v2:0", {}, {}, d, client, clock));  // no keys
   EXPECT_FALSE(make_embedding_provider("word2vec:x", {}, {}, d, client, clock));
   client.shutdown();

@@ -2,15 +2,14 @@
 // with backoff (5xx, 429 with Retry-After, timeouts), permanent failures, paused
 // subscriptions, the address policy, e-mail over SMTP, chat alerts, the throttled CRM
 // write-back, and one business's slow receiver not holding up another's deliveries.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "earshot/http/egress.hpp"
 #include "earshot/notify/signature.hpp"
 #include "fakes/crm/fake_leadsquared.hpp"
-#include "earshot/http/egress.hpp"
 #include "notify_fixture.hpp"
 #include "smtp_sink.hpp"
 #include "test_main_env.hpp"
@@ -19,8 +18,8 @@
 namespace earshot::notify::testing {
 namespace {
 
-using earshot::testing::wait_until;
 using earshot::testing::unique_suffix;
+using earshot::testing::wait_until;
 
 TEST_F(NotifyTest, SignedWebhookIsDeliveredAndEveryAttemptLogged) {
   const auto t = tenant();
@@ -54,7 +53,12 @@ TEST_F(NotifyTest, SignedWebhookIsDeliveredAndEveryAttemptLogged) {
   EXPECT_EQ((*attempts)[0].outcome, "delivered");
   EXPECT_EQ((*attempts)[0].response_code, 200);
   // The delivery was announced as a live event and counted.
-  ASSERT_TRUE(wait_until([&] { std::lock_guard lock(mu); return !events.empty(); }, 5s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return !events.empty();
+      },
+      5s));
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(events[0].first, "delivery.succeeded");
@@ -128,7 +132,8 @@ TEST_F(NotifyTest, TimedOutRequestIsRetriedAndTheReceiverDeduplicates) {
   EXPECT_FALSE((*attempts)[0].response_code.has_value());
   EXPECT_EQ((*attempts)[1].outcome, "delivered");
   // The held first request completes later at the receiver: same event id, counted once.
-  ASSERT_TRUE(wait_until([&] { return rx.requests().size() == 2u && rx.duplicates() + rx.accepted_count() == 2; }, 10s));
+  ASSERT_TRUE(
+      wait_until([&] { return rx.requests().size() == 2u && rx.duplicates() + rx.accepted_count() == 2; }, 10s));
   EXPECT_EQ(rx.accepted_count(), 1);
 }
 
@@ -152,10 +157,13 @@ TEST_F(NotifyTest, SubscriptionFailingForeverIsPausedThenResumed) {
   // Paused: the delivery waits, no further attempts.
   EXPECT_FALSE(wait_until([&] { return rx.request_count() > 3; }, 1500ms));
   EXPECT_EQ(delivery(t, id).status, DeliveryStatus::kPending);
-  EXPECT_TRUE(wait_until([&] {
-    return metrics->serialize().find("earshot_notify_paused_subscriptions 0") == std::string::npos &&
-           metrics->serialize().find("earshot_notify_paused_subscriptions ") != std::string::npos;
-  }, 10s)) << "the gauge reports the paused subscription";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return metrics->serialize().find("earshot_notify_paused_subscriptions 0") == std::string::npos &&
+               metrics->serialize().find("earshot_notify_paused_subscriptions ") != std::string::npos;
+      },
+      10s))
+      << "the gauge reports the paused subscription";
   // The receiver is fixed and the subscription resumed: the same event is delivered.
   rx.fail_always(0);
   SubscriptionPatch resume;
@@ -194,7 +202,8 @@ TEST_F(NotifyTest, RetriesEndAfterMaxAttempts) {
   start_dispatcher(s);
   ASSERT_TRUE(wait_until([&] { return delivery(t, id).status == DeliveryStatus::kFailed; }, 15s));
   EXPECT_EQ(rx.request_count(), 3);
-  EXPECT_NE(delivery(t, id).last_error.find("gave up after 3 attempts"), std::string::npos) << delivery(t, id).last_error;
+  EXPECT_NE(delivery(t, id).last_error.find("gave up after 3 attempts"), std::string::npos)
+      << delivery(t, id).last_error;
 }
 
 TEST_F(NotifyTest, LoopbackTargetRefusedUnlessAllowed) {
@@ -208,7 +217,8 @@ TEST_F(NotifyTest, LoopbackTargetRefusedUnlessAllowed) {
   start_dispatcher(fast_settings(), nullptr, {}, &tenant_http);
   ASSERT_TRUE(wait_until([&] { return delivery(t, id).status == DeliveryStatus::kFailed; }, 10s));
   EXPECT_EQ(rx.request_count(), 0);
-  EXPECT_NE(delivery(t, id).last_error.find("destination not allowed"), std::string::npos) << delivery(t, id).last_error;
+  EXPECT_NE(delivery(t, id).last_error.find("destination not allowed"), std::string::npos)
+      << delivery(t, id).last_error;
   EXPECT_EQ(delivery(t, id).last_error.find("loopback"), std::string::npos) << delivery(t, id).last_error;
   for (auto& d : dispatchers) d->stop_intake();
   http->shutdown();
@@ -245,7 +255,9 @@ TEST_F(NotifyTest, EscalationEmailOverSmtpRetriedWhileTheServerIsUnavailable) {
   const auto id = enqueue_other(t, Channel::kEmail, "alert_" + unique_suffix(),
                                 {{"to", {"qa@acme.test", "lead@acme.test"}},
                                  {"subject", "[Earshot] high escalation: wants a supervisor"},
-                                 {"text", "Escalation (high) on call c-1: wants a supervisor\nCustomer: Ann\nAgent: Sarah\nhttps://earshot.test/calls/1\n"}});
+                                 {"text",
+                                  "Escalation (high) on call c-1: wants a supervisor\nCustomer: Ann\nAgent: "
+                                  "Sarah\nhttps://earshot.test/calls/1\n"}});
   start_dispatcher(fast_settings(), &mail);
   ASSERT_TRUE(wait_until([&] { return delivery(t, id).attempts >= 1 && !delivery(t, id).last_error.empty(); }, 10s));
   EXPECT_EQ(delivery(t, id).status, DeliveryStatus::kPending) << "421 is retried";
@@ -255,8 +267,10 @@ TEST_F(NotifyTest, EscalationEmailOverSmtpRetriedWhileTheServerIsUnavailable) {
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].from, "earshot@acme.test");
   EXPECT_EQ(msgs[0].to, (std::vector<std::string>{"qa@acme.test", "lead@acme.test"}));
-  EXPECT_NE(msgs[0].data.find("Subject: [Earshot] high escalation: wants a supervisor\r\n"), std::string::npos) << msgs[0].data;
-  EXPECT_NE(msgs[0].data.find("Customer: Ann\r\nAgent: Sarah\r\nhttps://earshot.test/calls/1"), std::string::npos) << msgs[0].data;
+  EXPECT_NE(msgs[0].data.find("Subject: [Earshot] high escalation: wants a supervisor\r\n"), std::string::npos)
+      << msgs[0].data;
+  EXPECT_NE(msgs[0].data.find("Customer: Ann\r\nAgent: Sarah\r\nhttps://earshot.test/calls/1"), std::string::npos)
+      << msgs[0].data;
 }
 
 TEST_F(NotifyTest, RefusedRecipientFailsTheEmailDelivery) {
@@ -280,8 +294,12 @@ TEST_F(NotifyTest, ChatAlertIsAJsonPost) {
   ASSERT_TRUE(chat.start());
   const auto id = enqueue_other(t, Channel::kChat, "chat_" + unique_suffix(),
                                 {{"url", chat.url("/chat")},
-                                 {"body", {{"text", "Escalation"}, {"reason", "wants a supervisor"}, {"customer", "Ann"},
-                                           {"agent", "Sarah"}, {"link", "https://earshot.test/calls/1"}}}});
+                                 {"body",
+                                  {{"text", "Escalation"},
+                                   {"reason", "wants a supervisor"},
+                                   {"customer", "Ann"},
+                                   {"agent", "Sarah"},
+                                   {"link", "https://earshot.test/calls/1"}}}});
   start_dispatcher(fast_settings());
   ASSERT_TRUE(wait_until([&] { return delivered(t, id); }, 10s));
   ASSERT_EQ(chat.requests().size(), 1u);
@@ -304,8 +322,11 @@ TEST_F(NotifyTest, CrmWriteBackIsThrottledToTheProviderLimit) {
   // Wrong keys: 401 is a permanent failure.
   const auto bad = enqueue_other(t, Channel::kCrm, "crm_bad_" + unique_suffix(),
                                  {{"lead_id", "LEAD-1"},
-                                  {"activity", {{"RelatedProspectId", "LEAD-1"}, {"ActivityNote", "n"},
-                                                {"ActivityDateTime", "2026-11-21 09:40:00"}, {"Fields", nlohmann::json::array()}}}});
+                                  {"activity",
+                                   {{"RelatedProspectId", "LEAD-1"},
+                                    {"ActivityNote", "n"},
+                                    {"ActivityDateTime", "2026-11-21 09:40:00"},
+                                    {"Fields", nlohmann::json::array()}}}});
   auto& disp = start_dispatcher(fast_settings());
   ASSERT_TRUE(wait_until([&] { return delivery(t, bad).status == DeliveryStatus::kFailed; }, 10s));
   EXPECT_EQ(delivery(t, bad).response_code, 401);
@@ -318,18 +339,22 @@ TEST_F(NotifyTest, CrmWriteBackIsThrottledToTheProviderLimit) {
   ASSERT_TRUE(configs->put(t, cfg));
   std::vector<Id> ids;
   for (int i = 0; i < 30; ++i) {
-    ids.push_back(enqueue_other(
-        t, Channel::kCrm, fmt::format("crm_{}_{}", i, unique_suffix()),
-        {{"lead_id", "LEAD-1"},
-         {"activity", {{"RelatedProspectId", "LEAD-1"}, {"ActivityNote", fmt::format("call {}", i)},
-                       {"ActivityDateTime", "2026-11-21 09:40:00"},
-                       {"Fields", {{{"SchemaName", "mx_Custom_1"}, {"Value", "0.75"}}}}}}}));
+    ids.push_back(enqueue_other(t, Channel::kCrm, fmt::format("crm_{}_{}", i, unique_suffix()),
+                                {{"lead_id", "LEAD-1"},
+                                 {"activity",
+                                  {{"RelatedProspectId", "LEAD-1"},
+                                   {"ActivityNote", fmt::format("call {}", i)},
+                                   {"ActivityDateTime", "2026-11-21 09:40:00"},
+                                   {"Fields", {{{"SchemaName", "mx_Custom_1"}, {"Value", "0.75"}}}}}}}));
   }
   start_dispatcher(fast_settings());
-  ASSERT_TRUE(wait_until([&] {
-    for (auto id : ids) if (!delivered(t, id)) return false;
-    return true;
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (auto id : ids)
+          if (!delivered(t, id)) return false;
+        return true;
+      },
+      30s));
   EXPECT_EQ(crm2.activities().size(), 30u);
   EXPECT_EQ(crm2.rate_limited(), 0) << "the client throttles itself below 25 requests per 5 s";
   EXPECT_LE(crm2.max_in_window(), 25);
@@ -347,7 +372,8 @@ TEST_F(NotifyTest, SlowReceiverOfOneBusinessDoesNotHoldUpAnother) {
   slow.hold_next(1000, 4s);
   const auto slow_sub = subscribe(slow_t, slow.url(), "s");
   std::vector<Id> slow_ids;
-  for (int i = 0; i < 40; ++i) slow_ids.push_back(enqueue_webhook(slow_t, slow_sub, fmt::format("evt_slow_{}_{}", i, unique_suffix())));
+  for (int i = 0; i < 40; ++i)
+    slow_ids.push_back(enqueue_webhook(slow_t, slow_sub, fmt::format("evt_slow_{}_{}", i, unique_suffix())));
   auto& disp = start_dispatcher(fast_settings());
   ASSERT_TRUE(wait_until([&] { return slow.request_count() >= 20; }, 10s));
   const auto quick_sub = subscribe(fast_t, quick.url(), "q");

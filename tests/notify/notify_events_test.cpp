@@ -99,7 +99,9 @@ class NotifyEventsE2E : public ::testing::Test {
     for (auto* bid : {&bid_a_, &bid_b_}) {
       *bid = "ne-" + unique_suffix();
       auto r = call("POST", "/api/v1/admin/businesses", platform,
-                    {{"bid", *bid}, {"name", "Notify events " + *bid}, {"admin_email", "admin@" + *bid + ".test"},
+                    {{"bid", *bid},
+                     {"name", "Notify events " + *bid},
+                     {"admin_email", "admin@" + *bid + ".test"},
                      {"admin_password", kPassword}});
       ASSERT_EQ(r.first, 201) << r.second;
     }
@@ -148,8 +150,8 @@ class NotifyEventsE2E : public ::testing::Test {
 
   static bool ready(int admin_port) { return http_get("127.0.0.1", admin_port, "/readyz").status == 200; }
 
-  static std::pair<int, std::string> call(const std::string& method, const std::string& path,
-                                          const std::string& token, const json& body = nullptr) {
+  static std::pair<int, std::string> call(const std::string& method, const std::string& path, const std::string& token,
+                                          const json& body = nullptr) {
     return gateway_call(port_, method, path, token, body);
   }
 
@@ -190,7 +192,8 @@ class NotifyEventsE2E : public ::testing::Test {
     env.bid = bid;
     env.stage = queue::Stage::kNotify;
     env.trace_id = "trace-" + unique_suffix();
-    const json body{{"schema_version", 1}, {"bid", bid}, {"call_id", std::to_string(call_id)}, {"event", "call.analyzed"}};
+    const json body{
+        {"schema_version", 1}, {"bid", bid}, {"call_id", std::to_string(call_id)}, {"event", "call.analyzed"}};
     ASSERT_TRUE(pub.publish(queue::make_stage_message(queue::TopologySettings{}, env, body.dump())));
   }
 
@@ -266,10 +269,13 @@ TEST_F(NotifyEventsE2E, CallStatusAndDeliveryEventsReachTheBusinessSseClientAndR
   const auto first = analyzed_call(bid_a_, "ev-1-" + unique_suffix());
   ASSERT_GT(first, 0);
   announce(bid_a_, first);
-  ASSERT_TRUE(wait_until([&] {
-    const auto mine = about(a->events(), first);
-    return find_type(mine, "call.status") != nullptr && find_type(mine, "delivery.succeeded") != nullptr;
-  }, 30s)) << a->count() << " events; notify: " << notify_->output();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto mine = about(a->events(), first);
+        return find_type(mine, "call.status") != nullptr && find_type(mine, "delivery.succeeded") != nullptr;
+      },
+      30s))
+      << a->count() << " events; notify: " << notify_->output();
   EXPECT_EQ(rx.accepted_count(), 1);
   EXPECT_EQ(rx.bad_signatures(), 0);
   expect_call_events(a->events(), bid_a_, first, sub, rx);
@@ -325,10 +331,13 @@ TEST_F(NotifyEventsE2E, CallStatusAndDeliveryEventsReachTheBusinessSseClientAndR
   const auto third = analyzed_call(bid_a_, "ev-3-" + unique_suffix());
   ASSERT_GT(third, 0);
   announce(bid_a_, third);
-  ASSERT_TRUE(wait_until([&] {
-    const auto mine = about(resumed.events(), third);
-    return find_type(mine, "call.status") != nullptr && find_type(mine, "delivery.succeeded") != nullptr;
-  }, 30s)) << resumed.count();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto mine = about(resumed.events(), third);
+        return find_type(mine, "call.status") != nullptr && find_type(mine, "delivery.succeeded") != nullptr;
+      },
+      30s))
+      << resumed.count();
   expect_call_events(resumed.events(), bid_a_, third, sub, rx);
   EXPECT_EQ(rx.accepted_count(), 3);
   EXPECT_EQ(rx.duplicates(), 0);

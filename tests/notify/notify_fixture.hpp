@@ -62,9 +62,9 @@ class NotifyTest : public ::testing::Test {
   // lets the loopback receivers through; the notify binary hands it a TenantHttpClient).
   Dispatcher& start_dispatcher(NotifySettings s, MailSender* mail = nullptr, EventPublisher publish = {},
                                http::HttpClient* client = nullptr) {
-    dispatchers.push_back(std::make_unique<Dispatcher>(
-        s, DispatcherDeps{*store, client != nullptr ? *client : *http, *configs, mail, *metrics,
-                          SystemClock::instance(), std::move(publish)}));
+    dispatchers.push_back(
+        std::make_unique<Dispatcher>(s, DispatcherDeps{*store, client != nullptr ? *client : *http, *configs, mail,
+                                                       *metrics, SystemClock::instance(), std::move(publish)}));
     EXPECT_TRUE(dispatchers.back()->start());
     return *dispatchers.back();
   }
@@ -81,10 +81,15 @@ class NotifyTest : public ::testing::Test {
 
   // Enqueues one webhook event for `sub`; returns the delivery id.
   Id enqueue_webhook(const storage::TenantId& t, Id sub, const std::string& event_id) {
-    nlohmann::json ev{{"id", event_id}, {"type", "call.analyzed"}, {"version", 1}, {"bid", t.bid()},
-                      {"created_at", "2026-11-21T09:40:00.000Z"}, {"data", {{"call", {{"id", 1}}}}}};
+    nlohmann::json ev{{"id", event_id},
+                      {"type", "call.analyzed"},
+                      {"version", 1},
+                      {"bid", t.bid()},
+                      {"created_at", "2026-11-21T09:40:00.000Z"},
+                      {"data", {{"call", {{"id", 1}}}}}};
     NewDelivery n{Channel::kWebhook, sub, std::nullopt, "call.analyzed", event_id, ev.dump()};
-    auto r = store->enqueue(t, std::span<const NewDelivery>(&n, 1), storage::to_timestamp(std::chrono::system_clock::now()));
+    auto r =
+        store->enqueue(t, std::span<const NewDelivery>(&n, 1), storage::to_timestamp(std::chrono::system_clock::now()));
     EXPECT_TRUE(r && *r == 1);
     auto list = store->list_deliveries(t, sub, 100, std::nullopt);
     for (const auto& d : *list) {
@@ -96,7 +101,8 @@ class NotifyTest : public ::testing::Test {
 
   Id enqueue_other(const storage::TenantId& t, Channel c, const std::string& event_id, const nlohmann::json& payload) {
     NewDelivery n{c, 0, std::nullopt, "escalation.created", event_id, payload.dump()};
-    auto r = store->enqueue(t, std::span<const NewDelivery>(&n, 1), storage::to_timestamp(std::chrono::system_clock::now()));
+    auto r =
+        store->enqueue(t, std::span<const NewDelivery>(&n, 1), storage::to_timestamp(std::chrono::system_clock::now()));
     EXPECT_TRUE(r && *r == 1);
     auto list = store->list_deliveries(t, 0, 1000, std::nullopt);
     for (const auto& d : *list) {

@@ -3,14 +3,14 @@
 // e-mail (SMTP sink) and chat, and its summary written back to the matched LeadSquared lead
 // (fake); a redelivered message changes nothing; a failed call is announced; and the real
 // earshot-notify binary killed mid-delivery delivers the event once after a restart.
+#include "earshot/notify/notify_stage.hpp"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <fmt/format.h>
-
 #include <nlohmann/json.hpp>
 
-#include "earshot/notify/notify_stage.hpp"
 #include "earshot/notify/signature.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "fakes/crm/fake_leadsquared.hpp"
@@ -39,7 +39,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
     analyses = std::make_unique<storage::MySqlAnalysisRepository>(db);
     agent_configs = std::make_unique<storage::MySqlAgentConfigRepository>(db);
     matches = std::make_unique<storage::MySqlCategoryMatchRepository>(db);
-    categories = std::make_unique<storage::MySqlRuleSetRepository>(db, storage::MySqlRuleSetRepository::Kind::kCategories);
+    categories =
+        std::make_unique<storage::MySqlRuleSetRepository>(db, storage::MySqlRuleSetRepository::Kind::kCategories);
     humans = std::make_unique<storage::MySqlHumanAgentRepository>(db);
     leads = std::make_unique<storage::MySqlCrmLeadRepository>(db);
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(db, test_keyring());
@@ -104,12 +105,14 @@ class NotifyStageTest : public queue::testing::QueueTest {
     refund.rules_json = R"([{"type":"transcript","phrases":["refund"]}])";
     auto cat = categories->list(t);
     storage::Id cat_id = 0;
-    for (const auto& c : *cat) if (c.name == refund.name) cat_id = c.id;
+    for (const auto& c : *cat)
+      if (c.name == refund.name) cat_id = c.id;
     if (!cat_id) cat_id = *categories->create(t, refund);
     EXPECT_TRUE(matches->replace(t, id, {{cat_id, R"([{"begin_ms":4500,"end_ms":11000}])"}}));
     storage::Id summary_agent = 0;
     const auto configs_now = agent_configs->list(t, false);
-    for (const auto& c : *configs_now) if (c.name == "builtin.summary") summary_agent = c.id;
+    for (const auto& c : *configs_now)
+      if (c.name == "builtin.summary") summary_agent = c.id;
     if (!summary_agent) {
       storage::AgentConfig c;
       c.name = "builtin.summary";
@@ -130,7 +133,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
     return id;
   }
 
-  queue::OutgoingMessage notify_message(const storage::TenantId& t, storage::Id id, const char* event = "call.analyzed") {
+  queue::OutgoingMessage notify_message(const storage::TenantId& t, storage::Id id,
+                                        const char* event = "call.analyzed") {
     queue::Envelope env;
     env.bid = t.bid();
     env.stage = Stage::kNotify;
@@ -185,7 +189,8 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
   earshot::testing::FakeLeadSquared crm("ak", "sk");
   ASSERT_TRUE(rx.start() && chat.start() && smtp.start() && crm.start());
   crm.add_lead("LEAD-9");
-  const auto sub = store->create_subscription(t, rx.url(), "ops", {"call.analyzed", "escalation.created", "category.matched"}, secret);
+  const auto sub = store->create_subscription(t, rx.url(), "ops",
+                                              {"call.analyzed", "escalation.created", "category.matched"}, secret);
   ASSERT_TRUE(sub);
   // A subscription for other events gets nothing.
   earshot::testing::WebhookReceiver other("x");
@@ -195,7 +200,8 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
   cfg.crm_json = nlohmann::json{{"kind", "leadsquared"}, {"host", crm.base_url()}}.dump();
   cfg.secrets = {{"crm_access_key", "ak"}, {"crm_secret_key", "sk"}};
   ASSERT_TRUE(configs->put(t, cfg));
-  ASSERT_TRUE(leads->upsert(t, {0, "+14155550100", "LEAD-9", "{}", storage::to_timestamp(std::chrono::system_clock::now())}));
+  ASSERT_TRUE(
+      leads->upsert(t, {0, "+14155550100", "LEAD-9", "{}", storage::to_timestamp(std::chrono::system_clock::now())}));
   BusinessNotifySettings ns;
   ns.link_base_url = "https://app.acme.test";
   ns.alert_emails = {"qa@acme.test"};
@@ -209,7 +215,8 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
   pub.start();
   ASSERT_TRUE(pub.publish(notify_message(t, id)));
 
-  ASSERT_TRUE(wait_until([&] { return status(t, id) == CallStatus::kNotified; }, 30s)) << storage::status_name(status(t, id));
+  ASSERT_TRUE(wait_until([&] { return status(t, id) == CallStatus::kNotified; }, 30s))
+      << storage::status_name(status(t, id));
   ASSERT_TRUE(wait_until([&] { return rx.accepted_count() == 3; }, 20s)) << rx.request_count();
   EXPECT_EQ(rx.bad_signatures(), 0);
   nlohmann::json analyzed;
@@ -233,12 +240,15 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
 
   // Logged: every webhook delivery delivered with its attempt (recorded just after the
   // receiver answered).
-  ASSERT_TRUE(wait_until([&] {
-    auto all = store->list_deliveries(t, *sub, 10, std::nullopt);
-    if (!all || all->size() != 3u) return false;
-    for (const auto& d : *all) if (d.status != DeliveryStatus::kDelivered) return false;
-    return true;
-  }, 20s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto all = store->list_deliveries(t, *sub, 10, std::nullopt);
+        if (!all || all->size() != 3u) return false;
+        for (const auto& d : *all)
+          if (d.status != DeliveryStatus::kDelivered) return false;
+        return true;
+      },
+      20s));
   auto ds = store->list_deliveries(t, *sub, 10, std::nullopt);
   ASSERT_EQ(ds->size(), 3u);
   for (const auto& d : *ds) {
@@ -248,10 +258,12 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
     EXPECT_EQ(store->list_attempts(t, d.id)->size(), 1u);
   }
   // Alerts and CRM write-back.
-  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1 && chat.accepted_count() == 1 && crm.activities().size() == 1; }, 20s));
+  ASSERT_TRUE(wait_until(
+      [&] { return smtp.messages().size() == 1 && chat.accepted_count() == 1 && crm.activities().size() == 1; }, 20s));
   const auto m = smtp.messages()[0];
   EXPECT_EQ(m.to, std::vector<std::string>{"qa@acme.test"});
-  EXPECT_NE(m.data.find("Subject: [Earshot] high escalation: Customer asked for a supervisor"), std::string::npos) << m.data;
+  EXPECT_NE(m.data.find("Subject: [Earshot] high escalation: Customer asked for a supervisor"), std::string::npos)
+      << m.data;
   EXPECT_NE(m.data.find("Customer: Ann (+14155550100)"), std::string::npos) << m.data;
   EXPECT_NE(m.data.find("Agent: Sarah"), std::string::npos);
   EXPECT_NE(m.data.find(fmt::format("https://app.acme.test/calls/{}", id)), std::string::npos);
@@ -271,7 +283,8 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
     std::lock_guard lock(mu);
     bool status_event = false;
     for (const auto& e : live) {
-      if (e["type"] == "call.status" && e["data"]["status"] == "notified" && e["data"]["call_id"] == id) status_event = true;
+      if (e["type"] == "call.status" && e["data"]["status"] == "notified" && e["data"]["call_id"] == id)
+        status_event = true;
     }
     EXPECT_TRUE(status_event);
     bool counters = false;
@@ -362,7 +375,8 @@ TEST_F(NotifyStageTest, WorkerKilledMidDeliveryDeliversOnceAfterRestart) {
   auto subs = store->list_subscriptions(t);
   auto ds = store->list_deliveries(t, (*subs)[0].id, 10, std::nullopt);
   ASSERT_EQ(ds->size(), 1u);
-  ASSERT_TRUE(wait_until([&] { return store->get_delivery(t, (*ds)[0].id)->status == DeliveryStatus::kDelivered; }, 10s));
+  ASSERT_TRUE(
+      wait_until([&] { return store->get_delivery(t, (*ds)[0].id)->status == DeliveryStatus::kDelivered; }, 10s));
   EXPECT_EQ(store->get_delivery(t, (*ds)[0].id)->attempts, 2) << "claimed by the killed worker, then after the lease";
   const auto reqs = rx.requests();
   ASSERT_GE(reqs.size(), 1u);

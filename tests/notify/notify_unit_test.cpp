@@ -112,7 +112,8 @@ TEST(Classify, StatusesAndTransportErrors) {
   EXPECT_EQ(classify(timeout, now).kind, AttemptResult::Kind::kRetryable);
   Result<http::HttpResponse> refused = std::unexpected(Error(ErrorCode::kUnavailable, "connection refused"));
   EXPECT_EQ(classify(refused, now).kind, AttemptResult::Kind::kRetryable);
-  Result<http::HttpResponse> policy = std::unexpected(Error(ErrorCode::kPermissionDenied, "loopback address 127.0.0.1 refused"));
+  Result<http::HttpResponse> policy =
+      std::unexpected(Error(ErrorCode::kPermissionDenied, "loopback address 127.0.0.1 refused"));
   auto p = classify(policy, now);
   EXPECT_EQ(p.kind, AttemptResult::Kind::kPermanent);
   EXPECT_NE(p.error.find("loopback"), std::string::npos);
@@ -156,8 +157,8 @@ TEST(Events, IdsAreStableAndDistinct) {
   EXPECT_NE(event_id("acme", 7, "call.analyzed", "123"), event_id("acme", 7, "call.analyzed", "124"));
   EXPECT_NE(event_id("acme", 7, "call.analyzed", "123"), event_id("acme", 7, "call.failed", "123"));
   EXPECT_NE(event_id("acme", 7, "call.analyzed", "123"), event_id("beta", 7, "call.analyzed", "123"));
-  const auto e = make_event("evt_x", "call.analyzed", "acme", std::chrono::system_clock::time_point{} + 1000ms,
-                            {{"k", 1}});
+  const auto e =
+      make_event("evt_x", "call.analyzed", "acme", std::chrono::system_clock::time_point{} + 1000ms, {{"k", 1}});
   EXPECT_EQ(e["version"], kEventVersion);
   EXPECT_EQ(e["created_at"], "1970-01-01T00:00:01.000Z");
   EXPECT_EQ(e["data"]["k"], 1);
@@ -175,7 +176,8 @@ TEST(Email, HeadersCannotBeInjectedAndLinesEndCrLf) {
 }
 
 TEST(LeadSquared, DateFormatAndRequest) {
-  EXPECT_EQ(leadsquared_time(std::chrono::system_clock::time_point{} + 86'400'000ms + 3'723'000ms), "1970-01-02 01:02:03");
+  EXPECT_EQ(leadsquared_time(std::chrono::system_clock::time_point{} + 86'400'000ms + 3'723'000ms),
+            "1970-01-02 01:02:03");
   storage::PipelineConfig c;
   c.crm_json = R"({"kind":"leadsquared","host":"https://api-in21.leadsquared.com/","activity_event":205})";
   EXPECT_FALSE(leadsquared_config(c)) << "keys missing";

@@ -31,7 +31,9 @@ std::string angle(const std::string& s) {
 
 }  // namespace
 
-SmtpSink::~SmtpSink() { stop(); }
+SmtpSink::~SmtpSink() {
+  stop();
+}
 
 bool SmtpSink::start() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);

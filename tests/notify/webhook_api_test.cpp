@@ -2,9 +2,8 @@
 // write-only secret, validation errors with reasons, tenant isolation, the delivery log with
 // attempts, "send test event" and redelivery, delivered by a dispatcher to a receiver that
 // verifies the signature with the secret the API returned.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "../api/gateway_fixture.hpp"
 #include "earshot/http/curl_http_client.hpp"
@@ -26,7 +25,8 @@ TEST(WebhookApi, CrudKeepsTheSecretWriteOnlyAndValidates) {
   const auto viewer = gw.user_token(bid, "viewer");
 
   auto created = gw.request("POST", "/api/v1/webhooks", admin,
-                            {{"url", "https://hooks.acme.test/earshot"}, {"events", {"call.analyzed", "escalation.created"}},
+                            {{"url", "https://hooks.acme.test/earshot"},
+                             {"events", {"call.analyzed", "escalation.created"}},
                              {"description", "ops"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const auto id = created.json["id"].get<std::int64_t>();
@@ -44,8 +44,9 @@ TEST(WebhookApi, CrudKeepsTheSecretWriteOnlyAndValidates) {
   EXPECT_EQ(list.json["items"][0]["description"], "ops");
 
   // A secret chosen by the client is not echoed.
-  auto own = gw.request("POST", "/api/v1/webhooks", admin,
-                        {{"url", "https://hooks.acme.test/2"}, {"events", {"call.failed"}}, {"secret", "my-own-secret-0123456789"}});
+  auto own = gw.request(
+      "POST", "/api/v1/webhooks", admin,
+      {{"url", "https://hooks.acme.test/2"}, {"events", {"call.failed"}}, {"secret", "my-own-secret-0123456789"}});
   ASSERT_EQ(own.status, 201);
   EXPECT_FALSE(own.json.contains("secret"));
 
@@ -59,7 +60,9 @@ TEST(WebhookApi, CrudKeepsTheSecretWriteOnlyAndValidates) {
     EXPECT_EQ(bad.status, 400) << body.dump();
     EXPECT_NE(bad.body.find(needle), std::string::npos) << bad.body;
   }
-  EXPECT_EQ(gw.request("POST", "/api/v1/webhooks", viewer, {{"url", "https://x.test"}, {"events", {"call.analyzed"}}}).status, 403);
+  EXPECT_EQ(
+      gw.request("POST", "/api/v1/webhooks", viewer, {{"url", "https://x.test"}, {"events", {"call.analyzed"}}}).status,
+      403);
 
   auto patched = gw.request("PATCH", fmt::format("/api/v1/webhooks/{}", id), admin,
                             {{"events", {"call.failed"}}, {"enabled", false}, {"secret", "rotated-secret-0123456789"}});
@@ -86,9 +89,11 @@ TEST(WebhookApi, NotifySettingsRoundTripAndValidation) {
   auto empty = gw.request("GET", "/api/v1/notify/settings", admin);
   ASSERT_EQ(empty.status, 200);
   EXPECT_EQ(empty.json["crm_writeback"], true);
-  nlohmann::json s{{"crm_writeback", false},
-                   {"link_base_url", "https://app.acme.test"},
-                   {"alerts", {{"email_to", {"qa@acme.test"}}, {"chat_webhook_url", "https://chat.acme.test/h"}, {"min_severity", "high"}}}};
+  nlohmann::json s{
+      {"crm_writeback", false},
+      {"link_base_url", "https://app.acme.test"},
+      {"alerts",
+       {{"email_to", {"qa@acme.test"}}, {"chat_webhook_url", "https://chat.acme.test/h"}, {"min_severity", "high"}}}};
   auto put = gw.request("PUT", "/api/v1/notify/settings", admin, s);
   ASSERT_EQ(put.status, 200) << put.body;
   auto back = gw.request("GET", "/api/v1/notify/settings", admin);
@@ -104,7 +109,8 @@ TEST(WebhookApi, TestEventIsDeliveredSignedThenRedeliveredOnRequest) {
   const auto bid = gw.new_business("wt");
   const auto admin = gw.user_token(bid, "admin");
   // The secret comes from the API; the receiver verifies with it.
-  auto created = gw.request("POST", "/api/v1/webhooks", admin, {{"url", "http://127.0.0.1:1/placeholder"}, {"events", {"webhook.test"}}});
+  auto created = gw.request("POST", "/api/v1/webhooks", admin,
+                            {{"url", "http://127.0.0.1:1/placeholder"}, {"events", {"webhook.test"}}});
   ASSERT_EQ(created.status, 201);
   WebhookReceiver rx(created.json["secret"].get<std::string>());
   ASSERT_TRUE(rx.start());
@@ -123,17 +129,20 @@ TEST(WebhookApi, TestEventIsDeliveredSignedThenRedeliveredOnRequest) {
   http::CurlHttpClient client;
   notify::NotifySettings settings;
   settings.poll_interval = 20ms;
-  notify::Dispatcher disp(settings, notify::DispatcherDeps{store, client, configs, nullptr, metrics, SystemClock::instance(), {}});
+  notify::Dispatcher disp(
+      settings, notify::DispatcherDeps{store, client, configs, nullptr, metrics, SystemClock::instance(), {}});
   ASSERT_TRUE(disp.start());
   ASSERT_TRUE(wait_until([&] { return rx.accepted_count() == 1; }, 15s));
   EXPECT_EQ(rx.accepted()[0].event_id, event_id);
   EXPECT_EQ(rx.accepted()[0].event_type, "webhook.test");
   EXPECT_TRUE(rx.accepted()[0].signature_ok);
 
-  ASSERT_TRUE(wait_until([&] {
-    auto d = gw.request("GET", fmt::format("/api/v1/webhooks/{}/deliveries/{}", id, delivery_id), admin);
-    return d.status == 200 && d.json["status"] == "delivered";
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto d = gw.request("GET", fmt::format("/api/v1/webhooks/{}/deliveries/{}", id, delivery_id), admin);
+        return d.status == 200 && d.json["status"] == "delivered";
+      },
+      10s));
   auto log = gw.request("GET", fmt::format("/api/v1/webhooks/{}/deliveries", id), admin);
   ASSERT_EQ(log.status, 200);
   ASSERT_EQ(log.json["items"].size(), 1u);
@@ -151,7 +160,10 @@ TEST(WebhookApi, TestEventIsDeliveredSignedThenRedeliveredOnRequest) {
   EXPECT_EQ(rx.requests()[1].event_id, event_id);
   EXPECT_EQ(rx.duplicates(), 1) << "the receiver recognises the event id";
   // Unknown or foreign deliveries are 404.
-  EXPECT_EQ(gw.request("POST", fmt::format("/api/v1/webhooks/{}/deliveries/{}/redeliver", id, delivery_id + 100000), admin).status, 404);
+  EXPECT_EQ(
+      gw.request("POST", fmt::format("/api/v1/webhooks/{}/deliveries/{}/redeliver", id, delivery_id + 100000), admin)
+          .status,
+      404);
   disp.stop_intake();
   client.shutdown();
   disp.stop();

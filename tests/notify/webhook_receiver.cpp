@@ -13,7 +13,9 @@ WebhookReceiver::WebhookReceiver(std::string secret, int threads) : secret_(std:
   server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
 }
 
-WebhookReceiver::~WebhookReceiver() { stop(); }
+WebhookReceiver::~WebhookReceiver() {
+  stop();
+}
 
 bool WebhookReceiver::start() {
   // Port 0: the kernel picks the port and the socket stays bound (no window for a race).
@@ -78,8 +80,8 @@ void WebhookReceiver::handle(const httplib::Request& req, httplib::Response& res
     secret = secret_;
   }
   if (verify_.load()) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     r.signature_ok = notify::verify_signature(r.signature, secret, r.body, now, std::chrono::seconds(300)).has_value();
     // The event id in the header must be the body's.
     if (r.signature_ok && r.body.find("\"id\":\"" + r.event_id + "\"") == std::string::npos) r.signature_ok = false;

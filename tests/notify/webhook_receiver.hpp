@@ -42,10 +42,10 @@ class WebhookReceiver {
   [[nodiscard]] int port() const { return port_; }
 
   // --- behaviour (applies to the next requests) ---
-  void fail_next(int n, int status);                  // answer `status` n times
-  void rate_limit_next(int n, int retry_after_s);     // 429 + Retry-After n times
+  void fail_next(int n, int status);                   // answer `status` n times
+  void rate_limit_next(int n, int retry_after_s);      // 429 + Retry-After n times
   void hold_next(int n, std::chrono::milliseconds d);  // wait d before answering 200
-  void fail_always(int status);                       // 0: stop failing
+  void fail_always(int status);                        // 0: stop failing
   void set_secret(std::string secret);
   // Record only, no verification (the benchmark checks a sample).
   void set_verify(bool on) { verify_ = on; }

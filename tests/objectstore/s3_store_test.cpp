@@ -2,6 +2,8 @@
 // signature the way AWS does: put / get / range / head / delete in path and virtual-host
 // style, S3's errors mapped with their codes and messages, SlowDown and 500 retried,
 // refused credentials and clock skew not retried, deadlines; and the object_store settings.
+#include "earshot/objectstore/s3_store.hpp"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,7 +16,6 @@
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/http/sigv4.hpp"
 #include "earshot/objectstore/object_store.hpp"
-#include "earshot/objectstore/s3_store.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/s3/fake_s3.hpp"
 #include "process.hpp"
@@ -358,13 +359,13 @@ TEST(ObjectStoreSettingsTest, StrictKeysAndSecretNeverShown) {
 // business's own first segment, whatever the spelling tricks.
 TEST(ObjectOwnership, OnlyKeysUnderTheBusinessOwnPrefix) {
   EXPECT_TRUE(key_owned_by("acme/ingest/20261121/a.wav", "acme"));
-  for (const char* key : {"acme2/ingest/a.wav",         // a bid that extends another
-                          "acm/ingest/a.wav",           // a prefix of the bid
-                          "ACME/ingest/a.wav",          // case
-                          "acme",                       // the prefix itself, no object
+  for (const char* key : {"acme2/ingest/a.wav",          // a bid that extends another
+                          "acm/ingest/a.wav",            // a prefix of the bid
+                          "ACME/ingest/a.wav",           // case
+                          "acme",                        // the prefix itself, no object
                           "acme/../other/ingest/a.wav",  // traversal
                           "acme/./a.wav", "acme//a.wav", "/acme/a.wav",
-                          "acme%2f..%2fother/a.wav",    // percent-encoding
+                          "acme%2f..%2fother/a.wav",  // percent-encoding
                           "%61cme/a.wav", "other/acme/a.wav", ""}) {
     auto st = key_owned_by(key, "acme");
     ASSERT_FALSE(st) << key;

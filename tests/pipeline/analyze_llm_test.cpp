@@ -4,9 +4,8 @@
 // output, embeddings, live events); invalid output repaired; invalid twice fails the agent,
 // not the call; throttling retried; a Redis cache hit makes no provider call and re-analysis
 // keeps the history.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
@@ -48,11 +47,14 @@ const analytics::SentimentLexicon& lexicon() {
 // Valid answers for each default agent (the fake picks one by the "Task: <name>" line).
 const std::map<std::string, std::string>& agent_replies() {
   static const std::map<std::string, std::string> r = {
-      {"summary", R"({"summary":"The customer wanted a refund for a broken blender and got one.","key_points":["refund issued"]})"},
+      {"summary",
+       R"({"summary":"The customer wanted a refund for a broken blender and got one.","key_points":["refund issued"]})"},
       {"bant",
        R"({"budget":{"value":"about 200 dollars","evidence":"I can spend about 200 dollars"},"authority":{"value":"decides alone","evidence":"I decide"},"need":{"value":"a working blender","evidence":"I need a blender that works"},"timeline":{"value":"this week","evidence":"by Friday"},"qualified":true})"},
-      {"sop_compliance", R"({"score":80,"violations":[{"step":"verification","detail":"identity not verified","evidence":null}]})"},
-      {"objections", R"({"objections":[{"type":"price","quote":"too expensive","handled":true,"response":"offered a discount"}]})"},
+      {"sop_compliance",
+       R"({"score":80,"violations":[{"step":"verification","detail":"identity not verified","evidence":null}]})"},
+      {"objections",
+       R"({"objections":[{"type":"price","quote":"too expensive","handled":true,"response":"offered a discount"}]})"},
       {"coaching_tips", R"({"tips":[{"tip":"Verify identity first.","evidence":null}],"strength":"Calm tone."})"},
       {"issue_outcome",
        R"({"issue":"broken blender","outcome":"refunded","action_items":[{"owner":"company","action":"send refund confirmation","due":null}],"escalate":true,"escalation_reason":"customer threatened to leave"})"},
@@ -84,7 +86,8 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     auto redis = cache::RedisClient::make({earshot::testing::endpoints().redis_url, 2s}, 2);
     ASSERT_TRUE(redis) << redis.error().to_string();
     redis_ = std::move(*redis);
-    cache_ = std::make_unique<RedisResultCache>(*redis_, 1h, "earshot:llm:test:" + earshot::testing::unique_suffix() + ":");
+    cache_ =
+        std::make_unique<RedisResultCache>(*redis_, 1h, "earshot:llm:test:" + earshot::testing::unique_suffix() + ":");
     live_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance());
 
     ASSERT_TRUE(ollama_.start());
@@ -92,9 +95,9 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     http_ = std::make_unique<http::CurlHttpClient>();
     providers_ = std::make_unique<LlmProviderFactory>(*http_, SystemClock::instance(), settings_);
     llm_ = std::make_unique<LlmAgents>(cache_.get(), *metrics, SystemClock::instance(), settings_);
-    stage_ = std::make_unique<AnalyzeStage>(AnalyzeStageDeps{*calls_, *transcripts_, *metrics_repo_, *agents_, *categories_,
-                                                             *scorecards_, *matches_, *analyses_, *events_, lexicon(),
-                                                             *metrics, SystemClock::instance(), topo});
+    stage_ = std::make_unique<AnalyzeStage>(
+        AnalyzeStageDeps{*calls_, *transcripts_, *metrics_repo_, *agents_, *categories_, *scorecards_, *matches_,
+                         *analyses_, *events_, lexicon(), *metrics, SystemClock::instance(), topo});
     stage_->enable_llm({*configs_, *providers_, *llm_, embeddings_.get(), nullptr, 60s});
     stage_->enable_live_events(*live_);
   }
@@ -111,10 +114,12 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     auto t = earshot::testing::new_tenant("llm");
     storage::PipelineConfig pc;
     if (openai) {
-      pc.llm_chain_json = json::array({{{"provider", "openai"}, {"model", "gpt-test"}, {"base_url", openai_.base_url()}}}).dump();
+      pc.llm_chain_json =
+          json::array({{{"provider", "openai"}, {"model", "gpt-test"}, {"base_url", openai_.base_url()}}}).dump();
       pc.secrets["openai_api_key"] = openai_.api_key();
     } else {
-      pc.llm_chain_json = json::array({{{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", ollama_.base_url()}}}).dump();
+      pc.llm_chain_json =
+          json::array({{{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", ollama_.base_url()}}}).dump();
     }
     EXPECT_TRUE(configs_->put(t, pc));
     return t;
@@ -142,10 +147,18 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     EXPECT_TRUE(up) << up.error().to_string();
     EXPECT_TRUE(*calls_->advance(t, up->id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
     json segs = json::array({
-        {{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 4000}, {"text", "Thank you for calling Acme, how can I help?"}},
-        {{"speaker", "customer"}, {"start_ms", 4500}, {"end_ms", 11000},
+        {{"speaker", "agent"},
+         {"start_ms", 0},
+         {"end_ms", 4000},
+         {"text", "Thank you for calling Acme, how can I help?"}},
+        {{"speaker", "customer"},
+         {"start_ms", 4500},
+         {"end_ms", 11000},
          {"text", "My blender arrived broken and I want a refund. My email is a.b@example.com"}},
-        {{"speaker", "agent"}, {"start_ms", 11500}, {"end_ms", 18000}, {"text", "I am sorry. I have issued a full refund to your card."}},
+        {{"speaker", "agent"},
+         {"start_ms", 11500},
+         {"end_ms", 18000},
+         {"text", "I am sorry. I have issued a full refund to your card."}},
         {{"speaker", "customer"}, {"start_ms", 18500}, {"end_ms", 22000}, {"text", "Great, thank you."}},
     });
     storage::Transcript tr;
@@ -253,13 +266,16 @@ TEST_F(AnalyzeLlmTest, DefaultAgentsEndToEndThroughQueueDatabaseAndRedis) {
   env.bid = t.bid();
   env.stage = Stage::kAnalyze;
   env.trace_id = "trace";
-  ASSERT_TRUE(pub.publish(queue::make_stage_message(
-      topo, env,
-      json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)}, {"transcript_id", std::to_string(id)}}
-          .dump())));
+  ASSERT_TRUE(pub.publish(queue::make_stage_message(topo, env,
+                                                    json{{"schema_version", 1},
+                                                         {"bid", t.bid()},
+                                                         {"call_id", std::to_string(id)},
+                                                         {"transcript_id", std::to_string(id)}}
+                                                        .dump())));
   ASSERT_TRUE(earshot::testing::wait_until([&] { return status(t, id) == storage::CallStatus::kAnalyzed; }, 30s))
       << storage::status_name(status(t, id));
-  ASSERT_TRUE(earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 1; }, 10s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 1; }, 10s));
   worker->stop_intake();
   worker->drain(std::chrono::steady_clock::now() + 5s);
   worker->stop();

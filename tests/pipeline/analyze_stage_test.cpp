@@ -1,14 +1,14 @@
 // The analyze stage through the real queue fabric and the real database: a transcribed
 // call gets its analyses (history kept), metrics, categories, QA score, escalation and the
 // agent's aggregates; the call moves to analyzed and notify.{bid} receives its message.
+#include "earshot/pipeline/analyze_stage.hpp"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include <fmt/format.h>
-
 #include "earshot/core/clock.hpp"
-#include "earshot/pipeline/analyze_stage.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/queue/business_directory.hpp"
@@ -50,9 +50,9 @@ class AnalyzeStageTest : public queue::testing::QueueTest {
     events_ = std::make_unique<storage::MySqlProcessingEventRepository>(db);
     humans_ = std::make_unique<storage::MySqlHumanAgentRepository>(db);
     escalations_ = std::make_unique<storage::MySqlEscalationRepository>(db);
-    stage_ = std::make_unique<AnalyzeStage>(AnalyzeStageDeps{*calls_, *transcripts_, *metrics_repo_, *agents_, *categories_,
-                                                             *scorecards_, *matches_, *analyses_, *events_, lexicon(),
-                                                             *metrics, SystemClock::instance(), topo});
+    stage_ = std::make_unique<AnalyzeStage>(
+        AnalyzeStageDeps{*calls_, *transcripts_, *metrics_repo_, *agents_, *categories_, *scorecards_, *matches_,
+                         *analyses_, *events_, lexicon(), *metrics, SystemClock::instance(), topo});
   }
 
   // A transcribed call of human agent `agent_id` whose customer is angry, then relieved.
@@ -66,10 +66,19 @@ class AnalyzeStageTest : public queue::testing::QueueTest {
     EXPECT_TRUE(up) << up.error().to_string();
     EXPECT_TRUE(*calls_->advance(t, up->id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
     nlohmann::json segs = nlohmann::json::array({
-        {{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 4000}, {"text", "Thank you for calling Acme, how can I help?"}},
-        {{"speaker", "customer"}, {"start_ms", 4500}, {"end_ms", 11000},
-         {"text", "This is terrible, I am furious, I want a refund and I want your supervisor. My email is a.b@example.com"}},
-        {{"speaker", "agent"}, {"start_ms", 11500}, {"end_ms", 18000}, {"text", "I am sorry. I have issued a full refund to your card."}},
+        {{"speaker", "agent"},
+         {"start_ms", 0},
+         {"end_ms", 4000},
+         {"text", "Thank you for calling Acme, how can I help?"}},
+        {{"speaker", "customer"},
+         {"start_ms", 4500},
+         {"end_ms", 11000},
+         {"text",
+          "This is terrible, I am furious, I want a refund and I want your supervisor. My email is a.b@example.com"}},
+        {{"speaker", "agent"},
+         {"start_ms", 11500},
+         {"end_ms", 18000},
+         {"text", "I am sorry. I have issued a full refund to your card."}},
         {{"speaker", "customer"}, {"start_ms", 30000}, {"end_ms", 36000}, {"text", "Okay, fine."}},
     });
     storage::Transcript tr;
@@ -87,7 +96,10 @@ class AnalyzeStageTest : public queue::testing::QueueTest {
     env.bid = t.bid();
     env.stage = Stage::kAnalyze;
     env.trace_id = "trace";
-    nlohmann::json body{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)}, {"transcript_id", std::to_string(id)}};
+    nlohmann::json body{{"schema_version", 1},
+                        {"bid", t.bid()},
+                        {"call_id", std::to_string(id)},
+                        {"transcript_id", std::to_string(id)}};
     return queue::make_stage_message(topo, env, body.dump());
   }
 
@@ -145,7 +157,8 @@ TEST_F(AnalyzeStageTest, TranscribedCallIsAnalyzedEndToEnd) {
   ASSERT_TRUE(pub.publish(analyze_message(t, id)));
   ASSERT_TRUE(earshot::testing::wait_until([&] { return status(t, id) == storage::CallStatus::kAnalyzed; }, 30s))
       << storage::status_name(status(t, id));
-  ASSERT_TRUE(earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 1; }, 10s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 1; }, 10s));
 
   // Metrics from the transcript (no audio metrics existed), with sentiment.
   auto m = metrics_repo_->get(t, id);
@@ -171,7 +184,8 @@ TEST_F(AnalyzeStageTest, TranscribedCallIsAnalyzedEndToEnd) {
   EXPECT_EQ(list->size(), 5u);
   bool redacted = false, refunded = false;
   for (const auto& a : *list) {
-    if (a.output_json.find("[EMAIL]") != std::string::npos && a.output_json.find("a.b@example.com") == std::string::npos) {
+    if (a.output_json.find("[EMAIL]") != std::string::npos &&
+        a.output_json.find("a.b@example.com") == std::string::npos) {
       redacted = true;
     }
     if (a.output_json.find(R"("outcome":"refunded")") != std::string::npos) refunded = true;
@@ -193,7 +207,8 @@ TEST_F(AnalyzeStageTest, TranscribedCallIsAnalyzedEndToEnd) {
 
   // Redelivery: nothing is analyzed twice; the notify message is re-sent.
   ASSERT_TRUE(pub.publish(analyze_message(t, id)));
-  ASSERT_TRUE(earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 2; }, 10s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kNotify, t.bid())) == 2; }, 10s));
   EXPECT_EQ(analyses_->list_for_call(t, id, false)->size(), 5u);
   EXPECT_EQ(humans_->get(t, *agent)->total_calls, 1);
   worker->stop_intake();
@@ -210,7 +225,12 @@ TEST_F(AnalyzeStageTest, CallNotYetTranscribedIsRetriedAndMissingTranscriptFails
   queue::IncomingMessage msg;
   msg.envelope.bid = t.bid();
   msg.envelope.stage = Stage::kAnalyze;
-  msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)}, {"transcript_id", "x"}}.dump();
+  msg.body = nlohmann::json{
+      {"schema_version", 1},
+      {"bid", t.bid()},
+      {"call_id", std::to_string(up->id)},
+      {"transcript_id",
+       "x"}}.dump();
   auto out = stage_->handle(msg);
   ASSERT_TRUE(out);
   EXPECT_NE(std::get_if<queue::Retry>(&*out), nullptr);

@@ -2,17 +2,17 @@
 // recording becomes a transcript and audio metrics, the call moves to transcribed and
 // analyze.{bid} receives its message; redelivery changes nothing; bad audio fails the call
 // with the reason and dead-letters the message.
-#include <gtest/gtest.h>
+#include "earshot/pipeline/transcribe_stage.hpp"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <filesystem>
-#include <thread>
-#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
+#include <set>
+#include <thread>
 
 #include "audio_fixture.hpp"
 #include "earshot/cache/live_events.hpp"
@@ -21,7 +21,6 @@
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/objectstore/audio_store.hpp"
-#include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/queue/business_directory.hpp"
@@ -56,9 +55,9 @@ class TranscribeStageTest : public queue::testing::QueueTest {
     metrics_repo_ = std::make_unique<storage::MySqlMetricsRepository>(db);
     configs_ = std::make_unique<storage::MySqlPipelineConfigRepository>(db, *keyring_);
     events_ = std::make_unique<storage::MySqlProcessingEventRepository>(db);
-    stage_ = std::make_unique<TranscribeStage>(TranscribeStageDeps{
-        *calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_, factory_, *metrics,
-        SystemClock::instance(), topo, audio::DecodeLimits{}});
+    stage_ = std::make_unique<TranscribeStage>(
+        TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, *store_, factory_, *metrics,
+                            SystemClock::instance(), topo, audio::DecodeLimits{}});
   }
   void TearDown() override {
     QueueTest::TearDown();
@@ -66,8 +65,8 @@ class TranscribeStageTest : public queue::testing::QueueTest {
   }
 
   // Stores `bytes` and creates a pending call pointing at them.
-  storage::Id new_call(const storage::TenantId& t, const std::string& name,
-                       std::span<const std::uint8_t> bytes, int channels) {
+  storage::Id new_call(const storage::TenantId& t, const std::string& name, std::span<const std::uint8_t> bytes,
+                       int channels) {
     auto uri = store_->write(t.bid() + "/" + name, bytes);
     EXPECT_TRUE(uri) << uri.error().to_string();
     storage::CallInput in;
@@ -142,8 +141,8 @@ TEST_F(TranscribeStageTest, StereoCallIsTranscribedMeasuredAndHandedToAnalyze) {
   ASSERT_TRUE(pub.publish(transcribe_message(t, id)));
 
   ASSERT_TRUE(earshot::testing::wait_until([&] { return status(t, id) == storage::CallStatus::kTranscribed; }, 60s));
-  ASSERT_TRUE(earshot::testing::wait_until(
-      [&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
 
   auto tr = transcripts_->get(t, id);
   ASSERT_TRUE(tr) << tr.error().to_string();
@@ -173,8 +172,8 @@ TEST_F(TranscribeStageTest, StereoCallIsTranscribedMeasuredAndHandedToAnalyze) {
 
   // A redelivered message does not transcribe again; it re-sends the analyze message.
   ASSERT_TRUE(pub.publish(transcribe_message(t, id)));
-  ASSERT_TRUE(earshot::testing::wait_until(
-      [&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return depth(queue::work_queue(Stage::kAnalyze, t.bid())) == 1; }, 10s));
   EXPECT_EQ(transcripts_->get(t, id)->version, 1);
   EXPECT_EQ(status(t, id), storage::CallStatus::kTranscribed);
   auto events = events_->list_for_call(t, id);
@@ -231,8 +230,11 @@ TEST_F(TranscribeStageTest, UnknownCallOrForeignBusinessIsDeadLetteredNotFound) 
   queue::IncomingMessage msg;
   msg.envelope.bid = t.bid();
   msg.envelope.stage = Stage::kTranscribe;
-  msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(foreign_id)},
-                            {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}.dump();
+  msg.body = nlohmann::json{{"schema_version", 1},
+                            {"bid", t.bid()},
+                            {"call_id", std::to_string(foreign_id)},
+                            {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}
+                 .dump();
   auto out = stage_->handle(msg);
   ASSERT_TRUE(out);
   auto* fail = std::get_if<queue::Fail>(&*out);
@@ -268,8 +270,11 @@ TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReport
     queue::IncomingMessage msg;
     msg.envelope.bid = t.bid();
     msg.envelope.stage = Stage::kTranscribe;
-    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)},
-                              {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}.dump();
+    msg.body = nlohmann::json{{"schema_version", 1},
+                              {"bid", t.bid()},
+                              {"call_id", std::to_string(id)},
+                              {"audio", {{"uri", "store://x"}, {"format", "wav"}}}}
+                   .dump();
     return stage.handle(msg);
   };
 
@@ -325,8 +330,11 @@ TEST_F(TranscribeStageTest, ARecordingOfAnotherBusinessFailsTheCallUnread) {
     queue::IncomingMessage msg;
     msg.envelope.bid = t.bid();
     msg.envelope.stage = Stage::kTranscribe;
-    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
-                              {"audio", {{"uri", uri}, {"format", "wav"}}}}.dump();
+    msg.body = nlohmann::json{{"schema_version", 1},
+                              {"bid", t.bid()},
+                              {"call_id", std::to_string(up->id)},
+                              {"audio", {{"uri", uri}, {"format", "wav"}}}}
+                   .dump();
     auto out = stage_->handle(msg);
     ASSERT_TRUE(out) << out.error().to_string();
     ASSERT_NE(std::get_if<queue::Fail>(&*out), nullptr) << uri;
@@ -435,7 +443,8 @@ TEST_F(TranscribeStageTest, AsyncWorkerKeepsManyCallsInFlightWithinTheProviderCa
   auto has = [&](const std::string& line) { return text.find(line) != std::string::npos; };
   EXPECT_TRUE(has(fmt::format("earshot_calls_transcribed_total{{provider=\"deepgram\"}} {}", kCalls))) << text;
   EXPECT_TRUE(has(fmt::format("earshot_stt_duration_seconds_count{{provider=\"deepgram\"}} {}", kCalls)));
-  EXPECT_TRUE(has(fmt::format("earshot_stt_provider_requests_total{{provider=\"deepgram\",status=\"200\"}} {}", kCalls)));
+  EXPECT_TRUE(
+      has(fmt::format("earshot_stt_provider_requests_total{{provider=\"deepgram\",status=\"200\"}} {}", kCalls)));
   EXPECT_TRUE(has("earshot_stt_provider_in_flight{provider=\"deepgram\"} 0"));
   const double audio_s = kCalls * static_cast<double>(call.channels[0].size()) / r;
   const std::string sample = "\nearshot_audio_processed_seconds_total ";
@@ -520,8 +529,8 @@ TEST_F(TranscribeStageTest, AsyncWorkerFailsOrRetriesOnProviderErrors) {
   fake.fail_next(earshot::testing::FailurePlan::of(1, earshot::testing::FailureKind::kRateLimit).after_ms(400));
   const auto throttled = new_call(t, "throttled.wav", bytes, 2);
   ASSERT_TRUE(pub.publish(transcribe_message(t, throttled)));
-  ASSERT_TRUE(earshot::testing::wait_until(
-      [&] { return status(t, throttled) == storage::CallStatus::kTranscribed; }, 30s));
+  ASSERT_TRUE(
+      earshot::testing::wait_until([&] { return status(t, throttled) == storage::CallStatus::kTranscribed; }, 30s));
   EXPECT_EQ(fake.count("/v1/listen"), 3);  // the refused one, the 429, the answer
   EXPECT_EQ(rec.count(queue::OutcomeKind::kRetried), 1u);
   auto events = events_->list_for_call(t, throttled);
@@ -564,7 +573,8 @@ TEST_F(TranscribeStageTest, AudioUrlsAreFetchedOnlyFromAllowedAddresses) {
     o.policy.allow_loopback = allow;
     objectstore::HttpAudioStore fetcher(client, *store_, o);
     TranscribeStage stage(TranscribeStageDeps{*calls_, *transcripts_, *metrics_repo_, *configs_, *events_, fetcher,
-                                              factory_, *metrics, SystemClock::instance(), topo, audio::DecodeLimits{}});
+                                              factory_, *metrics, SystemClock::instance(), topo,
+                                              audio::DecodeLimits{}});
     auto t = earshot::testing::new_tenant("url");
     storage::PipelineConfig config;
     config.stt_provider = "none";
@@ -578,8 +588,11 @@ TEST_F(TranscribeStageTest, AudioUrlsAreFetchedOnlyFromAllowedAddresses) {
     queue::IncomingMessage msg;
     msg.envelope.bid = t.bid();
     msg.envelope.stage = Stage::kTranscribe;
-    msg.body = nlohmann::json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
-                              {"audio", {{"uri", in.audio_uri}, {"format", "wav"}}}}.dump();
+    msg.body = nlohmann::json{{"schema_version", 1},
+                              {"bid", t.bid()},
+                              {"call_id", std::to_string(up->id)},
+                              {"audio", {{"uri", in.audio_uri}, {"format", "wav"}}}}
+                   .dump();
     auto out = stage.handle(msg);
     return std::make_tuple(t, up->id, out);
   };

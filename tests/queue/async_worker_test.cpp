@@ -185,8 +185,7 @@ TEST_F(AsyncWorkerTest, CompletionsInReverseOrderFinishEachMessageWithItsOwnOutp
   dir.enable(bid);
   InMemoryOutcomeRecorder rec;
   HeldHandler handler;
-  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics,
-                     SystemClock::instance());
+  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics, SystemClock::instance());
   ASSERT_TRUE(worker.start());
   Sender s(amqp);
   std::set<std::string> sent;
@@ -244,9 +243,8 @@ TEST_F(AsyncWorkerTest, InFlightCapAndPerBusinessShareAreNeverExceeded) {
   auto consumed = [&](const std::string& bid, int n) {
     return wait_until(
         [&] {
-          return metrics->serialize().find(fmt::format(
-                     "earshot_queue_consumed_total{{bid=\"{}\",stage=\"sync\"}} {}", bid, n)) !=
-                 std::string::npos;
+          return metrics->serialize().find(fmt::format("earshot_queue_consumed_total{{bid=\"{}\",stage=\"sync\"}} {}",
+                                                       bid, n)) != std::string::npos;
         },
         seconds(20));
   };
@@ -287,8 +285,7 @@ TEST_F(AsyncWorkerTest, RetryAndDeadLetterOutcomesArriveThroughTheCompletion) {
   dir.enable(bid);
   InMemoryOutcomeRecorder rec;
   HeldHandler handler;
-  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics,
-                     SystemClock::instance());
+  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics, SystemClock::instance());
   AutoCompleter completer(handler, [](const HeldHandler::Job& j) -> HandlerResult {
     if (j.call_id == "retry-once") {
       if (j.attempt == 1) return Retry{.reason = "provider busy", .delay_hint = {}};
@@ -315,8 +312,7 @@ TEST_F(AsyncWorkerTest, RetryAndDeadLetterOutcomesArriveThroughTheCompletion) {
   ASSERT_TRUE(dead.contains("bad-audio"));
   ASSERT_TRUE(dead.contains("down"));
   EXPECT_EQ(header_string(dead["bad-audio"].headers, "x-error-code"), "invalid_argument");
-  EXPECT_EQ(header_string(dead["bad-audio"].headers, "x-error-reason"),
-            "not a recognised audio file");
+  EXPECT_EQ(header_string(dead["bad-audio"].headers, "x-error-reason"), "not a recognised audio file");
   EXPECT_EQ(header_int(dead["bad-audio"].headers, "x-attempts"), 1);
   EXPECT_EQ(header_string(dead["down"].headers, "x-error-code"), "unavailable");
   EXPECT_EQ(header_int(dead["down"].headers, "x-attempts"), 3);  // topo.max_attempts
@@ -344,12 +340,10 @@ TEST_F(AsyncWorkerTest, DrainWaitsForCompletionsThatArriveAfterTheShutdownReques
   dir.enable(bid);
   InMemoryOutcomeRecorder rec;
   HeldHandler handler;
-  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics,
-                     SystemClock::instance());
+  StageWorker worker(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics, SystemClock::instance());
   ASSERT_TRUE(worker.start());
   Sender s(amqp);
-  ASSERT_TRUE(s.pub.publish_batch({stage_message(Stage::kSync, bid, "c1"),
-                                   stage_message(Stage::kSync, bid, "c2")}));
+  ASSERT_TRUE(s.pub.publish_batch({stage_message(Stage::kSync, bid, "c1"), stage_message(Stage::kSync, bid, "c2")}));
   ASSERT_TRUE(wait_until([&] { return handler.held() == 2; }, seconds(20)));
 
   worker.stop_intake();
@@ -382,12 +376,12 @@ TEST_F(AsyncWorkerTest, AJobPastTheDrainDeadlineIsRedeliveredAndItsLateCompletio
   dir.enable(bid);
   InMemoryOutcomeRecorder rec;
   HeldHandler handler;
-  auto worker = std::make_unique<StageWorker>(amqp, topo, async_options(16, 16), handler, dir,
-                                              rec, *metrics, SystemClock::instance());
+  auto worker = std::make_unique<StageWorker>(amqp, topo, async_options(16, 16), handler, dir, rec, *metrics,
+                                              SystemClock::instance());
   ASSERT_TRUE(worker->start());
   Sender s(amqp);
-  ASSERT_TRUE(s.pub.publish_batch({stage_message(Stage::kSync, bid, "slow1"),
-                                   stage_message(Stage::kSync, bid, "slow2")}));
+  ASSERT_TRUE(
+      s.pub.publish_batch({stage_message(Stage::kSync, bid, "slow1"), stage_message(Stage::kSync, bid, "slow2")}));
   ASSERT_TRUE(wait_until([&] { return handler.held() == 2; }, seconds(20)));
   worker->stop_intake();
   const auto t0 = std::chrono::steady_clock::now();
@@ -414,16 +408,14 @@ TEST_F(AsyncWorkerTest, ThreeHundredJobsInFlightOnTwoHandlerThreads) {
   dir.enable(bid);
   InMemoryOutcomeRecorder rec;
   HeldHandler handler;
-  StageWorker worker(amqp, topo, async_options(300, 300), handler, dir, rec, *metrics,
-                     SystemClock::instance());
+  StageWorker worker(amqp, topo, async_options(300, 300), handler, dir, rec, *metrics, SystemClock::instance());
   ASSERT_TRUE(worker.start());
   Sender s(amqp);
   std::vector<OutgoingMessage> batch;
   for (int i = 0; i < 300; ++i) batch.push_back(stage_message(Stage::kSync, bid, fmt::format("c{}", i)));
   ASSERT_TRUE(s.pub.publish_batch(std::move(batch)));
   // Every job is in flight at once, none completed, with two handler threads.
-  ASSERT_TRUE(wait_until([&] { return handler.held() == 300; }, seconds(30)))
-      << handler.held() << " held";
+  ASSERT_TRUE(wait_until([&] { return handler.held() == 300; }, seconds(30))) << handler.held() << " held";
   EXPECT_LE(handler.starting_threads(), 2u);
   {
     AutoCompleter done(handler, [](const HeldHandler::Job&) -> HandlerResult { return Done{}; });

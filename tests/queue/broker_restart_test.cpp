@@ -98,12 +98,10 @@ TEST_F(BrokerRestartTest, RestartingTheBrokerMidStreamLosesNothing) {
     auto n = admin->queue_depth(q);
     return n ? static_cast<std::int64_t>(*n) : -1;
   };
-  EXPECT_TRUE(
-      wait_until([&] { return depth_now(work_queue(Stage::kSync, bid)) == 0; }, seconds(10)));
+  EXPECT_TRUE(wait_until([&] { return depth_now(work_queue(Stage::kSync, bid)) == 0; }, seconds(10)));
   // Every input's output is in the next queue (duplicates allowed: at-least-once).
   EXPECT_GE(depth_now(work_queue(Stage::kTranscribe, bid)), 400);
-  EXPECT_NE(metrics->serialize().find("earshot_queue_reconnects_total{connection=\"consumer\"} "),
-            std::string::npos);
+  EXPECT_NE(metrics->serialize().find("earshot_queue_reconnects_total{connection=\"consumer\"} "), std::string::npos);
   worker->stop();
 }
 

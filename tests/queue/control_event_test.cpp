@@ -8,8 +8,7 @@ namespace earshot::queue {
 namespace {
 
 TEST(ControlEvent, RoundTripsAndMatchesItsSchema) {
-  for (auto type : {BusinessEventType::kRegistered, BusinessEventType::kEnabled,
-                    BusinessEventType::kDisabled}) {
+  for (auto type : {BusinessEventType::kRegistered, BusinessEventType::kEnabled, BusinessEventType::kDisabled}) {
     BusinessEvent e{.type = type, .bid = "acme", .at = std::chrono::system_clock::now()};
     const std::string json = e.to_json();
     EXPECT_TRUE(validate_control_body(json)) << json;
@@ -23,8 +22,7 @@ TEST(ControlEvent, RoundTripsAndMatchesItsSchema) {
 TEST(ControlEvent, RejectsGarbage) {
   EXPECT_FALSE(BusinessEvent::parse("not json"));
   EXPECT_FALSE(BusinessEvent::parse(R"({"schema_version":1,"type":"business_paused","bid":"a"})"));
-  EXPECT_FALSE(
-      BusinessEvent::parse(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
+  EXPECT_FALSE(BusinessEvent::parse(R"({"schema_version":2,"type":"business_enabled","bid":"a"})"));
   EXPECT_FALSE(BusinessEvent::parse(R"({"schema_version":1,"type":"business_enabled"})"));
 }
 

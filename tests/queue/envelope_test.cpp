@@ -28,12 +28,8 @@ TEST(Envelope, RoundTripsThroughHeaders) {
 }
 
 TEST(Envelope, RejectsMissingOrMalformedHeadersNamingThem) {
-  Envelope env{.bid = "acme",
-               .stage = Stage::kSync,
-               .message_id = "m",
-               .trace_id = "",
-               .schema_version = 1,
-               .attempt = 1};
+  Envelope env{
+      .bid = "acme", .stage = Stage::kSync, .message_id = "m", .trace_id = "", .schema_version = 1, .attempt = 1};
   const Headers good = encode_envelope(env);
   struct Case {
     std::string key;
@@ -80,8 +76,7 @@ TEST(Envelope, StageNamesRoundTrip) {
 }
 
 TEST(Envelope, FormatsUtcWithMilliseconds) {
-  const auto t =
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'123));
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'123));
   EXPECT_EQ(format_utc(t), "2027-01-15T08:00:00.123Z");
 }
 

@@ -45,8 +45,7 @@ TEST_F(KillTest, WorkerKilledMidMessageLeadsToRedeliveryAndASingleEffect) {
   {
     ChildProcess first(bin, {bid, dir.string(), "60000"}, env);
     ASSERT_TRUE(first.start());
-    ASSERT_TRUE(wait_until([&] { return count_lines(log, "start " + id) == 1; }, seconds(20)))
-        << first.output();
+    ASSERT_TRUE(wait_until([&] { return count_lines(log, "start " + id) == 1; }, seconds(20))) << first.output();
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(seconds(5)));
   }
@@ -56,8 +55,7 @@ TEST_F(KillTest, WorkerKilledMidMessageLeadsToRedeliveryAndASingleEffect) {
 
   ChildProcess second(bin, {bid, dir.string(), "0"}, env);
   ASSERT_TRUE(second.start());
-  ASSERT_TRUE(wait_until([&] { return count_lines(log, "effect " + id) == 1; }, seconds(20)))
-      << second.output();
+  ASSERT_TRUE(wait_until([&] { return count_lines(log, "effect " + id) == 1; }, seconds(20))) << second.output();
   EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(15)));
   second.signal(SIGTERM);
   EXPECT_EQ(second.wait_exit(seconds(10)), 0);

@@ -73,7 +73,8 @@ const auto kAt = std::chrono::sys_days(std::chrono::year(2026) / 11 / 21) + std:
 
 TEST(Messages, ToJsonMatchesTheSchemaAndParsesBack) {
   // Each type with only its required fields, then with every field.
-  expect_valid_round_trip(SyncRequest{.bid = "acme", .call_id = "7", .source = {.provider = "twilio", .external_id = "CA1"}});
+  expect_valid_round_trip(
+      SyncRequest{.bid = "acme", .call_id = "7", .source = {.provider = "twilio", .external_id = "CA1"}});
   expect_valid_round_trip(SyncRequest{
       .bid = "acme",
       .call_id = "7",
@@ -87,8 +88,8 @@ TEST(Messages, ToJsonMatchesTheSchemaAndParsesBack) {
       .audio = {.uri = "s3://bucket/acme/7.flac", .format = "flac", .sample_rate = 8000, .channels = 2},
       .language = "en-US"});
   for (const auto* format : {"wav", "mp3", "flac", "ogg"}) {
-    expect_valid_round_trip(
-        TranscribeRequest{.bid = "acme", .call_id = "1", .audio = {.uri = std::string("x.") + format, .format = format}});
+    expect_valid_round_trip(TranscribeRequest{
+        .bid = "acme", .call_id = "1", .audio = {.uri = std::string("x.") + format, .format = format}});
   }
 
   expect_valid_round_trip(AnalyzeRequest::for_call("acme", 42));
@@ -137,7 +138,8 @@ TEST(Messages, BodiesWrittenByHandStillParse) {
   auto n = NotifyRequest::parse(R"({"event":"call.failed","call_id":"5","bid":"acme","schema_version":1})");
   ASSERT_TRUE(n) << n.error().to_string();
   EXPECT_EQ(n->event, NotifyEvent::kCallFailed);
-  auto e = BusinessEvent::parse(R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-01-02T03:04:05Z"})");
+  auto e =
+      BusinessEvent::parse(R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-01-02T03:04:05Z"})");
   ASSERT_TRUE(e) << e.error().to_string();
   EXPECT_EQ(e->at, std::chrono::sys_days(std::chrono::year(2026) / 1 / 2) + std::chrono::hours(3) +
                        std::chrono::minutes(4) + std::chrono::seconds(5));
@@ -192,8 +194,9 @@ TEST(Messages, ParseRefusesNamingTheField) {
                                 "notify message: $.x: not allowed");
   expect_refused<BusinessEvent>(R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"yesterday"})",
                                 "control message: $.at: 'yesterday' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
-  expect_refused<BusinessEvent>(R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-02-30T00:00:00Z"})",
-                                "control message: $.at: '2026-02-30T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
+  expect_refused<BusinessEvent>(
+      R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-02-30T00:00:00Z"})",
+      "control message: $.at: '2026-02-30T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
 
   // Not a message at all.
   expect_refused<NotifyRequest>("not json", "notify message: body is not valid JSON");
@@ -206,8 +209,9 @@ TEST(Messages, UnknownSchemaVersionsAreRefused) {
   expect_refused<TranscribeRequest>(
       R"({"schema_version":0,"bid":"acme","call_id":"1","audio":{"uri":"u","format":"wav"}})",
       "transcribe message: $.schema_version: 0 is an unknown schema version");
-  expect_refused<BusinessEvent>(R"({"schema_version":2,"type":"business_enabled","bid":"a","at":"2026-01-02T03:04:05Z"})",
-                                "control message: $.schema_version: 2 is an unknown schema version");
+  expect_refused<BusinessEvent>(
+      R"({"schema_version":2,"type":"business_enabled","bid":"a","at":"2026-01-02T03:04:05Z"})",
+      "control message: $.schema_version: 2 is an unknown schema version");
 }
 
 TEST(Messages, StageMessageIsAddressedToTheRequestsStageAndBusiness) {

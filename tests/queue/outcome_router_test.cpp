@@ -1,8 +1,9 @@
 // The stage worker's decisions, without a broker: what each handler result and each bad
 // delivery becomes, and the copies published for a retry or a dead letter.
+#include "earshot/queue/outcome_router.hpp"
+
 #include <gtest/gtest.h>
 
-#include "earshot/queue/outcome_router.hpp"
 #include "earshot/queue/topology.hpp"
 
 namespace earshot::queue {
@@ -15,8 +16,12 @@ using std::chrono::seconds;
 const RetryRules kRules{.max_attempts = 4, .delays = {seconds(5), seconds(30), minutes(5)}};
 
 Envelope envelope(int attempt = 1) {
-  return Envelope{.bid = "acme", .stage = Stage::kAnalyze, .message_id = "m-1", .trace_id = "t-1",
-                  .schema_version = 1, .attempt = attempt};
+  return Envelope{.bid = "acme",
+                  .stage = Stage::kAnalyze,
+                  .message_id = "m-1",
+                  .trace_id = "t-1",
+                  .schema_version = 1,
+                  .attempt = attempt};
 }
 
 TEST(OutcomeRouter, DoneAcksOrPublishesTheNextMessagesFirst) {
@@ -54,8 +59,7 @@ TEST(OutcomeRouter, TheLastAttemptDeadLettersSayingSo) {
   EXPECT_EQ(route_result(std::unexpected(Error(ErrorCode::kTimeout, "t")), 3, kRules).route, Route::kRetry);
   // Without retry tiers every retry is a dead letter at once.
   const RetryRules none{.max_attempts = 5, .delays = {}};
-  EXPECT_EQ(route_result(Outcome{Retry{.reason = "x", .delay_hint = std::nullopt}}, 1, none).route,
-            Route::kDeadLetter);
+  EXPECT_EQ(route_result(Outcome{Retry{.reason = "x", .delay_hint = std::nullopt}}, 1, none).route, Route::kDeadLetter);
 }
 
 TEST(OutcomeRouter, RefusedNextStageMessagesRetryTheInputWhateverTheCode) {
@@ -82,8 +86,8 @@ TEST(OutcomeRouter, FailAndPermanentErrorsDeadLetterAtOnce) {
 
 TEST(OutcomeRouter, BadDeliveriesAreDeadLetteredBeforeTheHandler) {
   EXPECT_FALSE(check_delivery(envelope(), "acme", Stage::kAnalyze, {}));
-  auto unreadable = check_delivery(std::unexpected(Error(ErrorCode::kInvalidArgument, "x-bid header missing")),
-                                   "acme", Stage::kAnalyze, {});
+  auto unreadable = check_delivery(std::unexpected(Error(ErrorCode::kInvalidArgument, "x-bid header missing")), "acme",
+                                   Stage::kAnalyze, {});
   ASSERT_TRUE(unreadable);
   EXPECT_EQ(unreadable->route, Route::kDeadLetter);
   EXPECT_EQ(unreadable->reason, "x-bid header missing");
@@ -102,8 +106,8 @@ TEST(OutcomeRouter, BadDeliveriesAreDeadLetteredBeforeTheHandler) {
 
 TEST(OutcomeRouter, RetryCopyCarriesTheNextAttemptToItsTierQueue) {
   Headers in{{"x-bid", std::string("acme")}, {"x-attempt", std::int64_t{2}}};
-  const Decision d{.route = Route::kRetry, .code = ErrorCode::kUnavailable, .reason = std::string(1500, 'r'),
-                   .retry_tier = 1};
+  const Decision d{
+      .route = Route::kRetry, .code = ErrorCode::kUnavailable, .reason = std::string(1500, 'r'), .retry_tier = 1};
   auto m = retry_copy(Stage::kAnalyze, "acme", envelope(2), d, kRules, "{\"call_id\":\"c\"}", in);
   EXPECT_EQ(m.exchange, "");
   EXPECT_EQ(m.routing_key, "retry.analyze.acme.30s");
@@ -115,8 +119,8 @@ TEST(OutcomeRouter, RetryCopyCarriesTheNextAttemptToItsTierQueue) {
 }
 
 TEST(OutcomeRouter, DeadLetterCopySaysWhyWhereAndWhen) {
-  const Decision d{.route = Route::kDeadLetter, .code = ErrorCode::kNotFound, .reason = "no such call",
-                   .retry_tier = 0};
+  const Decision d{
+      .route = Route::kDeadLetter, .code = ErrorCode::kNotFound, .reason = "no such call", .retry_tier = 0};
   auto m = dead_letter_copy(Stage::kNotify, "acme", "m-9", 3, d, "2026-12-05T21:00:00.000Z", "{}",
                             Headers{{"x-trace-id", std::string("t")}});
   EXPECT_EQ(m.routing_key, "dlq.notify.acme");

@@ -42,8 +42,7 @@ TEST_F(PublisherTest, ConfirmsAThousandMessagesWithManyInFlight) {
   // Confirmed means enqueued: the count is exact right after the batch returns.
   EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 1000u);
   EXPECT_EQ(drain_ids(*admin, work_queue(Stage::kSync, bid)), ids);
-  EXPECT_NE(metrics->serialize().find("earshot_queue_published_total{result=\"confirmed\"} 1000"),
-            std::string::npos);
+  EXPECT_NE(metrics->serialize().find("earshot_queue_published_total{result=\"confirmed\"} 1000"), std::string::npos);
 }
 
 TEST_F(PublisherTest, ManyThreadsShareOnePublisher) {
@@ -86,8 +85,8 @@ TEST_F(PublisherTest, MandatoryMessageNoQueueTakesIsAnError) {
   EXPECT_FALSE(publisher.publish_batch(std::move(mixed)));
   // ...and the connection stays usable.
   EXPECT_TRUE(publisher.publish(stage_message(Stage::kSync, bid, "c2")));
-  EXPECT_TRUE(earshot::testing::wait_until(
-      [&] { return depth(work_queue(Stage::kSync, bid)) == 2u; }, std::chrono::seconds(2)));
+  EXPECT_TRUE(earshot::testing::wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 2u; },
+                                           std::chrono::seconds(2)));
 }
 
 TEST_F(PublisherTest, UnreachableBrokerTimesOutWithinTheDeadline) {
@@ -111,12 +110,10 @@ TEST_F(PublisherTest, HeartbeatsKeepAnIdleConnectionOpen) {
   publisher.start();
   ASSERT_TRUE(publisher.publish(stage_message(Stage::kSync, bid, "c1")));
   // Idle for well over two heartbeat intervals: the connection must stay up.
-  EXPECT_FALSE(earshot::testing::wait_until([&] { return !publisher.connected(); },
-                                            std::chrono::milliseconds(3500)));
+  EXPECT_FALSE(earshot::testing::wait_until([&] { return !publisher.connected(); }, std::chrono::milliseconds(3500)));
   ASSERT_TRUE(publisher.publish(stage_message(Stage::kSync, bid, "c2")));
   const std::string text = metrics->serialize();
-  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"publisher\"} 0"),
-            std::string::npos);
+  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"publisher\"} 0"), std::string::npos);
 }
 
 // The admin connection has nobody sending heartbeats between calls: after idling past the

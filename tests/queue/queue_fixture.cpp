@@ -59,8 +59,7 @@ void QueueTest::declare(Stage stage, const std::string& bid) {
   ASSERT_TRUE(st) << st.error().to_string();
 }
 
-OutgoingMessage QueueTest::stage_message(Stage stage, const std::string& bid,
-                                         const std::string& call_id) {
+OutgoingMessage QueueTest::stage_message(Stage stage, const std::string& bid, const std::string& call_id) {
   return make_stage_message(topo, Envelope{.bid = bid, .stage = stage, .trace_id = "tr-" + call_id},
                             valid_body(stage, bid, call_id));
 }
@@ -71,14 +70,11 @@ std::uint32_t QueueTest::depth(const std::string& queue) {
   return n ? *n : 0;
 }
 
-std::unique_ptr<StageWorker> QueueTest::make_worker(StageHandler& handler,
-                                                    BusinessDirectory& directory,
-                                                    OutcomeRecorder& recorder,
-                                                    StageWorkerOptions options,
+std::unique_ptr<StageWorker> QueueTest::make_worker(StageHandler& handler, BusinessDirectory& directory,
+                                                    OutcomeRecorder& recorder, StageWorkerOptions options,
                                                     const AmqpSettings* amqp_override) {
-  return std::make_unique<StageWorker>(amqp_override != nullptr ? *amqp_override : amqp, topo,
-                                       options, handler, directory, recorder, *metrics,
-                                       SystemClock::instance());
+  return std::make_unique<StageWorker>(amqp_override != nullptr ? *amqp_override : amqp, topo, options, handler,
+                                       directory, recorder, *metrics, SystemClock::instance());
 }
 
 }  // namespace earshot::queue::testing

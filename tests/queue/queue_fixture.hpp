@@ -22,8 +22,7 @@ namespace earshot::queue::testing {
 [[nodiscard]] AmqpSettings test_amqp_settings(const std::string& url = {});
 
 // A body valid against the stage's v1 schema.
-[[nodiscard]] std::string valid_body(Stage stage, const std::string& bid,
-                                     const std::string& call_id);
+[[nodiscard]] std::string valid_body(Stage stage, const std::string& bid, const std::string& call_id);
 
 class FnHandler final : public StageHandler {
  public:

@@ -48,8 +48,7 @@ TEST(RetryTier, ConfigKeysLoadAndResolve) {
   TopologySettings t;
   ConfigSpec spec;
   t.declare(spec);
-  ASSERT_TRUE(
-      spec.load({{"EARSHOT_QUEUE_RETRY_DELAYS", "1s,2s"}, {"EARSHOT_QUEUE_MAX_ATTEMPTS", "3"}}));
+  ASSERT_TRUE(spec.load({{"EARSHOT_QUEUE_RETRY_DELAYS", "1s,2s"}, {"EARSHOT_QUEUE_MAX_ATTEMPTS", "3"}}));
   ASSERT_TRUE(t.resolve());
   EXPECT_EQ(t.retry_delays, (std::vector<milliseconds>{seconds(1), seconds(2)}));
   EXPECT_EQ(t.max_attempts, 3);

@@ -17,9 +17,8 @@ TEST(Schema, AcceptsValidBodiesOfEveryStage) {
   EXPECT_TRUE(validate_stage_body(
       Stage::kAnalyze, 1,
       R"({"schema_version":1,"bid":"acme","call_id":"c1","transcript_id":"t","analyses":["sentiment"]})"));
-  EXPECT_TRUE(validate_stage_body(
-      Stage::kNotify, 1,
-      R"({"schema_version":1,"bid":"acme","call_id":"c1","event":"call.analyzed"})"));
+  EXPECT_TRUE(validate_stage_body(Stage::kNotify, 1,
+                                  R"({"schema_version":1,"bid":"acme","call_id":"c1","event":"call.analyzed"})"));
 }
 
 TEST(Schema, NamesTheFirstViolation) {
@@ -29,25 +28,18 @@ TEST(Schema, NamesTheFirstViolation) {
     std::string expect;
   };
   const std::vector<Case> cases{
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"acme","call_id":"c1"})",
-       "$.transcript_id: required"},
-      {Stage::kAnalyze, R"({"schema_version":2,"bid":"acme","call_id":"c1","transcript_id":"t"})",
-       "$.schema_version"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"ACME","call_id":"c1","transcript_id":"t"})",
-       "$.bid"},
-      {Stage::kAnalyze,
-       R"({"schema_version":1,"bid":"a","call_id":"c1","transcript_id":"t","x":1})",
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"acme","call_id":"c1"})", "$.transcript_id: required"},
+      {Stage::kAnalyze, R"({"schema_version":2,"bid":"acme","call_id":"c1","transcript_id":"t"})", "$.schema_version"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"ACME","call_id":"c1","transcript_id":"t"})", "$.bid"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"c1","transcript_id":"t","x":1})",
        "$.x: not allowed"},
-      {Stage::kTranscribe,
-       R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"aiff"}})",
+      {Stage::kTranscribe, R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"aiff"}})",
        "$.audio.format"},
       {Stage::kTranscribe,
        R"({"schema_version":1,"bid":"a","call_id":"c","audio":{"uri":"u","format":"wav","channels":0}})",
        "$.audio.channels"},
-      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"","transcript_id":"t"})",
-       "$.call_id: too short"},
-      {Stage::kAnalyze,
-       R"({"schema_version":1,"bid":"a","call_id":"c","transcript_id":"t","analyses":[1]})",
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"","transcript_id":"t"})", "$.call_id: too short"},
+      {Stage::kAnalyze, R"({"schema_version":1,"bid":"a","call_id":"c","transcript_id":"t","analyses":[1]})",
        "$.analyses[0]"},
       {Stage::kNotify, R"([1,2])", "$: must be of type object"},
       {Stage::kNotify, R"({"schema_version":1,)", "not valid JSON"},
@@ -65,8 +57,7 @@ TEST(Schema, NamesTheFirstViolation) {
 
 TEST(Schema, NeverCrashesOnArbitraryBytes) {
   std::mt19937 rng(42);
-  const std::string seed =
-      R"({"schema_version":1,"bid":"acme","call_id":"c1","transcript_id":"t","analyses":["a"]})";
+  const std::string seed = R"({"schema_version":1,"bid":"acme","call_id":"c1","transcript_id":"t","analyses":["a"]})";
   for (int i = 0; i < 20000; ++i) {
     std::string body;
     if (i % 2 == 0) {

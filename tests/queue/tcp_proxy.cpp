@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 namespace earshot::queue::testing {
 
 TcpProxy::TcpProxy(std::string upstream_host, int upstream_port)

@@ -76,8 +76,7 @@ int main(int argc, char** argv) {
   earshot::Metrics metrics("queue-test-worker", "0", "test");
   eq::StageWorkerOptions o;
   o.handler_threads = 1;
-  eq::StageWorker worker(amqp, topo, o, handler, dir, recorder, metrics,
-                         earshot::SystemClock::instance());
+  eq::StageWorker worker(amqp, topo, o, handler, dir, recorder, metrics, earshot::SystemClock::instance());
   if (!worker.start()) return 1;
   while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   worker.stop_intake();

@@ -58,8 +58,8 @@ TEST_F(LifecycleTest, ControlEventsStartAndStopConsumingWithinTwoSeconds) {
   pub.start();
   dir.enable(added);
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(pub.publish(make_business_event_message(
-      topo, {.type = BusinessEventType::kRegistered, .bid = added, .at = {}})));
+  ASSERT_TRUE(
+      pub.publish(make_business_event_message(topo, {.type = BusinessEventType::kRegistered, .bid = added, .at = {}})));
   ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), added); }, seconds(2)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, added, "c1")));
@@ -67,8 +67,8 @@ TEST_F(LifecycleTest, ControlEventsStartAndStopConsumingWithinTwoSeconds) {
 
   dir.disable(added);
   t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(pub.publish(make_business_event_message(
-      topo, {.type = BusinessEventType::kDisabled, .bid = added, .at = {}})));
+  ASSERT_TRUE(
+      pub.publish(make_business_event_message(topo, {.type = BusinessEventType::kDisabled, .bid = added, .at = {}})));
   ASSERT_TRUE(wait_until([&] { return !contains(worker->consuming(), added); }, seconds(2)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, added, "c2")));
@@ -93,13 +93,11 @@ TEST_F(LifecycleTest, ReconciliationPicksUpBusinessesWithoutAnEvent) {
   dir.enable(bid);
   EXPECT_TRUE(wait_until([&] { return contains(worker->consuming(), bid); }, seconds(3)));
   const std::string series = fmt::format("queue=\"dlq.sync.{}\"", bid);
-  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) != std::string::npos; },
-                         seconds(15)));
+  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) != std::string::npos; }, seconds(15)));
   dir.disable(bid);
   EXPECT_TRUE(wait_until([&] { return !contains(worker->consuming(), bid); }, seconds(3)));
   // The depth series of a business the worker no longer watches are gone.
-  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) == std::string::npos; },
-                         seconds(15)));
+  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(series) == std::string::npos; }, seconds(15)));
   worker->stop();
 }
 
@@ -119,8 +117,7 @@ TEST_F(LifecycleTest, SmallBusinessIsServedLongBeforeABigBacklogDrains) {
       ASSERT_TRUE(pub.publish_batch(std::move(a)));
     }
     std::vector<OutgoingMessage> s10;
-    for (int i = 0; i < 10; ++i)
-      s10.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
+    for (int i = 0; i < 10; ++i) s10.push_back(stage_message(Stage::kSync, small, fmt::format("b{}", i)));
     ASSERT_TRUE(pub.publish_batch(std::move(s10)));
   }
   ASSERT_EQ(depth(work_queue(Stage::kSync, big)), 10000u);
@@ -207,20 +204,17 @@ TEST_F(LifecycleTest, StopFinishesInFlightWorkAndLeavesTheRestForRedelivery) {
   }
   ASSERT_GE(done1.size(), 4u);
   ASSERT_LT(done1.size(), 20u);
-  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 20 - done1.size(); },
-                         seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 20 - done1.size(); }, seconds(5)));
 
   InMemoryOutcomeRecorder rec2;
   FnHandler fast([](const IncomingMessage&) -> HandlerResult { return Done{}; });
   auto w2 = make_worker(fast, dir, rec2, o);
   ASSERT_TRUE(w2->start());
-  ASSERT_TRUE(
-      wait_until([&] { return rec2.count(OutcomeKind::kDone) == 20 - done1.size(); }, seconds(15)));
+  ASSERT_TRUE(wait_until([&] { return rec2.count(OutcomeKind::kDone) == 20 - done1.size(); }, seconds(15)));
   w2->stop();
   const auto done2 = ids_of(rec2.events(), OutcomeKind::kDone);
   std::set<std::string> both;
-  std::set_intersection(done1.begin(), done1.end(), done2.begin(), done2.end(),
-                        std::inserter(both, both.begin()));
+  std::set_intersection(done1.begin(), done1.end(), done2.begin(), done2.end(), std::inserter(both, both.begin()));
   EXPECT_TRUE(both.empty()) << "acked before stop, yet redelivered";
   std::set<std::string> either = done1;
   either.insert(done2.begin(), done2.end());
@@ -264,8 +258,7 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
   ASSERT_TRUE(ep);
   TcpProxy proxy(ep->host, ep->port);
   ASSERT_GT(proxy.port(), 0);
-  const auto via_proxy =
-      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  const auto via_proxy = test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
 
   InMemoryBusinessDirectory dir;
   dir.enable(bid);
@@ -309,13 +302,11 @@ TEST_F(LifecycleTest, ConnectionCutsLoseNothingAndTheWorkerReconnectsByItself) {
     want = all;
   }
   ASSERT_EQ(want.size(), 300u);
-  EXPECT_TRUE(
-      wait_until([&] { return ids_of(rec.events(), OutcomeKind::kDone) == want; }, seconds(20)))
+  EXPECT_TRUE(wait_until([&] { return ids_of(rec.events(), OutcomeKind::kDone) == want; }, seconds(20)))
       << "done " << ids_of(rec.events(), OutcomeKind::kDone).size() << " of 300";
   EXPECT_GE(proxy.accepted(), 6);  // worker consumer, publisher, admin: each reconnected
   const std::string text = metrics->serialize();
-  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"),
-            std::string::npos);
+  EXPECT_NE(text.find("earshot_queue_reconnects_total{connection=\"consumer\"}"), std::string::npos);
   worker->stop();
   EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(15)));
 }
@@ -326,8 +317,7 @@ TEST_F(LifecycleTest, ASilentBrokerIsDetectedByHeartbeatsAndTheWorkerReconnects)
   auto ep = parse_amqp_url(amqp.url);
   ASSERT_TRUE(ep);
   TcpProxy proxy(ep->host, ep->port);
-  auto via_proxy =
-      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  auto via_proxy = test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
   via_proxy.heartbeat = seconds(1);
   InMemoryBusinessDirectory dir;
   dir.enable(bid);
@@ -386,8 +376,7 @@ TEST_F(LifecycleTest, InvalidControlEventsAreIgnored) {
   Publisher pub(amqp, {});
   pub.start();
   for (const char* body :
-       {"\xff\xfe garbage", "{}",
-        R"({"schema_version":1,"type":"business_enabled","bid":"../x","at":""})"}) {
+       {"\xff\xfe garbage", "{}", R"({"schema_version":1,"type":"business_enabled","bid":"../x","at":""})"}) {
     OutgoingMessage m;
     m.exchange = topo.control_exchange;
     m.body = body;
@@ -407,8 +396,7 @@ TEST_F(LifecycleTest, APublisherStuckOnAStalledConnectionRecovers) {
   auto ep = parse_amqp_url(amqp.url);
   ASSERT_TRUE(ep);
   TcpProxy proxy(ep->host, ep->port);
-  auto via_proxy =
-      test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
+  auto via_proxy = test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()));
   via_proxy.heartbeat = seconds(1);
   Publisher pub(via_proxy, {.window = 1000, .confirm_timeout = seconds(30)});
   pub.start();
@@ -448,16 +436,16 @@ TEST_F(LifecycleTest, AnEventForABusinessTheDirectoryDoesNotListChangesNothing) 
   pub.start();
   // Another deployment (or test) registers a business this worker's directory does not know,
   // and disables one it does: the directory wins both times.
-  ASSERT_TRUE(pub.publish(make_business_event_message(
-      topo, {.type = BusinessEventType::kRegistered, .bid = foreign, .at = {}})));
-  ASSERT_TRUE(pub.publish(make_business_event_message(
-      topo, {.type = BusinessEventType::kDisabled, .bid = mine, .at = {}})));
+  ASSERT_TRUE(pub.publish(
+      make_business_event_message(topo, {.type = BusinessEventType::kRegistered, .bid = foreign, .at = {}})));
+  ASSERT_TRUE(
+      pub.publish(make_business_event_message(topo, {.type = BusinessEventType::kDisabled, .bid = mine, .at = {}})));
   // Then an event the worker must act on, as a marker that the others were processed.
   const std::string marker = new_bid();
   declared.emplace(Stage::kSync, marker);
   dir.enable(marker);
-  ASSERT_TRUE(pub.publish(make_business_event_message(
-      topo, {.type = BusinessEventType::kEnabled, .bid = marker, .at = {}})));
+  ASSERT_TRUE(
+      pub.publish(make_business_event_message(topo, {.type = BusinessEventType::kEnabled, .bid = marker, .at = {}})));
   ASSERT_TRUE(wait_until([&] { return contains(worker->consuming(), marker); }, seconds(15)));
   EXPECT_FALSE(contains(worker->consuming(), foreign));
   EXPECT_TRUE(contains(worker->consuming(), mine));

@@ -129,19 +129,16 @@ TEST_F(WorkerTest, MaxAttemptsLandsInTheDeadLetterQueueWithItsHeaders) {
   EXPECT_EQ(header_int(dead->headers, "x-attempts"), 3);
   EXPECT_EQ(header_string(dead->headers, "x-bid"), bid);
   auto reason = header_string(dead->headers, "x-error-reason").value_or("");
-  EXPECT_NE(reason.find("gave up after 3 attempts: stt provider down"), std::string::npos)
-      << reason;
+  EXPECT_NE(reason.find("gave up after 3 attempts: stt provider down"), std::string::npos) << reason;
   auto at = header_string(dead->headers, "x-failed-at").value_or("");
   EXPECT_EQ(at.size(), 24u) << at;
   EXPECT_EQ(rec.count(OutcomeKind::kRetried), 2u);
   EXPECT_EQ(rec.count(OutcomeKind::kDeadLettered), 1u);
   // Per-stage and per-business counters.
   const std::string text = metrics->serialize();
-  EXPECT_NE(
-      text.find(fmt::format("earshot_queue_retried_total{{bid=\"{}\",stage=\"sync\"}} 2", bid)),
-      std::string::npos);
-  EXPECT_NE(text.find("earshot_queue_dead_lettered_total{bid=\"" + bid +
-                      "\",code=\"unavailable\",stage=\"sync\"} 1"),
+  EXPECT_NE(text.find(fmt::format("earshot_queue_retried_total{{bid=\"{}\",stage=\"sync\"}} 2", bid)),
+            std::string::npos);
+  EXPECT_NE(text.find("earshot_queue_dead_lettered_total{bid=\"" + bid + "\",code=\"unavailable\",stage=\"sync\"} 1"),
             std::string::npos);
 }
 
@@ -313,16 +310,14 @@ TEST_F(WorkerTest, QueueDepthGaugeCoversWorkRetryAndDeadLetterQueues) {
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  const std::string want = fmt::format("earshot_queue_depth{{kind=\"dlq\",queue=\"{}\"}} 1",
-                                       dead_letter_queue(Stage::kSync, bid));
-  EXPECT_TRUE(
-      wait_until([&] { return metrics->serialize().find(want) != std::string::npos; }, seconds(5)));
+  const std::string want =
+      fmt::format("earshot_queue_depth{{kind=\"dlq\",queue=\"{}\"}} 1", dead_letter_queue(Stage::kSync, bid));
+  EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(want) != std::string::npos; }, seconds(5)));
   const std::string text = metrics->serialize();
   EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"retry\",queue=\"{}\"}}",
                                   retry_queue(Stage::kSync, bid, milliseconds(300)))),
             std::string::npos);
-  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"work\",queue=\"sync.{}\"}}", bid)),
-            std::string::npos);
+  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"work\",queue=\"sync.{}\"}}", bid)), std::string::npos);
 }
 
 class FailingRecorder final : public OutcomeRecorder {
@@ -348,8 +343,7 @@ TEST_F(WorkerTest, ARecorderFailureIsCountedAndTheMessageStillAcked) {
   ASSERT_TRUE(wait_until([&] { return rec.calls.load() == 1; }, seconds(5)));
   EXPECT_TRUE(wait_until(
       [&] {
-        return metrics->serialize().find(
-                   "earshot_queue_outcome_record_failures_total{stage=\"sync\"} 1") !=
+        return metrics->serialize().find("earshot_queue_outcome_record_failures_total{stage=\"sync\"} 1") !=
                std::string::npos;
       },
       seconds(2)));
@@ -460,12 +454,10 @@ TEST_F(WorkerTest, AMissingDeadLetterQueueIsRedeclaredWithoutSpinning) {
   auto dead = admin->get(dead_letter_queue(Stage::kSync, bid));
   ASSERT_TRUE(dead && *dead);
   const std::string text = metrics->serialize();
-  EXPECT_NE(
-      text.find("earshot_queue_copy_publish_failures_total{kind=\"dead-letter\",stage=\"sync\"}"),
-      std::string::npos);
+  EXPECT_NE(text.find("earshot_queue_copy_publish_failures_total{kind=\"dead-letter\",stage=\"sync\"}"),
+            std::string::npos);
   // Paused between attempts instead of spinning.
-  const std::string consumed =
-      fmt::format("earshot_queue_consumed_total{{bid=\"{}\",stage=\"sync\"}} ", bid);
+  const std::string consumed = fmt::format("earshot_queue_consumed_total{{bid=\"{}\",stage=\"sync\"}} ", bid);
   const auto pos = text.find(consumed);
   ASSERT_NE(pos, std::string::npos);
   EXPECT_LE(std::stoi(text.substr(pos + consumed.size())), 3);

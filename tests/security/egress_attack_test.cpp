@@ -6,16 +6,14 @@
 // must fail with "destination not allowed" and contact nothing; the positive controls (the
 // same setups aimed at a destination the operator named in egress_allow) must get through,
 // so the suite fails if the policy stopped distinguishing.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "earshot/audio/wav_writer.hpp"
@@ -43,7 +41,9 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-std::string bin(const std::string& name) { return std::string(EARSHOT_BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+  return std::string(EARSHOT_BIN_DIR) + "/" + name;
+}
 
 // The environment every worker binary gets: the test services and this binary's database.
 std::map<std::string, std::string> worker_env(const std::string& master_keys, int admin_port) {
@@ -145,14 +145,15 @@ class EgressAttack : public ::testing::Test {
 storage::PipelineConfig source_db_config(const std::string& host, int port, const std::string& database) {
   const auto ep = endpoints();
   storage::PipelineConfig c;
-  c.source_db_json = Json{{"kind", "mariadb"},      {"host", host},          {"port", port},
-                          {"database", database},    {"user", ep.mysql_user}, {"table", "pbx_calls"},
-                          {"every_seconds", 1},      {"safety_lag_seconds", 0}, {"batch_size", 50}}
-                         .dump();
-  c.column_mapping_json = Json{{"external_id", "call_uuid"}, {"customer_phone", "phone"}, {"started_at", "started"},
-                               {"duration", "dur"},          {"audio_url", "recording"},   {"watermark_time", "updated_at"},
-                               {"watermark_id", "id"}}
-                              .dump();
+  c.source_db_json = Json{
+      {"kind", "mariadb"},     {"host", host},         {"port", port},       {"database", database},
+      {"user", ep.mysql_user}, {"table", "pbx_calls"}, {"every_seconds", 1}, {"safety_lag_seconds", 0},
+      {"batch_size", 50}}.dump();
+  c.column_mapping_json =
+      Json{{"external_id", "call_uuid"}, {"customer_phone", "phone"}, {"started_at", "started"},
+           {"duration", "dur"},          {"audio_url", "recording"},  {"watermark_time", "updated_at"},
+           {"watermark_id", "id"}}
+          .dump();
   c.secrets["source_db_password"] = ep.mysql_password;  // credentials that work on the platform's server
   return c;
 }
@@ -165,9 +166,9 @@ storage::PipelineConfig source_db_config(const std::string& host, int port, cons
 TEST_F(EgressAttack, SyncWorkerSourceDatabaseCrmAndFeedsReachOnlyAllowedDestinations) {
   const auto ep = endpoints();
   VictimDatabase victim;
-  CountingListener listener;            // must never be contacted
-  CountingListener allowed_listener;    // the positive control for CRM
-  CountingListener redirector(listener.url("/rows"));  // operator-allowed, redirects inward
+  CountingListener listener;                                  // must never be contacted
+  CountingListener allowed_listener;                          // the positive control for CRM
+  CountingListener redirector(listener.url("/rows"));         // operator-allowed, redirects inward
   TcpForwarder allowed_source(ep.mysql_host, ep.mysql_port);  // "the business's own DB server"
   ASSERT_TRUE(listener.ok() && allowed_listener.ok() && redirector.ok() && allowed_source.ok());
 
@@ -201,14 +202,15 @@ TEST_F(EgressAttack, SyncWorkerSourceDatabaseCrmAndFeedsReachOnlyAllowedDestinat
   crm.secrets["crm_secret_key"] = "sk";
   const auto crm_attacker = business(crm);
   storage::PipelineConfig crm_ok = crm;
-  crm_ok.crm_json = Json{{"provider", "leadsquared"}, {"base_url", allowed_listener.url("")}, {"timeout_seconds", 5}}.dump();
+  crm_ok.crm_json =
+      Json{{"provider", "leadsquared"}, {"base_url", allowed_listener.url("")}, {"timeout_seconds", 5}}.dump();
   const auto crm_control = business(crm_ok);
   storage::PipelineConfig feed;
-  feed.source_db_json = Json{{"feeds",
-                              {{{"name", "direct"}, {"base_url", listener.url("")}, {"dataset", "a/b"}, {"timeout_seconds", 5}},
-                               {{"name", "redirected"}, {"base_url", redirector.url("")}, {"dataset", "a/b"},
-                                {"timeout_seconds", 5}}}}}
-                            .dump();
+  feed.source_db_json =
+      Json{{"feeds",
+            {{{"name", "direct"}, {"base_url", listener.url("")}, {"dataset", "a/b"}, {"timeout_seconds", 5}},
+             {{"name", "redirected"}, {"base_url", redirector.url("")}, {"dataset", "a/b"}, {"timeout_seconds", 5}}}}}
+          .dump();
   const auto feed_attacker = business(feed);
 
   const int admin = free_port();
@@ -217,9 +219,9 @@ TEST_F(EgressAttack, SyncWorkerSourceDatabaseCrmAndFeedsReachOnlyAllowedDestinat
   env["EARSHOT_SYNC_RETRY_AFTER_FAILURE"] = "1s";
   // The operator allows the business's own server, the CRM control and the redirector, and
   // (a mistake) the platform's own database port: the platform endpoints stay refused.
-  env["EARSHOT_EGRESS_ALLOW"] = fmt::format("127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}",
-                                            allowed_source.port(), allowed_listener.port(), redirector.port(),
-                                            ep.mysql_port);
+  env["EARSHOT_EGRESS_ALLOW"] =
+      fmt::format("127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}, 127.0.0.1:{}", allowed_source.port(),
+                  allowed_listener.port(), redirector.port(), ep.mysql_port);
   ChildProcess worker(bin("earshot-sync"), {}, env);
   ASSERT_TRUE(worker.start());
 
@@ -231,7 +233,8 @@ TEST_F(EgressAttack, SyncWorkerSourceDatabaseCrmAndFeedsReachOnlyAllowedDestinat
   for (const auto& [a, t] : attackers) {
     std::string status;
     EXPECT_TRUE(wait_until([&] { return !(status = watermark(t, sync::kDbStatusSource)).empty(); }, 30s))
-        << a.name << "\n" << worker.output();
+        << a.name << "\n"
+        << worker.output();
     EXPECT_NE(status.find("destination not allowed"), std::string::npos) << a.name << ": " << status;
     for (const char* leak : {"refused", "Connection", "timed out", "Can't connect", "loopback", "private"}) {
       EXPECT_EQ(status.find(leak), std::string::npos) << a.name << " shows the network's answer: " << status;
@@ -381,8 +384,8 @@ TEST_F(EgressAttack, SttWorkerSpeechProvidersAndAudioUrlsReachOnlyAllowedDestina
       continue;
     }
     std::optional<std::string> reason;
-    EXPECT_TRUE(wait_until([&] { return (reason = failed_reason(i)).has_value(); }, 90s))
-        << c.name << "\n" << worker.output();
+    EXPECT_TRUE(wait_until([&] { return (reason = failed_reason(i)).has_value(); }, 90s)) << c.name << "\n"
+                                                                                          << worker.output();
     if (!reason) continue;
     EXPECT_NE(reason->find("destination not allowed"), std::string::npos) << c.name << ": " << *reason;
     for (const char* leak : {"loopback", "private", "metadata", "Connection", "refused by"}) {
@@ -448,8 +451,12 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
       auto id = store.create_subscription(t, c.url, "attack", {"call.analyzed"}, "whsec_attack");
       ASSERT_TRUE(id) << id.error().to_string();
       sub = *id;
-      payload = Json{{"id", "evt-" + unique_suffix()}, {"type", "call.analyzed"}, {"version", 1}, {"bid", t.bid()},
-                     {"created_at", "2026-11-21T09:40:00.000Z"}, {"data", {{"call", {{"id", 1}}}}}}
+      payload = Json{{"id", "evt-" + unique_suffix()},
+                     {"type", "call.analyzed"},
+                     {"version", 1},
+                     {"bid", t.bid()},
+                     {"created_at", "2026-11-21T09:40:00.000Z"},
+                     {"data", {{"call", {{"id", 1}}}}}}
                     .dump();
     } else {
       payload = Json{{"url", c.url}, {"body", {{"text", "escalation"}}}}.dump();
@@ -481,7 +488,8 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
           return got && got->status != notify::DeliveryStatus::kPending;
         },
         60s))
-        << cases[i].name << "\n" << worker.output();
+        << cases[i].name << "\n"
+        << worker.output();
     if (cases[i].allowed) {
       EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
       continue;
@@ -541,7 +549,8 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
   for (const auto& c : cases) {
     storage::PipelineConfig cfg;
     cfg.llm_chain_json =
-        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}}).dump();
+        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}})
+            .dump();
     auto t = business(cfg, "ea");
     for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
     storage::AgentConfig agent;
@@ -563,8 +572,9 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
     }
     storage::Transcript tr;
     tr.call_id = up->id;
-    tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
-                       R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
+    tr.segments_json =
+        R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
+        R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
     tr.full_text = "thank you for calling I want a refund";
     tr.provider = "test";
     tr.language = "en";
@@ -574,7 +584,9 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
     env.bid = t.bid();
     env.stage = queue::Stage::kAnalyze;
     env.trace_id = queue::new_message_id();
-    Json body{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+    Json body{{"schema_version", 1},
+              {"bid", t.bid()},
+              {"call_id", std::to_string(up->id)},
               {"transcript_id", std::to_string(up->id)}};
     batch.push_back(queue::make_stage_message(topology, env, body.dump()));
   }
@@ -604,7 +616,8 @@ TEST_F(EgressAttack, AnalyzeWorkerLlmEndpointsReachOnlyAllowedDestinations) {
           return true;
         },
         90s))
-        << cases[i].name << "\n" << worker.output();
+        << cases[i].name << "\n"
+        << worker.output();
     if (cases[i].allowed) {
       EXPECT_EQ(error.find("destination not allowed"), std::string::npos) << error;
       continue;
@@ -659,7 +672,8 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
   for (const auto& c : cases) {
     storage::PipelineConfig cfg;
     cfg.llm_chain_json =
-        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}}).dump();
+        Json::array({{{"provider", "ollama"}, {"model", "attack"}, {"base_url", c.base_url}, {"timeout_ms", 3000}}})
+            .dump();
     cfg.embedding_provider = "ollama:attack-embed";
     auto t = business(cfg, "ee");
     for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
@@ -675,8 +689,9 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
     }
     storage::Transcript tr;
     tr.call_id = up->id;
-    tr.segments_json = R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
-                       R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
+    tr.segments_json =
+        R"([{"speaker":"agent","start_ms":0,"end_ms":4000,"text":"thank you for calling","confidence":0.9},)"
+        R"({"speaker":"customer","start_ms":4000,"end_ms":8000,"text":"I want a refund","confidence":0.9}])";
     tr.full_text = "thank you for calling I want a refund";
     tr.provider = "test";
     tr.language = "en";
@@ -686,7 +701,9 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
     env.bid = t.bid();
     env.stage = queue::Stage::kAnalyze;
     env.trace_id = queue::new_message_id();
-    Json body{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(up->id)},
+    Json body{{"schema_version", 1},
+              {"bid", t.bid()},
+              {"call_id", std::to_string(up->id)},
               {"transcript_id", std::to_string(up->id)}};
     batch.push_back(queue::make_stage_message(topology, env, body.dump()));
   }
@@ -706,13 +723,15 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
     // The call moves past "transcribed" once the analysis (embeddings included) is written.
     EXPECT_TRUE(wait_until(
         [&] {
-          auto r = StorageEnvironment::db().execute("SELECT status FROM call_records WHERE bid = ? AND id = ?", {t.bid(), call});
+          auto r = StorageEnvironment::db().execute("SELECT status FROM call_records WHERE bid = ? AND id = ?",
+                                                    {t.bid(), call});
           if (!r || r->rows.empty()) return false;
           const auto s = r->rows[0][0].as_string();
           return s == "analyzed" || s == "notified";
         },
         90s))
-        << cases[i].name << "\n" << worker.output();
+        << cases[i].name << "\n"
+        << worker.output();
     auto r = StorageEnvironment::db().execute("SELECT COUNT(*) FROM call_embeddings WHERE bid = ? AND call_id = ?",
                                               {t.bid(), call});
     ASSERT_TRUE(r && !r->rows.empty());
@@ -731,8 +750,10 @@ TEST_F(EgressAttack, AnalyzeWorkerEmbeddingEndpointsReachOnlyAllowedDestinations
   std::size_t pos = 0;
   while ((pos = out.find('\n', pos)) != std::string::npos) {
     const auto start = out.rfind('\n', pos - 1);
-    const auto line = out.substr(start == std::string::npos ? 0 : start, pos - (start == std::string::npos ? 0 : start));
-    if (line.find("call embeddings failed") != std::string::npos && line.find("destination not allowed") != std::string::npos) {
+    const auto line =
+        out.substr(start == std::string::npos ? 0 : start, pos - (start == std::string::npos ? 0 : start));
+    if (line.find("call embeddings failed") != std::string::npos &&
+        line.find("destination not allowed") != std::string::npos) {
       ++refused;
     }
     ++pos;
@@ -776,8 +797,10 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
     cfg.secrets["crm_secret_key"] = "attack-secret";
     auto t = business(cfg, "ec");
     for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
-    const Json activity{{"RelatedProspectId", "lead-1"}, {"ActivityNote", "Call analyzed."},
-                        {"ActivityDateTime", "2026-11-21 09:40:00"}, {"Fields", Json::array()}};
+    const Json activity{{"RelatedProspectId", "lead-1"},
+                        {"ActivityNote", "Call analyzed."},
+                        {"ActivityDateTime", "2026-11-21 09:40:00"},
+                        {"Fields", Json::array()}};
     const std::string payload = Json{{"lead_id", "lead-1"}, {"activity", activity}}.dump();
     notify::NewDelivery n{notify::Channel::kCrm, 0, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
     auto r = store.enqueue(t, std::span<const notify::NewDelivery>(&n, 1),
@@ -806,7 +829,8 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
           return got && got->status != notify::DeliveryStatus::kPending;
         },
         60s))
-        << cases[i].name << "\n" << worker.output();
+        << cases[i].name << "\n"
+        << worker.output();
     if (cases[i].allowed) {
       EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
       continue;
@@ -886,22 +910,18 @@ TEST_F(EgressAttack, GatewayTwilioRecordingDownloadReachesOnlyAllowedDestination
   auto callback = [&](const std::string& url, std::string* sid_out = nullptr) {
     const std::string sid = fmt::format("RE{}{:04}", unique_suffix(), sequence++);
     if (sid_out != nullptr) *sid_out = sid;
-    const ingest::twilio::Params params = {{"AccountSid", account},
-                                           {"CallSid", "CA" + std::string(32, '1')},
-                                           {"RecordingSid", sid},
-                                           {"RecordingUrl", url},
-                                           {"RecordingStatus", "completed"},
-                                           {"RecordingDuration", "2"},
-                                           {"RecordingChannels", "2"}};
+    const ingest::twilio::Params params = {
+        {"AccountSid", account},   {"CallSid", "CA" + std::string(32, '1')}, {"RecordingSid", sid},
+        {"RecordingUrl", url},     {"RecordingStatus", "completed"},         {"RecordingDuration", "2"},
+        {"RecordingChannels", "2"}};
     const std::string path = "/api/v1/ingest/twilio/" + t.bid();
     std::string form;
     for (const auto& [k, v] : params) form += (form.empty() ? "" : "&") + k + "=" + http::url_encode(v);
     httplib::Client cli("127.0.0.1", http_port);
     cli.set_read_timeout(30, 0);
-    auto res = cli.Post(path,
-                        {{"X-Twilio-Signature",
-                          ingest::twilio::signature(token, "https://hooks.example.test" + path, params)}},
-                        form, "application/x-www-form-urlencoded");
+    auto res = cli.Post(
+        path, {{"X-Twilio-Signature", ingest::twilio::signature(token, "https://hooks.example.test" + path, params)}},
+        form, "application/x-www-form-urlencoded");
     std::pair<int, std::string> out{res ? res->status : 0, res ? res->body : std::string()};
     return out;
   };
@@ -916,19 +936,18 @@ TEST_F(EgressAttack, GatewayTwilioRecordingDownloadReachesOnlyAllowedDestination
   std::vector<Case> cases;
   for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, media(origin)});
   const auto lp = std::to_string(listener.port());
-  for (Case c : std::initializer_list<Case>{
-           {"listener short", "http://127.1:" + lp},
-           {"listener ipv4-mapped hex", "http://[::ffff:7f00:1]:" + lp},
-           {"listener unspecified", "http://0.0.0.0:" + lp},
-           {"gateway api port", fmt::format("http://127.0.0.1:{}", http_port)},
-           {"gateway api port by name", fmt::format("http://localhost:{}", http_port)},
-           {"gateway admin port", fmt::format("http://127.0.0.1:{}", admin_port)},
-           {"private 192.168", "http://192.168.0.1"},
-           {"private 172.16", "https://172.16.0.1"},
-           {"cgnat", "http://100.64.0.1"},
-           {"link-local", "http://169.254.1.1"},
-           {"metadata v6", "http://[fd00:ec2::254]"},
-           {"metadata alibaba", "http://100.100.100.200"}}) {
+  for (Case c : std::initializer_list<Case>{{"listener short", "http://127.1:" + lp},
+                                            {"listener ipv4-mapped hex", "http://[::ffff:7f00:1]:" + lp},
+                                            {"listener unspecified", "http://0.0.0.0:" + lp},
+                                            {"gateway api port", fmt::format("http://127.0.0.1:{}", http_port)},
+                                            {"gateway api port by name", fmt::format("http://localhost:{}", http_port)},
+                                            {"gateway admin port", fmt::format("http://127.0.0.1:{}", admin_port)},
+                                            {"private 192.168", "http://192.168.0.1"},
+                                            {"private 172.16", "https://172.16.0.1"},
+                                            {"cgnat", "http://100.64.0.1"},
+                                            {"link-local", "http://169.254.1.1"},
+                                            {"metadata v6", "http://[fd00:ec2::254]"},
+                                            {"metadata alibaba", "http://100.100.100.200"}}) {
     c.url = media(c.url);
     cases.push_back(std::move(c));
   }
@@ -944,7 +963,8 @@ TEST_F(EgressAttack, GatewayTwilioRecordingDownloadReachesOnlyAllowedDestination
     const std::string message =
         j.is_object() && j.contains("error") && j["error"].is_object() ? j["error"].value("message", "") : body;
     EXPECT_NE(message.find("destination not allowed"), std::string::npos) << c.name << ": " << body;
-    for (const char* leak : {"loopback", "private", "link-local", "metadata", "Connection", "refused by", "127.0.0.1"}) {
+    for (const char* leak :
+         {"loopback", "private", "link-local", "metadata", "Connection", "refused by", "127.0.0.1"}) {
       EXPECT_EQ(message.find(leak), std::string::npos) << c.name << " shows the network's answer: " << body;
     }
   }
@@ -961,8 +981,8 @@ TEST_F(EgressAttack, GatewayTwilioRecordingDownloadReachesOnlyAllowedDestination
   EXPECT_EQ(status, 201) << body << "\n" << gateway.output();
   EXPECT_EQ(twilio.downloads(), 1);
   EXPECT_EQ(twilio.refused(), 0) << "the control download lacked the account's credentials";
-  auto created = StorageEnvironment::db().execute(
-      "SELECT COUNT(*) FROM call_records WHERE bid = ? AND external_id = ?", {t.bid(), "twilio-" + sid});
+  auto created = StorageEnvironment::db().execute("SELECT COUNT(*) FROM call_records WHERE bid = ? AND external_id = ?",
+                                                  {t.bid(), "twilio-" + sid});
   ASSERT_TRUE(created && !created->rows.empty());
   EXPECT_EQ(created->rows[0][0].as_int(), 1) << "the control's recording did not become a call";
 

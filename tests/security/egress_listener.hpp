@@ -5,12 +5,11 @@
 // is closed.
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <netdb.h>
 
 #include <atomic>
 #include <memory>
@@ -83,9 +82,11 @@ class CountingListener {
       }
       std::string answer;
       if (!redirect_to_.empty()) {
-        answer = "HTTP/1.1 302 Found\r\nLocation: " + redirect_to_ + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        answer =
+            "HTTP/1.1 302 Found\r\nLocation: " + redirect_to_ + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       } else {
-        answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        answer =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
       }
       (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
       ::close(c);

@@ -1,8 +1,7 @@
 // Cross-tenant attacks, tried as a hostile business would, against the real gateway over
 // HTTP with the real database, broker and Redis: every one must be refused.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,25 +39,25 @@ TEST(TenantAttack, PostCallNamingAnotherBusinessRecordingIsRefused) {
   const auto key = put_recording(gw, victim, "secret.wav", "victim audio");
   const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
   int n = 0;
-  for (const std::string& uri :
-       {"store://" + key,                                            // plainly another business
-        "store://" + attacker + "/../" + key,                        // traversal
-        "store://" + attacker + "/..%2f..%2f" + key,                 // percent-encoded traversal
-        "store://" + attacker + "//../" + key,                       // double slash
-        "store://" + attacker + "2/ingest/x.wav",                    // a bid extending ours
-        "store://" + attacker.substr(0, attacker.size() - 1) + "/x.wav",  // a prefix of ours
-        "store://" + upper(attacker) + "/x.wav",                      // case
-        "s3://recordings/" + key,                                    // s3 while the store is local
-        std::string("store://") + attacker}) {                      // the prefix itself
-    auto r = gw.request("POST", "/api/v1/calls", admin,
-                        {{"external_id", fmt::format("steal-{}", n++)}, {"audio_uri", uri},
-                         {"started_at", "2026-11-20T10:00:00Z"}});
+  for (const std::string& uri : {"store://" + key,                             // plainly another business
+                                 "store://" + attacker + "/../" + key,         // traversal
+                                 "store://" + attacker + "/..%2f..%2f" + key,  // percent-encoded traversal
+                                 "store://" + attacker + "//../" + key,        // double slash
+                                 "store://" + attacker + "2/ingest/x.wav",     // a bid extending ours
+                                 "store://" + attacker.substr(0, attacker.size() - 1) + "/x.wav",  // a prefix of ours
+                                 "store://" + upper(attacker) + "/x.wav",                          // case
+                                 "s3://recordings/" + key,               // s3 while the store is local
+                                 std::string("store://") + attacker}) {  // the prefix itself
+    auto r = gw.request(
+        "POST", "/api/v1/calls", admin,
+        {{"external_id", fmt::format("steal-{}", n++)}, {"audio_uri", uri}, {"started_at", "2026-11-20T10:00:00Z"}});
     EXPECT_EQ(r.status, 400) << uri << " " << r.body;
     EXPECT_EQ(r.json["error"]["code"], "invalid_argument") << uri;
   }
   // The reason is said.
-  auto r = gw.request("POST", "/api/v1/calls", admin,
-                      {{"external_id", "steal-x"}, {"audio_uri", "store://" + key}, {"started_at", "2026-11-20T10:00:00Z"}});
+  auto r =
+      gw.request("POST", "/api/v1/calls", admin,
+                 {{"external_id", "steal-x"}, {"audio_uri", "store://" + key}, {"started_at", "2026-11-20T10:00:00Z"}});
   EXPECT_NE(r.body.find("not this business's recording"), std::string::npos) << r.body;
   // No call was created by any of them.
   auto list = gw.request("GET", "/api/v1/calls", admin);
@@ -66,10 +65,11 @@ TEST(TenantAttack, PostCallNamingAnotherBusinessRecordingIsRefused) {
   EXPECT_TRUE(list.json["items"].empty()) << list.body;
   // Its own recording is accepted.
   const auto own = put_recording(gw, attacker, "mine.wav", "own audio");
-  EXPECT_EQ(gw.request("POST", "/api/v1/calls", admin,
-                       {{"external_id", "mine"}, {"audio_uri", "store://" + own}, {"started_at", "2026-11-20T10:00:00Z"}})
-                .status,
-            202);
+  EXPECT_EQ(
+      gw.request("POST", "/api/v1/calls", admin,
+                 {{"external_id", "mine"}, {"audio_uri", "store://" + own}, {"started_at", "2026-11-20T10:00:00Z"}})
+          .status,
+      202);
 }
 
 // A call that names another business's recording (stored by older code, before the check):
@@ -143,9 +143,12 @@ TEST(TenantAttack, ADuplicateEMailIsRefusedAndLoginNeverTellsAccountsApart) {
   // Wrong password, unknown e-mail, the right password but another business: one answer.
   std::vector<HttpReply> refused = {
       gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", "wrong password"}}),
-      gw.request("POST", "/api/v1/auth/login", "", {{"email", "nobody-" + unique_suffix() + "@x.test"}, {"password", "wrong password"}}),
-      gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}, {"bid", attacker}}),
-      gw.request("POST", "/api/v1/auth/login", "", {{"email", email}, {"password", Gateway::kPassword}, {"bid", "no-such-bid"}})};
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", "nobody-" + unique_suffix() + "@x.test"}, {"password", "wrong password"}}),
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", email}, {"password", Gateway::kPassword}, {"bid", attacker}}),
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", email}, {"password", Gateway::kPassword}, {"bid", "no-such-bid"}})};
   for (const auto& r : refused) {
     EXPECT_EQ(r.status, 401) << r.body;
     EXPECT_EQ(r.body, refused[0].body);
@@ -157,7 +160,8 @@ TEST(TenantAttack, ADuplicateEMailIsRefusedAndLoginNeverTellsAccountsApart) {
 // with small numbers.
 TEST(TenantAttack, RepeatedWrongPasswordsAreThrottledWithAGrowingDelay) {
   Gateway gw({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 64 * 1024, {},
-             api::LoginThrottlePolicy{.free_failures = 3, .address_free_failures = 50,
+             api::LoginThrottlePolicy{.free_failures = 3,
+                                      .address_free_failures = 50,
                                       .base = std::chrono::milliseconds(1000),
                                       .account_max = std::chrono::milliseconds(4000)});
   const auto bid = gw.new_business("throttle");
@@ -174,14 +178,24 @@ TEST(TenantAttack, RepeatedWrongPasswordsAreThrottledWithAGrowingDelay) {
     retry_after.push_back(std::stoi(limited.header("Retry-After")));
     // Once the wait is over the next attempt is checked again (and fails again).
     HttpReply r;
-    ASSERT_TRUE(wait_until([&] { r = attempt("wrong password"); return r.status != 429; }, std::chrono::seconds(10)));
+    ASSERT_TRUE(wait_until(
+        [&] {
+          r = attempt("wrong password");
+          return r.status != 429;
+        },
+        std::chrono::seconds(10)));
     EXPECT_EQ(r.status, 401);
   }
   EXPECT_EQ(retry_after, (std::vector<int>{1, 2}));
   // Even the right password waits while the account is throttled...
   EXPECT_EQ(attempt(Gateway::kPassword).status, 429);
   HttpReply ok;
-  ASSERT_TRUE(wait_until([&] { ok = attempt(Gateway::kPassword); return ok.status != 429; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        ok = attempt(Gateway::kPassword);
+        return ok.status != 429;
+      },
+      std::chrono::seconds(10)));
   EXPECT_EQ(ok.status, 200) << ok.body;
   // ...and a success starts the count over.
   EXPECT_EQ(attempt("wrong password").status, 401);
@@ -275,19 +289,23 @@ TEST(TenantAttack, ConfigurationNamingALiteralInternalAddressIsRefusedAtSaveTime
 
   const auto refused = [](const HttpReply& r, const std::string& field, const std::string& what) {
     EXPECT_EQ(r.status, 400) << what << ": " << r.body;
-    EXPECT_EQ(r.json["error"]["message"].get<std::string>(), field + ": destination not allowed") << what << ": " << r.body;
+    EXPECT_EQ(r.json["error"]["message"].get<std::string>(), field + ": destination not allowed")
+        << what << ": " << r.body;
   };
   for (const std::string ip : {"127.0.0.1", "2130706433", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.1",
-                                "0177.0.0.1", "127.1", "[::1]"}) {
+                               "0177.0.0.1", "127.1", "[::1]"}) {
     refused(gw.request("PUT", config, gw.platform_token,
                        {{"source_db", {{"kind", "mariadb"}, {"host", ip}, {"port", 3306}, {"database", "pbx"}}}}),
             "source_db.host", ip);
-    refused(gw.request("PUT", config, gw.platform_token, {{"crm", {{"kind", "leadsquared"}, {"host", "http://" + ip}}}}),
-            "crm.host", ip);
-    refused(gw.request("PUT", config, gw.platform_token,
-                       {{"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + ip + ":11434"}}}}}),
+    refused(
+        gw.request("PUT", config, gw.platform_token, {{"crm", {{"kind", "leadsquared"}, {"host", "http://" + ip}}}}),
+        "crm.host", ip);
+    refused(gw.request(
+                "PUT", config, gw.platform_token,
+                {{"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + ip + ":11434"}}}}}),
             "llm_chain[0].base_url", ip);
-    refused(gw.request("POST", "/api/v1/webhooks", admin, {{"url", "http://" + ip + "/hook"}, {"events", {"call.analyzed"}}}),
+    refused(gw.request("POST", "/api/v1/webhooks", admin,
+                       {{"url", "http://" + ip + "/hook"}, {"events", {"call.analyzed"}}}),
             "url", ip);
     refused(gw.request("PATCH", hook_path, admin, {{"url", "http://" + ip + "/hook"}}), "url", ip);
   }
@@ -299,12 +317,14 @@ TEST(TenantAttack, ConfigurationNamingALiteralInternalAddressIsRefusedAtSaveTime
 
   // A public literal and a hostname are accepted (the worker checks names when it connects).
   for (const std::string host : {"93.184.216.34", "db.example.com"}) {
-    auto ok = gw.request("PUT", config, gw.platform_token,
-                         {{"source_db", {{"kind", "mariadb"}, {"host", host}, {"port", 3306}, {"database", "pbx"}}},
-                          {"crm", {{"kind", "leadsquared"}, {"host", "https://" + host}}},
-                          {"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + host + ":11434"}}}}});
+    auto ok = gw.request(
+        "PUT", config, gw.platform_token,
+        {{"source_db", {{"kind", "mariadb"}, {"host", host}, {"port", 3306}, {"database", "pbx"}}},
+         {"crm", {{"kind", "leadsquared"}, {"host", "https://" + host}}},
+         {"llm_chain", {{{"provider", "ollama"}, {"model", "m"}, {"base_url", "http://" + host + ":11434"}}}}});
     EXPECT_EQ(ok.status, 200) << host << ": " << ok.body;
-    auto created = gw.request("POST", "/api/v1/webhooks", admin, {{"url", "https://" + host + "/hook"}, {"events", {"call.analyzed"}}});
+    auto created = gw.request("POST", "/api/v1/webhooks", admin,
+                              {{"url", "https://" + host + "/hook"}, {"events", {"call.analyzed"}}});
     EXPECT_EQ(created.status, 201) << host << ": " << created.body;
     auto patched = gw.request("PATCH", hook_path, admin, {{"url", "https://" + host + "/hook2"}});
     EXPECT_EQ(patched.status, 200) << host << ": " << patched.body;

@@ -1,8 +1,7 @@
 // Calls: upserts, the state machine, keyset pagination and filters, lifecycle, and the
 // human-agent aggregates under concurrency. Real MariaDB.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
@@ -14,8 +13,8 @@
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/retention.hpp"
 #include "fakes/fake_clock.hpp"
-#include "test_main_env.hpp"
 #include "test_env.hpp"
+#include "test_main_env.hpp"
 
 namespace earshot::testing {
 namespace {
@@ -23,7 +22,9 @@ namespace {
 using namespace storage;
 using namespace std::chrono_literals;
 
-Timestamp at(std::int64_t seconds) { return Timestamp(std::chrono::seconds(1'800'000'000 + seconds)); }
+Timestamp at(std::int64_t seconds) {
+  return Timestamp(std::chrono::seconds(1'800'000'000 + seconds));
+}
 
 CallInput call_input(const std::string& ext, std::int64_t start_s = 0) {
   CallInput in;
@@ -57,8 +58,7 @@ ProcessingEvent event_of(Id call, const std::string& stage) {
 }
 
 std::int64_t count_rows(const std::string& table, Id call_id) {
-  auto r = StorageEnvironment::db().execute(
-      fmt::format("SELECT COUNT(*) FROM {} WHERE call_id = ?", table), {call_id});
+  auto r = StorageEnvironment::db().execute(fmt::format("SELECT COUNT(*) FROM {} WHERE call_id = ?", table), {call_id});
   return r.value().rows[0][0].as_int();
 }
 
@@ -113,8 +113,10 @@ TEST_F(CallsTest, BatchUpsertInsertsAndUpdatesInOneGo) {
   ASSERT_TRUE(calls_.upsert_batch(t_, batch));
   for (auto& c : batch) c.city = "Reno";
   ASSERT_TRUE(calls_.upsert_batch(t_, batch));
-  auto n = db_.execute("SELECT COUNT(*), SUM(city = 'Reno'), MAX(sync_count) FROM call_records "
-                       "WHERE bid = ?", {t_.bid()});
+  auto n = db_.execute(
+      "SELECT COUNT(*), SUM(city = 'Reno'), MAX(sync_count) FROM call_records "
+      "WHERE bid = ?",
+      {t_.bid()});
   EXPECT_EQ(n->rows[0][0].as_int(), 2500);
   EXPECT_EQ(n->rows[0][1].as_int(), 2500);
   EXPECT_EQ(n->rows[0][2].as_int(), 2);
@@ -176,8 +178,7 @@ TEST_F(CallsTest, TransitionsAreGuardedAndRepeatsAreNoOps) {
     EXPECT_EQ(calls_.get(t_, id)->status, to);
   }
   EXPECT_EQ(calls_.get(t_, id)->attempts, 2);  // transcribing + analyzing
-  EXPECT_EQ(calls_.advance(t_, id, S::kPending, S::kAnalyzed).error().code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(calls_.advance(t_, id, S::kPending, S::kAnalyzed).error().code, ErrorCode::kInvalidArgument);
   EXPECT_TRUE(calls_.mark_failed(t_, id, "notify", "webhook 500").value());
   EXPECT_FALSE(calls_.mark_failed(t_, id, "notify", "again").value());
   auto failed = calls_.get(t_, id);
@@ -228,8 +229,8 @@ TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
   const Id cat = cats.create(t_, {0, "c", "[]", true, 0}).value();
   ASSERT_TRUE(MySqlCategoryMatchRepository(db_).replace(t_, id, {{cat, "[]"}}));
 
-  const std::vector<std::string> derived = {"transcripts", "call_metrics", "analyses",
-                                            "processing_events", "call_notes", "escalations",
+  const std::vector<std::string> derived = {"transcripts",          "call_metrics", "analyses",
+                                            "processing_events",    "call_notes",   "escalations",
                                             "call_category_matches"};
   for (const auto& table : derived) ASSERT_GE(count_rows(table, id), 1) << table;
   ASSERT_TRUE(calls_.remove(t_, id).value());
@@ -271,8 +272,7 @@ TEST_F(CallsTest, RetentionPurgerUsesTheBusinessRetentionDays) {
   auto ring = *crypto::Keyring::parse("r:" + crypto::Keyring::generate_key_base64(), "r");
   MySqlPipelineConfigRepository configs(db_, ring);
   FakeClock clock;
-  clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000) +
-                                                       std::chrono::days(100)));
+  clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000) + std::chrono::days(100)));
   RetentionPurger purger(configs, calls_, clock, 2);
   EXPECT_EQ(purger.purge(t_).error().code, ErrorCode::kNotFound);  // no config yet
   PipelineConfig config;
@@ -313,8 +313,12 @@ TEST_F(CallsTest, CustomerPhoneCanBeHashedAfterAnalysis) {
 
 TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
   const Id id = calls_.upsert(t_, call_input("tr"))->id;
-  Transcript tr{id, R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"Hello","confidence":0.9}])",
-                "hello I want a refund for my subscription", "pocketsphinx", "en", 0};
+  Transcript tr{id,
+                R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"Hello","confidence":0.9}])",
+                "hello I want a refund for my subscription",
+                "pocketsphinx",
+                "en",
+                0};
   ASSERT_TRUE(transcripts_.put(t_, tr));
   EXPECT_EQ(transcripts_.get(t_, id)->version, 1);
   tr.full_text = "hello I want to upgrade my subscription";
@@ -326,8 +330,7 @@ TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
   EXPECT_EQ(transcripts_.search(t_, "upgrade subscription", 10).value(), std::vector<Id>{id});
   EXPECT_TRUE(transcripts_.search(t_, "refund", 10).value().empty());
   EXPECT_EQ(transcripts_.search(t_, "a b", 10).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", "", 0}).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", "", 0}).error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(CallsTest, MetricsRoundTripAndFeedTheCallList) {
@@ -532,8 +535,10 @@ TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
         if (k % 10 == 0) r.escalation_reason = "needs review";
         r.at = at(k);
         auto res = repo.record(t_, ids[th][i], r);
-        if (!res) errors[th] = res.error().to_string();
-        else if (!*res) errors[th] = "not aggregated";
+        if (!res)
+          errors[th] = res.error().to_string();
+        else if (!*res)
+          errors[th] = "not aggregated";
       }
     });
   }
@@ -560,8 +565,7 @@ TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
   EXPECT_DOUBLE_EQ(a->avg_qa_score().value(), qa / (kThreads * kPerThread));
   // Bounded trend: the newest kAgentTrendLength entries.
   const std::string& trend = a->trend_json;
-  EXPECT_EQ(static_cast<std::size_t>(std::count(trend.begin(), trend.end(), '{')),
-            kAgentTrendLength);
+  EXPECT_EQ(static_cast<std::size_t>(std::count(trend.begin(), trend.end(), '{')), kAgentTrendLength);
 
   // A redelivered analysis of an already counted call does not count it again.
   CallAnalysisResult again;
@@ -640,11 +644,10 @@ class CallListTest : public CallsTest {
       if (s.status == CallStatus::kTranscribing) {
         ASSERT_TRUE(calls_.advance(t_, s.id, CallStatus::kPending, s.status).value());
       }
-      ASSERT_TRUE(transcripts_.put(
-          t_, Transcript{s.id, "[]",
-                         s.refund ? "customer asked for a refund of the annual plan"
-                                  : "customer asked about the annual plan",
-                         "p", s.language, 0}));
+      ASSERT_TRUE(transcripts_.put(t_, Transcript{s.id, "[]",
+                                                  s.refund ? "customer asked for a refund of the annual plan"
+                                                           : "customer asked about the annual plan",
+                                                  "p", s.language, 0}));
     }
     // Noise from another business that must never appear.
     const auto other = new_tenant("list-other");
@@ -687,15 +690,18 @@ TEST_F(CallListTest, EverySortReturnsEveryRowExactlyOnceInOrder) {
   }();
   auto key = [](CallSort sort, const Seed& s) -> double {
     switch (sort) {
-      case CallSort::kStartedAt: return static_cast<double>(s.started.time_since_epoch().count());
-      case CallSort::kDuration: return static_cast<double>(s.duration);
-      case CallSort::kSentiment: return s.sentiment.value_or(-1000);
-      case CallSort::kQaScore: return s.qa.value_or(-1000);
+      case CallSort::kStartedAt:
+        return static_cast<double>(s.started.time_since_epoch().count());
+      case CallSort::kDuration:
+        return static_cast<double>(s.duration);
+      case CallSort::kSentiment:
+        return s.sentiment.value_or(-1000);
+      case CallSort::kQaScore:
+        return s.qa.value_or(-1000);
     }
     return 0;
   };
-  for (CallSort sort : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment,
-                        CallSort::kQaScore}) {
+  for (CallSort sort : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment, CallSort::kQaScore}) {
     for (SortOrder order : {SortOrder::kDesc, SortOrder::kAsc}) {
       CallListQuery q;
       q.sort = sort;
@@ -723,22 +729,30 @@ TEST_F(CallListTest, FiltersReturnExactlyTheMatchingRows) {
     setup(q);
     cases.emplace_back(q, std::move(pred));
   };
-  add([&](CallListQuery& q) { q.human_agent_id = probe.agent; },
-      [&](const Seed& s) { return s.agent == probe.agent; });
-  add([&](CallListQuery& q) { q.started_from = at(600); q.started_to = at(1800); },
+  add([&](CallListQuery& q) { q.human_agent_id = probe.agent; }, [&](const Seed& s) { return s.agent == probe.agent; });
+  add(
+      [&](CallListQuery& q) {
+        q.started_from = at(600);
+        q.started_to = at(1800);
+      },
       [&](const Seed& s) { return s.started >= at(600) && s.started < at(1800); });
-  add([&](CallListQuery& q) { q.sentiment_min = -0.25; q.sentiment_max = 0.5; },
+  add(
+      [&](CallListQuery& q) {
+        q.sentiment_min = -0.25;
+        q.sentiment_max = 0.5;
+      },
       [&](const Seed& s) { return s.sentiment && *s.sentiment >= -0.25 && *s.sentiment <= 0.5; });
-  add([&](CallListQuery& q) { q.talk_ratio_min = 0.25; q.talk_ratio_max = 0.625; },
+  add(
+      [&](CallListQuery& q) {
+        q.talk_ratio_min = 0.25;
+        q.talk_ratio_max = 0.625;
+      },
       [&](const Seed& s) { return s.ratio && *s.ratio >= 0.25 && *s.ratio <= 0.625; });
   add([&](CallListQuery& q) { q.status = CallStatus::kTranscribing; },
       [&](const Seed& s) { return s.status == CallStatus::kTranscribing; });
-  add([&](CallListQuery& q) { q.category = "support"; },
-      [&](const Seed& s) { return s.category == "support"; });
-  add([&](CallListQuery& q) { q.language = "es"; },
-      [&](const Seed& s) { return s.language == "es"; });
-  add([&](CallListQuery& q) { q.city = "Boston"; },
-      [&](const Seed& s) { return s.city == "Boston"; });
+  add([&](CallListQuery& q) { q.category = "support"; }, [&](const Seed& s) { return s.category == "support"; });
+  add([&](CallListQuery& q) { q.language = "es"; }, [&](const Seed& s) { return s.language == "es"; });
+  add([&](CallListQuery& q) { q.city = "Boston"; }, [&](const Seed& s) { return s.city == "Boston"; });
   add([&](CallListQuery& q) { q.text = "Refund!"; }, [&](const Seed& s) { return s.refund; });
   add(
       [&](CallListQuery& q) {
@@ -747,9 +761,7 @@ TEST_F(CallListTest, FiltersReturnExactlyTheMatchingRows) {
         q.city = "Austin";
         q.sort = CallSort::kQaScore;
       },
-      [&](const Seed& s) {
-        return s.started >= at(300) && s.ratio && *s.ratio <= 0.5 && s.city == "Austin";
-      });
+      [&](const Seed& s) { return s.started >= at(300) && s.ratio && *s.ratio <= 0.5 && s.city == "Austin"; });
   add(
       [&](CallListQuery& q) {
         q.human_agent_id = probe.agent;
@@ -759,9 +771,7 @@ TEST_F(CallListTest, FiltersReturnExactlyTheMatchingRows) {
         q.sort = CallSort::kDuration;
         q.order = SortOrder::kAsc;
       },
-      [&](const Seed& s) {
-        return s.agent == probe.agent && s.refund && s.sentiment && s.language == "en";
-      });
+      [&](const Seed& s) { return s.agent == probe.agent && s.refund && s.sentiment && s.language == "en"; });
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& [q, pred] = cases[i];
     std::vector<Id> got = all_pages(q, 9);
@@ -797,9 +807,11 @@ TEST_F(CallListTest, ListUsesTheBidLeadingIndexes) {
   // EXPLAIN of the list query for each sort: no filesort over the whole business, and
   // the chosen index starts with bid.
   for (const char* col : {"started_at", "duration_ms", "sentiment_key", "qa_key"}) {
-    auto r = db_.execute(fmt::format(
-        "EXPLAIN SELECT id FROM call_records WHERE bid = ? AND city = ? ORDER BY {0} DESC, "
-        "id DESC LIMIT 51", col), {t_.bid(), "Austin"});
+    auto r =
+        db_.execute(fmt::format("EXPLAIN SELECT id FROM call_records WHERE bid = ? AND city = ? ORDER BY {0} DESC, "
+                                "id DESC LIMIT 51",
+                                col),
+                    {t_.bid(), "Austin"});
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     std::string key, extra;
     for (std::size_t i = 0; i < r->columns.size(); ++i) {

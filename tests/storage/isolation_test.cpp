@@ -15,9 +15,13 @@ namespace {
 using namespace storage;
 using namespace std::chrono_literals;
 
-Timestamp at(std::int64_t seconds) { return Timestamp(std::chrono::seconds(1'800'000'000 + seconds)); }
+Timestamp at(std::int64_t seconds) {
+  return Timestamp(std::chrono::seconds(1'800'000'000 + seconds));
+}
 
-bool not_found(const auto& r) { return !r.has_value() && r.error().code == ErrorCode::kNotFound; }
+bool not_found(const auto& r) {
+  return !r.has_value() && r.error().code == ErrorCode::kNotFound;
+}
 
 class IsolationTest : public ::testing::Test {
  protected:
@@ -179,8 +183,7 @@ TEST_F(IsolationTest, AgentsAndConfiguration) {
   EXPECT_FALSE(agent_configs_.remove(b, agent_cfg_).value());
   EXPECT_EQ(agent_configs_.get(*a_, agent_cfg_)->name, "qa");
 
-  for (auto kind : {MySqlRuleSetRepository::Kind::kCategories,
-                    MySqlRuleSetRepository::Kind::kScorecards}) {
+  for (auto kind : {MySqlRuleSetRepository::Kind::kCategories, MySqlRuleSetRepository::Kind::kScorecards}) {
     MySqlRuleSetRepository repo(db_, kind);
     const Id id = repo.create(*a_, {0, "rs", "[]", true, 0}).value();
     EXPECT_TRUE(not_found(repo.get(b, id)));

@@ -1,7 +1,6 @@
 // Migrations against the real MariaDB, each test in its own empty database.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
@@ -55,12 +54,28 @@ TEST_F(MigratorTest, MigratesAnEmptyDatabaseToTheFullSchema) {
   EXPECT_EQ(applied->size(), migrations.size());
 
   const auto t = tables();
-  for (const char* want :
-       {"businesses", "users", "platform_admins", "api_keys", "business_pipeline_config",
-        "business_agent_config", "call_records", "transcripts", "call_metrics", "analyses",
-        "human_agents", "sync_watermarks", "crm_leads", "categories", "call_category_matches",
-        "scorecards", "escalations", "call_notes", "webhook_subscriptions",
-        "webhook_deliveries", "processing_events", "schema_migrations"}) {
+  for (const char* want : {"businesses",
+                           "users",
+                           "platform_admins",
+                           "api_keys",
+                           "business_pipeline_config",
+                           "business_agent_config",
+                           "call_records",
+                           "transcripts",
+                           "call_metrics",
+                           "analyses",
+                           "human_agents",
+                           "sync_watermarks",
+                           "crm_leads",
+                           "categories",
+                           "call_category_matches",
+                           "scorecards",
+                           "escalations",
+                           "call_notes",
+                           "webhook_subscriptions",
+                           "webhook_deliveries",
+                           "processing_events",
+                           "schema_migrations"}) {
     EXPECT_NE(std::find(t.begin(), t.end(), want), t.end()) << want;
   }
   // Every table: InnoDB, utf8mb4.
@@ -84,18 +99,17 @@ TEST_F(MigratorTest, MigratesAnEmptyDatabaseToTheFullSchema) {
       "JOIN information_schema.columns c ON c.table_schema = s.table_schema AND "
       "c.table_name = s.table_name AND c.column_name = 'bid' "
       "WHERE s.table_schema = DATABASE() AND s.seq_in_index = 1");
-  const std::vector<std::string> exempt = {
-      "api_keys.uq_api_keys_hash", "webhook_deliveries.ix_deliveries_due",
-      "transcripts.ft_transcripts_text", "business_pipeline_config.ix_pipeline_key_id",
-      // Keeps call ids unique; every lookup through it also matches bid.
-      "call_records.uq_calls_id"};
+  const std::vector<std::string> exempt = {"api_keys.uq_api_keys_hash", "webhook_deliveries.ix_deliveries_due",
+                                           "transcripts.ft_transcripts_text",
+                                           "business_pipeline_config.ix_pipeline_key_id",
+                                           // Keeps call ids unique; every lookup through it also matches bid.
+                                           "call_records.uq_calls_id"};
   // A migration documents any other exception on its own line:
   //   -- index without bid: <table>.<index> (<why>)
   std::vector<std::string> documented = exempt;
   for (const auto& mig : migrations) {
     constexpr std::string_view kMarker = "-- index without bid: ";
-    for (std::size_t at = mig.sql.find(kMarker); at != std::string::npos;
-         at = mig.sql.find(kMarker, at + 1)) {
+    for (std::size_t at = mig.sql.find(kMarker); at != std::string::npos; at = mig.sql.find(kMarker, at + 1)) {
       const std::size_t b = at + kMarker.size();
       const std::size_t e = mig.sql.find_first_of(" \n(", b);
       documented.push_back(mig.sql.substr(b, e == std::string::npos ? e : e - b));
@@ -112,8 +126,7 @@ TEST_F(MigratorTest, MigratesAnEmptyDatabaseToTheFullSchema) {
 
   auto after = m.status();
   ASSERT_TRUE(after.has_value());
-  EXPECT_TRUE(std::all_of(after->begin(), after->end(),
-                          [](auto& s) { return s.applied && !s.changed; }));
+  EXPECT_TRUE(std::all_of(after->begin(), after->end(), [](auto& s) { return s.applied && !s.changed; }));
 }
 
 TEST_F(MigratorTest, RerunIsANoOp) {
@@ -129,9 +142,9 @@ TEST_F(MigratorTest, AppliesOnlyNewFilesInOrder) {
   auto ms = source_migrations();
   Migrator first(db_, ms);
   ASSERT_TRUE(first.migrate().has_value());
-  ms.push_back(*storage::make_migration(
-      "0900_extra.sql", "CREATE TABLE extra_a (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
-                        "INSERT INTO extra_a VALUES (1), (2);\n"));
+  ms.push_back(*storage::make_migration("0900_extra.sql",
+                                        "CREATE TABLE extra_a (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                                        "INSERT INTO extra_a VALUES (1), (2);\n"));
   Migrator second(db_, ms);
   auto applied = second.migrate();
   ASSERT_TRUE(applied.has_value()) << applied.error().to_string();
@@ -145,8 +158,7 @@ TEST_F(MigratorTest, RefusesWhenAnAppliedFileChangedAndNamesIt) {
   ASSERT_TRUE(original.migrate().has_value());
   auto edited = ms;
   edited[1] = *storage::make_migration(edited[1].file_name, edited[1].sql + "\n-- edited\n");
-  edited.push_back(*storage::make_migration("0901_never.sql",
-                                            "CREATE TABLE never_applied (id INT PRIMARY KEY);"));
+  edited.push_back(*storage::make_migration("0901_never.sql", "CREATE TABLE never_applied (id INT PRIMARY KEY);"));
   Migrator changed(db_, edited);
   auto r = changed.migrate();
   ASSERT_FALSE(r.has_value());
@@ -162,22 +174,21 @@ TEST_F(MigratorTest, RefusesWhenAnAppliedFileChangedAndNamesIt) {
 }
 
 TEST_F(MigratorTest, ReportsAFailingStatementWithFileAndPosition) {
-  std::vector<Migration> ms{*storage::make_migration(
-      "0001_bad.sql", "CREATE TABLE ok_one (id INT PRIMARY KEY);\nCREATE TABLEX nope;\n")};
+  std::vector<Migration> ms{
+      *storage::make_migration("0001_bad.sql", "CREATE TABLE ok_one (id INT PRIMARY KEY);\nCREATE TABLEX nope;\n")};
   Migrator m(db_, ms);
   auto r = m.migrate();
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("0001_bad.sql statement 2"), std::string::npos)
-      << r.error().message;
+  EXPECT_NE(r.error().message.find("0001_bad.sql statement 2"), std::string::npos) << r.error().message;
   EXPECT_TRUE(applied_versions().empty());
 }
 
 TEST_F(MigratorTest, ConcurrentRunnersApplyEachFileExactlyOnce) {
   // Each file also inserts a row: a file applied twice would leave two rows.
   auto ms = source_migrations();
-  ms.push_back(*storage::make_migration(
-      "0950_counter.sql", "CREATE TABLE IF NOT EXISTS run_counter (n INT) ENGINE=InnoDB;\n"
-                          "INSERT INTO run_counter VALUES (1);\n"));
+  ms.push_back(*storage::make_migration("0950_counter.sql",
+                                        "CREATE TABLE IF NOT EXISTS run_counter (n INT) ENGINE=InnoDB;\n"
+                                        "INSERT INTO run_counter VALUES (1);\n"));
   constexpr int kRunners = 6;
   std::vector<std::vector<int>> applied(kRunners);
   std::vector<std::string> errors(kRunners);
@@ -187,8 +198,10 @@ TEST_F(MigratorTest, ConcurrentRunnersApplyEachFileExactlyOnce) {
       Database db(mysql_settings(scratch_.name(), 1));
       Migrator m(db, ms);
       auto r = m.migrate();
-      if (r) applied[i] = *r;
-      else errors[i] = r.error().to_string();
+      if (r)
+        applied[i] = *r;
+      else
+        errors[i] = r.error().to_string();
     });
   }
   for (auto& th : threads) th.join();
@@ -206,10 +219,8 @@ TEST_F(MigratorTest, ConcurrentRunnersApplyEachFileExactlyOnce) {
 TEST_F(MigratorTest, ConcurrentCliProcessesMigrateOnce) {
   const auto ep = endpoints();
   std::map<std::string, std::string> env = {
-      {"EARSHOT_MYSQL_HOST", ep.mysql_host},
-      {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
-      {"EARSHOT_MYSQL_USER", ep.mysql_user},
-      {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
+      {"EARSHOT_MYSQL_HOST", ep.mysql_host},       {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
+      {"EARSHOT_MYSQL_USER", ep.mysql_user},       {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
       {"EARSHOT_MYSQL_DATABASE", scratch_.name()},
   };
   const std::string bin = std::string(EARSHOT_BIN_DIR) + "/earshot";
@@ -224,8 +235,7 @@ TEST_F(MigratorTest, ConcurrentCliProcessesMigrateOnce) {
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << k->output();
     const std::string out = k->output();
-    for (std::size_t at = out.find("applied "); at != std::string::npos;
-         at = out.find("applied ", at + 1)) {
+    for (std::size_t at = out.find("applied "); at != std::string::npos; at = out.find("applied ", at + 1)) {
       ++applied_lines;
     }
   }

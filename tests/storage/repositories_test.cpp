@@ -1,14 +1,13 @@
 // Every repository method against the real MariaDB (calls: calls_test.cpp).
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
-#include "test_main_env.hpp"
 #include "test_env.hpp"
+#include "test_main_env.hpp"
 
 namespace earshot::testing {
 namespace {
@@ -16,7 +15,9 @@ namespace {
 using namespace storage;
 using namespace std::chrono_literals;
 
-Timestamp at(std::int64_t seconds) { return Timestamp(std::chrono::seconds(1'800'000'000 + seconds)); }
+Timestamp at(std::int64_t seconds) {
+  return Timestamp(std::chrono::seconds(1'800'000'000 + seconds));
+}
 
 crypto::Keyring make_keyring(const std::string& kid, const std::string& key) {
   return *crypto::Keyring::parse(kid + ":" + key, kid);
@@ -106,8 +107,7 @@ TEST(ApiKeys, StoredHashedAuthenticatedRevoked) {
   ASSERT_TRUE(auth.has_value());
   EXPECT_EQ(auth->bid, t.bid());
   EXPECT_EQ(auth->scopes, (std::vector<std::string>{"calls:read", "calls:write"}));
-  EXPECT_EQ(repo.authenticate(crypto::hash_api_key("esk_wrong")).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(repo.authenticate(crypto::hash_api_key("esk_wrong")).error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(repo.touch(t, *id, at(9)).value());
   EXPECT_EQ(repo.list(t)->at(0).last_used_at, at(9));
   EXPECT_TRUE(repo.revoke(t, *id, at(10)).value());
@@ -278,8 +278,7 @@ TEST(CrmLeads, UpsertKeepsNewestAndFindsByPhone) {
 
 TEST(RuleSets, CategoriesAndScorecards) {
   auto t = new_tenant();
-  for (auto kind : {MySqlRuleSetRepository::Kind::kCategories,
-                    MySqlRuleSetRepository::Kind::kScorecards}) {
+  for (auto kind : {MySqlRuleSetRepository::Kind::kCategories, MySqlRuleSetRepository::Kind::kScorecards}) {
     MySqlRuleSetRepository repo(StorageEnvironment::db(), kind);
     RuleSet r{0, "refund", R"([{"type":"transcript","phrases":["refund"]}])", true, 0};
     auto id = repo.create(t, r);
@@ -323,8 +322,7 @@ TEST(Escalations, CreateListResolve) {
   MySqlEscalationRepository repo(StorageEnvironment::db());
   auto id = repo.create(t, call, "customer threatened to cancel", EscalationSeverity::kHigh);
   ASSERT_TRUE(id.has_value()) << id.error().to_string();
-  EXPECT_EQ(repo.create(t, 999'999'999, "x", EscalationSeverity::kLow).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(repo.create(t, 999'999'999, "x", EscalationSeverity::kLow).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(repo.list(t, EscalationStatus::kOpen, 10)->size(), 1u);
   EXPECT_TRUE(repo.set_status(t, *id, EscalationStatus::kResolved, at(50)).value());
   EXPECT_TRUE(repo.list(t, EscalationStatus::kOpen, 10)->empty());
@@ -419,8 +417,7 @@ TEST(Database, PoolWaitIsBoundedAndErrorsAreMapped) {
   { auto released = std::move(*held); }
   EXPECT_TRUE(db.acquire().has_value());
 
-  EXPECT_EQ(db.execute("SELECT * FROM no_such_table").error().code,
-            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(db.execute("SELECT * FROM no_such_table").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(db.execute("SELECT ? + ?", {1}).error().code, ErrorCode::kInternal);  // arity bug
 
   auto bad = mysql_settings(StorageEnvironment::database_name(), 1);
@@ -458,13 +455,11 @@ TEST(Database, DeadlocksAreRetried) {
   std::atomic<int> arrived{0};
   auto run = [&](Id first, Id second) {
     return db.transaction([&](Connection& c) -> Status {
-      auto r1 = c.execute("UPDATE human_agents SET escalations = escalations + 1 WHERE id = ?",
-                          {first});
+      auto r1 = c.execute("UPDATE human_agents SET escalations = escalations + 1 WHERE id = ?", {first});
       if (!r1) return std::unexpected(r1.error());
       arrived.fetch_add(1);
       wait_until([&] { return arrived.load() >= 2; }, 2s, 1ms);
-      auto r2 = c.execute("UPDATE human_agents SET escalations = escalations + 1 WHERE id = ?",
-                          {second});
+      auto r2 = c.execute("UPDATE human_agents SET escalations = escalations + 1 WHERE id = ?", {second});
       if (!r2) return std::unexpected(r2.error());
       return {};
     });

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "earshot/storage/config_cache.hpp"
@@ -136,8 +135,7 @@ TEST(StageCall, RefusesMessagesThatNameNoCall) {
 TEST(StageCall, RecordsTheStagesEventsTimedFromTheMessagesArrival) {
   testing::FakeClock clock;
   RecordingEvents events;
-  auto sc = StageCall::parse(message("acme", clock), "42",
-                             {.calls = nullptr, .events = &events, .clock = &clock});
+  auto sc = StageCall::parse(message("acme", clock), "42", {.calls = nullptr, .events = &events, .clock = &clock});
   ASSERT_TRUE(sc) << sc.error().to_string();
   EXPECT_EQ(sc->tenant().bid(), "acme");
   EXPECT_EQ(sc->call_id(), 42);

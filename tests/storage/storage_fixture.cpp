@@ -59,8 +59,12 @@ void StorageEnvironment::TearDown() {
   scratch_.reset();
 }
 
-storage::Database& StorageEnvironment::db() { return *db_; }
-const std::string& StorageEnvironment::database_name() { return scratch_->name(); }
+storage::Database& StorageEnvironment::db() {
+  return *db_;
+}
+const std::string& StorageEnvironment::database_name() {
+  return scratch_->name();
+}
 
 storage::TenantId new_tenant(const std::string& prefix) {
   auto t = storage::TenantId::make(prefix + "-" + unique_suffix());

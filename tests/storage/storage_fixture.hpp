@@ -16,8 +16,7 @@
 namespace earshot::testing {
 
 // Settings for the test server with `database` selected ("" = none).
-[[nodiscard]] storage::MySqlSettings mysql_settings(const std::string& database,
-                                                    std::int64_t pool_size = 8);
+[[nodiscard]] storage::MySqlSettings mysql_settings(const std::string& database, std::int64_t pool_size = 8);
 
 // Creates (and later drops) a uniquely named empty database.
 class ScratchDatabase {

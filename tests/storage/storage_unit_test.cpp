@@ -30,8 +30,8 @@ TEST(Phone, NormalizesInternationalForms) {
 }
 
 TEST(Phone, RejectsWhatIsNotANumber) {
-  for (const char* bad : {"", "abc", "12345", "+1 555 CALL NOW", "555-1234", "+0123456789",
-                          "+1234567890123456", "1++5551234567"}) {
+  for (const char* bad :
+       {"", "abc", "12345", "+1 555 CALL NOW", "555-1234", "+0123456789", "+1234567890123456", "1++5551234567"}) {
     auto r = normalize_phone_e164(bad, "1");
     EXPECT_FALSE(r.has_value()) << bad;
     if (!r) {
@@ -43,8 +43,7 @@ TEST(Phone, RejectsWhatIsNotANumber) {
 }
 
 TEST(Cursor, RoundTripsEveryField) {
-  for (CallSort s : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment,
-                     CallSort::kQaScore}) {
+  for (CallSort s : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment, CallSort::kQaScore}) {
     for (SortOrder o : {SortOrder::kAsc, SortOrder::kDesc}) {
       CallCursor c{s, o, -1'700'000'000'123, 0.1 + 0.2, 987654321};
       auto back = decode_cursor(encode_cursor(c));
@@ -122,13 +121,11 @@ TEST(Migration, EmbeddedMigrationsMatchTheSourceTree) {
 
 TEST(CallStateMachine, AllowsOnlyTheForwardStep) {
   using S = CallStatus;
-  const S order[] = {S::kPending, S::kTranscribing, S::kTranscribed, S::kAnalyzing, S::kAnalyzed,
-                     S::kNotified};
+  const S order[] = {S::kPending, S::kTranscribing, S::kTranscribed, S::kAnalyzing, S::kAnalyzed, S::kNotified};
   for (S from : order) {
     for (S to : order) {
       const bool next = static_cast<int>(to) == static_cast<int>(from) + 1;
-      EXPECT_EQ(CallStateMachine::can_advance(from, to), next)
-          << status_name(from) << " -> " << status_name(to);
+      EXPECT_EQ(CallStateMachine::can_advance(from, to), next) << status_name(from) << " -> " << status_name(to);
     }
     EXPECT_FALSE(CallStateMachine::can_advance(from, S::kFailed));
     EXPECT_TRUE(CallStateMachine::can_fail(from));

@@ -3,6 +3,5 @@
 #include "storage_fixture.hpp"
 
 namespace earshot::testing {
-inline ::testing::Environment* const kStorageEnvironment =
-    ::testing::AddGlobalTestEnvironment(new StorageEnvironment);
+inline ::testing::Environment* const kStorageEnvironment = ::testing::AddGlobalTestEnvironment(new StorageEnvironment);
 }  // namespace earshot::testing

@@ -26,7 +26,8 @@ TEST(WavWriter, RoundTripsThroughTheDecoder) {
   }
   const std::string wav = audio::encode_wav_pcm16(in);
   EXPECT_EQ(wav.size(), 44U + 800U * 2U * 2U);
-  auto out = audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wav.data()), wav.size()));
+  auto out =
+      audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wav.data()), wav.size()));
   ASSERT_TRUE(out) << out.error().to_string();
   EXPECT_EQ(out->format, audio::AudioFormat::kWav);
   EXPECT_EQ(out->sample_rate, 8000);
@@ -37,7 +38,8 @@ TEST(WavWriter, RoundTripsThroughTheDecoder) {
     EXPECT_NEAR(std::abs(out->channels[1][i]), 1.0F, 1e-3);
   }
   const std::string mono = audio::encode_wav_pcm16(in.channels[0], 16000);
-  auto m = audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(mono.data()), mono.size()));
+  auto m =
+      audio::decode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(mono.data()), mono.size()));
   ASSERT_TRUE(m);
   EXPECT_EQ(m->channels.size(), 1U);
   EXPECT_EQ(m->sample_rate, 16000);

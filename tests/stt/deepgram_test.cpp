@@ -18,7 +18,9 @@ using earshot::testing::FakeDeepgram;
 class DeepgramTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(fake.start()); }
-  DeepgramProvider provider(ProviderConfig c) { return DeepgramProvider(std::move(c), client, SystemClock::instance()); }
+  DeepgramProvider provider(ProviderConfig c) {
+    return DeepgramProvider(std::move(c), client, SystemClock::instance());
+  }
   ProviderConfig config() { return testing::fake_config("deepgram", fake); }
   SttJob mono() { return testing::job_for(testing::make_wav(1, 2.0), 1, 2.0); }
 

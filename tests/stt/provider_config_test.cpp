@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "earshot/stt/provider_config.hpp"
+
+#include <gtest/gtest.h>
 
 namespace earshot::stt {
 namespace {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "earshot/stt/adapters.hpp"
@@ -99,7 +100,8 @@ TEST_F(SarvamTest, LongAudioGoesThroughTheBatchApiEvenWithoutDiarization) {
 }
 
 TEST_F(SarvamTest, TransientFailuresInsideTheFlowAreRetried) {
-  fake.fail_next(earshot::testing::FailurePlan::of(1, FailureKind::kUnavailable).only("/speech-to-text/job/v1/job-0001/status"));
+  fake.fail_next(
+      earshot::testing::FailurePlan::of(1, FailureKind::kUnavailable).only("/speech-to-text/job/v1/job-0001/status"));
   auto p = provider(config());
   auto t = testing::run(p, testing::job_for(testing::make_wav(1, 2.0), 1, 2.0));
   ASSERT_TRUE(t) << t.error().to_string();

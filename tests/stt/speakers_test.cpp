@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "earshot/stt/speakers.hpp"
+
+#include <gtest/gtest.h>
 
 namespace earshot::stt {
 namespace {

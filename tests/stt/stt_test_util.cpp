@@ -24,8 +24,7 @@ std::string make_wav(int channels, double seconds) {
   return audio::encode_wav_pcm16(buf);
 }
 
-ProviderConfig fake_config(const std::string& provider,
-                           const earshot::testing::FakeProviderServer& fake) {
+ProviderConfig fake_config(const std::string& provider, const earshot::testing::FakeProviderServer& fake) {
   ProviderConfig c;
   c.provider = provider;
   c.api_key = fake.api_key();

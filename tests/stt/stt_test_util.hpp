@@ -19,8 +19,7 @@ namespace earshot::stt::testing {
 [[nodiscard]] std::string make_wav(int channels, double seconds);
 
 // A config for `provider` pointing at `fake`, with short backoffs so retry tests run fast.
-[[nodiscard]] ProviderConfig fake_config(const std::string& provider,
-                                         const earshot::testing::FakeProviderServer& fake);
+[[nodiscard]] ProviderConfig fake_config(const std::string& provider, const earshot::testing::FakeProviderServer& fake);
 
 [[nodiscard]] SttJob job_for(std::string audio, int channels, double seconds);
 
@@ -28,7 +27,7 @@ namespace earshot::stt::testing {
 [[nodiscard]] Result<Transcript> run(SttProvider& provider, SttJob job);
 
 // Gaps between consecutive requests whose path starts with `prefix`, as the fake saw them.
-[[nodiscard]] std::vector<std::chrono::milliseconds> gaps(
-    const earshot::testing::FakeProviderServer& fake, const std::string& prefix);
+[[nodiscard]] std::vector<std::chrono::milliseconds> gaps(const earshot::testing::FakeProviderServer& fake,
+                                                          const std::string& prefix);
 
 }  // namespace earshot::stt::testing

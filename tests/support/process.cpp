@@ -1,6 +1,7 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,16 +18,13 @@
 #include <sstream>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "test_env.hpp"
 
 extern char** environ;  // NOLINT
 
 namespace earshot::testing {
 
-ChildProcess::ChildProcess(std::string path, std::vector<std::string> args,
-                           std::map<std::string, std::string> env)
+ChildProcess::ChildProcess(std::string path, std::vector<std::string> args, std::map<std::string, std::string> env)
     : path_(std::move(path)), args_(std::move(args)), env_(std::move(env)) {
   if (!env_.contains("PATH")) {
     const char* p = std::getenv("PATH");
@@ -93,7 +91,9 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds deadline) {
   }
 }
 
-bool ChildProcess::running() { return !wait_exit(std::chrono::milliseconds(0)).has_value(); }
+bool ChildProcess::running() {
+  return !wait_exit(std::chrono::milliseconds(0)).has_value();
+}
 
 std::string ChildProcess::output() const {
   std::ifstream in(log_path_);
@@ -123,8 +123,7 @@ CommandResult run_command(const std::string& shell_command, std::optional<std::s
   return result;
 }
 
-HttpResult http_get(const std::string& host, int port, const std::string& path,
-                    std::chrono::milliseconds timeout) {
+HttpResult http_get(const std::string& host, int port, const std::string& path, std::chrono::milliseconds timeout) {
   httplib::Client cli(host, port);
   const auto ms = timeout.count();
   cli.set_connection_timeout(ms / 1000, (ms % 1000) * 1000);

@@ -20,8 +20,7 @@ namespace earshot::testing {
 class ChildProcess {
  public:
   // `env` is the child's whole environment (PATH is added if absent).
-  ChildProcess(std::string path, std::vector<std::string> args,
-               std::map<std::string, std::string> env);
+  ChildProcess(std::string path, std::vector<std::string> args, std::map<std::string, std::string> env);
   ~ChildProcess();  // SIGKILLs the child if still running
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -48,8 +47,7 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult run_command(const std::string& shell_command,
-                          std::optional<std::string> stdin_text = std::nullopt);
+CommandResult run_command(const std::string& shell_command, std::optional<std::string> stdin_text = std::nullopt);
 
 struct HttpResult {
   int status = 0;  // 0 when the connection failed

@@ -1,12 +1,11 @@
 #include "test_env.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace earshot::testing {
 namespace {

@@ -19,9 +19,9 @@ struct ServiceEndpoints {
   std::string mysql_database;
   std::string amqp_url;
   std::string redis_url;
-  std::string prometheus_url;      // ES_PROMETHEUS_URL
-  std::string rabbitmq_mgmt_url;   // ES_RABBITMQ_MGMT_URL
-  std::string services_script;     // scripts/services.sh
+  std::string prometheus_url;     // ES_PROMETHEUS_URL
+  std::string rabbitmq_mgmt_url;  // ES_RABBITMQ_MGMT_URL
+  std::string services_script;    // scripts/services.sh
 };
 
 // Reads the endpoints; calls ADD_FAILURE-style fatal failure through gtest if missing.

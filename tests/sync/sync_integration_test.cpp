@@ -1,16 +1,15 @@
 // The sync library against the real MariaDB (a second database as the business's source),
 // the real RabbitMQ, and the LeadSquared and HuggingFace rows fakes.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
-
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <stdexcept>
-#include <csignal>
 #include <thread>
 
 #include "earshot/cache/live_events.hpp"
@@ -92,8 +91,9 @@ class SyncTest : public ::testing::Test {
   static storage::Database& db() { return StorageEnvironment::db(); }
 
   SyncDeps deps() {
-    return SyncDeps{db(), *configs, calls, agents, transcripts, watermarks, leads, *publisher, *declarer, topo,
-                    metrics, SystemClock::instance(), &http, {}, nullptr, std::nullopt};  // in-process: no policy
+    return SyncDeps{db(),  *configs,   calls,     agents,      transcripts, watermarks,
+                    leads, *publisher, *declarer, topo,        metrics,     SystemClock::instance(),
+                    &http, {},         nullptr,   std::nullopt};  // in-process: no policy
   }
   std::int64_t count(const std::string& sql) {
     auto r = db().execute(sql, {t.bid()});
@@ -120,13 +120,18 @@ class SyncTest : public ::testing::Test {
   storage::PipelineConfig source_config(const SourceDatabase& src, int batch, int lag_s) {
     const auto ep = earshot::testing::endpoints();
     storage::PipelineConfig c;
-    c.source_db_json = Json{{"kind", "mariadb"},     {"host", ep.mysql_host},  {"port", ep.mysql_port},
-                            {"database", src.name()}, {"user", ep.mysql_user}, {"table", "pbx_calls"},
-                            {"every_seconds", 1},      {"safety_lag_seconds", lag_s}, {"batch_size", batch}}
+    c.source_db_json = Json{{"kind", "mariadb"},      {"host", ep.mysql_host},       {"port", ep.mysql_port},
+                            {"database", src.name()}, {"user", ep.mysql_user},       {"table", "pbx_calls"},
+                            {"every_seconds", 1},     {"safety_lag_seconds", lag_s}, {"batch_size", batch}}
                            .dump();
-    c.column_mapping_json = Json{{"external_id", "call_uuid"}, {"agent", "agent_id"}, {"customer_phone", "phone"},
-                                 {"started_at", "started"}, {"duration", "dur"}, {"audio_url", "recording"},
-                                 {"watermark_time", "updated_at"}, {"watermark_id", "id"},
+    c.column_mapping_json = Json{{"external_id", "call_uuid"},
+                                 {"agent", "agent_id"},
+                                 {"customer_phone", "phone"},
+                                 {"started_at", "started"},
+                                 {"duration", "dur"},
+                                 {"audio_url", "recording"},
+                                 {"watermark_time", "updated_at"},
+                                 {"watermark_id", "id"},
                                  {"disposition", {{"column", "disposition"}, {"values", {"ANSWERED"}}}}}
                                 .dump();
     c.secrets["source_db_password"] = ep.mysql_password;
@@ -383,8 +388,8 @@ TEST_F(SyncTest, SourceBadQueriesFailWithTheReasonInTheSyncStatus) {
     c.source_db_json = sdb.dump();
     put_config(c);
   };
-  for (const std::string query : {"UPDATE pbx_calls SET dur = 0", "DELETE FROM pbx_calls",
-                                  "SELECT * FROM pbx_calls; DELETE FROM pbx_calls"}) {
+  for (const std::string query :
+       {"UPDATE pbx_calls SET dur = 0", "DELETE FROM pbx_calls", "SELECT * FROM pbx_calls; DELETE FROM pbx_calls"}) {
     with_query(query);
     SourceDbSync s(deps());
     auto r = s.run_once(t);
@@ -610,9 +615,12 @@ class CrmTest : public SyncTest {
   }
   storage::PipelineConfig crm_config(int page_size, storage::LeadFilterMode mode = storage::LeadFilterMode::kOff) {
     storage::PipelineConfig c;
-    c.crm_json = Json{{"provider", "leadsquared"}, {"base_url", fake.base_url()}, {"page_size", page_size},
-                      {"timeout_seconds", 5}}
-                     .dump();
+    c.crm_json = Json{
+        {"provider", "leadsquared"},
+        {"base_url", fake.base_url()},
+        {"page_size", page_size},
+        {"timeout_seconds",
+         5}}.dump();
     c.lead_filter_mode = mode;
     c.secrets["crm_access_key"] = testing::FakeLeadSquaredLeads::kAccessKey;
     c.secrets["crm_secret_key"] = testing::FakeLeadSquaredLeads::kSecretKey;
@@ -845,7 +853,8 @@ TEST_F(FeedTest, TimeoutsAreRetriedAtMostThreeTimes) {
 TEST_F(FeedTest, UnknownDatasetFailsWithoutRetryOrMovingTheOffset) {
   fake.add_row(R"({"input":"a","output":"b"})");
   storage::PipelineConfig c;
-  c.source_db_json = Json{{"feeds", {{{"name", "x"}, {"base_url", fake.base_url()}, {"dataset", "acme/missing"}}}}}.dump();
+  c.source_db_json =
+      Json{{"feeds", {{{"name", "x"}, {"base_url", fake.base_url()}, {"dataset", "acme/missing"}}}}}.dump();
   put_config(c);
   FeedSync feeds(deps());
   auto r = feeds.run_once(t);

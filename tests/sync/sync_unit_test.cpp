@@ -25,16 +25,27 @@ storage::PipelineConfig config_with(Json source, Json mapping, Json crm = Json::
 }
 
 Json mapping() {
-  return {{"external_id", "call_uuid"}, {"agent", "agent_id"}, {"customer_phone", "phone"},
-          {"started_at", "started"},    {"duration", "dur"},    {"audio_url", "recording"},
-          {"watermark_time", "updated_at"}, {"watermark_id", "id"},
+  return {{"external_id", "call_uuid"},
+          {"agent", "agent_id"},
+          {"customer_phone", "phone"},
+          {"started_at", "started"},
+          {"duration", "dur"},
+          {"audio_url", "recording"},
+          {"watermark_time", "updated_at"},
+          {"watermark_id", "id"},
           {"disposition", {{"column", "disposition"}, {"values", {"ANSWERED"}}}}};
 }
 
 TEST(SyncConfig, ParsesSourceDatabaseAndMapping) {
-  auto c = config_with({{"kind", "mysql"}, {"host", "db.example"}, {"port", 3307}, {"database", "pbx"},
-                        {"user", "reader"}, {"table", "pbx.calls"}, {"every_seconds", 15},
-                        {"safety_lag_seconds", 5}, {"batch_size", 200}},
+  auto c = config_with({{"kind", "mysql"},
+                        {"host", "db.example"},
+                        {"port", 3307},
+                        {"database", "pbx"},
+                        {"user", "reader"},
+                        {"table", "pbx.calls"},
+                        {"every_seconds", 15},
+                        {"safety_lag_seconds", 5},
+                        {"batch_size", 200}},
                        mapping());
   auto p = parse_source_db(c);
   ASSERT_TRUE(p) << p.error().to_string();
@@ -106,9 +117,14 @@ TEST(SyncConfig, Identifiers) {
 }
 
 TEST(SyncConfig, FeedsAndCrm) {
-  auto c = config_with({{"feeds", {{{"name", "support"}, {"dataset", "acme/support-chats"}, {"page_size", 50},
-                                    {"every_minutes", 5}, {"agent_column", "reply"}}}}},
-                       Json::object(), {{"provider", "leadsquared"}, {"base_url", "https://api-in21.leadsquared.com/"}});
+  auto c =
+      config_with({{"feeds",
+                    {{{"name", "support"},
+                      {"dataset", "acme/support-chats"},
+                      {"page_size", 50},
+                      {"every_minutes", 5},
+                      {"agent_column", "reply"}}}}},
+                  Json::object(), {{"provider", "leadsquared"}, {"base_url", "https://api-in21.leadsquared.com/"}});
   c.secrets["crm_access_key"] = "a";
   c.secrets["crm_secret_key"] = "s";
   auto feeds = parse_feeds(c);

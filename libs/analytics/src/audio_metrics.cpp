@@ -15,8 +15,8 @@ Result<AudioMeasurement> measure_stereo(const audio::AudioBuffer& a, const Chann
   const int n = static_cast<int>(a.channels.size());
   if (map.agent_channel >= n || map.customer_channel >= n || map.agent_channel == map.customer_channel) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("channel map agent={} customer={} does not fit {} channel(s)",
-                                  map.agent_channel, map.customer_channel, n));
+                      fmt::format("channel map agent={} customer={} does not fit {} channel(s)", map.agent_channel,
+                                  map.customer_channel, n));
   }
   const auto& agent_samples = a.channels[static_cast<std::size_t>(map.agent_channel)];
   const auto& customer_samples = a.channels[static_cast<std::size_t>(map.customer_channel)];

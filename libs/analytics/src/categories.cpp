@@ -48,15 +48,18 @@ Result<Window> parse_window(const json& j, const std::string& where) {
   if (j.is_null()) return w;
   if (!j.is_object()) return bad(where, "must be an object");
   if (j.size() == 1 && j.contains("first_ms")) {
-    if (!j["first_ms"].is_number_integer() || j["first_ms"].get<std::int64_t>() <= 0) return bad(where + ".first_ms", "must be a positive integer");
+    if (!j["first_ms"].is_number_integer() || j["first_ms"].get<std::int64_t>() <= 0)
+      return bad(where + ".first_ms", "must be a positive integer");
     w.kind = Window::Kind::kFirst;
     w.ms = j["first_ms"].get<std::int64_t>();
   } else if (j.size() == 1 && j.contains("last_ms")) {
-    if (!j["last_ms"].is_number_integer() || j["last_ms"].get<std::int64_t>() <= 0) return bad(where + ".last_ms", "must be a positive integer");
+    if (!j["last_ms"].is_number_integer() || j["last_ms"].get<std::int64_t>() <= 0)
+      return bad(where + ".last_ms", "must be a positive integer");
     w.kind = Window::Kind::kLast;
     w.ms = j["last_ms"].get<std::int64_t>();
   } else if (j.size() == 2 && j.contains("start_pct") && j.contains("end_pct")) {
-    if (!j["start_pct"].is_number() || !j["end_pct"].is_number()) return bad(where, "start_pct and end_pct must be numbers");
+    if (!j["start_pct"].is_number() || !j["end_pct"].is_number())
+      return bad(where, "start_pct and end_pct must be numbers");
     w.kind = Window::Kind::kRelative;
     w.start_pct = j["start_pct"].get<double>();
     w.end_pct = j["end_pct"].get<double>();
@@ -97,7 +100,8 @@ Result<Rule> parse_rule(const json& j, const std::string& where) {
   if (!window) return std::unexpected(window.error());
   r.window = *window;
   if (type == "transcript") {
-    if (auto st = only_keys(j, {"type", "phrases", "match", "speaker", "window", "negate"}, where); !st) return std::unexpected(st.error());
+    if (auto st = only_keys(j, {"type", "phrases", "match", "speaker", "window", "negate"}, where); !st)
+      return std::unexpected(st.error());
     r.type = Rule::Type::kTranscript;
     if (!j.contains("phrases") || !j["phrases"].is_array() || j["phrases"].empty() || j["phrases"].size() > 100) {
       return bad(where + ".phrases", "must be a list of 1-100 phrases");
@@ -137,7 +141,8 @@ Result<Rule> parse_rule(const json& j, const std::string& where) {
     if (!sp) return std::unexpected(sp.error());
     r.speaker = *sp;
   } else if (type == "sentiment") {
-    if (auto st = only_keys(j, {"type", "speaker", "value", "window", "negate"}, where); !st) return std::unexpected(st.error());
+    if (auto st = only_keys(j, {"type", "speaker", "value", "window", "negate"}, where); !st)
+      return std::unexpected(st.error());
     r.type = Rule::Type::kSentiment;
     auto sp = parse_speaker(j.value("speaker", json()), where + ".speaker", false);
     if (!sp) return std::unexpected(sp.error());
@@ -164,7 +169,9 @@ Result<std::vector<Rule>> parse_rule_list(const json& j, const std::string& wher
   return out;
 }
 
-bool overlaps(const Interval& a, const Interval& b) { return a.start_ms < b.end_ms && b.start_ms < a.end_ms; }
+bool overlaps(const Interval& a, const Interval& b) {
+  return a.start_ms < b.end_ms && b.start_ms < a.end_ms;
+}
 
 bool speaker_ok(Speaker s, Role r) {
   return s == Speaker::kAnyone || (s == Speaker::kAgent) == (r == Role::kAgent);
@@ -182,9 +189,12 @@ bool phrase_in(const std::vector<std::string>& words, const std::vector<std::str
 
 Interval Window::resolve(std::int64_t d) const {
   switch (kind) {
-    case Kind::kWhole: return {0, std::max<std::int64_t>(d, 1)};
-    case Kind::kFirst: return {0, std::min(ms, std::max<std::int64_t>(d, 1))};
-    case Kind::kLast: return {std::max<std::int64_t>(0, d - ms), std::max<std::int64_t>(d, 1)};
+    case Kind::kWhole:
+      return {0, std::max<std::int64_t>(d, 1)};
+    case Kind::kFirst:
+      return {0, std::min(ms, std::max<std::int64_t>(d, 1))};
+    case Kind::kLast:
+      return {std::max<std::int64_t>(0, d - ms), std::max<std::int64_t>(d, 1)};
     case Kind::kRelative:
       return {static_cast<std::int64_t>(static_cast<double>(d) * start_pct / 100.0),
               std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(d) * end_pct / 100.0))};
@@ -212,7 +222,8 @@ bool rule_matches(const Rule& r, const CallFacts& f, std::vector<Interval>* span
   switch (r.type) {
     case Rule::Type::kTranscript:
       for (const auto& s : f.segments) {
-        if (!speaker_ok(r.speaker, s.role) || !overlaps({s.start_ms, std::max(s.end_ms, s.start_ms + 1)}, win)) continue;
+        if (!speaker_ok(r.speaker, s.role) || !overlaps({s.start_ms, std::max(s.end_ms, s.start_ms + 1)}, win))
+          continue;
         auto words = tokens(s.text);
         if (r.word_forms) {
           for (auto& w : words) w = stem(w);
@@ -245,7 +256,8 @@ bool rule_matches(const Rule& r, const CallFacts& f, std::vector<Interval>* span
       double sum = 0;
       for (std::size_t i = 0; i < f.segments.size() && i < f.segment_sentiment.size(); ++i) {
         const auto& s = f.segments[i];
-        if (!speaker_ok(r.speaker, s.role) || !overlaps({s.start_ms, std::max(s.end_ms, s.start_ms + 1)}, win)) continue;
+        if (!speaker_ok(r.speaker, s.role) || !overlaps({s.start_ms, std::max(s.end_ms, s.start_ms + 1)}, win))
+          continue;
         const double v = f.segment_sentiment[i];
         sum += v;
         ++n;
@@ -257,10 +269,14 @@ bool rule_matches(const Rule& r, const CallFacts& f, std::vector<Interval>* span
       }
       if (n > 0) {
         const double mean = sum / n;
-        if (r.sentiment == "positive") hit = mean >= 0.05;
-        else if (r.sentiment == "negative") hit = mean <= -0.05;
-        else if (r.sentiment == "neutral") hit = mean > -0.05 && mean < 0.05 && !(pos > 0 && neg > 0);
-        else hit = pos > 0 && neg > 0;  // mixed
+        if (r.sentiment == "positive")
+          hit = mean >= 0.05;
+        else if (r.sentiment == "negative")
+          hit = mean <= -0.05;
+        else if (r.sentiment == "neutral")
+          hit = mean > -0.05 && mean < 0.05 && !(pos > 0 && neg > 0);
+        else
+          hit = pos > 0 && neg > 0;  // mixed
       }
       break;
     }
@@ -275,15 +291,19 @@ std::optional<CategoryMatch> match_category(const Category& c, const CallFacts& 
   for (const auto& r : c.rules) {
     if (!rule_matches(r, f, &m.spans)) return std::nullopt;
   }
-  std::sort(m.spans.begin(), m.spans.end(), [](const Interval& a, const Interval& b) { return a.start_ms < b.start_ms; });
+  std::sort(m.spans.begin(), m.spans.end(),
+            [](const Interval& a, const Interval& b) { return a.start_ms < b.start_ms; });
   return m;
 }
 
 std::string_view answer_name(Answer a) {
   switch (a) {
-    case Answer::kYes: return "yes";
-    case Answer::kNo: return "no";
-    case Answer::kNotApplicable: return "n/a";
+    case Answer::kYes:
+      return "yes";
+    case Answer::kNo:
+      return "no";
+    case Answer::kNotApplicable:
+      return "n/a";
   }
   return "n/a";
 }
@@ -331,7 +351,8 @@ Result<Scorecard> parse_scorecard(const std::string& name, const std::string& te
       out.agent = a.value("agent", "");
       out.field = a.value("field", "");
       if (out.agent.empty()) return bad(where + ".answer.agent", "is required");
-      if (out.field.empty() || out.field[0] != '/') return bad(where + ".answer.field", "must be a JSON pointer like /greeting");
+      if (out.field.empty() || out.field[0] != '/')
+        return bad(where + ".answer.field", "must be a JSON pointer like /greeting");
       try {
         (void)json::json_pointer(out.field);
       } catch (const json::exception&) {
@@ -365,12 +386,18 @@ QaResult score_call(const Scorecard& card, const CallFacts& facts, const std::ma
         if (it == metrics.end()) break;
         const double v = it->second;
         bool ok = false;
-        if (q.op == "<") ok = v < q.value;
-        else if (q.op == "<=") ok = v <= q.value;
-        else if (q.op == ">") ok = v > q.value;
-        else if (q.op == ">=") ok = v >= q.value;
-        else if (q.op == "==") ok = v == q.value;
-        else ok = v != q.value;
+        if (q.op == "<")
+          ok = v < q.value;
+        else if (q.op == "<=")
+          ok = v <= q.value;
+        else if (q.op == ">")
+          ok = v > q.value;
+        else if (q.op == ">=")
+          ok = v >= q.value;
+        else if (q.op == "==")
+          ok = v == q.value;
+        else
+          ok = v != q.value;
         a.answer = ok ? Answer::kYes : Answer::kNo;
         break;
       }

@@ -4,7 +4,9 @@
 
 namespace earshot::analytics {
 
-std::string_view role_name(Role r) { return r == Role::kAgent ? "agent" : "customer"; }
+std::string_view role_name(Role r) {
+  return r == Role::kAgent ? "agent" : "customer";
+}
 std::string_view source_name(MetricSource s) {
   return s == MetricSource::kAudio ? "audio" : "transcript";
 }
@@ -54,9 +56,8 @@ std::vector<Interval> turns_of(const std::vector<Interval>& mine, const std::vec
     if (!out.empty()) {
       const auto gap_lo = out.back().end_ms;
       const auto gap_hi = i.start_ms;
-      const bool other_started = std::any_of(other.begin(), other.end(), [&](const Interval& o) {
-        return o.start_ms >= gap_lo && o.start_ms < gap_hi;
-      });
+      const bool other_started = std::any_of(
+          other.begin(), other.end(), [&](const Interval& o) { return o.start_ms >= gap_lo && o.start_ms < gap_hi; });
       if (gap_hi - gap_lo < gap_ms && !other_started) {
         out.back().end_ms = i.end_ms;
         continue;
@@ -134,9 +135,8 @@ ConversationMetrics compute_conversation(std::vector<Interval> agent, std::vecto
   }
   m.agent.turns = static_cast<int>(agent_turns.size());
   m.customer.turns = static_cast<int>(customer_turns.size());
-  std::sort(m.turns.begin(), m.turns.end(), [](const Turn& a, const Turn& b) {
-    return a.span.start_ms < b.span.start_ms;
-  });
+  std::sort(m.turns.begin(), m.turns.end(),
+            [](const Turn& a, const Turn& b) { return a.span.start_ms < b.span.start_ms; });
 
   int switches = 0;
   double gap_sum = 0;

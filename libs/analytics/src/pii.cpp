@@ -7,14 +7,22 @@
 namespace earshot::analytics {
 namespace {
 
-bool digit(char c) { return c >= '0' && c <= '9'; }
-bool alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
-bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool alpha(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0;
+}
+bool alnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 bool email_local_char(char c) {
   return alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
-bool email_domain_char(char c) { return alnum(c) || c == '.' || c == '-'; }
+bool email_domain_char(char c) {
+  return alnum(c) || c == '.' || c == '-';
+}
 
 void find_emails(std::string_view t, std::vector<PiiFinding>& out) {
   for (std::size_t at = t.find('@'); at != std::string_view::npos; at = t.find('@', at + 1)) {
@@ -54,7 +62,8 @@ void find_digit_runs(std::string_view t, std::vector<PiiFinding>& out) {
       }
       const char c = t[j];
       const bool sep = c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/';
-      if (sep && j + 1 < t.size() && (digit(t[j + 1]) || (c == ')' && t[j + 1] == ' ' && j + 2 < t.size() && digit(t[j + 2])))) {
+      if (sep && j + 1 < t.size() &&
+          (digit(t[j + 1]) || (c == ')' && t[j + 1] == ' ' && j + 2 < t.size() && digit(t[j + 2])))) {
         ++j;
         continue;
       }
@@ -73,7 +82,7 @@ void find_digit_runs(std::string_view t, std::vector<PiiFinding>& out) {
   }
 }
 
-constexpr std::array<std::string_view, 11> kDigitWords = {"zero", "oh",  "one", "two",   "three", "four",
+constexpr std::array<std::string_view, 11> kDigitWords = {"zero", "oh",  "one",   "two",   "three", "four",
                                                           "five", "six", "seven", "eight", "nine"};
 
 bool digit_word(std::string_view w) {
@@ -116,10 +125,14 @@ void find_spoken_digits(std::string_view t, std::vector<PiiFinding>& out) {
 
 std::string_view pii_name(PiiType t) {
   switch (t) {
-    case PiiType::kEmail: return "email";
-    case PiiType::kPhone: return "phone";
-    case PiiType::kCard: return "card";
-    case PiiType::kSpokenDigits: return "spoken_digits";
+    case PiiType::kEmail:
+      return "email";
+    case PiiType::kPhone:
+      return "phone";
+    case PiiType::kCard:
+      return "card";
+    case PiiType::kSpokenDigits:
+      return "spoken_digits";
   }
   return "pii";
 }
@@ -164,10 +177,18 @@ std::string redact(std::string_view text, const std::vector<PiiFinding>& finding
     if (f.begin < pos) continue;
     out.append(text.substr(pos, f.begin - pos));
     switch (f.type) {
-      case PiiType::kEmail: out += "[EMAIL]"; break;
-      case PiiType::kPhone: out += "[PHONE]"; break;
-      case PiiType::kCard: out += "[CARD]"; break;
-      case PiiType::kSpokenDigits: out += "[DIGITS]"; break;
+      case PiiType::kEmail:
+        out += "[EMAIL]";
+        break;
+      case PiiType::kPhone:
+        out += "[PHONE]";
+        break;
+      case PiiType::kCard:
+        out += "[CARD]";
+        break;
+      case PiiType::kSpokenDigits:
+        out += "[DIGITS]";
+        break;
     }
     pos = f.end;
   }

@@ -22,13 +22,12 @@ constexpr double kNegationScalar = -0.74;
 constexpr double kNormalizationAlpha = 15.0;
 
 constexpr std::array<std::string_view, 59> kNegations = {
-    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't",
-    "aren't", "can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt",
-    "havent", "isnt", "mightnt", "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't",
-    "isn't", "mightn't", "mustn't", "neednt", "needn't", "never", "none", "nope", "nor", "not",
-    "nothing", "nowhere", "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't",
-    "shan't", "shouldn't", "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt", "won't",
-    "wouldn't", "rarely", "seldom", "despite"};
+    "aint",    "arent",    "cannot",  "cant",    "couldnt", "darent",   "didnt",   "doesnt",    "ain't",    "aren't",
+    "can't",   "couldn't", "daren't", "didn't",  "doesn't", "dont",     "hadnt",   "hasnt",     "havent",   "isnt",
+    "mightnt", "mustnt",   "neither", "don't",   "hadn't",  "hasn't",   "haven't", "isn't",     "mightn't", "mustn't",
+    "neednt",  "needn't",  "never",   "none",    "nope",    "nor",      "not",     "nothing",   "nowhere",  "oughtnt",
+    "shant",   "shouldnt", "uhuh",    "wasnt",   "werent",  "oughtn't", "shan't",  "shouldn't", "uh-uh",    "wasn't",
+    "weren't", "without",  "wont",    "wouldnt", "won't",   "wouldn't", "rarely",  "seldom",    "despite"};
 
 struct Booster {
   std::string_view word;
@@ -36,34 +35,34 @@ struct Booster {
 };
 
 constexpr std::array<Booster, 83> kBoosters = {{
-    {"absolutely", kBoostIncrement}, {"amazingly", kBoostIncrement}, {"awfully", kBoostIncrement},
-    {"completely", kBoostIncrement}, {"considerable", kBoostIncrement}, {"considerably", kBoostIncrement},
-    {"decidedly", kBoostIncrement}, {"deeply", kBoostIncrement}, {"effing", kBoostIncrement},
-    {"enormous", kBoostIncrement}, {"enormously", kBoostIncrement}, {"entirely", kBoostIncrement},
-    {"especially", kBoostIncrement}, {"exceptional", kBoostIncrement}, {"exceptionally", kBoostIncrement},
-    {"extreme", kBoostIncrement}, {"extremely", kBoostIncrement}, {"fabulously", kBoostIncrement},
-    {"flipping", kBoostIncrement}, {"flippin", kBoostIncrement}, {"frackin", kBoostIncrement},
-    {"fracking", kBoostIncrement}, {"fricking", kBoostIncrement}, {"frickin", kBoostIncrement},
-    {"frigging", kBoostIncrement}, {"friggin", kBoostIncrement}, {"fully", kBoostIncrement},
-    {"fuckin", kBoostIncrement}, {"fucking", kBoostIncrement}, {"fuggin", kBoostIncrement},
-    {"fugging", kBoostIncrement}, {"greatly", kBoostIncrement}, {"hella", kBoostIncrement},
-    {"highly", kBoostIncrement}, {"hugely", kBoostIncrement}, {"incredible", kBoostIncrement},
-    {"incredibly", kBoostIncrement}, {"intensely", kBoostIncrement}, {"major", kBoostIncrement},
-    {"majorly", kBoostIncrement}, {"more", kBoostIncrement}, {"most", kBoostIncrement},
-    {"particularly", kBoostIncrement}, {"purely", kBoostIncrement}, {"quite", kBoostIncrement},
-    {"really", kBoostIncrement}, {"remarkably", kBoostIncrement}, {"so", kBoostIncrement},
-    {"substantially", kBoostIncrement}, {"thoroughly", kBoostIncrement}, {"total", kBoostIncrement},
-    {"totally", kBoostIncrement}, {"tremendous", kBoostIncrement}, {"tremendously", kBoostIncrement},
-    {"uber", kBoostIncrement}, {"unbelievably", kBoostIncrement}, {"unusually", kBoostIncrement},
-    {"utter", kBoostIncrement}, {"utterly", kBoostIncrement}, {"very", kBoostIncrement},
-    {"almost", kBoostDecrement}, {"barely", kBoostDecrement}, {"hardly", kBoostDecrement},
-    {"just enough", kBoostDecrement}, {"kind of", kBoostDecrement}, {"kinda", kBoostDecrement},
-    {"kindof", kBoostDecrement}, {"kind-of", kBoostDecrement}, {"less", kBoostDecrement},
-    {"little", kBoostDecrement}, {"marginal", kBoostDecrement}, {"marginally", kBoostDecrement},
-    {"occasional", kBoostDecrement}, {"occasionally", kBoostDecrement}, {"partly", kBoostDecrement},
-    {"scarce", kBoostDecrement}, {"scarcely", kBoostDecrement}, {"slight", kBoostDecrement},
-    {"slightly", kBoostDecrement}, {"somewhat", kBoostDecrement}, {"sort of", kBoostDecrement},
-    {"sorta", kBoostDecrement}, {"sortof", kBoostDecrement},
+    {"absolutely", kBoostIncrement},    {"amazingly", kBoostIncrement},    {"awfully", kBoostIncrement},
+    {"completely", kBoostIncrement},    {"considerable", kBoostIncrement}, {"considerably", kBoostIncrement},
+    {"decidedly", kBoostIncrement},     {"deeply", kBoostIncrement},       {"effing", kBoostIncrement},
+    {"enormous", kBoostIncrement},      {"enormously", kBoostIncrement},   {"entirely", kBoostIncrement},
+    {"especially", kBoostIncrement},    {"exceptional", kBoostIncrement},  {"exceptionally", kBoostIncrement},
+    {"extreme", kBoostIncrement},       {"extremely", kBoostIncrement},    {"fabulously", kBoostIncrement},
+    {"flipping", kBoostIncrement},      {"flippin", kBoostIncrement},      {"frackin", kBoostIncrement},
+    {"fracking", kBoostIncrement},      {"fricking", kBoostIncrement},     {"frickin", kBoostIncrement},
+    {"frigging", kBoostIncrement},      {"friggin", kBoostIncrement},      {"fully", kBoostIncrement},
+    {"fuckin", kBoostIncrement},        {"fucking", kBoostIncrement},      {"fuggin", kBoostIncrement},
+    {"fugging", kBoostIncrement},       {"greatly", kBoostIncrement},      {"hella", kBoostIncrement},
+    {"highly", kBoostIncrement},        {"hugely", kBoostIncrement},       {"incredible", kBoostIncrement},
+    {"incredibly", kBoostIncrement},    {"intensely", kBoostIncrement},    {"major", kBoostIncrement},
+    {"majorly", kBoostIncrement},       {"more", kBoostIncrement},         {"most", kBoostIncrement},
+    {"particularly", kBoostIncrement},  {"purely", kBoostIncrement},       {"quite", kBoostIncrement},
+    {"really", kBoostIncrement},        {"remarkably", kBoostIncrement},   {"so", kBoostIncrement},
+    {"substantially", kBoostIncrement}, {"thoroughly", kBoostIncrement},   {"total", kBoostIncrement},
+    {"totally", kBoostIncrement},       {"tremendous", kBoostIncrement},   {"tremendously", kBoostIncrement},
+    {"uber", kBoostIncrement},          {"unbelievably", kBoostIncrement}, {"unusually", kBoostIncrement},
+    {"utter", kBoostIncrement},         {"utterly", kBoostIncrement},      {"very", kBoostIncrement},
+    {"almost", kBoostDecrement},        {"barely", kBoostDecrement},       {"hardly", kBoostDecrement},
+    {"just enough", kBoostDecrement},   {"kind of", kBoostDecrement},      {"kinda", kBoostDecrement},
+    {"kindof", kBoostDecrement},        {"kind-of", kBoostDecrement},      {"less", kBoostDecrement},
+    {"little", kBoostDecrement},        {"marginal", kBoostDecrement},     {"marginally", kBoostDecrement},
+    {"occasional", kBoostDecrement},    {"occasionally", kBoostDecrement}, {"partly", kBoostDecrement},
+    {"scarce", kBoostDecrement},        {"scarcely", kBoostDecrement},     {"slight", kBoostDecrement},
+    {"slightly", kBoostDecrement},      {"somewhat", kBoostDecrement},     {"sort of", kBoostDecrement},
+    {"sorta", kBoostDecrement},         {"sortof", kBoostDecrement},
 }};
 
 std::string lower(std::string_view s) {
@@ -93,7 +92,9 @@ bool all_caps(std::string_view w) {
   return any_alpha;
 }
 
-bool is_punct(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
+bool is_punct(char c) {
+  return std::ispunct(static_cast<unsigned char>(c)) != 0;
+}
 
 // Whitespace tokens with surrounding punctuation removed, unless that leaves two characters
 // or fewer (emoticons such as ":)" survive); single characters are dropped.
@@ -142,14 +143,16 @@ Result<SentimentLexicon> SentimentLexicon::parse(std::string_view text) {
     const auto tab = line.find('\t');
     const auto tab2 = tab == std::string_view::npos ? tab : line.find('\t', tab + 1);
     if (tab == std::string_view::npos || tab == 0) {
-      return make_error(ErrorCode::kInvalidArgument, fmt::format("sentiment lexicon line {} has no token and valence", line_no));
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("sentiment lexicon line {} has no token and valence", line_no));
     }
     const auto value = line.substr(tab + 1, tab2 == std::string_view::npos ? std::string_view::npos : tab2 - tab - 1);
     double v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || p != value.data() + value.size() || v < -4.0 || v > 4.0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("sentiment lexicon line {}: valence '{}' is not a number in -4..4", line_no, value));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("sentiment lexicon line {}: valence '{}' is not a number in -4..4", line_no, value));
     }
     lex.valence_[std::string(line.substr(0, tab))] = v;
   }
@@ -235,8 +238,7 @@ SentimentScore SentimentAnalyzer::score(std::string_view text) const {
       }
     }
     // "least" before a word dampens and flips it ("least favourite"), unless "at least".
-    if (i > 0 && low[i - 1] == "least" && lex_.find(low[i - 1]) == nullptr &&
-        !(i > 1 && low[i - 2] == "at")) {
+    if (i > 0 && low[i - 1] == "least" && lex_.find(low[i - 1]) == nullptr && !(i > 1 && low[i - 2] == "at")) {
       valence *= kNegationScalar;
     }
     sentiments.push_back(valence);
@@ -246,8 +248,10 @@ SentimentScore SentimentAnalyzer::score(std::string_view text) const {
   if (auto it = std::find(low.begin(), low.end(), "but"); it != low.end()) {
     const auto bi = static_cast<std::size_t>(it - low.begin());
     for (std::size_t k = 0; k < sentiments.size(); ++k) {
-      if (k < bi) sentiments[k] *= 0.5;
-      else if (k > bi) sentiments[k] *= 1.5;
+      if (k < bi)
+        sentiments[k] *= 0.5;
+      else if (k > bi)
+        sentiments[k] *= 1.5;
     }
   }
 
@@ -258,19 +262,26 @@ SentimentScore SentimentAnalyzer::score(std::string_view text) const {
   const auto qmarks = std::count(text.begin(), text.end(), '?');
   double emphasis = static_cast<double>(bangs) * 0.292;
   if (qmarks > 1) emphasis += qmarks <= 3 ? static_cast<double>(qmarks) * 0.18 : 0.96;
-  if (sum > 0) sum += emphasis;
-  else if (sum < 0) sum -= emphasis;
+  if (sum > 0)
+    sum += emphasis;
+  else if (sum < 0)
+    sum -= emphasis;
   out.compound = normalize(sum);
 
   double pos = 0, neg = 0;
   std::size_t neutral_count = 0;
   for (double s : sentiments) {
-    if (s > 0) pos += s + 1;
-    else if (s < 0) neg += s - 1;
-    else ++neutral_count;
+    if (s > 0)
+      pos += s + 1;
+    else if (s < 0)
+      neg += s - 1;
+    else
+      ++neutral_count;
   }
-  if (pos > std::fabs(neg)) pos += emphasis;
-  else if (pos < std::fabs(neg)) neg -= emphasis;
+  if (pos > std::fabs(neg))
+    pos += emphasis;
+  else if (pos < std::fabs(neg))
+    neg -= emphasis;
   const double total = pos + std::fabs(neg) + static_cast<double>(neutral_count);
   if (total > 0) {
     out.positive = std::fabs(pos / total);

@@ -28,9 +28,9 @@ bool contains_any(const std::string& lower_text, std::initializer_list<std::stri
                      [&](std::string_view w) { return lower_text.find(w) != std::string::npos; });
 }
 
-constexpr std::array<std::string_view, 14> kActionWords = {
-    "refund", "replace", "resolved", "fixed", "issued", "reset", "send", "sent", "schedule",
-    "credit", "cancel", "discount", "escalat", "process"};
+constexpr std::array<std::string_view, 14> kActionWords = {"refund", "replace",  "resolved", "fixed",    "issued",
+                                                           "reset",  "send",     "sent",     "schedule", "credit",
+                                                           "cancel", "discount", "escalat",  "process"};
 
 }  // namespace
 
@@ -105,10 +105,8 @@ OutcomeGuess guess_outcome(const std::vector<TranscriptSegment>& segments,
   return g;
 }
 
-EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segments,
-                                     const SentimentTimeline& sentiment,
-                                     const std::vector<std::string>& matched_categories,
-                                     const EscalationOptions& o) {
+EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segments, const SentimentTimeline& sentiment,
+                                     const std::vector<std::string>& matched_categories, const EscalationOptions& o) {
   EscalationDecision d;
   auto add = [&](const std::string& why, bool high) {
     d.escalate = true;
@@ -117,10 +115,12 @@ EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segme
     d.reason += why;
   };
   if (sentiment.customer.call && *sentiment.customer.call <= o.sentiment_threshold) {
-    add(fmt::format("customer sentiment {:.2f} at or below {:.2f}", *sentiment.customer.call, o.sentiment_threshold), true);
+    add(fmt::format("customer sentiment {:.2f} at or below {:.2f}", *sentiment.customer.call, o.sentiment_threshold),
+        true);
   }
   if (sentiment.customer_change && *sentiment.customer_change <= o.change_threshold) {
-    add(fmt::format("customer sentiment fell by {:.2f} from the first to the last quarter", -*sentiment.customer_change),
+    add(fmt::format("customer sentiment fell by {:.2f} from the first to the last quarter",
+                    -*sentiment.customer_change),
         true);
   }
   for (const auto& seg : segments) {

@@ -16,9 +16,9 @@ int words_in(const std::string& text) {
   return n;
 }
 
-constexpr std::array<std::string_view, 16> kInterrogatives = {
-    "what", "when", "where", "which", "who", "whom", "whose", "why", "how", "can", "could",
-    "would", "will", "do", "does", "is"};
+constexpr std::array<std::string_view, 16> kInterrogatives = {"what",  "when", "where", "which", "who",   "whom",
+                                                              "whose", "why",  "how",   "can",   "could", "would",
+                                                              "will",  "do",   "does",  "is"};
 
 }  // namespace
 
@@ -35,8 +35,8 @@ bool is_question(const std::string& text) {
   return std::find(kInterrogatives.begin(), kInterrogatives.end(), first) != kInterrogatives.end();
 }
 
-SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments,
-                                     std::int64_t duration_ms, const SentimentAnalyzer& analyzer) {
+SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments, std::int64_t duration_ms,
+                                     const SentimentAnalyzer& analyzer) {
   SentimentTimeline out;
   struct Acc {
     double weighted = 0, weight = 0;

@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -35,19 +35,16 @@ void ApiSettings::declare(ConfigSpec& spec) {
   spec.add_int("http_max_body_bytes", &max_body_bytes, 1LL << 20, 1024, 1LL << 30,
                "Largest accepted request body; larger ones get 413 (a larger Content-Length "
                "before any of the body is read; chunked bodies when they pass it).");
-  spec.add_duration("http_header_timeout", &header_timeout, std::chrono::seconds(10),
-                    std::chrono::milliseconds(100), std::chrono::minutes(30),
+  spec.add_duration("http_header_timeout", &header_timeout, std::chrono::seconds(10), std::chrono::milliseconds(100),
+                    std::chrono::minutes(30),
                     "Deadline for a request's line and headers once a connection opens or its "
                     "next request starts; the connection is closed after it.");
-  spec.add_duration("http_read_timeout", &read_timeout, std::chrono::seconds(10),
-                    std::chrono::milliseconds(100), std::chrono::minutes(30),
-                    "Deadline to read a request's body once its headers arrived.");
-  spec.add_duration("http_write_timeout", &write_timeout, std::chrono::seconds(30),
-                    std::chrono::milliseconds(100), std::chrono::minutes(30),
-                    "Deadline to write one response (or one piece of a streamed one).");
-  spec.add_duration("http_idle_timeout", &idle_timeout, std::chrono::seconds(5),
-                    std::chrono::milliseconds(100), std::chrono::minutes(30),
-                    "Keep-alive: how long a connection may wait for its next request.");
+  spec.add_duration("http_read_timeout", &read_timeout, std::chrono::seconds(10), std::chrono::milliseconds(100),
+                    std::chrono::minutes(30), "Deadline to read a request's body once its headers arrived.");
+  spec.add_duration("http_write_timeout", &write_timeout, std::chrono::seconds(30), std::chrono::milliseconds(100),
+                    std::chrono::minutes(30), "Deadline to write one response (or one piece of a streamed one).");
+  spec.add_duration("http_idle_timeout", &idle_timeout, std::chrono::seconds(5), std::chrono::milliseconds(100),
+                    std::chrono::minutes(30), "Keep-alive: how long a connection may wait for its next request.");
   spec.add_int("http_max_connections", &max_connections, 10'000, 1, 1'000'000,
                "Open connections in all; more are answered 503 and closed.");
   spec.add_int("http_max_connections_per_address", &max_connections_per_address, 64, 1, 1'000'000,
@@ -60,14 +57,12 @@ void ApiSettings::declare(ConfigSpec& spec) {
 }
 
 void GatewaySettings::declare(ConfigSpec& spec) {
-  spec.add_string("jwt_secret", &jwt_secret, "",
-                  "HS256 key signing access tokens (at least 32 bytes).",
+  spec.add_string("jwt_secret", &jwt_secret, "", "HS256 key signing access tokens (at least 32 bytes).",
                   ConfigOptions{.required = true, .secret = true});
-  spec.add_duration("jwt_access_ttl", &access_ttl, std::chrono::minutes(15),
-                    std::chrono::seconds(30), std::chrono::hours(24), "Access token lifetime.");
-  spec.add_duration("jwt_refresh_ttl", &refresh_ttl, std::chrono::hours(24 * 14),
-                    std::chrono::minutes(5), std::chrono::hours(24 * 90),
-                    "Refresh token lifetime.");
+  spec.add_duration("jwt_access_ttl", &access_ttl, std::chrono::minutes(15), std::chrono::seconds(30),
+                    std::chrono::hours(24), "Access token lifetime.");
+  spec.add_duration("jwt_refresh_ttl", &refresh_ttl, std::chrono::hours(24 * 14), std::chrono::minutes(5),
+                    std::chrono::hours(24 * 90), "Refresh token lifetime.");
   spec.add_bool("rate_limit_enabled", &rate_limit_enabled, true,
                 "Token-bucket rate limits in Redis (per address and per caller).");
   spec.add_int("rate_limit_per_ip", &rate_limit_per_ip, 600, 1, 10'000'000,
@@ -77,8 +72,8 @@ void GatewaySettings::declare(ConfigSpec& spec) {
   object_store.declare(spec);
   ingest.declare(spec);
   events.declare(spec);
-  spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5),
-                    std::chrono::milliseconds(0), std::chrono::minutes(10),
+  spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5), std::chrono::milliseconds(0),
+                    std::chrono::minutes(10),
                     "Longest a cached page of the calls list is served (it is dropped at "
                     "once when the business's calls change); 0 disables the cache.");
 }
@@ -117,25 +112,26 @@ struct ApiServer::Impl {
 };
 
 ApiServer::ApiServer() : impl_(std::make_unique<Impl>()) {}
-ApiServer::~ApiServer() { stop(); }
+ApiServer::~ApiServer() {
+  stop();
+}
 
-Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySettings gw,
-                                                   GatewayDependencies deps, Runtime& runtime) {
+Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySettings gw, GatewayDependencies deps,
+                                                   Runtime& runtime) {
   if (deps.keys == nullptr) return make_error(ErrorCode::kInvalidArgument, "no master keys");
   std::unique_ptr<ApiServer> self(new ApiServer());
   auto& m = *self->impl_;
-  auto jwt = JwtCodec::make(gw.jwt_secret,
-                            std::chrono::duration_cast<std::chrono::seconds>(gw.access_ttl),
-                            runtime.clock());
+  auto jwt =
+      JwtCodec::make(gw.jwt_secret, std::chrono::duration_cast<std::chrono::seconds>(gw.access_ttl), runtime.clock());
   if (!jwt) return std::unexpected(jwt.error().with_context("EARSHOT_JWT_SECRET"));
   m.jwt.emplace(std::move(*jwt));
   m.db = std::make_unique<storage::Database>(deps.mysql);
-  m.auth = std::make_unique<AuthService>(
-      *m.db, *m.jwt, runtime.clock(), std::chrono::duration_cast<std::chrono::seconds>(gw.refresh_ttl));
+  m.auth = std::make_unique<AuthService>(*m.db, *m.jwt, runtime.clock(),
+                                         std::chrono::duration_cast<std::chrono::seconds>(gw.refresh_ttl));
   m.authenticator = std::make_unique<ServiceAuthenticator>(*m.auth);
   m.publisher = std::make_unique<queue::Publisher>(deps.amqp, queue::PublisherOptions{}, &runtime.metrics());
   m.queues = std::make_unique<AmqpQueueControl>(deps.amqp, deps.topology, *m.publisher);
-  auto redis = cache::RedisClient::make(deps.redis, 8);
+  auto redis = cache::RedisClient::make(deps.redis);
   if (!redis) return std::unexpected(redis.error().with_context("EARSHOT_REDIS_URL"));
   m.redis = std::move(*redis);
   m.limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis);
@@ -157,10 +153,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
         lc->invalidate_all();
         hub->notify_all();
       });
-  m.services = std::make_unique<GatewayServices>(GatewayServices{
-      *m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir,
-      &runtime.health(), &runtime.metrics(), openapi_document(), m.event_hub.get(),
-      m.list_cache.get()});
+  m.services = std::make_unique<GatewayServices>(
+      GatewayServices{*m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
+                      &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
   m.services->ingest = gw.ingest;
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
   m.services->egress_policy = &m.services->ingest.fetch_policy;
@@ -173,8 +168,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   limits.enabled = gw.rate_limit_enabled;
   limits.per_ip = gw.rate_limit_per_ip;
   limits.per_caller = gw.rate_limit_per_caller;
-  m.dispatcher = std::make_unique<Dispatcher>(m.router, *m.authenticator, m.limiter.get(), limits,
-                                              runtime.clock(), runtime.metrics());
+  m.dispatcher = std::make_unique<Dispatcher>(m.router, *m.authenticator, m.limiter.get(), limits, runtime.clock(),
+                                              runtime.metrics());
   m.dispatcher->on_write([lc = m.list_cache.get()](const std::string& bid) { lc->invalidate(bid); });
   // Uploads carry recordings: the listener takes the largest one plus the form around it.
   api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.ingest.max_audio_bytes + (1LL << 20));
@@ -217,6 +212,8 @@ void ApiServer::stop() {
   if (impl_->publisher) impl_->publisher->stop();
 }
 
-int ApiServer::bound_port() const { return impl_->http ? impl_->http->bound_port() : 0; }
+int ApiServer::bound_port() const {
+  return impl_->http ? impl_->http->bound_port() : 0;
+}
 
 }  // namespace earshot::api

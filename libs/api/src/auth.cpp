@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "earshot/crypto/api_key.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 
@@ -41,9 +41,12 @@ const std::string& dummy_hash() {
 
 std::optional<Role> role_of(storage::UserRole r) {
   switch (r) {
-    case storage::UserRole::kAdmin: return Role::kAdmin;
-    case storage::UserRole::kAnalyst: return Role::kAnalyst;
-    case storage::UserRole::kViewer: return Role::kViewer;
+    case storage::UserRole::kAdmin:
+      return Role::kAdmin;
+    case storage::UserRole::kAnalyst:
+      return Role::kAnalyst;
+    case storage::UserRole::kViewer:
+      return Role::kViewer;
   }
   return std::nullopt;
 }
@@ -58,8 +61,8 @@ AuthService::AuthService(storage::Database& db, const JwtCodec& jwt, const Clock
                          std::chrono::seconds refresh_ttl)
     : db_(db), jwt_(jwt), clock_(clock), refresh_ttl_(refresh_ttl) {}
 
-Result<Session> AuthService::login(std::string_view email, std::string_view password,
-                                   std::optional<std::string> bid, std::string_view client_address) {
+Result<Session> AuthService::login(std::string_view email, std::string_view password, std::optional<std::string> bid,
+                                   std::string_view client_address) {
   if (email.empty() || email.size() > 255 || password.empty() || password.size() > 1024) {
     return make_error(ErrorCode::kInvalidArgument, "email and password are required");
   }
@@ -139,9 +142,12 @@ Result<std::string> AuthService::store_refresh(const Principal& p, const std::st
                                                storage::Connection* conn) {
   const std::string token = random_token("ert_", 32);
   const auto expires = storage::to_timestamp(clock_.now() + refresh_ttl_);
-  const Value params[] = {Value(crypto::hash_api_key(token)), Value(family),
-                          p.bid.empty() ? Value(nullptr) : Value(p.bid), Value(p.id),
-                          Value(p.kind == Principal::Kind::kPlatformAdmin), Value(expires)};
+  const Value params[] = {Value(crypto::hash_api_key(token)),
+                          Value(family),
+                          p.bid.empty() ? Value(nullptr) : Value(p.bid),
+                          Value(p.id),
+                          Value(p.kind == Principal::Kind::kPlatformAdmin),
+                          Value(expires)};
   constexpr std::string_view sql =
       "INSERT INTO auth_refresh_tokens (token_hash, family_id, bid, user_id, is_platform_admin, "
       "expires_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -213,15 +219,13 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
           "WHERE u.bid = ? AND u.id = ?",
           {Value(p.bid), Value(p.id)});
       if (!u) return std::unexpected(u.error());
-      if (u->rows.empty() || u->rows[0][1].as_int() != 0 ||
-          u->rows[0][2].as_string() != "active") {
+      if (u->rows.empty() || u->rows[0][1].as_int() != 0 || u->rows[0][2].as_string() != "active") {
         out.outcome = Outcome::kUnknown;
         return out;
       }
       p.role = role_from_name(u->rows[0][0].as_string()).value_or(Role::kViewer);
     }
-    auto rev = c.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE id = ?",
-                         {Value(now), row[0]});
+    auto rev = c.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE id = ?", {Value(now), row[0]});
     if (!rev) return std::unexpected(rev.error());
     auto next = store_refresh(p, out.family, &c);
     if (!next) return std::unexpected(next.error());
@@ -232,16 +236,18 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
   });
   if (!rot) return std::unexpected(rot.error());
   switch (rot->outcome) {
-    case Outcome::kUnknown: return std::unexpected(bad_refresh("unknown or no longer valid"));
-    case Outcome::kExpired: return std::unexpected(bad_refresh("expired"));
+    case Outcome::kUnknown:
+      return std::unexpected(bad_refresh("unknown or no longer valid"));
+    case Outcome::kExpired:
+      return std::unexpected(bad_refresh("expired"));
     case Outcome::kReused: {
-      auto st = db_.execute(
-          "UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-          {Value(now), Value(rot->family)});
+      auto st = db_.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                            {Value(now), Value(rot->family)});
       if (!st) return std::unexpected(st.error());
       return std::unexpected(bad_refresh("already used; the session is revoked"));
     }
-    case Outcome::kRotated: break;
+    case Outcome::kRotated:
+      break;
   }
   AccessClaims c;
   c.sub = rot->principal.subject();
@@ -262,9 +268,8 @@ Status AuthService::logout(std::string_view refresh_token) {
                          {Value(crypto::hash_api_key(refresh_token))});
   if (!fam) return std::unexpected(fam.error());
   if (fam->rows.empty()) return {};
-  auto r = db_.execute(
-      "UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-      {Value(now), fam->rows[0][0]});
+  auto r = db_.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                       {Value(now), fam->rows[0][0]});
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -296,8 +301,7 @@ Result<Principal> AuthService::authenticate_bearer(std::string_view token) const
     auto now_role = current_role(p.bid, p.id);
     if (!now_role) return std::unexpected(now_role.error());
     if (!*now_role) {
-      return make_error(ErrorCode::kUnauthenticated,
-                        "the user or its business is disabled; log in again");
+      return make_error(ErrorCode::kUnauthenticated, "the user or its business is disabled; log in again");
     }
     p.role = **now_role;
   } else {
@@ -320,8 +324,8 @@ Result<bool> AuthService::session_open(const std::string& sid) const {
   }
   // Open while any token of the family is unrevoked (rotation revokes one and adds the next;
   // logout and a reused token revoke them all).
-  auto r = db_.execute("SELECT 1 FROM auth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL LIMIT 1",
-                       {Value(sid)});
+  auto r =
+      db_.execute("SELECT 1 FROM auth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL LIMIT 1", {Value(sid)});
   if (!r) return std::unexpected(r.error());
   const bool ok = !r->rows.empty();
   std::lock_guard lock(standing_mu_);
@@ -348,8 +352,7 @@ Result<bool> AuthService::admin_enabled(std::int64_t admin) const {
   return ok;
 }
 
-Result<std::optional<Role>> AuthService::current_role(const std::string& bid,
-                                                      std::int64_t user) const {
+Result<std::optional<Role>> AuthService::current_role(const std::string& bid, std::int64_t user) const {
   const auto now = clock_.steady_now();
   const auto key = std::make_pair(bid, user);
   {

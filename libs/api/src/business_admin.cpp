@@ -37,8 +37,7 @@ Status AmqpQueueControl::publish(std::vector<queue::OutgoingMessage> messages) {
 
 namespace {
 
-Status announce(QueueControl& queues, queue::BusinessEventType type, const std::string& bid,
-                const Clock& clock) {
+Status announce(QueueControl& queues, queue::BusinessEventType type, const std::string& bid, const Clock& clock) {
   queue::BusinessEvent ev;
   ev.type = type;
   ev.bid = bid;
@@ -50,22 +49,19 @@ Status announce(QueueControl& queues, queue::BusinessEventType type, const std::
 
 }  // namespace
 
-Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys,
-                                            QueueControl& queues, const NewBusiness& in,
-                                            const Clock& clock) {
+Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys, QueueControl& queues,
+                                            const NewBusiness& in, const Clock& clock) {
   auto tenant = storage::TenantId::make(in.bid);
   if (!tenant) return std::unexpected(tenant.error());
   if (in.name.empty() || in.name.size() > 255) {
     return make_error(ErrorCode::kInvalidArgument, "name must be 1-255 characters");
   }
   if (in.admin_email.has_value() != in.admin_password.has_value()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "admin_email and admin_password go together");
+    return make_error(ErrorCode::kInvalidArgument, "admin_email and admin_password go together");
   }
   std::optional<std::string> admin_hash;
   if (in.admin_password) {
-    if (in.admin_email->empty() || in.admin_email->find('@') == std::string::npos ||
-        in.admin_email->size() > 255) {
+    if (in.admin_email->empty() || in.admin_email->find('@') == std::string::npos || in.admin_email->size() > 255) {
       return make_error(ErrorCode::kInvalidArgument, "admin_email must be an e-mail address");
     }
     if (in.admin_password->size() < 8) {

@@ -23,18 +23,16 @@ Reply error_reply(const Error& e) {
 }
 
 bool is_tenant_route(const Policy& pol) {
-  return !pol.public_route && !pol.platform_admin_only && !pol.business_in_path &&
-         !pol.platform_admin_allowed;
+  return !pol.public_route && !pol.platform_admin_only && !pol.business_in_path && !pol.platform_admin_allowed;
 }
 
-Dispatcher::Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter,
-                       RateLimitOptions limits, const Clock& clock, Metrics& metrics)
+Dispatcher::Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter, RateLimitOptions limits,
+                       const Clock& clock, Metrics& metrics)
     : router_(router), auth_(auth), limiter_(limiter), limits_(limits), clock_(clock) {
   limited_ = &metrics.counter("earshot_rate_limited_total", "Requests refused by a rate limit.");
-  limiter_failures_ = &metrics
-                           .counter("earshot_rate_limit_errors_total",
-                                    "Rate limit checks that failed (requests let through).")
-                           .Add({});
+  limiter_failures_ =
+      &metrics.counter("earshot_rate_limit_errors_total", "Rate limit checks that failed (requests let through).")
+           .Add({});
 }
 
 Status Dispatcher::rate_limit(const std::string& key, std::int64_t capacity) {
@@ -45,8 +43,7 @@ Status Dispatcher::rate_limit(const std::string& key, std::int64_t capacity) {
     limiter_failures_->Increment();
     static std::atomic<std::uint64_t> n{0};
     if (n.fetch_add(1) % 1000 == 0) {
-      log::warn("rate limiter unavailable; letting requests through",
-                {{"error", d.error().to_string()}});
+      log::warn("rate limiter unavailable; letting requests through", {{"error", d.error().to_string()}});
     }
     return {};
   }
@@ -61,8 +58,8 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
   auto lookup = router_.find(req.method, req.path);
   if (!lookup.match) {
     if (lookup.method_not_allowed) {
-      Reply r = error_reply(Error(ErrorCode::kInvalidArgument,
-                                  fmt::format("method {} is not allowed here", req.method)));
+      Reply r =
+          error_reply(Error(ErrorCode::kInvalidArgument, fmt::format("method {} is not allowed here", req.method)));
       r.status = 405;
       r.json["error"]["code"] = "method_not_allowed";
       std::string allow;
@@ -116,10 +113,8 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
     }
     if (auto st = auth_.business_for_admin(named); !st) return std::unexpected(st.error());
     req.principal->bid = named;
-    log::info("platform admin acts on a business", {{"admin", p.subject()},
-                                                    {"business", named},
-                                                    {"method", req.method},
-                                                    {"route", route.pattern}});
+    log::info("platform admin acts on a business",
+              {{"admin", p.subject()}, {"business", named}, {"method", req.method}, {"route", route.pattern}});
   }
   if (pol.platform_admin_only && !platform) return std::unexpected(forbidden);
   if (p.kind == Principal::Kind::kApiKey) {

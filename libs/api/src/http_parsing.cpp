@@ -78,7 +78,9 @@ bool parse_parameters(std::string_view header, std::string& value_out, std::map<
   return true;
 }
 
-Error bad(std::string msg) { return Error(ErrorCode::kInvalidArgument, "malformed multipart body: " + msg); }
+Error bad(std::string msg) {
+  return Error(ErrorCode::kInvalidArgument, "malformed multipart body: " + msg);
+}
 
 }  // namespace
 

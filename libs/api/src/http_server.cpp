@@ -12,12 +12,11 @@
 // request cost a timerfd_settime and an epoll_ctl each time (docs/api.md).
 #include <fmt/format.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <array>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -41,13 +40,13 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
-constexpr std::uint32_t kHeaderLimit = 64 * 1024;   // request line + headers; more: 431
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;  // request line + headers; more: 431
 // How often deadlines are checked: a phase overruns its timeout by at most this much.
 constexpr std::chrono::milliseconds kSweepInterval{100};
-constexpr std::size_t kTargetLimit = 8 * 1024;       // request target; more: 414
-constexpr std::size_t kPieceBytes = 256 * 1024;      // object pieces streamed per write
-constexpr std::size_t kGzipMinBytes = 1024;          // smaller bodies go out as they are
-constexpr std::size_t kSinkQueueBytes = 1 << 20;     // an SSE client further behind is dropped
+constexpr std::size_t kTargetLimit = 8 * 1024;    // request target; more: 414
+constexpr std::size_t kPieceBytes = 256 * 1024;   // object pieces streamed per write
+constexpr std::size_t kGzipMinBytes = 1024;       // smaller bodies go out as they are
+constexpr std::size_t kSinkQueueBytes = 1 << 20;  // an SSE client further behind is dropped
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -81,37 +80,68 @@ std::vector<std::string> split_csv(const std::string& s) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -119,13 +149,27 @@ const char* reason_phrase(int status) {
 std::string listener_error(int status, const std::string& message) {
   std::string code;
   switch (status) {
-    case 405: code = "method_not_allowed"; break;
-    case 413: code = "payload_too_large"; break;
-    case 414: code = "uri_too_long"; break;
-    case 416: code = "range_not_satisfiable"; break;
-    case 431: code = "headers_too_large"; break;
-    case 503: code = std::string(code_name(ErrorCode::kUnavailable)); break;
-    default: code = std::string(code_name(ErrorCode::kInvalidArgument)); break;
+    case 405:
+      code = "method_not_allowed";
+      break;
+    case 413:
+      code = "payload_too_large";
+      break;
+    case 414:
+      code = "uri_too_long";
+      break;
+    case 416:
+      code = "range_not_satisfiable";
+      break;
+    case 431:
+      code = "headers_too_large";
+      break;
+    case 503:
+      code = std::string(code_name(ErrorCode::kUnavailable));
+      break;
+    default:
+      code = std::string(code_name(ErrorCode::kInvalidArgument));
+      break;
   }
   nlohmann::json body{{"error", {{"code", code}, {"message", message}}}};
   return body.dump();
@@ -139,8 +183,7 @@ bool compressible(std::string_view content_type) {
 
 bool has_header(const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       return true;
@@ -232,7 +275,8 @@ struct HttpServer::Impl {
     out += ex.request_id;
     out += "\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
     if (set_cache_control) out += "Cache-Control: no-store\r\n";
-    if (settings.hsts_max_age > 0) out += fmt::format("Strict-Transport-Security: max-age={}\r\n", settings.hsts_max_age);
+    if (settings.hsts_max_age > 0)
+      out += fmt::format("Strict-Transport-Security: max-age={}\r\n", settings.hsts_max_age);
     if (origin_allowed(ex.origin)) {
       out += "Access-Control-Allow-Origin: " + ex.origin +
              "\r\nVary: Origin\r\nAccess-Control-Expose-Headers: X-Request-Id, Retry-After, Content-Range\r\n";
@@ -324,7 +368,8 @@ struct HttpServer::Impl {
       has_body = false;
     }
     if (status == 204 || status == 304) has_body = false;
-    if (!p.stream && !p.read_piece && has_body && ex.gzip && body.size() >= kGzipMinBytes && compressible(content_type)) {
+    if (!p.stream && !p.read_piece && has_body && ex.gzip && body.size() >= kGzipMinBytes &&
+        compressible(content_type)) {
       auto zipped = http_parsing::gzip(body);
       if (!zipped.empty()) {
         body = std::move(zipped);
@@ -397,8 +442,7 @@ class SseSink;
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(HttpServer::Impl& srv, tcp::socket socket, std::string addr)
-      : srv_(srv), socket_(std::move(socket)), addr_(std::move(addr)),
-        buffer_(kHeaderLimit + 16 * 1024) {}
+      : srv_(srv), socket_(std::move(socket)), addr_(std::move(addr)), buffer_(kHeaderLimit + 16 * 1024) {}
 
   ~HttpConnection() {
     {
@@ -548,8 +592,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) return self->dispatch();
       if (ec == bhttp::error::body_limit) {
-        return self->reject(413, fmt::format("request body too large (at most {} bytes)",
-                                             self->srv_.settings.max_body_bytes));
+        return self->reject(
+            413, fmt::format("request body too large (at most {} bytes)", self->srv_.settings.max_body_bytes));
       }
       if (self->timed_out_ || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
           ec == asio::error::eof || ec == asio::error::operation_aborted) {
@@ -840,7 +884,6 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
 
 }  // namespace
 
-
 void HttpConnection::write_head_then_stream() {
   streaming_ = true;
   arm(srv_.settings.write_timeout);
@@ -882,19 +925,22 @@ void HttpConnection::sse_flush() {
   sse_writing_ = true;
   write_ = std::make_shared<std::string>(std::move(chunk));
   arm(srv_.settings.write_timeout);
-  asio::async_write(socket_, asio::buffer(*write_), [self = shared_from_this(), ending](beast::error_code ec, std::size_t) {
-    self->sse_writing_ = false;
-    self->disarm();
-    if (ec) {
-      self->sink_->gone();
-      return self->close();
-    }
-    if (ending && !self->sink_->open()) return self->close();
-    self->sse_flush();
-  });
+  asio::async_write(socket_, asio::buffer(*write_),
+                    [self = shared_from_this(), ending](beast::error_code ec, std::size_t) {
+                      self->sse_writing_ = false;
+                      self->disarm();
+                      if (ec) {
+                        self->sink_->gone();
+                        return self->close();
+                      }
+                      if (ending && !self->sink_->open()) return self->close();
+                      self->sse_flush();
+                    });
 }
 
-void HttpConnection::sse_end() { sse_flush(); }
+void HttpConnection::sse_end() {
+  sse_flush();
+}
 
 // Closes the connections whose deadline passed, then runs again kSweepInterval later. Only
 // the overdue are locked (under `mu`; the references are dropped after it is released, as a
@@ -963,8 +1009,8 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     refused->Add({{"cap", cap}}).Increment();
     Exchange ex;
     ex.request_id = new_request_id();
-    auto bytes = std::make_shared<std::string>(
-        simple(ex, 503, listener_error(503, over), true, {{"Retry-After", "1"}}));
+    auto bytes =
+        std::make_shared<std::string>(simple(ex, 503, listener_error(503, over), true, {{"Retry-After", "1"}}));
     auto sock = std::make_shared<tcp::socket>(std::move(socket));
     asio::async_write(*sock, asio::buffer(*bytes), [sock, bytes](beast::error_code, std::size_t) {
       beast::error_code ignored;
@@ -990,9 +1036,13 @@ HttpServer::HttpServer(ApiSettings settings, Dispatcher& dispatcher, Metrics& me
   impl_->open_gauge = &metrics.gauge("earshot_http_connections", "Open connections to the API listener.").Add({});
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
-int HttpServer::bound_port() const { return impl_->port; }
+int HttpServer::bound_port() const {
+  return impl_->port;
+}
 
 Status HttpServer::start() {
   auto& m = *impl_;

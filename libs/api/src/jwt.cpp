@@ -25,8 +25,7 @@ struct JwtFree {
 };
 using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 }  // namespace
 
@@ -115,7 +114,9 @@ struct JwtCodec::Verified {
 JwtCodec::JwtCodec(std::string key, std::chrono::seconds ttl, const Clock& clock)
     : key_(std::move(key)), ttl_(ttl), clock_(&clock), verified_(std::make_shared<Verified>()) {}
 
-std::size_t JwtCodec::remembered() const { return verified_->size(); }
+std::size_t JwtCodec::remembered() const {
+  return verified_->size();
+}
 
 Result<JwtCodec> JwtCodec::make(std::string key, std::chrono::seconds ttl, const Clock& clock) {
   if (key.size() < kMinJwtKeyBytes) {
@@ -127,8 +128,7 @@ Result<JwtCodec> JwtCodec::make(std::string key, std::chrono::seconds ttl, const
 }
 
 Result<std::string> JwtCodec::issue(AccessClaims c) const {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       clock_->now().time_since_epoch()).count();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count();
   c.iat = now;
   c.exp = now + ttl_.count();
   unsigned char rnd[16];
@@ -139,8 +139,7 @@ Result<std::string> JwtCodec::issue(AccessClaims c) const {
   JwtPtr j(raw);
   const auto* key = reinterpret_cast<const unsigned char*>(key_.data());
   if (jwt_set_alg(j.get(), JWT_ALG_HS256, key, static_cast<int>(key_.size())) != 0 ||
-      jwt_add_grant(j.get(), "sub", c.sub.c_str()) != 0 ||
-      jwt_add_grant(j.get(), "role", c.role.c_str()) != 0 ||
+      jwt_add_grant(j.get(), "sub", c.sub.c_str()) != 0 || jwt_add_grant(j.get(), "role", c.role.c_str()) != 0 ||
       jwt_add_grant(j.get(), "jti", c.jti.c_str()) != 0 ||
       jwt_add_grant_int(j.get(), "iat", static_cast<long>(c.iat)) != 0 ||
       jwt_add_grant_int(j.get(), "exp", static_cast<long>(c.exp)) != 0 ||
@@ -175,8 +174,8 @@ Result<AccessClaims> JwtCodec::verify_fully(std::string_view token) const {
   auto header_text = base64url_decode(token.substr(0, dot1));
   if (!header_text) return std::unexpected(unauthenticated("malformed header"));
   auto header = nlohmann::json::parse(*header_text, nullptr, false);
-  if (header.is_discarded() || !header.is_object() || !header.contains("alg") ||
-      !header["alg"].is_string() || header["alg"].get<std::string>() != "HS256") {
+  if (header.is_discarded() || !header.is_object() || !header.contains("alg") || !header["alg"].is_string() ||
+      header["alg"].get<std::string>() != "HS256") {
     return std::unexpected(unauthenticated("algorithm must be HS256"));
   }
   jwt_t* raw = nullptr;
@@ -208,8 +207,7 @@ Result<AccessClaims> JwtCodec::verify_fully(std::string_view token) const {
   AccessClaims c;
   auto exp = num("exp");
   if (!exp) return std::unexpected(unauthenticated("exp is required"));
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       clock_->now().time_since_epoch()).count();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count();
   if (*exp <= now) return std::unexpected(unauthenticated("expired"));
   auto sub = str("sub");
   auto role = str("role");

@@ -4,12 +4,11 @@
 
 namespace earshot::api {
 
-ListCache::ListCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries,
-                     Metrics* metrics)
+ListCache::ListCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries, Metrics* metrics)
     : clock_(clock), ttl_(ttl), max_entries_(std::max<std::size_t>(max_entries, 1)) {
   if (metrics != nullptr) {
-    auto& f = metrics->counter("earshot_list_cache_requests_total",
-                               "Calls list requests by cache result (hit or miss).");
+    auto& f =
+        metrics->counter("earshot_list_cache_requests_total", "Calls list requests by cache result (hit or miss).");
     hits_ = &f.Add({{"result", "hit"}});
     misses_ = &f.Add({{"result", "miss"}});
   }
@@ -42,8 +41,7 @@ std::optional<Reply> ListCache::find(const std::string& bid, const std::string& 
   {
     std::shared_lock lock(mu_);
     auto it = entries_.find(bid + '\n' + key);
-    if (it != entries_.end() && it->second.generation == generation_locked(bid) &&
-        now < it->second.expires) {
+    if (it != entries_.end() && it->second.generation == generation_locked(bid) && now < it->second.expires) {
       if (hits_ != nullptr) hits_->Increment();
       return it->second.reply;
     }
@@ -52,8 +50,7 @@ std::optional<Reply> ListCache::find(const std::string& bid, const std::string& 
   return std::nullopt;
 }
 
-void ListCache::store(const std::string& bid, const std::string& key, std::uint64_t generation,
-                      const Reply& reply) {
+void ListCache::store(const std::string& bid, const std::string& key, std::uint64_t generation, const Reply& reply) {
   if (!enabled() || reply.status != 200 || reply.stream || reply.read_piece) return;
   Entry e{generation, clock_.steady_now() + ttl_, reply};
   if (!e.reply.raw) {

@@ -50,7 +50,8 @@ Result<FailureCount> RedisLoginFailureStore::get(const std::string& key) {
   return c;
 }
 
-Result<FailureCount> RedisLoginFailureStore::add(const std::string& key, std::int64_t now, std::chrono::milliseconds ttl) {
+Result<FailureCount> RedisLoginFailureStore::add(const std::string& key, std::int64_t now,
+                                                 std::chrono::milliseconds ttl) {
   auto r = redis_.eval(kAddFailure, {prefix_ + key}, {std::to_string(now), std::to_string(ttl.count())});
   if (!r) return std::unexpected(r.error());
   if (r->kind != cache::RedisReply::Kind::kArray || r->elements.size() != 2) {
@@ -72,7 +73,9 @@ std::string LoginThrottle::account_key(std::string_view email) {
   return "acct:" + crypto::hash_api_key(lower);  // no e-mail addresses in Redis
 }
 
-std::string LoginThrottle::address_key(std::string_view address) { return "addr:" + std::string(address); }
+std::string LoginThrottle::address_key(std::string_view address) {
+  return "addr:" + std::string(address);
+}
 
 std::chrono::milliseconds LoginThrottle::delay(std::int64_t failures, std::int64_t free,
                                                std::chrono::milliseconds max) const {

@@ -42,7 +42,8 @@ inline Status check_literal_destination(const http::AddressPolicy& policy, std::
     if (close == std::string_view::npos) return {};
     rest = host.substr(close + 1);
     host = host.substr(1, close - 1);
-  } else if (const auto colon = host.find(':'); colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+  } else if (const auto colon = host.find(':');
+             colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
     rest = host.substr(colon);
     host = host.substr(0, colon);
   }
@@ -89,7 +90,9 @@ inline Status check_destinations(const http::AddressPolicy& policy, const std::s
   return {};
 }
 
-inline std::string iso(storage::Timestamp t) { return queue::format_utc(t); }
+inline std::string iso(storage::Timestamp t) {
+  return queue::format_utc(t);
+}
 inline Json iso_opt(const std::optional<storage::Timestamp>& t) {
   return t ? Json(iso(*t)) : Json(nullptr);
 }
@@ -122,8 +125,8 @@ inline Status only_query(const Request& r, std::initializer_list<std::string_vie
 }
 
 // A string field: required or optional, with a length range.
-inline Result<std::optional<std::string>> str_field(const Json& b, const char* name, bool required,
-                                                    std::size_t min_len, std::size_t max_len) {
+inline Result<std::optional<std::string>> str_field(const Json& b, const char* name, bool required, std::size_t min_len,
+                                                    std::size_t max_len) {
   auto it = b.find(name);
   if (it == b.end() || it->is_null()) {
     if (required) return invalid(fmt::format("{} is required", name));
@@ -144,8 +147,8 @@ inline Result<std::optional<bool>> bool_field(const Json& b, const char* name) {
   return std::optional<bool>(it->get<bool>());
 }
 
-inline Result<std::optional<std::int64_t>> int_field(const Json& b, const char* name,
-                                                     std::int64_t min, std::int64_t max) {
+inline Result<std::optional<std::int64_t>> int_field(const Json& b, const char* name, std::int64_t min,
+                                                     std::int64_t max) {
   auto it = b.find(name);
   if (it == b.end() || it->is_null()) return std::optional<std::int64_t>{};
   if (!it->is_number_integer()) return invalid(fmt::format("{} must be an integer", name));
@@ -154,8 +157,8 @@ inline Result<std::optional<std::int64_t>> int_field(const Json& b, const char* 
   return std::optional<std::int64_t>(v);
 }
 
-inline Result<std::optional<std::int64_t>> query_int(const Request& r, const char* name,
-                                                     std::int64_t min, std::int64_t max) {
+inline Result<std::optional<std::int64_t>> query_int(const Request& r, const char* name, std::int64_t min,
+                                                     std::int64_t max) {
   auto v = r.query_param(name);
   if (!v) return std::optional<std::int64_t>{};
   std::int64_t out = 0;
@@ -166,14 +169,12 @@ inline Result<std::optional<std::int64_t>> query_int(const Request& r, const cha
   return std::optional<std::int64_t>(out);
 }
 
-inline Result<std::optional<double>> query_double(const Request& r, const char* name, double min,
-                                                  double max) {
+inline Result<std::optional<double>> query_double(const Request& r, const char* name, double min, double max) {
   auto v = r.query_param(name);
   if (!v) return std::optional<double>{};
   double out = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || !std::isfinite(out) ||
-      out < min || out > max) {
+  if (v->empty() || ec != std::errc() || p != v->data() + v->size() || !std::isfinite(out) || out < min || out > max) {
     return invalid(fmt::format("{} must be a number {}..{}", name, min, max));
   }
   return std::optional<double>(out);
@@ -190,8 +191,7 @@ inline Result<std::optional<storage::Timestamp>> query_time(const Request& r, co
   return std::optional<storage::Timestamp>(*t);
 }
 
-inline Result<std::optional<std::string>> query_str(const Request& r, const char* name,
-                                                    std::size_t max_len) {
+inline Result<std::optional<std::string>> query_str(const Request& r, const char* name, std::size_t max_len) {
   auto v = r.query_param(name);
   if (!v) return std::optional<std::string>{};
   if (v->empty() || v->size() > max_len) {
@@ -225,7 +225,7 @@ inline std::string csv_cell(const Json& v) {
 
 // A list as JSON {"items": [...]} or, with format=csv, a CSV file of `columns`.
 inline Result<Reply> list_reply(const Request& req, const Json& items, const std::vector<std::string>& columns,
-                         const std::string& name, Json extra = Json::object()) {
+                                const std::string& name, Json extra = Json::object()) {
   const auto format = req.query_param("format").value_or("json");
   if (format == "json") {
     extra["items"] = items;

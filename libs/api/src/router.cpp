@@ -10,10 +10,14 @@ namespace earshot::api {
 
 std::string_view role_name(Role r) {
   switch (r) {
-    case Role::kPlatformAdmin: return "platform_admin";
-    case Role::kAdmin: return "admin";
-    case Role::kAnalyst: return "analyst";
-    case Role::kViewer: return "viewer";
+    case Role::kPlatformAdmin:
+      return "platform_admin";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kAnalyst:
+      return "analyst";
+    case Role::kViewer:
+      return "viewer";
   }
   return "viewer";
 }
@@ -36,9 +40,12 @@ bool Principal::has_scope(std::string_view s) const {
 
 std::string Principal::subject() const {
   switch (kind) {
-    case Kind::kUser: return fmt::format("user:{}", id);
-    case Kind::kPlatformAdmin: return fmt::format("admin:{}", id);
-    case Kind::kApiKey: return fmt::format("key:{}", id);
+    case Kind::kUser:
+      return fmt::format("user:{}", id);
+    case Kind::kPlatformAdmin:
+      return fmt::format("admin:{}", id);
+    case Kind::kApiKey:
+      return fmt::format("key:{}", id);
   }
   return "unknown";
 }

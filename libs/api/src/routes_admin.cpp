@@ -43,9 +43,12 @@ Json business_json(const storage::Business& b) {
 
 std::string_view lead_mode_name(storage::LeadFilterMode m) {
   switch (m) {
-    case storage::LeadFilterMode::kOff: return "off";
-    case storage::LeadFilterMode::kPrefer: return "prefer";
-    case storage::LeadFilterMode::kRequire: return "require";
+    case storage::LeadFilterMode::kOff:
+      return "off";
+    case storage::LeadFilterMode::kPrefer:
+      return "prefer";
+    case storage::LeadFilterMode::kRequire:
+      return "require";
   }
   return "off";
 }
@@ -80,11 +83,10 @@ bool looks_secret(const std::string& key) {
 
 // Applies the given fields of `b` over `c`, validating each.
 Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
-  if (auto st = detail::only_fields(b, {"source_db", "column_mapping", "crm", "lead_filter_mode",
-                                        "stt_provider", "stt_options", "llm_chain",
-                                        "embedding_provider", "language", "default_country_code",
-                                        "concurrency", "rate_limit_per_min", "retention_days",
-                                        "hash_phone_after_analysis", "channel_roles", "secrets"});
+  if (auto st = detail::only_fields(
+          b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider", "stt_options", "llm_chain",
+              "embedding_provider", "language", "default_country_code", "concurrency", "rate_limit_per_min",
+              "retention_days", "hash_phone_after_analysis", "channel_roles", "secrets"});
       !st) {
     return st;
   }
@@ -114,8 +116,8 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
     const Json& l = b["llm_chain"];
     if (!l.is_array() || l.size() > 10) return invalid("llm_chain must be a list of up to 10 models");
     for (std::size_t i = 0; i < l.size(); ++i) {
-      if (!l[i].is_object() || !l[i].contains("provider") || !l[i]["provider"].is_string() ||
-          !l[i].contains("model") || !l[i]["model"].is_string()) {
+      if (!l[i].is_object() || !l[i].contains("provider") || !l[i]["provider"].is_string() || !l[i].contains("model") ||
+          !l[i]["model"].is_string()) {
         return invalid(fmt::format("llm_chain[{}] must be {{provider, model}}", i));
       }
     }
@@ -136,10 +138,14 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
   }
   if (b.contains("lead_filter_mode")) {
     const Json& m = b["lead_filter_mode"];
-    if (m == "off") c.lead_filter_mode = storage::LeadFilterMode::kOff;
-    else if (m == "prefer") c.lead_filter_mode = storage::LeadFilterMode::kPrefer;
-    else if (m == "require") c.lead_filter_mode = storage::LeadFilterMode::kRequire;
-    else return invalid("lead_filter_mode must be off|prefer|require");
+    if (m == "off")
+      c.lead_filter_mode = storage::LeadFilterMode::kOff;
+    else if (m == "prefer")
+      c.lead_filter_mode = storage::LeadFilterMode::kPrefer;
+    else if (m == "require")
+      c.lead_filter_mode = storage::LeadFilterMode::kRequire;
+    else
+      return invalid("lead_filter_mode must be off|prefer|require");
   }
   static const std::regex provider_re("^[a-z0-9][a-z0-9_.-]{0,63}$");
   for (const char* k : {"stt_provider", "embedding_provider"}) {
@@ -196,9 +202,12 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
 
 std::string_view user_role_name(storage::UserRole r) {
   switch (r) {
-    case storage::UserRole::kAdmin: return "admin";
-    case storage::UserRole::kAnalyst: return "analyst";
-    case storage::UserRole::kViewer: return "viewer";
+    case storage::UserRole::kAdmin:
+      return "admin";
+    case storage::UserRole::kAnalyst:
+      return "analyst";
+    case storage::UserRole::kViewer:
+      return "viewer";
   }
   return "viewer";
 }
@@ -272,16 +281,14 @@ Json key_json(const storage::ApiKey& k) {
 
 // Categories store their rule list as is; scorecards store {"questions": [...]}, the document
 // the analyze stage parses, and the API shows the list.
-bool is_scorecard_field(std::string_view rules_field) { return rules_field == "questions"; }
+bool is_scorecard_field(std::string_view rules_field) {
+  return rules_field == "questions";
+}
 
 Json ruleset_json(const storage::RuleSet& r, const char* rules_field) {
   Json rules = detail::parsed(r.rules_json);
   if (is_scorecard_field(rules_field) && rules.is_object() && rules.contains("questions")) rules = rules["questions"];
-  return Json{{"id", r.id},
-              {"name", r.name},
-              {rules_field, rules},
-              {"enabled", r.enabled},
-              {"version", r.version}};
+  return Json{{"id", r.id}, {"name", r.name}, {rules_field, rules}, {"enabled", r.enabled}, {"version", r.version}};
 }
 
 template <class F>
@@ -439,9 +446,12 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     if (!name) return std::unexpected(name.error());
     std::optional<storage::BusinessStatus> status;
     if (b->contains("status")) {
-      if ((*b)["status"] == "active") status = storage::BusinessStatus::kActive;
-      else if ((*b)["status"] == "disabled") status = storage::BusinessStatus::kDisabled;
-      else return invalid("status must be active|disabled");
+      if ((*b)["status"] == "active")
+        status = storage::BusinessStatus::kActive;
+      else if ((*b)["status"] == "disabled")
+        status = storage::BusinessStatus::kDisabled;
+      else
+        return invalid("status must be active|disabled");
     }
     storage::MySqlBusinessRepository businesses(s.db);
     if (*name) {
@@ -478,7 +488,8 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       if (s.egress_policy != nullptr) {
         for (const char* k : {"source_db", "crm", "stt_options", "llm_chain"}) {
           if (!b->contains(k)) continue;
-          if (auto st = detail::check_destinations(*s.egress_policy, k, (*b)[k]); !st) return std::unexpected(st.error());
+          if (auto st = detail::check_destinations(*s.egress_policy, k, (*b)[k]); !st)
+            return std::unexpected(st.error());
         }
       }
       if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
@@ -692,10 +703,10 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     });
   });
 
-  add_rule_sets(router, s, admin, "categories", storage::MySqlRuleSetRepository::Kind::kCategories,
-                "rules", &validate_category_rules);
-  add_rule_sets(router, s, admin, "scorecards", storage::MySqlRuleSetRepository::Kind::kScorecards,
-                "questions", &validate_scorecard_questions);
+  add_rule_sets(router, s, admin, "categories", storage::MySqlRuleSetRepository::Kind::kCategories, "rules",
+                &validate_category_rules);
+  add_rule_sets(router, s, admin, "scorecards", storage::MySqlRuleSetRepository::Kind::kScorecards, "questions",
+                &validate_scorecard_questions);
 }
 
 }  // namespace earshot::api

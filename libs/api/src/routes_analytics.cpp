@@ -89,9 +89,9 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
       return order == "desc" ? x.get<double>() > y.get<double>() : x.get<double>() < y.get<double>();
     });
     return detail::list_reply(req, Json(rows),
-                      {"id", "external_id", "name", "team", "city", "total_calls", "avg_sentiment",
-                       "avg_talk_ratio", "qa_score", "escalations", "talk_ratio_above_risk"},
-                      "agents", Json{{"benchmarks", benchmarks()}});
+                              {"id", "external_id", "name", "team", "city", "total_calls", "avg_sentiment",
+                               "avg_talk_ratio", "qa_score", "escalations", "talk_ratio_above_risk"},
+                              "agents", Json{{"benchmarks", benchmarks()}});
   });
 
   router.add("GET", "/api/v1/analytics/agents/{id}", read, [&s](const Request& req) -> Result<Reply> {
@@ -105,7 +105,8 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto a = agents.get(t, *id);
     if (!a) return std::unexpected(a.error());
     auto daily = s.db.execute(
-        "SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), AVG(qa_score) "
+        "SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), "
+        "AVG(qa_score) "
         "FROM call_records WHERE bid = ? AND human_agent_id = ? AND started_at >= ? AND started_at < ? "
         "GROUP BY DATE_FORMAT(started_at, '%Y-%m-%d') ORDER BY 1",
         {Value(t.bid()), Value(*id), Value(range->from), Value(range->to)});
@@ -135,18 +136,22 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto q = [&](const std::string& select, const std::string& tail) {
       return s.db.execute(select + std::string(where) + tail, args);
     };
-    auto totals = q("SELECT COUNT(*), AVG(agent_talk_ratio), AVG(customer_sentiment), AVG(qa_score), AVG(duration_ms), "
-                    "SUM(customer_sentiment < -0.05), SUM(customer_sentiment BETWEEN -0.05 AND 0.05), "
-                    "SUM(customer_sentiment > 0.05), SUM(customer_sentiment IS NULL)", "");
+    auto totals =
+        q("SELECT COUNT(*), AVG(agent_talk_ratio), AVG(customer_sentiment), AVG(qa_score), AVG(duration_ms), "
+          "SUM(customer_sentiment < -0.05), SUM(customer_sentiment BETWEEN -0.05 AND 0.05), "
+          "SUM(customer_sentiment > 0.05), SUM(customer_sentiment IS NULL)",
+          "");
     if (!totals) return std::unexpected(totals.error());
     auto by_day = q("SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*)", "GROUP BY 1 ORDER BY 1");
     if (!by_day) return std::unexpected(by_day.error());
     auto by_hour = q("SELECT HOUR(started_at), COUNT(*)", "GROUP BY 1 ORDER BY 1");
     if (!by_hour) return std::unexpected(by_hour.error());
-    auto by_issue = q("SELECT issue_category, COUNT(*)", "AND issue_category <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 50");
+    auto by_issue =
+        q("SELECT issue_category, COUNT(*)", "AND issue_category <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 50");
     if (!by_issue) return std::unexpected(by_issue.error());
     auto cats = s.db.execute(
-        "SELECT k.name, COUNT(*) FROM call_category_matches m JOIN call_records c ON c.bid = m.bid AND c.id = m.call_id "
+        "SELECT k.name, COUNT(*) FROM call_category_matches m JOIN call_records c ON c.bid = m.bid AND c.id = "
+        "m.call_id "
         "JOIN categories k ON k.bid = m.bid AND k.id = m.category_id "
         "WHERE m.bid = ? AND c.started_at >= ? AND c.started_at < ? GROUP BY k.name ORDER BY 2 DESC LIMIT 50",
         args);
@@ -159,31 +164,36 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     const auto& tr = totals->rows[0];
     const auto calls = tr[0].as_int();
     Json days = Json::array();
-    for (const auto& r : by_day->rows) days.push_back({{"day", r[0].as_string().substr(0, 10)}, {"calls", r[1].as_int()}});
+    for (const auto& r : by_day->rows)
+      days.push_back({{"day", r[0].as_string().substr(0, 10)}, {"calls", r[1].as_int()}});
     Json hours = Json::array();
     for (const auto& r : by_hour->rows) hours.push_back({{"hour", r[0].as_int()}, {"calls", r[1].as_int()}});
     Json issues = Json::array();
-    for (const auto& r : by_issue->rows) issues.push_back({{"issue_category", r[0].as_string()}, {"calls", r[1].as_int()}});
+    for (const auto& r : by_issue->rows)
+      issues.push_back({{"issue_category", r[0].as_string()}, {"calls", r[1].as_int()}});
     Json categories = Json::array();
     for (const auto& r : cats->rows) categories.push_back({{"category", r[0].as_string()}, {"calls", r[1].as_int()}});
     const auto escalated = esc->rows[0][0].as_int();
-    return Reply::ok(Json{
-        {"from", detail::iso(range->from)},
-        {"to", detail::iso(range->to)},
-        {"calls", calls},
-        {"volume_by_day", days},
-        {"volume_by_hour", hours},
-        {"sentiment_distribution", {{"negative", tr[5].as_int()}, {"neutral", tr[6].as_int()},
-                                    {"positive", tr[7].as_int()}, {"unscored", tr[8].as_int()}}},
-        {"categories", categories},
-        {"issue_categories", issues},
-        {"escalated_calls", escalated},
-        {"escalation_rate", calls > 0 ? Json(double(escalated) / double(calls)) : Json(nullptr)},
-        {"averages", {{"agent_talk_ratio", detail::opt(tr[1].opt_double())},
-                      {"customer_sentiment", detail::opt(tr[2].opt_double())},
-                      {"qa_score", detail::opt(tr[3].opt_double())},
-                      {"duration_ms", detail::opt(tr[4].opt_double())}}},
-        {"benchmarks", benchmarks()}});
+    return Reply::ok(Json{{"from", detail::iso(range->from)},
+                          {"to", detail::iso(range->to)},
+                          {"calls", calls},
+                          {"volume_by_day", days},
+                          {"volume_by_hour", hours},
+                          {"sentiment_distribution",
+                           {{"negative", tr[5].as_int()},
+                            {"neutral", tr[6].as_int()},
+                            {"positive", tr[7].as_int()},
+                            {"unscored", tr[8].as_int()}}},
+                          {"categories", categories},
+                          {"issue_categories", issues},
+                          {"escalated_calls", escalated},
+                          {"escalation_rate", calls > 0 ? Json(double(escalated) / double(calls)) : Json(nullptr)},
+                          {"averages",
+                           {{"agent_talk_ratio", detail::opt(tr[1].opt_double())},
+                            {"customer_sentiment", detail::opt(tr[2].opt_double())},
+                            {"qa_score", detail::opt(tr[3].opt_double())},
+                            {"duration_ms", detail::opt(tr[4].opt_double())}}},
+                          {"benchmarks", benchmarks()}});
   });
 
   router.add("GET", "/api/v1/analytics/regions", read, [&s](const Request& req) -> Result<Reply> {
@@ -201,9 +211,10 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     }
     const auto t = detail::tenant_of(req.caller_bid());
     auto rows = s.db.execute(
-        "SELECT " + key + " AS region, COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), AVG(qa_score), "
-        "SUM(EXISTS(SELECT 1 FROM escalations e WHERE e.bid = call_records.bid AND e.call_id = call_records.id)) "
-        "FROM call_records WHERE bid = ? AND started_at >= ? AND started_at < ? GROUP BY region ORDER BY 2 DESC",
+        "SELECT " + key +
+            " AS region, COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), AVG(qa_score), "
+            "SUM(EXISTS(SELECT 1 FROM escalations e WHERE e.bid = call_records.bid AND e.call_id = call_records.id)) "
+            "FROM call_records WHERE bid = ? AND started_at >= ? AND started_at < ? GROUP BY region ORDER BY 2 DESC",
         {Value(t.bid()), Value(range->from), Value(range->to)});
     if (!rows) return std::unexpected(rows.error());
     Json items = Json::array();
@@ -215,8 +226,9 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
                            {"qa_score", detail::opt(r[4].opt_double())},
                            {"escalated_calls", r[5].as_int()}});
     }
-    return detail::list_reply(req, items, {"region", "calls", "avg_sentiment", "avg_talk_ratio", "qa_score", "escalated_calls"},
-                      "regions-by-" + group, Json{{"group", group}});
+    return detail::list_reply(req, items,
+                              {"region", "calls", "avg_sentiment", "avg_talk_ratio", "qa_score", "escalated_calls"},
+                              "regions-by-" + group, Json{{"group", group}});
   });
 }
 

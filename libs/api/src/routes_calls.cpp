@@ -19,9 +19,12 @@ namespace {
 
 std::string_view direction_name(storage::CallDirection d) {
   switch (d) {
-    case storage::CallDirection::kInbound: return "inbound";
-    case storage::CallDirection::kOutbound: return "outbound";
-    case storage::CallDirection::kUnknown: return "unknown";
+    case storage::CallDirection::kInbound:
+      return "inbound";
+    case storage::CallDirection::kOutbound:
+      return "outbound";
+    case storage::CallDirection::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -104,10 +107,9 @@ Json note_json(const storage::CallNote& n) {
 // other than as a bound parameter.
 Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
   if (paging) {
-    if (auto st = detail::only_query(req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max",
-                                            "talk_ratio_min", "talk_ratio_max", "status", "category",
-                                            "language", "city", "q", "sort", "order", "limit", "cursor",
-                                            "format"});
+    if (auto st = detail::only_query(
+            req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max", "talk_ratio_min", "talk_ratio_max",
+                  "status", "category", "language", "city", "q", "sort", "order", "limit", "cursor", "format"});
         !st) {
       return std::unexpected(st.error());
     }
@@ -130,10 +132,9 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
     double min, max;
     std::optional<double>* target;
   };
-  for (const Range& r : {Range{"sentiment_min", -1, 1, &q.sentiment_min},
-                         Range{"sentiment_max", -1, 1, &q.sentiment_max},
-                         Range{"talk_ratio_min", 0, 1, &q.talk_ratio_min},
-                         Range{"talk_ratio_max", 0, 1, &q.talk_ratio_max}}) {
+  for (const Range& r :
+       {Range{"sentiment_min", -1, 1, &q.sentiment_min}, Range{"sentiment_max", -1, 1, &q.sentiment_max},
+        Range{"talk_ratio_min", 0, 1, &q.talk_ratio_min}, Range{"talk_ratio_max", 0, 1, &q.talk_ratio_max}}) {
     auto v = detail::query_double(req, r.name, r.min, r.max);
     if (!v) return std::unexpected(v.error());
     *r.target = *v;
@@ -156,16 +157,24 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
   }
   if (!paging) return q;
   if (auto s = req.query_param("sort")) {
-    if (*s == "started_at") q.sort = storage::CallSort::kStartedAt;
-    else if (*s == "duration") q.sort = storage::CallSort::kDuration;
-    else if (*s == "sentiment") q.sort = storage::CallSort::kSentiment;
-    else if (*s == "qa_score") q.sort = storage::CallSort::kQaScore;
-    else return invalid("sort must be started_at|duration|sentiment|qa_score");
+    if (*s == "started_at")
+      q.sort = storage::CallSort::kStartedAt;
+    else if (*s == "duration")
+      q.sort = storage::CallSort::kDuration;
+    else if (*s == "sentiment")
+      q.sort = storage::CallSort::kSentiment;
+    else if (*s == "qa_score")
+      q.sort = storage::CallSort::kQaScore;
+    else
+      return invalid("sort must be started_at|duration|sentiment|qa_score");
   }
   if (auto o = req.query_param("order")) {
-    if (*o == "desc") q.order = storage::SortOrder::kDesc;
-    else if (*o == "asc") q.order = storage::SortOrder::kAsc;
-    else return invalid("order must be asc|desc");
+    if (*o == "desc")
+      q.order = storage::SortOrder::kDesc;
+    else if (*o == "asc")
+      q.order = storage::SortOrder::kAsc;
+    else
+      return invalid("order must be asc|desc");
   }
   auto limit = detail::query_int(req, "limit", 1, 500);
   if (!limit) return std::unexpected(limit.error());
@@ -186,8 +195,7 @@ std::string clock_text(std::int64_t ms, char frac_sep) {
   return fmt::format("{:02}:{:02}:{:02}{}{:03}", h, m, sec, frac_sep, ms % 1000);
 }
 
-Result<Reply> export_transcript(const storage::Transcript& tr, const std::string& format,
-                                std::int64_t call_id) {
+Result<Reply> export_transcript(const storage::Transcript& tr, const std::string& format, std::int64_t call_id) {
   Json segs = detail::parsed(tr.segments_json);
   if (!segs.is_array()) segs = Json::array();
   auto seg_text = [](const Json& s, const char* k) -> std::string {
@@ -210,8 +218,8 @@ Result<Reply> export_transcript(const storage::Transcript& tr, const std::string
   } else if (format == "txt") {
     std::string out;
     for (const auto& s : segs) {
-      out += fmt::format("[{}] {}: {}\n", clock_text(seg_ms(s, "start_ms"), '.'),
-                         seg_text(s, "speaker"), seg_text(s, "text"));
+      out += fmt::format("[{}] {}: {}\n", clock_text(seg_ms(s, "start_ms"), '.'), seg_text(s, "speaker"),
+                         seg_text(s, "text"));
     }
     r = Reply::text(out, "text/plain; charset=utf-8");
     r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.txt\"", base));
@@ -220,8 +228,7 @@ Result<Reply> export_transcript(const storage::Transcript& tr, const std::string
     int n = 0;
     for (const auto& s : segs) {
       out += fmt::format("{}\n{} --> {}\n{}: {}\n\n", ++n, clock_text(seg_ms(s, "start_ms"), ','),
-                         clock_text(seg_ms(s, "end_ms"), ','), seg_text(s, "speaker"),
-                         seg_text(s, "text"));
+                         clock_text(seg_ms(s, "end_ms"), ','), seg_text(s, "speaker"), seg_text(s, "text"));
     }
     r = Reply::text(out, "application/x-subrip; charset=utf-8");
     r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.srt\"", base));
@@ -295,14 +302,12 @@ Result<ReprocessStage> parse_stage(const Json& b) {
   return *it == "analyze" ? ReprocessStage::kAnalyze : ReprocessStage::kTranscribe;
 }
 
-queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::string& bid,
-                                          const storage::CallRecord& c) {
-  return queue::make_stage_message(
-      q.topology(), queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
+queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::string& bid, const storage::CallRecord& c) {
+  return queue::make_stage_message(q.topology(),
+                                   queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
 }
 
-queue::OutgoingMessage analyze_message(const QueueControl& q, const std::string& bid,
-                                       storage::Id call_id) {
+queue::OutgoingMessage analyze_message(const QueueControl& q, const std::string& bid, storage::Id call_id) {
   return queue::make_stage_message(q.topology(), queue::AnalyzeRequest::for_call(bid, call_id));
 }
 
@@ -320,10 +325,8 @@ Status recording_owned(GatewayServices& s, const std::string& uri, const std::st
 
 // Resets the call and prepares its message. False (skipped) when the call is still being
 // worked on, or (analyze) has no transcript.
-Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s,
-                                                         const storage::TenantId& t,
-                                                         const storage::CallRecord& c,
-                                                         ReprocessStage stage) {
+Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s, const storage::TenantId& t,
+                                                         const storage::CallRecord& c, ReprocessStage stage) {
   storage::MySqlCallRepository calls(s.db);
   if (stage == ReprocessStage::kAnalyze) {
     storage::MySqlTranscriptRepository transcripts(s.db);
@@ -411,11 +414,11 @@ void add_call_routes(Router& router, GatewayServices& s) {
     } else {
       Json items = Json::array();
       for (const auto& c : page->calls) items.push_back(call_json(c));
-      out = detail::list_reply(req, items,
-                               {"id", "external_id", "human_agent_id", "direction", "city", "issue_category",
-                                "started_at", "duration_ms", "language", "status", "agent_talk_ratio",
-                                "customer_sentiment", "qa_score"},
-                               "calls", Json::object());
+      out = detail::list_reply(
+          req, items,
+          {"id", "external_id", "human_agent_id", "direction", "city", "issue_category", "started_at", "duration_ms",
+           "language", "status", "agent_talk_ratio", "customer_sentiment", "qa_score"},
+          "calls", Json::object());
     }
     if (out && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
     if (out && cacheable) s.list_cache->store(bid, cache_key, generation, *out);
@@ -425,9 +428,9 @@ void add_call_routes(Router& router, GatewayServices& s) {
   router.add("POST", "/api/v1/calls", ingest, [&s](const Request& req) -> Result<Reply> {
     auto b = req.json_body();
     if (!b) return std::unexpected(b.error());
-    if (auto st = detail::only_fields(*b, {"external_id", "audio_uri", "started_at", "duration_ms",
-                                           "channels", "language", "customer_phone", "customer_name",
-                                           "direction", "city", "issue_category", "metadata"});
+    if (auto st = detail::only_fields(
+            *b, {"external_id", "audio_uri", "started_at", "duration_ms", "channels", "language", "customer_phone",
+                 "customer_name", "direction", "city", "issue_category", "metadata"});
         !st) {
       return std::unexpected(st.error());
     }
@@ -438,8 +441,9 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto uri = detail::str_field(*b, "audio_uri", true, 9, 4096);
     if (!uri) return std::unexpected(uri.error());
     if (!s.object_store->owns(**uri)) {
-      return invalid("audio_uri must be a location in the object store: store://key, or s3://bucket/key in the "
-                     "configured bucket");
+      return invalid(
+          "audio_uri must be a location in the object store: store://key, or s3://bucket/key in the "
+          "configured bucket");
     }
     if (auto st = s.object_store->owned_by(**uri, req.caller_bid()); !st) {
       return invalid("audio_uri is not this business's recording: " + st.error().message);
@@ -467,10 +471,14 @@ void add_call_routes(Router& router, GatewayServices& s) {
     }
     if (b->contains("direction")) {
       const Json& d = (*b)["direction"];
-      if (d == "inbound") in.direction = storage::CallDirection::kInbound;
-      else if (d == "outbound") in.direction = storage::CallDirection::kOutbound;
-      else if (d == "unknown") in.direction = storage::CallDirection::kUnknown;
-      else return invalid("direction must be inbound|outbound|unknown");
+      if (d == "inbound")
+        in.direction = storage::CallDirection::kInbound;
+      else if (d == "outbound")
+        in.direction = storage::CallDirection::kOutbound;
+      else if (d == "unknown")
+        in.direction = storage::CallDirection::kUnknown;
+      else
+        return invalid("direction must be inbound|outbound|unknown");
     }
     if (b->contains("metadata")) {
       if (!(*b)["metadata"].is_object()) return invalid("metadata must be an object");
@@ -633,8 +641,8 @@ void add_call_routes(Router& router, GatewayServices& s) {
     const auto t = detail::tenant_of(req.caller_bid());
     storage::MySqlNoteRepository notes(s.db);
     // A platform admin acting on the business is not one of its users: no author id.
-    const auto author = req.principal->kind == Principal::Kind::kUser ? std::optional<storage::Id>(req.principal->id)
-                                                                      : std::nullopt;
+    const auto author =
+        req.principal->kind == Principal::Kind::kUser ? std::optional<storage::Id>(req.principal->id) : std::nullopt;
     auto id = notes.create(t, c->id, author, **text);
     if (!id) return std::unexpected(id.error());
     auto nl = notes.list_for_call(t, c->id);
@@ -705,10 +713,9 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto m = reset_call(s, t, *c, *stage);
     if (!m) return std::unexpected(m.error());
     if (!*m) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        *stage == ReprocessStage::kAnalyze
-                            ? "the call has no transcript or is still being processed"
-                            : "the call is still being processed or has no recording");
+      return make_error(ErrorCode::kFailedPrecondition, *stage == ReprocessStage::kAnalyze
+                                                            ? "the call has no transcript or is still being processed"
+                                                            : "the call is still being processed or has no recording");
     }
     std::vector<queue::OutgoingMessage> msgs;
     msgs.push_back(std::move(**m));
@@ -733,9 +740,8 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!max) return std::unexpected(max.error());
     auto q = parse_filters(req, false);
     if (!q) return std::unexpected(q.error());
-    if (auto st = detail::only_query(req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max",
-                                            "talk_ratio_min", "talk_ratio_max", "status", "category",
-                                            "language", "city", "q"});
+    if (auto st = detail::only_query(req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max", "talk_ratio_min",
+                                           "talk_ratio_max", "status", "category", "language", "city", "q"});
         !st) {
       return std::unexpected(st.error());
     }

@@ -11,9 +11,8 @@
 namespace earshot::api {
 
 void EventStreamSettings::declare(ConfigSpec& spec) {
-  spec.add_duration("sse_heartbeat", &heartbeat, std::chrono::seconds(15),
-                    std::chrono::milliseconds(100), std::chrono::minutes(10),
-                    "Live events: a comment line after this long without an event.");
+  spec.add_duration("sse_heartbeat", &heartbeat, std::chrono::seconds(15), std::chrono::milliseconds(100),
+                    std::chrono::minutes(10), "Live events: a comment line after this long without an event.");
   spec.add_int("sse_max_clients", &max_clients, 2000, 1, 1'000'000,
                "Live events: concurrent streams in all (a stream holds no thread, only its "
                "connection); more get 503 with Retry-After.");
@@ -21,8 +20,7 @@ void EventStreamSettings::declare(ConfigSpec& spec) {
                "Live events: concurrent streams of one business, so one tenant cannot take "
                "every place; more get 503 with Retry-After.");
   spec.add_duration("sse_retry", &retry, std::chrono::seconds(3), std::chrono::milliseconds(100),
-                    std::chrono::minutes(10),
-                    "Live events: reconnection delay suggested to clients (retry:).");
+                    std::chrono::minutes(10), "Live events: reconnection delay suggested to clients (retry:).");
 }
 
 EventHub::EventHub(cache::LiveEvents& events, EventStreamSettings settings, Metrics* metrics)
@@ -34,8 +32,7 @@ EventHub::EventHub(cache::LiveEvents& events, EventStreamSettings settings, Metr
                                "Live event streams refused because sse_max_clients or "
                                "sse_max_clients_per_business were open.")
                      .Add({});
-    sent_ = &metrics->counter("earshot_sse_events_sent_total", "Live events written to clients.")
-                 .Add({});
+    sent_ = &metrics->counter("earshot_sse_events_sent_total", "Live events written to clients.").Add({});
   }
 }
 
@@ -56,9 +53,8 @@ EventHub::Slot::~Slot() {
 std::shared_ptr<EventHub::Slot> EventHub::acquire(const std::string& bid, std::string* reason) {
   std::lock_guard lock(mu_);
   const auto total = static_cast<std::size_t>(std::max<std::int64_t>(settings_.max_clients, 1));
-  const auto each = settings_.max_clients_per_business > 0
-                        ? static_cast<std::size_t>(settings_.max_clients_per_business)
-                        : total;
+  const auto each =
+      settings_.max_clients_per_business > 0 ? static_cast<std::size_t>(settings_.max_clients_per_business) : total;
   auto refuse = [&](const char* why) -> std::shared_ptr<Slot> {
     if (rejected_ != nullptr) rejected_->Increment();
     if (reason != nullptr) *reason = why;

@@ -50,25 +50,39 @@ Result<Reply> answer(const ingest::IngestResult<ingest::Ingested>& r) {
 
 // The metadata fields both upload routes take, from strings (multipart fields or JSON).
 Status set_field(ingest::CallMetadata& m, const std::string& name, const std::string& value) {
-  if (name == "external_id") m.external_id = value;
-  else if (name == "agent_id") m.agent_id = value;
-  else if (name == "agent_name") m.agent_name = value;
-  else if (name == "customer_phone") m.customer_phone = value;
-  else if (name == "customer_name") m.customer_name = value;
-  else if (name == "language") m.language = value;
-  else if (name == "city") m.city = value;
-  else if (name == "issue_category") m.issue_category = value;
-  else if (name == "call_context") m.call_context = value;
-  else if (name == "note") m.note = value;
+  if (name == "external_id")
+    m.external_id = value;
+  else if (name == "agent_id")
+    m.agent_id = value;
+  else if (name == "agent_name")
+    m.agent_name = value;
+  else if (name == "customer_phone")
+    m.customer_phone = value;
+  else if (name == "customer_name")
+    m.customer_name = value;
+  else if (name == "language")
+    m.language = value;
+  else if (name == "city")
+    m.city = value;
+  else if (name == "issue_category")
+    m.issue_category = value;
+  else if (name == "call_context")
+    m.call_context = value;
+  else if (name == "note")
+    m.note = value;
   else if (name == "started_at") {
     auto t = detail::parse_time(value);
     if (!t) return invalid("started_at must be a UTC time like 2026-11-21T09:40:00Z");
     m.started_at = *t;
   } else if (name == "direction") {
-    if (value == "inbound") m.direction = storage::CallDirection::kInbound;
-    else if (value == "outbound") m.direction = storage::CallDirection::kOutbound;
-    else if (value == "unknown") m.direction = storage::CallDirection::kUnknown;
-    else return invalid("direction must be inbound|outbound|unknown");
+    if (value == "inbound")
+      m.direction = storage::CallDirection::kInbound;
+    else if (value == "outbound")
+      m.direction = storage::CallDirection::kOutbound;
+    else if (value == "unknown")
+      m.direction = storage::CallDirection::kUnknown;
+    else
+      return invalid("direction must be inbound|outbound|unknown");
   } else if (name == "metadata") {
     auto j = Json::parse(value, nullptr, false);
     if (!j.is_object()) return invalid("metadata must be a JSON object");

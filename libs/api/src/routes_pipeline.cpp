@@ -15,18 +15,19 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
     auto counts = s.db.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {bid});
     if (!counts) return std::unexpected(counts.error());
     Json by_status = Json::object();
-    for (auto st : {storage::CallStatus::kPending, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed,
-                    storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed, storage::CallStatus::kNotified,
-                    storage::CallStatus::kFailed}) {
+    for (auto st : {storage::CallStatus::kPending, storage::CallStatus::kTranscribing,
+                    storage::CallStatus::kTranscribed, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed,
+                    storage::CallStatus::kNotified, storage::CallStatus::kFailed}) {
       by_status[std::string(storage::status_name(st))] = 0;
     }
     for (const auto& r : counts->rows) by_status[r[0].as_string()] = r[1].as_int();
-    auto marks = s.db.execute("SELECT source, position, updated_at FROM sync_watermarks WHERE bid = ? ORDER BY source", {bid});
+    auto marks =
+        s.db.execute("SELECT source, position, updated_at FROM sync_watermarks WHERE bid = ? ORDER BY source", {bid});
     if (!marks) return std::unexpected(marks.error());
     Json watermarks = Json::array();
     for (const auto& r : marks->rows) {
-      watermarks.push_back({{"source", r[0].as_string()}, {"position", r[1].as_string()},
-                            {"updated_at", detail::iso(r[2].as_time())}});
+      watermarks.push_back(
+          {{"source", r[0].as_string()}, {"position", r[1].as_string()}, {"updated_at", detail::iso(r[2].as_time())}});
     }
     auto fails = s.db.execute(
         "SELECT id, external_id, failed_stage, failed_reason, attempts, status_changed_at FROM call_records "
@@ -35,8 +36,11 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
     if (!fails) return std::unexpected(fails.error());
     Json failures = Json::array();
     for (const auto& r : fails->rows) {
-      failures.push_back({{"id", r[0].as_int()}, {"external_id", r[1].as_string()}, {"stage", r[2].as_string()},
-                          {"reason", r[3].as_string()}, {"attempts", r[4].as_int()},
+      failures.push_back({{"id", r[0].as_int()},
+                          {"external_id", r[1].as_string()},
+                          {"stage", r[2].as_string()},
+                          {"reason", r[3].as_string()},
+                          {"attempts", r[4].as_int()},
                           {"failed_at", detail::iso(r[5].as_time())}});
     }
     // Broker trouble degrades this part of the answer, not the whole status.
@@ -46,16 +50,16 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
       const auto dead = queue::dead_letter_queue(stage, t.bid());
       auto depth = s.queues.queue_depth(work);
       auto dlq = s.queues.queue_depth(dead);
-      Json q{{"stage", queue::stage_name(stage)}, {"queue", work},
+      Json q{{"stage", queue::stage_name(stage)},
+             {"queue", work},
              {"depth", depth ? Json(*depth) : Json(nullptr)},
-             {"dead_letter_queue", dead}, {"dead_letters", dlq ? Json(*dlq) : Json(nullptr)}};
+             {"dead_letter_queue", dead},
+             {"dead_letters", dlq ? Json(*dlq) : Json(nullptr)}};
       if (!depth) q["error"] = std::string(code_name(depth.error().code));
       queues.push_back(q);
     }
-    return Reply::ok(Json{{"calls_by_status", by_status},
-                          {"watermarks", watermarks},
-                          {"queues", queues},
-                          {"recent_failures", failures}});
+    return Reply::ok(Json{
+        {"calls_by_status", by_status}, {"watermarks", watermarks}, {"queues", queues}, {"recent_failures", failures}});
   });
 }
 

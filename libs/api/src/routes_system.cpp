@@ -16,13 +16,12 @@ Result<storage::Timestamp> parse_time(std::string_view s) {
     return ec == std::errc() && p == s.data() + pos + len;
   };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
-  if (s.size() < 10 || !num(0, 4, y) || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' ||
-      !num(8, 2, d)) {
+  if (s.size() < 10 || !num(0, 4, y) || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' || !num(8, 2, d)) {
     return invalid("bad date");
   }
   if (s.size() > 10) {
-    if (s.size() < 20 || s[10] != 'T' || !num(11, 2, h) || s[13] != ':' || !num(14, 2, mi) ||
-        s[16] != ':' || !num(17, 2, sec)) {
+    if (s.size() < 20 || s[10] != 'T' || !num(11, 2, h) || s[13] != ':' || !num(14, 2, mi) || s[16] != ':' ||
+        !num(17, 2, sec)) {
       return invalid("bad time");
     }
     std::size_t pos = 19;
@@ -38,8 +37,7 @@ Result<storage::Timestamp> parse_time(std::string_view s) {
     return invalid("out of range");
   }
   return storage::Timestamp(std::chrono::sys_days(ymd).time_since_epoch() + std::chrono::hours(h) +
-                            std::chrono::minutes(mi) + std::chrono::seconds(sec) +
-                            std::chrono::milliseconds(ms));
+                            std::chrono::minutes(mi) + std::chrono::seconds(sec) + std::chrono::milliseconds(ms));
 }
 
 }  // namespace detail
@@ -49,9 +47,7 @@ using detail::invalid;
 void add_system_routes(Router& router, GatewayServices& s) {
   Policy pub;
   pub.public_route = true;
-  router.add("GET", "/healthz", pub, [](const Request&) -> Result<Reply> {
-    return Reply::ok(Json{{"status", "ok"}});
-  });
+  router.add("GET", "/healthz", pub, [](const Request&) -> Result<Reply> { return Reply::ok(Json{{"status", "ok"}}); });
   router.add("GET", "/readyz", pub, [&s](const Request&) -> Result<Reply> {
     if (s.health == nullptr) return Reply::ok(Json{{"status", "ready"}});
     auto rep = s.health->readiness();
@@ -65,9 +61,8 @@ void add_system_routes(Router& router, GatewayServices& s) {
   router.add("GET", "/api/v1/version", pub, [](const Request&) -> Result<Reply> {
     return Reply::ok(Json{{"service", "gateway"}, {"version", build_version()}, {"commit", build_commit()}});
   });
-  router.add("GET", "/api/v1/openapi.json", pub, [&s](const Request&) -> Result<Reply> {
-    return Reply::text(s.openapi_json, "application/json");
-  });
+  router.add("GET", "/api/v1/openapi.json", pub,
+             [&s](const Request&) -> Result<Reply> { return Reply::text(s.openapi_json, "application/json"); });
 }
 
 namespace {
@@ -126,9 +121,7 @@ void add_auth_routes(Router& router, GatewayServices& s) {
   any.platform_admin_allowed = true;
   router.add("GET", "/api/v1/auth/me", any, [](const Request& req) -> Result<Reply> {
     const auto& p = *req.principal;
-    Json j{{"subject", p.subject()},
-           {"role", role_name(p.role)},
-           {"bid", p.bid.empty() ? Json(nullptr) : Json(p.bid)}};
+    Json j{{"subject", p.subject()}, {"role", role_name(p.role)}, {"bid", p.bid.empty() ? Json(nullptr) : Json(p.bid)}};
     if (p.kind == Principal::Kind::kApiKey) j["scopes"] = p.scopes;
     return Reply::ok(j);
   });

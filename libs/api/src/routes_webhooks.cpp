@@ -40,7 +40,8 @@ Json delivery_json(const Delivery& d) {
               {"response_code", detail::opt(d.response_code)},
               {"latency_ms", detail::opt(d.latency_ms)},
               {"last_error", d.last_error},
-              {"next_attempt_at", d.status == notify::DeliveryStatus::kPending ? Json(detail::iso(d.next_attempt_at)) : Json(nullptr)},
+              {"next_attempt_at",
+               d.status == notify::DeliveryStatus::kPending ? Json(detail::iso(d.next_attempt_at)) : Json(nullptr)},
               {"created_at", detail::iso(d.created_at)},
               {"delivered_at", detail::iso_opt(d.delivered_at)}};
 }
@@ -57,13 +58,15 @@ Result<std::optional<std::vector<std::string>>> events_field(const Json& b, bool
     if (required) return detail::invalid("events is required");
     return std::optional<std::vector<std::string>>{};
   }
-  if (!it->is_array() || it->empty() || it->size() > 16) return detail::invalid("events must be a list of 1-16 event types");
+  if (!it->is_array() || it->empty() || it->size() > 16)
+    return detail::invalid("events must be a list of 1-16 event types");
   std::vector<std::string> out;
   for (const auto& e : *it) {
     if (!e.is_string() || !notify::known_event_type(e.get<std::string>())) {
-      return detail::invalid(fmt::format("events: '{}' is not an event type (call.analyzed, call.failed, "
-                                         "escalation.created, category.matched, webhook.test)",
-                                         e.is_string() ? e.get<std::string>() : e.dump()));
+      return detail::invalid(
+          fmt::format("events: '{}' is not an event type (call.analyzed, call.failed, "
+                      "escalation.created, category.matched, webhook.test)",
+                      e.is_string() ? e.get<std::string>() : e.dump()));
     }
     out.push_back(e.get<std::string>());
   }
@@ -89,12 +92,14 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
   router.add("POST", "/api/v1/webhooks", admin, [store, &s](const Request& req) -> Result<Reply> {
     auto b = req.json_body();
     if (!b) return std::unexpected(b.error());
-    if (auto st = detail::only_fields(*b, {"url", "events", "description", "secret"}); !st) return std::unexpected(st.error());
+    if (auto st = detail::only_fields(*b, {"url", "events", "description", "secret"}); !st)
+      return std::unexpected(st.error());
     auto url = detail::str_field(*b, "url", true, 8, 2048);
     if (!url) return std::unexpected(url.error());
     if (auto st = check_url(**url); !st) return std::unexpected(st.error());
     if (s.egress_policy != nullptr) {
-      if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st) return std::unexpected(st.error());
+      if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st)
+        return std::unexpected(st.error());
     }
     auto events = events_field(*b, true);
     if (!events) return std::unexpected(events.error());
@@ -137,7 +142,8 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (*url) {
       if (auto st = check_url(**url); !st) return std::unexpected(st.error());
       if (s.egress_policy != nullptr) {
-        if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st) return std::unexpected(st.error());
+        if (auto st = detail::check_literal_destination(*s.egress_policy, "url", **url); !st)
+          return std::unexpected(st.error());
       }
       p.url = **url;
     }
@@ -155,7 +161,8 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     p.enabled = *enabled;
     auto paused = detail::bool_field(*b, "paused");
     if (!paused) return std::unexpected(paused.error());
-    if (*paused && **paused) return detail::invalid("paused can only be set to false (resume); disable with enabled=false");
+    if (*paused && **paused)
+      return detail::invalid("paused can only be set to false (resume); disable with enabled=false");
     p.resume = paused->has_value();
     const auto t = detail::tenant_of(req.caller_bid());
     auto changed = store->update_subscription(t, *id, p);
@@ -235,7 +242,8 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
                auto d = delivery_of(req);
                if (!d) return std::unexpected(d.error());
                if (d->status == notify::DeliveryStatus::kPending) {
-                 return make_error(ErrorCode::kFailedPrecondition, "the delivery is still pending; it will be attempted");
+                 return make_error(ErrorCode::kFailedPrecondition,
+                                   "the delivery is still pending; it will be attempted");
                }
                const auto t = detail::tenant_of(req.caller_bid());
                auto ok = store->redeliver(t, d->id, storage::to_timestamp(s.clock.now()));
@@ -282,7 +290,8 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (!b) return std::unexpected(b.error());
     auto parsed = notify::BusinessNotifySettings::from_json(*b);
     if (!parsed) return std::unexpected(parsed.error());
-    if (auto st = store->put_settings(detail::tenant_of(req.caller_bid()), *parsed); !st) return std::unexpected(st.error());
+    if (auto st = store->put_settings(detail::tenant_of(req.caller_bid()), *parsed); !st)
+      return std::unexpected(st.error());
     return Reply::ok(parsed->to_json());
   });
 }

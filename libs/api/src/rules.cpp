@@ -12,7 +12,9 @@ Status validate_category_rules(const Json& rules) {
   return {};
 }
 
-Json scorecard_document(const Json& questions) { return Json{{"questions", questions}}; }
+Json scorecard_document(const Json& questions) {
+  return Json{{"questions", questions}};
+}
 
 Status validate_scorecard_questions(const Json& questions) {
   auto parsed = analytics::parse_scorecard("scorecard", scorecard_document(questions).dump());

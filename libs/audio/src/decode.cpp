@@ -15,12 +15,18 @@ namespace earshot::audio {
 
 std::string_view format_name(AudioFormat f) {
   switch (f) {
-    case AudioFormat::kWav: return "wav";
-    case AudioFormat::kFlac: return "flac";
-    case AudioFormat::kOgg: return "ogg";
-    case AudioFormat::kMp3: return "mp3";
-    case AudioFormat::kAiff: return "aiff";
-    case AudioFormat::kUnknown: break;
+    case AudioFormat::kWav:
+      return "wav";
+    case AudioFormat::kFlac:
+      return "flac";
+    case AudioFormat::kOgg:
+      return "ogg";
+    case AudioFormat::kMp3:
+      return "mp3";
+    case AudioFormat::kAiff:
+      return "aiff";
+    case AudioFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -47,8 +53,7 @@ bool mpeg_frame_at(std::span<const std::uint8_t> b, std::size_t i) {
 }  // namespace
 
 AudioFormat detect_format(std::span<const std::uint8_t> b) {
-  if ((starts_with(b, "RIFF") || starts_with(b, "RIFX") || starts_with(b, "RF64")) &&
-      starts_with(b, "WAVE", 8)) {
+  if ((starts_with(b, "RIFF") || starts_with(b, "RIFX") || starts_with(b, "RF64")) && starts_with(b, "WAVE", 8)) {
     return AudioFormat::kWav;
   }
   if (starts_with(b, "fLaC")) return AudioFormat::kFlac;
@@ -91,29 +96,51 @@ sf_count_t vio_read(void* ptr, sf_count_t count, void* user) {
   f->pos += n;
   return n;
 }
-sf_count_t vio_write(const void*, sf_count_t, void*) { return 0; }
-sf_count_t vio_tell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
+sf_count_t vio_write(const void*, sf_count_t, void*) {
+  return 0;
+}
+sf_count_t vio_tell(void* user) {
+  return static_cast<MemoryFile*>(user)->pos;
+}
 
 std::string codec_name(int format) {
   switch (format & SF_FORMAT_SUBMASK) {
-    case SF_FORMAT_PCM_S8: return "pcm_s8";
-    case SF_FORMAT_PCM_U8: return "pcm_u8";
-    case SF_FORMAT_PCM_16: return "pcm_16";
-    case SF_FORMAT_PCM_24: return "pcm_24";
-    case SF_FORMAT_PCM_32: return "pcm_32";
-    case SF_FORMAT_FLOAT: return "float";
-    case SF_FORMAT_DOUBLE: return "double";
-    case SF_FORMAT_ULAW: return "ulaw";
-    case SF_FORMAT_ALAW: return "alaw";
-    case SF_FORMAT_VORBIS: return "vorbis";
-    case SF_FORMAT_OPUS: return "opus";
-    case SF_FORMAT_MPEG_LAYER_I: return "mp1";
-    case SF_FORMAT_MPEG_LAYER_II: return "mp2";
-    case SF_FORMAT_MPEG_LAYER_III: return "mp3";
-    case SF_FORMAT_GSM610: return "gsm610";
-    case SF_FORMAT_IMA_ADPCM: return "ima_adpcm";
-    case SF_FORMAT_MS_ADPCM: return "ms_adpcm";
-    default: return fmt::format("0x{:04x}", format & SF_FORMAT_SUBMASK);
+    case SF_FORMAT_PCM_S8:
+      return "pcm_s8";
+    case SF_FORMAT_PCM_U8:
+      return "pcm_u8";
+    case SF_FORMAT_PCM_16:
+      return "pcm_16";
+    case SF_FORMAT_PCM_24:
+      return "pcm_24";
+    case SF_FORMAT_PCM_32:
+      return "pcm_32";
+    case SF_FORMAT_FLOAT:
+      return "float";
+    case SF_FORMAT_DOUBLE:
+      return "double";
+    case SF_FORMAT_ULAW:
+      return "ulaw";
+    case SF_FORMAT_ALAW:
+      return "alaw";
+    case SF_FORMAT_VORBIS:
+      return "vorbis";
+    case SF_FORMAT_OPUS:
+      return "opus";
+    case SF_FORMAT_MPEG_LAYER_I:
+      return "mp1";
+    case SF_FORMAT_MPEG_LAYER_II:
+      return "mp2";
+    case SF_FORMAT_MPEG_LAYER_III:
+      return "mp3";
+    case SF_FORMAT_GSM610:
+      return "gsm610";
+    case SF_FORMAT_IMA_ADPCM:
+      return "ima_adpcm";
+    case SF_FORMAT_MS_ADPCM:
+      return "ms_adpcm";
+    default:
+      return fmt::format("0x{:04x}", format & SF_FORMAT_SUBMASK);
   }
 }
 
@@ -152,14 +179,12 @@ using BlockSink = std::function<Status(std::span<const float> interleaved, int c
 // The one decode loop: checks, then libsndfile block by block into `sink`, stopping as soon
 // as the duration limit is passed. `held_outside` tells how many samples the sink holds
 // (for the accounting in `stats`).
-Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                                const BlockSink& sink, const std::function<std::uint64_t()>& held_outside,
-                                DecodeStats* stats) {
+Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, const BlockSink& sink,
+                                const std::function<std::uint64_t()>& held_outside, DecodeStats* stats) {
   if (bytes.empty()) return make_error(ErrorCode::kInvalidArgument, "audio is empty (0 bytes)");
   if (bytes.size() > limits.max_bytes) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("audio is {} bytes, above the limit of {} bytes", bytes.size(),
-                                  limits.max_bytes));
+                      fmt::format("audio is {} bytes, above the limit of {} bytes", bytes.size(), limits.max_bytes));
   }
   const AudioFormat format = detect_format(bytes);
   if (format == AudioFormat::kUnknown) {
@@ -179,25 +204,22 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
   SNDFILE* sf = sf_open_virtual(&vio, SFM_READ, &info, &mem);
   if (sf == nullptr) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} audio cannot be decoded: {}", format_name(format),
-                                  sf_strerror(nullptr)));
+                      fmt::format("{} audio cannot be decoded: {}", format_name(format), sf_strerror(nullptr)));
   }
   struct Closer {
     SNDFILE* f;
     ~Closer() { sf_close(f); }
   } closer{sf};
 
-  if (info.channels <= 0 || info.channels > 8 || info.samplerate < 1000 ||
-      info.samplerate > 384000) {
+  if (info.channels <= 0 || info.channels > 8 || info.samplerate < 1000 || info.samplerate > 384000) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} audio has an implausible layout ({} channels at {} Hz)",
-                                  format_name(format), info.channels, info.samplerate));
+                      fmt::format("{} audio has an implausible layout ({} channels at {} Hz)", format_name(format),
+                                  info.channels, info.samplerate));
   }
   const auto max_frames = static_cast<sf_count_t>(limits.max_duration.count()) * info.samplerate / 1000;
   if (info.frames > max_frames && info.frames != SF_COUNT_MAX) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("audio lasts {} s, above the limit of {} s",
-                                  info.frames / info.samplerate,
+                      fmt::format("audio lasts {} s, above the limit of {} s", info.frames / info.samplerate,
                                   limits.max_duration.count() / 1000));
   }
 
@@ -224,8 +246,7 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
     if (total > max_frames) {
       account();
       return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("audio lasts more than the limit of {} s",
-                                    limits.max_duration.count() / 1000));
+                        fmt::format("audio lasts more than the limit of {} s", limits.max_duration.count() / 1000));
     }
     const auto used = static_cast<std::size_t>(n * info.channels);
     for (std::size_t k = 0; k < used; ++k) {
@@ -244,20 +265,17 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
   account();
   if (const int err = sf_error(sf); err != SF_ERR_NO_ERROR) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} audio is corrupt: {}", format_name(format),
-                                  sf_error_number(err)));
+                      fmt::format("{} audio is corrupt: {}", format_name(format), sf_error_number(err)));
   }
   if (total == 0) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} audio contains no samples", format_name(format)));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("{} audio contains no samples", format_name(format)));
   }
   if (format == AudioFormat::kWav) {
     // libsndfile shortens a truncated data chunk silently; a recording cut in transfer must
     // not pass as a shorter call.
     auto declared = wav_declared_data_bytes(bytes);
     auto offset = wav_data_offset(bytes);
-    if (declared && offset && *declared != 0xFFFFFFFFu && *declared != 0 &&
-        *offset + *declared > bytes.size() + 1) {
+    if (declared && offset && *declared != 0xFFFFFFFFu && *declared != 0 && *offset + *declared > bytes.size() + 1) {
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("wav audio is truncated: the data chunk declares {} bytes "
                                     "but {} are present",
@@ -265,9 +283,8 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
     }
   } else if (info.frames > 0 && info.frames != SF_COUNT_MAX && format != AudioFormat::kMp3 &&
              total < info.frames * 99 / 100) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} audio is truncated: {} of {} frames decoded",
-                                  format_name(format), total, info.frames));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("{} audio is truncated: {} of {} frames decoded",
+                                                               format_name(format), total, info.frames));
   }
   out.frames = total;
   return out;
@@ -284,13 +301,15 @@ Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimi
     const std::size_t frames = block.size() / static_cast<std::size_t>(channels);
     for (std::size_t i = 0; i < frames; ++i) {
       for (int c = 0; c < channels; ++c) {
-        out.channels[static_cast<std::size_t>(c)].push_back(block[i * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)]);
+        out.channels[static_cast<std::size_t>(c)].push_back(
+            block[i * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)]);
       }
     }
     held += block.size();
     return {};
   };
-  auto info = decode_blocks(bytes, limits, sink, [&] { return held; }, stats);
+  auto info = decode_blocks(
+      bytes, limits, sink, [&] { return held; }, stats);
   if (!info) return std::unexpected(info.error());
   out.sample_rate = info->sample_rate;
   out.format = info->format;
@@ -300,7 +319,8 @@ Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimi
 }
 
 Result<AudioInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, DecodeStats* stats) {
-  return decode_blocks(bytes, limits, nullptr, [] { return std::uint64_t{0}; }, stats);
+  return decode_blocks(
+      bytes, limits, nullptr, [] { return std::uint64_t{0}; }, stats);
 }
 
 Result<AudioBuffer> decode_file(const std::string& path, const DecodeLimits& limits) {
@@ -309,8 +329,7 @@ Result<AudioBuffer> decode_file(const std::string& path, const DecodeLimits& lim
   const auto size = static_cast<std::uint64_t>(in.tellg());
   if (size > limits.max_bytes) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("audio is {} bytes, above the limit of {} bytes", size,
-                                  limits.max_bytes));
+                      fmt::format("audio is {} bytes, above the limit of {} bytes", size, limits.max_bytes));
   }
   std::vector<std::uint8_t> bytes(size);
   in.seekg(0);
@@ -329,8 +348,7 @@ std::vector<float> resample(std::span<const float> in, int from_rate, int to_rat
   const double cutoff = std::min(1.0, ratio) * 0.95;
   constexpr int kHalf = 12;  // taps each side, in input samples scaled by the cutoff
   const double half_width = kHalf / cutoff;
-  const std::size_t n_out =
-      static_cast<std::size_t>(static_cast<double>(in.size()) * ratio);
+  const std::size_t n_out = static_cast<std::size_t>(static_cast<double>(in.size()) * ratio);
   std::vector<float> out(n_out);
   const auto n_in = static_cast<std::int64_t>(in.size());
   for (std::size_t j = 0; j < n_out; ++j) {

@@ -86,7 +86,8 @@ ChannelActivity detect_voice(std::span<const float> x, int sample_rate, const Va
       if (start >= 0 && ++since_speech > o.hangover_frames) {
         // End at the last speech frame plus a short tail (half the hangover) so an interval
         // does not swallow the whole hangover as talk time.
-        const std::size_t end_frame = std::min(n_frames, last_speech + 1 + static_cast<std::size_t>(o.hangover_frames / 4));
+        const std::size_t end_frame =
+            std::min(n_frames, last_speech + 1 + static_cast<std::size_t>(o.hangover_frames / 4));
         out.speech.push_back({ms(static_cast<std::size_t>(start)), ms(end_frame)});
         start = -1;
       }

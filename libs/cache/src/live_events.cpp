@@ -68,45 +68,38 @@ std::optional<LiveEvent> parse_live_event(std::string_view json) {
   return LiveEvent{id->get<std::string>(), type->get<std::string>(), std::string(json)};
 }
 
-LiveEvents::LiveEvents(RedisClient& redis, const Clock& clock, Metrics* metrics,
-                       std::size_t max_len)
+LiveEvents::LiveEvents(RedisClient& redis, const Clock& clock, Metrics* metrics, std::size_t max_len)
     : redis_(redis), clock_(clock), max_len_(max_len) {
   if (metrics != nullptr) {
     published_ = &metrics
                       ->counter("earshot_live_events_published_total",
                                 "Live events appended to a business's stream and published.")
                       .Add({});
-    errors_ = &metrics
-                   ->counter("earshot_live_events_errors_total",
-                             "Live events that could not be published (Redis failed).")
-                   .Add({});
+    errors_ =
+        &metrics->counter("earshot_live_events_errors_total", "Live events that could not be published (Redis failed).")
+             .Add({});
   }
 }
 
-std::optional<std::string> LiveEvents::publish(std::string_view bid, std::string_view type,
-                                               nlohmann::json data) {
+std::optional<std::string> LiveEvents::publish(std::string_view bid, std::string_view type, nlohmann::json data) {
   try {
     const auto now = epoch_ms(clock_.now());
     nlohmann::json e = {{"type", type}, {"bid", bid}, {"at", now}, {"data", std::move(data)}};
     auto r = redis_.eval(kPublish, {live_events_key(bid)},
-                         {e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                          std::to_string(max_len_)});
+                         {e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::to_string(max_len_)});
     if (r && r->kind == RedisReply::Kind::kString) {
       if (published_ != nullptr) published_->Increment();
       return r->str;
     }
     if (errors_ != nullptr) errors_->Increment();
     // One warning per 10 s at most: a Redis outage must not flood the log.
-    const std::int64_t steady_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       clock_.steady_now().time_since_epoch())
-                                       .count();
+    const std::int64_t steady_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now().time_since_epoch()).count();
     std::int64_t last = last_error_log_ms_.load();
-    if ((last == 0 || steady_ms - last >= 10'000) &&
-        last_error_log_ms_.compare_exchange_strong(last, steady_ms)) {
-      log::warn("live event not published",
-                {{"event_bid", bid},
-                 {"type", type},
-                 {"error", r ? std::string_view("unexpected reply") : r.error().message}});
+    if ((last == 0 || steady_ms - last >= 10'000) && last_error_log_ms_.compare_exchange_strong(last, steady_ms)) {
+      log::warn("live event not published", {{"event_bid", bid},
+                                             {"type", type},
+                                             {"error", r ? std::string_view("unexpected reply") : r.error().message}});
     }
   } catch (const std::exception& ex) {
     if (errors_ != nullptr) errors_->Increment();
@@ -115,15 +108,14 @@ std::optional<std::string> LiveEvents::publish(std::string_view bid, std::string
   return std::nullopt;
 }
 
-Result<std::vector<LiveEvent>> LiveEvents::read_after(std::string_view bid,
-                                                      std::string_view after_id,
+Result<std::vector<LiveEvent>> LiveEvents::read_after(std::string_view bid, std::string_view after_id,
                                                       std::size_t limit) {
   if (!after_id.empty() && !valid_stream_id(after_id)) {
     return make_error(ErrorCode::kInvalidArgument, "event id must look like <ms>-<seq>");
   }
   const std::string start = after_id.empty() ? std::string("-") : fmt::format("({}", after_id);
-  auto r = redis_.command(std::vector<std::string>{"XRANGE", live_events_key(bid), start, "+",
-                                                   "COUNT", std::to_string(std::max<std::size_t>(limit, 1))});
+  auto r = redis_.command(std::vector<std::string>{"XRANGE", live_events_key(bid), start, "+", "COUNT",
+                                                   std::to_string(std::max<std::size_t>(limit, 1))});
   if (!r) return std::unexpected(r.error());
   std::vector<LiveEvent> out;
   if (r->kind != RedisReply::Kind::kArray) return out;
@@ -142,11 +134,9 @@ Result<std::vector<LiveEvent>> LiveEvents::read_after(std::string_view bid,
 }
 
 Result<std::string> LiveEvents::last_id(std::string_view bid) {
-  auto r = redis_.command(
-      std::vector<std::string>{"XREVRANGE", live_events_key(bid), "+", "-", "COUNT", "1"});
+  auto r = redis_.command(std::vector<std::string>{"XREVRANGE", live_events_key(bid), "+", "-", "COUNT", "1"});
   if (!r) return std::unexpected(r.error());
-  if (r->kind != RedisReply::Kind::kArray || r->elements.empty() ||
-      r->elements[0].elements.empty()) {
+  if (r->kind != RedisReply::Kind::kArray || r->elements.empty() || r->elements[0].elements.empty()) {
     return std::string();
   }
   return r->elements[0].elements[0].str;
@@ -201,8 +191,8 @@ struct LiveEventSubscriber::Impl {
         argv.push_back(a.data());
         lens.push_back(a.size());
       }
-      auto* r = static_cast<redisReply*>(
-          redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+      auto* r =
+          static_cast<redisReply*>(redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
       if (r == nullptr) return ctx->errstr;
       std::string err = r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "";
       freeReplyObject(r);
@@ -238,8 +228,7 @@ struct LiveEventSubscriber::Impl {
         if (redisBufferRead(ctx) != REDIS_OK) return ctx->errstr;
         continue;
       }
-      std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
-                                                          freeReplyObject);
+      std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw), freeReplyObject);
       // pmessage: ["pmessage", pattern, channel, payload]
       if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) continue;
       if (std::string_view(reply->element[0]->str, reply->element[0]->len) != "pmessage") {
@@ -261,8 +250,7 @@ struct LiveEventSubscriber::Impl {
   }
 };
 
-LiveEventSubscriber::LiveEventSubscriber(RedisSettings settings, EventHandler on_event,
-                                         SubscribedHandler on_subscribed,
+LiveEventSubscriber::LiveEventSubscriber(RedisSettings settings, EventHandler on_event, SubscribedHandler on_subscribed,
                                          std::string client_name)
     : impl_(std::make_unique<Impl>()) {
   impl_->client_name = std::move(client_name);
@@ -271,7 +259,9 @@ LiveEventSubscriber::LiveEventSubscriber(RedisSettings settings, EventHandler on
   impl_->on_subscribed = std::move(on_subscribed);
 }
 
-LiveEventSubscriber::~LiveEventSubscriber() { stop(); }
+LiveEventSubscriber::~LiveEventSubscriber() {
+  stop();
+}
 
 Status LiveEventSubscriber::start() {
   auto ep = parse_redis_url(impl_->settings.url);
@@ -292,6 +282,8 @@ void LiveEventSubscriber::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-bool LiveEventSubscriber::subscribed() const { return impl_->subscribed.load(); }
+bool LiveEventSubscriber::subscribed() const {
+  return impl_->subscribed.load();
+}
 
 }  // namespace earshot::cache

@@ -44,11 +44,9 @@ Result<RateDecision> RedisRateLimiter::take(const std::string& key, std::int64_t
     return make_error(ErrorCode::kInvalidArgument, "rate limit capacity and period must be > 0");
   }
   const double per_ms = static_cast<double>(capacity) / static_cast<double>(period.count());
-  const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   auto r = redis_.eval(kTokenBucket, {prefix_ + key},
-                       {std::to_string(capacity), fmt::format("{:.12g}", per_ms),
-                        std::to_string(now_ms)});
+                       {std::to_string(capacity), fmt::format("{:.12g}", per_ms), std::to_string(now_ms)});
   if (!r) return std::unexpected(r.error());
   if (r->kind != RedisReply::Kind::kArray || r->elements.size() != 2) {
     return make_error(ErrorCode::kInternal, "rate limiter: unexpected script reply");

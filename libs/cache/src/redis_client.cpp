@@ -111,8 +111,7 @@ struct RedisClient::Impl {
     if (ctx == nullptr || ctx->err != 0) {
       std::string why = ctx != nullptr ? ctx->errstr : "allocation failed";
       if (ctx != nullptr) redisFree(ctx);
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("redis {}:{}: {}", endpoint.host, endpoint.port, why));
+      return make_error(ErrorCode::kUnavailable, fmt::format("redis {}:{}: {}", endpoint.host, endpoint.port, why));
     }
     redisSetTimeout(ctx, tv);
     s.ctx = ctx;
@@ -138,8 +137,8 @@ struct RedisClient::Impl {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(s.ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    auto* r =
+        static_cast<redisReply*>(redisCommandArgv(s.ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (r == nullptr) {
       std::string why = s.ctx->errstr;
       redisFree(s.ctx);
@@ -160,8 +159,11 @@ struct RedisClient::Impl {
 RedisClient::RedisClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RedisClient::~RedisClient() = default;
 
-Result<std::unique_ptr<RedisClient>> RedisClient::make(const RedisSettings& settings,
-                                                       std::size_t connections) {
+Result<std::unique_ptr<RedisClient>> RedisClient::make(const RedisSettings& settings) {
+  return make(settings, static_cast<std::size_t>(std::max<std::int64_t>(settings.pool_size, 1)));
+}
+
+Result<std::unique_ptr<RedisClient>> RedisClient::make(const RedisSettings& settings, std::size_t connections) {
   auto ep = parse_redis_url(settings.url);
   if (!ep) return std::unexpected(ep.error());
   auto impl = std::make_unique<Impl>();
@@ -194,15 +196,13 @@ Result<RedisReply> RedisClient::command(std::initializer_list<std::string_view> 
   return command(v);
 }
 
-Result<RedisReply> RedisClient::eval(const std::string& script,
-                                     const std::vector<std::string>& keys,
+Result<RedisReply> RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
                                      const std::vector<std::string>& args) {
   std::vector<std::string> v{"EVALSHA", sha1_hex(script), std::to_string(keys.size())};
   v.insert(v.end(), keys.begin(), keys.end());
   v.insert(v.end(), args.begin(), args.end());
   auto r = command(v);
-  if (r || r.error().code != ErrorCode::kInvalidArgument ||
-      r.error().message.find("NOSCRIPT") == std::string::npos) {
+  if (r || r.error().code != ErrorCode::kInvalidArgument || r.error().message.find("NOSCRIPT") == std::string::npos) {
     return r;
   }
   v[0] = "EVAL";

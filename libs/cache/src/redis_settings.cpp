@@ -8,11 +8,12 @@
 namespace earshot::cache {
 
 void RedisSettings::declare(ConfigSpec& spec) {
-  spec.add_string("redis_url", &url, "redis://127.0.0.1:6379/0",
-                  "Redis URL redis://[:password@]host:port/db.", {.secret = true});
-  spec.add_duration("redis_timeout", &timeout, std::chrono::seconds(2),
-                    std::chrono::milliseconds(50), std::chrono::minutes(1),
-                    "Deadline of a Redis connect or command.");
+  spec.add_string("redis_url", &url, "redis://127.0.0.1:6379/0", "Redis URL redis://[:password@]host:port/db.",
+                  {.secret = true});
+  spec.add_duration("redis_timeout", &timeout, std::chrono::seconds(2), std::chrono::milliseconds(50),
+                    std::chrono::minutes(1), "Deadline of a Redis connect or command.");
+  spec.add_int("redis_pool_size", &pool_size, 8, 1, 256,
+               "Redis connections of the binary, opened as they are needed (a command holds one).");
 }
 
 Result<RedisEndpoint> parse_redis_url(std::string_view url) {
@@ -41,8 +42,7 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     std::string_view port = rest.substr(colon + 1);
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), ep.port);
-    if (ec != std::errc() || ptr != port.data() + port.size() || ep.port <= 0 ||
-        ep.port > 65535) {
+    if (ec != std::errc() || ptr != port.data() + port.size() || ep.port <= 0 || ep.port > 65535) {
       return make_error(ErrorCode::kInvalidArgument, "Redis URL has an invalid port");
     }
     rest = rest.substr(0, colon);
@@ -72,8 +72,7 @@ class RedisProbe final : public DependencyProbe {
     if (ctx_ == nullptr || ctx_->err != 0) {
       std::string why = ctx_ != nullptr ? ctx_->errstr : "allocation failed";
       close();
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("redis {}:{}: {}", ep->host, ep->port, why));
+      return make_error(ErrorCode::kUnavailable, fmt::format("redis {}:{}: {}", ep->host, ep->port, why));
     }
     redisSetTimeout(ctx_, tv);
     if (!ep->password.empty()) {

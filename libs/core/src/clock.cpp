@@ -1,8 +1,8 @@
 #include "earshot/core/clock.hpp"
 
-#include "earshot/core/backoff.hpp"
-
 #include <algorithm>
+
+#include "earshot/core/backoff.hpp"
 
 namespace earshot {
 
@@ -11,8 +11,7 @@ SystemClock& SystemClock::instance() {
   return clock;
 }
 
-Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max,
-                 std::uint64_t seed)
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, std::uint64_t seed)
     : initial_(initial), max_(std::max(initial, max)), rng_(seed) {}
 
 std::chrono::milliseconds Backoff::next() {

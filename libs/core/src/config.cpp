@@ -72,10 +72,14 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   }
   std::string_view unit = text.substr(i);
   std::int64_t mult = 0;
-  if (unit.empty() || unit == "ms") mult = 1;
-  else if (unit == "s") mult = 1000;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
+  if (unit.empty() || unit == "ms")
+    mult = 1;
+  else if (unit == "s")
+    mult = 1000;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
   else {
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("'{}' has an unknown unit '{}' (use ms, s, m or h)", text, unit));
@@ -83,8 +87,7 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(*number * mult);
 }
 
-ConfigSpec::Entry& ConfigSpec::add(std::string key, std::string type, std::string help,
-                                   Options opts) {
+ConfigSpec::Entry& ConfigSpec::add(std::string key, std::string type, std::string help, Options opts) {
   auto e = std::make_unique<Entry>();
   e->key = std::move(key);
   e->type = std::move(type);
@@ -94,8 +97,8 @@ ConfigSpec::Entry& ConfigSpec::add(std::string key, std::string type, std::strin
   return *entries_.back();
 }
 
-ConfigSpec& ConfigSpec::add_string(std::string key, std::string* target, std::string def,
-                                   std::string help, Options opts) {
+ConfigSpec& ConfigSpec::add_string(std::string key, std::string* target, std::string def, std::string help,
+                                   Options opts) {
   Entry& e = add(std::move(key), "string", std::move(help), opts);
   e.default_text = def;
   e.apply_default = [target, def] { *target = def; };
@@ -107,9 +110,8 @@ ConfigSpec& ConfigSpec::add_string(std::string key, std::string* target, std::st
   return *this;
 }
 
-ConfigSpec& ConfigSpec::add_int(std::string key, std::int64_t* target, std::int64_t def,
-                                std::int64_t min, std::int64_t max, std::string help,
-                                Options opts) {
+ConfigSpec& ConfigSpec::add_int(std::string key, std::int64_t* target, std::int64_t def, std::int64_t min,
+                                std::int64_t max, std::string help, Options opts) {
   Entry& e = add(std::move(key), fmt::format("int {}..{}", min, max), std::move(help), opts);
   e.default_text = std::to_string(def);
   e.apply_default = [target, def] { *target = def; };
@@ -117,8 +119,7 @@ ConfigSpec& ConfigSpec::add_int(std::string key, std::int64_t* target, std::int6
     auto n = parse_int(v);
     if (!n) return std::unexpected(n.error());
     if (*n < min || *n > max) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{} is outside {}..{}", *n, min, max));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("{} is outside {}..{}", *n, min, max));
     }
     *target = *n;
     return {};
@@ -137,8 +138,7 @@ ConfigSpec& ConfigSpec::add_bool(std::string key, bool* target, bool def, std::s
     } else if (v == "false" || v == "0" || v == "no" || v == "off") {
       *target = false;
     } else {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("'{}' is not a boolean (true/false)", v));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("'{}' is not a boolean (true/false)", v));
     }
     return {};
   };
@@ -146,12 +146,9 @@ ConfigSpec& ConfigSpec::add_bool(std::string key, bool* target, bool def, std::s
   return *this;
 }
 
-ConfigSpec& ConfigSpec::add_duration(std::string key, std::chrono::milliseconds* target,
-                                     std::chrono::milliseconds def,
-                                     std::chrono::milliseconds min,
-                                     std::chrono::milliseconds max, std::string help) {
-  Entry& e = add(std::move(key),
-                 fmt::format("duration {}..{}", format_duration(min), format_duration(max)),
+ConfigSpec& ConfigSpec::add_duration(std::string key, std::chrono::milliseconds* target, std::chrono::milliseconds def,
+                                     std::chrono::milliseconds min, std::chrono::milliseconds max, std::string help) {
+  Entry& e = add(std::move(key), fmt::format("duration {}..{}", format_duration(min), format_duration(max)),
                  std::move(help), {});
   e.default_text = format_duration(def);
   e.apply_default = [target, def] { *target = def; };
@@ -160,8 +157,7 @@ ConfigSpec& ConfigSpec::add_duration(std::string key, std::chrono::milliseconds*
     if (!d) return std::unexpected(d.error());
     if (*d < min || *d > max) {
       return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{} is outside {}..{}", v, format_duration(min),
-                                    format_duration(max)));
+                        fmt::format("{} is outside {}..{}", v, format_duration(min), format_duration(max)));
     }
     *target = *d;
     return {};
@@ -179,8 +175,7 @@ ConfigSpec& ConfigSpec::add_enum(std::string key, std::string* target, std::stri
   e.apply_default = [target, def] { *target = def; };
   e.parse = [target, allowed, joined](const std::string& v) -> Status {
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("'{}' is not one of {}", v, joined));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("'{}' is not one of {}", v, joined));
     }
     *target = v;
     return {};
@@ -193,8 +188,8 @@ Status ConfigSpec::apply_value(Entry& e, const std::string& value, std::string_v
   auto st = e.parse(value);
   if (!st) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("config {} ({}): invalid value: {}", env_name_for(e.key),
-                                  source, e.opts.secret ? "(secret value hidden)" : st.error().message));
+                      fmt::format("config {} ({}): invalid value: {}", env_name_for(e.key), source,
+                                  e.opts.secret ? "(secret value hidden)" : st.error().message));
   }
   e.set = true;
   return {};
@@ -208,8 +203,7 @@ Status ConfigSpec::load(const EnvMap& env, const std::string& file_path) {
   if (path.empty()) return load_impl(env, nullptr);
   std::ifstream in(path);
   if (!in) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("config file '{}' cannot be read", path));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("config file '{}' cannot be read", path));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -243,13 +237,15 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
     for (const auto& [k, v] : doc.items()) {
       Entry* e = find(k);
       if (e == nullptr) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          fmt::format("unknown config key '{}'", k));
+        return make_error(ErrorCode::kInvalidArgument, fmt::format("unknown config key '{}'", k));
       }
       std::string text;
-      if (v.is_string()) text = v.get<std::string>();
-      else if (v.is_boolean()) text = v.get<bool>() ? "true" : "false";
-      else if (v.is_number_integer()) text = std::to_string(v.get<std::int64_t>());
+      if (v.is_string())
+        text = v.get<std::string>();
+      else if (v.is_boolean())
+        text = v.get<bool>() ? "true" : "false";
+      else if (v.is_number_integer())
+        text = std::to_string(v.get<std::int64_t>());
       else {
         return make_error(ErrorCode::kInvalidArgument,
                           fmt::format("config key '{}' must be a string, integer or boolean", k));
@@ -272,8 +268,7 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
 
   for (auto& e : entries_) {
     if (e->opts.required && !e->set) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("config {} is required", env_name_for(e->key)));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("config {} is required", env_name_for(e->key)));
     }
   }
   return {};

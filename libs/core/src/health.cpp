@@ -30,8 +30,7 @@ HealthRegistry::HealthRegistry(Metrics& metrics) : metrics_(metrics) {}
 
 DependencyState& HealthRegistry::add(const std::string& name) {
   std::lock_guard lock(mu_);
-  auto& gauge = metrics_.gauge("earshot_dependency_up",
-                               "1 when the dependency answered its last check, else 0.")
+  auto& gauge = metrics_.gauge("earshot_dependency_up", "1 when the dependency answered its last check, else 0.")
                     .Add({{"dependency", name}});
   deps_.push_back(std::make_unique<DependencyState>(name, &gauge));
   return *deps_.back();
@@ -50,23 +49,26 @@ HealthRegistry::Report HealthRegistry::readiness() const {
       deps[d->name()] = std::move(entry);
     }
   }
-  nlohmann::json body{{"status", ready ? "ready" : "unavailable"},
-                      {"draining", draining_.load()},
-                      {"dependencies", std::move(deps)}};
+  nlohmann::json body{
+      {"status", ready ? "ready" : "unavailable"}, {"draining", draining_.load()}, {"dependencies", std::move(deps)}};
   return {ready, body.dump()};
 }
 
-DependencyMonitor::DependencyMonitor(std::unique_ptr<DependencyProbe> probe,
-                                     DependencyState& state, Metrics& metrics, Options options)
+DependencyMonitor::DependencyMonitor(std::unique_ptr<DependencyProbe> probe, DependencyState& state, Metrics& metrics,
+                                     Options options)
     : probe_(std::move(probe)), state_(state), options_(options) {
-  reconnects_ = &metrics.counter("earshot_dependency_connect_failures_total",
-                                 "Failed connection attempts to a dependency.")
-                     .Add({{"dependency", state_.name()}});
+  reconnects_ =
+      &metrics.counter("earshot_dependency_connect_failures_total", "Failed connection attempts to a dependency.")
+           .Add({{"dependency", state_.name()}});
 }
 
-DependencyMonitor::~DependencyMonitor() { stop(); }
+DependencyMonitor::~DependencyMonitor() {
+  stop();
+}
 
-void DependencyMonitor::start() { thread_ = std::thread([this] { run(); }); }
+void DependencyMonitor::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void DependencyMonitor::stop() {
   {
@@ -101,8 +103,7 @@ void DependencyMonitor::run() {
         const bool was_up = state_.up();
         state_.set_down(st.error().to_string());
         if (was_up || backoff.attempts() == 0) {
-          log::warn("dependency unavailable",
-                    {{"dependency", state_.name()}, {"error", st.error().to_string()}});
+          log::warn("dependency unavailable", {{"dependency", state_.name()}, {"error", st.error().to_string()}});
         }
         if (!sleep_for(backoff.next())) break;
         continue;
@@ -110,8 +111,7 @@ void DependencyMonitor::run() {
     }
     if (!sleep_for(options_.interval)) break;
     if (auto st = probe_->ping(); !st) {
-      log::warn("dependency check failed",
-                {{"dependency", state_.name()}, {"error", st.error().to_string()}});
+      log::warn("dependency check failed", {{"dependency", state_.name()}, {"error", st.error().to_string()}});
       state_.set_down(st.error().to_string());
       probe_->close();
       connected = false;

@@ -31,9 +31,8 @@ class JsonFormatter final : public spdlog::formatter {
     const std::time_t tt = static_cast<std::time_t>(secs.count());
     std::tm tm{};
     gmtime_r(&tt, &tm);
-    line += fmt::format("{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        millis.count());
+    line += fmt::format("{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis.count());
     line += ",\"level\":\"";
     auto lv = spdlog::level::to_string_view(msg.level);
     line.append(lv.data(), lv.size());
@@ -41,9 +40,21 @@ class JsonFormatter final : public spdlog::formatter {
     append_json_escaped(line, service_);
     line += '"';
     const Context& ctx = t_context;
-    if (!ctx.bid.empty()) { line += ",\"bid\":\""; append_json_escaped(line, ctx.bid); line += '"'; }
-    if (!ctx.call_id.empty()) { line += ",\"call_id\":\""; append_json_escaped(line, ctx.call_id); line += '"'; }
-    if (!ctx.trace_id.empty()) { line += ",\"trace_id\":\""; append_json_escaped(line, ctx.trace_id); line += '"'; }
+    if (!ctx.bid.empty()) {
+      line += ",\"bid\":\"";
+      append_json_escaped(line, ctx.bid);
+      line += '"';
+    }
+    if (!ctx.call_id.empty()) {
+      line += ",\"call_id\":\"";
+      append_json_escaped(line, ctx.call_id);
+      line += '"';
+    }
+    if (!ctx.trace_id.empty()) {
+      line += ",\"trace_id\":\"";
+      append_json_escaped(line, ctx.trace_id);
+      line += '"';
+    }
     std::string_view payload(msg.payload.data(), msg.payload.size());
     if (payload.starts_with(kPreRendered)) {
       line += ',';
@@ -73,18 +84,32 @@ Format g_format = Format::kJson;
 ScopedContext::ScopedContext(Context ctx) : previous_(std::move(t_context)) {
   t_context = std::move(ctx);
 }
-ScopedContext::~ScopedContext() { t_context = std::move(previous_); }
+ScopedContext::~ScopedContext() {
+  t_context = std::move(previous_);
+}
 
-const Context& current_context() { return t_context; }
+const Context& current_context() {
+  return t_context;
+}
 
 void append_json_escaped(std::string& out, std::string_view s) {
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -95,8 +120,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
-void init_with_sink(std::string_view service, std::string_view level, Format format,
-                    spdlog::sink_ptr sink) {
+void init_with_sink(std::string_view service, std::string_view level, Format format, spdlog::sink_ptr sink) {
   g_service = std::string(service);
   g_format = format;
   auto logger = std::make_shared<spdlog::logger>(g_service, std::move(sink));

@@ -17,8 +17,8 @@ namespace earshot {
 std::string metric_name_problem(std::string_view name, MetricType type) {
   if (!name.starts_with("earshot_")) return "must start with earshot_";
   for (char c : name) {
-    if (!(std::islower(static_cast<unsigned char>(c)) != 0 ||
-          std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '_')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) != 0 || std::isdigit(static_cast<unsigned char>(c)) != 0 ||
+          c == '_')) {
       return "must be lower snake_case";
     }
   }
@@ -26,9 +26,8 @@ std::string metric_name_problem(std::string_view name, MetricType type) {
   const bool total = name.ends_with("_total");
   if (type == MetricType::kCounter && !total) return "counter must end with _total";
   if (type != MetricType::kCounter && total) return "only counters end with _total";
-  if (type == MetricType::kHistogram &&
-      !(name.ends_with("_seconds") || name.ends_with("_bytes") || name.ends_with("_ratio") ||
-        name.ends_with("_items"))) {
+  if (type == MetricType::kHistogram && !(name.ends_with("_seconds") || name.ends_with("_bytes") ||
+                                          name.ends_with("_ratio") || name.ends_with("_items"))) {
     return "histogram must carry a unit suffix (_seconds, _bytes, _ratio, _items)";
   }
   return {};
@@ -84,18 +83,16 @@ class ProcessCollector final : public prometheus::Collectable {
     std::vector<prometheus::MetricFamily> out;
     out.push_back(one("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                       prometheus::MetricType::Counter, cpu));
-    out.push_back(one("process_resident_memory_bytes", "Resident memory size in bytes.",
-                      prometheus::MetricType::Gauge, rss));
-    out.push_back(one("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                      prometheus::MetricType::Gauge, vsize));
-    out.push_back(one("process_open_fds", "Number of open file descriptors.",
-                      prometheus::MetricType::Gauge, fds));
-    out.push_back(one("process_max_fds", "Maximum number of open file descriptors.",
-                      prometheus::MetricType::Gauge, static_cast<double>(rl.rlim_cur)));
-    out.push_back(one("process_threads", "Number of OS threads in the process.",
-                      prometheus::MetricType::Gauge, threads));
-    out.push_back(one("process_start_time_seconds",
-                      "Start time of the process since unix epoch in seconds.",
+    out.push_back(
+        one("process_resident_memory_bytes", "Resident memory size in bytes.", prometheus::MetricType::Gauge, rss));
+    out.push_back(
+        one("process_virtual_memory_bytes", "Virtual memory size in bytes.", prometheus::MetricType::Gauge, vsize));
+    out.push_back(one("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge, fds));
+    out.push_back(one("process_max_fds", "Maximum number of open file descriptors.", prometheus::MetricType::Gauge,
+                      static_cast<double>(rl.rlim_cur)));
+    out.push_back(
+        one("process_threads", "Number of OS threads in the process.", prometheus::MetricType::Gauge, threads));
+    out.push_back(one("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
                       prometheus::MetricType::Gauge, start_time_));
     return out;
   }
@@ -113,15 +110,16 @@ class ProcessCollector final : public prometheus::Collectable {
     return out;
   }
 
-  static prometheus::MetricFamily one(std::string name, std::string help,
-                                      prometheus::MetricType type, double value) {
+  static prometheus::MetricFamily one(std::string name, std::string help, prometheus::MetricType type, double value) {
     prometheus::MetricFamily fam;
     fam.name = std::move(name);
     fam.help = std::move(help);
     fam.type = type;
     prometheus::ClientMetric m;
-    if (type == prometheus::MetricType::Counter) m.counter.value = value;
-    else m.gauge.value = value;
+    if (type == prometheus::MetricType::Counter)
+      m.counter.value = value;
+    else
+      m.gauge.value = value;
     fam.metric.push_back(m);
     return fam;
   }
@@ -140,20 +138,17 @@ Metrics::Metrics(std::string service, std::string version, std::string commit)
       .Set(1);
 }
 
-prometheus::Family<prometheus::Counter>& Metrics::counter(const std::string& name,
-                                                          const std::string& help) {
+prometheus::Family<prometheus::Counter>& Metrics::counter(const std::string& name, const std::string& help) {
   check_name(name, MetricType::kCounter);
   return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
 }
 
-prometheus::Family<prometheus::Gauge>& Metrics::gauge(const std::string& name,
-                                                      const std::string& help) {
+prometheus::Family<prometheus::Gauge>& Metrics::gauge(const std::string& name, const std::string& help) {
   check_name(name, MetricType::kGauge);
   return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
 }
 
-prometheus::Family<prometheus::Histogram>& Metrics::histogram(const std::string& name,
-                                                              const std::string& help) {
+prometheus::Family<prometheus::Histogram>& Metrics::histogram(const std::string& name, const std::string& help) {
   check_name(name, MetricType::kHistogram);
   return prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
 }

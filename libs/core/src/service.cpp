@@ -17,24 +17,25 @@
 
 namespace earshot {
 
-std::string_view build_version() { return kBuildVersion; }
-std::string_view build_commit() { return kBuildCommit; }
+std::string_view build_version() {
+  return kBuildVersion;
+}
+std::string_view build_commit() {
+  return kBuildCommit;
+}
 
 void RuntimeSettings::declare(ConfigSpec& spec, std::int64_t default_admin_port) {
-  spec.add_enum("log_level", &log_level, "info", {"trace", "debug", "info", "warn", "error"},
-                "Minimum log level.");
+  spec.add_enum("log_level", &log_level, "info", {"trace", "debug", "info", "warn", "error"}, "Minimum log level.");
   spec.add_enum("log_format", &log_format, "json", {"json", "text"},
                 "Log line format (json for production, text for reading by eye).");
   spec.add_string("admin_host", &admin_host, "127.0.0.1",
                   "Address of the admin listener (/metrics, /healthz, /readyz).");
   spec.add_int("admin_port", &admin_port, default_admin_port, 0, 65535,
                "Port of the admin listener; 0 picks a free one.");
-  spec.add_duration("shutdown_grace", &shutdown_grace, std::chrono::seconds(3),
-                    std::chrono::milliseconds(0), std::chrono::minutes(10),
-                    "How long in-flight work may finish after SIGTERM.");
-  spec.add_duration("dependency_check_interval", &dependency_check_interval,
-                    std::chrono::seconds(1), std::chrono::milliseconds(50),
-                    std::chrono::minutes(1), "How often dependencies are pinged.");
+  spec.add_duration("shutdown_grace", &shutdown_grace, std::chrono::seconds(3), std::chrono::milliseconds(0),
+                    std::chrono::minutes(10), "How long in-flight work may finish after SIGTERM.");
+  spec.add_duration("dependency_check_interval", &dependency_check_interval, std::chrono::seconds(1),
+                    std::chrono::milliseconds(50), std::chrono::minutes(1), "How often dependencies are pinged.");
   spec.add_string("instance_id", &instance_id, "",
                   "Name of this process in logs and consumer tags (default: hostname-pid).");
 }
@@ -59,8 +60,7 @@ Runtime::Runtime(std::string service, RuntimeSettings settings, Clock& clock)
       metrics_(service_, std::string(build_version()), std::string(build_commit())),
       health_(metrics_),
       impl_(std::make_unique<Impl>()) {
-  impl_->ready_gauge =
-      &metrics_.gauge("earshot_ready", "1 when /readyz answers 200, else 0.").Add({});
+  impl_->ready_gauge = &metrics_.gauge("earshot_ready", "1 when /readyz answers 200, else 0.").Add({});
 }
 
 Runtime::~Runtime() {
@@ -78,11 +78,12 @@ void Runtime::add_dependency(std::unique_ptr<DependencyProbe> probe) {
   auto& state = health_.add(probe->name());
   DependencyMonitor::Options opts;
   opts.interval = settings_.dependency_check_interval;
-  impl_->monitors.push_back(
-      std::make_unique<DependencyMonitor>(std::move(probe), state, metrics_, opts));
+  impl_->monitors.push_back(std::make_unique<DependencyMonitor>(std::move(probe), state, metrics_, opts));
 }
 
-int Runtime::admin_port() const { return impl_->admin_port; }
+int Runtime::admin_port() const {
+  return impl_->admin_port;
+}
 
 Status Runtime::start() {
   auto& srv = impl_->admin;
@@ -116,13 +117,11 @@ Status Runtime::start() {
   }
   if (port <= 0) {
     return make_error(ErrorCode::kUnavailable,
-                      fmt::format("admin listener cannot bind {}:{}", settings_.admin_host,
-                                  settings_.admin_port));
+                      fmt::format("admin listener cannot bind {}:{}", settings_.admin_host, settings_.admin_port));
   }
   impl_->admin_port = port;
   impl_->admin_thread = std::thread([&srv] { srv.listen_after_bind(); });
-  log::info("admin listener started",
-            {{"address", fmt::format("http://{}:{}", settings_.admin_host, port)}});
+  log::info("admin listener started", {{"address", fmt::format("http://{}:{}", settings_.admin_host, port)}});
 
   for (auto& m : impl_->monitors) m->start();
   for (auto& c : impl_->components) {
@@ -244,8 +243,7 @@ int run_service(int argc, char** argv, const ServiceDefinition& def) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  log::init(def.name, settings.log_level,
-            settings.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  log::init(def.name, settings.log_level, settings.log_format == "json" ? log::Format::kJson : log::Format::kText);
   {
     std::string dump;
     for (const auto& [k, v] : spec.effective_values()) dump += fmt::format("{}={} ", k, v);

@@ -22,14 +22,15 @@ GeneratedApiKey generate_api_key() {
   for (auto& c : key.prefix) c = kAlphabet[randombytes_uniform(kAlphabet.size())];
   std::string raw(kSecretBytes, '\0');
   randombytes_buf(raw.data(), raw.size());
-  key.secret = std::string(kScheme) + key.prefix + "_" +
-               base64_encode(raw, Base64Variant::kUrlSafeNoPadding);
+  key.secret = std::string(kScheme) + key.prefix + "_" + base64_encode(raw, Base64Variant::kUrlSafeNoPadding);
   sodium_memzero(raw.data(), raw.size());
   key.hash = hash_api_key(key.secret);
   return key;
 }
 
-std::string hash_api_key(std::string_view secret) { return sha256(secret); }
+std::string hash_api_key(std::string_view secret) {
+  return sha256(secret);
+}
 
 Result<std::string> api_key_prefix(std::string_view secret) {
   if (secret.size() < kScheme.size() + kPrefixLen + 2 || !secret.starts_with(kScheme) ||

@@ -8,8 +8,7 @@ namespace earshot::crypto {
 namespace {
 
 int sodium_variant(Base64Variant v) {
-  return v == Base64Variant::kStandard ? sodium_base64_VARIANT_ORIGINAL
-                                       : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  return v == Base64Variant::kStandard ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 }
 
 const unsigned char* bytes_of(std::string_view s) {
@@ -32,8 +31,8 @@ Result<std::string> base64_decode(std::string_view text, Base64Variant variant) 
   std::string out(text.size() * 3 / 4 + 3, '\0');
   std::size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &len, &end, sodium_variant(variant)) != 0 ||
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &len, &end, sodium_variant(variant)) != 0 ||
       end != text.data() + text.size()) {
     return make_error(ErrorCode::kInvalidArgument, "not valid base64");
   }

@@ -15,8 +15,8 @@ constexpr std::size_t kMaxKidLen = 32;
 bool valid_kid(std::string_view kid) {
   if (kid.empty() || kid.size() > kMaxKidLen) return false;
   for (char c : kid) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -31,8 +31,7 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 void MasterKeySettings::declare(ConfigSpec& spec) {
-  spec.add_string("master_keys", &keys, "",
-                  "Master keys for secrets at rest: kid:base64(32 bytes)[,kid:base64...].",
+  spec.add_string("master_keys", &keys, "", "Master keys for secrets at rest: kid:base64(32 bytes)[,kid:base64...].",
                   {.secret = true});
   spec.add_string("master_key_id", &key_id, "",
                   "Key id (from EARSHOT_MASTER_KEYS) that new secrets are encrypted with.");
@@ -49,21 +48,18 @@ Result<Keyring> Keyring::parse(std::string_view keys, std::string_view primary_k
     if (item.empty()) continue;
     const auto colon = item.find(':');
     if (colon == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "EARSHOT_MASTER_KEYS: each entry must be kid:base64key");
+      return make_error(ErrorCode::kInvalidArgument, "EARSHOT_MASTER_KEYS: each entry must be kid:base64key");
     }
     const std::string_view kid = item.substr(0, colon);
     if (!valid_kid(kid)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("EARSHOT_MASTER_KEYS: invalid key id '{}' (1-32 of "
-                                    "[A-Za-z0-9._-])",
-                                    kid));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("EARSHOT_MASTER_KEYS: invalid key id '{}' (1-32 of "
+                                                                 "[A-Za-z0-9._-])",
+                                                                 kid));
     }
     auto key = base64_decode(item.substr(colon + 1));
     if (!key || key->size() != kMasterKeyBytes) {
       return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("EARSHOT_MASTER_KEYS: key '{}' must be {} bytes in base64",
-                                    kid, kMasterKeyBytes));
+                        fmt::format("EARSHOT_MASTER_KEYS: key '{}' must be {} bytes in base64", kid, kMasterKeyBytes));
     }
     if (!ring.keys_.emplace(std::string(kid), std::move(*key)).second) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -75,8 +71,7 @@ Result<Keyring> Keyring::parse(std::string_view keys, std::string_view primary_k
   }
   if (ring.keys_.find(primary_kid) == ring.keys_.end()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("EARSHOT_MASTER_KEY_ID: '{}' is not in EARSHOT_MASTER_KEYS",
-                                  primary_kid));
+                      fmt::format("EARSHOT_MASTER_KEY_ID: '{}' is not in EARSHOT_MASTER_KEYS", primary_kid));
   }
   ring.primary_ = std::string(primary_kid);
   return ring;
@@ -98,8 +93,8 @@ std::string Keyring::generate_key_base64() {
 std::string Keyring::encrypt(std::string_view plaintext) const {
   const std::string& key = keys_.find(primary_)->second;
   std::string out;
-  out.reserve(kMagic.size() + 1 + primary_.size() + crypto_secretbox_NONCEBYTES +
-              crypto_secretbox_MACBYTES + plaintext.size());
+  out.reserve(kMagic.size() + 1 + primary_.size() + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+              plaintext.size());
   out.append(kMagic);
   out.push_back(static_cast<char>(primary_.size()));
   out.append(primary_);
@@ -145,13 +140,11 @@ Result<std::string> Keyring::decrypt(std::string_view sealed) const {
   const std::size_t ct_len = sealed.size() - ct_at;
   std::string out(ct_len - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
-                                 reinterpret_cast<const unsigned char*>(sealed.data() + ct_at),
-                                 ct_len,
+                                 reinterpret_cast<const unsigned char*>(sealed.data() + ct_at), ct_len,
                                  reinterpret_cast<const unsigned char*>(sealed.data() + nonce_at),
                                  reinterpret_cast<const unsigned char*>(it->second.data())) != 0) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("sealed value does not authenticate under master key id '{}'",
-                                  *kid));
+                      fmt::format("sealed value does not authenticate under master key id '{}'", *kid));
   }
   return out;
 }

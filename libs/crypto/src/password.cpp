@@ -12,8 +12,7 @@ Result<std::string> hash_password(std::string_view password) {
   detail::ensure_sodium();
   if (password.empty()) return make_error(ErrorCode::kInvalidArgument, "password is empty");
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(),
-                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
     return make_error(ErrorCode::kInternal, "argon2id: out of memory");
   }

@@ -29,7 +29,9 @@ constexpr std::uint32_t v4(int a, int b, int c, int d) {
          (static_cast<std::uint32_t>(c) << 8) | static_cast<std::uint32_t>(d);
 }
 
-std::uint32_t v4_of(const std::uint8_t* b) { return v4(b[0], b[1], b[2], b[3]); }
+std::uint32_t v4_of(const std::uint8_t* b) {
+  return v4(b[0], b[1], b[2], b[3]);
+}
 
 bool prefix_equal(const std::uint8_t* a, const std::uint8_t* b, int bits) {
   const int whole = bits / 8;
@@ -45,7 +47,7 @@ int embedded_v4_offset(const std::uint8_t* a) {
   static constexpr std::array<std::uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   static constexpr std::array<std::uint8_t, 12> kNat64 = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
   static constexpr std::array<std::uint8_t, 6> kNat64Local = {0, 0x64, 0xff, 0x9b, 0, 1};  // /48
-  static constexpr std::array<std::uint8_t, 12> kCompat = {};  // ::a.b.c.d (deprecated)
+  static constexpr std::array<std::uint8_t, 12> kCompat = {};                              // ::a.b.c.d (deprecated)
   if (std::memcmp(a, kMapped.data(), 12) == 0 || std::memcmp(a, kNat64.data(), 12) == 0) return 12;
   if (std::memcmp(a, kNat64Local.data(), 6) == 0) return 12;
   if (std::memcmp(a, kCompat.data(), 12) == 0) {
@@ -92,27 +94,23 @@ std::string text_of(const Normal& n) {
 }
 
 std::string check_ranges_v4(const AddressPolicy& p, std::uint32_t ip) {
-  const auto refuse = [&](std::string_view what) {
-    return std::string(what) + " address " + v4_text(ip) + " refused";
-  };
+  const auto refuse = [&](std::string_view what) { return std::string(what) + " address " + v4_text(ip) + " refused"; };
   const bool all = p.allow_loopback && p.allow_private && p.allow_link_local && p.allow_metadata;
   if (all) return {};
   // Cloud metadata: AWS/GCP/Azure/OpenStack 169.254.169.254, AWS ECS 169.254.170.2,
   // Alibaba 100.100.100.200.
-  if (!p.allow_metadata && (ip == v4(169, 254, 169, 254) || ip == v4(169, 254, 170, 2) ||
-                            ip == v4(100, 100, 100, 200))) {
+  if (!p.allow_metadata &&
+      (ip == v4(169, 254, 169, 254) || ip == v4(169, 254, 170, 2) || ip == v4(100, 100, 100, 200))) {
     return refuse("metadata");
   }
   if (in_v4(ip, v4(127, 0, 0, 0), 8)) return p.allow_loopback ? "" : refuse("loopback");
-  if (in_v4(ip, v4(10, 0, 0, 0), 8) || in_v4(ip, v4(172, 16, 0, 0), 12) ||
-      in_v4(ip, v4(192, 168, 0, 0), 16) || in_v4(ip, v4(100, 64, 0, 0), 10) ||
-      in_v4(ip, v4(198, 18, 0, 0), 15)) {
+  if (in_v4(ip, v4(10, 0, 0, 0), 8) || in_v4(ip, v4(172, 16, 0, 0), 12) || in_v4(ip, v4(192, 168, 0, 0), 16) ||
+      in_v4(ip, v4(100, 64, 0, 0), 10) || in_v4(ip, v4(198, 18, 0, 0), 15)) {
     return p.allow_private ? "" : refuse("private");
   }
   if (in_v4(ip, v4(169, 254, 0, 0), 16)) return p.allow_link_local ? "" : refuse("link-local");
-  if (in_v4(ip, v4(0, 0, 0, 0), 8) || in_v4(ip, v4(224, 0, 0, 0), 4) ||
-      in_v4(ip, v4(240, 0, 0, 0), 4) || in_v4(ip, v4(192, 0, 0, 0), 24) ||
-      in_v4(ip, v4(192, 0, 2, 0), 24) || in_v4(ip, v4(198, 51, 100, 0), 24) ||
+  if (in_v4(ip, v4(0, 0, 0, 0), 8) || in_v4(ip, v4(224, 0, 0, 0), 4) || in_v4(ip, v4(240, 0, 0, 0), 4) ||
+      in_v4(ip, v4(192, 0, 0, 0), 24) || in_v4(ip, v4(192, 0, 2, 0), 24) || in_v4(ip, v4(198, 51, 100, 0), 24) ||
       in_v4(ip, v4(203, 0, 113, 0), 24)) {
     return refuse("non-routable");
   }
@@ -122,16 +120,13 @@ std::string check_ranges_v4(const AddressPolicy& p, std::uint32_t ip) {
 std::string check_ranges_v6(const AddressPolicy& p, const std::uint8_t* a) {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(AF_INET6, a, buf, sizeof buf);
-  const auto refuse = [&](std::string_view what) {
-    return std::string(what) + " address " + buf + " refused";
-  };
+  const auto refuse = [&](std::string_view what) { return std::string(what) + " address " + buf + " refused"; };
   const bool all = p.allow_loopback && p.allow_private && p.allow_link_local && p.allow_metadata;
   if (all) return {};
-  static constexpr std::array<std::uint8_t, 16> kLoop = {0, 0, 0, 0, 0, 0, 0, 0,
-                                                         0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr std::array<std::uint8_t, 16> kLoop = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   static constexpr std::array<std::uint8_t, 16> kAny = {};
   // AWS metadata over IPv6: fd00:ec2::254.
-  static constexpr std::array<std::uint8_t, 16> kAwsMeta = {0xfd, 0, 0x0e, 0xc2, 0, 0,    0, 0,
+  static constexpr std::array<std::uint8_t, 16> kAwsMeta = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0,    0,
                                                             0,    0, 0,    0,    0, 0, 0x02, 0x54};
   if (!p.allow_metadata && std::memcmp(a, kAwsMeta.data(), 16) == 0) return refuse("metadata");
   if (std::memcmp(a, kLoop.data(), 16) == 0) return p.allow_loopback ? "" : refuse("loopback");
@@ -144,8 +139,7 @@ std::string check_ranges_v6(const AddressPolicy& p, const std::uint8_t* a) {
   // discard-only 100::/64.
   if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) return refuse("non-routable");
   if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) return refuse("non-routable");
-  if (a[0] == 0x01 && a[1] == 0 && a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == 0 && a[6] == 0 &&
-      a[7] == 0) {
+  if (a[0] == 0x01 && a[1] == 0 && a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == 0 && a[6] == 0 && a[7] == 0) {
     return refuse("non-routable");
   }
   return {};

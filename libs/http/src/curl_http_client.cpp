@@ -31,9 +31,8 @@ std::string url_origin(const std::string& url) {
   if (scheme_end == std::string::npos) return "(invalid url)";
   auto host_start = scheme_end + 3;
   auto host_end = url.find_first_of("/?#", host_start);
-  std::string authority = url.substr(host_start, host_end == std::string::npos
-                                                    ? std::string::npos
-                                                    : host_end - host_start);
+  std::string authority =
+      url.substr(host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
   if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
   return url.substr(0, scheme_end) + "://" + authority;
 }
@@ -72,9 +71,9 @@ struct CurlHttpClient::Impl {
   std::thread loop_thread;
 
   mutable std::mutex mu;
-  std::vector<std::unique_ptr<Transfer>> incoming;             // guarded by mu
+  std::vector<std::unique_ptr<Transfer>> incoming;                  // guarded by mu
   std::multimap<Steady::time_point, std::function<void()>> timers;  // guarded by mu
-  bool exited = false;                                         // guarded by mu
+  bool exited = false;                                              // guarded by mu
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> in_flight{0};
   std::once_flag shutdown_once;
@@ -84,9 +83,9 @@ struct CurlHttpClient::Impl {
   // Readiness comes from epoll and curl is driven with curl_multi_socket_action, so the
   // cost of an event does not grow with the number of transfers in flight.
   int epoll_fd = -1;
-  int wake_fd = -1;                                   // eventfd: send/post_after/shutdown
-  std::unordered_set<curl_socket_t> watched;          // loop thread only
-  std::optional<Steady::time_point> curl_deadline;    // loop thread only (timer callback)
+  int wake_fd = -1;                                 // eventfd: send/post_after/shutdown
+  std::unordered_set<curl_socket_t> watched;        // loop thread only
+  std::optional<Steady::time_point> curl_deadline;  // loop thread only (timer callback)
 
   void wake() const {
     const std::uint64_t one = 1;
@@ -177,8 +176,8 @@ struct CurlHttpClient::Impl {
                        int /*local_port*/) {
     auto* t = static_cast<Transfer*>(user);
     if (!t->request.address_policy) return CURL_PREREQFUNC_OK;
-    auto reason = t->request.address_policy->check(
-        std::string_view(conn_primary_ip == nullptr ? "" : conn_primary_ip), primary_port);
+    auto reason = t->request.address_policy->check(std::string_view(conn_primary_ip == nullptr ? "" : conn_primary_ip),
+                                                   primary_port);
     if (reason.empty()) return CURL_PREREQFUNC_OK;
     t->policy_refusal = std::move(reason);
     return CURL_PREREQFUNC_ABORT;
@@ -200,7 +199,8 @@ struct CurlHttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(1, r.connect_timeout.count())));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::max<std::int64_t>(1, r.connect_timeout.count())));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(1, r.timeout.count())));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -235,8 +235,7 @@ struct CurlHttpClient::Impl {
     bool has_expect = false;
     bool has_content_type = false;
     for (const auto& [name, value] : r.headers) {
-      if (name.find_first_of("\r\n:") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos) {
+      if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
         return "invalid header " + name;
       }
       const auto lower = [](std::string s) {
@@ -261,30 +260,25 @@ struct CurlHttpClient::Impl {
 
   Result<HttpResponse> outcome(Transfer& t, CURLcode code) {
     const auto origin = url_origin(t.request.url);
-    const auto detail = t.error_buffer[0] != 0 ? std::string(t.error_buffer)
-                                               : std::string(curl_easy_strerror(code));
+    const auto detail = t.error_buffer[0] != 0 ? std::string(t.error_buffer) : std::string(curl_easy_strerror(code));
     switch (code) {
       case CURLE_OK: {
         long status = 0;
         curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
         t.response.status = static_cast<int>(status);
-        t.response.elapsed =
-            std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t.started);
+        t.response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - t.started);
         return std::move(t.response);
       }
       case CURLE_OPERATION_TIMEDOUT:
         return make_error(ErrorCode::kTimeout,
-                          fmt::format("{}: no complete response within {} ms", origin,
-                                      t.request.timeout.count()));
+                          fmt::format("{}: no complete response within {} ms", origin, t.request.timeout.count()));
       case CURLE_FILESIZE_EXCEEDED:
         return make_error(ErrorCode::kInvalidArgument,
-                          fmt::format("{}: response larger than {} bytes", origin,
-                                      t.request.max_response_bytes));
+                          fmt::format("{}: response larger than {} bytes", origin, t.request.max_response_bytes));
       case CURLE_WRITE_ERROR:
         if (t.too_large) {
           return make_error(ErrorCode::kInvalidArgument,
-                            fmt::format("{}: response larger than {} bytes", origin,
-                                        t.request.max_response_bytes));
+                            fmt::format("{}: response larger than {} bytes", origin, t.request.max_response_bytes));
         }
         break;
       case CURLE_URL_MALFORMAT:
@@ -472,9 +466,13 @@ void CurlHttpClient::shutdown() {
   });
 }
 
-bool CurlHttpClient::shutting_down() const { return impl_->stopping.load(); }
+bool CurlHttpClient::shutting_down() const {
+  return impl_->stopping.load();
+}
 
-std::size_t CurlHttpClient::in_flight() const { return impl_->in_flight.load(); }
+std::size_t CurlHttpClient::in_flight() const {
+  return impl_->in_flight.load();
+}
 
 void CurlHttpClient::send(HttpRequest request, ResponseCallback done) {
   auto t = std::make_unique<Transfer>();

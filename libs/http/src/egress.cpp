@@ -62,8 +62,7 @@ Result<int> parse_port(std::string_view text, std::string_view entry, std::strin
   int port = -1;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
   if (ec != std::errc{} || ptr != text.data() + text.size() || port < 1 || port > 65535) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      std::string(key) + ": bad port in \"" + std::string(entry) + "\"");
+    return make_error(ErrorCode::kInvalidArgument, std::string(key) + ": bad port in \"" + std::string(entry) + "\"");
   }
   return port;
 }
@@ -147,7 +146,8 @@ Result<std::vector<AddressRule>> parse_destination_list(std::string_view list, s
       if (!p) return std::unexpected(p.error());
       port = *p;
     }
-    if (addr.empty()) return make_error(ErrorCode::kInvalidArgument, std::string(key) + ": bad entry \"" + entry + "\"");
+    if (addr.empty())
+      return make_error(ErrorCode::kInvalidArgument, std::string(key) + ": bad entry \"" + entry + "\"");
     if (auto rule = AddressRule::parse(addr, port); rule) {
       out.push_back(*rule);
       continue;
@@ -226,9 +226,9 @@ void allow_operator_url(AddressPolicy& policy, std::string_view url) {
   if (scheme_end == std::string::npos) return;
   std::string authority = origin.substr(scheme_end + 3);
   if (authority.empty()) return;
-  const bool has_port = authority.back() != ']' && authority.find(':', authority.rfind(']') == std::string::npos
-                                                                          ? 0
-                                                                          : authority.rfind(']')) != std::string::npos;
+  const bool has_port =
+      authority.back() != ']' &&
+      authority.find(':', authority.rfind(']') == std::string::npos ? 0 : authority.rfind(']')) != std::string::npos;
   if (!has_port) authority += origin.starts_with("https") ? ":443" : ":80";
   auto rules = parse_destination_list(authority, "operator URL");
   if (!rules) {

@@ -17,10 +17,8 @@ std::string random_boundary() {
 
 void set_header(HttpRequest& r, std::string name, std::string value) {
   for (auto& [n, v] : r.headers) {
-    if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       v = std::move(value);
       return;
@@ -51,8 +49,7 @@ void HttpRequest::set_multipart(const std::vector<MultipartPart>& parts) {
     if (!p.filename.empty()) out += "; filename=\"" + p.filename + "\"";
     out += "\r\n";
     if (!p.filename.empty() || !p.content_type.empty()) {
-      out += "Content-Type: " +
-             (p.content_type.empty() ? std::string("application/octet-stream") : p.content_type) +
+      out += "Content-Type: " + (p.content_type.empty() ? std::string("application/octet-stream") : p.content_type) +
              "\r\n";
     }
     out += "\r\n";

@@ -10,26 +10,31 @@
 namespace earshot::http {
 
 bool is_retryable(ErrorCode code) {
-  return code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable ||
-         code == ErrorCode::kTimeout;
+  return code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout;
 }
 
-Error error_for_status(std::string_view provider, int status, std::string_view provider_code,
-                       std::string_view message, bool quota_exhausted) {
+Error error_for_status(std::string_view provider, int status, std::string_view provider_code, std::string_view message,
+                       bool quota_exhausted) {
   const std::string detail =
       provider_code.empty()
           ? fmt::format("{}: HTTP {}{}{}", provider, status, message.empty() ? "" : ": ", message)
-          : fmt::format("{}: HTTP {} {}{}{}", provider, status, provider_code,
-                        message.empty() ? "" : ": ", message);
+          : fmt::format("{}: HTTP {} {}{}{}", provider, status, provider_code, message.empty() ? "" : ": ", message);
   if (quota_exhausted) return Error(ErrorCode::kFailedPrecondition, "quota exhausted: " + detail);
   switch (status) {
-    case 401: return Error(ErrorCode::kUnauthenticated, "authentication failed: " + detail);
-    case 402: return Error(ErrorCode::kFailedPrecondition, "quota exhausted: " + detail);
-    case 403: return Error(ErrorCode::kPermissionDenied, "access denied: " + detail);
-    case 404: return Error(ErrorCode::kNotFound, "not found: " + detail);
-    case 408: return Error(ErrorCode::kTimeout, "provider timed out: " + detail);
-    case 429: return Error(ErrorCode::kRateLimited, "rate limited: " + detail);
-    default: break;
+    case 401:
+      return Error(ErrorCode::kUnauthenticated, "authentication failed: " + detail);
+    case 402:
+      return Error(ErrorCode::kFailedPrecondition, "quota exhausted: " + detail);
+    case 403:
+      return Error(ErrorCode::kPermissionDenied, "access denied: " + detail);
+    case 404:
+      return Error(ErrorCode::kNotFound, "not found: " + detail);
+    case 408:
+      return Error(ErrorCode::kTimeout, "provider timed out: " + detail);
+    case 429:
+      return Error(ErrorCode::kRateLimited, "rate limited: " + detail);
+    default:
+      break;
   }
   if (status >= 500) return Error(ErrorCode::kUnavailable, "provider error: " + detail);
   if (status >= 400) return Error(ErrorCode::kInvalidArgument, "rejected input: " + detail);
@@ -61,8 +66,8 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
   }
 
   Error ended(Error e, std::string_view why) const {
-    e.message = fmt::format("{}: {} ({} after {} attempt{})", ctx.what, e.message, why, attempts,
-                            attempts == 1 ? "" : "s");
+    e.message =
+        fmt::format("{}: {} ({} after {} attempt{})", ctx.what, e.message, why, attempts, attempts == 1 ? "" : "s");
     return e;
   }
 
@@ -77,20 +82,18 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
     cut_by_deadline = left < request.timeout;
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
-    ctx.client->send(std::move(request),
-                     [self = shared_from_this(), sent = std::chrono::steady_clock::now()](
-                         Result<HttpResponse> r) {
-                       if (self->ctx.observer) {
-                         RequestOutcome o;
-                         o.what = self->ctx.what;
-                         o.status = r ? r->status : 0;
-                         if (!r) o.transport = r.error().code;
-                         o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - sent);
-                         self->ctx.observer(o);
-                       }
-                       self->on_result(std::move(r));
-                     });
+    ctx.client->send(std::move(request), [self = shared_from_this(),
+                                          sent = std::chrono::steady_clock::now()](Result<HttpResponse> r) {
+      if (self->ctx.observer) {
+        RequestOutcome o;
+        o.what = self->ctx.what;
+        o.status = r ? r->status : 0;
+        if (!r) o.transport = r.error().code;
+        o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
+        self->ctx.observer(o);
+      }
+      self->on_result(std::move(r));
+    });
   }
 
   void on_result(Result<HttpResponse> r) {
@@ -105,8 +108,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     } else {
       error = std::move(r.error());
       if (error.code == ErrorCode::kTimeout && cut_by_deadline) {
-        finish(std::unexpected(ended(Error(ErrorCode::kTimeout, "job deadline passed during a request"),
-                                     "gave up")));
+        finish(std::unexpected(ended(Error(ErrorCode::kTimeout, "job deadline passed during a request"), "gave up")));
         return;
       }
     }
@@ -144,11 +146,9 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
 
 }  // namespace
 
-void send_with_retry(RetryContext ctx, std::function<HttpRequest()> build,
-                     ErrorClassifier classify,
+void send_with_retry(RetryContext ctx, std::function<HttpRequest()> build, ErrorClassifier classify,
                      std::function<void(Result<HttpResponse>)> done) {
-  auto state = std::make_shared<RetryState>(std::move(ctx), std::move(build), std::move(classify),
-                                            std::move(done));
+  auto state = std::make_shared<RetryState>(std::move(ctx), std::move(build), std::move(classify), std::move(done));
   state->attempt();
 }
 

@@ -34,8 +34,8 @@ std::optional<double> parse_number(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    const std::map<std::string, std::string>& headers, std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::map<std::string, std::string>& headers,
+                                                           std::chrono::system_clock::time_point now) {
   using std::chrono::milliseconds;
   if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
     if (auto v = parse_number(trim(it->second))) {

@@ -31,8 +31,8 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), md, &len);
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
@@ -41,8 +41,7 @@ std::string sigv4_uri_encode(std::string_view s, bool keep_slash) {
   std::string out;
   out.reserve(s.size() * 3);
   for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -59,8 +58,8 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
   const std::chrono::year_month_day ymd(days);
   const std::chrono::hh_mm_ss hms(secs - days);
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count());
 }
 
 namespace {
@@ -177,12 +176,8 @@ std::string canonical_query(std::string_view query) {
 
 }  // namespace
 
-SigV4Signer::SigV4Signer(AwsCredentials credentials, std::string region, std::string service,
-                         const Clock& clock)
-    : credentials_(std::move(credentials)),
-      region_(std::move(region)),
-      service_(std::move(service)),
-      clock_(&clock) {}
+SigV4Signer::SigV4Signer(AwsCredentials credentials, std::string region, std::string service, const Clock& clock)
+    : credentials_(std::move(credentials)), region_(std::move(region)), service_(std::move(service)), clock_(&clock) {}
 
 Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const {
   auto url = split_url(request.url);
@@ -198,8 +193,8 @@ Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const 
   if (!credentials_.session_token.empty()) {
     signed_headers.emplace_back("x-amz-security-token", credentials_.session_token);
   }
-  const std::string_view body = request.shared_body ? std::string_view(*request.shared_body)
-                                                    : std::string_view(request.body);
+  const std::string_view body =
+      request.shared_body ? std::string_view(*request.shared_body) : std::string_view(request.body);
   std::string payload_hash;
   for (const auto& [name, value] : request.headers) {
     const std::string n = lower(name);
@@ -225,14 +220,13 @@ Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const 
   }
   std::string method = request.method;
   std::ranges::transform(method, method.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  parts.canonical_request = fmt::format("{}\n{}\n{}\n{}\n{}\n{}", method,
-                                        sigv4_uri_encode(s3 ? path_decode(url->path) : url->path, true),
-                                        canonical_query(url->query), canonical_headers, parts.signed_headers,
-                                        payload_hash);
+  parts.canonical_request =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", method, sigv4_uri_encode(s3 ? path_decode(url->path) : url->path, true),
+                  canonical_query(url->query), canonical_headers, parts.signed_headers, payload_hash);
   parts.payload_hash = payload_hash;
   const std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region_, service_);
-  parts.string_to_sign = fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", parts.amz_date, scope,
-                                     sha256_hex(parts.canonical_request));
+  parts.string_to_sign =
+      fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", parts.amz_date, scope, sha256_hex(parts.canonical_request));
   const std::string k_date = hmac_sha256("AWS4" + credentials_.secret_access_key, date);
   const std::string k_region = hmac_sha256(k_date, region_);
   const std::string k_service = hmac_sha256(k_region, service_);
@@ -250,7 +244,8 @@ Status SigV4Signer::sign(http::HttpRequest& request) const {
     const std::string n = lower(h.first);
     return n == "x-amz-date" || n == "authorization" || n == "x-amz-security-token";
   });
-  if (s3 && std::ranges::none_of(request.headers, [](const auto& h) { return lower(h.first) == "x-amz-content-sha256"; })) {
+  if (s3 &&
+      std::ranges::none_of(request.headers, [](const auto& h) { return lower(h.first) == "x-amz-content-sha256"; })) {
     request.add_header("x-amz-content-sha256", parts->payload_hash);
   }
   request.add_header("X-Amz-Date", parts->amz_date);

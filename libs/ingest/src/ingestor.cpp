@@ -21,7 +21,9 @@ namespace {
 IngestError problem(Problem p, std::string msg) {
   return IngestError{p, Error(ErrorCode::kInvalidArgument, std::move(msg))};
 }
-IngestError failure(const Error& e) { return IngestError{Problem::kError, e}; }
+IngestError failure(const Error& e) {
+  return IngestError{Problem::kError, e};
+}
 
 Status check_len(std::string_view name, const std::string& v, std::size_t max) {
   if (v.size() > max) {
@@ -38,24 +40,36 @@ std::string hex_prefix(std::string_view data, std::size_t n) {
 
 int IngestError::http_status() const {
   switch (problem) {
-    case Problem::kInvalid: return 400;
-    case Problem::kTooLarge: return 413;
-    case Problem::kUnsupportedMedia: return 415;
-    case Problem::kUnprocessable: return 422;
-    case Problem::kStoreUnavailable: return 503;
-    case Problem::kError: break;
+    case Problem::kInvalid:
+      return 400;
+    case Problem::kTooLarge:
+      return 413;
+    case Problem::kUnsupportedMedia:
+      return 415;
+    case Problem::kUnprocessable:
+      return 422;
+    case Problem::kStoreUnavailable:
+      return 503;
+    case Problem::kError:
+      break;
   }
   return earshot::http_status(error.code);
 }
 
 std::string IngestError::code() const {
   switch (problem) {
-    case Problem::kInvalid: return "invalid_argument";
-    case Problem::kTooLarge: return "payload_too_large";
-    case Problem::kUnsupportedMedia: return "unsupported_media_type";
-    case Problem::kUnprocessable: return "unprocessable_content";
-    case Problem::kStoreUnavailable: return "unavailable";
-    case Problem::kError: break;
+    case Problem::kInvalid:
+      return "invalid_argument";
+    case Problem::kTooLarge:
+      return "payload_too_large";
+    case Problem::kUnsupportedMedia:
+      return "unsupported_media_type";
+    case Problem::kUnprocessable:
+      return "unprocessable_content";
+    case Problem::kStoreUnavailable:
+      return "unavailable";
+    case Problem::kError:
+      break;
   }
   return std::string(code_name(error.code));
 }
@@ -91,8 +105,8 @@ Status CallMetadata::validate() const {
 }
 
 json MediaInfo::to_json() const {
-  return json{{"format", format},   {"codec", codec},         {"duration_ms", duration_ms},
-              {"channels", channels}, {"sample_rate", sample_rate}, {"bytes", bytes}};
+  return json{{"format", format},           {"codec", codec}, {"duration_ms", duration_ms}, {"channels", channels},
+              {"sample_rate", sample_rate}, {"bytes", bytes}};
 }
 
 void IngestSettings::declare(ConfigSpec& spec) {
@@ -113,9 +127,8 @@ void IngestSettings::declare(ConfigSpec& spec) {
 IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const IngestSettings& limits) {
   if (bytes.empty()) return std::unexpected(problem(Problem::kInvalid, "the audio file is empty (0 bytes)"));
   if (bytes.size() > static_cast<std::uint64_t>(limits.max_audio_bytes)) {
-    return std::unexpected(problem(
-        Problem::kTooLarge,
-        fmt::format("the audio file is {} bytes; the limit is {} bytes", bytes.size(), limits.max_audio_bytes)));
+    return std::unexpected(problem(Problem::kTooLarge, fmt::format("the audio file is {} bytes; the limit is {} bytes",
+                                                                   bytes.size(), limits.max_audio_bytes)));
   }
   const auto format = audio::detect_format(bytes);
   if (format == audio::AudioFormat::kUnknown) {
@@ -130,9 +143,9 @@ IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const
   // block however long the recording decodes to; past the duration limit it stops (422).
   auto decoded = audio::probe(bytes, dl);
   if (!decoded) {
-    return std::unexpected(problem(Problem::kUnprocessable,
-                                   fmt::format("the {} file cannot be used: {}", audio::format_name(format),
-                                               decoded.error().message)));
+    return std::unexpected(
+        problem(Problem::kUnprocessable,
+                fmt::format("the {} file cannot be used: {}", audio::format_name(format), decoded.error().message)));
   }
   MediaInfo m;
   m.format = std::string(audio::format_name(decoded->format));
@@ -269,8 +282,7 @@ IngestResult<storage::CallInput> Ingestor::call_input(const storage::TenantId& t
   in.issue_category = meta.issue_category;
   in.call_context = meta.call_context;
   in.language = meta.language;
-  in.started_at = meta.started_at.value_or(
-      std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now()));
+  in.started_at = meta.started_at.value_or(std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now()));
   if (!meta.agent_id.empty()) {
     storage::MySqlHumanAgentRepository agents(d_.db);
     std::string name = meta.agent_name;
@@ -396,9 +408,10 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
     if (!outcome->created) {
       // Another upload owns the call and we cannot read which recording it kept: ours may
       // be the same object (the key is derived from the content), so it is not deleted.
-      log::warn("ingest: recording may be left without a call",
-                {{"bid", t.bid()}, {"call_id", std::to_string(outcome->id)}, {"uri", *uri},
-                 {"error", call.error().to_string()}});
+      log::warn("ingest: recording may be left without a call", {{"bid", t.bid()},
+                                                                 {"call_id", std::to_string(outcome->id)},
+                                                                 {"uri", *uri},
+                                                                 {"error", call.error().to_string()}});
     }
     return rejected(failure(call.error()));
   }
@@ -424,8 +437,11 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
                               {"format", media->format},
                               {"duration_ms", std::to_string(media->duration_ms)}});
   if (d_.on_call_created) {
-    d_.on_call_created(t.bid(), json{{"call_id", call->id}, {"status", "pending"}, {"previous", nullptr},
-                                     {"external_id", call->external_id}, {"source", meta.source}});
+    d_.on_call_created(t.bid(), json{{"call_id", call->id},
+                                     {"status", "pending"},
+                                     {"previous", nullptr},
+                                     {"external_id", call->external_id},
+                                     {"source", meta.source}});
   }
   return Ingested{std::move(*call), true, std::move(*media)};
 }
@@ -457,7 +473,8 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   };
   auto existing_of = [&](storage::CallRecord c) -> IngestResult<Ingested> {
     // Only a text call that stalled before analyze is moved on; anything else is left alone.
-    if (c.audio_uri.empty() && (c.status == storage::CallStatus::kPending || c.status == storage::CallStatus::kTranscribed)) {
+    if (c.audio_uri.empty() &&
+        (c.status == storage::CallStatus::kPending || c.status == storage::CallStatus::kTranscribed)) {
       if (auto tr = transcripts.get(t, c.id); tr) {
         if (auto st = finish(c); !st) return rejected(failure(st.error()));
       }
@@ -488,7 +505,10 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   tr.call_id = call->id;
   json segs = json::array();
   for (const auto& s : segments) {
-    segs.push_back(json{{"speaker", s.speaker}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"text", s.text},
+    segs.push_back(json{{"speaker", s.speaker},
+                        {"start_ms", s.start_ms},
+                        {"end_ms", s.end_ms},
+                        {"text", s.text},
                         {"confidence", s.confidence}});
     if (!tr.full_text.empty()) tr.full_text += '\n';
     tr.full_text += s.text;
@@ -508,8 +528,11 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   if (!fresh) return rejected(failure(fresh.error()));
   count(meta.source, "created");
   if (d_.on_call_created) {
-    d_.on_call_created(t.bid(), json{{"call_id", fresh->id}, {"status", "transcribed"}, {"previous", nullptr},
-                                     {"external_id", fresh->external_id}, {"source", meta.source}});
+    d_.on_call_created(t.bid(), json{{"call_id", fresh->id},
+                                     {"status", "transcribed"},
+                                     {"previous", nullptr},
+                                     {"external_id", fresh->external_id},
+                                     {"source", meta.source}});
   }
   return Ingested{std::move(*fresh), true, std::nullopt};
 }

@@ -52,7 +52,9 @@ const std::string* find(const Params& p, std::string_view name) {
   return nullptr;
 }
 
-IngestError refused(Problem p, ErrorCode code, std::string msg) { return IngestError{p, Error(code, std::move(msg))}; }
+IngestError refused(Problem p, ErrorCode code, std::string msg) {
+  return IngestError{p, Error(code, std::move(msg))};
+}
 
 }  // namespace
 
@@ -165,17 +167,18 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
     return CallbackOutcome{true, fmt::format("recording status '{}' is not completed", rec->status), std::nullopt};
   }
   if (!rec->recording_url.starts_with("https://") && !rec->recording_url.starts_with("http://")) {
-    return std::unexpected(IngestError{Problem::kInvalid,
-                                       Error(ErrorCode::kInvalidArgument, "RecordingUrl must be an http(s) URL")});
+    return std::unexpected(
+        IngestError{Problem::kInvalid, Error(ErrorCode::kInvalidArgument, "RecordingUrl must be an http(s) URL")});
   }
 
   CallMetadata meta;
   meta.external_id = "twilio-" + rec->recording_sid;
   meta.source = "twilio";
-  meta.extra = nlohmann::json{{"twilio", {{"account_sid", rec->account_sid},
-                                          {"call_sid", rec->call_sid},
-                                          {"recording_sid", rec->recording_sid},
-                                          {"recording_duration_s", rec->duration_s}}}};
+  meta.extra = nlohmann::json{{"twilio",
+                               {{"account_sid", rec->account_sid},
+                                {"call_sid", rec->call_sid},
+                                {"recording_sid", rec->recording_sid},
+                                {"recording_duration_s", rec->duration_s}}}};
   // A repeated callback answers with the existing call and downloads nothing.
   storage::MySqlCallRepository calls(db_);
   if (auto found = calls.find_by_external_id(*tenant, meta.external_id); found) {
@@ -191,8 +194,7 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
   get.max_response_bytes = static_cast<std::uint64_t>(limits.max_audio_bytes);
   get.follow_redirects = true;
   get.address_policy = limits.fetch_policy;  // the gateway's egress policy
-  get.add_header("Authorization",
-                 "Basic " + crypto::base64_encode(rec->account_sid + ":" + token));
+  get.add_header("Authorization", "Basic " + crypto::base64_encode(rec->account_sid + ":" + token));
   auto res = client_.send_sync(std::move(get));
   if (!res) {
     const auto code = res.error().code;
@@ -203,10 +205,11 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
     if (code == ErrorCode::kPermissionDenied) {
       // The tenant is told the documented refusal, never which range or port matched; the
       // policy's reason is for the operator.
-      log::warn("Twilio recording download refused by the egress policy",
-                {{"bid", req.bid}, {"origin", http::url_origin_of(rec->recording_url)}, {"detail", res.error().message}});
-      return std::unexpected(IngestError{
-          Problem::kUnprocessable, Error(code, fmt::format("RecordingUrl: {}", http::kDestinationNotAllowed))});
+      log::warn(
+          "Twilio recording download refused by the egress policy",
+          {{"bid", req.bid}, {"origin", http::url_origin_of(rec->recording_url)}, {"detail", res.error().message}});
+      return std::unexpected(IngestError{Problem::kUnprocessable,
+                                         Error(code, fmt::format("RecordingUrl: {}", http::kDestinationNotAllowed))});
     }
     return std::unexpected(IngestError{Problem::kError, res.error().with_context("downloading the Twilio recording")});
   }

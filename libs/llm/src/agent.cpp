@@ -33,7 +33,9 @@ std::string render_transcript(const std::vector<TranscriptLine>& lines) {
   return out;
 }
 
-int estimate_tokens(std::string_view text) { return static_cast<int>((text.size() + 3) / 4); }
+int estimate_tokens(std::string_view text) {
+  return static_cast<int>((text.size() + 3) / 4);
+}
 
 TrimmedTranscript trim_transcript(const std::vector<TranscriptLine>& lines, int budget_tokens) {
   TrimmedTranscript out;
@@ -122,8 +124,8 @@ Rendered render(const AgentConfig& agent, const AgentInput& input) {
 std::string key_of(const std::string& provider, const AgentConfig& agent, const ChatRequest& req) {
   // Length-prefixed fields, so no two different inputs concatenate to the same text.
   std::string material;
-  for (const std::string* part : {&provider, &agent.name, &agent.prompt_version, &req.system,
-                                  &req.messages.front().content, &req.json_schema}) {
+  for (const std::string* part :
+       {&provider, &agent.name, &agent.prompt_version, &req.system, &req.messages.front().content, &req.json_schema}) {
     material += fmt::format("{}:{}\n", part->size(), *part);
   }
   return http::sha256_hex(material);
@@ -162,8 +164,7 @@ struct Run : std::enable_shared_from_this<Run> {
 
   void on_answer(const ChatRequest& sent, Result<ChatResponse> r) {
     if (!r) {
-      const bool can_fall_back =
-          http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
+      const bool can_fall_back = http::is_retryable(r.error().code) && provider + 1 < chain.size() && !result.repaired;
       if (can_fall_back) {
         ++provider;
         ask(request);
@@ -185,8 +186,7 @@ struct Run : std::enable_shared_from_this<Run> {
       return;
     }
     if (result.repaired) {
-      fail("output failed schema validation after one repair: " + valid.error().message,
-           ErrorCode::kInvalidArgument);
+      fail("output failed schema validation after one repair: " + valid.error().message, ErrorCode::kInvalidArgument);
       return;
     }
     result.repaired = true;

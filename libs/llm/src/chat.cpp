@@ -71,8 +71,7 @@ using Parser = std::function<Result<ChatResponse>(const http::HttpResponse&)>;
 
 // Sends with the shared retry policy and turns the 2xx answer into a ChatResponse.
 void run(const char* what, const ChatEndpoint& ep, http::HttpClient& client, const Clock& clock,
-         std::function<http::HttpRequest()> build, http::ErrorClassifier classify, Parser parse,
-         ChatCallback done) {
+         std::function<http::HttpRequest()> build, http::ErrorClassifier classify, Parser parse, ChatCallback done) {
   http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
@@ -80,21 +79,21 @@ void run(const char* what, const ChatEndpoint& ep, http::HttpClient& client, con
   ctx.deadline = clock.steady_now() + ep.deadline;
   ctx.what = what;
   const auto started = clock.steady_now();
-  http::send_with_retry(
-      std::move(ctx), std::move(build), std::move(classify),
-      [parse = std::move(parse), done = std::move(done), started, &clock,
-       model = ep.model](Result<http::HttpResponse> r) {
-        if (!r) {
-          done(std::unexpected(std::move(r.error())));
-          return;
-        }
-        auto out = parse(*r);
-        if (out) {
-          if (out->model.empty()) out->model = model;
-          out->latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - started);
-        }
-        done(std::move(out));
-      });
+  http::send_with_retry(std::move(ctx), std::move(build), std::move(classify),
+                        [parse = std::move(parse), done = std::move(done), started, &clock,
+                         model = ep.model](Result<http::HttpResponse> r) {
+                          if (!r) {
+                            done(std::unexpected(std::move(r.error())));
+                            return;
+                          }
+                          auto out = parse(*r);
+                          if (out) {
+                            if (out->model.empty()) out->model = model;
+                            out->latency =
+                                std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - started);
+                          }
+                          done(std::move(out));
+                        });
 }
 
 http::HttpRequest base_request(const ChatEndpoint& ep, std::string url, std::string body) {
@@ -110,9 +109,10 @@ http::HttpRequest base_request(const ChatEndpoint& ep, std::string url, std::str
 // A schema the provider cannot enforce natively is stated in the system prompt.
 std::string system_with_schema(const ChatRequest& r) {
   if (r.json_schema.empty()) return r.system;
-  return fmt::format("{}{}Answer with a single JSON object only, no prose and no code fence, that "
-                     "conforms to this JSON Schema:\n{}",
-                     r.system, r.system.empty() ? "" : "\n\n", r.json_schema);
+  return fmt::format(
+      "{}{}Answer with a single JSON object only, no prose and no code fence, that "
+      "conforms to this JSON Schema:\n{}",
+      r.system, r.system.empty() ? "" : "\n\n", r.json_schema);
 }
 
 Result<json> schema_json(const ChatRequest& r) {
@@ -127,8 +127,7 @@ Result<json> schema_json(const ChatRequest& r) {
 
 // --- Bedrock Converse --------------------------------------------------------------------
 
-BedrockChatProvider::BedrockChatProvider(BedrockConfig config, http::HttpClient& client,
-                                         const Clock& clock)
+BedrockChatProvider::BedrockChatProvider(BedrockConfig config, http::HttpClient& client, const Clock& clock)
     : config_(std::move(config)),
       client_(&client),
       clock_(&clock),
@@ -147,8 +146,8 @@ void BedrockChatProvider::complete(ChatRequest request, ChatCallback done) {
   const std::string system = system_with_schema(request);
   if (!system.empty()) body["system"] = json::array({{{"text", system}}});
   body["inferenceConfig"] = {{"maxTokens", request.max_tokens}, {"temperature", request.temperature}};
-  const std::string url = detail::join_url(
-      config_.endpoint.base_url, "/model/" + encode_model_id(config_.endpoint.model) + "/converse");
+  const std::string url =
+      detail::join_url(config_.endpoint.base_url, "/model/" + encode_model_id(config_.endpoint.model) + "/converse");
   auto build = [this, url, payload = body.dump()] {
     auto req = base_request(config_.endpoint, url, payload);
     // Signed afresh per attempt (x-amz-date). Signing fails only on a malformed URL, which
@@ -175,8 +174,8 @@ void BedrockChatProvider::complete(ChatRequest request, ChatCallback done) {
     }
     return out;
   };
-  run("bedrock converse", config_.endpoint, *client_, *clock_, std::move(build), bedrock_error,
-      std::move(parse), std::move(done));
+  run("bedrock converse", config_.endpoint, *client_, *clock_, std::move(build), bedrock_error, std::move(parse),
+      std::move(done));
 }
 
 // --- Ollama /api/chat --------------------------------------------------------------------
@@ -246,8 +245,8 @@ void OllamaChatProvider::complete(ChatRequest request, ChatCallback done) {
     out.output_tokens = detail::int_or(j, "eval_count");
     return out;
   };
-  run("ollama chat", config_.endpoint, *client_, *clock_, std::move(build), ollama_error,
-      std::move(parse), std::move(done));
+  run("ollama chat", config_.endpoint, *client_, *clock_, std::move(build), ollama_error, std::move(parse),
+      std::move(done));
 }
 
 // --- OpenAI-compatible /v1/chat/completions -----------------------------------------------
@@ -256,9 +255,8 @@ OpenAiChatProvider::OpenAiChatProvider(OpenAiConfig config, http::HttpClient& cl
     : config_(std::move(config)), client_(&client), clock_(&clock) {}
 
 void OpenAiChatProvider::complete(ChatRequest request, ChatCallback done) {
-  json body{{"model", config_.endpoint.model},
-            {"temperature", request.temperature},
-            {"max_tokens", request.max_tokens}};
+  json body{
+      {"model", config_.endpoint.model}, {"temperature", request.temperature}, {"max_tokens", request.max_tokens}};
   body["messages"] = json::array();
   if (!request.system.empty()) body["messages"].push_back({{"role", "system"}, {"content", request.system}});
   for (const auto& m : request.messages) body["messages"].push_back({{"role", m.role}, {"content", m.content}});
@@ -268,9 +266,8 @@ void OpenAiChatProvider::complete(ChatRequest request, ChatCallback done) {
       done(std::unexpected(schema.error()));
       return;
     }
-    body["response_format"] = {
-        {"type", "json_schema"},
-        {"json_schema", {{"name", "output"}, {"schema", std::move(*schema)}, {"strict", true}}}};
+    body["response_format"] = {{"type", "json_schema"},
+                               {"json_schema", {{"name", "output"}, {"schema", std::move(*schema)}, {"strict", true}}}};
   }
   auto build = [this, url = detail::join_url(config_.endpoint.base_url, "/v1/chat/completions"),
                 payload = body.dump()] {
@@ -296,9 +293,9 @@ void OpenAiChatProvider::complete(ChatRequest request, ChatCallback done) {
     }
     return out;
   };
-  run("openai chat", config_.endpoint, *client_, *clock_, std::move(build),
-      [](const http::HttpResponse& r) { return openai_error("openai", r); }, std::move(parse),
-      std::move(done));
+  run(
+      "openai chat", config_.endpoint, *client_, *clock_, std::move(build),
+      [](const http::HttpResponse& r) { return openai_error("openai", r); }, std::move(parse), std::move(done));
 }
 
 }  // namespace earshot::llm

@@ -19,7 +19,9 @@ using nlohmann::json;
 
 HashedBowEmbedder::HashedBowEmbedder(int dimension) : dimension_(dimension > 0 ? dimension : 256) {}
 
-std::string HashedBowEmbedder::id() const { return fmt::format("hashed-bow:{}", dimension_); }
+std::string HashedBowEmbedder::id() const {
+  return fmt::format("hashed-bow:{}", dimension_);
+}
 
 Embedding HashedBowEmbedder::embed_one(std::string_view text) const {
   Embedding v(static_cast<std::size_t>(dimension_), 0.0F);
@@ -110,8 +112,8 @@ Result<std::vector<Embedding>> parse_embeddings(std::string_view provider, std::
     return std::unexpected(detail::malformed(provider, "no embeddings, embedding or data"));
   }
   if (out.size() != expected) {
-    return std::unexpected(detail::malformed(
-        provider, fmt::format("{} embeddings for {} texts", out.size(), expected)));
+    return std::unexpected(
+        detail::malformed(provider, fmt::format("{} embeddings for {} texts", out.size(), expected)));
   }
   return out;
 }
@@ -192,8 +194,8 @@ void TitanEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
     return;
   }
   auto fan = std::make_shared<FanOut>(texts.size(), std::move(done));
-  const std::string url = detail::join_url(
-      config_.endpoint.base_url, "/model/" + encode_model_id(config_.endpoint.model) + "/invoke");
+  const std::string url =
+      detail::join_url(config_.endpoint.base_url, "/model/" + encode_model_id(config_.endpoint.model) + "/invoke");
   for (std::size_t i = 0; i < texts.size(); ++i) {
     const json body{{"inputText", texts[i]}, {"dimensions", config_.dimensions}, {"normalize", config_.normalize}};
     http::send_with_retry(
@@ -231,8 +233,7 @@ void OllamaEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
       const json body{{"model", config_.endpoint.model}, {"prompt", texts[i]}};
       http::send_with_retry(
           retry_context("ollama embeddings", config_.endpoint, *client_, *clock_),
-          [this, url, payload = body.dump()] { return post(config_.endpoint, url, payload); },
-          ollama_error,
+          [this, url, payload = body.dump()] { return post(config_.endpoint, url, payload); }, ollama_error,
           [fan, i](Result<http::HttpResponse> r) {
             if (!r) {
               fan->set(i, std::unexpected(std::move(r.error())));
@@ -247,8 +248,9 @@ void OllamaEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
   http::send_with_retry(
       retry_context("ollama embed", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"),
-       payload = body.dump()] { return post(config_.endpoint, url, payload); },
+      [this, url = detail::join_url(config_.endpoint.base_url, "/api/embed"), payload = body.dump()] {
+        return post(config_.endpoint, url, payload);
+      },
       ollama_error,
       [done = std::move(done), n](Result<http::HttpResponse> r) {
         if (!r) {
@@ -273,8 +275,7 @@ void OpenAiEmbedder::embed(std::vector<std::string> texts, EmbedCallback done) {
   const json body{{"model", config_.endpoint.model}, {"input", std::move(texts)}};
   http::send_with_retry(
       retry_context("openai embeddings", config_.endpoint, *client_, *clock_),
-      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"),
-       payload = body.dump()] {
+      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/embeddings"), payload = body.dump()] {
         auto req = post(config_.endpoint, url, payload);
         if (!config_.api_key.empty()) req.add_header("Authorization", "Bearer " + config_.api_key);
         return req;

@@ -1,8 +1,8 @@
 #include "earshot/llm/json_schema.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 namespace earshot::llm {
@@ -13,15 +13,23 @@ namespace {
 
 std::string type_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::null: return "null";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::null:
+      return "null";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    default: return "unknown";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    default:
+      return "unknown";
   }
 }
 
@@ -79,18 +87,22 @@ std::optional<std::string> check(const json& v, const json& schema, const std::s
   }
   if (v.is_string()) {
     const auto len = utf8_length(v.get<std::string>());
-    if (auto m = schema.find("minLength"); m != schema.end() && m->is_number_unsigned() && len < m->get<std::size_t>()) {
+    if (auto m = schema.find("minLength");
+        m != schema.end() && m->is_number_unsigned() && len < m->get<std::size_t>()) {
       return fmt::format("{}: shorter than minLength {}", path, m->dump());
     }
-    if (auto m = schema.find("maxLength"); m != schema.end() && m->is_number_unsigned() && len > m->get<std::size_t>()) {
+    if (auto m = schema.find("maxLength");
+        m != schema.end() && m->is_number_unsigned() && len > m->get<std::size_t>()) {
       return fmt::format("{}: longer than maxLength {}", path, m->dump());
     }
   }
   if (v.is_array()) {
-    if (auto m = schema.find("minItems"); m != schema.end() && m->is_number_unsigned() && v.size() < m->get<std::size_t>()) {
+    if (auto m = schema.find("minItems");
+        m != schema.end() && m->is_number_unsigned() && v.size() < m->get<std::size_t>()) {
       return fmt::format("{}: fewer than minItems {}", path, m->dump());
     }
-    if (auto m = schema.find("maxItems"); m != schema.end() && m->is_number_unsigned() && v.size() > m->get<std::size_t>()) {
+    if (auto m = schema.find("maxItems");
+        m != schema.end() && m->is_number_unsigned() && v.size() > m->get<std::size_t>()) {
       return fmt::format("{}: more than maxItems {}", path, m->dump());
     }
     if (auto items = schema.find("items"); items != schema.end()) {
@@ -133,8 +145,7 @@ Status validate_json(std::string_view json_text, std::string_view schema_text) {
   }
   const auto value = json::parse(json_text, nullptr, false);
   if (value.is_discarded()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("not valid JSON: {}", json_text.substr(0, 120)));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("not valid JSON: {}", json_text.substr(0, 120)));
   }
   if (auto err = check(value, schema, "$")) return make_error(ErrorCode::kInvalidArgument, *err);
   return {};

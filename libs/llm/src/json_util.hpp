@@ -2,7 +2,6 @@
 // Helpers shared by the adapters (private).
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -31,8 +30,7 @@ inline std::string excerpt(std::string_view body) {
 
 // A 2xx answer we cannot read: kUnavailable, so a fallback provider or a later retry may do.
 inline Error malformed(std::string_view provider, std::string_view what) {
-  return Error(ErrorCode::kUnavailable,
-               std::string(provider) + ": malformed response: " + std::string(what));
+  return Error(ErrorCode::kUnavailable, std::string(provider) + ": malformed response: " + std::string(what));
 }
 
 inline Result<nlohmann::json> parse_body(std::string_view provider, const http::HttpResponse& r) {

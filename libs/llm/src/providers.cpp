@@ -53,7 +53,8 @@ Result<std::vector<ProviderSpec>> parse_llm_chain(std::string_view text) {
     auto bad = [&](std::string_view field, std::string_view what) {
       return make_error(ErrorCode::kInvalidArgument, fmt::format("llm_chain[{}].{}: {}", i, field, what));
     };
-    if (!e.is_object()) return make_error(ErrorCode::kInvalidArgument, fmt::format("llm_chain[{}]: must be an object", i));
+    if (!e.is_object())
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("llm_chain[{}]: must be an object", i));
     ProviderSpec s;
     if (!e.contains("provider") || !e["provider"].is_string()) return bad("provider", "is required");
     s.provider = e["provider"];
@@ -172,7 +173,8 @@ Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(std::string_v
       break;
     }
   }
-  if (kind == "ollama") return std::make_unique<OllamaEmbedder>(OllamaEmbedConfig{endpoint(s, defaults), false}, client, clock);
+  if (kind == "ollama")
+    return std::make_unique<OllamaEmbedder>(OllamaEmbedConfig{endpoint(s, defaults), false}, client, clock);
   if (kind == "openai") {
     return std::make_unique<OpenAiEmbedder>(OpenAiConfig{endpoint(s, defaults), openai_key(secrets)}, client, clock);
   }

@@ -80,11 +80,11 @@ struct Dispatcher::Impl {
                                     "Delivery attempts by channel and outcome (delivered, retry, failed).");
     duration = &d.metrics.histogram("earshot_notify_delivery_duration_seconds",
                                     "Duration of one delivery attempt, by channel.");
-    pending_retries = &d.metrics.gauge("earshot_notify_pending_retries",
-                                       "Deliveries waiting for a retry after a failed attempt.")
-                           .Add({});
-    paused = &d.metrics.gauge("earshot_notify_paused_subscriptions", "Webhook subscriptions paused after failing.")
-                  .Add({});
+    pending_retries =
+        &d.metrics.gauge("earshot_notify_pending_retries", "Deliveries waiting for a retry after a failed attempt.")
+             .Add({});
+    paused =
+        &d.metrics.gauge("earshot_notify_paused_subscriptions", "Webhook subscriptions paused after failing.").Add({});
     in_flight_gauge = &d.metrics.gauge("earshot_notify_in_flight", "Delivery attempts in flight.").Add({});
   }
 
@@ -136,8 +136,7 @@ struct Dispatcher::Impl {
       std::lock_guard lock(subs_mu);
       subs.insert_or_assign(key, sub_now);
     }
-    const auto unix_now =
-        std::chrono::duration_cast<std::chrono::seconds>(d.clock.now().time_since_epoch()).count();
+    const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(d.clock.now().time_since_epoch()).count();
     auto req = webhook_request(dl, sub_now.url, sub_now.secret, unix_now, s.request_timeout);
     send_http(std::move(dl), std::move(req));
   }
@@ -176,9 +175,8 @@ struct Dispatcher::Impl {
     auto req = leadsquared_activity_request(*c.cfg, p["activity"], s.request_timeout);
     const auto wait = crm_throttle.reserve(dl.bid, d.clock.steady_now());
     if (wait.count() <= 0) return send_http(std::move(dl), std::move(req));
-    d.http.post_after(wait, [this, dl = std::move(dl), req = std::move(req)]() mutable {
-      send_http(std::move(dl), std::move(req));
-    });
+    d.http.post_after(
+        wait, [this, dl = std::move(dl), req = std::move(req)]() mutable { send_http(std::move(dl), std::move(req)); });
   }
 
   void start_email(Delivery dl) {
@@ -234,10 +232,14 @@ struct Dispatcher::Impl {
   void start_one(Delivery dl) {
     in_flight.fetch_add(1);
     switch (dl.channel) {
-      case Channel::kWebhook: return start_webhook(std::move(dl));
-      case Channel::kChat: return start_chat(std::move(dl));
-      case Channel::kCrm: return start_crm(std::move(dl));
-      case Channel::kEmail: return start_email(std::move(dl));
+      case Channel::kWebhook:
+        return start_webhook(std::move(dl));
+      case Channel::kChat:
+        return start_chat(std::move(dl));
+      case Channel::kCrm:
+        return start_crm(std::move(dl));
+      case Channel::kEmail:
+        return start_email(std::move(dl));
     }
   }
 
@@ -259,8 +261,12 @@ struct Dispatcher::Impl {
       o.error = c.result.error;
       o.at = now;
       switch (c.result.kind) {
-        case AttemptResult::Kind::kDelivered: o.kind = AttemptKind::kDelivered; break;
-        case AttemptResult::Kind::kPermanent: o.kind = AttemptKind::kFailed; break;
+        case AttemptResult::Kind::kDelivered:
+          o.kind = AttemptKind::kDelivered;
+          break;
+        case AttemptResult::Kind::kPermanent:
+          o.kind = AttemptKind::kFailed;
+          break;
         case AttemptResult::Kind::kRetryable: {
           auto delay = retry_delay(s, c.delivery.attempts, c.result.retry_after, rng);
           if (delay) {
@@ -284,32 +290,43 @@ struct Dispatcher::Impl {
       const auto& o = outcomes[i];
       const auto& dl = batch[i].delivery;
       const std::string channel(channel_name(o.channel));
-      const char* outcome = o.kind == AttemptKind::kDelivered ? "delivered" : o.kind == AttemptKind::kRetry ? "retry" : "failed";
+      const char* outcome = o.kind == AttemptKind::kDelivered ? "delivered"
+                            : o.kind == AttemptKind::kRetry   ? "retry"
+                                                              : "failed";
       deliveries->Add({{"channel", channel}, {"outcome", outcome}}).Increment();
       duration->Add({{"channel", channel}}, Metrics::latency_buckets())
           .Observe(std::chrono::duration<double>(o.latency).count());
       if (o.kind != AttemptKind::kDelivered) {
         log::ScopedContext ctx({.bid = o.bid, .call_id = dl.call_id ? std::to_string(*dl.call_id) : std::string()});
         log::warn(o.kind == AttemptKind::kRetry ? "delivery attempt failed; retry scheduled" : "delivery failed",
-                  {{"channel", channel}, {"event_type", dl.event_type}, {"event_id", dl.event_id},
-                   {"attempt", std::to_string(o.attempt)}, {"error", o.error}});
+                  {{"channel", channel},
+                   {"event_type", dl.event_type},
+                   {"event_id", dl.event_id},
+                   {"attempt", std::to_string(o.attempt)},
+                   {"error", o.error}});
       }
-      nlohmann::json data{{"delivery_id", o.delivery_id}, {"channel", channel}, {"event_type", dl.event_type},
-                          {"event_id", dl.event_id}, {"attempt", o.attempt},
-                          {"response_code", o.response_code ? nlohmann::json(*o.response_code) : nlohmann::json(nullptr)},
-                          {"latency_ms", o.latency.count()}};
+      nlohmann::json data{
+          {"delivery_id", o.delivery_id},
+          {"channel", channel},
+          {"event_type", dl.event_type},
+          {"event_id", dl.event_id},
+          {"attempt", o.attempt},
+          {"response_code", o.response_code ? nlohmann::json(*o.response_code) : nlohmann::json(nullptr)},
+          {"latency_ms", o.latency.count()}};
       if (o.subscription_id) data["subscription_id"] = o.subscription_id;
       if (dl.call_id) data["call_id"] = *dl.call_id;
       if (!o.error.empty()) data["error"] = o.error;
       if (o.next_attempt_at) data["next_attempt_at"] = queue::format_utc(*o.next_attempt_at);
-      publish(o.bid, o.kind == AttemptKind::kDelivered ? "delivery.succeeded"
-                     : o.kind == AttemptKind::kRetry   ? "delivery.retrying"
-                                                       : "delivery.failed",
+      publish(o.bid,
+              o.kind == AttemptKind::kDelivered ? "delivery.succeeded"
+              : o.kind == AttemptKind::kRetry   ? "delivery.retrying"
+                                                : "delivery.failed",
               std::move(data));
     }
     for (const auto& p : *paused_subs) {
       log::ScopedContext ctx({.bid = p.bid});
-      log::warn("webhook subscription paused", {{"subscription_id", std::to_string(p.subscription_id)}, {"reason", p.reason}});
+      log::warn("webhook subscription paused",
+                {{"subscription_id", std::to_string(p.subscription_id)}, {"reason", p.reason}});
       publish(p.bid, "delivery.subscription_paused", {{"subscription_id", p.subscription_id}, {"reason", p.reason}});
       std::lock_guard lock(subs_mu);
       subs.erase({p.bid, p.subscription_id});
@@ -341,7 +358,8 @@ struct Dispatcher::Impl {
       bool progressed = false;
       in_flight_gauge->Set(static_cast<double>(in_flight.load()));
       if (intake.load() && db_backoff.count() == 0) {
-        const auto free_slots = static_cast<std::int64_t>(s.max_in_flight) - static_cast<std::int64_t>(in_flight.load());
+        const auto free_slots =
+            static_cast<std::int64_t>(s.max_in_flight) - static_cast<std::int64_t>(in_flight.load());
         if (free_slots > 0) {
           const int limit = static_cast<int>(std::min<std::int64_t>(free_slots, s.claim_batch));
           auto claimed = d.store.claim_due(storage::to_timestamp(d.clock.now()), limit, s.lease);
@@ -418,7 +436,9 @@ struct Dispatcher::Impl {
 Dispatcher::Dispatcher(NotifySettings settings, DispatcherDeps deps)
     : impl_(std::make_unique<Impl>(std::move(settings), deps)) {}
 
-Dispatcher::~Dispatcher() { stop(); }
+Dispatcher::~Dispatcher() {
+  stop();
+}
 
 Status Dispatcher::start() {
   impl_->loop_thread = std::thread([this] { impl_->loop(); });
@@ -427,7 +447,9 @@ Status Dispatcher::start() {
   return {};
 }
 
-void Dispatcher::stop_intake() { impl_->intake.store(false); }
+void Dispatcher::stop_intake() {
+  impl_->intake.store(false);
+}
 
 void Dispatcher::drain(std::chrono::steady_clock::time_point deadline) {
   impl_->intake.store(false);
@@ -464,7 +486,11 @@ void Dispatcher::wake() {
   impl_->cv.notify_all();
 }
 
-std::size_t Dispatcher::in_flight() const { return impl_->in_flight.load(); }
-std::uint64_t Dispatcher::recorded() const { return impl_->recorded.load(); }
+std::size_t Dispatcher::in_flight() const {
+  return impl_->in_flight.load();
+}
+std::uint64_t Dispatcher::recorded() const {
+  return impl_->recorded.load();
+}
 
 }  // namespace earshot::notify

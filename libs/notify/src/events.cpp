@@ -26,12 +26,9 @@ std::string event_id(std::string_view bid, std::int64_t call_id, std::string_vie
 
 nlohmann::json make_event(std::string_view id, std::string_view type, std::string_view bid,
                           std::chrono::system_clock::time_point created_at, nlohmann::json data) {
-  return nlohmann::json{{"id", id},
-                        {"type", type},
-                        {"version", kEventVersion},
-                        {"created_at", queue::format_utc(created_at)},
-                        {"bid", bid},
-                        {"data", std::move(data)}};
+  return nlohmann::json{
+      {"id", id},   {"type", type},           {"version", kEventVersion}, {"created_at", queue::format_utc(created_at)},
+      {"bid", bid}, {"data", std::move(data)}};
 }
 
 }  // namespace earshot::notify

@@ -21,9 +21,13 @@ namespace {
 
 constexpr std::string_view kStage = "notify";
 
-json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json opt_num(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
-int severity_rank(std::string_view s) { return s == "high" ? 2 : s == "medium" ? 1 : 0; }
+int severity_rank(std::string_view s) {
+  return s == "high" ? 2 : s == "medium" ? 1 : 0;
+}
 
 bool wants(const Subscription& s, std::string_view type) {
   for (const auto& e : s.events) {
@@ -72,7 +76,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   auto settings = d_.store.settings(t);
   if (!settings) return std::unexpected(settings.error());
   const std::string base = settings->link_base_url.empty() ? s_.public_url : settings->link_base_url;
-  const std::string link = fmt::format("{}/calls/{}", base.ends_with('/') ? base.substr(0, base.size() - 1) : base, call_id);
+  const std::string link =
+      fmt::format("{}/calls/{}", base.ends_with('/') ? base.substr(0, base.size() - 1) : base, call_id);
   // The call's state changes when it is reprocessed, so the event ids do too; redeliveries of
   // this message produce the same ids.
   const std::string disc = std::to_string(call->status_changed_at.time_since_epoch().count());
@@ -89,8 +94,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
       return std::unexpected(a.error());
     }
   }
-  const std::string customer_label = call->customer_name.empty() ? call->customer_phone
-                                                                  : call->customer_name + " (" + call->customer_phone + ")";
+  const std::string customer_label =
+      call->customer_name.empty() ? call->customer_phone : call->customer_name + " (" + call->customer_phone + ")";
   json call_json{{"id", call_id},
                  {"external_id", call->external_id},
                  {"status", storage::status_name(call->status)},
@@ -116,7 +121,10 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
 
   if (failed) {
     to_subscribers("call.failed", disc,
-                   json{{"call", call_json}, {"failed_stage", call->failed_stage}, {"reason", call->failed_reason}, {"link", link}});
+                   json{{"call", call_json},
+                        {"failed_stage", call->failed_stage},
+                        {"reason", call->failed_reason},
+                        {"link", link}});
   } else {
     // Analyses (latest per agent config): summary and QA.
     auto analyses = d_.analyses.list_for_call(t, call_id, true);
@@ -128,7 +136,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     std::string summary;
     json analyses_json = json::object();
     for (const auto& a : *analyses) {
-      const auto name = config_names.count(a.agent_config_id) ? config_names[a.agent_config_id] : std::to_string(a.agent_config_id);
+      const auto name =
+          config_names.count(a.agent_config_id) ? config_names[a.agent_config_id] : std::to_string(a.agent_config_id);
       auto out = json::parse(a.output_json, nullptr, false);
       if (name == "builtin.summary" && out.is_object() && out.contains("summary") && out["summary"].is_string()) {
         summary = out["summary"];
@@ -142,7 +151,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     std::map<storage::Id, std::string> cat_names;
     for (const auto& c : *cats) cat_names[c.id] = c.name;
     json categories = json::array();
-    for (const auto& m : *matches) categories.push_back(cat_names.count(m.category_id) ? cat_names[m.category_id] : std::to_string(m.category_id));
+    for (const auto& m : *matches)
+      categories.push_back(cat_names.count(m.category_id) ? cat_names[m.category_id] : std::to_string(m.category_id));
     auto escalations = d_.store.call_escalations(t, call_id);
     if (!escalations) return std::unexpected(escalations.error());
 
@@ -154,18 +164,30 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
                                                 {"reason", escalations->front().reason},
                                                 {"severity", escalations->front().severity}};
     to_subscribers("call.analyzed", disc,
-                   json{{"call", call_json}, {"scores", scores}, {"summary", summary}, {"categories", categories},
-                        {"escalation", esc_json}, {"analyses", analyses_json}, {"link", link}});
+                   json{{"call", call_json},
+                        {"scores", scores},
+                        {"summary", summary},
+                        {"categories", categories},
+                        {"escalation", esc_json},
+                        {"analyses", analyses_json},
+                        {"link", link}});
     for (const auto& m : *matches) {
-      to_subscribers("category.matched", disc + "/" + std::to_string(m.category_id),
-                     json{{"call", call_json},
-                          {"category", {{"id", m.category_id}, {"name", cat_names.count(m.category_id) ? cat_names[m.category_id] : ""}}},
-                          {"spans", json::parse(m.spans_json, nullptr, false).is_discarded() ? json::array() : json::parse(m.spans_json)},
-                          {"link", link}});
+      to_subscribers(
+          "category.matched", disc + "/" + std::to_string(m.category_id),
+          json{{"call", call_json},
+               {"category",
+                {{"id", m.category_id}, {"name", cat_names.count(m.category_id) ? cat_names[m.category_id] : ""}}},
+               {"spans",
+                json::parse(m.spans_json, nullptr, false).is_discarded() ? json::array() : json::parse(m.spans_json)},
+               {"link", link}});
     }
     for (const auto& e : *escalations) {
-      const json esc{{"id", e.id}, {"reason", e.reason}, {"severity", e.severity}, {"created_at", queue::format_utc(e.created_at)}};
-      to_subscribers("escalation.created", std::to_string(e.id), json{{"call", call_json}, {"escalation", esc}, {"link", link}});
+      const json esc{{"id", e.id},
+                     {"reason", e.reason},
+                     {"severity", e.severity},
+                     {"created_at", queue::format_utc(e.created_at)}};
+      to_subscribers("escalation.created", std::to_string(e.id),
+                     json{{"call", call_json}, {"escalation", esc}, {"link", link}});
       if (severity_rank(e.severity) < severity_rank(settings->min_severity)) continue;
       const auto customer = customer_label.empty() ? std::string("unknown customer") : customer_label;
       const auto agent_text = agent_name.empty() ? std::string("unknown agent") : agent_name;
@@ -204,13 +226,14 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
         if (!lead) return std::unexpected(lead.error());
         if (*lead) {
           auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.2f}", *v) : std::string(); };
-          json activity{{"RelatedProspectId", (*lead)->lead_id},
-                        {"ActivityNote", fmt::format("{}\n{}", summary.empty() ? "Call analyzed." : summary, link)},
-                        {"ActivityDateTime", leadsquared_time(call->started_at)},
-                        {"Fields", json::array({{{"SchemaName", "mx_Custom_1"}, {"Value", num(call->qa_score)}},
-                                                {{"SchemaName", "mx_Custom_2"}, {"Value", num(call->customer_sentiment)}},
-                                                {{"SchemaName", "mx_Custom_3"}, {"Value", link}},
-                                                {{"SchemaName", "mx_Custom_4"}, {"Value", call->external_id}}})}};
+          json activity{
+              {"RelatedProspectId", (*lead)->lead_id},
+              {"ActivityNote", fmt::format("{}\n{}", summary.empty() ? "Call analyzed." : summary, link)},
+              {"ActivityDateTime", leadsquared_time(call->started_at)},
+              {"Fields", json::array({{{"SchemaName", "mx_Custom_1"}, {"Value", num(call->qa_score)}},
+                                      {{"SchemaName", "mx_Custom_2"}, {"Value", num(call->customer_sentiment)}},
+                                      {{"SchemaName", "mx_Custom_3"}, {"Value", link}},
+                                      {{"SchemaName", "mx_Custom_4"}, {"Value", call->external_id}}})}};
           rows.push_back(NewDelivery{Channel::kCrm, 0, call_id, "call.analyzed",
                                      event_id(t.bid(), call_id, "crm.activity", disc),
                                      json{{"lead_id", (*lead)->lead_id}, {"activity", activity}}.dump()});
@@ -230,7 +253,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     auto moved = d_.calls.advance(t, call_id, CallStatus::kAnalyzed, CallStatus::kNotified);
     if (!moved) return std::unexpected(moved.error());
     if (*moved && d_.publish_event) {
-      d_.publish_event(t.bid(), "call.status", json{{"call_id", call_id}, {"status", "notified"}, {"previous", "analyzed"}});
+      d_.publish_event(t.bid(), "call.status",
+                       json{{"call_id", call_id}, {"status", "notified"}, {"previous", "analyzed"}});
       bool due = false;
       {
         std::lock_guard lock(counters_mu_);

@@ -23,8 +23,7 @@ void NotifySettings::declare(ConfigSpec& spec) {
                "Consecutive failed attempts after which a webhook subscription is paused.");
   spec.add_duration("notify_poll_interval", &poll_interval, 250ms, 10ms, 1min,
                     "How often the dispatcher looks for due deliveries when idle.");
-  spec.add_int("notify_claim_batch", &claim_batch, 200, 1, 5000,
-               "Due deliveries claimed per database round trip.");
+  spec.add_int("notify_claim_batch", &claim_batch, 200, 1, 5000, "Due deliveries claimed per database round trip.");
   spec.add_int("notify_max_in_flight", &max_in_flight, 512, 1, 100000,
                "Delivery requests in flight at once per process.");
   spec.add_duration("notify_lease", &lease, 60s, 1s, 1h,
@@ -43,8 +42,7 @@ void NotifySettings::declare(ConfigSpec& spec) {
 }
 
 std::optional<milliseconds> retry_delay(const NotifySettings& s, std::int64_t attempt,
-                                        std::optional<milliseconds> retry_after,
-                                        std::mt19937_64& rng) {
+                                        std::optional<milliseconds> retry_after, std::mt19937_64& rng) {
   if (attempt >= s.max_attempts) return std::nullopt;
   const double base = static_cast<double>(s.retry_initial.count()) *
                       std::pow(2.0, static_cast<double>(std::clamp<std::int64_t>(attempt - 1, 0, 40)));
@@ -91,7 +89,8 @@ Result<BusinessNotifySettings> BusinessNotifySettings::from_json(const nlohmann:
         } else if (ak == "min_severity") {
           if (!av.is_string()) return bad("alerts.min_severity must be low|medium|high");
           const auto sev = av.get<std::string>();
-          if (sev != "low" && sev != "medium" && sev != "high") return bad("alerts.min_severity must be low|medium|high");
+          if (sev != "low" && sev != "medium" && sev != "high")
+            return bad("alerts.min_severity must be low|medium|high");
           s.min_severity = sev;
         } else {
           return bad(fmt::format("unknown field 'alerts.{}'", ak));
@@ -105,12 +104,10 @@ Result<BusinessNotifySettings> BusinessNotifySettings::from_json(const nlohmann:
 }
 
 nlohmann::json BusinessNotifySettings::to_json() const {
-  return nlohmann::json{{"crm_writeback", crm_writeback},
-                        {"link_base_url", link_base_url},
-                        {"alerts",
-                         {{"email_to", alert_emails},
-                          {"chat_webhook_url", chat_webhook_url},
-                          {"min_severity", min_severity}}}};
+  return nlohmann::json{
+      {"crm_writeback", crm_writeback},
+      {"link_base_url", link_base_url},
+      {"alerts", {{"email_to", alert_emails}, {"chat_webhook_url", chat_webhook_url}, {"min_severity", min_severity}}}};
 }
 
 }  // namespace earshot::notify

@@ -20,8 +20,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   ensure_sodium();
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(message.data()),
-                                message.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(message.data()), message.size());
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_final(&st, mac);
   char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
@@ -29,15 +28,14 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   return std::string(hex, crypto_auth_hmacsha256_BYTES * 2);
 }
 
-std::string signature_header(std::string_view secret, std::int64_t unix_seconds,
-                             std::string_view body) {
+std::string signature_header(std::string_view secret, std::int64_t unix_seconds, std::string_view body) {
   std::string signed_text = fmt::format("{}.", unix_seconds);
   signed_text.append(body);
   return fmt::format("t={},v1={}", unix_seconds, hmac_sha256_hex(secret, signed_text));
 }
 
-Status verify_signature(std::string_view header, std::string_view secret, std::string_view body,
-                        std::int64_t now_unix, std::chrono::seconds tolerance) {
+Status verify_signature(std::string_view header, std::string_view secret, std::string_view body, std::int64_t now_unix,
+                        std::chrono::seconds tolerance) {
   std::string_view t_text;
   std::string_view v1;
   while (!header.empty()) {

@@ -38,7 +38,8 @@ std::string format_email(const std::string& from, const Email& email, std::chron
   std::string to;
   for (const auto& t : email.to) to += (to.empty() ? "" : ", ") + header_value(t);
   std::string msg;
-  msg += fmt::format("Date: {:%a, %d %b %Y %H:%M:%S} +0000\r\n", std::chrono::time_point_cast<std::chrono::seconds>(now));
+  msg +=
+      fmt::format("Date: {:%a, %d %b %Y %H:%M:%S} +0000\r\n", std::chrono::time_point_cast<std::chrono::seconds>(now));
   msg += "From: " + header_value(from) + "\r\n";
   msg += "To: " + to + "\r\n";
   msg += "Subject: " + header_value(email.subject) + "\r\n";
@@ -73,7 +74,8 @@ Status CurlSmtpSender::send(const Email& email) {
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(o_.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(o_.timeout.count(), 5000)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<std::int64_t>(o_.timeout.count(), 5000)));
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
   if (!o_.username.empty()) {
@@ -86,7 +88,8 @@ Status CurlSmtpSender::send(const Email& email) {
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   if (rc == CURLE_OK) return {};
-  const std::string why = fmt::format("SMTP {}: {}{}", response, curl_easy_strerror(rc), errbuf[0] ? std::string(" (") + errbuf + ")" : "");
+  const std::string why =
+      fmt::format("SMTP {}: {}{}", response, curl_easy_strerror(rc), errbuf[0] ? std::string(" (") + errbuf + ")" : "");
   if (rc == CURLE_OPERATION_TIMEDOUT) return make_error(ErrorCode::kTimeout, why);
   // 5xx replies are permanent refusals (unknown mailbox, message rejected); the rest is
   // trouble reaching or talking to the server.

@@ -18,7 +18,9 @@ namespace {
 constexpr std::pair<Channel, std::string_view> kChannels[] = {
     {Channel::kWebhook, "webhook"}, {Channel::kCrm, "crm"}, {Channel::kEmail, "email"}, {Channel::kChat, "chat"}};
 
-std::string events_json(const std::vector<std::string>& events) { return nlohmann::json(events).dump(); }
+std::string events_json(const std::vector<std::string>& events) {
+  return nlohmann::json(events).dump();
+}
 
 std::vector<std::string> parse_events(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -87,9 +89,12 @@ Result<bool> matched(Result<ExecResult> r) {
 
 std::string attempt_outcome_name(AttemptKind k) {
   switch (k) {
-    case AttemptKind::kDelivered: return "delivered";
-    case AttemptKind::kRetry: return "retry";
-    case AttemptKind::kFailed: return "failed";
+    case AttemptKind::kDelivered:
+      return "delivered";
+    case AttemptKind::kRetry:
+      return "retry";
+    case AttemptKind::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -112,20 +117,20 @@ std::optional<Channel> channel_from_name(std::string_view name) {
 
 std::string_view delivery_status_name(DeliveryStatus s) {
   switch (s) {
-    case DeliveryStatus::kPending: return "pending";
-    case DeliveryStatus::kDelivered: return "delivered";
-    case DeliveryStatus::kFailed: return "failed";
+    case DeliveryStatus::kPending:
+      return "pending";
+    case DeliveryStatus::kDelivered:
+      return "delivered";
+    case DeliveryStatus::kFailed:
+      return "failed";
   }
   return "pending";
 }
 
-NotifyStore::NotifyStore(storage::Database& db, const crypto::Keyring& keys)
-    : db_(db), keys_(keys), hooks_(db, keys) {}
+NotifyStore::NotifyStore(storage::Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys), hooks_(db, keys) {}
 
-Result<Id> NotifyStore::create_subscription(const TenantId& t, std::string_view url,
-                                            std::string_view description,
-                                            const std::vector<std::string>& events,
-                                            std::string_view secret) {
+Result<Id> NotifyStore::create_subscription(const TenantId& t, std::string_view url, std::string_view description,
+                                            const std::vector<std::string>& events, std::string_view secret) {
   auto id = hooks_.create_subscription(t, url, events, secret);
   if (!id) return id;
   if (!description.empty()) {
@@ -201,7 +206,9 @@ Result<bool> NotifyStore::remove_subscription(const TenantId& t, Id id) {
   });
 }
 
-Result<std::string> NotifyStore::signing_secret(const TenantId& t, Id id) { return hooks_.signing_secret(t, id); }
+Result<std::string> NotifyStore::signing_secret(const TenantId& t, Id id) {
+  return hooks_.signing_secret(t, id);
+}
 
 Result<BusinessNotifySettings> NotifyStore::settings(const TenantId& t) {
   auto r = db_.execute("SELECT settings FROM notify_settings WHERE bid = ?", {t.bid()});
@@ -269,141 +276,140 @@ Result<std::vector<Delivery>> NotifyStore::claim_due(Timestamp now, int limit, s
       params.emplace_back(d.id);
       out.push_back(std::move(d));
     }
-    auto up = c.execute("UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (" +
-                            ids + ")",
-                        params);
+    auto up = c.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (" + ids + ")", params);
     if (!up) return std::unexpected(up.error());
     return out;
   });
 }
 
 Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const AttemptOutcome> outcomes,
-                                                             std::int64_t pause_after_failures) {
+                                                            std::int64_t pause_after_failures) {
   if (outcomes.empty()) return std::vector<PausedSubscription>{};
-  return db_.transaction<std::vector<PausedSubscription>>(
-      [&](Connection& c) -> Result<std::vector<PausedSubscription>> {
-        std::vector<PausedSubscription> paused;
-        // Net change of each subscription's failure streak in this batch, in order.
-        std::map<std::pair<std::string, Id>, std::vector<const AttemptOutcome*>> by_sub;
-        std::string attempt_values;
-        std::vector<Value> attempt_params;
-        // Delivered rows (the common case) in one statement: a derived table of (bid, id,
-        // code, latency) joined on the scoped key.
-        std::string delivered_rows;
-        std::vector<Value> delivered_params;
-        for (const auto& o : outcomes) {
-          if (o.kind != AttemptKind::kDelivered) continue;
-          delivered_rows += delivered_rows.empty() ? "SELECT ? AS bid, ? AS id, ? AS code, ? AS latency"
-                                                   : " UNION ALL SELECT ?, ?, ?, ?";
-          for (Value v : {Value(o.bid), Value(o.delivery_id),
-                          o.response_code ? Value(*o.response_code) : Value(),
-                          Value(static_cast<std::int64_t>(o.latency.count()))}) {
-            delivered_params.push_back(std::move(v));
-          }
+  return db_.transaction<std::vector<PausedSubscription>>([&](Connection& c)
+                                                              -> Result<std::vector<PausedSubscription>> {
+    std::vector<PausedSubscription> paused;
+    // Net change of each subscription's failure streak in this batch, in order.
+    std::map<std::pair<std::string, Id>, std::vector<const AttemptOutcome*>> by_sub;
+    std::string attempt_values;
+    std::vector<Value> attempt_params;
+    // Delivered rows (the common case) in one statement: a derived table of (bid, id,
+    // code, latency) joined on the scoped key.
+    std::string delivered_rows;
+    std::vector<Value> delivered_params;
+    for (const auto& o : outcomes) {
+      if (o.kind != AttemptKind::kDelivered) continue;
+      delivered_rows +=
+          delivered_rows.empty() ? "SELECT ? AS bid, ? AS id, ? AS code, ? AS latency" : " UNION ALL SELECT ?, ?, ?, ?";
+      for (Value v : {Value(o.bid), Value(o.delivery_id), o.response_code ? Value(*o.response_code) : Value(),
+                      Value(static_cast<std::int64_t>(o.latency.count()))}) {
+        delivered_params.push_back(std::move(v));
+      }
+    }
+    if (!delivered_rows.empty()) {
+      delivered_params.emplace_back(outcomes.front().at);  // one `at` per batch
+      // FORCE INDEX: one primary-key lookup per listed row. Left to statistics (a young
+      // table) the optimizer may scan every pending row through ix_deliveries_due
+      // instead, locking them all, so the claimer's SKIP LOCKED finds nothing meanwhile.
+      auto r =
+          c.execute("UPDATE webhook_deliveries d FORCE INDEX (PRIMARY) JOIN (" + delivered_rows +
+                        ") v ON d.bid = v.bid AND d.id = v.id SET d.status = 'delivered', d.response_code = v.code, "
+                        "d.latency_ms = v.latency, d.delivered_at = ?, d.last_error = '' WHERE d.status = 'pending'",
+                    delivered_params);
+      if (!r) return std::unexpected(r.error());
+    }
+    for (const auto& o : outcomes) {
+      Result<ExecResult> r;
+      const auto code = o.response_code ? Value(*o.response_code) : Value();
+      const auto latency = static_cast<std::int64_t>(o.latency.count());
+      switch (o.kind) {
+        case AttemptKind::kDelivered:
+          r = ExecResult{};
+          break;
+        case AttemptKind::kRetry:
+          r = c.execute(
+              "UPDATE webhook_deliveries SET response_code = ?, latency_ms = ?, last_error = LEFT(?, 1024), "
+              "next_attempt_at = ? WHERE id = ? AND bid = ? AND status = 'pending'",
+              {code, latency, o.error, o.next_attempt_at, o.delivery_id, o.bid});
+          break;
+        case AttemptKind::kFailed:
+          r = c.execute(
+              "UPDATE webhook_deliveries SET status = 'failed', response_code = ?, latency_ms = ?, "
+              "last_error = LEFT(?, 1024) WHERE id = ? AND bid = ? AND status = 'pending'",
+              {code, latency, o.error, o.delivery_id, o.bid});
+          break;
+      }
+      if (!r) return std::unexpected(r.error());
+      attempt_values += attempt_values.empty() ? "" : ",";
+      attempt_values += "(?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?)";
+      for (Value v :
+           {Value(o.bid), Value(o.delivery_id), Value(o.attempt), Value(attempt_outcome_name(o.kind)), code,
+            Value(latency), Value(o.error), o.next_attempt_at ? Value(*o.next_attempt_at) : Value(), Value(o.at)}) {
+        attempt_params.push_back(std::move(v));
+      }
+      if (o.channel == Channel::kWebhook && o.subscription_id != 0) {
+        by_sub[{o.bid, o.subscription_id}].push_back(&o);
+      }
+    }
+    auto ins = c.execute(
+        "INSERT INTO webhook_delivery_attempts (bid, delivery_id, attempt, outcome, response_code, latency_ms, "
+        "error, next_attempt_at, created_at) VALUES " +
+            attempt_values,
+        attempt_params);
+    if (!ins) return std::unexpected(ins.error());
+    for (const auto& [key, list] : by_sub) {
+      const auto& [bid, sub] = key;
+      if (list.back()->kind == AttemptKind::kDelivered) {
+        // Ends delivered (the common case): the streak is 0 and nothing pauses; one
+        // statement, and none when it already was 0.
+        auto up = c.execute(
+            "UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ? AND bid = ? "
+            "AND consecutive_failures <> 0",
+            {sub, bid});
+        if (!up) return std::unexpected(up.error());
+        continue;
+      }
+      auto cur = c.execute(
+          "SELECT consecutive_failures, paused_at FROM webhook_subscriptions WHERE id = ? AND bid = ? FOR UPDATE",
+          {sub, bid});
+      if (!cur) return std::unexpected(cur.error());
+      if (cur->rows.empty()) continue;
+      std::int64_t streak = cur->rows[0][0].as_int();
+      const bool was_paused = !cur->rows[0][1].is_null();
+      std::string last_error;
+      Timestamp at{};
+      for (const auto* o : list) {
+        if (o->kind == AttemptKind::kDelivered) {
+          streak = 0;
+        } else {
+          ++streak;
+          last_error = o->error;
+          at = o->at;
         }
-        if (!delivered_rows.empty()) {
-          delivered_params.emplace_back(outcomes.front().at);  // one `at` per batch
-          // FORCE INDEX: one primary-key lookup per listed row. Left to statistics (a young
-          // table) the optimizer may scan every pending row through ix_deliveries_due
-          // instead, locking them all, so the claimer's SKIP LOCKED finds nothing meanwhile.
-          auto r = c.execute(
-              "UPDATE webhook_deliveries d FORCE INDEX (PRIMARY) JOIN (" + delivered_rows +
-                  ") v ON d.bid = v.bid AND d.id = v.id SET d.status = 'delivered', d.response_code = v.code, "
-                  "d.latency_ms = v.latency, d.delivered_at = ?, d.last_error = '' WHERE d.status = 'pending'",
-              delivered_params);
-          if (!r) return std::unexpected(r.error());
-        }
-        for (const auto& o : outcomes) {
-          Result<ExecResult> r;
-          const auto code = o.response_code ? Value(*o.response_code) : Value();
-          const auto latency = static_cast<std::int64_t>(o.latency.count());
-          switch (o.kind) {
-            case AttemptKind::kDelivered:
-              r = ExecResult{};
-              break;
-            case AttemptKind::kRetry:
-              r = c.execute(
-                  "UPDATE webhook_deliveries SET response_code = ?, latency_ms = ?, last_error = LEFT(?, 1024), "
-                  "next_attempt_at = ? WHERE id = ? AND bid = ? AND status = 'pending'",
-                  {code, latency, o.error, o.next_attempt_at, o.delivery_id, o.bid});
-              break;
-            case AttemptKind::kFailed:
-              r = c.execute(
-                  "UPDATE webhook_deliveries SET status = 'failed', response_code = ?, latency_ms = ?, "
-                  "last_error = LEFT(?, 1024) WHERE id = ? AND bid = ? AND status = 'pending'",
-                  {code, latency, o.error, o.delivery_id, o.bid});
-              break;
-          }
-          if (!r) return std::unexpected(r.error());
-          attempt_values += attempt_values.empty() ? "" : ",";
-          attempt_values += "(?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?)";
-          for (Value v : {Value(o.bid), Value(o.delivery_id), Value(o.attempt), Value(attempt_outcome_name(o.kind)),
-                          code, Value(latency), Value(o.error),
-                          o.next_attempt_at ? Value(*o.next_attempt_at) : Value(), Value(o.at)}) {
-            attempt_params.push_back(std::move(v));
-          }
-          if (o.channel == Channel::kWebhook && o.subscription_id != 0) {
-            by_sub[{o.bid, o.subscription_id}].push_back(&o);
-          }
-        }
-        auto ins = c.execute(
-            "INSERT INTO webhook_delivery_attempts (bid, delivery_id, attempt, outcome, response_code, latency_ms, "
-            "error, next_attempt_at, created_at) VALUES " + attempt_values,
-            attempt_params);
-        if (!ins) return std::unexpected(ins.error());
-        for (const auto& [key, list] : by_sub) {
-          const auto& [bid, sub] = key;
-          if (list.back()->kind == AttemptKind::kDelivered) {
-            // Ends delivered (the common case): the streak is 0 and nothing pauses; one
-            // statement, and none when it already was 0.
-            auto up = c.execute(
-                "UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ? AND bid = ? "
-                "AND consecutive_failures <> 0",
-                {sub, bid});
-            if (!up) return std::unexpected(up.error());
-            continue;
-          }
-          auto cur = c.execute(
-              "SELECT consecutive_failures, paused_at FROM webhook_subscriptions WHERE id = ? AND bid = ? FOR UPDATE",
-              {sub, bid});
-          if (!cur) return std::unexpected(cur.error());
-          if (cur->rows.empty()) continue;
-          std::int64_t streak = cur->rows[0][0].as_int();
-          const bool was_paused = !cur->rows[0][1].is_null();
-          std::string last_error;
-          Timestamp at{};
-          for (const auto* o : list) {
-            if (o->kind == AttemptKind::kDelivered) {
-              streak = 0;
-            } else {
-              ++streak;
-              last_error = o->error;
-              at = o->at;
-            }
-          }
-          if (!was_paused && streak >= pause_after_failures) {
-            auto reason = fmt::format("paused after {} consecutive failed attempts; last: {}", streak, last_error);
-            auto up = c.execute(
-                "UPDATE webhook_subscriptions SET consecutive_failures = ?, paused_at = ?, pause_reason = LEFT(?, 1024) "
-                "WHERE id = ? AND bid = ?",
-                {streak, at, reason, sub, bid});
-            if (!up) return std::unexpected(up.error());
-            paused.push_back(PausedSubscription{bid, sub, std::move(reason)});
-          } else {
-            auto up = c.execute("UPDATE webhook_subscriptions SET consecutive_failures = ? WHERE id = ? AND bid = ?",
-                                {streak, sub, bid});
-            if (!up) return std::unexpected(up.error());
-          }
-        }
-        return paused;
-      });
+      }
+      if (!was_paused && streak >= pause_after_failures) {
+        auto reason = fmt::format("paused after {} consecutive failed attempts; last: {}", streak, last_error);
+        auto up = c.execute(
+            "UPDATE webhook_subscriptions SET consecutive_failures = ?, paused_at = ?, pause_reason = LEFT(?, 1024) "
+            "WHERE id = ? AND bid = ?",
+            {streak, at, reason, sub, bid});
+        if (!up) return std::unexpected(up.error());
+        paused.push_back(PausedSubscription{bid, sub, std::move(reason)});
+      } else {
+        auto up = c.execute("UPDATE webhook_subscriptions SET consecutive_failures = ? WHERE id = ? AND bid = ?",
+                            {streak, sub, bid});
+        if (!up) return std::unexpected(up.error());
+      }
+    }
+    return paused;
+  });
 }
 
 Result<std::vector<Delivery>> NotifyStore::list_deliveries(const TenantId& t, Id subscription_id, int limit,
                                                            std::optional<Id> before_id) {
-  auto r = db_.execute(std::string(kDeliveryCols) +
-                           " WHERE d.bid = ? AND d.subscription_id = ? AND d.id < ? ORDER BY d.id DESC LIMIT ?",
-                       {t.bid(), subscription_id, before_id.value_or(std::numeric_limits<Id>::max()), limit});
+  auto r = db_.execute(
+      std::string(kDeliveryCols) + " WHERE d.bid = ? AND d.subscription_id = ? AND d.id < ? ORDER BY d.id DESC LIMIT ?",
+      {t.bid(), subscription_id, before_id.value_or(std::numeric_limits<Id>::max()), limit});
   if (!r) return std::unexpected(r.error());
   std::vector<Delivery> out;
   for (const auto& row : r->rows) out.push_back(to_delivery(row));
@@ -432,10 +438,10 @@ Result<std::vector<Attempt>> NotifyStore::list_attempts(const TenantId& t, Id de
 }
 
 Result<bool> NotifyStore::redeliver(const TenantId& t, Id delivery_id, Timestamp now) {
-  return matched(db_.execute(
-      "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
-      "delivered_at = NULL WHERE id = ? AND bid = ?",
-      {now, delivery_id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+                  "delivered_at = NULL WHERE id = ? AND bid = ?",
+                  {now, delivery_id, t.bid()}));
 }
 
 Result<std::vector<NotifyStore::CallEscalation>> NotifyStore::call_escalations(const TenantId& t, Id call_id) {

@@ -166,14 +166,17 @@ Result<std::vector<std::uint8_t>> audio_from_response(Result<http::HttpResponse>
     return make_error(ErrorCode::kNotFound, fmt::format("no recording at the audio URL (HTTP {})", res->status));
   }
   if (res->status == 429) return make_error(ErrorCode::kRateLimited, "audio host throttled the download (HTTP 429)");
-  if (res->status >= 500) return make_error(ErrorCode::kUnavailable, fmt::format("audio host failed (HTTP {})", res->status));
+  if (res->status >= 500)
+    return make_error(ErrorCode::kUnavailable, fmt::format("audio host failed (HTTP {})", res->status));
   if (res->status < 200 || res->status >= 300) {
     return make_error(ErrorCode::kInvalidArgument, fmt::format("audio URL answered HTTP {}", res->status));
   }
   return std::vector<std::uint8_t>(res->body.begin(), res->body.end());
 }
 
-bool is_http_url(std::string_view uri) { return uri.starts_with("http://") || uri.starts_with("https://"); }
+bool is_http_url(std::string_view uri) {
+  return uri.starts_with("http://") || uri.starts_with("https://");
+}
 
 }  // namespace
 
@@ -203,9 +206,8 @@ void HttpAudioStore::read_async(std::string_view uri, std::uint64_t max_bytes, R
     fallback_.read_async(uri, max_bytes, std::move(done));
     return;
   }
-  client_.send(request_for(uri, max_bytes), [done = std::move(done)](Result<http::HttpResponse> r) {
-    done(audio_from_response(std::move(r)));
-  });
+  client_.send(request_for(uri, max_bytes),
+               [done = std::move(done)](Result<http::HttpResponse> r) { done(audio_from_response(std::move(r))); });
 }
 
 }  // namespace earshot::objectstore

@@ -48,8 +48,8 @@ Error object_store_unavailable(const Error& e) {
   return out;
 }
 
-Result<std::unique_ptr<ObjectStores>> ObjectStores::make(const ObjectStoreSettings& settings,
-                                                         http::HttpClient* client, const Clock& clock) {
+Result<std::unique_ptr<ObjectStores>> ObjectStores::make(const ObjectStoreSettings& settings, http::HttpClient* client,
+                                                         const Clock& clock) {
   if (auto st = settings.validate(); !st) return std::unexpected(st.error());
   std::unique_ptr<ObjectStores> self(new ObjectStores());
   self->local_ = std::make_unique<LocalObjectStore>(settings.dir);
@@ -117,12 +117,15 @@ Result<std::string> ObjectStores::read_range(std::string_view uri, std::uint64_t
 
 Status ObjectStores::owned_by(std::string_view uri, std::string_view bid) const {
   if (uri.starts_with("s3://")) {
-    if (!s3_) return make_error(ErrorCode::kInvalidArgument, "the recording is in an S3 store this platform does not use");
+    if (!s3_)
+      return make_error(ErrorCode::kInvalidArgument, "the recording is in an S3 store this platform does not use");
     return s3_->owned_by(uri, bid);
   }
   return local_->owned_by(uri, bid);
 }
 
-bool ObjectStores::owns(std::string_view uri) const { return local_->owns(uri) || (s3_ && s3_->owns(uri)); }
+bool ObjectStores::owns(std::string_view uri) const {
+  return local_->owns(uri) || (s3_ && s3_->owns(uri));
+}
 
 }  // namespace earshot::objectstore

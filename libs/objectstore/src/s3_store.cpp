@@ -24,7 +24,8 @@ std::string xml_element(std::string_view xml, std::string_view tag) {
   while (!raw.empty()) {
     if (raw.front() == '&') {
       bool done = false;
-      for (auto [ent, ch] : {std::pair{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}}) {
+      for (auto [ent, ch] :
+           {std::pair{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}}) {
         if (raw.starts_with(ent)) {
           out.push_back(ch);
           raw.remove_prefix(std::string_view(ent).size());
@@ -120,7 +121,9 @@ Result<std::string> S3ObjectStore::object_key(std::string_view uri) const {
   return std::string(key);
 }
 
-bool S3ObjectStore::owns(std::string_view uri) const { return object_key(uri).has_value(); }
+bool S3ObjectStore::owns(std::string_view uri) const {
+  return object_key(uri).has_value();
+}
 
 Status S3ObjectStore::owned_by(std::string_view uri, std::string_view bid) const {
   auto key = object_key(uri);
@@ -200,15 +203,16 @@ void S3ObjectStore::read_async(std::string_view uri, std::uint64_t max_bytes, Re
     done(std::unexpected(key.error()));
     return;
   }
-  send("GET", *key, fmt::format("S3 GET {}", uri),
-       [max_bytes](http::HttpRequest& req) { req.max_response_bytes = max_bytes; },
-       [done = std::move(done)](Result<http::HttpResponse> r) {
-         if (!r) {
-           done(std::unexpected(r.error()));
-           return;
-         }
-         done(std::vector<std::uint8_t>(r->body.begin(), r->body.end()));
-       });
+  send(
+      "GET", *key, fmt::format("S3 GET {}", uri),
+      [max_bytes](http::HttpRequest& req) { req.max_response_bytes = max_bytes; },
+      [done = std::move(done)](Result<http::HttpResponse> r) {
+        if (!r) {
+          done(std::unexpected(r.error()));
+          return;
+        }
+        done(std::vector<std::uint8_t>(r->body.begin(), r->body.end()));
+      });
 }
 
 Result<std::string> S3ObjectStore::read_range(std::string_view uri, std::uint64_t offset, std::uint64_t length) {

@@ -20,7 +20,9 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kStage = "analyze";
 
-json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json opt_json(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 json intervals_json(const std::vector<analytics::Interval>& v) {
   json out = json::array();
@@ -104,7 +106,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   auto transcript = d_.transcripts.get(t, call_id);
   if (!transcript) {
-    if (transcript.error().code == ErrorCode::kNotFound) return fail_call(Error(ErrorCode::kFailedPrecondition, "call has no transcript"));
+    if (transcript.error().code == ErrorCode::kNotFound)
+      return fail_call(Error(ErrorCode::kFailedPrecondition, "call has no transcript"));
     return std::unexpected(transcript.error());
   }
   auto segments = parse_segments(transcript->segments_json);
@@ -131,7 +134,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     if (duration > 0) m.agent_talk_pct_of_call = c.agent_talk_share_of_call;
     m.non_talk_ms = c.non_talk_ms;
     json sil = json::array();
-    for (const auto& s : c.silences) sil.push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"duration_ms", s.length()}});
+    for (const auto& s : c.silences)
+      sil.push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"duration_ms", s.length()}});
     m.silences_json = sil.dump();
     m.overtalk_ms = c.overtalk_ms;
     m.overtalk_count = static_cast<std::int64_t>(c.overtalk.size());
@@ -168,7 +172,9 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     auto found = analytics::find_pii(s.text);
     for (const auto& f : found) ++pii_counts[std::string(analytics::pii_name(f.type))];
     redacted_segments.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, found)});
-    redacted.push_back({{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms},
+    redacted.push_back({{"speaker", analytics::role_name(s.role)},
+                        {"start_ms", s.start_ms},
+                        {"end_ms", s.end_ms},
                         {"text", redacted_segments.back().text}});
   }
 
@@ -179,7 +185,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   facts.segment_sentiment = tl.segment;
   auto sil = json::parse(m.silences_json, nullptr, false);
   if (sil.is_array()) {
-    for (const auto& s : sil) facts.silences.push_back({s.value("start_ms", std::int64_t{0}), s.value("end_ms", std::int64_t{0})});
+    for (const auto& s : sil)
+      facts.silences.push_back({s.value("start_ms", std::int64_t{0}), s.value("end_ms", std::int64_t{0})});
   }
   facts.agent_interruption_ms = m.agent_interruption_ms;
   facts.customer_interruption_ms = m.customer_interruption_ms;
@@ -242,8 +249,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     auto r = analytics::score_call(*card, facts, metric_values, llm_out.outputs);
     if (!qa_score && r.score) qa_score = r.score;
     json answers = json::array();
-    for (const auto& a : r.answers) answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
-    qa_out.push_back({{"scorecard_id", rs.id}, {"name", rs.name}, {"score", opt_json(r.score)}, {"answers", answers},
+    for (const auto& a : r.answers)
+      answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+    qa_out.push_back({{"scorecard_id", rs.id},
+                      {"name", rs.name},
+                      {"score", opt_json(r.score)},
+                      {"answers", answers},
                       {"automatic", true}});
   }
 
@@ -322,7 +333,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   result.qa_score = qa_score;
   if (escalation.escalate) {
     result.escalation_reason = escalation.reason;
-    result.escalation_severity = escalation.high ? storage::EscalationSeverity::kHigh : storage::EscalationSeverity::kMedium;
+    result.escalation_severity =
+        escalation.high ? storage::EscalationSeverity::kHigh : storage::EscalationSeverity::kMedium;
   }
   result.at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
   auto recorded = d_.analyses.record(t, call_id, result);
@@ -334,7 +346,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed);
   if (!moved) return std::unexpected(moved.error());
   if (*moved) publish_status(t, call_id, storage::CallStatus::kAnalyzed, storage::CallStatus::kAnalyzing);
-  duration_->Add({}, Metrics::latency_buckets()).Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
+  duration_->Add({}, Metrics::latency_buckets())
+      .Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
   sc.record(storage::EventOutcome::kSucceeded);
@@ -350,9 +363,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
                                   storage::CallStatus previous, const std::string& reason) {
   if (live_ == nullptr) return;
-  json data{{"call_id", call_id},
-            {"status", storage::status_name(status)},
-            {"previous", storage::status_name(previous)}};
+  json data{
+      {"call_id", call_id}, {"status", storage::status_name(status)}, {"previous", storage::status_name(previous)}};
   if (!reason.empty()) data["reason"] = reason;
   (void)live_->publish(t.bid(), "call.status", std::move(data));  // failures are logged and counted there
 }

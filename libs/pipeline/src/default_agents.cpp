@@ -21,25 +21,30 @@ constexpr const char* kQuote =
 std::vector<DefaultAgent> make_defaults() {
   const std::string quote = kQuote;
   std::vector<DefaultAgent> out;
-  out.push_back({"summary",
-                 std::string("Task: summary\nSummarise this customer call for a QA manager in two to four sentences: why "
-                             "the customer called, what the agent did, and how the call ended. Also list up to five "
-                             "key points.") + kCall,
-                 R"({"type": "object", "required": ["summary", "key_points"], "additionalProperties": false,
+  out.push_back(
+      {"summary",
+       std::string("Task: summary\nSummarise this customer call for a QA manager in two to four sentences: why "
+                   "the customer called, what the agent did, and how the call ended. Also list up to five "
+                   "key points.") +
+           kCall,
+       R"({"type": "object", "required": ["summary", "key_points"], "additionalProperties": false,
   "properties": {
     "summary": {"type": "string", "minLength": 1, "maxLength": 2000},
     "key_points": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 300}}}})"});
   const std::string bant_item = R"({"type": "object", "required": ["value", "evidence"], "additionalProperties": false,
-      "properties": {"value": {"type": ["string", "null"], "maxLength": 300}, "evidence": )" + quote + "}}";
+      "properties": {"value": {"type": ["string", "null"], "maxLength": 300}, "evidence": )" +
+                                quote + "}}";
   out.push_back({"bant",
                  std::string("Task: bant\nQualify this sales call with BANT. For each of budget, authority, need and "
                              "timeline give what the customer said (null when it never came up) and a verbatim "
                              "evidence quote from the transcript (null when value is null). qualified is true only "
-                             "when all four are known and favourable.") + kCall,
+                             "when all four are known and favourable.") +
+                     kCall,
                  R"({"type": "object", "required": ["budget", "authority", "need", "timeline", "qualified"],
   "additionalProperties": false,
-  "properties": {"budget": )" + bant_item + R"(, "authority": )" + bant_item + R"(, "need": )" + bant_item +
-                     R"(, "timeline": )" + bant_item + R"(, "qualified": {"type": "boolean"}}})"});
+  "properties": {"budget": )" +
+                     bant_item + R"(, "authority": )" + bant_item + R"(, "need": )" + bant_item + R"(, "timeline": )" +
+                     bant_item + R"(, "qualified": {"type": "boolean"}}})"});
   out.push_back({"sop_compliance",
                  std::string("Task: sop_compliance\nScore how well the agent followed standard operating procedure: "
                              "greeting with company and own name, verifying the customer's identity before account "
@@ -52,11 +57,13 @@ std::vector<DefaultAgent> make_defaults() {
     "violations": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["step", "detail"],
       "additionalProperties": false,
       "properties": {"step": {"type": "string", "maxLength": 200}, "detail": {"type": "string", "maxLength": 500},
-                     "evidence": )" + quote + R"(}}}}})"});
+                     "evidence": )" +
+                     quote + R"(}}}}})"});
   out.push_back({"objections",
                  std::string("Task: objections\nList the objections the customer raised (price, timing, competitor, "
                              "trust, need, authority or other), each with a quote, whether the agent handled it and "
-                             "how.") + kCall,
+                             "how.") +
+                     kCall,
                  R"({"type": "object", "required": ["objections"], "additionalProperties": false,
   "properties": {"objections": {"type": "array", "maxItems": 20, "items": {"type": "object",
     "required": ["type", "quote", "handled"], "additionalProperties": false,
@@ -68,18 +75,21 @@ std::vector<DefaultAgent> make_defaults() {
   out.push_back({"coaching_tips",
                  std::string("Task: coaching_tips\nGive the agent up to five specific, actionable coaching tips "
                              "based on this call, each tied to a moment in the transcript, and name one thing the "
-                             "agent did well.") + kCall,
+                             "agent did well.") +
+                     kCall,
                  R"({"type": "object", "required": ["tips", "strength"], "additionalProperties": false,
   "properties": {
     "tips": {"type": "array", "maxItems": 5, "items": {"type": "object", "required": ["tip"],
       "additionalProperties": false,
-      "properties": {"tip": {"type": "string", "minLength": 1, "maxLength": 500}, "evidence": )" + quote + R"(}}},
+      "properties": {"tip": {"type": "string", "minLength": 1, "maxLength": 500}, "evidence": )" +
+                     quote + R"(}}},
     "strength": {"type": "string", "maxLength": 500}}})"});
   out.push_back({"issue_outcome",
                  std::string("Task: issue_outcome\nState the customer's issue, the call's outcome and the action items "
                              "with their owner (agent, customer or company). Set escalate to true when the call "
                              "needs a supervisor's attention (threats to leave or sue, abuse, an unresolved "
-                             "complaint about a previous escalation) and give the reason.") + kCall,
+                             "complaint about a previous escalation) and give the reason.") +
+                     kCall,
                  R"({"type": "object", "required": ["issue", "outcome", "action_items", "escalate"],
   "additionalProperties": false,
   "properties": {

@@ -37,17 +37,12 @@ void RedisResultCache::put(const std::string& key, const std::string& value) {
 SharedRateLimitedChatProvider::SharedRateLimitedChatProvider(llm::ChatProvider& inner, cache::RateLimiter& limiter,
                                                              std::string key, double requests_per_minute,
                                                              http::HttpClient& timers, const Clock& clock)
-    : inner_(&inner),
-      limiter_(&limiter),
-      key_(std::move(key)),
-      timers_(&timers),
-      clock_(&clock) {
+    : inner_(&inner), limiter_(&limiter), key_(std::move(key)), timers_(&timers), clock_(&clock) {
   // A bucket of a tenth of a minute's requests (at least one), refilled over its share of a
   // minute: the rate is requests_per_minute with bursts of up to 6 s worth.
   capacity_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(requests_per_minute / 10));
-  period_ = std::chrono::milliseconds(
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(60'000.0 * static_cast<double>(capacity_) /
-                                                          std::max(requests_per_minute, 1e-3))));
+  period_ = std::chrono::milliseconds(std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(60'000.0 * static_cast<double>(capacity_) / std::max(requests_per_minute, 1e-3))));
 }
 
 void SharedRateLimitedChatProvider::complete(llm::ChatRequest request, llm::ChatCallback done) {
@@ -97,7 +92,7 @@ LlmProviderFactory::LlmProviderFactory(http::HttpClient& client, const Clock& cl
 LlmProviderFactory::~LlmProviderFactory() = default;
 
 Result<std::shared_ptr<const BusinessLlm>> LlmProviderFactory::for_business(const std::string& bid,
-                                                                          const storage::PipelineConfig& config) {
+                                                                            const storage::PipelineConfig& config) {
   std::lock_guard lock(mu_);
   if (auto it = businesses_.find(bid); it != businesses_.end() && it->second.first == config.version) {
     return it->second.second;
@@ -305,8 +300,8 @@ std::vector<llm::AgentResult> LlmAgents::run(const BusinessLlm& llm, const std::
 }
 
 Result<std::vector<storage::CallEmbedding>> LlmAgents::embed(const BusinessLlm& llm,
-                                                            const std::vector<analytics::TranscriptSegment>& redacted,
-                                                            std::chrono::milliseconds wait) {
+                                                             const std::vector<analytics::TranscriptSegment>& redacted,
+                                                             std::chrono::milliseconds wait) {
   if (llm.embedder == nullptr) return std::vector<storage::CallEmbedding>{};
   const auto chunks = chunk_transcript(redacted, settings_.embedding_chunk_words);
   std::vector<std::string> texts;

@@ -10,13 +10,13 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/core/log.hpp"
-#include "earshot/stt/local_engine.hpp"
-#include "earshot/stt/provider_config.hpp"
 #include "earshot/pipeline/work_pool.hpp"
-#include "earshot/storage/config_cache.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
+#include "earshot/storage/config_cache.hpp"
 #include "earshot/storage/stage_call.hpp"
+#include "earshot/stt/local_engine.hpp"
+#include "earshot/stt/provider_config.hpp"
 #include "earshot/stt/speakers.hpp"
 
 namespace earshot::pipeline {
@@ -34,11 +34,9 @@ class LocalTranscriber final : public Transcriber {
     t.language = in.language.empty() ? "en" : in.language;
     const auto& a = *in.audio;
     if (in.stereo) {
-      for (auto [role, channel, speech] :
-           {std::tuple{"agent", in.agent_channel, in.agent_speech},
-            std::tuple{"customer", in.customer_channel, in.customer_speech}}) {
-        auto segs = engine_->transcribe(a.channels[static_cast<std::size_t>(channel)], a.sample_rate,
-                                        *speech, role);
+      for (auto [role, channel, speech] : {std::tuple{"agent", in.agent_channel, in.agent_speech},
+                                           std::tuple{"customer", in.customer_channel, in.customer_speech}}) {
+        auto segs = engine_->transcribe(a.channels[static_cast<std::size_t>(channel)], a.sample_rate, *speech, role);
         if (!segs) return std::unexpected(segs.error());
         t.segments.insert(t.segments.end(), segs->begin(), segs->end());
       }
@@ -85,7 +83,9 @@ analytics::ChannelMap channel_map_from(const std::string& roles_json) {
   return map;
 }
 
-std::optional<double> opt(double v, bool present) { return present ? std::optional(v) : std::nullopt; }
+std::optional<double> opt(double v, bool present) {
+  return present ? std::optional(v) : std::nullopt;
+}
 
 }  // namespace
 
@@ -161,13 +161,15 @@ class ProviderTranscriber final : public Transcriber {
 
 ProviderTranscriberFactory::ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics)
     : client_(client), clock_(clock) {
-  requests_ = &metrics.counter("earshot_stt_provider_requests_total", "Speech provider HTTP requests by provider and status.");
+  requests_ =
+      &metrics.counter("earshot_stt_provider_requests_total", "Speech provider HTTP requests by provider and status.");
 }
 
 Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
   if (!is_remote(provider)) return LocalTranscriberFactory::for_config(config);
-  auto options = nlohmann::json::parse(config.stt_options_json.empty() ? "{}" : config.stt_options_json, nullptr, false);
+  auto options =
+      nlohmann::json::parse(config.stt_options_json.empty() ? "{}" : config.stt_options_json, nullptr, false);
   if (!options.is_object()) return make_error(ErrorCode::kInvalidArgument, "stt options are not a JSON object");
   options["provider"] = provider;
   if (auto key = config.secrets.find("stt_api_key"); key != config.secrets.end()) options["api_key"] = key->second;
@@ -241,7 +243,7 @@ struct TranscribeStage::Job {
   analytics::ChannelMap map;
   analytics::AudioMeasurement measured;
   std::shared_ptr<Transcriber> transcriber;
-  std::string slot;  // the provider whose slot this job holds; empty: none
+  std::string slot;                // the provider whose slot this job holds; empty: none
   storage::Transcript transcript;  // rows built on a CPU thread, written on a database thread
   storage::CallMetrics call_metrics;
   std::size_t segments = 0;
@@ -377,8 +379,8 @@ void emit_status(const TranscribeStage::Job& j, storage::CallStatus status, stor
 }
 
 queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
-  return queue::make_stage_message(j.shared->d.topology, queue::AnalyzeRequest::for_call(j.sc->tenant().bid(), j.call_id),
-                                   j.envelope.trace_id);
+  return queue::make_stage_message(
+      j.shared->d.topology, queue::AnalyzeRequest::for_call(j.sc->tenant().bid(), j.call_id), j.envelope.trace_id);
 }
 
 // The call records why; the message goes to the dead-letter queue with the same reason.
@@ -642,7 +644,8 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
   cm.agent_talk_pct_of_call = opt(c.agent_talk_share_of_call, duration_ms > 0);
   cm.non_talk_ms = c.non_talk_ms;
   nlohmann::json sil = nlohmann::json::array();
-  for (const auto& x : c.silences) sil.push_back({{"start_ms", x.start_ms}, {"end_ms", x.end_ms}, {"duration_ms", x.length()}});
+  for (const auto& x : c.silences)
+    sil.push_back({{"start_ms", x.start_ms}, {"end_ms", x.end_ms}, {"duration_ms", x.length()}});
   cm.silences_json = sil.dump();
   cm.overtalk_ms = c.overtalk_ms;
   cm.overtalk_count = static_cast<std::int64_t>(c.overtalk.size());
@@ -668,9 +671,10 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
   cm.interactivity_per_min = c.interactivity;
   cm.patience_ms = opt(c.patience_ms, c.patience_samples > 0);
   const bool transcribed = transcript->provider != "none";
-  cm.agent_wpm = opt(agent_words / (static_cast<double>(c.agent.talk_ms) / 60000.0), transcribed && c.agent.talk_ms > 0);
-  cm.customer_wpm = opt(customer_words / (static_cast<double>(c.customer.talk_ms) / 60000.0),
-                        transcribed && c.customer.talk_ms > 0);
+  cm.agent_wpm =
+      opt(agent_words / (static_cast<double>(c.agent.talk_ms) / 60000.0), transcribed && c.agent.talk_ms > 0);
+  cm.customer_wpm =
+      opt(customer_words / (static_cast<double>(c.customer.talk_ms) / 60000.0), transcribed && c.customer.talk_ms > 0);
   post(job, On::kDb, step_write);
 }
 
@@ -681,8 +685,8 @@ void step_write(const JobPtr& job) {
   auto& s = *j.shared;
   const auto& t = j.sc->tenant();
   // Transcript, metrics, the step to transcribed and the succeeded event: one transaction.
-  auto moved = s.d.transcripts.put_transcribed(t, j.transcript, j.call_metrics,
-                                               j.sc->event(storage::EventOutcome::kSucceeded));
+  auto moved =
+      s.d.transcripts.put_transcribed(t, j.transcript, j.call_metrics, j.sc->event(storage::EventOutcome::kSucceeded));
   if (!moved) {
     finish(job, std::unexpected(moved.error()));
     return;
@@ -693,10 +697,11 @@ void step_write(const JobPtr& job) {
   s.duration->Add({{"provider", provider}}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(took).count());
   s.transcribed->Add({{"provider", provider}}).Increment();
-  log::info("call transcribed", {{"provider", provider},
-                                 {"source", j.call_metrics.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},
-                                 {"segments", std::to_string(j.segments)},
-                                 {"duration_ms", std::to_string(j.duration_ms)}});
+  log::info("call transcribed",
+            {{"provider", provider},
+             {"source", j.call_metrics.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},
+             {"segments", std::to_string(j.segments)},
+             {"duration_ms", std::to_string(j.duration_ms)}});
   finish(job, queue::Outcome{queue::Done{{analyze_message(j)}}});
 }
 

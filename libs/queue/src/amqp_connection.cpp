@@ -39,13 +39,11 @@ std::string reply_text(const amqp_rpc_reply_t& r) {
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
-        return fmt::format("connection closed by broker: {} {}", m->reply_code,
-                           to_string(m->reply_text));
+        return fmt::format("connection closed by broker: {} {}", m->reply_code, to_string(m->reply_text));
       }
       if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
-        return fmt::format("channel closed by broker: {} {}", m->reply_code,
-                           to_string(m->reply_text));
+        return fmt::format("channel closed by broker: {} {}", m->reply_code, to_string(m->reply_text));
       }
       return "broker exception";
   }
@@ -168,8 +166,7 @@ timeval to_timeval(std::chrono::milliseconds d) {
 namespace {
 
 std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -200,8 +197,7 @@ class WriteWatchdog {
         auto w = weak.lock();
         if (!w) return true;
         const std::int64_t since = w->since_ns.load();
-        const auto limit_ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(w->limit).count();
+        const auto limit_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(w->limit).count();
         if (since != 0 && now - since > limit_ns) {
           std::lock_guard wl(w->mu);
           if (w->open) ::shutdown(w->fd, SHUT_RDWR);
@@ -246,10 +242,8 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   c->conn_ = amqp_new_connection();
   amqp_socket_t* sock = amqp_tcp_socket_new(c->conn_);
   if (sock == nullptr) return make_error(ErrorCode::kInternal, "amqp: cannot create socket");
-  timeval tv = to_timeval(s.connect_timeout.count() > 0 ? s.connect_timeout
-                                                        : std::chrono::milliseconds(2000));
-  if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv);
-      rc != AMQP_STATUS_OK) {
+  timeval tv = to_timeval(s.connect_timeout.count() > 0 ? s.connect_timeout : std::chrono::milliseconds(2000));
+  if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv); rc != AMQP_STATUS_OK) {
     c->broken_ = true;
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("amqp {}:{}: {}", ep->host, ep->port, amqp_error_string2(rc)));
@@ -276,9 +270,8 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   props[1].value.kind = AMQP_FIELD_KIND_UTF8;
   props[1].value.value.bytes = bytes("earshot");
   amqp_table_t client_properties{2, props};
-  auto login = amqp_login_with_properties(c->conn_, ep->vhost.c_str(), 0, 131072, heartbeat_s,
-                                          &client_properties, AMQP_SASL_METHOD_PLAIN,
-                                          ep->user.c_str(), ep->password.c_str());
+  auto login = amqp_login_with_properties(c->conn_, ep->vhost.c_str(), 0, 131072, heartbeat_s, &client_properties,
+                                          AMQP_SASL_METHOD_PLAIN, ep->user.c_str(), ep->password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     c->broken_ = true;
     return make_error(ErrorCode::kUnavailable, fmt::format("amqp login: {}", reply_text(login)));
@@ -288,10 +281,9 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
   // A write stuck this long means the broker stopped reading: give the connection up.
   c->watch_ = std::make_shared<WriteWatch>();
   c->watch_->fd = amqp_get_sockfd(c->conn_);
-  c->watch_->limit =
-      c->heartbeat_.count() > 0
-          ? std::max<std::chrono::milliseconds>(2 * c->heartbeat_, std::chrono::seconds(2))
-          : std::chrono::milliseconds(std::chrono::seconds(30));
+  c->watch_->limit = c->heartbeat_.count() > 0
+                         ? std::max<std::chrono::milliseconds>(2 * c->heartbeat_, std::chrono::seconds(2))
+                         : std::chrono::milliseconds(std::chrono::seconds(30));
   watch_writes(c->watch_);
   return c;
 }
@@ -318,8 +310,7 @@ Status AmqpConnection::rpc_status(amqp_channel_t channel, std::string_view what)
     channel_close_ok(channel);
     return make_error(code, fmt::format("{}: {}", what, text));
   }
-  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
-      r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
     std::string text = reply_text(r);
     amqp_connection_close_ok_t ok{};
     amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
@@ -352,8 +343,7 @@ void AmqpConnection::channel_close_ok(amqp_channel_t channel) {
   amqp_maybe_release_buffers_on_channel(conn_, channel);
 }
 
-Result<bool> AmqpConnection::next_frame(amqp_frame_t& frame, const Waker* waker,
-                                        std::chrono::milliseconds timeout) {
+Result<bool> AmqpConnection::next_frame(amqp_frame_t& frame, const Waker* waker, std::chrono::milliseconds timeout) {
   if (broken_) return make_error(ErrorCode::kUnavailable, "amqp: connection broken");
   const bool buffered = amqp_frames_enqueued(conn_) != 0 || amqp_data_in_buffer(conn_) != 0;
   if (!buffered) {
@@ -419,8 +409,8 @@ Result<Content> AmqpConnection::read_content(amqp_channel_t channel) {
 
 Status AmqpConnection::publish(amqp_channel_t channel, const OutgoingMessage& m) {
   amqp_basic_properties_t p{};
-  p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-             AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
+             AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_HEADERS_FLAG;
   p.content_type = bytes("application/json");
   p.delivery_mode = 2;  // persistent
   p.message_id = bytes(m.message_id);
@@ -435,12 +425,11 @@ Status AmqpConnection::publish(amqp_channel_t channel, const OutgoingMessage& m)
     p.expiration = bytes(expiration);
   }
   WriteScope scope(watch_.get());
-  int rc = amqp_basic_publish(conn_, channel, bytes(m.exchange), bytes(m.routing_key),
-                              m.mandatory ? 1 : 0, 0, &p, bytes(m.body));
+  int rc = amqp_basic_publish(conn_, channel, bytes(m.exchange), bytes(m.routing_key), m.mandatory ? 1 : 0, 0, &p,
+                              bytes(m.body));
   if (rc != AMQP_STATUS_OK) {
     broken_ = true;
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("amqp publish: {}", amqp_error_string2(rc)));
+    return make_error(ErrorCode::kUnavailable, fmt::format("amqp publish: {}", amqp_error_string2(rc)));
   }
   return {};
 }

@@ -98,8 +98,7 @@ class AmqpConnection {
   // Waits up to `timeout` for one frame, waking early when `waker` fires. Returns true with
   // `frame` set, false when nothing arrived (timeout or wake-up), or an error when the
   // connection failed (socket closed, missed heartbeats). Also sends heartbeats when due.
-  [[nodiscard]] Result<bool> next_frame(amqp_frame_t& frame, const Waker* waker,
-                                        std::chrono::milliseconds timeout);
+  [[nodiscard]] Result<bool> next_frame(amqp_frame_t& frame, const Waker* waker, std::chrono::milliseconds timeout);
   // Reads the header and body frames following a deliver / return / get-ok.
   [[nodiscard]] Result<Content> read_content(amqp_channel_t channel);
 

@@ -14,9 +14,8 @@ void AmqpSettings::declare(ConfigSpec& spec) {
                   "RabbitMQ URL amqp://user:password@host:port/vhost.", {.secret = true});
   spec.add_duration("amqp_heartbeat", &heartbeat, std::chrono::seconds(10), std::chrono::seconds(0),
                     std::chrono::minutes(10), "AMQP heartbeat interval (0 disables).");
-  spec.add_duration("amqp_connect_timeout", &connect_timeout, std::chrono::seconds(2),
-                    std::chrono::milliseconds(100), std::chrono::minutes(1),
-                    "Deadline to open a connection.");
+  spec.add_duration("amqp_connect_timeout", &connect_timeout, std::chrono::seconds(2), std::chrono::milliseconds(100),
+                    std::chrono::minutes(1), "Deadline to open a connection.");
 }
 
 namespace {
@@ -26,8 +25,7 @@ Result<std::string> percent_decode(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
       int v = 0;
-      if (i + 2 >= s.size() ||
-          std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
+      if (i + 2 >= s.size() || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
         return make_error(ErrorCode::kInvalidArgument, "bad percent-encoding in AMQP URL");
       }
       out.push_back(static_cast<char>(v));
@@ -99,15 +97,13 @@ std::string reply_text(const amqp_rpc_reply_t& r) {
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
-        return fmt::format(
-            "connection closed by server: {} {}", m->reply_code,
-            std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
+        return fmt::format("connection closed by server: {} {}", m->reply_code,
+                           std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
       }
       if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
-        return fmt::format(
-            "channel closed by server: {} {}", m->reply_code,
-            std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
+        return fmt::format("channel closed by server: {} {}", m->reply_code,
+                           std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
       }
       return "server exception";
   }
@@ -136,8 +132,7 @@ class AmqpProbe final : public DependencyProbe {
     timeval tv{};
     tv.tv_sec = s_.connect_timeout.count() / 1000;
     tv.tv_usec = (s_.connect_timeout.count() % 1000) * 1000;
-    if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv);
-        rc != AMQP_STATUS_OK) {
+    if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv); rc != AMQP_STATUS_OK) {
       close();
       return make_error(ErrorCode::kUnavailable,
                         fmt::format("amqp {}:{}: {}", ep->host, ep->port, amqp_error_string2(rc)));
@@ -146,8 +141,8 @@ class AmqpProbe final : public DependencyProbe {
     timeval rpc{2, 0};
     amqp_set_rpc_timeout(conn_, &rpc);
     const int heartbeat = static_cast<int>(s_.heartbeat.count() / 1000);
-    auto login = amqp_login(conn_, ep->vhost.c_str(), 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN,
-                            ep->user.c_str(), ep->password.c_str());
+    auto login = amqp_login(conn_, ep->vhost.c_str(), 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN, ep->user.c_str(),
+                            ep->password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
       std::string why = reply_text(login);
       close();

@@ -4,8 +4,7 @@
 
 namespace earshot::queue {
 
-OutgoingMessage make_business_event_message(const TopologySettings& topology,
-                                            const BusinessEvent& event) {
+OutgoingMessage make_business_event_message(const TopologySettings& topology, const BusinessEvent& event) {
   OutgoingMessage m;
   m.exchange = topology.control_exchange;
   m.routing_key = event.bid;

@@ -41,8 +41,7 @@ struct DeadLetterAdmin::Impl {
   }
 
   // basic.get without auto-ack; nullopt when empty.
-  Result<std::optional<std::pair<std::uint64_t, RawMessage>>> get(detail::AmqpConnection& c,
-                                                                  const std::string& queue) {
+  Result<std::optional<std::pair<std::uint64_t, RawMessage>>> get(detail::AmqpConnection& c, const std::string& queue) {
     amqp_rpc_reply_t r = amqp_basic_get(c.state(), kChannel, detail::bytes(queue), 0);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
       auto st = c.rpc_status(kChannel, "get " + queue);
@@ -78,8 +77,7 @@ Result<std::uint32_t> DeadLetterAdmin::purge(Stage stage, const std::string& bid
   return impl_->admin.purge(dead_letter_queue(stage, bid));
 }
 
-Result<std::vector<DeadLetter>> DeadLetterAdmin::show(Stage stage, const std::string& bid,
-                                                      std::size_t limit) {
+Result<std::vector<DeadLetter>> DeadLetterAdmin::show(Stage stage, const std::string& bid, std::size_t limit) {
   auto c = impl_->open();
   if (!c) return std::unexpected(c.error());
   std::vector<DeadLetter> out;
@@ -93,8 +91,7 @@ Result<std::vector<DeadLetter>> DeadLetterAdmin::show(Stage stage, const std::st
   return out;
 }
 
-Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid,
-                                            std::size_t limit) {
+Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid, std::size_t limit) {
   if (!impl_->publisher) {
     impl_->publisher = std::make_unique<Publisher>(impl_->amqp, PublisherOptions{});
     impl_->publisher->start();
@@ -127,12 +124,10 @@ Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid,
     out.headers["x-replayed-at"] = format_utc(impl_->clock.now());
     out.headers[std::string(header::kAttempt)] = std::int64_t{1};
     if (auto st = impl_->publisher->publish(std::move(out)); !st) {
-      return std::unexpected(
-          st.error().with_context(fmt::format("replay stopped after {} message(s)", moved)));
+      return std::unexpected(st.error().with_context(fmt::format("replay stopped after {} message(s)", moved)));
     }
     if (amqp_basic_ack((*c)->state(), kChannel, tag, 0) != AMQP_STATUS_OK) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("replay: ack failed after {} message(s)", moved));
+      return make_error(ErrorCode::kUnavailable, fmt::format("replay: ack failed after {} message(s)", moved));
     }
     ++moved;
   }

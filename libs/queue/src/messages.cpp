@@ -79,8 +79,8 @@ std::optional<std::chrono::system_clock::time_point> parse_utc(std::string_view 
   const std::chrono::year_month_day ymd{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
                                         std::chrono::day(static_cast<unsigned>(*d))};
   if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days(ymd) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
-         std::chrono::seconds(*sec) + std::chrono::milliseconds(*ms);
+  return std::chrono::sys_days(ymd) + std::chrono::hours(*h) + std::chrono::minutes(*mi) + std::chrono::seconds(*sec) +
+         std::chrono::milliseconds(*ms);
 }
 
 }  // namespace
@@ -156,7 +156,8 @@ Result<TranscribeRequest> TranscribeRequest::parse(std::string_view body) {
 // ---------------------------------------------------------------------------- analyze
 
 AnalyzeRequest AnalyzeRequest::for_call(std::string bid, std::int64_t call_id) {
-  return AnalyzeRequest{.bid = std::move(bid), .call_id = std::to_string(call_id), .transcript_id = std::to_string(call_id)};
+  return AnalyzeRequest{
+      .bid = std::move(bid), .call_id = std::to_string(call_id), .transcript_id = std::to_string(call_id)};
 }
 
 std::string AnalyzeRequest::to_json() const {
@@ -197,7 +198,7 @@ Result<NotifyRequest> NotifyRequest::parse(std::string_view body) {
   return NotifyRequest{.bid = (*j)["bid"].get<std::string>(),
                        .call_id = (*j)["call_id"].get<std::string>(),
                        .event = event == notify_event_name(NotifyEvent::kCallFailed) ? NotifyEvent::kCallFailed
-                                                                                    : NotifyEvent::kCallAnalyzed,
+                                                                                     : NotifyEvent::kCallAnalyzed,
                        .analysis_id = opt_string(*j, "analysis_id")};
 }
 

@@ -13,8 +13,8 @@ Decision dead_letter(ErrorCode code, std::string reason) {
   return Decision{.route = Route::kDeadLetter, .code = code, .reason = std::move(reason), .retry_tier = 0};
 }
 
-Decision retry(ErrorCode code, const std::string& reason, std::optional<std::chrono::milliseconds> hint,
-               int attempt, const RetryRules& rules) {
+Decision retry(ErrorCode code, const std::string& reason, std::optional<std::chrono::milliseconds> hint, int attempt,
+               const RetryRules& rules) {
   if (attempt >= rules.max_attempts || rules.delays.empty()) {
     return dead_letter(code, fmt::format("gave up after {} attempts: {}", attempt, reason));
   }
@@ -26,8 +26,8 @@ Decision retry(ErrorCode code, const std::string& reason, std::optional<std::chr
 
 }  // namespace
 
-std::optional<Decision> check_delivery(const Result<Envelope>& envelope, std::string_view queue_bid,
-                                       Stage queue_stage, const Status& schema_check) {
+std::optional<Decision> check_delivery(const Result<Envelope>& envelope, std::string_view queue_bid, Stage queue_stage,
+                                       const Status& schema_check) {
   if (!envelope) return dead_letter(envelope.error().code, envelope.error().message);
   if (envelope->bid != queue_bid || envelope->stage != queue_stage) {
     return dead_letter(ErrorCode::kInvalidArgument, "envelope names another business or stage than its queue");

@@ -97,8 +97,7 @@ struct Publisher::Impl {
   Clock::time_point next_expiry_check{};
   bool ever_connected = false;
 
-  Impl(AmqpSettings a, PublisherOptions o)
-      : amqp(std::move(a)), opt(o), backoff(o.backoff_initial, o.backoff_max) {}
+  Impl(AmqpSettings a, PublisherOptions o) : amqp(std::move(a)), opt(o), backoff(o.backoff_initial, o.backoff_max) {}
 
   void inc(prometheus::Counter* c, double n = 1) {
     if (c != nullptr) c->Increment(n);
@@ -113,9 +112,8 @@ struct Publisher::Impl {
     }
     if (!st) {
       reconnect_at = Clock::now() + backoff.next();
-      log::warn(
-          "queue publisher cannot connect",
-          {{"error", st.error().to_string()}, {"attempt", std::to_string(backoff.attempts())}});
+      log::warn("queue publisher cannot connect",
+                {{"error", st.error().to_string()}, {"attempt", std::to_string(backoff.attempts())}});
       return false;
     }
     conn = std::move(*c);
@@ -149,9 +147,8 @@ struct Publisher::Impl {
     auto check = [&](Entry& e) {
       if (e.batch->deadline <= now && !e.batch->is_done()) {
         inc(timed_out_);
-        e.batch->finish(make_error(
-            ErrorCode::kTimeout,
-            fmt::format("no broker confirmation within {} ms", opt.confirm_timeout.count())));
+        e.batch->finish(make_error(ErrorCode::kTimeout,
+                                   fmt::format("no broker confirmation within {} ms", opt.confirm_timeout.count())));
       }
     };
     for (auto& e : pending) check(e);
@@ -165,8 +162,7 @@ struct Publisher::Impl {
       e.batch->confirm_one();
     } else {
       inc(nacked_);
-      e.batch->finish(
-          make_error(ErrorCode::kUnavailable, "broker refused the message (basic.nack)"));
+      e.batch->finish(make_error(ErrorCode::kUnavailable, "broker refused the message (basic.nack)"));
     }
   }
 
@@ -202,9 +198,8 @@ struct Publisher::Impl {
         // Sent before the ack of the same message: fail its batch now.
         auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
         std::string why =
-            fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}",
-                        detail::to_string(r->exchange), detail::to_string(r->routing_key),
-                        r->reply_code, detail::to_string(r->reply_text));
+            fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}", detail::to_string(r->exchange),
+                        detail::to_string(r->routing_key), r->reply_code, detail::to_string(r->reply_text));
         auto content = conn->read_content(frame.channel);
         if (!content) return false;
         for (auto& [tag, e] : inflight) {
@@ -219,8 +214,7 @@ struct Publisher::Impl {
       case AMQP_CHANNEL_CLOSE_METHOD: {
         auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
         log::warn("queue publisher channel closed by broker",
-                  {{"code", std::to_string(m->reply_code)},
-                   {"reason", detail::to_string(m->reply_text)}});
+                  {{"code", std::to_string(m->reply_code)}, {"reason", detail::to_string(m->reply_text)}});
         conn->channel_close_ok(frame.channel);
         return false;
       }
@@ -251,8 +245,7 @@ struct Publisher::Impl {
       if (!conn) {
         if (now < reconnect_at || !try_connect()) {
           std::unique_lock l(mu);
-          auto wait =
-              std::min<Clock::duration>(reconnect_at - Clock::now(), std::chrono::milliseconds(50));
+          auto wait = std::min<Clock::duration>(reconnect_at - Clock::now(), std::chrono::milliseconds(50));
           cv.wait_for(l, wait, [&] { return stopping; });
           continue;
         }
@@ -272,8 +265,7 @@ struct Publisher::Impl {
         continue;
       }
       const bool can_publish_more = inflight.size() < opt.window && !pending.empty();
-      auto timeout =
-          can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
+      auto timeout = can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
       // Read every frame available now (waiting only for the first when idle or window full).
       while (true) {
         amqp_frame_t frame;
@@ -312,16 +304,14 @@ Publisher::Publisher(AmqpSettings amqp, PublisherOptions options, Metrics* metri
     : impl_(std::make_unique<Impl>(std::move(amqp), options)) {
   if (impl_->opt.window == 0) impl_->opt.window = 1;
   if (metrics != nullptr) {
-    auto& published =
-        metrics->counter("earshot_queue_published_total", "Messages published, by broker outcome.");
+    auto& published = metrics->counter("earshot_queue_published_total", "Messages published, by broker outcome.");
     impl_->confirmed_ = &published.Add({{"result", "confirmed"}});
     impl_->returned_ = &published.Add({{"result", "returned"}});
     impl_->nacked_ = &published.Add({{"result", "nacked"}});
     impl_->timed_out_ = &published.Add({{"result", "timeout"}});
-    impl_->reconnects_ = &metrics
-                              ->counter("earshot_queue_reconnects_total",
-                                        "AMQP connections re-established after a failure.")
-                              .Add({{"connection", "publisher"}});
+    impl_->reconnects_ =
+        &metrics->counter("earshot_queue_reconnects_total", "AMQP connections re-established after a failure.")
+             .Add({{"connection", "publisher"}});
   }
 }
 
@@ -363,8 +353,7 @@ Status Publisher::publish(OutgoingMessage message) {
   return publish_batch(std::move(v));
 }
 
-std::shared_ptr<void> Publisher::submit(std::vector<OutgoingMessage>& messages,
-                                        std::function<void(Status)> on_done) {
+std::shared_ptr<void> Publisher::submit(std::vector<OutgoingMessage>& messages, std::function<void(Status)> on_done) {
   auto batch = std::make_shared<Batch>();
   batch->remaining = messages.size();
   batch->deadline = Clock::now() + impl_->opt.confirm_timeout;
@@ -391,8 +380,7 @@ Status Publisher::publish_batch(std::vector<OutgoingMessage> messages) {
   return batch->result;
 }
 
-void Publisher::publish_batch_async(std::vector<OutgoingMessage> messages,
-                                    std::function<void(Status)> on_done) {
+void Publisher::publish_batch_async(std::vector<OutgoingMessage> messages, std::function<void(Status)> on_done) {
   if (messages.empty()) {
     on_done(Status{});
     return;

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "schema_internal.hpp"
-
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+
+#include "schema_internal.hpp"
 
 namespace earshot::queue {
 
@@ -104,8 +104,7 @@ Status check(const json& schema, const json& v, const std::string& path) {
     if (schema.contains("maxLength") && s.size() > schema["maxLength"].get<std::size_t>()) {
       return violation(path, "too long");
     }
-    if (auto p = schema.find("pattern");
-        p != schema.end() && !std::regex_search(s, compiled(p->get<std::string>()))) {
+    if (auto p = schema.find("pattern"); p != schema.end() && !std::regex_search(s, compiled(p->get<std::string>()))) {
       return violation(path, "does not match the pattern");
     }
   }
@@ -123,8 +122,7 @@ Status check(const json& schema, const json& v, const std::string& path) {
 
 Status validate(std::string_view schema_name, std::string_view body) {
   if (!schemas().contains(schema_name)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("no schema {}: unknown schema version", schema_name));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("no schema {}: unknown schema version", schema_name));
   }
   auto v = detail::parse_body(body);
   if (!v) return std::unexpected(v.error());
@@ -148,8 +146,7 @@ Status validate_json(std::string_view schema_name, const nlohmann::json& value) 
   const auto& all = schemas();
   auto it = all.find(schema_name);
   if (it == all.end()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("no schema {}: unknown schema version", schema_name));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("no schema {}: unknown schema version", schema_name));
   }
   return check(it->second, value, "$");
 }

@@ -14,8 +14,7 @@ using detail::bytes;
 void TopologySettings::declare(ConfigSpec& spec) {
   spec.add_string("queue_retry_delays", &retry_delays_text_, "5s,30s,5m",
                   "Retry tier delays, ascending, comma-separated durations.");
-  spec.add_int("queue_max_attempts", &max_attempts, 5, 1, 100,
-               "Deliveries of a message before it is dead-lettered.");
+  spec.add_int("queue_max_attempts", &max_attempts, 5, 1, 100, "Deliveries of a message before it is dead-lettered.");
 }
 
 Status TopologySettings::resolve() {
@@ -31,8 +30,7 @@ Result<std::vector<std::chrono::milliseconds>> parse_retry_delays(std::string_vi
   std::size_t pos = 0;
   while (pos <= text.size()) {
     auto comma = text.find(',', pos);
-    std::string_view part =
-        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view part = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
     auto d = parse_duration(part);
@@ -76,8 +74,7 @@ std::size_t select_retry_tier(int attempt, const std::vector<std::chrono::millis
                               std::optional<std::chrono::milliseconds> hint) {
   if (delays.empty()) return 0;
   const std::size_t last = delays.size() - 1;
-  std::size_t tier =
-      attempt <= 1 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(attempt - 1), last);
+  std::size_t tier = attempt <= 1 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(attempt - 1), last);
   if (hint) {
     std::size_t h = last;
     for (std::size_t i = 0; i < delays.size(); ++i) {
@@ -91,8 +88,7 @@ std::size_t select_retry_tier(int attempt, const std::vector<std::chrono::millis
   return tier;
 }
 
-OutgoingMessage make_stage_message(const TopologySettings& topology, Envelope env,
-                                   std::string body) {
+OutgoingMessage make_stage_message(const TopologySettings& topology, Envelope env, std::string body) {
   if (env.message_id.empty()) env.message_id = new_message_id();
   OutgoingMessage m;
   m.exchange = topology.work_exchange;
@@ -142,15 +138,14 @@ Status TopologyAdmin::declare_exchanges() {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
   auto* s = (*c)->state();
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.work_exchange), bytes("direct"), 0, 1, 0,
-                        0, amqp_empty_table);
+  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.work_exchange), bytes("direct"), 0, 1, 0, 0,
+                        amqp_empty_table);
   if (auto st = (*c)->rpc_status(Impl::kChannel, "declare " + topology_.work_exchange); !st) {
     return impl_->reset_on_error(st);
   }
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.control_exchange), bytes("fanout"), 0, 1,
-                        0, 0, amqp_empty_table);
-  return impl_->reset_on_error(
-      (*c)->rpc_status(Impl::kChannel, "declare " + topology_.control_exchange));
+  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.control_exchange), bytes("fanout"), 0, 1, 0, 0,
+                        amqp_empty_table);
+  return impl_->reset_on_error((*c)->rpc_status(Impl::kChannel, "declare " + topology_.control_exchange));
 }
 
 Status TopologyAdmin::declare_business(Stage stage, std::string_view bid) {
@@ -168,8 +163,7 @@ Status TopologyAdmin::declare_business(Stage stage, std::string_view bid) {
       return impl_->reset_on_error(st);
     }
   }
-  amqp_queue_bind(s, Impl::kChannel, bytes(work), bytes(topology_.work_exchange), bytes(rk),
-                  amqp_empty_table);
+  amqp_queue_bind(s, Impl::kChannel, bytes(work), bytes(topology_.work_exchange), bytes(rk), amqp_empty_table);
   if (auto st = (*c)->rpc_status(Impl::kChannel, "bind " + work); !st) {
     return impl_->reset_on_error(st);
   }
@@ -211,8 +205,7 @@ Status TopologyAdmin::delete_business(Stage stage, std::string_view bid) {
 Result<std::uint32_t> TopologyAdmin::queue_depth(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* ok =
-      amqp_queue_declare((*c)->state(), Impl::kChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  auto* ok = amqp_queue_declare((*c)->state(), Impl::kChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
   if (auto st = (*c)->rpc_status(Impl::kChannel, "passive declare " + queue); !st) {
     impl_->conn.reset();
     return std::unexpected(st.error());

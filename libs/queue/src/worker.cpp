@@ -35,21 +35,18 @@ std::string_view outcome_name(OutcomeKind kind) {
 void StageWorkerSettings::declare(ConfigSpec& spec) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
-  spec.add_int("worker_handler_threads", &handler_threads, 4, 1, 256,
-               "Handler threads of a stage worker.");
+  spec.add_int("worker_handler_threads", &handler_threads, 4, 1, 256, "Handler threads of a stage worker.");
   spec.add_int("worker_business_in_flight", &per_business_in_flight, 2, 1, 256,
                "Messages of one business handled at once (fairness cap).");
-  spec.add_int("worker_prefetch", &prefetch, 16, 1, 10000,
-               "Unacked deliveries per business consumer (basic.qos).");
-  spec.add_duration("worker_reconcile_interval", &reconcile_interval, seconds(10),
-                    milliseconds(100), std::chrono::hours(1),
-                    "How often a worker re-reads the enabled businesses.");
-  spec.add_duration("queue_depth_interval", &depth_interval, seconds(15), milliseconds(100),
-                    std::chrono::hours(1), "How often earshot_queue_depth is refreshed.");
+  spec.add_int("worker_prefetch", &prefetch, 16, 1, 10000, "Unacked deliveries per business consumer (basic.qos).");
+  spec.add_duration("worker_reconcile_interval", &reconcile_interval, seconds(10), milliseconds(100),
+                    std::chrono::hours(1), "How often a worker re-reads the enabled businesses.");
+  spec.add_duration("queue_depth_interval", &depth_interval, seconds(15), milliseconds(100), std::chrono::hours(1),
+                    "How often earshot_queue_depth is refreshed.");
   spec.add_int("queue_publish_window", &publish_window, 256, 1, 10000,
                "Publishes awaiting broker confirmation at once.");
-  spec.add_duration("queue_publish_timeout", &publish_timeout, seconds(10), milliseconds(100),
-                    std::chrono::minutes(10), "Deadline for a broker confirmation.");
+  spec.add_duration("queue_publish_timeout", &publish_timeout, seconds(10), milliseconds(100), std::chrono::minutes(10),
+                    "Deadline for a broker confirmation.");
 }
 
 StageWorkerOptions StageWorkerSettings::options(Stage stage) const {
@@ -64,7 +61,6 @@ StageWorkerOptions StageWorkerSettings::options(Stage stage) const {
   o.publish_timeout = publish_timeout;
   return o;
 }
-
 
 namespace {
 
@@ -124,7 +120,7 @@ struct StageWorker::Impl {
   AmqpSettings amqp;
   TopologySettings topo;
   StageWorkerOptions opt;
-  StageHandler* handler;        // exactly one of handler / async_handler is set
+  StageHandler* handler;  // exactly one of handler / async_handler is set
   AsyncStageHandler* async_handler;
   BusinessDirectory& directory;
   OutcomeRecorder& recorder;
@@ -181,7 +177,7 @@ struct StageWorker::Impl {
   std::mutex sched_mu;
   std::condition_variable sched_cv;
   FairQueue<Delivery> sched;
-  std::size_t unsettled_dispatched = 0;  // popped by a handler, ack/reject not yet executed
+  std::size_t unsettled_dispatched = 0;                 // popped by a handler, ack/reject not yet executed
   std::deque<std::shared_ptr<Completion>> completions;  // confirmed (or failed) Done outputs
   bool handlers_stop = false;
   std::vector<std::thread> handler_threads;
@@ -199,8 +195,8 @@ struct StageWorker::Impl {
   std::set<std::string> redeclare;  // businesses whose retry / dead-letter publish failed
   std::set<std::string> enabled;    // manager thread only
 
-  Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler* h,
-       AsyncStageHandler* ah, BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
+  Impl(AmqpSettings a, TopologySettings t, StageWorkerOptions o, StageHandler* h, AsyncStageHandler* ah,
+       BusinessDirectory& d, OutcomeRecorder& r, Metrics& m, Clock& c)
       : amqp(a),
         topo(t),
         opt(o),
@@ -212,36 +208,30 @@ struct StageWorker::Impl {
         clock(c),
         stage(stage_name(o.stage)),
         retry_rules{.max_attempts = static_cast<int>(t.max_attempts), .delays = t.retry_delays},
-        publisher(
-            a, PublisherOptions{.window = o.publish_window, .confirm_timeout = o.publish_timeout},
-            &m),
+        publisher(a, PublisherOptions{.window = o.publish_window, .confirm_timeout = o.publish_timeout}, &m),
         admin(a, t),
-        consumed_(m.counter("earshot_queue_consumed_total",
-                            "Deliveries received, per stage and business.")),
+        consumed_(m.counter("earshot_queue_consumed_total", "Deliveries received, per stage and business.")),
         acked_(m.counter("earshot_queue_acked_total", "Deliveries acked, per stage and business.")),
-        retried_(m.counter("earshot_queue_retried_total",
-                           "Messages sent to a retry tier, per stage and business.")),
+        retried_(m.counter("earshot_queue_retried_total", "Messages sent to a retry tier, per stage and business.")),
         dead_lettered_(m.counter("earshot_queue_dead_lettered_total",
                                  "Messages dead-lettered, per stage, business and error code.")),
-        record_failures_(m.counter("earshot_queue_outcome_record_failures_total",
-                                   "Outcomes the recorder could not store.")),
+        record_failures_(
+            m.counter("earshot_queue_outcome_record_failures_total", "Outcomes the recorder could not store.")),
         publish_failures_(m.counter("earshot_queue_copy_publish_failures_total",
                                     "Retry or dead-letter copies the broker did not take.")),
         duration_(m.histogram("earshot_queue_handler_duration_seconds",
                               "Dispatch to outcome per message: the handler plus the broker "
                               "confirming its next-stage, retry or dead-letter copies.")),
         depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
-        in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.")
-                       .Add({{"stage", stage}})),
-        reconnects_(m.counter("earshot_queue_reconnects_total",
-                              "AMQP connections re-established after a failure.")
+        in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.").Add({{"stage", stage}})),
+        reconnects_(m.counter("earshot_queue_reconnects_total", "AMQP connections re-established after a failure.")
                         .Add({{"connection", "consumer"}})),
         sched(o.per_business_in_flight) {
     if (async_handler != nullptr) {
       opt.max_in_flight = std::max<std::size_t>(1, opt.max_in_flight);
       const std::size_t share = std::min(opt.per_business_in_flight, opt.max_in_flight);
-      opt.prefetch = static_cast<std::uint16_t>(
-          std::min<std::size_t>(65535, std::max<std::size_t>(opt.prefetch, share)));
+      opt.prefetch =
+          static_cast<std::uint16_t>(std::min<std::size_t>(65535, std::max<std::size_t>(opt.prefetch, share)));
     }
   }
 
@@ -290,8 +280,7 @@ struct StageWorker::Impl {
     std::vector<Delivery> v;
     {
       std::lock_guard l(sched_mu);
-      v = sched.remove_if(
-          [&](const std::string&, const Delivery& d) { return d.session == session; });
+      v = sched.remove_if([&](const std::string&, const Delivery& d) { return d.session == session; });
     }
     for (auto& d : v) {
       conn->reject(d.channel, d.tag);
@@ -310,13 +299,11 @@ struct StageWorker::Impl {
     }
     if (st) {
       const std::string queue = work_queue(opt.stage, bid);
-      amqp_basic_consume(conn->state(), ch, detail::bytes(queue), detail::bytes(bid), 0, 0, 0,
-                         amqp_empty_table);
+      amqp_basic_consume(conn->state(), ch, detail::bytes(queue), detail::bytes(bid), 0, 0, 0, amqp_empty_table);
       st = conn->rpc_status(ch, "consume " + queue);
     }
     if (!st) {
-      log::warn("queue worker cannot consume",
-                {{"bid", bid}, {"stage", stage}, {"error", st.error().to_string()}});
+      log::warn("queue worker cannot consume", {{"bid", bid}, {"stage", stage}, {"error", st.error().to_string()}});
       // A failed RPC either broke the connection or closed the channel (close-ok sent).
       if (!conn->broken()) free_channels.push_back(ch);
       report_lost(bid);
@@ -374,18 +361,17 @@ struct StageWorker::Impl {
     if (!c) return std::unexpected(c.error());
     auto& cn = **c;
     if (auto st = cn.open_channel(kControlChannel); !st) return st;
-    amqp_exchange_declare(cn.state(), kControlChannel, detail::bytes(topo.control_exchange),
-                          detail::bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
+    amqp_exchange_declare(cn.state(), kControlChannel, detail::bytes(topo.control_exchange), detail::bytes("fanout"), 0,
+                          1, 0, 0, amqp_empty_table);
     if (auto st = cn.rpc_status(kControlChannel, "declare control exchange"); !st) return st;
-    auto* q = amqp_queue_declare(cn.state(), kControlChannel, amqp_empty_bytes, 0, 0, 1, 1,
-                                 amqp_empty_table);
+    auto* q = amqp_queue_declare(cn.state(), kControlChannel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
     if (auto st = cn.rpc_status(kControlChannel, "declare control queue"); !st) return st;
     const std::string name = detail::to_string(q->queue);
-    amqp_queue_bind(cn.state(), kControlChannel, detail::bytes(name),
-                    detail::bytes(topo.control_exchange), amqp_empty_bytes, amqp_empty_table);
+    amqp_queue_bind(cn.state(), kControlChannel, detail::bytes(name), detail::bytes(topo.control_exchange),
+                    amqp_empty_bytes, amqp_empty_table);
     if (auto st = cn.rpc_status(kControlChannel, "bind control queue"); !st) return st;
-    amqp_basic_consume(cn.state(), kControlChannel, detail::bytes(name), detail::bytes("control"),
-                       0, 1, 1, amqp_empty_table);
+    amqp_basic_consume(cn.state(), kControlChannel, detail::bytes(name), detail::bytes("control"), 0, 1, 1,
+                       amqp_empty_table);
     if (auto st = cn.rpc_status(kControlChannel, "consume control queue"); !st) return st;
     conn = std::move(*c);
     channels.clear();
@@ -415,8 +401,7 @@ struct StageWorker::Impl {
 
   void settle(const IoCommand& c) {
     auto it = channels.find(c.channel);
-    const bool live =
-        conn && !conn->broken() && it != channels.end() && it->second.session == c.session;
+    const bool live = conn && !conn->broken() && it != channels.end() && it->second.session == c.session;
     if (live) {
       if (c.kind == IoCommand::Kind::kAck) {
         conn->ack(c.channel, c.tag);
@@ -478,8 +463,7 @@ struct StageWorker::Impl {
     if (ch == kControlChannel) {
       auto ev = BusinessEvent::parse(content->body);
       if (!ev) {
-        log::warn("queue worker ignored an invalid control event",
-                  {{"error", ev.error().to_string()}});
+        log::warn("queue worker ignored an invalid control event", {{"error", ev.error().to_string()}});
         return;
       }
       {
@@ -536,8 +520,7 @@ struct StageWorker::Impl {
       case AMQP_CHANNEL_CLOSE_METHOD: {
         auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
         log::warn("queue worker channel closed by broker",
-                  {{"code", std::to_string(m->reply_code)},
-                   {"reason", detail::to_string(m->reply_text)}});
+                  {{"code", std::to_string(m->reply_code)}, {"reason", detail::to_string(m->reply_text)}});
         conn->channel_close_ok(frame.channel);
         if (frame.channel == kControlChannel) return false;
         auto c = channels.find(frame.channel);
@@ -575,8 +558,7 @@ struct StageWorker::Impl {
         run_commands();  // settles stale acks (dropped) and records wanted businesses
         if (SteadyClock::now() >= reconnect_at) {
           if (auto st = connect(); !st) {
-            log::warn("queue worker cannot connect",
-                      {{"stage", stage}, {"error", st.error().to_string()}});
+            log::warn("queue worker cannot connect", {{"stage", stage}, {"error", st.error().to_string()}});
             conn.reset();
             reconnect_at = SteadyClock::now() + backoff.next();
           }
@@ -662,11 +644,9 @@ struct StageWorker::Impl {
       }
       if (finished) {
         {
-          log::ScopedContext ctx({.bid = finished->envelope.bid,
-                                  .call_id = {},
-                                  .trace_id = finished->envelope.trace_id});
-          conclude(finished->delivery, finished->envelope, std::move(finished->result),
-                   finished->started);
+          log::ScopedContext ctx(
+              {.bid = finished->envelope.bid, .call_id = {}, .trace_id = finished->envelope.trace_id});
+          conclude(finished->delivery, finished->envelope, std::move(finished->result), finished->started);
         }
         release(finished->delivery.bid, true);
         continue;
@@ -724,8 +704,8 @@ struct StageWorker::Impl {
                    .tag = d.tag});
   }
 
-  void record(const Delivery& d, const Envelope& env, OutcomeKind kind, std::string code,
-              std::string reason, std::size_t next, SteadyClock::time_point started) {
+  void record(const Delivery& d, const Envelope& env, OutcomeKind kind, std::string code, std::string reason,
+              std::size_t next, SteadyClock::time_point started) {
     const auto elapsed = clock.steady_now() - started;
     OutcomeEvent e{.stage = opt.stage,
                    .bid = d.bid,
@@ -738,9 +718,7 @@ struct StageWorker::Impl {
                    .next_messages = next,
                    .duration = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed),
                    .at = clock.now()};
-    duration_
-        .Add({{"stage", stage}, {"outcome", std::string(outcome_name(kind))}},
-             Metrics::latency_buckets())
+    duration_.Add({{"stage", stage}, {"outcome", std::string(outcome_name(kind))}}, Metrics::latency_buckets())
         .Observe(std::chrono::duration<double>(elapsed).count());
     if (auto st = recorder.record(e); !st) {
       record_failures_.Add({{"stage", stage}}).Increment();
@@ -785,8 +763,8 @@ struct StageWorker::Impl {
 
   // Publishes the retry copy the router decided on, then acks the input.
   void retry(const Delivery& d, const Envelope& env, const Decision& dec, SteadyClock::time_point started) {
-    if (auto st = publisher.publish(retry_copy(opt.stage, d.bid, env, dec, retry_rules, d.content.body,
-                                               d.content.headers));
+    if (auto st =
+            publisher.publish(retry_copy(opt.stage, d.bid, env, dec, retry_rules, d.content.body, d.content.headers));
         !st) {
       requeue_later(d, "retry", st.error());
       return;
@@ -815,10 +793,8 @@ struct StageWorker::Impl {
       return false;
     }
     log::ScopedContext ctx({.bid = env->bid, .call_id = {}, .trace_id = env->trace_id});
-    IncomingMessage msg{.envelope = *env,
-                        .body = d.content.body,
-                        .headers = d.content.headers,
-                        .redelivered = d.redelivered};
+    IncomingMessage msg{
+        .envelope = *env, .body = d.content.body, .headers = d.content.headers, .redelivered = d.redelivered};
     if (async_handler != nullptr) {
       auto job = std::make_shared<AsyncJob>();
       job->delivery = d;
@@ -881,8 +857,7 @@ struct StageWorker::Impl {
     }
     if (enabled.contains(bid)) return;
     if (auto st = admin.declare_business(opt.stage, bid); !st) {
-      log::warn("queue worker cannot declare business queues",
-                {{"bid", bid}, {"error", st.error().to_string()}});
+      log::warn("queue worker cannot declare business queues", {{"bid", bid}, {"error", st.error().to_string()}});
       return;
     }
     enabled.insert(bid);
@@ -953,8 +928,7 @@ struct StageWorker::Impl {
       for (const auto& bid : redeclare_now) {
         if (!enabled.contains(bid)) continue;
         if (auto st = admin.declare_business(opt.stage, bid); !st) {
-          log::warn("queue worker cannot declare business queues",
-                    {{"bid", bid}, {"error", st.error().to_string()}});
+          log::warn("queue worker cannot declare business queues", {{"bid", bid}, {"error", st.error().to_string()}});
         }
       }
       for (const auto& bid : lost_now) {
@@ -974,8 +948,7 @@ struct StageWorker::Impl {
                     {{"error", list.error().to_string()}});
         }
         for (const auto& ev : evs) {
-          const bool want =
-              list ? now_enabled.contains(ev.bid) : ev.type != BusinessEventType::kDisabled;
+          const bool want = list ? now_enabled.contains(ev.bid) : ev.type != BusinessEventType::kDisabled;
           if (want) {
             ensure(ev.bid);
           } else {
@@ -996,16 +969,16 @@ struct StageWorker::Impl {
 };
 
 StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
-                         StageHandler& handler, BusinessDirectory& directory,
-                         OutcomeRecorder& recorder, Metrics& metrics, Clock& clock)
-    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, &handler,
-                                   nullptr, directory, recorder, metrics, clock)) {}
+                         StageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
+                         Metrics& metrics, Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, &handler, nullptr, directory,
+                                   recorder, metrics, clock)) {}
 
 StageWorker::StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
-                         AsyncStageHandler& handler, BusinessDirectory& directory,
-                         OutcomeRecorder& recorder, Metrics& metrics, Clock& clock)
-    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, nullptr,
-                                   &handler, directory, recorder, metrics, clock)) {}
+                         AsyncStageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
+                         Metrics& metrics, Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(amqp), std::move(topology), options, nullptr, &handler, directory,
+                                   recorder, metrics, clock)) {}
 
 StageWorker::~StageWorker() {
   stop();

@@ -34,20 +34,25 @@ std::optional<CallStatus> status_from_name(std::string_view name) {
 
 bool CallStateMachine::can_advance(CallStatus from, CallStatus to) {
   switch (from) {
-    case CallStatus::kPending: return to == CallStatus::kTranscribing;
-    case CallStatus::kTranscribing: return to == CallStatus::kTranscribed;
-    case CallStatus::kTranscribed: return to == CallStatus::kAnalyzing;
-    case CallStatus::kAnalyzing: return to == CallStatus::kAnalyzed;
-    case CallStatus::kAnalyzed: return to == CallStatus::kNotified;
+    case CallStatus::kPending:
+      return to == CallStatus::kTranscribing;
+    case CallStatus::kTranscribing:
+      return to == CallStatus::kTranscribed;
+    case CallStatus::kTranscribed:
+      return to == CallStatus::kAnalyzing;
+    case CallStatus::kAnalyzing:
+      return to == CallStatus::kAnalyzed;
+    case CallStatus::kAnalyzed:
+      return to == CallStatus::kNotified;
     case CallStatus::kNotified:
-    case CallStatus::kFailed: return false;
+    case CallStatus::kFailed:
+      return false;
   }
   return false;
 }
 
 bool CallStateMachine::can_reprocess(CallStatus from) {
-  return from == CallStatus::kAnalyzed || from == CallStatus::kNotified ||
-         from == CallStatus::kFailed;
+  return from == CallStatus::kAnalyzed || from == CallStatus::kNotified || from == CallStatus::kFailed;
 }
 
 std::vector<CallStatus> CallStateMachine::reprocessable() {

@@ -23,19 +23,22 @@ bool parse_number(std::string_view s, T& out, int base = 10) {
 
 std::string_view sort_name(CallSort s) {
   switch (s) {
-    case CallSort::kStartedAt: return "started_at";
-    case CallSort::kDuration: return "duration";
-    case CallSort::kSentiment: return "sentiment";
-    case CallSort::kQaScore: return "qa_score";
+    case CallSort::kStartedAt:
+      return "started_at";
+    case CallSort::kDuration:
+      return "duration";
+    case CallSort::kSentiment:
+      return "sentiment";
+    case CallSort::kQaScore:
+      return "qa_score";
   }
   return "started_at";
 }
 
 std::string encode_cursor(const CallCursor& c) {
   const std::string text =
-      fmt::format("{}|{}|{}|{}|{:x}|{}", kVersion, static_cast<int>(c.sort),
-                  c.order == SortOrder::kAsc ? 'a' : 'd', c.int_key,
-                  std::bit_cast<std::uint64_t>(c.real_key), c.id);
+      fmt::format("{}|{}|{}|{}|{:x}|{}", kVersion, static_cast<int>(c.sort), c.order == SortOrder::kAsc ? 'a' : 'd',
+                  c.int_key, std::bit_cast<std::uint64_t>(c.real_key), c.id);
   return crypto::base64_encode(text, crypto::Base64Variant::kUrlSafeNoPadding);
 }
 
@@ -57,11 +60,13 @@ Result<CallCursor> decode_cursor(std::string_view token) {
   std::uint64_t bits = 0;
   if (!parse_number(parts[1], sort) || sort < 0 || sort > 3) return bad();
   c.sort = static_cast<CallSort>(sort);
-  if (parts[2] == "a") c.order = SortOrder::kAsc;
-  else if (parts[2] == "d") c.order = SortOrder::kDesc;
-  else return bad();
-  if (!parse_number(parts[3], c.int_key) || !parse_number(parts[4], bits, 16) ||
-      !parse_number(parts[5], c.id)) {
+  if (parts[2] == "a")
+    c.order = SortOrder::kAsc;
+  else if (parts[2] == "d")
+    c.order = SortOrder::kDesc;
+  else
+    return bad();
+  if (!parse_number(parts[3], c.int_key) || !parse_number(parts[4], bits, 16) || !parse_number(parts[5], c.id)) {
     return bad();
   }
   c.real_key = std::bit_cast<double>(bits);

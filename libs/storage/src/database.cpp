@@ -51,8 +51,12 @@ Database::Lease::~Lease() {
   if (db_ != nullptr && slot_ != nullptr) db_->release(slot_);
 }
 
-Connection& Database::Lease::operator*() const { return *slot_->conn; }
-Connection* Database::Lease::operator->() const { return slot_->conn.get(); }
+Connection& Database::Lease::operator*() const {
+  return *slot_->conn;
+}
+Connection* Database::Lease::operator->() const {
+  return slot_->conn.get();
+}
 
 void Database::release(Lease::Slot* slot) {
   {
@@ -68,9 +72,8 @@ Result<Database::Lease> Database::acquire() {
     std::unique_lock lock(impl_->mu);
     const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
     if (!impl_->cv.wait_until(lock, deadline, [&] { return !impl_->free.empty(); })) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("mysql pool: no free connection within {} ms ({} in use)",
-                                    options_.acquire_timeout.count(), impl_->slots.size()));
+      return make_error(ErrorCode::kUnavailable, fmt::format("mysql pool: no free connection within {} ms ({} in use)",
+                                                             options_.acquire_timeout.count(), impl_->slots.size()));
     }
     slot = impl_->free.back();
     impl_->free.pop_back();
@@ -93,7 +96,9 @@ Result<ExecResult> Database::execute(std::string_view sql, std::span<const Value
   return (*lease)->execute(sql, params);
 }
 
-std::uint64_t Database::transaction_retries() const { return impl_->retries.load(); }
+std::uint64_t Database::transaction_retries() const {
+  return impl_->retries.load();
+}
 
 Status Database::run_transaction(const std::function<Status(Connection&)>& fn) {
   Backoff backoff(options_.retry_initial_backoff, options_.retry_max_backoff);
@@ -115,16 +120,14 @@ Status Database::run_transaction(const std::function<Status(Connection&)>& fn) {
     if (!retryable) return st;
     if (attempt >= options_.max_transaction_attempts) {
       return make_error(ErrorCode::kUnavailable,
-                        fmt::format("transaction gave up after {} attempts: {}", attempt,
-                                    st.error().message));
+                        fmt::format("transaction gave up after {} attempts: {}", attempt, st.error().message));
     }
     impl_->retries.fetch_add(1);
     const auto delay = backoff.next();
     // A degraded mode, not an error: the caller only hears about it if retries run out.
-    log::warn("mysql transaction retried",
-              {{"errno", std::to_string(err)},
-               {"attempt", std::to_string(attempt)},
-               {"delay_ms", std::to_string(delay.count())}});
+    log::warn("mysql transaction retried", {{"errno", std::to_string(err)},
+                                            {"attempt", std::to_string(attempt)},
+                                            {"delay_ms", std::to_string(delay.count())}});
     std::this_thread::sleep_for(delay);
   }
 }

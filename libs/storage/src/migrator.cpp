@@ -33,8 +33,7 @@ Result<std::map<int, Applied>> read_applied(Connection& c) {
   if (!rows) return std::unexpected(rows.error());
   std::map<int, Applied> out;
   for (const auto& row : rows->rows) {
-    out[static_cast<int>(row[0].as_int())] =
-        Applied{row[1].as_string(), row[2].as_string(), row[3].as_time()};
+    out[static_cast<int>(row[0].as_int())] = Applied{row[1].as_string(), row[2].as_string(), row[3].as_time()};
   }
   return out;
 }
@@ -54,8 +53,7 @@ class NamedLock {
     if (!r) return std::unexpected(r.error());
     if (r->rows.empty() || r->rows[0][0].as_int(0) != 1) {
       return make_error(ErrorCode::kTimeout,
-                        fmt::format("another migration holds lock '{}' for more than {} s", name_,
-                                    timeout.count()));
+                        fmt::format("another migration holds lock '{}' for more than {} s", name_, timeout.count()));
     }
     held_ = true;
     return {};
@@ -110,13 +108,12 @@ Result<std::vector<Migration>> load_migrations_from_dir(const std::string& dir) 
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("cannot read migrations directory '{}': {}", dir, ec.message()));
   }
-  std::sort(out.begin(), out.end(),
-            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
   for (std::size_t i = 1; i < out.size(); ++i) {
     if (out[i].version == out[i - 1].version) {
       return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("migrations '{}' and '{}' share version {}",
-                                    out[i - 1].file_name, out[i].file_name, out[i].version));
+                        fmt::format("migrations '{}' and '{}' share version {}", out[i - 1].file_name, out[i].file_name,
+                                    out[i].version));
     }
   }
   return out;
@@ -160,19 +157,16 @@ Result<std::vector<std::string>> split_sql_statements(std::string_view s) {
         }
       }
       if (!closed) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          fmt::format("unterminated {} quote at offset {}", c, start));
+        return make_error(ErrorCode::kInvalidArgument, fmt::format("unterminated {} quote at offset {}", c, start));
       }
     } else if ((c == '-' && next == '-' &&
-                (i + 2 >= s.size() || s[i + 2] == ' ' || s[i + 2] == '\t' ||
-                 s[i + 2] == '\n' || s[i + 2] == '\r')) ||
+                (i + 2 >= s.size() || s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '\n' || s[i + 2] == '\r')) ||
                c == '#') {
       while (i < s.size() && s[i] != '\n') ++i;
     } else if (c == '/' && next == '*') {
       const auto end = s.find("*/", i + 2);
       if (end == std::string_view::npos) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          fmt::format("unterminated comment at offset {}", i));
+        return make_error(ErrorCode::kInvalidArgument, fmt::format("unterminated comment at offset {}", i));
       }
       cur.push_back(' ');
       i = end + 2;
@@ -188,8 +182,7 @@ Result<std::vector<std::string>> split_sql_statements(std::string_view s) {
   return out;
 }
 
-Migrator::Migrator(Database& db, std::vector<Migration> migrations,
-                   std::chrono::seconds lock_timeout)
+Migrator::Migrator(Database& db, std::vector<Migration> migrations, std::chrono::seconds lock_timeout)
     : db_(db), migrations_(std::move(migrations)), lock_timeout_(lock_timeout) {
   std::sort(migrations_.begin(), migrations_.end(),
             [](const Migration& a, const Migration& b) { return a.version < b.version; });
@@ -222,9 +215,8 @@ Result<std::vector<MigrationStatus>> Migrator::status() {
     st.file_missing = true;
     out.push_back(std::move(st));
   }
-  std::sort(out.begin(), out.end(), [](const MigrationStatus& a, const MigrationStatus& b) {
-    return a.version < b.version;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const MigrationStatus& a, const MigrationStatus& b) { return a.version < b.version; });
   return out;
 }
 
@@ -251,8 +243,7 @@ Result<std::vector<int>> Migrator::migrate() {
       return make_error(ErrorCode::kFailedPrecondition,
                         fmt::format("migration {} was changed after it was applied (recorded "
                                     "checksum {}, file has {}); add a new migration instead",
-                                    m.file_name, it->second.checksum.substr(0, 12),
-                                    m.checksum.substr(0, 12)));
+                                    m.file_name, it->second.checksum.substr(0, 12), m.checksum.substr(0, 12)));
     }
   }
   std::vector<int> done;
@@ -262,8 +253,7 @@ Result<std::vector<int>> Migrator::migrate() {
     if (!statements) return std::unexpected(statements.error().with_context(m.file_name));
     for (std::size_t i = 0; i < statements->size(); ++i) {
       if (auto r = c.execute((*statements)[i]); !r) {
-        return std::unexpected(
-            r.error().with_context(fmt::format("{} statement {}", m.file_name, i + 1)));
+        return std::unexpected(r.error().with_context(fmt::format("{} statement {}", m.file_name, i + 1)));
       }
     }
     if (auto r = c.execute("INSERT INTO schema_migrations (version, name, checksum) "

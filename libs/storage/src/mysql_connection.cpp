@@ -94,8 +94,8 @@ MYSQL_TIME to_mysql_time(Timestamp t) {
 Timestamp from_mysql_time(const MYSQL_TIME& t) {
   using namespace std::chrono;
   const sys_days day = year(static_cast<int>(t.year)) / month(t.month) / std::chrono::day(t.day);
-  return time_point_cast<milliseconds>(day) + hours(t.hour) + minutes(t.minute) +
-         seconds(t.second) + milliseconds(t.second_part / 1000);
+  return time_point_cast<milliseconds>(day) + hours(t.hour) + minutes(t.minute) + seconds(t.second) +
+         milliseconds(t.second_part / 1000);
 }
 
 enum class Slot { kInt, kDouble, kTime, kBytes };
@@ -154,12 +154,10 @@ Status MySqlConnection::connect() {
   mysql_optionsv(conn_, MYSQL_OPT_RECONNECT, &no);  // we reconnect ourselves, knowingly
   mysql_optionsv(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   const char* db = settings_.database.empty() ? nullptr : settings_.database.c_str();
-  if (mysql_real_connect(conn_, settings_.host.c_str(), settings_.user.c_str(),
-                         settings_.password.c_str(), db, static_cast<unsigned int>(settings_.port),
-                         nullptr, CLIENT_FOUND_ROWS) == nullptr) {
+  if (mysql_real_connect(conn_, settings_.host.c_str(), settings_.user.c_str(), settings_.password.c_str(), db,
+                         static_cast<unsigned int>(settings_.port), nullptr, CLIENT_FOUND_ROWS) == nullptr) {
     last_errno_ = mysql_errno(conn_);
-    Error e(last_errno_ == ER_BAD_DB_ERROR ? ErrorCode::kFailedPrecondition
-                                           : ErrorCode::kUnavailable,
+    Error e(last_errno_ == ER_BAD_DB_ERROR ? ErrorCode::kFailedPrecondition : ErrorCode::kUnavailable,
             fmt::format("mysql {}:{}: {}", settings_.host, settings_.port, mysql_error(conn_)));
     close();
     return std::unexpected(std::move(e));
@@ -170,8 +168,7 @@ Status MySqlConnection::connect() {
   // concurrent transactions appending next to each other (analyses of different calls of one
   // agent) do not deadlock on gap locks. Every invariant here rests on explicit row locks
   // (SELECT ... FOR UPDATE, guarded UPDATEs), which this level keeps.
-  for (const char* stmt : {"SET time_zone = '+00:00'",
-                           "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"}) {
+  for (const char* stmt : {"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"}) {
     if (auto r = execute(stmt, {}); !r) {
       close();
       return std::unexpected(r.error());
@@ -206,17 +203,16 @@ bool MySqlConnection::ping() {
 std::unexpected<Error> MySqlConnection::fail_conn(std::string_view what) {
   last_errno_ = mysql_errno(conn_);
   if (is_connection_error(last_errno_)) broken_ = true;
-  return std::unexpected(Error(map_mysql_errno(last_errno_),
-                               fmt::format("mysql {}: {} ({})", what, mysql_error(conn_),
-                                           last_errno_)));
+  return std::unexpected(
+      Error(map_mysql_errno(last_errno_), fmt::format("mysql {}: {} ({})", what, mysql_error(conn_), last_errno_)));
 }
 
 std::unexpected<Error> MySqlConnection::fail_stmt(MYSQL_STMT* stmt, std::string_view sql) {
   last_errno_ = mysql_stmt_errno(stmt);
   if (is_connection_error(last_errno_)) broken_ = true;
-  return std::unexpected(Error(map_mysql_errno(last_errno_),
-                               fmt::format("mysql: {} ({}) in \"{}...\"", mysql_stmt_error(stmt),
-                                           last_errno_, sql_head(sql))));
+  return std::unexpected(
+      Error(map_mysql_errno(last_errno_),
+            fmt::format("mysql: {} ({}) in \"{}...\"", mysql_stmt_error(stmt), last_errno_, sql_head(sql))));
 }
 
 void MySqlConnection::drop_statement(std::string_view sql) {
@@ -254,9 +250,8 @@ Result<ExecResult> MySqlConnection::execute(std::string_view sql, std::span<cons
     if (!stmt_or) return std::unexpected(stmt_or.error());
     MYSQL_STMT* stmt = *stmt_or;
     if (mysql_stmt_param_count(stmt) != params.size()) {
-      return make_error(ErrorCode::kInternal,
-                        fmt::format("statement \"{}...\" takes {} parameters, {} given",
-                                    sql_head(sql), mysql_stmt_param_count(stmt), params.size()));
+      return make_error(ErrorCode::kInternal, fmt::format("statement \"{}...\" takes {} parameters, {} given",
+                                                          sql_head(sql), mysql_stmt_param_count(stmt), params.size()));
     }
 
     // Parameter buffers live until execute returns.
@@ -371,9 +366,15 @@ Result<ExecResult> MySqlConnection::execute(std::string_view sql, std::span<cons
         for (unsigned i = 0; i < n; ++i) {
           if (nulls[i]) continue;
           switch (slots[i]) {
-            case Slot::kInt: row[i] = Value(ints[i]); break;
-            case Slot::kDouble: row[i] = Value(doubles[i]); break;
-            case Slot::kTime: row[i] = Value(from_mysql_time(rtimes[i])); break;
+            case Slot::kInt:
+              row[i] = Value(ints[i]);
+              break;
+            case Slot::kDouble:
+              row[i] = Value(doubles[i]);
+              break;
+            case Slot::kTime:
+              row[i] = Value(from_mysql_time(rtimes[i]));
+              break;
             case Slot::kBytes:
               if (rlen[i] > bytes[i].size()) {  // max_length was not enough: fetch the rest
                 std::string big(rlen[i], '\0');

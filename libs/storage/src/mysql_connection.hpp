@@ -27,8 +27,7 @@ class MySqlConnection final : public Connection {
   // Round-trip check for a connection that sat idle (the server may have dropped it).
   [[nodiscard]] bool ping();
 
-  [[nodiscard]] Result<ExecResult> execute(std::string_view sql,
-                                           std::span<const Value> params) override;
+  [[nodiscard]] Result<ExecResult> execute(std::string_view sql, std::span<const Value> params) override;
   using Connection::execute;
   [[nodiscard]] unsigned last_errno() const override { return last_errno_; }
 

@@ -11,13 +11,12 @@ void MySqlSettings::declare(ConfigSpec& spec) {
   spec.add_string("mysql_user", &user, "earshot", "Database user.");
   spec.add_string("mysql_password", &password, "", "Database password.", {.secret = true});
   spec.add_string("mysql_database", &database, "earshot", "Database (schema) name.");
-  spec.add_duration("mysql_connect_timeout", &connect_timeout, std::chrono::seconds(2),
-                    std::chrono::milliseconds(100), std::chrono::minutes(1),
-                    "Deadline to establish a connection.");
-  spec.add_duration("mysql_read_timeout", &read_timeout, std::chrono::seconds(30),
-                    std::chrono::seconds(1), std::chrono::hours(1), "Deadline of one read.");
-  spec.add_duration("mysql_write_timeout", &write_timeout, std::chrono::seconds(30),
-                    std::chrono::seconds(1), std::chrono::hours(1), "Deadline of one write.");
+  spec.add_duration("mysql_connect_timeout", &connect_timeout, std::chrono::seconds(2), std::chrono::milliseconds(100),
+                    std::chrono::minutes(1), "Deadline to establish a connection.");
+  spec.add_duration("mysql_read_timeout", &read_timeout, std::chrono::seconds(30), std::chrono::seconds(1),
+                    std::chrono::hours(1), "Deadline of one read.");
+  spec.add_duration("mysql_write_timeout", &write_timeout, std::chrono::seconds(30), std::chrono::seconds(1),
+                    std::chrono::hours(1), "Deadline of one write.");
   spec.add_int("mysql_pool_size", &pool_size, 16, 1, 512,
                "Connections in the pool, opened as they are needed (the gateway: at least "
                "http_threads, or handlers wait for a connection).");
@@ -45,9 +44,8 @@ class MySqlProbe final : public DependencyProbe {
     mysql_optionsv(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
     mysql_optionsv(conn_, MYSQL_OPT_READ_TIMEOUT, &rt);
     mysql_optionsv(conn_, MYSQL_OPT_WRITE_TIMEOUT, &rt);
-    if (mysql_real_connect(conn_, s_.host.c_str(), s_.user.c_str(), s_.password.c_str(),
-                           s_.database.c_str(), static_cast<unsigned int>(s_.port), nullptr,
-                           0) == nullptr) {
+    if (mysql_real_connect(conn_, s_.host.c_str(), s_.user.c_str(), s_.password.c_str(), s_.database.c_str(),
+                           static_cast<unsigned int>(s_.port), nullptr, 0) == nullptr) {
       std::string msg = fmt::format("mysql {}:{}: {}", s_.host, s_.port, mysql_error(conn_));
       close();
       return make_error(ErrorCode::kUnavailable, std::move(msg));

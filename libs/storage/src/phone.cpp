@@ -24,13 +24,9 @@ std::string_view strip_extension(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> normalize_phone_e164(std::string_view raw,
-                                         std::string_view default_country_code) {
-  auto invalid = [&] {
-    return make_error(ErrorCode::kInvalidArgument, "not a valid phone number");
-  };
-  if (!all_digits(default_country_code) || default_country_code.size() > 3 ||
-      default_country_code.front() == '0') {
+Result<std::string> normalize_phone_e164(std::string_view raw, std::string_view default_country_code) {
+  auto invalid = [&] { return make_error(ErrorCode::kInvalidArgument, "not a valid phone number"); };
+  if (!all_digits(default_country_code) || default_country_code.size() > 3 || default_country_code.front() == '0') {
     return make_error(ErrorCode::kInvalidArgument, "default country code must be 1-3 digits");
   }
   std::string_view s = strip_extension(raw);
@@ -41,8 +37,7 @@ Result<std::string> normalize_phone_e164(std::string_view raw,
       digits.push_back(c);
     } else if (c == '+' && digits.empty() && !plus) {
       plus = true;
-    } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' ||
-               c == '\t') {
+    } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '\t') {
       continue;
     } else {
       return invalid();

@@ -57,10 +57,8 @@ Result<HumanAgent> MySqlHumanAgentRepository::get(const TenantId& t, Id id) {
   return one_agent(db_.execute(std::string(kAgentCols) + " WHERE id = ? AND bid = ?", {id, t.bid()}));
 }
 
-Result<HumanAgent> MySqlHumanAgentRepository::find_by_external_id(const TenantId& t,
-                                                                  std::string_view external_id) {
-  return one_agent(db_.execute(std::string(kAgentCols) + " WHERE bid = ? AND external_id = ?",
-                               {t.bid(), external_id}));
+Result<HumanAgent> MySqlHumanAgentRepository::find_by_external_id(const TenantId& t, std::string_view external_id) {
+  return one_agent(db_.execute(std::string(kAgentCols) + " WHERE bid = ? AND external_id = ?", {t.bid(), external_id}));
 }
 
 Result<std::vector<HumanAgent>> MySqlHumanAgentRepository::list(const TenantId& t) {
@@ -161,9 +159,9 @@ void append_call_params(std::vector<Value>& p, const TenantId& t, const CallInpu
 }
 
 // Tables holding rows derived from a call, deleted with it.
-constexpr std::array<std::string_view, 8> kDerivedTables = {
-    "transcripts",        "call_metrics", "analyses",   "processing_events",
-    "call_notes",         "escalations",  "call_category_matches", "call_embeddings"};
+constexpr std::array<std::string_view, 8> kDerivedTables = {"transcripts",           "call_metrics",   "analyses",
+                                                            "processing_events",     "call_notes",     "escalations",
+                                                            "call_category_matches", "call_embeddings"};
 
 std::string placeholders(std::size_t n) {
   std::string s;
@@ -179,12 +177,10 @@ Result<std::uint64_t> delete_calls(Connection& c, const TenantId& t, const std::
   params.emplace_back(t.bid());
   for (Id id : ids) params.emplace_back(id);
   for (std::string_view table : kDerivedTables) {
-    auto r = c.execute(fmt::format("DELETE FROM {} WHERE bid = ? AND call_id IN ({})", table, in),
-                       params);
+    auto r = c.execute(fmt::format("DELETE FROM {} WHERE bid = ? AND call_id IN ({})", table, in), params);
     if (!r) return std::unexpected(r.error());
   }
-  auto r = c.execute(fmt::format("DELETE FROM call_records WHERE bid = ? AND id IN ({})", in),
-                     params);
+  auto r = c.execute(fmt::format("DELETE FROM call_records WHERE bid = ? AND id IN ({})", in), params);
   if (!r) return std::unexpected(r.error());
   return r->affected_rows;
 }
@@ -198,10 +194,14 @@ struct SortSpec {
 
 SortSpec sort_spec(CallSort s) {
   switch (s) {
-    case CallSort::kStartedAt: return {"started_at", false, true, "ix_calls_list_started"};
-    case CallSort::kDuration: return {"duration_ms", false, false, "ix_calls_list_duration"};
-    case CallSort::kSentiment: return {"sentiment_key", true, false, "ix_calls_list_sentiment"};
-    case CallSort::kQaScore: return {"qa_key", true, false, "ix_calls_list_qa"};
+    case CallSort::kStartedAt:
+      return {"started_at", false, true, "ix_calls_list_started"};
+    case CallSort::kDuration:
+      return {"duration_ms", false, false, "ix_calls_list_duration"};
+    case CallSort::kSentiment:
+      return {"sentiment_key", true, false, "ix_calls_list_sentiment"};
+    case CallSort::kQaScore:
+      return {"qa_key", true, false, "ix_calls_list_qa"};
   }
   return {"started_at", false, true, "ix_calls_list_started"};
 }
@@ -217,8 +217,10 @@ std::string fulltext_query(std::string_view text) {
   };
   for (char ch : text) {
     const auto u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u) || u >= 0x80) word.push_back(ch);
-    else flush();
+    if (std::isalnum(u) || u >= 0x80)
+      word.push_back(ch);
+    else
+      flush();
   }
   flush();
   return out;
@@ -230,8 +232,7 @@ Result<UpsertOutcome> MySqlCallRepository::upsert(const TenantId& t, const CallI
   std::vector<Value> p;
   p.reserve(15);
   append_call_params(p, t, in);
-  auto r = db_.execute(std::string(kUpsertHead) + std::string(kUpsertRow) + std::string(kUpsertTail),
-                       p);
+  auto r = db_.execute(std::string(kUpsertHead) + std::string(kUpsertRow) + std::string(kUpsertTail), p);
   if (!r) return std::unexpected(r.error());
   return UpsertOutcome{static_cast<Id>(r->insert_id), r->affected_rows == 1};
 }
@@ -263,9 +264,8 @@ Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const Call
     for (std::size_t i = 0; i < in.size(); ++i) {
       if (last[in[i].external_id] == i) rows.push_back(&in[i]);
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const CallInput* a, const CallInput* b) {
-      return a->started_at < b->started_at;
-    });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const CallInput* a, const CallInput* b) { return a->started_at < b->started_at; });
   }
   return db_.transaction([&](Connection& c) -> Status {
     std::vector<Value> p;
@@ -314,49 +314,42 @@ Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const Call
 }
 
 Result<CallRecord> MySqlCallRepository::get(const TenantId& t, Id id) {
-  return one_call(
-      db_.execute(std::string(kCallCols) + " FROM call_records WHERE id = ? AND bid = ?",
-                  {id, t.bid()}),
-      fmt::format("call {}", id));
+  return one_call(db_.execute(std::string(kCallCols) + " FROM call_records WHERE id = ? AND bid = ?", {id, t.bid()}),
+                  fmt::format("call {}", id));
 }
 
-Result<CallRecord> MySqlCallRepository::find_by_external_id(const TenantId& t,
-                                                            std::string_view external_id) {
-  return one_call(db_.execute(std::string(kCallCols) +
-                                  " FROM call_records WHERE bid = ? AND external_id = ?",
+Result<CallRecord> MySqlCallRepository::find_by_external_id(const TenantId& t, std::string_view external_id) {
+  return one_call(db_.execute(std::string(kCallCols) + " FROM call_records WHERE bid = ? AND external_id = ?",
                               {t.bid(), external_id}),
                   "call");
 }
 
-Result<bool> MySqlCallRepository::advance(const TenantId& t, Id id, CallStatus from,
-                                          CallStatus to) {
+Result<bool> MySqlCallRepository::advance(const TenantId& t, Id id, CallStatus from, CallStatus to) {
   if (!CallStateMachine::can_advance(from, to)) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("illegal call transition {} -> {}", status_name(from),
-                                  status_name(to)));
+                      fmt::format("illegal call transition {} -> {}", status_name(from), status_name(to)));
   }
-  return matched(db_.execute(
-      "UPDATE call_records SET status = ?, status_changed_at = CURRENT_TIMESTAMP(3), "
-      "attempts = attempts + ? WHERE id = ? AND bid = ? AND status = ?",
-      {status_name(to), CallStateMachine::counts_attempt(to) ? 1 : 0, id, t.bid(),
-       status_name(from)}));
+  return matched(
+      db_.execute("UPDATE call_records SET status = ?, status_changed_at = CURRENT_TIMESTAMP(3), "
+                  "attempts = attempts + ? WHERE id = ? AND bid = ? AND status = ?",
+                  {status_name(to), CallStateMachine::counts_attempt(to) ? 1 : 0, id, t.bid(), status_name(from)}));
 }
 
 Result<bool> MySqlCallRepository::mark_failed(const TenantId& t, Id id, std::string_view stage,
                                               std::string_view reason) {
-  return matched(db_.execute(
-      "UPDATE call_records SET status = 'failed', failed_stage = LEFT(?, 32), "
-      "failed_reason = LEFT(?, 1024), status_changed_at = CURRENT_TIMESTAMP(3) "
-      "WHERE id = ? AND bid = ? AND status <> 'failed'",
-      {stage, reason, id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE call_records SET status = 'failed', failed_stage = LEFT(?, 32), "
+                  "failed_reason = LEFT(?, 1024), status_changed_at = CURRENT_TIMESTAMP(3) "
+                  "WHERE id = ? AND bid = ? AND status <> 'failed'",
+                  {stage, reason, id, t.bid()}));
 }
 
 Result<bool> MySqlCallRepository::reprocess(const TenantId& t, Id id) {
-  return matched(db_.execute(
-      "UPDATE call_records SET status = 'pending', failed_stage = '', failed_reason = '', "
-      "attempts = 0, status_changed_at = CURRENT_TIMESTAMP(3) "
-      "WHERE id = ? AND bid = ? AND status IN ('analyzed', 'notified', 'failed')",
-      {id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE call_records SET status = 'pending', failed_stage = '', failed_reason = '', "
+                  "attempts = 0, status_changed_at = CURRENT_TIMESTAMP(3) "
+                  "WHERE id = ? AND bid = ? AND status IN ('analyzed', 'notified', 'failed')",
+                  {id, t.bid()}));
 }
 
 Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuery& q) {
@@ -429,8 +422,7 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   if (q.text) {
     const std::string ft = fulltext_query(*q.text);
     if (ft.empty()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "search text needs at least one word of 3 or more characters");
+      return make_error(ErrorCode::kInvalidArgument, "search text needs at least one word of 3 or more characters");
     }
     sql +=
         " AND id IN (SELECT tr.call_id FROM transcripts tr WHERE tr.bid = ? AND "
@@ -450,7 +442,7 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     // latter's OR into one range and then scans the business from its first entry.
     const char* op = desc ? "<" : ">";
     sql += fmt::format(" AND {0} {1}= ? AND ({0} {1} ? OR id {1} ?)", spec.column, op);
-    Value key = spec.real ? Value(cur->real_key)
+    Value key = spec.real   ? Value(cur->real_key)
                 : spec.time ? Value(Timestamp(std::chrono::milliseconds(cur->int_key)))
                             : Value(cur->int_key);
     p.push_back(key);
@@ -481,9 +473,12 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     c.order = q.order;
     c.id = last[0].as_int();
     const Value& key = last[kCallColCount];
-    if (spec.real) c.real_key = key.as_double();
-    else if (spec.time) c.int_key = key.as_time().time_since_epoch().count();
-    else c.int_key = key.as_int();
+    if (spec.real)
+      c.real_key = key.as_double();
+    else if (spec.time)
+      c.int_key = key.as_time().time_since_epoch().count();
+    else
+      c.int_key = key.as_int();
     page.next_cursor = encode_cursor(c);
   }
   return page;
@@ -504,8 +499,7 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   Connection& c = **lease;
   // 1. The call, its transcript and its metrics (one row; the full text and the loudness
   // series are not part of the view).
-  static const std::string head_sql = call_cols +
-                                      ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
+  static const std::string head_sql = call_cols + ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
                                       detail::metric_columns("m.", false) +
                                       " FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
                                       "AND tr.bid = c.bid LEFT JOIN call_metrics m ON m.call_id = c.id "
@@ -557,16 +551,18 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
         d.analyses.push_back(std::move(a));
         break;
       }
-      case 2: d.categories.push_back({r[1].as_int(), r[4].as_string()}); break;
+      case 2:
+        d.categories.push_back({r[1].as_int(), r[4].as_string()});
+        break;
       case 3:
-        d.escalations.push_back({r[1].as_int(), r[4].as_string(), r[5].as_string(),
-                                 r[6].as_string(), r[7].as_time(), r[8].opt_time()});
+        d.escalations.push_back(
+            {r[1].as_int(), r[4].as_string(), r[5].as_string(), r[6].as_string(), r[7].as_time(), r[8].opt_time()});
         break;
       case 4:
-        d.notes.push_back(CallNote{r[1].as_int(), id, r[2].opt_int(), r[4].as_string(),
-                                   r[7].as_time()});
+        d.notes.push_back(CallNote{r[1].as_int(), id, r[2].opt_int(), r[4].as_string(), r[7].as_time()});
         break;
-      default: break;
+      default:
+        break;
     }
   }
   auto by_id = [](const auto& a, const auto& b) { return a.id < b.id; };
@@ -591,9 +587,7 @@ Result<bool> MySqlCallRepository::remove(const TenantId& t, Id id) {
   });
 }
 
-Result<std::int64_t> MySqlCallRepository::purge_started_before(const TenantId& t,
-                                                               Timestamp cutoff,
-                                                               int batch_size) {
+Result<std::int64_t> MySqlCallRepository::purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) {
   if (batch_size < 1 || batch_size > 10000) {
     return make_error(ErrorCode::kInvalidArgument, "batch size must be 1..10000");
   }
@@ -619,11 +613,11 @@ Result<std::int64_t> MySqlCallRepository::purge_started_before(const TenantId& t
 }
 
 Result<bool> MySqlCallRepository::hash_customer_phone(const TenantId& t, Id id) {
-  return matched(db_.execute(
-      "UPDATE call_records SET customer_phone = CONCAT('sha256:', SHA2(CONCAT(?, "
-      "customer_phone), 256)), customer_phone_hashed = 1 "
-      "WHERE id = ? AND bid = ? AND customer_phone_hashed = 0",
-      {phone_pepper_, id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE call_records SET customer_phone = CONCAT('sha256:', SHA2(CONCAT(?, "
+                  "customer_phone), 256)), customer_phone_hashed = 1 "
+                  "WHERE id = ? AND bid = ? AND customer_phone_hashed = 0",
+                  {phone_pepper_, id, t.bid()}));
 }
 
 }  // namespace earshot::storage

@@ -50,8 +50,7 @@ Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id)
   return tr;
 }
 
-Result<std::vector<Id>> MySqlTranscriptRepository::search(const TenantId& t,
-                                                          std::string_view text, int limit) {
+Result<std::vector<Id>> MySqlTranscriptRepository::search(const TenantId& t, std::string_view text, int limit) {
   CallListQuery q;
   q.text = std::string(text);
   q.limit = limit;
@@ -68,31 +67,83 @@ Result<std::vector<Id>> MySqlTranscriptRepository::search(const TenantId& t,
 namespace {
 
 // Column order shared by put() and get().
-constexpr std::array<std::string_view, 37> kMetricCols = {
-    "source", "duration_ms", "agent_talk_ms", "customer_talk_ms", "agent_talk_ratio",
-    "agent_talk_pct_of_call", "non_talk_ms", "silences", "overtalk_ms", "overtalk_count",
-    "agent_interruptions", "agent_interruption_ms", "customer_interruptions",
-    "customer_interruption_ms", "agent_loudness_mean_dbfs", "agent_loudness_peak_dbfs",
-    "customer_loudness_mean_dbfs", "customer_loudness_peak_dbfs", "loudness_series",
-    "longest_monologue_ms", "longest_customer_story_ms", "interactivity_per_min",
-    "patience_ms", "agent_wpm", "customer_wpm", "question_rate_per_hour", "agent_sentiment",
-    "customer_sentiment", "agent_sentiment_q1", "agent_sentiment_q2", "agent_sentiment_q3",
-    "agent_sentiment_q4", "customer_sentiment_q1", "customer_sentiment_q2",
-    "customer_sentiment_q3", "customer_sentiment_q4", "sentiment_change"};
+constexpr std::array<std::string_view, 37> kMetricCols = {"source",
+                                                          "duration_ms",
+                                                          "agent_talk_ms",
+                                                          "customer_talk_ms",
+                                                          "agent_talk_ratio",
+                                                          "agent_talk_pct_of_call",
+                                                          "non_talk_ms",
+                                                          "silences",
+                                                          "overtalk_ms",
+                                                          "overtalk_count",
+                                                          "agent_interruptions",
+                                                          "agent_interruption_ms",
+                                                          "customer_interruptions",
+                                                          "customer_interruption_ms",
+                                                          "agent_loudness_mean_dbfs",
+                                                          "agent_loudness_peak_dbfs",
+                                                          "customer_loudness_mean_dbfs",
+                                                          "customer_loudness_peak_dbfs",
+                                                          "loudness_series",
+                                                          "longest_monologue_ms",
+                                                          "longest_customer_story_ms",
+                                                          "interactivity_per_min",
+                                                          "patience_ms",
+                                                          "agent_wpm",
+                                                          "customer_wpm",
+                                                          "question_rate_per_hour",
+                                                          "agent_sentiment",
+                                                          "customer_sentiment",
+                                                          "agent_sentiment_q1",
+                                                          "agent_sentiment_q2",
+                                                          "agent_sentiment_q3",
+                                                          "agent_sentiment_q4",
+                                                          "customer_sentiment_q1",
+                                                          "customer_sentiment_q2",
+                                                          "customer_sentiment_q3",
+                                                          "customer_sentiment_q4",
+                                                          "sentiment_change"};
 constexpr std::size_t kMetricValueCols = kMetricCols.size();
 
 std::vector<Value> metric_values(const CallMetrics& m) {
-  return {to_name(kMetricsSource, m.source), m.duration_ms, m.agent_talk_ms, m.customer_talk_ms,
-          m.agent_talk_ratio, m.agent_talk_pct_of_call, m.non_talk_ms, m.silences_json,
-          m.overtalk_ms, m.overtalk_count, m.agent_interruptions, m.agent_interruption_ms,
-          m.customer_interruptions, m.customer_interruption_ms, m.agent_loudness_mean_dbfs,
-          m.agent_loudness_peak_dbfs, m.customer_loudness_mean_dbfs,
-          m.customer_loudness_peak_dbfs, m.loudness_series_json, m.longest_monologue_ms,
-          m.longest_customer_story_ms, m.interactivity_per_min, m.patience_ms, m.agent_wpm,
-          m.customer_wpm, m.question_rate_per_hour, m.agent_sentiment, m.customer_sentiment,
-          m.agent_sentiment_q[0], m.agent_sentiment_q[1], m.agent_sentiment_q[2],
-          m.agent_sentiment_q[3], m.customer_sentiment_q[0], m.customer_sentiment_q[1],
-          m.customer_sentiment_q[2], m.customer_sentiment_q[3], m.sentiment_change};
+  return {to_name(kMetricsSource, m.source),
+          m.duration_ms,
+          m.agent_talk_ms,
+          m.customer_talk_ms,
+          m.agent_talk_ratio,
+          m.agent_talk_pct_of_call,
+          m.non_talk_ms,
+          m.silences_json,
+          m.overtalk_ms,
+          m.overtalk_count,
+          m.agent_interruptions,
+          m.agent_interruption_ms,
+          m.customer_interruptions,
+          m.customer_interruption_ms,
+          m.agent_loudness_mean_dbfs,
+          m.agent_loudness_peak_dbfs,
+          m.customer_loudness_mean_dbfs,
+          m.customer_loudness_peak_dbfs,
+          m.loudness_series_json,
+          m.longest_monologue_ms,
+          m.longest_customer_story_ms,
+          m.interactivity_per_min,
+          m.patience_ms,
+          m.agent_wpm,
+          m.customer_wpm,
+          m.question_rate_per_hour,
+          m.agent_sentiment,
+          m.customer_sentiment,
+          m.agent_sentiment_q[0],
+          m.agent_sentiment_q[1],
+          m.agent_sentiment_q[2],
+          m.agent_sentiment_q[3],
+          m.customer_sentiment_q[0],
+          m.customer_sentiment_q[1],
+          m.customer_sentiment_q[2],
+          m.customer_sentiment_q[3],
+          m.sentiment_change};
 }
 
 }  // namespace
@@ -162,8 +213,7 @@ Status upsert_metrics(Connection& c, const TenantId& t, const CallMetrics& m) {
       marks += ", ?";
       updates += fmt::format(", {0} = VALUES({0})", kMetricCols[i]);
     }
-    return fmt::format("INSERT INTO call_metrics ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {}", cols, marks,
-                       updates);
+    return fmt::format("INSERT INTO call_metrics ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {}", cols, marks, updates);
   }();
   std::vector<Value> p{m.call_id, t.bid()};
   for (auto& v : metric_values(m)) p.push_back(std::move(v));
@@ -202,8 +252,7 @@ Result<CallMetrics> MySqlMetricsRepository::get(const TenantId& t, Id call_id) {
 
 // ---- analyses and agent aggregates -------------------------------------------------------
 
-Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
-                                             const CallAnalysisResult& res) {
+Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, const CallAnalysisResult& res) {
   return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
     // Lock order everywhere: call row, then agent row.
     auto call = c.execute(
@@ -231,8 +280,8 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
     }
 
     for (const auto& a : res.analyses) {
-      auto cfg = c.execute("SELECT id FROM business_agent_config WHERE id = ? AND bid = ?",
-                           {a.agent_config_id, t.bid()});
+      auto cfg =
+          c.execute("SELECT id FROM business_agent_config WHERE id = ? AND bid = ?", {a.agent_config_id, t.bid()});
       if (!cfg) return std::unexpected(cfg.error());
       if (cfg->rows.empty()) return not_found("agent config", a.agent_config_id);
       auto old = c.execute(
@@ -244,20 +293,18 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
           "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, status, "
           "error, model, prompt_hash, latency_ms, input_tokens, output_tokens, cache_hit, "
           "is_latest) VALUES (?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?, ?, ?, ?, ?, 1)",
-          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json,
-           a.failed ? "failed" : "ok", a.error, a.model, a.prompt_hash, a.latency_ms,
-           a.input_tokens, a.output_tokens, a.cache_hit});
+          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json, a.failed ? "failed" : "ok", a.error,
+           a.model, a.prompt_hash, a.latency_ms, a.input_tokens, a.output_tokens, a.cache_hit});
       if (!ins) return std::unexpected(ins.error());
     }
     if (res.qa_score) {
-      auto r = c.execute("UPDATE call_records SET qa_score = ? WHERE id = ? AND bid = ?",
-                         {*res.qa_score, call_id, t.bid()});
+      auto r =
+          c.execute("UPDATE call_records SET qa_score = ? WHERE id = ? AND bid = ?", {*res.qa_score, call_id, t.bid()});
       if (!r) return std::unexpected(r.error());
     }
     if (res.escalation_reason) {
-      auto r = c.execute(
-          "INSERT INTO escalations (bid, call_id, reason, severity) VALUES (?, ?, LEFT(?, 1024), ?)",
-          {t.bid(), call_id, *res.escalation_reason, to_name(kSeverity, res.escalation_severity)});
+      auto r = c.execute("INSERT INTO escalations (bid, call_id, reason, severity) VALUES (?, ?, LEFT(?, 1024), ?)",
+                         {t.bid(), call_id, *res.escalation_reason, to_name(kSeverity, res.escalation_severity)});
       if (!r) return std::unexpected(r.error());
     }
     if (!agent_row) return false;  // no agent, nothing new to count, or the agent is gone
@@ -278,8 +325,7 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
       if (res.qa_score) qa_sum += *res.qa_score, ++qa_n;
       auto j = nlohmann::json::parse(trend, nullptr, false);
       if (!j.is_array()) j = nlohmann::json::array();
-      nlohmann::json entry = {{"call_id", call_id},
-                              {"at", res.at.time_since_epoch().count()}};
+      nlohmann::json entry = {{"call_id", call_id}, {"at", res.at.time_since_epoch().count()}};
       entry["talk_ratio"] = talk_ratio ? nlohmann::json(*talk_ratio) : nlohmann::json();
       entry["sentiment"] = sentiment ? nlohmann::json(*sentiment) : nlohmann::json();
       entry["qa_score"] = res.qa_score ? nlohmann::json(*res.qa_score) : nlohmann::json();
@@ -294,17 +340,14 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id,
         {total, tr_sum, tr_n, se_sum, se_n, qa_sum, qa_n, esc, trend, *agent_id, t.bid()});
     if (!up) return std::unexpected(up.error());
     if (aggregate) {
-      auto mark = c.execute("UPDATE call_records SET aggregated = 1 WHERE id = ? AND bid = ?",
-                            {call_id, t.bid()});
+      auto mark = c.execute("UPDATE call_records SET aggregated = 1 WHERE id = ? AND bid = ?", {call_id, t.bid()});
       if (!mark) return std::unexpected(mark.error());
     }
     return aggregate;
   });
 }
 
-Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const TenantId& t,
-                                                                    Id call_id,
-                                                                    bool latest_only) {
+Result<std::vector<Analysis>> MySqlAnalysisRepository::list_for_call(const TenantId& t, Id call_id, bool latest_only) {
   auto r = db_.execute(
       "SELECT id, call_id, agent_config_id, agent_version, output, model, prompt_hash, "
       "latency_ms, input_tokens, output_tokens, is_latest, created_at, status, error, "
@@ -356,8 +399,7 @@ Result<Id> MySqlProcessingEventRepository::append(const TenantId& t, const Proce
   return static_cast<Id>(r->insert_id);
 }
 
-Result<std::vector<ProcessingEvent>> MySqlProcessingEventRepository::list_for_call(
-    const TenantId& t, Id call_id) {
+Result<std::vector<ProcessingEvent>> MySqlProcessingEventRepository::list_for_call(const TenantId& t, Id call_id) {
   auto r = db_.execute(
       "SELECT id, call_id, stage, outcome, attempt, error, duration_ms, created_at "
       "FROM processing_events WHERE bid = ? AND call_id = ? ORDER BY id",
@@ -381,8 +423,8 @@ Result<std::vector<ProcessingEvent>> MySqlProcessingEventRepository::list_for_ca
 
 // ---- a transcription's result -------------------------------------------------------------
 
-Result<bool> MySqlTranscriptRepository::put_transcribed(const TenantId& t, const Transcript& tr,
-                                                        const CallMetrics& m, const ProcessingEvent& event) {
+Result<bool> MySqlTranscriptRepository::put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
+                                                        const ProcessingEvent& event) {
   return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
     auto call = c.execute("SELECT status FROM call_records WHERE id = ? AND bid = ? FOR UPDATE", {tr.call_id, t.bid()});
     if (!call) return std::unexpected(call.error());

@@ -27,12 +27,10 @@ std::vector<float> unpack(const std::string& bytes) {
 
 }  // namespace
 
-Status MySqlEmbeddingRepository::replace(const TenantId& t, Id call_id,
-                                         const std::vector<CallEmbedding>& rows) {
+Status MySqlEmbeddingRepository::replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) {
   return db_.transaction([&](Connection& c) -> Status {
     if (auto st = require_call(c, t, call_id, true); !st) return st;
-    auto del = c.execute("DELETE FROM call_embeddings WHERE bid = ? AND call_id = ?",
-                         {t.bid(), call_id});
+    auto del = c.execute("DELETE FROM call_embeddings WHERE bid = ? AND call_id = ?", {t.bid(), call_id});
     if (!del) return std::unexpected(del.error());
     for (const auto& e : rows) {
       auto ins = c.execute(
@@ -46,8 +44,7 @@ Status MySqlEmbeddingRepository::replace(const TenantId& t, Id call_id,
   });
 }
 
-Result<std::vector<CallEmbedding>> MySqlEmbeddingRepository::list_for_call(const TenantId& t,
-                                                                           Id call_id) {
+Result<std::vector<CallEmbedding>> MySqlEmbeddingRepository::list_for_call(const TenantId& t, Id call_id) {
   auto r = db_.execute(
       "SELECT chunk_index, start_ms, end_ms, text, model, vector FROM call_embeddings "
       "WHERE bid = ? AND call_id = ? ORDER BY chunk_index",

@@ -8,17 +8,14 @@ using namespace detail;
 
 // ---- watermarks --------------------------------------------------------------------------
 
-Result<std::optional<std::string>> MySqlWatermarkRepository::get(const TenantId& t,
-                                                                 std::string_view source) {
-  auto r = db_.execute("SELECT position FROM sync_watermarks WHERE bid = ? AND source = ?",
-                       {t.bid(), source});
+Result<std::optional<std::string>> MySqlWatermarkRepository::get(const TenantId& t, std::string_view source) {
+  auto r = db_.execute("SELECT position FROM sync_watermarks WHERE bid = ? AND source = ?", {t.bid(), source});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return std::optional<std::string>();
   return r->rows[0][0].opt_string();
 }
 
-Status MySqlWatermarkRepository::put(const TenantId& t, std::string_view source,
-                                     std::string_view position) {
+Status MySqlWatermarkRepository::put(const TenantId& t, std::string_view source, std::string_view position) {
   auto r = db_.execute(
       "INSERT INTO sync_watermarks (bid, source, position) VALUES (?, ?, ?) "
       "ON DUPLICATE KEY UPDATE position = VALUES(position)",
@@ -41,8 +38,7 @@ Status MySqlCrmLeadRepository::upsert(const TenantId& t, const CrmLead& l) {
   return {};
 }
 
-Result<std::optional<CrmLead>> MySqlCrmLeadRepository::find_by_phone(const TenantId& t,
-                                                                     std::string_view phone) {
+Result<std::optional<CrmLead>> MySqlCrmLeadRepository::find_by_phone(const TenantId& t, std::string_view phone) {
   auto r = db_.execute(
       "SELECT id, phone, lead_id, fields, modified_at FROM crm_leads WHERE bid = ? AND "
       "phone = ? ORDER BY modified_at DESC, id DESC LIMIT 1",
@@ -50,13 +46,12 @@ Result<std::optional<CrmLead>> MySqlCrmLeadRepository::find_by_phone(const Tenan
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return std::optional<CrmLead>();
   const auto& row = r->rows[0];
-  return std::optional<CrmLead>(CrmLead{row[0].as_int(), row[1].as_string(), row[2].as_string(),
-                                        row[3].as_string(), row[4].as_time()});
+  return std::optional<CrmLead>(
+      CrmLead{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_string(), row[4].as_time()});
 }
 
 Result<bool> MySqlCrmLeadRepository::remove(const TenantId& t, std::string_view lead_id) {
-  return matched(
-      db_.execute("DELETE FROM crm_leads WHERE bid = ? AND lead_id = ?", {t.bid(), lead_id}));
+  return matched(db_.execute("DELETE FROM crm_leads WHERE bid = ? AND lead_id = ?", {t.bid(), lead_id}));
 }
 
 // ---- categories and scorecards -----------------------------------------------------------
@@ -74,17 +69,16 @@ RuleTable rule_table(MySqlRuleSetRepository::Kind k) {
 }
 
 RuleSet to_rule_set(const Row& r) {
-  return RuleSet{r[0].as_int(), r[1].as_string(), r[2].as_string(), r[3].as_int() != 0,
-                 r[4].as_int()};
+  return RuleSet{r[0].as_int(), r[1].as_string(), r[2].as_string(), r[3].as_int() != 0, r[4].as_int()};
 }
 
 }  // namespace
 
 Result<Id> MySqlRuleSetRepository::create(const TenantId& t, const RuleSet& rs) {
   const auto tb = rule_table(kind_);
-  auto r = db_.execute(fmt::format("INSERT INTO {} (bid, name, {}, enabled) VALUES (?, ?, ?, ?)",
-                                   tb.table, tb.rules_col),
-                       {t.bid(), rs.name, rs.rules_json, rs.enabled});
+  auto r =
+      db_.execute(fmt::format("INSERT INTO {} (bid, name, {}, enabled) VALUES (?, ?, ?, ?)", tb.table, tb.rules_col),
+                  {t.bid(), rs.name, rs.rules_json, rs.enabled});
   if (!r) return std::unexpected(r.error());
   return static_cast<Id>(r->insert_id);
 }
@@ -123,26 +117,22 @@ Result<bool> MySqlRuleSetRepository::update(const TenantId& t, const RuleSet& rs
 Result<bool> MySqlRuleSetRepository::remove(const TenantId& t, Id id) {
   const auto tb = rule_table(kind_);
   if (kind_ == Kind::kScorecards) {
-    return matched(db_.execute(fmt::format("DELETE FROM {} WHERE id = ? AND bid = ?", tb.table),
-                               {id, t.bid()}));
+    return matched(db_.execute(fmt::format("DELETE FROM {} WHERE id = ? AND bid = ?", tb.table), {id, t.bid()}));
   }
   return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
     auto r = c.execute("DELETE FROM categories WHERE id = ? AND bid = ?", {id, t.bid()});
     if (!r) return std::unexpected(r.error());
     if (r->affected_rows == 0) return false;
-    auto m = c.execute("DELETE FROM call_category_matches WHERE bid = ? AND category_id = ?",
-                       {t.bid(), id});
+    auto m = c.execute("DELETE FROM call_category_matches WHERE bid = ? AND category_id = ?", {t.bid(), id});
     if (!m) return std::unexpected(m.error());
     return true;
   });
 }
 
-Status MySqlCategoryMatchRepository::replace(const TenantId& t, Id call_id,
-                                             const std::vector<CategoryMatch>& matches) {
+Status MySqlCategoryMatchRepository::replace(const TenantId& t, Id call_id, const std::vector<CategoryMatch>& matches) {
   return db_.transaction([&](Connection& c) -> Status {
     if (auto st = require_call(c, t, call_id, /*lock=*/true); !st) return st;
-    auto del = c.execute("DELETE FROM call_category_matches WHERE bid = ? AND call_id = ?",
-                         {t.bid(), call_id});
+    auto del = c.execute("DELETE FROM call_category_matches WHERE bid = ? AND call_id = ?", {t.bid(), call_id});
     if (!del) return std::unexpected(del.error());
     for (const auto& m : matches) {
       auto r = c.execute(
@@ -156,8 +146,7 @@ Status MySqlCategoryMatchRepository::replace(const TenantId& t, Id call_id,
   });
 }
 
-Result<std::vector<CategoryMatch>> MySqlCategoryMatchRepository::list_for_call(const TenantId& t,
-                                                                               Id call_id) {
+Result<std::vector<CategoryMatch>> MySqlCategoryMatchRepository::list_for_call(const TenantId& t, Id call_id) {
   auto r = db_.execute(
       "SELECT category_id, spans FROM call_category_matches WHERE bid = ? AND call_id = ? "
       "ORDER BY category_id",
@@ -170,8 +159,7 @@ Result<std::vector<CategoryMatch>> MySqlCategoryMatchRepository::list_for_call(c
 
 // ---- escalations -------------------------------------------------------------------------
 
-Result<Id> MySqlEscalationRepository::create(const TenantId& t, Id call_id,
-                                             std::string_view reason,
+Result<Id> MySqlEscalationRepository::create(const TenantId& t, Id call_id, std::string_view reason,
                                              EscalationSeverity severity) {
   auto r = db_.execute(
       "INSERT INTO escalations (bid, call_id, reason, severity) "
@@ -182,8 +170,8 @@ Result<Id> MySqlEscalationRepository::create(const TenantId& t, Id call_id,
   return static_cast<Id>(r->insert_id);
 }
 
-Result<std::vector<Escalation>> MySqlEscalationRepository::list(
-    const TenantId& t, std::optional<EscalationStatus> status, int limit) {
+Result<std::vector<Escalation>> MySqlEscalationRepository::list(const TenantId& t,
+                                                                std::optional<EscalationStatus> status, int limit) {
   std::optional<std::string> st;
   if (status) st = std::string(to_name(kEscalationStatus, *status));
   auto r = db_.execute(
@@ -194,26 +182,23 @@ Result<std::vector<Escalation>> MySqlEscalationRepository::list(
   std::vector<Escalation> out;
   for (const auto& row : r->rows) {
     out.push_back(Escalation{row[0].as_int(), row[1].as_int(), row[2].as_string(),
-                             from_name(kSeverity, row[3].as_string()),
-                             from_name(kEscalationStatus, row[4].as_string()), row[5].as_time(),
-                             row[6].opt_time()});
+                             from_name(kSeverity, row[3].as_string()), from_name(kEscalationStatus, row[4].as_string()),
+                             row[5].as_time(), row[6].opt_time()});
   }
   return out;
 }
 
-Result<bool> MySqlEscalationRepository::set_status(const TenantId& t, Id id, EscalationStatus s,
-                                                   Timestamp at) {
+Result<bool> MySqlEscalationRepository::set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) {
   std::optional<Timestamp> resolved;
   if (s == EscalationStatus::kResolved) resolved = at;
-  return matched(db_.execute(
-      "UPDATE escalations SET status = ?, resolved_at = ? WHERE id = ? AND bid = ?",
-      {to_name(kEscalationStatus, s), resolved, id, t.bid()}));
+  return matched(db_.execute("UPDATE escalations SET status = ?, resolved_at = ? WHERE id = ? AND bid = ?",
+                             {to_name(kEscalationStatus, s), resolved, id, t.bid()}));
 }
 
 // ---- notes -------------------------------------------------------------------------------
 
-Result<Id> MySqlNoteRepository::create(const TenantId& t, Id call_id,
-                                       std::optional<Id> author_user_id, std::string_view body) {
+Result<Id> MySqlNoteRepository::create(const TenantId& t, Id call_id, std::optional<Id> author_user_id,
+                                       std::string_view body) {
   auto r = db_.execute(
       "INSERT INTO call_notes (bid, call_id, author_user_id, body) "
       "SELECT bid, id, ?, ? FROM call_records WHERE id = ? AND bid = ?",
@@ -231,8 +216,7 @@ Result<std::vector<CallNote>> MySqlNoteRepository::list_for_call(const TenantId&
   if (!r) return std::unexpected(r.error());
   std::vector<CallNote> out;
   for (const auto& row : r->rows) {
-    out.push_back(CallNote{row[0].as_int(), row[1].as_int(), row[2].opt_int(),
-                           row[3].as_string(), row[4].as_time()});
+    out.push_back(CallNote{row[0].as_int(), row[1].as_int(), row[2].opt_int(), row[3].as_string(), row[4].as_time()});
   }
   return out;
 }
@@ -271,14 +255,12 @@ Result<Id> MySqlWebhookRepository::create_subscription(const TenantId& t, std::s
   auto r = db_.execute(
       "INSERT INTO webhook_subscriptions (bid, url, events, secret_sealed, secret_key_id) "
       "VALUES (?, ?, ?, ?, ?)",
-      {t.bid(), url, to_json_array(events), keys_.encrypt(signing_secret),
-       keys_.primary_key_id()});
+      {t.bid(), url, to_json_array(events), keys_.encrypt(signing_secret), keys_.primary_key_id()});
   if (!r) return std::unexpected(r.error());
   return static_cast<Id>(r->insert_id);
 }
 
-Result<std::vector<WebhookSubscription>> MySqlWebhookRepository::list_subscriptions(
-    const TenantId& t) {
+Result<std::vector<WebhookSubscription>> MySqlWebhookRepository::list_subscriptions(const TenantId& t) {
   auto r = db_.execute(
       "SELECT id, url, events, enabled, created_at FROM webhook_subscriptions WHERE bid = ? "
       "ORDER BY id",
@@ -286,16 +268,14 @@ Result<std::vector<WebhookSubscription>> MySqlWebhookRepository::list_subscripti
   if (!r) return std::unexpected(r.error());
   std::vector<WebhookSubscription> out;
   for (const auto& row : r->rows) {
-    out.push_back(WebhookSubscription{row[0].as_int(), row[1].as_string(),
-                                      from_json_array(row[2].as_string()), row[3].as_int() != 0,
-                                      row[4].as_time()});
+    out.push_back(WebhookSubscription{row[0].as_int(), row[1].as_string(), from_json_array(row[2].as_string()),
+                                      row[3].as_int() != 0, row[4].as_time()});
   }
   return out;
 }
 
 Result<std::string> MySqlWebhookRepository::signing_secret(const TenantId& t, Id id) {
-  auto r = db_.execute(
-      "SELECT secret_sealed FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
+  auto r = db_.execute("SELECT secret_sealed FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("webhook subscription", id);
   auto plain = keys_.decrypt(r->rows[0][0].as_string());
@@ -304,9 +284,8 @@ Result<std::string> MySqlWebhookRepository::signing_secret(const TenantId& t, Id
 }
 
 Result<bool> MySqlWebhookRepository::set_enabled(const TenantId& t, Id id, bool enabled) {
-  return matched(db_.execute(
-      "UPDATE webhook_subscriptions SET enabled = ? WHERE id = ? AND bid = ?",
-      {enabled, id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE webhook_subscriptions SET enabled = ? WHERE id = ? AND bid = ?", {enabled, id, t.bid()}));
 }
 
 Result<bool> MySqlWebhookRepository::remove_subscription(const TenantId& t, Id id) {
@@ -314,17 +293,14 @@ Result<bool> MySqlWebhookRepository::remove_subscription(const TenantId& t, Id i
     auto r = c.execute("DELETE FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
     if (!r) return std::unexpected(r.error());
     if (r->affected_rows == 0) return false;
-    auto d = c.execute("DELETE FROM webhook_deliveries WHERE bid = ? AND subscription_id = ?",
-                       {t.bid(), id});
+    auto d = c.execute("DELETE FROM webhook_deliveries WHERE bid = ? AND subscription_id = ?", {t.bid(), id});
     if (!d) return std::unexpected(d.error());
     return true;
   });
 }
 
-Result<bool> MySqlWebhookRepository::enqueue(const TenantId& t, Id subscription_id,
-                                             std::string_view event_type,
-                                             std::string_view event_id,
-                                             std::string_view payload_json, Timestamp due) {
+Result<bool> MySqlWebhookRepository::enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
+                                             std::string_view event_id, std::string_view payload_json, Timestamp due) {
   // INSERT IGNORE would also hide bad data; the no-op update keeps errors visible while
   // making a repeated event id a no-op (affected rows 1 = new, else existing).
   auto r = db_.execute(
@@ -337,60 +313,56 @@ Result<bool> MySqlWebhookRepository::enqueue(const TenantId& t, Id subscription_
   return r->affected_rows == 1 && r->insert_id != 0;
 }
 
-Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::claim_due(
-    Timestamp now, int limit, std::chrono::milliseconds lease) {
-  return db_.transaction<std::vector<WebhookDelivery>>(
-      [&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
-        auto r = c.execute(std::string(kDeliveryCols) +
-                               " WHERE status = 'pending' AND next_attempt_at <= ? "
-                               "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
-                           {now, limit});
-        if (!r) return std::unexpected(r.error());
-        std::vector<WebhookDelivery> out;
-        for (const auto& row : r->rows) {
-          auto d = to_delivery(row);
-          auto up = c.execute(
-              "UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1 "
-              "WHERE id = ?",
-              {now + lease, d.id});
-          if (!up) return std::unexpected(up.error());
-          d.attempts += 1;
-          d.next_attempt_at = now + lease;
-          out.push_back(std::move(d));
-        }
-        return out;
-      });
+Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::claim_due(Timestamp now, int limit,
+                                                                       std::chrono::milliseconds lease) {
+  return db_.transaction<std::vector<WebhookDelivery>>([&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
+    auto r = c.execute(std::string(kDeliveryCols) +
+                           " WHERE status = 'pending' AND next_attempt_at <= ? "
+                           "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                       {now, limit});
+    if (!r) return std::unexpected(r.error());
+    std::vector<WebhookDelivery> out;
+    for (const auto& row : r->rows) {
+      auto d = to_delivery(row);
+      auto up = c.execute(
+          "UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1 "
+          "WHERE id = ?",
+          {now + lease, d.id});
+      if (!up) return std::unexpected(up.error());
+      d.attempts += 1;
+      d.next_attempt_at = now + lease;
+      out.push_back(std::move(d));
+    }
+    return out;
+  });
 }
 
-Result<bool> MySqlWebhookRepository::mark_delivered(const TenantId& t, Id delivery_id,
-                                                    int response_code, Timestamp at) {
-  return matched(db_.execute(
-      "UPDATE webhook_deliveries SET status = 'delivered', response_code = ?, delivered_at = ? "
-      "WHERE id = ? AND bid = ? AND status = 'pending'",
-      {response_code, at, delivery_id, t.bid()}));
+Result<bool> MySqlWebhookRepository::mark_delivered(const TenantId& t, Id delivery_id, int response_code,
+                                                    Timestamp at) {
+  return matched(
+      db_.execute("UPDATE webhook_deliveries SET status = 'delivered', response_code = ?, delivered_at = ? "
+                  "WHERE id = ? AND bid = ? AND status = 'pending'",
+                  {response_code, at, delivery_id, t.bid()}));
 }
 
-Result<bool> MySqlWebhookRepository::mark_attempt_failed(const TenantId& t, Id delivery_id,
-                                                         std::string_view error,
+Result<bool> MySqlWebhookRepository::mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
                                                          std::optional<int> response_code,
                                                          std::optional<Timestamp> retry_at) {
   if (retry_at) {
-    return matched(db_.execute(
-        "UPDATE webhook_deliveries SET last_error = LEFT(?, 1024), response_code = ?, "
-        "next_attempt_at = ? WHERE id = ? AND bid = ? AND status = 'pending'",
-        {error, response_code, *retry_at, delivery_id, t.bid()}));
+    return matched(
+        db_.execute("UPDATE webhook_deliveries SET last_error = LEFT(?, 1024), response_code = ?, "
+                    "next_attempt_at = ? WHERE id = ? AND bid = ? AND status = 'pending'",
+                    {error, response_code, *retry_at, delivery_id, t.bid()}));
   }
-  return matched(db_.execute(
-      "UPDATE webhook_deliveries SET status = 'failed', last_error = LEFT(?, 1024), "
-      "response_code = ? WHERE id = ? AND bid = ? AND status = 'pending'",
-      {error, response_code, delivery_id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE webhook_deliveries SET status = 'failed', last_error = LEFT(?, 1024), "
+                  "response_code = ? WHERE id = ? AND bid = ? AND status = 'pending'",
+                  {error, response_code, delivery_id, t.bid()}));
 }
 
-Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::list_deliveries(const TenantId& t,
-                                                                             Id subscription_id,
+Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::list_deliveries(const TenantId& t, Id subscription_id,
                                                                              int limit) {
-  auto r = db_.execute(std::string(kDeliveryCols) +
-                           " WHERE bid = ? AND subscription_id = ? ORDER BY id DESC LIMIT ?",
+  auto r = db_.execute(std::string(kDeliveryCols) + " WHERE bid = ? AND subscription_id = ? ORDER BY id DESC LIMIT ?",
                        {t.bid(), subscription_id, limit});
   if (!r) return std::unexpected(r.error());
   std::vector<WebhookDelivery> out;

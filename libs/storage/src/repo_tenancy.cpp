@@ -28,8 +28,7 @@ namespace {
 constexpr std::string_view kBusinessCols = "SELECT bid, name, status, created_at FROM businesses";
 
 Business to_business(const Row& r) {
-  return Business{r[0].as_string(), r[1].as_string(), from_name(kBusinessStatus, r[2].as_string()),
-                  r[3].as_time()};
+  return Business{r[0].as_string(), r[1].as_string(), from_name(kBusinessStatus, r[2].as_string()), r[3].as_time()};
 }
 }  // namespace
 
@@ -55,8 +54,7 @@ Result<std::vector<Business>> MySqlBusinessRepository::list_all() {
 }
 
 Result<bool> MySqlBusinessRepository::set_status(const TenantId& t, BusinessStatus s) {
-  return matched(db_.execute("UPDATE businesses SET status = ? WHERE bid = ?",
-                             {to_name(kBusinessStatus, s), t.bid()}));
+  return matched(db_.execute("UPDATE businesses SET status = ? WHERE bid = ?", {to_name(kBusinessStatus, s), t.bid()}));
 }
 
 Result<bool> MySqlBusinessRepository::rename(const TenantId& t, std::string_view name) {
@@ -90,20 +88,20 @@ Result<User> one_user(Result<ExecResult> r, std::string_view what) {
 
 namespace {
 Error email_exists() {
-  return Error(ErrorCode::kAlreadyExists, "a user with this e-mail already exists (e-mails are unique on the platform)");
+  return Error(ErrorCode::kAlreadyExists,
+               "a user with this e-mail already exists (e-mails are unique on the platform)");
 }
 
 PlatformAdmin to_admin(const Row& row) {
-  return PlatformAdmin{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_int() != 0,
-                       row[4].as_time()};
+  return PlatformAdmin{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_int() != 0, row[4].as_time()};
 }
 constexpr std::string_view kAdminCols = "SELECT id, email, password_hash, disabled, created_at FROM platform_admins";
 }  // namespace
 
 Result<bool> MySqlUserRepository::email_taken(std::string_view email) {
-  auto r = db_.execute(
-      "SELECT 1 FROM users WHERE email = ? UNION ALL SELECT 1 FROM platform_admins WHERE email = ? LIMIT 1",
-      {email, email});
+  auto r =
+      db_.execute("SELECT 1 FROM users WHERE email = ? UNION ALL SELECT 1 FROM platform_admins WHERE email = ? LIMIT 1",
+                  {email, email});
   if (!r) return std::unexpected(r.error());
   return !r->rows.empty();
 }
@@ -116,21 +114,17 @@ Result<Id> MySqlUserRepository::create(const TenantId& t, const User& u) {
   auto r = db_.execute(
       "INSERT INTO users (bid, email, display_name, role, password_hash, disabled) "
       "VALUES (?, ?, ?, ?, ?, ?)",
-      {t.bid(), u.email, u.display_name, to_name(kUserRole, u.role), u.password_hash,
-       u.disabled});
+      {t.bid(), u.email, u.display_name, to_name(kUserRole, u.role), u.password_hash, u.disabled});
   if (!r) return std::unexpected(r.error().code == ErrorCode::kAlreadyExists ? email_exists() : r.error());
   return static_cast<Id>(r->insert_id);
 }
 
 Result<User> MySqlUserRepository::get(const TenantId& t, Id id) {
-  return one_user(db_.execute(std::string(kUserCols) + " WHERE id = ? AND bid = ?", {id, t.bid()}),
-                  "user");
+  return one_user(db_.execute(std::string(kUserCols) + " WHERE id = ? AND bid = ?", {id, t.bid()}), "user");
 }
 
 Result<User> MySqlUserRepository::find_by_email(const TenantId& t, std::string_view email) {
-  return one_user(
-      db_.execute(std::string(kUserCols) + " WHERE bid = ? AND email = ?", {t.bid(), email}),
-      "user");
+  return one_user(db_.execute(std::string(kUserCols) + " WHERE bid = ? AND email = ?", {t.bid(), email}), "user");
 }
 
 Result<std::vector<User>> MySqlUserRepository::list(const TenantId& t) {
@@ -142,37 +136,31 @@ Result<std::vector<User>> MySqlUserRepository::list(const TenantId& t) {
 }
 
 Result<bool> MySqlUserRepository::set_role(const TenantId& t, Id id, UserRole role) {
-  return matched(db_.execute("UPDATE users SET role = ? WHERE id = ? AND bid = ?",
-                             {to_name(kUserRole, role), id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE users SET role = ? WHERE id = ? AND bid = ?", {to_name(kUserRole, role), id, t.bid()}));
 }
 
-Result<bool> MySqlUserRepository::set_password_hash(const TenantId& t, Id id,
-                                                    std::string_view hash) {
-  return matched(db_.execute("UPDATE users SET password_hash = ? WHERE id = ? AND bid = ?",
-                             {hash, id, t.bid()}));
+Result<bool> MySqlUserRepository::set_password_hash(const TenantId& t, Id id, std::string_view hash) {
+  return matched(db_.execute("UPDATE users SET password_hash = ? WHERE id = ? AND bid = ?", {hash, id, t.bid()}));
 }
 
 Result<bool> MySqlUserRepository::set_disabled(const TenantId& t, Id id, bool disabled) {
-  return matched(db_.execute("UPDATE users SET disabled = ? WHERE id = ? AND bid = ?",
-                             {disabled, id, t.bid()}));
+  return matched(db_.execute("UPDATE users SET disabled = ? WHERE id = ? AND bid = ?", {disabled, id, t.bid()}));
 }
 
 Result<bool> MySqlUserRepository::record_login(const TenantId& t, Id id, Timestamp at) {
-  return matched(db_.execute("UPDATE users SET last_login_at = ? WHERE id = ? AND bid = ?",
-                             {at, id, t.bid()}));
+  return matched(db_.execute("UPDATE users SET last_login_at = ? WHERE id = ? AND bid = ?", {at, id, t.bid()}));
 }
 
 Result<bool> MySqlUserRepository::remove(const TenantId& t, Id id) {
   return matched(db_.execute("DELETE FROM users WHERE id = ? AND bid = ?", {id, t.bid()}));
 }
 
-Result<Id> MySqlUserRepository::create_platform_admin(std::string_view email,
-                                                      std::string_view password_hash) {
+Result<Id> MySqlUserRepository::create_platform_admin(std::string_view email, std::string_view password_hash) {
   auto user = db_.execute("SELECT 1 FROM users WHERE email = ?", {email});
   if (!user) return std::unexpected(user.error());
   if (!user->rows.empty()) return std::unexpected(email_exists());
-  auto r = db_.execute("INSERT INTO platform_admins (email, password_hash) VALUES (?, ?)",
-                       {email, password_hash});
+  auto r = db_.execute("INSERT INTO platform_admins (email, password_hash) VALUES (?, ?)", {email, password_hash});
   if (!r) {
     if (r.error().code == ErrorCode::kAlreadyExists) {
       return make_error(ErrorCode::kAlreadyExists, "a platform admin with this e-mail already exists");
@@ -233,22 +221,19 @@ ApiKey to_key(const Row& r) {
 }
 }  // namespace
 
-Result<Id> MySqlApiKeyRepository::create(const TenantId& t, std::string_view name,
-                                         std::string_view prefix, std::string_view key_hash,
-                                         const std::vector<std::string>& scopes) {
+Result<Id> MySqlApiKeyRepository::create(const TenantId& t, std::string_view name, std::string_view prefix,
+                                         std::string_view key_hash, const std::vector<std::string>& scopes) {
   if (key_hash.size() != 32) {
     return make_error(ErrorCode::kInvalidArgument, "API key hash must be 32 bytes");
   }
-  auto r = db_.execute(
-      "INSERT INTO api_keys (bid, name, prefix, key_hash, scopes) VALUES (?, ?, ?, ?, ?)",
-      {t.bid(), name, prefix, key_hash, to_json_array(scopes)});
+  auto r = db_.execute("INSERT INTO api_keys (bid, name, prefix, key_hash, scopes) VALUES (?, ?, ?, ?, ?)",
+                       {t.bid(), name, prefix, key_hash, to_json_array(scopes)});
   if (!r) return std::unexpected(r.error());
   return static_cast<Id>(r->insert_id);
 }
 
 Result<std::vector<ApiKey>> MySqlApiKeyRepository::list(const TenantId& t) {
-  auto r = db_.execute(std::string(kKeyCols) + " WHERE bid = ? ORDER BY created_at, id",
-                       {t.bid()});
+  auto r = db_.execute(std::string(kKeyCols) + " WHERE bid = ? ORDER BY created_at, id", {t.bid()});
   if (!r) return std::unexpected(r.error());
   std::vector<ApiKey> out;
   for (const auto& row : r->rows) out.push_back(to_key(row));
@@ -256,19 +241,16 @@ Result<std::vector<ApiKey>> MySqlApiKeyRepository::list(const TenantId& t) {
 }
 
 Result<bool> MySqlApiKeyRepository::revoke(const TenantId& t, Id id, Timestamp at) {
-  return matched(db_.execute(
-      "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND bid = ? AND revoked_at IS NULL",
-      {at, id, t.bid()}));
-}
-
-Result<bool> MySqlApiKeyRepository::touch(const TenantId& t, Id id, Timestamp at) {
-  return matched(db_.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND bid = ?",
+  return matched(db_.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND bid = ? AND revoked_at IS NULL",
                              {at, id, t.bid()}));
 }
 
+Result<bool> MySqlApiKeyRepository::touch(const TenantId& t, Id id, Timestamp at) {
+  return matched(db_.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND bid = ?", {at, id, t.bid()}));
+}
+
 Result<ApiKey> MySqlApiKeyRepository::authenticate(std::string_view key_hash) {
-  auto r = db_.execute(std::string(kKeyCols) + " WHERE key_hash = ? AND revoked_at IS NULL",
-                       {key_hash});
+  auto r = db_.execute(std::string(kKeyCols) + " WHERE key_hash = ? AND revoked_at IS NULL", {key_hash});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("API key");
   return to_key(r->rows[0]);
@@ -282,8 +264,7 @@ std::string seal_secrets(const crypto::Keyring& keys, const std::map<std::string
   return keys.encrypt(nlohmann::json(s).dump());
 }
 
-Result<std::map<std::string, std::string>> open_secrets(const crypto::Keyring& keys,
-                                                        const Value& sealed) {
+Result<std::map<std::string, std::string>> open_secrets(const crypto::Keyring& keys, const Value& sealed) {
   std::map<std::string, std::string> out;
   if (sealed.is_null()) return out;
   auto plain = keys.decrypt(sealed.as_string());
@@ -320,11 +301,10 @@ Status MySqlPipelineConfigRepository::put(const TenantId& t, const PipelineConfi
       "hash_phone_after_analysis = VALUES(hash_phone_after_analysis), "
       "channel_roles = VALUES(channel_roles), secrets_sealed = VALUES(secrets_sealed), "
       "secrets_key_id = VALUES(secrets_key_id), version = version + 1",
-      {t.bid(), c.source_db_json, c.column_mapping_json, c.crm_json,
-       to_name(kLeadFilter, c.lead_filter_mode), c.stt_provider, c.stt_options_json,
-       c.llm_chain_json, c.embedding_provider, c.language, c.default_country_code, c.concurrency,
-       c.rate_limit_per_min, c.retention_days, c.hash_phone_after_analysis,
-       c.channel_roles_json, sealed, kid});
+      {t.bid(), c.source_db_json, c.column_mapping_json, c.crm_json, to_name(kLeadFilter, c.lead_filter_mode),
+       c.stt_provider, c.stt_options_json, c.llm_chain_json, c.embedding_provider, c.language, c.default_country_code,
+       c.concurrency, c.rate_limit_per_min, c.retention_days, c.hash_phone_after_analysis, c.channel_roles_json, sealed,
+       kid});
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -372,8 +352,7 @@ Result<std::int64_t> MySqlPipelineConfigRepository::reseal_all() {
   for (const auto& row : r->rows) {
     const std::string bid = row[0].as_string();
     Status st = db_.transaction([&](Connection& c) -> Status {
-      auto cur = c.execute(
-          "SELECT secrets_sealed FROM business_pipeline_config WHERE bid = ? FOR UPDATE", {bid});
+      auto cur = c.execute("SELECT secrets_sealed FROM business_pipeline_config WHERE bid = ? FOR UPDATE", {bid});
       if (!cur) return std::unexpected(cur.error());
       if (cur->rows.empty()) return {};
       auto secrets = open_secrets(keys_, cur->rows[0][0]);
@@ -416,8 +395,7 @@ Result<Id> MySqlAgentConfigRepository::create(const TenantId& t, const AgentConf
   auto r = db_.execute(
       "INSERT INTO business_agent_config (bid, name, kind, prompt_template, output_schema, "
       "model, enabled) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {t.bid(), c.name, to_name(kAgentKind, c.kind), c.prompt_template, c.output_schema_json,
-       c.model, c.enabled});
+      {t.bid(), c.name, to_name(kAgentKind, c.kind), c.prompt_template, c.output_schema_json, c.model, c.enabled});
   if (!r) return std::unexpected(r.error());
   return static_cast<Id>(r->insert_id);
 }
@@ -429,10 +407,8 @@ Result<AgentConfig> MySqlAgentConfigRepository::get(const TenantId& t, Id id) {
   return to_agent_config(r->rows[0]);
 }
 
-Result<std::vector<AgentConfig>> MySqlAgentConfigRepository::list(const TenantId& t,
-                                                                  bool enabled_only) {
-  auto r = db_.execute(std::string(kAgentCols) +
-                           " WHERE bid = ? AND (enabled = 1 OR ? = 0) ORDER BY name",
+Result<std::vector<AgentConfig>> MySqlAgentConfigRepository::list(const TenantId& t, bool enabled_only) {
+  auto r = db_.execute(std::string(kAgentCols) + " WHERE bid = ? AND (enabled = 1 OR ? = 0) ORDER BY name",
                        {t.bid(), enabled_only});
   if (!r) return std::unexpected(r.error());
   std::vector<AgentConfig> out;
@@ -441,17 +417,16 @@ Result<std::vector<AgentConfig>> MySqlAgentConfigRepository::list(const TenantId
 }
 
 Result<bool> MySqlAgentConfigRepository::update(const TenantId& t, const AgentConfig& c) {
-  return matched(db_.execute(
-      "UPDATE business_agent_config SET name = ?, kind = ?, prompt_template = ?, "
-      "output_schema = ?, model = ?, enabled = ?, version = version + 1 "
-      "WHERE id = ? AND bid = ?",
-      {c.name, to_name(kAgentKind, c.kind), c.prompt_template, c.output_schema_json, c.model,
-       c.enabled, c.id, t.bid()}));
+  return matched(
+      db_.execute("UPDATE business_agent_config SET name = ?, kind = ?, prompt_template = ?, "
+                  "output_schema = ?, model = ?, enabled = ?, version = version + 1 "
+                  "WHERE id = ? AND bid = ?",
+                  {c.name, to_name(kAgentKind, c.kind), c.prompt_template, c.output_schema_json, c.model, c.enabled,
+                   c.id, t.bid()}));
 }
 
 Result<bool> MySqlAgentConfigRepository::remove(const TenantId& t, Id id) {
-  return matched(
-      db_.execute("DELETE FROM business_agent_config WHERE id = ? AND bid = ?", {id, t.bid()}));
+  return matched(db_.execute("DELETE FROM business_agent_config WHERE id = ? AND bid = ?", {id, t.bid()}));
 }
 
 }  // namespace earshot::storage

@@ -41,35 +41,29 @@ E from_name(const Names<E, N>& names, std::string_view s) {
 
 inline constexpr Names<BusinessStatus, 2> kBusinessStatus{
     {{BusinessStatus::kActive, "active"}, {BusinessStatus::kDisabled, "disabled"}}};
-inline constexpr Names<UserRole, 3> kUserRole{{{UserRole::kViewer, "viewer"},
-                                               {UserRole::kAdmin, "admin"},
-                                               {UserRole::kAnalyst, "analyst"}}};
-inline constexpr Names<LeadFilterMode, 3> kLeadFilter{{{LeadFilterMode::kOff, "off"},
-                                                       {LeadFilterMode::kPrefer, "prefer"},
-                                                       {LeadFilterMode::kRequire, "require"}}};
-inline constexpr Names<AgentKind, 2> kAgentKind{
-    {{AgentKind::kBuiltin, "builtin"}, {AgentKind::kLlm, "llm"}}};
+inline constexpr Names<UserRole, 3> kUserRole{
+    {{UserRole::kViewer, "viewer"}, {UserRole::kAdmin, "admin"}, {UserRole::kAnalyst, "analyst"}}};
+inline constexpr Names<LeadFilterMode, 3> kLeadFilter{
+    {{LeadFilterMode::kOff, "off"}, {LeadFilterMode::kPrefer, "prefer"}, {LeadFilterMode::kRequire, "require"}}};
+inline constexpr Names<AgentKind, 2> kAgentKind{{{AgentKind::kBuiltin, "builtin"}, {AgentKind::kLlm, "llm"}}};
 inline constexpr Names<CallDirection, 3> kDirection{{{CallDirection::kUnknown, "unknown"},
                                                      {CallDirection::kInbound, "inbound"},
                                                      {CallDirection::kOutbound, "outbound"}}};
 inline constexpr Names<MetricsSource, 2> kMetricsSource{
     {{MetricsSource::kTranscript, "transcript"}, {MetricsSource::kAudio, "audio"}}};
-inline constexpr Names<EscalationSeverity, 3> kSeverity{{{EscalationSeverity::kMedium, "medium"},
-                                                         {EscalationSeverity::kLow, "low"},
-                                                         {EscalationSeverity::kHigh, "high"}}};
-inline constexpr Names<EscalationStatus, 3> kEscalationStatus{
-    {{EscalationStatus::kOpen, "open"},
-     {EscalationStatus::kAcknowledged, "acknowledged"},
-     {EscalationStatus::kResolved, "resolved"}}};
+inline constexpr Names<EscalationSeverity, 3> kSeverity{
+    {{EscalationSeverity::kMedium, "medium"}, {EscalationSeverity::kLow, "low"}, {EscalationSeverity::kHigh, "high"}}};
+inline constexpr Names<EscalationStatus, 3> kEscalationStatus{{{EscalationStatus::kOpen, "open"},
+                                                               {EscalationStatus::kAcknowledged, "acknowledged"},
+                                                               {EscalationStatus::kResolved, "resolved"}}};
 inline constexpr Names<EventOutcome, 5> kOutcome{{{EventOutcome::kStarted, "started"},
                                                   {EventOutcome::kSucceeded, "succeeded"},
                                                   {EventOutcome::kFailed, "failed"},
                                                   {EventOutcome::kRetried, "retried"},
                                                   {EventOutcome::kSkipped, "skipped"}}};
-inline constexpr Names<DeliveryStatus, 3> kDeliveryStatus{
-    {{DeliveryStatus::kPending, "pending"},
-     {DeliveryStatus::kDelivered, "delivered"},
-     {DeliveryStatus::kFailed, "failed"}}};
+inline constexpr Names<DeliveryStatus, 3> kDeliveryStatus{{{DeliveryStatus::kPending, "pending"},
+                                                           {DeliveryStatus::kDelivered, "delivered"},
+                                                           {DeliveryStatus::kFailed, "failed"}}};
 
 [[nodiscard]] inline std::unexpected<Error> not_found(std::string_view what, Id id) {
   return std::unexpected(Error(ErrorCode::kNotFound, fmt::format("{} {} not found", what, id)));
@@ -86,8 +80,7 @@ inline constexpr Names<DeliveryStatus, 3> kDeliveryStatus{
 
 // kNotFound unless call `id` belongs to tenant `t`. With `lock`, the call row stays locked
 // (SELECT ... FOR UPDATE) until the surrounding transaction ends.
-[[nodiscard]] inline Status require_call(Connection& c, const TenantId& t, Id id,
-                                         bool lock = false) {
+[[nodiscard]] inline Status require_call(Connection& c, const TenantId& t, Id id, bool lock = false) {
   auto r = c.execute(lock ? "SELECT id FROM call_records WHERE id = ? AND bid = ? FOR UPDATE"
                           : "SELECT id FROM call_records WHERE id = ? AND bid = ?",
                      {id, t.bid()});

@@ -46,8 +46,7 @@ ProcessingEvent StageCall::event(EventOutcome outcome, std::string error) const 
   e.outcome = outcome;
   e.attempt = attempt_;
   e.error = std::move(error);
-  e.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock->steady_now() - received_).count();
+  e.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock->steady_now() - received_).count();
   e.created_at = to_timestamp(d_.clock->now());
   return e;
 }

@@ -11,8 +11,7 @@ Result<TenantId> TenantId::make(std::string_view bid) {
   }
   if (!ok) {
     return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("invalid business id '{}' (1-64 of [a-z0-9_-])",
-                                  bid.substr(0, 80)));
+                      fmt::format("invalid business id '{}' (1-64 of [a-z0-9_-])", bid.substr(0, 80)));
   }
   return TenantId(std::string(bid));
 }

@@ -42,13 +42,21 @@ std::optional<Timestamp> Value::opt_time() const {
   return std::nullopt;
 }
 
-std::int64_t Value::as_int(std::int64_t fallback) const { return opt_int().value_or(fallback); }
-double Value::as_double(double fallback) const { return opt_double().value_or(fallback); }
-std::string Value::as_string() const { return opt_string().value_or(std::string{}); }
+std::int64_t Value::as_int(std::int64_t fallback) const {
+  return opt_int().value_or(fallback);
+}
+double Value::as_double(double fallback) const {
+  return opt_double().value_or(fallback);
+}
+std::string Value::as_string() const {
+  return opt_string().value_or(std::string{});
+}
 std::string Value::take_string() {
   if (auto* s = std::get_if<std::string>(&v_)) return std::move(*s);
   return as_string();
 }
-Timestamp Value::as_time() const { return opt_time().value_or(Timestamp{}); }
+Timestamp Value::as_time() const {
+  return opt_time().value_or(Timestamp{});
+}
 
 }  // namespace earshot::storage

@@ -10,8 +10,7 @@
 
 namespace earshot::stt {
 
-ChannelSplitProvider::ChannelSplitProvider(std::unique_ptr<SttProvider> inner)
-    : inner_(std::move(inner)) {}
+ChannelSplitProvider::ChannelSplitProvider(std::unique_ptr<SttProvider> inner) : inner_(std::move(inner)) {}
 
 namespace {
 
@@ -95,8 +94,7 @@ void ChannelSplitProvider::transcribe(SttJob job, TranscribeCallback done) {
   }
   decoded->channels.clear();
   for (std::size_t ch = 0; ch < channels; ++ch) {
-    inner_->transcribe(std::move(parts[ch]),
-                       [join, ch](Result<Transcript> r) { join->set(ch, std::move(r)); });
+    inner_->transcribe(std::move(parts[ch]), [join, ch](Result<Transcript> r) { join->set(ch, std::move(r)); });
   }
 }
 

@@ -115,11 +115,8 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
 
 }  // namespace
 
-DeepgramProvider::DeepgramProvider(ProviderConfig config, http::HttpClient& client,
-                                   const Clock& clock)
-    : config_(std::make_shared<const ProviderConfig>(std::move(config))),
-      client_(client),
-      clock_(clock) {}
+DeepgramProvider::DeepgramProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock)
+    : config_(std::make_shared<const ProviderConfig>(std::move(config))), client_(client), clock_(clock) {}
 
 void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
   if (job.audio.empty()) {
@@ -129,10 +126,9 @@ void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
   const bool multichannel = job.separate_channels && job.channels > 1;
   const bool diarize = job.diarize && !multichannel;
   const auto& cfg = *config_;
-  std::string url = fmt::format(
-      "{}/v1/listen?model={}&diarize={}&utterances=true&punctuate=true&smart_format=true",
-      cfg.base_url, http::url_encode(cfg.model.empty() ? "nova-3" : cfg.model),
-      diarize ? "true" : "false");
+  std::string url =
+      fmt::format("{}/v1/listen?model={}&diarize={}&utterances=true&punctuate=true&smart_format=true", cfg.base_url,
+                  http::url_encode(cfg.model.empty() ? "nova-3" : cfg.model), diarize ? "true" : "false");
   if (multichannel) url += "&multichannel=true";
   const std::string language = job.language.empty() ? cfg.language : job.language;
   if (!language.empty() && language != "unknown") url += "&language=" + http::url_encode(language);
@@ -144,16 +140,15 @@ void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = audio;
     return r;
   };
-  http::send_with_retry(
-      detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),
-      deepgram_error,
-      [done = std::move(done), multichannel, diarize, language](Result<http::HttpResponse> r) {
-        if (!r) {
-          done(std::unexpected(r.error()));
-          return;
-        }
-        done(parse_listen(*r, multichannel, diarize, language));
-      });
+  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),
+                        deepgram_error,
+                        [done = std::move(done), multichannel, diarize, language](Result<http::HttpResponse> r) {
+                          if (!r) {
+                            done(std::unexpected(r.error()));
+                            return;
+                          }
+                          done(parse_listen(*r, multichannel, diarize, language));
+                        });
 }
 
 }  // namespace earshot::stt

@@ -1,10 +1,9 @@
 #pragma once
 // Helpers shared by the adapters (private).
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "earshot/core/error.hpp"
@@ -28,13 +27,14 @@ inline double num_or(const nlohmann::json& j, const char* key, double def = 0) {
   return it->get<double>();
 }
 
-inline std::int64_t seconds_to_ms(double s) { return std::llround(s * 1000.0); }
+inline std::int64_t seconds_to_ms(double s) {
+  return std::llround(s * 1000.0);
+}
 
 // A provider answered 2xx with a body we cannot read: not the input's fault, and a retry of a
 // billed request is not ours to make; kUnavailable lets the queue try the job again later.
 inline Error malformed(std::string_view provider, std::string_view what) {
-  return Error(ErrorCode::kUnavailable,
-               std::string(provider) + ": malformed response: " + std::string(what));
+  return Error(ErrorCode::kUnavailable, std::string(provider) + ": malformed response: " + std::string(what));
 }
 
 inline Result<nlohmann::json> parse_body(std::string_view provider, const http::HttpResponse& r) {
@@ -61,8 +61,8 @@ inline std::string excerpt(std::string_view s) {
 
 namespace earshot::stt::detail {
 
-inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client,
-                                        const Clock& clock, std::string what) {
+inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpClient& client, const Clock& clock,
+                                        std::string what) {
   http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
@@ -73,8 +73,7 @@ inline http::RetryContext retry_context(const ProviderConfig& cfg, http::HttpCli
   return ctx;
 }
 
-inline http::HttpRequest base_request(const ProviderConfig& cfg, std::string method,
-                                      std::string url) {
+inline http::HttpRequest base_request(const ProviderConfig& cfg, std::string method, std::string url) {
   http::HttpRequest r;
   r.method = std::move(method);
   r.url = std::move(url);

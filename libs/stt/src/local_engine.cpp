@@ -41,9 +41,9 @@ Result<std::unique_ptr<LocalEngine>> LocalEngine::create(const LocalEngineOption
   const std::string lw = fmt::format("{}", o.language_weight);
   std::unique_ptr<LocalEngine> engine(new LocalEngine());
   engine->impl_ = std::make_unique<Impl>();
-  engine->impl_->config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(),
-                                      "-dict", dict.c_str(), "-lw", lw.c_str(), "-samprate", "16000",
-                                      "-logfn", "/dev/null", nullptr);
+  engine->impl_->config =
+      cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict", dict.c_str(), "-lw",
+                  lw.c_str(), "-samprate", "16000", "-logfn", "/dev/null", nullptr);
   if (engine->impl_->config == nullptr) {
     return make_error(ErrorCode::kInternal, "pocketsphinx rejected its configuration");
   }
@@ -83,7 +83,7 @@ Result<std::vector<Segment>> LocalEngine::transcribe(std::span<const float> samp
     double conf_sum = 0;
     for (ps_seg_t* s = ps_seg_iter(ps); s != nullptr; s = ps_seg_next(s)) {
       std::string w = ps_seg_word(s);
-      if (w.empty() || w[0] == '<' || w[0] == '[') continue;  // <s>, </s>, <sil>, [NOISE]
+      if (w.empty() || w[0] == '<' || w[0] == '[') continue;                      // <s>, </s>, <sil>, [NOISE]
       if (auto paren = w.find('('); paren != std::string::npos) w.resize(paren);  // alt prons
       int sf = 0, ef = 0;
       ps_seg_frames(s, &sf, &ef);

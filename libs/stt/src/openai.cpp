@@ -47,8 +47,8 @@ Word to_word(const json& w) {
   return out;
 }
 
-Result<Transcript> parse_verbose(std::string_view provider, const http::HttpResponse& r,
-                                 const std::string& language, std::int64_t duration_ms) {
+Result<Transcript> parse_verbose(std::string_view provider, const http::HttpResponse& r, const std::string& language,
+                                 std::int64_t duration_ms) {
   auto parsed = detail::parse_body(provider, r);
   if (!parsed) return std::unexpected(parsed.error());
   const json& j = *parsed;
@@ -99,8 +99,7 @@ Result<Transcript> parse_verbose(std::string_view provider, const http::HttpResp
       Segment seg;
       seg.speaker = "unknown";
       seg.text = std::move(text);
-      seg.end_ms = j.contains("duration") ? detail::seconds_to_ms(detail::num_or(j, "duration"))
-                                          : duration_ms;
+      seg.end_ms = j.contains("duration") ? detail::seconds_to_ms(detail::num_or(j, "duration")) : duration_ms;
       t.segments.push_back(std::move(seg));
     }
   }
@@ -110,12 +109,8 @@ Result<Transcript> parse_verbose(std::string_view provider, const http::HttpResp
 
 }  // namespace
 
-OpenAiSttProvider::OpenAiSttProvider(ProviderConfig config, http::HttpClient& client,
-                                     const Clock& clock, Mode mode)
-    : config_(std::make_shared<const ProviderConfig>(std::move(config))),
-      client_(client),
-      clock_(clock),
-      mode_(mode) {}
+OpenAiSttProvider::OpenAiSttProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock, Mode mode)
+    : config_(std::make_shared<const ProviderConfig>(std::move(config))), client_(client), clock_(clock), mode_(mode) {}
 
 void OpenAiSttProvider::transcribe(SttJob job, TranscribeCallback done) {
   const std::string provider(name());

@@ -1,9 +1,9 @@
 #include "earshot/stt/provider_config.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 
 #include "earshot/audio/audio.hpp"
@@ -15,14 +15,13 @@ namespace {
 
 audio::AudioFormat sniff(std::string_view bytes) {
   const auto head = bytes.substr(0, 64);
-  return audio::detect_format(std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(head.data()), head.size()));
+  return audio::detect_format(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(head.data()), head.size()));
 }
 
 Status check_url(std::string_view key, const std::string& url) {
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("provider config: {} must be an http(s) URL", key));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("provider config: {} must be an http(s) URL", key));
   }
   return {};
 }
@@ -31,24 +30,36 @@ Status check_url(std::string_view key, const std::string& url) {
 
 std::string_view audio_content_type(std::string_view audio) {
   switch (sniff(audio)) {
-    case audio::AudioFormat::kWav: return "audio/wav";
-    case audio::AudioFormat::kFlac: return "audio/flac";
-    case audio::AudioFormat::kOgg: return "audio/ogg";
-    case audio::AudioFormat::kMp3: return "audio/mpeg";
-    case audio::AudioFormat::kAiff: return "audio/aiff";
-    case audio::AudioFormat::kUnknown: break;
+    case audio::AudioFormat::kWav:
+      return "audio/wav";
+    case audio::AudioFormat::kFlac:
+      return "audio/flac";
+    case audio::AudioFormat::kOgg:
+      return "audio/ogg";
+    case audio::AudioFormat::kMp3:
+      return "audio/mpeg";
+    case audio::AudioFormat::kAiff:
+      return "audio/aiff";
+    case audio::AudioFormat::kUnknown:
+      break;
   }
   return "application/octet-stream";
 }
 
 std::string_view audio_extension(std::string_view audio) {
   switch (sniff(audio)) {
-    case audio::AudioFormat::kWav: return "wav";
-    case audio::AudioFormat::kFlac: return "flac";
-    case audio::AudioFormat::kOgg: return "ogg";
-    case audio::AudioFormat::kMp3: return "mp3";
-    case audio::AudioFormat::kAiff: return "aiff";
-    case audio::AudioFormat::kUnknown: break;
+    case audio::AudioFormat::kWav:
+      return "wav";
+    case audio::AudioFormat::kFlac:
+      return "flac";
+    case audio::AudioFormat::kOgg:
+      return "ogg";
+    case audio::AudioFormat::kMp3:
+      return "mp3";
+    case audio::AudioFormat::kAiff:
+      return "aiff";
+    case audio::AudioFormat::kUnknown:
+      break;
   }
   return "bin";
 }
@@ -74,8 +85,7 @@ Result<ProviderConfig> parse_provider_config(std::string_view text) {
       out = value.get<std::string>();
       return {};
     };
-    const auto ms_field = [&](std::chrono::milliseconds& out, std::int64_t min,
-                              std::int64_t max) -> Status {
+    const auto ms_field = [&](std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) -> Status {
       if (!value.is_number_integer()) return bad(key, "must be an integer");
       const auto v = value.get<std::int64_t>();
       if (v < min || v > max) return bad(key, fmt::format("must be in [{}, {}]", min, max));
@@ -83,22 +93,34 @@ Result<ProviderConfig> parse_provider_config(std::string_view text) {
       return {};
     };
     Status s;
-    if (key == "provider") s = string_field(c.provider);
-    else if (key == "api_key") s = string_field(c.api_key);
-    else if (key == "base_url") s = string_field(c.base_url);
-    else if (key == "model") s = string_field(c.model);
-    else if (key == "language") s = string_field(c.language);
-    else if (key == "timeout_ms") s = ms_field(c.timeout, 1, 3'600'000);
-    else if (key == "connect_timeout_ms") s = ms_field(c.connect_timeout, 1, 600'000);
-    else if (key == "deadline_ms") s = ms_field(c.deadline, 1, 86'400'000);
-    else if (key == "initial_backoff_ms") s = ms_field(c.retry.initial_backoff, 1, 600'000);
-    else if (key == "max_backoff_ms") s = ms_field(c.retry.max_backoff, 1, 3'600'000);
-    else if (key == "max_retry_after_ms") s = ms_field(c.retry.max_retry_after, 0, 86'400'000);
-    else if (key == "poll_interval_ms") s = ms_field(c.poll_interval, 1, 600'000);
-    else if (key == "max_poll_interval_ms") s = ms_field(c.max_poll_interval, 1, 3'600'000);
+    if (key == "provider")
+      s = string_field(c.provider);
+    else if (key == "api_key")
+      s = string_field(c.api_key);
+    else if (key == "base_url")
+      s = string_field(c.base_url);
+    else if (key == "model")
+      s = string_field(c.model);
+    else if (key == "language")
+      s = string_field(c.language);
+    else if (key == "timeout_ms")
+      s = ms_field(c.timeout, 1, 3'600'000);
+    else if (key == "connect_timeout_ms")
+      s = ms_field(c.connect_timeout, 1, 600'000);
+    else if (key == "deadline_ms")
+      s = ms_field(c.deadline, 1, 86'400'000);
+    else if (key == "initial_backoff_ms")
+      s = ms_field(c.retry.initial_backoff, 1, 600'000);
+    else if (key == "max_backoff_ms")
+      s = ms_field(c.retry.max_backoff, 1, 3'600'000);
+    else if (key == "max_retry_after_ms")
+      s = ms_field(c.retry.max_retry_after, 0, 86'400'000);
+    else if (key == "poll_interval_ms")
+      s = ms_field(c.poll_interval, 1, 600'000);
+    else if (key == "max_poll_interval_ms")
+      s = ms_field(c.max_poll_interval, 1, 3'600'000);
     else if (key == "max_attempts") {
-      if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
-          value.get<std::int64_t>() > 20) {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > 20) {
         s = bad(key, "must be an integer in [1, 20]");
       } else {
         c.retry.max_attempts = value.get<int>();
@@ -135,8 +157,8 @@ Result<ProviderConfig> parse_provider_config(std::string_view text) {
   return c;
 }
 
-Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config,
-                                                   http::HttpClient& client, const Clock& clock) {
+Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config, http::HttpClient& client,
+                                                   const Clock& clock) {
   std::unique_ptr<SttProvider> p;
   if (config.provider == "sarvam") {
     p = std::make_unique<SarvamProvider>(config, client, clock);
@@ -145,8 +167,7 @@ Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config,
   } else if (config.provider == "openai") {
     p = std::make_unique<OpenAiSttProvider>(config, client, clock, OpenAiSttProvider::Mode::kOpenAi);
   } else if (config.provider == "whisper_cpp") {
-    p = std::make_unique<OpenAiSttProvider>(config, client, clock,
-                                            OpenAiSttProvider::Mode::kWhisperCpp);
+    p = std::make_unique<OpenAiSttProvider>(config, client, clock, OpenAiSttProvider::Mode::kWhisperCpp);
   } else {
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("provider config: unknown provider '{}'", config.provider));

@@ -25,14 +25,12 @@ Error sarvam_error(const http::HttpResponse& r) {
   } else {
     message = detail::excerpt(r.body);
   }
-  return http::error_for_status("sarvam", r.status, code, message,
-                                code == "insufficient_quota_error");
+  return http::error_for_status("sarvam", r.status, code, message, code == "insufficient_quota_error");
 }
 
 // Blob storage answers in XML or not at all; the status says enough.
 Error blob_error(const http::HttpResponse& r) {
-  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body),
-                                false);
+  return http::error_for_status("sarvam upload storage", r.status, "", detail::excerpt(r.body), false);
 }
 
 double number_at(const json& arr, std::size_t i) {
@@ -40,8 +38,7 @@ double number_at(const json& arr, std::size_t i) {
 }
 
 // The sync response and each batch output file share one shape.
-Result<Transcript> parse_transcript(const json& j, const std::string& language,
-                                    std::int64_t duration_ms) {
+Result<Transcript> parse_transcript(const json& j, const std::string& language, std::int64_t duration_ms) {
   if (!j.contains("transcript") || !(j["transcript"].is_string() || j["transcript"].is_null())) {
     return std::unexpected(detail::malformed("sarvam", "no transcript"));
   }
@@ -128,8 +125,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   void fail(Error e) {
     auto cb = std::move(done);
     if (!job_id.empty()) {
-      e.message += fmt::format(" [sarvam job {}{}{}]", job_id, last_state.empty() ? "" : ", last state ",
-                               last_state);
+      e.message += fmt::format(" [sarvam job {}{}{}]", job_id, last_state.empty() ? "" : ", last state ", last_state);
     }
     cb(std::unexpected(std::move(e)));
   }
@@ -147,8 +143,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   }
 
   // POST url with a JSON body (or none), retried; `next` gets the parsed 2xx body.
-  void call(std::string what, std::string url, std::optional<json> body,
-            std::function<void(const json&)> next) {
+  void call(std::string what, std::string url, std::optional<json> body, std::function<void(const json&)> next) {
     auto self = shared_from_this();
     auto build = [self, url, body = body ? body->dump() : std::string(), has_body = body.has_value()] {
       auto r = self->api("POST", url);
@@ -205,26 +200,22 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
       r.shared_body = self->audio;
       return r;
     };
-    http::send_with_retry(
-        step("upload"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
-          if (!r) return self->fail(std::move(r.error()));
-          self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start",
-                     std::nullopt, [self](const json&) { self->poll(); });
-        });
+    http::send_with_retry(step("upload"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
+      if (!r) return self->fail(std::move(r.error()));
+      self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start", std::nullopt,
+                 [self](const json&) { self->poll(); });
+    });
   }
 
   void poll() {
     auto self = shared_from_this();
-    auto build = [self] {
-      return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status");
-    };
-    http::send_with_retry(step("status"), std::move(build), sarvam_error,
-                          [self](Result<http::HttpResponse> r) {
-                            if (!r) return self->fail(std::move(r.error()));
-                            auto j = detail::parse_body("sarvam", *r);
-                            if (!j) return self->fail(std::move(j.error()));
-                            self->on_status(*j);
-                          });
+    auto build = [self] { return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status"); };
+    http::send_with_retry(step("status"), std::move(build), sarvam_error, [self](Result<http::HttpResponse> r) {
+      if (!r) return self->fail(std::move(r.error()));
+      auto j = detail::parse_body("sarvam", *r);
+      if (!j) return self->fail(std::move(j.error()));
+      self->on_status(*j);
+    });
   }
 
   void on_status(const json& j) {
@@ -254,18 +245,16 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
         }
       }
       if (outputs.empty()) {
-        return fail(Error(ErrorCode::kInvalidArgument,
-                          "sarvam batch job produced no output" +
-                              (file_error.empty() ? std::string() : ": " + file_error)));
+        return fail(Error(ErrorCode::kInvalidArgument, "sarvam batch job produced no output" +
+                                                           (file_error.empty() ? std::string() : ": " + file_error)));
       }
       return download(std::move(outputs));
     }
     // Accepted, Pending, Running (and any state we do not know yet): wait and ask again.
     const auto delay = poll_backoff.next();
     if (clock.steady_now() + delay >= ctx.deadline) {
-      return fail(Error(ErrorCode::kTimeout,
-                        fmt::format("sarvam batch job not finished within the deadline (state {})",
-                                    last_state.empty() ? "unknown" : last_state)));
+      return fail(Error(ErrorCode::kTimeout, fmt::format("sarvam batch job not finished within the deadline (state {})",
+                                                         last_state.empty() ? "unknown" : last_state)));
     }
     if (client.shutting_down()) return fail(Error(ErrorCode::kUnavailable, "shutting down"));
     client.post_after(delay, [self = shared_from_this()] { self->poll(); });
@@ -276,8 +265,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     call("download-files", base + "/download-files", body,
          [self = shared_from_this(), name = outputs.front()](const json& j) {
            const auto urls = j.value("download_urls", json::object());
-           if (!urls.is_object() || !urls.contains(name) ||
-               detail::str_or(urls[name], "file_url").empty()) {
+           if (!urls.is_object() || !urls.contains(name) || detail::str_or(urls[name], "file_url").empty()) {
              return self->fail(detail::malformed("sarvam", "download-files: no URL for the output"));
            }
            self->fetch_output(detail::str_or(urls[name], "file_url"));
@@ -287,24 +275,21 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   void fetch_output(std::string url) {
     auto self = shared_from_this();
     auto build = [self, url] { return detail::base_request(*self->cfg, "GET", url); };
-    http::send_with_retry(step("output"), std::move(build), blob_error,
-                          [self](Result<http::HttpResponse> r) {
-                            if (!r) return self->fail(std::move(r.error()));
-                            auto j = detail::parse_body("sarvam", *r);
-                            if (!j) return self->fail(std::move(j.error()));
-                            auto t = parse_transcript(*j, self->language, self->duration_ms);
-                            auto cb = std::move(self->done);
-                            cb(std::move(t));
-                          });
+    http::send_with_retry(step("output"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
+      if (!r) return self->fail(std::move(r.error()));
+      auto j = detail::parse_body("sarvam", *r);
+      if (!j) return self->fail(std::move(j.error()));
+      auto t = parse_transcript(*j, self->language, self->duration_ms);
+      auto cb = std::move(self->done);
+      cb(std::move(t));
+    });
   }
 };
 
 }  // namespace
 
 SarvamProvider::SarvamProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock)
-    : config_(std::make_shared<const ProviderConfig>(std::move(config))),
-      client_(client),
-      clock_(clock) {}
+    : config_(std::make_shared<const ProviderConfig>(std::move(config))), client_(client), clock_(clock) {}
 
 void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
   if (job.audio.empty()) {
@@ -350,20 +335,19 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     r.shared_body = body;
     return r;
   };
-  http::send_with_retry(
-      detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"), std::move(build),
-      sarvam_error, [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
-        if (!r) {
-          done(std::unexpected(r.error()));
-          return;
-        }
-        auto j = detail::parse_body("sarvam", *r);
-        if (!j) {
-          done(std::unexpected(j.error()));
-          return;
-        }
-        done(parse_transcript(*j, language, duration_ms));
-      });
+  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"), std::move(build),
+                        sarvam_error, [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
+                          if (!r) {
+                            done(std::unexpected(r.error()));
+                            return;
+                          }
+                          auto j = detail::parse_body("sarvam", *r);
+                          if (!j) {
+                            done(std::unexpected(j.error()));
+                            return;
+                          }
+                          done(parse_transcript(*j, language, duration_ms));
+                        });
 }
 
 }  // namespace earshot::stt

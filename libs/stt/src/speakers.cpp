@@ -25,14 +25,12 @@ std::string normalise(std::string_view s) {
 
 bool is_channel_label(const std::string& label) {
   return label.size() > 2 && label.starts_with("ch") &&
-         std::all_of(label.begin() + 2, label.end(),
-                     [](unsigned char c) { return std::isdigit(c) != 0; });
+         std::all_of(label.begin() + 2, label.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 }  // namespace
 
-std::map<std::string, std::string> map_speakers(Transcript& transcript,
-                                                const SpeakerMapping& mapping) {
+std::map<std::string, std::string> map_speakers(Transcript& transcript, const SpeakerMapping& mapping) {
   std::map<std::string, std::string> applied;
   std::vector<const Segment*> ordered;
   for (const auto& s : transcript.segments) ordered.push_back(&s);
@@ -45,9 +43,12 @@ std::map<std::string, std::string> map_speakers(Transcript& transcript,
       applied["unknown"] = "unknown";
     } else if (is_channel_label(s->speaker)) {
       const auto ch = s->speaker;
-      if (ch == "ch0") applied[ch] = mapping.agent_on_left ? "agent" : "customer";
-      else if (ch == "ch1") applied[ch] = mapping.agent_on_left ? "customer" : "agent";
-      else applied[ch] = "other";
+      if (ch == "ch0")
+        applied[ch] = mapping.agent_on_left ? "agent" : "customer";
+      else if (ch == "ch1")
+        applied[ch] = mapping.agent_on_left ? "customer" : "agent";
+      else
+        applied[ch] = "other";
     } else {
       talk[s->speaker] += std::max<std::int64_t>(0, s->end_ms - s->start_ms);
     }

@@ -13,7 +13,9 @@
 
 namespace earshot::sync {
 
-std::string feed_source(std::string_view feed_name) { return fmt::format("feed:{}", feed_name); }
+std::string feed_source(std::string_view feed_name) {
+  return fmt::format("feed:{}", feed_name);
+}
 
 SyncMetrics::SyncMetrics(Metrics& m)
     : synced(&m.counter("earshot_calls_synced_total", "Calls created by the sync worker, by source (db, feed).")),
@@ -64,8 +66,9 @@ Result<bool> refresh_lead_filter_state(SyncDeps& d, SyncMetrics& m, const storag
   const bool blocked = leads == 0;
   gauge.Set(blocked ? 1 : 0);
   const std::string state =
-      blocked ? std::string("blocked: lead filter is require and the CRM has no leads, so no calls are synced; "
-                            "configure the CRM or change the lead filter mode")
+      blocked ? std::string(
+                    "blocked: lead filter is require and the CRM has no leads, so no calls are synced; "
+                    "configure the CRM or change the lead filter mode")
               : fmt::format("ok: lead filter require, {} CRM leads", leads);
   auto cur = d.watermarks.get(t, kLeadFilterSource);
   if (!cur || !*cur || **cur != state) {
@@ -136,8 +139,8 @@ Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(SyncDeps& d, 
   if (!after) return std::unexpected(after.error());
   out.reserve(after->rows.size());
   for (const auto& r : after->rows) {
-    out.emplace(r[1].as_string(), UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(),
-                                               r[5].as_int() == 1});
+    out.emplace(r[1].as_string(),
+                UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(), r[5].as_int() == 1});
   }
   return out;
 }

@@ -65,7 +65,8 @@ std::string format_lsq_time(storage::Timestamp t) {
 
 Result<LsqLeadPage> parse_leads_response(std::string_view body) {
   auto j = Json::parse(body, nullptr, false);
-  if (j.is_discarded()) return make_error(ErrorCode::kInvalidArgument, "LeadSquared answered with a body that is not JSON");
+  if (j.is_discarded())
+    return make_error(ErrorCode::kInvalidArgument, "LeadSquared answered with a body that is not JSON");
   LsqLeadPage page;
   const Json* leads = nullptr;
   if (j.is_array()) {
@@ -91,7 +92,8 @@ Result<LsqLeadPage> fetch_leads_page(http::HttpClient& client, const CrmConfig& 
   req.method = "POST";
   req.url = fmt::format("{}/v2/LeadManagement.svc/Leads.Get?accessKey={}&secretKey={}", crm.base_url,
                         http::url_encode(crm.access_key), http::url_encode(crm.secret_key));
-  Json body{{"Parameter", {{"LookupName", "ModifiedOn"}, {"LookupValue", std::string(modified_since)}, {"SqlOperator", ">="}}},
+  Json body{{"Parameter",
+             {{"LookupName", "ModifiedOn"}, {"LookupValue", std::string(modified_since)}, {"SqlOperator", ">="}}},
             {"Columns", {{"Include_CSV", "ProspectID, FirstName, LastName, Phone, EmailAddress, ModifiedOn"}}},
             {"Sorting", {{"ColumnName", "ModifiedOn"}, {"Direction", "0"}}},
             {"Paging", {{"PageIndex", page_index}, {"PageSize", crm.page_size}}}};
@@ -193,7 +195,8 @@ Result<SyncReport> CrmSync::run_once(const storage::TenantId& t) {
       if (fate != MessageFate::kRetry || attempt == kMaxAttempts) break;
       auto wait = backoff.next();
       if (got.error().retry_after) wait = std::max(wait, *got.error().retry_after);
-      log::warn("LeadSquared request failed; retrying", {{"error", got.error().message}, {"attempt", std::to_string(attempt)}});
+      log::warn("LeadSquared request failed; retrying",
+                {{"error", got.error().message}, {"attempt", std::to_string(attempt)}});
       if (!detail::pause(d_, wait)) return fail(Error(ErrorCode::kUnavailable, "shutting down"));
     }
     if (!got) return fail(got.error());

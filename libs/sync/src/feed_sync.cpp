@@ -63,7 +63,8 @@ Result<FeedPage> parse_rows_response(std::string_view body, const FeedConfig& fe
       if (it == row->end() || !it->is_string()) return fmt::format("column '{}' is missing or not text", col);
       target = it->get<std::string>();
       if (words(target) == 0) return fmt::format("column '{}' is empty", col);
-      if (target.size() > kMaxTurnChars) return fmt::format("column '{}' is longer than {} characters", col, kMaxTurnChars);
+      if (target.size() > kMaxTurnChars)
+        return fmt::format("column '{}' is longer than {} characters", col, kMaxTurnChars);
       return {};
     };
     out.problem = text(feed.customer_column, out.customer);
@@ -74,7 +75,7 @@ Result<FeedPage> parse_rows_response(std::string_view body, const FeedConfig& fe
 }
 
 std::string transcript_segments(const FeedConfig& feed, const FeedRow& row, std::int64_t* duration_ms,
-                                 std::string* full_text) {
+                                std::string* full_text) {
   const bool customer_first = feed.first_speaker == "customer";
   const std::pair<std::string, const std::string*> turns[2] = {
       {customer_first ? "customer" : "agent", customer_first ? &row.customer : &row.agent},
@@ -84,7 +85,8 @@ std::string transcript_segments(const FeedConfig& feed, const FeedRow& row, std:
   full_text->clear();
   for (const auto& [speaker, text] : turns) {
     const std::int64_t len = std::max<std::int64_t>(1, words(*text)) * kMsPerWord;
-    segs.push_back({{"speaker", speaker}, {"start_ms", at}, {"end_ms", at + len}, {"text", *text}, {"confidence", 1.0}});
+    segs.push_back(
+        {{"speaker", speaker}, {"start_ms", at}, {"end_ms", at + len}, {"text", *text}, {"confidence", 1.0}});
     if (!full_text->empty()) full_text->push_back('\n');
     *full_text += *text;
     at += len + kTurnGapMs;
@@ -178,7 +180,8 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
       if (message_fate(page.error().code) != MessageFate::kRetry || attempt == kMaxRetries) break;
       auto wait = backoff.next();
       if (hint) wait = std::max(wait, *hint);
-      log::warn("rows API request failed; retrying", {{"error", page.error().message}, {"attempt", std::to_string(attempt + 1)}});
+      log::warn("rows API request failed; retrying",
+                {{"error", page.error().message}, {"attempt", std::to_string(attempt + 1)}});
       if (!detail::pause(d_, wait)) return fail(Error(ErrorCode::kUnavailable, "shutting down"));
     }
     if (!page) return fail(page.error());
@@ -193,7 +196,8 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
         ++rep.rejected;
         ++rep.skipped;
         m_.rejected->Add({{"source", "feed"}}).Increment();
-        log::warn("feed row skipped", {{"feed", feed.name}, {"row_idx", std::to_string(row.row_idx)}, {"reason", row.problem}});
+        log::warn("feed row skipped",
+                  {{"feed", feed.name}, {"row_idx", std::to_string(row.row_idx)}, {"reason", row.problem}});
         continue;
       }
       storage::CallInput in;
@@ -203,8 +207,11 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
       std::string text;
       segments.push_back(transcript_segments(feed, row, &in.duration_ms, &text));
       texts.push_back(std::move(text));
-      in.metadata_json =
-          Json{{"source", "feed"}, {"feed", feed.name}, {"dataset", feed.dataset}, {"row_idx", std::to_string(row.row_idx)}}.dump();
+      in.metadata_json = Json{{"source", "feed"},
+                              {"feed", feed.name},
+                              {"dataset", feed.dataset},
+                              {"row_idx", std::to_string(row.row_idx)}}
+                             .dump();
       calls.push_back(std::move(in));
       valid.push_back(&row);
     }

@@ -26,14 +26,16 @@ SyncScheduler::SyncScheduler(SyncDeps deps, SchedulerOptions options, BusinessLi
     : deps_(with_sleep(std::move(deps), [this](std::chrono::milliseconds d) { return sleep_for(d); })),
       options_(options),
       businesses_(std::move(businesses)),
-      list_failures_(&deps_.metrics.counter(
-          "earshot_sync_business_list_failures_total",
-          "Scheduler ticks whose list of businesses failed; the previous schedules were kept.")),
+      list_failures_(
+          &deps_.metrics.counter("earshot_sync_business_list_failures_total",
+                                 "Scheduler ticks whose list of businesses failed; the previous schedules were kept.")),
       db_(deps_),
       crm_(deps_),
       feeds_(deps_) {}
 
-SyncScheduler::~SyncScheduler() { stop(); }
+SyncScheduler::~SyncScheduler() {
+  stop();
+}
 
 Status SyncScheduler::start() {
   std::lock_guard lock(mu_);

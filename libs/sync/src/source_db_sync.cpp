@@ -9,8 +9,8 @@
 #include <unordered_set>
 
 #include "earshot/core/log.hpp"
-#include "earshot/http/egress.hpp"
 #include "earshot/crypto/base64.hpp"
+#include "earshot/http/egress.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/storage/phone.hpp"
 #include "earshot/sync/sync.hpp"
@@ -69,7 +69,9 @@ std::optional<storage::Timestamp> time_of(const Value& v) {
 
 constexpr const char* kNoAudio = "the source row has no audio URL";
 
-std::string col_or_null(const std::string& c) { return c.empty() ? "NULL" : "src." + quote_identifier(c); }
+std::string col_or_null(const std::string& c) {
+  return c.empty() ? "NULL" : "src." + quote_identifier(c);
+}
 
 struct Query {
   std::string first;  // no position yet
@@ -443,10 +445,11 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
       if (!phones.empty()) {
         std::vector<Value> p{Value(t.bid())};
         for (const auto& ph : phones) p.emplace_back(ph);
-        auto leads = d_.db.execute(fmt::format("SELECT phone, lead_id, fields FROM crm_leads WHERE bid = ? AND phone IN "
-                                               "({}) ORDER BY modified_at",
-                                               placeholders(phones.size())),
-                                   p);
+        auto leads =
+            d_.db.execute(fmt::format("SELECT phone, lead_id, fields FROM crm_leads WHERE bid = ? AND phone IN "
+                                      "({}) ORDER BY modified_at",
+                                      placeholders(phones.size())),
+                          p);
         if (!leads) return abandon(leads.error());
         for (const auto& r : leads->rows) lead_of[r[0].as_string()] = {r[1].as_string(), r[2].as_string()};
       }

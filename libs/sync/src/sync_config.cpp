@@ -89,7 +89,8 @@ Result<std::optional<SourceDbConfig>> parse_source_db(const storage::PipelineCon
   if (!kind) return std::unexpected(kind.error());
   if (kind->empty() || *kind == "none") return std::optional<SourceDbConfig>();
   if (*kind != "mysql" && *kind != "mariadb") {
-    return std::unexpected(bad("source_db.kind", fmt::format("'{}' is not supported (mysql, mariadb, none)", *kind)).error());
+    return std::unexpected(
+        bad("source_db.kind", fmt::format("'{}' is not supported (mysql, mariadb, none)", *kind)).error());
   }
   out.kind = *kind;
   auto host = str(*j, "host", "source_db");
@@ -145,13 +146,12 @@ Result<std::optional<SourceDbConfig>> parse_source_db(const storage::PipelineCon
     std::string* target;
     bool required;
   };
-  for (const Field& f : {Field{"external_id", &cm.external_id, true}, Field{"agent", &cm.agent, false},
-                         Field{"agent_name", &cm.agent_name, false},
-                         Field{"customer_phone", &cm.customer_phone, false},
-                         Field{"customer_name", &cm.customer_name, false}, Field{"started_at", &cm.started_at, true},
-                         Field{"duration", &cm.duration, false}, Field{"audio_url", &cm.audio_url, false},
-                         Field{"watermark_time", &cm.watermark_time, false},
-                         Field{"watermark_id", &cm.watermark_id, false}}) {
+  for (const Field& f :
+       {Field{"external_id", &cm.external_id, true}, Field{"agent", &cm.agent, false},
+        Field{"agent_name", &cm.agent_name, false}, Field{"customer_phone", &cm.customer_phone, false},
+        Field{"customer_name", &cm.customer_name, false}, Field{"started_at", &cm.started_at, true},
+        Field{"duration", &cm.duration, false}, Field{"audio_url", &cm.audio_url, false},
+        Field{"watermark_time", &cm.watermark_time, false}, Field{"watermark_id", &cm.watermark_id, false}}) {
     auto v = column(*m, f.name, f.required);
     if (!v) return std::unexpected(v.error());
     *f.target = *v;
@@ -160,7 +160,8 @@ Result<std::optional<SourceDbConfig>> parse_source_db(const storage::PipelineCon
   if (cm.watermark_id.empty()) cm.watermark_id = cm.external_id;
   auto unit = str(*m, "duration_unit", "column_mapping", "s");
   if (!unit) return std::unexpected(unit.error());
-  if (*unit != "s" && *unit != "ms") return std::unexpected(bad("column_mapping.duration_unit", "must be s or ms").error());
+  if (*unit != "s" && *unit != "ms")
+    return std::unexpected(bad("column_mapping.duration_unit", "must be s or ms").error());
   cm.duration_ms = *unit == "ms";
   if (auto d = m->find("disposition"); d != m->end() && !d->is_null()) {
     if (!d->is_object()) return std::unexpected(bad("column_mapping.disposition", "must be an object").error());
@@ -200,10 +201,10 @@ Result<std::vector<FeedConfig>> parse_feeds(const storage::PipelineConfig& c) {
       std::string_view name;
       std::string* target;
     };
-    for (const Field& fld : {Field{"name", &fc.name}, Field{"base_url", &fc.base_url}, Field{"dataset", &fc.dataset},
-                             Field{"config", &fc.config}, Field{"split", &fc.split},
-                             Field{"customer_column", &fc.customer_column}, Field{"agent_column", &fc.agent_column},
-                             Field{"first_speaker", &fc.first_speaker}}) {
+    for (const Field& fld :
+         {Field{"name", &fc.name}, Field{"base_url", &fc.base_url}, Field{"dataset", &fc.dataset},
+          Field{"config", &fc.config}, Field{"split", &fc.split}, Field{"customer_column", &fc.customer_column},
+          Field{"agent_column", &fc.agent_column}, Field{"first_speaker", &fc.first_speaker}}) {
       auto v = str(f, fld.name, path, *fld.target);
       if (!v) return std::unexpected(v.error());
       *fld.target = *v;

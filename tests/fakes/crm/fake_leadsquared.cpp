@@ -22,7 +22,8 @@ FakeLeadSquared::FakeLeadSquared(std::string access_key, std::string secret_key)
     const auto now = std::chrono::steady_clock::now();
     if (req.get_param_value("accessKey") != access_key_ || req.get_param_value("secretKey") != secret_key_) {
       res.status = 401;
-      res.set_content(error_body("MXInvalidAPIAccessKeyException", "Invalid API Access Key").dump(), "application/json");
+      res.set_content(error_body("MXInvalidAPIAccessKeyException", "Invalid API Access Key").dump(),
+                      "application/json");
       return false;
     }
     while (!window_.empty() && now - window_.front() >= std::chrono::seconds(5)) window_.pop_front();
@@ -51,8 +52,10 @@ FakeLeadSquared::FakeLeadSquared(std::string access_key, std::string secret_key)
       res.status = 400;
       res.set_content(error_body("MXInvalidInputException", m).dump(), "application/json");
     };
-    if (!b.is_object() || !b.contains("RelatedProspectId") || !b["RelatedProspectId"].is_string()) return bad("RelatedProspectId is required");
-    if (!b.contains("ActivityEvent") || !b["ActivityEvent"].is_number_integer()) return bad("ActivityEvent must be a number");
+    if (!b.is_object() || !b.contains("RelatedProspectId") || !b["RelatedProspectId"].is_string())
+      return bad("RelatedProspectId is required");
+    if (!b.contains("ActivityEvent") || !b["ActivityEvent"].is_number_integer())
+      return bad("ActivityEvent must be a number");
     if (!b.contains("ActivityDateTime") || !b["ActivityDateTime"].is_string() ||
         !std::regex_match(b["ActivityDateTime"].get<std::string>(), kDate)) {
       return bad("ActivityDateTime must be yyyy-MM-dd HH:mm:ss");
@@ -84,14 +87,20 @@ FakeLeadSquared::FakeLeadSquared(std::string access_key, std::string secret_key)
     const auto lead = req.get_param_value("leadId");
     nlohmann::json list = nlohmann::json::array();
     for (const auto& a : by_lead_[lead]) {
-      list.push_back({{"Id", "x"}, {"EventCode", a["ActivityEvent"]}, {"EventName", "Earshot call"},
-                      {"CreatedOn", a["ActivityDateTime"]}, {"Data", a.value("Fields", nlohmann::json::array())}});
+      list.push_back({{"Id", "x"},
+                      {"EventCode", a["ActivityEvent"]},
+                      {"EventName", "Earshot call"},
+                      {"CreatedOn", a["ActivityDateTime"]},
+                      {"Data", a.value("Fields", nlohmann::json::array())}});
     }
-    res.set_content(nlohmann::json{{"RecordCount", list.size()}, {"ProspectActivities", list}}.dump(), "application/json");
+    res.set_content(nlohmann::json{{"RecordCount", list.size()}, {"ProspectActivities", list}}.dump(),
+                    "application/json");
   });
 }
 
-FakeLeadSquared::~FakeLeadSquared() { stop(); }
+FakeLeadSquared::~FakeLeadSquared() {
+  stop();
+}
 
 bool FakeLeadSquared::start() {
   // Port 0: the kernel picks the port and the socket stays bound, so nothing else can take

@@ -38,7 +38,7 @@ class FakeLeadSquared {
   void fail_next(int n, int status);  // 500 / 503 ... with the error body
 
   [[nodiscard]] std::vector<nlohmann::json> activities() const;  // accepted bodies, in order
-  [[nodiscard]] int rate_limited() const;                         // 429 answers
+  [[nodiscard]] int rate_limited() const;                        // 429 answers
   [[nodiscard]] int requests() const;
   // Largest number of requests seen in any 5 s window.
   [[nodiscard]] int max_in_window() const;

@@ -1,11 +1,11 @@
 #include "fakes/llm/fake_llm.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 namespace earshot::testing {
 
@@ -92,8 +92,7 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(const std::s
   }
   const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo), std::chrono::day(d)};
   if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-         std::chrono::seconds(se);
+  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(se);
 }
 
 std::string aws_type_of(const std::string& body) {
@@ -108,8 +107,7 @@ FakeProviderServer::Reply FakeBedrock::aws_error(int status, const std::string& 
   return {status, json{{"message", msg}, {"__type", type}}.dump()};
 }
 
-FakeBedrock::FakeBedrock(Options options, const Clock& clock)
-    : FakeChatServer(std::move(options)), clock_(&clock) {}
+FakeBedrock::FakeBedrock(Options options, const Clock& clock) : FakeChatServer(std::move(options)), clock_(&clock) {}
 
 std::string FakeBedrock::last_model() const {
   std::lock_guard lock(model_mu_);
@@ -118,12 +116,18 @@ std::string FakeBedrock::last_model() const {
 
 FakeProviderServer::Reply FakeBedrock::failure_reply(FailureKind kind) const {
   switch (kind) {
-    case FailureKind::kRateLimit: return aws_error(429, "ThrottlingException", "Too many requests, please wait before trying again.");
-    case FailureKind::kServerError: return aws_error(500, "InternalServerException", "Internal server error");
-    case FailureKind::kUnavailable: return aws_error(503, "ServiceUnavailableException", "Service unavailable");
-    case FailureKind::kAuth: return aws_error(403, "AccessDeniedException", "You don't have access to the model");
-    case FailureKind::kQuota: return aws_error(400, "ServiceQuotaExceededException", "Quota exceeded");
-    case FailureKind::kInvalidInput: return aws_error(400, "ValidationException", "Malformed input request");
+    case FailureKind::kRateLimit:
+      return aws_error(429, "ThrottlingException", "Too many requests, please wait before trying again.");
+    case FailureKind::kServerError:
+      return aws_error(500, "InternalServerException", "Internal server error");
+    case FailureKind::kUnavailable:
+      return aws_error(503, "ServiceUnavailableException", "Service unavailable");
+    case FailureKind::kAuth:
+      return aws_error(403, "AccessDeniedException", "You don't have access to the model");
+    case FailureKind::kQuota:
+      return aws_error(400, "ServiceQuotaExceededException", "Quota exceeded");
+    case FailureKind::kInvalidInput:
+      return aws_error(400, "ValidationException", "Malformed input request");
   }
   return {500, "{}"};
 }
@@ -151,7 +155,8 @@ void FakeBedrock::routes() {
     return [this, converse](const httplib::Request& req, httplib::Response& res) {
       if (!signature_ok(req)) {
         ++bad_signatures_;
-        res.set_header("x-amzn-ErrorType", "InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/");
+        res.set_header("x-amzn-ErrorType",
+                       "InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/");
         reply(res, aws_error(403, "InvalidSignatureException",
                              "The request signature we calculated does not match the signature you provided."));
         return;
@@ -195,12 +200,18 @@ void FakeBedrock::routes() {
 FakeProviderServer::Reply FakeOllama::failure_reply(FailureKind kind) const {
   const auto err = [](int status, const std::string& m) { return Reply{status, json{{"error", m}}.dump()}; };
   switch (kind) {
-    case FailureKind::kRateLimit: return err(429, "too many requests");
-    case FailureKind::kServerError: return err(500, "llama runner process has terminated");
-    case FailureKind::kUnavailable: return err(502, "bad gateway");
-    case FailureKind::kAuth: return err(401, "unauthorized");
-    case FailureKind::kQuota: return err(402, "payment required");
-    case FailureKind::kInvalidInput: return err(404, "model 'nope' not found");
+    case FailureKind::kRateLimit:
+      return err(429, "too many requests");
+    case FailureKind::kServerError:
+      return err(500, "llama runner process has terminated");
+    case FailureKind::kUnavailable:
+      return err(502, "bad gateway");
+    case FailureKind::kAuth:
+      return err(401, "unauthorized");
+    case FailureKind::kQuota:
+      return err(402, "payment required");
+    case FailureKind::kInvalidInput:
+      return err(404, "model 'nope' not found");
   }
   return {500, "{}"};
 }
@@ -212,14 +223,19 @@ void FakeOllama::routes() {
     const std::string model = body.is_object() ? body.value("model", "") : "";
     const std::string text = next_output(req.body);
     if (stream_error_.load()) {
-      std::string nd = json{{"model", model}, {"message", {{"role", "assistant"}, {"content", "{"}}}, {"done", false}}.dump();
+      std::string nd =
+          json{{"model", model}, {"message", {{"role", "assistant"}, {"content", "{"}}}, {"done", false}}.dump();
       nd += "\n" + json{{"error", "an error was encountered while running the model"}}.dump() + "\n";
       reply(res, {200, nd, "application/x-ndjson"});
       return;
     }
-    const json out{{"model", model}, {"created_at", "2026-01-01T00:00:00Z"},
-                   {"message", {{"role", "assistant"}, {"content", text}}}, {"done", true},
-                   {"done_reason", "stop"}, {"total_duration", 1'000'000}, {"prompt_eval_count", 100},
+    const json out{{"model", model},
+                   {"created_at", "2026-01-01T00:00:00Z"},
+                   {"message", {{"role", "assistant"}, {"content", text}}},
+                   {"done", true},
+                   {"done_reason", "stop"},
+                   {"total_duration", 1'000'000},
+                   {"prompt_eval_count", 100},
                    {"eval_count", 25}};
     reply(res, {200, out.dump()});
   });
@@ -245,15 +261,22 @@ void FakeOllama::routes() {
 
 FakeProviderServer::Reply FakeOpenAiChat::failure_reply(FailureKind kind) const {
   const auto err = [](int status, const std::string& type, const std::string& code, const std::string& msg) {
-    return Reply{status, json{{"error", {{"message", msg}, {"type", type}, {"param", nullptr}, {"code", code}}}}.dump()};
+    return Reply{status,
+                 json{{"error", {{"message", msg}, {"type", type}, {"param", nullptr}, {"code", code}}}}.dump()};
   };
   switch (kind) {
-    case FailureKind::kRateLimit: return err(429, "requests", "rate_limit_exceeded", "Rate limit reached");
-    case FailureKind::kServerError: return err(500, "server_error", "internal_error", "The server had an error");
-    case FailureKind::kUnavailable: return err(503, "server_error", "overloaded", "overloaded");
-    case FailureKind::kAuth: return err(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided");
-    case FailureKind::kQuota: return err(429, "insufficient_quota", "insufficient_quota", "You exceeded your current quota");
-    case FailureKind::kInvalidInput: return err(400, "invalid_request_error", "invalid_value", "Invalid schema");
+    case FailureKind::kRateLimit:
+      return err(429, "requests", "rate_limit_exceeded", "Rate limit reached");
+    case FailureKind::kServerError:
+      return err(500, "server_error", "internal_error", "The server had an error");
+    case FailureKind::kUnavailable:
+      return err(503, "server_error", "overloaded", "overloaded");
+    case FailureKind::kAuth:
+      return err(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided");
+    case FailureKind::kQuota:
+      return err(429, "insufficient_quota", "insufficient_quota", "You exceeded your current quota");
+    case FailureKind::kInvalidInput:
+      return err(400, "invalid_request_error", "invalid_value", "Invalid schema");
   }
   return {500, "{}"};
 }
@@ -267,11 +290,14 @@ void FakeOpenAiChat::routes() {
     }
     const auto body = json::parse(req.body, nullptr, false);
     const std::string text = next_output(req.body);
-    const json out{{"id", "chatcmpl-1"}, {"object", "chat.completion"},
-                   {"model", body.is_object() ? body.value("model", "") : ""},
-                   {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}},
-                                             {"finish_reason", "stop"}}})},
-                   {"usage", {{"prompt_tokens", 90}, {"completion_tokens", 20}, {"total_tokens", 110}}}};
+    const json out{
+        {"id", "chatcmpl-1"},
+        {"object", "chat.completion"},
+        {"model", body.is_object() ? body.value("model", "") : ""},
+        {"choices",
+         json::array(
+             {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}}})},
+        {"usage", {{"prompt_tokens", 90}, {"completion_tokens", 20}, {"total_tokens", 110}}}};
     reply(res, {200, out.dump()});
   });
   server().Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) {
@@ -283,7 +309,8 @@ void FakeOpenAiChat::routes() {
     // Answered in reverse order: clients must place each vector by its index.
     json data = json::array();
     for (std::size_t i = input.size(); i-- > 0;) {
-      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embedding_of(input[i].get<std::string>(), 6)}});
+      data.push_back(
+          {{"object", "embedding"}, {"index", i}, {"embedding", embedding_of(input[i].get<std::string>(), 6)}});
     }
     reply(res, {200, json{{"object", "list"}, {"data", data}, {"usage", {{"prompt_tokens", 3}}}}.dump()});
   });

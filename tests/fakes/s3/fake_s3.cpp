@@ -50,11 +50,20 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -90,12 +99,15 @@ bool FakeS3::start() {
   if (port_ <= 0) return false;
   // Bound and listening already: connections wait in the backlog until the loop runs.
   thread_ = std::thread([this] { server_.listen_after_bind(); });
-  return wait_until([this] { return server_.is_running(); }, std::chrono::seconds(10),
-                    std::chrono::milliseconds(1));
+  return wait_until([this] { return server_.is_running(); }, std::chrono::seconds(10), std::chrono::milliseconds(1));
 }
 
-std::string FakeS3::endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
-std::string FakeS3::localhost_endpoint() const { return fmt::format("http://localhost:{}", port_); }
+std::string FakeS3::endpoint() const {
+  return fmt::format("http://127.0.0.1:{}", port_);
+}
+std::string FakeS3::localhost_endpoint() const {
+  return fmt::format("http://localhost:{}", port_);
+}
 
 std::optional<FakeS3::Object> FakeS3::object(const std::string& bucket, const std::string& key) const {
   std::lock_guard lock(mu_);
@@ -124,9 +136,8 @@ std::vector<FakeS3::Logged> FakeS3::log() const {
 
 int FakeS3::count(const std::string& method, const std::string& error_code) const {
   std::lock_guard lock(mu_);
-  return static_cast<int>(std::ranges::count_if(log_, [&](const Logged& l) {
-    return l.method == method && (error_code == "-" || l.error_code == error_code);
-  }));
+  return static_cast<int>(std::ranges::count_if(
+      log_, [&](const Logged& l) { return l.method == method && (error_code == "-" || l.error_code == error_code); }));
 }
 
 void FakeS3::record(Logged entry) {
@@ -136,8 +147,9 @@ void FakeS3::record(Logged entry) {
 
 void FakeS3::refuse(httplib::Response& res, const Refusal& r, const std::string& resource) {
   res.status = r.status;
-  std::string doc = fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>",
-                                r.code, xml_escape(r.message));
+  std::string doc =
+      fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>", r.code,
+                  xml_escape(r.message));
   for (const auto& [k, v] : r.extra) doc += fmt::format("<{}>{}</{}>", k, xml_escape(v), k);
   doc += fmt::format("<Resource>{}</Resource><RequestId>4442587FB7D0A2F9</RequestId></Error>", xml_escape(resource));
   res.set_content(doc, "application/xml");
@@ -158,24 +170,29 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
     if (eq != std::string::npos) fields[part.substr(0, eq)] = part.substr(eq + 1);
   }
   if (!fields.contains("Credential") || !fields.contains("SignedHeaders") || !fields.contains("Signature")) {
-    return Refusal{400, "AuthorizationHeaderMalformed",
+    return Refusal{400,
+                   "AuthorizationHeaderMalformed",
                    "The authorization header is malformed; the Credential, SignedHeaders and Signature are required.",
                    {}};
   }
   const auto scope = split(fields["Credential"], '/');
   if (scope.size() != 5 || scope[4] != "aws4_request" || scope[3] != "s3") {
-    return Refusal{400, "AuthorizationHeaderMalformed",
+    return Refusal{400,
+                   "AuthorizationHeaderMalformed",
                    "The authorization header is malformed; the Credential is mal-formed; expecting "
                    "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
                    {}};
   }
   const auto secret = options_.credentials.find(scope[0]);
   if (secret == options_.credentials.end()) {
-    return Refusal{403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+    return Refusal{403,
+                   "InvalidAccessKeyId",
+                   "The AWS Access Key Id you provided does not exist in our records.",
                    {{"AWSAccessKeyId", scope[0]}}};
   }
   if (scope[2] != options_.region) {
-    return Refusal{400, "AuthorizationHeaderMalformed",
+    return Refusal{400,
+                   "AuthorizationHeaderMalformed",
                    fmt::format("The authorization header is malformed; the region '{}' is wrong; expecting '{}'",
                                scope[2], options_.region),
                    {{"Region", options_.region}}};
@@ -186,7 +203,8 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
     return Refusal{403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", {}};
   }
   if (scope[1] != amz_date.substr(0, 8)) {
-    return Refusal{403, "SignatureDoesNotMatch",
+    return Refusal{403,
+                   "SignatureDoesNotMatch",
                    "The request signature we calculated does not match the signature you provided. Check your key "
                    "and signing method.",
                    {}};
@@ -194,9 +212,12 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
   const auto now = options_.now();
   const auto skew = when > now ? *when - now : now - *when;
   if (skew > std::chrono::minutes(15)) {
-    return Refusal{403, "RequestTimeTooSkewed",
+    return Refusal{403,
+                   "RequestTimeTooSkewed",
                    "The difference between the request time and the current time is too large.",
-                   {{"RequestTime", amz_date}, {"ServerTime", earshot::http::amz_date(now)}, {"MaxAllowedSkewMilliseconds", "900000"}}};
+                   {{"RequestTime", amz_date},
+                    {"ServerTime", earshot::http::amz_date(now)},
+                    {"MaxAllowedSkewMilliseconds", "900000"}}};
   }
   const std::string payload_hash = req.get_header_value("x-amz-content-sha256");
   if (payload_hash.empty()) {
@@ -205,7 +226,8 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
   if (payload_hash != "UNSIGNED-PAYLOAD") {
     const std::string actual = earshot::http::sha256_hex(req.body);
     if (payload_hash != actual) {
-      return Refusal{400, "XAmzContentSHA256Mismatch",
+      return Refusal{400,
+                     "XAmzContentSHA256Mismatch",
                      "The provided 'x-amz-content-sha256' header does not match what was computed.",
                      {{"ClientComputedContentSHA256", payload_hash}, {"S3ComputedContentSHA256", actual}}};
     }
@@ -248,7 +270,8 @@ std::optional<FakeS3::Refusal> FakeS3::authenticate(const httplib::Request& req)
       hmac_sha256(hmac_sha256(hmac_sha256("AWS4" + secret->second, scope[1]), scope[2]), "s3"), "aws4_request");
   const std::string expected = earshot::http::to_hex(hmac_sha256(key, string_to_sign));
   if (expected != fields["Signature"]) {
-    return Refusal{403, "SignatureDoesNotMatch",
+    return Refusal{403,
+                   "SignatureDoesNotMatch",
                    "The request signature we calculated does not match the signature you provided. Check your key "
                    "and signing method.",
                    {{"AWSAccessKeyId", scope[0]},
@@ -351,7 +374,9 @@ void FakeS3::handle(const httplib::Request& req, httplib::Response& res) {
     if (ok) {
       if (first >= size) {
         res.set_header("Content-Range", fmt::format("bytes */{}", size));
-        return fail(Refusal{416, "InvalidRange", "The requested range is not satisfiable",
+        return fail(Refusal{416,
+                            "InvalidRange",
+                            "The requested range is not satisfiable",
                             {{"RangeRequested", range}, {"ActualObjectSize", std::to_string(size)}}});
       }
       res.status = 206;

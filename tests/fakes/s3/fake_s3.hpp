@@ -68,7 +68,7 @@ class FakeS3 {
   [[nodiscard]] std::string localhost_endpoint() const;
 
   // --- switches ---
-  std::atomic<int> slow_down_next{0};      // the next N requests get 503 SlowDown
+  std::atomic<int> slow_down_next{0};       // the next N requests get 503 SlowDown
   std::atomic<int> internal_error_next{0};  // the next N requests get 500 InternalError
 
   // --- state ---

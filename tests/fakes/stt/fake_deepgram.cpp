@@ -1,6 +1,6 @@
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "fakes/stt/fake_providers.hpp"
@@ -104,7 +104,8 @@ void FakeDeepgram::routes() {
         for (auto& w : words_of(u)) words.push_back(w);
         text += (text.empty() ? "" : " ") + u.text;
       }
-      chans.push_back({{"alternatives", json::array({{{"transcript", text}, {"confidence", 0.93}, {"words", words}}})}});
+      chans.push_back(
+          {{"alternatives", json::array({{{"transcript", text}, {"confidence", 0.93}, {"words", words}}})}});
     }
     json utterances = json::array();
     int id = 0;

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "fakes/stt/fake_providers.hpp"
@@ -19,8 +19,8 @@ std::vector<std::pair<std::string, std::pair<double, double>>> split_words(const
   std::vector<std::pair<std::string, std::pair<double, double>>> out;
   const double step = (u.end_s - u.start_s) / static_cast<double>(std::max<std::size_t>(1, tokens.size()));
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    out.push_back({tokens[i], {u.start_s + step * static_cast<double>(i),
-                               u.start_s + step * static_cast<double>(i + 1)}});
+    out.push_back(
+        {tokens[i], {u.start_s + step * static_cast<double>(i), u.start_s + step * static_cast<double>(i + 1)}});
   }
   return out;
 }
@@ -76,8 +76,8 @@ void FakeOpenAi::routes() {
       return reply(res, failure_reply(FailureKind::kInvalidInput));
     }
     if (malformed()) return reply(res, {200, "Internal proxy error", "text/plain"});
-    const bool verbose = req.has_file("response_format") &&
-                         req.get_file_value("response_format").content == "verbose_json";
+    const bool verbose =
+        req.has_file("response_format") && req.get_file_value("response_format").content == "verbose_json";
     const auto channel = marked_channel(req.get_file_value("file").content);
     std::string text;
     json segments = json::array();
@@ -88,14 +88,25 @@ void FakeOpenAi::routes() {
       duration = std::max(duration, u.end_s);
       if (channel && u.channel != *channel) continue;
       text += (text.empty() ? "" : " ") + u.text;
-      segments.push_back({{"id", id++}, {"seek", 0}, {"start", u.start_s}, {"end", u.end_s},
-                          {"text", " " + u.text}, {"tokens", json::array()}, {"temperature", 0.0},
-                          {"avg_logprob", -0.1}, {"compression_ratio", 1.2}, {"no_speech_prob", 0.01}});
+      segments.push_back({{"id", id++},
+                          {"seek", 0},
+                          {"start", u.start_s},
+                          {"end", u.end_s},
+                          {"text", " " + u.text},
+                          {"tokens", json::array()},
+                          {"temperature", 0.0},
+                          {"avg_logprob", -0.1},
+                          {"compression_ratio", 1.2},
+                          {"no_speech_prob", 0.01}});
       for (const auto& [w, t] : split_words(u)) words.push_back({{"word", w}, {"start", t.first}, {"end", t.second}});
     }
     if (!verbose) return reply(res, {200, json{{"text", text}}.dump()});
-    reply(res, {200, json{{"task", "transcribe"}, {"language", "english"}, {"duration", duration},
-                          {"text", text}, {"segments", segments}, {"words", words}}
+    reply(res, {200, json{{"task", "transcribe"},
+                          {"language", "english"},
+                          {"duration", duration},
+                          {"text", text},
+                          {"segments", segments},
+                          {"words", words}}
                          .dump()});
   });
 
@@ -120,15 +131,18 @@ void FakeOpenAi::routes() {
       for (const auto& [w, t] : split_words(u)) {
         words.push_back({{"word", " " + w}, {"start", t.first}, {"end", t.second}, {"probability", 0.9}});
       }
-      json seg = {{"id", id++}, {"text", " " + u.text}, {"start", u.start_s}, {"end", u.end_s},
-                  {"tokens", json::array()}, {"words", words}, {"temperature", 0.0},
-                  {"avg_logprob", -0.2}, {"no_speech_prob", 0.02}};
+      json seg = {{"id", id++},         {"text", " " + u.text},    {"start", u.start_s},
+                  {"end", u.end_s},     {"tokens", json::array()}, {"words", words},
+                  {"temperature", 0.0}, {"avg_logprob", -0.2},     {"no_speech_prob", 0.02}};
       // whisper.cpp's stereo diarization labels speakers by channel energy.
       if (diarize) seg["speaker"] = std::to_string(u.channel);
       segments.push_back(seg);
     }
-    reply(res, {200, json{{"task", "transcribe"}, {"language", "english"}, {"duration", duration},
-                          {"text", text}, {"segments", segments}}
+    reply(res, {200, json{{"task", "transcribe"},
+                          {"language", "english"},
+                          {"duration", duration},
+                          {"text", text},
+                          {"segments", segments}}
                          .dump()});
   });
 }

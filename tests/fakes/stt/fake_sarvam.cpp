@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "fakes/stt/fake_providers.hpp"
@@ -13,10 +14,11 @@ json error_json(const std::string& code, const std::string& message) {
   return {{"error", {{"message", message}, {"code", code}}}};
 }
 
-std::string speaker_id(int s) { return fmt::format("SPEAKER_{:02d}", s); }
+std::string speaker_id(int s) {
+  return fmt::format("SPEAKER_{:02d}", s);
+}
 
-json transcript_json(const std::vector<FakeUtterance>& script, bool diarize,
-                     std::optional<int> channel) {
+json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std::optional<int> channel) {
   std::string text;
   json words = json::array();
   json starts = json::array();
@@ -38,8 +40,7 @@ json transcript_json(const std::vector<FakeUtterance>& script, bool diarize,
               {"transcript", text},
               {"language_code", "en-IN"},
               {"language_probability", 0.98},
-              {"timestamps",
-               {{"words", words}, {"start_time_seconds", starts}, {"end_time_seconds", ends}}}};
+              {"timestamps", {{"words", words}, {"start_time_seconds", starts}, {"end_time_seconds", ends}}}};
   out["diarized_transcript"] = diarize ? json{{"entries", entries}} : json(nullptr);
   return out;
 }
@@ -87,9 +88,10 @@ void FakeSarvam::routes() {
   s.Post("/speech-to-text", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
     if (!key_ok(req, api_key())) return reply(res, failure_reply(FailureKind::kAuth));
-    if (!req.has_file("file") || req.get_file_value("file").content.empty() ||
-        !req.has_file("model") || !req.has_file("language_code")) {
-      return reply(res, {400, error_json("invalid_request_error", "file, model and language_code are required").dump()});
+    if (!req.has_file("file") || req.get_file_value("file").content.empty() || !req.has_file("model") ||
+        !req.has_file("language_code")) {
+      return reply(res,
+                   {400, error_json("invalid_request_error", "file, model and language_code are required").dump()});
     }
     if (malformed()) return reply(res, {200, "{\"request_id\": \"x\", \"transcript\": [1,", "application/json"});
     const auto channel = marked_channel(req.get_file_value("file").content);
@@ -125,8 +127,7 @@ void FakeSarvam::routes() {
     if (guard(req, res)) return;
     if (!key_ok(req, api_key())) return reply(res, failure_reply(FailureKind::kAuth));
     const auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.contains("files") || !body["files"].is_array() ||
-        body["files"].size() != 1) {
+    if (body.is_discarded() || !body.contains("files") || !body["files"].is_array() || body["files"].size() != 1) {
       return reply(res, {400, error_json("invalid_request_error", "files must list one file").dump()});
     }
     const std::string id = body.value("job_id", "");
@@ -139,8 +140,8 @@ void FakeSarvam::routes() {
     }
     // A SAS-style URL whose query carries percent-encoded characters: the client must use
     // it exactly as given (re-encoding it would break the signature check below).
-    const std::string url = fmt::format("{}/blob/upload/{}/{}?sv=2024-05-04&sr=b&sig=AbC%2Fd%2BeF%3D",
-                                        base_url(), id, name);
+    const std::string url =
+        fmt::format("{}/blob/upload/{}/{}?sv=2024-05-04&sr=b&sig=AbC%2Fd%2BeF%3D", base_url(), id, name);
     reply(res, {200, json{{"job_id", id},
                           {"job_state", "Accepted"},
                           {"upload_urls", {{name, {{"file_url", url}, {"file_metadata", json::object()}}}}},
@@ -150,8 +151,7 @@ void FakeSarvam::routes() {
 
   s.Put(R"(/blob/upload/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
-    if (req.get_param_value("sig") != "AbC/d+eF=" ||
-        req.target.find("sig=AbC%2Fd%2BeF%3D") == std::string::npos) {
+    if (req.get_param_value("sig") != "AbC/d+eF=" || req.target.find("sig=AbC%2Fd%2BeF%3D") == std::string::npos) {
       return reply(res, {403, "<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"});
     }
     if (req.get_header_value("x-ms-blob-type") != "BlockBlob") {
@@ -216,12 +216,12 @@ void FakeSarvam::routes() {
       status["job_state"] = "Completed";
       status["successful_files_count"] = 1;
       status["failed_files_count"] = 0;
-      status["job_details"] = json::array(
-          {{{"inputs", inputs},
-            {"outputs", json::array({{{"file_name", job.file_name + ".json"}, {"file_id", "0"}}})},
-            {"state", "Success"},
-            {"error_message", nullptr},
-            {"exception_name", nullptr}}});
+      status["job_details"] =
+          json::array({{{"inputs", inputs},
+                        {"outputs", json::array({{{"file_name", job.file_name + ".json"}, {"file_id", "0"}}})},
+                        {"state", "Success"},
+                        {"error_message", nullptr},
+                        {"exception_name", nullptr}}});
     }
     reply(res, {200, status.dump()});
   });

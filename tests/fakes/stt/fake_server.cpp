@@ -18,8 +18,7 @@ std::vector<FakeUtterance> default_script() {
   };
 }
 
-FakeProviderServer::FakeProviderServer(Options options)
-    : options_(std::move(options)), script_(default_script()) {
+FakeProviderServer::FakeProviderServer(Options options) : options_(std::move(options)), script_(default_script()) {
   const int threads = options_.threads;
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_.set_keep_alive_max_count(100000);
@@ -28,7 +27,9 @@ FakeProviderServer::FakeProviderServer(Options options)
   server_.set_payload_max_length(512ULL << 20);
 }
 
-FakeProviderServer::~FakeProviderServer() { stop(); }
+FakeProviderServer::~FakeProviderServer() {
+  stop();
+}
 
 bool FakeProviderServer::start() {
   routes();

@@ -47,10 +47,10 @@ enum class FailureKind {
 struct FailurePlan {
   int count = 0;  // the next `count` matching requests fail
   FailureKind kind = FailureKind::kRateLimit;
-  std::optional<int> retry_after_s;               // Retry-After: <seconds>
-  std::optional<int> retry_after_ms;              // retry-after-ms: <ms>
-  std::optional<std::string> retry_after_date;    // Retry-After: <HTTP-date>
-  std::string path_prefix;                        // only paths starting with this; empty: all
+  std::optional<int> retry_after_s;             // Retry-After: <seconds>
+  std::optional<int> retry_after_ms;            // retry-after-ms: <ms>
+  std::optional<std::string> retry_after_date;  // Retry-After: <HTTP-date>
+  std::string path_prefix;                      // only paths starting with this; empty: all
 
   static FailurePlan of(int n, FailureKind k) {
     FailurePlan p;
@@ -58,10 +58,22 @@ struct FailurePlan {
     p.kind = k;
     return p;
   }
-  FailurePlan& after_s(int s) { retry_after_s = s; return *this; }
-  FailurePlan& after_ms(int ms) { retry_after_ms = ms; return *this; }
-  FailurePlan& after_date(std::string d) { retry_after_date = std::move(d); return *this; }
-  FailurePlan& only(std::string prefix) { path_prefix = std::move(prefix); return *this; }
+  FailurePlan& after_s(int s) {
+    retry_after_s = s;
+    return *this;
+  }
+  FailurePlan& after_ms(int ms) {
+    retry_after_ms = ms;
+    return *this;
+  }
+  FailurePlan& after_date(std::string d) {
+    retry_after_date = std::move(d);
+    return *this;
+  }
+  FailurePlan& only(std::string prefix) {
+    path_prefix = std::move(prefix);
+    return *this;
+  }
 };
 
 struct ReceivedRequest {

@@ -97,8 +97,9 @@ void FakeHfRows::routes() {
       body = {{"rows", rows}, {"total", total}, {"limit", limit}, {"offset", offset}};
     } else {
       body = {{"features",
-               Json::array({{{"feature_idx", 0}, {"name", "input"}, {"type", {{"dtype", "string"}, {"_type", "Value"}}}},
-                            {{"feature_idx", 1}, {"name", "output"}, {"type", {{"dtype", "string"}, {"_type", "Value"}}}}})},
+               Json::array(
+                   {{{"feature_idx", 0}, {"name", "input"}, {"type", {{"dtype", "string"}, {"_type", "Value"}}}},
+                    {{"feature_idx", 1}, {"name", "output"}, {"type", {{"dtype", "string"}, {"_type", "Value"}}}}})},
               {"rows", rows},
               {"num_rows_total", total},
               {"num_rows_per_page", 100},

@@ -14,7 +14,7 @@ std::string lsq_error(const std::string& type, const std::string& message) {
 FakeLeadSquaredLeads::FakeLeadSquaredLeads(Options options) : FakeProviderServer(std::move(options)) {}
 
 void FakeLeadSquaredLeads::add_lead(const std::string& id, const std::string& phone, const std::string& modified_on,
-                               const std::string& first_name) {
+                                    const std::string& first_name) {
   add_raw_lead(Json{{"ProspectID", id},
                     {"FirstName", first_name},
                     {"LastName", "Example"},
@@ -108,8 +108,9 @@ void FakeLeadSquaredLeads::routes() {
     }
     std::stable_sort(matching.begin(), matching.end(), [](const Json& a, const Json& b) {
       auto m = [](const Json& j) {
-        return j.is_object() && j.contains("ModifiedOn") && j["ModifiedOn"].is_string() ? j["ModifiedOn"].get<std::string>()
-                                                                                         : std::string();
+        return j.is_object() && j.contains("ModifiedOn") && j["ModifiedOn"].is_string()
+                   ? j["ModifiedOn"].get<std::string>()
+                   : std::string();
       };
       return m(a) < m(b);
     });

@@ -42,8 +42,8 @@ class FakeTwilio {
   }
   // The RecordingUrl Twilio would send for a recording of this account.
   [[nodiscard]] std::string recording_url(const std::string& recording_sid) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/2010-04-01/Accounts/" + account_sid_ +
-           "/Recordings/" + recording_sid;
+    return "http://127.0.0.1:" + std::to_string(port_) + "/2010-04-01/Accounts/" + account_sid_ + "/Recordings/" +
+           recording_sid;
   }
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int downloads() const { return downloads_.load(); }
@@ -58,8 +58,7 @@ class FakeTwilio {
   }
 
   void serve(const httplib::Request& req, httplib::Response& res) {
-    const std::string expected =
-        "Basic " + crypto::base64_encode(account_sid_ + ":" + auth_token_);
+    const std::string expected = "Basic " + crypto::base64_encode(account_sid_ + ":" + auth_token_);
     if (req.matches[1] != account_sid_ || req.get_header_value("Authorization") != expected) {
       ++refused_;
       res.status = 401;

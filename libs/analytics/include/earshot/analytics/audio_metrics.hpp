@@ -38,8 +38,7 @@ struct AudioMeasurement {
 
 // Stereo (or more channels; the two mapped ones are used). kInvalidArgument if a mapped
 // channel does not exist.
-[[nodiscard]] Result<AudioMeasurement> measure_stereo(const audio::AudioBuffer& audio,
-                                                      const ChannelMap& map,
+[[nodiscard]] Result<AudioMeasurement> measure_stereo(const audio::AudioBuffer& audio, const ChannelMap& map,
                                                       const audio::VadOptions& vad = {});
 
 // Any channel count, speakers from segments (e.g. a diarized transcript of a mono call).

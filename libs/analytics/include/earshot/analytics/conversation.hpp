@@ -29,7 +29,7 @@ struct Turn {
 
 struct SpeakerMetrics {
   std::int64_t talk_ms = 0;
-  int interruptions = 0;            // times this speaker cut the other off
+  int interruptions = 0;             // times this speaker cut the other off
   std::int64_t interruption_ms = 0;  // overlap time of those interruptions
   std::int64_t longest_turn_ms = 0;
   int turns = 0;
@@ -39,7 +39,7 @@ struct ConversationMetrics {
   std::int64_t duration_ms = 0;
   SpeakerMetrics agent;
   SpeakerMetrics customer;
-  double agent_talk_ratio = 0;        // agent / (agent + customer); 0 when nobody spoke
+  double agent_talk_ratio = 0;          // agent / (agent + customer); 0 when nobody spoke
   double agent_talk_share_of_call = 0;  // agent talk / call duration
   std::int64_t non_talk_ms = 0;
   std::vector<Interval> silences;  // every silent stretch of at least min_silence_ms
@@ -60,8 +60,7 @@ struct ConversationOptions {
 // Sorts and merges overlapping or touching intervals.
 [[nodiscard]] std::vector<Interval> normalize(std::vector<Interval> v);
 
-[[nodiscard]] ConversationMetrics compute_conversation(std::vector<Interval> agent,
-                                                       std::vector<Interval> customer,
+[[nodiscard]] ConversationMetrics compute_conversation(std::vector<Interval> agent, std::vector<Interval> customer,
                                                        std::int64_t duration_ms,
                                                        const ConversationOptions& options = {});
 

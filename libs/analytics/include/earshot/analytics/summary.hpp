@@ -32,14 +32,15 @@ struct OutcomeGuess {
 struct EscalationOptions {
   double sentiment_threshold = -0.5;  // customer call sentiment at or below
   double change_threshold = -0.5;     // customer Q4 - Q1 at or below
-  std::vector<std::string> customer_phrases{"supervisor", "manager", "lawyer", "cancel my account",
-                                            "file a complaint", "report you", "speak to someone else"};
+  std::vector<std::string> customer_phrases{"supervisor",           "manager",          "lawyer",
+                                            "cancel my account",    "file a complaint", "report you",
+                                            "speak to someone else"};
 };
 
 struct EscalationDecision {
   bool escalate = false;
-  std::string reason;     // every trigger, "; "-separated
-  bool high = false;      // severity high (sentiment triggers) vs medium
+  std::string reason;  // every trigger, "; "-separated
+  bool high = false;   // severity high (sentiment triggers) vs medium
 };
 
 [[nodiscard]] EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segments,

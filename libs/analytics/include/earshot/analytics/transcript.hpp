@@ -35,8 +35,7 @@ struct SentimentTimeline {
 // `duration_ms` of the call (quarters split it in four equal parts); a segment belongs to
 // quarter min(floor(midpoint * 4 / duration), 3).
 [[nodiscard]] SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments,
-                                                   std::int64_t duration_ms,
-                                                   const SentimentAnalyzer& analyzer);
+                                                   std::int64_t duration_ms, const SentimentAnalyzer& analyzer);
 
 struct TalkSpeed {
   std::optional<double> agent_wpm;
@@ -48,13 +47,13 @@ struct TalkSpeed {
 // Words per minute of each speaker's talk time (from `conversation`, or from the segments
 // when it is empty), and the agent's question rate: a question is a segment that ends in
 // '?' or starts with an interrogative word.
-[[nodiscard]] TalkSpeed talk_speed(const std::vector<TranscriptSegment>& segments,
-                                   std::int64_t agent_talk_ms, std::int64_t customer_talk_ms);
+[[nodiscard]] TalkSpeed talk_speed(const std::vector<TranscriptSegment>& segments, std::int64_t agent_talk_ms,
+                                   std::int64_t customer_talk_ms);
 
 [[nodiscard]] bool is_question(const std::string& text);
 
 // Speech intervals per role from segments (for transcript-sourced conversation metrics).
-void intervals_from_segments(const std::vector<TranscriptSegment>& segments,
-                             std::vector<Interval>& agent, std::vector<Interval>& customer);
+void intervals_from_segments(const std::vector<TranscriptSegment>& segments, std::vector<Interval>& agent,
+                             std::vector<Interval>& customer);
 
 }  // namespace earshot::analytics

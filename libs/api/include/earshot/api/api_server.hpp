@@ -38,13 +38,13 @@ struct ApiSettings {
   std::int64_t threads = 0;  // listener threads; a route handler holds one while it runs
   std::int64_t max_body_bytes = 0;
   std::chrono::milliseconds header_timeout{10'000};  // request line and headers
-  std::chrono::milliseconds read_timeout{0};          // the body
-  std::chrono::milliseconds write_timeout{0};         // one response (or one piece of it)
-  std::chrono::milliseconds idle_timeout{5'000};      // keep-alive: wait for the next request
-  std::int64_t max_connections = 10'000;              // open connections in all
-  std::int64_t max_connections_per_address = 64;      // open connections of one client address
-  std::int64_t hsts_max_age = 0;                      // seconds; 0: no Strict-Transport-Security
-  std::string cors_origins;  // comma-separated origins, "*" for any, empty for none
+  std::chrono::milliseconds read_timeout{0};         // the body
+  std::chrono::milliseconds write_timeout{0};        // one response (or one piece of it)
+  std::chrono::milliseconds idle_timeout{5'000};     // keep-alive: wait for the next request
+  std::int64_t max_connections = 10'000;             // open connections in all
+  std::int64_t max_connections_per_address = 64;     // open connections of one client address
+  std::int64_t hsts_max_age = 0;                     // seconds; 0: no Strict-Transport-Security
+  std::string cors_origins;                          // comma-separated origins, "*" for any, empty for none
 
   // Declares http_host, http_port, http_threads, http_max_body_bytes,
   // http_header_timeout, http_read_timeout, http_write_timeout, http_idle_timeout,
@@ -59,12 +59,12 @@ struct GatewaySettings {
   std::chrono::milliseconds access_ttl{0};
   std::chrono::milliseconds refresh_ttl{0};
   bool rate_limit_enabled = true;
-  std::int64_t rate_limit_per_ip = 0;      // requests per minute
-  std::int64_t rate_limit_per_caller = 0;  // requests per minute
+  std::int64_t rate_limit_per_ip = 0;             // requests per minute
+  std::int64_t rate_limit_per_caller = 0;         // requests per minute
   objectstore::ObjectStoreSettings object_store;  // recordings (the object_store* and s3_* keys)
-  EventStreamSettings events;  // GET /api/v1/events
-  std::chrono::milliseconds calls_cache_ttl{0};  // pages of the calls list (list_cache.hpp)
-  ingest::IngestSettings ingest;  // /api/v1/ingest/... (the ingest_* keys)
+  EventStreamSettings events;                     // GET /api/v1/events
+  std::chrono::milliseconds calls_cache_ttl{0};   // pages of the calls list (list_cache.hpp)
+  ingest::IngestSettings ingest;                  // /api/v1/ingest/... (the ingest_* keys)
 
   // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
   // rate_limit_per_ip, rate_limit_per_caller, the object store's keys, calls_cache_ttl and the sse_* keys.
@@ -107,10 +107,8 @@ struct GatewayDependencies {
 class ApiServer : public Component {
  public:
   // Fails (kInvalidArgument) when the settings are unusable, e.g. a short JWT secret.
-  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> make(ApiSettings api,
-                                                               GatewaySettings gateway,
-                                                               GatewayDependencies deps,
-                                                               Runtime& runtime);
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> make(ApiSettings api, GatewaySettings gateway,
+                                                               GatewayDependencies deps, Runtime& runtime);
   ~ApiServer() override;
   [[nodiscard]] std::string name() const override { return "api"; }
   [[nodiscard]] Status start() override;

@@ -35,8 +35,7 @@ struct Session {
 
 class AuthService {
  public:
-  AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock,
-              std::chrono::seconds refresh_ttl);
+  AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock, std::chrono::seconds refresh_ttl);
 
   // An e-mail names one account on the platform (a platform admin or one business's user;
   // unique since migration 0009); `bid`, when given, must be that user's business. Platform
@@ -46,8 +45,8 @@ class AuthService {
   // hash check in every case, so accounts cannot be probed by answer or by time.
   // With a throttle set: kRateLimited (retry_after) while the account or `client_address`
   // must wait after repeated failures (login_throttle.hpp), before any check.
-  [[nodiscard]] Result<Session> login(std::string_view email, std::string_view password,
-                                      std::optional<std::string> bid, std::string_view client_address = {});
+  [[nodiscard]] Result<Session> login(std::string_view email, std::string_view password, std::optional<std::string> bid,
+                                      std::string_view client_address = {});
   // Failed-login throttling (optional; not owned; must outlive the service).
   void set_login_throttle(LoginThrottle* throttle) { throttle_ = throttle; }
   [[nodiscard]] Result<Session> refresh(std::string_view refresh_token);
@@ -88,7 +87,8 @@ class AuthService {
   const Clock& clock_;
   std::chrono::seconds refresh_ttl_;
   std::mutex usage_mu_;
-  std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>> usage_;  // key id -> bid, last use
+  std::map<std::int64_t, std::pair<std::string, std::chrono::system_clock::time_point>>
+      usage_;  // key id -> bid, last use
 
   // The standing of a token's user, read at most once per kAccessRecheck per user.
   struct Standing {
@@ -117,9 +117,7 @@ class ServiceAuthenticator final : public Authenticator {
  public:
   explicit ServiceAuthenticator(AuthService& auth) : auth_(auth) {}
   Result<Principal> bearer(std::string_view token) override { return auth_.authenticate_bearer(token); }
-  Result<Principal> api_key(std::string_view secret) override {
-    return auth_.authenticate_api_key(secret);
-  }
+  Result<Principal> api_key(std::string_view secret) override { return auth_.authenticate_api_key(secret); }
   Status business_for_admin(std::string_view bid) override { return auth_.business_for_admin(bid); }
 
  private:

@@ -40,8 +40,7 @@ class QueueControl {
 // Over a TopologyAdmin (serialized: it is single-threaded) and a running Publisher.
 class AmqpQueueControl final : public QueueControl {
  public:
-  AmqpQueueControl(queue::AmqpSettings amqp, queue::TopologySettings topology,
-                   queue::Publisher& publisher);
+  AmqpQueueControl(queue::AmqpSettings amqp, queue::TopologySettings topology, queue::Publisher& publisher);
   ~AmqpQueueControl() override;
   [[nodiscard]] Status declare_business(const std::string& bid) override;
   [[nodiscard]] Status publish(std::vector<queue::OutgoingMessage> messages) override;
@@ -65,15 +64,12 @@ struct NewBusiness {
 // Declares the queues, creates the business row and its default pipeline config, the first
 // admin user if asked, then publishes the registered event. kAlreadyExists for a taken bid;
 // kInvalidArgument for a bad bid, name or admin credentials.
-[[nodiscard]] Result<storage::Business> register_business(storage::Database& db,
-                                                          const crypto::Keyring& keys,
-                                                          QueueControl& queues,
-                                                          const NewBusiness& in,
+[[nodiscard]] Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys,
+                                                          QueueControl& queues, const NewBusiness& in,
                                                           const Clock& clock);
 
 // Sets active/disabled and publishes the enabled/disabled event. kNotFound when absent.
-[[nodiscard]] Status set_business_status(storage::Database& db, QueueControl& queues,
-                                         const std::string& bid, storage::BusinessStatus status,
-                                         const Clock& clock);
+[[nodiscard]] Status set_business_status(storage::Database& db, QueueControl& queues, const std::string& bid,
+                                         storage::BusinessStatus status, const Clock& clock);
 
 }  // namespace earshot::api

@@ -49,8 +49,8 @@ struct RateLimitOptions {
 class Dispatcher {
  public:
   // `limiter` may be null (no rate limiting). `metrics` gets earshot_rate_limit_* counters.
-  Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter,
-             RateLimitOptions limits, const Clock& clock, Metrics& metrics);
+  Dispatcher(const Router& router, Authenticator& auth, cache::RateLimiter* limiter, RateLimitOptions limits,
+             const Clock& clock, Metrics& metrics);
 
   // Fills request.path_params and request.principal. `route_label` receives the matched
   // pattern (or "unmatched") for metrics.
@@ -59,9 +59,7 @@ class Dispatcher {
   // Called with the business after every write request (any method but GET) that names one
   // (the caller's, or the `{bid}` path segment), whatever its outcome: caches drop what it
   // may have changed. Set before serving.
-  void on_write(std::function<void(const std::string& bid)> observer) {
-    write_observer_ = std::move(observer);
-  }
+  void on_write(std::function<void(const std::string& bid)> observer) { write_observer_ = std::move(observer); }
 
  private:
   [[nodiscard]] Result<Reply> run(Request& request, std::string& route_label);

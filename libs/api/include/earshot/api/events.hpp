@@ -31,9 +31,9 @@
 namespace earshot::api {
 
 struct EventStreamSettings {
-  std::chrono::milliseconds heartbeat{0};  // a comment line when nothing else was sent
-  std::int64_t max_clients = 0;            // concurrent streams; more get 503 + Retry-After
-  std::chrono::milliseconds retry{0};      // the `retry:` hint sent to EventSource clients
+  std::chrono::milliseconds heartbeat{0};     // a comment line when nothing else was sent
+  std::int64_t max_clients = 0;               // concurrent streams; more get 503 + Retry-After
+  std::chrono::milliseconds retry{0};         // the `retry:` hint sent to EventSource clients
   std::int64_t max_clients_per_business = 0;  // concurrent streams of one business; 0: max_clients
 
   // Declares sse_heartbeat, sse_max_clients, sse_retry, sse_max_clients_per_business.
@@ -66,8 +66,7 @@ class EventHub {
   // Starts serving a stream of `bid` on `sink` from after `last` (a stream id, "0-0" for all):
   // writes the retry hint at once, then events and heartbeats until the sink closes or the
   // hub does. The slot is released when the stream ends.
-  void attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last,
-              std::shared_ptr<EventSink> sink);
+  void attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last, std::shared_ptr<EventSink> sink);
 
   // Marks the streams of `bid` (an event arrived) or of every business (resubscribed).
   void notify(const std::string& bid);
@@ -102,7 +101,7 @@ class EventHub {
   std::list<std::shared_ptr<Stream>> streams_;
   std::set<std::string> marked_;  // businesses with news since the last round
   bool marked_all_ = false;
-  bool wake_ = false;             // a stream was added or closed
+  bool wake_ = false;  // a stream was added or closed
   std::map<std::string, std::size_t> per_business_;
   std::size_t active_ = 0;
   bool closed_ = false;

@@ -41,8 +41,7 @@ inline constexpr std::size_t kMinJwtKeyBytes = 32;
 class JwtCodec {
  public:
   // kInvalidArgument when the key is shorter than kMinJwtKeyBytes.
-  [[nodiscard]] static Result<JwtCodec> make(std::string key, std::chrono::seconds ttl,
-                                             const Clock& clock);
+  [[nodiscard]] static Result<JwtCodec> make(std::string key, std::chrono::seconds ttl, const Clock& clock);
 
   // Sets iat, exp (now + ttl) and a random jti; returns the compact token.
   [[nodiscard]] Result<std::string> issue(AccessClaims claims) const;

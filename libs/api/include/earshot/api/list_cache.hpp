@@ -42,8 +42,7 @@ class ListCache {
   // Read before asking the database; store() with it.
   [[nodiscard]] std::uint64_t generation(const std::string& bid) const;
   [[nodiscard]] std::optional<Reply> find(const std::string& bid, const std::string& key) const;
-  void store(const std::string& bid, const std::string& key, std::uint64_t generation,
-             const Reply& reply);
+  void store(const std::string& bid, const std::string& key, std::uint64_t generation, const Reply& reply);
 
   void invalidate(const std::string& bid);
   void invalidate_all();

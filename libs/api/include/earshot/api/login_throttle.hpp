@@ -5,11 +5,11 @@
 // Each key counts failed logins and remembers the last one. After `free_failures` failures
 // of an account (`address_free_failures` of an address) the key must wait
 // base * 2^(failures - free) from its last failure (1 s, 2 s, 4 s, ...) before its next
-// attempt is even checked: until then login answers 429 with Retry-After. The account's wait is capped at `account_max`, so an
-// attacker's address cannot lock a user out for long, while the attacker's own address
-// waits up to `address_max`. A successful login clears the account's counter; a key with no
-// failure for `forget_after` is forgotten. The answer is the same whether the e-mail
-// exists or not. When Redis cannot be reached the throttle lets logins through (logged).
+// attempt is even checked: until then login answers 429 with Retry-After. The account's wait is capped at
+// `account_max`, so an attacker's address cannot lock a user out for long, while the attacker's own address waits up to
+// `address_max`. A successful login clears the account's counter; a key with no failure for `forget_after` is
+// forgotten. The answer is the same whether the e-mail exists or not. When Redis cannot be reached the throttle lets
+// logins through (logged).
 
 #include <chrono>
 #include <cstdint>

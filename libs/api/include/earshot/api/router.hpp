@@ -97,7 +97,7 @@ class EventSink {
 
 struct Reply {
   int status = 200;
-  Json json;                   // the body, unless `raw` is set
+  Json json;  // the body, unless `raw` is set
   std::optional<std::string> raw;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
@@ -113,9 +113,7 @@ struct Reply {
   std::function<void(std::shared_ptr<EventSink>)> stream;
 
   [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
-  [[nodiscard]] static Reply created(Json j) {
-    return Reply{201, std::move(j), {}, "application/json", {}, {}, 0, {}};
-  }
+  [[nodiscard]] static Reply created(Json j) { return Reply{201, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
   [[nodiscard]] static Reply no_content() { return Reply{204, nullptr, std::string(), "", {}, {}, 0, {}}; }
   [[nodiscard]] static Reply text(std::string body, std::string content_type, int status = 200) {
     return Reply{status, nullptr, std::move(body), std::move(content_type), {}, {}, 0, {}};

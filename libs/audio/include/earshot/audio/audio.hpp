@@ -9,8 +9,8 @@
 // silent recording decodes fine: silence is a call with zero talk time, not an error.
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,7 +28,7 @@ enum class AudioFormat { kUnknown, kWav, kFlac, kOgg, kMp3, kAiff };
 [[nodiscard]] AudioFormat detect_format(std::span<const std::uint8_t> head);
 
 struct DecodeLimits {
-  std::uint64_t max_bytes = 200ULL << 20;                 // 200 MB
+  std::uint64_t max_bytes = 200ULL << 20;  // 200 MB
   std::chrono::milliseconds max_duration = std::chrono::hours(4);
 };
 
@@ -41,8 +41,7 @@ struct AudioBuffer {
 
   [[nodiscard]] std::size_t frames() const { return channels.empty() ? 0 : channels[0].size(); }
   [[nodiscard]] std::int64_t duration_ms() const {
-    return sample_rate == 0 ? 0
-                            : static_cast<std::int64_t>(frames()) * 1000 / sample_rate;
+    return sample_rate == 0 ? 0 : static_cast<std::int64_t>(frames()) * 1000 / sample_rate;
   }
 };
 
@@ -59,8 +58,8 @@ struct DecodeStats {
 // claims.
 inline constexpr std::int64_t kDecodeBlockFrames = 8192;
 
-[[nodiscard]] Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes,
-                                         const DecodeLimits& limits = {}, DecodeStats* stats = nullptr);
+[[nodiscard]] Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {},
+                                         DecodeStats* stats = nullptr);
 
 // The same checks as decode (format, layout, corruption, truncation, duration limit)
 // without keeping the samples: memory stays one block whatever the audio's length. The
@@ -71,14 +70,11 @@ struct AudioInfo {
   std::int64_t frames = 0;
   AudioFormat format = AudioFormat::kUnknown;
   std::string codec;
-  [[nodiscard]] std::int64_t duration_ms() const {
-    return sample_rate == 0 ? 0 : frames * 1000 / sample_rate;
-  }
+  [[nodiscard]] std::int64_t duration_ms() const { return sample_rate == 0 ? 0 : frames * 1000 / sample_rate; }
 };
 [[nodiscard]] Result<AudioInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {},
                                       DecodeStats* stats = nullptr);
-[[nodiscard]] Result<AudioBuffer> decode_file(const std::string& path,
-                                              const DecodeLimits& limits = {});
+[[nodiscard]] Result<AudioBuffer> decode_file(const std::string& path, const DecodeLimits& limits = {});
 
 // Band-limited (windowed-sinc) resampling of one channel. Same rate returns a copy.
 [[nodiscard]] std::vector<float> resample(std::span<const float> in, int from_rate, int to_rate);

@@ -51,11 +51,9 @@ struct Loudness {
 };
 
 // Loudness of the frames of `activity` that fall inside `intervals`.
-[[nodiscard]] Loudness loudness_in(const ChannelActivity& activity,
-                                   std::span<const Interval> intervals);
+[[nodiscard]] Loudness loudness_in(const ChannelActivity& activity, std::span<const Interval> intervals);
 
 // RMS level per `step_ms` window (1 s for charts), in dBFS, floored at -120.
-[[nodiscard]] std::vector<float> loudness_series(std::span<const float> samples, int sample_rate,
-                                                 int step_ms = 1000);
+[[nodiscard]] std::vector<float> loudness_series(std::span<const float> samples, int sample_rate, int step_ms = 1000);
 
 }  // namespace earshot::audio

@@ -50,18 +50,15 @@ class LiveEvents {
   static constexpr std::size_t kMaxLen = 10000;
 
   // `metrics` may be null (no counters).
-  LiveEvents(RedisClient& redis, const Clock& clock, Metrics* metrics = nullptr,
-             std::size_t max_len = kMaxLen);
+  LiveEvents(RedisClient& redis, const Clock& clock, Metrics* metrics = nullptr, std::size_t max_len = kMaxLen);
 
   // Appends the event to the business's stream and publishes it. Returns its stream id, or
   // nullopt when Redis failed (logged and counted; the caller carries on).
-  std::optional<std::string> publish(std::string_view bid, std::string_view type,
-                                     nlohmann::json data);
+  std::optional<std::string> publish(std::string_view bid, std::string_view type, nlohmann::json data);
 
   // The business's events strictly after `after_id` (empty: from the oldest kept), oldest
   // first, at most `limit`. kInvalidArgument for a malformed id, kUnavailable when Redis is.
-  [[nodiscard]] Result<std::vector<LiveEvent>> read_after(std::string_view bid,
-                                                          std::string_view after_id,
+  [[nodiscard]] Result<std::vector<LiveEvent>> read_after(std::string_view bid, std::string_view after_id,
                                                           std::size_t limit = 100);
 
   // The id of the business's newest event; empty when it has none.
@@ -90,8 +87,7 @@ class LiveEventSubscriber {
   using SubscribedHandler = std::function<void()>;
 
   // `client_name` is set with CLIENT SETNAME (visible in CLIENT LIST).
-  LiveEventSubscriber(RedisSettings settings, EventHandler on_event,
-                      SubscribedHandler on_subscribed = {},
+  LiveEventSubscriber(RedisSettings settings, EventHandler on_event, SubscribedHandler on_subscribed = {},
                       std::string client_name = "earshot-live-events");
   ~LiveEventSubscriber();
   LiveEventSubscriber(const LiveEventSubscriber&) = delete;

@@ -26,9 +26,11 @@ struct RedisReply {
 
 class RedisClient {
  public:
-  // Connects lazily. kInvalidArgument for a malformed URL.
+  // Connects lazily, up to settings.pool_size connections (or `connections`).
+  // kInvalidArgument for a malformed URL.
+  [[nodiscard]] static Result<std::unique_ptr<RedisClient>> make(const RedisSettings& settings);
   [[nodiscard]] static Result<std::unique_ptr<RedisClient>> make(const RedisSettings& settings,
-                                                                 std::size_t connections = 4);
+                                                                 std::size_t connections);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -39,8 +41,7 @@ class RedisClient {
   [[nodiscard]] Result<RedisReply> command(std::initializer_list<std::string_view> args);
 
   // EVALSHA of `script`, loading it with EVAL when the server does not know it yet.
-  [[nodiscard]] Result<RedisReply> eval(const std::string& script,
-                                        const std::vector<std::string>& keys,
+  [[nodiscard]] Result<RedisReply> eval(const std::string& script, const std::vector<std::string>& keys,
                                         const std::vector<std::string>& args);
 
  private:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -13,8 +14,9 @@ namespace earshot::cache {
 struct RedisSettings {
   std::string url;  // redis://[:password@]host:port/db
   std::chrono::milliseconds timeout{0};
+  std::int64_t pool_size = 8;  // connections of a RedisClient, opened as they are needed
 
-  // Declares redis_url (secret: may carry a password) and redis_timeout.
+  // Declares redis_url (secret: may carry a password), redis_timeout and redis_pool_size.
   void declare(ConfigSpec& spec);
 };
 

@@ -43,16 +43,14 @@ class ConfigSpec {
  public:
   using Options = ConfigOptions;
 
-  ConfigSpec& add_string(std::string key, std::string* target, std::string def, std::string help,
-                         Options opts = {});
-  ConfigSpec& add_int(std::string key, std::int64_t* target, std::int64_t def, std::int64_t min,
-                      std::int64_t max, std::string help, Options opts = {});
+  ConfigSpec& add_string(std::string key, std::string* target, std::string def, std::string help, Options opts = {});
+  ConfigSpec& add_int(std::string key, std::int64_t* target, std::int64_t def, std::int64_t min, std::int64_t max,
+                      std::string help, Options opts = {});
   ConfigSpec& add_bool(std::string key, bool* target, bool def, std::string help);
-  ConfigSpec& add_duration(std::string key, std::chrono::milliseconds* target,
-                           std::chrono::milliseconds def, std::chrono::milliseconds min,
-                           std::chrono::milliseconds max, std::string help);
-  ConfigSpec& add_enum(std::string key, std::string* target, std::string def,
-                       std::vector<std::string> allowed, std::string help);
+  ConfigSpec& add_duration(std::string key, std::chrono::milliseconds* target, std::chrono::milliseconds def,
+                           std::chrono::milliseconds min, std::chrono::milliseconds max, std::string help);
+  ConfigSpec& add_enum(std::string key, std::string* target, std::string def, std::vector<std::string> allowed,
+                       std::string help);
 
   // Applies defaults, then the file (if `file_path` is non-empty; else EARSHOT_CONFIG_FILE
   // from env if set), then the environment. Errors are kInvalidArgument naming the key.

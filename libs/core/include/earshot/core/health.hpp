@@ -26,8 +26,7 @@ namespace earshot {
 
 class DependencyState {
  public:
-  DependencyState(std::string name, prometheus::Gauge* up_gauge)
-      : name_(std::move(name)), up_gauge_(up_gauge) {}
+  DependencyState(std::string name, prometheus::Gauge* up_gauge) : name_(std::move(name)), up_gauge_(up_gauge) {}
   void set_up();
   void set_down(std::string reason);
   [[nodiscard]] bool up() const { return up_.load(); }
@@ -83,8 +82,7 @@ class DependencyMonitor {
     std::chrono::milliseconds backoff_initial{200};
     std::chrono::milliseconds backoff_max{5000};
   };
-  DependencyMonitor(std::unique_ptr<DependencyProbe> probe, DependencyState& state,
-                    Metrics& metrics, Options options);
+  DependencyMonitor(std::unique_ptr<DependencyProbe> probe, DependencyState& state, Metrics& metrics, Options options);
   ~DependencyMonitor();
   DependencyMonitor(const DependencyMonitor&) = delete;
   DependencyMonitor& operator=(const DependencyMonitor&) = delete;

@@ -42,18 +42,27 @@ enum class Format { kJson, kText };
 void init(std::string_view service, std::string_view level, Format format = Format::kJson);
 
 // Installs a logger writing to `sink` (tests capture lines with an ostream sink).
-void init_with_sink(std::string_view service, std::string_view level, Format format,
-                    spdlog::sink_ptr sink);
+void init_with_sink(std::string_view service, std::string_view level, Format format, spdlog::sink_ptr sink);
 
 using Field = std::pair<std::string_view, std::string_view>;
 using Fields = std::initializer_list<Field>;
 
 void write(spdlog::level::level_enum level, std::string_view msg, Fields fields = {});
-inline void trace(std::string_view msg, Fields f = {}) { write(spdlog::level::trace, msg, f); }
-inline void debug(std::string_view msg, Fields f = {}) { write(spdlog::level::debug, msg, f); }
-inline void info(std::string_view msg, Fields f = {}) { write(spdlog::level::info, msg, f); }
-inline void warn(std::string_view msg, Fields f = {}) { write(spdlog::level::warn, msg, f); }
-inline void error(std::string_view msg, Fields f = {}) { write(spdlog::level::err, msg, f); }
+inline void trace(std::string_view msg, Fields f = {}) {
+  write(spdlog::level::trace, msg, f);
+}
+inline void debug(std::string_view msg, Fields f = {}) {
+  write(spdlog::level::debug, msg, f);
+}
+inline void info(std::string_view msg, Fields f = {}) {
+  write(spdlog::level::info, msg, f);
+}
+inline void warn(std::string_view msg, Fields f = {}) {
+  write(spdlog::level::warn, msg, f);
+}
+inline void error(std::string_view msg, Fields f = {}) {
+  write(spdlog::level::err, msg, f);
+}
 
 // JSON string escaping (RFC 8259), exposed for reuse and tests.
 void append_json_escaped(std::string& out, std::string_view s);

@@ -29,11 +29,9 @@ class Metrics {
  public:
   Metrics(std::string service, std::string version, std::string commit);
 
-  prometheus::Family<prometheus::Counter>& counter(const std::string& name,
-                                                   const std::string& help);
+  prometheus::Family<prometheus::Counter>& counter(const std::string& name, const std::string& help);
   prometheus::Family<prometheus::Gauge>& gauge(const std::string& name, const std::string& help);
-  prometheus::Family<prometheus::Histogram>& histogram(const std::string& name,
-                                                       const std::string& help);
+  prometheus::Family<prometheus::Histogram>& histogram(const std::string& name, const std::string& help);
 
   // Exposition text (format 0.0.4) of every metric, process metrics included.
   [[nodiscard]] std::string serialize() const;

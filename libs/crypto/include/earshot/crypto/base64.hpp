@@ -11,8 +11,7 @@ namespace earshot::crypto {
 
 enum class Base64Variant { kStandard, kUrlSafeNoPadding };
 
-[[nodiscard]] std::string base64_encode(std::string_view bytes,
-                                        Base64Variant variant = Base64Variant::kStandard);
+[[nodiscard]] std::string base64_encode(std::string_view bytes, Base64Variant variant = Base64Variant::kStandard);
 // kInvalidArgument when `text` is not valid in the given variant.
 [[nodiscard]] Result<std::string> base64_decode(std::string_view text,
                                                 Base64Variant variant = Base64Variant::kStandard);

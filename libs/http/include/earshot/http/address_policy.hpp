@@ -44,12 +44,12 @@ struct AddressRule {
 };
 
 struct AddressPolicy {
-  bool allow_loopback = false;      // 127.0.0.0/8, ::1
-  bool allow_private = false;       // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), 198.18/15, fc00::/7
-  bool allow_link_local = false;    // 169.254/16, fe80::/10 (includes 169.254.169.254 metadata)
-  bool allow_metadata = false;      // cloud metadata endpoints, refused even if link-local allowed
-  std::vector<AddressRule> allow;   // operator-named destinations, allowed whatever their range
-  std::vector<AddressRule> deny;    // never allowed, not even by `allow` or the flags
+  bool allow_loopback = false;     // 127.0.0.0/8, ::1
+  bool allow_private = false;      // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), 198.18/15, fc00::/7
+  bool allow_link_local = false;   // 169.254/16, fe80::/10 (includes 169.254.169.254 metadata)
+  bool allow_metadata = false;     // cloud metadata endpoints, refused even if link-local allowed
+  std::vector<AddressRule> allow;  // operator-named destinations, allowed whatever their range
+  std::vector<AddressRule> deny;   // never allowed, not even by `allow` or the flags
 
   // Every range allowed (the deny list still applies): for operator-configured endpoints
   // and tests.

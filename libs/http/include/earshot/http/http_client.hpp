@@ -54,9 +54,7 @@ struct HttpRequest {
   // Set it for any URL a user supplied.
   std::optional<AddressPolicy> address_policy;
 
-  void add_header(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+  void add_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
   // Builds a multipart/form-data body from `parts` and sets the Content-Type header.
   void set_multipart(const std::vector<MultipartPart>& parts);
   // Sets the body and its Content-Type.

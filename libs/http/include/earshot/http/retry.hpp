@@ -36,16 +36,15 @@ struct RetryPolicy {
 // The error for a non-2xx provider answer. `provider_code` is the provider's own error code
 // or type ("insufficient_quota", "rate_limit_exceeded_error", ...); `quota_exhausted` marks
 // answers that mean credits are gone (never retried, whatever the status).
-[[nodiscard]] Error error_for_status(std::string_view provider, int status,
-                                     std::string_view provider_code, std::string_view message,
-                                     bool quota_exhausted);
+[[nodiscard]] Error error_for_status(std::string_view provider, int status, std::string_view provider_code,
+                                     std::string_view message, bool quota_exhausted);
 
 // What one HTTP attempt came to, for metrics ("provider requests by status"). Called on the
 // HTTP loop thread for every attempt, retries and batch steps included: keep it cheap.
 struct RequestOutcome {
-  std::string_view what;                   // "deepgram listen", "sarvam batch status", ...
-  int status = 0;                          // HTTP status; 0 when no response arrived
-  std::optional<ErrorCode> transport;      // set when no response arrived
+  std::string_view what;               // "deepgram listen", "sarvam batch status", ...
+  int status = 0;                      // HTTP status; 0 when no response arrived
+  std::optional<ErrorCode> transport;  // set when no response arrived
   std::chrono::milliseconds elapsed{0};
 };
 using RequestObserver = std::function<void(const RequestOutcome&)>;
@@ -65,8 +64,7 @@ struct RetryContext {
 // Sends build() (called afresh for every attempt) until a 2xx arrives, a non-retryable
 // failure occurs, or the policy or deadline ends it; `done` gets the 2xx response or the
 // last error. Each attempt's timeout is cut to the time left before the deadline.
-void send_with_retry(RetryContext ctx, std::function<HttpRequest()> build,
-                     ErrorClassifier classify,
+void send_with_retry(RetryContext ctx, std::function<HttpRequest()> build, ErrorClassifier classify,
                      std::function<void(Result<HttpResponse>)> done);
 
 }  // namespace earshot::http

@@ -44,8 +44,7 @@ struct SigV4Parts {
 
 class SigV4Signer {
  public:
-  SigV4Signer(AwsCredentials credentials, std::string region, std::string service,
-              const Clock& clock);
+  SigV4Signer(AwsCredentials credentials, std::string region, std::string service, const Clock& clock);
 
   // Computes the signature of `request` (method, url, headers, body) at clock.now().
   [[nodiscard]] Result<SigV4Parts> compute(const HttpRequest& request) const;
@@ -54,7 +53,7 @@ class SigV4Signer {
   [[nodiscard]] Status sign(HttpRequest& request) const;
 
   std::vector<std::string> extra_signed_headers;  // lower-case names
-  bool s3 = false;  // S3's variant (see above)
+  bool s3 = false;                                // S3's variant (see above)
 
  private:
   AwsCredentials credentials_;

@@ -97,19 +97,19 @@ using IngestResult = std::expected<T, IngestError>;
 // What the caller says about the call. Strings are trimmed of nothing: they are stored as
 // given, after the length checks of validate().
 struct CallMetadata {
-  std::string external_id;     // required, 1-128 characters
-  std::string agent_id;        // the human agent's external id (created on first use)
+  std::string external_id;  // required, 1-128 characters
+  std::string agent_id;     // the human agent's external id (created on first use)
   std::string agent_name;
   std::string customer_phone;  // normalised to E.164 with the business's default country code
   std::string customer_name;
-  std::string language;        // e.g. "en" or "en-US"
+  std::string language;                          // e.g. "en" or "en-US"
   std::optional<storage::Timestamp> started_at;  // default: now
   storage::CallDirection direction = storage::CallDirection::kUnknown;
   std::string city;
   std::string issue_category;
   std::string call_context;
-  std::string note;                            // stored as a note on a new call
-  std::string source = "upload";               // "upload", "twilio", "feed", ...
+  std::string note;                                 // stored as a note on a new call
+  std::string source = "upload";                    // "upload", "twilio", "feed", ...
   nlohmann::json extra = nlohmann::json::object();  // merged into the call's metadata
 
   // kInvalidArgument naming the first bad field.
@@ -134,8 +134,7 @@ struct Ingested {
 
 // Checks a recording without storing it: 400 empty, 413 above the limit, 415 not audio,
 // 422 not decodable or outside the duration limits.
-[[nodiscard]] IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes,
-                                                    const IngestSettings& limits);
+[[nodiscard]] IngestResult<MediaInfo> inspect_audio(std::span<const std::uint8_t> bytes, const IngestSettings& limits);
 
 // Parses transcript segments as the API takes them:
 //   [{"speaker": "agent"|"customer", "start_ms": 0, "end_ms": 1200, "text": "..."}, ...]
@@ -160,20 +159,17 @@ class Ingestor {
  public:
   Ingestor(IngestorDeps deps, IngestSettings settings);
 
-  [[nodiscard]] IngestResult<Ingested> ingest_audio(const storage::TenantId& t,
-                                                    const CallMetadata& meta,
+  [[nodiscard]] IngestResult<Ingested> ingest_audio(const storage::TenantId& t, const CallMetadata& meta,
                                                     std::span<const std::uint8_t> audio);
   // `provider` names where the text came from (e.g. "upload", "feed:acme-support").
-  [[nodiscard]] IngestResult<Ingested> ingest_transcript(const storage::TenantId& t,
-                                                         const CallMetadata& meta,
+  [[nodiscard]] IngestResult<Ingested> ingest_transcript(const storage::TenantId& t, const CallMetadata& meta,
                                                          const std::vector<stt::Segment>& segments,
                                                          std::string_view provider);
 
   [[nodiscard]] const IngestSettings& settings() const { return settings_; }
 
  private:
-  [[nodiscard]] IngestResult<storage::CallInput> call_input(const storage::TenantId& t,
-                                                            const CallMetadata& meta);
+  [[nodiscard]] IngestResult<storage::CallInput> call_input(const storage::TenantId& t, const CallMetadata& meta);
   void count(const std::string& source, std::string_view result);
   // Deletes a recording this ingest stored but no call keeps (`why`: for the log). One that
   // cannot be deleted is logged with its URI and counted, so it can be found and removed.

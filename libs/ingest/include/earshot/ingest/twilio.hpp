@@ -66,8 +66,7 @@ struct CallbackOutcome {
 // downloaded as audio, 503/504 when Twilio is unavailable or slow.
 class CallbackHandler {
  public:
-  CallbackHandler(storage::Database& db, const crypto::Keyring& keys, http::HttpClient& client,
-                  Ingestor& ingestor)
+  CallbackHandler(storage::Database& db, const crypto::Keyring& keys, http::HttpClient& client, Ingestor& ingestor)
       : db_(db), keys_(keys), client_(client), ingestor_(ingestor) {}
   [[nodiscard]] IngestResult<CallbackOutcome> handle(const CallbackRequest& req);
 

@@ -34,15 +34,15 @@
 namespace earshot::llm {
 
 struct TranscriptLine {
-  std::string speaker;  // "agent", "customer", ...
+  std::string speaker;         // "agent", "customer", ...
   std::int64_t start_ms = -1;  // < 0: no timestamp
   std::int64_t end_ms = -1;
   std::string text;
 };
 
 struct AgentConfig {
-  std::string name;             // "summary", "bant", ...
-  std::string prompt_version;   // bump when the template or schema changes (cache key)
+  std::string name;            // "summary", "bant", ...
+  std::string prompt_version;  // bump when the template or schema changes (cache key)
   std::string system;
   std::string prompt_template;  // the user message
   std::string output_schema;    // JSON Schema (JSON text)
@@ -61,12 +61,12 @@ struct AgentInput {
 struct AgentResult {
   std::string agent;
   bool ok = false;
-  std::string output;          // the validated JSON text (ok)
-  std::string failure_reason;  // (!ok)
+  std::string output;                     // the validated JSON text (ok)
+  std::string failure_reason;             // (!ok)
   std::optional<ErrorCode> failure_code;  // the provider's error code when one ended it
-  std::string provider;        // id of the provider that answered
+  std::string provider;                   // id of the provider that answered
   bool cache_hit = false;
-  bool repaired = false;       // a repair request was made
+  bool repaired = false;  // a repair request was made
   bool transcript_trimmed = false;
   int provider_calls = 0;
   int input_tokens = 0;

@@ -47,7 +47,7 @@ struct ChatResponse {
   int input_tokens = 0;
   int output_tokens = 0;
   std::string model;
-  std::string stop_reason;  // the provider's own words ("end_turn", "stop", "length", ...)
+  std::string stop_reason;               // the provider's own words ("end_turn", "stop", "length", ...)
   std::chrono::milliseconds latency{0};  // our measure: first attempt to answer, retries included
 };
 

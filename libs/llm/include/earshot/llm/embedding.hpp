@@ -96,7 +96,7 @@ class OpenAiEmbedder final : public EmbeddingProvider {
 
 // Parses an embeddings answer in any of the accepted shapes: {"embeddings": [[..], ..]},
 // {"embedding": [..]}, {"data": [{"index", "embedding"}]}. `expected` is the number of texts.
-[[nodiscard]] Result<std::vector<Embedding>> parse_embeddings(std::string_view provider,
-                                                             std::string_view body, std::size_t expected);
+[[nodiscard]] Result<std::vector<Embedding>> parse_embeddings(std::string_view provider, std::string_view body,
+                                                              std::size_t expected);
 
 }  // namespace earshot::llm

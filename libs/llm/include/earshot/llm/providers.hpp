@@ -39,7 +39,7 @@ struct ProviderSpec {
 struct ProviderDefaults {
   std::string ollama_url = "http://127.0.0.1:11434";
   std::string openai_url = "https://api.openai.com";
-  std::string bedrock_url;  // empty: https://bedrock-runtime.{region}.amazonaws.com
+  std::string bedrock_url;                      // empty: https://bedrock-runtime.{region}.amazonaws.com
   std::chrono::milliseconds deadline{180'000};  // all attempts of one request
 };
 

@@ -33,13 +33,11 @@ struct AttemptResult {
 // 2xx delivered; 408, 429 and 5xx retryable (with Retry-After); any other status permanent.
 // Transport errors: timeout and unavailable retryable, the rest (refused address, bad URL)
 // permanent.
-[[nodiscard]] AttemptResult classify(const Result<http::HttpResponse>& r,
-                                     std::chrono::system_clock::time_point now);
+[[nodiscard]] AttemptResult classify(const Result<http::HttpResponse>& r, std::chrono::system_clock::time_point now);
 
 // The signed webhook request for a stored event.
-[[nodiscard]] http::HttpRequest webhook_request(const Delivery& d, const std::string& url,
-                                                const std::string& secret, std::int64_t unix_now,
-                                                std::chrono::milliseconds timeout);
+[[nodiscard]] http::HttpRequest webhook_request(const Delivery& d, const std::string& url, const std::string& secret,
+                                                std::int64_t unix_now, std::chrono::milliseconds timeout);
 
 // LeadSquared configuration from the business's pipeline config (crm_json + secrets
 // crm_access_key, crm_secret_key). kFailedPrecondition when it is not a LeadSquared CRM.
@@ -64,8 +62,7 @@ struct LeadSquaredConfig {
 class WindowThrottle {
  public:
   WindowThrottle(std::size_t limit, std::chrono::milliseconds window) : limit_(limit), window_(window) {}
-  [[nodiscard]] std::chrono::milliseconds reserve(const std::string& key,
-                                                  std::chrono::steady_clock::time_point now);
+  [[nodiscard]] std::chrono::milliseconds reserve(const std::string& key, std::chrono::steady_clock::time_point now);
 
  private:
   std::size_t limit_;

@@ -20,18 +20,15 @@ namespace earshot::notify {
 inline constexpr int kEventVersion = 1;
 
 // Event types a subscription may ask for.
-inline constexpr std::string_view kEventTypes[] = {"call.analyzed", "call.failed",
-                                                   "escalation.created", "category.matched",
-                                                   "webhook.test"};
+inline constexpr std::string_view kEventTypes[] = {"call.analyzed", "call.failed", "escalation.created",
+                                                   "category.matched", "webhook.test"};
 [[nodiscard]] bool known_event_type(std::string_view type);
 
 // "evt_" + 32 hex characters of SHA-256 over the parts.
 [[nodiscard]] std::string event_id(std::string_view bid, std::int64_t call_id, std::string_view type,
                                    std::string_view discriminator);
 
-[[nodiscard]] nlohmann::json make_event(std::string_view id, std::string_view type,
-                                        std::string_view bid,
-                                        std::chrono::system_clock::time_point created_at,
-                                        nlohmann::json data);
+[[nodiscard]] nlohmann::json make_event(std::string_view id, std::string_view type, std::string_view bid,
+                                        std::chrono::system_clock::time_point created_at, nlohmann::json data);
 
 }  // namespace earshot::notify

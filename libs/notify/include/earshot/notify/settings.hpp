@@ -16,19 +16,19 @@
 namespace earshot::notify {
 
 struct NotifySettings {
-  std::chrono::milliseconds request_timeout{10'000};   // per delivery request
-  std::chrono::milliseconds retry_initial{30'000};     // first retry delay
+  std::chrono::milliseconds request_timeout{10'000};         // per delivery request
+  std::chrono::milliseconds retry_initial{30'000};           // first retry delay
   std::chrono::milliseconds retry_max_delay{6 * 3'600'000};  // cap of one delay
-  std::int64_t max_attempts = 12;       // then the delivery is failed
-  std::int64_t pause_after_failures = 20;  // consecutive failed attempts pause a subscription
+  std::int64_t max_attempts = 12;                            // then the delivery is failed
+  std::int64_t pause_after_failures = 20;                    // consecutive failed attempts pause a subscription
   std::chrono::milliseconds poll_interval{250};
   std::int64_t claim_batch = 200;
   std::int64_t max_in_flight = 512;
-  std::chrono::milliseconds lease{60'000};  // a claimed delivery is re-claimable after this
+  std::chrono::milliseconds lease{60'000};           // a claimed delivery is re-claimable after this
   std::string public_url = "http://localhost:8080";  // links to calls: <public_url>/calls/<id>
-  std::int64_t crm_requests_per_window = 25;   // LeadSquared: 25 requests per 5 s
+  std::int64_t crm_requests_per_window = 25;         // LeadSquared: 25 requests per 5 s
   std::chrono::milliseconds crm_window{5'000};
-  std::string smtp_url;                       // smtp://host:port or smtps://; empty: no e-mail
+  std::string smtp_url;  // smtp://host:port or smtps://; empty: no e-mail
   std::string smtp_from = "earshot@localhost";
   std::string smtp_username;
   std::string smtp_password;
@@ -39,9 +39,9 @@ struct NotifySettings {
 // The delay before attempt `attempt + 1` after attempt `attempt` (1-based) failed:
 // retry_initial * 2^(attempt-1), capped, with +-20% jitter, and at least `retry_after`
 // when the receiver asked (capped at 24 h). nullopt when the attempts are used up.
-[[nodiscard]] std::optional<std::chrono::milliseconds> retry_delay(
-    const NotifySettings& s, std::int64_t attempt,
-    std::optional<std::chrono::milliseconds> retry_after, std::mt19937_64& rng);
+[[nodiscard]] std::optional<std::chrono::milliseconds> retry_delay(const NotifySettings& s, std::int64_t attempt,
+                                                                   std::optional<std::chrono::milliseconds> retry_after,
+                                                                   std::mt19937_64& rng);
 
 // Per-business settings (notify_settings.settings):
 //   {"crm_writeback": true, "link_base_url": "https://app.example.com",

@@ -120,7 +120,7 @@ struct PausedSubscription {
 };
 
 struct NotifyGauges {
-  std::int64_t pending_retries = 0;        // pending deliveries with a failed attempt
+  std::int64_t pending_retries = 0;  // pending deliveries with a failed attempt
   std::int64_t paused_subscriptions = 0;
 };
 
@@ -130,13 +130,11 @@ class NotifyStore {
 
   // ---- subscriptions (the secret is sealed; it is never returned by a listing) ----
   [[nodiscard]] Result<Id> create_subscription(const storage::TenantId& t, std::string_view url,
-                                               std::string_view description,
-                                               const std::vector<std::string>& events,
+                                               std::string_view description, const std::vector<std::string>& events,
                                                std::string_view secret);
   [[nodiscard]] Result<std::vector<Subscription>> list_subscriptions(const storage::TenantId& t);
   [[nodiscard]] Result<Subscription> get_subscription(const storage::TenantId& t, Id id);
-  [[nodiscard]] Result<bool> update_subscription(const storage::TenantId& t, Id id,
-                                                 const SubscriptionPatch& patch);
+  [[nodiscard]] Result<bool> update_subscription(const storage::TenantId& t, Id id, const SubscriptionPatch& patch);
   [[nodiscard]] Result<bool> remove_subscription(const storage::TenantId& t, Id id);
   [[nodiscard]] Result<std::string> signing_secret(const storage::TenantId& t, Id id);
 
@@ -147,24 +145,20 @@ class NotifyStore {
   // ---- the schedule ----
   // Inserts the deliveries not yet present (same subscription and event id: kept as is).
   // Webhook rows are only created for enabled subscriptions. Returns how many were new.
-  [[nodiscard]] Result<int> enqueue(const storage::TenantId& t, std::span<const NewDelivery> rows,
-                                    Timestamp due);
+  [[nodiscard]] Result<int> enqueue(const storage::TenantId& t, std::span<const NewDelivery> rows, Timestamp due);
   // All businesses: up to `limit` pending deliveries due at `now` whose subscription (if
   // any) is enabled and not paused; their next attempt moves to now + lease and their
   // attempt count up by one.
-  [[nodiscard]] Result<std::vector<Delivery>> claim_due(Timestamp now, int limit,
-                                                        std::chrono::milliseconds lease);
+  [[nodiscard]] Result<std::vector<Delivery>> claim_due(Timestamp now, int limit, std::chrono::milliseconds lease);
   // Records outcomes (one transaction): the delivery row, an attempt row, and the
   // subscription's failure streak; returns the subscriptions this paused.
-  [[nodiscard]] Result<std::vector<PausedSubscription>> record(
-      std::span<const AttemptOutcome> outcomes, std::int64_t pause_after_failures);
+  [[nodiscard]] Result<std::vector<PausedSubscription>> record(std::span<const AttemptOutcome> outcomes,
+                                                               std::int64_t pause_after_failures);
 
-  [[nodiscard]] Result<std::vector<Delivery>> list_deliveries(const storage::TenantId& t,
-                                                              Id subscription_id, int limit,
+  [[nodiscard]] Result<std::vector<Delivery>> list_deliveries(const storage::TenantId& t, Id subscription_id, int limit,
                                                               std::optional<Id> before_id);
   [[nodiscard]] Result<Delivery> get_delivery(const storage::TenantId& t, Id delivery_id);
-  [[nodiscard]] Result<std::vector<Attempt>> list_attempts(const storage::TenantId& t,
-                                                           Id delivery_id);
+  [[nodiscard]] Result<std::vector<Attempt>> list_attempts(const storage::TenantId& t, Id delivery_id);
   // Makes a past delivery due now again (pending; same event id and body).
   [[nodiscard]] Result<bool> redeliver(const storage::TenantId& t, Id delivery_id, Timestamp now);
 
@@ -175,8 +169,7 @@ class NotifyStore {
     std::string severity;
     Timestamp created_at{};
   };
-  [[nodiscard]] Result<std::vector<CallEscalation>> call_escalations(const storage::TenantId& t,
-                                                                     Id call_id);
+  [[nodiscard]] Result<std::vector<CallEscalation>> call_escalations(const storage::TenantId& t, Id call_id);
 
   // The business's calls per status (the pipeline.counters live event).
   [[nodiscard]] Result<std::map<std::string, std::int64_t>> status_counts(const storage::TenantId& t);

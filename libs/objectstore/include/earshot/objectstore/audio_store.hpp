@@ -40,8 +40,7 @@ class AudioStore {
   [[nodiscard]] virtual Status owned_by(std::string_view uri, std::string_view bid) const;
   // kNotFound for a missing object, kInvalidArgument for a malformed or unsupported URI or
   // an object above `max_bytes`, kUnavailable when the store cannot be read right now.
-  [[nodiscard]] virtual Result<std::vector<std::uint8_t>> read(std::string_view uri,
-                                                               std::uint64_t max_bytes) = 0;
+  [[nodiscard]] virtual Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max_bytes) = 0;
   // The same without holding the calling thread while the bytes travel: `done` runs once,
   // on the calling thread (local reads) or on an HTTP loop thread (URLs; keep it short).
   using ReadCallback = std::function<void(Result<std::vector<std::uint8_t>>)>;
@@ -80,8 +79,7 @@ class ObjectStore : public AudioStore {
 class LocalObjectStore final : public ObjectStore {
  public:
   explicit LocalObjectStore(std::string root) : root_(std::move(root)) {}
-  [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
-                                                       std::uint64_t max_bytes) override;
+  [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max_bytes) override;
   // Writes atomically (temp file + rename); returns the store:// URI.
   [[nodiscard]] Result<std::string> write(std::string_view key, std::span<const std::uint8_t> bytes);
   [[nodiscard]] Result<std::string> put(std::string_view key, std::span<const std::uint8_t> bytes,
@@ -118,8 +116,7 @@ class HttpAudioStore final : public AudioStore {
   };
   HttpAudioStore(http::HttpClient& client, AudioStore& fallback, Options options)
       : client_(client), fallback_(fallback), options_(std::move(options)) {}
-  [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri,
-                                                       std::uint64_t max_bytes) override;
+  [[nodiscard]] Result<std::vector<std::uint8_t>> read(std::string_view uri, std::uint64_t max_bytes) override;
   void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) override;
   // http(s) URLs pass (the fetch applies the address policy); anything else is the
   // fallback's to decide.

@@ -42,10 +42,10 @@ struct S3Settings {
   std::string bucket;
   std::string prefix;  // prepended to every key ("recordings/"); empty: none
   std::string access_key_id;
-  std::string secret_access_key;  // never logged
-  std::string session_token;      // temporary credentials; empty: none
-  bool path_style = true;         // false: virtual-host style (bucket.host)
-  std::chrono::milliseconds timeout{60'000};          // one attempt
+  std::string secret_access_key;              // never logged
+  std::string session_token;                  // temporary credentials; empty: none
+  bool path_style = true;                     // false: virtual-host style (bucket.host)
+  std::chrono::milliseconds timeout{60'000};  // one attempt
   std::chrono::milliseconds connect_timeout{5'000};
   int max_attempts = 4;
   std::chrono::milliseconds initial_backoff{200};
@@ -85,8 +85,7 @@ class S3ObjectStore final : public ObjectStore {
  private:
   // Sends (signed, with retries) and completes with the 2xx response or the error.
   void send(std::string method, std::string object_key, std::string what,
-            std::function<void(http::HttpRequest&)> customize,
-            std::function<void(Result<http::HttpResponse>)> done);
+            std::function<void(http::HttpRequest&)> customize, std::function<void(Result<http::HttpResponse>)> done);
   [[nodiscard]] Result<http::HttpResponse> send_sync(std::string method, std::string object_key, std::string what,
                                                      std::function<void(http::HttpRequest&)> customize);
 

@@ -55,8 +55,8 @@ struct AnalyzeLlmDeps {
   storage::PipelineConfigRepository& configs;  // llm_chain, embedding_provider, secrets
   LlmProviderFactory& providers;
   LlmAgents& agents;
-  storage::EmbeddingRepository* embeddings = nullptr;  // null: no embeddings stored
-  storage::CrmLeadRepository* leads = nullptr;         // null: {{lead}} is {}
+  storage::EmbeddingRepository* embeddings = nullptr;        // null: no embeddings stored
+  storage::CrmLeadRepository* leads = nullptr;               // null: {{lead}} is {}
   std::chrono::milliseconds wait{std::chrono::minutes(10)};  // longest wait for a call's agents
 };
 

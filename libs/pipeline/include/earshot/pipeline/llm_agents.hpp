@@ -20,10 +20,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/cache/rate_limiter.hpp"
@@ -74,12 +73,12 @@ class SharedRateLimitedChatProvider final : public llm::ChatProvider {
 };
 
 struct LlmSettings {
-  std::int64_t provider_max_in_flight = 256;        // per provider, per process
-  std::int64_t provider_requests_per_second = 0;    // per provider, per process (0: none)
-  std::int64_t max_tokens = 1024;                   // of one agent answer
-  std::int64_t transcript_token_budget = 6'000;     // see llm::trim_transcript
+  std::int64_t provider_max_in_flight = 256;      // per provider, per process
+  std::int64_t provider_requests_per_second = 0;  // per provider, per process (0: none)
+  std::int64_t max_tokens = 1024;                 // of one agent answer
+  std::int64_t transcript_token_budget = 6'000;   // see llm::trim_transcript
   std::chrono::milliseconds cache_ttl{std::chrono::hours(24 * 7)};
-  std::int64_t embedding_chunk_words = 120;         // transcript chunk size for embeddings
+  std::int64_t embedding_chunk_words = 120;  // transcript chunk size for embeddings
   llm::ProviderDefaults defaults;
 
   // llm_provider_max_in_flight, llm_provider_requests_per_second, llm_max_tokens,
@@ -90,7 +89,7 @@ struct LlmSettings {
 
 // What a business's agents run on.
 struct BusinessLlm {
-  std::vector<llm::ChatProvider*> chain;     // empty: no LLM configured
+  std::vector<llm::ChatProvider*> chain;  // empty: no LLM configured
   llm::EmbeddingProvider* embedder = nullptr;
   std::string embedder_id;
   std::vector<std::unique_ptr<llm::ChatProvider>> owned;  // the business's limit wrappers
@@ -166,7 +165,8 @@ class LlmAgents {
 
   // The call's vectors: the whole (redacted) transcript as chunk -1, then each chunk.
   [[nodiscard]] Result<std::vector<storage::CallEmbedding>> embed(
-      const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted, std::chrono::milliseconds wait);
+      const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted,
+      std::chrono::milliseconds wait);
 
   // "invalid_output" (schema failed after repair), or the provider error's code name.
   [[nodiscard]] static std::string failure_reason_label(const llm::AgentResult& r);

@@ -70,15 +70,13 @@ class Transcriber {
 class TranscriberFactory {
  public:
   virtual ~TranscriberFactory() = default;
-  [[nodiscard]] virtual Result<std::shared_ptr<Transcriber>> for_config(
-      const storage::PipelineConfig& config) = 0;
+  [[nodiscard]] virtual Result<std::shared_ptr<Transcriber>> for_config(const storage::PipelineConfig& config) = 0;
 };
 
 // The offline engine (one decoder per calling thread, created on first use) and "none".
 class LocalTranscriberFactory : public TranscriberFactory {
  public:
-  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(
-      const storage::PipelineConfig& config) override;
+  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(const storage::PipelineConfig& config) override;
 };
 
 // The offline engine plus the HTTP speech providers over `client`. A provider call blocks
@@ -87,8 +85,7 @@ class LocalTranscriberFactory : public TranscriberFactory {
 class ProviderTranscriberFactory final : public LocalTranscriberFactory {
  public:
   ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics);
-  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(
-      const storage::PipelineConfig& config) override;
+  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(const storage::PipelineConfig& config) override;
 
  private:
   http::HttpClient& client_;

@@ -21,8 +21,7 @@ namespace earshot::queue {
 
 // The event (BusinessEvent, messages.hpp) as a message for the control exchange (not
 // mandatory: no worker may be running).
-[[nodiscard]] OutgoingMessage make_business_event_message(const TopologySettings& topology,
-                                                          const BusinessEvent& event);
+[[nodiscard]] OutgoingMessage make_business_event_message(const TopologySettings& topology, const BusinessEvent& event);
 
 class BusinessDirectory {
  public:

@@ -40,8 +40,7 @@ class DeadLetterAdmin {
   // Messages waiting in dlq.{stage}.{bid}; kNotFound when the business has no such queue.
   [[nodiscard]] Result<std::uint32_t> count(Stage stage, const std::string& bid);
   // Up to `limit` messages from the head, left in the queue (read unacked, then returned).
-  [[nodiscard]] Result<std::vector<DeadLetter>> show(Stage stage, const std::string& bid,
-                                                     std::size_t limit);
+  [[nodiscard]] Result<std::vector<DeadLetter>> show(Stage stage, const std::string& bid, std::size_t limit);
   // Moves up to `limit` messages back to the work queue; returns how many moved.
   [[nodiscard]] Result<std::size_t> replay(Stage stage, const std::string& bid, std::size_t limit);
   // Deletes every message in the dead-letter queue; returns how many.

@@ -22,8 +22,7 @@ namespace earshot::queue {
 
 enum class Stage { kSync, kTranscribe, kAnalyze, kNotify };
 
-inline constexpr Stage kAllStages[] = {Stage::kSync, Stage::kTranscribe, Stage::kAnalyze,
-                                       Stage::kNotify};
+inline constexpr Stage kAllStages[] = {Stage::kSync, Stage::kTranscribe, Stage::kAnalyze, Stage::kNotify};
 
 [[nodiscard]] std::string_view stage_name(Stage stage);
 [[nodiscard]] std::optional<Stage> parse_stage(std::string_view name);

@@ -151,12 +151,11 @@ concept StageRequest = requires(const M& m) {
 template <StageRequest M>
 [[nodiscard]] OutgoingMessage make_stage_message(const TopologySettings& topology, const M& request,
                                                  std::string trace_id = new_message_id()) {
-  return make_stage_message(topology,
-                            Envelope{.bid = request.bid,
-                                     .stage = M::kStage,
-                                     .trace_id = std::move(trace_id),
-                                     .schema_version = M::kSchemaVersion},
-                            request.to_json());
+  return make_stage_message(
+      topology,
+      Envelope{
+          .bid = request.bid, .stage = M::kStage, .trace_id = std::move(trace_id), .schema_version = M::kSchemaVersion},
+      request.to_json());
 }
 
 }  // namespace earshot::queue

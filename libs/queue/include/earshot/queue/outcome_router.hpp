@@ -64,8 +64,8 @@ struct RetryRules {
 [[nodiscard]] OutgoingMessage retry_copy(Stage stage, std::string_view bid, const Envelope& envelope,
                                          const Decision& decision, const RetryRules& rules, std::string body,
                                          Headers headers);
-[[nodiscard]] OutgoingMessage dead_letter_copy(Stage stage, std::string_view bid, std::string message_id,
-                                               int attempt, const Decision& decision, std::string failed_at,
-                                               std::string body, Headers headers);
+[[nodiscard]] OutgoingMessage dead_letter_copy(Stage stage, std::string_view bid, std::string message_id, int attempt,
+                                               const Decision& decision, std::string failed_at, std::string body,
+                                               Headers headers);
 
 }  // namespace earshot::queue

@@ -29,8 +29,8 @@ namespace earshot::queue {
 struct TopologySettings {
   std::string work_exchange = "earshot.work";
   std::string control_exchange = "earshot.control";
-  std::vector<std::chrono::milliseconds> retry_delays{
-      std::chrono::seconds(5), std::chrono::seconds(30), std::chrono::minutes(5)};
+  std::vector<std::chrono::milliseconds> retry_delays{std::chrono::seconds(5), std::chrono::seconds(30),
+                                                      std::chrono::minutes(5)};
   // Deliveries of one message before it is dead-lettered (first attempt included).
   std::int64_t max_attempts = 5;
 
@@ -44,29 +44,25 @@ struct TopologySettings {
 };
 
 // Parses "5s,30s,5m" (each a duration as ConfigSpec reads them; ascending, 1..10 tiers).
-[[nodiscard]] Result<std::vector<std::chrono::milliseconds>> parse_retry_delays(
-    std::string_view text);
+[[nodiscard]] Result<std::vector<std::chrono::milliseconds>> parse_retry_delays(std::string_view text);
 // "5s", "30s", "5m", "1500ms": the shortest exact form, used in retry queue names.
 [[nodiscard]] std::string delay_label(std::chrono::milliseconds d);
 
 [[nodiscard]] std::string work_queue(Stage stage, std::string_view bid);
 [[nodiscard]] std::string work_routing_key(Stage stage, std::string_view bid);
-[[nodiscard]] std::string retry_queue(Stage stage, std::string_view bid,
-                                      std::chrono::milliseconds delay);
+[[nodiscard]] std::string retry_queue(Stage stage, std::string_view bid, std::chrono::milliseconds delay);
 [[nodiscard]] std::string dead_letter_queue(Stage stage, std::string_view bid);
 
 // Which retry tier a failed delivery goes to. `attempt` is the attempt that just failed
 // (1-based): attempt 1 -> tier 0, attempt 2 -> tier 1, ... capped at the last tier. A
 // delay hint moves it up to the first tier at least as long as the hint (capped too).
 // Requires a non-empty `delays`.
-[[nodiscard]] std::size_t select_retry_tier(int attempt,
-                                            const std::vector<std::chrono::milliseconds>& delays,
+[[nodiscard]] std::size_t select_retry_tier(int attempt, const std::vector<std::chrono::milliseconds>& delays,
                                             std::optional<std::chrono::milliseconds> hint);
 
 // A stage message addressed to earshot.work with routing key {stage}.{bid}; the envelope
 // headers are filled from `env` (env.message_id generated when empty).
-[[nodiscard]] OutgoingMessage make_stage_message(const TopologySettings& topology, Envelope env,
-                                                 std::string body);
+[[nodiscard]] OutgoingMessage make_stage_message(const TopologySettings& topology, Envelope env, std::string body);
 
 // A message read with basic.get (tests and operator tools).
 struct RawMessage {

@@ -151,14 +151,12 @@ struct StageWorkerSettings {
 
 class StageWorker final : public Component {
  public:
-  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
-              StageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
-              Metrics& metrics, Clock& clock);
+  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options, StageHandler& handler,
+              BusinessDirectory& directory, OutcomeRecorder& recorder, Metrics& metrics, Clock& clock);
   // The same harness around an asynchronous handler: handler threads only validate, start
   // jobs and finish outcomes, so thousands of slow jobs can be in flight on a few threads.
-  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options,
-              AsyncStageHandler& handler, BusinessDirectory& directory, OutcomeRecorder& recorder,
-              Metrics& metrics, Clock& clock);
+  StageWorker(AmqpSettings amqp, TopologySettings topology, StageWorkerOptions options, AsyncStageHandler& handler,
+              BusinessDirectory& directory, OutcomeRecorder& recorder, Metrics& metrics, Clock& clock);
   ~StageWorker() override;
   StageWorker(const StageWorker&) = delete;
   StageWorker& operator=(const StageWorker&) = delete;

@@ -26,7 +26,7 @@ struct Migration {
   std::string name;       // "initial_schema"
   std::string file_name;  // "0001_initial_schema.sql"
   std::string sql;
-  std::string checksum;   // hex SHA-256 of `sql`
+  std::string checksum;  // hex SHA-256 of `sql`
 };
 
 // Builds a Migration from a file name "NNNN_name.sql" and its content.

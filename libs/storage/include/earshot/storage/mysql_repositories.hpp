@@ -32,8 +32,7 @@ class MySqlUserRepository final : public UserRepository {
   Result<bool> set_disabled(const TenantId& t, Id id, bool disabled) override;
   Result<bool> record_login(const TenantId& t, Id id, Timestamp at) override;
   Result<bool> remove(const TenantId& t, Id id) override;
-  Result<Id> create_platform_admin(std::string_view email,
-                                   std::string_view password_hash) override;
+  Result<Id> create_platform_admin(std::string_view email, std::string_view password_hash) override;
   Result<PlatformAdmin> find_platform_admin(std::string_view email) override;
   // True when a user of any business or a platform admin has this e-mail (compared as the
   // database compares them: case-insensitively).
@@ -51,8 +50,8 @@ class MySqlUserRepository final : public UserRepository {
 class MySqlApiKeyRepository final : public ApiKeyRepository {
  public:
   explicit MySqlApiKeyRepository(Database& db) : db_(db) {}
-  Result<Id> create(const TenantId& t, std::string_view name, std::string_view prefix,
-                    std::string_view key_hash, const std::vector<std::string>& scopes) override;
+  Result<Id> create(const TenantId& t, std::string_view name, std::string_view prefix, std::string_view key_hash,
+                    const std::vector<std::string>& scopes) override;
   Result<std::vector<ApiKey>> list(const TenantId& t) override;
   Result<bool> revoke(const TenantId& t, Id id, Timestamp at) override;
   Result<bool> touch(const TenantId& t, Id id, Timestamp at) override;
@@ -64,8 +63,7 @@ class MySqlApiKeyRepository final : public ApiKeyRepository {
 
 class MySqlPipelineConfigRepository final : public PipelineConfigRepository {
  public:
-  MySqlPipelineConfigRepository(Database& db, const crypto::Keyring& keys)
-      : db_(db), keys_(keys) {}
+  MySqlPipelineConfigRepository(Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys) {}
   Status put(const TenantId& t, const PipelineConfig& config) override;
   Result<PipelineConfig> get(const TenantId& t) override;
   Result<std::int64_t> reseal_all() override;
@@ -93,8 +91,7 @@ class MySqlHumanAgentRepository final : public HumanAgentRepository {
   explicit MySqlHumanAgentRepository(Database& db) : db_(db) {}
   Result<Id> upsert(const TenantId& t, const HumanAgentInput& in) override;
   Result<HumanAgent> get(const TenantId& t, Id id) override;
-  Result<HumanAgent> find_by_external_id(const TenantId& t,
-                                         std::string_view external_id) override;
+  Result<HumanAgent> find_by_external_id(const TenantId& t, std::string_view external_id) override;
   Result<std::vector<HumanAgent>> list(const TenantId& t) override;
 
  private:
@@ -111,19 +108,16 @@ class MySqlCallRepository final : public CallRepository {
   Status upsert_batch(const TenantId& t, std::span<const CallInput> in) override;
   Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) override;
   Result<CallRecord> get(const TenantId& t, Id id) override;
-  Result<CallRecord> find_by_external_id(const TenantId& t,
-                                         std::string_view external_id) override;
+  Result<CallRecord> find_by_external_id(const TenantId& t, std::string_view external_id) override;
   Result<bool> advance(const TenantId& t, Id id, CallStatus from, CallStatus to) override;
-  Result<bool> mark_failed(const TenantId& t, Id id, std::string_view stage,
-                           std::string_view reason) override;
+  Result<bool> mark_failed(const TenantId& t, Id id, std::string_view stage, std::string_view reason) override;
   Result<bool> reprocess(const TenantId& t, Id id) override;
   Result<CallPage> list(const TenantId& t, const CallListQuery& q) override;
   // The call, its transcript, latest analyses, category matches, escalations and notes:
   // two statements on one connection. kNotFound when the call is not the tenant's.
   Result<CallDetail> detail(const TenantId& t, Id id);
   Result<bool> remove(const TenantId& t, Id id) override;
-  Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff,
-                                            int batch_size) override;
+  Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) override;
   Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
 
  private:
@@ -158,8 +152,7 @@ class MySqlAnalysisRepository final : public AnalysisRepository {
  public:
   explicit MySqlAnalysisRepository(Database& db) : db_(db) {}
   Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) override;
-  Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id,
-                                              bool latest_only) override;
+  Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id, bool latest_only) override;
 
  private:
   Database& db_;
@@ -199,8 +192,7 @@ class MySqlCrmLeadRepository final : public CrmLeadRepository {
  public:
   explicit MySqlCrmLeadRepository(Database& db) : db_(db) {}
   Status upsert(const TenantId& t, const CrmLead& lead) override;
-  Result<std::optional<CrmLead>> find_by_phone(const TenantId& t,
-                                               std::string_view phone) override;
+  Result<std::optional<CrmLead>> find_by_phone(const TenantId& t, std::string_view phone) override;
   Result<bool> remove(const TenantId& t, std::string_view lead_id) override;
 
  private:
@@ -226,8 +218,7 @@ class MySqlRuleSetRepository final : public RuleSetRepository {
 class MySqlCategoryMatchRepository final : public CategoryMatchRepository {
  public:
   explicit MySqlCategoryMatchRepository(Database& db) : db_(db) {}
-  Status replace(const TenantId& t, Id call_id,
-                 const std::vector<CategoryMatch>& matches) override;
+  Status replace(const TenantId& t, Id call_id, const std::vector<CategoryMatch>& matches) override;
   Result<std::vector<CategoryMatch>> list_for_call(const TenantId& t, Id call_id) override;
 
  private:
@@ -237,10 +228,8 @@ class MySqlCategoryMatchRepository final : public CategoryMatchRepository {
 class MySqlEscalationRepository final : public EscalationRepository {
  public:
   explicit MySqlEscalationRepository(Database& db) : db_(db) {}
-  Result<Id> create(const TenantId& t, Id call_id, std::string_view reason,
-                    EscalationSeverity severity) override;
-  Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status,
-                                       int limit) override;
+  Result<Id> create(const TenantId& t, Id call_id, std::string_view reason, EscalationSeverity severity) override;
+  Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status, int limit) override;
   Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) override;
 
  private:
@@ -250,8 +239,7 @@ class MySqlEscalationRepository final : public EscalationRepository {
 class MySqlNoteRepository final : public NoteRepository {
  public:
   explicit MySqlNoteRepository(Database& db) : db_(db) {}
-  Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id,
-                    std::string_view body) override;
+  Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id, std::string_view body) override;
   Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) override;
   Result<bool> remove(const TenantId& t, Id id) override;
 
@@ -262,25 +250,19 @@ class MySqlNoteRepository final : public NoteRepository {
 class MySqlWebhookRepository final : public WebhookRepository {
  public:
   MySqlWebhookRepository(Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys) {}
-  Result<Id> create_subscription(const TenantId& t, std::string_view url,
-                                 const std::vector<std::string>& events,
+  Result<Id> create_subscription(const TenantId& t, std::string_view url, const std::vector<std::string>& events,
                                  std::string_view signing_secret) override;
   Result<std::vector<WebhookSubscription>> list_subscriptions(const TenantId& t) override;
   Result<std::string> signing_secret(const TenantId& t, Id id) override;
   Result<bool> set_enabled(const TenantId& t, Id id, bool enabled) override;
   Result<bool> remove_subscription(const TenantId& t, Id id) override;
-  Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
-                       std::string_view event_id, std::string_view payload_json,
-                       Timestamp due) override;
-  Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit,
-                                                 std::chrono::milliseconds lease) override;
-  Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code,
-                              Timestamp at) override;
+  Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type, std::string_view event_id,
+                       std::string_view payload_json, Timestamp due) override;
+  Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit, std::chrono::milliseconds lease) override;
+  Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code, Timestamp at) override;
   Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
-                                   std::optional<int> response_code,
-                                   std::optional<Timestamp> retry_at) override;
-  Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id,
-                                                       int limit) override;
+                                   std::optional<int> response_code, std::optional<Timestamp> retry_at) override;
+  Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id, int limit) override;
 
  private:
   Database& db_;

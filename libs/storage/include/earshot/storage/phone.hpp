@@ -14,7 +14,6 @@ namespace earshot::storage {
 // e.g. "1", "44") after dropping a national trunk "0" (or a leading "1" for country 1).
 // Separators " -.()/" are ignored; an extension ("x12", "ext 12", ";ext=12") is dropped.
 // kInvalidArgument when anything else is present or the result is not 8-15 digits.
-[[nodiscard]] Result<std::string> normalize_phone_e164(std::string_view raw,
-                                                       std::string_view default_country_code);
+[[nodiscard]] Result<std::string> normalize_phone_e164(std::string_view raw, std::string_view default_country_code);
 
 }  // namespace earshot::storage

@@ -86,15 +86,13 @@ class UserRepository {
   [[nodiscard]] virtual Result<User> find_by_email(const TenantId& t, std::string_view email) = 0;
   [[nodiscard]] virtual Result<std::vector<User>> list(const TenantId& t) = 0;
   [[nodiscard]] virtual Result<bool> set_role(const TenantId& t, Id id, UserRole role) = 0;
-  [[nodiscard]] virtual Result<bool> set_password_hash(const TenantId& t, Id id,
-                                                       std::string_view hash) = 0;
+  [[nodiscard]] virtual Result<bool> set_password_hash(const TenantId& t, Id id, std::string_view hash) = 0;
   [[nodiscard]] virtual Result<bool> set_disabled(const TenantId& t, Id id, bool disabled) = 0;
   [[nodiscard]] virtual Result<bool> record_login(const TenantId& t, Id id, Timestamp at) = 0;
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
 
   // Platform admins belong to no business.
-  [[nodiscard]] virtual Result<Id> create_platform_admin(std::string_view email,
-                                                         std::string_view password_hash) = 0;
+  [[nodiscard]] virtual Result<Id> create_platform_admin(std::string_view email, std::string_view password_hash) = 0;
   [[nodiscard]] virtual Result<PlatformAdmin> find_platform_admin(std::string_view email) = 0;
 };
 
@@ -113,9 +111,8 @@ class ApiKeyRepository {
  public:
   virtual ~ApiKeyRepository() = default;
   // `key_hash` is crypto::hash_api_key(secret): the secret itself is never stored.
-  [[nodiscard]] virtual Result<Id> create(const TenantId& t, std::string_view name,
-                                          std::string_view prefix, std::string_view key_hash,
-                                          const std::vector<std::string>& scopes) = 0;
+  [[nodiscard]] virtual Result<Id> create(const TenantId& t, std::string_view name, std::string_view prefix,
+                                          std::string_view key_hash, const std::vector<std::string>& scopes) = 0;
   [[nodiscard]] virtual Result<std::vector<ApiKey>> list(const TenantId& t) = 0;
   [[nodiscard]] virtual Result<bool> revoke(const TenantId& t, Id id, Timestamp at) = 0;
   [[nodiscard]] virtual Result<bool> touch(const TenantId& t, Id id, Timestamp at) = 0;
@@ -180,8 +177,7 @@ class AgentConfigRepository {
   virtual ~AgentConfigRepository() = default;
   [[nodiscard]] virtual Result<Id> create(const TenantId& t, const AgentConfig& c) = 0;
   [[nodiscard]] virtual Result<AgentConfig> get(const TenantId& t, Id id) = 0;
-  [[nodiscard]] virtual Result<std::vector<AgentConfig>> list(const TenantId& t,
-                                                              bool enabled_only) = 0;
+  [[nodiscard]] virtual Result<std::vector<AgentConfig>> list(const TenantId& t, bool enabled_only) = 0;
   // Replaces name/kind/prompt/schema/model/enabled of c.id and bumps the version.
   [[nodiscard]] virtual Result<bool> update(const TenantId& t, const AgentConfig& c) = 0;
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
@@ -216,9 +212,8 @@ struct HumanAgent {
     return talk_ratio_count ? std::optional(talk_ratio_sum / double(talk_ratio_count)) : std::nullopt;
   }
   [[nodiscard]] std::optional<double> avg_customer_sentiment() const {
-    return customer_sentiment_count
-               ? std::optional(customer_sentiment_sum / double(customer_sentiment_count))
-               : std::nullopt;
+    return customer_sentiment_count ? std::optional(customer_sentiment_sum / double(customer_sentiment_count))
+                                    : std::nullopt;
   }
   [[nodiscard]] std::optional<double> avg_qa_score() const {
     return qa_score_count ? std::optional(qa_score_sum / double(qa_score_count)) : std::nullopt;
@@ -233,8 +228,7 @@ class HumanAgentRepository {
   // Creates or updates (name/team/city) the agent with this external id; returns its id.
   [[nodiscard]] virtual Result<Id> upsert(const TenantId& t, const HumanAgentInput& in) = 0;
   [[nodiscard]] virtual Result<HumanAgent> get(const TenantId& t, Id id) = 0;
-  [[nodiscard]] virtual Result<HumanAgent> find_by_external_id(const TenantId& t,
-                                                               std::string_view external_id) = 0;
+  [[nodiscard]] virtual Result<HumanAgent> find_by_external_id(const TenantId& t, std::string_view external_id) = 0;
   [[nodiscard]] virtual Result<std::vector<HumanAgent>> list(const TenantId& t) = 0;
 };
 
@@ -284,17 +278,17 @@ struct CallListQuery {
   std::optional<Timestamp> started_to;    // exclusive
   std::optional<double> sentiment_min;    // customer sentiment, inclusive
   std::optional<double> sentiment_max;
-  std::optional<double> talk_ratio_min;   // agent talk ratio, inclusive
+  std::optional<double> talk_ratio_min;  // agent talk ratio, inclusive
   std::optional<double> talk_ratio_max;
   std::optional<CallStatus> status;
-  std::optional<std::string> category;    // issue category
+  std::optional<std::string> category;  // issue category
   std::optional<std::string> language;
   std::optional<std::string> city;
-  std::optional<std::string> text;        // transcript must contain every word
+  std::optional<std::string> text;  // transcript must contain every word
   CallSort sort = CallSort::kStartedAt;
   SortOrder order = SortOrder::kDesc;
-  int limit = 50;                         // 1..500
-  std::string cursor;                     // next_cursor of the previous page, or empty
+  int limit = 50;      // 1..500
+  std::string cursor;  // next_cursor of the previous page, or empty
 };
 
 struct CallPage {
@@ -313,15 +307,12 @@ class CallRepository {
   [[nodiscard]] virtual Status upsert_batch(const TenantId& t, std::span<const CallInput> in) = 0;
   // Creates the call unless (bid, external_id) exists; an existing call is left as it is
   // (only its sync_count grows) and returned with created = false. Pushed uploads use it.
-  [[nodiscard]] virtual Result<UpsertOutcome> insert_if_absent(const TenantId& t,
-                                                               const CallInput& in) = 0;
+  [[nodiscard]] virtual Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) = 0;
   [[nodiscard]] virtual Result<CallRecord> get(const TenantId& t, Id id) = 0;
-  [[nodiscard]] virtual Result<CallRecord> find_by_external_id(const TenantId& t,
-                                                               std::string_view external_id) = 0;
+  [[nodiscard]] virtual Result<CallRecord> find_by_external_id(const TenantId& t, std::string_view external_id) = 0;
   // Guarded step along the pipeline (CallStateMachine::can_advance(from, to), else
   // kInvalidArgument). False when the call is not (any more) in `from`.
-  [[nodiscard]] virtual Result<bool> advance(const TenantId& t, Id id, CallStatus from,
-                                             CallStatus to) = 0;
+  [[nodiscard]] virtual Result<bool> advance(const TenantId& t, Id id, CallStatus from, CallStatus to) = 0;
   // Any state but failed -> failed, recording the stage and reason.
   [[nodiscard]] virtual Result<bool> mark_failed(const TenantId& t, Id id, std::string_view stage,
                                                  std::string_view reason) = 0;
@@ -333,8 +324,7 @@ class CallRepository {
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
   // Retention: deletes calls started before `cutoff` with everything derived, in batches of
   // `batch_size` calls per transaction. Returns the number of calls deleted.
-  [[nodiscard]] virtual Result<std::int64_t> purge_started_before(const TenantId& t,
-                                                                  Timestamp cutoff,
+  [[nodiscard]] virtual Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff,
                                                                   int batch_size) = 0;
   // Replaces the customer phone by "sha256:<hex>" of it (idempotent). False when absent
   // or already hashed.
@@ -364,13 +354,11 @@ class TranscriptRepository {
   // metrics (as MetricsRepository::put), the call moved transcribing -> transcribed (when it
   // is transcribing) and `event` appended. True when the call moved; kNotFound when the call
   // is not the tenant's.
-  [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr,
-                                                     const CallMetrics& m,
+  [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
                                                      const ProcessingEvent& event) = 0;
   [[nodiscard]] virtual Result<Transcript> get(const TenantId& t, Id call_id) = 0;
   // Calls whose transcript contains every word of `text` (FULLTEXT), newest first.
-  [[nodiscard]] virtual Result<std::vector<Id>> search(const TenantId& t, std::string_view text,
-                                                       int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) = 0;
 };
 
 enum class MetricsSource { kAudio, kTranscript };
@@ -463,10 +451,8 @@ class AnalysisRepository {
   // time for this call adds it to its human agent's aggregates (agent row locked with
   // SELECT ... FOR UPDATE; trend bounded). Returns whether the aggregates were updated
   // (false on a re-analysis or for a call without an agent). kNotFound for a foreign call.
-  [[nodiscard]] virtual Result<bool> record(const TenantId& t, Id call_id,
-                                            const CallAnalysisResult& r) = 0;
-  [[nodiscard]] virtual Result<std::vector<Analysis>> list_for_call(const TenantId& t,
-                                                                    Id call_id,
+  [[nodiscard]] virtual Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) = 0;
+  [[nodiscard]] virtual Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id,
                                                                     bool latest_only) = 0;
 };
 
@@ -477,8 +463,8 @@ struct CallEmbedding {
   std::int64_t chunk_index = -1;
   std::int64_t start_ms = 0;
   std::int64_t end_ms = 0;
-  std::string text;    // the chunk's (redacted) text; empty for the whole-call vector
-  std::string model;   // the embedder's id, e.g. "hashed-bow:256"
+  std::string text;   // the chunk's (redacted) text; empty for the whole-call vector
+  std::string model;  // the embedder's id, e.g. "hashed-bow:256"
   std::vector<float> vector;
 };
 
@@ -486,11 +472,9 @@ class EmbeddingRepository {
  public:
   virtual ~EmbeddingRepository() = default;
   // Replaces every vector of the call (re-analysis). kNotFound for a foreign call.
-  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id,
-                                       const std::vector<CallEmbedding>& rows) = 0;
+  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) = 0;
   // The call's vectors, whole call first, then chunks in order.
-  [[nodiscard]] virtual Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t,
-                                                                         Id call_id) = 0;
+  [[nodiscard]] virtual Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t, Id call_id) = 0;
 };
 
 // ---- pipeline history --------------------------------------------------------------------
@@ -513,8 +497,7 @@ class ProcessingEventRepository {
   virtual ~ProcessingEventRepository() = default;
   // Append-only. kNotFound when the call is not the tenant's.
   [[nodiscard]] virtual Result<Id> append(const TenantId& t, const ProcessingEvent& e) = 0;
-  [[nodiscard]] virtual Result<std::vector<ProcessingEvent>> list_for_call(const TenantId& t,
-                                                                           Id call_id) = 0;
+  [[nodiscard]] virtual Result<std::vector<ProcessingEvent>> list_for_call(const TenantId& t, Id call_id) = 0;
 };
 
 // ---- sync --------------------------------------------------------------------------------
@@ -522,10 +505,8 @@ class ProcessingEventRepository {
 class WatermarkRepository {
  public:
   virtual ~WatermarkRepository() = default;
-  [[nodiscard]] virtual Result<std::optional<std::string>> get(const TenantId& t,
-                                                               std::string_view source) = 0;
-  [[nodiscard]] virtual Status put(const TenantId& t, std::string_view source,
-                                   std::string_view position) = 0;
+  [[nodiscard]] virtual Result<std::optional<std::string>> get(const TenantId& t, std::string_view source) = 0;
+  [[nodiscard]] virtual Status put(const TenantId& t, std::string_view source, std::string_view position) = 0;
 };
 
 struct CrmLead {
@@ -542,8 +523,7 @@ class CrmLeadRepository {
   // Idempotent on (bid, lead_id); an older modified_at never overwrites a newer one.
   [[nodiscard]] virtual Status upsert(const TenantId& t, const CrmLead& lead) = 0;
   // The most recently modified lead with this phone.
-  [[nodiscard]] virtual Result<std::optional<CrmLead>> find_by_phone(const TenantId& t,
-                                                                     std::string_view phone) = 0;
+  [[nodiscard]] virtual Result<std::optional<CrmLead>> find_by_phone(const TenantId& t, std::string_view phone) = 0;
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, std::string_view lead_id) = 0;
 };
 
@@ -577,10 +557,8 @@ class CategoryMatchRepository {
  public:
   virtual ~CategoryMatchRepository() = default;
   // Replaces the call's matches. kNotFound for a foreign call or category.
-  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id,
-                                       const std::vector<CategoryMatch>& matches) = 0;
-  [[nodiscard]] virtual Result<std::vector<CategoryMatch>> list_for_call(const TenantId& t,
-                                                                         Id call_id) = 0;
+  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id, const std::vector<CategoryMatch>& matches) = 0;
+  [[nodiscard]] virtual Result<std::vector<CategoryMatch>> list_for_call(const TenantId& t, Id call_id) = 0;
 };
 
 // ---- escalations and notes ---------------------------------------------------------------
@@ -600,10 +578,9 @@ class EscalationRepository {
   virtual ~EscalationRepository() = default;
   [[nodiscard]] virtual Result<Id> create(const TenantId& t, Id call_id, std::string_view reason,
                                           EscalationSeverity severity) = 0;
-  [[nodiscard]] virtual Result<std::vector<Escalation>> list(
-      const TenantId& t, std::optional<EscalationStatus> status, int limit) = 0;
-  [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s,
-                                                Timestamp at) = 0;
+  [[nodiscard]] virtual Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status,
+                                                             int limit) = 0;
+  [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) = 0;
 };
 
 struct CallNote {
@@ -617,11 +594,9 @@ struct CallNote {
 class NoteRepository {
  public:
   virtual ~NoteRepository() = default;
-  [[nodiscard]] virtual Result<Id> create(const TenantId& t, Id call_id,
-                                          std::optional<Id> author_user_id,
+  [[nodiscard]] virtual Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id,
                                           std::string_view body) = 0;
-  [[nodiscard]] virtual Result<std::vector<CallNote>> list_for_call(const TenantId& t,
-                                                                    Id call_id) = 0;
+  [[nodiscard]] virtual Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) = 0;
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
 };
 
@@ -683,31 +658,28 @@ class WebhookRepository {
   [[nodiscard]] virtual Result<Id> create_subscription(const TenantId& t, std::string_view url,
                                                        const std::vector<std::string>& events,
                                                        std::string_view signing_secret) = 0;
-  [[nodiscard]] virtual Result<std::vector<WebhookSubscription>> list_subscriptions(
-      const TenantId& t) = 0;
+  [[nodiscard]] virtual Result<std::vector<WebhookSubscription>> list_subscriptions(const TenantId& t) = 0;
   [[nodiscard]] virtual Result<std::string> signing_secret(const TenantId& t, Id id) = 0;
   [[nodiscard]] virtual Result<bool> set_enabled(const TenantId& t, Id id, bool enabled) = 0;
   [[nodiscard]] virtual Result<bool> remove_subscription(const TenantId& t, Id id) = 0;
 
   // Idempotent on (subscription, event id): returns false when already enqueued.
-  [[nodiscard]] virtual Result<bool> enqueue(const TenantId& t, Id subscription_id,
-                                             std::string_view event_type,
-                                             std::string_view event_id,
-                                             std::string_view payload_json, Timestamp due) = 0;
+  [[nodiscard]] virtual Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
+                                             std::string_view event_id, std::string_view payload_json,
+                                             Timestamp due) = 0;
   // Dispatcher (all tenants): claims up to `limit` pending deliveries due at `now` by moving
   // their next attempt to now + lease, so a concurrent dispatcher skips them. Each claimed
   // delivery carries its bid; report the outcome with the tenant-scoped calls below.
-  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> claim_due(
-      Timestamp now, int limit, std::chrono::milliseconds lease) = 0;
-  [[nodiscard]] virtual Result<bool> mark_delivered(const TenantId& t, Id delivery_id,
-                                                    int response_code, Timestamp at) = 0;
+  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit,
+                                                                       std::chrono::milliseconds lease) = 0;
+  [[nodiscard]] virtual Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code,
+                                                    Timestamp at) = 0;
   // Records a failed attempt; `retry_at` empty means give up (status failed).
-  [[nodiscard]] virtual Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id,
-                                                         std::string_view error,
+  [[nodiscard]] virtual Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
                                                          std::optional<int> response_code,
                                                          std::optional<Timestamp> retry_at) = 0;
-  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> list_deliveries(
-      const TenantId& t, Id subscription_id, int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id,
+                                                                             int limit) = 0;
 };
 
 }  // namespace earshot::storage

@@ -10,8 +10,7 @@ namespace earshot::storage {
 
 class RetentionPurger {
  public:
-  RetentionPurger(PipelineConfigRepository& configs, CallRepository& calls, const Clock& clock,
-                  int batch_size = 500)
+  RetentionPurger(PipelineConfigRepository& configs, CallRepository& calls, const Clock& clock, int batch_size = 500)
       : configs_(configs), calls_(calls), clock_(clock), batch_size_(batch_size) {}
 
   // Calls started before now - retention_days are deleted; returns how many. kNotFound when

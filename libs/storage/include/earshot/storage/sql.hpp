@@ -37,8 +37,8 @@ class Value {
   using Storage = std::variant<std::monostate, std::int64_t, double, std::string, Timestamp>;
 
   Value() = default;
-  Value(std::nullptr_t) {}  // NOLINT: implicit, so {nullptr, 1, "x"} lists read naturally
-  Value(std::nullopt_t) {}  // NOLINT
+  Value(std::nullptr_t) {}                        // NOLINT: implicit, so {nullptr, 1, "x"} lists read naturally
+  Value(std::nullopt_t) {}                        // NOLINT
   Value(bool b) : v_(std::int64_t{b ? 1 : 0}) {}  // NOLINT
   Value(int i) : v_(std::int64_t{i}) {}           // NOLINT
   Value(long i) : v_(std::int64_t{i}) {}          // NOLINT
@@ -82,7 +82,7 @@ struct ExecResult {
   // UPDATE/DELETE: rows matched (connections use CLIENT_FOUND_ROWS). INSERT ... ON
   // DUPLICATE KEY UPDATE: 1 per inserted row, 2 per updated row.
   std::uint64_t affected_rows = 0;
-  std::uint64_t insert_id = 0;      // first AUTO_INCREMENT id of an INSERT, else 0
+  std::uint64_t insert_id = 0;  // first AUTO_INCREMENT id of an INSERT, else 0
   std::vector<std::string> columns;
   std::vector<Row> rows;
 };
@@ -92,10 +92,8 @@ struct ExecResult {
 class Connection {
  public:
   virtual ~Connection() = default;
-  [[nodiscard]] virtual Result<ExecResult> execute(std::string_view sql,
-                                                   std::span<const Value> params) = 0;
-  [[nodiscard]] Result<ExecResult> execute(std::string_view sql,
-                                           std::initializer_list<Value> params = {}) {
+  [[nodiscard]] virtual Result<ExecResult> execute(std::string_view sql, std::span<const Value> params) = 0;
+  [[nodiscard]] Result<ExecResult> execute(std::string_view sql, std::initializer_list<Value> params = {}) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()));
   }
   // MySQL error number of the last failure (0 after success); used by retry policies.
@@ -142,8 +140,7 @@ class Database {
 
   // Autocommit statement on a leased connection.
   [[nodiscard]] Result<ExecResult> execute(std::string_view sql, std::span<const Value> params);
-  [[nodiscard]] Result<ExecResult> execute(std::string_view sql,
-                                           std::initializer_list<Value> params = {}) {
+  [[nodiscard]] Result<ExecResult> execute(std::string_view sql, std::initializer_list<Value> params = {}) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()));
   }
 
@@ -162,9 +159,7 @@ class Database {
     if (!st) return std::unexpected(st.error());
     return std::move(*out);
   }
-  [[nodiscard]] Status transaction(const std::function<Status(Connection&)>& fn) {
-    return run_transaction(fn);
-  }
+  [[nodiscard]] Status transaction(const std::function<Status(Connection&)>& fn) { return run_transaction(fn); }
 
   [[nodiscard]] const MySqlSettings& settings() const { return settings_; }
   // Transactions that were retried after deadlock / lock wait timeout (for metrics, tests).

@@ -51,11 +51,8 @@ class DeepgramProvider final : public SttProvider {
 class OpenAiSttProvider final : public SttProvider {
  public:
   enum class Mode { kOpenAi, kWhisperCpp };
-  OpenAiSttProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock,
-                    Mode mode = Mode::kOpenAi);
-  [[nodiscard]] std::string_view name() const override {
-    return mode_ == Mode::kOpenAi ? "openai" : "whisper_cpp";
-  }
+  OpenAiSttProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock, Mode mode = Mode::kOpenAi);
+  [[nodiscard]] std::string_view name() const override { return mode_ == Mode::kOpenAi ? "openai" : "whisper_cpp"; }
   void transcribe(SttJob job, TranscribeCallback done) override;
 
  private:

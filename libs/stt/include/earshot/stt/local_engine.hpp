@@ -31,8 +31,7 @@ class LocalEngine {
   LocalEngine& operator=(const LocalEngine&) = delete;
 
   // Transcribes the given speech intervals of one channel; each segment gets `speaker`.
-  [[nodiscard]] Result<std::vector<Segment>> transcribe(std::span<const float> samples,
-                                                        int sample_rate,
+  [[nodiscard]] Result<std::vector<Segment>> transcribe(std::span<const float> samples, int sample_rate,
                                                         std::span<const audio::Interval> speech,
                                                         const std::string& speaker);
 

@@ -28,11 +28,11 @@ struct ProviderConfig {
   std::string provider;
   std::string api_key;
   std::string base_url;
-  std::string model;     // provider default when empty
-  std::string language;  // BCP-47; empty: auto-detect where the provider can
-  std::chrono::milliseconds timeout{120'000};          // one request
+  std::string model;                           // provider default when empty
+  std::string language;                        // BCP-47; empty: auto-detect where the provider can
+  std::chrono::milliseconds timeout{120'000};  // one request
   std::chrono::milliseconds connect_timeout{5'000};
-  std::chrono::milliseconds deadline{900'000};          // a whole job: retries, batch polling
+  std::chrono::milliseconds deadline{900'000};  // a whole job: retries, batch polling
   http::RetryPolicy retry;
   std::chrono::milliseconds poll_interval{1'000};       // Sarvam batch status, first wait
   std::chrono::milliseconds max_poll_interval{15'000};  // ... growing to this
@@ -48,8 +48,7 @@ struct ProviderConfig {
 
 // The adapter for `config`, wrapped so that per-channel jobs on providers without a
 // multichannel option are split into mono files. `client` and `clock` must outlive it.
-[[nodiscard]] Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config,
-                                                                 http::HttpClient& client,
+[[nodiscard]] Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config, http::HttpClient& client,
                                                                  const Clock& clock);
 
 }  // namespace earshot::stt

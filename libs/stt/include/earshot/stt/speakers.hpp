@@ -27,7 +27,6 @@ struct SpeakerMapping {
 };
 
 // Relabels every segment; returns the label map applied (provider label -> role).
-std::map<std::string, std::string> map_speakers(Transcript& transcript,
-                                                const SpeakerMapping& mapping = {});
+std::map<std::string, std::string> map_speakers(Transcript& transcript, const SpeakerMapping& mapping = {});
 
 }  // namespace earshot::stt

@@ -28,8 +28,7 @@ struct FeedPage {
 
 // kInvalidArgument when the body is not one of the two shapes; a malformed row is returned
 // with its `problem` set (it is skipped, the rest of the page is not).
-[[nodiscard]] Result<FeedPage> parse_rows_response(std::string_view body, const FeedConfig& feed,
-                                                   std::int64_t offset);
+[[nodiscard]] Result<FeedPage> parse_rows_response(std::string_view body, const FeedConfig& feed, std::int64_t offset);
 
 // The row as transcript segments JSON (customer and agent turns, in the feed's order, timed
 // by an estimated speaking rate); sets the call's duration and the transcript's full text.

@@ -31,7 +31,7 @@ struct LsqLeadPage {
 
 // One Leads.Get request (no retries, no throttling: the caller does both).
 [[nodiscard]] Result<LsqLeadPage> fetch_leads_page(http::HttpClient& client, const CrmConfig& crm,
-                                                   std::string_view modified_since, int page_index,
-                                                   int* http_status, const Clock& clock);
+                                                   std::string_view modified_since, int page_index, int* http_status,
+                                                   const Clock& clock);
 
 }  // namespace earshot::sync

@@ -8,10 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 

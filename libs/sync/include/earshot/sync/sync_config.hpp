@@ -25,17 +25,17 @@ namespace earshot::sync {
 
 struct ColumnMapping {
   std::string external_id;
-  std::string agent;            // agent external id (optional)
-  std::string agent_name;       // optional
-  std::string customer_phone;   // optional
-  std::string customer_name;    // optional
-  std::string started_at;       // DATETIME / TIMESTAMP, or epoch seconds
-  std::string duration;         // optional
-  bool duration_ms = false;     // duration unit (default seconds)
-  std::string audio_url;        // optional: calls without audio fail with that reason
-  std::string watermark_time;   // default: started_at
-  std::string watermark_id;     // default: external_id
-  std::string disposition_column;          // optional filter
+  std::string agent;               // agent external id (optional)
+  std::string agent_name;          // optional
+  std::string customer_phone;      // optional
+  std::string customer_name;       // optional
+  std::string started_at;          // DATETIME / TIMESTAMP, or epoch seconds
+  std::string duration;            // optional
+  bool duration_ms = false;        // duration unit (default seconds)
+  std::string audio_url;           // optional: calls without audio fail with that reason
+  std::string watermark_time;      // default: started_at
+  std::string watermark_id;        // default: external_id
+  std::string disposition_column;  // optional filter
   std::vector<std::string> disposition_values;
 };
 
