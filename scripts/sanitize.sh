@@ -26,10 +26,10 @@ for kind in "${kinds[@]}"; do
   fi
   cmake --build "$dir" -j"$JOBS" --target unit_tests 2>&1 | { grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^-- ' || true; }
   built=$(date +%s)
-  # Reports fail the test that produced them; suppressions: none.
+  # Reports fail the test that produced them; suppressions: tests/tsan.supp.
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp" \
     ctest --test-dir "$dir" -L unit --output-on-failure -j"$JOBS" --timeout 600 2>&1 | tail -n 25
   echo "sanitize.sh: $kind: built in $((built - start)) s, ran in $(( $(date +%s) - built )) s"
 done

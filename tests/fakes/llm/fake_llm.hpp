@@ -56,6 +56,8 @@ class FakeChatServer : public FakeProviderServer {
 
 class FakeBedrock final : public FakeChatServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeBedrock() override { stop(); }
   explicit FakeBedrock(Options options = {}, const Clock& clock = SystemClock::instance());
   [[nodiscard]] const http::AwsCredentials& credentials() const { return credentials_; }
   [[nodiscard]] std::string region() const { return "us-east-1"; }
@@ -79,6 +81,8 @@ class FakeBedrock final : public FakeChatServer {
 
 class FakeOllama final : public FakeChatServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeOllama() override { stop(); }
   explicit FakeOllama(Options options = {}) : FakeChatServer(std::move(options)) {}
   // Streams the chat answer as NDJSON (ignoring stream:false) and ends with {"error"}.
   void set_stream_error(bool on) { stream_error_ = on; }
@@ -93,6 +97,8 @@ class FakeOllama final : public FakeChatServer {
 
 class FakeOpenAiChat final : public FakeChatServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeOpenAiChat() override { stop(); }
   explicit FakeOpenAiChat(Options options = {}) : FakeChatServer(std::move(options)) {}
 
  protected:

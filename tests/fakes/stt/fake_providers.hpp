@@ -14,6 +14,8 @@ namespace earshot::testing {
 // (GET /blob/output/...) URLs itself. Jobs complete after `polls_until_complete` polls.
 class FakeSarvam final : public FakeProviderServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeSarvam() override { stop(); }
   explicit FakeSarvam(Options options = {}) : FakeProviderServer(std::move(options)) {}
   void set_polls_until_complete(int n) { polls_until_complete_ = n; }
   void set_batch_failure(std::string message) {  // the job ends Failed with this message
@@ -48,6 +50,8 @@ class FakeSarvam final : public FakeProviderServer {
 // Deepgram: POST /v1/listen, raw audio body, Authorization: Token KEY.
 class FakeDeepgram final : public FakeProviderServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeDeepgram() override { stop(); }
   explicit FakeDeepgram(Options options = {}) : FakeProviderServer(std::move(options)) {}
   [[nodiscard]] std::string last_query() const;
   [[nodiscard]] std::string last_content_type() const;
@@ -66,6 +70,8 @@ class FakeDeepgram final : public FakeProviderServer {
 // POST /inference. set_flat_errors() switches to the {"object":"error",...} error shape.
 class FakeOpenAi final : public FakeProviderServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeOpenAi() override { stop(); }
   explicit FakeOpenAi(Options options = {}) : FakeProviderServer(std::move(options)) {}
   void set_flat_errors(bool on) { flat_errors_ = on; }
   // Multipart field names and values of the last request (file content omitted).

@@ -89,6 +89,9 @@ class FakeProviderServer {
     std::string api_key = "test-key";
   };
   explicit FakeProviderServer(Options options);
+  // Stops the server too, but by then a derived fake is already gone: every final fake
+  // calls stop() in its own destructor (handler threads call its overrides until then; a
+  // race ThreadSanitizer found).
   virtual ~FakeProviderServer();
   FakeProviderServer(const FakeProviderServer&) = delete;
   FakeProviderServer& operator=(const FakeProviderServer&) = delete;

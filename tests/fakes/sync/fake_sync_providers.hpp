@@ -20,6 +20,8 @@ namespace earshot::testing {
 // and is counted (limit_hits()).
 class FakeLeadSquaredLeads final : public FakeProviderServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeLeadSquaredLeads() override { stop(); }
   explicit FakeLeadSquaredLeads(Options options = {});
   static constexpr const char* kAccessKey = "lsq-access";
   static constexpr const char* kSecretKey = "lsq-secret";
@@ -50,6 +52,8 @@ class FakeLeadSquaredLeads final : public FakeProviderServer {
 // {"rows": [{..}], "total", "limit", "offset"} (set_flat_shape). Unknown dataset: 404.
 class FakeHfRows final : public FakeProviderServer {
  public:
+  // Stops serving before this object goes: handler threads call its overrides.
+  ~FakeHfRows() override { stop(); }
   explicit FakeHfRows(std::string dataset, Options options = {});
   void add_row(std::string row_json);  // the row's columns as a JSON object (or anything)
   void set_flat_shape(bool on) { flat_ = on; }
