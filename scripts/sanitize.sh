@@ -30,6 +30,8 @@ for kind in "${kinds[@]}"; do
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp" \
-    ctest --test-dir "$dir" -L unit --output-on-failure -j"$JOBS" --timeout 600 2>&1 | tail -n 25
+    ctest --test-dir "$dir" -L unit --output-on-failure -j"$JOBS" --timeout 600 >"$dir/sanitize-ctest.log" 2>&1 ||
+    { tail -n 25 "$dir/sanitize-ctest.log"; echo "sanitize.sh: $kind: failed; the reports are in $dir/sanitize-ctest.log" >&2; exit 1; }
+  tail -n 6 "$dir/sanitize-ctest.log"
   echo "sanitize.sh: $kind: built in $((built - start)) s, ran in $(( $(date +%s) - built )) s"
 done

@@ -13,6 +13,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "earshot/core/string_hash.hpp"
+
 namespace earshot::api {
 namespace {
 
@@ -72,7 +74,7 @@ struct JwtCodec::Verified {
   static constexpr std::size_t kPerShard = kRememberedLimit / kShards;
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, AccessClaims> tokens;
+    std::unordered_map<std::string, AccessClaims, StringHash, std::equal_to<>> tokens;
   };
   std::array<Shard, kShards> shards;
 
@@ -82,7 +84,7 @@ struct JwtCodec::Verified {
   std::optional<AccessClaims> find(std::string_view token, std::int64_t now) {
     auto& sh = shard_of(token);
     std::lock_guard lock(sh.mu);
-    auto it = sh.tokens.find(std::string(token));
+    auto it = sh.tokens.find(token);  // no copy of the token for the lookup
     if (it == sh.tokens.end()) return std::nullopt;
     if (it->second.exp <= now) {
       sh.tokens.erase(it);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "earshot/core/string_hash.hpp"
 #include "earshot/storage/sql.hpp"
 
 namespace earshot::storage::detail {
@@ -48,12 +49,8 @@ class MySqlConnection final : public Connection {
   MYSQL* conn_ = nullptr;
   bool broken_ = false;
   unsigned last_errno_ = 0;
-  // Looked up by the statement's text without copying it (transparent hash).
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, MYSQL_STMT*, TextHash, std::equal_to<>> statements_;
+  // Looked up by the statement's text without copying it.
+  std::unordered_map<std::string, MYSQL_STMT*, StringHash, std::equal_to<>> statements_;
 };
 
 // True for client/server errors meaning the connection itself is gone.
