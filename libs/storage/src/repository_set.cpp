@@ -1,0 +1,78 @@
+#include "earshot/storage/repository_set.hpp"
+
+#include "earshot/storage/mysql_repositories.hpp"
+
+namespace earshot::storage {
+
+struct MySqlRepositories::Owned {
+  Owned(Database& db, const crypto::Keyring& keys)
+      : businesses(db),
+        users(db),
+        api_keys(db),
+        pipeline_configs(db, keys),
+        agent_configs(db),
+        human_agents(db),
+        calls(db),
+        transcripts(db),
+        metrics(db),
+        analyses(db),
+        embeddings(db),
+        events(db),
+        watermarks(db),
+        crm_leads(db),
+        categories(db, MySqlRuleSetRepository::Kind::kCategories),
+        scorecards(db, MySqlRuleSetRepository::Kind::kScorecards),
+        category_matches(db),
+        escalations(db),
+        notes(db) {}
+
+  MySqlBusinessRepository businesses;
+  MySqlUserRepository users;
+  MySqlApiKeyRepository api_keys;
+  MySqlPipelineConfigRepository pipeline_configs;
+  MySqlAgentConfigRepository agent_configs;
+  MySqlHumanAgentRepository human_agents;
+  MySqlCallRepository calls;
+  MySqlTranscriptRepository transcripts;
+  MySqlMetricsRepository metrics;
+  MySqlAnalysisRepository analyses;
+  MySqlEmbeddingRepository embeddings;
+  MySqlProcessingEventRepository events;
+  MySqlWatermarkRepository watermarks;
+  MySqlCrmLeadRepository crm_leads;
+  MySqlRuleSetRepository categories;
+  MySqlRuleSetRepository scorecards;
+  MySqlCategoryMatchRepository category_matches;
+  MySqlEscalationRepository escalations;
+  MySqlNoteRepository notes;
+};
+
+MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
+    : db_(db), owned_(std::make_unique<Owned>(db, keys)) {
+  auto& o = *owned_;
+  repos_ = std::make_unique<Repositories>(Repositories{
+      .businesses = o.businesses,
+      .users = o.users,
+      .api_keys = o.api_keys,
+      .pipeline_configs = o.pipeline_configs,
+      .agent_configs = o.agent_configs,
+      .human_agents = o.human_agents,
+      .calls = o.calls,
+      .transcripts = o.transcripts,
+      .metrics = o.metrics,
+      .analyses = o.analyses,
+      .embeddings = o.embeddings,
+      .events = o.events,
+      .watermarks = o.watermarks,
+      .crm_leads = o.crm_leads,
+      .categories = o.categories,
+      .scorecards = o.scorecards,
+      .category_matches = o.category_matches,
+      .escalations = o.escalations,
+      .notes = o.notes,
+  });
+}
+
+MySqlRepositories::~MySqlRepositories() = default;
+
+}  // namespace earshot::storage
