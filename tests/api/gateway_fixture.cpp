@@ -16,6 +16,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   keys = std::make_unique<crypto::Keyring>(*crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
   objects = std::filesystem::temp_directory_path() / ("earshot-gw-" + unique_suffix());
   std::filesystem::create_directories(objects);
+  repos_ = std::make_unique<storage::MySqlRepositories>(db, *keys);
   jwt_secret_ = std::string(48, 'j') + unique_suffix();
   jwt_.emplace(*api::JwtCodec::make(jwt_secret_, std::chrono::minutes(5), SystemClock::instance()));
   auth_ = std::make_unique<api::AuthService>(db, *jwt_, SystemClock::instance(), std::chrono::hours(1));
@@ -43,8 +44,8 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   event_hub_ = std::make_unique<api::EventHub>(
       *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
   services_ = std::make_unique<api::GatewayServices>(
-      api::GatewayServices{db, *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr, &metrics_,
-                           api::openapi_document(), event_hub_.get()});
+      api::GatewayServices{db, repos_->repos(), *keys, SystemClock::instance(), *auth_, *queues_, objects.string(),
+                           nullptr, &metrics_, api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
   services_->object_store = std::move(store);  // null: the local store in `objects`
   api::add_all_routes(router, *services_);

@@ -76,6 +76,7 @@ class Gateway {
   Metrics metrics_{"gateway-test", "0", "0"};
   std::string jwt_secret_;
   std::optional<api::JwtCodec> jwt_;
+  std::unique_ptr<storage::MySqlRepositories> repos_;
   std::unique_ptr<api::AuthService> auth_;
   std::unique_ptr<api::ServiceAuthenticator> authenticator_;
   std::unique_ptr<queue::Publisher> publisher_;

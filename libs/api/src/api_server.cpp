@@ -85,6 +85,7 @@ std::string error_body(const Error& error) {
 
 struct ApiServer::Impl {
   std::unique_ptr<storage::Database> db;
+  std::unique_ptr<storage::MySqlRepositories> repos;
   std::optional<JwtCodec> jwt;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<ServiceAuthenticator> authenticator;
@@ -126,6 +127,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   if (!jwt) return std::unexpected(jwt.error().with_context("EARSHOT_JWT_SECRET"));
   m.jwt.emplace(std::move(*jwt));
   m.db = std::make_unique<storage::Database>(deps.mysql);
+  m.repos = std::make_unique<storage::MySqlRepositories>(*m.db, *deps.keys);
   m.auth = std::make_unique<AuthService>(*m.db, *m.jwt, runtime.clock(),
                                          std::chrono::duration_cast<std::chrono::seconds>(gw.refresh_ttl));
   m.authenticator = std::make_unique<ServiceAuthenticator>(*m.auth);
@@ -153,9 +155,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
         lc->invalidate_all();
         hub->notify_all();
       });
-  m.services = std::make_unique<GatewayServices>(
-      GatewayServices{*m.db, *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
-                      &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
+  m.services = std::make_unique<GatewayServices>(GatewayServices{
+      *m.db, m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
+      &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
   m.services->ingest = gw.ingest;
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
   m.services->egress_policy = &m.services->ingest.fetch_policy;

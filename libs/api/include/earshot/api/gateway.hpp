@@ -16,12 +16,14 @@
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/http_client.hpp"
 #include "earshot/ingest/ingestor.hpp"
+#include "earshot/storage/repository_set.hpp"
 #include "earshot/storage/sql.hpp"
 
 namespace earshot::api {
 
 struct GatewayServices {
   storage::Database& db;
+  storage::Repositories& repos;  // the one way into storage
   const crypto::Keyring& keys;
   const Clock& clock;
   AuthService& auth;
