@@ -16,6 +16,7 @@
 #include "fakes/stt/fake_server.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"
+#include "support/timing.hpp"
 
 namespace earshot::http {
 namespace {
@@ -185,12 +186,13 @@ TEST(CurlHttpClient, TwoHundredParallelSlowRequestsTakeAboutOneLatency) {
       ++done;
     });
   }
-  ASSERT_TRUE(testing::wait_until([&] { return done.load() == kRequests; }, 10s, 5ms));
+  ASSERT_TRUE(testing::wait_until([&] { return done.load() == kRequests; }, 10s * testing::kTimingSlack, 5ms));
   const auto wall = Steady::now() - start;
   EXPECT_EQ(ok.load(), kRequests);
   EXPECT_EQ(server.peak_.load(), kRequests);  // all held open at once, one loop thread
   // Serialised, 200 requests would take 200 s; in parallel about one latency.
-  EXPECT_LT(wall, latency * 19 / 10) << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count();
+  EXPECT_LT(wall, latency * 19 / 10 * testing::kTimingSlack)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count();
 }
 
 TEST(CurlHttpClient, PerHostCapBoundsConcurrency) {

@@ -4,6 +4,7 @@
 #include "earshot/stt/speakers.hpp"
 #include "fakes/stt/fake_providers.hpp"
 #include "stt/stt_test_util.hpp"
+#include "support/timing.hpp"
 
 namespace earshot::stt {
 namespace {
@@ -112,7 +113,7 @@ TEST_F(OpenAiTest, RetryAfterHttpDateIsHonoured) {
   const auto g = testing::gaps(fake, "/v1/audio/transcriptions");
   ASSERT_EQ(g.size(), 1U);
   EXPECT_GE(g[0], 900ms);
-  EXPECT_LT(g[0], 3100ms);
+  EXPECT_LT(g[0], 3100ms * earshot::testing::kTimingSlack);
 }
 
 TEST_F(OpenAiTest, InsufficientQuotaInTheFlatShapeIsNotRetried) {
