@@ -19,7 +19,7 @@ PACKAGES=(
   # servers
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
-  amqp-tools curl ca-certificates shellcheck wrk clang-format
+  amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
 )
 
 missing=()
