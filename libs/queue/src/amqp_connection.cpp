@@ -445,11 +445,10 @@ void AmqpConnection::reject(amqp_channel_t channel, std::uint64_t tag) {
   if (amqp_basic_nack(conn_, channel, tag, 0, 1) != AMQP_STATUS_OK) broken_ = true;
 }
 
-Result<std::optional<BrokerEvent>> AmqpConnection::next_event(const Waker* waker, std::chrono::milliseconds timeout) {
-  amqp_frame_t frame;
-  auto got = next_frame(frame, waker, timeout);
-  if (!got) return std::unexpected(got.error());
-  if (!*got) return std::optional<BrokerEvent>{};
+namespace {
+
+// The fields of a method the broker sent on its own; content and replies are left to the caller.
+BrokerEvent decode_event(const amqp_frame_t& frame) {
   BrokerEvent ev;
   ev.channel = frame.channel;
   if (frame.frame_type != AMQP_FRAME_METHOD) return ev;  // heartbeats
@@ -460,25 +459,21 @@ Result<std::optional<BrokerEvent>> AmqpConnection::next_event(const Waker* waker
       ev.kind = BrokerEvent::Kind::kDeliver;
       ev.tag = d->delivery_tag;
       ev.redelivered = d->redelivered != 0;
-      auto content = read_content(frame.channel);
-      if (!content) return std::unexpected(content.error());
-      ev.content = std::move(*content);
-      return ev;
+      break;
     }
-    case AMQP_BASIC_ACK_METHOD:
+    case AMQP_BASIC_ACK_METHOD: {
+      auto* a = static_cast<amqp_basic_ack_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kAck;
+      ev.tag = a->delivery_tag;
+      ev.multiple = a->multiple != 0;
+      break;
+    }
     case AMQP_BASIC_NACK_METHOD: {
-      const bool ack = frame.payload.method.id == AMQP_BASIC_ACK_METHOD;
-      ev.kind = ack ? BrokerEvent::Kind::kAck : BrokerEvent::Kind::kNack;
-      if (ack) {
-        auto* a = static_cast<amqp_basic_ack_t*>(decoded);
-        ev.tag = a->delivery_tag;
-        ev.multiple = a->multiple != 0;
-      } else {
-        auto* n = static_cast<amqp_basic_nack_t*>(decoded);
-        ev.tag = n->delivery_tag;
-        ev.multiple = n->multiple != 0;
-      }
-      return ev;
+      auto* n = static_cast<amqp_basic_nack_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kNack;
+      ev.tag = n->delivery_tag;
+      ev.multiple = n->multiple != 0;
+      break;
     }
     case AMQP_BASIC_RETURN_METHOD: {
       auto* r = static_cast<amqp_basic_return_t*>(decoded);
@@ -487,33 +482,55 @@ Result<std::optional<BrokerEvent>> AmqpConnection::next_event(const Waker* waker
       ev.routing_key = to_string(r->routing_key);
       ev.reply_code = r->reply_code;
       ev.reply_text = to_string(r->reply_text);
-      auto content = read_content(frame.channel);
-      if (!content) return std::unexpected(content.error());
-      ev.content = std::move(*content);
-      return ev;
+      break;
     }
     case AMQP_BASIC_CANCEL_METHOD:
       ev.kind = BrokerEvent::Kind::kConsumerCancelled;
-      return ev;
+      break;
     case AMQP_CHANNEL_CLOSE_METHOD: {
       auto* m = static_cast<amqp_channel_close_t*>(decoded);
       ev.kind = BrokerEvent::Kind::kChannelClosed;
       ev.reply_code = m->reply_code;
       ev.reply_text = to_string(m->reply_text);
-      channel_close_ok(frame.channel);
-      return ev;
-    }
-    case AMQP_CONNECTION_CLOSE_METHOD: {
-      auto* m = static_cast<amqp_connection_close_t*>(decoded);
-      std::string why = fmt::format("connection closed by broker: {} {}", m->reply_code, to_string(m->reply_text));
-      amqp_connection_close_ok_t ok{};
-      amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-      broken_ = true;
-      return make_error(ErrorCode::kUnavailable, std::move(why));
+      break;
     }
     default:
-      return ev;
+      break;
   }
+  return ev;
+}
+
+}  // namespace
+
+Result<std::optional<BrokerEvent>> AmqpConnection::next_event(const Waker* waker, std::chrono::milliseconds timeout) {
+  amqp_frame_t frame;
+  auto got = next_frame(frame, waker, timeout);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return std::optional<BrokerEvent>{};
+  if (frame.frame_type == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    auto* m = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
+    std::string why = fmt::format("connection closed by broker: {} {}", m->reply_code, to_string(m->reply_text));
+    amqp_connection_close_ok_t ok{};
+    amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+    broken_ = true;
+    return make_error(ErrorCode::kUnavailable, std::move(why));
+  }
+  BrokerEvent ev = decode_event(frame);
+  switch (ev.kind) {
+    case BrokerEvent::Kind::kDeliver:
+    case BrokerEvent::Kind::kReturn: {
+      auto content = read_content(frame.channel);
+      if (!content) return std::unexpected(content.error());
+      ev.content = std::move(*content);
+      break;
+    }
+    case BrokerEvent::Kind::kChannelClosed:
+      channel_close_ok(frame.channel);
+      break;
+    default:
+      break;
+  }
+  return ev;
 }
 
 Status AmqpConnection::qos(amqp_channel_t channel, std::uint16_t prefetch) {

@@ -206,6 +206,54 @@ struct Publisher::Impl {
     }
   }
 
+  // Publishes pending messages while the confirm window has room.
+  void publish_pending() {
+    while (inflight.size() < opt.window && !pending.empty()) {
+      Entry e = std::move(pending.front());
+      pending.pop_front();
+      if (e.batch->is_done()) continue;
+      if (auto st = conn->publish(kChannel, e.msg); !st) {
+        pending.push_front(std::move(e));
+        break;
+      }
+      inflight.emplace(++next_tag, std::move(e));
+    }
+  }
+
+  // Reads every event available now, waiting up to `timeout` for the first.
+  void read_confirms(std::chrono::milliseconds timeout) {
+    while (true) {
+      auto got = conn->next_event(&waker, timeout);
+      if (!got) {
+        connection_lost(got.error());
+        return;
+      }
+      if (!*got) return;
+      if (!handle_event(**got)) {
+        connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
+        return;
+      }
+      timeout = std::chrono::milliseconds(0);
+    }
+  }
+
+  // Stopping: everything not confirmed fails.
+  void fail_unconfirmed() {
+    connected = false;
+    auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
+    for (auto& e : pending) e.batch->finish(std::unexpected(stopped));
+    for (auto& [t, e] : inflight) e.batch->finish(std::unexpected(stopped));
+    pending.clear();
+    inflight.clear();
+    conn.reset();
+    std::deque<Entry> left;
+    {
+      std::lock_guard l(mu);
+      left.swap(submitted);
+    }
+    for (auto& e : left) e.batch->finish(std::unexpected(stopped));
+  }
+
   void run() {
     while (true) {
       waker.clear();
@@ -227,52 +275,17 @@ struct Publisher::Impl {
           continue;
         }
       }
-      while (inflight.size() < opt.window && !pending.empty()) {
-        Entry e = std::move(pending.front());
-        pending.pop_front();
-        if (e.batch->is_done()) continue;
-        if (auto st = conn->publish(kChannel, e.msg); !st) {
-          pending.push_front(std::move(e));
-          break;
-        }
-        inflight.emplace(++next_tag, std::move(e));
-      }
+      publish_pending();
       if (conn->broken()) {
         connection_lost(Error(ErrorCode::kUnavailable, "publish failed"));
         continue;
       }
+      // Wait for a confirm only when idle or the window is full.
       const bool can_publish_more = inflight.size() < opt.window && !pending.empty();
-      auto timeout = can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
-      // Read every frame available now (waiting only for the first when idle or window full).
-      while (true) {
-        auto got = conn->next_event(&waker, timeout);
-        if (!got) {
-          connection_lost(got.error());
-          break;
-        }
-        if (!*got) break;
-        if (!handle_event(**got)) {
-          connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
-          break;
-        }
-        timeout = std::chrono::milliseconds(0);
-      }
+      read_confirms(can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100));
       if (conn) conn->release_buffers();
     }
-    // Stopping: everything not confirmed fails.
-    connected = false;
-    auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
-    for (auto& e : pending) e.batch->finish(std::unexpected(stopped));
-    for (auto& [t, e] : inflight) e.batch->finish(std::unexpected(stopped));
-    pending.clear();
-    inflight.clear();
-    conn.reset();
-    std::deque<Entry> left;
-    {
-      std::lock_guard l(mu);
-      left.swap(submitted);
-    }
-    for (auto& e : left) e.batch->finish(std::unexpected(stopped));
+    fail_unconfirmed();
   }
 };
 
