@@ -235,7 +235,8 @@ class WriteScope {
 
 }  // namespace
 
-Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings& s) {
+Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings& s,
+                                                             std::chrono::milliseconds rpc_timeout) {
   auto ep = parse_amqp_url(s.url);
   if (!ep) return std::unexpected(ep.error());
   std::unique_ptr<AmqpConnection> c(new AmqpConnection());
@@ -248,7 +249,7 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::open(const AmqpSettings&
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("amqp {}:{}: {}", ep->host, ep->port, amqp_error_string2(rc)));
   }
-  timeval rpc{5, 0};
+  timeval rpc = to_timeval(rpc_timeout);
   amqp_set_rpc_timeout(c->conn_, &rpc);
   int heartbeat_s = 0;
   if (s.heartbeat.count() > 0) heartbeat_s = static_cast<int>((s.heartbeat.count() + 999) / 1000);
@@ -442,6 +443,179 @@ void AmqpConnection::ack(amqp_channel_t channel, std::uint64_t tag) {
 void AmqpConnection::reject(amqp_channel_t channel, std::uint64_t tag) {
   WriteScope scope(watch_.get());
   if (amqp_basic_nack(conn_, channel, tag, 0, 1) != AMQP_STATUS_OK) broken_ = true;
+}
+
+namespace {
+
+// The fields of a method the broker sent on its own; content and replies are left to the caller.
+BrokerEvent decode_event(const amqp_frame_t& frame) {
+  BrokerEvent ev;
+  ev.channel = frame.channel;
+  if (frame.frame_type != AMQP_FRAME_METHOD) return ev;  // heartbeats
+  void* decoded = frame.payload.method.decoded;
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_DELIVER_METHOD: {
+      auto* d = static_cast<amqp_basic_deliver_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kDeliver;
+      ev.tag = d->delivery_tag;
+      ev.redelivered = d->redelivered != 0;
+      break;
+    }
+    case AMQP_BASIC_ACK_METHOD: {
+      auto* a = static_cast<amqp_basic_ack_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kAck;
+      ev.tag = a->delivery_tag;
+      ev.multiple = a->multiple != 0;
+      break;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      auto* n = static_cast<amqp_basic_nack_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kNack;
+      ev.tag = n->delivery_tag;
+      ev.multiple = n->multiple != 0;
+      break;
+    }
+    case AMQP_BASIC_RETURN_METHOD: {
+      auto* r = static_cast<amqp_basic_return_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kReturn;
+      ev.exchange = to_string(r->exchange);
+      ev.routing_key = to_string(r->routing_key);
+      ev.reply_code = r->reply_code;
+      ev.reply_text = to_string(r->reply_text);
+      break;
+    }
+    case AMQP_BASIC_CANCEL_METHOD:
+      ev.kind = BrokerEvent::Kind::kConsumerCancelled;
+      break;
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      auto* m = static_cast<amqp_channel_close_t*>(decoded);
+      ev.kind = BrokerEvent::Kind::kChannelClosed;
+      ev.reply_code = m->reply_code;
+      ev.reply_text = to_string(m->reply_text);
+      break;
+    }
+    default:
+      break;
+  }
+  return ev;
+}
+
+}  // namespace
+
+Result<std::optional<BrokerEvent>> AmqpConnection::next_event(const Waker* waker, std::chrono::milliseconds timeout) {
+  amqp_frame_t frame;
+  auto got = next_frame(frame, waker, timeout);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return std::optional<BrokerEvent>{};
+  if (frame.frame_type == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    auto* m = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
+    std::string why = fmt::format("connection closed by broker: {} {}", m->reply_code, to_string(m->reply_text));
+    amqp_connection_close_ok_t ok{};
+    amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+    broken_ = true;
+    return make_error(ErrorCode::kUnavailable, std::move(why));
+  }
+  BrokerEvent ev = decode_event(frame);
+  switch (ev.kind) {
+    case BrokerEvent::Kind::kDeliver:
+    case BrokerEvent::Kind::kReturn: {
+      auto content = read_content(frame.channel);
+      if (!content) return std::unexpected(content.error());
+      ev.content = std::move(*content);
+      break;
+    }
+    case BrokerEvent::Kind::kChannelClosed:
+      channel_close_ok(frame.channel);
+      break;
+    default:
+      break;
+  }
+  return ev;
+}
+
+Status AmqpConnection::qos(amqp_channel_t channel, std::uint16_t prefetch) {
+  amqp_basic_qos(conn_, channel, 0, prefetch, 0);
+  return rpc_status(channel, "basic.qos");
+}
+
+Status AmqpConnection::confirm_select(amqp_channel_t channel) {
+  amqp_confirm_select(conn_, channel);
+  return rpc_status(channel, "confirm.select");
+}
+
+Status AmqpConnection::consume(amqp_channel_t channel, std::string_view queue, std::string_view consumer_tag,
+                               bool no_ack, bool exclusive) {
+  amqp_basic_consume(conn_, channel, bytes(queue), bytes(consumer_tag), 0, no_ack ? 1 : 0, exclusive ? 1 : 0,
+                     amqp_empty_table);
+  return rpc_status(channel, fmt::format("consume {}", queue));
+}
+
+Status AmqpConnection::cancel(amqp_channel_t channel, std::string_view consumer_tag) {
+  amqp_basic_cancel(conn_, channel, bytes(consumer_tag));
+  return rpc_status(channel, fmt::format("cancel {}", consumer_tag));
+}
+
+Status AmqpConnection::declare_exchange(amqp_channel_t channel, std::string_view name, std::string_view type) {
+  amqp_exchange_declare(conn_, channel, bytes(name), bytes(type), 0, 1, 0, 0, amqp_empty_table);
+  return rpc_status(channel, fmt::format("declare {}", name));
+}
+
+Status AmqpConnection::check_exchange(amqp_channel_t channel, std::string_view name) {
+  amqp_exchange_declare(conn_, channel, bytes(name), bytes("direct"), /*passive=*/1, 0, 0, 0, amqp_empty_table);
+  return rpc_status(channel, fmt::format("passive declare {}", name));
+}
+
+Status AmqpConnection::declare_queue(amqp_channel_t channel, std::string_view name, TableBuilder& arguments) {
+  amqp_queue_declare(conn_, channel, bytes(name), 0, 1, 0, 0, arguments.table());
+  return rpc_status(channel, fmt::format("declare {}", name));
+}
+
+Result<std::string> AmqpConnection::declare_private_queue(amqp_channel_t channel) {
+  auto* ok = amqp_queue_declare(conn_, channel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+  if (auto st = rpc_status(channel, "declare private queue"); !st) return std::unexpected(st.error());
+  return to_string(ok->queue);
+}
+
+Result<std::uint32_t> AmqpConnection::queue_message_count(amqp_channel_t channel, std::string_view name) {
+  auto* ok = amqp_queue_declare(conn_, channel, bytes(name), 1, 0, 0, 0, amqp_empty_table);
+  if (auto st = rpc_status(channel, fmt::format("passive declare {}", name)); !st) return std::unexpected(st.error());
+  return ok->message_count;
+}
+
+Status AmqpConnection::bind_queue(amqp_channel_t channel, std::string_view queue, std::string_view exchange,
+                                  std::string_view routing_key) {
+  amqp_queue_bind(conn_, channel, bytes(queue), bytes(exchange), bytes(routing_key), amqp_empty_table);
+  return rpc_status(channel, fmt::format("bind {}", queue));
+}
+
+Status AmqpConnection::delete_queue(amqp_channel_t channel, std::string_view name) {
+  amqp_queue_delete(conn_, channel, bytes(name), 0, 0);
+  return rpc_status(channel, fmt::format("delete {}", name));
+}
+
+Result<std::uint32_t> AmqpConnection::purge_queue(amqp_channel_t channel, std::string_view name) {
+  auto* ok = amqp_queue_purge(conn_, channel, bytes(name));
+  if (auto st = rpc_status(channel, fmt::format("purge {}", name)); !st) return std::unexpected(st.error());
+  return ok->message_count;
+}
+
+Result<std::optional<AmqpConnection::Got>> AmqpConnection::get(amqp_channel_t channel, std::string_view queue,
+                                                               bool no_ack) {
+  amqp_rpc_reply_t r = amqp_basic_get(conn_, channel, bytes(queue), no_ack ? 1 : 0);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    auto st = rpc_status(channel, fmt::format("get {}", queue));
+    if (!st) return std::unexpected(st.error());
+    return make_error(ErrorCode::kUnavailable, fmt::format("get {}: {}", queue, reply_text(r)));
+  }
+  if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::optional<Got>{};
+  auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
+  Got got;
+  got.tag = ok->delivery_tag;
+  got.routing_key = to_string(ok->routing_key);
+  auto content = read_content(channel);
+  if (!content) return std::unexpected(content.error());
+  got.content = std::move(*content);
+  return std::optional<Got>(std::move(got));
 }
 
 }  // namespace earshot::queue::detail

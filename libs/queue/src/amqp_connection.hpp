@@ -10,10 +10,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "delivery.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/message.hpp"
@@ -56,11 +58,27 @@ class Waker {
   int fd_ = -1;
 };
 
-// A message body with its properties, read after basic.deliver / basic.return / get-ok.
-struct Content {
-  std::string message_id;
-  std::string body;
-  Headers headers;
+// A method the broker sent on its own initiative (not the reply to a call), decoded.
+struct BrokerEvent {
+  enum class Kind {
+    kOther,              // heartbeat or a method nobody here acts on
+    kDeliver,            // basic.deliver: channel, tag, redelivered, content
+    kAck,                // basic.ack (publisher confirm): tag, multiple
+    kNack,               // basic.nack (publisher confirm): tag, multiple
+    kReturn,             // basic.return: exchange, routing_key, reply_code, reply_text, content
+    kConsumerCancelled,  // basic.cancel: the broker dropped the channel's consumer (queue deleted)
+    kChannelClosed,      // channel.close: reply_code, reply_text (close-ok already sent)
+  };
+  Kind kind = Kind::kOther;
+  amqp_channel_t channel = 0;
+  std::uint64_t tag = 0;
+  bool redelivered = false;
+  bool multiple = false;
+  int reply_code = 0;
+  std::string reply_text;
+  std::string exchange;
+  std::string routing_key;
+  Content content;
 };
 
 // A write in progress on one connection, visible to the process-wide write watchdog.
@@ -79,7 +97,8 @@ class AmqpConnection {
  public:
   // Connects (connect_timeout), logs in with the settings' heartbeat and sets the RPC
   // timeout. kUnavailable on failure.
-  [[nodiscard]] static Result<std::unique_ptr<AmqpConnection>> open(const AmqpSettings& s);
+  [[nodiscard]] static Result<std::unique_ptr<AmqpConnection>> open(
+      const AmqpSettings& s, std::chrono::milliseconds rpc_timeout = std::chrono::seconds(5));
   ~AmqpConnection();
   AmqpConnection(const AmqpConnection&) = delete;
   AmqpConnection& operator=(const AmqpConnection&) = delete;
@@ -101,6 +120,40 @@ class AmqpConnection {
   [[nodiscard]] Result<bool> next_frame(amqp_frame_t& frame, const Waker* waker, std::chrono::milliseconds timeout);
   // Reads the header and body frames following a deliver / return / get-ok.
   [[nodiscard]] Result<Content> read_content(amqp_channel_t channel);
+  // next_frame, decoded: the content following a deliver or return is read with it, a
+  // channel.close is answered (close-ok) and reported, a connection.close is answered and
+  // returned as an error (the connection is then broken), as is a content that cannot be read.
+  // Nothing when no frame arrived within `timeout`.
+  [[nodiscard]] Result<std::optional<BrokerEvent>> next_event(const Waker* waker, std::chrono::milliseconds timeout);
+
+  // Synchronous methods; each returns rpc_status() of its reply.
+  [[nodiscard]] Status qos(amqp_channel_t channel, std::uint16_t prefetch);
+  [[nodiscard]] Status confirm_select(amqp_channel_t channel);
+  // basic.consume with acks; `exclusive` consumers with no_ack for control queues.
+  [[nodiscard]] Status consume(amqp_channel_t channel, std::string_view queue, std::string_view consumer_tag,
+                               bool no_ack = false, bool exclusive = false);
+  [[nodiscard]] Status cancel(amqp_channel_t channel, std::string_view consumer_tag);
+  [[nodiscard]] Status declare_exchange(amqp_channel_t channel, std::string_view name, std::string_view type);
+  // Passive declare: kNotFound when the exchange does not exist.
+  [[nodiscard]] Status check_exchange(amqp_channel_t channel, std::string_view name);
+  // A durable queue with `arguments` (x-dead-letter-*, x-message-ttl, ...).
+  [[nodiscard]] Status declare_queue(amqp_channel_t channel, std::string_view name, TableBuilder& arguments);
+  // An exclusive, auto-deleted queue named by the broker; returns its name.
+  [[nodiscard]] Result<std::string> declare_private_queue(amqp_channel_t channel);
+  // Passive declare: the queue's ready messages (kNotFound when it does not exist).
+  [[nodiscard]] Result<std::uint32_t> queue_message_count(amqp_channel_t channel, std::string_view name);
+  [[nodiscard]] Status bind_queue(amqp_channel_t channel, std::string_view queue, std::string_view exchange,
+                                  std::string_view routing_key);
+  [[nodiscard]] Status delete_queue(amqp_channel_t channel, std::string_view name);
+  // Ready messages removed.
+  [[nodiscard]] Result<std::uint32_t> purge_queue(amqp_channel_t channel, std::string_view name);
+  // basic.get: a message with its delivery tag, or nothing when the queue is empty.
+  struct Got {
+    std::uint64_t tag = 0;
+    std::string routing_key;
+    Content content;
+  };
+  [[nodiscard]] Result<std::optional<Got>> get(amqp_channel_t channel, std::string_view queue, bool no_ack);
 
   // basic.publish of a persistent message (message id must be set).
   [[nodiscard]] Status publish(amqp_channel_t channel, const OutgoingMessage& m);

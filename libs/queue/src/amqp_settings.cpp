@@ -1,11 +1,10 @@
 #include "earshot/queue/amqp_settings.hpp"
 
-#include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <fmt/format.h>
-#include <sys/time.h>
 
 #include <charconv>
+
+#include "amqp_connection.hpp"
 
 namespace earshot::queue {
 
@@ -86,30 +85,6 @@ Result<AmqpEndpoint> parse_amqp_url(std::string_view url) {
 
 namespace {
 
-std::string reply_text(const amqp_rpc_reply_t& r) {
-  switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL:
-      return "ok";
-    case AMQP_RESPONSE_NONE:
-      return "missing RPC reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-      return amqp_error_string2(r.library_error);
-    case AMQP_RESPONSE_SERVER_EXCEPTION:
-      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-        auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
-        return fmt::format("connection closed by server: {} {}", m->reply_code,
-                           std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
-      }
-      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-        auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
-        return fmt::format("channel closed by server: {} {}", m->reply_code,
-                           std::string_view(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len));
-      }
-      return "server exception";
-  }
-  return "unknown reply";
-}
-
 // Connects, logs in and opens channel 1; ping is a passive declare of a built-in exchange,
 // a full round trip through the broker.
 class AmqpProbe final : public DependencyProbe {
@@ -121,65 +96,31 @@ class AmqpProbe final : public DependencyProbe {
 
   Status connect() override {
     close();
-    auto ep = parse_amqp_url(s_.url);
-    if (!ep) return std::unexpected(ep.error());
-    conn_ = amqp_new_connection();
-    amqp_socket_t* sock = amqp_tcp_socket_new(conn_);
-    if (sock == nullptr) {
-      close();
-      return make_error(ErrorCode::kInternal, "amqp: cannot create socket");
-    }
-    timeval tv{};
-    tv.tv_sec = s_.connect_timeout.count() / 1000;
-    tv.tv_usec = (s_.connect_timeout.count() % 1000) * 1000;
-    if (int rc = amqp_socket_open_noblock(sock, ep->host.c_str(), ep->port, &tv); rc != AMQP_STATUS_OK) {
-      close();
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("amqp {}:{}: {}", ep->host, ep->port, amqp_error_string2(rc)));
-    }
     // Bound every later RPC so a hung broker cannot stall the probe forever.
-    timeval rpc{2, 0};
-    amqp_set_rpc_timeout(conn_, &rpc);
-    const int heartbeat = static_cast<int>(s_.heartbeat.count() / 1000);
-    auto login = amqp_login(conn_, ep->vhost.c_str(), 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN, ep->user.c_str(),
-                            ep->password.c_str());
-    if (login.reply_type != AMQP_RESPONSE_NORMAL) {
-      std::string why = reply_text(login);
-      close();
-      return make_error(ErrorCode::kUnavailable, fmt::format("amqp login: {}", why));
+    auto c = detail::AmqpConnection::open(s_, std::chrono::seconds(2));
+    if (!c) return std::unexpected(c.error());
+    if (auto st = (*c)->open_channel(kChannel); !st) {
+      return make_error(ErrorCode::kUnavailable, fmt::format("amqp channel: {}", st.error().message));
     }
-    amqp_channel_open(conn_, 1);
-    if (auto r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) {
-      std::string why = reply_text(r);
-      close();
-      return make_error(ErrorCode::kUnavailable, fmt::format("amqp channel: {}", why));
-    }
+    conn_ = std::move(*c);
     return {};
   }
 
   Status ping() override {
-    if (conn_ == nullptr) return make_error(ErrorCode::kUnavailable, "amqp: not connected");
-    amqp_exchange_declare(conn_, 1, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("direct"),
-                          /*passive=*/1, /*durable=*/1, 0, 0, amqp_empty_table);
-    if (auto r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) {
-      return make_error(ErrorCode::kUnavailable, fmt::format("amqp: {}", reply_text(r)));
+    if (!conn_) return make_error(ErrorCode::kUnavailable, "amqp: not connected");
+    if (auto st = conn_->check_exchange(kChannel, "amq.direct"); !st) {
+      return make_error(ErrorCode::kUnavailable, fmt::format("amqp: {}", st.error().message));
     }
     return {};
   }
 
-  void close() override {
-    if (conn_ != nullptr) {
-      // Best effort; on a dead socket these fail fast (RPC timeout bounds them).
-      amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS);
-      amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
-      amqp_destroy_connection(conn_);
-      conn_ = nullptr;
-    }
-  }
+  // Best effort; on a dead socket this fails fast (the RPC timeout bounds it).
+  void close() override { conn_.reset(); }
 
  private:
+  static constexpr amqp_channel_t kChannel = 1;
   AmqpSettings s_;
-  amqp_connection_state_t conn_ = nullptr;
+  std::unique_ptr<detail::AmqpConnection> conn_;
 };
 
 }  // namespace

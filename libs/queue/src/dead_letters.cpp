@@ -1,6 +1,5 @@
 #include "earshot/queue/dead_letters.hpp"
 
-#include <amqp.h>
 #include <fmt/format.h>
 
 #include "amqp_connection.hpp"
@@ -42,24 +41,15 @@ struct DeadLetterAdmin::Impl {
 
   // basic.get without auto-ack; nullopt when empty.
   Result<std::optional<std::pair<std::uint64_t, RawMessage>>> get(detail::AmqpConnection& c, const std::string& queue) {
-    amqp_rpc_reply_t r = amqp_basic_get(c.state(), kChannel, detail::bytes(queue), 0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      auto st = c.rpc_status(kChannel, "get " + queue);
-      return std::unexpected(st ? Error(ErrorCode::kUnavailable, "get " + queue) : st.error());
-    }
-    if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) {
-      return std::optional<std::pair<std::uint64_t, RawMessage>>{};
-    }
-    auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
-    const std::uint64_t tag = ok->delivery_tag;
+    auto got = c.get(kChannel, queue, /*no_ack=*/false);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) return std::optional<std::pair<std::uint64_t, RawMessage>>{};
     RawMessage m;
-    m.routing_key = detail::to_string(ok->routing_key);
-    auto content = c.read_content(kChannel);
-    if (!content) return std::unexpected(content.error());
-    m.message_id = std::move(content->message_id);
-    m.body = std::move(content->body);
-    m.headers = std::move(content->headers);
-    return std::optional<std::pair<std::uint64_t, RawMessage>>(std::make_pair(tag, std::move(m)));
+    m.routing_key = std::move((*got)->routing_key);
+    m.message_id = std::move((*got)->content.message_id);
+    m.body = std::move((*got)->content.body);
+    m.headers = std::move((*got)->content.headers);
+    return std::optional<std::pair<std::uint64_t, RawMessage>>(std::make_pair((*got)->tag, std::move(m)));
   }
 };
 
@@ -126,7 +116,8 @@ Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid,
     if (auto st = impl_->publisher->publish(std::move(out)); !st) {
       return std::unexpected(st.error().with_context(fmt::format("replay stopped after {} message(s)", moved)));
     }
-    if (amqp_basic_ack((*c)->state(), kChannel, tag, 0) != AMQP_STATUS_OK) {
+    (*c)->ack(kChannel, tag);
+    if ((*c)->broken()) {
       return make_error(ErrorCode::kUnavailable, fmt::format("replay: ack failed after {} message(s)", moved));
     }
     ++moved;

@@ -1,6 +1,5 @@
 #include "earshot/queue/publisher.hpp"
 
-#include <amqp.h>
 #include <fmt/format.h>
 
 #include <atomic>
@@ -106,10 +105,7 @@ struct Publisher::Impl {
   bool try_connect() {
     auto c = detail::AmqpConnection::open(amqp);
     Status st = c ? (*c)->open_channel(kChannel) : Status(std::unexpected(c.error()));
-    if (st) {
-      amqp_confirm_select((*c)->state(), kChannel);
-      st = (*c)->rpc_status(kChannel, "confirm.select");
-    }
+    if (st) st = (*c)->confirm_select(kChannel);
     if (!st) {
       reconnect_at = Clock::now() + backoff.next();
       log::warn("queue publisher cannot connect",
@@ -181,29 +177,19 @@ struct Publisher::Impl {
   }
 
   // Returns false when the connection must be dropped.
-  bool handle_frame(const amqp_frame_t& frame) {
-    if (frame.frame_type != AMQP_FRAME_METHOD) return true;  // heartbeats
-    switch (frame.payload.method.id) {
-      case AMQP_BASIC_ACK_METHOD: {
-        auto* a = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
-        settle(a->delivery_tag, a->multiple != 0, true);
+  bool handle_event(const detail::BrokerEvent& ev) {
+    using Kind = detail::BrokerEvent::Kind;
+    switch (ev.kind) {
+      case Kind::kAck:
+      case Kind::kNack:
+        settle(ev.tag, ev.multiple, ev.kind == Kind::kAck);
         return true;
-      }
-      case AMQP_BASIC_NACK_METHOD: {
-        auto* n = static_cast<amqp_basic_nack_t*>(frame.payload.method.decoded);
-        settle(n->delivery_tag, n->multiple != 0, false);
-        return true;
-      }
-      case AMQP_BASIC_RETURN_METHOD: {
+      case Kind::kReturn: {
         // Sent before the ack of the same message: fail its batch now.
-        auto* r = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
-        std::string why =
-            fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}", detail::to_string(r->exchange),
-                        detail::to_string(r->routing_key), r->reply_code, detail::to_string(r->reply_text));
-        auto content = conn->read_content(frame.channel);
-        if (!content) return false;
+        std::string why = fmt::format("unroutable message (exchange '{}', routing key '{}'): {} {}", ev.exchange,
+                                      ev.routing_key, ev.reply_code, ev.reply_text);
         for (auto& [tag, e] : inflight) {
-          if (e.msg.message_id == content->message_id) {
+          if (e.msg.message_id == ev.content.message_id) {
             inc(returned_);
             e.batch->finish(make_error(ErrorCode::kFailedPrecondition, why));
             break;
@@ -211,22 +197,61 @@ struct Publisher::Impl {
         }
         return true;
       }
-      case AMQP_CHANNEL_CLOSE_METHOD: {
-        auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
+      case Kind::kChannelClosed:
         log::warn("queue publisher channel closed by broker",
-                  {{"code", std::to_string(m->reply_code)}, {"reason", detail::to_string(m->reply_text)}});
-        conn->channel_close_ok(frame.channel);
+                  {{"code", std::to_string(ev.reply_code)}, {"reason", ev.reply_text}});
         return false;
-      }
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        amqp_connection_close_ok_t ok{};
-        amqp_send_method(conn->state(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        conn->mark_broken();
-        return false;
-      }
       default:
         return true;
     }
+  }
+
+  // Publishes pending messages while the confirm window has room.
+  void publish_pending() {
+    while (inflight.size() < opt.window && !pending.empty()) {
+      Entry e = std::move(pending.front());
+      pending.pop_front();
+      if (e.batch->is_done()) continue;
+      if (auto st = conn->publish(kChannel, e.msg); !st) {
+        pending.push_front(std::move(e));
+        break;
+      }
+      inflight.emplace(++next_tag, std::move(e));
+    }
+  }
+
+  // Reads every event available now, waiting up to `timeout` for the first.
+  void read_confirms(std::chrono::milliseconds timeout) {
+    while (true) {
+      auto got = conn->next_event(&waker, timeout);
+      if (!got) {
+        connection_lost(got.error());
+        return;
+      }
+      if (!*got) return;
+      if (!handle_event(**got)) {
+        connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
+        return;
+      }
+      timeout = std::chrono::milliseconds(0);
+    }
+  }
+
+  // Stopping: everything not confirmed fails.
+  void fail_unconfirmed() {
+    connected = false;
+    auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
+    for (auto& e : pending) e.batch->finish(std::unexpected(stopped));
+    for (auto& [t, e] : inflight) e.batch->finish(std::unexpected(stopped));
+    pending.clear();
+    inflight.clear();
+    conn.reset();
+    std::deque<Entry> left;
+    {
+      std::lock_guard l(mu);
+      left.swap(submitted);
+    }
+    for (auto& e : left) e.batch->finish(std::unexpected(stopped));
   }
 
   void run() {
@@ -250,53 +275,17 @@ struct Publisher::Impl {
           continue;
         }
       }
-      while (inflight.size() < opt.window && !pending.empty()) {
-        Entry e = std::move(pending.front());
-        pending.pop_front();
-        if (e.batch->is_done()) continue;
-        if (auto st = conn->publish(kChannel, e.msg); !st) {
-          pending.push_front(std::move(e));
-          break;
-        }
-        inflight.emplace(++next_tag, std::move(e));
-      }
+      publish_pending();
       if (conn->broken()) {
         connection_lost(Error(ErrorCode::kUnavailable, "publish failed"));
         continue;
       }
+      // Wait for a confirm only when idle or the window is full.
       const bool can_publish_more = inflight.size() < opt.window && !pending.empty();
-      auto timeout = can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
-      // Read every frame available now (waiting only for the first when idle or window full).
-      while (true) {
-        amqp_frame_t frame;
-        auto got = conn->next_frame(frame, &waker, timeout);
-        if (!got) {
-          connection_lost(got.error());
-          break;
-        }
-        if (!*got) break;
-        if (!handle_frame(frame)) {
-          connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
-          break;
-        }
-        timeout = std::chrono::milliseconds(0);
-      }
+      read_confirms(can_publish_more ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100));
       if (conn) conn->release_buffers();
     }
-    // Stopping: everything not confirmed fails.
-    connected = false;
-    auto stopped = Error(ErrorCode::kUnavailable, "publisher stopped");
-    for (auto& e : pending) e.batch->finish(std::unexpected(stopped));
-    for (auto& [t, e] : inflight) e.batch->finish(std::unexpected(stopped));
-    pending.clear();
-    inflight.clear();
-    conn.reset();
-    std::deque<Entry> left;
-    {
-      std::lock_guard l(mu);
-      left.swap(submitted);
-    }
-    for (auto& e : left) e.batch->finish(std::unexpected(stopped));
+    fail_unconfirmed();
   }
 };
 

@@ -1,6 +1,5 @@
 #include "earshot/queue/topology.hpp"
 
-#include <amqp.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,8 +7,6 @@
 #include "amqp_connection.hpp"
 
 namespace earshot::queue {
-
-using detail::bytes;
 
 void TopologySettings::declare(ConfigSpec& spec) {
   spec.add_string("queue_retry_delays", &retry_delays_text_, "5s,30s,5m",
@@ -137,34 +134,25 @@ TopologyAdmin::~TopologyAdmin() = default;
 Status TopologyAdmin::declare_exchanges() {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* s = (*c)->state();
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.work_exchange), bytes("direct"), 0, 1, 0, 0,
-                        amqp_empty_table);
-  if (auto st = (*c)->rpc_status(Impl::kChannel, "declare " + topology_.work_exchange); !st) {
+  if (auto st = (*c)->declare_exchange(Impl::kChannel, topology_.work_exchange, "direct"); !st) {
     return impl_->reset_on_error(st);
   }
-  amqp_exchange_declare(s, Impl::kChannel, bytes(topology_.control_exchange), bytes("fanout"), 0, 1, 0, 0,
-                        amqp_empty_table);
-  return impl_->reset_on_error((*c)->rpc_status(Impl::kChannel, "declare " + topology_.control_exchange));
+  return impl_->reset_on_error((*c)->declare_exchange(Impl::kChannel, topology_.control_exchange, "fanout"));
 }
 
 Status TopologyAdmin::declare_business(Stage stage, std::string_view bid) {
   if (auto st = declare_exchanges(); !st) return st;
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* s = (*c)->state();
+  auto& conn = **c;
   const std::string work = work_queue(stage, bid);
   const std::string rk = work_routing_key(stage, bid);
   {
     detail::TableBuilder args;
     args.add("x-queue-type", std::string_view("quorum"));
-    amqp_queue_declare(s, Impl::kChannel, bytes(work), 0, 1, 0, 0, args.table());
-    if (auto st = (*c)->rpc_status(Impl::kChannel, "declare " + work); !st) {
-      return impl_->reset_on_error(st);
-    }
+    if (auto st = conn.declare_queue(Impl::kChannel, work, args); !st) return impl_->reset_on_error(st);
   }
-  amqp_queue_bind(s, Impl::kChannel, bytes(work), bytes(topology_.work_exchange), bytes(rk), amqp_empty_table);
-  if (auto st = (*c)->rpc_status(Impl::kChannel, "bind " + work); !st) {
+  if (auto st = conn.bind_queue(Impl::kChannel, work, topology_.work_exchange, rk); !st) {
     return impl_->reset_on_error(st);
   }
   for (auto delay : topology_.retry_delays) {
@@ -173,23 +161,17 @@ Status TopologyAdmin::declare_business(Stage stage, std::string_view bid) {
     args.add("x-message-ttl", static_cast<std::int64_t>(delay.count()));
     args.add("x-dead-letter-exchange", std::string_view(topology_.work_exchange));
     args.add("x-dead-letter-routing-key", std::string_view(rk));
-    amqp_queue_declare(s, Impl::kChannel, bytes(q), 0, 1, 0, 0, args.table());
-    if (auto st = (*c)->rpc_status(Impl::kChannel, "declare " + q); !st) {
-      return impl_->reset_on_error(st);
-    }
+    if (auto st = conn.declare_queue(Impl::kChannel, q, args); !st) return impl_->reset_on_error(st);
   }
-  const std::string dlq = dead_letter_queue(stage, bid);
   detail::TableBuilder args;
   args.add("x-queue-type", std::string_view("quorum"));
-  amqp_queue_declare(s, Impl::kChannel, bytes(dlq), 0, 1, 0, 0, args.table());
-  return impl_->reset_on_error((*c)->rpc_status(Impl::kChannel, "declare " + dlq));
+  return impl_->reset_on_error(conn.declare_queue(Impl::kChannel, dead_letter_queue(stage, bid), args));
 }
 
 Status TopologyAdmin::delete_queue(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  amqp_queue_delete((*c)->state(), Impl::kChannel, bytes(queue), 0, 0);
-  return impl_->reset_on_error((*c)->rpc_status(Impl::kChannel, "delete " + queue));
+  return impl_->reset_on_error((*c)->delete_queue(Impl::kChannel, queue));
 }
 
 Status TopologyAdmin::delete_business(Stage stage, std::string_view bid) {
@@ -205,47 +187,26 @@ Status TopologyAdmin::delete_business(Stage stage, std::string_view bid) {
 Result<std::uint32_t> TopologyAdmin::queue_depth(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* ok = amqp_queue_declare((*c)->state(), Impl::kChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
-  if (auto st = (*c)->rpc_status(Impl::kChannel, "passive declare " + queue); !st) {
-    impl_->conn.reset();
-    return std::unexpected(st.error());
-  }
-  return ok->message_count;
+  return impl_->reset_on_error((*c)->queue_message_count(Impl::kChannel, queue));
 }
 
 Result<std::uint32_t> TopologyAdmin::purge(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  auto* ok = amqp_queue_purge((*c)->state(), Impl::kChannel, bytes(queue));
-  if (auto st = (*c)->rpc_status(Impl::kChannel, "purge " + queue); !st) {
-    impl_->conn.reset();
-    return std::unexpected(st.error());
-  }
-  return ok->message_count;
+  return impl_->reset_on_error((*c)->purge_queue(Impl::kChannel, queue));
 }
 
 Result<std::optional<RawMessage>> TopologyAdmin::get(const std::string& queue) {
   auto c = impl_->get();
   if (!c) return std::unexpected(c.error());
-  amqp_rpc_reply_t r = amqp_basic_get((*c)->state(), Impl::kChannel, bytes(queue), 1);
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    auto st = (*c)->rpc_status(Impl::kChannel, "get " + queue);
-    impl_->conn.reset();
-    if (!st) return std::unexpected(st.error());
-    return make_error(ErrorCode::kUnavailable, "get " + queue + ": " + detail::reply_text(r));
-  }
-  if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::optional<RawMessage>{};
-  auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
+  auto got = impl_->reset_on_error((*c)->get(Impl::kChannel, queue, /*no_ack=*/true));
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return std::optional<RawMessage>{};
   RawMessage m;
-  m.routing_key = detail::to_string(ok->routing_key);
-  auto content = (*c)->read_content(Impl::kChannel);
-  if (!content) {
-    impl_->conn.reset();
-    return std::unexpected(content.error());
-  }
-  m.message_id = std::move(content->message_id);
-  m.body = std::move(content->body);
-  m.headers = std::move(content->headers);
+  m.routing_key = std::move((*got)->routing_key);
+  m.message_id = std::move((*got)->content.message_id);
+  m.body = std::move((*got)->content.body);
+  m.headers = std::move((*got)->content.headers);
   return std::optional<RawMessage>(std::move(m));
 }
 
