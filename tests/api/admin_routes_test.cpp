@@ -131,7 +131,7 @@ class AdminRoutesTest : public ::testing::Test {
   JwtCodec jwt = *JwtCodec::make(std::string(48, 'k'), std::chrono::minutes(15), clock);
   AuthService auth{repos, jwt, clock, std::chrono::hours(1)};
   FakeQueueControl queues;
-  GatewayServices services{unconnected, repos, keyring, clock, auth, queues, "/nonexistent"};
+  GatewayServices services{unconnected, repos, keyring, clock, auth, queues, "/nonexistent", nullptr, nullptr, "{}"};
   Router router;
 };
 
@@ -163,12 +163,13 @@ TEST_F(AdminRoutesTest, UserCreationValidatesAndKeepsEmailsUniqueOnThePlatform) 
 
   // The same e-mail in another business, any case: refused.
   auto dup = call("POST", "/api/v1/admin/businesses/globex/users",
-                  {{"email", "BOB@acme.test"}, {"password", "long enough"}}, platform_admin());
+                  {{"email", "BOB@acme.test"}, {"password", "long enough"}, {"role", "viewer"}}, platform_admin());
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
   // A business that does not exist answers as absent.
-  auto absent = call("POST", "/api/v1/admin/businesses/initech/users",
-                     {{"email", "carol@initech.test"}, {"password", "long enough"}}, platform_admin());
+  auto absent =
+      call("POST", "/api/v1/admin/businesses/initech/users",
+           {{"email", "carol@initech.test"}, {"password", "long enough"}, {"role", "viewer"}}, platform_admin());
   ASSERT_FALSE(absent);
   EXPECT_EQ(absent.error().code, ErrorCode::kNotFound);
 }

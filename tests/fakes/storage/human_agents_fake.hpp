@@ -3,13 +3,9 @@
 // external id), lists by name then id. The aggregates are the stored agent's; set them with
 // put() in tests. Thread-safe.
 
-#include <algorithm>
-#include <map>
 #include <mutex>
-#include <string>
-#include <vector>
 
-#include "earshot/storage/repositories.hpp"
+#include "fakes/storage/tenant_rows.hpp"
 
 namespace earshot::storage::fakes {
 
@@ -17,63 +13,50 @@ class FakeHumanAgentRepository final : public HumanAgentRepository {
  public:
   Result<Id> upsert(const TenantId& t, const HumanAgentInput& in) override {
     std::lock_guard l(mu_);
-    for (auto& [id, r] : rows_) {
-      if (r.bid == t.bid() && r.agent.external_id == in.external_id) {
-        r.agent.name = in.name;
-        r.agent.team = in.team;
-        r.agent.city = in.city;
-        return id;
-      }
+    auto same = rows_.list(t, [&](const HumanAgent& a) { return a.external_id == in.external_id; });
+    if (!same.empty()) {
+      HumanAgent* a = rows_.find(t, same.front().id);
+      a->name = in.name;
+      a->team = in.team;
+      a->city = in.city;
+      return a->id;
     }
-    Row r{t.bid(), HumanAgent{}};
-    r.agent.id = ++next_id_;
-    r.agent.external_id = in.external_id;
-    r.agent.name = in.name;
-    r.agent.team = in.team;
-    r.agent.city = in.city;
-    rows_[r.agent.id] = r;
-    return r.agent.id;
+    HumanAgent a;
+    a.external_id = in.external_id;
+    a.name = in.name;
+    a.team = in.team;
+    a.city = in.city;
+    return rows_.add(t, a);
   }
   Result<HumanAgent> get(const TenantId& t, Id id) override {
     std::lock_guard l(mu_);
-    auto it = rows_.find(id);
-    if (it == rows_.end() || it->second.bid != t.bid()) return make_error(ErrorCode::kNotFound, "human agent");
-    return it->second.agent;
+    const auto* a = rows_.find(t, id);
+    if (a == nullptr) return make_error(ErrorCode::kNotFound, "human agent not found");
+    return *a;
   }
   Result<HumanAgent> find_by_external_id(const TenantId& t, std::string_view external_id) override {
     std::lock_guard l(mu_);
-    for (const auto& [id, r] : rows_) {
-      if (r.bid == t.bid() && r.agent.external_id == external_id) return r.agent;
-    }
-    return make_error(ErrorCode::kNotFound, "human agent");
+    auto same = rows_.list(t, [&](const HumanAgent& a) { return a.external_id == external_id; });
+    if (same.empty()) return make_error(ErrorCode::kNotFound, "human agent not found");
+    return same.front();
   }
   Result<std::vector<HumanAgent>> list(const TenantId& t) override {
     std::lock_guard l(mu_);
-    std::vector<HumanAgent> out;
-    for (const auto& [id, r] : rows_) {
-      if (r.bid == t.bid()) out.push_back(r.agent);
-    }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    return out;
+    return rows_.list_by_name(t);
   }
 
-  // Test set-up: replaces the stored agent's aggregates (id and external id must exist).
+  // Test set-up: replaces the stored agent's aggregates (a.id must be the business's agent).
   bool put(const TenantId& t, const HumanAgent& a) {
     std::lock_guard l(mu_);
-    auto it = rows_.find(a.id);
-    if (it == rows_.end() || it->second.bid != t.bid()) return false;
-    it->second.agent = a;
+    HumanAgent* cur = rows_.find(t, a.id);
+    if (cur == nullptr) return false;
+    *cur = a;
     return true;
   }
 
  private:
-  struct Row {
-    std::string bid;
-    HumanAgent agent;
-  };
   std::mutex mu_;
-  std::map<Id, Row> rows_;
-  Id next_id_ = 0;
+  TenantRows<HumanAgent> rows_;
 };
 
 }  // namespace earshot::storage::fakes

@@ -3,12 +3,9 @@
 // create() refuses (kNotFound) a call that is not the tenant's, as the database does;
 // without one every call id is taken to exist. Thread-safe.
 
-#include <map>
 #include <mutex>
-#include <string>
-#include <vector>
 
-#include "earshot/storage/repositories.hpp"
+#include "fakes/storage/tenant_rows.hpp"
 
 namespace earshot::storage::fakes {
 
@@ -22,35 +19,21 @@ class FakeNoteRepository final : public NoteRepository {
       if (!c) return std::unexpected(c.error());
     }
     std::lock_guard l(mu_);
-    Row r{t.bid(), CallNote{++next_id_, call_id, author_user_id, std::string(body), Timestamp{}}};
-    rows_[r.note.id] = r;
-    return r.note.id;
+    return rows_.add(t, CallNote{0, call_id, author_user_id, std::string(body), Timestamp{}});
   }
   Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) override {
     std::lock_guard l(mu_);
-    std::vector<CallNote> out;
-    for (const auto& [id, r] : rows_) {
-      if (r.bid == t.bid() && r.note.call_id == call_id) out.push_back(r.note);
-    }
-    return out;
+    return rows_.list(t, [&](const CallNote& n) { return n.call_id == call_id; });
   }
   Result<bool> remove(const TenantId& t, Id id) override {
     std::lock_guard l(mu_);
-    auto it = rows_.find(id);
-    if (it == rows_.end() || it->second.bid != t.bid()) return false;
-    rows_.erase(it);
-    return true;
+    return rows_.erase(t, id);
   }
 
  private:
-  struct Row {
-    std::string bid;
-    CallNote note;
-  };
   CallRepository* calls_;
   std::mutex mu_;
-  std::map<Id, Row> rows_;
-  Id next_id_ = 0;
+  TenantRows<CallNote> rows_;
 };
 
 }  // namespace earshot::storage::fakes
