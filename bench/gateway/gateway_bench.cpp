@@ -387,14 +387,14 @@ int main(int argc, char** argv) {
 
   auto& clock = SystemClock::instance();
   auto jwt = need(api::JwtCodec::make(std::string(48, 'b'), std::chrono::hours(1), clock), "jwt");
-  api::AuthService auth(db, jwt, clock, std::chrono::hours(1));
-  const auto session = need(auth.login(email, password, tenant.bid()), "login");
   auto keys = need(crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"), "keys");
+  storage::MySqlRepositories repos(db, keys);
+  api::AuthService auth(repos.repos(), jwt, clock, std::chrono::hours(1));
+  const auto session = need(auth.login(email, password, tenant.bid()), "login");
   queue::Publisher publisher(amqp, {});  // not started: the benchmarked routes publish nothing
   api::AmqpQueueControl queues(amqp, {}, publisher);
   Metrics metrics("gateway-bench", "0", "0");
   api::ListCache list_cache(clock, parse_ms(cache_ttl), 4096, &metrics);
-  storage::MySqlRepositories repos(db, keys);
   api::GatewayServices services{db,     repos.repos(),  keys,    clock,    auth,
                                 queues, "/nonexistent", nullptr, &metrics, api::openapi_document()};
   services.list_cache = &list_cache;

@@ -117,19 +117,19 @@ int main(int argc, char** argv) {
   queue::Publisher publisher(amqp, {});
   publisher.start();
   api::AmqpQueueControl queues(amqp, topology, publisher);
+  storage::MySqlRepositories repos(db, keys);
   const std::string bid = fmt::format("bench-ingest-{:06x}", std::random_device{}() & 0xffffff);
-  need(api::register_business(db, keys, queues, {bid, "Ingest bench", std::nullopt, std::nullopt}, clock),
+  need(api::register_business(repos.repos(), queues, {bid, "Ingest bench", std::nullopt, std::nullopt}, clock),
        "register business");
   const auto tenant = *storage::TenantId::make(bid);
-  storage::MySqlApiKeyRepository key_repo(db);
+  auto& key_repo = repos.repos().api_keys;
   const auto key = crypto::generate_api_key();
   need(key_repo.create(tenant, "bench", key.prefix, key.hash, {"ingest"}), "api key");
 
   const auto objects = std::filesystem::temp_directory_path() / bid;
   auto jwt = need(api::JwtCodec::make(std::string(48, 'b'), std::chrono::hours(1), clock), "jwt");
-  api::AuthService auth(db, jwt, clock, std::chrono::hours(1));
+  api::AuthService auth(repos.repos(), jwt, clock, std::chrono::hours(1));
   Metrics metrics("ingest-bench", "0", "0");
-  storage::MySqlRepositories repos(db, keys);
   api::GatewayServices services{db,     repos.repos(),    keys,    clock,    auth,
                                 queues, objects.string(), nullptr, &metrics, api::openapi_document()};
   services.ingest.max_audio_bytes = std::max<std::int64_t>(bytes * 2, 1 << 20);

@@ -121,7 +121,9 @@ int admin(std::span<char*> args) {
   }
   mysql.pool_size = 1;
   storage::Database db(mysql);
-  storage::MySqlUserRepository users(db);
+  // Platform admins only: the user repository alone (the whole bundle would need the master key).
+  storage::MySqlUserRepository mysql_users(db);
+  storage::UserRepository& users = mysql_users;
 
   if (sub == "create") {
     auto hash = crypto::hash_password(password);

@@ -14,6 +14,7 @@
 #include "earshot/core/config.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/queue/publisher.hpp"
+#include "earshot/storage/repository_set.hpp"
 #include "earshot/storage/sql.hpp"
 
 namespace earshot::cli {
@@ -88,7 +89,8 @@ int business(std::span<char*> args) {
   queue::Publisher publisher(amqp, {});
   publisher.start();
   api::AmqpQueueControl queues(amqp, topology, publisher);
-  auto created = api::register_business(db, *keys, queues, nb, SystemClock::instance());
+  storage::MySqlRepositories repos(db, *keys);
+  auto created = api::register_business(repos.repos(), queues, nb, SystemClock::instance());
   publisher.stop();
   if (!created) {
     std::cerr << fmt::format("earshot business create: {}\n", created.error().to_string());

@@ -19,7 +19,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   repos_ = std::make_unique<storage::MySqlRepositories>(db, *keys);
   jwt_secret_ = std::string(48, 'j') + unique_suffix();
   jwt_.emplace(*api::JwtCodec::make(jwt_secret_, std::chrono::minutes(5), SystemClock::instance()));
-  auth_ = std::make_unique<api::AuthService>(db, *jwt_, SystemClock::instance(), std::chrono::hours(1));
+  auth_ = std::make_unique<api::AuthService>(repos_->repos(), *jwt_, SystemClock::instance(), std::chrono::hours(1));
   authenticator_ = std::make_unique<api::ServiceAuthenticator>(*auth_);
   queue::AmqpSettings amqp;
   amqp.url = ep.amqp_url;

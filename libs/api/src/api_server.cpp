@@ -128,7 +128,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
   m.jwt.emplace(std::move(*jwt));
   m.db = std::make_unique<storage::Database>(deps.mysql);
   m.repos = std::make_unique<storage::MySqlRepositories>(*m.db, *deps.keys);
-  m.auth = std::make_unique<AuthService>(*m.db, *m.jwt, runtime.clock(),
+  m.auth = std::make_unique<AuthService>(m.repos->repos(), *m.jwt, runtime.clock(),
                                          std::chrono::duration_cast<std::chrono::seconds>(gw.refresh_ttl));
   m.authenticator = std::make_unique<ServiceAuthenticator>(*m.auth);
   m.publisher = std::make_unique<queue::Publisher>(deps.amqp, queue::PublisherOptions{}, &runtime.metrics());

@@ -3,17 +3,12 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
-#include <nlohmann/json.hpp>
-
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 
 namespace earshot::api {
 namespace {
-
-using storage::Value;
 
 const Error kBadLogin(ErrorCode::kUnauthenticated, "wrong e-mail or password");
 
@@ -57,9 +52,14 @@ bool valid_api_key_scope(std::string_view scope) {
   return scope == "ingest" || scope == "read" || scope == "embed";
 }
 
-AuthService::AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock,
+AuthService::AuthService(AuthRepositories repos, const JwtCodec& jwt, const Clock& clock,
                          std::chrono::seconds refresh_ttl)
-    : db_(db), jwt_(jwt), clock_(clock), refresh_ttl_(refresh_ttl) {}
+    : repos_(repos), jwt_(jwt), clock_(clock), refresh_ttl_(refresh_ttl) {}
+
+AuthService::AuthService(storage::Repositories& repos, const JwtCodec& jwt, const Clock& clock,
+                         std::chrono::seconds refresh_ttl)
+    : AuthService(AuthRepositories{repos.users, repos.businesses, repos.api_keys, repos.refresh_tokens}, jwt, clock,
+                  refresh_ttl) {}
 
 Result<Session> AuthService::login(std::string_view email, std::string_view password, std::optional<std::string> bid,
                                    std::string_view client_address) {
@@ -89,7 +89,7 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
     (void)crypto::verify_password(dummy_hash(), password);
     return std::unexpected(kBadLogin);
   };
-  storage::MySqlUserRepository users(db_);
+  auto& users = repos_.users;
   if (!bid) {
     auto admin = users.find_platform_admin(email);
     if (admin) {
@@ -104,11 +104,11 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
     }
     if (admin.error().code != ErrorCode::kNotFound) return std::unexpected(admin.error());
   }
-  auto rows = db_.execute("SELECT bid FROM users WHERE email = ? LIMIT 2", {Value(email)});
-  if (!rows) return std::unexpected(rows.error());
+  auto found_in = users.businesses_with_email(email);
+  if (!found_in) return std::unexpected(found_in.error());
   // None, or (older data, before e-mails were unique) two businesses: the same answer.
-  if (rows->rows.size() != 1) return refuse();
-  const std::string found = rows->rows[0][0].as_string();
+  if (found_in->size() != 1) return refuse();
+  const std::string found = found_in->front();
   if (bid && *bid != found) return refuse();
   auto tenant = storage::TenantId::make(found);
   if (!tenant) return refuse();
@@ -120,8 +120,7 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
   if (!crypto::verify_password(user->password_hash, password) || user->disabled) {
     return std::unexpected(kBadLogin);
   }
-  storage::MySqlBusinessRepository businesses(db_);
-  auto biz = businesses.get(*tenant);
+  auto biz = repos_.businesses.get(*tenant);
   if (!biz) return std::unexpected(biz.error().code == ErrorCode::kNotFound ? kBadLogin : biz.error());
   if (biz->status != storage::BusinessStatus::kActive) return std::unexpected(kBadLogin);
   // The last-login time is informational: failing to record it must not refuse a correct
@@ -138,26 +137,21 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
   return issue(p, new_family());
 }
 
-Result<std::string> AuthService::store_refresh(const Principal& p, const std::string& family,
-                                               storage::Connection* conn) {
+Result<std::string> AuthService::store_refresh(const Principal& p, const std::string& family) {
   const std::string token = random_token("ert_", 32);
-  const auto expires = storage::to_timestamp(clock_.now() + refresh_ttl_);
-  const Value params[] = {Value(crypto::hash_api_key(token)),
-                          Value(family),
-                          p.bid.empty() ? Value(nullptr) : Value(p.bid),
-                          Value(p.id),
-                          Value(p.kind == Principal::Kind::kPlatformAdmin),
-                          Value(expires)};
-  constexpr std::string_view sql =
-      "INSERT INTO auth_refresh_tokens (token_hash, family_id, bid, user_id, is_platform_admin, "
-      "expires_at) VALUES (?, ?, ?, ?, ?, ?)";
-  auto r = conn != nullptr ? conn->execute(sql, params) : db_.execute(sql, params);
-  if (!r) return std::unexpected(r.error());
+  storage::RefreshToken row;
+  row.token_hash = crypto::hash_api_key(token);
+  row.family_id = family;
+  row.bid = p.bid;
+  row.user_id = p.id;
+  row.is_platform_admin = p.kind == Principal::Kind::kPlatformAdmin;
+  row.expires_at = storage::to_timestamp(clock_.now() + refresh_ttl_);
+  if (auto st = repos_.refresh_tokens.store(row); !st) return std::unexpected(st.error());
   return token;
 }
 
 Result<Session> AuthService::issue(const Principal& p, const std::string& family) {
-  auto refresh = store_refresh(p, family, nullptr);
+  auto refresh = store_refresh(p, family);
   if (!refresh) return std::unexpected(refresh.error());
   AccessClaims c;
   c.sub = p.subject();
@@ -173,90 +167,43 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
   if (!refresh_token.starts_with("ert_") || refresh_token.size() > 128) {
     return std::unexpected(bad_refresh("malformed"));
   }
-  const std::string hash = crypto::hash_api_key(refresh_token);
-  enum class Outcome { kRotated, kUnknown, kExpired, kReused };
-  struct Rotation {
-    Outcome outcome = Outcome::kUnknown;
-    Principal principal;
-    std::string family;
-    std::string next_token;
-  };
   const auto now = storage::to_timestamp(clock_.now());
-  auto rot = db_.transaction<Rotation>([&](storage::Connection& c) -> Result<Rotation> {
-    Rotation out;
-    auto r = c.execute(
-        "SELECT id, family_id, bid, user_id, is_platform_admin, expires_at, revoked_at "
-        "FROM auth_refresh_tokens WHERE token_hash = ? FOR UPDATE",
-        {Value(hash)});
-    if (!r) return std::unexpected(r.error());
-    if (r->rows.empty()) return out;
-    const auto& row = r->rows[0];
-    out.family = row[1].as_string();
-    if (!row[6].is_null()) {
-      out.outcome = Outcome::kReused;
-      return out;
-    }
-    if (row[5].as_time() <= now) {
-      out.outcome = Outcome::kExpired;
-      return out;
-    }
-    Principal p;
-    p.id = row[3].as_int();
-    if (row[4].as_int() != 0) {
-      p.kind = Principal::Kind::kPlatformAdmin;
-      p.role = Role::kPlatformAdmin;
-      auto a = c.execute("SELECT disabled FROM platform_admins WHERE id = ?", {Value(p.id)});
-      if (!a) return std::unexpected(a.error());
-      if (a->rows.empty() || a->rows[0][0].as_int() != 0) {
-        out.outcome = Outcome::kUnknown;  // a disabled admin's session cannot be renewed
-        return out;
-      }
-    } else {
-      p.kind = Principal::Kind::kUser;
-      p.bid = row[2].as_string();
-      auto u = c.execute(
-          "SELECT u.role, u.disabled, b.status FROM users u JOIN businesses b ON b.bid = u.bid "
-          "WHERE u.bid = ? AND u.id = ?",
-          {Value(p.bid), Value(p.id)});
-      if (!u) return std::unexpected(u.error());
-      if (u->rows.empty() || u->rows[0][1].as_int() != 0 || u->rows[0][2].as_string() != "active") {
-        out.outcome = Outcome::kUnknown;
-        return out;
-      }
-      p.role = role_from_name(u->rows[0][0].as_string()).value_or(Role::kViewer);
-    }
-    auto rev = c.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE id = ?", {Value(now), row[0]});
-    if (!rev) return std::unexpected(rev.error());
-    auto next = store_refresh(p, out.family, &c);
-    if (!next) return std::unexpected(next.error());
-    out.outcome = Outcome::kRotated;
-    out.principal = p;
-    out.next_token = *next;
-    return out;
-  });
+  // The next token of the family, stored only if the presented one rotates.
+  const std::string next_token = random_token("ert_", 32);
+  auto rot = repos_.refresh_tokens.rotate(crypto::hash_api_key(refresh_token), now, crypto::hash_api_key(next_token),
+                                          storage::to_timestamp(clock_.now() + refresh_ttl_));
   if (!rot) return std::unexpected(rot.error());
   switch (rot->outcome) {
-    case Outcome::kUnknown:
+    case storage::RotationOutcome::kUnknown:
       return std::unexpected(bad_refresh("unknown or no longer valid"));
-    case Outcome::kExpired:
+    case storage::RotationOutcome::kExpired:
       return std::unexpected(bad_refresh("expired"));
-    case Outcome::kReused: {
-      auto st = db_.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-                            {Value(now), Value(rot->family)});
+    case storage::RotationOutcome::kReused: {
+      auto st = repos_.refresh_tokens.revoke_family(rot->family_id, now);
       if (!st) return std::unexpected(st.error());
       return std::unexpected(bad_refresh("already used; the session is revoked"));
     }
-    case Outcome::kRotated:
+    case storage::RotationOutcome::kRotated:
       break;
   }
+  Principal p;
+  p.id = rot->user_id;
+  if (rot->is_platform_admin) {
+    p.kind = Principal::Kind::kPlatformAdmin;
+    p.role = Role::kPlatformAdmin;
+  } else {
+    p.kind = Principal::Kind::kUser;
+    p.bid = rot->bid;
+    p.role = *role_of(rot->role);
+  }
   AccessClaims c;
-  c.sub = rot->principal.subject();
-  c.bid = rot->principal.bid;
-  c.role = std::string(role_name(rot->principal.role));
-  c.sid = rot->family;
+  c.sub = p.subject();
+  c.bid = p.bid;
+  c.role = std::string(role_name(p.role));
+  c.sid = rot->family_id;
   auto access = jwt_.issue(c);
   if (!access) return std::unexpected(access.error());
-  return Session{*access, jwt_.ttl().count(), rot->next_token, rot->principal};
+  return Session{*access, jwt_.ttl().count(), next_token, p};
 }
 
 Status AuthService::logout(std::string_view refresh_token) {
@@ -264,12 +211,10 @@ Status AuthService::logout(std::string_view refresh_token) {
     return make_error(ErrorCode::kInvalidArgument, "refresh_token is malformed");
   }
   const auto now = storage::to_timestamp(clock_.now());
-  auto fam = db_.execute("SELECT family_id FROM auth_refresh_tokens WHERE token_hash = ?",
-                         {Value(crypto::hash_api_key(refresh_token))});
+  auto fam = repos_.refresh_tokens.family_of(crypto::hash_api_key(refresh_token));
   if (!fam) return std::unexpected(fam.error());
-  if (fam->rows.empty()) return {};
-  auto r = db_.execute("UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-                       {Value(now), fam->rows[0][0]});
+  if (!*fam) return {};
+  auto r = repos_.refresh_tokens.revoke_family(**fam, now);
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -324,10 +269,9 @@ Result<bool> AuthService::session_open(const std::string& sid) const {
   }
   // Open while any token of the family is unrevoked (rotation revokes one and adds the next;
   // logout and a reused token revoke them all).
-  auto r =
-      db_.execute("SELECT 1 FROM auth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL LIMIT 1", {Value(sid)});
-  if (!r) return std::unexpected(r.error());
-  const bool ok = !r->rows.empty();
+  auto open = repos_.refresh_tokens.family_open(sid);
+  if (!open) return std::unexpected(open.error());
+  const bool ok = *open;
   std::lock_guard lock(standing_mu_);
   if (sessions_.size() > 100'000) {
     std::erase_if(sessions_, [&](const auto& e) { return now - e.second.checked >= kAccessRecheck; });
@@ -343,8 +287,7 @@ Result<bool> AuthService::admin_enabled(std::int64_t admin) const {
     auto it = admins_.find(admin);
     if (it != admins_.end() && now - it->second.checked < kAccessRecheck) return it->second.ok;
   }
-  storage::MySqlUserRepository users(db_);
-  auto a = users.get_platform_admin(admin);
+  auto a = repos_.users.get_platform_admin(admin);
   if (!a && a.error().code != ErrorCode::kNotFound) return std::unexpected(a.error());
   const bool ok = a && !a->disabled;
   std::lock_guard lock(standing_mu_);
@@ -360,14 +303,11 @@ Result<std::optional<Role>> AuthService::current_role(const std::string& bid, st
     auto it = standing_.find(key);
     if (it != standing_.end() && now - it->second.checked < kAccessRecheck) return it->second.role;
   }
-  auto r = db_.execute(
-      "SELECT u.role, u.disabled, b.status FROM users u JOIN businesses b ON b.bid = u.bid "
-      "WHERE u.bid = ? AND u.id = ?",
-      {Value(bid), Value(user)});
-  if (!r) return std::unexpected(r.error());
   std::optional<Role> role;
-  if (!r->rows.empty() && r->rows[0][1].as_int() == 0 && r->rows[0][2].as_string() == "active") {
-    role = role_from_name(r->rows[0][0].as_string()).value_or(Role::kViewer);
+  if (auto tenant = storage::TenantId::make(bid)) {  // a malformed bid names no user
+    auto r = repos_.users.active_role(*tenant, user);
+    if (!r) return std::unexpected(r.error());
+    if (*r) role = role_of(**r);
   }
   std::lock_guard lock(standing_mu_);
   if (standing_.size() > 100'000) {  // forget long-gone sessions rather than grow forever
@@ -381,23 +321,17 @@ Result<Principal> AuthService::authenticate_api_key(std::string_view secret) {
   if (!crypto::api_key_prefix(secret)) {
     return make_error(ErrorCode::kUnauthenticated, "invalid API key");
   }
-  auto r = db_.execute(
-      "SELECT k.id, k.bid, k.scopes FROM api_keys k JOIN businesses b ON b.bid = k.bid "
-      "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND b.status = 'active'",
-      {Value(crypto::hash_api_key(secret))});
-  if (!r) return std::unexpected(r.error());
-  if (r->rows.empty()) return make_error(ErrorCode::kUnauthenticated, "invalid API key");
+  auto key = repos_.api_keys.authenticate_active(crypto::hash_api_key(secret));
+  if (!key) {
+    if (key.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kUnauthenticated, "invalid API key");
+    return std::unexpected(key.error());
+  }
   Principal p;
   p.kind = Principal::Kind::kApiKey;
-  p.id = r->rows[0][0].as_int();
-  p.bid = r->rows[0][1].as_string();
+  p.id = key->id;
+  p.bid = key->bid;
   p.role = Role::kViewer;
-  auto scopes = nlohmann::json::parse(r->rows[0][2].as_string(), nullptr, false);
-  if (scopes.is_array()) {
-    for (const auto& s : scopes) {
-      if (s.is_string()) p.scopes.push_back(s.get<std::string>());
-    }
-  }
+  p.scopes = key->scopes;
   if (p.has_scope("embed") && !p.has_scope("read")) p.scopes.emplace_back("read");
   {
     std::lock_guard lock(usage_mu_);
@@ -411,8 +345,7 @@ Status AuthService::business_for_admin(std::string_view bid) const {
   if (!tenant) {
     return make_error(ErrorCode::kInvalidArgument, "X-Earshot-Business is not a valid business id");
   }
-  storage::MySqlBusinessRepository businesses(db_);
-  auto b = businesses.get(*tenant);
+  auto b = repos_.businesses.get(*tenant);
   if (!b) {
     if (b.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "no such business");
     return std::unexpected(b.error());
@@ -430,7 +363,7 @@ std::size_t AuthService::flush_api_key_usage() {
     batch.swap(usage_);
   }
   std::size_t written = 0;
-  storage::MySqlApiKeyRepository keys(db_);
+  auto& keys = repos_.api_keys;
   for (const auto& [id, use] : batch) {
     auto t = storage::TenantId::make(use.first);
     if (!t) continue;

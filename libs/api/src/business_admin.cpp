@@ -5,7 +5,6 @@
 #include "earshot/crypto/password.hpp"
 #include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/publisher.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 
 namespace earshot::api {
 
@@ -49,8 +48,8 @@ Status announce(QueueControl& queues, queue::BusinessEventType type, const std::
 
 }  // namespace
 
-Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys, QueueControl& queues,
-                                            const NewBusiness& in, const Clock& clock) {
+Result<storage::Business> register_business(storage::Repositories& repos, QueueControl& queues, const NewBusiness& in,
+                                            const Clock& clock) {
   auto tenant = storage::TenantId::make(in.bid);
   if (!tenant) return std::unexpected(tenant.error());
   if (in.name.empty() || in.name.size() > 255) {
@@ -73,8 +72,7 @@ Result<storage::Business> register_business(storage::Database& db, const crypto:
   }
   if (in.admin_email) {
     // E-mails are unique on the platform; refused before anything is made.
-    storage::MySqlUserRepository users(db);
-    auto taken = users.email_taken(*in.admin_email);
+    auto taken = repos.users.email_taken(*in.admin_email);
     if (!taken) return std::unexpected(taken.error());
     if (*taken) {
       return make_error(ErrorCode::kAlreadyExists,
@@ -83,24 +81,21 @@ Result<storage::Business> register_business(storage::Database& db, const crypto:
   }
   // Queues first: declaring is idempotent, so a failure here leaves nothing half-made.
   if (auto st = queues.declare_business(in.bid); !st) return std::unexpected(st.error());
-  storage::MySqlBusinessRepository businesses(db);
+  auto& businesses = repos.businesses;
   if (auto st = businesses.create(*tenant, in.name); !st) return std::unexpected(st.error());
-  storage::MySqlPipelineConfigRepository configs(db, keys);
-  if (auto st = configs.put(*tenant, storage::PipelineConfig{}); !st) {
+  if (auto st = repos.pipeline_configs.put(*tenant, storage::PipelineConfig{}); !st) {
     return std::unexpected(st.error());
   }
-  storage::MySqlAgentConfigRepository agents(db);
-  if (auto seeded = pipeline::seed_default_agents(agents, *tenant); !seeded) {
+  if (auto seeded = pipeline::seed_default_agents(repos.agent_configs, *tenant); !seeded) {
     return std::unexpected(seeded.error().with_context("default agents"));
   }
   if (admin_hash) {
-    storage::MySqlUserRepository users(db);
     storage::User u;
     u.email = *in.admin_email;
     u.display_name = "Administrator";
     u.role = storage::UserRole::kAdmin;
     u.password_hash = *admin_hash;
-    if (auto id = users.create(*tenant, u); !id) return std::unexpected(id.error());
+    if (auto id = repos.users.create(*tenant, u); !id) return std::unexpected(id.error());
   }
   if (auto st = announce(queues, queue::BusinessEventType::kRegistered, in.bid, clock); !st) {
     return std::unexpected(st.error().with_context("business registered, workers not told yet"));
@@ -108,11 +103,10 @@ Result<storage::Business> register_business(storage::Database& db, const crypto:
   return businesses.get(*tenant);
 }
 
-Status set_business_status(storage::Database& db, QueueControl& queues, const std::string& bid,
+Status set_business_status(storage::BusinessRepository& businesses, QueueControl& queues, const std::string& bid,
                            storage::BusinessStatus status, const Clock& clock) {
   auto tenant = storage::TenantId::make(bid);
   if (!tenant) return make_error(ErrorCode::kNotFound, "no such business");
-  storage::MySqlBusinessRepository businesses(db);
   auto changed = businesses.set_status(*tenant, status);
   if (!changed) return std::unexpected(changed.error());
   if (!*changed) {

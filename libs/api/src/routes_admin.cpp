@@ -6,7 +6,6 @@
 #include "earshot/api/gateway.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
@@ -28,7 +27,7 @@ Result<storage::TenantId> path_tenant(const Request& req) {
 Result<storage::TenantId> existing_tenant(GatewayServices& s, const Request& req) {
   auto t = path_tenant(req);
   if (!t) return t;
-  storage::MySqlBusinessRepository businesses(s.db);
+  auto& businesses = s.repos.businesses;
   auto b = businesses.get(*t);
   if (!b) return std::unexpected(b.error());
   return t;
@@ -304,9 +303,14 @@ Result<Reply> not_found_if(Result<bool> r, const char* what) {
   return Reply::no_content();
 }
 
-void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, const char* path,
-                   storage::MySqlRuleSetRepository::Kind kind, const char* rules_field,
-                   Status (*validate)(const Json&)) {
+enum class RuleSetKind { kCategories, kScorecards };
+
+storage::RuleSetRepository& rule_sets(GatewayServices& s, RuleSetKind kind) {
+  return kind == RuleSetKind::kCategories ? s.repos.categories : s.repos.scorecards;
+}
+
+void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, const char* path, RuleSetKind kind,
+                   const char* rules_field, Status (*validate)(const Json&)) {
   const std::string base = std::string(kBiz) + "/" + path;
   auto parse = [rules_field, validate](const Json& b) -> Result<storage::RuleSet> {
     if (auto st = detail::only_fields(b, {"name", rules_field, "enabled"}); !st) return std::unexpected(st.error());
@@ -324,7 +328,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
   };
   router.add("GET", base, admin, [&s, kind, rules_field](const Request& req) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
-      storage::MySqlRuleSetRepository repo(s.db, kind);
+      storage::RuleSetRepository& repo = rule_sets(s, kind);
       auto all = repo.list(t);
       if (!all) return std::unexpected(all.error());
       Json items = Json::array();
@@ -338,7 +342,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
       if (!b) return std::unexpected(b.error());
       auto r = parse(*b);
       if (!r) return std::unexpected(r.error());
-      storage::MySqlRuleSetRepository repo(s.db, kind);
+      storage::RuleSetRepository& repo = rule_sets(s, kind);
       auto id = repo.create(t, *r);
       if (!id) return std::unexpected(id.error());
       auto got = repo.get(t, *id);
@@ -350,7 +354,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlRuleSetRepository repo(s.db, kind);
+      storage::RuleSetRepository& repo = rule_sets(s, kind);
       auto got = repo.get(t, *id);
       if (!got) return std::unexpected(got.error());
       return Reply::ok(ruleset_json(*got, rules_field));
@@ -365,7 +369,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
       auto r = parse(*b);
       if (!r) return std::unexpected(r.error());
       r->id = *id;
-      storage::MySqlRuleSetRepository repo(s.db, kind);
+      storage::RuleSetRepository& repo = rule_sets(s, kind);
       auto ok = repo.update(t, *r);
       if (!ok) return std::unexpected(ok.error());
       if (!*ok) return make_error(ErrorCode::kNotFound, "no such rule set");
@@ -378,7 +382,7 @@ void add_rule_sets(Router& router, GatewayServices& s, const Policy& admin, cons
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlRuleSetRepository repo(s.db, kind);
+      storage::RuleSetRepository& repo = rule_sets(s, kind);
       return not_found_if(repo.remove(t, *id), "rule set");
     });
   });
@@ -398,7 +402,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
 
   router.add("GET", "/api/v1/admin/businesses", platform, [&s](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
-    storage::MySqlBusinessRepository businesses(s.db);
+    auto& businesses = s.repos.businesses;
     auto all = businesses.list_all();
     if (!all) return std::unexpected(all.error());
     Json items = Json::array();
@@ -424,14 +428,14 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     nb.name = **name;
     nb.admin_email = *email;
     nb.admin_password = *pw;
-    auto created = register_business(s.db, s.keys, s.queues, nb, s.clock);
+    auto created = register_business(s.repos, s.queues, nb, s.clock);
     if (!created) return std::unexpected(created.error());
     return Reply::created(business_json(*created));
   });
   router.add("GET", biz, admin, [&s](const Request& req) -> Result<Reply> {
     auto t = path_tenant(req);
     if (!t) return std::unexpected(t.error());
-    storage::MySqlBusinessRepository businesses(s.db);
+    auto& businesses = s.repos.businesses;
     auto b = businesses.get(*t);
     if (!b) return std::unexpected(b.error());
     return Reply::ok(business_json(*b));
@@ -453,12 +457,12 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       else
         return invalid("status must be active|disabled");
     }
-    storage::MySqlBusinessRepository businesses(s.db);
+    auto& businesses = s.repos.businesses;
     if (*name) {
       if (auto r = businesses.rename(*t, **name); !r) return std::unexpected(r.error());
     }
     if (status) {
-      if (auto st = set_business_status(s.db, s.queues, t->bid(), *status, s.clock); !st) {
+      if (auto st = set_business_status(s.repos.businesses, s.queues, t->bid(), *status, s.clock); !st) {
         return std::unexpected(st.error());
       }
     }
@@ -470,7 +474,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
   // Pipeline config: secrets are accepted, never returned.
   router.add("GET", biz + "/pipeline-config", admin, [&s](const Request& req) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
-      storage::MySqlPipelineConfigRepository repo(s.db, s.keys);
+      auto& repo = s.repos.pipeline_configs;
       auto c = repo.get(t);
       if (!c) return std::unexpected(c.error());
       return Reply::ok(pipeline_json(*c));
@@ -480,7 +484,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto b = req.json_body();
       if (!b) return std::unexpected(b.error());
-      storage::MySqlPipelineConfigRepository repo(s.db, s.keys);
+      auto& repo = s.repos.pipeline_configs;
       auto c = repo.get(t);
       if (!c && c.error().code != ErrorCode::kNotFound) return std::unexpected(c.error());
       storage::PipelineConfig cfg = c ? *c : storage::PipelineConfig{};
@@ -502,7 +506,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
   // Analysis agents.
   router.add("GET", biz + "/agents", admin, [&s](const Request& req) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
-      storage::MySqlAgentConfigRepository repo(s.db);
+      auto& repo = s.repos.agent_configs;
       auto all = repo.list(t, false);
       if (!all) return std::unexpected(all.error());
       Json items = Json::array();
@@ -516,7 +520,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       if (!b) return std::unexpected(b.error());
       auto a = parse_agent(*b);
       if (!a) return std::unexpected(a.error());
-      storage::MySqlAgentConfigRepository repo(s.db);
+      auto& repo = s.repos.agent_configs;
       auto id = repo.create(t, *a);
       if (!id) return std::unexpected(id.error());
       auto got = repo.get(t, *id);
@@ -528,7 +532,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlAgentConfigRepository repo(s.db);
+      auto& repo = s.repos.agent_configs;
       auto got = repo.get(t, *id);
       if (!got) return std::unexpected(got.error());
       return Reply::ok(agent_json(*got));
@@ -543,7 +547,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       auto a = parse_agent(*b);
       if (!a) return std::unexpected(a.error());
       a->id = *id;
-      storage::MySqlAgentConfigRepository repo(s.db);
+      auto& repo = s.repos.agent_configs;
       auto ok = repo.update(t, *a);
       if (!ok) return std::unexpected(ok.error());
       if (!*ok) return make_error(ErrorCode::kNotFound, "no such agent");
@@ -556,7 +560,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlAgentConfigRepository repo(s.db);
+      auto& repo = s.repos.agent_configs;
       return not_found_if(repo.remove(t, *id), "agent");
     });
   });
@@ -564,7 +568,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
   // Users.
   router.add("GET", biz + "/users", admin, [&s](const Request& req) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
-      storage::MySqlUserRepository repo(s.db);
+      auto& repo = s.repos.users;
       auto all = repo.list(t);
       if (!all) return std::unexpected(all.error());
       Json items = Json::array();
@@ -595,7 +599,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       u.display_name = dn->value_or("");
       u.role = *role;
       u.password_hash = *hash;
-      storage::MySqlUserRepository repo(s.db);
+      auto& repo = s.repos.users;
       auto id = repo.create(t, u);
       if (!id) return std::unexpected(id.error());
       auto got = repo.get(t, *id);
@@ -610,7 +614,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
       auto b = req.json_body();
       if (!b) return std::unexpected(b.error());
       if (auto st = detail::only_fields(*b, {"role", "disabled", "password"}); !st) return std::unexpected(st.error());
-      storage::MySqlUserRepository repo(s.db);
+      auto& repo = s.repos.users;
       auto u = repo.get(t, *id);
       if (!u) return std::unexpected(u.error());
       if (b->contains("role")) {
@@ -639,7 +643,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlUserRepository repo(s.db);
+      auto& repo = s.repos.users;
       return not_found_if(repo.remove(t, *id), "user");
     });
   });
@@ -647,7 +651,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
   // API keys: the secret is in the create answer only.
   router.add("GET", biz + "/api-keys", admin, [&s](const Request& req) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
-      storage::MySqlApiKeyRepository repo(s.db);
+      auto& repo = s.repos.api_keys;
       auto all = repo.list(t);
       if (!all) return std::unexpected(all.error());
       Json items = Json::array();
@@ -679,7 +683,7 @@ void add_admin_routes(Router& router, GatewayServices& s) {
         return invalid("embed keys are read-only: they cannot also have ingest");
       }
       auto gen = crypto::generate_api_key();
-      storage::MySqlApiKeyRepository repo(s.db);
+      auto& repo = s.repos.api_keys;
       auto id = repo.create(t, **name, gen.prefix, gen.hash, scopes);
       if (!id) return std::unexpected(id.error());
       auto all = repo.list(t);
@@ -698,15 +702,13 @@ void add_admin_routes(Router& router, GatewayServices& s) {
     return with_tenant(s, req, [&](const storage::TenantId& t) -> Result<Reply> {
       auto id = req.id_param("id");
       if (!id) return std::unexpected(id.error());
-      storage::MySqlApiKeyRepository repo(s.db);
+      auto& repo = s.repos.api_keys;
       return not_found_if(repo.revoke(t, *id, storage::to_timestamp(s.clock.now())), "API key");
     });
   });
 
-  add_rule_sets(router, s, admin, "categories", storage::MySqlRuleSetRepository::Kind::kCategories, "rules",
-                &validate_category_rules);
-  add_rule_sets(router, s, admin, "scorecards", storage::MySqlRuleSetRepository::Kind::kScorecards, "questions",
-                &validate_scorecard_questions);
+  add_rule_sets(router, s, admin, "categories", RuleSetKind::kCategories, "rules", &validate_category_rules);
+  add_rule_sets(router, s, admin, "scorecards", RuleSetKind::kScorecards, "questions", &validate_scorecard_questions);
 }
 
 }  // namespace earshot::api

@@ -4,13 +4,11 @@
 #include <algorithm>
 
 #include "earshot/api/gateway.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
 
 using detail::invalid;
-using storage::Value;
 
 namespace {
 
@@ -72,7 +70,7 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     if (order != "asc" && order != "desc") return invalid("order must be asc|desc");
     auto team = detail::query_str(req, "team", 128);
     if (!team) return std::unexpected(team.error());
-    storage::MySqlHumanAgentRepository agents(s.db);
+    auto& agents = s.repos.human_agents;
     auto all = agents.list(detail::tenant_of(req.caller_bid()));
     if (!all) return std::unexpected(all.error());
     std::vector<Json> rows;
@@ -101,23 +99,18 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto range = date_range(req, s.clock);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    storage::MySqlHumanAgentRepository agents(s.db);
+    auto& agents = s.repos.human_agents;
     auto a = agents.get(t, *id);
     if (!a) return std::unexpected(a.error());
-    auto daily = s.db.execute(
-        "SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), "
-        "AVG(qa_score) "
-        "FROM call_records WHERE bid = ? AND human_agent_id = ? AND started_at >= ? AND started_at < ? "
-        "GROUP BY DATE_FORMAT(started_at, '%Y-%m-%d') ORDER BY 1",
-        {Value(t.bid()), Value(*id), Value(range->from), Value(range->to)});
+    auto daily = s.repos.analytics.agent_days(t, *id, range->from, range->to);
     if (!daily) return std::unexpected(daily.error());
     Json series = Json::array();
-    for (const auto& row : daily->rows) {
-      series.push_back(Json{{"day", row[0].as_string().substr(0, 10)},
-                            {"calls", row[1].as_int()},
-                            {"avg_sentiment", detail::opt(row[2].opt_double())},
-                            {"avg_talk_ratio", detail::opt(row[3].opt_double())},
-                            {"qa_score", detail::opt(row[4].opt_double())}});
+    for (const auto& d : *daily) {
+      series.push_back(Json{{"day", d.day},
+                            {"calls", d.calls},
+                            {"avg_sentiment", detail::opt(d.avg_sentiment)},
+                            {"avg_talk_ratio", detail::opt(d.avg_talk_ratio)},
+                            {"qa_score", detail::opt(d.qa_score)}});
     }
     Json j = agent_row(*a);
     j["trend"] = detail::parsed(a->trend_json);
@@ -131,69 +124,36 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto range = date_range(req, s.clock);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    const Value args[] = {Value(t.bid()), Value(range->from), Value(range->to)};
-    constexpr std::string_view where = " FROM call_records WHERE bid = ? AND started_at >= ? AND started_at < ? ";
-    auto q = [&](const std::string& select, const std::string& tail) {
-      return s.db.execute(select + std::string(where) + tail, args);
-    };
-    auto totals =
-        q("SELECT COUNT(*), AVG(agent_talk_ratio), AVG(customer_sentiment), AVG(qa_score), AVG(duration_ms), "
-          "SUM(customer_sentiment < -0.05), SUM(customer_sentiment BETWEEN -0.05 AND 0.05), "
-          "SUM(customer_sentiment > 0.05), SUM(customer_sentiment IS NULL)",
-          "");
-    if (!totals) return std::unexpected(totals.error());
-    auto by_day = q("SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*)", "GROUP BY 1 ORDER BY 1");
-    if (!by_day) return std::unexpected(by_day.error());
-    auto by_hour = q("SELECT HOUR(started_at), COUNT(*)", "GROUP BY 1 ORDER BY 1");
-    if (!by_hour) return std::unexpected(by_hour.error());
-    auto by_issue =
-        q("SELECT issue_category, COUNT(*)", "AND issue_category <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 50");
-    if (!by_issue) return std::unexpected(by_issue.error());
-    auto cats = s.db.execute(
-        "SELECT k.name, COUNT(*) FROM call_category_matches m JOIN call_records c ON c.bid = m.bid AND c.id = "
-        "m.call_id "
-        "JOIN categories k ON k.bid = m.bid AND k.id = m.category_id "
-        "WHERE m.bid = ? AND c.started_at >= ? AND c.started_at < ? GROUP BY k.name ORDER BY 2 DESC LIMIT 50",
-        args);
-    if (!cats) return std::unexpected(cats.error());
-    auto esc = s.db.execute(
-        "SELECT COUNT(DISTINCT e.call_id) FROM escalations e JOIN call_records c ON c.bid = e.bid AND c.id = e.call_id "
-        "WHERE e.bid = ? AND c.started_at >= ? AND c.started_at < ?",
-        args);
-    if (!esc) return std::unexpected(esc.error());
-    const auto& tr = totals->rows[0];
-    const auto calls = tr[0].as_int();
+    auto o = s.repos.analytics.overview(t, range->from, range->to);
+    if (!o) return std::unexpected(o.error());
     Json days = Json::array();
-    for (const auto& r : by_day->rows)
-      days.push_back({{"day", r[0].as_string().substr(0, 10)}, {"calls", r[1].as_int()}});
+    for (const auto& r : o->by_day) days.push_back({{"day", r.key}, {"calls", r.calls}});
     Json hours = Json::array();
-    for (const auto& r : by_hour->rows) hours.push_back({{"hour", r[0].as_int()}, {"calls", r[1].as_int()}});
+    for (const auto& r : o->by_hour) hours.push_back({{"hour", r.hour}, {"calls", r.calls}});
     Json issues = Json::array();
-    for (const auto& r : by_issue->rows)
-      issues.push_back({{"issue_category", r[0].as_string()}, {"calls", r[1].as_int()}});
+    for (const auto& r : o->by_issue) issues.push_back({{"issue_category", r.key}, {"calls", r.calls}});
     Json categories = Json::array();
-    for (const auto& r : cats->rows) categories.push_back({{"category", r[0].as_string()}, {"calls", r[1].as_int()}});
-    const auto escalated = esc->rows[0][0].as_int();
-    return Reply::ok(Json{{"from", detail::iso(range->from)},
-                          {"to", detail::iso(range->to)},
-                          {"calls", calls},
-                          {"volume_by_day", days},
-                          {"volume_by_hour", hours},
-                          {"sentiment_distribution",
-                           {{"negative", tr[5].as_int()},
-                            {"neutral", tr[6].as_int()},
-                            {"positive", tr[7].as_int()},
-                            {"unscored", tr[8].as_int()}}},
-                          {"categories", categories},
-                          {"issue_categories", issues},
-                          {"escalated_calls", escalated},
-                          {"escalation_rate", calls > 0 ? Json(double(escalated) / double(calls)) : Json(nullptr)},
-                          {"averages",
-                           {{"agent_talk_ratio", detail::opt(tr[1].opt_double())},
-                            {"customer_sentiment", detail::opt(tr[2].opt_double())},
-                            {"qa_score", detail::opt(tr[3].opt_double())},
-                            {"duration_ms", detail::opt(tr[4].opt_double())}}},
-                          {"benchmarks", benchmarks()}});
+    for (const auto& r : o->by_category) categories.push_back({{"category", r.key}, {"calls", r.calls}});
+    const auto calls = o->calls;
+    const auto escalated = o->escalated_calls;
+    return Reply::ok(Json{
+        {"from", detail::iso(range->from)},
+        {"to", detail::iso(range->to)},
+        {"calls", calls},
+        {"volume_by_day", days},
+        {"volume_by_hour", hours},
+        {"sentiment_distribution",
+         {{"negative", o->negative}, {"neutral", o->neutral}, {"positive", o->positive}, {"unscored", o->unscored}}},
+        {"categories", categories},
+        {"issue_categories", issues},
+        {"escalated_calls", escalated},
+        {"escalation_rate", calls > 0 ? Json(double(escalated) / double(calls)) : Json(nullptr)},
+        {"averages",
+         {{"agent_talk_ratio", detail::opt(o->avg_talk_ratio)},
+          {"customer_sentiment", detail::opt(o->avg_sentiment)},
+          {"qa_score", detail::opt(o->avg_qa_score)},
+          {"duration_ms", detail::opt(o->avg_duration_ms)}}},
+        {"benchmarks", benchmarks()}});
   });
 
   router.add("GET", "/api/v1/analytics/regions", read, [&s](const Request& req) -> Result<Reply> {
@@ -201,30 +161,23 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto range = date_range(req, s.clock);
     if (!range) return std::unexpected(range.error());
     const auto group = req.query_param("group").value_or("city");
-    std::string key;
-    if (group == "city") {
-      key = "city";
-    } else if (group == "state") {
-      key = "COALESCE(JSON_UNQUOTE(JSON_EXTRACT(metadata, '$.state')), '')";
-    } else {
+    storage::RegionGroup by = storage::RegionGroup::kCity;
+    if (group == "state") {
+      by = storage::RegionGroup::kState;
+    } else if (group != "city") {
       return invalid("group must be city|state");
     }
     const auto t = detail::tenant_of(req.caller_bid());
-    auto rows = s.db.execute(
-        "SELECT " + key +
-            " AS region, COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), AVG(qa_score), "
-            "SUM(EXISTS(SELECT 1 FROM escalations e WHERE e.bid = call_records.bid AND e.call_id = call_records.id)) "
-            "FROM call_records WHERE bid = ? AND started_at >= ? AND started_at < ? GROUP BY region ORDER BY 2 DESC",
-        {Value(t.bid()), Value(range->from), Value(range->to)});
+    auto rows = s.repos.analytics.regions(t, by, range->from, range->to);
     if (!rows) return std::unexpected(rows.error());
     Json items = Json::array();
-    for (const auto& r : rows->rows) {
-      items.push_back(Json{{"region", r[0].as_string()},
-                           {"calls", r[1].as_int()},
-                           {"avg_sentiment", detail::opt(r[2].opt_double())},
-                           {"avg_talk_ratio", detail::opt(r[3].opt_double())},
-                           {"qa_score", detail::opt(r[4].opt_double())},
-                           {"escalated_calls", r[5].as_int()}});
+    for (const auto& r : *rows) {
+      items.push_back(Json{{"region", r.region},
+                           {"calls", r.calls},
+                           {"avg_sentiment", detail::opt(r.avg_sentiment)},
+                           {"avg_talk_ratio", detail::opt(r.avg_talk_ratio)},
+                           {"qa_score", detail::opt(r.qa_score)},
+                           {"escalated_calls", r.escalated_calls}});
     }
     return detail::list_reply(req, items,
                               {"region", "calls", "avg_sentiment", "avg_talk_ratio", "qa_score", "escalated_calls"},

@@ -8,7 +8,6 @@
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
@@ -282,7 +281,7 @@ std::optional<std::optional<ByteRange>> parse_range(const std::string& h, std::u
 Result<storage::CallRecord> own_call(GatewayServices& s, const Request& req) {
   auto id = req.id_param("id");
   if (!id) return std::unexpected(id.error());
-  storage::MySqlCallRepository calls(s.db);
+  auto& calls = s.repos.calls;
   return calls.get(detail::tenant_of(req.caller_bid()), *id);
 }
 
@@ -327,9 +326,9 @@ Status recording_owned(GatewayServices& s, const std::string& uri, const std::st
 // worked on, or (analyze) has no transcript.
 Result<std::optional<queue::OutgoingMessage>> reset_call(GatewayServices& s, const storage::TenantId& t,
                                                          const storage::CallRecord& c, ReprocessStage stage) {
-  storage::MySqlCallRepository calls(s.db);
+  auto& calls = s.repos.calls;
   if (stage == ReprocessStage::kAnalyze) {
-    storage::MySqlTranscriptRepository transcripts(s.db);
+    auto& transcripts = s.repos.transcripts;
     auto tr = transcripts.get(t, c.id);
     if (!tr) {
       if (tr.error().code == ErrorCode::kNotFound) return std::optional<queue::OutgoingMessage>{};
@@ -388,7 +387,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (cacheable) {
       if (auto hit = s.list_cache->find(bid, cache_key)) return std::move(*hit);
     }
-    storage::MySqlCallRepository calls(s.db);
+    auto& calls = s.repos.calls;
     auto page = calls.list(detail::tenant_of(req.caller_bid()), *q);
     if (!page) return std::unexpected(page.error());
     Result<Reply> out;
@@ -485,7 +484,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
       in.metadata_json = (*b)["metadata"].dump();
     }
     const auto tenant = detail::tenant_of(req.caller_bid());
-    storage::MySqlCallRepository calls(s.db);
+    auto& calls = s.repos.calls;
     auto up = calls.upsert(tenant, in);
     if (!up) return std::unexpected(up.error());
     auto c = calls.get(tenant, up->id);
@@ -505,8 +504,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (!id) return std::unexpected(id.error());
     const auto t = detail::tenant_of(req.caller_bid());
     // Two statements: the call with its transcript and metrics, then its lists (was seven).
-    storage::MySqlCallRepository calls(s.db);
-    auto d = calls.detail(t, *id);
+    auto d = s.repos.call_details.detail(t, *id);
     if (!d) return std::unexpected(d.error());
     const storage::CallRecord* c = &d->call;
     const auto& m = d->metrics;
@@ -611,7 +609,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     if (auto st = detail::only_query(req, {"format"}); !st) return std::unexpected(st.error());
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
-    storage::MySqlTranscriptRepository transcripts(s.db);
+    auto& transcripts = s.repos.transcripts;
     auto tr = transcripts.get(detail::tenant_of(req.caller_bid()), c->id);
     if (!tr) {
       if (tr.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "no transcript yet");
@@ -623,7 +621,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
   router.add("GET", "/api/v1/calls/{id}/notes", read, [&s](const Request& req) -> Result<Reply> {
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
-    storage::MySqlNoteRepository notes(s.db);
+    auto& notes = s.repos.notes;
     auto nl = notes.list_for_call(detail::tenant_of(req.caller_bid()), c->id);
     if (!nl) return std::unexpected(nl.error());
     Json items = Json::array();
@@ -639,7 +637,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    storage::MySqlNoteRepository notes(s.db);
+    auto& notes = s.repos.notes;
     // A platform admin acting on the business is not one of its users: no author id.
     const auto author =
         req.principal->kind == Principal::Kind::kUser ? std::optional<storage::Id>(req.principal->id) : std::nullopt;
@@ -658,7 +656,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    storage::MySqlNoteRepository notes(s.db);
+    auto& notes = s.repos.notes;
     auto nl = notes.list_for_call(t, c->id);
     if (!nl) return std::unexpected(nl.error());
     const storage::CallNote* note = nullptr;
@@ -693,7 +691,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
         return std::unexpected(objectstore::object_store_unavailable(st.error()));
       }
     }
-    storage::MySqlCallRepository calls(s.db);
+    auto& calls = s.repos.calls;
     auto ok = calls.remove(detail::tenant_of(req.caller_bid()), c->id);
     if (!ok) return std::unexpected(ok.error());
     if (!*ok) return make_error(ErrorCode::kNotFound, "no such call");
@@ -750,7 +748,7 @@ void add_call_routes(Router& router, GatewayServices& s) {
     q->order = storage::SortOrder::kAsc;
     const auto t = detail::tenant_of(req.caller_bid());
     const std::int64_t limit = max->value_or(10000);
-    storage::MySqlCallRepository calls(s.db);
+    auto& calls = s.repos.calls;
     std::int64_t queued = 0, skipped = 0;
     std::vector<queue::OutgoingMessage> batch;
     // Collect first, then reset: resetting changes the status a filter may be on.

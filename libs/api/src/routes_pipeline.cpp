@@ -5,14 +5,17 @@
 
 namespace earshot::api {
 
+namespace {
+constexpr int kRecentFailures = 20;  // failed calls shown
+}  // namespace
+
 void add_pipeline_routes(Router& router, GatewayServices& s) {
   Policy read;
   read.api_key_scope = "read";
   router.add("GET", "/api/v1/pipeline/status", read, [&s](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    const storage::Value bid(t.bid());
-    auto counts = s.db.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {bid});
+    auto counts = s.repos.pipeline_status.status_counts(t);
     if (!counts) return std::unexpected(counts.error());
     Json by_status = Json::object();
     for (auto st : {storage::CallStatus::kPending, storage::CallStatus::kTranscribing,
@@ -20,28 +23,23 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
                     storage::CallStatus::kNotified, storage::CallStatus::kFailed}) {
       by_status[std::string(storage::status_name(st))] = 0;
     }
-    for (const auto& r : counts->rows) by_status[r[0].as_string()] = r[1].as_int();
-    auto marks =
-        s.db.execute("SELECT source, position, updated_at FROM sync_watermarks WHERE bid = ? ORDER BY source", {bid});
+    for (const auto& [st, n] : *counts) by_status[std::string(storage::status_name(st))] = n;
+    auto marks = s.repos.pipeline_status.watermarks(t);
     if (!marks) return std::unexpected(marks.error());
     Json watermarks = Json::array();
-    for (const auto& r : marks->rows) {
-      watermarks.push_back(
-          {{"source", r[0].as_string()}, {"position", r[1].as_string()}, {"updated_at", detail::iso(r[2].as_time())}});
+    for (const auto& m : *marks) {
+      watermarks.push_back({{"source", m.source}, {"position", m.position}, {"updated_at", detail::iso(m.updated_at)}});
     }
-    auto fails = s.db.execute(
-        "SELECT id, external_id, failed_stage, failed_reason, attempts, status_changed_at FROM call_records "
-        "WHERE bid = ? AND status = 'failed' ORDER BY status_changed_at DESC, id DESC LIMIT 20",
-        {bid});
+    auto fails = s.repos.pipeline_status.recent_failures(t, kRecentFailures);
     if (!fails) return std::unexpected(fails.error());
     Json failures = Json::array();
-    for (const auto& r : fails->rows) {
-      failures.push_back({{"id", r[0].as_int()},
-                          {"external_id", r[1].as_string()},
-                          {"stage", r[2].as_string()},
-                          {"reason", r[3].as_string()},
-                          {"attempts", r[4].as_int()},
-                          {"failed_at", detail::iso(r[5].as_time())}});
+    for (const auto& f : *fails) {
+      failures.push_back({{"id", f.id},
+                          {"external_id", f.external_id},
+                          {"stage", f.stage},
+                          {"reason", f.reason},
+                          {"attempts", f.attempts},
+                          {"failed_at", detail::iso(f.failed_at)}});
     }
     // Broker trouble degrades this part of the answer, not the whole status.
     Json queues = Json::array();

@@ -256,6 +256,17 @@ Result<ApiKey> MySqlApiKeyRepository::authenticate(std::string_view key_hash) {
   return to_key(r->rows[0]);
 }
 
+Result<ApiKey> MySqlApiKeyRepository::authenticate_active(std::string_view key_hash) {
+  auto r = db_.execute(
+      "SELECT k.id, k.bid, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, k.revoked_at "
+      "FROM api_keys k JOIN businesses b ON b.bid = k.bid "
+      "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND b.status = 'active'",
+      {key_hash});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return not_found("API key");
+  return to_key(r->rows[0]);
+}
+
 // ---- pipeline configuration --------------------------------------------------------------
 
 namespace {

@@ -24,7 +24,10 @@ struct MySqlRepositories::Owned {
         scorecards(db, MySqlRuleSetRepository::Kind::kScorecards),
         category_matches(db),
         escalations(db),
-        notes(db) {}
+        notes(db),
+        refresh_tokens(db),
+        analytics(db),
+        pipeline_status(db) {}
 
   MySqlBusinessRepository businesses;
   MySqlUserRepository users;
@@ -45,6 +48,9 @@ struct MySqlRepositories::Owned {
   MySqlCategoryMatchRepository category_matches;
   MySqlEscalationRepository escalations;
   MySqlNoteRepository notes;
+  MySqlRefreshTokenRepository refresh_tokens;
+  MySqlAnalyticsRepository analytics;
+  MySqlPipelineStatusRepository pipeline_status;
 };
 
 MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
@@ -70,6 +76,10 @@ MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
       .category_matches = o.category_matches,
       .escalations = o.escalations,
       .notes = o.notes,
+      .refresh_tokens = o.refresh_tokens,
+      .analytics = o.analytics,
+      .pipeline_status = o.pipeline_status,
+      .call_details = o.calls,
   });
 }
 

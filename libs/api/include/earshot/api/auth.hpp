@@ -7,7 +7,7 @@
 // family in one transaction; presenting an already revoked token again revokes the whole
 // family (the token was copied), so both the thief and the owner must log in again.
 //
-// Thread-safe: state lives in the database (API key last-use notes wait in memory for
+// Thread-safe: state lives in the repositories (API key last-use notes wait in memory for
 // flush_api_key_usage()).
 
 #include <chrono>
@@ -22,7 +22,7 @@
 #include "earshot/api/login_throttle.hpp"
 #include "earshot/api/router.hpp"
 #include "earshot/core/clock.hpp"
-#include "earshot/storage/sql.hpp"
+#include "earshot/storage/repository_set.hpp"
 
 namespace earshot::api {
 
@@ -33,9 +33,18 @@ struct Session {
   Principal principal;
 };
 
+// What AuthService reads and writes (repository_set.hpp's bundle has them all).
+struct AuthRepositories {
+  storage::UserRepository& users;
+  storage::BusinessRepository& businesses;
+  storage::ApiKeyRepository& api_keys;
+  storage::RefreshTokenRepository& refresh_tokens;
+};
+
 class AuthService {
  public:
-  AuthService(storage::Database& db, const JwtCodec& jwt, const Clock& clock, std::chrono::seconds refresh_ttl);
+  AuthService(AuthRepositories repos, const JwtCodec& jwt, const Clock& clock, std::chrono::seconds refresh_ttl);
+  AuthService(storage::Repositories& repos, const JwtCodec& jwt, const Clock& clock, std::chrono::seconds refresh_ttl);
 
   // An e-mail names one account on the platform (a platform admin or one business's user;
   // unique since migration 0009); `bid`, when given, must be that user's business. Platform
@@ -79,10 +88,9 @@ class AuthService {
   [[nodiscard]] Result<Session> check_login(std::string_view email, std::string_view password,
                                             std::optional<std::string> bid);
   [[nodiscard]] Result<Session> issue(const Principal& p, const std::string& family);
-  [[nodiscard]] Result<std::string> store_refresh(const Principal& p, const std::string& family,
-                                                  storage::Connection* conn);
+  [[nodiscard]] Result<std::string> store_refresh(const Principal& p, const std::string& family);
 
-  storage::Database& db_;
+  AuthRepositories repos_;
   const JwtCodec& jwt_;
   const Clock& clock_;
   std::chrono::seconds refresh_ttl_;

@@ -11,12 +11,10 @@
 
 #include "earshot/core/clock.hpp"
 #include "earshot/core/error.hpp"
-#include "earshot/crypto/keyring.hpp"
 #include "earshot/queue/control.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/topology.hpp"
-#include "earshot/storage/repositories.hpp"
-#include "earshot/storage/sql.hpp"
+#include "earshot/storage/repository_set.hpp"
 
 namespace earshot::queue {
 class Publisher;
@@ -64,12 +62,11 @@ struct NewBusiness {
 // Declares the queues, creates the business row and its default pipeline config, the first
 // admin user if asked, then publishes the registered event. kAlreadyExists for a taken bid;
 // kInvalidArgument for a bad bid, name or admin credentials.
-[[nodiscard]] Result<storage::Business> register_business(storage::Database& db, const crypto::Keyring& keys,
-                                                          QueueControl& queues, const NewBusiness& in,
-                                                          const Clock& clock);
+[[nodiscard]] Result<storage::Business> register_business(storage::Repositories& repos, QueueControl& queues,
+                                                          const NewBusiness& in, const Clock& clock);
 
 // Sets active/disabled and publishes the enabled/disabled event. kNotFound when absent.
-[[nodiscard]] Status set_business_status(storage::Database& db, QueueControl& queues, const std::string& bid,
-                                         storage::BusinessStatus status, const Clock& clock);
+[[nodiscard]] Status set_business_status(storage::BusinessRepository& businesses, QueueControl& queues,
+                                         const std::string& bid, storage::BusinessStatus status, const Clock& clock);
 
 }  // namespace earshot::api

@@ -3,6 +3,10 @@
 // shared Database (thread-safe) and is itself safe to use from many threads.
 
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/analytics_repository.hpp"
+#include "earshot/storage/auth_repositories.hpp"
+#include "earshot/storage/call_detail_repository.hpp"
+#include "earshot/storage/pipeline_status_repository.hpp"
 #include "earshot/storage/repositories.hpp"
 
 namespace earshot::storage {
@@ -34,14 +38,12 @@ class MySqlUserRepository final : public UserRepository {
   Result<bool> remove(const TenantId& t, Id id) override;
   Result<Id> create_platform_admin(std::string_view email, std::string_view password_hash) override;
   Result<PlatformAdmin> find_platform_admin(std::string_view email) override;
-  // True when a user of any business or a platform admin has this e-mail (compared as the
-  // database compares them: case-insensitively).
-  Result<bool> email_taken(std::string_view email);
-  // Every platform admin, oldest first.
-  Result<std::vector<PlatformAdmin>> list_platform_admins();
-  Result<PlatformAdmin> get_platform_admin(Id id);
-  // False when there is no such admin.
-  Result<bool> set_platform_admin_disabled(std::string_view email, bool disabled);
+  Result<bool> email_taken(std::string_view email) override;
+  Result<std::vector<PlatformAdmin>> list_platform_admins() override;
+  Result<PlatformAdmin> get_platform_admin(Id id) override;
+  Result<bool> set_platform_admin_disabled(std::string_view email, bool disabled) override;
+  Result<std::vector<std::string>> businesses_with_email(std::string_view email) override;
+  Result<std::optional<UserRole>> active_role(const TenantId& t, Id id) override;
 
  private:
   Database& db_;
@@ -56,6 +58,7 @@ class MySqlApiKeyRepository final : public ApiKeyRepository {
   Result<bool> revoke(const TenantId& t, Id id, Timestamp at) override;
   Result<bool> touch(const TenantId& t, Id id, Timestamp at) override;
   Result<ApiKey> authenticate(std::string_view key_hash) override;
+  Result<ApiKey> authenticate_active(std::string_view key_hash) override;
 
  private:
   Database& db_;
@@ -98,7 +101,7 @@ class MySqlHumanAgentRepository final : public HumanAgentRepository {
   Database& db_;
 };
 
-class MySqlCallRepository final : public CallRepository {
+class MySqlCallRepository final : public CallRepository, public CallDetailRepository {
  public:
   // `phone_pepper` is prepended to a phone before hash_customer_phone hashes it, so the
   // small space of phone numbers cannot be enumerated without it. Keep it stable.
@@ -113,9 +116,7 @@ class MySqlCallRepository final : public CallRepository {
   Result<bool> mark_failed(const TenantId& t, Id id, std::string_view stage, std::string_view reason) override;
   Result<bool> reprocess(const TenantId& t, Id id) override;
   Result<CallPage> list(const TenantId& t, const CallListQuery& q) override;
-  // The call, its transcript, latest analyses, category matches, escalations and notes:
-  // two statements on one connection. kNotFound when the call is not the tenant's.
-  Result<CallDetail> detail(const TenantId& t, Id id);
+  Result<CallDetail> detail(const TenantId& t, Id id) override;
   Result<bool> remove(const TenantId& t, Id id) override;
   Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) override;
   Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
@@ -242,6 +243,42 @@ class MySqlNoteRepository final : public NoteRepository {
   Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id, std::string_view body) override;
   Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) override;
   Result<bool> remove(const TenantId& t, Id id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlRefreshTokenRepository final : public RefreshTokenRepository {
+ public:
+  explicit MySqlRefreshTokenRepository(Database& db) : db_(db) {}
+  Status store(const RefreshToken& token) override;
+  Result<RefreshRotation> rotate(std::string_view token_hash, Timestamp now, std::string_view next_token_hash,
+                                 Timestamp next_expires_at) override;
+  Result<std::optional<std::string>> family_of(std::string_view token_hash) override;
+  Result<std::int64_t> revoke_family(std::string_view family_id, Timestamp at) override;
+  Result<bool> family_open(std::string_view family_id) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlAnalyticsRepository final : public AnalyticsRepository {
+ public:
+  explicit MySqlAnalyticsRepository(Database& db) : db_(db) {}
+  Result<std::vector<AgentDay>> agent_days(const TenantId& t, Id human_agent_id, Timestamp from, Timestamp to) override;
+  Result<AnalyticsOverview> overview(const TenantId& t, Timestamp from, Timestamp to) override;
+  Result<std::vector<RegionStats>> regions(const TenantId& t, RegionGroup group, Timestamp from, Timestamp to) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlPipelineStatusRepository final : public PipelineStatusRepository {
+ public:
+  explicit MySqlPipelineStatusRepository(Database& db) : db_(db) {}
+  Result<std::map<CallStatus, std::int64_t>> status_counts(const TenantId& t) override;
+  Result<std::vector<WatermarkState>> watermarks(const TenantId& t) override;
+  Result<std::vector<FailedCall>> recent_failures(const TenantId& t, int limit) override;
 
  private:
   Database& db_;

@@ -94,6 +94,21 @@ class UserRepository {
   // Platform admins belong to no business.
   [[nodiscard]] virtual Result<Id> create_platform_admin(std::string_view email, std::string_view password_hash) = 0;
   [[nodiscard]] virtual Result<PlatformAdmin> find_platform_admin(std::string_view email) = 0;
+  // True when a user of any business or a platform admin has this e-mail (compared as the
+  // database compares them: case-insensitively).
+  [[nodiscard]] virtual Result<bool> email_taken(std::string_view email) = 0;
+  // Every platform admin, oldest first.
+  [[nodiscard]] virtual Result<std::vector<PlatformAdmin>> list_platform_admins() = 0;
+  [[nodiscard]] virtual Result<PlatformAdmin> get_platform_admin(Id id) = 0;
+  // False when there is no such admin.
+  [[nodiscard]] virtual Result<bool> set_platform_admin_disabled(std::string_view email, bool disabled) = 0;
+
+  // Sign-in, before the tenant is known: the businesses with a user of this e-mail, at most
+  // two (e-mails are unique since migration 0009; two means older data).
+  [[nodiscard]] virtual Result<std::vector<std::string>> businesses_with_email(std::string_view email) = 0;
+  // The user's current role while they may use the product: enabled, in an active business.
+  // Empty otherwise, and when there is no such user.
+  [[nodiscard]] virtual Result<std::optional<UserRole>> active_role(const TenantId& t, Id id) = 0;
 };
 
 struct ApiKey {
@@ -119,6 +134,8 @@ class ApiKeyRepository {
   // Authentication happens before the tenant is known: finds an unrevoked key by hash.
   // The returned key's bid is the tenant to use from then on. kNotFound otherwise.
   [[nodiscard]] virtual Result<ApiKey> authenticate(std::string_view key_hash) = 0;
+  // As authenticate(), and only when the key's business is active.
+  [[nodiscard]] virtual Result<ApiKey> authenticate_active(std::string_view key_hash) = 0;
 };
 
 // ---- per-business configuration ----------------------------------------------------------
@@ -602,8 +619,8 @@ class NoteRepository {
 
 // ---- call detail -------------------------------------------------------------------------
 
-// A call with what its detail view shows, read by MySqlCallRepository::detail in two
-// statements on one connection (instead of one round trip per part).
+// A call with what its detail view shows (CallDetailRepository, call_detail_repository.hpp;
+// MySQL reads it in two statements on one connection instead of one round trip per part).
 struct CallDetail {
   CallRecord call{};
   std::optional<Transcript> transcript{};

@@ -10,6 +10,10 @@
 #include <memory>
 
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/analytics_repository.hpp"
+#include "earshot/storage/auth_repositories.hpp"
+#include "earshot/storage/call_detail_repository.hpp"
+#include "earshot/storage/pipeline_status_repository.hpp"
 #include "earshot/storage/repositories.hpp"
 
 namespace earshot::storage {
@@ -34,6 +38,10 @@ struct Repositories {
   CategoryMatchRepository& category_matches;
   EscalationRepository& escalations;
   NoteRepository& notes;
+  RefreshTokenRepository& refresh_tokens;
+  AnalyticsRepository& analytics;
+  PipelineStatusRepository& pipeline_status;
+  CallDetailRepository& call_details;
 };
 
 // The MariaDB implementations of every repository over one shared Database (which must

@@ -1,0 +1,43 @@
+#pragma once
+// AgentConfigRepository held in memory (repositories.hpp's contract): names unique per
+// business, lists by name, update bumps the version. Thread-safe.
+
+#include <mutex>
+
+#include "fakes/storage/tenant_rows.hpp"
+
+namespace earshot::storage::fakes {
+
+class FakeAgentConfigRepository final : public AgentConfigRepository {
+ public:
+  Result<Id> create(const TenantId& t, const AgentConfig& c) override {
+    std::lock_guard l(mu_);
+    return rows_.create_versioned(t, c);
+  }
+  Result<AgentConfig> get(const TenantId& t, Id id) override {
+    std::lock_guard l(mu_);
+    const auto* c = rows_.find(t, id);
+    if (c == nullptr) return make_error(ErrorCode::kNotFound, "agent config not found");
+    return *c;
+  }
+  Result<std::vector<AgentConfig>> list(const TenantId& t, bool enabled_only) override {
+    std::lock_guard l(mu_);
+    auto out = rows_.list_by_name(t);
+    if (enabled_only) std::erase_if(out, [](const AgentConfig& c) { return !c.enabled; });
+    return out;
+  }
+  Result<bool> update(const TenantId& t, const AgentConfig& c) override {
+    std::lock_guard l(mu_);
+    return rows_.update_versioned(t, c);
+  }
+  Result<bool> remove(const TenantId& t, Id id) override {
+    std::lock_guard l(mu_);
+    return rows_.erase(t, id);
+  }
+
+ private:
+  std::mutex mu_;
+  TenantRows<AgentConfig> rows_;
+};
+
+}  // namespace earshot::storage::fakes

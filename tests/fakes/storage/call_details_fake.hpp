@@ -1,0 +1,31 @@
+#pragma once
+// CallDetailRepository answering with details the test sets, by (business, call id); any
+// other call, including another business's, is kNotFound. Thread-safe.
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "earshot/storage/call_detail_repository.hpp"
+
+namespace earshot::storage::fakes {
+
+class FakeCallDetailRepository final : public CallDetailRepository {
+ public:
+  void set(const TenantId& t, CallDetail d) {
+    std::lock_guard l(mu_);
+    rows_[{t.bid(), d.call.id}] = std::move(d);
+  }
+  Result<CallDetail> detail(const TenantId& t, Id id) override {
+    std::lock_guard l(mu_);
+    auto it = rows_.find({t.bid(), id});
+    if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "call not found");
+    return it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, Id>, CallDetail> rows_;
+};
+
+}  // namespace earshot::storage::fakes

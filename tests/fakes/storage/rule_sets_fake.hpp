@@ -1,0 +1,42 @@
+#pragma once
+// RuleSetRepository (categories or scorecards) held in memory (repositories.hpp's
+// contract): names unique per business, lists by name, update bumps the version.
+// Thread-safe.
+
+#include <mutex>
+
+#include "fakes/storage/tenant_rows.hpp"
+
+namespace earshot::storage::fakes {
+
+class FakeRuleSetRepository final : public RuleSetRepository {
+ public:
+  Result<Id> create(const TenantId& t, const RuleSet& r) override {
+    std::lock_guard l(mu_);
+    return rows_.create_versioned(t, r);
+  }
+  Result<RuleSet> get(const TenantId& t, Id id) override {
+    std::lock_guard l(mu_);
+    const auto* r = rows_.find(t, id);
+    if (r == nullptr) return make_error(ErrorCode::kNotFound, "rule set not found");
+    return *r;
+  }
+  Result<std::vector<RuleSet>> list(const TenantId& t) override {
+    std::lock_guard l(mu_);
+    return rows_.list_by_name(t);
+  }
+  Result<bool> update(const TenantId& t, const RuleSet& r) override {
+    std::lock_guard l(mu_);
+    return rows_.update_versioned(t, r);
+  }
+  Result<bool> remove(const TenantId& t, Id id) override {
+    std::lock_guard l(mu_);
+    return rows_.erase(t, id);
+  }
+
+ private:
+  std::mutex mu_;
+  TenantRows<RuleSet> rows_;
+};
+
+}  // namespace earshot::storage::fakes
