@@ -1,6 +1,8 @@
 #include "earshot/storage/repository_set.hpp"
 
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 
 namespace earshot::storage {
 
@@ -24,7 +26,9 @@ struct MySqlRepositories::Owned {
         scorecards(db, MySqlRuleSetRepository::Kind::kScorecards),
         category_matches(db),
         escalations(db),
-        notes(db) {}
+        notes(db),
+        deliveries(db, keys),
+        run_locks(db) {}
 
   MySqlBusinessRepository businesses;
   MySqlUserRepository users;
@@ -45,6 +49,8 @@ struct MySqlRepositories::Owned {
   MySqlCategoryMatchRepository category_matches;
   MySqlEscalationRepository escalations;
   MySqlNoteRepository notes;
+  MySqlDeliveryRepository deliveries;
+  MySqlRunLocks run_locks;
 };
 
 MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
@@ -70,6 +76,8 @@ MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
       .category_matches = o.category_matches,
       .escalations = o.escalations,
       .notes = o.notes,
+      .deliveries = o.deliveries,
+      .run_locks = o.run_locks,
   });
 }
 

@@ -10,7 +10,9 @@
 #include <memory>
 
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/delivery_repository.hpp"
 #include "earshot/storage/repositories.hpp"
+#include "earshot/storage/run_locks.hpp"
 
 namespace earshot::storage {
 
@@ -34,6 +36,8 @@ struct Repositories {
   CategoryMatchRepository& category_matches;
   EscalationRepository& escalations;
   NoteRepository& notes;
+  DeliveryRepository& deliveries;
+  RunLocks& run_locks;
 };
 
 // The MariaDB implementations of every repository over one shared Database (which must
