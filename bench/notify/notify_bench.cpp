@@ -24,8 +24,8 @@
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/notify/dispatcher.hpp"
-#include "earshot/notify/store.hpp"
 #include "earshot/storage/migrator.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "webhook_receiver.hpp"
 
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     std::cerr << "receiver did not start\n";
     return 1;
   }
-  notify::NotifyStore store(db, keys);
+  storage::MySqlDeliveryRepository store(db, keys);
   storage::MySqlBusinessRepository business_repo(db);
   std::vector<std::pair<storage::TenantId, storage::Id>> subs;
   for (int b = 0; b < businesses; ++b) {
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   for (int done = 0; done < deliveries;) {
     const int n = std::min(500, deliveries - done);
     const auto& [t, sub] = subs[static_cast<std::size_t>((done / 500) % businesses)];
-    std::vector<notify::NewDelivery> rows;
+    std::vector<storage::NewDelivery> rows;
     for (int i = 0; i < n; ++i) {
       const auto id = fmt::format("evt_bench_{}", done + i);
       nlohmann::json ev{{"id", id},
@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
                          {{"call", {{"id", done + i}, {"external_id", fmt::format("c-{}", done + i)}}},
                           {"summary", "Customer asked for a refund; the agent issued it."},
                           {"scores", {{"qa_score", 0.75}, {"customer_sentiment", 0.2}}}}}};
-      rows.push_back({notify::Channel::kWebhook, sub, done + i, "call.analyzed", id, ev.dump()});
+      rows.push_back({storage::DeliveryChannel::kWebhook, sub, done + i, "call.analyzed", id, ev.dump()});
     }
     need(store.enqueue(t, rows, now), "enqueue");
     done += n;

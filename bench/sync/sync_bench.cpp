@@ -29,6 +29,7 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 #include "earshot/sync/sync.hpp"
 
 using namespace earshot;
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
   storage::MySqlTranscriptRepository transcripts(db);
   storage::MySqlWatermarkRepository watermarks(db);
   storage::MySqlCrmLeadRepository leads(db);
+  storage::MySqlRunLocks run_locks(db);
   queue::AmqpSettings amqp;
   amqp.url = url;
   amqp.heartbeat = std::chrono::seconds(10);
@@ -212,7 +214,7 @@ int main(int argc, char** argv) {
                                 .dump();
     c.secrets["source_db_password"] = src_settings.password;
     need(configs.put(*t, c), "config");
-    sync::SourceDbSync s(sync::SyncDeps{db,
+    sync::SourceDbSync s(sync::SyncDeps{run_locks,
                                         configs,
                                         calls,
                                         agents,

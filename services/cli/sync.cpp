@@ -16,6 +16,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 #include "earshot/storage/sql.hpp"
 #include "earshot/sync/sync.hpp"
 
@@ -102,13 +103,14 @@ int sync(std::span<char*> args) {
   storage::MySqlTranscriptRepository transcripts(db);
   storage::MySqlWatermarkRepository watermarks(db);
   storage::MySqlCrmLeadRepository leads(db);
+  storage::MySqlRunLocks run_locks(db);
   queue::Publisher publisher(amqp, queue::PublisherOptions{});
   publisher.start();
   sync::TopologyDeclarer declarer(amqp, topology);
   http::CurlHttpClient http;
   http::TenantHttpClient tenant_http(http, *policy);
   Metrics metrics("earshot-cli", "", "");
-  sync::SyncDeps deps{db,           configs,   calls,    agents,   transcripts, watermarks,
+  sync::SyncDeps deps{run_locks,    configs,   calls,    agents,   transcripts, watermarks,
                       leads,        publisher, declarer, topology, metrics,     SystemClock::instance(),
                       &tenant_http, {},        nullptr,  *policy};
   int rc = 0;

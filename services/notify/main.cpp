@@ -12,8 +12,8 @@
 #include "earshot/notify/dispatcher.hpp"
 #include "earshot/notify/notify_stage.hpp"
 #include "earshot/notify/smtp.hpp"
-#include "earshot/notify/store.hpp"
 #include "earshot/queue/worker.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/sql.hpp"
 #include "fleet_dependencies.hpp"
@@ -40,7 +40,8 @@ struct Notify {
   std::unique_ptr<earshot::storage::MySqlCrmLeadRepository> leads;
   std::unique_ptr<earshot::storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<earshot::storage::MySqlProcessingEventRepository> events;
-  std::unique_ptr<earshot::notify::NotifyStore> store;
+  std::unique_ptr<earshot::storage::MySqlEscalationRepository> escalations;
+  std::unique_ptr<earshot::storage::MySqlDeliveryRepository> deliveries;
   std::unique_ptr<earshot::notify::CurlSmtpSender> smtp;
   std::unique_ptr<earshot::cache::RedisClient> redis;
   std::unique_ptr<earshot::cache::LiveEvents> live;
@@ -81,7 +82,8 @@ struct Notify {
     leads = std::make_unique<storage::MySqlCrmLeadRepository>(*db);
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(*db, *deps.keyring);
     events = std::make_unique<storage::MySqlProcessingEventRepository>(*db);
-    store = std::make_unique<notify::NotifyStore>(*db, *deps.keyring);
+    escalations = std::make_unique<storage::MySqlEscalationRepository>(*db);
+    deliveries = std::make_unique<storage::MySqlDeliveryRepository>(*db, *deps.keyring);
     if (!settings.smtp_url.empty()) {
       smtp = std::make_unique<notify::CurlSmtpSender>(
           notify::SmtpOptions{settings.smtp_url, settings.smtp_from, settings.smtp_username, settings.smtp_password,
@@ -96,13 +98,13 @@ struct Notify {
     };
     auto disp = std::make_unique<notify::Dispatcher>(
         settings,
-        notify::DispatcherDeps{*store, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
+        notify::DispatcherDeps{*deliveries, *tenant_http, *configs, smtp.get(), rt.metrics(), rt.clock(), publish});
     dispatcher = disp.get();
     directory = std::make_unique<fleet::StorageBusinessDirectory>(*businesses);
     stage = std::make_unique<notify::NotifyStage>(
-        settings,
-        notify::NotifyStageDeps{*store, *calls, *analyses, *agent_configs, *matches, *categories, *agents, *leads,
-                                *configs, *events, rt.metrics(), rt.clock(), [this] { dispatcher->wake(); }, publish});
+        settings, notify::NotifyStageDeps{*deliveries, *calls, *analyses, *agent_configs, *matches, *categories,
+                                          *agents, *leads, *configs, *events, *escalations, rt.metrics(), rt.clock(),
+                                          [this] { dispatcher->wake(); }, publish});
     queue::StageWorkerOptions opts;
     opts.stage = queue::Stage::kNotify;
     opts.handler_threads = static_cast<std::size_t>(handler_threads);

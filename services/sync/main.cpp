@@ -12,6 +12,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 #include "earshot/storage/sql.hpp"
 #include "earshot/sync/scheduler.hpp"
 #include "fleet_dependencies.hpp"
@@ -49,6 +50,7 @@ struct Sync {
   std::unique_ptr<earshot::storage::MySqlTranscriptRepository> transcripts;
   std::unique_ptr<earshot::storage::MySqlWatermarkRepository> watermarks;
   std::unique_ptr<earshot::storage::MySqlCrmLeadRepository> leads;
+  std::unique_ptr<earshot::storage::MySqlRunLocks> run_locks;
   std::unique_ptr<earshot::queue::Publisher> publisher;
   std::unique_ptr<earshot::sync::TopologyDeclarer> declarer;
   std::unique_ptr<earshot::cache::RedisClient> redis;
@@ -85,6 +87,7 @@ struct Sync {
     transcripts = std::make_unique<storage::MySqlTranscriptRepository>(*db);
     watermarks = std::make_unique<storage::MySqlWatermarkRepository>(*db);
     leads = std::make_unique<storage::MySqlCrmLeadRepository>(*db);
+    run_locks = std::make_unique<storage::MySqlRunLocks>(*db);
     queue::PublisherOptions popts;
     popts.window = static_cast<std::size_t>(worker_settings.publish_window);
     popts.confirm_timeout = worker_settings.publish_timeout;
@@ -103,7 +106,7 @@ struct Sync {
     // CRM, transcript feeds and source databases are the business's destinations: all go out
     // under the egress policy.
     tenant_http = std::make_unique<http::TenantHttpClient>(http_client, deps.egress_policy);
-    sync::SyncDeps sd{*db,        *configs,          *calls,   *agents,      *transcripts, *watermarks,       *leads,
+    sync::SyncDeps sd{*run_locks, *configs,          *calls,   *agents,      *transcripts, *watermarks,       *leads,
                       *publisher, *declarer,         topology, rt.metrics(), rt.clock(),   tenant_http.get(), {},
                       live.get(), deps.egress_policy};
     sync::SchedulerOptions so;

@@ -1,6 +1,6 @@
 #pragma once
 // Shared set-up of the notify integration tests: the binary's migrated scratch database, a
-// keyring, the store and an HTTP client; dispatchers with fast retry settings.
+// keyring, the delivery repository and an HTTP client; dispatchers with fast retry settings.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -11,7 +11,7 @@
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/notify/dispatcher.hpp"
-#include "earshot/notify/store.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "storage_fixture.hpp"
 #include "test_env.hpp"
@@ -19,6 +19,12 @@
 namespace earshot::notify::testing {
 
 using namespace std::chrono_literals;
+using storage::Delivery;
+using storage::DeliveryStatus;
+using storage::Id;
+using storage::NewDelivery;
+using Channel = storage::DeliveryChannel;
+using SubscriptionPatch = storage::WebhookSubscriptionPatch;
 
 // A fixed test master key (32 bytes, base64).
 inline const crypto::Keyring& test_keyring() {
@@ -45,7 +51,7 @@ class NotifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto& db = earshot::testing::StorageEnvironment::db();
-    store = std::make_unique<NotifyStore>(db, test_keyring());
+    store = std::make_unique<storage::MySqlDeliveryRepository>(db, test_keyring());
     configs = std::make_unique<storage::MySqlPipelineConfigRepository>(db, test_keyring());
     metrics = std::make_unique<Metrics>("notify-test", "0", "test");
     http = std::make_unique<http::CurlHttpClient>();
@@ -120,7 +126,7 @@ class NotifyTest : public ::testing::Test {
 
   bool delivered(const storage::TenantId& t, Id id) { return delivery(t, id).status == DeliveryStatus::kDelivered; }
 
-  std::unique_ptr<NotifyStore> store;
+  std::unique_ptr<storage::MySqlDeliveryRepository> store;
   std::unique_ptr<storage::MySqlPipelineConfigRepository> configs;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<http::CurlHttpClient> http;

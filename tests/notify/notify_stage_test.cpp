@@ -34,7 +34,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
   void SetUp() override {
     QueueTest::SetUp();
     auto& db = earshot::testing::StorageEnvironment::db();
-    store = std::make_unique<NotifyStore>(db, test_keyring());
+    store = std::make_unique<storage::MySqlDeliveryRepository>(db, test_keyring());
+    escalations = std::make_unique<storage::MySqlEscalationRepository>(db);
     calls = std::make_unique<storage::MySqlCallRepository>(db);
     analyses = std::make_unique<storage::MySqlAnalysisRepository>(db);
     agent_configs = std::make_unique<storage::MySqlAgentConfigRepository>(db);
@@ -65,7 +66,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
     ASSERT_TRUE(dispatcher->start());
     stage = std::make_unique<NotifyStage>(
         s, NotifyStageDeps{*store, *calls, *analyses, *agent_configs, *matches, *categories, *humans, *leads, *configs,
-                           *events, *metrics, SystemClock::instance(), [this] { dispatcher->wake(); }, publish_fn()});
+                           *events, *escalations, *metrics, SystemClock::instance(), [this] { dispatcher->wake(); },
+                           publish_fn()});
     dir.enable(bid_for_worker);
     queue::StageWorkerOptions o;
     o.stage = Stage::kNotify;
@@ -156,7 +158,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
     return n;
   }
 
-  std::unique_ptr<NotifyStore> store;
+  std::unique_ptr<storage::MySqlDeliveryRepository> store;
+  std::unique_ptr<storage::MySqlEscalationRepository> escalations;
   std::unique_ptr<storage::MySqlCallRepository> calls;
   std::unique_ptr<storage::MySqlAnalysisRepository> analyses;
   std::unique_ptr<storage::MySqlAgentConfigRepository> agent_configs;
@@ -206,7 +209,7 @@ TEST_F(NotifyStageTest, AnalyzedCallEndsNotifiedWithWebhookDeliveredSignedAndLog
   ns.link_base_url = "https://app.acme.test";
   ns.alert_emails = {"qa@acme.test"};
   ns.chat_webhook_url = chat.url("/chat");
-  ASSERT_TRUE(store->put_settings(t, ns));
+  ASSERT_TRUE(store->put_settings_json(t, ns.to_json().dump()));
   const auto id = analyzed_call(t, "c-1", "+14155550100");
 
   CurlSmtpSender mail(SmtpOptions{smtp.url(), "earshot@acme.test", "", "", 5s});

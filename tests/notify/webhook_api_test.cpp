@@ -8,6 +8,7 @@
 #include "../api/gateway_fixture.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/notify/dispatcher.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -123,7 +124,7 @@ TEST(WebhookApi, TestEventIsDeliveredSignedThenRedeliveredOnRequest) {
   const auto delivery_id = sent.json["delivery"]["id"].get<std::int64_t>();
 
   auto& db = StorageEnvironment::db();
-  notify::NotifyStore store(db, *gw.keys);
+  storage::MySqlDeliveryRepository store(db, *gw.keys);
   storage::MySqlPipelineConfigRepository configs(db, *gw.keys);
   Metrics metrics("notify-api-test", "0", "0");
   http::CurlHttpClient client;

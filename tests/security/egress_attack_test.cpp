@@ -20,12 +20,12 @@
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/http_client.hpp"
 #include "earshot/ingest/twilio.hpp"
-#include "earshot/notify/store.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/sync/sync.hpp"
 #include "fakes/twilio/fake_twilio.hpp"
@@ -413,7 +413,7 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
   CountingListener listener;
   CountingListener allowed_receiver;
   ASSERT_TRUE(listener.ok() && allowed_receiver.ok());
-  notify::NotifyStore store(StorageEnvironment::db(), *keyring);
+  storage::MySqlDeliveryRepository store(StorageEnvironment::db(), *keyring);
   queue::AmqpSettings amqp;
   amqp.url = ep.amqp_url;
   queue::TopologySettings topology;
@@ -425,7 +425,7 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
   struct Case {
     std::string name;
     std::string url;
-    notify::Channel channel = notify::Channel::kWebhook;
+    storage::DeliveryChannel channel = storage::DeliveryChannel::kWebhook;
     bool allowed = false;
   };
   const std::vector<Case> cases = {
@@ -437,17 +437,17 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
       {"webhook platform mariadb", fmt::format("http://127.0.0.1:{}/", ep.mysql_port)},
       {"webhook private", "http://192.168.1.10/hook"},
       {"webhook metadata", "http://169.254.169.254/latest/meta-data/"},
-      {"chat hook listener", listener.url("/chat"), notify::Channel::kChat},
-      {"chat hook short", "http://127.1:" + lp + "/chat", notify::Channel::kChat},
-      {"control", allowed_receiver.url("/hook"), notify::Channel::kWebhook, true},
+      {"chat hook listener", listener.url("/chat"), storage::DeliveryChannel::kChat},
+      {"chat hook short", "http://127.1:" + lp + "/chat", storage::DeliveryChannel::kChat},
+      {"control", allowed_receiver.url("/hook"), storage::DeliveryChannel::kWebhook, true},
   };
-  std::vector<std::pair<storage::TenantId, notify::Id>> deliveries;
+  std::vector<std::pair<storage::TenantId, storage::Id>> deliveries;
   for (const auto& c : cases) {
     auto t = new_tenant("en");
     for (auto stage : queue::kAllStages) ASSERT_TRUE(admin.declare_business(stage, t.bid()));
-    notify::Id sub = 0;
+    storage::Id sub = 0;
     std::string payload;
-    if (c.channel == notify::Channel::kWebhook) {
+    if (c.channel == storage::DeliveryChannel::kWebhook) {
       auto id = store.create_subscription(t, c.url, "attack", {"call.analyzed"}, "whsec_attack");
       ASSERT_TRUE(id) << id.error().to_string();
       sub = *id;
@@ -461,8 +461,8 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
     } else {
       payload = Json{{"url", c.url}, {"body", {{"text", "escalation"}}}}.dump();
     }
-    notify::NewDelivery n{c.channel, sub, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
-    auto r = store.enqueue(t, std::span<const notify::NewDelivery>(&n, 1),
+    storage::NewDelivery n{c.channel, sub, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
+    auto r = store.enqueue(t, std::span<const storage::NewDelivery>(&n, 1),
                            storage::to_timestamp(std::chrono::system_clock::now()));
     ASSERT_TRUE(r && *r == 1);
     auto list = store.list_deliveries(t, sub, 10, std::nullopt);
@@ -480,21 +480,21 @@ TEST_F(EgressAttack, NotifyWorkerWebhooksAndChatHooksReachOnlyAllowedDestination
 
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& [t, id] = deliveries[i];
-    notify::Delivery d;
+    storage::Delivery d;
     EXPECT_TRUE(wait_until(
         [&] {
           auto got = store.get_delivery(t, id);
           if (got) d = *got;
-          return got && got->status != notify::DeliveryStatus::kPending;
+          return got && got->status != storage::DeliveryStatus::kPending;
         },
         60s))
         << cases[i].name << "\n"
         << worker.output();
     if (cases[i].allowed) {
-      EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
+      EXPECT_EQ(d.status, storage::DeliveryStatus::kDelivered) << d.last_error;
       continue;
     }
-    EXPECT_EQ(d.status, notify::DeliveryStatus::kFailed) << cases[i].name;
+    EXPECT_EQ(d.status, storage::DeliveryStatus::kFailed) << cases[i].name;
     EXPECT_NE(d.last_error.find("destination not allowed"), std::string::npos) << cases[i].name << ": " << d.last_error;
     for (const char* leak : {"loopback", "private", "metadata", "refused by", "Connection"}) {
       EXPECT_EQ(d.last_error.find(leak), std::string::npos) << cases[i].name << ": " << d.last_error;
@@ -773,7 +773,7 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
   CountingListener listener;
   CountingListener allowed_crm;
   ASSERT_TRUE(listener.ok() && allowed_crm.ok());
-  notify::NotifyStore store(StorageEnvironment::db(), *keyring);
+  storage::MySqlDeliveryRepository store(StorageEnvironment::db(), *keyring);
   queue::AmqpSettings amqp;
   amqp.url = ep.amqp_url;
   queue::TopologySettings topology;
@@ -789,7 +789,7 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
   std::vector<Case> cases;
   for (auto& [name, origin] : hostile_origins(listener.port(), ep.mysql_port)) cases.push_back({name, origin});
   cases.push_back({"control", allowed_crm.url(""), true});
-  std::vector<std::pair<storage::TenantId, notify::Id>> deliveries;
+  std::vector<std::pair<storage::TenantId, storage::Id>> deliveries;
   for (const auto& c : cases) {
     storage::PipelineConfig cfg;
     cfg.crm_json = Json{{"kind", "leadsquared"}, {"host", c.host}}.dump();
@@ -802,8 +802,9 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
                         {"ActivityDateTime", "2026-11-21 09:40:00"},
                         {"Fields", Json::array()}};
     const std::string payload = Json{{"lead_id", "lead-1"}, {"activity", activity}}.dump();
-    notify::NewDelivery n{notify::Channel::kCrm, 0, std::nullopt, "call.analyzed", "evt-" + unique_suffix(), payload};
-    auto r = store.enqueue(t, std::span<const notify::NewDelivery>(&n, 1),
+    storage::NewDelivery n{storage::DeliveryChannel::kCrm, 0,      std::nullopt, "call.analyzed",
+                           "evt-" + unique_suffix(),       payload};
+    auto r = store.enqueue(t, std::span<const storage::NewDelivery>(&n, 1),
                            storage::to_timestamp(std::chrono::system_clock::now()));
     ASSERT_TRUE(r && *r == 1);
     auto list = store.list_deliveries(t, 0, 10, std::nullopt);
@@ -821,21 +822,21 @@ TEST_F(EgressAttack, NotifyWorkerCrmWriteBackReachesOnlyAllowedDestinations) {
 
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& [t, id] = deliveries[i];
-    notify::Delivery d;
+    storage::Delivery d;
     EXPECT_TRUE(wait_until(
         [&] {
           auto got = store.get_delivery(t, id);
           if (got) d = *got;
-          return got && got->status != notify::DeliveryStatus::kPending;
+          return got && got->status != storage::DeliveryStatus::kPending;
         },
         60s))
         << cases[i].name << "\n"
         << worker.output();
     if (cases[i].allowed) {
-      EXPECT_EQ(d.status, notify::DeliveryStatus::kDelivered) << d.last_error;
+      EXPECT_EQ(d.status, storage::DeliveryStatus::kDelivered) << d.last_error;
       continue;
     }
-    EXPECT_EQ(d.status, notify::DeliveryStatus::kFailed) << cases[i].name;
+    EXPECT_EQ(d.status, storage::DeliveryStatus::kFailed) << cases[i].name;
     EXPECT_NE(d.last_error.find("destination not allowed"), std::string::npos) << cases[i].name << ": " << d.last_error;
     for (const char* leak : {"loopback", "private", "metadata", "refused by", "Connection", "attack-secret"}) {
       EXPECT_EQ(d.last_error.find(leak), std::string::npos) << cases[i].name << ": " << d.last_error;

@@ -5,6 +5,7 @@
 
 #include "earshot/crypto/base64.hpp"
 #include "earshot/crypto/keyring.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "storage_fixture.hpp"
 #include "test_env.hpp"
@@ -272,20 +273,38 @@ TEST_F(IsolationTest, SyncLeadsAndWebhooks) {
   EXPECT_EQ(leads.find_by_phone(*a_, "+15557770000").value()->fields_json, R"({"a":1})");
 
   auto ring = *crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k");
-  MySqlWebhookRepository hooks(db_, ring);
-  const Id sub = hooks.create_subscription(*a_, "https://a.example", {"x"}, "a-secret").value();
+  MySqlDeliveryRepository hooks(db_, ring);
+  const Id sub = hooks.create_subscription(*a_, "https://a.example", "", {"x"}, "a-secret").value();
   EXPECT_TRUE(hooks.list_subscriptions(b).value().empty());
+  EXPECT_TRUE(not_found(hooks.get_subscription(b, sub)));
   EXPECT_TRUE(not_found(hooks.signing_secret(b, sub)));
-  EXPECT_FALSE(hooks.set_enabled(b, sub, false).value());
-  EXPECT_FALSE(hooks.enqueue(b, sub, "x", "e1", "{}", at(0)).value());
-  ASSERT_TRUE(hooks.enqueue(*a_, sub, "x", "e1", "{}", at(1'000'000'000)).value());
-  const Id delivery = hooks.list_deliveries(*a_, sub, 10)->at(0).id;
-  EXPECT_TRUE(hooks.list_deliveries(b, sub, 10).value().empty());
-  EXPECT_FALSE(hooks.mark_delivered(b, delivery, 200, at(1)).value());
-  EXPECT_FALSE(hooks.mark_attempt_failed(b, delivery, "x", 500, std::nullopt).value());
+  WebhookSubscriptionPatch disable;
+  disable.enabled = false;
+  EXPECT_FALSE(hooks.update_subscription(b, sub, disable).value());
+  auto enqueue = [&](const TenantId& t, Timestamp due) {
+    NewDelivery n{DeliveryChannel::kWebhook, sub, std::nullopt, "x", "e1", "{}"};
+    return hooks.enqueue(t, std::span<const NewDelivery>(&n, 1), due).value();
+  };
+  EXPECT_EQ(enqueue(b, at(0)), 0);
+  ASSERT_EQ(enqueue(*a_, at(1'000'000'000)), 1);
+  const Id delivery = hooks.list_deliveries(*a_, sub, 10, std::nullopt)->at(0).id;
+  EXPECT_TRUE(hooks.list_deliveries(b, sub, 10, std::nullopt).value().empty());
+  EXPECT_TRUE(not_found(hooks.get_delivery(b, delivery)));
+  EXPECT_FALSE(hooks.redeliver(b, delivery, at(1)).value());
+  // An outcome is matched on its bid: one naming business b changes nothing of a's row.
+  AttemptOutcome o;
+  o.delivery_id = delivery;
+  o.bid = b.bid();
+  o.subscription_id = sub;
+  o.kind = AttemptKind::kFailed;
+  o.response_code = 500;
+  o.at = at(1);
+  ASSERT_TRUE(hooks.record(std::span<const AttemptOutcome>(&o, 1), 1));
   EXPECT_FALSE(hooks.remove_subscription(b, sub).value());
-  EXPECT_EQ(hooks.list_deliveries(*a_, sub, 10)->at(0).status, DeliveryStatus::kPending);
+  EXPECT_EQ(hooks.list_deliveries(*a_, sub, 10, std::nullopt)->at(0).status, DeliveryStatus::kPending);
   EXPECT_TRUE(hooks.list_subscriptions(*a_)->at(0).enabled);
+  EXPECT_FALSE(hooks.list_subscriptions(*a_)->at(0).paused_at.has_value());
+  EXPECT_TRUE(hooks.list_attempts(*a_, delivery).value().empty());
 }
 
 }  // namespace

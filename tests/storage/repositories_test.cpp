@@ -5,6 +5,7 @@
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/crypto/password.hpp"
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"
@@ -349,12 +350,12 @@ TEST(Notes, CreateListRemove) {
   EXPECT_EQ(repo.create(t, 999'999'999, std::nullopt, "x").error().code, ErrorCode::kNotFound);
 }
 
-TEST(Webhooks, SubscriptionsDeliveriesAndSealedSecret) {
+TEST(Deliveries, SubscriptionsDeliveriesAndSealedSecret) {
   auto t = new_tenant();
   auto ring = make_keyring("wk", crypto::Keyring::generate_key_base64());
-  MySqlWebhookRepository repo(StorageEnvironment::db(), ring);
+  MySqlDeliveryRepository repo(StorageEnvironment::db(), ring);
   const std::string secret = "whsec_" + unique_suffix() + unique_suffix();
-  auto sub = repo.create_subscription(t, "https://hooks.example.com/x", {"call.analyzed"}, secret);
+  auto sub = repo.create_subscription(t, "https://hooks.example.com/x", "ops", {"call.analyzed"}, secret);
   ASSERT_TRUE(sub.has_value()) << sub.error().to_string();
   auto raw = StorageEnvironment::db().execute(
       "SELECT secret_sealed, url, events FROM webhook_subscriptions WHERE id = ?", {*sub});
@@ -363,16 +364,21 @@ TEST(Webhooks, SubscriptionsDeliveriesAndSealedSecret) {
   auto subs = repo.list_subscriptions(t);
   ASSERT_EQ(subs->size(), 1u);
   EXPECT_EQ(subs->at(0).events, std::vector<std::string>{"call.analyzed"});
+  EXPECT_EQ(subs->at(0).description, "ops");
 
-  EXPECT_TRUE(repo.enqueue(t, *sub, "call.analyzed", "evt-1", R"({"call":1})", at(0)).value());
-  EXPECT_FALSE(repo.enqueue(t, *sub, "call.analyzed", "evt-1", R"({"call":1})", at(0)).value());
-  EXPECT_TRUE(repo.enqueue(t, *sub, "call.analyzed", "evt-2", R"({"call":2})", at(0)).value());
-  EXPECT_TRUE(repo.enqueue(t, *sub, "call.analyzed", "evt-3", R"({"call":3})", at(1000)).value());
+  auto one = [&](const std::string& event_id, Timestamp due) {
+    NewDelivery n{DeliveryChannel::kWebhook, *sub, std::nullopt, "call.analyzed", event_id, R"({"call":1})"};
+    return repo.enqueue(t, std::span<const NewDelivery>(&n, 1), due).value();
+  };
+  EXPECT_EQ(one("evt-1", at(0)), 1);
+  EXPECT_EQ(one("evt-1", at(0)), 0) << "the same event id is enqueued once";
+  EXPECT_EQ(one("evt-2", at(0)), 1);
+  EXPECT_EQ(one("evt-3", at(1000)), 1);
 
   // Claim everything due at t=10 (this test's rows, possibly others' too): ours are evt-1/2.
   auto claimed = repo.claim_due(at(10), 1000, 30s);
   ASSERT_TRUE(claimed.has_value()) << claimed.error().to_string();
-  std::vector<WebhookDelivery> mine;
+  std::vector<Delivery> mine;
   for (auto& d : *claimed) {
     if (d.bid == t.bid()) mine.push_back(d);
   }
@@ -381,11 +387,24 @@ TEST(Webhooks, SubscriptionsDeliveriesAndSealedSecret) {
   // Leased: a second dispatcher at the same time gets none of them.
   auto again = repo.claim_due(at(10), 1000, 30s);
   for (auto& d : *again) EXPECT_NE(d.bid, t.bid());
-  EXPECT_TRUE(repo.mark_delivered(t, mine[0].id, 200, at(11)).value());
-  EXPECT_FALSE(repo.mark_delivered(t, mine[0].id, 200, at(12)).value());
-  EXPECT_TRUE(repo.mark_attempt_failed(t, mine[1].id, "HTTP 500", 500, at(100)).value());
-  EXPECT_TRUE(repo.mark_attempt_failed(t, mine[1].id, "HTTP 500", 500, std::nullopt).value());
-  auto list = repo.list_deliveries(t, *sub, 10);
+  auto outcome = [&](Id delivery, std::int64_t attempt, AttemptKind kind, int code) {
+    AttemptOutcome o;
+    o.delivery_id = delivery;
+    o.bid = t.bid();
+    o.subscription_id = *sub;
+    o.attempt = attempt;
+    o.kind = kind;
+    o.response_code = code;
+    o.at = at(11);
+    return o;
+  };
+  std::vector<AttemptOutcome> outcomes{outcome(mine[0].id, 1, AttemptKind::kDelivered, 200),
+                                       outcome(mine[1].id, 1, AttemptKind::kRetry, 500),
+                                       outcome(mine[1].id, 2, AttemptKind::kFailed, 500)};
+  outcomes[1].next_attempt_at = at(100);
+  ASSERT_TRUE(repo.record(outcomes, 20).value().empty());
+  EXPECT_EQ(repo.list_attempts(t, mine[1].id)->size(), 2u);
+  auto list = repo.list_deliveries(t, *sub, 10, std::nullopt);
   ASSERT_EQ(list->size(), 3u);
   int delivered = 0, failed = 0, pending = 0;
   for (auto& d : *list) {
@@ -397,10 +416,12 @@ TEST(Webhooks, SubscriptionsDeliveriesAndSealedSecret) {
   EXPECT_EQ(failed, 1);
   EXPECT_EQ(pending, 1);
 
-  EXPECT_TRUE(repo.set_enabled(t, *sub, false).value());
-  EXPECT_FALSE(repo.enqueue(t, *sub, "call.analyzed", "evt-9", "{}", at(0)).value());
+  WebhookSubscriptionPatch disable;
+  disable.enabled = false;
+  EXPECT_TRUE(repo.update_subscription(t, *sub, disable).value());
+  EXPECT_EQ(one("evt-9", at(0)), 0) << "a disabled subscription gets no deliveries";
   EXPECT_TRUE(repo.remove_subscription(t, *sub).value());
-  EXPECT_TRUE(repo.list_deliveries(t, *sub, 10)->empty());
+  EXPECT_TRUE(repo.list_deliveries(t, *sub, 10, std::nullopt)->empty());
   EXPECT_EQ(repo.signing_secret(t, *sub).error().code, ErrorCode::kNotFound);
 }
 

@@ -18,6 +18,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 #include "earshot/sync/scheduler.hpp"
 #include "earshot/sync/sync.hpp"
 #include "fakes/sync/fake_sync_providers.hpp"
@@ -91,9 +92,9 @@ class SyncTest : public ::testing::Test {
   static storage::Database& db() { return StorageEnvironment::db(); }
 
   SyncDeps deps() {
-    return SyncDeps{db(),  *configs,   calls,     agents,      transcripts, watermarks,
-                    leads, *publisher, *declarer, topo,        metrics,     SystemClock::instance(),
-                    &http, {},         nullptr,   std::nullopt};  // in-process: no policy
+    return SyncDeps{run_locks, *configs,   calls,     agents,      transcripts, watermarks,
+                    leads,     *publisher, *declarer, topo,        metrics,     SystemClock::instance(),
+                    &http,     {},         nullptr,   std::nullopt};  // in-process: no policy
   }
   std::int64_t count(const std::string& sql) {
     auto r = db().execute(sql, {t.bid()});
@@ -146,6 +147,7 @@ class SyncTest : public ::testing::Test {
   storage::MySqlTranscriptRepository transcripts{db()};
   storage::MySqlWatermarkRepository watermarks{db()};
   storage::MySqlCrmLeadRepository leads{db()};
+  storage::MySqlRunLocks run_locks{db()};
   queue::AmqpSettings amqp;
   queue::TopologySettings topo;
   std::unique_ptr<queue::TopologyAdmin> admin;

@@ -113,11 +113,13 @@ void add_ingest_routes(Router& router, GatewayServices& s) {
     };
   }
   state->ingestor = std::make_unique<ingest::Ingestor>(
-      ingest::IngestorDeps{s.db, s.keys, *state->store,
+      ingest::IngestorDeps{s.repos.calls, s.repos.transcripts, s.repos.notes, s.repos.human_agents,
+                           s.repos.pipeline_configs, *state->store,
                            [&queues](std::vector<queue::OutgoingMessage> m) { return queues.publish(std::move(m)); },
                            queues.topology(), s.clock, s.metrics, std::move(on_created)},
       s.ingest);
-  state->twilio = std::make_unique<ingest::twilio::CallbackHandler>(s.db, s.keys, *client, *state->ingestor);
+  state->twilio = std::make_unique<ingest::twilio::CallbackHandler>(s.repos.businesses, s.repos.pipeline_configs,
+                                                                    s.repos.calls, *client, *state->ingestor);
 
   Policy ingest;
   ingest.min_role = Role::kAdmin;

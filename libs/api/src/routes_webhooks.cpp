@@ -5,16 +5,18 @@
 
 #include "earshot/api/gateway.hpp"
 #include "earshot/notify/events.hpp"
+#include "earshot/notify/settings.hpp"
 #include "earshot/notify/signature.hpp"
-#include "earshot/notify/store.hpp"
 #include "earshot/queue/message.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
 namespace {
 
-using notify::Delivery;
-using notify::Subscription;
+using storage::Delivery;
+using storage::DeliveryChannel;
+using storage::DeliveryStatus;
+using Subscription = storage::WebhookSubscription;
 
 Json subscription_json(const Subscription& s) {
   return Json{{"id", s.id},
@@ -30,20 +32,20 @@ Json subscription_json(const Subscription& s) {
 }
 
 Json delivery_json(const Delivery& d) {
-  return Json{{"id", d.id},
-              {"subscription_id", d.subscription_id},
-              {"event_type", d.event_type},
-              {"event_id", d.event_id},
-              {"call_id", detail::opt(d.call_id)},
-              {"status", notify::delivery_status_name(d.status)},
-              {"attempts", d.attempts},
-              {"response_code", detail::opt(d.response_code)},
-              {"latency_ms", detail::opt(d.latency_ms)},
-              {"last_error", d.last_error},
-              {"next_attempt_at",
-               d.status == notify::DeliveryStatus::kPending ? Json(detail::iso(d.next_attempt_at)) : Json(nullptr)},
-              {"created_at", detail::iso(d.created_at)},
-              {"delivered_at", detail::iso_opt(d.delivered_at)}};
+  return Json{
+      {"id", d.id},
+      {"subscription_id", d.subscription_id},
+      {"event_type", d.event_type},
+      {"event_id", d.event_id},
+      {"call_id", detail::opt(d.call_id)},
+      {"status", storage::delivery_status_name(d.status)},
+      {"attempts", d.attempts},
+      {"response_code", detail::opt(d.response_code)},
+      {"latency_ms", detail::opt(d.latency_ms)},
+      {"last_error", d.last_error},
+      {"next_attempt_at", d.status == DeliveryStatus::kPending ? Json(detail::iso(d.next_attempt_at)) : Json(nullptr)},
+      {"created_at", detail::iso(d.created_at)},
+      {"delivered_at", detail::iso_opt(d.delivered_at)}};
 }
 
 Status check_url(const std::string& url) {
@@ -78,7 +80,7 @@ Result<std::optional<std::vector<std::string>>> events_field(const Json& b, bool
 void add_webhook_routes(Router& router, GatewayServices& s) {
   Policy admin;
   admin.min_role = Role::kAdmin;
-  auto store = std::make_shared<notify::NotifyStore>(s.db, s.keys);
+  storage::DeliveryRepository* store = &s.repos.deliveries;
 
   router.add("GET", "/api/v1/webhooks", admin, [store](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
@@ -136,7 +138,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (auto st = detail::only_fields(*b, {"url", "events", "description", "secret", "enabled", "paused"}); !st) {
       return std::unexpected(st.error());
     }
-    notify::SubscriptionPatch p;
+    storage::WebhookSubscriptionPatch p;
     auto url = detail::str_field(*b, "url", false, 8, 2048);
     if (!url) return std::unexpected(url.error());
     if (*url) {
@@ -209,7 +211,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (!did) return std::unexpected(did.error());
     auto d = store->get_delivery(detail::tenant_of(req.caller_bid()), *did);
     if (!d) return std::unexpected(d.error());
-    if (d->subscription_id != *id || d->channel != notify::Channel::kWebhook) {
+    if (d->subscription_id != *id || d->channel != DeliveryChannel::kWebhook) {
       return make_error(ErrorCode::kNotFound, fmt::format("delivery {} not found", *did));
     }
     return d;
@@ -241,7 +243,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
              [&s, store, delivery_of](const Request& req) -> Result<Reply> {
                auto d = delivery_of(req);
                if (!d) return std::unexpected(d.error());
-               if (d->status == notify::DeliveryStatus::kPending) {
+               if (d->status == DeliveryStatus::kPending) {
                  return make_error(ErrorCode::kFailedPrecondition,
                                    "the delivery is still pending; it will be attempted");
                }
@@ -266,8 +268,8 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     const auto event_id = notify::event_id(t.bid(), 0, "webhook.test", queue::new_message_id());
     const auto event = notify::make_event(event_id, "webhook.test", t.bid(), now,
                                           Json{{"subscription_id", *id}, {"message", "test event from Earshot"}});
-    notify::NewDelivery n{notify::Channel::kWebhook, *id, std::nullopt, "webhook.test", event_id, event.dump()};
-    auto added = store->enqueue(t, std::span<const notify::NewDelivery>(&n, 1), storage::to_timestamp(now));
+    storage::NewDelivery n{DeliveryChannel::kWebhook, *id, std::nullopt, "webhook.test", event_id, event.dump()};
+    auto added = store->enqueue(t, std::span<const storage::NewDelivery>(&n, 1), storage::to_timestamp(now));
     if (!added) return std::unexpected(added.error());
     auto list = store->list_deliveries(t, *id, 1, std::nullopt);
     if (!list) return std::unexpected(list.error());
@@ -280,7 +282,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
 
   router.add("GET", "/api/v1/notify/settings", admin, [store](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
-    auto st = store->settings(detail::tenant_of(req.caller_bid()));
+    auto st = notify::load_business_settings(*store, detail::tenant_of(req.caller_bid()));
     if (!st) return std::unexpected(st.error());
     return Reply::ok(st->to_json());
   });
@@ -290,7 +292,7 @@ void add_webhook_routes(Router& router, GatewayServices& s) {
     if (!b) return std::unexpected(b.error());
     auto parsed = notify::BusinessNotifySettings::from_json(*b);
     if (!parsed) return std::unexpected(parsed.error());
-    if (auto st = store->put_settings(detail::tenant_of(req.caller_bid()), *parsed); !st)
+    if (auto st = store->put_settings_json(detail::tenant_of(req.caller_bid()), parsed->to_json().dump()); !st)
       return std::unexpected(st.error());
     return Reply::ok(parsed->to_json());
   });

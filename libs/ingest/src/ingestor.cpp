@@ -9,8 +9,8 @@
 #include "earshot/crypto/base64.hpp"
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/phone.hpp"
+#include "earshot/storage/repositories.hpp"
 
 namespace earshot::ingest {
 
@@ -264,8 +264,7 @@ IngestResult<storage::CallInput> Ingestor::call_input(const storage::TenantId& t
   in.external_id = meta.external_id;
   if (!meta.customer_phone.empty()) {
     std::string country = "1";
-    storage::MySqlPipelineConfigRepository configs(d_.db, d_.keys);
-    if (auto c = configs.get(t); c) {
+    if (auto c = d_.configs.get(t); c) {
       country = c->default_country_code;
     } else if (c.error().code != ErrorCode::kNotFound) {
       return std::unexpected(failure(c.error()));
@@ -284,7 +283,7 @@ IngestResult<storage::CallInput> Ingestor::call_input(const storage::TenantId& t
   in.language = meta.language;
   in.started_at = meta.started_at.value_or(std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now()));
   if (!meta.agent_id.empty()) {
-    storage::MySqlHumanAgentRepository agents(d_.db);
+    auto& agents = d_.agents;
     std::string name = meta.agent_name;
     if (name.empty()) {
       // Keep a name given earlier rather than overwrite it with the id.
@@ -352,7 +351,7 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
     return std::unexpected(std::move(e));
   };
   if (auto st = meta.validate(); !st) return rejected(IngestError{Problem::kInvalid, st.error()});
-  storage::MySqlCallRepository calls(d_.db);
+  auto& calls = d_.calls;
 
   // A re-upload answers with the call as it is; a still pending one is published again.
   auto existing_of = [&](storage::CallRecord c) -> IngestResult<Ingested> {
@@ -422,8 +421,7 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
     return existing_of(std::move(*call));
   }
   if (!meta.note.empty()) {
-    storage::MySqlNoteRepository notes(d_.db);
-    if (auto n = notes.create(t, call->id, std::nullopt, meta.note); !n) {
+    if (auto n = d_.notes.create(t, call->id, std::nullopt, meta.note); !n) {
       log::warn("ingest: note not stored", {{"call_id", std::to_string(call->id)}, {"error", n.error().to_string()}});
     }
   }
@@ -455,8 +453,8 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
     return std::unexpected(std::move(e));
   };
   if (segments.empty()) return rejected(problem(Problem::kInvalid, "a transcript needs at least one segment"));
-  storage::MySqlCallRepository calls(d_.db);
-  storage::MySqlTranscriptRepository transcripts(d_.db);
+  auto& calls = d_.calls;
+  auto& transcripts = d_.transcripts;
 
   // Walks a new (or stalled) text call to transcribed and hands it to analyze.
   auto finish = [&](const storage::CallRecord& c) -> Status {
@@ -518,8 +516,7 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   tr.language = meta.language.empty() ? "en" : meta.language;
   if (auto st = transcripts.put(t, tr); !st) return rejected(failure(st.error()));
   if (!meta.note.empty()) {
-    storage::MySqlNoteRepository notes(d_.db);
-    if (auto n = notes.create(t, call->id, std::nullopt, meta.note); !n) {
+    if (auto n = d_.notes.create(t, call->id, std::nullopt, meta.note); !n) {
       log::warn("ingest: note not stored", {{"call_id", std::to_string(call->id)}, {"error", n.error().to_string()}});
     }
   }

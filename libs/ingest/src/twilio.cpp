@@ -10,7 +10,7 @@
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/http/egress.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/repositories.hpp"
 
 namespace earshot::ingest::twilio {
 
@@ -131,16 +131,14 @@ Result<Recording> parse_recording(const Params& p) {
 IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req) {
   auto tenant = storage::TenantId::make(req.bid);
   if (!tenant) return std::unexpected(refused(Problem::kError, ErrorCode::kNotFound, "no such business"));
-  storage::MySqlBusinessRepository businesses(db_);
-  auto business = businesses.get(*tenant);
+  auto business = businesses_.get(*tenant);
   if (!business) {
     if (business.error().code == ErrorCode::kNotFound) {
       return std::unexpected(refused(Problem::kError, ErrorCode::kNotFound, "no such business"));
     }
     return std::unexpected(IngestError{Problem::kError, business.error()});
   }
-  storage::MySqlPipelineConfigRepository configs(db_, keys_);
-  auto config = configs.get(*tenant);
+  auto config = configs_.get(*tenant);
   if (!config && config.error().code != ErrorCode::kNotFound) {
     return std::unexpected(IngestError{Problem::kError, config.error()});
   }
@@ -180,8 +178,7 @@ IngestResult<CallbackOutcome> CallbackHandler::handle(const CallbackRequest& req
                                 {"recording_sid", rec->recording_sid},
                                 {"recording_duration_s", rec->duration_s}}}};
   // A repeated callback answers with the existing call and downloads nothing.
-  storage::MySqlCallRepository calls(db_);
-  if (auto found = calls.find_by_external_id(*tenant, meta.external_id); found) {
+  if (auto found = calls_.find_by_external_id(*tenant, meta.external_id); found) {
     auto r = ingestor_.ingest_audio(*tenant, meta, {});
     if (!r) return std::unexpected(r.error());
     return CallbackOutcome{false, "", std::move(*r)};

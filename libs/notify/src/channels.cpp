@@ -36,7 +36,7 @@ AttemptResult classify(const Result<http::HttpResponse>& r, std::chrono::system_
   return out;
 }
 
-http::HttpRequest webhook_request(const Delivery& d, const std::string& url, const std::string& secret,
+http::HttpRequest webhook_request(const storage::Delivery& d, const std::string& url, const std::string& secret,
                                   std::int64_t unix_now, std::chrono::milliseconds timeout) {
   http::HttpRequest req;
   req.method = "POST";

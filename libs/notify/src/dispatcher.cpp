@@ -17,6 +17,11 @@ namespace earshot::notify {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using storage::AttemptKind;
+using storage::AttemptOutcome;
+using storage::Delivery;
+using storage::DeliveryChannel;
+using storage::Id;
 
 namespace {
 struct Completion {
@@ -128,9 +133,9 @@ struct Dispatcher::Impl {
     if (sub_now.fetched == steady_clock::time_point{}) {
       auto t = storage::TenantId::make(dl.bid);
       if (!t) return complete_error(std::move(dl), t.error(), false);
-      auto sub = d.store.get_subscription(*t, dl.subscription_id);
+      auto sub = d.deliveries.get_subscription(*t, dl.subscription_id);
       if (!sub) return complete_error(std::move(dl), sub.error(), sub.error().code != ErrorCode::kNotFound);
-      auto secret = d.store.signing_secret(*t, dl.subscription_id);
+      auto secret = d.deliveries.signing_secret(*t, dl.subscription_id);
       if (!secret) return complete_error(std::move(dl), secret.error(), secret.error().code == ErrorCode::kUnavailable);
       sub_now = CachedSub{sub->url, std::move(*secret), d.clock.steady_now()};
       std::lock_guard lock(subs_mu);
@@ -232,13 +237,13 @@ struct Dispatcher::Impl {
   void start_one(Delivery dl) {
     in_flight.fetch_add(1);
     switch (dl.channel) {
-      case Channel::kWebhook:
+      case DeliveryChannel::kWebhook:
         return start_webhook(std::move(dl));
-      case Channel::kChat:
+      case DeliveryChannel::kChat:
         return start_chat(std::move(dl));
-      case Channel::kCrm:
+      case DeliveryChannel::kCrm:
         return start_crm(std::move(dl));
-      case Channel::kEmail:
+      case DeliveryChannel::kEmail:
         return start_email(std::move(dl));
     }
   }
@@ -281,7 +286,7 @@ struct Dispatcher::Impl {
       }
       outcomes.push_back(std::move(o));
     }
-    auto paused_subs = d.store.record(outcomes, s.pause_after_failures);
+    auto paused_subs = d.deliveries.record(outcomes, s.pause_after_failures);
     if (!paused_subs) {
       log::warn("delivery outcomes not recorded; retrying", {{"error", paused_subs.error().to_string()}});
       return false;
@@ -289,7 +294,7 @@ struct Dispatcher::Impl {
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       const auto& o = outcomes[i];
       const auto& dl = batch[i].delivery;
-      const std::string channel(channel_name(o.channel));
+      const std::string channel(storage::channel_name(o.channel));
       const char* outcome = o.kind == AttemptKind::kDelivered ? "delivered"
                             : o.kind == AttemptKind::kRetry   ? "retry"
                                                               : "failed";
@@ -339,7 +344,7 @@ struct Dispatcher::Impl {
     const auto now = d.clock.steady_now();
     if (now - last_gauges < std::chrono::seconds(5)) return;
     last_gauges = now;
-    auto g = d.store.gauges();
+    auto g = d.deliveries.gauges();
     if (!g) return;
     pending_retries->Set(static_cast<double>(g->pending_retries));
     paused->Set(static_cast<double>(g->paused_subscriptions));
@@ -362,7 +367,7 @@ struct Dispatcher::Impl {
             static_cast<std::int64_t>(s.max_in_flight) - static_cast<std::int64_t>(in_flight.load());
         if (free_slots > 0) {
           const int limit = static_cast<int>(std::min<std::int64_t>(free_slots, s.claim_batch));
-          auto claimed = d.store.claim_due(storage::to_timestamp(d.clock.now()), limit, s.lease);
+          auto claimed = d.deliveries.claim_due(storage::to_timestamp(d.clock.now()), limit, s.lease);
           if (!claimed) {
             log::warn("claiming due deliveries failed", {{"error", claimed.error().to_string()}});
             db_backoff = milliseconds(500);

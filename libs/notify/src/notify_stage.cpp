@@ -16,6 +16,8 @@ namespace earshot::notify {
 
 using nlohmann::json;
 using storage::CallStatus;
+using storage::DeliveryChannel;
+using storage::NewDelivery;
 
 namespace {
 
@@ -29,7 +31,19 @@ int severity_rank(std::string_view s) {
   return s == "high" ? 2 : s == "medium" ? 1 : 0;
 }
 
-bool wants(const Subscription& s, std::string_view type) {
+std::string_view severity_name(storage::EscalationSeverity s) {
+  switch (s) {
+    case storage::EscalationSeverity::kLow:
+      return "low";
+    case storage::EscalationSeverity::kMedium:
+      return "medium";
+    case storage::EscalationSeverity::kHigh:
+      return "high";
+  }
+  return "medium";
+}
+
+bool wants(const storage::WebhookSubscription& s, std::string_view type) {
   for (const auto& e : s.events) {
     if (e == type || e == "*") return true;
   }
@@ -73,7 +87,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     return skip(fmt::format("call is {}", storage::status_name(call->status)));
   }
 
-  auto settings = d_.store.settings(t);
+  auto settings = load_business_settings(d_.deliveries, t);
   if (!settings) return std::unexpected(settings.error());
   const std::string base = settings->link_base_url.empty() ? s_.public_url : settings->link_base_url;
   const std::string link =
@@ -107,7 +121,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
                  {"customer", {{"name", call->customer_name}, {"phone", call->customer_phone}}},
                  {"agent", agent}};
 
-  auto subs = d_.store.list_subscriptions(t);
+  auto subs = d_.deliveries.list_subscriptions(t);
   if (!subs) return std::unexpected(subs.error());
   std::vector<NewDelivery> rows;
   auto to_subscribers = [&](std::string_view type, std::string_view discriminator, json data) {
@@ -115,7 +129,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     const auto event = make_event(id, type, t.bid(), now, std::move(data)).dump();
     for (const auto& s : *subs) {
       if (!s.enabled || !wants(s, type)) continue;
-      rows.push_back(NewDelivery{Channel::kWebhook, s.id, call_id, std::string(type), id, event});
+      rows.push_back(NewDelivery{DeliveryChannel::kWebhook, s.id, call_id, std::string(type), id, event});
     }
   };
 
@@ -153,7 +167,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     json categories = json::array();
     for (const auto& m : *matches)
       categories.push_back(cat_names.count(m.category_id) ? cat_names[m.category_id] : std::to_string(m.category_id));
-    auto escalations = d_.store.call_escalations(t, call_id);
+    auto escalations = d_.escalations.list_for_call(t, call_id);
     if (!escalations) return std::unexpected(escalations.error());
 
     json scores{{"qa_score", opt_num(call->qa_score)},
@@ -162,7 +176,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     json esc_json = escalations->empty() ? json(nullptr)
                                          : json{{"id", escalations->front().id},
                                                 {"reason", escalations->front().reason},
-                                                {"severity", escalations->front().severity}};
+                                                {"severity", severity_name(escalations->front().severity)}};
     to_subscribers("call.analyzed", disc,
                    json{{"call", call_json},
                         {"scores", scores},
@@ -182,22 +196,21 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
                {"link", link}});
     }
     for (const auto& e : *escalations) {
-      const json esc{{"id", e.id},
-                     {"reason", e.reason},
-                     {"severity", e.severity},
-                     {"created_at", queue::format_utc(e.created_at)}};
+      const std::string severity(severity_name(e.severity));
+      const json esc{
+          {"id", e.id}, {"reason", e.reason}, {"severity", severity}, {"created_at", queue::format_utc(e.created_at)}};
       to_subscribers("escalation.created", std::to_string(e.id),
                      json{{"call", call_json}, {"escalation", esc}, {"link", link}});
-      if (severity_rank(e.severity) < severity_rank(settings->min_severity)) continue;
+      if (severity_rank(severity) < severity_rank(settings->min_severity)) continue;
       const auto customer = customer_label.empty() ? std::string("unknown customer") : customer_label;
       const auto agent_text = agent_name.empty() ? std::string("unknown agent") : agent_name;
-      const auto text = fmt::format("Escalation ({}) on call {}: {}\nCustomer: {}\nAgent: {}\n{}", e.severity,
+      const auto text = fmt::format("Escalation ({}) on call {}: {}\nCustomer: {}\nAgent: {}\n{}", severity,
                                     call->external_id, e.reason, customer, agent_text, link);
       if (!settings->alert_emails.empty()) {
         json mail{{"to", settings->alert_emails},
-                  {"subject", fmt::format("[Earshot] {} escalation: {}", e.severity, e.reason.substr(0, 120))},
+                  {"subject", fmt::format("[Earshot] {} escalation: {}", severity, e.reason.substr(0, 120))},
                   {"text", text + "\n"}};
-        rows.push_back(NewDelivery{Channel::kEmail, 0, call_id, "escalation.created",
+        rows.push_back(NewDelivery{DeliveryChannel::kEmail, 0, call_id, "escalation.created",
                                    event_id(t.bid(), call_id, "alert.email", std::to_string(e.id)), mail.dump()});
       }
       if (!settings->chat_webhook_url.empty()) {
@@ -205,12 +218,12 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
                   {"body",
                    {{"text", text},
                     {"reason", e.reason},
-                    {"severity", e.severity},
+                    {"severity", severity},
                     {"customer", customer},
                     {"agent", agent_text},
                     {"link", link},
                     {"call_id", call_id}}}};
-        rows.push_back(NewDelivery{Channel::kChat, 0, call_id, "escalation.created",
+        rows.push_back(NewDelivery{DeliveryChannel::kChat, 0, call_id, "escalation.created",
                                    event_id(t.bid(), call_id, "alert.chat", std::to_string(e.id)), chat.dump()});
       }
     }
@@ -234,7 +247,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
                                       {{"SchemaName", "mx_Custom_2"}, {"Value", num(call->customer_sentiment)}},
                                       {{"SchemaName", "mx_Custom_3"}, {"Value", link}},
                                       {{"SchemaName", "mx_Custom_4"}, {"Value", call->external_id}}})}};
-          rows.push_back(NewDelivery{Channel::kCrm, 0, call_id, "call.analyzed",
+          rows.push_back(NewDelivery{DeliveryChannel::kCrm, 0, call_id, "call.analyzed",
                                      event_id(t.bid(), call_id, "crm.activity", disc),
                                      json{{"lead_id", (*lead)->lead_id}, {"activity", activity}}.dump()});
         } else {
@@ -244,9 +257,9 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
     }
   }
 
-  auto added = d_.store.enqueue(t, rows, storage::to_timestamp(now));
+  auto added = d_.deliveries.enqueue(t, rows, storage::to_timestamp(now));
   if (!added) return std::unexpected(added.error());
-  for (const auto& r : rows) enqueued_->Add({{"channel", std::string(channel_name(r.channel))}}).Increment();
+  for (const auto& r : rows) enqueued_->Add({{"channel", std::string(storage::channel_name(r.channel))}}).Increment();
   if (d_.wake && !rows.empty()) d_.wake();
 
   if (!failed) {
@@ -267,8 +280,10 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
       }
       if (due) {
         // Best effort: a failed count does not fail the call.
-        if (auto counts = d_.store.status_counts(t); counts) {
-          d_.publish_event(t.bid(), "pipeline.counters", json{{"counts", *counts}});
+        if (auto counts = d_.calls.count_by_status(t); counts) {
+          json by_status = json::object();
+          for (const auto& [status, n] : *counts) by_status[std::string(storage::status_name(status))] = n;
+          d_.publish_event(t.bid(), "pipeline.counters", json{{"counts", by_status}});
         }
       }
     }

@@ -110,4 +110,14 @@ nlohmann::json BusinessNotifySettings::to_json() const {
       {"alerts", {{"email_to", alert_emails}, {"chat_webhook_url", chat_webhook_url}, {"min_severity", min_severity}}}};
 }
 
+Result<BusinessNotifySettings> load_business_settings(storage::DeliveryRepository& deliveries,
+                                                      const storage::TenantId& t) {
+  auto stored = deliveries.settings_json(t);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return BusinessNotifySettings{};
+  auto j = nlohmann::json::parse(**stored, nullptr, false);
+  if (j.is_discarded()) return BusinessNotifySettings{};
+  return BusinessNotifySettings::from_json(j);
+}
+
 }  // namespace earshot::notify

@@ -620,4 +620,42 @@ Result<bool> MySqlCallRepository::hash_customer_phone(const TenantId& t, Id id) 
                   {phone_pepper_, id, t.bid()}));
 }
 
+Result<std::map<CallStatus, std::int64_t>> MySqlCallRepository::count_by_status(const TenantId& t) {
+  auto r = db_.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {t.bid()});
+  if (!r) return std::unexpected(r.error());
+  std::map<CallStatus, std::int64_t> out;
+  for (const auto& row : r->rows) {
+    if (auto s = status_from_name(row[0].as_string())) out[*s] = row[1].as_int();
+  }
+  return out;
+}
+
+Result<std::vector<CallSyncState>> MySqlCallRepository::sync_states(const TenantId& t,
+                                                                    std::span<const std::string> external_ids) {
+  std::vector<CallSyncState> out;
+  if (external_ids.empty()) return out;
+  std::vector<Value> params;
+  params.reserve(external_ids.size() + 1);
+  params.emplace_back(t.bid());
+  std::string in_list;
+  in_list.reserve(external_ids.size() * 3);
+  for (const auto& e : external_ids) {
+    params.emplace_back(e);
+    in_list += in_list.empty() ? "?" : ", ?";
+  }
+  auto r = db_.execute(
+      fmt::format("SELECT id, external_id, status, audio_uri, language, sync_count FROM call_records WHERE bid = ? "
+                  "AND external_id IN ({})",
+                  in_list),
+      params);
+  if (!r) return std::unexpected(r.error());
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows) {
+    out.push_back(CallSyncState{row[0].as_int(), row[1].as_string(),
+                                status_from_name(row[2].as_string()).value_or(CallStatus::kPending), row[3].as_string(),
+                                row[4].as_string(), row[5].as_int()});
+  }
+  return out;
+}
+
 }  // namespace earshot::storage

@@ -1,4 +1,4 @@
-// Sync watermarks, CRM leads, categories / scorecards, escalations, notes, webhooks.
+// Sync watermarks, CRM leads, categories / scorecards, escalations, notes.
 #include "earshot/storage/mysql_repositories.hpp"
 #include "repo_util.hpp"
 
@@ -52,6 +52,36 @@ Result<std::optional<CrmLead>> MySqlCrmLeadRepository::find_by_phone(const Tenan
 
 Result<bool> MySqlCrmLeadRepository::remove(const TenantId& t, std::string_view lead_id) {
   return matched(db_.execute("DELETE FROM crm_leads WHERE bid = ? AND lead_id = ?", {t.bid(), lead_id}));
+}
+
+Result<std::int64_t> MySqlCrmLeadRepository::count(const TenantId& t) {
+  auto r = db_.execute("SELECT COUNT(*) FROM crm_leads WHERE bid = ?", {t.bid()});
+  if (!r) return std::unexpected(r.error());
+  return r->rows.empty() ? 0 : r->rows[0][0].as_int();
+}
+
+Result<std::map<std::string, CrmLead>> MySqlCrmLeadRepository::find_by_phones(const TenantId& t,
+                                                                              std::span<const std::string> phones) {
+  std::map<std::string, CrmLead> out;
+  if (phones.empty()) return out;
+  std::vector<Value> params{Value(t.bid())};
+  params.reserve(phones.size() + 1);
+  std::string marks;
+  for (const auto& p : phones) {
+    params.emplace_back(p);
+    marks += marks.empty() ? "?" : ", ?";
+  }
+  // Oldest first: the newest lead of a phone is the last one assigned.
+  auto r = db_.execute(fmt::format("SELECT id, phone, lead_id, fields, modified_at FROM crm_leads WHERE bid = ? AND "
+                                   "phone IN ({}) ORDER BY modified_at, id",
+                                   marks),
+                       params);
+  if (!r) return std::unexpected(r.error());
+  for (const auto& row : r->rows) {
+    out[row[1].as_string()] =
+        CrmLead{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_string(), row[4].as_time()};
+  }
+  return out;
 }
 
 // ---- categories and scorecards -----------------------------------------------------------
@@ -159,6 +189,24 @@ Result<std::vector<CategoryMatch>> MySqlCategoryMatchRepository::list_for_call(c
 
 // ---- escalations -------------------------------------------------------------------------
 
+namespace {
+
+constexpr std::string_view kEscalationCols =
+    "SELECT id, call_id, reason, severity, status, created_at, resolved_at FROM escalations";
+
+std::vector<Escalation> to_escalations(const std::vector<Row>& rows) {
+  std::vector<Escalation> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back(Escalation{row[0].as_int(), row[1].as_int(), row[2].as_string(),
+                             from_name(kSeverity, row[3].as_string()), from_name(kEscalationStatus, row[4].as_string()),
+                             row[5].as_time(), row[6].opt_time()});
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Id> MySqlEscalationRepository::create(const TenantId& t, Id call_id, std::string_view reason,
                                              EscalationSeverity severity) {
   auto r = db_.execute(
@@ -174,18 +222,18 @@ Result<std::vector<Escalation>> MySqlEscalationRepository::list(const TenantId& 
                                                                 std::optional<EscalationStatus> status, int limit) {
   std::optional<std::string> st;
   if (status) st = std::string(to_name(kEscalationStatus, *status));
-  auto r = db_.execute(
-      "SELECT id, call_id, reason, severity, status, created_at, resolved_at FROM escalations "
-      "WHERE bid = ? AND (? IS NULL OR status = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
-      {t.bid(), st, st, limit});
+  auto r = db_.execute(std::string(kEscalationCols) +
+                           " WHERE bid = ? AND (? IS NULL OR status = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+                       {t.bid(), st, st, limit});
   if (!r) return std::unexpected(r.error());
-  std::vector<Escalation> out;
-  for (const auto& row : r->rows) {
-    out.push_back(Escalation{row[0].as_int(), row[1].as_int(), row[2].as_string(),
-                             from_name(kSeverity, row[3].as_string()), from_name(kEscalationStatus, row[4].as_string()),
-                             row[5].as_time(), row[6].opt_time()});
-  }
-  return out;
+  return to_escalations(r->rows);
+}
+
+Result<std::vector<Escalation>> MySqlEscalationRepository::list_for_call(const TenantId& t, Id call_id) {
+  auto r =
+      db_.execute(std::string(kEscalationCols) + " WHERE bid = ? AND call_id = ? ORDER BY id DESC", {t.bid(), call_id});
+  if (!r) return std::unexpected(r.error());
+  return to_escalations(r->rows);
 }
 
 Result<bool> MySqlEscalationRepository::set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) {
@@ -223,151 +271,6 @@ Result<std::vector<CallNote>> MySqlNoteRepository::list_for_call(const TenantId&
 
 Result<bool> MySqlNoteRepository::remove(const TenantId& t, Id id) {
   return matched(db_.execute("DELETE FROM call_notes WHERE id = ? AND bid = ?", {id, t.bid()}));
-}
-
-// ---- webhooks ----------------------------------------------------------------------------
-
-namespace {
-constexpr std::string_view kDeliveryCols =
-    "SELECT id, bid, subscription_id, event_type, event_id, payload, status, attempts, "
-    "next_attempt_at, last_error, response_code FROM webhook_deliveries";
-
-WebhookDelivery to_delivery(const Row& r) {
-  WebhookDelivery d;
-  d.id = r[0].as_int();
-  d.bid = r[1].as_string();
-  d.subscription_id = r[2].as_int();
-  d.event_type = r[3].as_string();
-  d.event_id = r[4].as_string();
-  d.payload_json = r[5].as_string();
-  d.status = from_name(kDeliveryStatus, r[6].as_string());
-  d.attempts = r[7].as_int();
-  d.next_attempt_at = r[8].as_time();
-  d.last_error = r[9].as_string();
-  d.response_code = r[10].opt_int();
-  return d;
-}
-}  // namespace
-
-Result<Id> MySqlWebhookRepository::create_subscription(const TenantId& t, std::string_view url,
-                                                       const std::vector<std::string>& events,
-                                                       std::string_view signing_secret) {
-  auto r = db_.execute(
-      "INSERT INTO webhook_subscriptions (bid, url, events, secret_sealed, secret_key_id) "
-      "VALUES (?, ?, ?, ?, ?)",
-      {t.bid(), url, to_json_array(events), keys_.encrypt(signing_secret), keys_.primary_key_id()});
-  if (!r) return std::unexpected(r.error());
-  return static_cast<Id>(r->insert_id);
-}
-
-Result<std::vector<WebhookSubscription>> MySqlWebhookRepository::list_subscriptions(const TenantId& t) {
-  auto r = db_.execute(
-      "SELECT id, url, events, enabled, created_at FROM webhook_subscriptions WHERE bid = ? "
-      "ORDER BY id",
-      {t.bid()});
-  if (!r) return std::unexpected(r.error());
-  std::vector<WebhookSubscription> out;
-  for (const auto& row : r->rows) {
-    out.push_back(WebhookSubscription{row[0].as_int(), row[1].as_string(), from_json_array(row[2].as_string()),
-                                      row[3].as_int() != 0, row[4].as_time()});
-  }
-  return out;
-}
-
-Result<std::string> MySqlWebhookRepository::signing_secret(const TenantId& t, Id id) {
-  auto r = db_.execute("SELECT secret_sealed FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
-  if (!r) return std::unexpected(r.error());
-  if (r->rows.empty()) return not_found("webhook subscription", id);
-  auto plain = keys_.decrypt(r->rows[0][0].as_string());
-  if (!plain) return std::unexpected(plain.error().with_context("webhook signing secret"));
-  return std::move(*plain);
-}
-
-Result<bool> MySqlWebhookRepository::set_enabled(const TenantId& t, Id id, bool enabled) {
-  return matched(
-      db_.execute("UPDATE webhook_subscriptions SET enabled = ? WHERE id = ? AND bid = ?", {enabled, id, t.bid()}));
-}
-
-Result<bool> MySqlWebhookRepository::remove_subscription(const TenantId& t, Id id) {
-  return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
-    auto r = c.execute("DELETE FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
-    if (!r) return std::unexpected(r.error());
-    if (r->affected_rows == 0) return false;
-    auto d = c.execute("DELETE FROM webhook_deliveries WHERE bid = ? AND subscription_id = ?", {t.bid(), id});
-    if (!d) return std::unexpected(d.error());
-    return true;
-  });
-}
-
-Result<bool> MySqlWebhookRepository::enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
-                                             std::string_view event_id, std::string_view payload_json, Timestamp due) {
-  // INSERT IGNORE would also hide bad data; the no-op update keeps errors visible while
-  // making a repeated event id a no-op (affected rows 1 = new, else existing).
-  auto r = db_.execute(
-      "INSERT INTO webhook_deliveries (bid, subscription_id, event_type, event_id, payload, "
-      "next_attempt_at) SELECT bid, id, ?, ?, ?, ? FROM webhook_subscriptions "
-      "WHERE id = ? AND bid = ? AND enabled = 1 "
-      "ON DUPLICATE KEY UPDATE webhook_deliveries.id = webhook_deliveries.id",
-      {event_type, event_id, payload_json, due, subscription_id, t.bid()});
-  if (!r) return std::unexpected(r.error());
-  return r->affected_rows == 1 && r->insert_id != 0;
-}
-
-Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::claim_due(Timestamp now, int limit,
-                                                                       std::chrono::milliseconds lease) {
-  return db_.transaction<std::vector<WebhookDelivery>>([&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
-    auto r = c.execute(std::string(kDeliveryCols) +
-                           " WHERE status = 'pending' AND next_attempt_at <= ? "
-                           "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
-                       {now, limit});
-    if (!r) return std::unexpected(r.error());
-    std::vector<WebhookDelivery> out;
-    for (const auto& row : r->rows) {
-      auto d = to_delivery(row);
-      auto up = c.execute(
-          "UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1 "
-          "WHERE id = ?",
-          {now + lease, d.id});
-      if (!up) return std::unexpected(up.error());
-      d.attempts += 1;
-      d.next_attempt_at = now + lease;
-      out.push_back(std::move(d));
-    }
-    return out;
-  });
-}
-
-Result<bool> MySqlWebhookRepository::mark_delivered(const TenantId& t, Id delivery_id, int response_code,
-                                                    Timestamp at) {
-  return matched(
-      db_.execute("UPDATE webhook_deliveries SET status = 'delivered', response_code = ?, delivered_at = ? "
-                  "WHERE id = ? AND bid = ? AND status = 'pending'",
-                  {response_code, at, delivery_id, t.bid()}));
-}
-
-Result<bool> MySqlWebhookRepository::mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
-                                                         std::optional<int> response_code,
-                                                         std::optional<Timestamp> retry_at) {
-  if (retry_at) {
-    return matched(
-        db_.execute("UPDATE webhook_deliveries SET last_error = LEFT(?, 1024), response_code = ?, "
-                    "next_attempt_at = ? WHERE id = ? AND bid = ? AND status = 'pending'",
-                    {error, response_code, *retry_at, delivery_id, t.bid()}));
-  }
-  return matched(
-      db_.execute("UPDATE webhook_deliveries SET status = 'failed', last_error = LEFT(?, 1024), "
-                  "response_code = ? WHERE id = ? AND bid = ? AND status = 'pending'",
-                  {error, response_code, delivery_id, t.bid()}));
-}
-
-Result<std::vector<WebhookDelivery>> MySqlWebhookRepository::list_deliveries(const TenantId& t, Id subscription_id,
-                                                                             int limit) {
-  auto r = db_.execute(std::string(kDeliveryCols) + " WHERE bid = ? AND subscription_id = ? ORDER BY id DESC LIMIT ?",
-                       {t.bid(), subscription_id, limit});
-  if (!r) return std::unexpected(r.error());
-  std::vector<WebhookDelivery> out;
-  for (const auto& row : r->rows) out.push_back(to_delivery(row));
-  return out;
 }
 
 }  // namespace earshot::storage

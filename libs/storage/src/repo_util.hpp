@@ -61,9 +61,6 @@ inline constexpr Names<EventOutcome, 5> kOutcome{{{EventOutcome::kStarted, "star
                                                   {EventOutcome::kFailed, "failed"},
                                                   {EventOutcome::kRetried, "retried"},
                                                   {EventOutcome::kSkipped, "skipped"}}};
-inline constexpr Names<DeliveryStatus, 3> kDeliveryStatus{{{DeliveryStatus::kPending, "pending"},
-                                                           {DeliveryStatus::kDelivered, "delivered"},
-                                                           {DeliveryStatus::kFailed, "failed"}}};
 
 [[nodiscard]] inline std::unexpected<Error> not_found(std::string_view what, Id id) {
   return std::unexpected(Error(ErrorCode::kNotFound, fmt::format("{} {} not found", what, id)));

@@ -1,6 +1,8 @@
 #include "earshot/storage/repository_set.hpp"
 
+#include "earshot/storage/mysql_delivery_repository.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/mysql_run_locks.hpp"
 
 namespace earshot::storage {
 
@@ -27,7 +29,9 @@ struct MySqlRepositories::Owned {
         notes(db),
         refresh_tokens(db),
         analytics(db),
-        pipeline_status(db) {}
+        pipeline_status(db),
+        deliveries(db, keys),
+        run_locks(db) {}
 
   MySqlBusinessRepository businesses;
   MySqlUserRepository users;
@@ -51,6 +55,8 @@ struct MySqlRepositories::Owned {
   MySqlRefreshTokenRepository refresh_tokens;
   MySqlAnalyticsRepository analytics;
   MySqlPipelineStatusRepository pipeline_status;
+  MySqlDeliveryRepository deliveries;
+  MySqlRunLocks run_locks;
 };
 
 MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
@@ -80,6 +86,8 @@ MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
       .analytics = o.analytics,
       .pipeline_status = o.pipeline_status,
       .call_details = o.calls,
+      .deliveries = o.deliveries,
+      .run_locks = o.run_locks,
   });
 }
 

@@ -5,7 +5,6 @@
 #include <unordered_set>
 
 #include "earshot/core/log.hpp"
-#include "earshot/crypto/base64.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/sync/sync.hpp"
@@ -60,9 +59,9 @@ Result<bool> refresh_lead_filter_state(SyncDeps& d, SyncMetrics& m, const storag
     }
     return false;
   }
-  auto n = d.db.execute("SELECT COUNT(*) FROM crm_leads WHERE bid = ?", {t.bid()});
+  auto n = d.leads.count(t);
   if (!n) return std::unexpected(n.error());
-  const auto leads = n->rows.empty() ? 0 : n->rows[0][0].as_int();
+  const auto leads = *n;
   const bool blocked = leads == 0;
   gauge.Set(blocked ? 1 : 0);
   const std::string state =
@@ -90,31 +89,6 @@ bool pause(const SyncDeps& d, std::chrono::milliseconds ms) {
   return d.sleep ? d.sleep(ms) : default_sleep(ms);
 }
 
-Result<std::unique_ptr<RunLock>> RunLock::acquire(storage::Database& db, const std::string& name) {
-  auto lease = db.acquire();
-  if (!lease) return std::unexpected(lease.error());
-  auto r = (*lease)->execute("SELECT GET_LOCK(?, 0)", {name});
-  if (!r) return std::unexpected(r.error());
-  std::unique_ptr<RunLock> lock(new RunLock(std::move(*lease), name));
-  lock->held_ = !r->rows.empty() && r->rows[0][0].as_int() == 1;
-  return lock;
-}
-
-RunLock::~RunLock() {
-  if (!held_) return;
-  // Nothing to hand an error to from a destructor. A failure almost always means the
-  // session is gone, and MariaDB releases a session's GET_LOCK locks when it ends; otherwise
-  // the next pass of this source finds the lock taken and skips until the session closes.
-  if (auto r = lease_->execute("SELECT RELEASE_LOCK(?)", {name_}); !r) {
-    log::warn("sync run lock not released", {{"lock", name_}, {"error", r.error().to_string()}});
-  }
-}
-
-std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source) {
-  const auto digest = crypto::hex_encode(crypto::sha256(fmt::format("{}|{}|{}", db.settings().database, bid, source)));
-  return "earshot_sync_" + digest.substr(0, 40);
-}
-
 Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(SyncDeps& d, const storage::TenantId& t,
                                                                    std::span<const storage::CallInput> calls) {
   std::unordered_map<std::string, UpsertedCall> out;
@@ -122,25 +96,16 @@ Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(SyncDeps& d, 
   if (auto st = d.calls.upsert_batch(t, calls); !st) return std::unexpected(st.error());
   // One read back: every call starts with sync_count 1 and every later upsert adds one, so a
   // call this upsert created is the one still at 1 (no read before the upsert is needed).
-  std::vector<storage::Value> params;
-  params.reserve(calls.size() + 1);
-  params.emplace_back(t.bid());
-  std::string in_list;
-  in_list.reserve(calls.size() * 3);
-  for (const auto& c : calls) {
-    params.emplace_back(c.external_id);
-    in_list += in_list.empty() ? "?" : ", ?";
-  }
-  auto after = d.db.execute(
-      fmt::format("SELECT id, external_id, status, audio_uri, language, sync_count FROM call_records WHERE bid = ? "
-                  "AND external_id IN ({})",
-                  in_list),
-      params);
+  std::vector<std::string> ids;
+  ids.reserve(calls.size());
+  for (const auto& c : calls) ids.push_back(c.external_id);
+  auto after = d.calls.sync_states(t, ids);
   if (!after) return std::unexpected(after.error());
-  out.reserve(after->rows.size());
-  for (const auto& r : after->rows) {
-    out.emplace(r[1].as_string(),
-                UpsertedCall{r[0].as_int(), r[2].as_string(), r[3].as_string(), r[4].as_string(), r[5].as_int() == 1});
+  out.reserve(after->size());
+  for (auto& s : *after) {
+    out.emplace(std::move(s.external_id),
+                UpsertedCall{s.id, std::string(storage::status_name(s.status)), std::move(s.audio_uri),
+                             std::move(s.language), s.sync_count == 1});
   }
   return out;
 }

@@ -152,9 +152,9 @@ Result<SyncReport> CrmSync::run_once(const storage::TenantId& t) {
     return rep;
   }
   if (!d_.http) return make_error(ErrorCode::kFailedPrecondition, "the CRM sync has no HTTP client");
-  auto lock = detail::RunLock::acquire(d_.db, detail::run_lock_name(d_.db, t.bid(), kCrmSource));
+  auto lock = d_.run_locks.try_acquire(t, kCrmSource);
   if (!lock) return std::unexpected(lock.error());
-  if (!(*lock)->held()) {
+  if (!*lock) {
     rep.note = "another CRM sync of this business is running";
     return rep;
   }

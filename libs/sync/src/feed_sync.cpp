@@ -125,9 +125,9 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
     return std::unexpected(e);
   };
   if (!d_.http) return make_error(ErrorCode::kFailedPrecondition, "the feed sync has no HTTP client");
-  auto lock = detail::RunLock::acquire(d_.db, detail::run_lock_name(d_.db, t.bid(), rep.source));
+  auto lock = d_.run_locks.try_acquire(t, rep.source);
   if (!lock) return std::unexpected(lock.error());
-  if (!(*lock)->held()) {
+  if (!*lock) {
     rep.note = "another sync of this feed is running";
     return rep;
   }

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -99,13 +100,6 @@ Query build_query(const SourceDbConfig& cfg) {
   q.first = select + tail;
   q.next = fmt::format("{} AND ({} > ? OR ({} = ? AND {} > ?)){}", select, wt, wt, wid, tail);
   return q;
-}
-
-std::string placeholders(std::size_t n) {
-  std::string s;
-  s.reserve(n * 3);
-  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
-  return s;
 }
 
 }  // namespace
@@ -230,9 +224,9 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
     result("blocked");
     return rep;
   }
-  auto lock = detail::RunLock::acquire(d_.db, detail::run_lock_name(d_.db, t.bid(), kDbSource));
+  auto lock = d_.run_locks.try_acquire(t, kDbSource);
   if (!lock) return std::unexpected(lock.error());
-  if (!(*lock)->held()) {
+  if (!*lock) {
     rep.note = "another sync of this business's source database is running";
     return rep;
   }
@@ -441,17 +435,12 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
 
     // Lead filter: one lookup for the batch's phones (the newest lead per phone).
     if (mode != storage::LeadFilterMode::kOff && !calls.empty()) {
-      std::unordered_map<std::string, std::pair<std::string, std::string>> lead_of;  // phone -> (lead id, fields)
+      std::map<std::string, storage::CrmLead> lead_of;  // phone -> its newest lead
       if (!phones.empty()) {
-        std::vector<Value> p{Value(t.bid())};
-        for (const auto& ph : phones) p.emplace_back(ph);
-        auto leads =
-            d_.db.execute(fmt::format("SELECT phone, lead_id, fields FROM crm_leads WHERE bid = ? AND phone IN "
-                                      "({}) ORDER BY modified_at",
-                                      placeholders(phones.size())),
-                          p);
+        const std::vector<std::string> batch_phones(phones.begin(), phones.end());
+        auto leads = d_.leads.find_by_phones(t, batch_phones);
         if (!leads) return abandon(leads.error());
-        for (const auto& r : leads->rows) lead_of[r[0].as_string()] = {r[1].as_string(), r[2].as_string()};
+        lead_of = std::move(*leads);
       }
       std::vector<storage::CallInput> kept;
       kept.reserve(calls.size());
@@ -468,7 +457,8 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
         } else {
           auto meta = Json::parse(c.metadata_json);
           meta["lead_matched"] = true;
-          meta["lead"] = {{"lead_id", it->second.first}, {"fields", Json::parse(it->second.second, nullptr, false)}};
+          meta["lead"] = {{"lead_id", it->second.lead_id},
+                          {"fields", Json::parse(it->second.fields_json, nullptr, false)}};
           c.metadata_json = meta.dump();
         }
         kept.push_back(std::move(c));

@@ -15,26 +15,6 @@ namespace earshot::sync::detail {
 // Sleeps through SyncDeps::sleep (or the thread); false when the caller should stop.
 bool pause(const SyncDeps& d, std::chrono::milliseconds ms);
 
-// A server-wide named lock (GET_LOCK on the main database) held for one sync pass, so the
-// worker and an on-demand `earshot sync --once` never run the same pass at once.
-class RunLock {
- public:
-  [[nodiscard]] static Result<std::unique_ptr<RunLock>> acquire(storage::Database& db, const std::string& name);
-  ~RunLock();
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-  [[nodiscard]] bool held() const { return held_; }
-
- private:
-  RunLock(storage::Database::Lease lease, std::string name) : lease_(std::move(lease)), name_(std::move(name)) {}
-  storage::Database::Lease lease_;
-  std::string name_;
-  bool held_ = false;
-};
-
-// The lock name of one business's pass of one source (names are limited to 64 characters).
-[[nodiscard]] std::string run_lock_name(const storage::Database& db, const std::string& bid, std::string_view source);
-
 // A call after upsert_calls: its id, state and whether this upsert created it.
 struct UpsertedCall {
   storage::Id id = 0;
@@ -44,8 +24,8 @@ struct UpsertedCall {
   bool created = false;
 };
 // Upserts the calls in one transaction (CallRepository::upsert_batch) and reads back, by
-// external id, the state of each in one index read; `created` is told by sync_count (1 on
-// insert, +1 per later upsert).
+// external id, the state of each in one index read (CallRepository::sync_states); `created`
+// is told by sync_count (1 on insert, +1 per later upsert).
 [[nodiscard]] Result<std::unordered_map<std::string, UpsertedCall>> upsert_calls(
     SyncDeps& d, const storage::TenantId& t, std::span<const storage::CallInput> calls);
 

@@ -39,13 +39,11 @@
 #include "earshot/core/config.hpp"
 #include "earshot/core/error.hpp"
 #include "earshot/core/metrics.hpp"
-#include "earshot/crypto/keyring.hpp"
 #include "earshot/http/address_policy.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/repositories.hpp"
-#include "earshot/storage/sql.hpp"
 #include "earshot/stt/transcript.hpp"
 
 namespace earshot::ingest {
@@ -142,8 +140,11 @@ struct Ingested {
 [[nodiscard]] Result<std::vector<stt::Segment>> parse_segments(const nlohmann::json& segments);
 
 struct IngestorDeps {
-  storage::Database& db;
-  const crypto::Keyring& keys;  // the pipeline config (default country code) is sealed with it
+  storage::CallRepository& calls;
+  storage::TranscriptRepository& transcripts;
+  storage::NoteRepository& notes;
+  storage::HumanAgentRepository& agents;
+  storage::PipelineConfigRepository& configs;  // the business's default country code
   objectstore::ObjectStore& store;
   // Publishes and waits for the broker's confirmation.
   std::function<Status(std::vector<queue::OutgoingMessage>)> publish;

@@ -66,13 +66,15 @@ struct CallbackOutcome {
 // downloaded as audio, 503/504 when Twilio is unavailable or slow.
 class CallbackHandler {
  public:
-  CallbackHandler(storage::Database& db, const crypto::Keyring& keys, http::HttpClient& client, Ingestor& ingestor)
-      : db_(db), keys_(keys), client_(client), ingestor_(ingestor) {}
+  CallbackHandler(storage::BusinessRepository& businesses, storage::PipelineConfigRepository& configs,
+                  storage::CallRepository& calls, http::HttpClient& client, Ingestor& ingestor)
+      : businesses_(businesses), configs_(configs), calls_(calls), client_(client), ingestor_(ingestor) {}
   [[nodiscard]] IngestResult<CallbackOutcome> handle(const CallbackRequest& req);
 
  private:
-  storage::Database& db_;
-  const crypto::Keyring& keys_;
+  storage::BusinessRepository& businesses_;
+  storage::PipelineConfigRepository& configs_;  // the Twilio auth token
+  storage::CallRepository& calls_;
   http::HttpClient& client_;
   Ingestor& ingestor_;
 };

@@ -18,7 +18,8 @@
 
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
-#include "earshot/notify/store.hpp"
+#include "earshot/storage/delivery_repository.hpp"
+#include "earshot/storage/repositories.hpp"
 
 namespace earshot::notify {
 
@@ -36,8 +37,9 @@ struct AttemptResult {
 [[nodiscard]] AttemptResult classify(const Result<http::HttpResponse>& r, std::chrono::system_clock::time_point now);
 
 // The signed webhook request for a stored event.
-[[nodiscard]] http::HttpRequest webhook_request(const Delivery& d, const std::string& url, const std::string& secret,
-                                                std::int64_t unix_now, std::chrono::milliseconds timeout);
+[[nodiscard]] http::HttpRequest webhook_request(const storage::Delivery& d, const std::string& url,
+                                                const std::string& secret, std::int64_t unix_now,
+                                                std::chrono::milliseconds timeout);
 
 // LeadSquared configuration from the business's pipeline config (crm_json + secrets
 // crm_access_key, crm_secret_key). kFailedPrecondition when it is not a LeadSquared CRM.

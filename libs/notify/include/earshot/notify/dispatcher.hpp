@@ -1,6 +1,6 @@
 #pragma once
 // The delivery dispatcher: a Component that claims due rows of the durable schedule
-// (NotifyStore), sends them on their channel, and records each attempt.
+// (storage::DeliveryRepository), sends them on their channel, and records each attempt.
 //
 // One thread claims, another records outcomes in batches (the two round trips overlap);
 // HTTP requests (webhooks, chat, CRM) run on the shared asynchronous HttpClient with a
@@ -24,7 +24,7 @@
 #include "earshot/http/http_client.hpp"
 #include "earshot/notify/settings.hpp"
 #include "earshot/notify/smtp.hpp"
-#include "earshot/notify/store.hpp"
+#include "earshot/storage/delivery_repository.hpp"
 #include "earshot/storage/repositories.hpp"
 
 namespace earshot::notify {
@@ -33,7 +33,7 @@ namespace earshot::notify {
 using EventPublisher = std::function<void(const std::string& bid, std::string_view type, nlohmann::json data)>;
 
 struct DispatcherDeps {
-  NotifyStore& store;
+  storage::DeliveryRepository& deliveries;
   http::HttpClient& http;
   storage::PipelineConfigRepository& configs;  // CRM endpoint and keys
   MailSender* mail = nullptr;                  // null: e-mail deliveries fail (not configured)

@@ -5,7 +5,7 @@
 // escalation, one category.matched per matched category), enqueues one delivery per
 // subscription that asked for the event type, the CRM activity for the matched LeadSquared
 // lead, and the escalation alerts (e-mail, chat) the business configured; all in the
-// durable schedule (NotifyStore), idempotently (event ids derive from the call's state).
+// durable schedule (storage::DeliveryRepository), idempotently (event ids derive from the call's state).
 // Then moves the call analyzed -> notified and publishes the status change (and, at most
 // once a second per business, pipeline.counters: the business's calls per status). Delivery
 // itself is the Dispatcher's: a failing receiver never holds up the call or another
@@ -21,14 +21,14 @@
 #include "earshot/core/metrics.hpp"
 #include "earshot/notify/dispatcher.hpp"
 #include "earshot/notify/settings.hpp"
-#include "earshot/notify/store.hpp"
 #include "earshot/queue/worker.hpp"
+#include "earshot/storage/delivery_repository.hpp"
 #include "earshot/storage/repositories.hpp"
 
 namespace earshot::notify {
 
 struct NotifyStageDeps {
-  NotifyStore& store;
+  storage::DeliveryRepository& deliveries;
   storage::CallRepository& calls;
   storage::AnalysisRepository& analyses;
   storage::AgentConfigRepository& agent_configs;
@@ -38,6 +38,7 @@ struct NotifyStageDeps {
   storage::CrmLeadRepository& leads;
   storage::PipelineConfigRepository& configs;
   storage::ProcessingEventRepository& events;
+  storage::EscalationRepository& escalations;
   Metrics& metrics;
   Clock& clock;
   std::function<void()> wake;    // the dispatcher's wake(); may be empty

@@ -12,6 +12,7 @@
 
 #include "earshot/core/config.hpp"
 #include "earshot/core/error.hpp"
+#include "earshot/storage/delivery_repository.hpp"
 
 namespace earshot::notify {
 
@@ -57,5 +58,10 @@ struct BusinessNotifySettings {
   [[nodiscard]] static Result<BusinessNotifySettings> from_json(const nlohmann::json& j);
   [[nodiscard]] nlohmann::json to_json() const;
 };
+
+// The business's stored settings: the defaults when it never stored any (or when what is
+// stored is not JSON); kInvalidArgument when the stored JSON is not valid settings.
+[[nodiscard]] Result<BusinessNotifySettings> load_business_settings(storage::DeliveryRepository& deliveries,
+                                                                    const storage::TenantId& t);
 
 }  // namespace earshot::notify

@@ -120,6 +120,8 @@ class MySqlCallRepository final : public CallRepository, public CallDetailReposi
   Result<bool> remove(const TenantId& t, Id id) override;
   Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) override;
   Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
+  Result<std::map<CallStatus, std::int64_t>> count_by_status(const TenantId& t) override;
+  Result<std::vector<CallSyncState>> sync_states(const TenantId& t, std::span<const std::string> external_ids) override;
 
  private:
   Database& db_;
@@ -195,6 +197,9 @@ class MySqlCrmLeadRepository final : public CrmLeadRepository {
   Status upsert(const TenantId& t, const CrmLead& lead) override;
   Result<std::optional<CrmLead>> find_by_phone(const TenantId& t, std::string_view phone) override;
   Result<bool> remove(const TenantId& t, std::string_view lead_id) override;
+  Result<std::int64_t> count(const TenantId& t) override;
+  Result<std::map<std::string, CrmLead>> find_by_phones(const TenantId& t,
+                                                        std::span<const std::string> phones) override;
 
  private:
   Database& db_;
@@ -232,6 +237,7 @@ class MySqlEscalationRepository final : public EscalationRepository {
   Result<Id> create(const TenantId& t, Id call_id, std::string_view reason, EscalationSeverity severity) override;
   Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status, int limit) override;
   Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) override;
+  Result<std::vector<Escalation>> list_for_call(const TenantId& t, Id call_id) override;
 
  private:
   Database& db_;
@@ -282,28 +288,6 @@ class MySqlPipelineStatusRepository final : public PipelineStatusRepository {
 
  private:
   Database& db_;
-};
-
-class MySqlWebhookRepository final : public WebhookRepository {
- public:
-  MySqlWebhookRepository(Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys) {}
-  Result<Id> create_subscription(const TenantId& t, std::string_view url, const std::vector<std::string>& events,
-                                 std::string_view signing_secret) override;
-  Result<std::vector<WebhookSubscription>> list_subscriptions(const TenantId& t) override;
-  Result<std::string> signing_secret(const TenantId& t, Id id) override;
-  Result<bool> set_enabled(const TenantId& t, Id id, bool enabled) override;
-  Result<bool> remove_subscription(const TenantId& t, Id id) override;
-  Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type, std::string_view event_id,
-                       std::string_view payload_json, Timestamp due) override;
-  Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit, std::chrono::milliseconds lease) override;
-  Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code, Timestamp at) override;
-  Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
-                                   std::optional<int> response_code, std::optional<Timestamp> retry_at) override;
-  Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id, int limit) override;
-
- private:
-  Database& db_;
-  const crypto::Keyring& keys_;
 };
 
 }  // namespace earshot::storage

@@ -1,6 +1,6 @@
 #pragma once
 // Repository interfaces: what the services need from storage, independent of MySQL.
-// Implementations: mysql_repositories.hpp. Fakes for service tests belong under tests/.
+// Implementations: mysql_repositories.hpp. In-memory fakes: tests/fakes/storage/.
 //
 // Tenant scoping: every method that touches tenant-owned rows takes a TenantId, and the
 // implementation matches every row on (bid, ...). A row of another business behaves
@@ -313,6 +313,17 @@ struct CallPage {
   std::string next_cursor;  // empty on the last page
 };
 
+struct CallSyncState {
+  Id id = 0;
+  std::string external_id;
+  CallStatus status = CallStatus::kPending;
+  std::string audio_uri;
+  std::string language;
+  // Upserts seen: 1 when created, +1 per later upsert / upsert_batch / insert_if_absent of
+  // the same external id. A call an upsert created is one still at 1 right after it.
+  std::int64_t sync_count = 1;
+};
+
 class CallRepository {
  public:
   virtual ~CallRepository() = default;
@@ -346,6 +357,12 @@ class CallRepository {
   // Replaces the customer phone by "sha256:<hex>" of it (idempotent). False when absent
   // or already hashed.
   [[nodiscard]] virtual Result<bool> hash_customer_phone(const TenantId& t, Id id) = 0;
+  // The business's calls per status (statuses without calls absent).
+  [[nodiscard]] virtual Result<std::map<CallStatus, std::int64_t>> count_by_status(const TenantId& t) = 0;
+  // The state of the tenant's calls with these external ids (one index read; missing ones
+  // absent, in no particular order). A sync reads it back after upsert_batch.
+  [[nodiscard]] virtual Result<std::vector<CallSyncState>> sync_states(const TenantId& t,
+                                                                       std::span<const std::string> external_ids) = 0;
 };
 
 // ---- transcripts, metrics, analyses ------------------------------------------------------
@@ -542,6 +559,11 @@ class CrmLeadRepository {
   // The most recently modified lead with this phone.
   [[nodiscard]] virtual Result<std::optional<CrmLead>> find_by_phone(const TenantId& t, std::string_view phone) = 0;
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, std::string_view lead_id) = 0;
+  [[nodiscard]] virtual Result<std::int64_t> count(const TenantId& t) = 0;
+  // find_by_phone for many phones at once (one read): phone -> its most recently modified
+  // lead; phones without a lead absent.
+  [[nodiscard]] virtual Result<std::map<std::string, CrmLead>> find_by_phones(const TenantId& t,
+                                                                              std::span<const std::string> phones) = 0;
 };
 
 // ---- categories and scorecards -----------------------------------------------------------
@@ -598,6 +620,8 @@ class EscalationRepository {
   [[nodiscard]] virtual Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status,
                                                              int limit) = 0;
   [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) = 0;
+  // The escalations of one call, newest first (empty for a foreign or missing call).
+  [[nodiscard]] virtual Result<std::vector<Escalation>> list_for_call(const TenantId& t, Id call_id) = 0;
 };
 
 struct CallNote {
@@ -640,63 +664,6 @@ struct CallDetail {
   };
   std::vector<EscalationView> escalations{};  // by id
   std::vector<CallNote> notes{};              // by id
-};
-
-// ---- webhooks ----------------------------------------------------------------------------
-
-struct WebhookSubscription {
-  Id id = 0;
-  std::string url;
-  std::vector<std::string> events;
-  bool enabled = true;
-  Timestamp created_at{};
-};
-
-enum class DeliveryStatus { kPending, kDelivered, kFailed };
-
-struct WebhookDelivery {
-  Id id = 0;
-  std::string bid;
-  Id subscription_id = 0;
-  std::string event_type;
-  std::string event_id;
-  std::string payload_json;
-  DeliveryStatus status = DeliveryStatus::kPending;
-  std::int64_t attempts = 0;
-  Timestamp next_attempt_at{};
-  std::string last_error;
-  std::optional<std::int64_t> response_code;
-};
-
-class WebhookRepository {
- public:
-  virtual ~WebhookRepository() = default;
-  // The signing secret is stored sealed under the primary master key.
-  [[nodiscard]] virtual Result<Id> create_subscription(const TenantId& t, std::string_view url,
-                                                       const std::vector<std::string>& events,
-                                                       std::string_view signing_secret) = 0;
-  [[nodiscard]] virtual Result<std::vector<WebhookSubscription>> list_subscriptions(const TenantId& t) = 0;
-  [[nodiscard]] virtual Result<std::string> signing_secret(const TenantId& t, Id id) = 0;
-  [[nodiscard]] virtual Result<bool> set_enabled(const TenantId& t, Id id, bool enabled) = 0;
-  [[nodiscard]] virtual Result<bool> remove_subscription(const TenantId& t, Id id) = 0;
-
-  // Idempotent on (subscription, event id): returns false when already enqueued.
-  [[nodiscard]] virtual Result<bool> enqueue(const TenantId& t, Id subscription_id, std::string_view event_type,
-                                             std::string_view event_id, std::string_view payload_json,
-                                             Timestamp due) = 0;
-  // Dispatcher (all tenants): claims up to `limit` pending deliveries due at `now` by moving
-  // their next attempt to now + lease, so a concurrent dispatcher skips them. Each claimed
-  // delivery carries its bid; report the outcome with the tenant-scoped calls below.
-  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> claim_due(Timestamp now, int limit,
-                                                                       std::chrono::milliseconds lease) = 0;
-  [[nodiscard]] virtual Result<bool> mark_delivered(const TenantId& t, Id delivery_id, int response_code,
-                                                    Timestamp at) = 0;
-  // Records a failed attempt; `retry_at` empty means give up (status failed).
-  [[nodiscard]] virtual Result<bool> mark_attempt_failed(const TenantId& t, Id delivery_id, std::string_view error,
-                                                         std::optional<int> response_code,
-                                                         std::optional<Timestamp> retry_at) = 0;
-  [[nodiscard]] virtual Result<std::vector<WebhookDelivery>> list_deliveries(const TenantId& t, Id subscription_id,
-                                                                             int limit) = 0;
 };
 
 }  // namespace earshot::storage

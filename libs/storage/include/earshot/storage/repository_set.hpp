@@ -14,7 +14,9 @@
 #include "earshot/storage/auth_repositories.hpp"
 #include "earshot/storage/call_detail_repository.hpp"
 #include "earshot/storage/pipeline_status_repository.hpp"
+#include "earshot/storage/delivery_repository.hpp"
 #include "earshot/storage/repositories.hpp"
+#include "earshot/storage/run_locks.hpp"
 
 namespace earshot::storage {
 
@@ -42,6 +44,8 @@ struct Repositories {
   AnalyticsRepository& analytics;
   PipelineStatusRepository& pipeline_status;
   CallDetailRepository& call_details;
+  DeliveryRepository& deliveries;
+  RunLocks& run_locks;
 };
 
 // The MariaDB implementations of every repository over one shared Database (which must

@@ -23,7 +23,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/repositories.hpp"
-#include "earshot/storage/sql.hpp"
+#include "earshot/storage/run_locks.hpp"
 #include "earshot/sync/sync_config.hpp"
 #include "earshot/sync/throttle.hpp"
 
@@ -60,7 +60,9 @@ class TopologyDeclarer final : public QueueDeclarer {
 };
 
 struct SyncDeps {
-  storage::Database& db;
+  // One lock per business and source, held for the whole pass, so the worker and an
+  // on-demand `earshot sync --once` never run the same pass at once.
+  storage::RunLocks& run_locks;
   storage::PipelineConfigRepository& configs;
   storage::CallRepository& calls;
   storage::HumanAgentRepository& agents;

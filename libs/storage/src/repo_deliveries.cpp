@@ -1,47 +1,33 @@
-#include "earshot/notify/store.hpp"
-
+// The delivery schedule, webhook subscriptions and notification settings (DeliveryRepository).
 #include <fmt/format.h>
 
 #include <limits>
 #include <map>
 
-namespace earshot::notify {
+#include "earshot/storage/mysql_delivery_repository.hpp"
+#include "repo_util.hpp"
 
-using storage::Connection;
-using storage::ExecResult;
-using storage::Row;
-using storage::TenantId;
-using storage::Value;
+namespace earshot::storage {
+
+using detail::matched;
 
 namespace {
 
-constexpr std::pair<Channel, std::string_view> kChannels[] = {
-    {Channel::kWebhook, "webhook"}, {Channel::kCrm, "crm"}, {Channel::kEmail, "email"}, {Channel::kChat, "chat"}};
-
-std::string events_json(const std::vector<std::string>& events) {
-  return nlohmann::json(events).dump();
-}
-
-std::vector<std::string> parse_events(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
-}
+constexpr std::pair<DeliveryChannel, std::string_view> kChannels[] = {{DeliveryChannel::kWebhook, "webhook"},
+                                                                      {DeliveryChannel::kCrm, "crm"},
+                                                                      {DeliveryChannel::kEmail, "email"},
+                                                                      {DeliveryChannel::kChat, "chat"}};
 
 constexpr std::string_view kSubCols =
     "SELECT id, url, description, events, enabled, consecutive_failures, paused_at, pause_reason, created_at "
     "FROM webhook_subscriptions";
 
-Subscription to_subscription(const Row& r) {
-  Subscription s;
+WebhookSubscription to_subscription(const Row& r) {
+  WebhookSubscription s;
   s.id = r[0].as_int();
   s.url = r[1].as_string();
   s.description = r[2].as_string();
-  s.events = parse_events(r[3].as_string());
+  s.events = detail::from_json_array(r[3].as_string());
   s.enabled = r[4].as_int() != 0;
   s.consecutive_failures = r[5].as_int();
   s.paused_at = r[6].opt_time();
@@ -66,7 +52,7 @@ Delivery to_delivery(const Row& r) {
   d.id = r[0].as_int();
   d.bid = r[1].as_string();
   d.subscription_id = r[2].as_int();
-  d.channel = channel_from_name(r[3].as_string()).value_or(Channel::kWebhook);
+  d.channel = channel_from_name(r[3].as_string()).value_or(DeliveryChannel::kWebhook);
   d.call_id = r[4].opt_int();
   d.event_type = r[5].as_string();
   d.event_id = r[6].as_string();
@@ -80,11 +66,6 @@ Delivery to_delivery(const Row& r) {
   d.created_at = r[14].as_time();
   d.delivered_at = r[15].opt_time();
   return d;
-}
-
-Result<bool> matched(Result<ExecResult> r) {
-  if (!r) return std::unexpected(r.error());
-  return r->affected_rows > 0;
 }
 
 std::string attempt_outcome_name(AttemptKind k) {
@@ -101,14 +82,14 @@ std::string attempt_outcome_name(AttemptKind k) {
 
 }  // namespace
 
-std::string_view channel_name(Channel c) {
+std::string_view channel_name(DeliveryChannel c) {
   for (const auto& [k, n] : kChannels) {
     if (k == c) return n;
   }
   return "webhook";
 }
 
-std::optional<Channel> channel_from_name(std::string_view name) {
+std::optional<DeliveryChannel> channel_from_name(std::string_view name) {
   for (const auto& [k, n] : kChannels) {
     if (n == name) return k;
   }
@@ -127,36 +108,34 @@ std::string_view delivery_status_name(DeliveryStatus s) {
   return "pending";
 }
 
-NotifyStore::NotifyStore(storage::Database& db, const crypto::Keyring& keys) : db_(db), keys_(keys), hooks_(db, keys) {}
-
-Result<Id> NotifyStore::create_subscription(const TenantId& t, std::string_view url, std::string_view description,
-                                            const std::vector<std::string>& events, std::string_view secret) {
-  auto id = hooks_.create_subscription(t, url, events, secret);
-  if (!id) return id;
-  if (!description.empty()) {
-    auto r = db_.execute("UPDATE webhook_subscriptions SET description = ? WHERE id = ? AND bid = ?",
-                         {description, *id, t.bid()});
-    if (!r) return std::unexpected(r.error());
-  }
-  return id;
+Result<Id> MySqlDeliveryRepository::create_subscription(const TenantId& t, std::string_view url,
+                                                        std::string_view description,
+                                                        const std::vector<std::string>& events,
+                                                        std::string_view secret) {
+  auto r = db_.execute(
+      "INSERT INTO webhook_subscriptions (bid, url, description, events, secret_sealed, secret_key_id) "
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      {t.bid(), url, description, detail::to_json_array(events), keys_.encrypt(secret), keys_.primary_key_id()});
+  if (!r) return std::unexpected(r.error());
+  return static_cast<Id>(r->insert_id);
 }
 
-Result<std::vector<Subscription>> NotifyStore::list_subscriptions(const TenantId& t) {
+Result<std::vector<WebhookSubscription>> MySqlDeliveryRepository::list_subscriptions(const TenantId& t) {
   auto r = db_.execute(std::string(kSubCols) + " WHERE bid = ? ORDER BY id", {t.bid()});
   if (!r) return std::unexpected(r.error());
-  std::vector<Subscription> out;
+  std::vector<WebhookSubscription> out;
   for (const auto& row : r->rows) out.push_back(to_subscription(row));
   return out;
 }
 
-Result<Subscription> NotifyStore::get_subscription(const TenantId& t, Id id) {
+Result<WebhookSubscription> MySqlDeliveryRepository::get_subscription(const TenantId& t, Id id) {
   auto r = db_.execute(std::string(kSubCols) + " WHERE id = ? AND bid = ?", {id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return make_error(ErrorCode::kNotFound, fmt::format("webhook subscription {} not found", id));
   return to_subscription(r->rows[0]);
 }
 
-Result<bool> NotifyStore::update_subscription(const TenantId& t, Id id, const SubscriptionPatch& p) {
+Result<bool> MySqlDeliveryRepository::update_subscription(const TenantId& t, Id id, const WebhookSubscriptionPatch& p) {
   std::string sets;
   std::vector<Value> params;
   auto add = [&](std::string_view col, Value v) {
@@ -166,7 +145,7 @@ Result<bool> NotifyStore::update_subscription(const TenantId& t, Id id, const Su
   };
   if (p.url) add("url", *p.url);
   if (p.description) add("description", *p.description);
-  if (p.events) add("events", events_json(*p.events));
+  if (p.events) add("events", detail::to_json_array(*p.events));
   if (p.enabled) add("enabled", *p.enabled);
   if (p.secret) {
     add("secret_sealed", keys_.encrypt(*p.secret));
@@ -189,7 +168,7 @@ Result<bool> NotifyStore::update_subscription(const TenantId& t, Id id, const Su
   return matched(db_.execute("UPDATE webhook_subscriptions SET " + sets + " WHERE id = ? AND bid = ?", params));
 }
 
-Result<bool> NotifyStore::remove_subscription(const TenantId& t, Id id) {
+Result<bool> MySqlDeliveryRepository::remove_subscription(const TenantId& t, Id id) {
   return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
     auto r = c.execute("DELETE FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
     if (!r) return std::unexpected(r.error());
@@ -206,34 +185,37 @@ Result<bool> NotifyStore::remove_subscription(const TenantId& t, Id id) {
   });
 }
 
-Result<std::string> NotifyStore::signing_secret(const TenantId& t, Id id) {
-  return hooks_.signing_secret(t, id);
+Result<std::string> MySqlDeliveryRepository::signing_secret(const TenantId& t, Id id) {
+  auto r = db_.execute("SELECT secret_sealed FROM webhook_subscriptions WHERE id = ? AND bid = ?", {id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return detail::not_found("webhook subscription", id);
+  auto plain = keys_.decrypt(r->rows[0][0].as_string());
+  if (!plain) return std::unexpected(plain.error().with_context("webhook signing secret"));
+  return std::move(*plain);
 }
 
-Result<BusinessNotifySettings> NotifyStore::settings(const TenantId& t) {
+Result<std::optional<std::string>> MySqlDeliveryRepository::settings_json(const TenantId& t) {
   auto r = db_.execute("SELECT settings FROM notify_settings WHERE bid = ?", {t.bid()});
   if (!r) return std::unexpected(r.error());
-  if (r->rows.empty()) return BusinessNotifySettings{};
-  auto j = nlohmann::json::parse(r->rows[0][0].as_string(), nullptr, false);
-  if (j.is_discarded()) return BusinessNotifySettings{};
-  return BusinessNotifySettings::from_json(j);
+  if (r->rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(r->rows[0][0].as_string());
 }
 
-Status NotifyStore::put_settings(const TenantId& t, const BusinessNotifySettings& s) {
+Status MySqlDeliveryRepository::put_settings_json(const TenantId& t, std::string_view json) {
   auto r = db_.execute(
       "INSERT INTO notify_settings (bid, settings) VALUES (?, ?) ON DUPLICATE KEY UPDATE settings = VALUES(settings)",
-      {t.bid(), s.to_json().dump()});
+      {t.bid(), json});
   if (!r) return std::unexpected(r.error());
   return {};
 }
 
-Result<int> NotifyStore::enqueue(const TenantId& t, std::span<const NewDelivery> rows, Timestamp due) {
+Result<int> MySqlDeliveryRepository::enqueue(const TenantId& t, std::span<const NewDelivery> rows, Timestamp due) {
   if (rows.empty()) return 0;
   return db_.transaction<int>([&](Connection& c) -> Result<int> {
     int added = 0;
     for (const auto& n : rows) {
       Result<ExecResult> r;
-      if (n.channel == Channel::kWebhook) {
+      if (n.channel == DeliveryChannel::kWebhook) {
         r = c.execute(
             "INSERT INTO webhook_deliveries (bid, subscription_id, channel, call_id, event_type, event_id, payload, "
             "next_attempt_at) SELECT bid, id, 'webhook', ?, ?, ?, ?, ? FROM webhook_subscriptions "
@@ -254,7 +236,8 @@ Result<int> NotifyStore::enqueue(const TenantId& t, std::span<const NewDelivery>
   });
 }
 
-Result<std::vector<Delivery>> NotifyStore::claim_due(Timestamp now, int limit, std::chrono::milliseconds lease) {
+Result<std::vector<Delivery>> MySqlDeliveryRepository::claim_due(Timestamp now, int limit,
+                                                                 std::chrono::milliseconds lease) {
   return db_.transaction<std::vector<Delivery>>([&](Connection& c) -> Result<std::vector<Delivery>> {
     // Cross-tenant by design (the worker serves every business): ix_deliveries_due.
     auto r = c.execute(std::string(kDeliveryCols) +
@@ -283,8 +266,8 @@ Result<std::vector<Delivery>> NotifyStore::claim_due(Timestamp now, int limit, s
   });
 }
 
-Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const AttemptOutcome> outcomes,
-                                                            std::int64_t pause_after_failures) {
+Result<std::vector<PausedSubscription>> MySqlDeliveryRepository::record(std::span<const AttemptOutcome> outcomes,
+                                                                        std::int64_t pause_after_failures) {
   if (outcomes.empty()) return std::vector<PausedSubscription>{};
   return db_.transaction<std::vector<PausedSubscription>>([&](Connection& c)
                                                               -> Result<std::vector<PausedSubscription>> {
@@ -320,7 +303,7 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
     }
     for (const auto& o : outcomes) {
       Result<ExecResult> r;
-      const auto code = o.response_code ? Value(*o.response_code) : Value();
+      const std::optional<std::int64_t> code = o.response_code;
       const auto latency = static_cast<std::int64_t>(o.latency.count());
       switch (o.kind) {
         case AttemptKind::kDelivered:
@@ -343,11 +326,11 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
       attempt_values += attempt_values.empty() ? "" : ",";
       attempt_values += "(?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?)";
       for (Value v :
-           {Value(o.bid), Value(o.delivery_id), Value(o.attempt), Value(attempt_outcome_name(o.kind)), code,
+           {Value(o.bid), Value(o.delivery_id), Value(o.attempt), Value(attempt_outcome_name(o.kind)), Value(code),
             Value(latency), Value(o.error), o.next_attempt_at ? Value(*o.next_attempt_at) : Value(), Value(o.at)}) {
         attempt_params.push_back(std::move(v));
       }
-      if (o.channel == Channel::kWebhook && o.subscription_id != 0) {
+      if (o.channel == DeliveryChannel::kWebhook && o.subscription_id != 0) {
         by_sub[{o.bid, o.subscription_id}].push_back(&o);
       }
     }
@@ -405,8 +388,8 @@ Result<std::vector<PausedSubscription>> NotifyStore::record(std::span<const Atte
   });
 }
 
-Result<std::vector<Delivery>> NotifyStore::list_deliveries(const TenantId& t, Id subscription_id, int limit,
-                                                           std::optional<Id> before_id) {
+Result<std::vector<Delivery>> MySqlDeliveryRepository::list_deliveries(const TenantId& t, Id subscription_id, int limit,
+                                                                       std::optional<Id> before_id) {
   auto r = db_.execute(
       std::string(kDeliveryCols) + " WHERE d.bid = ? AND d.subscription_id = ? AND d.id < ? ORDER BY d.id DESC LIMIT ?",
       {t.bid(), subscription_id, before_id.value_or(std::numeric_limits<Id>::max()), limit});
@@ -416,62 +399,42 @@ Result<std::vector<Delivery>> NotifyStore::list_deliveries(const TenantId& t, Id
   return out;
 }
 
-Result<Delivery> NotifyStore::get_delivery(const TenantId& t, Id delivery_id) {
+Result<Delivery> MySqlDeliveryRepository::get_delivery(const TenantId& t, Id delivery_id) {
   auto r = db_.execute(std::string(kDeliveryCols) + " WHERE d.id = ? AND d.bid = ?", {delivery_id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return make_error(ErrorCode::kNotFound, fmt::format("delivery {} not found", delivery_id));
   return to_delivery(r->rows[0]);
 }
 
-Result<std::vector<Attempt>> NotifyStore::list_attempts(const TenantId& t, Id delivery_id) {
+Result<std::vector<DeliveryAttempt>> MySqlDeliveryRepository::list_attempts(const TenantId& t, Id delivery_id) {
   auto r = db_.execute(
       "SELECT id, attempt, outcome, response_code, latency_ms, error, next_attempt_at, created_at "
       "FROM webhook_delivery_attempts WHERE bid = ? AND delivery_id = ? ORDER BY id",
       {t.bid(), delivery_id});
   if (!r) return std::unexpected(r.error());
-  std::vector<Attempt> out;
+  std::vector<DeliveryAttempt> out;
   for (const auto& row : r->rows) {
-    out.push_back(Attempt{row[0].as_int(), row[1].as_int(), row[2].as_string(), row[3].opt_int(), row[4].as_int(),
-                          row[5].as_string(), row[6].opt_time(), row[7].as_time()});
+    out.push_back(DeliveryAttempt{row[0].as_int(), row[1].as_int(), row[2].as_string(), row[3].opt_int(),
+                                  row[4].as_int(), row[5].as_string(), row[6].opt_time(), row[7].as_time()});
   }
   return out;
 }
 
-Result<bool> NotifyStore::redeliver(const TenantId& t, Id delivery_id, Timestamp now) {
+Result<bool> MySqlDeliveryRepository::redeliver(const TenantId& t, Id delivery_id, Timestamp now) {
   return matched(
       db_.execute("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
                   "delivered_at = NULL WHERE id = ? AND bid = ?",
                   {now, delivery_id, t.bid()}));
 }
 
-Result<std::vector<NotifyStore::CallEscalation>> NotifyStore::call_escalations(const TenantId& t, Id call_id) {
-  auto r = db_.execute(
-      "SELECT id, reason, severity, created_at FROM escalations WHERE bid = ? AND call_id = ? ORDER BY id DESC",
-      {t.bid(), call_id});
-  if (!r) return std::unexpected(r.error());
-  std::vector<CallEscalation> out;
-  for (const auto& row : r->rows) {
-    out.push_back(CallEscalation{row[0].as_int(), row[1].as_string(), row[2].as_string(), row[3].as_time()});
-  }
-  return out;
-}
-
-Result<std::map<std::string, std::int64_t>> NotifyStore::status_counts(const TenantId& t) {
-  auto r = db_.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {t.bid()});
-  if (!r) return std::unexpected(r.error());
-  std::map<std::string, std::int64_t> out;
-  for (const auto& row : r->rows) out[row[0].as_string()] = row[1].as_int();
-  return out;
-}
-
-Result<NotifyGauges> NotifyStore::gauges() {
+Result<DeliveryGauges> MySqlDeliveryRepository::gauges() {
   // Worker-wide figures across businesses (metrics, not tenant data).
   auto p = db_.execute(
       "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts > 0 AND last_error <> ''");
   if (!p) return std::unexpected(p.error());
   auto s = db_.execute("SELECT COUNT(*) FROM webhook_subscriptions WHERE paused_at IS NOT NULL");
   if (!s) return std::unexpected(s.error());
-  return NotifyGauges{p->rows[0][0].as_int(), s->rows[0][0].as_int()};
+  return DeliveryGauges{p->rows[0][0].as_int(), s->rows[0][0].as_int()};
 }
 
-}  // namespace earshot::notify
+}  // namespace earshot::storage

@@ -1,0 +1,247 @@
+// The in-memory repository fakes (tests/fakes/storage) keep the contracts of their interfaces
+// (repositories.hpp, delivery_repository.hpp, run_locks.hpp) that the unit tests built on them
+// rely on: tenant scoping, idempotency, ordering, leases. Hermetic.
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.hpp"
+#include "fakes/storage/analyses_fake.hpp"
+#include "fakes/storage/calls_fake.hpp"
+#include "fakes/storage/category_matches_fake.hpp"
+#include "fakes/storage/crm_leads_fake.hpp"
+#include "fakes/storage/deliveries_fake.hpp"
+#include "fakes/storage/embeddings_fake.hpp"
+#include "fakes/storage/escalations_fake.hpp"
+#include "fakes/storage/events_fake.hpp"
+#include "fakes/storage/metrics_fake.hpp"
+#include "fakes/storage/run_locks_fake.hpp"
+#include "fakes/storage/transcripts_fake.hpp"
+#include "fakes/storage/watermarks_fake.hpp"
+
+namespace earshot::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using storage::CallStatus;
+using storage::TenantId;
+
+storage::CallInput input(const std::string& external_id, const std::string& city) {
+  storage::CallInput in;
+  in.external_id = external_id;
+  in.city = city;
+  return in;
+}
+
+storage::CallEmbedding chunk(std::int64_t index) {
+  storage::CallEmbedding e;
+  e.chunk_index = index;
+  return e;
+}
+
+storage::Timestamp at(int seconds) {
+  return storage::Timestamp(std::chrono::seconds(1'800'000'000 + seconds));
+}
+
+class Fakes : public ::testing::Test {
+ protected:
+  TenantId a = *TenantId::make("acme");
+  TenantId b = *TenantId::make("globex");
+  FakeClock clock;
+  FakeCallRepository calls{&clock};
+
+  storage::Id call(const TenantId& t, const std::string& ext, int started = 0, std::int64_t duration = 0) {
+    storage::CallInput in;
+    in.external_id = ext;
+    in.started_at = at(started);
+    in.duration_ms = duration;
+    return calls.upsert(t, in)->id;
+  }
+};
+
+TEST_F(Fakes, CallsAreScopedIdempotentAndGuarded) {
+  const auto id = call(a, "x1");
+  EXPECT_EQ(calls.get(b, id).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(*calls.advance(b, id, CallStatus::kPending, CallStatus::kTranscribing));
+  EXPECT_EQ(calls.advance(a, id, CallStatus::kPending, CallStatus::kAnalyzed).error().code,
+            ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(*calls.advance(a, id, CallStatus::kPending, CallStatus::kTranscribing));
+  EXPECT_FALSE(*calls.advance(a, id, CallStatus::kPending, CallStatus::kTranscribing)) << "no longer pending";
+  EXPECT_EQ(calls.get(a, id)->attempts, 1);
+
+  // Re-sync: same id, status kept, sync_count grows.
+  auto again = calls.upsert(a, input("x1", "Reno"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->id, id);
+  EXPECT_EQ(calls.get(a, id)->city, "Reno");
+  EXPECT_EQ(calls.get(a, id)->status, CallStatus::kTranscribing);
+  auto absent = calls.insert_if_absent(a, input("x1", "Elko"));
+  EXPECT_FALSE(absent->created);
+  EXPECT_EQ(calls.get(a, id)->city, "Reno") << "insert_if_absent leaves an existing call alone";
+  const std::vector<std::string> ids{"x1", "nope"};
+  auto states = calls.sync_states(a, ids);
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_EQ(states->at(0).sync_count, 3);
+  EXPECT_TRUE(calls.sync_states(b, ids)->empty());
+
+  EXPECT_TRUE(*calls.mark_failed(a, id, "stt", "boom"));
+  EXPECT_TRUE(*calls.reprocess(a, id));
+  EXPECT_EQ(calls.get(a, id)->attempts, 0);
+  EXPECT_EQ((*calls.count_by_status(a))[CallStatus::kPending], 1);
+  EXPECT_TRUE(calls.count_by_status(b)->empty());
+  EXPECT_FALSE(*calls.remove(b, id));
+  EXPECT_TRUE(*calls.remove(a, id));
+}
+
+TEST_F(Fakes, CallListPagesInSortOrderWithACursor) {
+  for (int i = 0; i < 5; ++i) call(a, "c" + std::to_string(i), i, 1000 * (5 - i));
+  call(b, "other", 3);
+  storage::CallListQuery q;
+  q.limit = 2;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    auto p = calls.list(a, q);
+    ASSERT_TRUE(p) << p.error().to_string();
+    for (const auto& c : p->calls) seen.push_back(c.external_id);
+    if (p->next_cursor.empty()) break;
+    q.cursor = p->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"c4", "c3", "c2", "c1", "c0"})) << "newest first, every call once";
+  q.cursor.clear();
+  q.sort = storage::CallSort::kDuration;
+  q.order = storage::SortOrder::kAsc;
+  q.limit = 1;
+  EXPECT_EQ(calls.list(a, q)->calls.at(0).external_id, "c4");
+  q.cursor = calls.list(a, q)->next_cursor;
+  q.order = storage::SortOrder::kDesc;
+  EXPECT_EQ(calls.list(a, q).error().code, ErrorCode::kInvalidArgument) << "a cursor of another order";
+}
+
+TEST_F(Fakes, DerivedRowsNeedTheTenantsCall) {
+  FakeMetricsRepository metrics{calls};
+  FakeProcessingEventRepository events{calls};
+  FakeTranscriptRepository transcripts{calls, metrics, events};
+  FakeEscalationRepository escalations{calls, &clock};
+  FakeAnalysisRepository analyses{calls, escalations};
+  FakeEmbeddingRepository embeddings{calls};
+  FakeCategoryMatchRepository matches{calls};
+  const auto id = call(a, "d1");
+  ASSERT_TRUE(*calls.advance(a, id, CallStatus::kPending, CallStatus::kTranscribing));
+
+  storage::Transcript tr;
+  tr.call_id = id;
+  tr.full_text = "Refund for the Blue plan";
+  storage::CallMetrics m;
+  m.call_id = id;
+  m.customer_sentiment = 0.5;
+  storage::ProcessingEvent ev;
+  ev.call_id = id;
+  ev.stage = "transcribe";
+  EXPECT_EQ(transcripts.put_transcribed(b, tr, m, ev).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(*transcripts.put_transcribed(a, tr, m, ev));
+  EXPECT_EQ(calls.get(a, id)->status, CallStatus::kTranscribed);
+  EXPECT_EQ(calls.get(a, id)->customer_sentiment, 0.5);
+  EXPECT_EQ(events.list_for_call(a, id)->size(), 1u);
+  EXPECT_EQ(*transcripts.search(a, "blue refund", 10), std::vector<storage::Id>{id});
+  EXPECT_TRUE(transcripts.search(b, "blue", 10)->empty());
+
+  storage::CallAnalysisResult r;
+  r.analyses.emplace_back();
+  r.analyses.back().agent_config_id = 7;
+  r.qa_score = 80;
+  r.escalation_reason = "angry";
+  EXPECT_FALSE(*analyses.record(a, id, r)) << "no human agent: no aggregates";
+  EXPECT_TRUE(analyses.record(a, id, r));
+  auto latest = analyses.list_for_call(a, id, true);
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ(analyses.list_for_call(a, id, false)->size(), 2u);
+  EXPECT_EQ(calls.get(a, id)->qa_score, 80);
+  auto esc = escalations.list_for_call(a, id);
+  ASSERT_EQ(esc->size(), 2u);
+  EXPECT_GT(esc->at(0).id, esc->at(1).id) << "newest first";
+  EXPECT_TRUE(escalations.list_for_call(b, id)->empty());
+  EXPECT_EQ(escalations.create(b, id, "x", storage::EscalationSeverity::kLow).error().code, ErrorCode::kNotFound);
+
+  EXPECT_EQ(embeddings.replace(b, id, {}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(embeddings.replace(a, id, {chunk(1), chunk(-1)}));
+  EXPECT_EQ(embeddings.list_for_call(a, id)->at(0).chunk_index, -1) << "whole call first";
+  EXPECT_EQ(matches.replace(b, id, {}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(matches.replace(a, id, {{9, "[]"}, {3, "[]"}}));
+  EXPECT_EQ(matches.list_for_call(a, id)->at(0).category_id, 3);
+}
+
+TEST_F(Fakes, LeadsKeepTheNewestAndStayWithTheirBusiness) {
+  FakeCrmLeadRepository leads;
+  ASSERT_TRUE(leads.upsert(a, {0, "+1555", "L1", R"({"v":2})", at(20)}));
+  ASSERT_TRUE(leads.upsert(a, {0, "+1555", "L1", R"({"v":1})", at(10)})) << "older: ignored";
+  ASSERT_TRUE(leads.upsert(a, {0, "+1555", "L2", R"({"v":3})", at(15)}));
+  EXPECT_EQ((*leads.find_by_phone(a, "+1555"))->fields_json, R"({"v":2})");
+  EXPECT_FALSE(leads.find_by_phone(b, "+1555")->has_value());
+  EXPECT_EQ(*leads.count(a), 2);
+  EXPECT_EQ(*leads.count(b), 0);
+  const std::vector<std::string> phones{"+1555", "+1666"};
+  auto found = leads.find_by_phones(a, phones);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->at("+1555").lead_id, "L1");
+  EXPECT_FALSE(*leads.remove(b, "L1"));
+
+  FakeWatermarkRepository marks;
+  ASSERT_TRUE(marks.put(a, "db", "p1"));
+  EXPECT_EQ(**marks.get(a, "db"), "p1");
+  EXPECT_FALSE(marks.get(b, "db")->has_value());
+}
+
+TEST_F(Fakes, RunLocksAreHeldUntilReleased) {
+  FakeRunLocks locks;
+  auto first = locks.try_acquire(a, "db");
+  ASSERT_TRUE(first && *first);
+  auto second = locks.try_acquire(a, "db");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, nullptr) << "held elsewhere";
+  EXPECT_NE(*locks.try_acquire(b, "db"), nullptr) << "another business's lock is independent";
+  EXPECT_NE(*locks.try_acquire(a, "crm"), nullptr) << "another job's lock is independent";
+  first->reset();
+  EXPECT_NE(*locks.try_acquire(a, "db"), nullptr);
+}
+
+TEST_F(Fakes, DeliveriesAreLeasedAndEnqueuedOnce) {
+  FakeDeliveryRepository d;
+  const auto sub = *d.create_subscription(a, "https://h/x", "", {"call.analyzed"}, "s");
+  EXPECT_EQ(d.get_subscription(b, sub).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(d.signing_secret(b, sub).error().code, ErrorCode::kNotFound);
+  storage::NewDelivery n{storage::DeliveryChannel::kWebhook, sub, std::nullopt, "call.analyzed", "e1", "{}"};
+  const std::span<const storage::NewDelivery> one(&n, 1);
+  EXPECT_EQ(*d.enqueue(b, one, at(0)), 0) << "not b's subscription";
+  EXPECT_EQ(*d.enqueue(a, one, at(0)), 1);
+  EXPECT_EQ(*d.enqueue(a, one, at(0)), 0) << "same event id";
+  auto claimed = *d.claim_due(at(1), 10, 30s);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].attempts, 1);
+  EXPECT_TRUE(d.claim_due(at(2), 10, 30s)->empty()) << "leased";
+  EXPECT_EQ(d.claim_due(at(32), 10, 30s)->size(), 1u) << "the lease ran out";
+  EXPECT_TRUE(d.list_deliveries(b, sub, 10, std::nullopt)->empty());
+
+  storage::AttemptOutcome o;
+  o.delivery_id = claimed[0].id;
+  o.bid = "acme";
+  o.subscription_id = sub;
+  o.attempt = 2;
+  o.kind = storage::AttemptKind::kRetry;
+  o.error = "HTTP 500";
+  o.next_attempt_at = at(100);
+  o.at = at(33);
+  EXPECT_EQ(d.record(std::span(&o, 1), 1)->size(), 1u) << "the first failure pauses at a streak of 1";
+  EXPECT_TRUE(d.get_subscription(a, sub)->paused_at.has_value());
+  EXPECT_TRUE(d.claim_due(at(200), 10, 30s)->empty()) << "paused subscriptions wait";
+  EXPECT_EQ(d.gauges()->paused_subscriptions, 1);
+  EXPECT_EQ(d.gauges()->pending_retries, 1);
+  storage::WebhookSubscriptionPatch resume;
+  resume.resume = true;
+  ASSERT_TRUE(*d.update_subscription(a, sub, resume));
+  EXPECT_EQ(d.claim_due(at(200), 10, 30s)->size(), 1u);
+  EXPECT_FALSE(*d.remove_subscription(b, sub));
+  EXPECT_TRUE(*d.remove_subscription(a, sub));
+  EXPECT_TRUE(d.deliveries().empty());
+}
+
+}  // namespace
+}  // namespace earshot::testing
