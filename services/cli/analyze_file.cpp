@@ -381,8 +381,11 @@ Step<Heard> hear_audio(const Options& o, const analytics::ChannelMap& map) {
     h.transcribed = true;
   }
   std::string encoded;
-  pipeline::Transcriber::Input in{
-      .audio = &a, .stereo = stereo, .agent_channel = map.agent_channel, .customer_channel = map.customer_channel};
+  pipeline::Transcriber::Input in;
+  in.audio = &a;
+  in.stereo = stereo;
+  in.agent_channel = map.agent_channel;
+  in.customer_channel = map.customer_channel;
   auto transcribe = [&]() -> Status {
     if (is_provider(o.stt)) {
       auto bytes = read_text(o.path);

@@ -103,6 +103,24 @@ class WorkerKit {
   queue::NoOutcomeRecorder recorder_;  // the stages record their own processing_events
 };
 
+// A component made of functions, for a part with its own start and stop (the sync
+// publisher, the transcribe stage's work threads). An empty `start` starts nothing.
+class FunctionComponent final : public Component {
+ public:
+  FunctionComponent(std::string name, std::function<void()> start, std::function<void()> stop)
+      : name_(std::move(name)), start_(std::move(start)), stop_(std::move(stop)) {}
+  [[nodiscard]] std::string name() const override { return name_; }
+  [[nodiscard]] Status start() override {
+    if (start_) start_();
+    return {};
+  }
+  void stop() override { stop_(); }
+
+ private:
+  std::string name_;
+  std::function<void()> start_, stop_;
+};
+
 // A stage's own part of a worker binary: its keys (declared after the kit's) and its wiring
 // (run after the kit's).
 struct StageWiring {

@@ -11,19 +11,6 @@ namespace {
 
 using namespace earshot;
 
-// Stops the stage's work threads after the worker stopped (nothing new starts) and before
-// the HTTP client does, so no step outlives the client or the repositories.
-class StageComponent final : public Component {
- public:
-  explicit StageComponent(pipeline::TranscribeStage& stage) : stage_(stage) {}
-  std::string name() const override { return "transcribe-stage"; }
-  Status start() override { return {}; }
-  void stop() override { stage_.shutdown(); }
-
- private:
-  pipeline::TranscribeStage& stage_;
-};
-
 struct Stt {
   fleet::WorkerKit kit{{.stage = queue::Stage::kTranscribe,
                         .handler_threads = 2,
@@ -68,7 +55,10 @@ struct Stt {
         pipeline::TranscribeStageDeps{r.calls, r.transcripts, r.metrics, r.pipeline_configs, r.events, *fetcher,
                                       *transcribers, rt.metrics(), rt.clock(), kit.topology(), limits},
         options);
-    rt.add_component(std::make_unique<StageComponent>(*stage));  // stopped after the worker
+    // The stage's work threads stop after the worker (nothing new starts) and before the HTTP
+    // client, so no step outlives the client or the repositories.
+    rt.add_component(
+        std::make_unique<fleet::FunctionComponent>("transcribe-stage", nullptr, [this] { stage->shutdown(); }));
     kit.add_worker(rt, static_cast<queue::AsyncStageHandler&>(*stage));
     return {};
   }

@@ -11,20 +11,6 @@ namespace {
 
 using namespace earshot;
 
-class PublisherComponent final : public Component {
- public:
-  explicit PublisherComponent(queue::Publisher& p) : publisher_(p) {}
-  std::string name() const override { return "publisher"; }
-  Status start() override {
-    publisher_.start();
-    return {};
-  }
-  void stop() override { publisher_.stop(); }
-
- private:
-  queue::Publisher& publisher_;
-};
-
 struct Sync {
   fleet::WorkerKit kit{{.stage = queue::Stage::kSync, .handler_threads = 4, .business_in_flight = 2}};
   sync::SchedulerOptions scheduler_options;
@@ -52,7 +38,8 @@ struct Sync {
     declarer.emplace(kit.amqp(), kit.topology());
     // Started after the HTTP client and before the scheduler, stopped in reverse: a pass in
     // flight can finish. CRM, feeds and source databases are the business's destinations.
-    rt.add_component(std::make_unique<PublisherComponent>(*publisher));
+    rt.add_component(std::make_unique<fleet::FunctionComponent>(
+        "publisher", [this] { publisher->start(); }, [this] { publisher->stop(); }));
     auto& r = kit.repos();
     sync::SyncDeps sd{kit.database(),
                       r.pipeline_configs,
