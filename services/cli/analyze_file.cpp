@@ -4,9 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <expected>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,18 +15,15 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/analytics/categories.hpp"
-#include "earshot/analytics/pii.hpp"
-#include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/audio/audio.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/llm/providers.hpp"
+#include "earshot/pipeline/builtin_analyzers.hpp"
 #include "earshot/pipeline/default_agents.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
-#include "earshot/stt/local_engine.hpp"
-#include "earshot/stt/provider_config.hpp"
-#include "earshot/stt/speakers.hpp"
+#include "earshot/pipeline/transcribe_stage.hpp"
 
 namespace earshot::cli {
 namespace {
@@ -58,45 +56,6 @@ constexpr std::string_view kUsage =
     "A speech provider (--stt sarvam|deepgram|openai|whisper_cpp) gets the file as it is, at its\n"
     "public endpoint or --stt-url, with the key in EARSHOT_STT_API_KEY.\n"
     "A file that cannot be analysed exits 2 with the reason on stderr.\n";
-
-bool is_provider(const std::string& stt) {
-  return stt == "sarvam" || stt == "deepgram" || stt == "openai" || stt == "whisper_cpp";
-}
-
-// The file through a speech provider (one job, waited for here), speakers mapped to roles by
-// the channel map (stereo) or the greeting rule (diarized mono).
-Result<std::vector<stt::Segment>> provider_segments(const std::string& provider, const std::string& url,
-                                                    const std::string& path, const audio::AudioBuffer& a,
-                                                    const analytics::ChannelMap& map) {
-  json cfg{{"provider", provider}};
-  if (!url.empty()) cfg["base_url"] = url;
-  if (const char* key = std::getenv("EARSHOT_STT_API_KEY"); key != nullptr && *key != '\0') cfg["api_key"] = key;
-  auto config = stt::parse_provider_config(cfg.dump());
-  if (!config) return std::unexpected(config.error());
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  http::CurlHttpClient client;
-  auto made = stt::make_provider(*config, client, SystemClock::instance());
-  if (!made) return std::unexpected(made.error());
-  const bool stereo = a.channels.size() >= 2;
-  stt::SttJob job;
-  job.audio = bytes.str();
-  job.channels = static_cast<int>(a.channels.size());
-  job.duration = std::chrono::milliseconds(a.duration_ms());
-  job.separate_channels = stereo;
-  job.diarize = !stereo;
-  std::promise<Result<stt::Transcript>> promise;
-  auto future = promise.get_future();
-  (*made)->transcribe(std::move(job), [&promise](Result<stt::Transcript> t) { promise.set_value(std::move(t)); });
-  auto t = future.get();
-  client.shutdown();
-  if (!t) return std::unexpected(t.error());
-  stt::SpeakerMapping mapping;
-  mapping.agent_on_left = map.agent_channel == 0;
-  stt::map_speakers(*t, mapping);
-  return std::move(t->segments);
-}
 
 double round2(double v) {
   return std::round(v * 100.0) / 100.0;
@@ -190,430 +149,460 @@ Result<std::vector<stt::Segment>> parse_transcript(const std::string& text, bool
   return out;
 }
 
-}  // namespace
+bool is_provider(const std::string& stt) {
+  return stt == "sarvam" || stt == "deepgram" || stt == "openai" || stt == "whisper_cpp";
+}
 
-int analyze_file(std::span<char*> args) {
+struct Options {
   std::string path, transcript_path, lexicon_path, categories_path, scorecard_path;
   std::string llm_provider, llm_model, llm_url, llm_region = "us-east-1", agents_path;
   std::string map_text = "agent,customer";
   std::string stt = "local";
   std::string stt_url;
   bool json_out = false;
+};
+
+// Why the command stops: the exit code and the one-line reason for stderr.
+struct Stop {
+  int code = 2;
+  std::string why;
+};
+template <typename T>
+using Step = std::expected<T, Stop>;
+std::unexpected<Stop> stop(int code, std::string why) {
+  return std::unexpected(Stop{code, std::move(why)});
+}
+
+// The command line; an exit code when the command ends here (help, usage errors).
+std::optional<int> parse_options(std::span<char*> args, Options& o) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a(args[i]);
     const bool has_value = i + 1 < args.size();
+    const std::pair<std::string_view, std::string*> valued[] = {
+        {"--stereo-map", &o.map_text},      {"--stt", &o.stt},
+        {"--stt-url", &o.stt_url},          {"--transcript", &o.transcript_path},
+        {"--lexicon", &o.lexicon_path},     {"--categories", &o.categories_path},
+        {"--scorecard", &o.scorecard_path}, {"--llm", &o.llm_provider},
+        {"--llm-model", &o.llm_model},      {"--llm-url", &o.llm_url},
+        {"--llm-region", &o.llm_region},    {"--agents", &o.agents_path}};
+    const auto* option =
+        std::find_if(std::begin(valued), std::end(valued), [&](const auto& v) { return v.first == a; });
     if (a == "--help" || a == "-h") {
       std::cout << kUsage;
       return 0;
     } else if (a == "--json") {
-      json_out = true;
-    } else if (a == "--stereo-map" && has_value) {
-      map_text = args[++i];
-    } else if (a == "--stt" && has_value) {
-      stt = args[++i];
-    } else if (a == "--stt-url" && has_value) {
-      stt_url = args[++i];
-    } else if (a == "--transcript" && has_value) {
-      transcript_path = args[++i];
-    } else if (a == "--lexicon" && has_value) {
-      lexicon_path = args[++i];
-    } else if (a == "--categories" && has_value) {
-      categories_path = args[++i];
-    } else if (a == "--scorecard" && has_value) {
-      scorecard_path = args[++i];
-    } else if (a == "--llm" && has_value) {
-      llm_provider = args[++i];
-    } else if (a == "--llm-model" && has_value) {
-      llm_model = args[++i];
-    } else if (a == "--llm-url" && has_value) {
-      llm_url = args[++i];
-    } else if (a == "--llm-region" && has_value) {
-      llm_region = args[++i];
-    } else if (a == "--agents" && has_value) {
-      agents_path = args[++i];
-    } else if (!a.starts_with("--") && path.empty()) {
-      path = std::string(a);
+      o.json_out = true;
+    } else if (option != std::end(valued) && has_value) {
+      *option->second = args[++i];
+    } else if (!a.starts_with("--") && o.path.empty()) {
+      o.path = std::string(a);
     } else {
       std::cerr << fmt::format("earshot analyze-file: unexpected argument '{}'\n{}", a, kUsage);
       return 2;
     }
   }
-  if (path.empty() == transcript_path.empty()) {
+  if (o.path.empty() == o.transcript_path.empty()) {
     std::cerr << kUsage;
     return 2;
   }
-  auto map = analytics::ChannelMap::parse(map_text);
-  if (!map) {
-    std::cerr << "earshot analyze-file: --stereo-map must be agent,customer or customer,agent\n";
-    return 2;
-  }
-  if (stt != "local" && stt != "none" && !is_provider(stt)) {
-    std::cerr << fmt::format(
-        "earshot analyze-file: --stt {}: expected local, none, sarvam, deepgram, openai or whisper_cpp\n", stt);
-    return 2;
-  }
-  auto fail = [](int code, const std::string& why) {
-    std::cerr << fmt::format("earshot analyze-file: {}\n", why);
-    return code;
-  };
+  return std::nullopt;
+}
 
-  // Built-in analyzer inputs, loaded before the slow part so mistakes surface at once.
+// What the analyzers get besides the call: loaded before the slow part so mistakes surface at once.
+struct Inputs {
+  std::optional<analytics::SentimentLexicon> lexicon;
+  std::vector<analytics::Category> categories;
+  std::optional<analytics::Scorecard> scorecard;
+  std::optional<llm::ProviderSpec> llm_spec;  // --llm
+  std::map<std::string, std::string> llm_secrets;
+  std::vector<pipeline::DefaultAgent> agents;
+};
+
+Step<std::vector<analytics::Category>> load_categories(const std::string& path) {
+  std::vector<analytics::Category> categories;
+  auto text = read_text(path);
+  if (!text) return stop(2, text.error().message);
+  auto j = json::parse(*text, nullptr, false);
+  if (!j.is_array()) return stop(2, fmt::format("{}: expected [{{\"name\", \"rules\"}}]", path));
+  for (const auto& c : j) {
+    if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("rules")) {
+      return stop(2, fmt::format("{}: every category needs a name and rules", path));
+    }
+    auto parsed = analytics::parse_category(c["name"], c["rules"].dump());
+    if (!parsed) return stop(2, fmt::format("{}: {}: {}", path, c["name"].get<std::string>(), parsed.error().message));
+    categories.push_back(std::move(*parsed));
+  }
+  return categories;
+}
+
+Step<std::vector<pipeline::DefaultAgent>> load_agents(const std::string& path) {
+  if (path.empty()) return pipeline::default_agents();
+  std::vector<pipeline::DefaultAgent> agents;
+  auto text = read_text(path);
+  if (!text) return stop(2, text.error().message);
+  auto j = json::parse(*text, nullptr, false);
+  if (!j.is_array())
+    return stop(2, fmt::format("{}: expected [{{\"name\", \"prompt_template\", \"output_schema\"}}]", path));
+  for (const auto& a : j) {
+    if (!a.is_object() || !a.contains("name") || !a["name"].is_string() || !a.contains("prompt_template") ||
+        !a["prompt_template"].is_string() || !a.contains("output_schema") || !a["output_schema"].is_object()) {
+      return stop(2, fmt::format("{}: every agent needs a name, a prompt_template and an output_schema object", path));
+    }
+    agents.push_back({a["name"], a["prompt_template"], a["output_schema"].dump()});
+  }
+  return agents;
+}
+
+// The LLM provider (keys from the environment) and the agents.
+Status load_llm(const Options& o, Inputs& in) {
+  json chain_entry{{"provider", o.llm_provider}, {"model", o.llm_model}};
+  if (!o.llm_url.empty()) chain_entry["base_url"] = o.llm_url;
+  chain_entry["region"] = o.llm_region;
+  auto chain = llm::parse_llm_chain(json::array({chain_entry}).dump());
+  if (!chain) return make_error(ErrorCode::kInvalidArgument, fmt::format("--llm: {}", chain.error().message));
+  in.llm_spec = chain->front();
+  for (auto [env, key] :
+       {std::pair{"EARSHOT_OPENAI_API_KEY", "openai_api_key"}, std::pair{"AWS_ACCESS_KEY_ID", "aws_access_key_id"},
+        std::pair{"AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"},
+        std::pair{"AWS_SESSION_TOKEN", "aws_session_token"}}) {
+    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') in.llm_secrets[key] = v;
+  }
+  return {};
+}
+
+Step<Inputs> load_inputs(const Options& o) {
+  Inputs in;
+  std::string lexicon_path = o.lexicon_path;
   if (lexicon_path.empty()) {
     const char* env = std::getenv("EARSHOT_SENTIMENT_LEXICON");
     lexicon_path = env != nullptr ? env : ".local/assets/vader-1.1.3/vader_lexicon.txt";
   }
   auto lexicon = analytics::SentimentLexicon::load_file(lexicon_path);
-  if (!lexicon) return fail(2, lexicon.error().message);
-  std::vector<analytics::Category> categories;
-  if (!categories_path.empty()) {
-    auto text = read_text(categories_path);
-    if (!text) return fail(2, text.error().message);
-    auto j = json::parse(*text, nullptr, false);
-    if (!j.is_array()) return fail(2, fmt::format("{}: expected [{{\"name\", \"rules\"}}]", categories_path));
-    for (const auto& c : j) {
-      if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("rules")) {
-        return fail(2, fmt::format("{}: every category needs a name and rules", categories_path));
-      }
-      auto parsed = analytics::parse_category(c["name"], c["rules"].dump());
-      if (!parsed)
-        return fail(2,
-                    fmt::format("{}: {}: {}", categories_path, c["name"].get<std::string>(), parsed.error().message));
-      categories.push_back(std::move(*parsed));
-    }
+  if (!lexicon) return stop(2, lexicon.error().message);
+  in.lexicon.emplace(std::move(*lexicon));
+  if (!o.categories_path.empty()) {
+    auto categories = load_categories(o.categories_path);
+    if (!categories) return std::unexpected(categories.error());
+    in.categories = std::move(*categories);
   }
-
-  std::optional<analytics::Scorecard> scorecard;
-  if (!scorecard_path.empty()) {
-    auto text = read_text(scorecard_path);
-    if (!text) return fail(2, text.error().message);
+  if (!o.scorecard_path.empty()) {
+    auto text = read_text(o.scorecard_path);
+    if (!text) return stop(2, text.error().message);
     auto card = analytics::parse_scorecard("scorecard", *text);
-    if (!card) return fail(2, fmt::format("{}: {}", scorecard_path, card.error().message));
-    scorecard = std::move(*card);
+    if (!card) return stop(2, fmt::format("{}: {}", o.scorecard_path, card.error().message));
+    in.scorecard = std::move(*card);
   }
-  // LLM agents: the provider and the agents, checked before the slow part.
-  std::vector<pipeline::DefaultAgent> agent_defs;
-  std::optional<llm::ProviderSpec> llm_spec;
-  std::map<std::string, std::string> llm_secrets;
-  if (!llm_provider.empty()) {
-    json chain_entry{{"provider", llm_provider}, {"model", llm_model}};
-    if (!llm_url.empty()) chain_entry["base_url"] = llm_url;
-    chain_entry["region"] = llm_region;
-    auto chain = llm::parse_llm_chain(json::array({chain_entry}).dump());
-    if (!chain) return fail(2, fmt::format("--llm: {}", chain.error().message));
-    llm_spec = chain->front();
-    for (auto [env, key] :
-         {std::pair{"EARSHOT_OPENAI_API_KEY", "openai_api_key"}, std::pair{"AWS_ACCESS_KEY_ID", "aws_access_key_id"},
-          std::pair{"AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"},
-          std::pair{"AWS_SESSION_TOKEN", "aws_session_token"}}) {
-      if (const char* v = std::getenv(env); v != nullptr && *v != '\0') llm_secrets[key] = v;
+  if (o.llm_provider.empty()) {
+    if (!o.llm_model.empty() || !o.llm_url.empty() || !o.agents_path.empty()) {
+      return stop(2, "--llm-model, --llm-url and --agents need --llm");
     }
-    if (agents_path.empty()) {
-      agent_defs = pipeline::default_agents();
-    } else {
-      auto text = read_text(agents_path);
-      if (!text) return fail(2, text.error().message);
-      auto j = json::parse(*text, nullptr, false);
-      if (!j.is_array())
-        return fail(2, fmt::format("{}: expected [{{\"name\", \"prompt_template\", \"output_schema\"}}]", agents_path));
-      for (const auto& a : j) {
-        if (!a.is_object() || !a.contains("name") || !a["name"].is_string() || !a.contains("prompt_template") ||
-            !a["prompt_template"].is_string() || !a.contains("output_schema") || !a["output_schema"].is_object()) {
-          return fail(2, fmt::format("{}: every agent needs a name, a prompt_template and an output_schema object",
-                                     agents_path));
-        }
-        agent_defs.push_back({a["name"], a["prompt_template"], a["output_schema"].dump()});
-      }
-    }
-  } else if (!llm_model.empty() || !llm_url.empty() || !agents_path.empty()) {
-    return fail(2, "--llm-model, --llm-url and --agents need --llm");
+    return in;
   }
+  if (auto st = load_llm(o, in); !st) return stop(2, st.error().message);
+  auto agents = load_agents(o.agents_path);
+  if (!agents) return std::unexpected(agents.error());
+  in.agents = std::move(*agents);
+  return in;
+}
 
-  json out;
+// The call as heard: its segments (speakers "agent" / "customer") and its measurement, with
+// the report's description of the input (file, format, channels, notes).
+struct Heard {
   std::vector<stt::Segment> segments;
   analytics::AudioMeasurement m;
-  bool stereo = false;
-  bool transcribed = false;
   std::int64_t duration_ms = 0;
+  bool transcribed = false;
+  json out;
+};
 
-  if (!transcript_path.empty()) {
-    auto text = read_text(transcript_path);
-    if (!text) return fail(2, text.error().message);
-    bool estimated = false;
-    auto segs = parse_transcript(*text, estimated);
-    if (!segs) return fail(2, fmt::format("{}: {}", transcript_path, segs.error().message));
-    segments = std::move(*segs);
-    std::vector<audio::Interval> agent, customer;
-    for (const auto& s : segments) {
-      (s.speaker == "customer" ? customer : agent).push_back({s.start_ms, s.end_ms});
-      duration_ms = std::max(duration_ms, s.end_ms);
-    }
-    m.source = analytics::MetricSource::kTranscript;
-    m.conversation = analytics::compute_conversation(agent, customer, duration_ms);
-    transcribed = true;
-    out["file"] = transcript_path;
-    out["channels"] = 0;
-    if (estimated) out["note"] = "segment times estimated from word counts";
-  } else {
-    auto decoded = audio::decode_file(path);
-    if (!decoded) return fail(2, fmt::format("{}: {}", path, decoded.error().message));
-    const auto& a = *decoded;
-    stereo = a.channels.size() >= 2;
-    duration_ms = a.duration_ms();
-    std::unique_ptr<stt::LocalEngine> engine;
-    if (stt == "local") {
-      auto e = stt::LocalEngine::create();
-      if (!e) return fail(1, e.error().message);
-      engine = std::move(*e);
-      transcribed = true;
-    }
-    std::optional<std::vector<stt::Segment>> remote;
-    if (is_provider(stt)) {
-      auto segs = provider_segments(stt, stt_url, path, a, *map);
-      if (!segs) return fail(1, fmt::format("--stt {}: {}", stt, segs.error().message));
-      remote = std::move(*segs);
-      transcribed = true;
-    }
-    if (stereo) {
-      auto measured = analytics::measure_stereo(a, *map);
-      if (!measured) return fail(2, measured.error().message);
-      m = std::move(*measured);
-      if (engine) {
-        for (auto [role, channel, speech] : {std::tuple{"agent", map->agent_channel, &m.agent_speech},
-                                             std::tuple{"customer", map->customer_channel, &m.customer_speech}}) {
-          auto segs = engine->transcribe(a.channels[static_cast<std::size_t>(channel)], a.sample_rate, *speech, role);
-          if (!segs) return fail(1, segs.error().message);
-          segments.insert(segments.end(), segs->begin(), segs->end());
-        }
-      }
-      if (remote) segments = std::move(*remote);
-    } else {
-      // Mono: speakers only come from a transcript; the offline engine does not diarize,
-      // so by the agent rule (greeting, else first speaker) its speech is the agent's.
-      const auto mono = audio::mixdown(a);
-      const auto activity = audio::detect_voice(mono, a.sample_rate);
-      if (engine) {
-        auto segs = engine->transcribe(mono, a.sample_rate, activity.speech, "agent");
-        if (!segs) return fail(1, segs.error().message);
-        segments = std::move(*segs);
-        std::vector<audio::Interval> agent;
-        for (const auto& s : segments) agent.push_back({s.start_ms, s.end_ms});
-        m = analytics::measure_from_segments(a, agent, {});
-      } else if (remote) {
-        segments = std::move(*remote);
-        std::vector<audio::Interval> agent, customer;
-        for (const auto& s : segments) {
-          if (s.speaker == "agent") agent.push_back({s.start_ms, s.end_ms});
-          if (s.speaker == "customer") customer.push_back({s.start_ms, s.end_ms});
-        }
-        m = analytics::measure_from_segments(a, agent, customer);
-      } else {
-        m = analytics::measure_from_segments(a, {}, {});
-        std::int64_t talk = 0;
-        for (const auto& i : activity.speech) talk += i.length();
-        m.conversation.non_talk_ms = a.duration_ms() - talk;
-        out["note"] = "mono recording without a transcript: speech cannot be split by speaker";
-      }
-    }
-    out["file"] = path;
-    out["format"] = audio::format_name(a.format);
-    out["codec"] = a.codec;
-    out["sample_rate"] = a.sample_rate;
-    out["channels"] = a.channels.size();
+Step<Heard> hear_transcript(const std::string& path) {
+  Heard h;
+  auto text = read_text(path);
+  if (!text) return stop(2, text.error().message);
+  bool estimated = false;
+  auto segs = parse_transcript(*text, estimated);
+  if (!segs) return stop(2, fmt::format("{}: {}", path, segs.error().message));
+  h.segments = std::move(*segs);
+  std::vector<audio::Interval> agent, customer;
+  for (const auto& s : h.segments) {
+    (s.speaker == "customer" ? customer : agent).push_back({s.start_ms, s.end_ms});
+    h.duration_ms = std::max(h.duration_ms, s.end_ms);
   }
-  std::stable_sort(segments.begin(), segments.end(),
-                   [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+  h.m.source = analytics::MetricSource::kTranscript;
+  h.m.conversation = analytics::compute_conversation(agent, customer, h.duration_ms);
+  h.transcribed = true;
+  h.out["file"] = path;
+  h.out["channels"] = 0;
+  if (estimated) h.out["note"] = "segment times estimated from word counts";
+  return h;
+}
 
-  // Built-in analyzers.
+// The analyze stage's transcriber for --stt: the offline engine or a speech provider (the
+// file as it is, at its public endpoint or --stt-url, the key from EARSHOT_STT_API_KEY).
+class SttRun {
+ public:
+  SttRun() : metrics_("cli", "", ""), providers_(client_, SystemClock::instance(), metrics_) {}
+  ~SttRun() { client_.shutdown(); }
+  SttRun(const SttRun&) = delete;
+  SttRun& operator=(const SttRun&) = delete;
+
+  Result<std::shared_ptr<pipeline::Transcriber>> transcriber(const std::string& stt, const std::string& url) {
+    storage::PipelineConfig config;
+    config.stt_provider = stt;
+    json options = json::object();
+    if (!url.empty()) options["base_url"] = url;
+    config.stt_options_json = options.dump();
+    if (const char* key = std::getenv("EARSHOT_STT_API_KEY"); key != nullptr && *key != '\0') {
+      config.secrets["stt_api_key"] = key;
+    }
+    return providers_.for_config(config);
+  }
+
+ private:
+  http::CurlHttpClient client_;
+  Metrics metrics_;
+  pipeline::ProviderTranscriberFactory providers_;
+};
+
+Step<Heard> hear_audio(const Options& o, const analytics::ChannelMap& map) {
+  Heard h;
+  auto decoded = audio::decode_file(o.path);
+  if (!decoded) return stop(2, fmt::format("{}: {}", o.path, decoded.error().message));
+  const auto& a = *decoded;
+  const bool stereo = a.channels.size() >= 2;
+  h.duration_ms = a.duration_ms();
+  SttRun run;
+  std::shared_ptr<pipeline::Transcriber> transcriber;
+  if (o.stt != "none") {
+    auto t = run.transcriber(o.stt, o.stt_url);
+    if (!t)
+      return stop(1, is_provider(o.stt) ? fmt::format("--stt {}: {}", o.stt, t.error().message) : t.error().message);
+    transcriber = std::move(*t);
+    h.transcribed = true;
+  }
+  std::string encoded;
+  pipeline::Transcriber::Input in;
+  in.audio = &a;
+  in.stereo = stereo;
+  in.agent_channel = map.agent_channel;
+  in.customer_channel = map.customer_channel;
+  auto transcribe = [&]() -> Status {
+    if (is_provider(o.stt)) {
+      auto bytes = read_text(o.path);
+      encoded = bytes ? std::move(*bytes) : std::string();
+      in.encoded = encoded;
+    }
+    auto t = transcriber->transcribe(in);
+    if (!t) return std::unexpected(is_provider(o.stt) ? t.error().with_context("--stt " + o.stt) : t.error());
+    h.segments = std::move(t->segments);
+    return {};
+  };
+  // A provider hears the file before it is measured; the offline engine needs the speech of
+  // each channel first.
+  if (transcriber && is_provider(o.stt)) {
+    if (auto st = transcribe(); !st) return stop(1, st.error().message);
+  }
+  if (stereo) {
+    auto measured = analytics::measure_stereo(a, map);
+    if (!measured) return stop(2, measured.error().message);
+    h.m = std::move(*measured);
+    in.agent_speech = &h.m.agent_speech;
+    in.customer_speech = &h.m.customer_speech;
+  }
+  if (transcriber && !is_provider(o.stt)) {
+    if (auto st = transcribe(); !st) return stop(1, st.error().message);
+  }
+  if (!stereo && transcriber) {
+    h.m = pipeline::measure_by_transcript(a, h.segments);
+  } else if (!stereo) {
+    // Mono without a transcript: speech cannot be split by speaker.
+    h.m = analytics::measure_from_segments(a, {}, {});
+    const auto activity = audio::detect_voice(audio::mixdown(a), a.sample_rate);
+    std::int64_t talk = 0;
+    for (const auto& i : activity.speech) talk += i.length();
+    h.m.conversation.non_talk_ms = a.duration_ms() - talk;
+    h.out["note"] = "mono recording without a transcript: speech cannot be split by speaker";
+  }
+  h.out["file"] = o.path;
+  h.out["format"] = audio::format_name(a.format);
+  h.out["codec"] = a.codec;
+  h.out["sample_rate"] = a.sample_rate;
+  h.out["channels"] = a.channels.size();
+  return h;
+}
+
+// What the built-in analyzers find (the analyze stage's own functions over the same inputs).
+struct Findings {
   std::vector<analytics::TranscriptSegment> ts;
-  for (const auto& s : segments) {
-    ts.push_back(
+  analytics::SentimentTimeline tl;
+  analytics::TalkSpeed speed;
+  analytics::CallFacts facts;
+  pipeline::PiiScan pii;
+  json categories = json::array();
+  std::vector<std::string> matched;
+  std::map<std::string, double> metric_values;  // by name, for scorecards and the agents' {{metrics}}
+};
+
+Findings analyze(const Heard& h, const Inputs& in) {
+  Findings f;
+  for (const auto& s : h.segments) {
+    f.ts.push_back(
         {s.speaker == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent, s.start_ms, s.end_ms, s.text});
   }
-  const analytics::SentimentAnalyzer analyzer(*lexicon);
-  const auto tl = analytics::sentiment_timeline(ts, duration_ms, analyzer);
-  const auto& c = m.conversation;
-  const auto speed = analytics::talk_speed(ts, c.agent.talk_ms, c.customer.talk_ms);
-  analytics::CallFacts facts;
-  facts.duration_ms = duration_ms;
-  facts.segments = ts;
-  facts.segment_sentiment = tl.segment;
-  facts.silences = c.silences;
-  facts.agent_interruption_ms = c.agent.interruption_ms;
-  facts.customer_interruption_ms = c.customer.interruption_ms;
-  json cats = json::array();
-  std::vector<std::string> matched;
-  for (const auto& cat : categories) {
-    if (auto hit = analytics::match_category(cat, facts)) {
+  const analytics::SentimentAnalyzer analyzer(*in.lexicon);
+  f.tl = analytics::sentiment_timeline(f.ts, h.duration_ms, analyzer);
+  const auto& c = h.m.conversation;
+  f.speed = analytics::talk_speed(f.ts, c.agent.talk_ms, c.customer.talk_ms);
+  f.pii = pipeline::scan_pii(f.ts);
+  f.facts.duration_ms = h.duration_ms;
+  f.facts.segments = f.ts;
+  f.facts.segment_sentiment = f.tl.segment;
+  f.facts.silences = c.silences;
+  f.facts.agent_interruption_ms = c.agent.interruption_ms;
+  f.facts.customer_interruption_ms = c.customer.interruption_ms;
+  for (const auto& cat : in.categories) {
+    if (auto hit = analytics::match_category(cat, f.facts)) {
       json spans = json::array();
       for (const auto& sp : hit->spans) spans.push_back({{"start_ms", sp.start_ms}, {"end_ms", sp.end_ms}});
-      cats.push_back({{"name", cat.name}, {"spans", spans}});
-      matched.push_back(cat.name);
+      f.categories.push_back({{"name", cat.name}, {"spans", spans}});
+      f.matched.push_back(cat.name);
     }
   }
-  std::optional<double> last_customer;
-  for (std::size_t i = ts.size(); i-- > 0;) {
-    if (ts[i].role == analytics::Role::kCustomer) {
-      last_customer = tl.segment[i];
-      break;
-    }
+  f.metric_values = {{"agent_talk_ratio", c.agent_talk_ratio},
+                     {"non_talk_ms", static_cast<double>(c.non_talk_ms)},
+                     {"overtalk_ms", static_cast<double>(c.overtalk_ms)},
+                     {"interactivity_per_min", c.interactivity},
+                     {"patience_ms", c.patience_ms},
+                     {"longest_monologue_ms", static_cast<double>(c.agent.longest_turn_ms)},
+                     {"agent_interruptions", static_cast<double>(c.agent.interruptions)}};
+  for (const auto& [name, v] :
+       {std::pair{"customer_sentiment", f.tl.customer.call}, std::pair{"agent_sentiment", f.tl.agent.call},
+        std::pair{"sentiment_change", f.tl.customer_change}, std::pair{"agent_wpm", f.speed.agent_wpm},
+        std::pair{"customer_wpm", f.speed.customer_wpm},
+        std::pair{"question_rate_per_hour", f.speed.agent_questions_per_hour}}) {
+    if (v) f.metric_values[name] = *v;
   }
-  const auto summary = analytics::summarize(ts);
-  const auto outcome = analytics::guess_outcome(ts, last_customer);
-  auto escalation = analytics::detect_escalation(ts, tl, matched);
+  return f;
+}
 
-  // Metrics by name (for scorecards and the agents' {{metrics}}).
-  std::map<std::string, double> metric_values{{"agent_talk_ratio", c.agent_talk_ratio},
-                                              {"non_talk_ms", static_cast<double>(c.non_talk_ms)},
-                                              {"overtalk_ms", static_cast<double>(c.overtalk_ms)},
-                                              {"interactivity_per_min", c.interactivity},
-                                              {"patience_ms", c.patience_ms},
-                                              {"longest_monologue_ms", static_cast<double>(c.agent.longest_turn_ms)},
-                                              {"agent_interruptions", static_cast<double>(c.agent.interruptions)}};
-  auto put_metric = [&](const char* name, const std::optional<double>& v) {
-    if (v) metric_values[name] = *v;
-  };
-  put_metric("customer_sentiment", tl.customer.call);
-  put_metric("agent_sentiment", tl.agent.call);
-  put_metric("sentiment_change", tl.customer_change);
-  put_metric("agent_wpm", speed.agent_wpm);
-  put_metric("customer_wpm", speed.customer_wpm);
-  put_metric("question_rate_per_hour", speed.agent_questions_per_hour);
+// The LLM agents on the redacted transcript, all at once, as the analyze stage runs them.
+struct AgentRun {
+  json report = json::object();                // by agent: ok, provider, latency, output or error
+  std::map<std::string, std::string> outputs;  // the ok ones, for scorecards
+  std::vector<std::string> escalations;        // "agent NAME: reason"
+};
 
-  // LLM agents on the redacted transcript, all at once.
-  std::map<std::string, std::string> agent_outputs;
-  json agents_out = json::object();
-  if (llm_spec) {
-    std::vector<analytics::TranscriptSegment> redacted;
-    for (const auto& s : ts)
-      redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, analytics::find_pii(s.text))});
-    http::CurlHttpClient client;
-    auto provider = llm::make_chat_provider(*llm_spec, llm_secrets, {}, client, SystemClock::instance());
-    if (!provider) return fail(2, fmt::format("--llm: {}", provider.error().message));
-    pipeline::BusinessLlm business;
-    business.chain.push_back(provider->get());
-    Metrics registry("cli", "", "");
-    pipeline::LlmSettings settings;
-    pipeline::LlmAgents runner(nullptr, registry, SystemClock::instance(), settings);
-    std::vector<llm::AgentConfig> configs;
-    for (const auto& d : agent_defs) {
-      storage::AgentConfig sc;
-      sc.name = d.name;
-      sc.kind = storage::AgentKind::kLlm;
-      sc.prompt_template = d.prompt_template;
-      sc.output_schema_json = d.output_schema;
-      configs.push_back(runner.to_agent(sc));
-    }
-    storage::CallRecord call;
-    call.external_id = out["file"].get<std::string>();
-    call.duration_ms = duration_ms;
-    const auto input = pipeline::agent_input(redacted, call, json(metric_values), "{}");
-    const auto results = runner.run(business, configs, input, std::chrono::minutes(10));
-    client.shutdown();
-    for (const auto& r : results) {
-      json a{{"ok", r.ok},
-             {"provider", r.provider},
-             {"latency_ms", r.latency.count()},
-             {"repaired", r.repaired},
-             {"transcript_trimmed", r.transcript_trimmed}};
-      if (r.ok) {
-        a["output"] = json::parse(r.output, nullptr, false);
-        agent_outputs[r.agent] = r.output;
-        if (a["output"].is_object() && a["output"].value("escalate", false)) {
-          const auto& o = a["output"];
-          escalation.reason += (escalation.escalate ? "; " : "") +
-                               fmt::format("agent {}: {}", r.agent,
-                                           o.contains("escalation_reason") && o["escalation_reason"].is_string()
-                                               ? o["escalation_reason"].get<std::string>()
-                                               : std::string("escalation requested"));
-          escalation.escalate = true;
-        }
-      } else {
-        a["error"] = r.failure_reason;
-      }
-      agents_out[r.agent] = std::move(a);
-    }
+Step<AgentRun> run_agents(const Inputs& in, const Findings& f, const std::string& file, std::int64_t duration_ms) {
+  AgentRun run;
+  http::CurlHttpClient client;
+  auto provider = llm::make_chat_provider(*in.llm_spec, in.llm_secrets, {}, client, SystemClock::instance());
+  if (!provider) return stop(2, fmt::format("--llm: {}", provider.error().message));
+  pipeline::BusinessLlm business;
+  business.chain.push_back(provider->get());
+  Metrics registry("cli", "", "");
+  pipeline::LlmSettings settings;
+  pipeline::LlmAgents runner(nullptr, registry, SystemClock::instance(), settings);
+  std::vector<llm::AgentConfig> configs;
+  for (const auto& d : in.agents) {
+    storage::AgentConfig sc;
+    sc.name = d.name;
+    sc.kind = storage::AgentKind::kLlm;
+    sc.prompt_template = d.prompt_template;
+    sc.output_schema_json = d.output_schema;
+    configs.push_back(runner.to_agent(sc));
   }
-  json qa = nullptr;
-  if (scorecard) {
-    const auto r = analytics::score_call(*scorecard, facts, metric_values, agent_outputs);
-    json answers = json::array();
-    for (const auto& a : r.answers)
-      answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
-    qa = {{"score", opt2(r.score)}, {"answers", answers}};
-  }
-
-  auto speaker = [&](const char* role, const analytics::SpeakerMetrics& s, const audio::Loudness& l,
-                     const std::optional<double>& wpm, const analytics::SpeakerSentiment& sent) {
-    json q = json::array();
-    for (const auto& v : sent.quarter) q.push_back(opt2(v));
-    json j{{"talk_ms", s.talk_ms},
-           {"interruptions", s.interruptions},
-           {"interruption_ms", s.interruption_ms},
-           {"longest_turn_ms", s.longest_turn_ms},
-           {"words_per_minute", transcribed ? opt2(wpm) : json(nullptr)},
-           {"sentiment", opt2(sent.call)},
-           {"sentiment_quarters", q}};
-    if (l.frames > 0) {
-      j["loudness_mean_dbfs"] = round2(l.mean_dbfs);
-      j["loudness_peak_dbfs"] = round2(l.peak_dbfs);
+  storage::CallRecord call;
+  call.external_id = file;
+  call.duration_ms = duration_ms;
+  const auto input = pipeline::agent_input(f.pii.redacted, call, json(f.metric_values), "{}");
+  const auto results = runner.run(business, configs, input, std::chrono::minutes(10));
+  client.shutdown();
+  for (const auto& r : results) {
+    json a{{"ok", r.ok},
+           {"provider", r.provider},
+           {"latency_ms", r.latency.count()},
+           {"repaired", r.repaired},
+           {"transcript_trimmed", r.transcript_trimmed}};
+    if (r.ok) {
+      a["output"] = json::parse(r.output, nullptr, false);
+      run.outputs[r.agent] = r.output;
+      if (auto why = pipeline::agent_escalation(r.agent, r.output)) run.escalations.push_back(std::move(*why));
     } else {
-      j["loudness_mean_dbfs"] = nullptr;
-      j["loudness_peak_dbfs"] = nullptr;
+      a["error"] = r.failure_reason;
     }
-    (void)role;
-    return j;
-  };
-  out["duration_ms"] = duration_ms;
-  out["source"] = analytics::source_name(m.source);
-  out["stt"] = transcript_path.empty() ? stt : "transcript";
+    run.report[r.agent] = std::move(a);
+  }
+  return run;
+}
+
+json speaker_json(const analytics::SpeakerMetrics& s, const audio::Loudness& l, const std::optional<double>& wpm,
+                  const analytics::SpeakerSentiment& sent, bool transcribed) {
+  json q = json::array();
+  for (const auto& v : sent.quarter) q.push_back(opt2(v));
+  json j{{"talk_ms", s.talk_ms},
+         {"interruptions", s.interruptions},
+         {"interruption_ms", s.interruption_ms},
+         {"longest_turn_ms", s.longest_turn_ms},
+         {"words_per_minute", transcribed ? opt2(wpm) : json(nullptr)},
+         {"sentiment", opt2(sent.call)},
+         {"sentiment_quarters", q}};
+  const bool heard = l.frames > 0;
+  j["loudness_mean_dbfs"] = heard ? json(round2(l.mean_dbfs)) : json(nullptr);
+  j["loudness_peak_dbfs"] = heard ? json(round2(l.peak_dbfs)) : json(nullptr);
+  return j;
+}
+
+// The JSON report (also what the text form prints from).
+json report(const Options& o, Heard& h, const Findings& f, const pipeline::CallConclusion& verdict, const json& qa,
+            const std::optional<AgentRun>& agents) {
+  json out = std::move(h.out);
+  const auto& c = h.m.conversation;
+  out["duration_ms"] = h.duration_ms;
+  out["source"] = analytics::source_name(h.m.source);
+  out["stt"] = o.transcript_path.empty() ? o.stt : "transcript";
   out["agent_talk_ratio"] = round2(c.agent_talk_ratio);
   out["agent_talk_share_of_call"] = round2(c.agent_talk_share_of_call);
   out["non_talk_ms"] = c.non_talk_ms;
   out["overtalk_ms"] = c.overtalk_ms;
   out["interactivity"] = round2(c.interactivity);
   out["patience_ms"] = round2(c.patience_ms);
-  out["agent_questions_per_hour"] = opt2(speed.agent_questions_per_hour);
+  out["agent_questions_per_hour"] = opt2(f.speed.agent_questions_per_hour);
   out["silences"] = json::array();
   for (const auto& s : c.silences) out["silences"].push_back({{"start_ms", s.start_ms}, {"end_ms", s.end_ms}});
-  out["speakers"] = {
-      {"agent", speaker("agent", c.agent, m.loudness.agent, speed.agent_wpm, tl.agent)},
-      {"customer", speaker("customer", c.customer, m.loudness.customer, speed.customer_wpm, tl.customer)}};
-  out["sentiment"] = {{"agent", opt2(tl.agent.call)},
-                      {"customer", opt2(tl.customer.call)},
-                      {"customer_change", opt2(tl.customer_change)}};
-  json pii_counts = json::object();
+  out["speakers"] = {{"agent", speaker_json(c.agent, h.m.loudness.agent, f.speed.agent_wpm, f.tl.agent, h.transcribed)},
+                     {"customer", speaker_json(c.customer, h.m.loudness.customer, f.speed.customer_wpm, f.tl.customer,
+                                               h.transcribed)}};
+  out["sentiment"] = {{"agent", opt2(f.tl.agent.call)},
+                      {"customer", opt2(f.tl.customer.call)},
+                      {"customer_change", opt2(f.tl.customer_change)}};
   out["segments"] = json::array();
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    const auto& s = segments[i];
-    const auto found = analytics::find_pii(s.text);
-    for (const auto& f : found)
-      pii_counts[std::string(analytics::pii_name(f.type))] =
-          pii_counts.value(std::string(analytics::pii_name(f.type)), 0) + 1;
+  for (std::size_t i = 0; i < h.segments.size(); ++i) {
+    const auto& s = h.segments[i];
     out["segments"].push_back({{"speaker", s.speaker},
                                {"start_ms", s.start_ms},
                                {"end_ms", s.end_ms},
                                {"text", s.text},
-                               {"redacted_text", analytics::redact(s.text, found)},
-                               {"sentiment", round2(tl.segment[i])},
+                               {"redacted_text", f.pii.redacted[i].text},
+                               {"sentiment", round2(f.tl.segment[i])},
                                {"confidence", round2(s.confidence)}});
   }
-  out["pii"] = pii_counts;
-  out["categories"] = cats;
-  out["summary"] = summary.text;
-  out["outcome"] = {{"guess", outcome.outcome}, {"evidence", outcome.evidence}};
+  out["pii"] = f.pii.counts;
+  out["categories"] = f.categories;
+  out["summary"] = verdict.summary.text;
+  out["outcome"] = {{"guess", verdict.outcome.outcome}, {"evidence", verdict.outcome.evidence}};
   out["qa"] = qa;
-  if (llm_spec) out["agents"] = agents_out;
-  out["escalation"] = escalation.escalate
-                          ? json{{"reason", escalation.reason}, {"severity", escalation.high ? "high" : "medium"}}
-                          : json(nullptr);
+  if (agents) out["agents"] = agents->report;
+  const auto& e = verdict.escalation;
+  out["escalation"] = e.escalate ? json{{"reason", e.reason}, {"severity", e.high ? "high" : "medium"}} : json(nullptr);
+  return out;
+}
 
-  if (json_out) {
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
+void print_text(const json& out, const Heard& h, const Findings& f, const pipeline::CallConclusion& verdict) {
+  const auto& c = h.m.conversation;
+  const auto& tl = f.tl;
   std::cout << fmt::format("{}: {:.1f} s, {} channel(s); metrics from the {}\n", out["file"].get<std::string>(),
-                           static_cast<double>(duration_ms) / 1000.0, out["channels"].get<std::size_t>(),
-                           analytics::source_name(m.source));
+                           static_cast<double>(h.duration_ms) / 1000.0, out["channels"].get<std::size_t>(),
+                           analytics::source_name(h.m.source));
   std::cout << fmt::format(
       "  talk: agent {:.1f} s, customer {:.1f} s (agent ratio {:.0f}%), non-talk {:.1f} s, overtalk {:.1f} s\n",
       static_cast<double>(c.agent.talk_ms) / 1000.0, static_cast<double>(c.customer.talk_ms) / 1000.0,
@@ -627,21 +616,81 @@ int analyze_file(std::span<char*> args) {
     std::cout << fmt::format("  silence {:.1f}-{:.1f} s\n", static_cast<double>(s.start_ms) / 1000.0,
                              static_cast<double>(s.end_ms) / 1000.0);
   }
-  for (const auto& name : matched) std::cout << fmt::format("  category: {}\n", name);
-  if (!summary.text.empty()) std::cout << fmt::format("  summary: {}\n", summary.text);
-  std::cout << fmt::format("  outcome: {}\n", outcome.outcome);
-  if (escalation.escalate) std::cout << fmt::format("  escalation: {}\n", escalation.reason);
-  if (!qa.is_null()) std::cout << fmt::format("  qa score: {}\n", qa["score"].dump());
-  for (const auto& [name, a] : agents_out.items()) {
-    std::cout << fmt::format("  agent {}: {}\n", name,
-                             a["ok"].get<bool>() ? a["output"].dump() : "FAILED: " + a["error"].get<std::string>());
+  for (const auto& name : f.matched) std::cout << fmt::format("  category: {}\n", name);
+  if (!verdict.summary.text.empty()) std::cout << fmt::format("  summary: {}\n", verdict.summary.text);
+  std::cout << fmt::format("  outcome: {}\n", verdict.outcome.outcome);
+  if (verdict.escalation.escalate) std::cout << fmt::format("  escalation: {}\n", verdict.escalation.reason);
+  if (!out["qa"].is_null()) std::cout << fmt::format("  qa score: {}\n", out["qa"]["score"].dump());
+  if (out.contains("agents")) {
+    for (const auto& [name, a] : out["agents"].items()) {
+      std::cout << fmt::format("  agent {}: {}\n", name,
+                               a["ok"].get<bool>() ? a["output"].dump() : "FAILED: " + a["error"].get<std::string>());
+    }
   }
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    const auto& s = segments[i];
+  for (std::size_t i = 0; i < h.segments.size(); ++i) {
+    const auto& s = h.segments[i];
     std::cout << fmt::format("  [{:>7.1f}s] {:<8} {:+.2f}  {}\n", static_cast<double>(s.start_ms) / 1000.0, s.speaker,
                              tl.segment[i], out["segments"][i]["redacted_text"].get<std::string>());
   }
+}
+
+json score(const Inputs& in, const Findings& f, const std::optional<AgentRun>& agents) {
+  if (!in.scorecard) return nullptr;
+  const auto r = analytics::score_call(*in.scorecard, f.facts, f.metric_values,
+                                       agents ? agents->outputs : std::map<std::string, std::string>{});
+  json answers = json::array();
+  for (const auto& a : r.answers)
+    answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+  return {{"score", opt2(r.score)}, {"answers", answers}};
+}
+
+Step<int> run(const Options& o, const analytics::ChannelMap& map) {
+  auto in = load_inputs(o);
+  if (!in) return std::unexpected(in.error());
+  auto heard = o.transcript_path.empty() ? hear_audio(o, map) : hear_transcript(o.transcript_path);
+  if (!heard) return std::unexpected(heard.error());
+  auto& h = *heard;
+  std::stable_sort(h.segments.begin(), h.segments.end(),
+                   [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+  const auto f = analyze(h, *in);
+  std::optional<AgentRun> agents;
+  if (in->llm_spec) {
+    auto ran = run_agents(*in, f, h.out["file"].get<std::string>(), h.duration_ms);
+    if (!ran) return std::unexpected(ran.error());
+    agents = std::move(*ran);
+  }
+  const auto verdict =
+      pipeline::conclude_call(f.ts, f.tl, f.matched, agents ? agents->escalations : std::vector<std::string>{});
+  const auto out = report(o, h, f, verdict, score(*in, f, agents), agents);
+  if (o.json_out) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    print_text(out, h, f, verdict);
+  }
   return 0;
+}
+
+}  // namespace
+
+int analyze_file(std::span<char*> args) {
+  Options o;
+  if (auto code = parse_options(args, o)) return *code;
+  const auto map = analytics::ChannelMap::parse(o.map_text);
+  if (!map) {
+    std::cerr << "earshot analyze-file: --stereo-map must be agent,customer or customer,agent\n";
+    return 2;
+  }
+  if (o.stt != "local" && o.stt != "none" && !is_provider(o.stt)) {
+    std::cerr << fmt::format(
+        "earshot analyze-file: --stt {}: expected local, none, sarvam, deepgram, openai or whisper_cpp\n", o.stt);
+    return 2;
+  }
+  auto code = run(o, *map);
+  if (!code) {
+    std::cerr << fmt::format("earshot analyze-file: {}\n", code.error().why);
+    return code.error().code;
+  }
+  return *code;
 }
 
 }  // namespace earshot::cli

@@ -159,6 +159,63 @@ TEST(Config, LoadResetsToDefaultsBeforeApplying) {
   EXPECT_EQ(c.host, "localhost");
 }
 
+TEST(Config, SetDefaultReplacesALibrarysDefault) {
+  Sample c;
+  auto spec = c.spec();
+  spec.set_default("db_port", "3307").set_default("grace", "5s");
+  ASSERT_TRUE(spec.load({}));
+  EXPECT_EQ(c.port, 3307);
+  EXPECT_EQ(c.grace, std::chrono::seconds(5));
+  EXPECT_NE(spec.help_text().find("default '3307'"), std::string::npos);
+  ASSERT_TRUE(spec.load({{"EARSHOT_DB_PORT", "1"}}));
+  EXPECT_EQ(c.port, 1);
+}
+
+TEST(Config, SetDefaultOfAnUndeclaredKeyOrABadValueFailsTheLoad) {
+  Sample c;
+  auto spec = c.spec();
+  spec.set_default("db_prot", "1");
+  auto st = spec.load({});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("db_prot"), std::string::npos);
+  Sample d;
+  auto bad = d.spec();
+  bad.set_default("db_port", "0");
+  st = bad.load({});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("db_port"), std::string::npos);
+}
+
+TEST(Config, AnAliasSetsItsKeyFromEnvironmentAndFile) {
+  Sample c;
+  auto spec = c.spec();
+  spec.add_alias("database_port", "db_port");
+  ASSERT_TRUE(spec.load({{"EARSHOT_DATABASE_PORT", "4000"}}));
+  EXPECT_EQ(c.port, 4000);
+  ASSERT_TRUE(spec.load_from({}, R"({"database_port": 4001})"));
+  EXPECT_EQ(c.port, 4001);
+  // The environment still overrides the file, whichever name each uses.
+  ASSERT_TRUE(spec.load_from({{"EARSHOT_DB_PORT", "4002"}}, R"({"database_port": 4001})"));
+  EXPECT_EQ(c.port, 4002);
+  const auto help = spec.help_text();
+  EXPECT_NE(help.find("EARSHOT_DATABASE_PORT"), std::string::npos);
+  EXPECT_NE(help.find("older name of EARSHOT_DB_PORT"), std::string::npos);
+}
+
+TEST(Config, BothNamesInOneSourceIsAnErrorNamingBoth) {
+  Sample c;
+  auto spec = c.spec();
+  spec.add_alias("database_port", "db_port");
+  auto st = spec.load({{"EARSHOT_DATABASE_PORT", "4000"}, {"EARSHOT_DB_PORT", "4000"}});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("EARSHOT_DATABASE_PORT"), std::string::npos);
+  EXPECT_NE(st.error().message.find("EARSHOT_DB_PORT"), std::string::npos);
+  Sample d;
+  auto wrong = d.spec();
+  wrong.add_alias("verbose_mode", "not_a_key");
+  EXPECT_FALSE(wrong.load({}));
+}
+
 TEST(Duration, ParsesUnits) {
   EXPECT_EQ(*parse_duration("250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(*parse_duration("5s"), std::chrono::seconds(5));

@@ -184,6 +184,41 @@ ConfigSpec& ConfigSpec::add_enum(std::string key, std::string* target, std::stri
   return *this;
 }
 
+ConfigSpec::Entry* ConfigSpec::find(std::string_view key_or_alias) const {
+  for (const auto& e : entries_) {
+    if (e->key == key_or_alias) return e.get();
+  }
+  if (auto it = aliases_.find(key_or_alias); it != aliases_.end()) return it->second;
+  return nullptr;
+}
+
+ConfigSpec& ConfigSpec::set_default(std::string_view key, std::string value) {
+  Entry* e = find(key);
+  if (e == nullptr || e->key != key) {
+    wiring_errors_.push_back(fmt::format("set_default: config key '{}' is not declared", key));
+    return *this;
+  }
+  if (auto st = e->parse(value); !st) {
+    wiring_errors_.push_back(fmt::format("set_default: config key '{}': {}", key, st.error().message));
+    return *this;
+  }
+  e->default_text = value;
+  e->apply_default = [parse = e->parse, value = std::move(value)] { (void)parse(value); };
+  return *this;
+}
+
+ConfigSpec& ConfigSpec::add_alias(std::string old_key, std::string_view key) {
+  Entry* e = find(key);
+  if (e == nullptr || e->key != key || find(old_key) != nullptr) {
+    wiring_errors_.push_back(
+        fmt::format("add_alias: '{}' for '{}' (the key must be declared, the alias not)", old_key, key));
+    return *this;
+  }
+  e->aliases.push_back(old_key);
+  aliases_.emplace(std::move(old_key), e);
+  return *this;
+}
+
 Status ConfigSpec::apply_value(Entry& e, const std::string& value, std::string_view source) {
   auto st = e.parse(value);
   if (!st) {
@@ -218,11 +253,14 @@ Status ConfigSpec::load_from(const EnvMap& env, const std::string& file_json) {
 }
 
 Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
-  auto find = [this](std::string_view key) -> Entry* {
-    for (auto& e : entries_) {
-      if (e->key == key) return e.get();
-    }
-    return nullptr;
+  if (!wiring_errors_.empty()) return make_error(ErrorCode::kInvalidArgument, wiring_errors_.front());
+  // An entry set twice by one source (a key and its older name): which one wins would be a guess.
+  std::map<const Entry*, std::string> seen;
+  auto once = [&seen](const Entry& e, const std::string& name) -> Status {
+    auto [it, fresh] = seen.emplace(&e, name);
+    if (fresh) return {};
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("config {} and {} name the same setting: set one of them", it->second, name));
   };
   for (auto& e : entries_) {
     e->apply_default();
@@ -239,6 +277,7 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
       if (e == nullptr) {
         return make_error(ErrorCode::kInvalidArgument, fmt::format("unknown config key '{}'", k));
       }
+      if (auto st = once(*e, k); !st) return st;
       std::string text;
       if (v.is_string())
         text = v.get<std::string>();
@@ -254,6 +293,7 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
     }
   }
 
+  seen.clear();  // the environment overrides the file, as always
   for (const auto& [name, value] : env) {
     if (!name.starts_with(kEnvPrefix) || name == kConfigFileVar) continue;
     Entry* e = find(to_key(name));
@@ -263,6 +303,7 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
                                     "binary accepts)",
                                     name));
     }
+    if (auto st = once(*e, name); !st) return st;
     if (auto st = apply_value(*e, value, "environment"); !st) return st;
   }
 
@@ -277,12 +318,17 @@ Status ConfigSpec::load_impl(const EnvMap& env, const std::string* file_json) {
 std::string ConfigSpec::help_text() const {
   std::string out;
   std::size_t width = 0;
+  for (const auto& [alias, e] : aliases_) width = std::max(width, env_name_for(alias).size());
   for (const auto& e : entries_) width = std::max(width, env_name_for(e->key).size());
   for (const auto& e : entries_) {
     std::string def = e->opts.required ? "required"
                       : e->opts.secret ? "secret"
                                        : fmt::format("default '{}'", e->default_text);
     out += fmt::format("  {:<{}}  {} [{}; {}]\n", env_name_for(e->key), width, e->help, e->type, def);
+    for (const auto& alias : e->aliases) {
+      out +=
+          fmt::format("  {:<{}}  older name of {}, still accepted\n", env_name_for(alias), width, env_name_for(e->key));
+    }
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/pipeline/builtin_analyzers.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
 #include "earshot/storage/stage_call.hpp"
@@ -165,17 +166,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   m.question_rate_per_hour = speed.agent_questions_per_hour;
 
   // PII.
+  const auto pii = scan_pii(*segments);
+  const auto& redacted_segments = pii.redacted;
   json redacted = json::array();
-  std::vector<analytics::TranscriptSegment> redacted_segments;
-  std::map<std::string, int> pii_counts;
-  for (const auto& s : *segments) {
-    auto found = analytics::find_pii(s.text);
-    for (const auto& f : found) ++pii_counts[std::string(analytics::pii_name(f.type))];
-    redacted_segments.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, found)});
-    redacted.push_back({{"speaker", analytics::role_name(s.role)},
-                        {"start_ms", s.start_ms},
-                        {"end_ms", s.end_ms},
-                        {"text", redacted_segments.back().text}});
+  for (const auto& s : redacted_segments) {
+    redacted.push_back(
+        {{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"text", s.text}});
   }
 
   // Categories.
@@ -258,20 +254,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                       {"automatic", true}});
   }
 
-  const auto summary = analytics::summarize(*segments);
-  std::optional<double> last_customer;
-  for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
-    if (it->role == analytics::Role::kCustomer) {
-      last_customer = tl.segment[static_cast<std::size_t>(segments->rend() - it - 1)];
-      break;
-    }
-  }
-  const auto outcome = analytics::guess_outcome(*segments, last_customer);
-  auto escalation = analytics::detect_escalation(*segments, tl, matched_names);
-  for (const auto& reason : llm_out.escalations) {  // agents' escalations join the built-in ones
-    escalation.reason += (escalation.escalate && !escalation.reason.empty() ? "; " : "") + reason;
-    escalation.escalate = true;
-  }
+  const auto [summary, outcome, escalation] = conclude_call(*segments, tl, matched_names, llm_out.escalations);
 
   // Store.
   if (auto st = d_.metrics.put(t, m); !st) return std::unexpected(st.error());
@@ -321,7 +304,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                                                            {"agent", speaker_json(tl.agent)},
                                                            {"customer", speaker_json(tl.customer)},
                                                            {"customer_change", opt_json(tl.customer_change)}}));
-  result.analyses.push_back(analysis("builtin.pii", {{"counts", pii_counts}, {"redacted_segments", redacted}}));
+  result.analyses.push_back(analysis("builtin.pii", {{"counts", pii.counts}, {"redacted_segments", redacted}}));
   result.analyses.push_back(analysis("builtin.categories", {{"matches", categories_out}}));
   result.analyses.push_back(analysis("builtin.qa", {{"score", opt_json(qa_score)}, {"scorecards", qa_out}}));
   result.analyses.push_back(analysis("builtin.summary", {{"summary", summary.text},
@@ -435,13 +418,7 @@ Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const storage::TenantId& 
       if (r.ok) {
         a.output_json = r.output;
         out.outputs[jobs[i].name] = r.output;
-        auto j = json::parse(r.output, nullptr, false);
-        if (j.is_object() && j.value("escalate", false)) {
-          std::string why = j.contains("escalation_reason") && j["escalation_reason"].is_string()
-                                ? j["escalation_reason"].get<std::string>()
-                                : std::string("escalation requested");
-          out.escalations.push_back(fmt::format("agent {}: {}", jobs[i].name, why));
-        }
+        if (auto why = agent_escalation(jobs[i].name, r.output)) out.escalations.push_back(std::move(*why));
       } else {
         a.failed = true;
         a.error = r.failure_reason;

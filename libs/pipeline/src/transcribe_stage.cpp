@@ -49,8 +49,9 @@ class LocalTranscriber final : public Transcriber {
       if (!segs) return std::unexpected(segs.error());
       t.segments = std::move(*segs);
     }
-    std::sort(t.segments.begin(), t.segments.end(),
-              [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+    // Stable: segments starting together keep the agent's first.
+    std::stable_sort(t.segments.begin(), t.segments.end(),
+                     [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
     return t;
   }
 
@@ -88,6 +89,17 @@ std::optional<double> opt(double v, bool present) {
 }
 
 }  // namespace
+
+analytics::AudioMeasurement measure_by_transcript(const audio::AudioBuffer& audio,
+                                                  const std::vector<stt::Segment>& segments) {
+  std::vector<audio::Interval> agent, customer;
+  for (const auto& seg : segments) {
+    // Only the two parties count towards talk metrics; "other" and "unknown" voices do not.
+    if (seg.speaker == "agent") agent.push_back({seg.start_ms, seg.end_ms});
+    if (seg.speaker == "customer") customer.push_back({seg.start_ms, seg.end_ms});
+  }
+  return analytics::measure_from_segments(audio, agent, customer);
+}
 
 Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
@@ -144,8 +156,8 @@ class ProviderTranscriber final : public Transcriber {
         stt::SpeakerMapping mapping;
         mapping.agent_on_left = agent_on_left;
         stt::map_speakers(*t, mapping);
-        std::sort(t->segments.begin(), t->segments.end(),
-                  [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+        std::stable_sort(t->segments.begin(), t->segments.end(),
+                         [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
       }
       auto d = std::move(done);
       d(std::move(t));
@@ -188,18 +200,12 @@ Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(cons
 // ---------------------------------------------------------------------------- settings
 
 void TranscribeStageSettings::declare(ConfigSpec& spec) {
-  spec.add_int("stt_max_in_flight", &max_in_flight, 500, 1, 20000,
-               "Calls this process works on at once (waiting on providers included).");
-  spec.add_int("stt_per_business_in_flight", &per_business_in_flight, 250, 1, 20000,
-               "Calls of one business this process works on at once.");
   spec.add_int("stt_provider_in_flight", &provider_in_flight, 500, 1, 20000,
                "Calls holding one speech provider (sarvam, deepgram, ...) at once; the rest wait.");
   spec.add_int("stt_work_threads", &work_threads, 2, 1, 64,
                "CPU threads for decoding, measuring and the offline engine.");
   spec.add_int("stt_db_threads", &db_threads, 8, 1, 256,
                "Threads for database steps (keep mysql_pool_size at least as large).");
-  spec.add_int("stt_handler_threads", &handler_threads, 2, 1, 64,
-               "Stage-worker threads that validate messages, start jobs and finish outcomes.");
   spec.add_duration("stt_config_cache_ttl", &config_ttl, std::chrono::seconds(5), std::chrono::seconds(0),
                     std::chrono::minutes(10),
                     "How long a business's pipeline config is reused before it is read again (0: every call).");
@@ -212,12 +218,6 @@ TranscribeStageOptions TranscribeStageSettings::options() const {
   o.provider_in_flight = static_cast<std::size_t>(provider_in_flight);
   o.config_ttl = config_ttl;
   return o;
-}
-
-void TranscribeStageSettings::apply(queue::StageWorkerOptions& worker) const {
-  worker.max_in_flight = static_cast<std::size_t>(max_in_flight);
-  worker.per_business_in_flight = static_cast<std::size_t>(per_business_in_flight);
-  worker.handler_threads = static_cast<std::size_t>(handler_threads);
 }
 
 // ---------------------------------------------------------------------------- the stage
@@ -596,13 +596,7 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
       }
       j.audio = std::move(*decoded);
     }
-    std::vector<audio::Interval> agent, customer;
-    for (const auto& seg : transcript->segments) {
-      // Only the two parties count towards talk metrics; "other" and "unknown" voices do not.
-      if (seg.speaker == "agent") agent.push_back({seg.start_ms, seg.end_ms});
-      if (seg.speaker == "customer") customer.push_back({seg.start_ms, seg.end_ms});
-    }
-    j.measured = analytics::measure_from_segments(*j.audio, agent, customer);
+    j.measured = measure_by_transcript(*j.audio, transcript->segments);
   }
   j.audio.reset();
   j.bytes = {};

@@ -52,6 +52,15 @@ class ConfigSpec {
   ConfigSpec& add_enum(std::string key, std::string* target, std::string def, std::vector<std::string> allowed,
                        std::string help);
 
+  // A binary's own default for a key a library declared (the stage worker's handler threads,
+  // sized per stage). `value` is text as the environment would give it; --help shows it. A
+  // key not declared yet or a value that does not parse is a wiring bug: load() reports it.
+  ConfigSpec& set_default(std::string_view key, std::string value);
+  // An older name of the declared `key`, still accepted (EARSHOT_<OLD_KEY> or a file key)
+  // with the same meaning, and listed by --help. Both names set in the same source is an
+  // error naming both. An undeclared `key` is a wiring bug that load() reports.
+  ConfigSpec& add_alias(std::string old_key, std::string_view key);
+
   // Applies defaults, then the file (if `file_path` is non-empty; else EARSHOT_CONFIG_FILE
   // from env if set), then the environment. Errors are kInvalidArgument naming the key.
   [[nodiscard]] Status load(const EnvMap& env, const std::string& file_path = {});
@@ -75,12 +84,16 @@ class ConfigSpec {
     std::function<void()> apply_default;
     std::function<Status(const std::string&)> parse;
     std::function<std::string()> show;
+    std::vector<std::string> aliases;  // older names, see add_alias
   };
   Entry& add(std::string key, std::string type, std::string help, Options opts);
   [[nodiscard]] Status apply_value(Entry& e, const std::string& value, std::string_view source);
   [[nodiscard]] Status load_impl(const EnvMap& env, const std::string* file_json);
+  [[nodiscard]] Entry* find(std::string_view key_or_alias) const;
 
   std::vector<std::unique_ptr<Entry>> entries_;
+  std::map<std::string, Entry*, std::less<>> aliases_;  // older name -> entry
+  std::vector<std::string> wiring_errors_;              // from set_default / add_alias
 };
 
 }  // namespace earshot

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/audio/audio.hpp"
 #include "earshot/audio/vad.hpp"
 #include "earshot/cache/live_events.hpp"
@@ -61,6 +62,11 @@ class Transcriber {
   using Callback = std::function<void(Result<stt::Transcript>)>;
   virtual void transcribe_async(const Input& in, Callback done) { done(transcribe(in)); }
 };
+
+// A mono call measured by its transcript (speakers "agent" and "customer"; other voices do
+// not count towards talk metrics).
+[[nodiscard]] analytics::AudioMeasurement measure_by_transcript(const audio::AudioBuffer& audio,
+                                                                const std::vector<stt::Segment>& segments);
 
 // Picks the transcriber for a business's configured provider: "pocketsphinx" / "local"
 // (the offline engine), "none", or a speech provider ("sarvam", "deepgram", "openai",
@@ -118,22 +124,17 @@ struct TranscribeStageOptions {
   cache::LiveEvents* live_events = nullptr;
 };
 
-// The stt worker's config keys (stt_max_in_flight, stt_per_business_in_flight,
-// stt_provider_in_flight, stt_work_threads, stt_db_threads, stt_handler_threads,
-// stt_config_cache_ttl).
+// The transcribe stage's config keys (stt_provider_in_flight, stt_work_threads,
+// stt_db_threads, stt_config_cache_ttl). The stage worker's caps around it (messages in
+// flight, per business, handler threads) are the worker's keys, which earshot-stt declares.
 struct TranscribeStageSettings {
-  std::int64_t max_in_flight = 500;
-  std::int64_t per_business_in_flight = 250;
   std::int64_t provider_in_flight = 500;
   std::int64_t work_threads = 2;
   std::int64_t db_threads = 8;
-  std::int64_t handler_threads = 2;
   std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
 
   void declare(ConfigSpec& spec);
   [[nodiscard]] TranscribeStageOptions options() const;
-  // The stage worker's caps (max_in_flight, per_business_in_flight, handler threads).
-  void apply(queue::StageWorkerOptions& worker) const;
 };
 
 class TranscribeStage final : public queue::StageHandler, public queue::AsyncStageHandler {

@@ -1,0 +1,52 @@
+#include "earshot/pipeline/builtin_analyzers.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "earshot/analytics/pii.hpp"
+
+namespace earshot::pipeline {
+
+PiiScan scan_pii(const std::vector<analytics::TranscriptSegment>& segments) {
+  PiiScan out;
+  for (const auto& s : segments) {
+    const auto found = analytics::find_pii(s.text);
+    for (const auto& f : found) ++out.counts[std::string(analytics::pii_name(f.type))];
+    out.redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, found)});
+  }
+  return out;
+}
+
+CallConclusion conclude_call(const std::vector<analytics::TranscriptSegment>& segments,
+                             const analytics::SentimentTimeline& timeline,
+                             const std::vector<std::string>& matched_categories,
+                             const std::vector<std::string>& agent_escalations) {
+  // The outcome guess reads how the customer ended: their last segment's sentiment.
+  std::optional<double> last_customer;
+  for (std::size_t i = segments.size(); i-- > 0;) {
+    if (segments[i].role == analytics::Role::kCustomer) {
+      last_customer = timeline.segment[i];
+      break;
+    }
+  }
+  CallConclusion out{analytics::summarize(segments), analytics::guess_outcome(segments, last_customer),
+                     analytics::detect_escalation(segments, timeline, matched_categories)};
+  auto& escalation = out.escalation;
+  for (const auto& reason : agent_escalations) {
+    escalation.reason += (escalation.escalate && !escalation.reason.empty() ? "; " : "") + reason;
+    escalation.escalate = true;
+  }
+  return out;
+}
+
+std::optional<std::string> agent_escalation(std::string_view agent, const std::string& output_json) {
+  const auto j = nlohmann::json::parse(output_json, nullptr, false);
+  if (!j.is_object() || !j.value("escalate", false)) return std::nullopt;
+  const std::string why = j.contains("escalation_reason") && j["escalation_reason"].is_string()
+                              ? j["escalation_reason"].get<std::string>()
+                              : std::string("escalation requested");
+  return fmt::format("agent {}: {}", agent, why);
+}
+
+}  // namespace earshot::pipeline
