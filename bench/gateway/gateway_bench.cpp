@@ -395,8 +395,8 @@ int main(int argc, char** argv) {
   api::AmqpQueueControl queues(amqp, {}, publisher);
   Metrics metrics("gateway-bench", "0", "0");
   api::ListCache list_cache(clock, parse_ms(cache_ttl), 4096, &metrics);
-  api::GatewayServices services{db,     repos.repos(),  keys,    clock,    auth,
-                                queues, "/nonexistent", nullptr, &metrics, api::openapi_document()};
+  api::GatewayServices services{repos.repos(),          keys, clock, auth, queues, "/nonexistent", nullptr, &metrics,
+                                api::openapi_document()};
   services.list_cache = &list_cache;
   api::Router router;
   api::add_all_routes(router, services);

@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
   auto jwt = need(api::JwtCodec::make(std::string(48, 'b'), std::chrono::hours(1), clock), "jwt");
   api::AuthService auth(repos.repos(), jwt, clock, std::chrono::hours(1));
   Metrics metrics("ingest-bench", "0", "0");
-  api::GatewayServices services{db,     repos.repos(),    keys,    clock,    auth,
-                                queues, objects.string(), nullptr, &metrics, api::openapi_document()};
+  api::GatewayServices services{repos.repos(),          keys, clock, auth, queues, objects.string(), nullptr, &metrics,
+                                api::openapi_document()};
   services.ingest.max_audio_bytes = std::max<std::int64_t>(bytes * 2, 1 << 20);
 #ifdef EARSHOT_BENCH_FAKE_S3
   std::unique_ptr<testing::FakeS3> fake_s3;

@@ -6,20 +6,31 @@
 #include "earshot/api/gateway.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/storage/agent_configs_fake.hpp"
+#include "fakes/storage/analyses_fake.hpp"
 #include "fakes/storage/analytics_fake.hpp"
 #include "fakes/storage/api_keys_fake.hpp"
 #include "fakes/storage/businesses_fake.hpp"
 #include "fakes/storage/call_details_fake.hpp"
+#include "fakes/storage/calls_fake.hpp"
+#include "fakes/storage/category_matches_fake.hpp"
+#include "fakes/storage/crm_leads_fake.hpp"
+#include "fakes/storage/deliveries_fake.hpp"
+#include "fakes/storage/embeddings_fake.hpp"
+#include "fakes/storage/escalations_fake.hpp"
+#include "fakes/storage/events_fake.hpp"
 #include "fakes/storage/human_agents_fake.hpp"
+#include "fakes/storage/metrics_fake.hpp"
 #include "fakes/storage/notes_fake.hpp"
 #include "fakes/storage/pipeline_configs_fake.hpp"
 #include "fakes/storage/pipeline_status_fake.hpp"
 #include "fakes/storage/refresh_tokens_fake.hpp"
 #include "fakes/storage/rule_sets_fake.hpp"
+#include "fakes/storage/run_locks_fake.hpp"
+#include "fakes/storage/transcripts_fake.hpp"
 #include "fakes/storage/users_fake.hpp"
+#include "fakes/storage/watermarks_fake.hpp"
 
 namespace earshot::api {
 namespace {
@@ -110,28 +121,28 @@ class AdminRoutesTest : public ::testing::Test {
   storage::fakes::FakeAnalyticsRepository analytics;
   storage::fakes::FakePipelineStatusRepository pipeline_status;
   storage::fakes::FakeCallDetailRepository call_details;
-  // The admin routes never reach the call pipeline's repositories: these stand in for their
-  // in-memory fakes over a database that is never connected (any use fails the test with
-  // kUnavailable rather than reach a network).
-  storage::Database unconnected{storage::MySqlSettings{}};
-  storage::MySqlCallRepository calls{unconnected};
-  storage::MySqlTranscriptRepository transcripts{unconnected};
-  storage::MySqlMetricsRepository metrics{unconnected};
-  storage::MySqlAnalysisRepository analyses{unconnected};
-  storage::MySqlEmbeddingRepository embeddings{unconnected};
-  storage::MySqlProcessingEventRepository events{unconnected};
-  storage::MySqlWatermarkRepository watermarks{unconnected};
-  storage::MySqlCrmLeadRepository crm_leads{unconnected};
-  storage::MySqlCategoryMatchRepository category_matches{unconnected};
-  storage::MySqlEscalationRepository escalations{unconnected};
+  // The call pipeline's repositories, which the admin routes do not reach.
+  testing::FakeCallRepository calls;
+  testing::FakeMetricsRepository metrics{calls};
+  testing::FakeProcessingEventRepository events{calls};
+  testing::FakeTranscriptRepository transcripts{calls, metrics, events};
+  testing::FakeEscalationRepository escalations{calls};
+  testing::FakeAnalysisRepository analyses{calls, escalations};
+  testing::FakeEmbeddingRepository embeddings{calls};
+  testing::FakeWatermarkRepository watermarks;
+  testing::FakeCrmLeadRepository crm_leads;
+  testing::FakeCategoryMatchRepository category_matches{calls};
+  testing::FakeDeliveryRepository deliveries;
+  testing::FakeRunLocks run_locks;
   storage::Repositories repos{businesses, users,          api_keys,   pipeline_configs, agent_configs,    human_agents,
                               calls,      transcripts,    metrics,    analyses,         embeddings,       events,
                               watermarks, crm_leads,      categories, scorecards,       category_matches, escalations,
-                              notes,      refresh_tokens, analytics,  pipeline_status,  call_details};
+                              notes,      refresh_tokens, analytics,  pipeline_status,  call_details,     deliveries,
+                              run_locks};
   JwtCodec jwt = *JwtCodec::make(std::string(48, 'k'), std::chrono::minutes(15), clock);
   AuthService auth{repos, jwt, clock, std::chrono::hours(1)};
   FakeQueueControl queues;
-  GatewayServices services{unconnected, repos, keyring, clock, auth, queues, "/nonexistent", nullptr, nullptr, "{}"};
+  GatewayServices services{repos, keyring, clock, auth, queues, "/nonexistent", nullptr, nullptr, "{}"};
   Router router;
 };
 

@@ -44,8 +44,8 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   event_hub_ = std::make_unique<api::EventHub>(
       *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
   services_ = std::make_unique<api::GatewayServices>(
-      api::GatewayServices{db, repos_->repos(), *keys, SystemClock::instance(), *auth_, *queues_, objects.string(),
-                           nullptr, &metrics_, api::openapi_document(), event_hub_.get()});
+      api::GatewayServices{repos_->repos(), *keys, SystemClock::instance(), *auth_, *queues_, objects.string(), nullptr,
+                           &metrics_, api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
   services_->object_store = std::move(store);  // null: the local store in `objects`
   api::add_all_routes(router, *services_);

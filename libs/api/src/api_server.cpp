@@ -156,7 +156,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySetti
         hub->notify_all();
       });
   m.services = std::make_unique<GatewayServices>(GatewayServices{
-      *m.db, m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
+      m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
       &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
   m.services->ingest = gw.ingest;
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.

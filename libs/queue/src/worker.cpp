@@ -37,7 +37,7 @@ void StageWorkerSettings::declare(ConfigSpec& spec) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
   spec.add_int("worker_handler_threads", &handler_threads, 4, 1, 256, "Handler threads of a stage worker.");
-  spec.add_int("worker_business_in_flight", &per_business_in_flight, 2, 1, 256,
+  spec.add_int("worker_business_in_flight", &per_business_in_flight, 2, 1, 20000,
                "Messages of one business handled at once (fairness cap).");
   spec.add_int("worker_prefetch", &prefetch, 16, 1, 10000, "Unacked deliveries per business consumer (basic.qos).");
   spec.add_duration("worker_reconcile_interval", &reconcile_interval, seconds(10), milliseconds(100),

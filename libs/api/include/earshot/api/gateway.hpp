@@ -22,7 +22,6 @@
 namespace earshot::api {
 
 struct GatewayServices {
-  storage::Database& db;
   storage::Repositories& repos;  // the one way into storage
   const crypto::Keyring& keys;
   const Clock& clock;

@@ -13,8 +13,8 @@
 #include "earshot/storage/analytics_repository.hpp"
 #include "earshot/storage/auth_repositories.hpp"
 #include "earshot/storage/call_detail_repository.hpp"
-#include "earshot/storage/pipeline_status_repository.hpp"
 #include "earshot/storage/delivery_repository.hpp"
+#include "earshot/storage/pipeline_status_repository.hpp"
 #include "earshot/storage/repositories.hpp"
 #include "earshot/storage/run_locks.hpp"
 
