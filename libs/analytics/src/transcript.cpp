@@ -64,9 +64,9 @@ SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segme
       if (acc[r].q_n[q] > 0) dst.quarter[q] = acc[r].q_sum[q] / acc[r].q_n[q];
     }
   }
-  if (out.customer.quarter[0] && out.customer.quarter[3]) {
-    out.customer_change = *out.customer.quarter[3] - *out.customer.quarter[0];
-  }
+  const auto& first = out.customer.quarter[0];
+  const auto& last = out.customer.quarter[3];
+  if (first && last) out.customer_change = *last - *first;
   return out;
 }
 

@@ -23,7 +23,7 @@ enum class MetricSource { kAudio, kTranscript };
 [[nodiscard]] std::string_view source_name(MetricSource s);
 
 struct Turn {
-  Role role;
+  Role role = Role::kAgent;
   Interval span;
 };
 

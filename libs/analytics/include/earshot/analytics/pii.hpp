@@ -15,7 +15,7 @@ enum class PiiType { kEmail, kPhone, kCard, kSpokenDigits };
 [[nodiscard]] std::string_view pii_name(PiiType t);
 
 struct PiiFinding {
-  PiiType type;
+  PiiType type = PiiType::kEmail;
   std::size_t begin = 0;  // byte offsets into the original text
   std::size_t end = 0;
 };
