@@ -184,7 +184,7 @@ struct LiveEventSubscriber::Impl {
     }
     std::unique_ptr<redisContext, void (*)(redisContext*)> guard(ctx, redisFree);
     redisSetTimeout(ctx, tv);
-    auto simple = [&](std::vector<std::string> args) -> std::string {
+    auto simple = [&](const std::vector<std::string>& args) -> std::string {
       std::vector<const char*> argv;
       std::vector<std::size_t> lens;
       for (const auto& a : args) {

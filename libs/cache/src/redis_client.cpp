@@ -115,7 +115,7 @@ struct RedisClient::Impl {
     }
     redisSetTimeout(ctx, tv);
     s.ctx = ctx;
-    auto setup = [&](std::vector<std::string> args) -> Status {
+    auto setup = [&](const std::vector<std::string>& args) -> Status {
       auto r = run(s, args);
       if (!r) return std::unexpected(r.error());
       return {};

@@ -101,7 +101,7 @@ ConfigSpec& ConfigSpec::add_string(std::string key, std::string* target, std::st
                                    Options opts) {
   Entry& e = add(std::move(key), "string", std::move(help), opts);
   e.default_text = def;
-  e.apply_default = [target, def] { *target = def; };
+  e.apply_default = [target, def = std::move(def)] { *target = def; };
   e.parse = [target](const std::string& v) -> Status {
     *target = v;
     return {};
@@ -172,8 +172,8 @@ ConfigSpec& ConfigSpec::add_enum(std::string key, std::string* target, std::stri
   for (const auto& a : allowed) joined += (joined.empty() ? "" : "|") + a;
   Entry& e = add(std::move(key), "one of " + joined, std::move(help), {});
   e.default_text = def;
-  e.apply_default = [target, def] { *target = def; };
-  e.parse = [target, allowed, joined](const std::string& v) -> Status {
+  e.apply_default = [target, def = std::move(def)] { *target = def; };
+  e.parse = [target, allowed = std::move(allowed), joined](const std::string& v) -> Status {
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       return make_error(ErrorCode::kInvalidArgument, fmt::format("'{}' is not one of {}", v, joined));
     }

@@ -86,7 +86,6 @@ int http_status(ErrorCode code) {
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kAlreadyExists:
-      return 409;
     case ErrorCode::kFailedPrecondition:
       return 409;
     case ErrorCode::kRateLimited:
