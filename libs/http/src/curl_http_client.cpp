@@ -245,7 +245,12 @@ struct CurlHttpClient::Impl {
       }(name);
       has_expect = has_expect || lower == "expect";
       has_content_type = has_content_type || lower == "content-type";
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      std::string line = name;
+      if (value.empty()) {
+        line += ';';
+      } else {
+        line.append(": ").append(value);
+      }
       t.header_list = curl_slist_append(t.header_list, line.c_str());
     }
     // No "Expect: 100-continue" round trip for large bodies; no form content type invented

@@ -214,7 +214,7 @@ Result<SigV4Parts> SigV4Signer::compute(const http::HttpRequest& request) const 
 
   std::string canonical_headers;
   for (const auto& [n, v] : signed_headers) {
-    canonical_headers += n + ":" + v + "\n";
+    canonical_headers.append(n).append(":").append(v).append("\n");
     if (!parts.signed_headers.empty()) parts.signed_headers.push_back(';');
     parts.signed_headers += n;
   }
