@@ -159,7 +159,10 @@ struct Run : std::enable_shared_from_this<Run> {
   void ask(ChatRequest req) {
     ++result.provider_calls;
     ChatProvider* p = chain[provider];
-    p->complete(req, [self = shared_from_this(), req](Result<ChatResponse> r) { self->on_answer(req, std::move(r)); });
+    auto on_done = [self = shared_from_this(), sent = req](Result<ChatResponse> r) {
+      self->on_answer(sent, std::move(r));
+    };
+    p->complete(std::move(req), std::move(on_done));
   }
 
   void on_answer(const ChatRequest& sent, Result<ChatResponse> r) {

@@ -122,7 +122,7 @@ std::optional<std::string> check(const json& v, const json& schema, const std::s
     const auto props = schema.find("properties");
     const auto additional = schema.find("additionalProperties");
     for (const auto& [key, value] : v.items()) {
-      const std::string sub = path + "." + key;
+      const std::string sub = fmt::format("{}.{}", path, key);
       if (props != schema.end() && props->is_object() && props->contains(key)) {
         if (auto err = check(value, (*props)[key], sub)) return err;
       } else if (additional != schema.end()) {

@@ -30,19 +30,18 @@ std::size_t LimitedChatProvider::queued() const {
 }
 
 void LimitedChatProvider::complete(ChatRequest request, ChatCallback done) {
-  bool full = false;
   {
-    std::lock_guard lock(mu_);
-    full = queue_.size() >= limits_.max_queued;
-    if (!full) queue_.push_back({std::move(request), std::move(done)});
+    std::unique_lock lock(mu_);
+    if (queue_.size() < limits_.max_queued) {
+      queue_.push_back({std::move(request), std::move(done)});
+      lock.unlock();
+      pump();
+      return;
+    }
   }
-  if (full) {
-    Error e(ErrorCode::kRateLimited, id() + ": too many requests queued");
-    e.retry_after = std::chrono::seconds(1);
-    done(std::unexpected(std::move(e)));
-    return;
-  }
-  pump();
+  Error e(ErrorCode::kRateLimited, id() + ": too many requests queued");
+  e.retry_after = std::chrono::seconds(1);
+  done(std::unexpected(std::move(e)));
 }
 
 void LimitedChatProvider::refill_locked(std::chrono::steady_clock::time_point now) {
