@@ -117,8 +117,8 @@ ApiServer::~ApiServer() {
   stop();
 }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, GatewaySettings gw, GatewayDependencies deps,
-                                                   Runtime& runtime) {
+Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const GatewaySettings& gw,
+                                                   const GatewayDependencies& deps, Runtime& runtime) {
   if (deps.keys == nullptr) return make_error(ErrorCode::kInvalidArgument, "no master keys");
   std::unique_ptr<ApiServer> self(new ApiServer());
   auto& m = *self->impl_;

@@ -12,8 +12,8 @@ namespace {
 
 const Error kBadLogin(ErrorCode::kUnauthenticated, "wrong e-mail or password");
 
-Error bad_refresh(std::string why) {
-  return Error(ErrorCode::kUnauthenticated, "invalid refresh token: " + why);
+Error bad_refresh(std::string_view why) {
+  return Error(ErrorCode::kUnauthenticated, std::string("invalid refresh token: ").append(why));
 }
 
 std::string random_token(std::string_view prefix, std::size_t bytes) {
@@ -129,16 +129,18 @@ Result<Session> AuthService::check_login(std::string_view email, std::string_vie
     log::warn("last login not recorded",
               {{"bid", found}, {"user_id", std::to_string(user->id)}, {"error", st.error().to_string()}});
   }
+  const auto role = role_of(user->role);
+  if (!role) return make_error(ErrorCode::kInternal, "user has an unknown role");
   Principal p;
   p.kind = Principal::Kind::kUser;
   p.id = user->id;
   p.bid = found;
-  p.role = *role_of(user->role);
+  p.role = *role;
   return issue(p, new_family());
 }
 
 Result<std::string> AuthService::store_refresh(const Principal& p, const std::string& family) {
-  const std::string token = random_token("ert_", 32);
+  std::string token = random_token("ert_", 32);
   storage::RefreshToken row;
   row.token_hash = crypto::hash_api_key(token);
   row.family_id = family;
@@ -193,8 +195,10 @@ Result<Session> AuthService::refresh(std::string_view refresh_token) {
     p.role = Role::kPlatformAdmin;
   } else {
     p.kind = Principal::Kind::kUser;
+    const auto role = role_of(rot->role);
+    if (!role) return make_error(ErrorCode::kInternal, "refresh token of a user with an unknown role");
     p.bid = rot->bid;
-    p.role = *role_of(rot->role);
+    p.role = *role;
   }
   AccessClaims c;
   c.sub = p.subject();
@@ -213,8 +217,9 @@ Status AuthService::logout(std::string_view refresh_token) {
   const auto now = storage::to_timestamp(clock_.now());
   auto fam = repos_.refresh_tokens.family_of(crypto::hash_api_key(refresh_token));
   if (!fam) return std::unexpected(fam.error());
-  if (!*fam) return {};
-  auto r = repos_.refresh_tokens.revoke_family(**fam, now);
+  const auto& family = *fam;
+  if (!family) return {};
+  auto r = repos_.refresh_tokens.revoke_family(*family, now);
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -307,7 +312,7 @@ Result<std::optional<Role>> AuthService::current_role(const std::string& bid, st
   if (auto tenant = storage::TenantId::make(bid)) {  // a malformed bid names no user
     auto r = repos_.users.active_role(*tenant, user);
     if (!r) return std::unexpected(r.error());
-    if (*r) role = role_of(**r);
+    if (const auto& active = *r) role = role_of(*active);
   }
   std::lock_guard lock(standing_mu_);
   if (standing_.size() > 100'000) {  // forget long-gone sessions rather than grow forever

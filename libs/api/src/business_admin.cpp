@@ -89,7 +89,7 @@ Result<storage::Business> register_business(storage::Repositories& repos, QueueC
   if (auto seeded = pipeline::seed_default_agents(repos.agent_configs, *tenant); !seeded) {
     return std::unexpected(seeded.error().with_context("default agents"));
   }
-  if (admin_hash) {
+  if (admin_hash && in.admin_email) {  // both or neither (checked above)
     storage::User u;
     u.email = *in.admin_email;
     u.display_name = "Administrator";

@@ -78,8 +78,8 @@ bool parse_parameters(std::string_view header, std::string& value_out, std::map<
   return true;
 }
 
-Error bad(std::string msg) {
-  return Error(ErrorCode::kInvalidArgument, "malformed multipart body: " + msg);
+Error bad(std::string_view msg) {
+  return Error(ErrorCode::kInvalidArgument, std::string("malformed multipart body: ").append(msg));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -43,10 +44,10 @@ using Steady = std::chrono::steady_clock;
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;  // request line + headers; more: 431
 // How often deadlines are checked: a phase overruns its timeout by at most this much.
 constexpr std::chrono::milliseconds kSweepInterval{100};
-constexpr std::size_t kTargetLimit = 8 * 1024;    // request target; more: 414
-constexpr std::size_t kPieceBytes = 256 * 1024;   // object pieces streamed per write
-constexpr std::size_t kGzipMinBytes = 1024;       // smaller bodies go out as they are
-constexpr std::size_t kSinkQueueBytes = 1 << 20;  // an SSE client further behind is dropped
+constexpr std::size_t kTargetLimit = std::size_t{8} * 1024;   // request target; more: 414
+constexpr std::size_t kPieceBytes = std::size_t{256} * 1024;  // object pieces streamed per write
+constexpr std::size_t kGzipMinBytes = 1024;                   // smaller bodies go out as they are
+constexpr std::size_t kSinkQueueBytes = 1 << 20;              // an SSE client further behind is dropped
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -287,7 +288,7 @@ struct HttpServer::Impl {
   std::string simple(const Exchange& ex, int status, const std::string& body, bool close,
                      const std::vector<std::pair<std::string, std::string>>& extra = {}) const {
     std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
-    for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : extra) out.append(k).append(": ").append(v).append("\r\n");
     common_headers(out, ex, !has_header(extra, "Cache-Control"));
     if (!body.empty()) out += "Content-Type: application/json\r\n";
     if (status != 204) out += fmt::format("Content-Length: {}\r\n", body.size());
@@ -508,11 +509,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     socket_.close(ec);
   }
 
+  // The parser of the request being read: engaged from read_request() until dispatch() has
+  // taken the request; reaching for it at any other time is a bug.
+  bhttp::request_parser<bhttp::string_body>& parser() {
+    if (!parser_) std::abort();
+    return *parser_;
+  }
+
   void read_request() {
     if (srv_.stopping.load()) return close();
-    parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(boost::none);  // checked against Content-Length once the headers are in
+    auto& incoming = parser_.emplace();
+    incoming.header_limit(kHeaderLimit);
+    incoming.body_limit(boost::none);  // checked against Content-Length once the headers are in
     if (!first_ && buffer_.size() == 0) {
       // Keep-alive: wait for the next request's first bytes under the idle timeout, then
       // give its headers the header timeout.
@@ -529,7 +537,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void read_header() {
     arm(srv_.settings.header_timeout);
-    bhttp::async_read_header(socket_, buffer_, *parser_,
+    bhttp::async_read_header(socket_, buffer_, parser(),
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
@@ -552,7 +560,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       }
       return reject(400, "malformed request: " + ec.message());
     }
-    auto& msg = parser_->get();
+    auto& incoming = parser();
+    auto& msg = incoming.get();
     begin_exchange();
     ex_.method = std::string(msg.method_string());
     const std::string target(msg.target());
@@ -566,14 +575,14 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (target.empty() || target[0] != '/') return reject(400, "malformed request: the target must be a path");
     // The limit applies before a byte of the body is read.
     const auto max_body = static_cast<std::uint64_t>(srv_.settings.max_body_bytes);
-    if (auto cl = parser_->content_length(); cl && *cl > max_body) {
+    if (auto cl = incoming.content_length(); cl && *cl > max_body) {
       return reject(413, fmt::format("request body too large (at most {} bytes)", max_body));
     }
-    parser_->body_limit(max_body);  // chunked bodies are counted as they arrive
+    incoming.body_limit(max_body);  // chunked bodies are counted as they arrive
     if (ex_.method == "OPTIONS") return preflight();
     srv_.request_started();
     in_request_ = true;
-    if (parser_->is_done()) return dispatch();
+    if (incoming.is_done()) return dispatch();
     if (auto it = msg.find(bhttp::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
       write_ = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
       arm(srv_.settings.write_timeout);
@@ -589,7 +598,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void read_body() {
     arm(srv_.settings.read_timeout);
-    bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    bhttp::async_read(socket_, buffer_, parser(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) return self->dispatch();
       if (ec == bhttp::error::body_limit) {
         return self->reject(
@@ -623,7 +632,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void preflight() {
     ex_.route = "preflight";
-    ex_.keep_alive = parser_->get().keep_alive() && parser_->is_done();
+    ex_.keep_alive = parser().get().keep_alive() && parser().is_done();
     if (!srv_.origin_allowed(ex_.origin)) {
       ex_.status = 403;
       write_ = std::make_shared<std::string>(srv_.simple(
@@ -647,7 +656,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void dispatch() {
     disarm();
-    auto& msg = parser_->get();
+    auto& msg = parser().get();
     ex_.keep_alive = msg.keep_alive();
     auto req = std::make_unique<Request>();
     req->method = ex_.method == "HEAD" ? "GET" : ex_.method;
@@ -823,16 +832,14 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
   }
 
   void on_close(std::function<void()> callback) override {
-    bool now = false;
     {
       std::lock_guard lock(mu_);
       if (open_) {
         callback_ = std::move(callback);
-      } else {
-        now = true;
+        return;
       }
     }
-    if (now && callback) callback();
+    if (callback) callback();  // already closed: called at once, outside the lock
   }
 
   // The connection is gone (or ended): not open any more.

@@ -18,8 +18,8 @@
 namespace earshot::api {
 namespace {
 
-Error unauthenticated(std::string why) {
-  return Error(ErrorCode::kUnauthenticated, "invalid access token: " + why);
+Error unauthenticated(std::string_view why) {
+  return Error(ErrorCode::kUnauthenticated, std::string("invalid access token: ").append(why));
 }
 
 struct JwtFree {

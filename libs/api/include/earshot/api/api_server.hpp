@@ -107,8 +107,8 @@ struct GatewayDependencies {
 class ApiServer : public Component {
  public:
   // Fails (kInvalidArgument) when the settings are unusable, e.g. a short JWT secret.
-  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> make(ApiSettings api, GatewaySettings gateway,
-                                                               GatewayDependencies deps, Runtime& runtime);
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> make(ApiSettings api, const GatewaySettings& gateway,
+                                                               const GatewayDependencies& deps, Runtime& runtime);
   ~ApiServer() override;
   [[nodiscard]] std::string name() const override { return "api"; }
   [[nodiscard]] Status start() override;

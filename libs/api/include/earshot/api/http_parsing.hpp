@@ -29,7 +29,7 @@ namespace earshot::api::http_parsing {
 
 struct MultipartLimits {
   std::size_t max_parts = 64;
-  std::size_t max_header_bytes = 8 * 1024;  // the header block of one part
+  std::size_t max_header_bytes = std::size_t{8} * 1024;  // the header block of one part
 };
 
 // Parses a multipart/form-data body (RFC 7578). Every part needs a Content-Disposition of

@@ -52,7 +52,7 @@ class JwtCodec {
   // Tokens remembered as verified (for tests and metrics).
   [[nodiscard]] std::size_t remembered() const;
   // At most this many tokens are remembered.
-  static constexpr std::size_t kRememberedLimit = 16 * 1024;
+  static constexpr std::size_t kRememberedLimit = std::size_t{16} * 1024;
 
  private:
   struct Verified;
