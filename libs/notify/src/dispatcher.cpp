@@ -79,7 +79,7 @@ struct Dispatcher::Impl {
 
   Impl(NotifySettings settings, DispatcherDeps deps)
       : s(std::move(settings)),
-        d(deps),
+        d(std::move(deps)),
         crm_throttle(static_cast<std::size_t>(s.crm_requests_per_window), s.crm_window) {
     deliveries = &d.metrics.counter("earshot_notify_deliveries_total",
                                     "Delivery attempts by channel and outcome (delivered, retry, failed).");
@@ -439,7 +439,7 @@ struct Dispatcher::Impl {
 };
 
 Dispatcher::Dispatcher(NotifySettings settings, DispatcherDeps deps)
-    : impl_(std::make_unique<Impl>(std::move(settings), deps)) {}
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(deps))) {}
 
 Dispatcher::~Dispatcher() {
   stop();

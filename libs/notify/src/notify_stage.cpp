@@ -52,7 +52,7 @@ bool wants(const storage::WebhookSubscription& s, std::string_view type) {
 
 }  // namespace
 
-NotifyStage::NotifyStage(NotifySettings settings, NotifyStageDeps deps) : s_(std::move(settings)), d_(deps) {
+NotifyStage::NotifyStage(NotifySettings settings, NotifyStageDeps deps) : s_(std::move(settings)), d_(std::move(deps)) {
   enqueued_ = &d_.metrics.counter("earshot_notify_enqueued_total", "Deliveries added to the schedule, by channel.");
   calls_ = &d_.metrics.counter("earshot_notify_calls_total", "Calls handled by the notify stage, by outcome.");
 }
@@ -72,7 +72,7 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
 
   auto skip = [&](std::string why) -> queue::HandlerResult {
-    sc.record(storage::EventOutcome::kSkipped, why);
+    sc.record(storage::EventOutcome::kSkipped, std::move(why));
     calls_->Add({{"outcome", "skipped"}}).Increment();
     return queue::Outcome{queue::Done{}};
   };
@@ -99,8 +99,8 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
 
   json agent = nullptr;
   std::string agent_name;
-  if (call->human_agent_id) {
-    auto a = d_.agents.get(t, *call->human_agent_id);
+  if (const auto& agent_id = call->human_agent_id) {
+    auto a = d_.agents.get(t, *agent_id);
     if (a) {
       agent = json{{"id", a->id}, {"external_id", a->external_id}, {"name", a->name}, {"team", a->team}};
       agent_name = a->name;

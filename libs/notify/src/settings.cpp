@@ -114,8 +114,9 @@ Result<BusinessNotifySettings> load_business_settings(storage::DeliveryRepositor
                                                       const storage::TenantId& t) {
   auto stored = deliveries.settings_json(t);
   if (!stored) return std::unexpected(stored.error());
-  if (!*stored) return BusinessNotifySettings{};
-  auto j = nlohmann::json::parse(**stored, nullptr, false);
+  const auto& text = *stored;
+  if (!text) return BusinessNotifySettings{};
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return BusinessNotifySettings{};
   return BusinessNotifySettings::from_json(j);
 }

@@ -18,7 +18,7 @@ std::string header_value(std::string_view v) {
 }
 
 struct Reader {
-  const std::string* data;
+  const std::string* data = nullptr;
   std::size_t pos = 0;
 };
 
