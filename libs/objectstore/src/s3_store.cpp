@@ -135,7 +135,7 @@ Status S3ObjectStore::owned_by(std::string_view uri, std::string_view bid) const
   return key_owned_by(std::string_view(*key).substr(settings_.prefix.size()), bid);
 }
 
-void S3ObjectStore::send(std::string method, std::string key, std::string what,
+void S3ObjectStore::send(std::string method, const std::string& key, std::string what,
                          std::function<void(http::HttpRequest&)> customize,
                          std::function<void(Result<http::HttpResponse>)> done) {
   http::RetryContext ctx;
@@ -159,15 +159,15 @@ void S3ObjectStore::send(std::string method, std::string key, std::string what,
     return r;
   };
   http::send_with_retry(
-      std::move(ctx), std::move(build), [what](const http::HttpResponse& r) { return s3_error(r, what); },
-      std::move(done));
+      std::move(ctx), std::move(build),
+      [what = std::move(what)](const http::HttpResponse& r) { return s3_error(r, what); }, std::move(done));
 }
 
-Result<http::HttpResponse> S3ObjectStore::send_sync(std::string method, std::string key, std::string what,
+Result<http::HttpResponse> S3ObjectStore::send_sync(std::string method, const std::string& key, std::string what,
                                                     std::function<void(http::HttpRequest&)> customize) {
   auto promise = std::make_shared<std::promise<Result<http::HttpResponse>>>();
   auto future = promise->get_future();
-  send(std::move(method), std::move(key), std::move(what), std::move(customize),
+  send(std::move(method), key, std::move(what), std::move(customize),
        [promise](Result<http::HttpResponse> r) { promise->set_value(std::move(r)); });
   return future.get();
 }
@@ -176,7 +176,7 @@ Result<std::string> S3ObjectStore::put(std::string_view key, std::span<const std
                                        std::string_view content_type) {
   if (auto st = LocalObjectStore::check_key(key); !st) return std::unexpected(st.error());
   const std::string object = settings_.prefix + std::string(key);
-  const std::string uri = fmt::format("{}{}/{}", kScheme, settings_.bucket, object);
+  std::string uri = fmt::format("{}{}/{}", kScheme, settings_.bucket, object);
   auto body = std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const std::string hash = http::sha256_hex(*body);  // once, not per attempt
   auto r = send_sync("PUT", object, "S3 PUT " + uri,

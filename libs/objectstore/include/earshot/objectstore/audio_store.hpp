@@ -44,6 +44,7 @@ class AudioStore {
   // The same without holding the calling thread while the bytes travel: `done` runs once,
   // on the calling thread (local reads) or on an HTTP loop thread (URLs; keep it short).
   using ReadCallback = std::function<void(Result<std::vector<std::uint8_t>>)>;
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): by value is the interface's contract (overrides keep `done`)
   virtual void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {
     done(read(uri, max_bytes));
   }

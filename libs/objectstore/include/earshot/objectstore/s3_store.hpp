@@ -84,9 +84,10 @@ class S3ObjectStore final : public ObjectStore {
 
  private:
   // Sends (signed, with retries) and completes with the 2xx response or the error.
-  void send(std::string method, std::string object_key, std::string what,
+  void send(std::string method, const std::string& object_key, std::string what,
             std::function<void(http::HttpRequest&)> customize, std::function<void(Result<http::HttpResponse>)> done);
-  [[nodiscard]] Result<http::HttpResponse> send_sync(std::string method, std::string object_key, std::string what,
+  [[nodiscard]] Result<http::HttpResponse> send_sync(std::string method, const std::string& object_key,
+                                                     std::string what,
                                                      std::function<void(http::HttpRequest&)> customize);
 
   http::HttpClient& client_;
