@@ -64,6 +64,7 @@ void ConsumerChannels::post(Command c) {
 
 void ConsumerChannels::publish_snapshot() {
   std::vector<std::string> v;
+  v.reserve(active_.size());
   for (const auto& [bid, ch] : active_) v.push_back(bid);
   std::lock_guard l(snapshot_mu_);
   snapshot_ = std::move(v);
@@ -204,6 +205,7 @@ void ConsumerChannels::settle(const Command& c) {
 void ConsumerChannels::stop_all() {
   wanted_.clear();
   std::vector<std::string> bids;
+  bids.reserve(active_.size());
   for (const auto& [bid, ch] : active_) bids.push_back(bid);
   for (const auto& bid : bids) stop_consumer(bid);
   if (conn_ && !conn_->broken()) (void)conn_->cancel(kControlChannel, kControlTag);
@@ -317,8 +319,9 @@ void ConsumerChannels::read_events() {
       connection_lost(got.error());
       return;
     }
-    if (!*got) return;
-    if (!on_event(**got)) {
+    const auto& event = *got;
+    if (!event) return;
+    if (!on_event(*event)) {
       connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
       return;
     }

@@ -43,13 +43,14 @@ struct DeadLetterAdmin::Impl {
   Result<std::optional<std::pair<std::uint64_t, RawMessage>>> get(detail::AmqpConnection& c, const std::string& queue) {
     auto got = c.get(kChannel, queue, /*no_ack=*/false);
     if (!got) return std::unexpected(got.error());
-    if (!*got) return std::optional<std::pair<std::uint64_t, RawMessage>>{};
+    auto& delivered = *got;
+    if (!delivered) return std::optional<std::pair<std::uint64_t, RawMessage>>{};
     RawMessage m;
-    m.routing_key = std::move((*got)->routing_key);
-    m.message_id = std::move((*got)->content.message_id);
-    m.body = std::move((*got)->content.body);
-    m.headers = std::move((*got)->content.headers);
-    return std::optional<std::pair<std::uint64_t, RawMessage>>(std::make_pair((*got)->tag, std::move(m)));
+    m.routing_key = std::move(delivered->routing_key);
+    m.message_id = std::move(delivered->content.message_id);
+    m.body = std::move(delivered->content.body);
+    m.headers = std::move(delivered->content.headers);
+    return std::optional<std::pair<std::uint64_t, RawMessage>>(std::make_pair(delivered->tag, std::move(m)));
   }
 };
 
@@ -74,8 +75,9 @@ Result<std::vector<DeadLetter>> DeadLetterAdmin::show(Stage stage, const std::st
   while (out.size() < limit) {
     auto m = impl_->get(**c, dead_letter_queue(stage, bid));
     if (!m) return std::unexpected(m.error());
-    if (!*m) break;
-    out.push_back(to_dead_letter(std::move((*m)->second)));
+    auto& message = *m;
+    if (!message) break;
+    out.push_back(to_dead_letter(std::move(message->second)));
   }
   // Unacked messages go back to the queue when the channel closes (with the connection).
   return out;
@@ -92,8 +94,9 @@ Result<std::size_t> DeadLetterAdmin::replay(Stage stage, const std::string& bid,
   while (moved < limit) {
     auto got = impl_->get(**c, dead_letter_queue(stage, bid));
     if (!got) return std::unexpected(got.error());
-    if (!*got) break;
-    auto& [tag, m] = **got;
+    auto& message = *got;
+    if (!message) break;
+    auto& [tag, m] = *message;
     OutgoingMessage out;
     out.exchange = impl_->topo.work_exchange;
     out.routing_key = work_routing_key(stage, bid);

@@ -139,6 +139,8 @@ void HandlerPool::loop() {
       task();
       continue;
     }
+    // Not reached without one: no follow-up waited, so the predicate popped `next`.
+    if (!next) continue;
     if (run_(next->second)) continue;  // continues elsewhere; release() ends it
     end(next->first);
   }

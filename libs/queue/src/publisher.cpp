@@ -228,8 +228,9 @@ struct Publisher::Impl {
         connection_lost(got.error());
         return;
       }
-      if (!*got) return;
-      if (!handle_event(**got)) {
+      const auto& event = *got;
+      if (!event) return;
+      if (!handle_event(*event)) {
         connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
         return;
       }
@@ -369,7 +370,7 @@ Status Publisher::publish_batch(std::vector<OutgoingMessage> messages) {
   return batch->result;
 }
 
-void Publisher::publish_batch_async(std::vector<OutgoingMessage> messages, std::function<void(Status)> on_done) {
+void Publisher::publish_batch_async(std::vector<OutgoingMessage> messages, const std::function<void(Status)>& on_done) {
   if (messages.empty()) {
     on_done(Status{});
     return;

@@ -83,9 +83,9 @@ Status check(const json& schema, const json& v, const std::string& path) {
     const bool closed = schema.value("additionalProperties", true) == false;
     for (const auto& [k, item] : v.items()) {
       if (props != schema.end() && props->contains(k)) {
-        if (auto st = check((*props)[k], item, path + "." + k); !st) return st;
+        if (auto st = check((*props)[k], item, fmt::format("{}.{}", path, k)); !st) return st;
       } else if (closed) {
-        return violation(path + "." + k, "not allowed");
+        return violation(fmt::format("{}.{}", path, k), "not allowed");
       }
     }
   }

@@ -201,12 +201,13 @@ Result<std::optional<RawMessage>> TopologyAdmin::get(const std::string& queue) {
   if (!c) return std::unexpected(c.error());
   auto got = impl_->reset_on_error((*c)->get(Impl::kChannel, queue, /*no_ack=*/true));
   if (!got) return std::unexpected(got.error());
-  if (!*got) return std::optional<RawMessage>{};
+  auto& delivered = *got;
+  if (!delivered) return std::optional<RawMessage>{};
   RawMessage m;
-  m.routing_key = std::move((*got)->routing_key);
-  m.message_id = std::move((*got)->content.message_id);
-  m.body = std::move((*got)->content.body);
-  m.headers = std::move((*got)->content.headers);
+  m.routing_key = std::move(delivered->routing_key);
+  m.message_id = std::move(delivered->content.message_id);
+  m.body = std::move(delivered->content.body);
+  m.headers = std::move(delivered->content.headers);
   return std::optional<RawMessage>(std::move(m));
 }
 

@@ -151,11 +151,9 @@ concept StageRequest = requires(const M& m) {
 template <StageRequest M>
 [[nodiscard]] OutgoingMessage make_stage_message(const TopologySettings& topology, const M& request,
                                                  std::string trace_id = new_message_id()) {
-  return make_stage_message(
-      topology,
-      Envelope{
-          .bid = request.bid, .stage = M::kStage, .trace_id = std::move(trace_id), .schema_version = M::kSchemaVersion},
-      request.to_json());
+  Envelope env{.bid = request.bid, .stage = M::kStage, .schema_version = M::kSchemaVersion};
+  env.trace_id = std::move(trace_id);
+  return make_stage_message(topology, std::move(env), request.to_json());
 }
 
 }  // namespace earshot::queue

@@ -54,7 +54,7 @@ class Publisher {
   // publish_batch() would have returned, on the publisher's I/O thread (or on the calling
   // thread when the publisher is not running, or from stop()). It must not block and must not
   // call publish_batch() itself.
-  void publish_batch_async(std::vector<OutgoingMessage> messages, std::function<void(Status)> on_done);
+  void publish_batch_async(std::vector<OutgoingMessage> messages, const std::function<void(Status)>& on_done);
   [[nodiscard]] Status publish(OutgoingMessage message);
   // True while the I/O thread holds an open, confirm-enabled connection.
   [[nodiscard]] bool connected() const;
