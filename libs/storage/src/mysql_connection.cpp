@@ -326,7 +326,7 @@ Result<ExecResult> MySqlConnection::execute(std::string_view sql, std::span<cons
           case Slot::kInt:
             b.buffer_type = MYSQL_TYPE_LONGLONG;
             b.buffer = &ints[i];
-            b.is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+            b.is_unsigned = static_cast<my_bool>((fields[i].flags & UNSIGNED_FLAG) != 0);
             break;
           case Slot::kDouble:
             b.buffer_type = MYSQL_TYPE_DOUBLE;

@@ -16,6 +16,7 @@ std::string day_of(const Value& v) {
 
 std::vector<CallCount> counts(const ExecResult& r) {
   std::vector<CallCount> out;
+  out.reserve(r.rows.size());
   for (const auto& row : r.rows) out.push_back(CallCount{row[0].as_string(), row[1].as_int()});
   return out;
 }

@@ -157,6 +157,8 @@ class Database {
       return {};
     });
     if (!st) return std::unexpected(st.error());
+    // Not reached: a committed transaction ran `fn`, which set `out`.
+    if (!out) return std::unexpected(Error(ErrorCode::kInternal, "transaction committed without a result"));
     return std::move(*out);
   }
   [[nodiscard]] Status transaction(const std::function<Status(Connection&)>& fn) { return run_transaction(fn); }
