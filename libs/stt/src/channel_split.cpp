@@ -33,7 +33,9 @@ struct Join {
     }
     Transcript merged;
     for (std::size_t i = 0; i < all.size(); ++i) {
-      auto& part = *all[i];
+      auto& slot = all[i];
+      if (!slot) return;  // not reached: `all` is taken only once every channel has its result
+      auto& part = *slot;
       if (!part) {
         done(std::unexpected(part.error().with_context(fmt::format("channel {}", i))));
         return;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "earshot/core/error.hpp"
 #include "earshot/http/http_client.hpp"
@@ -91,11 +92,11 @@ inline std::string iso639_1(std::string_view bcp47) {
   return out;
 }
 
-inline std::string trim_text(std::string s) {
+inline std::string trim_text(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
+  if (b == std::string_view::npos) return {};
   const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
+  return std::string(s.substr(b, e - b + 1));
 }
 
 }  // namespace earshot::stt::detail

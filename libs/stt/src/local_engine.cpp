@@ -88,7 +88,7 @@ Result<std::vector<Segment>> LocalEngine::transcribe(std::span<const float> samp
       int sf = 0, ef = 0;
       ps_seg_frames(s, &sf, &ef);
       const double p = logmath_exp(ps_get_logmath(ps), ps_seg_prob(s, nullptr, nullptr, nullptr));
-      seg.words.push_back({w, base_ms + sf * 10, base_ms + (ef + 1) * 10, p});
+      seg.words.push_back({w, base_ms + std::int64_t{sf} * 10, base_ms + (std::int64_t{ef} + 1) * 10, p});
       conf_sum += p;
     }
     seg.confidence = seg.words.empty() ? 0 : conf_sum / static_cast<double>(seg.words.size());

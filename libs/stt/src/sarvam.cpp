@@ -130,9 +130,9 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     cb(std::unexpected(std::move(e)));
   }
 
-  http::RetryContext step(std::string what) const {
+  http::RetryContext step(std::string_view what) const {
     auto c = ctx;
-    c.what = "sarvam batch " + what;
+    c.what = std::string("sarvam batch ").append(what);
     return c;
   }
 
@@ -143,9 +143,9 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   }
 
   // POST url with a JSON body (or none), retried; `next` gets the parsed 2xx body.
-  void call(std::string what, std::string url, std::optional<json> body, std::function<void(const json&)> next) {
+  void call(std::string_view what, std::string url, std::optional<json> body, std::function<void(const json&)> next) {
     auto self = shared_from_this();
-    auto build = [self, url, body = body ? body->dump() : std::string(), has_body = body.has_value()] {
+    auto build = [self, url = std::move(url), body = body ? body->dump() : std::string(), has_body = body.has_value()] {
       auto r = self->api("POST", url);
       if (has_body) r.set_body(body, "application/json");
       return r;
@@ -193,7 +193,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     auto self = shared_from_this();
     const bool azure = lower(container_type).find("azure") != std::string::npos;
     // The URL is pre-signed: used exactly as returned, without the API key.
-    auto build = [self, url, azure] {
+    auto build = [self, url = std::move(url), azure] {
       auto r = detail::base_request(*self->cfg, "PUT", url);
       if (azure) r.add_header("x-ms-blob-type", "BlockBlob");
       r.add_header("Content-Type", std::string(audio_content_type(*self->audio)));
@@ -274,7 +274,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
 
   void fetch_output(std::string url) {
     auto self = shared_from_this();
-    auto build = [self, url] { return detail::base_request(*self->cfg, "GET", url); };
+    auto build = [self, url = std::move(url)] { return detail::base_request(*self->cfg, "GET", url); };
     http::send_with_retry(step("output"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
       if (!r) return self->fail(std::move(r.error()));
       auto j = detail::parse_body("sarvam", *r);

@@ -28,11 +28,30 @@ bool is_channel_label(const std::string& label) {
          std::all_of(label.begin() + 2, label.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
+// The agent among the diarized labels in `talk` (not empty; every label is the speaker of
+// some segment in `ordered`): the first to say a greeting phrase, else the first to speak.
+std::string pick_agent(const std::vector<const Segment*>& ordered, const std::map<std::string, std::int64_t>& talk,
+                       const std::vector<std::string>& phrases) {
+  for (const auto* s : ordered) {
+    if (!talk.contains(s->speaker)) continue;
+    const auto text = normalise(s->text);
+    if (std::any_of(phrases.begin(), phrases.end(),
+                    [&](const std::string& p) { return text.find(p) != std::string::npos; })) {
+      return s->speaker;
+    }
+  }
+  for (const auto* s : ordered) {
+    if (talk.contains(s->speaker)) return s->speaker;
+  }
+  return talk.begin()->first;  // not reached (see above)
+}
+
 }  // namespace
 
 std::map<std::string, std::string> map_speakers(Transcript& transcript, const SpeakerMapping& mapping) {
   std::map<std::string, std::string> applied;
   std::vector<const Segment*> ordered;
+  ordered.reserve(transcript.segments.size());
   for (const auto& s : transcript.segments) ordered.push_back(&s);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const Segment* a, const Segment* b) { return a->start_ms < b->start_ms; });
@@ -60,32 +79,15 @@ std::map<std::string, std::string> map_speakers(Transcript& transcript, const Sp
       auto n = normalise(p);
       if (n.size() > 2) phrases.push_back(std::move(n));
     }
-    std::optional<std::string> agent;
-    for (const auto* s : ordered) {
-      if (!talk.contains(s->speaker)) continue;
-      const auto text = normalise(s->text);
-      if (std::any_of(phrases.begin(), phrases.end(),
-                      [&](const std::string& p) { return text.find(p) != std::string::npos; })) {
-        agent = s->speaker;
-        break;
-      }
-    }
-    if (!agent) {
-      for (const auto* s : ordered) {
-        if (talk.contains(s->speaker)) {
-          agent = s->speaker;
-          break;
-        }
-      }
-    }
-    applied[*agent] = "agent";
+    const std::string agent = pick_agent(ordered, talk, phrases);
+    applied[agent] = "agent";
     std::optional<std::string> customer;
     for (const auto& [label, ms] : talk) {
-      if (label == *agent) continue;
+      if (label == agent) continue;
       if (!customer || ms > talk[*customer]) customer = label;
     }
     for (const auto& [label, ms] : talk) {
-      if (label == *agent) continue;
+      if (label == agent) continue;
       applied[label] = (customer && label == *customer) ? "customer" : "other";
     }
   }
