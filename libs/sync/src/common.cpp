@@ -70,7 +70,7 @@ Result<bool> refresh_lead_filter_state(SyncDeps& d, SyncMetrics& m, const storag
                     "configure the CRM or change the lead filter mode")
               : fmt::format("ok: lead filter require, {} CRM leads", leads);
   auto cur = d.watermarks.get(t, kLeadFilterSource);
-  if (!cur || !*cur || **cur != state) {
+  if (!cur || *cur != state) {  // unreadable, never stored or different
     if (auto st = d.watermarks.put(t, kLeadFilterSource, state); !st) return std::unexpected(st.error());
   }
   if (blocked) log::warn("lead filter require without CRM leads: source sync blocked");

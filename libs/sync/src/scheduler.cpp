@@ -100,8 +100,8 @@ void SyncScheduler::refresh(const std::string& bid, BizState& st, std::chrono::s
   auto config = deps_.configs.get(*t);
   std::map<std::string, std::chrono::milliseconds> wanted;
   if (config) {
-    if (auto db = parse_source_db(*config); db && *db) wanted[std::string(kDbSource)] = (*db)->every;
-    if (auto crm = parse_crm(*config); crm && *crm) wanted[std::string(kCrmSource)] = (*crm)->every;
+    if (const auto db = parse_source_db(*config).value_or(std::nullopt)) wanted[std::string(kDbSource)] = db->every;
+    if (const auto crm = parse_crm(*config).value_or(std::nullopt)) wanted[std::string(kCrmSource)] = crm->every;
     if (auto feeds = parse_feeds(*config); feeds) {
       for (const auto& f : *feeds) wanted[feed_source(f.name)] = f.every;
     }

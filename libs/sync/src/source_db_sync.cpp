@@ -193,7 +193,7 @@ void SourceDbSync::record_status(const storage::TenantId& t, const Result<SyncRe
     }
   }
   auto cur = d_.watermarks.get(t, kDbStatusSource);
-  if (cur && *cur && **cur == state) return;
+  if (cur && *cur == state) return;
   if (auto st = d_.watermarks.put(t, kDbStatusSource, state); !st) {
     log::warn("source database status not stored", {{"error", st.error().to_string()}});
   }

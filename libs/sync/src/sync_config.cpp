@@ -226,7 +226,7 @@ Result<std::vector<FeedConfig>> parse_feeds(const storage::PipelineConfig& c) {
       return make_error(ErrorCode::kInvalidArgument, path + ".first_speaker must be customer or agent");
     }
     auto page = num(f, "page_size", path, 100, 1, 100);
-    auto every = num(f, "every_minutes", path, 60, 1, 7 * 24 * 60);
+    auto every = num(f, "every_minutes", path, 60, 1, std::int64_t{7} * 24 * 60);
     auto max_rows = num(f, "max_rows_per_run", path, 10'000, 1, 10'000'000);
     auto timeout = num(f, "timeout_seconds", path, 30, 1, 600);
     for (const auto* r : {&page, &every, &max_rows, &timeout}) {
