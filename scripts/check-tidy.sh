@@ -5,9 +5,9 @@
 #
 # A clean result is remembered per translation unit, keyed by the contents of the source,
 # of every header it includes (from the build's dependency file), of its compile flags, of
-# .clang-tidy and by clang-tidy's version: an unchanged file is not analysed again. The
-# cache lives in $EARSHOT_TIDY_CACHE (default ~/.cache/earshot-tidy); findings are never
-# cached.
+# .clang-tidy and by clang-tidy's version and arguments: an unchanged file is not analysed
+# again. The cache lives in $EARSHOT_TIDY_CACHE (default ~/.cache/earshot-tidy); findings
+# are never cached.
 #
 # clang-tidy runs with -Wno-deprecated-declarations: clang 19 reports libstdc++ 12's own use
 # of the deprecated std::get_temporary_buffer (bits/stl_tempbuf.h, reached from
@@ -23,6 +23,7 @@ BUILD="$(cd "${1:-build}" && pwd)"
 JOBS="${EARSHOT_BUILD_JOBS:-2}"
 TIDY="${EARSHOT_CLANG_TIDY:-clang-tidy-19}"
 CACHE="${EARSHOT_TIDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/earshot-tidy}"
+TIDY_ARGS="--extra-arg=-Wno-deprecated-declarations"  # one argument; see the head comment
 
 command -v "$TIDY" >/dev/null || { echo "check-tidy: $TIDY is not installed (scripts/install-deps.sh)" >&2; exit 2; }
 [ -f "$BUILD/compile_commands.json" ] || { echo "check-tidy: no $BUILD/compile_commands.json (run scripts/build.sh)" >&2; exit 2; }
@@ -39,7 +40,7 @@ while IFS= read -r d; do
   depfile["$objdir/$src"]="$d"
 done < <(find "$BUILD/libs" -name '*.cpp.o.d')
 
-salt="$("$TIDY" --version | sha256sum | cut -c1-64) $(sha256sum .clang-tidy | cut -c1-64)"
+salt="$("$TIDY" --version | sha256sum | cut -c1-64) $(sha256sum .clang-tidy | cut -c1-64) $TIDY_ARGS"
 
 # The key of one source: every file it depends on, its flags, the salt.
 key_of() {
@@ -83,11 +84,11 @@ log="$BUILD/check-tidy.log"
 : >"$log"
 failed=0
 if [ ${#todo[@]} -gt 0 ]; then
-  export TIDY BUILD CACHE log
+  export TIDY TIDY_ARGS BUILD CACHE log
   # One clang-tidy per source; a clean one is remembered, a finding is printed.
   # shellcheck disable=SC2016  # the script's own $0 and $1, expanded by the inner bash
   printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -L 1 bash -c '
-    out=$("$TIDY" -p "$BUILD" --quiet --extra-arg=-Wno-deprecated-declarations "$0" 2>&1) && ! grep -qE "(warning|error):" <<<"$out" &&
+    out=$("$TIDY" -p "$BUILD" --quiet "$TIDY_ARGS" "$0" 2>&1) && ! grep -qE "(warning|error):" <<<"$out" &&
       { touch "$CACHE/$1"; exit 0; }
     { echo "== $0"; grep -E -A3 "(warning|error):" <<<"$out"; } >>"$log"; exit 1' || failed=1
 fi
