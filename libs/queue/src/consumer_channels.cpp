@@ -319,7 +319,7 @@ void ConsumerChannels::read_events() {
       connection_lost(got.error());
       return;
     }
-    const auto& event = *got;
+    auto& event = *got;
     if (!event) return;
     if (!on_event(*event)) {
       connection_lost(Error(ErrorCode::kUnavailable, "channel or connection closed"));
