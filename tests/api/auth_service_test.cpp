@@ -52,10 +52,10 @@ class AuthServiceTest : public ::testing::Test {
   const TenantId acme = *TenantId::make("acme");
   const TenantId globex = *TenantId::make("globex");
   testing::FakeClock clock;
-  storage::fakes::FakeBusinessRepository businesses;
-  storage::fakes::FakeUserRepository users{businesses};
-  storage::fakes::FakeApiKeyRepository keys{businesses};
-  storage::fakes::FakeRefreshTokenRepository tokens{users};
+  testing::FakeBusinessRepository businesses;
+  testing::FakeUserRepository users{businesses};
+  testing::FakeApiKeyRepository keys{businesses};
+  testing::FakeRefreshTokenRepository tokens{users};
   JwtCodec jwt = *JwtCodec::make(std::string(48, 'k'), std::chrono::minutes(15), clock);
   AuthService auth{AuthRepositories{users, businesses, keys, tokens}, jwt, clock, std::chrono::hours(1)};
   storage::Id alice = 0;

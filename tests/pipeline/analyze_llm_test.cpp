@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyze_fixture.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/clock.hpp"
@@ -18,7 +19,7 @@
 #include "earshot/pipeline/default_agents.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
-#include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/repository_set.hpp"
 #include "fakes/llm/fake_llm.hpp"
 #include "fakes/queue/business_directory.hpp"
 #include "fakes/queue/outcome_recorder.hpp"
@@ -32,17 +33,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using queue::Stage;
-using storage::MySqlRuleSetRepository;
-
-const analytics::SentimentLexicon& lexicon() {
-  static const analytics::SentimentLexicon lex = [] {
-    auto l = analytics::SentimentLexicon::load_file(std::string(EARSHOT_SOURCE_DIR) +
-                                                    "/.local/assets/vader-1.1.3/vader_lexicon.txt");
-    EXPECT_TRUE(l) << l.error().to_string();
-    return l ? std::move(*l) : *analytics::SentimentLexicon::parse("good\t1.9\t0.9\t[]");
-  }();
-  return lex;
-}
 
 // Valid answers for each default agent (the fake picks one by the "Task: <name>" line).
 const std::map<std::string, std::string>& agent_replies() {
@@ -66,22 +56,10 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
  protected:
   void SetUp() override {
     QueueTest::SetUp();
-    auto& db = earshot::testing::StorageEnvironment::db();
-    calls_ = std::make_unique<storage::MySqlCallRepository>(db);
-    transcripts_ = std::make_unique<storage::MySqlTranscriptRepository>(db);
-    metrics_repo_ = std::make_unique<storage::MySqlMetricsRepository>(db);
-    agents_ = std::make_unique<storage::MySqlAgentConfigRepository>(db);
-    categories_ = std::make_unique<MySqlRuleSetRepository>(db, MySqlRuleSetRepository::Kind::kCategories);
-    scorecards_ = std::make_unique<MySqlRuleSetRepository>(db, MySqlRuleSetRepository::Kind::kScorecards);
-    matches_ = std::make_unique<storage::MySqlCategoryMatchRepository>(db);
-    analyses_ = std::make_unique<storage::MySqlAnalysisRepository>(db);
-    events_ = std::make_unique<storage::MySqlProcessingEventRepository>(db);
-    escalations_ = std::make_unique<storage::MySqlEscalationRepository>(db);
-    embeddings_ = std::make_unique<storage::MySqlEmbeddingRepository>(db);
     auto keys = crypto::Keyring::parse(fmt::format("k1:{}", crypto::Keyring::generate_key_base64()), "k1");
     ASSERT_TRUE(keys);
     keyring_.emplace(std::move(*keys));
-    configs_ = std::make_unique<storage::MySqlPipelineConfigRepository>(db, *keyring_);
+    mysql_ = std::make_unique<storage::MySqlRepositories>(earshot::testing::StorageEnvironment::db(), *keyring_);
 
     auto redis = cache::RedisClient::make({earshot::testing::endpoints().redis_url, 2s}, 2);
     ASSERT_TRUE(redis) << redis.error().to_string();
@@ -95,10 +73,8 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     http_ = std::make_unique<http::CurlHttpClient>();
     providers_ = std::make_unique<LlmProviderFactory>(*http_, SystemClock::instance(), settings_);
     llm_ = std::make_unique<LlmAgents>(cache_.get(), *metrics, SystemClock::instance(), settings_);
-    stage_ = std::make_unique<AnalyzeStage>(
-        AnalyzeStageDeps{*calls_, *transcripts_, *metrics_repo_, *agents_, *categories_, *scorecards_, *matches_,
-                         *analyses_, *events_, lexicon(), *metrics, SystemClock::instance(), topo});
-    stage_->enable_llm({*configs_, *providers_, *llm_, embeddings_.get(), nullptr, 60s});
+    stage_ = std::make_unique<AnalyzeStage>(testing::analyze_deps(repos(), *metrics, SystemClock::instance(), topo));
+    stage_->enable_llm({repos().pipeline_configs, *providers_, *llm_, &repos().embeddings, nullptr, 60s});
     stage_->enable_live_events(*live_);
   }
 
@@ -121,7 +97,7 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
       pc.llm_chain_json =
           json::array({{{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", ollama_.base_url()}}}).dump();
     }
-    EXPECT_TRUE(configs_->put(t, pc));
+    EXPECT_TRUE(repos().pipeline_configs.put(t, pc));
     return t;
   }
 
@@ -133,56 +109,20 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     c.kind = storage::AgentKind::kLlm;
     c.prompt_template = d.prompt_template;
     c.output_schema_json = d.output_schema;
-    auto id = agents_->create(t, c);
+    auto id = repos().agent_configs.create(t, c);
     EXPECT_TRUE(id);
     return id ? *id : 0;
   }
 
   storage::Id transcribed_call(const storage::TenantId& t, const std::string& name) {
-    storage::CallInput in;
-    in.external_id = name;
-    in.duration_ms = 40000;
-    in.started_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    auto up = calls_->upsert(t, in);
-    EXPECT_TRUE(up) << up.error().to_string();
-    EXPECT_TRUE(*calls_->advance(t, up->id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
-    json segs = json::array({
-        {{"speaker", "agent"},
-         {"start_ms", 0},
-         {"end_ms", 4000},
-         {"text", "Thank you for calling Acme, how can I help?"}},
-        {{"speaker", "customer"},
-         {"start_ms", 4500},
-         {"end_ms", 11000},
-         {"text", "My blender arrived broken and I want a refund. My email is a.b@example.com"}},
-        {{"speaker", "agent"},
-         {"start_ms", 11500},
-         {"end_ms", 18000},
-         {"text", "I am sorry. I have issued a full refund to your card."}},
-        {{"speaker", "customer"}, {"start_ms", 18500}, {"end_ms", 22000}, {"text", "Great, thank you."}},
-    });
-    storage::Transcript tr;
-    tr.call_id = up->id;
-    tr.segments_json = segs.dump();
-    tr.full_text = "transcript";
-    tr.provider = "test";
-    EXPECT_TRUE(transcripts_->put(t, tr));
-    EXPECT_TRUE(*calls_->advance(t, up->id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed));
-    return up->id;
-  }
-
-  queue::IncomingMessage message(const storage::TenantId& t, storage::Id id) {
-    queue::IncomingMessage m;
-    m.envelope.bid = t.bid();
-    m.envelope.stage = Stage::kAnalyze;
-    m.envelope.trace_id = "trace";
-    m.body = queue::AnalyzeRequest::for_call(t.bid(), id).to_json();
-    return m;
+    return testing::transcribed_call(repos().calls, repos().transcripts, t,
+                                     testing::call_input(name, storage::to_timestamp(std::chrono::system_clock::now())),
+                                     testing::blender_refund_segments());
   }
 
   // Runs the stage on the call; true when it finished with Done.
   bool analyze(const storage::TenantId& t, storage::Id id) {
-    auto r = stage_->handle(message(t, id));
+    auto r = stage_->handle(testing::analyze_message(t, id));
     if (!r) {
       ADD_FAILURE() << r.error().to_string();
       return false;
@@ -191,14 +131,15 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
   }
 
   storage::CallStatus status(const storage::TenantId& t, storage::Id id) {
-    auto c = calls_->get(t, id);
-    return c ? c->status : storage::CallStatus::kPending;
+    return testing::status_of(repos().calls, t, id);
   }
+
+  storage::Repositories& repos() { return mysql_->repos(); }
 
   // The latest analysis of agent `name`.
   std::optional<storage::Analysis> latest(const storage::TenantId& t, storage::Id call, const std::string& name) {
-    auto cfgs = agents_->list(t, false);
-    auto list = analyses_->list_for_call(t, call, true);
+    auto cfgs = repos().agent_configs.list(t, false);
+    auto list = repos().analyses.list_for_call(t, call, true);
     if (!cfgs || !list) return std::nullopt;
     for (const auto& c : *cfgs) {
       if (c.name != name) continue;
@@ -209,19 +150,8 @@ class AnalyzeLlmTest : public queue::testing::QueueTest {
     return std::nullopt;
   }
 
-  std::unique_ptr<storage::MySqlCallRepository> calls_;
-  std::unique_ptr<storage::MySqlTranscriptRepository> transcripts_;
-  std::unique_ptr<storage::MySqlMetricsRepository> metrics_repo_;
-  std::unique_ptr<storage::MySqlAgentConfigRepository> agents_;
-  std::unique_ptr<MySqlRuleSetRepository> categories_;
-  std::unique_ptr<MySqlRuleSetRepository> scorecards_;
-  std::unique_ptr<storage::MySqlCategoryMatchRepository> matches_;
-  std::unique_ptr<storage::MySqlAnalysisRepository> analyses_;
-  std::unique_ptr<storage::MySqlProcessingEventRepository> events_;
-  std::unique_ptr<storage::MySqlEscalationRepository> escalations_;
-  std::unique_ptr<storage::MySqlEmbeddingRepository> embeddings_;
   std::optional<crypto::Keyring> keyring_;
-  std::unique_ptr<storage::MySqlPipelineConfigRepository> configs_;
+  std::unique_ptr<storage::MySqlRepositories> mysql_;
   std::unique_ptr<cache::RedisClient> redis_;
   std::unique_ptr<RedisResultCache> cache_;
   std::unique_ptr<cache::LiveEvents> live_;
@@ -238,17 +168,17 @@ TEST_F(AnalyzeLlmTest, DefaultAgentsEndToEndThroughQueueDatabaseAndRedis) {
   auto t = business(/*openai=*/true);
   declare(Stage::kAnalyze, t.bid());
   declare(Stage::kNotify, t.bid());
-  auto seeded = seed_default_agents(*agents_, t);
+  auto seeded = seed_default_agents(repos().agent_configs, t);
   ASSERT_TRUE(seeded);
   EXPECT_EQ(*seeded, 6);
-  EXPECT_EQ(*seed_default_agents(*agents_, t), 0);  // idempotent
+  EXPECT_EQ(*seed_default_agents(repos().agent_configs, t), 0);  // idempotent
   for (const auto& [name, reply] : agent_replies()) openai_.set_reply_for("Task: " + name, reply);
   storage::RuleSet card;
   card.name = "Sales QA";
   card.rules_json = R"({"questions":[
       {"id":"qualified","weight":2,"answer":{"kind":"agent","agent":"bant","field":"/qualified","equals":true}},
       {"id":"sop","weight":1,"answer":{"kind":"agent","agent":"sop_compliance","field":"/violations/0/step","equals":"greeting"}}]})";
-  ASSERT_TRUE(scorecards_->create(t, card));
+  ASSERT_TRUE(repos().scorecards.create(t, card));
   const auto id = transcribed_call(t, "e2e");
   auto before = live_->last_id(t.bid());
   ASSERT_TRUE(before);
@@ -284,7 +214,7 @@ TEST_F(AnalyzeLlmTest, DefaultAgentsEndToEndThroughQueueDatabaseAndRedis) {
   EXPECT_EQ(openai_.chat_count(), 6);
   EXPECT_EQ(openai_.last_body().find("a.b@example.com"), std::string::npos);
   EXPECT_NE(openai_.last_body().find("[EMAIL]"), std::string::npos);
-  auto list = analyses_->list_for_call(t, id, true);
+  auto list = repos().analyses.list_for_call(t, id, true);
   ASSERT_TRUE(list);
   EXPECT_EQ(list->size(), 5u + 6u);
   for (const auto& [name, reply] : agent_replies()) {
@@ -296,17 +226,17 @@ TEST_F(AnalyzeLlmTest, DefaultAgentsEndToEndThroughQueueDatabaseAndRedis) {
     EXPECT_EQ(a->prompt_hash.size(), 64u);
   }
   // QA from the agents' fields: qualified yes (2), the SOP violation is not "greeting" (no, 1).
-  auto call = calls_->get(t, id);
+  auto call = repos().calls.get(t, id);
   ASSERT_TRUE(call->qa_score.has_value());
   EXPECT_NEAR(*call->qa_score, 2.0 / 3.0, 1e-9);
   // The issue_outcome agent asked for an escalation.
-  auto esc = escalations_->list(t, std::nullopt, 10);
+  auto esc = repos().escalations.list(t, std::nullopt, 10);
   ASSERT_TRUE(esc);
   ASSERT_EQ(esc->size(), 1u);
   EXPECT_NE((*esc)[0].reason.find("agent issue_outcome: customer threatened to leave"), std::string::npos)
       << (*esc)[0].reason;
   // Embeddings: the whole call and its chunk, from the offline default embedder.
-  auto emb = embeddings_->list_for_call(t, id);
+  auto emb = repos().embeddings.list_for_call(t, id);
   ASSERT_TRUE(emb);
   ASSERT_EQ(emb->size(), 2u);
   EXPECT_EQ((*emb)[0].chunk_index, -1);
@@ -354,7 +284,7 @@ TEST_F(AnalyzeLlmTest, InvalidTwiceFailsTheAgentNotTheCall) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->failed);
   EXPECT_NE(a->error.find("output failed schema validation after one repair"), std::string::npos) << a->error;
-  EXPECT_EQ(analyses_->list_for_call(t, id, true)->size(), 5u + 1u);  // the built-ins are all there
+  EXPECT_EQ(repos().analyses.list_for_call(t, id, true)->size(), 5u + 1u);  // the built-ins are all there
   EXPECT_NE(metrics->serialize().find(R"(earshot_agent_failures_total{agent="summary",reason="invalid_output"} 1)"),
             std::string::npos);
 }
@@ -384,9 +314,9 @@ TEST_F(AnalyzeLlmTest, RedisCacheHitMakesNoProviderCallAndReanalysisKeepsHistory
   EXPECT_FALSE(first->cache_hit);
 
   // Re-analysis (as POST /calls/{id}/reprocess does): same model, prompt version, transcript.
-  ASSERT_TRUE(*calls_->reprocess(t, id));
-  ASSERT_TRUE(*calls_->advance(t, id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
-  ASSERT_TRUE(*calls_->advance(t, id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed));
+  ASSERT_TRUE(*repos().calls.reprocess(t, id));
+  ASSERT_TRUE(*repos().calls.advance(t, id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
+  ASSERT_TRUE(*repos().calls.advance(t, id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed));
   ASSERT_TRUE(analyze(t, id));
   EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzed);
   EXPECT_EQ(ollama_.chat_count(), 1);  // answered from Redis
@@ -395,23 +325,23 @@ TEST_F(AnalyzeLlmTest, RedisCacheHitMakesNoProviderCallAndReanalysisKeepsHistory
   EXPECT_TRUE(second->cache_hit);
   EXPECT_EQ(second->output_json, first->output_json);
   EXPECT_EQ(second->prompt_hash, first->prompt_hash);
-  auto all = analyses_->list_for_call(t, id, false);
+  auto all = repos().analyses.list_for_call(t, id, false);
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 2u * (5u + 1u));  // both runs kept; only the second is latest
-  EXPECT_EQ(analyses_->list_for_call(t, id, true)->size(), 5u + 1u);
+  EXPECT_EQ(repos().analyses.list_for_call(t, id, true)->size(), 5u + 1u);
   EXPECT_NE(metrics->serialize().find(R"(earshot_llm_cache_total{result="hit"} 1)"), std::string::npos);
 
   // A new prompt version (the agent edited) misses the cache.
-  auto cfg = agents_->list(t, false);
+  auto cfg = repos().agent_configs.list(t, false);
   ASSERT_TRUE(cfg);
   for (auto c : *cfg) {
     if (c.name != "summary") continue;
     c.prompt_template += "\nBe brief.";
-    ASSERT_TRUE(*agents_->update(t, c));
+    ASSERT_TRUE(*repos().agent_configs.update(t, c));
   }
-  ASSERT_TRUE(*calls_->reprocess(t, id));
-  ASSERT_TRUE(*calls_->advance(t, id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
-  ASSERT_TRUE(*calls_->advance(t, id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed));
+  ASSERT_TRUE(*repos().calls.reprocess(t, id));
+  ASSERT_TRUE(*repos().calls.advance(t, id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing));
+  ASSERT_TRUE(*repos().calls.advance(t, id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed));
   ASSERT_TRUE(analyze(t, id));
   EXPECT_EQ(ollama_.chat_count(), 2);
   EXPECT_EQ(latest(t, id, "summary")->agent_version, 2);
@@ -419,19 +349,19 @@ TEST_F(AnalyzeLlmTest, RedisCacheHitMakesNoProviderCallAndReanalysisKeepsHistory
 
 TEST_F(AnalyzeLlmTest, BusinessWithoutLlmChainGetsBuiltinsAndEmbeddingsOnly) {
   auto t = earshot::testing::new_tenant("llm");
-  ASSERT_TRUE(seed_default_agents(*agents_, t));
+  ASSERT_TRUE(seed_default_agents(repos().agent_configs, t));
   const auto id = transcribed_call(t, "nochain");
   ASSERT_TRUE(analyze(t, id));
   EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzed);
-  EXPECT_EQ(analyses_->list_for_call(t, id, true)->size(), 5u);
-  EXPECT_EQ(embeddings_->list_for_call(t, id)->size(), 2u);
+  EXPECT_EQ(repos().analyses.list_for_call(t, id, true)->size(), 5u);
+  EXPECT_EQ(repos().embeddings.list_for_call(t, id)->size(), 2u);
 }
 
 TEST_F(AnalyzeLlmTest, BadChainFailsTheAgentsWithTheReason) {
   auto t = earshot::testing::new_tenant("llm");
   storage::PipelineConfig pc;
   pc.llm_chain_json = R"([{"provider":"bedrock","model":"m"}])";  // no AWS keys in the secrets
-  ASSERT_TRUE(configs_->put(t, pc));
+  ASSERT_TRUE(repos().pipeline_configs.put(t, pc));
   summary_agent(t);
   const auto id = transcribed_call(t, "badchain");
   ASSERT_TRUE(analyze(t, id));

@@ -15,8 +15,20 @@
 #include "fakes/storage/rule_sets_fake.hpp"
 #include "fakes/storage/users_fake.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::storage {
 namespace {
+
+using testing::FakeAgentConfigRepository;
+using testing::FakeAnalyticsRepository;
+using testing::FakeApiKeyRepository;
+using testing::FakeBusinessRepository;
+using testing::FakeCallDetailRepository;
+using testing::FakeHumanAgentRepository;
+using testing::FakeNoteRepository;
+using testing::FakePipelineConfigRepository;
+using testing::FakePipelineStatusRepository;
+using testing::FakeRuleSetRepository;
+using testing::FakeUserRepository;
 
 class TenancyFakesTest : public ::testing::Test {
  protected:
@@ -180,4 +192,4 @@ TEST_F(TenancyFakesTest, ReadModelFakesAnswerOnlyTheBusinessesRows) {
 }
 
 }  // namespace
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::storage

@@ -226,7 +226,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   // LLM agents (concurrently) and embeddings: agents see the redacted transcript.
   LlmOutcome llm_out;
   if (llm_) {
-    auto got = run_llm(t, *call, redacted_segments, metric_values);
+    auto got = run_llm(*llm_, t, *call, redacted_segments, metric_values);
     if (!got) return std::unexpected(got.error());
     llm_out = std::move(*got);
   }
@@ -352,10 +352,10 @@ void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_i
   (void)live_->publish(t.bid(), "call.status", std::move(data));  // failures are logged and counted there
 }
 
-Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const storage::TenantId& t, const storage::CallRecord& call,
+Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const AnalyzeLlmDeps& L, const storage::TenantId& t,
+                                                       const storage::CallRecord& call,
                                                        const std::vector<analytics::TranscriptSegment>& redacted,
                                                        const std::map<std::string, double>& metric_values) {
-  auto& L = *llm_;
   LlmOutcome out;
   auto configs = d_.agents.list(t, true);
   if (!configs) return std::unexpected(configs.error());
@@ -384,13 +384,16 @@ Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const storage::TenantId& 
   const bool have_chain = business && !business->chain.empty();
   if (!jobs.empty() && (have_chain || !config_error.empty())) {
     std::vector<llm::AgentConfig> agents;
+    agents.reserve(jobs.size());
     for (const auto& j : jobs) agents.push_back(L.agents.to_agent(j));
     std::vector<llm::AgentResult> results;
     std::vector<std::string> hashes(jobs.size());
     if (have_chain) {
       std::string lead = "{}";
       if (L.leads != nullptr && !call.customer_phone.empty() && !call.customer_phone_hashed) {
-        if (auto l = L.leads->find_by_phone(t, call.customer_phone); l && *l) lead = (*l)->fields_json;
+        if (auto l = L.leads->find_by_phone(t, call.customer_phone); l) {
+          if (const auto& found = *l; found.has_value()) lead = found->fields_json;
+        }
       }
       const auto input = agent_input(redacted, call, json(metric_values), lead);
       const llm::JsonAgentRunner keys(business->chain, nullptr, d_.clock);

@@ -34,22 +34,37 @@ void RedisResultCache::put(const std::string& key, const std::string& value) {
 
 // ---- fleet-wide token bucket -------------------------------------------------------------
 
+namespace {
+
+// A bucket of a tenth of a minute's requests (at least one), refilled over its share of a
+// minute: the rate is requests_per_minute with bursts of up to 6 s worth.
+std::int64_t bucket_capacity(double requests_per_minute) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(requests_per_minute / 10));
+}
+std::chrono::milliseconds bucket_period(std::int64_t capacity, double requests_per_minute) {
+  return std::chrono::milliseconds(std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(60'000.0 * static_cast<double>(capacity) / std::max(requests_per_minute, 1e-3))));
+}
+
+}  // namespace
+
 SharedRateLimitedChatProvider::SharedRateLimitedChatProvider(llm::ChatProvider& inner, cache::RateLimiter& limiter,
                                                              std::string key, double requests_per_minute,
                                                              http::HttpClient& timers, const Clock& clock)
-    : inner_(&inner), limiter_(&limiter), key_(std::move(key)), timers_(&timers), clock_(&clock) {
-  // A bucket of a tenth of a minute's requests (at least one), refilled over its share of a
-  // minute: the rate is requests_per_minute with bursts of up to 6 s worth.
-  capacity_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(requests_per_minute / 10));
-  period_ = std::chrono::milliseconds(std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(60'000.0 * static_cast<double>(capacity_) / std::max(requests_per_minute, 1e-3))));
-}
+    : inner_(&inner),
+      limiter_(&limiter),
+      key_(std::move(key)),
+      capacity_(bucket_capacity(requests_per_minute)),
+      period_(bucket_period(capacity_, requests_per_minute)),
+      timers_(&timers),
+      clock_(&clock) {}
 
 void SharedRateLimitedChatProvider::complete(llm::ChatRequest request, llm::ChatCallback done) {
   attempt(std::make_shared<std::pair<llm::ChatRequest, llm::ChatCallback>>(std::move(request), std::move(done)));
 }
 
-void SharedRateLimitedChatProvider::attempt(std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>> req) {
+void SharedRateLimitedChatProvider::attempt(
+    const std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>>& req) {
   auto d = limiter_->take(key_, capacity_, period_, clock_->now());
   if (d && !d->allowed && !timers_->shutting_down()) {
     timers_->post_after(std::max(d->retry_after, std::chrono::milliseconds(10)), [this, req] { attempt(req); });
@@ -289,7 +304,8 @@ std::vector<llm::AgentResult> LlmAgents::run(const BusinessLlm& llm, const std::
     w->cv.notify_all();
   });
   std::unique_lock lock(w->mu);
-  if (w->cv.wait_for(lock, wait, [&] { return w->results.has_value(); })) return std::move(*w->results);
+  w->cv.wait_for(lock, wait, [&] { return w->results.has_value(); });
+  if (auto& results = w->results; results.has_value()) return std::move(*results);
   std::vector<llm::AgentResult> out(agents.size());
   for (std::size_t i = 0; i < agents.size(); ++i) {
     out[i].agent = agents[i].name;
@@ -321,11 +337,13 @@ Result<std::vector<storage::CallEmbedding>> LlmAgents::embed(const BusinessLlm& 
     w->cv.notify_all();
   });
   std::unique_lock lock(w->mu);
-  if (!w->cv.wait_for(lock, wait, [&] { return w->got.has_value(); })) {
+  w->cv.wait_for(lock, wait, [&] { return w->got.has_value(); });
+  const auto& got = w->got;
+  if (!got.has_value()) {
     return make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", wait.count()));
   }
-  if (!*w->got) return std::unexpected(w->got->error());
-  const auto& vecs = **w->got;
+  if (!*got) return std::unexpected(got->error());
+  const auto& vecs = **got;
   if (vecs.size() != texts.size()) return make_error(ErrorCode::kUnavailable, "embedder answered the wrong count");
   std::vector<storage::CallEmbedding> out;
   std::int64_t end = 0;

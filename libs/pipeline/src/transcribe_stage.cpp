@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <map>
@@ -332,6 +333,16 @@ struct TranscribeStage::Shared {
 
 namespace {
 
+// The call the job's message names. Every step after step_load has it: a job without one
+// here is a bug.
+const storage::StageCall& stage_call(const TranscribeStage::Job& j) {
+  if (!j.sc) {
+    log::error("transcribe job has no call", {{"trace_id", j.envelope.trace_id}});
+    std::abort();
+  }
+  return *j.sc;
+}
+
 log::Context context_of(const TranscribeStage::Job& j) {
   if (j.sc) return j.sc->log_context(j.envelope.trace_id);
   return {.bid = j.envelope.bid, .call_id = {}, .trace_id = j.envelope.trace_id};
@@ -379,15 +390,16 @@ void emit_status(const TranscribeStage::Job& j, storage::CallStatus status, stor
 }
 
 queue::OutgoingMessage analyze_message(const TranscribeStage::Job& j) {
-  return queue::make_stage_message(
-      j.shared->d.topology, queue::AnalyzeRequest::for_call(j.sc->tenant().bid(), j.call_id), j.envelope.trace_id);
+  return queue::make_stage_message(j.shared->d.topology,
+                                   queue::AnalyzeRequest::for_call(stage_call(j).tenant().bid(), j.call_id),
+                                   j.envelope.trace_id);
 }
 
 // The call records why; the message goes to the dead-letter queue with the same reason.
 void fail_call(const JobPtr& job, const Error& e) {
   auto& j = *job;
   auto& s = *j.shared;
-  auto marked = j.sc->fail(e);
+  auto marked = stage_call(j).fail(e);
   if (!marked) {
     finish(job, std::unexpected(marked.error()));  // database down: retry the whole message later
     return;
@@ -418,7 +430,7 @@ void fail_later(const JobPtr& job, Error e, bool may_retry = false) {
 }
 
 void step_decode(const JobPtr& job);
-void step_transcribe(const JobPtr& job);
+void step_transcribe(const JobPtr& job, const audio::AudioBuffer& audio);
 void step_measure(const JobPtr& job, Result<stt::Transcript> transcript);
 void step_write(const JobPtr& job);
 
@@ -544,16 +556,16 @@ void step_decode(const JobPtr& job) {
     }
     j.measured = std::move(*measured);
   }
-  step_transcribe(job);
+  step_transcribe(job, a);
 }
 
 // CPU thread: the offline engine runs here; a provider gets the file and answers on the
 // HTTP loop. Only what a mono call needs afterwards (its file, to measure by the transcript)
 // is kept while the provider works.
-void step_transcribe(const JobPtr& job) {
+void step_transcribe(const JobPtr& job, const audio::AudioBuffer& audio) {
   auto& j = *job;
   Transcriber::Input in;
-  in.audio = &*j.audio;
+  in.audio = &audio;
   in.stereo = j.stereo;
   in.agent_channel = j.map.agent_channel;
   in.customer_channel = j.map.customer_channel;
@@ -677,10 +689,11 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
 void step_write(const JobPtr& job) {
   auto& j = *job;
   auto& s = *j.shared;
-  const auto& t = j.sc->tenant();
+  const auto& sc = stage_call(j);
+  const auto& t = sc.tenant();
   // Transcript, metrics, the step to transcribed and the succeeded event: one transaction.
   auto moved =
-      s.d.transcripts.put_transcribed(t, j.transcript, j.call_metrics, j.sc->event(storage::EventOutcome::kSucceeded));
+      s.d.transcripts.put_transcribed(t, j.transcript, j.call_metrics, sc.event(storage::EventOutcome::kSucceeded));
   if (!moved) {
     finish(job, std::unexpected(moved.error()));
     return;

@@ -6,38 +6,38 @@
 
 #include "fakes/storage/tenant_rows.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeAgentConfigRepository final : public AgentConfigRepository {
+class FakeAgentConfigRepository final : public storage::AgentConfigRepository {
  public:
-  Result<Id> create(const TenantId& t, const AgentConfig& c) override {
+  Result<storage::Id> create(const storage::TenantId& t, const storage::AgentConfig& c) override {
     std::lock_guard l(mu_);
     return rows_.create_versioned(t, c);
   }
-  Result<AgentConfig> get(const TenantId& t, Id id) override {
+  Result<storage::AgentConfig> get(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     const auto* c = rows_.find(t, id);
     if (c == nullptr) return make_error(ErrorCode::kNotFound, "agent config not found");
     return *c;
   }
-  Result<std::vector<AgentConfig>> list(const TenantId& t, bool enabled_only) override {
+  Result<std::vector<storage::AgentConfig>> list(const storage::TenantId& t, bool enabled_only) override {
     std::lock_guard l(mu_);
     auto out = rows_.list_by_name(t);
-    if (enabled_only) std::erase_if(out, [](const AgentConfig& c) { return !c.enabled; });
+    if (enabled_only) std::erase_if(out, [](const storage::AgentConfig& c) { return !c.enabled; });
     return out;
   }
-  Result<bool> update(const TenantId& t, const AgentConfig& c) override {
+  Result<bool> update(const storage::TenantId& t, const storage::AgentConfig& c) override {
     std::lock_guard l(mu_);
     return rows_.update_versioned(t, c);
   }
-  Result<bool> remove(const TenantId& t, Id id) override {
+  Result<bool> remove(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     return rows_.erase(t, id);
   }
 
  private:
   std::mutex mu_;
-  TenantRows<AgentConfig> rows_;
+  TenantRows<storage::AgentConfig> rows_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

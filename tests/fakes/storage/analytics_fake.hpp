@@ -10,58 +10,59 @@
 
 #include "earshot/storage/analytics_repository.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeAnalyticsRepository final : public AnalyticsRepository {
+class FakeAnalyticsRepository final : public storage::AnalyticsRepository {
  public:
-  void set_agent_days(const TenantId& t, Id agent, std::vector<AgentDay> days) {
+  void set_agent_days(const storage::TenantId& t, storage::Id agent, std::vector<storage::AgentDay> days) {
     std::lock_guard l(mu_);
     agent_days_[{t.bid(), agent}] = std::move(days);
   }
-  void set_overview(const TenantId& t, AnalyticsOverview o) {
+  void set_overview(const storage::TenantId& t, storage::AnalyticsOverview o) {
     std::lock_guard l(mu_);
     overviews_[t.bid()] = std::move(o);
   }
-  void set_regions(const TenantId& t, RegionGroup g, std::vector<RegionStats> rows) {
+  void set_regions(const storage::TenantId& t, storage::RegionGroup g, std::vector<storage::RegionStats> rows) {
     std::lock_guard l(mu_);
     regions_[{t.bid(), g}] = std::move(rows);
   }
   struct Asked {
-    Timestamp from{};
-    Timestamp to{};
+    storage::Timestamp from{};
+    storage::Timestamp to{};
   };
   Asked last_asked() const {
     std::lock_guard l(mu_);
     return asked_;
   }
 
-  Result<std::vector<AgentDay>> agent_days(const TenantId& t, Id human_agent_id, Timestamp from,
-                                           Timestamp to) override {
+  Result<std::vector<storage::AgentDay>> agent_days(const storage::TenantId& t, storage::Id human_agent_id,
+                                                    storage::Timestamp from, storage::Timestamp to) override {
     std::lock_guard l(mu_);
     asked_ = {from, to};
     auto it = agent_days_.find({t.bid(), human_agent_id});
-    return it == agent_days_.end() ? std::vector<AgentDay>{} : it->second;
+    return it == agent_days_.end() ? std::vector<storage::AgentDay>{} : it->second;
   }
-  Result<AnalyticsOverview> overview(const TenantId& t, Timestamp from, Timestamp to) override {
+  Result<storage::AnalyticsOverview> overview(const storage::TenantId& t, storage::Timestamp from,
+                                              storage::Timestamp to) override {
     std::lock_guard l(mu_);
     asked_ = {from, to};
     auto it = overviews_.find(t.bid());
-    return it == overviews_.end() ? AnalyticsOverview{} : it->second;
+    return it == overviews_.end() ? storage::AnalyticsOverview{} : it->second;
   }
-  Result<std::vector<RegionStats>> regions(const TenantId& t, RegionGroup group, Timestamp from,
-                                           Timestamp to) override {
+  Result<std::vector<storage::RegionStats>> regions(const storage::TenantId& t, storage::RegionGroup group,
+                                                    storage::Timestamp from, storage::Timestamp to) override {
     std::lock_guard l(mu_);
     asked_ = {from, to};
     auto it = regions_.find({t.bid(), group});
-    return it == regions_.end() ? std::vector<RegionStats>{} : it->second;
+    return it == regions_.end() ? std::vector<storage::RegionStats>{} : it->second;
   }
 
  private:
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, Id>, std::vector<AgentDay>> agent_days_;
-  std::map<std::string, AnalyticsOverview> overviews_;
-  std::map<std::pair<std::string, RegionGroup>, std::vector<RegionStats>> regions_;
+  std::map<std::pair<std::string, storage::Id>, std::vector<storage::AgentDay>> agent_days_;
+  std::map<std::string, storage::AnalyticsOverview> overviews_;
+  std::map<std::pair<std::string, storage::RegionGroup>, std::vector<storage::RegionStats>> regions_;
   Asked asked_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

@@ -9,14 +9,14 @@
 
 #include "earshot/storage/repositories.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeApiKeyRepository final : public ApiKeyRepository {
+class FakeApiKeyRepository final : public storage::ApiKeyRepository {
  public:
-  explicit FakeApiKeyRepository(BusinessRepository& businesses) : businesses_(businesses) {}
+  explicit FakeApiKeyRepository(storage::BusinessRepository& businesses) : businesses_(businesses) {}
 
-  Result<Id> create(const TenantId& t, std::string_view name, std::string_view prefix, std::string_view key_hash,
-                    const std::vector<std::string>& scopes) override {
+  Result<storage::Id> create(const storage::TenantId& t, std::string_view name, std::string_view prefix,
+                             std::string_view key_hash, const std::vector<std::string>& scopes) override {
     if (key_hash.size() != 32) return make_error(ErrorCode::kInvalidArgument, "API key hash must be 32 bytes");
     std::lock_guard l(mu_);
     for (const auto& [id, r] : keys_) {
@@ -32,58 +32,58 @@ class FakeApiKeyRepository final : public ApiKeyRepository {
     keys_[r.key.id] = r;
     return r.key.id;
   }
-  Result<std::vector<ApiKey>> list(const TenantId& t) override {
+  Result<std::vector<storage::ApiKey>> list(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
-    std::vector<ApiKey> out;
+    std::vector<storage::ApiKey> out;
     for (const auto& [id, r] : keys_) {
       if (r.key.bid == t.bid()) out.push_back(r.key);  // by id: created_at, id order
     }
     return out;
   }
-  Result<bool> revoke(const TenantId& t, Id id, Timestamp at) override {
+  Result<bool> revoke(const storage::TenantId& t, storage::Id id, storage::Timestamp at) override {
     std::lock_guard l(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end() || it->second.key.bid != t.bid() || it->second.key.revoked_at) return false;
     it->second.key.revoked_at = at;
     return true;
   }
-  Result<bool> touch(const TenantId& t, Id id, Timestamp at) override {
+  Result<bool> touch(const storage::TenantId& t, storage::Id id, storage::Timestamp at) override {
     std::lock_guard l(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end() || it->second.key.bid != t.bid()) return false;
     it->second.key.last_used_at = at;
     return true;
   }
-  Result<ApiKey> authenticate(std::string_view key_hash) override {
+  Result<storage::ApiKey> authenticate(std::string_view key_hash) override {
     std::lock_guard l(mu_);
     for (const auto& [id, r] : keys_) {
       if (r.hash == key_hash && !r.key.revoked_at) return r.key;
     }
     return make_error(ErrorCode::kNotFound, "API key not found");
   }
-  Result<ApiKey> authenticate_active(std::string_view key_hash) override {
+  Result<storage::ApiKey> authenticate_active(std::string_view key_hash) override {
     auto k = authenticate(key_hash);
     if (!k) return k;
-    auto t = TenantId::make(k->bid);
+    auto t = storage::TenantId::make(k->bid);
     if (!t) return make_error(ErrorCode::kNotFound, "API key not found");
     auto b = businesses_.get(*t);
     if (!b) {
       if (b.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "API key not found");
       return std::unexpected(b.error());
     }
-    if (b->status != BusinessStatus::kActive) return make_error(ErrorCode::kNotFound, "API key not found");
+    if (b->status != storage::BusinessStatus::kActive) return make_error(ErrorCode::kNotFound, "API key not found");
     return k;
   }
 
  private:
   struct Row {
-    ApiKey key;
+    storage::ApiKey key;
     std::string hash;
   };
-  BusinessRepository& businesses_;
+  storage::BusinessRepository& businesses_;
   std::mutex mu_;
-  std::map<Id, Row> keys_;
-  Id next_id_ = 0;
+  std::map<storage::Id, Row> keys_;
+  storage::Id next_id_ = 0;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

@@ -8,36 +8,37 @@
 
 #include "earshot/storage/repositories.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeBusinessRepository final : public BusinessRepository {
+class FakeBusinessRepository final : public storage::BusinessRepository {
  public:
-  Status create(const TenantId& t, std::string_view name) override {
+  Status create(const storage::TenantId& t, std::string_view name) override {
     std::lock_guard l(mu_);
     if (rows_.contains(t.bid())) return make_error(ErrorCode::kAlreadyExists, "business " + t.bid() + " exists");
-    rows_[t.bid()] = Business{t.bid(), std::string(name), BusinessStatus::kActive, Timestamp{}};
+    rows_[t.bid()] =
+        storage::Business{t.bid(), std::string(name), storage::BusinessStatus::kActive, storage::Timestamp{}};
     return {};
   }
-  Result<Business> get(const TenantId& t) override {
+  Result<storage::Business> get(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
     if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "business " + t.bid() + " not found");
     return it->second;
   }
-  Result<std::vector<Business>> list_all() override {
+  Result<std::vector<storage::Business>> list_all() override {
     std::lock_guard l(mu_);
-    std::vector<Business> out;
+    std::vector<storage::Business> out;
     for (const auto& [bid, b] : rows_) out.push_back(b);
     return out;
   }
-  Result<bool> set_status(const TenantId& t, BusinessStatus s) override {
+  Result<bool> set_status(const storage::TenantId& t, storage::BusinessStatus s) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
     if (it == rows_.end()) return false;
     it->second.status = s;
     return true;  // matched (the connection reports found rows, not changed ones)
   }
-  Result<bool> rename(const TenantId& t, std::string_view name) override {
+  Result<bool> rename(const storage::TenantId& t, std::string_view name) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
     if (it == rows_.end()) return false;
@@ -47,7 +48,7 @@ class FakeBusinessRepository final : public BusinessRepository {
 
  private:
   std::mutex mu_;
-  std::map<std::string, Business> rows_;  // by bid
+  std::map<std::string, storage::Business> rows_;  // by bid
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

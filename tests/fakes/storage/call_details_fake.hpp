@@ -8,15 +8,15 @@
 
 #include "earshot/storage/call_detail_repository.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeCallDetailRepository final : public CallDetailRepository {
+class FakeCallDetailRepository final : public storage::CallDetailRepository {
  public:
-  void set(const TenantId& t, CallDetail d) {
+  void set(const storage::TenantId& t, storage::CallDetail d) {
     std::lock_guard l(mu_);
     rows_[{t.bid(), d.call.id}] = std::move(d);
   }
-  Result<CallDetail> detail(const TenantId& t, Id id) override {
+  Result<storage::CallDetail> detail(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     auto it = rows_.find({t.bid(), id});
     if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "call not found");
@@ -25,7 +25,7 @@ class FakeCallDetailRepository final : public CallDetailRepository {
 
  private:
   std::mutex mu_;
-  std::map<std::pair<std::string, Id>, CallDetail> rows_;
+  std::map<std::pair<std::string, storage::Id>, storage::CallDetail> rows_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

@@ -7,48 +7,48 @@
 
 #include "fakes/storage/tenant_rows.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeHumanAgentRepository final : public HumanAgentRepository {
+class FakeHumanAgentRepository final : public storage::HumanAgentRepository {
  public:
-  Result<Id> upsert(const TenantId& t, const HumanAgentInput& in) override {
+  Result<storage::Id> upsert(const storage::TenantId& t, const storage::HumanAgentInput& in) override {
     std::lock_guard l(mu_);
-    auto same = rows_.list(t, [&](const HumanAgent& a) { return a.external_id == in.external_id; });
+    auto same = rows_.list(t, [&](const storage::HumanAgent& a) { return a.external_id == in.external_id; });
     if (!same.empty()) {
-      HumanAgent* a = rows_.find(t, same.front().id);
+      storage::HumanAgent* a = rows_.find(t, same.front().id);
       a->name = in.name;
       a->team = in.team;
       a->city = in.city;
       return a->id;
     }
-    HumanAgent a;
+    storage::HumanAgent a;
     a.external_id = in.external_id;
     a.name = in.name;
     a.team = in.team;
     a.city = in.city;
     return rows_.add(t, a);
   }
-  Result<HumanAgent> get(const TenantId& t, Id id) override {
+  Result<storage::HumanAgent> get(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     const auto* a = rows_.find(t, id);
     if (a == nullptr) return make_error(ErrorCode::kNotFound, "human agent not found");
     return *a;
   }
-  Result<HumanAgent> find_by_external_id(const TenantId& t, std::string_view external_id) override {
+  Result<storage::HumanAgent> find_by_external_id(const storage::TenantId& t, std::string_view external_id) override {
     std::lock_guard l(mu_);
-    auto same = rows_.list(t, [&](const HumanAgent& a) { return a.external_id == external_id; });
+    auto same = rows_.list(t, [&](const storage::HumanAgent& a) { return a.external_id == external_id; });
     if (same.empty()) return make_error(ErrorCode::kNotFound, "human agent not found");
     return same.front();
   }
-  Result<std::vector<HumanAgent>> list(const TenantId& t) override {
+  Result<std::vector<storage::HumanAgent>> list(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     return rows_.list_by_name(t);
   }
 
   // Test set-up: replaces the stored agent's aggregates (a.id must be the business's agent).
-  bool put(const TenantId& t, const HumanAgent& a) {
+  bool put(const storage::TenantId& t, const storage::HumanAgent& a) {
     std::lock_guard l(mu_);
-    HumanAgent* cur = rows_.find(t, a.id);
+    storage::HumanAgent* cur = rows_.find(t, a.id);
     if (cur == nullptr) return false;
     *cur = a;
     return true;
@@ -56,7 +56,7 @@ class FakeHumanAgentRepository final : public HumanAgentRepository {
 
  private:
   std::mutex mu_;
-  TenantRows<HumanAgent> rows_;
+  TenantRows<storage::HumanAgent> rows_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

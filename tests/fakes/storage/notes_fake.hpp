@@ -7,33 +7,34 @@
 
 #include "fakes/storage/tenant_rows.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeNoteRepository final : public NoteRepository {
+class FakeNoteRepository final : public storage::NoteRepository {
  public:
-  explicit FakeNoteRepository(CallRepository* calls = nullptr) : calls_(calls) {}
+  explicit FakeNoteRepository(storage::CallRepository* calls = nullptr) : calls_(calls) {}
 
-  Result<Id> create(const TenantId& t, Id call_id, std::optional<Id> author_user_id, std::string_view body) override {
+  Result<storage::Id> create(const storage::TenantId& t, storage::Id call_id, std::optional<storage::Id> author_user_id,
+                             std::string_view body) override {
     if (calls_ != nullptr) {
       auto c = calls_->get(t, call_id);
       if (!c) return std::unexpected(c.error());
     }
     std::lock_guard l(mu_);
-    return rows_.add(t, CallNote{0, call_id, author_user_id, std::string(body), Timestamp{}});
+    return rows_.add(t, storage::CallNote{0, call_id, author_user_id, std::string(body), storage::Timestamp{}});
   }
-  Result<std::vector<CallNote>> list_for_call(const TenantId& t, Id call_id) override {
+  Result<std::vector<storage::CallNote>> list_for_call(const storage::TenantId& t, storage::Id call_id) override {
     std::lock_guard l(mu_);
-    return rows_.list(t, [&](const CallNote& n) { return n.call_id == call_id; });
+    return rows_.list(t, [&](const storage::CallNote& n) { return n.call_id == call_id; });
   }
-  Result<bool> remove(const TenantId& t, Id id) override {
+  Result<bool> remove(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     return rows_.erase(t, id);
   }
 
  private:
-  CallRepository* calls_;
+  storage::CallRepository* calls_;
   std::mutex mu_;
-  TenantRows<CallNote> rows_;
+  TenantRows<storage::CallNote> rows_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

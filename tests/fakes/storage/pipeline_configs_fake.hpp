@@ -8,11 +8,11 @@
 
 #include "earshot/storage/repositories.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakePipelineConfigRepository final : public PipelineConfigRepository {
+class FakePipelineConfigRepository final : public storage::PipelineConfigRepository {
  public:
-  Status put(const TenantId& t, const PipelineConfig& config) override {
+  Status put(const storage::TenantId& t, const storage::PipelineConfig& config) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
     const std::int64_t version = it == rows_.end() ? 1 : it->second.version + 1;
@@ -21,7 +21,7 @@ class FakePipelineConfigRepository final : public PipelineConfigRepository {
     row.version = version;
     return {};
   }
-  Result<PipelineConfig> get(const TenantId& t) override {
+  Result<storage::PipelineConfig> get(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
     if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "pipeline config of " + t.bid() + " not found");
@@ -31,7 +31,7 @@ class FakePipelineConfigRepository final : public PipelineConfigRepository {
 
  private:
   std::mutex mu_;
-  std::map<std::string, PipelineConfig> rows_;  // by bid
+  std::map<std::string, storage::PipelineConfig> rows_;  // by bid
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

@@ -10,30 +10,30 @@
 
 #include "earshot/storage/pipeline_status_repository.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakePipelineStatusRepository final : public PipelineStatusRepository {
+class FakePipelineStatusRepository final : public storage::PipelineStatusRepository {
  public:
-  void set(const TenantId& t, std::map<CallStatus, std::int64_t> counts, std::vector<WatermarkState> marks,
-           std::vector<FailedCall> failures) {
+  void set(const storage::TenantId& t, std::map<storage::CallStatus, std::int64_t> counts,
+           std::vector<storage::WatermarkState> marks, std::vector<storage::FailedCall> failures) {
     std::lock_guard l(mu_);
     rows_[t.bid()] = Rows{std::move(counts), std::move(marks), std::move(failures)};
   }
 
-  Result<std::map<CallStatus, std::int64_t>> status_counts(const TenantId& t) override {
+  Result<std::map<storage::CallStatus, std::int64_t>> status_counts(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
-    return it == rows_.end() ? std::map<CallStatus, std::int64_t>{} : it->second.counts;
+    return it == rows_.end() ? std::map<storage::CallStatus, std::int64_t>{} : it->second.counts;
   }
-  Result<std::vector<WatermarkState>> watermarks(const TenantId& t) override {
+  Result<std::vector<storage::WatermarkState>> watermarks(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
-    return it == rows_.end() ? std::vector<WatermarkState>{} : it->second.marks;
+    return it == rows_.end() ? std::vector<storage::WatermarkState>{} : it->second.marks;
   }
-  Result<std::vector<FailedCall>> recent_failures(const TenantId& t, int limit) override {
+  Result<std::vector<storage::FailedCall>> recent_failures(const storage::TenantId& t, int limit) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
-    if (it == rows_.end()) return std::vector<FailedCall>{};
+    if (it == rows_.end()) return std::vector<storage::FailedCall>{};
     auto out = it->second.failures;
     if (limit >= 0 && out.size() > static_cast<std::size_t>(limit)) out.resize(static_cast<std::size_t>(limit));
     return out;
@@ -41,12 +41,12 @@ class FakePipelineStatusRepository final : public PipelineStatusRepository {
 
  private:
   struct Rows {
-    std::map<CallStatus, std::int64_t> counts;
-    std::vector<WatermarkState> marks;
-    std::vector<FailedCall> failures;
+    std::map<storage::CallStatus, std::int64_t> counts;
+    std::vector<storage::WatermarkState> marks;
+    std::vector<storage::FailedCall> failures;
   };
   std::mutex mu_;
   std::map<std::string, Rows> rows_;  // by bid
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

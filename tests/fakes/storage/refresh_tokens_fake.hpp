@@ -10,30 +10,31 @@
 
 #include "earshot/storage/auth_repositories.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeRefreshTokenRepository final : public RefreshTokenRepository {
+class FakeRefreshTokenRepository final : public storage::RefreshTokenRepository {
  public:
-  explicit FakeRefreshTokenRepository(UserRepository& users) : users_(users) {}
+  explicit FakeRefreshTokenRepository(storage::UserRepository& users) : users_(users) {}
 
-  Status store(const RefreshToken& token) override {
+  Status store(const storage::RefreshToken& token) override {
     std::lock_guard l(mu_);
     return insert(token);
   }
-  Result<RefreshRotation> rotate(std::string_view token_hash, Timestamp now, std::string_view next_token_hash,
-                                 Timestamp next_expires_at) override {
+  Result<storage::RefreshRotation> rotate(std::string_view token_hash, storage::Timestamp now,
+                                          std::string_view next_token_hash,
+                                          storage::Timestamp next_expires_at) override {
     std::lock_guard l(mu_);
-    RefreshRotation out;
+    storage::RefreshRotation out;
     auto it = rows_.find(std::string(token_hash));
     if (it == rows_.end()) return out;
     const Row presented = it->second;
     out.family_id = presented.token.family_id;
     if (presented.revoked_at) {
-      out.outcome = RotationOutcome::kReused;
+      out.outcome = storage::RotationOutcome::kReused;
       return out;
     }
     if (presented.token.expires_at <= now) {
-      out.outcome = RotationOutcome::kExpired;
+      out.outcome = storage::RotationOutcome::kExpired;
       return out;
     }
     if (presented.token.is_platform_admin) {
@@ -44,19 +45,19 @@ class FakeRefreshTokenRepository final : public RefreshTokenRepository {
       }
       if (a->disabled) return out;
     } else {
-      auto t = TenantId::make(presented.token.bid);
+      auto t = storage::TenantId::make(presented.token.bid);
       if (!t) return out;
       auto role = users_.active_role(*t, presented.token.user_id);
       if (!role) return std::unexpected(role.error());
       if (!*role) return out;
       out.role = **role;
     }
-    RefreshToken next = presented.token;
+    storage::RefreshToken next = presented.token;
     next.token_hash = std::string(next_token_hash);
     next.expires_at = next_expires_at;
     if (auto st = insert(next); !st) return std::unexpected(st.error());
     it->second.revoked_at = now;
-    out.outcome = RotationOutcome::kRotated;
+    out.outcome = storage::RotationOutcome::kRotated;
     out.bid = presented.token.bid;
     out.user_id = presented.token.user_id;
     out.is_platform_admin = presented.token.is_platform_admin;
@@ -68,7 +69,7 @@ class FakeRefreshTokenRepository final : public RefreshTokenRepository {
     if (it == rows_.end()) return std::optional<std::string>{};
     return std::optional(it->second.token.family_id);
   }
-  Result<std::int64_t> revoke_family(std::string_view family_id, Timestamp at) override {
+  Result<std::int64_t> revoke_family(std::string_view family_id, storage::Timestamp at) override {
     std::lock_guard l(mu_);
     std::int64_t n = 0;
     for (auto& [hash, r] : rows_) {
@@ -101,18 +102,18 @@ class FakeRefreshTokenRepository final : public RefreshTokenRepository {
 
  private:
   struct Row {
-    RefreshToken token;
-    std::optional<Timestamp> revoked_at;
+    storage::RefreshToken token;
+    std::optional<storage::Timestamp> revoked_at;
   };
-  Status insert(const RefreshToken& token) {
+  Status insert(const storage::RefreshToken& token) {
     if (rows_.contains(token.token_hash)) return make_error(ErrorCode::kAlreadyExists, "duplicate refresh token");
     rows_[token.token_hash] = Row{token, std::nullopt};
     return {};
   }
 
-  UserRepository& users_;
+  storage::UserRepository& users_;
   mutable std::mutex mu_;
   std::map<std::string, Row> rows_;  // by token hash
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

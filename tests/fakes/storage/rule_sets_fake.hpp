@@ -7,36 +7,36 @@
 
 #include "fakes/storage/tenant_rows.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeRuleSetRepository final : public RuleSetRepository {
+class FakeRuleSetRepository final : public storage::RuleSetRepository {
  public:
-  Result<Id> create(const TenantId& t, const RuleSet& r) override {
+  Result<storage::Id> create(const storage::TenantId& t, const storage::RuleSet& r) override {
     std::lock_guard l(mu_);
     return rows_.create_versioned(t, r);
   }
-  Result<RuleSet> get(const TenantId& t, Id id) override {
+  Result<storage::RuleSet> get(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     const auto* r = rows_.find(t, id);
     if (r == nullptr) return make_error(ErrorCode::kNotFound, "rule set not found");
     return *r;
   }
-  Result<std::vector<RuleSet>> list(const TenantId& t) override {
+  Result<std::vector<storage::RuleSet>> list(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     return rows_.list_by_name(t);
   }
-  Result<bool> update(const TenantId& t, const RuleSet& r) override {
+  Result<bool> update(const storage::TenantId& t, const storage::RuleSet& r) override {
     std::lock_guard l(mu_);
     return rows_.update_versioned(t, r);
   }
-  Result<bool> remove(const TenantId& t, Id id) override {
+  Result<bool> remove(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     return rows_.erase(t, id);
   }
 
  private:
   std::mutex mu_;
-  TenantRows<RuleSet> rows_;
+  TenantRows<storage::RuleSet> rows_;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

@@ -12,13 +12,13 @@
 
 #include "earshot/storage/repositories.hpp"
 
-namespace earshot::storage::fakes {
+namespace earshot::testing {
 
-class FakeUserRepository final : public UserRepository {
+class FakeUserRepository final : public storage::UserRepository {
  public:
-  explicit FakeUserRepository(BusinessRepository& businesses) : businesses_(businesses) {}
+  explicit FakeUserRepository(storage::BusinessRepository& businesses) : businesses_(businesses) {}
 
-  Result<Id> create(const TenantId& t, const User& user) override {
+  Result<storage::Id> create(const storage::TenantId& t, const storage::User& user) override {
     std::lock_guard l(mu_);
     if (taken(user.email)) return email_exists();
     Row r{t.bid(), user};
@@ -26,41 +26,42 @@ class FakeUserRepository final : public UserRepository {
     users_[r.user.id] = r;
     return r.user.id;
   }
-  Result<User> get(const TenantId& t, Id id) override {
+  Result<storage::User> get(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     auto it = users_.find(id);
     if (it == users_.end() || it->second.bid != t.bid()) return not_found("user");
     return it->second.user;
   }
-  Result<User> find_by_email(const TenantId& t, std::string_view email) override {
+  Result<storage::User> find_by_email(const storage::TenantId& t, std::string_view email) override {
     std::lock_guard l(mu_);
     for (const auto& [id, r] : users_) {
       if (r.bid == t.bid() && same_email(r.user.email, email)) return r.user;
     }
     return not_found("user");
   }
-  Result<std::vector<User>> list(const TenantId& t) override {
+  Result<std::vector<storage::User>> list(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
-    std::vector<User> out;
+    std::vector<storage::User> out;
     for (const auto& [id, r] : users_) {
       if (r.bid == t.bid()) out.push_back(r.user);
     }
-    std::sort(out.begin(), out.end(), [](const User& a, const User& b) { return lower(a.email) < lower(b.email); });
+    std::sort(out.begin(), out.end(),
+              [](const storage::User& a, const storage::User& b) { return lower(a.email) < lower(b.email); });
     return out;
   }
-  Result<bool> set_role(const TenantId& t, Id id, UserRole role) override {
-    return change(t, id, [&](User& u) { u.role = role; });
+  Result<bool> set_role(const storage::TenantId& t, storage::Id id, storage::UserRole role) override {
+    return change(t, id, [&](storage::User& u) { u.role = role; });
   }
-  Result<bool> set_password_hash(const TenantId& t, Id id, std::string_view hash) override {
-    return change(t, id, [&](User& u) { u.password_hash = std::string(hash); });
+  Result<bool> set_password_hash(const storage::TenantId& t, storage::Id id, std::string_view hash) override {
+    return change(t, id, [&](storage::User& u) { u.password_hash = std::string(hash); });
   }
-  Result<bool> set_disabled(const TenantId& t, Id id, bool disabled) override {
-    return change(t, id, [&](User& u) { u.disabled = disabled; });
+  Result<bool> set_disabled(const storage::TenantId& t, storage::Id id, bool disabled) override {
+    return change(t, id, [&](storage::User& u) { u.disabled = disabled; });
   }
-  Result<bool> record_login(const TenantId& t, Id id, Timestamp at) override {
-    return change(t, id, [&](User& u) { u.last_login_at = at; });
+  Result<bool> record_login(const storage::TenantId& t, storage::Id id, storage::Timestamp at) override {
+    return change(t, id, [&](storage::User& u) { u.last_login_at = at; });
   }
-  Result<bool> remove(const TenantId& t, Id id) override {
+  Result<bool> remove(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard l(mu_);
     auto it = users_.find(id);
     if (it == users_.end() || it->second.bid != t.bid()) return false;
@@ -68,7 +69,7 @@ class FakeUserRepository final : public UserRepository {
     return true;
   }
 
-  Result<Id> create_platform_admin(std::string_view email, std::string_view password_hash) override {
+  Result<storage::Id> create_platform_admin(std::string_view email, std::string_view password_hash) override {
     std::lock_guard l(mu_);
     for (const auto& [id, r] : users_) {
       if (same_email(r.user.email, email)) return email_exists();
@@ -78,11 +79,12 @@ class FakeUserRepository final : public UserRepository {
         return make_error(ErrorCode::kAlreadyExists, "a platform admin with this e-mail already exists");
       }
     }
-    PlatformAdmin a{++next_admin_id_, std::string(email), std::string(password_hash), false, Timestamp{}};
+    storage::PlatformAdmin a{++next_admin_id_, std::string(email), std::string(password_hash), false,
+                             storage::Timestamp{}};
     admins_[a.id] = a;
     return a.id;
   }
-  Result<PlatformAdmin> find_platform_admin(std::string_view email) override {
+  Result<storage::PlatformAdmin> find_platform_admin(std::string_view email) override {
     std::lock_guard l(mu_);
     for (const auto& [id, a] : admins_) {
       if (same_email(a.email, email)) return a;
@@ -93,13 +95,13 @@ class FakeUserRepository final : public UserRepository {
     std::lock_guard l(mu_);
     return taken(email);
   }
-  Result<std::vector<PlatformAdmin>> list_platform_admins() override {
+  Result<std::vector<storage::PlatformAdmin>> list_platform_admins() override {
     std::lock_guard l(mu_);
-    std::vector<PlatformAdmin> out;
+    std::vector<storage::PlatformAdmin> out;
     for (const auto& [id, a] : admins_) out.push_back(a);
     return out;
   }
-  Result<PlatformAdmin> get_platform_admin(Id id) override {
+  Result<storage::PlatformAdmin> get_platform_admin(storage::Id id) override {
     std::lock_guard l(mu_);
     auto it = admins_.find(id);
     if (it == admins_.end()) return not_found("platform admin");
@@ -123,8 +125,8 @@ class FakeUserRepository final : public UserRepository {
     }
     return out;
   }
-  Result<std::optional<UserRole>> active_role(const TenantId& t, Id id) override {
-    std::optional<UserRole> role;
+  Result<std::optional<storage::UserRole>> active_role(const storage::TenantId& t, storage::Id id) override {
+    std::optional<storage::UserRole> role;
     {
       std::lock_guard l(mu_);
       auto it = users_.find(id);
@@ -133,16 +135,16 @@ class FakeUserRepository final : public UserRepository {
     }
     auto b = businesses_.get(t);
     if (!b) {
-      if (b.error().code == ErrorCode::kNotFound) return std::optional<UserRole>{};
+      if (b.error().code == ErrorCode::kNotFound) return std::optional<storage::UserRole>{};
       return std::unexpected(b.error());
     }
-    if (b->status != BusinessStatus::kActive) return std::optional<UserRole>{};
+    if (b->status != storage::BusinessStatus::kActive) return std::optional<storage::UserRole>{};
     return role;
   }
 
   // Test set-up of older data (before e-mails were unique): adds a user without the
   // platform-wide uniqueness check.
-  Id add_unchecked(const TenantId& t, User user) {
+  storage::Id add_unchecked(const storage::TenantId& t, storage::User user) {
     std::lock_guard l(mu_);
     user.id = ++next_id_;
     users_[user.id] = Row{t.bid(), user};
@@ -152,7 +154,7 @@ class FakeUserRepository final : public UserRepository {
  private:
   struct Row {
     std::string bid;
-    User user;
+    storage::User user;
   };
   static std::string lower(std::string_view s) {
     std::string out(s);
@@ -177,7 +179,7 @@ class FakeUserRepository final : public UserRepository {
     return false;
   }
   template <class F>
-  Result<bool> change(const TenantId& t, Id id, F&& f) {
+  Result<bool> change(const storage::TenantId& t, storage::Id id, F&& f) {
     std::lock_guard l(mu_);
     auto it = users_.find(id);
     if (it == users_.end() || it->second.bid != t.bid()) return false;
@@ -185,12 +187,12 @@ class FakeUserRepository final : public UserRepository {
     return true;  // matched (the connection reports found rows, not changed ones)
   }
 
-  BusinessRepository& businesses_;
+  storage::BusinessRepository& businesses_;
   std::mutex mu_;
-  std::map<Id, Row> users_;
-  std::map<Id, PlatformAdmin> admins_;
-  Id next_id_ = 0;
-  Id next_admin_id_ = 0;
+  std::map<storage::Id, Row> users_;
+  std::map<storage::Id, storage::PlatformAdmin> admins_;
+  storage::Id next_id_ = 0;
+  storage::Id next_admin_id_ = 0;
 };
 
-}  // namespace earshot::storage::fakes
+}  // namespace earshot::testing

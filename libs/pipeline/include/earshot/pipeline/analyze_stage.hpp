@@ -53,7 +53,7 @@ struct AnalyzeStageDeps {
 // What the LLM agents and embeddings need (see enable_llm).
 struct AnalyzeLlmDeps {
   storage::PipelineConfigRepository& configs;  // llm_chain, embedding_provider, secrets
-  LlmProviderFactory& providers;
+  BusinessLlmSource& providers;                // LlmProviderFactory in the worker
   LlmAgents& agents;
   storage::EmbeddingRepository* embeddings = nullptr;        // null: no embeddings stored
   storage::CrmLeadRepository* leads = nullptr;               // null: {{lead}} is {}
@@ -76,7 +76,8 @@ class AnalyzeStage final : public queue::StageHandler {
     std::vector<storage::CallEmbedding> embeddings;
     std::string embeddings_error;
   };
-  [[nodiscard]] Result<LlmOutcome> run_llm(const storage::TenantId& t, const storage::CallRecord& call,
+  [[nodiscard]] Result<LlmOutcome> run_llm(const AnalyzeLlmDeps& llm, const storage::TenantId& t,
+                                           const storage::CallRecord& call,
                                            const std::vector<analytics::TranscriptSegment>& redacted,
                                            const std::map<std::string, double>& metric_values);
   void publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,

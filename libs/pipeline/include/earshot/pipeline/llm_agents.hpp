@@ -4,7 +4,7 @@
 // - RedisResultCache: the agents' result cache in Redis (key "earshot:llm:{sha256 of model,
 //   prompt version, prompts and schema}", SET ... EX ttl). A Redis failure is a miss, never an
 //   agent failure.
-// - LlmProviderFactory: a business's provider chain and embedder from its pipeline config
+// - LlmProviderFactory (a BusinessLlmSource): a business's provider chain and embedder from its pipeline config
 //   (llm_chain, embedding_provider, decrypted secrets; see earshot/llm/providers.hpp), built
 //   once per (business, config version). Limits, outermost first: the business's fleet-wide
 //   token bucket in Redis (requests_per_minute of the entry), the business's in-process cap
@@ -62,7 +62,7 @@ class SharedRateLimitedChatProvider final : public llm::ChatProvider {
   [[nodiscard]] std::string id() const override { return inner_->id(); }
 
  private:
-  void attempt(std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>> req);
+  void attempt(const std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>>& req);
   llm::ChatProvider* inner_;
   cache::RateLimiter* limiter_;
   std::string key_;
@@ -96,16 +96,29 @@ struct BusinessLlm {
   std::unique_ptr<llm::EmbeddingProvider> owned_embedder;
 };
 
-class LlmProviderFactory {
+// Where the analyze stage gets a business's chain and embedder from (LlmProviderFactory;
+// tests give an in-process one). Thread-safe; the BusinessLlm returned stays usable while
+// the caller holds it.
+class BusinessLlmSource {
+ public:
+  virtual ~BusinessLlmSource() = default;
+  // kInvalidArgument for a bad llm_chain.
+  [[nodiscard]] virtual Result<std::shared_ptr<const BusinessLlm>> for_business(
+      const std::string& bid, const storage::PipelineConfig& config) = 0;
+};
+
+class LlmProviderFactory final : public BusinessLlmSource {
  public:
   // `limiter` may be null (no fleet-wide per-business bucket).
   LlmProviderFactory(http::HttpClient& client, const Clock& clock, LlmSettings settings,
                      cache::RateLimiter* limiter = nullptr);
-  ~LlmProviderFactory();
+  ~LlmProviderFactory() override;
+  LlmProviderFactory(const LlmProviderFactory&) = delete;
+  LlmProviderFactory& operator=(const LlmProviderFactory&) = delete;
   // The business's chain and embedder; cached until the config's version changes (earlier
   // ones are kept alive for requests still in flight). kInvalidArgument for a bad llm_chain.
   [[nodiscard]] Result<std::shared_ptr<const BusinessLlm>> for_business(const std::string& bid,
-                                                                        const storage::PipelineConfig& config);
+                                                                        const storage::PipelineConfig& config) override;
   [[nodiscard]] const LlmSettings& settings() const { return settings_; }
   [[nodiscard]] http::HttpClient& client() { return client_; }
 

@@ -60,7 +60,10 @@ class Transcriber {
   // what it points to are needed only until this call returns. The default runs transcribe()
   // here, on the calling (work) thread.
   using Callback = std::function<void(Result<stt::Transcript>)>;
-  virtual void transcribe_async(const Input& in, Callback done) { done(transcribe(in)); }
+  virtual void transcribe_async(const Input& in, Callback done) {
+    auto callback = std::move(done);  // by value: overrides keep it past this call
+    callback(transcribe(in));
+  }
 };
 
 // A mono call measured by its transcript (speakers "agent" and "customer"; other voices do

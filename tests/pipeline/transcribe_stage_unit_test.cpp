@@ -1,0 +1,332 @@
+// The transcribe stage against the in-memory storage fakes, an in-memory audio store and a
+// scripted transcriber: a stereo call is measured from its channels and gets the
+// transcriber's transcript, the call moves to transcribed and analyze.{bid} gets its message;
+// a redelivery does nothing twice; undecodable audio and a missing recording fail the call
+// with the reason and dead-letter; an unavailable database or store is retried without
+// failing the call; another business's call is never touched. Hermetic: audio is synthesised
+// on the machine (flite), time comes from a FakeClock, no services.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "audio_fixture.hpp"
+#include "earshot/audio/wav_writer.hpp"
+#include "earshot/pipeline/transcribe_stage.hpp"
+#include "earshot/queue/messages.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/objectstore/audio_store_fake.hpp"
+#include "fakes/pipeline/transcriber_fake.hpp"
+#include "fakes/storage/calls_fake.hpp"
+#include "fakes/storage/events_fake.hpp"
+#include "fakes/storage/metrics_fake.hpp"
+#include "fakes/storage/pipeline_configs_fake.hpp"
+#include "fakes/storage/transcripts_fake.hpp"
+#include "stage_outcome.hpp"
+
+namespace earshot::pipeline {
+namespace {
+
+using nlohmann::json;
+using storage::CallStatus;
+using storage::EventOutcome;
+using storage::TenantId;
+
+constexpr int kRate = 16000;
+
+// A stereo call: the agent speaks on channel 0 from 0.5 s, the customer on channel 1 0.8 s
+// after the agent stops, then 4 s of silence. The truth is the speech placement.
+const earshot::testing::TestCall& stereo_call() {
+  static const earshot::testing::TestCall call = [] {
+    std::vector<earshot::testing::Placement> parts;
+    parts.push_back({0, 500, earshot::testing::speak("Thank you for calling the support line", "slt", kRate)});
+    parts.push_back({1, parts.back().end_ms(kRate) + 800,
+                     earshot::testing::speak("My internet has been slow since Monday", "rms", kRate)});
+    return earshot::testing::build_call(2, parts.back().end_ms(kRate) + 4000, parts, kRate);
+  }();
+  return call;
+}
+
+std::vector<std::uint8_t> wav_of(const earshot::testing::TestCall& call) {
+  audio::AudioBuffer buffer;
+  buffer.sample_rate = call.rate;
+  buffer.channels = call.channels;
+  const auto bytes = audio::encode_wav_pcm16(buffer);
+  return {bytes.begin(), bytes.end()};
+}
+
+// What the scripted transcriber answers: one turn each, speakers already mapped.
+stt::Transcript scripted_transcript() {
+  stt::Transcript t;
+  t.provider = "fake-stt";
+  t.language = "en";
+  t.segments = {{"agent", 500, 2600, "Thank you for calling the support line", 0.9, {}},
+                {"customer", 3400, 5600, "My internet has been slow since Monday", 0.8, {}}};
+  return t;
+}
+
+class TranscribeStageUnit : public ::testing::Test {
+ protected:
+  TranscribeStageUnit() {
+    EXPECT_TRUE(topology.resolve());
+    transcriber->set_reply(scripted_transcript());
+    TranscribeStageOptions options;
+    options.work_threads = 1;
+    options.db_threads = 1;
+    stage = std::make_unique<TranscribeStage>(
+        TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store, transcribers, metrics, clock,
+                            topology, audio::DecodeLimits{}},
+        options);
+  }
+
+  // A pending call of `t` whose recording is `uri`.
+  storage::Id new_call(const TenantId& t, const std::string& external_id, const std::string& uri, int channels = 2) {
+    storage::CallInput in;
+    in.external_id = external_id;
+    in.audio_uri = uri;
+    in.channels = channels;
+    in.started_at = storage::to_timestamp(clock.now());
+    auto up = calls.upsert(t, in);
+    EXPECT_TRUE(up) << up.error().to_string();
+    return up ? up->id : 0;
+  }
+
+  // The transcribe message of call `id` as the stage worker hands it over, under the
+  // envelope of business `bid`.
+  static queue::IncomingMessage message(const std::string& bid, storage::Id id) {
+    queue::IncomingMessage m;
+    m.envelope.bid = bid;
+    m.envelope.stage = queue::Stage::kTranscribe;
+    m.envelope.trace_id = "trace-" + std::to_string(id);
+    m.body = queue::TranscribeRequest::for_call(bid, id, "store://" + bid + "/unused.wav", 2).to_json();
+    return m;
+  }
+
+  storage::CallRecord call(const TenantId& t, storage::Id id) {
+    auto c = calls.get(t, id);
+    EXPECT_TRUE(c) << c.error().to_string();
+    return c ? *c : storage::CallRecord{};
+  }
+
+  std::vector<EventOutcome> outcomes(const TenantId& t, storage::Id id) {
+    std::vector<EventOutcome> out;
+    const auto list = events.list_for_call(t, id).value();
+    for (const auto& e : list) out.push_back(e.outcome);
+    return out;
+  }
+
+  const TenantId acme = *TenantId::make("acme");
+  const TenantId globex = *TenantId::make("globex");
+  earshot::testing::FakeClock clock;
+  earshot::testing::FakeCallRepository calls{&clock};
+  earshot::testing::FakeMetricsRepository metrics_repo{calls};
+  earshot::testing::FakeProcessingEventRepository events{calls};
+  earshot::testing::FakeTranscriptRepository transcripts{calls, metrics_repo, events};
+  earshot::testing::FakePipelineConfigRepository configs;
+  earshot::testing::FakeAudioStore store;
+  std::shared_ptr<earshot::testing::FakeTranscriber> transcriber =
+      std::make_shared<earshot::testing::FakeTranscriber>();
+  earshot::testing::FakeTranscriberFactory transcribers{transcriber};
+  Metrics metrics{"transcribe-unit-test", "0", "test"};
+  queue::TopologySettings topology;
+  std::unique_ptr<TranscribeStage> stage;
+};
+
+TEST_F(TranscribeStageUnit, StereoCallIsMeasuredTranscribedStoredAndHandedToAnalyze) {
+  storage::PipelineConfig pc;
+  pc.stt_provider = "deepgram";
+  pc.language = "hi";
+  pc.channel_roles_json = R"({"0":"agent","1":"customer"})";
+  ASSERT_TRUE(configs.put(acme, pc));
+  const auto& truth = stereo_call();
+  const auto id = new_call(acme, "stereo-1", store.put("acme/stereo-1.wav", wav_of(truth)));
+
+  const auto sent = testing::next_messages(stage->handle(message("acme", id)));
+
+  // analyze.acme gets the analyze message of this call, with the incoming trace.
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& next = sent[0];
+  EXPECT_EQ(next.exchange, topology.work_exchange);
+  EXPECT_EQ(next.routing_key, "analyze.acme");
+  EXPECT_EQ(queue::AnalyzeRequest::parse(next.body).value(), queue::AnalyzeRequest::for_call("acme", id));
+  auto env = queue::decode_envelope(next.headers, next.message_id);
+  ASSERT_TRUE(env) << env.error().to_string();
+  EXPECT_EQ(env->stage, queue::Stage::kAnalyze);
+  EXPECT_EQ(env->bid, "acme");
+  EXPECT_EQ(env->trace_id, "trace-" + std::to_string(id));
+
+  // The transcriber got the stereo audio with its voice activity and the business's language.
+  EXPECT_EQ(transcribers.providers(), std::vector<std::string>{"deepgram"});
+  const auto asked = transcriber->asked();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_TRUE(asked[0].stereo);
+  EXPECT_EQ(asked[0].channels, 2u);
+  EXPECT_EQ(asked[0].agent_channel, 0);
+  EXPECT_EQ(asked[0].customer_channel, 1);
+  EXPECT_EQ(asked[0].language, "hi");
+  EXPECT_EQ(asked[0].encoded_bytes, wav_of(truth).size());
+  EXPECT_TRUE(asked[0].had_speech);
+
+  // The transcript as the transcriber wrote it.
+  auto tr = transcripts.get(acme, id);
+  ASSERT_TRUE(tr) << tr.error().to_string();
+  EXPECT_EQ(tr->provider, "fake-stt");
+  EXPECT_EQ(tr->language, "en");
+  EXPECT_EQ(tr->version, 1);
+  EXPECT_EQ(tr->full_text, "Thank you for calling the support line\nMy internet has been slow since Monday");
+  EXPECT_EQ(json::parse(tr->segments_json), json::parse(R"([{"speaker":"agent","start_ms":500,"end_ms":2600,
+                               "text":"Thank you for calling the support line","confidence":0.9},
+                              {"speaker":"customer","start_ms":3400,"end_ms":5600,
+                               "text":"My internet has been slow since Monday","confidence":0.8}])"));
+
+  // Metrics from the channels: talk close to the placed speech, the trailing 4 s of silence.
+  auto m = metrics_repo.get(acme, id);
+  ASSERT_TRUE(m) << m.error().to_string();
+  EXPECT_EQ(m->source, storage::MetricsSource::kAudio);
+  EXPECT_EQ(m->duration_ms, truth.duration_ms());
+  const auto agent_truth = static_cast<double>(truth.truth[0][0].length());
+  const auto customer_truth = static_cast<double>(truth.truth[1][0].length());
+  EXPECT_NEAR(static_cast<double>(m->agent_talk_ms), agent_truth, agent_truth * 0.05);
+  EXPECT_NEAR(static_cast<double>(m->customer_talk_ms), customer_truth, customer_truth * 0.05);
+  const auto silences = json::parse(m->silences_json);
+  ASSERT_EQ(silences.size(), 1u);
+  EXPECT_NEAR(silences[0]["duration_ms"].get<double>(), 4000.0, 300.0);
+  ASSERT_TRUE(m->agent_wpm.has_value());
+  EXPECT_DOUBLE_EQ(*m->agent_wpm, 7 / (static_cast<double>(m->agent_talk_ms) / 60000.0));  // 7 words
+  ASSERT_TRUE(m->customer_wpm.has_value());
+  EXPECT_DOUBLE_EQ(*m->customer_wpm, 7 / (static_cast<double>(m->customer_talk_ms) / 60000.0));
+
+  // The call is transcribed; its events: started, succeeded.
+  EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+  EXPECT_EQ(outcomes(acme, id), (std::vector<EventOutcome>{EventOutcome::kStarted, EventOutcome::kSucceeded}));
+  EXPECT_NE(metrics.serialize().find(R"(earshot_calls_transcribed_total{provider="fake-stt"} 1)"), std::string::npos);
+}
+
+TEST_F(TranscribeStageUnit, RedeliveryOfATranscribedCallReSendsAnalyzeAndTranscribesNothing) {
+  const auto id = new_call(acme, "again", store.put("acme/again.wav", wav_of(stereo_call())));
+  ASSERT_EQ(testing::next_messages(stage->handle(message("acme", id))).size(), 1u);
+  ASSERT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+
+  const auto again = testing::next_messages(stage->handle(message("acme", id)));
+  ASSERT_EQ(again.size(), 1u);  // the analyze message again, in case it was lost
+  EXPECT_EQ(queue::AnalyzeRequest::parse(again[0].body).value(), queue::AnalyzeRequest::for_call("acme", id));
+
+  EXPECT_EQ(transcriber->asked().size(), 1u);
+  EXPECT_EQ(store.reads(), 1);
+  EXPECT_EQ(transcripts.get(acme, id)->version, 1);
+  EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+  const auto list = events.list_for_call(acme, id).value();
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[2].outcome, EventOutcome::kSkipped);
+  EXPECT_EQ(list[2].error, "already transcribed");
+}
+
+TEST_F(TranscribeStageUnit, UndecodableAudioFailsTheCallWithTheReasonAndDeadLetters) {
+  const std::string text = "this recording is actually a text file";
+  const auto id = new_call(acme, "broken", store.put("acme/broken.wav", {text.begin(), text.end()}));
+
+  const auto fail = testing::failure_of(stage->handle(message("acme", id)));
+  ASSERT_TRUE(fail);
+  EXPECT_EQ(fail->code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(fail->reason.find("not a recognised audio file"), std::string::npos) << fail->reason;
+
+  const auto c = call(acme, id);
+  EXPECT_EQ(c.status, CallStatus::kFailed);
+  EXPECT_EQ(c.failed_stage, "transcribe");
+  EXPECT_EQ(c.failed_reason, fail->reason);
+  EXPECT_TRUE(transcriber->asked().empty());
+  EXPECT_FALSE(transcripts.get(acme, id));
+  const auto list = events.list_for_call(acme, id).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1].outcome, EventOutcome::kFailed);
+  EXPECT_EQ(list[1].error, "invalid_argument: " + fail->reason);
+  EXPECT_NE(metrics.serialize().find(R"(earshot_calls_failed_total{code="invalid_argument",stage="transcribe"} 1)"),
+            std::string::npos);
+}
+
+TEST_F(TranscribeStageUnit, MissingRecordingFailsTheCallAndDeadLetters) {
+  const auto id = new_call(acme, "gone", "store://acme/gone.wav");
+
+  const auto fail = testing::failure_of(stage->handle(message("acme", id)));
+  ASSERT_TRUE(fail);
+  EXPECT_EQ(fail->code, ErrorCode::kNotFound);
+  EXPECT_EQ(fail->reason, "object store://acme/gone.wav not found");
+
+  const auto c = call(acme, id);
+  EXPECT_EQ(c.status, CallStatus::kFailed);
+  EXPECT_EQ(c.failed_reason, "object store://acme/gone.wav not found");
+  EXPECT_EQ(store.reads(), 1);
+  EXPECT_TRUE(transcriber->asked().empty());
+}
+
+TEST_F(TranscribeStageUnit, UnavailableDatabaseIsRetriedAndTheRetrySucceeds) {
+  const auto id = new_call(acme, "retry-db", store.put("acme/retry-db.wav", wav_of(stereo_call())));
+  calls.fail_next(Error(ErrorCode::kUnavailable, "database is down"));
+
+  auto r = stage->handle(message("acme", id));
+  ASSERT_FALSE(r);  // an error the worker retries (message_fate kRetry), not a dead letter
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(message_fate(r.error().code), MessageFate::kRetry);
+  EXPECT_EQ(call(acme, id).status, CallStatus::kPending);
+  EXPECT_EQ(store.reads(), 0);
+  EXPECT_TRUE(events.list_for_call(acme, id)->empty());
+
+  ASSERT_EQ(testing::next_messages(stage->handle(message("acme", id))).size(), 1u);
+  EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+  EXPECT_EQ(transcripts.get(acme, id)->version, 1);
+}
+
+TEST_F(TranscribeStageUnit, UnavailableStoreIsRetriedWithoutFailingTheCall) {
+  const auto id = new_call(acme, "retry-store", store.put("acme/retry-store.wav", wav_of(stereo_call())));
+  store.fail_next(Error(ErrorCode::kUnavailable, "store is down"));
+
+  auto r = stage->handle(message("acme", id));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().message, "store is down");
+  const auto c = call(acme, id);
+  EXPECT_EQ(c.status, CallStatus::kTranscribing);  // a redelivery does it again
+  EXPECT_TRUE(c.failed_reason.empty());
+
+  ASSERT_EQ(testing::next_messages(stage->handle(message("acme", id))).size(), 1u);
+  EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+  EXPECT_EQ(store.reads(), 2);
+}
+
+TEST_F(TranscribeStageUnit, CallOfAnotherBusinessIsNotTouched) {
+  const auto id = new_call(acme, "acme-call", store.put("acme/acme-call.wav", wav_of(stereo_call())));
+
+  // globex's message naming acme's call id: globex has no such call.
+  const auto fail = testing::failure_of(stage->handle(message("globex", id)));
+  ASSERT_TRUE(fail);
+  EXPECT_EQ(fail->code, ErrorCode::kNotFound);
+  EXPECT_EQ(fail->reason, "call " + std::to_string(id) + " does not exist for business globex");
+
+  const auto c = call(acme, id);
+  EXPECT_EQ(c.status, CallStatus::kPending);
+  EXPECT_TRUE(c.failed_reason.empty());
+  EXPECT_TRUE(events.list_for_call(acme, id)->empty());
+  EXPECT_FALSE(transcripts.get(acme, id));
+  EXPECT_EQ(store.reads(), 0);
+  EXPECT_TRUE(transcriber->asked().empty());
+}
+
+TEST_F(TranscribeStageUnit, RecordingOfAnotherBusinessIsNeverRead) {
+  // globex's call pointing at acme's recording.
+  const auto uri = store.put("acme/secret.wav", wav_of(stereo_call()));
+  const auto id = new_call(globex, "sneaky", uri);
+
+  const auto fail = testing::failure_of(stage->handle(message("globex", id)));
+  ASSERT_TRUE(fail);
+  EXPECT_EQ(fail->code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(fail->reason.starts_with("recording refused: ")) << fail->reason;
+  EXPECT_EQ(call(globex, id).status, CallStatus::kFailed);
+  EXPECT_EQ(store.reads(), 0);
+  EXPECT_TRUE(transcriber->asked().empty());
+}
+
+}  // namespace
+}  // namespace earshot::pipeline
