@@ -56,7 +56,10 @@ TEST_F(LimitsTest, TokenBucketSpacesRequests) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, 230ms);
   const auto reqs = fake.requests();
   ASSERT_EQ(reqs.size(), 6U);
-  EXPECT_GE(reqs[5].at - reqs[0].at, 200ms);
+  // Arrival times at the fake: the first may land late by its connection's setup (slow on a
+  // loaded machine or under a sanitizer), which shortens the span; unlimited, all six arrive
+  // within a few milliseconds.
+  EXPECT_GE(reqs[5].at - reqs[0].at, 100ms);
 }
 
 TEST_F(LimitsTest, FullQueueIsRateLimited) {
