@@ -14,17 +14,11 @@ namespace earshot::storage::fakes {
 
 class FakePipelineStatusRepository final : public PipelineStatusRepository {
  public:
-  void set(const TenantId& t, std::map<CallStatus, std::int64_t> counts, std::vector<WatermarkState> marks,
-           std::vector<FailedCall> failures) {
+  void set(const TenantId& t, std::vector<WatermarkState> marks, std::vector<FailedCall> failures) {
     std::lock_guard l(mu_);
-    rows_[t.bid()] = Rows{std::move(counts), std::move(marks), std::move(failures)};
+    rows_[t.bid()] = Rows{std::move(marks), std::move(failures)};
   }
 
-  Result<std::map<CallStatus, std::int64_t>> status_counts(const TenantId& t) override {
-    std::lock_guard l(mu_);
-    auto it = rows_.find(t.bid());
-    return it == rows_.end() ? std::map<CallStatus, std::int64_t>{} : it->second.counts;
-  }
   Result<std::vector<WatermarkState>> watermarks(const TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
@@ -41,7 +35,6 @@ class FakePipelineStatusRepository final : public PipelineStatusRepository {
 
  private:
   struct Rows {
-    std::map<CallStatus, std::int64_t> counts;
     std::vector<WatermarkState> marks;
     std::vector<FailedCall> failures;
   };
