@@ -26,9 +26,10 @@ Result<Reply> create_note(GatewayServices& s, const Request& req) {
   if (!c) return std::unexpected(c.error());
   const auto t = detail::tenant_of(req.caller_bid());
   auto& notes = s.repos.notes;
-  // A platform admin acting on the business is not one of its users: no author id.
-  const auto author =
-      req.principal->kind == Principal::Kind::kUser ? std::optional<storage::Id>(req.principal->id) : std::nullopt;
+  // A platform admin acting on the business is not one of its users: no author id. (Every
+  // route but the public ones has a principal.)
+  const std::optional<Principal>& who = req.principal;
+  const auto author = who && who->kind == Principal::Kind::kUser ? std::optional<storage::Id>(who->id) : std::nullopt;
   auto id = notes.create(t, c->id, author, text->value_or(""));
   if (!id) return std::unexpected(id.error());
   auto nl = notes.list_for_call(t, c->id);
@@ -54,9 +55,10 @@ Result<Reply> delete_note(GatewayServices& s, const Request& req) {
     if (n.id == *note_id) note = &n;
   }
   if (note == nullptr) return make_error(ErrorCode::kNotFound, "no such note");
-  const Principal& who = *req.principal;
-  const bool admin_caller = who.role == Role::kAdmin || who.role == Role::kPlatformAdmin;
-  const bool author = who.kind == Principal::Kind::kUser && note->author_user_id == who.id;
+  // Every route but the public ones has a principal; without one, nobody may delete.
+  const std::optional<Principal>& who = req.principal;
+  const bool admin_caller = who && (who->role == Role::kAdmin || who->role == Role::kPlatformAdmin);
+  const bool author = who && who->kind == Principal::Kind::kUser && note->author_user_id == who->id;
   if (!admin_caller && !author) {
     return make_error(ErrorCode::kPermissionDenied, "only the note's author or an admin may delete it");
   }

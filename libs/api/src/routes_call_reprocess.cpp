@@ -84,13 +84,14 @@ Result<Reply> reprocess_call(GatewayServices& s, const Request& req) {
   const auto t = detail::tenant_of(req.caller_bid());
   auto m = reset_call(s, t, *c, *stage);
   if (!m) return std::unexpected(m.error());
-  if (!*m) {
+  std::optional<queue::OutgoingMessage>& message = *m;
+  if (!message) {
     return make_error(ErrorCode::kFailedPrecondition, *stage == ReprocessStage::kAnalyze
                                                           ? "the call has no transcript or is still being processed"
                                                           : "the call is still being processed or has no recording");
   }
   std::vector<queue::OutgoingMessage> msgs;
-  msgs.push_back(std::move(**m));
+  msgs.push_back(std::move(*message));
   if (auto st = s.queues.publish(std::move(msgs)); !st) return std::unexpected(st.error());
   publish_event(s, t.bid(), "call.status",
                 {{"call_id", c->id},
@@ -150,11 +151,12 @@ Result<Reply> reprocess_calls(GatewayServices& s, const Request& req) {
       continue;
     }
     if (!m) return std::unexpected(m.error());
-    if (!*m) {
+    std::optional<queue::OutgoingMessage>& message = *m;
+    if (!message) {
       ++skipped;
       continue;
     }
-    batch.push_back(std::move(**m));
+    batch.push_back(std::move(*message));
     ++queued;
     if (batch.size() >= 500) {
       if (auto st = s.queues.publish(std::move(batch)); !st) return std::unexpected(st.error());
