@@ -166,7 +166,7 @@ TEST_F(ReadModelsTest, AnalyticsAndPipelineStatusCountOnlyTheBusinessesCalls) {
   ASSERT_EQ(states->size(), 1u);
   EXPECT_EQ((*states)[0].region, "TX");
 
-  auto counts = status_.status_counts(a_);
+  auto counts = calls_.count_by_status(a_);
   ASSERT_TRUE(counts);
   EXPECT_EQ(counts->at(CallStatus::kPending), 2);
   EXPECT_EQ(counts->at(CallStatus::kFailed), 1);
@@ -181,7 +181,7 @@ TEST_F(ReadModelsTest, AnalyticsAndPipelineStatusCountOnlyTheBusinessesCalls) {
   EXPECT_EQ((*marks)[0].position, "42");
   // The other business sees only its own call.
   EXPECT_EQ(analytics_.overview(b_, at(-10), at(200'000))->calls, 1);
-  EXPECT_EQ(status_.status_counts(b_)->at(CallStatus::kPending), 1);
+  EXPECT_EQ(calls_.count_by_status(b_)->at(CallStatus::kPending), 1);
   EXPECT_TRUE(status_.watermarks(b_)->empty());
   EXPECT_TRUE(status_.recent_failures(b_, 20)->empty());
   EXPECT_TRUE(analytics_.agent_days(b_, ann, at(-10), at(200'000))->empty());

@@ -179,9 +179,9 @@ TEST_F(TenancyFakesTest, ReadModelFakesAnswerOnlyTheBusinessesRows) {
     f.id = id;
     return f;
   };
-  status.set(a, {{CallStatus::kFailed, 3}}, {}, {failure(1), failure(2), failure(3)});
+  status.set(a, {}, {failure(1), failure(2), failure(3)});
   EXPECT_EQ(status.recent_failures(a, 2)->size(), 2u);
-  EXPECT_TRUE(status.status_counts(b)->empty());
+  EXPECT_TRUE(status.recent_failures(b, 2)->empty());
 
   FakeCallDetailRepository details;
   CallDetail d;

@@ -14,7 +14,7 @@
 #include "earshot/api/router.hpp"
 #include "earshot/http/address_policy.hpp"
 #include "earshot/queue/message.hpp"
-#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/repository_common.hpp"
 
 namespace earshot::api::detail {
 
@@ -73,7 +73,8 @@ inline Status check_literal_destination(const http::AddressPolicy& policy, std::
 inline Status check_destinations(const http::AddressPolicy& policy, const std::string& path, const Json& j) {
   if (j.is_object()) {
     for (const auto& [k, v] : j.items()) {
-      const std::string field = path + "." + k;
+      std::string field = path;
+      field.append(".").append(k);
       if (v.is_string() && (k == "host" || k == "url" || k == "base_url" || k.ends_with("_url"))) {
         int port = 0;
         if (k == "host" && j.contains("port") && j["port"].is_number_integer()) port = j["port"].get<int>();

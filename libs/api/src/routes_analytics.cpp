@@ -78,8 +78,9 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
       if (*team && a.team != **team) continue;
       rows.push_back(agent_row(a));
     }
-    // Agents without a value sort last either way; ties by id for a stable order.
-    std::stable_sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) {
+    // Agents without a value sort last either way; ties by id, so the order is total (and
+    // std::sort as stable as a stable sort).
+    std::sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) {
       const Json& x = a[sort];
       const Json& y = b[sort];
       if (x.is_null() != y.is_null()) return y.is_null();

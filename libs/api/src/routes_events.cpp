@@ -73,7 +73,7 @@ std::shared_ptr<EventHub::Slot> EventHub::acquire(const std::string& bid, std::s
 }
 
 void EventHub::attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last,
-                      std::shared_ptr<EventSink> sink) {
+                      const std::shared_ptr<EventSink>& sink) {
   if (!sink->push(fmt::format("retry: {}\n: connected\n\n", settings_.retry.count()))) return;
   auto stream = std::make_shared<Stream>();
   stream->bid = bid;
@@ -269,7 +269,7 @@ void add_event_routes(Router& router, GatewayServices& s) {
     if (!last.empty() && !cache::valid_stream_id(last)) {
       return detail::invalid("Last-Event-ID must be an event id like 1763730000000-0");
     }
-    const std::string bid = req.caller_bid();
+    const std::string& bid = req.caller_bid();
     std::string reason;
     auto slot = s.events->acquire(bid, &reason);
     if (!slot) {
@@ -290,8 +290,8 @@ void add_event_routes(Router& router, GatewayServices& s) {
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.headers.emplace_back("X-Accel-Buffering", "no");
     EventHub* hub = s.events;
-    r.stream = [hub, slot, bid, last](std::shared_ptr<EventSink> sink) {
-      hub->attach(slot, bid, last, std::move(sink));
+    r.stream = [hub, slot, bid, last](const std::shared_ptr<EventSink>& sink) {
+      hub->attach(slot, bid, last, sink);
     };
     return r;
   });

@@ -35,6 +35,7 @@ Result<Reply> answer(const ingest::IngestResult<ingest::Ingested>& r) {
     return refusal(r.error());
   }
   const auto& c = r->call;
+  const auto& media = r->media;
   Json j{{"id", c.id},
          {"external_id", c.external_id},
          {"status", storage::status_name(c.status)},
@@ -42,7 +43,7 @@ Result<Reply> answer(const ingest::IngestResult<ingest::Ingested>& r) {
          {"started_at", detail::iso(c.started_at)},
          {"duration_ms", c.duration_ms},
          {"channels", c.channels},
-         {"media", r->media ? r->media->to_json() : Json(nullptr)}};
+         {"media", media ? media->to_json() : Json(nullptr)}};
   Reply out = r->created ? Reply::created(std::move(j)) : Reply::ok(std::move(j));
   out.headers.emplace_back("Location", "/api/v1/calls/" + std::to_string(c.id));
   return out;

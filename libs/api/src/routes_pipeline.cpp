@@ -15,7 +15,7 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
   router.add("GET", "/api/v1/pipeline/status", read, [&s](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto counts = s.repos.pipeline_status.status_counts(t);
+    auto counts = s.repos.calls.count_by_status(t);
     if (!counts) return std::unexpected(counts.error());
     Json by_status = Json::object();
     for (auto st : {storage::CallStatus::kPending, storage::CallStatus::kTranscribing,

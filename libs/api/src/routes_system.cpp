@@ -42,8 +42,6 @@ Result<storage::Timestamp> parse_time(std::string_view s) {
 
 }  // namespace detail
 
-using detail::invalid;
-
 void add_system_routes(Router& router, GatewayServices& s) {
   Policy pub;
   pub.public_route = true;

@@ -109,16 +109,6 @@ Result<std::vector<RegionStats>> MySqlAnalyticsRepository::regions(const TenantI
   return out;
 }
 
-Result<std::map<CallStatus, std::int64_t>> MySqlPipelineStatusRepository::status_counts(const TenantId& t) {
-  auto r = db_.execute("SELECT status, COUNT(*) FROM call_records WHERE bid = ? GROUP BY status", {Value(t.bid())});
-  if (!r) return std::unexpected(r.error());
-  std::map<CallStatus, std::int64_t> out;
-  for (const auto& row : r->rows) {
-    if (auto s = status_from_name(row[0].as_string())) out[*s] = row[1].as_int();
-  }
-  return out;
-}
-
 Result<std::vector<WatermarkState>> MySqlPipelineStatusRepository::watermarks(const TenantId& t) {
   auto r = db_.execute("SELECT source, position, updated_at FROM sync_watermarks WHERE bid = ? ORDER BY source",
                        {Value(t.bid())});

@@ -14,17 +14,11 @@ namespace earshot::testing {
 
 class FakePipelineStatusRepository final : public storage::PipelineStatusRepository {
  public:
-  void set(const storage::TenantId& t, std::map<storage::CallStatus, std::int64_t> counts,
-           std::vector<storage::WatermarkState> marks, std::vector<storage::FailedCall> failures) {
+  void set(const storage::TenantId& t, std::vector<storage::WatermarkState> marks, std::vector<storage::FailedCall> failures) {
     std::lock_guard l(mu_);
-    rows_[t.bid()] = Rows{std::move(counts), std::move(marks), std::move(failures)};
+    rows_[t.bid()] = Rows{std::move(marks), std::move(failures)};
   }
 
-  Result<std::map<storage::CallStatus, std::int64_t>> status_counts(const storage::TenantId& t) override {
-    std::lock_guard l(mu_);
-    auto it = rows_.find(t.bid());
-    return it == rows_.end() ? std::map<storage::CallStatus, std::int64_t>{} : it->second.counts;
-  }
   Result<std::vector<storage::WatermarkState>> watermarks(const storage::TenantId& t) override {
     std::lock_guard l(mu_);
     auto it = rows_.find(t.bid());
@@ -41,7 +35,6 @@ class FakePipelineStatusRepository final : public storage::PipelineStatusReposit
 
  private:
   struct Rows {
-    std::map<storage::CallStatus, std::int64_t> counts;
     std::vector<storage::WatermarkState> marks;
     std::vector<storage::FailedCall> failures;
   };

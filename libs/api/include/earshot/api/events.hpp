@@ -66,7 +66,8 @@ class EventHub {
   // Starts serving a stream of `bid` on `sink` from after `last` (a stream id, "0-0" for all):
   // writes the retry hint at once, then events and heartbeats until the sink closes or the
   // hub does. The slot is released when the stream ends.
-  void attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last, std::shared_ptr<EventSink> sink);
+  void attach(std::shared_ptr<Slot> slot, const std::string& bid, std::string last,
+              const std::shared_ptr<EventSink>& sink);
 
   // Marks the streams of `bid` (an event arrived) or of every business (resubscribed).
   void notify(const std::string& bid);

@@ -1,13 +1,13 @@
 #pragma once
 // The analytics read models (/api/v1/analytics/...): aggregates over a business's calls
-// started in [from, to). Errors as in repositories.hpp; every query is scoped by bid.
+// started in [from, to). Errors as in repository_common.hpp; every query is scoped by bid.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/repository_common.hpp"
 
 namespace earshot::storage {
 

@@ -3,14 +3,15 @@
 //
 // A refresh token is stored only as the SHA-256 of its secret. Tokens are looked up before
 // the tenant is known (like API keys): the token's row names its business. Errors as in
-// repositories.hpp.
+// repository_common.hpp.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/repository_common.hpp"
+#include "earshot/storage/tenancy_repositories.hpp"
 
 namespace earshot::storage {
 

@@ -8,7 +8,7 @@
 // on (bid, subscription, event id)), the dispatcher claims due rows by moving their next
 // attempt past a lease (so a worker killed mid-delivery leaves a row that is claimed again
 // when the lease runs out), and records each attempt's outcome. Tenant-scoped like every
-// repository (repositories.hpp) except claim_due(), record() and gauges(), which serve the
+// repository (repository_common.hpp) except claim_due(), record() and gauges(), which serve the
 // worker across businesses (each row carries its bid).
 
 #include <chrono>
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "earshot/core/error.hpp"
-#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/repository_common.hpp"
 
 namespace earshot::storage {
 

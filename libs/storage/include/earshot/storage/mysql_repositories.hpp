@@ -282,7 +282,6 @@ class MySqlAnalyticsRepository final : public AnalyticsRepository {
 class MySqlPipelineStatusRepository final : public PipelineStatusRepository {
  public:
   explicit MySqlPipelineStatusRepository(Database& db) : db_(db) {}
-  Result<std::map<CallStatus, std::int64_t>> status_counts(const TenantId& t) override;
   Result<std::vector<WatermarkState>> watermarks(const TenantId& t) override;
   Result<std::vector<FailedCall>> recent_failures(const TenantId& t, int limit) override;
 

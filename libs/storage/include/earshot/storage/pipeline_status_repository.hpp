@@ -1,13 +1,13 @@
 #pragma once
-// Where a business's calls are in the pipeline (/api/v1/pipeline/status): calls by status,
-// sync watermarks and the latest failures. Errors as in repositories.hpp.
+// Where a business's calls are in the pipeline (/api/v1/pipeline/status): sync watermarks
+// and the latest failures (the calls by status are CallRepository::count_by_status). Errors
+// as in repository_common.hpp.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "earshot/storage/repositories.hpp"
+#include "earshot/storage/repository_common.hpp"
 
 namespace earshot::storage {
 
@@ -29,8 +29,6 @@ struct FailedCall {
 class PipelineStatusRepository {
  public:
   virtual ~PipelineStatusRepository() = default;
-  // The business's calls by status; a status without calls is absent.
-  [[nodiscard]] virtual Result<std::map<CallStatus, std::int64_t>> status_counts(const TenantId& t) = 0;
   // Every sync watermark of the business, by source.
   [[nodiscard]] virtual Result<std::vector<WatermarkState>> watermarks(const TenantId& t) = 0;
   // The failed calls, most recently failed first (ties: higher id first), at most `limit`.

@@ -1,0 +1,118 @@
+#pragma once
+// What the analyze stage writes: analyses (with the QA score and escalation they decide),
+// embeddings, category matches, and the escalations analysts work through.
+// Contract (tenant scoping, errors): repository_common.hpp.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earshot/storage/repository_common.hpp"
+
+namespace earshot::storage {
+
+struct AnalysisInput {
+  Id agent_config_id = 0;
+  std::int64_t agent_version = 1;
+  std::string output_json = "{}";
+  std::string model;
+  std::string prompt_hash;
+  std::int64_t latency_ms = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  // An agent run that failed is stored too: failed, with its reason (the call still counts
+  // as analysed).
+  bool failed = false;
+  std::string error = {};
+  bool cache_hit = false;  // the output came from the LLM result cache
+};
+
+struct Analysis : AnalysisInput {
+  Id id = 0;
+  Id call_id = 0;
+  bool is_latest = false;
+  Timestamp created_at{};
+};
+
+enum class EscalationSeverity { kLow, kMedium, kHigh };
+enum class EscalationStatus { kOpen, kAcknowledged, kResolved };
+
+struct CallAnalysisResult {
+  std::vector<AnalysisInput> analyses;
+  std::optional<double> qa_score;
+  // When set, an escalation is opened in the same transaction and counted for the agent.
+  std::optional<std::string> escalation_reason;
+  EscalationSeverity escalation_severity = EscalationSeverity::kMedium;
+  Timestamp at{};  // for the agent's trend entry
+};
+
+class AnalysisRepository {
+ public:
+  virtual ~AnalysisRepository() = default;
+  // One transaction: stores the analyses (earlier runs of the same agent config stay, no
+  // longer latest), sets the call's QA score, opens the escalation if any, and the first
+  // time for this call adds it to its human agent's aggregates (agent row locked with
+  // SELECT ... FOR UPDATE; trend bounded). Returns whether the aggregates were updated
+  // (false on a re-analysis or for a call without an agent). kNotFound for a foreign call.
+  [[nodiscard]] virtual Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) = 0;
+  [[nodiscard]] virtual Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id,
+                                                                    bool latest_only) = 0;
+};
+
+// One vector of a call: the whole call (chunk_index -1) or one transcript chunk (0, 1, ...).
+struct CallEmbedding {
+  std::int64_t chunk_index = -1;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  std::string text;   // the chunk's (redacted) text; empty for the whole-call vector
+  std::string model;  // the embedder's id, e.g. "hashed-bow:256"
+  std::vector<float> vector;
+};
+
+class EmbeddingRepository {
+ public:
+  virtual ~EmbeddingRepository() = default;
+  // Replaces every vector of the call (re-analysis). kNotFound for a foreign call.
+  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) = 0;
+  // The call's vectors, whole call first, then chunks in order.
+  [[nodiscard]] virtual Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t, Id call_id) = 0;
+};
+
+struct CategoryMatch {
+  Id category_id = 0;
+  std::string spans_json = "[]";  // [{begin_ms, end_ms}]
+};
+
+class CategoryMatchRepository {
+ public:
+  virtual ~CategoryMatchRepository() = default;
+  // Replaces the call's matches. kNotFound for a foreign call or category.
+  [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id, const std::vector<CategoryMatch>& matches) = 0;
+  [[nodiscard]] virtual Result<std::vector<CategoryMatch>> list_for_call(const TenantId& t, Id call_id) = 0;
+};
+
+struct Escalation {
+  Id id = 0;
+  Id call_id = 0;
+  std::string reason;
+  EscalationSeverity severity = EscalationSeverity::kMedium;
+  EscalationStatus status = EscalationStatus::kOpen;
+  Timestamp created_at{};
+  std::optional<Timestamp> resolved_at;
+};
+
+class EscalationRepository {
+ public:
+  virtual ~EscalationRepository() = default;
+  [[nodiscard]] virtual Result<Id> create(const TenantId& t, Id call_id, std::string_view reason,
+                                          EscalationSeverity severity) = 0;
+  [[nodiscard]] virtual Result<std::vector<Escalation>> list(const TenantId& t, std::optional<EscalationStatus> status,
+                                                             int limit) = 0;
+  [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, EscalationStatus s, Timestamp at) = 0;
+  // The escalations of one call, newest first (empty for a foreign or missing call).
+  [[nodiscard]] virtual Result<std::vector<Escalation>> list_for_call(const TenantId& t, Id call_id) = 0;
+};
+
+}  // namespace earshot::storage

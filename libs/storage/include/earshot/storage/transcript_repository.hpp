@@ -1,0 +1,88 @@
+#pragma once
+// What the transcribe stage writes: a call's transcript and its conversation metrics.
+// Contract (tenant scoping, errors): repository_common.hpp.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earshot/storage/processing_event_repository.hpp"
+#include "earshot/storage/repository_common.hpp"
+
+namespace earshot::storage {
+
+struct Transcript {
+  Id call_id = 0;
+  std::string segments_json = "[]";  // [{speaker, start_ms, end_ms, text, confidence}]
+  std::string full_text;
+  std::string provider;
+  std::string language;
+  std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
+};
+
+enum class MetricsSource { kAudio, kTranscript };
+
+// The conversation metrics of a call (definitions: the shared metrics document).
+struct CallMetrics {
+  Id call_id = 0;
+  MetricsSource source = MetricsSource::kTranscript;
+  std::int64_t duration_ms = 0;
+  std::int64_t agent_talk_ms = 0;
+  std::int64_t customer_talk_ms = 0;
+  std::optional<double> agent_talk_ratio;
+  std::optional<double> agent_talk_pct_of_call;
+  std::int64_t non_talk_ms = 0;
+  std::string silences_json = "[]";
+  std::int64_t overtalk_ms = 0;
+  std::int64_t overtalk_count = 0;
+  std::int64_t agent_interruptions = 0;
+  std::int64_t agent_interruption_ms = 0;
+  std::int64_t customer_interruptions = 0;
+  std::int64_t customer_interruption_ms = 0;
+  std::optional<double> agent_loudness_mean_dbfs;
+  std::optional<double> agent_loudness_peak_dbfs;
+  std::optional<double> customer_loudness_mean_dbfs;
+  std::optional<double> customer_loudness_peak_dbfs;
+  std::string loudness_series_json = "{}";
+  std::int64_t longest_monologue_ms = 0;
+  std::int64_t longest_customer_story_ms = 0;
+  std::optional<double> interactivity_per_min;
+  std::optional<double> patience_ms;
+  std::optional<double> agent_wpm;
+  std::optional<double> customer_wpm;
+  std::optional<double> question_rate_per_hour;
+  std::optional<double> agent_sentiment;
+  std::optional<double> customer_sentiment;
+  std::optional<double> agent_sentiment_q[4];
+  std::optional<double> customer_sentiment_q[4];
+  std::optional<double> sentiment_change;
+};
+
+class TranscriptRepository {
+ public:
+  virtual ~TranscriptRepository() = default;
+  // Writes (or rewrites) the call's transcript. kNotFound when the call is not the tenant's.
+  [[nodiscard]] virtual Status put(const TenantId& t, const Transcript& tr) = 0;
+  // A transcription's result in one transaction: the transcript (as put()), the call's
+  // metrics (as MetricsRepository::put), the call moved transcribing -> transcribed (when it
+  // is transcribing) and `event` appended. True when the call moved; kNotFound when the call
+  // is not the tenant's.
+  [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
+                                                     const ProcessingEvent& event) = 0;
+  [[nodiscard]] virtual Result<Transcript> get(const TenantId& t, Id call_id) = 0;
+  // Calls whose transcript contains every word of `text` (FULLTEXT), newest first.
+  [[nodiscard]] virtual Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) = 0;
+};
+
+class MetricsRepository {
+ public:
+  virtual ~MetricsRepository() = default;
+  // Writes the call's metrics and, in the same transaction, the values the call list filters
+  // on (agent talk ratio, customer sentiment). kNotFound when the call is not the tenant's.
+  [[nodiscard]] virtual Status put(const TenantId& t, const CallMetrics& m) = 0;
+  [[nodiscard]] virtual Result<CallMetrics> get(const TenantId& t, Id call_id) = 0;
+};
+
+}  // namespace earshot::storage
