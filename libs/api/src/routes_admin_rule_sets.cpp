@@ -31,7 +31,7 @@ storage::RuleSetRepository& rule_sets(GatewayServices& s, RuleSetKind kind) {
 
 // One kind of rule set: where it lives, what its rules are called and how they are checked.
 struct RuleSetResource {
-  const char* path;         // under the business: "categories" or "scorecards"
+  const char* path;  // under the business: "categories" or "scorecards"
   RuleSetKind kind;
   const char* rules_field;  // "rules" or "questions"
   Status (*validate)(const Json&);

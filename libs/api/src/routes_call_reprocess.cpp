@@ -176,7 +176,8 @@ Result<Reply> reprocess_calls(GatewayServices& s, const Request& req) {
 void add_reprocess_routes(Router& router, GatewayServices& s, const CallPolicies& p) {
   router.add("POST", "/api/v1/calls/{id}/reprocess", p.analyst,
              [&s](const Request& req) { return reprocess_call(s, req); });
-  router.add("POST", "/api/v1/calls/reprocess", p.analyst, [&s](const Request& req) { return reprocess_calls(s, req); });
+  router.add("POST", "/api/v1/calls/reprocess", p.analyst,
+             [&s](const Request& req) { return reprocess_calls(s, req); });
 }
 
 }  // namespace earshot::api::calls

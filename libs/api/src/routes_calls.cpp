@@ -171,11 +171,11 @@ Result<Reply> list_calls(GatewayServices& s, const Request& req) {
   } else {
     Json items = Json::array();
     for (const auto& c : page->calls) items.push_back(call_json(c));
-    out = detail::list_reply(
-        req, items,
-        {"id", "external_id", "human_agent_id", "direction", "city", "issue_category", "started_at", "duration_ms",
-         "language", "status", "agent_talk_ratio", "customer_sentiment", "qa_score"},
-        "calls", Json::object());
+    out =
+        detail::list_reply(req, items,
+                           {"id", "external_id", "human_agent_id", "direction", "city", "issue_category", "started_at",
+                            "duration_ms", "language", "status", "agent_talk_ratio", "customer_sentiment", "qa_score"},
+                           "calls", Json::object());
   }
   if (out && !page->next_cursor.empty()) out->headers.emplace_back("X-Next-Cursor", page->next_cursor);
   if (out && cacheable) s.list_cache->store(bid, cache_key, generation, *out);
@@ -440,9 +440,8 @@ void add_call_detail_routes(Router& router, GatewayServices& s, const CallPolici
     if (!d) return std::unexpected(d.error());
     return Reply::text(call_detail_body(*d), "application/json");
   });
-  router.add("DELETE", "/api/v1/calls/{id}", p.admin, [&s, objects = s.object_store](const Request& req) {
-    return delete_call(s, *objects, req);
-  });
+  router.add("DELETE", "/api/v1/calls/{id}", p.admin,
+             [&s, objects = s.object_store](const Request& req) { return delete_call(s, *objects, req); });
 }
 
 }  // namespace calls

@@ -290,9 +290,7 @@ void add_event_routes(Router& router, GatewayServices& s) {
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.headers.emplace_back("X-Accel-Buffering", "no");
     EventHub* hub = s.events;
-    r.stream = [hub, slot, bid, last](const std::shared_ptr<EventSink>& sink) {
-      hub->attach(slot, bid, last, sink);
-    };
+    r.stream = [hub, slot, bid, last](const std::shared_ptr<EventSink>& sink) { hub->attach(slot, bid, last, sink); };
     return r;
   });
 }

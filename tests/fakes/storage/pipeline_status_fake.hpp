@@ -14,7 +14,8 @@ namespace earshot::testing {
 
 class FakePipelineStatusRepository final : public storage::PipelineStatusRepository {
  public:
-  void set(const storage::TenantId& t, std::vector<storage::WatermarkState> marks, std::vector<storage::FailedCall> failures) {
+  void set(const storage::TenantId& t, std::vector<storage::WatermarkState> marks,
+           std::vector<storage::FailedCall> failures) {
     std::lock_guard l(mu_);
     rows_[t.bid()] = Rows{std::move(marks), std::move(failures)};
   }
