@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The sanitizer gate: builds the hermetic unit tests (ctest label `unit`) with
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and with ThreadSanitizer
-# (build-tsan/), and runs them; any report fails the run. Not yet called by
-# scripts/test.sh (docs/development.md); `scripts/sanitize.sh address` or
+# (build-tsan/), and runs them; any report fails the run. scripts/test.sh calls it after
+# the main ctest run (EARSHOT_SANITIZERS chooses which); `scripts/sanitize.sh address` or
 # `scripts/sanitize.sh thread` runs one of the two.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, checks the format and the library graph,
-# builds, starts the isolated test services (own ports and data under .local/test/, never
-# the demo's), runs every test with ctest, prints ctest's summary, and stops the services it
-# started.
+# builds, runs clang-tidy over the libraries, starts the isolated test services (own ports
+# and data under .local/test/, never the demo's), runs every test with ctest and prints
+# ctest's summary, stops the services it started, then (when asked) builds and runs the unit
+# tests under AddressSanitizer+UBSan and ThreadSanitizer (scripts/sanitize.sh).
+#
+#   scripts/test.sh [CTEST_ARGS...]   extra arguments go to the main ctest run
+#   EARSHOT_SANITIZERS="" (default: none yet) | "address" | "thread" | "address thread"
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,6 +19,8 @@ bash scripts/fetch-assets.sh
 bash scripts/check-format.sh
 bash scripts/check-deps.sh
 bash scripts/build.sh
+# clang-tidy (.clang-tidy's checks); a source unchanged since its last clean run is skipped.
+bash scripts/check-tidy.sh
 
 started_here=0
 if ! bash "$SERVICES" --instance test status >/dev/null 2>&1; then
@@ -33,4 +39,32 @@ fi
 
 # Unit tests are hermetic; integration tests use the services above with unique names, so
 # both kinds can run side by side.
-ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"
+rc=0
+ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" 2>&1 | tee build/ctest-main.log || rc=$?
+cleanup
+started_here=0
+
+# The sanitizer builds run the hermetic unit tests only; any report fails the run.
+read -r -a sanitizers <<<"${EARSHOT_SANITIZERS-}"
+logs=(build/ctest-main.log)
+if [ ${#sanitizers[@]} -gt 0 ]; then
+  bash scripts/sanitize.sh "${sanitizers[@]}" || rc=1
+  for kind in "${sanitizers[@]}"; do
+    case "$kind" in address) logs+=(build-asan/sanitize-ctest.log) ;; thread) logs+=(build-tsan/sanitize-ctest.log) ;; esac
+  done
+fi
+
+# One line over every ctest run above (the main run, then each sanitizer build's).
+passed=0 failed=0
+for log in "${logs[@]}"; do
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" 2>/dev/null | tail -n 1 || true)
+  if [ -z "$line" ]; then echo "test.sh: no ctest summary in $log" >&2; rc=1; continue; fi
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  fail=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  echo "test.sh: $log: $line"
+  passed=$((passed + total - fail))
+  failed=$((failed + fail))
+done
+echo "$passed passed, $failed failed"
+if [ "$rc" -ne 0 ]; then echo "test.sh: FAILED (see above)" >&2; fi
+exit "$rc"
