@@ -16,6 +16,14 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)
+# PDF text for the knowledge base (libpoppler-cpp-dev).
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
+
+# hnswlib is header-only (libhnswlib-dev): the vector index of libs/rag.
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
+add_library(earshot_thirdparty_hnswlib INTERFACE)
+add_library(thirdparty::hnswlib ALIAS earshot_thirdparty_hnswlib)
+target_include_directories(earshot_thirdparty_hnswlib SYSTEM INTERFACE ${HNSWLIB_INCLUDE_DIR})
 
 # cpp-httplib is a compiled library on Debian; its users must see the same feature macros.
 find_library(HTTPLIB_LIBRARY NAMES cpp-httplib REQUIRED)

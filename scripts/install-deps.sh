@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   librabbitmq-dev libmariadb-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev prometheus-cpp-dev libhiredis-dev libsndfile1-dev libcpp-httplib-dev libssl-dev
-  libsodium-dev libjwt-dev libhnswlib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsodium-dev libjwt-dev libhnswlib-dev libpoppler-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libbrotli-dev libboost1.81-dev
   # offline speech engine
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
