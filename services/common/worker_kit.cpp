@@ -70,6 +70,18 @@ queue::StageWorker& WorkerKit::add_worker(Runtime& runtime, queue::AsyncStageHan
   return add(runtime, handler);
 }
 
+queue::StageWorker& WorkerKit::add_side_worker(Runtime& runtime, queue::Stage stage, queue::StageHandler& handler,
+                                               std::size_t handler_threads) {
+  auto options = worker_settings_.options(stage);
+  options.handler_threads = handler_threads;
+  options.per_business_in_flight = 1;
+  auto worker = std::make_unique<queue::StageWorker>(deps_.amqp, topology_, options, handler, *directory_, recorder_,
+                                                     runtime.metrics(), runtime.clock());
+  auto& added = *worker;
+  runtime.add_component(std::move(worker));
+  return added;
+}
+
 int run_worker(int argc, char** argv, WorkerKit& kit, StageWiring stage) {
   ServiceDefinition def;
   def.name = std::move(stage.name);

@@ -80,6 +80,11 @@ class WorkerKit {
   // Adds the stage worker as the last component (call it at the end of the stage's wiring).
   queue::StageWorker& add_worker(Runtime& runtime, queue::StageHandler& handler);
   queue::StageWorker& add_worker(Runtime& runtime, queue::AsyncStageHandler& handler);
+  // A second stage worker in the same binary, consuming `stage` (e.g. earshot-analyze's embed
+  // worker): the same settings but `handler_threads` threads, one message per business at a
+  // time. Add it before add_worker (the main stage's worker stays the last component).
+  queue::StageWorker& add_side_worker(Runtime& runtime, queue::Stage stage, queue::StageHandler& handler,
+                                      std::size_t handler_threads);
 
  private:
   template <typename Handler>

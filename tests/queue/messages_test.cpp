@@ -50,9 +50,9 @@ Status validate(const std::string& body) {
 
 // Like the route matrix: a schema added to proto/messages fails here until it has a type.
 TEST(Messages, EveryCompiledInSchemaHasAType) {
-  const std::set<std::string> typed{schema_of<SyncRequest>(), schema_of<TranscribeRequest>(),
+  const std::set<std::string> typed{schema_of<SyncRequest>(),    schema_of<TranscribeRequest>(),
                                     schema_of<AnalyzeRequest>(), schema_of<NotifyRequest>(),
-                                    schema_of<BusinessEvent>()};
+                                    schema_of<EmbedRequest>(),   schema_of<BusinessEvent>()};
   const auto names = schema_names();
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), typed);
 }
@@ -102,6 +102,9 @@ TEST(Messages, ToJsonMatchesTheSchemaAndParsesBack) {
   expect_valid_round_trip(
       NotifyRequest{.bid = "acme", .call_id = "42", .event = NotifyEvent::kCallFailed, .analysis_id = "a-1"});
 
+  expect_valid_round_trip(EmbedRequest::for_document("acme", 7, 3));
+  expect_valid_round_trip(EmbedRequest{.bid = "acme", .kind = EmbedKind::kReembed, .id = "ollama:nomic-embed-text"});
+
   for (auto type : {BusinessEventType::kRegistered, BusinessEventType::kEnabled, BusinessEventType::kDisabled}) {
     expect_valid_round_trip(BusinessEvent{.type = type, .bid = "acme", .at = kAt});
   }
@@ -122,6 +125,8 @@ TEST(Messages, WireFormatIsUnchanged) {
             R"({"bid":"acme","call_id":"42","schema_version":1,"transcript_id":"42"})");
   EXPECT_EQ((NotifyRequest{.bid = "acme", .call_id = "42", .event = NotifyEvent::kCallFailed}.to_json()),
             R"({"bid":"acme","call_id":"42","event":"call.failed","schema_version":1})");
+  EXPECT_EQ(EmbedRequest::for_document("acme", 7, 3).to_json(),
+            R"({"bid":"acme","id":"7","kind":"document","schema_version":1,"version":3})");
   EXPECT_EQ((BusinessEvent{.type = BusinessEventType::kDisabled, .bid = "acme", .at = kAt}.to_json()),
             R"({"at":"2026-11-21T09:40:00.123Z","bid":"acme","schema_version":1,"type":"business_disabled"})");
 }
@@ -197,6 +202,13 @@ TEST(Messages, ParseRefusesNamingTheField) {
   expect_refused<BusinessEvent>(
       R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-02-30T00:00:00Z"})",
       "control message: $.at: '2026-02-30T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
+
+  expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"call","id":"1"})",
+                               R"(embed message: $.kind: must be one of ["document","reembed"])");
+  expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"document","id":"1","version":0})",
+                               "embed message: $.version: below the minimum");
+  expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"document"})",
+                               "embed message: $.id: required");
 
   // Not a message at all.
   expect_refused<NotifyRequest>("not json", "notify message: body is not valid JSON");

@@ -9,11 +9,12 @@
 namespace earshot::queue {
 
 namespace {
-constexpr std::array<std::pair<Stage, std::string_view>, 4> kStageNames{{
+constexpr std::array<std::pair<Stage, std::string_view>, 5> kStageNames{{
     {Stage::kSync, "sync"},
     {Stage::kTranscribe, "transcribe"},
     {Stage::kAnalyze, "analyze"},
     {Stage::kNotify, "notify"},
+    {Stage::kEmbed, "embed"},
 }};
 }  // namespace
 

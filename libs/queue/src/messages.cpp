@@ -202,6 +202,34 @@ Result<NotifyRequest> NotifyRequest::parse(std::string_view body) {
                        .analysis_id = opt_string(*j, "analysis_id")};
 }
 
+// ---------------------------------------------------------------------------- embed
+
+std::string_view embed_kind_name(EmbedKind kind) {
+  return kind == EmbedKind::kReembed ? "reembed" : "document";
+}
+
+EmbedRequest EmbedRequest::for_document(std::string bid, std::int64_t document_id, std::int64_t version) {
+  return EmbedRequest{
+      .bid = std::move(bid), .kind = EmbedKind::kDocument, .id = std::to_string(document_id), .version = version};
+}
+
+std::string EmbedRequest::to_json() const {
+  json j{{"schema_version", kSchemaVersion}, {"bid", bid}, {"kind", embed_kind_name(kind)}, {"id", id}};
+  if (version) j["version"] = *version;
+  return j.dump();
+}
+
+Result<EmbedRequest> EmbedRequest::parse(std::string_view body) {
+  auto j = checked("embed", kSchemaVersion, body);
+  if (!j) return std::unexpected(j.error());
+  EmbedRequest r{.bid = (*j)["bid"].get<std::string>(),
+                 .kind = (*j)["kind"].get<std::string>() == embed_kind_name(EmbedKind::kReembed) ? EmbedKind::kReembed
+                                                                                                 : EmbedKind::kDocument,
+                 .id = (*j)["id"].get<std::string>()};
+  if (auto it = j->find("version"); it != j->end()) r.version = it->get<std::int64_t>();
+  return r;
+}
+
 // ---------------------------------------------------------------------------- control
 
 std::string BusinessEvent::to_json() const {

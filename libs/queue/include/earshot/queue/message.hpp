@@ -20,9 +20,11 @@
 
 namespace earshot::queue {
 
-enum class Stage { kSync, kTranscribe, kAnalyze, kNotify };
+// kEmbed: knowledge-base documents to embed (embed.{bid}), consumed by earshot-analyze.
+enum class Stage { kSync, kTranscribe, kAnalyze, kNotify, kEmbed };
 
-inline constexpr Stage kAllStages[] = {Stage::kSync, Stage::kTranscribe, Stage::kAnalyze, Stage::kNotify};
+inline constexpr Stage kAllStages[] = {Stage::kSync, Stage::kTranscribe, Stage::kAnalyze, Stage::kNotify,
+                                       Stage::kEmbed};
 
 [[nodiscard]] std::string_view stage_name(Stage stage);
 [[nodiscard]] std::optional<Stage> parse_stage(std::string_view name);

@@ -120,6 +120,29 @@ struct NotifyRequest {
   friend bool operator==(const NotifyRequest&, const NotifyRequest&) = default;
 };
 
+enum class EmbedKind { kDocument, kReembed };
+// "document" | "reembed"
+[[nodiscard]] std::string_view embed_kind_name(EmbedKind kind);
+
+// embed.v1: embed one knowledge-base document (kind document: `id` is the document id,
+// `version` the content version to embed; an older version than the stored one is skipped),
+// or re-embed every document of the business whose chunks were made by another embedder than
+// its current one (kind reembed: `id` names the embedder the change selected) (embed.{bid}).
+struct EmbedRequest {
+  static constexpr Stage kStage = Stage::kEmbed;
+  static constexpr int kSchemaVersion = 1;
+
+  std::string bid{};
+  EmbedKind kind = EmbedKind::kDocument;
+  std::string id{};
+  std::optional<std::int64_t> version{};
+
+  [[nodiscard]] static EmbedRequest for_document(std::string bid, std::int64_t document_id, std::int64_t version);
+  [[nodiscard]] std::string to_json() const;
+  [[nodiscard]] static Result<EmbedRequest> parse(std::string_view body);
+  friend bool operator==(const EmbedRequest&, const EmbedRequest&) = default;
+};
+
 enum class BusinessEventType { kRegistered, kEnabled, kDisabled };
 
 // control.v1, on the control exchange: a business was registered, enabled or disabled
