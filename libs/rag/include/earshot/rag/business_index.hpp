@@ -12,7 +12,8 @@
 // Updates are whole owners: replace_call() swaps all rows of a call at once (re-analysis
 // writes new row ids), replace_document() all chunks of a document.
 //
-// Thread safety: concurrent searches with one writer at a time (std::shared_mutex); a search
+// Thread safety: concurrent searches with one writer at a time (a std::shared_mutex that lets a
+// waiting writer in, rw_lock.hpp); a search
 // sees a call either entirely before or entirely after a replace_call().
 
 #include <cstddef>
@@ -20,6 +21,8 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+
+#include "earshot/rag/rw_lock.hpp"
 #include <span>
 #include <string>
 #include <string_view>
@@ -136,7 +139,7 @@ class BusinessIndex {
 
   VectorIndexSettings settings_;
   unsigned build_threads_;
-  mutable std::shared_mutex mu_;
+  mutable WriterPreferringMutex mu_;
   std::size_t dimension_ = 0;
   std::unique_ptr<VectorIndex> chunks_;      // created with the first vector
   std::unique_ptr<VectorIndex> whole_calls_;  // key: call id

@@ -12,11 +12,14 @@
 // The filter is applied to every matching chunk before the top k is taken, so it never cuts
 // the result short.
 //
-// Thread safety: concurrent searches (shared lock) with one writer (std::shared_mutex).
+// Thread safety: concurrent searches (shared lock) with one writer (a std::shared_mutex that
+// lets a waiting writer in, rw_lock.hpp).
 
 #include <cstddef>
 #include <cstdint>
 #include <shared_mutex>
+
+#include "earshot/rag/rw_lock.hpp"
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -66,7 +69,7 @@ class KeywordIndex {
   void compact();
 
   std::size_t compact_min_removed_;
-  mutable std::shared_mutex mu_;
+  mutable WriterPreferringMutex mu_;
   std::vector<Doc> docs_;                                     // by internal id
   std::unordered_map<std::uint64_t, std::uint32_t> by_key_;   // live keys only
   std::unordered_map<std::string, std::uint32_t> term_ids_;

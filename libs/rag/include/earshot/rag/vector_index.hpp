@@ -21,13 +21,16 @@
 // - search_exact() and search_keys() are brute force (tests, tiny or heavily filtered shards).
 //
 // Thread safety: any number of concurrent searches (shared lock) with one writer at a time
-// (add/remove take the std::shared_mutex exclusively, so a search never sees half an update).
+// (add/remove take the lock exclusively, so a search never sees half an update). The lock is a
+// std::shared_mutex behind a gate that lets a waiting writer in (rw_lock.hpp).
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+
+#include "earshot/rag/rw_lock.hpp"
 #include <span>
 #include <vector>
 
@@ -97,7 +100,7 @@ class VectorIndex {
 
   std::size_t dimension_;
   VectorIndexSettings settings_;
-  mutable std::shared_mutex mu_;
+  mutable WriterPreferringMutex mu_;
   std::unique_ptr<Graph> graph_;
 };
 
