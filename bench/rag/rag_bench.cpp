@@ -83,17 +83,28 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (flag == "--chunks") o.chunks = std::stoul(value());
-    else if (flag == "--dims") o.dims = split_numbers(value());
-    else if (flag == "--businesses") o.businesses = std::stoul(value());
-    else if (flag == "--layouts") o.layouts = split(value());
-    else if (flag == "--queries") o.queries = std::stoul(value());
-    else if (flag == "--threads") o.threads = split_numbers(value());
-    else if (flag == "--build-threads") o.build_threads = static_cast<unsigned>(std::stoul(value()));
-    else if (flag == "--topics") o.topics = std::stoul(value());
-    else if (flag == "--words") o.words = std::stoul(value());
-    else if (flag == "--vocabulary") o.vocabulary = std::stoul(value());
-    else if (flag == "--seed") o.seed = std::stoull(value());
+    if (flag == "--chunks")
+      o.chunks = std::stoul(value());
+    else if (flag == "--dims")
+      o.dims = split_numbers(value());
+    else if (flag == "--businesses")
+      o.businesses = std::stoul(value());
+    else if (flag == "--layouts")
+      o.layouts = split(value());
+    else if (flag == "--queries")
+      o.queries = std::stoul(value());
+    else if (flag == "--threads")
+      o.threads = split_numbers(value());
+    else if (flag == "--build-threads")
+      o.build_threads = static_cast<unsigned>(std::stoul(value()));
+    else if (flag == "--topics")
+      o.topics = std::stoul(value());
+    else if (flag == "--words")
+      o.words = std::stoul(value());
+    else if (flag == "--vocabulary")
+      o.vocabulary = std::stoul(value());
+    else if (flag == "--seed")
+      o.seed = std::stoull(value());
     else {
       std::cerr << "rag_bench: unknown flag " << flag << " (see the head of bench/rag/rag_bench.cpp)\n";
       std::exit(2);
@@ -255,20 +266,32 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
     while (done < per_shard) {
       std::vector<SourceChunk> page;
       for (std::size_t i = 0; i < kPage && done < per_shard; ++i, ++done) {
-        const auto call_id = static_cast<std::int64_t>(b * per_shard + done) / static_cast<std::int64_t>(kChunksPerCall);
+        const auto call_id =
+            static_cast<std::int64_t>(b * per_shard + done) / static_cast<std::int64_t>(kChunksPerCall);
         const auto chunk_index = static_cast<std::int64_t>(done % kChunksPerCall);
         if (chunk_index == 0) {
-          page.push_back({.key = call_chunk_key(++row_id), .source = Source::kCall, .owner_id = call_id,
-                          .chunk_index = -1, .start_ms = 0, .end_ms = 0, .text = {}, .vector = vectors.next(rng)});
+          page.push_back({.key = call_chunk_key(++row_id),
+                          .source = Source::kCall,
+                          .owner_id = call_id,
+                          .chunk_index = -1,
+                          .start_ms = 0,
+                          .end_ms = 0,
+                          .text = {},
+                          .vector = vectors.next(rng)});
         }
         std::string text;
         for (std::size_t w = 0; w < o.words; ++w) {
           if (w != 0) text += ' ';
           text += vocabulary.draw(rng);
         }
-        page.push_back({.key = call_chunk_key(++row_id), .source = Source::kCall, .owner_id = call_id,
-                        .chunk_index = chunk_index, .start_ms = chunk_index * 15000,
-                        .end_ms = chunk_index * 15000 + 15000, .text = std::move(text), .vector = vectors.next(rng)});
+        page.push_back({.key = call_chunk_key(++row_id),
+                        .source = Source::kCall,
+                        .owner_id = call_id,
+                        .chunk_index = chunk_index,
+                        .start_ms = chunk_index * 15000,
+                        .end_ms = chunk_index * 15000 + 15000,
+                        .text = std::move(text),
+                        .vector = vectors.next(rng)});
       }
       if (auto s = shards[b]->add_rows(page); !s) {
         std::cerr << "rag_bench: add_rows: " << s.error().to_string() << "\n";
@@ -320,8 +343,8 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
   std::cout << fmt::format("vector recall@10 vs ef 2000 (sample of {}): {:.3f}\n", sample,
                            recall / static_cast<double>(sample));
 
-  for (const auto& [mode, name] : {std::pair{Mode::kVector, "vector"}, std::pair{Mode::kKeyword, "keyword"},
-                                   std::pair{Mode::kHybrid, "hybrid"}}) {
+  for (const auto& [mode, name] :
+       {std::pair{Mode::kVector, "vector"}, std::pair{Mode::kKeyword, "keyword"}, std::pair{Mode::kHybrid, "hybrid"}}) {
     for (const std::size_t t : o.threads) {
       const auto s = run(shards, queries, mode, t);
       std::cout << fmt::format("{:<8} threads {}: p50 {:.2f} ms  p99 {:.2f} ms  {:.0f} searches/s\n", name, t, s.p50_ms,

@@ -89,8 +89,8 @@ TEST_F(BusinessIndexTest, AChunkFoundByBothRetrieversRanksFirst) {
   ASSERT_TRUE(top.similarity && top.bm25);
   EXPECT_NEAR(*top.similarity, 0.9F / std::sqrt(0.82F), 1e-5);
   EXPECT_GT(*top.bm25, 0);
-  EXPECT_EQ(top.meta, (ChunkMeta{.source = Source::kCall, .owner_id = 100, .chunk_index = 1, .start_ms = 1000,
-                                 .end_ms = 1900}));
+  EXPECT_EQ(top.meta,
+            (ChunkMeta{.source = Source::kCall, .owner_id = 100, .chunk_index = 1, .start_ms = 1000, .end_ms = 1900}));
   EXPECT_FALSE((*hits)[1].bm25);        // key 1: vector only
   EXPECT_FALSE((*hits)[2].similarity);  // key 3: keyword only (its vector is below min_similarity)
 }
@@ -141,8 +141,9 @@ TEST_F(BusinessIndexTest, SourcesAndAllowedIdsFilterBothRetrievers) {
 }
 
 TEST_F(BusinessIndexTest, ReplaceCallDropsTheOldKeys) {
-  ASSERT_TRUE(index.replace_call(100, std::vector<SourceChunk>{call_chunk(20, 100, 0, "router refund again", {1, 0, 0, 0}),
-                                                              whole_call(21, 100, {0, 0, 1, 1})}));
+  ASSERT_TRUE(
+      index.replace_call(100, std::vector<SourceChunk>{call_chunk(20, 100, 0, "router refund again", {1, 0, 0, 0}),
+                                                       whole_call(21, 100, {0, 0, 1, 1})}));
   EXPECT_FALSE(index.meta(1));
   EXPECT_FALSE(index.meta(2));
   EXPECT_EQ(index.chunk_count(), 5U);  // 20, 3, 4 and two knowledge chunks

@@ -31,7 +31,8 @@ TEST(VectorIndexRecall, AtTenOnHundredThousandVectorsIsAtLeast95Percent) {
   VectorIndex index(kDimension);
   ASSERT_TRUE(index.add_batch(keys, flat, 2));
   ASSERT_EQ(index.size(), kVectors);
-  const double recall = testing::recall_at(index, [&] { return topics.next(); }, 200, 10);
+  const double recall = testing::recall_at(
+      index, [&] { return topics.next(); }, 200, 10);
   std::cout << "recall@10 (topic vectors, ef_search 64): " << recall << "\n";
   RecordProperty("recall_at_10", std::to_string(recall));
   EXPECT_GE(recall, 0.95);

@@ -54,8 +54,7 @@ class FakeChunkSource final : public ChunkSource {
     released_cv_.wait(lock, [&] { return released_; });
     return page;
   }
-  Result<std::vector<SourceChunk>> scan_knowledge(std::int64_t, std::string_view, std::int64_t,
-                                                  std::size_t) override {
+  Result<std::vector<SourceChunk>> scan_knowledge(std::int64_t, std::string_view, std::int64_t, std::size_t) override {
     return std::vector<SourceChunk>{};
   }
   Result<std::vector<SourceChunk>> call_rows(std::int64_t bid, std::string_view model, std::int64_t call_id) override {

@@ -205,7 +205,8 @@ TEST(VectorIndex, RecallAtTenOnFiveThousandRandomVectors) {
   }
   VectorIndex index(64);  // default settings: M 16, ef_construction 200, ef_search 64
   ASSERT_TRUE(index.add_batch(keys, flat, 2));
-  const double recall = testing::recall_at(index, [&] { return topics.next(); }, 100, 10);
+  const double recall = testing::recall_at(
+      index, [&] { return topics.next(); }, 100, 10);
   RecordProperty("recall_at_10", std::to_string(recall));
   EXPECT_GE(recall, 0.95);
 }

@@ -70,9 +70,8 @@ Status BusinessIndex::check_rows(std::span<const SourceChunk> rows) const {
   for (const auto& row : rows) {
     const auto where = [&] { return fmt::format("chunk key {}", row.key); };
     if (row.vector.empty() || (dimension != 0 && row.vector.size() != dimension)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{}: vector of dimension {} where the index holds {}", where(), row.vector.size(),
-                                    dimension));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: vector of dimension {} where the index holds {}",
+                                                                 where(), row.vector.size(), dimension));
     }
     dimension = row.vector.size();
     double norm = 0;
@@ -211,7 +210,8 @@ Result<std::vector<SearchHit>> BusinessIndex::search(std::string_view query_text
   std::vector<VectorHit> vector_hits;
   if (!query_vector.empty() && chunks_) {
     const auto exact = small_candidate_set(options);
-    auto found = exact ? chunks_->search_keys(query_vector, *exact, depth) : chunks_->search(query_vector, depth, active);
+    auto found =
+        exact ? chunks_->search_keys(query_vector, *exact, depth) : chunks_->search(query_vector, depth, active);
     if (!found) return std::unexpected(found.error());
     vector_hits = std::move(*found);
     if (options.min_similarity) {
@@ -254,7 +254,8 @@ Result<std::vector<SimilarCall>> BusinessIndex::similar_calls(std::int64_t call_
   if (!found) return std::unexpected(found.error());
   std::vector<SimilarCall> calls;
   calls.reserve(found->size());
-  for (const auto& h : *found) calls.push_back({.call_id = static_cast<std::int64_t>(h.key), .similarity = h.similarity});
+  for (const auto& h : *found)
+    calls.push_back({.call_id = static_cast<std::int64_t>(h.key), .similarity = h.similarity});
   return calls;
 }
 
@@ -289,7 +290,8 @@ std::size_t BusinessIndex::memory_bytes() const {
   for (const auto* owners : {&call_keys_, &document_keys_}) {
     bytes += owners->bucket_count() * sizeof(void*);
     for (const auto& [id, keys] : *owners) {
-      bytes += sizeof(void*) + sizeof(id) + sizeof(keys) + 2 * kMallocOverhead + keys.capacity() * sizeof(std::uint64_t);
+      bytes += sizeof(void*) + sizeof(id) + sizeof(std::vector<std::uint64_t>) + 2 * kMallocOverhead +
+               keys.capacity() * sizeof(std::uint64_t);
     }
   }
   return bytes;

@@ -153,7 +153,8 @@ std::size_t KeywordIndex::memory_bytes() const {
   bytes += term_ids_.size() * (sizeof(void*) + sizeof(std::string) + 8 + kMallocOverhead) +
            term_ids_.bucket_count() * sizeof(void*) + term_bytes_;
   bytes += postings_.capacity() * sizeof(std::vector<Posting>);
-  for (const auto& list : postings_) bytes += list.capacity() * sizeof(Posting) + (list.capacity() > 0 ? kMallocOverhead : 0);
+  for (const auto& list : postings_)
+    bytes += list.capacity() * sizeof(Posting) + (list.capacity() > 0 ? kMallocOverhead : 0);
   return bytes;
 }
 

@@ -10,8 +10,8 @@ namespace earshot::rag {
 struct IndexRegistry::Entry {
   std::shared_ptr<BusinessIndex> index;  // null while loading and after a failed load
   bool loading = true;
-  std::optional<Error> failure;                            // why the load failed, for its waiters
-  std::vector<std::pair<Update, std::int64_t>> pending;    // updates that arrived during the load
+  std::optional<Error> failure;                          // why the load failed, for its waiters
+  std::vector<std::pair<Update, std::int64_t>> pending;  // updates that arrived during the load
   std::chrono::steady_clock::time_point last_used;
   std::uint64_t sequence = 0;  // breaks ties of last_used (a clock that did not move)
   std::size_t bytes = 0;
@@ -33,15 +33,13 @@ IndexRegistry::IndexRegistry(ChunkSource& source, const Clock& clock, RegistrySe
   metrics_ = std::make_unique<MetricHandles>();
   metrics_->shards =
       &metrics->gauge("earshot_rag_index_shards", "Search shards (business, embedder model) loaded.").Add({});
-  metrics_->bytes =
-      &metrics->gauge("earshot_rag_index_bytes", "Estimated memory of the loaded search shards.").Add({});
+  metrics_->bytes = &metrics->gauge("earshot_rag_index_bytes", "Estimated memory of the loaded search shards.").Add({});
   auto& loads = metrics->counter("earshot_rag_index_loads_total", "Search shard loads from the database, by outcome.");
   metrics_->loads_ok = &loads.Add({{"outcome", "ok"}});
   metrics_->loads_failed = &loads.Add({{"outcome", "failed"}});
-  metrics_->load_seconds = &metrics
-                                ->histogram("earshot_rag_index_load_seconds",
-                                            "Time to load one search shard from the database.")
-                                .Add({}, Metrics::latency_buckets());
+  metrics_->load_seconds =
+      &metrics->histogram("earshot_rag_index_load_seconds", "Time to load one search shard from the database.")
+           .Add({}, Metrics::latency_buckets());
   metrics_->evictions =
       &metrics->counter("earshot_rag_index_evictions_total", "Search shards evicted to stay in the memory budget.")
            .Add({});
@@ -55,7 +53,8 @@ Result<std::shared_ptr<BusinessIndex>> IndexRegistry::get(std::int64_t bid, std:
   if (const auto it = shards_.find(key); it != shards_.end()) {
     const auto entry = it->second;
     loaded_cv_.wait(lock, [&] { return !entry->loading; });
-    if (!entry->index) return std::unexpected(*entry->failure);
+    if (!entry->index)
+      return std::unexpected(entry->failure.value_or(Error(ErrorCode::kInternal, "index load failed")));
     entry->last_used = clock_->steady_now();
     entry->sequence = ++use_sequence_;
     return entry->index;
@@ -105,13 +104,14 @@ Result<std::shared_ptr<BusinessIndex>> IndexRegistry::get(std::int64_t bid, std:
 
 Result<std::shared_ptr<BusinessIndex>> IndexRegistry::load(std::int64_t bid, const std::string& model) {
   auto index = std::make_shared<BusinessIndex>(settings_.vector, settings_.build_threads);
-  using Scan = Result<std::vector<SourceChunk>> (ChunkSource::*)(std::int64_t, std::string_view, std::int64_t,
-                                                                 std::size_t);
+  using Scan =
+      Result<std::vector<SourceChunk>> (ChunkSource::*)(std::int64_t, std::string_view, std::int64_t, std::size_t);
   for (const Scan scan : {&ChunkSource::scan_calls, &ChunkSource::scan_knowledge}) {
     std::int64_t after = 0;
     for (;;) {
       auto page = (source_->*scan)(bid, model, after, settings_.page_size);
-      if (!page) return std::unexpected(page.error().with_context(fmt::format("loading the index of business {}", bid)));
+      if (!page)
+        return std::unexpected(page.error().with_context(fmt::format("loading the index of business {}", bid)));
       if (page->empty()) break;
       const std::int64_t last = key_row_id(page->back().key);
       if (last <= after) {
@@ -201,8 +201,8 @@ void IndexRegistry::evict_locked(const ShardKey& keep) {
       const auto& e = *it->second;
       // use_count 1: only the registry holds the shard, nobody is searching it.
       if (e.loading || it->first == keep || e.index.use_count() != 1) continue;
-      if (victim == shards_.end() || std::pair(e.last_used, e.sequence) <
-                                         std::pair(victim->second->last_used, victim->second->sequence)) {
+      if (victim == shards_.end() ||
+          std::pair(e.last_used, e.sequence) < std::pair(victim->second->last_used, victim->second->sequence)) {
         victim = it;
       }
     }

@@ -25,7 +25,13 @@ namespace {
 
 // Sorted (checked below), for binary search. "no" and "not" stay searchable: in calls they
 // carry meaning ("not working").
-constexpr std::array<std::string_view, 75> kStopWords{"a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "him", "his", "how", "i", "i'm", "if", "in", "into", "is", "it", "it's", "its", "just", "me", "my", "of", "ok", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "us", "was", "we", "were", "what", "when", "which", "who", "will", "with", "would", "yes", "you", "your"};
+constexpr std::array<std::string_view, 75> kStopWords{
+    "a",     "about", "after", "all",   "am",    "an",   "and",   "any", "are",  "as",  "at",   "be",   "been",
+    "but",   "by",    "can",   "could", "did",   "do",   "does",  "for", "from", "had", "has",  "have", "he",
+    "her",   "him",   "his",   "how",   "i",     "i'm",  "if",    "in",  "into", "is",  "it",   "it's", "its",
+    "just",  "me",    "my",    "of",    "ok",    "on",   "or",    "our", "she",  "so",  "than", "that", "the",
+    "their", "them",  "then",  "there", "these", "they", "this",  "to",  "too",  "us",  "was",  "we",   "were",
+    "what",  "when",  "which", "who",   "will",  "with", "would", "yes", "you",  "your"};
 static_assert(std::is_sorted(kStopWords.begin(), kStopWords.end()));
 
 }  // namespace

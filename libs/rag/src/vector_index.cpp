@@ -125,7 +125,8 @@ struct VectorIndex::Graph {
 
   void count_levels(tableint id) {
     const int level = hnsw.element_levels_[id];
-    if (level > 0) upper_link_bytes += hnsw.size_links_per_element_ * static_cast<std::size_t>(level) + 1 + kMallocOverhead;
+    if (level > 0)
+      upper_link_bytes += hnsw.size_links_per_element_ * static_cast<std::size_t>(level) + 1 + kMallocOverhead;
   }
 
   // Adds or replaces; the capacity must already allow a new key.
@@ -212,7 +213,8 @@ Status VectorIndex::add_batch(std::span<const std::uint64_t> keys, std::span<con
       g.hnsw.addPoint(flat.data() + i * dimension_, keys[i], -1);
     }
   };
-  const unsigned helpers = std::min<std::size_t>(std::max(threads, 1U), std::max<std::size_t>(fresh.size() / 256, 1)) - 1;
+  const unsigned helpers =
+      std::min<std::size_t>(std::max(threads, 1U), std::max<std::size_t>(fresh.size() / 256, 1)) - 1;
   std::vector<std::jthread> pool;
   pool.reserve(helpers);
   for (unsigned t = 0; t < helpers; ++t) pool.emplace_back(worker);
@@ -329,7 +331,8 @@ std::size_t VectorIndex::memory_bytes() const {
   bytes += h.link_list_update_locks_.size() * sizeof(std::mutex);
   bytes += graph_->upper_link_bytes;
   // unordered_map node: next pointer + (label, id) pair, one malloc each; plus the bucket array.
-  bytes += h.label_lookup_.size() * (sizeof(void*) + 16 + kMallocOverhead) + h.label_lookup_.bucket_count() * sizeof(void*);
+  bytes +=
+      h.label_lookup_.size() * (sizeof(void*) + 16 + kMallocOverhead) + h.label_lookup_.bucket_count() * sizeof(void*);
   return bytes;
 }
 

@@ -21,8 +21,6 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
-
-#include "earshot/rag/rw_lock.hpp"
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +30,7 @@
 
 #include "earshot/core/error.hpp"
 #include "earshot/rag/keyword_index.hpp"
+#include "earshot/rag/rw_lock.hpp"
 #include "earshot/rag/vector_index.hpp"
 
 namespace earshot::rag {
@@ -54,11 +53,11 @@ inline constexpr std::uint64_t kKnowledgeKeyBit = 1ULL << 63;
 struct SourceChunk {
   std::uint64_t key = 0;
   Source source = Source::kCall;
-  std::int64_t owner_id = 0;      // call id or knowledge document id
-  std::int64_t chunk_index = 0;   // -1: the whole-call vector (calls only; no text)
+  std::int64_t owner_id = 0;     // call id or knowledge document id
+  std::int64_t chunk_index = 0;  // -1: the whole-call vector (calls only; no text)
   std::int64_t start_ms = 0, end_ms = 0;
-  std::string text;               // redacted chunk text
-  std::vector<float> vector;      // any scale; normalised on insert
+  std::string text;           // redacted chunk text
+  std::vector<float> vector;  // any scale; normalised on insert
 };
 
 struct ChunkMeta {
@@ -141,7 +140,7 @@ class BusinessIndex {
   unsigned build_threads_;
   mutable WriterPreferringMutex mu_;
   std::size_t dimension_ = 0;
-  std::unique_ptr<VectorIndex> chunks_;      // created with the first vector
+  std::unique_ptr<VectorIndex> chunks_;       // created with the first vector
   std::unique_ptr<VectorIndex> whole_calls_;  // key: call id
   KeywordIndex keywords_;
   std::unordered_map<std::uint64_t, ChunkMeta> meta_;

@@ -18,14 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <shared_mutex>
-
-#include "earshot/rag/rw_lock.hpp"
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "earshot/rag/key_filter.hpp"
+#include "earshot/rag/rw_lock.hpp"
 
 namespace earshot::rag {
 
@@ -70,10 +69,10 @@ class KeywordIndex {
 
   std::size_t compact_min_removed_;
   mutable WriterPreferringMutex mu_;
-  std::vector<Doc> docs_;                                     // by internal id
-  std::unordered_map<std::uint64_t, std::uint32_t> by_key_;   // live keys only
+  std::vector<Doc> docs_;                                    // by internal id
+  std::unordered_map<std::uint64_t, std::uint32_t> by_key_;  // live keys only
   std::unordered_map<std::string, std::uint32_t> term_ids_;
-  std::vector<std::vector<Posting>> postings_;                // by term id, ascending doc
+  std::vector<std::vector<Posting>> postings_;  // by term id, ascending doc
   std::size_t removed_ = 0;
   std::uint64_t live_length_ = 0;
   std::size_t term_bytes_ = 0;

@@ -87,7 +87,7 @@ class IndexRegistry {
   void forget_document(std::int64_t bid, std::int64_t document_id);
 
   [[nodiscard]] bool loaded(std::int64_t bid, std::string_view model) const;
-  [[nodiscard]] std::size_t shard_count() const;  // loaded shards
+  [[nodiscard]] std::size_t shard_count() const;   // loaded shards
   [[nodiscard]] std::size_t memory_bytes() const;  // of loaded shards, as last measured
 
  private:

@@ -29,23 +29,22 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
-
-#include "earshot/rag/rw_lock.hpp"
 #include <span>
 #include <vector>
 
 #include "earshot/core/error.hpp"
 #include "earshot/rag/key_filter.hpp"
+#include "earshot/rag/rw_lock.hpp"
 
 namespace earshot::rag {
 
 struct VectorIndexSettings {
-  std::size_t m = 16;                  // graph degree (2*M links on the base layer)
-  std::size_t ef_construction = 200;   // candidate list while inserting
-  std::size_t ef_search = 64;          // candidate list while searching; max(ef_search, k) is used
+  std::size_t m = 16;                 // graph degree (2*M links on the base layer)
+  std::size_t ef_construction = 200;  // candidate list while inserting
+  std::size_t ef_search = 64;         // candidate list while searching; max(ef_search, k) is used
   std::size_t initial_capacity = 1024;
   std::size_t compact_min_deleted = 1024;
-  std::uint64_t seed = 100;            // level generator seed (deterministic graphs in tests)
+  std::uint64_t seed = 100;  // level generator seed (deterministic graphs in tests)
 };
 
 struct VectorHit {
