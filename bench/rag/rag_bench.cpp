@@ -358,6 +358,7 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  std::cout << std::unitbuf;  // each figure as soon as it is measured
   std::cout << fmt::format("rag_bench: {} chunks, {} words a chunk, vocabulary {}, topics {}, {} queries, cores {}\n",
                            o.chunks, o.words, o.vocabulary, o.topics, o.queries, std::thread::hardware_concurrency());
   for (const std::size_t dimension : o.dims) {

@@ -12,6 +12,9 @@
 // The filter is applied to every matching chunk before the top k is taken, so it never cuts
 // the result short.
 //
+// Each searching thread keeps a score buffer of 4 bytes per chunk of the largest shard it has
+// searched (thread_local, reused: no allocation per search).
+//
 // Thread safety: concurrent searches (shared lock) with one writer (a std::shared_mutex that
 // lets a waiting writer in, rw_lock.hpp).
 

@@ -10,7 +10,8 @@
 //   removed key never comes back from a search (it may be added again). Deleted slots keep
 //   their memory until they outnumber the live ones (and number at least
 //   `compact_min_deleted`); then the graph is rebuilt from the live vectors inside that
-//   remove() call, so the cost is amortised over the removals that caused it.
+//   remove() call, so the cost is amortised over the removals that caused it (searches of this
+//   index wait for the rebuild).
 // - Capacity grows by doubling (amortised), never shrinks except by that rebuild.
 // - search() takes an optional KeyFilter, checked while walking the graph: only allowed, live
 //   keys enter the result, and the walk goes on until it holds max(ef_search, k) of them or
