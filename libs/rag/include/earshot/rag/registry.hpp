@@ -18,10 +18,17 @@
 // - The shard holds no tenant data beyond its bid: callers re-read hits from MySQL by key,
 //   tenant-scoped.
 //
-// Memory of a shard (measured by bench/rag with hnswlib M = 16, 100 synthetic words a chunk):
-// see docs in the README of bench/rag figures; per 1M chunks about 1.5 GB at 256-d and
-// 3.6 GB at 768-d (HNSW base layer 1164 / 3212 bytes a chunk, BM25 postings ~300 bytes, key map
-// and metadata ~150 bytes). 100M chunks would not fit one gateway: that is a dedicated engine.
+// Memory of a shard (BusinessIndex::memory_bytes; bench/rag, chunks of 100 Zipf-drawn words):
+// - HNSW (M 16): 4 * d + 218 bytes per slot (vector, 32 base-layer links, label, level, lock,
+//   visited mark) plus ~45 bytes of label map per key; slots grow by doubling, so up to twice
+//   the live chunks are allocated (untouched slack does not show in RSS);
+// - BM25 postings, key maps and metadata: ~1.5 kB per chunk at 100 words;
+// - fixed: ~5 MB per shard (hnswlib 0.6.2 allocates 65,536 update locks per graph, two graphs).
+// Measured at 100k chunks, 256-d: 3,317 B/chunk (RSS 2,663 B/chunk); 50 shards of 2k chunks:
+// 7,256 B/chunk (the fixed part). So 1M chunks in one shard cost about 2.9 GB at 256-d and
+// about 5 GB at 768-d (+2 kB per chunk), whole-call vectors (1 per 20 chunks) included. At
+// 100M chunks (~290 GB at 256-d) the index does not fit a gateway: that needs a dedicated
+// engine in front, not this registry.
 //
 // Thread safety: every member may be called from any thread.
 
