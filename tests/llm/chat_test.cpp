@@ -7,9 +7,9 @@
 #include <future>
 #include <initializer_list>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "earshot/http/curl_http_client.hpp"
 #include "fakes/llm/fake_llm.hpp"

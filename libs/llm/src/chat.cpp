@@ -553,12 +553,12 @@ Result<std::string> OpenAiChatProvider::payload(const ChatRequest& request, bool
 }
 
 std::function<http::HttpRequest()> OpenAiChatProvider::builder(std::string payload) const {
-  return [this, url = detail::join_url(config_.endpoint.base_url, "/v1/chat/completions"),
-          payload = std::move(payload)] {
-    auto req = base_request(config_.endpoint, url, payload);
-    if (!config_.api_key.empty()) req.add_header("Authorization", "Bearer " + config_.api_key);
-    return req;
-  };
+  return
+      [this, url = detail::join_url(config_.endpoint.base_url, "/v1/chat/completions"), payload = std::move(payload)] {
+        auto req = base_request(config_.endpoint, url, payload);
+        if (!config_.api_key.empty()) req.add_header("Authorization", "Bearer " + config_.api_key);
+        return req;
+      };
 }
 
 void OpenAiChatProvider::complete(ChatRequest request, ChatCallback done) {

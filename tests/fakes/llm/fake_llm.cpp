@@ -280,8 +280,8 @@ void FakeOllama::routes() {
     };
     const bool streaming = body.is_object() && body.value("stream", true);
     if (stream_error()) {
-      std::vector<std::string> frames{piece_line("{"),
-                                      json{{"error", "an error was encountered while running the model"}}.dump() + "\n"};
+      std::vector<std::string> frames{
+          piece_line("{"), json{{"error", "an error was encountered while running the model"}}.dump() + "\n"};
       if (!streaming) {
         reply(res, {200, frames[0] + frames[1], "application/x-ndjson"});
         return;
@@ -363,11 +363,12 @@ void FakeOpenAiChat::serve_openai_stream(httplib::Response& res, const std::stri
   const int cut = next_stream_cut();
   const auto event = [](const json& data) { return "data: " + data.dump() + "\n\n"; };
   const auto chunk = [&](json delta, json finish_reason) {
-    return event({{"id", "chatcmpl-1"},
-                  {"object", "chat.completion.chunk"},
-                  {"created", 1767225600},
-                  {"model", model},
-                  {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", finish_reason}}})}});
+    return event(
+        {{"id", "chatcmpl-1"},
+         {"object", "chat.completion.chunk"},
+         {"created", 1767225600},
+         {"model", model},
+         {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", finish_reason}}})}});
   };
   std::vector<std::string> frames{chunk({{"role", "assistant"}, {"content", ""}}, nullptr)};
   const auto pieces = pieces_of(text);

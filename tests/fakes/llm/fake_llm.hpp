@@ -18,8 +18,8 @@
 // Thread safety: every setter and getter may be called while requests are being served.
 
 #include <atomic>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
