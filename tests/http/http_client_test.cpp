@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "earshot/http/curl_http_client.hpp"
 #include "fakes/stt/fake_server.hpp"
@@ -66,6 +68,26 @@ class TestServer {
         return true;
       });
     });
+    // Streams "data: one", then waits (at most 5 s) until the client says it has seen it
+    // before sending "data: two": a client that only passes the body on at the end stalls it.
+    server_.Get("/trickle", [this](const httplib::Request&, httplib::Response& res) {
+      auto step = std::make_shared<int>(0);
+      res.set_chunked_content_provider("text/event-stream", [this, step](size_t, httplib::DataSink& sink) {
+        std::string piece;
+        if (*step == 0) {
+          piece = "data: one\n\n";
+        } else if (*step == 1) {
+          std::unique_lock lock(mu_);
+          released_by_client_ = cv_.wait_for(lock, 5s, [this] { return stopping_ || first_seen_; }) && first_seen_;
+          piece = "data: two\n\n";
+        } else {
+          sink.done();
+          return true;
+        }
+        ++*step;
+        return sink.write(piece.data(), piece.size());
+      });
+    });
     const auto echo = [this](const httplib::Request& req, httplib::Response& res) {
       ++hits_;
       std::string out =
@@ -104,6 +126,17 @@ class TestServer {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
   [[nodiscard]] int port() const { return port_; }
+  void first_piece_seen() {
+    {
+      std::lock_guard lock(mu_);
+      first_seen_ = true;
+    }
+    cv_.notify_all();
+  }
+  [[nodiscard]] bool released_by_client() {
+    std::lock_guard lock(mu_);
+    return released_by_client_;
+  }
   std::atomic<int> peak_{0};
   std::atomic<int> hits_{0};
 
@@ -115,6 +148,8 @@ class TestServer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool first_seen_ = false;          // guarded by mu_
+  bool released_by_client_ = false;  // guarded by mu_
 };
 
 HttpRequest get(const std::string& url) {
@@ -269,6 +304,77 @@ TEST(CurlHttpClient, ResponseOverTheCapIsInvalidArgument) {
   r = client.send_sync(fits);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body.size(), 1000U);
+}
+
+TEST(CurlHttpClient, OnBodyPassesEachPieceAsItArrivesAndTheBodyStillAccumulates) {
+  TestServer server;
+  CurlHttpClient client;
+  std::mutex mu;
+  std::vector<std::pair<int, std::string>> pieces;  // (status, piece), loop thread then test
+  auto req = get(server.url("/trickle"));
+  req.on_body = [&](int status, std::string_view piece) {
+    {
+      std::lock_guard lock(mu);
+      pieces.emplace_back(status, std::string(piece));
+    }
+    if (piece.find("one") != std::string_view::npos) server.first_piece_seen();
+  };
+  std::promise<Result<HttpResponse>> done;
+  std::atomic<std::size_t> pieces_at_done{0};
+  client.send(req, [&](Result<HttpResponse> r) {
+    {
+      std::lock_guard lock(mu);
+      pieces_at_done = pieces.size();
+    }
+    done.set_value(std::move(r));
+  });
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r) << r.error().to_string();
+  // The server sent the second piece only because the first had reached on_body.
+  EXPECT_TRUE(server.released_by_client());
+  EXPECT_EQ(r->body, "data: one\n\ndata: two\n\n");
+  std::lock_guard lock(mu);
+  std::string joined;
+  for (const auto& [status, piece] : pieces) {
+    EXPECT_EQ(status, 200);
+    EXPECT_FALSE(piece.empty());
+    joined += piece;
+  }
+  EXPECT_EQ(joined, r->body);
+  EXPECT_GE(pieces.size(), 2U);
+  EXPECT_EQ(pieces_at_done.load(), pieces.size());  // every piece before the callback
+}
+
+TEST(CurlHttpClient, OnBodySeesTheStatusOfAnErrorBody) {
+  TestServer server;
+  CurlHttpClient client;
+  std::vector<int> statuses;
+  std::string seen;
+  auto req = get(server.url("/echo?status=503"));
+  req.on_body = [&](int status, std::string_view piece) {
+    statuses.push_back(status);
+    seen += piece;
+  };
+  auto r = client.send_sync(req);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.front(), 503);
+  EXPECT_EQ(seen, r->body);
+}
+
+TEST(CurlHttpClient, OnBodyKeepsTheResponseSizeLimit) {
+  TestServer server;
+  CurlHttpClient client;
+  std::size_t passed = 0;
+  auto req = get(server.url("/chunked-big?bytes=100000"));
+  req.max_response_bytes = 50000;  // libcurl passes at most 16 KiB at a time
+  req.on_body = [&](int, std::string_view piece) { passed += piece.size(); };
+  auto r = client.send_sync(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+  EXPECT_GT(passed, 0U);
+  EXPECT_LE(passed, 50000U);
 }
 
 TEST(CurlHttpClient, AddressPolicyRefusesLoopbackUnlessAllowed) {

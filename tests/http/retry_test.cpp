@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <future>
 
 #include "earshot/http/curl_http_client.hpp"
@@ -56,6 +57,49 @@ TEST(SendWithRetry, ADeadlineAlreadyPassedOnTheClockSendsNothing) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
   EXPECT_EQ(fake.count(), 0);
+}
+
+Result<HttpResponse> send_to_failing_fake(testing::FakeDeepgram& fake, std::function<bool()> may_retry) {
+  CurlHttpClient client;
+  RetryContext ctx;
+  ctx.client = &client;
+  ctx.clock = &SystemClock::instance();
+  ctx.policy.initial_backoff = 1ms;
+  ctx.policy.max_backoff = 2ms;
+  ctx.deadline = SystemClock::instance().steady_now() + 20s;
+  ctx.what = "probe";
+  ctx.may_retry = std::move(may_retry);
+  std::promise<Result<HttpResponse>> done;
+  send_with_retry(
+      ctx,
+      [&] {
+        HttpRequest r;
+        r.method = "POST";
+        r.url = fake.base_url() + "/v1/listen";
+        return r;
+      },
+      [](const HttpResponse& r) { return error_for_status("p", r.status, "", "", false); },
+      [&](Result<HttpResponse> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+TEST(SendWithRetry, MayRetryFalseEndsTheRetriesWithTheLastError) {
+  testing::FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  fake.fail_next(testing::FailurePlan::of(5, testing::FailureKind::kServerError));
+  auto r = send_to_failing_fake(fake, [] { return false; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("partial answer passed on"), std::string::npos) << r.error().message;
+  EXPECT_EQ(fake.count("/v1/listen"), 1);
+
+  // Asked before every retry: true twice, then false.
+  fake.fail_next(testing::FailurePlan::of(5, testing::FailureKind::kServerError));
+  int asked = 0;
+  r = send_to_failing_fake(fake, [&] { return ++asked <= 2; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(fake.count("/v1/listen"), 1 + 3);
 }
 
 }  // namespace

@@ -3,8 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <initializer_list>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "earshot/http/curl_http_client.hpp"
 #include "fakes/llm/fake_llm.hpp"
@@ -230,6 +235,198 @@ TEST_F(ChatTest, OpenAiFlatErrorShape) {
   const auto e = openai_error("vllm", resp);
   EXPECT_EQ(e.code, ErrorCode::kInvalidArgument);
   EXPECT_NE(e.message.find("max_tokens too large"), std::string::npos);
+}
+
+// ---- streaming ----------------------------------------------------------------------------
+
+struct Streamed {
+  std::vector<std::string> pieces;  // in the order on_token saw them
+  Result<ChatResponse> result = std::unexpected(Error(ErrorCode::kInternal, "not done"));
+  int pieces_after_done = 0;  // on_token calls after done: must stay 0
+  [[nodiscard]] std::string joined() const {
+    std::string s;
+    for (const auto& p : pieces) s += p;
+    return s;
+  }
+};
+
+Streamed run_stream(ChatProvider& p, ChatRequest r) {
+  auto out = std::make_shared<Streamed>();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  std::promise<void> done;
+  p.stream(
+      std::move(r),
+      [out, finished](std::string_view piece) {
+        if (finished->load()) ++out->pieces_after_done;
+        out->pieces.emplace_back(piece);
+      },
+      [&, out, finished](Result<ChatResponse> x) {
+        out->result = std::move(x);
+        finished->store(true);
+        done.set_value();
+      });
+  done.get_future().get();
+  return *out;
+}
+
+ChatRequest question() {
+  ChatRequest r;
+  r.system = "Answer from the sources.";
+  r.messages = {{"user", "Why did the customer call?"}};
+  r.max_tokens = 200;
+  return r;
+}
+
+constexpr const char* kAnswer = "The customer asked for a refund [1] and was told to wait  five days [2].";
+
+TEST_F(ChatTest, OllamaStreamsPiecesInOrderThatConcatenateToTheText) {
+  ollama.set_reply(kAnswer);
+  ollama.set_stream_delay(30ms);
+  auto p = ollama_provider();
+  const auto s = run_stream(p, question());
+  ASSERT_TRUE(s.result) << s.result.error().to_string();
+  EXPECT_EQ(s.pieces, testing::FakeChatServer::pieces_of(kAnswer));
+  EXPECT_GT(s.pieces.size(), 10U);
+  EXPECT_EQ(s.joined(), kAnswer);
+  EXPECT_EQ(s.result->text, kAnswer);
+  EXPECT_EQ(s.pieces_after_done, 0);
+  EXPECT_EQ(s.result->input_tokens, 100);
+  EXPECT_EQ(s.result->output_tokens, 25);
+  EXPECT_EQ(s.result->stop_reason, "stop");
+  EXPECT_EQ(s.result->model, "llama3.1:8b");
+  // The fake pauses 30 ms before each of its 15 pieces but the first: the first was passed on
+  // as it arrived, not with the rest at the end.
+  EXPECT_GE(s.result->latency - s.result->first_token_latency, 300ms)
+      << s.result->first_token_latency.count() << " / " << s.result->latency.count();
+  EXPECT_EQ(json::parse(ollama.last_body())["stream"], true);
+  EXPECT_EQ(ollama.streamed_count(), 1);
+}
+
+TEST_F(ChatTest, OpenAiStreamsServerSentEventsWithUsage) {
+  openai.set_reply(kAnswer);
+  openai.set_stream_delay(30ms);
+  auto p = openai_provider();
+  const auto s = run_stream(p, question());
+  ASSERT_TRUE(s.result) << s.result.error().to_string();
+  EXPECT_EQ(s.pieces, testing::FakeChatServer::pieces_of(kAnswer));
+  EXPECT_EQ(s.result->text, kAnswer);
+  EXPECT_EQ(s.pieces_after_done, 0);
+  EXPECT_EQ(s.result->input_tokens, 90);
+  EXPECT_EQ(s.result->output_tokens, 20);
+  EXPECT_EQ(s.result->stop_reason, "stop");
+  EXPECT_EQ(s.result->model, "gpt-4o-mini");
+  EXPECT_GE(s.result->latency - s.result->first_token_latency, 300ms)
+      << s.result->first_token_latency.count() << " / " << s.result->latency.count();
+  const auto sent = json::parse(openai.last_body());
+  EXPECT_EQ(sent["stream"], true);
+  EXPECT_EQ(sent["stream_options"]["include_usage"], true);
+  EXPECT_EQ(openai.streamed_count(), 1);
+}
+
+TEST_F(ChatTest, StreamCutBeforeTheFirstPieceIsRetried) {
+  ollama.set_reply(kAnswer);
+  openai.set_reply(kAnswer);
+  ollama.cut_next_streams(1, 0);
+  openai.cut_next_streams(1, 0);
+  auto o = ollama_provider();
+  auto a = openai_provider();
+  for (auto* p : std::initializer_list<ChatProvider*>{&o, &a}) {
+    const auto s = run_stream(*p, question());
+    ASSERT_TRUE(s.result) << p->id() << ": " << s.result.error().to_string();
+    EXPECT_EQ(s.joined(), kAnswer) << p->id();  // nothing passed on twice
+    EXPECT_EQ(s.result->text, kAnswer) << p->id();
+  }
+  EXPECT_EQ(ollama.streamed_count(), 2);
+  EXPECT_EQ(openai.streamed_count(), 2);
+}
+
+TEST_F(ChatTest, StreamCutAfterTheFirstPieceEndsWithTheErrorAndIsNotRetried) {
+  ollama.set_reply(kAnswer);
+  openai.set_reply(kAnswer);
+  ollama.cut_next_streams(1, 2);
+  openai.cut_next_streams(1, 2);
+  auto o = ollama_provider();
+  auto a = openai_provider();
+  auto first_two = testing::FakeChatServer::pieces_of(kAnswer);
+  first_two.resize(2);
+  for (auto* p : std::initializer_list<ChatProvider*>{&o, &a}) {
+    const auto s = run_stream(*p, question());
+    ASSERT_FALSE(s.result) << p->id();
+    EXPECT_EQ(s.result.error().code, ErrorCode::kUnavailable) << s.result.error().to_string();
+    EXPECT_NE(s.result.error().message.find("partial answer passed on"), std::string::npos)
+        << s.result.error().to_string();
+    EXPECT_EQ(s.pieces, first_two) << p->id();
+    EXPECT_EQ(s.pieces_after_done, 0);
+  }
+  EXPECT_EQ(ollama.streamed_count(), 1);
+  EXPECT_EQ(openai.streamed_count(), 1);
+}
+
+TEST_F(ChatTest, StreamRateLimitedBeforeItStartsWaitsForRetryAfter) {
+  openai.set_reply(kAnswer);
+  openai.fail_next(FailurePlan::of(1, FailureKind::kRateLimit).after_ms(150));
+  auto p = openai_provider();
+  const auto s = run_stream(p, question());
+  ASSERT_TRUE(s.result) << s.result.error().to_string();
+  EXPECT_EQ(s.result->text, kAnswer);
+  const auto reqs = openai.requests();
+  ASSERT_EQ(reqs.size(), 2U);
+  EXPECT_GE(reqs[1].at - reqs[0].at, 140ms);
+  EXPECT_EQ(openai.streamed_count(), 1);  // the 429 was answered before any stream
+}
+
+TEST_F(ChatTest, StreamErrorsBeforeTheFirstPieceAreAsInComplete) {
+  auto bad_key = openai_provider("nope");
+  auto s = run_stream(bad_key, question());
+  ASSERT_FALSE(s.result);
+  EXPECT_EQ(s.result.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(s.pieces.empty());
+  EXPECT_EQ(openai.count("/v1/"), 1);
+
+  ollama.fail_next(FailurePlan::of(1, FailureKind::kInvalidInput));
+  auto o = ollama_provider();
+  s = run_stream(o, question());
+  ASSERT_FALSE(s.result);
+  EXPECT_EQ(s.result.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(s.pieces.empty());
+  EXPECT_EQ(ollama.count("/api/chat"), 1);
+
+  ollama.fail_next(FailurePlan::of(2, FailureKind::kServerError));
+  ollama.set_reply(kAnswer);
+  s = run_stream(o, question());
+  ASSERT_TRUE(s.result) << s.result.error().to_string();
+  EXPECT_EQ(s.joined(), kAnswer);
+  EXPECT_EQ(ollama.count("/api/chat"), 1 + 3);
+}
+
+TEST_F(ChatTest, ErrorInsideTheStreamEndsIt) {
+  ollama.set_stream_error(true);
+  openai.set_stream_error(true);
+  openai.set_reply(kAnswer);
+  auto o = ollama_provider();
+  auto a = openai_provider();
+  auto s = run_stream(o, question());
+  ASSERT_FALSE(s.result);
+  EXPECT_EQ(s.result.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(s.result.error().message.find("error was encountered"), std::string::npos);
+  EXPECT_EQ(s.pieces, std::vector<std::string>{"{"});
+  s = run_stream(a, question());
+  ASSERT_FALSE(s.result);
+  EXPECT_EQ(s.result.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(s.result.error().message.find("error in the stream"), std::string::npos) << s.result.error().message;
+  EXPECT_EQ(s.pieces, std::vector<std::string>{"The"});
+  EXPECT_EQ(ollama.count("/api/chat"), 1);
+  EXPECT_EQ(openai.count("/v1/"), 1);
+}
+
+TEST_F(ChatTest, BedrockStreamsTheWholeAnswerAsOnePiece) {
+  bedrock.set_reply(kAnswer);
+  auto p = bedrock_provider(bedrock.credentials());
+  const auto s = run_stream(p, question());
+  ASSERT_TRUE(s.result) << s.result.error().to_string();
+  EXPECT_EQ(s.pieces, std::vector<std::string>{kAnswer});
+  EXPECT_EQ(s.result->text, kAnswer);
+  EXPECT_EQ(s.result->first_token_latency, s.result->latency);
 }
 
 // A Bedrock model id travels as one path segment: ':' (and any reserved byte) percent-encoded.

@@ -5,6 +5,9 @@
 
 #include <future>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "earshot/http/curl_http_client.hpp"
 #include "fakes/llm/fake_llm.hpp"
@@ -74,6 +77,38 @@ TEST_F(LimitsTest, FullQueueIsRateLimited) {
     }
   }
   EXPECT_EQ(refused, 1);
+}
+
+TEST_F(LimitsTest, StreamsGoThroughTheSameCapAndReachTheInnerStream) {
+  fake.set_latency(100ms);  // before each answer starts streaming
+  fake.set_reply("one two three four");
+  LimitedChatProvider limited(*provider, {2, 0, 1, 100}, client, SystemClock::instance());
+  constexpr int kStreams = 6;
+  struct Outcome {
+    std::mutex mu;
+    std::vector<std::string> pieces;
+    std::promise<Result<ChatResponse>> done;
+  };
+  std::vector<Outcome> outcomes(kStreams);
+  for (auto& o : outcomes) {
+    limited.stream(
+        ChatRequest{"", {{"user", "hi"}}, "", 10, 0},
+        [&o](std::string_view piece) {
+          std::lock_guard lock(o.mu);
+          o.pieces.emplace_back(piece);
+        },
+        [&o](Result<ChatResponse> r) { o.done.set_value(std::move(r)); });
+  }
+  for (auto& o : outcomes) {
+    auto r = o.done.get_future().get();
+    ASSERT_TRUE(r) << r.error().to_string();
+    std::lock_guard lock(o.mu);
+    EXPECT_EQ(o.pieces, (std::vector<std::string>{"one", " two", " three", " four"}));
+    EXPECT_EQ(r->text, "one two three four");
+  }
+  EXPECT_EQ(fake.streamed_count(), kStreams);
+  EXPECT_EQ(fake.max_concurrent(), 2);
+  EXPECT_EQ(limited.in_flight(), 0);
 }
 
 }  // namespace

@@ -130,6 +130,11 @@ struct CurlHttpClient::Impl {
       return 0;  // aborts the transfer with CURLE_WRITE_ERROR
     }
     t->response.body.append(data, bytes);
+    if (t->request.on_body && bytes > 0) {
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      t->request.on_body(static_cast<int>(status), std::string_view(data, bytes));
+    }
     return bytes;
   }
 

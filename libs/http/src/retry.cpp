@@ -116,6 +116,10 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
       finish(std::unexpected(ended(std::move(error), "not retried")));
       return;
     }
+    if (ctx.may_retry && !ctx.may_retry()) {
+      finish(std::unexpected(ended(std::move(error), "partial answer passed on, not retried")));
+      return;
+    }
     if (attempts >= ctx.policy.max_attempts) {
       if (error.code == ErrorCode::kRateLimited && !error.retry_after) {
         error.retry_after = backoff.next();  // a hint for whoever redelivers the job

@@ -30,10 +30,18 @@ std::size_t LimitedChatProvider::queued() const {
 }
 
 void LimitedChatProvider::complete(ChatRequest request, ChatCallback done) {
+  enqueue({std::move(request), nullptr, std::move(done)});
+}
+
+void LimitedChatProvider::stream(ChatRequest request, TokenCallback on_token, ChatCallback done) {
+  enqueue({std::move(request), std::move(on_token), std::move(done)});
+}
+
+void LimitedChatProvider::enqueue(Pending p) {
   {
     std::unique_lock lock(mu_);
     if (queue_.size() < limits_.max_queued) {
-      queue_.push_back({std::move(request), std::move(done)});
+      queue_.push_back(std::move(p));
       lock.unlock();
       pump();
       return;
@@ -41,7 +49,7 @@ void LimitedChatProvider::complete(ChatRequest request, ChatCallback done) {
   }
   Error e(ErrorCode::kRateLimited, id() + ": too many requests queued");
   e.retry_after = std::chrono::seconds(1);
-  done(std::unexpected(std::move(e)));
+  p.done(std::unexpected(std::move(e)));
 }
 
 void LimitedChatProvider::refill_locked(std::chrono::steady_clock::time_point now) {
@@ -84,7 +92,7 @@ void LimitedChatProvider::pump() {
     });
   }
   for (auto& p : ready) {
-    inner_->complete(std::move(p.request), [this, done = std::move(p.done)](Result<ChatResponse> r) {
+    auto finished = [this, done = std::move(p.done)](Result<ChatResponse> r) {
       {
         std::lock_guard lock(mu_);
         --in_flight_;
@@ -92,7 +100,12 @@ void LimitedChatProvider::pump() {
       pump();
       // Last: once every callback has run, the owner may destroy this limiter.
       done(std::move(r));
-    });
+    };
+    if (p.on_token) {
+      inner_->stream(std::move(p.request), std::move(p.on_token), std::move(finished));
+    } else {
+      inner_->complete(std::move(p.request), std::move(finished));
+    }
   }
 }
 

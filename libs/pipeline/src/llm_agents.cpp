@@ -60,18 +60,26 @@ SharedRateLimitedChatProvider::SharedRateLimitedChatProvider(llm::ChatProvider& 
       clock_(&clock) {}
 
 void SharedRateLimitedChatProvider::complete(llm::ChatRequest request, llm::ChatCallback done) {
-  attempt(std::make_shared<std::pair<llm::ChatRequest, llm::ChatCallback>>(std::move(request), std::move(done)));
+  attempt(std::make_shared<Pending>(Pending{std::move(request), nullptr, std::move(done)}));
 }
 
-void SharedRateLimitedChatProvider::attempt(
-    const std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>>& req) {
+void SharedRateLimitedChatProvider::stream(llm::ChatRequest request, llm::TokenCallback on_token,
+                                           llm::ChatCallback done) {
+  attempt(std::make_shared<Pending>(Pending{std::move(request), std::move(on_token), std::move(done)}));
+}
+
+void SharedRateLimitedChatProvider::attempt(const std::shared_ptr<Pending>& req) {
   auto d = limiter_->take(key_, capacity_, period_, clock_->now());
   if (d && !d->allowed && !timers_->shutting_down()) {
     timers_->post_after(std::max(d->retry_after, std::chrono::milliseconds(10)), [this, req] { attempt(req); });
     return;
   }
   if (!d) log::warn("llm rate limiter unavailable, request let through", {{"error", d.error().to_string()}});
-  inner_->complete(std::move(req->first), std::move(req->second));
+  if (req->on_token) {
+    inner_->stream(std::move(req->request), std::move(req->on_token), std::move(req->done));
+  } else {
+    inner_->complete(std::move(req->request), std::move(req->done));
+  }
 }
 
 // ---- settings ----------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 // once, on the calling thread, with the reply of the first marker found in its prompt
 // (system and messages), else the default reply; a marker armed with fail_for() fails the
 // requests containing it with that error instead. Records every request. No HTTP, no
-// clock. Thread-safe.
+// clock. Thread-safe. stream() passes the reply on word by word (each piece a word with the
+// spaces before it), so the pieces concatenate to the reply.
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -35,7 +37,27 @@ class FakeChatProvider final : public llm::ChatProvider {
     Result<llm::ChatResponse> answer = answer_to(request);
     done(std::move(answer));
   }
+  void stream(llm::ChatRequest request, llm::TokenCallback on_token, llm::ChatCallback done) override {
+    Result<llm::ChatResponse> answer = answer_to(request);
+    if (answer) {
+      for (const auto& piece : pieces_of(answer->text)) on_token(piece);
+    }
+    done(std::move(answer));
+  }
   [[nodiscard]] std::string id() const override { return id_; }
+
+  // "a bc  d" -> {"a", " bc", "  d"}.
+  [[nodiscard]] static std::vector<std::string> pieces_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const auto word = text.find_first_not_of(' ', start);
+      const auto end = word == std::string::npos ? text.size() : std::min(text.find(' ', word), text.size());
+      out.push_back(text.substr(start, end - start));
+      start = end;
+    }
+    return out;
+  }
 
   // ---- inspection ----
   [[nodiscard]] std::vector<llm::ChatRequest> requests() const {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace earshot::testing {
@@ -51,6 +52,53 @@ std::string FakeChatServer::next_output(const std::string& body) {
     if (body.find(marker) != std::string::npos) return text;
   }
   return reply_;
+}
+
+void FakeChatServer::cut_next_streams(int requests, int pieces) {
+  std::lock_guard lock(chat_mu_);
+  cut_requests_ = requests;
+  cut_pieces_ = pieces;
+}
+
+int FakeChatServer::next_stream_cut() {
+  ++streams_;
+  std::lock_guard lock(chat_mu_);
+  if (cut_requests_ <= 0) return -1;
+  --cut_requests_;
+  return cut_pieces_;
+}
+
+std::vector<std::string> FakeChatServer::pieces_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto word = text.find_first_not_of(' ', start);
+    const auto end = word == std::string::npos ? text.size() : std::min(text.find(' ', word), text.size());
+    out.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+void FakeChatServer::serve_stream(httplib::Response& res, std::vector<std::string> frames,
+                                  const std::string& content_type, int cut_at) {
+  struct Progress {
+    std::vector<std::string> frames;
+    std::size_t next = 0;
+  };
+  auto progress = std::make_shared<Progress>(Progress{std::move(frames), 0});
+  const auto delay = std::chrono::milliseconds(stream_delay_ms_.load());
+  res.status = 200;
+  res.set_chunked_content_provider(content_type, [this, progress, delay, cut_at](std::size_t, httplib::DataSink& sink) {
+    if (cut_at >= 0 && progress->next == static_cast<std::size_t>(cut_at)) return false;  // drops the connection
+    if (progress->next == progress->frames.size()) {
+      sink.done();
+      return true;
+    }
+    if (progress->next > 0 && delay.count() > 0) pause(delay);
+    const auto& frame = progress->frames[progress->next++];
+    return sink.write(frame.data(), frame.size());
+  });
 }
 
 std::vector<float> FakeChatServer::embedding_of(const std::string& text, int dim) {
@@ -222,11 +270,40 @@ void FakeOllama::routes() {
     const auto body = json::parse(req.body, nullptr, false);
     const std::string model = body.is_object() ? body.value("model", "") : "";
     const std::string text = next_output(req.body);
-    if (stream_error_.load()) {
-      std::string nd =
-          json{{"model", model}, {"message", {{"role", "assistant"}, {"content", "{"}}}, {"done", false}}.dump();
-      nd += "\n" + json{{"error", "an error was encountered while running the model"}}.dump() + "\n";
-      reply(res, {200, nd, "application/x-ndjson"});
+    const auto piece_line = [&](const std::string& piece) {
+      return json{{"model", model},
+                  {"created_at", "2026-01-01T00:00:00Z"},
+                  {"message", {{"role", "assistant"}, {"content", piece}}},
+                  {"done", false}}
+                 .dump() +
+             "\n";
+    };
+    const bool streaming = body.is_object() && body.value("stream", true);
+    if (stream_error()) {
+      std::vector<std::string> frames{
+          piece_line("{"), json{{"error", "an error was encountered while running the model"}}.dump() + "\n"};
+      if (!streaming) {
+        reply(res, {200, frames[0] + frames[1], "application/x-ndjson"});
+        return;
+      }
+      serve_stream(res, std::move(frames), "application/x-ndjson", next_stream_cut());
+      return;
+    }
+    if (streaming) {
+      const int cut = next_stream_cut();
+      std::vector<std::string> frames;
+      for (const auto& piece : pieces_of(text)) frames.push_back(piece_line(piece));
+      frames.push_back(json{{"model", model},
+                            {"created_at", "2026-01-01T00:00:00Z"},
+                            {"message", {{"role", "assistant"}, {"content", ""}}},
+                            {"done", true},
+                            {"done_reason", "stop"},
+                            {"total_duration", 1'000'000},
+                            {"prompt_eval_count", 100},
+                            {"eval_count", 25}}
+                           .dump() +
+                       "\n");
+      serve_stream(res, std::move(frames), "application/x-ndjson", cut);
       return;
     }
     const json out{{"model", model},
@@ -281,6 +358,47 @@ FakeProviderServer::Reply FakeOpenAiChat::failure_reply(FailureKind kind) const 
   return {500, "{}"};
 }
 
+void FakeOpenAiChat::serve_openai_stream(httplib::Response& res, const std::string& model, const std::string& text,
+                                         const json& request) {
+  const int cut = next_stream_cut();
+  const auto event = [](const json& data) { return "data: " + data.dump() + "\n\n"; };
+  const auto chunk = [&](json delta, json finish_reason) {
+    return event(
+        {{"id", "chatcmpl-1"},
+         {"object", "chat.completion.chunk"},
+         {"created", 1767225600},
+         {"model", model},
+         {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", finish_reason}}})}});
+  };
+  std::vector<std::string> frames{chunk({{"role", "assistant"}, {"content", ""}}, nullptr)};
+  const auto pieces = pieces_of(text);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    frames.push_back(chunk({{"content", pieces[i]}}, nullptr));
+    if (stream_error() && i == 0) {
+      frames.push_back(event({{"error",
+                               {{"message", "The server had an error while processing your request."},
+                                {"type", "server_error"},
+                                {"param", nullptr},
+                                {"code", nullptr}}}}));
+      serve_stream(res, std::move(frames), "text/event-stream", cut < 0 ? -1 : cut + 1);
+      return;
+    }
+  }
+  frames.push_back(chunk(json::object(), "stop"));
+  const auto options = request.find("stream_options");
+  if (options != request.end() && options->is_object() && options->value("include_usage", false)) {
+    frames.push_back(event({{"id", "chatcmpl-1"},
+                            {"object", "chat.completion.chunk"},
+                            {"created", 1767225600},
+                            {"model", model},
+                            {"choices", json::array()},
+                            {"usage", {{"prompt_tokens", 90}, {"completion_tokens", 20}, {"total_tokens", 110}}}}));
+  }
+  frames.emplace_back("data: [DONE]\n\n");
+  // The role chunk goes first: a cut after N pieces of text drops frame N + 1.
+  serve_stream(res, std::move(frames), "text/event-stream", cut < 0 ? -1 : cut + 1);
+}
+
 void FakeOpenAiChat::routes() {
   server().Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
@@ -290,10 +408,15 @@ void FakeOpenAiChat::routes() {
     }
     const auto body = json::parse(req.body, nullptr, false);
     const std::string text = next_output(req.body);
+    const std::string model = body.is_object() ? body.value("model", "") : "";
+    if (body.is_object() && body.value("stream", false)) {
+      serve_openai_stream(res, model, text, body);
+      return;
+    }
     const json out{
         {"id", "chatcmpl-1"},
         {"object", "chat.completion"},
-        {"model", body.is_object() ? body.value("model", "") : ""},
+        {"model", model},
         {"choices",
          json::array(
              {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}}})},

@@ -4,6 +4,13 @@
 //
 // Chat fakes answer with `reply()` as the model's text; switches make the next N answers (or
 // every answer) an invalid output instead (text that is not the requested JSON).
+// A request asking to stream ("stream": true; for Ollama also no "stream" at all, its
+// default) is answered in the provider's streaming format (Ollama NDJSON, OpenAI server-sent
+// events with the usage chunk when stream_options.include_usage asks for it): the text in
+// pieces (each word with the spaces before it), each piece one write of a chunked body,
+// `stream_delay` apart. Switches cut the connection after N pieces (0: before the first) or
+// end the stream with the provider's in-stream error after the first piece. Failure plans
+// (429 + Retry-After, 5xx, ...) apply before streaming starts, as for any request.
 // FakeBedrock checks each request's SigV4 Authorization header against its own signer
 // (its own keys; the date is the request's x-amz-date, which must be within 5 minutes of the
 // fake's clock) and answers 403 InvalidSignatureException otherwise.
@@ -11,7 +18,10 @@
 // Thread safety: every setter and getter may be called while requests are being served.
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +45,16 @@ class FakeChatServer : public FakeProviderServer {
   void set_invalid_output(std::string text);
   [[nodiscard]] std::string last_body() const;
   [[nodiscard]] int chat_count() const { return chats_.load(); }
+  // Streaming switches (see the head comment).
+  void set_stream_delay(std::chrono::milliseconds d) { stream_delay_ms_ = d.count(); }
+  // The next `requests` streamed answers lose their connection after `pieces` pieces.
+  void cut_next_streams(int requests, int pieces);
+  // Every streamed answer sends its first piece, then the provider's in-stream error (Ollama
+  // also sends it to a request that did not ask to stream).
+  void set_stream_error(bool on) { stream_error_ = on; }
+  [[nodiscard]] int streamed_count() const { return streams_.load(); }
+  // "a bc  d" -> {"a", " bc", "  d"}: the pieces a streamed answer is sent in.
+  [[nodiscard]] static std::vector<std::string> pieces_of(const std::string& text);
   // Deterministic embedding of `text` with `dim` components (what the fake answers).
   [[nodiscard]] static std::vector<float> embedding_of(const std::string& text, int dim);
 
@@ -42,6 +62,14 @@ class FakeChatServer : public FakeProviderServer {
   // The model's text for this chat request (records the body, applies the switches).
   std::string next_output(const std::string& body);
   void record(const std::string& body);
+  // Sends `frames` as a chunked body of `content_type`, one write per frame, stream_delay
+  // apart; frames from `cut_at` on are not sent and the connection is dropped instead (no end
+  // of body) when `cut_at` >= 0.
+  void serve_stream(httplib::Response& res, std::vector<std::string> frames, const std::string& content_type,
+                    int cut_at);
+  // Where this streamed answer is cut, in pieces of text (-1: not cut); counts the stream.
+  int next_stream_cut();
+  [[nodiscard]] bool stream_error() const { return stream_error_.load(); }
 
  private:
   mutable std::mutex chat_mu_;
@@ -52,6 +80,11 @@ class FakeChatServer : public FakeProviderServer {
   std::atomic<int> invalid_next_{0};
   std::atomic<bool> invalid_always_{false};
   std::atomic<int> chats_{0};
+  std::atomic<std::int64_t> stream_delay_ms_{0};
+  std::atomic<bool> stream_error_{false};
+  std::atomic<int> streams_{0};
+  int cut_requests_ = 0;  // guarded by chat_mu_
+  int cut_pieces_ = 0;    // guarded by chat_mu_
 };
 
 class FakeBedrock final : public FakeChatServer {
@@ -84,15 +117,10 @@ class FakeOllama final : public FakeChatServer {
   // Stops serving before this object goes: handler threads call its overrides.
   ~FakeOllama() override { stop(); }
   explicit FakeOllama(Options options = {}) : FakeChatServer(std::move(options)) {}
-  // Streams the chat answer as NDJSON (ignoring stream:false) and ends with {"error"}.
-  void set_stream_error(bool on) { stream_error_ = on; }
 
  protected:
   [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
   void routes() override;
-
- private:
-  std::atomic<bool> stream_error_{false};
 };
 
 class FakeOpenAiChat final : public FakeChatServer {
@@ -104,6 +132,10 @@ class FakeOpenAiChat final : public FakeChatServer {
  protected:
   [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
   void routes() override;
+
+ private:
+  void serve_openai_stream(httplib::Response& res, const std::string& model, const std::string& text,
+                           const nlohmann::json& request);
 };
 
 }  // namespace earshot::testing

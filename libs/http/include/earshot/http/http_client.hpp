@@ -9,7 +9,9 @@
 //     (parse, then hand work elsewhere or issue the next request): a slow callback stalls
 //     every other transfer;
 //   - transport failures are Errors (see the codes below); any HTTP status, 4xx and 5xx
-//     included, is a successful HttpResponse: what a status means is the caller's business.
+//     included, is a successful HttpResponse: what a status means is the caller's business;
+//   - a request's on_body hook (streaming) runs on the same thread as its callback, for each
+//     piece of the body as it arrives, always before the callback.
 
 #include <chrono>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +56,15 @@ struct HttpRequest {
   // must pass this policy; a refused address completes the request with kPermissionDenied.
   // Set it for any URL a user supplied.
   std::optional<AddressPolicy> address_policy;
+  // Streaming: when set, called with each piece of the response body as it arrives (on the
+  // loop thread, in order, before the request's callback; never with an empty piece), with
+  // the status of the response the piece belongs to (bodies of redirects followed are not
+  // passed). The pieces still accumulate in HttpResponse::body, so the callback sees the whole
+  // body (an error body to classify, say) and max_response_bytes still applies: a body over
+  // it completes the request with kInvalidArgument after the pieces that fit were passed.
+  // Like every callback it must be short. A request that fails after some pieces were passed
+  // (connection lost, timeout) completes with the error as usual.
+  std::function<void(int status, std::string_view piece)> on_body;
 
   void add_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
   // Builds a multipart/form-data body from `parts` and sets the Content-Type header.

@@ -59,6 +59,9 @@ struct RetryContext {
   std::chrono::steady_clock::time_point deadline;  // on clock->steady_now()
   std::string what;                                // "deepgram listen", for messages
   RequestObserver observer;                        // optional
+  // Optional: asked before each retry; false ends the retries with the last error (a
+  // streamed answer whose first part was already passed on must not start over).
+  std::function<bool()> may_retry;
 };
 
 // Sends build() (called afresh for every attempt) until a 2xx arrives, a non-retryable

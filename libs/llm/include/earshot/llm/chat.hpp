@@ -9,9 +9,16 @@
 // (kFailedPrecondition) and input errors (kInvalidArgument, kNotFound) fail at once with the
 // provider's reason. API keys, signatures and auth headers never appear in error messages.
 //
-// Thread safety: complete() may be called from any thread, concurrently; the callback runs
-// once, on the HTTP client's loop thread, and must be short. A provider (and the client and
-// clock it was given) must outlive every request it has in flight.
+// Streaming (stream()): the answer's text is passed on piece by piece as the provider sends
+// it (Ollama NDJSON, OpenAI server-sent events). Retries are as in complete() but only until
+// the first piece has been passed on; after that a failure (connection lost, timeout, an
+// error inside the stream) ends the stream with that error and is never retried, so no text
+// is ever passed on twice. Bedrock does not stream yet (ConverseStream's binary event-stream
+// framing is not implemented): it keeps the default, the whole text as one piece at the end.
+//
+// Thread safety: complete() and stream() may be called from any thread, concurrently; the
+// callbacks run on the HTTP client's loop thread and must be short. A provider (and the
+// client and clock it was given) must outlive every request it has in flight.
 
 #include <chrono>
 #include <functional>
@@ -49,14 +56,24 @@ struct ChatResponse {
   std::string model;
   std::string stop_reason;               // the provider's own words ("end_turn", "stop", "length", ...)
   std::chrono::milliseconds latency{0};  // our measure: first attempt to answer, retries included
+  // stream() only: from the first attempt to the first piece of text passed on (for the
+  // default stream(), the same as latency). 0 for complete() and for an empty answer.
+  std::chrono::milliseconds first_token_latency{0};
 };
 
 using ChatCallback = std::function<void(Result<ChatResponse>)>;
+// One piece of a streamed answer, never empty.
+using TokenCallback = std::function<void(std::string_view piece)>;
 
 class ChatProvider {
  public:
   virtual ~ChatProvider() = default;
   virtual void complete(ChatRequest request, ChatCallback done) = 0;
+  // Streams the answer: `on_token` for each piece in order, then `done` exactly once (after
+  // the last piece). On success the pieces concatenate to the response's text. On failure
+  // `done` gets the error; pieces passed before it are a partial answer the caller discards
+  // or marks. The default runs complete() and passes the whole text as one piece.
+  virtual void stream(ChatRequest request, TokenCallback on_token, ChatCallback done);
   // "bedrock:anthropic.claude-3-haiku-20240307-v1:0": provider and model, for cache keys,
   // logs and metrics.
   [[nodiscard]] virtual std::string id() const = 0;
@@ -106,25 +123,37 @@ class BedrockChatProvider final : public ChatProvider {
   http::SigV4Signer signer_;
 };
 
+// stream(): "stream": true; NDJSON lines with message.content, the last with done=true,
+// done_reason and the eval counts; an {"error"} line (status 200) ends the stream with
+// kUnavailable.
 class OllamaChatProvider final : public ChatProvider {
  public:
   OllamaChatProvider(OllamaConfig config, http::HttpClient& client, const Clock& clock);
   void complete(ChatRequest request, ChatCallback done) override;
+  void stream(ChatRequest request, TokenCallback on_token, ChatCallback done) override;
   [[nodiscard]] std::string id() const override { return "ollama:" + config_.endpoint.model; }
 
  private:
+  [[nodiscard]] Result<std::string> payload(const ChatRequest& request, bool stream) const;
+  [[nodiscard]] std::function<http::HttpRequest()> builder(std::string payload) const;
   OllamaConfig config_;
   http::HttpClient* client_;
   const Clock* clock_;
 };
 
+// stream(): "stream": true with stream_options.include_usage; server-sent events whose
+// `data:` is a chunk (choices[0].delta.content, finish_reason; usage in the last chunk) or
+// [DONE]; a `data:` carrying {"error"} ends the stream with the error its code names.
 class OpenAiChatProvider final : public ChatProvider {
  public:
   OpenAiChatProvider(OpenAiConfig config, http::HttpClient& client, const Clock& clock);
   void complete(ChatRequest request, ChatCallback done) override;
+  void stream(ChatRequest request, TokenCallback on_token, ChatCallback done) override;
   [[nodiscard]] std::string id() const override { return "openai:" + config_.endpoint.model; }
 
  private:
+  [[nodiscard]] Result<std::string> payload(const ChatRequest& request, bool stream) const;
+  [[nodiscard]] std::function<http::HttpRequest()> builder(std::string payload) const;
   OpenAiConfig config_;
   http::HttpClient* client_;
   const Clock* clock_;

@@ -5,7 +5,10 @@
 // Wrap one provider once per scope to limit: one per provider for the process, and one per
 // (provider, business) on top of it for fairness between tenants.
 //
-// Thread safety: complete() may be called from any thread. The wrapped provider, the client
+// stream() goes through the same queue and limits as complete() (a stream holds its slot
+// until its last callback) and is forwarded to the inner provider's stream().
+//
+// Thread safety: complete() and stream() may be called from any thread. The wrapped provider, the client
 // (used for its timers) and the clock must outlive every request in flight or queued.
 
 #include <chrono>
@@ -27,6 +30,7 @@ class LimitedChatProvider final : public ChatProvider {
  public:
   LimitedChatProvider(ChatProvider& inner, ProviderLimits limits, http::HttpClient& timers, const Clock& clock);
   void complete(ChatRequest request, ChatCallback done) override;
+  void stream(ChatRequest request, TokenCallback on_token, ChatCallback done) override;
   [[nodiscard]] std::string id() const override { return inner_->id(); }
   [[nodiscard]] int in_flight() const;
   [[nodiscard]] std::size_t queued() const;
@@ -34,8 +38,10 @@ class LimitedChatProvider final : public ChatProvider {
  private:
   struct Pending {
     ChatRequest request;
+    TokenCallback on_token;  // empty: complete()
     ChatCallback done;
   };
+  void enqueue(Pending p);
   void pump();
   void refill_locked(std::chrono::steady_clock::time_point now);
 

@@ -59,10 +59,17 @@ class SharedRateLimitedChatProvider final : public llm::ChatProvider {
   SharedRateLimitedChatProvider(llm::ChatProvider& inner, cache::RateLimiter& limiter, std::string key,
                                 double requests_per_minute, http::HttpClient& timers, const Clock& clock);
   void complete(llm::ChatRequest request, llm::ChatCallback done) override;
+  // Waits for the bucket like complete(), then streams from the inner provider.
+  void stream(llm::ChatRequest request, llm::TokenCallback on_token, llm::ChatCallback done) override;
   [[nodiscard]] std::string id() const override { return inner_->id(); }
 
  private:
-  void attempt(const std::shared_ptr<std::pair<llm::ChatRequest, llm::ChatCallback>>& req);
+  struct Pending {
+    llm::ChatRequest request;
+    llm::TokenCallback on_token;  // empty: complete()
+    llm::ChatCallback done;
+  };
+  void attempt(const std::shared_ptr<Pending>& req);
   llm::ChatProvider* inner_;
   cache::RateLimiter* limiter_;
   std::string key_;
