@@ -562,7 +562,7 @@ ExtractedDocument html_to_text(std::string_view html) {
       } else if (contains(kBlockTags, name)) {
         out += "\n\n";
       } else if (name == "td" || name == "th") {
-        out += ' ';
+        append_text(out, " ", false);
       }
       continue;
     }
