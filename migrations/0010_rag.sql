@@ -3,9 +3,11 @@
 --
 -- Search indexes live in each gateway's memory and are loaded from here by keyset scans
 -- (`WHERE bid = ? AND model = ? AND id > ? ORDER BY id LIMIT n`): knowledge_chunks has
--- (bid, model, id) for it. call_embeddings already serves the same scan: its
+-- (bid, model, id) for it. call_embeddings needs no new key for the same scan: its
 -- ix_embeddings_bid_model (bid, model) carries the primary key id as its last part, so the
--- scan is one range in id order without a sort (the storage test checks the plan).
+-- scan is one range in id order without a sort. Both scans name their index (on small
+-- tables the optimizer chose the primary or unique key and a sort); storage_rag_test checks
+-- the plans.
 
 -- `text` is the extracted plain text the chunks point into (offsets are bytes of it);
 -- `size_bytes` and `sha256` describe the uploaded original. `version` grows with every

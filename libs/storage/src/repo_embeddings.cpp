@@ -72,10 +72,12 @@ Result<std::vector<CallEmbedding>> MySqlEmbeddingRepository::list_for_call(const
 Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::scan(const TenantId& t, std::string_view model,
                                                                  Id after_id, int limit) {
   if (limit < 1 || limit > kMaxScan) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
-  // ix_embeddings_bid_model (bid, model) ends with the primary key id: one range in id order.
+  // ix_embeddings_bid_model (bid, model) ends with the primary key id, so (bid, model, id > ?)
+  // is one range read in id order. The index is named: on small or fresh tables the
+  // optimizer preferred the primary key and checked every business's rows.
   auto r = db_.execute(
       "SELECT id, call_id, chunk_index, start_ms, end_ms, text, vector FROM call_embeddings "
-      "WHERE bid = ? AND model = ? AND id > ? ORDER BY id LIMIT ?",
+      "FORCE INDEX (ix_embeddings_bid_model) WHERE bid = ? AND model = ? AND id > ? ORDER BY id LIMIT ?",
       {t.bid(), model, after_id, limit});
   if (!r) return std::unexpected(r.error());
   return to_rows(*r, true);
