@@ -70,7 +70,8 @@ TEST(DetectFormat, DeclaredTypeThenMagicBytesThenExtension) {
 }
 
 TEST(ExtractText, PlainTextIsTidiedNotRewritten) {
-  const auto doc = extract_ok("\xEF\xBB\xBFLine one  \r\nline two\r\n\r\n\r\n\n  Second\tparagraph.\x01\n", "text/plain");
+  const auto doc =
+      extract_ok("\xEF\xBB\xBFLine one  \r\nline two\r\n\r\n\r\n\n  Second\tparagraph.\x01\n", "text/plain");
   EXPECT_EQ(doc.format, DocumentFormat::kPlainText);
   EXPECT_EQ(doc.text, "Line one\nline two\n\n  Second\tparagraph.");
   EXPECT_FALSE(doc.title);
@@ -164,9 +165,8 @@ TEST(ExtractText, HtmlTitleFallsBackToTheFirstHeading) {
 }
 
 TEST(ExtractText, PdfTextLayerAndTitle) {
-  const std::string pdf =
-      make_pdf("BT /F1 18 Tf 72 700 Td (Refunds take five days.) Tj 0 -30 Td (Call billing first.) Tj ET",
-               "Refund Guide");
+  const std::string pdf = make_pdf(
+      "BT /F1 18 Tf 72 700 Td (Refunds take five days.) Tj 0 -30 Td (Call billing first.) Tj ET", "Refund Guide");
   const auto doc = extract_ok(pdf, "application/octet-stream", "guide.bin");
   EXPECT_EQ(doc.format, DocumentFormat::kPdf);
   EXPECT_EQ(doc.title, "Refund Guide");
@@ -200,8 +200,10 @@ TEST(ExtractText, UnsupportedTypesAreToldApart) {
 }
 
 TEST(ExtractText, NothingLeftIsNoText) {
-  for (const auto& [bytes, type] : std::vector<std::pair<std::string, std::string>>{
-           {" \n\t\n", "text/plain"}, {"<script>x()</script><p>  </p>", "text/html"}, {"![only](img.png)\n", "text/markdown"}}) {
+  for (const auto& [bytes, type] :
+       std::vector<std::pair<std::string, std::string>>{{" \n\t\n", "text/plain"},
+                                                        {"<script>x()</script><p>  </p>", "text/html"},
+                                                        {"![only](img.png)\n", "text/markdown"}}) {
     const auto e = extract_error(bytes, type);
     EXPECT_EQ(e.failure, ExtractFailure::kNoText) << type;
     EXPECT_EQ(e.error.code, ErrorCode::kFailedPrecondition);

@@ -339,7 +339,8 @@ TEST_F(RagStorageTest, EmbeddingScansAreKeysetAndTenantScoped) {
   }
   ASSERT_EQ(rows.size(), 4U) << "m1 rows of business a only";
   EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end(), [](const auto& p, const auto& q) { return p.id < q.id; }));
-  const auto chunk = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.call_id == x && r.chunk_index == 0; });
+  const auto chunk =
+      std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.call_id == x && r.chunk_index == 0; });
   ASSERT_NE(chunk, rows.end());
   EXPECT_EQ(chunk->text, "refund please");
   EXPECT_EQ(chunk->start_ms, 0);

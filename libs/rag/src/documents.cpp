@@ -229,15 +229,14 @@ struct Entity {
 };
 
 constexpr std::array<Entity, 44> kEntities{{
-    {"amp", '&'},      {"lt", '<'},        {"gt", '>'},        {"quot", '"'},      {"apos", '\''},
-    {"nbsp", ' '},     {"copy", 0xA9},     {"reg", 0xAE},      {"trade", 0x2122},  {"hellip", 0x2026},
-    {"mdash", 0x2014}, {"ndash", 0x2013},  {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},
-    {"rdquo", 0x201D}, {"bull", 0x2022},   {"middot", 0xB7},   {"euro", 0x20AC},   {"pound", 0xA3},
-    {"yen", 0xA5},     {"cent", 0xA2},     {"sect", 0xA7},     {"deg", 0xB0},      {"plusmn", 0xB1},
-    {"times", 0xD7},   {"divide", 0xF7},   {"frac12", 0xBD},   {"laquo", 0xAB},    {"raquo", 0xBB},
-    {"eacute", 0xE9},  {"egrave", 0xE8},   {"agrave", 0xE0},   {"aacute", 0xE1},   {"ccedil", 0xE7},
-    {"uuml", 0xFC},    {"ouml", 0xF6},     {"auml", 0xE4},     {"szlig", 0xDF},    {"ntilde", 0xF1},
-    {"iacute", 0xED},  {"oacute", 0xF3},   {"uacute", 0xFA},   {"rarr", 0x2192},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},      {"apos", '\''},    {"nbsp", ' '},
+    {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122}, {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013},
+    {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D},  {"bull", 0x2022},  {"middot", 0xB7},
+    {"euro", 0x20AC},  {"pound", 0xA3},   {"yen", 0xA5},     {"cent", 0xA2},     {"sect", 0xA7},    {"deg", 0xB0},
+    {"plusmn", 0xB1},  {"times", 0xD7},   {"divide", 0xF7},  {"frac12", 0xBD},   {"laquo", 0xAB},   {"raquo", 0xBB},
+    {"eacute", 0xE9},  {"egrave", 0xE8},  {"agrave", 0xE0},  {"aacute", 0xE1},   {"ccedil", 0xE7},  {"uuml", 0xFC},
+    {"ouml", 0xF6},    {"auml", 0xE4},    {"szlig", 0xDF},   {"ntilde", 0xF1},   {"iacute", 0xED},  {"oacute", 0xF3},
+    {"uacute", 0xFA},  {"rarr", 0x2192},
 }};
 
 // Decodes the entity at s[0] == '&' into out; returns the bytes consumed (0: not an entity).
@@ -287,14 +286,14 @@ std::string decode_entities(std::string_view s) {
 
 // Elements that end a paragraph (table cells only separate words: a row is one line).
 constexpr std::array<std::string_view, 36> kBlockTags{
-    "p",   "div",     "br",     "li",     "ul",     "ol",         "h1",  "h2", "h3", "h4",     "h5",         "h6",
-    "tr",  "table",   "thead",  "tbody",  "section", "article",   "header", "footer", "nav", "aside", "main",
-    "blockquote", "pre", "hr",  "dl",     "dt",     "dd",         "figure", "figcaption", "form", "address",
-    "title", "body",  "html"};
+    "p",      "div",    "br",     "li",         "ul",    "ol",         "h1",    "h2",      "h3",
+    "h4",     "h5",     "h6",     "tr",         "table", "thead",      "tbody", "section", "article",
+    "header", "footer", "nav",    "aside",      "main",  "blockquote", "pre",   "hr",      "dl",
+    "dt",     "dd",     "figure", "figcaption", "form",  "address",    "title", "body",    "html"};
 
 // Elements whose content is never text of the document.
-constexpr std::array<std::string_view, 7> kSkippedTags{"script", "style", "head", "noscript", "template", "svg",
-                                                       "iframe"};
+constexpr std::array<std::string_view, 7> kSkippedTags{"script",   "style", "head",  "noscript",
+                                                       "template", "svg",   "iframe"};
 
 bool contains(auto const& list, std::string_view name) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -662,7 +661,8 @@ std::vector<Word> split_words(std::string_view text) {
     w.end = i;
     int newlines = 0;
     for (std::size_t k = i; k < text.size() && is_space(text[k]); ++k) newlines += text[k] == '\n' ? 1 : 0;
-    const bool last = i == text.size() || std::all_of(text.begin() + static_cast<std::ptrdiff_t>(i), text.end(), is_space);
+    const bool last =
+        i == text.size() || std::all_of(text.begin() + static_cast<std::ptrdiff_t>(i), text.end(), is_space);
     if (last || newlines >= 2) {
       w.boundary = 3;
     } else if (ends_sentence(text.substr(w.start, w.end - w.start))) {
@@ -715,8 +715,7 @@ std::vector<DocumentChunk> chunk_document(std::string_view text, const ChunkSett
   std::vector<DocumentChunk> chunks;
   if (words.empty()) return chunks;
   const auto target = static_cast<std::size_t>(std::max(1, settings.target_words));
-  const auto overlap =
-      static_cast<std::size_t>(std::clamp(settings.overlap_words, 0, static_cast<int>(target / 2)));
+  const auto overlap = static_cast<std::size_t>(std::clamp(settings.overlap_words, 0, static_cast<int>(target / 2)));
   std::size_t start = 0;
   std::size_t previous_end = 0;
   for (;;) {

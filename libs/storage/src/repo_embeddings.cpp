@@ -69,8 +69,8 @@ Result<std::vector<CallEmbedding>> MySqlEmbeddingRepository::list_for_call(const
   return out;
 }
 
-Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::scan(const TenantId& t, std::string_view model,
-                                                                 Id after_id, int limit) {
+Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::scan(const TenantId& t, std::string_view model, Id after_id,
+                                                                 int limit) {
   if (limit < 1 || limit > kMaxScan) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
   // ix_embeddings_bid_model (bid, model) ends with the primary key id, so (bid, model, id > ?)
   // is one range read in id order. The index is named: on small or fresh tables the

@@ -16,9 +16,8 @@ bool is_knowledge_content_type(std::string_view content_type) {
 
 namespace {
 
-inline constexpr Names<KnowledgeStatus, 3> kKnowledgeStatus{{{KnowledgeStatus::kPending, "pending"},
-                                                             {KnowledgeStatus::kReady, "ready"},
-                                                             {KnowledgeStatus::kFailed, "failed"}}};
+inline constexpr Names<KnowledgeStatus, 3> kKnowledgeStatus{
+    {{KnowledgeStatus::kPending, "pending"}, {KnowledgeStatus::kReady, "ready"}, {KnowledgeStatus::kFailed, "failed"}}};
 inline constexpr Names<ChatRole, 2> kChatRole{{{ChatRole::kUser, "user"}, {ChatRole::kAssistant, "assistant"}}};
 
 constexpr int kMaxScan = 10000;
@@ -114,7 +113,8 @@ Result<Id> MySqlKnowledgeRepository::create(const TenantId& t, const KnowledgeDo
 }
 
 Result<KnowledgeDocument> MySqlKnowledgeRepository::get(const TenantId& t, Id id) {
-  auto r = db_.execute(std::string(kDocCols) + ", text FROM knowledge_documents WHERE id = ? AND bid = ?", {id, t.bid()});
+  auto r =
+      db_.execute(std::string(kDocCols) + ", text FROM knowledge_documents WHERE id = ? AND bid = ?", {id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("knowledge document", id);
   return to_document(r->rows[0], true);
@@ -213,7 +213,8 @@ Result<bool> MySqlKnowledgeRepository::replace_chunks(const TenantId& t, Id id, 
       return make_error(ErrorCode::kInvalidArgument, "chunk vectors must be non-empty and of one dimension");
     }
     if (row.chunk_index < 0 || !indexes.insert(row.chunk_index).second) {
-      return make_error(ErrorCode::kInvalidArgument, fmt::format("chunk index {} repeated or negative", row.chunk_index));
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("chunk index {} repeated or negative", row.chunk_index));
     }
     if (row.start_offset < 0 || row.end_offset < row.start_offset) {
       return make_error(ErrorCode::kInvalidArgument, "chunk offsets must satisfy 0 <= start <= end");
@@ -232,15 +233,15 @@ Result<bool> MySqlKnowledgeRepository::replace_chunks(const TenantId& t, Id id, 
            static_cast<std::int64_t>(row.vector.size()), pack_vector(row.vector)});
       if (!ins) return std::unexpected(ins.error());
     }
-    return matched(c.execute(
-        "UPDATE knowledge_documents SET status = 'ready', error = '', model = ?, chunk_count = ? "
-        "WHERE id = ? AND bid = ? AND version = ?",
-        {model, static_cast<std::int64_t>(rows.size()), id, t.bid(), version}));
+    return matched(
+        c.execute("UPDATE knowledge_documents SET status = 'ready', error = '', model = ?, chunk_count = ? "
+                  "WHERE id = ? AND bid = ? AND version = ?",
+                  {model, static_cast<std::int64_t>(rows.size()), id, t.bid(), version}));
   });
 }
 
 Result<std::vector<KnowledgeChunk>> MySqlKnowledgeRepository::scan_chunks(const TenantId& t, std::string_view model,
-                                                                         Id after_id, int limit) {
+                                                                          Id after_id, int limit) {
   if (limit < 1 || limit > kMaxScan) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
   // The index is named: on small or fresh tables the optimizer preferred the unique key and
   // a sort. (bid, model, id) is one range read in id order.
@@ -253,15 +254,16 @@ Result<std::vector<KnowledgeChunk>> MySqlKnowledgeRepository::scan_chunks(const 
 }
 
 Result<std::vector<KnowledgeChunk>> MySqlKnowledgeRepository::chunks_of(const TenantId& t, std::string_view model,
-                                                                       Id document_id) {
-  auto r = db_.execute(std::string(kChunkCols) + " WHERE bid = ? AND document_id = ? AND model = ? ORDER BY chunk_index",
-                       {t.bid(), document_id, model});
+                                                                        Id document_id) {
+  auto r =
+      db_.execute(std::string(kChunkCols) + " WHERE bid = ? AND document_id = ? AND model = ? ORDER BY chunk_index",
+                  {t.bid(), document_id, model});
   if (!r) return std::unexpected(r.error());
   return to_chunks(*r);
 }
 
 Result<std::vector<KnowledgeChunkHit>> MySqlKnowledgeRepository::chunks_by_ids(const TenantId& t,
-                                                                              std::span<const Id> ids) {
+                                                                               std::span<const Id> ids) {
   if (ids.empty()) return std::vector<KnowledgeChunkHit>{};
   if (ids.size() > kMaxIds) return make_error(ErrorCode::kInvalidArgument, "at most 1000 ids");
   std::vector<Value> p;
@@ -292,8 +294,9 @@ Result<std::vector<KnowledgeChunkHit>> MySqlKnowledgeRepository::chunks_by_ids(c
   return out;
 }
 
-Result<std::vector<KnowledgeEmbeddingJob>> MySqlKnowledgeRepository::documents_needing_embedding(
-    const TenantId& t, std::string_view model, int limit) {
+Result<std::vector<KnowledgeEmbeddingJob>> MySqlKnowledgeRepository::documents_needing_embedding(const TenantId& t,
+                                                                                                 std::string_view model,
+                                                                                                 int limit) {
   if (limit < 1 || limit > kMaxScan) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
   // Two ranges of ix_knowledge_docs_bid_status (bid, status, id), merged in id order.
   auto r = db_.execute(
@@ -304,8 +307,8 @@ Result<std::vector<KnowledgeEmbeddingJob>> MySqlKnowledgeRepository::documents_n
   std::vector<KnowledgeEmbeddingJob> out;
   out.reserve(r->rows.size());
   for (auto& row : r->rows) {
-    out.push_back(KnowledgeEmbeddingJob{row[0].as_int(), row[1].as_int(), from_name(kKnowledgeStatus, row[2].as_string()),
-                                        row[3].take_string()});
+    out.push_back(KnowledgeEmbeddingJob{row[0].as_int(), row[1].as_int(),
+                                        from_name(kKnowledgeStatus, row[2].as_string()), row[3].take_string()});
   }
   return out;
 }

@@ -46,8 +46,8 @@ class FakeChatRepository final : public storage::ChatRepository {
     return s->session;
   }
 
-  Result<storage::ChatSessionPage> list_sessions(const storage::TenantId& t, storage::Id user_id,
-                                                 storage::Id before_id, int limit) override {
+  Result<storage::ChatSessionPage> list_sessions(const storage::TenantId& t, storage::Id user_id, storage::Id before_id,
+                                                 int limit) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     if (limit < 1 || limit > 500) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..500");
@@ -69,7 +69,8 @@ class FakeChatRepository final : public storage::ChatRepository {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     Session* s = find(t, user_id, session_id);
-    if (s == nullptr) return make_error(ErrorCode::kNotFound, "chat session " + std::to_string(session_id) + " not found");
+    if (s == nullptr)
+      return make_error(ErrorCode::kNotFound, "chat session " + std::to_string(session_id) + " not found");
     storage::ChatMessage msg;
     static_cast<storage::ChatMessageInput&>(msg) = m;
     msg.id = ++next_message_;

@@ -34,7 +34,8 @@ class FakeEmbeddingRepository final : public storage::EmbeddingRepository {
     for (const auto& [id, s] : rows_) {
       if (s.bid == t.bid() && s.call_id == call_id) out.push_back(s.row);
     }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.chunk_index < b.chunk_index; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.chunk_index < b.chunk_index; });
     return out;
   }
 
@@ -45,7 +46,8 @@ class FakeEmbeddingRepository final : public storage::EmbeddingRepository {
     std::vector<storage::EmbeddingRow> out;
     for (auto it = rows_.upper_bound(after_id); it != rows_.end(); ++it) {
       if (out.size() == static_cast<std::size_t>(limit)) break;
-      if (it->second.bid == t.bid() && it->second.row.model == model) out.push_back(to_row(it->first, it->second, true));
+      if (it->second.bid == t.bid() && it->second.row.model == model)
+        out.push_back(to_row(it->first, it->second, true));
     }
     return out;
   }
@@ -57,7 +59,8 @@ class FakeEmbeddingRepository final : public storage::EmbeddingRepository {
     for (const auto& [id, s] : rows_) {
       if (s.bid == t.bid() && s.call_id == call_id && s.row.model == model) out.push_back(to_row(id, s, true));
     }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.chunk_index < b.chunk_index; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.chunk_index < b.chunk_index; });
     return out;
   }
 

@@ -153,7 +153,7 @@ class FakeKnowledgeRepository final : public storage::KnowledgeRepository {
   }
 
   Result<std::vector<storage::KnowledgeChunk>> scan_chunks(const storage::TenantId& t, std::string_view model,
-                                                          storage::Id after_id, int limit) override {
+                                                           storage::Id after_id, int limit) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
@@ -166,7 +166,7 @@ class FakeKnowledgeRepository final : public storage::KnowledgeRepository {
   }
 
   Result<std::vector<storage::KnowledgeChunk>> chunks_of(const storage::TenantId& t, std::string_view model,
-                                                        storage::Id document_id) override {
+                                                         storage::Id document_id) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     std::vector<storage::KnowledgeChunk> out;
@@ -178,7 +178,7 @@ class FakeKnowledgeRepository final : public storage::KnowledgeRepository {
   }
 
   Result<std::vector<storage::KnowledgeChunkHit>> chunks_by_ids(const storage::TenantId& t,
-                                                               std::span<const storage::Id> ids) override {
+                                                                std::span<const storage::Id> ids) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     if (ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 ids");
@@ -187,15 +187,15 @@ class FakeKnowledgeRepository final : public storage::KnowledgeRepository {
       auto it = chunks_.find(id);
       if (it == chunks_.end() || it->second.bid != t.bid()) continue;
       const auto& c = it->second.chunk;
-      out.push_back(storage::KnowledgeChunkHit{c.id, c.document_id, c.chunk_index, c.start_offset, c.end_offset,
-                                               c.text, docs_.at(c.document_id).doc.title});
+      out.push_back(storage::KnowledgeChunkHit{c.id, c.document_id, c.chunk_index, c.start_offset, c.end_offset, c.text,
+                                               docs_.at(c.document_id).doc.title});
     }
     return out;
   }
 
   Result<std::vector<storage::KnowledgeEmbeddingJob>> documents_needing_embedding(const storage::TenantId& t,
-                                                                                 std::string_view model,
-                                                                                 int limit) override {
+                                                                                  std::string_view model,
+                                                                                  int limit) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
@@ -232,7 +232,8 @@ class FakeKnowledgeRepository final : public storage::KnowledgeRepository {
   }
 
   static Status check(const std::string& title, const storage::KnowledgeContent& c) {
-    if (title.empty() || title.size() > 512) return make_error(ErrorCode::kInvalidArgument, "title must be 1..512 bytes");
+    if (title.empty() || title.size() > 512)
+      return make_error(ErrorCode::kInvalidArgument, "title must be 1..512 bytes");
     if (!storage::is_knowledge_content_type(c.content_type)) {
       return make_error(ErrorCode::kInvalidArgument, "unsupported content type '" + c.content_type + "'");
     }

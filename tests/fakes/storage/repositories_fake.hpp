@@ -68,12 +68,11 @@ struct FakeRepositories {
   FakeKnowledgeRepository knowledge;
   FakeChatRepository chat;
 
-  storage::Repositories repos{businesses,  users,         api_keys,       pipeline_configs, agent_configs,
-                              human_agents, calls,         transcripts,    metrics,          analyses,
-                              embeddings,   events,        watermarks,     crm_leads,        categories,
-                              scorecards,   category_matches, escalations, notes,            refresh_tokens,
-                              analytics,    pipeline_status, call_details, deliveries,       run_locks,
-                              knowledge,    chat};
+  storage::Repositories repos{businesses, users,          api_keys,   pipeline_configs, agent_configs,    human_agents,
+                              calls,      transcripts,    metrics,    analyses,         embeddings,       events,
+                              watermarks, crm_leads,      categories, scorecards,       category_matches, escalations,
+                              notes,      refresh_tokens, analytics,  pipeline_status,  call_details,     deliveries,
+                              run_locks,  knowledge,      chat};
 };
 
 }  // namespace earshot::testing

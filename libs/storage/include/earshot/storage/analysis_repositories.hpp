@@ -94,8 +94,8 @@ class EmbeddingRepository {
   // The business's rows of embedder `model` (whole-call vectors and chunks) with id >
   // after_id, in id order, at most `limit` (1..10000): the keyset scan a search index is
   // loaded with.
-  [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> scan(const TenantId& t, std::string_view model,
-                                                               Id after_id, int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> scan(const TenantId& t, std::string_view model, Id after_id,
+                                                               int limit) = 0;
   // One call's rows of `model`, whole call first, then chunks in order (empty when absent).
   [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> rows_of_call(const TenantId& t, std::string_view model,
                                                                        Id call_id) = 0;

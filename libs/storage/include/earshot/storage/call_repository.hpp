@@ -80,7 +80,7 @@ struct CallFilter {
   std::optional<Timestamp> started_to;    // exclusive
   std::optional<Id> human_agent_id;
   std::optional<CallStatus> status;
-  std::optional<std::string> category;   // issue category, as CallListQuery::category
+  std::optional<std::string> category;    // issue category, as CallListQuery::category
   std::optional<Id> matched_category_id;  // a category (rule set) the call matched
   std::vector<Id> call_ids;               // only these calls (empty: any)
 };

@@ -117,8 +117,8 @@ class KnowledgeRepository {
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
   // Sets status and error, only while the document is at `version` (else false). Any status
   // but ready also drops the document's chunks, so a failed document is never searched.
-  [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, std::int64_t version,
-                                                KnowledgeStatus status, std::string_view error) = 0;
+  [[nodiscard]] virtual Result<bool> set_status(const TenantId& t, Id id, std::int64_t version, KnowledgeStatus status,
+                                                std::string_view error) = 0;
   // One transaction, only while the document is at `version` (else false, nothing
   // written): replaces its chunks by `rows`, made by embedder `model`, and sets it ready
   // with that model and the chunk count. kInvalidArgument for vectors of mixed dimensions or
@@ -129,19 +129,20 @@ class KnowledgeRepository {
   // The business's chunks of `model` with id > after_id, in id order, at most `limit`
   // (1..10000): the keyset scan a search index is loaded with.
   [[nodiscard]] virtual Result<std::vector<KnowledgeChunk>> scan_chunks(const TenantId& t, std::string_view model,
-                                                                       Id after_id, int limit) = 0;
+                                                                        Id after_id, int limit) = 0;
   // One document's chunks of `model`, in chunk order (empty when absent).
   [[nodiscard]] virtual Result<std::vector<KnowledgeChunk>> chunks_of(const TenantId& t, std::string_view model,
-                                                                     Id document_id) = 0;
+                                                                      Id document_id) = 0;
   // The chunks with these ids that still exist, with their document's title, in no
   // particular order (missing and foreign ids absent). At most 1000 ids.
   [[nodiscard]] virtual Result<std::vector<KnowledgeChunkHit>> chunks_by_ids(const TenantId& t,
-                                                                            std::span<const Id> ids) = 0;
+                                                                             std::span<const Id> ids) = 0;
   // What an embedding worker of `model` has to do: pending documents, and ready ones whose
   // chunks another embedder made (the business changed embedder). Oldest first, at most
   // `limit` (1..10000).
-  [[nodiscard]] virtual Result<std::vector<KnowledgeEmbeddingJob>> documents_needing_embedding(
-      const TenantId& t, std::string_view model, int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<KnowledgeEmbeddingJob>> documents_needing_embedding(const TenantId& t,
+                                                                                               std::string_view model,
+                                                                                               int limit) = 0;
 };
 
 // ---- chat ----------------------------------------------------------------------------------
