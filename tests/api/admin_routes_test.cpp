@@ -15,12 +15,14 @@
 #include "fakes/storage/call_details_fake.hpp"
 #include "fakes/storage/calls_fake.hpp"
 #include "fakes/storage/category_matches_fake.hpp"
+#include "fakes/storage/chat_fake.hpp"
 #include "fakes/storage/crm_leads_fake.hpp"
 #include "fakes/storage/deliveries_fake.hpp"
 #include "fakes/storage/embeddings_fake.hpp"
 #include "fakes/storage/escalations_fake.hpp"
 #include "fakes/storage/events_fake.hpp"
 #include "fakes/storage/human_agents_fake.hpp"
+#include "fakes/storage/knowledge_fake.hpp"
 #include "fakes/storage/metrics_fake.hpp"
 #include "fakes/storage/notes_fake.hpp"
 #include "fakes/storage/pipeline_configs_fake.hpp"
@@ -134,11 +136,13 @@ class AdminRoutesTest : public ::testing::Test {
   testing::FakeCategoryMatchRepository category_matches{calls};
   testing::FakeDeliveryRepository deliveries;
   testing::FakeRunLocks run_locks;
+  testing::FakeKnowledgeRepository knowledge;
+  testing::FakeChatRepository chat;
   storage::Repositories repos{businesses, users,          api_keys,   pipeline_configs, agent_configs,    human_agents,
                               calls,      transcripts,    metrics,    analyses,         embeddings,       events,
                               watermarks, crm_leads,      categories, scorecards,       category_matches, escalations,
                               notes,      refresh_tokens, analytics,  pipeline_status,  call_details,     deliveries,
-                              run_locks};
+                              run_locks,  knowledge,      chat};
   JwtCodec jwt = *JwtCodec::make(std::string(48, 'k'), std::chrono::minutes(15), clock);
   AuthService auth{repos, jwt, clock, std::chrono::hours(1)};
   FakeQueueControl queues;

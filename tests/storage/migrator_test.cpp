@@ -75,6 +75,10 @@ TEST_F(MigratorTest, MigratesAnEmptyDatabaseToTheFullSchema) {
                            "webhook_subscriptions",
                            "webhook_deliveries",
                            "processing_events",
+                           "knowledge_documents",
+                           "knowledge_chunks",
+                           "chat_sessions",
+                           "chat_messages",
                            "schema_migrations"}) {
     EXPECT_NE(std::find(t.begin(), t.end(), want), t.end()) << want;
   }

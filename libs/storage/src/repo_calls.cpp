@@ -163,10 +163,37 @@ constexpr std::array<std::string_view, 8> kDerivedTables = {"transcripts",      
                                                             "processing_events",     "call_notes",     "escalations",
                                                             "call_category_matches", "call_embeddings"};
 
-std::string placeholders(std::size_t n) {
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
-  return s;
+// The filters the call list and ids_matching share, as AND conditions on call_records
+// (every column is part of each list index, so they are checked on index entries).
+struct SharedFilters {
+  const std::optional<Id>& human_agent_id;
+  const std::optional<Timestamp>& started_from;
+  const std::optional<Timestamp>& started_to;
+  const std::optional<CallStatus>& status;
+  const std::optional<std::string>& category;
+};
+
+void append_shared_filters(std::string& sql, std::vector<Value>& p, const SharedFilters& f) {
+  if (f.human_agent_id) {
+    sql += " AND human_agent_id = ?";
+    p.emplace_back(*f.human_agent_id);
+  }
+  if (f.started_from) {
+    sql += " AND started_at >= ?";
+    p.emplace_back(*f.started_from);
+  }
+  if (f.started_to) {
+    sql += " AND started_at < ?";
+    p.emplace_back(*f.started_to);
+  }
+  if (f.status) {
+    sql += " AND status = ?";
+    p.emplace_back(status_name(*f.status));
+  }
+  if (f.category) {
+    sql += " AND issue_category = ?";
+    p.emplace_back(*f.category);
+  }
 }
 
 // Deletes calls `ids` (already known to be the tenant's) and their derived rows.
@@ -375,18 +402,7 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   }
   sql += "WHERE bid = ?";
   std::vector<Value> p{t.bid()};
-  if (q.human_agent_id) {
-    sql += " AND human_agent_id = ?";
-    p.emplace_back(*q.human_agent_id);
-  }
-  if (q.started_from) {
-    sql += " AND started_at >= ?";
-    p.emplace_back(*q.started_from);
-  }
-  if (q.started_to) {
-    sql += " AND started_at < ?";
-    p.emplace_back(*q.started_to);
-  }
+  append_shared_filters(sql, p, SharedFilters{q.human_agent_id, q.started_from, q.started_to, q.status, q.category});
   if (q.sentiment_min) {
     sql += " AND customer_sentiment >= ?";
     p.emplace_back(*q.sentiment_min);
@@ -402,14 +418,6 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   if (q.talk_ratio_max) {
     sql += " AND agent_talk_ratio <= ?";
     p.emplace_back(*q.talk_ratio_max);
-  }
-  if (q.status) {
-    sql += " AND status = ?";
-    p.emplace_back(status_name(*q.status));
-  }
-  if (q.category) {
-    sql += " AND issue_category = ?";
-    p.emplace_back(*q.category);
   }
   if (q.language) {
     sql += " AND language = ?";
@@ -572,6 +580,34 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   std::sort(d.escalations.begin(), d.escalations.end(), by_id);
   std::sort(d.notes.begin(), d.notes.end(), by_id);
   return d;
+}
+
+Result<std::vector<Id>> MySqlCallRepository::ids_matching(const TenantId& t, const CallFilter& f, int limit) {
+  if (limit < 1 || limit > 100000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..100000");
+  if (f.call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+  // Newest first along the list index of the filter (agent, else start time): the
+  // conditions are checked on index entries and no row is read.
+  std::string sql = fmt::format("SELECT id FROM call_records FORCE INDEX ({}) WHERE bid = ?",
+                                f.human_agent_id ? "ix_calls_list_agent" : "ix_calls_list_started");
+  std::vector<Value> p{t.bid()};
+  append_shared_filters(sql, p, SharedFilters{f.human_agent_id, f.started_from, f.started_to, f.status, f.category});
+  if (!f.call_ids.empty()) {
+    sql += fmt::format(" AND id IN ({})", placeholders(f.call_ids.size()));
+    for (const Id id : f.call_ids) p.emplace_back(id);
+  }
+  if (f.matched_category_id) {
+    sql += " AND id IN (SELECT m.call_id FROM call_category_matches m WHERE m.bid = ? AND m.category_id = ?)";
+    p.emplace_back(t.bid());
+    p.emplace_back(*f.matched_category_id);
+  }
+  sql += " ORDER BY started_at DESC, id DESC LIMIT ?";
+  p.emplace_back(limit);
+  auto r = db_.execute(sql, p);
+  if (!r) return std::unexpected(r.error());
+  std::vector<Id> out;
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows) out.push_back(row[0].as_int());
+  return out;
 }
 
 Result<bool> MySqlCallRepository::remove(const TenantId& t, Id id) {

@@ -1,7 +1,5 @@
-// Embeddings of calls: one vector per call and one per transcript chunk.
-#include <bit>
-#include <cstring>
-
+// Embeddings of calls: one vector per call and one per transcript chunk, and the reads a
+// search index is loaded and answered with.
 #include "earshot/storage/mysql_repositories.hpp"
 #include "repo_util.hpp"
 
@@ -11,18 +9,25 @@ using namespace detail;
 
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "vectors are stored little-endian");
+constexpr int kMaxScan = 10000;
+constexpr std::size_t kMaxIds = 1000;
 
-std::string pack(const std::vector<float>& v) {
-  std::string out(v.size() * sizeof(float), '\0');
-  if (!v.empty()) std::memcpy(out.data(), v.data(), out.size());
+// Rows of (id, call_id, chunk_index, start_ms, end_ms, text[, vector]).
+std::vector<EmbeddingRow> to_rows(ExecResult& r, bool with_vector) {
+  std::vector<EmbeddingRow> out;
+  out.reserve(r.rows.size());
+  for (auto& row : r.rows) {
+    EmbeddingRow e;
+    e.id = row[0].as_int();
+    e.call_id = row[1].as_int();
+    e.chunk_index = row[2].as_int();
+    e.start_ms = row[3].as_int();
+    e.end_ms = row[4].as_int();
+    e.text = row[5].take_string();
+    if (with_vector) e.vector = unpack_vector(row[6].as_string());
+    out.push_back(std::move(e));
+  }
   return out;
-}
-
-std::vector<float> unpack(const std::string& bytes) {
-  std::vector<float> v(bytes.size() / sizeof(float));
-  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
-  return v;
 }
 
 }  // namespace
@@ -37,7 +42,7 @@ Status MySqlEmbeddingRepository::replace(const TenantId& t, Id call_id, const st
           "INSERT INTO call_embeddings (bid, call_id, chunk_index, start_ms, end_ms, text, model, "
           "dimension, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {t.bid(), call_id, e.chunk_index, e.start_ms, e.end_ms, e.text, e.model,
-           static_cast<std::int64_t>(e.vector.size()), pack(e.vector)});
+           static_cast<std::int64_t>(e.vector.size()), pack_vector(e.vector)});
       if (!ins) return std::unexpected(ins.error());
     }
     return {};
@@ -58,9 +63,57 @@ Result<std::vector<CallEmbedding>> MySqlEmbeddingRepository::list_for_call(const
     e.end_ms = row[2].as_int();
     e.text = row[3].as_string();
     e.model = row[4].as_string();
-    e.vector = unpack(row[5].as_string());
+    e.vector = unpack_vector(row[5].as_string());
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::scan(const TenantId& t, std::string_view model, Id after_id,
+                                                                 int limit) {
+  if (limit < 1 || limit > kMaxScan) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
+  // ix_embeddings_bid_model (bid, model) ends with the primary key id, so (bid, model, id > ?)
+  // is one range read in id order. The index is named: on small or fresh tables the
+  // optimizer preferred the primary key and checked every business's rows.
+  auto r = db_.execute(
+      "SELECT id, call_id, chunk_index, start_ms, end_ms, text, vector FROM call_embeddings "
+      "FORCE INDEX (ix_embeddings_bid_model) WHERE bid = ? AND model = ? AND id > ? ORDER BY id LIMIT ?",
+      {t.bid(), model, after_id, limit});
+  if (!r) return std::unexpected(r.error());
+  return to_rows(*r, true);
+}
+
+Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::rows_of_call(const TenantId& t, std::string_view model,
+                                                                         Id call_id) {
+  auto r = db_.execute(
+      "SELECT id, call_id, chunk_index, start_ms, end_ms, text, vector FROM call_embeddings "
+      "WHERE bid = ? AND call_id = ? AND model = ? ORDER BY chunk_index",
+      {t.bid(), call_id, model});
+  if (!r) return std::unexpected(r.error());
+  return to_rows(*r, true);
+}
+
+Result<std::vector<EmbeddingRow>> MySqlEmbeddingRepository::by_ids(const TenantId& t, std::span<const Id> ids) {
+  if (ids.empty()) return std::vector<EmbeddingRow>{};
+  if (ids.size() > kMaxIds) return make_error(ErrorCode::kInvalidArgument, "at most 1000 ids");
+  std::vector<Value> p;
+  p.reserve(ids.size() + 1);
+  for (const Id id : ids) p.emplace_back(id);
+  p.emplace_back(t.bid());
+  auto r = db_.execute(fmt::format("SELECT id, call_id, chunk_index, start_ms, end_ms, text FROM call_embeddings "
+                                   "WHERE id IN ({}) AND bid = ?",
+                                   placeholders(ids.size())),
+                       p);
+  if (!r) return std::unexpected(r.error());
+  return to_rows(*r, false);
+}
+
+Result<std::vector<std::string>> MySqlEmbeddingRepository::models(const TenantId& t) {
+  auto r = db_.execute("SELECT DISTINCT model FROM call_embeddings WHERE bid = ? ORDER BY model", {t.bid()});
+  if (!r) return std::unexpected(r.error());
+  std::vector<std::string> out;
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) out.push_back(row[0].take_string());
   return out;
 }
 

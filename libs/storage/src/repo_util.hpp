@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <bit>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "earshot/storage/repositories.hpp"
 
@@ -84,6 +87,26 @@ inline constexpr Names<EventOutcome, 5> kOutcome{{{EventOutcome::kStarted, "star
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("call", id);
   return {};
+}
+
+// "?, ?, ?" for an IN list of n values.
+[[nodiscard]] inline std::string placeholders(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
+  return s;
+}
+
+// Vectors are stored as little-endian float32 arrays (call_embeddings, knowledge_chunks).
+static_assert(std::endian::native == std::endian::little, "vectors are stored little-endian");
+[[nodiscard]] inline std::string pack_vector(const std::vector<float>& v) {
+  std::string out(v.size() * sizeof(float), '\0');
+  if (!v.empty()) std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+[[nodiscard]] inline std::vector<float> unpack_vector(const std::string& bytes) {
+  std::vector<float> v(bytes.size() / sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
 }
 
 // JSON array of strings <-> vector (for scopes, events).

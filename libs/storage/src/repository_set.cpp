@@ -31,7 +31,9 @@ struct MySqlRepositories::Owned {
         analytics(db),
         pipeline_status(db),
         deliveries(db, keys),
-        run_locks(db) {}
+        run_locks(db),
+        knowledge(db),
+        chat(db) {}
 
   MySqlBusinessRepository businesses;
   MySqlUserRepository users;
@@ -57,6 +59,8 @@ struct MySqlRepositories::Owned {
   MySqlPipelineStatusRepository pipeline_status;
   MySqlDeliveryRepository deliveries;
   MySqlRunLocks run_locks;
+  MySqlKnowledgeRepository knowledge;
+  MySqlChatRepository chat;
 };
 
 MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
@@ -88,6 +92,8 @@ MySqlRepositories::MySqlRepositories(Database& db, const crypto::Keyring& keys)
       .call_details = o.calls,
       .deliveries = o.deliveries,
       .run_locks = o.run_locks,
+      .knowledge = o.knowledge,
+      .chat = o.chat,
   });
 }
 

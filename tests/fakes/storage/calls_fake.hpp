@@ -5,6 +5,8 @@
 // keyset list (sort keys as in migration 0002: a missing sentiment or QA score sorts as
 // -1000). Not modelled: the transcript text search (list with `text` answers
 // kFailedPrecondition), and removing a call does not reach the derived rows other fakes hold.
+// ids_matching's matched category reads what match_category() recorded (the category match
+// fake does not tell this one).
 // Thread-safe. Timestamps come from the clock given, else from a counter (1 ms per change).
 //
 // Test hooks (not part of the interface): fail_next(error) makes the next call of any method
@@ -14,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -152,6 +155,36 @@ class FakeCallRepository final : public storage::CallRepository {
     return page;
   }
 
+  Result<std::vector<storage::Id>> ids_matching(const storage::TenantId& t, const storage::CallFilter& f,
+                                                int limit) override {
+    std::lock_guard lock(mu_);
+    if (auto e = failure_.take()) return std::unexpected(*e);
+    if (limit < 1 || limit > 100000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..100000");
+    if (f.call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+    std::vector<const Row*> rows;
+    for (const auto& [id, c] : calls_) {
+      if (c.bid != t.bid()) continue;
+      const auto& r = c.record;
+      if (f.human_agent_id && r.human_agent_id != f.human_agent_id) continue;
+      if (f.started_from && r.started_at < *f.started_from) continue;
+      if (f.started_to && !(r.started_at < *f.started_to)) continue;
+      if (f.status && r.status != *f.status) continue;
+      if (f.category && r.issue_category != *f.category) continue;
+      if (f.matched_category_id && !c.matched_categories.contains(*f.matched_category_id)) continue;
+      if (!f.call_ids.empty() && std::find(f.call_ids.begin(), f.call_ids.end(), id) == f.call_ids.end()) continue;
+      rows.push_back(&c);
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) {
+      return std::make_tuple(b->record.started_at, b->record.id) < std::make_tuple(a->record.started_at, a->record.id);
+    });
+    std::vector<storage::Id> out;
+    for (const Row* r : rows) {
+      if (out.size() == static_cast<std::size_t>(limit)) break;
+      out.push_back(r->record.id);
+    }
+    return out;
+  }
+
   Result<bool> remove(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
@@ -235,6 +268,12 @@ class FakeCallRepository final : public storage::CallRepository {
     std::lock_guard lock(mu_);
     if (auto* c = find(t, id)) c->record.qa_score = qa;
   }
+  // The call matched rule category `category_id` (what CategoryMatchRepository::replace
+  // records), for ids_matching.
+  void match_category(const storage::TenantId& t, storage::Id id, storage::Id category_id) {
+    std::lock_guard lock(mu_);
+    if (auto* c = find(t, id)) c->matched_categories.insert(category_id);
+  }
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mu_);
     return calls_.size();
@@ -245,6 +284,7 @@ class FakeCallRepository final : public storage::CallRepository {
     std::string bid;
     storage::CallRecord record;
     std::int64_t sync_count = 1;
+    std::set<storage::Id> matched_categories;
   };
 
   static std::unexpected<Error> not_found(storage::Id id) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,18 @@ struct CallEmbedding {
   std::vector<float> vector;
 };
 
+// One stored vector row with its row id: the key a search index holds for it. Re-analysis
+// replaces a call's rows, so ids of an earlier analysis stop existing.
+struct EmbeddingRow {
+  Id id = 0;
+  Id call_id = 0;
+  std::int64_t chunk_index = -1;  // -1: the whole-call vector
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  std::string text;
+  std::vector<float> vector;  // empty where a method says it does not read vectors
+};
+
 class EmbeddingRepository {
  public:
   virtual ~EmbeddingRepository() = default;
@@ -78,6 +91,19 @@ class EmbeddingRepository {
   [[nodiscard]] virtual Status replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) = 0;
   // The call's vectors, whole call first, then chunks in order.
   [[nodiscard]] virtual Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t, Id call_id) = 0;
+  // The business's rows of embedder `model` (whole-call vectors and chunks) with id >
+  // after_id, in id order, at most `limit` (1..10000): the keyset scan a search index is
+  // loaded with.
+  [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> scan(const TenantId& t, std::string_view model, Id after_id,
+                                                               int limit) = 0;
+  // One call's rows of `model`, whole call first, then chunks in order (empty when absent).
+  [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> rows_of_call(const TenantId& t, std::string_view model,
+                                                                       Id call_id) = 0;
+  // The rows with these ids that still exist, without vectors, in no particular order
+  // (missing and foreign ids absent): search results re-read. At most 1000 ids.
+  [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> by_ids(const TenantId& t, std::span<const Id> ids) = 0;
+  // The embedders the business has vectors of, sorted.
+  [[nodiscard]] virtual Result<std::vector<std::string>> models(const TenantId& t) = 0;
 };
 
 struct CategoryMatch {

@@ -73,6 +73,18 @@ struct CallListQuery {
   std::string cursor;  // next_cursor of the previous page, or empty
 };
 
+// Which calls a search may draw from: every set field must match (the call list's filters
+// of the same names, plus an explicit set of calls and a matched rule category).
+struct CallFilter {
+  std::optional<Timestamp> started_from;  // inclusive
+  std::optional<Timestamp> started_to;    // exclusive
+  std::optional<Id> human_agent_id;
+  std::optional<CallStatus> status;
+  std::optional<std::string> category;    // issue category, as CallListQuery::category
+  std::optional<Id> matched_category_id;  // a category (rule set) the call matched
+  std::vector<Id> call_ids;               // only these calls (empty: any)
+};
+
 struct CallPage {
   std::vector<CallRecord> calls;
   std::string next_cursor;  // empty on the last page
@@ -112,6 +124,10 @@ class CallRepository {
   // analyzed | notified | failed -> pending, clearing the failure and the attempt count.
   [[nodiscard]] virtual Result<bool> reprocess(const TenantId& t, Id id) = 0;
   [[nodiscard]] virtual Result<CallPage> list(const TenantId& t, const CallListQuery& q) = 0;
+  // The ids of the business's calls matching `f`, newest first (start time, then id), at
+  // most `limit` (1..100000; ask for one more than you can use to know whether there were
+  // more). At most 1000 explicit call ids (else kInvalidArgument).
+  [[nodiscard]] virtual Result<std::vector<Id>> ids_matching(const TenantId& t, const CallFilter& f, int limit) = 0;
   // Deletes the call and everything derived from it (transcript, metrics, analyses, events,
   // notes, escalations, category matches) in one transaction. False when absent.
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;

@@ -122,6 +122,7 @@ class MySqlCallRepository final : public CallRepository, public CallDetailReposi
   Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
   Result<std::map<CallStatus, std::int64_t>> count_by_status(const TenantId& t) override;
   Result<std::vector<CallSyncState>> sync_states(const TenantId& t, std::span<const std::string> external_ids) override;
+  Result<std::vector<Id>> ids_matching(const TenantId& t, const CallFilter& f, int limit) override;
 
  private:
   Database& db_;
@@ -166,6 +167,10 @@ class MySqlEmbeddingRepository final : public EmbeddingRepository {
   explicit MySqlEmbeddingRepository(Database& db) : db_(db) {}
   Status replace(const TenantId& t, Id call_id, const std::vector<CallEmbedding>& rows) override;
   Result<std::vector<CallEmbedding>> list_for_call(const TenantId& t, Id call_id) override;
+  Result<std::vector<EmbeddingRow>> scan(const TenantId& t, std::string_view model, Id after_id, int limit) override;
+  Result<std::vector<EmbeddingRow>> rows_of_call(const TenantId& t, std::string_view model, Id call_id) override;
+  Result<std::vector<EmbeddingRow>> by_ids(const TenantId& t, std::span<const Id> ids) override;
+  Result<std::vector<std::string>> models(const TenantId& t) override;
 
  private:
   Database& db_;
@@ -284,6 +289,43 @@ class MySqlPipelineStatusRepository final : public PipelineStatusRepository {
   explicit MySqlPipelineStatusRepository(Database& db) : db_(db) {}
   Result<std::vector<WatermarkState>> watermarks(const TenantId& t) override;
   Result<std::vector<FailedCall>> recent_failures(const TenantId& t, int limit) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlKnowledgeRepository final : public KnowledgeRepository {
+ public:
+  explicit MySqlKnowledgeRepository(Database& db) : db_(db) {}
+  Result<Id> create(const TenantId& t, const KnowledgeDocumentInput& in) override;
+  Result<KnowledgeDocument> get(const TenantId& t, Id id) override;
+  Result<KnowledgeDocumentPage> list(const TenantId& t, const KnowledgeListQuery& q) override;
+  Result<KnowledgeDocument> update(const TenantId& t, Id id, const std::optional<std::string>& title,
+                                   const std::optional<KnowledgeContent>& content) override;
+  Result<bool> remove(const TenantId& t, Id id) override;
+  Result<bool> set_status(const TenantId& t, Id id, std::int64_t version, KnowledgeStatus status,
+                          std::string_view error) override;
+  Result<bool> replace_chunks(const TenantId& t, Id id, std::int64_t version, std::string_view model,
+                              const std::vector<KnowledgeChunkInput>& rows) override;
+  Result<std::vector<KnowledgeChunk>> scan_chunks(const TenantId& t, std::string_view model, Id after_id,
+                                                  int limit) override;
+  Result<std::vector<KnowledgeChunk>> chunks_of(const TenantId& t, std::string_view model, Id document_id) override;
+  Result<std::vector<KnowledgeChunkHit>> chunks_by_ids(const TenantId& t, std::span<const Id> ids) override;
+  Result<std::vector<KnowledgeEmbeddingJob>> documents_needing_embedding(const TenantId& t, std::string_view model,
+                                                                         int limit) override;
+
+ private:
+  Database& db_;
+};
+
+class MySqlChatRepository final : public ChatRepository {
+ public:
+  explicit MySqlChatRepository(Database& db) : db_(db) {}
+  Result<Id> create_session(const TenantId& t, Id user_id, std::string_view title) override;
+  Result<ChatSession> get_session(const TenantId& t, Id user_id, Id id) override;
+  Result<ChatSessionPage> list_sessions(const TenantId& t, Id user_id, Id before_id, int limit) override;
+  Result<Id> append_message(const TenantId& t, Id user_id, Id session_id, const ChatMessageInput& m) override;
+  Result<std::vector<ChatMessage>> messages(const TenantId& t, Id user_id, Id session_id, int limit) override;
 
  private:
   Database& db_;

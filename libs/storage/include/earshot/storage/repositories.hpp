@@ -12,6 +12,7 @@
 #include "earshot/storage/human_agent_repository.hpp"       // human agents
 #include "earshot/storage/note_repository.hpp"              // call notes
 #include "earshot/storage/processing_event_repository.hpp"  // pipeline history
+#include "earshot/storage/rag_repositories.hpp"             // knowledge base, chat sessions
 #include "earshot/storage/repository_common.hpp"            // Id, the contract
 #include "earshot/storage/rule_set_repository.hpp"          // categories, scorecards
 #include "earshot/storage/sync_repositories.hpp"            // watermarks, CRM leads

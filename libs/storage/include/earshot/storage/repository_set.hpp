@@ -46,6 +46,8 @@ struct Repositories {
   CallDetailRepository& call_details;
   DeliveryRepository& deliveries;
   RunLocks& run_locks;
+  KnowledgeRepository& knowledge;
+  ChatRepository& chat;
 };
 
 // The MariaDB implementations of every repository over one shared Database (which must
