@@ -802,7 +802,7 @@ TEST(GatewayPipeline, StatusCountsCallsQueuesAndFailures) {
   ASSERT_EQ(st.json["recent_failures"].size(), 1u);
   EXPECT_EQ(st.json["recent_failures"][0]["external_id"], "f2");
   EXPECT_EQ(st.json["recent_failures"][0]["reason"], "bad audio");
-  ASSERT_EQ(st.json["queues"].size(), 4u);
+  ASSERT_EQ(st.json["queues"].size(), 5u);  // sync, transcribe, analyze, notify, embed
   bool transcribe_seen = false;
   for (const auto& q : st.json["queues"]) {
     EXPECT_EQ(q["dead_letters"], 0) << q.dump();

@@ -17,6 +17,8 @@ AmqpSettings test_amqp_settings(const std::string& url) {
 std::string valid_body(Stage stage, const std::string& bid, const std::string& call_id) {
   nlohmann::json j{{"schema_version", 1}, {"bid", bid}, {"call_id", call_id}};
   switch (stage) {
+    case Stage::kEmbed:
+      return nlohmann::json{{"schema_version", 1}, {"bid", bid}, {"kind", "document"}, {"id", call_id}}.dump();
     case Stage::kSync:
       j["source"] = {{"provider", "test"}, {"external_id", call_id}};
       break;

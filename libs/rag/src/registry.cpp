@@ -47,7 +47,7 @@ IndexRegistry::IndexRegistry(ChunkSource& source, const Clock& clock, RegistrySe
 
 IndexRegistry::~IndexRegistry() = default;
 
-Result<std::shared_ptr<BusinessIndex>> IndexRegistry::get(std::int64_t bid, std::string_view model) {
+Result<std::shared_ptr<BusinessIndex>> IndexRegistry::get(const std::string& bid, std::string_view model) {
   ShardKey key{bid, std::string(model)};
   std::unique_lock lock(mu_);
   if (const auto it = shards_.find(key); it != shards_.end()) {
@@ -102,10 +102,10 @@ Result<std::shared_ptr<BusinessIndex>> IndexRegistry::get(std::int64_t bid, std:
   return loaded;
 }
 
-Result<std::shared_ptr<BusinessIndex>> IndexRegistry::load(std::int64_t bid, const std::string& model) {
+Result<std::shared_ptr<BusinessIndex>> IndexRegistry::load(const std::string& bid, const std::string& model) {
   auto index = std::make_shared<BusinessIndex>(settings_.vector, settings_.build_threads);
-  using Scan =
-      Result<std::vector<SourceChunk>> (ChunkSource::*)(std::int64_t, std::string_view, std::int64_t, std::size_t);
+  using Scan = Result<std::vector<SourceChunk>> (ChunkSource::*)(const std::string&, std::string_view, std::int64_t,
+                                                                 std::size_t);
   for (const Scan scan : {&ChunkSource::scan_calls, &ChunkSource::scan_knowledge}) {
     std::int64_t after = 0;
     for (;;) {
@@ -128,7 +128,7 @@ Result<std::shared_ptr<BusinessIndex>> IndexRegistry::load(std::int64_t bid, con
   return index;
 }
 
-Status IndexRegistry::apply(BusinessIndex& index, std::int64_t bid, const std::string& model, Update update,
+Status IndexRegistry::apply(BusinessIndex& index, const std::string& bid, const std::string& model, Update update,
                             std::int64_t id) {
   switch (update) {
     case Update::kRefreshCall: {
@@ -151,7 +151,7 @@ Status IndexRegistry::apply(BusinessIndex& index, std::int64_t bid, const std::s
   return {};
 }
 
-Status IndexRegistry::update(std::int64_t bid, Update update, std::int64_t id) {
+Status IndexRegistry::update(const std::string& bid, Update update, std::int64_t id) {
   std::vector<std::pair<std::shared_ptr<Entry>, std::string>> ready;
   {
     std::lock_guard lock(mu_);
@@ -176,19 +176,19 @@ Status IndexRegistry::update(std::int64_t bid, Update update, std::int64_t id) {
   return result;
 }
 
-Status IndexRegistry::refresh_call(std::int64_t bid, std::int64_t call_id) {
+Status IndexRegistry::refresh_call(const std::string& bid, std::int64_t call_id) {
   return update(bid, Update::kRefreshCall, call_id);
 }
 
-void IndexRegistry::forget_call(std::int64_t bid, std::int64_t call_id) {
+void IndexRegistry::forget_call(const std::string& bid, std::int64_t call_id) {
   (void)update(bid, Update::kForgetCall, call_id);
 }
 
-Status IndexRegistry::refresh_document(std::int64_t bid, std::int64_t document_id) {
+Status IndexRegistry::refresh_document(const std::string& bid, std::int64_t document_id) {
   return update(bid, Update::kRefreshDocument, document_id);
 }
 
-void IndexRegistry::forget_document(std::int64_t bid, std::int64_t document_id) {
+void IndexRegistry::forget_document(const std::string& bid, std::int64_t document_id) {
   (void)update(bid, Update::kForgetDocument, document_id);
 }
 
@@ -226,7 +226,7 @@ void IndexRegistry::publish_gauges_locked() {
   metrics_->bytes->Set(static_cast<double>(bytes));
 }
 
-bool IndexRegistry::loaded(std::int64_t bid, std::string_view model) const {
+bool IndexRegistry::loaded(const std::string& bid, std::string_view model) const {
   std::lock_guard lock(mu_);
   const auto it = shards_.find(ShardKey{bid, std::string(model)});
   return it != shards_.end() && it->second->index != nullptr;

@@ -58,14 +58,14 @@ class ChunkSource {
   virtual ~ChunkSource() = default;
   // Keyset pages by row id: rows with id > after_id, ascending, at most `limit`. Call rows
   // include the whole-call vectors (chunk_index -1); knowledge rows carry knowledge_chunk_key.
-  virtual Result<std::vector<SourceChunk>> scan_calls(std::int64_t bid, std::string_view model, std::int64_t after_id,
-                                                      std::size_t limit) = 0;
-  virtual Result<std::vector<SourceChunk>> scan_knowledge(std::int64_t bid, std::string_view model,
+  virtual Result<std::vector<SourceChunk>> scan_calls(const std::string& bid, std::string_view model,
+                                                      std::int64_t after_id, std::size_t limit) = 0;
+  virtual Result<std::vector<SourceChunk>> scan_knowledge(const std::string& bid, std::string_view model,
                                                           std::int64_t after_id, std::size_t limit) = 0;
   // Every current row of one call / one document (empty when it has none or is gone).
-  virtual Result<std::vector<SourceChunk>> call_rows(std::int64_t bid, std::string_view model,
+  virtual Result<std::vector<SourceChunk>> call_rows(const std::string& bid, std::string_view model,
                                                      std::int64_t call_id) = 0;
-  virtual Result<std::vector<SourceChunk>> document_rows(std::int64_t bid, std::string_view model,
+  virtual Result<std::vector<SourceChunk>> document_rows(const std::string& bid, std::string_view model,
                                                          std::int64_t document_id) = 0;
 };
 
@@ -86,26 +86,26 @@ class IndexRegistry {
   IndexRegistry(const IndexRegistry&) = delete;
   IndexRegistry& operator=(const IndexRegistry&) = delete;
 
-  [[nodiscard]] Result<std::shared_ptr<BusinessIndex>> get(std::int64_t bid, std::string_view model);
+  [[nodiscard]] Result<std::shared_ptr<BusinessIndex>> get(const std::string& bid, std::string_view model);
 
-  Status refresh_call(std::int64_t bid, std::int64_t call_id);
-  void forget_call(std::int64_t bid, std::int64_t call_id);
-  Status refresh_document(std::int64_t bid, std::int64_t document_id);
-  void forget_document(std::int64_t bid, std::int64_t document_id);
+  Status refresh_call(const std::string& bid, std::int64_t call_id);
+  void forget_call(const std::string& bid, std::int64_t call_id);
+  Status refresh_document(const std::string& bid, std::int64_t document_id);
+  void forget_document(const std::string& bid, std::int64_t document_id);
 
-  [[nodiscard]] bool loaded(std::int64_t bid, std::string_view model) const;
+  [[nodiscard]] bool loaded(const std::string& bid, std::string_view model) const;
   [[nodiscard]] std::size_t shard_count() const;   // loaded shards
   [[nodiscard]] std::size_t memory_bytes() const;  // of loaded shards, as last measured
 
  private:
-  using ShardKey = std::pair<std::int64_t, std::string>;
+  using ShardKey = std::pair<std::string, std::string>;
   enum class Update : std::uint8_t { kRefreshCall, kForgetCall, kRefreshDocument, kForgetDocument };
   struct Entry;
   struct MetricHandles;
 
-  Result<std::shared_ptr<BusinessIndex>> load(std::int64_t bid, const std::string& model);
-  Status apply(BusinessIndex& index, std::int64_t bid, const std::string& model, Update update, std::int64_t id);
-  Status update(std::int64_t bid, Update update, std::int64_t id);
+  Result<std::shared_ptr<BusinessIndex>> load(const std::string& bid, const std::string& model);
+  Status apply(BusinessIndex& index, const std::string& bid, const std::string& model, Update update, std::int64_t id);
+  Status update(const std::string& bid, Update update, std::int64_t id);
   void evict_locked(const ShardKey& keep);
   void publish_gauges_locked();
 
