@@ -42,7 +42,7 @@ add_library(earshot_thirdparty_boost_asio INTERFACE)
 add_library(thirdparty::boost_asio ALIAS earshot_thirdparty_boost_asio)
 target_link_libraries(earshot_thirdparty_boost_asio INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(earshot_thirdparty_boost_asio INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+  BOOST_ASIO_NO_DEPRECATED)
 
 if(EARSHOT_BUILD_TESTS)
   find_package(GTest REQUIRED)

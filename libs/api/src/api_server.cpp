@@ -13,13 +13,18 @@
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
 #include "earshot/api/gateway.hpp"
+#include "earshot/api/rag_events.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/http/curl_http_client.hpp"
+#include "earshot/http/egress.hpp"
+#include "earshot/http/http_client_component.hpp"
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
+#include "earshot/rag/registry.hpp"
+#include "earshot/rag/storage_source.hpp"
 #include "earshot/storage/sql.hpp"
 
 namespace earshot::api {
@@ -72,10 +77,28 @@ void GatewaySettings::declare(ConfigSpec& spec) {
   object_store.declare(spec);
   ingest.declare(spec);
   events.declare(spec);
+  llm.declare(spec);
+  rag.declare(spec);
   spec.add_duration("calls_cache_ttl", &calls_cache_ttl, std::chrono::seconds(5), std::chrono::milliseconds(0),
                     std::chrono::minutes(10),
                     "Longest a cached page of the calls list is served (it is dropped at "
                     "once when the business's calls change); 0 disables the cache.");
+}
+
+void RagSettings::declare(ConfigSpec& spec) {
+  spec.add_int("rag_index_memory_bytes", &index_memory_bytes, std::int64_t{2} << 30, std::int64_t{16} << 20,
+               std::int64_t{1} << 40,
+               "Memory for the search shards this gateway keeps loaded (all businesses); the least "
+               "recently used shards are evicted above it.");
+  spec.add_int("chat_requests_per_minute", &chat_requests_per_minute, 30, 1, 1'000'000,
+               "Chat questions per minute per business (429 above it).");
+  spec.add_int("chat_tokens_per_day", &chat_tokens_per_day, 1'000'000, 1'000, 1'000'000'000,
+               "LLM tokens (prompt and answer, estimated) chat may spend per business per day; "
+               "over it, chat answers without the LLM (extractively).");
+  spec.add_int("knowledge_max_bytes", &knowledge_max_bytes, std::int64_t{10} << 20, 1024, std::int64_t{1} << 30,
+               "Largest knowledge-base document, posted or uploaded (413 above it).");
+  spec.add_duration("chat_timeout", &chat_timeout, std::chrono::seconds(60), std::chrono::seconds(1),
+                    std::chrono::minutes(10), "Deadline of one chat answer, retrieval to the last token.");
 }
 
 std::string error_body(const Error& error) {
@@ -98,6 +121,12 @@ struct ApiServer::Impl {
   std::unique_ptr<cache::LiveEvents> live_events;
   std::unique_ptr<EventHub> event_hub;
   std::unique_ptr<ListCache> list_cache;
+  // Search and chat: the shards, the LLM chains (through the egress policy), the limits.
+  std::unique_ptr<rag::StorageChunkSource> chunk_source;
+  std::unique_ptr<rag::IndexRegistry> rag_index;
+  std::unique_ptr<http::TenantHttpClient> llm_http;
+  std::unique_ptr<cache::RedisRateLimiter> llm_limiter;
+  std::unique_ptr<pipeline::LlmProviderFactory> llm;
   // Writes API keys' last use every few seconds (AuthService batches the notes).
   std::thread usage_flusher;
   std::mutex usage_mu;
@@ -143,13 +172,36 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.live_events = std::make_unique<cache::LiveEvents>(*m.redis, runtime.clock(), &runtime.metrics());
   m.event_hub = std::make_unique<EventHub>(*m.live_events, gw.events, &runtime.metrics());
   m.list_cache = std::make_unique<ListCache>(runtime.clock(), gw.calls_cache_ttl, 4096, &runtime.metrics());
-  // Every live event wakes the business's streams and drops its cached list pages; a
-  // (re)subscription does so for every business (events may have been missed meanwhile).
+  m.chunk_source = std::make_unique<rag::StorageChunkSource>(m.repos->repos().embeddings, m.repos->repos().knowledge);
+  rag::RegistrySettings index_settings;
+  index_settings.memory_budget_bytes = static_cast<std::size_t>(gw.rag.index_memory_bytes);
+  m.rag_index =
+      std::make_unique<rag::IndexRegistry>(*m.chunk_source, runtime.clock(), index_settings, &runtime.metrics());
+  {
+    // Chat answers and query embeddings go to the business's providers: the egress policy
+    // applies, with the operator's own LLM endpoints (ollama_url, openai_url, bedrock_url)
+    // let through, as in the analyze worker.
+    auto policy = gw.ingest.fetch_policy;
+    for (const auto& url : {gw.llm.defaults.ollama_url, gw.llm.defaults.openai_url, gw.llm.defaults.bedrock_url}) {
+      if (!url.empty()) http::allow_operator_url(policy, url);
+    }
+    auto& client = http::HttpClientComponent::add_to(runtime, http::HttpClientSettings{});
+    m.llm_http = std::make_unique<http::TenantHttpClient>(client, std::move(policy));
+  }
+  // The fleet-wide per-business LLM bucket the analyze workers share.
+  m.llm_limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis, "earshot:rl:llm:");
+  m.llm = std::make_unique<pipeline::LlmProviderFactory>(*m.llm_http, runtime.clock(), gw.llm, m.llm_limiter.get());
+  // Every live event wakes the business's streams, drops its cached list pages and updates its
+  // loaded search shards; a (re)subscription wakes and drops for every business (events may
+  // have been missed meanwhile; a search hit is re-read from MariaDB, so a call deleted then
+  // never comes back, and a shard loaded later reads the database).
   m.subscriber = std::make_unique<cache::LiveEventSubscriber>(
       deps.redis,
-      [hub = m.event_hub.get(), lc = m.list_cache.get()](const std::string& bid, const cache::LiveEvent&) {
+      [hub = m.event_hub.get(), lc = m.list_cache.get(), index = m.rag_index.get()](const std::string& bid,
+                                                                                    const cache::LiveEvent& event) {
         lc->invalidate(bid);
         hub->notify(bid);
+        (void)apply_index_event(*index, bid, event);  // logged there
       },
       [hub = m.event_hub.get(), lc = m.list_cache.get()] {
         lc->invalidate_all();
@@ -159,6 +211,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
       m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
       &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
   m.services->ingest = gw.ingest;
+  m.services->rag_index = m.rag_index.get();
+  m.services->llm = m.llm.get();
+  m.services->rate_limiter = m.limiter.get();
+  m.services->rag = gw.rag;
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
   m.services->egress_policy = &m.services->ingest.fetch_policy;
   if (gw.object_store.kind == "s3") m.object_http = std::make_unique<http::CurlHttpClient>();

@@ -20,12 +20,14 @@
 
 #include "earshot/api/dispatcher.hpp"
 #include "earshot/api/events.hpp"
+#include "earshot/api/rag_settings.hpp"
 #include "earshot/cache/redis_settings.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/ingest/ingestor.hpp"
 #include "earshot/objectstore/object_store.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/amqp_settings.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_settings.hpp"
@@ -65,9 +67,12 @@ struct GatewaySettings {
   EventStreamSettings events;                     // GET /api/v1/events
   std::chrono::milliseconds calls_cache_ttl{0};   // pages of the calls list (list_cache.hpp)
   ingest::IngestSettings ingest;                  // /api/v1/ingest/... (the ingest_* keys)
+  pipeline::LlmSettings llm;                      // chat answers and query embeddings (the llm_* keys)
+  RagSettings rag;                                // search, chat, knowledge base
 
   // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
-  // rate_limit_per_ip, rate_limit_per_caller, the object store's keys, calls_cache_ttl and the sse_* keys.
+  // rate_limit_per_ip, rate_limit_per_caller, the object store's keys, calls_cache_ttl, the
+  // sse_* keys, the llm_* keys (pipeline::LlmSettings) and the chat/knowledge keys (RagSettings).
   void declare(ConfigSpec& spec);
 };
 

@@ -9,6 +9,7 @@
 #include "earshot/api/business_admin.hpp"
 #include "earshot/api/events.hpp"
 #include "earshot/api/list_cache.hpp"
+#include "earshot/api/rag_settings.hpp"
 #include "earshot/api/router.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/health.hpp"
@@ -18,6 +19,17 @@
 #include "earshot/ingest/ingestor.hpp"
 #include "earshot/storage/repository_set.hpp"
 #include "earshot/storage/sql.hpp"
+
+namespace earshot::cache {
+class RateLimiter;
+}
+namespace earshot::pipeline {
+class BusinessLlmSource;
+}
+namespace earshot::rag {
+class IndexRegistry;
+class Retriever;
+}  // namespace earshot::rag
 
 namespace earshot::api {
 
@@ -42,6 +54,13 @@ struct GatewayServices {
   // that is a literal address it refuses (hostnames are checked by the workers at connect
   // time). Null: no save-time check.
   const http::AddressPolicy* egress_policy = nullptr;
+  // Search, chat, similar calls and the knowledge base (docs/rag.md). A null retriever or
+  // LLM source: those routes answer 503.
+  rag::Retriever* retriever = nullptr;
+  rag::IndexRegistry* rag_index = nullptr;     // the shards behind `retriever`
+  pipeline::BusinessLlmSource* llm = nullptr;  // a business's chat chain and embedder
+  cache::RateLimiter* rate_limiter = nullptr;  // chat requests and token budget per business; null: none
+  RagSettings rag{};
 };
 
 // The object store of `s` (the local store in object_store_dir when none was given).
