@@ -59,8 +59,9 @@ struct Analyze {
         .configs = r.pipeline_configs,
         .providers = *providers,
         .topology = kit.topology(),
-        .publish_event = [&live](const std::string& bid, std::string_view type,
-                                 nlohmann::json data) { (void)live.publish(bid, type, std::move(data)); }});
+        .publish_event = [&live](const std::string& bid, std::string_view type, nlohmann::json data) {
+          (void)live.publish(bid, type, std::move(data));
+        }});
     kit.add_side_worker(rt, queue::Stage::kEmbed, *embed, 2);
     kit.add_worker(rt, *stage);
     return {};

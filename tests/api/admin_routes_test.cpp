@@ -323,7 +323,6 @@ TEST_F(AdminRoutesTest, DisablingABusinessTellsTheWorkersAndEndsItsSessions) {
             ErrorCode::kNotFound);
 }
 
-
 // A saved config that changes the embedder queues one reembed message for the business's
 // embed worker; saving it again unchanged, or changing anything else, queues nothing.
 TEST_F(AdminRoutesTest, ChangingTheEmbedderQueuesAReembedOfTheKnowledgeBase) {

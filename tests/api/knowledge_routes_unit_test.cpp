@@ -97,8 +97,7 @@ TEST_F(KnowledgeRoutesTest, ARefusedPublishLeavesTheDocumentFailedWithTheReason)
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->json["status"], "failed");
-  const std::string reason =
-      "could not be queued for embedding (broker connection lost); save it again to retry";
+  const std::string reason = "could not be queued for embedding (broker connection lost); save it again to retry";
   EXPECT_EQ(r->json["reason"], reason);
   const auto id = r->json["id"].get<std::int64_t>();
   auto stored = fakes.knowledge.get(acme, id);

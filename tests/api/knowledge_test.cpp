@@ -51,8 +51,7 @@ std::string make_pdf(const std::vector<std::string>& lines) {
     content += "ET\n";
   }
   const std::vector<std::string> objects = {
-      "<< /Type /Catalog /Pages 2 0 R >>",
-      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
       fmt::format("<< /Length {} >>\nstream\n{}endstream", content.size(), content)};
@@ -101,13 +100,14 @@ class EmbedWorker {
     redis_ = std::move(*cache::RedisClient::make(rs));
     live_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance());
     topology_.max_attempts = 3;
-    stage_ = std::make_unique<pipeline::EmbedStage>(pipeline::EmbedStageDeps{
-        .knowledge = knowledge_,
-        .configs = configs_,
-        .providers = providers_,
-        .topology = topology_,
-        .publish_event = [this](const std::string& bid, std::string_view type,
-                                json data) { (void)live_->publish(bid, type, std::move(data)); }});
+    stage_ = std::make_unique<pipeline::EmbedStage>(
+        pipeline::EmbedStageDeps{.knowledge = knowledge_,
+                                 .configs = configs_,
+                                 .providers = providers_,
+                                 .topology = topology_,
+                                 .publish_event = [this](const std::string& bid, std::string_view type, json data) {
+                                   (void)live_->publish(bid, type, std::move(data));
+                                 }});
   }
 
   // The next message on embed.{bid} (waits for it, up to 10 s).
@@ -173,8 +173,9 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
 
   auto r = gw.request("POST", "/api/v1/knowledge", analyst,
                       {{"title", "Refund policy"},
-                       {"text", "# Refunds\n\nRefunds are paid **within thirty days** of the request.\n\n"
-                                "Shipping costs are not refunded."},
+                       {"text",
+                        "# Refunds\n\nRefunds are paid **within thirty days** of the request.\n\n"
+                        "Shipping costs are not refunded."},
                        {"content_type", "text/markdown"}});
   ASSERT_EQ(r.status, 201) << r.body;
   const auto id = r.json["id"].get<std::int64_t>();
@@ -260,10 +261,10 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
 
   const auto events = worker.events(bid);
   ASSERT_EQ(events.size(), 3U) << json(events).dump();
-  EXPECT_EQ(events[0], (json{{"type", "knowledge.status"},
-                             {"data", {{"document_id", id}, {"status", "ready"}, {"version", 1}}}}));
-  EXPECT_EQ(events[1], (json{{"type", "knowledge.status"},
-                             {"data", {{"document_id", id}, {"status", "ready"}, {"version", 2}}}}));
+  EXPECT_EQ(events[0],
+            (json{{"type", "knowledge.status"}, {"data", {{"document_id", id}, {"status", "ready"}, {"version", 1}}}}));
+  EXPECT_EQ(events[1],
+            (json{{"type", "knowledge.status"}, {"data", {{"document_id", id}, {"status", "ready"}, {"version", 2}}}}));
   EXPECT_EQ(events[2], (json{{"type", "knowledge.deleted"}, {"data", {{"document_id", id}}}}));
 }
 
@@ -287,14 +288,15 @@ TEST(Knowledge, UploadsOfTextMarkdownHtmlAndPdfAndTheirRefusals) {
 
   r = upload(gw, admin, {{"file", "# Warranty terms\n\nTwo years on *all* devices.\n", "w.md", ""}});
   ASSERT_EQ(r.status, 201) << r.body;
-  EXPECT_EQ(r.json["title"], "Warranty terms");  // its first heading
+  EXPECT_EQ(r.json["title"], "Warranty terms");        // its first heading
   EXPECT_EQ(r.json["content_type"], "text/markdown");  // from the file name
   EXPECT_NE(get_text(r).find("Two years on all devices."), std::string::npos);
 
-  r = upload(gw, admin,
-             {{"file", "<html><head><title>Hours</title></head><body><p>Open 9&ndash;5.</p><script>x()</script></body></html>",
-               "hours.bin", "text/html"},
-              {"title", "Opening hours", "", ""}});
+  r = upload(
+      gw, admin,
+      {{"file", "<html><head><title>Hours</title></head><body><p>Open 9&ndash;5.</p><script>x()</script></body></html>",
+        "hours.bin", "text/html"},
+       {"title", "Opening hours", "", ""}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json["title"], "Opening hours");  // the field wins over <title>
   EXPECT_EQ(r.json["content_type"], "text/html");
@@ -302,8 +304,9 @@ TEST(Knowledge, UploadsOfTextMarkdownHtmlAndPdfAndTheirRefusals) {
   EXPECT_NE(html_text.find("Open 9"), std::string::npos) << html_text;
   EXPECT_EQ(html_text.find("x()"), std::string::npos) << html_text;
 
-  r = upload(gw, admin, {{"file", make_pdf({"Escalations go to the duty manager.", "Call 555 0100."}), "duty.pdf",
-                          "application/octet-stream"}});  // told apart by its %PDF- bytes
+  r = upload(gw, admin,
+             {{"file", make_pdf({"Escalations go to the duty manager.", "Call 555 0100."}), "duty.pdf",
+               "application/octet-stream"}});  // told apart by its %PDF- bytes
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json["content_type"], "application/pdf");
   EXPECT_NE(get_text(r).find("Escalations go to the duty manager."), std::string::npos);
@@ -360,9 +363,9 @@ TEST(Knowledge, RolesBadInputAndAnotherBusinesssDocumentsAnswerLikeMissingOnes) 
   // Another business: the same answer as an id that names nothing.
   const auto missing = gw.request("GET", "/api/v1/knowledge/999999999", b_admin);
   EXPECT_EQ(missing.status, 404);
-  for (const auto& [method, body] : {std::pair{std::string("GET"), json(nullptr)},
-                                     std::pair{std::string("PUT"), json{{"text", "Floor price 0."}}},
-                                     std::pair{std::string("DELETE"), json(nullptr)}}) {
+  for (const auto& [method, body] :
+       {std::pair{std::string("GET"), json(nullptr)}, std::pair{std::string("PUT"), json{{"text", "Floor price 0."}}},
+        std::pair{std::string("DELETE"), json(nullptr)}}) {
     const auto foreign = gw.request(method, path, b_admin, body);
     EXPECT_EQ(foreign.status, 404) << method << " " << foreign.body;
     EXPECT_EQ(error_code(foreign), error_code(missing)) << method;

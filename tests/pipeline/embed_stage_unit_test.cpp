@@ -99,10 +99,11 @@ class EmbedStageUnit : public ::testing::Test {
                           .configs = configs,
                           .providers = providers,
                           .topology = topology,
-                          .publish_event = [this](const std::string& bid, std::string_view type, json data) {
-                            std::lock_guard lock(mu);
-                            events.push_back({bid, std::string(type), std::move(data)});
-                          },
+                          .publish_event =
+                              [this](const std::string& bid, std::string_view type, json data) {
+                                std::lock_guard lock(mu);
+                                events.push_back({bid, std::string(type), std::move(data)});
+                              },
                           .chunking = {},
                           .embed_batch = 4,
                           .wait = std::chrono::seconds(5),
@@ -229,8 +230,7 @@ TEST_F(EmbedStageUnit, ARetryableFailureIsRetriedAndOnTheLastAttemptFailsTheDocu
   EXPECT_EQ(d.error, fail->reason);
   const auto ev = taken_events();
   ASSERT_EQ(ev.size(), 1U);
-  EXPECT_EQ(ev[0].data,
-            (json{{"document_id", id}, {"status", "failed"}, {"version", 1}, {"reason", fail->reason}}));
+  EXPECT_EQ(ev[0].data, (json{{"document_id", id}, {"status", "failed"}, {"version", 1}, {"reason", fail->reason}}));
 
   // A redelivery of the dead-lettered message changes nothing.
   EXPECT_TRUE(testing::next_messages(embed(acme, id, 1, 3)).empty());
@@ -299,20 +299,25 @@ TEST_F(EmbedStageUnit, ReembedEmbedsEveryDocumentOfAnotherEmbedderInBoundedMessa
   std::vector<storage::Id> ids;
   for (int i = 0; i < 3; ++i) {
     ids.push_back(document(acme, "Document " + std::to_string(i) + " says refunds take thirty days."));
-    storage::KnowledgeChunkInput old{.chunk_index = 0, .start_offset = 0, .end_offset = 1, .text = "D",
-                                     .vector = std::vector<float>(8, 0.5F)};
+    storage::KnowledgeChunkInput old{
+        .chunk_index = 0, .start_offset = 0, .end_offset = 1, .text = "D", .vector = std::vector<float>(8, 0.5F)};
     ASSERT_TRUE(knowledge.replace_chunks(acme, ids.back(), 1, "old-model:8", {old}).value());
   }
   const auto other = document(globex, "Globex's own document.");
-  ASSERT_TRUE(knowledge.replace_chunks(globex, other, 1, "old-model:8",
-                                       {{.chunk_index = 0, .start_offset = 0, .end_offset = 1, .text = "G",
-                                         .vector = std::vector<float>(8, 0.5F)}})
+  ASSERT_TRUE(knowledge
+                  .replace_chunks(globex, other, 1, "old-model:8",
+                                  {{.chunk_index = 0,
+                                    .start_offset = 0,
+                                    .end_offset = 1,
+                                    .text = "G",
+                                    .vector = std::vector<float>(8, 0.5F)}})
                   .value());
 
   auto d = deps();
   d.reembed_per_message = 2;
   stage = std::make_unique<EmbedStage>(d);
-  const queue::EmbedRequest reembed{.bid = "acme", .kind = queue::EmbedKind::kReembed, .id = "hashed-bow", .version = {}};
+  const queue::EmbedRequest reembed{
+      .bid = "acme", .kind = queue::EmbedKind::kReembed, .id = "hashed-bow", .version = {}};
   auto next = testing::next_messages(stage->handle(message(reembed)));
   ASSERT_EQ(next.size(), 1U);  // two done, more may remain: the same message again
   EXPECT_EQ(queue::EmbedRequest::parse(next[0].body).value(), reembed);

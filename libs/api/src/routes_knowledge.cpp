@@ -127,7 +127,8 @@ Result<storage::KnowledgeDocument> queue_embedding(GatewayServices& s, const sto
   auto st = s.queues.publish(std::move(msgs));
   if (st) return doc;
   const std::string reason = "could not be queued for embedding (" + st.error().message + "); save it again to retry";
-  log::warn("knowledge document not queued", {{"bid", t.bid()}, {"document_id", std::to_string(doc.id)}, {"error", st.error().message}});
+  log::warn("knowledge document not queued",
+            {{"bid", t.bid()}, {"document_id", std::to_string(doc.id)}, {"error", st.error().message}});
   auto set = s.repos.knowledge.set_status(t, doc.id, doc.version, storage::KnowledgeStatus::kFailed, reason);
   if (!set) return std::unexpected(set.error());
   if (*set) {
@@ -286,7 +287,8 @@ Result<Reply> delete_document(GatewayServices& s, const Request& req) {
   if (!removed) return std::unexpected(removed.error());
   if (!*removed) return make_error(ErrorCode::kNotFound, "document not found");
   // Search shards (every gateway's, through the live event subscriber) forget its chunks.
-  if (s.events != nullptr) (void)s.events->events().publish(req.caller_bid(), "knowledge.deleted", {{"document_id", *id}});
+  if (s.events != nullptr)
+    (void)s.events->events().publish(req.caller_bid(), "knowledge.deleted", {{"document_id", *id}});
   return Reply::no_content();
 }
 

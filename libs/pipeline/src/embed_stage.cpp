@@ -109,8 +109,8 @@ queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, stor
   if (!doc) return std::unexpected(doc.error());
   if (version < doc->version) return done();  // edited since: the newer version has its own message
   if (version > doc->version) {
-    return queue::Outcome{queue::Fail{
-        fmt::format("version {} is newer than the stored {}", version, doc->version), ErrorCode::kInvalidArgument}};
+    return queue::Outcome{queue::Fail{fmt::format("version {} is newer than the stored {}", version, doc->version),
+                                      ErrorCode::kInvalidArgument}};
   }
   if (doc->status == storage::KnowledgeStatus::kFailed) return done();  // a redelivery of a final failure
 
@@ -119,7 +119,8 @@ queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, stor
   const storage::PipelineConfig cfg = config ? *config : storage::PipelineConfig{};
   auto business = d_.providers.for_business(t.bid(), cfg);
   if (!business && retryable(business.error().code)) return std::unexpected(business.error());
-  if (!business) return fail(t, id, version, "the embedder is not usable: " + business.error().message, business.error().code);
+  if (!business)
+    return fail(t, id, version, "the embedder is not usable: " + business.error().message, business.error().code);
   const BusinessLlm& llm = **business;
   if (llm.embedder == nullptr) return fail(t, id, version, "no embedder is configured", ErrorCode::kFailedPrecondition);
   if (doc->status == storage::KnowledgeStatus::kReady && doc->model == llm.embedder_id) return done();  // redelivery
@@ -130,8 +131,10 @@ queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, stor
   if (!rows) {
     const auto& e = rows.error();
     if (retryable(e.code) && attempt < static_cast<int>(d_.topology.max_attempts)) {
-      log::warn("document embedding failed; retrying",
-                {{"bid", t.bid()}, {"document_id", std::to_string(id)}, {"attempt", std::to_string(attempt)}, {"error", e.to_string()}});
+      log::warn("document embedding failed; retrying", {{"bid", t.bid()},
+                                                        {"document_id", std::to_string(id)},
+                                                        {"attempt", std::to_string(attempt)},
+                                                        {"error", e.to_string()}});
       return queue::Outcome{queue::Retry{"embedding failed: " + e.message, std::nullopt}};
     }
     const std::string reason = retryable(e.code)
@@ -141,15 +144,15 @@ queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, stor
   }
   auto stored = d_.knowledge.replace_chunks(t, id, version, llm.embedder_id, *rows);
   if (!stored && stored.error().code == ErrorCode::kInvalidArgument) {
-    return fail(t, id, version, "the chunks could not be stored: " + stored.error().message, ErrorCode::kInvalidArgument);
+    return fail(t, id, version, "the chunks could not be stored: " + stored.error().message,
+                ErrorCode::kInvalidArgument);
   }
   if (!stored) return std::unexpected(stored.error());
   if (!*stored) return done();  // edited or deleted while embedding: the newer version has its own message
-  log::info("document embedded",
-            {{"bid", t.bid()},
-             {"document_id", std::to_string(id)},
-             {"version", std::to_string(version)},
-             {"chunks", std::to_string(rows->size())}});
+  log::info("document embedded", {{"bid", t.bid()},
+                                  {"document_id", std::to_string(id)},
+                                  {"version", std::to_string(version)},
+                                  {"chunks", std::to_string(rows->size())}});
   announce(t, id, version, "ready", {});
   return done();
 }
@@ -161,7 +164,8 @@ queue::HandlerResult EmbedStage::reembed(const storage::TenantId& t, const std::
   auto business = d_.providers.for_business(t.bid(), cfg);
   if (!business && retryable(business.error().code)) return std::unexpected(business.error());
   if (!business) {
-    return queue::Outcome{queue::Fail{"the embedder is not usable: " + business.error().message, business.error().code}};
+    return queue::Outcome{
+        queue::Fail{"the embedder is not usable: " + business.error().message, business.error().code}};
   }
   const std::string model = (*business)->embedder != nullptr ? (*business)->embedder_id : std::string();
   if (model.empty()) return queue::Outcome{queue::Fail{"no embedder is configured", ErrorCode::kFailedPrecondition}};

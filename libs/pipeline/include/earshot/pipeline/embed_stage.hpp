@@ -52,9 +52,9 @@ struct EmbedStageDeps {
   queue::TopologySettings topology;            // max_attempts, and where a continued reembed goes
   LiveEventPublisher publish_event{};          // empty: no live events
   rag::ChunkSettings chunking{};
-  std::size_t embed_batch = 64;                       // texts per embedder request
+  std::size_t embed_batch = 64;                             // texts per embedder request
   std::chrono::milliseconds wait{std::chrono::minutes(2)};  // longest wait for one embedder request
-  std::size_t reembed_per_message = 200;              // documents one reembed message embeds
+  std::size_t reembed_per_message = 200;                    // documents one reembed message embeds
 };
 
 class EmbedStage final : public queue::StageHandler {
