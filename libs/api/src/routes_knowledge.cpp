@@ -111,8 +111,10 @@ std::expected<storage::KnowledgeContent, Reply> json_content(const GatewayServic
 Result<std::optional<std::string>> json_content_type(const Json& b) {
   auto ct = detail::str_field(b, "content_type", false, 1, 64);
   if (!ct) return std::unexpected(ct.error());
-  if (*ct && **ct != "text/plain" && **ct != "text/markdown" && **ct != "text/html") {
-    return invalid("content_type must be text/plain|text/markdown|text/html");
+  if (const std::optional<std::string>& v = *ct) {
+    if (*v != "text/plain" && *v != "text/markdown" && *v != "text/html") {
+      return invalid("content_type must be text/plain|text/markdown|text/html");
+    }
   }
   return ct;
 }
@@ -165,9 +167,9 @@ Result<Reply> create_document(GatewayServices& s, const Request& req) {
   if (!text) return std::unexpected(text.error());
   auto ct = json_content_type(*b);
   if (!ct) return std::unexpected(ct.error());
-  auto content = json_content(s, **text, ct->value_or("text/plain"));
+  auto content = json_content(s, text->value_or(""), ct->value_or("text/plain"));
   if (!content) return content.error();
-  return created(s, req, **title, std::move(*content));
+  return created(s, req, title->value_or(""), std::move(*content));
 }
 
 Result<Reply> upload_document(GatewayServices& s, const Request& req) {
@@ -261,17 +263,19 @@ Result<Reply> update_document(GatewayServices& s, const Request& req) {
   if (!text) return std::unexpected(text.error());
   auto ct = json_content_type(*b);
   if (!ct) return std::unexpected(ct.error());
-  if (*ct && !*text) return invalid("content_type needs text");
-  if (!*title && !*text) return invalid("send title and/or text");
+  const std::optional<std::string>& new_title = *title;
+  const std::optional<std::string>& new_text = *text;
+  if (ct->has_value() && !new_text) return invalid("content_type needs text");
+  if (!new_title && !new_text) return invalid("send title and/or text");
   const auto t = detail::tenant_of(req.caller_bid());
   auto& repo = s.repos.knowledge;
   std::optional<storage::KnowledgeContent> content;
-  if (*text) {
-    auto c = json_content(s, **text, ct->value_or("text/plain"));
+  if (new_text) {
+    auto c = json_content(s, *new_text, ct->value_or("text/plain"));
     if (!c) return c.error();
     content = std::move(*c);
   }
-  auto doc = repo.update(t, *id, *title, content);
+  auto doc = repo.update(t, *id, new_title, content);
   if (!doc) return std::unexpected(doc.error());
   if (!content) return Reply::ok(document_json(*doc, false));
   auto queued = queue_embedding(s, t, std::move(*doc));

@@ -40,10 +40,12 @@ Result<std::vector<llm::Embedding>> embed_blocking(llm::EmbeddingProvider& embed
     w->cv.notify_all();
   });
   std::unique_lock lock(w->mu);
-  if (!w->cv.wait_for(lock, wait, [&] { return w->got.has_value(); })) {
+  std::optional<Result<std::vector<llm::Embedding>>>& got = w->got;
+  w->cv.wait_for(lock, wait, [&] { return got.has_value(); });
+  if (!got.has_value()) {
     return make_error(ErrorCode::kTimeout, fmt::format("the embedder took longer than {} ms", wait.count()));
   }
-  return std::move(*w->got);
+  return std::move(*got);
 }
 
 // The chunks of `text` with their vectors. Errors keep the embedder's code; a wrong answer
@@ -98,8 +100,9 @@ queue::HandlerResult EmbedStage::handle(const queue::IncomingMessage& message) {
   if (auto [p, ec] = std::from_chars(req->id.data(), end, id); ec != std::errc() || p != end || id <= 0) {
     return queue::Outcome{queue::Fail{"id must be a document id", ErrorCode::kInvalidArgument}};
   }
-  if (!req->version) return queue::Outcome{queue::Fail{"version is required", ErrorCode::kInvalidArgument}};
-  return embed_document(*t, id, *req->version, attempt);
+  const std::optional<std::int64_t>& version = req->version;
+  if (!version) return queue::Outcome{queue::Fail{"version is required", ErrorCode::kInvalidArgument}};
+  return embed_document(*t, id, *version, attempt);
 }
 
 queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, storage::Id id, std::int64_t version,
