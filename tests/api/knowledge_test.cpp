@@ -27,7 +27,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::int64_t kMaxDocument = 64 * 1024;  // small, so "too large" is cheap
+constexpr std::int64_t kMaxDocument = std::int64_t{64} * 1024;  // small, so "too large" is cheap
 
 Gateway& kb_gateway() {
   static Gateway* gw = [] {
@@ -110,8 +110,9 @@ class EmbedWorker {
                                  }});
   }
 
-  // The next message on embed.{bid} (waits for it, up to 10 s).
-  std::optional<queue::IncomingMessage> take(const std::string& bid) {
+  // The next message on embed.{bid} (waits for it, up to 10 s; a test failure and an empty
+  // message when none comes).
+  queue::IncomingMessage take(const std::string& bid) {
     std::optional<queue::IncomingMessage> got;
     wait_until(
         [&] {
@@ -127,7 +128,11 @@ class EmbedWorker {
           return true;
         },
         std::chrono::seconds(10));
-    return got;
+    if (!got.has_value()) {
+      ADD_FAILURE() << "no message on embed." << bid;
+      return {};
+    }
+    return std::move(*got);
   }
   bool queue_empty(const std::string& bid) {
     auto depth = gw_.topology_admin->queue_depth(queue::work_queue(queue::Stage::kEmbed, bid));
@@ -193,10 +198,9 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
   EXPECT_EQ(text.find("**"), std::string::npos);
 
   // The route queued the document's version on embed.{bid}; the stage makes it ready.
-  auto m1 = worker.take(bid);
-  ASSERT_TRUE(m1);
-  EXPECT_EQ(queue::EmbedRequest::parse(m1->body).value(), queue::EmbedRequest::for_document(bid, id, 1));
-  ASSERT_TRUE(done(worker.handle(*m1)));
+  const auto m1 = worker.take(bid);
+  EXPECT_EQ(queue::EmbedRequest::parse(m1.body).value(), queue::EmbedRequest::for_document(bid, id, 1));
+  ASSERT_TRUE(done(worker.handle(m1)));
   r = gw.request("GET", fmt::format("/api/v1/knowledge/{}", id), analyst);
   EXPECT_EQ(r.json["status"], "ready");
   EXPECT_EQ(r.json["model"], "hashed-bow:256");
@@ -210,14 +214,13 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
   EXPECT_EQ(r.json["version"], 2);
   EXPECT_EQ(r.json["status"], "pending");
   EXPECT_EQ(r.json["chunk_count"], 0);
-  ASSERT_TRUE(done(worker.handle(*m1)));  // a redelivered version 1: skipped, nothing written
+  ASSERT_TRUE(done(worker.handle(m1)));  // a redelivered version 1: skipped, nothing written
   r = gw.request("GET", fmt::format("/api/v1/knowledge/{}", id), analyst);
   EXPECT_EQ(r.json["status"], "pending");
   EXPECT_EQ(r.json["chunk_count"], 0);
-  auto m2 = worker.take(bid);
-  ASSERT_TRUE(m2);
-  EXPECT_EQ(queue::EmbedRequest::parse(m2->body).value(), queue::EmbedRequest::for_document(bid, id, 2));
-  ASSERT_TRUE(done(worker.handle(*m2)));
+  const auto m2 = worker.take(bid);
+  EXPECT_EQ(queue::EmbedRequest::parse(m2.body).value(), queue::EmbedRequest::for_document(bid, id, 2));
+  ASSERT_TRUE(done(worker.handle(m2)));
   r = gw.request("GET", fmt::format("/api/v1/knowledge/{}", id), analyst);
   EXPECT_EQ(r.json["status"], "ready");
   EXPECT_EQ(r.json["version"], 2);

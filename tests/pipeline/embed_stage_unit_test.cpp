@@ -50,6 +50,7 @@ class ScriptedEmbedder final : public llm::EmbeddingProvider {
     }
     texts_ += static_cast<int>(texts.size());
     std::vector<llm::Embedding> out;
+    out.reserve(texts.size());
     for (const auto& t : texts) out.push_back(inner_.embed_one(t));
     done(std::move(out));
   }
@@ -85,6 +86,11 @@ std::string long_text(int words) {
     out += (i % 60 == 59) ? "\n\n" : " ";
   }
   return out + "end.";
+}
+
+// The Fail of `r` (a test failure, and an empty Fail, when it is something else).
+queue::Fail must_fail(const queue::HandlerResult& r) {
+  return testing::failure_of(r).value_or(queue::Fail{"(not a Fail)", ErrorCode::kInternal});
 }
 
 class EmbedStageUnit : public ::testing::Test {
@@ -221,16 +227,15 @@ TEST_F(EmbedStageUnit, ARetryableFailureIsRetriedAndOnTheLastAttemptFailsTheDocu
   ASSERT_TRUE(r);
   EXPECT_TRUE(std::holds_alternative<queue::Retry>(*r));
 
-  const auto fail = testing::failure_of(embed(acme, id, 1, 3));  // max_attempts 3
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->code, ErrorCode::kUnavailable);
-  EXPECT_EQ(fail->reason, "embedding failed after 3 attempts: ollama: connection refused");
+  const queue::Fail fail = must_fail(embed(acme, id, 1, 3));  // max_attempts 3
+  EXPECT_EQ(fail.code, ErrorCode::kUnavailable);
+  EXPECT_EQ(fail.reason, "embedding failed after 3 attempts: ollama: connection refused");
   const auto d = doc(acme, id);
   EXPECT_EQ(d.status, KnowledgeStatus::kFailed);
-  EXPECT_EQ(d.error, fail->reason);
+  EXPECT_EQ(d.error, fail.reason);
   const auto ev = taken_events();
   ASSERT_EQ(ev.size(), 1U);
-  EXPECT_EQ(ev[0].data, (json{{"document_id", id}, {"status", "failed"}, {"version", 1}, {"reason", fail->reason}}));
+  EXPECT_EQ(ev[0].data, (json{{"document_id", id}, {"status", "failed"}, {"version", 1}, {"reason", fail.reason}}));
 
   // A redelivery of the dead-lettered message changes nothing.
   EXPECT_TRUE(testing::next_messages(embed(acme, id, 1, 3)).empty());
@@ -241,24 +246,20 @@ TEST_F(EmbedStageUnit, PermanentFailuresFailTheDocumentAtOnceWithTheirReason) {
   // The embedder refuses the request (e.g. an unknown model).
   const auto a = document(acme, "Refunds are paid within thirty days.");
   embedder.fail_next(Error{ErrorCode::kInvalidArgument, "openai: model not found"});
-  auto fail = testing::failure_of(embed(acme, a, 1));
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->reason, "embedding failed: openai: model not found");
-  EXPECT_EQ(doc(acme, a).error, fail->reason);
+  const queue::Fail fail = must_fail(embed(acme, a, 1));
+  EXPECT_EQ(fail.reason, "embedding failed: openai: model not found");
+  EXPECT_EQ(doc(acme, a).error, fail.reason);
 
   // The business's embedder config cannot be used.
   const auto b = document(acme, "Shipping takes five days.");
   providers.fail_next(Error{ErrorCode::kInvalidArgument, "embedding_provider: unknown provider 'x'"});
-  fail = testing::failure_of(embed(acme, b, 1));
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->reason, "the embedder is not usable: embedding_provider: unknown provider 'x'");
+  EXPECT_EQ(must_fail(embed(acme, b, 1)).reason,
+            "the embedder is not usable: embedding_provider: unknown provider 'x'");
   EXPECT_EQ(doc(acme, b).status, KnowledgeStatus::kFailed);
 
   // A text without words (whitespace only; the routes never store one).
   const auto c = document(acme, " \n\n \t ");
-  fail = testing::failure_of(embed(acme, c, 1));
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->reason, "the document has no words to index");
+  EXPECT_EQ(must_fail(embed(acme, c, 1)).reason, "the document has no words to index");
 
   const auto ev = taken_events();
   ASSERT_EQ(ev.size(), 3U);
@@ -279,13 +280,10 @@ TEST_F(EmbedStageUnit, AnotherBusinesssDocumentIdAndADeletedDocumentAreAckedUnto
 TEST_F(EmbedStageUnit, MalformedMessagesAreDeadLetteredAndAStorageOutageIsRetried) {
   queue::IncomingMessage m;
   m.body = R"({"schema_version":1,"bid":"acme","kind":"document","id":"abc","version":1})";
-  auto fail = testing::failure_of(stage->handle(m));
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->code, ErrorCode::kInvalidArgument);
+  const queue::Fail fail = must_fail(stage->handle(m));
+  EXPECT_EQ(fail.code, ErrorCode::kInvalidArgument);
   m.body = R"({"schema_version":1,"bid":"acme","kind":"document","id":"5"})";
-  fail = testing::failure_of(stage->handle(m));
-  ASSERT_TRUE(fail);
-  EXPECT_EQ(fail->reason, "version is required");
+  EXPECT_EQ(must_fail(stage->handle(m)).reason, "version is required");
 
   const auto id = document(acme, "Refunds are paid within thirty days.");
   knowledge.fail_next(Error{ErrorCode::kUnavailable, "mariadb: gone away"});
