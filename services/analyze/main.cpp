@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   return fleet::run_worker(
       argc, argv, analyze.kit,
       {.name = "analyze",
-       .summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid})",
+       .summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid}); "
+                  "embeds knowledge-base documents (embed.{bid})",
        .default_admin_port = 18093,
        .declare = [&](ConfigSpec& spec) { analyze.declare(spec); },
        .wire = [&](Runtime& rt) { return analyze.wire(rt); }});
