@@ -1,9 +1,11 @@
 // earshot-analyze: consumes analyze.{bid}; runs the built-in analyzers and the business's
 // LLM agents (concurrently, through the async HTTP client), embeds the transcript, stores
 // analyses, metrics, categories, QA, escalations and the human agent's aggregates, publishes
-// call.status live events, and hands the call to notify.{bid}.
+// call.status live events, and hands the call to notify.{bid}. Beside it, the embed worker
+// consumes embed.{bid}: knowledge-base documents chunked and embedded (pipeline/embed_stage.hpp).
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
+#include "earshot/pipeline/embed_stage.hpp"
 #include "worker_kit.hpp"
 
 namespace {
@@ -29,6 +31,7 @@ struct Analyze {
   std::optional<pipeline::LlmProviderFactory> providers;
   std::optional<pipeline::LlmAgents> agents;
   std::optional<pipeline::AnalyzeStage> stage;
+  std::optional<pipeline::EmbedStage> embed;
 
   void declare(ConfigSpec& spec) {
     spec.add_string("sentiment_lexicon", &lexicon_path, "./.local/assets/vader-1.1.3/vader_lexicon.txt",
@@ -50,6 +53,16 @@ struct Analyze {
     agents.emplace(&*llm_cache, rt.metrics(), rt.clock(), llm);
     stage->enable_llm({r.pipeline_configs, *providers, *agents, &r.embeddings, &r.crm_leads});
     stage->enable_live_events(kit.live_events());
+    cache::LiveEvents& live = kit.live_events();
+    embed.emplace(pipeline::EmbedStageDeps{
+        .knowledge = r.knowledge,
+        .configs = r.pipeline_configs,
+        .providers = *providers,
+        .topology = kit.topology(),
+        .publish_event = [&live](const std::string& bid, std::string_view type, nlohmann::json data) {
+          (void)live.publish(bid, type, std::move(data));
+        }});
+    kit.add_side_worker(rt, queue::Stage::kEmbed, *embed, 2);
     kit.add_worker(rt, *stage);
     return {};
   }
@@ -62,7 +75,8 @@ int main(int argc, char** argv) {
   return fleet::run_worker(
       argc, argv, analyze.kit,
       {.name = "analyze",
-       .summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid})",
+       .summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid}); "
+                  "embeds knowledge-base documents (embed.{bid})",
        .default_admin_port = 18093,
        .declare = [&](ConfigSpec& spec) { analyze.declare(spec); },
        .wire = [&](Runtime& rt) { return analyze.wire(rt); }});

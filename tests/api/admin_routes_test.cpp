@@ -6,6 +6,7 @@
 #include "earshot/api/gateway.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
+#include "earshot/queue/messages.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/storage/agent_configs_fake.hpp"
 #include "fakes/storage/analyses_fake.hpp"
@@ -320,6 +321,29 @@ TEST_F(AdminRoutesTest, DisablingABusinessTellsTheWorkersAndEndsItsSessions) {
   EXPECT_EQ(queues.published.size(), 2u);
   EXPECT_EQ(call("PATCH", "/api/v1/admin/businesses/initech", {{"name", "X"}}, platform_admin()).error().code,
             ErrorCode::kNotFound);
+}
+
+// A saved config that changes the embedder queues one reembed message for the business's
+// embed worker; saving it again unchanged, or changing anything else, queues nothing.
+TEST_F(AdminRoutesTest, ChangingTheEmbedderQueuesAReembedOfTheKnowledgeBase) {
+  const std::string path = "/api/v1/admin/businesses/acme/pipeline-config";
+  auto r = call("PUT", path, {{"language", "de"}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(queues.published.empty());  // hashed-bow, as before (the default)
+
+  r = call("PUT", path, {{"embedding_provider", "openai"}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(queues.published.size(), 1U);
+  EXPECT_EQ(queues.published[0].routing_key, "embed.acme");
+  const auto m = queue::EmbedRequest::parse(queues.published[0].body);
+  ASSERT_TRUE(m) << m.error().to_string();
+  EXPECT_EQ(m->kind, queue::EmbedKind::kReembed);
+  EXPECT_EQ(m->bid, "acme");
+  EXPECT_EQ(m->id, "openai");
+
+  r = call("PUT", path, {{"embedding_provider", "openai"}, {"language", "en"}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(queues.published.size(), 1U);
 }
 
 }  // namespace

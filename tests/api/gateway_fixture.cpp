@@ -224,4 +224,8 @@ void Gateway::set_egress_policy(const http::AddressPolicy* policy) {
   services_->egress_policy = policy;
 }
 
+void Gateway::set_rag_settings(const api::RagSettings& rag) {
+  services_->rag = rag;
+}
+
 }  // namespace earshot::testing

@@ -60,6 +60,9 @@ class Gateway {
   // The policy the pipeline-config and webhook routes check literal destinations against
   // (the binary passes its egress policy; null, the default here: no save-time check).
   void set_egress_policy(const http::AddressPolicy* policy);
+  // Search, chat and knowledge-base settings (e.g. a small knowledge_max_bytes); the routes
+  // read them per request.
+  void set_rag_settings(const api::RagSettings& rag);
   // The key the gateway signs access tokens with (token tampering tests sign their own).
   const std::string& jwt_secret() const { return jwt_secret_; }
 

@@ -121,6 +121,12 @@ std::string new_human_agent(const std::string& bid) {
   return std::to_string(*id);
 }
 
+std::string new_document(Gateway& gw, const Business& b) {
+  return id_of(gw.request("POST", "/api/v1/knowledge", b.admin,
+                          {{"title", "Refunds " + unique_suffix()}, {"text", "Refunds are paid within thirty days."}}),
+               "knowledge document");
+}
+
 // Resources of every kind a route can name.
 Business make_business(Gateway& gw, const std::string& prefix) {
   Business b;
@@ -136,6 +142,7 @@ Business make_business(Gateway& gw, const std::string& prefix) {
   b.ids["webhook"] = new_webhook(gw, b);
   b.ids["delivery"] = new_delivery(gw, b);
   b.ids["human_agent"] = new_human_agent(b.bid);
+  b.ids["document"] = new_document(gw, b);
   return b;
 }
 
@@ -291,6 +298,16 @@ std::map<std::string, Spec> route_specs() {
   m["POST /api/v1/webhooks/{id}/test"] = spec(T, Ad, "", 202, {{"id", "webhook"}});
   m["GET /api/v1/notify/settings"] = spec(T, Ad, "", 200);
   m["PUT /api/v1/notify/settings"] = spec(T, Ad, "", 200, {}, fixed(json::object()));
+  // Knowledge base: viewers and read keys read, analysts and admins write.
+  m["GET /api/v1/knowledge"] = spec(T, V, "read", 200);
+  m["POST /api/v1/knowledge"] = spec(T, An, "", 201, {}, [] {
+    return json{{"title", "Doc " + unique_suffix()}, {"text", "Shipping takes five days."}};
+  });
+  m["POST /api/v1/knowledge/upload"] = spec(T, An, "", 201);
+  m["POST /api/v1/knowledge/upload"].upload = true;
+  m["GET /api/v1/knowledge/{id}"] = spec(T, V, "read", 200, {{"id", "document"}});
+  m["PUT /api/v1/knowledge/{id}"] = spec(T, An, "", 200, {{"id", "document"}}, fixed({{"title", "Renamed"}}));
+  m["DELETE /api/v1/knowledge/{id}"] = spec(T, An, "", 204, {{"id", "document"}}, nullptr, {"document"});
   return m;
 }
 
@@ -396,6 +413,9 @@ class Matrix {
       httplib::MultipartFormDataItems items = {{"audio", wav_, "call.wav", "audio/wav"},
                                                {"external_id", "mx-" + unique_suffix(), "", ""},
                                                {"started_at", "2026-11-20T09:40:00Z", "", ""}};
+      if (path.starts_with("/api/v1/knowledge/")) {  // a knowledge-base document, not a recording
+        items = {{"file", "Refunds are paid within thirty days.", "refunds.txt", "text/plain"}};
+      }
       auto res = cli.Post(path, h, items);
       HttpReply out;
       if (res) {
@@ -452,6 +472,7 @@ class Matrix {
     if (kind == "scorecard") return new_scorecard(gw_, owner);
     if (kind == "webhook") return new_webhook(gw_, owner);
     if (kind == "delivery") return new_delivery(gw_, owner);
+    if (kind == "document") return new_document(gw_, owner);
     throw std::runtime_error("no way to make a " + kind);
   }
 

@@ -231,6 +231,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.dispatcher->on_write([lc = m.list_cache.get()](const std::string& bid) { lc->invalidate(bid); });
   // Uploads carry recordings: the listener takes the largest one plus the form around it.
   api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.ingest.max_audio_bytes + (1LL << 20));
+  // Knowledge-base uploads likewise, so the route's own 413 (knowledge_max_bytes) is the limit.
+  api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.rag.knowledge_max_bytes + (1LL << 20));
   m.http = std::make_unique<HttpServer>(std::move(api), *m.dispatcher, runtime.metrics());
   return self;
 }

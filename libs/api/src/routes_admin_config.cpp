@@ -3,6 +3,9 @@
 #include <regex>
 
 #include "earshot/api/gateway.hpp"
+#include "earshot/core/log.hpp"
+#include "earshot/queue/messages.hpp"
+#include "earshot/queue/topology.hpp"
 #include "earshot/storage/config_repositories.hpp"
 #include "route_util.hpp"
 #include "routes_admin.hpp"
@@ -207,6 +210,18 @@ Result<Reply> put_pipeline_config(GatewayServices& s, const Request& req, const 
   if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
   auto got = repo.get(t);
   if (!got) return std::unexpected(got.error());
+  // A new embedder: the embed worker re-embeds the knowledge documents whose chunks another
+  // embedder made (docs/rag.md). The config is saved either way; a broker failure is logged.
+  if (const std::string before = c ? c->embedding_provider : storage::PipelineConfig{}.embedding_provider;
+      got->embedding_provider != before) {
+    std::vector<queue::OutgoingMessage> m;
+    m.push_back(queue::make_stage_message(
+        s.queues.topology(),
+        queue::EmbedRequest{.bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = got->embedding_provider}));
+    if (auto st = s.queues.publish(std::move(m)); !st) {
+      log::warn("re-embedding not queued", {{"bid", t.bid()}, {"error", st.error().message}});
+    }
+  }
   return Reply::ok(pipeline_json(*got));
 }
 

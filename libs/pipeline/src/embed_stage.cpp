@@ -1,0 +1,209 @@
+#include "earshot/pipeline/embed_stage.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "earshot/core/log.hpp"
+#include "earshot/queue/messages.hpp"
+
+namespace earshot::pipeline {
+
+namespace {
+
+queue::HandlerResult done() {
+  return queue::Outcome{queue::Done{}};
+}
+
+bool retryable(ErrorCode code) {
+  return message_fate(code) == MessageFate::kRetry;
+}
+
+// One embedder request, blocking until it answers or `wait` passes (kTimeout).
+Result<std::vector<llm::Embedding>> embed_blocking(llm::EmbeddingProvider& embedder, std::vector<std::string> texts,
+                                                   std::chrono::milliseconds wait) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<std::vector<llm::Embedding>>> got;
+  };
+  auto w = std::make_shared<Waiter>();
+  embedder.embed(std::move(texts), [w](Result<std::vector<llm::Embedding>> r) {
+    std::lock_guard lock(w->mu);
+    w->got = std::move(r);
+    w->cv.notify_all();
+  });
+  std::unique_lock lock(w->mu);
+  std::optional<Result<std::vector<llm::Embedding>>>& got = w->got;
+  w->cv.wait_for(lock, wait, [&] { return got.has_value(); });
+  if (!got.has_value()) {
+    return make_error(ErrorCode::kTimeout, fmt::format("the embedder took longer than {} ms", wait.count()));
+  }
+  return std::move(*got);
+}
+
+// The chunks of `text` with their vectors. Errors keep the embedder's code; a wrong answer
+// shape is kInternal (permanent).
+Result<std::vector<storage::KnowledgeChunkInput>> embed_chunks(llm::EmbeddingProvider& embedder,
+                                                               const std::vector<rag::DocumentChunk>& chunks,
+                                                               std::size_t batch, std::chrono::milliseconds wait) {
+  std::vector<storage::KnowledgeChunkInput> rows;
+  rows.reserve(chunks.size());
+  for (std::size_t from = 0; from < chunks.size(); from += batch) {
+    const std::size_t to = std::min(chunks.size(), from + batch);
+    std::vector<std::string> texts;
+    texts.reserve(to - from);
+    for (std::size_t i = from; i < to; ++i) texts.push_back(chunks[i].text);
+    auto vecs = embed_blocking(embedder, std::move(texts), wait);
+    if (!vecs) return std::unexpected(vecs.error());
+    if (vecs->size() != to - from) {
+      return make_error(ErrorCode::kInternal,
+                        fmt::format("the embedder answered {} vectors for {} texts", vecs->size(), to - from));
+    }
+    for (std::size_t i = from; i < to; ++i) {
+      auto& v = (*vecs)[i - from];
+      if (v.empty() || (!rows.empty() && v.size() != rows.front().vector.size())) {
+        return make_error(ErrorCode::kInternal, "the embedder answered vectors of different dimensions");
+      }
+      rows.push_back({.chunk_index = chunks[i].index,
+                      .start_offset = static_cast<std::int64_t>(chunks[i].start),
+                      .end_offset = static_cast<std::int64_t>(chunks[i].end),
+                      .text = chunks[i].text,
+                      .vector = std::move(v)});
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+EmbedStage::EmbedStage(EmbedStageDeps deps) : d_(std::move(deps)) {
+  if (d_.embed_batch == 0) d_.embed_batch = 1;
+  if (d_.reembed_per_message == 0) d_.reembed_per_message = 1;
+}
+
+queue::HandlerResult EmbedStage::handle(const queue::IncomingMessage& message) {
+  auto req = queue::EmbedRequest::parse(message.body);
+  if (!req) return queue::Outcome{queue::Fail{req.error().message, ErrorCode::kInvalidArgument}};
+  auto t = storage::TenantId::make(req->bid);
+  if (!t) return queue::Outcome{queue::Fail{t.error().message, ErrorCode::kInvalidArgument}};
+  const int attempt = message.envelope.attempt;
+  if (req->kind == queue::EmbedKind::kReembed) return reembed(*t, req->id, attempt);
+  storage::Id id = 0;
+  const auto* end = req->id.data() + req->id.size();
+  if (auto [p, ec] = std::from_chars(req->id.data(), end, id); ec != std::errc() || p != end || id <= 0) {
+    return queue::Outcome{queue::Fail{"id must be a document id", ErrorCode::kInvalidArgument}};
+  }
+  const std::optional<std::int64_t>& version = req->version;
+  if (!version) return queue::Outcome{queue::Fail{"version is required", ErrorCode::kInvalidArgument}};
+  return embed_document(*t, id, *version, attempt);
+}
+
+queue::HandlerResult EmbedStage::embed_document(const storage::TenantId& t, storage::Id id, std::int64_t version,
+                                                int attempt) {
+  auto doc = d_.knowledge.get(t, id);
+  if (!doc && doc.error().code == ErrorCode::kNotFound) return done();  // deleted since: nothing to do
+  if (!doc) return std::unexpected(doc.error());
+  if (version < doc->version) return done();  // edited since: the newer version has its own message
+  if (version > doc->version) {
+    return queue::Outcome{queue::Fail{fmt::format("version {} is newer than the stored {}", version, doc->version),
+                                      ErrorCode::kInvalidArgument}};
+  }
+  if (doc->status == storage::KnowledgeStatus::kFailed) return done();  // a redelivery of a final failure
+
+  auto config = d_.configs.get(t);
+  if (!config && config.error().code != ErrorCode::kNotFound) return std::unexpected(config.error());
+  const storage::PipelineConfig cfg = config ? *config : storage::PipelineConfig{};
+  auto business = d_.providers.for_business(t.bid(), cfg);
+  if (!business && retryable(business.error().code)) return std::unexpected(business.error());
+  if (!business)
+    return fail(t, id, version, "the embedder is not usable: " + business.error().message, business.error().code);
+  const BusinessLlm& llm = **business;
+  if (llm.embedder == nullptr) return fail(t, id, version, "no embedder is configured", ErrorCode::kFailedPrecondition);
+  if (doc->status == storage::KnowledgeStatus::kReady && doc->model == llm.embedder_id) return done();  // redelivery
+
+  const auto chunks = rag::chunk_document(doc->content.text, d_.chunking);
+  if (chunks.empty()) return fail(t, id, version, "the document has no words to index", ErrorCode::kFailedPrecondition);
+  auto rows = embed_chunks(*llm.embedder, chunks, d_.embed_batch, d_.wait);
+  if (!rows) {
+    const auto& e = rows.error();
+    if (retryable(e.code) && attempt < static_cast<int>(d_.topology.max_attempts)) {
+      log::warn("document embedding failed; retrying", {{"bid", t.bid()},
+                                                        {"document_id", std::to_string(id)},
+                                                        {"attempt", std::to_string(attempt)},
+                                                        {"error", e.to_string()}});
+      return queue::Outcome{queue::Retry{"embedding failed: " + e.message, std::nullopt}};
+    }
+    const std::string reason = retryable(e.code)
+                                   ? fmt::format("embedding failed after {} attempts: {}", attempt, e.message)
+                                   : "embedding failed: " + e.message;
+    return fail(t, id, version, reason, e.code);
+  }
+  auto stored = d_.knowledge.replace_chunks(t, id, version, llm.embedder_id, *rows);
+  if (!stored && stored.error().code == ErrorCode::kInvalidArgument) {
+    return fail(t, id, version, "the chunks could not be stored: " + stored.error().message,
+                ErrorCode::kInvalidArgument);
+  }
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return done();  // edited or deleted while embedding: the newer version has its own message
+  log::info("document embedded", {{"bid", t.bid()},
+                                  {"document_id", std::to_string(id)},
+                                  {"version", std::to_string(version)},
+                                  {"chunks", std::to_string(rows->size())}});
+  announce(t, id, version, "ready", {});
+  return done();
+}
+
+queue::HandlerResult EmbedStage::reembed(const storage::TenantId& t, const std::string& embedder, int attempt) {
+  auto config = d_.configs.get(t);
+  if (!config && config.error().code != ErrorCode::kNotFound) return std::unexpected(config.error());
+  const storage::PipelineConfig cfg = config ? *config : storage::PipelineConfig{};
+  auto business = d_.providers.for_business(t.bid(), cfg);
+  if (!business && retryable(business.error().code)) return std::unexpected(business.error());
+  if (!business) {
+    return queue::Outcome{
+        queue::Fail{"the embedder is not usable: " + business.error().message, business.error().code}};
+  }
+  const std::string model = (*business)->embedder != nullptr ? (*business)->embedder_id : std::string();
+  if (model.empty()) return queue::Outcome{queue::Fail{"no embedder is configured", ErrorCode::kFailedPrecondition}};
+  log::info("re-embedding knowledge documents", {{"bid", t.bid()}, {"embedder", model}, {"selected", embedder}});
+  auto jobs = d_.knowledge.documents_needing_embedding(t, model, static_cast<int>(d_.reembed_per_message));
+  if (!jobs) return std::unexpected(jobs.error());
+  for (const auto& job : *jobs) {
+    auto r = embed_document(t, job.document_id, job.version, attempt);
+    if (!r) return r;
+    if (std::holds_alternative<queue::Retry>(*r)) return r;  // the whole message again, later
+    // Done, or Fail: the document is failed with its reason; go on with the others.
+  }
+  queue::Done out;
+  if (jobs->size() >= d_.reembed_per_message) {
+    queue::EmbedRequest next{.bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = embedder, .version = {}};
+    out.next.push_back(queue::make_stage_message(d_.topology, next));
+  }
+  return queue::Outcome{std::move(out)};
+}
+
+queue::HandlerResult EmbedStage::fail(const storage::TenantId& t, storage::Id id, std::int64_t version,
+                                      const std::string& reason, ErrorCode code) {
+  auto set = d_.knowledge.set_status(t, id, version, storage::KnowledgeStatus::kFailed, reason);
+  if (!set) return std::unexpected(set.error());  // the reason is not recorded yet: retry
+  log::warn("document embedding failed", {{"bid", t.bid()}, {"document_id", std::to_string(id)}, {"reason", reason}});
+  if (*set) announce(t, id, version, "failed", reason);
+  return queue::Outcome{queue::Fail{reason, code}};
+}
+
+void EmbedStage::announce(const storage::TenantId& t, storage::Id id, std::int64_t version, std::string_view status,
+                          const std::string& reason) {
+  if (!d_.publish_event) return;
+  nlohmann::json data{{"document_id", id}, {"status", status}, {"version", version}};
+  if (!reason.empty()) data["reason"] = reason;
+  d_.publish_event(t.bid(), "knowledge.status", std::move(data));
+}
+
+}  // namespace earshot::pipeline
