@@ -60,6 +60,9 @@ class Gateway {
   // The policy the pipeline-config and webhook routes check literal destinations against
   // (the binary passes its egress policy; null, the default here: no save-time check).
   void set_egress_policy(const http::AddressPolicy* policy);
+  // The services the routes were given (their fields are read per request, so a test may set
+  // what the fixture leaves null: the retriever, the LLM source, the chat limits).
+  api::GatewayServices& services() { return *services_; }
   // The key the gateway signs access tokens with (token tampering tests sign their own).
   const std::string& jwt_secret() const { return jwt_secret_; }
 

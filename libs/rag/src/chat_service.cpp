@@ -138,13 +138,12 @@ struct ChatService::Impl : std::enable_shared_from_this<ChatService::Impl> {
       stopping = true;
     }
     cv.notify_all();
-    if (worker.get_id() == std::this_thread::get_id()) {
-      worker.detach();  // the last reference went on this thread: it ends when run() returns
-    } else {
-      worker.join();
-    }
+    worker.join();
   }
 
+  // Tasks run on the service's thread and are dropped when the service goes: they hold the
+  // service by plain pointer (never a shared_ptr, so it is never destroyed on its own thread).
+  // Provider callbacks hold it by shared_ptr, so a late callback finds it alive.
   void post_at(Steady::time_point when, std::function<void()> fn) {
     {
       std::lock_guard lock(mu);
@@ -185,7 +184,7 @@ struct ChatService::Impl : std::enable_shared_from_this<ChatService::Impl> {
   }
 
   void try_provider(const std::shared_ptr<Turn>& turn, std::size_t index);
-  void finish_llm(const std::shared_ptr<Turn>& turn, const llm::ChatResponse& response);
+  void finish_llm(const std::shared_ptr<Turn>& turn, const llm::ChatResponse& response, const std::string& model);
   void finish_offline(const std::shared_ptr<Turn>& turn, OfflineReason why);
   void store_and_deliver(const std::shared_ptr<Turn>& turn, ChatAnswer answer);
 
@@ -289,7 +288,8 @@ void ChatService::answer(const std::shared_ptr<Turn>& turn, std::function<void(s
                        fmt::format("the answer took longer than {} ms; try a narrower question", timeout.count())));
   });
   if (turn->offline != OfflineReason::kNone) {
-    impl->post_at(Steady::now(), [impl, turn] { impl->finish_offline(turn, turn->offline); });
+    Impl* m = impl.get();
+    m->post_at(Steady::now(), [m, turn] { m->finish_offline(turn, turn->offline); });
     return;
   }
   impl->try_provider(turn, 0);
@@ -300,7 +300,10 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
   llm::ChatProvider* provider = turn->llm.chain[index];
   auto on_done = [self, turn, index, provider](Result<llm::ChatResponse> r) {
     if (r) {
-      self->post_at(Steady::now(), [self, turn, response = std::move(*r)] { self->finish_llm(turn, response); });
+      Impl* m = self.get();
+      m->post_at(Steady::now(), [m, turn, response = std::move(*r), id = provider->id()] {
+        m->finish_llm(turn, response, id);
+      });
       return;
     }
     bool streamed = false;
@@ -324,7 +327,8 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
       self->try_provider(turn, index + 1);
       return;
     }
-    self->post_at(Steady::now(), [self, turn] { self->finish_offline(turn, OfflineReason::kLlmFailed); });
+    Impl* m = self.get();
+    m->post_at(Steady::now(), [m, turn] { m->finish_offline(turn, OfflineReason::kLlmFailed); });
   };
   if (!turn->on_token) {
     provider->complete(turn->prompt.request, std::move(on_done));
@@ -341,7 +345,8 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
       std::move(on_done));
 }
 
-void ChatService::Impl::finish_llm(const std::shared_ptr<Turn>& turn, const llm::ChatResponse& response) {
+void ChatService::Impl::finish_llm(const std::shared_ptr<Turn>& turn, const llm::ChatResponse& response,
+                                   const std::string& model) {
   {
     std::lock_guard lock(turn->mu);
     if (turn->finished) return;
@@ -350,7 +355,7 @@ void ChatService::Impl::finish_llm(const std::shared_ptr<Turn>& turn, const llm:
   CitedAnswer cited = extract_citations(response.text, turn->offered);
   a.text = std::move(cited.text);
   a.citations = std::move(cited.citations);
-  a.model = response.model.empty() ? std::string() : response.model;
+  a.model = model;
   a.llm = true;
   a.input_tokens = response.input_tokens > 0 ? response.input_tokens : turn->prompt.estimated_tokens;
   a.output_tokens = response.output_tokens > 0 ? response.output_tokens : llm::estimate_tokens(response.text);

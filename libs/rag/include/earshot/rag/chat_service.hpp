@@ -86,7 +86,7 @@ struct ChatAnswer {
   std::string text;
   std::vector<Citation> citations;  // in order of first use
   std::vector<Retrieved> sources;   // what was retrieved, best first
-  std::string model;                // the provider that answered ("" when extractive)
+  std::string model;                // the id of the provider that answered ("ollama:llama3.1"; "" when extractive)
   std::chrono::milliseconds latency{0};
   bool llm = false;
   OfflineReason offline = OfflineReason::kNone;
