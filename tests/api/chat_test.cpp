@@ -83,7 +83,8 @@ Biz business(const std::vector<std::string>& chain) {
     json models = json::array();
     json secrets = json::object();
     for (const auto& p : chain) {
-      if (p == "ollama") models.push_back({{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", w.ollama.base_url()}});
+      if (p == "ollama")
+        models.push_back({{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", w.ollama.base_url()}});
       if (p == "openai") {
         models.push_back({{"provider", "openai"}, {"model", "gpt-test"}, {"base_url", w.openai.base_url()}});
         secrets["openai_api_key"] = w.openai.api_key();

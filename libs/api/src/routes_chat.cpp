@@ -205,13 +205,13 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
   rag::ChatService* service = routes.service();
   if (service == nullptr || s.llm == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
   if (s.rate_limiter != nullptr) {
-    auto d = s.rate_limiter->take("chat:" + bid, s.rag.chat_requests_per_minute, std::chrono::minutes(1), s.clock.now());
+    auto d =
+        s.rate_limiter->take("chat:" + bid, s.rag.chat_requests_per_minute, std::chrono::minutes(1), s.clock.now());
     if (!d) {
       log::warn("chat rate limiter unavailable; letting the question through", {{"error", d.error().message}});
     } else if (!d->allowed) {
-      Error e(ErrorCode::kRateLimited,
-              fmt::format("this business asked more than {} questions a minute; retry later",
-                          s.rag.chat_requests_per_minute));
+      Error e(ErrorCode::kRateLimited, fmt::format("this business asked more than {} questions a minute; retry later",
+                                                   s.rag.chat_requests_per_minute));
       e.retry_after = d->retry_after;
       return std::unexpected(e);
     }
@@ -251,7 +251,10 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
     });
     (void)sink->push(sse_frame("session", Json{{"session_id", rag::ChatService::session_of(*turn)}}));
     service->answer(
-        turn, [sink](std::string_view piece) { (void)sink->push(sse_frame("token", Json{{"text", piece}})); },
+        turn,
+        [sink](std::string_view piece) {
+          (void)sink->push(sse_frame("token", Json{{"text", piece}}));
+        },
         [sink](Result<rag::ChatAnswer> a) {
           (void)sink->push(a ? sse_frame("done", answer_json(*a)) : sse_frame("error", error_json(a.error())));
           sink->close();
@@ -296,8 +299,8 @@ void add_chat_routes(Router& router, GatewayServices& s) {
     auto before = detail::query_int(req, "before", 1, std::numeric_limits<std::int64_t>::max());
     if (!before) return std::unexpected(before.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto page = s.repos.chat.list_sessions(t, subject_of(req), before->value_or(0),
-                                            static_cast<int>(limit->value_or(50)));
+    auto page =
+        s.repos.chat.list_sessions(t, subject_of(req), before->value_or(0), static_cast<int>(limit->value_or(50)));
     if (!page) return std::unexpected(page.error());
     Json items = Json::array();
     for (const auto& c : page->sessions) items.push_back(session_json(c));

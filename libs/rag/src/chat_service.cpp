@@ -66,9 +66,10 @@ constexpr std::string_view kNoLlmPrefix = "No LLM is configured for this busines
 CitedAnswer offline_answer(std::string_view question, std::span<const ChatSource> sources, OfflineReason why,
                            std::size_t sentences) {
   if (why == OfflineReason::kNoSources) {
-    return {"Nothing in this business's calls or knowledge base matches the question (and the filters), so there "
-            "is nothing to answer from.",
-            {}};
+    return {
+        "Nothing in this business's calls or knowledge base matches the question (and the filters), so there "
+        "is nothing to answer from.",
+        {}};
   }
   CitedAnswer a = extractive_answer(question, sources, sentences);
   std::string_view instead;
@@ -301,9 +302,8 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
   auto on_done = [self, turn, index, provider](Result<llm::ChatResponse> r) {
     if (r) {
       Impl* m = self.get();
-      m->post_at(Steady::now(), [m, turn, response = std::move(*r), id = provider->id()] {
-        m->finish_llm(turn, response, id);
-      });
+      m->post_at(Steady::now(),
+                 [m, turn, response = std::move(*r), id = provider->id()] { m->finish_llm(turn, response, id); });
       return;
     }
     bool streamed = false;
@@ -384,8 +384,8 @@ void ChatService::Impl::store_and_deliver(const std::shared_ptr<Turn>& turn, Cha
   a.session_id = turn->session_id;
   a.question_id = turn->question_id;
   a.sources = turn->retrieved;
-  a.latency =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::max(clock.steady_now() - turn->started, Steady::duration{}));
+  a.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(clock.steady_now() - turn->started, Steady::duration{}));
   storage::ChatMessageInput m;
   m.role = storage::ChatRole::kAssistant;
   m.content = a.text;
@@ -410,7 +410,8 @@ Result<ChatAnswer> ChatService::ask(const ChatQuestion& q, ChatLlm llm, std::chr
   if (!turn) return std::unexpected(turn.error());
   auto promise = std::make_shared<std::promise<Result<ChatAnswer>>>();
   auto future = promise->get_future();
-  answer(*turn, nullptr, [promise](Result<ChatAnswer> r) { promise->set_value(std::move(r)); }, timeout);
+  answer(
+      *turn, nullptr, [promise](Result<ChatAnswer> r) { promise->set_value(std::move(r)); }, timeout);
   return future.get();  // answer() always calls done: the answer, an error or the deadline
 }
 

@@ -28,7 +28,8 @@ class RedisUsageCounter final : public UsageCounter {
   explicit RedisUsageCounter(RedisClient& redis, std::string prefix = "earshot:usage:")
       : redis_(redis), prefix_(std::move(prefix)) {}
   [[nodiscard]] Result<std::int64_t> get(const std::string& key) override;
-  [[nodiscard]] Result<std::int64_t> add(const std::string& key, std::int64_t amount, std::chrono::seconds ttl) override;
+  [[nodiscard]] Result<std::int64_t> add(const std::string& key, std::int64_t amount,
+                                         std::chrono::seconds ttl) override;
 
  private:
   RedisClient& redis_;
