@@ -76,7 +76,9 @@ class ChatRoutes {
   std::unique_ptr<rag::ChatService> service_;
 };
 
-storage::Id subject_of(const Request& req) {
+// Whose sessions: the user, or the platform admin in its own id space.
+Result<storage::Id> subject_of(const Request& req) {
+  if (!req.principal) return make_error(ErrorCode::kUnauthenticated, "chat needs a signed-in user");
   const auto& p = *req.principal;
   return p.kind == Principal::Kind::kPlatformAdmin ? (p.id | kPlatformAdminSessions) : p.id;
 }
@@ -91,8 +93,9 @@ Result<storage::CallFilter> parse_call_filters(const Json& f) {
   for (const auto& [name, target] : {std::pair{"from", &out.started_from}, std::pair{"to", &out.started_to}}) {
     auto v = detail::str_field(f, name, false, 1, 64);
     if (!v) return std::unexpected(Error(ErrorCode::kInvalidArgument, "filters." + v.error().message));
-    if (!*v) continue;
-    auto t = detail::parse_time(**v);
+    const std::optional<std::string>& text = *v;
+    if (!text) continue;
+    auto t = detail::parse_time(*text);
     if (!t) return invalid(fmt::format("filters.{} must be a UTC date or time like 2026-11-21T09:40:00Z", name));
     *target = *t;
   }
@@ -107,8 +110,8 @@ Result<storage::CallFilter> parse_call_filters(const Json& f) {
   out.category = *category;
   auto status = detail::str_field(f, "status", false, 1, 32);
   if (!status) return std::unexpected(Error(ErrorCode::kInvalidArgument, "filters." + status.error().message));
-  if (*status) {
-    auto st = storage::status_from_name(**status);
+  if (const std::optional<std::string>& name = *status; name) {
+    auto st = storage::status_from_name(*name);
     if (!st) {
       return invalid(
           "filters.status must be one of pending|transcribing|transcribed|analyzing|analyzed|notified|failed");
@@ -134,30 +137,33 @@ Result<ParsedChat> parse_chat(const Request& req, const storage::TenantId& t) {
   if (!question) {
     return invalid(fmt::format("question is required: 1-{} bytes of text", kMaxQuestionBytes));
   }
-  if ((*question)->find_first_not_of(" \t\r\n") == std::string::npos) return invalid("question is empty");
-  p.q.question = std::move(**question);
+  std::optional<std::string>& text = *question;
+  if (!text) return invalid("question is required");
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) return invalid("question is empty");
+  p.q.question = std::move(*text);
   auto session = detail::int_field(*body, "session_id", 1, std::numeric_limits<std::int64_t>::max());
   if (!session) return std::unexpected(session.error());
   p.q.session_id = *session;
   auto scope = detail::str_field(*body, "scope", false, 1, 16);
   if (!scope) return std::unexpected(scope.error());
   const std::string sc = scope->value_or("all");
-  auto call = detail::int_field(*body, "call_id", 1, std::numeric_limits<std::int64_t>::max());
-  if (!call) return std::unexpected(call.error());
+  auto call_field = detail::int_field(*body, "call_id", 1, std::numeric_limits<std::int64_t>::max());
+  if (!call_field) return std::unexpected(call_field.error());
+  const std::optional<std::int64_t> call = *call_field;
   const bool has_filters = body->contains("filters") && !(*body)["filters"].is_null();
   if (sc == "all") {
     p.q.retrieval.sources = rag::SourceSet::kBoth;
   } else if (sc == "call") {
-    if (!*call) return invalid("scope call needs call_id");
+    if (!call) return invalid("scope call needs call_id");
     p.q.retrieval.sources = rag::SourceSet::kCalls;
-    p.call_id = **call;
+    p.call_id = call;
   } else if (sc == "knowledge") {
     if (has_filters) return invalid("filters apply to calls; scope knowledge takes none");
     p.q.retrieval.sources = rag::SourceSet::kKnowledge;
   } else {
     return invalid("scope must be one of all|call|knowledge");
   }
-  if (*call && sc != "call") return invalid("call_id goes with scope call");
+  if (call && sc != "call") return invalid("call_id goes with scope call");
   if (has_filters || p.call_id) {
     storage::CallFilter filter;
     if (has_filters) {
@@ -165,7 +171,7 @@ Result<ParsedChat> parse_chat(const Request& req, const storage::TenantId& t) {
       if (!f) return std::unexpected(f.error());
       filter = std::move(*f);
     }
-    if (p.call_id) filter.call_ids = {*p.call_id};
+    if (call && sc == "call") filter.call_ids = {*call};
     p.q.retrieval.calls = std::move(filter);
   }
   return p;
@@ -198,9 +204,9 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
   const auto t = detail::tenant_of(bid);
   auto parsed = parse_chat(req, t);
   if (!parsed) return std::unexpected(parsed.error());
-  if (parsed->call_id) {
+  if (const std::optional<storage::Id> call = parsed->call_id; call) {
     // Another business's call is as missing as one that never was.
-    if (auto c = s.repos.calls.get(t, *parsed->call_id); !c) return std::unexpected(c.error());
+    if (auto c = s.repos.calls.get(t, *call); !c) return std::unexpected(c.error());
   }
   rag::ChatService* service = routes.service();
   if (service == nullptr || s.llm == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
@@ -227,7 +233,9 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
   llm.chain = (*business)->chain;
   llm.embedder = {(*business)->embedder, (*business)->embedder_id};
   llm.owner = *business;
-  parsed->q.user_id = subject_of(req);
+  auto subject = subject_of(req);
+  if (!subject) return std::unexpected(subject.error());
+  parsed->q.user_id = *subject;
 
   const bool streaming = req.header("Accept").find("text/event-stream") != std::string::npos;
   if (!streaming) {
@@ -299,8 +307,9 @@ void add_chat_routes(Router& router, GatewayServices& s) {
     auto before = detail::query_int(req, "before", 1, std::numeric_limits<std::int64_t>::max());
     if (!before) return std::unexpected(before.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto page =
-        s.repos.chat.list_sessions(t, subject_of(req), before->value_or(0), static_cast<int>(limit->value_or(50)));
+    auto user = subject_of(req);
+    if (!user) return std::unexpected(user.error());
+    auto page = s.repos.chat.list_sessions(t, *user, before->value_or(0), static_cast<int>(limit->value_or(50)));
     if (!page) return std::unexpected(page.error());
     Json items = Json::array();
     for (const auto& c : page->sessions) items.push_back(session_json(c));
@@ -312,7 +321,9 @@ void add_chat_routes(Router& router, GatewayServices& s) {
     auto id = req.id_param("id");
     if (!id) return std::unexpected(id.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    const auto user = subject_of(req);
+    auto subject = subject_of(req);
+    if (!subject) return std::unexpected(subject.error());
+    const storage::Id user = *subject;
     // Another user's session, or another business's, is as missing as one that never was.
     auto session = s.repos.chat.get_session(t, user, *id);
     if (!session) return std::unexpected(session.error());

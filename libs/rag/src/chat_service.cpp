@@ -130,7 +130,7 @@ struct ChatService::Turn {
 
 struct ChatService::Impl : std::enable_shared_from_this<ChatService::Impl> {
   Impl(Retriever& r, storage::ChatRepository& c, const Clock& k, TokenBudget* b, ChatServiceSettings s)
-      : retriever(r), chats(c), clock(k), budget(b), settings(std::move(s)) {
+      : retriever(r), chats(c), clock(k), budget(b), settings(s) {
     worker = std::thread([this] { run(); });
   }
   ~Impl() {
@@ -204,7 +204,7 @@ struct ChatService::Impl : std::enable_shared_from_this<ChatService::Impl> {
 
 ChatService::ChatService(Retriever& retriever, storage::ChatRepository& chats, const Clock& clock, TokenBudget* budget,
                          ChatServiceSettings settings)
-    : impl_(std::make_shared<Impl>(retriever, chats, clock, budget, std::move(settings))) {}
+    : impl_(std::make_shared<Impl>(retriever, chats, clock, budget, settings)) {}
 
 ChatService::~ChatService() = default;
 
@@ -316,7 +316,7 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
               {{"bid", turn->question.tenant.bid()}, {"provider", provider->id()}, {"error", r.error().message}});
     if (streamed) {
       // Text was passed on already: another provider's answer cannot follow it.
-      Error e = r.error();
+      const Error& e = r.error();
       self->post_at(Steady::now(), [turn, e] {
         if (!Impl::claim(*turn)) return;
         turn->done(make_error(ErrorCode::kUnavailable, "the LLM failed in the middle of its answer: " + e.message));
