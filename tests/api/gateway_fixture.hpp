@@ -63,6 +63,9 @@ class Gateway {
   // Search, chat and knowledge-base settings (e.g. a small knowledge_max_bytes); the routes
   // read them per request.
   void set_rag_settings(const api::RagSettings& rag);
+  // The services the routes were given (their fields are read per request, so a test may set
+  // what the fixture leaves null: the retriever, the LLM source, the chat limits).
+  api::GatewayServices& services() { return *services_; }
   // The key the gateway signs access tokens with (token tampering tests sign their own).
   const std::string& jwt_secret() const { return jwt_secret_; }
 

@@ -19,6 +19,8 @@
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/fake_clock.hpp"
+#include "fakes/pipeline/business_llm_fake.hpp"
+#include "fakes/rag/canned_retriever.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -127,6 +129,24 @@ std::string new_document(Gateway& gw, const Business& b) {
                "knowledge document");
 }
 
+// Chat answers here (canned passages, no LLM: extractive answers) unless the gateway was given
+// a retriever and an LLM source already.
+void enable_chat(Gateway& gw) {
+  static CannedRetriever retriever;
+  static FakeBusinessLlmSource no_llm(nullptr, nullptr);
+  auto& s = gw.services();
+  if (s.retriever == nullptr) s.retriever = &retriever;
+  if (s.llm == nullptr) s.llm = &no_llm;
+}
+
+// A chat session of the business's admin (sessions are their users' own).
+std::string new_chat_session(Gateway& gw, const Business& b) {
+  enable_chat(gw);
+  auto r = gw.request("POST", "/api/v1/chat", b.admin, {{"question", "refund?"}});
+  if (r.status != 200 || !r.json.contains("session_id")) throw std::runtime_error("chat failed: " + r.body);
+  return std::to_string(r.json["session_id"].get<std::int64_t>());
+}
+
 // Resources of every kind a route can name.
 Business make_business(Gateway& gw, const std::string& prefix) {
   Business b;
@@ -143,6 +163,7 @@ Business make_business(Gateway& gw, const std::string& prefix) {
   b.ids["delivery"] = new_delivery(gw, b);
   b.ids["human_agent"] = new_human_agent(b.bid);
   b.ids["document"] = new_document(gw, b);
+  b.ids["chat_session"] = new_chat_session(gw, b);
   return b;
 }
 
@@ -176,6 +197,9 @@ struct Spec {
   std::string query;
   bool upload = false;  // multipart/form-data recording
   bool stream = false;  // server-sent events (status read from the headers)
+  // The resource is its creator's (the business admin's): every other caller allowed the
+  // route finds it missing (404).
+  bool owner_only = false;
 };
 
 Spec spec(Access a, api::Role role, std::string scope, int ok, std::map<std::string, std::string> params = {},
@@ -308,6 +332,11 @@ std::map<std::string, Spec> route_specs() {
   m["GET /api/v1/knowledge/{id}"] = spec(T, V, "read", 200, {{"id", "document"}});
   m["PUT /api/v1/knowledge/{id}"] = spec(T, An, "", 200, {{"id", "document"}}, fixed({{"title", "Renamed"}}));
   m["DELETE /api/v1/knowledge/{id}"] = spec(T, An, "", 204, {{"id", "document"}}, nullptr, {"document"});
+  // Chat: any role, no API keys (sessions belong to users).
+  m["POST /api/v1/chat"] = spec(T, V, "", 200, {}, fixed({{"question", "what did the customer ask?"}}));
+  m["GET /api/v1/chat/sessions"] = spec(T, V, "", 200);
+  m["GET /api/v1/chat/sessions/{id}"] = spec(T, V, "", 200, {{"id", "chat_session"}});
+  m["GET /api/v1/chat/sessions/{id}"].owner_only = true;
   return m;
 }
 
@@ -365,10 +394,11 @@ int expected_own(const Spec& s, const Caller& c) {
     case Caller::Kind::kAnonymous:
       return 401;
     case Caller::Kind::kPlatform:
-      return s.ok;
+      return s.owner_only ? 404 : s.ok;
     case Caller::Kind::kUser:
       if (s.access == Access::kPlatformOnly) return 403;
-      return api::role_at_least(c.role, s.min_role) ? s.ok : 403;
+      if (!api::role_at_least(c.role, s.min_role)) return 403;
+      return s.owner_only && c.role != api::Role::kAdmin ? 404 : s.ok;
     case Caller::Kind::kKey:
       if (s.access == Access::kPlatformOnly || s.key_scope.empty()) return 403;
       return c.scopes.count(s.key_scope) ? s.ok : 403;

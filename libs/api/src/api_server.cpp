@@ -17,6 +17,7 @@
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
+#include "earshot/cache/usage_counter.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/http/egress.hpp"
@@ -127,6 +128,7 @@ struct ApiServer::Impl {
   std::unique_ptr<http::TenantHttpClient> llm_http;
   std::unique_ptr<cache::RedisRateLimiter> llm_limiter;
   std::unique_ptr<pipeline::LlmProviderFactory> llm;
+  std::unique_ptr<cache::RedisUsageCounter> chat_tokens;  // the chat's daily token budget
   // Writes API keys' last use every few seconds (AuthService batches the notes).
   std::thread usage_flusher;
   std::mutex usage_mu;
@@ -214,6 +216,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.services->rag_index = m.rag_index.get();
   m.services->llm = m.llm.get();
   m.services->rate_limiter = m.limiter.get();
+  m.chat_tokens = std::make_unique<cache::RedisUsageCounter>(*m.redis, "earshot:chat-tokens:");
+  m.services->chat_tokens = m.chat_tokens.get();
   m.services->rag = gw.rag;
   // The pipeline-config and webhook routes refuse literal addresses the egress policy refuses.
   m.services->egress_policy = &m.services->ingest.fetch_policy;

@@ -22,7 +22,8 @@
 
 namespace earshot::cache {
 class RateLimiter;
-}
+class UsageCounter;
+}  // namespace earshot::cache
 namespace earshot::pipeline {
 class BusinessLlmSource;
 }
@@ -60,6 +61,7 @@ struct GatewayServices {
   rag::IndexRegistry* rag_index = nullptr;     // the shards behind `retriever`
   pipeline::BusinessLlmSource* llm = nullptr;  // a business's chat chain and embedder
   cache::RateLimiter* rate_limiter = nullptr;  // chat requests and token budget per business; null: none
+  cache::UsageCounter* chat_tokens = nullptr;  // LLM tokens chat spent per business per day; null: no budget
   RagSettings rag{};
 };
 
@@ -76,6 +78,7 @@ void add_webhook_routes(Router& router, GatewayServices& s);  // routes_webhooks
 void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
 void add_knowledge_routes(Router& router, GatewayServices& s);  // routes_knowledge.cpp
+void add_chat_routes(Router& router, GatewayServices& s);  // routes_chat.cpp
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
@@ -88,6 +91,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_event_routes(router, s);
   add_ingest_routes(router, s);
   add_knowledge_routes(router, s);
+  add_chat_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions by the analyzer's own parser
