@@ -75,6 +75,7 @@ void add_pipeline_routes(Router& router, GatewayServices& s);
 void add_webhook_routes(Router& router, GatewayServices& s);  // routes_webhooks.cpp
 void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
+void add_search_routes(Router& router, GatewayServices& s);  // routes_search.cpp
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
@@ -86,6 +87,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_webhook_routes(router, s);
   add_event_routes(router, s);
   add_ingest_routes(router, s);
+  add_search_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions by the analyzer's own parser
