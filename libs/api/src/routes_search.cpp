@@ -21,8 +21,11 @@ using detail::invalid;
 
 constexpr std::size_t kMaxQueryBytes = 2'000;
 constexpr std::size_t kMaxFilterIds = 1'000;
-// Similar calls examined for recommendations (the examples come from these).
+// Similar calls examined for recommendations (the examples come from these), and the cosine
+// similarity an example needs by default (hashed-bow vectors of unrelated calls score about
+// 0.1, of calls on the same issue 0.6 and more).
 constexpr std::size_t kRecommendationCandidates = 20;
+constexpr double kDefaultExampleSimilarity = 0.5;
 
 Status require_search(const GatewayServices& s) {
   if (s.retriever == nullptr || s.llm == nullptr) {
@@ -372,10 +375,13 @@ Result<Reply> similar(GatewayServices& s, const Request& req) {
 }
 
 Result<Reply> recommendations(GatewayServices& s, const Request& req) {
-  if (auto st = detail::only_query(req, {"k"}); !st) return std::unexpected(st.error());
+  if (auto st = detail::only_query(req, {"k", "min_similarity"}); !st) return std::unexpected(st.error());
   auto k = detail::query_int(req, "k", 1, 10);
   if (!k) return std::unexpected(k.error());
   const auto examples_wanted = static_cast<std::size_t>(k->value_or(3));
+  auto min_similarity = detail::query_double(req, "min_similarity", 0, 1);
+  if (!min_similarity) return std::unexpected(min_similarity.error());
+  const double floor = min_similarity->value_or(kDefaultExampleSimilarity);
   const auto t = detail::tenant_of(req.caller_bid());
   auto c = call_context(s, req, t);
   if (!c) return std::unexpected(c.error());
@@ -388,7 +394,7 @@ Result<Reply> recommendations(GatewayServices& s, const Request& req) {
   Json examples = Json::array();
   Json nudges = Json::array();
   for (const auto& n : *near) {
-    if (examples.size() == examples_wanted) break;
+    if (examples.size() == examples_wanted || n.similarity < floor) break;  // nearest first
     auto other = facts.profile(n.call_id);
     if (!other) {
       if (other.error().code == ErrorCode::kNotFound) continue;
