@@ -291,6 +291,10 @@ std::map<std::string, Spec> route_specs() {
   m["POST /api/v1/webhooks/{id}/test"] = spec(T, Ad, "", 202, {{"id", "webhook"}});
   m["GET /api/v1/notify/settings"] = spec(T, Ad, "", 200);
   m["PUT /api/v1/notify/settings"] = spec(T, Ad, "", 200, {}, fixed(json::object()));
+  // Search, similar calls, recommendations.
+  m["POST /api/v1/search"] = spec(T, V, "read", 200, {}, fixed({{"query", "refund"}}));
+  m["GET /api/v1/calls/{id}/similar"] = spec(T, V, "read", 200, {{"id", "call"}});
+  m["GET /api/v1/calls/{id}/recommendations"] = spec(T, V, "read", 200, {{"id", "call"}});
   return m;
 }
 
