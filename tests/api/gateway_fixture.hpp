@@ -21,10 +21,10 @@
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
-#include "earshot/rag/index_retriever.hpp"
-#include "earshot/rag/storage_source.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
+#include "earshot/rag/index_retriever.hpp"
+#include "earshot/rag/storage_source.hpp"
 #include "storage/storage_fixture.hpp"
 
 namespace earshot::testing {

@@ -160,8 +160,9 @@ TEST(SearchRoutes, OneBusinessesChunksNeverAppearInAnothersSearchOrSimilarCalls)
   doc.title = "Beta refund policy";
   doc.content.text = "My refund never arrived";
   const Id bdoc = *knowledge.create(tenant(b), doc);
-  ASSERT_TRUE(*knowledge.replace_chunks(tenant(b), bdoc, 1, embedder().id(),
-                                        {{0, 0, 23, "My refund never arrived", embedder().embed_one("refund arrived")}}));
+  ASSERT_TRUE(
+      *knowledge.replace_chunks(tenant(b), bdoc, 1, embedder().id(),
+                                {{0, 0, 23, "My refund never arrived", embedder().embed_one("refund arrived")}}));
   const std::string ta = gw.user_token(a, "viewer");
   auto r = search(ta, {{"query", "my refund never arrived"}, {"k", 50}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -185,7 +186,8 @@ TEST(SearchRoutes, OneBusinessesChunksNeverAppearInAnothersSearchOrSimilarCalls)
     EXPECT_EQ(foreign.status, 404) << what << " " << foreign.body;
     auto missing = gw.request("GET", fmt::format("/api/v1/calls/{}/{}", b2 + 1'000'000, what), ta);
     EXPECT_EQ(missing.status, 404) << what;
-    EXPECT_EQ(foreign.json["error"]["code"], missing.json["error"]["code"]) << "another business's call must look missing";
+    EXPECT_EQ(foreign.json["error"]["code"], missing.json["error"]["code"])
+        << "another business's call must look missing";
   }
   // Another business's call ids as a filter find nothing.
   r = search(ta, {{"query", "refund"}, {"filters", {{"call_ids", {b1, b2}}}}, {"sources", "calls"}});
@@ -261,7 +263,8 @@ TEST(SearchRoutes, ADeletedCallLeavesSearchAndTheShardWithinSeconds) {
   ASSERT_EQ(before.status, 200) << before.body;
   const auto found = result_calls(before);
   ASSERT_NE(std::find(found.begin(), found.end(), gone), found.end()) << before.body;
-  auto rows = storage::MySqlEmbeddingRepository(StorageEnvironment::db()).rows_of_call(tenant(bid), embedder().id(), gone);
+  auto rows =
+      storage::MySqlEmbeddingRepository(StorageEnvironment::db()).rows_of_call(tenant(bid), embedder().id(), gone);
   ASSERT_TRUE(rows);
   ASSERT_FALSE(rows->empty());
   auto shard = gw.rag_index->get(bid, embedder().id());
@@ -290,7 +293,8 @@ TEST(SearchRoutes, SimilarCallsAndRecommendationsFromAnotherAgentsBetterCall) {
   const Id me = add_call(bid, scored(kRefund, sam, 0.4, "unresolved", 0.8, 150));
   const Id better = add_call(bid, scored(kRefund, ria, 0.9, "resolved", 0.45, 900));
   const Id own = add_call(bid, scored(kRefund, sam, 1.0, "resolved", 0.4, 900));  // the same agent: no example
-  add_call(bid, scored({{false, "The internet is down again, the router blinks red."}}, ria, 1.0, "resolved", 0.3, 900));
+  add_call(bid,
+           scored({{false, "The internet is down again, the router blinks red."}}, ria, 1.0, "resolved", 0.3, 900));
   const std::string t = gw.user_token(bid, "viewer");
   auto sim = gw.request("GET", fmt::format("/api/v1/calls/{}/similar?k=2", me), t);
   ASSERT_EQ(sim.status, 200) << sim.body;

@@ -25,11 +25,11 @@ TEST(Coaching, OutcomesAreRanked) {
 
 TEST(Coaching, HandledBetterNeedsAnotherAgentAndAHigherScoreOrBetterOutcome) {
   const auto me = call(1, 10, 0.5, "unresolved");
-  EXPECT_TRUE(handled_better(me, call(2, 11, 0.8, "unknown")));     // higher QA score
-  EXPECT_FALSE(handled_better(me, call(2, 10, 0.9, "resolved")));   // same agent
+  EXPECT_TRUE(handled_better(me, call(2, 11, 0.8, "unknown")));      // higher QA score
+  EXPECT_FALSE(handled_better(me, call(2, 10, 0.9, "resolved")));    // same agent
   EXPECT_FALSE(handled_better(me, call(2, std::nullopt, 0.9, "")));  // unknown agent
-  EXPECT_FALSE(handled_better(me, call(2, 11, 0.52, "unknown")));   // within 0.05
-  EXPECT_TRUE(handled_better(me, call(2, 11, 0.5, "resolved")));    // better outcome, same score
+  EXPECT_FALSE(handled_better(me, call(2, 11, 0.52, "unknown")));    // within 0.05
+  EXPECT_TRUE(handled_better(me, call(2, 11, 0.5, "resolved")));     // better outcome, same score
   EXPECT_TRUE(handled_better(me, call(2, 11, std::nullopt, "callback_scheduled")));
   EXPECT_FALSE(handled_better(me, call(2, 11, 0.3, "resolved")));   // better outcome, lower score
   EXPECT_FALSE(handled_better(me, call(2, 11, 0.5, "escalated")));  // same rank
@@ -86,8 +86,8 @@ TEST(Coaching, NudgesNameTheMetricBothValuesAndTheExample) {
 TEST(Coaching, SmallOrUnfavourableDifferencesAndMissingMetricsSayNothing) {
   auto me = call(1, 10, 0.4, "unresolved");
   me.agent_talk_ratio = 0.50;
-  me.patience_ms = 900;             // more patient than the example
-  me.question_rate_per_hour = 40;   // asks more
+  me.patience_ms = 900;              // more patient than the example
+  me.question_rate_per_hour = 40;    // asks more
   me.longest_monologue_ms = 20'000;  // shorter
   auto ex = call(2, 11, 0.9, "resolved");
   ex.agent_talk_ratio = 0.55;  // within 0.10

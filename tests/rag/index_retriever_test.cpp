@@ -70,8 +70,7 @@ class RetrieverTest : public ::testing::Test {
   RetrieverTest()
       : source_(repos_.embeddings, repos_.knowledge),
         registry_(source_, clock_, RegistrySettings{}),
-        retriever_(registry_, repos_.calls, repos_.embeddings, repos_.knowledge,
-                   fast_timeout()) {}
+        retriever_(registry_, repos_.calls, repos_.embeddings, repos_.knowledge, fast_timeout()) {}
 
   // A call of `bid` with one chunk per text ("agent: ..." / "customer: ..."), 10 s each, and
   // its whole-call vector.
@@ -159,7 +158,8 @@ TEST_F(RetrieverTest, ReturnsTheMatchingChunkWithItsSourceFieldsNumberedInRankOr
 
 TEST_F(RetrieverTest, KnowledgeHitsCarryTheDocumentTitleAndChunk) {
   add_call("biz", "c", {"customer: where is my parcel"});
-  const Id doc = add_document("biz", "Refund policy", {"Shipping takes five days.", "Refunds are paid within 14 days."});
+  const Id doc =
+      add_document("biz", "Refund policy", {"Shipping takes five days.", "Refunds are paid within 14 days."});
   RetrievalQuery q = query("refunds paid within days");
   q.sources = SourceSet::kKnowledge;
   auto hits = search("biz", q);

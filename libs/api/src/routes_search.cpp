@@ -88,7 +88,8 @@ Status parse_search_filters(const Json& f, rag::RetrievalQuery& q) {
   if (c.started_from && c.started_to && *c.started_from >= *c.started_to) {
     return invalid("filters.from must be before filters.to");
   }
-  for (auto [name, target] : {std::pair{"agent_id", &c.human_agent_id}, std::pair{"category_id", &c.matched_category_id}}) {
+  for (auto [name, target] :
+       {std::pair{"agent_id", &c.human_agent_id}, std::pair{"category_id", &c.matched_category_id}}) {
     auto v = detail::int_field(f, name, 1, INT64_MAX);
     if (!v) return invalid("filters." + v.error().message);
     if (*v) {
@@ -107,7 +108,8 @@ Status parse_search_filters(const Json& f, rag::RetrievalQuery& q) {
   if (*status) {
     c.status = storage::status_from_name(**status);
     if (!c.status) {
-      return invalid("filters.status must be one of pending|transcribing|transcribed|analyzing|analyzed|notified|failed");
+      return invalid(
+          "filters.status must be one of pending|transcribing|transcribed|analyzing|analyzed|notified|failed");
     }
     any = true;
   }
@@ -166,7 +168,8 @@ Result<rag::RetrievalQuery> parse_search(const Json& b) {
 
 Json retrieved_json(const rag::Retrieved& r) {
   const auto& s = r.source;
-  Json j{{"rank", s.number}, {"score", r.score}, {"similarity", detail::opt(r.similarity)}, {"bm25", detail::opt(r.bm25)}};
+  Json j{
+      {"rank", s.number}, {"score", r.score}, {"similarity", detail::opt(r.similarity)}, {"bm25", detail::opt(r.bm25)}};
   if (s.kind == rag::SourceKind::kCall) {
     j["source"] = "call";
     j["call_id"] = s.call_id;

@@ -38,7 +38,8 @@ std::vector<Nudge> coaching_nudges(const CallProfile& call, const CallProfile& e
       std::abs(*call.agent_talk_ratio - *example.agent_talk_ratio) >= thresholds.talk_ratio) {
     const bool more = *call.agent_talk_ratio > *example.agent_talk_ratio;
     out.push_back({"agent_talk_ratio", "", *call.agent_talk_ratio, *example.agent_talk_ratio, id,
-                   fmt::format("The agent talked {} of the time here against {} in call {}: {}", pct(*call.agent_talk_ratio), pct(*example.agent_talk_ratio), id,
+                   fmt::format("The agent talked {} of the time here against {} in call {}: {}",
+                               pct(*call.agent_talk_ratio), pct(*example.agent_talk_ratio), id,
                                more ? "let the customer speak more." : "take more of the conversation.")});
   }
   if (call.patience_ms && example.patience_ms && *example.patience_ms - *call.patience_ms >= thresholds.patience_ms) {

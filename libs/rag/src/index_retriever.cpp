@@ -45,7 +45,8 @@ std::vector<float> IndexRetriever::embed_query(const std::string& text, const Qu
   // The callback may run after the deadline (on the HTTP loop): it owns its promise.
   auto promise = std::make_shared<std::promise<Result<std::vector<llm::Embedding>>>>();
   auto future = promise->get_future();
-  embedder.provider->embed({text}, [promise](Result<std::vector<llm::Embedding>> r) { promise->set_value(std::move(r)); });
+  embedder.provider->embed({text},
+                           [promise](Result<std::vector<llm::Embedding>> r) { promise->set_value(std::move(r)); });
   if (future.wait_for(settings_.embed_timeout) != std::future_status::ready) {
     why = "embedding timed out";
     return {};

@@ -29,7 +29,7 @@ struct CallProfile {
   std::optional<double> patience_ms;
   std::optional<double> question_rate_per_hour;
   std::optional<std::int64_t> longest_monologue_ms;
-  std::set<std::string> categories;                // names of the rule categories matched
+  std::set<std::string> categories;               // names of the rule categories matched
   std::map<std::string, std::string> qa_answers;  // "scorecard/question" -> yes | no | n/a
 };
 
@@ -45,9 +45,9 @@ struct CallProfile {
 using NudgeValue = std::variant<double, bool, std::string>;
 
 struct Nudge {
-  std::string metric;  // agent_talk_ratio | patience_ms | question_rate_per_hour |
-                       // longest_monologue_ms | category | qa_answer
-  std::string name;    // the category or "scorecard/question" (empty for the metrics)
+  std::string metric;        // agent_talk_ratio | patience_ms | question_rate_per_hour |
+                             // longest_monologue_ms | category | qa_answer
+  std::string name;          // the category or "scorecard/question" (empty for the metrics)
   NudgeValue value;          // this call's
   NudgeValue example_value;  // the example's
   std::int64_t example_call_id = 0;
@@ -57,9 +57,9 @@ struct Nudge {
 
 // Thresholds below which a difference is not worth a nudge.
 struct NudgeThresholds {
-  double talk_ratio = 0.10;         // absolute difference of the agent's talk ratio
-  double patience_ms = 300;         // the example waited this much longer
-  double question_rate = 10;        // questions per hour more in the example, and 25 % more
+  double talk_ratio = 0.10;            // absolute difference of the agent's talk ratio
+  double patience_ms = 300;            // the example waited this much longer
+  double question_rate = 10;           // questions per hour more in the example, and 25 % more
   std::int64_t monologue_ms = 15'000;  // this call's longest monologue longer by this, and 50 %
 };
 
