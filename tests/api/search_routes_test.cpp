@@ -209,7 +209,7 @@ TEST(SearchRoutes, BadInputIsRefusedWithAReasonAndEmptyFiltersFindNothing) {
       json::object(),
       {{"query", ""}},
       {{"query", "   "}},
-      {{"query", std::string(10 * 1024, 'a')}},
+      {{"query", std::string(std::size_t{10} * 1024, 'a')}},
       {{"query", 42}},
       {{"query", "refund"}, {"k", 0}},
       {{"query", "refund"}, {"k", 51}},

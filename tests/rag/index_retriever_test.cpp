@@ -101,6 +101,7 @@ class RetrieverTest : public ::testing::Test {
     in.content.text = title;
     const auto id = *repos_.knowledge.create(tenant(bid), in);
     std::vector<storage::KnowledgeChunkInput> rows;
+    rows.reserve(chunks.size());
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       rows.push_back({static_cast<std::int64_t>(i), 0, 1, chunks[i], embedder_.embed_one(chunks[i])});
     }
@@ -108,7 +109,7 @@ class RetrieverTest : public ::testing::Test {
     return id;
   }
 
-  Result<std::vector<Retrieved>> search(const std::string& bid, RetrievalQuery q) {
+  Result<std::vector<Retrieved>> search(const std::string& bid, const RetrievalQuery& q) {
     return retriever_.search(tenant(bid), q, QueryEmbedder{&embedder_, embedder_.id()});
   }
 
@@ -150,7 +151,7 @@ TEST_F(RetrieverTest, ReturnsTheMatchingChunkWithItsSourceFieldsNumberedInRankOr
   EXPECT_EQ(top.source.end_ms, 20'000);
   EXPECT_EQ(top.source.text, "customer: my refund never arrived at my bank");
   ASSERT_TRUE(top.similarity.has_value());
-  EXPECT_GT(*top.similarity, 0.5F);
+  EXPECT_GT(top.similarity.value_or(0), 0.5F);
   EXPECT_FALSE(top.keyword_only);
   for (std::size_t i = 0; i < hits->size(); ++i) EXPECT_EQ((*hits)[i].source.number, static_cast<int>(i) + 1);
   (void)weather;
@@ -258,7 +259,7 @@ TEST_F(RetrieverTest, AFailingEmbedderFallsBackToKeywordsAndSaysSo) {
 
 TEST_F(RetrieverTest, BadQueriesAreRefused) {
   add_call("biz", "r", {"customer: refund"});
-  for (auto q : {query(""), query("   \n"), query("refund", 0), query("refund", 100'000)}) {
+  for (const auto& q : {query(""), query("   \n"), query("refund", 0), query("refund", 100'000)}) {
     auto hits = search("biz", q);
     ASSERT_FALSE(hits) << q.text << " k " << q.k;
     EXPECT_EQ(hits.error().code, ErrorCode::kInvalidArgument);

@@ -79,8 +79,9 @@ Status parse_search_filters(const Json& f, rag::RetrievalQuery& q) {
   for (auto [name, target] : {std::pair{"from", &c.started_from}, std::pair{"to", &c.started_to}}) {
     auto v = detail::str_field(f, name, false, 1, 40);
     if (!v) return invalid("filters." + v.error().message);
-    if (!*v) continue;
-    auto t = detail::parse_time(**v);
+    const std::optional<std::string>& text = *v;
+    if (!text) continue;
+    auto t = detail::parse_time(*text);
     if (!t) return invalid(fmt::format("filters.{} must be a UTC date or time like 2026-11-21T09:40:00Z", name));
     *target = *t;
     any = true;
@@ -92,21 +93,21 @@ Status parse_search_filters(const Json& f, rag::RetrievalQuery& q) {
        {std::pair{"agent_id", &c.human_agent_id}, std::pair{"category_id", &c.matched_category_id}}) {
     auto v = detail::int_field(f, name, 1, INT64_MAX);
     if (!v) return invalid("filters." + v.error().message);
-    if (*v) {
-      *target = **v;
+    if (const std::optional<std::int64_t>& id = *v; id) {
+      *target = id;
       any = true;
     }
   }
   auto category = detail::str_field(f, "category", false, 1, 128);
   if (!category) return invalid("filters." + category.error().message);
-  if (*category) {
-    c.category = **category;
+  if (const std::optional<std::string>& name = *category; name) {
+    c.category = name;
     any = true;
   }
   auto status = detail::str_field(f, "status", false, 1, 32);
   if (!status) return invalid("filters." + status.error().message);
-  if (*status) {
-    c.status = storage::status_from_name(**status);
+  if (const std::optional<std::string>& name = *status; name) {
+    c.status = storage::status_from_name(*name);
     if (!c.status) {
       return invalid(
           "filters.status must be one of pending|transcribing|transcribed|analyzing|analyzed|notified|failed");
@@ -137,7 +138,7 @@ Result<rag::RetrievalQuery> parse_search(const Json& b) {
   rag::RetrievalQuery q;
   auto text = detail::str_field(b, "query", true, 1, kMaxQueryBytes);
   if (!text) return std::unexpected(text.error());
-  q.text = std::move(**text);
+  q.text = text->value_or("");
   if (q.text.find_first_not_of(" \t\r\n") == std::string::npos) return invalid("query must not be blank");
   auto k = detail::int_field(b, "k", 1, 50);
   if (!k) return std::unexpected(k.error());
@@ -223,8 +224,8 @@ class CallFacts {
     p.human_agent_id = d->call.human_agent_id;
     p.qa_score = d->call.qa_score;
     p.outcome = "unknown";
-    if (d->metrics) {
-      const auto& m = *d->metrics;
+    if (const std::optional<storage::CallMetrics>& metrics = d->metrics; metrics) {
+      const auto& m = *metrics;
       p.agent_talk_ratio = m.agent_talk_ratio;
       p.patience_ms = m.patience_ms;
       p.question_rate_per_hour = m.question_rate_per_hour;
