@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "earshot/api/rag_events.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "test_env.hpp"
@@ -48,6 +49,20 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
                            &metrics_, api::openapi_document(), event_hub_.get()});
   services_->ingest = std::move(ingest);
   services_->object_store = std::move(store);  // null: the local store in `objects`
+  chunk_source = std::make_unique<rag::StorageChunkSource>(repos_->repos().embeddings, repos_->repos().knowledge);
+  rag_index = std::make_unique<rag::IndexRegistry>(*chunk_source, SystemClock::instance(), rag::RegistrySettings{});
+  retriever = std::make_unique<rag::IndexRetriever>(*rag_index, repos_->repos().calls, repos_->repos().embeddings,
+                                                    repos_->repos().knowledge);
+  llm_http_ = std::make_unique<http::CurlHttpClient>();
+  llm_ = std::make_unique<pipeline::LlmProviderFactory>(*llm_http_, SystemClock::instance(), pipeline::LlmSettings{});
+  services_->retriever = retriever.get();
+  services_->rag_index = rag_index.get();
+  services_->llm = llm_.get();
+  index_events_ = std::make_unique<cache::LiveEventSubscriber>(
+      redis, [index = rag_index.get()](const std::string& bid, const cache::LiveEvent& event) {
+        (void)api::apply_index_event(*index, bid, event);
+      });
+  if (auto st = index_events_->start(); !st) throw std::runtime_error(st.error().to_string());
   api::add_all_routes(router, *services_);
   dispatcher_ = std::make_unique<api::Dispatcher>(router, *authenticator_, limiter_.get(), limits,
                                                   SystemClock::instance(), metrics_);
@@ -74,6 +89,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
 Gateway::~Gateway() {
   event_hub_->close();
   http_->stop();
+  index_events_->stop();
   for (const auto& bid : businesses) {
     for (auto stage : queue::kAllStages) (void)topology_admin->delete_business(stage, bid);
   }

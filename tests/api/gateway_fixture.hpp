@@ -19,8 +19,12 @@
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/queue/topology.hpp"
+#include "earshot/rag/index_retriever.hpp"
+#include "earshot/rag/storage_source.hpp"
 #include "storage/storage_fixture.hpp"
 
 namespace earshot::testing {
@@ -77,6 +81,11 @@ class Gateway {
   std::unique_ptr<queue::TopologyAdmin> topology_admin;
   api::Router router;
   std::vector<std::string> businesses;
+  // Search as the server wires it: the shards (kept current from live events), the
+  // retriever, the businesses' embedders (no LLM endpoint configured).
+  std::unique_ptr<rag::StorageChunkSource> chunk_source;
+  std::unique_ptr<rag::IndexRegistry> rag_index;
+  std::unique_ptr<rag::IndexRetriever> retriever;
 
  private:
   Metrics metrics_{"gateway-test", "0", "0"};
@@ -93,6 +102,9 @@ class Gateway {
   std::unique_ptr<api::LoginThrottle> login_throttle_;
   std::unique_ptr<cache::LiveEvents> live_events_;
   std::unique_ptr<api::EventHub> event_hub_;
+  std::unique_ptr<http::CurlHttpClient> llm_http_;
+  std::unique_ptr<pipeline::LlmProviderFactory> llm_;
+  std::unique_ptr<cache::LiveEventSubscriber> index_events_;
   std::unique_ptr<api::GatewayServices> services_;
   std::unique_ptr<api::Dispatcher> dispatcher_;
   std::unique_ptr<api::HttpServer> http_;

@@ -337,6 +337,10 @@ std::map<std::string, Spec> route_specs() {
   m["GET /api/v1/chat/sessions"] = spec(T, V, "", 200);
   m["GET /api/v1/chat/sessions/{id}"] = spec(T, V, "", 200, {{"id", "chat_session"}});
   m["GET /api/v1/chat/sessions/{id}"].owner_only = true;
+  // Search, similar calls, recommendations.
+  m["POST /api/v1/search"] = spec(T, V, "read", 200, {}, fixed({{"query", "refund"}}));
+  m["GET /api/v1/calls/{id}/similar"] = spec(T, V, "read", 200, {{"id", "call"}});
+  m["GET /api/v1/calls/{id}/recommendations"] = spec(T, V, "read", 200, {{"id", "call"}});
   return m;
 }
 

@@ -24,6 +24,7 @@
 #include "earshot/http/http_client_component.hpp"
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
+#include "earshot/rag/index_retriever.hpp"
 #include "earshot/rag/registry.hpp"
 #include "earshot/rag/storage_source.hpp"
 #include "earshot/storage/sql.hpp"
@@ -125,6 +126,7 @@ struct ApiServer::Impl {
   // Search and chat: the shards, the LLM chains (through the egress policy), the limits.
   std::unique_ptr<rag::StorageChunkSource> chunk_source;
   std::unique_ptr<rag::IndexRegistry> rag_index;
+  std::unique_ptr<rag::IndexRetriever> retriever;
   std::unique_ptr<http::TenantHttpClient> llm_http;
   std::unique_ptr<cache::RedisRateLimiter> llm_limiter;
   std::unique_ptr<pipeline::LlmProviderFactory> llm;
@@ -214,6 +216,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
       &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
   m.services->ingest = gw.ingest;
   m.services->rag_index = m.rag_index.get();
+  m.retriever = std::make_unique<rag::IndexRetriever>(*m.rag_index, m.repos->repos().calls, m.repos->repos().embeddings,
+                                                      m.repos->repos().knowledge, rag::IndexRetrieverSettings{},
+                                                      &runtime.metrics());
+  m.services->retriever = m.retriever.get();
   m.services->llm = m.llm.get();
   m.services->rate_limiter = m.limiter.get();
   m.chat_tokens = std::make_unique<cache::RedisUsageCounter>(*m.redis, "earshot:chat-tokens:");

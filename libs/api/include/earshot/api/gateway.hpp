@@ -79,6 +79,7 @@ void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
 void add_knowledge_routes(Router& router, GatewayServices& s);  // routes_knowledge.cpp
 void add_chat_routes(Router& router, GatewayServices& s);  // routes_chat.cpp
+void add_search_routes(Router& router, GatewayServices& s);  // routes_search.cpp
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
@@ -92,6 +93,7 @@ inline void add_all_routes(Router& router, GatewayServices& s) {
   add_ingest_routes(router, s);
   add_knowledge_routes(router, s);
   add_chat_routes(router, s);
+  add_search_routes(router, s);
 }
 
 // Validation of category rules and scorecard questions by the analyzer's own parser

@@ -40,6 +40,8 @@ struct Retrieved {
   double score = 0;   // fused score
   std::optional<float> similarity;
   std::optional<double> bm25;
+  // The embedder failed or timed out and keywords alone ranked this hit (IndexRetriever).
+  bool keyword_only = false;
 };
 
 // The business's embedder as BusinessLlm names it: the provider and its id (the `model`
