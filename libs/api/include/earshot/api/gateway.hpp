@@ -78,8 +78,8 @@ void add_webhook_routes(Router& router, GatewayServices& s);  // routes_webhooks
 void add_event_routes(Router& router, GatewayServices& s);
 void add_ingest_routes(Router& router, GatewayServices& s);
 void add_knowledge_routes(Router& router, GatewayServices& s);  // routes_knowledge.cpp
-void add_chat_routes(Router& router, GatewayServices& s);  // routes_chat.cpp
-void add_search_routes(Router& router, GatewayServices& s);  // routes_search.cpp
+void add_chat_routes(Router& router, GatewayServices& s);       // routes_chat.cpp
+void add_search_routes(Router& router, GatewayServices& s);     // routes_search.cpp
 
 inline void add_all_routes(Router& router, GatewayServices& s) {
   add_system_routes(router, s);
