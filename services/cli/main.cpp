@@ -12,6 +12,7 @@
 
 #include "admin.hpp"
 #include "analyze_file.hpp"
+#include "ask.hpp"
 #include "business.hpp"
 #include "cli_env.hpp"
 #include "demo_data.hpp"
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
       {"analyze-file", "measure, transcribe and report one recording, no services needed", earshot::cli::analyze_file},
       {"dlq", "list, show, replay or purge a business's dead letters", earshot::cli::dlq},
       {"demo-data", "synthesise demo calls and upload them through the upload API", earshot::cli::demo_data},
+      {"ask", "ask the chat of a running gateway one question, as a user of a business", earshot::cli::ask},
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"admin", "create, list, disable or enable platform admins (password from a file or the environment)",
        earshot::cli::admin},
