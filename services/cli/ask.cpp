@@ -106,8 +106,8 @@ int ask(std::span<char*> args) {
     return 2;
   }
   http::CurlHttpClient client;
-  auto login = post_json(client, url + "/api/v1/auth/login", {{"email", email}, {"password", password}, {"bid", bid}},
-                         "");
+  auto login =
+      post_json(client, url + "/api/v1/auth/login", {{"email", email}, {"password", password}, {"bid", bid}}, "");
   if (!login || !(*login)["access_token"].is_string()) {
     std::cerr << fmt::format("earshot ask: login: {}\n", login ? "no access token" : login.error().message);
     return 1;
