@@ -179,9 +179,9 @@ Escalations:
 $(sql "SELECT CONCAT('  ', c.external_id, ': ', e.reason) FROM escalations e JOIN call_records c ON c.id = e.call_id AND c.bid = e.bid WHERE e.bid='demo' ORDER BY c.external_id")
 
 A question to the chat over the calls (no LLM configured: an extractive answer, each part cited):
-  \$ earshot ask "Why did customers call about their bill?"
+  \$ earshot ask "Which customers wanted a refund?"
 $("$BIN/earshot" ask --url "http://127.0.0.1:$API_PORT" --bid demo --email admin@demo.local \
-    --password-file "$PASSFILE" "Why did customers call about their bill?" 2>&1 | sed 's/^/  /')
+    --password-file "$PASSFILE" "Which customers wanted a refund?" 2>&1 | sed 's/^/  /')
 
 Calls demo-upload-* arrived through the upload API. List the analyzed calls yourself:
   curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" "http://127.0.0.1:$API_PORT/api/v1/calls?status=analyzed"
