@@ -257,5 +257,29 @@ TEST_F(IndexRegistryTest, AnUpdateDuringTheLoadIsAppliedBeforeTheShardIsSeen) {
   EXPECT_EQ(got->search("cancellation", {}, {})->size(), 1U);
 }
 
+TEST_F(IndexRegistryTest, ForgetAllMakesTheNextUseReadTheDatabaseAgain) {
+  IndexRegistry registry(source, clock, {});
+  auto held = registry.get("b1", "m");
+  ASSERT_TRUE(held && registry.get("b2", "m"));
+  EXPECT_EQ(registry.shard_count(), 2U);
+  // A row written while updates were missed: the loaded shard does not have it.
+  source.put("b1", "m", row(60, 106, "missed escalation", {0.5F, 0.5F, 0}));
+  EXPECT_TRUE((*held)->search("missed escalation", {}, {})->empty());
+
+  registry.forget_all();
+  EXPECT_EQ(registry.shard_count(), 0U);
+  EXPECT_FALSE(registry.loaded("b1", "m"));
+  EXPECT_EQ((*held)->chunk_count(), 3U);  // the holder's shard stays usable
+
+  const int scans_before = source.scans("b1");
+  auto fresh = registry.get("b1", "m");
+  ASSERT_TRUE(fresh);
+  EXPECT_GT(source.scans("b1"), scans_before);
+  auto hits = (*fresh)->search("missed escalation", {}, {});
+  ASSERT_TRUE(hits);
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ(hits->front().meta.owner_id, 106);
+}
+
 }  // namespace
 }  // namespace earshot::rag

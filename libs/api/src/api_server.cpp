@@ -196,9 +196,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.llm_limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis, "earshot:rl:llm:");
   m.llm = std::make_unique<pipeline::LlmProviderFactory>(*m.llm_http, runtime.clock(), gw.llm, m.llm_limiter.get());
   // Every live event wakes the business's streams, drops its cached list pages and updates its
-  // loaded search shards; a (re)subscription wakes and drops for every business (events may
-  // have been missed meanwhile; a search hit is re-read from MariaDB, so a call deleted then
-  // never comes back, and a shard loaded later reads the database).
+  // loaded search shards; a (re)subscription wakes, drops cached pages and drops the loaded
+  // shards of every business (events may have been missed meanwhile: each shard reloads from
+  // the database on its next use).
   m.subscriber = std::make_unique<cache::LiveEventSubscriber>(
       deps.redis,
       [hub = m.event_hub.get(), lc = m.list_cache.get(), index = m.rag_index.get()](const std::string& bid,
@@ -207,9 +207,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
         hub->notify(bid);
         (void)apply_index_event(*index, bid, event);  // logged there
       },
-      [hub = m.event_hub.get(), lc = m.list_cache.get()] {
+      [hub = m.event_hub.get(), lc = m.list_cache.get(), index = m.rag_index.get()] {
         lc->invalidate_all();
         hub->notify_all();
+        index->forget_all();  // updates may have been missed: shards reload on next use
       });
   m.services = std::make_unique<GatewayServices>(GatewayServices{
       m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),

@@ -192,6 +192,12 @@ void IndexRegistry::forget_document(const std::string& bid, std::int64_t documen
   (void)update(bid, Update::kForgetDocument, document_id);
 }
 
+void IndexRegistry::forget_all() {
+  std::lock_guard lock(mu_);
+  std::erase_if(shards_, [](const auto& kv) { return !kv.second->loading; });
+  publish_gauges_locked();
+}
+
 void IndexRegistry::evict_locked(const ShardKey& keep) {
   std::size_t total = 0;
   for (const auto& [key, entry] : shards_) total += entry->bytes;

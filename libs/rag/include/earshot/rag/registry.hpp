@@ -92,6 +92,11 @@ class IndexRegistry {
   void forget_call(const std::string& bid, std::int64_t call_id);
   Status refresh_document(const std::string& bid, std::int64_t document_id);
   void forget_document(const std::string& bid, std::int64_t document_id);
+  // Drops every loaded (or failed) shard, so that the next get() of each reads the database
+  // again: for when updates may have been missed (the live-event subscription was down). A
+  // caller still holding a shard keeps it until it lets go; shards being loaded stay (their
+  // load reads the database now).
+  void forget_all();
 
   [[nodiscard]] bool loaded(const std::string& bid, std::string_view model) const;
   [[nodiscard]] std::size_t shard_count() const;   // loaded shards
