@@ -2,11 +2,11 @@
 # The test command: installs what is missing, checks the format and the library graph,
 # builds, runs clang-tidy over the libraries, starts the isolated test services (own ports
 # and data under .local/test/, never the demo's), runs every test with ctest and prints
-# ctest's summary, stops the services it started, then (when asked) builds and runs the unit
-# tests under AddressSanitizer+UBSan and ThreadSanitizer (scripts/sanitize.sh).
+# ctest's summary, stops the services it started, then builds and runs the unit tests under
+# AddressSanitizer+UBSan and under ThreadSanitizer (scripts/sanitize.sh).
 #
 #   scripts/test.sh [CTEST_ARGS...]   extra arguments go to the main ctest run
-#   EARSHOT_SANITIZERS="" (default: none yet) | "address" | "thread" | "address thread"
+#   EARSHOT_SANITIZERS="address thread" (default) | "address" | "thread" | "" (none)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -45,7 +45,7 @@ cleanup
 started_here=0
 
 # The sanitizer builds run the hermetic unit tests only; any report fails the run.
-read -r -a sanitizers <<<"${EARSHOT_SANITIZERS-}"
+read -r -a sanitizers <<<"${EARSHOT_SANITIZERS-address thread}"
 logs=(build/ctest-main.log)
 if [ ${#sanitizers[@]} -gt 0 ]; then
   bash scripts/sanitize.sh "${sanitizers[@]}" || rc=1

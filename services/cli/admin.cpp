@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 
+#include "cli_args.hpp"
 #include "cli_env.hpp"
 #include "earshot/api/auth.hpp"
 #include "earshot/core/config.hpp"
@@ -46,10 +46,11 @@ constexpr std::size_t kMinPassword = 12;
 Result<std::string> read_password(const std::optional<std::string>& file) {
   std::string pw;
   if (file) {
-    std::ifstream in(*file);
-    if (!in) return make_error(ErrorCode::kInvalidArgument, fmt::format("cannot read the password file '{}'", *file));
-    std::getline(in, pw);
-    while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
+    std::optional<std::string> line = first_line_of(*file);
+    if (!line) {
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("no password in the file '{}'", *file));
+    }
+    pw = std::move(*line);
   } else if (const char* env = std::getenv("EARSHOT_ADMIN_PASSWORD")) {
     pw = env;
   } else {

@@ -7,11 +7,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_args.hpp"
 #include "earshot/http/curl_http_client.hpp"
 
 namespace earshot::cli {
@@ -68,46 +68,27 @@ int ask(std::span<char*> args) {
   std::string email;
   std::string password_file;
   std::string question;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a(args[i]);
-    auto value = [&]() -> std::string { return i + 1 < args.size() ? std::string(args[++i]) : std::string(); };
-    if (a == "--url") {
-      url = value();
-    } else if (a == "--bid") {
-      bid = value();
-    } else if (a == "--email") {
-      email = value();
-    } else if (a == "--password-file") {
-      password_file = value();
-    } else if (a == "--help" || a == "-h") {
-      return usage(std::cout);
-    } else if (a.starts_with("--")) {
-      std::cerr << fmt::format("earshot ask: unknown option '{}'\n", a);
-      return 2;
-    } else if (question.empty()) {
-      question = std::string(a);
-    } else {
-      std::cerr << "earshot ask: one question (quote it)\n";
-      return 2;
-    }
+  const ParsedArgs parsed =
+      parse_args(args, {{"--url", &url}, {"--bid", &bid}, {"--email", &email}, {"--password-file", &password_file}}, 1);
+  if (parsed.outcome == ArgsOutcome::kHelp) return usage(std::cout);
+  if (parsed.outcome == ArgsOutcome::kBad) {
+    std::cerr << fmt::format("earshot ask: {}\n", parsed.error);
+    return 2;
   }
+  if (!parsed.positional.empty()) question = parsed.positional.front();
   while (url.ends_with('/')) url.pop_back();
   if (url.empty() || bid.empty() || email.empty() || password_file.empty() || question.empty()) {
     usage(std::cerr);
     return 2;
   }
-  std::string password;
-  {
-    std::ifstream f(password_file);
-    std::getline(f, password);
-  }
-  if (password.empty()) {
+  const std::optional<std::string> password = first_line_of(password_file);
+  if (!password) {
     std::cerr << fmt::format("earshot ask: no password in {}\n", password_file);
     return 2;
   }
   http::CurlHttpClient client;
   auto login =
-      post_json(client, url + "/api/v1/auth/login", {{"email", email}, {"password", password}, {"bid", bid}}, "");
+      post_json(client, url + "/api/v1/auth/login", {{"email", email}, {"password", *password}, {"bid", bid}}, "");
   if (!login || !(*login)["access_token"].is_string()) {
     std::cerr << fmt::format("earshot ask: login: {}\n", login ? "no access token" : login.error().message);
     return 1;

@@ -23,6 +23,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_args.hpp"
 #include "cli_env.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/crypto/api_key.hpp"
@@ -313,30 +314,20 @@ int demo_data(std::span<char*> args) {
   ConfigSpec spec;
   storage::MySqlSettings mysql;
   mysql.declare(spec);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a(args[i]);
-    auto value = [&]() -> std::string { return i + 1 < args.size() ? std::string(args[++i]) : std::string(); };
-    if (a == "--calls") {
-      n_calls = std::atoi(value().c_str());
-    } else if (a == "--out") {
-      out_dir = value();
-    } else if (a == "--upload") {
-      upload_url = value();
-    } else if (a == "--key-file") {
-      key_file = value();
-    } else if (a == "--bid") {
-      bid = value();
-    } else if (a == "--admin-email") {
-      admin_email = value();
-    } else if (a == "--admin-password-file") {
-      admin_password_file = value();
-    } else if (a == "--help" || a == "-h") {
-      return usage(std::cout, spec);
-    } else {
-      std::cerr << fmt::format("earshot demo-data: unknown option '{}'\n", a);
-      return 2;
-    }
+  std::string calls = std::to_string(n_calls);
+  const ParsedArgs parsed = parse_args(args, {{"--calls", &calls},
+                                              {"--out", &out_dir},
+                                              {"--upload", &upload_url},
+                                              {"--key-file", &key_file},
+                                              {"--bid", &bid},
+                                              {"--admin-email", &admin_email},
+                                              {"--admin-password-file", &admin_password_file}});
+  if (parsed.outcome == ArgsOutcome::kHelp) return usage(std::cout, spec);
+  if (parsed.outcome == ArgsOutcome::kBad) {
+    std::cerr << fmt::format("earshot demo-data: {}\n", parsed.error);
+    return 2;
   }
+  n_calls = std::atoi(calls.c_str());
   while (upload_url.ends_with('/')) upload_url.pop_back();
   if (n_calls < 1 || n_calls > 60 || out_dir.empty()) {
     std::cerr << "earshot demo-data: --calls must be 1..60 and --out a directory\n";
@@ -418,11 +409,7 @@ int demo_data(std::span<char*> args) {
 
   // 2. The key.
   http::CurlHttpClient client;
-  std::string key;
-  {
-    std::ifstream f(key_file);
-    std::getline(f, key);
-  }
+  std::string key = first_line_of(key_file).value_or("");
   bool usable = false;
   if (!key.empty()) {
     auto ok = key_works(client, upload_url, key);
@@ -467,11 +454,7 @@ int demo_data(std::span<char*> args) {
 
   // 3. Categories and the QA scorecard, before any call is analyzed.
   if (!admin_email.empty()) {
-    std::string password;
-    {
-      std::ifstream f(admin_password_file);
-      std::getline(f, password);
-    }
+    const std::string password = first_line_of(admin_password_file).value_or("");
     if (password.empty()) {
       std::cerr << fmt::format("earshot demo-data: no password in {}\n", admin_password_file);
       return 2;

@@ -80,6 +80,11 @@ class DispatcherTest : public ::testing::Test {
     Policy admin;
     admin.business_in_path = true;
     admin.min_role = Role::kAdmin;
+    Policy search = read;
+    search.read_only = true;
+    router.add("POST", "/api/v1/search", search, [](const Request&) -> Result<Reply> {
+      return Reply::ok({{"ok", true}});
+    });
     router.add("GET", "/api/v1/admin/businesses/{bid}/users", admin, [](const Request& r) -> Result<Reply> {
       return Reply::ok({{"bid", r.path_params.at("bid")}});
     });
@@ -203,6 +208,12 @@ TEST_F(DispatcherTest, PlatformAdminsNameTheBusinessOfATenantRoute) {
   dispatcher.on_write([&](const std::string& bid) { written.push_back(bid); });
   EXPECT_EQ(as("platform", "POST", "/api/v1/calls/reprocess", "b").status, 200);
   EXPECT_EQ(written, std::vector<std::string>{"b"});
+  // A read-only POST (a search) and a GET change nothing: the observer is not told.
+  EXPECT_EQ(as("a-viewer", "POST", "/api/v1/search").status, 200);
+  EXPECT_EQ(as("a-viewer", "GET", "/api/v1/calls").status, 200);
+  EXPECT_EQ(written, std::vector<std::string>{"b"});
+  EXPECT_EQ(as("a-viewer", "POST", "/api/v1/calls/reprocess").status, 200);
+  EXPECT_EQ(written, (std::vector<std::string>{"b", "a"}));
 }
 
 TEST_F(DispatcherTest, BadPathParameterIs400) {

@@ -54,7 +54,7 @@ Status Dispatcher::rate_limit(const std::string& key, std::int64_t capacity) {
   return std::unexpected(e);
 }
 
-Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
+Result<Reply> Dispatcher::run(Request& req, const Route*& matched) {
   auto lookup = router_.find(req.method, req.path);
   if (!lookup.match) {
     if (lookup.method_not_allowed) {
@@ -70,7 +70,7 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
     return make_error(ErrorCode::kNotFound, fmt::format("no route for {} {}", req.method, req.path));
   }
   const Route& route = *lookup.match->route;
-  route_label = route.pattern;
+  matched = &route;
   req.path_params = std::move(lookup.match->params);
 
   if (auto st = rate_limit("ip:" + req.remote_addr, limits_.per_ip); !st) {
@@ -138,14 +138,17 @@ Result<Reply> Dispatcher::run(Request& req, std::string& route_label) {
 
 Reply Dispatcher::handle(Request& req, std::string& route_label) {
   route_label = "unmatched";
+  const Route* matched = nullptr;
   Result<Reply> r = make_error(ErrorCode::kInternal, "internal error");
   try {
-    r = run(req, route_label);
+    r = run(req, matched);
   } catch (const std::exception& e) {
+    if (matched != nullptr) route_label = matched->pattern;
     log::error("unhandled exception in request", {{"error", e.what()}, {"route", route_label}});
     r = make_error(ErrorCode::kInternal, "internal error");
   }
-  if (write_observer_ && req.method != "GET" && route_label != "unmatched") {
+  if (matched != nullptr) route_label = matched->pattern;
+  if (write_observer_ && req.method != "GET" && matched != nullptr && !matched->policy.read_only) {
     std::string bid = req.principal ? req.principal->bid : std::string();
     if (auto it = req.path_params.find("bid"); bid.empty() && it != req.path_params.end()) {
       bid = it->second;

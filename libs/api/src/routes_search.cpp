@@ -434,7 +434,9 @@ void add_search_routes(Router& router, GatewayServices& s) {
   // Any business role may search; API keys need "read".
   Policy read;
   read.api_key_scope = "read";
-  router.add("POST", "/api/v1/search", read, [&s](const Request& req) { return search(s, req); });
+  Policy search_policy = read;
+  search_policy.read_only = true;  // POST for its body; nothing changes
+  router.add("POST", "/api/v1/search", search_policy, [&s](const Request& req) { return search(s, req); });
   router.add("GET", "/api/v1/calls/{id}/similar", read, [&s](const Request& req) { return similar(s, req); });
   router.add("GET", "/api/v1/calls/{id}/recommendations", read,
              [&s](const Request& req) { return recommendations(s, req); });

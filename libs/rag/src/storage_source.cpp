@@ -44,42 +44,41 @@ std::vector<SourceChunk> from_knowledge(std::vector<storage::KnowledgeChunk> row
   return out;
 }
 
+// The business's rows `fetch` reads, as chunks (`convert`); a bad business id is an error.
+template <class Fetch, class Convert>
+Result<std::vector<SourceChunk>> read_rows(const std::string& bid, Fetch fetch, Convert convert) {
+  auto t = storage::TenantId::make(bid);
+  if (!t) return std::unexpected(t.error());
+  auto rows = fetch(*t);
+  if (!rows) return std::unexpected(rows.error());
+  return convert(std::move(*rows));
+}
+
 }  // namespace
 
 Result<std::vector<SourceChunk>> StorageChunkSource::scan_calls(const std::string& bid, std::string_view model,
                                                                 std::int64_t after_id, std::size_t limit) {
-  auto t = storage::TenantId::make(bid);
-  if (!t) return std::unexpected(t.error());
-  auto rows = calls_.scan(*t, model, after_id, page_limit(limit));
-  if (!rows) return std::unexpected(rows.error());
-  return from_calls(std::move(*rows));
+  return read_rows(
+      bid, [&](const storage::TenantId& t) { return calls_.scan(t, model, after_id, page_limit(limit)); }, from_calls);
 }
 
 Result<std::vector<SourceChunk>> StorageChunkSource::scan_knowledge(const std::string& bid, std::string_view model,
                                                                     std::int64_t after_id, std::size_t limit) {
-  auto t = storage::TenantId::make(bid);
-  if (!t) return std::unexpected(t.error());
-  auto rows = knowledge_.scan_chunks(*t, model, after_id, page_limit(limit));
-  if (!rows) return std::unexpected(rows.error());
-  return from_knowledge(std::move(*rows));
+  return read_rows(
+      bid, [&](const storage::TenantId& t) { return knowledge_.scan_chunks(t, model, after_id, page_limit(limit)); },
+      from_knowledge);
 }
 
 Result<std::vector<SourceChunk>> StorageChunkSource::call_rows(const std::string& bid, std::string_view model,
                                                                std::int64_t call_id) {
-  auto t = storage::TenantId::make(bid);
-  if (!t) return std::unexpected(t.error());
-  auto rows = calls_.rows_of_call(*t, model, call_id);
-  if (!rows) return std::unexpected(rows.error());
-  return from_calls(std::move(*rows));
+  return read_rows(
+      bid, [&](const storage::TenantId& t) { return calls_.rows_of_call(t, model, call_id); }, from_calls);
 }
 
 Result<std::vector<SourceChunk>> StorageChunkSource::document_rows(const std::string& bid, std::string_view model,
                                                                    std::int64_t document_id) {
-  auto t = storage::TenantId::make(bid);
-  if (!t) return std::unexpected(t.error());
-  auto rows = knowledge_.chunks_of(*t, model, document_id);
-  if (!rows) return std::unexpected(rows.error());
-  return from_knowledge(std::move(*rows));
+  return read_rows(
+      bid, [&](const storage::TenantId& t) { return knowledge_.chunks_of(t, model, document_id); }, from_knowledge);
 }
 
 }  // namespace earshot::rag

@@ -56,13 +56,15 @@ class Dispatcher {
   // pattern (or "unmatched") for metrics.
   [[nodiscard]] Reply handle(Request& request, std::string& route_label);
 
-  // Called with the business after every write request (any method but GET) that names one
+  // Called with the business after every write request (any method but GET, on a route not
+  // marked Policy::read_only) that names one
   // (the caller's, or the `{bid}` path segment), whatever its outcome: caches drop what it
   // may have changed. Set before serving.
   void on_write(std::function<void(const std::string& bid)> observer) { write_observer_ = std::move(observer); }
 
  private:
-  [[nodiscard]] Result<Reply> run(Request& request, std::string& route_label);
+  // `matched` receives the route the request matched (null: none).
+  [[nodiscard]] Result<Reply> run(Request& request, const Route*& matched);
   [[nodiscard]] Status rate_limit(const std::string& key, std::int64_t capacity);
 
   const Router& router_;

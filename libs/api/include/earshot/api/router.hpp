@@ -136,6 +136,9 @@ struct Policy {
   // Routes with none of platform_admin_only, business_in_path and this are tenant routes
   // (is_tenant_route() in dispatcher.hpp).
   bool platform_admin_allowed = false;
+  // A route of another method than GET that changes nothing (a search sent as POST for its
+  // body): the dispatcher's write observer is not told, so it leaves the caches alone.
+  bool read_only = false;
 };
 
 using Handler = std::function<Result<Reply>(const Request&)>;
