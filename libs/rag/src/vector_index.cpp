@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "inner_product.hpp"
+
 namespace earshot::rag {
 
 namespace {
@@ -108,13 +110,28 @@ MaxHeap walk_base_layer(const Hnsw& h, tableint entry, const float* q, std::size
   return top;
 }
 
+// hnswlib's space interface over our inner-product distance (inner_product.hpp): AVX2 + FMA
+// where the CPU has them (hnswlib's own picks its SSE form at compile time for the baseline).
+class InnerProductSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit InnerProductSpace(std::size_t dimension)
+      : dimension_(dimension), distance_(detail::inner_product_distance()) {}
+  std::size_t get_data_size() override { return dimension_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &dimension_; }
+
+ private:
+  std::size_t dimension_;
+  hnswlib::DISTFUNC<float> distance_;
+};
+
 // malloc's per-block overhead on glibc x86-64, counted for each separately allocated block.
 constexpr std::size_t kMallocOverhead = 16;
 
 }  // namespace
 
 struct VectorIndex::Graph {
-  hnswlib::InnerProductSpace space;
+  InnerProductSpace space;
   Hnsw hnsw;
   std::size_t upper_link_bytes = 0;  // upper-layer link lists, allocated per node that has levels
 
