@@ -63,10 +63,11 @@ Result<std::vector<StaleCallEmbeddings>> MySqlEmbeddingRepository::calls_needing
   if (limit < 1 || limit > 1000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..1000");
   // One whole-call row per call (unique (bid, call_id, chunk_index)): a range of
   // uq_embeddings_bid_call_chunk from after_call_id in call order, each call's status read by
-  // its id (uq_calls_id).
+  // its id (uq_calls_id). Join order and indexes are named: on small tables the optimizer
+  // preferred reading the business's calls first and sorting, or scanning them per row.
   auto r = db_.execute(
-      "SELECT e.call_id, e.model FROM call_embeddings e "
-      "JOIN call_records c ON c.id = e.call_id AND c.bid = e.bid "
+      "SELECT STRAIGHT_JOIN e.call_id, e.model FROM call_embeddings e FORCE INDEX (uq_embeddings_bid_call_chunk) "
+      "JOIN call_records c FORCE INDEX (uq_calls_id) ON c.id = e.call_id AND c.bid = e.bid "
       "WHERE e.bid = ? AND e.call_id > ? AND e.chunk_index = -1 AND e.model <> ? "
       "AND c.status IN ('analyzed', 'notified') ORDER BY e.call_id LIMIT ?",
       {t.bid(), after_call_id, model, limit});
