@@ -2,6 +2,7 @@
 // /api/v1/admin/businesses/{bid}/agents (analysis agents). Pieces of add_admin_routes.
 #include <regex>
 
+#include "earshot/api/dispatcher.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/provider_checks.hpp"
@@ -224,12 +225,14 @@ Result<Reply> put_pipeline_config(GatewayServices& s, const Request& req, const 
         s.queues.topology(),
         queue::EmbedRequest{.bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = cfg.embedding_provider}));
     if (auto st = s.queues.publish(std::move(m)); !st) {
+      // The broker's words stay in the log; the caller learns what happened and what to do.
       log::warn("re-embedding not queued; pipeline config not saved",
                 {{"bid", t.bid()}, {"error", st.error().message}});
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("the new embedding_provider could not be queued for re-embedding ({}); nothing "
-                                    "was saved, try again",
-                                    st.error().message));
+      Reply busy = error_reply(Error(ErrorCode::kUnavailable,
+                                     "the new embedding_provider could not be queued for re-embedding (the message "
+                                     "broker refused it); nothing was saved, try again"));
+      busy.headers.emplace_back("Retry-After", "5");
+      return busy;
     }
   }
   if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
