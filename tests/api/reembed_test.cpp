@@ -67,8 +67,9 @@ class EmbedWorker {
   EmbedWorker(const EmbedWorker&) = delete;
   EmbedWorker& operator=(const EmbedWorker&) = delete;
 
-  // The next message on embed.{bid} (waits up to 10 s; a test failure and none when none comes).
-  std::optional<queue::IncomingMessage> take(const std::string& bid) {
+  // The next message on embed.{bid} (waits up to 10 s; a test failure and an empty message
+  // when none comes).
+  queue::IncomingMessage take(const std::string& bid) {
     std::optional<queue::IncomingMessage> got;
     wait_until(
         [&] {
@@ -84,8 +85,11 @@ class EmbedWorker {
           return true;
         },
         std::chrono::seconds(10));
-    if (!got) ADD_FAILURE() << "no message on embed." << bid;
-    return got;
+    if (!got.has_value()) {
+      ADD_FAILURE() << "no message on embed." << bid;
+      return {};
+    }
+    return std::move(*got);
   }
   queue::HandlerResult handle(const queue::IncomingMessage& m) { return stage_->handle(m); }
   bool queue_empty(const std::string& bid) {
@@ -201,9 +205,7 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
   for (const auto& b : {bid, other}) {
     auto put = gw.request("PUT", pipeline_path(b), gw.platform_token, {{"embedding_provider", kOld}});
     ASSERT_EQ(put.status, 200) << put.body;
-    auto m = worker.take(b);  // nothing to re-embed yet
-    ASSERT_TRUE(m);
-    worker.run(*m);
+    worker.run(worker.take(b));  // nothing to re-embed yet
   }
 
   const std::vector<std::vector<std::string>> calls_lines = {
@@ -240,15 +242,14 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
   EXPECT_EQ(r.json["model"], kNew);
   EXPECT_TRUE(found_calls(r).empty()) << r.body;
 
-  auto m = worker.take(bid);
-  ASSERT_TRUE(m);
-  const auto request = queue::EmbedRequest::parse(m->body);
+  const auto m = worker.take(bid);
+  const auto request = queue::EmbedRequest::parse(m.body);
   ASSERT_TRUE(request) << request.error().to_string();
   EXPECT_EQ(request->kind, queue::EmbedKind::kReembed);
   EXPECT_EQ(request->id, kNew);
   EXPECT_TRUE(worker.queue_empty(bid));
   // Two calls per step: the three calls take two steps.
-  EXPECT_EQ(worker.run(*m), 2);
+  EXPECT_EQ(worker.run(m), 2);
 
   for (std::size_t i = 0; i < calls.size(); ++i) {
     EXPECT_TRUE(rows_of(bid, kOld, calls[i]).empty()) << i;
@@ -289,20 +290,18 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
   // one (a later change replaced it) and is retried, then dropped on its last attempt; the
   // one for the new embedder finds nothing left to do.
   std::vector<Id> ids_now;
+  ids_now.reserve(calls.size());
   for (const Id c : calls) ids_now.push_back(rows_of(bid, kNew, c).front().id);
   ASSERT_EQ(gw.request("PUT", pipeline_path(bid), admin, {{"embedding_provider", kOld}}).status, 200);
   ASSERT_EQ(gw.request("PUT", pipeline_path(bid), admin, {{"embedding_provider", kNew}}).status, 200);
   auto superseded = worker.take(bid);
-  ASSERT_TRUE(superseded);
-  EXPECT_EQ(queue::EmbedRequest::parse(superseded->body)->id, kOld);
-  auto retried = worker.handle(*superseded);
+  EXPECT_EQ(queue::EmbedRequest::parse(superseded.body).value_or(queue::EmbedRequest{}).id, kOld);
+  auto retried = worker.handle(superseded);
   ASSERT_TRUE(retried);
   EXPECT_TRUE(std::holds_alternative<queue::Retry>(*retried));
-  superseded->envelope.attempt = 3;
-  EXPECT_EQ(worker.run(*superseded), 1);
-  auto latest = worker.take(bid);
-  ASSERT_TRUE(latest);
-  EXPECT_EQ(worker.run(*latest), 1);
+  superseded.envelope.attempt = 3;
+  EXPECT_EQ(worker.run(superseded), 1);
+  EXPECT_EQ(worker.run(worker.take(bid)), 1);
   for (std::size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(rows_of(bid, kNew, calls[i]).front().id, ids_now[i]);
   EXPECT_EQ(worker.reindexed(bid), calls);
 }
@@ -336,9 +335,8 @@ TEST(Reembed, ABrokerThatRefusesTheReembedLeavesTheConfigUnsaved) {
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.json["embedding_provider"], "ollama:nomic-embed-text:latest");
   EXPECT_EQ(put.json["language"], "de");
-  auto m = worker.take(bid);
-  ASSERT_TRUE(m);
-  EXPECT_EQ(queue::EmbedRequest::parse(m->body)->id, "ollama:nomic-embed-text:latest");
+  EXPECT_EQ(queue::EmbedRequest::parse(worker.take(bid).body).value_or(queue::EmbedRequest{}).id,
+            "ollama:nomic-embed-text:latest");
 }
 
 }  // namespace

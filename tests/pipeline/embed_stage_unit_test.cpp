@@ -161,6 +161,7 @@ class EmbedStageUnit : public ::testing::Test {
       EXPECT_TRUE(calls.advance(t, id, from, to).value());
     }
     std::vector<TranscriptChunk> parts;
+    parts.reserve(chunks.size());
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       parts.push_back(
           {static_cast<std::int64_t>(i) * 10'000, static_cast<std::int64_t>(i) * 10'000 + 9'000, chunks[i]});
@@ -411,6 +412,7 @@ TEST_F(EmbedStageUnit, ReembedReembedsAnalysedCallsFromTheirStoredChunksInBounde
       {"customer: my plan is too expensive", "agent: I can offer a discount", "customer: fine"},
       {"agent: hello"}};
   std::vector<storage::Id> ids;
+  ids.reserve(texts.size());
   for (std::size_t i = 0; i < texts.size(); ++i)
     ids.push_back(analysed_call(acme, fmt::format("c{}", i), texts[i], old));
   const auto analysing =
@@ -569,8 +571,9 @@ TEST_F(EmbedStageUnit, MetricsCountDocumentsChunksFailuresAndSecondsPerMessage) 
   EXPECT_EQ(sample(metrics, R"(earshot_embed_failures_total{kind="document",reason="rate_limited"})"), 1);
   EXPECT_EQ(sample(metrics, R"(earshot_embed_message_seconds_count{kind="document"})"), 2);
   // Batches of 4 chunks: ceil(chunks / 4) requests for the first, one for the second.
+  const std::int64_t requests = ((chunks + 3) / 4) + 1;
   EXPECT_DOUBLE_EQ(sample(metrics, R"(earshot_embed_message_seconds_sum{kind="document"})"),
-                   1.5 * static_cast<double>((chunks + 3) / 4 + 1));
+                   1.5 * static_cast<double>(requests));
 }
 
 }  // namespace

@@ -46,8 +46,8 @@ std::vector<KnowledgeChunkInput> chunk_rows(int n, float tag) {
   for (int i = 0; i < n; ++i) {
     KnowledgeChunkInput c;
     c.chunk_index = i;
-    c.start_offset = i * 100;
-    c.end_offset = i * 100 + 99;
+    c.start_offset = std::int64_t{i} * 100;
+    c.end_offset = (std::int64_t{i} * 100) + 99;
     c.text = fmt::format("refund chunk {}", i);
     c.vector = {tag, static_cast<float>(i), -1.5F};
     out.push_back(c);
@@ -178,6 +178,7 @@ TEST_F(RagStorageTest, KnowledgeDocumentLifecycleWithVersions) {
 
 TEST_F(RagStorageTest, KnowledgeListingAndChunkScansPageByKeyset) {
   std::vector<Id> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) ids.push_back(kb_.create(a_, document(fmt::format("Doc {}", i), "same text")).value());
   const Id foreign = kb_.create(b_, document("Doc b", "same text")).value();
   ASSERT_TRUE(*kb_.set_status(a_, ids[1], 1, KnowledgeStatus::kFailed, "x"));
@@ -416,6 +417,7 @@ TEST_F(RagStorageTest, CallsNeedingEmbeddingAndTheConditionalSwapOfACallsVectors
   // The swap: only while the call's rows are the ones read; the old rows go with it.
   const auto old_rows = embeddings_.rows_of_call(a_, "old", p).value();
   std::vector<Id> ids;
+  ids.reserve(old_rows.size());
   for (const auto& row : old_rows) ids.push_back(row.id);
   const std::vector<CallEmbedding> fresh{vector_row(-1, "new", "", 6), vector_row(0, "new", "refund please", 7)};
   EXPECT_FALSE(*embeddings_.replace_if_unchanged(a_, p, std::span<const Id>(ids).first(1), fresh));  // not all of them

@@ -66,7 +66,7 @@ TEST(ProviderConfig, KnownProvidersAreTheOnesTheParserAccepts) {
 }
 
 TEST(AudioContentType, ComesFromTheBytes) {
-  const auto pad = [](std::string head) { return head + std::string(64, '\x01'); };
+  const auto pad = [](const std::string& head) { return head + std::string(64, '\x01'); };
   EXPECT_EQ(audio_content_type(pad(std::string("RIFF\x24\x00\x00\x00WAVEfmt ", 16))), "audio/wav");
   EXPECT_EQ(audio_content_type(pad("fLaC")), "audio/flac");
   EXPECT_EQ(audio_content_type(pad("OggS")), "audio/ogg");

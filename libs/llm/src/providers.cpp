@@ -160,9 +160,10 @@ Result<EmbeddingSpec> parse_embedding_provider(std::string_view spec) {
     out.provider = "hashed-bow";
     if (colon == std::string_view::npos) return out;
     int dim = 0;
-    const auto* end = model.data() + model.size();
-    if (auto [p, ec] = std::from_chars(model.data(), end, dim);
-        model.empty() || ec != std::errc() || p != end || dim < 8 || dim > 4096) {
+    const std::string digits(model);
+    const char* end = digits.c_str() + digits.size();
+    if (auto [p, ec] = std::from_chars(digits.c_str(), end, dim);
+        digits.empty() || ec != std::errc() || p != end || dim < 8 || dim > 4096) {
       return bad("hashed-bow:N needs N from 8 to 4096");
     }
     out.dimension = dim;
