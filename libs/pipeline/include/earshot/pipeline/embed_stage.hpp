@@ -34,7 +34,7 @@
 //     call.reindexed {call_id}. When that many were taken the message is sent again with
 //     `after` = the last call id. A call's retryable failure (embedder unavailable, rate
 //     limited, timed out; MariaDB unavailable) retries the message, and on its last attempt
-//     dead-letters it with the reason (the message, with its `after`, can be re-driven); a
+//     dead-letters it with the reason (`earshot dlq replay` re-drives it, `after` and all); a
 //     permanent one (the embedder refuses that call's text) skips the call, logged and
 //     counted: it keeps the old vectors until it is reprocessed.
 //   No handler runs unbounded: one message embeds at most `reembed_per_message` documents
