@@ -56,8 +56,11 @@ struct Analyze {
     cache::LiveEvents& live = kit.live_events();
     embed.emplace(pipeline::EmbedStageDeps{
         .knowledge = r.knowledge,
+        .embeddings = r.embeddings,
         .configs = r.pipeline_configs,
         .providers = *providers,
+        .metrics = rt.metrics(),
+        .clock = rt.clock(),
         .topology = kit.topology(),
         .publish_event = [&live](const std::string& bid, std::string_view type, nlohmann::json data) {
           (void)live.publish(bid, type, std::move(data));
@@ -76,7 +79,7 @@ int main(int argc, char** argv) {
       argc, argv, analyze.kit,
       {.name = "analyze",
        .summary = "runs analyzers, LLM agents, scorecards and aggregates (analyze.{bid} -> notify.{bid}); "
-                  "embeds knowledge-base documents (embed.{bid})",
+                  "embeds knowledge-base documents and re-embeds calls when the embedder changes (embed.{bid})",
        .default_admin_port = 18093,
        .declare = [&](ConfigSpec& spec) { analyze.declare(spec); },
        .wire = [&](Runtime& rt) { return analyze.wire(rt); }});

@@ -3,6 +3,8 @@
 // policies have their own tests); no database, broker or network.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "earshot/api/gateway.hpp"
 #include "earshot/crypto/api_key.hpp"
 #include "earshot/crypto/password.hpp"
@@ -49,7 +51,9 @@ class FakeQueueControl final : public QueueControl {
     return {};
   }
   Status publish(std::vector<queue::OutgoingMessage> messages) override {
+    if (on_publish) on_publish();
     std::lock_guard l(mu);
+    if (down) return make_error(ErrorCode::kUnavailable, "broker connection lost");
     for (auto& m : messages) published.push_back(std::move(m));
     return {};
   }
@@ -57,6 +61,8 @@ class FakeQueueControl final : public QueueControl {
   Result<std::uint32_t> queue_depth(const std::string&) override { return 0u; }
 
   std::mutex mu;
+  bool down = false;                 // refuse every publish
+  std::function<void()> on_publish;  // runs first in every publish
   std::vector<std::string> declared;
   std::vector<queue::OutgoingMessage> published;
 
@@ -323,27 +329,137 @@ TEST_F(AdminRoutesTest, DisablingABusinessTellsTheWorkersAndEndsItsSessions) {
             ErrorCode::kNotFound);
 }
 
-// A saved config that changes the embedder queues one reembed message for the business's
-// embed worker; saving it again unchanged, or changing anything else, queues nothing.
-TEST_F(AdminRoutesTest, ChangingTheEmbedderQueuesAReembedOfTheKnowledgeBase) {
+// A config change of the embedder queues one reembed message for the business's embed
+// worker, before the change is saved; saving it again unchanged, or changing anything else,
+// queues nothing.
+TEST_F(AdminRoutesTest, ChangingTheEmbedderQueuesAReembedBeforeSavingIt) {
   const std::string path = "/api/v1/admin/businesses/acme/pipeline-config";
   auto r = call("PUT", path, {{"language", "de"}});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_TRUE(queues.published.empty());  // hashed-bow, as before (the default)
 
-  r = call("PUT", path, {{"embedding_provider", "openai"}});
+  std::optional<std::string> stored_at_publish;
+  queues.on_publish = [&] { stored_at_publish = pipeline_configs.get(acme)->embedding_provider; };
+  r = call("PUT", path, {{"embedding_provider", "ollama:nomic-embed-text:latest"}});
   ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->json["embedding_provider"], "ollama:nomic-embed-text:latest");
+  EXPECT_EQ(stored_at_publish, "hashed-bow");  // queued first, saved after
   ASSERT_EQ(queues.published.size(), 1U);
   EXPECT_EQ(queues.published[0].routing_key, "embed.acme");
   const auto m = queue::EmbedRequest::parse(queues.published[0].body);
   ASSERT_TRUE(m) << m.error().to_string();
   EXPECT_EQ(m->kind, queue::EmbedKind::kReembed);
   EXPECT_EQ(m->bid, "acme");
-  EXPECT_EQ(m->id, "openai");
+  EXPECT_EQ(m->id, "ollama:nomic-embed-text:latest");
+  EXPECT_EQ(pipeline_configs.get(acme)->embedding_provider, "ollama:nomic-embed-text:latest");
 
-  r = call("PUT", path, {{"embedding_provider", "openai"}, {"language", "en"}});
+  r = call("PUT", path, {{"embedding_provider", "ollama:nomic-embed-text:latest"}, {"language", "en"}});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(queues.published.size(), 1U);
+}
+
+// The broker refuses the reembed message: nothing is saved (the embedder and every other
+// field of the request stay as they were) and the answer is 503 with the reason; once the
+// broker is back the same request saves and queues.
+TEST_F(AdminRoutesTest, ARefusedReembedSavesNothingAndAnswersUnavailable) {
+  const std::string path = "/api/v1/admin/businesses/acme/pipeline-config";
+  ASSERT_TRUE(call("PUT", path, {{"language", "en"}}));
+  const auto before = *pipeline_configs.get(acme);
+  queues.down = true;
+  const Json change{{"embedding_provider", "openai:text-embedding-3-small"}, {"language", "de"}};
+  auto r = call("PUT", path, change);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->json["error"]["code"], "unavailable");
+  EXPECT_EQ(r->json["error"]["message"],
+            "the new embedding_provider could not be queued for re-embedding (the message broker refused it); nothing "
+            "was saved, try again");
+  const auto after = *pipeline_configs.get(acme);
+  EXPECT_EQ(after.embedding_provider, "hashed-bow");
+  EXPECT_EQ(after.language, "en");
+  EXPECT_EQ(after.version, before.version);
+
+  // A change that needs no message is saved while the broker is down.
+  r = call("PUT", path, {{"language", "fr"}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(pipeline_configs.get(acme)->language, "fr");
+
+  queues.down = false;
+  r = call("PUT", path, change);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(pipeline_configs.get(acme)->embedding_provider, "openai:text-embedding-3-small");
+  ASSERT_EQ(queues.published.size(), 1U);
+  EXPECT_EQ(queue::EmbedRequest::parse(queues.published[0].body)->id, "openai:text-embedding-3-small");
+}
+
+// Provider names are checked by the parsers the workers build providers with: every form
+// they read is accepted, anything else is 400 naming the valid forms, with nothing saved or
+// queued. Values that look like URLs, paths, or carry control characters are refused.
+TEST_F(AdminRoutesTest, ProviderNamesAreTheFormsTheProvidersUnderstand) {
+  const std::string path = "/api/v1/admin/businesses/acme/pipeline-config";
+  for (const char* ok :
+       {"hashed-bow", "hashed-bow:8", "hashed-bow:4096", "ollama:nomic-embed-text", "ollama:nomic-embed-text:latest",
+        "ollama:hf.co/org/model:Q4_K_M", "openai:text-embedding-3-small", "bedrock:amazon.titan-embed-text-v2:0",
+        "ollama:library/mxbai-embed-large@sha256"}) {
+    auto r = call("PUT", path, {{"embedding_provider", ok}});
+    ASSERT_TRUE(r) << ok << ": " << r.error().to_string();
+    EXPECT_EQ(pipeline_configs.get(acme)->embedding_provider, ok);
+  }
+  for (const char* ok : {"pocketsphinx", "local", "none", "sarvam", "deepgram", "openai", "whisper_cpp"}) {
+    auto r = call("PUT", path, {{"stt_provider", ok}});
+    ASSERT_TRUE(r) << ok << ": " << r.error().to_string();
+    EXPECT_EQ(pipeline_configs.get(acme)->stt_provider, ok);
+  }
+
+  const auto saved = *pipeline_configs.get(acme);
+  const std::size_t queued = queues.published.size();
+  const std::string forms =
+      "it must be hashed-bow, hashed-bow:N (N from 8 to 4096), ollama:MODEL, openai:MODEL or bedrock:MODEL";
+  const std::string bad_model =
+      "embedding_provider has a bad model name (1-120 letters, digits and . _ - : / @, starting with a letter or "
+      "digit, no .. or //); " +
+      forms;
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"word2vec:x", "embedding_provider names an unknown provider 'word2vec'; " + forms},
+      {"OLLAMA:nomic", "embedding_provider names an unknown provider 'OLLAMA'; " + forms},
+      {":256", "embedding_provider names no known provider; " + forms},
+      {"ollama", "embedding_provider 'ollama' needs a model (ollama:MODEL); " + forms},
+      {"openai:", "embedding_provider 'openai' needs a model (openai:MODEL); " + forms},
+      {"hashed-bow:3", "embedding_provider hashed-bow:N needs N from 8 to 4096; " + forms},
+      {"hashed-bow:256abc", "embedding_provider hashed-bow:N needs N from 8 to 4096; " + forms},
+      {"hashed-bow: 256", "embedding_provider hashed-bow:N needs N from 8 to 4096; " + forms},
+      {"hashed-bow:", "embedding_provider hashed-bow:N needs N from 8 to 4096; " + forms},
+      {"ollama:http://169.254.169.254/", bad_model},
+      {"ollama:../../etc/passwd", bad_model},
+      {"bedrock:..", bad_model},
+      {"openai:/v1/files", bad_model},
+      {"ollama:nomic embed", bad_model},
+      {"ollama:nomic\nembed", bad_model},
+      {std::string("ollama:nomic\0x", 14), bad_model},
+      {"ollama:m?x=1", bad_model},
+      {"ollama:m#frag", bad_model},
+      {"openai:%2e%2e", bad_model},
+      {"ollama:" + std::string(58, 'm'), "embedding_provider must be 1-64 characters"},
+      {"", "embedding_provider must be 1-64 characters"},
+  };
+  for (const auto& [value, message] : refused) {
+    SCOPED_TRACE(value);
+    expect_invalid(call("PUT", path, {{"embedding_provider", value}}), message);
+  }
+  const std::string stt =
+      "stt_provider must be one of pocketsphinx, local, none, sarvam, deepgram, openai, whisper_cpp";
+  for (const char* bad : {"sarvam:saarika:v2.5", "whisper", "'; DROP TABLE x", "deepgram\n", "http://169.254.169.254/",
+                          "Sarvam", "none "}) {
+    expect_invalid(call("PUT", path, {{"stt_provider", bad}}), stt);
+  }
+  expect_invalid(call("PUT", path, {{"stt_provider", std::string(65, 's')}}), "stt_provider must be 1-64 characters");
+  expect_invalid(call("PUT", path, {{"embedding_provider", 7}}), "embedding_provider must be a string");
+
+  const auto now = *pipeline_configs.get(acme);
+  EXPECT_EQ(now.version, saved.version);  // nothing saved
+  EXPECT_EQ(now.embedding_provider, saved.embedding_provider);
+  EXPECT_EQ(now.stt_provider, saved.stt_provider);
+  EXPECT_EQ(queues.published.size(), queued);  // nothing queued
 }
 
 }  // namespace

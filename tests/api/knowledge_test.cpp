@@ -94,7 +94,10 @@ std::string error_message(const HttpReply& r) {
 class EmbedWorker {
  public:
   explicit EmbedWorker(Gateway& gw)
-      : gw_(gw), knowledge_(StorageEnvironment::db()), configs_(StorageEnvironment::db(), *gw.keys) {
+      : gw_(gw),
+        knowledge_(StorageEnvironment::db()),
+        embeddings_(StorageEnvironment::db()),
+        configs_(StorageEnvironment::db(), *gw.keys) {
     cache::RedisSettings rs;
     rs.url = endpoints().redis_url;
     redis_ = std::move(*cache::RedisClient::make(rs));
@@ -102,8 +105,11 @@ class EmbedWorker {
     topology_.max_attempts = 3;
     stage_ = std::make_unique<pipeline::EmbedStage>(
         pipeline::EmbedStageDeps{.knowledge = knowledge_,
+                                 .embeddings = embeddings_,
                                  .configs = configs_,
                                  .providers = providers_,
+                                 .metrics = metrics_,
+                                 .clock = SystemClock::instance(),
                                  .topology = topology_,
                                  .publish_event = [this](const std::string& bid, std::string_view type, json data) {
                                    (void)live_->publish(bid, type, std::move(data));
@@ -157,7 +163,9 @@ class EmbedWorker {
  private:
   Gateway& gw_;
   storage::MySqlKnowledgeRepository knowledge_;
+  storage::MySqlEmbeddingRepository embeddings_;
   storage::MySqlPipelineConfigRepository configs_;
+  Metrics metrics_{"embed-worker-test", "0", "0"};
   llm::HashedBowEmbedder embedder_{256};
   FakeBusinessLlmSource providers_{nullptr, &embedder_};
   queue::TopologySettings topology_;

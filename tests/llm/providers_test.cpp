@@ -92,5 +92,37 @@ TEST(LlmChain, EmbeddingProviderSpecs) {
   client.shutdown();
 }
 
+// The forms make_embedding_provider builds from, as parse_embedding_provider reads them (the
+// pipeline-config route refuses everything else with the same message).
+TEST(LlmChain, EmbeddingProviderForms) {
+  auto hashed = parse_embedding_provider("hashed-bow:512");
+  ASSERT_TRUE(hashed);
+  EXPECT_EQ(hashed->provider, "hashed-bow");
+  EXPECT_EQ(hashed->dimension, 512);
+  EXPECT_EQ(parse_embedding_provider("")->dimension, 256);
+  EXPECT_EQ(parse_embedding_provider("hashed-bow")->dimension, 256);
+  auto ollama = parse_embedding_provider("ollama:hf.co/org/nomic-embed-text:Q4_K_M");
+  ASSERT_TRUE(ollama);
+  EXPECT_EQ(ollama->provider, "ollama");
+  EXPECT_EQ(ollama->model, "hf.co/org/nomic-embed-text:Q4_K_M");
+  EXPECT_EQ(parse_embedding_provider("bedrock:amazon.titan-embed-text-v2:0")->model, "amazon.titan-embed-text-v2:0");
+  EXPECT_EQ(parse_embedding_provider("titan:amazon.titan-embed-text-v1")->provider, "titan");
+  EXPECT_TRUE(parse_embedding_provider("openai:" + std::string(kMaxEmbeddingModel, 'm')));
+
+  for (const std::string& bad :
+       {std::string("openai:") + std::string(kMaxEmbeddingModel + 1, 'm'), std::string("hashed-bow:4097"),
+        std::string("hashed-bow:-8"), std::string("hashed-bow:0x10"), std::string("ollama:-rf"),
+        std::string("ollama:.hidden"), std::string("ollama:a//b"), std::string("ollama:a\tb"),
+        std::string("ollama:\xc3\xa9"), std::string("word2vec:x"), std::string("ollama:https://evil.example/")}) {
+    auto r = parse_embedding_provider(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_TRUE(r.error().message.ends_with(std::string("; it must be ") + std::string(kEmbeddingProviderForms)))
+        << r.error().message;
+  }
+  // A model is never where a request goes: the Bedrock path segment is percent-encoded.
+  EXPECT_EQ(encode_model_id("a/../b:0"), "a%2F..%2Fb%3A0");
+}
+
 }  // namespace
 }  // namespace earshot::llm

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 
 #include "earshot/storage/mysql_repositories.hpp"
 #include "earshot/storage/repository_set.hpp"
@@ -45,8 +46,8 @@ std::vector<KnowledgeChunkInput> chunk_rows(int n, float tag) {
   for (int i = 0; i < n; ++i) {
     KnowledgeChunkInput c;
     c.chunk_index = i;
-    c.start_offset = i * 100;
-    c.end_offset = i * 100 + 99;
+    c.start_offset = std::int64_t{i} * 100;
+    c.end_offset = (std::int64_t{i} * 100) + 99;
     c.text = fmt::format("refund chunk {}", i);
     c.vector = {tag, static_cast<float>(i), -1.5F};
     out.push_back(c);
@@ -177,6 +178,7 @@ TEST_F(RagStorageTest, KnowledgeDocumentLifecycleWithVersions) {
 
 TEST_F(RagStorageTest, KnowledgeListingAndChunkScansPageByKeyset) {
   std::vector<Id> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) ids.push_back(kb_.create(a_, document(fmt::format("Doc {}", i), "same text")).value());
   const Id foreign = kb_.create(b_, document("Doc b", "same text")).value();
   ASSERT_TRUE(*kb_.set_status(a_, ids[1], 1, KnowledgeStatus::kFailed, "x"));
@@ -367,6 +369,97 @@ TEST_F(RagStorageTest, EmbeddingScansAreKeysetAndTenantScoped) {
   // Deleting the call deletes its vectors.
   ASSERT_TRUE(*calls_.remove(a_, y));
   EXPECT_TRUE(embeddings_.rows_of_call(a_, "m1", y)->empty());
+}
+
+// A re-embedding's reads and write: the analysed calls (analyzed, notified) of the business
+// whose whole-call vector another model made, in call id order after a cursor, bounded; the
+// conditional swap of a call's vectors that refuses once its rows changed.
+TEST_F(RagStorageTest, CallsNeedingEmbeddingAndTheConditionalSwapOfACallsVectors) {
+  auto analysed = [&](const TenantId& t, const std::string& ext, CallStatus status) {
+    const Id id = make_call(t, ext, 0);
+    for (auto [from, to] : {std::pair{CallStatus::kPending, CallStatus::kTranscribing},
+                            std::pair{CallStatus::kTranscribing, CallStatus::kTranscribed},
+                            std::pair{CallStatus::kTranscribed, CallStatus::kAnalyzing},
+                            std::pair{CallStatus::kAnalyzing, CallStatus::kAnalyzed},
+                            std::pair{CallStatus::kAnalyzed, CallStatus::kNotified}}) {
+      if (from == status) break;
+      EXPECT_TRUE(*calls_.advance(t, id, from, to));
+    }
+    return id;
+  };
+  const Id p = analysed(a_, "p", CallStatus::kAnalyzed);
+  const Id q = analysed(a_, "q", CallStatus::kNotified);
+  const Id r = analysed(a_, "r", CallStatus::kAnalyzed);
+  const Id busy = analysed(a_, "busy", CallStatus::kAnalyzing);
+  const Id done = analysed(a_, "done", CallStatus::kAnalyzed);
+  const Id theirs = analysed(b_, "theirs", CallStatus::kAnalyzed);
+  for (const Id id : {p, q, r, busy}) {
+    ASSERT_TRUE(embeddings_.replace(a_, id, {vector_row(-1, "old", "", 1), vector_row(0, "old", "refund please", 2)}));
+  }
+  ASSERT_TRUE(embeddings_.replace(a_, done, {vector_row(-1, "new", "", 3), vector_row(0, "new", "thanks", 4)}));
+  ASSERT_TRUE(embeddings_.replace(b_, theirs, {vector_row(-1, "old", "", 5)}));
+
+  auto stale = embeddings_.calls_needing_embedding(a_, "new", 0, 2);
+  ASSERT_TRUE(stale) << stale.error().to_string();
+  ASSERT_EQ(stale->size(), 2U);
+  EXPECT_EQ(stale->at(0).call_id, p);
+  EXPECT_EQ(stale->at(0).model, "old");
+  EXPECT_EQ(stale->at(1).call_id, q);  // notified counts as analysed
+  stale = embeddings_.calls_needing_embedding(a_, "new", q, 100);
+  ASSERT_EQ(stale->size(), 1U);  // r; busy is being analysed, done has the new model's
+  EXPECT_EQ(stale->at(0).call_id, r);
+  EXPECT_TRUE(embeddings_.calls_needing_embedding(a_, "new", r, 100)->empty());
+  ASSERT_EQ(embeddings_.calls_needing_embedding(b_, "new", 0, 100)->size(), 1U);  // only its own
+  EXPECT_EQ(embeddings_.calls_needing_embedding(b_, "new", 0, 100)->at(0).call_id, theirs);
+  EXPECT_EQ(code_of(embeddings_.calls_needing_embedding(a_, "new", 0, 0)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of(embeddings_.calls_needing_embedding(a_, "new", 0, 1001)), ErrorCode::kInvalidArgument);
+
+  // The swap: only while the call's rows are the ones read; the old rows go with it.
+  const auto old_rows = embeddings_.rows_of_call(a_, "old", p).value();
+  std::vector<Id> ids;
+  ids.reserve(old_rows.size());
+  for (const auto& row : old_rows) ids.push_back(row.id);
+  const std::vector<CallEmbedding> fresh{vector_row(-1, "new", "", 6), vector_row(0, "new", "refund please", 7)};
+  EXPECT_FALSE(*embeddings_.replace_if_unchanged(a_, p, std::span<const Id>(ids).first(1), fresh));  // not all of them
+  EXPECT_FALSE(*embeddings_.replace_if_unchanged(b_, p, ids, fresh));  // another business's call: nothing
+  EXPECT_EQ(embeddings_.rows_of_call(a_, "old", p)->size(), 2U);
+  EXPECT_TRUE(*embeddings_.replace_if_unchanged(a_, p, std::vector<Id>{ids[1], ids[0]}, fresh));
+  EXPECT_TRUE(embeddings_.rows_of_call(a_, "old", p)->empty());
+  const auto now = embeddings_.rows_of_call(a_, "new", p).value();
+  ASSERT_EQ(now.size(), 2U);
+  EXPECT_EQ(now[1].text, "refund please");
+  EXPECT_EQ(now[1].vector, fresh[1].vector);
+  // The same ids again: they are gone (re-embedded, or analysed again), nothing written.
+  EXPECT_FALSE(*embeddings_.replace_if_unchanged(a_, p, ids, {vector_row(-1, "other", "", 8)}));
+  EXPECT_EQ(embeddings_.rows_of_call(a_, "new", p)->size(), 2U);
+  // A deleted call: nothing written.
+  ASSERT_TRUE(*calls_.remove(a_, q));
+  EXPECT_FALSE(*embeddings_.replace_if_unchanged(a_, q, ids, fresh));
+  EXPECT_TRUE(embeddings_.rows_of_call(a_, "new", q)->empty());
+}
+
+// The re-embedding's listing walks the business's (bid, call_id, chunk_index) range in call
+// order, without a sort.
+TEST_F(RagStorageTest, CallsNeedingEmbeddingWalksTheCallChunkIndexWithoutSorting) {
+  auto plan = db_.execute(
+      "EXPLAIN SELECT STRAIGHT_JOIN e.call_id, e.model FROM call_embeddings e FORCE INDEX "
+      "(uq_embeddings_bid_call_chunk) "
+      "JOIN call_records c FORCE INDEX (uq_calls_id) ON c.id = e.call_id AND c.bid = e.bid "
+      "WHERE e.bid = ? AND e.call_id > ? AND e.chunk_index = -1 AND e.model <> ? "
+      "AND c.status IN ('analyzed', 'notified') ORDER BY e.call_id LIMIT ?",
+      {a_.bid(), 0, "m1", 100});
+  ASSERT_TRUE(plan) << plan.error().to_string();
+  ASSERT_EQ(plan->rows.size(), 2U);
+  std::map<std::string, std::string> first;
+  for (std::size_t i = 0; i < plan->columns.size(); ++i) first[plan->columns[i]] = plan->rows[0][i].as_string();
+  EXPECT_EQ(first["table"], "e");
+  EXPECT_EQ(first["key"], "uq_embeddings_bid_call_chunk");
+  EXPECT_EQ(first["type"], "range");
+  EXPECT_EQ(first["Extra"].find("filesort"), std::string::npos) << first["Extra"];
+  std::map<std::string, std::string> second;
+  for (std::size_t i = 0; i < plan->columns.size(); ++i) second[plan->columns[i]] = plan->rows[1][i].as_string();
+  EXPECT_EQ(second["key"], "uq_calls_id");
+  EXPECT_EQ(second["type"], "eq_ref");
 }
 
 // The scans' statements as the repositories issue them: each walks its (bid, model, id)

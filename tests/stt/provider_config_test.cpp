@@ -1,5 +1,6 @@
 #include "earshot/stt/provider_config.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace earshot::stt {
@@ -47,8 +48,25 @@ TEST(ProviderConfig, RefusesUnknownKeysAndBadValuesNamingTheKey) {
   EXPECT_FALSE(parse_provider_config("not json"));
 }
 
+// The names parse_provider_config knows are the ones is_known_provider answers for and its
+// refusal lists (the pipeline-config route checks stt_provider with them).
+TEST(ProviderConfig, KnownProvidersAreTheOnesTheParserAccepts) {
+  EXPECT_EQ(known_provider_names(), "sarvam, deepgram, openai, whisper_cpp");
+  for (const char* name : {"sarvam", "deepgram", "openai", "whisper_cpp"}) {
+    EXPECT_TRUE(is_known_provider(name)) << name;
+    EXPECT_TRUE(parse_provider_config(fmt::format(R"({{"provider":"{}","api_key":"k"}})", name))) << name;
+  }
+  for (const char* name : {"acme", "", "Sarvam", "sarvam:saarika", "whisper"}) {
+    EXPECT_FALSE(is_known_provider(name)) << name;
+    auto c = parse_provider_config(fmt::format(R"({{"provider":"{}","api_key":"k"}})", name));
+    ASSERT_FALSE(c) << name;
+  }
+  EXPECT_EQ(parse_provider_config(R"({"provider":"acme"})").error().message,
+            "provider config: provider must be one of sarvam, deepgram, openai, whisper_cpp");
+}
+
 TEST(AudioContentType, ComesFromTheBytes) {
-  const auto pad = [](std::string head) { return head + std::string(64, '\x01'); };
+  const auto pad = [](const std::string& head) { return head + std::string(64, '\x01'); };
   EXPECT_EQ(audio_content_type(pad(std::string("RIFF\x24\x00\x00\x00WAVEfmt ", 16))), "audio/wav");
   EXPECT_EQ(audio_content_type(pad("fLaC")), "audio/flac");
   EXPECT_EQ(audio_content_type(pad("OggS")), "audio/ogg");

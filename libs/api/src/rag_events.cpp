@@ -27,8 +27,8 @@ std::string status_field(const nlohmann::json& data) {
 }  // namespace
 
 bool apply_index_event(rag::IndexRegistry& index, const std::string& bid, const cache::LiveEvent& event) {
-  if (event.type != "call.status" && event.type != "call.deleted" && event.type != "knowledge.status" &&
-      event.type != "knowledge.deleted") {
+  if (event.type != "call.status" && event.type != "call.reindexed" && event.type != "call.deleted" &&
+      event.type != "knowledge.status" && event.type != "knowledge.deleted") {
     return true;
   }
   const auto parsed = nlohmann::json::parse(event.json, nullptr, /*allow_exceptions=*/false);
@@ -38,6 +38,10 @@ bool apply_index_event(rag::IndexRegistry& index, const std::string& bid, const 
   if (event.type == "call.status") {
     const auto call_id = id_field(data, "call_id");
     if (call_id == 0 || status_field(data) != "analyzed") return true;
+    st = index.refresh_call(bid, call_id);
+  } else if (event.type == "call.reindexed") {
+    const auto call_id = id_field(data, "call_id");
+    if (call_id == 0) return true;
     st = index.refresh_call(bid, call_id);
   } else if (event.type == "call.deleted") {
     const auto call_id = id_field(data, "call_id");

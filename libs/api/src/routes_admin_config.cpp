@@ -2,8 +2,10 @@
 // /api/v1/admin/businesses/{bid}/agents (analysis agents). Pieces of add_admin_routes.
 #include <regex>
 
+#include "earshot/api/dispatcher.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/pipeline/provider_checks.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/config_repositories.hpp"
@@ -122,14 +124,18 @@ Status apply_pipeline_settings(const Json& b, storage::PipelineConfig& c) {
     else
       return invalid("lead_filter_mode must be off|prefer|require");
   }
-  static const std::regex provider_re("^[a-z0-9][a-z0-9_.-]{0,63}$");
-  for (const char* k : {"stt_provider", "embedding_provider"}) {
-    auto v = detail::str_field(b, k, false, 1, 64);
-    if (!v) return std::unexpected(v.error());
-    if (const std::optional<std::string>& provider = *v) {
-      if (!std::regex_match(*provider, provider_re)) return invalid(fmt::format("{} is not a provider name", k));
-      (std::string_view(k) == "stt_provider" ? c.stt_provider : c.embedding_provider) = *provider;
-    }
+  // Checked by the code the workers build the providers with (pipeline/provider_checks.hpp).
+  auto stt = detail::str_field(b, "stt_provider", false, 1, 64);
+  if (!stt) return std::unexpected(stt.error());
+  if (const std::optional<std::string>& provider = *stt) {
+    if (auto st = pipeline::check_stt_provider(*provider); !st) return invalid(st.error().message);
+    c.stt_provider = *provider;
+  }
+  auto embedder = detail::str_field(b, "embedding_provider", false, 1, 64);
+  if (!embedder) return std::unexpected(embedder.error());
+  if (const std::optional<std::string>& provider = *embedder) {
+    if (auto st = pipeline::check_embedding_provider(*provider); !st) return invalid(st.error().message);
+    c.embedding_provider = *provider;
   }
   auto lang = detail::str_field(b, "language", false, 2, 16);
   if (!lang) return std::unexpected(lang.error());
@@ -207,21 +213,31 @@ Result<Reply> put_pipeline_config(GatewayServices& s, const Request& req, const 
       if (auto st = detail::check_destinations(*s.egress_policy, k, (*b)[k]); !st) return std::unexpected(st.error());
     }
   }
-  if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
-  auto got = repo.get(t);
-  if (!got) return std::unexpected(got.error());
-  // A new embedder: the embed worker re-embeds the knowledge documents whose chunks another
-  // embedder made (docs/rag.md). The config is saved either way; a broker failure is logged.
+  // A new embedder: the embed worker re-embeds the knowledge documents and calls another
+  // embedder made (docs/rag.md). The message is queued before the change is saved, so no
+  // saved change is ever without one: when the broker refuses, nothing is saved (503). The
+  // worker waits for the config to name the embedder, and drops the message when the save
+  // below fails.
   if (const std::string before = c ? c->embedding_provider : storage::PipelineConfig{}.embedding_provider;
-      got->embedding_provider != before) {
+      cfg.embedding_provider != before) {
     std::vector<queue::OutgoingMessage> m;
     m.push_back(queue::make_stage_message(
         s.queues.topology(),
-        queue::EmbedRequest{.bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = got->embedding_provider}));
+        queue::EmbedRequest{.bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = cfg.embedding_provider}));
     if (auto st = s.queues.publish(std::move(m)); !st) {
-      log::warn("re-embedding not queued", {{"bid", t.bid()}, {"error", st.error().message}});
+      // The broker's words stay in the log; the caller learns what happened and what to do.
+      log::warn("re-embedding not queued; pipeline config not saved",
+                {{"bid", t.bid()}, {"error", st.error().message}});
+      Reply busy = error_reply(Error(ErrorCode::kUnavailable,
+                                     "the new embedding_provider could not be queued for re-embedding (the message "
+                                     "broker refused it); nothing was saved, try again"));
+      busy.headers.emplace_back("Retry-After", "5");
+      return busy;
     }
   }
+  if (auto st = repo.put(t, cfg); !st) return std::unexpected(st.error());
+  auto got = repo.get(t);
+  if (!got) return std::unexpected(got.error());
   return Reply::ok(pipeline_json(*got));
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "earshot/http/sigv4.hpp"
@@ -40,6 +42,15 @@ ChatEndpoint endpoint(const ProviderSpec& spec, const ProviderDefaults& d) {
     e.base_url = d.bedrock_url;
   }
   return e;
+}
+
+bool alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// What an embedding model name may hold.
+bool model_char(char c) {
+  return alnum(c) || c == '.' || c == '_' || c == '-' || c == ':' || c == '/' || c == '@';
 }
 
 }  // namespace
@@ -136,35 +147,58 @@ Result<std::unique_ptr<ChatProvider>> make_chat_provider(const ProviderSpec& spe
   return make_error(ErrorCode::kInvalidArgument, fmt::format("unknown LLM provider '{}'", spec.provider));
 }
 
+Result<EmbeddingSpec> parse_embedding_provider(std::string_view spec) {
+  auto bad = [](std::string_view why) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("embedding_provider {}; it must be {}", why, kEmbeddingProviderForms));
+  };
+  const auto colon = spec.find(':');
+  const std::string_view kind = spec.substr(0, colon);
+  const std::string_view model = colon == std::string_view::npos ? std::string_view() : spec.substr(colon + 1);
+  EmbeddingSpec out;
+  if (spec.empty() || kind == "hashed-bow") {
+    out.provider = "hashed-bow";
+    if (colon == std::string_view::npos) return out;
+    int dim = 0;
+    const std::string digits(model);
+    const char* end = digits.c_str() + digits.size();
+    if (auto [p, ec] = std::from_chars(digits.c_str(), end, dim);
+        digits.empty() || ec != std::errc() || p != end || dim < 8 || dim > 4096) {
+      return bad("hashed-bow:N needs N from 8 to 4096");
+    }
+    out.dimension = dim;
+    return out;
+  }
+  if (kind != "ollama" && kind != "openai" && kind != "bedrock" && kind != "titan") {
+    // Named back only when it looks like a name (never echo control characters or pages of text).
+    const bool nameable =
+        !kind.empty() && kind.size() <= 32 && std::ranges::all_of(kind, [](char c) { return alnum(c) || c == '-'; });
+    return bad(nameable ? fmt::format("names an unknown provider '{}'", kind) : std::string("names no known provider"));
+  }
+  out.provider = std::string(kind);
+  if (model.empty()) return bad(fmt::format("'{}' needs a model ({}:MODEL)", kind, kind));
+  if (model.size() > kMaxEmbeddingModel || !alnum(model.front()) || !std::ranges::all_of(model, model_char) ||
+      model.find("..") != std::string_view::npos || model.find("//") != std::string_view::npos) {
+    return bad(fmt::format(
+        "has a bad model name (1-{} letters, digits and . _ - : / @, starting with a letter or digit, no .. or //)",
+        kMaxEmbeddingModel));
+  }
+  out.model = std::string(model);
+  return out;
+}
+
 Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(std::string_view spec,
                                                                    const std::vector<ProviderSpec>& chain,
                                                                    const std::map<std::string, std::string>& secrets,
                                                                    const ProviderDefaults& defaults,
                                                                    http::HttpClient& client, const Clock& clock) {
-  const auto colon = spec.find(':');
-  const std::string kind(spec.substr(0, colon));
-  const std::string model(colon == std::string_view::npos ? std::string_view() : spec.substr(colon + 1));
-  if (kind.empty() || kind == "hashed-bow") {
-    int dim = 256;
-    if (!model.empty()) {
-      try {
-        dim = std::stoi(model);
-      } catch (const std::exception&) {
-        dim = 0;
-      }
-      if (dim < 8 || dim > 4096) {
-        return make_error(ErrorCode::kInvalidArgument, "embedding_provider hashed-bow:N needs N from 8 to 4096");
-      }
-    }
-    return std::make_unique<HashedBowEmbedder>(dim);
-  }
-  if (model.empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("embedding_provider '{}' needs a model (provider:model)", spec));
-  }
+  auto parsed = parse_embedding_provider(spec);
+  if (!parsed) return std::unexpected(parsed.error());
+  const std::string& kind = parsed->provider;
+  if (kind == "hashed-bow") return std::make_unique<HashedBowEmbedder>(parsed->dimension);
   ProviderSpec s;
   s.provider = kind;
-  s.model = model;
+  s.model = parsed->model;
   for (const auto& c : chain) {
     if (c.provider == kind) {
       s.base_url = c.base_url;

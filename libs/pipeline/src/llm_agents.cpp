@@ -7,6 +7,7 @@
 #include "earshot/analytics/conversation.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/default_agents.hpp"
+#include "earshot/pipeline/provider_checks.hpp"
 
 namespace earshot::pipeline {
 
@@ -163,6 +164,12 @@ Result<std::shared_ptr<const BusinessLlm>> LlmProviderFactory::for_business(cons
   if (slot.second) retired_.push_back(std::move(slot.second));  // requests may still use it
   slot = {config.version, b};
   return std::shared_ptr<const BusinessLlm>(b);
+}
+
+Status check_embedding_provider(std::string_view embedding_provider) {
+  auto parsed = llm::parse_embedding_provider(embedding_provider);
+  if (!parsed) return std::unexpected(parsed.error());
+  return {};
 }
 
 // ---- inputs ------------------------------------------------------------------------------
@@ -327,7 +334,13 @@ Result<std::vector<storage::CallEmbedding>> LlmAgents::embed(const BusinessLlm& 
                                                              const std::vector<analytics::TranscriptSegment>& redacted,
                                                              std::chrono::milliseconds wait) {
   if (llm.embedder == nullptr) return std::vector<storage::CallEmbedding>{};
-  const auto chunks = chunk_transcript(redacted, settings_.embedding_chunk_words);
+  return embed_call_chunks(llm, chunk_transcript(redacted, settings_.embedding_chunk_words), wait);
+}
+
+Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm& llm,
+                                                              const std::vector<TranscriptChunk>& chunks,
+                                                              std::chrono::milliseconds wait) {
+  if (llm.embedder == nullptr) return std::vector<storage::CallEmbedding>{};
   std::vector<std::string> texts;
   std::string whole;
   for (const auto& c : chunks) whole += (whole.empty() ? "" : "\n") + c.text;

@@ -11,6 +11,7 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/pipeline/provider_checks.hpp"
 #include "earshot/pipeline/work_pool.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
@@ -102,10 +103,26 @@ analytics::AudioMeasurement measure_by_transcript(const audio::AudioBuffer& audi
   return analytics::measure_from_segments(audio, agent, customer);
 }
 
+namespace {
+
+// The in-process transcribers (empty: the offline engine, the column's old default).
+bool is_local(std::string_view provider) {
+  return provider == "none" || provider == "pocketsphinx" || provider == "local" || provider.empty();
+}
+
+}  // namespace
+
+Status check_stt_provider(std::string_view stt_provider) {
+  if (is_local(stt_provider) || stt::is_known_provider(stt_provider)) return {};
+  return make_error(
+      ErrorCode::kInvalidArgument,
+      fmt::format("stt_provider must be one of pocketsphinx, local, none, {}", stt::known_provider_names()));
+}
+
 Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
   if (provider == "none") return std::make_shared<NoTranscriber>();
-  if (provider == "pocketsphinx" || provider == "local" || provider.empty()) {
+  if (is_local(provider)) {
     thread_local std::shared_ptr<LocalTranscriber> local;
     if (!local) {
       auto engine = stt::LocalEngine::create();
@@ -122,7 +139,7 @@ namespace {
 
 // Speech providers reached over HTTP (everything but the in-process engines).
 bool is_remote(const std::string& provider) {
-  return !(provider == "none" || provider == "pocketsphinx" || provider == "local" || provider.empty());
+  return !is_local(provider);
 }
 
 // One provider job per call: the request goes out on the HTTP loop and the answer comes back

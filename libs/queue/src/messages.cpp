@@ -216,6 +216,7 @@ EmbedRequest EmbedRequest::for_document(std::string bid, std::int64_t document_i
 std::string EmbedRequest::to_json() const {
   json j{{"schema_version", kSchemaVersion}, {"bid", bid}, {"kind", embed_kind_name(kind)}, {"id", id}};
   if (version) j["version"] = *version;
+  if (after) j["after"] = *after;
   return j.dump();
 }
 
@@ -227,6 +228,7 @@ Result<EmbedRequest> EmbedRequest::parse(std::string_view body) {
                                                                                                  : EmbedKind::kDocument,
                  .id = (*j)["id"].get<std::string>()};
   if (auto it = j->find("version"); it != j->end()) r.version = it->get<std::int64_t>();
+  if (auto it = j->find("after"); it != j->end()) r.after = it->get<std::int64_t>();
   return r;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -17,6 +18,23 @@ audio::AudioFormat sniff(std::string_view bytes) {
   const auto head = bytes.substr(0, 64);
   return audio::detect_format(
       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(head.data()), head.size()));
+}
+
+// The providers this library has adapters for, with their public endpoints.
+struct KnownProvider {
+  std::string_view name;
+  std::string_view default_base_url;
+};
+constexpr std::array<KnownProvider, 4> kKnown = {{{"sarvam", "https://api.sarvam.ai"},
+                                                  {"deepgram", "https://api.deepgram.com"},
+                                                  {"openai", "https://api.openai.com"},
+                                                  {"whisper_cpp", "http://127.0.0.1:8080"}}};
+
+const KnownProvider* known(std::string_view name) {
+  for (const auto& k : kKnown) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
 }
 
 Status check_url(std::string_view key, const std::string& url) {
@@ -136,25 +154,26 @@ Result<ProviderConfig> parse_provider_config(std::string_view text) {
     }
     if (!s) return std::unexpected(s.error());
   }
-  if (c.provider == "sarvam") {
-    if (c.base_url.empty()) c.base_url = "https://api.sarvam.ai";
-  } else if (c.provider == "deepgram") {
-    if (c.base_url.empty()) c.base_url = "https://api.deepgram.com";
-  } else if (c.provider == "openai") {
-    if (c.base_url.empty()) c.base_url = "https://api.openai.com";
-  } else if (c.provider == "whisper_cpp") {
-    if (c.base_url.empty()) c.base_url = "http://127.0.0.1:8080";
-  } else if (c.provider.empty()) {
-    return bad("provider", "is required");
-  } else {
-    return bad("provider", "must be one of sarvam, deepgram, openai, whisper_cpp");
-  }
+  if (c.provider.empty()) return bad("provider", "is required");
+  const KnownProvider* k = known(c.provider);
+  if (k == nullptr) return bad("provider", "must be one of " + known_provider_names());
+  if (c.base_url.empty()) c.base_url = k->default_base_url;
   if ((c.provider == "sarvam" || c.provider == "deepgram") && c.api_key.empty()) {
     return bad("api_key", "is required for " + c.provider);
   }
   while (c.base_url.ends_with('/')) c.base_url.pop_back();
   if (auto s = check_url("base_url", c.base_url); !s) return std::unexpected(s.error());
   return c;
+}
+
+bool is_known_provider(std::string_view name) {
+  return known(name) != nullptr;
+}
+
+std::string known_provider_names() {
+  std::string out;
+  for (const auto& k : kKnown) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
 }
 
 Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config, http::HttpClient& client,

@@ -255,6 +255,13 @@ class FakeCallRepository final : public storage::CallRepository {
     auto it = calls_.find(id);
     return it != calls_.end() && it->second.bid == t.bid();
   }
+  // The tenant's call's status (none for another business's or a missing call).
+  [[nodiscard]] std::optional<storage::CallStatus> status_of(const storage::TenantId& t, storage::Id id) const {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second.bid != t.bid()) return std::nullopt;
+    return it->second.record.status;
+  }
   // What MetricsRepository::put and AnalysisRepository::record write on the call row.
   void set_scores(const storage::TenantId& t, storage::Id id, std::optional<double> talk_ratio,
                   std::optional<double> sentiment) {

@@ -1,8 +1,9 @@
 #pragma once
 // In-memory EmbeddingRepository (storage/repositories.hpp): kNotFound for a call that is not
-// the tenant's (checked against the FakeCallRepository given). Every stored row gets a new
-// id (ascending, as AUTO_INCREMENT): replacing a call's rows retires their ids, as in
-// MariaDB. Thread-safe.
+// the tenant's (checked against the FakeCallRepository given, which also gives the call
+// statuses calls_needing_embedding filters on). Every stored row gets a new id (ascending,
+// as AUTO_INCREMENT): replacing a call's rows retires their ids, as in MariaDB. fail_next(e)
+// makes the next re-embedding read or write fail. Thread-safe.
 
 #include <algorithm>
 #include <map>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "fakes/storage/calls_fake.hpp"
+#include "fakes/storage/fail_next.hpp"
 
 namespace earshot::testing {
 
@@ -85,6 +87,54 @@ class FakeEmbeddingRepository final : public storage::EmbeddingRepository {
     return std::vector<std::string>(out.begin(), out.end());
   }
 
+  Result<std::vector<storage::StaleCallEmbeddings>> calls_needing_embedding(const storage::TenantId& t,
+                                                                            std::string_view model,
+                                                                            storage::Id after_call_id,
+                                                                            int limit) override {
+    if (limit < 1 || limit > 1000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..1000");
+    std::map<storage::Id, std::string> stale;  // call id -> model of its whole-call vector
+    {
+      std::lock_guard lock(mu_);
+      if (auto e = failure_.take()) return std::unexpected(*e);
+      for (const auto& [id, s] : rows_) {
+        if (s.bid == t.bid() && s.call_id > after_call_id && s.row.chunk_index == -1 && s.row.model != model) {
+          stale.emplace(s.call_id, s.row.model);
+        }
+      }
+    }
+    std::vector<storage::StaleCallEmbeddings> out;
+    for (const auto& [call_id, m] : stale) {
+      const auto status = calls_.status_of(t, call_id);
+      if (status != storage::CallStatus::kAnalyzed && status != storage::CallStatus::kNotified) continue;
+      if (out.size() == static_cast<std::size_t>(limit)) break;
+      out.push_back({call_id, m});
+    }
+    return out;
+  }
+
+  Result<bool> replace_if_unchanged(const storage::TenantId& t, storage::Id call_id,
+                                    std::span<const storage::Id> expected,
+                                    const std::vector<storage::CallEmbedding>& rows) override {
+    if (!calls_.exists(t, call_id)) return false;
+    std::lock_guard lock(mu_);
+    if (auto e = failure_.take()) return std::unexpected(*e);
+    std::set<storage::Id> have;
+    for (const auto& [id, s] : rows_) {
+      if (s.bid == t.bid() && s.call_id == call_id) have.insert(id);
+    }
+    if (have != std::set<storage::Id>(expected.begin(), expected.end()) || have.size() != expected.size()) return false;
+    std::erase_if(rows_, [&](const auto& kv) { return have.contains(kv.first); });
+    for (const auto& e : rows) rows_.emplace(++next_id_, Stored{t.bid(), call_id, e});
+    return true;
+  }
+
+  // ---- test hooks ----
+  // The next call_needing_embedding or replace_if_unchanged answers `e` (a MariaDB outage).
+  void fail_next(Error e) {
+    std::lock_guard lock(mu_);
+    failure_.arm(std::move(e));
+  }
+
  private:
   struct Stored {
     std::string bid;
@@ -108,6 +158,7 @@ class FakeEmbeddingRepository final : public storage::EmbeddingRepository {
   std::mutex mu_;
   std::map<storage::Id, Stored> rows_;
   storage::Id next_id_ = 0;
+  FailNext failure_;
 };
 
 }  // namespace earshot::testing

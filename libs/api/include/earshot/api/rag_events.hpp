@@ -2,6 +2,9 @@
 // Keeps the gateway's search shards current from a business's live events (docs/rag.md):
 //   call.status  with status "analyzed"  -> the call's rows are re-read (new or reprocessed)
 //   call.status  with any other status   -> nothing (the rows change only when analyzed)
+//   call.reindexed                       -> the call's rows are re-read (the embed worker
+//                                           re-embedded it for a new embedder: the new
+//                                           model's shard gains it, the old one's loses it)
 //   call.deleted                         -> the call leaves every shard of the business
 //   knowledge.status with status "ready" -> the document's rows are re-read
 //   knowledge.status (other) / knowledge.deleted -> the document leaves the shards

@@ -10,8 +10,10 @@
 // Secrets: openai -> "openai_api_key" (or "llm_api_key"); bedrock -> "aws_access_key_id",
 // "aws_secret_access_key" [, "aws_session_token"].
 // embedding_provider: "hashed-bow" (dimension 256) | "hashed-bow:N" | "ollama:MODEL" |
-// "openai:MODEL" | "bedrock:amazon.titan-embed-text-v2:0"; an HTTP embedder uses the
-// base_url of the first chain entry of the same provider, else the provider's default.
+// "openai:MODEL" | "bedrock:amazon.titan-embed-text-v2:0" (parse_embedding_provider); an HTTP
+// embedder uses the base_url of the first chain entry of the same provider, else the
+// provider's default. The model never chooses where a request goes: it is a field of the
+// request body (Ollama, OpenAI) or one percent-encoded path segment (Bedrock).
 
 #include <chrono>
 #include <map>
@@ -54,6 +56,28 @@ struct ProviderDefaults {
 [[nodiscard]] Result<std::unique_ptr<ChatProvider>> make_chat_provider(
     const ProviderSpec& spec, const std::map<std::string, std::string>& secrets, const ProviderDefaults& defaults,
     http::HttpClient& client, const Clock& clock);
+
+// An embedding_provider value, as make_embedding_provider reads it.
+struct EmbeddingSpec {
+  std::string provider;  // hashed-bow | ollama | openai | bedrock | titan (bedrock's Titan models)
+  std::string model;     // empty for hashed-bow
+  int dimension = 256;   // hashed-bow only
+};
+
+// The valid forms, as errors name them.
+inline constexpr std::string_view kEmbeddingProviderForms =
+    "hashed-bow, hashed-bow:N (N from 8 to 4096), ollama:MODEL, openai:MODEL or bedrock:MODEL";
+// The longest MODEL (an embedder id, "bedrock:" + MODEL, fits the 128 characters stored
+// with each vector).
+inline constexpr std::size_t kMaxEmbeddingModel = 120;
+
+// "" and "hashed-bow" (256 dimensions), "hashed-bow:N" (N 8..4096, digits only), or
+// "ollama:MODEL", "openai:MODEL", "bedrock:MODEL", "titan:MODEL" where MODEL is 1-120
+// characters of letters, digits and . _ - : / @ (Ollama names hold tags and namespaces,
+// "nomic-embed-text:latest", "hf.co/org/model:Q4"; Bedrock ids hold colons), starting with a
+// letter or digit, without ".." or "//". Anything else is kInvalidArgument naming the
+// valid forms.
+[[nodiscard]] Result<EmbeddingSpec> parse_embedding_provider(std::string_view spec);
 
 [[nodiscard]] Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(
     std::string_view spec, const std::vector<ProviderSpec>& chain, const std::map<std::string, std::string>& secrets,

@@ -166,6 +166,15 @@ struct TranscriptChunk {
 [[nodiscard]] std::vector<TranscriptChunk> chunk_transcript(const std::vector<analytics::TranscriptSegment>& segments,
                                                             std::int64_t words);
 
+// A call's vectors from its chunks, in one request to the business's embedder waited for up
+// to `wait` (kTimeout after): the whole call (the chunks' texts joined by newlines) as chunk
+// -1, then each chunk (0, 1, ...), all with the embedder's id as model. What LlmAgents::embed
+// stores after chunk_transcript, and what the embed stage re-embeds a call with from its
+// stored chunks when the business changes its embedder. No embedder: no vectors.
+[[nodiscard]] Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm& llm,
+                                                                            const std::vector<TranscriptChunk>& chunks,
+                                                                            std::chrono::milliseconds wait);
+
 class LlmAgents {
  public:
   // `cache` may be null. Metrics: earshot_llm_duration_seconds{provider},
@@ -183,7 +192,8 @@ class LlmAgents {
   [[nodiscard]] std::vector<llm::AgentResult> run(const BusinessLlm& llm, const std::vector<llm::AgentConfig>& agents,
                                                   const llm::AgentInput& input, std::chrono::milliseconds wait);
 
-  // The call's vectors: the whole (redacted) transcript as chunk -1, then each chunk.
+  // The call's vectors: the whole (redacted) transcript as chunk -1, then each chunk
+  // (chunk_transcript, then embed_call_chunks).
   [[nodiscard]] Result<std::vector<storage::CallEmbedding>> embed(
       const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted,
       std::chrono::milliseconds wait);

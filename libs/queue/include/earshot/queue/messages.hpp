@@ -126,8 +126,10 @@ enum class EmbedKind { kDocument, kReembed };
 
 // embed.v1: embed one knowledge-base document (kind document: `id` is the document id,
 // `version` the content version to embed; an older version than the stored one is skipped),
-// or re-embed every document of the business whose chunks were made by another embedder than
-// its current one (kind reembed: `id` names the embedder the change selected) (embed.{bid}).
+// or re-embed every document and analysed call of the business that another embedder than
+// its current one embedded (kind reembed: `id` names the embedder the change selected;
+// `after`, on the steps the worker sends itself, the call id the previous step ended at)
+// (embed.{bid}).
 struct EmbedRequest {
   static constexpr Stage kStage = Stage::kEmbed;
   static constexpr int kSchemaVersion = 1;
@@ -136,6 +138,7 @@ struct EmbedRequest {
   EmbedKind kind = EmbedKind::kDocument;
   std::string id{};
   std::optional<std::int64_t> version{};
+  std::optional<std::int64_t> after{};
 
   [[nodiscard]] static EmbedRequest for_document(std::string bid, std::int64_t document_id, std::int64_t version);
   [[nodiscard]] std::string to_json() const;

@@ -84,6 +84,12 @@ struct EmbeddingRow {
   std::vector<float> vector;  // empty where a method says it does not read vectors
 };
 
+// An analysed call whose vectors another embedder made (the model of its whole-call vector).
+struct StaleCallEmbeddings {
+  Id call_id = 0;
+  std::string model;
+};
+
 class EmbeddingRepository {
  public:
   virtual ~EmbeddingRepository() = default;
@@ -104,6 +110,20 @@ class EmbeddingRepository {
   [[nodiscard]] virtual Result<std::vector<EmbeddingRow>> by_ids(const TenantId& t, std::span<const Id> ids) = 0;
   // The embedders the business has vectors of, sorted.
   [[nodiscard]] virtual Result<std::vector<std::string>> models(const TenantId& t) = 0;
+  // The business's analysed calls (status analyzed or notified) with id > after_call_id
+  // whose whole-call vector (chunk -1) another embedder than `model` made, in call id
+  // order, at most `limit` (1..1000): what a re-embedding for `model` takes next.
+  [[nodiscard]] virtual Result<std::vector<StaleCallEmbeddings>> calls_needing_embedding(const TenantId& t,
+                                                                                         std::string_view model,
+                                                                                         Id after_call_id,
+                                                                                         int limit) = 0;
+  // Replaces the call's vectors by `rows` only while the call's stored rows are exactly
+  // `expected` (row ids, any order), in one transaction that locks the call: false, with
+  // nothing written, when they changed since they were read (the call was analysed or
+  // re-embedded meanwhile) or the call is gone. The old rows go in the same transaction (a
+  // call holds one embedder's rows: unique (bid, call_id, chunk_index)).
+  [[nodiscard]] virtual Result<bool> replace_if_unchanged(const TenantId& t, Id call_id, std::span<const Id> expected,
+                                                          const std::vector<CallEmbedding>& rows) = 0;
 };
 
 struct CategoryMatch {

@@ -171,6 +171,10 @@ class MySqlEmbeddingRepository final : public EmbeddingRepository {
   Result<std::vector<EmbeddingRow>> rows_of_call(const TenantId& t, std::string_view model, Id call_id) override;
   Result<std::vector<EmbeddingRow>> by_ids(const TenantId& t, std::span<const Id> ids) override;
   Result<std::vector<std::string>> models(const TenantId& t) override;
+  Result<std::vector<StaleCallEmbeddings>> calls_needing_embedding(const TenantId& t, std::string_view model,
+                                                                   Id after_call_id, int limit) override;
+  Result<bool> replace_if_unchanged(const TenantId& t, Id call_id, std::span<const Id> expected,
+                                    const std::vector<CallEmbedding>& rows) override;
 
  private:
   Database& db_;

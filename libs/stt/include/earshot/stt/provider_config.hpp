@@ -46,6 +46,11 @@ struct ProviderConfig {
 
 [[nodiscard]] Result<ProviderConfig> parse_provider_config(std::string_view json);
 
+// Whether parse_provider_config and make_provider know the provider `name`; the names they
+// know, as errors list them ("sarvam, deepgram, openai, whisper_cpp").
+[[nodiscard]] bool is_known_provider(std::string_view name);
+[[nodiscard]] std::string known_provider_names();
+
 // The adapter for `config`, wrapped so that per-channel jobs on providers without a
 // multichannel option are split into mono files. `client` and `clock` must outlive it.
 [[nodiscard]] Result<std::unique_ptr<SttProvider>> make_provider(const ProviderConfig& config, http::HttpClient& client,
