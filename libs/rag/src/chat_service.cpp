@@ -343,9 +343,9 @@ void ChatService::Impl::time_out(const std::shared_ptr<Turn>& turn, std::chrono:
     if (turn->incomplete == Incomplete::kNone) turn->incomplete = Incomplete::kTimeout;
   }
   log::warn("chat answer timed out", {{"bid", turn->question.tenant.bid()}});
+  turn->cancel->cancel();
   turn->done(make_error(ErrorCode::kTimeout,
                         fmt::format("the answer took longer than {} ms; try a narrower question", timeout.count())));
-  turn->cancel->cancel();
   Incomplete why = Incomplete::kTimeout;
   {
     std::lock_guard lock(turn->mu);
@@ -410,10 +410,10 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
       turn->prompt.request,
       [turn](std::string_view piece) {
         std::lock_guard lock(turn->mu);
-        if (turn->finished || turn->stored) return;
+        // After a cancel or the deadline: what arrives until the abort is neither shown nor kept.
+        if (turn->finished || turn->stored || turn->cancelled) return;
         turn->any_token = true;
         turn->received += piece;
-        if (turn->cancelled) return;
         turn->on_token(piece);
       },
       std::move(on_done));
