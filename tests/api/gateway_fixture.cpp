@@ -11,7 +11,8 @@
 namespace earshot::testing {
 
 Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest,
-                 api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store) {
+                 api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store,
+                 std::int64_t listener_threads) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(*crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
@@ -69,7 +70,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   api::ApiSettings settings;
   settings.host = "127.0.0.1";
   settings.port = 0;
-  settings.threads = 8;
+  settings.threads = listener_threads;
   settings.max_body_bytes = max_body;
   settings.read_timeout = std::chrono::seconds(5);
   settings.write_timeout = std::chrono::seconds(5);

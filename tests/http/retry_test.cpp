@@ -110,10 +110,13 @@ TEST(SendWithRetry, ACancelledSignalEndsTheRetriesAndNoAttemptFollows) {
   fake.fail_next(testing::FailurePlan::of(5, testing::FailureKind::kServerError));
   auto cancel = std::make_shared<CancelSignal>();
   // Cancelled after the first failed attempt: the retry loop ends there.
-  auto r = send_to_failing_fake(fake, [&] {
-    cancel->cancel();
-    return true;
-  }, cancel);
+  auto r = send_to_failing_fake(
+      fake,
+      [&] {
+        cancel->cancel();
+        return true;
+      },
+      cancel);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;

@@ -374,7 +374,8 @@ TEST_F(ChatTest, CancellingAStreamAbortsTheProvidersRequestAndRetriesNothing) {
   auto o = ollama_provider();
   auto a = openai_provider();
   for (auto* p : std::initializer_list<ChatProvider*>{&o, &a}) {
-    auto& fake = p == &o ? static_cast<testing::FakeChatServer&>(ollama) : static_cast<testing::FakeChatServer&>(openai);
+    auto& fake =
+        p == &o ? static_cast<testing::FakeChatServer&>(ollama) : static_cast<testing::FakeChatServer&>(openai);
     auto req = question();
     req.cancel = std::make_shared<http::CancelSignal>();
     auto cancel = req.cancel;
