@@ -53,7 +53,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   chunk_source = std::make_unique<rag::StorageChunkSource>(repos_->repos().embeddings, repos_->repos().knowledge);
   rag_index = std::make_unique<rag::IndexRegistry>(*chunk_source, SystemClock::instance(), rag::RegistrySettings{});
   retriever = std::make_unique<rag::IndexRetriever>(*rag_index, repos_->repos().calls, repos_->repos().embeddings,
-                                                    repos_->repos().knowledge);
+                                                    repos_->repos().knowledge, &repos_->repos().transcripts);
   llm_http_ = std::make_unique<http::CurlHttpClient>();
   llm_ = std::make_unique<pipeline::LlmProviderFactory>(*llm_http_, SystemClock::instance(), pipeline::LlmSettings{});
   services_->retriever = retriever.get();

@@ -57,6 +57,8 @@ json source_fields(const ChatSource& s) {
   json j{{"n", s.number}, {"kind", call ? "call" : "knowledge"}};
   j["call_id"] = call ? json(s.call_id) : json(nullptr);
   j["start_ms"] = call && s.start_ms >= 0 ? json(s.start_ms) : json(nullptr);
+  j["chunk_start_ms"] = call && s.chunk_start_ms >= 0 ? json(s.chunk_start_ms) : json(nullptr);
+  j["chunk_end_ms"] = call && s.chunk_end_ms >= 0 ? json(s.chunk_end_ms) : json(nullptr);
   j["document_id"] = call ? json(nullptr) : json(s.document_id);
   j["title"] = call ? json(nullptr) : json(s.document_title);
   j["chunk_index"] = call ? json(nullptr) : json(s.chunk_index);
