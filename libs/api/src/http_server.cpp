@@ -10,6 +10,9 @@
 // (every kSweepInterval) closes the sockets whose deadline passed. Arming a deadline is an
 // atomic store, not a timer operation: re-arming a per-connection asio timer four times per
 // request cost a timerfd_settime and an epoll_ctl each time (docs/api.md).
+// A reply given later (Reply::deferred) holds no thread either: the connection keeps the
+// route's deadline and a wait for the client hanging up while a DeferredResponder carries the
+// reply, from whatever thread gives it, to the connection's strand.
 #include <fmt/format.h>
 #include <sys/socket.h>
 
