@@ -474,8 +474,8 @@ TEST(ChatRoutes, OverTheBusinesssRateLimitIs429WithRetryAfter) {
 TEST(ChatRoutes, JsonChatsWaitingForTheLlmHoldNoListenerThread) {
   auto& w = world();
   // A gateway of its own with two listener threads, and an LLM that holds every answer.
-  Gateway small(api::RateLimitOptions{true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 64 * 1024, {}, {}, nullptr,
-                2);
+  Gateway small(api::RateLimitOptions{true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, std::int64_t{64} * 1024,
+                {}, {}, nullptr, 2);
   small.services().retriever = &w.retriever;
   small.services().llm = w.llm.get();
   small.services().rag.chat_timeout = 30s;
@@ -492,6 +492,7 @@ TEST(ChatRoutes, JsonChatsWaitingForTheLlmHoldNoListenerThread) {
   held.hold(true);
   constexpr int kChats = 4;  // twice the listener threads
   std::vector<std::future<HttpReply>> chats;
+  chats.reserve(kChats);
   for (int i = 0; i < kChats; ++i) {
     chats.push_back(std::async(std::launch::async, [&] {
       return small.request("POST", "/api/v1/chat", admin, {{"question", "why was the refund late?"}});

@@ -149,7 +149,7 @@ std::string Gateway::new_business(const std::string& prefix) {
 }
 
 std::string Gateway::user_token(const std::string& bid, const std::string& role) {
-  const std::string admin = login("admin@" + bid + ".test", kPassword, bid);
+  std::string admin = login("admin@" + bid + ".test", kPassword, bid);
   if (role == "admin") return admin;
   const std::string email = role + "-" + unique_suffix() + "@" + bid + ".test";
   auto r = request("POST", "/api/v1/admin/businesses/" + bid + "/users", admin,

@@ -339,7 +339,7 @@ class Server {
 api::ApiSettings settings(int handler_threads = 4) {
   api::ApiSettings s;
   s.threads = handler_threads;
-  s.max_body_bytes = 64 * 1024;
+  s.max_body_bytes = std::int64_t{64} * 1024;
   s.header_timeout = 2s;
   s.read_timeout = 60s;
   s.write_timeout = 5s;
@@ -456,7 +456,7 @@ TEST(HttpServer, ChunkedBodiesAreCutAtTheLimit) {
   Server server(settings());
   int fd = connect_to(server.port);
   ASSERT_TRUE(send_all(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
-  const std::string chunk(40 * 1024, 'x');
+  const std::string chunk(std::size_t{40} * 1024, 'x');
   ASSERT_TRUE(send_all(fd, fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk)));
   send_all(fd, fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk));  // passes 64 KiB
   auto r = read_response(fd, 10s);
@@ -479,7 +479,7 @@ TEST(HttpServer, MalformedOversizedAndUnknownRequestsGetJsonErrors) {
   auto long_uri = get(server.port, "/echo?q=" + std::string(9000, 'a'));
   EXPECT_EQ(long_uri.status, 414);
   EXPECT_EQ(json::parse(long_uri.body, nullptr, false)["error"]["code"], "uri_too_long");
-  auto big_headers = get(server.port, "/healthz", "X-Big: " + std::string(70 * 1024, 'h') + "\r\n");
+  auto big_headers = get(server.port, "/healthz", "X-Big: " + std::string(std::size_t{70} * 1024, 'h') + "\r\n");
   EXPECT_EQ(big_headers.status, 431);
   EXPECT_EQ(json::parse(big_headers.body, nullptr, false)["error"]["code"], "headers_too_large");
   auto missing = get(server.port, "/nowhere");
@@ -671,7 +671,7 @@ TEST(HttpServer, EventStreamsHoldNoThreadAndSlowReadersAreDropped) {
   // A client that reads nothing falls behind and is dropped, with its close callback.
   std::atomic<bool> called{false};
   sinks[1]->on_close([&] { called = true; });
-  const std::string block(64 * 1024, 'x');
+  const std::string block(std::size_t{64} * 1024, 'x');
   bool dropped = false;
   for (int i = 0; i < 4096 && !dropped; ++i) dropped = !sinks[1]->push(block);
   EXPECT_TRUE(dropped);

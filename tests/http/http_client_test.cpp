@@ -457,6 +457,7 @@ TEST(CurlHttpClient, SendsFromManyThreadsAtOnce) {
   CurlHttpClient client;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {

@@ -33,6 +33,7 @@ class LimitsTest : public ::testing::Test {
                  [&done, i](Result<ChatResponse> r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
     }
     std::vector<Result<ChatResponse>> out;
+    out.reserve(done.size());
     for (auto& d : done) out.push_back(d.get_future().get());
     return out;
   }
