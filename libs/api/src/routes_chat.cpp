@@ -212,6 +212,22 @@ Json error_json(const Error& e) {
   return Json{{"error", {{"code", code_name(e.code)}, {"message", e.message}}}};
 }
 
+// The JSON answer, given later through `responder`. A client that goes away (or a listener
+// that stops) cuts the answer short; the turn is still stored with what had arrived.
+void answer_later(rag::ChatService& service, const std::shared_ptr<rag::ChatService::Turn>& turn,
+                  std::chrono::milliseconds timeout, const std::shared_ptr<Responder>& responder) {
+  responder->on_abandon([weak = std::weak_ptr<rag::ChatService::Turn>(turn)] {
+    if (auto live = weak.lock()) rag::ChatService::cancel(*live);
+  });
+  service.answer(
+      turn, nullptr,
+      [responder](Result<rag::ChatAnswer> a) {
+        if (!a) return responder->reply(std::unexpected(a.error()));
+        responder->reply(Reply::ok(answer_json(*a)));
+      },
+      timeout);
+}
+
 Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& req) {
   const std::string& bid = req.caller_bid();
   const auto t = detail::tenant_of(bid);
@@ -260,18 +276,7 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
     // itself) as a backstop.
     return Reply::deferred(timeout + kReplyGrace,
                            [service, turn = *turn, timeout](const std::shared_ptr<Responder>& responder) {
-                             // A client that goes away (or a listener that stops) cuts the answer short; the turn
-                             // is still stored with what had arrived.
-                             responder->on_abandon([weak = std::weak_ptr<rag::ChatService::Turn>(turn)] {
-                               if (auto live = weak.lock()) rag::ChatService::cancel(*live);
-                             });
-                             service->answer(
-                                 turn, nullptr,
-                                 [responder](Result<rag::ChatAnswer> a) {
-                                   if (!a) return responder->reply(std::unexpected(a.error()));
-                                   responder->reply(Reply::ok(answer_json(*a)));
-                                 },
-                                 timeout);
+                             answer_later(*service, turn, timeout, responder);
                            });
   }
   return Reply::event_stream([service, turn = *turn, timeout](const std::shared_ptr<EventSink>& sink) {
