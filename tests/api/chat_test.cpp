@@ -6,6 +6,12 @@
 // tested with the search routes).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
 
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/usage_counter.hpp"
@@ -123,6 +129,87 @@ std::vector<std::pair<std::string, json>> events_of(const std::string& body) {
     if (!event.empty()) out.emplace_back(event, json::parse(data, nullptr, false));
     pos = end + 2;
   }
+  return out;
+}
+
+// A client on a raw socket, so a test can hang up in the middle of an answer.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) hang_up();
+  }
+  ~RawClient() { hang_up(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // POST /api/v1/chat with `body`, as server-sent events or JSON.
+  bool post_chat(const std::string& token, const json& body, bool events) {
+    const std::string text = body.dump();
+    std::string req = fmt::format(
+        "POST /api/v1/chat HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n"
+        "{}Content-Length: {}\r\n\r\n{}",
+        token, events ? "Accept: text/event-stream\r\n" : "", text.size(), text);
+    std::string_view left(req);
+    while (fd_ >= 0 && !left.empty()) {
+      const auto n = ::send(fd_, left.data(), left.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      left.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return fd_ >= 0;
+  }
+  // Reads until `marker` has arrived (true) or `deadline` passed; what arrived is in received().
+  bool read_until(const std::string& marker, std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (received_.find(marker) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (fd_ < 0 || left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      const auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  [[nodiscard]] const std::string& received() const { return received_; }
+  void hang_up() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+};
+
+// A reply of `words` words (the fakes stream it a word a piece).
+std::string long_reply(int words) {
+  std::string text = "Charged twice [1]";
+  for (int i = 0; i < words; ++i) text += " and then more";
+  return text;
+}
+
+// The caller's only session's messages, once the session holds `count` of them (answers cut
+// short are stored on the service's thread, after the client heard).
+json session_messages(const std::string& token, std::size_t count) {
+  json out;
+  wait_until(
+      [&] {
+        auto list = gateway().request("GET", "/api/v1/chat/sessions", token);
+        if (list.status != 200 || list.json["items"].size() != 1u) return false;
+        auto d = gateway().request(
+            "GET", fmt::format("/api/v1/chat/sessions/{}", list.json["items"][0]["id"].get<std::int64_t>()), token);
+        if (d.status != 200 || d.json["messages"].size() != count) return false;
+        out = d.json["messages"];
+        return true;
+      },
+      10s, 20ms);
   return out;
 }
 
@@ -382,6 +469,133 @@ TEST(ChatRoutes, OverTheBusinesssRateLimitIs429WithRetryAfter) {
   EXPECT_GE(std::stoi(last.header("Retry-After")), 1);
   // The limit is the business's: another business still chats.
   EXPECT_EQ(chat(other.admin, {{"question", "refund?"}}).status, 200);
+}
+
+TEST(ChatRoutes, JsonChatsWaitingForTheLlmHoldNoListenerThread) {
+  auto& w = world();
+  // A gateway of its own with two listener threads, and an LLM that holds every answer.
+  Gateway small(api::RateLimitOptions{true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, std::int64_t{64} * 1024,
+                {}, {}, nullptr, 2);
+  small.services().retriever = &w.retriever;
+  small.services().llm = w.llm.get();
+  small.services().rag.chat_timeout = 30s;
+  FakeOllama held;
+  ASSERT_TRUE(held.start());
+  held.set_reply("Charged twice [1].");
+  const std::string bid = small.new_business("slowchat");
+  const std::string admin = small.user_token(bid, "admin");
+  w.retriever.add_call(bid, 1, 0, "customer: my refund never arrived and I was charged twice");
+  json chain = json::array({{{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", held.base_url()}}});
+  ASSERT_EQ(small.request("PUT", "/api/v1/admin/businesses/" + bid + "/pipeline-config", admin, {{"llm_chain", chain}})
+                .status,
+            200);
+  held.hold(true);
+  constexpr int kChats = 4;  // twice the listener threads
+  std::vector<std::future<HttpReply>> chats;
+  chats.reserve(kChats);
+  for (int i = 0; i < kChats; ++i) {
+    chats.push_back(std::async(std::launch::async, [&] {
+      return small.request("POST", "/api/v1/chat", admin, {{"question", "why was the refund late?"}});
+    }));
+  }
+  // Every chat reached the LLM at once: none holds a listener thread while it waits.
+  const bool all_asked = wait_until([&] { return held.count("/api/chat") == kChats; }, 10s, 10ms);
+  if (!all_asked) held.hold(false);  // let the chats end before failing
+  ASSERT_TRUE(all_asked) << held.count("/api/chat") << " of " << kChats << " chats reached the LLM";
+  // Meanwhile other requests are answered, while the chats are still waiting.
+  EXPECT_EQ(small.request("GET", "/healthz").status, 200);
+  auto sessions = small.request("GET", "/api/v1/chat/sessions", admin);
+  EXPECT_EQ(sessions.status, 200) << sessions.body;
+  for (auto& c : chats) EXPECT_EQ(c.wait_for(0s), std::future_status::timeout);
+  held.hold(false);
+  for (auto& c : chats) {
+    auto r = c.get();
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json["answer"], "Charged twice [1].");
+    EXPECT_TRUE(r.json["incomplete"].is_null());
+  }
+}
+
+TEST(ChatRoutes, AStreamWhoseClientHangsUpStopsTheLlmAndIsStoredCutShort) {
+  auto& w = world();
+  auto b = business({"ollama"});
+  const std::string reply = long_reply(80);  // 241 pieces 50 ms apart: 12 s to the end
+  w.ollama.set_reply(reply);
+  w.ollama.set_stream_delay(50ms);
+  const int abandoned = w.ollama.abandoned_streams();
+  {
+    RawClient client(gateway().port);
+    ASSERT_TRUE(client.post_chat(b.admin, {{"question", "why was the refund late?"}}, true));
+    ASSERT_TRUE(client.read_until("event: token", 10s)) << client.received();
+  }  // hangs up after the first piece
+  // The gateway aborts its request to the LLM: the fake's next write fails, long before its end.
+  EXPECT_TRUE(wait_until([&] { return w.ollama.abandoned_streams() == abandoned + 1; }, 5s, 10ms));
+  w.ollama.set_stream_delay(0ms);
+  // The turn is stored with the text that had arrived, marked.
+  const json messages = session_messages(b.admin, 2);
+  ASSERT_EQ(messages.size(), 2u);
+  const auto& answer = messages[1];
+  EXPECT_EQ(answer["incomplete"], "client_gone");
+  const auto content = answer["content"].get<std::string>();
+  EXPECT_FALSE(content.empty());
+  EXPECT_LT(content.size(), reply.size());
+  EXPECT_TRUE(reply.starts_with(content)) << content;
+  EXPECT_EQ(answer["model"], "ollama:llama-test");
+}
+
+TEST(ChatRoutes, AJsonChatWhoseClientHangsUpIsCutShortAndStored) {
+  auto& w = world();
+  auto b = business({"ollama"});
+  w.ollama.set_reply("Charged twice [1].");
+  w.ollama.hold(true);
+  const int before = w.ollama.count("/api/chat");
+  {
+    RawClient client(gateway().port);
+    ASSERT_TRUE(client.post_chat(b.admin, {{"question", "why was the refund late?"}}, false));
+    const bool asked = wait_until([&] { return w.ollama.count("/api/chat") == before + 1; }, 10s, 10ms);
+    if (!asked) w.ollama.hold(false);
+    ASSERT_TRUE(asked);
+  }  // hangs up while the LLM holds its answer
+  // Stored cut short while the LLM still holds it: the turn did not wait for the answer.
+  const json messages = session_messages(b.admin, 2);
+  w.ollama.hold(false);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1]["incomplete"], "client_gone");
+  EXPECT_EQ(messages[1]["content"], "");
+}
+
+TEST(ChatRoutes, PastTheChatDeadlineTheLlmIsStoppedAndTheTurnStoredAsTimedOut) {
+  auto& w = world();
+  auto& s = gateway().services();
+  s.rag.chat_timeout = 1s;
+  auto b = business({"ollama"});
+  const std::string reply = long_reply(80);
+  w.ollama.set_reply(reply);
+  w.ollama.set_stream_delay(50ms);  // 12 s to the end
+  const int abandoned = w.ollama.abandoned_streams();
+  auto streamed = chat(b.admin, {{"question", "why was the refund late?"}}, {{"Accept", "text/event-stream"}});
+  ASSERT_EQ(streamed.status, 200) << streamed.body;
+  const auto events = events_of(streamed.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().first, "error") << streamed.body;
+  EXPECT_EQ(events.back().second["error"]["code"], "timeout") << streamed.body;
+  EXPECT_TRUE(wait_until([&] { return w.ollama.abandoned_streams() == abandoned + 1; }, 5s, 10ms));
+  w.ollama.set_stream_delay(0ms);
+  const json messages = session_messages(b.admin, 2);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1]["incomplete"], "timeout");
+  EXPECT_TRUE(reply.starts_with(messages[1]["content"].get<std::string>()));
+  // The JSON form: 504 at the deadline.
+  auto other = business({"ollama"});
+  w.ollama.hold(true);
+  auto r = chat(other.admin, {{"question", "refund?"}});
+  w.ollama.hold(false);
+  s.rag.chat_timeout = 20s;
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(r.json["error"]["code"], "timeout");
+  const json timed_out = session_messages(other.admin, 2);
+  ASSERT_EQ(timed_out.size(), 2u);
+  EXPECT_EQ(timed_out[1]["incomplete"], "timeout");
 }
 
 }  // namespace

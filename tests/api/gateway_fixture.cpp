@@ -11,7 +11,8 @@
 namespace earshot::testing {
 
 Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest,
-                 api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store) {
+                 api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store,
+                 std::int64_t listener_threads) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(*crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
@@ -52,7 +53,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   chunk_source = std::make_unique<rag::StorageChunkSource>(repos_->repos().embeddings, repos_->repos().knowledge);
   rag_index = std::make_unique<rag::IndexRegistry>(*chunk_source, SystemClock::instance(), rag::RegistrySettings{});
   retriever = std::make_unique<rag::IndexRetriever>(*rag_index, repos_->repos().calls, repos_->repos().embeddings,
-                                                    repos_->repos().knowledge);
+                                                    repos_->repos().knowledge, &repos_->repos().transcripts);
   llm_http_ = std::make_unique<http::CurlHttpClient>();
   llm_ = std::make_unique<pipeline::LlmProviderFactory>(*llm_http_, SystemClock::instance(), pipeline::LlmSettings{});
   services_->retriever = retriever.get();
@@ -69,7 +70,7 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   api::ApiSettings settings;
   settings.host = "127.0.0.1";
   settings.port = 0;
-  settings.threads = 8;
+  settings.threads = listener_threads;
   settings.max_body_bytes = max_body;
   settings.read_timeout = std::chrono::seconds(5);
   settings.write_timeout = std::chrono::seconds(5);
@@ -148,7 +149,7 @@ std::string Gateway::new_business(const std::string& prefix) {
 }
 
 std::string Gateway::user_token(const std::string& bid, const std::string& role) {
-  const std::string admin = login("admin@" + bid + ".test", kPassword, bid);
+  std::string admin = login("admin@" + bid + ".test", kPassword, bid);
   if (role == "admin") return admin;
   const std::string email = role + "-" + unique_suffix() + "@" + bid + ".test";
   auto r = request("POST", "/api/v1/admin/businesses/" + bid + "/users", admin,

@@ -293,6 +293,14 @@ class Server {
       };
       return r;
     });
+    // Answered later, by the test, through the responder (waits `ms`, default 5 s).
+    router_.add("GET", "/later", open, [this](const api::Request& req) -> Result<api::Reply> {
+      const auto ms = std::chrono::milliseconds(std::stoll(req.query_param("ms").value_or("5000")));
+      return api::Reply::deferred(ms, [this](std::shared_ptr<api::Responder> responder) {
+        std::lock_guard lock(mu_);
+        responders.push_back(std::move(responder));
+      });
+    });
     dispatcher_ = std::make_unique<api::Dispatcher>(router_, auth_, nullptr, api::RateLimitOptions{},
                                                     SystemClock::instance(), metrics_);
     settings.host = "127.0.0.1";
@@ -308,6 +316,10 @@ class Server {
     std::lock_guard lock(mu_);
     return sinks;
   }
+  std::vector<std::shared_ptr<api::Responder>> awaiting() {
+    std::lock_guard lock(mu_);
+    return responders;
+  }
 
   int port = 0;
   std::atomic<std::uint64_t> largest_piece{0};
@@ -316,6 +328,7 @@ class Server {
  private:
   std::mutex mu_;
   std::vector<std::shared_ptr<api::EventSink>> sinks;
+  std::vector<std::shared_ptr<api::Responder>> responders;
   Metrics metrics_{"http-server-test", "0", "0"};
   NoAuth auth_;
   api::Router router_;
@@ -326,7 +339,7 @@ class Server {
 api::ApiSettings settings(int handler_threads = 4) {
   api::ApiSettings s;
   s.threads = handler_threads;
-  s.max_body_bytes = 64 * 1024;
+  s.max_body_bytes = std::int64_t{64} * 1024;
   s.header_timeout = 2s;
   s.read_timeout = 60s;
   s.write_timeout = 5s;
@@ -443,7 +456,7 @@ TEST(HttpServer, ChunkedBodiesAreCutAtTheLimit) {
   Server server(settings());
   int fd = connect_to(server.port);
   ASSERT_TRUE(send_all(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
-  const std::string chunk(40 * 1024, 'x');
+  const std::string chunk(std::size_t{40} * 1024, 'x');
   ASSERT_TRUE(send_all(fd, fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk)));
   send_all(fd, fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk));  // passes 64 KiB
   auto r = read_response(fd, 10s);
@@ -466,7 +479,7 @@ TEST(HttpServer, MalformedOversizedAndUnknownRequestsGetJsonErrors) {
   auto long_uri = get(server.port, "/echo?q=" + std::string(9000, 'a'));
   EXPECT_EQ(long_uri.status, 414);
   EXPECT_EQ(json::parse(long_uri.body, nullptr, false)["error"]["code"], "uri_too_long");
-  auto big_headers = get(server.port, "/healthz", "X-Big: " + std::string(70 * 1024, 'h') + "\r\n");
+  auto big_headers = get(server.port, "/healthz", "X-Big: " + std::string(std::size_t{70} * 1024, 'h') + "\r\n");
   EXPECT_EQ(big_headers.status, 431);
   EXPECT_EQ(json::parse(big_headers.body, nullptr, false)["error"]["code"], "headers_too_large");
   auto missing = get(server.port, "/nowhere");
@@ -658,7 +671,7 @@ TEST(HttpServer, EventStreamsHoldNoThreadAndSlowReadersAreDropped) {
   // A client that reads nothing falls behind and is dropped, with its close callback.
   std::atomic<bool> called{false};
   sinks[1]->on_close([&] { called = true; });
-  const std::string block(64 * 1024, 'x');
+  const std::string block(std::size_t{64} * 1024, 'x');
   bool dropped = false;
   for (int i = 0; i < 4096 && !dropped; ++i) dropped = !sinks[1]->push(block);
   EXPECT_TRUE(dropped);
@@ -684,6 +697,102 @@ TEST(HttpServer, EventStreamsHoldNoThreadAndSlowReadersAreDropped) {
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (i != 2) ::close(fds[i]);
   }
+}
+
+TEST(HttpServer, DeferredRepliesHoldNoThreadAndAreWrittenWhenTheyComeFromAnyThread) {
+  Server server(settings(1));  // one listener thread
+  std::vector<int> fds;
+  for (std::size_t i = 0; i < 5; ++i) {
+    int fd = connect_to(server.port);
+    ASSERT_TRUE(send_all(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+    fds.push_back(fd);
+    ASSERT_TRUE(wait_until([&] { return server.awaiting().size() == i + 1; }, 5s, 1ms));  // in order
+  }
+  // Five replies awaited; the one thread still serves everyone else.
+  EXPECT_EQ(get(server.port, "/healthz").status, 200);
+  auto responders = server.awaiting();
+  std::thread other([&] {
+    for (std::size_t i = 0; i < 4; ++i) responders[i]->reply(api::Reply::ok({{"n", i}}));
+    responders[4]->reply(make_error(ErrorCode::kNotFound, "no such thing"));
+    responders[0]->reply(api::Reply::ok({{"n", 99}}));  // a second reply: ignored
+  });
+  other.join();
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto r = read_response(fds[i], 5s);
+    ASSERT_EQ(r.status, 200) << i;
+    EXPECT_EQ(json::parse(r.body)["n"], i);
+    EXPECT_EQ(r.header("x-content-type-options"), "nosniff");  // written like any reply
+  }
+  auto missing = read_response(fds[4], 5s);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["error"]["code"], "not_found");
+  // The connection goes on (keep-alive) after a deferred reply.
+  ASSERT_TRUE(send_all(fds[0], "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(read_response(fds[0], 5s).status, 200);
+  for (int fd : fds) ::close(fd);
+}
+
+TEST(HttpServer, ADeferredReplyIsAbandonedWhenItsClientHangsUpOrItsDeadlinePasses) {
+  Server server(settings(1));
+  int fd = connect_to(server.port);
+  ASSERT_TRUE(send_all(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return server.awaiting().size() == 1; }, 5s, 1ms));
+  std::atomic<bool> abandoned{false};
+  auto responder = server.awaiting()[0];
+  responder->on_abandon([&] { abandoned = true; });
+  ::close(fd);  // the client hangs up
+  EXPECT_TRUE(wait_until([&] { return abandoned.load(); }, 5s, 5ms));
+  responder->reply(api::Reply::ok({{"late", true}}));  // nobody to write to: nothing happens
+  // Past its deadline: 504, and the route hears of it.
+  fd = connect_to(server.port);
+  ASSERT_TRUE(send_all(fd, "GET /later?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return server.awaiting().size() == 2; }, 5s, 1ms));
+  std::atomic<bool> timed_out{false};
+  server.awaiting()[1]->on_abandon([&] { timed_out = true; });
+  auto r = read_response(fd, 5s);
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "timeout");
+  EXPECT_TRUE(timed_out.load());
+  EXPECT_TRUE(closed_by_server(fd, 5s));
+  ::close(fd);
+  // A callback set after the abandonment runs at once.
+  bool at_once = false;
+  server.awaiting()[1]->on_abandon([&] { at_once = true; });
+  EXPECT_TRUE(at_once);
+}
+
+TEST(HttpServer, StopWritesDeferredRepliesThatComeInTimeAndAnswersTheRest503) {
+  auto s = settings(2);
+  s.write_timeout = 1s;  // how long stop() waits for requests in flight
+  Server server(s);
+  int answered = connect_to(server.port);
+  int left = connect_to(server.port);
+  ASSERT_TRUE(send_all(answered, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return server.awaiting().size() == 1; }, 5s, 1ms));
+  ASSERT_TRUE(send_all(left, "GET /later?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return server.awaiting().size() == 2; }, 5s, 1ms));
+  std::atomic<bool> abandoned{false};
+  server.awaiting()[1]->on_abandon([&] { abandoned = true; });
+  auto stopping = std::async(std::launch::async, [&] { server.stop(); });
+  // Once the listener refuses new connections it is stopping: a reply that comes now is written.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        int fd = connect_to(server.port);
+        if (fd >= 0) ::close(fd);
+        return fd < 0;
+      },
+      5s, 5ms));
+  server.awaiting()[0]->reply(api::Reply::ok({{"in", "time"}}));
+  auto r = read_response(answered, 5s);
+  EXPECT_EQ(r.status, 200);
+  // The other is still awaited when the wait ends: 503, and the route hears of it.
+  auto refused = read_response(left, 10s);
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "unavailable");
+  stopping.get();
+  EXPECT_TRUE(abandoned.load());
+  ::close(answered);
+  ::close(left);
 }
 
 TEST(HttpServer, StopFinishesRequestsInFlightAndRefusesNewOnes) {

@@ -36,6 +36,7 @@ struct CallSeed {
   std::string outcome = "unknown";
   std::optional<double> talk_ratio;
   std::optional<double> patience_ms;
+  bool transcript = false;  // also store the transcript (one segment per line)
 };
 
 // The analyze stage's output for a call, written straight to the database: the call
@@ -105,6 +106,21 @@ Id add_call(const std::string& bid, const CallSeed& seed) {
     rows.push_back({index++, c.start_ms, c.end_ms, c.text, embedder().id(), embedder().embed_one(c.text)});
   }
   EXPECT_TRUE(storage::MySqlEmbeddingRepository(db).replace(t, id, rows));
+  if (seed.transcript) {
+    json stored = json::array();
+    for (const auto& s : segments) {
+      stored.push_back({{"speaker", analytics::role_name(s.role)},
+                        {"start_ms", s.start_ms},
+                        {"end_ms", s.end_ms},
+                        {"text", s.text},
+                        {"confidence", 1.0}});
+    }
+    storage::Transcript tr;
+    tr.call_id = id;
+    tr.segments_json = stored.dump();
+    tr.full_text = all;
+    EXPECT_TRUE(storage::MySqlTranscriptRepository(db).put(t, tr));
+  }
   return id;
 }
 
@@ -198,6 +214,44 @@ TEST(SearchRoutes, OneBusinessesChunksNeverAppearInAnothersSearchOrSimilarCalls)
                         {{"name", "k" + unique_suffix()}, {"scopes", {"ingest"}}});
   ASSERT_EQ(key.status, 201);
   EXPECT_EQ(search(key.json["secret"].get<std::string>(), {{"query", "refund"}}).status, 403);
+}
+
+TEST(SearchRoutes, SearchAndChatCiteTheUtteranceThatAnswersNotTheChunksStart) {
+  auto& gw = gateway();
+  const std::string bid = gw.new_business("cite");
+  CallSeed seed;
+  // One chunk of four utterances (0, 5, 10, 15 s); the answer is the agent's, in the third.
+  seed.lines = {{false, "Hi, I am calling about my order."},
+                {true, "Let me look at your account."},
+                {true, "The courier lost the parcel, so a replacement ships tomorrow."},
+                {false, "Okay, thanks."}};
+  seed.transcript = true;
+  const Id call = add_call(bid, seed);
+  const std::string viewer = gw.user_token(bid, "viewer");
+  const std::string question = "What happened to the parcel the courier lost?";
+  auto r = search(viewer, {{"query", question}, {"sources", "calls"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json["items"].size(), 1u) << r.body;
+  const auto& hit = r.json["items"][0];
+  EXPECT_EQ(hit["call_id"], call);
+  EXPECT_EQ(hit["start_ms"], 10'000);
+  EXPECT_EQ(hit["end_ms"], 14'000);
+  EXPECT_EQ(hit["speaker"], "agent");  // the chunk's first line is the customer's
+  EXPECT_EQ(hit["chunk_start_ms"], 0);
+  EXPECT_EQ(hit["chunk_end_ms"], 19'000);
+  // The chat's citation (the business has no LLM: the extractive answer cites it too).
+  auto chat =
+      gw.request("POST", "/api/v1/chat", viewer, {{"question", question}, {"scope", "call"}, {"call_id", call}});
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  ASSERT_FALSE(chat.json["citations"].empty()) << chat.body;
+  const auto& cited = chat.json["citations"][0];
+  EXPECT_EQ(cited["call_id"], call);
+  EXPECT_EQ(cited["start_ms"], 10'000);
+  EXPECT_EQ(cited["chunk_start_ms"], 0);
+  EXPECT_EQ(cited["chunk_end_ms"], 19'000);
+  ASSERT_EQ(chat.json["sources"].size(), 1u);
+  EXPECT_EQ(chat.json["sources"][0]["start_ms"], 10'000);
+  EXPECT_EQ(chat.json["sources"][0]["speaker"], "agent");
 }
 
 TEST(SearchRoutes, BadInputIsRefusedWithAReasonAndEmptyFiltersFindNothing) {

@@ -90,6 +90,32 @@ class TestServer {
         return sink.write(piece.data(), piece.size());
       });
     });
+    // `pieces` pieces, `ms` apart; a piece the client no longer takes (it hung up) ends the
+    // body and is counted in drips_cut_.
+    server_.Get("/drip", [this](const httplib::Request& req, httplib::Response& res) {
+      ++hits_;
+      const int pieces = std::stoi(req.get_param_value("pieces"));
+      const auto gap = std::chrono::milliseconds(std::stoi(req.get_param_value("ms")));
+      auto sent = std::make_shared<int>(0);
+      // text/event-stream: the server does not gzip it (which would hold the pieces back).
+      res.set_chunked_content_provider("text/event-stream", [this, pieces, gap, sent](size_t, httplib::DataSink& sink) {
+        if (*sent == pieces) {
+          sink.done();
+          return true;
+        }
+        if (*sent > 0) {
+          std::unique_lock lock(mu_);
+          cv_.wait_for(lock, gap, [this] { return stopping_; });
+        }
+        ++*sent;
+        const std::string piece = "piece\n";
+        if (!sink.is_writable() || !sink.write(piece.data(), piece.size())) {
+          ++drips_cut_;
+          return false;
+        }
+        return true;
+      });
+    });
     const auto echo = [this](const httplib::Request& req, httplib::Response& res) {
       ++hits_;
       std::string out =
@@ -141,6 +167,7 @@ class TestServer {
   }
   std::atomic<int> peak_{0};
   std::atomic<int> hits_{0};
+  std::atomic<int> drips_cut_{0};
 
  private:
   httplib::Server server_;
@@ -430,6 +457,7 @@ TEST(CurlHttpClient, SendsFromManyThreadsAtOnce) {
   CurlHttpClient client;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
@@ -508,6 +536,55 @@ TEST(CurlHttpClient, CallbackMaySendTheNextRequestAndTimersRunInOrder) {
   std::lock_guard lock(mu);
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
   EXPECT_GE(first_at, 40ms);
+}
+
+TEST(CurlHttpClient, ACancelledRequestIsAbortedAtOnceAndTheServerSeesItsConnectionClose) {
+  TestServer server;
+  CurlHttpClient client;
+  auto cancel = std::make_shared<CancelSignal>();
+  auto req = get(server.url("/drip?pieces=200&ms=50"));  // 10 s to the end
+  req.timeout = 30s;
+  req.cancel = cancel;
+  std::atomic<int> pieces{0};
+  req.on_body = [&](int, std::string_view) { ++pieces; };
+  std::promise<Result<HttpResponse>> done;
+  client.send(std::move(req), [&](Result<HttpResponse> r) { done.set_value(std::move(r)); });
+  ASSERT_TRUE(testing::wait_until([&] { return pieces.load() >= 2; }, 5s, 5ms));
+  cancel->cancel();
+  auto fut = done.get_future();
+  ASSERT_EQ(fut.wait_for(2s * testing::kTimingSlack), std::future_status::ready);  // not the 10 s of the body
+  auto r = fut.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().message, "cancelled");
+  // The server's next writes fail: it stops long before its 10 s.
+  EXPECT_TRUE(testing::wait_until([&] { return server.drips_cut_.load() == 1; }, 3s, 5ms));
+  EXPECT_LT(pieces.load(), 100);
+  EXPECT_EQ(client.in_flight(), 0u);
+  // The client goes on serving.
+  auto next = client.send_sync(get(server.url("/hello")));
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(next->body, "hi");
+}
+
+TEST(CurlHttpClient, ARequestCancelledBeforeItStartsIsNeverSent) {
+  TestServer server;
+  CurlHttpClient client;
+  auto cancel = std::make_shared<CancelSignal>();
+  cancel->cancel();
+  auto req = get(server.url("/drip?pieces=1&ms=0"));
+  req.cancel = cancel;
+  auto r = client.send_sync(std::move(req));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "cancelled");
+  EXPECT_EQ(server.hits_.load(), 0);
+  // A signal fired after its request completed changes nothing (its hook was removed).
+  auto later = std::make_shared<CancelSignal>();
+  auto ok = get(server.url("/hello"));
+  ok.cancel = later;
+  ASSERT_TRUE(client.send_sync(std::move(ok)));
+  later->cancel();
+  EXPECT_TRUE(later->cancelled());
 }
 
 TEST(CurlHttpClient, ShutdownCompletesPendingTransfersAsUnavailable) {

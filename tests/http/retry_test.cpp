@@ -59,7 +59,8 @@ TEST(SendWithRetry, ADeadlineAlreadyPassedOnTheClockSendsNothing) {
   EXPECT_EQ(fake.count(), 0);
 }
 
-Result<HttpResponse> send_to_failing_fake(testing::FakeDeepgram& fake, std::function<bool()> may_retry) {
+Result<HttpResponse> send_to_failing_fake(testing::FakeDeepgram& fake, std::function<bool()> may_retry,
+                                          std::shared_ptr<CancelSignal> cancel = nullptr) {
   CurlHttpClient client;
   RetryContext ctx;
   ctx.client = &client;
@@ -69,6 +70,7 @@ Result<HttpResponse> send_to_failing_fake(testing::FakeDeepgram& fake, std::func
   ctx.deadline = SystemClock::instance().steady_now() + 20s;
   ctx.what = "probe";
   ctx.may_retry = std::move(may_retry);
+  ctx.cancel = std::move(cancel);
   std::promise<Result<HttpResponse>> done;
   send_with_retry(
       ctx,
@@ -100,6 +102,30 @@ TEST(SendWithRetry, MayRetryFalseEndsTheRetriesWithTheLastError) {
   ASSERT_FALSE(r);
   EXPECT_EQ(asked, 3);
   EXPECT_EQ(fake.count("/v1/listen"), 1 + 3);
+}
+
+TEST(SendWithRetry, ACancelledSignalEndsTheRetriesAndNoAttemptFollows) {
+  testing::FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  fake.fail_next(testing::FailurePlan::of(5, testing::FailureKind::kServerError));
+  auto cancel = std::make_shared<CancelSignal>();
+  // Cancelled after the first failed attempt: the retry loop ends there.
+  auto r = send_to_failing_fake(
+      fake,
+      [&] {
+        cancel->cancel();
+        return true;
+      },
+      cancel);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+  EXPECT_EQ(fake.count("/v1/listen"), 1);
+  // Cancelled before: nothing is sent at all.
+  r = send_to_failing_fake(fake, nullptr, cancel);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+  EXPECT_EQ(fake.count("/v1/listen"), 1);
 }
 
 }  // namespace

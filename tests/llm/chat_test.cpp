@@ -13,6 +13,7 @@
 
 #include "earshot/http/curl_http_client.hpp"
 #include "fakes/llm/fake_llm.hpp"
+#include "support/test_env.hpp"
 
 namespace earshot::llm {
 namespace {
@@ -360,6 +361,43 @@ TEST_F(ChatTest, StreamCutAfterTheFirstPieceEndsWithTheErrorAndIsNotRetried) {
   }
   EXPECT_EQ(ollama.streamed_count(), 1);
   EXPECT_EQ(openai.streamed_count(), 1);
+}
+
+TEST_F(ChatTest, CancellingAStreamAbortsTheProvidersRequestAndRetriesNothing) {
+  // 60 words 100 ms apart: six seconds to the end.
+  std::string long_answer;
+  for (int i = 0; i < 60; ++i) long_answer += (i == 0 ? "" : " ") + std::string("word");
+  ollama.set_reply(long_answer);
+  openai.set_reply(long_answer);
+  ollama.set_stream_delay(100ms);
+  openai.set_stream_delay(100ms);
+  auto o = ollama_provider();
+  auto a = openai_provider();
+  for (auto* p : std::initializer_list<ChatProvider*>{&o, &a}) {
+    auto& fake =
+        p == &o ? static_cast<testing::FakeChatServer&>(ollama) : static_cast<testing::FakeChatServer&>(openai);
+    auto req = question();
+    req.cancel = std::make_shared<http::CancelSignal>();
+    auto cancel = req.cancel;
+    auto pieces = std::make_shared<std::atomic<int>>(0);
+    std::promise<Result<ChatResponse>> done;
+    p->stream(
+        std::move(req),
+        [pieces, cancel](std::string_view) {
+          if (++*pieces == 2) cancel->cancel();  // on the loop thread, as a client going away may
+        },
+        [&](Result<ChatResponse> r) { done.set_value(std::move(r)); });
+    auto fut = done.get_future();
+    ASSERT_EQ(fut.wait_for(3s), std::future_status::ready) << p->id();  // well before the six seconds
+    auto r = fut.get();
+    ASSERT_FALSE(r) << p->id();
+    EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().to_string();
+    EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().to_string();
+    EXPECT_EQ(pieces->load(), 2) << p->id();
+    // The provider sees its client go: its next write fails, long before its last word.
+    EXPECT_TRUE(testing::wait_until([&] { return fake.abandoned_streams() == 1; }, 3s, 10ms)) << p->id();
+    EXPECT_EQ(fake.streamed_count(), 1) << p->id();  // not retried
+  }
 }
 
 TEST_F(ChatTest, StreamRateLimitedBeforeItStartsWaitsForRetryAfter) {

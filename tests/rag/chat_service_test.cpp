@@ -18,6 +18,7 @@
 #include "fakes/llm/chat_provider_fake.hpp"
 #include "fakes/rag/canned_retriever.hpp"
 #include "fakes/storage/chat_fake.hpp"
+#include "support/test_env.hpp"
 
 namespace earshot::rag {
 namespace {
@@ -63,6 +64,77 @@ class SilentProvider final : public llm::ChatProvider {
  private:
   std::mutex mu_;
   std::vector<llm::ChatCallback> held_;
+};
+
+// A streaming provider driven by the test: piece() passes text on, fail() ends the stream
+// with an error; like the HTTP adapters, it ends with kUnavailable "cancelled" as soon as
+// its request's cancel signal fires (and records that it did).
+class ManualStreamProvider final : public llm::ChatProvider {
+ public:
+  ~ManualStreamProvider() override {
+    std::shared_ptr<http::CancelSignal> signal;
+    std::uint64_t hook = 0;
+    {
+      std::lock_guard lock(mu_);
+      signal = signal_;
+      hook = hook_;
+    }
+    if (signal) signal->unsubscribe(hook);
+  }
+  void complete(llm::ChatRequest, llm::ChatCallback done) override {
+    done(std::unexpected(Error(ErrorCode::kInternal, "complete() is not scripted")));
+  }
+  void stream(llm::ChatRequest request, llm::TokenCallback on_token, llm::ChatCallback done) override {
+    {
+      std::lock_guard lock(mu_);
+      on_token_ = std::move(on_token);
+      done_ = std::move(done);
+      signal_ = request.cancel;
+      started_ = true;
+    }
+    if (request.cancel) {
+      const auto hook = request.cancel->subscribe([this] {
+        aborted_ = true;
+        end(std::unexpected(Error(ErrorCode::kUnavailable, "cancelled")));
+      });
+      std::lock_guard lock(mu_);
+      hook_ = hook;
+    }
+  }
+  [[nodiscard]] std::string id() const override { return "manual:model"; }
+
+  [[nodiscard]] bool started() {
+    std::lock_guard lock(mu_);
+    return started_;
+  }
+  void piece(std::string_view text) {
+    llm::TokenCallback fn;
+    {
+      std::lock_guard lock(mu_);
+      fn = on_token_;
+    }
+    if (fn) fn(text);
+  }
+  void fail(Error e) { end(std::unexpected(std::move(e))); }
+  [[nodiscard]] bool aborted() const { return aborted_.load(); }
+
+ private:
+  void end(Result<llm::ChatResponse> r) {
+    llm::ChatCallback fn;
+    {
+      std::lock_guard lock(mu_);
+      fn = std::move(done_);
+      done_ = nullptr;
+    }
+    if (fn) fn(std::move(r));
+  }
+  std::mutex mu_;
+  llm::TokenCallback on_token_;
+  llm::ChatCallback done_;
+  std::shared_ptr<http::CancelSignal> signal_;
+  std::uint64_t hook_ = 0;
+  bool started_ = false;
+  std::atomic<bool> aborted_{false};
 };
 
 class ChatServiceTest : public ::testing::Test {
@@ -314,7 +386,7 @@ TEST_F(ChatServiceTest, StreamsTheAnswerPieceByPieceThenFinishes) {
   EXPECT_EQ(ChatService::session_of(**turn), a->session_id);
 }
 
-TEST_F(ChatServiceTest, ACancelledStreamPassesNothingOnButTheTurnIsStored) {
+TEST_F(ChatServiceTest, ATurnCancelledBeforeItsAnswerAsksNoProviderButIsStored) {
   FakeChatProvider llm("ollama:llama-test");
   llm.set_reply("Charged twice [1].");
   auto turn = service_.begin(question("refund?"), chain({&llm}));
@@ -327,14 +399,127 @@ TEST_F(ChatServiceTest, ACancelledStreamPassesNothingOnButTheTurnIsStored) {
   auto a = done.get_future().get();
   ASSERT_TRUE(a);
   EXPECT_EQ(pieces.load(), 0);
-  EXPECT_EQ(chats_.messages(acme_, 5, a->session_id, 10)->size(), 2u);
+  EXPECT_TRUE(llm.requests().empty());
+  EXPECT_EQ(a->incomplete, Incomplete::kClientGone);
+  auto stored = chats_.messages(acme_, 5, a->session_id, 10);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ(stored->back().content, "");
+  EXPECT_EQ(stored->back().incomplete, "client_gone");
+  EXPECT_EQ(budget_.used("acme"), 0);  // no provider was asked
+  // The next turn of the session does not carry the empty answer as history.
+  llm.set_reply("Five days [2].");
+  auto next = question("and how long do refunds take?");
+  next.session_id = a->session_id;
+  ASSERT_TRUE(service_.ask(next, chain({&llm}), 5s));
+  ASSERT_EQ(llm.requests().size(), 1u);
+  EXPECT_EQ(llm.requests()[0].messages.size(), 2u);  // the first question, then this one
+}
+
+TEST_F(ChatServiceTest, ACancelAbortsTheProvidersRequestAndStoresWhatHadArrived) {
+  ManualStreamProvider llm;
+  auto turn = service_.begin(question("refund?"), chain({&llm}));
+  ASSERT_TRUE(turn);
+  std::mutex mu;
+  std::string streamed;
+  std::promise<Result<ChatAnswer>> done;
+  service_.answer(
+      *turn,
+      [&](std::string_view p) {
+        std::lock_guard lock(mu);
+        streamed += p;
+      },
+      [&](Result<ChatAnswer> a) { done.set_value(std::move(a)); }, 5s);
+  ASSERT_TRUE(llm.started());
+  llm.piece("Charged twice [1]");
+  llm.piece(" and then");
+  ChatService::cancel(**turn);  // the client went away
+  EXPECT_TRUE(llm.aborted());   // the provider's request was cancelled at once
+  llm.piece(" more");           // late: neither passed on nor stored
+  auto a = done.get_future().get();
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_EQ(a->incomplete, Incomplete::kClientGone);
+  EXPECT_EQ(a->text, "Charged twice [1] and then");
+  ASSERT_EQ(a->citations.size(), 1u);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(streamed, "Charged twice [1] and then");
+  }
+  auto stored = chats_.messages(acme_, 5, a->session_id, 10);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ(stored->back().content, "Charged twice [1] and then");
+  EXPECT_EQ(stored->back().incomplete, "client_gone");
+  EXPECT_EQ(stored->back().model, "manual:model");
+  EXPECT_GT(budget_.used("acme"), 0);  // the provider did read the prompt
+}
+
+TEST_F(ChatServiceTest, TheDeadlineAbortsTheProviderAnswersTimeoutAndStoresWhatHadArrived) {
+  ManualStreamProvider llm;
+  auto turn = service_.begin(question("refund?"), chain({&llm}));
+  ASSERT_TRUE(turn);
+  std::promise<Result<ChatAnswer>> done;
+  std::atomic<bool> first{false};
+  service_.answer(
+      *turn, [&](std::string_view) { first = true; }, [&](Result<ChatAnswer> a) { done.set_value(std::move(a)); },
+      300ms);
+  llm.piece("Charged twice");
+  auto a = done.get_future().get();  // the provider never ends on its own: the deadline does
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kTimeout);
+  EXPECT_TRUE(first.load());
+  EXPECT_TRUE(llm.aborted());
+  const auto session = ChatService::session_of(**turn);
+  std::optional<storage::ChatMessage> answer;
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] {
+        auto m = chats_.messages(acme_, 5, session, 10);
+        if (!m || m->size() != 2u) return false;
+        answer = m->back();
+        return true;
+      },
+      5s, 5ms));
+  EXPECT_EQ(answer->content, "Charged twice");
+  EXPECT_EQ(answer->incomplete, "timeout");
+}
+
+TEST_F(ChatServiceTest, AProviderFailingMidAnswerEndsWithAnErrorAndTheTextSoFarIsStored) {
+  ManualStreamProvider llm;
+  FakeChatProvider next("openai:gpt-test");
+  auto turn = service_.begin(question("refund?"), chain({&llm, &next}));
+  ASSERT_TRUE(turn);
+  std::promise<Result<ChatAnswer>> done;
+  service_.answer(
+      *turn, [](std::string_view) {}, [&](Result<ChatAnswer> a) { done.set_value(std::move(a)); }, 5s);
+  llm.piece("Charged");
+  llm.fail(Error(ErrorCode::kUnavailable, "connection reset"));
+  auto a = done.get_future().get();
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(next.requests().empty());  // text was shown: no other provider follows it
+  auto stored = chats_.messages(acme_, 5, ChatService::session_of(**turn), 10);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ(stored->back().content, "Charged");
+  EXPECT_EQ(stored->back().incomplete, "llm_failed");
 }
 
 TEST_F(ChatServiceTest, AnLlmThatDoesNotAnswerInTimeEndsTheTurnWithATimeout) {
   SilentProvider silent;
-  auto a = service_.ask(question("refund?"), chain({&silent}), 50ms);
+  auto q = question("refund?");
+  auto a = service_.ask(q, chain({&silent}), 50ms);
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, ErrorCode::kTimeout);
+  // Stored all the same, empty (nothing arrived) and marked.
+  auto page = chats_.list_sessions(acme_, 5, 0, 10);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->sessions.size(), 1u);
+  std::vector<storage::ChatMessage> stored;
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] {
+        stored = *chats_.messages(acme_, 5, page->sessions[0].id, 10);
+        return stored.size() == 2u;
+      },
+      5s, 5ms));
+  EXPECT_EQ(stored.back().incomplete, "timeout");
+  EXPECT_EQ(stored.back().content, "");
 }
 
 TEST_F(ChatServiceTest, RetrievalFailuresAreTheCallersError) {

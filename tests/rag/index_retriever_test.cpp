@@ -1,5 +1,6 @@
 // IndexRetriever over the in-memory repositories: filters resolved to call ids, rows deleted
-// since the shard loaded dropped, tenant scoping, the keyword-only fallback, similar calls.
+// since the shard loaded dropped, tenant scoping, the keyword-only fallback, similar calls,
+// call hits citing the utterance that answers (and utterances.hpp on its own).
 #include "earshot/rag/index_retriever.hpp"
 
 #include <gtest/gtest.h>
@@ -7,10 +8,12 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "earshot/rag/storage_source.hpp"
+#include "earshot/rag/utterances.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/storage/repositories_fake.hpp"
 
@@ -70,7 +73,7 @@ class RetrieverTest : public ::testing::Test {
   RetrieverTest()
       : source_(repos_.embeddings, repos_.knowledge),
         registry_(source_, clock_, RegistrySettings{}),
-        retriever_(registry_, repos_.calls, repos_.embeddings, repos_.knowledge, fast_timeout()) {}
+        retriever_(registry_, repos_.calls, repos_.embeddings, repos_.knowledge, &repos_.transcripts, fast_timeout()) {}
 
   // A call of `bid` with one chunk per text ("agent: ..." / "customer: ..."), 10 s each, and
   // its whole-call vector.
@@ -135,6 +138,86 @@ class RetrieverTest : public ::testing::Test {
   IndexRetriever retriever_;
   llm::HashedBowEmbedder embedder_{256};
 };
+
+TEST(Utterances, ParsedFromTheStoredSegmentsAsTheAnalyzeStageReadsThem) {
+  const auto u = parse_utterances(R"([{"speaker":"agent","start_ms":0,"end_ms":2500,"text":"hello","confidence":0.9},)"
+                                  R"( 7, {"speaker":"customer","start_ms":3000,"end_ms":6000,"text":"my refund"},)"
+                                  R"( {"speaker":"spk_1","start_ms":6500,"text":"late"}])");
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[0].speaker, "agent");
+  EXPECT_EQ(u[0].end_ms, 2'500);
+  EXPECT_EQ(u[1].speaker, "customer");
+  EXPECT_EQ(u[1].start_ms, 3'000);
+  EXPECT_EQ(u[1].text, "my refund");
+  EXPECT_EQ(u[2].speaker, "agent");  // anything but the customer is the agent
+  EXPECT_EQ(u[2].end_ms, 6'500);     // no end: its start
+  EXPECT_TRUE(parse_utterances("not json").empty());
+  EXPECT_TRUE(parse_utterances(R"({"speaker":"agent"})").empty());
+}
+
+TEST(Utterances, TheBestIsTheOneInsideTheRangeSharingTheMostQuestionTerms) {
+  const std::vector<Utterance> u = {
+      {0, 4'000, "agent", "Thanks for calling about your refund, how can I help?"},
+      {5'000, 9'000, "customer", "I was charged twice for the same order"},
+      {10'000, 14'000, "agent", "The double charge is refunded within five business days"},
+      {15'000, 19'000, "customer", "Refunded within five days, charged twice, got it"},
+  };
+  // "charged twice": utterances 1 and 3 share both terms; the earlier wins.
+  EXPECT_EQ(best_utterance("why was the customer charged twice?", u, 0, 19'000), 1u);
+  EXPECT_EQ(best_utterance("how long until it is refunded, five days?", u, 0, 14'000), 2u);
+  // Only utterances starting inside the range count.
+  EXPECT_EQ(best_utterance("charged twice", u, 10'000, 19'000), 3u);
+  // Stop words alone, or no shared term: none.
+  EXPECT_EQ(best_utterance("what is the", u, 0, 19'000), std::nullopt);
+  EXPECT_EQ(best_utterance("weather forecast", u, 0, 19'000), std::nullopt);
+  EXPECT_EQ(best_utterance("refund", {}, 0, 19'000), std::nullopt);
+}
+
+TEST_F(RetrieverTest, ACallHitCitesTheUtteranceThatAnswersNotTheChunksStart) {
+  // One chunk of four utterances; the answer is in the third, said by the agent.
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"customer", "hello I am calling about my order"},
+      {"agent", "sure let me look at your account"},
+      {"agent", "the courier lost the parcel so we ship a replacement tomorrow"},
+      {"customer", "ok thanks"}};
+  storage::CallInput in;
+  in.external_id = "multi";
+  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000));
+  const Id id = repos_.calls.upsert(tenant("biz"), in)->id;
+  nlohmann::json segments = nlohmann::json::array();
+  std::string chunk;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto at = 3'000 + static_cast<std::int64_t>(i) * 6'000;
+    segments.push_back(
+        {{"speaker", lines[i].first}, {"start_ms", at}, {"end_ms", at + 5'000}, {"text", lines[i].second}});
+    chunk += (chunk.empty() ? "" : "\n") + lines[i].first + ": " + lines[i].second;
+  }
+  storage::Transcript tr;
+  tr.call_id = id;
+  tr.segments_json = segments.dump();
+  ASSERT_TRUE(repos_.transcripts.put(tenant("biz"), tr));
+  ASSERT_TRUE(repos_.embeddings.replace(tenant("biz"), id,
+                                        {{-1, 0, 0, "", embedder_.id(), embedder_.embed_one(chunk)},
+                                         {0, 3'000, 26'000, chunk, embedder_.id(), embedder_.embed_one(chunk)}}));
+  auto hits = search("biz", query("what happened to the parcel the courier lost?"));
+  ASSERT_TRUE(hits) << hits.error().to_string();
+  ASSERT_EQ(hits->size(), 1u);
+  const auto& s = hits->front().source;
+  EXPECT_EQ(s.start_ms, 15'000);  // the third utterance
+  EXPECT_EQ(s.end_ms, 20'000);
+  EXPECT_EQ(s.speaker, "agent");  // the chunk's first line is the customer's
+  EXPECT_EQ(s.chunk_start_ms, 3'000);
+  EXPECT_EQ(s.chunk_end_ms, 26'000);
+  EXPECT_EQ(s.text, chunk);  // the passage is still the whole chunk
+  // Another business never reads this transcript: its own call, same chunk, no transcript.
+  const Id other = add_call("other", "o", {chunk});
+  auto theirs = search("other", query("what happened to the parcel the courier lost?"));
+  ASSERT_TRUE(theirs);
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ(theirs->front().source.call_id, other);
+  EXPECT_EQ(theirs->front().source.start_ms, 0);  // no transcript of its own: the chunk's start
+  EXPECT_EQ(theirs->front().source.speaker, "customer");
+}
 
 TEST_F(RetrieverTest, ReturnsTheMatchingChunkWithItsSourceFieldsNumberedInRankOrder) {
   const Id weather = add_call("biz", "w", {"agent: good morning", "customer: the weather is sunny today"});

@@ -281,6 +281,7 @@ TEST_F(RagStorageTest, ChatSessionsAreTheirUsersOnly) {
   answer.latency_ms = 840;
   answer.input_tokens = 1200;
   answer.output_tokens = 40;
+  answer.incomplete = "client_gone";
   ASSERT_TRUE(chat_.append_message(a_, 10, s1, question));
   ASSERT_TRUE(chat_.append_message(a_, 10, s1, answer));
   EXPECT_EQ(code_of(chat_.append_message(a_, 11, s1, question)), ErrorCode::kNotFound);
@@ -299,6 +300,8 @@ TEST_F(RagStorageTest, ChatSessionsAreTheirUsersOnly) {
   EXPECT_EQ(msgs->at(1).latency_ms, 840);
   EXPECT_EQ(msgs->at(1).input_tokens, 1200);
   EXPECT_EQ(msgs->at(1).output_tokens, 40);
+  EXPECT_EQ(msgs->at(1).incomplete, "client_gone");
+  EXPECT_EQ(msgs->at(0).incomplete, "");
   EXPECT_EQ(msgs->at(1).session_id, s1);
   EXPECT_NE(msgs->at(1).citations_json.find("\"source\""), std::string::npos);
   EXPECT_EQ(chat_.messages(a_, 10, s1, 1)->at(0).content, answer.content) << "the newest one";

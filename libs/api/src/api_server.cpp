@@ -218,8 +218,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.services->ingest = gw.ingest;
   m.services->rag_index = m.rag_index.get();
   m.retriever = std::make_unique<rag::IndexRetriever>(*m.rag_index, m.repos->repos().calls, m.repos->repos().embeddings,
-                                                      m.repos->repos().knowledge, rag::IndexRetrieverSettings{},
-                                                      &runtime.metrics());
+                                                      m.repos->repos().knowledge, &m.repos->repos().transcripts,
+                                                      rag::IndexRetrieverSettings{}, &runtime.metrics());
   m.services->retriever = m.retriever.get();
   m.services->llm = m.llm.get();
   m.services->rate_limiter = m.limiter.get();

@@ -155,6 +155,10 @@ Reply Dispatcher::handle(Request& req, std::string& route_label) {
     }
     if (!bid.empty()) write_observer_(bid);
   }
+  return reply_of(std::move(r), route_label);
+}
+
+Reply reply_of(Result<Reply> r, const std::string& route_label) {
   if (!r) {
     if (r.error().code == ErrorCode::kInternal || r.error().code == ErrorCode::kUnavailable) {
       // Internal detail goes to the log; the client gets a safe message.

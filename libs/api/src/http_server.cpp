@@ -10,13 +10,18 @@
 // (every kSweepInterval) closes the sockets whose deadline passed. Arming a deadline is an
 // atomic store, not a timer operation: re-arming a per-connection asio timer four times per
 // request cost a timerfd_settime and an epoll_ctl each time (docs/api.md).
+// A reply given later (Reply::deferred) holds no thread either: the connection keeps the
+// route's deadline and a wait for the client hanging up while a DeferredResponder carries the
+// reply, from whatever thread gives it, to the connection's strand.
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -221,6 +226,9 @@ struct Prepared {
   std::uint64_t end = 0;
   // Server-sent events: called with the sink once the head is written.
   std::function<void(std::shared_ptr<EventSink>)> stream;
+  // A reply given later (Reply::later): nothing is written until the responder answers.
+  std::function<void(std::shared_ptr<Responder>)> later;
+  std::chrono::milliseconds later_timeout{0};
 };
 
 }  // namespace
@@ -323,7 +331,18 @@ struct HttpServer::Impl {
     }
     ex.bid = req.principal && !req.principal->bid.empty() ? req.principal->bid : std::string();
     if (auto it = req.path_params.find("bid"); ex.bid.empty() && it != req.path_params.end()) ex.bid = it->second;
+    if (reply.later) {
+      Prepared p;
+      p.close = !ex.keep_alive;
+      p.later = std::move(reply.later);
+      p.later_timeout = reply.later_timeout;
+      return p;
+    }
+    return render(std::move(reply), ex);
+  }
 
+  // The response bytes of a reply (on the connection's strand).
+  Prepared render(Reply reply, const Exchange& ex) const {
     Prepared p;
     p.close = !ex.keep_alive;
     int status = reply.status;
@@ -332,6 +351,13 @@ struct HttpServer::Impl {
     bool has_body = true;
     std::string extra;
     std::uint64_t length = 0;
+    if (reply.later) {
+      // A reply given later may not defer again.
+      log::error("a deferred reply deferred again", {{"route", ex.route}});
+      reply = error_reply(Error(ErrorCode::kInternal, "internal error"));
+      status = reply.status;
+      content_type = reply.content_type;
+    }
     if (reply.stream) {
       p.stream = std::move(reply.stream);
     } else if (reply.read_piece) {
@@ -438,6 +464,7 @@ struct HttpServer::Impl {
 
 namespace {
 class SseSink;
+class DeferredResponder;
 }  // namespace
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
@@ -457,6 +484,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     if (in_request_) srv_.request_finished();
     srv_.cv.notify_all();
+    abandon_deferred();  // the io threads stopped with a reply still awaited
   }
 
   void start() {
@@ -469,14 +497,24 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (!self->in_request_ && !self->streaming_) self->close();
     });
   }
+  // Shutdown (and a sink dropping a slow client): closes now; a request whose reply is
+  // awaited is answered 503 first.
   void force_close() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->deferred_) {
+        return self->answer_deferred_instead(
+            Error(ErrorCode::kUnavailable, "the server is shutting down; retry the request"));
+      }
+      self->close();
+    });
   }
 
   [[nodiscard]] asio::any_io_executor executor() { return socket_.get_executor(); }
   // SSE, on the strand: write what the sink queued; end the response.
   void sse_flush();
   void sse_end();
+  // A reply given later, on the strand: written if `who` is still the one awaited.
+  void deliver(const DeferredResponder* who, Result<Reply> reply);
 
  private:
   void arm(std::chrono::milliseconds d) {
@@ -495,6 +533,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void expire() {
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
       if (!self->overdue(std::chrono::steady_clock::now().time_since_epoch().count())) return;
+      if (self->deferred_) {
+        // The awaited reply did not come in time: the client is told so.
+        return self->answer_deferred_instead(
+            Error(ErrorCode::kTimeout, "no answer within the time this request may take; retry later"));
+      }
       self->timed_out_ = true;
       beast::error_code ignored;
       self->socket_.close(ignored);
@@ -684,6 +727,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void respond(Prepared p) {
+    if (p.later) return await_reply(std::move(p));
     ex_.status = p.status;
     if (p.close) ex_.keep_alive = false;
     write_ = std::make_shared<std::string>(std::move(p.bytes));
@@ -758,6 +802,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void write_head_then_stream();
 
+  // Waits for a reply given later: the deadline armed, a watch for the client hanging up
+  // (a read that completes: with no byte the client has gone), then the route's
+  // continuation is handed the responder.
+  void await_reply(Prepared p);
+  void watch_hangup(const std::shared_ptr<DeferredResponder>& awaited);
+  // The awaited reply will not be written: the responder hears of it, and the client gets
+  // `instead` (then the connection closes).
+  void answer_deferred_instead(const Error& instead);
+  // The client hung up while its reply was awaited.
+  void deferred_client_gone();
+  void abandon_deferred();
+
   HttpServer::Impl& srv_;
   tcp::socket socket_;
   std::atomic<std::int64_t> deadline_ns_{0};  // steady_clock; 0: none
@@ -778,6 +834,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::shared_ptr<SseSink> sink_;
   bool sse_writing_ = false;
   std::array<char, 512> drain_{};
+  std::shared_ptr<DeferredResponder> deferred_;  // the responder whose reply is awaited
 };
 
 namespace {
@@ -889,7 +946,112 @@ class SseSink : public EventSink, public std::enable_shared_from_this<SseSink> {
   std::function<void()> callback_;
 };
 
+// The responder of a reply given later: reply() hands the reply to the connection's strand;
+// abandon() (on the strand) tells the route that no reply will be written.
+class DeferredResponder : public Responder, public std::enable_shared_from_this<DeferredResponder> {
+ public:
+  explicit DeferredResponder(std::weak_ptr<HttpConnection> session) : session_(std::move(session)) {}
+
+  void reply(Result<Reply> reply) override {
+    {
+      std::lock_guard lock(mu_);
+      if (replied_ || abandoned_) return;
+      replied_ = true;
+      callback_ = nullptr;
+    }
+    auto s = session_.lock();
+    if (!s) return;
+    asio::post(s->executor(), [s, self = shared_from_this(), r = std::move(reply)]() mutable {
+      s->deliver(self.get(), std::move(r));
+    });
+  }
+
+  void on_abandon(std::function<void()> callback) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!abandoned_) {
+        if (!replied_) callback_ = std::move(callback);
+        return;
+      }
+    }
+    if (callback) callback();  // abandoned already: called at once, outside the lock
+  }
+
+  void abandon() {
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mu_);
+      if (abandoned_) return;
+      abandoned_ = true;
+      cb = std::move(callback_);
+      callback_ = nullptr;
+    }
+    if (cb) cb();
+  }
+
+ private:
+  std::weak_ptr<HttpConnection> session_;
+  std::mutex mu_;
+  bool replied_ = false;
+  bool abandoned_ = false;
+  std::function<void()> callback_;
+};
+
 }  // namespace
+
+void HttpConnection::await_reply(Prepared p) {
+  if (p.close) ex_.keep_alive = false;
+  arm(p.later_timeout.count() > 0 ? p.later_timeout : srv_.settings.write_timeout);
+  deferred_ = std::make_shared<DeferredResponder>(weak_from_this());
+  watch_hangup(deferred_);
+  auto fn = std::move(p.later);
+  fn(deferred_);
+}
+
+void HttpConnection::watch_hangup(const std::shared_ptr<DeferredResponder>& awaited) {
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this(), awaited](beast::error_code ec) {
+    if (self->deferred_ != awaited) return;  // answered (the wait was cancelled) or abandoned
+    if (!ec) {
+      char byte = 0;
+      const auto n = ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // the client's next request, pipelined: it stays; the reply goes out when it comes
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_hangup(awaited);
+    }
+    self->deferred_client_gone();  // end of stream or a socket error
+  });
+}
+
+void HttpConnection::deliver(const DeferredResponder* who, Result<Reply> reply) {
+  if (!deferred_ || deferred_.get() != who) return;  // abandoned meanwhile
+  deferred_.reset();
+  beast::error_code ignored;
+  socket_.cancel(ignored);  // ends the hang-up watch
+  respond(srv_.render(reply_of(std::move(reply), ex_.route), ex_));
+}
+
+void HttpConnection::answer_deferred_instead(const Error& instead) {
+  auto d = std::move(deferred_);
+  deferred_.reset();
+  beast::error_code ignored;
+  socket_.cancel(ignored);
+  if (d) d->abandon();
+  ex_.keep_alive = false;
+  respond(srv_.render(error_reply(instead), ex_));
+}
+
+void HttpConnection::deferred_client_gone() {
+  auto d = std::move(deferred_);
+  deferred_.reset();
+  if (d) d->abandon();
+  ex_.status = 499;  // the client closed the request (nginx's code; logged and counted only)
+  abandon_logged();
+}
+
+void HttpConnection::abandon_deferred() {
+  auto d = std::move(deferred_);
+  deferred_.reset();
+  if (d) d->abandon();
+}
 
 void HttpConnection::write_head_then_stream() {
   streaming_ = true;

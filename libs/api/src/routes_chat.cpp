@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 
 #include "earshot/api/gateway.hpp"
 #include "earshot/cache/rate_limiter.hpp"
@@ -25,55 +24,65 @@ namespace {
 using detail::invalid;
 
 constexpr std::size_t kMaxQuestionBytes = 4000;
+// How long past the chat's deadline a JSON answer's connection still waits for it.
+constexpr std::chrono::seconds kReplyGrace{5};
 // Sessions belong to users; a platform admin's sessions (another id space, another table) are
 // kept under its id with this bit set, so they never meet a business user's.
 constexpr std::int64_t kPlatformAdminSessions = std::int64_t{1} << 62;
 
-// The daily token allowance over the Redis counter: key "<bid>:<UTC day>", kept two days.
+// The daily token allowance over the Redis counter (GatewayServices::chat_tokens, read per
+// use: none, no budget): key "<bid>:<UTC day>", kept two days.
 class DailyTokenBudget final : public rag::TokenBudget {
  public:
-  DailyTokenBudget(cache::UsageCounter& counter, const Clock& clock, std::int64_t per_day)
-      : counter_(counter), clock_(clock), per_day_(per_day) {}
+  explicit DailyTokenBudget(GatewayServices& s) : s_(s) {}
   Result<bool> spent(const storage::TenantId& t) override {
-    auto used = counter_.get(key(t));
+    if (s_.chat_tokens == nullptr) return false;
+    auto used = s_.chat_tokens->get(key(t));
     if (!used) return std::unexpected(used.error());
-    return *used >= per_day_;
+    return *used >= s_.rag.chat_tokens_per_day;
   }
   void charge(const storage::TenantId& t, std::int64_t tokens) override {
-    if (auto r = counter_.add(key(t), std::max<std::int64_t>(tokens, 0), std::chrono::hours(48)); !r) {
+    if (s_.chat_tokens == nullptr) return;
+    if (auto r = s_.chat_tokens->add(key(t), std::max<std::int64_t>(tokens, 0), std::chrono::hours(48)); !r) {
       log::warn("chat token budget not charged", {{"bid", t.bid()}, {"error", r.error().message}});
     }
   }
 
  private:
   std::string key(const storage::TenantId& t) const {
-    return t.bid() + ":" + queue::format_utc(storage::to_timestamp(clock_.now())).substr(0, 10);
+    return t.bid() + ":" + queue::format_utc(storage::to_timestamp(s_.clock.now())).substr(0, 10);
   }
-  cache::UsageCounter& counter_;
-  const Clock& clock_;
-  std::int64_t per_day_;
+  GatewayServices& s_;
 };
 
-// The chat service, made on first use (the retriever may be wired after the routes).
-class ChatRoutes {
+// GatewayServices::retriever, read per search: the services' fields may be set after the
+// routes are built (the routes check it is there before a chat begins).
+class ServicesRetriever final : public rag::Retriever {
  public:
-  explicit ChatRoutes(GatewayServices& s) : s_(s) {}
-  rag::ChatService* service() {
-    std::lock_guard lock(mu_);
-    if (!service_ && s_.retriever != nullptr) {
-      if (s_.chat_tokens != nullptr) {
-        budget_ = std::make_unique<DailyTokenBudget>(*s_.chat_tokens, s_.clock, s_.rag.chat_tokens_per_day);
-      }
-      service_ = std::make_unique<rag::ChatService>(*s_.retriever, s_.repos.chat, s_.clock, budget_.get());
-    }
-    return service_.get();
+  explicit ServicesRetriever(GatewayServices& s) : s_(s) {}
+  Result<std::vector<rag::Retrieved>> search(const storage::TenantId& t, const rag::RetrievalQuery& q,
+                                             const rag::QueryEmbedder& embedder) override {
+    if (s_.retriever == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
+    return s_.retriever->search(t, q, embedder);
+  }
+  Result<std::vector<rag::SimilarCall>> similar_calls(const storage::TenantId& t, std::int64_t call_id, std::size_t k,
+                                                      const rag::QueryEmbedder& embedder) override {
+    if (s_.retriever == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
+    return s_.retriever->similar_calls(t, call_id, k, embedder);
   }
 
  private:
   GatewayServices& s_;
-  std::mutex mu_;
-  std::unique_ptr<DailyTokenBudget> budget_;
-  std::unique_ptr<rag::ChatService> service_;
+};
+
+// The chat service, made with the routes (at the gateway's start): its retriever and budget
+// read the services' fields per use.
+struct ChatRoutes {
+  explicit ChatRoutes(GatewayServices& s)
+      : retriever(s), budget(s), service(retriever, s.repos.chat, s.clock, &budget) {}
+  ServicesRetriever retriever;
+  DailyTokenBudget budget;
+  rag::ChatService service;  // last: its thread stops before the others go
 };
 
 // Whose sessions: the user, or the platform admin in its own id space.
@@ -187,7 +196,11 @@ Json answer_json(const rag::ChatAnswer& a) {
          {"model", a.model.empty() ? Json(nullptr) : Json(a.model)},
          {"latency_ms", a.latency.count()},
          {"llm", a.llm}};
-  j["offline_reason"] = a.llm ? Json(nullptr) : Json(std::string(rag::offline_reason_name(a.offline)));
+  j["offline_reason"] = a.llm || a.offline == rag::OfflineReason::kNone
+                            ? Json(nullptr)
+                            : Json(std::string(rag::offline_reason_name(a.offline)));
+  j["incomplete"] =
+      a.incomplete == rag::Incomplete::kNone ? Json(nullptr) : Json(std::string(rag::incomplete_name(a.incomplete)));
   return j;
 }
 
@@ -199,6 +212,22 @@ Json error_json(const Error& e) {
   return Json{{"error", {{"code", code_name(e.code)}, {"message", e.message}}}};
 }
 
+// The JSON answer, given later through `responder`. A client that goes away (or a listener
+// that stops) cuts the answer short; the turn is still stored with what had arrived.
+void answer_later(rag::ChatService& service, const std::shared_ptr<rag::ChatService::Turn>& turn,
+                  std::chrono::milliseconds timeout, const std::shared_ptr<Responder>& responder) {
+  responder->on_abandon([weak = std::weak_ptr<rag::ChatService::Turn>(turn)] {
+    if (auto live = weak.lock()) rag::ChatService::cancel(*live);
+  });
+  service.answer(
+      turn, nullptr,
+      [responder](Result<rag::ChatAnswer> a) {
+        if (!a) return responder->reply(std::unexpected(a.error()));
+        responder->reply(Reply::ok(answer_json(*a)));
+      },
+      timeout);
+}
+
 Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& req) {
   const std::string& bid = req.caller_bid();
   const auto t = detail::tenant_of(bid);
@@ -208,8 +237,8 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
     // Another business's call is as missing as one that never was.
     if (auto c = s.repos.calls.get(t, *call); !c) return std::unexpected(c.error());
   }
-  rag::ChatService* service = routes.service();
-  if (service == nullptr || s.llm == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
+  rag::ChatService* service = &routes.service;
+  if (s.retriever == nullptr || s.llm == nullptr) return make_error(ErrorCode::kUnavailable, "chat is not configured");
   if (s.rate_limiter != nullptr) {
     auto d =
         s.rate_limiter->take("chat:" + bid, s.rag.chat_requests_per_minute, std::chrono::minutes(1), s.clock.now());
@@ -238,22 +267,21 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
   parsed->q.user_id = *subject;
 
   const bool streaming = req.header("Accept").find("text/event-stream") != std::string::npos;
-  if (!streaming) {
-    auto a = service->ask(parsed->q, std::move(llm), s.rag.chat_timeout);
-    if (!a) return std::unexpected(a.error());
-    return Reply::ok(answer_json(*a));
-  }
   auto turn = service->begin(parsed->q, std::move(llm));
   if (!turn) return std::unexpected(turn.error());
-  Reply r;
-  r.status = 200;
-  r.raw = std::string();
-  r.content_type = "text/event-stream";
-  r.headers.emplace_back("Cache-Control", "no-cache");
-  r.headers.emplace_back("X-Accel-Buffering", "no");
   const auto timeout = s.rag.chat_timeout;
-  r.stream = [service, turn = *turn, timeout](const std::shared_ptr<EventSink>& sink) {
-    // A client that goes away ends the stream; the answer is still stored.
+  if (!streaming) {
+    // The answer is written when it comes; meanwhile the connection holds no listener
+    // thread. The connection waits a little past the chat's own deadline (which answers 504
+    // itself) as a backstop.
+    return Reply::deferred(timeout + kReplyGrace,
+                           [service, turn = *turn, timeout](const std::shared_ptr<Responder>& responder) {
+                             answer_later(*service, turn, timeout, responder);
+                           });
+  }
+  return Reply::event_stream([service, turn = *turn, timeout](const std::shared_ptr<EventSink>& sink) {
+    // A client that goes away cuts the answer short; the turn is still stored with what had
+    // arrived.
     sink->on_close([weak = std::weak_ptr<rag::ChatService::Turn>(turn)] {
       if (auto live = weak.lock()) rag::ChatService::cancel(*live);
     });
@@ -268,8 +296,7 @@ Result<Reply> post_chat(GatewayServices& s, ChatRoutes& routes, const Request& r
           sink->close();
         },
         timeout);
-  };
-  return r;
+  });
 }
 
 Json session_json(const storage::ChatSession& c) {
@@ -289,6 +316,7 @@ Json message_json(const storage::ChatMessage& m) {
               {"latency_ms", m.latency_ms},
               {"input_tokens", m.input_tokens},
               {"output_tokens", m.output_tokens},
+              {"incomplete", m.incomplete.empty() ? Json(nullptr) : Json(m.incomplete)},
               {"created_at", detail::iso(m.created_at)}};
 }
 

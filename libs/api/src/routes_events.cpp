@@ -283,15 +283,9 @@ void add_event_routes(Router& router, GatewayServices& s) {
       if (!newest) return std::unexpected(newest.error());
       last = newest->empty() ? "0-0" : *newest;
     }
-    Reply r;
-    r.status = 200;
-    r.raw = std::string();
-    r.content_type = "text/event-stream";
-    r.headers.emplace_back("Cache-Control", "no-cache");
-    r.headers.emplace_back("X-Accel-Buffering", "no");
     EventHub* hub = s.events;
-    r.stream = [hub, slot, bid, last](const std::shared_ptr<EventSink>& sink) { hub->attach(slot, bid, last, sink); };
-    return r;
+    return Reply::event_stream(
+        [hub, slot, bid, last](const std::shared_ptr<EventSink>& sink) { hub->attach(slot, bid, last, sink); });
   });
 }
 

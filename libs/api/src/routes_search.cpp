@@ -177,6 +177,8 @@ Json retrieved_json(const rag::Retrieved& r) {
     j["speaker"] = s.speaker.empty() ? Json(nullptr) : Json(s.speaker);
     j["start_ms"] = s.start_ms;
     j["end_ms"] = s.end_ms;
+    j["chunk_start_ms"] = s.chunk_start_ms;
+    j["chunk_end_ms"] = s.chunk_end_ms;
   } else {
     j["source"] = "knowledge";
     j["document_id"] = s.document_id;

@@ -58,8 +58,12 @@ struct Transfer {
   bool too_large = false;
   Steady::time_point started;
   char error_buffer[CURL_ERROR_SIZE] = {};
+  std::uint64_t serial = 0;       // names the transfer to its cancel hook
+  std::uint64_t cancel_hook = 0;  // the subscription on request.cancel (0: none)
 
   ~Transfer() {
+    // First: once unsubscribed, the hook (which names this transfer) never runs again.
+    if (request.cancel) request.cancel->unsubscribe(cancel_hook);
     if (header_list != nullptr) curl_slist_free_all(header_list);
     if (easy != nullptr) curl_easy_cleanup(easy);
   }
@@ -73,12 +77,15 @@ struct CurlHttpClient::Impl {
   mutable std::mutex mu;
   std::vector<std::unique_ptr<Transfer>> incoming;                  // guarded by mu
   std::multimap<Steady::time_point, std::function<void()>> timers;  // guarded by mu
+  std::vector<std::uint64_t> cancels;                               // guarded by mu: serials to abort
   bool exited = false;                                              // guarded by mu
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::uint64_t> next_serial{0};
   std::once_flag shutdown_once;
 
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // loop thread only
+  std::unordered_map<std::uint64_t, CURL*> cancellable;         // loop thread only: active ones with a signal
 
   // Readiness comes from epoll and curl is driven with curl_multi_socket_action, so the
   // cost of an event does not grow with the number of transfers in flight.
@@ -90,6 +97,19 @@ struct CurlHttpClient::Impl {
   void wake() const {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  // A request's cancel hook (any thread, under the signal's lock): the loop aborts it.
+  void cancel_requested(std::uint64_t serial) {
+    {
+      std::lock_guard lock(mu);
+      cancels.push_back(serial);
+    }
+    wake();
+  }
+
+  static std::unexpected<Error> cancelled_error() {
+    return std::unexpected(Error(ErrorCode::kUnavailable, "cancelled"));
   }
 
   static int on_socket(CURL*, curl_socket_t s, int what, void* user, void*) {
@@ -315,6 +335,10 @@ struct CurlHttpClient::Impl {
   void start_incoming(std::vector<std::unique_ptr<Transfer>>& batch) {
     for (auto& t : batch) {
       t->started = Steady::now();
+      if (t->request.cancel && t->request.cancel->cancelled()) {
+        complete(std::move(t), cancelled_error());
+        continue;
+      }
       if (auto err = setup(*t); !err.empty()) {
         complete(std::move(t), make_error(ErrorCode::kInvalidArgument, err));
         continue;
@@ -324,9 +348,28 @@ struct CurlHttpClient::Impl {
         continue;
       }
       CURL* key = t->easy;
+      if (t->request.cancel) cancellable.emplace(t->serial, key);
       active.emplace(key, std::move(t));
     }
     batch.clear();
+  }
+
+  // Aborts the transfers whose signal fired: removed from the multi handle (which closes
+  // their connection: a transfer cut short leaves nothing reusable) and completed.
+  void abort_cancelled(std::vector<std::uint64_t>& serials) {
+    for (const auto serial : serials) {
+      auto c = cancellable.find(serial);
+      if (c == cancellable.end()) continue;  // finished already, or not started yet (start_incoming checks)
+      CURL* easy = c->second;
+      cancellable.erase(c);
+      curl_multi_remove_handle(multi, easy);
+      auto it = active.find(easy);
+      if (it == active.end()) continue;
+      auto t = std::move(it->second);
+      active.erase(it);
+      complete(std::move(t), cancelled_error());
+    }
+    serials.clear();
   }
 
   void collect_done() {
@@ -340,6 +383,7 @@ struct CurlHttpClient::Impl {
       if (it == active.end()) continue;
       auto t = std::move(it->second);
       active.erase(it);
+      if (t->request.cancel) cancellable.erase(t->serial);
       auto result = outcome(*t, code);
       complete(std::move(t), std::move(result));
     }
@@ -348,6 +392,7 @@ struct CurlHttpClient::Impl {
   void run() {
     std::vector<std::unique_ptr<Transfer>> batch;
     std::vector<std::function<void()>> due;
+    std::vector<std::uint64_t> to_cancel;
     std::vector<epoll_event> events(512);
     for (;;) {
       Steady::time_point next_timer = Steady::time_point::max();
@@ -355,6 +400,7 @@ struct CurlHttpClient::Impl {
         std::lock_guard lock(mu);
         if (stopping.load()) break;
         batch.swap(incoming);
+        to_cancel.swap(cancels);
         const auto now = Steady::now();
         while (!timers.empty() && timers.begin()->first <= now) {
           due.push_back(std::move(timers.begin()->second));
@@ -362,6 +408,7 @@ struct CurlHttpClient::Impl {
         }
       }
       start_incoming(batch);
+      abort_cancelled(to_cancel);
       for (auto& fn : due) fn();
       due.clear();
       drive_timeout();
@@ -370,7 +417,7 @@ struct CurlHttpClient::Impl {
       int wait_ms = 1000;
       {
         std::lock_guard lock(mu);
-        if (!incoming.empty() || stopping.load()) wait_ms = 0;
+        if (!incoming.empty() || !cancels.empty() || stopping.load()) wait_ms = 0;
         if (!timers.empty()) next_timer = timers.begin()->first;
       }
       if (curl_deadline) next_timer = std::min(next_timer, *curl_deadline);
@@ -414,6 +461,7 @@ struct CurlHttpClient::Impl {
     for (auto& [easy, t] : active) curl_multi_remove_handle(multi, easy);
     auto leftover = std::move(active);
     active.clear();
+    cancellable.clear();
     for (auto& [easy, t] : leftover) {
       complete(std::move(t), make_error(ErrorCode::kUnavailable, "shutting down"));
     }
@@ -488,6 +536,11 @@ void CurlHttpClient::send(HttpRequest request, ResponseCallback done) {
   auto t = std::make_unique<Transfer>();
   t->request = std::move(request);
   t->done = std::move(done);
+  t->serial = impl_->next_serial.fetch_add(1) + 1;
+  if (t->request.cancel) {
+    t->cancel_hook =
+        t->request.cancel->subscribe([impl = impl_.get(), serial = t->serial] { impl->cancel_requested(serial); });
+  }
   impl_->in_flight.fetch_add(1);
   {
     std::lock_guard lock(impl_->mu);

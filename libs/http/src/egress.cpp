@@ -241,8 +241,12 @@ void allow_operator_url(AddressPolicy& policy, std::string_view url) {
 void TenantHttpClient::send(HttpRequest request, ResponseCallback done) {
   request.address_policy = policy_;
   auto origin = url_origin_of(request.url);
-  inner_.send(std::move(request), [origin = std::move(origin), done = std::move(done)](Result<HttpResponse> r) {
-    if (!r && (r.error().code == ErrorCode::kPermissionDenied || r.error().code == ErrorCode::kUnavailable)) {
+  auto cancel = request.cancel;
+  inner_.send(std::move(request), [origin = std::move(origin), cancel = std::move(cancel),
+                                   done = std::move(done)](Result<HttpResponse> r) {
+    const bool cancelled = cancel && cancel->cancelled();  // the caller's doing: nothing to report
+    if (!r && !cancelled &&
+        (r.error().code == ErrorCode::kPermissionDenied || r.error().code == ErrorCode::kUnavailable)) {
       const bool refused = r.error().code == ErrorCode::kPermissionDenied;
       log::warn(refused ? "tenant destination refused by the egress policy" : "tenant destination unreachable",
                 {{"origin", origin}, {"detail", r.error().message}});

@@ -29,6 +29,37 @@ void set_header(HttpRequest& r, std::string name, std::string value) {
 
 }  // namespace
 
+void CancelSignal::cancel() {
+  std::lock_guard lock(mu_);
+  if (cancelled_) return;
+  cancelled_ = true;
+  // Under the lock, so that unsubscribe() returning means the hook is not running.
+  for (auto& [id, hook] : hooks_) hook();
+  hooks_.clear();
+}
+
+bool CancelSignal::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+std::uint64_t CancelSignal::subscribe(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  if (cancelled_) {
+    hook();
+    return 0;
+  }
+  const std::uint64_t id = next_id_++;
+  hooks_.emplace(id, std::move(hook));
+  return id;
+}
+
+void CancelSignal::unsubscribe(std::uint64_t id) {
+  if (id == 0) return;
+  std::lock_guard lock(mu_);
+  hooks_.erase(id);
+}
+
 void HttpRequest::set_multipart(const std::vector<MultipartPart>& parts) {
   std::string boundary;
   // A boundary must not occur inside any part; a random 32-hex one practically never does,

@@ -71,7 +71,13 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     return e;
   }
 
+  [[nodiscard]] bool cancelled() const { return ctx.cancel && ctx.cancel->cancelled(); }
+
   void attempt() {
+    if (cancelled()) {
+      finish(std::unexpected(ended(Error(ErrorCode::kUnavailable, "cancelled"), "not retried")));
+      return;
+    }
     const auto now = ctx.clock->steady_now();
     if (now >= ctx.deadline) {
       finish(std::unexpected(ended(Error(ErrorCode::kTimeout, "job deadline passed"), "gave up")));
@@ -79,6 +85,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     }
     ++attempts;
     auto request = build();
+    if (!request.cancel) request.cancel = ctx.cancel;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - now);
     cut_by_deadline = left < request.timeout;
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
@@ -97,6 +104,10 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
   }
 
   void on_result(Result<HttpResponse> r) {
+    if (!r && cancelled()) {
+      finish(std::unexpected(ended(Error(ErrorCode::kUnavailable, "cancelled"), "not retried")));
+      return;
+    }
     Error error;
     if (r) {
       if (r->status >= 200 && r->status < 300) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -31,6 +32,20 @@ std::string_view offline_reason_name(OfflineReason r) {
   return "";
 }
 
+std::string_view incomplete_name(Incomplete r) {
+  switch (r) {
+    case Incomplete::kNone:
+      return "";
+    case Incomplete::kClientGone:
+      return "client_gone";
+    case Incomplete::kTimeout:
+      return "timeout";
+    case Incomplete::kLlmFailed:
+      return "llm_failed";
+  }
+  return "";
+}
+
 namespace {
 
 using Steady = std::chrono::steady_clock;
@@ -42,6 +57,8 @@ json source_fields(const ChatSource& s) {
   json j{{"n", s.number}, {"kind", call ? "call" : "knowledge"}};
   j["call_id"] = call ? json(s.call_id) : json(nullptr);
   j["start_ms"] = call && s.start_ms >= 0 ? json(s.start_ms) : json(nullptr);
+  j["chunk_start_ms"] = call && s.chunk_start_ms >= 0 ? json(s.chunk_start_ms) : json(nullptr);
+  j["chunk_end_ms"] = call && s.chunk_end_ms >= 0 ? json(s.chunk_end_ms) : json(nullptr);
   j["document_id"] = call ? json(nullptr) : json(s.document_id);
   j["title"] = call ? json(nullptr) : json(s.document_title);
   j["chunk_index"] = call ? json(nullptr) : json(s.chunk_index);
@@ -117,13 +134,20 @@ struct ChatService::Turn {
   ChatPrompt prompt;
   OfflineReason offline = OfflineReason::kNone;
   Steady::time_point started;
+  // Fired by cancel() and the deadline: aborts the provider's request in flight.
+  std::shared_ptr<http::CancelSignal> cancel = std::make_shared<http::CancelSignal>();
 
   std::function<void(std::string_view)> on_token;
   std::function<void(Result<ChatAnswer>)> done;
   std::mutex mu;
   bool finished = false;  // done was (or is being) called
+  bool stored = false;    // the answer was (or is being) stored
   bool cancelled = false;
   bool any_token = false;
+  bool asked = false;                         // a provider was asked (its tokens count)
+  std::string model;                          // the provider asked last
+  std::string received;                       // the pieces it passed on (streams)
+  Incomplete incomplete = Incomplete::kNone;  // set when the turn was cut short
 };
 
 // ---- the service's thread: stores answers and keeps deadlines ----------------------------------
@@ -183,11 +207,25 @@ struct ChatService::Impl : std::enable_shared_from_this<ChatService::Impl> {
     turn.finished = true;
     return true;
   }
+  // Marks the answer stored; false when it already was (one answer message per turn).
+  static bool claim_store(Turn& turn) {
+    std::lock_guard lock(turn.mu);
+    if (turn.stored) return false;
+    turn.stored = true;
+    return true;
+  }
 
   void try_provider(const std::shared_ptr<Turn>& turn, std::size_t index);
   void finish_llm(const std::shared_ptr<Turn>& turn, const llm::ChatResponse& response, const std::string& model);
   void finish_offline(const std::shared_ptr<Turn>& turn, OfflineReason why);
+  // The turn was cut short (`why`): stores what the provider had passed on, then delivers
+  // `error` (or, with none, the stored partial answer) unless the turn was delivered already.
+  void finish_partial(const std::shared_ptr<Turn>& turn, Incomplete why, std::optional<Error> error);
+  // The deadline: delivers kTimeout at once, aborts the provider, stores what had arrived.
+  void time_out(const std::shared_ptr<Turn>& turn, std::chrono::milliseconds timeout);
+  // Stores the answer (unless the turn's answer was stored already), then delivers it.
   void store_and_deliver(const std::shared_ptr<Turn>& turn, ChatAnswer answer);
+  [[nodiscard]] Result<storage::Id> store(const Turn& turn, ChatAnswer& a);
 
   Retriever& retriever;
   storage::ChatRepository& chats;
@@ -213,8 +251,13 @@ storage::Id ChatService::session_of(const Turn& turn) {
 }
 
 void ChatService::cancel(Turn& turn) {
-  std::lock_guard lock(turn.mu);
-  turn.cancelled = true;
+  {
+    std::lock_guard lock(turn.mu);
+    turn.cancelled = true;
+    if (turn.incomplete == Incomplete::kNone) turn.incomplete = Incomplete::kClientGone;
+  }
+  // Outside the turn's lock: the provider's abort may call back into the turn.
+  turn.cancel->cancel();
 }
 
 Result<std::shared_ptr<ChatService::Turn>> ChatService::begin(const ChatQuestion& q, ChatLlm llm) {
@@ -230,6 +273,7 @@ Result<std::shared_ptr<ChatService::Turn>> ChatService::begin(const ChatQuestion
     auto previous = m.chats.messages(t, q.user_id, session->id, std::max(1, m.settings.history_messages));
     if (!previous) return std::unexpected(previous.error());
     for (const auto& msg : *previous) {
+      if (msg.content.empty()) continue;  // an answer cut short before its first word
       history.push_back({msg.role == storage::ChatRole::kUser ? "user" : "assistant", msg.content});
     }
   }
@@ -240,6 +284,7 @@ Result<std::shared_ptr<ChatService::Turn>> ChatService::begin(const ChatQuestion
   turn->retrieved = std::move(*found);
   for (const auto& r : turn->retrieved) turn->sources.push_back(r.source);
   turn->prompt = build_chat_request(q.question, turn->sources, history, m.settings.prompt);
+  turn->prompt.request.cancel = turn->cancel;
   for (int n : turn->prompt.source_numbers) {
     for (const auto& s : turn->sources) {
       if (s.number == n) turn->offered.push_back(s);
@@ -281,19 +326,34 @@ void ChatService::answer(const std::shared_ptr<Turn>& turn, std::function<void(s
   // The deadline: whatever is still running then is abandoned (its late callbacks find the
   // turn finished) and the turn ends with kTimeout.
   std::weak_ptr<Turn> weak = turn;
-  impl->post_at(Steady::now() + timeout, [weak, timeout] {
-    auto t = weak.lock();
-    if (!t || !Impl::claim(*t)) return;
-    log::warn("chat answer timed out", {{"bid", t->question.tenant.bid()}});
-    t->done(make_error(ErrorCode::kTimeout,
-                       fmt::format("the answer took longer than {} ms; try a narrower question", timeout.count())));
+  Impl* m = impl.get();
+  m->post_at(Steady::now() + timeout, [m, weak, timeout] {
+    if (auto t = weak.lock()) m->time_out(t, timeout);
   });
   if (turn->offline != OfflineReason::kNone) {
-    Impl* m = impl.get();
     m->post_at(Steady::now(), [m, turn] { m->finish_offline(turn, turn->offline); });
     return;
   }
   impl->try_provider(turn, 0);
+}
+
+void ChatService::Impl::time_out(const std::shared_ptr<Turn>& turn, std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(turn->mu);
+    if (turn->finished) return;
+    turn->finished = true;
+    if (turn->incomplete == Incomplete::kNone) turn->incomplete = Incomplete::kTimeout;
+  }
+  log::warn("chat answer timed out", {{"bid", turn->question.tenant.bid()}});
+  turn->cancel->cancel();
+  turn->done(make_error(ErrorCode::kTimeout,
+                        fmt::format("the answer took longer than {} ms; try a narrower question", timeout.count())));
+  Incomplete why = Incomplete::kTimeout;
+  {
+    std::lock_guard lock(turn->mu);
+    why = turn->incomplete;
+  }
+  finish_partial(turn, why, std::nullopt);
 }
 
 void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::size_t index) {
@@ -307,29 +367,43 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
       return;
     }
     bool streamed = false;
+    Incomplete cut = Incomplete::kNone;
     {
       std::lock_guard lock(turn->mu);
-      if (turn->finished) return;
+      if (turn->stored) return;
       streamed = turn->any_token;
+      cut = turn->incomplete;
+    }
+    Impl* m = self.get();
+    if (cut != Incomplete::kNone) {
+      // Cancelled (the client went away) or past the deadline: no other provider is asked.
+      m->post_at(Steady::now(), [m, turn, cut] { m->finish_partial(turn, cut, std::nullopt); });
+      return;
     }
     log::warn("chat provider failed",
               {{"bid", turn->question.tenant.bid()}, {"provider", provider->id()}, {"error", r.error().message}});
     if (streamed) {
       // Text was passed on already: another provider's answer cannot follow it.
-      const Error& e = r.error();
-      self->post_at(Steady::now(), [turn, e] {
-        if (!Impl::claim(*turn)) return;
-        turn->done(make_error(ErrorCode::kUnavailable, "the LLM failed in the middle of its answer: " + e.message));
-      });
+      Error e(ErrorCode::kUnavailable, "the LLM failed in the middle of its answer: " + r.error().message);
+      m->post_at(Steady::now(), [m, turn, e] { m->finish_partial(turn, Incomplete::kLlmFailed, e); });
       return;
     }
     if (index + 1 < turn->llm.chain.size()) {
       self->try_provider(turn, index + 1);
       return;
     }
-    Impl* m = self.get();
     m->post_at(Steady::now(), [m, turn] { m->finish_offline(turn, OfflineReason::kLlmFailed); });
   };
+  if (turn->cancel->cancelled()) {
+    // Cut short before this provider was asked (the request would be aborted at once).
+    on_done(make_error(ErrorCode::kUnavailable, "cancelled"));
+    return;
+  }
+  {
+    std::lock_guard lock(turn->mu);
+    turn->asked = true;
+    turn->model = provider->id();
+  }
   if (!turn->on_token) {
     provider->complete(turn->prompt.request, std::move(on_done));
     return;
@@ -338,8 +412,10 @@ void ChatService::Impl::try_provider(const std::shared_ptr<Turn>& turn, std::siz
       turn->prompt.request,
       [turn](std::string_view piece) {
         std::lock_guard lock(turn->mu);
+        // After a cancel or the deadline: what arrives until the abort is neither shown nor kept.
+        if (turn->finished || turn->stored || turn->cancelled) return;
         turn->any_token = true;
-        if (turn->finished || turn->cancelled) return;
+        turn->received += piece;
         turn->on_token(piece);
       },
       std::move(on_done));
@@ -349,7 +425,7 @@ void ChatService::Impl::finish_llm(const std::shared_ptr<Turn>& turn, const llm:
                                    const std::string& model) {
   {
     std::lock_guard lock(turn->mu);
-    if (turn->finished) return;
+    if (turn->stored) return;  // the deadline stored what had arrived before this
   }
   ChatAnswer a;
   CitedAnswer cited = extract_citations(response.text, turn->offered);
@@ -363,10 +439,48 @@ void ChatService::Impl::finish_llm(const std::shared_ptr<Turn>& turn, const llm:
   store_and_deliver(turn, std::move(a));
 }
 
+void ChatService::Impl::finish_partial(const std::shared_ptr<Turn>& turn, Incomplete why, std::optional<Error> error) {
+  ChatAnswer a;
+  bool asked = false;
+  {
+    std::lock_guard lock(turn->mu);
+    if (turn->stored) return;
+    a.text = turn->received;
+    a.model = turn->model;
+    asked = turn->asked;
+  }
+  CitedAnswer cited = extract_citations(a.text, turn->offered);
+  a.text = std::move(cited.text);
+  a.citations = std::move(cited.citations);
+  a.llm = asked;
+  a.incomplete = why;
+  if (asked) {
+    // The provider read the prompt and wrote what arrived: charged as estimated.
+    a.input_tokens = turn->prompt.estimated_tokens;
+    a.output_tokens = a.text.empty() ? 0 : llm::estimate_tokens(a.text);
+    if (budget != nullptr) budget->charge(turn->question.tenant, a.input_tokens + a.output_tokens);
+  }
+  if (!claim_store(*turn)) return;
+  auto id = store(*turn, a);
+  if (!Impl::claim(*turn)) {
+    // Delivered already (the deadline's kTimeout): nobody else hears of a failed write.
+    if (!id) log::warn("chat answer not stored", {{"bid", turn->question.tenant.bid()}, {"error", id.error().message}});
+    return;
+  }
+  if (error) {
+    turn->done(std::unexpected(std::move(*error)));
+  } else if (!id) {
+    turn->done(std::unexpected(id.error()));
+  } else {
+    a.answer_id = *id;
+    turn->done(std::move(a));
+  }
+}
+
 void ChatService::Impl::finish_offline(const std::shared_ptr<Turn>& turn, OfflineReason why) {
   {
     std::lock_guard lock(turn->mu);
-    if (turn->finished) return;
+    if (turn->finished || turn->stored) return;
   }
   CitedAnswer cited = offline_answer(turn->question.question, turn->sources, why, settings.extractive_sentences);
   {
@@ -380,12 +494,12 @@ void ChatService::Impl::finish_offline(const std::shared_ptr<Turn>& turn, Offlin
   store_and_deliver(turn, std::move(a));
 }
 
-void ChatService::Impl::store_and_deliver(const std::shared_ptr<Turn>& turn, ChatAnswer a) {
-  a.session_id = turn->session_id;
-  a.question_id = turn->question_id;
-  a.sources = turn->retrieved;
+Result<storage::Id> ChatService::Impl::store(const Turn& turn, ChatAnswer& a) {
+  a.session_id = turn.session_id;
+  a.question_id = turn.question_id;
+  a.sources = turn.retrieved;
   a.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::max(clock.steady_now() - turn->started, Steady::duration{}));
+      std::max(clock.steady_now() - turn.started, Steady::duration{}));
   storage::ChatMessageInput m;
   m.role = storage::ChatRole::kAssistant;
   m.content = a.text;
@@ -395,7 +509,13 @@ void ChatService::Impl::store_and_deliver(const std::shared_ptr<Turn>& turn, Cha
   m.latency_ms = a.latency.count();
   m.input_tokens = a.input_tokens;
   m.output_tokens = a.output_tokens;
-  auto id = chats.append_message(turn->question.tenant, turn->question.user_id, turn->session_id, m);
+  m.incomplete = std::string(incomplete_name(a.incomplete));
+  return chats.append_message(turn.question.tenant, turn.question.user_id, turn.session_id, m);
+}
+
+void ChatService::Impl::store_and_deliver(const std::shared_ptr<Turn>& turn, ChatAnswer a) {
+  if (!claim_store(*turn)) return;
+  auto id = store(*turn, a);
   if (!Impl::claim(*turn)) return;
   if (!id) {
     turn->done(std::unexpected(id.error()));

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "earshot/core/log.hpp"
+#include "earshot/rag/utterances.hpp"
 
 namespace earshot::rag {
 
@@ -26,8 +27,14 @@ bool all_zero(const std::vector<float>& v) {
 
 IndexRetriever::IndexRetriever(IndexRegistry& index, storage::CallRepository& calls,
                                storage::EmbeddingRepository& embeddings, storage::KnowledgeRepository& knowledge,
-                               IndexRetrieverSettings settings, Metrics* metrics)
-    : index_(index), calls_(calls), embeddings_(embeddings), knowledge_(knowledge), settings_(settings) {
+                               storage::TranscriptRepository* transcripts, IndexRetrieverSettings settings,
+                               Metrics* metrics)
+    : index_(index),
+      calls_(calls),
+      embeddings_(embeddings),
+      knowledge_(knowledge),
+      transcripts_(transcripts),
+      settings_(settings) {
   if (metrics != nullptr) {
     fallbacks_ = &metrics
                       ->counter("earshot_rag_keyword_fallbacks_total",
@@ -105,7 +112,37 @@ Result<std::vector<Retrieved>> IndexRetriever::search(const storage::TenantId& t
   }
   auto hits = (*shard)->search(q.text, vector, options);
   if (!hits) return std::unexpected(hits.error());
-  return reread(t, *hits, q.k, keyword_only);
+  auto found = reread(t, *hits, q.k, keyword_only);
+  if (found) pinpoint(t, q.text, *found);
+  return found;
+}
+
+void IndexRetriever::pinpoint(const storage::TenantId& t, const std::string& query,
+                              std::vector<Retrieved>& hits) const {
+  if (transcripts_ == nullptr) return;
+  std::unordered_map<storage::Id, std::vector<Utterance>> by_call;
+  for (auto& hit : hits) {
+    ChatSource& s = hit.source;
+    if (s.kind != SourceKind::kCall) continue;
+    auto it = by_call.find(s.call_id);
+    if (it == by_call.end()) {
+      std::vector<Utterance> utterances;
+      if (auto tr = transcripts_->get(t, s.call_id); tr) {
+        utterances = parse_utterances(tr->segments_json);
+      } else if (tr.error().code != ErrorCode::kNotFound) {
+        // The hit still cites its chunk; the search itself does not fail for this.
+        log::warn("transcript unreadable: the hit cites its chunk's start",
+                  {{"bid", t.bid()}, {"call_id", std::to_string(s.call_id)}, {"error", tr.error().message}});
+      }
+      it = by_call.emplace(s.call_id, std::move(utterances)).first;
+    }
+    const auto best = best_utterance(query, it->second, s.chunk_start_ms, s.chunk_end_ms);
+    if (!best) continue;
+    const Utterance& u = it->second[*best];
+    s.start_ms = u.start_ms;
+    s.end_ms = u.end_ms;
+    s.speaker = u.speaker;
+  }
 }
 
 Result<std::vector<Retrieved>> IndexRetriever::reread(const storage::TenantId& t, const std::vector<SearchHit>& hits,
@@ -145,6 +182,8 @@ Result<std::vector<Retrieved>> IndexRetriever::reread(const storage::TenantId& t
       s.call_id = row.call_id;
       s.start_ms = row.start_ms;
       s.end_ms = row.end_ms;
+      s.chunk_start_ms = row.start_ms;
+      s.chunk_end_ms = row.end_ms;
       s.speaker = chunk_speaker(row.text);
       s.text = row.text;
     } else {

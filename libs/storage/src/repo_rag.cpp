@@ -375,10 +375,10 @@ Result<Id> MySqlChatRepository::append_message(const TenantId& t, Id user_id, Id
     if (owned->rows.empty()) return not_found("chat session", session_id);
     auto r = c.execute(
         "INSERT INTO chat_messages (bid, session_id, role, content, sources, citations, model, latency_ms, "
-        "input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "input_tokens, output_tokens, incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {t.bid(), session_id, to_name(kChatRole, m.role), m.content, m.sources_json, m.citations_json, m.model,
          std::max<std::int64_t>(m.latency_ms, 0), std::max<std::int64_t>(m.input_tokens, 0),
-         std::max<std::int64_t>(m.output_tokens, 0)});
+         std::max<std::int64_t>(m.output_tokens, 0), m.incomplete});
     if (!r) return std::unexpected(r.error());
     // The session's updated_at is its last message's created_at, exactly.
     auto touched = c.execute(
@@ -395,7 +395,7 @@ Result<std::vector<ChatMessage>> MySqlChatRepository::messages(const TenantId& t
   if (limit < 1 || limit > 1000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..1000");
   auto r = db_.execute(
       "SELECT m.id, m.session_id, m.role, m.content, m.sources, m.citations, m.model, m.latency_ms, "
-      "m.input_tokens, m.output_tokens, m.created_at FROM chat_messages m "
+      "m.input_tokens, m.output_tokens, m.created_at, m.incomplete FROM chat_messages m "
       "JOIN chat_sessions s ON s.id = m.session_id AND s.bid = m.bid "
       "WHERE m.bid = ? AND m.session_id = ? AND s.user_id = ? ORDER BY m.id DESC LIMIT ?",
       {t.bid(), session_id, user_id, limit});
@@ -416,6 +416,7 @@ Result<std::vector<ChatMessage>> MySqlChatRepository::messages(const TenantId& t
     m.input_tokens = row[8].as_int();
     m.output_tokens = row[9].as_int();
     m.created_at = row[10].as_time();
+    m.incomplete = row[11].take_string();
     out.push_back(std::move(m));
   }
   return out;

@@ -97,7 +97,11 @@ void FakeChatServer::serve_stream(httplib::Response& res, std::vector<std::strin
     }
     if (progress->next > 0 && delay.count() > 0) pause(delay);
     const auto& frame = progress->frames[progress->next++];
-    return sink.write(frame.data(), frame.size());
+    if (!sink.is_writable() || !sink.write(frame.data(), frame.size())) {
+      ++streams_abandoned_;  // the client hung up before the end
+      return false;
+    }
+    return true;
   });
 }
 

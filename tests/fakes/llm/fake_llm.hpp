@@ -9,7 +9,8 @@
 // events with the usage chunk when stream_options.include_usage asks for it): the text in
 // pieces (each word with the spaces before it), each piece one write of a chunked body,
 // `stream_delay` apart. Switches cut the connection after N pieces (0: before the first) or
-// end the stream with the provider's in-stream error after the first piece. Failure plans
+// end the stream with the provider's in-stream error after the first piece; a client hanging
+// up mid-stream is counted (abandoned_streams). Failure plans
 // (429 + Retry-After, 5xx, ...) apply before streaming starts, as for any request.
 // FakeBedrock checks each request's SigV4 Authorization header against its own signer
 // (its own keys; the date is the request's x-amz-date, which must be within 5 minutes of the
@@ -53,6 +54,8 @@ class FakeChatServer : public FakeProviderServer {
   // also sends it to a request that did not ask to stream).
   void set_stream_error(bool on) { stream_error_ = on; }
   [[nodiscard]] int streamed_count() const { return streams_.load(); }
+  // Streamed answers whose client hung up before the end (a piece could not be written).
+  [[nodiscard]] int abandoned_streams() const { return streams_abandoned_.load(); }
   // "a bc  d" -> {"a", " bc", "  d"}: the pieces a streamed answer is sent in.
   [[nodiscard]] static std::vector<std::string> pieces_of(const std::string& text);
   // Deterministic embedding of `text` with `dim` components (what the fake answers).
@@ -83,6 +86,7 @@ class FakeChatServer : public FakeProviderServer {
   std::atomic<std::int64_t> stream_delay_ms_{0};
   std::atomic<bool> stream_error_{false};
   std::atomic<int> streams_{0};
+  std::atomic<int> streams_abandoned_{0};
   int cut_requests_ = 0;  // guarded by chat_mu_
   int cut_pieces_ = 0;    // guarded by chat_mu_
 };

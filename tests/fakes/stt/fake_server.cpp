@@ -84,6 +84,14 @@ int FakeProviderServer::count(const std::string& prefix) const {
   return n;
 }
 
+void FakeProviderServer::hold(bool on) {
+  {
+    std::lock_guard lock(mu_);
+    holding_ = on;
+  }
+  cv_.notify_all();
+}
+
 void FakeProviderServer::pause(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, d, [this] { return stopping_; });
@@ -114,6 +122,10 @@ bool FakeProviderServer::guard(const httplib::Request& req, httplib::Response& r
       --plan_.count;
       failing = plan_;
     }
+  }
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !holding_ || stopping_; });
   }
   if (never_answer_.load()) {
     pause(std::chrono::minutes(5));

@@ -2,8 +2,8 @@
 // Fake provider servers for tests and benchmarks: real HTTP on 127.0.0.1 (a free port from
 // 21000-22999), speaking each provider's wire format exactly (including error bodies), with
 // switches for latency, failures (429 with Retry-After, 500, 503), a server that never
-// answers, malformed bodies, auth failures and exhausted quota; and a log of every request
-// received so tests can count attempts and measure the gaps between them on the server side.
+// answers, requests held until released, malformed bodies, auth failures and exhausted quota; and a log of every
+// request received so tests can count attempts and measure the gaps between them on the server side.
 //
 // Thread safety: every setter and getter may be called while requests are being served.
 
@@ -106,6 +106,9 @@ class FakeProviderServer {
   // --- switches ---
   void set_latency(std::chrono::milliseconds latency) { latency_ms_ = latency.count(); }
   void set_never_answer(bool on) { never_answer_ = on; }
+  // While on, every request is logged, then waits (before any other switch applies) until
+  // it is turned off or the server stops: requests held in flight for as long as a test needs.
+  void hold(bool on);
   void set_malformed(bool on) { malformed_ = on; }
   void fail_next(FailurePlan plan);
   void set_script(std::vector<FakeUtterance> script);
@@ -153,6 +156,7 @@ class FakeProviderServer {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool holding_ = false;
   FailurePlan plan_;
   std::vector<FakeUtterance> script_;
   std::vector<ReceivedRequest> received_;

@@ -79,5 +79,9 @@ class Dispatcher {
 
 // The error body and status for `e`, Retry-After included for kRateLimited.
 [[nodiscard]] Reply error_reply(const Error& e);
+// A handler's result as it is answered: the reply, or the error in the one shape (internal
+// and dependency errors logged with their detail and answered with a safe message). The
+// dispatcher's, and the listener's for replies given later (Responder).
+[[nodiscard]] Reply reply_of(Result<Reply> r, const std::string& route_label);
 
 }  // namespace earshot::api

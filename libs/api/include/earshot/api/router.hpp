@@ -6,6 +6,7 @@
 // applies rate limits and the policy, then calls the handler with a parsed Request. Handlers
 // return Result<Reply>; every error leaves through http_status() and the one error shape.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -95,6 +96,25 @@ class EventSink {
   virtual void on_close(std::function<void()> callback) = 0;
 };
 
+struct Reply;
+
+// The other end of a reply given later (Reply::deferred): a route that waits on something
+// slow (a chat answer the LLM is still writing) returns at once and answers through this,
+// from any thread, while the request's connection waits without holding a listener thread.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // Sends the reply: a Reply as a handler would return it (a plain body: no stream, no
+  // object, no further deferral) or an error, answered in the one error shape like a
+  // handler's. The first call counts; later calls, and calls after the request was
+  // abandoned, do nothing.
+  virtual void reply(Result<Reply> reply) = 0;
+  // Called once, on any thread, if the request is abandoned before reply(): the client hung
+  // up, the wait's deadline passed (the client was answered 504), or the listener is
+  // stopping (the client was answered 503). Called at once when it already was.
+  virtual void on_abandon(std::function<void()> callback) = 0;
+};
+
 struct Reply {
   int status = 200;
   Json json;  // the body, unless `raw` is set
@@ -111,12 +131,53 @@ struct Reply {
   // written the HTTP layer calls it with the response's sink, which the callee keeps (and
   // writes to from any thread) for as long as the stream lasts. It must not block.
   std::function<void(std::shared_ptr<EventSink>)> stream;
+  // The reply comes later (see Responder): the HTTP layer calls this, on the thread that ran
+  // the handler, with the request's responder, and the connection waits for its reply() at
+  // most `later_timeout` (then 504). It must not block.
+  std::function<void(std::shared_ptr<Responder>)> later;
+  std::chrono::milliseconds later_timeout{0};
 
-  [[nodiscard]] static Reply ok(Json j) { return Reply{200, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
-  [[nodiscard]] static Reply created(Json j) { return Reply{201, std::move(j), {}, "application/json", {}, {}, 0, {}}; }
-  [[nodiscard]] static Reply no_content() { return Reply{204, nullptr, std::string(), "", {}, {}, 0, {}}; }
+  [[nodiscard]] static Reply ok(Json j) { return with_json(200, std::move(j)); }
+  [[nodiscard]] static Reply created(Json j) { return with_json(201, std::move(j)); }
+  [[nodiscard]] static Reply no_content() {
+    Reply r;
+    r.status = 204;
+    r.raw = std::string();
+    r.content_type.clear();
+    return r;
+  }
   [[nodiscard]] static Reply text(std::string body, std::string content_type, int status = 200) {
-    return Reply{status, nullptr, std::move(body), std::move(content_type), {}, {}, 0, {}};
+    Reply r;
+    r.status = status;
+    r.raw = std::move(body);
+    r.content_type = std::move(content_type);
+    return r;
+  }
+  // Server-sent events (200, text/event-stream, not cached nor buffered by proxies): `fn`
+  // gets the response's sink once the headers are written (see `stream`).
+  [[nodiscard]] static Reply event_stream(std::function<void(std::shared_ptr<EventSink>)> fn) {
+    Reply r;
+    r.raw = std::string();
+    r.content_type = "text/event-stream";
+    r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    r.stream = std::move(fn);
+    return r;
+  }
+  // A reply given later through the Responder `fn` gets (see `later`).
+  [[nodiscard]] static Reply deferred(std::chrono::milliseconds timeout,
+                                      std::function<void(std::shared_ptr<Responder>)> fn) {
+    Reply r;
+    r.later = std::move(fn);
+    r.later_timeout = timeout;
+    return r;
+  }
+
+ private:
+  [[nodiscard]] static Reply with_json(int status, Json j) {
+    Reply r;
+    r.status = status;
+    r.json = std::move(j);
+    return r;
   }
 };
 

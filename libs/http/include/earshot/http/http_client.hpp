@@ -11,13 +11,17 @@
 //   - transport failures are Errors (see the codes below); any HTTP status, 4xx and 5xx
 //     included, is a successful HttpResponse: what a status means is the caller's business;
 //   - a request's on_body hook (streaming) runs on the same thread as its callback, for each
-//     piece of the body as it arrives, always before the callback.
+//     piece of the body as it arrives, always before the callback;
+//   - a request whose `cancel` signal fires (before it starts or while it runs) is aborted at
+//     once, its connection closed, and completes with kUnavailable "cancelled" (the caller
+//     tells it from a network failure by its signal).
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +39,38 @@ struct MultipartPart {
   std::string data;
   std::string filename;      // empty: a plain field
   std::string content_type;  // empty: none sent (fields) / application/octet-stream (files)
+};
+
+// Aborts requests from any thread: a chat answer whose client went away, or whose deadline
+// passed, stops its provider request instead of reading it to the end. One signal may serve
+// many requests (a call's attempts and retries); cancel() is final.
+//
+// Thread safety: every member may be called from any thread.
+class CancelSignal {
+ public:
+  CancelSignal() = default;
+  CancelSignal(const CancelSignal&) = delete;
+  CancelSignal& operator=(const CancelSignal&) = delete;
+
+  // Fires the signal (once; later calls do nothing) and runs the hooks subscribed, on this
+  // thread, before returning.
+  void cancel();
+  [[nodiscard]] bool cancelled() const;
+
+  // For HttpClient implementations: `hook` runs once when the signal fires (at once, inside
+  // subscribe(), when it already has). It runs under the signal's lock: it must be short and
+  // must not call back into this signal. Returns the id to unsubscribe with (0 when the
+  // hook already ran).
+  [[nodiscard]] std::uint64_t subscribe(std::function<void()> hook);
+  // Removes a hook; once this returns the hook is not running and never will (so what it
+  // refers to may go).
+  void unsubscribe(std::uint64_t id);
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, std::function<void()>> hooks_;
 };
 
 struct HttpRequest {
@@ -65,6 +101,8 @@ struct HttpRequest {
   // Like every callback it must be short. A request that fails after some pieces were passed
   // (connection lost, timeout) completes with the error as usual.
   std::function<void(int status, std::string_view piece)> on_body;
+  // When set: firing it aborts the request (see the contract above).
+  std::shared_ptr<CancelSignal> cancel;
 
   void add_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
   // Builds a multipart/form-data body from `parts` and sets the Content-Type header.
@@ -89,7 +127,8 @@ struct HttpResponse {
 using ResponseCallback = std::function<void(Result<HttpResponse>)>;
 
 // Error codes a send() completes with:
-//   kUnavailable       could not resolve, connect, or the connection broke; or shutting down
+//   kUnavailable       could not resolve, connect, or the connection broke; shutting down; or
+//                      cancelled through the request's signal (message "cancelled")
 //   kTimeout           the request's timeout passed
 //   kInvalidArgument   bad URL or scheme, or the response exceeded max_response_bytes
 //   kPermissionDenied  the address policy refused the resolved address

@@ -62,6 +62,10 @@ struct RetryContext {
   // Optional: asked before each retry; false ends the retries with the last error (a
   // streamed answer whose first part was already passed on must not start over).
   std::function<bool()> may_retry;
+  // Optional: set on every attempt's request (unless build() set its own); once it fires the
+  // attempt in flight is aborted and no other starts: `done` gets kUnavailable "cancelled"
+  // (a wait between attempts is not cut short, but no attempt follows it).
+  std::shared_ptr<CancelSignal> cancel;
 };
 
 // Sends build() (called afresh for every attempt) until a 2xx arrives, a non-retryable

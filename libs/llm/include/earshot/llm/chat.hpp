@@ -16,6 +16,9 @@
 // is ever passed on twice. Bedrock does not stream yet (ConverseStream's binary event-stream
 // framing is not implemented): it keeps the default, the whole text as one piece at the end.
 //
+// Cancelling (ChatRequest::cancel): the HTTP adapters abort the request in flight (its
+// connection is closed, so the provider stops generating) and retry no more.
+//
 // Thread safety: complete() and stream() may be called from any thread, concurrently; the
 // callbacks run on the HTTP client's loop thread and must be short. A provider (and the
 // client and clock it was given) must outlive every request it has in flight.
@@ -47,6 +50,9 @@ struct ChatRequest {
   std::string json_schema;
   int max_tokens = 1024;
   double temperature = 0.0;
+  // When set: firing it aborts the provider's request in flight and starts no other; `done`
+  // then gets kUnavailable "cancelled" (after whatever pieces had arrived).
+  std::shared_ptr<http::CancelSignal> cancel;
 };
 
 struct ChatResponse {

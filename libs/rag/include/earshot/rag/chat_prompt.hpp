@@ -32,11 +32,15 @@ enum class SourceKind { kCall, kKnowledge };
 struct ChatSource {
   int number = 0;  // 1-based, as cited ("[number]"); sources are numbered in rank order
   SourceKind kind = SourceKind::kCall;
-  // kCall: the call and where in it the passage lies (-1: unknown), and the speaker of its
-  // first line when the chunk text names one ("agent" | "customer"; see chunk_speaker).
+  // kCall: the call; the moment cited (start_ms, end_ms: the utterance of the chunk that best
+  // matches the question, else the whole chunk; -1: unknown) and its speaker ("agent" |
+  // "customer"; without a matched utterance, the chunk's first line's: see chunk_speaker);
+  // the whole chunk's range (chunk_start_ms, chunk_end_ms).
   std::int64_t call_id = 0;
   std::int64_t start_ms = -1;
   std::int64_t end_ms = -1;
+  std::int64_t chunk_start_ms = -1;
+  std::int64_t chunk_end_ms = -1;
   std::string speaker;
   // kKnowledge: the document and the part of it (chunk_index is 0-based; shown 1-based).
   std::int64_t document_id = 0;

@@ -19,9 +19,13 @@
 //    already streamed cannot be taken back), and the deadline passing ends it with kTimeout.
 //
 // Streaming: `on_token` gets the answer's text piece by piece as the provider sends it
-// (on the provider's thread: it must be short), the extractive answer as one piece. After
-// cancel() (the client went away) no more pieces are passed on; the turn still finishes and
-// is stored.
+// (on the provider's thread: it must be short), the extractive answer as one piece.
+//
+// Cut short: cancel() (the client went away) and the deadline abort the provider's request
+// in flight (ChatRequest::cancel: its connection is closed, so the provider stops
+// generating) and no other provider is asked. Whatever happens, a turn that reached the LLM
+// is stored: the whole answer, or the text received until it stopped with the reason
+// (ChatAnswer::incomplete: client_gone, timeout, llm_failed).
 //
 // Tenancy: every read and write names the question's tenant and user; a session that is not
 // the user's is kNotFound, like a missing one.
@@ -79,6 +83,11 @@ struct ChatLlm {
 enum class OfflineReason { kNone, kNoLlm, kBudgetSpent, kLlmFailed, kNoSources };
 [[nodiscard]] std::string_view offline_reason_name(OfflineReason r);  // "", "no_llm", "budget_spent", ...
 
+// Why a stored answer is not the LLM's whole answer: the client went away (cancel()), the
+// deadline passed, or the provider failed after it had passed on text. kNone: it is whole.
+enum class Incomplete { kNone, kClientGone, kTimeout, kLlmFailed };
+[[nodiscard]] std::string_view incomplete_name(Incomplete r);  // "", "client_gone", "timeout", "llm_failed"
+
 struct ChatAnswer {
   storage::Id session_id = 0;
   storage::Id question_id = 0;  // the stored question and answer messages
@@ -90,7 +99,8 @@ struct ChatAnswer {
   std::chrono::milliseconds latency{0};
   bool llm = false;
   OfflineReason offline = OfflineReason::kNone;
-  std::int64_t input_tokens = 0;  // charged to the budget (0 when extractive)
+  Incomplete incomplete = Incomplete::kNone;  // text is what arrived before it stopped
+  std::int64_t input_tokens = 0;              // charged to the budget (0 when extractive)
   std::int64_t output_tokens = 0;
 };
 
@@ -119,7 +129,8 @@ class ChatService {
   // Step 2 (see the head comment). `on_token` may be empty (no streaming).
   void answer(const std::shared_ptr<Turn>& turn, std::function<void(std::string_view)> on_token,
               std::function<void(Result<ChatAnswer>)> done, std::chrono::milliseconds timeout);
-  // The client went away: no more pieces are passed on.
+  // The client went away: no more pieces are passed on, the provider's request is aborted,
+  // and the turn is stored with what had arrived (incomplete: client_gone). Any thread.
   static void cancel(Turn& turn);
 
   // begin() and answer() without streaming, waiting for the answer.
@@ -131,8 +142,9 @@ class ChatService {
 };
 
 // The JSON stored with a turn and returned by the routes: a citation as {n, kind, call_id,
-// start_ms, document_id, title, chunk_index}, a source as that plus end_ms, speaker, score
-// and (with_text) text; every key is present, null where it does not apply to the kind.
+// start_ms, chunk_start_ms, chunk_end_ms, document_id, title, chunk_index}, a source as that
+// plus end_ms, speaker, score and (with_text) text; every key is present, null where it does
+// not apply to the kind.
 [[nodiscard]] std::string sources_json(const std::vector<Retrieved>& sources, bool with_text);
 [[nodiscard]] std::string citations_json(const std::vector<Citation>& citations);
 

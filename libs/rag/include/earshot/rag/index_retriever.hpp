@@ -14,6 +14,12 @@
 //   KnowledgeRepository::chunks_by_ids with the document title): a row deleted or replaced
 //   since the shard loaded is dropped. The shard is asked for a few more hits than k so that
 //   dropped rows do not shorten the answer; the kept hits are numbered 1..n in rank order.
+// - A call hit cites the moment that answers: the call's transcript is read (scoped to the
+//   tenant, once per call among the hits) and the utterance inside the chunk's range that
+//   best matches the query (best_utterance, utterances.hpp) gives the hit's start_ms, end_ms
+//   and speaker; the chunk's own range stays in chunk_start_ms / chunk_end_ms. Without a
+//   transcript (none given, none stored, unreadable) or a matching utterance, the hit cites
+//   the chunk: its range, its first line's speaker.
 // similar_calls(): the shard's whole-call neighbours, each checked to still be a call of the
 // tenant (CallRepository::ids_matching on the hit ids).
 //
@@ -30,6 +36,7 @@
 #include "earshot/storage/analysis_repositories.hpp"
 #include "earshot/storage/call_repository.hpp"
 #include "earshot/storage/rag_repositories.hpp"
+#include "earshot/storage/transcript_repository.hpp"
 
 namespace earshot::rag {
 
@@ -42,9 +49,10 @@ struct IndexRetrieverSettings {
 class IndexRetriever final : public Retriever {
  public:
   // `metrics` may be null. Registers earshot_rag_keyword_fallbacks_total.
+  // `transcripts` may be null (hits cite their chunk's start).
   IndexRetriever(IndexRegistry& index, storage::CallRepository& calls, storage::EmbeddingRepository& embeddings,
-                 storage::KnowledgeRepository& knowledge, IndexRetrieverSettings settings = {},
-                 Metrics* metrics = nullptr);
+                 storage::KnowledgeRepository& knowledge, storage::TranscriptRepository* transcripts,
+                 IndexRetrieverSettings settings = {}, Metrics* metrics = nullptr);
 
   [[nodiscard]] Result<std::vector<Retrieved>> search(const storage::TenantId& t, const RetrievalQuery& q,
                                                       const QueryEmbedder& embedder) override;
@@ -57,11 +65,14 @@ class IndexRetriever final : public Retriever {
                                                std::size_t dimension, std::string& why) const;
   [[nodiscard]] Result<std::vector<Retrieved>> reread(const storage::TenantId& t, const std::vector<SearchHit>& hits,
                                                       std::size_t k, bool keyword_only) const;
+  // Points each call hit at its best-matching utterance (see the head comment).
+  void pinpoint(const storage::TenantId& t, const std::string& query, std::vector<Retrieved>& hits) const;
 
   IndexRegistry& index_;
   storage::CallRepository& calls_;
   storage::EmbeddingRepository& embeddings_;
   storage::KnowledgeRepository& knowledge_;
+  storage::TranscriptRepository* transcripts_;
   IndexRetrieverSettings settings_;
   prometheus::Counter* fallbacks_ = nullptr;
 };

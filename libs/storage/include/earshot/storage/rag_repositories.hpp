@@ -175,6 +175,9 @@ struct ChatMessageInput {
   std::int64_t latency_ms = 0;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  // An answer cut short: why ("client_gone", "timeout", "llm_failed"; at most 16 ASCII
+  // bytes); empty for a whole answer and for questions.
+  std::string incomplete;
 };
 
 struct ChatMessage : ChatMessageInput {
