@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clang-tidy over every library source (libs/**/*.cpp) with the checks of .clang-tidy; any
+# clang-tidy over every library and service source (libs/**/*.cpp, services/**/*.cpp) with the checks of .clang-tidy; any
 # finding fails the run. Needs a configured build (scripts/build.sh; its
 # compile_commands.json and dependency files).
 #
@@ -38,7 +38,7 @@ while IFS= read -r d; do
   src="${src%.o.d}"
   objdir="${rel%%/CMakeFiles/*}"
   depfile["$objdir/$src"]="$d"
-done < <(find "$BUILD/libs" -name '*.cpp.o.d')
+done < <(find "$BUILD/libs" "$BUILD/services" -name '*.cpp.o.d')
 
 salt="$("$TIDY" --version | sha256sum | cut -c1-64) $(sha256sum .clang-tidy | cut -c1-64) $TIDY_ARGS"
 
@@ -73,7 +73,7 @@ while IFS= read -r src; do
   else
     todo+=("$src $key")
   fi
-done < <(git ls-files 'libs/*.cpp')
+done < <(git ls-files 'libs/*.cpp' 'services/*.cpp')
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "check-tidy: not compiled in $BUILD (build it first): ${missing[*]}" >&2
@@ -96,7 +96,7 @@ fi
 total=$(( ${#todo[@]} + cached ))
 if [ "$failed" = 1 ]; then
   cat "$log"
-  echo "check-tidy: findings in $(grep -c '^== ' "$log") of $total library sources (fix them; .clang-tidy names the checks)" >&2
+  echo "check-tidy: findings in $(grep -c '^== ' "$log") of $total sources (fix them; .clang-tidy names the checks)" >&2
   exit 1
 fi
-echo "check-tidy: $total library sources clean ($cached unchanged since their last clean run) in $(( $(date +%s) - start )) s"
+echo "check-tidy: $total library and service sources clean ($cached unchanged since their last clean run) in $(( $(date +%s) - start )) s"

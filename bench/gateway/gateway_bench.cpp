@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_common.hpp"
 #include "earshot/api/api_server.hpp"
 #include "earshot/api/auth.hpp"
 #include "earshot/api/business_admin.hpp"
@@ -65,20 +66,7 @@ namespace {
 
 using namespace earshot;
 
-template <class T>
-T need(Result<T> r, const char* what) {
-  if (!r) {
-    std::cerr << fmt::format("gateway_bench: {}: {}\n", what, r.error().to_string());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-void need(Status s, const char* what) {
-  if (!s) {
-    std::cerr << fmt::format("gateway_bench: {}: {}\n", what, s.error().to_string());
-    std::exit(1);
-  }
-}
+using earshot::bench::need;
 
 std::string run(const std::string& cmd) {
   std::string out;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_common.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/metrics.hpp"
@@ -36,20 +37,7 @@ namespace {
 
 constexpr const char* kDatabase = "earshot_notify_bench";
 
-template <class T>
-T need(Result<T> r, const char* what) {
-  if (!r) {
-    std::cerr << what << ": " << r.error().to_string() << "\n";
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-void need(Status s, const char* what) {
-  if (!s) {
-    std::cerr << what << ": " << s.error().to_string() << "\n";
-    std::exit(1);
-  }
-}
+using earshot::bench::need;
 
 std::string load_average() {
   std::ifstream in("/proc/loadavg");

@@ -36,13 +36,14 @@
 #include <thread>
 #include <vector>
 
+#include "analysed_call.hpp"
+#include "common/bench_common.hpp"
 #include "earshot/api/api_server.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/llm/embedding.hpp"
-#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/llm/fake_llm.hpp"
@@ -56,31 +57,7 @@ using Steady = std::chrono::steady_clock;
 constexpr const char* kDatabase = "earshot_chat_bench";
 constexpr const char* kPassword = "chat bench password";
 
-template <class T>
-T need(Result<T> r, const char* what) {
-  if (!r) {
-    std::cerr << fmt::format("chat_bench: {}: {}\n", what, r.error().to_string());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-void need(Status s, const char* what) {
-  if (!s) {
-    std::cerr << fmt::format("chat_bench: {}: {}\n", what, s.error().to_string());
-    std::exit(1);
-  }
-}
-
-std::vector<std::size_t> parse_list(const std::string& text) {
-  std::vector<std::size_t> out;
-  for (std::size_t pos = 0; pos <= text.size();) {
-    auto comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > pos) out.push_back(static_cast<std::size_t>(std::atoll(text.substr(pos, comma - pos).c_str())));
-    pos = comma + 1;
-  }
-  return out;
-}
+using earshot::bench::need;
 
 // What callers talk about: each call mixes a few of these with filler, so questions about one
 // topic have a few dozen to a few hundred calls that answer them.
@@ -174,49 +151,19 @@ Timing drive(int port, const std::string& path, const std::string& token, const 
 }
 
 // One analyzed call with its transcript and embeddings, as the analyze stage leaves it.
-void seed_call(storage::Database& db, const storage::TenantId& t, const llm::HashedBowEmbedder& embedder,
+void seed_call(storage::Database& db, const storage::TenantId& t, llm::HashedBowEmbedder& embedder,
                std::mt19937_64& rng, int index, int lines) {
-  storage::MySqlCallRepository calls(db);
-  storage::CallInput in;
-  in.external_id = fmt::format("bench-{}", index);
-  in.issue_category = "support";
-  in.language = "en";
-  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL + index * 60'000LL));
-  in.duration_ms = lines * 5'000LL;
-  const storage::Id id = need(calls.upsert(t, in), "call").id;
-  using S = storage::CallStatus;
-  for (auto [a, b] : {std::pair{S::kPending, S::kTranscribing}, std::pair{S::kTranscribing, S::kTranscribed},
-                      std::pair{S::kTranscribed, S::kAnalyzing}, std::pair{S::kAnalyzing, S::kAnalyzed}}) {
-    (void)need(calls.advance(t, id, a, b), "advance");
-  }
-  std::vector<analytics::TranscriptSegment> segments;
-  json segments_json = json::array();
-  std::string all;
-  std::int64_t at = 0;
+  testing::AnalysedCallSeed seed;
+  seed.external_id = fmt::format("bench-{}", index);
+  seed.issue_category = "support";
+  seed.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL + index * 60'000LL));
+  seed.transcript = true;
   for (int l = 0; l < lines; ++l) {
     const bool agent = l % 2 == 0;
     const auto& pool = agent || rng() % 3 == 0 ? fillers() : topics();
-    std::string text = pool[rng() % pool.size()];
-    segments.push_back({agent ? analytics::Role::kAgent : analytics::Role::kCustomer, at, at + 4'000, text});
-    segments_json.push_back(
-        {{"speaker", agent ? "agent" : "customer"}, {"start_ms", at}, {"end_ms", at + 4'000}, {"text", text}});
-    all += text + "\n";
-    at += 5'000;
+    seed.lines.push_back({agent ? analytics::Role::kAgent : analytics::Role::kCustomer, pool[rng() % pool.size()]});
   }
-  storage::Transcript tr;
-  tr.call_id = id;
-  tr.segments_json = segments_json.dump();
-  tr.full_text = all;
-  tr.provider = "bench";
-  tr.language = "en";
-  need(storage::MySqlTranscriptRepository(db).put(t, tr), "transcript");
-  std::vector<storage::CallEmbedding> rows;
-  rows.push_back({-1, 0, at, "", embedder.id(), embedder.embed_one(all)});
-  std::int64_t chunk = 0;
-  for (const auto& c : pipeline::chunk_transcript(segments, 120)) {
-    rows.push_back({chunk++, c.start_ms, c.end_ms, c.text, embedder.id(), embedder.embed_one(c.text)});
-  }
-  need(storage::MySqlEmbeddingRepository(db).replace(t, id, rows), "embeddings");
+  (void)need(testing::seed_analysed_call(db, t, seed, embedder), "call");
 }
 
 }  // namespace
@@ -237,7 +184,7 @@ int main(int argc, char** argv) {
     else if (a == "--requests" && has)
       requests = static_cast<std::size_t>(std::atoll(argv[++i]));
     else if (a == "--clients" && has)
-      clients = parse_list(argv[++i]);
+      clients = earshot::bench::split_numbers(argv[++i]);
     else if (a == "--http-threads" && has)
       http_threads = std::atoll(argv[++i]);
     else {
@@ -306,7 +253,7 @@ int main(int argc, char** argv) {
   const auto keys = need(crypto::Keyring::parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "k1"), "keys");
 
   // Two businesses with the same calls: one with the LLM, one without (the extractive answer).
-  const llm::HashedBowEmbedder embedder(256);  // the businesses' default embedder
+  llm::HashedBowEmbedder embedder(256);  // the businesses' default embedder
   std::vector<std::pair<storage::TenantId, std::string>> businesses;
   const auto seed_start = Steady::now();
   for (const char* bid : {"chat-llm", "chat-offline"}) {

@@ -11,11 +11,11 @@
 //
 // Modes: vector (HNSW k-NN), keyword (BM25), hybrid (both, fused); k 10, each list 30 deep.
 // Latency is per search; searches/s is the total over the threads' wall time. Vector recall@10
-// against a 2000-deep search is printed for a sample of queries.
+// against a 2000-deep search is printed for a sample of queries, at each --recall-ef beam width.
 //
 // Usage: rag_bench [--chunks 1000000] [--dims 256,768] [--businesses 50] [--layouts one,spread]
 //                  [--queries 2000] [--threads 1,2] [--build-threads 2] [--topics 2000]
-//                  [--words 100] [--vocabulary 50000] [--seed 1]
+//                  [--words 100] [--vocabulary 50000] [--seed 1] [--recall-ef 64,128,256]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,6 +33,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/bench_common.hpp"
 #include "earshot/rag/business_index.hpp"
 
 namespace {
@@ -52,25 +53,11 @@ struct Options {
   std::size_t words = 100;
   std::size_t vocabulary = 50'000;
   std::uint64_t seed = 1;
+  std::vector<std::size_t> recall_ef{64, 128, 256};
 };
 
-std::vector<std::string> split(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const auto comma = s.find(',', start);
-    const auto end = comma == std::string_view::npos ? s.size() : comma;
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-std::vector<std::size_t> split_numbers(std::string_view s) {
-  std::vector<std::size_t> out;
-  for (const auto& part : split(s)) out.push_back(std::stoul(part));
-  return out;
-}
+using earshot::bench::split;
+using earshot::bench::split_numbers;
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -95,6 +82,8 @@ Options parse(int argc, char** argv) {
       o.queries = std::stoul(value());
     else if (flag == "--threads")
       o.threads = split_numbers(value());
+    else if (flag == "--recall-ef")
+      o.recall_ef = split_numbers(value());
     else if (flag == "--build-threads")
       o.build_threads = static_cast<unsigned>(std::stoul(value()));
     else if (flag == "--topics")
@@ -322,26 +311,45 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
   }
 
   // Vector recall@10 on a sample, against the same search 2000 deep (ef 2000: as good as exact
-  // at these sizes, without keeping a copy of the vectors for a scan).
-  double recall = 0;
-  const std::size_t sample = std::min<std::size_t>(50, queries.size());
+  // at these sizes, without keeping a copy of the vectors for a scan). The walk's beam is
+  // max(ef_search, depth), so a search `ef` deep cut to its best 10 is the index at that ef;
+  // ef 64 is the index's default. Each line also gives the vector search's own latency at
+  // that depth (one thread).
+  const std::size_t sample = std::min<std::size_t>(200, queries.size());
+  std::vector<std::unordered_set<std::uint64_t>> truth(sample);
   for (std::size_t i = 0; i < sample; ++i) {
     SearchOptions options;
     options.k = 10;
-    options.depth = 10;
-    const auto& q = queries[i];
-    const auto approximate = shards[q.shard]->search({}, q.vector, options);
     options.depth = 2000;
-    const auto deep = shards[q.shard]->search({}, q.vector, options);
-    if (!approximate || !deep) continue;
-    std::unordered_set<std::uint64_t> truth;
-    for (const auto& h : *deep) truth.insert(h.key);
-    std::size_t found = 0;
-    for (const auto& h : *approximate) found += truth.contains(h.key) ? 1 : 0;
-    recall += static_cast<double>(found) / 10.0;
+    const auto& q = queries[i];
+    if (auto deep = shards[q.shard]->search({}, q.vector, options); deep) {
+      for (const auto& h : *deep) truth[i].insert(h.key);
+    }
   }
-  std::cout << fmt::format("vector recall@10 vs ef 2000 (sample of {}): {:.3f}\n", sample,
-                           recall / static_cast<double>(sample));
+  for (const std::size_t ef : o.recall_ef) {
+    double recall = 0;
+    std::vector<double> latency;
+    for (std::size_t i = 0; i < sample; ++i) {
+      SearchOptions options;
+      options.k = 10;
+      options.depth = ef;
+      const auto& q = queries[i];
+      const auto started = SteadyClock::now();
+      const auto approximate = shards[q.shard]->search({}, q.vector, options);
+      latency.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count());
+      if (!approximate) continue;
+      std::size_t found = 0;
+      for (std::size_t h = 0; h < std::min<std::size_t>(10, approximate->size()); ++h) {
+        found += truth[i].contains((*approximate)[h].key) ? 1 : 0;
+      }
+      recall += static_cast<double>(found) / 10.0;
+    }
+    std::sort(latency.begin(), latency.end());
+    std::cout << fmt::format(
+        "vector recall@10 at ef {:>4} vs ef 2000 (sample of {}): {:.3f}  p50 {:.2f} ms  p99 {:.2f} ms\n", ef, sample,
+        recall / static_cast<double>(sample), latency[latency.size() / 2],
+        latency[std::min(latency.size() - 1, latency.size() * 99 / 100)]);
+  }
 
   for (const auto& [mode, name] :
        {std::pair{Mode::kVector, "vector"}, std::pair{Mode::kKeyword, "keyword"}, std::pair{Mode::kHybrid, "hybrid"}}) {

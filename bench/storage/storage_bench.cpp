@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bench_common.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -56,19 +57,7 @@ std::string load_average() {
   return one.empty() ? "unknown" : one + " " + five + " " + fifteen;
 }
 
-void die(const std::string& what, const Error& e) {
-  std::cerr << fmt::format("storage_bench: {}: {}\n", what, e.to_string());
-  std::exit(1);
-}
-
-template <class T>
-T need(Result<T> r, const std::string& what) {
-  if (!r) die(what, r.error());
-  return std::move(*r);
-}
-void need(Status s, const std::string& what) {
-  if (!s) die(what, s.error());
-}
+using earshot::bench::need;
 
 Timestamp epoch_start() {
   return Timestamp(std::chrono::seconds(1'767'225'600));

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bench_common.hpp"
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
@@ -62,20 +63,7 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr const char* kDatabase = "earshot_stt_bench";
 
-template <class T>
-T need(Result<T> r, const char* what) {
-  if (!r) {
-    std::cerr << what << ": " << r.error().to_string() << "\n";
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-void need(Status s, const char* what) {
-  if (!s) {
-    std::cerr << what << ": " << s.error().to_string() << "\n";
-    std::exit(1);
-  }
-}
+using earshot::bench::need;
 
 std::string load_average() {
   std::ifstream in("/proc/loadavg");

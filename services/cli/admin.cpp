@@ -107,6 +107,7 @@ int admin(std::span<char*> args) {
     std::cerr << fmt::format("earshot admin {}: --password-file is for create only\n", sub);
     return 2;
   }
+  const std::string address = email.value_or("");  // checked above for every subcommand but list
   std::string password;
   if (sub == "create") {
     auto pw = read_password(password_file);
@@ -132,12 +133,12 @@ int admin(std::span<char*> args) {
       std::cerr << fmt::format("earshot admin create: {}\n", hash.error().to_string());
       return 1;
     }
-    auto id = users.create_platform_admin(*email, *hash);
+    auto id = users.create_platform_admin(address, *hash);
     if (!id) {
       std::cerr << fmt::format("earshot admin create: {}\n", id.error().message);
       return 1;
     }
-    std::cout << fmt::format("created platform admin {} (id {})\n", *email, *id);
+    std::cout << fmt::format("created platform admin {} (id {})\n", address, *id);
     return 0;
   }
   if (sub == "list") {
@@ -154,20 +155,20 @@ int admin(std::span<char*> args) {
     return 0;
   }
   const bool disable = sub == "disable";
-  auto changed = users.set_platform_admin_disabled(*email, disable);
+  auto changed = users.set_platform_admin_disabled(address, disable);
   if (!changed) {
     std::cerr << fmt::format("earshot admin {}: {}\n", sub, changed.error().to_string());
     return 1;
   }
   if (!*changed) {
-    std::cerr << fmt::format("earshot admin {}: no platform admin {}\n", sub, *email);
+    std::cerr << fmt::format("earshot admin {}: no platform admin {}\n", sub, address);
     return 1;
   }
   if (disable) {
-    std::cout << fmt::format("disabled platform admin {}; tokens already issued stop working within {} s\n", *email,
+    std::cout << fmt::format("disabled platform admin {}; tokens already issued stop working within {} s\n", address,
                              api::AuthService::kAccessRecheck.count());
   } else {
-    std::cout << fmt::format("enabled platform admin {}\n", *email);
+    std::cout << fmt::format("enabled platform admin {}\n", address);
   }
   return 0;
 }

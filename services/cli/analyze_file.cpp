@@ -141,7 +141,7 @@ Result<std::vector<stt::Segment>> parse_transcript(const std::string& text, bool
     for (auto& s : out) {
       if (s.start_ms < 0) {
         s.start_ms = t;
-        s.end_ms = t + std::max(1, stt::count_words(s.text)) * 400;
+        s.end_ms = t + static_cast<std::int64_t>(std::max(1, stt::count_words(s.text))) * 400;
       }
       t = s.end_ms + 300;
     }
@@ -443,13 +443,13 @@ struct Findings {
   std::map<std::string, double> metric_values;  // by name, for scorecards and the agents' {{metrics}}
 };
 
-Findings analyze(const Heard& h, const Inputs& in) {
+Findings analyze(const Heard& h, const Inputs& in, const analytics::SentimentLexicon& lexicon) {
   Findings f;
   for (const auto& s : h.segments) {
     f.ts.push_back(
         {s.speaker == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent, s.start_ms, s.end_ms, s.text});
   }
-  const analytics::SentimentAnalyzer analyzer(*in.lexicon);
+  const analytics::SentimentAnalyzer analyzer(lexicon);
   f.tl = analytics::sentiment_timeline(f.ts, h.duration_ms, analyzer);
   const auto& c = h.m.conversation;
   f.speed = analytics::talk_speed(f.ts, c.agent.talk_ms, c.customer.talk_ms);
@@ -492,10 +492,11 @@ struct AgentRun {
   std::vector<std::string> escalations;        // "agent NAME: reason"
 };
 
-Step<AgentRun> run_agents(const Inputs& in, const Findings& f, const std::string& file, std::int64_t duration_ms) {
+Step<AgentRun> run_agents(const Inputs& in, const llm::ProviderSpec& spec, const Findings& f, const std::string& file,
+                          std::int64_t duration_ms) {
   AgentRun run;
   http::CurlHttpClient client;
-  auto provider = llm::make_chat_provider(*in.llm_spec, in.llm_secrets, {}, client, SystemClock::instance());
+  auto provider = llm::make_chat_provider(spec, in.llm_secrets, {}, client, SystemClock::instance());
   if (!provider) return stop(2, fmt::format("--llm: {}", provider.error().message));
   pipeline::BusinessLlm business;
   business.chain.push_back(provider->get());
@@ -652,10 +653,12 @@ Step<int> run(const Options& o, const analytics::ChannelMap& map) {
   auto& h = *heard;
   std::stable_sort(h.segments.begin(), h.segments.end(),
                    [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
-  const auto f = analyze(h, *in);
+  const auto& lexicon = in->lexicon;
+  if (!lexicon) return stop(2, "no sentiment lexicon loaded");
+  const auto f = analyze(h, *in, *lexicon);
   std::optional<AgentRun> agents;
-  if (in->llm_spec) {
-    auto ran = run_agents(*in, f, h.out["file"].get<std::string>(), h.duration_ms);
+  if (const auto& spec = in->llm_spec; spec) {
+    auto ran = run_agents(*in, *spec, f, h.out["file"].get<std::string>(), h.duration_ms);
     if (!ran) return std::unexpected(ran.error());
     agents = std::move(*ran);
   }

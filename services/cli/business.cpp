@@ -49,14 +49,15 @@ int business(std::span<char*> args) {
       if (i + 1 >= args.size()) return std::nullopt;
       return std::string(args[++i]);
     };
-    std::optional<std::string> v;
-    if (a == "--bid" && (v = value())) {
+    const bool known = a == "--bid" || a == "--name" || a == "--admin-email" || a == "--admin-password";
+    const std::optional<std::string> v = known ? value() : std::nullopt;
+    if (v && a == "--bid") {
       nb.bid = *v;
-    } else if (a == "--name" && (v = value())) {
+    } else if (v && a == "--name") {
       nb.name = *v;
-    } else if (a == "--admin-email" && (v = value())) {
+    } else if (v && a == "--admin-email") {
       nb.admin_email = *v;
-    } else if (a == "--admin-password" && (v = value())) {
+    } else if (v && a == "--admin-password") {
       nb.admin_password = *v;
     } else {
       std::cerr << fmt::format("earshot business create: bad option '{}'\n{}", a, usage);

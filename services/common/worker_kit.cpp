@@ -26,7 +26,9 @@ Status WorkerKit::wire(Runtime& runtime) {
   if (auto st = deps_.wire(runtime); !st) return st;
   if (auto st = topology_.resolve(); !st) return st;
   db_ = std::make_unique<storage::Database>(deps_.mysql);
-  repositories_ = std::make_unique<storage::MySqlRepositories>(*db_, *deps_.keyring);
+  if (!deps_.keyring) return make_error(ErrorCode::kInternal, "the keyring was not loaded");
+  keyring_ = &*deps_.keyring;
+  repositories_ = std::make_unique<storage::MySqlRepositories>(*db_, *keyring_);
   directory_ = std::make_unique<StorageBusinessDirectory>(repos().businesses);
   auto redis = cache::RedisClient::make(deps_.redis);
   if (!redis) return std::unexpected(redis.error().with_context("EARSHOT_REDIS_URL"));

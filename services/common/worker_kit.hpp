@@ -64,7 +64,7 @@ class WorkerKit {
 
   // Set by wire().
   [[nodiscard]] storage::Repositories& repos() { return repositories_->repos(); }
-  [[nodiscard]] const crypto::Keyring& keyring() const { return *deps_.keyring; }
+  [[nodiscard]] const crypto::Keyring& keyring() const { return *keyring_; }
   [[nodiscard]] const http::AddressPolicy& egress_policy() const { return deps_.egress_policy; }
   [[nodiscard]] const queue::AmqpSettings& amqp() const { return deps_.amqp; }
   [[nodiscard]] const queue::TopologySettings& topology() const { return topology_; }
@@ -92,6 +92,7 @@ class WorkerKit {
 
   WorkerProfile profile_;
   Dependencies deps_;
+  const crypto::Keyring* keyring_ = nullptr;  // deps_'s, set by wire()
   queue::TopologySettings topology_;
   http::HttpClientSettings http_settings_;
   queue::StageWorkerSettings worker_settings_;

@@ -6,17 +6,15 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "earshot/cache/live_events.hpp"
-#include "earshot/cache/redis_client.hpp"
 #include "earshot/llm/embedding.hpp"
 #include "earshot/pipeline/embed_stage.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "embed_worker_fixture.hpp"
 #include "fakes/pipeline/business_llm_fake.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
@@ -89,89 +87,10 @@ std::string error_message(const HttpReply& r) {
   return r.json.is_object() && r.json.contains("error") ? r.json["error"].value("message", "") : "";
 }
 
-// The embed worker of the test: the real stage over MariaDB, the hashed embedder, and the
-// business's live event stream in Redis.
-class EmbedWorker {
- public:
-  explicit EmbedWorker(Gateway& gw)
-      : gw_(gw),
-        knowledge_(StorageEnvironment::db()),
-        embeddings_(StorageEnvironment::db()),
-        configs_(StorageEnvironment::db(), *gw.keys) {
-    cache::RedisSettings rs;
-    rs.url = endpoints().redis_url;
-    redis_ = std::move(*cache::RedisClient::make(rs));
-    live_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance());
-    topology_.max_attempts = 3;
-    stage_ = std::make_unique<pipeline::EmbedStage>(
-        pipeline::EmbedStageDeps{.knowledge = knowledge_,
-                                 .embeddings = embeddings_,
-                                 .configs = configs_,
-                                 .providers = providers_,
-                                 .metrics = metrics_,
-                                 .clock = SystemClock::instance(),
-                                 .topology = topology_,
-                                 .publish_event = [this](const std::string& bid, std::string_view type, json data) {
-                                   (void)live_->publish(bid, type, std::move(data));
-                                 }});
-  }
-
-  // The next message on embed.{bid} (waits for it, up to 10 s; a test failure and an empty
-  // message when none comes).
-  queue::IncomingMessage take(const std::string& bid) {
-    std::optional<queue::IncomingMessage> got;
-    wait_until(
-        [&] {
-          auto m = gw_.topology_admin->get(queue::work_queue(queue::Stage::kEmbed, bid));
-          if (!m || !*m) return false;
-          queue::IncomingMessage in;
-          in.body = (*m)->body;
-          in.headers = (*m)->headers;
-          auto env = queue::decode_envelope((*m)->headers, (*m)->message_id);
-          EXPECT_TRUE(env) << env.error().to_string();
-          if (env) in.envelope = *env;
-          got = std::move(in);
-          return true;
-        },
-        std::chrono::seconds(10));
-    if (!got.has_value()) {
-      ADD_FAILURE() << "no message on embed." << bid;
-      return {};
-    }
-    return std::move(*got);
-  }
-  bool queue_empty(const std::string& bid) {
-    auto depth = gw_.topology_admin->queue_depth(queue::work_queue(queue::Stage::kEmbed, bid));
-    return depth && *depth == 0;
-  }
-  queue::HandlerResult handle(const queue::IncomingMessage& m) { return stage_->handle(m); }
-
-  // knowledge.status and knowledge.deleted events of the business so far, oldest first.
-  std::vector<json> events(const std::string& bid) {
-    std::vector<json> out;
-    auto all = live_->read_after(bid, "", 1000);
-    EXPECT_TRUE(all) << all.error().to_string();
-    if (!all) return out;
-    for (const auto& e : *all) {
-      if (!e.type.starts_with("knowledge.")) continue;
-      const auto whole = json::parse(e.json, nullptr, false);
-      out.push_back(json{{"type", e.type}, {"data", whole.is_object() ? whole.value("data", json()) : json()}});
-    }
-    return out;
-  }
-
- private:
-  Gateway& gw_;
-  storage::MySqlKnowledgeRepository knowledge_;
-  storage::MySqlEmbeddingRepository embeddings_;
-  storage::MySqlPipelineConfigRepository configs_;
-  Metrics metrics_{"embed-worker-test", "0", "0"};
-  llm::HashedBowEmbedder embedder_{256};
-  FakeBusinessLlmSource providers_{nullptr, &embedder_};
-  queue::TopologySettings topology_;
-  std::unique_ptr<cache::RedisClient> redis_;
-  std::unique_ptr<cache::LiveEvents> live_;
-  std::unique_ptr<pipeline::EmbedStage> stage_;
+// The embed worker's providers in this test: the hashed embedder.
+struct WorkerProviders {
+  llm::HashedBowEmbedder embedder{256};
+  FakeBusinessLlmSource source{nullptr, &embedder};
 };
 
 bool done(const queue::HandlerResult& r) {
@@ -182,7 +101,8 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
   auto& gw = kb_gateway();
   const auto bid = gw.new_business("kb");
   const auto analyst = gw.user_token(bid, "analyst");
-  EmbedWorker worker(gw);
+  WorkerProviders providers;
+  EmbedWorker worker(gw, providers.source);
 
   auto r = gw.request("POST", "/api/v1/knowledge", analyst,
                       {{"title", "Refund policy"},
@@ -270,7 +190,7 @@ TEST(Knowledge, ADocumentGoesPendingToReadyIsEditedListedAndDeleted) {
   EXPECT_EQ(gw.request("GET", fmt::format("/api/v1/knowledge/{}", id), analyst).status, 404);
   EXPECT_EQ(gw.request("DELETE", fmt::format("/api/v1/knowledge/{}", id), analyst).status, 404);
 
-  const auto events = worker.events(bid);
+  const auto events = worker.events(bid, "knowledge.");
   ASSERT_EQ(events.size(), 3U) << json(events).dump();
   EXPECT_EQ(events[0],
             (json{{"type", "knowledge.status"}, {"data", {{"document_id", id}, {"status", "ready"}, {"version", 1}}}}));

@@ -9,21 +9,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <optional>
 #include <set>
 #include <string>
-#include <variant>
 #include <vector>
 
-#include "earshot/cache/live_events.hpp"
-#include "earshot/cache/redis_client.hpp"
+#include "analysed_call.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/llm/embedding.hpp"
-#include "earshot/pipeline/embed_stage.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/rag/business_index.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "embed_worker_fixture.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -37,144 +34,36 @@ using storage::Id;
 constexpr const char* kOld = "hashed-bow:64";
 constexpr const char* kNew = "hashed-bow:128";
 
-// The embed worker of earshot-analyze, in-process: the real stage over MariaDB, the provider
-// factory the worker builds embedders with (hashed-bow needs no network), live events to Redis.
-class EmbedWorker {
- public:
-  explicit EmbedWorker(Gateway& gw, std::size_t calls_per_message)
-      : gw_(gw),
-        knowledge_(StorageEnvironment::db()),
-        embeddings_(StorageEnvironment::db()),
-        configs_(StorageEnvironment::db(), *gw.keys) {
-    cache::RedisSettings rs;
-    rs.url = endpoints().redis_url;
-    redis_ = std::move(*cache::RedisClient::make(rs));
-    live_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance());
-    topology_.max_attempts = 3;
-    stage_ = std::make_unique<pipeline::EmbedStage>(pipeline::EmbedStageDeps{
-        .knowledge = knowledge_,
-        .embeddings = embeddings_,
-        .configs = configs_,
-        .providers = providers_,
-        .metrics = metrics_,
-        .clock = SystemClock::instance(),
-        .topology = topology_,
-        .publish_event = [this](const std::string& bid, std::string_view type,
-                                json data) { (void)live_->publish(bid, type, std::move(data)); },
-        .reembed_calls_per_message = calls_per_message});
-  }
-  ~EmbedWorker() { http_.shutdown(); }
-  EmbedWorker(const EmbedWorker&) = delete;
-  EmbedWorker& operator=(const EmbedWorker&) = delete;
-
-  // The next message on embed.{bid} (waits up to 10 s; a test failure and an empty message
-  // when none comes).
-  queue::IncomingMessage take(const std::string& bid) {
-    std::optional<queue::IncomingMessage> got;
-    wait_until(
-        [&] {
-          auto m = gw_.topology_admin->get(queue::work_queue(queue::Stage::kEmbed, bid));
-          if (!m || !*m) return false;
-          queue::IncomingMessage in;
-          in.body = (*m)->body;
-          in.headers = (*m)->headers;
-          auto env = queue::decode_envelope((*m)->headers, (*m)->message_id);
-          EXPECT_TRUE(env) << env.error().to_string();
-          if (env) in.envelope = *env;
-          got = std::move(in);
-          return true;
-        },
-        std::chrono::seconds(10));
-    if (!got.has_value()) {
-      ADD_FAILURE() << "no message on embed." << bid;
-      return {};
-    }
-    return std::move(*got);
-  }
-  queue::HandlerResult handle(const queue::IncomingMessage& m) { return stage_->handle(m); }
-  bool queue_empty(const std::string& bid) {
-    auto depth = gw_.topology_admin->queue_depth(queue::work_queue(queue::Stage::kEmbed, bid));
-    return depth && *depth == 0;
-  }
-  // Handles `m` and every next message it asks for (the steps of a reembed), as the worker's
-  // publisher and consumer would; returns the steps handled.
-  int run(queue::IncomingMessage m) {
-    int steps = 0;
-    for (;;) {
-      ++steps;
-      auto r = stage_->handle(m);
-      EXPECT_TRUE(r) << r.error().to_string();
-      if (!r) return steps;
-      const auto* done = std::get_if<queue::Done>(&*r);
-      EXPECT_NE(done, nullptr) << "variant " << r->index();
-      if (done == nullptr || done->next.empty()) return steps;
-      EXPECT_EQ(done->next.size(), 1U);
-      queue::IncomingMessage next;
-      next.body = done->next[0].body;
-      next.envelope = m.envelope;
-      next.envelope.attempt = 1;
-      m = std::move(next);
-    }
-  }
-  // The business's call.reindexed events so far: their call ids, oldest first.
-  std::vector<Id> reindexed(const std::string& bid) {
-    std::vector<Id> out;
-    auto all = live_->read_after(bid, "", 1000);
-    EXPECT_TRUE(all) << all.error().to_string();
-    if (!all) return out;
-    for (const auto& e : *all) {
-      if (e.type != "call.reindexed") continue;
-      const auto whole = json::parse(e.json, nullptr, false);
-      out.push_back(whole["data"]["call_id"].get<Id>());
-    }
-    return out;
-  }
-
- private:
-  Gateway& gw_;
-  storage::MySqlKnowledgeRepository knowledge_;
-  storage::MySqlEmbeddingRepository embeddings_;
-  storage::MySqlPipelineConfigRepository configs_;
-  http::CurlHttpClient http_;
-  pipeline::LlmProviderFactory providers_{http_, SystemClock::instance(), pipeline::LlmSettings{}};
-  Metrics metrics_{"reembed-test", "0", "0"};
-  queue::TopologySettings topology_;
-  std::unique_ptr<cache::RedisClient> redis_;
-  std::unique_ptr<cache::LiveEvents> live_;
-  std::unique_ptr<pipeline::EmbedStage> stage_;
+// The worker's provider factory (hashed-bow needs no network).
+struct WorkerProviders {
+  WorkerProviders() = default;
+  ~WorkerProviders() { http.shutdown(); }
+  WorkerProviders(const WorkerProviders&) = delete;
+  WorkerProviders& operator=(const WorkerProviders&) = delete;
+  http::CurlHttpClient http;
+  pipeline::LlmProviderFactory factory{http, SystemClock::instance(), pipeline::LlmSettings{}};
 };
+
+// The business's call.reindexed events so far: their call ids, oldest first.
+std::vector<Id> reindexed(EmbedWorker& worker, const std::string& bid) {
+  std::vector<Id> out;
+  for (const auto& e : worker.events(bid, "call.reindexed")) out.push_back(e["data"]["call_id"].get<Id>());
+  return out;
+}
 
 // An analysed call of `bid` with the vectors the analyze stage stored with embedder `model`
 // (chunk_transcript, then embed_call_chunks); one line per segment, customer first.
 Id analysed_call(const std::string& bid, const std::vector<std::string>& lines, const std::string& model) {
-  auto& db = StorageEnvironment::db();
-  const auto t = tenant(bid);
-  storage::MySqlCallRepository calls(db);
-  storage::CallInput in;
-  in.external_id = "r-" + unique_suffix();
-  auto up = calls.upsert(t, in);
-  EXPECT_TRUE(up) << up.error().to_string();
-  const Id id = up->id;
-  using S = storage::CallStatus;
-  for (auto [a, b] : {std::pair{S::kPending, S::kTranscribing}, std::pair{S::kTranscribing, S::kTranscribed},
-                      std::pair{S::kTranscribed, S::kAnalyzing}, std::pair{S::kAnalyzing, S::kAnalyzed}}) {
-    EXPECT_TRUE(calls.advance(t, id, a, b));
-  }
-  std::vector<analytics::TranscriptSegment> segments;
-  std::int64_t at = 0;
+  AnalysedCallSeed seed;
+  seed.external_id = "r-" + unique_suffix();
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    segments.push_back({i % 2 == 0 ? analytics::Role::kCustomer : analytics::Role::kAgent, at, at + 4'000, lines[i]});
-    at += 5'000;
+    seed.lines.push_back({i % 2 == 0 ? analytics::Role::kCustomer : analytics::Role::kAgent, lines[i]});
   }
-  const auto colon = model.find(':');
-  llm::HashedBowEmbedder embedder(std::stoi(model.substr(colon + 1)));
-  pipeline::BusinessLlm llm;
-  llm.embedder = &embedder;
-  llm.embedder_id = embedder.id();
-  auto rows = pipeline::embed_call_chunks(llm, pipeline::chunk_transcript(segments, 8), std::chrono::seconds(5));
-  EXPECT_TRUE(rows) << rows.error().to_string();
-  EXPECT_TRUE(storage::MySqlEmbeddingRepository(db).replace(t, id, *rows));
-  return id;
+  seed.chunk_words = 8;
+  llm::HashedBowEmbedder embedder(std::stoi(model.substr(model.find(':') + 1)));
+  auto id = seed_analysed_call(StorageEnvironment::db(), tenant(bid), seed, embedder);
+  EXPECT_TRUE(id) << id.error().to_string();
+  return id.value_or(0);
 }
 
 std::vector<storage::EmbeddingRow> rows_of(const std::string& bid, const std::string& model, Id call) {
@@ -198,7 +87,8 @@ std::string pipeline_path(const std::string& bid) {
 
 TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFindsThemUnderIt) {
   auto& gw = gateway();
-  EmbedWorker worker(gw, 2);
+  WorkerProviders providers;
+  EmbedWorker worker(gw, providers.factory, 2);
   const std::string bid = gw.new_business("rmb");
   const std::string other = gw.new_business("rmbo");
   const std::string admin = gw.user_token(bid, "admin");
@@ -268,8 +158,8 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
   ASSERT_EQ(theirs_now.size(), theirs_before.size());
   EXPECT_EQ(theirs_now.front().id, theirs_before.front().id);
   EXPECT_TRUE(rows_of(other, kNew, theirs).empty());
-  EXPECT_EQ(worker.reindexed(bid), calls);
-  EXPECT_TRUE(worker.reindexed(other).empty());
+  EXPECT_EQ(reindexed(worker, bid), calls);
+  EXPECT_TRUE(reindexed(worker, other).empty());
 
   // The gateway's shards follow the live events: the new one finds the calls, the old one
   // lost them.
@@ -303,7 +193,7 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
   EXPECT_EQ(worker.run(superseded), 1);
   EXPECT_EQ(worker.run(worker.take(bid)), 1);
   for (std::size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(rows_of(bid, kNew, calls[i]).front().id, ids_now[i]);
-  EXPECT_EQ(worker.reindexed(bid), calls);
+  EXPECT_EQ(reindexed(worker, bid), calls);
 }
 
 // The real broker refuses the message (the business's embed queue is gone, so the publish is
@@ -311,7 +201,8 @@ TEST(Reembed, ChangingTheEmbedderReembedsTheBusinesssAnalysedCallsAndSearchFinds
 // back the same request saves and queues.
 TEST(Reembed, ABrokerThatRefusesTheReembedLeavesTheConfigUnsaved) {
   auto& gw = gateway();
-  EmbedWorker worker(gw, 100);
+  WorkerProviders providers;
+  EmbedWorker worker(gw, providers.factory);
   const std::string bid = gw.new_business("rmbq");
   const std::string admin = gw.user_token(bid, "admin");
   auto before = gw.request("GET", pipeline_path(bid), admin);

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "analysed_call.hpp"
 #include "earshot/llm/embedding.hpp"
-#include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
@@ -24,8 +24,8 @@ using storage::Id;
 // A spoken line: agent (true) or customer.
 using Line = std::pair<bool, std::string>;
 
-const llm::HashedBowEmbedder& embedder() {
-  static const llm::HashedBowEmbedder e(256);  // the businesses' default embedder
+llm::HashedBowEmbedder& embedder() {
+  static llm::HashedBowEmbedder e(256);  // the businesses' default embedder
   return e;
 }
 
@@ -45,22 +45,16 @@ struct CallSeed {
 Id add_call(const std::string& bid, const CallSeed& seed) {
   auto& db = StorageEnvironment::db();
   const auto t = tenant(bid);
-  storage::MySqlCallRepository calls(db);
-  storage::CallInput in;
-  in.external_id = "s-" + unique_suffix();
-  in.human_agent_id = seed.agent;
-  in.issue_category = "billing";
-  in.language = "en";
-  in.started_at = storage::Timestamp(std::chrono::milliseconds(1'790'000'000'000LL));
-  in.duration_ms = 60'000;
-  auto up = calls.upsert(t, in);
-  EXPECT_TRUE(up) << up.error().to_string();
-  const Id id = up->id;
-  using S = storage::CallStatus;
-  for (auto [a, b] : {std::pair{S::kPending, S::kTranscribing}, std::pair{S::kTranscribing, S::kTranscribed},
-                      std::pair{S::kTranscribed, S::kAnalyzing}, std::pair{S::kAnalyzing, S::kAnalyzed}}) {
-    EXPECT_TRUE(calls.advance(t, id, a, b));
+  AnalysedCallSeed call;
+  call.external_id = "s-" + unique_suffix();
+  call.human_agent_id = seed.agent;
+  call.transcript = seed.transcript;
+  for (const auto& [agent, text] : seed.lines) {
+    call.lines.push_back({agent ? analytics::Role::kAgent : analytics::Role::kCustomer, text});
   }
+  auto seeded = seed_analysed_call(db, t, call, embedder());
+  EXPECT_TRUE(seeded) << seeded.error().to_string();
+  const Id id = seeded.value_or(0);
   storage::MySqlMetricsRepository metrics(db);
   storage::CallMetrics m;
   m.call_id = id;
@@ -91,36 +85,6 @@ Id add_call(const std::string& bid, const CallSeed& seed) {
   r.analyses = {summary, qa};
   r.qa_score = seed.qa;
   EXPECT_TRUE(storage::MySqlAnalysisRepository(db).record(t, id, r));
-  std::vector<analytics::TranscriptSegment> segments;
-  std::int64_t at = 0;
-  std::string all;
-  for (const auto& [agent, text] : seed.lines) {
-    segments.push_back({agent ? analytics::Role::kAgent : analytics::Role::kCustomer, at, at + 4'000, text});
-    at += 5'000;
-    all += text + "\n";
-  }
-  std::vector<storage::CallEmbedding> rows;
-  rows.push_back({-1, 0, at, "", embedder().id(), embedder().embed_one(all)});
-  std::int64_t index = 0;
-  for (const auto& c : pipeline::chunk_transcript(segments, 120)) {
-    rows.push_back({index++, c.start_ms, c.end_ms, c.text, embedder().id(), embedder().embed_one(c.text)});
-  }
-  EXPECT_TRUE(storage::MySqlEmbeddingRepository(db).replace(t, id, rows));
-  if (seed.transcript) {
-    json stored = json::array();
-    for (const auto& s : segments) {
-      stored.push_back({{"speaker", analytics::role_name(s.role)},
-                        {"start_ms", s.start_ms},
-                        {"end_ms", s.end_ms},
-                        {"text", s.text},
-                        {"confidence", 1.0}});
-    }
-    storage::Transcript tr;
-    tr.call_id = id;
-    tr.segments_json = stored.dump();
-    tr.full_text = all;
-    EXPECT_TRUE(storage::MySqlTranscriptRepository(db).put(t, tr));
-  }
   return id;
 }
 

@@ -7,6 +7,7 @@
 // database, broker or network; time comes from a FakeClock.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -277,6 +278,50 @@ TEST_F(AnalyzeStageUnit, LlmAgentOutputsAreStoredAndAFailedAgentDoesNotFailTheCa
   EXPECT_EQ(emb[1].model, "hashed-bow:256");
   EXPECT_NE(emb[1].text.find("[EMAIL]"), std::string::npos);
   EXPECT_EQ(emb[1].vector, embedder.embed_one(emb[1].text));
+}
+
+// An embedder whose request runs while the business saves a change of embedder: the call's
+// vectors come from the old one after the re-embedding pass may have gone past the call.
+class ChangingEmbedder final : public llm::EmbeddingProvider {
+ public:
+  ChangingEmbedder(llm::EmbeddingProvider& inner, std::function<void()> during)
+      : inner_(inner), during_(std::move(during)) {}
+  void embed(std::vector<std::string> texts, llm::EmbedCallback done) override {
+    during_();
+    inner_.embed(std::move(texts), std::move(done));
+  }
+  [[nodiscard]] std::string id() const override { return inner_.id(); }
+
+ private:
+  llm::EmbeddingProvider& inner_;
+  std::function<void()> during_;
+};
+
+TEST_F(AnalyzeStageUnit, AChangeOfEmbedderDuringTheAnalysisQueuesTheCallsReembedding) {
+  storage::PipelineConfig changed;
+  changed.embedding_provider = "hashed-bow:128";
+  ChangingEmbedder changing(embedder, [&] { ASSERT_TRUE(configs.put(acme, changed)); });
+  fakes::FakeBusinessLlmSource source{&chat, &changing};
+  stage->enable_llm({configs, source, llm, &embeddings, &leads, std::chrono::seconds(10)});
+  const auto id = transcribed_call(acme, "straddles", testing::blender_refund_segments());
+
+  const auto next = testing::next_messages(stage->handle(testing::analyze_message(acme, id)));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].routing_key, "notify.acme");
+  EXPECT_EQ(next[1].routing_key, "embed.acme");
+  const auto again = queue::EmbedRequest::parse(next[1].body).value();
+  EXPECT_EQ(again, (queue::EmbedRequest{.bid = "acme",
+                                        .kind = queue::EmbedKind::kReembed,
+                                        .id = "hashed-bow:128",
+                                        .version = {},
+                                        .after = {},
+                                        .call = id}));
+  EXPECT_EQ(embeddings.list_for_call(acme, id)->front().model, "hashed-bow:256");  // the old embedder's
+
+  // Unchanged during the next call's analysis: only the notify message.
+  const auto calm = transcribed_call(acme, "calm", testing::blender_refund_segments());
+  stage->enable_llm({configs, providers, llm, &embeddings, &leads, std::chrono::seconds(10)});
+  EXPECT_EQ(testing::next_messages(stage->handle(testing::analyze_message(acme, calm))).size(), 1u);
 }
 
 TEST_F(AnalyzeStageUnit, BadLlmChainFailsTheAgentsWithTheReasonNotTheCall) {

@@ -472,6 +472,50 @@ TEST_F(EmbedStageUnit, ReembedReembedsAnalysedCallsFromTheirStoredChunksInBounde
   EXPECT_TRUE(taken_events().empty());
 }
 
+// The analyze stage's message for one call whose analysis straddled a change of embedder:
+// that call alone is re-embedded (no documents, no other call, no next step); a call that
+// already has the current embedder's vectors, or is not analysed, or is another business's,
+// is left as it is.
+TEST_F(EmbedStageUnit, AReembedOfOneCallReembedsThatCallAlone) {
+  ScriptedEmbedder old("old-model:32");
+  const auto first = analysed_call(acme, "c1", {"customer: my refund is late"}, old);
+  const auto target = analysed_call(acme, "c2", {"customer: the parcel is broken", "agent: we replace it"}, old);
+  const auto later = analysed_call(acme, "c3", {"customer: cancel my plan"}, old);
+  const auto busy = analysed_call(acme, "c4", {"customer: still analysing"}, old, storage::CallStatus::kAnalyzing);
+  const auto policy = document(acme, "Refunds take five days.");
+  storage::KnowledgeChunkInput chunk{
+      .chunk_index = 0, .start_offset = 0, .end_offset = 1, .text = "R", .vector = std::vector<float>(8, 0.5F)};
+  ASSERT_TRUE(knowledge.replace_chunks(acme, policy, 1, "old-model:8", {chunk}).value());
+  const auto one = [&](const std::string& bid, storage::Id call) {
+    return stage->handle(
+        message(queue::EmbedRequest{.bid = bid, .kind = queue::EmbedKind::kReembed, .id = "hashed-bow", .call = call}));
+  };
+
+  auto r = one("acme", target);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(testing::next_messages(r).empty()) << "no next step";
+  EXPECT_EQ(embeddings.rows_of_call(acme, "hashed-bow:64", target).value().size(), 3U);
+  EXPECT_TRUE(embeddings.rows_of_call(acme, "old-model:32", target).value().empty());
+  for (const auto other : {first, later}) {
+    EXPECT_EQ(embeddings.rows_of_call(acme, "old-model:32", other).value().size(), 2U) << other;
+  }
+  EXPECT_EQ(doc(acme, policy).model, "old-model:8") << "documents are the pass's";
+  const auto ev = taken_events();
+  ASSERT_EQ(ev.size(), 1U);
+  EXPECT_EQ(ev[0].data, (json{{"call_id", target}}));
+
+  // Again (a redelivery), a call not analysed, another business's id: nothing is written.
+  for (auto [bid, call] : {std::pair{std::string("acme"), target}, std::pair{std::string("acme"), busy},
+                           std::pair{std::string("globex"), later}}) {
+    auto again = one(bid, call);
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_TRUE(std::holds_alternative<queue::Done>(*again));
+  }
+  EXPECT_TRUE(taken_events().empty());
+  EXPECT_EQ(embeddings.rows_of_call(acme, "old-model:32", busy).value().size(), 2U);
+  EXPECT_EQ(embeddings.rows_of_call(acme, "old-model:32", later).value().size(), 2U);
+}
+
 TEST_F(EmbedStageUnit, AReembedWaitsForTheConfigToNameItsEmbedderAndIsDroppedWhenItNeverDoes) {
   ScriptedEmbedder old("old-model:32");
   const auto id = analysed_call(acme, "c", {"customer: refund please"}, old);

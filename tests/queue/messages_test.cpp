@@ -106,6 +106,8 @@ TEST(Messages, ToJsonMatchesTheSchemaAndParsesBack) {
   expect_valid_round_trip(EmbedRequest{.bid = "acme", .kind = EmbedKind::kReembed, .id = "ollama:nomic-embed-text"});
   expect_valid_round_trip(
       EmbedRequest{.bid = "acme", .kind = EmbedKind::kReembed, .id = "ollama:nomic-embed-text", .after = 4096});
+  expect_valid_round_trip(
+      EmbedRequest{.bid = "acme", .kind = EmbedKind::kReembed, .id = "hashed-bow", .after = {}, .call = 77});
 
   for (auto type : {BusinessEventType::kRegistered, BusinessEventType::kEnabled, BusinessEventType::kDisabled}) {
     expect_valid_round_trip(BusinessEvent{.type = type, .bid = "acme", .at = kAt});
@@ -213,6 +215,8 @@ TEST(Messages, ParseRefusesNamingTheField) {
                                "embed message: $.id: required");
   expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"reembed","id":"hashed-bow","after":0})",
                                "embed message: $.after: below the minimum");
+  expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"reembed","id":"hashed-bow","call":"7"})",
+                               "embed message: $.call: must be of type integer");
 
   // Not a message at all.
   expect_refused<NotifyRequest>("not json", "notify message: body is not valid JSON");

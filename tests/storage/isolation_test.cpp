@@ -106,6 +106,13 @@ TEST_F(IsolationTest, DerivedData) {
   EXPECT_TRUE(not_found(transcripts_.put(b, tr)));
   EXPECT_TRUE(transcripts_.search(b, "canary", 10).value().empty());
   EXPECT_EQ(transcripts_.get(*a_, call_)->full_text, "isolation canary words");
+  // The batched read gives B nothing of A's; A gets its own (and nothing for an unknown id).
+  const std::vector<Id> ids{call_, call_ + 1'000'000};
+  EXPECT_TRUE(transcripts_.segments_of(b, ids).value().empty());
+  const auto own = transcripts_.segments_of(*a_, ids).value();
+  ASSERT_EQ(own.size(), 1U);
+  EXPECT_EQ(own.at(call_), transcripts_.get(*a_, call_)->segments_json);
+  EXPECT_EQ(transcripts_.segments_of(*a_, std::vector<Id>(1001, call_)).error().code, ErrorCode::kInvalidArgument);
 
   EXPECT_TRUE(not_found(metrics_.get(b, call_)));
   CallMetrics m;

@@ -334,13 +334,33 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
   sc.record(storage::EventOutcome::kSucceeded);
+  queue::Done done{{analyzed_notice()}};
+  if (auto again = reembed_if_embedder_changed(t, call_id, llm_out)) done.next.push_back(std::move(*again));
   std::size_t agents_failed = 0;
   for (const auto& a : result.analyses) agents_failed += a.failed ? 1 : 0;
   log::info("call analyzed", {{"categories", std::to_string(matched_names.size())},
                               {"agents_failed", std::to_string(agents_failed)},
                               {"outcome", outcome.outcome},
                               {"escalated", escalation.escalate ? "true" : "false"}});
-  return queue::Outcome{queue::Done{{analyzed_notice()}}};
+  return queue::Outcome{std::move(done)};
+}
+
+std::optional<queue::OutgoingMessage> AnalyzeStage::reembed_if_embedder_changed(const storage::TenantId& t,
+                                                                                storage::Id call_id,
+                                                                                const LlmOutcome& llm_out) const {
+  // The call's vectors were stored under the config read at the start. A change of embedder
+  // saved since then queued a re-embedding pass that may already have gone past this call
+  // (or run before its vectors were stored): re-embed this call alone with the new one. A
+  // change saved after this read is the pass's to find: the call is analysed by then.
+  if (!llm_ || llm_->embeddings == nullptr || llm_out.embeddings.empty()) return std::nullopt;
+  auto now = llm_->configs.get(t);
+  if (!now || now->embedding_provider == llm_out.embedding_provider) return std::nullopt;
+  log::info("the embedder changed during the analysis: the call is queued for re-embedding",
+            {{"embedder_used", llm_out.embedding_provider}, {"embedder_now", now->embedding_provider}});
+  return queue::make_stage_message(
+      d_.topology,
+      queue::EmbedRequest{
+          .bid = t.bid(), .kind = queue::EmbedKind::kReembed, .id = now->embedding_provider, .call = call_id});
 }
 
 void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
@@ -433,6 +453,7 @@ Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const AnalyzeLlmDeps& L, 
   }
 
   if (L.embeddings != nullptr && business) {
+    out.embedding_provider = pc.embedding_provider;
     auto e = L.agents.embed(*business, redacted, L.wait);
     if (e) {
       out.embeddings = std::move(*e);

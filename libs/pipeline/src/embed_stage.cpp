@@ -212,6 +212,7 @@ queue::HandlerResult EmbedStage::reembed(const storage::TenantId& t, const queue
     return queue::Outcome{queue::Fail{"no embedder is configured", ErrorCode::kFailedPrecondition}};
   }
   const std::string& model = llm.embedder_id;
+  if (req.call) return reembed_calls(t, llm, req, attempt);  // that one call, no documents
   // Documents first: each becomes ready (or failed) with the current embedder, so a step
   // never takes the same one twice.
   auto jobs = d_.knowledge.documents_needing_embedding(t, model, static_cast<int>(d_.reembed_per_message));
@@ -236,10 +237,12 @@ queue::HandlerResult EmbedStage::reembed(const storage::TenantId& t, const queue
 
 queue::HandlerResult EmbedStage::reembed_calls(const storage::TenantId& t, const BusinessLlm& llm,
                                                const queue::EmbedRequest& req, int attempt) {
-  const storage::Id after = req.after.value_or(0);
-  auto stale =
-      d_.embeddings.calls_needing_embedding(t, llm.embedder_id, after, static_cast<int>(d_.reembed_calls_per_message));
+  // One call (`call`): the first stale call from just before it, if it is that one.
+  const storage::Id after = req.call ? *req.call - 1 : req.after.value_or(0);
+  const int limit = req.call ? 1 : static_cast<int>(d_.reembed_calls_per_message);
+  auto stale = d_.embeddings.calls_needing_embedding(t, llm.embedder_id, after, limit);
   if (!stale) return std::unexpected(stale.error());
+  if (req.call && !stale->empty() && stale->front().call_id != *req.call) stale->clear();
   if (stale->empty()) return done();
   log::info("re-embedding calls", {{"bid", t.bid()},
                                    {"embedder", llm.embedder_id},
@@ -270,7 +273,7 @@ queue::HandlerResult EmbedStage::reembed_calls(const storage::TenantId& t, const
     last = call.call_id;
   }
   queue::Done out;
-  if (stale->size() >= d_.reembed_calls_per_message) {
+  if (!req.call && stale->size() >= d_.reembed_calls_per_message) {
     queue::EmbedRequest next = req;
     next.after = last;
     out.next.push_back(queue::make_stage_message(d_.topology, next));

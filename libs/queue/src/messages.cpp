@@ -217,6 +217,7 @@ std::string EmbedRequest::to_json() const {
   json j{{"schema_version", kSchemaVersion}, {"bid", bid}, {"kind", embed_kind_name(kind)}, {"id", id}};
   if (version) j["version"] = *version;
   if (after) j["after"] = *after;
+  if (call) j["call"] = *call;
   return j.dump();
 }
 
@@ -229,6 +230,7 @@ Result<EmbedRequest> EmbedRequest::parse(std::string_view body) {
                  .id = (*j)["id"].get<std::string>()};
   if (auto it = j->find("version"); it != j->end()) r.version = it->get<std::int64_t>();
   if (auto it = j->find("after"); it != j->end()) r.after = it->get<std::int64_t>();
+  if (auto it = j->find("call"); it != j->end()) r.call = it->get<std::int64_t>();
   return r;
 }
 

@@ -120,22 +120,28 @@ Result<std::vector<Retrieved>> IndexRetriever::search(const storage::TenantId& t
 void IndexRetriever::pinpoint(const storage::TenantId& t, const std::string& query,
                               std::vector<Retrieved>& hits) const {
   if (transcripts_ == nullptr) return;
+  // Every hit call's transcript in one query.
+  std::vector<storage::Id> ids;
+  for (const auto& hit : hits) {
+    if (hit.source.kind == SourceKind::kCall) ids.push_back(hit.source.call_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.empty()) return;
+  auto segments = transcripts_->segments_of(t, ids);
+  if (!segments) {
+    // The hits still cite their chunks' starts; the search itself does not fail for this.
+    log::warn("transcripts unreadable: the hits cite their chunks' starts",
+              {{"bid", t.bid()}, {"error", segments.error().message}});
+    return;
+  }
   std::unordered_map<storage::Id, std::vector<Utterance>> by_call;
+  for (const auto& [id, json] : *segments) by_call.emplace(id, parse_utterances(json));
   for (auto& hit : hits) {
     ChatSource& s = hit.source;
     if (s.kind != SourceKind::kCall) continue;
-    auto it = by_call.find(s.call_id);
-    if (it == by_call.end()) {
-      std::vector<Utterance> utterances;
-      if (auto tr = transcripts_->get(t, s.call_id); tr) {
-        utterances = parse_utterances(tr->segments_json);
-      } else if (tr.error().code != ErrorCode::kNotFound) {
-        // The hit still cites its chunk; the search itself does not fail for this.
-        log::warn("transcript unreadable: the hit cites its chunk's start",
-                  {{"bid", t.bid()}, {"call_id", std::to_string(s.call_id)}, {"error", tr.error().message}});
-      }
-      it = by_call.emplace(s.call_id, std::move(utterances)).first;
-    }
+    const auto it = by_call.find(s.call_id);
+    if (it == by_call.end()) continue;  // no transcript: the hit cites its chunk's start
     const auto best = best_utterance(query, it->second, s.chunk_start_ms, s.chunk_end_ms);
     if (!best) continue;
     const Utterance& u = it->second[*best];

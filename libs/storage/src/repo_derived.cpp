@@ -50,6 +50,24 @@ Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id)
   return tr;
 }
 
+Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::segments_of(const TenantId& t,
+                                                                                   std::span<const Id> call_ids) {
+  std::unordered_map<Id, std::string> out;
+  if (call_ids.empty()) return out;
+  if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+  std::vector<Value> p;
+  p.reserve(call_ids.size() + 1);
+  for (const Id id : call_ids) p.emplace_back(id);
+  p.emplace_back(t.bid());
+  auto r = db_.execute(fmt::format("SELECT call_id, segments FROM transcripts WHERE call_id IN ({}) AND bid = ?",
+                                   placeholders(call_ids.size())),
+                       p);
+  if (!r) return std::unexpected(r.error());
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) out.emplace(row[0].as_int(), row[1].take_string());
+  return out;
+}
+
 Result<std::vector<Id>> MySqlTranscriptRepository::search(const TenantId& t, std::string_view text, int limit) {
   CallListQuery q;
   q.text = std::string(text);

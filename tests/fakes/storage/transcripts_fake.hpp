@@ -9,8 +9,10 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 
 #include "fakes/storage/calls_fake.hpp"
 #include "fakes/storage/events_fake.hpp"
@@ -49,6 +51,17 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     auto it = rows_.find({t.bid(), call_id});
     if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "transcript not found");
     return it->second;
+  }
+
+  Result<std::unordered_map<storage::Id, std::string>> segments_of(const storage::TenantId& t,
+                                                                   std::span<const storage::Id> call_ids) override {
+    if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+    std::lock_guard lock(mu_);
+    std::unordered_map<storage::Id, std::string> out;
+    for (const auto id : call_ids) {
+      if (auto it = rows_.find({t.bid(), id}); it != rows_.end()) out.emplace(id, it->second.segments_json);
+    }
+    return out;
   }
 
   Result<std::vector<storage::Id>> search(const storage::TenantId& t, std::string_view text, int limit) override {

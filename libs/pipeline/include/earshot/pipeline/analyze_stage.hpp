@@ -75,7 +75,11 @@ class AnalyzeStage final : public queue::StageHandler {
     std::vector<std::string> escalations;        // reasons given by agents
     std::vector<storage::CallEmbedding> embeddings;
     std::string embeddings_error;
+    std::string embedding_provider;  // the config's value the embeddings were made under
   };
+  [[nodiscard]] std::optional<queue::OutgoingMessage> reembed_if_embedder_changed(const storage::TenantId& t,
+                                                                                  storage::Id call_id,
+                                                                                  const LlmOutcome& llm_out) const;
   [[nodiscard]] Result<LlmOutcome> run_llm(const AnalyzeLlmDeps& llm, const storage::TenantId& t,
                                            const storage::CallRecord& call,
                                            const std::vector<analytics::TranscriptSegment>& redacted,

@@ -37,6 +37,10 @@
 //     dead-letters it with the reason (`earshot dlq replay` re-drives it, `after` and all); a
 //     permanent one (the embedder refuses that call's text) skips the call, logged and
 //     counted: it keeps the old vectors until it is reprocessed.
+//     With `call` the message re-embeds that one call only (if it is analysed and holds
+//     another model's vectors), no documents and no next step: the analyze stage sends it
+//     when the business's embedder changed while it analysed the call, whose vectors may
+//     then come from the old embedder after the re-embedding pass went past it.
 //   No handler runs unbounded: one message embeds at most `reembed_per_message` documents
 //   and `reembed_calls_per_message` calls, one call's rows in memory at a time.
 //

@@ -128,8 +128,9 @@ enum class EmbedKind { kDocument, kReembed };
 // `version` the content version to embed; an older version than the stored one is skipped),
 // or re-embed every document and analysed call of the business that another embedder than
 // its current one embedded (kind reembed: `id` names the embedder the change selected;
-// `after`, on the steps the worker sends itself, the call id the previous step ended at)
-// (embed.{bid}).
+// `after`, on the steps the worker sends itself, the call id the previous step ended at;
+// `call`: that one analysed call only, no documents, sent by the analyze stage when the
+// embedder changed while it analysed the call) (embed.{bid}).
 struct EmbedRequest {
   static constexpr Stage kStage = Stage::kEmbed;
   static constexpr int kSchemaVersion = 1;
@@ -139,6 +140,7 @@ struct EmbedRequest {
   std::string id{};
   std::optional<std::int64_t> version{};
   std::optional<std::int64_t> after{};
+  std::optional<std::int64_t> call{};
 
   [[nodiscard]] static EmbedRequest for_document(std::string bid, std::int64_t document_id, std::int64_t version);
   [[nodiscard]] std::string to_json() const;

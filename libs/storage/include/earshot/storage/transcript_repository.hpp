@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "earshot/storage/processing_event_repository.hpp"
@@ -72,6 +74,10 @@ class TranscriptRepository {
   [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
                                                      const ProcessingEvent& event) = 0;
   [[nodiscard]] virtual Result<Transcript> get(const TenantId& t, Id call_id) = 0;
+  // The segments JSON of the tenant's calls among `call_ids` in one query (at most 1000 ids,
+  // else kInvalidArgument); a call without a transcript, or not the tenant's, is absent.
+  [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t,
+                                                                                std::span<const Id> call_ids) = 0;
   // Calls whose transcript contains every word of `text` (FULLTEXT), newest first.
   [[nodiscard]] virtual Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) = 0;
 };
