@@ -1,0 +1,54 @@
+import { useEffect, useState } from "react";
+import { Navigate, Route, Routes } from "react-router-dom";
+import { refresh } from "./api/client";
+import { useAuth } from "./auth";
+import { LoginPage } from "./pages/Login";
+import { Shell } from "./pages/Shell";
+import { CallsPage } from "./pages/Calls";
+import { CallDetailPage } from "./pages/CallDetail";
+
+export function App() {
+  const { session } = useAuth();
+  const [checking, setChecking] = useState(true);
+
+  // A reload keeps the session: the refresh cookie gives a new access token.
+  useEffect(() => {
+    let live = true;
+    void refresh().finally(() => {
+      if (live) setChecking(false);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  if (checking && !session) {
+    return (
+      <main className="center" aria-busy="true">
+        <p>Loading…</p>
+      </main>
+    );
+  }
+  if (!session) return <LoginPage />;
+  return (
+    <Routes>
+      <Route element={<Shell />}>
+        <Route index element={<Navigate to="/calls" replace />} />
+        <Route path="calls" element={<CallsPage />} />
+        <Route path="calls/:id" element={<CallDetailPage />} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}
+
+function NotFoundPage() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        <a href="/calls">Go to the calls</a>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,308 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { Link, useParams } from "react-router-dom";
+import { apiJson } from "../api/client";
+import { ApiError } from "../api/errors";
+import type { CallDetail, Note, TranscriptExport } from "../api/types";
+import { canWriteNotes, useAuth } from "../auth";
+import { JsonView } from "../components/JsonView";
+import { StatusBadge } from "../components/StatusBadge";
+import { downloadText } from "../lib/download";
+import { formatDateTime, formatDuration, formatNumber, formatScore } from "../lib/format";
+import {
+  mmss,
+  normalizeSegments,
+  transcriptToJson,
+  transcriptToSrt,
+  transcriptToTxt,
+  type Segment,
+} from "../lib/transcript";
+
+type Load<T> = { state: "loading" } | { state: "error"; status: number; message: string } | { state: "ok"; data: T };
+
+function failure(e: unknown): { state: "error"; status: number; message: string } {
+  return e instanceof ApiError
+    ? { state: "error", status: e.status, message: e.message }
+    : { state: "error", status: 0, message: "Loading failed." };
+}
+
+export function CallDetailPage() {
+  const { id = "" } = useParams();
+  const valid = /^[1-9]\d{0,17}$/.test(id);
+  const [call, setCall] = useState<Load<CallDetail>>({ state: "loading" });
+  const [transcript, setTranscript] = useState<Load<TranscriptExport | null>>({ state: "loading" });
+
+  useEffect(() => {
+    if (!valid) return;
+    const ac = new AbortController();
+    setCall({ state: "loading" });
+    setTranscript({ state: "loading" });
+    apiJson<CallDetail>(`/api/v1/calls/${id}`, { signal: ac.signal })
+      .then((data) => setCall({ state: "ok", data }))
+      .catch((e: unknown) => !ac.signal.aborted && setCall(failure(e)));
+    apiJson<TranscriptExport>(`/api/v1/calls/${id}/transcript`, { signal: ac.signal })
+      .then((data) => setTranscript({ state: "ok", data }))
+      .catch((e: unknown) => {
+        if (ac.signal.aborted) return;
+        // 404 for a call that exists means no transcript yet (the call's own 404 shows above).
+        setTranscript(e instanceof ApiError && e.status === 404 ? { state: "ok", data: null } : failure(e));
+      });
+    return () => ac.abort();
+  }, [id, valid]);
+
+  if (!valid || (call.state === "error" && call.status === 404)) {
+    return (
+      <section>
+        <h1>Call not found</h1>
+        <p>
+          <Link to="/calls">Back to calls</Link>
+        </p>
+      </section>
+    );
+  }
+  if (call.state === "loading") return <p role="status">Loading call…</p>;
+  if (call.state === "error") {
+    return (
+      <section>
+        <h1>Call {id}</h1>
+        <p role="alert" className="error">
+          {call.message}
+        </p>
+      </section>
+    );
+  }
+  const c = call.data;
+  return (
+    <article className="detail" aria-labelledby="call-title">
+      <p>
+        <Link to="/calls">← Calls</Link>
+      </p>
+      <h1 id="call-title">
+        Call {c.id} <StatusBadge status={c.status} />
+      </h1>
+      <Fields c={c} />
+      <section aria-labelledby="h-metrics">
+        <h2 id="h-metrics">Metrics</h2>
+        {c.metrics ? <JsonView value={c.metrics} /> : <p className="muted">No metrics yet.</p>}
+      </section>
+      <section aria-labelledby="h-analyses">
+        <h2 id="h-analyses">Analyses</h2>
+        {c.analyses.length === 0 ? (
+          <p className="muted">No analyses yet.</p>
+        ) : (
+          c.analyses.map((a) => (
+            <section key={a.id} className="card analysis">
+              <h3>
+                Agent {a.agent_config_id} v{a.agent_version}
+                <span className="muted small">
+                  {" "}
+                  {a.model ? `${a.model}, ` : ""}
+                  {formatDateTime(a.created_at)}
+                </span>
+              </h3>
+              <JsonView value={a.output} level={4} />
+            </section>
+          ))
+        )}
+      </section>
+      <section aria-labelledby="h-escalations">
+        <h2 id="h-escalations">Escalations</h2>
+        {c.escalations.length === 0 ? (
+          <p className="muted">No escalations.</p>
+        ) : (
+          <ul className="escalations">
+            {c.escalations.map((e) => (
+              <li key={e.id}>
+                <strong>{e.severity}</strong> · {e.status} · {formatDateTime(e.created_at)}
+                {e.resolved_at ? ` · resolved ${formatDateTime(e.resolved_at)}` : ""}
+                <div>{e.reason}</div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <TranscriptSection callId={c.id} load={transcript} />
+      <Notes callId={c.id} initial={c.notes} />
+    </article>
+  );
+}
+
+function Fields({ c }: { c: CallDetail }) {
+  const rows: [string, string][] = [
+    ["Started", formatDateTime(c.started_at)],
+    ["Duration", formatDuration(c.duration_ms)],
+    ["Agent", c.human_agent_id != null ? String(c.human_agent_id) : "—"],
+    ["Customer", [c.customer_name, c.customer_phone].filter(Boolean).join(" · ") || "—"],
+    ["Direction", c.direction],
+    ["Category", c.issue_category || "—"],
+    ["City", c.city || "—"],
+    ["Language", c.language || "—"],
+    ["Customer sentiment", formatNumber(c.customer_sentiment)],
+    ["Agent talk ratio", formatNumber(c.agent_talk_ratio)],
+    ["QA score", formatScore(c.qa?.score ?? c.qa_score)],
+    ["External id", c.external_id || "—"],
+    ["Attempts", String(c.attempts)],
+    ["Status changed", formatDateTime(c.status_changed_at)],
+  ];
+  if (c.status === "failed") rows.push(["Failed", [c.failed_stage, c.failed_reason].filter(Boolean).join(": ") || "—"]);
+  if (c.call_context) rows.push(["Context", c.call_context]);
+  return (
+    <section aria-labelledby="h-fields">
+      <h2 id="h-fields">Details</h2>
+      <dl className="fields">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {c.metadata && Object.keys(c.metadata).length > 0 && (
+        <details>
+          <summary>Metadata</summary>
+          <JsonView value={c.metadata} />
+        </details>
+      )}
+    </section>
+  );
+}
+
+function TranscriptSection({ callId, load }: { callId: number; load: Load<TranscriptExport | null> }) {
+  let body;
+  let segs: Segment[] = [];
+  if (load.state === "loading") body = <p role="status">Loading transcript…</p>;
+  else if (load.state === "error")
+    body = (
+      <p role="alert" className="error">
+        {load.message}
+      </p>
+    );
+  else if (!load.data) body = <p className="muted">No transcript yet.</p>;
+  else {
+    segs = normalizeSegments(load.data.segments);
+    body =
+      segs.length === 0 ? (
+        <p className="muted">The transcript is empty.</p>
+      ) : (
+        <ol className="transcript">
+          {segs.map((s, i) => (
+            <li key={i} data-testid="transcript-line" className={`speaker-${s.speaker === "agent" ? "agent" : "other"}`}>
+              <span className="t-time">{mmss(s.start_ms)}</span>
+              <span className="t-speaker">{s.speaker || "?"}</span>
+              <span className="t-text">{s.text}</span>
+            </li>
+          ))}
+        </ol>
+      );
+  }
+  const t = load.state === "ok" ? load.data : null;
+  const base = `call-${callId}-transcript`;
+  return (
+    <section aria-labelledby="h-transcript">
+      <div className="page-head">
+        <h2 id="h-transcript">Transcript</h2>
+        {t && segs.length > 0 && (
+          <span className="downloads" role="group" aria-label="Download transcript">
+            <button type="button" className="secondary" onClick={() => downloadText(transcriptToTxt(segs), `${base}.txt`, "text/plain;charset=utf-8")}>
+              Download TXT
+            </button>
+            <button type="button" className="secondary" onClick={() => downloadText(transcriptToSrt(segs), `${base}.srt`, "application/x-subrip;charset=utf-8")}>
+              Download SRT
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => downloadText(transcriptToJson(callId, t.language, t.provider, segs), `${base}.json`, "application/json")}
+            >
+              Download JSON
+            </button>
+          </span>
+        )}
+      </div>
+      {body}
+    </section>
+  );
+}
+
+function Notes({ callId, initial }: { callId: number; initial: Note[] }) {
+  const { session } = useAuth();
+  const [notes, setNotes] = useState<Note[]>(initial);
+  const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const writer = session ? canWriteNotes(session.role) : false;
+
+  const reload = useCallback(async () => {
+    const r = await apiJson<{ items: Note[] }>(`/api/v1/calls/${callId}/notes`);
+    setNotes(r.items);
+  }, [callId]);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    if (text.trim() === "") {
+      setError("Write a note first.");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const n = await apiJson<Note>(`/api/v1/calls/${callId}/notes`, { method: "POST", json: { body: text } });
+      setNotes((s) => [...s, n]);
+      setText("");
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "The note was not saved.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove(n: Note) {
+    setError(null);
+    try {
+      await apiJson<void>(`/api/v1/calls/${callId}/notes/${n.id}`, { method: "DELETE" });
+      setNotes((s) => s.filter((x) => x.id !== n.id));
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "The note was not deleted.");
+      if (err instanceof ApiError && err.status === 404) void reload().catch(() => undefined);
+    }
+  }
+
+  return (
+    <section aria-labelledby="h-notes">
+      <h2 id="h-notes">Notes</h2>
+      {notes.length === 0 ? (
+        <p className="muted">No notes yet.</p>
+      ) : (
+        <ul className="notes">
+          {notes.map((n) => (
+            <li key={n.id} data-testid="note">
+              <div className="note-meta muted small">
+                {formatDateTime(n.created_at)}
+                {n.author_user_id != null ? ` · user ${n.author_user_id}` : ""}
+              </div>
+              <p className="note-body">{n.body}</p>
+              {writer && (
+                <button type="button" className="link" onClick={() => void remove(n)} aria-label={`Delete note of ${formatDateTime(n.created_at)}`}>
+                  Delete
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {writer && (
+        <form onSubmit={add} className="note-form">
+          <label htmlFor="note-text">Note</label>
+          <textarea id="note-text" rows={3} maxLength={10000} value={text} onChange={(e) => setText(e.target.value)} />
+          <button type="submit" disabled={busy}>
+            {busy ? "Adding…" : "Add note"}
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
