@@ -80,11 +80,11 @@ export function CallDetailPage() {
         Call {c.id} <StatusBadge status={c.status} />
       </h1>
       <Fields c={c} />
-      <section aria-labelledby="h-metrics">
+      <section>
         <h2 id="h-metrics">Metrics</h2>
         {c.metrics ? <JsonView value={c.metrics} /> : <p className="muted">No metrics yet.</p>}
       </section>
-      <section aria-labelledby="h-analyses">
+      <section>
         <h2 id="h-analyses">Analyses</h2>
         {c.analyses.length === 0 ? (
           <p className="muted">No analyses yet.</p>
@@ -104,7 +104,7 @@ export function CallDetailPage() {
           ))
         )}
       </section>
-      <section aria-labelledby="h-escalations">
+      <section>
         <h2 id="h-escalations">Escalations</h2>
         {c.escalations.length === 0 ? (
           <p className="muted">No escalations.</p>
@@ -146,7 +146,7 @@ function Fields({ c }: { c: CallDetail }) {
   if (c.status === "failed") rows.push(["Failed", [c.failed_stage, c.failed_reason].filter(Boolean).join(": ") || "—"]);
   if (c.call_context) rows.push(["Context", c.call_context]);
   return (
-    <section aria-labelledby="h-fields">
+    <section>
       <h2 id="h-fields">Details</h2>
       <dl className="fields">
         {rows.map(([k, v]) => (
@@ -197,7 +197,7 @@ function TranscriptSection({ callId, load }: { callId: number; load: Load<Transc
   const t = load.state === "ok" ? load.data : null;
   const base = `call-${callId}-transcript`;
   return (
-    <section aria-labelledby="h-transcript">
+    <section>
       <div className="page-head">
         <h2 id="h-transcript">Transcript</h2>
         {t && segs.length > 0 && (
@@ -267,7 +267,7 @@ function Notes({ callId, initial }: { callId: number; initial: Note[] }) {
   }
 
   return (
-    <section aria-labelledby="h-notes">
+    <section>
       <h2 id="h-notes">Notes</h2>
       {notes.length === 0 ? (
         <p className="muted">No notes yet.</p>

@@ -231,7 +231,7 @@ function FilterForm({
       <div className="field">
         <label htmlFor="f-order">Order</label>
         <select id="f-order" value={v.order} onChange={set("order")}>
-          <option value="">Newest / highest first (default)</option>
+          <option value="">Default (descending)</option>
           {ORDERS.map((o) => (
             <option key={o} value={o}>
               {o === "desc" ? "Descending" : "Ascending"}
