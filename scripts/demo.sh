@@ -183,8 +183,12 @@ A question to the chat over the calls (no LLM configured: an extractive answer, 
 $("$BIN/earshot" ask --url "http://127.0.0.1:$API_PORT" --bid demo --email admin@demo.local \
     --password-file "$PASSFILE" "Which customers wanted a refund?" 2>&1 | sed 's/^/  /')
 
-Calls demo-upload-* arrived through the upload API. List the analyzed calls yourself:
-  curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" "http://127.0.0.1:$API_PORT/api/v1/calls?status=analyzed"
+The dashboard: http://127.0.0.1:$API_PORT/ (sign in as admin@demo.local, business demo,
+password in .local/demo/admin_password).
+
+Calls demo-upload-* arrived through the upload API. List the finished calls yourself (a call
+ends "notified" once its webhooks and alerts are sent):
+  curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" "http://127.0.0.1:$API_PORT/api/v1/calls?status=notified"
 Upload a recording of your own:
   curl -s -H "X-Api-Key: \$(cat .local/demo/api_key)" -F audio=@FILE.wav -F external_id=my-call-1 \\
     "http://127.0.0.1:$API_PORT/api/v1/ingest/calls"

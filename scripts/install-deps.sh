@@ -20,6 +20,8 @@ PACKAGES=(
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
   amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
+  # the dashboard's browser tests (web/e2e, playwright-core drives it)
+  chromium
 )
 
 missing=()
@@ -29,13 +31,29 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-# npm fetches pinned data assets (scripts/fetch-assets.sh); any installed npm will do.
+# npm fetches pinned data assets (scripts/fetch-assets.sh) and the dashboard's packages
+# (web/, below); any installed npm with a Node.js of 18 or later will do.
 if ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 
+# The dashboard's npm packages, exactly as web/package-lock.json pins them (npm ci), again
+# only when the lockfile changed since the last install.
+web_packages() {
+  local root stamp want
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  [ -f "$root/package-lock.json" ] || return 0
+  stamp="$root/node_modules/.earshot-lock-sha256"
+  want="$(sha256sum "$root/package-lock.json" | cut -c1-64)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  echo "install-deps: npm ci in web/"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  web_packages
   exit 0
 fi
 
@@ -51,4 +69,5 @@ fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
   -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+web_packages
 echo "install-deps: done"

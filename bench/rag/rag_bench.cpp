@@ -16,6 +16,7 @@
 // Usage: rag_bench [--chunks 1000000] [--dims 256,768] [--businesses 50] [--layouts one,spread]
 //                  [--queries 2000] [--threads 1,2] [--build-threads 2] [--topics 2000]
 //                  [--words 100] [--vocabulary 50000] [--seed 1] [--recall-ef 64,128,256]
+//                  [--ef-search 128]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -54,6 +55,7 @@ struct Options {
   std::size_t vocabulary = 50'000;
   std::uint64_t seed = 1;
   std::vector<std::size_t> recall_ef{64, 128, 256};
+  std::size_t ef_search = VectorIndexSettings{}.ef_search;  // the shards' beam (the index's default)
 };
 
 using earshot::bench::split;
@@ -82,6 +84,8 @@ Options parse(int argc, char** argv) {
       o.queries = std::stoul(value());
     else if (flag == "--threads")
       o.threads = split_numbers(value());
+    else if (flag == "--ef-search")
+      o.ef_search = std::stoul(value());
     else if (flag == "--recall-ef")
       o.recall_ef = split_numbers(value());
     else if (flag == "--build-threads")
@@ -243,7 +247,9 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
   const std::size_t rss_before = rss_bytes();
   std::vector<std::unique_ptr<BusinessIndex>> shards;
   for (std::size_t b = 0; b < businesses; ++b) {
-    shards.push_back(std::make_unique<BusinessIndex>(VectorIndexSettings{}, o.build_threads));
+    VectorIndexSettings settings;
+    settings.ef_search = o.ef_search;
+    shards.push_back(std::make_unique<BusinessIndex>(settings, o.build_threads));
   }
   const std::size_t per_shard = (o.chunks + businesses - 1) / businesses;
   constexpr std::size_t kPage = 5000;  // rows a registry load adds at once
@@ -312,9 +318,9 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
 
   // Vector recall@10 on a sample, against the same search 2000 deep (ef 2000: as good as exact
   // at these sizes, without keeping a copy of the vectors for a scan). The walk's beam is
-  // max(ef_search, depth), so a search `ef` deep cut to its best 10 is the index at that ef;
-  // ef 64 is the index's default. Each line also gives the vector search's own latency at
-  // that depth (one thread).
+  // max(ef_search, depth), so a search `ef` deep cut to its best 10 is the index at that ef
+  // (an ef below --ef-search is measured as --ef-search). Each line also gives the vector
+  // search's own latency at that depth (one thread).
   const std::size_t sample = std::min<std::size_t>(200, queries.size());
   std::vector<std::unordered_set<std::uint64_t>> truth(sample);
   for (std::size_t i = 0; i < sample; ++i) {
@@ -326,7 +332,8 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
       for (const auto& h : *deep) truth[i].insert(h.key);
     }
   }
-  for (const std::size_t ef : o.recall_ef) {
+  for (const std::size_t wanted : o.recall_ef) {
+    const std::size_t ef = std::max(wanted, o.ef_search);
     double recall = 0;
     std::vector<double> latency;
     for (std::size_t i = 0; i < sample; ++i) {
@@ -367,8 +374,9 @@ void bench_layout(const Options& o, std::size_t dimension, std::size_t businesse
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   std::cout << std::unitbuf;  // each figure as soon as it is measured
-  std::cout << fmt::format("rag_bench: {} chunks, {} words a chunk, vocabulary {}, topics {}, {} queries, cores {}\n",
-                           o.chunks, o.words, o.vocabulary, o.topics, o.queries, std::thread::hardware_concurrency());
+  std::cout << fmt::format(
+      "rag_bench: {} chunks, {} words a chunk, vocabulary {}, topics {}, {} queries, ef_search {}, cores {}\n",
+      o.chunks, o.words, o.vocabulary, o.topics, o.queries, o.ef_search, std::thread::hardware_concurrency());
   for (const std::size_t dimension : o.dims) {
     for (const auto& layout : o.layouts) {
       bench_layout(o, dimension, layout == "one" ? 1 : o.businesses);

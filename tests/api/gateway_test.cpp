@@ -74,6 +74,78 @@ TEST(GatewayAuth, LogoutRevokesTheRefreshToken) {
   EXPECT_EQ(gw.request("POST", "/api/v1/auth/logout", "", {{"refresh_token", refresh}}).status, 204);
 }
 
+// The browser mode: the refresh token only ever travels in an HttpOnly, Secure,
+// SameSite=Strict cookie scoped to /api/v1/auth, and is used only by requests that carry the
+// X-Earshot-Refresh header from this server's own origin.
+TEST(GatewayAuth, CookieModeKeepsTheRefreshTokenInAnHttpOnlyCookie) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("cookie");
+  auto login =
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}, {"refresh_cookie", true}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_FALSE(login.json.contains("refresh_token")) << login.body;
+  EXPECT_EQ(login.json["role"], "admin");
+  const std::string set = login.header("Set-Cookie");
+  ASSERT_TRUE(set.starts_with("earshot_refresh=")) << set;
+  EXPECT_NE(set.find("; Path=/api/v1/auth;"), std::string::npos) << set;
+  EXPECT_NE(set.find("; Max-Age=3600;"), std::string::npos) << set;  // the refresh token lifetime (1 h here)
+  EXPECT_TRUE(set.ends_with("; HttpOnly; Secure; SameSite=Strict")) << set;
+  const std::string cookie1 = set.substr(0, set.find(';'));
+  const std::string token1 = cookie1.substr(cookie1.find('=') + 1);
+  ASSERT_FALSE(token1.empty());
+  const httplib::Headers mode{{"X-Earshot-Refresh", "cookie"}};
+  auto with = [&](const std::string& cookie, httplib::Headers extra = {}) {
+    extra.insert(mode.begin(), mode.end());
+    if (!cookie.empty()) extra.emplace("Cookie", "theme=dark; " + cookie);
+    return extra;
+  };
+
+  // Refresh from the cookie: a new access token, the token rotated in a new cookie.
+  auto r2 = gw.request("POST", "/api/v1/auth/refresh", "", json::object(),
+                       with(cookie1, {{"Origin", "http://127.0.0.1:" + std::to_string(gw.port)}}));
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  EXPECT_FALSE(r2.json.contains("refresh_token"));
+  EXPECT_EQ(gw.request("GET", "/api/v1/auth/me", r2.json["access_token"]).status, 200);
+  const std::string set2 = r2.header("Set-Cookie");
+  const std::string cookie2 = set2.substr(0, set2.find(';'));
+  EXPECT_NE(cookie2, cookie1);
+
+  // Refused: another origin, no cookie, a body with a token, the header missing (the body
+  // mode then wants refresh_token).
+  auto foreign = gw.request("POST", "/api/v1/auth/refresh", "", json::object(),
+                            with(cookie2, {{"Origin", "https://evil.example"}}));
+  EXPECT_EQ(foreign.status, 403) << foreign.body;
+  EXPECT_EQ(foreign.json["error"]["message"], "cookie refresh is only accepted from this server's own pages");
+  auto none = gw.request("POST", "/api/v1/auth/refresh", "", json::object(), with(""));
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.json["error"]["message"], "no refresh cookie");
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", {{"refresh_token", token1}}, with(cookie2)).status, 400);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", json::object(), {{"Cookie", cookie2}}).status, 400);
+
+  // The rotated-out cookie again: refused, and the family revoked, as in the body mode.
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", json::object(), with(cookie1)).status, 401);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", json::object(), with(cookie2)).status, 401);
+
+  // Logout clears the cookie and revokes it; without a cookie it still answers 204.
+  auto again =
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}, {"refresh_cookie", true}});
+  ASSERT_EQ(again.status, 200);
+  const std::string cookie3 = again.header("Set-Cookie").substr(0, again.header("Set-Cookie").find(';'));
+  auto out = gw.request("POST", "/api/v1/auth/logout", "", json::object(), with(cookie3));
+  EXPECT_EQ(out.status, 204);
+  EXPECT_TRUE(out.header("Set-Cookie").starts_with("earshot_refresh=; Path=/api/v1/auth; Max-Age=0;"))
+      << out.header("Set-Cookie");
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/refresh", "", json::object(), with(cookie3)).status, 401);
+  EXPECT_EQ(gw.request("POST", "/api/v1/auth/logout", "", json::object(), with("")).status, 204);
+  EXPECT_EQ(
+      gw.request("POST", "/api/v1/auth/login", "",
+                 {{"email", "admin@" + bid + ".test"}, {"password", Gateway::kPassword}, {"refresh_cookie", "yes"}})
+          .status,
+      400);
+}
+
 TEST(GatewayAuth, BadLoginsAre401Or400NeverMore) {
   auto& gw = gateway();
   const auto bid = gw.new_business("badlogin");

@@ -33,7 +33,7 @@ TEST(VectorIndexRecall, AtTenOnHundredThousandVectorsIsAtLeast95Percent) {
   ASSERT_EQ(index.size(), kVectors);
   const double recall = testing::recall_at(
       index, [&] { return topics.next(); }, 200, 10);
-  std::cout << "recall@10 (topic vectors, ef_search 64): " << recall << "\n";
+  std::cout << "recall@10 (topic vectors, default ef_search): " << recall << "\n";
   RecordProperty("recall_at_10", std::to_string(recall));
   EXPECT_GE(recall, 0.95);
 

@@ -203,7 +203,7 @@ TEST(VectorIndex, RecallAtTenOnFiveThousandRandomVectors) {
     const auto v = topics.next();
     flat.insert(flat.end(), v.begin(), v.end());
   }
-  VectorIndex index(64);  // default settings: M 16, ef_construction 200, ef_search 64
+  VectorIndex index(64);  // default settings: M 16, ef_construction 200, ef_search 128
   ASSERT_TRUE(index.add_batch(keys, flat, 2));
   const double recall = testing::recall_at(
       index, [&] { return topics.next(); }, 100, 10);

@@ -14,6 +14,7 @@
 #include "earshot/api/business_admin.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/api/rag_events.hpp"
+#include "earshot/api/static_site.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
@@ -85,6 +86,10 @@ void GatewaySettings::declare(ConfigSpec& spec) {
                     std::chrono::minutes(10),
                     "Longest a cached page of the calls list is served (it is dropped at "
                     "once when the business's calls change); 0 disables the cache.");
+  spec.add_string("web_dir", &web_dir, "web/dist",
+                  "The built dashboard (scripts/build.sh builds web/ into web/dist), served at / "
+                  "and read once at start; when it has no index.html the gateway serves the API "
+                  "alone and / answers 404 saying so.");
 }
 
 void RagSettings::declare(ConfigSpec& spec) {
@@ -141,6 +146,7 @@ struct ApiServer::Impl {
   std::unique_ptr<http::CurlHttpClient> object_http;
   std::unique_ptr<GatewayServices> services;
   Router router;
+  std::unique_ptr<StaticSite> site;  // before the dispatcher that points at it
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<HttpServer> http;
 };
@@ -240,6 +246,16 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.dispatcher = std::make_unique<Dispatcher>(m.router, *m.authenticator, m.limiter.get(), limits, runtime.clock(),
                                               runtime.metrics());
   m.dispatcher->on_write([lc = m.list_cache.get()](const std::string& bid) { lc->invalidate(bid); });
+  if (auto site = StaticSite::load(gw.web_dir); site) {
+    m.site = std::make_unique<StaticSite>(std::move(*site));
+    m.dispatcher->serve_site(m.site.get(), {});
+    log::info("dashboard loaded", {{"web_dir", gw.web_dir},
+                                   {"files", std::to_string(m.site->files())},
+                                   {"bytes", std::to_string(m.site->bytes())}});
+  } else {
+    m.dispatcher->serve_site(nullptr, site.error().message);
+    log::warn("no dashboard: serving the API alone", {{"web_dir", gw.web_dir}, {"reason", site.error().message}});
+  }
   // Uploads carry recordings: the listener takes the largest one plus the form around it.
   api.max_body_bytes = std::max<std::int64_t>(api.max_body_bytes, gw.ingest.max_audio_bytes + (1LL << 20));
   // Knowledge-base uploads likewise, so the route's own 413 (knowledge_max_bytes) is the limit.

@@ -67,6 +67,17 @@ Result<Reply> Dispatcher::run(Request& req, const Route*& matched) {
       r.headers.emplace_back("Allow", allow);
       return r;
     }
+    if (site_ != nullptr) {
+      if (auto page = site_->reply(req)) {
+        if (auto st = rate_limit("ip:" + req.remote_addr, limits_.per_ip); !st) return std::unexpected(st.error());
+        return std::move(*page);
+      }
+    } else if (req.method == "GET" && req.path == "/") {
+      return make_error(ErrorCode::kNotFound,
+                        fmt::format("the dashboard is not served here: {} (scripts/build.sh builds it; "
+                                    "EARSHOT_WEB_DIR names its directory)",
+                                    site_missing_.empty() ? "no web_dir" : site_missing_));
+    }
     return make_error(ErrorCode::kNotFound, fmt::format("no route for {} {}", req.method, req.path));
   }
   const Route& route = *lookup.match->route;

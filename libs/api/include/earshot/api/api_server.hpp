@@ -69,8 +69,9 @@ struct GatewaySettings {
   ingest::IngestSettings ingest;                  // /api/v1/ingest/... (the ingest_* keys)
   pipeline::LlmSettings llm;                      // chat answers and query embeddings (the llm_* keys)
   RagSettings rag;                                // search, chat, knowledge base
+  std::string web_dir;                            // the built dashboard served at / (static_site.hpp)
 
-  // Declares jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
+  // Declares web_dir, jwt_secret, jwt_access_ttl, jwt_refresh_ttl, rate_limit_enabled,
   // rate_limit_per_ip, rate_limit_per_caller, the object store's keys, calls_cache_ttl, the
   // sse_* keys, the llm_* keys (pipeline::LlmSettings) and the chat/knowledge keys (RagSettings).
   void declare(ConfigSpec& spec);

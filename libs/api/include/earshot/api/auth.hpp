@@ -59,6 +59,7 @@ class AuthService {
   // Failed-login throttling (optional; not owned; must outlive the service).
   void set_login_throttle(LoginThrottle* throttle) { throttle_ = throttle; }
   [[nodiscard]] Result<Session> refresh(std::string_view refresh_token);
+  [[nodiscard]] std::chrono::seconds refresh_ttl() const { return refresh_ttl_; }
   // Revokes the token's whole family. Unknown tokens are ignored (logout is idempotent).
   [[nodiscard]] Status logout(std::string_view refresh_token);
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "earshot/api/router.hpp"
+#include "earshot/api/static_site.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
@@ -61,6 +62,12 @@ class Dispatcher {
   // (the caller's, or the `{bid}` path segment), whatever its outcome: caches drop what it
   // may have changed. Set before serving.
   void on_write(std::function<void(const std::string& bid)> observer) { write_observer_ = std::move(observer); }
+  // The dashboard: a GET no route matches is the site's to answer (StaticSite::reply). With
+  // no site, GET / answers 404 with `missing_reason`. Set before serving; `site` not owned.
+  void serve_site(const StaticSite* site, std::string missing_reason) {
+    site_ = site;
+    site_missing_ = std::move(missing_reason);
+  }
 
  private:
   // `matched` receives the route the request matched (null: none).
@@ -75,6 +82,8 @@ class Dispatcher {
   prometheus::Family<prometheus::Counter>* limited_;
   prometheus::Counter* limiter_failures_;
   std::function<void(const std::string& bid)> write_observer_;
+  const StaticSite* site_ = nullptr;
+  std::string site_missing_;
 };
 
 // The error body and status for `e`, Retry-After included for kRateLimited.

@@ -1,0 +1,140 @@
+// The dashboard in a real browser (Debian's chromium driven by playwright-core) against a
+// running gateway with seeded data. Run by tests/web/dashboard_e2e_test.cpp, which starts the
+// gateway and seeds a business; reads:
+//   EARSHOT_URL          the gateway, e.g. http://127.0.0.1:18080
+//   EARSHOT_EMAIL, EARSHOT_PASSWORD, EARSHOT_BID   an admin of the seeded business
+//   EARSHOT_CALLS        how many calls the business has
+//   EARSHOT_CALL_ID      a call whose transcript mentions "refund"
+//   EARSHOT_CALL_LINES   its transcript's line count
+//   EARSHOT_SCREENSHOTS  where to write a screenshot of every page
+//   CHROMIUM             the browser (default /usr/bin/chromium)
+// Prints "ok - ..." per check and "dashboard e2e: N checks passed"; exits 1 on the first
+// failure. Every page is also checked with axe-core: no serious or critical violations.
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+
+const env = process.env;
+const need = (k) => {
+  if (!env[k]) {
+    console.error(`dashboard e2e: ${k} is not set`);
+    process.exit(2);
+  }
+  return env[k];
+};
+const base = need("EARSHOT_URL");
+const shots = need("EARSHOT_SCREENSHOTS");
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
+let checks = 0;
+function check(ok, what) {
+  if (!ok) throw new Error(`FAILED: ${what}`);
+  checks += 1;
+  console.log(`ok - ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const problems = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Asia/Kolkata" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+
+  // axe runs through the DevTools protocol (evaluate), which the page's CSP does not govern.
+  async function audit(name) {
+    await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    check(serious.length === 0, `${name}: no serious accessibility violations ${serious.map((v) => `${v.id}: ${v.help}`).join("; ")}`);
+  }
+
+  // Login.
+  const first = await page.goto(`${base}/calls`);
+  check(first.status() === 200, "a page of the app is served (SPA fallback)");
+  check((first.headers()["content-security-policy"] || "").includes("script-src 'self'"), "the page carries the CSP");
+  await page.getByLabel("Email").waitFor();
+  await audit("login");
+  await page.getByLabel("Email").fill(need("EARSHOT_EMAIL"));
+  await page.getByLabel("Password").fill("wrong password");
+  await page.getByLabel("Business").fill(need("EARSHOT_BID"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+  check((await page.getByRole("alert").innerText()).includes("wrong e-mail or password"), "a wrong password shows the server's reason");
+  await page.getByLabel("Password").fill(need("EARSHOT_PASSWORD"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  // The calls list.
+  const rows = page.getByTestId("call-row");
+  await rows.first().waitFor();
+  const calls = Number(need("EARSHOT_CALLS"));
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="call-row"]').length === n, calls);
+  check((await rows.count()) === calls, `the list shows the business's ${calls} calls`);
+  check(
+    await page.evaluate(() => !Object.keys(sessionStorage).length && !Object.keys(localStorage).length),
+    "no token in web storage",
+  );
+  check(!(await page.evaluate(() => document.cookie)).includes("earshot_refresh"), "the refresh cookie is not readable by scripts");
+  await audit("calls");
+
+  // Filter: full-text search narrows the list and lands in the URL.
+  await page.getByLabel("Search transcripts").fill("refund");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length === 1);
+  check(page.url().includes("q=refund"), "the filter is kept in the URL");
+  const callId = need("EARSHOT_CALL_ID");
+  check((await rows.first().getAttribute("data-call-id")) === callId, "the search finds the refund call");
+
+  // The call: transcript lines, then a note whose markup stays text.
+  await rows.first().click();
+  const lines = page.getByTestId("transcript-line");
+  await lines.first().waitFor();
+  check(page.url().endsWith(`/calls/${callId}`), "the row opens the call");
+  check((await lines.count()) === Number(need("EARSHOT_CALL_LINES")), "every transcript line is shown");
+  check((await page.locator("script[src*='evil'], img[src*='evil']").count()) === 0, "transcript markup is not rendered");
+  await audit("call");
+  const note = `Call back <b>tomorrow</b> ${Date.now()}`;
+  await page.getByLabel("Note").fill(note);
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByText(note, { exact: true }).waitFor();
+  check(true, "an added note appears, as text");
+
+  // A reload keeps the session (the refresh cookie), and the note is stored.
+  await page.reload();
+  await lines.first().waitFor();
+  await page.getByText(note, { exact: true }).waitFor();
+  check(true, "a reload keeps the session and the note");
+
+  // Signing out ends it: a reload shows the login page.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").waitFor();
+  await page.reload();
+  await page.getByLabel("Email").waitFor();
+  check((await rows.count()) === 0, "after signing out a reload shows the login page");
+
+  // The phone layout renders the list too.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/calls`);
+  await page.getByLabel("Email").fill(need("EARSHOT_EMAIL"));
+  await page.getByLabel("Password").fill(need("EARSHOT_PASSWORD"));
+  await page.getByLabel("Business").fill(need("EARSHOT_BID"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await rows.first().waitFor();
+  await audit("calls-phone");
+
+  check(problems.length === 0, `no CSP violations or page errors ${problems.join(" | ")}`);
+  console.log(`dashboard e2e: ${checks} checks passed`);
+} catch (e) {
+  console.error(e.message);
+  if (problems.length) console.error(problems.join("\n"));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
