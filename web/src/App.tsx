@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { Navigate, Route, Routes } from "react-router-dom";
 import { refresh } from "./api/client";
 import { useAuth } from "./auth";
@@ -6,6 +6,10 @@ import { LoginPage } from "./pages/Login";
 import { Shell } from "./pages/Shell";
 import { CallsPage } from "./pages/Calls";
 import { CallDetailPage } from "./pages/CallDetail";
+
+// The analytics and pipeline pages (and uPlot with them) load on first visit, outside the
+// first-load bundle.
+const OverviewPage = lazy(() => import("./pages/Overview"));
 
 export function App() {
   const { session } = useAuth();
@@ -36,6 +40,7 @@ export function App() {
         <Route index element={<Navigate to="/calls" replace />} />
         <Route path="calls" element={<CallsPage />} />
         <Route path="calls/:id" element={<CallDetailPage />} />
+        <Route path="overview" element={<Lazy>{<OverviewPage />}</Lazy>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>
@@ -50,5 +55,19 @@ function NotFoundPage() {
         <a href="/calls">Go to the calls</a>
       </p>
     </section>
+  );
+}
+
+function Lazy({ children }: { children: ReactNode }) {
+  return (
+    <Suspense
+      fallback={
+        <p className="muted" role="status" aria-busy="true">
+          Loading the page…
+        </p>
+      }
+    >
+      {children}
+    </Suspense>
   );
 }

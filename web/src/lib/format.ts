@@ -43,3 +43,14 @@ export function joinCsvPages(pages: string[]): string {
   }
   return out.join("");
 }
+
+// 0..1 -> "43%".
+export function formatPercent(v: number | null | undefined, digits = 0): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  return `${(v * 100).toFixed(digits)}%`;
+}
+
+export function formatCount(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  return new Intl.NumberFormat().format(v);
+}

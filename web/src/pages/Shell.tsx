@@ -21,6 +21,9 @@ export function Shell() {
             <li>
               <NavLink to="/calls">Calls</NavLink>
             </li>
+            <li>
+              <NavLink to="/overview">Overview</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="who">
