@@ -15,6 +15,10 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     sourcemap: false,
     target: "es2020",
+    rollupOptions: {
+      // uPlot (no dependencies) in its own chunk, loaded only by the chart pages.
+      output: { manualChunks: (id) => (id.includes("/node_modules/uplot/") ? "uplot" : undefined) },
+    },
   },
   server: {
     // `npm run dev` forwards the API to a local gateway on 127.0.0.1:8080.

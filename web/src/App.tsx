@@ -10,6 +10,10 @@ import { CallDetailPage } from "./pages/CallDetail";
 // The analytics and pipeline pages (and uPlot with them) load on first visit, outside the
 // first-load bundle.
 const OverviewPage = lazy(() => import("./pages/Overview"));
+const AgentsPage = lazy(() => import("./pages/Agents"));
+const AgentDetailPage = lazy(() => import("./pages/AgentDetail"));
+const RegionsPage = lazy(() => import("./pages/Regions"));
+const PipelinePage = lazy(() => import("./pages/Pipeline"));
 
 export function App() {
   const { session } = useAuth();
@@ -41,6 +45,10 @@ export function App() {
         <Route path="calls" element={<CallsPage />} />
         <Route path="calls/:id" element={<CallDetailPage />} />
         <Route path="overview" element={<Lazy>{<OverviewPage />}</Lazy>} />
+        <Route path="agents" element={<Lazy>{<AgentsPage />}</Lazy>} />
+        <Route path="agents/:id" element={<Lazy>{<AgentDetailPage />}</Lazy>} />
+        <Route path="regions" element={<Lazy>{<RegionsPage />}</Lazy>} />
+        <Route path="pipeline" element={<Lazy>{<PipelinePage />}</Lazy>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -35,3 +35,13 @@ export function Problems({ intro, problems }: { intro: string; problems: string[
 export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
+
+// A table that may scroll sideways on a narrow screen: focusable, so the keyboard can
+// scroll it, and named for screen readers.
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

@@ -77,6 +77,7 @@ describe("trendPoints", () => {
         { call_id: 2, at: 2000, talk_ratio: 0.5, sentiment: null, qa_score: 80 },
         "junk",
         { call_id: 3 },
+        { call_id: 4, at: 1e20 }, // not a representable time
         { call_id: 1, at: 1000, talk_ratio: "x", sentiment: -0.2 },
       ]),
     ).toEqual([

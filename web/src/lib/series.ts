@@ -83,7 +83,7 @@ export function trendPoints(trend: unknown): TrendPoint[] {
     const o = e as Record<string, unknown>;
     const at = num(o.at);
     const callId = num(o.call_id);
-    if (at === null || callId === null) continue;
+    if (at === null || callId === null || Number.isNaN(new Date(at).getTime())) continue;
     out.push({ callId, at, talkRatio: num(o.talk_ratio), sentiment: num(o.sentiment), qaScore: num(o.qa_score) });
   }
   return out.sort((a, b) => a.at - b.at);

@@ -4,12 +4,11 @@ import { useApi } from "../api/useApi";
 import { Chart, type ChartKind, type ChartSeries } from "../components/Chart";
 import { Empty, LoadError, Loading, Problems } from "../components/PageState";
 import { RangeForm } from "../components/RangeForm";
+import { Card, COLORS } from "../components/Stat";
 import { utcDays } from "../lib/daterange";
 import { formatCount, formatNumber, formatPercent, formatScore } from "../lib/format";
 import { barColumns, dailyColumns, hourColumns } from "../lib/series";
 import { useRange } from "../lib/useRange";
-
-export const COLORS = { calls: "#0b5cad", sentiment: "#1a7f37", qa: "#8250df", talk: "#bc4c00", bars: "#0b5cad" };
 
 const CALLS: ChartSeries[] = [{ label: "Calls", color: COLORS.calls, format: (v) => formatCount(v) }];
 const DAYS: ChartKind = { type: "days" };
@@ -104,15 +103,5 @@ function OverviewBody({ o }: { o: Overview }) {
         </div>
       )}
     </>
-  );
-}
-
-export function Card({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <li className="stat card">
-      <span className="stat-label">{label}</span>
-      <strong className="stat-value">{value}</strong>
-      {hint && <span className="muted small">{hint}</span>}
-    </li>
   );
 }

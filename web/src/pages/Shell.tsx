@@ -24,6 +24,15 @@ export function Shell() {
             <li>
               <NavLink to="/overview">Overview</NavLink>
             </li>
+            <li>
+              <NavLink to="/agents">Agents</NavLink>
+            </li>
+            <li>
+              <NavLink to="/regions">Regions</NavLink>
+            </li>
+            <li>
+              <NavLink to="/pipeline">Pipeline</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="who">
