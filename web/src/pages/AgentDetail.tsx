@@ -56,7 +56,7 @@ export default function AgentDetailPage() {
   );
 }
 
-function AgentBody({ a, from, to }: { a: AgentDetail; from: string; to: string }) {
+export function AgentBody({ a, from, to }: { a: AgentDetail; from: string; to: string }) {
   const days = useMemo(() => utcDays(from, to), [from, to]);
   const cols = useMemo(
     () =>

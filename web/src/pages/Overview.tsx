@@ -34,7 +34,7 @@ export default function OverviewPage() {
   );
 }
 
-function OverviewBody({ o }: { o: Overview }) {
+export function OverviewBody({ o }: { o: Overview }) {
   const days = useMemo(() => utcDays(o.from, o.to), [o.from, o.to]);
   const perDay = useMemo(
     () => dailyColumns(days, o.volume_by_day, [{ get: (r) => r.calls, missing: 0 }]),

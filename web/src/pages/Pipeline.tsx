@@ -58,7 +58,7 @@ export default function PipelinePage() {
   );
 }
 
-function PipelineBody({ p }: { p: PipelineStatus }) {
+export function PipelineBody({ p }: { p: PipelineStatus }) {
   const statuses = Object.entries(p.calls_by_status);
   return (
     <>
