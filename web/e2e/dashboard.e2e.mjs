@@ -112,6 +112,28 @@ try {
   await page.getByText(note, { exact: true }).waitFor();
   check(true, "a reload keeps the session and the note");
 
+  // The analytics and pipeline pages, through the navigation, then the overview over the
+  // seeded calls' month (2026-09-21) so its charts have data.
+  for (const [name, path] of [
+    ["Overview", "/overview"],
+    ["Agents", "/agents"],
+    ["Regions", "/regions"],
+    ["Pipeline", "/pipeline"],
+  ]) {
+    await page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+    await page.getByRole("heading", { level: 1, name }).waitFor();
+    check(new URL(page.url()).pathname === path, `the ${name} page opens from the navigation`);
+    await page.waitForLoadState("networkidle");
+    await audit(name.toLowerCase());
+  }
+  await page.getByTestId("queue-row").first().waitFor();
+  check((await page.getByTestId("queue-row").count()) >= 4, "the pipeline page lists the stages' queues");
+  await page.goto(`${base}/overview?from=2026-09-01&to=2026-09-30`);
+  await page.getByTestId("chart").first().waitFor();
+  await page.locator("[data-testid=chart] canvas").first().waitFor();
+  check((await page.getByTestId("chart").count()) >= 1, "the overview draws its charts over the seeded month");
+  await audit("overview-september");
+
   // Signing out ends it: a reload shows the login page.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email").waitFor();
