@@ -14,6 +14,9 @@ const AgentsPage = lazy(() => import("./pages/Agents"));
 const AgentDetailPage = lazy(() => import("./pages/AgentDetail"));
 const RegionsPage = lazy(() => import("./pages/Regions"));
 const PipelinePage = lazy(() => import("./pages/Pipeline"));
+// chat + knowledge
+const ChatPage = lazy(() => import("./pages/Chat"));
+const KnowledgePage = lazy(() => import("./pages/Knowledge"));
 
 export function App() {
   const { session } = useAuth();
@@ -49,6 +52,9 @@ export function App() {
         <Route path="agents/:id" element={<Lazy>{<AgentDetailPage />}</Lazy>} />
         <Route path="regions" element={<Lazy>{<RegionsPage />}</Lazy>} />
         <Route path="pipeline" element={<Lazy>{<PipelinePage />}</Lazy>} />
+        {/* chat + knowledge */}
+        <Route path="chat" element={<Lazy>{<ChatPage />}</Lazy>} />
+        <Route path="knowledge" element={<Lazy>{<KnowledgePage />}</Lazy>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

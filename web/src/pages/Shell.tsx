@@ -33,6 +33,13 @@ export function Shell() {
             <li>
               <NavLink to="/pipeline">Pipeline</NavLink>
             </li>
+            {/* chat + knowledge */}
+            <li>
+              <NavLink to="/chat">Chat</NavLink>
+            </li>
+            <li>
+              <NavLink to="/knowledge">Knowledge</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="who">
