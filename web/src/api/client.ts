@@ -161,6 +161,7 @@ export async function logout(): Promise<void> {
 export interface ApiInit {
   method?: string;
   json?: unknown;
+  body?: FormData; // a multipart body (the browser sets its Content-Type); json wins
   headers?: Record<string, string>;
   signal?: AbortSignal;
   accept?: string;
@@ -184,7 +185,7 @@ export async function apiFetch(path: string, init: ApiInit = {}): Promise<Respon
       return await fetch(path, {
         method: init.method ?? "GET",
         headers: requestHeaders(init),
-        body: init.json === undefined ? undefined : JSON.stringify(init.json),
+        body: init.json === undefined ? init.body : JSON.stringify(init.json),
         credentials: "same-origin",
         signal: init.signal,
       });
