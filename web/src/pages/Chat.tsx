@@ -86,6 +86,15 @@ export default function ChatPage() {
     setSendError(null);
     if (!built.body) return;
     const question = form.question;
+    // An earlier answer that failed or was stopped stays in the conversation as it ended.
+    if (pending) {
+      const p = pending;
+      setTurns((t) => [
+        ...t,
+        { id: -t.length - 1, role: "user", content: p.question },
+        { id: -t.length - 2, role: "assistant", content: p.stream.text, citations: p.stream.answer?.citations ?? [] },
+      ]);
+    }
     ask.current?.abort();
     const ac = new AbortController();
     ask.current = ac;
