@@ -14,6 +14,8 @@ const AgentsPage = lazy(() => import("./pages/Agents"));
 const AgentDetailPage = lazy(() => import("./pages/AgentDetail"));
 const RegionsPage = lazy(() => import("./pages/Regions"));
 const PipelinePage = lazy(() => import("./pages/Pipeline"));
+// admin: the admin pages, each its own chunk, routed only for the roles that may use them.
+const AdminRoutes = lazy(() => import("./pages/admin/AdminRoutes"));
 
 export function App() {
   const { session } = useAuth();
@@ -49,6 +51,8 @@ export function App() {
         <Route path="agents/:id" element={<Lazy>{<AgentDetailPage />}</Lazy>} />
         <Route path="regions" element={<Lazy>{<RegionsPage />}</Lazy>} />
         <Route path="pipeline" element={<Lazy>{<PipelinePage />}</Lazy>} />
+        {/* admin */}
+        <Route path="admin/*" element={<Lazy>{<AdminRoutes />}</Lazy>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

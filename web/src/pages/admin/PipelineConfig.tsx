@@ -1,0 +1,1 @@
+export default function P() { return <section><h1>PipelineConfig</h1></section>; }

@@ -1,0 +1,1 @@
+export default function P() { return <section><h1>Webhooks</h1></section>; }
