@@ -1,1 +1,5 @@
-export default function P() { return <section><h1>Categories</h1></section>; }
+import { RulesEditor } from "./RulesEditor";
+
+export default function CategoriesPage() {
+  return <RulesEditor kind="categories" title="Categories" rowTestId="category-row" />;
+}

@@ -1,1 +1,5 @@
-export default function P() { return <section><h1>Scorecards</h1></section>; }
+import { RulesEditor } from "./RulesEditor";
+
+export default function ScorecardsPage() {
+  return <RulesEditor kind="scorecards" title="Scorecards" rowTestId="scorecard-row" />;
+}
