@@ -32,8 +32,8 @@ export default function ApiKeysPage() {
     setProblems([]);
     if (!bid) return;
     const r = await m.run<ApiKey & { secret: string }>(bidPath(bid, "/api-keys"), { method: "POST", json: b.body });
-    if (r) {
-      setSecret({ name: r.name, value: r.secret });
+    if (r.ok) {
+      setSecret({ name: r.data.name, value: r.data.secret });
       setCopied(false);
       setName("");
       await list.reload();

@@ -37,7 +37,7 @@ export function RulesEditor({ kind, title, rowTestId }: { kind: RulesKind; title
     if (!bid) return;
     const path = bidPath(bid, edit.id === null ? `/${kind}` : `/${kind}/${edit.id}`);
     const r = await m.run<Item>(path, { method: edit.id === null ? "POST" : "PUT", json: b.body });
-    if (r) {
+    if (r.ok) {
       setEdit(blank());
       await list.reload();
     }

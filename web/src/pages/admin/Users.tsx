@@ -27,14 +27,14 @@ export default function UsersPage() {
     setProblems([]);
     if (!bid) return;
     const r = await m.run<User>(bidPath(bid, "/users"), { method: "POST", json: b.body });
-    if (r) {
+    if (r.ok) {
       setForm({ email: "", role: "viewer", password: "", displayName: "" });
       await list.reload();
     }
   }
   async function patch(u: User, json: Record<string, unknown>) {
     if (!bid) return;
-    if ((await m.run(bidPath(bid, `/users/${u.id}`), { method: "PATCH", json })) !== undefined) await list.reload();
+    if ((await m.run(bidPath(bid, `/users/${u.id}`), { method: "PATCH", json })).ok) await list.reload();
   }
   async function remove(u: User) {
     if (!bid) return;

@@ -9,10 +9,12 @@ export function useBid(): string | null {
   return useAuth().actingBid;
 }
 
+export type Outcome<T> = { ok: true; data: T } | { ok: false };
+
 export interface Mutation {
   busy: boolean;
   error: string | null;
-  run: <T>(path: string, init: ApiInit) => Promise<T | undefined>;
+  run: <T>(path: string, init: ApiInit) => Promise<Outcome<T>>;
   setError: (e: string | null) => void;
 }
 
@@ -20,14 +22,14 @@ export interface Mutation {
 export function useMutation(): Mutation {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const run = useCallback(async <T,>(path: string, init: ApiInit): Promise<T | undefined> => {
+  const run = useCallback(async <T,>(path: string, init: ApiInit): Promise<Outcome<T>> => {
     setBusy(true);
     setError(null);
     try {
-      return await apiJson<T>(path, init);
+      return { ok: true, data: await apiJson<T>(path, init) };
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "The request failed.");
-      return undefined;
+      return { ok: false };
     } finally {
       setBusy(false);
     }
