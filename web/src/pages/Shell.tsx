@@ -4,7 +4,7 @@ import { apiJson, logout, setActingBid } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { Business } from "../api/types";
 import { ROLE_LABEL, useAuth } from "../auth";
-import { adminPages } from "../lib/admin"; // admin
+import { adminPages } from "../lib/adminPages"; // admin
 
 export function Shell() {
   const { session, actingBid } = useAuth();

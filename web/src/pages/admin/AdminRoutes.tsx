@@ -3,7 +3,7 @@
 import { lazy, Suspense, type ComponentType, type LazyExoticComponent } from "react";
 import { Route, Routes } from "react-router-dom";
 import { useAuth } from "../../auth";
-import { adminPages } from "../../lib/admin";
+import { adminPages } from "../../lib/adminPages";
 
 const PAGES: Record<string, LazyExoticComponent<ComponentType>> = {
   "/admin/users": lazy(() => import("./Users")),
