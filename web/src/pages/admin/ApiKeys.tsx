@@ -64,7 +64,7 @@ export default function ApiKeysPage() {
             <strong>Copy it now: it is not shown again.</strong>
           </p>
           <p>
-            <code data-testid="api-key-secret">{secret.value}</code>
+            <code className="secret" data-testid="api-key-secret">{secret.value}</code>
           </p>
           <button type="button" onClick={() => void copy()}>
             Copy

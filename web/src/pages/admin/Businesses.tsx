@@ -87,7 +87,7 @@ export default function BusinessesPage() {
           </table>
         </TableWrap>
       )}
-      <form onSubmit={(e) => void create(e)} className="note-form" aria-labelledby="b-new">
+      <form onSubmit={(e) => void create(e)} className="admin-form" aria-labelledby="b-new">
         <h2 id="b-new">Register a business</h2>
         <label htmlFor="b-bid">Business id (a-z, 0-9, _ and -)</label>
         <input id="b-bid" value={form.bid} onChange={(e) => setForm({ ...form, bid: e.target.value })} />

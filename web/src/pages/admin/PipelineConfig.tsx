@@ -59,7 +59,7 @@ export default function PipelineConfigPage() {
     <section>
       <h1>Pipeline config</h1>
       <p className="muted">Version {String(cfg.data.version ?? "—")}. Only the fields you change are sent.</p>
-      <form onSubmit={(e) => void save(e)} className="note-form" aria-label="Pipeline config">
+      <form onSubmit={(e) => void save(e)} className="admin-form" aria-label="Pipeline config">
         <label htmlFor="p-stt">Transcriber</label>
         <select id="p-stt" value={form.stt_provider} onChange={(e) => set({ stt_provider: e.target.value })}>
           {STT_PROVIDERS.map((s) => (

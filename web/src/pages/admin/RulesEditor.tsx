@@ -98,7 +98,7 @@ export function RulesEditor({ kind, title, rowTestId }: { kind: RulesKind; title
           </table>
         </TableWrap>
       )}
-      <form onSubmit={(e) => void save(e)} aria-labelledby="editor-title" className="note-form">
+      <form onSubmit={(e) => void save(e)} aria-labelledby="editor-title" className="admin-form">
         <h2 id="editor-title">{edit.id === null ? "New" : `Edit ${edit.name}`}</h2>
         <label htmlFor="r-name">Name</label>
         <input id="r-name" value={edit.name} onChange={(e) => setEdit({ ...edit, name: e.target.value })} />

@@ -68,7 +68,10 @@ export default function WebhooksPage() {
   async function act(path: string, method: string, json: unknown, done: string) {
     setNotice(null);
     const r = await m.run<unknown>(path, { method, json });
-    if (r.ok) setNotice(done);
+    if (r.ok) {
+      const note = r.data && typeof r.data === "object" && "note" in r.data ? (r.data as { note: unknown }).note : undefined;
+      setNotice(typeof note === "string" && note !== "" ? `${done} ${note}` : done);
+    }
     await list.reload();
   }
 
@@ -83,7 +86,7 @@ export default function WebhooksPage() {
             <strong>Copy it now: it is not shown again.</strong>
           </p>
           <p>
-            <code data-testid="webhook-secret">{secret}</code>
+            <code className="secret" data-testid="webhook-secret">{secret}</code>
           </p>
           <button type="button" className="secondary" onClick={() => setSecret(null)}>
             Done
@@ -152,7 +155,7 @@ export default function WebhooksPage() {
         </TableWrap>
       )}
       {open !== null && <Deliveries id={open} />}
-      <form onSubmit={(e) => void save(e)} aria-labelledby="wh-form" className="note-form">
+      <form onSubmit={(e) => void save(e)} aria-labelledby="wh-form" className="admin-form">
         <h2 id="wh-form">{form.id === null ? "New webhook" : "Edit webhook"}</h2>
         <label htmlFor="wh-url">URL</label>
         <input id="wh-url" type="url" value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} />
