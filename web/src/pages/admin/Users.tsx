@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useApi } from "../../api/useApi";
 import { Empty, LoadError, Loading, Problems, TableWrap } from "../../components/PageState";
 import { bidPath, newUserBody, USER_ROLES } from "../../lib/admin";
@@ -98,16 +98,7 @@ export default function UsersPage() {
                   <td>{u.email}</td>
                   <td>{u.display_name}</td>
                   <td>
-                    <label className="sr-only" htmlFor={`role-${u.id}`}>
-                      Role of {u.email}
-                    </label>
-                    <select id={`role-${u.id}`} value={u.role} disabled={m.busy} onChange={(e) => void patch(u, { role: e.target.value })}>
-                      {USER_ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
-                    </select>
+                    <RoleCell user={u} busy={m.busy} onSet={(role) => void patch(u, { role })} />
                   </td>
                   <td>{u.disabled ? "disabled" : "active"}</td>
                   <td>{when(u.last_login_at)}</td>
@@ -130,5 +121,34 @@ export default function UsersPage() {
         </TableWrap>
       )}
     </section>
+  );
+}
+
+// The role is changed with a button, not on every change of the list (arrow keys on a
+// closed list would send one request per step).
+function RoleCell({ user, busy, onSet }: { user: User; busy: boolean; onSet: (role: string) => void }) {
+  const [role, setRole] = useState(user.role);
+  useEffect(() => setRole(user.role), [user.role]);
+  return (
+    <>
+      <label className="sr-only" htmlFor={`role-${user.id}`}>
+        Role of {user.email}
+      </label>
+      <select id={`role-${user.id}`} value={role} onChange={(e) => setRole(e.target.value)}>
+        {USER_ROLES.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+      {role !== user.role && (
+        <>
+          {" "}
+          <button type="button" disabled={busy} onClick={() => onSet(role)}>
+            Set role
+          </button>
+        </>
+      )}
+    </>
   );
 }
