@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { setActingBid } from "../../api/client";
+import { getActingBid, setActingBid } from "../../api/client";
 import type { Business } from "../../api/types";
 import { useApi } from "../../api/useApi";
 import { Empty, LoadError, Loading, Problems, TableWrap } from "../../components/PageState";
@@ -32,7 +32,8 @@ export default function BusinessesPage() {
     setNotice(null);
     const r = await m.run<Business>(`${BASE}/${encodeURIComponent(b.bid)}`, { method: "PATCH", json: { status } });
     if (r.ok) {
-      if (status === "disabled") setActingBid(null);
+      // The business acted on cannot be acted on once disabled.
+      if (status === "disabled" && getActingBid() === b.bid) setActingBid(null);
       await list.reload();
     }
   }
