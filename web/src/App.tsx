@@ -17,6 +17,8 @@ const PipelinePage = lazy(() => import("./pages/Pipeline"));
 // chat + knowledge
 const ChatPage = lazy(() => import("./pages/Chat"));
 const KnowledgePage = lazy(() => import("./pages/Knowledge"));
+// admin: the admin pages, each its own chunk, routed only for the roles that may use them.
+const AdminRoutes = lazy(() => import("./pages/admin/AdminRoutes"));
 
 export function App() {
   const { session } = useAuth();
@@ -55,6 +57,8 @@ export function App() {
         {/* chat + knowledge */}
         <Route path="chat" element={<Lazy>{<ChatPage />}</Lazy>} />
         <Route path="knowledge" element={<Lazy>{<KnowledgePage />}</Lazy>} />
+        {/* admin */}
+        <Route path="admin/*" element={<Lazy>{<AdminRoutes />}</Lazy>} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -1,14 +1,17 @@
 import { useEffect, useState } from "react";
-import { NavLink, Outlet } from "react-router-dom";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { apiJson, logout, setActingBid } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { Business } from "../api/types";
 import { ROLE_LABEL, useAuth } from "../auth";
+import { adminPages } from "../lib/adminPages"; // admin
 
 export function Shell() {
   const { session, actingBid } = useAuth();
+  const { pathname } = useLocation(); // admin
   if (!session) return null;
   const platform = session.role === "platform_admin";
+  const businessFree = pathname === "/admin/businesses"; // admin: needs no business chosen
   return (
     <>
       <a className="skip" href="#main">
@@ -40,6 +43,12 @@ export function Shell() {
             <li>
               <NavLink to="/knowledge">Knowledge</NavLink>
             </li>
+            {/* admin */}
+            {adminPages(session.role).map((p) => (
+              <li key={p.path}>
+                <NavLink to={p.path}>{p.label}</NavLink>
+              </li>
+            ))}
           </ul>
         </nav>
         <div className="who">
@@ -61,7 +70,7 @@ export function Shell() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {platform && !actingBid ? (
+        {platform && !actingBid && !businessFree ? (
           <section>
             <h1>Choose a business</h1>
             <p>Platform admins act on one business at a time: choose it in the header.</p>

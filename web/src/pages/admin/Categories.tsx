@@ -1,0 +1,5 @@
+import { RulesEditor } from "./RulesEditor";
+
+export default function CategoriesPage() {
+  return <RulesEditor kind="categories" title="Categories" rowTestId="category-row" />;
+}
