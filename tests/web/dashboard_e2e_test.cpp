@@ -1,13 +1,15 @@
 // The dashboard end to end: the real earshot-gateway binary serving the built web/dist over
 // the test services' MariaDB, Redis and RabbitMQ, a business with seeded analysed calls, and
 // web/e2e/dashboard.e2e.mjs driving Debian's chromium through playwright-core (log in, filter,
-// open a call, add a note, reload, sign out, accessibility and CSP on every page). Screenshots
-// of every page land in build/dashboard-screenshots/.
+// open a call, add a note, reload, the analytics pages, chat, knowledge, a refused category,
+// an API key, sign out, a viewer; accessibility and CSP on every page). Screenshots of every
+// page land in build/dashboard-screenshots/.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "analysed_call.hpp"
@@ -79,6 +81,11 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
       gateway_call(port, "POST", "/api/v1/admin/businesses", platform,
                    {{"bid", bid}, {"name", "Dashboard " + bid}, {"admin_email", email}, {"admin_password", kPassword}});
   ASSERT_EQ(made.first, 201) << made.second;
+  const std::string admin = gateway_login(port, email, kPassword, bid);
+  const std::string viewer = "viewer@" + bid + ".test";
+  auto user = gateway_call(port, "POST", "/api/v1/admin/businesses/" + bid + "/users", admin,
+                           {{"email", viewer}, {"password", kPassword}, {"role", "viewer"}});
+  ASSERT_EQ(user.first, 201) << user.second;
   llm::HashedBowEmbedder embedder(256);
   const auto t = *storage::TenantId::make(bid);
   const std::vector<std::vector<SeedLine>> calls = {
@@ -103,12 +110,14 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
 
   const std::string shots = std::string(EARSHOT_BIN_DIR) + "/../dashboard-screenshots";
   const std::string command = fmt::format(
-      "cd '{}' && EARSHOT_URL=http://127.0.0.1:{} EARSHOT_EMAIL='{}' EARSHOT_PASSWORD='{}' EARSHOT_BID='{}' "
+      "cd '{}' && EARSHOT_URL=http://127.0.0.1:{} EARSHOT_EMAIL='{}' EARSHOT_VIEWER_EMAIL='{}' EARSHOT_PASSWORD='{}' "
+      "EARSHOT_BID='{}' "
       "EARSHOT_CALLS={} EARSHOT_CALL_ID={} EARSHOT_CALL_LINES={} EARSHOT_SCREENSHOTS='{}' CHROMIUM='{}' "
       "node e2e/dashboard.e2e.mjs 2>&1",
-      (source / "web").string(), port, email, kPassword, bid, calls.size(), refund_call, calls[0].size(), shots,
+      (source / "web").string(), port, email, viewer, kPassword, bid, calls.size(), refund_call, calls[0].size(), shots,
       chromium);
   const auto run = run_command(command);
+  std::cout << run.output;  // the script's checks, one "ok - ..." line each
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n--- gateway ---\n" << gateway.output();
   EXPECT_NE(run.output.find("dashboard e2e: "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("ok - calls: no serious accessibility violations"), std::string::npos) << run.output;
@@ -120,8 +129,8 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
   amqp.url = ep.amqp_url;
   amqp.heartbeat = 30s;
   amqp.connect_timeout = 5s;
-  queue::TopologyAdmin admin(amqp, queue::TopologySettings{});
-  for (auto stage : queue::kAllStages) (void)admin.delete_business(stage, bid);
+  queue::TopologyAdmin topology(amqp, queue::TopologySettings{});
+  for (auto stage : queue::kAllStages) (void)topology.delete_business(stage, bid);
 }
 
 }  // namespace

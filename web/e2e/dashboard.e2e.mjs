@@ -3,6 +3,7 @@
 // gateway and seeds a business; reads:
 //   EARSHOT_URL          the gateway, e.g. http://127.0.0.1:18080
 //   EARSHOT_EMAIL, EARSHOT_PASSWORD, EARSHOT_BID   an admin of the seeded business
+//   EARSHOT_VIEWER_EMAIL a viewer of it (same password)
 //   EARSHOT_CALLS        how many calls the business has
 //   EARSHOT_CALL_ID      a call whose transcript mentions "refund"
 //   EARSHOT_CALL_LINES   its transcript's line count
@@ -134,6 +135,57 @@ try {
   check((await page.getByTestId("chart").count()) >= 1, "the overview draws its charts over the seeded month");
   await audit("overview-september");
 
+  // Chat: no LLM is configured, so the answer is extractive, and it cites the refund call.
+  await page.getByRole("navigation").getByRole("link", { name: "Chat", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Chat" }).waitFor();
+  await page.getByLabel("Question").fill("Which customer said the refund never arrived?");
+  await page.getByRole("button", { name: "Ask", exact: true }).click();
+  await page.getByTestId("citation").first().waitFor();
+  check((await page.getByTestId("chat-answer").innerText()).trim().length > 0, "the chat answers");
+  const cited = await page.getByTestId("citation").locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+  check(cited.some((h) => h && h.startsWith(`/calls/${callId}?t=`)), "the chat cites the refund call at a second of it");
+  await audit("chat");
+
+  // Knowledge: a document added from text is listed (pending: no embed worker runs here).
+  await page.getByRole("navigation").getByRole("link", { name: "Knowledge", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Knowledge" }).waitFor();
+  const title = `Refund policy ${Date.now()}`;
+  await page.getByLabel("Title", { exact: true }).fill(title);
+  await page.getByLabel("Text", { exact: true }).fill("Refunds are sent within five working days.");
+  await page.getByRole("button", { name: "Add document" }).click();
+  const doc = page.getByTestId("document-row").filter({ hasText: title });
+  await doc.waitFor();
+  check(/pending/i.test(await doc.innerText()), "an added document is listed as pending");
+  await audit("knowledge");
+
+  // Admin: a category the server refuses shows the server's own message.
+  await page.goto(`${base}/admin/categories`);
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("Broken rules");
+  await page.getByLabel(/JSON array/).fill('[{"kind": "no-such-rule"}]');
+  const refused = page.waitForResponse((r) => r.url().includes("/categories") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  const answer = await refused;
+  const reason = (await answer.json()).error.message;
+  check(answer.status() === 400 && reason.length > 0, `the server refuses the category (${reason})`);
+  await page.getByRole("alert").filter({ hasText: reason }).waitFor();
+  check(true, "the category editor shows the server's validation message");
+  await audit("admin-categories");
+
+  // Admin: an API key's secret is shown once.
+  await page.goto(`${base}/admin/api-keys`);
+  await page.getByLabel("Name", { exact: true }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("crm export");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = page.getByTestId("api-key-secret");
+  await secret.waitFor();
+  check((await secret.innerText()).trim().length >= 20, "a new API key's secret is shown");
+  await audit("admin-api-keys");
+  await page.getByRole("button", { name: "Done" }).click();
+  check((await secret.count()) === 0, "the secret is gone once dismissed");
+  await page.getByText("crm export").first().waitFor();
+  check(true, "the new key is listed");
+
   // Signing out ends it: a reload shows the login page.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email").waitFor();
@@ -150,6 +202,22 @@ try {
   await page.getByRole("button", { name: "Sign in" }).click();
   await rows.first().waitFor();
   await audit("calls-phone");
+
+  // A viewer: no admin pages in the navigation, and an admin address is not found.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").waitFor();
+  await page.getByLabel("Email").fill(need("EARSHOT_VIEWER_EMAIL"));
+  await page.getByLabel("Password").fill(need("EARSHOT_PASSWORD"));
+  await page.getByLabel("Business").fill(need("EARSHOT_BID"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await rows.first().waitFor();
+  const nav = page.getByRole("navigation");
+  check((await nav.getByRole("link", { name: "Calls", exact: true }).count()) === 1, "a viewer sees the navigation");
+  check((await nav.getByRole("link", { name: "Users" }).count()) === 0, "a viewer sees no admin pages");
+  await page.goto(`${base}/admin/users`);
+  await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+  check(true, "a viewer opening an admin address gets Page not found");
 
   check(problems.length === 0, `no CSP violations or page errors ${problems.join(" | ")}`);
   console.log(`dashboard e2e: ${checks} checks passed`);
