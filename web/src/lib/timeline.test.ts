@@ -10,13 +10,13 @@ describe("layoutTimeline", () => {
     const l = layoutTimeline([seg("customer", 5000, 10000), seg("agent", 0, 5000)], 20000);
     expect(l.duration_ms).toBe(20000);
     expect(l.rows.map((r) => r.speaker)).toEqual(["agent", "customer"]);
-    expect(l.rows[0].spans).toEqual([{ start_ms: 0, end_ms: 5000, left: 0, width: 25 }]);
-    expect(l.rows[1].spans).toEqual([{ start_ms: 5000, end_ms: 10000, left: 25, width: 25 }]);
-    expect(l.rows[0].talk_ms).toBe(5000);
+    expect(l.rows[0]!.spans).toEqual([{ start_ms: 0, end_ms: 5000, left: 0, width: 25 }]);
+    expect(l.rows[1]!.spans).toEqual([{ start_ms: 5000, end_ms: 10000, left: 25, width: 25 }]);
+    expect(l.rows[0]!.talk_ms).toBe(5000);
     expect(l.overtalk).toEqual([]);
     // the trailing 10 s nobody talks is a silence
     expect(iv(l.silences)).toEqual([[10000, 20000]]);
-    expect(l.silences[0].left).toBe(50);
+    expect(l.silences[0]!.left).toBe(50);
   });
 
   it("marks overtalk where both talk, not a speaker overlapping their own line", () => {
@@ -24,9 +24,9 @@ describe("layoutTimeline", () => {
       [seg("agent", 0, 4000), seg("agent", 3000, 6000), seg("customer", 5000, 8000), seg("customer", 7000, 7500)],
       8000,
     );
-    expect(iv(l.rows[0].spans)).toEqual([[0, 6000]]);
-    expect(l.rows[0].talk_ms).toBe(6000);
-    expect(iv(l.rows[1].spans)).toEqual([[5000, 8000]]);
+    expect(iv(l.rows[0]!.spans)).toEqual([[0, 6000]]);
+    expect(l.rows[0]!.talk_ms).toBe(6000);
+    expect(iv(l.rows[1]!.spans)).toEqual([[5000, 8000]]);
     expect(iv(l.overtalk)).toEqual([[5000, 6000]]);
     expect(l.silences).toEqual([]);
   });
@@ -40,7 +40,7 @@ describe("layoutTimeline", () => {
   it("accepts unsorted input and gives the same layout", () => {
     const segs = [seg("agent", 0, 3000), seg("customer", 2000, 4000), seg("agent", 9000, 10000)];
     const a = layoutTimeline(segs, 10000);
-    const b = layoutTimeline([segs[2], segs[0], segs[1]], 10000);
+    const b = layoutTimeline([segs[2]!, segs[0]!, segs[1]!], 10000);
     expect(b).toEqual(a);
     expect(iv(a.overtalk)).toEqual([[2000, 3000]]);
     expect(iv(a.silences)).toEqual([[4000, 9000]]);
@@ -53,7 +53,7 @@ describe("layoutTimeline", () => {
   it("uses the segments' last end for a zero duration, and is empty with nothing to lay out", () => {
     const l = layoutTimeline([seg("agent", 0, 1000), seg("customer", 1000, 4000)], 0);
     expect(l.duration_ms).toBe(4000);
-    expect(l.rows[1].spans[0]).toEqual({ start_ms: 1000, end_ms: 4000, left: 25, width: 75 });
+    expect(l.rows[1]!.spans[0]).toEqual({ start_ms: 1000, end_ms: 4000, left: 25, width: 75 });
     const e = layoutTimeline([], 0);
     expect(e.duration_ms).toBe(0);
     expect(e.rows.every((r) => r.spans.length === 0)).toBe(true);
@@ -63,17 +63,17 @@ describe("layoutTimeline", () => {
 
   it("clips segments running past the duration and drops those after it", () => {
     const l = layoutTimeline([seg("agent", 0, 1000), seg("customer", 800, 5000), seg("agent", 6000, 7000)], 2000);
-    expect(iv(l.rows[0].spans)).toEqual([[0, 1000]]);
-    expect(iv(l.rows[1].spans)).toEqual([[800, 2000]]);
-    expect(l.rows[1].spans[0].left + l.rows[1].spans[0].width).toBe(100);
+    expect(iv(l.rows[0]!.spans)).toEqual([[0, 1000]]);
+    expect(iv(l.rows[1]!.spans)).toEqual([[800, 2000]]);
+    expect(l.rows[1]!.spans[0]!.left + l.rows[1]!.spans[0]!.width).toBe(100);
     expect(iv(l.overtalk)).toEqual([[800, 1000]]);
   });
 
   it("gives other speakers their own rows after agent and customer", () => {
     const l = layoutTimeline([seg("Supervisor", 0, 1000), seg("", 1000, 2000), seg("AGENT", 2000, 3000)], 3000);
     expect(l.rows.map((r) => r.speaker)).toEqual(["agent", "customer", "supervisor", "unknown"]);
-    expect(l.rows[0].talk_ms).toBe(1000);
-    expect(l.rows[1].spans).toEqual([]);
+    expect(l.rows[0]!.talk_ms).toBe(1000);
+    expect(l.rows[1]!.spans).toEqual([]);
   });
 });
 

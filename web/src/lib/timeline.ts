@@ -117,7 +117,9 @@ export function layoutTimeline(segs: Segment[], durationMs: number): TimelineLay
 
 // Indices of segs ordered by start (then end, then position): the lookup's index.
 export function sortedOrder(segs: Segment[]): number[] {
-  return segs.map((_, i) => i).sort((a, b) => segs[a].start_ms - segs[b].start_ms || segs[a].end_ms - segs[b].end_ms || a - b);
+  return segs
+    .map((_, i) => i)
+    .sort((a, b) => segs[a]!.start_ms - segs[b]!.start_ms || segs[a]!.end_ms - segs[b]!.end_ms || a - b);
 }
 
 // The segment being played at tMs: the last one (by start) that has started and not yet
@@ -129,12 +131,12 @@ export function currentLine(segs: Segment[], order: number[], tMs: number, orLas
   let hi = order.length; // first position whose start > tMs
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (segs[order[mid]].start_ms <= tMs) lo = mid + 1;
+    if (segs[order[mid]!]!.start_ms <= tMs) lo = mid + 1;
     else hi = mid;
   }
-  if (lo === 0) return orLast && order.length > 0 ? order[0] : -1;
-  const i = order[lo - 1];
-  if (tMs < segs[i].end_ms || orLast) return i;
+  if (lo === 0) return orLast && order.length > 0 ? order[0]! : -1;
+  const i = order[lo - 1]!;
+  if (tMs < segs[i]!.end_ms || orLast) return i;
   return -1;
 }
 
