@@ -41,11 +41,6 @@ export function CallDetailPage() {
   const [timeMs, setTimeMs] = useState(linkMs ?? 0);
   const [audioReady, setAudioReady] = useState(false);
 
-  useEffect(() => {
-    pendingSeek.current = linkMs;
-    setTimeMs(linkMs ?? 0);
-    setAudioReady(false);
-  }, [id, linkMs]);
 
   const segs = useMemo(
     () => (transcript.state === "ok" && transcript.data ? normalizeSegments(transcript.data.segments) : []),
@@ -65,6 +60,15 @@ export function CallDetailPage() {
     }
     setTimeMs(ms);
   }, []);
+  // Another call: its recording is not loaded yet; then the link's time, if any.
+  useEffect(() => {
+    setAudioReady(false);
+    pendingSeek.current = null;
+    setTimeMs(0);
+  }, [id]);
+  useEffect(() => {
+    if (linkMs != null) seek(linkMs, false);
+  }, [id, linkMs, seek]);
   const onAudioReady = useCallback(() => {
     const a = audioRef.current;
     setAudioReady(true);
