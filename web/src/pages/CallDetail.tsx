@@ -41,12 +41,13 @@ export function CallDetailPage() {
   const [timeMs, setTimeMs] = useState(linkMs ?? 0);
   const [audioReady, setAudioReady] = useState(false);
 
-
   const segs = useMemo(
     () => (transcript.state === "ok" && transcript.data ? normalizeSegments(transcript.data.segments) : []),
     [transcript],
   );
   const order = useMemo(() => sortedOrder(segs), [segs]);
+  const durationMs = call.state === "ok" ? call.data.duration_ms : 0;
+  const layout = useMemo(() => layoutTimeline(segs, durationMs), [segs, durationMs]);
 
   // Seeks the audio when it is loaded (and plays it when asked); before that the time is
   // kept and applied when the audio's metadata arrives.
@@ -171,7 +172,7 @@ export function CallDetailPage() {
       <section>
         <h2 id="h-recording">Recording</h2>
         <AudioPlayer callId={c.id} audioRef={audioRef} onTime={setTimeMs} onReady={onAudioReady} />
-        {segs.length > 0 && <Timeline layout={layoutTimeline(segs, c.duration_ms)} timeMs={timeMs} onSeek={(ms) => seek(ms, false)} />}
+        {segs.length > 0 && <Timeline layout={layout} timeMs={timeMs} onSeek={(ms) => seek(ms, false)} />}
       </section>
       <TranscriptSection
         callId={c.id}
