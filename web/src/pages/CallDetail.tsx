@@ -1,13 +1,16 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { Link, useParams } from "react-router-dom";
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { apiJson } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { CallDetail, Note, TranscriptExport } from "../api/types";
 import { canWriteNotes, useAuth } from "../auth";
+import { AudioPlayer } from "../components/AudioPlayer";
 import { JsonView } from "../components/JsonView";
 import { StatusBadge } from "../components/StatusBadge";
+import { Timeline } from "../components/Timeline";
 import { downloadText } from "../lib/download";
 import { formatDateTime, formatDuration, formatNumber, formatScore } from "../lib/format";
+import { currentLine, layoutTimeline, parseSeconds, sortedOrder } from "../lib/timeline";
 import {
   mmss,
   normalizeSegments,
@@ -30,6 +33,49 @@ export function CallDetailPage() {
   const valid = /^[1-9]\d{0,17}$/.test(id);
   const [call, setCall] = useState<Load<CallDetail>>({ state: "loading" });
   const [transcript, setTranscript] = useState<Load<TranscriptExport | null>>({ state: "loading" });
+  // ?t=SECONDS (chat citations): the line to show, and where the audio starts once loaded.
+  const [params] = useSearchParams();
+  const linkMs = parseSeconds(params.get("t"));
+  const audioRef = useRef<HTMLAudioElement>(null);
+  const pendingSeek = useRef<number | null>(linkMs);
+  const [timeMs, setTimeMs] = useState(linkMs ?? 0);
+  const [audioReady, setAudioReady] = useState(false);
+
+  const segs = useMemo(
+    () => (transcript.state === "ok" && transcript.data ? normalizeSegments(transcript.data.segments) : []),
+    [transcript],
+  );
+  const order = useMemo(() => sortedOrder(segs), [segs]);
+  const durationMs = call.state === "ok" ? call.data.duration_ms : 0;
+  const layout = useMemo(() => layoutTimeline(segs, durationMs), [segs, durationMs]);
+
+  // Seeks the audio when it is loaded (and plays it when asked); before that the time is
+  // kept and applied when the audio's metadata arrives.
+  const seek = useCallback((ms: number, play: boolean) => {
+    const a = audioRef.current;
+    if (a && a.readyState >= 1) {
+      a.currentTime = ms / 1000;
+      if (play) void a.play().catch(() => undefined);
+    } else {
+      pendingSeek.current = ms;
+    }
+    setTimeMs(ms);
+  }, []);
+  // Another call: its recording is not loaded yet; then the link's time, if any.
+  useEffect(() => {
+    setAudioReady(false);
+    pendingSeek.current = null;
+    setTimeMs(0);
+  }, [id]);
+  useEffect(() => {
+    if (linkMs != null) seek(linkMs, false);
+  }, [id, linkMs, seek]);
+  const onAudioReady = useCallback(() => {
+    const a = audioRef.current;
+    setAudioReady(true);
+    if (a && pendingSeek.current != null) a.currentTime = pendingSeek.current / 1000;
+    pendingSeek.current = null;
+  }, []);
 
   useEffect(() => {
     if (!valid) return;
@@ -71,6 +117,9 @@ export function CallDetailPage() {
     );
   }
   const c = call.data;
+  // Before the audio plays, a ?t= landing in a gap still shows the line just before it.
+  const current = currentLine(segs, order, timeMs, !audioReady && linkMs != null);
+  const linkLine = linkMs != null ? currentLine(segs, order, linkMs, true) : -1;
   return (
     <article className="detail" aria-labelledby="call-title">
       <p>
@@ -120,7 +169,19 @@ export function CallDetailPage() {
           </ul>
         )}
       </section>
-      <TranscriptSection callId={c.id} load={transcript} />
+      <section>
+        <h2 id="h-recording">Recording</h2>
+        <AudioPlayer callId={c.id} audioRef={audioRef} onTime={setTimeMs} onReady={onAudioReady} />
+        {segs.length > 0 && <Timeline layout={layout} timeMs={timeMs} onSeek={(ms) => seek(ms, false)} />}
+      </section>
+      <TranscriptSection
+        callId={c.id}
+        load={transcript}
+        segs={segs}
+        current={current}
+        scrollTo={linkLine}
+        onLine={(ms) => seek(ms, true)}
+      />
       <Notes callId={c.id} initial={c.notes} />
     </article>
   );
@@ -166,9 +227,28 @@ function Fields({ c }: { c: CallDetail }) {
   );
 }
 
-function TranscriptSection({ callId, load }: { callId: number; load: Load<TranscriptExport | null> }) {
+function TranscriptSection({
+  callId,
+  load,
+  segs,
+  current,
+  scrollTo,
+  onLine,
+}: {
+  callId: number;
+  load: Load<TranscriptExport | null>;
+  segs: Segment[];
+  current: number; // the line being played (-1: none)
+  scrollTo: number; // the ?t= line, scrolled into view once (-1: none)
+  onLine: (startMs: number) => void;
+}) {
+  const listRef = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    if (scrollTo < 0) return;
+    const li = listRef.current?.children[scrollTo];
+    if (li && typeof li.scrollIntoView === "function") li.scrollIntoView({ block: "center" });
+  }, [scrollTo]);
   let body;
-  let segs: Segment[] = [];
   if (load.state === "loading") body = <p role="status">Loading transcript…</p>;
   else if (load.state === "error")
     body = (
@@ -178,15 +258,34 @@ function TranscriptSection({ callId, load }: { callId: number; load: Load<Transc
     );
   else if (!load.data) body = <p className="muted">No transcript yet.</p>;
   else {
-    segs = normalizeSegments(load.data.segments);
     body =
       segs.length === 0 ? (
         <p className="muted">The transcript is empty.</p>
       ) : (
-        <ol className="transcript">
+        <ol className="transcript" ref={listRef}>
           {segs.map((s, i) => (
-            <li key={i} data-testid="transcript-line" className={`speaker-${s.speaker === "agent" ? "agent" : "other"}`}>
-              <span className="t-time">{mmss(s.start_ms)}</span>
+            <li
+              key={i}
+              data-testid="transcript-line"
+              className={`speaker-${s.speaker === "agent" ? "agent" : "other"}${i === current ? " current" : ""}`}
+              aria-current={i === current ? "true" : undefined}
+              onClick={(e) => {
+                // a selection of text is not a click to seek
+                if (!window.getSelection()?.toString()) onLine(s.start_ms);
+                e.stopPropagation();
+              }}
+            >
+              <button
+                type="button"
+                className="link t-time"
+                aria-label={`Play from ${mmss(s.start_ms)}`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  onLine(s.start_ms);
+                }}
+              >
+                {mmss(s.start_ms)}
+              </button>
               <span className="t-speaker">{s.speaker || "?"}</span>
               <span className="t-text">{s.text}</span>
             </li>
