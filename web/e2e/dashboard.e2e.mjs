@@ -111,7 +111,17 @@ try {
   check(page.url().endsWith(`/calls/${callId}`), "the row opens the call");
   check((await lines.count()) === Number(need("EARSHOT_CALL_LINES")), "every transcript line is shown");
   check((await page.locator("script[src*='evil'], img[src*='evil']").count()) === 0, "transcript markup is not rendered");
+  await page.getByTestId("timeline").waitFor();
+  check(true, "the call shows its per-speaker timeline");
+  await page.getByRole("button", { name: "Load recording" }).click();
+  await page.getByText("No recording").waitFor();
+  check(true, "a call without a recording says so");
   await audit("call");
+  // A chat citation's ?t= marks the line said at that second (the customer's, at 0:05).
+  await page.goto(`${base}/calls/${callId}?t=6`);
+  const current = page.locator('[data-testid="transcript-line"][aria-current="true"]');
+  await current.waitFor();
+  check((await current.innerText()).includes("refund never arrived"), "?t= marks the line said at that second");
   const note = `Call back <b>tomorrow</b> ${Date.now()}`;
   await page.getByLabel("Note").fill(note);
   await page.getByRole("button", { name: "Add note" }).click();
