@@ -29,27 +29,14 @@ using namespace std::chrono_literals;
 
 constexpr const char* kPassword = "correct horse battery";
 
-std::string master_keys() {
-  auto r = run_command("head -c 32 /dev/urandom | base64");
-  std::string b64 = r.output;
-  while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
-  return "k1:" + b64;
-}
-
 class LiveEventsE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const auto ep = endpoints();
     admin_port_ = free_port();
     port_ = free_port();
-    std::map<std::string, std::string> env{
-        {"EARSHOT_MYSQL_HOST", ep.mysql_host},
-        {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
-        {"EARSHOT_MYSQL_USER", ep.mysql_user},
-        {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
-        {"EARSHOT_MYSQL_DATABASE", StorageEnvironment::database_name()},
-        {"EARSHOT_AMQP_URL", ep.amqp_url},
-        {"EARSHOT_REDIS_URL", ep.redis_url},
+    std::map<std::string, std::string> env = fleet_child_env();
+    env.insert({
         {"EARSHOT_ADMIN_PORT", std::to_string(admin_port_)},
         {"EARSHOT_HTTP_PORT", std::to_string(port_)},
         {"EARSHOT_HTTP_THREADS", "2"},  // streams hold no handler thread
@@ -60,10 +47,8 @@ class LiveEventsE2E : public ::testing::Test {
         {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
         {"EARSHOT_JWT_SECRET", std::string(40, 'e') + unique_suffix()},
         {"EARSHOT_DEPENDENCY_CHECK_INTERVAL", "200ms"},
-        {"EARSHOT_MASTER_KEYS", master_keys()},
-        {"EARSHOT_MASTER_KEY_ID", "k1"},
         {"EARSHOT_SHUTDOWN_GRACE", "5s"},
-    };
+    });
     gateway_ = new ChildProcess(std::string(EARSHOT_BIN_DIR) + "/earshot-gateway", {}, env);
     ASSERT_TRUE(gateway_->start());
     const bool up = wait_until(

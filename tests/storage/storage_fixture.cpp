@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "earshot/crypto/keyring.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "test_env.hpp"
 
@@ -72,6 +73,21 @@ storage::TenantId new_tenant(const std::string& prefix) {
   auto st = businesses.create(*t, "Business " + t->bid());
   if (!st) ADD_FAILURE() << st.error().to_string();
   return *t;
+}
+
+std::map<std::string, std::string> fleet_child_env() {
+  const auto ep = endpoints();
+  return {
+      {"EARSHOT_MYSQL_HOST", ep.mysql_host},
+      {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
+      {"EARSHOT_MYSQL_USER", ep.mysql_user},
+      {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
+      {"EARSHOT_MYSQL_DATABASE", StorageEnvironment::database_name()},
+      {"EARSHOT_AMQP_URL", ep.amqp_url},
+      {"EARSHOT_REDIS_URL", ep.redis_url},
+      {"EARSHOT_MASTER_KEYS", "k1:" + crypto::Keyring::generate_key_base64()},
+      {"EARSHOT_MASTER_KEY_ID", "k1"},
+  };
 }
 
 }  // namespace earshot::testing

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,12 @@ class StorageEnvironment : public ::testing::Environment {
   static std::unique_ptr<ScratchDatabase> scratch_;
   static std::unique_ptr<storage::Database> db_;
 };
+
+// The environment a fleet binary started as a child process needs to reach the test
+// services and this binary's migrated database: EARSHOT_MYSQL_* (its database),
+// EARSHOT_AMQP_URL, EARSHOT_REDIS_URL, and a fresh random master key (EARSHOT_MASTER_KEYS,
+// EARSHOT_MASTER_KEY_ID k1). Callers add their own keys.
+[[nodiscard]] std::map<std::string, std::string> fleet_child_env();
 
 // A new business (row in `businesses`) with a unique bid.
 [[nodiscard]] storage::TenantId new_tenant(const std::string& prefix = "b");

@@ -39,29 +39,15 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
   const std::string chromium = std::filesystem::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
   ASSERT_FALSE(chromium.empty()) << "Debian's chromium is not installed (scripts/install-deps.sh installs it)";
 
-  const auto ep = endpoints();
   const int port = free_port();
   const int admin_port = free_port();
-  const auto keys = run_command("head -c 32 /dev/urandom | base64");
-  std::string key = keys.output;
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-  std::map<std::string, std::string> env{
-      {"EARSHOT_MYSQL_HOST", ep.mysql_host},
-      {"EARSHOT_MYSQL_PORT", std::to_string(ep.mysql_port)},
-      {"EARSHOT_MYSQL_USER", ep.mysql_user},
-      {"EARSHOT_MYSQL_PASSWORD", ep.mysql_password},
-      {"EARSHOT_MYSQL_DATABASE", StorageEnvironment::database_name()},
-      {"EARSHOT_AMQP_URL", ep.amqp_url},
-      {"EARSHOT_REDIS_URL", ep.redis_url},
-      {"EARSHOT_ADMIN_PORT", std::to_string(admin_port)},
-      {"EARSHOT_HTTP_PORT", std::to_string(port)},
-      {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
-      {"EARSHOT_JWT_SECRET", std::string(40, 'd') + unique_suffix()},
-      {"EARSHOT_MASTER_KEYS", "k1:" + key},
-      {"EARSHOT_MASTER_KEY_ID", "k1"},
-      {"EARSHOT_WEB_DIR", (source / "web/dist").string()},
-      {"EARSHOT_SHUTDOWN_GRACE", "5s"},
-  };
+  std::map<std::string, std::string> env = fleet_child_env();
+  env.insert({{"EARSHOT_ADMIN_PORT", std::to_string(admin_port)},
+              {"EARSHOT_HTTP_PORT", std::to_string(port)},
+              {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
+              {"EARSHOT_JWT_SECRET", std::string(40, 'd') + unique_suffix()},
+              {"EARSHOT_WEB_DIR", (source / "web/dist").string()},
+              {"EARSHOT_SHUTDOWN_GRACE", "5s"}});
   ChildProcess gateway(std::string(EARSHOT_BIN_DIR) + "/earshot-gateway", {}, env);
   ASSERT_TRUE(gateway.start());
   ASSERT_TRUE(
@@ -130,7 +116,7 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
   gateway.signal(SIGTERM);
   EXPECT_TRUE(gateway.wait_exit(20s).has_value());
   queue::AmqpSettings amqp;
-  amqp.url = ep.amqp_url;
+  amqp.url = endpoints().amqp_url;
   amqp.heartbeat = 30s;
   amqp.connect_timeout = 5s;
   queue::TopologyAdmin topology(amqp, queue::TopologySettings{});
