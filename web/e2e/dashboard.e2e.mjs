@@ -7,6 +7,11 @@
 //   EARSHOT_CALLS        how many calls the business has
 //   EARSHOT_CALL_ID      a call whose transcript mentions "refund"
 //   EARSHOT_CALL_LINES   its transcript's line count
+//   EARSHOT_ANALYST_EMAIL an analyst of it (same password)
+//   EARSHOT_DEMO_CALL_ID a call the fleet transcribed and analysed from a demo recording
+//   EARSHOT_UPLOAD_WAV   a recording for the page to upload
+//   EARSHOT_BIG_BID, EARSHOT_BIG_EMAIL, EARSHOT_BIG_CALLS  a business (admin, same password)
+//                        with that many calls: the list's scrolling is measured there
 //   EARSHOT_SCREENSHOTS  where to write a screenshot of every page
 //   CHROMIUM             the browser (default /usr/bin/chromium)
 // Prints "ok - ..." per check and "dashboard e2e: N checks passed"; exits 1 on the first
@@ -57,6 +62,13 @@ try {
     check(serious.length === 0, `${name}: no serious accessibility violations ${serious.map((v) => `${v.id}: ${v.help}`).join("; ")}`);
   }
 
+  async function signIn(email, bid = need("EARSHOT_BID")) {
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(need("EARSHOT_PASSWORD"));
+    await page.getByLabel("Business").fill(bid);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
   // Login.
   const first = await page.goto(`${base}/calls`);
   check(first.status() === 200, "a page of the app is served (SPA fallback)");
@@ -96,6 +108,28 @@ try {
   check(!(await page.evaluate(() => document.cookie)).includes("earshot_refresh"), "the refresh cookie is not readable by scripts");
   await audit("calls");
 
+  // Upload a recording from the page: the new call is announced on the list, and its status
+  // moves from pending to notified there while the fleet works, without a reload.
+  await page.getByTestId("upload-open").click();
+  await page.getByLabel(/^Recording/).setInputFiles(need("EARSHOT_UPLOAD_WAV"));
+  await page.locator("#up-agent").fill("agent-upload");
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const uploaded = page.getByTestId("upload-done");
+  await uploaded.waitFor();
+  const uploadedId = (await uploaded.getByRole("link").getAttribute("href")).split("/").pop();
+  check(/^\d+$/.test(uploadedId), `the recording is uploaded as call ${uploadedId}`);
+  await page.evaluate(() => (window.__sameDocument = true));
+  await page.getByTestId("new-calls").waitFor();
+  check(/1 new call/.test(await page.getByTestId("new-calls").innerText()), "the list announces the new call live");
+  await page.getByTestId("new-calls").click();
+  const newRow = page.locator(`[data-testid=call-row][data-call-id="${uploadedId}"]`);
+  await newRow.waitFor();
+  const firstStatus = await newRow.getByTestId("status-badge").innerText();
+  check(firstStatus !== "notified", `the new call is listed while it is processed (${firstStatus})`);
+  await newRow.getByTestId("status-badge").filter({ hasText: /^notified$/ }).waitFor({ timeout: 180_000 });
+  check(await page.evaluate(() => window.__sameDocument === true), `its status moved from ${firstStatus} to notified live, without a reload`);
+  await page.getByRole("button", { name: "Close" }).click();
+
   // Filter: full-text search narrows the list and lands in the URL.
   await page.getByLabel("Search transcripts").fill("refund");
   await page.getByRole("button", { name: "Apply filters" }).click();
@@ -122,6 +156,36 @@ try {
   const current = page.locator('[data-testid="transcript-line"][aria-current="true"]');
   await current.waitFor();
   check((await current.innerText()).includes("refund never arrived"), "?t= marks the line said at that second");
+  // A recorded call: load the recording, click a line, the audio plays from that line.
+  await page.goto(`${base}/calls/${need("EARSHOT_DEMO_CALL_ID")}`);
+  await lines.first().waitFor();
+  check((await lines.count()) >= 3, "the fleet transcribed the demo recording");
+  await page.getByRole("button", { name: "Load recording" }).click();
+  const audio = page.getByTestId("audio");
+  await audio.waitFor();
+  await page.waitForFunction(() => document.querySelector("[data-testid=audio]")?.readyState >= 1);
+  const third = lines.nth(2);
+  const startLabel = await third.getByRole("button").getAttribute("aria-label"); // "Play from m:ss"
+  const [mm, ss] = startLabel.replace("Play from ", "").split(":").map(Number);
+  const lineStart = mm * 60 + ss;
+  await third.locator(".t-text").click();
+  await page.waitForFunction(
+    (t) => {
+      const a = document.querySelector("[data-testid=audio]");
+      return a && !a.paused && a.currentTime > t + 0.2;
+    },
+    lineStart,
+    { timeout: 10_000 },
+  );
+  const played = await audio.evaluate((a) => ({ t: a.currentTime, paused: a.paused, d: a.duration }));
+  check(played.t >= lineStart && played.t < lineStart + 5 && played.d > 20, `clicking a line plays from it (${lineStart} s -> ${played.t.toFixed(2)} s of ${played.d.toFixed(1)} s)`);
+  await page.locator('[data-testid="transcript-line"][aria-current="true"]').waitFor();
+  check(true, "the line being played is highlighted");
+  await audio.evaluate((a) => a.pause());
+  await audit("call-recorded");
+
+  await page.goto(`${base}/calls/${callId}`);
+  await lines.first().waitFor();
   const note = `Call back <b>tomorrow</b> ${Date.now()}`;
   await page.getByLabel("Note").fill(note);
   await page.getByRole("button", { name: "Add note" }).click();
@@ -224,6 +288,23 @@ try {
   await rows.first().waitFor();
   await audit("calls-phone");
 
+  // An analyst: the rule editors but not user management; notes but no uploads.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").waitFor();
+  await signIn(need("EARSHOT_ANALYST_EMAIL"));
+  await rows.first().waitFor();
+  check((await page.getByTestId("upload-open").count()) === 0, "an analyst has no upload button");
+  check((await page.getByRole("navigation").getByRole("link", { name: "Users" }).count()) === 0, "an analyst sees no user management");
+  await page.goto(`${base}/admin/users`);
+  await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+  check(true, "an analyst opening the users page gets Page not found");
+  await page.goto(`${base}/calls/${callId}`);
+  await page.getByLabel("Note").fill("analyst note");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByText("analyst note", { exact: true }).waitFor();
+  check(true, "an analyst adds a note");
+  await audit("call-analyst");
+
   // A viewer: no admin pages in the navigation, and an admin address is not found.
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -239,6 +320,50 @@ try {
   await page.goto(`${base}/admin/users`);
   await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
   check(true, "a viewer opening an admin address gets Page not found");
+
+  // 10,000 loaded rows: the list is scrolled to its end (loading page after page), then
+  // scrolled through at a steady pace while each frame's time is recorded.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").waitFor();
+  await signIn(need("EARSHOT_BIG_EMAIL"), need("EARSHOT_BIG_BID"));
+  await rows.first().waitFor();
+  const bigCalls = Number(need("EARSHOT_BIG_CALLS"));
+  const loadStart = Date.now();
+  const list = page.getByRole("list", { name: "Calls" });
+  for (;;) {
+    const text = await page.getByText(/calls? loaded/).innerText();
+    if (text.startsWith(`${bigCalls} calls loaded`) && !text.includes("more below")) break;
+    await list.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await page.waitForTimeout(20);
+    if (Date.now() - loadStart > 240_000) throw new Error(`FAILED: the list did not load ${bigCalls} rows (${text})`);
+  }
+  const loadMs = Date.now() - loadStart;
+  const frames = await list.evaluate(
+    (el) =>
+      new Promise((resolve) => {
+        const times = [];
+        let last = performance.now();
+        let n = 0;
+        el.scrollTop = 0;
+        const step = () => {
+          const now = performance.now();
+          times.push(now - last);
+          last = now;
+          el.scrollTop = (el.scrollTop + 900) % Math.max(1, el.scrollHeight - el.clientHeight);
+          if (++n < 300) requestAnimationFrame(step);
+          else resolve({ times: times.slice(1), domRows: el.querySelectorAll("[data-testid=call-row]").length });
+        };
+        requestAnimationFrame(step);
+      }),
+  );
+  const sorted = frames.times.slice().sort((a, b) => a - b);
+  const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  console.log(
+    `budget: ${bigCalls} loaded rows (loaded by scrolling in ${loadMs} ms), ${sorted.length} frames scrolling 900 px each: ` +
+      `p50 ${pct(50).toFixed(1)} ms, p95 ${pct(95).toFixed(1)} ms, worst ${sorted[sorted.length - 1].toFixed(1)} ms, ` +
+      `${sorted.filter((t) => t > 50).length} over 50 ms; ${frames.domRows} rows in the DOM`,
+  );
+  check(frames.domRows < 100, `the list keeps ${frames.domRows} rows in the DOM at ${bigCalls} loaded`);
 
   check(problems.length === 0, `no CSP violations or page errors ${problems.join(" | ")}`);
   console.log(`dashboard e2e: ${checks} checks passed`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyLiveChange, parseLiveEvent } from "./live";
+import { applyLiveChange, isUnseenNewCall, parseLiveEvent } from "./live";
 
 const ev = (data: object) => JSON.stringify({ id: "1-0", type: "call.status", bid: "acme", at: 1, data });
 
@@ -13,6 +13,14 @@ describe("parseLiveEvent", () => {
       callId: 4,
       status: "failed",
       reason: "no speech",
+    });
+  });
+  it("reads a new call's first event (previous: null) as created", () => {
+    expect(parseLiveEvent("call.status", ev({ call_id: 77, status: "pending", previous: null, reason: null }))).toEqual({
+      kind: "created",
+      callId: 77,
+      status: "pending",
+      reason: null,
     });
   });
   it("reads call.deleted", () => {
@@ -47,5 +55,22 @@ describe("applyLiveChange", () => {
   });
   it("removes a deleted call", () => {
     expect(applyLiveChange(rows, { kind: "deleted", callId: 1 }).map((r) => r.id)).toEqual([2]);
+  });
+});
+
+describe("isUnseenNewCall", () => {
+  const rows = [{ id: 1 }, { id: 2 }];
+  it("is a created call the list does not hold", () => {
+    expect(isUnseenNewCall(rows, { kind: "created", callId: 3, status: "pending", reason: null })).toBe(true);
+  });
+  it("is not a loaded call, a status change or a deletion", () => {
+    expect(isUnseenNewCall(rows, { kind: "created", callId: 2, status: "pending", reason: null })).toBe(false);
+    expect(isUnseenNewCall(rows, { kind: "status", callId: 3, status: "analyzed", reason: null })).toBe(false);
+    expect(isUnseenNewCall(rows, { kind: "deleted", callId: 3 })).toBe(false);
+  });
+  it("lets applyLiveChange update a created call already listed", () => {
+    const listed = [{ id: 5, status: "pending", failed_reason: null }];
+    const c = { kind: "created" as const, callId: 5, status: "transcribing", reason: null };
+    expect(applyLiveChange(listed, c)[0]?.status).toBe("transcribing");
   });
 });

@@ -4,6 +4,7 @@
 
 export type LiveChange =
   | { kind: "status"; callId: number; status: string; reason: string | null }
+  | { kind: "created"; callId: number; status: string; reason: string | null } // previous: null
   | { kind: "deleted"; callId: number };
 
 export function parseLiveEvent(type: string, data: string): LiveChange | undefined {
@@ -17,11 +18,18 @@ export function parseLiveEvent(type: string, data: string): LiveChange | undefin
   if (!j || typeof j !== "object") return undefined;
   const d = (j as { data?: unknown }).data;
   if (!d || typeof d !== "object") return undefined;
-  const { call_id, status, reason } = d as { call_id?: unknown; status?: unknown; reason?: unknown };
+  const { call_id, status, reason, previous } = d as {
+    call_id?: unknown;
+    status?: unknown;
+    reason?: unknown;
+    previous?: unknown;
+  };
   if (typeof call_id !== "number" || !Number.isSafeInteger(call_id)) return undefined;
   if (type === "call.deleted") return { kind: "deleted", callId: call_id };
   if (typeof status !== "string" || status === "") return undefined;
-  return { kind: "status", callId: call_id, status, reason: typeof reason === "string" ? reason : null };
+  // A new call's first event says it came from nowhere (previous: null).
+  const kind = "previous" in d && previous === null ? "created" : "status";
+  return { kind, callId: call_id, status, reason: typeof reason === "string" ? reason : null };
 }
 
 interface StatusRow {
@@ -41,4 +49,10 @@ export function applyLiveChange<T extends StatusRow>(rows: T[], c: LiveChange): 
   const next = rows.slice();
   next[i] = { ...row, status: c.status, failed_reason: c.status === "failed" ? c.reason : null };
   return next;
+}
+
+// Whether a change announces a call the list has not loaded: a new call (the list offers to
+// show it rather than moving the rows under the reader's eyes).
+export function isUnseenNewCall(rows: readonly { id: number }[], c: LiveChange): boolean {
+  return c.kind === "created" && !rows.some((r) => r.id === c.callId);
 }

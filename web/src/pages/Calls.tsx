@@ -13,7 +13,9 @@ import {
   type CallFilters,
   type FilterProblem,
 } from "../lib/filters";
-import { applyLiveChange, parseLiveEvent } from "../lib/live";
+import { applyLiveChange, isUnseenNewCall, parseLiveEvent } from "../lib/live";
+import { useAuth } from "../auth";
+import { UploadCall } from "../components/UploadCall";
 import { computeWindow, shouldLoadMore } from "../lib/windowing";
 import { formatDateTime, formatDuration, formatNumber, formatScore, joinCsvPages } from "../lib/format";
 import { downloadText } from "../lib/download";
@@ -45,6 +47,12 @@ export function CallsPage() {
   const [list, setList] = useState<ListState>(EMPTY);
   const [live, setLive] = useState<LiveState>("connecting");
   const gen = useRef(0);
+  // Calls created since the list was loaded (live events of calls it does not hold).
+  const [newCalls, setNewCalls] = useState(0);
+  const rowsRef = useRef<Call[]>([]);
+  rowsRef.current = list.rows;
+  const { session } = useAuth();
+  const uploader = session?.role === "admin" || session?.role === "platform_admin";
 
   const loadPage = useCallback(
     async (cursor: string | null, g: number) => {
@@ -70,12 +78,14 @@ export function CallsPage() {
     [apiQuery],
   );
 
-  // A new filter set starts the list again.
-  useEffect(() => {
+  // A new filter set (or "show new calls") starts the list again.
+  const restart = useCallback(() => {
     const g = ++gen.current;
+    setNewCalls(0);
     setList(blocked ? { ...EMPTY, loading: false } : EMPTY);
     if (!blocked) void loadPage(null, g);
   }, [loadPage, blocked]);
+  useEffect(restart, [restart]);
 
   // Live status of the loaded calls.
   useEffect(() => {
@@ -84,7 +94,9 @@ export function CallsPage() {
       ac.signal,
       (e) => {
         const c = parseLiveEvent(e.event, e.data);
-        if (c) setList((s) => ({ ...s, rows: applyLiveChange(s.rows, c) }));
+        if (!c) return;
+        if (isUnseenNewCall(rowsRef.current, c)) setNewCalls((n) => n + 1);
+        else setList((s) => ({ ...s, rows: applyLiveChange(s.rows, c) }));
       },
       setLive,
     );
@@ -115,7 +127,13 @@ export function CallsPage() {
         <span className="muted" aria-live="polite">
           {list.rows.length} {list.rows.length === 1 ? "call" : "calls"} loaded{list.done ? "" : list.rows.length ? ", more below" : ""}
         </span>
+        {newCalls > 0 && (
+          <button type="button" className="secondary" onClick={restart} data-testid="new-calls">
+            {newCalls === 1 ? "1 new call" : `${newCalls} new calls`}: show
+          </button>
+        )}
         <ExportCsv apiQuery={apiQuery} disabled={blocked} />
+        {uploader && <UploadCall />}
       </div>
       {list.error && (
         <div role="alert" className="error banner">
