@@ -48,6 +48,7 @@ describe("bulk reprocess texts", () => {
     const q = reprocessQuestion(100, false, "analyze");
     expect(q).toMatch(/100 calls are loaded here and there are more/);
     expect(q).toMatch(/server applies the filters/);
+    expect(q).toMatch(/at most 10,000/);
     expect(reprocessQuestion(1, true, "transcribe")).toMatch(/1 call is loaded here, which is all of them/);
   });
 

@@ -66,7 +66,8 @@ export function reprocessQuestion(loaded: number, done: boolean, stage: "analyze
     : `${loaded} ${loaded === 1 ? "call is" : "calls are"} loaded here and there are more`;
   return (
     `Every call matching the current filters will be ${what}. ${shown}; the server applies the filters itself, ` +
-    "so the number it reprocesses may differ. Calls still being processed, or without a recording (or transcript), are skipped."
+    "so the number it reprocesses may differ (at most 10,000 in one go). Calls still being processed, or without a " +
+    "recording (or transcript), are skipped."
   );
 }
 

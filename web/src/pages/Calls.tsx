@@ -71,7 +71,9 @@ export function CallsPage() {
   const gen = useRef(0);
   const listRef = useRef(list);
   listRef.current = list;
+  // Where the shown list is scrolled to (its key: the list it belongs to).
   const scroll = useRef({ key: cacheKey, top: list.scrollTop });
+  if (scroll.current.key !== cacheKey) scroll.current = { key: cacheKey, top: list.scrollTop };
   // Scroll events after the page has gone (the browser clamping the window's scroll for the
   // next page) must not overwrite where the list was left.
   const shown = useRef(false);
