@@ -9,8 +9,16 @@ export interface Overview {
   from: string;
   to: string;
   calls: number;
-  volume_by_day: { day: string; calls: number }[]; // day: UTC "YYYY-MM-DD"; days without calls absent
-  volume_by_hour: { hour: number; calls: number }[]; // UTC hour 0..23
+  // day: "YYYY-MM-DD" at the request's utc_offset_minutes (UTC without it); days without
+  // calls absent. The averages: null on a day without a value (absent from older servers).
+  volume_by_day: {
+    day: string;
+    calls: number;
+    avg_customer_sentiment?: number | null;
+    avg_qa_score?: number | null;
+    avg_agent_talk_ratio?: number | null;
+  }[];
+  volume_by_hour: { hour: number; calls: number }[]; // hour 0..23 at the request's offset
   sentiment_distribution: { negative: number; neutral: number; positive: number; unscored: number };
   categories: { category: string; calls: number }[];
   issue_categories: { issue_category: string; calls: number }[];
@@ -45,7 +53,7 @@ export interface AgentList {
 }
 
 export interface AgentDay {
-  day: string; // UTC "YYYY-MM-DD"
+  day: string; // "YYYY-MM-DD" at the request's utc_offset_minutes (UTC without it)
   calls: number;
   avg_sentiment: number | null;
   avg_talk_ratio: number | null;

@@ -21,13 +21,13 @@ describe("adminPages", () => {
   });
   it("gives business admins the business pages but not Businesses", () => {
     const paths = adminPages("admin").map((p) => p.path);
-    expect(paths).toEqual(["/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/categories", "/admin/scorecards", "/admin/pipeline"]);
+    expect(paths).toEqual(["/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/categories", "/admin/scorecards", "/admin/pipeline", "/admin/agents", "/admin/notifications"]);
     expect(canSeeAdminPage("admin", "/admin/businesses")).toBe(false);
   });
   it("gives platform admins Businesses first, then every business page", () => {
     const paths = adminPages("platform_admin").map((p) => p.path);
     expect(paths[0]).toBe("/admin/businesses");
-    expect(paths).toHaveLength(7);
+    expect(paths).toHaveLength(9);
   });
 });
 

@@ -17,6 +17,8 @@ const BUSINESS_PAGES: AdminPage[] = [
   { path: "/admin/categories", label: "Categories" },
   { path: "/admin/scorecards", label: "Scorecards" },
   { path: "/admin/pipeline", label: "Pipeline config" },
+  { path: "/admin/agents", label: "Agent configs" },
+  { path: "/admin/notifications", label: "Notifications" },
 ];
 
 export function adminPages(role: Role): AdminPage[] {

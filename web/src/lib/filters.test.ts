@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filtersToQuery, queryToFilters, type CallFilters } from "./filters";
+import { filtersOnlyQuery, filtersToQuery, queryToFilters, type CallFilters } from "./filters";
 
 describe("filtersToQuery", () => {
   it("writes every filter in a fixed order", () => {
@@ -9,6 +9,9 @@ describe("filtersToQuery", () => {
       q: "refund please",
       sentiment_max: 0.5,
       sentiment_min: -0.25,
+      language: "hi",
+      talk_ratio_max: 0.65,
+      talk_ratio_min: 0.2,
       agent_id: 7,
       city: "Pune",
       category: "billing",
@@ -18,7 +21,8 @@ describe("filtersToQuery", () => {
     };
     expect(filtersToQuery(f)).toBe(
       "from=2026-11-01&to=2026-11-30&status=analyzed&category=billing&city=Pune&agent_id=7" +
-        "&sentiment_min=-0.25&sentiment_max=0.5&q=refund+please&sort=qa_score&order=asc",
+        "&sentiment_min=-0.25&sentiment_max=0.5&talk_ratio_min=0.2&talk_ratio_max=0.65&language=hi" +
+        "&q=refund+please&sort=qa_score&order=asc",
     );
   });
 
@@ -36,6 +40,15 @@ describe("filtersToQuery", () => {
   });
 });
 
+describe("filtersOnlyQuery", () => {
+  it("drops sort and order (the bulk reprocess route refuses them) and keeps every filter", () => {
+    expect(filtersOnlyQuery({ status: "failed", language: "hi", talk_ratio_min: 0.5, sort: "duration", order: "asc" })).toBe(
+      "status=failed&talk_ratio_min=0.5&language=hi",
+    );
+    expect(filtersOnlyQuery({ sort: "duration" })).toBe("");
+  });
+});
+
 describe("queryToFilters", () => {
   it("round-trips filtersToQuery", () => {
     const f: CallFilters = {
@@ -47,6 +60,9 @@ describe("queryToFilters", () => {
       agent_id: 12,
       sentiment_min: -1,
       sentiment_max: 0,
+      talk_ratio_min: 0,
+      talk_ratio_max: 1,
+      language: "en-IN",
       q: "cancel my plan",
       sort: "duration",
       order: "desc",
@@ -95,5 +111,26 @@ describe("queryToFilters", () => {
     const r = queryToFilters(`q=${"a".repeat(257)}`);
     expect(r.filters.q).toBeUndefined();
     expect(r.problems[0]?.message).toMatch(/256/);
+  });
+
+  it("reads the language and talk ratio filters and reports their invalid values", () => {
+    expect(queryToFilters("language=hi&talk_ratio_min=0.25&talk_ratio_max=1").filters).toEqual({
+      language: "hi",
+      talk_ratio_min: 0.25,
+      talk_ratio_max: 1,
+    });
+    for (const v of ["-0.1", "1.5", "abc", "50%"]) {
+      const r = queryToFilters(`talk_ratio_min=${encodeURIComponent(v)}`);
+      expect(r.filters.talk_ratio_min, v).toBeUndefined();
+      expect(r.problems[0]?.message, v).toMatch(/from 0 to 1/);
+    }
+    const long = queryToFilters(`language=${"x".repeat(17)}`);
+    expect(long.filters.language).toBeUndefined();
+    expect(long.problems[0]?.message).toMatch(/16/);
+  });
+
+  it("reports a talk ratio range that can match nothing", () => {
+    const r = queryToFilters("talk_ratio_min=0.8&talk_ratio_max=0.2");
+    expect(r.problems.map((p) => p.key)).toEqual(["talk_ratio_min"]);
   });
 });

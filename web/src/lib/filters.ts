@@ -27,6 +27,9 @@ export interface CallFilters {
   agent_id?: number;
   sentiment_min?: number;
   sentiment_max?: number;
+  talk_ratio_min?: number; // agent talk ratio 0..1
+  talk_ratio_max?: number;
+  language?: string;
   q?: string;
   sort?: CallSort;
   order?: SortOrder;
@@ -42,6 +45,9 @@ export const FILTER_KEYS = [
   "agent_id",
   "sentiment_min",
   "sentiment_max",
+  "talk_ratio_min",
+  "talk_ratio_max",
+  "language",
   "q",
   "sort",
   "order",
@@ -67,7 +73,7 @@ function validDate(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
-const MAX_TEXT: Record<"category" | "city" | "q", number> = { category: 128, city: 128, q: 256 };
+const MAX_TEXT: Record<"category" | "city" | "language" | "q", number> = { category: 128, city: 128, language: 16, q: 256 };
 
 // The query string for `f`: empty values (undefined, blank text, NaN) are left out, text
 // is trimmed. The result has no leading "?".
@@ -131,6 +137,7 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
         break;
       case "category":
       case "city":
+      case "language":
       case "q":
         if (value.length <= MAX_TEXT[key]) filters[key] = value;
         else bad(`${key} is longer than ${MAX_TEXT[key]} characters`);
@@ -148,6 +155,13 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
         else bad(`${key} must be a number from -1 to 1`);
         break;
       }
+      case "talk_ratio_min":
+      case "talk_ratio_max": {
+        const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+        if (Number.isFinite(n) && n >= 0 && n <= 1) filters[key] = n;
+        else bad(`${key} must be a number from 0 to 1`);
+        break;
+      }
     }
   });
   if (
@@ -161,8 +175,26 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
       message: "sentiment_min is above sentiment_max: no call can match",
     });
   }
+  if (
+    filters.talk_ratio_min !== undefined &&
+    filters.talk_ratio_max !== undefined &&
+    filters.talk_ratio_min > filters.talk_ratio_max
+  ) {
+    problems.push({
+      key: "talk_ratio_min",
+      value: String(filters.talk_ratio_min),
+      message: "talk_ratio_min is above talk_ratio_max: no call can match",
+    });
+  }
   if (filters.from !== undefined && filters.to !== undefined && filters.from > filters.to) {
     problems.push({ key: "from", value: filters.from, message: "from is after to: no call can match" });
   }
   return { filters, problems };
+}
+
+// The list's filters without its sort and order: the query the bulk reprocess route
+// (POST /api/v1/calls/reprocess) takes, which refuses sort and order.
+export function filtersOnlyQuery(f: CallFilters): string {
+  const { sort: _sort, order: _order, ...rest } = f;
+  return filtersToQuery(rest);
 }

@@ -5,7 +5,7 @@ import { useApi } from "../api/useApi";
 import { Chart, type ChartKind, type ChartSeries } from "../components/Chart";
 import { Empty, LoadError, Loading, TableWrap, Problems } from "../components/PageState";
 import { RangeForm } from "../components/RangeForm";
-import { utcDays } from "../lib/daterange";
+import { browserUtcOffset, offsetDays, offsetLabel } from "../lib/overviewSeries";
 import { formatCount, formatDateTime, formatNumber, formatPercent, formatScore } from "../lib/format";
 import { dailyColumns, trendPoints } from "../lib/series";
 import { useRange } from "../lib/useRange";
@@ -25,9 +25,11 @@ export default function AgentDetailPage() {
   const { id = "" } = useParams();
   const valid = /^[1-9]\d{0,17}$/.test(id);
   const { range, problems, api, apply } = useRange();
+  // Days grouped in the browser's time zone (its offset today).
+  const offset = useMemo(() => browserUtcOffset(new Date()), []);
   const path =
     valid && problems.length === 0
-      ? `/api/v1/analytics/agents/${id}?${new URLSearchParams(api).toString()}`
+      ? `/api/v1/analytics/agents/${id}?${new URLSearchParams({ ...api, utc_offset_minutes: String(offset) }).toString()}`
       : null;
   const { data, error, status, loading, reload } = useApi<AgentDetail>(path);
 
@@ -51,13 +53,14 @@ export default function AgentDetailPage() {
       {problems.length > 0 && <Problems intro="The dates in the address are not valid, so nothing was loaded:" problems={problems} />}
       {error && <LoadError message={error} onRetry={() => void reload()} />}
       {loading && !data && <Loading what="the agent" />}
-      {data && <AgentBody a={data} from={api.from} to={api.to} />}
+      {data && <AgentBody a={data} from={api.from} to={api.to} utcOffsetMinutes={offset} />}
     </section>
   );
 }
 
-export function AgentBody({ a, from, to }: { a: AgentDetail; from: string; to: string }) {
-  const days = useMemo(() => utcDays(from, to), [from, to]);
+export function AgentBody({ a, from, to, utcOffsetMinutes = 0 }: { a: AgentDetail; from: string; to: string; utcOffsetMinutes?: number }) {
+  const days = useMemo(() => offsetDays(from, to, utcOffsetMinutes), [from, to, utcOffsetMinutes]);
+  const dayNote = utcOffsetMinutes === 0 ? "Days are UTC days." : `Days in your time zone (${offsetLabel(utcOffsetMinutes)}).`;
   const cols = useMemo(
     () =>
       dailyColumns(days, a.daily, [
@@ -112,7 +115,7 @@ export function AgentBody({ a, from, to }: { a: AgentDetail; from: string; to: s
         <Empty>No calls of this agent in this range</Empty>
       ) : (
         <div className="chart-grid">
-          <Chart title="Calls per day" data={calls} series={CALLS} kind={DAYS} note="Days are UTC days." />
+          <Chart title="Calls per day" data={calls} series={CALLS} kind={DAYS} note={dayNote} />
           <Chart title="Customer sentiment per day" data={sentiment} series={SENTIMENT} kind={DAYS} note="Gaps: no scored calls that day." />
           <Chart title="QA score per day" data={qa} series={QA} kind={DAYS} />
           <Chart title="Agent talk ratio per day" data={talk} series={TALK} kind={DAYS} />

@@ -5,6 +5,7 @@ import { ApiError } from "../api/errors";
 import { followEvents, type LiveState } from "../api/events";
 import type { Call, CallPage } from "../api/types";
 import {
+  filtersOnlyQuery,
   filtersToQuery,
   ORDERS,
   queryToFilters,
@@ -14,12 +15,13 @@ import {
   type FilterProblem,
 } from "../lib/filters";
 import { applyLiveChange, isUnseenNewCall, parseLiveEvent } from "../lib/live";
-import { useAuth } from "../auth";
 import { UploadCall } from "../components/UploadCall";
 import { computeWindow, shouldLoadMore } from "../lib/windowing";
 import { formatDateTime, formatDuration, formatNumber, formatScore, joinCsvPages } from "../lib/format";
 import { downloadText } from "../lib/download";
 import { StatusBadge } from "../components/StatusBadge";
+import { useAuth } from "../auth";
+import { callsCacheKey, createListCache, reprocessOutcome, reprocessQuestion } from "../lib/callsCache";
 
 export const ROW_HEIGHT = 44;
 const PAGE_SIZE = 100;
@@ -29,30 +31,61 @@ const CSV_PAGE_SIZE = 500;
 const CSV_MAX_PAGES = 40; // 20,000 rows per export
 
 interface ListState {
+  key: string; // the list's cache key: the business and the query string
   rows: Call[];
   cursor: string | null;
   done: boolean;
   loading: boolean;
   error: string | null;
+  scrollTop: number; // where the list was left (restored when it is shown again)
+  pageY: number;
 }
 
-const EMPTY: ListState = { rows: [], cursor: null, done: false, loading: true, error: null };
+const EMPTY: Omit<ListState, "key"> = { rows: [], cursor: null, done: false, loading: true, error: null, scrollTop: 0, pageY: 0 };
+
+// The list as it was left, for 60 s: coming back from a call shows the same rows at the
+// same place without loading them again (src/lib/callsCache.ts).
+const listCache = createListCache<Call>();
+
+function initialList(key: string, blocked: boolean): ListState {
+  if (blocked) return { ...EMPTY, key, loading: false };
+  const c = listCache.get(key, Date.now());
+  return c ? { ...c, key, loading: false, error: null } : { ...EMPTY, key };
+}
 
 export function CallsPage() {
   const [params, setParams] = useSearchParams();
+  const { session, actingBid } = useAuth();
   const parsed = useMemo(() => queryToFilters(params), [params]);
   const apiQuery = filtersToQuery(parsed.filters);
   const blocked = parsed.problems.length > 0;
+  const cacheKey = blocked ? `!${params.toString()}` : callsCacheKey(session?.bid ?? actingBid, apiQuery);
 
-  const [list, setList] = useState<ListState>(EMPTY);
+  const [stored, setList] = useState<ListState>(() => initialList(cacheKey, blocked));
+  let list = stored;
+  if (stored.key !== cacheKey) {
+    // New filters: the list starts again (or comes back from the cache) in this render.
+    list = initialList(cacheKey, blocked);
+    setList(list);
+  }
   const [live, setLive] = useState<LiveState>("connecting");
   const gen = useRef(0);
   // Calls created since the list was loaded (live events of calls it does not hold).
   const [newCalls, setNewCalls] = useState(0);
-  const rowsRef = useRef<Call[]>([]);
-  rowsRef.current = list.rows;
-  const { session } = useAuth();
-  const uploader = session?.role === "admin" || session?.role === "platform_admin";
+  const listRef = useRef(list);
+  listRef.current = list;
+  // Where the shown list is scrolled to (its key: the list it belongs to).
+  const scroll = useRef({ key: cacheKey, top: list.scrollTop });
+  if (scroll.current.key !== cacheKey) scroll.current = { key: cacheKey, top: list.scrollTop };
+  // Scroll events after the page has gone (the browser clamping the window's scroll for the
+  // next page) must not overwrite where the list was left.
+  const shown = useRef(false);
+  useLayoutEffect(() => {
+    shown.current = true;
+    return () => {
+      shown.current = false;
+    };
+  }, []);
 
   const loadPage = useCallback(
     async (cursor: string | null, g: number) => {
@@ -64,6 +97,7 @@ export function CallsPage() {
         const page = await apiJson<CallPage>(`/api/v1/calls?${q.toString()}`);
         if (g !== gen.current) return;
         setList((s) => ({
+          ...s,
           rows: cursor ? s.rows.concat(page.items) : page.items,
           cursor: page.next_cursor ?? null,
           done: !page.next_cursor,
@@ -78,14 +112,48 @@ export function CallsPage() {
     [apiQuery],
   );
 
-  // A new filter set (or "show new calls") starts the list again.
+  // A new filter set starts the list again, unless it came back from the cache.
+  useEffect(() => {
+    const g = ++gen.current;
+    const s = listRef.current;
+    if (!blocked && s.loading && s.rows.length === 0) void loadPage(null, g);
+  }, [loadPage, blocked, cacheKey]);
+
+  // The shown list is kept in the cache as it changes, with its scroll positions.
+  const remember = useCallback(() => {
+    const s = listRef.current;
+    if (!shown.current || blocked || s.error || s.rows.length === 0 || s.key !== cacheKey) return;
+    const top = scroll.current.key === cacheKey ? scroll.current.top : 0;
+    listCache.put(cacheKey, { rows: s.rows, cursor: s.cursor, done: s.done, scrollTop: top, pageY: window.scrollY }, Date.now());
+  }, [blocked, cacheKey]);
+  useEffect(() => {
+    if (!list.loading) remember();
+  }, [list.rows, list.cursor, list.done, list.loading, remember]);
+  useEffect(() => {
+    window.addEventListener("scroll", remember, { passive: true });
+    return () => window.removeEventListener("scroll", remember);
+  }, [remember]);
+  const onListScroll = useCallback(
+    (top: number) => {
+      scroll.current = { key: cacheKey, top };
+      remember();
+    },
+    [cacheKey, remember],
+  );
+  // Back on a cached list: the page where it was.
+  useLayoutEffect(() => {
+    if (list.pageY > 0) window.scrollTo(0, list.pageY);
+    // Only when a list is first shown.
+  }, [cacheKey]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // "N new calls: show": the list loaded again from the top (not from the cache).
   const restart = useCallback(() => {
     const g = ++gen.current;
     setNewCalls(0);
-    setList(blocked ? { ...EMPTY, loading: false } : EMPTY);
+    listCache.drop(cacheKey);
+    setList({ ...EMPTY, key: cacheKey });
     if (!blocked) void loadPage(null, g);
-  }, [loadPage, blocked]);
-  useEffect(restart, [restart]);
+  }, [loadPage, blocked, cacheKey]);
 
   // Live status of the loaded calls.
   useEffect(() => {
@@ -95,7 +163,7 @@ export function CallsPage() {
       (e) => {
         const c = parseLiveEvent(e.event, e.data);
         if (!c) return;
-        if (isUnseenNewCall(rowsRef.current, c)) setNewCalls((n) => n + 1);
+        if (isUnseenNewCall(listRef.current.rows, c)) setNewCalls((n) => n + 1);
         else setList((s) => ({ ...s, rows: applyLiveChange(s.rows, c) }));
       },
       setLive,
@@ -133,7 +201,10 @@ export function CallsPage() {
           </button>
         )}
         <ExportCsv apiQuery={apiQuery} disabled={blocked} />
-        {uploader && <UploadCall />}
+        {session && (session.role === "admin" || session.role === "platform_admin") && (
+          <BulkReprocess filterQuery={filtersOnlyQuery(parsed.filters)} loaded={list.rows.length} done={list.done} disabled={blocked} />
+        )}
+        {session && (session.role === "admin" || session.role === "platform_admin") && <UploadCall />}
       </div>
       {list.error && (
         <div role="alert" className="error banner">
@@ -146,7 +217,15 @@ export function CallsPage() {
       {!blocked && !list.loading && !list.error && list.rows.length === 0 && (
         <p className="empty">No calls match these filters</p>
       )}
-      <CallList rows={list.rows} loading={list.loading} done={list.done} onNearEnd={loadMore} />
+      <CallList
+        key={cacheKey}
+        rows={list.rows}
+        loading={list.loading}
+        done={list.done}
+        onNearEnd={loadMore}
+        initialScrollTop={list.scrollTop}
+        onScrollTop={onListScroll}
+      />
     </section>
   );
 }
@@ -193,6 +272,9 @@ function FilterForm({
     agent_id: field("agent_id"),
     sentiment_min: field("sentiment_min"),
     sentiment_max: field("sentiment_max"),
+    talk_ratio_min: field("talk_ratio_min"),
+    talk_ratio_max: field("talk_ratio_max"),
+    language: field("language"),
     q: field("q"),
     sort: field("sort"),
     order: field("order"),
@@ -235,6 +317,9 @@ function FilterForm({
       {input("agent_id", "Agent id", { inputMode: "numeric" })}
       {input("sentiment_min", "Sentiment min", { type: "number", min: -1, max: 1, step: "any" })}
       {input("sentiment_max", "Sentiment max", { type: "number", min: -1, max: 1, step: "any" })}
+      {input("talk_ratio_min", "Talk ratio min (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-talk-ratio-min" })}
+      {input("talk_ratio_max", "Talk ratio max (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-talk-ratio-max" })}
+      {input("language", "Language", { maxLength: 16, "data-testid": "filter-language" })}
       <div className="field">
         <label htmlFor="f-sort">Sort by</label>
         <select id="f-sort" value={v.sort} onChange={set("sort")}>
@@ -326,6 +411,57 @@ function ExportCsv({ apiQuery, disabled }: { apiQuery: string; disabled: boolean
   );
 }
 
+// Reprocess every call matching the filters (POST /api/v1/calls/reprocess with the list's
+// filters, without sort and order): asks first, saying how many calls are loaded and that
+// the server applies the filters itself, then shows the answer's counts.
+function BulkReprocess({ filterQuery, loaded, done, disabled }: { filterQuery: string; loaded: number; done: boolean; disabled: boolean }) {
+  const [stage, setStage] = useState<"analyze" | "transcribe">("analyze");
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<{ error: boolean; text: string } | null>(null);
+  async function run() {
+    setAsking(false);
+    setBusy(true);
+    setMsg(null);
+    try {
+      const answer = await apiJson<unknown>(`/api/v1/calls/reprocess${filterQuery ? `?${filterQuery}` : ""}`, { method: "POST", json: { stage } });
+      setMsg({ error: false, text: reprocessOutcome(answer) });
+    } catch (e) {
+      setMsg({ error: true, text: e instanceof ApiError ? e.message : "Reprocessing failed." });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span className="bulk-reprocess">
+      <label htmlFor="bulk-stage">Reprocess</label>{" "}
+      <select id="bulk-stage" data-testid="bulk-reprocess-stage" value={stage} onChange={(e) => setStage(e.target.value as "analyze" | "transcribe")} disabled={busy}>
+        <option value="analyze">analysis only</option>
+        <option value="transcribe">transcription and analysis</option>
+      </select>{" "}
+      <button type="button" className="secondary" data-testid="bulk-reprocess" disabled={busy || disabled} onClick={() => setAsking(true)} aria-expanded={asking}>
+        {busy ? "Reprocessing…" : "Reprocess matching calls"}
+      </button>
+      {asking && (
+        <span role="alertdialog" aria-modal="false" aria-labelledby="bulk-question" className="confirm" data-testid="bulk-reprocess-confirm">
+          <span id="bulk-question">{reprocessQuestion(loaded, done, stage)}</span>{" "}
+          <button type="button" autoFocus data-testid="bulk-reprocess-yes" onClick={() => void run()}>
+            Reprocess
+          </button>{" "}
+          <button type="button" className="secondary" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </span>
+      )}
+      {msg && (
+        <span role={msg.error ? "alert" : "status"} className={msg.error ? "error" : "muted"} data-testid="bulk-reprocess-result">
+          {msg.text}
+        </span>
+      )}
+    </span>
+  );
+}
+
 const COLUMNS = ["Started", "Agent", "Status", "Duration", "Sentiment", "QA score", "Category", "City"];
 
 function CallList({
@@ -333,19 +469,27 @@ function CallList({
   loading,
   done,
   onNearEnd,
+  initialScrollTop,
+  onScrollTop,
 }: {
   rows: Call[];
   loading: boolean;
   done: boolean;
   onNearEnd: () => void;
+  initialScrollTop: number;
+  onScrollTop: (top: number) => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
-  const [scrollTop, setScrollTop] = useState(0);
+  const [scrollTop, setScrollTop] = useState(initialScrollTop);
   const [height, setHeight] = useState(600);
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
+    if (initialScrollTop > 0) {
+      el.scrollTop = initialScrollTop;
+      setScrollTop(el.scrollTop);
+    }
     setHeight(el.clientHeight);
     const ro = new ResizeObserver(() => setHeight(el.clientHeight));
     ro.observe(el);
@@ -369,7 +513,10 @@ function CallList({
       <div
         className="list-scroll"
         ref={scroller}
-        onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+        onScroll={(e) => {
+          setScrollTop(e.currentTarget.scrollTop);
+          onScrollTop(e.currentTarget.scrollTop);
+        }}
         role="list"
         aria-label="Calls"
         aria-busy={loading}

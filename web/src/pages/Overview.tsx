@@ -5,21 +5,31 @@ import { Chart, type ChartKind, type ChartSeries } from "../components/Chart";
 import { Empty, LoadError, Loading, Problems } from "../components/PageState";
 import { RangeForm } from "../components/RangeForm";
 import { Card, COLORS } from "../components/Stat";
-import { utcDays } from "../lib/daterange";
 import { formatCount, formatNumber, formatPercent, formatScore } from "../lib/format";
-import { barColumns, dailyColumns, hourColumns } from "../lib/series";
+import { browserUtcOffset, HOUR_LABELS, offsetDays, offsetLabel, overviewDaily } from "../lib/overviewSeries";
+import { barColumns, hourColumns } from "../lib/series";
 import { useRange } from "../lib/useRange";
 
 const CALLS: ChartSeries[] = [{ label: "Calls", color: COLORS.calls, format: (v) => formatCount(v) }];
 const DAYS: ChartKind = { type: "days" };
-const HOUR_LABELS = Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, "0")}:00`);
+const SENTIMENT: ChartSeries[] = [
+  { label: "Avg customer sentiment", color: COLORS.sentiment, format: (v) => formatNumber(v), range: [-1, 1] },
+];
+const QA: ChartSeries[] = [{ label: "Avg QA score", color: COLORS.qa, format: (v) => formatScore(v), range: [0, 100] }];
+const TALK: ChartSeries[] = [
+  { label: "Avg agent talk ratio", color: COLORS.talk, format: (v) => formatPercent(v), range: [0, 1] },
+];
 const HOURS: ChartKind = { type: "bars", labels: HOUR_LABELS };
 const SENTIMENT_LABELS = ["Negative", "Neutral", "Positive", "Unscored"];
 const SENTIMENT_KIND: ChartKind = { type: "bars", labels: SENTIMENT_LABELS };
 
 export default function OverviewPage() {
   const { range, problems, api, apply } = useRange();
-  const path = problems.length ? null : `/api/v1/analytics/overview?${new URLSearchParams(api).toString()}`;
+  // Days and hours grouped in the browser's time zone (its offset today).
+  const offset = useMemo(() => browserUtcOffset(new Date()), []);
+  const path = problems.length
+    ? null
+    : `/api/v1/analytics/overview?${new URLSearchParams({ ...api, utc_offset_minutes: String(offset) }).toString()}`;
   const { data, error, loading, reload } = useApi<Overview>(path);
 
   return (
@@ -29,17 +39,17 @@ export default function OverviewPage() {
       {problems.length > 0 && <Problems intro="The dates in the address are not valid, so nothing was loaded:" problems={problems} />}
       {error && <LoadError message={error} onRetry={() => void reload()} />}
       {loading && !data && <Loading what="the overview" />}
-      {data && <OverviewBody o={data} />}
+      {data && <OverviewBody o={data} utcOffsetMinutes={offset} />}
     </section>
   );
 }
 
-export function OverviewBody({ o }: { o: Overview }) {
-  const days = useMemo(() => utcDays(o.from, o.to), [o.from, o.to]);
-  const perDay = useMemo(
-    () => dailyColumns(days, o.volume_by_day, [{ get: (r) => r.calls, missing: 0 }]),
-    [days, o.volume_by_day],
-  );
+// utcOffsetMinutes: the offset the days and hours were grouped in (the one requested).
+export function OverviewBody({ o, utcOffsetMinutes = 0 }: { o: Overview; utcOffsetMinutes?: number }) {
+  const days = useMemo(() => offsetDays(o.from, o.to, utcOffsetMinutes), [o.from, o.to, utcOffsetMinutes]);
+  const daily = useMemo(() => overviewDaily(days, o.volume_by_day), [days, o.volume_by_day]);
+  const zone = offsetLabel(utcOffsetMinutes);
+  const dayNote = utcOffsetMinutes === 0 ? "Days are UTC days." : `Days in your time zone (${zone}).`;
   const perHour = useMemo(() => hourColumns(o.volume_by_hour), [o.volume_by_hour]);
   const sentiment = useMemo(() => {
     const s = o.sentiment_distribution;
@@ -89,8 +99,13 @@ export function OverviewBody({ o }: { o: Overview }) {
         <Empty>No calls in this range</Empty>
       ) : (
         <div className="chart-grid">
-          <Chart title="Calls per day" data={perDay} series={CALLS} kind={DAYS} note="Days are UTC days." />
-          <Chart title="Calls by hour of day (UTC)" data={perHour} series={CALLS} kind={HOURS} />
+          <Chart title="Calls per day" data={daily.calls} series={CALLS} kind={DAYS} note={dayNote} />
+          {daily.sentiment && (
+            <Chart title="Customer sentiment per day" data={daily.sentiment} series={SENTIMENT} kind={DAYS} note="Gaps: no scored calls that day." />
+          )}
+          {daily.qa && <Chart title="QA score per day" data={daily.qa} series={QA} kind={DAYS} note="Gaps: no scored calls that day." />}
+          {daily.talk && <Chart title="Agent talk ratio per day" data={daily.talk} series={TALK} kind={DAYS} note="Gaps: no measured calls that day." />}
+          <Chart title={`Calls by hour of day (${utcOffsetMinutes === 0 ? "UTC" : `your time, ${zone}`})`} data={perHour} series={CALLS} kind={HOURS} />
           <Chart title="Customer sentiment of the calls" data={sentiment} series={CALLS} kind={SENTIMENT_KIND} note="Negative below -0.05, positive above 0.05." />
           {cats.data[0].length > 0 ? (
             <Chart title="Top categories" data={cats.data} series={CALLS} kind={cats.kind} />

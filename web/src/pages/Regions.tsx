@@ -8,6 +8,7 @@ import { COLORS } from "../components/Stat";
 import { formatCount, formatNumber, formatPercent, formatScore } from "../lib/format";
 import { barColumns } from "../lib/series";
 import { useRange } from "../lib/useRange";
+import { CsvDownload } from "./CsvDownload";
 
 const CALLS: ChartSeries[] = [{ label: "Calls", color: COLORS.calls, format: (v) => formatCount(v) }];
 const CHART_BARS = 20;
@@ -58,6 +59,15 @@ export default function RegionsPage() {
           </select>
         </div>
       </RangeForm>
+      <div className="toolbar">
+        <span />
+        <CsvDownload
+          path={`/api/v1/analytics/regions?${new URLSearchParams({ ...api, group }).toString()}`}
+          filename={`regions-${group}`}
+          testId="regions-csv"
+          disabled={problems.length > 0}
+        />
+      </div>
       {problems.length > 0 && <Problems intro="The address is not valid, so nothing was loaded:" problems={problems} />}
       {error && <LoadError message={error} onRetry={() => void reload()} />}
       {loading && !data && <Loading what="the regions" />}

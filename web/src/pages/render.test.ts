@@ -50,6 +50,31 @@ describe("Overview", () => {
     expect(h).toContain("&lt;img src=x");
   });
 
+  it("draws the per-day averages when the answer has them, days and hours in the offset asked for", () => {
+    const o: Overview = {
+      ...overview,
+      // 1..3 Nov at UTC+05:30
+      from: "2026-10-31T18:30:00Z",
+      to: "2026-11-03T18:30:00Z",
+      volume_by_day: [
+        { day: "2026-11-01", calls: 3, avg_customer_sentiment: 0.4, avg_qa_score: 88, avg_agent_talk_ratio: 0.55 },
+        { day: "2026-11-03", calls: 2, avg_customer_sentiment: null, avg_qa_score: null, avg_agent_talk_ratio: 0.6 },
+      ],
+    };
+    const h = html(createElement(OverviewBody, { o, utcOffsetMinutes: 330 }));
+    expect(count(h, 'data-testid="chart"')).toBe(7);
+    expect(h).toContain('aria-label="Customer sentiment per day"');
+    expect(h).toContain('aria-label="QA score per day"');
+    expect(h).toContain('aria-label="Agent talk ratio per day"');
+    expect(h).toContain("Days in your time zone (UTC+05:30).");
+    expect(h).toContain("Calls by hour of day (your time, UTC+05:30)");
+    // three local days in each of the four daily charts
+    expect(count(h, '<th scope="row">')).toBe(4 * 3 + 24 + 4 + 1);
+    expect(h).toContain("<td>88</td>");
+    expect(h).toContain("<td>55%</td>");
+    expect(h).not.toContain("UTC days");
+  });
+
   it("says so when the range has no calls", () => {
     const h = html(createElement(OverviewBody, { o: { ...overview, calls: 0, volume_by_day: [], escalation_rate: null } }));
     expect(h).toContain("No calls in this range");

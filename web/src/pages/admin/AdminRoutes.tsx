@@ -13,6 +13,8 @@ const PAGES: Record<string, LazyExoticComponent<ComponentType>> = {
   "/admin/scorecards": lazy(() => import("./Scorecards")),
   "/admin/pipeline": lazy(() => import("./PipelineConfig")),
   "/admin/businesses": lazy(() => import("./Businesses")),
+  "/admin/agents": lazy(() => import("./AgentConfigs")),
+  "/admin/notifications": lazy(() => import("./Notifications")),
 };
 
 export default function AdminRoutes() {

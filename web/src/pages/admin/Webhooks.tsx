@@ -1,4 +1,6 @@
-import { useState, type FormEvent } from "react";
+import { Fragment, useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { apiJson } from "../../api/client";
+import { ApiError } from "../../api/errors";
 import { useApi } from "../../api/useApi";
 import { Empty, LoadError, Loading, Problems, TableWrap } from "../../components/PageState";
 import { WEBHOOK_EVENTS, webhookBody, type WebhookForm } from "../../lib/admin";
@@ -197,23 +199,73 @@ export default function WebhooksPage() {
   );
 }
 
+interface Attempt {
+  attempt: number;
+  outcome: string;
+  response_code: number | null;
+  latency_ms: number;
+  error: string;
+  next_attempt_at: string | null;
+  at: string;
+}
+
+const DELIVERY_PAGE = 50;
+
+// The delivery log, newest first, a page of 50 at a time ("Older deliveries" asks for those
+// before the last shown: the API's `before` = `next_before`); each delivery's attempts on
+// demand (GET .../deliveries/{id}, its `attempt_log`).
 function Deliveries({ id }: { id: number }) {
-  const log = useApi<{ items: Delivery[]; next_before: number | null }>(`${BASE}/${id}/deliveries`);
+  const [items, setItems] = useState<Delivery[]>([]);
+  const [nextBefore, setNextBefore] = useState<number | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [open, setOpen] = useState<number | null>(null);
   const m = useMutation();
+  const gen = useRef(0);
+
+  const load = useCallback(
+    async (before: number | null) => {
+      const g = before === null ? ++gen.current : gen.current;
+      setLoading(true);
+      setLoadError(null);
+      const q = new URLSearchParams({ limit: String(DELIVERY_PAGE) });
+      if (before !== null) q.set("before", String(before));
+      try {
+        const page = await apiJson<{ items: Delivery[]; next_before: number | null }>(`${BASE}/${id}/deliveries?${q.toString()}`);
+        if (g !== gen.current) return;
+        setItems((cur) => (before === null ? page.items : cur.concat(page.items)));
+        setNextBefore(page.next_before);
+      } catch (e) {
+        if (g !== gen.current) return;
+        setLoadError(e instanceof ApiError ? e.message : "Loading failed.");
+      } finally {
+        if (g === gen.current) setLoading(false);
+      }
+    },
+    [id],
+  );
+  useEffect(() => {
+    setItems([]);
+    setNextBefore(null);
+    setOpen(null);
+    void load(null);
+  }, [load]);
+
   async function redeliver(d: Delivery) {
-    if ((await m.run(`${BASE}/${id}/deliveries/${d.id}/redeliver`, { method: "POST", json: {} })).ok) await log.reload();
+    const r = await m.run<Delivery>(`${BASE}/${id}/deliveries/${d.id}/redeliver`, { method: "POST", json: {} });
+    if (r.ok) setItems((cur) => cur.map((x) => (x.id === d.id ? r.data : x)));
   }
   return (
     <section aria-labelledby="dl-title">
       <h2 id="dl-title">Deliveries of webhook {id}</h2>
-      <button type="button" className="secondary" onClick={() => void log.reload()}>
+      <button type="button" className="secondary" onClick={() => void load(null)}>
         Refresh
       </button>
       <ErrorAlert message={m.error} />
-      {log.loading && !log.data && <Loading what="deliveries" />}
-      {log.error && <LoadError message={log.error} onRetry={() => void log.reload()} />}
-      {log.data && log.data.items.length === 0 && <Empty>No deliveries yet.</Empty>}
-      {log.data && log.data.items.length > 0 && (
+      {loading && items.length === 0 && <Loading what="deliveries" />}
+      {loadError && <LoadError message={loadError} onRetry={() => void load(items.length ? nextBefore : null)} />}
+      {!loading && !loadError && items.length === 0 && <Empty>No deliveries yet.</Empty>}
+      {items.length > 0 && (
         <TableWrap label="Deliveries">
           <table className="data">
             <thead>
@@ -232,28 +284,77 @@ function Deliveries({ id }: { id: number }) {
               </tr>
             </thead>
             <tbody>
-              {log.data.items.map((d) => (
-                <tr key={d.id} data-testid="delivery-row">
-                  <td>{when(d.created_at)}</td>
-                  <td>{d.event_type}</td>
-                  <td>
-                    <span className={`badge badge-${d.status}`}>{d.status}</span>
-                    {d.status === "pending" && d.next_attempt_at && <div className="small muted">next {when(d.next_attempt_at)}</div>}
-                  </td>
-                  <td className="num">{d.attempts}</td>
-                  <td className="num">{d.response_code ?? "—"}</td>
-                  <td className="wrap">{d.last_error}</td>
-                  <td>
-                    <button type="button" className="secondary" disabled={m.busy} onClick={() => void redeliver(d)}>
-                      Redeliver
-                    </button>
-                  </td>
-                </tr>
+              {items.map((d) => (
+                <Fragment key={d.id}>
+                  <tr data-testid="delivery-row" data-id={d.id}>
+                    <td>{when(d.created_at)}</td>
+                    <td>{d.event_type}</td>
+                    <td>
+                      <span className={`badge badge-${d.status}`}>{d.status}</span>
+                      {d.status === "pending" && d.next_attempt_at && <div className="small muted">next {when(d.next_attempt_at)}</div>}
+                    </td>
+                    <td className="num">{d.attempts}</td>
+                    <td className="num">{d.response_code ?? "—"}</td>
+                    <td className="wrap">{d.last_error}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="secondary"
+                        data-testid="delivery-attempts"
+                        aria-expanded={open === d.id}
+                        onClick={() => setOpen(open === d.id ? null : d.id)}
+                      >
+                        Attempt log
+                      </button>{" "}
+                      <button type="button" className="secondary" disabled={m.busy} onClick={() => void redeliver(d)}>
+                        Redeliver
+                      </button>
+                    </td>
+                  </tr>
+                  {open === d.id && (
+                    <tr>
+                      <td colSpan={7}>
+                        <AttemptLog webhookId={id} deliveryId={d.id} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>
         </TableWrap>
       )}
+      <div className="pager">
+        <span className="muted small" aria-live="polite">
+          {items.length} {items.length === 1 ? "delivery" : "deliveries"} shown{nextBefore !== null ? ", older ones below" : ""}
+        </span>
+        {nextBefore !== null && (
+          <button type="button" className="secondary" data-testid="deliveries-older" disabled={loading} onClick={() => void load(nextBefore)}>
+            {loading ? "Loading…" : "Older deliveries"}
+          </button>
+        )}
+      </div>
     </section>
+  );
+}
+
+function AttemptLog({ webhookId, deliveryId }: { webhookId: number; deliveryId: number }) {
+  const d = useApi<Delivery & { attempt_log: Attempt[] }>(`${BASE}/${webhookId}/deliveries/${deliveryId}`);
+  if (d.loading && !d.data) return <Loading what="the attempts" />;
+  if (d.error) return <LoadError message={d.error} onRetry={() => void d.reload()} />;
+  if (!d.data) return null;
+  const log = d.data.attempt_log ?? [];
+  if (log.length === 0) return <p className="muted small">No attempt yet.</p>;
+  return (
+    <ol className="attempt-log" aria-label={`Attempts of delivery ${deliveryId}`} data-testid="attempt-log">
+      {log.map((a) => (
+        <li key={a.attempt} data-testid="attempt-row">
+          Attempt {a.attempt}, {when(a.at)}: {a.outcome}
+          {a.response_code !== null && `, HTTP ${a.response_code}`}, {a.latency_ms} ms
+          {a.error && <span className="error">: {a.error}</span>}
+          {a.next_attempt_at && <span className="muted"> (next attempt {when(a.next_attempt_at)})</span>}
+        </li>
+      ))}
+    </ol>
   );
 }
