@@ -205,3 +205,19 @@ export function humanize(key: string): string {
   const s = words.join(" ");
   return s[0]!.toUpperCase() + s.slice(1);
 }
+
+// The builtin QA score is the share of answered questions answered yes (0..1): shown as a
+// percentage; a score above 1 (another scale, 0..100) is shown as it is.
+export function formatQaScore(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  if (v >= 0 && v <= 1) return `${Math.round(v * 100)}%`;
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+// The badge style of a QA answer.
+export function answerTone(answer: string): "yes" | "no" | "na" {
+  const a = answer.trim().toLowerCase();
+  if (a === "yes" || a === "pass" || a === "true") return "yes";
+  if (a === "no" || a === "fail" || a === "false") return "no";
+  return "na";
+}

@@ -132,3 +132,20 @@ describe("humanize", () => {
     expect(humanize("__")).toBe("__");
   });
 });
+
+describe("QA formatting", async () => {
+  const { answerTone, formatQaScore } = await import("./callAnalyses");
+  it("shows the builtin 0..1 score as a percentage and other scales as they are", () => {
+    expect(formatQaScore(0.755)).toBe("76%");
+    expect(formatQaScore(1)).toBe("100%");
+    expect(formatQaScore(0)).toBe("0%");
+    expect(formatQaScore(87.25)).toBe("87.3");
+    expect(formatQaScore(null)).toBe("—");
+  });
+  it("gives each answer its badge", () => {
+    expect(answerTone("yes")).toBe("yes");
+    expect(answerTone("No")).toBe("no");
+    expect(answerTone("n/a")).toBe("na");
+    expect(answerTone("")).toBe("na");
+  });
+});
