@@ -38,7 +38,7 @@ export function OutTree({ node }: { node: OutNode }): ReactNode {
       );
     case "table":
       return (
-        <div className="table-wrap" role="region" aria-label="Table" tabIndex={0}>
+        <div className="table-wrap" role="region" aria-label={`Table of ${node.columns.map((c) => c.label).join(", ")}`} tabIndex={0}>
           <table className="out-table">
             <thead>
               <tr>

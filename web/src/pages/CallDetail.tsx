@@ -1,16 +1,10 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { apiJson } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { CallDetail, Note, TranscriptExport } from "../api/types";
 import { canWriteNotes, useAuth } from "../auth";
 import { AudioPlayer } from "../components/AudioPlayer";
-import { CallCategories } from "../components/CallCategories";
-import { CallFigures } from "../components/CallFigures";
-import { AgentOutput, CallSummary, PiiNote } from "../components/CallOutput";
-import { CallQa } from "../components/CallQa";
-import { CoachingNudges, SimilarCalls } from "../components/CallRelated";
-import { CallSentiment } from "../components/CallSentiment";
 import { JsonView } from "../components/JsonView";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
@@ -27,6 +21,22 @@ import {
   transcriptToTxt,
   type Segment,
 } from "../lib/transcript";
+
+// The analysis sections come in their own chunk (components/CallAnalysis.tsx).
+const analysis = () => import("../components/CallAnalysis");
+const CallCategories = lazy(() => analysis().then((m) => ({ default: m.CallCategories })));
+const CallFigures = lazy(() => analysis().then((m) => ({ default: m.CallFigures })));
+const CallSummary = lazy(() => analysis().then((m) => ({ default: m.CallSummary })));
+const PiiNote = lazy(() => analysis().then((m) => ({ default: m.PiiNote })));
+const AgentOutput = lazy(() => analysis().then((m) => ({ default: m.AgentOutput })));
+const CallQa = lazy(() => analysis().then((m) => ({ default: m.CallQa })));
+const CoachingNudges = lazy(() => analysis().then((m) => ({ default: m.CoachingNudges })));
+const SimilarCalls = lazy(() => analysis().then((m) => ({ default: m.SimilarCalls })));
+const CallSentiment = lazy(() => analysis().then((m) => ({ default: m.CallSentiment })));
+
+function Part({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
+}
 
 type Load<T> = { state: "loading" } | { state: "error"; status: number; message: string } | { state: "ok"; data: T };
 
@@ -147,7 +157,9 @@ export function CallDetailPage() {
       <Fields c={c} />
       <section aria-labelledby="h-summary">
         <h2 id="h-summary">Summary</h2>
-        <CallSummary summary={sorted.summary} />
+        <Part>
+          <CallSummary summary={sorted.summary} />
+        </Part>
       </section>
       <section aria-labelledby="h-recording">
         <h2 id="h-recording">Recording</h2>
@@ -156,17 +168,26 @@ export function CallDetailPage() {
       </section>
       <section aria-labelledby="h-sentiment">
         <h2 id="h-sentiment">Sentiment</h2>
-        <CallSentiment sentiment={sorted.sentiment} segs={segs} durationMs={Math.max(c.duration_ms, metricMs(c.metrics))} onSeek={(ms) => seek(ms, false)} />
+        <Part>
+          <CallSentiment
+            sentiment={sorted.sentiment}
+            segs={segs}
+            durationMs={Math.max(c.duration_ms, metricMs(c.metrics))}
+            onSeek={(ms) => seek(ms, false)}
+          />
+        </Part>
       </section>
       <section aria-labelledby="h-categories">
         <h2 id="h-categories">Categories</h2>
-        <CallCategories
-          matches={sorted.categories}
-          selected={category}
-          hits={hits.size}
-          onSelect={setCategory}
-          onSeek={(ms) => seek(ms, false)}
-        />
+        <Part>
+          <CallCategories
+            matches={sorted.categories}
+            selected={category}
+            hits={hits.size}
+            onSelect={setCategory}
+            onSeek={(ms) => seek(ms, false)}
+          />
+        </Part>
       </section>
       <TranscriptSection
         callId={c.id}
@@ -179,19 +200,29 @@ export function CallDetailPage() {
       />
       <section aria-labelledby="h-qa">
         <h2 id="h-qa">Quality (QA)</h2>
-        <CallQa qa={sorted.qa} fallbackScore={c.qa?.score ?? c.qa_score} />
+        <Part>
+          <CallQa qa={sorted.qa} fallbackScore={c.qa?.score ?? c.qa_score} />
+        </Part>
       </section>
       <section aria-labelledby="h-figures">
         <h2 id="h-figures">Conversation figures</h2>
-        <CallFigures metrics={c.metrics} />
+        <Part>
+          <CallFigures metrics={c.metrics} />
+        </Part>
       </section>
       <section aria-labelledby="h-agents">
         <h2 id="h-agents">Agent outputs</h2>
-        <PiiNote pii={sorted.pii} />
+        <Part>
+          <PiiNote pii={sorted.pii} />
+        </Part>
         {sorted.others.length === 0 ? (
           <p className="muted">No LLM agent output for this call.</p>
         ) : (
-          sorted.others.map((a) => <AgentOutput key={a.id} a={a} />)
+          <Part>
+            {sorted.others.map((a) => (
+              <AgentOutput key={a.id} a={a} />
+            ))}
+          </Part>
         )}
       </section>
       <section aria-labelledby="h-escalations">
@@ -212,11 +243,15 @@ export function CallDetailPage() {
       </section>
       <section aria-labelledby="h-coaching">
         <h2 id="h-coaching">Coaching nudges</h2>
-        <CoachingNudges callId={c.id} />
+        <Part>
+          <CoachingNudges callId={c.id} />
+        </Part>
       </section>
       <section aria-labelledby="h-similar">
         <h2 id="h-similar">Similar calls</h2>
-        <SimilarCalls callId={c.id} />
+        <Part>
+          <SimilarCalls callId={c.id} />
+        </Part>
       </section>
       <Notes callId={c.id} initial={c.notes} />
     </article>
@@ -313,7 +348,7 @@ function Fields({ c }: { c: CallDetail }) {
   );
 }
 
-function TranscriptSection({
+export function TranscriptSection({
   callId,
   load,
   segs,
