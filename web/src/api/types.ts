@@ -54,6 +54,8 @@ export interface Analysis {
   output: unknown;
   model: string;
   created_at: string;
+  agent?: string; // the agent config's name (e.g. "builtin.sentiment"), when the API sends it
+  kind?: string; // "builtin" or "llm", when the API sends it
 }
 
 export interface Escalation {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { apiJson } from "../api/client";
 import { ApiError } from "../api/errors";
@@ -8,8 +8,10 @@ import { AudioPlayer } from "../components/AudioPlayer";
 import { JsonView } from "../components/JsonView";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
+import { formatQaScore, sortAnalyses } from "../lib/callAnalyses";
+import { linesInSpans } from "../lib/callCategories";
 import { downloadText } from "../lib/download";
-import { formatDateTime, formatDuration, formatNumber, formatScore } from "../lib/format";
+import { formatDateTime, formatDuration, formatNumber } from "../lib/format";
 import { currentLine, layoutTimeline, parseSeconds, sortedOrder } from "../lib/timeline";
 import {
   mmss,
@@ -19,6 +21,22 @@ import {
   transcriptToTxt,
   type Segment,
 } from "../lib/transcript";
+
+// The analysis sections come in their own chunk (components/CallAnalysis.tsx).
+const analysis = () => import("../components/CallAnalysis");
+const CallCategories = lazy(() => analysis().then((m) => ({ default: m.CallCategories })));
+const CallFigures = lazy(() => analysis().then((m) => ({ default: m.CallFigures })));
+const CallSummary = lazy(() => analysis().then((m) => ({ default: m.CallSummary })));
+const PiiNote = lazy(() => analysis().then((m) => ({ default: m.PiiNote })));
+const AgentOutput = lazy(() => analysis().then((m) => ({ default: m.AgentOutput })));
+const CallQa = lazy(() => analysis().then((m) => ({ default: m.CallQa })));
+const CoachingNudges = lazy(() => analysis().then((m) => ({ default: m.CoachingNudges })));
+const SimilarCalls = lazy(() => analysis().then((m) => ({ default: m.SimilarCalls })));
+const CallSentiment = lazy(() => analysis().then((m) => ({ default: m.CallSentiment })));
+
+function Part({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
+}
 
 type Load<T> = { state: "loading" } | { state: "error"; status: number; message: string } | { state: "ok"; data: T };
 
@@ -48,6 +66,12 @@ export function CallDetailPage() {
   const order = useMemo(() => sortedOrder(segs), [segs]);
   const durationMs = call.state === "ok" ? call.data.duration_ms : 0;
   const layout = useMemo(() => layoutTimeline(segs, durationMs), [segs, durationMs]);
+  const analyses = call.state === "ok" ? call.data.analyses : null;
+  const sorted = useMemo(() => sortAnalyses(analyses ?? []), [analyses]);
+  // The category chosen among the chips (index into its matches) and the lines it covers.
+  const [category, setCategory] = useState(-1);
+  const spans = category >= 0 ? sorted.categories?.[category]?.spans : undefined;
+  const hits = useMemo(() => linesInSpans(segs, spans ?? []), [segs, spans]);
 
   // Seeks the audio when it is loaded (and plays it when asked); before that the time is
   // kept and applied when the audio's metadata arrives.
@@ -66,6 +90,7 @@ export function CallDetailPage() {
     setAudioReady(false);
     pendingSeek.current = null;
     setTimeMs(0);
+    setCategory(-1);
   }, [id]);
   useEffect(() => {
     if (linkMs != null) seek(linkMs, false);
@@ -128,32 +153,79 @@ export function CallDetailPage() {
       <h1 id="call-title">
         Call {c.id} <StatusBadge status={c.status} />
       </h1>
+      <CallToc />
       <Fields c={c} />
-      <section>
-        <h2 id="h-metrics">Metrics</h2>
-        {c.metrics ? <JsonView value={c.metrics} /> : <p className="muted">No metrics yet.</p>}
+      <section aria-labelledby="h-summary">
+        <h2 id="h-summary">Summary</h2>
+        <Part>
+          <CallSummary summary={sorted.summary} />
+        </Part>
       </section>
-      <section>
-        <h2 id="h-analyses">Analyses</h2>
-        {c.analyses.length === 0 ? (
-          <p className="muted">No analyses yet.</p>
+      <section aria-labelledby="h-recording">
+        <h2 id="h-recording">Recording</h2>
+        <AudioPlayer callId={c.id} audioRef={audioRef} onTime={setTimeMs} onReady={onAudioReady} />
+        {segs.length > 0 && <Timeline layout={layout} timeMs={timeMs} onSeek={(ms) => seek(ms, false)} />}
+      </section>
+      <section aria-labelledby="h-sentiment">
+        <h2 id="h-sentiment">Sentiment</h2>
+        <Part>
+          <CallSentiment
+            sentiment={sorted.sentiment}
+            segs={segs}
+            durationMs={Math.max(c.duration_ms, metricMs(c.metrics))}
+            onSeek={(ms) => seek(ms, false)}
+          />
+        </Part>
+      </section>
+      <section aria-labelledby="h-categories">
+        <h2 id="h-categories">Categories</h2>
+        <Part>
+          <CallCategories
+            matches={sorted.categories}
+            selected={category}
+            hits={hits.size}
+            onSelect={setCategory}
+            onSeek={(ms) => seek(ms, false)}
+          />
+        </Part>
+      </section>
+      <TranscriptSection
+        callId={c.id}
+        load={transcript}
+        segs={segs}
+        current={current}
+        hits={hits}
+        scrollTo={linkLine}
+        onLine={(ms) => seek(ms, true)}
+      />
+      <section aria-labelledby="h-qa">
+        <h2 id="h-qa">Quality (QA)</h2>
+        <Part>
+          <CallQa qa={sorted.qa} fallbackScore={c.qa?.score ?? c.qa_score} />
+        </Part>
+      </section>
+      <section aria-labelledby="h-figures">
+        <h2 id="h-figures">Conversation figures</h2>
+        <Part>
+          <CallFigures metrics={c.metrics} />
+        </Part>
+      </section>
+      <section aria-labelledby="h-agents">
+        <h2 id="h-agents">Agent outputs</h2>
+        <Part>
+          <PiiNote pii={sorted.pii} />
+        </Part>
+        {sorted.others.length === 0 ? (
+          <p className="muted">No LLM agent output for this call.</p>
         ) : (
-          c.analyses.map((a) => (
-            <section key={a.id} className="card analysis">
-              <h3>
-                Agent {a.agent_config_id} v{a.agent_version}
-                <span className="muted small">
-                  {" "}
-                  {a.model ? `${a.model}, ` : ""}
-                  {formatDateTime(a.created_at)}
-                </span>
-              </h3>
-              <JsonView value={a.output} level={4} />
-            </section>
-          ))
+          <Part>
+            {sorted.others.map((a) => (
+              <AgentOutput key={a.id} a={a} />
+            ))}
+          </Part>
         )}
       </section>
-      <section>
+      <section aria-labelledby="h-escalations">
         <h2 id="h-escalations">Escalations</h2>
         {c.escalations.length === 0 ? (
           <p className="muted">No escalations.</p>
@@ -169,21 +241,70 @@ export function CallDetailPage() {
           </ul>
         )}
       </section>
-      <section>
-        <h2 id="h-recording">Recording</h2>
-        <AudioPlayer callId={c.id} audioRef={audioRef} onTime={setTimeMs} onReady={onAudioReady} />
-        {segs.length > 0 && <Timeline layout={layout} timeMs={timeMs} onSeek={(ms) => seek(ms, false)} />}
+      <section aria-labelledby="h-coaching">
+        <h2 id="h-coaching">Coaching nudges</h2>
+        <Part>
+          <CoachingNudges callId={c.id} />
+        </Part>
       </section>
-      <TranscriptSection
-        callId={c.id}
-        load={transcript}
-        segs={segs}
-        current={current}
-        scrollTo={linkLine}
-        onLine={(ms) => seek(ms, true)}
-      />
+      <section aria-labelledby="h-similar">
+        <h2 id="h-similar">Similar calls</h2>
+        <Part>
+          <SimilarCalls callId={c.id} />
+        </Part>
+      </section>
       <Notes callId={c.id} initial={c.notes} />
     </article>
+  );
+}
+
+// The metrics' own duration (ms), 0 when absent.
+function metricMs(m: Record<string, unknown> | null): number {
+  const v = m?.duration_ms;
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+const TOC: [string, string][] = [
+  ["h-fields", "Details"],
+  ["h-summary", "Summary"],
+  ["h-recording", "Recording"],
+  ["h-sentiment", "Sentiment"],
+  ["h-categories", "Categories"],
+  ["h-transcript", "Transcript"],
+  ["h-qa", "QA"],
+  ["h-figures", "Figures"],
+  ["h-agents", "Agent outputs"],
+  ["h-escalations", "Escalations"],
+  ["h-coaching", "Coaching"],
+  ["h-similar", "Similar calls"],
+  ["h-notes", "Notes"],
+];
+
+// The page's sections; a link scrolls to its heading and moves the focus there (the URL, which
+// carries ?t=, is left alone).
+function CallToc() {
+  return (
+    <nav className="call-toc" aria-label="On this page" data-testid="call-toc">
+      <ul>
+        {TOC.map(([id, label]) => (
+          <li key={id}>
+            <a
+              href={`#${id}`}
+              onClick={(e) => {
+                const h = document.getElementById(id);
+                if (!h) return;
+                e.preventDefault();
+                h.setAttribute("tabindex", "-1");
+                h.scrollIntoView({ block: "start" });
+                h.focus({ preventScroll: true });
+              }}
+            >
+              {label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
   );
 }
 
@@ -199,7 +320,7 @@ function Fields({ c }: { c: CallDetail }) {
     ["Language", c.language || "—"],
     ["Customer sentiment", formatNumber(c.customer_sentiment)],
     ["Agent talk ratio", formatNumber(c.agent_talk_ratio)],
-    ["QA score", formatScore(c.qa?.score ?? c.qa_score)],
+    ["QA score", formatQaScore(c.qa?.score ?? c.qa_score)],
     ["External id", c.external_id || "—"],
     ["Attempts", String(c.attempts)],
     ["Status changed", formatDateTime(c.status_changed_at)],
@@ -227,11 +348,12 @@ function Fields({ c }: { c: CallDetail }) {
   );
 }
 
-function TranscriptSection({
+export function TranscriptSection({
   callId,
   load,
   segs,
   current,
+  hits,
   scrollTo,
   onLine,
 }: {
@@ -239,6 +361,7 @@ function TranscriptSection({
   load: Load<TranscriptExport | null>;
   segs: Segment[];
   current: number; // the line being played (-1: none)
+  hits: Set<number>; // lines inside the chosen category's spans
   scrollTo: number; // the ?t= line, scrolled into view once (-1: none)
   onLine: (startMs: number) => void;
 }) {
@@ -267,8 +390,9 @@ function TranscriptSection({
             <li
               key={i}
               data-testid="transcript-line"
-              className={`speaker-${s.speaker === "agent" ? "agent" : "other"}${i === current ? " current" : ""}`}
+              className={`speaker-${s.speaker === "agent" ? "agent" : "other"}${i === current ? " current" : ""}${hits.has(i) ? " category-hit" : ""}`}
               aria-current={i === current ? "true" : undefined}
+              data-category-hit={hits.has(i) ? "true" : undefined}
               onClick={(e) => {
                 // a selection of text is not a click to seek
                 if (!window.getSelection()?.toString()) onLine(s.start_ms);
@@ -288,6 +412,7 @@ function TranscriptSection({
               </button>
               <span className="t-speaker">{s.speaker || "?"}</span>
               <span className="t-text">{s.text}</span>
+              {hits.has(i) && <span className="sr-only"> (in the chosen category)</span>}
             </li>
           ))}
         </ol>
