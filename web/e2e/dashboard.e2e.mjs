@@ -5,7 +5,7 @@
 //   EARSHOT_EMAIL, EARSHOT_PASSWORD, EARSHOT_BID   an admin of the seeded business
 //   EARSHOT_VIEWER_EMAIL a viewer of it (same password)
 //   EARSHOT_CALLS        how many calls the business has
-//   EARSHOT_CALL_ID      a call whose transcript mentions "refund"
+//   EARSHOT_CALL_ID      a call whose transcript mentions "refund" and, alone, "resend"
 //   EARSHOT_CALL_LINES   its transcript's line count
 //   EARSHOT_ANALYST_EMAIL an analyst of it (same password)
 //   EARSHOT_DEMO_CALL_ID a call the fleet transcribed and analysed from a demo recording
@@ -131,10 +131,10 @@ try {
   await page.getByRole("button", { name: "Close" }).click();
 
   // Filter: full-text search narrows the list and lands in the URL.
-  await page.getByLabel("Search transcripts").fill("refund");
+  await page.getByLabel("Search transcripts").fill("resend");
   await page.getByRole("button", { name: "Apply filters" }).click();
   await page.getByText("1 call loaded").waitFor();
-  check(page.url().includes("q=refund"), "the filter is kept in the URL");
+  check(page.url().includes("q=resend"), "the filter is kept in the URL");
   const callId = need("EARSHOT_CALL_ID");
   check((await rows.first().getAttribute("data-call-id")) === callId, "the search finds the refund call");
 
@@ -182,6 +182,23 @@ try {
   await page.locator('[data-testid="transcript-line"][aria-current="true"]').waitFor();
   check(true, "the line being played is highlighted");
   await audio.evaluate((a) => a.pause());
+  // What the fleet measured and analysed, rendered: figures from the audio, the sentiment
+  // curve, the matched categories on the transcript, the QA answers, the summary.
+  const loud = page.locator("[data-testid=call-figures] [data-figure=agent_loudness]");
+  check(/-\d+(\.\d)? \/ -\d+(\.\d)? dBFS/.test(await loud.innerText()), `the recording's loudness is shown (${(await loud.innerText()).replace(/\s+/g, " ")})`);
+  check(/\d/.test(await page.locator("[data-testid=call-figures] [data-figure=agent_talk_ratio]").innerText()), "the talk ratio is shown");
+  await page.getByTestId("sentiment-summary").waitFor();
+  await page.locator("[data-testid=sentiment-chart] canvas").first().waitFor();
+  check(true, "the sentiment curve per speaker is drawn");
+  const chips = page.getByTestId("category-chip");
+  await chips.first().waitFor();
+  await chips.first().click();
+  const spansText = await page.getByTestId("category-spans").innerText();
+  const hitsSaid = Number((/(\d+) transcript lines? highlighted/.exec(spansText) || [])[1]);
+  const hitLines = await page.locator('[data-testid="transcript-line"][data-category-hit="true"]').count();
+  check(hitsSaid === hitLines, `choosing category ${(await chips.first().innerText()).split("·")[0].trim()} highlights its ${hitLines} transcript lines`);
+  check((await page.getByTestId("qa-answer").count()) >= 5, `the QA scorecard's ${await page.getByTestId("qa-answer").count()} answers are listed`);
+  check((await page.getByTestId("call-summary").innerText()).trim().length > 0, "the summary is rendered");
   await audit("call-recorded");
 
   await page.goto(`${base}/calls/${callId}`);
@@ -270,6 +287,72 @@ try {
   check((await secret.count()) === 0, "the secret is gone once dismissed");
   await page.getByText("crm export").first().waitFor();
   check(true, "the new key is listed");
+
+  // Admin: a user is created and listed.
+  const bidName = need("EARSHOT_BID");
+  await page.goto(`${base}/admin/users`);
+  await page.locator("#u-email").fill(`second-analyst@${bidName}.test`);
+  await page.locator("#u-role").selectOption("analyst");
+  await page.locator("#u-pass").fill(need("EARSHOT_PASSWORD"));
+  await page.getByRole("button", { name: "Create user" }).click();
+  await page.getByTestId("user-row").filter({ hasText: `second-analyst@${bidName}.test` }).waitFor();
+  check(true, "a new user is created and listed");
+  await audit("admin-users");
+
+  // Admin: a webhook to a cloud metadata address is refused with the server's reason; one to
+  // a public host is created and its signing secret shown once.
+  await page.goto(`${base}/admin/webhooks`);
+  await page.locator("#wh-url").fill("http://169.254.169.254/latest/meta-data");
+  await page.getByRole("button", { name: "Create webhook" }).click();
+  await page.getByRole("alert").filter({ hasText: "destination not allowed" }).waitFor();
+  check(true, "a webhook to a link-local address is refused with the server's reason");
+  await page.locator("#wh-url").fill("https://hooks.example.com/earshot");
+  await page.getByRole("button", { name: "Create webhook" }).click();
+  await page.getByTestId("webhook-secret").waitFor();
+  await page.getByTestId("webhook-row").filter({ hasText: "hooks.example.com" }).waitFor();
+  check(true, "a webhook is created, listed, and its signing secret shown");
+  await audit("admin-webhooks");
+
+  // Admin: a scorecard question the analyzer would refuse shows the server's message.
+  await page.goto(`${base}/admin/scorecards`);
+  await page.locator("#r-name").fill("Broken card");
+  await page.locator("#r-json").fill('[{"id": "q1", "text": "Greets", "weight": 0, "answer": {"kind": "metric", "metric": "agent_talk_ratio", "op": "<", "value": 0.6}}]');
+  const refusedCard = page.waitForResponse((r) => r.url().includes("/scorecards") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  const cardAnswer = await refusedCard;
+  const cardReason = (await cardAnswer.json()).error.message;
+  check(cardAnswer.status() === 400, `the server refuses the scorecard (${cardReason})`);
+  await page.getByRole("alert").filter({ hasText: cardReason }).waitFor();
+  check(true, "the scorecard editor shows the server's validation message");
+  await audit("admin-scorecards");
+
+  // Admin: a pipeline secret is written, then shown as set and never read back.
+  await page.goto(`${base}/admin/pipeline`);
+  await page.getByRole("button", { name: "Add a secret" }).click();
+  await page.getByLabel("New secret name").last().fill("crm_api_key");
+  const secretValue = `s3cret-${Date.now()}`;
+  await page.getByLabel("value (not set yet)").last().fill(secretValue);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByTestId("secret-row").filter({ hasText: "crm_api_key" }).waitFor();
+  await page.reload();
+  await page.getByTestId("secret-row").filter({ hasText: "crm_api_key: set" }).waitFor();
+  check(!(await page.content()).includes(secretValue), "a pipeline secret is saved, shown as set, and never sent back");
+  await audit("admin-pipeline");
+
+  // Admin: notification settings are saved.
+  await page.goto(`${base}/admin/notifications`);
+  await page.locator("#n-emails").fill("qa-lead@example.com");
+  const savedSettings = page.waitForResponse((r) => r.url().includes("/notify/settings") && r.request().method() === "PUT");
+  await page.getByTestId("notify-save").click();
+  check((await savedSettings).status() === 200, "the notification settings are accepted");
+  await page.reload();
+  await page.locator("#n-emails").waitFor();
+  check((await page.locator("#n-emails").inputValue()).includes("qa-lead@example.com"), "notification settings are saved");
+  await audit("admin-notifications");
+  await page.goto(`${base}/admin/agents`);
+  await page.getByTestId("agent-config-form").waitFor();
+  await page.waitForLoadState("networkidle");
+  await audit("admin-agents");
 
   // Signing out ends it: a reload shows the login page.
   await page.getByRole("button", { name: "Sign out" }).click();
