@@ -59,7 +59,7 @@ try {
     await page.evaluate(axeSource);
     const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
     const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    check(serious.length === 0, `${name}: no serious accessibility violations ${serious.map((v) => `${v.id}: ${v.help}`).join("; ")}`);
+    check(serious.length === 0, `${name}: no serious accessibility violations ${serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`).join("; ")}`);
   }
 
   async function signIn(email, bid = need("EARSHOT_BID")) {

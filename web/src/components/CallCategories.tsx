@@ -47,7 +47,7 @@ export function CallCategories({
             <ul className="span-list">
               {chosen.spans.map((s, i) => (
                 <li key={i}>
-                  <button type="button" className="link" onClick={() => onSeek(s.start_ms)} aria-label={`Play ${chosen.name} from ${mmss(s.start_ms)}`}>
+                  <button type="button" className="link" onClick={() => onSeek(s.start_ms)} aria-label={`${mmss(s.start_ms)}–${mmss(s.end_ms)}: play this ${chosen.name} span`}>
                     {mmss(s.start_ms)}–{mmss(s.end_ms)}
                   </button>
                 </li>

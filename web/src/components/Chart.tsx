@@ -16,7 +16,7 @@ export interface ChartSeries {
 }
 
 export type ChartKind =
-  | { type: "days" } // x: Unix seconds at UTC midnights
+  | { type: "days" } // x: Unix seconds at UTC midnights of the days the API names (its days are local with utc_offset_minutes)
   | { type: "bars"; labels: string[] }; // x: bar index
 
 interface Props {
@@ -138,7 +138,7 @@ export function Chart(props: Props) {
         <caption>{props.title}: the chart's data</caption>
         <thead>
           <tr>
-            <th scope="col">{props.kind.type === "bars" ? "Item" : "Day (UTC)"}</th>
+            <th scope="col">{props.kind.type === "bars" ? "Item" : "Day"}</th>
             {props.series.map((s) => (
               <th scope="col" key={s.label}>
                 {s.label}

@@ -197,6 +197,7 @@ export function CallDetailPage() {
         hits={hits}
         scrollTo={linkLine}
         onLine={(ms) => seek(ms, true)}
+        isPlaying={() => audioRef.current != null && !audioRef.current.paused}
       />
       <section aria-labelledby="h-qa">
         <h2 id="h-qa">Quality (QA)</h2>
@@ -356,6 +357,7 @@ export function TranscriptSection({
   hits,
   scrollTo,
   onLine,
+  isPlaying = () => false,
 }: {
   callId: number;
   load: Load<TranscriptExport | null>;
@@ -364,8 +366,20 @@ export function TranscriptSection({
   hits: Set<number>; // lines inside the chosen category's spans
   scrollTo: number; // the ?t= line, scrolled into view once (-1: none)
   onLine: (startMs: number) => void;
+  isPlaying?: () => boolean; // the recording is playing: the list follows the played line
 }) {
   const listRef = useRef<HTMLOListElement>(null);
+  const [follow, setFollow] = useState(true);
+  // While the recording plays, the line being played is kept in view (only when it has left
+  // the view, so reading around it is not disturbed), unless "Follow playback" is off.
+  useEffect(() => {
+    if (!follow || current < 0 || !isPlaying()) return;
+    const li = listRef.current?.children[current];
+    if (!li || typeof li.getBoundingClientRect !== "function") return;
+    const r = li.getBoundingClientRect();
+    if ((r.top < 0 || r.bottom > window.innerHeight) && typeof li.scrollIntoView === "function")
+      li.scrollIntoView({ block: "center", behavior: "smooth" });
+  }, [current, follow]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     if (scrollTo < 0) return;
     const li = listRef.current?.children[scrollTo];
@@ -424,6 +438,12 @@ export function TranscriptSection({
     <section>
       <div className="page-head">
         <h2 id="h-transcript">Transcript</h2>
+        {t && segs.length > 0 && (
+          <label className="follow small">
+            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} data-testid="follow-playback" /> Follow
+            playback
+          </label>
+        )}
         {t && segs.length > 0 && (
           <span className="downloads" role="group" aria-label="Download transcript">
             <button type="button" className="secondary" onClick={() => downloadText(transcriptToTxt(segs), `${base}.txt`, "text/plain;charset=utf-8")}>
