@@ -369,7 +369,14 @@ try {
   await page.getByLabel("Business").fill(need("EARSHOT_BID"));
   await page.getByRole("button", { name: "Sign in" }).click();
   await rows.first().waitFor();
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  check(await fits(), "the calls page fits a phone's width (no sideways scrolling)");
   await audit("calls-phone");
+  await page.goto(`${base}/calls/${need("EARSHOT_DEMO_CALL_ID")}`);
+  await lines.first().waitFor();
+  await page.getByTestId("call-figures").waitFor();
+  check(await fits(), "the call page fits a phone's width");
+  await audit("call-phone");
 
   // An analyst: the rule editors but not user management; notes but no uploads.
   await page.getByRole("button", { name: "Sign out" }).click();
