@@ -19,13 +19,15 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-// Runs until `signal` aborts, or the session is refused (401/403 after a refresh).
+// Runs until `signal` aborts, or the session is refused (401/403 after a refresh). `from`:
+// the id of the last event already applied (the gateway replays what came after it).
 export async function followEvents(
   signal: AbortSignal,
   onEvent: (e: SseEvent) => void,
   onState: (s: LiveState) => void,
+  from = "",
 ): Promise<void> {
-  let lastId = "";
+  let lastId = from;
   let delay = 1_000;
   onState("connecting");
   while (!signal.aborted) {

@@ -2,8 +2,9 @@
 // module memory for a short while so that coming back from a call (the browser's Back, or
 // a link to the same filters) shows the same rows at the same place without loading them
 // again. Keyed by the business and the list's query string; entries expire after `ttlMs`
-// (live events keep a shown list current, but not one that is not shown, so a stale entry
-// is not reused); at most `max` entries, the oldest dropped first.
+// (live events keep a shown list current; a list shown again follows the events from the
+// last one it had applied, `lastEventId`, so the gateway replays what it missed meanwhile);
+// at most `max` entries, the oldest dropped first.
 
 export interface CachedList<Row> {
   rows: Row[];
@@ -11,6 +12,7 @@ export interface CachedList<Row> {
   done: boolean;
   scrollTop: number; // the list's own scroll position
   pageY: number; // the window's
+  lastEventId?: string; // the last live event applied to `rows` ("" or absent: none)
 }
 
 export interface ListCache<Row> {

@@ -39,6 +39,7 @@ interface ListState {
   error: string | null;
   scrollTop: number; // where the list was left (restored when it is shown again)
   pageY: number;
+  lastEventId?: string; // a cached list: the last live event applied to its rows
 }
 
 const EMPTY: Omit<ListState, "key"> = { rows: [], cursor: null, done: false, loading: true, error: null, scrollTop: 0, pageY: 0 };
@@ -73,6 +74,8 @@ export function CallsPage() {
   // Calls created since the list was loaded (live events of calls it does not hold).
   const [newCalls, setNewCalls] = useState(0);
   const listRef = useRef(list);
+  // The last live event applied; a list from the cache resumes the events after its own.
+  const lastEventId = useRef(list.lastEventId ?? "");
   listRef.current = list;
   // Where the shown list is scrolled to (its key: the list it belongs to).
   const scroll = useRef({ key: cacheKey, top: list.scrollTop });
@@ -124,7 +127,11 @@ export function CallsPage() {
     const s = listRef.current;
     if (!shown.current || blocked || s.error || s.rows.length === 0 || s.key !== cacheKey) return;
     const top = scroll.current.key === cacheKey ? scroll.current.top : 0;
-    listCache.put(cacheKey, { rows: s.rows, cursor: s.cursor, done: s.done, scrollTop: top, pageY: window.scrollY }, Date.now());
+    listCache.put(
+      cacheKey,
+      { rows: s.rows, cursor: s.cursor, done: s.done, scrollTop: top, pageY: window.scrollY, lastEventId: lastEventId.current },
+      Date.now(),
+    );
   }, [blocked, cacheKey]);
   useEffect(() => {
     if (!list.loading) remember();
@@ -155,21 +162,37 @@ export function CallsPage() {
     if (!blocked) void loadPage(null, g);
   }, [loadPage, blocked, cacheKey]);
 
-  // Live status of the loaded calls.
+  // Live status of the loaded calls. A list from the cache resumes the events after the last
+  // one it had applied (the gateway replays the rest, so it does not miss what changed while
+  // it was not shown); a freshly loaded list keeps the stream that is running.
+  const stream = useRef<AbortController | null>(null);
+  const resumeFrom = list.lastEventId;
   useEffect(() => {
+    if (stream.current && resumeFrom === undefined) return;
+    stream.current?.abort();
     const ac = new AbortController();
+    stream.current = ac;
+    lastEventId.current = resumeFrom ?? lastEventId.current;
     void followEvents(
       ac.signal,
       (e) => {
+        lastEventId.current = e.id;
         const c = parseLiveEvent(e.event, e.data);
         if (!c) return;
         if (isUnseenNewCall(listRef.current.rows, c)) setNewCalls((n) => n + 1);
         else setList((s) => ({ ...s, rows: applyLiveChange(s.rows, c) }));
       },
       setLive,
+      lastEventId.current,
     );
-    return () => ac.abort();
-  }, []);
+  }, [list.key, resumeFrom]);
+  useEffect(
+    () => () => {
+      stream.current?.abort();
+      stream.current = null;
+    },
+    [],
+  );
 
   const loadMore = useCallback(() => {
     if (list.loading || list.done || list.error || !list.cursor) return;
