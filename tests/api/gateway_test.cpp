@@ -1,13 +1,18 @@
 // The gateway over real HTTP against the real database, broker and Redis.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <fstream>
 #include <set>
 
 #include "earshot/analytics/categories.hpp"
+#include "earshot/api/audio_link.hpp"
+#include "earshot/api/jwt.hpp"
+#include "earshot/core/log.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "fakes/fake_clock.hpp"
 #include "gateway_fixture.hpp"
 #include "process.hpp"
 #include "storage/test_main_env.hpp"
@@ -566,6 +571,7 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
   const auto nid = std::to_string(note.json["id"].get<std::int64_t>());
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 204);
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 404);
+
 }
 
 TEST(GatewayCalls, ReprocessPublishesAndDeleteRemovesEverything) {
@@ -748,6 +754,179 @@ TEST(EarshotBusinessCommand, RegistersABusinessWhoseAdminCanLogIn) {
 
 namespace earshot::testing {
 namespace {
+
+// ---- signed recording links -----------------------------------------------------------
+
+// A recording of `bid` in the gateway's local store, on a new call; returns the call id.
+std::string call_with_recording(Gateway& gw, const std::string& bid, const std::string& name,
+                                const std::string& bytes) {
+  const std::string key = bid + "/" + name;
+  std::filesystem::create_directories(gw.objects / bid);
+  std::ofstream(gw.objects / key, std::ios::binary) << bytes;
+  return std::to_string(seed_call(bid, name, "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed, key));
+}
+
+std::string error_message(const HttpReply& r) {
+  return r.json.is_object() && r.json.contains("error") ? r.json["error"].value("message", "") : r.body;
+}
+
+// The query string of a link, "bid=..&exp=..&sig=..", split into its values.
+std::map<std::string, std::string> link_query(const std::string& url) {
+  std::map<std::string, std::string> out;
+  std::string q = url.substr(url.find('?') + 1);
+  std::size_t i = 0;
+  while (i <= q.size()) {
+    const auto amp = std::min(q.find('&', i), q.size());
+    const std::string kv = q.substr(i, amp - i);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    i = amp + 1;
+  }
+  return out;
+}
+
+TEST(GatewayAudioLinkAttack, ASignedLinkServesOnlyItsOwnCallOfItsOwnBusinessUntilItExpires) {
+  auto& gw = gateway();
+  const auto x = gw.new_business("link-x");
+  const auto y = gw.new_business("link-y");
+  const auto viewer = gw.user_token(x, "viewer");
+  std::string audio(1000, '\0');
+  for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i % 251);
+  const auto a = call_with_recording(gw, x, "a.wav", audio);
+  const auto a2 = call_with_recording(gw, x, "a2.wav", "second recording of x");
+  const auto b = call_with_recording(gw, y, "b.wav", "y's secret recording");
+  const auto silent = std::to_string(seed_call(x, "silent", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed));
+
+  // A viewer may ask; the link names the call, the business, the expiry and the signature.
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto made = gw.request("POST", "/api/v1/calls/" + a + "/audio-url", viewer);
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string url = made.json["url"];
+  ASSERT_TRUE(url.starts_with("/api/v1/calls/" + a + "/audio?")) << url;
+  auto q = link_query(url);
+  EXPECT_EQ(q["bid"], x);
+  EXPECT_NEAR(static_cast<double>(std::stoll(q["exp"])), static_cast<double>(now + 600), 5.0);
+  EXPECT_EQ(q["sig"].size(), 43U);
+  EXPECT_EQ(made.json["expires_at"],
+            queue::format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(q["exp"])))));
+  // No recording, another business's call, an unknown call: 404.
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + silent + "/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + b + "/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/999999999/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + a + "/audio-url").status, 401);
+
+  // Without any credentials: the whole recording, and byte ranges (206) as <audio> asks.
+  auto full = gw.request("GET", url);
+  ASSERT_EQ(full.status, 200) << full.body;
+  EXPECT_EQ(full.body, audio);
+  EXPECT_EQ(full.header("Content-Type"), "audio/wav");
+  EXPECT_EQ(full.header("Accept-Ranges"), "bytes");
+  auto part = gw.request("GET", url, "", nullptr, {{"Range", "bytes=100-199"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, audio.substr(100, 100));
+  EXPECT_EQ(part.header("Content-Range"), "bytes 100-199/1000");
+  auto open = gw.request("GET", url, "", nullptr, {{"Range", "bytes=900-"}});
+  EXPECT_EQ(open.status, 206);
+  EXPECT_EQ(open.body, audio.substr(900));
+
+  auto refused = [&](const std::string& path, const std::string& reason) {
+    auto r = gw.request("GET", path);
+    EXPECT_EQ(r.status, 401) << path << " " << r.body;
+    EXPECT_EQ(error_message(r), reason) << path;
+    EXPECT_EQ(r.body.find("recording"), std::string::npos);
+  };
+  const std::string sig = q["sig"], exp = q["exp"];
+  auto link = [](const std::string& call, const std::string& bid, const std::string& e, const std::string& s) {
+    return fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}&sig={}", call, bid, e, s);
+  };
+  // Call A's signature on call A2 (same business) and on Y's call B.
+  refused(link(a2, x, exp, sig), "audio link invalid");
+  refused(link(b, x, exp, sig), "audio link invalid");
+  refused(link(b, y, exp, sig), "audio link invalid");
+  refused(link(a, y, exp, sig), "audio link invalid");
+  // A MAC made with the server's own key for business X and Y's call id: authentic for X, but
+  // X has no such call (every lookup is scoped by the link's business).
+  const api::AudioLinkSigner server(api::audio_link_key(*gw.keys), SystemClock::instance());
+  const auto forged_exp = std::stoll(exp);
+  const std::string forged_sig = api::base64url_encode(server.mac(x, std::stoll(b), forged_exp));
+  auto cross = gw.request("GET", link(b, x, exp, forged_sig));
+  EXPECT_EQ(cross.status, 404) << cross.body;
+  EXPECT_EQ(cross.body.find("secret"), std::string::npos);
+  refused(link(b, y, exp, forged_sig), "audio link invalid");  // X's MAC presented as Y's
+  // Expired (signed 11 minutes ago), and an authentic expiry an hour ahead.
+  FakeClock past;
+  past.set_wall(std::chrono::system_clock::now() - std::chrono::minutes(11));
+  auto old = *api::AudioLinkSigner(api::audio_link_key(*gw.keys), past).sign(x, std::stoll(a));
+  refused(link(a, x, std::to_string(old.exp), old.sig), "audio link expired");
+  FakeClock future;
+  future.set_wall(std::chrono::system_clock::now() + std::chrono::hours(1));
+  auto far = *api::AudioLinkSigner(api::audio_link_key(*gw.keys), future).sign(x, std::stoll(a));
+  refused(link(a, x, std::to_string(far.exp), far.sig), "audio link invalid");
+  // exp tampered, the signature truncated, garbage, empty or missing, the business missing.
+  refused(link(a, x, std::to_string(forged_exp + 600), sig), "audio link invalid");
+  refused(link(a, x, std::to_string(forged_exp - 1), sig), "audio link invalid");
+  refused(link(a, x, exp + "0", sig), "audio link invalid");
+  refused(link(a, x, exp, sig.substr(0, 42)), "audio link invalid");
+  refused(link(a, x, exp, sig.substr(0, 10)), "audio link invalid");
+  refused(link(a, x, exp, std::string(43, 'A')), "audio link invalid");
+  refused(link(a, x, exp, "%27%20OR%201%3D1--"), "audio link invalid");
+  refused(link(a, x, exp, ""), "audio link invalid");
+  refused(fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}", a, x, exp), "audio link invalid");
+  refused(fmt::format("/api/v1/calls/{}/audio?exp={}&sig={}", a, exp, sig), "audio link invalid");
+  refused(link(a, "NOT%20A%20BID", exp, sig), "audio link invalid");
+  // The link is no credential anywhere else: transcript, detail, notes, another route's audio-url.
+  for (const std::string other : {"/transcript", "", "/notes", "/audio-url"}) {
+    const std::string path = "/api/v1/calls/" + a + other + url.substr(url.find('?'));
+    auto r = gw.request(other == "/audio-url" ? "POST" : "GET", path);
+    EXPECT_EQ(r.status, 401) << path;
+    EXPECT_EQ(error_message(r), "credentials required") << path;
+  }
+  // With credentials the route works as before, whatever the query says.
+  auto bearer = gw.request("GET", link(a, x, exp, "garbage"), viewer);
+  EXPECT_EQ(bearer.status, 200);
+  EXPECT_EQ(bearer.body, audio);
+  auto other_bearer = gw.request("GET", url, gw.user_token(y, "admin"));
+  EXPECT_EQ(other_bearer.status, 404);  // Y's admin with X's link: Y's own view, no such call
+  // A business disabled since: its links end with it.
+  ASSERT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + x, gw.platform_token, {{"status", "disabled"}}).status,
+            200);
+  refused(url, "audio link invalid");
+}
+
+TEST(GatewayAudioLinkAttack, TheSignatureNeverReachesTheLog) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("link-log");
+  const auto id = call_with_recording(gw, bid, "r.wav", "recording bytes");
+  auto made = gw.request("POST", "/api/v1/calls/" + id + "/audio-url", gw.user_token(bid, "viewer"));
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string url = made.json["url"];
+  const std::string sig = link_query(url)["sig"];
+  std::ostringstream out;
+  log::init_with_sink("gateway-test", "debug", log::Format::kJson,
+                      std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  auto ok = gw.request("GET", url);
+  auto bad = gw.request("GET", url.substr(0, url.size() - 1));  // the signature cut short
+  // The access log line is written once the response is out: wait for both.
+  const bool logged = wait_until(
+      [&] {
+        const std::string text = out.str();
+        std::size_t n = 0;
+        for (auto p = text.find("/api/v1/calls/" + id + "/audio"); p != std::string::npos;
+             p = text.find("/api/v1/calls/" + id + "/audio", p + 1)) {
+          ++n;
+        }
+        return n >= 2;
+      },
+      std::chrono::seconds(5));
+  const std::string text = out.str();
+  log::init("gateway-test", "warn");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_TRUE(logged) << text;
+  EXPECT_EQ(text.find(sig), std::string::npos) << text;
+  EXPECT_EQ(text.find(sig.substr(0, 20)), std::string::npos) << text;
+}
 
 TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
   auto& gw = gateway();
