@@ -572,6 +572,46 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 204);
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 404);
 
+  // Each analysis names its agent config and kind (null once the config is deleted).
+  auto& db = StorageEnvironment::db();
+  storage::MySqlAgentConfigRepository configs(db);
+  storage::MySqlAnalysisRepository analyses(db);
+  const auto t = tenant(bid);
+  auto config_id = [&](const std::string& name, storage::AgentKind kind) -> storage::Id {
+    const auto all = configs.list(t, false);
+    EXPECT_TRUE(all);
+    for (const auto& c : all.value()) {
+      if (c.name == name) return c.id;
+    }
+    storage::AgentConfig c;
+    c.name = name;
+    c.kind = kind;
+    c.prompt_template = kind == storage::AgentKind::kLlm ? "Summarise {{transcript}}" : "";
+    return *configs.create(t, c);
+  };
+  const auto qa = config_id("builtin.qa", storage::AgentKind::kBuiltin);
+  const auto upsell = config_id("upsell_probe", storage::AgentKind::kLlm);
+  const auto gone = config_id("retired_probe", storage::AgentKind::kLlm);
+  storage::CallAnalysisResult res;
+  res.analyses = {storage::AnalysisInput{qa, 1, R"({"score":0.8})", "", "", 0, 0, 0},
+                  storage::AnalysisInput{upsell, 1, R"({"upsell":true})", "llama3", "", 0, 0, 0},
+                  storage::AnalysisInput{gone, 1, R"({"old":1})", "llama3", "", 0, 0, 0}};
+  res.at = storage::to_timestamp(std::chrono::system_clock::now());
+  ASSERT_TRUE(analyses.record(t, std::stoll(id), res));
+  ASSERT_TRUE(configs.remove(t, gone));
+  auto named = gw.request("GET", "/api/v1/calls/" + id, viewer);
+  ASSERT_EQ(named.status, 200) << named.body;
+  std::map<storage::Id, json> by_config;
+  for (const auto& a : named.json["analyses"]) by_config[a["agent_config_id"].get<storage::Id>()] = a;
+  ASSERT_EQ(by_config.size(), 3U) << named.body;
+  EXPECT_EQ(by_config[qa]["agent"], "builtin.qa");
+  EXPECT_EQ(by_config[qa]["kind"], "builtin");
+  EXPECT_EQ(by_config[qa]["output"]["score"], 0.8);
+  EXPECT_EQ(by_config[upsell]["agent"], "upsell_probe");
+  EXPECT_EQ(by_config[upsell]["kind"], "llm");
+  EXPECT_EQ(by_config[upsell]["model"], "llama3");
+  EXPECT_TRUE(by_config[gone]["agent"].is_null()) << by_config[gone];
+  EXPECT_TRUE(by_config[gone]["kind"].is_null());
 }
 
 TEST(GatewayCalls, ReprocessPublishesAndDeleteRemovesEverything) {
