@@ -1069,6 +1069,127 @@ TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
 namespace earshot::testing {
 namespace {
 
+// Three calls around midnight UTC: their local day and hour move with utc_offset_minutes,
+// and so do the days from/to name; each day carries its own averages.
+TEST(GatewayAnalytics, OverviewDaysAndHoursFollowTheCallersUtcOffset) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("tz");
+  const auto viewer = gw.user_token(bid, "viewer");
+  auto& db = StorageEnvironment::db();
+  storage::MySqlHumanAgentRepository agents(db);
+  storage::MySqlCallRepository calls(db);
+  storage::MySqlMetricsRepository metrics(db);
+  storage::MySqlAnalysisRepository analyses(db);
+  const auto t = tenant(bid);
+  const auto ann = *agents.upsert(t, {"ann", "Ann", "north", "Pune"});
+  using namespace std::chrono;
+  const sys_days nov20 = year(2026) / November / 20;
+  struct Seed {
+    storage::Timestamp at;
+    std::optional<double> sentiment, talk, qa;
+  };
+  int n = 0;
+  for (const Seed& sd : {Seed{nov20 + 23h + 30min, 0.5, 0.4, 0.8}, Seed{nov20 + 24h + 30min, -0.5, 0.6, {}},
+                         Seed{nov20 + 36h, {}, {}, {}}}) {
+    storage::CallInput in;
+    in.external_id = "tz" + std::to_string(++n);
+    in.human_agent_id = ann;
+    in.started_at = sd.at;
+    const auto id = calls.upsert(t, in)->id;
+    if (sd.sentiment) {
+      storage::CallMetrics m;
+      m.call_id = id;
+      m.customer_sentiment = sd.sentiment;
+      m.agent_talk_ratio = sd.talk;
+      ASSERT_TRUE(metrics.put(t, m));
+    }
+    if (sd.qa) {
+      storage::CallAnalysisResult r;
+      r.qa_score = sd.qa;
+      r.at = in.started_at;
+      ASSERT_TRUE(analyses.record(t, id, r));
+    }
+  }
+  auto overview = [&](const std::string& query) {
+    auto r = gw.request("GET", "/api/v1/analytics/overview?" + query, viewer);
+    EXPECT_EQ(r.status, 200) << query << " " << r.body;
+    return r.json;
+  };
+  auto hours = [](const json& o) {
+    std::map<int, int> out;
+    for (const auto& h : o["volume_by_hour"]) out[h["hour"].get<int>()] = h["calls"].get<int>();
+    return out;
+  };
+  // UTC: two days; the 20th has the first call's figures, the 21st the second's (the third
+  // call has none), no QA score that day.
+  auto utc = overview("from=2026-11-20&to=2026-11-22");
+  EXPECT_EQ(utc["calls"], 3);
+  EXPECT_EQ(utc["utc_offset_minutes"], 0);
+  ASSERT_EQ(utc["volume_by_day"].size(), 2u) << utc;
+  EXPECT_EQ(utc["volume_by_day"][0], (json{{"day", "2026-11-20"},
+                                           {"calls", 1},
+                                           {"avg_customer_sentiment", 0.5},
+                                           {"avg_qa_score", 0.8},
+                                           {"avg_agent_talk_ratio", 0.4}}));
+  EXPECT_EQ(utc["volume_by_day"][1]["day"], "2026-11-21");
+  EXPECT_EQ(utc["volume_by_day"][1]["calls"], 2);
+  EXPECT_DOUBLE_EQ(utc["volume_by_day"][1]["avg_customer_sentiment"].get<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(utc["volume_by_day"][1]["avg_agent_talk_ratio"].get<double>(), 0.6);
+  EXPECT_TRUE(utc["volume_by_day"][1]["avg_qa_score"].is_null());
+  EXPECT_EQ(hours(utc), (std::map<int, int>{{0, 1}, {12, 1}, {23, 1}}));
+  // UTC+1: all three on the local 21st, an hour later.
+  auto east = overview("from=2026-11-20&to=2026-11-22&utc_offset_minutes=60");
+  EXPECT_EQ(east["calls"], 3);
+  ASSERT_EQ(east["volume_by_day"].size(), 1u) << east;
+  EXPECT_EQ(east["volume_by_day"][0]["day"], "2026-11-21");
+  EXPECT_EQ(east["volume_by_day"][0]["calls"], 3);
+  EXPECT_NEAR(east["volume_by_day"][0]["avg_customer_sentiment"].get<double>(), 0.0, 1e-9);
+  EXPECT_DOUBLE_EQ(east["volume_by_day"][0]["avg_qa_score"].get<double>(), 0.8);
+  EXPECT_NEAR(east["volume_by_day"][0]["avg_agent_talk_ratio"].get<double>(), 0.5, 1e-9);
+  EXPECT_EQ(hours(east), (std::map<int, int>{{0, 1}, {1, 1}, {13, 1}}));
+  // UTC-1 (and minutes: -90 moves 00:30 to 23:00 of the 20th).
+  auto west = overview("from=2026-11-20&to=2026-11-22&utc_offset_minutes=-90");
+  ASSERT_EQ(west["volume_by_day"].size(), 2u) << west;
+  EXPECT_EQ(west["volume_by_day"][0]["day"], "2026-11-20");
+  EXPECT_EQ(west["volume_by_day"][0]["calls"], 2);
+  EXPECT_EQ(west["volume_by_day"][1]["day"], "2026-11-21");
+  EXPECT_EQ(west["volume_by_day"][1]["calls"], 1);
+  EXPECT_TRUE(west["volume_by_day"][1]["avg_customer_sentiment"].is_null());
+  EXPECT_EQ(hours(west), (std::map<int, int>{{10, 1}, {22, 1}, {23, 1}}));
+  // from/to dates are local days: the local 21st at UTC+1 starts at 23:00Z on the 20th.
+  auto day21_utc = overview("from=2026-11-21&to=2026-11-22");
+  EXPECT_EQ(day21_utc["calls"], 2);
+  EXPECT_EQ(day21_utc["from"], "2026-11-21T00:00:00.000Z");
+  auto day21_east = overview("from=2026-11-21&to=2026-11-22&utc_offset_minutes=60");
+  EXPECT_EQ(day21_east["calls"], 3);
+  EXPECT_EQ(day21_east["from"], "2026-11-20T23:00:00.000Z");
+  EXPECT_EQ(day21_east["to"], "2026-11-21T23:00:00.000Z");
+  // A time (not a date) is the instant it names, whatever the offset.
+  auto instant = overview("from=2026-11-21T00:00:00Z&to=2026-11-22T00:00:00Z&utc_offset_minutes=60");
+  EXPECT_EQ(instant["calls"], 2);
+  // The agent's daily series follows the offset too.
+  const auto agent_path = "/api/v1/analytics/agents/" + std::to_string(ann) + "?from=2026-11-20&to=2026-11-22";
+  auto daily_utc = gw.request("GET", agent_path, viewer);
+  ASSERT_EQ(daily_utc.status, 200) << daily_utc.body;
+  ASSERT_EQ(daily_utc.json["daily"].size(), 2u);
+  auto daily_east = gw.request("GET", agent_path + "&utc_offset_minutes=60", viewer);
+  ASSERT_EQ(daily_east.status, 200) << daily_east.body;
+  ASSERT_EQ(daily_east.json["daily"].size(), 1u) << daily_east.body;
+  EXPECT_EQ(daily_east.json["daily"][0]["day"], "2026-11-21");
+  EXPECT_EQ(daily_east.json["daily"][0]["calls"], 3);
+  // The extremes are accepted; anything else is 400 naming the parameter.
+  EXPECT_EQ(overview("utc_offset_minutes=840")["utc_offset_minutes"], 840);
+  EXPECT_EQ(overview("utc_offset_minutes=-840")["utc_offset_minutes"], -840);
+  for (const std::string bad : {"841", "-841", "abc", "1.5", "", "60%20", "%2B60", "99999999999999999999", "0x10"}) {
+    for (const std::string& path :
+         {std::string("/api/v1/analytics/overview"), agent_path.substr(0, agent_path.find('?'))}) {
+      auto r = gw.request("GET", path + "?utc_offset_minutes=" + bad, viewer);
+      EXPECT_EQ(r.status, 400) << path << " " << bad << " " << r.body;
+      EXPECT_EQ(error_message(r), "utc_offset_minutes must be an integer -840..840") << bad;
+    }
+  }
+}
+
 TEST(GatewayPipeline, StatusCountsCallsQueuesAndFailures) {
   auto& gw = gateway();
   const auto bid = gw.new_business("status");
