@@ -78,9 +78,9 @@ TEST_F(AudioLinkTest, AnotherKeyOrTheRawMasterKeyDoesNotSign) {
 TEST_F(AudioLinkTest, MalformedSignaturesAndExpiriesAreInvalid) {
   auto link = *signer.sign("acme", 42);
   const std::string exp = std::to_string(link.exp);
-  for (const std::string& sig : {std::string(), link.sig.substr(0, 42), link.sig.substr(0, 20), link.sig + "A",
-                                 link.sig + "AAAA", std::string("!!!!"), std::string(43, 'A'), link.sig + "=",
-                                 std::string(4096, 'x')}) {
+  for (const std::string& sig :
+       {std::string(), link.sig.substr(0, 42), link.sig.substr(0, 20), link.sig + "A", link.sig + "AAAA",
+        std::string("!!!!"), std::string(43, 'A'), link.sig + "=", std::string(4096, 'x')}) {
     EXPECT_EQ(reason(signer.verify("acme", 42, exp, sig)), "audio link invalid") << sig;
   }
   // A second spelling of the same 32 bytes (the last character's unused bits) is refused too.
@@ -88,8 +88,8 @@ TEST_F(AudioLinkTest, MalformedSignaturesAndExpiriesAreInvalid) {
   const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   alt.back() = alphabet[alphabet.find(alt.back()) ^ 1];
   EXPECT_EQ(reason(signer.verify("acme", 42, exp, alt)), "audio link invalid");
-  for (const std::string& e : {std::string(), std::string("abc"), exp + "x", " " + exp, "+" + exp, std::string("-1"), std::string("0"),
-                               std::string("99999999999999999999999")}) {
+  for (const std::string& e : {std::string(), std::string("abc"), exp + "x", " " + exp, "+" + exp, std::string("-1"),
+                               std::string("0"), std::string("99999999999999999999999")}) {
     EXPECT_EQ(reason(signer.verify("acme", 42, e, link.sig)), "audio link invalid") << e;
   }
   EXPECT_EQ(reason(signer.verify("", 42, exp, link.sig)), "audio link invalid");
