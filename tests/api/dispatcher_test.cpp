@@ -300,3 +300,62 @@ TEST(Rules, ScorecardQuestionsAreValidated) {
 
 }  // namespace
 }  // namespace earshot::api
+
+namespace earshot::api {
+namespace {
+
+// A route that also takes a signed link: the dispatcher asks the policy's signed_link only
+// when no credentials came, and only on that route.
+TEST_F(DispatcherTest, ASignedLinkIsTriedOnlyWithoutCredentialsAndOnlyWhereThePolicyTakesOne) {
+  int asked = 0;
+  Policy audio;
+  audio.api_key_scope = "read";
+  audio.signed_link = [&asked](const Request& r) -> Result<Principal> {
+    ++asked;
+    if (r.query_param("sig") != "good") return make_error(ErrorCode::kUnauthenticated, "audio link invalid");
+    Principal p;
+    p.kind = Principal::Kind::kSignedLink;
+    p.id = 7;
+    p.bid = "a";
+    return p;
+  };
+  router.add("GET", "/api/v1/calls/{id}/audio", audio, [](const Request& r) -> Result<Reply> {
+    return Reply::ok({{"bid", r.caller_bid()}, {"subject", r.principal->subject()}});
+  });
+  auto send = [&](const std::string& path, const std::string& sig, std::map<std::string, std::string> headers = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.remote_addr = "10.0.0.2";
+    r.query.emplace("exp", "1");
+    r.query.emplace("sig", sig);
+    for (auto& [k, v] : headers) r.headers[k] = v;
+    std::string route;
+    return dispatcher.handle(r, route);
+  };
+  auto ok = send("/api/v1/calls/7/audio", "good");
+  ASSERT_EQ(ok.status, 200) << ok.json;
+  EXPECT_EQ(ok.json["bid"], "a");
+  EXPECT_EQ(ok.json["subject"], "link:7");
+  EXPECT_EQ(limiter.taken["link:7"], 1);  // rate limited like any caller
+  auto bad = send("/api/v1/calls/7/audio", "forged");
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(bad.json["error"]["message"], "audio link invalid");
+  EXPECT_EQ(asked, 2);
+  // Another route: the link is no credential, and the policy's check is never asked.
+  auto other = send("/api/v1/calls/7", "good");
+  EXPECT_EQ(other.status, 401);
+  EXPECT_EQ(other.json["error"]["message"], "credentials required");
+  // Credentials win: a bearer token (good or bad) is used, the link is not looked at.
+  auto bearer = send("/api/v1/calls/7/audio", "good", {{"Authorization", "Bearer b-admin"}});
+  EXPECT_EQ(bearer.json["bid"], "b");
+  auto wrong = send("/api/v1/calls/7/audio", "good", {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.json["error"]["message"], "bad token");
+  EXPECT_EQ(asked, 2);
+  // A link's caller names no other business through the header.
+  EXPECT_EQ(send("/api/v1/calls/7/audio", "good", {{kBusinessHeader, "b"}}).status, 404);
+}
+
+}  // namespace
+}  // namespace earshot::api

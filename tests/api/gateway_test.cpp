@@ -1,13 +1,18 @@
 // The gateway over real HTTP against the real database, broker and Redis.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <fstream>
 #include <set>
 
 #include "earshot/analytics/categories.hpp"
+#include "earshot/api/audio_link.hpp"
+#include "earshot/api/jwt.hpp"
+#include "earshot/core/log.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "fakes/fake_clock.hpp"
 #include "gateway_fixture.hpp"
 #include "process.hpp"
 #include "storage/test_main_env.hpp"
@@ -566,6 +571,47 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
   const auto nid = std::to_string(note.json["id"].get<std::int64_t>());
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 204);
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + id + "/notes/" + nid, analyst).status, 404);
+
+  // Each analysis names its agent config and kind (null once the config is deleted).
+  auto& db = StorageEnvironment::db();
+  storage::MySqlAgentConfigRepository configs(db);
+  storage::MySqlAnalysisRepository analyses(db);
+  const auto t = tenant(bid);
+  auto config_id = [&](const std::string& name, storage::AgentKind kind) -> storage::Id {
+    const auto all = configs.list(t, false);
+    EXPECT_TRUE(all);
+    for (const auto& c : all.value()) {
+      if (c.name == name) return c.id;
+    }
+    storage::AgentConfig c;
+    c.name = name;
+    c.kind = kind;
+    c.prompt_template = kind == storage::AgentKind::kLlm ? "Summarise {{transcript}}" : "";
+    return *configs.create(t, c);
+  };
+  const auto qa = config_id("builtin.qa", storage::AgentKind::kBuiltin);
+  const auto upsell = config_id("upsell_probe", storage::AgentKind::kLlm);
+  const auto gone = config_id("retired_probe", storage::AgentKind::kLlm);
+  storage::CallAnalysisResult res;
+  res.analyses = {storage::AnalysisInput{qa, 1, R"({"score":0.8})", "", "", 0, 0, 0},
+                  storage::AnalysisInput{upsell, 1, R"({"upsell":true})", "llama3", "", 0, 0, 0},
+                  storage::AnalysisInput{gone, 1, R"({"old":1})", "llama3", "", 0, 0, 0}};
+  res.at = storage::to_timestamp(std::chrono::system_clock::now());
+  ASSERT_TRUE(analyses.record(t, std::stoll(id), res));
+  ASSERT_TRUE(configs.remove(t, gone));
+  auto named = gw.request("GET", "/api/v1/calls/" + id, viewer);
+  ASSERT_EQ(named.status, 200) << named.body;
+  std::map<storage::Id, json> by_config;
+  for (const auto& a : named.json["analyses"]) by_config[a["agent_config_id"].get<storage::Id>()] = a;
+  ASSERT_EQ(by_config.size(), 3U) << named.body;
+  EXPECT_EQ(by_config[qa]["agent"], "builtin.qa");
+  EXPECT_EQ(by_config[qa]["kind"], "builtin");
+  EXPECT_EQ(by_config[qa]["output"]["score"], 0.8);
+  EXPECT_EQ(by_config[upsell]["agent"], "upsell_probe");
+  EXPECT_EQ(by_config[upsell]["kind"], "llm");
+  EXPECT_EQ(by_config[upsell]["model"], "llama3");
+  EXPECT_TRUE(by_config[gone]["agent"].is_null()) << by_config[gone];
+  EXPECT_TRUE(by_config[gone]["kind"].is_null());
 }
 
 TEST(GatewayCalls, ReprocessPublishesAndDeleteRemovesEverything) {
@@ -749,6 +795,179 @@ TEST(EarshotBusinessCommand, RegistersABusinessWhoseAdminCanLogIn) {
 namespace earshot::testing {
 namespace {
 
+// ---- signed recording links -----------------------------------------------------------
+
+// A recording of `bid` in the gateway's local store, on a new call; returns the call id.
+std::string call_with_recording(Gateway& gw, const std::string& bid, const std::string& name,
+                                const std::string& bytes) {
+  const std::string key = bid + "/" + name;
+  std::filesystem::create_directories(gw.objects / bid);
+  std::ofstream(gw.objects / key, std::ios::binary) << bytes;
+  return std::to_string(seed_call(bid, name, "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed, key));
+}
+
+std::string error_message(const HttpReply& r) {
+  return r.json.is_object() && r.json.contains("error") ? r.json["error"].value("message", "") : r.body;
+}
+
+// The query string of a link, "bid=..&exp=..&sig=..", split into its values.
+std::map<std::string, std::string> link_query(const std::string& url) {
+  std::map<std::string, std::string> out;
+  std::string q = url.substr(url.find('?') + 1);
+  std::size_t i = 0;
+  while (i <= q.size()) {
+    const auto amp = std::min(q.find('&', i), q.size());
+    const std::string kv = q.substr(i, amp - i);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    i = amp + 1;
+  }
+  return out;
+}
+
+TEST(GatewayAudioLinkAttack, ASignedLinkServesOnlyItsOwnCallOfItsOwnBusinessUntilItExpires) {
+  auto& gw = gateway();
+  const auto x = gw.new_business("link-x");
+  const auto y = gw.new_business("link-y");
+  const auto viewer = gw.user_token(x, "viewer");
+  std::string audio(1000, '\0');
+  for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i % 251);
+  const auto a = call_with_recording(gw, x, "a.wav", audio);
+  const auto a2 = call_with_recording(gw, x, "a2.wav", "second recording of x");
+  const auto b = call_with_recording(gw, y, "b.wav", "y's secret recording");
+  const auto silent = std::to_string(seed_call(x, "silent", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed));
+
+  // A viewer may ask; the link names the call, the business, the expiry and the signature.
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto made = gw.request("POST", "/api/v1/calls/" + a + "/audio-url", viewer);
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string url = made.json["url"];
+  ASSERT_TRUE(url.starts_with("/api/v1/calls/" + a + "/audio?")) << url;
+  auto q = link_query(url);
+  EXPECT_EQ(q["bid"], x);
+  EXPECT_NEAR(static_cast<double>(std::stoll(q["exp"])), static_cast<double>(now + 600), 5.0);
+  EXPECT_EQ(q["sig"].size(), 43U);
+  EXPECT_EQ(made.json["expires_at"],
+            queue::format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(q["exp"])))));
+  // No recording, another business's call, an unknown call: 404.
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + silent + "/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + b + "/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/999999999/audio-url", viewer).status, 404);
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/" + a + "/audio-url").status, 401);
+
+  // Without any credentials: the whole recording, and byte ranges (206) as <audio> asks.
+  auto full = gw.request("GET", url);
+  ASSERT_EQ(full.status, 200) << full.body;
+  EXPECT_EQ(full.body, audio);
+  EXPECT_EQ(full.header("Content-Type"), "audio/wav");
+  EXPECT_EQ(full.header("Accept-Ranges"), "bytes");
+  auto part = gw.request("GET", url, "", nullptr, {{"Range", "bytes=100-199"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, audio.substr(100, 100));
+  EXPECT_EQ(part.header("Content-Range"), "bytes 100-199/1000");
+  auto open = gw.request("GET", url, "", nullptr, {{"Range", "bytes=900-"}});
+  EXPECT_EQ(open.status, 206);
+  EXPECT_EQ(open.body, audio.substr(900));
+
+  auto refused = [&](const std::string& path, const std::string& reason) {
+    auto r = gw.request("GET", path);
+    EXPECT_EQ(r.status, 401) << path << " " << r.body;
+    EXPECT_EQ(error_message(r), reason) << path;
+    EXPECT_EQ(r.body.find("recording"), std::string::npos);
+  };
+  const std::string sig = q["sig"], exp = q["exp"];
+  auto link = [](const std::string& call, const std::string& bid, const std::string& e, const std::string& s) {
+    return fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}&sig={}", call, bid, e, s);
+  };
+  // Call A's signature on call A2 (same business) and on Y's call B.
+  refused(link(a2, x, exp, sig), "audio link invalid");
+  refused(link(b, x, exp, sig), "audio link invalid");
+  refused(link(b, y, exp, sig), "audio link invalid");
+  refused(link(a, y, exp, sig), "audio link invalid");
+  // A MAC made with the server's own key for business X and Y's call id: authentic for X, but
+  // X has no such call (every lookup is scoped by the link's business).
+  const api::AudioLinkSigner server(api::audio_link_key(*gw.keys), SystemClock::instance());
+  const auto forged_exp = std::stoll(exp);
+  const std::string forged_sig = api::base64url_encode(server.mac(x, std::stoll(b), forged_exp));
+  auto cross = gw.request("GET", link(b, x, exp, forged_sig));
+  EXPECT_EQ(cross.status, 404) << cross.body;
+  EXPECT_EQ(cross.body.find("secret"), std::string::npos);
+  refused(link(b, y, exp, forged_sig), "audio link invalid");  // X's MAC presented as Y's
+  // Expired (signed 11 minutes ago), and an authentic expiry an hour ahead.
+  FakeClock past;
+  past.set_wall(std::chrono::system_clock::now() - std::chrono::minutes(11));
+  auto old = *api::AudioLinkSigner(api::audio_link_key(*gw.keys), past).sign(x, std::stoll(a));
+  refused(link(a, x, std::to_string(old.exp), old.sig), "audio link expired");
+  FakeClock future;
+  future.set_wall(std::chrono::system_clock::now() + std::chrono::hours(1));
+  auto far = *api::AudioLinkSigner(api::audio_link_key(*gw.keys), future).sign(x, std::stoll(a));
+  refused(link(a, x, std::to_string(far.exp), far.sig), "audio link invalid");
+  // exp tampered, the signature truncated, garbage, empty or missing, the business missing.
+  refused(link(a, x, std::to_string(forged_exp + 600), sig), "audio link invalid");
+  refused(link(a, x, std::to_string(forged_exp - 1), sig), "audio link invalid");
+  refused(link(a, x, exp + "0", sig), "audio link invalid");
+  refused(link(a, x, exp, sig.substr(0, 42)), "audio link invalid");
+  refused(link(a, x, exp, sig.substr(0, 10)), "audio link invalid");
+  refused(link(a, x, exp, std::string(43, 'A')), "audio link invalid");
+  refused(link(a, x, exp, "%27%20OR%201%3D1--"), "audio link invalid");
+  refused(link(a, x, exp, ""), "audio link invalid");
+  refused(fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}", a, x, exp), "audio link invalid");
+  refused(fmt::format("/api/v1/calls/{}/audio?exp={}&sig={}", a, exp, sig), "audio link invalid");
+  refused(link(a, "NOT%20A%20BID", exp, sig), "audio link invalid");
+  // The link is no credential anywhere else: transcript, detail, notes, another route's audio-url.
+  for (const std::string other : {"/transcript", "", "/notes", "/audio-url"}) {
+    const std::string path = "/api/v1/calls/" + a + other + url.substr(url.find('?'));
+    auto r = gw.request(other == "/audio-url" ? "POST" : "GET", path);
+    EXPECT_EQ(r.status, 401) << path;
+    EXPECT_EQ(error_message(r), "credentials required") << path;
+  }
+  // With credentials the route works as before, whatever the query says.
+  auto bearer = gw.request("GET", link(a, x, exp, "garbage"), viewer);
+  EXPECT_EQ(bearer.status, 200);
+  EXPECT_EQ(bearer.body, audio);
+  auto other_bearer = gw.request("GET", url, gw.user_token(y, "admin"));
+  EXPECT_EQ(other_bearer.status, 404);  // Y's admin with X's link: Y's own view, no such call
+  // A business disabled since: its links end with it.
+  ASSERT_EQ(gw.request("PATCH", "/api/v1/admin/businesses/" + x, gw.platform_token, {{"status", "disabled"}}).status,
+            200);
+  refused(url, "audio link invalid");
+}
+
+TEST(GatewayAudioLinkAttack, TheSignatureNeverReachesTheLog) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("link-log");
+  const auto id = call_with_recording(gw, bid, "r.wav", "recording bytes");
+  auto made = gw.request("POST", "/api/v1/calls/" + id + "/audio-url", gw.user_token(bid, "viewer"));
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string url = made.json["url"];
+  const std::string sig = link_query(url)["sig"];
+  std::ostringstream out;
+  log::init_with_sink("gateway-test", "debug", log::Format::kJson,
+                      std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  auto ok = gw.request("GET", url);
+  auto bad = gw.request("GET", url.substr(0, url.size() - 1));  // the signature cut short
+  // The access log line is written once the response is out: wait for both.
+  const bool logged = wait_until(
+      [&] {
+        const std::string text = out.str();
+        std::size_t n = 0;
+        for (auto p = text.find("/api/v1/calls/" + id + "/audio"); p != std::string::npos;
+             p = text.find("/api/v1/calls/" + id + "/audio", p + 1)) {
+          ++n;
+        }
+        return n >= 2;
+      },
+      std::chrono::seconds(5));
+  const std::string text = out.str();
+  log::init("gateway-test", "warn");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_TRUE(logged) << text;
+  EXPECT_EQ(text.find(sig), std::string::npos) << text;
+  EXPECT_EQ(text.find(sig.substr(0, 20)), std::string::npos) << text;
+}
+
 TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
   auto& gw = gateway();
   const auto bid = gw.new_business("stats");
@@ -849,6 +1068,127 @@ TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
 
 namespace earshot::testing {
 namespace {
+
+// Three calls around midnight UTC: their local day and hour move with utc_offset_minutes,
+// and so do the days from/to name; each day carries its own averages.
+TEST(GatewayAnalytics, OverviewDaysAndHoursFollowTheCallersUtcOffset) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("tz");
+  const auto viewer = gw.user_token(bid, "viewer");
+  auto& db = StorageEnvironment::db();
+  storage::MySqlHumanAgentRepository agents(db);
+  storage::MySqlCallRepository calls(db);
+  storage::MySqlMetricsRepository metrics(db);
+  storage::MySqlAnalysisRepository analyses(db);
+  const auto t = tenant(bid);
+  const auto ann = *agents.upsert(t, {"ann", "Ann", "north", "Pune"});
+  using namespace std::chrono;
+  const sys_days nov20 = year(2026) / November / 20;
+  struct Seed {
+    storage::Timestamp at;
+    std::optional<double> sentiment, talk, qa;
+  };
+  int n = 0;
+  for (const Seed& sd : {Seed{nov20 + 23h + 30min, 0.5, 0.4, 0.8}, Seed{nov20 + 24h + 30min, -0.5, 0.6, {}},
+                         Seed{nov20 + 36h, {}, {}, {}}}) {
+    storage::CallInput in;
+    in.external_id = "tz" + std::to_string(++n);
+    in.human_agent_id = ann;
+    in.started_at = sd.at;
+    const auto id = calls.upsert(t, in)->id;
+    if (sd.sentiment) {
+      storage::CallMetrics m;
+      m.call_id = id;
+      m.customer_sentiment = sd.sentiment;
+      m.agent_talk_ratio = sd.talk;
+      ASSERT_TRUE(metrics.put(t, m));
+    }
+    if (sd.qa) {
+      storage::CallAnalysisResult r;
+      r.qa_score = sd.qa;
+      r.at = in.started_at;
+      ASSERT_TRUE(analyses.record(t, id, r));
+    }
+  }
+  auto overview = [&](const std::string& query) {
+    auto r = gw.request("GET", "/api/v1/analytics/overview?" + query, viewer);
+    EXPECT_EQ(r.status, 200) << query << " " << r.body;
+    return r.json;
+  };
+  auto hours = [](const json& o) {
+    std::map<int, int> out;
+    for (const auto& h : o["volume_by_hour"]) out[h["hour"].get<int>()] = h["calls"].get<int>();
+    return out;
+  };
+  // UTC: two days; the 20th has the first call's figures, the 21st the second's (the third
+  // call has none), no QA score that day.
+  auto utc = overview("from=2026-11-20&to=2026-11-22");
+  EXPECT_EQ(utc["calls"], 3);
+  EXPECT_EQ(utc["utc_offset_minutes"], 0);
+  ASSERT_EQ(utc["volume_by_day"].size(), 2u) << utc;
+  EXPECT_EQ(utc["volume_by_day"][0], (json{{"day", "2026-11-20"},
+                                           {"calls", 1},
+                                           {"avg_customer_sentiment", 0.5},
+                                           {"avg_qa_score", 0.8},
+                                           {"avg_agent_talk_ratio", 0.4}}));
+  EXPECT_EQ(utc["volume_by_day"][1]["day"], "2026-11-21");
+  EXPECT_EQ(utc["volume_by_day"][1]["calls"], 2);
+  EXPECT_DOUBLE_EQ(utc["volume_by_day"][1]["avg_customer_sentiment"].get<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(utc["volume_by_day"][1]["avg_agent_talk_ratio"].get<double>(), 0.6);
+  EXPECT_TRUE(utc["volume_by_day"][1]["avg_qa_score"].is_null());
+  EXPECT_EQ(hours(utc), (std::map<int, int>{{0, 1}, {12, 1}, {23, 1}}));
+  // UTC+1: all three on the local 21st, an hour later.
+  auto east = overview("from=2026-11-20&to=2026-11-22&utc_offset_minutes=60");
+  EXPECT_EQ(east["calls"], 3);
+  ASSERT_EQ(east["volume_by_day"].size(), 1u) << east;
+  EXPECT_EQ(east["volume_by_day"][0]["day"], "2026-11-21");
+  EXPECT_EQ(east["volume_by_day"][0]["calls"], 3);
+  EXPECT_NEAR(east["volume_by_day"][0]["avg_customer_sentiment"].get<double>(), 0.0, 1e-9);
+  EXPECT_DOUBLE_EQ(east["volume_by_day"][0]["avg_qa_score"].get<double>(), 0.8);
+  EXPECT_NEAR(east["volume_by_day"][0]["avg_agent_talk_ratio"].get<double>(), 0.5, 1e-9);
+  EXPECT_EQ(hours(east), (std::map<int, int>{{0, 1}, {1, 1}, {13, 1}}));
+  // UTC-1 (and minutes: -90 moves 00:30 to 23:00 of the 20th).
+  auto west = overview("from=2026-11-20&to=2026-11-22&utc_offset_minutes=-90");
+  ASSERT_EQ(west["volume_by_day"].size(), 2u) << west;
+  EXPECT_EQ(west["volume_by_day"][0]["day"], "2026-11-20");
+  EXPECT_EQ(west["volume_by_day"][0]["calls"], 2);
+  EXPECT_EQ(west["volume_by_day"][1]["day"], "2026-11-21");
+  EXPECT_EQ(west["volume_by_day"][1]["calls"], 1);
+  EXPECT_TRUE(west["volume_by_day"][1]["avg_customer_sentiment"].is_null());
+  EXPECT_EQ(hours(west), (std::map<int, int>{{10, 1}, {22, 1}, {23, 1}}));
+  // from/to dates are local days: the local 21st at UTC+1 starts at 23:00Z on the 20th.
+  auto day21_utc = overview("from=2026-11-21&to=2026-11-22");
+  EXPECT_EQ(day21_utc["calls"], 2);
+  EXPECT_EQ(day21_utc["from"], "2026-11-21T00:00:00.000Z");
+  auto day21_east = overview("from=2026-11-21&to=2026-11-22&utc_offset_minutes=60");
+  EXPECT_EQ(day21_east["calls"], 3);
+  EXPECT_EQ(day21_east["from"], "2026-11-20T23:00:00.000Z");
+  EXPECT_EQ(day21_east["to"], "2026-11-21T23:00:00.000Z");
+  // A time (not a date) is the instant it names, whatever the offset.
+  auto instant = overview("from=2026-11-21T00:00:00Z&to=2026-11-22T00:00:00Z&utc_offset_minutes=60");
+  EXPECT_EQ(instant["calls"], 2);
+  // The agent's daily series follows the offset too.
+  const auto agent_path = "/api/v1/analytics/agents/" + std::to_string(ann) + "?from=2026-11-20&to=2026-11-22";
+  auto daily_utc = gw.request("GET", agent_path, viewer);
+  ASSERT_EQ(daily_utc.status, 200) << daily_utc.body;
+  ASSERT_EQ(daily_utc.json["daily"].size(), 2u);
+  auto daily_east = gw.request("GET", agent_path + "&utc_offset_minutes=60", viewer);
+  ASSERT_EQ(daily_east.status, 200) << daily_east.body;
+  ASSERT_EQ(daily_east.json["daily"].size(), 1u) << daily_east.body;
+  EXPECT_EQ(daily_east.json["daily"][0]["day"], "2026-11-21");
+  EXPECT_EQ(daily_east.json["daily"][0]["calls"], 3);
+  // The extremes are accepted; anything else is 400 naming the parameter.
+  EXPECT_EQ(overview("utc_offset_minutes=840")["utc_offset_minutes"], 840);
+  EXPECT_EQ(overview("utc_offset_minutes=-840")["utc_offset_minutes"], -840);
+  for (const std::string bad : {"841", "-841", "abc", "1.5", "", "60%20", "%2B60", "99999999999999999999", "0x10"}) {
+    for (const std::string& path :
+         {std::string("/api/v1/analytics/overview"), agent_path.substr(0, agent_path.find('?'))}) {
+      auto r = gw.request("GET", path + "?utc_offset_minutes=" + bad, viewer);
+      EXPECT_EQ(r.status, 400) << path << " " << bad << " " << r.body;
+      EXPECT_EQ(error_message(r), "utc_offset_minutes must be an integer -840..840") << bad;
+    }
+  }
+}
 
 TEST(GatewayPipeline, StatusCountsCallsQueuesAndFailures) {
   auto& gw = gateway();

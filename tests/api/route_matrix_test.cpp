@@ -284,6 +284,7 @@ std::map<std::string, Spec> route_specs() {
   m["GET /api/v1/calls/{id}"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["DELETE /api/v1/calls/{id}"] = spec(T, Ad, "", 204, {{"id", "call"}}, nullptr, {"call"});
   m["GET /api/v1/calls/{id}/audio"] = spec(T, V, "read", 200, {{"id", "call"}});
+  m["POST /api/v1/calls/{id}/audio-url"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["GET /api/v1/calls/{id}/transcript"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["GET /api/v1/calls/{id}/notes"] = spec(T, V, "read", 200, {{"id", "call"}});
   m["POST /api/v1/calls/{id}/notes"] = spec(T, An, "", 201, {{"id", "call"}}, fixed({{"body", "matrix"}}));

@@ -136,7 +136,7 @@ TEST_F(AnalyzeStageUnit, TranscribedCallGetsMetricsCategoriesQaAnalysesAndNotify
   storage::RuleSet card;
   card.name = "QA";
   card.rules_json = R"({"questions":[
-      {"id":"greet","weight":3,"answer":{"kind":"rule","rules":[{"type":"transcript","phrases":["thank you for calling"],"speaker":"agent","window":{"first_ms":5000}}]}},
+      {"id":"greet","text":"Did the agent greet the caller?","weight":3,"answer":{"kind":"rule","rules":[{"type":"transcript","phrases":["thank you for calling"],"speaker":"agent","window":{"first_ms":5000}}]}},
       {"id":"hold","weight":1,"answer":{"kind":"rule","rules":[{"type":"non_talk","min_ms":10000,"negate":true}]}}]})";
   ASSERT_TRUE(scorecards.create(acme, card));
   const auto id = transcribed_call(acme, "c-1", testing::angry_customer_segments());
@@ -186,7 +186,17 @@ TEST_F(AnalyzeStageUnit, TranscribedCallGetsMetricsCategoriesQaAnalysesAndNotify
   const auto pii = json::parse(by_agent.at("builtin.pii").output_json);
   EXPECT_EQ(pii["redacted_segments"][1]["text"].get<std::string>().find("a.b@example.com"), std::string::npos);
   EXPECT_NE(pii["redacted_segments"][1]["text"].get<std::string>().find("[EMAIL]"), std::string::npos);
-  EXPECT_EQ(json::parse(by_agent.at("builtin.qa").output_json)["score"], 0.75);
+  const auto qa = json::parse(by_agent.at("builtin.qa").output_json);
+  EXPECT_EQ(qa["score"], 0.75);
+  // Each answer carries its question's text ("" when the scorecard gives none).
+  ASSERT_EQ(qa["scorecards"].size(), 1u);
+  const auto& answers = qa["scorecards"][0]["answers"];
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0],
+            (json{{"id", "greet"}, {"text", "Did the agent greet the caller?"}, {"answer", "yes"}, {"weight", 3.0}}));
+  EXPECT_EQ(answers[1]["id"], "hold");
+  EXPECT_EQ(answers[1]["text"], "");
+  EXPECT_EQ(answers[1]["answer"], "no");
   EXPECT_EQ(json::parse(by_agent.at("builtin.categories").output_json)["matches"][0]["name"], "Refund request");
   EXPECT_EQ(json::parse(by_agent.at("builtin.summary").output_json)["outcome"], "refunded");
 

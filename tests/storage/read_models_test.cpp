@@ -143,12 +143,12 @@ TEST_F(ReadModelsTest, AnalyticsAndPipelineStatusCountOnlyTheBusinessesCalls) {
   ASSERT_TRUE(calls_.mark_failed(a_, failed, "transcribe", "no audio").value());
   ASSERT_TRUE(watermarks_.put(a_, "source-db", "42"));
 
-  auto days = analytics_.agent_days(a_, ann, at(-10), at(200'000));
+  auto days = analytics_.agent_days(a_, ann, at(-10), at(200'000), 0);
   ASSERT_TRUE(days) << days.error().to_string();
   ASSERT_EQ(days->size(), 2u);
   EXPECT_EQ((*days)[0].calls, 2);
   EXPECT_EQ((*days)[0].day.size(), 10u);
-  auto o = analytics_.overview(a_, at(-10), at(200'000));
+  auto o = analytics_.overview(a_, at(-10), at(200'000), 0);
   ASSERT_TRUE(o);
   EXPECT_EQ(o->calls, 3);
   EXPECT_EQ(o->unscored, 3);
@@ -156,7 +156,11 @@ TEST_F(ReadModelsTest, AnalyticsAndPipelineStatusCountOnlyTheBusinessesCalls) {
   ASSERT_EQ(o->by_issue.size(), 1u);
   EXPECT_EQ(o->by_issue[0].key, "billing");
   EXPECT_EQ(o->by_issue[0].calls, 3);
-  EXPECT_EQ(analytics_.overview(a_, at(-10), at(30))->calls, 1);  // [from, to)
+  EXPECT_EQ(analytics_.overview(a_, at(-10), at(30), 0)->calls, 1);  // [from, to)
+  // Local days: the offset is bounded (UTC-14..UTC+14).
+  EXPECT_EQ(analytics_.overview(a_, at(-10), at(200'000), 840)->calls, 3);
+  EXPECT_EQ(analytics_.overview(a_, at(-10), at(200'000), 841).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(analytics_.agent_days(a_, ann, at(-10), at(200'000), -841).error().code, ErrorCode::kInvalidArgument);
   auto cities = analytics_.regions(a_, RegionGroup::kCity, at(-10), at(200'000));
   ASSERT_TRUE(cities);
   ASSERT_EQ(cities->size(), 2u);
@@ -180,11 +184,11 @@ TEST_F(ReadModelsTest, AnalyticsAndPipelineStatusCountOnlyTheBusinessesCalls) {
   ASSERT_EQ(marks->size(), 1u);
   EXPECT_EQ((*marks)[0].position, "42");
   // The other business sees only its own call.
-  EXPECT_EQ(analytics_.overview(b_, at(-10), at(200'000))->calls, 1);
+  EXPECT_EQ(analytics_.overview(b_, at(-10), at(200'000), 0)->calls, 1);
   EXPECT_EQ(calls_.count_by_status(b_)->at(CallStatus::kPending), 1);
   EXPECT_TRUE(status_.watermarks(b_)->empty());
   EXPECT_TRUE(status_.recent_failures(b_, 20)->empty());
-  EXPECT_TRUE(analytics_.agent_days(b_, ann, at(-10), at(200'000))->empty());
+  EXPECT_TRUE(analytics_.agent_days(b_, ann, at(-10), at(200'000), 0)->empty());
 }
 
 }  // namespace

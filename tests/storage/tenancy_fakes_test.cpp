@@ -170,8 +170,8 @@ TEST_F(TenancyFakesTest, ReadModelFakesAnswerOnlyTheBusinessesRows) {
   AnalyticsOverview o;
   o.calls = 5;
   analytics.set_overview(a, o);
-  EXPECT_EQ(analytics.overview(a, Timestamp{}, Timestamp{})->calls, 5);
-  EXPECT_EQ(analytics.overview(b, Timestamp{}, Timestamp{})->calls, 0);
+  EXPECT_EQ(analytics.overview(a, Timestamp{}, Timestamp{}, 0)->calls, 5);
+  EXPECT_EQ(analytics.overview(b, Timestamp{}, Timestamp{}, 0)->calls, 0);
 
   FakePipelineStatusRepository status;
   auto failure = [](Id id) {

@@ -101,6 +101,8 @@ Result<Reply> Dispatcher::run(Request& req, const Route*& matched) {
     who = auth_.api_key(key);
   } else if (!authz.empty()) {
     who = make_error(ErrorCode::kUnauthenticated, "unsupported Authorization scheme");
+  } else if (pol.signed_link && (req.query.contains("sig") || req.query.contains("exp"))) {
+    who = pol.signed_link(req);  // this route only: a link is never a credential elsewhere
   }
   if (!who) return std::unexpected(who.error());
   req.principal = *who;
@@ -128,6 +130,7 @@ Result<Reply> Dispatcher::run(Request& req, const Route*& matched) {
               {{"admin", p.subject()}, {"business", named}, {"method", req.method}, {"route", route.pattern}});
   }
   if (pol.platform_admin_only && !platform) return std::unexpected(forbidden);
+  if (p.kind == Principal::Kind::kSignedLink && !pol.signed_link) return std::unexpected(forbidden);
   if (p.kind == Principal::Kind::kApiKey) {
     if (pol.api_key_scope.empty() || !p.has_scope(pol.api_key_scope)) {
       return std::unexpected(forbidden);

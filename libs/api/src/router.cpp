@@ -46,6 +46,8 @@ std::string Principal::subject() const {
       return fmt::format("admin:{}", id);
     case Kind::kApiKey:
       return fmt::format("key:{}", id);
+    case Kind::kSignedLink:
+      return fmt::format("link:{}", id);
   }
   return "unknown";
 }

@@ -23,12 +23,27 @@ struct Range {
   storage::Timestamp from, to;
 };
 
-// from/to query parameters; default the last 30 days; at most 366 days.
-Result<Range> date_range(const Request& req, const Clock& clock) {
+// utc_offset_minutes: the caller's time zone as minutes east of UTC (0 when absent).
+Result<int> utc_offset(const Request& req) {
+  auto v = detail::query_int(req, "utc_offset_minutes", -storage::kMaxUtcOffsetMinutes, storage::kMaxUtcOffsetMinutes);
+  if (!v) return std::unexpected(v.error());
+  return static_cast<int>(v->value_or(0));
+}
+
+// from/to query parameters; default the last 30 days; at most 366 days. A date alone
+// ("2026-11-21") is the start of that local day (UTC + `offset_minutes`); a time is the
+// instant it names.
+Result<Range> date_range(const Request& req, const Clock& clock, int offset_minutes = 0) {
   auto from = detail::query_time(req, "from");
   if (!from) return std::unexpected(from.error());
   auto to = detail::query_time(req, "to");
   if (!to) return std::unexpected(to.error());
+  auto local = [&](const char* name, std::optional<storage::Timestamp>& t) {
+    const auto text = req.query_param(name);
+    if (t && text && text->size() == 10) *t -= std::chrono::minutes(offset_minutes);
+  };
+  local("from", *from);
+  local("to", *to);
   Range r;
   r.to = to->value_or(storage::to_timestamp(clock.now()));
   r.from = from->value_or(r.to - std::chrono::days(30));
@@ -94,16 +109,20 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
   });
 
   router.add("GET", "/api/v1/analytics/agents/{id}", read, [&s](const Request& req) -> Result<Reply> {
-    if (auto st = detail::only_query(req, {"from", "to"}); !st) return std::unexpected(st.error());
+    if (auto st = detail::only_query(req, {"from", "to", "utc_offset_minutes"}); !st) {
+      return std::unexpected(st.error());
+    }
     auto id = req.id_param("id");
     if (!id) return std::unexpected(id.error());
-    auto range = date_range(req, s.clock);
+    auto offset = utc_offset(req);
+    if (!offset) return std::unexpected(offset.error());
+    auto range = date_range(req, s.clock, *offset);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
     auto& agents = s.repos.human_agents;
     auto a = agents.get(t, *id);
     if (!a) return std::unexpected(a.error());
-    auto daily = s.repos.analytics.agent_days(t, *id, range->from, range->to);
+    auto daily = s.repos.analytics.agent_days(t, *id, range->from, range->to, *offset);
     if (!daily) return std::unexpected(daily.error());
     Json series = Json::array();
     for (const auto& d : *daily) {
@@ -121,14 +140,24 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
   });
 
   router.add("GET", "/api/v1/analytics/overview", read, [&s](const Request& req) -> Result<Reply> {
-    if (auto st = detail::only_query(req, {"from", "to"}); !st) return std::unexpected(st.error());
-    auto range = date_range(req, s.clock);
+    if (auto st = detail::only_query(req, {"from", "to", "utc_offset_minutes"}); !st) {
+      return std::unexpected(st.error());
+    }
+    auto offset = utc_offset(req);
+    if (!offset) return std::unexpected(offset.error());
+    auto range = date_range(req, s.clock, *offset);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto o = s.repos.analytics.overview(t, range->from, range->to);
+    auto o = s.repos.analytics.overview(t, range->from, range->to, *offset);
     if (!o) return std::unexpected(o.error());
     Json days = Json::array();
-    for (const auto& r : o->by_day) days.push_back({{"day", r.key}, {"calls", r.calls}});
+    for (const auto& r : o->by_day) {
+      days.push_back({{"day", r.day},
+                      {"calls", r.calls},
+                      {"avg_customer_sentiment", detail::opt(r.avg_customer_sentiment)},
+                      {"avg_qa_score", detail::opt(r.avg_qa_score)},
+                      {"avg_agent_talk_ratio", detail::opt(r.avg_agent_talk_ratio)}});
+    }
     Json hours = Json::array();
     for (const auto& r : o->by_hour) hours.push_back({{"hour", r.hour}, {"calls", r.calls}});
     Json issues = Json::array();
@@ -140,6 +169,7 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     return Reply::ok(Json{
         {"from", detail::iso(range->from)},
         {"to", detail::iso(range->to)},
+        {"utc_offset_minutes", *offset},
         {"calls", calls},
         {"volume_by_day", days},
         {"volume_by_hour", hours},

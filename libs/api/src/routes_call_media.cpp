@@ -1,7 +1,9 @@
-// /api/v1/calls/{id}/audio (the recording, streamed from the object store, with byte ranges)
-// and /api/v1/calls/{id}/transcript (export as json, txt or srt). Pieces of add_call_routes.
+// /api/v1/calls/{id}/audio (the recording, streamed from the object store, with byte ranges;
+// with credentials or a signed link from POST .../audio-url) and /api/v1/calls/{id}/transcript
+// (export as json, txt or srt). Pieces of add_call_routes.
 #include <charconv>
 
+#include "earshot/api/audio_link.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/objectstore/object_store.hpp"
@@ -146,11 +148,62 @@ Result<Reply> stream_audio(GatewayServices& s, const std::shared_ptr<objectstore
   return r;
 }
 
+// POST /api/v1/calls/{id}/audio-url: a link to the recording for <audio src>, signed for this
+// business and call, valid AudioLinkSigner::kLifetime.
+Result<Reply> audio_url(GatewayServices& s, const std::shared_ptr<objectstore::ObjectStore>& objects,
+                        const Request& req) {
+  if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
+  auto c = own_call(s, req);
+  if (!c) return std::unexpected(c.error());
+  if (c->audio_uri.empty() || !objects->owns(c->audio_uri)) {
+    return make_error(ErrorCode::kNotFound, "this call has no recording");
+  }
+  const std::string& bid = req.caller_bid();
+  auto link = AudioLinkSigner(audio_link_key(s.keys), s.clock).sign(bid, c->id);
+  if (!link) return std::unexpected(link.error());
+  const auto expires = storage::Timestamp(std::chrono::seconds(link->exp));
+  return Reply::ok(
+      Json{{"url", fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}&sig={}", c->id, bid, link->exp, link->sig)},
+           {"expires_at", detail::iso(expires)}});
+}
+
+// The caller a signed link stands for: the business it names, for this call only.
+Result<Principal> link_caller(GatewayServices& s, const Request& req) {
+  const Error bad(ErrorCode::kUnauthenticated, "audio link invalid");
+  auto id = req.id_param("id");
+  const auto bid = req.query_param("bid").value_or("");
+  if (!id || !storage::TenantId::make(bid)) return std::unexpected(bad);
+  const AudioLinkSigner signer(audio_link_key(s.keys), s.clock);
+  if (auto st = signer.verify(bid, *id, req.query_param("exp").value_or(""), req.query_param("sig").value_or(""));
+      !st) {
+    return std::unexpected(st.error());
+  }
+  // A business disabled since the link was made: its links end with it.
+  if (auto st = s.auth.business_for_admin(bid); !st) {
+    if (st.error().code == ErrorCode::kNotFound || st.error().code == ErrorCode::kInvalidArgument) {
+      return std::unexpected(bad);
+    }
+    return std::unexpected(st.error());
+  }
+  Principal p;
+  p.kind = Principal::Kind::kSignedLink;
+  p.id = *id;
+  p.bid = bid;
+  p.role = Role::kViewer;
+  return p;
+}
+
 }  // namespace
 
 void add_call_audio_routes(Router& router, GatewayServices& s, const CallPolicies& p) {
-  router.add("GET", "/api/v1/calls/{id}/audio", p.read,
+  Policy audio = p.read;
+  audio.signed_link = [&s](const Request& req) { return link_caller(s, req); };
+  router.add("GET", "/api/v1/calls/{id}/audio", audio,
              [&s, objects = s.object_store](const Request& req) { return stream_audio(s, objects, req); });
+  Policy sign = p.read;
+  sign.read_only = true;  // makes a link, changes nothing
+  router.add("POST", "/api/v1/calls/{id}/audio-url", sign,
+             [&s, objects = s.object_store](const Request& req) { return audio_url(s, objects, req); });
 }
 
 void add_call_transcript_routes(Router& router, GatewayServices& s, const CallPolicies& p) {

@@ -298,6 +298,7 @@ std::string call_detail_body(const storage::CallDetail& d) {
   w.key("analyses").begin_array();
   for (const auto& a : d.analyses) {
     w.begin_object().field("id", a.id).field("agent_config_id", a.agent_config_id);
+    w.field("agent", a.agent_name).field("kind", a.agent_kind);
     w.field("agent_version", a.agent_version);
     w.key("output").raw(a.output_json);
     w.field("model", a.model);

@@ -43,7 +43,8 @@ void write_note(JsonWriter& w, const storage::CallNote& n);
 void add_call_list_routes(Router& router, GatewayServices& s, const CallPolicies& p);
 // GET and DELETE /api/v1/calls/{id}.
 void add_call_detail_routes(Router& router, GatewayServices& s, const CallPolicies& p);
-// GET /api/v1/calls/{id}/audio (routes_call_media.cpp).
+// GET /api/v1/calls/{id}/audio (credentials or a signed link) and POST
+// /api/v1/calls/{id}/audio-url (routes_call_media.cpp).
 void add_call_audio_routes(Router& router, GatewayServices& s, const CallPolicies& p);
 // GET /api/v1/calls/{id}/transcript (routes_call_media.cpp).
 void add_call_transcript_routes(Router& router, GatewayServices& s, const CallPolicies& p);

@@ -111,6 +111,18 @@ std::string Keyring::encrypt(std::string_view plaintext) const {
   return out;
 }
 
+std::string Keyring::derive_key(std::string_view label) const {
+  detail::ensure_sodium();
+  const auto it = keys_.find(primary_);
+  if (it == keys_.end()) return {};  // an empty keyring (never one parse() made)
+  const std::string& master = it->second;
+  std::string out(kMasterKeyBytes, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     reinterpret_cast<const unsigned char*>(label.data()), label.size(),
+                     reinterpret_cast<const unsigned char*>(master.data()), master.size());
+  return out;
+}
+
 Result<std::string> Keyring::key_id_of(std::string_view sealed) {
   if (sealed.size() < kMagic.size() + 1 || sealed.substr(0, kMagic.size()) != kMagic) {
     return make_error(ErrorCode::kInvalidArgument, "sealed value: unknown format");

@@ -244,9 +244,17 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     }
     auto r = analytics::score_call(*card, facts, metric_values, llm_out.outputs);
     if (!qa_score && r.score) qa_score = r.score;
+    // Each answer with its question's text, so a reader needs no second look at the scorecard.
+    std::map<std::string, std::string_view> texts;
+    for (const auto& q : card->questions) texts.emplace(q.id, q.text);
     json answers = json::array();
-    for (const auto& a : r.answers)
-      answers.push_back({{"id", a.id}, {"answer", analytics::answer_name(a.answer)}, {"weight", a.weight}});
+    for (const auto& a : r.answers) {
+      const auto text = texts.find(a.id);
+      answers.push_back({{"id", a.id},
+                         {"text", text == texts.end() ? std::string() : std::string(text->second)},
+                         {"answer", analytics::answer_name(a.answer)},
+                         {"weight", a.weight}});
+    }
     qa_out.push_back({{"scorecard_id", rs.id},
                       {"name", rs.name},
                       {"score", opt_json(r.score)},

@@ -14,6 +14,13 @@ std::string day_of(const Value& v) {
   return v.as_string().substr(0, 10);
 }
 
+Status check_offset(int utc_offset_minutes) {
+  if (utc_offset_minutes < -kMaxUtcOffsetMinutes || utc_offset_minutes > kMaxUtcOffsetMinutes) {
+    return make_error(ErrorCode::kInvalidArgument, "utc_offset_minutes must be -840..840");
+  }
+  return {};
+}
+
 std::vector<CallCount> counts(const ExecResult& r) {
   std::vector<CallCount> out;
   out.reserve(r.rows.size());
@@ -24,13 +31,14 @@ std::vector<CallCount> counts(const ExecResult& r) {
 }  // namespace
 
 Result<std::vector<AgentDay>> MySqlAnalyticsRepository::agent_days(const TenantId& t, Id human_agent_id, Timestamp from,
-                                                                   Timestamp to) {
+                                                                   Timestamp to, int utc_offset_minutes) {
+  if (auto st = check_offset(utc_offset_minutes); !st) return std::unexpected(st.error());
   auto daily = db_.execute(
-      "SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*), AVG(customer_sentiment), AVG(agent_talk_ratio), "
-      "AVG(qa_score) "
+      "SELECT DATE_FORMAT(started_at + INTERVAL ? MINUTE, '%Y-%m-%d') AS local_day, COUNT(*), "
+      "AVG(customer_sentiment), AVG(agent_talk_ratio), AVG(qa_score) "
       "FROM call_records WHERE bid = ? AND human_agent_id = ? AND started_at >= ? AND started_at < ? "
-      "GROUP BY DATE_FORMAT(started_at, '%Y-%m-%d') ORDER BY 1",
-      {Value(t.bid()), Value(human_agent_id), Value(from), Value(to)});
+      "GROUP BY local_day ORDER BY local_day",
+      {Value(utc_offset_minutes), Value(t.bid()), Value(human_agent_id), Value(from), Value(to)});
   if (!daily) return std::unexpected(daily.error());
   std::vector<AgentDay> out;
   for (const auto& row : daily->rows) {
@@ -40,8 +48,12 @@ Result<std::vector<AgentDay>> MySqlAnalyticsRepository::agent_days(const TenantI
   return out;
 }
 
-Result<AnalyticsOverview> MySqlAnalyticsRepository::overview(const TenantId& t, Timestamp from, Timestamp to) {
+Result<AnalyticsOverview> MySqlAnalyticsRepository::overview(const TenantId& t, Timestamp from, Timestamp to,
+                                                             int utc_offset_minutes) {
+  if (auto st = check_offset(utc_offset_minutes); !st) return std::unexpected(st.error());
   const Value args[] = {Value(t.bid()), Value(from), Value(to)};
+  // The same with the offset first (for the local day or hour in the SELECT).
+  const Value local_args[] = {Value(utc_offset_minutes), Value(t.bid()), Value(from), Value(to)};
   constexpr std::string_view where = " FROM call_records WHERE bid = ? AND started_at >= ? AND started_at < ? ";
   auto q = [&](const std::string& select, const std::string& tail) {
     return db_.execute(select + std::string(where) + tail, args);
@@ -52,9 +64,16 @@ Result<AnalyticsOverview> MySqlAnalyticsRepository::overview(const TenantId& t, 
         "SUM(customer_sentiment > 0.05), SUM(customer_sentiment IS NULL)",
         "");
   if (!totals) return std::unexpected(totals.error());
-  auto by_day = q("SELECT DATE_FORMAT(started_at, '%Y-%m-%d'), COUNT(*)", "GROUP BY 1 ORDER BY 1");
+  auto local = [&](const std::string& select, const std::string& tail) {
+    return db_.execute(select + std::string(where) + tail, local_args);
+  };
+  auto by_day = local(
+      "SELECT DATE_FORMAT(started_at + INTERVAL ? MINUTE, '%Y-%m-%d') AS local_day, COUNT(*), "
+      "AVG(customer_sentiment), AVG(qa_score), AVG(agent_talk_ratio)",
+      "GROUP BY local_day ORDER BY local_day");
   if (!by_day) return std::unexpected(by_day.error());
-  auto by_hour = q("SELECT HOUR(started_at), COUNT(*)", "GROUP BY 1 ORDER BY 1");
+  auto by_hour =
+      local("SELECT HOUR(started_at + INTERVAL ? MINUTE) AS local_hour, COUNT(*)", "GROUP BY local_hour ORDER BY 1");
   if (!by_hour) return std::unexpected(by_hour.error());
   auto by_issue = q("SELECT issue_category, COUNT(*)", "AND issue_category <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 50");
   if (!by_issue) return std::unexpected(by_issue.error());
@@ -81,8 +100,10 @@ Result<AnalyticsOverview> MySqlAnalyticsRepository::overview(const TenantId& t, 
   o.neutral = tr[6].as_int();
   o.positive = tr[7].as_int();
   o.unscored = tr[8].as_int();
-  o.by_day = counts(*by_day);
-  for (auto& d : o.by_day) d.key = d.key.substr(0, 10);
+  for (const auto& row : by_day->rows) {
+    o.by_day.push_back(
+        DayStats{day_of(row[0]), row[1].as_int(), row[2].opt_double(), row[3].opt_double(), row[4].opt_double()});
+  }
   for (const auto& row : by_hour->rows) o.by_hour.push_back(HourCount{row[0].as_int(), row[1].as_int()});
   o.by_issue = counts(*by_issue);
   o.by_category = counts(*cats);

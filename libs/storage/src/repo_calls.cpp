@@ -531,23 +531,25 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
     d.metrics = detail::to_metrics(row, id, kMetricsAt);
   }
   // 2. Every list of the view in one result, told apart by the first column:
-  // kind, id, int, int, text, text, text, time, time. Sorted here: an ORDER BY over the
-  // union cost the server a temporary table and about half of the statement's CPU.
+  // kind, id, int, int, text, text, text, time, time, text. Sorted here: an ORDER BY over
+  // the union cost the server a temporary table and about half of the statement's CPU.
+  // Analyses carry their agent config's name and kind (the config is the tenant's too).
   auto parts = c.execute(
-      "SELECT 1, id, agent_config_id, agent_version, output, model, NULL, created_at, NULL "
-      "FROM analyses WHERE bid = ? AND call_id = ? AND is_latest = 1 "
-      "UNION ALL SELECT 2, category_id, NULL, NULL, spans, NULL, NULL, NULL, NULL "
+      "SELECT 1, a.id, a.agent_config_id, a.agent_version, a.output, a.model, ac.name, a.created_at, NULL, "
+      "ac.kind FROM analyses a LEFT JOIN business_agent_config ac ON ac.id = a.agent_config_id AND ac.bid = a.bid "
+      "WHERE a.bid = ? AND a.call_id = ? AND a.is_latest = 1 "
+      "UNION ALL SELECT 2, category_id, NULL, NULL, spans, NULL, NULL, NULL, NULL, NULL "
       "FROM call_category_matches WHERE bid = ? AND call_id = ? "
-      "UNION ALL SELECT 3, id, NULL, NULL, reason, severity, status, created_at, resolved_at "
+      "UNION ALL SELECT 3, id, NULL, NULL, reason, severity, status, created_at, resolved_at, NULL "
       "FROM escalations WHERE bid = ? AND call_id = ? "
-      "UNION ALL SELECT 4, id, author_user_id, NULL, body, NULL, NULL, created_at, NULL "
+      "UNION ALL SELECT 4, id, author_user_id, NULL, body, NULL, NULL, created_at, NULL, NULL "
       "FROM call_notes WHERE bid = ? AND call_id = ?",
       {t.bid(), id, t.bid(), id, t.bid(), id, t.bid(), id});
   if (!parts) return std::unexpected(parts.error());
   for (const Row& r : parts->rows) {
     switch (r[0].as_int()) {
       case 1: {
-        Analysis a;
+        CallDetail::AnalysisView a;
         a.id = r[1].as_int();
         a.call_id = id;
         a.agent_config_id = r[2].as_int();
@@ -556,6 +558,8 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
         a.model = r[5].as_string();
         a.is_latest = true;
         a.created_at = r[7].as_time();
+        if (!r[6].is_null()) a.agent_name = r[6].as_string();
+        if (!r[9].is_null()) a.agent_kind = r[9].as_string();
         d.analyses.push_back(std::move(a));
         break;
       }

@@ -29,6 +29,7 @@ class FakeAnalyticsRepository final : public storage::AnalyticsRepository {
   struct Asked {
     storage::Timestamp from{};
     storage::Timestamp to{};
+    int utc_offset_minutes = 0;
   };
   Asked last_asked() const {
     std::lock_guard l(mu_);
@@ -36,23 +37,24 @@ class FakeAnalyticsRepository final : public storage::AnalyticsRepository {
   }
 
   Result<std::vector<storage::AgentDay>> agent_days(const storage::TenantId& t, storage::Id human_agent_id,
-                                                    storage::Timestamp from, storage::Timestamp to) override {
+                                                    storage::Timestamp from, storage::Timestamp to,
+                                                    int utc_offset_minutes) override {
     std::lock_guard l(mu_);
-    asked_ = {from, to};
+    asked_ = {from, to, utc_offset_minutes};
     auto it = agent_days_.find({t.bid(), human_agent_id});
     return it == agent_days_.end() ? std::vector<storage::AgentDay>{} : it->second;
   }
   Result<storage::AnalyticsOverview> overview(const storage::TenantId& t, storage::Timestamp from,
-                                              storage::Timestamp to) override {
+                                              storage::Timestamp to, int utc_offset_minutes) override {
     std::lock_guard l(mu_);
-    asked_ = {from, to};
+    asked_ = {from, to, utc_offset_minutes};
     auto it = overviews_.find(t.bid());
     return it == overviews_.end() ? storage::AnalyticsOverview{} : it->second;
   }
   Result<std::vector<storage::RegionStats>> regions(const storage::TenantId& t, storage::RegionGroup group,
                                                     storage::Timestamp from, storage::Timestamp to) override {
     std::lock_guard l(mu_);
-    asked_ = {from, to};
+    asked_ = {from, to, 0};
     auto it = regions_.find({t.bid(), group});
     return it == regions_.end() ? std::vector<storage::RegionStats>{} : it->second;
   }

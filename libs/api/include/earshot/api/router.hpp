@@ -33,15 +33,16 @@ enum class Role { kPlatformAdmin, kAdmin, kAnalyst, kViewer };
 
 // Who is calling, once authenticated.
 struct Principal {
-  enum class Kind { kUser, kPlatformAdmin, kApiKey };
+  // kSignedLink: no credentials but a signed link (Policy::signed_link) for one resource.
+  enum class Kind { kUser, kPlatformAdmin, kApiKey, kSignedLink };
   Kind kind = Kind::kUser;
-  std::int64_t id = 0;  // user, platform admin or API key id
+  std::int64_t id = 0;  // user, platform admin or API key id; the resource's id for a signed link
   std::string bid;      // the caller's business; empty for platform admins
   Role role = Role::kViewer;
   std::vector<std::string> scopes;  // API keys only
 
   [[nodiscard]] bool has_scope(std::string_view s) const;
-  // "user:12", "admin:1", "key:3": rate-limit and log identity.
+  // "user:12", "admin:1", "key:3", "link:42": rate-limit and log identity.
   [[nodiscard]] std::string subject() const;
 };
 
@@ -200,6 +201,12 @@ struct Policy {
   // A route of another method than GET that changes nothing (a search sent as POST for its
   // body): the dispatcher's write observer is not told, so it leaves the caches alone.
   bool read_only = false;
+  // A route a request may also reach WITHOUT credentials through a signed link: when the
+  // request carries neither Authorization nor X-Api-Key but has an `exp` or `sig` query
+  // parameter, the dispatcher calls this instead of authenticating; it answers the caller
+  // (a kSignedLink principal of the link's business) or kUnauthenticated with the reason.
+  // Credentials, when sent, are used as on any route. Null: credentials only.
+  std::function<Result<Principal>(const Request&)> signed_link;
 };
 
 using Handler = std::function<Result<Reply>(const Request&)>;

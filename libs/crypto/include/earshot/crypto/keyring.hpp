@@ -47,6 +47,12 @@ class Keyring {
   // The key id a sealed value was encrypted with.
   [[nodiscard]] static Result<std::string> key_id_of(std::string_view sealed);
 
+  // A 32-byte key for one purpose, derived from the primary master key and `label` (keyed
+  // BLAKE2b: the label is the message, the master key the key), so the master key itself never
+  // signs anything. The same label gives the same key until the primary key id changes; empty for a
+  // keyring without keys.
+  [[nodiscard]] std::string derive_key(std::string_view label) const;
+
  private:
   std::map<std::string, std::string, std::less<>> keys_;  // kid -> 32 raw bytes
   std::string primary_;

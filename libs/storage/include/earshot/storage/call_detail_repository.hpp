@@ -22,9 +22,14 @@ struct CallDetail {
   std::optional<Transcript> transcript{};
   // The call's metrics, without loudness_series (left empty), when measured.
   std::optional<CallMetrics> metrics{};
+  // An analysis with the name and kind of its agent config (read in the same statement).
+  struct AnalysisView : Analysis {
+    std::optional<std::string> agent_name{};  // "builtin.qa", an LLM agent's name; empty: config deleted
+    std::optional<std::string> agent_kind{};  // "builtin" | "llm", as stored
+  };
   // The latest analysis per agent config, by id; only id, agent_config_id, agent_version,
-  // output_json, model and created_at are read.
-  std::vector<Analysis> analyses{};
+  // output_json, model, created_at and the agent's name and kind are read.
+  std::vector<AnalysisView> analyses{};
   std::vector<CategoryMatch> categories{};  // by category id
   struct EscalationView {
     Id id = 0;

@@ -281,8 +281,9 @@ class MySqlRefreshTokenRepository final : public RefreshTokenRepository {
 class MySqlAnalyticsRepository final : public AnalyticsRepository {
  public:
   explicit MySqlAnalyticsRepository(Database& db) : db_(db) {}
-  Result<std::vector<AgentDay>> agent_days(const TenantId& t, Id human_agent_id, Timestamp from, Timestamp to) override;
-  Result<AnalyticsOverview> overview(const TenantId& t, Timestamp from, Timestamp to) override;
+  Result<std::vector<AgentDay>> agent_days(const TenantId& t, Id human_agent_id, Timestamp from, Timestamp to,
+                                           int utc_offset_minutes) override;
+  Result<AnalyticsOverview> overview(const TenantId& t, Timestamp from, Timestamp to, int utc_offset_minutes) override;
   Result<std::vector<RegionStats>> regions(const TenantId& t, RegionGroup group, Timestamp from, Timestamp to) override;
 
  private:
