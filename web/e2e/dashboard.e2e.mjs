@@ -160,6 +160,11 @@ try {
   await page.goto(`${base}/calls/${need("EARSHOT_DEMO_CALL_ID")}`);
   await lines.first().waitFor();
   check((await lines.count()) >= 3, "the fleet transcribed the demo recording");
+  const audioRequests = [];
+  const onAudioRequest = (r) => {
+    if (/\/api\/v1\/calls\/\d+\/audio\?/.test(r.url())) audioRequests.push(r);
+  };
+  page.on("request", onAudioRequest);
   await page.getByRole("button", { name: "Load recording" }).click();
   const audio = page.getByTestId("audio");
   await audio.waitFor();
@@ -178,6 +183,10 @@ try {
     { timeout: 10_000 },
   );
   const played = await audio.evaluate((a) => ({ t: a.currentTime, paused: a.paused, d: a.duration }));
+  page.off("request", onAudioRequest);
+  check((await audio.getAttribute("data-source")) === "signed", "the recording streams from a signed link, not a whole-file fetch");
+  const ranged = audioRequests.filter((r) => /^bytes=/.test(r.headers()["range"] || ""));
+  check(ranged.length >= 1 && audioRequests.every((r) => !r.headers()["authorization"]), `the browser reads it with Range requests (${ranged.length} of ${audioRequests.length}), no token in them`);
   check(played.t >= lineStart && played.t < lineStart + 5 && played.d > 20, `clicking a line plays from it (${lineStart} s -> ${played.t.toFixed(2)} s of ${played.d.toFixed(1)} s)`);
   await page.locator('[data-testid="transcript-line"][aria-current="true"]').waitFor();
   check(true, "the line being played is highlighted");
@@ -204,7 +213,7 @@ try {
   await page.goto(`${base}/calls/${callId}`);
   await lines.first().waitFor();
   const note = `Call back <b>tomorrow</b> ${Date.now()}`;
-  await page.getByLabel("Note").fill(note);
+  await page.locator("#note-text").fill(note);
   await page.getByRole("button", { name: "Add note" }).click();
   await page.getByText(note, { exact: true }).waitFor();
   check(true, "an added note appears, as text");
@@ -248,7 +257,7 @@ try {
   check(cited.some((h) => h && h.startsWith(`/calls/${callId}?t=`)), "the chat cites the refund call at a second of it");
   await audit("chat");
 
-  // Knowledge: a document added from text is listed (pending: no embed worker runs here).
+  // Knowledge: a document added from text is listed, then ready once the fleet embeds it.
   await page.getByRole("navigation").getByRole("link", { name: "Knowledge", exact: true }).click();
   await page.getByRole("heading", { level: 1, name: "Knowledge" }).waitFor();
   const title = `Refund policy ${Date.now()}`;
@@ -257,7 +266,9 @@ try {
   await page.getByRole("button", { name: "Add document" }).click();
   const doc = page.getByTestId("document-row").filter({ hasText: title });
   await doc.waitFor();
-  check(/pending/i.test(await doc.innerText()), "an added document is listed as pending");
+  check(/pending|ready/i.test(await doc.innerText()), "an added document is listed");
+  await doc.getByText(/ready/i).first().waitFor({ timeout: 60_000 });
+  check(true, "the document turns ready on the page as the fleet embeds it (live)");
   await audit("knowledge");
 
   // Admin: a category the server refuses shows the server's own message.
@@ -377,6 +388,8 @@ try {
   await page.getByTestId("call-figures").waitFor();
   check(await fits(), "the call page fits a phone's width");
   await audit("call-phone");
+  await page.goto(`${base}/calls`);
+  await rows.first().waitFor();
 
   // An analyst: the rule editors but not user management; notes but no uploads.
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -389,7 +402,7 @@ try {
   await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
   check(true, "an analyst opening the users page gets Page not found");
   await page.goto(`${base}/calls/${callId}`);
-  await page.getByLabel("Note").fill("analyst note");
+  await page.locator("#note-text").fill("analyst note");
   await page.getByRole("button", { name: "Add note" }).click();
   await page.getByText("analyst note", { exact: true }).waitFor();
   check(true, "an analyst adds a note");
