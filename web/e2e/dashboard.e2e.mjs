@@ -407,6 +407,8 @@ try {
   await page.getByText("analyst note", { exact: true }).waitFor();
   check(true, "an analyst adds a note");
   await audit("call-analyst");
+  await page.goto(`${base}/calls`);
+  await rows.first().waitFor();
 
   // A viewer: no admin pages in the navigation, and an admin address is not found.
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -426,6 +428,7 @@ try {
 
   // 10,000 loaded rows: the list is scrolled to its end (loading page after page), then
   // scrolled through at a steady pace while each frame's time is recorded.
+  await page.goto(`${base}/calls`);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email").waitFor();
   await signIn(need("EARSHOT_BIG_EMAIL"), need("EARSHOT_BIG_BID"));
