@@ -209,6 +209,9 @@ try {
   check((await page.getByTestId("qa-answer").count()) >= 5, `the QA scorecard's ${await page.getByTestId("qa-answer").count()} answers are listed`);
   check((await page.getByTestId("call-summary").innerText()).trim().length > 0, "the summary is rendered");
   await audit("call-recorded");
+  // The README's picture (docs/images/dashboard-call.png): the top of this page.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${shots}/readme-call.png`, clip: { x: 0, y: 0, width: 1280, height: 1720 } });
 
   await page.goto(`${base}/calls/${callId}`);
   await lines.first().waitFor();
