@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -471,6 +472,100 @@ TEST(GatewayCalls, ListFiltersSortsAndPages) {
             sorted.json["items"][1]["customer_sentiment"].get<double>());
 }
 
+// direction, qa_min / qa_max and category_id: each filter, combined, in CSV and in the bulk
+// reprocess; bad values are 400 with the reason.
+TEST(GatewayCalls, DirectionQaAndCategoryFilters) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("lf");
+  const auto viewer = gw.user_token(bid, "viewer");
+  const auto admin = gw.user_token(bid, "admin");
+  auto& db = StorageEnvironment::db();
+  storage::MySqlRuleSetRepository categories(db, storage::MySqlRuleSetRepository::Kind::kCategories);
+  storage::MySqlCategoryMatchRepository matches(db);
+  const auto refund = categories.create(tenant(bid), {0, "refund", "[]", true, 1}).value();
+  struct Seeded {
+    const char* direction;
+    std::optional<double> qa;
+    bool refund;
+  };
+  const std::vector<Seeded> seeded = {
+      {"inbound", 0.9, true}, {"outbound", 0.4, true}, {"inbound", std::nullopt, false}, {"unknown", 0.6, false}};
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < seeded.size(); ++i) {
+    const auto id = seed_call(bid, fmt::format("lf{}", i), "Pune", 0, 0.5, storage::CallStatus::kAnalyzed);
+    ASSERT_TRUE(db.execute("UPDATE call_records SET direction = ?, qa_score = ? WHERE id = ? AND bid = ?",
+                           {seeded[i].direction, seeded[i].qa, id, bid}));
+    if (seeded[i].refund) {
+      ASSERT_TRUE(matches.replace(tenant(bid), id, {{refund, "[]"}}));
+    }
+    ids.push_back(id);
+  }
+  auto ids_of = [&](const std::string& query) {
+    auto r = gw.request("GET", "/api/v1/calls?" + query, viewer);
+    EXPECT_EQ(r.status, 200) << query << " " << r.body;
+    std::set<std::int64_t> out;
+    for (const auto& c : r.json["items"]) out.insert(c["id"].get<std::int64_t>());
+    return out;
+  };
+  const std::string cat = "category_id=" + std::to_string(refund);
+  EXPECT_EQ(ids_of(""), (std::set{ids[0], ids[1], ids[2], ids[3]}));
+  EXPECT_EQ(ids_of("direction=inbound"), (std::set{ids[0], ids[2]}));
+  EXPECT_EQ(ids_of("direction=unknown"), (std::set{ids[3]}));
+  EXPECT_EQ(ids_of("qa_min=0.5"), (std::set{ids[0], ids[3]}));
+  EXPECT_EQ(ids_of("qa_max=0.6"), (std::set{ids[1], ids[3]}));  // the unscored call is out
+  EXPECT_EQ(ids_of("qa_min=0.4&qa_max=0.6&sort=qa_score&order=asc"), (std::set{ids[1], ids[3]}));
+  EXPECT_EQ(ids_of(cat), (std::set{ids[0], ids[1]}));
+  EXPECT_EQ(ids_of(cat + "&direction=outbound&qa_max=0.5"), (std::set{ids[1]}));
+  EXPECT_TRUE(ids_of(cat + "&direction=unknown").empty());
+  // Paged one row at a time under a filter: every match once.
+  std::set<std::int64_t> paged;
+  std::string cursor;
+  for (int guard = 0; guard < 5; ++guard) {
+    auto r = gw.request(
+        "GET", "/api/v1/calls?limit=1&sort=qa_score&" + cat + (cursor.empty() ? "" : "&cursor=" + cursor), viewer);
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (const auto& c : r.json["items"]) EXPECT_TRUE(paged.insert(c["id"].get<std::int64_t>()).second);
+    if (r.json["next_cursor"].is_null()) break;
+    cursor = r.json["next_cursor"].get<std::string>();
+  }
+  EXPECT_EQ(paged, (std::set{ids[0], ids[1]}));
+
+  // CSV with a filter: the header and the one outbound call.
+  auto csv = gw.request("GET", "/api/v1/calls?format=csv&direction=outbound", viewer);
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 2) << csv.body;
+  EXPECT_TRUE(csv.body.starts_with("id,")) << csv.body;
+  EXPECT_NE(csv.body.find("\n" + std::to_string(ids[1]) + ",lf1,"), std::string::npos) << csv.body;
+  EXPECT_NE(csv.body.find(",outbound,"), std::string::npos) << csv.body;
+
+  for (const auto& [query, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"direction=sideways", "direction must be inbound|outbound|unknown"},
+           {"direction=", "direction must be inbound|outbound|unknown"},
+           {"qa_min=80", "qa_min must be a number 0..1"},
+           {"qa_max=-0.1", "qa_max must be a number 0..1"},
+           {"qa_min=high", "qa_min must be a number 0..1"},
+           {"qa_min=0.8&qa_max=0.2", "qa_min must not be above qa_max"},
+           {"category_id=0", "category_id must be an integer"},
+           {"category_id=refund", "category_id must be an integer"},
+           {"format=csv&direction=in", "direction must be inbound|outbound|unknown"}}) {
+    auto r = gw.request("GET", "/api/v1/calls?" + query, viewer);
+    EXPECT_EQ(r.status, 400) << query << " " << r.body;
+    EXPECT_NE(r.body.find(reason), std::string::npos) << query << " " << r.body;
+  }
+
+  // The bulk reprocess takes the same filters: the two refund calls, and 400 on a bad one.
+  EXPECT_EQ(gw.request("POST", "/api/v1/calls/reprocess?direction=sideways", admin, {{"stage", "analyze"}}).status,
+            400);
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess?" + cat, admin, {{"stage", "analyze"}});
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(bulk.json["queued"], 2);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + std::to_string(ids[i]), admin).json["status"],
+              seeded[i].refund ? "transcribed" : "analyzed")
+        << i;
+  }
+}
+
 TEST(GatewayCalls, InjectionStringsInEveryFilterAndPathAre400OrEmptyNever500) {
   auto& gw = gateway();
   const auto bid = gw.new_business("inject");
@@ -487,9 +582,10 @@ TEST(GatewayCalls, InjectionStringsInEveryFilterAndPathAre400OrEmptyNever500) {
                                              "' AND SLEEP(5) --",
                                              "999999999999999999999999"};
   const std::vector<std::string> params = {
-      "agent_id",       "from",   "to",       "sentiment_min", "sentiment_max", "talk_ratio_min",
-      "talk_ratio_max", "status", "category", "language",      "city",          "q",
-      "sort",           "order",  "limit",    "cursor"};
+      "agent_id",       "from",       "to",       "sentiment_min", "sentiment_max", "talk_ratio_min",
+      "talk_ratio_max", "status",     "category", "language",      "city",          "q",
+      "sort",           "order",      "limit",    "cursor",        "direction",     "qa_min",
+      "qa_max",         "category_id"};
   for (const auto& p : params) {
     for (const auto& v : payloads) {
       const auto path = "/api/v1/calls?" + p + "=" + pct(v);

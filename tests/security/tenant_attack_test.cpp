@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -110,6 +111,50 @@ TEST(TenantAttack, AForeignRecordingStoredOnACallIsNeitherServedReprocessedNorDe
   EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + own_id + "/audio", admin).status, 200);
   EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + own_id, admin).status, 204);
   EXPECT_FALSE(std::filesystem::exists(gw.objects / own));
+}
+
+// ---- the call list's filters --------------------------------------------------------------
+
+// Filtering by a rule category of another business: the list (JSON and CSV) and the bulk
+// reprocess see none of that business's calls and none of the caller's own.
+TEST(TenantAttack, FilteringByAnotherBusinessCategoryIdSeesNoCalls) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("cat-v");
+  const auto attacker = gw.new_business("cat-a");
+  auto& db = StorageEnvironment::db();
+  storage::MySqlRuleSetRepository categories(db, storage::MySqlRuleSetRepository::Kind::kCategories);
+  storage::MySqlCategoryMatchRepository matches(db);
+  const auto victim_cat = categories.create(tenant(victim), {0, "refund", "[]", true, 1}).value();
+  const auto own_cat = categories.create(tenant(attacker), {0, "refund", "[]", true, 1}).value();
+  for (int i = 0; i < 3; ++i) {
+    const auto v = seed_call(victim, fmt::format("v{}", i), "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+    ASSERT_TRUE(matches.replace(tenant(victim), v, {{victim_cat, "[]"}}));
+    const auto a = seed_call(attacker, fmt::format("a{}", i), "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+    ASSERT_TRUE(matches.replace(tenant(attacker), a, {{own_cat, "[]"}}));
+  }
+  // The attacker cannot record a match on the victim's category either.
+  const auto a_call = seed_call(attacker, "a-extra", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+  EXPECT_FALSE(matches.replace(tenant(attacker), a_call, {{victim_cat, "[]"}}));
+
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+  const std::string foreign = "category_id=" + std::to_string(victim_cat);
+  for (const std::string sort : {"started_at", "qa_score"}) {
+    auto list = gw.request("GET", "/api/v1/calls?sort=" + sort + "&" + foreign, admin);
+    ASSERT_EQ(list.status, 200) << list.body;
+    EXPECT_TRUE(list.json["items"].empty()) << list.body;
+    EXPECT_TRUE(list.json["next_cursor"].is_null());
+  }
+  auto csv = gw.request("GET", "/api/v1/calls?format=csv&" + foreign, admin);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 1) << "header only: " << csv.body;
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess?" + foreign, admin, {{"stage", "analyze"}});
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(bulk.json["queued"], 0);
+  EXPECT_EQ(bulk.json["skipped"], 0);
+  // Its own category id gives its own three calls (the filter itself works).
+  auto own = gw.request("GET", "/api/v1/calls?category_id=" + std::to_string(own_cat), admin);
+  ASSERT_EQ(own.status, 200);
+  EXPECT_EQ(own.json["items"].size(), 3U) << own.body;
 }
 
 // ---- accounts and sessions ---------------------------------------------------------------

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -589,6 +591,8 @@ class CallListTest : public CallsTest {
     CallStatus status;
     std::string category, language, city;
     bool refund;
+    CallDirection direction;
+    std::set<Id> matched;  // rule categories the call matched
   };
 
   void SetUp() override {
@@ -597,6 +601,8 @@ class CallListTest : public CallsTest {
                       agents_.upsert(t_, {"l3", "L3", "", ""}).value()};
     cfg_ = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
     std::mt19937 rng(7);
+    std::mt19937 rng2(11);  // the direction and matched categories (rng's draws stay as they were)
+    const CallDirection dirs[] = {CallDirection::kInbound, CallDirection::kOutbound, CallDirection::kUnknown};
     const char* cats[] = {"billing", "support", "sales"};
     const char* langs[] = {"en", "es"};
     const char* cities[] = {"Austin", "Boston", "Chicago", "Denver"};
@@ -615,7 +621,9 @@ class CallListTest : public CallsTest {
       s.city = cities[rng() % 4];
       s.refund = rng() % 4 == 0;
       s.status = rng() % 3 == 0 ? CallStatus::kTranscribing : CallStatus::kPending;
+      s.direction = dirs[rng2() % 3];
       auto in = call_input(fmt::format("list-{}", i));
+      in.direction = s.direction;
       in.human_agent_id = s.agent;
       in.started_at = s.started;
       in.duration_ms = s.duration;
@@ -626,9 +634,18 @@ class CallListTest : public CallsTest {
       seeds_.push_back(s);
     }
     ASSERT_TRUE(calls_.upsert_batch(t_, batch));
+    refund_cat_ = categories_.create(t_, RuleSet{0, "refund", "[]", true, 1}).value();
+    churn_cat_ = categories_.create(t_, RuleSet{0, "churn", "[]", true, 1}).value();
     for (int i = 0; i < kCalls; ++i) {
       Seed& s = seeds_[static_cast<std::size_t>(i)];
       s.id = calls_.find_by_external_id(t_, fmt::format("list-{}", i))->id;
+      if (rng2() % 3 == 0) s.matched.insert(refund_cat_);
+      if (rng2() % 4 == 0) s.matched.insert(churn_cat_);
+      std::vector<CategoryMatch> matched;
+      for (Id c : s.matched) matched.push_back({c, "[]"});
+      if (!matched.empty()) {
+        ASSERT_TRUE(matches_.replace(t_, s.id, matched));
+      }
       if (s.sentiment || s.ratio) {
         CallMetrics m;
         m.call_id = s.id;
@@ -649,9 +666,45 @@ class CallListTest : public CallsTest {
                                                            : "customer asked about the annual plan",
                                                   "p", s.language, 0}));
     }
-    // Noise from another business that must never appear.
-    const auto other = new_tenant("list-other");
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(calls_.upsert(other, call_input(fmt::format("list-{}", i))).has_value());
+    // Noise from another business that must never appear: its calls match its own
+    // category, whose id the list is asked for below.
+    const TenantId& other = other_;
+    other_cat_ = categories_.create(other, RuleSet{0, "refund", "[]", true, 1}).value();
+    for (int i = 0; i < 20; ++i) {
+      const Id id = calls_.upsert(other, call_input(fmt::format("list-{}", i))).value().id;
+      ASSERT_TRUE(matches_.replace(other, id, {{other_cat_, "[]"}}));
+    }
+  }
+
+  // The seed's key in `sort` (unscored values sort as -1000, as in the database).
+  static double key_of(CallSort sort, const Seed& s) {
+    switch (sort) {
+      case CallSort::kStartedAt:
+        return static_cast<double>(s.started.time_since_epoch().count());
+      case CallSort::kDuration:
+        return static_cast<double>(s.duration);
+      case CallSort::kSentiment:
+        return s.sentiment.value_or(-1000);
+      case CallSort::kQaScore:
+        return s.qa.value_or(-1000);
+    }
+    return 0;
+  }
+
+  // The ids of the seeds `pred` accepts, in the list's order for (sort, order).
+  std::vector<Id> expected(CallSort sort, SortOrder order, const std::function<bool(const Seed&)>& pred) const {
+    std::vector<const Seed*> rows;
+    for (const auto& s : seeds_) {
+      if (pred(s)) rows.push_back(&s);
+    }
+    std::sort(rows.begin(), rows.end(), [&](const Seed* a, const Seed* b) {
+      const double ka = key_of(sort, *a), kb = key_of(sort, *b);
+      if (ka != kb) return order == SortOrder::kDesc ? ka > kb : ka < kb;
+      return order == SortOrder::kDesc ? a->id > b->id : a->id < b->id;
+    });
+    std::vector<Id> out;
+    for (const Seed* s : rows) out.push_back(s->id);
+    return out;
   }
 
   // Pages through the whole result; fails on a repeated id.
@@ -678,8 +731,12 @@ class CallListTest : public CallsTest {
   }
 
   static constexpr int kCalls = 240;
+  MySqlRuleSetRepository categories_{db_, MySqlRuleSetRepository::Kind::kCategories};
+  MySqlCategoryMatchRepository matches_{db_};
+  TenantId other_ = new_tenant("list-other");
   std::vector<Seed> seeds_;
   Id cfg_ = 0;
+  Id refund_cat_ = 0, churn_cat_ = 0, other_cat_ = 0;
 };
 
 TEST_F(CallListTest, EverySortReturnsEveryRowExactlyOnceInOrder) {
@@ -783,6 +840,100 @@ TEST_F(CallListTest, FiltersReturnExactlyTheMatchingRows) {
     std::sort(got.begin(), got.end());
     std::sort(want.begin(), want.end());
     EXPECT_EQ(got, want) << "filter case " << i;
+  }
+}
+
+TEST_F(CallListTest, DirectionQaAndMatchedCategoryFiltersPageInEverySort) {
+  using Pred = std::function<bool(const Seed&)>;
+  const Seed& probe = seeds_[5];
+  std::vector<std::tuple<std::string, std::function<void(CallListQuery&)>, Pred>> cases = {
+      {"direction", [](CallListQuery& q) { q.direction = CallDirection::kOutbound; },
+       [](const Seed& s) { return s.direction == CallDirection::kOutbound; }},
+      {"qa_min", [](CallListQuery& q) { q.qa_min = 0.5; }, [](const Seed& s) { return s.qa && *s.qa >= 0.5; }},
+      {"qa_max keeps unscored calls out", [](CallListQuery& q) { q.qa_max = 0.25; },
+       [](const Seed& s) { return s.qa && *s.qa <= 0.25; }},
+      {"qa range", [](CallListQuery& q) { q.qa_min = q.qa_max = 0.75; },
+       [](const Seed& s) { return s.qa && *s.qa == 0.75; }},
+      {"category", [&](CallListQuery& q) { q.matched_category_id = refund_cat_; },
+       [&](const Seed& s) { return s.matched.contains(refund_cat_); }},
+      {"combined",
+       [&](CallListQuery& q) {
+         q.matched_category_id = churn_cat_;
+         q.direction = CallDirection::kInbound;
+         q.qa_min = 0.25;
+         q.language = "en";
+       },
+       [&](const Seed& s) {
+         return s.matched.contains(churn_cat_) && s.direction == CallDirection::kInbound && s.qa && *s.qa >= 0.25 &&
+                s.language == "en";
+       }},
+      {"combined with an agent (its index)",
+       [&](CallListQuery& q) {
+         q.human_agent_id = probe.agent;
+         q.matched_category_id = refund_cat_;
+         q.direction = CallDirection::kUnknown;
+         q.qa_max = 1.0;
+       },
+       [&](const Seed& s) {
+         return s.agent == probe.agent && s.matched.contains(refund_cat_) && s.direction == CallDirection::kUnknown &&
+                s.qa.has_value();
+       }},
+      {"combined with transcript words",
+       [&](CallListQuery& q) {
+         q.text = "refund";
+         q.matched_category_id = refund_cat_;
+         q.direction = CallDirection::kInbound;
+       },
+       [&](const Seed& s) {
+         return s.refund && s.matched.contains(refund_cat_) && s.direction == CallDirection::kInbound;
+       }},
+  };
+  for (const auto& [name, setup, pred] : cases) {
+    for (CallSort sort : {CallSort::kStartedAt, CallSort::kDuration, CallSort::kSentiment, CallSort::kQaScore}) {
+      for (SortOrder order : {SortOrder::kDesc, SortOrder::kAsc}) {
+        CallListQuery q;
+        setup(q);
+        q.sort = sort;
+        q.order = order;
+        const auto want = expected(sort, order, pred);
+        ASSERT_GE(want.size(), 2U) << name << " matches too few calls to page: a weak test";
+        EXPECT_EQ(all_pages(q, 4), want) << name << ", " << sort_name(sort)
+                                         << (order == SortOrder::kDesc ? " desc" : " asc");
+      }
+    }
+  }
+}
+
+TEST_F(CallListTest, AnotherBusinesssCategoryIdMatchesNothing) {
+  // The other business's calls all match other_cat_; asked for by this business, the id
+  // gives none of them and none of this business's calls, in every sort.
+  for (CallSort sort : {CallSort::kStartedAt, CallSort::kQaScore}) {
+    CallListQuery q;
+    q.matched_category_id = other_cat_;
+    q.sort = sort;
+    auto page = calls_.list(t_, q);
+    ASSERT_TRUE(page.has_value()) << page.error().to_string();
+    EXPECT_TRUE(page->calls.empty());
+    EXPECT_TRUE(page->next_cursor.empty());
+  }
+  CallFilter f;
+  f.matched_category_id = other_cat_;
+  EXPECT_TRUE(calls_.ids_matching(t_, f, 100).value().empty());
+  // The same id in its own business: all 20 of its calls (the filter does work).
+  CallListQuery own;
+  own.matched_category_id = other_cat_;
+  own.limit = 500;
+  EXPECT_EQ(calls_.list(other_, own).value().calls.size(), 20U);
+}
+
+TEST_F(CallListTest, QaBoundsOutsideTheScoreScaleAreRefused) {
+  for (double bad : {-0.1, 1.5, std::nan("")}) {
+    CallListQuery q;
+    q.qa_min = bad;
+    EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument) << bad;
+    q.qa_min.reset();
+    q.qa_max = bad;
+    EXPECT_EQ(calls_.list(t_, q).error().code, ErrorCode::kInvalidArgument) << bad;
   }
 }
 

@@ -132,13 +132,8 @@ Result<Reply> reprocess_calls(GatewayServices& s, const Request& req) {
   if (!stage) return std::unexpected(stage.error());
   auto max = detail::int_field(*b, "max", 1, 100000);
   if (!max) return std::unexpected(max.error());
-  auto q = parse_filters(req, false);
+  auto q = parse_filters(req, false);  // also refuses any query parameter but the list's filters
   if (!q) return std::unexpected(q.error());
-  if (auto st = detail::only_query(req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max", "talk_ratio_min",
-                                         "talk_ratio_max", "status", "category", "language", "city", "q"});
-      !st) {
-    return std::unexpected(st.error());
-  }
   const auto t = detail::tenant_of(req.caller_bid());
   auto matched = matching_calls(s, t, *q, max->value_or(10000));
   if (!matched) return std::unexpected(matched.error());

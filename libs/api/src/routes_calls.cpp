@@ -3,6 +3,8 @@
 // routes_call_reprocess.cpp (the pieces: routes_calls.hpp).
 #include "routes_calls.hpp"
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 
 #include "earshot/api/gateway.hpp"
@@ -371,16 +373,55 @@ queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::stri
                                    queue::TranscribeRequest::for_call(bid, c.id, c.audio_uri, c.channels, c.language));
 }
 
-// Every value is checked; nothing reaches SQL other than as a bound parameter.
-Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
-  if (paging) {
-    if (auto st = detail::only_query(
-            req, {"agent_id", "from", "to", "sentiment_min", "sentiment_max", "talk_ratio_min", "talk_ratio_max",
-                  "status", "category", "language", "city", "q", "sort", "order", "limit", "cursor", "format"});
-        !st) {
-      return std::unexpected(st.error());
+namespace {
+
+// The list's filters (the bulk reprocess takes the same), and the paging parameters the list
+// adds.
+constexpr std::array<std::string_view, 16> kFilterParams = {
+    "agent_id",       "from",   "to",       "sentiment_min", "sentiment_max", "talk_ratio_min",
+    "talk_ratio_max", "status", "category", "language",      "city",          "q",
+    "direction",      "qa_min", "qa_max",   "category_id"};
+constexpr std::array<std::string_view, 5> kPagingParams = {"sort", "order", "limit", "cursor", "format"};
+
+Status only_filter_params(const Request& req, bool paging) {
+  for (const auto& [k, v] : req.query) {
+    const auto known = [&k](const auto& names) { return std::find(names.begin(), names.end(), k) != names.end(); };
+    if (!known(kFilterParams) && !(paging && known(kPagingParams))) {
+      return invalid(fmt::format("unknown query parameter '{}'", k));
     }
   }
+  return {};
+}
+
+// direction, qa_min / qa_max (the stored score's scale, 0..1) and category_id.
+Status parse_direction_qa_category(const Request& req, storage::CallListQuery& q) {
+  if (auto d = req.query_param("direction")) {
+    if (*d == "inbound")
+      q.direction = storage::CallDirection::kInbound;
+    else if (*d == "outbound")
+      q.direction = storage::CallDirection::kOutbound;
+    else if (*d == "unknown")
+      q.direction = storage::CallDirection::kUnknown;
+    else
+      return invalid("direction must be inbound|outbound|unknown");
+  }
+  for (auto [name, target] : {std::pair{"qa_min", &q.qa_min}, std::pair{"qa_max", &q.qa_max}}) {
+    auto v = detail::query_double(req, name, 0, 1);
+    if (!v) return std::unexpected(v.error());
+    *target = *v;
+  }
+  if (q.qa_min && q.qa_max && *q.qa_min > *q.qa_max) return invalid("qa_min must not be above qa_max");
+  auto category = detail::query_int(req, "category_id", 1, INT64_MAX);
+  if (!category) return std::unexpected(category.error());
+  q.matched_category_id = *category;
+  return {};
+}
+
+}  // namespace
+
+// Every value is checked; nothing reaches SQL other than as a bound parameter.
+Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
+  if (auto st = only_filter_params(req, paging); !st) return std::unexpected(st.error());
   storage::CallListQuery q;
   auto agent = detail::query_int(req, "agent_id", 1, INT64_MAX);
   if (!agent) return std::unexpected(agent.error());
@@ -422,6 +463,7 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
     if (!v) return std::unexpected(v.error());
     *t.target = *v;
   }
+  if (auto st = parse_direction_qa_category(req, q); !st) return std::unexpected(st.error());
   if (!paging) return q;
   if (auto st = parse_paging(req, q); !st) return std::unexpected(st.error());
   return q;

@@ -33,8 +33,8 @@ void publish_event(GatewayServices& s, const std::string& bid, std::string_view 
 [[nodiscard]] queue::OutgoingMessage transcribe_message(const QueueControl& q, const std::string& bid,
                                                         const storage::CallRecord& c);
 
-// Filters shared by the list and bulk reprocess (with `paging`: also sort, order, limit,
-// cursor and format, and no other query parameter).
+// Filters shared by the list and bulk reprocess, and no other query parameter (with
+// `paging`: also sort, order, limit, cursor and format).
 [[nodiscard]] Result<storage::CallListQuery> parse_filters(const Request& req, bool paging);
 
 void write_note(JsonWriter& w, const storage::CallNote& n);

@@ -164,13 +164,16 @@ constexpr std::array<std::string_view, 8> kDerivedTables = {"transcripts",      
                                                             "call_category_matches", "call_embeddings"};
 
 // The filters the call list and ids_matching share, as AND conditions on call_records
-// (every column is part of each list index, so they are checked on index entries).
+// (every column is part of each list index, so they are checked on index entries; a matched
+// category is a probe of call_category_matches' primary key (bid, call_id, category_id)).
 struct SharedFilters {
+  const std::string& bid;
   const std::optional<Id>& human_agent_id;
   const std::optional<Timestamp>& started_from;
   const std::optional<Timestamp>& started_to;
   const std::optional<CallStatus>& status;
   const std::optional<std::string>& category;
+  const std::optional<Id>& matched_category_id;
 };
 
 void append_shared_filters(std::string& sql, std::vector<Value>& p, const SharedFilters& f) {
@@ -193,6 +196,15 @@ void append_shared_filters(std::string& sql, std::vector<Value>& p, const Shared
   if (f.category) {
     sql += " AND issue_category = ?";
     p.emplace_back(*f.category);
+  }
+  // One primary-key probe of the business's matches per candidate entry; a category id of
+  // another business has no match rows under this bid, so it matches nothing.
+  if (f.matched_category_id) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM call_category_matches m WHERE m.bid = ? AND m.call_id = call_records.id "
+        "AND m.category_id = ?)";
+    p.emplace_back(f.bid);
+    p.emplace_back(*f.matched_category_id);
   }
 }
 
@@ -383,6 +395,9 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   if (q.limit < 1 || q.limit > 500) {
     return make_error(ErrorCode::kInvalidArgument, "limit must be 1..500");
   }
+  for (const auto& v : {q.qa_min, q.qa_max}) {
+    if (v && !(*v >= 0.0 && *v <= 1.0)) return make_error(ErrorCode::kInvalidArgument, "QA score bounds must be 0..1");
+  }
   const SortSpec spec = sort_spec(q.sort);
   const bool desc = q.order == SortOrder::kDesc;
   // Deferred join: the inner query walks a list index (sort key, id, then every filtered
@@ -402,7 +417,23 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   }
   sql += "WHERE bid = ?";
   std::vector<Value> p{t.bid()};
-  append_shared_filters(sql, p, SharedFilters{q.human_agent_id, q.started_from, q.started_to, q.status, q.category});
+  append_shared_filters(sql, p,
+                        SharedFilters{t.bid(), q.human_agent_id, q.started_from, q.started_to, q.status, q.category,
+                                      q.matched_category_id});
+  if (q.direction) {
+    sql += " AND direction = ?";
+    p.emplace_back(to_name(kDirection, *q.direction));
+  }
+  // On qa_key (the score, or -1000 when not scored: in the list indexes): a lower bound
+  // of 0 keeps unscored calls out when only the upper bound is given.
+  if (q.qa_min || q.qa_max) {
+    sql += " AND qa_key >= ?";
+    p.emplace_back(q.qa_min.value_or(0.0));
+  }
+  if (q.qa_max) {
+    sql += " AND qa_key <= ?";
+    p.emplace_back(*q.qa_max);
+  }
   if (q.sentiment_min) {
     sql += " AND customer_sentiment >= ?";
     p.emplace_back(*q.sentiment_min);
@@ -594,15 +625,12 @@ Result<std::vector<Id>> MySqlCallRepository::ids_matching(const TenantId& t, con
   std::string sql = fmt::format("SELECT id FROM call_records FORCE INDEX ({}) WHERE bid = ?",
                                 f.human_agent_id ? "ix_calls_list_agent" : "ix_calls_list_started");
   std::vector<Value> p{t.bid()};
-  append_shared_filters(sql, p, SharedFilters{f.human_agent_id, f.started_from, f.started_to, f.status, f.category});
+  append_shared_filters(sql, p,
+                        SharedFilters{t.bid(), f.human_agent_id, f.started_from, f.started_to, f.status, f.category,
+                                      f.matched_category_id});
   if (!f.call_ids.empty()) {
     sql += fmt::format(" AND id IN ({})", placeholders(f.call_ids.size()));
     for (const Id id : f.call_ids) p.emplace_back(id);
-  }
-  if (f.matched_category_id) {
-    sql += " AND id IN (SELECT m.call_id FROM call_category_matches m WHERE m.bid = ? AND m.category_id = ?)";
-    p.emplace_back(t.bid());
-    p.emplace_back(*f.matched_category_id);
   }
   sql += " ORDER BY started_at DESC, id DESC LIMIT ?";
   p.emplace_back(limit);

@@ -112,6 +112,10 @@ class FakeCallRepository final : public storage::CallRepository {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     if (q.limit < 1 || q.limit > 500) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..500");
+    for (const auto& v : {q.qa_min, q.qa_max}) {
+      if (v && !(*v >= 0.0 && *v <= 1.0))
+        return make_error(ErrorCode::kInvalidArgument, "QA score bounds must be 0..1");
+    }
     if (q.text) return make_error(ErrorCode::kFailedPrecondition, "FakeCallRepository does not search transcripts");
     std::optional<storage::CallCursor> after;
     if (!q.cursor.empty()) {
@@ -125,7 +129,7 @@ class FakeCallRepository final : public storage::CallRepository {
     const bool desc = q.order == storage::SortOrder::kDesc;
     std::vector<const storage::CallRecord*> rows;
     for (const auto& [id, c] : calls_) {
-      if (c.bid == t.bid() && matches(c.record, q)) rows.push_back(&c.record);
+      if (c.bid == t.bid() && matches(c, q)) rows.push_back(&c.record);
     }
     auto key = [&](const storage::CallRecord& r) { return std::make_tuple(sort_key(r, q.sort), r.id); };
     std::sort(rows.begin(), rows.end(),
@@ -366,7 +370,11 @@ class FakeCallRepository final : public storage::CallRepository {
     return (!lo || *v >= *lo) && (!hi || *v <= *hi);
   }
 
-  static bool matches(const storage::CallRecord& r, const storage::CallListQuery& q) {
+  static bool matches(const Row& row, const storage::CallListQuery& q) {
+    const storage::CallRecord& r = row.record;
+    if (q.matched_category_id && !row.matched_categories.contains(*q.matched_category_id)) return false;
+    if (q.direction && r.direction != *q.direction) return false;
+    if (!in_range(r.qa_score, q.qa_min, q.qa_max)) return false;
     if (q.human_agent_id && r.human_agent_id != q.human_agent_id) return false;
     if (q.started_from && r.started_at < *q.started_from) return false;
     if (q.started_to && !(r.started_at < *q.started_to)) return false;

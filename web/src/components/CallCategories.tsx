@@ -1,5 +1,6 @@
 // The call's matched categories as chips; the chosen one's spans are listed (click to play
 // from there) and the transcript lines overlapping them are highlighted by the page.
+import { Link } from "react-router-dom";
 import type { CategoryMatch } from "../lib/callAnalyses";
 import { mmss } from "../lib/transcript";
 
@@ -42,6 +43,14 @@ export function CallCategories({
           <p className="small" aria-live="polite">
             {chosen.name}: {chosen.spans.length} {chosen.spans.length === 1 ? "span" : "spans"}, {hits} transcript{" "}
             {hits === 1 ? "line" : "lines"} highlighted.
+            {chosen.id !== null && (
+              <>
+                {" "}
+                <Link to={`/calls?category_id=${chosen.id}`} data-testid="category-calls-link">
+                  Calls with this category
+                </Link>
+              </>
+            )}
           </p>
           {chosen.spans.length > 0 && (
             <ul className="span-list">

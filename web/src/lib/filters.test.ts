@@ -10,6 +10,10 @@ describe("filtersToQuery", () => {
       sentiment_max: 0.5,
       sentiment_min: -0.25,
       language: "hi",
+      category_id: 12,
+      qa_max: 0.9,
+      qa_min: 0.5,
+      direction: "outbound",
       talk_ratio_max: 0.65,
       talk_ratio_min: 0.2,
       agent_id: 7,
@@ -22,7 +26,7 @@ describe("filtersToQuery", () => {
     expect(filtersToQuery(f)).toBe(
       "from=2026-11-01&to=2026-11-30&status=analyzed&category=billing&city=Pune&agent_id=7" +
         "&sentiment_min=-0.25&sentiment_max=0.5&talk_ratio_min=0.2&talk_ratio_max=0.65&language=hi" +
-        "&q=refund+please&sort=qa_score&order=asc",
+        "&direction=outbound&qa_min=0.5&qa_max=0.9&category_id=12&q=refund+please&sort=qa_score&order=asc",
     );
   });
 
@@ -63,6 +67,10 @@ describe("queryToFilters", () => {
       talk_ratio_min: 0,
       talk_ratio_max: 1,
       language: "en-IN",
+      direction: "unknown",
+      qa_min: 0,
+      qa_max: 1,
+      category_id: 3,
       q: "cancel my plan",
       sort: "duration",
       order: "desc",
@@ -127,6 +135,39 @@ describe("queryToFilters", () => {
     const long = queryToFilters(`language=${"x".repeat(17)}`);
     expect(long.filters.language).toBeUndefined();
     expect(long.problems[0]?.message).toMatch(/16/);
+  });
+
+  it("reads direction, the QA score range (0 to 1) and the rule category id", () => {
+    expect(queryToFilters("direction=inbound&qa_min=0.25&qa_max=0.75&category_id=42")).toEqual({
+      filters: { direction: "inbound", qa_min: 0.25, qa_max: 0.75, category_id: 42 },
+      problems: [],
+    });
+    expect(filtersOnlyQuery({ direction: "outbound", qa_max: 0.5, category_id: 7, sort: "qa_score" })).toBe(
+      "direction=outbound&qa_max=0.5&category_id=7",
+    );
+  });
+
+  it("reports invalid direction, QA score and category id values", () => {
+    const dir = queryToFilters("direction=sideways");
+    expect(dir.filters).toEqual({});
+    expect(dir.problems[0]?.message).toMatch(/inbound, outbound, unknown/);
+    // A score on a 0-100 scale is refused: the API's scale is 0 to 1.
+    for (const v of ["80", "-0.1", "1.01", "abc", "50%"]) {
+      const r = queryToFilters(`qa_min=${encodeURIComponent(v)}`);
+      expect(r.filters.qa_min, v).toBeUndefined();
+      expect(r.problems[0]?.message, v).toMatch(/qa_min must be a number from 0 to 1/);
+    }
+    for (const v of ["0", "-1", "1.5", "abc"]) {
+      const r = queryToFilters(`category_id=${v}`);
+      expect(r.filters.category_id, v).toBeUndefined();
+      expect(r.problems[0]?.message, v).toMatch(/category_id must be a whole number/);
+    }
+  });
+
+  it("reports a QA score range that can match nothing", () => {
+    const r = queryToFilters("qa_min=0.9&qa_max=0.1");
+    expect(r.filters).toEqual({ qa_min: 0.9, qa_max: 0.1 });
+    expect(r.problems.map((p) => p.key)).toEqual(["qa_min"]);
   });
 
   it("reports a talk ratio range that can match nothing", () => {

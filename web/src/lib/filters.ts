@@ -18,11 +18,14 @@ export type CallSort = (typeof SORTS)[number];
 export const ORDERS = ["desc", "asc"] as const;
 export type SortOrder = (typeof ORDERS)[number];
 
+export const DIRECTIONS = ["inbound", "outbound", "unknown"] as const;
+export type CallDirection = (typeof DIRECTIONS)[number];
+
 export interface CallFilters {
   from?: string; // YYYY-MM-DD
   to?: string; // YYYY-MM-DD
   status?: CallStatus;
-  category?: string;
+  category?: string; // issue category (text)
   city?: string;
   agent_id?: number;
   sentiment_min?: number;
@@ -30,6 +33,10 @@ export interface CallFilters {
   talk_ratio_min?: number; // agent talk ratio 0..1
   talk_ratio_max?: number;
   language?: string;
+  direction?: CallDirection;
+  qa_min?: number; // QA score 0..1 (the API's scale); unscored calls match neither bound
+  qa_max?: number;
+  category_id?: number; // a rule category the call matched
   q?: string;
   sort?: CallSort;
   order?: SortOrder;
@@ -48,6 +55,10 @@ export const FILTER_KEYS = [
   "talk_ratio_min",
   "talk_ratio_max",
   "language",
+  "direction",
+  "qa_min",
+  "qa_max",
+  "category_id",
   "q",
   "sort",
   "order",
@@ -142,10 +153,15 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
         if (value.length <= MAX_TEXT[key]) filters[key] = value;
         else bad(`${key} is longer than ${MAX_TEXT[key]} characters`);
         break;
-      case "agent_id": {
+      case "direction":
+        if ((DIRECTIONS as readonly string[]).includes(value)) filters.direction = value as CallDirection;
+        else bad(`direction must be one of ${DIRECTIONS.join(", ")}`);
+        break;
+      case "agent_id":
+      case "category_id": {
         const n = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (Number.isSafeInteger(n) && n >= 1) filters.agent_id = n;
-        else bad("agent_id must be a whole number of 1 or more");
+        if (Number.isSafeInteger(n) && n >= 1) filters[key] = n;
+        else bad(`${key} must be a whole number of 1 or more`);
         break;
       }
       case "sentiment_min":
@@ -156,7 +172,9 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
         break;
       }
       case "talk_ratio_min":
-      case "talk_ratio_max": {
+      case "talk_ratio_max":
+      case "qa_min":
+      case "qa_max": {
         const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
         if (Number.isFinite(n) && n >= 0 && n <= 1) filters[key] = n;
         else bad(`${key} must be a number from 0 to 1`);
@@ -185,6 +203,9 @@ export function queryToFilters(query: string | URLSearchParams): ParsedFilters {
       value: String(filters.talk_ratio_min),
       message: "talk_ratio_min is above talk_ratio_max: no call can match",
     });
+  }
+  if (filters.qa_min !== undefined && filters.qa_max !== undefined && filters.qa_min > filters.qa_max) {
+    problems.push({ key: "qa_min", value: String(filters.qa_min), message: "qa_min is above qa_max: no call can match" });
   }
   if (filters.from !== undefined && filters.to !== undefined && filters.from > filters.to) {
     problems.push({ key: "from", value: filters.from, message: "from is after to: no call can match" });

@@ -5,6 +5,7 @@ import { ApiError } from "../api/errors";
 import { followEvents, type LiveState } from "../api/events";
 import type { Call, CallPage } from "../api/types";
 import {
+  DIRECTIONS,
   filtersOnlyQuery,
   filtersToQuery,
   ORDERS,
@@ -21,6 +22,8 @@ import { formatDateTime, formatDuration, formatNumber, formatScore, joinCsvPages
 import { downloadText } from "../lib/download";
 import { StatusBadge } from "../components/StatusBadge";
 import { useAuth } from "../auth";
+import { useApi } from "../api/useApi";
+import { bidPath } from "../lib/admin";
 import { callsCacheKey, createListCache, reprocessOutcome, reprocessQuestion } from "../lib/callsCache";
 
 export const ROW_HEIGHT = 44;
@@ -62,6 +65,7 @@ export function CallsPage() {
   const blocked = parsed.problems.length > 0;
   const cacheKey = blocked ? `!${params.toString()}` : callsCacheKey(session?.bid ?? actingBid, apiQuery);
 
+  const ruleCategories = useRuleCategories();
   const [stored, setList] = useState<ListState>(() => initialList(cacheKey, blocked));
   let list = stored;
   if (stored.key !== cacheKey) {
@@ -210,6 +214,7 @@ export function CallsPage() {
       <FilterForm
         key={params.toString()}
         initial={params}
+        ruleCategories={ruleCategories}
         onApply={(f) => setParams(filtersToQuery(f))}
         onReset={() => setParams("")}
       />
@@ -276,12 +281,36 @@ const SORT_LABELS: Record<string, string> = {
   qa_score: "QA score",
 };
 
+interface RuleCategory {
+  id: number;
+  name: string;
+}
+
+// The business's rule categories by name, for the filter's select. Only admins (and platform
+// admins acting on a business) may read the list (GET /api/v1/admin/businesses/{bid}/categories);
+// null for anyone else, or while it loads or when it cannot be read: the filter then takes
+// the category id as a number.
+function useRuleCategories(): RuleCategory[] | null {
+  const { session, actingBid } = useAuth();
+  const canRead = (session?.role === "admin" || session?.role === "platform_admin") && actingBid !== null;
+  const list = useApi<{ items: RuleCategory[] }>(canRead && actingBid ? bidPath(actingBid, "/categories") : null);
+  return list.data?.items ?? null;
+}
+
+const DIRECTION_LABELS: Record<(typeof DIRECTIONS)[number], string> = {
+  inbound: "Inbound",
+  outbound: "Outbound",
+  unknown: "Unknown",
+};
+
 function FilterForm({
   initial,
+  ruleCategories,
   onApply,
   onReset,
 }: {
   initial: URLSearchParams;
+  ruleCategories: RuleCategory[] | null;
   onApply: (f: CallFilters) => void;
   onReset: () => void;
 }) {
@@ -298,6 +327,10 @@ function FilterForm({
     talk_ratio_min: field("talk_ratio_min"),
     talk_ratio_max: field("talk_ratio_max"),
     language: field("language"),
+    direction: field("direction"),
+    qa_min: field("qa_min"),
+    qa_max: field("qa_max"),
+    category_id: field("category_id"),
     q: field("q"),
     sort: field("sort"),
     order: field("order"),
@@ -335,7 +368,25 @@ function FilterForm({
           ))}
         </select>
       </div>
-      {input("category", "Category", { maxLength: 128 })}
+      {input("category", "Issue category", { maxLength: 128 })}
+      {ruleCategories ? (
+        <div className="field">
+          <label htmlFor="f-category_id">Rule category</label>
+          <select id="f-category_id" value={v.category_id} onChange={set("category_id")} data-testid="filter-rule-category">
+            <option value="">Any</option>
+            {ruleCategories.map((c) => (
+              <option key={c.id} value={String(c.id)}>
+                {c.name}
+              </option>
+            ))}
+            {v.category_id && !ruleCategories.some((c) => String(c.id) === v.category_id) && (
+              <option value={v.category_id}>Category #{v.category_id}</option>
+            )}
+          </select>
+        </div>
+      ) : (
+        input("category_id", "Rule category id", { inputMode: "numeric", "data-testid": "filter-rule-category" })
+      )}
       {input("city", "City", { maxLength: 128 })}
       {input("agent_id", "Agent id", { inputMode: "numeric" })}
       {input("sentiment_min", "Sentiment min", { type: "number", min: -1, max: 1, step: "any" })}
@@ -343,6 +394,19 @@ function FilterForm({
       {input("talk_ratio_min", "Talk ratio min (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-talk-ratio-min" })}
       {input("talk_ratio_max", "Talk ratio max (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-talk-ratio-max" })}
       {input("language", "Language", { maxLength: 16, "data-testid": "filter-language" })}
+      <div className="field">
+        <label htmlFor="f-direction">Direction</label>
+        <select id="f-direction" value={v.direction} onChange={set("direction")} data-testid="filter-direction">
+          <option value="">Any</option>
+          {DIRECTIONS.map((d) => (
+            <option key={d} value={d}>
+              {DIRECTION_LABELS[d]}
+            </option>
+          ))}
+        </select>
+      </div>
+      {input("qa_min", "QA score min (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-qa-min" })}
+      {input("qa_max", "QA score max (0-1)", { type: "number", min: 0, max: 1, step: "any", "data-testid": "filter-qa-max" })}
       <div className="field">
         <label htmlFor="f-sort">Sort by</label>
         <select id="f-sort" value={v.sort} onChange={set("sort")}>

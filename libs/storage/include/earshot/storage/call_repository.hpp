@@ -67,6 +67,12 @@ struct CallListQuery {
   std::optional<std::string> language;
   std::optional<std::string> city;
   std::optional<std::string> text;  // transcript must contain every word
+  std::optional<CallDirection> direction;
+  // QA score, inclusive, 0..1 (the scale analyze stores; else kInvalidArgument); a call
+  // not scored yet matches neither bound.
+  std::optional<double> qa_min;
+  std::optional<double> qa_max;
+  std::optional<Id> matched_category_id;  // a rule category the call matched (this business's)
   CallSort sort = CallSort::kStartedAt;
   SortOrder order = SortOrder::kDesc;
   int limit = 50;      // 1..500
