@@ -133,13 +133,11 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
   std::string cli = "env -i PATH=/usr/bin:/bin";
   for (const auto& [k, v] : base_env) cli += fmt::format(" {}='{}'", k, v);
   cli += " " + std::string(EARSHOT_BIN_DIR) + "/earshot";
-  {
-    std::ofstream(work + "/password") << kPassword << "\n";
-  }
-  const auto demo = run_command(fmt::format(
-      "{} demo-data --bid {} --calls 2 --out {}/demo --upload http://127.0.0.1:{} --key-file {}/api_key "
-      "--admin-email {} --admin-password-file {}/password 2>&1",
-      cli, bid, work, port, work, email, work));
+  { std::ofstream(work + "/password") << kPassword << "\n"; }
+  const auto demo = run_command(
+      fmt::format("{} demo-data --bid {} --calls 2 --out {}/demo --upload http://127.0.0.1:{} --key-file {}/api_key "
+                  "--admin-email {} --admin-password-file {}/password 2>&1",
+                  cli, bid, work, port, work, email, work));
   ASSERT_EQ(demo.exit_code, 0) << demo.output;
   const auto more = run_command(fmt::format("{} demo-data --calls 3 --out {}/upload 2>&1", cli, work));
   ASSERT_EQ(more.exit_code, 0) << more.output;
@@ -173,7 +171,8 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
       "duration_ms, metadata, status, agent_talk_ratio, customer_sentiment, qa_score) "
       "SELECT ?, CONCAT('big-', seq), IF(seq % 2 = 0, 'inbound', 'outbound'), ELT(1 + seq % 4, 'Pune', 'Austin', "
       "'Delhi', 'Seattle'), 'billing', '', TIMESTAMP('2026-10-01') + INTERVAL seq MINUTE, 60000 + seq * 7 % 500000, "
-      "'{}', 'analyzed', 0.3 + (seq % 40) / 100, (CAST(seq % 21 AS SIGNED) - 10) / 10, 50 + seq % 50 FROM seq_1_to_10000",
+      "'{}', 'analyzed', 0.3 + (seq % 40) / 100, (CAST(seq % 21 AS SIGNED) - 10) / 10, 50 + seq % 50 FROM "
+      "seq_1_to_10000",
       {storage::Value(big)});
   ASSERT_TRUE(inserted) << inserted.error().to_string();
 
@@ -184,8 +183,8 @@ TEST(DashboardE2E, ASupervisorLogsInFiltersOpensACallAndAddsANote) {
       "EARSHOT_CALL_LINES={} EARSHOT_DEMO_CALL_ID={} EARSHOT_UPLOAD_WAV='{}' EARSHOT_BIG_BID='{}' "
       "EARSHOT_BIG_EMAIL='{}' EARSHOT_BIG_CALLS={} EARSHOT_SCREENSHOTS='{}' CHROMIUM='{}' "
       "node e2e/dashboard.e2e.mjs 2>&1",
-      (source / "web").string(), port, email, viewer, analyst, kPassword, bid, calls.size() + kFillers + 2,
-      refund_call, calls[0].size(), demo_calls.back(), upload_wav, big, big_email, kBigCalls, shots, chromium);
+      (source / "web").string(), port, email, viewer, analyst, kPassword, bid, calls.size() + kFillers + 2, refund_call,
+      calls[0].size(), demo_calls.back(), upload_wav, big, big_email, kBigCalls, shots, chromium);
   const auto run = run_command(command);
   std::cout << run.output;  // the script's checks, one "ok - ..." line each
   EXPECT_EQ(run.exit_code, 0) << run.output << fleet_output();
