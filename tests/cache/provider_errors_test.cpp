@@ -2,9 +2,10 @@
 // instance: counts and last errors per business, the 25 h expiry of a bucket's keys, the
 // provider cap inside Redis, and a background recorder whose writes show after flush().
 
+#include "earshot/cache/provider_errors.hpp"
+
 #include <gtest/gtest.h>
 
-#include "earshot/cache/provider_errors.hpp"
 #include "fakes/fake_clock.hpp"
 #include "support/test_env.hpp"
 
@@ -43,7 +44,8 @@ class ProviderErrorsRedisTest : public ::testing::Test {
 TEST_F(ProviderErrorsRedisTest, CountsPerBusinessWithTheLastErrorAndA25HourExpiry) {
   RedisProviderErrorStore store(*redis_);
   ProviderErrorRecorder rec(store, clock_, nullptr, options_);
-  for (int i = 0; i < 40; ++i) rec.record("biz_a", "stt", "deepgram", 401, "authentication failed: bad key " + std::to_string(i));
+  for (int i = 0; i < 40; ++i)
+    rec.record("biz_a", "stt", "deepgram", 401, "authentication failed: bad key " + std::to_string(i));
   rec.record("biz_a", "llm", "openai", 429, "rate limited");
   rec.record("biz_b", "crm", "leadsquared", 500, "HTTP 500");
   auto a = rec.summary("biz_a");

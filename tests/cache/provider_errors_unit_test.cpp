@@ -3,10 +3,9 @@
 // message cleaning (secrets, control characters, the 300-byte cut), the provider cap and
 // Redis failures that never reach the caller.
 
-#include "earshot/cache/provider_errors.hpp"
-
 #include <gtest/gtest.h>
 
+#include "earshot/cache/provider_errors.hpp"
 #include "fakes/cache/provider_error_store_fake.hpp"
 #include "fakes/fake_clock.hpp"
 
@@ -36,12 +35,12 @@ class ProviderErrorsTest : public ::testing::Test {
 TEST_F(ProviderErrorsTest, RecordsFailuresOnlyAndSummarisesPerKindProviderAndStatus) {
   ProviderErrorRecorder rec(store_, clock_, &metrics_, options());
   for (int i = 0; i < 3; ++i) rec.record("biz_a", "stt", "deepgram", 401, "authentication failed: invalid key");
-  rec.record("biz_a", "stt", "deepgram", 200, "ok");   // success: ignored
-  rec.record("biz_a", "stt", "deepgram", 302, "");     // redirect: ignored
+  rec.record("biz_a", "stt", "deepgram", 200, "ok");  // success: ignored
+  rec.record("biz_a", "stt", "deepgram", 302, "");    // redirect: ignored
   rec.record("biz_a", "llm", "openai", 429, "rate limited");
   rec.record("biz_a", "llm", "openai", 0, "api.openai.com: connection refused");
-  rec.record("biz_a", "weird", "openai", 500, "unknown kind");  // ignored
-  rec.record("", "stt", "deepgram", 500, "no business");        // ignored
+  rec.record("biz_a", "weird", "openai", 500, "unknown kind");   // ignored
+  rec.record("", "stt", "deepgram", 500, "no business");         // ignored
   rec.record("a b", "stt", "deepgram", 500, "bad business id");  // ignored
   auto rows = rec.summary("biz_a");
   ASSERT_TRUE(rows) << rows.error().message;
@@ -106,8 +105,8 @@ TEST_F(ProviderErrorsTest, CapsDistinctProvidersPerBusinessAndBucket) {
   ProviderErrorRecorder rec(store_, clock_, &metrics_, o);
   rec.record("biz_a", "stt", "deepgram", 401, "a");
   rec.record("biz_a", "llm", "openai", 401, "b");
-  rec.record("biz_a", "llm", "ollama", 500, "c");     // a third provider: not recorded
-  rec.record("biz_a", "llm", "openai", 429, "d");     // a known provider, another status: recorded
+  rec.record("biz_a", "llm", "ollama", 500, "c");      // a third provider: not recorded
+  rec.record("biz_a", "llm", "openai", 429, "d");      // a known provider, another status: recorded
   rec.record("biz_b", "llm", "ollama", 500, "other");  // another business has its own cap
   auto rows = rec.summary("biz_a");
   ASSERT_TRUE(rows);
@@ -155,7 +154,7 @@ TEST(ProviderMessageTest, CutsAt300BytesOnACharacterBoundary) {
   const std::string long_ascii(1000, 'x');
   EXPECT_EQ(clean_provider_message(long_ascii).size(), 300u);
   std::string accents;
-  for (int i = 0; i < 200; ++i) accents += "\xC3\xA9";  // é, 2 bytes: 300 is a boundary
+  for (int i = 0; i < 200; ++i) accents += "\xC3\xA9";            // é, 2 bytes: 300 is a boundary
   EXPECT_EQ(clean_provider_message("x" + accents).size(), 299u);  // 1 + 149 * 2: the 150th é does not fit
   EXPECT_EQ(clean_provider_message(accents, 7).size(), 6u);
 }

@@ -105,11 +105,12 @@ std::string clean_provider_message(std::string_view message, std::size_t max) {
 Result<bool> RedisProviderErrorStore::add(const std::string& bucket, const std::string& member,
                                           const std::string& field, const std::string& last, std::chrono::seconds ttl,
                                           std::size_t cap) {
-  auto r = redis_.eval(kAdd, {bucket + ":n", bucket + ":l", bucket + ":p"},
-                       {member, field, last, std::to_string(std::max<std::int64_t>(ttl.count(), 1)),
-                        std::to_string(cap)});
+  auto r =
+      redis_.eval(kAdd, {bucket + ":n", bucket + ":l", bucket + ":p"},
+                  {member, field, last, std::to_string(std::max<std::int64_t>(ttl.count(), 1)), std::to_string(cap)});
   if (!r) return std::unexpected(r.error());
-  if (r->kind != RedisReply::Kind::kInteger) return make_error(ErrorCode::kInternal, "provider errors: unexpected reply");
+  if (r->kind != RedisReply::Kind::kInteger)
+    return make_error(ErrorCode::kInternal, "provider errors: unexpected reply");
   return r->integer == 1;
 }
 
@@ -171,8 +172,12 @@ ProviderErrorRecorder::~ProviderErrorRecorder() {
 void ProviderErrorRecorder::record(std::string_view bid, std::string_view kind, std::string_view provider, int status,
                                    std::string_view message) {
   if (!is_provider_failure(status) || status > 999 || !is_provider_kind(kind) || !valid_bid(bid)) return;
-  Pending p{std::string(bid), std::string(kind), clean_provider(provider),
-            clean_provider_message(message, options_.max_message), status, clock_.now()};
+  Pending p{std::string(bid),
+            std::string(kind),
+            clean_provider(provider),
+            clean_provider_message(message, options_.max_message),
+            status,
+            clock_.now()};
   if (!options_.background) {
     write(p);
     return;
@@ -240,6 +245,7 @@ Result<std::vector<ProviderErrorSummary>> ProviderErrorRecorder::summary(std::st
   const auto into_hour = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() - h * kHour;
   const double outside = static_cast<double>(into_hour) / static_cast<double>(kHour);  // share of H-1 (H-24) gone
   std::vector<std::string> keys;
+  keys.reserve(kBucketsRead);
   for (int i = 0; i < kBucketsRead; ++i) keys.push_back(fmt::format("{}{}:{}", options_.prefix, bid, h - i));
   auto buckets = store_.read(keys);
   if (!buckets) return std::unexpected(buckets.error());

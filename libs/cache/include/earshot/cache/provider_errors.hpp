@@ -45,7 +45,9 @@ namespace earshot::cache {
 [[nodiscard]] bool is_provider_kind(std::string_view kind);
 
 // A request outcome worth recording: no response (status 0) or an HTTP status >= 400.
-[[nodiscard]] constexpr bool is_provider_failure(int status) { return status == 0 || status >= 400; }
+[[nodiscard]] constexpr bool is_provider_failure(int status) {
+  return status == 0 || status >= 400;
+}
 
 // The message as stored: secrets scrubbed, control characters replaced, at most `max` bytes.
 [[nodiscard]] std::string clean_provider_message(std::string_view message, std::size_t max = 300);
@@ -61,9 +63,8 @@ class ProviderErrorStore {
   // In the bucket whose keys start with `bucket`: counts[field] += 1 and last[field] = last;
   // `member` joins the bucket's provider set unless the set already holds `cap` others
   // (false then, and nothing is written). Every key of the bucket expires `ttl` later.
-  [[nodiscard]] virtual Result<bool> add(const std::string& bucket, const std::string& member,
-                                         const std::string& field, const std::string& last, std::chrono::seconds ttl,
-                                         std::size_t cap) = 0;
+  [[nodiscard]] virtual Result<bool> add(const std::string& bucket, const std::string& member, const std::string& field,
+                                         const std::string& last, std::chrono::seconds ttl, std::size_t cap) = 0;
   // The buckets named, in order (empty ones for keys that do not exist).
   [[nodiscard]] virtual Result<std::vector<Bucket>> read(const std::vector<std::string>& buckets) = 0;
 };
