@@ -49,7 +49,7 @@ struct Analyze {
                                              rt.metrics(), rt.clock(), kit.topology()});
     limiter.emplace(kit.redis(), "earshot:rl:llm:");
     llm_cache.emplace(kit.redis(), llm.cache_ttl);
-    providers.emplace(kit.tenant_http(), rt.clock(), llm, &*limiter);
+    providers.emplace(kit.tenant_http(), rt.clock(), llm, &*limiter, &kit.provider_errors());
     agents.emplace(&*llm_cache, rt.metrics(), rt.clock(), llm);
     stage->enable_llm({r.pipeline_configs, *providers, *agents, &r.embeddings, &r.crm_leads});
     stage->enable_live_events(kit.live_events());

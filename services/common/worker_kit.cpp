@@ -34,6 +34,9 @@ Status WorkerKit::wire(Runtime& runtime) {
   if (!redis) return std::unexpected(redis.error().with_context("EARSHOT_REDIS_URL"));
   redis_ = std::move(*redis);
   live_ = std::make_unique<cache::LiveEvents>(*redis_, runtime.clock(), &runtime.metrics());
+  provider_error_store_ = std::make_unique<cache::RedisProviderErrorStore>(*redis_);
+  provider_errors_ =
+      std::make_unique<cache::ProviderErrorRecorder>(*provider_error_store_, runtime.clock(), &runtime.metrics());
   // Requests in flight finish while the components added later (the worker) drain.
   auto& http_client = http::HttpClientComponent::add_to(runtime, http_settings_);
   http_client_ = &http_client;

@@ -26,6 +26,7 @@
 
 #include "business_directory.hpp"
 #include "earshot/cache/live_events.hpp"
+#include "earshot/cache/provider_errors.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/core/service.hpp"
 #include "earshot/http/egress.hpp"
@@ -70,6 +71,8 @@ class WorkerKit {
   [[nodiscard]] const queue::TopologySettings& topology() const { return topology_; }
   [[nodiscard]] cache::RedisClient& redis() { return *redis_; }
   [[nodiscard]] cache::LiveEvents& live_events() { return *live_; }
+  // Failed provider requests per business, in Redis (what the gateway's pipeline status shows).
+  [[nodiscard]] cache::ProviderErrorRecorder& provider_errors() { return *provider_errors_; }
   [[nodiscard]] http::TenantHttpClient& tenant_http() { return *tenant_http_; }
   // The same client without the egress policy: only for the operator's own destinations
   // (the object store's S3 endpoint), never a tenant's.
@@ -103,6 +106,8 @@ class WorkerKit {
   std::unique_ptr<StorageBusinessDirectory> directory_;
   std::unique_ptr<cache::RedisClient> redis_;
   std::unique_ptr<cache::LiveEvents> live_;
+  std::unique_ptr<cache::RedisProviderErrorStore> provider_error_store_;
+  std::unique_ptr<cache::ProviderErrorRecorder> provider_errors_;
   http::HttpClient* http_client_ = nullptr;  // owned by the runtime's HTTP client component
   std::unique_ptr<http::TenantHttpClient> tenant_http_;
   queue::NoOutcomeRecorder recorder_;  // the stages record their own processing_events

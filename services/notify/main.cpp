@@ -31,8 +31,12 @@ struct Notify {
     // Webhooks, chat hooks and CRM write-back go to the business's URLs (the tenant client).
     auto& r = kit.repos();
     auto dispatcher = std::make_unique<notify::Dispatcher>(
-        settings, notify::DispatcherDeps{r.deliveries, kit.tenant_http(), r.pipeline_configs, smtp ? &*smtp : nullptr,
-                                         rt.metrics(), rt.clock(), publish});
+        settings,
+        notify::DispatcherDeps{
+            r.deliveries, kit.tenant_http(), r.pipeline_configs, smtp ? &*smtp : nullptr, rt.metrics(), rt.clock(),
+            publish, [this](const std::string& bid, std::string_view crm, int status, std::string_view error) {
+              kit.provider_errors().record(bid, "crm", crm, status, error);
+            }});
     stage.emplace(settings, notify::NotifyStageDeps{r.deliveries, r.calls, r.analyses, r.agent_configs,
                                                     r.category_matches, r.categories, r.human_agents, r.crm_leads,
                                                     r.pipeline_configs, r.events, r.escalations, rt.metrics(),

@@ -43,7 +43,7 @@ struct Stt {
     store = std::move(*objects);
     // Speech providers and audio URLs are the tenant's (egress_allow names the operator's own
     // whisper.cpp or similar).
-    transcribers.emplace(kit.tenant_http(), rt.clock(), rt.metrics());
+    transcribers.emplace(kit.tenant_http(), rt.clock(), rt.metrics(), &kit.provider_errors());
     fetcher.emplace(kit.tenant_http(), *store,
                     objectstore::HttpAudioStore::Options{.policy = kit.egress_policy(), .timeout = fetch_timeout});
     auto options = settings.options();

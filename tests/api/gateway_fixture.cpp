@@ -43,6 +43,11 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   login_throttle_ = std::make_unique<api::LoginThrottle>(*login_failures_, SystemClock::instance(), login_policy);
   auth_->set_login_throttle(login_throttle_.get());
   live_events_ = std::make_unique<cache::LiveEvents>(*redis_, SystemClock::instance(), &metrics_);
+  provider_error_store_ = std::make_unique<cache::RedisProviderErrorStore>(*redis_);
+  cache::ProviderErrorOptions perr;
+  perr.prefix = "earshot:test:" + unique_suffix() + ":perr:";
+  provider_errors_ =
+      std::make_unique<cache::ProviderErrorRecorder>(*provider_error_store_, SystemClock::instance(), &metrics_, perr);
   event_hub_ = std::make_unique<api::EventHub>(
       *live_events_, api::EventStreamSettings{std::chrono::seconds(15), 4, std::chrono::seconds(1)}, &metrics_);
   services_ = std::make_unique<api::GatewayServices>(
@@ -55,10 +60,12 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   retriever = std::make_unique<rag::IndexRetriever>(*rag_index, repos_->repos().calls, repos_->repos().embeddings,
                                                     repos_->repos().knowledge, &repos_->repos().transcripts);
   llm_http_ = std::make_unique<http::CurlHttpClient>();
-  llm_ = std::make_unique<pipeline::LlmProviderFactory>(*llm_http_, SystemClock::instance(), pipeline::LlmSettings{});
+  llm_ = std::make_unique<pipeline::LlmProviderFactory>(*llm_http_, SystemClock::instance(), pipeline::LlmSettings{},
+                                                        nullptr, provider_errors_.get());
   services_->retriever = retriever.get();
   services_->rag_index = rag_index.get();
   services_->llm = llm_.get();
+  services_->provider_errors = provider_errors_.get();
   index_events_ = std::make_unique<cache::LiveEventSubscriber>(
       redis, [index = rag_index.get()](const std::string& bid, const cache::LiveEvent& event) {
         (void)api::apply_index_event(*index, bid, event);

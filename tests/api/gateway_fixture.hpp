@@ -17,6 +17,7 @@
 #include "earshot/api/events.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/cache/live_events.hpp"
+#include "earshot/cache/provider_errors.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/http/curl_http_client.hpp"
@@ -70,6 +71,9 @@ class Gateway {
   // The services the routes were given (their fields are read per request, so a test may set
   // what the fixture leaves null: the retriever, the LLM source, the chat limits).
   api::GatewayServices& services() { return *services_; }
+  // Provider errors per business, in the real Redis under this gateway's own prefix (what the
+  // pipeline status reads and the LLM factory records into).
+  cache::ProviderErrorRecorder& provider_errors() { return *provider_errors_; }
   // The key the gateway signs access tokens with (token tampering tests sign their own).
   const std::string& jwt_secret() const { return jwt_secret_; }
 
@@ -101,6 +105,8 @@ class Gateway {
   std::unique_ptr<api::RedisLoginFailureStore> login_failures_;
   std::unique_ptr<api::LoginThrottle> login_throttle_;
   std::unique_ptr<cache::LiveEvents> live_events_;
+  std::unique_ptr<cache::RedisProviderErrorStore> provider_error_store_;
+  std::unique_ptr<cache::ProviderErrorRecorder> provider_errors_;
   std::unique_ptr<api::EventHub> event_hub_;
   std::unique_ptr<http::CurlHttpClient> llm_http_;
   std::unique_ptr<pipeline::LlmProviderFactory> llm_;

@@ -12,8 +12,11 @@
 #include "earshot/api/jwt.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/password.hpp"
+#include "earshot/http/curl_http_client.hpp"
+#include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/fake_clock.hpp"
+#include "fakes/stt/fake_providers.hpp"
 #include "gateway_fixture.hpp"
 #include "process.hpp"
 #include "storage/test_main_env.hpp"
@@ -1324,6 +1327,78 @@ TEST(GatewayPipeline, StatusCountsCallsQueuesAndFailures) {
   // Another business's status shows none of this.
   const auto other = gw.user_token(gw.new_business("status-other"), "viewer");
   EXPECT_EQ(gw.request("GET", "/api/v1/pipeline/status", other).json["calls_by_status"]["pending"], 0);
+}
+
+// A business's speech provider answering 401 (the Deepgram fake, its real error body) shows
+// in that business's pipeline status, never in another's; a Redis that cannot be asked
+// degrades only that part of the answer.
+TEST(GatewayPipeline, ProviderErrorsShowPerBusiness) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("perr");
+  const auto other = gw.new_business("perr-other");
+  FakeDeepgram fake;
+  ASSERT_TRUE(fake.start());
+  http::CurlHttpClient client;
+  Metrics metrics("perr-test", "0", "0");
+  pipeline::ProviderTranscriberFactory providers(client, SystemClock::instance(), metrics, &gw.provider_errors());
+  storage::PipelineConfig config;
+  config.stt_provider = "deepgram";
+  config.stt_options_json = nlohmann::json{{"base_url", fake.base_url()}, {"max_attempts", 1}}.dump();
+  config.secrets["stt_api_key"] = fake.api_key();
+  auto transcriber = providers.for_business(bid, config);
+  ASSERT_TRUE(transcriber) << transcriber.error().to_string();
+  audio::AudioBuffer audio;
+  audio.sample_rate = 8000;
+  audio.channels.assign(1, std::vector<float>(8000, 0.0F));
+  const std::string wav = "RIFF....WAVEfmt ";
+  pipeline::Transcriber::Input in;
+  in.audio = &audio;
+  in.encoded = wav;
+  in.language = "en";
+  for (int i = 0; i < 3; ++i) {
+    fake.fail_next(FailurePlan::of(1, FailureKind::kAuth));
+    auto t = (*transcriber)->transcribe(in);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error().code, ErrorCode::kUnauthenticated) << t.error().to_string();
+  }
+  gw.provider_errors().flush();
+
+  auto st = gw.request("GET", "/api/v1/pipeline/status", gw.user_token(bid, "viewer"));
+  ASSERT_EQ(st.status, 200) << st.body;
+  EXPECT_FALSE(st.json.contains("provider_errors_error")) << st.body;
+  ASSERT_EQ(st.json["provider_errors"].size(), 1u) << st.body;
+  const auto& row = st.json["provider_errors"][0];
+  EXPECT_EQ(row["kind"], "stt");
+  EXPECT_EQ(row["provider"], "deepgram");
+  EXPECT_EQ(row["status"], 401);
+  EXPECT_EQ(row["count_1h"], 3);
+  EXPECT_EQ(row["count_24h"], 3);
+  EXPECT_TRUE(row["last_at"].is_string());
+  const auto message = row["last_message"].get<std::string>();
+  EXPECT_NE(message.find("deepgram: HTTP 401"), std::string::npos) << message;
+  EXPECT_EQ(message.find(fake.api_key()), std::string::npos) << message;
+
+  // Business B sees none of A's errors.
+  auto theirs = gw.request("GET", "/api/v1/pipeline/status", gw.user_token(other, "viewer"));
+  ASSERT_EQ(theirs.status, 200);
+  EXPECT_TRUE(theirs.json["provider_errors"].empty()) << theirs.body;
+
+  // Redis unreachable: the rest of the status still comes, with the reason.
+  cache::RedisSettings dead_settings;
+  dead_settings.url = "redis://127.0.0.1:1";
+  dead_settings.timeout = std::chrono::milliseconds(500);
+  auto dead = cache::RedisClient::make(dead_settings, 1);
+  ASSERT_TRUE(dead);
+  cache::RedisProviderErrorStore dead_store(**dead);
+  cache::ProviderErrorRecorder dead_recorder(dead_store, SystemClock::instance(), nullptr);
+  auto* live = gw.services().provider_errors;
+  gw.services().provider_errors = &dead_recorder;
+  auto degraded = gw.request("GET", "/api/v1/pipeline/status", gw.user_token(bid, "viewer"));
+  gw.services().provider_errors = live;
+  ASSERT_EQ(degraded.status, 200) << degraded.body;
+  EXPECT_EQ(degraded.json["provider_errors_error"], "unavailable") << degraded.body;
+  EXPECT_TRUE(degraded.json["provider_errors"].empty());
+  EXPECT_EQ(degraded.json["queues"].size(), 5u);
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ class LimitsTest : public ::testing::Test {
   std::vector<Result<ChatResponse>> run_many(ChatProvider& p, int n) {
     std::vector<std::promise<Result<ChatResponse>>> done(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
-      p.complete(ChatRequest{"", {{"user", "hi"}}, "", 10, 0, nullptr},
+      p.complete(ChatRequest{"", {{"user", "hi"}}, "", 10, 0, nullptr, {}},
                  [&done, i](Result<ChatResponse> r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); });
     }
     std::vector<Result<ChatResponse>> out;
@@ -114,7 +114,7 @@ TEST_F(LimitsTest, StreamsGoThroughTheSameCapAndReachTheInnerStream) {
   std::vector<Outcome> outcomes(kStreams);
   for (auto& o : outcomes) {
     limited.stream(
-        ChatRequest{"", {{"user", "hi"}}, "", 10, 0, nullptr},
+        ChatRequest{"", {{"user", "hi"}}, "", 10, 0, nullptr, {}},
         [&o](std::string_view piece) {
           std::lock_guard lock(o.mu);
           o.pieces.emplace_back(piece);

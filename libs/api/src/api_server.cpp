@@ -16,6 +16,7 @@
 #include "earshot/api/rag_events.hpp"
 #include "earshot/api/static_site.hpp"
 #include "earshot/cache/live_events.hpp"
+#include "earshot/cache/provider_errors.hpp"
 #include "earshot/cache/rate_limiter.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/cache/usage_counter.hpp"
@@ -126,6 +127,9 @@ struct ApiServer::Impl {
   std::unique_ptr<RedisLoginFailureStore> login_failures;
   std::unique_ptr<LoginThrottle> login_throttle;
   std::unique_ptr<cache::LiveEvents> live_events;
+  // Failed provider requests per business: read by the pipeline status, written by chat's LLM.
+  std::unique_ptr<cache::RedisProviderErrorStore> provider_error_store;
+  std::unique_ptr<cache::ProviderErrorRecorder> provider_errors;
   std::unique_ptr<EventHub> event_hub;
   std::unique_ptr<ListCache> list_cache;
   // Search and chat: the shards, the LLM chains (through the egress policy), the limits.
@@ -180,6 +184,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.login_throttle = std::make_unique<LoginThrottle>(*m.login_failures, runtime.clock());
   m.auth->set_login_throttle(m.login_throttle.get());
   m.live_events = std::make_unique<cache::LiveEvents>(*m.redis, runtime.clock(), &runtime.metrics());
+  m.provider_error_store = std::make_unique<cache::RedisProviderErrorStore>(*m.redis);
+  m.provider_errors =
+      std::make_unique<cache::ProviderErrorRecorder>(*m.provider_error_store, runtime.clock(), &runtime.metrics());
   m.event_hub = std::make_unique<EventHub>(*m.live_events, gw.events, &runtime.metrics());
   m.list_cache = std::make_unique<ListCache>(runtime.clock(), gw.calls_cache_ttl, 4096, &runtime.metrics());
   m.chunk_source = std::make_unique<rag::StorageChunkSource>(m.repos->repos().embeddings, m.repos->repos().knowledge);
@@ -200,7 +207,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   }
   // The fleet-wide per-business LLM bucket the analyze workers share.
   m.llm_limiter = std::make_unique<cache::RedisRateLimiter>(*m.redis, "earshot:rl:llm:");
-  m.llm = std::make_unique<pipeline::LlmProviderFactory>(*m.llm_http, runtime.clock(), gw.llm, m.llm_limiter.get());
+  m.llm = std::make_unique<pipeline::LlmProviderFactory>(*m.llm_http, runtime.clock(), gw.llm, m.llm_limiter.get(),
+                                                         m.provider_errors.get());
   // Every live event wakes the business's streams, drops its cached list pages and updates its
   // loaded search shards; a (re)subscription wakes, drops cached pages and drops the loaded
   // shards of every business (events may have been missed meanwhile: each shard reloads from
@@ -228,6 +236,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
                                                       rag::IndexRetrieverSettings{}, &runtime.metrics());
   m.services->retriever = m.retriever.get();
   m.services->llm = m.llm.get();
+  m.services->provider_errors = m.provider_errors.get();
   m.services->rate_limiter = m.limiter.get();
   m.chat_tokens = std::make_unique<cache::RedisUsageCounter>(*m.redis, "earshot:chat-tokens:");
   m.services->chat_tokens = m.chat_tokens.get();

@@ -1,4 +1,5 @@
-// /api/v1/pipeline/status: where the caller's calls are in the pipeline.
+// /api/v1/pipeline/status: where the caller's calls are in the pipeline, and which of its
+// providers fail.
 #include "earshot/api/gateway.hpp"
 #include "earshot/queue/topology.hpp"
 #include "route_util.hpp"
@@ -56,8 +57,30 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
       if (!depth) q["error"] = std::string(code_name(depth.error().code));
       queues.push_back(q);
     }
-    return Reply::ok(Json{
-        {"calls_by_status", by_status}, {"watermarks", watermarks}, {"queues", queues}, {"recent_failures", failures}});
+    Json out{
+        {"calls_by_status", by_status}, {"watermarks", watermarks}, {"queues", queues}, {"recent_failures", failures}};
+    // Provider errors come from Redis: trouble there degrades this part only, as with queues.
+    Json provider_errors = Json::array();
+    if (s.provider_errors == nullptr) {
+      out["provider_errors_error"] = "not configured";
+    } else if (auto rows = s.provider_errors->summary(t.bid()); !rows) {
+      out["provider_errors_error"] = std::string(code_name(rows.error().code));
+    } else {
+      for (const auto& r : *rows) {
+        provider_errors.push_back(
+            {{"kind", r.kind},
+             {"provider", r.provider},
+             {"status", r.status},
+             {"count_1h", r.count_1h},
+             {"count_24h", r.count_24h},
+             {"last_at", r.last_at == std::chrono::system_clock::time_point{}
+                             ? Json(nullptr)
+                             : Json(detail::iso(std::chrono::time_point_cast<std::chrono::milliseconds>(r.last_at)))},
+             {"last_message", r.last_message}});
+      }
+    }
+    out["provider_errors"] = std::move(provider_errors);
+    return Reply::ok(std::move(out));
   });
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "earshot/core/backoff.hpp"
 #include "earshot/http/retry_after.hpp"
@@ -91,19 +92,25 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
     request.timeout = std::min(request.timeout, std::max(left, std::chrono::milliseconds(1)));
     ctx.client->send(std::move(request), [self = shared_from_this(),
                                           sent = std::chrono::steady_clock::now()](Result<HttpResponse> r) {
+      // A non-2xx answer is classified once, here, so the observer sees the provider's reason.
+      std::optional<Error> classified;
+      if (r && (r->status < 200 || r->status >= 300)) classified = self->classify(*r);
       if (self->ctx.observer) {
         RequestOutcome o;
         o.what = self->ctx.what;
         o.status = r ? r->status : 0;
         if (!r) o.transport = r.error().code;
         o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
+        o.message = classified ? std::string_view(classified->message)
+                    : r        ? std::string_view()
+                               : std::string_view(r.error().message);
         self->ctx.observer(o);
       }
-      self->on_result(std::move(r));
+      self->on_result(std::move(r), std::move(classified));
     });
   }
 
-  void on_result(Result<HttpResponse> r) {
+  void on_result(Result<HttpResponse> r, std::optional<Error> classified) {
     if (!r && cancelled()) {
       finish(std::unexpected(ended(Error(ErrorCode::kUnavailable, "cancelled"), "not retried")));
       return;
@@ -114,7 +121,7 @@ struct RetryState : std::enable_shared_from_this<RetryState> {
         finish(std::move(r));
         return;
       }
-      error = classify(*r);
+      error = classified ? std::move(*classified) : classify(*r);
       if (!error.retry_after) error.retry_after = parse_retry_after(r->headers, ctx.clock->now());
     } else {
       error = std::move(r.error());

@@ -73,8 +73,8 @@ using Parser = std::function<Result<ChatResponse>(const http::HttpResponse&)>;
 
 // Sends with the shared retry policy and turns the 2xx answer into a ChatResponse.
 void run(const char* what, const ChatEndpoint& ep, http::HttpClient& client, const Clock& clock,
-         std::shared_ptr<http::CancelSignal> cancel, std::function<http::HttpRequest()> build,
-         http::ErrorClassifier classify, Parser parse, ChatCallback done) {
+         std::shared_ptr<http::CancelSignal> cancel, const http::RequestObserver& observer,
+         std::function<http::HttpRequest()> build, http::ErrorClassifier classify, Parser parse, ChatCallback done) {
   http::RetryContext ctx;
   ctx.client = &client;
   ctx.clock = &clock;
@@ -82,6 +82,7 @@ void run(const char* what, const ChatEndpoint& ep, http::HttpClient& client, con
   ctx.deadline = clock.steady_now() + ep.deadline;
   ctx.what = what;
   ctx.cancel = std::move(cancel);
+  ctx.observer = observer ? observer : ep.on_request;
   const auto started = clock.steady_now();
   http::send_with_retry(std::move(ctx), std::move(build), std::move(classify),
                         [parse = std::move(parse), done = std::move(done), started, &clock,
@@ -199,9 +200,9 @@ struct StreamCall {
 // Sends build() with the shared retry policy (retrying only until a piece was passed on)
 // and reads the 2xx body as it arrives with `read`.
 void run_stream(const char* what, const ChatEndpoint& ep, http::HttpClient& client, const Clock& clock,
-                std::shared_ptr<http::CancelSignal> cancel, std::function<http::HttpRequest()> build,
-                http::ErrorClassifier classify, LineReader read, StreamEnd end, TokenCallback on_token,
-                ChatCallback done) {
+                std::shared_ptr<http::CancelSignal> cancel, const http::RequestObserver& observer,
+                std::function<http::HttpRequest()> build, http::ErrorClassifier classify, LineReader read,
+                StreamEnd end, TokenCallback on_token, ChatCallback done) {
   auto call = std::make_shared<StreamCall>();
   call->on_token = std::move(on_token);
   call->clock = &clock;
@@ -214,6 +215,7 @@ void run_stream(const char* what, const ChatEndpoint& ep, http::HttpClient& clie
   ctx.what = what;
   ctx.may_retry = [call] { return !call->passed_on; };
   ctx.cancel = std::move(cancel);
+  ctx.observer = observer ? observer : ep.on_request;
   auto read_line = [call, read = std::move(read)](StreamAttempt& a, std::string_view line) {
     if (a.error) return;  // the stream already failed: the rest is ignored
     call->pass_on(a, read(line, a));
@@ -315,8 +317,8 @@ void BedrockChatProvider::complete(ChatRequest request, ChatCallback done) {
     }
     return out;
   };
-  run("bedrock converse", config_.endpoint, *client_, *clock_, request.cancel, std::move(build), bedrock_error,
-      std::move(parse), std::move(done));
+  run("bedrock converse", config_.endpoint, *client_, *clock_, request.cancel, request.on_request, std::move(build),
+      bedrock_error, std::move(parse), std::move(done));
 }
 
 // --- Ollama /api/chat --------------------------------------------------------------------
@@ -425,8 +427,8 @@ void OllamaChatProvider::complete(ChatRequest request, ChatCallback done) {
     done(std::unexpected(body.error()));
     return;
   }
-  run("ollama chat", config_.endpoint, *client_, *clock_, request.cancel, builder(std::move(*body)), ollama_error,
-      parse_ollama_chat, std::move(done));
+  run("ollama chat", config_.endpoint, *client_, *clock_, request.cancel, request.on_request, builder(std::move(*body)),
+      ollama_error, parse_ollama_chat, std::move(done));
 }
 
 void OllamaChatProvider::stream(ChatRequest request, TokenCallback on_token, ChatCallback done) {
@@ -436,9 +438,9 @@ void OllamaChatProvider::stream(ChatRequest request, TokenCallback on_token, Cha
     return;
   }
   run_stream(
-      "ollama chat stream", config_.endpoint, *client_, *clock_, request.cancel, builder(std::move(*body)),
-      ollama_error, read_ollama_line, [](StreamAttempt&, const http::HttpResponse&) { return std::string(); },
-      std::move(on_token), std::move(done));
+      "ollama chat stream", config_.endpoint, *client_, *clock_, request.cancel, request.on_request,
+      builder(std::move(*body)), ollama_error, read_ollama_line,
+      [](StreamAttempt&, const http::HttpResponse&) { return std::string(); }, std::move(on_token), std::move(done));
 }
 
 // --- OpenAI-compatible /v1/chat/completions -----------------------------------------------
@@ -572,7 +574,7 @@ void OpenAiChatProvider::complete(ChatRequest request, ChatCallback done) {
     return;
   }
   run(
-      "openai chat", config_.endpoint, *client_, *clock_, request.cancel, builder(std::move(*body)),
+      "openai chat", config_.endpoint, *client_, *clock_, request.cancel, request.on_request, builder(std::move(*body)),
       [](const http::HttpResponse& r) { return openai_error("openai", r); }, parse_openai_chat, std::move(done));
 }
 
@@ -583,9 +585,9 @@ void OpenAiChatProvider::stream(ChatRequest request, TokenCallback on_token, Cha
     return;
   }
   run_stream(
-      "openai chat stream", config_.endpoint, *client_, *clock_, request.cancel, builder(std::move(*body)),
-      [](const http::HttpResponse& r) { return openai_error("openai", r); }, read_openai_line, end_openai_stream,
-      std::move(on_token), std::move(done));
+      "openai chat stream", config_.endpoint, *client_, *clock_, request.cancel, request.on_request,
+      builder(std::move(*body)), [](const http::HttpResponse& r) { return openai_error("openai", r); },
+      read_openai_line, end_openai_stream, std::move(on_token), std::move(done));
 }
 
 }  // namespace earshot::llm

@@ -128,6 +128,7 @@ http::RetryContext retry_context(const char* what, const ChatEndpoint& ep, http:
   ctx.policy = ep.retry;
   ctx.deadline = clock.steady_now() + ep.deadline;
   ctx.what = what;
+  ctx.observer = ep.on_request;
   return ctx;
 }
 

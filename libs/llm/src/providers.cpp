@@ -187,11 +187,9 @@ Result<EmbeddingSpec> parse_embedding_provider(std::string_view spec) {
   return out;
 }
 
-Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(std::string_view spec,
-                                                                   const std::vector<ProviderSpec>& chain,
-                                                                   const std::map<std::string, std::string>& secrets,
-                                                                   const ProviderDefaults& defaults,
-                                                                   http::HttpClient& client, const Clock& clock) {
+Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(
+    std::string_view spec, const std::vector<ProviderSpec>& chain, const std::map<std::string, std::string>& secrets,
+    const ProviderDefaults& defaults, http::HttpClient& client, const Clock& clock, http::RequestObserver on_request) {
   auto parsed = parse_embedding_provider(spec);
   if (!parsed) return std::unexpected(parsed.error());
   const std::string& kind = parsed->provider;
@@ -207,10 +205,11 @@ Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(std::string_v
       break;
     }
   }
-  if (kind == "ollama")
-    return std::make_unique<OllamaEmbedder>(OllamaEmbedConfig{endpoint(s, defaults), false}, client, clock);
+  auto ep = endpoint(s, defaults);
+  ep.on_request = std::move(on_request);
+  if (kind == "ollama") return std::make_unique<OllamaEmbedder>(OllamaEmbedConfig{ep, false}, client, clock);
   if (kind == "openai") {
-    return std::make_unique<OpenAiEmbedder>(OpenAiConfig{endpoint(s, defaults), openai_key(secrets)}, client, clock);
+    return std::make_unique<OpenAiEmbedder>(OpenAiConfig{ep, openai_key(secrets)}, client, clock);
   }
   if (kind == "bedrock" || kind == "titan") {
     auto creds = aws(secrets);
@@ -219,7 +218,7 @@ Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(std::string_v
                         "bedrock embeddings need the secrets aws_access_key_id and aws_secret_access_key");
     }
     TitanConfig tc;
-    tc.endpoint = endpoint(s, defaults);
+    tc.endpoint = ep;
     tc.region = s.region;
     tc.credentials = std::move(creds);
     return std::make_unique<TitanEmbedder>(std::move(tc), client, clock);

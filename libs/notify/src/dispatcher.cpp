@@ -117,6 +117,9 @@ struct Dispatcher::Impl {
     const auto t0 = d.clock.steady_now();
     d.http.send(std::move(req), [this, dl = std::move(dl), t0](Result<http::HttpResponse> resp) mutable {
       auto r = classify(resp, d.clock.now());
+      if (dl.channel == DeliveryChannel::kCrm && r.kind != AttemptResult::Kind::kDelivered && d.on_crm_failure) {
+        d.on_crm_failure(dl.bid, "leadsquared", resp ? resp->status : 0, r.error);
+      }
       const auto latency = std::chrono::duration_cast<milliseconds>(d.clock.steady_now() - t0);
       complete(std::move(dl), std::move(r), latency);
     });

@@ -83,6 +83,33 @@ void SharedRateLimitedChatProvider::attempt(const std::shared_ptr<Pending>& req)
   }
 }
 
+// ---- provider errors ---------------------------------------------------------------------
+
+namespace {
+
+// Tells the business's recorder about each failed attempt of its requests: the provider
+// below may be shared with other businesses, so the observer travels with the request.
+class RecordingChatProvider final : public llm::ChatProvider {
+ public:
+  RecordingChatProvider(llm::ChatProvider& inner, http::RequestObserver observer)
+      : inner_(&inner), observer_(std::move(observer)) {}
+  void complete(llm::ChatRequest request, llm::ChatCallback done) override {
+    if (!request.on_request) request.on_request = observer_;
+    inner_->complete(std::move(request), std::move(done));
+  }
+  void stream(llm::ChatRequest request, llm::TokenCallback on_token, llm::ChatCallback done) override {
+    if (!request.on_request) request.on_request = observer_;
+    inner_->stream(std::move(request), std::move(on_token), std::move(done));
+  }
+  [[nodiscard]] std::string id() const override { return inner_->id(); }
+
+ private:
+  llm::ChatProvider* inner_;
+  http::RequestObserver observer_;
+};
+
+}  // namespace
+
 // ---- settings ----------------------------------------------------------------------------
 
 void LlmSettings::declare(ConfigSpec& spec) {
@@ -110,8 +137,8 @@ void LlmSettings::declare(ConfigSpec& spec) {
 // ---- provider factory --------------------------------------------------------------------
 
 LlmProviderFactory::LlmProviderFactory(http::HttpClient& client, const Clock& clock, LlmSettings settings,
-                                       cache::RateLimiter* limiter)
-    : client_(client), clock_(clock), settings_(std::move(settings)), limiter_(limiter) {}
+                                       cache::RateLimiter* limiter, cache::ProviderErrorRecorder* errors)
+    : client_(client), clock_(clock), settings_(std::move(settings)), limiter_(limiter), errors_(errors) {}
 
 LlmProviderFactory::~LlmProviderFactory() = default;
 
@@ -152,10 +179,18 @@ Result<std::shared_ptr<const BusinessLlm>> LlmProviderFactory::for_business(cons
       top = gate.get();
       b->owned.push_back(std::move(gate));
     }
+    if (errors_ != nullptr) {
+      auto rec =
+          std::make_unique<RecordingChatProvider>(*top, provider_error_observer(errors_, bid, "llm", spec.provider));
+      top = rec.get();
+      b->owned.push_back(std::move(rec));
+    }
     b->chain.push_back(top);
   }
-  auto emb = llm::make_embedding_provider(config.embedding_provider, *chain, config.secrets, settings_.defaults,
-                                          client_, clock_);
+  const auto embedding_kind = config.embedding_provider.substr(0, config.embedding_provider.find(':'));
+  auto emb =
+      llm::make_embedding_provider(config.embedding_provider, *chain, config.secrets, settings_.defaults, client_,
+                                   clock_, provider_error_observer(errors_, bid, "embedding", embedding_kind));
   if (!emb) return std::unexpected(emb.error().with_context("embedding_provider"));
   b->owned_embedder = std::move(*emb);
   b->embedder = b->owned_embedder.get();

@@ -189,13 +189,19 @@ class ProviderTranscriber final : public Transcriber {
 
 }  // namespace
 
-ProviderTranscriberFactory::ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics)
-    : client_(client), clock_(clock) {
+ProviderTranscriberFactory::ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics,
+                                                       cache::ProviderErrorRecorder* errors)
+    : client_(client), clock_(clock), errors_(errors) {
   requests_ =
       &metrics.counter("earshot_stt_provider_requests_total", "Speech provider HTTP requests by provider and status.");
 }
 
 Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(const storage::PipelineConfig& config) {
+  return for_business({}, config);
+}
+
+Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_business(const std::string& bid,
+                                                                              const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
   if (!is_remote(provider)) return LocalTranscriberFactory::for_config(config);
   auto options =
@@ -206,9 +212,11 @@ Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_config(cons
   auto pc = stt::parse_provider_config(options.dump());
   if (!pc) return std::unexpected(pc.error().with_context("stt options"));
   auto* requests = requests_;
-  pc->on_request = [requests, provider](const http::RequestOutcome& o) {
+  auto errors = bid.empty() ? http::RequestObserver{} : provider_error_observer(errors_, bid, "stt", provider);
+  pc->on_request = [requests, provider, errors = std::move(errors)](const http::RequestOutcome& o) {
     requests->Add({{"provider", provider}, {"status", o.status == 0 ? std::string("error") : std::to_string(o.status)}})
         .Increment();
+    if (errors) errors(o);
   };
   auto p = stt::make_provider(*pc, client_, clock_);
   if (!p) return std::unexpected(p.error());
@@ -557,7 +565,7 @@ void step_decode(const JobPtr& job) {
   j.duration_ms = a.duration_ms();
   s.audio_seconds->Increment(static_cast<double>(a.duration_ms()) / 1000.0);
 
-  auto transcriber = s.d.transcribers.for_config(j.config);
+  auto transcriber = s.d.transcribers.for_business(j.envelope.bid, j.config);
   if (!transcriber) {
     fail_later(job, transcriber.error());
     return;

@@ -1,6 +1,8 @@
 // Shapes of the analytics and pipeline answers (libs/api/src/routes_analytics.cpp,
 // routes_pipeline.cpp; docs/api.md "Analytics" and "Pipeline").
 
+import type { ProviderError } from "./types";
+
 export interface Benchmarks {
   agent_talk_ratio: { top_reps: number; risk_above: number };
 }
@@ -110,4 +112,7 @@ export interface PipelineStatus {
     attempts: number;
     failed_at: string;
   }[];
+  // Absent from gateways older than the provider errors.
+  provider_errors?: ProviderError[];
+  provider_errors_error?: string; // Redis could not be asked: the reason
 }

@@ -93,3 +93,16 @@ export interface Business {
   status: "active" | "disabled";
   created_at: string;
 }
+
+// One row of the pipeline status's provider_errors: failed requests to one provider with
+// one status, for the caller's business (status 0: no response, a transport error).
+export type ProviderKind = "stt" | "llm" | "embedding" | "crm";
+export interface ProviderError {
+  kind: ProviderKind | string;
+  provider: string;
+  status: number;
+  count_1h: number;
+  count_24h: number;
+  last_at: string | null;
+  last_message: string;
+}

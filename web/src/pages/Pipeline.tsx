@@ -6,6 +6,7 @@ import { ApiError } from "../api/errors";
 import { StatusBadge } from "../components/StatusBadge";
 import { Empty, LoadError, Loading, TableWrap } from "../components/PageState";
 import { formatCount, formatDateTime } from "../lib/format";
+import { providerErrorsView } from "../lib/pipelineErrors";
 import { browserPollDeps, startPolling } from "../lib/poll";
 
 export const REFRESH_MS = 10_000;
@@ -60,6 +61,7 @@ export default function PipelinePage() {
 
 export function PipelineBody({ p }: { p: PipelineStatus }) {
   const statuses = Object.entries(p.calls_by_status);
+  const providerErrors = providerErrorsView(p);
   return (
     <>
       <h2>Calls by status</h2>
@@ -111,6 +113,53 @@ export function PipelineBody({ p }: { p: PipelineStatus }) {
           </tbody>
         </table>
       </TableWrap>
+
+      <h2>Provider errors</h2>
+      {providerErrors.state === "error" && (
+        <p className="error" data-testid="provider-errors-error">
+          {providerErrors.message}
+        </p>
+      )}
+      {providerErrors.state === "empty" && <Empty>No provider errors in the last 24 hours</Empty>}
+      {providerErrors.rows.length > 0 && (
+        <TableWrap label="Provider errors table">
+          <table className="data">
+            <caption className="sr-only">
+              Failed requests to speech, LLM, embedding and CRM providers per provider and status
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Kind</th>
+                <th scope="col">Provider</th>
+                <th scope="col">Status</th>
+                <th scope="col" className="num">
+                  Last hour
+                </th>
+                <th scope="col" className="num">
+                  Last 24 h
+                </th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Last message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {providerErrors.rows.map((r) => (
+                <tr key={r.key} data-testid="provider-error-row">
+                  <td>{r.kind}</td>
+                  <td>{r.provider}</td>
+                  <td>{r.status}</td>
+                  <td className="num">
+                    <span className={r.lastHour > 0 ? "warn" : undefined}>{formatCount(r.lastHour)}</span>
+                  </td>
+                  <td className="num">{formatCount(r.lastDay)}</td>
+                  <td>{formatDateTime(r.lastAt)}</td>
+                  <td className="wrap">{r.lastMessage}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
 
       <h2>Sync sources</h2>
       {p.watermarks.length === 0 ? (

@@ -144,5 +144,32 @@ describe("Pipeline", () => {
     const h = html(createElement(PipelineBody, { p: { ...status, watermarks: [], recent_failures: [] } }));
     expect(h).toContain("No failed calls");
     expect(h).toContain("No sync source has run yet");
+    expect(h).toContain("No provider errors in the last 24 hours");
+  });
+
+  it("lists provider errors with their message as text, or why they could not be read", () => {
+    const provider_errors = [
+      {
+        kind: "stt",
+        provider: "deepgram",
+        status: 401,
+        count_1h: 40,
+        count_24h: 41,
+        last_at: "2026-11-02T10:00:00Z",
+        last_message: evil,
+      },
+      { kind: "llm", provider: "openai", status: 0, count_1h: 0, count_24h: 2, last_at: null, last_message: "" },
+    ];
+    const h = html(createElement(PipelineBody, { p: { ...status, provider_errors } }));
+    expect(count(h, 'data-testid="provider-error-row"')).toBe(2);
+    expect(h.indexOf("deepgram")).toBeLessThan(h.indexOf("openai"));
+    expect(h).toContain("Speech-to-text");
+    expect(h).toContain("no response");
+    expect(h).toContain("&lt;img");
+    expect(h).not.toContain("<img");
+    expect(h).not.toContain("No provider errors");
+    const down = html(createElement(PipelineBody, { p: { ...status, provider_errors: [], provider_errors_error: "unavailable" } }));
+    expect(down).toContain("Provider errors could not be read: unavailable");
+    expect(down).not.toContain("No provider errors in the last 24 hours");
   });
 });

@@ -11,6 +11,7 @@
 #include "earshot/api/list_cache.hpp"
 #include "earshot/api/rag_settings.hpp"
 #include "earshot/api/router.hpp"
+#include "earshot/cache/provider_errors.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/health.hpp"
 #include "earshot/core/metrics.hpp"
@@ -62,6 +63,9 @@ struct GatewayServices {
   pipeline::BusinessLlmSource* llm = nullptr;  // a business's chat chain and embedder
   cache::RateLimiter* rate_limiter = nullptr;  // chat requests and token budget per business; null: none
   cache::UsageCounter* chat_tokens = nullptr;  // LLM tokens chat spent per business per day; null: no budget
+  // Failed provider requests per business (the pipeline status's provider_errors); null: the
+  // status answers provider_errors_error "not configured".
+  cache::ProviderErrorRecorder* provider_errors = nullptr;
   RagSettings rag{};
 };
 

@@ -46,6 +46,10 @@ struct RequestOutcome {
   int status = 0;                      // HTTP status; 0 when no response arrived
   std::optional<ErrorCode> transport;  // set when no response arrived
   std::chrono::milliseconds elapsed{0};
+  // A failed attempt's reason: the classified error's message for a non-2xx answer (the
+  // provider's own error text, never its headers), the transport error's otherwise; empty
+  // for a 2xx. Valid only during the observer call.
+  std::string_view message;
 };
 using RequestObserver = std::function<void(const RequestOutcome&)>;
 

@@ -53,6 +53,10 @@ struct ChatRequest {
   // When set: firing it aborts the provider's request in flight and starts no other; `done`
   // then gets kUnavailable "cancelled" (after whatever pieces had arrived).
   std::shared_ptr<http::CancelSignal> cancel;
+  // When set: told the outcome of every attempt (HTTP status or transport error, and the
+  // failure's reason), instead of the endpoint's on_request. Lets the caller whose request
+  // this is (a business) see its failures on a provider shared with others.
+  http::RequestObserver on_request;
 };
 
 struct ChatResponse {
@@ -93,6 +97,8 @@ struct ChatEndpoint {
   std::chrono::milliseconds request_timeout{60'000};  // one attempt
   std::chrono::milliseconds deadline{180'000};        // all attempts of one complete()
   http::RetryPolicy retry;
+  // Optional: told the outcome of every attempt (chat requests without their own, embeddings).
+  http::RequestObserver on_request;
 };
 
 // The path segment for a Bedrock model id (':' and any other reserved byte percent-encoded).

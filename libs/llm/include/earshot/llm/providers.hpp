@@ -14,6 +14,8 @@
 // embedder uses the base_url of the first chain entry of the same provider, else the
 // provider's default. The model never chooses where a request goes: it is a field of the
 // request body (Ollama, OpenAI) or one percent-encoded path segment (Bedrock).
+// make_embedding_provider's `on_request` (optional) is told the outcome of every request of
+// the embedder it builds (see http::RequestOutcome).
 
 #include <chrono>
 #include <map>
@@ -81,6 +83,7 @@ inline constexpr std::size_t kMaxEmbeddingModel = 120;
 
 [[nodiscard]] Result<std::unique_ptr<EmbeddingProvider>> make_embedding_provider(
     std::string_view spec, const std::vector<ProviderSpec>& chain, const std::map<std::string, std::string>& secrets,
-    const ProviderDefaults& defaults, http::HttpClient& client, const Clock& clock);
+    const ProviderDefaults& defaults, http::HttpClient& client, const Clock& clock,
+    http::RequestObserver on_request = {});
 
 }  // namespace earshot::llm

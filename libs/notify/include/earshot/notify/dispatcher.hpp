@@ -40,6 +40,10 @@ struct DispatcherDeps {
   Metrics& metrics;
   Clock& clock;
   EventPublisher publish_event;
+  // Told each failed CRM write-back attempt (no response: status 0, or HTTP >= 400) with the
+  // business, the CRM ("leadsquared") and the attempt's error; empty: not told.
+  std::function<void(const std::string& bid, std::string_view crm, int status, std::string_view error)>
+      on_crm_failure{};
 };
 
 class Dispatcher final : public Component {

@@ -34,6 +34,7 @@
 #include "earshot/llm/embedding.hpp"
 #include "earshot/llm/limits.hpp"
 #include "earshot/llm/providers.hpp"
+#include "earshot/pipeline/provider_errors.hpp"
 #include "earshot/storage/repositories.hpp"
 
 namespace earshot::pipeline {
@@ -116,9 +117,10 @@ class BusinessLlmSource {
 
 class LlmProviderFactory final : public BusinessLlmSource {
  public:
-  // `limiter` may be null (no fleet-wide per-business bucket).
+  // `limiter` may be null (no fleet-wide per-business bucket); `errors` may be null (failed
+  // requests are not recorded per business; else as kind "llm" or "embedding").
   LlmProviderFactory(http::HttpClient& client, const Clock& clock, LlmSettings settings,
-                     cache::RateLimiter* limiter = nullptr);
+                     cache::RateLimiter* limiter = nullptr, cache::ProviderErrorRecorder* errors = nullptr);
   ~LlmProviderFactory() override;
   LlmProviderFactory(const LlmProviderFactory&) = delete;
   LlmProviderFactory& operator=(const LlmProviderFactory&) = delete;
@@ -138,6 +140,7 @@ class LlmProviderFactory final : public BusinessLlmSource {
   const Clock& clock_;
   LlmSettings settings_;
   cache::RateLimiter* limiter_;
+  cache::ProviderErrorRecorder* errors_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Shared>> shared_;  // by provider fingerprint
   std::map<std::string, std::pair<std::int64_t, std::shared_ptr<const BusinessLlm>>> businesses_;

@@ -32,6 +32,7 @@
 #include "earshot/core/metrics.hpp"
 #include "earshot/http/http_client.hpp"
 #include "earshot/objectstore/audio_store.hpp"
+#include "earshot/pipeline/provider_errors.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -80,6 +81,13 @@ class TranscriberFactory {
  public:
   virtual ~TranscriberFactory() = default;
   [[nodiscard]] virtual Result<std::shared_ptr<Transcriber>> for_config(const storage::PipelineConfig& config) = 0;
+  // The same for a job of business `bid` (what the stage asks): a factory that records
+  // provider errors per business records them under `bid`.
+  [[nodiscard]] virtual Result<std::shared_ptr<Transcriber>> for_business(const std::string& bid,
+                                                                          const storage::PipelineConfig& config) {
+    (void)bid;
+    return for_config(config);
+  }
 };
 
 // The offline engine (one decoder per calling thread, created on first use) and "none".
@@ -93,12 +101,18 @@ class LocalTranscriberFactory : public TranscriberFactory {
 // event loop), bounded by the provider config's job deadline.
 class ProviderTranscriberFactory final : public LocalTranscriberFactory {
  public:
-  ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics);
+  // `errors` may be null; else each failed provider request of a job is recorded there as
+  // kind "stt" under the job's business.
+  ProviderTranscriberFactory(http::HttpClient& client, const Clock& clock, Metrics& metrics,
+                             cache::ProviderErrorRecorder* errors = nullptr);
   [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_config(const storage::PipelineConfig& config) override;
+  [[nodiscard]] Result<std::shared_ptr<Transcriber>> for_business(const std::string& bid,
+                                                                  const storage::PipelineConfig& config) override;
 
  private:
   http::HttpClient& client_;
   const Clock& clock_;
+  cache::ProviderErrorRecorder* errors_;
   prometheus::Family<prometheus::Counter>* requests_;
 };
 
