@@ -8,6 +8,10 @@ import {
   formatBytes,
   parseKnowledgeEvent,
   upsertDocument,
+  EARLY_CHANGES_MAX,
+  keepEarlyChange,
+  upsertWithEarly,
+  type KnowledgeChange,
 } from "./knowledge";
 
 const doc = (id: number, over: Partial<KnowledgeDocument> = {}): KnowledgeDocument => ({
@@ -124,5 +128,41 @@ describe("upsertDocument and formatBytes", () => {
     expect(formatBytes(1536)).toBe("1.5 KB");
     expect(formatBytes(10 * 1024 * 1024)).toBe("10.0 MB");
     expect(formatBytes(undefined)).toBe("—");
+  });
+});
+
+describe("changes that arrive before their document", () => {
+  const doc = (id: number, status: "pending" | "ready" | "failed", version = 1) =>
+    ({ id, title: `d${id}`, status, version, reason: null }) as unknown as KnowledgeDocument;
+  it("keeps a change of an unknown document and applies it when the saved document is added", () => {
+    const early = new Map<number, KnowledgeChange>();
+    const ready: KnowledgeChange = { kind: "status", id: 7, status: "ready", version: 1, reason: null };
+    keepEarlyChange(early, [doc(1, "ready")], ready);
+    expect(early.size).toBe(1);
+    const docs = upsertWithEarly([doc(1, "ready")], doc(7, "pending"), early);
+    expect(docs.map((d) => [d.id, d.status])).toEqual([
+      [7, "ready"],
+      [1, "ready"],
+    ]);
+    expect(early.size).toBe(0);
+  });
+  it("does not keep changes of loaded documents, and ignores a stale version", () => {
+    const early = new Map<number, KnowledgeChange>();
+    keepEarlyChange(early, [doc(1, "pending")], { kind: "status", id: 1, status: "ready", version: 1, reason: null });
+    expect(early.size).toBe(0);
+    keepEarlyChange(early, [], { kind: "status", id: 9, status: "ready", version: 1, reason: null });
+    expect(upsertWithEarly([], doc(9, "pending", 2), early)[0]!.status).toBe("pending");
+  });
+  it("a document deleted before its save was answered is not added", () => {
+    const early = new Map<number, KnowledgeChange>();
+    keepEarlyChange(early, [], { kind: "deleted", id: 4 });
+    expect(upsertWithEarly([], doc(4, "pending"), early)).toEqual([]);
+  });
+  it("is bounded", () => {
+    const early = new Map<number, KnowledgeChange>();
+    for (let i = 1; i <= EARLY_CHANGES_MAX + 5; i++)
+      keepEarlyChange(early, [], { kind: "status", id: i, status: "ready", version: 1, reason: null });
+    expect(early.size).toBe(EARLY_CHANGES_MAX);
+    expect(early.has(1)).toBe(false);
   });
 });

@@ -127,3 +127,29 @@ export function formatBytes(n: number | null | undefined): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
+
+// Live changes of documents the page does not hold yet. The embed worker can finish (and
+// announce "ready") before the answer to the save reaches the page; such a change is kept
+// here and applied when the saved document is added (`upsertWithEarly`). Bounded: the oldest
+// kept change goes first.
+export const EARLY_CHANGES_MAX = 100;
+
+export function keepEarlyChange(early: Map<number, KnowledgeChange>, docs: KnowledgeDocument[], c: KnowledgeChange): void {
+  if (docs.some((d) => d.id === c.id)) return;
+  early.delete(c.id);
+  early.set(c.id, c);
+  while (early.size > EARLY_CHANGES_MAX) early.delete(early.keys().next().value as number);
+}
+
+export function upsertWithEarly(
+  docs: KnowledgeDocument[],
+  doc: KnowledgeDocument,
+  early: Map<number, KnowledgeChange>,
+): KnowledgeDocument[] {
+  const next = upsertDocument(docs, doc);
+  const c = early.get(doc.id);
+  if (!c) return next;
+  early.delete(doc.id);
+  if (c.kind === "deleted") return next.filter((d) => d.id !== doc.id);
+  return applyKnowledgeChange(next, c);
+}

@@ -15,9 +15,11 @@ import {
   CONTENT_TYPES,
   formatBytes,
   MAX_TITLE,
+  keepEarlyChange,
   parseKnowledgeEvent,
-  upsertDocument,
+  upsertWithEarly,
   type DocForm,
+  type KnowledgeChange,
 } from "../lib/knowledge";
 
 const PAGE_SIZE = 50;
@@ -37,6 +39,10 @@ export default function KnowledgePage() {
   const canWrite = session ? canWriteKnowledge(session.role) : false;
   const [status, setStatus] = useState<string>("");
   const [list, setList] = useState<ListState>({ docs: [], next: null, loading: true, error: null });
+  const listRef = useRef(list);
+  listRef.current = list;
+  // Live changes that arrived before their document did (src/lib/knowledge.ts).
+  const early = useRef(new Map<number, KnowledgeChange>());
   const [live, setLive] = useState<LiveState>("connecting");
   const gen = useRef(0);
 
@@ -76,14 +82,16 @@ export default function KnowledgePage() {
       ac.signal,
       (e) => {
         const c = parseKnowledgeEvent(e.event, e.data);
-        if (c) setList((s) => ({ ...s, docs: applyKnowledgeChange(s.docs, c) }));
+        if (!c) return;
+        keepEarlyChange(early.current, listRef.current.docs, c);
+        setList((s) => ({ ...s, docs: applyKnowledgeChange(s.docs, c) }));
       },
       setLive,
     );
     return () => ac.abort();
   }, []);
 
-  const saved = (d: KnowledgeDocument) => setList((s) => ({ ...s, docs: upsertDocument(s.docs, d) }));
+  const saved = (d: KnowledgeDocument) => setList((s) => ({ ...s, docs: upsertWithEarly(s.docs, d, early.current) }));
   const removed = (id: number) => setList((s) => ({ ...s, docs: s.docs.filter((d) => d.id !== id) }));
 
   return (
