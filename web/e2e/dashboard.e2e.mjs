@@ -211,7 +211,7 @@ try {
   await audit("call-recorded");
   // The README's picture (docs/images/dashboard-call.png): the top of this page.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${shots}/readme-call.png`, clip: { x: 0, y: 0, width: 1280, height: 1720 } });
+  await page.screenshot({ path: `${shots}/readme-call.png`, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1720 } });
 
   await page.goto(`${base}/calls/${callId}`);
   await lines.first().waitFor();
