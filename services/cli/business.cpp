@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli_env.hpp"
+#include "tenant_data.hpp"
 #include "earshot/api/business_admin.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
@@ -30,14 +31,25 @@ int business(std::span<char*> args) {
   topology.declare(spec);
   master.declare(spec);
   const std::string usage =
-      "Usage: earshot business create --bid BID --name NAME [--admin-email E --admin-password P]\n\n"
-      "Registers a business: declares its queues, creates it with the default pipeline\n"
+      "Usage: earshot business create --bid BID --name NAME [--admin-email E --admin-password P]\n"
+      "       earshot business export --bid BID --out DIR\n"
+      "       earshot business erase --bid BID [--confirm CODE]\n\n"
+      "create registers a business: declares its queues, creates it with the default pipeline\n"
       "config (and a first admin user when asked), and tells running workers.\n"
-      "The password may also come from EARSHOT_BUSINESS_ADMIN_PASSWORD.\n";
+      "The password may also come from EARSHOT_BUSINESS_ADMIN_PASSWORD.\n"
+      "export writes every row of the business as JSON lines (DIR/<table>.jsonl; credentials\n"
+      "and sealed secrets withheld), its recordings (DIR/recordings/<call id>.<ext>) and\n"
+      "DIR/manifest.json; run it again after a failure and it resumes (finished files stay).\n"
+      "erase without --confirm lists what the business holds and prints the confirmation code;\n"
+      "with it, deletes its recordings, every row (the business too), its queues and its Redis\n"
+      "keys, and prints what it removed. Running it again removes nothing more.\n"
+      "export and erase also read EARSHOT_REDIS_*, EARSHOT_OBJECT_STORE* and EARSHOT_S3_*.\n";
   if (args.empty() || std::string_view(args[0]) == "--help" || std::string_view(args[0]) == "-h") {
     std::cout << usage << "\n" << spec.help_text();
     return args.empty() ? 2 : 0;
   }
+  if (std::string_view(args[0]) == "export") return tenant_export(args.subspan(1));
+  if (std::string_view(args[0]) == "erase") return tenant_erase(args.subspan(1));
   if (std::string_view(args[0]) != "create") {
     std::cerr << fmt::format("earshot business: unknown subcommand '{}'\n{}", args[0], usage);
     return 2;

@@ -3,7 +3,12 @@
 // filter) and the transcript feeds (transcribed calls -> analyze.{bid}). Businesses are the
 // ones its sync.{bid} consumer follows (control events + directory reconciliation); a message
 // on sync.{bid} asks for an immediate pass.
+// It also runs the data lifecycle (retention, phone hashing: earshot/sync/lifecycle.hpp):
+// the one binary already scheduling per-business work on timers, light on CPU, and with the
+// database at hand; its per-business run locks keep replicas from sweeping a business twice.
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/publisher.hpp"
+#include "earshot/sync/lifecycle.hpp"
 #include "earshot/sync/scheduler.hpp"
 #include "worker_kit.hpp"
 
@@ -18,10 +23,26 @@ struct Sync {
   std::optional<queue::Publisher> publisher;
   std::optional<sync::TopologyDeclarer> declarer;
   std::optional<sync::SyncTriggerHandler> handler;
+  objectstore::ObjectStoreSettings object_store;
+  sync::LifecycleOptions lifecycle_options;
+  bool lifecycle_enabled = true;
+  std::int64_t lifecycle_batch = 500;
+  std::int64_t lifecycle_max_batches = 200;
+  std::unique_ptr<objectstore::ObjectStores> store;
+  std::optional<sync::LifecycleSweeper> sweeper;
   queue::StageWorker* worker = nullptr;
 
   void declare(ConfigSpec& spec) {
     using std::chrono::seconds;
+    object_store.declare(spec);
+    spec.add_bool("lifecycle_enabled", &lifecycle_enabled, true,
+                  "Run the data lifecycle (retention and phone hashing of every business) in this process.");
+    spec.add_duration("lifecycle_interval", &lifecycle_options.interval, std::chrono::hours(1), seconds(1),
+                      std::chrono::hours(24), "Time between two data-lifecycle sweeps (the first runs at start).");
+    spec.add_int("lifecycle_batch_size", &lifecycle_batch, 500, 1, 10000,
+                 "Calls per retention batch (one transaction) and phones per hashing batch.");
+    spec.add_int("lifecycle_max_batches", &lifecycle_max_batches, 200, 1, 100000,
+                 "Batches per business and step in one sweep; the rest waits for the next sweep.");
     spec.add_int("sync_threads", &threads, 2, 1, 64, "Sync passes (business x source) run at once.");
     spec.add_duration("sync_config_refresh", &scheduler_options.config_refresh, seconds(30), seconds(1),
                       std::chrono::hours(1), "How often a business's sync schedule is re-read from its config.");
@@ -57,6 +78,17 @@ struct Sync {
                       {},
                       &kit.live_events(),
                       kit.egress_policy()};
+    if (lifecycle_enabled) {
+      auto objects = objectstore::ObjectStores::make(object_store, &kit.operator_http(), rt.clock());
+      if (!objects) return std::unexpected(objects.error());
+      store = std::move(*objects);
+      lifecycle_options.batch_size = static_cast<int>(lifecycle_batch);
+      lifecycle_options.max_batches = static_cast<int>(lifecycle_max_batches);
+      sweeper.emplace(sync::LifecycleDeps{r.businesses, r.pipeline_configs, r.calls, r.run_locks, *store,
+                                          &kit.live_events(), rt.metrics(), rt.clock()},
+                      lifecycle_options);
+      rt.add_component(std::make_unique<sync::LifecycleScheduler>(*sweeper, lifecycle_options.interval));
+    }
     scheduler_options.threads = static_cast<std::size_t>(threads);
     auto scheduler = std::make_unique<sync::SyncScheduler>(
         sd, scheduler_options, [this] { return worker ? worker->consuming() : std::vector<std::string>{}; });

@@ -13,7 +13,6 @@
 
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
-#include "earshot/storage/retention.hpp"
 #include "fakes/fake_clock.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"
@@ -68,7 +67,7 @@ class CallsTest : public ::testing::Test {
  protected:
   Database& db_ = StorageEnvironment::db();
   TenantId t_ = new_tenant("calls");
-  MySqlCallRepository calls_{db_, "pepper"};
+  MySqlCallRepository calls_{db_, {"pepper"}};
   MySqlHumanAgentRepository agents_{db_};
   MySqlMetricsRepository metrics_{db_};
   MySqlAnalysisRepository analyses_{db_};
@@ -246,10 +245,12 @@ TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
   }
 }
 
-TEST_F(CallsTest, RetentionPurgeDeletesOnlyOldCallsInBatches) {
+TEST_F(CallsTest, RetentionCandidatesAreTheOldestCallsAndRemoveManyDeletesThem) {
   std::vector<Id> old_ids;
   for (int i = 0; i < 10; ++i) {
-    const Id id = calls_.upsert(t_, call_input(fmt::format("old-{}", i), i))->id;
+    CallInput in = call_input(fmt::format("old-{}", i), i);
+    in.audio_uri = fmt::format("store://{}/old-{}.wav", t_.bid(), i);
+    const Id id = calls_.upsert(t_, in)->id;
     ASSERT_TRUE(transcripts_.put(t_, Transcript{id, "[]", "old call", "p", "en", 0}));
     old_ids.push_back(id);
   }
@@ -257,41 +258,63 @@ TEST_F(CallsTest, RetentionPurgeDeletesOnlyOldCallsInBatches) {
   const auto other = new_tenant("purge-other");
   const Id foreign = calls_.upsert(other, call_input("old-0", 0))->id;
 
-  auto n = calls_.purge_started_before(t_, at(50'000), 3);
-  ASSERT_TRUE(n.has_value()) << n.error().to_string();
-  EXPECT_EQ(*n, 10);
+  auto first = calls_.purge_candidates(t_, at(50'000), 3);
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  ASSERT_EQ(first->size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*first)[i].id, old_ids[i]);  // oldest first
+    EXPECT_EQ((*first)[i].audio_uri, fmt::format("store://{}/old-{}.wav", t_.bid(), i));
+  }
+  std::vector<Id> ids = old_ids;
+  ids.push_back(foreign);  // another business's id is ignored
+  EXPECT_EQ(calls_.remove_many(t_, ids).value(), 10);
   for (Id id : old_ids) {
     EXPECT_EQ(calls_.get(t_, id).error().code, ErrorCode::kNotFound);
     EXPECT_EQ(count_rows("transcripts", id), 0);
   }
   EXPECT_TRUE(calls_.get(t_, fresh).has_value());
   EXPECT_TRUE(calls_.get(other, foreign).has_value());
-  EXPECT_EQ(calls_.purge_started_before(t_, at(50'000), 3).value(), 0);
-  EXPECT_EQ(calls_.purge_started_before(t_, at(0), 0).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(calls_.purge_candidates(t_, at(50'000), 3)->empty());
+  EXPECT_EQ(calls_.purge_candidates(t_, at(0), 0).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(calls_.remove_many(t_, {}).value(), 0);
 }
 
-TEST_F(CallsTest, RetentionPurgerUsesTheBusinessRetentionDays) {
-  auto ring = *crypto::Keyring::parse("r:" + crypto::Keyring::generate_key_base64(), "r");
-  MySqlPipelineConfigRepository configs(db_, ring);
-  FakeClock clock;
-  clock.set_wall(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000) + std::chrono::days(100)));
-  RetentionPurger purger(configs, calls_, clock, 2);
-  EXPECT_EQ(purger.purge(t_).error().code, ErrorCode::kNotFound);  // no config yet
-  PipelineConfig config;
-  config.retention_days = 30;
-  ASSERT_TRUE(configs.put(t_, config));
-  const std::int64_t day = 86'400;
-  const Id old1 = calls_.upsert(t_, call_input("r-old1", 10 * day))->id;
-  const Id old2 = calls_.upsert(t_, call_input("r-old2", 69 * day))->id;
-  const Id old3 = calls_.upsert(t_, call_input("r-old3", 5 * day))->id;
-  const Id kept = calls_.upsert(t_, call_input("r-new", 71 * day))->id;
-  auto n = purger.purge(t_);
-  ASSERT_TRUE(n.has_value()) << n.error().to_string();
-  EXPECT_EQ(*n, 3);
-  for (Id id : {old1, old2, old3}) EXPECT_EQ(calls_.get(t_, id).error().code, ErrorCode::kNotFound);
-  EXPECT_TRUE(calls_.get(t_, kept).has_value());
-  clock.advance(std::chrono::days(2));
-  EXPECT_EQ(purger.purge(t_).value(), 1);
+TEST_F(CallsTest, FinishedCallsPhonesAreHashedAndStillFoundByTheNumber) {
+  const Id done = calls_.upsert(t_, call_input("ph-done"))->id;
+  const Id busy = calls_.upsert(t_, call_input("ph-busy"))->id;
+  for (auto [from, to] : {std::pair{CallStatus::kPending, CallStatus::kTranscribing},
+                          {CallStatus::kTranscribing, CallStatus::kTranscribed},
+                          {CallStatus::kTranscribed, CallStatus::kAnalyzing},
+                          {CallStatus::kAnalyzing, CallStatus::kAnalyzed},
+                          {CallStatus::kAnalyzed, CallStatus::kNotified}}) {
+    ASSERT_TRUE(calls_.advance(t_, done, from, to).value());
+  }
+  const auto other = new_tenant("phone-other");
+  const Id foreign = calls_.upsert(other, call_input("ph-done"))->id;
+  EXPECT_EQ(calls_.hash_finished_phones(t_, 100).value(), 1);
+  EXPECT_EQ(calls_.hash_finished_phones(t_, 100).value(), 0);  // idempotent
+  EXPECT_TRUE(calls_.get(t_, done)->customer_phone.starts_with("sha256:"));
+  EXPECT_FALSE(calls_.get(t_, busy)->customer_phone_hashed);  // the pipeline still needs it
+  EXPECT_FALSE(calls_.get(other, foreign)->customer_phone_hashed);
+  // The list finds both calls by the clear number: one by its hash, one as stored.
+  const std::string number = calls_.get(t_, busy)->customer_phone;
+  CallListQuery q;
+  q.customer_phone = number;
+  auto page = calls_.list(t_, q);
+  ASSERT_TRUE(page.has_value()) << page.error().to_string();
+  std::set<Id> found;
+  for (const auto& c : page->calls) found.insert(c.id);
+  EXPECT_EQ(found, (std::set<Id>{done, busy}));
+  q.customer_phone = "+15550000000";
+  EXPECT_TRUE(calls_.list(t_, q)->calls.empty());
+  // Without the pepper the hash does not match: a repository with another pepper finds only
+  // the clear number; one that also knows the old pepper (a rotated key) finds both.
+  MySqlCallRepository rotated{db_, {"new-pepper"}};
+  q.customer_phone = number;
+  EXPECT_EQ(rotated.list(t_, q)->calls.size(), 1u);
+  MySqlCallRepository both{db_, {"new-pepper", "pepper"}};
+  EXPECT_EQ(both.list(t_, q)->calls.size(), 2u);
+  EXPECT_EQ(calls_.hash_finished_phones(t_, 0).error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(CallsTest, CustomerPhoneCanBeHashedAfterAnalysis) {

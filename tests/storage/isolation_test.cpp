@@ -1,6 +1,7 @@
 // Tenant isolation: a row of business A is invisible and untouchable through every method
 // called with business B. Each method is called with B on A's rows, then A's rows are
 // checked unchanged.
+#include <array>
 #include <gtest/gtest.h>
 
 #include "earshot/crypto/base64.hpp"
@@ -69,7 +70,10 @@ TEST_F(IsolationTest, Calls) {
   EXPECT_FALSE(calls_.mark_failed(b, call_, "stt", "x").value());
   EXPECT_FALSE(calls_.hash_customer_phone(b, call_).value());
   EXPECT_FALSE(calls_.remove(b, call_).value());
-  EXPECT_EQ(calls_.purge_started_before(b, at(1'000'000), 100).value(), 0);
+  EXPECT_TRUE(calls_.purge_candidates(b, at(1'000'000), 100).value().empty());
+  const std::array<Id, 1> a_call{call_};
+  EXPECT_EQ(calls_.remove_many(b, a_call).value(), 0);
+  EXPECT_EQ(calls_.hash_finished_phones(b, 100).value(), 0);
   EXPECT_TRUE(calls_.list(b, CallListQuery{}).value().calls.empty());
   CallListQuery q;
   q.text = "canary";

@@ -28,7 +28,7 @@ std::string status_field(const nlohmann::json& data) {
 
 bool apply_index_event(rag::IndexRegistry& index, const std::string& bid, const cache::LiveEvent& event) {
   if (event.type != "call.status" && event.type != "call.reindexed" && event.type != "call.deleted" &&
-      event.type != "knowledge.status" && event.type != "knowledge.deleted") {
+      event.type != "calls.purged" && event.type != "knowledge.status" && event.type != "knowledge.deleted") {
     return true;
   }
   const auto parsed = nlohmann::json::parse(event.json, nullptr, /*allow_exceptions=*/false);
@@ -46,6 +46,14 @@ bool apply_index_event(rag::IndexRegistry& index, const std::string& bid, const 
   } else if (event.type == "call.deleted") {
     const auto call_id = id_field(data, "call_id");
     if (call_id != 0) index.forget_call(bid, call_id);
+  } else if (event.type == "calls.purged") {
+    // Retention (the sync worker's lifecycle sweep): one event per deleted batch.
+    const auto ids = data.is_object() ? data.value("call_ids", nlohmann::json::array()) : nlohmann::json::array();
+    if (ids.is_array()) {
+      for (const auto& id : ids) {
+        if (id.is_number_integer() && id.get<std::int64_t>() > 0) index.forget_call(bid, id.get<std::int64_t>());
+      }
+    }
   } else {
     const auto document_id = id_field(data, "document_id");
     if (document_id == 0) return true;

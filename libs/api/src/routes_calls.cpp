@@ -13,6 +13,7 @@
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
+#include "earshot/storage/phone.hpp"
 #include "earshot/storage/call_detail_repository.hpp"
 #include "route_util.hpp"
 
@@ -377,10 +378,10 @@ namespace {
 
 // The list's filters (the bulk reprocess takes the same), and the paging parameters the list
 // adds.
-constexpr std::array<std::string_view, 16> kFilterParams = {
+constexpr std::array<std::string_view, 17> kFilterParams = {
     "agent_id",       "from",   "to",       "sentiment_min", "sentiment_max", "talk_ratio_min",
     "talk_ratio_max", "status", "category", "language",      "city",          "q",
-    "direction",      "qa_min", "qa_max",   "category_id"};
+    "direction",      "qa_min", "qa_max",   "category_id",   "customer_phone"};
 constexpr std::array<std::string_view, 5> kPagingParams = {"sort", "order", "limit", "cursor", "format"};
 
 Status only_filter_params(const Request& req, bool paging) {
@@ -464,6 +465,17 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
     *t.target = *v;
   }
   if (auto st = parse_direction_qa_category(req, q); !st) return std::unexpected(st.error());
+  // In international form: stored numbers are E.164, and a hashed one matches only the
+  // hash of exactly that spelling.
+  auto phone = detail::query_str(req, "customer_phone", 64);
+  if (!phone) return std::unexpected(phone.error());
+  if (*phone) {
+    auto e164 = storage::normalize_phone_e164(**phone, "");
+    if (!e164 || !(*phone)->starts_with('+')) {
+      return invalid("customer_phone must be a number in international form, +<country code><number>");
+    }
+    q.customer_phone = *e164;
+  }
   if (!paging) return q;
   if (auto st = parse_paging(req, q); !st) return std::unexpected(st.error());
   return q;

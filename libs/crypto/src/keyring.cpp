@@ -111,15 +111,34 @@ std::string Keyring::encrypt(std::string_view plaintext) const {
   return out;
 }
 
-std::string Keyring::derive_key(std::string_view label) const {
-  detail::ensure_sodium();
-  const auto it = keys_.find(primary_);
-  if (it == keys_.end()) return {};  // an empty keyring (never one parse() made)
-  const std::string& master = it->second;
+namespace {
+
+std::string derive_under(const std::string& master, std::string_view label) {
   std::string out(kMasterKeyBytes, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
                      reinterpret_cast<const unsigned char*>(label.data()), label.size(),
                      reinterpret_cast<const unsigned char*>(master.data()), master.size());
+  return out;
+}
+
+}  // namespace
+
+std::string Keyring::derive_key(std::string_view label) const {
+  detail::ensure_sodium();
+  const auto it = keys_.find(primary_);
+  if (it == keys_.end()) return {};  // an empty keyring (never one parse() made)
+  return derive_under(it->second, label);
+}
+
+std::vector<std::string> Keyring::derive_keys(std::string_view label) const {
+  detail::ensure_sodium();
+  std::vector<std::string> out;
+  const auto primary = keys_.find(primary_);
+  if (primary == keys_.end()) return out;
+  out.push_back(derive_under(primary->second, label));
+  for (const auto& [kid, master] : keys_) {
+    if (kid != primary_) out.push_back(derive_under(master, label));
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Human agents and calls: upserts, guarded transitions, the keyset call list, lifecycle.
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include "earshot/storage/mysql_repositories.hpp"
@@ -208,13 +209,27 @@ void append_shared_filters(std::string& sql, std::vector<Value>& p, const Shared
   }
 }
 
-// Deletes calls `ids` (already known to be the tenant's) and their derived rows.
-Result<std::uint64_t> delete_calls(Connection& c, const TenantId& t, const std::vector<Id>& ids) {
+// Deletes calls `ids` and their derived rows: the notification deliveries that quote them
+// (with their attempts) and the rows of kDerivedTables, then the calls. Every statement is
+// scoped by bid, so ids of another business delete nothing.
+Result<std::uint64_t> delete_calls(Connection& c, const TenantId& t, std::span<const Id> ids) {
   const std::string in = placeholders(ids.size());
   std::vector<Value> params;
-  params.reserve(ids.size() + 1);
+  params.reserve(ids.size() + 2);
   params.emplace_back(t.bid());
   for (Id id : ids) params.emplace_back(id);
+  std::vector<Value> attempt_params;
+  attempt_params.reserve(ids.size() + 2);
+  attempt_params.emplace_back(t.bid());
+  attempt_params.emplace_back(t.bid());
+  for (Id id : ids) attempt_params.emplace_back(id);
+  auto attempts = c.execute(fmt::format("DELETE FROM webhook_delivery_attempts WHERE bid = ? AND delivery_id IN "
+                                        "(SELECT id FROM webhook_deliveries WHERE bid = ? AND call_id IN ({}))",
+                                        in),
+                            attempt_params);
+  if (!attempts) return std::unexpected(attempts.error());
+  auto deliveries = c.execute(fmt::format("DELETE FROM webhook_deliveries WHERE bid = ? AND call_id IN ({})", in), params);
+  if (!deliveries) return std::unexpected(deliveries.error());
   for (std::string_view table : kDerivedTables) {
     auto r = c.execute(fmt::format("DELETE FROM {} WHERE bid = ? AND call_id IN ({})", table, in), params);
     if (!r) return std::unexpected(r.error());
@@ -407,12 +422,12 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
   // is the narrow one whatever the sort, otherwise the sort's own index (no sort step).
   // Left to itself, MariaDB estimated a range over each of the table's eight indexes on
   // every execution (index dives), which cost as much server CPU as reading the page.
-  // The transcript-words filter is the exception: its semi-join may drive the query from
-  // the FULLTEXT matches, so the optimizer chooses.
+  // The transcript-words and phone filters are the exceptions: their semi-joins may drive
+  // the query from the FULLTEXT matches or the phone index, so the optimizer chooses.
   std::string sql = "SELECT id AS page_id, started_at AS page_started FROM call_records ";
   if (q.human_agent_id) {
     sql += "FORCE INDEX (ix_calls_list_agent) ";
-  } else if (!q.text) {
+  } else if (!q.text && !q.customer_phone) {
     sql += fmt::format("FORCE INDEX ({}) ", spec.index);
   }
   sql += "WHERE bid = ?";
@@ -468,6 +483,18 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
         "MATCH(tr.full_text) AGAINST (? IN BOOLEAN MODE))";
     p.emplace_back(t.bid());
     p.emplace_back(ft);
+  }
+  // The clear number, or its hash under each pepper (ix_calls_bid_phone, migration 0013).
+  if (q.customer_phone) {
+    sql += " AND id IN (SELECT ph.id FROM call_records ph WHERE ph.bid = ? AND ph.customer_phone IN (?";
+    p.emplace_back(t.bid());
+    p.emplace_back(*q.customer_phone);
+    for (const auto& pepper : phone_peppers_) {
+      sql += ", CONCAT('sha256:', SHA2(CONCAT(?, ?), 256))";
+      p.emplace_back(pepper);
+      p.emplace_back(*q.customer_phone);
+    }
+    sql += "))";
   }
   if (!q.cursor.empty()) {
     auto cur = decode_cursor(q.cursor);
@@ -649,35 +676,34 @@ Result<bool> MySqlCallRepository::remove(const TenantId& t, Id id) {
       if (found.error().code == ErrorCode::kNotFound) return false;
       return std::unexpected(found.error());
     }
-    auto n = delete_calls(c, t, {id});
+    const std::array<Id, 1> one{id};
+    auto n = delete_calls(c, t, one);
     if (!n) return std::unexpected(n.error());
     return *n > 0;
   });
 }
 
-Result<std::int64_t> MySqlCallRepository::purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) {
-  if (batch_size < 1 || batch_size > 10000) {
-    return make_error(ErrorCode::kInvalidArgument, "batch size must be 1..10000");
-  }
-  std::int64_t total = 0;
-  while (true) {
-    auto n = db_.transaction<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
-      auto ids = c.execute(
-          "SELECT id FROM call_records WHERE bid = ? AND started_at < ? "
-          "ORDER BY started_at LIMIT ? FOR UPDATE",
-          {t.bid(), cutoff, batch_size});
-      if (!ids) return std::unexpected(ids.error());
-      if (ids->rows.empty()) return 0;
-      std::vector<Id> v;
-      for (const auto& row : ids->rows) v.push_back(row[0].as_int());
-      auto d = delete_calls(c, t, v);
-      if (!d) return std::unexpected(d.error());
-      return static_cast<std::int64_t>(v.size());
-    });
+Result<std::vector<PurgeCandidate>> MySqlCallRepository::purge_candidates(const TenantId& t, Timestamp cutoff,
+                                                                          int limit) {
+  if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
+  auto r = db_.execute(
+      "SELECT id, audio_uri FROM call_records WHERE bid = ? AND started_at < ? ORDER BY started_at, id LIMIT ?",
+      {t.bid(), cutoff, limit});
+  if (!r) return std::unexpected(r.error());
+  std::vector<PurgeCandidate> out;
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) out.push_back({.id = row[0].as_int(), .audio_uri = row[1].take_string()});
+  return out;
+}
+
+Result<std::int64_t> MySqlCallRepository::remove_many(const TenantId& t, std::span<const Id> ids) {
+  if (ids.empty()) return 0;
+  if (ids.size() > 10000) return make_error(ErrorCode::kInvalidArgument, "at most 10000 calls at once");
+  return db_.transaction<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
+    auto n = delete_calls(c, t, ids);
     if (!n) return std::unexpected(n.error());
-    total += *n;
-    if (*n < batch_size) return total;
-  }
+    return static_cast<std::int64_t>(*n);
+  });
 }
 
 Result<bool> MySqlCallRepository::hash_customer_phone(const TenantId& t, Id id) {
@@ -685,7 +711,18 @@ Result<bool> MySqlCallRepository::hash_customer_phone(const TenantId& t, Id id) 
       db_.execute("UPDATE call_records SET customer_phone = CONCAT('sha256:', SHA2(CONCAT(?, "
                   "customer_phone), 256)), customer_phone_hashed = 1 "
                   "WHERE id = ? AND bid = ? AND customer_phone_hashed = 0",
-                  {phone_pepper_, id, t.bid()}));
+                  {phone_peppers_.front(), id, t.bid()}));
+}
+
+Result<std::int64_t> MySqlCallRepository::hash_finished_phones(const TenantId& t, int limit) {
+  if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
+  auto r = db_.execute(
+      "UPDATE call_records SET customer_phone = CONCAT('sha256:', SHA2(CONCAT(?, customer_phone), 256)), "
+      "customer_phone_hashed = 1 WHERE bid = ? AND status = 'notified' AND customer_phone_hashed = 0 "
+      "AND customer_phone <> '' LIMIT ?",
+      {phone_peppers_.front(), t.bid(), limit});
+  if (!r) return std::unexpected(r.error());
+  return static_cast<std::int64_t>(r->affected_rows);
 }
 
 Result<std::map<CallStatus, std::int64_t>> MySqlCallRepository::count_by_status(const TenantId& t) {

@@ -6,6 +6,28 @@
 
 namespace earshot::storage {
 
+namespace {
+
+// The phone peppers: keys derived from the master keys for this one purpose, hex-encoded so
+// they travel as text. The primary key's first (new hashes), then the older keys' (numbers
+// hashed before a rotation stay searchable while their key is configured).
+std::vector<std::string> phone_peppers(const crypto::Keyring& keys) {
+  std::vector<std::string> out;
+  for (const auto& raw : keys.derive_keys("earshot.phone-hash.v1")) {
+    std::string hex;
+    hex.reserve(raw.size() * 2);
+    for (unsigned char ch : raw) {
+      constexpr std::string_view kDigits = "0123456789abcdef";
+      hex += kDigits[ch >> 4];
+      hex += kDigits[ch & 0x0f];
+    }
+    out.push_back(std::move(hex));
+  }
+  return out;
+}
+
+}  // namespace
+
 struct MySqlRepositories::Owned {
   Owned(Database& db, const crypto::Keyring& keys)
       : businesses(db),
@@ -14,7 +36,7 @@ struct MySqlRepositories::Owned {
         pipeline_configs(db, keys),
         agent_configs(db),
         human_agents(db),
-        calls(db),
+        calls(db, phone_peppers(keys)),
         transcripts(db),
         metrics(db),
         analyses(db),

@@ -197,19 +197,54 @@ class FakeCallRepository final : public storage::CallRepository {
     return true;
   }
 
-  Result<std::int64_t> purge_started_before(const storage::TenantId& t, storage::Timestamp cutoff,
-                                            int batch_size) override {
+  Result<std::vector<storage::PurgeCandidate>> purge_candidates(const storage::TenantId& t, storage::Timestamp cutoff,
+                                                                int limit) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
-    if (batch_size < 1) return make_error(ErrorCode::kInvalidArgument, "batch_size must be positive");
-    std::int64_t n = 0;
-    for (auto it = calls_.begin(); it != calls_.end();) {
-      if (it->second.bid == t.bid() && it->second.record.started_at < cutoff) {
-        it = calls_.erase(it);
-        ++n;
-      } else {
-        ++it;
+    if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
+    std::vector<std::pair<storage::Timestamp, storage::PurgeCandidate>> found;
+    for (const auto& [id, c] : calls_) {
+      if (c.bid == t.bid() && c.record.started_at < cutoff) {
+        found.push_back({c.record.started_at, {.id = id, .audio_uri = c.record.audio_uri}});
       }
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+    });
+    std::vector<storage::PurgeCandidate> out;
+    for (auto& f : found) {
+      if (static_cast<int>(out.size()) == limit) break;
+      out.push_back(std::move(f.second));
+    }
+    return out;
+  }
+
+  Result<std::int64_t> remove_many(const storage::TenantId& t, std::span<const storage::Id> ids) override {
+    std::lock_guard lock(mu_);
+    if (auto e = failure_.take()) return std::unexpected(*e);
+    std::int64_t n = 0;
+    for (auto id : ids) {
+      if (find(t, id) != nullptr) {
+        calls_.erase(id);
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  Result<std::int64_t> hash_finished_phones(const storage::TenantId& t, int limit) override {
+    std::lock_guard lock(mu_);
+    if (auto e = failure_.take()) return std::unexpected(*e);
+    std::int64_t n = 0;
+    for (auto& [id, c] : calls_) {
+      if (n == limit) break;
+      if (c.bid != t.bid() || c.record.status != storage::CallStatus::kNotified || c.record.customer_phone_hashed ||
+          c.record.customer_phone.empty()) {
+        continue;
+      }
+      c.record.customer_phone = "sha256:" + c.record.customer_phone;
+      c.record.customer_phone_hashed = true;
+      ++n;
     }
     return n;
   }
@@ -384,6 +419,10 @@ class FakeCallRepository final : public storage::CallRepository {
     if (q.category && r.issue_category != *q.category) return false;
     if (q.language && r.language != *q.language) return false;
     if (q.city && r.city != *q.city) return false;
+    // The fake's hash is "sha256:" + the number (hash_customer_phone above).
+    if (q.customer_phone && r.customer_phone != *q.customer_phone && r.customer_phone != "sha256:" + *q.customer_phone) {
+      return false;
+    }
     return true;
   }
 

@@ -6,6 +6,7 @@
 //                                           re-embedded it for a new embedder: the new
 //                                           model's shard gains it, the old one's loses it)
 //   call.deleted                         -> the call leaves every shard of the business
+//   calls.purged (data.call_ids)         -> each of them leaves (retention, one per batch)
 //   knowledge.status with status "ready" -> the document's rows are re-read
 //   knowledge.status (other) / knowledge.deleted -> the document leaves the shards
 // Only shards already loaded are touched (IndexRegistry); a shard loaded later reads the

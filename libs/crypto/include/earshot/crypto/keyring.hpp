@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "earshot/core/config.hpp"
 #include "earshot/core/error.hpp"
@@ -52,6 +53,9 @@ class Keyring {
   // signs anything. The same label gives the same key until the primary key id changes; empty for a
   // keyring without keys.
   [[nodiscard]] std::string derive_key(std::string_view label) const;
+  // The same derivation under every configured key, the primary key's first: what a value
+  // derived before a rotation (and still stored) may have been made with.
+  [[nodiscard]] std::vector<std::string> derive_keys(std::string_view label) const;
 
  private:
   std::map<std::string, std::string, std::less<>> keys_;  // kid -> 32 raw bytes

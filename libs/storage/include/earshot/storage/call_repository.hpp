@@ -73,6 +73,9 @@ struct CallListQuery {
   std::optional<double> qa_min;
   std::optional<double> qa_max;
   std::optional<Id> matched_category_id;  // a rule category the call matched (this business's)
+  // The customer's number as stored (E.164): matches the clear number and its hash, so calls
+  // whose phone was hashed after analysis are still found by the number.
+  std::optional<std::string> customer_phone;
   CallSort sort = CallSort::kStartedAt;
   SortOrder order = SortOrder::kDesc;
   int limit = 50;      // 1..500
@@ -89,6 +92,12 @@ struct CallFilter {
   std::optional<std::string> category;    // issue category, as CallListQuery::category
   std::optional<Id> matched_category_id;  // a category (rule set) the call matched
   std::vector<Id> call_ids;               // only these calls (empty: any)
+};
+
+// A call retention is about to delete.
+struct PurgeCandidate {
+  Id id = 0;
+  std::string audio_uri;  // empty when the call has no recording
 };
 
 struct CallPage {
@@ -135,15 +144,23 @@ class CallRepository {
   // more). At most 1000 explicit call ids (else kInvalidArgument).
   [[nodiscard]] virtual Result<std::vector<Id>> ids_matching(const TenantId& t, const CallFilter& f, int limit) = 0;
   // Deletes the call and everything derived from it (transcript, metrics, analyses, events,
-  // notes, escalations, category matches) in one transaction. False when absent.
+  // notes, escalations, category matches, embeddings, and the notification deliveries that
+  // quote it with their attempts) in one transaction. False when absent. The recording in
+  // the object store is the caller's to delete first.
   [[nodiscard]] virtual Result<bool> remove(const TenantId& t, Id id) = 0;
-  // Retention: deletes calls started before `cutoff` with everything derived, in batches of
-  // `batch_size` calls per transaction. Returns the number of calls deleted.
-  [[nodiscard]] virtual Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff,
-                                                                  int batch_size) = 0;
+  // Retention, step 1: up to `limit` (1..10000) of the business's calls started before
+  // `cutoff`, oldest first, with their recording URIs (the caller deletes those objects).
+  [[nodiscard]] virtual Result<std::vector<PurgeCandidate>> purge_candidates(const TenantId& t, Timestamp cutoff,
+                                                                             int limit) = 0;
+  // Retention, step 2: deletes these calls (at most 10000, the business's own; others are
+  // ignored) with everything `remove` deletes, in one transaction. Returns how many went.
+  [[nodiscard]] virtual Result<std::int64_t> remove_many(const TenantId& t, std::span<const Id> ids) = 0;
   // Replaces the customer phone by "sha256:<hex>" of it (idempotent). False when absent
   // or already hashed.
   [[nodiscard]] virtual Result<bool> hash_customer_phone(const TenantId& t, Id id) = 0;
+  // Hashes the phones of up to `limit` (1..10000) calls the pipeline is done with (status
+  // notified) and that still hold a clear number. Returns how many were hashed.
+  [[nodiscard]] virtual Result<std::int64_t> hash_finished_phones(const TenantId& t, int limit) = 0;
   // The business's calls per status (statuses without calls absent).
   [[nodiscard]] virtual Result<std::map<CallStatus, std::int64_t>> count_by_status(const TenantId& t) = 0;
   // The state of the tenant's calls with these external ids (one index read; missing ones

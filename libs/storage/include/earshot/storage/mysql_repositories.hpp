@@ -103,10 +103,13 @@ class MySqlHumanAgentRepository final : public HumanAgentRepository {
 
 class MySqlCallRepository final : public CallRepository, public CallDetailRepository {
  public:
-  // `phone_pepper` is prepended to a phone before hash_customer_phone hashes it, so the
-  // small space of phone numbers cannot be enumerated without it. Keep it stable.
-  explicit MySqlCallRepository(Database& db, std::string phone_pepper = {})
-      : db_(db), phone_pepper_(std::move(phone_pepper)) {}
+  // `phone_peppers[0]` is prepended to a phone before it is hashed, so the small space of
+  // phone numbers cannot be enumerated without it; a search by number tries every pepper
+  // (those of earlier master keys match numbers hashed before a rotation).
+  explicit MySqlCallRepository(Database& db, std::vector<std::string> phone_peppers = {})
+      : db_(db), phone_peppers_(std::move(phone_peppers)) {
+    if (phone_peppers_.empty()) phone_peppers_.emplace_back();
+  }
   Result<UpsertOutcome> upsert(const TenantId& t, const CallInput& in) override;
   Status upsert_batch(const TenantId& t, std::span<const CallInput> in) override;
   Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) override;
@@ -118,15 +121,17 @@ class MySqlCallRepository final : public CallRepository, public CallDetailReposi
   Result<CallPage> list(const TenantId& t, const CallListQuery& q) override;
   Result<CallDetail> detail(const TenantId& t, Id id) override;
   Result<bool> remove(const TenantId& t, Id id) override;
-  Result<std::int64_t> purge_started_before(const TenantId& t, Timestamp cutoff, int batch_size) override;
+  Result<std::vector<PurgeCandidate>> purge_candidates(const TenantId& t, Timestamp cutoff, int limit) override;
+  Result<std::int64_t> remove_many(const TenantId& t, std::span<const Id> ids) override;
   Result<bool> hash_customer_phone(const TenantId& t, Id id) override;
+  Result<std::int64_t> hash_finished_phones(const TenantId& t, int limit) override;
   Result<std::map<CallStatus, std::int64_t>> count_by_status(const TenantId& t) override;
   Result<std::vector<CallSyncState>> sync_states(const TenantId& t, std::span<const std::string> external_ids) override;
   Result<std::vector<Id>> ids_matching(const TenantId& t, const CallFilter& f, int limit) override;
 
  private:
   Database& db_;
-  std::string phone_pepper_;
+  std::vector<std::string> phone_peppers_;
 };
 
 class MySqlTranscriptRepository final : public TranscriptRepository {
