@@ -9,6 +9,8 @@
 #include <set>
 
 #include "analysed_call.hpp"
+#include "earshot/cache/live_events.hpp"
+#include "earshot/cache/redis_client.hpp"
 #include "earshot/llm/embedding.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "gateway_fixture.hpp"
@@ -301,6 +303,39 @@ TEST(SearchRoutes, ADeletedCallLeavesSearchAndTheShardWithinSeconds) {
       },
       std::chrono::seconds(5)));
   EXPECT_EQ(after, std::vector<Id>{kept});
+}
+
+TEST(SearchRoutes, CallsPurgedByRetentionLeaveTheShard) {
+  auto& gw = gateway();
+  const std::string bid = gw.new_business("spurge");
+  const Id gone1 = add_call(bid, kRefund);
+  const Id gone2 = add_call(bid, std::vector<Line>{{false, "My refund never arrived, I want it now."}});
+  const Id kept = add_call(bid, std::vector<Line>{{false, "Where is my refund? It has not arrived."}});
+  const std::string admin = gw.user_token(bid, "admin");
+  ASSERT_EQ(search(admin, {{"query", "refund never arrived"}}).status, 200);
+  auto shard = gw.rag_index->get(bid, embedder().id());
+  ASSERT_TRUE(shard);
+  std::vector<std::uint64_t> keys;
+  for (Id id : {gone1, gone2}) {
+    auto rows =
+        storage::MySqlEmbeddingRepository(StorageEnvironment::db()).rows_of_call(tenant(bid), embedder().id(), id);
+    ASSERT_TRUE(rows && !rows->empty());
+    keys.push_back(rag::call_chunk_key(rows->back().id));
+    ASSERT_TRUE((*shard)->meta(keys.back()).has_value());
+  }
+  // What the sync worker's retention sweep does: delete a batch, announce it once.
+  storage::MySqlCallRepository calls(StorageEnvironment::db());
+  const std::vector<Id> batch{gone1, gone2};
+  ASSERT_EQ(calls.remove_many(tenant(bid), batch).value(), 2);
+  auto redis = cache::RedisClient::make(cache::RedisSettings{.url = endpoints().redis_url, .timeout = std::chrono::seconds(2)});
+  ASSERT_TRUE(redis);
+  cache::LiveEvents events(**redis, SystemClock::instance());
+  ASSERT_TRUE(events.publish(bid, "calls.purged", {{"call_ids", batch}}).has_value());
+  EXPECT_TRUE(wait_until(
+      [&] { return !(*shard)->meta(keys[0]).has_value() && !(*shard)->meta(keys[1]).has_value(); },
+      std::chrono::seconds(5)));
+  auto after = search(admin, {{"query", "refund never arrived"}});
+  EXPECT_EQ(result_calls(after), std::vector<Id>{kept}) << after.body;
 }
 
 TEST(SearchRoutes, SimilarCallsAndRecommendationsFromAnotherAgentsBetterCall) {

@@ -130,3 +130,27 @@ TEST(ApiKey, GeneratesHashesAndParsesPrefix) {
 
 }  // namespace
 }  // namespace earshot::crypto
+
+namespace earshot::crypto {
+namespace {
+
+TEST(KeyringDerive, EveryConfiguredKeyDerivesItsOwnValueThePrimaryFirst) {
+  const std::string k1 = Keyring::generate_key_base64();
+  const std::string k2 = Keyring::generate_key_base64();
+  auto old_primary = Keyring::parse("k1:" + k1, "k1");
+  auto rotated = Keyring::parse("k1:" + k1 + ",k2:" + k2, "k2");
+  ASSERT_TRUE(old_primary && rotated);
+  const auto before = old_primary->derive_keys("purpose");
+  const auto after = rotated->derive_keys("purpose");
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0], rotated->derive_key("purpose"));  // the primary's first
+  EXPECT_EQ(after[1], before[0]);                        // the old key's value is still there
+  EXPECT_NE(after[0], after[1]);
+  EXPECT_EQ(after[0].size(), kMasterKeyBytes);
+  EXPECT_NE(rotated->derive_keys("another")[1], before[0]);  // labels keep purposes apart
+  EXPECT_TRUE(Keyring().derive_keys("purpose").empty());
+}
+
+}  // namespace
+}  // namespace earshot::crypto

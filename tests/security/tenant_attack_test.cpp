@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "earshot/http/egress.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -155,6 +156,41 @@ TEST(TenantAttack, FilteringByAnotherBusinessCategoryIdSeesNoCalls) {
   auto own = gw.request("GET", "/api/v1/calls?category_id=" + std::to_string(own_cat), admin);
   ASSERT_EQ(own.status, 200);
   EXPECT_EQ(own.json["items"].size(), 3U) << own.body;
+}
+
+// Filtering by a customer's number another business has calls with (one kept clear, one
+// hashed after analysis): the attacker sees nothing of them, in JSON, CSV or bulk reprocess;
+// the owner finds both.
+TEST(TenantAttack, FilteringByAnotherBusinessCustomerPhoneSeesNoCalls) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("ph-v");
+  const auto attacker = gw.new_business("ph-a");
+  const auto clear = seed_call(victim, "clear", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+  const auto hashed = seed_call(victim, "hashed", "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed);
+  storage::MySqlRepositories repos(StorageEnvironment::db(), *gw.keys);
+  ASSERT_TRUE(repos.repos().calls.hash_customer_phone(tenant(victim), hashed).value());
+  const std::string phone = "customer_phone=%2B15550100001";  // the number seed_call gives
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+  auto list = gw.request("GET", "/api/v1/calls?" + phone, admin);
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_TRUE(list.json["items"].empty()) << list.body;
+  auto csv = gw.request("GET", "/api/v1/calls?format=csv&" + phone, admin);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 1) << "header only: " << csv.body;
+  auto bulk = gw.request("POST", "/api/v1/calls/reprocess?" + phone, admin, {{"stage", "analyze"}});
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(bulk.json["queued"], 0);
+  // Malformed numbers are refused with the reason.
+  for (const char* bad : {"15550100001", "%2Babc", "%2B1", "%2B1555%2A0100001"}) {
+    auto r = gw.request("GET", std::string("/api/v1/calls?customer_phone=") + bad, admin);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  const auto owner = gw.login("admin@" + victim + ".test", Gateway::kPassword, victim);
+  auto own = gw.request("GET", "/api/v1/calls?" + phone, owner);
+  ASSERT_EQ(own.status, 200);
+  std::set<std::int64_t> ids;
+  for (const auto& c : own.json["items"]) ids.insert(c["id"].get<std::int64_t>());
+  EXPECT_EQ(ids, (std::set<std::int64_t>{clear, hashed})) << own.body;
 }
 
 // ---- accounts and sessions ---------------------------------------------------------------

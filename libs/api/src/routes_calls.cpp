@@ -470,7 +470,8 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
   auto phone = detail::query_str(req, "customer_phone", 64);
   if (!phone) return std::unexpected(phone.error());
   if (*phone) {
-    auto e164 = storage::normalize_phone_e164(**phone, "");
+    // The leading + makes the default country irrelevant (it is never applied).
+    auto e164 = storage::normalize_phone_e164(**phone, "1");
     if (!e164 || !(*phone)->starts_with('+')) {
       return invalid("customer_phone must be a number in international form, +<country code><number>");
     }
