@@ -36,7 +36,7 @@ default_admin_port() {
 # runs as a separate process that did not see the entrypoint's arguments).
 running_role() {
   for f in /proc/[0-9]*/cmdline; do
-    cmd=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
     case $cmd in
       /usr/local/bin/earshot-sync*) echo sync; return 0 ;;
       /usr/local/bin/earshot-stt*) echo stt; return 0 ;;
