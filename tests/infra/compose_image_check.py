@@ -14,7 +14,8 @@ infra/docker/Dockerfile:
 infra/compose/docker-compose.yml:
   * the five Earshot services exist, none has a container_name, only the gateway publishes
     a host port (so `--scale` works), each waits for healthy dependencies and the migration;
-  * infra/compose/.env is git-ignored.
+  * infra/compose/.env is git-ignored;
+  * Grafana's provisioning (datasource, dashboards folder) matches what compose mounts.
 
   compose_image_check.py --root REPO
 """
@@ -119,6 +120,32 @@ def check_dockerfile(root, roles):
             fail(f".dockerignore does not exclude {p}")
 
 
+def check_grafana(root, svc):
+    """The provisioned dashboards folder is the one compose mounts, and the datasource is there."""
+    mounts = {}
+    for v in svc.get("volumes") or []:
+        parts = str(v).split(":")
+        if len(parts) >= 2:
+            mounts[parts[1]] = parts[0]
+    prov = os.path.join(root, "infra", "grafana", "provisioning")
+    try:
+        with open(os.path.join(prov, "datasources", "prometheus.yml"), encoding="utf-8") as f:
+            sources = (yaml.safe_load(f) or {}).get("datasources") or []
+        with open(os.path.join(prov, "dashboards", "earshot.yml"), encoding="utf-8") as f:
+            providers = (yaml.safe_load(f) or {}).get("providers") or []
+    except OSError as e:
+        fail(f"grafana provisioning: {e}")
+        return
+    if not any(s.get("type") == "prometheus" and s.get("url") == "http://prometheus:9090" for s in sources):
+        fail("grafana provisioning: no Prometheus datasource at http://prometheus:9090")
+    for p in providers:
+        path = (p.get("options") or {}).get("path")
+        if mounts.get(path) != "../grafana/dashboards":
+            fail(f"grafana provisioning: dashboards path {path} is not where compose mounts infra/grafana/dashboards")
+    if mounts.get("/etc/grafana/provisioning") != "../grafana/provisioning":
+        fail("compose service grafana: infra/grafana/provisioning is not mounted at /etc/grafana/provisioning")
+
+
 def check_compose(root):
     path = os.path.join(root, "infra", "compose", "docker-compose.yml")
     if not os.path.exists(path):
@@ -156,6 +183,7 @@ def check_compose(root):
                 fail(f"compose service {name}: depends on {dep} with condition {c}")
         if deps.get("migrate", {}).get("condition") != "service_completed_successfully":
             fail(f"compose service {name}: does not wait for the migration to complete")
+    check_grafana(root, services.get("grafana") or {})
     migrate = services.get("migrate") or {}
     if (migrate.get("command") or [None])[0] != "migrate":
         fail("compose: no one-shot `migrate` service")

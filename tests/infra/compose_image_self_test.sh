@@ -2,7 +2,7 @@
 # Self-test of tests/infra/compose_image_check.py: on a temporary copy it passes as is, and
 # fails, naming the problem, when the image runs as root, has no HEALTHCHECK, bakes a secret
 # into a layer, sets an EARSHOT_* ENV, stops building a binary the compose file runs, or when
-# a worker gets a container_name or a host port.
+# a worker gets a container_name or a host port, or Grafana's provisioning points elsewhere.
 #   compose_image_self_test.sh REPO
 set -euo pipefail
 SRC="${1:?repository root}"
@@ -18,6 +18,8 @@ fresh() {
   mkdir -p "$WORK/tree/infra"
   cp -R "$SRC/infra/compose" "$SRC/infra/docker" "$WORK/tree/infra/"
   cp "$SRC/.dockerignore" "$SRC/.gitignore" "$WORK/tree/"
+  mkdir -p "$WORK/tree/infra/grafana"
+  cp -R "$SRC/infra/grafana/provisioning" "$WORK/tree/infra/grafana/"
 }
 expect() {
   local what="$1" want="$2" out rc=0 text
@@ -69,6 +71,11 @@ fresh
 sed -i 's/^  earshot-stt:$/  earshot-stt:\n    container_name: stt\n    ports: ["18092:18092"]/' "$DC"
 expect "a worker that cannot scale" 1 "earshot-stt: container_name prevents scaling" \
   "earshot-stt: publishes host ports"
+
+fresh
+sed -i 's#path: /var/lib/grafana/dashboards#path: /var/lib/grafana/boards#' \
+  "$WORK/tree/infra/grafana/provisioning/dashboards/earshot.yml"
+expect "Grafana provisioning pointing elsewhere" 1 "dashboards path /var/lib/grafana/boards is not where"
 
 fresh
 sed -i '/infra\/compose\/.env/d' "$WORK/tree/.gitignore" "$WORK/tree/.dockerignore"
