@@ -20,6 +20,8 @@ PACKAGES=(
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
   amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
+  # deployment checks without a Docker daemon (scripts/check-infra.sh)
+  docker-compose python3-yaml
   # the dashboard's browser tests (web/e2e, playwright-core drives it)
   chromium
 )
