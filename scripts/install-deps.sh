@@ -20,7 +20,8 @@ PACKAGES=(
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
   amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
-  # deployment checks without a Docker daemon (scripts/check-infra.sh)
+  # deployment checks without a Docker daemon (scripts/check-infra.sh); the Kubernetes
+  # manifests' test reads the rendered objects with python3-yaml
   docker-compose python3-yaml
   # the dashboard's browser tests (web/e2e, playwright-core drives it)
   chromium
@@ -52,6 +53,13 @@ web_packages() {
   (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" >"$stamp"
 }
+
+# kubectl renders the Kubernetes manifests (`kubectl kustomize`, tests/infra/
+# k8s_manifests_test.py): Debian's kubernetes-client, only when no kubectl is installed, since
+# a kubectl from another package conflicts with it.
+if ! command -v kubectl >/dev/null 2>&1; then
+  missing+=(kubernetes-client)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
