@@ -9,7 +9,6 @@
 #include <string>
 
 #include "cli_env.hpp"
-#include "tenant_data.hpp"
 #include "earshot/api/business_admin.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/config.hpp"
@@ -17,6 +16,7 @@
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/repository_set.hpp"
 #include "earshot/storage/sql.hpp"
+#include "tenant_data.hpp"
 
 namespace earshot::cli {
 

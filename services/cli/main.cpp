@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
       {"seed-demo", "register a demo business and send it synthetic calls", earshot::cli::seed_demo},
       {"admin", "create, list, disable or enable platform admins (password from a file or the environment)",
        earshot::cli::admin},
-      {"business", "register a business; export all of its data; erase it (two-step confirmation)", earshot::cli::business},
+      {"business", "register a business; export all of its data; erase it (two-step confirmation)",
+       earshot::cli::business},
       {"sync", "run one sync pass of a business's source database, CRM and feeds now", earshot::cli::sync},
       {"version", "print version and commit",
        [](std::span<char*>) {

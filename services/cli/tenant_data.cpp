@@ -36,8 +36,8 @@ namespace fs = std::filesystem;
 
 // Columns never written to an export: credentials and sealed secrets are the platform's, not
 // the business's data, and a file is no place for them.
-const std::set<std::string, std::less<>> kWithheldColumns = {
-    "password_hash", "key_hash", "token_hash", "secrets_sealed", "secret_sealed", "secret_hash"};
+const std::set<std::string, std::less<>> kWithheldColumns = {"password_hash",  "key_hash",      "token_hash",
+                                                             "secrets_sealed", "secret_sealed", "secret_hash"};
 
 constexpr int kPage = 1000;
 
@@ -155,7 +155,8 @@ Result<Options> parse_options(std::span<char*> args, std::initializer_list<std::
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a(args[i]);
     const bool known = a == "--bid" || std::find(valued.begin(), valued.end(), a) != valued.end();
-    if (!known || i + 1 >= args.size()) return make_error(ErrorCode::kInvalidArgument, fmt::format("bad option '{}'", a));
+    if (!known || i + 1 >= args.size())
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("bad option '{}'", a));
     const std::string v(args[++i]);
     if (a == "--bid") {
       o.bid = v;
@@ -412,7 +413,8 @@ int run_erase(std::span<char*> args) {
     std::cout << fmt::format("business '{}'{} holds:\n", bid, business_exists(db, bid) ? "" : " (not registered)");
     for (const auto& t : *tables) {
       auto n = db.execute(fmt::format("SELECT COUNT(*) FROM {} WHERE bid = ?", t.name), {bid});
-      if (n && n->rows[0][0].as_int() > 0) std::cout << fmt::format("  {:<28} {} rows\n", t.name, n->rows[0][0].as_int());
+      if (n && n->rows[0][0].as_int() > 0)
+        std::cout << fmt::format("  {:<28} {} rows\n", t.name, n->rows[0][0].as_int());
     }
     std::cout << fmt::format("  {:<28} {}\n", "recordings", recordings->size());
     std::cout << fmt::format(

@@ -327,13 +327,13 @@ TEST(SearchRoutes, CallsPurgedByRetentionLeaveTheShard) {
   storage::MySqlCallRepository calls(StorageEnvironment::db());
   const std::vector<Id> batch{gone1, gone2};
   ASSERT_EQ(calls.remove_many(tenant(bid), batch).value(), 2);
-  auto redis = cache::RedisClient::make(cache::RedisSettings{.url = endpoints().redis_url, .timeout = std::chrono::seconds(2)});
+  auto redis =
+      cache::RedisClient::make(cache::RedisSettings{.url = endpoints().redis_url, .timeout = std::chrono::seconds(2)});
   ASSERT_TRUE(redis);
   cache::LiveEvents events(**redis, SystemClock::instance());
   ASSERT_TRUE(events.publish(bid, "calls.purged", {{"call_ids", batch}}).has_value());
-  EXPECT_TRUE(wait_until(
-      [&] { return !(*shard)->meta(keys[0]).has_value() && !(*shard)->meta(keys[1]).has_value(); },
-      std::chrono::seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return !(*shard)->meta(keys[0]).has_value() && !(*shard)->meta(keys[1]).has_value(); },
+                         std::chrono::seconds(5)));
   auto after = search(admin, {{"query", "refund never arrived"}});
   EXPECT_EQ(result_calls(after), std::vector<Id>{kept}) << after.body;
 }

@@ -145,7 +145,7 @@ TEST(KeyringDerive, EveryConfiguredKeyDerivesItsOwnValueThePrimaryFirst) {
   ASSERT_EQ(before.size(), 1u);
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(after[0], rotated->derive_key("purpose"));  // the primary's first
-  EXPECT_EQ(after[1], before[0]);                        // the old key's value is still there
+  EXPECT_EQ(after[1], before[0]);                       // the old key's value is still there
   EXPECT_NE(after[0], after[1]);
   EXPECT_EQ(after[0].size(), kMasterKeyBytes);
   EXPECT_NE(rotated->derive_keys("another")[1], before[0]);  // labels keep purposes apart

@@ -188,12 +188,10 @@ class LifecycleEndToEnd : public ::testing::Test {
   static std::int64_t upload(const std::string& external_id, const std::string& started_at) {
     httplib::Client cli("127.0.0.1", port_);
     cli.set_read_timeout(60, 0);
-    httplib::MultipartFormDataItems items{{"audio", wav_, "call.wav", "audio/wav"},
-                                          {"external_id", external_id, "", ""},
-                                          {"agent_id", "agent-life", "", ""},
-                                          {"customer_phone", kPhone, "", ""},
-                                          {"started_at", started_at, "", ""},
-                                          {"language", "en", "", ""}};
+    httplib::MultipartFormDataItems items{
+        {"audio", wav_, "call.wav", "audio/wav"}, {"external_id", external_id, "", ""},
+        {"agent_id", "agent-life", "", ""},       {"customer_phone", kPhone, "", ""},
+        {"started_at", started_at, "", ""},       {"language", "en", "", ""}};
     auto res = cli.Post("/api/v1/ingest/calls", {{"X-Api-Key", api_key_}}, items);
     EXPECT_TRUE(res);
     if (!res) return 0;
@@ -245,7 +243,9 @@ TEST_F(LifecycleEndToEnd, PhonesAreHashedOldCallsArePurgedAndExportEraseExportLe
   // are hashed, and the list still finds them by the number.
   children_.push_back(start("sync", env_for("sync")));
   ASSERT_TRUE(wait_until(
-      [&] { return count("SELECT COUNT(*) FROM call_records WHERE bid = ? AND customer_phone_hashed = 1", {bid_}) == 2; },
+      [&] {
+        return count("SELECT COUNT(*) FROM call_records WHERE bid = ? AND customer_phone_hashed = 1", {bid_}) == 2;
+      },
       30s));
   EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ? AND customer_phone LIKE 'sha256:%'", {bid_}), 2);
   auto found = call("GET", "/api/v1/calls?customer_phone=%2B14155550123", token_);
@@ -257,8 +257,8 @@ TEST_F(LifecycleEndToEnd, PhonesAreHashedOldCallsArePurgedAndExportEraseExportLe
   // 3. Retention of 30 days: the older call goes with everything derived and its recording.
   auto r = call("PUT", "/api/v1/admin/businesses/" + bid_ + "/pipeline-config", token_, {{"retention_days", 30}});
   ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_TRUE(wait_until([&] { return call("GET", fmt::format("/api/v1/calls/{}", old_id), token_).status == 404; },
-                         30s));
+  ASSERT_TRUE(
+      wait_until([&] { return call("GET", fmt::format("/api/v1/calls/{}", old_id), token_).status == 404; }, 30s));
   EXPECT_EQ(derived_rows(old_id), 0);
   EXPECT_GT(derived_rows(new_id), 0);
   EXPECT_EQ(call("GET", fmt::format("/api/v1/calls/{}", new_id), token_).status, 200);

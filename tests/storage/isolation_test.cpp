@@ -1,8 +1,9 @@
 // Tenant isolation: a row of business A is invisible and untouchable through every method
 // called with business B. Each method is called with B on A's rows, then A's rows are
 // checked unchanged.
-#include <array>
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include "earshot/crypto/base64.hpp"
 #include "earshot/crypto/keyring.hpp"

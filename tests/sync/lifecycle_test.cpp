@@ -83,9 +83,9 @@ class LifecycleTest : public ::testing::Test {
     m.call_id = id;
     EXPECT_TRUE(r.metrics.put(t, m));
     if (agent_ == 0 || agent_bid_ != t.bid()) {
-      agent_ = r.agent_configs
-                   .create(t, storage::AgentConfig{0, "qa", storage::AgentKind::kBuiltin, "", "{}", "", true, 1})
-                   .value();
+      agent_ =
+          r.agent_configs.create(t, storage::AgentConfig{0, "qa", storage::AgentKind::kBuiltin, "", "{}", "", true, 1})
+              .value();
       agent_bid_ = t.bid();
     }
     storage::CallAnalysisResult a;
@@ -97,10 +97,10 @@ class LifecycleTest : public ::testing::Test {
     e.call_id = id;
     e.stage = "stt";
     EXPECT_TRUE(r.events.append(t, e));
-    EXPECT_TRUE(db().execute(
-        "INSERT INTO call_embeddings (bid, call_id, chunk_index, text, model, dimension, vector) "
-        "VALUES (?, ?, -1, 'x', 'm', 1, 'abcd')",
-        {t.bid(), id}));
+    EXPECT_TRUE(
+        db().execute("INSERT INTO call_embeddings (bid, call_id, chunk_index, text, model, dimension, vector) "
+                     "VALUES (?, ?, -1, 'x', 'm', 1, 'abcd')",
+                     {t.bid(), id}));
     EXPECT_TRUE(db().execute(
         "INSERT INTO call_category_matches (bid, call_id, category_id, spans) VALUES (?, ?, 1, '[]')", {t.bid(), id}));
     auto d = db().execute(
@@ -230,6 +230,25 @@ TEST_F(LifecycleTest, ARecordingTheStoreCannotDeleteKeepsItsCall) {
   EXPECT_NE(metrics.serialize().find("earshot_lifecycle_errors_total{step=\"objects\"} 1"), std::string::npos);
 }
 
+TEST_F(LifecycleTest, ARecordingInAStoreThisProcessDoesNotKnowKeepsItsCall) {
+  // An S3 recording while only the local store is configured (a sync worker deployed without
+  // the S3 settings): deleting the row would orphan the object.
+  const TenantId t = new_tenant("life-s3");
+  configure(t, 1, false);
+  storage::CallInput in;
+  in.external_id = "in-s3";
+  in.audio_uri = fmt::format("s3://recordings/{}/in-s3.wav", t.bid());
+  in.started_at = storage::to_timestamp(clock.now() - std::chrono::days(5));
+  const Id id = repos->repos().calls.upsert(t, in)->id;
+  auto s = sweeper();
+  auto r = s.sweep(t.bid());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("not configured"), std::string::npos) << r.errors[0];
+  EXPECT_EQ(r.calls_purged, 0);
+  EXPECT_TRUE(repos->repos().calls.get(t, id).has_value());
+  ASSERT_TRUE(repos->repos().calls.remove(t, id).value());  // the other tests sweep every business
+}
+
 TEST_F(LifecycleTest, PhonesOfFinishedCallsAreHashedOnlyWhenTheBusinessAsks) {
   const TenantId asks = new_tenant("life-hash");
   const TenantId keeps = new_tenant("life-keep");
@@ -243,8 +262,10 @@ TEST_F(LifecycleTest, PhonesOfFinishedCallsAreHashedOnlyWhenTheBusinessAsks) {
     in.started_at = storage::to_timestamp(clock.now());
     const Id id = calls.upsert(t, in)->id;
     using S = storage::CallStatus;
-    for (auto [from, to] : {std::pair{S::kPending, S::kTranscribing}, {S::kTranscribing, S::kTranscribed},
-                            {S::kTranscribed, S::kAnalyzing}, {S::kAnalyzing, S::kAnalyzed},
+    for (auto [from, to] : {std::pair{S::kPending, S::kTranscribing},
+                            {S::kTranscribing, S::kTranscribed},
+                            {S::kTranscribed, S::kAnalyzing},
+                            {S::kAnalyzing, S::kAnalyzed},
                             {S::kAnalyzed, S::kNotified}}) {
       EXPECT_TRUE(calls.advance(t, id, from, to).value());
     }

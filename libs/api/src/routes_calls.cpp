@@ -13,8 +13,8 @@
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
-#include "earshot/storage/phone.hpp"
 #include "earshot/storage/call_detail_repository.hpp"
+#include "earshot/storage/phone.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {

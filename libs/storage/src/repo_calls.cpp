@@ -228,7 +228,8 @@ Result<std::uint64_t> delete_calls(Connection& c, const TenantId& t, std::span<c
                                         in),
                             attempt_params);
   if (!attempts) return std::unexpected(attempts.error());
-  auto deliveries = c.execute(fmt::format("DELETE FROM webhook_deliveries WHERE bid = ? AND call_id IN ({})", in), params);
+  auto deliveries =
+      c.execute(fmt::format("DELETE FROM webhook_deliveries WHERE bid = ? AND call_id IN ({})", in), params);
   if (!deliveries) return std::unexpected(deliveries.error());
   for (std::string_view table : kDerivedTables) {
     auto r = c.execute(fmt::format("DELETE FROM {} WHERE bid = ? AND call_id IN ({})", table, in), params);

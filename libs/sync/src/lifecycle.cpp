@@ -141,6 +141,16 @@ void LifecycleSweeper::purge(const storage::TenantId& t, int retention_days, Bus
     ids.reserve(candidates->size());
     bool object_failed = false;
     for (const auto& c : *candidates) {
+      // A recording in a store this process is not configured for (s3:// without the S3
+      // settings): deleting the row would orphan the object, so the call waits.
+      if ((c.audio_uri.starts_with("s3://") || c.audio_uri.starts_with("store://")) && !d_.objects.owns(c.audio_uri)) {
+        if (!object_failed)
+          error(out, "objects",
+                "recording in a store this process is not configured for: " +
+                    c.audio_uri.substr(0, c.audio_uri.find("://") + 3));
+        object_failed = true;
+        continue;
+      }
       if (!c.audio_uri.empty() && d_.objects.owns(c.audio_uri)) {
         if (auto own = d_.objects.owned_by(c.audio_uri, t.bid()); !own) {
           // A URI outside the business's prefix (older code): the object is another

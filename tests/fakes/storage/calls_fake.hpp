@@ -420,7 +420,8 @@ class FakeCallRepository final : public storage::CallRepository {
     if (q.language && r.language != *q.language) return false;
     if (q.city && r.city != *q.city) return false;
     // The fake's hash is "sha256:" + the number (hash_customer_phone above).
-    if (q.customer_phone && r.customer_phone != *q.customer_phone && r.customer_phone != "sha256:" + *q.customer_phone) {
+    if (q.customer_phone && r.customer_phone != *q.customer_phone &&
+        r.customer_phone != "sha256:" + *q.customer_phone) {
       return false;
     }
     return true;
