@@ -69,7 +69,9 @@ std::string read_file(const std::string& path) {
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
   return s;
 }
 
@@ -174,12 +176,11 @@ class ObservabilityFleet : public ::testing::Test {
         env["EARSHOT_SENTIMENT_LEXICON"] =
             std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
       }
-      auto child =
-          std::make_unique<ChildProcess>(std::string(EARSHOT_BIN_DIR) + "/earshot-" + service, std::vector<std::string>{},
-                                         std::move(env));
+      auto child = std::make_unique<ChildProcess>(std::string(EARSHOT_BIN_DIR) + "/earshot-" + service,
+                                                  std::vector<std::string>{}, std::move(env));
       ASSERT_TRUE(child->start()) << service;
-      const bool up = wait_until(
-          [&] { return http_get("127.0.0.1", admin, "/readyz").status == 200 || !child->running(); }, 30s);
+      const bool up =
+          wait_until([&] { return http_get("127.0.0.1", admin, "/readyz").status == 200 || !child->running(); }, 30s);
       ASSERT_TRUE(up && child->running()) << service << " never became ready:\n" << child->output();
       targets.push_back({{"targets", {fmt::format("127.0.0.1:{}", admin)}}, {"labels", {{"service", service}}}});
       admin_ports_[service] = admin;
@@ -290,14 +291,15 @@ TEST_F(ObservabilityFleet, EveryDashboardAndAlertExpressionParsesAndTheCorePanel
   api_key_ = json::parse(key.second)["secret"];
 
   // A call with its transcript (straight to analyze) and one with its audio (through stt).
-  auto text_call = with_key("POST", "/api/v1/ingest/transcripts",
-                            {{"external_id", "obs-text-1"},
-                             {"segments",
-                              {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2000}, {"text", "Thanks for calling."}},
-                               {{"speaker", "customer"},
-                                {"start_ms", 2200},
-                                {"end_ms", 5000},
-                                {"text", "My order arrived broken, I want a refund."}}}}});
+  auto text_call =
+      with_key("POST", "/api/v1/ingest/transcripts",
+               {{"external_id", "obs-text-1"},
+                {"segments",
+                 {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2000}, {"text", "Thanks for calling."}},
+                  {{"speaker", "customer"},
+                   {"start_ms", 2200},
+                   {"end_ms", 5000},
+                   {"text", "My order arrived broken, I want a refund."}}}}});
   ASSERT_EQ(text_call.first, 201) << text_call.second;
   httplib::Client upload("127.0.0.1", http_port_);
   upload.set_read_timeout(30, 0);

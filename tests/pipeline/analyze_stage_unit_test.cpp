@@ -276,9 +276,10 @@ TEST_F(AnalyzeStageUnit, LlmAgentOutputsAreStoredAndAFailedAgentDoesNotFailTheCa
       std::string::npos);
   // Tokens the provider reported, per business: the two answers (a failed request reports none).
   const auto output_tokens = summary.size() / 4 + outcome.size() / 4;
-  EXPECT_NE(metrics.serialize().find(fmt::format(
-                R"(earshot_llm_tokens_total{{bid="acme",kind="output",provider="fake:chat-model"}} {})", output_tokens)),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.serialize().find(fmt::format(
+          R"(earshot_llm_tokens_total{{bid="acme",kind="output",provider="fake:chat-model"}} {})", output_tokens)),
+      std::string::npos)
       << metrics.serialize();
   EXPECT_NE(metrics.serialize().find(R"(earshot_llm_tokens_total{bid="acme",kind="input",provider="fake:chat-model"})"),
             std::string::npos);

@@ -114,8 +114,7 @@ struct StageWorker::Impl final : detail::ConsumerSink, detail::ProcessorHooks, d
         reconciler(
             d, *this,
             detail::ReconcilerOptions{.reconcile_interval = o.reconcile_interval, .depth_interval = o.depth_interval}),
-        clock(c) {
-  }
+        clock(c) {}
 
   // A handler thread's delivery; true when an asynchronous job carries it on.
   bool run(detail::Delivery& d) {
