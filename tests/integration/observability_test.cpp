@@ -82,8 +82,8 @@ std::string expand(std::string expr, const json& dashboard) {
   for (const auto& v : vars) {
     const std::string name = v["name"];
     const std::string value = v["type"] == "query" ? std::string(".*") : v["query"].get<std::string>();
-    expr = replace_all(expr, "${" + name + "}", value);
-    expr = replace_all(expr, "$" + name, value);
+    expr = replace_all(expr, fmt::format("${{{}}}", name), value);
+    expr = replace_all(expr, fmt::format("${}", name), value);
   }
   for (const char* builtin : {"$__rate_interval", "$__interval"}) expr = replace_all(expr, builtin, "1m");
   return replace_all(expr, "$__range", "1h");
@@ -106,7 +106,8 @@ std::vector<Expression> dashboard_expressions() {
       for (const auto& t : p["targets"]) {
         EXPECT_EQ(t["datasource"]["uid"], "prometheus") << file << ": " << p["title"];
         const std::string title = p["title"];
-        out.push_back({file + ": " + title, title, file, expand(t["expr"].get<std::string>(), dashboard)});
+        out.push_back(
+            {fmt::format("{}: {}", file, title), title, file, expand(t["expr"].get<std::string>(), dashboard)});
       }
     }
   }
@@ -337,11 +338,13 @@ TEST_F(ObservabilityFleet, EveryDashboardAndAlertExpressionParsesAndTheCorePanel
   std::set<std::string> seen_core;
   for (const auto& e : expressions) {
     auto it = kCorePanels.find(e.dashboard);
-    if (it != kCorePanels.end() && it->second.count(e.panel)) seen_core.insert(e.dashboard + ": " + e.panel);
+    if (it != kCorePanels.end() && it->second.count(e.panel))
+      seen_core.insert(fmt::format("{}: {}", e.dashboard, e.panel));
   }
   for (const auto& [file, titles] : kCorePanels) {
     for (const auto& title : titles) {
-      EXPECT_TRUE(seen_core.count(file + ": " + title)) << "core panel " << file << ": " << title << " is gone";
+      EXPECT_TRUE(seen_core.count(fmt::format("{}: {}", file, title)))
+          << "core panel " << file << ": " << title << " is gone";
     }
   }
   const auto alerts = alert_expressions();
