@@ -247,6 +247,26 @@ TEST_F(NotifyWithFakes, AnalyzedCallEnqueuesPerSubscriptionAndAlertsOnce) {
   EXPECT_EQ(wakes, 1);
 }
 
+TEST_F(NotifyWithFakes, TheStepToNotifiedObservesTheTimeSinceTheCallWasCreated) {
+  const auto id = call_in(CallStatus::kAnalyzed);
+  clock.advance(std::chrono::seconds(95));
+  ASSERT_TRUE(handle(id));
+  ASSERT_EQ(calls.get(t, id)->status, CallStatus::kNotified);
+  // A redelivery moves nothing and observes nothing.
+  clock.advance(std::chrono::seconds(1000));
+  ASSERT_TRUE(handle(id));
+  const std::string text = metrics.serialize();
+  auto has = [&](const std::string& line) { return text.find(line) != std::string::npos; };
+  EXPECT_TRUE(has("earshot_call_ingest_to_notified_seconds_count 1\n")) << text;
+  EXPECT_TRUE(has("earshot_call_ingest_to_notified_seconds_sum 95\n")) << text;
+  EXPECT_TRUE(has(R"(earshot_call_ingest_to_notified_seconds_bucket{le="60"} 0)")) << text;
+  EXPECT_TRUE(has(R"(earshot_call_ingest_to_notified_seconds_bucket{le="120"} 1)")) << text;
+  // A failed call is announced but never reaches notified: not observed.
+  const auto failed = call_in(CallStatus::kFailed, "c-2");
+  ASSERT_TRUE(handle(failed, queue::NotifyEvent::kCallFailed));
+  EXPECT_NE(metrics.serialize().find("earshot_call_ingest_to_notified_seconds_count 1\n"), std::string::npos);
+}
+
 TEST_F(NotifyWithFakes, EscalationBelowTheMinimumSeverityRaisesNoAlert) {
   const auto id = call_in(CallStatus::kAnalyzed);
   ASSERT_TRUE(escalations.create(t, id, "long hold", storage::EscalationSeverity::kLow));

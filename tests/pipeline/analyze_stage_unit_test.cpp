@@ -5,6 +5,7 @@
 // recorded without failing the call; a call without a transcript fails with the reason; an
 // unavailable database is retried; another business's call is never touched. Hermetic: no
 // database, broker or network; time comes from a FakeClock.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -273,6 +274,15 @@ TEST_F(AnalyzeStageUnit, LlmAgentOutputsAreStoredAndAFailedAgentDoesNotFailTheCa
   EXPECT_NE(
       metrics.serialize().find(R"(earshot_agent_failures_total{agent="coaching_tips",reason="permission_denied"} 1)"),
       std::string::npos);
+  // Tokens the provider reported, per business: the two answers (a failed request reports none).
+  const auto output_tokens = summary.size() / 4 + outcome.size() / 4;
+  EXPECT_NE(
+      metrics.serialize().find(fmt::format(
+          R"(earshot_llm_tokens_total{{bid="acme",kind="output",provider="fake:chat-model"}} {})", output_tokens)),
+      std::string::npos)
+      << metrics.serialize();
+  EXPECT_NE(metrics.serialize().find(R"(earshot_llm_tokens_total{bid="acme",kind="input",provider="fake:chat-model"})"),
+            std::string::npos);
 
   // The issue_outcome agent asked for an escalation.
   auto esc = escalations.list_for_call(acme, id).value();

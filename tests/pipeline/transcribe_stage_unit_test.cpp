@@ -203,6 +203,12 @@ TEST_F(TranscribeStageUnit, StereoCallIsMeasuredTranscribedStoredAndHandedToAnal
   EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
   EXPECT_EQ(outcomes(acme, id), (std::vector<EventOutcome>{EventOutcome::kStarted, EventOutcome::kSucceeded}));
   EXPECT_NE(metrics.serialize().find(R"(earshot_calls_transcribed_total{provider="fake-stt"} 1)"), std::string::npos);
+  // The call's seconds, per business and provider (what an estimate of the provider's bill uses).
+  const std::string text = metrics.serialize();
+  const std::string series = R"(earshot_stt_audio_seconds_total{bid="acme",provider="fake-stt"} )";
+  const auto at = text.find(series);
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_NEAR(std::stod(text.substr(at + series.size())), static_cast<double>(truth.duration_ms()) / 1000.0, 1e-6);
 }
 
 TEST_F(TranscribeStageUnit, RedeliveryOfATranscribedCallReSendsAnalyzeAndTranscribesNothing) {

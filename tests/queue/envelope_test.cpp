@@ -80,5 +80,22 @@ TEST(Envelope, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(format_utc(t), "2027-01-15T08:00:00.123Z");
 }
 
+TEST(Envelope, PublishStampGivesTheMessagesAge) {
+  using std::chrono::milliseconds;
+  const auto published = std::chrono::system_clock::time_point(milliseconds(1'800'000'000'123));
+  Headers h = encode_envelope(Envelope{.bid = "acme", .message_id = "m1"});
+  EXPECT_FALSE(message_age(h, published)) << "no stamp: a message of an older build has no age";
+  stamp_published_at(h, published);
+  EXPECT_EQ(header_int(h, "x-published-at"), 1'800'000'000'123);
+  EXPECT_EQ(message_age(h, published + milliseconds(2'500)), milliseconds(2'500));
+  // A later publish (a retry copy) replaces the stamp.
+  stamp_published_at(h, published + milliseconds(60'000));
+  EXPECT_EQ(message_age(h, published + milliseconds(61'000)), milliseconds(1'000));
+  // A consumer whose clock is behind the publisher's sees zero, never a negative age.
+  EXPECT_EQ(message_age(h, published), milliseconds(0));
+  h["x-published-at"] = std::string("yesterday");
+  EXPECT_FALSE(message_age(h, published));
+}
+
 }  // namespace
 }  // namespace earshot::queue

@@ -44,11 +44,24 @@ TEST(WorkerMetrics, ADepthSeriesIsForgottenWithItsBusiness) {
   m.set_depth("sync.acme", "work", 7);
   m.set_depth("dlq.sync.acme", "dlq", 1);
   std::string text = metrics.serialize();
-  EXPECT_TRUE(has(text, R"(earshot_queue_depth{kind="work",queue="sync.acme"} 7)")) << text;
+  EXPECT_TRUE(has(text, R"(earshot_queue_depth{kind="work",queue="sync.acme",stage="sync"} 7)")) << text;
   m.forget_depth("sync.acme", "work");
   text = metrics.serialize();
   EXPECT_FALSE(has(text, R"(queue="sync.acme")"));
-  EXPECT_TRUE(has(text, R"(earshot_queue_depth{kind="dlq",queue="dlq.sync.acme"} 1)"));
+  EXPECT_TRUE(has(text, R"(earshot_queue_depth{kind="dlq",queue="dlq.sync.acme",stage="sync"} 1)"));
+}
+
+TEST(WorkerMetrics, MessageAgeFallsIntoTheStagesBuckets) {
+  Metrics metrics("test", "0", "none");
+  WorkerMetrics m(metrics, Stage::kTranscribe);
+  m.message_age(std::chrono::milliseconds(40));
+  m.message_age(std::chrono::seconds(400));
+  const std::string text = metrics.serialize();
+  EXPECT_TRUE(has(text, R"(earshot_queue_message_age_seconds_count{stage="transcribe"} 2)")) << text;
+  EXPECT_TRUE(has(text, R"(earshot_queue_message_age_seconds_sum{stage="transcribe"} 400.04)")) << text;
+  EXPECT_TRUE(has(text, R"(earshot_queue_message_age_seconds_bucket{stage="transcribe",le="0.05"} 1)")) << text;
+  EXPECT_TRUE(has(text, R"(earshot_queue_message_age_seconds_bucket{stage="transcribe",le="300"} 1)")) << text;
+  EXPECT_TRUE(has(text, R"(earshot_queue_message_age_seconds_bucket{stage="transcribe",le="600"} 2)")) << text;
 }
 
 }  // namespace

@@ -310,14 +310,17 @@ TEST_F(WorkerTest, QueueDepthGaugeCoversWorkRetryAndDeadLetterQueues) {
   Publisher pub(amqp, {});
   pub.start();
   ASSERT_TRUE(pub.publish(stage_message(Stage::kSync, bid, "c1")));
-  const std::string want =
-      fmt::format("earshot_queue_depth{{kind=\"dlq\",queue=\"{}\"}} 1", dead_letter_queue(Stage::kSync, bid));
+  const std::string want = fmt::format("earshot_queue_depth{{kind=\"dlq\",queue=\"{}\",stage=\"sync\"}} 1",
+                                       dead_letter_queue(Stage::kSync, bid));
   EXPECT_TRUE(wait_until([&] { return metrics->serialize().find(want) != std::string::npos; }, seconds(5)));
   const std::string text = metrics->serialize();
-  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"retry\",queue=\"{}\"}}",
+  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"retry\",queue=\"{}\",stage=\"sync\"}}",
                                   retry_queue(Stage::kSync, bid, milliseconds(300)))),
             std::string::npos);
-  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"work\",queue=\"sync.{}\"}}", bid)), std::string::npos);
+  EXPECT_NE(text.find(fmt::format("earshot_queue_depth{{kind=\"work\",queue=\"sync.{}\",stage=\"sync\"}}", bid)),
+            std::string::npos);
+  // The publisher stamped the message, so its one delivery (a first attempt) has an age.
+  EXPECT_NE(text.find(R"(earshot_queue_message_age_seconds_count{stage="sync"} 1)"), std::string::npos) << text;
 }
 
 class FailingRecorder final : public OutcomeRecorder {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "earshot/core/log.hpp"
@@ -55,6 +56,14 @@ bool wants(const storage::WebhookSubscription& s, std::string_view type) {
 NotifyStage::NotifyStage(NotifySettings settings, NotifyStageDeps deps) : s_(std::move(settings)), d_(std::move(deps)) {
   enqueued_ = &d_.metrics.counter("earshot_notify_enqueued_total", "Deliveries added to the schedule, by channel.");
   calls_ = &d_.metrics.counter("earshot_notify_calls_total", "Calls handled by the notify stage, by outcome.");
+  ingest_to_notified_ = &d_.metrics
+                             .histogram("earshot_call_ingest_to_notified_seconds",
+                                        "Time from a call's creation (ingest or sync) to its step to notified.")
+                             .Add({}, ingest_to_notified_buckets());
+}
+
+prometheus::Histogram::BucketBoundaries NotifyStage::ingest_to_notified_buckets() {
+  return {1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600};
 }
 
 queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
@@ -265,6 +274,11 @@ queue::HandlerResult NotifyStage::handle(const queue::IncomingMessage& msg) {
   if (!failed) {
     auto moved = d_.calls.advance(t, call_id, CallStatus::kAnalyzed, CallStatus::kNotified);
     if (!moved) return std::unexpected(moved.error());
+    if (*moved) {
+      // A reprocessed call counts from its first creation too.
+      const auto took = storage::to_timestamp(now) - call->created_at;
+      ingest_to_notified_->Observe(std::max(0.0, std::chrono::duration<double>(took).count()));
+    }
     if (*moved && d_.publish_event) {
       d_.publish_event(t.bid(), "call.status",
                        json{{"call_id", call_id}, {"status", "notified"}, {"previous", "analyzed"}});

@@ -151,6 +151,7 @@ Result<std::shared_ptr<const BusinessLlm>> LlmProviderFactory::for_business(cons
   auto chain = llm::parse_llm_chain(config.llm_chain_json);
   if (!chain) return std::unexpected(chain.error());
   auto b = std::make_shared<BusinessLlm>();
+  b->bid = bid;
   for (std::size_t i = 0; i < chain->size(); ++i) {
     const auto& spec = (*chain)[i];
     const auto fp = llm::provider_fingerprint(spec, config.secrets);
@@ -272,6 +273,8 @@ LlmAgents::LlmAgents(llm::ResultCache* cache, Metrics& metrics, const Clock& clo
                                  "Time of one LLM agent run (provider calls, retries and repair), by provider.");
   cache_results_ = &metrics.counter("earshot_llm_cache_total", "LLM result cache lookups, by result (hit, miss).");
   failures_ = &metrics.counter("earshot_agent_failures_total", "LLM agent runs that failed, by agent and reason.");
+  tokens_ = &metrics.counter("earshot_llm_tokens_total",
+                             "LLM tokens the providers reported, by business, provider and kind (input, output).");
 }
 
 llm::AgentConfig LlmAgents::to_agent(const storage::AgentConfig& c) const {
@@ -322,11 +325,18 @@ void LlmAgents::run_async(const BusinessLlm& llm, const std::vector<llm::AgentCo
   }
   auto runner = std::make_shared<llm::JsonAgentRunner>(llm.chain, cache_, clock_);
   for (std::size_t i = 0; i < agents.size(); ++i) {
-    runner->run(agents[i], input, [this, st, runner, i](llm::AgentResult r) {
+    runner->run(agents[i], input, [this, st, runner, i, bid = llm.bid](llm::AgentResult r) {
       cache_results_->Add({{"result", r.cache_hit ? "hit" : "miss"}}).Increment();
       if (!r.cache_hit && r.provider_calls > 0) {
-        duration_->Add({{"provider", r.provider.empty() ? "none" : r.provider}}, Metrics::latency_buckets())
+        const std::string provider = r.provider.empty() ? "none" : r.provider;
+        duration_->Add({{"provider", provider}}, Metrics::latency_buckets())
             .Observe(std::chrono::duration<double>(r.latency).count());
+        const std::string business = bid.empty() ? "unknown" : bid;
+        for (const auto& [kind, n] : {std::pair{"input", r.input_tokens}, std::pair{"output", r.output_tokens}}) {
+          if (n > 0) {
+            tokens_->Add({{"bid", business}, {"provider", provider}, {"kind", kind}}).Increment(static_cast<double>(n));
+          }
+        }
       }
       if (!r.ok) failures_->Add({{"agent", r.agent}, {"reason", failure_reason_label(r)}}).Increment();
       std::function<void(std::vector<llm::AgentResult>)> finish;

@@ -289,6 +289,7 @@ struct TranscribeStage::Shared {
   prometheus::Family<prometheus::Counter>* failed;
   prometheus::Family<prometheus::Histogram>* duration;
   prometheus::Counter* audio_seconds;
+  prometheus::Family<prometheus::Counter>* call_audio_seconds;
   prometheus::Family<prometheus::Gauge>* provider_in_flight;
   prometheus::Family<prometheus::Gauge>* provider_waiting;
 
@@ -316,6 +317,9 @@ struct TranscribeStage::Shared {
                             "Time to fetch, decode, measure and transcribe one call, by provider.");
     audio_seconds =
         &m.counter("earshot_audio_processed_seconds_total", "Seconds of call audio decoded and measured.").Add({});
+    call_audio_seconds = &m.counter("earshot_stt_audio_seconds_total",
+                                    "Seconds of the calls transcribed, by business and speech provider (none: "
+                                    "the call came with its transcript).");
     provider_in_flight = &m.gauge("earshot_stt_provider_in_flight", "Calls holding a speech provider slot now.");
     provider_waiting = &m.gauge("earshot_stt_provider_waiting", "Calls waiting for a speech provider slot.");
   }
@@ -729,6 +733,8 @@ void step_write(const JobPtr& job) {
   s.duration->Add({{"provider", provider}}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(took).count());
   s.transcribed->Add({{"provider", provider}}).Increment();
+  s.call_audio_seconds->Add({{"bid", t.bid()}, {"provider", provider}})
+      .Increment(static_cast<double>(std::max<std::int64_t>(0, j.duration_ms)) / 1000.0);
   log::info("call transcribed",
             {{"provider", provider},
              {"source", j.call_metrics.source == storage::MetricsSource::kAudio ? "audio" : "transcript"},

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 #include <random>
@@ -54,6 +55,19 @@ Headers encode_envelope(const Envelope& env) {
   h[std::string(header::kSchemaVersion)] = std::int64_t{env.schema_version};
   h[std::string(header::kAttempt)] = std::int64_t{env.attempt};
   return h;
+}
+
+void stamp_published_at(Headers& headers, std::chrono::system_clock::time_point at) {
+  headers[std::string(header::kPublishedAt)] =
+      std::int64_t{std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()};
+}
+
+std::optional<std::chrono::milliseconds> message_age(const Headers& headers,
+                                                     std::chrono::system_clock::time_point now) {
+  auto at = header_int(headers, header::kPublishedAt);
+  if (!at) return std::nullopt;
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - *at));
 }
 
 namespace {

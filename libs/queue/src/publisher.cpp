@@ -351,8 +351,10 @@ std::shared_ptr<void> Publisher::submit(std::vector<OutgoingMessage>& messages, 
   {
     std::lock_guard l(impl_->mu);
     if (impl_->stopping || !impl_->started) return nullptr;
+    const auto now = std::chrono::system_clock::now();
     for (auto& m : messages) {
       if (m.message_id.empty()) m.message_id = new_message_id();
+      stamp_published_at(m.headers, now);
       impl_->submitted.push_back(Entry{batch, std::move(m)});
     }
   }

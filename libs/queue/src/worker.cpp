@@ -87,6 +87,7 @@ struct StageWorker::Impl final : detail::ConsumerSink, detail::ProcessorHooks, d
   detail::HandlerPool pool;
   detail::ConsumerChannels channels;
   detail::BusinessReconciler reconciler;
+  Clock& clock;
   std::atomic<bool> intake_stopped{false};
   bool running = false;
 
@@ -112,8 +113,8 @@ struct StageWorker::Impl final : detail::ConsumerSink, detail::ProcessorHooks, d
                  *this),
         reconciler(
             d, *this,
-            detail::ReconcilerOptions{.reconcile_interval = o.reconcile_interval, .depth_interval = o.depth_interval}) {
-  }
+            detail::ReconcilerOptions{.reconcile_interval = o.reconcile_interval, .depth_interval = o.depth_interval}),
+        clock(c) {}
 
   // A handler thread's delivery; true when an asynchronous job carries it on.
   bool run(detail::Delivery& d) {
@@ -126,6 +127,10 @@ struct StageWorker::Impl final : detail::ConsumerSink, detail::ProcessorHooks, d
   // ConsumerSink (the consumer channels' I/O thread).
   void delivered(detail::Delivery d) override {
     metrics.consumed(d.bid);
+    // Queue age of first attempts only: a retry waited in its tier on purpose.
+    if (header_int(d.content.headers, header::kAttempt).value_or(0) == 1) {
+      if (auto age = message_age(d.content.headers, clock.now())) metrics.message_age(*age);
+    }
     pool.submit(std::move(d));
   }
   void control_event(BusinessEvent event) override { reconciler.on_event(std::move(event)); }

@@ -17,6 +17,10 @@ WorkerMetrics::WorkerMetrics(Metrics& m, Stage stage)
                             "Dispatch to outcome per message: the handler plus the broker "
                             "confirming its next-stage, retry or dead-letter copies.")),
       depth_(m.gauge("earshot_queue_depth", "Ready messages per queue (work, retry, dlq).")),
+      age_(m.histogram("earshot_queue_message_age_seconds",
+                       "Time from publish to delivery of a message's first attempt, per stage "
+                       "(retries, which wait on purpose, are not observed).")
+               .Add({{"stage", stage_}}, age_buckets())),
       in_flight_(m.gauge("earshot_queue_in_flight", "Messages being handled now.").Add({{"stage", stage_}})),
       reconnects_(m.counter("earshot_queue_reconnects_total", "AMQP connections re-established after a failure.")
                       .Add({{"connection", "consumer"}})) {}
@@ -62,12 +66,20 @@ void WorkerMetrics::reconnected() {
   reconnects_.Increment();
 }
 
+prometheus::Histogram::BucketBoundaries WorkerMetrics::age_buckets() {
+  return {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200};
+}
+
+void WorkerMetrics::message_age(std::chrono::milliseconds age) {
+  age_.Observe(std::chrono::duration<double>(age).count());
+}
+
 void WorkerMetrics::set_depth(const std::string& queue, const char* kind, std::uint32_t ready) {
-  depth_.Add({{"queue", queue}, {"kind", kind}}).Set(static_cast<double>(ready));
+  depth_.Add({{"queue", queue}, {"kind", kind}, {"stage", stage_}}).Set(static_cast<double>(ready));
 }
 
 void WorkerMetrics::forget_depth(const std::string& queue, const char* kind) {
-  depth_.Remove(&depth_.Add({{"queue", queue}, {"kind", kind}}));
+  depth_.Remove(&depth_.Add({{"queue", queue}, {"kind", kind}, {"stage", stage_}}));
 }
 
 }  // namespace earshot::queue::detail

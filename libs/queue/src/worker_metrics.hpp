@@ -31,8 +31,12 @@ class WorkerMetrics {
   void handling_started();
   void handling_ended();
   void reconnected();
+  // earshot_queue_message_age_seconds{stage}: publish to delivery of a first attempt.
+  void message_age(std::chrono::milliseconds age);
+  // Seconds: 10 ms .. 2 h (a queue backlog can be hours long).
+  static prometheus::Histogram::BucketBoundaries age_buckets();
 
-  // earshot_queue_depth{queue, kind}: kind is "work", "retry" or "dlq".
+  // earshot_queue_depth{queue, kind, stage}: kind is "work", "retry" or "dlq".
   void set_depth(const std::string& queue, const char* kind, std::uint32_t ready);
   void forget_depth(const std::string& queue, const char* kind);
 
@@ -46,6 +50,7 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Counter>& publish_failures_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Histogram& age_;
   prometheus::Gauge& in_flight_;
   prometheus::Counter& reconnects_;
 };

@@ -24,6 +24,7 @@ class FakeBusinessLlmSource final : public pipeline::BusinessLlmSource {
     asked_.push_back(bid);
     if (auto e = failure_.take()) return std::unexpected(*e);
     auto b = std::make_shared<pipeline::BusinessLlm>();
+    b->bid = bid;
     if (chat_ != nullptr) b->chain.push_back(chat_);
     b->embedder = embedder_;
     if (embedder_ != nullptr) b->embedder_id = embedder_->id();

@@ -49,12 +49,15 @@ class NotifyStage final : public queue::StageHandler {
  public:
   NotifyStage(NotifySettings settings, NotifyStageDeps deps);
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
+  // earshot_call_ingest_to_notified_seconds: 1 s .. 24 h.
+  [[nodiscard]] static prometheus::Histogram::BucketBoundaries ingest_to_notified_buckets();
 
  private:
   NotifySettings s_;
   NotifyStageDeps d_;
   prometheus::Family<prometheus::Counter>* enqueued_;
   prometheus::Family<prometheus::Counter>* calls_;
+  prometheus::Histogram* ingest_to_notified_;
   std::mutex counters_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> counters_at_;  // per business
 };

@@ -97,6 +97,7 @@ struct LlmSettings {
 
 // What a business's agents run on.
 struct BusinessLlm {
+  std::string bid;                        // the business (label of earshot_llm_tokens_total)
   std::vector<llm::ChatProvider*> chain;  // empty: no LLM configured
   llm::EmbeddingProvider* embedder = nullptr;
   std::string embedder_id;
@@ -181,7 +182,8 @@ struct TranscriptChunk {
 class LlmAgents {
  public:
   // `cache` may be null. Metrics: earshot_llm_duration_seconds{provider},
-  // earshot_llm_cache_total{result=hit|miss}, earshot_agent_failures_total{agent,reason}.
+  // earshot_llm_cache_total{result=hit|miss}, earshot_agent_failures_total{agent,reason},
+  // earshot_llm_tokens_total{bid,provider,kind=input|output} (provider answers, not cache hits).
   LlmAgents(llm::ResultCache* cache, Metrics& metrics, const Clock& clock, const LlmSettings& settings);
 
   // The runner's config of a stored agent (prompt version = "name@version").
@@ -211,6 +213,7 @@ class LlmAgents {
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Family<prometheus::Counter>* cache_results_;
   prometheus::Family<prometheus::Counter>* failures_;
+  prometheus::Family<prometheus::Counter>* tokens_;
 };
 
 }  // namespace earshot::pipeline

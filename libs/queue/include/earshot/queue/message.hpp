@@ -5,6 +5,7 @@
 //   x-bid            business id          x-stage          stage name
 //   x-trace-id       trace id             x-schema-version integer, the body's schema version
 //   x-attempt        1 on first publish, +1 for every retry
+//   x-published-at   unix milliseconds of the latest publish (set by the Publisher)
 // The message id travels in the AMQP message-id property. Messages are persistent.
 
 #include <chrono>
@@ -43,6 +44,9 @@ inline constexpr std::string_view kStage = "x-stage";
 inline constexpr std::string_view kTraceId = "x-trace-id";
 inline constexpr std::string_view kSchemaVersion = "x-schema-version";
 inline constexpr std::string_view kAttempt = "x-attempt";
+// Unix milliseconds when the Publisher last sent the message (each retry, dead-letter and
+// replay copy gets a fresh stamp); the worker measures a message's queue age from it.
+inline constexpr std::string_view kPublishedAt = "x-published-at";
 // Dead-letter headers.
 inline constexpr std::string_view kErrorCode = "x-error-code";
 inline constexpr std::string_view kErrorReason = "x-error-reason";
@@ -83,6 +87,14 @@ struct IncomingMessage {
   Headers headers{};  // every decodable header, envelope included
   bool redelivered = false;
 };
+
+// Sets x-published-at to `at` (unix milliseconds), replacing an older stamp.
+void stamp_published_at(Headers& headers, std::chrono::system_clock::time_point at);
+// How long ago the message was published (x-published-at), as of `now`: nullopt when the
+// header is absent or not an integer (messages of older builds); zero when the stamp lies in
+// the future (clocks of two hosts apart).
+[[nodiscard]] std::optional<std::chrono::milliseconds> message_age(const Headers& headers,
+                                                                   std::chrono::system_clock::time_point now);
 
 // Business ids: 1-64 of [a-z0-9_-] (they are part of queue names).
 [[nodiscard]] bool is_valid_bid(std::string_view bid);
