@@ -191,6 +191,16 @@ TEST(TenantAttack, FilteringByAnotherBusinessCustomerPhoneSeesNoCalls) {
   std::set<std::int64_t> ids;
   for (const auto& c : own.json["items"]) ids.insert(c["id"].get<std::int64_t>());
   EXPECT_EQ(ids, (std::set<std::int64_t>{clear, hashed})) << own.body;
+  // The stored hash itself finds the hashed call for its owner and nothing for another business.
+  const std::string hash = repos.repos().calls.get(tenant(victim), hashed)->customer_phone;
+  auto by_hash = gw.request("GET", "/api/v1/calls?customer_phone=" + hash, owner);
+  ASSERT_EQ(by_hash.status, 200) << by_hash.body;
+  ASSERT_EQ(by_hash.json["items"].size(), 1U) << by_hash.body;
+  EXPECT_EQ(by_hash.json["items"][0]["id"], hashed);
+  auto foreign_hash = gw.request("GET", "/api/v1/calls?customer_phone=" + hash, admin);
+  ASSERT_EQ(foreign_hash.status, 200);
+  EXPECT_TRUE(foreign_hash.json["items"].empty()) << foreign_hash.body;
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls?customer_phone=sha256:xyz", admin).status, 400);
 }
 
 // ---- accounts and sessions ---------------------------------------------------------------

@@ -72,8 +72,8 @@ TEST_F(IsolationTest, Calls) {
   EXPECT_FALSE(calls_.hash_customer_phone(b, call_).value());
   EXPECT_FALSE(calls_.remove(b, call_).value());
   EXPECT_TRUE(calls_.purge_candidates(b, at(1'000'000), 100).value().empty());
-  const std::array<Id, 1> a_call{call_};
-  EXPECT_EQ(calls_.remove_many(b, a_call).value(), 0);
+  const std::array<Id, 1> a_ids{call_};
+  EXPECT_EQ(calls_.remove_many(b, a_ids).value(), 0);
   EXPECT_EQ(calls_.hash_finished_phones(b, 100).value(), 0);
   EXPECT_TRUE(calls_.list(b, CallListQuery{}).value().calls.empty());
   CallListQuery q;

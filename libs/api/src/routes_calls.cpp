@@ -466,14 +466,22 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
   }
   if (auto st = parse_direction_qa_category(req, q); !st) return std::unexpected(st.error());
   // In international form: stored numbers are E.164, and a hashed one matches only the
-  // hash of exactly that spelling.
-  auto phone = detail::query_str(req, "customer_phone", 64);
+  // hash of exactly that spelling. A stored hash, as the list shows it, matches itself.
+  auto phone = detail::query_str(req, "customer_phone", 80);
   if (!phone) return std::unexpected(phone.error());
-  if (*phone) {
+  const auto is_hash = [](std::string_view v) {
+    return v.size() == 7 + 64 && v.starts_with("sha256:") &&
+           v.substr(7).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  if (*phone && is_hash(**phone)) {
+    q.customer_phone = **phone;
+  } else if (*phone) {
     // The leading + makes the default country irrelevant (it is never applied).
     auto e164 = storage::normalize_phone_e164(**phone, "1");
     if (!e164 || !(*phone)->starts_with('+')) {
-      return invalid("customer_phone must be a number in international form, +<country code><number>");
+      return invalid(
+          "customer_phone must be a number in international form, +<country code><number>, or a stored hash "
+          "sha256:<64 hex digits>");
     }
     q.customer_phone = *e164;
   }

@@ -490,7 +490,8 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     sql += " AND id IN (SELECT ph.id FROM call_records ph WHERE ph.bid = ? AND ph.customer_phone IN (?";
     p.emplace_back(t.bid());
     p.emplace_back(*q.customer_phone);
-    for (const auto& pepper : phone_peppers_) {
+    // A stored hash ("sha256:<hex>") matches itself only.
+    for (const auto& pepper : q.customer_phone->starts_with("sha256:") ? std::vector<std::string>{} : phone_peppers_) {
       sql += ", CONCAT('sha256:', SHA2(CONCAT(?, ?), 256))";
       p.emplace_back(pepper);
       p.emplace_back(*q.customer_phone);
