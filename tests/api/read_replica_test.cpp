@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "earshot/core/clock.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
@@ -85,7 +86,9 @@ storage::Id seed(storage::Database& db, const std::string& bid, const std::strin
   auto up = calls.upsert(tenant(bid), in);
   EXPECT_TRUE(up) << up.error().to_string();
   if (!up) return 0;
-  if (failed) EXPECT_TRUE(calls.mark_failed(tenant(bid), up->id, "transcribe", "bad audio"));
+  if (failed) {
+    EXPECT_TRUE(calls.mark_failed(tenant(bid), up->id, "transcribe", "bad audio"));
+  }
   return up->id;
 }
 
@@ -293,6 +296,17 @@ TEST_F(ReadReplica, ReplicaSessionsRefuseWrites) {
   EXPECT_EQ(settings.user, endpoints().mysql_user);  // the primary's, when unset
   EXPECT_EQ(settings.port, endpoints().mysql_port);
   EXPECT_EQ(settings.pool_size, 1);
+  storage::MySqlReplicaSettings own = rs;
+  own.port = 3307;
+  own.user = "reader";
+  own.password = "pw";
+  own.pool_size = 3;
+  const auto overridden = own.resolve(settings);
+  EXPECT_EQ(overridden.port, 3307);
+  EXPECT_EQ(overridden.user, "reader");
+  EXPECT_EQ(overridden.password, "pw");
+  EXPECT_EQ(overridden.pool_size, 3);
+  EXPECT_EQ(overridden.database, replica_name_->name());
   storage::Database db(settings);
   storage::MySqlCallRepository calls(db);
   auto read = calls.find_by_external_id(tenant(bid_a_), "replica-a-1");
@@ -332,9 +346,20 @@ TEST_F(ReadReplica, AnUnreachableReplicaMakesTheGatewayNotReady) {
   GatewayProcess down({{"EARSHOT_MYSQL_REPLICA_HOST", "127.0.0.1"},
                        {"EARSHOT_MYSQL_REPLICA_PORT", std::to_string(free_port())},
                        {"EARSHOT_MYSQL_REPLICA_DATABASE", replica_name_->name()}});
-  ASSERT_TRUE(down.start_until_readyz(503)) << down.process->output();
-  auto ready = down.readyz();
-  auto j = json::parse(ready.body);
+  ASSERT_TRUE(down.process->start());
+  // Not ready from the start; wait until the primary is up and the replica was tried.
+  HttpResult ready;
+  json j;
+  const bool settled = wait_until(
+      [&] {
+        ready = down.readyz();
+        j = json::parse(ready.body, nullptr, false);
+        return j.is_object() && j["dependencies"]["mysql"].value("up", false) &&
+               j["dependencies"]["mysql_replica"].value("reason", "").find("mysql 127.0.0.1") != std::string::npos;
+      },
+      30s);
+  ASSERT_TRUE(settled) << ready.body << down.process->output();
+  EXPECT_EQ(ready.status, 503);
   EXPECT_EQ(j["status"], "unavailable");
   EXPECT_EQ(j["dependencies"]["mysql_replica"]["up"], false) << ready.body;
   EXPECT_EQ(j["dependencies"]["mysql"]["up"], true) << ready.body;
@@ -351,9 +376,9 @@ TEST_F(ReadReplica, OnlyTheGatewayTakesTheReplicaKeys) {
   const std::string bin = EARSHOT_BIN_DIR;
   auto help = run_command(bin + "/earshot-gateway --help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* key : {"EARSHOT_MYSQL_REPLICA_HOST", "EARSHOT_MYSQL_REPLICA_PORT", "EARSHOT_MYSQL_REPLICA_USER",
-                          "EARSHOT_MYSQL_REPLICA_PASSWORD", "EARSHOT_MYSQL_REPLICA_DATABASE",
-                          "EARSHOT_MYSQL_REPLICA_POOL_SIZE"}) {
+  for (const char* key :
+       {"EARSHOT_MYSQL_REPLICA_HOST", "EARSHOT_MYSQL_REPLICA_PORT", "EARSHOT_MYSQL_REPLICA_USER",
+        "EARSHOT_MYSQL_REPLICA_PASSWORD", "EARSHOT_MYSQL_REPLICA_DATABASE", "EARSHOT_MYSQL_REPLICA_POOL_SIZE"}) {
     EXPECT_NE(help.output.find(key), std::string::npos) << key;
   }
   // Only this variable of ours: the answer is about it alone.
