@@ -117,6 +117,9 @@ std::string error_body(const Error& error) {
 struct ApiServer::Impl {
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::MySqlRepositories> repos;
+  // The read replica (mysql_replica_host); null when none is configured.
+  std::unique_ptr<storage::Database> read_db;
+  std::unique_ptr<storage::MySqlRepositories> read_repos;
   std::optional<JwtCodec> jwt;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<ServiceAuthenticator> authenticator;
@@ -171,6 +174,16 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.jwt.emplace(std::move(*jwt));
   m.db = std::make_unique<storage::Database>(deps.mysql);
   m.repos = std::make_unique<storage::MySqlRepositories>(*m.db, *deps.keys);
+  if (deps.mysql_replica.enabled()) {
+    // Readiness waits for the replica as for the primary: a gateway that cannot reach it
+    // would answer its list and analytics reads with 503, so it leaves the load balancer.
+    const auto replica = deps.mysql_replica.resolve(deps.mysql);
+    m.read_db = std::make_unique<storage::Database>(replica);
+    m.read_repos = std::make_unique<storage::MySqlRepositories>(*m.read_db, *deps.keys);
+    runtime.add_dependency(storage::make_mysql_probe(replica, "mysql_replica"));
+    log::info("lag-tolerant reads go to the replica",
+              {{"host", replica.host}, {"port", std::to_string(replica.port)}, {"database", replica.database}});
+  }
   m.auth = std::make_unique<AuthService>(m.repos->repos(), *m.jwt, runtime.clock(),
                                          std::chrono::duration_cast<std::chrono::seconds>(gw.refresh_ttl));
   m.authenticator = std::make_unique<ServiceAuthenticator>(*m.auth);
@@ -229,6 +242,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(ApiSettings api, const Gatewa
   m.services = std::make_unique<GatewayServices>(GatewayServices{
       m.repos->repos(), *deps.keys, runtime.clock(), *m.auth, *m.queues, gw.object_store.dir, &runtime.health(),
       &runtime.metrics(), openapi_document(), m.event_hub.get(), m.list_cache.get()});
+  if (m.read_repos) m.services->read_repos = &m.read_repos->repos();
   m.services->ingest = gw.ingest;
   m.services->rag_index = m.rag_index.get();
   m.retriever = std::make_unique<rag::IndexRetriever>(*m.rag_index, m.repos->repos().calls, m.repos->repos().embeddings,

@@ -69,6 +69,8 @@ Json agent_row(const storage::HumanAgent& a) {
 
 }  // namespace
 
+// Every analytics read is an aggregate a few seconds of lag cannot mislead: it goes to the
+// read replica when there is one (docs/storage.md, "Read replica").
 void add_analytics_routes(Router& router, GatewayServices& s) {
   Policy read;
   read.api_key_scope = "read";
@@ -85,7 +87,7 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     if (order != "asc" && order != "desc") return invalid("order must be asc|desc");
     auto team = detail::query_str(req, "team", 128);
     if (!team) return std::unexpected(team.error());
-    auto& agents = s.repos.human_agents;
+    auto& agents = read_repos_of(s).human_agents;
     auto all = agents.list(detail::tenant_of(req.caller_bid()));
     if (!all) return std::unexpected(all.error());
     std::vector<Json> rows;
@@ -119,10 +121,10 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto range = date_range(req, s.clock, *offset);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto& agents = s.repos.human_agents;
+    auto& agents = read_repos_of(s).human_agents;
     auto a = agents.get(t, *id);
     if (!a) return std::unexpected(a.error());
-    auto daily = s.repos.analytics.agent_days(t, *id, range->from, range->to, *offset);
+    auto daily = read_repos_of(s).analytics.agent_days(t, *id, range->from, range->to, *offset);
     if (!daily) return std::unexpected(daily.error());
     Json series = Json::array();
     for (const auto& d : *daily) {
@@ -148,7 +150,7 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
     auto range = date_range(req, s.clock, *offset);
     if (!range) return std::unexpected(range.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto o = s.repos.analytics.overview(t, range->from, range->to, *offset);
+    auto o = read_repos_of(s).analytics.overview(t, range->from, range->to, *offset);
     if (!o) return std::unexpected(o.error());
     Json days = Json::array();
     for (const auto& r : o->by_day) {
@@ -199,7 +201,7 @@ void add_analytics_routes(Router& router, GatewayServices& s) {
       return invalid("group must be city|state");
     }
     const auto t = detail::tenant_of(req.caller_bid());
-    auto rows = s.repos.analytics.regions(t, by, range->from, range->to);
+    auto rows = read_repos_of(s).analytics.regions(t, by, range->from, range->to);
     if (!rows) return std::unexpected(rows.error());
     Json items = Json::array();
     for (const auto& r : *rows) {

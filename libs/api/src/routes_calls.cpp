@@ -165,7 +165,8 @@ Result<Reply> list_calls(GatewayServices& s, const Request& req) {
   if (cacheable) {
     if (auto hit = s.list_cache->find(bid, cache_key)) return std::move(*hit);
   }
-  auto& calls = s.repos.calls;
+  // The replica's when there is one (lag-tolerant: docs/storage.md, "Read replica").
+  auto& calls = read_repos_of(s).calls;
   auto page = calls.list(detail::tenant_of(req.caller_bid()), *q);
   if (!page) return std::unexpected(page.error());
   Result<Reply> out;

@@ -10,13 +10,15 @@ namespace {
 constexpr int kRecentFailures = 20;  // failed calls shown
 }  // namespace
 
+// The status's counts, watermarks and failures come from the read replica when there is one
+// (docs/storage.md, "Read replica").
 void add_pipeline_routes(Router& router, GatewayServices& s) {
   Policy read;
   read.api_key_scope = "read";
   router.add("GET", "/api/v1/pipeline/status", read, [&s](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {}); !st) return std::unexpected(st.error());
     const auto t = detail::tenant_of(req.caller_bid());
-    auto counts = s.repos.calls.count_by_status(t);
+    auto counts = read_repos_of(s).calls.count_by_status(t);
     if (!counts) return std::unexpected(counts.error());
     Json by_status = Json::object();
     for (auto st : {storage::CallStatus::kPending, storage::CallStatus::kTranscribing,
@@ -25,13 +27,13 @@ void add_pipeline_routes(Router& router, GatewayServices& s) {
       by_status[std::string(storage::status_name(st))] = 0;
     }
     for (const auto& [st, n] : *counts) by_status[std::string(storage::status_name(st))] = n;
-    auto marks = s.repos.pipeline_status.watermarks(t);
+    auto marks = read_repos_of(s).pipeline_status.watermarks(t);
     if (!marks) return std::unexpected(marks.error());
     Json watermarks = Json::array();
     for (const auto& m : *marks) {
       watermarks.push_back({{"source", m.source}, {"position", m.position}, {"updated_at", detail::iso(m.updated_at)}});
     }
-    auto fails = s.repos.pipeline_status.recent_failures(t, kRecentFailures);
+    auto fails = read_repos_of(s).pipeline_status.recent_failures(t, kRecentFailures);
     if (!fails) return std::unexpected(fails.error());
     Json failures = Json::array();
     for (const auto& f : *fails) {

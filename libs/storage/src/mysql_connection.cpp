@@ -168,7 +168,12 @@ Status MySqlConnection::connect() {
   // concurrent transactions appending next to each other (analyses of different calls of one
   // agent) do not deadlock on gap locks. Every invariant here rests on explicit row locks
   // (SELECT ... FOR UPDATE, guarded UPDATEs), which this level keeps.
-  for (const char* stmt : {"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"}) {
+  // A read-only session (the read replica's pool): a write fails with 1792 instead of landing
+  // where replication would overwrite it or break on it.
+  std::vector<const char*> session = {"SET time_zone = '+00:00'",
+                                      "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"};
+  if (settings_.read_only) session.push_back("SET SESSION TRANSACTION READ ONLY");
+  for (const char* stmt : session) {
     if (auto r = execute(stmt, {}); !r) {
       close();
       return std::unexpected(r.error());

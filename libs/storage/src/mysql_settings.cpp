@@ -22,6 +22,33 @@ void MySqlSettings::declare(ConfigSpec& spec) {
                "http_threads, or handlers wait for a connection).");
 }
 
+void MySqlReplicaSettings::declare(ConfigSpec& spec) {
+  spec.add_string("mysql_replica_host", &host, "",
+                  "Host of a read-only copy of the database (a replica, or a proxy in front of "
+                  "several) that serves the lag-tolerant reads: the calls list, analytics and "
+                  "the pipeline status. Empty: every read goes to mysql_host.");
+  spec.add_int("mysql_replica_port", &port, 0, 0, 65535, "Port of the replica; 0: mysql_port.");
+  spec.add_string("mysql_replica_user", &user, "", "Database user on the replica; empty: mysql_user.");
+  spec.add_string("mysql_replica_password", &password, "", "Password on the replica; empty: mysql_password.",
+                  {.secret = true});
+  spec.add_string("mysql_replica_database", &database, "",
+                  "Database (schema) name on the replica; empty: mysql_database.");
+  spec.add_int("mysql_replica_pool_size", &pool_size, 0, 0, 512,
+               "Connections to the replica, opened as they are needed; 0: mysql_pool_size.");
+}
+
+MySqlSettings MySqlReplicaSettings::resolve(const MySqlSettings& primary) const {
+  MySqlSettings s = primary;
+  s.host = host;
+  if (port != 0) s.port = port;
+  if (!user.empty()) s.user = user;
+  if (!password.empty()) s.password = password;
+  if (!database.empty()) s.database = database;
+  if (pool_size != 0) s.pool_size = pool_size;
+  s.read_only = true;
+  return s;
+}
+
 namespace {
 
 unsigned int seconds_ceil(std::chrono::milliseconds d) {
@@ -30,10 +57,10 @@ unsigned int seconds_ceil(std::chrono::milliseconds d) {
 
 class MySqlProbe final : public DependencyProbe {
  public:
-  explicit MySqlProbe(MySqlSettings s) : s_(std::move(s)) {}
+  MySqlProbe(MySqlSettings s, std::string name) : s_(std::move(s)), name_(std::move(name)) {}
   ~MySqlProbe() override { close(); }
 
-  std::string name() const override { return "mysql"; }
+  std::string name() const override { return name_; }
 
   Status connect() override {
     close();
@@ -70,13 +97,14 @@ class MySqlProbe final : public DependencyProbe {
 
  private:
   MySqlSettings s_;
+  std::string name_;
   MYSQL* conn_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<DependencyProbe> make_mysql_probe(const MySqlSettings& settings) {
-  return std::make_unique<MySqlProbe>(settings);
+std::unique_ptr<DependencyProbe> make_mysql_probe(const MySqlSettings& settings, std::string name) {
+  return std::make_unique<MySqlProbe>(settings, std::move(name));
 }
 
 }  // namespace earshot::storage

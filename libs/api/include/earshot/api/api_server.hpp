@@ -108,6 +108,9 @@ struct GatewayDependencies {
   queue::TopologySettings topology;
   cache::RedisSettings redis;
   const crypto::Keyring* keys = nullptr;
+  // When enabled: a second pool and repositories over the replica for the lag-tolerant reads
+  // (GatewayServices::read_repos), and a readiness dependency "mysql_replica".
+  storage::MySqlReplicaSettings mysql_replica{};
 };
 
 class ApiServer : public Component {

@@ -36,7 +36,7 @@ class Retriever;
 namespace earshot::api {
 
 struct GatewayServices {
-  storage::Repositories& repos;  // the one way into storage
+  storage::Repositories& repos;  // the one way into storage: the primary database
   const crypto::Keyring& keys;
   const Clock& clock;
   AuthService& auth;
@@ -67,7 +67,17 @@ struct GatewayServices {
   // status answers provider_errors_error "not configured".
   cache::ProviderErrorRecorder* provider_errors = nullptr;
   RagSettings rag{};
+  // The read replica's repositories (mysql_replica_host), read by the lag-tolerant routes
+  // only: the calls list (JSON and CSV), analytics and the pipeline status. Null: those read
+  // `repos` too. Reached through read_repos_of(). docs/storage.md, "Read replica", says
+  // which reads stay on the primary and why.
+  storage::Repositories* read_repos = nullptr;
 };
+
+// Where a lag-tolerant read goes: the replica when there is one, else the primary.
+[[nodiscard]] inline storage::Repositories& read_repos_of(const GatewayServices& s) {
+  return s.read_repos != nullptr ? *s.read_repos : s.repos;
+}
 
 // The object store of `s` (the local store in object_store_dir when none was given).
 [[nodiscard]] objectstore::ObjectStore& object_store_of(GatewayServices& s);
