@@ -22,6 +22,7 @@
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_settings.hpp"
 #include "earshot/storage/sql.hpp"
+#include "keys.hpp"
 #include "seed_demo.hpp"
 #include "sync.hpp"
 
@@ -134,6 +135,8 @@ int main(int argc, char** argv) {
        earshot::cli::admin},
       {"business", "register a business; export all of its data; erase it (two-step confirmation)",
        earshot::cli::business},
+      {"keys", "count sealed secrets per master key id; reseal them under the primary key (rotation)",
+       earshot::cli::keys},
       {"sync", "run one sync pass of a business's source database, CRM and feeds now", earshot::cli::sync},
       {"version", "print version and commit",
        [](std::span<char*>) {
