@@ -474,12 +474,13 @@ Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
     return v.size() == 7 + 64 && v.starts_with("sha256:") &&
            v.substr(7).find_first_not_of("0123456789abcdef") == std::string_view::npos;
   };
-  if (*phone && is_hash(**phone)) {
-    q.customer_phone = **phone;
-  } else if (*phone) {
+  const std::optional<std::string> given = *phone;
+  if (given.has_value() && is_hash(*given)) {
+    q.customer_phone = *given;
+  } else if (given.has_value()) {
     // The leading + makes the default country irrelevant (it is never applied).
-    auto e164 = storage::normalize_phone_e164(**phone, "1");
-    if (!e164 || !(*phone)->starts_with('+')) {
+    auto e164 = storage::normalize_phone_e164(*given, "1");
+    if (!e164 || !given->starts_with('+')) {
       return invalid(
           "customer_phone must be a number in international form, +<country code><number>, or a stored hash "
           "sha256:<64 hex digits>");

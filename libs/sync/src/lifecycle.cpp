@@ -46,7 +46,7 @@ LifecycleSweeper::LifecycleSweeper(LifecycleDeps deps, LifecycleOptions options)
   for (const char* step : {"list", "lock", "config", "objects", "calls", "phones"}) errors_.Add({{"step", step}});
 }
 
-void LifecycleSweeper::error(BusinessSweep& out, std::string_view step, std::string message) {
+void LifecycleSweeper::error(BusinessSweep& out, std::string_view step, const std::string& message) {
   errors_.Add({{"step", std::string(step)}}).Increment();
   out.errors.push_back(std::string(step) + ": " + message);
 }

@@ -85,7 +85,7 @@ class LifecycleSweeper {
  private:
   void purge(const storage::TenantId& t, int retention_days, BusinessSweep& out);
   void hash_phones(const storage::TenantId& t, BusinessSweep& out);
-  void error(BusinessSweep& out, std::string_view step, std::string message);
+  void error(BusinessSweep& out, std::string_view step, const std::string& message);
 
   LifecycleDeps d_;
   LifecycleOptions o_;
