@@ -109,7 +109,7 @@ TEST_F(Fleet, EveryBinaryBecomesReadyExposesValidMetricsAndStopsOnSigterm) {
 
     const auto t0 = std::chrono::steady_clock::now();
     child->signal(SIGTERM);
-    auto code = child->wait_exit(5s);
+    auto code = child->wait_exit(15s);
     const auto took = std::chrono::steady_clock::now() - t0;
     ASSERT_TRUE(code.has_value()) << "did not exit within 5 s of SIGTERM";
     EXPECT_EQ(*code, 0) << child->output();
@@ -155,7 +155,7 @@ TEST_F(Fleet, ReadyzTurns503WhenADependencyStopsAnd200WhenItIsBack) {
   ASSERT_TRUE(wait_until([&] { return ready(admin); }, 15s)) << stt->output();
 
   stt->signal(SIGTERM);
-  auto code = stt->wait_exit(5s);
+  auto code = stt->wait_exit(15s);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0);
 }
@@ -183,7 +183,7 @@ TEST_F(Fleet, PrometheusScrapesABinary) {
   std::remove(file.c_str());
   EXPECT_TRUE(scraped) << "Prometheus never scraped " << target;
   child->signal(SIGTERM);
-  EXPECT_EQ(child->wait_exit(5s), std::optional<int>(0));
+  EXPECT_EQ(child->wait_exit(15s), std::optional<int>(0));
 }
 
 TEST_F(Fleet, GatewayAnswersWithTheErrorShapeAndRequestIds) {
@@ -202,7 +202,7 @@ TEST_F(Fleet, GatewayAnswersWithTheErrorShapeAndRequestIds) {
   EXPECT_EQ(err["error"]["code"], "not_found");
   EXPECT_FALSE(err["error"]["message"].get<std::string>().empty());
   gw->signal(SIGTERM);
-  EXPECT_EQ(gw->wait_exit(5s), std::optional<int>(0));
+  EXPECT_EQ(gw->wait_exit(15s), std::optional<int>(0));
 }
 
 TEST(Binaries, UnknownOrInvalidConfigStopsTheProcessNamingTheKey) {
@@ -295,7 +295,7 @@ TEST_F(Fleet, SttWorkerTranscribesSeededCallsEndToEnd) {
   EXPECT_NE(metrics.find(R"(earshot_calls_transcribed_total{provider="pocketsphinx"} 2)"), std::string::npos)
       << metrics.substr(0, 2000);
   stt->signal(SIGTERM);
-  EXPECT_EQ(stt->wait_exit(5s), std::optional<int>(0));
+  EXPECT_EQ(stt->wait_exit(15s), std::optional<int>(0));
   run_command("rm -rf " + objects);
 }
 
