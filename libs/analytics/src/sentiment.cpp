@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include "earshot/analytics/call_center_sentiment.hpp"
+
 namespace earshot::analytics {
 namespace {
 
@@ -177,6 +179,14 @@ const double* SentimentLexicon::find(std::string_view lower_token) const {
 }
 
 SentimentScore SentimentAnalyzer::score(std::string_view text) const {
+  if (model_ == SentimentModel::kVader) return vader(text);
+  const auto reading = read_call_center(text);
+  auto out = vader(reading.vader_text);
+  out.compound = call_center_compound(reading, out.compound);
+  return out;
+}
+
+SentimentScore SentimentAnalyzer::vader(std::string_view text) const {
   SentimentScore out;
   const auto words = tokenize(text);
   if (words.empty()) {

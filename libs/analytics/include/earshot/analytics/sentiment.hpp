@@ -37,13 +37,25 @@ struct SentimentScore {
   double neutral = 0;
 };
 
+enum class SentimentModel {
+  kCallCenter,  // VADER with the call-center layer (call_center_sentiment.hpp): the default
+  kVader,       // VADER alone, as published
+};
+
 class SentimentAnalyzer {
  public:
-  explicit SentimentAnalyzer(const SentimentLexicon& lexicon) : lex_(lexicon) {}
+  explicit SentimentAnalyzer(const SentimentLexicon& lexicon, SentimentModel model = SentimentModel::kCallCenter)
+      : lex_(lexicon), model_(model) {}
+  // The model's score. With the call-center layer, `compound` is the layered score and the
+  // proportions are VADER's for the words it scored (routine formulas blanked out).
   [[nodiscard]] SentimentScore score(std::string_view text) const;
+  // VADER alone, whatever the model.
+  [[nodiscard]] SentimentScore vader(std::string_view text) const;
+  [[nodiscard]] SentimentModel model() const { return model_; }
 
  private:
   const SentimentLexicon& lex_;
+  SentimentModel model_;
 };
 
 }  // namespace earshot::analytics
