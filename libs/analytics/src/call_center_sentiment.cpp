@@ -161,6 +161,7 @@ constexpr std::array kRules = {
     Rule{Kind::kFailure, "supposed to", kMild},
     Rule{Kind::kFailure, "nothing ever|happened|changes|changed|happens", kStrong},
     // Cancellation, switching, complaints, escalation.
+    Rule{Kind::kFailure, "cancelling|canceling my|the service|account|subscription|contract|plan|policy|membership|line|broadband", kStrong},
     Rule{Kind::kFailure, "cancel my|the service|account|subscription|contract|plan|policy|membership|line|broadband", kStrong},
     Rule{Kind::kFailure, "switch|switching|switched|leave|leaving ... another|different|competitor|someone|elsewhere", kStrong},
     Rule{Kind::kFailure, "move|moving|go|going to|with another|someone|a competitor", kStrong},
@@ -183,6 +184,8 @@ constexpr std::array kRules = {
     Rule{Kind::kFailure, "do not appreciate", kStrong},
     Rule{Kind::kFailure, "been a ... customer", kStrong},
     Rule{Kind::kFailure, "how you treat", kStrong},
+    Rule{Kind::kFailure, "been with you for", kMild},
+    Rule{Kind::kFailure, "not my problem|fault", kStrong},
     // The service not working.
     Rule{Kind::kFailure, "not|isn't|doesn't|don't|won't|stopped|never|wasn't working|work|works", kStrong},
     Rule{Kind::kFailure, "won't|can't|cannot|couldn't let|turn|connect|load|log|get|access|open", kStrong},

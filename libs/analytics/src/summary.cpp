@@ -108,34 +108,76 @@ OutcomeGuess guess_outcome(const std::vector<TranscriptSegment>& segments,
 EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segments, const SentimentTimeline& sentiment,
                                      const std::vector<std::string>& matched_categories, const EscalationOptions& o) {
   EscalationDecision d;
-  auto add = [&](const std::string& why, bool high) {
-    d.escalate = true;
-    d.high = d.high || high;
-    if (!d.reason.empty()) d.reason += "; ";
-    d.reason += why;
+  struct Found {
+    std::string why;
+    bool present = false;
+  } request, threat, churn, repeat, ending;
+  auto at = [](const TranscriptSegment& seg) { return static_cast<double>(seg.start_ms) / 1000.0; };
+  auto first_of = [](const std::string& l, const std::vector<std::string>& phrases) -> const std::string* {
+    for (const auto& p : phrases) {
+      if (l.find(lower(p)) != std::string::npos) return &p;
+    }
+    return nullptr;
   };
-  if (sentiment.customer.call && *sentiment.customer.call <= o.sentiment_threshold) {
-    add(fmt::format("customer sentiment {:.2f} at or below {:.2f}", *sentiment.customer.call, o.sentiment_threshold),
-        true);
-  }
-  if (sentiment.customer_change && *sentiment.customer_change <= o.change_threshold) {
-    add(fmt::format("customer sentiment fell by {:.2f} from the first to the last quarter",
-                    -*sentiment.customer_change),
-        true);
-  }
   for (const auto& seg : segments) {
     if (seg.role != Role::kCustomer) continue;
     const auto l = lower(seg.text);
-    for (const auto& p : o.customer_phrases) {
-      if (l.find(lower(p)) != std::string::npos) {
-        add(fmt::format("customer said \"{}\" at {:.1f} s", p, static_cast<double>(seg.start_ms) / 1000.0), false);
-        break;
+    auto note = [&](Found& f, const char* what, const std::string& phrase) {
+      if (f.present) return;
+      f.present = true;
+      f.why = fmt::format("customer {} (\"{}\" at {:.1f} s)", what, phrase, at(seg));
+    };
+    if (const auto* p = first_of(l, o.request_phrases)) {
+      // Asked for, not mentioned ("my manager asked me to call") nor withdrawn ("no need
+      // for a supervisor").
+      const bool asked = contains_any(l, {"speak", "talk", "put me", "transfer me", "get me", "want", "need",
+                                          "prefer", "ask for", "escalat", "call from"});
+      const bool theirs = contains_any(l, {"my manager", "my boss", "office manager", "my supervisor"});
+      const bool withdrawn = contains_any(l, {"no need", "don't need", "do not need", "never mind"});
+      if (asked && !theirs && !withdrawn) note(request, "asked for a manager or an escalation", *p);
+    }
+    if (const auto* p = first_of(l, o.threat_phrases)) note(threat, "made a legal or complaint threat", *p);
+    if (const auto* p = first_of(l, o.churn_phrases)) note(churn, "threatened to leave", *p);
+    if (const auto* p = first_of(l, o.repeat_phrases)) note(repeat, "had contacted before", *p);
+  }
+  // How the customer ends: the mean of their last two segments, the last not positive.
+  std::vector<double> last;
+  for (std::size_t i = segments.size(); i-- > 0 && last.size() < 2;) {
+    if (segments[i].role == Role::kCustomer && i < sentiment.segment.size()) last.push_back(sentiment.segment[i]);
+  }
+  if (!last.empty()) {
+    double mean = 0;
+    for (double v : last) mean += v;
+    mean /= static_cast<double>(last.size());
+    if (mean <= o.end_threshold && last.front() < 0.05) {
+      ending.present = true;
+      ending.why = fmt::format("customer ended negative ({:.2f} over the last {} segments", mean, last.size());
+      if (sentiment.customer.call) ending.why += fmt::format(", {:.2f} over the call", *sentiment.customer.call);
+      if (sentiment.customer_change && *sentiment.customer_change < 0) {
+        ending.why += fmt::format(", fell by {:.2f}", -*sentiment.customer_change);
       }
+      ending.why += ")";
     }
   }
+  bool category = false;
+  std::string category_why;
   for (const auto& c : matched_categories) {
-    if (lower(c).find("escalat") != std::string::npos) add(fmt::format("category \"{}\" matched", c), false);
+    if (lower(c).find("escalat") == std::string::npos) continue;
+    category = true;
+    if (!category_why.empty()) category_why += "; ";
+    category_why += fmt::format("category \"{}\" matched", c);
   }
+  d.escalate = request.present || threat.present || ending.present || category;
+  if (!d.escalate) return d;
+  const int kinds = int{request.present} + int{threat.present} + int{churn.present} + int{repeat.present} +
+                    int{ending.present};
+  d.high = threat.present || kinds >= 2;
+  for (const auto* f : {&request, &threat, &churn, &repeat, &ending}) {
+    if (!f->present) continue;
+    if (!d.reason.empty()) d.reason += "; ";
+    d.reason += f->why;
+  }
+  if (category) d.reason += (d.reason.empty() ? "" : "; ") + category_why;
   return d;
 }
 
