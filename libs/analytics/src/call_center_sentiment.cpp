@@ -232,30 +232,29 @@ constexpr std::array kRules = {
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 20> kNegators = {"not",    "never",   "no",     "nobody", "didn't",
-                                                        "doesn't", "don't",  "isn't",  "wasn't", "hasn't",
-                                                        "haven't", "won't",  "can't",  "cannot", "couldn't",
-                                                        "unable",  "weren't", "aren't", "hadn't", "without"};
+constexpr std::array<std::string_view, 20> kNegators = {
+    "not",     "never", "no",    "nobody", "didn't",   "doesn't", "don't",   "isn't",  "wasn't", "hasn't",
+    "haven't", "won't", "can't", "cannot", "couldn't", "unable",  "weren't", "aren't", "hadn't", "without"};
 
 // Words an acknowledgement or closing is made of ("okay, sounds good, talk to you then").
 constexpr std::array<std::string_view, 57> kAckWords = {
-    "okay",  "ok",     "alright",  "all",   "right",     "sure",  "yes",      "yeah",   "yep",    "yup",
-    "great", "good",   "fine",     "perfect", "lovely",  "cool",  "excellent", "super", "nice",   "brilliant",
-    "sounds", "that's", "that",    "it",    "is",        "thanks", "thank",   "you",    "bye",    "goodbye",
-    "cheers", "then",  "talk",     "to",    "later",     "see",   "soon",     "have",   "a",      "day",
-    "one",   "too",    "no",       "nope",  "everything", "for",  "today",    "got",    "will",   "do",
-    "and",   "oh",     "hi",       "hello", "understood", "speak", "the"};
+    "okay",   "ok",     "alright", "all",     "right",      "sure",   "yes",       "yeah",  "yep",  "yup",
+    "great",  "good",   "fine",    "perfect", "lovely",     "cool",   "excellent", "super", "nice", "brilliant",
+    "sounds", "that's", "that",    "it",      "is",         "thanks", "thank",     "you",   "bye",  "goodbye",
+    "cheers", "then",   "talk",    "to",      "later",      "see",    "soon",      "have",  "a",    "day",
+    "one",    "too",    "no",      "nope",    "everything", "for",    "today",     "got",   "will", "do",
+    "and",    "oh",     "hi",      "hello",   "understood", "speak",  "the"};
 
 constexpr std::array<std::string_view, 19> kQuestionOpeners = {
-    "what", "when", "where", "which", "who", "whom", "how", "can", "could", "would",
+    "what", "when", "where", "which", "who", "whom", "how",    "can", "could", "would",
     "will", "do",   "does",  "did",   "is",  "are",  "should", "may", "shall"};
 
-constexpr std::array<std::string_view, 12> kInterjections = {
-    "great", "wonderful", "perfect", "fantastic", "brilliant", "lovely",
-    "awesome", "marvelous", "marvellous", "super", "excellent", "nice"};
+constexpr std::array<std::string_view, 12> kInterjections = {"great",      "wonderful", "perfect",   "fantastic",
+                                                             "brilliant",  "lovely",    "awesome",   "marvelous",
+                                                             "marvellous", "super",     "excellent", "nice"};
 
 struct Token {
-  std::string word;  // lowercase, curly apostrophes made straight
+  std::string word;                // lowercase, curly apostrophes made straight
   std::size_t begin = 0, end = 0;  // byte span in the original text
 };
 
@@ -413,9 +412,7 @@ CallCenterReading read_call_center(std::string_view text) {
   std::size_t first = 0;
   while (first < tokens.size() && (tokens[first].word == "oh" || tokens[first].word == "well")) ++first;
   if (first < tokens.size() && any_of(tokens[first].word, kInterjections)) {
-    const bool another = std::any_of(tokens.begin(), tokens.end(), [](const Token& t) {
-      return t.word == "another";
-    });
+    const bool another = std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return t.word == "another"; });
     const bool again = std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return t.word == "again"; });
     if (another || (again && r.positive == 0) || r.negative < 0) {
       r.sarcasm = true;

@@ -130,8 +130,8 @@ EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segme
     if (const auto* p = first_of(l, o.request_phrases)) {
       // Asked for, not mentioned ("my manager asked me to call") nor withdrawn ("no need
       // for a supervisor").
-      const bool asked = contains_any(l, {"speak", "talk", "put me", "transfer me", "get me", "want", "need",
-                                          "prefer", "ask for", "escalat", "call from"});
+      const bool asked = contains_any(l, {"speak", "talk", "put me", "transfer me", "get me", "want", "need", "prefer",
+                                          "ask for", "escalat", "call from"});
       const bool theirs = contains_any(l, {"my manager", "my boss", "office manager", "my supervisor"});
       const bool withdrawn = contains_any(l, {"no need", "don't need", "do not need", "never mind"});
       if (asked && !theirs && !withdrawn) note(request, "asked for a manager or an escalation", *p);
@@ -169,8 +169,8 @@ EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segme
   }
   d.escalate = request.present || threat.present || ending.present || category;
   if (!d.escalate) return d;
-  const int kinds = int{request.present} + int{threat.present} + int{churn.present} + int{repeat.present} +
-                    int{ending.present};
+  const int kinds =
+      int{request.present} + int{threat.present} + int{churn.present} + int{repeat.present} + int{ending.present};
   d.high = threat.present || kinds >= 2;
   for (const auto* f : {&request, &threat, &churn, &repeat, &ending}) {
     if (!f->present) continue;

@@ -31,9 +31,9 @@ struct CallCenterReading {
   double negative = 0;     // valence of the failure / intent / sarcasm evidence (<= 0)
   double positive = 0;     // valence of the favourable-outcome evidence (>= 0)
   bool sarcasm = false;
-  bool question = false;           // an information question (complaint questions are not)
-  bool acknowledgement = false;    // only acknowledgement and closing words
-  std::vector<std::string> cues;   // the rules that fired, e.g. "failure:on hold for"
+  bool question = false;          // an information question (complaint questions are not)
+  bool acknowledgement = false;   // only acknowledgement and closing words
+  std::vector<std::string> cues;  // the rules that fired, e.g. "failure:on hold for"
 };
 
 [[nodiscard]] CallCenterReading read_call_center(std::string_view text);

@@ -44,22 +44,32 @@ struct OutcomeGuess {
 // for two kinds of evidence or more, medium otherwise.
 struct EscalationOptions {
   double end_threshold = -0.2;  // mean of the customer's last two segments at or below: ends negative
-  std::vector<std::string> request_phrases{"supervisor", "manager",   "team leader", "team lead",
-                                           "someone senior", "escalate", "escalated", "your boss",
-                                           "speak to someone else"};
-  std::vector<std::string> threat_phrases{"lawyer",     "solicitor",       "attorney",     "legal action",
-                                          "sue you",    "to court",           "ombudsman",    "regulator",
-                                          "formal complaint", "file a complaint", "report you", "reporting you",
-                                          "trading standards", "better business bureau"};
-  std::vector<std::string> churn_phrases{"cancel my", "cancel it", "cancelling", "canceling", "cancel the contract",
-                                         "switch to another", "switching to another", "switching provider",
-                                         "going elsewhere", "take my business elsewhere", "close my account",
-                                         "i'm done with you", "lost a customer", "i'm leaving"};
-  std::vector<std::string> repeat_phrases{"second time", "third time", "fourth time", "fifth time", "second call",
-                                          "third call",  "fourth call", "fifth call",  "called last week",
-                                          "called before", "called yesterday", "called five times",
-                                          "called four times", "called three times", "called twice",
-                                          "every time you", "every time i call", "how many times", "again about"};
+  std::vector<std::string> request_phrases{"supervisor", "manager",        "team leader",
+                                           "team lead",  "someone senior", "escalate",
+                                           "escalated",  "your boss",      "speak to someone else"};
+  std::vector<std::string> threat_phrases{
+      "lawyer",     "solicitor",     "attorney",          "legal action",          "sue you",
+      "to court",   "ombudsman",     "regulator",         "formal complaint",      "file a complaint",
+      "report you", "reporting you", "trading standards", "better business bureau"};
+  std::vector<std::string> churn_phrases{"cancel my",
+                                         "cancel it",
+                                         "cancelling",
+                                         "canceling",
+                                         "cancel the contract",
+                                         "switch to another",
+                                         "switching to another",
+                                         "switching provider",
+                                         "going elsewhere",
+                                         "take my business elsewhere",
+                                         "close my account",
+                                         "i'm done with you",
+                                         "lost a customer",
+                                         "i'm leaving"};
+  std::vector<std::string> repeat_phrases{
+      "second time",      "third time",        "fourth time",       "fifth time",         "second call",
+      "third call",       "fourth call",       "fifth call",        "called last week",   "called before",
+      "called yesterday", "called five times", "called four times", "called three times", "called twice",
+      "every time you",   "every time i call", "how many times",    "again about"};
 };
 
 struct EscalationDecision {
