@@ -69,6 +69,7 @@ Figures measure(const std::vector<Labelled>& set, SentimentModel model, const ch
   const SentimentAnalyzer analyzer(lexicon(), model);
   Figures f;
   int correct = 0;
+  std::string misses;
   for (const auto& u : set) {
     const double c = analyzer.score(u.text).compound;
     const int predicted = c >= 0.05 ? 0 : c <= -0.05 ? 1 : 2;
@@ -76,8 +77,9 @@ Figures measure(const std::vector<Labelled>& set, SentimentModel model, const ch
     if (predicted == u.label) {
       ++correct;
     } else if (print_misses) {
-      std::printf("  miss (%s -> %s, %+.3f, %s): %s\n", kNames[static_cast<std::size_t>(u.label)],
-                  kNames[static_cast<std::size_t>(predicted)], c, u.agent ? "agent" : "customer", u.text.c_str());
+      misses += std::string("  miss (") + kNames[static_cast<std::size_t>(u.label)] + " -> " +
+                kNames[static_cast<std::size_t>(predicted)] + ", " + std::to_string(c) + ", " +
+                (u.agent ? "agent" : "customer") + "): " + u.text + "\n";
     }
   }
   f.accuracy = static_cast<double>(correct) / static_cast<double>(set.size());
@@ -96,6 +98,7 @@ Figures measure(const std::vector<Labelled>& set, SentimentModel model, const ch
     f.f1[k] = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
     std::printf("  %s: precision %.3f recall %.3f F1 %.3f\n", kNames[k], p, r, f.f1[k]);
   }
+  std::printf("%s", misses.c_str());
   return f;
 }
 

@@ -140,7 +140,7 @@ EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segme
     if (const auto* p = first_of(l, o.churn_phrases)) note(churn, "threatened to leave", *p);
     if (const auto* p = first_of(l, o.repeat_phrases)) note(repeat, "had contacted before", *p);
   }
-  // How the customer ends: the mean of their last two segments, the last not positive.
+  // How the customer ends: the mean of their last two segments, the last one negative too.
   std::vector<double> last;
   for (std::size_t i = segments.size(); i-- > 0 && last.size() < 2;) {
     if (segments[i].role == Role::kCustomer && i < sentiment.segment.size()) last.push_back(sentiment.segment[i]);
@@ -149,7 +149,7 @@ EscalationDecision detect_escalation(const std::vector<TranscriptSegment>& segme
     double mean = 0;
     for (double v : last) mean += v;
     mean /= static_cast<double>(last.size());
-    if (mean <= o.end_threshold && last.front() < 0.05) {
+    if (mean <= o.end_threshold && last.front() <= -0.05) {
       ending.present = true;
       ending.why = fmt::format("customer ended negative ({:.2f} over the last {} segments", mean, last.size());
       if (sentiment.customer.call) ending.why += fmt::format(", {:.2f} over the call", *sentiment.customer.call);

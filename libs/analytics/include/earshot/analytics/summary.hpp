@@ -36,7 +36,7 @@ struct OutcomeGuess {
 //   - a churn threat ("I'm cancelling", "switching to another provider");
 //   - a repeated contact ("third time I'm calling", "I called last week");
 //   - the customer ending negative: the mean of their last two segments at or below
-//     end_threshold, and their last segment not positive.
+//     end_threshold, and their last segment negative.
 // A request or a threat escalates on its own (unless the customer withdraws it: "no need for
 // a manager"); a churn threat, a repeated contact or a negative call escalates only when the
 // call also ends negative; a negative end escalates on its own. A fall in sentiment that ends
