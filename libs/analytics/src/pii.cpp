@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace earshot::analytics {
 namespace {
@@ -35,11 +36,25 @@ enum WordFlag : std::uint32_t {
   kFillerW = 1U << 18,    // words before an answer: yeah, sure, it's ...
   kRunSepW = 1U << 19,    // dash, slash, hyphen between spoken number groups
   kBankW = 1U << 20,      // routing, checking, savings, bank, deposit, ...: a banking call
+  kCueStartW = 1U << 21,  // the first word of a cue phrase
 };
 struct WordInfo {
   std::uint32_t flags = 0;
   int value = 0;
+  int kw = 0;  // index + 1 into kKeywords: words the rules compare against
 };
+
+// Words compared by the rules, looked up once per token instead of compared as strings.
+constexpr std::string_view kKeywords[] = {"i",    "the",   "speaking", "is",    "i'm",   "with",    "at",     "and",
+                                          "this", "on",    "of",       "name",  "here",  "from",    "calling", "a",
+                                          "um",   "uh",    "speak",    "slash", "plus",  "oh",      "number", "names",
+                                          "name's", "may", "last",     "four",  "dr",    "dot",     "dash"};
+consteval int kw_id(std::string_view w) {
+  for (std::size_t i = 0; i < std::size(kKeywords); ++i) {
+    if (kKeywords[i] == w) return static_cast<int>(i) + 1;
+  }
+  throw "not a keyword";
+}
 
 using Lexicon = std::unordered_map<std::string_view, WordInfo>;
 
@@ -73,6 +88,7 @@ void add_valued(Lexicon& lex, std::string_view words, std::uint32_t flag, int fi
 const Lexicon& lexicon() {
   static const Lexicon lex = [] {
     Lexicon l;
+    for (std::size_t i = 0; i < std::size(kKeywords); ++i) l[kKeywords[i]].kw = static_cast<int>(i) + 1;
     add_valued(l, "zero one two three four five six seven eight nine", kUnitW, 0);
     add_valued(l, "oh", kUnitW, 0);
     add_valued(l, "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen", kTeenW, 10);
@@ -108,8 +124,15 @@ const Lexicon& lexicon() {
               "gigs gb megabits mbps mb kilowatt kwh miles pounds lbs people seconds am pm o'clock business "
               "ounces inches feet euros",
               kQuantityW);
+    add_words(l, "routing checking savings bank deposit debit wire ach iban transfer", kBankW);
     add_words(l,
-              "routing checking savings bank deposit debit wire ach iban transfer", kBankW);
+              "order ticket case claim confirmation reference ref tracking invoice serial model extension ext item "
+              "sku part promo discount coupon meter flight room policy card credit debit long expiry expiration "
+              "expires expiring exp valid good cvv cvc c security verification code digit digits routing aba "
+              "transit sort account checking savings bank iban social ssn s phone reach callback call mobile cell "
+              "telephone contact your best text zip postal postcode post address live delivered date birth "
+              "birthdate born birthday dob d email e full last first holder's speaking who's who name",
+              kCueStartW);
     add_words(l,
               "yeah yes yep sure it's its it is this my name that's thats um uh ok okay hi hello so oh i'm well "
               "right the name's",
@@ -145,6 +168,8 @@ const Lexicon& lexicon() {
               "type calling speaking reached reaching she's he'd she'd it'd that'd who'd there's here's "
               "what're where's doing done being getting having making taking coming trying",
               kStopW);
+    l.max_load_factor(0.5F);
+    l.rehash(l.size() * 4);
     return l;
   }();
   return lex;
@@ -180,6 +205,7 @@ char lower(char c) {
 
 std::vector<Token> tokenize(std::string_view t) {
   std::vector<Token> out;
+  out.reserve(t.size() / 4 + 4);
   const auto& lex = lexicon();
   std::size_t i = 0;
   bool space = true;
@@ -254,6 +280,9 @@ std::vector<Token> tokenize(std::string_view t) {
   return out;
 }
 
+bool is_kw(const Token& t, int id) {
+  return t.info.kw == id;
+}
 bool has(const Token& t, std::uint32_t flag) {
   return (t.info.flags & flag) != 0;
 }
@@ -406,7 +435,7 @@ const std::unordered_map<std::string, std::vector<CuePhrase>>& cue_table() {
         {"email", Cue::kEmail},
         {"e mail", Cue::kEmail},
         {"your name", Cue::kNameRequest},
-        {"the name", Cue::kNameRequest},
+        {"name", Cue::kNameRequest},
         {"full name", Cue::kNameRequest},
         {"last name", Cue::kNameRequest},
         {"first name", Cue::kNameRequest},
@@ -461,7 +490,7 @@ std::optional<std::pair<int, std::size_t>> small_cardinal(const std::vector<Toke
   if (i >= end || tk[i].kind != Kind::kWord) return std::nullopt;
   const auto& w = tk[i];
   if (has(w, kTensW)) {
-    if (i + 1 < end && has(tk[i + 1], kUnitW) && tk[i + 1].info.value > 0 && tk[i + 1].low != "oh" &&
+    if (i + 1 < end && has(tk[i + 1], kUnitW) && tk[i + 1].info.value > 0 && !is_kw(tk[i + 1], kw_id("oh")) &&
         tk[i + 1].space_before) {
       return std::pair{w.info.value + tk[i + 1].info.value, std::size_t{2}};
     }
@@ -491,7 +520,7 @@ std::optional<std::pair<long long, std::size_t>> big_cardinal(const std::vector<
       v *= 100;
       ++k;
       std::size_t m = k;
-      if (m < end && tk[m].low == "and") ++m;
+      if (m < end && is_kw(tk[m], kw_id("and"))) ++m;
       if (auto rest = small_cardinal(tk, m, end)) {
         v += rest->first;
         k = m + rest->second;
@@ -501,7 +530,7 @@ std::optional<std::pair<long long, std::size_t>> big_cardinal(const std::vector<
       big = true;
       total = v * 1000;
       j = k + 1;
-      if (j < end && tk[j].low == "and") ++j;
+      if (j < end && is_kw(tk[j], kw_id("and"))) ++j;
       continue;
     }
     if (!hundred && part == 0) break;
@@ -537,7 +566,7 @@ std::vector<Run> find_runs(const std::vector<Token>& tk, const std::vector<bool>
       r.plus = true;
       --r.tb;
     }
-    if (r.tb > 0 && tk[r.tb - 1].kind == Kind::kWord && tk[r.tb - 1].low == "plus") {
+    if (r.tb > 0 && tk[r.tb - 1].kind == Kind::kWord && is_kw(tk[r.tb - 1], kw_id("plus"))) {
       r.plus = true;
       --r.tb;
     }
@@ -545,7 +574,7 @@ std::vector<Run> find_runs(const std::vector<Token>& tk, const std::vector<bool>
     // Joined to letters before: "c l four", "INV-2024", "z nine".
     if (i > 0) {
       const auto& p = tk[i - 1];
-      if ((single_letter(p) && p.low != "a" && p.low != "i") || p.kind == Kind::kAlnum) r.code = true;
+      if ((single_letter(p) && !is_kw(p, kw_id("a")) && !is_kw(p, kw_id("i"))) || p.kind == Kind::kAlnum) r.code = true;
       if ((punct(p, '-') || punct(p, '#')) && !tk[i].space_before && i > 1 && !p.space_before &&
           (tk[i - 2].kind == Kind::kWord || tk[i - 2].kind == Kind::kAlnum))
         r.code = true;
@@ -619,7 +648,7 @@ std::vector<Run> find_runs(const std::vector<Token>& tk, const std::vector<bool>
     if (r.te < n && has(tk[r.te], kQuantityW)) r.money = true;
     if (r.te < n && (punct(tk[r.te], '%') || punct(tk[r.te], ':'))) r.money = true;
     if (r.te < n && tk[r.te].kind == Kind::kAlnum && !tk[r.te].space_before) r.code = true;
-    if (r.te < n && single_letter(tk[r.te]) && tk[r.te].low != "a" && tk[r.te].low != "i" && r.te + 1 < n &&
+    if (r.te < n && single_letter(tk[r.te]) && !is_kw(tk[r.te], kw_id("a")) && !is_kw(tk[r.te], kw_id("i")) && r.te + 1 < n &&
         (starts_number(r.te + 1) || single_letter(tk[r.te + 1])))
       r.code = true;
     if (r.te <= i) {
@@ -673,7 +702,7 @@ struct Pending {
 
 class Scanner {
  public:
-  explicit Scanner(const std::vector<std::string>& texts) : texts_(texts) {}
+  explicit Scanner(std::vector<std::string_view> texts) : texts_(std::move(texts)) {}
 
   std::vector<PiiFinding> run() {
     tokens_.reserve(texts_.size());
@@ -697,7 +726,7 @@ class Scanner {
   }
 
  private:
-  const std::vector<std::string>& texts_;
+  std::vector<std::string_view> texts_;
   std::vector<std::vector<Token>> tokens_;
   std::vector<std::vector<bool>> claimed_;
   std::vector<PiiFinding> found_;
@@ -720,7 +749,7 @@ class Scanner {
     std::vector<CueHit> out;
     const auto& table = cue_table();
     for (std::size_t i = 0; i < tk.size(); ++i) {
-      if (tk[i].kind == Kind::kPunct) continue;
+      if (!has(tk[i], kCueStartW)) continue;
       auto it = table.find(tk[i].low);
       if (it == table.end()) continue;
       for (const auto& p : it->second) {
@@ -750,7 +779,7 @@ class Scanner {
     const auto& tk = tokens_[s];
     const auto& text = texts_[s];
     // Written: local@domain.tld.
-    for (std::size_t at = text.find('@'); at != std::string::npos; at = text.find('@', at + 1)) {
+    for (std::size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
       auto local_char = [](char c) {
         return is_alpha_byte(c) || is_digit(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
       };
@@ -779,7 +808,7 @@ class Scanner {
     }
     // Spoken: "jane dot miller at example dot com", "j a n e underscore d o e at gmail dot com".
     for (std::size_t i = 1; i + 1 < tk.size(); ++i) {
-      if (tk[i].low != "at" || claimed_[s][i]) continue;
+      if (!is_kw(tk[i], kw_id("at")) || claimed_[s][i]) continue;
       // Domain: label (dot label)*, ending in a top-level domain, or a known provider.
       std::size_t k = i + 1;
       if (tk[k].kind != Kind::kWord && tk[k].kind != Kind::kAlnum) continue;
@@ -787,7 +816,7 @@ class Scanner {
       std::size_t end = k + 1;
       int dots = 0;
       bool tld = false;
-      while (end + 1 < tk.size() && (tk[end].low == "dot" || (punct(tk[end], '.') && !tk[end + 1].space_before)) &&
+      while (end + 1 < tk.size() && (is_kw(tk[end], kw_id("dot")) || (punct(tk[end], '.') && !tk[end + 1].space_before)) &&
              (tk[end + 1].kind == Kind::kWord || tk[end + 1].kind == Kind::kAlnum)) {
         ++dots;
         tld = has(tk[end + 1], kTldW);
@@ -808,7 +837,7 @@ class Scanner {
           continue;
         }
         if (t.kind == Kind::kNum || number_word(t) || single_letter(t) || t.kind == Kind::kAlnum ||
-            (t.kind == Kind::kWord && !has(t, kStopW) && t.low != "at")) {
+            (t.kind == Kind::kWord && !has(t, kStopW) && !is_kw(t, kw_id("at")))) {
           --b;
           ++words;
           continue;
@@ -845,7 +874,7 @@ class Scanner {
   static std::optional<std::size_t> unit_after(const std::vector<Token>& tk, std::size_t k) {
     std::size_t m = k;
     if (m < tk.size() && punct(tk[m], ',')) ++m;
-    if (m < tk.size() && (has(tk[m], kUnitDesigW) || punct(tk[m], '#') || tk[m].low == "number")) {
+    if (m < tk.size() && (has(tk[m], kUnitDesigW) || punct(tk[m], '#') || is_kw(tk[m], kw_id("number")))) {
       ++m;
       if (m < tk.size() && punct(tk[m], '.')) ++m;
       if (m < tk.size() && punct(tk[m], '#')) ++m;
@@ -870,7 +899,7 @@ class Scanner {
     const auto& t = tk[i];
     if (has(t, kMonthW) || has(t, kOrdinalW) || t.kind == Kind::kNum || number_word(t)) return true;
     if (t.kind == Kind::kAlnum && ordinal_suffix(t.low)) return true;
-    return t.low == "the" && i + 1 < tk.size() && (has(tk[i + 1], kOrdinalW) || ordinal_suffix(tk[i + 1].low));
+    return is_kw(t, kw_id("the")) && i + 1 < tk.size() && (has(tk[i + 1], kOrdinalW) || ordinal_suffix(tk[i + 1].low));
   }
   static bool ordinal_suffix(std::string_view w) {
     if (w.size() < 3 || !is_digit(w[0])) return false;
@@ -882,12 +911,12 @@ class Scanner {
     DateSpan d;
     d.tb = i;
     std::size_t k = i;
-    if (tk[k].low == "the") ++k;
+    if (is_kw(tk[k], kw_id("the"))) ++k;
     std::size_t last = k;
     while (k < tk.size() && !claimed_[s][k]) {
       const auto& t = tk[k];
       if (has(t, kMonthW)) {
-        if (t.low == "may" && !(k + 1 < tk.size() && (number_word(tk[k + 1]) || tk[k + 1].kind == Kind::kNum ||
+        if (is_kw(t, kw_id("may")) && !(k + 1 < tk.size() && (number_word(tk[k + 1]) || tk[k + 1].kind == Kind::kNum ||
                                                        has(tk[k + 1], kOrdinalW) || ordinal_suffix(tk[k + 1].low))))
           break;
         ++d.months;
@@ -944,7 +973,7 @@ class Scanner {
         ++k;
         continue;
       }
-      if (t.low == "of" || t.low == "slash" || t.low == "dash" || (t.low == "the" && k > i)) {
+      if (is_kw(t, kw_id("of")) || is_kw(t, kw_id("slash")) || is_kw(t, kw_id("dash")) || (is_kw(t, kw_id("the")) && k > i)) {
         ++k;
         continue;
       }
@@ -1050,10 +1079,32 @@ class Scanner {
     }
   }
 
+  // Whether a segment can hold anything: digits, number, month or cue words, an '@', name
+  // introductions; most segments of a call hold none and are skipped.
+  bool worth_scanning(const std::vector<Token>& tk) const {
+    if (!pending_.empty() || name_requested_) return true;
+    constexpr std::uint32_t kInteresting = kUnitW | kTeenW | kTensW | kRepeatW | kMonthW | kOrdinalW | kCueStartW |
+                                           kHonorificW | kProviderW;
+    for (const auto& t : tk) {
+      if (t.kind == Kind::kNum || t.kind == Kind::kAlnum || (t.info.flags & kInteresting) != 0) return true;
+      if (t.kind == Kind::kPunct && t.low[0] == '@') return true;
+      const int k = t.info.kw;
+      if (k == kw_id("at") || k == kw_id("name") || k == kw_id("names") || k == kw_id("name's") ||
+          k == kw_id("this") || k == kw_id("speaking") || k == kw_id("speak") || k == kw_id("i'm") ||
+          k == kw_id("here"))
+        return true;
+    }
+    return false;
+  }
+
   void scan_segment(std::size_t s) {
     auto& tk = tokens_[s];
     for (const auto& t : tk) {
       if (has(t, kBankW)) bank_call_ = true;
+    }
+    if (!worth_scanning(tk)) {
+      last_four_before_ = false;
+      return;
     }
     find_emails(s);
     auto cues = find_cues(tk);
@@ -1108,7 +1159,7 @@ class Scanner {
         ++i;
         continue;
       }
-      if (tk[i].low == "last" && i + 1 < tk.size() && tk[i + 1].low == "four") last_four = last_four_before_ = true;
+      if (is_kw(tk[i], kw_id("last")) && i + 1 < tk.size() && is_kw(tk[i + 1], kw_id("four"))) last_four = last_four_before_ = true;
       if (cue_at[i] != nullptr) {
         auto* c = const_cast<CueHit*>(cue_at[i]);
         waiting.push_back(c);
@@ -1233,12 +1284,12 @@ class Scanner {
     const auto& tk = tokens_[s];
     bool cased = false;
     for (const auto& t : tk) {
-      if (t.kind == Kind::kWord && t.upper && t.low != "i" && t.low != "i'm") {
+      if (t.kind == Kind::kWord && t.upper && !is_kw(t, kw_id("i")) && !is_kw(t, kw_id("i'm"))) {
         cased = true;
         break;
       }
     }
-    auto word_is = [&](std::size_t k, std::string_view w) { return k < tk.size() && tk[k].low == w; };
+    auto word_is = [&](std::size_t k, int id) { return k < tk.size() && is_kw(tk[k], id); };
     // The answer to "can I have your name?" in the turn before.
     if (name_requested_) {
       std::size_t k = 0;
@@ -1252,7 +1303,7 @@ class Scanner {
       if (c.cue == Cue::kNameRequest) {
         bool answered_here = false;
         for (std::size_t k = c.te; k < tk.size() && k < c.te + 2; ++k) answered_here |= name_word(tk[k], cased);
-        if (!answered_here || word_is(c.tb, "speaking")) name_requested_ = true;
+        if (!answered_here || word_is(c.tb, kw_id("speaking"))) name_requested_ = true;
       }
     }
     for (std::size_t i = 0; i < tk.size(); ++i) {
@@ -1260,34 +1311,34 @@ class Scanner {
       std::optional<std::size_t> start;
       bool strict = false;
       // "my name is X", "name's X", "the name on the account is X"
-      if (tk[i].low == "name" && word_is(i + 1, "is")) start = i + 2;
-      if (tk[i].low == "name's" || tk[i].low == "names") start = i + 1;
-      if (tk[i].low == "name" && (word_is(i + 1, "on") || word_is(i + 1, "of"))) {
+      if (is_kw(tk[i], kw_id("name")) && word_is(i + 1, kw_id("is"))) start = i + 2;
+      if (is_kw(tk[i], kw_id("name's")) || is_kw(tk[i], kw_id("names"))) start = i + 1;
+      if (is_kw(tk[i], kw_id("name")) && (word_is(i + 1, kw_id("on")) || word_is(i + 1, kw_id("of")))) {
         for (std::size_t k = i + 2; k < tk.size() && k < i + 6; ++k) {
-          if (tk[k].low == "is") {
+          if (is_kw(tk[k], kw_id("is"))) {
             start = k + 1;
             break;
           }
         }
       }
       // "this is X", "is this X", "speaking with X", "I'm X from"
-      if (tk[i].low == "this" && word_is(i + 1, "is")) {
+      if (is_kw(tk[i], kw_id("this")) && word_is(i + 1, kw_id("is"))) {
         start = i + 2;
         strict = true;
       }
-      if (tk[i].low == "is" && word_is(i + 1, "this")) {
+      if (is_kw(tk[i], kw_id("is")) && word_is(i + 1, kw_id("this"))) {
         start = i + 2;
         strict = true;
       }
-      if ((tk[i].low == "speaking" || tk[i].low == "speak") && word_is(i + 1, "with")) start = i + 2;
-      if (tk[i].low == "i'm" && i + 1 < tk.size()) {
+      if ((is_kw(tk[i], kw_id("speaking")) || is_kw(tk[i], kw_id("speak"))) && word_is(i + 1, kw_id("with"))) start = i + 2;
+      if (is_kw(tk[i], kw_id("i'm")) && i + 1 < tk.size()) {
         if (auto e = name_at(s, i + 1, cased, true)) {
-          if (word_is(*e, "from") || word_is(*e, "with") || word_is(*e, "calling")) add_name(s, i + 1, *e, 0.85);
+          if (word_is(*e, kw_id("from")) || word_is(*e, kw_id("with")) || word_is(*e, kw_id("calling"))) add_name(s, i + 1, *e, 0.85);
         }
         continue;
       }
       // "Mr. Jenkins"
-      if (has(tk[i], kHonorificW) && i + 1 < tk.size() && (cased ? true : tk[i].low != "dr")) {
+      if (has(tk[i], kHonorificW) && i + 1 < tk.size() && (cased ? true : !is_kw(tk[i], kw_id("dr")))) {
         std::size_t k = i + 1;
         if (k < tk.size() && punct(tk[k], '.')) ++k;
         if (k < tk.size() && name_word(tk[k], cased) && (!cased || tk[k].upper)) {
@@ -1296,25 +1347,25 @@ class Scanner {
         continue;
       }
       // "Hannah speaking", "Jake here" at the start of a clause
-      if ((word_is(i + 1, "speaking") || word_is(i + 1, "here")) && (i == 0 || breaks(tk[i - 1])) &&
+      if ((word_is(i + 1, kw_id("speaking")) || word_is(i + 1, kw_id("here"))) && (i == 0 || breaks(tk[i - 1])) &&
           name_word(tk[i], cased) && (i + 2 >= tk.size() || breaks(tk[i + 2]))) {
         add_name(s, i, i + 1, 0.8);
         continue;
       }
       if (!start || *start >= tk.size()) continue;
       std::size_t k = *start;
-      if (has(tk[k], kFillerW) && !name_word(tk[k], cased) && tk[k].low != "the") {
+      if (has(tk[k], kFillerW) && !name_word(tk[k], cased) && !is_kw(tk[k], kw_id("the"))) {
         // "my name is uh jane"
-        if (tk[k].low == "um" || tk[k].low == "uh") ++k;
+        if (is_kw(tk[k], kw_id("um")) || is_kw(tk[k], kw_id("uh"))) ++k;
       }
       if (k >= tk.size() || claimed_[s][k]) continue;
       if (auto e = name_at(s, k, cased, strict)) {
         if (strict) {
           // "this is X" needs X to end at a clause break or before from/with/at/calling/here.
-          const bool ok_end = *e >= tk.size() || breaks(tk[*e]) || word_is(*e, "from") || word_is(*e, "with") ||
-                              word_is(*e, "at") || word_is(*e, "calling") || word_is(*e, "here") ||
-                              word_is(*e, "speaking") || word_is(*e, "and") || word_is(*e, "on") ||
-                              word_is(*e, "i") || word_is(*e, "i'm");
+          const bool ok_end = *e >= tk.size() || breaks(tk[*e]) || word_is(*e, kw_id("from")) || word_is(*e, kw_id("with")) ||
+                              word_is(*e, kw_id("at")) || word_is(*e, kw_id("calling")) || word_is(*e, kw_id("here")) ||
+                              word_is(*e, kw_id("speaking")) || word_is(*e, kw_id("and")) || word_is(*e, kw_id("on")) ||
+                              word_is(*e, kw_id("i")) || word_is(*e, kw_id("i'm"));
           if (!ok_end) continue;
         }
         add_name(s, k, *e, 0.9);
@@ -1330,7 +1381,7 @@ class Scanner {
       const auto& tk = tokens_[s];
       bool cased = false;
       for (const auto& t : tk) {
-        if (t.kind == Kind::kWord && t.upper && t.low != "i" && t.low != "i'm") {
+        if (t.kind == Kind::kWord && t.upper && !is_kw(t, kw_id("i")) && !is_kw(t, kw_id("i'm"))) {
           cased = true;
           break;
         }
@@ -1411,11 +1462,11 @@ std::string_view pii_placeholder(PiiType t) {
 }
 
 std::vector<PiiFinding> find_pii_in_turns(const std::vector<std::string>& texts) {
-  return Scanner(texts).run();
+  return Scanner(std::vector<std::string_view>(texts.begin(), texts.end())).run();
 }
 
 std::vector<PiiFinding> find_pii(std::string_view text) {
-  return find_pii_in_turns({std::string(text)});
+  return Scanner({text}).run();
 }
 
 std::string redact(std::string_view text, const std::vector<PiiFinding>& findings) {
