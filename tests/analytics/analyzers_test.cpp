@@ -183,10 +183,11 @@ TEST(Pii, TheTurnBeforeTypesTheAnswer) {
   };
   const auto found = find_pii_in_turns(call);
   std::vector<std::pair<std::size_t, std::string>> got;
-  for (const auto& f : found) got.emplace_back(f.segment, std::string(pii_name(f.type)) + ":" + span(call[f.segment], f));
+  for (const auto& f : found)
+    got.emplace_back(f.segment, std::string(pii_name(f.type)) + ":" + span(call[f.segment], f));
   const std::vector<std::pair<std::size_t, std::string>> want = {
-      {0, "person_name:Sarah"},           {1, "expiry:oh nine twenty seven"},  {1, "cvv:four four one"},
-      {3, "person_name:linda okafor"},    {4, "person_name:linda"},            {5, "date_of_birth:twelve four ninety"},
+      {0, "person_name:Sarah"},        {1, "expiry:oh nine twenty seven"}, {1, "cvv:four four one"},
+      {3, "person_name:linda okafor"}, {4, "person_name:linda"},           {5, "date_of_birth:twelve four ninety"},
   };
   EXPECT_EQ(got, want);
   // Alone, the same answers mean nothing.
@@ -196,13 +197,28 @@ TEST(Pii, TheTurnBeforeTypesTheAnswer) {
 }
 
 TEST(Pii, NoCrashAndSaneSpansOnAnyInput) {
-  std::vector<std::string> inputs = {"", " ", "+", "(", "$", "@", "at", "at dot com", "a at b dot com", "my name is",
-                                     "this is", "mr.", "1/2/", "double", "triple triple", "\xE2\x80\x99",
-                                     "the expiry is", "one hundred thousand thousand hundred"};
+  std::vector<std::string> inputs = {"",
+                                     " ",
+                                     "+",
+                                     "(",
+                                     "$",
+                                     "@",
+                                     "at",
+                                     "at dot com",
+                                     "a at b dot com",
+                                     "my name is",
+                                     "this is",
+                                     "mr.",
+                                     "1/2/",
+                                     "double",
+                                     "triple triple",
+                                     "\xE2\x80\x99",
+                                     "the expiry is",
+                                     "one hundred thousand thousand hundred"};
   std::uint32_t x = 12345;
   const std::string alphabet = "0123456789 ,.-/()+@$#abcdefghijklmnopqrstuvwxyz\xC3\xA9";
-  const std::vector<std::string> words = {"one", "oh", "double", "twenty", "hundred", "dot", "at", "com",
-                                          "street", "is", "this", "name", "card", "expiry", "born", "4111"};
+  const std::vector<std::string> words = {"one",    "oh", "double", "twenty", "hundred", "dot",    "at",   "com",
+                                          "street", "is", "this",   "name",   "card",    "expiry", "born", "4111"};
   for (int n = 0; n < 300; ++n) {
     std::string s;
     for (int k = 0; k < 40; ++k) {

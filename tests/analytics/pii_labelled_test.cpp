@@ -96,7 +96,8 @@ Figures evaluate(const std::vector<Call>& calls, const char* part) {
         ++f.all.found;
       } else {
         std::printf("  [%s] missed %s in %s#%zu: \"%s\"%s\n", part, e.type.c_str(), c.id.c_str(), e.segment,
-                    c.texts[e.segment].substr(e.begin, e.end - e.begin).c_str(), any ? " (covered by another type)" : "");
+                    c.texts[e.segment].substr(e.begin, e.end - e.begin).c_str(),
+                    any ? " (covered by another type)" : "");
       }
       if (!any) ++f.leaked;
     }
@@ -143,8 +144,8 @@ double precision(const Score& s) {
   return s.findings == 0 ? 1.0 : static_cast<double>(s.right) / s.findings;
 }
 
-const char* const kTypes[] = {"phone",      "card",         "expiry",  "cvv",           "bank_account", "routing_number",
-                              "ssn",        "email",        "address", "date_of_birth", "person_name"};
+const char* const kTypes[] = {"phone", "card",  "expiry",  "cvv",           "bank_account", "routing_number",
+                              "ssn",   "email", "address", "date_of_birth", "person_name"};
 
 TEST(PiiLabelled, SetCoversEveryTypeInSixtyCalls) {
   const auto tuning = load("pii_calls_tuning.jsonl");

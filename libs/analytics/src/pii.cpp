@@ -15,28 +15,28 @@ namespace {
 // Word classes
 
 enum WordFlag : std::uint32_t {
-  kUnitW = 1U << 0,       // zero, oh, one .. nine (value)
-  kTeenW = 1U << 1,       // ten .. nineteen
-  kTensW = 1U << 2,       // twenty .. ninety
-  kHundredW = 1U << 3,    // hundred
-  kThousandW = 1U << 4,   // thousand
-  kRepeatW = 1U << 5,     // double (2), triple (3)
-  kOrdinalW = 1U << 6,    // first .. thirty-first pieces (value)
-  kMonthW = 1U << 7,      // january .. december (value)
-  kStopW = 1U << 8,       // never part of a name, a street name or an e-mail's local part
-  kSuffixW = 1U << 9,     // street, avenue, ...
-  kQuantityW = 1U << 10,  // dollars, minutes, ... after a number: a quantity, not PII
-  kDirW = 1U << 11,       // north, south, ...
-  kUnitDesigW = 1U << 12, // apartment, unit, suite, ...
-  kHonorificW = 1U << 13, // mr, mrs, ms, ...
-  kConnW = 1U << 14,      // dot, underscore, dash, ... inside a spoken e-mail
-  kTldW = 1U << 15,       // com, net, org, ...
-  kProviderW = 1U << 16,  // gmail, yahoo, ...
-  kCommonW = 1U << 17,    // first names that are also words: propagated only when capitalised
-  kFillerW = 1U << 18,    // words before an answer: yeah, sure, it's ...
-  kRunSepW = 1U << 19,    // dash, slash, hyphen between spoken number groups
-  kBankW = 1U << 20,      // routing, checking, savings, bank, deposit, ...: a banking call
-  kCueStartW = 1U << 21,  // the first word of a cue phrase
+  kUnitW = 1U << 0,        // zero, oh, one .. nine (value)
+  kTeenW = 1U << 1,        // ten .. nineteen
+  kTensW = 1U << 2,        // twenty .. ninety
+  kHundredW = 1U << 3,     // hundred
+  kThousandW = 1U << 4,    // thousand
+  kRepeatW = 1U << 5,      // double (2), triple (3)
+  kOrdinalW = 1U << 6,     // first .. thirty-first pieces (value)
+  kMonthW = 1U << 7,       // january .. december (value)
+  kStopW = 1U << 8,        // never part of a name, a street name or an e-mail's local part
+  kSuffixW = 1U << 9,      // street, avenue, ...
+  kQuantityW = 1U << 10,   // dollars, minutes, ... after a number: a quantity, not PII
+  kDirW = 1U << 11,        // north, south, ...
+  kUnitDesigW = 1U << 12,  // apartment, unit, suite, ...
+  kHonorificW = 1U << 13,  // mr, mrs, ms, ...
+  kConnW = 1U << 14,       // dot, underscore, dash, ... inside a spoken e-mail
+  kTldW = 1U << 15,        // com, net, org, ...
+  kProviderW = 1U << 16,   // gmail, yahoo, ...
+  kCommonW = 1U << 17,     // first names that are also words: propagated only when capitalised
+  kFillerW = 1U << 18,     // words before an answer: yeah, sure, it's ...
+  kRunSepW = 1U << 19,     // dash, slash, hyphen between spoken number groups
+  kBankW = 1U << 20,       // routing, checking, savings, bank, deposit, ...: a banking call
+  kCueStartW = 1U << 21,   // the first word of a cue phrase
 };
 struct WordInfo {
   std::uint32_t flags = 0;
@@ -45,10 +45,10 @@ struct WordInfo {
 };
 
 // Words compared by the rules, looked up once per token instead of compared as strings.
-constexpr std::string_view kKeywords[] = {"i",    "the",   "speaking", "is",    "i'm",   "with",    "at",     "and",
-                                          "this", "on",    "of",       "name",  "here",  "from",    "calling", "a",
-                                          "um",   "uh",    "speak",    "slash", "plus",  "oh",      "number", "names",
-                                          "name's", "may", "last",     "four",  "dr",    "dot",     "dash"};
+constexpr std::string_view kKeywords[] = {"i",      "the", "speaking", "is",    "i'm",  "with", "at",      "and",
+                                          "this",   "on",  "of",       "name",  "here", "from", "calling", "a",
+                                          "um",     "uh",  "speak",    "slash", "plus", "oh",   "number",  "names",
+                                          "name's", "may", "last",     "four",  "dr",   "dot",  "dash"};
 consteval int kw_id(std::string_view w) {
   for (std::size_t i = 0; i < std::size(kKeywords); ++i) {
     if (kKeywords[i] == w) return static_cast<int>(i) + 1;
@@ -101,8 +101,7 @@ const Lexicon& lexicon() {
                kOrdinalW, 1);
     add_valued(l, "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth", kOrdinalW, 14);
     add_valued(l, "thirtieth", kOrdinalW, 30);
-    add_valued(l, "january february march april may june july august september october november december", kMonthW,
-               1);
+    add_valued(l, "january february march april may june july august september october november december", kMonthW, 1);
     add_valued(l, "jan feb mar apr", kMonthW, 1);
     add_valued(l, "jun jul aug sep sept", kMonthW, 6);
     l["sept"].value = 9;
@@ -451,7 +450,8 @@ const std::unordered_map<std::string, std::vector<CuePhrase>>& cue_table() {
       t[words.front()].push_back({std::move(words), c});
     }
     for (auto& [k, v] : t) {
-      std::sort(v.begin(), v.end(), [](const CuePhrase& a, const CuePhrase& b) { return a.words.size() > b.words.size(); });
+      std::sort(v.begin(), v.end(),
+                [](const CuePhrase& a, const CuePhrase& b) { return a.words.size() > b.words.size(); });
     }
     return t;
   }();
@@ -475,9 +475,9 @@ struct Run {
   char group_sep = 0;               // the first separator between groups
   bool spoken = false;
   bool plus = false;
-  bool money = false;     // after '$' or before "dollars", "minutes", ...
-  bool code = false;      // joined to letters: "c l four five", "INV-2024"
-  bool decimal = false;   // "49.99"
+  bool money = false;    // after '$' or before "dollars", "minutes", ...
+  bool code = false;     // joined to letters: "c l four five", "INV-2024"
+  bool decimal = false;  // "49.99"
 };
 
 bool number_word(const Token& t) {
@@ -648,8 +648,8 @@ std::vector<Run> find_runs(const std::vector<Token>& tk, const std::vector<bool>
     if (r.te < n && has(tk[r.te], kQuantityW)) r.money = true;
     if (r.te < n && (punct(tk[r.te], '%') || punct(tk[r.te], ':'))) r.money = true;
     if (r.te < n && tk[r.te].kind == Kind::kAlnum && !tk[r.te].space_before) r.code = true;
-    if (r.te < n && single_letter(tk[r.te]) && !is_kw(tk[r.te], kw_id("a")) && !is_kw(tk[r.te], kw_id("i")) && r.te + 1 < n &&
-        (starts_number(r.te + 1) || single_letter(tk[r.te + 1])))
+    if (r.te < n && single_letter(tk[r.te]) && !is_kw(tk[r.te], kw_id("a")) && !is_kw(tk[r.te], kw_id("i")) &&
+        r.te + 1 < n && (starts_number(r.te + 1) || single_letter(tk[r.te + 1])))
       r.code = true;
     if (r.te <= i) {
       ++i;
@@ -733,7 +733,7 @@ class Scanner {
   std::vector<Pending> pending_;
   bool name_requested_ = false;
   bool bank_call_ = false;
-  bool last_four_before_ = false;  // "the last four digits" asked in the turn before
+  bool last_four_before_ = false;          // "the last four digits" asked in the turn before
   std::unordered_set<std::string> names_;  // lower-case words of the names found
 
   void add(std::size_t s, PiiType type, std::size_t tb, std::size_t te, double conf) {
@@ -816,7 +816,8 @@ class Scanner {
       std::size_t end = k + 1;
       int dots = 0;
       bool tld = false;
-      while (end + 1 < tk.size() && (is_kw(tk[end], kw_id("dot")) || (punct(tk[end], '.') && !tk[end + 1].space_before)) &&
+      while (end + 1 < tk.size() &&
+             (is_kw(tk[end], kw_id("dot")) || (punct(tk[end], '.') && !tk[end + 1].space_before)) &&
              (tk[end + 1].kind == Kind::kWord || tk[end + 1].kind == Kind::kAlnum)) {
         ++dots;
         tld = has(tk[end + 1], kTldW);
@@ -829,8 +830,8 @@ class Scanner {
       while (b > 0 && words < 14) {
         const auto& t = tk[b - 1];
         if (claimed_[s][b - 1]) break;
-        const bool conn = has(t, kConnW) || ((punct(t, '.') || punct(t, '_') || punct(t, '-')) && !t.space_before &&
-                                             !tk[b].space_before);
+        const bool conn = has(t, kConnW) ||
+                          ((punct(t, '.') || punct(t, '_') || punct(t, '-')) && !t.space_before && !tk[b].space_before);
         if (conn) {
           if (b == i) break;  // "dot at" makes no sense
           --b;
@@ -856,8 +857,8 @@ class Scanner {
     std::size_t k = r.te;
     if (k < tk.size() && has(tk[k], kDirW) && tk[k].low.size() > 1) ++k;
     int words = 0;
-    while (k < tk.size() && words < 3 && tk[k].kind == Kind::kWord && !has(tk[k], kSuffixW) &&
-           !has(tk[k], kStopW) && !has(tk[k], kQuantityW) && !number_word(tk[k]) && tk[k].low.size() > 1) {
+    while (k < tk.size() && words < 3 && tk[k].kind == Kind::kWord && !has(tk[k], kSuffixW) && !has(tk[k], kStopW) &&
+           !has(tk[k], kQuantityW) && !number_word(tk[k]) && tk[k].low.size() > 1) {
       ++k;
       ++words;
     }
@@ -879,8 +880,9 @@ class Scanner {
       if (m < tk.size() && punct(tk[m], '.')) ++m;
       if (m < tk.size() && punct(tk[m], '#')) ++m;
       const std::size_t start = m;
-      while (m < tk.size() && (tk[m].kind == Kind::kNum || tk[m].kind == Kind::kAlnum || number_word(tk[m]) ||
-                               (single_letter(tk[m]) && m > start)) &&
+      while (m < tk.size() &&
+             (tk[m].kind == Kind::kNum || tk[m].kind == Kind::kAlnum || number_word(tk[m]) ||
+              (single_letter(tk[m]) && m > start)) &&
              m - start < 4)
         ++m;
       if (m > start) return m;
@@ -916,8 +918,9 @@ class Scanner {
     while (k < tk.size() && !claimed_[s][k]) {
       const auto& t = tk[k];
       if (has(t, kMonthW)) {
-        if (is_kw(t, kw_id("may")) && !(k + 1 < tk.size() && (number_word(tk[k + 1]) || tk[k + 1].kind == Kind::kNum ||
-                                                       has(tk[k + 1], kOrdinalW) || ordinal_suffix(tk[k + 1].low))))
+        if (is_kw(t, kw_id("may")) &&
+            !(k + 1 < tk.size() && (number_word(tk[k + 1]) || tk[k + 1].kind == Kind::kNum ||
+                                    has(tk[k + 1], kOrdinalW) || ordinal_suffix(tk[k + 1].low))))
           break;
         ++d.months;
         last = ++k;
@@ -973,7 +976,8 @@ class Scanner {
         ++k;
         continue;
       }
-      if (is_kw(t, kw_id("of")) || is_kw(t, kw_id("slash")) || is_kw(t, kw_id("dash")) || (is_kw(t, kw_id("the")) && k > i)) {
+      if (is_kw(t, kw_id("of")) || is_kw(t, kw_id("slash")) || is_kw(t, kw_id("dash")) ||
+          (is_kw(t, kw_id("the")) && k > i)) {
         ++k;
         continue;
       }
@@ -1069,8 +1073,7 @@ class Scanner {
       add(s, PiiType::kSsn, r.tb, r.te, 0.85);
     } else if (n >= 13 && n <= 19 && luhn_valid(d)) {
       add(s, PiiType::kCard, r.tb, r.te, 0.9);
-    } else if ((r.plus && n >= 8 && n <= 15) || (n == 10 && d[0] >= '2') ||
-               (n == 11 && d[0] == '1' && d[1] >= '2')) {
+    } else if ((r.plus && n >= 8 && n <= 15) || (n == 10 && d[0] >= '2') || (n == 11 && d[0] == '1' && d[1] >= '2')) {
       add(s, PiiType::kPhone, r.tb, r.te, 0.85);
     } else if (n == 7 && r.groups.size() == 2 && r.groups[0] == 3 && dashed) {
       add(s, PiiType::kPhone, r.tb, r.te, 0.6);
@@ -1083,15 +1086,14 @@ class Scanner {
   // introductions; most segments of a call hold none and are skipped.
   bool worth_scanning(const std::vector<Token>& tk) const {
     if (!pending_.empty() || name_requested_) return true;
-    constexpr std::uint32_t kInteresting = kUnitW | kTeenW | kTensW | kRepeatW | kMonthW | kOrdinalW | kCueStartW |
-                                           kHonorificW | kProviderW;
+    constexpr std::uint32_t kInteresting =
+        kUnitW | kTeenW | kTensW | kRepeatW | kMonthW | kOrdinalW | kCueStartW | kHonorificW | kProviderW;
     for (const auto& t : tk) {
       if (t.kind == Kind::kNum || t.kind == Kind::kAlnum || (t.info.flags & kInteresting) != 0) return true;
       if (t.kind == Kind::kPunct && t.low[0] == '@') return true;
       const int k = t.info.kw;
-      if (k == kw_id("at") || k == kw_id("name") || k == kw_id("names") || k == kw_id("name's") ||
-          k == kw_id("this") || k == kw_id("speaking") || k == kw_id("speak") || k == kw_id("i'm") ||
-          k == kw_id("here"))
+      if (k == kw_id("at") || k == kw_id("name") || k == kw_id("names") || k == kw_id("name's") || k == kw_id("this") ||
+          k == kw_id("speaking") || k == kw_id("speak") || k == kw_id("i'm") || k == kw_id("here"))
         return true;
     }
     return false;
@@ -1159,7 +1161,8 @@ class Scanner {
         ++i;
         continue;
       }
-      if (is_kw(tk[i], kw_id("last")) && i + 1 < tk.size() && is_kw(tk[i + 1], kw_id("four"))) last_four = last_four_before_ = true;
+      if (is_kw(tk[i], kw_id("last")) && i + 1 < tk.size() && is_kw(tk[i + 1], kw_id("four")))
+        last_four = last_four_before_ = true;
       if (cue_at[i] != nullptr) {
         auto* c = const_cast<CueHit*>(cue_at[i]);
         waiting.push_back(c);
@@ -1244,8 +1247,7 @@ class Scanner {
     if (has(t, kStopW) || number_word(t) || has(t, kQuantityW)) return false;
     if (cased && !t.upper) return false;
     const auto& w = t.low;
-    if (!cased && w.size() > 5 &&
-        (w.ends_with("ing") || w.ends_with("ly") || w.ends_with("ed") || w.ends_with("tion")))
+    if (!cased && w.size() > 5 && (w.ends_with("ing") || w.ends_with("ly") || w.ends_with("ed") || w.ends_with("tion")))
       return false;
     return true;
   }
@@ -1330,10 +1332,12 @@ class Scanner {
         start = i + 2;
         strict = true;
       }
-      if ((is_kw(tk[i], kw_id("speaking")) || is_kw(tk[i], kw_id("speak"))) && word_is(i + 1, kw_id("with"))) start = i + 2;
+      if ((is_kw(tk[i], kw_id("speaking")) || is_kw(tk[i], kw_id("speak"))) && word_is(i + 1, kw_id("with")))
+        start = i + 2;
       if (is_kw(tk[i], kw_id("i'm")) && i + 1 < tk.size()) {
         if (auto e = name_at(s, i + 1, cased, true)) {
-          if (word_is(*e, kw_id("from")) || word_is(*e, kw_id("with")) || word_is(*e, kw_id("calling"))) add_name(s, i + 1, *e, 0.85);
+          if (word_is(*e, kw_id("from")) || word_is(*e, kw_id("with")) || word_is(*e, kw_id("calling")))
+            add_name(s, i + 1, *e, 0.85);
         }
         continue;
       }
@@ -1362,10 +1366,11 @@ class Scanner {
       if (auto e = name_at(s, k, cased, strict)) {
         if (strict) {
           // "this is X" needs X to end at a clause break or before from/with/at/calling/here.
-          const bool ok_end = *e >= tk.size() || breaks(tk[*e]) || word_is(*e, kw_id("from")) || word_is(*e, kw_id("with")) ||
-                              word_is(*e, kw_id("at")) || word_is(*e, kw_id("calling")) || word_is(*e, kw_id("here")) ||
-                              word_is(*e, kw_id("speaking")) || word_is(*e, kw_id("and")) || word_is(*e, kw_id("on")) ||
-                              word_is(*e, kw_id("i")) || word_is(*e, kw_id("i'm"));
+          const bool ok_end = *e >= tk.size() || breaks(tk[*e]) || word_is(*e, kw_id("from")) ||
+                              word_is(*e, kw_id("with")) || word_is(*e, kw_id("at")) || word_is(*e, kw_id("calling")) ||
+                              word_is(*e, kw_id("here")) || word_is(*e, kw_id("speaking")) ||
+                              word_is(*e, kw_id("and")) || word_is(*e, kw_id("on")) || word_is(*e, kw_id("i")) ||
+                              word_is(*e, kw_id("i'm"));
           if (!ok_end) continue;
         }
         add_name(s, k, *e, 0.9);
