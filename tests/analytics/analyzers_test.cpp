@@ -183,6 +183,7 @@ TEST(Pii, TheTurnBeforeTypesTheAnswer) {
   };
   const auto found = find_pii_in_turns(call);
   std::vector<std::pair<std::size_t, std::string>> got;
+  got.reserve(found.size());
   for (const auto& f : found)
     got.emplace_back(f.segment, std::string(pii_name(f.type)) + ":" + span(call[f.segment], f));
   const std::vector<std::pair<std::size_t, std::string>> want = {
