@@ -579,11 +579,19 @@ json report(const Options& o, Heard& h, const Findings& f, const pipeline::CallC
   out["segments"] = json::array();
   for (std::size_t i = 0; i < h.segments.size(); ++i) {
     const auto& s = h.segments[i];
+    json pii = json::array();  // spans only: the text stays in "text"
+    for (const auto& p : f.pii.findings[i]) {
+      pii.push_back({{"type", analytics::pii_name(p.type)},
+                     {"begin", p.begin},
+                     {"end", p.end},
+                     {"confidence", round2(p.confidence)}});
+    }
     out["segments"].push_back({{"speaker", s.speaker},
                                {"start_ms", s.start_ms},
                                {"end_ms", s.end_ms},
                                {"text", s.text},
                                {"redacted_text", f.pii.redacted[i].text},
+                               {"pii", pii},
                                {"sentiment", round2(f.tl.segment[i])},
                                {"confidence", round2(s.confidence)}});
   }

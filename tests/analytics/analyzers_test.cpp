@@ -94,24 +94,157 @@ TEST(Pii, FindsAndRedactsEveryKind) {
   EXPECT_EQ(found[0].type, PiiType::kEmail);
   EXPECT_EQ(found[1].type, PiiType::kPhone);
   EXPECT_EQ(found[2].type, PiiType::kCard);
-  EXPECT_EQ(found[3].type, PiiType::kSpokenDigits);
+  EXPECT_DOUBLE_EQ(found[2].confidence, 0.99);  // a cue and a valid Luhn check
+  EXPECT_EQ(found[3].type, PiiType::kCvv);
   EXPECT_EQ(redact(text, found),
-            "Email me at [EMAIL] or call [PHONE], my card is [CARD] and the code is [DIGITS], thanks.");
+            "Email me at [EMAIL] or call [PHONE], my card is [CARD] and the code is [CVV], thanks.");
 }
 
 TEST(Pii, LuhnDecidesCardsAndOrdinaryNumbersAreLeftAlone) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));
   EXPECT_FALSE(luhn_valid("4111111111111112"));
-  // 16 digits failing Luhn are not a card; too long for a phone: left alone.
+  EXPECT_TRUE(aba_routing_valid("021000021"));
+  EXPECT_FALSE(aba_routing_valid("021000022"));
+  EXPECT_FALSE(aba_routing_valid("02100002"));
+  // A reference number is not personal data, even when it is long.
   EXPECT_TRUE(find_pii("ref 4111 1111 1111 1112 ok").empty());
   EXPECT_TRUE(find_pii("I waited 45 minutes on 3 calls in 2024").empty());
   EXPECT_TRUE(find_pii("my 4G router and the 10am slot").empty());
+  EXPECT_TRUE(find_pii("it was forty nine ninety nine and it came in two three days").empty());
+  EXPECT_TRUE(find_pii("the order number is four four five nine one two three").empty());
+  EXPECT_TRUE(find_pii("the tracking number i have is one z nine nine eight seven seven six").empty());
   EXPECT_EQ(find_pii("+1 (415) 555-0132").size(), 1u);
-  EXPECT_EQ(find_pii("one two three").size(), 0u);  // three digit words: too short
-  auto spoken = find_pii("it is nine eight double seven six five four three two one");
+  EXPECT_EQ(find_pii("one two three").size(), 0u);
+  // Nine digits with no cue and no shape: a digit run of unknown meaning.
+  auto spoken = find_pii("it is nine eight double seven six five four three two");
   ASSERT_EQ(spoken.size(), 1u);
   EXPECT_EQ(spoken[0].type, PiiType::kSpokenDigits);
+  EXPECT_DOUBLE_EQ(spoken[0].confidence, 0.5);
   EXPECT_TRUE(find_pii("not an email: a@b and user@ and @home").empty());
+}
+
+// The text a finding covers, for readable expectations.
+std::string span(std::string_view text, const PiiFinding& f) {
+  return std::string(text.substr(f.begin, f.end - f.begin));
+}
+
+TEST(Pii, SpokenFormsOfEveryType) {
+  struct Case {
+    std::string text;
+    PiiType type;
+    std::string covered;
+  };
+  const std::vector<Case> cases = {
+      {"my card is four one one one, one one one one, one one one one, one one one one", PiiType::kCard,
+       "four one one one, one one one one, one one one one, one one one one"},
+      {"call me at double four seven, triple five, oh one nine two", PiiType::kPhone,
+       "double four seven, triple five, oh one nine two"},
+      {"the expiry is oh nine twenty seven", PiiType::kExpiry, "oh nine twenty seven"},
+      {"expiration September 2027, thanks", PiiType::kExpiry, "September 2027"},
+      {"and the security code is seven one four", PiiType::kCvv, "seven one four"},
+      {"the routing number is zero two one zero zero zero zero two one", PiiType::kRoutingNumber,
+       "zero two one zero zero zero zero two one"},
+      {"my checking account number is three three four four five five six six", PiiType::kBankAccount,
+       "three three four four five five six six"},
+      {"my social is five three one, two two, eight oh four nine", PiiType::kSsn,
+       "five three one, two two, eight oh four nine"},
+      {"SSN 419-52-7731.", PiiType::kSsn, "419-52-7731"},
+      {"sure, jane dot miller at example dot com", PiiType::kEmail, "jane dot miller at example dot com"},
+      {"it's j a n e underscore d o e at gmail dot com", PiiType::kEmail, "j a n e underscore d o e at gmail dot com"},
+      {"I live at 42 Oak Avenue apartment 5, near the park", PiiType::kAddress, "42 Oak Avenue apartment 5"},
+      {"it's one two three main street", PiiType::kAddress, "one two three main street"},
+      {"I was born on March fourth, nineteen eighty two.", PiiType::kDateOfBirth, "March fourth, nineteen eighty two"},
+      {"hi this is raj from acme billing", PiiType::kPersonName, "raj"},
+      {"my name is jane miller and I need help", PiiType::kPersonName, "jane miller"},
+      {"Thank you, Mr. Jenkins.", PiiType::kPersonName, "Jenkins"},
+  };
+  for (const auto& c : cases) {
+    const auto found = find_pii(c.text);
+    ASSERT_EQ(found.size(), 1u) << c.text;
+    EXPECT_EQ(found[0].type, c.type) << c.text;
+    EXPECT_EQ(span(c.text, found[0]), c.covered) << c.text;
+    EXPECT_GT(found[0].confidence, 0.0);
+    EXPECT_LE(found[0].confidence, 1.0);
+  }
+  // Not names: "this is" followed by ordinary words.
+  EXPECT_TRUE(find_pii("this is really frustrating").empty());
+  EXPECT_TRUE(find_pii("this is the third time I am calling").empty());
+  EXPECT_TRUE(find_pii("yes this is she").empty());
+}
+
+TEST(Pii, TheTurnBeforeTypesTheAnswer) {
+  const std::vector<std::string> call = {
+      "thanks, my name is Sarah. what's the expiration date and the code on the back?",
+      "oh nine twenty seven and four four one",
+      "great, and can I have your full name?",
+      "sure, it's linda okafor",
+      "thank you linda, what's your date of birth?",
+      "twelve four ninety",
+  };
+  const auto found = find_pii_in_turns(call);
+  std::vector<std::pair<std::size_t, std::string>> got;
+  got.reserve(found.size());
+  for (const auto& f : found)
+    got.emplace_back(f.segment, std::string(pii_name(f.type)) + ":" + span(call[f.segment], f));
+  const std::vector<std::pair<std::size_t, std::string>> want = {
+      {0, "person_name:Sarah"},        {1, "expiry:oh nine twenty seven"}, {1, "cvv:four four one"},
+      {3, "person_name:linda okafor"}, {4, "person_name:linda"},           {5, "date_of_birth:twelve four ninety"},
+  };
+  EXPECT_EQ(got, want);
+  // Alone, the same answers mean nothing.
+  EXPECT_TRUE(find_pii("oh nine twenty seven and four four one").empty());
+  EXPECT_TRUE(find_pii("twelve four ninety").empty());
+  EXPECT_EQ(redact(call[1], {found[1], found[2]}), "[EXPIRY] and [CVV]");
+}
+
+TEST(Pii, NoCrashAndSaneSpansOnAnyInput) {
+  std::vector<std::string> inputs = {"",
+                                     " ",
+                                     "+",
+                                     "(",
+                                     "$",
+                                     "@",
+                                     "at",
+                                     "at dot com",
+                                     "a at b dot com",
+                                     "my name is",
+                                     "this is",
+                                     "mr.",
+                                     "1/2/",
+                                     "double",
+                                     "triple triple",
+                                     "\xE2\x80\x99",
+                                     "the expiry is",
+                                     "one hundred thousand thousand hundred"};
+  std::uint32_t x = 12345;
+  const std::string alphabet = "0123456789 ,.-/()+@$#abcdefghijklmnopqrstuvwxyz\xC3\xA9";
+  const std::vector<std::string> words = {"one",    "oh", "double", "twenty", "hundred", "dot",    "at",   "com",
+                                          "street", "is", "this",   "name",   "card",    "expiry", "born", "4111"};
+  for (int n = 0; n < 300; ++n) {
+    std::string s;
+    for (int k = 0; k < 40; ++k) {
+      x = x * 1664525u + 1013904223u;
+      if (n % 2 == 0) {
+        s += alphabet[(x >> 8) % alphabet.size()];
+      } else {
+        s += words[(x >> 8) % words.size()];
+        s += (x & 1) != 0 ? " " : ", ";
+      }
+    }
+    inputs.push_back(s);
+  }
+  const auto all = find_pii_in_turns(inputs);
+  for (const auto& f : all) {
+    ASSERT_LT(f.segment, inputs.size());
+    EXPECT_LT(f.begin, f.end);
+    EXPECT_LE(f.end, inputs[f.segment].size());
+  }
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    if (all[i].segment == all[i - 1].segment) {
+      EXPECT_GE(all[i].begin, all[i - 1].end);
+    }
+  }
+  for (const auto& s : inputs) (void)redact(s, find_pii(s));
 }
 
 TEST(Categories, TranscriptRulesWithSpeakerWindowFormsAndNegate) {

@@ -243,6 +243,11 @@ TEST(AnalyzeFile, TranscriptFileRunsEveryTranscriptAnalyzer) {
   EXPECT_EQ(j["segments"][1]["redacted_text"].get<std::string>().find("4111"), std::string::npos);
   EXPECT_NE(j["segments"][1]["redacted_text"].get<std::string>().find("[CARD]"), std::string::npos);
   EXPECT_EQ(j["pii"]["card"], 1);
+  ASSERT_EQ(j["segments"][1]["pii"].size(), 1u);
+  EXPECT_EQ(j["segments"][1]["pii"][0]["type"], "card");
+  EXPECT_EQ(j["segments"][1]["pii"][0]["begin"], 22);  // "4111 1111 1111 1111"
+  EXPECT_EQ(j["segments"][1]["pii"][0]["end"], 41);
+  EXPECT_EQ(j["segments"][1]["pii"][0]["confidence"], 0.99);
   ASSERT_EQ(j["categories"].size(), 2u);
   EXPECT_EQ(j["categories"][0]["name"], "Refund");
   EXPECT_EQ(j["categories"][1]["name"], "Hold");

@@ -10,10 +10,17 @@ namespace earshot::pipeline {
 
 PiiScan scan_pii(const std::vector<analytics::TranscriptSegment>& segments) {
   PiiScan out;
-  for (const auto& s : segments) {
-    const auto found = analytics::find_pii(s.text);
-    for (const auto& f : found) ++out.counts[std::string(analytics::pii_name(f.type))];
-    out.redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, found)});
+  std::vector<std::string> texts;
+  texts.reserve(segments.size());
+  for (const auto& s : segments) texts.push_back(s.text);
+  out.findings.resize(segments.size());
+  for (const auto& f : analytics::find_pii_in_turns(texts)) {
+    ++out.counts[std::string(analytics::pii_name(f.type))];
+    out.findings[f.segment].push_back(f);
+  }
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    out.redacted.push_back({s.role, s.start_ms, s.end_ms, analytics::redact(s.text, out.findings[i])});
   }
   return out;
 }

@@ -8,15 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include "earshot/analytics/pii.hpp"
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
 
 namespace earshot::pipeline {
 
-// The transcript with its PII redacted (segment for segment) and the count per PII type.
+// The transcript with its PII redacted (segment for segment), the count per PII type and
+// each segment's findings (found over the whole call, so a question types the next answer).
 struct PiiScan {
   std::vector<analytics::TranscriptSegment> redacted;
   std::map<std::string, int> counts;
+  std::vector<std::vector<analytics::PiiFinding>> findings;  // per segment
 };
 [[nodiscard]] PiiScan scan_pii(const std::vector<analytics::TranscriptSegment>& segments);
 
