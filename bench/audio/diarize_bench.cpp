@@ -70,9 +70,11 @@ int main(int argc, char** argv) {
     missed += e.missed * r;
     fa += e.false_alarm * r;
     conf += e.confusion * r;
-    fmt::print("{:<52} {:5.1f} s  DER {:5.1f}%  (miss {:4.1f}, false alarm {:4.1f}, confusion {:4.1f}), {} turns, separation {:.1f}\n",
-               call.name, static_cast<double>(call.duration_ms()) / 1000.0, 100 * e.der, 100 * e.missed,
-               100 * e.false_alarm, 100 * e.confusion, d.turns.size(), d.separation);
+    fmt::print(
+        "{:<52} {:5.1f} s  DER {:5.1f}%  (miss {:4.1f}, false alarm {:4.1f}, confusion {:4.1f}), {} turns, separation "
+        "{:.1f}\n",
+        call.name, static_cast<double>(call.duration_ms()) / 1000.0, 100 * e.der, 100 * e.missed, 100 * e.false_alarm,
+        100 * e.confusion, d.turns.size(), d.separation);
     if (verbose) {
       for (const auto& t : call.truth) fmt::print("  ref {:6}-{:6} {}\n", t.start_ms, t.end_ms, t.speaker);
       for (const auto& t : d.turns) fmt::print("  hyp {:6}-{:6} {}\n", t.start_ms, t.end_ms, t.speaker);
@@ -81,8 +83,8 @@ int main(int argc, char** argv) {
   fmt::print(
       "{} set, {} calls, {:.1f} min of 8 kHz mono: DER {:.1f}% (missed {:.1f}%, false alarm {:.1f}%, confusion "
       "{:.1f}%), 250 ms collar, overlaps scored\n",
-      set, calls.size(), audio_s / 60.0, 100 * (missed + fa + conf) / ref_ms, 100 * missed / ref_ms,
-      100 * fa / ref_ms, 100 * conf / ref_ms);
+      set, calls.size(), audio_s / 60.0, 100 * (missed + fa + conf) / ref_ms, 100 * missed / ref_ms, 100 * fa / ref_ms,
+      100 * conf / ref_ms);
   fmt::print("without a collar: DER {:.1f}%\n", 100 * strict_err / strict_ref);
   if (single) {
     for (const int index : calls) {

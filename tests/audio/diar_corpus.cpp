@@ -34,8 +34,7 @@ const std::vector<std::vector<Turn>> kDialogues = {
         {"That explains some of it, but it also happened last night."},
         {"Let me run a line test while we talk, it takes about a minute."},
         {"Okay, no problem."},
-        {"The test shows a lot of noise on the line at your street cabinet.",
-         "I will book a technician to check it."},
+        {"The test shows a lot of noise on the line at your street cabinet.", "I will book a technician to check it."},
         {"When could they come? I work from home so mornings are best."},
         {"The first slot is Thursday between eight and twelve."},
         {"Thursday morning works for me."},
@@ -83,8 +82,7 @@ const std::vector<std::vector<Turn>> kDialogues = {
         {"Please do, I have been waiting long enough."},
         {"I have Tuesday afternoon or Wednesday morning."},
         {"Wednesday morning please."},
-        {"Booked for Wednesday between seven and eleven.",
-         "I have also added a twenty pound credit for the delay."},
+        {"Booked for Wednesday between seven and eleven.", "I have also added a twenty pound credit for the delay."},
         {"Thank you, I appreciate that."},
     },
     {
@@ -228,7 +226,7 @@ struct Placed {
   double gain;
 };
 
-DiarCall mix(std::string name, std::vector<Placed> parts, unsigned seed) {
+DiarCall mix(std::string name, const std::vector<Placed>& parts, unsigned seed) {
   DiarCall call;
   call.name = std::move(name);
   std::int64_t end = 0;
@@ -262,8 +260,8 @@ std::vector<float> synthesise(const std::string& voice, const std::string& text,
     if (parts[0] == "flite" && parts.size() == 2) {
       cmd = fmt::format("flite -voice {} -f '{}' -o '{}.tmp' >/dev/null 2>&1", parts[1], txt, wav);
     } else if (parts[0] == "espeak" && parts.size() == 4) {
-      cmd = fmt::format("espeak-ng -v {} -p {} -s {} -f '{}' -w '{}.tmp' >/dev/null 2>&1", parts[1], parts[2],
-                        parts[3], txt, wav);
+      cmd = fmt::format("espeak-ng -v {} -p {} -s {} -f '{}' -w '{}.tmp' >/dev/null 2>&1", parts[1], parts[2], parts[3],
+                        txt, wav);
     } else {
       throw std::runtime_error("unknown voice " + voice);
     }
@@ -345,8 +343,8 @@ DiarCall make_diar_call(int index, const std::string& cache_dir) {
     // The next speaker: usually after a gap, sometimes starting before this one finished.
     t = end + (chance(0.2) ? -uniform(150, 600) : uniform(200, 1200));
   }
-  auto call = mix(fmt::format("call {}: {} / {}", index, agent_voice, customer_voice), std::move(parts),
-                  static_cast<unsigned>(index));
+  auto call =
+      mix(fmt::format("call {}: {} / {}", index, agent_voice, customer_voice), parts, static_cast<unsigned>(index));
   call.agent_lines = std::move(agent_lines);
   return call;
 }
@@ -367,7 +365,7 @@ DiarCall make_single_voice_call(int index, const std::string& cache_dir) {
       t += len + 700;
     }
   }
-  return mix(fmt::format("one voice {}: {}", index, voice), std::move(parts), static_cast<unsigned>(index) + 1000U);
+  return mix(fmt::format("one voice {}: {}", index, voice), parts, static_cast<unsigned>(index) + 1000U);
 }
 
 }  // namespace earshot::testing

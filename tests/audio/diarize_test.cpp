@@ -1,6 +1,8 @@
 // Diarization of mono calls: the error measure itself, the features, bad input, and the
 // diarization error rate on the held-out part of the synthetic two-voice telephone set
 // (diar_corpus.hpp), printed and held to a floor.
+#include "earshot/audio/diarize.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 
 #include "audio_fixture.hpp"
 #include "diar_corpus.hpp"
-#include "earshot/audio/diarize.hpp"
 
 namespace earshot::audio {
 namespace {
@@ -49,7 +50,7 @@ TEST(DiarizationError, CountsMissFalseAlarmAndConfusion) {
   // Overlapping reference speech counts twice; one hypothesis speaker there misses the other.
   const auto overlap = diarization_error(Turns{{0, 2000, 0}, {1000, 3000, 1}}, Turns{{0, 1500, 0}, {1500, 3000, 1}}, 0);
   EXPECT_EQ(overlap.reference_ms, 4000);
-  EXPECT_NEAR(overlap.missed, 0.25, 1e-9);   // 1 s of two speakers, one found
+  EXPECT_NEAR(overlap.missed, 0.25, 1e-9);  // 1 s of two speakers, one found
   EXPECT_NEAR(overlap.confusion, 0.0, 1e-9);
 }
 
@@ -146,8 +147,8 @@ TEST(Diarize, HeldOutTwoVoiceTelephoneCalls) {
     false_alarm += e.false_alarm * r;
     confusion += e.confusion * r;
     worst = std::max(worst, e.der);
-    fmt::print("{:<52} DER {:5.1f}% (miss {:4.1f}, false alarm {:4.1f}, confusion {:4.1f})\n", call.name,
-               100 * e.der, 100 * e.missed, 100 * e.false_alarm, 100 * e.confusion);
+    fmt::print("{:<52} DER {:5.1f}% (miss {:4.1f}, false alarm {:4.1f}, confusion {:4.1f})\n", call.name, 100 * e.der,
+               100 * e.missed, 100 * e.false_alarm, 100 * e.confusion);
   }
   const double der = (missed + false_alarm + confusion) / ref_ms;
   fmt::print(

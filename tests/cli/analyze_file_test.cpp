@@ -181,8 +181,9 @@ TEST(AnalyzeFile, MonoTwoVoicesAreDiarizedIntoAgentAndCustomer) {
     EXPECT_NEAR(j["speakers"]["customer"]["talk_ms"].get<double>(), customer_truth, customer_truth * 0.1) << stt;
     if (std::string(stt) == "local") {
       EXPECT_EQ(j["source"], "transcript");
-      EXPECT_LT(wer(kAgent1 + " " + kAgent2, transcript_of(j, "agent")), 0.15) << transcript_of(j, "agent");
-      EXPECT_LT(wer(kCustomer1 + " " + kCustomer2, transcript_of(j, "customer")), 0.15)
+      EXPECT_LT(wer(fmt::format("{} {}", kAgent1, kAgent2), transcript_of(j, "agent")), 0.15)
+          << transcript_of(j, "agent");
+      EXPECT_LT(wer(fmt::format("{} {}", kCustomer1, kCustomer2), transcript_of(j, "customer")), 0.15)
           << transcript_of(j, "customer");
     }
   }

@@ -232,8 +232,7 @@ std::vector<std::size_t> find_changes(const std::vector<const float*>& frames, i
     const auto n2 = static_cast<double>(b - i);
     const double nn = n1 + n2;
     const double penalty = o.change_penalty * 0.5 * (2.0 * dims) * std::log(nn);
-    score.push_back(0.5 * (nn * stats.log_det(a, b) - n1 * stats.log_det(a, i) - n2 * stats.log_det(i, b)) -
-                    penalty);
+    score.push_back(0.5 * (nn * stats.log_det(a, b) - n1 * stats.log_det(a, i) - n2 * stats.log_det(i, b)) - penalty);
     at.push_back(i);
   }
   for (std::size_t j = 0; j < score.size(); ++j) {
@@ -307,10 +306,9 @@ double cluster_two(std::vector<Piece>& pieces, int seeds) {
   for (int it = 0; it < 20; ++it) {
     bool changed = false;
     for (auto i : idx) {
-      const int s = squared_distance(pieces[i].embedding, centroid[0]) <=
-                            squared_distance(pieces[i].embedding, centroid[1])
-                        ? 0
-                        : 1;
+      const int s =
+          squared_distance(pieces[i].embedding, centroid[0]) <= squared_distance(pieces[i].embedding, centroid[1]) ? 0
+                                                                                                                   : 1;
       changed = changed || s != pieces[i].speaker;
       pieces[i].speaker = s;
     }
@@ -389,8 +387,8 @@ Features mfcc(std::span<const float> samples, int sample_rate, const MfccOptions
 
   std::vector<float> window(win);
   for (std::size_t i = 0; i < win; ++i) {
-    window[i] = static_cast<float>(0.54 - 0.46 * std::cos(2 * std::numbers::pi * static_cast<double>(i) /
-                                                          static_cast<double>(win - 1)));
+    window[i] = static_cast<float>(
+        0.54 - 0.46 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(win - 1)));
   }
   // Triangular mel filters over the FFT bins.
   const auto bands = static_cast<std::size_t>(o.mel_bands);
@@ -483,10 +481,10 @@ Diarization diarize(std::span<const float> samples, int sample_rate, std::span<c
     std::int64_t start_ms, end_ms;
   };
   std::vector<Span> spans;
+  const auto frame_count = static_cast<std::int64_t>(n_frames);
   for (const auto& iv : speech) {
-    const auto first = static_cast<std::size_t>(std::clamp<std::int64_t>(iv.start_ms / hop, 0, n_frames));
-    const auto last =
-        static_cast<std::size_t>(std::clamp<std::int64_t>((iv.end_ms + hop - 1) / hop, 0, n_frames));
+    const auto first = static_cast<std::size_t>(std::clamp<std::int64_t>(iv.start_ms / hop, 0, frame_count));
+    const auto last = static_cast<std::size_t>(std::clamp<std::int64_t>((iv.end_ms + hop - 1) / hop, 0, frame_count));
     if (last <= first) continue;
     spans.push_back({first, last, iv.start_ms, iv.end_ms});
     for (std::size_t f = first; f < last; ++f) selected[f] = feats.log_energy[f] > loud ? 1 : 0;
@@ -539,7 +537,8 @@ Diarization diarize(std::span<const float> samples, int sample_rate, std::span<c
       Piece p;
       p.first = first;
       p.last = c < frame_at.size() ? frame_at[c] : s.last;
-      p.frames.assign(frames.begin() + static_cast<std::ptrdiff_t>(from), frames.begin() + static_cast<std::ptrdiff_t>(c));
+      p.frames.assign(frames.begin() + static_cast<std::ptrdiff_t>(from),
+                      frames.begin() + static_cast<std::ptrdiff_t>(c));
       if (p.frames.size() >= 10) p.embedding = embed(p.frames, dims);
       first = p.last;
       from = c;
@@ -592,7 +591,7 @@ Diarization diarize(std::span<const float> samples, int sample_rate, std::span<c
         std::size_t state = score[0] >= score[1] ? 0 : 1;
         for (std::size_t i = n; i-- > 0;) {
           label[s.first + i] = static_cast<int>(state);
-          state = static_cast<std::size_t>(back[i][state]);
+          state = static_cast<std::size_t>(static_cast<unsigned char>(back[i][state]));
         }
       }
     }

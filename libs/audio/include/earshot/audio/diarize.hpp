@@ -61,13 +61,13 @@ struct SpeakerTurn {
 struct DiarizeOptions {
   VadOptions vad;
   MfccOptions mfcc;
-  int change_window_ms = 1500;     // each side of a candidate change point
-  int change_step_ms = 100;        // candidates every step
-  double change_penalty = 1.0;     // lambda of the BIC penalty
+  int change_window_ms = 1500;      // each side of a candidate change point
+  int change_step_ms = 100;         // candidates every step
+  double change_penalty = 1.0;      // lambda of the BIC penalty
   int cluster_seed_segments = 300;  // the longest pieces clustered agglomeratively; the rest joins
   int gmm_components = 8;
   int resegment_passes = 2;
-  double switch_penalty = 40.0;    // log-likelihood cost of a speaker switch inside speech
+  double switch_penalty = 40.0;          // log-likelihood cost of a speaker switch inside speech
   double single_speaker_distance = 1.5;  // nats per frame; below: one speaker (0: always two)
 };
 
@@ -93,13 +93,12 @@ struct Diarization {
 // each side of every reference boundary is not scored.
 struct DiarizationError {
   double der = 0;
-  double missed = 0;       // fractions of the reference speech time
+  double missed = 0;  // fractions of the reference speech time
   double false_alarm = 0;
   double confusion = 0;
   std::int64_t reference_ms = 0;  // scored reference speech
 };
 [[nodiscard]] DiarizationError diarization_error(std::span<const SpeakerTurn> reference,
-                                                 std::span<const SpeakerTurn> hypothesis,
-                                                 std::int64_t collar_ms = 250);
+                                                 std::span<const SpeakerTurn> hypothesis, std::int64_t collar_ms = 250);
 
 }  // namespace earshot::audio
