@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config ccache
   # libraries
   librabbitmq-dev libmariadb-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev
-  libfmt-dev prometheus-cpp-dev libhiredis-dev libsndfile1-dev libcpp-httplib-dev libssl-dev
+  libfmt-dev prometheus-cpp-dev libhiredis-dev libsndfile1-dev libkissfft-dev libcpp-httplib-dev libssl-dev
   libsodium-dev libjwt-dev libhnswlib-dev libpoppler-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libbrotli-dev libboost1.81-dev
   # offline speech engine

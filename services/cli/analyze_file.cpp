@@ -11,12 +11,14 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/analytics/categories.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/audio/audio.hpp"
+#include "earshot/audio/diarize.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/llm/providers.hpp"
@@ -364,6 +366,16 @@ class SttRun {
   pipeline::ProviderTranscriberFactory providers_;
 };
 
+// Speakers told apart on a mono recording (0, 1 or 2): by the transcript's roles, else by
+// the measured talk.
+int diarized_speakers(const std::vector<stt::Segment>& segments, const analytics::AudioMeasurement& m) {
+  std::set<std::string> roles;
+  for (const auto& s : segments)
+    if (s.speaker == "agent" || s.speaker == "customer") roles.insert(s.speaker);
+  if (!segments.empty()) return static_cast<int>(roles.size());
+  return (m.conversation.agent.talk_ms > 0 ? 1 : 0) + (m.conversation.customer.talk_ms > 0 ? 1 : 0);
+}
+
 Step<Heard> hear_audio(const Options& o, const analytics::ChannelMap& map) {
   Heard h;
   auto decoded = audio::decode_file(o.path);
@@ -415,14 +427,14 @@ Step<Heard> hear_audio(const Options& o, const analytics::ChannelMap& map) {
   if (!stereo && transcriber) {
     h.m = pipeline::measure_by_transcript(a, h.segments);
   } else if (!stereo) {
-    // Mono without a transcript: speech cannot be split by speaker.
-    h.m = analytics::measure_from_segments(a, {}, {});
-    const auto activity = audio::detect_voice(audio::mixdown(a), a.sample_rate);
-    std::int64_t talk = 0;
-    for (const auto& i : activity.speech) talk += i.length();
-    h.m.conversation.non_talk_ms = a.duration_ms() - talk;
-    h.out["note"] = "mono recording without a transcript: speech cannot be split by speaker";
+    // Mono without a transcript: speakers by diarization, the first to speak is the agent.
+    const auto d = audio::diarize(audio::mixdown(a), a.sample_rate);
+    std::vector<audio::Interval> agent, customer;
+    for (const auto& t : d.turns) (t.speaker == 0 ? agent : customer).push_back({t.start_ms, t.end_ms});
+    h.m = analytics::measure_from_segments(a, std::move(agent), std::move(customer));
+    h.out["note"] = "mono recording without a transcript: speakers by diarization, the first to speak is the agent";
   }
+  if (!stereo) h.out["diarized_speakers"] = diarized_speakers(h.segments, h.m);
   h.out["file"] = o.path;
   h.out["format"] = audio::format_name(a.format);
   h.out["codec"] = a.codec;
@@ -612,6 +624,9 @@ void print_text(const json& out, const Heard& h, const Findings& f, const pipeli
   std::cout << fmt::format("{}: {:.1f} s, {} channel(s); metrics from the {}\n", out["file"].get<std::string>(),
                            static_cast<double>(h.duration_ms) / 1000.0, out["channels"].get<std::size_t>(),
                            analytics::source_name(h.m.source));
+  if (out.contains("diarized_speakers")) {
+    std::cout << fmt::format("  mono: {} speaker(s) told apart by diarization\n", out["diarized_speakers"].get<int>());
+  }
   std::cout << fmt::format(
       "  talk: agent {:.1f} s, customer {:.1f} s (agent ratio {:.0f}%), non-talk {:.1f} s, overtalk {:.1f} s\n",
       static_cast<double>(c.agent.talk_ms) / 1000.0, static_cast<double>(c.customer.talk_ms) / 1000.0,

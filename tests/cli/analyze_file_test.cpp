@@ -159,6 +159,37 @@ TEST(AnalyzeFile, MonoUsesTheTranscriptAsSource) {
   std::remove(path.c_str());
 }
 
+// Two voices on one channel (16 kHz, the engine's band): diarized into agent and customer,
+// roles by the greeting, talk times from the diarized turns; without a transcript the same
+// split, the first to speak as the agent.
+TEST(AnalyzeFile, MonoTwoVoicesAreDiarizedIntoAgentAndCustomer) {
+  const int r = 16000;
+  std::vector<Placement> parts;
+  parts.push_back({0, 400, speak(kAgent1, "slt", r)});
+  parts.push_back({0, parts.back().end_ms(r) + 700, speak(kCustomer1, "rms", r)});
+  parts.push_back({0, parts.back().end_ms(r) + 900, speak(kAgent2, "slt", r)});
+  parts.push_back({0, parts.back().end_ms(r) + 500, speak(kCustomer2, "rms", r)});
+  auto call = build_call(1, parts.back().end_ms(r) + 1000, parts, r);
+  const auto path = temp_path("mono2.wav");
+  write_wav16(path, call.channels, r);
+  const double agent_truth = static_cast<double>(call.truth[0][0].length() + call.truth[0][2].length());
+  const double customer_truth = static_cast<double>(call.truth[0][1].length() + call.truth[0][3].length());
+  for (const char* stt : {"local", "none"}) {
+    auto j = run_json(path + " --stt " + stt);
+    EXPECT_EQ(j["diarized_speakers"], 2) << stt;
+    EXPECT_NEAR(j["speakers"]["agent"]["talk_ms"].get<double>(), agent_truth, agent_truth * 0.1) << stt;
+    EXPECT_NEAR(j["speakers"]["customer"]["talk_ms"].get<double>(), customer_truth, customer_truth * 0.1) << stt;
+    if (std::string(stt) == "local") {
+      EXPECT_EQ(j["source"], "transcript");
+      EXPECT_LT(wer(fmt::format("{} {}", kAgent1, kAgent2), transcript_of(j, "agent")), 0.15)
+          << transcript_of(j, "agent");
+      EXPECT_LT(wer(fmt::format("{} {}", kCustomer1, kCustomer2), transcript_of(j, "customer")), 0.15)
+          << transcript_of(j, "customer");
+    }
+  }
+  std::remove(path.c_str());
+}
+
 TEST(AnalyzeFile, SilentFileIsAValidCallWithZeroTalk) {
   const auto path = temp_path("silent.wav");
   write_wav16(path, std::vector<std::vector<float>>(2, std::vector<float>(8000 * 10, 0.0f)), 8000);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/audio_metrics.hpp"
+#include "earshot/audio/diarize.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/provider_checks.hpp"
 #include "earshot/pipeline/work_pool.hpp"
@@ -43,13 +44,20 @@ class LocalTranscriber final : public Transcriber {
         t.segments.insert(t.segments.end(), segs->begin(), segs->end());
       }
     } else {
-      // No diarization offline: by the agent rule (greeting, else the first speaker) a
-      // single speaker is the agent.
+      // Mono: two speakers by offline diarization, each turn decoded as one utterance; the
+      // roles by the greeting rule (a single voice is the agent).
       const auto mono = audio::mixdown(a);
       const auto activity = audio::detect_voice(mono, a.sample_rate);
-      auto segs = engine_->transcribe(mono, a.sample_rate, activity.speech, "agent");
-      if (!segs) return std::unexpected(segs.error());
-      t.segments = std::move(*segs);
+      const auto diarized = audio::diarize(mono, a.sample_rate, activity.speech);
+      for (int speaker = 0; speaker < diarized.speakers; ++speaker) {
+        std::vector<audio::Interval> turns;
+        for (const auto& turn : diarized.turns)
+          if (turn.speaker == speaker) turns.push_back({turn.start_ms, turn.end_ms});
+        auto segs = engine_->transcribe(mono, a.sample_rate, turns, fmt::format("speaker_{}", speaker));
+        if (!segs) return std::unexpected(segs.error());
+        t.segments.insert(t.segments.end(), segs->begin(), segs->end());
+      }
+      stt::map_speakers(t);
     }
     // Stable: segments starting together keep the agent's first.
     std::stable_sort(t.segments.begin(), t.segments.end(),
