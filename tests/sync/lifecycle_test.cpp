@@ -78,7 +78,8 @@ class LifecycleTest : public ::testing::Test {
     in.audio_uri = *uri;
     in.started_at = storage::to_timestamp(clock.now() - std::chrono::days(days_ago));
     const Id id = r.calls.upsert(t, in)->id;
-    EXPECT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en", 0}));
+    EXPECT_TRUE(
+        r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en", 0, std::nullopt, "", false}));
     storage::CallMetrics m;
     m.call_id = id;
     EXPECT_TRUE(r.metrics.put(t, m));
