@@ -48,7 +48,7 @@ TEST(Redaction, AFindingSpansTheWordsItCoversPlusThePad) {
   s.start_ms = 10'000;
   s.end_ms = 16'000;
   s.text = "my card is 4111 1111 1111 1111 thanks";
-  s.words = {{"my", 10'000, 10'200},   {"card", 10'200, 10'600}, {"is", 10'600, 10'800}, {"4111", 11'000, 11'700},
+  s.words = {{"my", 10'000, 10'200},   {"card", 10'200, 10'600}, {"is", 10'600, 10'800},   {"4111", 11'000, 11'700},
              {"1111", 11'800, 12'500}, {"1111", 12'600, 13'300}, {"1111", 13'400, 14'100}, {"thanks", 14'500, 15'000}};
   const auto times = finding_times(s, {finding_of(s.text, "4111 1111 1111 1111")});
   ASSERT_EQ(times.size(), 1u);
@@ -142,19 +142,19 @@ TEST(Redaction, MaskingReplacesOnlyTheSamplesInsideTheRangesWithTheTone) {
 }
 
 TEST(Redaction, AStoredTranscriptIsRedactedSegmentForSegmentWithoutItsWords) {
-  const json segments = json::array(
-      {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2'000}, {"text", "Can I have the card number?"}},
-       {{"speaker", "customer"},
-        {"start_ms", 2'000},
-        {"end_ms", 8'000},
-        {"text", "It is 4111 1111 1111 1111 and my mail is jo@example.com"},
-        {"confidence", 0.9},
-        {"words", json::array({{{"text", "4111"}, {"start_ms", 3'000}, {"end_ms", 3'500}},
-                               {{"text", "1111"}, {"start_ms", 3'600}, {"end_ms", 4'000}},
-                               {{"text", "1111"}, {"start_ms", 4'100}, {"end_ms", 4'500}},
-                               {{"text", "1111"}, {"start_ms", 4'600}, {"end_ms", 5'000}},
-                               {{"text", "jo@example.com"}, {"start_ms", 6'500}, {"end_ms", 7'500}}})}},
-       "not a segment"});
+  const json segments =
+      json::array({{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2'000}, {"text", "Can I have the card number?"}},
+                   {{"speaker", "customer"},
+                    {"start_ms", 2'000},
+                    {"end_ms", 8'000},
+                    {"text", "It is 4111 1111 1111 1111 and my mail is jo@example.com"},
+                    {"confidence", 0.9},
+                    {"words", json::array({{{"text", "4111"}, {"start_ms", 3'000}, {"end_ms", 3'500}},
+                                           {{"text", "1111"}, {"start_ms", 3'600}, {"end_ms", 4'000}},
+                                           {{"text", "1111"}, {"start_ms", 4'100}, {"end_ms", 4'500}},
+                                           {{"text", "1111"}, {"start_ms", 4'600}, {"end_ms", 5'000}},
+                                           {{"text", "jo@example.com"}, {"start_ms", 6'500}, {"end_ms", 7'500}}})}},
+                   "not a segment"});
   const auto r = redact_transcript(segments.dump());
   const auto out = json::parse(r.segments_json);
   ASSERT_EQ(out.size(), 2u);
@@ -216,7 +216,8 @@ TEST(AnalyzeRedaction, TheStageWritesTheRedactedCopyAndTranscriptForTheVersionAn
   rec.sample_rate = 8000;
   rec.channels.emplace_back(8000 * 6);
   for (std::size_t i = 0; i < rec.channels[0].size(); ++i) {
-    rec.channels[0][i] = 0.3F * static_cast<float>(std::sin(2.0 * std::numbers::pi * 300.0 * static_cast<double>(i) / 8000.0));
+    rec.channels[0][i] =
+        0.3F * static_cast<float>(std::sin(2.0 * std::numbers::pi * 300.0 * static_cast<double>(i) / 8000.0));
   }
   const std::string wav = audio::encode_wav_pcm16(rec);
   const auto acme = storage::TenantId::make("acme").value();
@@ -226,20 +227,20 @@ TEST(AnalyzeRedaction, TheStageWritesTheRedactedCopyAndTranscriptForTheVersionAn
   auto in = testing::call_input("call-1", storage::to_timestamp(clock.now()));
   in.audio_uri = *uri;
   in.duration_ms = 6000;
-  const json segs = json::array(
-      {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 1'500}, {"text", "What is the card number?"}},
-       {{"speaker", "customer"},
-        {"start_ms", 1'800},
-        {"end_ms", 5'000},
-        {"text", "four one one one four one one one"},
-        {"words", json::array({{{"text", "four"}, {"start_ms", 2'000}, {"end_ms", 2'200}},
-                               {{"text", "one"}, {"start_ms", 2'250}, {"end_ms", 2'500}},
-                               {{"text", "one"}, {"start_ms", 2'550}, {"end_ms", 2'800}},
-                               {{"text", "one"}, {"start_ms", 2'850}, {"end_ms", 3'100}},
-                               {{"text", "four"}, {"start_ms", 3'150}, {"end_ms", 3'400}},
-                               {{"text", "one"}, {"start_ms", 3'450}, {"end_ms", 3'650}},
-                               {{"text", "one"}, {"start_ms", 3'700}, {"end_ms", 3'850}},
-                               {{"text", "one"}, {"start_ms", 3'900}, {"end_ms", 4'000}}})}}});
+  const json segs =
+      json::array({{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 1'500}, {"text", "What is the card number?"}},
+                   {{"speaker", "customer"},
+                    {"start_ms", 1'800},
+                    {"end_ms", 5'000},
+                    {"text", "four one one one four one one one"},
+                    {"words", json::array({{{"text", "four"}, {"start_ms", 2'000}, {"end_ms", 2'200}},
+                                           {{"text", "one"}, {"start_ms", 2'250}, {"end_ms", 2'500}},
+                                           {{"text", "one"}, {"start_ms", 2'550}, {"end_ms", 2'800}},
+                                           {{"text", "one"}, {"start_ms", 2'850}, {"end_ms", 3'100}},
+                                           {{"text", "four"}, {"start_ms", 3'150}, {"end_ms", 3'400}},
+                                           {{"text", "one"}, {"start_ms", 3'450}, {"end_ms", 3'650}},
+                                           {{"text", "one"}, {"start_ms", 3'700}, {"end_ms", 3'850}},
+                                           {{"text", "one"}, {"start_ms", 3'900}, {"end_ms", 4'000}}})}}});
   const auto id = testing::transcribed_call(calls, transcripts, acme, in, segs);
   EXPECT_EQ(testing::next_messages(stage.handle(testing::analyze_message(acme, id))).size(), 1u);
 

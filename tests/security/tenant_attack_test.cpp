@@ -527,7 +527,9 @@ TEST(TenantAttack, ACallerWithoutPiiReadGetsNoRawTextByAnyRouteParameterOrHeader
     // The bulk reprocess's filter is the list's: it finds nothing by a raw word either
     // (analysts only; the others are refused).
     auto bulk = gw.request("POST", "/api/v1/calls/reprocess?q=miller", who, {{"stage", "analyze"}});
-    if (bulk.status == 202) EXPECT_EQ(bulk.json["queued"], 0) << bulk.body;
+    if (bulk.status == 202) {
+      EXPECT_EQ(bulk.json["queued"], 0) << bulk.body;
+    }
   }
   EXPECT_GT(probes, 500);
   // The control: the admin reads the raw text, and the list finds the call by its raw word.

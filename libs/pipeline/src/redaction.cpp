@@ -30,15 +30,14 @@ std::size_t find_nocase(std::string_view hay, std::string_view needle, std::size
   return std::string_view::npos;
 }
 
-// Each word in the text, in order, from where the previous one ended; a word not found is
-// skipped (the next one is looked for from the same place).
+// Each word in the text (ignoring case), in order, from where the previous one ended; a word
+// not found is skipped (the next one is looked for from the same place).
 std::vector<Placed> place_words(const TimedSegment& s) {
   std::vector<Placed> out;
   std::size_t cursor = 0;
   for (const auto& w : s.words) {
     if (w.text.empty()) continue;
-    auto at = s.text.find(w.text, cursor);
-    if (at == std::string::npos) at = find_nocase(s.text, w.text, cursor);
+    const auto at = find_nocase(s.text, w.text, cursor);
     if (at == std::string::npos) continue;
     out.push_back({at, at + w.text.size(), &w});
     cursor = at + w.text.size();

@@ -43,7 +43,7 @@ inline constexpr std::int64_t kRedactionPadMs = 150;
 
 // The time range of each finding of `segment` (byte spans into segment.text), padded by
 // `pad_ms` and kept inside the segment's range widened by the pad (never below 0). The words
-// are found in the text in order (exactly, else ignoring case); a finding covered by found
+// are found in the text in order, ignoring case; a finding covered by found
 // words spans from the first such word's start to the last one's end. A finding no found word
 // covers (a segment without words, or words that are not in the text) is placed in
 // proportion to its byte offsets within the segment's time range.
