@@ -4,6 +4,7 @@
 // call.status live events, and hands the call to notify.{bid}. Beside it, the embed worker
 // consumes embed.{bid}: knowledge-base documents chunked and embedded (pipeline/embed_stage.hpp).
 #include "earshot/cache/rate_limiter.hpp"
+#include "earshot/objectstore/object_store.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
 #include "earshot/pipeline/embed_stage.hpp"
 #include "worker_kit.hpp"
@@ -15,6 +16,11 @@ using namespace earshot;
 struct Analyze {
   std::string lexicon_path;
   pipeline::LlmSettings llm;
+  // The recordings' store: the redacted copies are written beside them.
+  objectstore::ObjectStoreSettings object_store;
+  std::int64_t max_audio_bytes = 0;
+  std::chrono::milliseconds max_audio_duration{0};
+  std::unique_ptr<objectstore::ObjectStores> store;
   // The operator's own LLM endpoints (ollama_url, openai_url, bedrock_url) are destinations
   // this binary's configuration named: allowed through the egress policy.
   fleet::WorkerKit kit{
@@ -37,6 +43,11 @@ struct Analyze {
     spec.add_string("sentiment_lexicon", &lexicon_path, "./.local/assets/vader-1.1.3/vader_lexicon.txt",
                     "VADER lexicon file (scripts/fetch-assets.sh installs it).");
     llm.declare(spec);
+    object_store.declare(spec);
+    spec.add_int("audio_max_bytes", &max_audio_bytes, 200LL << 20, 1024, 4LL << 30,
+                 "Largest recording decoded for its redacted copy.");
+    spec.add_duration("audio_max_duration", &max_audio_duration, std::chrono::hours(4), std::chrono::seconds(1),
+                      std::chrono::hours(24), "Longest recording decoded for its redacted copy.");
   }
 
   Status wire(Runtime& rt) {
@@ -53,6 +64,11 @@ struct Analyze {
     agents.emplace(&*llm_cache, rt.metrics(), rt.clock(), llm);
     stage->enable_llm({r.pipeline_configs, *providers, *agents, &r.embeddings, &r.crm_leads});
     stage->enable_live_events(kit.live_events());
+    auto objects = objectstore::ObjectStores::make(object_store, &kit.operator_http(), rt.clock());
+    if (!objects) return std::unexpected(objects.error());
+    store = std::move(*objects);
+    stage->enable_redacted_audio(*store, audio::DecodeLimits{.max_bytes = static_cast<std::uint64_t>(max_audio_bytes),
+                                                             .max_duration = max_audio_duration});
     cache::LiveEvents& live = kit.live_events();
     embed.emplace(pipeline::EmbedStageDeps{
         .knowledge = r.knowledge,

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <string>
 
 #include "cli_env.hpp"
@@ -238,22 +239,28 @@ std::string file_name_for(std::int64_t call_id, std::string_view uri) {
 }
 
 // The calls' recordings in the object store under the business's prefix: (call id, uri).
+// With `redacted`, their redacted copies (transcripts.redacted_audio_uri) too.
 Result<std::vector<std::pair<std::int64_t, std::string>>> owned_recordings(storage::Database& db,
                                                                            objectstore::ObjectStore& store,
-                                                                           const std::string& bid) {
+                                                                           const std::string& bid,
+                                                                           bool redacted = false) {
   std::vector<std::pair<std::int64_t, std::string>> out;
-  std::int64_t after = 0;
-  while (true) {
-    auto r = db.execute(
-        "SELECT id, audio_uri FROM call_records WHERE bid = ? AND id > ? AND audio_uri <> '' ORDER BY id LIMIT ?",
-        {bid, after, kPage});
-    if (!r) return std::unexpected(r.error());
-    for (auto& row : r->rows) {
-      after = row[0].as_int();
-      std::string uri = row[1].take_string();
-      if (store.owns(uri) && store.owned_by(uri, bid)) out.emplace_back(after, std::move(uri));
+  const char* const queries[] = {
+      "SELECT id, audio_uri FROM call_records WHERE bid = ? AND id > ? AND audio_uri <> '' ORDER BY id LIMIT ?",
+      "SELECT call_id, redacted_audio_uri FROM transcripts WHERE bid = ? AND call_id > ? AND "
+      "redacted_audio_uri <> '' ORDER BY call_id LIMIT ?"};
+  for (const char* sql : std::span(queries, redacted ? 2 : 1)) {
+    std::int64_t after = 0;
+    while (true) {
+      auto r = db.execute(sql, {bid, after, kPage});
+      if (!r) return std::unexpected(r.error());
+      for (auto& row : r->rows) {
+        after = row[0].as_int();
+        std::string uri = row[1].take_string();
+        if (store.owns(uri) && store.owned_by(uri, bid)) out.emplace_back(after, std::move(uri));
+      }
+      if (static_cast<int>(r->rows.size()) < kPage) break;
     }
-    if (static_cast<int>(r->rows.size()) < kPage) break;
   }
   return out;
 }
@@ -401,7 +408,7 @@ int run_erase(std::span<char*> args) {
     std::cerr << fmt::format("earshot business erase: object store: {}\n", store.error().message);
     return 1;
   }
-  auto recordings = owned_recordings(db, **store, bid);
+  auto recordings = owned_recordings(db, **store, bid, true);
   if (!recordings) {
     std::cerr << fmt::format("earshot business erase: {}\n", recordings.error().to_string());
     return 1;

@@ -234,7 +234,7 @@ TEST_F(AdminRoutesTest, UserChangesApplyOnlyWhenValidAndOnlyInTheBusiness) {
 
 TEST_F(AdminRoutesTest, ApiKeyScopesAreCheckedAndTheSecretShownOnce) {
   const std::string path = "/api/v1/admin/businesses/acme/api-keys";
-  const std::string scopes_msg = "scopes must be a non-empty list of ingest|read|embed";
+  const std::string scopes_msg = "scopes must be a non-empty list of ingest|read|embed|pii:read";
   expect_invalid(call("POST", path, {{"name", "k"}, {"scopes", Json::array()}}), scopes_msg);
   expect_invalid(call("POST", path, {{"name", "k"}, {"scopes", {"write"}}}), scopes_msg);
   expect_invalid(call("POST", path, {{"name", "k"}, {"scopes", {"embed", "ingest"}}}),

@@ -614,6 +614,12 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
   const auto bid = gw.new_business("detail");
   const auto analyst = gw.user_token(bid, "analyst");
   const auto viewer = gw.user_token(bid, "viewer");
+  // A viewer hears the raw recording only where the business does not redact personal data
+  // (the redacted one: api_pii_redaction_test).
+  ASSERT_EQ(gw.request("PUT", "/api/v1/admin/businesses/" + bid + "/pipeline-config",
+                       gw.login("admin@" + bid + ".test", Gateway::kPassword), {{"redact_pii", false}})
+                .status,
+            200);
   const std::string key = bid + "/rec.wav";
   std::filesystem::create_directories(gw.objects / bid);
   std::string audio(1000, '\0');
@@ -929,6 +935,12 @@ TEST(GatewayAudioLinkAttack, ASignedLinkServesOnlyItsOwnCallOfItsOwnBusinessUnti
   const auto x = gw.new_business("link-x");
   const auto y = gw.new_business("link-y");
   const auto viewer = gw.user_token(x, "viewer");
+  // The links' rules, with the raw recording served to a viewer (a business that redacts
+  // personal data serves its redacted copy instead: api_pii_redaction_test).
+  ASSERT_EQ(gw.request("PUT", "/api/v1/admin/businesses/" + x + "/pipeline-config",
+                       gw.login("admin@" + x + ".test", Gateway::kPassword), {{"redact_pii", false}})
+                .status,
+            200);
   std::string audio(1000, '\0');
   for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<char>(i % 251);
   const auto a = call_with_recording(gw, x, "a.wav", audio);

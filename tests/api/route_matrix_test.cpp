@@ -520,6 +520,10 @@ TEST(GatewayIsolation, EveryCallerKindOnEveryRouteOwnBusinessAndAnother) {
   Business a = make_business(gw, "mx-a");
   Business b = make_business(gw, "mx-b");
   g_call_bid = a.bid;  // POST /api/v1/calls names a recording under the acting business's prefix
+  // The matrix asks who may call each route. What a caller without pii:read receives where the
+  // business redacts personal data (the recording's redacted copy, 409 before one exists) is
+  // api_pii_redaction_test's: here everyone hears the recording.
+  ASSERT_EQ(gw.request("PUT", biz_path(a) + "/pipeline-config", a.admin, {{"redact_pii", false}}).status, 200);
   auto key = [&](std::vector<std::string> scopes) {
     auto r =
         gw.request("POST", biz_path(a) + "/api-keys", a.admin, {{"name", "m" + unique_suffix()}, {"scopes", scopes}});

@@ -10,6 +10,7 @@
 
 #include "earshot/http/egress.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "earshot/storage/transcript_repository.hpp"
 #include "gateway_fixture.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -420,6 +421,169 @@ TEST(TenantAttack, ConfigurationNamingALiteralInternalAddressIsRefusedAtSaveTime
     auto patched = gw.request("PATCH", hook_path, admin, {{"url", "https://" + host + "/hook2"}});
     EXPECT_EQ(patched.status, 200) << host << ": " << patched.body;
   }
+}
+
+// ---- personal data ------------------------------------------------------------------------
+
+// A call of `bid` whose transcript holds a spoken card number, an e-mail and a phone; its
+// stored redaction (as the analyze stage writes it) names `redacted_key` as the recording's
+// redacted copy when given.
+storage::Id call_with_pii(Gateway& gw, const std::string& bid, const std::string& name,
+                          const std::string& redacted_key = "") {
+  const auto rec = put_recording(gw, bid, name + ".wav", "raw recording of " + name);
+  const auto id = seed_call(bid, name, "Pune", 0.1, 0.5, storage::CallStatus::kAnalyzed, rec);
+  storage::MySqlTranscriptRepository transcripts(StorageEnvironment::db());
+  storage::Transcript tr;
+  tr.call_id = id;
+  tr.segments_json = json::array({{{"speaker", "customer"},
+                                   {"start_ms", 0},
+                                   {"end_ms", 9000},
+                                   {"text",
+                                    "card four one one one four one one one mail jane.miller@example.com "
+                                    "phone 415 555 0132 refund"}}})
+                         .dump();
+  tr.full_text = "card four one one one four one one one mail jane.miller@example.com phone 415 555 0132 refund";
+  tr.provider = "test";
+  EXPECT_TRUE(transcripts.put(tenant(bid), tr));
+  if (!redacted_key.empty()) {
+    const auto version = transcripts.get(tenant(bid), id).value().version;
+    storage::TranscriptRedaction r;
+    r.call_id = id;
+    r.version = version;
+    r.segments_json =
+        R"([{"speaker":"customer","start_ms":0,"end_ms":9000,"text":"card [DIGITS] mail [EMAIL] phone [PHONE] refund"}])";
+    r.full_text = "card [DIGITS] mail [EMAIL] phone [PHONE] refund";
+    r.audio_uri = "store://" + redacted_key;
+    EXPECT_TRUE(transcripts.put_redaction(tenant(bid), r).value());
+  }
+  return id;
+}
+
+bool holds_pii(const std::string& body) {
+  for (const char* s : {"4111", "four one one one", "jane.miller", "miller@", "415 555 0132", "555 0132"}) {
+    if (body.find(s) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A viewer (and an analyst, and a "read" key) of a business that redacts asks for the raw
+// text by every route, query parameter and header it might try: nothing answers with it.
+TEST(TenantAttack, ACallerWithoutPiiReadGetsNoRawTextByAnyRouteParameterOrHeader) {
+  auto& gw = gateway();
+  const auto bid = gw.new_business("pii-v");
+  const auto admin = gw.login("admin@" + bid + ".test", Gateway::kPassword, bid);
+  const auto redacted_key = put_recording(gw, bid, "red.wav", "redacted recording");
+  const auto id = std::to_string(call_with_pii(gw, bid, "c1", redacted_key));
+  auto key =
+      gw.request("POST", "/api/v1/admin/businesses/" + bid + "/api-keys", admin, {{"name", "k"}, {"scopes", {"read"}}});
+  ASSERT_EQ(key.status, 201);
+  ASSERT_EQ(gw.request("POST", "/api/v1/calls/" + id + "/notes", admin, {{"body", "card 4111 1111 1111 1111"}}).status,
+            201);
+  const std::vector<std::string> callers = {gw.user_token(bid, "viewer"), gw.user_token(bid, "analyst"),
+                                            key.json["secret"].get<std::string>()};
+  const std::vector<std::string> paths = {"/api/v1/calls/" + id,
+                                          "/api/v1/calls/" + id + "/transcript",
+                                          "/api/v1/calls/" + id + "/notes",
+                                          "/api/v1/calls/" + id + "/audio",
+                                          "/api/v1/calls?q=miller",
+                                          "/api/v1/calls?q=0132",
+                                          "/api/v1/calls?format=csv&q=miller"};
+  const std::vector<std::string> extras = {"",
+                                           "raw=1",
+                                           "pii=1",
+                                           "redact=false",
+                                           "redact_pii=false",
+                                           "unredacted=true",
+                                           "format=json&raw=true",
+                                           "format=txt",
+                                           "format=srt",
+                                           "format=csv",
+                                           "format=raw",
+                                           "bid=" + bid + "&pii=1",
+                                           "scope=pii%3Aread"};
+  const std::vector<httplib::Headers> headers = {{},
+                                                 {{"X-Earshot-Business", bid}},
+                                                 {{"X-Pii-Read", "1"}},
+                                                 {{"X-Earshot-Scope", "pii:read"}},
+                                                 {{"Accept", "text/plain"}}};
+  int probes = 0;
+  for (const auto& who : callers) {
+    for (const auto& path : paths) {
+      for (const auto& extra : extras) {
+        for (const auto& h : headers) {
+          const std::string target =
+              extra.empty() ? path : path + (path.find('?') == std::string::npos ? "?" : "&") + extra;
+          auto r = gw.request("GET", target, who, nullptr, h);
+          ++probes;
+          EXPECT_FALSE(holds_pii(r.body)) << target << " -> " << r.status << " " << r.body;
+          EXPECT_NE(r.body, "raw recording of c1") << target;
+          // A list filter on a word only the raw text holds finds nothing.
+          if (r.status == 200 && path.starts_with("/api/v1/calls?") && !target.contains("csv")) {
+            EXPECT_TRUE(r.json["items"].empty()) << target << " " << r.body;
+          }
+        }
+      }
+    }
+    // The bulk reprocess's filter is the list's: it finds nothing by a raw word either
+    // (analysts only; the others are refused).
+    auto bulk = gw.request("POST", "/api/v1/calls/reprocess?q=miller", who, {{"stage", "analyze"}});
+    if (bulk.status == 202) {
+      EXPECT_EQ(bulk.json["queued"], 0) << bulk.body;
+    }
+  }
+  EXPECT_GT(probes, 500);
+  // The control: the admin reads the raw text, and the list finds the call by its raw word.
+  EXPECT_TRUE(holds_pii(gw.request("GET", "/api/v1/calls/" + id + "/transcript?format=txt", admin).body));
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls?q=miller", admin).json["items"].size(), 1u);
+}
+
+// Another business's redacted recording: not by its call id, not by naming its object on a
+// call of one's own, not through a stored row that names it; and an admin of one business
+// has pii:read only for its own.
+TEST(TenantAttack, AnotherBusinessesRedactedRecordingIsNeverServed) {
+  auto& gw = gateway();
+  const auto victim = gw.new_business("pii-v");
+  const auto attacker = gw.new_business("pii-a");
+  const std::string secret = "victim redacted recording";
+  const auto victim_key = put_recording(gw, victim, "vred.wav", secret);
+  const auto victim_call = std::to_string(call_with_pii(gw, victim, "v1", victim_key));
+  const auto admin = gw.login("admin@" + attacker + ".test", Gateway::kPassword, attacker);
+  const auto viewer = gw.user_token(attacker, "viewer");
+  for (const auto& who : {admin, viewer}) {
+    for (const std::string& path :
+         {"/api/v1/calls/" + victim_call, "/api/v1/calls/" + victim_call + "/audio",
+          "/api/v1/calls/" + victim_call + "/transcript", "/api/v1/calls/" + victim_call + "/transcript?format=csv"}) {
+      auto r = gw.request("GET", path, who);
+      EXPECT_EQ(r.status, 404) << path << " " << r.body;
+      EXPECT_EQ(r.body.find(secret), std::string::npos);
+      EXPECT_FALSE(holds_pii(r.body));
+    }
+    EXPECT_EQ(
+        gw.request("GET", "/api/v1/calls/" + victim_call + "/audio", who, nullptr, {{"X-Earshot-Business", victim}})
+            .status,
+        404);
+  }
+  // Naming the victim's redacted object as a recording is refused like any foreign URI.
+  auto named = gw.request(
+      "POST", "/api/v1/calls", admin,
+      {{"external_id", "steal-red"}, {"audio_uri", "store://" + victim_key}, {"started_at", "2026-11-20T10:00:00Z"}});
+  EXPECT_EQ(named.status, 400) << named.body;
+  // A row of the attacker's naming the victim's object as its redacted copy (as a bug or
+  // older code might store): the viewer gets 403, never the bytes; deleting the call leaves
+  // the victim's object alone.
+  const auto own = std::to_string(call_with_pii(gw, attacker, "a1", victim_key));
+  auto r = gw.request("GET", "/api/v1/calls/" + own + "/audio", viewer);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.body.find(secret), std::string::npos);
+  auto link = gw.request("POST", "/api/v1/calls/" + own + "/audio-url", viewer);
+  ASSERT_EQ(link.status, 200);
+  EXPECT_EQ(gw.request("GET", link.json["url"]).status, 403);
+  EXPECT_EQ(gw.request("DELETE", "/api/v1/calls/" + own, admin).status, 204);
+  std::ifstream in(gw.objects / victim_key, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), secret);
+  // The victim's own viewer hears its redacted copy.
+  const auto victim_viewer = gw.user_token(victim, "viewer");
+  EXPECT_EQ(gw.request("GET", "/api/v1/calls/" + victim_call + "/audio", victim_viewer).body, secret);
 }
 
 }  // namespace

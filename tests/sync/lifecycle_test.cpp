@@ -78,7 +78,8 @@ class LifecycleTest : public ::testing::Test {
     in.audio_uri = *uri;
     in.started_at = storage::to_timestamp(clock.now() - std::chrono::days(days_ago));
     const Id id = r.calls.upsert(t, in)->id;
-    EXPECT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en", 0}));
+    EXPECT_TRUE(
+        r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en", 0, std::nullopt, "", false}));
     storage::CallMetrics m;
     m.call_id = id;
     EXPECT_TRUE(r.metrics.put(t, m));
@@ -174,6 +175,39 @@ TEST_F(LifecycleTest, ACallPastRetentionLeavesNothingBehind) {
   clock.advance(std::chrono::days(2));
   EXPECT_EQ(s.sweep(t.bid()).calls_purged, 1);
   EXPECT_EQ(rows_of(t, new_call), 0);
+}
+
+// The recording's redacted copy (written by the analyze stage) goes with its call, also when
+// the transcript was rewritten since the copy was made (the copy is then stale, still the call's).
+TEST_F(LifecycleTest, TheRecordingsRedactedCopyGoesWithItsCall) {
+  const TenantId t = new_tenant("life-red");
+  configure(t, 30, false);
+  auto& r = repos->repos();
+  std::vector<std::string> copies;
+  for (const char* ext : {"red-current", "red-stale"}) {
+    const Id id = full_call(t, ext, 31);
+    const std::vector<std::uint8_t> bytes(32, 3);
+    auto copy = store->write(fmt::format("{}/redacted/{}.wav", t.bid(), id), bytes);
+    ASSERT_TRUE(copy);
+    copies.push_back(*copy);
+    const auto version = r.transcripts.get(t, id).value().version;
+    storage::TranscriptRedaction red;
+    red.call_id = id;
+    red.version = version;
+    red.segments_json = "[]";
+    red.audio_uri = *copy;
+    ASSERT_TRUE(r.transcripts.put_redaction(t, red).value());
+    if (std::string(ext) == "red-stale") {
+      ASSERT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "again", "p", "en", 0, std::nullopt, "", false}));
+      ASSERT_FALSE(r.transcripts.get(t, id).value().redaction_current);
+    }
+  }
+  auto s = sweeper();
+  auto out = s.sweep(t.bid());
+  EXPECT_TRUE(out.errors.empty()) << out.errors.front();
+  EXPECT_EQ(out.calls_purged, 2);
+  EXPECT_EQ(out.objects_deleted, 4);  // two recordings, two redacted copies
+  for (const auto& uri : copies) EXPECT_EQ(store->stat(uri).error().code, ErrorCode::kNotFound) << uri;
 }
 
 TEST_F(LifecycleTest, BatchesAreBoundedAndTheRestWaitsForTheNextSweep) {

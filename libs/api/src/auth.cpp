@@ -49,7 +49,7 @@ std::optional<Role> role_of(storage::UserRole r) {
 }  // namespace
 
 bool valid_api_key_scope(std::string_view scope) {
-  return scope == "ingest" || scope == "read" || scope == "embed";
+  return scope == "ingest" || scope == "read" || scope == "embed" || scope == "pii:read";
 }
 
 AuthService::AuthService(AuthRepositories repos, const JwtCodec& jwt, const Clock& clock,

@@ -188,12 +188,12 @@ Json key_json(const storage::ApiKey& k) {
 // key is read-only.
 Result<std::vector<std::string>> parse_scopes(const Json& b) {
   if (!b.contains("scopes") || !b["scopes"].is_array() || b["scopes"].empty()) {
-    return invalid("scopes must be a non-empty list of ingest|read|embed");
+    return invalid("scopes must be a non-empty list of ingest|read|embed|pii:read");
   }
   std::vector<std::string> scopes;
   for (const auto& sc : b["scopes"]) {
     if (!sc.is_string() || !valid_api_key_scope(sc.get<std::string>())) {
-      return invalid("scopes must be a non-empty list of ingest|read|embed");
+      return invalid("scopes must be a non-empty list of ingest|read|embed|pii:read");
     }
     if (std::find(scopes.begin(), scopes.end(), sc.get<std::string>()) == scopes.end()) {
       scopes.push_back(sc.get<std::string>());
@@ -202,6 +202,10 @@ Result<std::vector<std::string>> parse_scopes(const Json& b) {
   const bool embed = std::find(scopes.begin(), scopes.end(), "embed") != scopes.end();
   if (embed && scopes.size() > 1 && std::find(scopes.begin(), scopes.end(), "ingest") != scopes.end()) {
     return invalid("embed keys are read-only: they cannot also have ingest");
+  }
+  // An embed key lives in a page anyone may open: it reads what viewers read.
+  if (embed && std::find(scopes.begin(), scopes.end(), "pii:read") != scopes.end()) {
+    return invalid("embed keys read redacted text: they cannot also have pii:read");
   }
   return scopes;
 }

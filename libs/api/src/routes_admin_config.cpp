@@ -48,6 +48,7 @@ Json pipeline_json(const storage::PipelineConfig& c) {
               {"rate_limit_per_min", c.rate_limit_per_min},
               {"retention_days", c.retention_days},
               {"hash_phone_after_analysis", c.hash_phone_after_analysis},
+              {"redact_pii", c.redact_pii},
               {"channel_roles", detail::parsed(c.channel_roles_json)},
               {"secrets_set", secrets},
               {"version", c.version}};
@@ -111,7 +112,7 @@ Status apply_pipeline_sections(const Json& b, storage::PipelineConfig& c) {
 }
 
 // The single-valued settings of `b` over `c`: lead filter mode, providers, language, country
-// code, limits and phone hashing.
+// code, limits, phone hashing and PII redaction.
 Status apply_pipeline_settings(const Json& b, storage::PipelineConfig& c) {
   if (b.contains("lead_filter_mode")) {
     const Json& m = b["lead_filter_mode"];
@@ -163,6 +164,9 @@ Status apply_pipeline_settings(const Json& b, storage::PipelineConfig& c) {
   auto hp = detail::bool_field(b, "hash_phone_after_analysis");
   if (!hp) return std::unexpected(hp.error());
   c.hash_phone_after_analysis = hp->value_or(c.hash_phone_after_analysis);
+  auto rp = detail::bool_field(b, "redact_pii");
+  if (!rp) return std::unexpected(rp.error());
+  c.redact_pii = rp->value_or(c.redact_pii);
   return {};
 }
 
@@ -190,7 +194,7 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
   if (auto st = detail::only_fields(
           b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider", "stt_options", "llm_chain",
               "embedding_provider", "language", "default_country_code", "concurrency", "rate_limit_per_min",
-              "retention_days", "hash_phone_after_analysis", "channel_roles", "secrets"});
+              "retention_days", "hash_phone_after_analysis", "redact_pii", "channel_roles", "secrets"});
       !st) {
     return st;
   }

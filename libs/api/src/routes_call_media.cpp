@@ -1,13 +1,17 @@
 // /api/v1/calls/{id}/audio (the recording, streamed from the object store, with byte ranges;
 // with credentials or a signed link from POST .../audio-url) and /api/v1/calls/{id}/transcript
-// (export as json, txt or srt). Pieces of add_call_routes.
+// (export as json, txt, srt or csv). A caller without pii:read of a business that redacts gets
+// the redacted transcript and the recording's redacted copy (pii_access.hpp). Pieces of
+// add_call_routes.
 #include <charconv>
 
 #include "earshot/api/audio_link.hpp"
 #include "earshot/api/gateway.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/objectstore/object_store.hpp"
+#include "earshot/pipeline/redaction.hpp"
 #include "earshot/storage/transcript_repository.hpp"
+#include "pii_access.hpp"
 #include "route_util.hpp"
 #include "routes_calls.hpp"
 
@@ -24,8 +28,23 @@ std::string clock_text(std::int64_t ms, char frac_sep) {
   return fmt::format("{:02}:{:02}:{:02}{}{:03}", h, m, sec, frac_sep, ms % 1000);
 }
 
-Result<Reply> export_transcript(const storage::Transcript& tr, const std::string& format, std::int64_t call_id) {
-  Json segs = detail::parsed(tr.segments_json);
+// One CSV field: quoted when it holds a separator, a quote or a line break; a leading
+// = + - @ is prefixed with ' so spreadsheets do not read it as a formula.
+std::string csv_field(std::string v) {
+  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v.insert(0, 1, '\'');
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+// `redact`: the redacted segments (stored, or made now) and the full text joined from them.
+Result<Reply> export_transcript(const storage::Transcript& tr, const std::string& format, std::int64_t call_id,
+                                bool redact) {
+  Json segs = detail::parsed(redact ? detail::redacted_segments(tr) : tr.segments_json);
   if (!segs.is_array()) segs = Json::array();
   auto seg_text = [](const Json& s, const char* k) -> std::string {
     auto it = s.find(k);
@@ -38,11 +57,19 @@ Result<Reply> export_transcript(const storage::Transcript& tr, const std::string
   Reply r;
   const std::string base = fmt::format("call-{}-transcript", call_id);
   if (format == "json") {
+    std::string text = tr.full_text;
+    if (redact) {
+      text.clear();
+      for (const auto& s : segs) {
+        if (!text.empty()) text += '\n';
+        text += seg_text(s, "text");
+      }
+    }
     r = Reply::ok(Json{{"call_id", call_id},
                        {"language", tr.language},
                        {"provider", tr.provider},
                        {"segments", segs},
-                       {"text", tr.full_text}});
+                       {"text", text}});
     r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.json\"", base));
   } else if (format == "txt") {
     std::string out;
@@ -61,8 +88,16 @@ Result<Reply> export_transcript(const storage::Transcript& tr, const std::string
     }
     r = Reply::text(out, "application/x-subrip; charset=utf-8");
     r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.srt\"", base));
+  } else if (format == "csv") {
+    std::string out = "start_ms,end_ms,speaker,text\r\n";
+    for (const auto& s : segs) {
+      out += fmt::format("{},{},{},{}\r\n", seg_ms(s, "start_ms"), seg_ms(s, "end_ms"),
+                         csv_field(seg_text(s, "speaker")), csv_field(seg_text(s, "text")));
+    }
+    r = Reply::text(out, "text/csv; charset=utf-8");
+    r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.csv\"", base));
   } else {
-    return invalid("format must be json|txt|srt");
+    return invalid("format must be json|txt|srt|csv");
   }
   return r;
 }
@@ -108,6 +143,19 @@ std::optional<std::optional<ByteRange>> parse_range(const std::string& h, std::u
   return std::optional<ByteRange>(ByteRange{a, std::min(b, size - 1)});
 }
 
+// The recording a caller who must not read personal data may hear: the redacted copy the
+// analyze stage made from the call's current transcript. 409 while there is none (never the
+// raw recording).
+Result<std::string> redacted_recording(GatewayServices& s, const Request& req, const storage::CallRecord& c) {
+  auto tr = s.repos.transcripts.get(detail::tenant_of(req.caller_bid()), c.id);
+  if (!tr && tr.error().code != ErrorCode::kNotFound) return std::unexpected(tr.error());
+  if (!tr || tr->redacted_audio_uri.empty() || !tr->redaction_current) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "the redacted copy of this recording is not made yet (it is made when the call is analysed)");
+  }
+  return tr->redacted_audio_uri;
+}
+
 Result<Reply> stream_audio(GatewayServices& s, const std::shared_ptr<objectstore::ObjectStore>& objects,
                            const Request& req) {
   auto c = own_call(s, req);
@@ -119,6 +167,19 @@ Result<Reply> stream_audio(GatewayServices& s, const std::shared_ptr<objectstore
     log::warn("call names a recording outside its business's prefix; not streamed",
               {{"call_id", std::to_string(c->id)}, {"reason", st.error().message}});
     return make_error(ErrorCode::kPermissionDenied, "this call's recording is not under the business's prefix");
+  }
+  auto redact = detail::must_redact(s, req);
+  if (!redact) return std::unexpected(redact.error());
+  if (*redact) {
+    auto uri = redacted_recording(s, req, *c);
+    if (!uri) return std::unexpected(uri.error());
+    // The copy is checked like the recording: under the business's own prefix.
+    if (!objects->owns(*uri) || !objects->owned_by(*uri, req.caller_bid())) {
+      log::warn("redacted copy outside the business's prefix; not streamed", {{"call_id", std::to_string(c->id)}});
+      return make_error(ErrorCode::kPermissionDenied,
+                        "this call's redacted recording is not under the business's prefix");
+    }
+    c->audio_uri = *uri;
   }
   auto info = objects->stat(c->audio_uri);
   if (!info) {
@@ -159,12 +220,15 @@ Result<Reply> audio_url(GatewayServices& s, const std::shared_ptr<objectstore::O
     return make_error(ErrorCode::kNotFound, "this call has no recording");
   }
   const std::string& bid = req.caller_bid();
-  auto link = AudioLinkSigner(audio_link_key(s.keys), s.clock).sign(bid, c->id);
+  // A caller who may read personal data gets a link that plays the raw recording; anyone
+  // else's link plays what they would hear (the redacted copy where the business redacts).
+  const bool pii = req.principal && detail::may_read_pii(*req.principal);
+  auto link = AudioLinkSigner(audio_link_key(s.keys), s.clock).sign(bid, c->id, pii);
   if (!link) return std::unexpected(link.error());
   const auto expires = storage::Timestamp(std::chrono::seconds(link->exp));
-  return Reply::ok(
-      Json{{"url", fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}&sig={}", c->id, bid, link->exp, link->sig)},
-           {"expires_at", detail::iso(expires)}});
+  return Reply::ok(Json{{"url", fmt::format("/api/v1/calls/{}/audio?bid={}&exp={}&sig={}{}", c->id, bid, link->exp,
+                                            link->sig, pii ? "&pii=1" : "")},
+                        {"expires_at", detail::iso(expires)}});
 }
 
 // The caller a signed link stands for: the business it names, for this call only.
@@ -173,8 +237,12 @@ Result<Principal> link_caller(GatewayServices& s, const Request& req) {
   auto id = req.id_param("id");
   const auto bid = req.query_param("bid").value_or("");
   if (!id || !storage::TenantId::make(bid)) return std::unexpected(bad);
+  // pii=1 marks a link signed for a caller with pii:read (any other value is no link).
+  const auto pii = req.query_param("pii");
+  if (pii && *pii != "1") return std::unexpected(bad);
   const AudioLinkSigner signer(audio_link_key(s.keys), s.clock);
-  if (auto st = signer.verify(bid, *id, req.query_param("exp").value_or(""), req.query_param("sig").value_or(""));
+  if (auto st = signer.verify(bid, *id, req.query_param("exp").value_or(""), req.query_param("sig").value_or(""),
+                              pii.has_value());
       !st) {
     return std::unexpected(st.error());
   }
@@ -190,6 +258,7 @@ Result<Principal> link_caller(GatewayServices& s, const Request& req) {
   p.id = *id;
   p.bid = bid;
   p.role = Role::kViewer;
+  if (pii) p.scopes.emplace_back(detail::kPiiReadScope);
   return p;
 }
 
@@ -209,6 +278,8 @@ void add_call_audio_routes(Router& router, GatewayServices& s, const CallPolicie
 void add_call_transcript_routes(Router& router, GatewayServices& s, const CallPolicies& p) {
   router.add("GET", "/api/v1/calls/{id}/transcript", p.read, [&s](const Request& req) -> Result<Reply> {
     if (auto st = detail::only_query(req, {"format"}); !st) return std::unexpected(st.error());
+    auto redact = detail::must_redact(s, req);
+    if (!redact) return std::unexpected(redact.error());
     auto c = own_call(s, req);
     if (!c) return std::unexpected(c.error());
     auto& transcripts = s.repos.transcripts;
@@ -217,7 +288,7 @@ void add_call_transcript_routes(Router& router, GatewayServices& s, const CallPo
       if (tr.error().code == ErrorCode::kNotFound) return make_error(ErrorCode::kNotFound, "no transcript yet");
       return std::unexpected(tr.error());
     }
-    return export_transcript(*tr, req.query_param("format").value_or("json"), c->id);
+    return export_transcript(*tr, req.query_param("format").value_or("json"), c->id, *redact);
   });
 }
 

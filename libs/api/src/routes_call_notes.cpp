@@ -1,7 +1,10 @@
-// /api/v1/calls/{id}/notes: analysts' notes on a call. A piece of add_call_routes.
+// /api/v1/calls/{id}/notes: analysts' notes on a call (personal data in them redacted for a
+// caller without pii:read, like the transcript). A piece of add_call_routes.
 #include "earshot/api/gateway.hpp"
 #include "earshot/api/json_writer.hpp"
+#include "earshot/pipeline/redaction.hpp"
 #include "earshot/storage/note_repository.hpp"
+#include "pii_access.hpp"
 #include "route_util.hpp"
 #include "routes_calls.hpp"
 
@@ -9,10 +12,10 @@ namespace earshot::api::calls {
 
 namespace {
 
-Json note_json(const storage::CallNote& n) {
+Json note_json(const storage::CallNote& n, bool redact = false) {
   std::string text;
   JsonWriter w(text);
-  write_note(w, n);
+  write_note(w, n, redact);
   return Json::parse(text);
 }
 
@@ -69,9 +72,10 @@ Result<Reply> delete_note(GatewayServices& s, const Request& req) {
 
 }  // namespace
 
-void write_note(JsonWriter& w, const storage::CallNote& n) {
+void write_note(JsonWriter& w, const storage::CallNote& n, bool redact) {
   w.begin_object();
-  w.field("id", n.id).field("author_user_id", n.author_user_id).field("body", n.body);
+  w.field("id", n.id).field("author_user_id", n.author_user_id);
+  w.field("body", redact ? pipeline::redact_text(n.body) : n.body);
   w.key("created_at").timestamp(n.created_at);
   w.end_object();
 }
@@ -83,8 +87,10 @@ void add_call_notes_routes(Router& router, GatewayServices& s, const CallPolicie
     auto& notes = s.repos.notes;
     auto nl = notes.list_for_call(detail::tenant_of(req.caller_bid()), c->id);
     if (!nl) return std::unexpected(nl.error());
+    auto redact = detail::must_redact(s, req);
+    if (!redact) return std::unexpected(redact.error());
     Json items = Json::array();
-    for (const auto& n : *nl) items.push_back(note_json(n));
+    for (const auto& n : *nl) items.push_back(note_json(n, *redact));
     return Reply::ok(Json{{"items", items}});
   });
   router.add("POST", "/api/v1/calls/{id}/notes", p.analyst, [&s](const Request& req) { return create_note(s, req); });

@@ -134,6 +134,7 @@ Result<Reply> reprocess_calls(GatewayServices& s, const Request& req) {
   if (!max) return std::unexpected(max.error());
   auto q = parse_filters(req, false);  // also refuses any query parameter but the list's filters
   if (!q) return std::unexpected(q.error());
+  if (auto st = redact_text_filter(s, req, *q); !st) return std::unexpected(st.error());
   const auto t = detail::tenant_of(req.caller_bid());
   auto matched = matching_calls(s, t, *q, max->value_or(10000));
   if (!matched) return std::unexpected(matched.error());

@@ -11,10 +11,13 @@
 #include "earshot/api/json_writer.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/objectstore/object_store.hpp"
+#include "earshot/pipeline/redaction.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/call_detail_repository.hpp"
 #include "earshot/storage/phone.hpp"
+#include "earshot/storage/transcript_repository.hpp"
+#include "pii_access.hpp"
 #include "route_util.hpp"
 
 namespace earshot::api {
@@ -155,12 +158,15 @@ std::string call_page_body(const storage::CallPage& page) {
 Result<Reply> list_calls(GatewayServices& s, const Request& req) {
   auto q = parse_filters(req, true);
   if (!q) return std::unexpected(q.error());
+  if (auto st = redact_text_filter(s, req, *q); !st) return std::unexpected(st.error());
   // Pages (the first and those after a cursor) come from the cache while none of the
   // business's calls changed (list_cache.hpp); the generation is read before the
   // database is asked.
   const std::string& bid = req.caller_bid();
   const bool cacheable = s.list_cache != nullptr && s.list_cache->enabled();
-  const std::string cache_key = cacheable ? ListCache::key_of(req) : std::string();
+  // The text filter matches the raw or the redacted transcript: never one page for both.
+  const std::string cache_key =
+      cacheable ? ListCache::key_of(req) + (q->text_redacted ? "\x1fredacted" : "") : std::string();
   const std::uint64_t generation = cacheable ? s.list_cache->generation(bid) : 0;
   if (cacheable) {
     if (auto hit = s.list_cache->find(bid, cache_key)) return std::move(*hit);
@@ -274,8 +280,9 @@ Result<Reply> create_call(GatewayServices& s, const Request& req) {
 }
 
 // Written straight into the body; stored JSON (metadata, segments, outputs, spans) is copied
-// in as stored (json_writer.hpp).
-std::string call_detail_body(const storage::CallDetail& d) {
+// in as stored (json_writer.hpp). With `redact` (a caller without pii:read, docs/security.md):
+// the redacted transcript, and every text of the analyses, escalations and notes redacted.
+std::string call_detail_body(const storage::CallDetail& d, bool redact) {
   std::string body;
   const storage::CallRecord& c = d.call;
   const auto& tr = d.transcript;
@@ -294,7 +301,7 @@ std::string call_detail_body(const storage::CallDetail& d) {
   w.key("transcript");
   if (tr) {
     w.begin_object().field("language", tr->language).field("provider", tr->provider);
-    w.key("segments").raw(tr->segments_json);
+    w.key("segments").raw(redact ? detail::redacted_segments(*tr) : tr->segments_json);
     w.end_object();
   } else {
     w.null();
@@ -304,7 +311,7 @@ std::string call_detail_body(const storage::CallDetail& d) {
     w.begin_object().field("id", a.id).field("agent_config_id", a.agent_config_id);
     w.field("agent", a.agent_name).field("kind", a.agent_kind);
     w.field("agent_version", a.agent_version);
-    w.key("output").raw(a.output_json);
+    w.key("output").raw(redact ? detail::redact_json_text(a.output_json) : a.output_json);
     w.field("model", a.model);
     w.key("created_at").timestamp(a.created_at);
     w.end_object();
@@ -320,7 +327,8 @@ std::string call_detail_body(const storage::CallDetail& d) {
   w.key("qa").begin_object().field("score", c.qa_score).end_object();
   w.key("escalations").begin_array();
   for (const auto& e : d.escalations) {
-    w.begin_object().field("id", e.id).field("reason", e.reason).field("severity", e.severity);
+    w.begin_object().field("id", e.id);
+    w.field("reason", redact ? pipeline::redact_text(e.reason) : e.reason).field("severity", e.severity);
     w.field("status", e.status);
     w.key("created_at").timestamp(e.created_at);
     w.key("resolved_at").timestamp(e.resolved_at);
@@ -328,7 +336,7 @@ std::string call_detail_body(const storage::CallDetail& d) {
   }
   w.end_array();
   w.key("notes").begin_array();
-  for (const auto& n : d.notes) write_note(w, n);
+  for (const auto& n : d.notes) write_note(w, n, redact);
   w.end_array();
   w.end_object();
   return body;
@@ -346,6 +354,15 @@ Result<Reply> delete_call(GatewayServices& s, objectstore::ObjectStore& objects,
       log::warn("call names a recording outside its business's prefix; the object is left alone",
                 {{"call_id", std::to_string(c->id)}, {"reason", own.error().message}});
     } else if (auto st = objects.remove(c->audio_uri); !st) {
+      return std::unexpected(objectstore::object_store_unavailable(st.error()));
+    }
+  }
+  // The recording's redacted copy (made by the analyze stage) goes with it, under the same rule.
+  auto tr = s.repos.transcripts.get(detail::tenant_of(req.caller_bid()), c->id);
+  if (!tr && tr.error().code != ErrorCode::kNotFound) return std::unexpected(tr.error());
+  if (tr && !tr->redacted_audio_uri.empty() && objects.owns(tr->redacted_audio_uri) &&
+      objects.owned_by(tr->redacted_audio_uri, req.caller_bid())) {
+    if (auto st = objects.remove(tr->redacted_audio_uri); !st) {
       return std::unexpected(objectstore::object_store_unavailable(st.error()));
     }
   }
@@ -420,6 +437,14 @@ Status parse_direction_qa_category(const Request& req, storage::CallListQuery& q
 }
 
 }  // namespace
+
+Status redact_text_filter(GatewayServices& s, const Request& req, storage::CallListQuery& q) {
+  if (!q.text) return {};
+  auto redact = detail::must_redact(s, req);
+  if (!redact) return std::unexpected(redact.error());
+  q.text_redacted = *redact;
+  return {};
+}
 
 // Every value is checked; nothing reaches SQL other than as a bound parameter.
 Result<storage::CallListQuery> parse_filters(const Request& req, bool paging) {
@@ -504,7 +529,9 @@ void add_call_detail_routes(Router& router, GatewayServices& s, const CallPolici
     // Two statements: the call with its transcript and metrics, then its lists (was seven).
     auto d = s.repos.call_details.detail(detail::tenant_of(req.caller_bid()), *id);
     if (!d) return std::unexpected(d.error());
-    return Reply::text(call_detail_body(*d), "application/json");
+    auto redact = detail::must_redact(s, req);
+    if (!redact) return std::unexpected(redact.error());
+    return Reply::text(call_detail_body(*d, *redact), "application/json");
   });
   router.add("DELETE", "/api/v1/calls/{id}", p.admin,
              [&s, objects = s.object_store](const Request& req) { return delete_call(s, *objects, req); });

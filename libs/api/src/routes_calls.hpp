@@ -36,8 +36,12 @@ void publish_event(GatewayServices& s, const std::string& bid, std::string_view 
 // Filters shared by the list and bulk reprocess, and no other query parameter (with
 // `paging`: also sort, order, limit, cursor and format).
 [[nodiscard]] Result<storage::CallListQuery> parse_filters(const Request& req, bool paging);
+// The text filter `q` of `query` matches the redacted transcript when the caller must not read
+// personal data (pii_access.hpp): no word of a raw transcript is ever probed by such a caller.
+[[nodiscard]] Status redact_text_filter(GatewayServices& s, const Request& req, storage::CallListQuery& query);
 
-void write_note(JsonWriter& w, const storage::CallNote& n);
+// A note; with `redact` (a caller without pii:read) its body's personal data redacted.
+void write_note(JsonWriter& w, const storage::CallNote& n, bool redact = false);
 
 // GET /api/v1/calls (the list) and POST /api/v1/calls (ingest one call).
 void add_call_list_routes(Router& router, GatewayServices& s, const CallPolicies& p);

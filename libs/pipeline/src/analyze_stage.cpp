@@ -264,6 +264,11 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   const auto [summary, outcome, escalation] = conclude_call(*segments, tl, matched_names, llm_out.escalations);
 
+  // The redacted transcript and recording (before anything is stored: an unavailable store
+  // retries the message).
+  auto redaction = redact_call(t, *call, *transcript);
+  if (!redaction) return std::unexpected(redaction.error());
+
   // Store.
   if (auto st = d_.metrics.put(t, m); !st) return std::unexpected(st.error());
   if (auto st = d_.category_matches.replace(t, call_id, matches); !st) return std::unexpected(st.error());
@@ -330,6 +335,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   result.at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
   auto recorded = d_.analyses.record(t, call_id, result);
   if (!recorded) return std::unexpected(recorded.error());
+  if (auto st = d_.transcripts.put_redaction(t, *redaction); !st) return std::unexpected(st.error());
   if (llm_ && llm_->embeddings != nullptr && !llm_out.embeddings.empty()) {
     if (auto st = llm_->embeddings->replace(t, call_id, llm_out.embeddings); !st) return std::unexpected(st.error());
   }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/pii.hpp"
+#include "earshot/pipeline/redaction.hpp"
 
 namespace earshot::pipeline {
 
@@ -44,7 +45,17 @@ CallConclusion conclude_call(const std::vector<analytics::TranscriptSegment>& se
     escalation.reason += (escalation.escalate && !escalation.reason.empty() ? "; " : "") + reason;
     escalation.escalate = true;
   }
+  redact_conclusion(out);
   return out;
+}
+
+void redact_conclusion(CallConclusion& c) {
+  // These quote the transcript and leave the platform (webhooks, alerts, CRM notes): they are
+  // stored redacted whatever the business's redaction setting.
+  for (std::string* text : {&c.summary.text, &c.summary.issue, &c.summary.resolution, &c.summary.closing,
+                            &c.outcome.evidence, &c.escalation.reason}) {
+    *text = redact_text(*text);
+  }
 }
 
 std::optional<std::string> agent_escalation(std::string_view agent, const std::string& output_json) {

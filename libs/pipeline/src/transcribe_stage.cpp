@@ -664,6 +664,13 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
                     {"end_ms", seg.end_ms},
                     {"text", seg.text},
                     {"confidence", seg.confidence}});
+    // Word timings, when the provider gave them: the redacted recording's ranges come from
+    // them (redaction.hpp).
+    if (!seg.words.empty()) {
+      auto& words = segs.back()["words"] = nlohmann::json::array();
+      for (const auto& w : seg.words)
+        words.push_back({{"text", w.text}, {"start_ms", w.start_ms}, {"end_ms", w.end_ms}});
+    }
     if (!tr.full_text.empty()) tr.full_text += '\n';
     tr.full_text += seg.text;
     if (seg.speaker == "agent") agent_words += stt::count_words(seg.text);

@@ -128,7 +128,10 @@ void IndexRetriever::pinpoint(const storage::TenantId& t, const std::string& que
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   if (ids.empty()) return;
-  auto segments = transcripts_->segments_of(t, ids);
+  // The redacted transcripts (migration 0014): the hits' texts are redacted chunks, and a
+  // query term must never pick its utterance by a word only the raw text holds. A call
+  // without a current redaction cites its chunk's start.
+  auto segments = transcripts_->redacted_segments_of(t, ids);
   if (!segments) {
     // The hits still cite their chunks' starts; the search itself does not fail for this.
     log::warn("transcripts unreadable: the hits cite their chunks' starts",

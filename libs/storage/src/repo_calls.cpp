@@ -479,9 +479,12 @@ Result<CallPage> MySqlCallRepository::list(const TenantId& t, const CallListQuer
     if (ft.empty()) {
       return make_error(ErrorCode::kInvalidArgument, "search text needs at least one word of 3 or more characters");
     }
-    sql +=
-        " AND id IN (SELECT tr.call_id FROM transcripts tr WHERE tr.bid = ? AND "
-        "MATCH(tr.full_text) AGAINST (? IN BOOLEAN MODE))";
+    // The redacted text for a caller who may not read personal data (migration 0014): a call
+    // whose current transcript has no redacted form yet matches no words.
+    sql += q.text_redacted ? " AND id IN (SELECT tr.call_id FROM transcripts tr WHERE tr.bid = ? AND "
+                             "tr.redacted_version = tr.version AND MATCH(tr.redacted_text) AGAINST (? IN BOOLEAN MODE))"
+                           : " AND id IN (SELECT tr.call_id FROM transcripts tr WHERE tr.bid = ? AND "
+                             "MATCH(tr.full_text) AGAINST (? IN BOOLEAN MODE))";
     p.emplace_back(t.bid());
     p.emplace_back(ft);
   }
@@ -568,6 +571,8 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   // 1. The call, its transcript and its metrics (one row; the full text and the loudness
   // series are not part of the view).
   static const std::string head_sql = call_cols + ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
+                                      "IF(tr.redacted_version = tr.version, tr.redacted_segments, NULL), " +
+                                      "tr.redacted_audio_uri, COALESCE(tr.redacted_version = tr.version, 0), " +
                                       detail::metric_columns("m.", false) +
                                       " FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
                                       "AND tr.bid = c.bid LEFT JOIN call_metrics m ON m.call_id = c.id "
@@ -585,9 +590,12 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
     tr.provider = row[kCallColCount + 2].as_string();
     tr.language = row[kCallColCount + 3].as_string();
     tr.version = row[kCallColCount + 4].as_int();
+    if (!row[kCallColCount + 5].is_null()) tr.redacted_segments_json = row[kCallColCount + 5].as_string();
+    tr.redacted_audio_uri = row[kCallColCount + 6].as_string();
+    tr.redaction_current = row[kCallColCount + 7].as_int() != 0;
     d.transcript = std::move(tr);
   }
-  if (constexpr std::size_t kMetricsAt = kCallColCount + 5; !row[kMetricsAt].is_null()) {
+  if (constexpr std::size_t kMetricsAt = kCallColCount + 8; !row[kMetricsAt].is_null()) {
     d.metrics = detail::to_metrics(row, id, kMetricsAt);
   }
   // 2. Every list of the view in one result, told apart by the first column:
@@ -689,12 +697,17 @@ Result<std::vector<PurgeCandidate>> MySqlCallRepository::purge_candidates(const 
                                                                           int limit) {
   if (limit < 1 || limit > 10000) return make_error(ErrorCode::kInvalidArgument, "limit must be 1..10000");
   auto r = db_.execute(
-      "SELECT id, audio_uri FROM call_records WHERE bid = ? AND started_at < ? ORDER BY started_at, id LIMIT ?",
+      "SELECT c.id, c.audio_uri, COALESCE(tr.redacted_audio_uri, '') FROM call_records c LEFT JOIN transcripts tr "
+      "ON tr.call_id = c.id AND tr.bid = c.bid WHERE c.bid = ? AND c.started_at < ? ORDER BY c.started_at, c.id "
+      "LIMIT ?",
       {t.bid(), cutoff, limit});
   if (!r) return std::unexpected(r.error());
   std::vector<PurgeCandidate> out;
   out.reserve(r->rows.size());
-  for (auto& row : r->rows) out.push_back({.id = row[0].as_int(), .audio_uri = row[1].take_string()});
+  for (auto& row : r->rows) {
+    out.push_back(
+        {.id = row[0].as_int(), .audio_uri = row[1].take_string(), .redacted_audio_uri = row[2].take_string()});
+  }
   return out;
 }
 

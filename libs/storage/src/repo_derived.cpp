@@ -17,7 +17,8 @@ constexpr std::string_view kTranscriptUpsert =
     "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language) "
     "SELECT id, bid, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
     "ON DUPLICATE KEY UPDATE segments = VALUES(segments), full_text = VALUES(full_text), "
-    "provider = VALUES(provider), language = VALUES(language), version = version + 1";
+    "provider = VALUES(provider), language = VALUES(language), version = version + 1, "
+    "redacted_segments = NULL, redacted_text = NULL";
 
 std::vector<Value> transcript_params(const TenantId& t, const Transcript& tr) {
   return {tr.segments_json, tr.full_text, tr.provider, tr.language, tr.call_id, t.bid()};
@@ -34,8 +35,9 @@ Status MySqlTranscriptRepository::put(const TenantId& t, const Transcript& tr) {
 
 Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id) {
   auto r = db_.execute(
-      "SELECT call_id, segments, full_text, provider, language, version FROM transcripts "
-      "WHERE call_id = ? AND bid = ?",
+      "SELECT call_id, segments, full_text, provider, language, version, "
+      "IF(redacted_version = version, redacted_segments, NULL), redacted_audio_uri, "
+      "COALESCE(redacted_version = version, 0) FROM transcripts WHERE call_id = ? AND bid = ?",
       {call_id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("transcript of call", call_id);
@@ -47,7 +49,38 @@ Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id)
   tr.provider = row[3].as_string();
   tr.language = row[4].as_string();
   tr.version = row[5].as_int();
+  if (!row[6].is_null()) tr.redacted_segments_json = row[6].as_string();
+  tr.redacted_audio_uri = row[7].as_string();
+  tr.redaction_current = row[8].as_int() != 0;
   return tr;
+}
+
+Result<bool> MySqlTranscriptRepository::put_redaction(const TenantId& t, const TranscriptRedaction& red) {
+  auto r = db_.execute(
+      "UPDATE transcripts SET redacted_segments = ?, redacted_text = ?, redacted_audio_uri = ?, "
+      "redacted_version = version WHERE call_id = ? AND bid = ? AND version = ?",
+      {red.segments_json, red.full_text, red.audio_uri, red.call_id, t.bid(), red.version});
+  if (!r) return std::unexpected(r.error());
+  return r->affected_rows > 0;
+}
+
+Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::redacted_segments_of(
+    const TenantId& t, std::span<const Id> call_ids) {
+  std::unordered_map<Id, std::string> out;
+  if (call_ids.empty()) return out;
+  if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+  std::vector<Value> p;
+  p.reserve(call_ids.size() + 1);
+  for (const Id id : call_ids) p.emplace_back(id);
+  p.emplace_back(t.bid());
+  auto r = db_.execute(fmt::format("SELECT call_id, redacted_segments FROM transcripts WHERE call_id IN ({}) AND "
+                                   "bid = ? AND redacted_segments IS NOT NULL AND redacted_version = version",
+                                   placeholders(call_ids.size())),
+                       p);
+  if (!r) return std::unexpected(r.error());
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) out.emplace(row[0].as_int(), row[1].take_string());
+  return out;
 }
 
 Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::segments_of(const TenantId& t,

@@ -166,6 +166,17 @@ void LifecycleSweeper::purge(const storage::TenantId& t, int retention_days, Bus
           objects_deleted_.Increment();
         }
       }
+      // The recording's redacted copy (analyze stage), under the same rule.
+      if (!c.redacted_audio_uri.empty() && d_.objects.owns(c.redacted_audio_uri) &&
+          d_.objects.owned_by(c.redacted_audio_uri, t.bid())) {
+        if (auto st = d_.objects.remove(c.redacted_audio_uri); !st) {
+          if (!object_failed) error(out, "objects", st.error().to_string());
+          object_failed = true;
+          continue;  // the call stays until its redacted copy can go
+        }
+        ++out.objects_deleted;
+        objects_deleted_.Increment();
+      }
       ids.push_back(c.id);
     }
     auto removed = d_.calls.remove_many(t, ids);

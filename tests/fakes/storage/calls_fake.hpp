@@ -205,7 +205,7 @@ class FakeCallRepository final : public storage::CallRepository {
     std::vector<std::pair<storage::Timestamp, storage::PurgeCandidate>> found;
     for (const auto& [id, c] : calls_) {
       if (c.bid == t.bid() && c.record.started_at < cutoff) {
-        found.push_back({c.record.started_at, {.id = id, .audio_uri = c.record.audio_uri}});
+        found.push_back({c.record.started_at, {.id = id, .audio_uri = c.record.audio_uri, .redacted_audio_uri = {}}});
       }
     }
     std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {

@@ -33,7 +33,29 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     const auto version = row.version + 1;
     row = tr;
     row.version = version;
+    row.redacted_segments_json.reset();
+    auto& red = redactions_[{t.bid(), tr.call_id}];
+    red.segments_json.clear();  // the audio URI stays, served only for its own version
     return {};
+  }
+
+  Result<bool> put_redaction(const storage::TenantId& t, const storage::TranscriptRedaction& r) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find({t.bid(), r.call_id});
+    if (it == rows_.end() || it->second.version != r.version) return false;
+    redactions_[{t.bid(), r.call_id}] = r;
+    return true;
+  }
+
+  Result<std::unordered_map<storage::Id, std::string>> redacted_segments_of(
+      const storage::TenantId& t, std::span<const storage::Id> call_ids) override {
+    if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");
+    std::lock_guard lock(mu_);
+    std::unordered_map<storage::Id, std::string> out;
+    for (const auto id : call_ids) {
+      if (auto row = current_redaction(t, id)) out.emplace(id, row->segments_json);
+    }
+    return out;
   }
 
   Result<bool> put_transcribed(const storage::TenantId& t, const storage::Transcript& tr, const storage::CallMetrics& m,
@@ -50,7 +72,13 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     std::lock_guard lock(mu_);
     auto it = rows_.find({t.bid(), call_id});
     if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "transcript not found");
-    return it->second;
+    storage::Transcript out = it->second;
+    if (auto red = redactions_.find({t.bid(), call_id}); red != redactions_.end()) {
+      out.redacted_audio_uri = red->second.audio_uri;
+      out.redaction_current = red->second.version == out.version;
+    }
+    if (auto red = current_redaction(t, call_id)) out.redacted_segments_json = red->segments_json;
+    return out;
   }
 
   Result<std::unordered_map<storage::Id, std::string>> segments_of(const storage::TenantId& t,
@@ -87,11 +115,23 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     return out;
   }
 
+  // The redaction stored for the transcript's current version (mu_ held).
+  const storage::TranscriptRedaction* current_redaction(const storage::TenantId& t, storage::Id id) const {
+    auto row = rows_.find({t.bid(), id});
+    auto red = redactions_.find({t.bid(), id});
+    if (row == rows_.end() || red == redactions_.end() || red->second.version != row->second.version ||
+        red->second.segments_json.empty()) {
+      return nullptr;
+    }
+    return &red->second;
+  }
+
   FakeCallRepository& calls_;
   FakeMetricsRepository& metrics_;
   FakeProcessingEventRepository& events_;
   std::mutex mu_;
   std::map<std::pair<std::string, storage::Id>, storage::Transcript> rows_;
+  std::map<std::pair<std::string, storage::Id>, storage::TranscriptRedaction> redactions_;
 };
 
 }  // namespace earshot::testing

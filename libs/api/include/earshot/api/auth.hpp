@@ -134,7 +134,8 @@ class ServiceAuthenticator final : public Authenticator {
 };
 
 // The scopes an API key may carry: "ingest" (send calls), "read" (read calls and analytics),
-// "embed" (read-only key for embedding dashboards; implies read).
+// "embed" (read-only key for embedding dashboards; implies read), "pii:read" (transcripts and
+// recordings raw where the business redacts personal data; never with embed).
 [[nodiscard]] bool valid_api_key_scope(std::string_view scope);
 
 }  // namespace earshot::api

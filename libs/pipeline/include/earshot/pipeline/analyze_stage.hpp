@@ -13,6 +13,12 @@
 // result is stored as a versioned analysis, a failed agent with its reason (the call is still
 // analysed); agent outputs with "escalate": true open an escalation; the redacted transcript
 // is embedded (whole call and chunks). With enable_live_events(): call.status events.
+// Redaction (redaction.hpp): the redacted transcript is stored beside the raw one for the
+// transcript version analysed; with enable_redacted_audio(), a recording in the object store
+// under the business's prefix is decoded and a copy with every PII time range replaced by a
+// 1 kHz tone is written to <bid>/redacted/<call id>.wav (its URI stored with the redacted
+// transcript). A recording that cannot be read or decoded gets no copy (logged); a store
+// that is unavailable retries the message before anything is stored.
 
 #include <map>
 #include <optional>
@@ -20,9 +26,11 @@
 #include <vector>
 
 #include "earshot/analytics/sentiment.hpp"
+#include "earshot/audio/audio.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
+#include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
@@ -66,6 +74,11 @@ class AnalyzeStage final : public queue::StageHandler {
   // Call before the worker starts.
   void enable_llm(AnalyzeLlmDeps deps) { llm_.emplace(deps); }
   void enable_live_events(cache::LiveEvents& events) { live_ = &events; }
+  // The recordings' store (not owned), for the redacted copies; decoding within `limits`.
+  void enable_redacted_audio(objectstore::ObjectStore& store, audio::DecodeLimits limits = {}) {
+    redacted_audio_store_ = &store;
+    decode_limits_ = limits;
+  }
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
 
  private:
@@ -84,12 +97,19 @@ class AnalyzeStage final : public queue::StageHandler {
                                            const storage::CallRecord& call,
                                            const std::vector<analytics::TranscriptSegment>& redacted,
                                            const std::map<std::string, double>& metric_values);
+  // The call's redacted transcript and, with a store, the recording's redacted copy written
+  // (analyze_redaction.cpp). An error only when the store is unavailable (retry).
+  [[nodiscard]] Result<storage::TranscriptRedaction> redact_call(const storage::TenantId& t,
+                                                                 const storage::CallRecord& call,
+                                                                 const storage::Transcript& transcript);
   void publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
                       storage::CallStatus previous, const std::string& reason = {});
 
   AnalyzeStageDeps d_;
   std::optional<AnalyzeLlmDeps> llm_;
   cache::LiveEvents* live_ = nullptr;
+  objectstore::ObjectStore* redacted_audio_store_ = nullptr;
+  audio::DecodeLimits decode_limits_;
   analytics::SentimentAnalyzer analyzer_;
   prometheus::Family<prometheus::Counter>* analyzed_;
   prometheus::Family<prometheus::Counter>* failed_;

@@ -35,6 +35,10 @@ struct CallConclusion {
                                            const std::vector<std::string>& matched_categories,
                                            const std::vector<std::string>& agent_escalations = {});
 
+// Every text of `c` that quotes the transcript (summary, issue, resolution, outcome evidence,
+// escalation reason) with its PII redacted; conclude_call does it.
+void redact_conclusion(CallConclusion& c);
+
 // The escalation an LLM agent's output asks for ({"escalate": true, "escalation_reason": ...}),
 // as "agent NAME: reason"; none when it does not ask or the output is not a JSON object.
 [[nodiscard]] std::optional<std::string> agent_escalation(std::string_view agent, const std::string& output_json);

@@ -14,8 +14,9 @@
 //   KnowledgeRepository::chunks_by_ids with the document title): a row deleted or replaced
 //   since the shard loaded is dropped. The shard is asked for a few more hits than k so that
 //   dropped rows do not shorten the answer; the kept hits are numbered 1..n in rank order.
-// - A call hit cites the moment that answers: the call's transcript is read (scoped to the
-//   tenant, once per call among the hits) and the utterance inside the chunk's range that
+// - A call hit cites the moment that answers: the call's redacted transcript (what the
+//   analyze stage stored for its current version; scoped to the tenant, once per call among
+//   the hits) is read and the utterance inside the chunk's range that
 //   best matches the query (best_utterance, utterances.hpp) gives the hit's start_ms, end_ms
 //   and speaker; the chunk's own range stays in chunk_start_ms / chunk_end_ms. Without a
 //   transcript (none given, none stored, unreadable) or a matching utterance, the hit cites

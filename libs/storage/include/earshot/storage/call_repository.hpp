@@ -67,6 +67,9 @@ struct CallListQuery {
   std::optional<std::string> language;
   std::optional<std::string> city;
   std::optional<std::string> text;  // transcript must contain every word
+  // `text` is matched against the redacted transcript (a caller without pii:read); calls not
+  // redacted yet then never match.
+  bool text_redacted = false;
   std::optional<CallDirection> direction;
   // QA score, inclusive, 0..1 (the scale analyze stores; else kInvalidArgument); a call
   // not scored yet matches neither bound.
@@ -97,7 +100,8 @@ struct CallFilter {
 // A call retention is about to delete.
 struct PurgeCandidate {
   Id id = 0;
-  std::string audio_uri;  // empty when the call has no recording
+  std::string audio_uri;           // empty when the call has no recording
+  std::string redacted_audio_uri;  // the recording's redacted copy (transcripts); empty: none
 };
 
 struct CallPage {

@@ -28,6 +28,9 @@ struct PipelineConfig {
   std::int64_t rate_limit_per_min = 60;
   std::int64_t retention_days = 365;
   bool hash_phone_after_analysis = false;
+  // Transcripts, their exports, search and the recording are served redacted to callers
+  // without pii:read (docs/security.md, "Personal data"); off: everyone reads them raw.
+  bool redact_pii = true;
   std::string channel_roles_json = R"({"0":"agent","1":"customer"})";
   // Passwords and API keys (e.g. "source_db_password", "crm_api_key", "llm_api_key").
   // Plaintext only in memory: stored sealed under a master key.

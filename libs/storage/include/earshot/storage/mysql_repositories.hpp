@@ -141,6 +141,9 @@ class MySqlTranscriptRepository final : public TranscriptRepository {
   Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
                                const ProcessingEvent& event) override;
   Result<Transcript> get(const TenantId& t, Id call_id) override;
+  Result<bool> put_redaction(const TenantId& t, const TranscriptRedaction& r) override;
+  Result<std::unordered_map<Id, std::string>> redacted_segments_of(const TenantId& t,
+                                                                   std::span<const Id> call_ids) override;
   Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t, std::span<const Id> call_ids) override;
   Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
 

@@ -22,6 +22,23 @@ struct Transcript {
   std::string provider;
   std::string language;
   std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
+  // The redacted form the analyze stage stored (put_redaction), read-only; get() and the call
+  // detail fill them. The segments, with every PII finding replaced by its placeholder (no
+  // word timings): nullopt unless made from THIS version. The recording's redacted copy as
+  // last written (empty: none), `redaction_current` when it was made from this version (only
+  // then may it be served; a stale one is still the call's object to delete).
+  std::optional<std::string> redacted_segments_json;
+  std::string redacted_audio_uri;
+  bool redaction_current = false;
+};
+
+// What the analyze stage stores beside transcript version `version` (put_redaction).
+struct TranscriptRedaction {
+  Id call_id = 0;
+  std::int64_t version = 0;          // the transcript version it was made from
+  std::string segments_json = "[]";  // the segments, text redacted, without word timings
+  std::string full_text;             // the redacted texts joined by '\n' (as full_text is)
+  std::string audio_uri;             // the recording's redacted copy; empty: none made
 };
 
 enum class MetricsSource { kAudio, kTranscript };
@@ -74,6 +91,16 @@ class TranscriptRepository {
   [[nodiscard]] virtual Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
                                                      const ProcessingEvent& event) = 0;
   [[nodiscard]] virtual Result<Transcript> get(const TenantId& t, Id call_id) = 0;
+  // Stores the redacted form of transcript version `r.version`. False (nothing written) when
+  // the transcript is not at that version any more (rewritten meanwhile) or is not the
+  // tenant's. A rewrite (put) clears the redacted segments and text; the audio URI stays
+  // (its object is the call's until the call goes) but is served only while its version is
+  // the transcript's.
+  [[nodiscard]] virtual Result<bool> put_redaction(const TenantId& t, const TranscriptRedaction& r) = 0;
+  // The redacted segments JSON of the tenant's calls among `call_ids` (at most 1000) whose
+  // current transcript has one; the others are absent.
+  [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> redacted_segments_of(
+      const TenantId& t, std::span<const Id> call_ids) = 0;
   // The segments JSON of the tenant's calls among `call_ids` in one query (at most 1000 ids,
   // else kInvalidArgument); a call without a transcript, or not the tenant's, is absent.
   [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t,
