@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <ctime>
 #include <numbers>
 
 #include "earshot/audio/audio.hpp"
@@ -120,6 +121,12 @@ std::size_t word_errors(const std::vector<std::string>& r, const std::vector<std
     std::swap(prev, cur);
   }
   return prev[h.size()];
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::vector<std::string> read_sentences(const std::string& path) {

@@ -28,6 +28,9 @@ inline const std::vector<std::string> kTelephoneVoices = {"kal", "awb", "slt", "
 // insertions).
 [[nodiscard]] std::size_t word_errors(const std::vector<std::string>& ref, const std::vector<std::string>& hyp);
 
+// CPU time of the calling thread in seconds (real-time factors on a shared machine).
+[[nodiscard]] double thread_cpu_seconds();
+
 // The non-empty lines of a sentence file that do not start with '#'.
 [[nodiscard]] std::vector<std::string> read_sentences(const std::string& path);
 
