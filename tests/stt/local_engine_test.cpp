@@ -2,6 +2,8 @@
 // error rate on the two held-out call-center sets with floors, a made-up product name that
 // is recognised only with the business's vocabulary, off-domain speech still decoded, and
 // bad options refused. Figures are printed and recorded as test properties.
+#include "earshot/stt/local_engine.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "earshot/audio/vad.hpp"
-#include "earshot/stt/local_engine.hpp"
 #include "earshot/stt/vocabulary.hpp"
 #include "stt/telephone_speech.hpp"
 
@@ -39,7 +40,8 @@ WerResult measure(LocalEngine& engine, const std::vector<std::string>& sentences
   std::size_t errors = 0, words = 0;
   double audio_s = 0, cpu_s = 0;
   for (std::size_t i = 0; i < sentences.size(); ++i) {
-    const auto samples = earshot::testing::telephone_speech(sentences[i], kTelephoneVoices[i % kTelephoneVoices.size()]);
+    const auto samples =
+        earshot::testing::telephone_speech(sentences[i], kTelephoneVoices[i % kTelephoneVoices.size()]);
     EXPECT_FALSE(samples.empty()) << "flite failed on: " << sentences[i];
     audio_s += static_cast<double>(samples.size()) / 8000.0;
     const double t0 = earshot::testing::thread_cpu_seconds();
@@ -117,7 +119,8 @@ TEST(LocalEngineVocabulary, MadeUpProductNameNeedsTheVocabulary) {
   ASSERT_TRUE(plain.has_value() && vocab.has_value());
   int found_plain = 0, found_vocab = 0;
   for (std::size_t i = 0; i < sentences.size(); ++i) {
-    const auto samples = earshot::testing::telephone_speech(sentences[i], kTelephoneVoices[i % kTelephoneVoices.size()]);
+    const auto samples =
+        earshot::testing::telephone_speech(sentences[i], kTelephoneVoices[i % kTelephoneVoices.size()]);
     const auto a = decode(**plain, samples);
     const auto b = decode(**vocab, samples);
     fmt::print("  {}\n    without: {}\n    with:    {}\n", sentences[i], a, b);

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <ctime>
+#include <fstream>
 #include <numbers>
 
 #include "earshot/audio/audio.hpp"
@@ -78,9 +78,8 @@ std::vector<float> telephone_channel(std::vector<float> s) {
 
 std::vector<float> telephone_speech(const std::string& text, const std::string& voice) {
   static std::atomic<int> counter{0};
-  const std::string base =
-      fmt::format("{}/earshot-tel-{}-{}", std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp",
-                  ::getpid(), counter++);
+  const std::string base = fmt::format(
+      "{}/earshot-tel-{}-{}", std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp", ::getpid(), counter++);
   std::ofstream(base + ".txt") << text;
   const std::string cmd = fmt::format("flite -voice {} -f {}.txt -o {}.wav", voice, base, base);
   const int rc = std::system(cmd.c_str());

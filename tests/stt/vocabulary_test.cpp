@@ -1,11 +1,11 @@
 // The pocketsphinx provider's stt_options: vocabulary parsing, its limits and errors, and the
 // letter rules that spell names the dictionary lacks.
+#include "earshot/stt/vocabulary.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "earshot/stt/vocabulary.hpp"
 
 namespace earshot::stt {
 namespace {

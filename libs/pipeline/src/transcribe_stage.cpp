@@ -141,7 +141,7 @@ Result<std::vector<stt::VocabularyWord>> local_vocabulary(const std::string& stt
 
 // Engines per calling thread, one per vocabulary (the decoder's dictionary and language
 // model hold the words), the least recently used dropped beyond this many.
-constexpr std::size_t kEnginesPerThread = 3;
+constexpr std::size_t kEnginesPerThread = 2;
 
 }  // namespace
 
@@ -152,7 +152,8 @@ Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const s
     auto vocabulary = local_vocabulary(config.stt_options_json);
     if (!vocabulary) return std::unexpected(vocabulary.error());
     std::string key;
-    for (const auto& v : *vocabulary) key += fmt::format("{}|{}|{}|{};", v.word, v.sounds_like, v.pronunciation, v.boost);
+    for (const auto& v : *vocabulary)
+      key += fmt::format("{}|{}|{}|{};", v.word, v.sounds_like, v.pronunciation, v.boost);
     thread_local std::deque<std::pair<std::string, std::shared_ptr<LocalTranscriber>>> engines;
     for (auto it = engines.begin(); it != engines.end(); ++it) {
       if (it->first != key) continue;

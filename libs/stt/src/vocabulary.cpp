@@ -11,10 +11,9 @@
 namespace earshot::stt {
 namespace {
 
-constexpr std::array<std::string_view, 39> kPhones = {"AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D",  "DH",
-                                                      "EH", "ER", "EY", "F",  "G",  "HH", "IH", "IY", "JH", "K",
-                                                      "L",  "M",  "N",  "NG", "OW", "OY", "P",  "R",  "S",  "SH",
-                                                      "T",  "TH", "UH", "UW", "V",  "W",  "Y",  "Z",  "ZH"};
+constexpr std::array<std::string_view, 39> kPhones = {
+    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F",  "G", "HH", "IH", "IY", "JH", "K",
+    "L",  "M",  "N",  "NG", "OW", "OY", "P", "R",  "S", "SH", "T",  "TH", "UH", "UW", "V", "W",  "Y",  "Z",  "ZH"};
 
 constexpr std::size_t kMaxWordChars = 32;
 constexpr std::size_t kMaxSoundsLikeWords = 6;
@@ -117,13 +116,14 @@ Result<LocalSttOptions> parse_local_stt_options(std::string_view text) {
   LocalSttOptions out;
   for (const auto& [key, value] : j.items()) {
     if (key != "vocabulary") {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("stt options: '{}' is not a known key of the pocketsphinx engine (vocabulary)", key));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("stt options: '{}' is not a known key of the pocketsphinx engine (vocabulary)", key));
     }
     if (!value.is_array()) return make_error(ErrorCode::kInvalidArgument, "stt options: vocabulary must be a list");
     if (value.size() > kMaxVocabularyWords) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("stt options: vocabulary has {} words, at most {}", value.size(), kMaxVocabularyWords));
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("stt options: vocabulary has {} words, at most {}",
+                                                                 value.size(), kMaxVocabularyWords));
     }
     for (std::size_t i = 0; i < value.size(); ++i) {
       auto v = parse_entry(value[i], i);
@@ -152,13 +152,13 @@ std::string letter_pronunciation(std::string_view word) {
     std::string_view phones;
   };
   static constexpr std::array<Rule, 46> kRules = {{
-      {"tion", "SH AH N"}, {"sion", "ZH AH N"}, {"igh", "AY"},  {"tch", "CH"},   {"dge", "JH"},   {"sch", "S K"},
-      {"ph", "F"},         {"sh", "SH"},        {"ch", "CH"},   {"th", "TH"},    {"ck", "K"},     {"ng", "NG"},
-      {"qu", "K W"},       {"wh", "W"},         {"kn", "N"},    {"wr", "R"},     {"gh", "G"},     {"ee", "IY"},
-      {"ea", "IY"},        {"oo", "UW"},        {"ou", "AW"},   {"ow", "OW"},    {"ai", "EY"},    {"ay", "EY"},
-      {"ey", "IY"},        {"oa", "OW"},        {"oi", "OY"},   {"oy", "OY"},    {"au", "AO"},    {"aw", "AO"},
-      {"ie", "IY"},        {"ei", "EY"},        {"ue", "UW"},   {"ew", "UW"},    {"er", "ER"},    {"ir", "ER"},
-      {"ur", "ER"},        {"ar", "AA R"},      {"or", "AO R"}, {"x", "K S"},    {"j", "JH"},     {"y", "Y"},
+      {"tion", "SH AH N"}, {"sion", "ZH AH N"}, {"igh", "AY"},  {"tch", "CH"}, {"dge", "JH"}, {"sch", "S K"},
+      {"ph", "F"},         {"sh", "SH"},        {"ch", "CH"},   {"th", "TH"},  {"ck", "K"},   {"ng", "NG"},
+      {"qu", "K W"},       {"wh", "W"},         {"kn", "N"},    {"wr", "R"},   {"gh", "G"},   {"ee", "IY"},
+      {"ea", "IY"},        {"oo", "UW"},        {"ou", "AW"},   {"ow", "OW"},  {"ai", "EY"},  {"ay", "EY"},
+      {"ey", "IY"},        {"oa", "OW"},        {"oi", "OY"},   {"oy", "OY"},  {"au", "AO"},  {"aw", "AO"},
+      {"ie", "IY"},        {"ei", "EY"},        {"ue", "UW"},   {"ew", "UW"},  {"er", "ER"},  {"ir", "ER"},
+      {"ur", "ER"},        {"ar", "AA R"},      {"or", "AO R"}, {"x", "K S"},  {"j", "JH"},   {"y", "Y"},
       {"w", "W"},          {"z", "Z"},          {"v", "V"},     {"q", "K"},
   }};
   static constexpr std::array<Rule, 12> kSingles = {{{"b", "B"},

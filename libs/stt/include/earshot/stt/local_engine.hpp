@@ -34,7 +34,7 @@ enum class FrontEnd { kNarrowband, kWideband };
 
 struct LocalEngineOptions {
   std::string model_dir = "/usr/share/pocketsphinx/model/en-us";
-  double language_weight = 5.0;
+  double language_weight = 7.0;
   FrontEnd telephone_front_end = FrontEnd::kWideband;
   double call_center_weight = 0.5;  // in [0, 1)
   std::vector<VocabularyWord> vocabulary;
