@@ -462,5 +462,29 @@ TEST_F(AdminRoutesTest, ProviderNamesAreTheFormsTheProvidersUnderstand) {
   EXPECT_EQ(queues.published.size(), queued);  // nothing queued
 }
 
+// The offline engine's options are a vocabulary, checked when sent: good ones are saved, a
+// bad entry or another provider's key is 400 naming it, with nothing saved.
+TEST_F(AdminRoutesTest, OfflineEngineVocabularyIsChecked) {
+  const std::string path = "/api/v1/admin/businesses/acme/pipeline-config";
+  const Json vocabulary = Json::parse(R"({"vocabulary": ["paula", {"word": "zentrix", "sounds_like": "zen tricks"}]})");
+  auto r = call("PUT", path, {{"stt_provider", "pocketsphinx"}, {"stt_options", vocabulary}});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(Json::parse(pipeline_configs.get(acme)->stt_options_json), vocabulary);
+  const auto saved = *pipeline_configs.get(acme);
+  expect_invalid(call("PUT", path, {{"stt_options", Json::parse(R"({"vocabulary": ["two words"]})")}}),
+                 "stt options: vocabulary[0] word 'two words' may only hold letters, digits, ' and - (one word per "
+                 "entry)");
+  expect_invalid(call("PUT", path, {{"stt_options", Json::parse(R"({"base_url": "http://x"})")}}),
+                 "stt options: 'base_url' is not a known key of the pocketsphinx engine (vocabulary)");
+  expect_invalid(call("PUT", path,
+                      {{"stt_provider", "local"},
+                       {"stt_options", Json::parse(R"({"vocabulary": [{"word": "x1", "boost": 0}]})")}}),
+                 "stt options: vocabulary[0] boost must be a number in [1, 1000]");
+  EXPECT_EQ(pipeline_configs.get(acme)->version, saved.version);  // nothing saved
+  // Another provider's options are that provider's business.
+  auto d = call("PUT", path, {{"stt_provider", "deepgram"}, {"stt_options", Json::parse(R"({"model": "nova-2"})")}});
+  ASSERT_TRUE(d) << d.error().to_string();
+}
+
 }  // namespace
 }  // namespace earshot::api

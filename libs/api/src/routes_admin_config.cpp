@@ -200,6 +200,11 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
   }
   if (auto st = apply_pipeline_sections(b, c); !st) return st;
   if (auto st = apply_pipeline_settings(b, c); !st) return st;
+  // The offline engine's options (a vocabulary) are checked when they are sent.
+  if (b.contains("stt_options") &&
+      (c.stt_provider.empty() || c.stt_provider == "pocketsphinx" || c.stt_provider == "local")) {
+    if (auto st = pipeline::check_local_stt_options(c.stt_options_json); !st) return invalid(st.error().message);
+  }
   return apply_pipeline_secrets(b, c);
 }
 

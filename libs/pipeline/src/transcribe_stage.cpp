@@ -21,6 +21,7 @@
 #include "earshot/stt/local_engine.hpp"
 #include "earshot/stt/provider_config.hpp"
 #include "earshot/stt/speakers.hpp"
+#include "earshot/stt/vocabulary.hpp"
 
 namespace earshot::pipeline {
 namespace {
@@ -127,17 +128,55 @@ Status check_stt_provider(std::string_view stt_provider) {
       fmt::format("stt_provider must be one of pocketsphinx, local, none, {}", stt::known_provider_names()));
 }
 
+Status check_local_stt_options(std::string_view stt_options_json) {
+  auto o = stt::parse_local_stt_options(stt_options_json);
+  if (!o) return std::unexpected(o.error());
+  return {};
+}
+
+namespace {
+
+// The business's vocabulary for the offline engine: the "vocabulary" of its stt_options
+// (other keys belong to other providers and are left alone here; the config route refuses
+// them for pocketsphinx).
+Result<std::vector<stt::VocabularyWord>> local_vocabulary(const std::string& stt_options_json) {
+  auto j = nlohmann::json::parse(stt_options_json.empty() ? "{}" : stt_options_json, nullptr, false);
+  if (!j.is_object() || !j.contains("vocabulary")) return std::vector<stt::VocabularyWord>{};
+  auto o = stt::parse_local_stt_options(nlohmann::json{{"vocabulary", j["vocabulary"]}}.dump());
+  if (!o) return std::unexpected(o.error());
+  return std::move(o->vocabulary);
+}
+
+// Engines per calling thread, one per vocabulary (the decoder's dictionary and language
+// model hold the words), the least recently used dropped beyond this many.
+constexpr std::size_t kEnginesPerThread = 2;
+
+}  // namespace
+
 Result<std::shared_ptr<Transcriber>> LocalTranscriberFactory::for_config(const storage::PipelineConfig& config) {
   const auto& provider = config.stt_provider;
   if (provider == "none") return std::make_shared<NoTranscriber>();
   if (is_local(provider)) {
-    thread_local std::shared_ptr<LocalTranscriber> local;
-    if (!local) {
-      auto engine = stt::LocalEngine::create();
-      if (!engine) return std::unexpected(engine.error());
-      local = std::make_shared<LocalTranscriber>(std::move(*engine));
+    auto vocabulary = local_vocabulary(config.stt_options_json);
+    if (!vocabulary) return std::unexpected(vocabulary.error());
+    std::string key;
+    for (const auto& v : *vocabulary)
+      key += fmt::format("{}|{}|{}|{};", v.word, v.sounds_like, v.pronunciation, v.boost);
+    thread_local std::deque<std::pair<std::string, std::shared_ptr<LocalTranscriber>>> engines;
+    for (auto it = engines.begin(); it != engines.end(); ++it) {
+      if (it->first != key) continue;
+      auto hit = *it;
+      engines.erase(it);
+      engines.push_front(hit);
+      return hit.second;
     }
-    return local;
+    stt::LocalEngineOptions options;
+    options.vocabulary = std::move(*vocabulary);
+    auto engine = stt::LocalEngine::create(options);
+    if (!engine) return std::unexpected(engine.error());
+    engines.emplace_front(key, std::make_shared<LocalTranscriber>(std::move(*engine)));
+    if (engines.size() > kEnginesPerThread) engines.pop_back();
+    return engines.front().second;
   }
   return make_error(ErrorCode::kFailedPrecondition,
                     fmt::format("speech provider '{}' is not available in this worker", provider));

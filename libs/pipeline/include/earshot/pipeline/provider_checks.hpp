@@ -9,7 +9,10 @@
 //   llm::parse_embedding_provider reads (hashed-bow, hashed-bow:N, ollama:MODEL,
 //   openai:MODEL, bedrock:MODEL).
 //
-// Both answer kInvalidArgument with a message naming the valid values.
+// - check_local_stt_options (transcribe_stage.cpp): the stt_options of the offline engine
+//   (pocketsphinx, local): only a "vocabulary" (stt/vocabulary.hpp).
+//
+// All answer kInvalidArgument with a message naming the valid values.
 
 #include <string_view>
 
@@ -19,5 +22,6 @@ namespace earshot::pipeline {
 
 [[nodiscard]] Status check_stt_provider(std::string_view stt_provider);
 [[nodiscard]] Status check_embedding_provider(std::string_view embedding_provider);
+[[nodiscard]] Status check_local_stt_options(std::string_view stt_options_json);
 
 }  // namespace earshot::pipeline
