@@ -48,6 +48,7 @@ Json pipeline_json(const storage::PipelineConfig& c) {
               {"rate_limit_per_min", c.rate_limit_per_min},
               {"retention_days", c.retention_days},
               {"hash_phone_after_analysis", c.hash_phone_after_analysis},
+              {"llm_sentiment", c.llm_sentiment},
               {"channel_roles", detail::parsed(c.channel_roles_json)},
               {"secrets_set", secrets},
               {"version", c.version}};
@@ -163,6 +164,9 @@ Status apply_pipeline_settings(const Json& b, storage::PipelineConfig& c) {
   auto hp = detail::bool_field(b, "hash_phone_after_analysis");
   if (!hp) return std::unexpected(hp.error());
   c.hash_phone_after_analysis = hp->value_or(c.hash_phone_after_analysis);
+  auto ls = detail::bool_field(b, "llm_sentiment");
+  if (!ls) return std::unexpected(ls.error());
+  c.llm_sentiment = ls->value_or(c.llm_sentiment);
   return {};
 }
 
@@ -190,7 +194,7 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
   if (auto st = detail::only_fields(
           b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider", "stt_options", "llm_chain",
               "embedding_provider", "language", "default_country_code", "concurrency", "rate_limit_per_min",
-              "retention_days", "hash_phone_after_analysis", "channel_roles", "secrets"});
+              "retention_days", "hash_phone_after_analysis", "llm_sentiment", "channel_roles", "secrets"});
       !st) {
     return st;
   }

@@ -567,7 +567,9 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   Connection& c = **lease;
   // 1. The call, its transcript and its metrics (one row; the full text and the loudness
   // series are not part of the view).
-  static const std::string head_sql = call_cols + ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
+  static const std::string head_sql = call_cols +
+                                      ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, "
+                                      "tr.language_source, tr.english_segments, tr.english_source, " +
                                       detail::metric_columns("m.", false) +
                                       " FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
                                       "AND tr.bid = c.bid LEFT JOIN call_metrics m ON m.call_id = c.id "
@@ -585,9 +587,12 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
     tr.provider = row[kCallColCount + 2].as_string();
     tr.language = row[kCallColCount + 3].as_string();
     tr.version = row[kCallColCount + 4].as_int();
+    tr.language_source = row[kCallColCount + 5].as_string();
+    if (!row[kCallColCount + 6].is_null()) tr.english_segments_json = row[kCallColCount + 6].as_string();
+    tr.english_source = row[kCallColCount + 7].as_string();
     d.transcript = std::move(tr);
   }
-  if (constexpr std::size_t kMetricsAt = kCallColCount + 5; !row[kMetricsAt].is_null()) {
+  if (constexpr std::size_t kMetricsAt = kCallColCount + 8; !row[kMetricsAt].is_null()) {
     d.metrics = detail::to_metrics(row, id, kMetricsAt);
   }
   // 2. Every list of the view in one result, told apart by the first column:

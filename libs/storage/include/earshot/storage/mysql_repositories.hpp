@@ -141,6 +141,8 @@ class MySqlTranscriptRepository final : public TranscriptRepository {
   Result<bool> put_transcribed(const TenantId& t, const Transcript& tr, const CallMetrics& m,
                                const ProcessingEvent& event) override;
   Result<Transcript> get(const TenantId& t, Id call_id) override;
+  Status put_english(const TenantId& t, Id call_id, const std::string& segments_json,
+                     const std::string& source) override;
   Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t, std::span<const Id> call_ids) override;
   Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
 
