@@ -161,9 +161,11 @@ class CallLanguageTest : public queue::testing::QueueTest {
   // The latest output of each built-in analysis of the call, by name.
   std::map<std::string, json> outputs(const storage::TenantId& t, storage::Id id) {
     std::map<storage::Id, std::string> names;
-    for (const auto& c : repos().agent_configs.list(t, false).value()) names[c.id] = c.name;
+    const auto stored = repos().agent_configs.list(t, false).value();
+    for (const auto& c : stored) names[c.id] = c.name;
     std::map<std::string, json> out;
-    for (const auto& a : repos().analyses.list_for_call(t, id, true).value()) {
+    const auto list = repos().analyses.list_for_call(t, id, true).value();
+    for (const auto& a : list) {
       out[names[a.agent_config_id]] = json::parse(a.output_json);
     }
     return out;
@@ -319,7 +321,7 @@ TEST_F(CallLanguageTest, LlmSentimentPassGoodMalformedAndFailedAnswers) {
   EXPECT_EQ(s["llm"]["scorer"], "llm");
   EXPECT_EQ(s["llm"]["provider"], "openai:gpt-test");
   EXPECT_EQ(openai_.chat_count(), 1);
-  EXPECT_NEAR(*repos().metrics.get(t1, good_id)->customer_sentiment, -0.75, 1e-9);
+  EXPECT_NEAR(*repos().metrics.get(t1, good_id)->customer_sentiment, (-0.7 * 6500 + -0.8 * 5500) / 12000, 1e-9);
 
   // A malformed answer (Ollama wire format), twice (the repair too): the lexicon's scores.
   ollama_.set_invalid_output_always(true);
