@@ -20,6 +20,7 @@
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
+#include "earshot/pipeline/call_language.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -146,7 +147,11 @@ class CallLanguageTest : public queue::testing::QueueTest {
       env.stage = Stage::kAnalyze;
       env.trace_id = "trace-" + std::to_string(id);
       ASSERT_TRUE(pub.publish(queue::make_stage_message(
-          topo, env, json{{"schema_version", 1}, {"bid", t.bid()}, {"call_id", std::to_string(id)}}.dump())));
+          topo, env, json{{"schema_version", 1},
+                          {"bid", t.bid()},
+                          {"call_id", std::to_string(id)},
+                          {"transcript_id", std::to_string(id)}}
+                         .dump())));
     }
     for (const auto id : ids) {
       EXPECT_TRUE(earshot::testing::wait_until(
