@@ -5,6 +5,8 @@
 // translation source gets "not analyzed: language hi" and null metrics; the LLM sentiment pass
 // against the fake OpenAI and Ollama servers: a good answer replaces the lexicon's scores, a
 // malformed answer and a provider error fall back to them with the reason.
+#include "earshot/pipeline/call_language.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -20,7 +22,6 @@
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
-#include "earshot/pipeline/call_language.hpp"
 #include "earshot/pipeline/transcribe_stage.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -146,12 +147,12 @@ class CallLanguageTest : public queue::testing::QueueTest {
       env.bid = t.bid();
       env.stage = Stage::kAnalyze;
       env.trace_id = "trace-" + std::to_string(id);
-      ASSERT_TRUE(pub.publish(queue::make_stage_message(
-          topo, env, json{{"schema_version", 1},
-                          {"bid", t.bid()},
-                          {"call_id", std::to_string(id)},
-                          {"transcript_id", std::to_string(id)}}
-                         .dump())));
+      ASSERT_TRUE(pub.publish(queue::make_stage_message(topo, env,
+                                                        json{{"schema_version", 1},
+                                                             {"bid", t.bid()},
+                                                             {"call_id", std::to_string(id)},
+                                                             {"transcript_id", std::to_string(id)}}
+                                                            .dump())));
     }
     for (const auto id : ids) {
       EXPECT_TRUE(earshot::testing::wait_until(
@@ -311,9 +312,9 @@ TEST_F(CallLanguageTest, LlmSentimentPassGoodMalformedAndFailedAnswers) {
     return t;
   };
   auto call = [&](const storage::TenantId& t, const std::string& name) {
-    return testing::transcribed_call(
-        repos().calls, repos().transcripts, t,
-        testing::call_input(name, storage::to_timestamp(std::chrono::system_clock::now())), hold_complaint());
+    return testing::transcribed_call(repos().calls, repos().transcripts, t,
+                                     testing::call_input(name, storage::to_timestamp(std::chrono::system_clock::now())),
+                                     hold_complaint());
   };
 
   // A good answer (OpenAI wire format): the scores replace the lexicon's.

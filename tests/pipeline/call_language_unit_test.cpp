@@ -82,10 +82,9 @@ TEST(CallLanguage, EnglishPiecesTakeTheOriginalsSpeakersAndTimes) {
                                               seg("agent", 9500, 12000, "Main check karti hoon.")};
   // The translation job cut the speech differently: two pieces in the customer's turn, one
   // piece slightly outside any segment (nearest wins), none for the last turn.
-  const std::vector<stt::Segment> english = {seg("SPEAKER_01", 100, 2900, "Hello, how can I help?"),
-                                             seg("SPEAKER_00", 3600, 6000, "My bill came"),
-                                             seg("SPEAKER_00", 6000, 8800, "twice."),
-                                             seg("SPEAKER_01", 9300, 9400, "I will")};
+  const std::vector<stt::Segment> english = {
+      seg("SPEAKER_01", 100, 2900, "Hello, how can I help?"), seg("SPEAKER_00", 3600, 6000, "My bill came"),
+      seg("SPEAKER_00", 6000, 8800, "twice."), seg("SPEAKER_01", 9300, 9400, "I will")};
   const auto out = align_english(original, english);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].speaker, "agent");
@@ -114,11 +113,11 @@ TEST(CallLanguage, TranslationContractIsValidated) {
   auto ok = parse_translation(R"({"segments":[{"i":1,"text":"My order has not come"},{"i":0,"text":"Hello"}]})", segs);
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_EQ(*ok, (std::vector<std::string>{"Hello", "My order has not come"}));
-  for (const char* bad : {R"({"segments":[{"i":0,"text":"Hello"}]})",                                  // missing
+  for (const char* bad : {R"({"segments":[{"i":0,"text":"Hello"}]})",                                    // missing
                           R"({"segments":[{"i":0,"text":"a"},{"i":0,"text":"b"},{"i":1,"text":"c"}]})",  // repeated
-                          R"({"segments":[{"i":0,"text":"a"},{"i":2,"text":"c"}]})",                   // range
-                          R"({"segments":[{"i":0,"text":""},{"i":1,"text":"c"}]})",                    // empty
-                          R"({"segments":[{"i":"0","text":"a"},{"i":1,"text":"c"}]})",                 // type
+                          R"({"segments":[{"i":0,"text":"a"},{"i":2,"text":"c"}]})",                     // range
+                          R"({"segments":[{"i":0,"text":""},{"i":1,"text":"c"}]})",                      // empty
+                          R"({"segments":[{"i":"0","text":"a"},{"i":1,"text":"c"}]})",                   // type
                           R"({"turns":[]})", "not json"}) {
     EXPECT_FALSE(parse_translation(bad, segs)) << bad;
   }
@@ -130,14 +129,14 @@ TEST(CallLanguage, SentimentContractIsValidated) {
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_EQ(ok->scores, (std::vector<double>{0.0, -0.8}));
   EXPECT_EQ(ok->labels, (std::vector<std::string>{"neutral", "negative"}));
-  for (const char* bad : {
-           R"({"turns":[{"i":0,"label":"neutral","score":0.0}]})",                                       // missing
-           R"({"turns":[{"i":0,"label":"happy","score":0.5},{"i":1,"label":"negative","score":-0.8}]})",  // label
-           R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":1,"label":"negative","score":-1.5}]})",  // range
-           R"({"turns":[{"i":0,"label":"positive","score":-0.4},{"i":1,"label":"negative","score":-0.8}]})",  // sign
-           R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":0,"label":"neutral","score":0}]})",  // repeated
-           R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":5,"label":"neutral","score":0}]})",  // range
-           R"({"segments":[]})", "[1, 2"}) {
+  for (const char* bad :
+       {R"({"turns":[{"i":0,"label":"neutral","score":0.0}]})",                                            // missing
+        R"({"turns":[{"i":0,"label":"happy","score":0.5},{"i":1,"label":"negative","score":-0.8}]})",      // label
+        R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":1,"label":"negative","score":-1.5}]})",      // range
+        R"({"turns":[{"i":0,"label":"positive","score":-0.4},{"i":1,"label":"negative","score":-0.8}]})",  // sign
+        R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":0,"label":"neutral","score":0}]})",          // repeated
+        R"({"turns":[{"i":0,"label":"neutral","score":0},{"i":5,"label":"neutral","score":0}]})",          // range
+        R"({"segments":[]})", "[1, 2"}) {
     EXPECT_FALSE(parse_llm_sentiment(bad, 2)) << bad;
   }
 }

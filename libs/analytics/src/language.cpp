@@ -36,22 +36,23 @@ constexpr std::array<Script, 10> kScripts = {{
 // sentence carries several ("mera order abhi tak nahi aaya hai").
 const std::unordered_set<std::string_view>& hinglish_words() {
   static const std::unordered_set<std::string_view> words = {
-      "hai",     "hain",    "hoon",    "hun",     "tha",    "thi",     "nahi",    "nahin",   "nhi",     "kya",
-      "kyun",    "kyon",    "kaise",   "kaisa",   "kaisi",  "kab",     "kahan",   "kaun",    "kitna",   "kitne",
-      "kitni",   "mera",    "meri",    "mere",    "mujhe",  "mujhko",  "aap",     "aapka",   "aapki",   "aapke",
-      "aapko",   "apna",    "apni",    "apne",    "hum",    "hamara",  "hamari",  "humko",   "hume",    "humein",
-      "tum",     "tumhara", "yeh",     "ye",      "woh",    "wo",      "ko",      "ka",      "ki",      "ke",
-      "se",      "mein",    "bhi",     "toh",     "haan",   "ji",      "accha",   "acha",    "achha",   "theek",
-      "thik",    "abhi",    "aaj",     "kal",     "bahut",  "bohot",   "lekin",   "aur",     "raha",    "rahi",
-      "rahe",    "gaya",    "gayi",    "gaye",    "hua",    "hui",     "hue",     "kar",     "karo",    "karna",
-      "karke",   "kariye",  "kiya",    "kiye",    "diya",   "dijiye",  "kijiye",  "chahiye", "sakta",   "sakte",
-      "sakti",   "wala",    "wali",    "wale",    "kuch",   "sab",     "koi",     "yahan",   "wahan",   "hoga",
-      "hogi",    "honge",   "sirf",    "phir",    "dobara",    "jaldi",   "batao",   "bataiye", "bataye",  "samajh",
-      "pata",    "nahiin",  "ek",      "tak",     "liye",   "wapas",   "paisa",   "paise",   "bhai",    "matlab",
-      "aaya",    "aayi",    "aaye",    "milega",  "milegi", "mila",    "mili",    "dena",    "lena",    "dekhiye",
-      "dekho",   "suniye",  "boliye",  "bolo",    "bola",   "abhee",   "jabki",   "tabhi",   "agar",    "magar",
-      "kyunki",  "isliye",  "uska",    "uski",    "unka",   "unki",    "iska",    "iski",    "inka",    "vaala",
-      "karunga", "karenge", "karti",   "karta",   "karte", "karega",  "karegi",  "chalo",  "chaliye", "ruko",    "rukiye",  "shukriya", "dhanyavaad",
+      "hai",     "hain",     "hoon",       "hun",    "tha",    "thi",    "nahi",   "nahin",   "nhi",     "kya",
+      "kyun",    "kyon",     "kaise",      "kaisa",  "kaisi",  "kab",    "kahan",  "kaun",    "kitna",   "kitne",
+      "kitni",   "mera",     "meri",       "mere",   "mujhe",  "mujhko", "aap",    "aapka",   "aapki",   "aapke",
+      "aapko",   "apna",     "apni",       "apne",   "hum",    "hamara", "hamari", "humko",   "hume",    "humein",
+      "tum",     "tumhara",  "yeh",        "ye",     "woh",    "wo",     "ko",     "ka",      "ki",      "ke",
+      "se",      "mein",     "bhi",        "toh",    "haan",   "ji",     "accha",  "acha",    "achha",   "theek",
+      "thik",    "abhi",     "aaj",        "kal",    "bahut",  "bohot",  "lekin",  "aur",     "raha",    "rahi",
+      "rahe",    "gaya",     "gayi",       "gaye",   "hua",    "hui",    "hue",    "kar",     "karo",    "karna",
+      "karke",   "kariye",   "kiya",       "kiye",   "diya",   "dijiye", "kijiye", "chahiye", "sakta",   "sakte",
+      "sakti",   "wala",     "wali",       "wale",   "kuch",   "sab",    "koi",    "yahan",   "wahan",   "hoga",
+      "hogi",    "honge",    "sirf",       "phir",   "dobara", "jaldi",  "batao",  "bataiye", "bataye",  "samajh",
+      "pata",    "nahiin",   "ek",         "tak",    "liye",   "wapas",  "paisa",  "paise",   "bhai",    "matlab",
+      "aaya",    "aayi",     "aaye",       "milega", "milegi", "mila",   "mili",   "dena",    "lena",    "dekhiye",
+      "dekho",   "suniye",   "boliye",     "bolo",   "bola",   "abhee",  "jabki",  "tabhi",   "agar",    "magar",
+      "kyunki",  "isliye",   "uska",       "uski",   "unka",   "unki",   "iska",   "iski",    "inka",    "vaala",
+      "karunga", "karenge",  "karti",      "karta",  "karte",  "karega", "karegi", "chalo",   "chaliye", "ruko",
+      "rukiye",  "shukriya", "dhanyavaad",
   };
   return words;
 }
@@ -59,26 +60,26 @@ const std::unordered_set<std::string_view>& hinglish_words() {
 // English function words (none of them Hinglish).
 const std::unordered_set<std::string_view>& english_words() {
   static const std::unordered_set<std::string_view> words = {
-      "the",   "a",      "an",    "is",    "are",   "was",    "were",  "be",    "been",  "i",     "you",   "he",
-      "she",   "it",     "we",    "they",  "me",    "him",    "her",   "us",    "them",  "my",    "your",  "our",
-      "their", "this",   "that",  "these", "those", "of",     "to",    "in",    "on",    "at",    "for",   "with",
-      "from",  "by",     "about", "and",   "or",    "but",    "not",   "no",    "yes",   "do",    "does",  "did",
-      "have",  "has",    "had",   "can",   "could", "will",   "would", "should", "what", "when",  "where", "why",
-      "how",   "which",  "who",   "there", "here",  "please", "thank", "thanks", "if",   "so",    "just",  "then",
-      "am",    "any",    "some",  "all",   "over",  "into",   "out",   "up",    "down",  "again", "still", "yet",
+      "the",   "a",     "an",    "is",    "are",   "was",    "were",  "be",     "been", "i",     "you",   "he",
+      "she",   "it",    "we",    "they",  "me",    "him",    "her",   "us",     "them", "my",    "your",  "our",
+      "their", "this",  "that",  "these", "those", "of",     "to",    "in",     "on",   "at",    "for",   "with",
+      "from",  "by",    "about", "and",   "or",    "but",    "not",   "no",     "yes",  "do",    "does",  "did",
+      "have",  "has",   "had",   "can",   "could", "will",   "would", "should", "what", "when",  "where", "why",
+      "how",   "which", "who",   "there", "here",  "please", "thank", "thanks", "if",   "so",    "just",  "then",
+      "am",    "any",   "some",  "all",   "over",  "into",   "out",   "up",     "down", "again", "still", "yet",
   };
   return words;
 }
 
 // Devanagari words that tell Marathi from Hindi.
 const std::unordered_set<std::string_view>& marathi_words() {
-  static const std::unordered_set<std::string_view> words = {"आहे", "आहेत", "नाही", "आणि",  "मला",
-                                                             "तुम्ही", "झाले", "होते", "माझे", "माझा"};
+  static const std::unordered_set<std::string_view> words = {"आहे",   "आहेत", "नाही", "आणि", "मला",
+                                                             "तुम्ही", "झाले", "होते",  "माझे", "माझा"};
   return words;
 }
 const std::unordered_set<std::string_view>& hindi_words() {
-  static const std::unordered_set<std::string_view> words = {"है",  "हैं", "नहीं", "और", "मैं", "मेरा",
-                                                             "क्या", "आप", "का",  "की", "के",  "हूं"};
+  static const std::unordered_set<std::string_view> words = {"है",   "हैं",  "नहीं", "और", "मैं", "मेरा",
+                                                             "क्या", "आप", "का",  "की", "के", "हूं"};
   return words;
 }
 
@@ -233,11 +234,11 @@ std::string normalize_language_tag(std::string_view reported) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
   if (s.empty() || s == "unknown" || s == "auto" || s == "und") return {};
   static const std::map<std::string_view, std::string_view> names = {
-      {"english", "en"},  {"hindi", "hi"},    {"bengali", "bn"}, {"bangla", "bn"},   {"tamil", "ta"},
-      {"telugu", "te"},   {"marathi", "mr"},  {"gujarati", "gu"}, {"kannada", "kn"}, {"malayalam", "ml"},
-      {"punjabi", "pa"},  {"panjabi", "pa"},  {"odia", "or"},    {"oriya", "or"},    {"urdu", "ur"},
-      {"assamese", "as"}, {"nepali", "ne"},   {"spanish", "es"}, {"french", "fr"},   {"german", "de"},
-      {"arabic", "ar"},   {"chinese", "zh"},  {"japanese", "ja"}, {"portuguese", "pt"}, {"russian", "ru"},
+      {"english", "en"},  {"hindi", "hi"},   {"bengali", "bn"},  {"bangla", "bn"},     {"tamil", "ta"},
+      {"telugu", "te"},   {"marathi", "mr"}, {"gujarati", "gu"}, {"kannada", "kn"},    {"malayalam", "ml"},
+      {"punjabi", "pa"},  {"panjabi", "pa"}, {"odia", "or"},     {"oriya", "or"},      {"urdu", "ur"},
+      {"assamese", "as"}, {"nepali", "ne"},  {"spanish", "es"},  {"french", "fr"},     {"german", "de"},
+      {"arabic", "ar"},   {"chinese", "zh"}, {"japanese", "ja"}, {"portuguese", "pt"}, {"russian", "ru"},
   };
   if (auto it = names.find(s); it != names.end()) return std::string(it->second);
   for (auto& c : s) {

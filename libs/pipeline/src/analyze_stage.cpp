@@ -171,10 +171,10 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   m.sentiment_change = tl.customer_change;
   if (!m.agent_wpm) m.agent_wpm = speed.agent_wpm;
   if (!m.customer_wpm) m.customer_wpm = speed.customer_wpm;
-  m.question_rate_per_hour = lang->analyzable()
-                                 ? analytics::talk_speed(text_segments, m.agent_talk_ms, m.customer_talk_ms)
-                                       .agent_questions_per_hour
-                                 : std::nullopt;
+  m.question_rate_per_hour =
+      lang->analyzable()
+          ? analytics::talk_speed(text_segments, m.agent_talk_ms, m.customer_talk_ms).agent_questions_per_hour
+          : std::nullopt;
 
   // PII (agents and embeddings read the redacted English, else the redacted original).
   const auto pii = scan_pii(lang->analyzable() ? text_segments : *segments);
@@ -308,10 +308,10 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     storage::AnalysisInput a;
     a.agent_config_id = c.id;
     a.agent_version = c.version;
-    a.output_json = analyzer_supports(name, text_language)
-                        ? output.dump()
-                        : json{{"analyzed", false}, {"reason", not_analyzed_reason(lang->tag)}, {"language", lang->tag}}
-                              .dump();
+    a.output_json =
+        analyzer_supports(name, text_language)
+            ? output.dump()
+            : json{{"analyzed", false}, {"reason", not_analyzed_reason(lang->tag)}, {"language", lang->tag}}.dump();
     a.model = "builtin";
     a.latency_ms = latency;
     return a;

@@ -88,10 +88,8 @@ std::string english_segments_json(const std::vector<stt::Segment>& segments) {
 std::string english_segments_json(const std::vector<analytics::TranscriptSegment>& segments) {
   json out = json::array();
   for (const auto& s : segments) {
-    out.push_back({{"speaker", analytics::role_name(s.role)},
-                   {"start_ms", s.start_ms},
-                   {"end_ms", s.end_ms},
-                   {"text", s.text}});
+    out.push_back(
+        {{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"text", s.text}});
   }
   return out.dump();
 }

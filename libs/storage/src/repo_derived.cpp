@@ -24,8 +24,8 @@ constexpr std::string_view kTranscriptUpsert =
 std::vector<Value> transcript_params(const TenantId& t, const Transcript& tr) {
   std::optional<std::string> english;
   if (!tr.english_segments_json.empty()) english = tr.english_segments_json;
-  return {tr.segments_json,   tr.full_text, tr.provider, tr.language, tr.language_source,
-          english,            tr.english_source, tr.call_id, t.bid()};
+  return {tr.segments_json, tr.full_text,      tr.provider, tr.language, tr.language_source,
+          english,          tr.english_source, tr.call_id,  t.bid()};
 }
 
 }  // namespace

@@ -18,8 +18,8 @@ std::string speaker_id(int s) {
   return fmt::format("SPEAKER_{:02d}", s);
 }
 
-json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std::optional<int> channel,
-                     bool translate, const std::string& language_code) {
+json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std::optional<int> channel, bool translate,
+                     const std::string& language_code) {
   std::string text;
   json words = json::array();
   json starts = json::array();

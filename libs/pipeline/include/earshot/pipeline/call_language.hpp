@@ -42,11 +42,11 @@ struct CallLanguage {
 // and escalation phrases, the question rate. Time-based metrics (talk time, interruptions,
 // non-talk) read no words and run on every call.
 struct AnalyzerLanguages {
-  std::string_view analyzer;  // the analysis name ("builtin.sentiment", ...)
-  std::string_view languages; // comma-separated primary subtags
+  std::string_view analyzer;   // the analysis name ("builtin.sentiment", ...)
+  std::string_view languages;  // comma-separated primary subtags
 };
 inline constexpr AnalyzerLanguages kAnalyzerLanguages[] = {
-    {"builtin.sentiment", "en"}, {"builtin.pii", "en"}, {"builtin.categories", "en"},
+    {"builtin.sentiment", "en"}, {"builtin.pii", "en"},     {"builtin.categories", "en"},
     {"builtin.qa", "en"},        {"builtin.summary", "en"},
 };
 // True when `analyzer` reads `tag` (unknown analyzers read English only).
@@ -90,7 +90,8 @@ struct TurnSentiment {
 
 // The timeline of the given per-segment scores (sentiment_timeline's definitions: duration
 // weighted per call, quarter by midpoint, customer change Q4 - Q1).
-[[nodiscard]] analytics::SentimentTimeline timeline_from_scores(const std::vector<analytics::TranscriptSegment>& segments,
-                                                                std::int64_t duration_ms, std::span<const double> scores);
+[[nodiscard]] analytics::SentimentTimeline timeline_from_scores(
+    const std::vector<analytics::TranscriptSegment>& segments, std::int64_t duration_ms,
+    std::span<const double> scores);
 
 }  // namespace earshot::pipeline
