@@ -190,5 +190,110 @@ TEST_F(SarvamTest, MalformedBodyIsAClearError) {
   EXPECT_EQ(fake.count(), 1);
 }
 
+// ---- speech to English (translate mode) ----
+
+// A Hinglish call: each line with its English rendering, as Sarvam's translate mode returns it.
+std::vector<earshot::testing::FakeUtterance> hinglish_script() {
+  return {
+      {1, 0, 0.0, 3.0, "Namaste, Acme Fibre se Priya baat kar rahi hoon, bataiye kya madad karun?",
+       "Hello, this is Priya from Acme Fibre, tell me how I can help."},
+      {0, 0, 3.5, 7.0, "Mera internet teen din se band hai aur koi jawab nahi de raha.",
+       "My internet has been down for three days and nobody is answering."},
+  };
+}
+
+TEST_F(SarvamTest, ShortAudioTranslatesThroughTheTranslateEndpoint) {
+  fake.set_script(hinglish_script());
+  fake.set_language_code("hi-IN");
+  auto p = provider(config());
+  ASSERT_TRUE(p.supports_translation());
+  auto job = short_mono();
+  job.translate = true;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text-translate"), 1);
+  EXPECT_EQ(fake.count(), 1);
+  ASSERT_EQ(t->segments.size(), 2U);
+  EXPECT_EQ(t->segments[0].text, "Hello, this is Priya from Acme Fibre, tell me how I can help.");
+  EXPECT_EQ(t->segments[1].text, "My internet has been down for three days and nobody is answering.");
+  EXPECT_EQ(t->segments[1].start_ms, 3500);
+  // The source language the service detected.
+  EXPECT_EQ(t->reported_language, "hi-IN");
+}
+
+TEST_F(SarvamTest, TranscriptionReportsTheLanguageTheServiceAnswered) {
+  fake.set_script(hinglish_script());
+  fake.set_language_code("hi-IN");
+  auto p = provider(config());
+  auto t = testing::run(p, short_mono());
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text-translate"), 0);
+  EXPECT_EQ(t->reported_language, "hi-IN");
+  EXPECT_EQ(t->language, "hi-IN");
+  EXPECT_EQ(t->segments[0].text, "Namaste, Acme Fibre se Priya baat kar rahi hoon, bataiye kya madad karun?");
+}
+
+TEST_F(SarvamTest, DiarizedTranslationRunsTheTranslateBatchFlow) {
+  fake.set_script(hinglish_script());
+  fake.set_language_code("hi-IN");
+  fake.set_polls_until_complete(1);
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.translate = true;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  const std::string base = "/speech-to-text-translate/job/v1";
+  EXPECT_EQ(fake.count(base + "/upload-files"), 1);
+  EXPECT_EQ(fake.count(base + "/download-files"), 1);
+  EXPECT_EQ(fake.count(kJobBase), 0);
+  const auto params = nlohmann::json::parse(fake.last_job_parameters());
+  EXPECT_EQ(params["model"], "saaras:v2.5");
+  EXPECT_FALSE(params.contains("language_code"));  // the translate service detects it
+  EXPECT_FALSE(params.contains("mode"));
+  EXPECT_EQ(params["with_diarization"], true);
+  ASSERT_EQ(t->segments.size(), 2U);
+  EXPECT_EQ(t->segments[0].speaker, "SPEAKER_01");
+  EXPECT_EQ(t->segments[1].text, "My internet has been down for three days and nobody is answering.");
+  EXPECT_TRUE(t->diarized);
+}
+
+TEST_F(SarvamTest, SaarasV3TranslatesWithModeTranslateOnTheSameEndpoints) {
+  fake.set_script(hinglish_script());
+  fake.set_language_code("hi-IN");
+  fake.set_polls_until_complete(1);
+  auto c = config();
+  c.model = "saaras:v3";
+  c.language = "hi-IN";
+  auto p = provider(c);
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.translate = true;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text-translate"), 0);
+  const auto params = nlohmann::json::parse(fake.last_job_parameters());
+  EXPECT_EQ(params["model"], "saaras:v3");
+  EXPECT_EQ(params["mode"], "translate");
+  EXPECT_EQ(params["language_code"], "hi-IN");
+  EXPECT_EQ(t->segments[0].text, "Hello, this is Priya from Acme Fibre, tell me how I can help.");
+
+  // Short audio: the synchronous endpoint with mode=translate.
+  auto sync = short_mono();
+  sync.translate = true;
+  auto s = testing::run(p, std::move(sync));
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_EQ(s->segments[0].text, "Hello, this is Priya from Acme Fibre, tell me how I can help.");
+}
+
+TEST_F(SarvamTest, TranslateErrorsAreReadLikeTranscriptionErrors) {
+  fake.fail_next(earshot::testing::FailurePlan::of(1, FailureKind::kQuota).only("/speech-to-text-translate"));
+  auto p = provider(config());
+  auto job = short_mono();
+  job.translate = true;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kFailedPrecondition) << t.error().to_string();
+  EXPECT_EQ(fake.count("/speech-to-text-translate"), 1);  // quota gone: not retried
+}
+
 }  // namespace
 }  // namespace earshot::stt

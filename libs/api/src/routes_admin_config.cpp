@@ -49,6 +49,7 @@ Json pipeline_json(const storage::PipelineConfig& c) {
               {"retention_days", c.retention_days},
               {"hash_phone_after_analysis", c.hash_phone_after_analysis},
               {"redact_pii", c.redact_pii},
+              {"llm_sentiment", c.llm_sentiment},
               {"channel_roles", detail::parsed(c.channel_roles_json)},
               {"secrets_set", secrets},
               {"version", c.version}};
@@ -167,6 +168,9 @@ Status apply_pipeline_settings(const Json& b, storage::PipelineConfig& c) {
   auto rp = detail::bool_field(b, "redact_pii");
   if (!rp) return std::unexpected(rp.error());
   c.redact_pii = rp->value_or(c.redact_pii);
+  auto ls = detail::bool_field(b, "llm_sentiment");
+  if (!ls) return std::unexpected(ls.error());
+  c.llm_sentiment = ls->value_or(c.llm_sentiment);
   return {};
 }
 
@@ -194,7 +198,7 @@ Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
   if (auto st = detail::only_fields(
           b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider", "stt_options", "llm_chain",
               "embedding_provider", "language", "default_country_code", "concurrency", "rate_limit_per_min",
-              "retention_days", "hash_phone_after_analysis", "redact_pii", "channel_roles", "secrets"});
+              "retention_days", "hash_phone_after_analysis", "redact_pii", "llm_sentiment", "channel_roles", "secrets"});
       !st) {
     return st;
   }

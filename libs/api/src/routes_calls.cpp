@@ -301,11 +301,32 @@ std::string call_detail_body(const storage::CallDetail& d, bool redact) {
   w.key("transcript");
   if (tr) {
     w.begin_object().field("language", tr->language).field("provider", tr->provider);
+    w.field("language_source", tr->language_source);
     w.key("segments").raw(redact ? detail::redacted_segments(*tr) : tr->segments_json);
+    // The English rendering beside the original (same speakers and times), when one exists.
+    w.key("english");
+    if (tr->english_segments_json.empty()) {
+      w.null();
+    } else {
+      w.begin_object().field("source", tr->english_source);
+      w.key("segments").raw(redact ? pipeline::redact_transcript(tr->english_segments_json).segments_json
+                                    : tr->english_segments_json);
+      w.end_object();
+    }
     w.end_object();
   } else {
     w.null();
   }
+  // Built-in analyzers that could not read the call's language, with the reason.
+  w.key("not_analyzed").begin_array();
+  for (const auto& a : d.analyses) {
+    if (a.output_json.find("\"analyzed\":false") == std::string::npos) continue;
+    const auto out = detail::parsed(a.output_json);
+    if (!out.is_object() || out.value("analyzed", true)) continue;
+    w.begin_object().field("agent", a.agent_name).field("reason", out.value("reason", std::string()));
+    w.end_object();
+  }
+  w.end_array();
   w.key("analyses").begin_array();
   for (const auto& a : d.analyses) {
     w.begin_object().field("id", a.id).field("agent_config_id", a.agent_config_id);

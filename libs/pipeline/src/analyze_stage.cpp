@@ -11,6 +11,7 @@
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/builtin_analyzers.hpp"
+#include "earshot/pipeline/call_language.hpp"
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/outcome.hpp"
 #include "earshot/storage/stage_call.hpp"
@@ -113,6 +114,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   }
   auto segments = parse_segments(transcript->segments_json);
   if (!segments) return fail_call(segments.error());
+  // The English analyzers read `text_segments`: the original in English, else its English
+  // rendering; a call with neither gets "not analyzed: language xx" from them.
+  auto lang = prepare_language(t, *call, *transcript, *segments);
+  if (!lang) return std::unexpected(lang.error());
+  const auto& text_segments = lang->english;
+  const std::string text_language = lang->analyzable() ? "en" : lang->tag;
 
   storage::CallMetrics m;
   if (auto got = d_.metrics.get(t, call_id); got) {
@@ -151,8 +158,9 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   }
   const std::int64_t duration = std::max<std::int64_t>(m.duration_ms, call->duration_ms);
 
-  // Sentiment and speech analyzers.
-  const auto tl = analytics::sentiment_timeline(*segments, duration, analyzer_);
+  // Sentiment and speech analyzers (words per minute count the original's words).
+  auto tl = analytics::sentiment_timeline(text_segments, duration, analyzer_);
+  const json llm_sentiment = llm_sentiment_pass(t, text_segments, duration, tl);
   const auto speed = analytics::talk_speed(*segments, m.agent_talk_ms, m.customer_talk_ms);
   m.agent_sentiment = tl.agent.call;
   m.customer_sentiment = tl.customer.call;
@@ -163,10 +171,13 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   m.sentiment_change = tl.customer_change;
   if (!m.agent_wpm) m.agent_wpm = speed.agent_wpm;
   if (!m.customer_wpm) m.customer_wpm = speed.customer_wpm;
-  m.question_rate_per_hour = speed.agent_questions_per_hour;
+  m.question_rate_per_hour =
+      lang->analyzable()
+          ? analytics::talk_speed(text_segments, m.agent_talk_ms, m.customer_talk_ms).agent_questions_per_hour
+          : std::nullopt;
 
-  // PII.
-  const auto pii = scan_pii(*segments);
+  // PII (agents and embeddings read the redacted English, else the redacted original).
+  const auto pii = scan_pii(lang->analyzable() ? text_segments : *segments);
   const auto& redacted_segments = pii.redacted;
   json redacted = json::array();
   for (const auto& s : redacted_segments) {
@@ -177,7 +188,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   // Categories.
   analytics::CallFacts facts;
   facts.duration_ms = duration;
-  facts.segments = *segments;
+  facts.segments = text_segments;
   facts.segment_sentiment = tl.segment;
   auto sil = json::parse(m.silences_json, nullptr, false);
   if (sil.is_array()) {
@@ -188,6 +199,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   facts.customer_interruption_ms = m.customer_interruption_ms;
   auto cats = d_.categories.list(t);
   if (!cats) return std::unexpected(cats.error());
+  if (!lang->analyzable()) cats->clear();  // phrase and sentiment rules read English
   std::vector<storage::CategoryMatch> matches;
   std::vector<std::string> matched_names;
   json categories_out = json::array();
@@ -233,6 +245,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   auto cards = d_.scorecards.list(t);
   if (!cards) return std::unexpected(cards.error());
+  if (!lang->analyzable()) cards->clear();
   std::optional<double> qa_score;
   json qa_out = json::array();
   for (const auto& rs : *cards) {
@@ -262,7 +275,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                       {"automatic", true}});
   }
 
-  const auto [summary, outcome, escalation] = conclude_call(*segments, tl, matched_names, llm_out.escalations);
+  const auto [summary, outcome, escalation] = conclude_call(text_segments, tl, matched_names, llm_out.escalations);
 
   // The redacted transcript and recording (before anything is stored: an unavailable store
   // retries the message).
@@ -300,7 +313,10 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     storage::AnalysisInput a;
     a.agent_config_id = c.id;
     a.agent_version = c.version;
-    a.output_json = output.dump();
+    a.output_json =
+        analyzer_supports(name, text_language)
+            ? output.dump()
+            : json{{"analyzed", false}, {"reason", not_analyzed_reason(lang->tag)}, {"language", lang->tag}}.dump();
     a.model = "builtin";
     a.latency_ms = latency;
     return a;
@@ -316,7 +332,10 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   result.analyses.push_back(analysis("builtin.sentiment", {{"segments", seg_sentiment},
                                                            {"agent", speaker_json(tl.agent)},
                                                            {"customer", speaker_json(tl.customer)},
-                                                           {"customer_change", opt_json(tl.customer_change)}}));
+                                                           {"customer_change", opt_json(tl.customer_change)},
+                                                           {"language", lang->tag},
+                                                           {"text", lang->english_source},
+                                                           {"llm", llm_sentiment}}));
   result.analyses.push_back(analysis("builtin.pii", {{"counts", pii.counts}, {"redacted_segments", redacted}}));
   result.analyses.push_back(analysis("builtin.categories", {{"matches", categories_out}}));
   result.analyses.push_back(analysis("builtin.qa", {{"score", opt_json(qa_score)}, {"scorecards", qa_out}}));

@@ -11,7 +11,9 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/audio/diarize.hpp"
+#include "earshot/analytics/language.hpp"
 #include "earshot/core/log.hpp"
+#include "earshot/pipeline/call_language.hpp"
 #include "earshot/pipeline/provider_checks.hpp"
 #include "earshot/pipeline/work_pool.hpp"
 #include "earshot/queue/messages.hpp"
@@ -100,6 +102,18 @@ std::optional<double> opt(double v, bool present) {
 }
 
 }  // namespace
+
+void set_language(stt::Transcript& t, std::string_view configured) {
+  if (!t.language_source.empty()) return;
+  std::string text;
+  for (const auto& s : t.segments) {
+    if (!text.empty()) text += '\n';
+    text += s.text;
+  }
+  auto lang = resolve_call_language(t.reported_language, text, configured);
+  t.language = std::move(lang.tag);
+  t.language_source = std::move(lang.source);
+}
 
 analytics::AudioMeasurement measure_by_transcript(const audio::AudioBuffer& audio,
                                                   const std::vector<stt::Segment>& segments) {
@@ -215,14 +229,27 @@ class ProviderTranscriber final : public Transcriber {
     job.language = in.language;
     job.separate_channels = in.stereo;
     job.diarize = !in.stereo;
+    // A provider that renders speech in English keeps the file for a second job, made only
+    // when the call turns out not to be in English.
+    std::shared_ptr<stt::SttJob> translate;
+    if (provider_->supports_translation()) {
+      translate = std::make_shared<stt::SttJob>(job);
+      translate->translate = true;
+    }
     const bool agent_on_left = in.agent_channel == 0;
-    provider_->transcribe(std::move(job), [done = std::move(done), agent_on_left](Result<stt::Transcript> t) mutable {
+    provider_->transcribe(std::move(job), [provider = provider_, done = std::move(done), agent_on_left, translate,
+                                           configured = in.language](Result<stt::Transcript> t) mutable {
       if (t) {
         stt::SpeakerMapping mapping;
         mapping.agent_on_left = agent_on_left;
         stt::map_speakers(*t, mapping);
         std::stable_sort(t->segments.begin(), t->segments.end(),
                          [](const stt::Segment& x, const stt::Segment& y) { return x.start_ms < y.start_ms; });
+        set_language(*t, configured);
+        if (translate && !analytics::is_english(t->language) && !t->segments.empty()) {
+          add_english(*provider, std::move(*t), std::move(*translate), std::move(done));
+          return;
+        }
       }
       auto d = std::move(done);
       d(std::move(t));
@@ -230,7 +257,25 @@ class ProviderTranscriber final : public Transcriber {
   }
 
  private:
-  std::unique_ptr<stt::SttProvider> provider_;
+  // The provider's speech-to-English job, its pieces put on the transcript's segments. A
+  // failed translation leaves the call without a rendering (logged): the analyze stage may
+  // still make one with the business's LLM chain.
+  static void add_english(stt::SttProvider& provider, stt::Transcript t, stt::SttJob job, Callback done) {
+    auto original = std::make_shared<stt::Transcript>(std::move(t));
+    provider.transcribe(std::move(job), [original, done = std::move(done)](Result<stt::Transcript> english) {
+      if (english) {
+        original->english = align_english(original->segments, english->segments);
+        original->english_source = "sarvam";
+      } else {
+        log::warn("speech-to-English translation failed: the call keeps its original transcript only",
+                  {{"language", original->language}, {"error", english.error().to_string()}});
+      }
+      auto d = done;
+      d(std::move(*original));
+    });
+  }
+
+  std::shared_ptr<stt::SttProvider> provider_;  // shared with the callbacks of its jobs
   std::chrono::milliseconds deadline_;
 };
 
@@ -691,10 +736,16 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
   const auto& m = j.measured;
 
   // Transcript.
+  set_language(*transcript, j.call.language.empty() ? j.config.language : j.call.language);
   auto& tr = j.transcript;
   tr.call_id = j.call_id;
   tr.provider = transcript->provider;
   tr.language = transcript->language;
+  tr.language_source = transcript->language_source;
+  if (!transcript->english.empty()) {
+    tr.english_segments_json = english_segments_json(transcript->english);
+    tr.english_source = transcript->english_source;
+  }
   nlohmann::json segs = nlohmann::json::array();
   int agent_words = 0, customer_words = 0;
   for (const auto& seg : transcript->segments) {

@@ -573,6 +573,7 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
   static const std::string head_sql = call_cols + ", tr.call_id, tr.segments, tr.provider, tr.language, tr.version, " +
                                       "IF(tr.redacted_version = tr.version, tr.redacted_segments, NULL), " +
                                       "tr.redacted_audio_uri, COALESCE(tr.redacted_version = tr.version, 0), " +
+                                      "tr.language_source, tr.english_segments, tr.english_source, " +
                                       detail::metric_columns("m.", false) +
                                       " FROM call_records c LEFT JOIN transcripts tr ON tr.call_id = c.id "
                                       "AND tr.bid = c.bid LEFT JOIN call_metrics m ON m.call_id = c.id "
@@ -593,9 +594,12 @@ Result<CallDetail> MySqlCallRepository::detail(const TenantId& t, Id id) {
     if (!row[kCallColCount + 5].is_null()) tr.redacted_segments_json = row[kCallColCount + 5].as_string();
     tr.redacted_audio_uri = row[kCallColCount + 6].as_string();
     tr.redaction_current = row[kCallColCount + 7].as_int() != 0;
+    tr.language_source = row[kCallColCount + 8].as_string();
+    if (!row[kCallColCount + 9].is_null()) tr.english_segments_json = row[kCallColCount + 9].as_string();
+    tr.english_source = row[kCallColCount + 10].as_string();
     d.transcript = std::move(tr);
   }
-  if (constexpr std::size_t kMetricsAt = kCallColCount + 8; !row[kMetricsAt].is_null()) {
+  if (constexpr std::size_t kMetricsAt = kCallColCount + 11; !row[kMetricsAt].is_null()) {
     d.metrics = detail::to_metrics(row, id, kMetricsAt);
   }
   // 2. Every list of the view in one result, told apart by the first column:

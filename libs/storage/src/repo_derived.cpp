@@ -14,14 +14,19 @@ namespace {
 
 // INSERT ... SELECT from the tenant's call: nothing is written for a foreign call id.
 constexpr std::string_view kTranscriptUpsert =
-    "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language) "
-    "SELECT id, bid, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
+    "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language, language_source, "
+    "english_segments, english_source) "
+    "SELECT id, bid, ?, ?, ?, ?, ?, ?, ? FROM call_records WHERE id = ? AND bid = ? "
     "ON DUPLICATE KEY UPDATE segments = VALUES(segments), full_text = VALUES(full_text), "
-    "provider = VALUES(provider), language = VALUES(language), version = version + 1, "
+    "provider = VALUES(provider), language = VALUES(language), language_source = VALUES(language_source), "
+    "english_segments = VALUES(english_segments), english_source = VALUES(english_source), version = version + 1, "
     "redacted_segments = NULL, redacted_text = NULL";
 
 std::vector<Value> transcript_params(const TenantId& t, const Transcript& tr) {
-  return {tr.segments_json, tr.full_text, tr.provider, tr.language, tr.call_id, t.bid()};
+  std::optional<std::string> english;
+  if (!tr.english_segments_json.empty()) english = tr.english_segments_json;
+  return {tr.segments_json, tr.full_text,      tr.provider, tr.language, tr.language_source,
+          english,          tr.english_source, tr.call_id,  t.bid()};
 }
 
 }  // namespace
@@ -37,7 +42,8 @@ Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id)
   auto r = db_.execute(
       "SELECT call_id, segments, full_text, provider, language, version, "
       "IF(redacted_version = version, redacted_segments, NULL), redacted_audio_uri, "
-      "COALESCE(redacted_version = version, 0) FROM transcripts WHERE call_id = ? AND bid = ?",
+      "COALESCE(redacted_version = version, 0), language_source, english_segments, english_source "
+      "FROM transcripts WHERE call_id = ? AND bid = ?",
       {call_id, t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("transcript of call", call_id);
@@ -52,6 +58,9 @@ Result<Transcript> MySqlTranscriptRepository::get(const TenantId& t, Id call_id)
   if (!row[6].is_null()) tr.redacted_segments_json = row[6].as_string();
   tr.redacted_audio_uri = row[7].as_string();
   tr.redaction_current = row[8].as_int() != 0;
+  tr.language_source = row[9].as_string();
+  if (!row[10].is_null()) tr.english_segments_json = row[10].as_string();
+  tr.english_source = row[11].as_string();
   return tr;
 }
 
@@ -81,6 +90,20 @@ Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::redacted_
   out.reserve(r->rows.size());
   for (auto& row : r->rows) out.emplace(row[0].as_int(), row[1].take_string());
   return out;
+}
+
+Status MySqlTranscriptRepository::put_english(const TenantId& t, Id call_id, const std::string& segments_json,
+                                              const std::string& source) {
+  auto r = db_.execute("UPDATE transcripts SET english_segments = ?, english_source = ? WHERE call_id = ? AND bid = ?",
+                       {segments_json, source, call_id, t.bid()});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected_rows == 0) {
+    // Unchanged rows count as not affected: tell that apart from a missing transcript.
+    auto exists = db_.execute("SELECT 1 FROM transcripts WHERE call_id = ? AND bid = ?", {call_id, t.bid()});
+    if (!exists) return std::unexpected(exists.error());
+    if (exists->rows.empty()) return not_found("transcript of call", call_id);
+  }
+  return {};
 }
 
 Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::segments_of(const TenantId& t,

@@ -299,8 +299,8 @@ Status MySqlPipelineConfigRepository::put(const TenantId& t, const PipelineConfi
       "INSERT INTO business_pipeline_config (bid, source_db, column_mapping, crm, "
       "lead_filter_mode, stt_provider, stt_options, llm_chain, embedding_provider, language, "
       "default_country_code, concurrency, rate_limit_per_min, retention_days, "
-      "hash_phone_after_analysis, channel_roles, secrets_sealed, secrets_key_id, redact_pii) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "hash_phone_after_analysis, channel_roles, secrets_sealed, secrets_key_id, redact_pii, llm_sentiment) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON DUPLICATE KEY UPDATE source_db = VALUES(source_db), "
       "column_mapping = VALUES(column_mapping), crm = VALUES(crm), "
       "lead_filter_mode = VALUES(lead_filter_mode), stt_provider = VALUES(stt_provider), "
@@ -311,11 +311,11 @@ Status MySqlPipelineConfigRepository::put(const TenantId& t, const PipelineConfi
       "retention_days = VALUES(retention_days), "
       "hash_phone_after_analysis = VALUES(hash_phone_after_analysis), "
       "channel_roles = VALUES(channel_roles), secrets_sealed = VALUES(secrets_sealed), "
-      "secrets_key_id = VALUES(secrets_key_id), redact_pii = VALUES(redact_pii), version = version + 1",
+      "secrets_key_id = VALUES(secrets_key_id), redact_pii = VALUES(redact_pii), llm_sentiment = VALUES(llm_sentiment), version = version + 1",
       {t.bid(), c.source_db_json, c.column_mapping_json, c.crm_json, to_name(kLeadFilter, c.lead_filter_mode),
        c.stt_provider, c.stt_options_json, c.llm_chain_json, c.embedding_provider, c.language, c.default_country_code,
        c.concurrency, c.rate_limit_per_min, c.retention_days, c.hash_phone_after_analysis, c.channel_roles_json, sealed,
-       kid, c.redact_pii});
+       kid, c.redact_pii, c.llm_sentiment});
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -325,7 +325,7 @@ Result<PipelineConfig> MySqlPipelineConfigRepository::get(const TenantId& t) {
       "SELECT source_db, column_mapping, crm, lead_filter_mode, stt_provider, stt_options, "
       "llm_chain, embedding_provider, language, default_country_code, concurrency, "
       "rate_limit_per_min, retention_days, hash_phone_after_analysis, channel_roles, "
-      "secrets_sealed, version, redact_pii FROM business_pipeline_config WHERE bid = ?",
+      "secrets_sealed, version, redact_pii, llm_sentiment FROM business_pipeline_config WHERE bid = ?",
       {t.bid()});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) return not_found("pipeline config of " + t.bid());
@@ -351,6 +351,7 @@ Result<PipelineConfig> MySqlPipelineConfigRepository::get(const TenantId& t) {
   c.secrets = std::move(*secrets);
   c.version = row[16].as_int();
   c.redact_pii = row[17].as_int() != 0;
+  c.llm_sentiment = row[18].as_int() != 0;
   return c;
 }
 

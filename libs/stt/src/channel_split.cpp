@@ -42,6 +42,7 @@ struct Join {
       }
       if (merged.provider.empty()) merged.provider = part->provider;
       if (merged.language.empty()) merged.language = part->language;
+      if (merged.reported_language.empty()) merged.reported_language = part->reported_language;
       for (auto& s : part->segments) {
         s.speaker = fmt::format("ch{}", i);
         merged.segments.push_back(std::move(s));
@@ -91,6 +92,7 @@ void ChannelSplitProvider::transcribe(SttJob job, TranscribeCallback done) {
     part.separate_channels = false;
     part.diarize = false;
     part.num_speakers = 1;
+    part.translate = job.translate;
     part.id = fmt::format("{}#ch{}", job.id, ch);
     parts.push_back(std::move(part));
   }

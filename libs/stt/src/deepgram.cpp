@@ -60,6 +60,7 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
   if (!channels.empty()) {
     auto detected = detail::str_or(channels[0], "detected_language");
     if (!detected.empty()) t.language = detected;
+    t.reported_language = detected;
   }
   t.diarized = diarize && !multichannel;
   auto utterances = results->find("utterances");
@@ -121,6 +122,10 @@ DeepgramProvider::DeepgramProvider(ProviderConfig config, http::HttpClient& clie
 void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
   if (job.audio.empty()) {
     done(make_error(ErrorCode::kInvalidArgument, "deepgram: empty audio"));
+    return;
+  }
+  if (job.translate) {
+    done(make_error(ErrorCode::kFailedPrecondition, "deepgram: speech-to-English translation is not offered"));
     return;
   }
   const bool multichannel = job.separate_channels && job.channels > 1;

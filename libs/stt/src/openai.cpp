@@ -57,7 +57,8 @@ Result<Transcript> parse_verbose(std::string_view provider, const http::HttpResp
   }
   Transcript t;
   t.provider = std::string(provider);
-  t.language = detail::str_or(j, "language", language);
+  t.reported_language = detail::str_or(j, "language");
+  t.language = t.reported_language.empty() ? language : t.reported_language;
   bool any_speaker = false;
   const json segments = j.value("segments", json::array());
   if (!segments.is_array()) return std::unexpected(detail::malformed(provider, "segments is not an array"));
@@ -116,6 +117,10 @@ void OpenAiSttProvider::transcribe(SttJob job, TranscribeCallback done) {
   const std::string provider(name());
   if (job.audio.empty()) {
     done(make_error(ErrorCode::kInvalidArgument, provider + ": empty audio"));
+    return;
+  }
+  if (job.translate) {
+    done(make_error(ErrorCode::kFailedPrecondition, provider + ": speech-to-English translation is not used"));
     return;
   }
   const auto& cfg = *config_;

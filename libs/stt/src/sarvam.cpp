@@ -44,7 +44,8 @@ Result<Transcript> parse_transcript(const json& j, const std::string& language, 
   }
   Transcript t;
   t.provider = "sarvam";
-  t.language = detail::str_or(j, "language_code", language);
+  t.reported_language = detail::str_or(j, "language_code");
+  t.language = t.reported_language.empty() ? language : t.reported_language;
   const auto dia = j.find("diarized_transcript");
   if (dia != j.end() && dia->is_object() && dia->contains("entries") && (*dia)["entries"].is_array()) {
     for (const auto& e : (*dia)["entries"]) {
@@ -94,6 +95,26 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Where a job goes. Transcription: /speech-to-text with the configured model (saarika:v2.5
+// by default; saaras:v3 with mode=transcribe). Translation to English: saaras:v3 takes
+// mode=translate on the same endpoints; any other model goes to the translate endpoints
+// with saaras:v2.5 (a configured saaras model is kept), which detect the language themselves.
+struct Route {
+  std::string path;  // "/speech-to-text" or "/speech-to-text-translate"
+  std::string model;
+  std::string mode;  // empty: none sent
+  bool send_language = true;
+};
+
+Route route_for(const ProviderConfig& cfg, bool translate) {
+  const bool v3 = cfg.model.starts_with("saaras:v3");
+  if (!translate) {
+    return {"/speech-to-text", cfg.model.empty() ? "saarika:v2.5" : cfg.model, v3 ? "transcribe" : "", true};
+  }
+  if (v3) return {"/speech-to-text", cfg.model, "translate", true};
+  return {"/speech-to-text-translate", cfg.model.starts_with("saaras:") ? cfg.model : "saaras:v2.5", "", false};
+}
+
 // The batch job flow, one object per job, kept alive by the callbacks that hold it.
 struct BatchJob : std::enable_shared_from_this<BatchJob> {
   std::shared_ptr<const ProviderConfig> cfg;
@@ -105,6 +126,7 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   bool diarize = true;
   int num_speakers = 2;
   std::int64_t duration_ms = 0;
+  Route route;
   TranscribeCallback done;
 
   std::string base;
@@ -114,12 +136,13 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   Backoff poll_backoff;
   std::string last_state;
 
-  BatchJob(std::shared_ptr<const ProviderConfig> c, http::HttpClient& cl, const Clock& ck)
+  BatchJob(std::shared_ptr<const ProviderConfig> c, http::HttpClient& cl, const Clock& ck, Route r)
       : cfg(std::move(c)),
         client(cl),
         clock(ck),
         ctx(detail::retry_context(*cfg, cl, ck, "sarvam batch")),
-        base(cfg->base_url + "/speech-to-text/job/v1"),
+        route(std::move(r)),
+        base(cfg->base_url + route.path + "/job/v1"),
         poll_backoff(cfg->poll_interval, cfg->max_poll_interval) {}
 
   void fail(Error e) {
@@ -160,12 +183,10 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   }
 
   void start() {
-    json params = {{"model", cfg->model.empty() ? "saarika:v2.5" : cfg->model},
-                   {"language_code", language},
-                   {"with_timestamps", true},
-                   {"with_diarization", diarize}};
+    json params = {{"model", route.model}, {"with_timestamps", true}, {"with_diarization", diarize}};
+    if (route.send_language) params["language_code"] = language;
     if (diarize && num_speakers > 0) params["num_speakers"] = num_speakers;
-    if (cfg->model.starts_with("saaras:v3")) params["mode"] = "transcribe";
+    if (!route.mode.empty()) params["mode"] = route.mode;
     json body = {{"job_parameters", params}, {"callback", nullptr}};
     call("create", base, body, [self = shared_from_this()](const json& j) {
       self->job_id = detail::str_or(j, "job_id");
@@ -301,9 +322,10 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
   if (language.empty()) language = "unknown";
   const bool diarize = job.diarize && job.num_speakers != 1;
   const auto duration_ms = job.duration.count();
+  const auto route = route_for(cfg, job.translate);
 
   if (diarize || job.duration > kSyncLimit || job.duration.count() <= 0) {
-    auto batch = std::make_shared<BatchJob>(config_, client_, clock_);
+    auto batch = std::make_shared<BatchJob>(config_, client_, clock_, route);
     batch->audio = std::make_shared<const std::string>(std::move(job.audio));
     batch->language = language;
     batch->diarize = diarize;
@@ -316,26 +338,25 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
   }
 
   // The multipart body is built once and shared by every attempt: the audio is held once.
-  const std::string model = cfg.model.empty() ? "saarika:v2.5" : cfg.model;
   std::vector<http::MultipartPart> parts;
   parts.push_back({"file", std::string(), fmt::format("audio.{}", audio_extension(job.audio)),
                    std::string(audio_content_type(job.audio))});
-  parts.push_back({"model", model, "", ""});
-  parts.push_back({"language_code", language, "", ""});
-  if (model.starts_with("saaras:v3")) parts.push_back({"mode", "transcribe", "", ""});
+  parts.push_back({"model", route.model, "", ""});
+  if (route.send_language) parts.push_back({"language_code", language, "", ""});
+  if (!route.mode.empty()) parts.push_back({"mode", route.mode, "", ""});
   parts[0].data = std::move(job.audio);
   http::HttpRequest form;
   form.set_multipart(parts);
   parts.clear();
   auto body = std::make_shared<const std::string>(std::move(form.body));
-  auto build = [config = config_, body, form_type = form.headers.front().second] {
-    auto r = detail::base_request(*config, "POST", config->base_url + "/speech-to-text");
+  auto build = [config = config_, body, form_type = form.headers.front().second, path = route.path] {
+    auto r = detail::base_request(*config, "POST", config->base_url + path);
     r.add_header("api-subscription-key", config->api_key);
     r.add_header("Content-Type", form_type);
     r.shared_body = body;
     return r;
   };
-  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam speech-to-text"), std::move(build),
+  http::send_with_retry(detail::retry_context(cfg, client_, clock_, "sarvam " + route.path.substr(1)), std::move(build),
                         sarvam_error, [done = std::move(done), language, duration_ms](Result<http::HttpResponse> r) {
                           if (!r) {
                             done(std::unexpected(r.error()));

@@ -81,6 +81,16 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     return out;
   }
 
+  Status put_english(const storage::TenantId& t, storage::Id call_id, const std::string& segments_json,
+                     const std::string& source) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find({t.bid(), call_id});
+    if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "transcript not found");
+    it->second.english_segments_json = segments_json;
+    it->second.english_source = source;
+    return {};
+  }
+
   Result<std::unordered_map<storage::Id, std::string>> segments_of(const storage::TenantId& t,
                                                                    std::span<const storage::Id> call_ids) override {
     if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");

@@ -12,6 +12,10 @@ namespace earshot::testing {
 // /speech-to-text/job/v1, serving the pre-signed upload (PUT /blob/upload/..., Azure-style:
 // requires x-ms-blob-type: BlockBlob, refuses the API key, answers 201) and output
 // (GET /blob/output/...) URLs itself. Jobs complete after `polls_until_complete` polls.
+// Speech to English: POST /speech-to-text-translate (multipart `file`, `model` saaras:*, no
+// language_code) and the same batch flow under /speech-to-text-translate/job/v1, or
+// mode=translate with a saaras:v3 model on the transcription endpoints: the answer carries
+// each utterance's `english` text, with the detected source language as language_code.
 class FakeSarvam final : public FakeProviderServer {
  public:
   // Stops serving before this object goes: handler threads call its overrides.
@@ -25,15 +29,27 @@ class FakeSarvam final : public FakeProviderServer {
   // Bytes received by the blob PUT of the last job, and the job parameters it was created with.
   [[nodiscard]] std::string last_upload() const;
   [[nodiscard]] std::string last_job_parameters() const;
+  // The language_code answers report (default "en-IN").
+  void set_language_code(std::string code) {
+    std::lock_guard lock(jobs_mu_);
+    language_code_ = std::move(code);
+  }
+  [[nodiscard]] std::string language_code() const {
+    std::lock_guard lock(jobs_mu_);
+    return language_code_;
+  }
 
  protected:
   [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
   void routes() override;
 
  private:
+  // create, upload-files, start, status and download-files under `base`.
+  void batch_routes(const std::string& base, bool translate_endpoint);
   struct Job {
     std::string params;  // job_parameters as JSON text
     bool diarize = false;
+    bool translate = false;
     std::string file_name;
     std::string upload;
     bool started = false;
@@ -44,6 +60,7 @@ class FakeSarvam final : public FakeProviderServer {
   std::map<std::string, Job> jobs_;
   std::string last_job_;
   std::string batch_failure_;
+  std::string language_code_ = "en-IN";
   int next_id_ = 1;
 };
 

@@ -18,7 +18,8 @@ std::string speaker_id(int s) {
   return fmt::format("SPEAKER_{:02d}", s);
 }
 
-json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std::optional<int> channel) {
+json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std::optional<int> channel, bool translate,
+                     const std::string& language_code) {
   std::string text;
   json words = json::array();
   json starts = json::array();
@@ -26,19 +27,20 @@ json transcript_json(const std::vector<FakeUtterance>& script, bool diarize, std
   json entries = json::array();
   for (const auto& u : script) {
     if (channel && u.channel != *channel) continue;
+    const std::string& said = translate && !u.english.empty() ? u.english : u.text;
     if (!text.empty()) text += " ";
-    text += u.text;
-    words.push_back(u.text);
+    text += said;
+    words.push_back(said);
     starts.push_back(u.start_s);
     ends.push_back(u.end_s);
-    entries.push_back({{"transcript", u.text},
+    entries.push_back({{"transcript", said},
                        {"start_time_seconds", u.start_s},
                        {"end_time_seconds", u.end_s},
                        {"speaker_id", speaker_id(u.speaker)}});
   }
   json out = {{"request_id", "req-fake"},
               {"transcript", text},
-              {"language_code", "en-IN"},
+              {"language_code", language_code},
               {"language_probability", 0.98},
               {"timestamps", {{"words", words}, {"start_time_seconds", starts}, {"end_time_seconds", ends}}}};
   out["diarized_transcript"] = diarize ? json{{"entries", entries}} : json(nullptr);
@@ -93,17 +95,86 @@ void FakeSarvam::routes() {
       return reply(res,
                    {400, error_json("invalid_request_error", "file, model and language_code are required").dump()});
     }
+    const std::string mode = req.has_file("mode") ? req.get_file_value("mode").content : "";
+    const std::string model = req.get_file_value("model").content;
+    if (!mode.empty() && !model.starts_with("saaras:v3")) {
+      return reply(res, {400, error_json("invalid_request_error", "mode is only supported by saaras:v3").dump()});
+    }
     if (malformed()) return reply(res, {200, "{\"request_id\": \"x\", \"transcript\": [1,", "application/json"});
     const auto channel = marked_channel(req.get_file_value("file").content);
-    reply(res, {200, transcript_json(script(), false, channel).dump()});
+    reply(res, {200, transcript_json(script(), false, channel, mode == "translate", language_code()).dump()});
   });
 
-  s.Post(base, [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/speech-to-text-translate", [this](const httplib::Request& req, httplib::Response& res) {
+    if (guard(req, res)) return;
+    if (!key_ok(req, api_key())) return reply(res, failure_reply(FailureKind::kAuth));
+    if (!req.has_file("file") || req.get_file_value("file").content.empty()) {
+      return reply(res, {400, error_json("invalid_request_error", "file is required").dump()});
+    }
+    if (req.has_file("model") && !req.get_file_value("model").content.starts_with("saaras:")) {
+      return reply(res, {400, error_json("invalid_request_error", "model must be a saaras model").dump()});
+    }
+    if (malformed()) return reply(res, {200, "{\"request_id\": \"x\", \"transcript\": [1,", "application/json"});
+    const auto channel = marked_channel(req.get_file_value("file").content);
+    reply(res, {200, transcript_json(script(), false, channel, true, language_code()).dump()});
+  });
+
+  s.Put(R"(/blob/upload/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (guard(req, res)) return;
+    if (req.get_param_value("sig") != "AbC/d+eF=" || req.target.find("sig=AbC%2Fd%2BeF%3D") == std::string::npos) {
+      return reply(res, {403, "<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"});
+    }
+    if (req.get_header_value("x-ms-blob-type") != "BlockBlob") {
+      return reply(res, {400, "<Error><Code>MissingRequiredHeader</Code></Error>", "application/xml"});
+    }
+    if (req.has_header("api-subscription-key")) {
+      return reply(res, {400, "<Error><Code>UnexpectedCredential</Code></Error>", "application/xml"});
+    }
+    std::lock_guard lock(jobs_mu_);
+    auto it = jobs_.find(req.matches[1]);
+    if (it == jobs_.end() || it->second.file_name != req.matches[2]) {
+      return reply(res, {404, "<Error><Code>ContainerNotFound</Code></Error>", "application/xml"});
+    }
+    it->second.upload = req.body;
+    res.status = 201;
+  });
+
+  batch_routes(base, false);
+  batch_routes("/speech-to-text-translate/job/v1", true);
+
+  s.Get(R"(/blob/output/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (guard(req, res)) return;
+    if (req.get_param_value("sig") != "Out+1") {
+      return reply(res, {403, "<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"});
+    }
+    bool diarize = false;
+    bool translate = false;
+    {
+      std::lock_guard lock(jobs_mu_);
+      auto it = jobs_.find(req.matches[1]);
+      if (it == jobs_.end()) return reply(res, {404, "<Error><Code>BlobNotFound</Code></Error>", "application/xml"});
+      diarize = it->second.diarize;
+      translate = it->second.translate;
+    }
+    if (malformed()) return reply(res, {200, "{\"transcript\": ", "application/json"});
+    reply(res, {200, transcript_json(script(), diarize, std::nullopt, translate, language_code()).dump()});
+  });
+}
+
+void FakeSarvam::batch_routes(const std::string& base, bool translate_endpoint) {
+  auto& s = server();
+  s.Post(base, [this, translate_endpoint](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
     if (!key_ok(req, api_key())) return reply(res, failure_reply(FailureKind::kAuth));
     const auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.contains("job_parameters") || !body["job_parameters"].is_object()) {
       return reply(res, {422, error_json("unprocessable_entity_error", "job_parameters required").dump()});
+    }
+    const auto& params = body["job_parameters"];
+    const std::string mode = params.value("mode", "");
+    const std::string model = params.value("model", "");
+    if (translate_endpoint ? !model.starts_with("saaras:") : (!mode.empty() && !model.starts_with("saaras:v3"))) {
+      return reply(res, {400, error_json("invalid_request_error", "model does not support this mode").dump()});
     }
     if (malformed()) return reply(res, {202, "<html>oops</html>", "text/html"});
     std::string id;
@@ -113,6 +184,7 @@ void FakeSarvam::routes() {
       Job job;
       job.params = body["job_parameters"].dump();
       job.diarize = body["job_parameters"].value("with_diarization", false);
+      job.translate = translate_endpoint || mode == "translate";
       jobs_[id] = job;
       last_job_ = id;
     }
@@ -147,26 +219,6 @@ void FakeSarvam::routes() {
                           {"upload_urls", {{name, {{"file_url", url}, {"file_metadata", json::object()}}}}},
                           {"storage_container_type", "Azure"}}
                          .dump()});
-  });
-
-  s.Put(R"(/blob/upload/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    if (guard(req, res)) return;
-    if (req.get_param_value("sig") != "AbC/d+eF=" || req.target.find("sig=AbC%2Fd%2BeF%3D") == std::string::npos) {
-      return reply(res, {403, "<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"});
-    }
-    if (req.get_header_value("x-ms-blob-type") != "BlockBlob") {
-      return reply(res, {400, "<Error><Code>MissingRequiredHeader</Code></Error>", "application/xml"});
-    }
-    if (req.has_header("api-subscription-key")) {
-      return reply(res, {400, "<Error><Code>UnexpectedCredential</Code></Error>", "application/xml"});
-    }
-    std::lock_guard lock(jobs_mu_);
-    auto it = jobs_.find(req.matches[1]);
-    if (it == jobs_.end() || it->second.file_name != req.matches[2]) {
-      return reply(res, {404, "<Error><Code>ContainerNotFound</Code></Error>", "application/xml"});
-    }
-    it->second.upload = req.body;
-    res.status = 201;
   });
 
   s.Post(base + R"(/([^/]+)/start)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -241,22 +293,6 @@ void FakeSarvam::routes() {
                     {"file_metadata", json::object()}};
     }
     reply(res, {200, json{{"job_id", id}, {"job_state", "Completed"}, {"download_urls", urls}}.dump()});
-  });
-
-  s.Get(R"(/blob/output/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    if (guard(req, res)) return;
-    if (req.get_param_value("sig") != "Out+1") {
-      return reply(res, {403, "<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"});
-    }
-    bool diarize = false;
-    {
-      std::lock_guard lock(jobs_mu_);
-      auto it = jobs_.find(req.matches[1]);
-      if (it == jobs_.end()) return reply(res, {404, "<Error><Code>BlobNotFound</Code></Error>", "application/xml"});
-      diarize = it->second.diarize;
-    }
-    if (malformed()) return reply(res, {200, "{\"transcript\": ", "application/json"});
-    reply(res, {200, transcript_json(script(), diarize, std::nullopt).dump()});
   });
 }
 

@@ -81,6 +81,19 @@ class AnalyzeStage final : public queue::StageHandler {
   }
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
 
+  // The call's language and what the English analyzers read (docs/analyze.md "Language"):
+  // the original when it is English, else its English rendering (stored, or made now by the
+  // business's LLM chain and stored); with neither, `reason` ("not analyzed: language hi").
+  struct LanguagePlan {
+    std::string tag;     // BCP-47
+    std::string source;  // provider | detected | configured
+    std::vector<analytics::TranscriptSegment> english;
+    std::string english_source;  // original | sarvam | llm; "" with no English text
+    std::string reason;          // set when no English text exists
+    std::string translation_error;
+    [[nodiscard]] bool analyzable() const { return reason.empty(); }
+  };
+
  private:
   struct LlmOutcome {
     std::vector<storage::AnalysisInput> analyses;
@@ -102,6 +115,20 @@ class AnalyzeStage final : public queue::StageHandler {
   [[nodiscard]] Result<storage::TranscriptRedaction> redact_call(const storage::TenantId& t,
                                                                  const storage::CallRecord& call,
                                                                  const storage::Transcript& transcript);
+  [[nodiscard]] Result<LanguagePlan> prepare_language(const storage::TenantId& t, const storage::CallRecord& call,
+                                                      const storage::Transcript& transcript,
+                                                      const std::vector<analytics::TranscriptSegment>& segments);
+  // The optional LLM sentiment pass over the English turns (sent PII-redacted): replaces
+  // `timeline`'s scores when the business enables it and the answer is valid; what happened,
+  // for the sentiment analysis (null when the pass is off).
+  [[nodiscard]] nlohmann::json llm_sentiment_pass(const storage::TenantId& t,
+                                                  const std::vector<analytics::TranscriptSegment>& segments,
+                                                  std::int64_t duration_ms, analytics::SentimentTimeline& timeline);
+  // The business's pipeline config and LLM chain: null with `why` when it has none usable
+  // (no config, no chain, a chain that cannot be built); an error when the database fails.
+  [[nodiscard]] Result<std::shared_ptr<const BusinessLlm>> business_chain(const storage::TenantId& t,
+                                                                          storage::PipelineConfig& config,
+                                                                          std::string& why);
   void publish_status(const storage::TenantId& t, storage::Id call_id, storage::CallStatus status,
                       storage::CallStatus previous, const std::string& reason = {});
 

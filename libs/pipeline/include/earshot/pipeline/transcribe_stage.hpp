@@ -67,6 +67,10 @@ class Transcriber {
   }
 };
 
+// The transcript's language, unless a transcriber set it: what the provider reported, else
+// the offline detector over its text, else `configured` (call_language.hpp).
+void set_language(stt::Transcript& t, std::string_view configured);
+
 // A mono call measured by its transcript (speakers "agent" and "customer"; other voices do
 // not count towards talk metrics).
 [[nodiscard]] analytics::AudioMeasurement measure_by_transcript(const audio::AudioBuffer& audio,

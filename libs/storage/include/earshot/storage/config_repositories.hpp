@@ -32,6 +32,9 @@ struct PipelineConfig {
   // without pii:read (docs/security.md, "Personal data"); off: everyone reads them raw.
   bool redact_pii = true;
   std::string channel_roles_json = R"({"0":"agent","1":"customer"})";
+  // The optional LLM sentiment pass (docs/analyze.md): one request per call to the llm_chain
+  // scores each turn; the lexicon stays the fallback. Off by default.
+  bool llm_sentiment = false;
   // Passwords and API keys (e.g. "source_db_password", "crm_api_key", "llm_api_key").
   // Plaintext only in memory: stored sealed under a master key.
   std::map<std::string, std::string> secrets;

@@ -144,6 +144,8 @@ class MySqlTranscriptRepository final : public TranscriptRepository {
   Result<bool> put_redaction(const TenantId& t, const TranscriptRedaction& r) override;
   Result<std::unordered_map<Id, std::string>> redacted_segments_of(const TenantId& t,
                                                                    std::span<const Id> call_ids) override;
+  Status put_english(const TenantId& t, Id call_id, const std::string& segments_json,
+                     const std::string& source) override;
   Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t, std::span<const Id> call_ids) override;
   Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
 

@@ -20,7 +20,12 @@ struct Transcript {
   std::string segments_json = "[]";  // [{speaker, start_ms, end_ms, text, confidence}]
   std::string full_text;
   std::string provider;
-  std::string language;
+  std::string language;         // BCP-47 ("hi-IN", "en", "hi-Latn" for romanised Hindi)
+  std::string language_source;  // "provider" | "detected" | "configured"; "" before migration 0015
+  // The English rendering (same speakers and times as segments_json), "" when there is none;
+  // english_source says who made it: "sarvam" (speech to English) or "llm".
+  std::string english_segments_json;
+  std::string english_source;
   std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
   // The redacted form the analyze stage stored (put_redaction), read-only; get() and the call
   // detail fill them. The segments, with every PII finding replaced by its placeholder (no
@@ -101,6 +106,10 @@ class TranscriptRepository {
   // current transcript has one; the others are absent.
   [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> redacted_segments_of(
       const TenantId& t, std::span<const Id> call_ids) = 0;
+  // Sets the call's English rendering (segments JSON, who made it) on its stored transcript.
+  // kNotFound when the call has no transcript or is not the tenant's.
+  [[nodiscard]] virtual Status put_english(const TenantId& t, Id call_id, const std::string& segments_json,
+                                           const std::string& source) = 0;
   // The segments JSON of the tenant's calls among `call_ids` in one query (at most 1000 ids,
   // else kInvalidArgument); a call without a transcript, or not the tenant's, is absent.
   [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t,

@@ -17,11 +17,15 @@ namespace earshot::stt {
 // Sarvam AI: POST /speech-to-text (multipart) for audio of at most 30 s that needs no
 // diarization; otherwise the batch job API (create with diarization -> upload-files -> PUT
 // the bytes to the returned URL -> start -> poll status -> download-files -> GET output).
+// Translation (SttJob::translate, speech to English): with a `saaras:v3` model the same
+// endpoints with mode=translate; otherwise POST /speech-to-text-translate (model
+// saaras:v2.5) and the batch job API under /speech-to-text-translate/job/v1.
 class SarvamProvider final : public SttProvider {
  public:
   static constexpr std::chrono::milliseconds kSyncLimit{30'000};
   SarvamProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock);
   [[nodiscard]] std::string_view name() const override { return "sarvam"; }
+  [[nodiscard]] bool supports_translation() const override { return true; }
   void transcribe(SttJob job, TranscribeCallback done) override;
 
  private:
@@ -72,6 +76,7 @@ class ChannelSplitProvider final : public SttProvider {
   explicit ChannelSplitProvider(std::unique_ptr<SttProvider> inner);
   [[nodiscard]] std::string_view name() const override { return inner_->name(); }
   [[nodiscard]] bool supports_multichannel() const override { return true; }
+  [[nodiscard]] bool supports_translation() const override { return inner_->supports_translation(); }
   void transcribe(SttJob job, TranscribeCallback done) override;
 
  private:

@@ -30,6 +30,9 @@ struct SttJob {
   bool diarize = true;   // ask for speaker labels (ignored per channel)
   int num_speakers = 2;  // expected speakers when diarizing; 0: let the provider decide
   std::string id;        // for logs only
+  // Speech to English instead of a transcript in the spoken language (providers whose
+  // supports_translation() is true; others refuse the job with kFailedPrecondition).
+  bool translate = false;
 };
 
 using TranscribeCallback = std::function<void(Result<Transcript>)>;
@@ -40,6 +43,8 @@ class SttProvider {
   [[nodiscard]] virtual std::string_view name() const = 0;
   // True when the provider transcribes each channel of a multichannel file natively.
   [[nodiscard]] virtual bool supports_multichannel() const { return false; }
+  // True when the provider renders speech in English directly (SttJob::translate).
+  [[nodiscard]] virtual bool supports_translation() const { return false; }
   // Calls `done` exactly once: on the HTTP loop thread, or on the calling thread when the
   // job is refused before any request. Segment speakers are provider labels: "ch0"/"ch1"
   // per channel, the provider's own labels when diarized, "unknown" when the provider gave
