@@ -48,6 +48,9 @@ struct ConversationMetrics {
   double interactivity = 0;  // speaker switches per minute of call
   double patience_ms = 0;    // mean customer-end -> agent-start gap (non-negative gaps only)
   int patience_samples = 0;
+  // Interruptions inferred from turn-taking (one speaker at a time, as diarization of a mono
+  // recording gives) rather than measured from overlapping speech.
+  bool interruptions_inferred = false;
   std::vector<Turn> turns;  // merged turns of both speakers, by start time
 };
 
@@ -56,6 +59,43 @@ struct ConversationOptions {
   std::int64_t interruption_min_continue_ms = 500;
   std::int64_t turn_merge_gap_ms = 1000;
 };
+
+// One interruption: who cut in, when they started, and the overlap that followed.
+struct Interruption {
+  Role by = Role::kAgent;
+  std::int64_t start_ms = 0;
+  std::int64_t duration_ms = 0;
+  friend bool operator==(const Interruption&, const Interruption&) = default;
+};
+
+// The overlap rule (what compute_conversation counts): B interrupts A when B starts while A
+// speaks and A goes on for at least `min_continue_ms` after B started; the duration is the
+// overlap that follows. Sorted by start.
+[[nodiscard]] std::vector<Interruption> overlap_interruptions(std::vector<Interval> agent,
+                                                              std::vector<Interval> customer,
+                                                              std::int64_t min_continue_ms = 500);
+
+// Interruptions inferred from turn-taking, for speakers that never overlap (a diarized mono
+// recording): a speaker change inside one continuous stretch of speech (`speech`, voice
+// activity of the mix), where B starts no later than `max_gap_ms` after A stops, so that B
+// started before A stopped or latched on without a pause, and A had been speaking for at
+// least `min_before_ms` (cut off mid-turn, not at the end of a short reply). B must then hold
+// the floor for `min_after_ms`, or A resumes in the same stretch after B's words (B spoke
+// over A). The overlap is not visible: the duration is B's words when A resumes, else the
+// least overlap the rule implies (`assumed_overlap_ms`).
+struct TurnTakingOptions {
+  std::int64_t max_gap_ms = 0;
+  std::int64_t min_before_ms = 2000;
+  std::int64_t min_after_ms = 1000;
+  std::int64_t assumed_overlap_ms = 500;
+};
+[[nodiscard]] std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent,
+                                                                  std::vector<Interval> customer,
+                                                                  std::span<const Interval> speech,
+                                                                  const TurnTakingOptions& options = {});
+
+// Replaces the metrics' interruption counts and durations with `found`.
+void set_interruptions(ConversationMetrics& m, std::span<const Interruption> found, bool inferred);
 
 // Sorts and merges overlapping or touching intervals.
 [[nodiscard]] std::vector<Interval> normalize(std::vector<Interval> v);
