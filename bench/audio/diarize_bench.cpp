@@ -4,7 +4,7 @@
 // held-out part.
 //
 //   build/bin/diarize_bench [--set held-out|dev|all] [--cache DIR] [--single] [--verbose]
-//                           [--max-gap MS] [--min-before MS] [--min-after MS]
+//                           [--max-gap MS] [--margin MS] [--min-before MS] [--hangover FRAMES] [--takeovers]
 //
 // The clips are synthesised once into DIR (default: a directory under the system's temp
 // directory) and reused.
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   bool single = false;  // also one-voice recordings: how many speakers are found
   earshot::analytics::TurnTakingOptions turn_taking;
+  auto pauses = earshot::analytics::turn_taking_vad();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--set" && i + 1 < argc) {
@@ -41,12 +42,16 @@ int main(int argc, char** argv) {
       turn_taking.max_gap_ms = std::stoll(argv[++i]);
     } else if (a == "--min-before" && i + 1 < argc) {
       turn_taking.min_before_ms = std::stoll(argv[++i]);
-    } else if (a == "--min-after" && i + 1 < argc) {
-      turn_taking.min_after_ms = std::stoll(argv[++i]);
+    } else if (a == "--margin" && i + 1 < argc) {
+      turn_taking.margin_ms = std::stoll(argv[++i]);
+    } else if (a == "--hangover" && i + 1 < argc) {
+      pauses.hangover_frames = std::stoi(argv[++i]);
+    } else if (a == "--takeovers") {
+      turn_taking.takeovers = true;
     } else {
       std::fprintf(stderr,
                    "usage: diarize_bench [--set held-out|dev|all] [--cache DIR] [--single] [--verbose] [--max-gap MS] "
-                   "[--min-before MS] [--min-after MS]\n");
+                   "[--margin MS] [--min-before MS] [--hangover FRAMES] [--takeovers]\n");
       return 2;
     }
   }
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
     const auto d = earshot::audio::diarize(call.samples, call.rate, speech);
     cpu_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto reference = earshot::testing::reference_interruptions(call);
-    const auto found = earshot::testing::found_interruptions(d, speech, turn_taking);
+    const auto found = earshot::testing::found_interruptions(
+        d, earshot::audio::detect_voice(call.samples, call.rate, pauses).speech, turn_taking);
     const auto score = earshot::testing::score_interruptions(reference, found);
     interruptions += score;
     audio_s += static_cast<double>(call.duration_ms()) / 1000.0;
@@ -113,9 +119,10 @@ int main(int argc, char** argv) {
   fmt::print("without a collar: DER {:.1f}%\n", 100 * strict_err / strict_ref);
   fmt::print(
       "interruptions from turn-taking: {} found, {} in the reference, {} matched: precision {:.0f}%, recall {:.0f}% "
-      "(max gap {} ms, before >= {} ms, after >= {} ms)\n",
+      "(max gap {} ms, margin {} ms, before >= {} ms, pause hangover {} ms{})\n",
       interruptions.found, interruptions.reference, interruptions.matched, 100 * interruptions.precision(),
-      100 * interruptions.recall(), turn_taking.max_gap_ms, turn_taking.min_before_ms, turn_taking.min_after_ms);
+      100 * interruptions.recall(), turn_taking.max_gap_ms, turn_taking.margin_ms, turn_taking.min_before_ms,
+      pauses.hangover_frames * pauses.frame_ms, turn_taking.takeovers ? ", takeovers counted" : "");
   if (single) {
     for (const int index : calls) {
       const auto call = earshot::testing::make_single_voice_call(index, cache);

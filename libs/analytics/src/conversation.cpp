@@ -115,6 +115,12 @@ bool continuous(std::span<const Interval> speech, std::int64_t from, std::int64_
 
 }  // namespace
 
+audio::VadOptions turn_taking_vad() {
+  audio::VadOptions v;
+  v.hangover_frames = 4;
+  return v;
+}
+
 std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent, std::vector<Interval> customer,
                                                    std::span<const Interval> speech, const TurnTakingOptions& o) {
   struct Piece {
@@ -129,7 +135,7 @@ std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent,
   // Latched: the next piece starts no later than `max_gap_ms` after this one ends, with no
   // pause of the mix between them.
   const auto latched = [&](const Piece& a, const Piece& b) {
-    return b.span.start_ms - a.span.end_ms <= o.max_gap_ms && continuous(speech, a.span.end_ms, b.span.start_ms);
+    return b.span.start_ms - a.span.end_ms <= o.max_gap_ms && continuous(speech, a.span.end_ms - o.margin_ms, b.span.start_ms + o.margin_ms);
   };
   std::vector<Interruption> out;
   for (std::size_t i = 1; i < pieces.size(); ++i) {
@@ -139,7 +145,7 @@ std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent,
     const bool resumes = i + 1 < pieces.size() && pieces[i + 1].role == a.role && latched(b, pieces[i + 1]);
     if (resumes) {
       out.push_back({b.role, b.span.start_ms, b.span.length()});
-    } else if (b.span.length() >= o.min_after_ms) {
+    } else if (o.takeovers && b.span.length() >= o.takeover_min_after_ms) {
       out.push_back({b.role, b.span.start_ms, std::min(o.assumed_overlap_ms, b.span.length())});
     }
   }

@@ -76,19 +76,30 @@ struct Interruption {
                                                               std::int64_t min_continue_ms = 500);
 
 // Interruptions inferred from turn-taking, for speakers that never overlap (a diarized mono
-// recording): a speaker change inside one continuous stretch of speech (`speech`, voice
-// activity of the mix), where B starts no later than `max_gap_ms` after A stops, so that B
-// started before A stopped or latched on without a pause, and A had been speaking for at
-// least `min_before_ms` (cut off mid-turn, not at the end of a short reply). B must then hold
-// the floor for `min_after_ms`, or A resumes in the same stretch after B's words (B spoke
-// over A). The overlap is not visible: the duration is B's words when A resumes, else the
-// least overlap the rule implies (`assumed_overlap_ms`).
+// recording gives one speaker at a time). B interrupts A when B's speech begins inside one
+// continuous stretch of A's speech and A goes on in that same stretch after B's words: B
+// started before A stopped, or latched on with no gap (B starts at most `max_gap_ms` after
+// A's piece ends, A resumes as soon after B's), with no pause of the mix within
+// `margin_ms` of either change, and A had been speaking for at least `min_before_ms`. A
+// resuming is the evidence the overlap rule asks for (A continued after B started); the
+// duration is B's words, the overlap as far as it can be seen.
+//
+// `speech` is the voice activity of the mix with a short hangover (turn_taking_vad()), so
+// that a pause of about 150 ms splits it; a pause between A's and B's words means B waited
+// for A, however short the pause. With `takeovers`, a latched change after which B keeps the
+// floor (at least `takeover_min_after_ms`, A not resuming) counts too, for `assumed_overlap_ms`
+// (the least the overlap rule implies); off by default: on the development calls such changes
+// were mostly turn-taking with a short overlap, not interruptions.
 struct TurnTakingOptions {
   std::int64_t max_gap_ms = 0;
-  std::int64_t min_before_ms = 2000;
-  std::int64_t min_after_ms = 1000;
+  std::int64_t margin_ms = 150;
+  std::int64_t min_before_ms = 500;
+  bool takeovers = false;
+  std::int64_t takeover_min_after_ms = 1000;
   std::int64_t assumed_overlap_ms = 500;
 };
+// Voice activity options for the `speech` of turn_taking_interruptions: 80 ms hangover.
+[[nodiscard]] audio::VadOptions turn_taking_vad();
 [[nodiscard]] std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent,
                                                                   std::vector<Interval> customer,
                                                                   std::span<const Interval> speech,
