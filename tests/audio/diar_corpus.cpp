@@ -368,4 +368,49 @@ DiarCall make_single_voice_call(int index, const std::string& cache_dir) {
   return mix(fmt::format("one voice {}: {}", index, voice), parts, static_cast<unsigned>(index) + 1000U);
 }
 
+std::vector<analytics::Interruption> reference_interruptions(const DiarCall& call) {
+  std::vector<audio::Interval> agent, customer;
+  for (const auto& t : call.truth) (t.speaker == 0 ? agent : customer).push_back({t.start_ms, t.end_ms});
+  return analytics::overlap_interruptions(std::move(agent), std::move(customer), 500);
+}
+
+std::vector<analytics::Interruption> found_interruptions(const audio::Diarization& d,
+                                                         std::span<const audio::Interval> speech,
+                                                         const analytics::TurnTakingOptions& options) {
+  std::vector<audio::Interval> agent, customer;
+  for (const auto& t : d.turns) (t.speaker == 0 ? agent : customer).push_back({t.start_ms, t.end_ms});
+  return analytics::turn_taking_interruptions(std::move(agent), std::move(customer), speech, options);
+}
+
+InterruptionScore& InterruptionScore::operator+=(const InterruptionScore& o) {
+  reference += o.reference;
+  found += o.found;
+  matched += o.matched;
+  return *this;
+}
+
+InterruptionScore score_interruptions(std::span<const analytics::Interruption> reference,
+                                      std::span<const analytics::Interruption> found, std::int64_t tolerance_ms) {
+  InterruptionScore s;
+  s.reference = static_cast<int>(reference.size());
+  s.found = static_cast<int>(found.size());
+  std::vector<bool> used(reference.size(), false);
+  for (const auto& f : found) {
+    std::size_t best = reference.size();
+    std::int64_t best_gap = tolerance_ms + 1;
+    for (std::size_t r = 0; r < reference.size(); ++r) {
+      const auto gap = std::llabs(reference[r].start_ms - f.start_ms);
+      if (!used[r] && reference[r].by == f.by && gap < best_gap) {
+        best = r;
+        best_gap = gap;
+      }
+    }
+    if (best < reference.size()) {
+      used[best] = true;
+      ++s.matched;
+    }
+  }
+  return s;
+}
+
 }  // namespace earshot::testing

@@ -12,9 +12,11 @@
 // voice pairs and timings, never used for tuning. Used by tests/audio and bench/audio; no
 // test framework needed.
 
+#include <span>
 #include <string>
 #include <vector>
 
+#include "earshot/analytics/conversation.hpp"
 #include "earshot/audio/diarize.hpp"
 
 namespace earshot::testing {
@@ -42,6 +44,27 @@ DiarCall make_single_voice_call(int index, const std::string& cache_dir);
 // One clip of `text` by `voice` ("flite:slt", "espeak:en-us+f3:pitch:speed"), at 8 kHz,
 // trimmed of leading and trailing silence.
 std::vector<float> synthesise(const std::string& voice, const std::string& text, const std::string& cache_dir);
+
+// Interruptions of a call. The reference: the overlap rule on the placed speech (the other
+// speaker continues >= 500 ms after one starts). Found: the turn-taking rule on a
+// diarization (speaker 0 the agent, as the corpus places it) and the mix's voice activity.
+std::vector<analytics::Interruption> reference_interruptions(const DiarCall& call);
+std::vector<analytics::Interruption> found_interruptions(const audio::Diarization& d,
+                                                         std::span<const audio::Interval> speech,
+                                                         const analytics::TurnTakingOptions& options = {});
+
+// Found interruptions matched one-to-one to reference ones: same interrupter, starts within
+// `tolerance_ms`.
+struct InterruptionScore {
+  int reference = 0;
+  int found = 0;
+  int matched = 0;
+  InterruptionScore& operator+=(const InterruptionScore& o);
+  [[nodiscard]] double precision() const { return found == 0 ? 1.0 : static_cast<double>(matched) / found; }
+  [[nodiscard]] double recall() const { return reference == 0 ? 1.0 : static_cast<double>(matched) / reference; }
+};
+InterruptionScore score_interruptions(std::span<const analytics::Interruption> reference,
+                                      std::span<const analytics::Interruption> found, std::int64_t tolerance_ms = 1000);
 
 // Telephone channel: 300-3,400 Hz band, mu-law round trip, noise at about -60 dBFS.
 void telephone_band(std::vector<float>& samples, unsigned seed);

@@ -1,6 +1,8 @@
 #include "earshot/analytics/conversation.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <span>
 
 namespace earshot::analytics {
 
@@ -25,6 +27,41 @@ std::vector<Interval> normalize(std::vector<Interval> v) {
     }
   }
   return out;
+}
+
+std::vector<Interruption> overlap_interruptions(std::vector<Interval> agent, std::vector<Interval> customer,
+                                               std::int64_t min_continue_ms) {
+  agent = normalize(std::move(agent));
+  customer = normalize(std::move(customer));
+  std::vector<Interruption> out;
+  const auto scan = [&](Role by, const std::vector<Interval>& interrupter, const std::vector<Interval>& other) {
+    for (const auto& b : interrupter) {
+      for (const auto& a : other) {
+        if (a.start_ms < b.start_ms && b.start_ms < a.end_ms) {
+          if (a.end_ms - b.start_ms >= min_continue_ms)
+            out.push_back({by, b.start_ms, std::min(a.end_ms, b.end_ms) - b.start_ms});
+          break;
+        }
+        if (a.start_ms >= b.start_ms) break;
+      }
+    }
+  };
+  scan(Role::kAgent, agent, customer);
+  scan(Role::kCustomer, customer, agent);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Interruption& x, const Interruption& y) { return x.start_ms < y.start_ms; });
+  return out;
+}
+
+void set_interruptions(ConversationMetrics& m, std::span<const Interruption> found, bool inferred) {
+  m.agent.interruptions = m.customer.interruptions = 0;
+  m.agent.interruption_ms = m.customer.interruption_ms = 0;
+  for (const auto& i : found) {
+    auto& s = i.by == Role::kAgent ? m.agent : m.customer;
+    ++s.interruptions;
+    s.interruption_ms += i.duration_ms;
+  }
+  m.interruptions_inferred = inferred;
 }
 
 namespace {
@@ -68,25 +105,52 @@ std::vector<Interval> turns_of(const std::vector<Interval>& mine, const std::vec
   return out;
 }
 
-// B interrupts A when B starts while A speaks and A goes on for at least `min_continue`
-// after B started. The interruption lasts for the overlap that follows.
-void count_interruptions(const std::vector<Interval>& interrupter, const std::vector<Interval>& other,
-                         std::int64_t min_continue, SpeakerMetrics& m) {
-  for (const auto& b : interrupter) {
-    for (const auto& a : other) {
-      if (a.start_ms < b.start_ms && b.start_ms < a.end_ms) {
-        if (a.end_ms - b.start_ms >= min_continue) {
-          ++m.interruptions;
-          m.interruption_ms += std::min(a.end_ms, b.end_ms) - b.start_ms;
-        }
-        break;
-      }
-      if (a.start_ms >= b.start_ms) break;
-    }
-  }
+// Does one stretch of `speech` (sorted, not overlapping) cover [from, to]?
+bool continuous(std::span<const Interval> speech, std::int64_t from, std::int64_t to) {
+  if (to <= from) return true;
+  const auto it = std::upper_bound(speech.begin(), speech.end(), from,
+                                   [](std::int64_t t, const Interval& i) { return t < i.start_ms; });
+  return it != speech.begin() && std::prev(it)->end_ms >= to;
 }
 
 }  // namespace
+
+audio::VadOptions turn_taking_vad() {
+  audio::VadOptions v;
+  v.hangover_frames = 4;
+  return v;
+}
+
+std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent, std::vector<Interval> customer,
+                                                   std::span<const Interval> speech, const TurnTakingOptions& o) {
+  struct Piece {
+    Role role;
+    Interval span;
+  };
+  std::vector<Piece> pieces;
+  for (const auto& i : normalize(std::move(agent))) pieces.push_back({Role::kAgent, i});
+  for (const auto& i : normalize(std::move(customer))) pieces.push_back({Role::kCustomer, i});
+  std::sort(pieces.begin(), pieces.end(),
+            [](const Piece& x, const Piece& y) { return x.span.start_ms < y.span.start_ms; });
+  // Latched: the next piece starts no later than `max_gap_ms` after this one ends, with no
+  // pause of the mix between them.
+  const auto latched = [&](const Piece& a, const Piece& b) {
+    return b.span.start_ms - a.span.end_ms <= o.max_gap_ms && continuous(speech, a.span.end_ms - o.margin_ms, b.span.start_ms + o.margin_ms);
+  };
+  std::vector<Interruption> out;
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    const auto& a = pieces[i - 1];
+    const auto& b = pieces[i];
+    if (a.role == b.role || !latched(a, b) || a.span.length() < o.min_before_ms) continue;
+    const bool resumes = i + 1 < pieces.size() && pieces[i + 1].role == a.role && latched(b, pieces[i + 1]);
+    if (resumes) {
+      out.push_back({b.role, b.span.start_ms, b.span.length()});
+    } else if (o.takeovers && b.span.length() >= o.takeover_min_after_ms) {
+      out.push_back({b.role, b.span.start_ms, std::min(o.assumed_overlap_ms, b.span.length())});
+    }
+  }
+  return out;
+}
 
 ConversationMetrics compute_conversation(std::vector<Interval> agent, std::vector<Interval> customer,
                                          std::int64_t duration_ms, const ConversationOptions& o) {
@@ -120,8 +184,7 @@ ConversationMetrics compute_conversation(std::vector<Interval> agent, std::vecto
   m.overtalk = intersect(agent, customer);
   m.overtalk_ms = total(m.overtalk);
 
-  count_interruptions(agent, customer, o.interruption_min_continue_ms, m.agent);
-  count_interruptions(customer, agent, o.interruption_min_continue_ms, m.customer);
+  set_interruptions(m, overlap_interruptions(agent, customer, o.interruption_min_continue_ms), false);
 
   const auto agent_turns = turns_of(agent, customer, o.turn_merge_gap_ms);
   const auto customer_turns = turns_of(customer, agent, o.turn_merge_gap_ms);
