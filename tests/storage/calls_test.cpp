@@ -217,7 +217,7 @@ TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
   const Id keep = calls_.upsert(t_, call_input("keep"))->id;
   const Id cfg = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
   for (Id c : {id, keep}) {
-    ASSERT_TRUE(transcripts_.put(t_, Transcript{c, "[]", "hello there", "p", "en", 0, std::nullopt, "", false}));
+    ASSERT_TRUE(transcripts_.put(t_, Transcript{c, "[]", "hello there", "p", "en"}));
     ASSERT_TRUE(metrics_.put(t_, metrics_of(c)));
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, "{}", "", "", 0, 0, 0});
@@ -251,7 +251,7 @@ TEST_F(CallsTest, RetentionCandidatesAreTheOldestCallsAndRemoveManyDeletesThem) 
     CallInput in = call_input(fmt::format("old-{}", i), i);
     in.audio_uri = fmt::format("store://{}/old-{}.wav", t_.bid(), i);
     const Id id = calls_.upsert(t_, in)->id;
-    ASSERT_TRUE(transcripts_.put(t_, Transcript{id, "[]", "old call", "p", "en", 0, std::nullopt, "", false}));
+    ASSERT_TRUE(transcripts_.put(t_, Transcript{id, "[]", "old call", "p", "en"}));
     old_ids.push_back(id);
   }
   const Id fresh = calls_.upsert(t_, call_input("fresh", 100'000))->id;
@@ -355,7 +355,7 @@ TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
   EXPECT_EQ(transcripts_.search(t_, "upgrade subscription", 10).value(), std::vector<Id>{id});
   EXPECT_TRUE(transcripts_.search(t_, "refund", 10).value().empty());
   EXPECT_EQ(transcripts_.search(t_, "a b", 10).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", "", 0, std::nullopt, "", false}).error().code,
+  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", ""}).error().code,
             ErrorCode::kNotFound);
 }
 
@@ -458,7 +458,7 @@ TEST_F(CallsTest, DetailReadsTheCallAndEveryPartOfItsViewInOneGo) {
   const Id cat_b = cats.create(t_, {0, "detail-b", "[]", true, 0}).value();
   for (Id c : {id, other}) {
     ASSERT_TRUE(transcripts_.put(t_, Transcript{c, fmt::format(R"([{{"speaker":"agent","text":"call {}"}}])", c), "hi",
-                                                "deepgram", "es", 0, std::nullopt, "", false}));
+                                                "deepgram", "es"}));
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"old"})", "m1", "", 0, 0, 0});
     ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
@@ -688,7 +688,7 @@ class CallListTest : public CallsTest {
       ASSERT_TRUE(transcripts_.put(t_, Transcript{s.id, "[]",
                                                   s.refund ? "customer asked for a refund of the annual plan"
                                                            : "customer asked about the annual plan",
-                                                  "p", s.language, 0, std::nullopt, "", false}));
+                                                  "p", s.language}));
     }
     // Noise from another business that must never appear: its calls match its own
     // category, whose id the list is asked for below.

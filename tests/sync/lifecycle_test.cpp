@@ -79,7 +79,7 @@ class LifecycleTest : public ::testing::Test {
     in.started_at = storage::to_timestamp(clock.now() - std::chrono::days(days_ago));
     const Id id = r.calls.upsert(t, in)->id;
     EXPECT_TRUE(
-        r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en", 0, std::nullopt, "", false}));
+        r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en"}));
     storage::CallMetrics m;
     m.call_id = id;
     EXPECT_TRUE(r.metrics.put(t, m));
@@ -198,7 +198,7 @@ TEST_F(LifecycleTest, TheRecordingsRedactedCopyGoesWithItsCall) {
     red.audio_uri = *copy;
     ASSERT_TRUE(r.transcripts.put_redaction(t, red).value());
     if (std::string(ext) == "red-stale") {
-      ASSERT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "again", "p", "en", 0, std::nullopt, "", false}));
+      ASSERT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "again", "p", "en"}));
       ASSERT_FALSE(r.transcripts.get(t, id).value().redaction_current);
     }
   }
