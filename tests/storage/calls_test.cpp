@@ -23,6 +23,18 @@ namespace {
 using namespace storage;
 using namespace std::chrono_literals;
 
+// A transcript row with the fields a test sets; the rest keep their defaults.
+Transcript transcript_row(Id call_id, std::string segments, std::string text, std::string provider,
+                          std::string language) {
+  Transcript tr;
+  tr.call_id = call_id;
+  tr.segments_json = std::move(segments);
+  tr.full_text = std::move(text);
+  tr.provider = std::move(provider);
+  tr.language = std::move(language);
+  return tr;
+}
+
 Timestamp at(std::int64_t seconds) {
   return Timestamp(std::chrono::seconds(1'800'000'000 + seconds));
 }
@@ -217,7 +229,7 @@ TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
   const Id keep = calls_.upsert(t_, call_input("keep"))->id;
   const Id cfg = configs_.create(t_, AgentConfig{0, "qa", AgentKind::kBuiltin, "", "{}", "", true, 1}).value();
   for (Id c : {id, keep}) {
-    ASSERT_TRUE(transcripts_.put(t_, Transcript{c, "[]", "hello there", "p", "en"}));
+    ASSERT_TRUE(transcripts_.put(t_, transcript_row(c, "[]", "hello there", "p", "en")));
     ASSERT_TRUE(metrics_.put(t_, metrics_of(c)));
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, "{}", "", "", 0, 0, 0});
@@ -251,7 +263,7 @@ TEST_F(CallsTest, RetentionCandidatesAreTheOldestCallsAndRemoveManyDeletesThem) 
     CallInput in = call_input(fmt::format("old-{}", i), i);
     in.audio_uri = fmt::format("store://{}/old-{}.wav", t_.bid(), i);
     const Id id = calls_.upsert(t_, in)->id;
-    ASSERT_TRUE(transcripts_.put(t_, Transcript{id, "[]", "old call", "p", "en"}));
+    ASSERT_TRUE(transcripts_.put(t_, transcript_row(id, "[]", "old call", "p", "en")));
     old_ids.push_back(id);
   }
   const Id fresh = calls_.upsert(t_, call_input("fresh", 100'000))->id;
@@ -338,12 +350,9 @@ TEST_F(CallsTest, CustomerPhoneCanBeHashedAfterAnalysis) {
 
 TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
   const Id id = calls_.upsert(t_, call_input("tr"))->id;
-  Transcript tr{id,
-                R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"Hello","confidence":0.9}])",
-                "hello I want a refund for my subscription",
-                "pocketsphinx",
-                "en",
-                0};
+  Transcript tr =
+      transcript_row(id, R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"Hello","confidence":0.9}])",
+                     "hello I want a refund for my subscription", "pocketsphinx", "en");
   ASSERT_TRUE(transcripts_.put(t_, tr));
   EXPECT_EQ(transcripts_.get(t_, id)->version, 1);
   tr.full_text = "hello I want to upgrade my subscription";
@@ -355,8 +364,7 @@ TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
   EXPECT_EQ(transcripts_.search(t_, "upgrade subscription", 10).value(), std::vector<Id>{id});
   EXPECT_TRUE(transcripts_.search(t_, "refund", 10).value().empty());
   EXPECT_EQ(transcripts_.search(t_, "a b", 10).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(transcripts_.put(t_, Transcript{987654321, "[]", "x", "p", ""}).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(transcripts_.put(t_, transcript_row(987654321, "[]", "x", "p", "")).error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(CallsTest, MetricsRoundTripAndFeedTheCallList) {
@@ -457,8 +465,8 @@ TEST_F(CallsTest, DetailReadsTheCallAndEveryPartOfItsViewInOneGo) {
   const Id cat_a = cats.create(t_, {0, "detail-a", "[]", true, 0}).value();
   const Id cat_b = cats.create(t_, {0, "detail-b", "[]", true, 0}).value();
   for (Id c : {id, other}) {
-    ASSERT_TRUE(transcripts_.put(t_, Transcript{c, fmt::format(R"([{{"speaker":"agent","text":"call {}"}}])", c), "hi",
-                                                "deepgram", "es"}));
+    ASSERT_TRUE(transcripts_.put(
+        t_, transcript_row(c, fmt::format(R"([{{"speaker":"agent","text":"call {}"}}])", c), "hi", "deepgram", "es")));
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"old"})", "m1", "", 0, 0, 0});
     ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
@@ -685,10 +693,10 @@ class CallListTest : public CallsTest {
       if (s.status == CallStatus::kTranscribing) {
         ASSERT_TRUE(calls_.advance(t_, s.id, CallStatus::kPending, s.status).value());
       }
-      ASSERT_TRUE(transcripts_.put(t_, Transcript{s.id, "[]",
-                                                  s.refund ? "customer asked for a refund of the annual plan"
-                                                           : "customer asked about the annual plan",
-                                                  "p", s.language}));
+      ASSERT_TRUE(transcripts_.put(t_, transcript_row(s.id, "[]",
+                                                      s.refund ? "customer asked for a refund of the annual plan"
+                                                               : "customer asked about the annual plan",
+                                                      "p", s.language)));
     }
     // Noise from another business that must never appear: its calls match its own
     // category, whose id the list is asked for below.

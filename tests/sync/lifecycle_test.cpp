@@ -25,6 +25,18 @@ namespace earshot::sync {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A transcript row with the fields a test sets; the rest keep their defaults.
+storage::Transcript transcript_row(storage::Id call_id, std::string segments, std::string text, std::string provider,
+                                   std::string language) {
+  storage::Transcript tr;
+  tr.call_id = call_id;
+  tr.segments_json = std::move(segments);
+  tr.full_text = std::move(text);
+  tr.provider = std::move(provider);
+  tr.language = std::move(language);
+  return tr;
+}
 using earshot::testing::new_tenant;
 using earshot::testing::StorageEnvironment;
 using earshot::testing::unique_suffix;
@@ -78,8 +90,7 @@ class LifecycleTest : public ::testing::Test {
     in.audio_uri = *uri;
     in.started_at = storage::to_timestamp(clock.now() - std::chrono::days(days_ago));
     const Id id = r.calls.upsert(t, in)->id;
-    EXPECT_TRUE(
-        r.transcripts.put(t, storage::Transcript{id, "[]", "hello there", "p", "en"}));
+    EXPECT_TRUE(r.transcripts.put(t, transcript_row(id, "[]", "hello there", "p", "en")));
     storage::CallMetrics m;
     m.call_id = id;
     EXPECT_TRUE(r.metrics.put(t, m));
@@ -198,7 +209,7 @@ TEST_F(LifecycleTest, TheRecordingsRedactedCopyGoesWithItsCall) {
     red.audio_uri = *copy;
     ASSERT_TRUE(r.transcripts.put_redaction(t, red).value());
     if (std::string(ext) == "red-stale") {
-      ASSERT_TRUE(r.transcripts.put(t, storage::Transcript{id, "[]", "again", "p", "en"}));
+      ASSERT_TRUE(r.transcripts.put(t, transcript_row(id, "[]", "again", "p", "en")));
       ASSERT_FALSE(r.transcripts.get(t, id).value().redaction_current);
     }
   }

@@ -195,10 +195,11 @@ Status apply_pipeline_secrets(const Json& b, storage::PipelineConfig& c) {
 
 // Applies the given fields of `b` over `c`, validating each.
 Status apply_pipeline(const Json& b, storage::PipelineConfig& c) {
-  if (auto st = detail::only_fields(
-          b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider", "stt_options", "llm_chain",
-              "embedding_provider", "language", "default_country_code", "concurrency", "rate_limit_per_min",
-              "retention_days", "hash_phone_after_analysis", "redact_pii", "llm_sentiment", "channel_roles", "secrets"});
+  if (auto st =
+          detail::only_fields(b, {"source_db", "column_mapping", "crm", "lead_filter_mode", "stt_provider",
+                                  "stt_options", "llm_chain", "embedding_provider", "language", "default_country_code",
+                                  "concurrency", "rate_limit_per_min", "retention_days", "hash_phone_after_analysis",
+                                  "redact_pii", "llm_sentiment", "channel_roles", "secrets"});
       !st) {
     return st;
   }

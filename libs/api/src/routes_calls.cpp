@@ -309,8 +309,9 @@ std::string call_detail_body(const storage::CallDetail& d, bool redact) {
       w.null();
     } else {
       w.begin_object().field("source", tr->english_source);
-      w.key("segments").raw(redact ? pipeline::redact_transcript(tr->english_segments_json).segments_json
-                                    : tr->english_segments_json);
+      w.key("segments")
+          .raw(redact ? pipeline::redact_transcript(tr->english_segments_json).segments_json
+                      : tr->english_segments_json);
       w.end_object();
     }
     w.end_object();

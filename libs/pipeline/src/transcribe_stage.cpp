@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/audio_metrics.hpp"
-#include "earshot/audio/diarize.hpp"
 #include "earshot/analytics/language.hpp"
+#include "earshot/audio/diarize.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/call_language.hpp"
 #include "earshot/pipeline/provider_checks.hpp"

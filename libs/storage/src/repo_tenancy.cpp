@@ -311,11 +311,28 @@ Status MySqlPipelineConfigRepository::put(const TenantId& t, const PipelineConfi
       "retention_days = VALUES(retention_days), "
       "hash_phone_after_analysis = VALUES(hash_phone_after_analysis), "
       "channel_roles = VALUES(channel_roles), secrets_sealed = VALUES(secrets_sealed), "
-      "secrets_key_id = VALUES(secrets_key_id), redact_pii = VALUES(redact_pii), llm_sentiment = VALUES(llm_sentiment), version = version + 1",
-      {t.bid(), c.source_db_json, c.column_mapping_json, c.crm_json, to_name(kLeadFilter, c.lead_filter_mode),
-       c.stt_provider, c.stt_options_json, c.llm_chain_json, c.embedding_provider, c.language, c.default_country_code,
-       c.concurrency, c.rate_limit_per_min, c.retention_days, c.hash_phone_after_analysis, c.channel_roles_json, sealed,
-       kid, c.redact_pii, c.llm_sentiment});
+      "secrets_key_id = VALUES(secrets_key_id), redact_pii = VALUES(redact_pii), llm_sentiment = "
+      "VALUES(llm_sentiment), version = version + 1",
+      {t.bid(),
+       c.source_db_json,
+       c.column_mapping_json,
+       c.crm_json,
+       to_name(kLeadFilter, c.lead_filter_mode),
+       c.stt_provider,
+       c.stt_options_json,
+       c.llm_chain_json,
+       c.embedding_provider,
+       c.language,
+       c.default_country_code,
+       c.concurrency,
+       c.rate_limit_per_min,
+       c.retention_days,
+       c.hash_phone_after_analysis,
+       c.channel_roles_json,
+       sealed,
+       kid,
+       c.redact_pii,
+       c.llm_sentiment});
   if (!r) return std::unexpected(r.error());
   return {};
 }
