@@ -104,11 +104,11 @@ int main(int argc, char** argv) {
       for (const auto& t : call.truth) fmt::print("  ref {:6}-{:6} {}\n", t.start_ms, t.end_ms, t.speaker);
       for (const auto& t : d.turns) fmt::print("  hyp {:6}-{:6} {}\n", t.start_ms, t.end_ms, t.speaker);
       for (const auto& i : reference)
-        fmt::print("  reference interruption at {:6} by {} ({} ms)\n", i.start_ms, i.by == earshot::analytics::Role::kAgent ? 0 : 1,
-                   i.duration_ms);
+        fmt::print("  reference interruption at {:6} by {} ({} ms)\n", i.start_ms,
+                   i.by == earshot::analytics::Role::kAgent ? 0 : 1, i.duration_ms);
       for (const auto& i : found)
-        fmt::print("  found interruption at {:6} by {} ({} ms)\n", i.start_ms, i.by == earshot::analytics::Role::kAgent ? 0 : 1,
-                   i.duration_ms);
+        fmt::print("  found interruption at {:6} by {} ({} ms)\n", i.start_ms,
+                   i.by == earshot::analytics::Role::kAgent ? 0 : 1, i.duration_ms);
     }
   }
   fmt::print(

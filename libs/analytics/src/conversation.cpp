@@ -30,7 +30,7 @@ std::vector<Interval> normalize(std::vector<Interval> v) {
 }
 
 std::vector<Interruption> overlap_interruptions(std::vector<Interval> agent, std::vector<Interval> customer,
-                                               std::int64_t min_continue_ms) {
+                                                std::int64_t min_continue_ms) {
   agent = normalize(std::move(agent));
   customer = normalize(std::move(customer));
   std::vector<Interruption> out;
@@ -122,7 +122,7 @@ audio::VadOptions turn_taking_vad() {
 }
 
 std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent, std::vector<Interval> customer,
-                                                   std::span<const Interval> speech, const TurnTakingOptions& o) {
+                                                    std::span<const Interval> speech, const TurnTakingOptions& o) {
   struct Piece {
     Role role;
     Interval span;
@@ -135,7 +135,8 @@ std::vector<Interruption> turn_taking_interruptions(std::vector<Interval> agent,
   // Latched: the next piece starts no later than `max_gap_ms` after this one ends, with no
   // pause of the mix between them.
   const auto latched = [&](const Piece& a, const Piece& b) {
-    return b.span.start_ms - a.span.end_ms <= o.max_gap_ms && continuous(speech, a.span.end_ms - o.margin_ms, b.span.start_ms + o.margin_ms);
+    return b.span.start_ms - a.span.end_ms <= o.max_gap_ms &&
+           continuous(speech, a.span.end_ms - o.margin_ms, b.span.start_ms + o.margin_ms);
   };
   std::vector<Interruption> out;
   for (std::size_t i = 1; i < pieces.size(); ++i) {
