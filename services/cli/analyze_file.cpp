@@ -577,6 +577,7 @@ json report(const Options& o, Heard& h, const Findings& f, const pipeline::CallC
   out["agent_talk_share_of_call"] = round2(c.agent_talk_share_of_call);
   out["non_talk_ms"] = c.non_talk_ms;
   out["overtalk_ms"] = c.overtalk_ms;
+  out["interruptions_from"] = c.interruptions_inferred ? "turn_taking" : "overlap";
   out["interactivity"] = round2(c.interactivity);
   out["patience_ms"] = round2(c.patience_ms);
   out["agent_questions_per_hour"] = opt2(f.speed.agent_questions_per_hour);
@@ -633,8 +634,9 @@ void print_text(const json& out, const Heard& h, const Findings& f, const pipeli
       c.agent_talk_ratio * 100, static_cast<double>(c.non_talk_ms) / 1000.0,
       static_cast<double>(c.overtalk_ms) / 1000.0);
   std::cout << fmt::format(
-      "  interruptions: by agent {}, by customer {}; interactivity {:.1f}/min; patience {:.0f} ms\n",
-      c.agent.interruptions, c.customer.interruptions, c.interactivity, c.patience_ms);
+      "  interruptions: by agent {}, by customer {}{}; interactivity {:.1f}/min; patience {:.0f} ms\n",
+      c.agent.interruptions, c.customer.interruptions, c.interruptions_inferred ? " (inferred from turn-taking)" : "",
+      c.interactivity, c.patience_ms);
   if (tl.customer.call) std::cout << fmt::format("  customer sentiment {:+.2f}\n", *tl.customer.call);
   for (const auto& s : c.silences) {
     std::cout << fmt::format("  silence {:.1f}-{:.1f} s\n", static_cast<double>(s.start_ms) / 1000.0,

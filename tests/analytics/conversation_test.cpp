@@ -88,5 +88,74 @@ TEST(Conversation, OverlappingAndOutOfRangeIntervalsAreNormalized) {
   EXPECT_EQ(m.agent.talk_ms, 6000 + 1000);  // 1-7 s, then 9-10 s clipped to the duration
 }
 
+TEST(Conversation, OverlapInterruptionsListEachEvent) {
+  const auto found = overlap_interruptions({{0, 6000}, {11800, 15000}}, {{4000, 8000}, {9000, 12200}});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0], (Interruption{Role::kCustomer, 4000, 2000}));
+  auto m = compute_conversation({{0, 6000}}, {{4000, 8000}}, 8000);
+  EXPECT_FALSE(m.interruptions_inferred);
+}
+
+// Diarized mono: one speaker at a time. The agent speaks 0-6 s in one stretch of speech; the
+// customer's words 3-3.4 s come between with no pause, and the agent goes on.
+TEST(TurnTaking, WordsOverTheOthersSpeechWithoutAPauseInterrupt) {
+  const std::vector<Interval> speech = {{0, 6000}};
+  const auto found = turn_taking_interruptions({{0, 3000}, {3400, 6000}}, {{3000, 3400}}, speech);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0], (Interruption{Role::kCustomer, 3000, 400}));
+  auto m = compute_conversation({{0, 3000}, {3400, 6000}}, {{3000, 3400}}, 6000);
+  EXPECT_EQ(m.customer.interruptions, 0);  // nothing overlaps
+  set_interruptions(m, found, true);
+  EXPECT_EQ(m.customer.interruptions, 1);
+  EXPECT_EQ(m.customer.interruption_ms, 400);
+  EXPECT_EQ(m.agent.interruptions, 0);
+  EXPECT_TRUE(m.interruptions_inferred);
+}
+
+TEST(TurnTaking, APauseNearTheChangeMeansTheSpeakerWaited) {
+  // The mix pauses 2.95-3.0 s (a back-channel in the agent's pause between sentences).
+  const std::vector<Interval> paused = {{0, 2950}, {3000, 6000}};
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}, {3400, 6000}}, {{3000, 3400}}, paused).empty());
+  // A pause after the customer's words, before the agent resumes: the same.
+  const std::vector<Interval> paused_after = {{0, 3500}, {3550, 6000}};
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}, {3400, 6000}}, {{3000, 3400}}, paused_after).empty());
+  // A gap between the pieces themselves.
+  const std::vector<Interval> speech = {{0, 6000}};
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}, {3500, 6000}}, {{3100, 3400}}, speech).empty());
+}
+
+TEST(TurnTaking, TheInterruptedSpeakerMustHaveBeenSpeaking) {
+  const std::vector<Interval> speech = {{0, 6000}};
+  // The agent had said 300 ms when the customer came in: not cut off mid-turn.
+  EXPECT_TRUE(turn_taking_interruptions({{0, 300}, {700, 6000}}, {{300, 700}}, speech).empty());
+  TurnTakingOptions loose;
+  loose.min_before_ms = 200;
+  EXPECT_EQ(turn_taking_interruptions({{0, 300}, {700, 6000}}, {{300, 700}}, speech, loose).size(), 1u);
+}
+
+TEST(TurnTaking, TakeoversCountOnlyWhenAskedFor) {
+  // The customer takes over at 3 s with no pause and keeps the floor: the overlap, if any,
+  // cannot be seen, so by default this is turn-taking, not an interruption.
+  const std::vector<Interval> speech = {{0, 6000}};
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}}, {{3000, 6000}}, speech).empty());
+  TurnTakingOptions o;
+  o.takeovers = true;
+  const auto found = turn_taking_interruptions({{0, 3000}}, {{3000, 6000}}, speech, o);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0], (Interruption{Role::kCustomer, 3000, 500}));
+  // Too short a turn to be taking the floor.
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}}, {{3000, 3600}}, speech, o).empty());
+}
+
+TEST(TurnTaking, EmptyAndOneSpeakerInputs) {
+  const std::vector<Interval> speech = {{0, 6000}};
+  EXPECT_TRUE(turn_taking_interruptions({}, {}, speech).empty());
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}, {3000, 6000}}, {}, speech).empty());
+  EXPECT_TRUE(turn_taking_interruptions({{0, 3000}, {3400, 6000}}, {{3000, 3400}}, {}).empty());
+  // Unsorted and reversed intervals are normalised, not trusted.
+  const auto found = turn_taking_interruptions({{3400, 6000}, {0, 3000}, {500, 100}}, {{3000, 3400}}, speech);
+  EXPECT_EQ(found.size(), 1u);
+}
+
 }  // namespace
 }  // namespace earshot::analytics

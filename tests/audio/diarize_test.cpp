@@ -1,6 +1,7 @@
-// Diarization of mono calls: the error measure itself, the features, bad input, and the
+// Diarization of mono calls: the error measure itself, the features, bad input, the
 // diarization error rate on the held-out part of the synthetic two-voice telephone set
-// (diar_corpus.hpp), printed and held to a floor.
+// (diar_corpus.hpp), and the interruptions inferred from its turn-taking; printed and held
+// to floors.
 #include "earshot/audio/diarize.hpp"
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 
 #include "audio_fixture.hpp"
 #include "diar_corpus.hpp"
+#include "earshot/analytics/audio_metrics.hpp"
 
 namespace earshot::audio {
 namespace {
@@ -161,6 +163,53 @@ TEST(Diarize, HeldOutTwoVoiceTelephoneCalls) {
   RecordProperty("times_real_time", fmt::format("{:.0f}", audio_s / cpu_s));
   EXPECT_LT(der, 0.04);  // measured 2.4%; the target is 15%
   EXPECT_LT(worst, 0.15);
+}
+
+// Interruptions on diarized mono calls, inferred from turn-taking by the mono path's own
+// measurement (measure_from_segments), against the overlap rule on the placed speech
+// (the other continues >= 500 ms after one starts: over-speech back-channels and a few
+// turn changes). Held-out calls; the rule's settings were chosen on the development calls.
+TEST(Diarize, HeldOutInterruptionsFromTurnTaking) {
+  testing::InterruptionScore total;
+  int inferred_calls = 0;
+  for (int i = 0; i < testing::kHeldOutCalls; ++i) {
+    const auto call = testing::make_diar_call(testing::kHeldOutFirst + i, clip_dir());
+    const auto d = diarize(call.samples, call.rate);
+    AudioBuffer audio;
+    audio.sample_rate = call.rate;
+    audio.channels = {call.samples};
+    std::vector<Interval> agent, customer;
+    for (const auto& t : d.turns) (t.speaker == 0 ? agent : customer).push_back({t.start_ms, t.end_ms});
+    const auto m = analytics::measure_from_segments(audio, agent, customer);
+    inferred_calls += m.conversation.interruptions_inferred ? 1 : 0;
+    const auto found =
+        testing::found_interruptions(d, detect_voice(call.samples, call.rate, analytics::turn_taking_vad()).speech);
+    // The metrics carry exactly the events found.
+    int by_agent = 0, by_customer = 0;
+    std::int64_t agent_ms = 0, customer_ms = 0;
+    for (const auto& f : found) {
+      (f.by == analytics::Role::kAgent ? by_agent : by_customer) += 1;
+      (f.by == analytics::Role::kAgent ? agent_ms : customer_ms) += f.duration_ms;
+    }
+    EXPECT_EQ(m.conversation.agent.interruptions, by_agent) << call.name;
+    EXPECT_EQ(m.conversation.customer.interruptions, by_customer) << call.name;
+    EXPECT_EQ(m.conversation.agent.interruption_ms, agent_ms) << call.name;
+    EXPECT_EQ(m.conversation.customer.interruption_ms, customer_ms) << call.name;
+    const auto score = testing::score_interruptions(testing::reference_interruptions(call), found);
+    total += score;
+    fmt::print("{:<52} interruptions: {} found, {} in the reference, {} matched\n", call.name, score.found,
+               score.reference, score.matched);
+  }
+  fmt::print(
+      "held-out set: interruptions from turn-taking: {} found, {} in the reference, {} matched: precision "
+      "{:.0f}%, recall {:.0f}%\n",
+      total.found, total.reference, total.matched, 100 * total.precision(), 100 * total.recall());
+  RecordProperty("interruption_precision_percent", fmt::format("{:.0f}", 100 * total.precision()));
+  RecordProperty("interruption_recall_percent", fmt::format("{:.0f}", 100 * total.recall()));
+  EXPECT_EQ(inferred_calls, testing::kHeldOutCalls);  // diarized turns never overlap
+  EXPECT_GE(total.reference, 20);
+  EXPECT_GE(total.precision(), 0.40);  // measured 50% (4 of 8)
+  EXPECT_GE(total.recall(), 0.12);     // measured 17% (4 of 24)
 }
 
 }  // namespace

@@ -95,6 +95,7 @@ TEST(AnalyzeFile, StereoWavGivesAudioMetricsAndAnAccurateLocalTranscript) {
   auto w = stereo_call();
   auto j = run_json(w.path);
   EXPECT_EQ(j["source"], "audio");
+  EXPECT_EQ(j["interruptions_from"], "overlap");
   EXPECT_EQ(j["channels"], 2);
   EXPECT_EQ(j["duration_ms"], w.call.duration_ms());
   std::int64_t agent_truth = 0, customer_truth = 0;
@@ -177,6 +178,10 @@ TEST(AnalyzeFile, MonoTwoVoicesAreDiarizedIntoAgentAndCustomer) {
   for (const char* stt : {"local", "none"}) {
     auto j = run_json(path + " --stt " + stt);
     EXPECT_EQ(j["diarized_speakers"], 2) << stt;
+    // One speaker at a time: interruptions by turn-taking; every turn here waits for a pause.
+    EXPECT_EQ(j["interruptions_from"], "turn_taking") << stt;
+    EXPECT_EQ(j["speakers"]["customer"]["interruptions"], 0) << stt;
+    EXPECT_EQ(j["speakers"]["agent"]["interruptions"], 0) << stt;
     EXPECT_NEAR(j["speakers"]["agent"]["talk_ms"].get<double>(), agent_truth, agent_truth * 0.1) << stt;
     EXPECT_NEAR(j["speakers"]["customer"]["talk_ms"].get<double>(), customer_truth, customer_truth * 0.1) << stt;
     if (std::string(stt) == "local") {
@@ -192,7 +197,7 @@ TEST(AnalyzeFile, MonoTwoVoicesAreDiarizedIntoAgentAndCustomer) {
 
 TEST(AnalyzeFile, SilentFileIsAValidCallWithZeroTalk) {
   const auto path = temp_path("silent.wav");
-  write_wav16(path, std::vector<std::vector<float>>(2, std::vector<float>(8000 * 10, 0.0f)), 8000);
+  write_wav16(path, std::vector<std::vector<float>>(2, std::vector<float>(80000, 0.0f)), 8000);
   auto j = run_json(path);
   EXPECT_EQ(j["speakers"]["agent"]["talk_ms"], 0);
   EXPECT_EQ(j["speakers"]["customer"]["talk_ms"], 0);

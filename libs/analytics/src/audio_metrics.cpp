@@ -45,6 +45,13 @@ AudioMeasurement measure_from_segments(const audio::AudioBuffer& a, std::vector<
   m.loudness.agent = audio::loudness_in(activity, m.agent_speech);
   m.loudness.customer = audio::loudness_in(activity, m.customer_speech);
   m.loudness_series.push_back(audio::loudness_series(mono, a.sample_rate));
+  // One speaker at a time (a diarized mono call): no overlap to measure interruptions by;
+  // they are inferred from turn-taking instead.
+  if (m.conversation.overtalk_ms == 0) {
+    const auto pauses = audio::detect_voice(mono, a.sample_rate, turn_taking_vad());
+    set_interruptions(m.conversation, turn_taking_interruptions(m.agent_speech, m.customer_speech, pauses.speech),
+                      true);
+  }
   return m;
 }
 

@@ -42,6 +42,8 @@ struct AudioMeasurement {
                                                       const audio::VadOptions& vad = {});
 
 // Any channel count, speakers from segments (e.g. a diarized transcript of a mono call).
+// When the segments never overlap (one speaker at a time), interruptions are inferred from
+// turn-taking over the mix's voice activity (turn_taking_interruptions) and flagged so.
 [[nodiscard]] AudioMeasurement measure_from_segments(const audio::AudioBuffer& audio,
                                                      std::vector<audio::Interval> agent,
                                                      std::vector<audio::Interval> customer);
