@@ -102,7 +102,7 @@ TEST_F(LocalEngineTest, OffDomainSpeechStillDecodes) {
   };
   const auto r = measure(*engine_, sentences);
   fmt::print("off-domain sentences: WER {:.1f}%\n", 100 * r.wer);
-  EXPECT_LE(r.wer, 0.40);
+  EXPECT_LE(r.wer, 0.36);  // 31.8% reached
 }
 
 TEST(LocalEngineVocabulary, MadeUpProductNameNeedsTheVocabulary) {
