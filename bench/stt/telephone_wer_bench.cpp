@@ -11,6 +11,7 @@
 // With --lw/--weight/--front/--extra/--vocabulary one custom stage runs instead of the list.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
   }
   fmt::print("{} sentences, {:.0f} s of 8 kHz telephone speech (flite kal, awb, slt, rms in turn)\n", clips.size(),
              audio_s);
+  std::fflush(stdout);
 
   for (const auto& stage : stages) {
     if (!only.empty() && stage.name.find(only) == std::string::npos) continue;
@@ -180,6 +182,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<42} WER {:5.1f}% ({} errors / {} words;{}), real-time factor {:.2f}\n", stage.name,
                100.0 * static_cast<double>(errors) / static_cast<double>(words), errors, words, voices,
                cpu_s / audio_s);
+    std::fflush(stdout);  // each stage as it ends (minutes each)
   }
   return 0;
 }

@@ -211,6 +211,14 @@ Result<std::unique_ptr<Decoder>> LocalEngine::Impl::make_decoder(int rate) const
       ngram_model_free(general);
       return make_error(ErrorCode::kInternal, "pocketsphinx failed to load the call-center language model");
     }
+    // The business's words, boosted in the call-center model (words the model has keep
+    // their n-grams). Added before the models are combined: the combination knows every
+    // word of the general model and would refuse them as duplicates.
+    for (const auto& v : options.vocabulary) {
+      if (ngram_wid(domain, v.word.c_str()) == ngram_unknown_wid(domain)) {
+        ngram_model_add_word(domain, v.word.c_str(), static_cast<float32>(v.boost));
+      }
+    }
     std::array<ngram_model_t*, 2> models = {general, domain};
     std::array<const char*, 2> names = {"general", "callcenter"};
     const std::array<float32, 2> weights = {static_cast<float32>(1 - options.call_center_weight),
@@ -220,13 +228,6 @@ Result<std::unique_ptr<Decoder>> LocalEngine::Impl::make_decoder(int rate) const
       ngram_model_free(general);
       ngram_model_free(domain);
       return make_error(ErrorCode::kInternal, "pocketsphinx failed to combine the language models");
-    }
-    // The business's words, boosted in the call-center model (new words only: a word the
-    // model already has keeps its n-grams).
-    for (const auto& v : options.vocabulary) {
-      if (ngram_wid(domain, v.word.c_str()) == ngram_unknown_wid(domain)) {
-        ngram_model_add_word(model, v.word.c_str(), static_cast<float32>(v.boost));
-      }
     }
   } else {
     for (const auto& v : options.vocabulary) {
