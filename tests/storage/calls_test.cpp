@@ -343,7 +343,10 @@ TEST_F(CallsTest, TranscriptsRewriteAndSearch) {
                 "hello I want a refund for my subscription",
                 "pocketsphinx",
                 "en",
-                0};
+                0,
+                std::nullopt,
+                "",
+                false};
   ASSERT_TRUE(transcripts_.put(t_, tr));
   EXPECT_EQ(transcripts_.get(t_, id)->version, 1);
   tr.full_text = "hello I want to upgrade my subscription";
