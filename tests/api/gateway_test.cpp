@@ -1050,8 +1050,8 @@ TEST(GatewayAudioLinkAttack, TheSignatureNeverReachesTheLog) {
   const auto bid = gw.new_business("link-log");
   const auto id = call_with_recording(gw, bid, "r.wav", "recording bytes");
   // The admin's link (it plays the raw recording: the call has no redacted copy).
-  auto made = gw.request("POST", "/api/v1/calls/" + id + "/audio-url",
-                         gw.login("admin@" + bid + ".test", Gateway::kPassword));
+  auto made =
+      gw.request("POST", "/api/v1/calls/" + id + "/audio-url", gw.login("admin@" + bid + ".test", Gateway::kPassword));
   ASSERT_EQ(made.status, 200) << made.body;
   const std::string url = made.json["url"];
   const std::string sig = link_query(url)["sig"];
