@@ -64,7 +64,12 @@ stt::Transcript scripted_transcript() {
   t.provider = "fake-stt";
   t.language = "en";
   t.segments = {{"agent", 500, 2600, "Thank you for calling the support line", 0.9, {}},
-                {"customer", 3400, 5600, "My internet has been slow since Monday", 0.8, {}}};
+                {"customer",
+                 3400,
+                 5600,
+                 "My internet has been slow since Monday",
+                 0.8,
+                 {{"My", 3400, 3700, 0.9}, {"internet", 3700, 4200, 0.8}}}};
   return t;
 }
 
@@ -170,7 +175,8 @@ TEST_F(TranscribeStageUnit, StereoCallIsMeasuredTranscribedStoredAndHandedToAnal
   EXPECT_EQ(asked[0].encoded_bytes, wav_of(truth).size());
   EXPECT_TRUE(asked[0].had_speech);
 
-  // The transcript as the transcriber wrote it.
+  // The transcript as the transcriber wrote it, with the word timings it gave (redaction
+  // places PII in the recording with them).
   auto tr = transcripts.get(acme, id);
   ASSERT_TRUE(tr) << tr.error().to_string();
   EXPECT_EQ(tr->provider, "fake-stt");
@@ -180,7 +186,9 @@ TEST_F(TranscribeStageUnit, StereoCallIsMeasuredTranscribedStoredAndHandedToAnal
   EXPECT_EQ(json::parse(tr->segments_json), json::parse(R"([{"speaker":"agent","start_ms":500,"end_ms":2600,
                                "text":"Thank you for calling the support line","confidence":0.9},
                               {"speaker":"customer","start_ms":3400,"end_ms":5600,
-                               "text":"My internet has been slow since Monday","confidence":0.8}])"));
+                               "text":"My internet has been slow since Monday","confidence":0.8,
+                               "words":[{"text":"My","start_ms":3400,"end_ms":3700},
+                                        {"text":"internet","start_ms":3700,"end_ms":4200}]}])"));
 
   // Metrics from the channels: talk close to the placed speech, the trailing 4 s of silence.
   auto m = metrics_repo.get(acme, id);

@@ -118,6 +118,26 @@ TEST_F(IsolationTest, DerivedData) {
   ASSERT_EQ(own.size(), 1U);
   EXPECT_EQ(own.at(call_), transcripts_.get(*a_, call_)->segments_json);
   EXPECT_EQ(transcripts_.segments_of(*a_, std::vector<Id>(1001, call_)).error().code, ErrorCode::kInvalidArgument);
+  // The redacted form: B can neither write A's nor read it.
+  const auto version = transcripts_.get(*a_, call_)->version;
+  TranscriptRedaction red;
+  red.call_id = call_;
+  red.version = version;
+  red.segments_json = R"([{"text":"evil"}])";
+  red.audio_uri = "store://" + b.bid() + "/x.wav";
+  EXPECT_FALSE(transcripts_.put_redaction(b, red).value());
+  EXPECT_FALSE(transcripts_.get(*a_, call_)->redacted_segments_json.has_value());
+  red.segments_json = R"([{"text":"redacted canary"}])";
+  red.full_text = "redacted canary";
+  red.audio_uri.clear();
+  ASSERT_TRUE(transcripts_.put_redaction(*a_, red).value());
+  EXPECT_TRUE(transcripts_.redacted_segments_of(b, ids).value().empty());
+  EXPECT_EQ(transcripts_.redacted_segments_of(*a_, ids).value().at(call_), red.segments_json);
+  CallListQuery redacted_words;
+  redacted_words.text = "redacted canary";
+  redacted_words.text_redacted = true;
+  EXPECT_TRUE(calls_.list(b, redacted_words).value().calls.empty());
+  EXPECT_EQ(calls_.list(*a_, redacted_words).value().calls.size(), 1U);
 
   EXPECT_TRUE(not_found(metrics_.get(b, call_)));
   CallMetrics m;

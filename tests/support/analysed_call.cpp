@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "earshot/pipeline/llm_agents.hpp"
+#include "earshot/pipeline/redaction.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 
 namespace earshot::testing {
@@ -51,7 +52,18 @@ Result<storage::Id> seed_analysed_call(storage::Database& db, const storage::Ten
     tr.full_text = std::move(all);
     tr.provider = "seed";
     tr.language = seed.language;
-    if (auto put = storage::MySqlTranscriptRepository(db).put(tenant, tr); !put) return std::unexpected(put.error());
+    storage::MySqlTranscriptRepository transcripts(db);
+    if (auto put = transcripts.put(tenant, tr); !put) return std::unexpected(put.error());
+    // The redacted form beside it, as the analyze stage stores it (search pinpoints in it).
+    auto version = transcripts.get(tenant, id);
+    if (!version) return std::unexpected(version.error());
+    auto red = pipeline::redact_transcript(tr.segments_json);
+    storage::TranscriptRedaction r;
+    r.call_id = id;
+    r.version = version->version;
+    r.segments_json = std::move(red.segments_json);
+    r.full_text = std::move(red.full_text);
+    if (auto put = transcripts.put_redaction(tenant, r); !put) return std::unexpected(put.error());
   }
   pipeline::BusinessLlm llm;
   llm.embedder = &embedder;
