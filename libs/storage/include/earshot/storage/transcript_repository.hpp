@@ -20,13 +20,13 @@ struct Transcript {
   std::string segments_json = "[]";  // [{speaker, start_ms, end_ms, text, confidence}]
   std::string full_text;
   std::string provider;
-  std::string language;         // BCP-47 ("hi-IN", "en", "hi-Latn" for romanised Hindi)
-  std::string language_source;  // "provider" | "detected" | "configured"; "" before migration 0015
+  std::string language;           // BCP-47 ("hi-IN", "en", "hi-Latn" for romanised Hindi)
+  std::int64_t version = 0;       // read-only: 1 on first write, +1 per rewrite
+  std::string language_source{};  // "provider" | "detected" | "configured"; "" before migration 0015
   // The English rendering (same speakers and times as segments_json), "" when there is none;
   // english_source says who made it: "sarvam" (speech to English) or "llm".
-  std::string english_segments_json;
-  std::string english_source;
-  std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
+  std::string english_segments_json{};
+  std::string english_source{};
 };
 
 enum class MetricsSource { kAudio, kTranscript };
