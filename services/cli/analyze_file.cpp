@@ -16,6 +16,7 @@
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/analytics/categories.hpp"
+#include "earshot/analytics/language.hpp"
 #include "earshot/analytics/transcript.hpp"
 #include "earshot/audio/audio.hpp"
 #include "earshot/audio/diarize.hpp"
@@ -573,6 +574,13 @@ json report(const Options& o, Heard& h, const Findings& f, const pipeline::CallC
   out["duration_ms"] = h.duration_ms;
   out["source"] = analytics::source_name(h.m.source);
   out["stt"] = o.transcript_path.empty() ? o.stt : "transcript";
+  {  // The offline detector's language of the text (docs/analyze.md, Language): the
+     // analyzers below read English only.
+    std::string text;
+    for (const auto& s : h.segments) text.append(s.text).push_back('\n');
+    const auto lang = analytics::detect_language(text);
+    out["language"] = {{"tag", lang.tag.empty() ? json(nullptr) : json(lang.tag)}, {"evidence", lang.evidence}};
+  }
   out["agent_talk_ratio"] = round2(c.agent_talk_ratio);
   out["agent_talk_share_of_call"] = round2(c.agent_talk_share_of_call);
   out["non_talk_ms"] = c.non_talk_ms;

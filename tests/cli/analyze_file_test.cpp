@@ -268,6 +268,7 @@ TEST(AnalyzeFile, TranscriptFileRunsEveryTranscriptAnalyzer) {
                             {"name": "Lawyer", "rules": [{"type": "transcript", "phrases": ["lawyer"]}]}])";
   auto j = run_json("--transcript " + path + " --categories " + cats);
   EXPECT_EQ(j["source"], "transcript");
+  EXPECT_EQ(j["language"]["tag"], "en");
   EXPECT_EQ(j["duration_ms"], 24000);
   EXPECT_EQ(j["speakers"]["agent"]["talk_ms"], 9000);
   EXPECT_EQ(j["speakers"]["customer"]["talk_ms"], 9000);

@@ -2,7 +2,8 @@
 // transcribed by the Sarvam fake (its real wire format, translate mode included) gets its
 // language from the answer and an English rendering with the original's speakers and times,
 // then the analyze stage (through RabbitMQ) scores the English; a Hinglish call with no
-// translation source gets "not analyzed: language hi" and null metrics; the LLM sentiment pass
+// translation source gets "not analyzed: language hi" and null metrics; one whose business has an
+// LLM chain gets its rendering from it, stored in MariaDB; the LLM sentiment pass
 // against the fake OpenAI and Ollama servers: a good answer replaces the lexicon's scores, a
 // malformed answer and a provider error fall back to them with the reason.
 #include "earshot/pipeline/call_language.hpp"
@@ -281,6 +282,39 @@ TEST_F(CallLanguageTest, HinglishCallWithoutTranslationSourceIsNotAnalyzed) {
   EXPECT_TRUE(detail->transcript->english_segments_json.empty());
   auto c = repos().calls.get(t, id);
   EXPECT_FALSE(c->qa_score.has_value());
+}
+
+TEST_F(CallLanguageTest, HinglishTextCallIsTranslatedByTheLlmChainAndTheRenderingStored) {
+  auto t = earshot::testing::new_tenant("lang");
+  storage::PipelineConfig pc;
+  pc.llm_chain_json =
+      json::array({{{"provider", "ollama"}, {"model", "llama-test"}, {"base_url", ollama_.base_url()}}}).dump();
+  ASSERT_TRUE(repos().pipeline_configs.put(t, pc));
+  json segs = json::array();
+  json reply = json::array();
+  const auto script = hinglish_call();
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    const auto& u = script[i];
+    segs.push_back(testing::turn(u.speaker == 1 ? "agent" : "customer", static_cast<std::int64_t>(u.start_s * 1000),
+                                 static_cast<std::int64_t>(u.end_s * 1000), u.text.c_str()));
+    reply.push_back({{"i", i}, {"text", u.english}});
+  }
+  ollama_.set_reply_for("Task: translate", json{{"segments", reply}}.dump());
+  const auto id = testing::transcribed_call(
+      repos().calls, repos().transcripts, t,
+      testing::call_input("hinglish-llm", storage::to_timestamp(std::chrono::system_clock::now())), segs);
+  analyze_through_queue(t, {id});
+  EXPECT_EQ(ollama_.chat_count(), 1);
+  auto detail = repos().call_details.detail(t, id);
+  ASSERT_TRUE(detail) << detail.error().to_string();
+  ASSERT_TRUE(detail->transcript);
+  EXPECT_EQ(detail->transcript->english_source, "llm");
+  const auto english = json::parse(detail->transcript->english_segments_json);
+  ASSERT_EQ(english.size(), script.size());
+  EXPECT_EQ(english[1]["text"], script[1].english);
+  EXPECT_EQ(english[1]["speaker"], "customer");
+  EXPECT_EQ(outputs(t, id).at("builtin.sentiment")["text"], "llm");
+  EXPECT_LT(*repos().metrics.get(t, id)->customer_sentiment, -0.3);
 }
 
 // An English call whose complaints the lexicon reads as neutral.

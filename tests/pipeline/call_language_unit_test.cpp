@@ -54,6 +54,11 @@ TEST(CallLanguage, ProviderThenDetectorThenSetting) {
   auto d = resolve_call_language("", "", "");
   EXPECT_EQ(d.tag, "en");
   EXPECT_EQ(resolve_call_language("Hindi", "", "en").tag, "hi");  // Whisper's full names
+  // "English" echoed over Hinglish text is not believed; over English text it is.
+  auto e = resolve_call_language("en-IN", "Mera order abhi tak nahi aaya hai, kya aap check kar sakte hain?", "en");
+  EXPECT_EQ(e.tag, "hi-Latn");
+  EXPECT_EQ(e.source, "detected");
+  EXPECT_EQ(resolve_call_language("en-IN", "Thank you for calling, how can I help you?", "en").source, "provider");
 }
 
 TEST(CallLanguage, AnalyzersDeclareEnglishOnly) {

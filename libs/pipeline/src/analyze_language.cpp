@@ -99,10 +99,12 @@ Result<AnalyzeStage::LanguagePlan> AnalyzeStage::prepare_language(
   std::string why;
   auto business = business_chain(t, config, why);
   if (!business) return std::unexpected(business.error());
-  if (*business && !segments.empty()) {
+  if (*business && llm_ && !segments.empty()) {
+    const AnalyzeLlmDeps& deps = *llm_;
     const auto redacted = scan_pii(segments).redacted;
-    auto agent = translation_agent(plan.tag, static_cast<int>(std::max<std::int64_t>(4096, 64 * segments.size())));
-    auto results = llm_->agents.run(**business, {agent}, turns_input(redacted), llm_->wait);
+    const auto turns = static_cast<std::int64_t>(segments.size());
+    auto agent = translation_agent(plan.tag, static_cast<int>(std::max<std::int64_t>(4096, 64 * turns)));
+    auto results = deps.agents.run(**business, {agent}, turns_input(redacted), deps.wait);
     const auto& r = results.front();
     if (r.ok) {
       if (auto texts = parse_translation(r.output, redacted); texts) {
@@ -133,6 +135,7 @@ json AnalyzeStage::llm_sentiment_pass(const storage::TenantId& t,
                                       const std::vector<analytics::TranscriptSegment>& segments,
                                       std::int64_t duration_ms, analytics::SentimentTimeline& timeline) {
   if (!llm_ || segments.empty()) return nullptr;
+  const AnalyzeLlmDeps& deps = *llm_;
   storage::PipelineConfig config;
   std::string why;
   auto business = business_chain(t, config, why);
@@ -142,8 +145,9 @@ json AnalyzeStage::llm_sentiment_pass(const storage::TenantId& t,
     const std::string reason = business ? why : business.error().message;
     return {{"scorer", "lexicon"}, {"fallback", true}, {"reason", "LLM sentiment unavailable: " + reason}};
   }
-  auto agent = sentiment_agent(static_cast<int>(std::max<std::int64_t>(2048, 40 * redacted.size())));
-  auto results = llm_->agents.run(**business, {agent}, turns_input(redacted), llm_->wait);
+  const auto turns = static_cast<std::int64_t>(redacted.size());
+  auto agent = sentiment_agent(static_cast<int>(std::max<std::int64_t>(2048, 40 * turns)));
+  auto results = deps.agents.run(**business, {agent}, turns_input(redacted), deps.wait);
   const auto& r = results.front();
   std::string failure;
   if (r.ok) {

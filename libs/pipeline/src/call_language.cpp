@@ -14,12 +14,15 @@ namespace earshot::pipeline {
 using nlohmann::json;
 
 CallLanguage resolve_call_language(std::string_view reported, std::string_view text, std::string_view configured) {
+  auto guess = analytics::detect_language(text);
   if (auto tag = analytics::normalize_language_tag(reported); !tag.empty()) {
-    return {std::move(tag), "provider", fmt::format("reported as {}", reported)};
+    // A provider may echo the language it was asked for: "English" over text in an Indian
+    // script or in Hinglish is not believed (English analyzers must not read Hindi).
+    const bool contradicted =
+        analytics::is_english(tag) && !guess.tag.empty() && guess.tag != "und" && !analytics::is_english(guess.tag);
+    if (!contradicted) return {std::move(tag), "provider", fmt::format("reported as {}", reported)};
   }
-  if (auto guess = analytics::detect_language(text); !guess.tag.empty()) {
-    return {std::move(guess.tag), "detected", std::move(guess.evidence)};
-  }
+  if (!guess.tag.empty()) return {std::move(guess.tag), "detected", std::move(guess.evidence)};
   auto tag = analytics::normalize_language_tag(configured);
   return {tag.empty() ? std::string("en") : std::move(tag), "configured", "too little text to tell"};
 }
@@ -158,11 +161,12 @@ Result<std::vector<std::string>> parse_translation(const std::string& output,
   std::vector<std::string> out;
   out.reserve(segs.size());
   for (std::size_t i = 0; i < segs.size(); ++i) {
-    if (!texts[i]) return make_error(ErrorCode::kInvalidArgument, fmt::format("translation: turn {} missing", i));
-    if (texts[i]->empty() && !segs[i].text.empty()) {
+    std::optional<std::string> text = std::move(texts[i]);
+    if (!text) return make_error(ErrorCode::kInvalidArgument, fmt::format("translation: turn {} missing", i));
+    if (text->empty() && !segs[i].text.empty()) {
       return make_error(ErrorCode::kInvalidArgument, fmt::format("translation: turn {} is empty", i));
     }
-    out.push_back(std::move(*texts[i]));
+    out.push_back(std::move(*text));
   }
   return out;
 }
@@ -225,9 +229,10 @@ Result<TurnSentiment> parse_llm_sentiment(const std::string& output, std::size_t
   }
   TurnSentiment out;
   for (std::size_t i = 0; i < turns; ++i) {
-    if (!got[i]) return make_error(ErrorCode::kInvalidArgument, fmt::format("sentiment: turn {} missing", i));
-    out.labels.push_back(got[i]->first);
-    out.scores.push_back(got[i]->second);
+    const auto& turn = got[i];
+    if (!turn) return make_error(ErrorCode::kInvalidArgument, fmt::format("sentiment: turn {} missing", i));
+    out.labels.push_back(turn->first);
+    out.scores.push_back(turn->second);
   }
   return out;
 }

@@ -11,10 +11,10 @@ namespace earshot::testing {
 
 std::vector<FakeUtterance> default_script() {
   return {
-      {0, 1, 0.0, 1.2, "Hello?", ""},
-      {1, 0, 1.5, 4.5, "Thank you for calling Acme, how can I help you today?", ""},
-      {0, 1, 5.0, 8.0, "My order has not arrived yet.", ""},
-      {1, 0, 8.4, 11.0, "Let me check that for you.", ""},
+      {0, 1, 0.0, 1.2, "Hello?"},
+      {1, 0, 1.5, 4.5, "Thank you for calling Acme, how can I help you today?"},
+      {0, 1, 5.0, 8.0, "My order has not arrived yet."},
+      {1, 0, 8.4, 11.0, "Let me check that for you."},
   };
 }
 

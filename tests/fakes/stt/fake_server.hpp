@@ -29,7 +29,7 @@ struct FakeUtterance {
   double start_s = 0;
   double end_s = 0;
   std::string text;
-  std::string english;  // the utterance in English (translating fakes); empty: `text` is English
+  std::string english{};  // the utterance in English (translating fakes); empty: `text` is English
 };
 
 // Customer (speaker 0, right channel) speaks first; the agent (speaker 1, left channel)

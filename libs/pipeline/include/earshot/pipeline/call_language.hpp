@@ -32,8 +32,10 @@ struct CallLanguage {
   std::string evidence;
 };
 
-// `reported` (the provider's answer) when it names a language; else the detector over `text`
-// when it can tell; else `configured` ("" counts as English, the platform's default).
+// `reported` (the provider's answer) when it names a language, unless it says English and the
+// detector finds an Indian script or Hinglish in `text` (a provider may echo the language it
+// was asked for); else the detector when it can tell; else `configured` ("" counts as
+// English, the platform's default).
 [[nodiscard]] CallLanguage resolve_call_language(std::string_view reported, std::string_view text,
                                                  std::string_view configured);
 

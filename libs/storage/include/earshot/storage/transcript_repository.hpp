@@ -20,30 +20,21 @@ struct Transcript {
   std::string segments_json = "[]";  // [{speaker, start_ms, end_ms, text, confidence}]
   std::string full_text;
   std::string provider;
-  std::string language;         // BCP-47 ("hi-IN", "en", "hi-Latn" for romanised Hindi)
-  std::string language_source;  // "provider" | "detected" | "configured"; "" before migration 0015
+  std::string language;           // BCP-47 ("hi-IN", "en", "hi-Latn" for romanised Hindi)
+  std::int64_t version = 0;       // read-only: 1 on first write, +1 per rewrite
+  std::string language_source{};  // "provider" | "detected" | "configured"; "" before migration 0015
   // The English rendering (same speakers and times as segments_json), "" when there is none;
   // english_source says who made it: "sarvam" (speech to English) or "llm".
-  std::string english_segments_json;
-  std::string english_source;
-  std::int64_t version = 0;  // read-only: 1 on first write, +1 per rewrite
+  std::string english_segments_json{};
+  std::string english_source{};
   // The redacted form the analyze stage stored (put_redaction), read-only; get() and the call
   // detail fill them. The segments, with every PII finding replaced by its placeholder (no
   // word timings): nullopt unless made from THIS version. The recording's redacted copy as
   // last written (empty: none), `redaction_current` when it was made from this version (only
   // then may it be served; a stale one is still the call's object to delete).
-  std::optional<std::string> redacted_segments_json;
-  std::string redacted_audio_uri;
+  std::optional<std::string> redacted_segments_json{};
+  std::string redacted_audio_uri{};
   bool redaction_current = false;
-};
-
-// What the analyze stage stores beside transcript version `version` (put_redaction).
-struct TranscriptRedaction {
-  Id call_id = 0;
-  std::int64_t version = 0;          // the transcript version it was made from
-  std::string segments_json = "[]";  // the segments, text redacted, without word timings
-  std::string full_text;             // the redacted texts joined by '\n' (as full_text is)
-  std::string audio_uri;             // the recording's redacted copy; empty: none made
 };
 
 enum class MetricsSource { kAudio, kTranscript };

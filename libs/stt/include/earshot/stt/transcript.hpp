@@ -28,15 +28,15 @@ struct Transcript {
   std::string language;
   // The language the provider's answer reported (Sarvam `language_code`, Deepgram
   // `detected_language`, Whisper `language`, as sent); empty when it reported none.
-  std::string reported_language;
+  std::string reported_language{};
   std::vector<Segment> segments;  // by start time
   bool diarized = false;          // speakers come from diarization (vs one channel each)
   // Set by the pipeline: where `language` came from ("provider", "detected", "configured");
   // an English rendering of `segments` (same speakers and times) when one was made, and who
   // made it ("sarvam").
-  std::string language_source;
-  std::vector<Segment> english;
-  std::string english_source;
+  std::string language_source{};
+  std::vector<Segment> english{};
+  std::string english_source{};
 };
 
 // Whitespace-separated word count of a text.
