@@ -37,6 +37,15 @@ struct Transcript {
   bool redaction_current = false;
 };
 
+// What the analyze stage stores beside transcript version `version` (put_redaction).
+struct TranscriptRedaction {
+  Id call_id = 0;
+  std::int64_t version = 0;          // the transcript version it was made from
+  std::string segments_json = "[]";  // the segments, text redacted, without word timings
+  std::string full_text;             // the redacted texts joined by '\n' (as full_text is)
+  std::string audio_uri;             // the recording's redacted copy; empty: none made
+};
+
 enum class MetricsSource { kAudio, kTranscript };
 
 // The conversation metrics of a call (definitions: the shared metrics document).
