@@ -80,6 +80,12 @@ Result<AnalyzeStage::LanguagePlan> AnalyzeStage::prepare_language(
     auto lang = resolve_call_language("", text, transcript.language.empty() ? call.language : transcript.language);
     plan.tag = std::move(lang.tag);
     plan.source = std::move(lang.source);
+    // Kept on the transcript (and the call, when it had none) so the detail and the list say it.
+    if (!plan.tag.empty()) {
+      if (auto st = d_.transcripts.put_language(t, transcript.call_id, plan.tag, plan.source); !st) {
+        return std::unexpected(st.error());
+      }
+    }
   }
   if (analytics::is_english(plan.tag)) {
     plan.english = segments;

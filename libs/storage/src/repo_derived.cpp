@@ -106,6 +106,26 @@ Status MySqlTranscriptRepository::put_english(const TenantId& t, Id call_id, con
   return {};
 }
 
+Status MySqlTranscriptRepository::put_language(const TenantId& t, Id call_id, const std::string& language,
+                                               const std::string& source) {
+  return db_.transaction([&](Connection& c) -> Status {
+    auto r = c.execute("SELECT language_source FROM transcripts WHERE call_id = ? AND bid = ? FOR UPDATE",
+                       {call_id, t.bid()});
+    if (!r) return std::unexpected(r.error());
+    if (r->rows.empty()) return not_found("transcript of call", call_id);
+    if (!r->rows[0][0].as_string().empty()) return {};  // a provider's or configured language stays
+    if (auto u = c.execute("UPDATE transcripts SET language = ?, language_source = ? WHERE call_id = ? AND bid = ?",
+                           {language, source, call_id, t.bid()});
+        !u) {
+      return std::unexpected(u.error());
+    }
+    auto u = c.execute("UPDATE call_records SET language = ? WHERE id = ? AND bid = ? AND language = ''",
+                       {language, call_id, t.bid()});
+    if (!u) return std::unexpected(u.error());
+    return {};
+  });
+}
+
 Result<std::unordered_map<Id, std::string>> MySqlTranscriptRepository::segments_of(const TenantId& t,
                                                                                    std::span<const Id> call_ids) {
   std::unordered_map<Id, std::string> out;

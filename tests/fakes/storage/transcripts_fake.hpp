@@ -91,6 +91,17 @@ class FakeTranscriptRepository final : public storage::TranscriptRepository {
     return {};
   }
 
+  Status put_language(const storage::TenantId& t, storage::Id call_id, const std::string& language,
+                      const std::string& source) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find({t.bid(), call_id});
+    if (it == rows_.end()) return make_error(ErrorCode::kNotFound, "transcript not found");
+    if (!it->second.language_source.empty()) return {};
+    it->second.language = language;
+    it->second.language_source = source;
+    return {};
+  }
+
   Result<std::unordered_map<storage::Id, std::string>> segments_of(const storage::TenantId& t,
                                                                    std::span<const storage::Id> call_ids) override {
     if (call_ids.size() > 1000) return make_error(ErrorCode::kInvalidArgument, "at most 1000 call ids");

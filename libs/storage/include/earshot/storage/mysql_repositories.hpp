@@ -146,6 +146,7 @@ class MySqlTranscriptRepository final : public TranscriptRepository {
                                                                    std::span<const Id> call_ids) override;
   Status put_english(const TenantId& t, Id call_id, const std::string& segments_json,
                      const std::string& source) override;
+  Status put_language(const TenantId& t, Id call_id, const std::string& language, const std::string& source) override;
   Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t, std::span<const Id> call_ids) override;
   Result<std::vector<Id>> search(const TenantId& t, std::string_view text, int limit) override;
 

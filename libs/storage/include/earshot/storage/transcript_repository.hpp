@@ -110,6 +110,12 @@ class TranscriptRepository {
   // kNotFound when the call has no transcript or is not the tenant's.
   [[nodiscard]] virtual Status put_english(const TenantId& t, Id call_id, const std::string& segments_json,
                                            const std::string& source) = 0;
+  // Records a language the analyze stage detected on a transcript that came without one (an
+  // ingested text): the transcript's language and source, and the call's language when it is
+  // empty. A transcript whose language a provider or a configuration gave is left as it is.
+  // kNotFound when the call has no transcript or is not the tenant's.
+  [[nodiscard]] virtual Status put_language(const TenantId& t, Id call_id, const std::string& language,
+                                            const std::string& source) = 0;
   // The segments JSON of the tenant's calls among `call_ids` in one query (at most 1000 ids,
   // else kInvalidArgument); a call without a transcript, or not the tenant's, is absent.
   [[nodiscard]] virtual Result<std::unordered_map<Id, std::string>> segments_of(const TenantId& t,
