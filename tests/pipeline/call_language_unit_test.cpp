@@ -153,7 +153,7 @@ TEST(CallLanguage, TimelineFromScoresFollowsTheLexiconDefinitions) {
                                                           {analytics::Role::kAgent, 10000, 14000, "c"},
                                                           {analytics::Role::kCustomer, 16000, 20000, "d"}};
   const std::vector<double> scores = {-0.6, 0.5, 0.3, 0.2};
-  const auto tl = timeline_from_scores(segs, 20000, scores);
+  const auto tl = analytics::sentiment_timeline_of_scores(segs, 20000, scores);
   EXPECT_EQ(tl.segment, scores);
   EXPECT_NEAR(*tl.agent.call, 0.4, 1e-9);
   EXPECT_NEAR(*tl.customer.call, -0.2, 1e-9);
@@ -379,8 +379,9 @@ TEST_F(LanguageStageUnit, MalformedLlmSentimentFallsBackToTheLexiconAndSaysSo) {
   EXPECT_EQ(s["llm"]["scorer"], "lexicon");
   EXPECT_EQ(s["llm"]["fallback"], true);
   EXPECT_NE(s["llm"]["reason"].get<std::string>().find("LLM sentiment failed"), std::string::npos) << s["llm"];
-  // The lexicon's scores: the greeting scores positive there.
-  EXPECT_GT(s["segments"][0].get<double>(), 0.0);
+  // The lexicon's scores: the greeting formula is neutral there, the long hold negative.
+  EXPECT_EQ(s["segments"][0].get<double>(), 0.0);
+  EXPECT_LT(s["segments"][1].get<double>(), -0.2);
 }
 
 TEST_F(LanguageStageUnit, FailedLlmSentimentRequestFallsBackToTheLexicon) {

@@ -199,7 +199,17 @@ TEST_F(RetrieverTest, ACallHitCitesTheUtteranceThatAnswersNotTheChunksStart) {
   ASSERT_TRUE(repos_.embeddings.replace(tenant("biz"), id,
                                         {{-1, 0, 0, "", embedder_.id(), embedder_.embed_one(chunk)},
                                          {0, 3'000, 26'000, chunk, embedder_.id(), embedder_.embed_one(chunk)}}));
+  // Citations are pinpointed in the redacted transcript, which the analyze stage stores.
   auto hits = search("biz", query("what happened to the parcel the courier lost?"));
+  ASSERT_TRUE(hits) << hits.error().to_string();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ(hits->front().source.start_ms, 3'000);  // none stored yet: the chunk's start
+  storage::TranscriptRedaction red;
+  red.call_id = id;
+  red.version = repos_.transcripts.get(tenant("biz"), id)->version;
+  red.segments_json = tr.segments_json;  // nothing personal in it
+  ASSERT_TRUE(repos_.transcripts.put_redaction(tenant("biz"), red));
+  hits = search("biz", query("what happened to the parcel the courier lost?"));
   ASSERT_TRUE(hits) << hits.error().to_string();
   ASSERT_EQ(hits->size(), 1u);
   const auto& s = hits->front().source;

@@ -1282,15 +1282,17 @@ class Scanner {
     }
     if (b < te) add(s, PiiType::kPersonName, b, te, conf);
   }
+  // Whether the turn is written with capitals (a word other than "I" starts with one): then a
+  // name must be capitalised too.
+  static bool is_cased(const std::vector<Token>& tk) {
+    for (const auto& t : tk) {
+      if (t.kind == Kind::kWord && t.upper && !is_kw(t, kw_id("i")) && !is_kw(t, kw_id("i'm"))) return true;
+    }
+    return false;
+  }
   void find_names(std::size_t s, const std::vector<CueHit>& cues) {
     const auto& tk = tokens_[s];
-    bool cased = false;
-    for (const auto& t : tk) {
-      if (t.kind == Kind::kWord && t.upper && !is_kw(t, kw_id("i")) && !is_kw(t, kw_id("i'm"))) {
-        cased = true;
-        break;
-      }
-    }
+    const bool cased = is_cased(tk);
     auto word_is = [&](std::size_t k, int id) { return k < tk.size() && is_kw(tk[k], id); };
     // The answer to "can I have your name?" in the turn before.
     if (name_requested_) {
@@ -1384,13 +1386,7 @@ class Scanner {
     if (names_.empty()) return;
     for (std::size_t s = 0; s < tokens_.size(); ++s) {
       const auto& tk = tokens_[s];
-      bool cased = false;
-      for (const auto& t : tk) {
-        if (t.kind == Kind::kWord && t.upper && !is_kw(t, kw_id("i")) && !is_kw(t, kw_id("i'm"))) {
-          cased = true;
-          break;
-        }
-      }
+      const bool cased = is_cased(tk);
       for (std::size_t i = 0; i < tk.size(); ++i) {
         if (claimed_[s][i] || tk[i].kind != Kind::kWord || names_.count(tk[i].low) == 0) continue;
         if (has(tk[i], kCommonW) && !tk[i].upper) continue;

@@ -35,16 +35,17 @@ bool is_question(const std::string& text) {
   return std::find(kInterrogatives.begin(), kInterrogatives.end(), first) != kInterrogatives.end();
 }
 
-SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments, std::int64_t duration_ms,
-                                     const SentimentAnalyzer& analyzer) {
+SentimentTimeline sentiment_timeline_of_scores(const std::vector<TranscriptSegment>& segments, std::int64_t duration_ms,
+                                               std::span<const double> scores) {
   SentimentTimeline out;
   struct Acc {
     double weighted = 0, weight = 0;
     std::array<double, 4> q_sum{};
     std::array<int, 4> q_n{};
   } acc[2];
-  for (const auto& s : segments) {
-    const double score = analyzer.score(s.text).compound;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    const double score = i < scores.size() ? scores[i] : 0.0;
     out.segment.push_back(score);
     auto& a = acc[s.role == Role::kAgent ? 0 : 1];
     const auto len = static_cast<double>(std::max<std::int64_t>(1, s.end_ms - s.start_ms));
@@ -68,6 +69,14 @@ SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segme
   const auto& last = out.customer.quarter[3];
   if (first && last) out.customer_change = *last - *first;
   return out;
+}
+
+SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments, std::int64_t duration_ms,
+                                     const SentimentAnalyzer& analyzer) {
+  std::vector<double> scores;
+  scores.reserve(segments.size());
+  for (const auto& s : segments) scores.push_back(analyzer.score(s.text).compound);
+  return sentiment_timeline_of_scores(segments, duration_ms, scores);
 }
 
 TalkSpeed talk_speed(const std::vector<TranscriptSegment>& segments, std::int64_t agent_talk_ms,

@@ -66,7 +66,7 @@ Result<std::shared_ptr<const BusinessLlm>> AnalyzeStage::business_chain(const st
 }
 
 Result<AnalyzeStage::LanguagePlan> AnalyzeStage::prepare_language(
-    const storage::TenantId& t, const storage::CallRecord& call, const storage::Transcript& transcript,
+    const storage::TenantId& t, storage::CallRecord& call, const storage::Transcript& transcript,
     const std::vector<analytics::TranscriptSegment>& segments) {
   LanguagePlan plan;
   if (!transcript.language_source.empty()) {
@@ -80,11 +80,13 @@ Result<AnalyzeStage::LanguagePlan> AnalyzeStage::prepare_language(
     auto lang = resolve_call_language("", text, transcript.language.empty() ? call.language : transcript.language);
     plan.tag = std::move(lang.tag);
     plan.source = std::move(lang.source);
-    // Kept on the transcript (and the call, when it had none) so the detail and the list say it.
+    // Kept on the transcript (and the call, when it had none) so the detail and the list say it;
+    // the agents' prompts read the call's language, the same now as on a re-analysis.
     if (!plan.tag.empty()) {
       if (auto st = d_.transcripts.put_language(t, transcript.call_id, plan.tag, plan.source); !st) {
         return std::unexpected(st.error());
       }
+      if (call.language.empty()) call.language = plan.tag;
     }
   }
   if (analytics::is_english(plan.tag)) {
@@ -158,7 +160,7 @@ json AnalyzeStage::llm_sentiment_pass(const storage::TenantId& t,
   std::string failure;
   if (r.ok) {
     if (auto parsed = parse_llm_sentiment(r.output, redacted.size()); parsed) {
-      timeline = timeline_from_scores(redacted, duration_ms, parsed->scores);
+      timeline = analytics::sentiment_timeline_of_scores(redacted, duration_ms, parsed->scores);
       return {{"scorer", "llm"}, {"fallback", false}, {"provider", r.provider}, {"labels", parsed->labels}};
     } else {
       failure = parsed.error().message;

@@ -237,40 +237,4 @@ Result<TurnSentiment> parse_llm_sentiment(const std::string& output, std::size_t
   return out;
 }
 
-analytics::SentimentTimeline timeline_from_scores(const std::vector<analytics::TranscriptSegment>& segments,
-                                                  std::int64_t duration_ms, std::span<const double> scores) {
-  analytics::SentimentTimeline out;
-  struct Acc {
-    double weighted = 0, weight = 0;
-    std::array<double, 4> q_sum{};
-    std::array<int, 4> q_n{};
-  } acc[2];
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    const auto& s = segments[i];
-    const double score = i < scores.size() ? scores[i] : 0.0;
-    out.segment.push_back(score);
-    auto& a = acc[s.role == analytics::Role::kAgent ? 0 : 1];
-    const auto len = static_cast<double>(std::max<std::int64_t>(1, s.end_ms - s.start_ms));
-    a.weighted += score * len;
-    a.weight += len;
-    if (duration_ms > 0) {
-      const double mid = static_cast<double>(s.start_ms + s.end_ms) / 2.0;
-      const int q = std::clamp(static_cast<int>(mid * 4.0 / static_cast<double>(duration_ms)), 0, 3);
-      a.q_sum[static_cast<std::size_t>(q)] += score;
-      ++a.q_n[static_cast<std::size_t>(q)];
-    }
-  }
-  for (int r = 0; r < 2; ++r) {
-    auto& dst = r == 0 ? out.agent : out.customer;
-    if (acc[r].weight > 0) dst.call = acc[r].weighted / acc[r].weight;
-    for (std::size_t q = 0; q < 4; ++q) {
-      if (acc[r].q_n[q] > 0) dst.quarter[q] = acc[r].q_sum[q] / acc[r].q_n[q];
-    }
-  }
-  const auto& first = out.customer.quarter[0];
-  const auto& last = out.customer.quarter[3];
-  if (first && last) out.customer_change = *last - *first;
-  return out;
-}
-
 }  // namespace earshot::pipeline

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct SentimentTimeline {
 // quarter min(floor(midpoint * 4 / duration), 3).
 [[nodiscard]] SentimentTimeline sentiment_timeline(const std::vector<TranscriptSegment>& segments,
                                                    std::int64_t duration_ms, const SentimentAnalyzer& analyzer);
+
+// The same timeline over per-segment scores already made (an LLM's, say): duration weighted
+// per call, quarter by midpoint, customer change Q4 - Q1. A segment without a score counts 0.
+[[nodiscard]] SentimentTimeline sentiment_timeline_of_scores(const std::vector<TranscriptSegment>& segments,
+                                                             std::int64_t duration_ms, std::span<const double> scores);
 
 struct TalkSpeed {
   std::optional<double> agent_wpm;

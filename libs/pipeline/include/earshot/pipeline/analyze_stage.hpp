@@ -115,7 +115,7 @@ class AnalyzeStage final : public queue::StageHandler {
   [[nodiscard]] Result<storage::TranscriptRedaction> redact_call(const storage::TenantId& t,
                                                                  const storage::CallRecord& call,
                                                                  const storage::Transcript& transcript);
-  [[nodiscard]] Result<LanguagePlan> prepare_language(const storage::TenantId& t, const storage::CallRecord& call,
+  [[nodiscard]] Result<LanguagePlan> prepare_language(const storage::TenantId& t, storage::CallRecord& call,
                                                       const storage::Transcript& transcript,
                                                       const std::vector<analytics::TranscriptSegment>& segments);
   // The optional LLM sentiment pass over the English turns (sent PII-redacted): replaces

@@ -90,10 +90,4 @@ struct TurnSentiment {
 // not one of the three or a score is outside [-1, 1] or contradicts its label's sign.
 [[nodiscard]] Result<TurnSentiment> parse_llm_sentiment(const std::string& output, std::size_t turns);
 
-// The timeline of the given per-segment scores (sentiment_timeline's definitions: duration
-// weighted per call, quarter by midpoint, customer change Q4 - Q1).
-[[nodiscard]] analytics::SentimentTimeline timeline_from_scores(
-    const std::vector<analytics::TranscriptSegment>& segments, std::int64_t duration_ms,
-    std::span<const double> scores);
-
 }  // namespace earshot::pipeline
