@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <string>
@@ -172,6 +173,38 @@ TEST(Redaction, AStoredTranscriptIsRedactedSegmentForSegmentWithoutItsWords) {
   EXPECT_EQ(redact_transcript("garbage").findings, 0u);
 }
 
+// The whole call is read at once, as the labelled PII figures were measured: an answer typed by
+// the question before it ("what's the expiry?" / "oh nine twenty seven", "can I have your
+// name?" / "Daniela Moreno") is redacted as that type, and each finding keeps its own time.
+TEST(Redaction, AnAnswerIsTypedByTheQuestionInTheTurnBefore) {
+  const json segments = json::array(
+      {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2'000}, {"text", "Can I have your name please?"}},
+       {{"speaker", "customer"}, {"start_ms", 2'000}, {"end_ms", 4'000}, {"text", "Daniela Moreno."}},
+       {{"speaker", "agent"}, {"start_ms", 4'000}, {"end_ms", 6'000}, {"text", "And what's the expiry date?"}},
+       {{"speaker", "customer"},
+        {"start_ms", 6'000},
+        {"end_ms", 9'000},
+        {"text", "oh nine twenty seven"},
+        {"words", json::array({{{"text", "oh"}, {"start_ms", 6'500}, {"end_ms", 6'700}},
+                               {{"text", "nine"}, {"start_ms", 6'750}, {"end_ms", 7'000}},
+                               {{"text", "twenty"}, {"start_ms", 7'050}, {"end_ms", 7'400}},
+                               {{"text", "seven"}, {"start_ms", 7'450}, {"end_ms", 7'800}}})}}});
+  const auto r = redact_transcript(segments.dump());
+  const auto out = json::parse(r.segments_json);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[1]["text"], "[NAME].");
+  EXPECT_EQ(out[3]["text"], "[EXPIRY]");
+  ASSERT_EQ(r.located.size(), 2u);
+  EXPECT_EQ(r.located[0].finding.type, analytics::PiiType::kPersonName);
+  EXPECT_EQ(r.located[0].finding.segment, 1u);
+  EXPECT_EQ(r.located[1].finding.type, analytics::PiiType::kExpiry);
+  EXPECT_EQ(r.located[1].finding.segment, 3u);
+  EXPECT_EQ(r.located[1].time, (TimeRange{6'500, 7'800}));  // the words' own times, unpadded
+  // Without the question the same answers are not typed so.
+  const auto alone = redact_transcript(json::array({segments[3]}).dump());
+  EXPECT_NE(json::parse(alone.segments_json)[0]["text"], "[EXPIRY]");
+}
+
 TEST(Redaction, TheConclusionsThatQuoteTheTranscriptAreRedacted) {
   CallConclusion c;
   c.summary.issue = "My number is 415 555 0132";
@@ -250,6 +283,25 @@ TEST(AnalyzeRedaction, TheStageWritesTheRedactedCopyAndTranscriptForTheVersionAn
   EXPECT_TRUE(tr.redaction_current);
   EXPECT_EQ(tr.redacted_audio_uri, "store://acme/redacted/" + std::to_string(id) + ".wav");
   ASSERT_TRUE(store.owned_by(tr.redacted_audio_uri, "acme"));
+
+  // The PII analysis lists the finding with its place and the time it was said.
+  std::map<storage::Id, std::string> names;
+  const auto configs = agents.list(acme, false).value();
+  for (const auto& c : configs) names[c.id] = c.name;
+  json pii;
+  const auto stored = analyses.list_for_call(acme, id, true).value();
+  for (const auto& a : stored) {
+    if (names[a.agent_config_id] == "builtin.pii") pii = json::parse(a.output_json);
+  }
+  ASSERT_TRUE(pii.is_object());
+  ASSERT_EQ(pii["findings"].size(), 1u) << pii.dump();
+  EXPECT_EQ(pii["findings"][0]["type"], "spoken_digits");
+  EXPECT_EQ(pii["findings"][0]["segment"], 1);
+  EXPECT_EQ(pii["findings"][0]["begin"], 0);
+  EXPECT_EQ(pii["findings"][0]["end"], 33);  // the whole "four one one one four one one one"
+  EXPECT_EQ(pii["findings"][0]["start_ms"], 2'000);
+  EXPECT_EQ(pii["findings"][0]["end_ms"], 4'000);
+  EXPECT_EQ(pii["counts"]["spoken_digits"], 1);
 
   const auto bytes = store.read(tr.redacted_audio_uri, 1 << 20).value();
   const auto copy = audio::decode(bytes).value();

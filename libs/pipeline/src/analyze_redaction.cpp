@@ -18,8 +18,8 @@ bool retryable(ErrorCode c) {
 
 Result<storage::TranscriptRedaction> AnalyzeStage::redact_call(const storage::TenantId& t,
                                                                const storage::CallRecord& call,
-                                                               const storage::Transcript& transcript) {
-  auto red = redact_transcript(transcript.segments_json);
+                                                               const storage::Transcript& transcript,
+                                                               RedactedTranscript red) {
   storage::TranscriptRedaction out;
   out.call_id = call.id;
   out.version = transcript.version;

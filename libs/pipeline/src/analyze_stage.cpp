@@ -279,7 +279,18 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   // The redacted transcript and recording (before anything is stored: an unavailable store
   // retries the message).
-  auto redaction = redact_call(t, *call, *transcript);
+  auto red = redact_transcript(transcript->segments_json);
+  json located = json::array();
+  for (const auto& l : red.located) {
+    located.push_back({{"type", std::string(analytics::pii_name(l.finding.type))},
+                       {"segment", l.finding.segment},
+                       {"begin", l.finding.begin},
+                       {"end", l.finding.end},
+                       {"start_ms", l.time.start_ms},
+                       {"end_ms", l.time.end_ms},
+                       {"confidence", l.finding.confidence}});
+  }
+  auto redaction = redact_call(t, *call, *transcript, std::move(red));
   if (!redaction) return std::unexpected(redaction.error());
 
   // Store.
@@ -336,7 +347,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                                                            {"language", lang->tag},
                                                            {"text", lang->english_source},
                                                            {"llm", llm_sentiment}}));
-  result.analyses.push_back(analysis("builtin.pii", {{"counts", pii.counts}, {"redacted_segments", redacted}}));
+  result.analyses.push_back(
+      analysis("builtin.pii", {{"counts", pii.counts}, {"findings", located}, {"redacted_segments", redacted}}));
   result.analyses.push_back(analysis("builtin.categories", {{"matches", categories_out}}));
   result.analyses.push_back(analysis("builtin.qa", {{"score", opt_json(qa_score)}, {"scorecards", qa_out}}));
   result.analyses.push_back(analysis("builtin.summary", {{"summary", summary.text},

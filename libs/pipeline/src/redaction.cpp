@@ -153,20 +153,32 @@ RedactedTranscript redact_transcript(std::string_view segments_json) {
   RedactedTranscript out;
   const auto j = json::parse(segments_json, nullptr, false);
   if (!j.is_array()) return out;
-  json segs = json::array();
-  std::vector<TimeRange> ranges;
+  std::vector<const json*> kept;
+  std::vector<TimedSegment> timed;
+  std::vector<std::string> texts;
   for (const auto& s : j) {
     if (!s.is_object()) continue;
-    const TimedSegment seg = timed_segment(s);
-    const auto found = analytics::find_pii(seg.text);
+    kept.push_back(&s);
+    timed.push_back(timed_segment(s));
+    texts.push_back(timed.back().text);
+  }
+  // The whole call at once: findings sorted by segment, then offset.
+  std::vector<std::vector<analytics::PiiFinding>> by_segment(kept.size());
+  for (auto& f : analytics::find_pii_in_turns(texts)) by_segment[f.segment].push_back(f);
+  json segs = json::array();
+  std::vector<TimeRange> ranges;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    const auto& found = by_segment[i];
     out.findings += found.size();
-    json r = s;
+    json r = *kept[i];
     r.erase("words");
-    r["text"] = analytics::redact(seg.text, found);
+    r["text"] = analytics::redact(timed[i].text, found);
     if (!out.full_text.empty()) out.full_text += '\n';
     out.full_text += r["text"].get<std::string>();
     segs.push_back(std::move(r));
-    auto times = finding_times(seg, found);
+    const auto exact = finding_times(timed[i], found, 0);
+    for (std::size_t k = 0; k < found.size(); ++k) out.located.push_back({found[k], exact[k]});
+    auto times = finding_times(timed[i], found);
     ranges.insert(ranges.end(), times.begin(), times.end());
   }
   out.segments_json = segs.dump();

@@ -32,6 +32,7 @@
 #include "earshot/core/metrics.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
+#include "earshot/pipeline/redaction.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -110,11 +111,13 @@ class AnalyzeStage final : public queue::StageHandler {
                                            const storage::CallRecord& call,
                                            const std::vector<analytics::TranscriptSegment>& redacted,
                                            const std::map<std::string, double>& metric_values);
-  // The call's redacted transcript and, with a store, the recording's redacted copy written
-  // (analyze_redaction.cpp). An error only when the store is unavailable (retry).
+  // The call's redacted transcript (`red`, made from `transcript` by redact_transcript) to
+  // store and, with a store, the recording's redacted copy written (analyze_redaction.cpp).
+  // An error only when the store is unavailable (retry).
   [[nodiscard]] Result<storage::TranscriptRedaction> redact_call(const storage::TenantId& t,
                                                                  const storage::CallRecord& call,
-                                                                 const storage::Transcript& transcript);
+                                                                 const storage::Transcript& transcript,
+                                                                 RedactedTranscript red);
   [[nodiscard]] Result<LanguagePlan> prepare_language(const storage::TenantId& t, storage::CallRecord& call,
                                                       const storage::Transcript& transcript,
                                                       const std::vector<analytics::TranscriptSegment>& segments);

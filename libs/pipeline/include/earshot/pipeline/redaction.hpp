@@ -1,6 +1,7 @@
 #pragma once
 // The redacted form of a call: its transcript with every PII finding replaced by its
-// placeholder (analytics::find_pii / redact, segment by segment) and the time ranges of the
+// placeholder (analytics::find_pii_in_turns over the whole call, so a cue in one turn types
+// the answer in the next, then analytics::redact segment by segment) and the time ranges of the
 // findings in the recording, from which the recording's redacted copy is made (each range
 // replaced by a tone). The analyze stage stores both (docs/analyze.md, "Redaction"); the
 // gateway redacts on the fly with the same functions when a call has none stored yet.
@@ -64,16 +65,23 @@ inline constexpr float kMaskToneAmplitude = 0.1F;
 // how many frames were replaced.
 std::int64_t mask_ranges(audio::AudioBuffer& audio, const std::vector<TimeRange>& ranges);
 
+// A finding with the time it was said (unpadded; the segment index counts the segments kept).
+struct LocatedFinding {
+  analytics::PiiFinding finding;
+  TimeRange time;
+};
+
 // A stored transcript (segments JSON: [{speaker, start_ms, end_ms, text, words?, ...}])
 // redacted: the same segments with `text` redacted and `words` left out, the redacted full
-// text (texts joined by '\n', as transcripts.full_text is), the findings' merged time ranges
-// and their count per type. Entries that are not objects are dropped; text that is not a JSON
-// array gives no segments.
+// text (texts joined by '\n', as transcripts.full_text is), the findings' merged and padded
+// time ranges, and every finding with its own time. Entries that are not objects are
+// dropped; text that is not a JSON array gives no segments.
 struct RedactedTranscript {
   std::string segments_json = "[]";
   std::string full_text;
   std::vector<TimeRange> ranges;
   std::size_t findings = 0;
+  std::vector<LocatedFinding> located;
 };
 [[nodiscard]] RedactedTranscript redact_transcript(std::string_view segments_json);
 
