@@ -79,7 +79,8 @@ class LocalEngineTest : public ::testing::Test {
 };
 std::unique_ptr<LocalEngine> LocalEngineTest::engine_;
 
-// Floors a little under the figures reached (docs/audio.md), so a regression fails.
+// Floors a little above the figures reached on these quarters, so a regression fails; the
+// whole-set figures are in docs/audio.md.
 TEST_F(LocalEngineTest, HeldOutCallCenterSentences) {
   const auto all = earshot::testing::read_sentences(data("telephone_heldout.txt"));
   ASSERT_GE(all.size(), 100U);
@@ -90,7 +91,7 @@ TEST_F(LocalEngineTest, HeldOutCallCenterSentences) {
       sentences.size(), r.words, 100 * r.wer, r.rtf);
   RecordProperty("wer_percent", fmt::format("{:.1f}", 100 * r.wer));
   RecordProperty("real_time_factor", fmt::format("{:.2f}", r.rtf));
-  EXPECT_LE(r.wer, 0.135);  // 11.9% reached (31% before)
+  EXPECT_LE(r.wer, 0.14);  // 12.9% on this quarter; whole set 12.1% (25.1% with the general model alone)
 }
 
 TEST_F(LocalEngineTest, SecondHeldOutSetFromOtherBusinesses) {
@@ -103,7 +104,20 @@ TEST_F(LocalEngineTest, SecondHeldOutSetFromOtherBusinesses) {
       "factor {:.2f}\n",
       sentences.size(), r.words, 100 * r.wer, r.rtf);
   RecordProperty("wer_percent", fmt::format("{:.1f}", 100 * r.wer));
-  EXPECT_LE(r.wer, 0.28);  // 25.4% reached
+  EXPECT_LE(r.wer, 0.175);  // 15.6% on this quarter; whole set 23.2% (25.4% with the first templates)
+}
+
+TEST_F(LocalEngineTest, ThirdHeldOutSetFromBusinessesTheTemplatesDoNotName) {
+  const auto all = earshot::testing::read_sentences(data("telephone_heldout3.txt"));
+  ASSERT_GE(all.size(), 100U);
+  const auto sentences = every_fourth(all);
+  const auto r = measure(*engine_, sentences);
+  fmt::print(
+      "third held-out set (businesses the templates do not name), every fourth sentence: {} sentences, {} words, WER "
+      "{:.1f}%, real-time factor {:.2f}\n",
+      sentences.size(), r.words, 100 * r.wer, r.rtf);
+  RecordProperty("wer_percent", fmt::format("{:.1f}", 100 * r.wer));
+  EXPECT_LE(r.wer, 0.355);  // 33.2% on this quarter; whole set 29.6% (30.2% with the first templates)
 }
 
 // General speech far from call centers still decodes with the interpolated model.

@@ -270,11 +270,13 @@ def cpp_text(arpa):
            "#include <array>", "#include <string>", "#include <string_view>", "",
            "namespace earshot::stt {", "", "std::string_view call_center_arpa() {",
            f"  static constexpr std::array<std::string_view, {len(pieces)}> kPieces = {{"]
+    # Each piece with its length given, so that the compiler does not count the characters
+    # in a constant expression (which runs out of steps on large models).
     for piece in pieces:
         out.append("      std::string_view(")
         for line in piece.splitlines():
             out.append('          "' + line.replace("\\", "\\\\").replace('"', '\\"') + '\\n"')
-        out.append("      ),")
+        out.append(f"          , {len(piece.encode('utf-8'))}),")
     out += ["  };", "  static const std::string kText = [] {", "    std::string t;",
             "    for (auto p : kPieces) t += p;", "    return t;", "  }();", "  return kText;", "}", "",
             "}  // namespace earshot::stt", ""]
