@@ -4,6 +4,10 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace earshot::analytics {
 namespace {
@@ -303,24 +307,93 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   return out;
 }
 
-bool slot_matches(std::string_view slot, std::string_view word) {
-  if (slot == "*") return true;
-  for (auto alt : split(slot, '|')) {
-    if (alt.ends_with('~')) {
-      alt.remove_suffix(1);
-      if (word.starts_with(alt)) return true;
-    } else if (alt == word) {
-      return true;
+// A rule's pattern split once: each slot is "*" (any token), "..." (a gap of up to three
+// tokens) or "|"-separated alternatives, an alternative ending in "~" matching as a prefix.
+struct Alternative {
+  std::string_view text;
+  bool prefix = false;
+};
+struct Slot {
+  bool any = false;
+  bool gap = false;
+  std::vector<Alternative> alternatives;
+};
+struct CompiledRule {
+  const Rule* rule = nullptr;
+  std::vector<Slot> slots;
+  std::vector<std::string_view> unless_before;
+};
+
+struct RuleIndex {
+  std::vector<CompiledRule> rules;
+  // Rules by the words their first slot names; the others (a first slot that is "*", a gap
+  // or has a prefix alternative) may start anywhere.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_first_word;
+  std::vector<std::size_t> anywhere;
+};
+
+const std::vector<CompiledRule>& compiled_rules();
+
+const RuleIndex& rule_index() {
+  static const RuleIndex index = [] {
+    RuleIndex out;
+    out.rules = compiled_rules();
+    for (std::size_t i = 0; i < out.rules.size(); ++i) {
+      const auto& slots = out.rules[i].slots;
+      const bool by_word = !slots.empty() && !slots[0].any && !slots[0].gap &&
+                           std::none_of(slots[0].alternatives.begin(), slots[0].alternatives.end(),
+                                        [](const Alternative& a) { return a.prefix; });
+      if (!by_word) {
+        out.anywhere.push_back(i);
+        continue;
+      }
+      for (const auto& alt : slots[0].alternatives) out.by_first_word[alt.text].push_back(i);
     }
+    return out;
+  }();
+  return index;
+}
+
+const std::vector<CompiledRule>& compiled_rules() {
+  static const std::vector<CompiledRule> rules = [] {
+    std::vector<CompiledRule> out;
+    out.reserve(kRules.size());
+    for (const auto& rule : kRules) {
+      CompiledRule c;
+      c.rule = &rule;
+      for (auto text : split(rule.pattern, ' ')) {
+        Slot slot;
+        slot.any = text == "*";
+        slot.gap = text == "...";
+        if (!slot.any && !slot.gap) {
+          for (auto alt : split(text, '|')) {
+            const bool prefix = alt.ends_with('~');
+            if (prefix) alt.remove_suffix(1);
+            slot.alternatives.push_back({alt, prefix});
+          }
+        }
+        c.slots.push_back(std::move(slot));
+      }
+      c.unless_before = split(rule.unless_before, '|');
+      out.push_back(std::move(c));
+    }
+    return out;
+  }();
+  return rules;
+}
+
+bool slot_matches(const Slot& slot, std::string_view word) {
+  if (slot.any) return true;
+  for (const auto& alt : slot.alternatives) {
+    if (alt.prefix ? word.starts_with(alt.text) : alt.text == word) return true;
   }
   return false;
 }
 
 // Matches slots[si..] at tokens[ti..]; returns one past the last matched token, or npos.
-std::size_t match_at(const std::vector<std::string_view>& slots, std::size_t si, const std::vector<Token>& tokens,
-                     std::size_t ti) {
+std::size_t match_at(const std::vector<Slot>& slots, std::size_t si, const std::vector<Token>& tokens, std::size_t ti) {
   if (si == slots.size()) return ti;
-  if (slots[si] == "...") {
+  if (slots[si].gap) {
     for (std::size_t skip = 0; skip <= 3 && ti + skip <= tokens.size(); ++skip) {
       const auto end = match_at(slots, si + 1, tokens, ti + skip);
       if (end != std::string_view::npos) return end;
@@ -335,9 +408,8 @@ bool any_of(std::string_view word, auto const& list) {
   return std::find(list.begin(), list.end(), word) != list.end();
 }
 
-bool preceded_by(const std::vector<Token>& tokens, std::size_t start, std::string_view alternatives) {
-  if (alternatives.empty()) return false;
-  const auto words = split(alternatives, '|');
+bool preceded_by(const std::vector<Token>& tokens, std::size_t start, const std::vector<std::string_view>& words) {
+  if (words.empty()) return false;
   for (std::size_t k = start >= 4 ? start - 4 : 0; k < start; ++k) {
     if (any_of(tokens[k].word, words)) return true;
   }
@@ -370,15 +442,32 @@ CallCenterReading read_call_center(std::string_view text) {
   if (tokens.empty()) return r;
 
   std::vector<bool> masked(tokens.size(), false);
-  for (const auto& rule : kRules) {
-    const auto slots = split(rule.pattern, ' ');
-    for (std::size_t ti = 0; ti < tokens.size(); ++ti) {
-      const auto end = match_at(slots, 0, tokens, ti);
+  static const std::vector<std::string_view> kHypothetical = {"if", "case"};
+  // Where each rule may start: (rule, token) pairs, in rule order then token order, so the
+  // rules below run exactly as if each were tried at every token.
+  const RuleIndex& index = rule_index();
+  std::vector<std::pair<std::size_t, std::size_t>> starts;
+  for (std::size_t ti = 0; ti < tokens.size(); ++ti) {
+    if (auto it = index.by_first_word.find(tokens[ti].word); it != index.by_first_word.end()) {
+      for (const auto ri : it->second) starts.emplace_back(ri, ti);
+    }
+    for (const auto ri : index.anywhere) starts.emplace_back(ri, ti);
+  }
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t at = 0; at < starts.size();) {
+    const std::size_t ri = starts[at].first;
+    std::size_t group_end = at;
+    while (group_end < starts.size() && starts[group_end].first == ri) ++group_end;
+    const auto& compiled = index.rules[ri];
+    const Rule& rule = *compiled.rule;
+    for (; at < group_end; ++at) {
+      const std::size_t ti = starts[at].second;
+      const auto end = match_at(compiled.slots, 0, tokens, ti);
       if (end == std::string_view::npos) continue;
       if (rule.kind != Kind::kMask && masked[ti]) continue;
-      if (preceded_by(tokens, ti, rule.unless_before)) continue;
+      if (preceded_by(tokens, ti, compiled.unless_before)) continue;
       // Hypotheticals are not evidence ("the best number if we get cut off").
-      if (rule.kind != Kind::kMask && preceded_by(tokens, ti, "if|case")) continue;
+      if (rule.kind != Kind::kMask && preceded_by(tokens, ti, kHypothetical)) continue;
       std::string cue(rule.pattern);
       switch (rule.kind) {
         case Kind::kMask:
@@ -405,6 +494,7 @@ CallCenterReading read_call_center(std::string_view text) {
       }
       break;  // each evidence rule counts once per utterance
     }
+    at = group_end;
   }
 
   // A positive interjection opening an utterance that reports a failure is sarcastic
