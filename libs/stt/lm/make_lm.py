@@ -5,8 +5,8 @@ Expands libs/stt/lm/callcenter.templates into sentences (a fixed random sample o
 template, seeded, so every build produces the same model), counts n-grams up to trigrams and
 writes an ARPA model smoothed with interpolated modified Kneser-Ney (one discount per order),
 expressed in back-off form. With --cpp it also writes a C++ source holding the ARPA text for
-libs/stt (earshot::stt::call_center_arpa()). With --exclude FILE it fails when a sentence of
-FILE (a held-out test set) is left out of the corpus.
+libs/stt (earshot::stt::call_center_arpa()). With --exclude FILE every generated sentence
+that is word for word a sentence of FILE (a held-out test set) is dropped from the corpus.
 
     make_lm.py --templates callcenter.templates --arpa out.lm [--cpp out.cpp] [--corpus out.txt]
 """
