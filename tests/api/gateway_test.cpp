@@ -1,7 +1,7 @@
 // The gateway over real HTTP against the real database, broker and Redis.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include <algorithm>
 #include <fstream>
@@ -1055,15 +1055,21 @@ TEST(GatewayAudioLinkAttack, TheSignatureNeverReachesTheLog) {
   ASSERT_EQ(made.status, 200) << made.body;
   const std::string url = made.json["url"];
   const std::string sig = link_query(url)["sig"];
-  std::ostringstream out;
-  log::init_with_sink("gateway-test", "debug", log::Format::kJson,
-                      std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  // The gateway's threads write while this thread reads: a sink that locks for both (and
+  // that outlives this test, should a thread still hold the logger it belongs to).
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10'000);
+  const auto captured = [&sink] {
+    std::string text;
+    for (const auto& line : sink->last_formatted()) text += line;
+    return text;
+  };
+  log::init_with_sink("gateway-test", "debug", log::Format::kJson, sink);
   auto ok = gw.request("GET", url);
   auto bad = gw.request("GET", url.substr(0, url.size() - 1));  // the signature cut short
   // The access log line is written once the response is out: wait for both.
   const bool logged = wait_until(
       [&] {
-        const std::string text = out.str();
+        const std::string text = captured();
         std::size_t n = 0;
         for (auto p = text.find("/api/v1/calls/" + id + "/audio"); p != std::string::npos;
              p = text.find("/api/v1/calls/" + id + "/audio", p + 1)) {
@@ -1072,7 +1078,7 @@ TEST(GatewayAudioLinkAttack, TheSignatureNeverReachesTheLog) {
         return n >= 2;
       },
       std::chrono::seconds(5));
-  const std::string text = out.str();
+  const std::string text = captured();
   log::init("gateway-test", "warn");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(bad.status, 401);

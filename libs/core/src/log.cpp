@@ -7,6 +7,8 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace earshot::log {
 namespace {
@@ -131,6 +133,15 @@ void init_with_sink(std::string_view service, std::string_view level, Format for
   }
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::trace);
+  // write() logs through the raw default logger, without a lock: a logger replaced while other
+  // threads log (a test capturing the log of a running server) is kept alive, never destroyed
+  // under them. One logger per init call.
+  static std::mutex retired_mu;
+  static std::vector<std::shared_ptr<spdlog::logger>> retired;
+  {
+    std::lock_guard lock(retired_mu);
+    if (auto old = spdlog::default_logger()) retired.push_back(std::move(old));
+  }
   spdlog::set_default_logger(std::move(logger));
 }
 
