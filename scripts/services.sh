@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Starts, stops and reports Earshot's local backing services (MariaDB, Redis, RabbitMQ with
 # the management plugin, Prometheus) as plain background processes on 127.0.0.1: no Docker,
-# no systemd. Two fully isolated instances: "demo" (default) and "test".
+# no systemd. Fully isolated instances, each on its own ports: "demo" (default), "test" (what
+# scripts/test.sh runs against), "chaos" (the chaos suite, which restarts its servers), and
+# "dev1"/"dev2" (for working on two branches while a test run holds "test").
 #
-#   scripts/services.sh [--instance demo|test] start|stop|status|env
-#   scripts/services.sh [--instance demo|test] start-one|stop-one mariadb|redis|rabbitmq|prometheus
+#   scripts/services.sh [--instance demo|test|chaos|dev1|dev2] start|stop|status|env
+#   scripts/services.sh [--instance NAME] start-one|stop-one mariadb|redis|rabbitmq|prometheus
 #
 # The instance can also be chosen with ES_SERVICES_INSTANCE. Data, logs and PID files
 # live in <repo>/.local/<instance>/<server>/ (git-ignored). `eval "$(scripts/services.sh env)"`
@@ -21,8 +23,8 @@ SERVERS=(mariadb redis rabbitmq prometheus)
 
 usage() {
   cat <<'EOF'
-usage: scripts/services.sh [--instance demo|test] start|stop|status|env
-       scripts/services.sh [--instance demo|test] start-one|stop-one mariadb|redis|rabbitmq|prometheus
+usage: scripts/services.sh [--instance demo|test|chaos|dev1|dev2] start|stop|status|env
+       scripts/services.sh [--instance NAME] start-one|stop-one mariadb|redis|rabbitmq|prometheus
 The instance defaults to $ES_SERVICES_INSTANCE, else demo.
 EOF
 }
@@ -57,7 +59,16 @@ case $INSTANCE in
   test)
     MYSQL_PORT=23306 AMQP_PORT=26672 DIST_PORT=26673 MGMT_PORT=26674 EPMD_PORT=24369
     REDIS_PORT=26379 PROM_PORT=29090 ;;
-  *) die_usage "unknown instance '$INSTANCE' (expected demo or test)" ;;
+  chaos)
+    MYSQL_PORT=27306 AMQP_PORT=27672 DIST_PORT=27673 MGMT_PORT=27674 EPMD_PORT=27369
+    REDIS_PORT=27379 PROM_PORT=27090 ;;
+  dev1)
+    MYSQL_PORT=28306 AMQP_PORT=28672 DIST_PORT=28673 MGMT_PORT=28674 EPMD_PORT=28369
+    REDIS_PORT=28379 PROM_PORT=28090 ;;
+  dev2)
+    MYSQL_PORT=30306 AMQP_PORT=30672 DIST_PORT=30673 MGMT_PORT=30674 EPMD_PORT=30369
+    REDIS_PORT=30379 PROM_PORT=30090 ;;
+  *) die_usage "unknown instance '$INSTANCE' (expected demo, test, chaos, dev1 or dev2)" ;;
 esac
 
 DATA=$REPO_ROOT/.local/$INSTANCE
