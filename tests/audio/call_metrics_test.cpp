@@ -2,6 +2,7 @@
 // ground truth of the placement.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -148,6 +149,37 @@ TEST(StereoCallMetrics, MonoCannotBeMeasuredPerChannel) {
   auto from_segments = measure_from_segments(mono, {{0, 400}}, {{500, 900}});
   EXPECT_EQ(from_segments.source, MetricSource::kTranscript);
   EXPECT_EQ(from_segments.conversation.agent.talk_ms, 400);
+}
+
+TEST(FrameEnergy, AgreesWithADoubleSumAndFeedsTheSameLoudnessSeries) {
+  // Noise with loud bursts, a length that is neither whole frames nor whole seconds.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> noise(0.0f, 0.01f);
+  const int rate = 8000;
+  std::vector<float> x(static_cast<std::size_t>(rate) * 7 + 123);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const bool burst = (i / 4000) % 3 == 1;
+    x[i] = std::clamp(noise(rng) * (burst ? 30.0f : 1.0f), -1.0f, 1.0f);
+  }
+  const auto a = audio::detect_voice(x, rate);
+  const std::size_t frame_len = static_cast<std::size_t>(rate) * static_cast<std::size_t>(a.frame_ms) / 1000;
+  ASSERT_EQ(a.frame_energy.size(), (x.size() + frame_len - 1) / frame_len);
+  for (std::size_t f = 0; f < a.frame_energy.size(); ++f) {
+    const std::size_t b = f * frame_len, e = std::min(x.size(), b + frame_len);
+    double sum = 0;
+    for (std::size_t i = b; i < e; ++i) sum += static_cast<double>(x[i]) * x[i];
+    const double want = sum / static_cast<double>(e - b);
+    ASSERT_NEAR(a.frame_energy[f], want, want * 1e-5 + 1e-12) << "frame " << f;
+  }
+  const auto from_samples = audio::loudness_series(x, rate);
+  const auto from_frames = audio::loudness_series(a, x.size(), rate);
+  ASSERT_EQ(from_frames.size(), from_samples.size());
+  ASSERT_EQ(from_frames.size(), 8u);
+  for (std::size_t k = 0; k < from_samples.size(); ++k) {
+    EXPECT_NEAR(from_frames[k], from_samples[k], 0.001) << "second " << k;
+  }
+  // A step that is not whole frames falls back to nothing (the caller reads the samples).
+  EXPECT_TRUE(audio::loudness_series(a, x.size(), rate, 1005).empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <numbers>
 #include <random>
@@ -279,6 +280,72 @@ TEST(BoundedDecode, ProbeAgreesWithDecodeAndHoldsOneBlock) {
   EXPECT_GE(ds.peak_samples_held, 2u * 16000u);  // decode keeps the samples
   EXPECT_LE(ps.peak_samples_held, 2u * static_cast<std::uint64_t>(kDecodeBlockFrames));
   EXPECT_EQ(ps.frames_read, 16000u);
+}
+
+// A RIFF/WAVE file of `channels` interleaved samples stored as `format_tag` (1 = PCM,
+// 3 = IEEE float) with `bits` per sample.
+std::vector<std::uint8_t> wav_bytes(const void* data, std::size_t data_bytes, int channels, int rate, int format_tag,
+                                    int bits) {
+  std::vector<std::uint8_t> b;
+  auto put = [&](const void* p, std::size_t n) {
+    const auto* c = static_cast<const std::uint8_t*>(p);
+    b.insert(b.end(), c, c + n);
+  };
+  auto u32 = [&](std::uint32_t v) { put(&v, 4); };
+  auto u16 = [&](std::uint16_t v) { put(&v, 2); };
+  put("RIFF", 4);
+  u32(static_cast<std::uint32_t>(36 + data_bytes));
+  put("WAVEfmt ", 8);
+  u32(16);
+  u16(static_cast<std::uint16_t>(format_tag));
+  u16(static_cast<std::uint16_t>(channels));
+  u32(static_cast<std::uint32_t>(rate));
+  u32(static_cast<std::uint32_t>(rate * channels * bits / 8));
+  u16(static_cast<std::uint16_t>(channels * bits / 8));
+  u16(static_cast<std::uint16_t>(bits));
+  put("data", 4);
+  u32(static_cast<std::uint32_t>(data_bytes));
+  put(data, data_bytes);
+  return b;
+}
+
+TEST(Decode, Pcm16IsReadAsStoredAndScaledLikeTheFloatPath) {
+  // Every extreme and a random stretch, stereo, longer than one decode block.
+  std::vector<std::int16_t> pcm = {-32768, 32767, 0, -1, 1, 16384, -16384, 12345};
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> dist(-32768, 32767);
+  while (pcm.size() < 2 * (static_cast<std::size_t>(kDecodeBlockFrames) + 1000)) {
+    pcm.push_back(static_cast<std::int16_t>(dist(rng)));
+  }
+  std::vector<float> as_float(pcm.size());
+  for (std::size_t i = 0; i < pcm.size(); ++i) as_float[i] = static_cast<float>(pcm[i]) / 32768.0f;
+  const auto a = decode(wav_bytes(pcm.data(), pcm.size() * 2, 2, 8000, 1, 16));
+  const auto f = decode(wav_bytes(as_float.data(), as_float.size() * 4, 2, 8000, 3, 32));
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  ASSERT_TRUE(f.has_value()) << f.error().message;
+  EXPECT_EQ(a->codec, "pcm_16");
+  ASSERT_EQ(a->channels.size(), 2u);
+  ASSERT_EQ(a->frames(), pcm.size() / 2);
+  for (std::size_t i = 0; i < pcm.size(); ++i) {
+    ASSERT_EQ(a->channels[i % 2][i / 2], static_cast<float>(pcm[i]) / 32768.0f) << "sample " << i;
+  }
+  EXPECT_EQ(a->channels, f->channels);
+  EXPECT_EQ(a->channels[0][0], -1.0f);
+  EXPECT_EQ(a->channels[1][0], 32767.0f / 32768.0f);
+}
+
+TEST(Decode, AHeaderClaimingMoreThanTheBytesHoldIsNotReserved) {
+  // The data chunk claims 100 MB of samples; 4 bytes are there: a truncation error, and the
+  // decode never held more than a block.
+  std::vector<std::int16_t> pcm = {1, 2};
+  auto bytes = wav_bytes(pcm.data(), 4, 1, 8000, 1, 16);
+  const std::uint32_t claim = 100'000'000;
+  std::memcpy(bytes.data() + 40, &claim, 4);
+  DecodeStats stats;
+  const auto r = decode(bytes, {}, &stats);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
+  EXPECT_LE(stats.peak_samples_held, static_cast<std::uint64_t>(kDecodeBlockFrames) + 2);
 }
 
 }  // namespace

@@ -29,7 +29,18 @@ Result<AudioMeasurement> measure_stereo(const audio::AudioBuffer& a, const Chann
   m.conversation = compute_conversation(agent.speech, customer.speech, a.duration_ms());
   m.loudness.agent = audio::loudness_in(agent, agent.speech);
   m.loudness.customer = audio::loudness_in(customer, customer.speech);
-  for (const auto& ch : a.channels) m.loudness_series.push_back(audio::loudness_series(ch, a.sample_rate));
+  // The series of the measured channels come from their frame energies; any other channel
+  // (a third one) is read for it.
+  for (int c = 0; c < n; ++c) {
+    const auto& samples = a.channels[static_cast<std::size_t>(c)];
+    const audio::ChannelActivity* measured = c == map.agent_channel      ? &agent
+                                             : c == map.customer_channel ? &customer
+                                                                         : nullptr;
+    auto series =
+        measured != nullptr ? audio::loudness_series(*measured, samples.size(), a.sample_rate) : std::vector<float>{};
+    if (series.empty() && !samples.empty()) series = audio::loudness_series(samples, a.sample_rate);
+    m.loudness_series.push_back(std::move(series));
+  }
   return m;
 }
 
@@ -44,7 +55,9 @@ AudioMeasurement measure_from_segments(const audio::AudioBuffer& a, std::vector<
   const auto activity = audio::detect_voice(mono, a.sample_rate);
   m.loudness.agent = audio::loudness_in(activity, m.agent_speech);
   m.loudness.customer = audio::loudness_in(activity, m.customer_speech);
-  m.loudness_series.push_back(audio::loudness_series(mono, a.sample_rate));
+  auto series = audio::loudness_series(activity, mono.size(), a.sample_rate);
+  if (series.empty() && !mono.empty()) series = audio::loudness_series(mono, a.sample_rate);
+  m.loudness_series.push_back(std::move(series));
   // One speaker at a time (a diarized mono call): no overlap to measure interruptions by;
   // they are inferred from turn-taking instead.
   if (m.conversation.overtalk_ms == 0) {

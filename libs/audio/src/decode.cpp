@@ -173,8 +173,39 @@ std::optional<std::uint64_t> wav_data_offset(std::span<const std::uint8_t> b) {
 
 namespace {
 
-// Each block of decoded frames (interleaved, clamped to [-1, 1]); an error stops the decode.
-using BlockSink = std::function<Status(std::span<const float> interleaved, int channels)>;
+// Where decoded frames go. `begin` learns the layout and a bound on the frames the bytes
+// present can hold (0 when the codec compresses: nothing is reserved from a header's claim);
+// each block then arrives interleaved, either as floats clamped to [-1, 1] or, for 16-bit
+// PCM, as the stored integers (sample s stands for s / 32768, as libsndfile's float reading
+// scales it). An error from a block stops the decode. A null sink only checks.
+struct BlockSink {
+  std::function<void(int channels, std::uint64_t frames_bound)> begin;
+  std::function<Status(std::span<const float> interleaved, int channels)> floats;
+  std::function<Status(std::span<const std::int16_t> interleaved, int channels)> shorts;
+  [[nodiscard]] bool active() const { return static_cast<bool>(floats); }
+};
+
+// Bytes per sample of the uncompressed codecs (0 for the compressed ones).
+std::uint64_t pcm_bytes_per_sample(int format) {
+  switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_ULAW:
+    case SF_FORMAT_ALAW:
+      return 1;
+    case SF_FORMAT_PCM_16:
+      return 2;
+    case SF_FORMAT_PCM_24:
+      return 3;
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+      return 4;
+    case SF_FORMAT_DOUBLE:
+      return 8;
+    default:
+      return 0;
+  }
+}
 
 // The one decode loop: checks, then libsndfile block by block into `sink`, stopping as soon
 // as the duration limit is passed. `held_outside` tells how many samples the sink holds
@@ -228,10 +259,25 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
   out.channels = info.channels;
   out.format = format;
   out.codec = codec_name(info.format);
-  // Integer PCM is scaled into [-1, 1).
+  const bool pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 && sink.active() && sink.shorts;
+  if (sink.active() && sink.begin) {
+    // The frames the bytes present can hold, for uncompressed codecs: never more than the
+    // file's size allows, whatever its header says.
+    const std::uint64_t bps = pcm_bytes_per_sample(info.format);
+    std::uint64_t bound = 0;
+    if (bps > 0) {
+      bound = bytes.size() / (bps * static_cast<std::uint64_t>(info.channels));
+      if (info.frames > 0 && info.frames != SF_COUNT_MAX)
+        bound = std::min(bound, static_cast<std::uint64_t>(info.frames));
+      bound = std::min(bound, static_cast<std::uint64_t>(std::max<sf_count_t>(0, max_frames)));
+    }
+    sink.begin(info.channels, bound);
+  }
+  // Integer PCM read as floats is scaled into [-1, 1).
   sf_command(sf, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
   const auto block_samples = static_cast<std::uint64_t>(kDecodeBlockFrames) * static_cast<std::uint64_t>(info.channels);
-  std::vector<float> buf(static_cast<std::size_t>(block_samples));
+  std::vector<float> buf(pcm16 ? 0 : static_cast<std::size_t>(block_samples));
+  std::vector<std::int16_t> sbuf(pcm16 ? static_cast<std::size_t>(block_samples) : 0);
   sf_count_t total = 0;
   auto account = [&] {
     if (stats == nullptr) return;
@@ -240,7 +286,8 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
   };
   while (true) {
     // Never read past the limit by more than one block.
-    const sf_count_t n = sf_readf_float(sf, buf.data(), kDecodeBlockFrames);
+    const sf_count_t n = pcm16 ? sf_readf_short(sf, sbuf.data(), kDecodeBlockFrames)
+                               : sf_readf_float(sf, buf.data(), kDecodeBlockFrames);
     if (n <= 0) break;
     total += n;
     if (total > max_frames) {
@@ -249,16 +296,20 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
                         fmt::format("audio lasts more than the limit of {} s", limits.max_duration.count() / 1000));
     }
     const auto used = static_cast<std::size_t>(n * info.channels);
-    for (std::size_t k = 0; k < used; ++k) {
-      float v = buf[k];
-      if (!std::isfinite(v)) v = 0.0f;
-      buf[k] = std::clamp(v, -1.0f, 1.0f);
-    }
-    if (sink) {
-      if (auto st = sink(std::span<const float>(buf.data(), used), info.channels); !st) {
-        account();
-        return std::unexpected(st.error());
+    Status st;
+    if (pcm16) {
+      st = sink.shorts(std::span<const std::int16_t>(sbuf.data(), used), info.channels);
+    } else {
+      for (std::size_t k = 0; k < used; ++k) {
+        float v = buf[k];
+        if (!std::isfinite(v)) v = 0.0f;
+        buf[k] = std::clamp(v, -1.0f, 1.0f);
       }
+      if (sink.active()) st = sink.floats(std::span<const float>(buf.data(), used), info.channels);
+    }
+    if (!st) {
+      account();
+      return std::unexpected(st.error());
     }
     account();
   }
@@ -290,21 +341,48 @@ Result<AudioInfo> decode_blocks(std::span<const std::uint8_t> bytes, const Decod
   return out;
 }
 
+// Appends an interleaved block to per-channel vectors, converting each sample with `conv`.
+template <typename T, typename Conv>
+void deinterleave(std::span<const T> block, std::vector<std::vector<float>>& channels, Conv conv) {
+  const std::size_t nch = channels.size();
+  const std::size_t frames = block.size() / nch;
+  if (nch == 1) {
+    auto& dst = channels[0];
+    const std::size_t at = dst.size();
+    dst.resize(at + frames);
+    for (std::size_t i = 0; i < frames; ++i) dst[at + i] = conv(block[i]);
+    return;
+  }
+  for (std::size_t c = 0; c < nch; ++c) {
+    auto& dst = channels[c];
+    const std::size_t at = dst.size();
+    dst.resize(at + frames);
+    float* out = dst.data() + at;
+    const T* in = block.data() + c;
+    for (std::size_t i = 0; i < frames; ++i) out[i] = conv(in[i * nch]);
+  }
+}
+
 }  // namespace
 
 Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, DecodeStats* stats) {
   AudioBuffer out;
   std::uint64_t held = 0;
-  // Channels grow with what was decoded (never with what a header claims).
-  auto sink = [&](std::span<const float> block, int channels) -> Status {
-    if (out.channels.empty()) out.channels.assign(static_cast<std::size_t>(channels), {});
-    const std::size_t frames = block.size() / static_cast<std::size_t>(channels);
-    for (std::size_t i = 0; i < frames; ++i) {
-      for (int c = 0; c < channels; ++c) {
-        out.channels[static_cast<std::size_t>(c)].push_back(
-            block[i * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)]);
-      }
-    }
+  BlockSink sink;
+  // Channels are reserved only up to what the bytes present can hold, and grow with what
+  // was decoded (never with what a header claims).
+  sink.begin = [&](int channels, std::uint64_t frames_bound) {
+    out.channels.assign(static_cast<std::size_t>(channels), {});
+    for (auto& ch : out.channels) ch.reserve(static_cast<std::size_t>(frames_bound));
+  };
+  sink.floats = [&](std::span<const float> block, int) -> Status {
+    deinterleave(block, out.channels, [](float v) { return v; });
+    held += block.size();
+    return {};
+  };
+  sink.shorts = [&](std::span<const std::int16_t> block, int) -> Status {
+    constexpr float kScale = 1.0f / 32768.0f;
+    deinterleave(block, out.channels, [](std::int16_t v) { return static_cast<float>(v) * kScale; });
     held += block.size();
     return {};
   };
@@ -320,7 +398,7 @@ Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimi
 
 Result<AudioInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits& limits, DecodeStats* stats) {
   return decode_blocks(
-      bytes, limits, nullptr, [] { return std::uint64_t{0}; }, stats);
+      bytes, limits, BlockSink{}, [] { return std::uint64_t{0}; }, stats);
 }
 
 Result<AudioBuffer> decode_file(const std::string& path, const DecodeLimits& limits) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -185,7 +186,15 @@ void print_help(const ServiceDefinition& def, const ConfigSpec& spec) {
 
 }  // namespace
 
+void tune_allocator() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
 int run_service(int argc, char** argv, const ServiceDefinition& def) {
+  tune_allocator();
   const std::string binary = "earshot-" + def.name;
   std::string config_file;
   bool check_only = false;

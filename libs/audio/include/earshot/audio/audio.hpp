@@ -55,7 +55,9 @@ struct DecodeStats {
 // as soon as the duration limit is passed ("audio lasts more than the limit"), so a header
 // claiming hours or a small file that expands to hours never costs more than the limit's
 // worth of samples (decode) or one block (probe). Nothing is reserved from what a header
-// claims.
+// claims: uncompressed audio reserves at most the frames its bytes present can hold. 16-bit
+// PCM is read as stored and converted while de-interleaved (s / 32768, as libsndfile's float
+// reading gives).
 inline constexpr std::int64_t kDecodeBlockFrames = 8192;
 
 [[nodiscard]] Result<AudioBuffer> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {},

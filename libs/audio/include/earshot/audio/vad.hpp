@@ -35,8 +35,9 @@ struct VadOptions {
 
 struct ChannelActivity {
   std::vector<Interval> speech;
-  std::vector<float> frame_dbfs;  // energy of every frame, for loudness
-  std::vector<float> frame_peak;  // absolute sample peak of every frame
+  std::vector<float> frame_dbfs;    // energy of every frame, for loudness
+  std::vector<float> frame_peak;    // absolute sample peak of every frame
+  std::vector<float> frame_energy;  // mean power (mean of s^2) of every frame
   int frame_ms = 20;
   double noise_floor_dbfs = 0;
 };
@@ -55,5 +56,11 @@ struct Loudness {
 
 // RMS level per `step_ms` window (1 s for charts), in dBFS, floored at -120.
 [[nodiscard]] std::vector<float> loudness_series(std::span<const float> samples, int sample_rate, int step_ms = 1000);
+
+// The same series from the frame energies detect_voice() measured over those `samples`
+// samples, without reading them again. Empty when a step is not a whole number of frames
+// or the activity does not cover the samples (then use the overload above).
+[[nodiscard]] std::vector<float> loudness_series(const ChannelActivity& activity, std::size_t samples, int sample_rate,
+                                                 int step_ms = 1000);
 
 }  // namespace earshot::audio
