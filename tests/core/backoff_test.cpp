@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+
 namespace earshot {
 namespace {
 
@@ -25,6 +28,42 @@ TEST(Backoff, JitterSpreadsReconnects) {
   int same = 0;
   for (int i = 0; i < 20; ++i) same += a.next() == b.next() ? 1 : 0;
   EXPECT_LT(same, 5);
+}
+
+TEST(Backoff, WithoutASeedBackoffsOnOneThreadDrawDifferentDelays) {
+  // Each takes the next seed of the thread's sequence: a retry loop that makes a Backoff per
+  // call does not repeat the previous call's delays.
+  Backoff a(std::chrono::milliseconds(100), std::chrono::seconds(30));
+  Backoff b(std::chrono::milliseconds(100), std::chrono::seconds(30));
+  int same = 0;
+  for (int i = 0; i < 20; ++i) same += a.next() == b.next() ? 1 : 0;
+  EXPECT_LT(same, 5);
+}
+
+TEST(SplitMix64, MatchesTheReferenceSequence) {
+  // The first outputs of the reference implementation (splitmix64.c) for seed 1234567.
+  SplitMix64 g(1234567);
+  EXPECT_EQ(g(), 6457827717110365317ULL);
+  EXPECT_EQ(g(), 3203168211198807973ULL);
+  EXPECT_EQ(g(), 9817491932198370423ULL);
+  EXPECT_EQ(g(), 4593380528125082431ULL);
+  EXPECT_EQ(g(), 16408922859458223821ULL);
+}
+
+TEST(Backoff, JitterIsUniformOverTheWholeRange) {
+  // Delays at the cap are drawn from [initial/2, max]: every tenth of the range is hit about
+  // equally often (the same distribution as before the generator changed).
+  Backoff b(std::chrono::milliseconds(100), std::chrono::milliseconds(1050), /*seed=*/11);
+  for (int i = 0; i < 5; ++i) (void)b.next();  // 100 << 5 > 1050: at the cap from here
+  std::array<int, 10> tenths{};
+  constexpr int kDraws = 20000;
+  for (int i = 0; i < kDraws; ++i) {
+    const auto d = b.next().count();
+    ASSERT_GE(d, 50);
+    ASSERT_LE(d, 1050);
+    ++tenths[static_cast<std::size_t>(std::min<std::int64_t>(9, (d - 50) / 100))];
+  }
+  for (int n : tenths) EXPECT_NEAR(n, kDraws / 10, kDraws / 10 / 5) << "tenths of [50, 1050]";
 }
 
 }  // namespace

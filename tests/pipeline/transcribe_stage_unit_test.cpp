@@ -3,11 +3,14 @@
 // transcriber's transcript, the call moves to transcribed and analyze.{bid} gets its message;
 // a redelivery does nothing twice; undecodable audio and a missing recording fail the call
 // with the reason and dead-letter; an unavailable database or store is retried without
-// failing the call; another business's call is never touched. Hermetic: audio is synthesised
-// on the machine (flite), time comes from a FakeClock, no services.
+// failing the call; another business's call is never touched; a backlog finishes call by
+// call in the order it started. Hermetic: audio is synthesised on the machine (flite), time
+// comes from a FakeClock, no services.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
@@ -26,6 +29,7 @@
 #include "fakes/storage/pipeline_configs_fake.hpp"
 #include "fakes/storage/transcripts_fake.hpp"
 #include "stage_outcome.hpp"
+#include "support/test_env.hpp"
 
 namespace earshot::pipeline {
 namespace {
@@ -340,6 +344,56 @@ TEST_F(TranscribeStageUnit, RecordingOfAnotherBusinessIsNeverRead) {
   EXPECT_EQ(call(globex, id).status, CallStatus::kFailed);
   EXPECT_EQ(store.reads(), 0);
   EXPECT_TRUE(transcriber->asked().empty());
+}
+
+// Four calls start at once on one CPU thread, and the transcriber lets one transcription
+// through at a time: the next only once the call before it has finished (its transcript
+// stored, its completion given). The oldest call's next step goes before the younger
+// calls' decoding, so each call finishes while the next one waits for its transcription.
+// First-posted-first would decode (and hold the CPU thread in) the second call's
+// transcription before the first call's measuring, and the first call would not finish.
+TEST_F(TranscribeStageUnit, ABacklogFinishesCallByCallInTheOrderItStarted) {
+  struct Finished {
+    std::mutex mu;
+    std::vector<storage::Id> ids;
+    std::vector<std::size_t> next_messages;
+  };
+  auto finished = std::make_shared<Finished>();
+  auto count = [&] {
+    std::lock_guard l(finished->mu);
+    return finished->ids.size();
+  };
+  transcriber->hold();
+  // Whatever happens below, no transcription stays held when the stage shuts down.
+  struct Release {
+    earshot::testing::FakeTranscriber& t;
+    ~Release() { t.release_all(); }
+  } release{*transcriber};
+
+  std::vector<storage::Id> ids;
+  for (int i = 0; i < 4; ++i) {
+    const auto name = fmt::format("backlog-{}", i);
+    ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
+  }
+  for (const auto id : ids) {
+    stage->start(message("acme", id), [finished, id](queue::HandlerResult r) {
+      std::lock_guard l(finished->mu);
+      finished->ids.push_back(id);
+      finished->next_messages.push_back(testing::next_messages(r).size());
+    });
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(
+        earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)))
+        << "call " << i << " was never transcribed";
+    transcriber->allow();
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return count() == i + 1; }, std::chrono::seconds(10)))
+        << "call " << i << " did not finish before the next call's transcription was let through";
+  }
+  std::lock_guard l(finished->mu);
+  EXPECT_EQ(finished->ids, ids);
+  EXPECT_EQ(finished->next_messages, (std::vector<std::size_t>(ids.size(), 1u)));  // each forwarded to analyze
+  for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
 }
 
 }  // namespace

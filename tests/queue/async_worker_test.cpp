@@ -1,7 +1,8 @@
 // The stage worker around an AsyncStageHandler, against the real broker: completions in any
 // order and from other threads, the in-flight caps, retry and dead-letter outcomes reported
-// asynchronously, completions during and after shutdown, and hundreds of jobs in flight on
-// two handler threads.
+// asynchronously, completions during and after shutdown, hundreds of jobs in flight on
+// two handler threads, and redeliveries after a connection cut adopted by the handlings
+// still running (asynchronous and synchronous).
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@
 #include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
 #include "support/test_env.hpp"
+#include "tcp_proxy.hpp"
 
 namespace earshot::queue::testing {
 namespace {
@@ -29,7 +31,6 @@ namespace {
 using earshot::testing::wait_until;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using AsyncWorkerTest = QueueTest;
 
 // Holds every started job until the test (or an auto-completer) completes it; counts how
 // many are running at once, overall and per business.
@@ -176,6 +177,28 @@ struct Sender {
   explicit Sender(const AmqpSettings& amqp) : pub(amqp, {.window = 500}) { pub.start(); }
   Publisher pub;
 };
+
+class AsyncWorkerTest : public QueueTest {
+ protected:
+  // Publishes three messages of `bid` (calls `prefix`0..2) and returns their ids.
+  std::set<std::string> send_three(Sender& s, const std::string& bid, const std::string& prefix);
+};
+
+std::set<std::string> AsyncWorkerTest::send_three(Sender& s, const std::string& bid, const std::string& prefix) {
+  std::set<std::string> ids;
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 3; ++i) {
+    batch.push_back(stage_message(Stage::kSync, bid, fmt::format("{}{}", prefix, i)));
+    ids.insert(batch.back().message_id);
+  }
+  EXPECT_TRUE(s.pub.publish_batch(std::move(batch)));
+  return ids;
+}
+
+bool adopted(Metrics& metrics, const std::string& bid, int n) {
+  return metrics.serialize().find(fmt::format(
+             "earshot_queue_redeliveries_adopted_total{{bid=\"{}\",stage=\"sync\"}} {}", bid, n)) != std::string::npos;
+}
 
 TEST_F(AsyncWorkerTest, CompletionsInReverseOrderFinishEachMessageWithItsOwnOutputs) {
   const std::string bid = new_bid();
@@ -424,6 +447,133 @@ TEST_F(AsyncWorkerTest, ThreeHundredJobsInFlightOnTwoHandlerThreads) {
   EXPECT_EQ(handler.max_running(), 300u);
   worker.stop();
   EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
+}
+
+// The worker reaches the broker through a proxy whose cut() drops every connection at once,
+// as a broker restart or a network failure does.
+class ProxiedBroker {
+ public:
+  explicit ProxiedBroker(const AmqpSettings& direct) {
+    auto ep = parse_amqp_url(direct.url);
+    EXPECT_TRUE(ep);
+    proxy_ = std::make_unique<TcpProxy>(ep->host, ep->port);
+    settings_ = test_amqp_settings(fmt::format("amqp://guest:guest@127.0.0.1:{}/%2f", proxy_->port()));
+  }
+  const AmqpSettings& settings() const { return settings_; }
+  void cut() { proxy_->cut(); }
+
+ private:
+  std::unique_ptr<TcpProxy> proxy_;
+  AmqpSettings settings_;
+};
+
+// Three jobs run when the connection is cut: the broker redelivers their messages on the
+// new connection, and each redelivery is adopted by its running job instead of starting a
+// second one. Each job's completion then acks the newest delivery, on the live channel: the
+// prefetch window (3) takes new messages again, and nothing is left unacked.
+TEST_F(AsyncWorkerTest, RedeliveriesOfRunningJobsAfterAConnectionCutAreAdoptedAndAckedByThem) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  ProxiedBroker broker(amqp);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  HeldHandler handler;
+  auto o = async_options(3, 3);
+  o.prefetch = 3;
+  StageWorker worker(broker.settings(), topo, o, handler, dir, rec, *metrics, SystemClock::instance());
+  ASSERT_TRUE(worker.start());
+  Sender s(amqp);  // straight to the broker: the test's own publishes never see the cut
+  auto send = [&](const std::string& prefix) { return send_three(s, bid, prefix); };
+  auto sent = send("c");
+  ASSERT_TRUE(wait_until([&] { return handler.held() == 3; }, seconds(20)));
+
+  broker.cut();
+  ASSERT_TRUE(wait_until([&] { return adopted(*metrics, bid, 3); }, seconds(20))) << handler.started() << " starts";
+  EXPECT_EQ(handler.started(), 3u);  // no second start
+  while (auto j = handler.take()) j->done(Outcome{Done{}});
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 3; }, seconds(20)));
+
+  // The window of the new channel was full of the three redeliveries: new messages come
+  // through only because their acks went out on it.
+  auto more = send("d");
+  sent.insert(more.begin(), more.end());
+  ASSERT_TRUE(wait_until([&] { return handler.held() == 3; }, seconds(20))) << handler.held() << " held";
+  while (auto j = handler.take()) j->done(Outcome{Done{}});
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 6; }, seconds(20)));
+  EXPECT_EQ(handler.started(), 6u);  // one start per message
+  EXPECT_EQ(ids_of(rec.events(), OutcomeKind::kDone), sent);
+  EXPECT_EQ(rec.events().size(), 6u);
+  EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
+  EXPECT_TRUE(adopted(*metrics, bid, 3));
+  worker.stop();
+  // Closing the connection would have requeued anything still unacked.
+  EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
+  EXPECT_EQ(depth(dead_letter_queue(Stage::kSync, bid)), 0u);
+}
+
+// The same for a synchronous handler: three handler threads are blocked in their handlings
+// when the connection is cut, so the redeliveries are adopted without waiting for a thread.
+TEST_F(AsyncWorkerTest, RedeliveriesOfRunningSynchronousHandlingsAfterAConnectionCutAreAdopted) {
+  const std::string bid = new_bid();
+  declare(Stage::kSync, bid);
+  ProxiedBroker broker(amqp);
+  InMemoryBusinessDirectory dir;
+  dir.enable(bid);
+  InMemoryOutcomeRecorder rec;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  std::map<std::string, int> starts;  // by message id
+  FnHandler handler([&](const IncomingMessage& m) -> HandlerResult {
+    std::unique_lock l(mu);
+    ++starts[m.envelope.message_id];
+    cv.wait_for(l, seconds(60), [&] { return open; });
+    return Done{};
+  });
+  auto started = [&] {
+    std::lock_guard l(mu);
+    std::size_t n = 0;
+    for (const auto& [id, count] : starts) n += static_cast<std::size_t>(count);
+    return n;
+  };
+  StageWorkerOptions o;
+  o.handler_threads = 3;
+  o.per_business_in_flight = 3;
+  o.prefetch = 3;
+  o.reconcile_interval = seconds(60);
+  auto worker = make_worker(handler, dir, rec, o, &broker.settings());
+  ASSERT_TRUE(worker->start());
+  Sender s(amqp);
+  auto send = [&](const std::string& prefix) { return send_three(s, bid, prefix); };
+  auto sent = send("c");
+  ASSERT_TRUE(wait_until([&] { return started() == 3; }, seconds(20)));
+
+  broker.cut();
+  ASSERT_TRUE(wait_until([&] { return adopted(*metrics, bid, 3); }, seconds(20))) << started() << " starts";
+  EXPECT_EQ(started(), 3u);
+  {
+    std::lock_guard l(mu);
+    open = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 3; }, seconds(20)));
+
+  auto more = send("d");
+  sent.insert(more.begin(), more.end());
+  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 6; }, seconds(20)))
+      << rec.count(OutcomeKind::kDone) << " done";
+  {
+    std::lock_guard l(mu);
+    EXPECT_EQ(starts.size(), 6u);
+    for (const auto& [id, count] : starts) EXPECT_EQ(count, 1) << id;  // one start per message
+  }
+  EXPECT_EQ(ids_of(rec.events(), OutcomeKind::kDone), sent);
+  EXPECT_EQ(rec.events().size(), 6u);
+  EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
+  worker->stop();
+  EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
+  EXPECT_EQ(depth(dead_letter_queue(Stage::kSync, bid)), 0u);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ TEST(WorkerMetrics, CountsPerStageBusinessAndCode) {
   m.acked("acme");
   m.retried("globex");
   m.dead_lettered("acme", ErrorCode::kInvalidArgument);
+  m.redelivery_adopted("acme");
   m.copy_publish_failed("retry");
   m.record_failed();
   m.handled(OutcomeKind::kRetried, std::chrono::milliseconds(20));
@@ -32,6 +33,7 @@ TEST(WorkerMetrics, CountsPerStageBusinessAndCode) {
   EXPECT_TRUE(has(text, R"(earshot_queue_acked_total{bid="acme",stage="analyze"} 1)"));
   EXPECT_TRUE(has(text, R"(earshot_queue_retried_total{bid="globex",stage="analyze"} 1)"));
   EXPECT_TRUE(has(text, R"(earshot_queue_dead_lettered_total{bid="acme",code="invalid_argument",stage="analyze"} 1)"));
+  EXPECT_TRUE(has(text, R"(earshot_queue_redeliveries_adopted_total{bid="acme",stage="analyze"} 1)"));
   EXPECT_TRUE(has(text, R"(earshot_queue_copy_publish_failures_total{kind="retry",stage="analyze"} 1)"));
   EXPECT_TRUE(has(text, R"(earshot_queue_outcome_record_failures_total{stage="analyze"} 1)"));
   EXPECT_TRUE(has(text, R"(earshot_queue_handler_duration_seconds_count{outcome="retried",stage="analyze"} 1)"));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <future>
@@ -343,6 +344,12 @@ TranscribeStageOptions TranscribeStageSettings::options() const {
 // A job moves through steps: load (work thread) -> fetch (HTTP loop for URLs) -> decode and
 // measure (work thread) -> transcribe (work thread for the offline engine; the HTTP loop for
 // providers, after a provider slot is free) -> store (work thread) -> completion.
+//
+// Job order: each job is numbered when it starts, and every step it posts to a pool carries
+// that number (WorkPool's order key), as does its wait for a provider slot. The oldest job's
+// next step runs first and the oldest waiting job gets the next free slot, so a backlog
+// finishes call by call in the order it started, instead of every call's decode running
+// before any call's transcript is stored.
 
 struct TranscribeStage::Job {
   std::shared_ptr<Shared> shared;  // keeps the pool and the provider slots alive for callbacks
@@ -350,6 +357,7 @@ struct TranscribeStage::Job {
   std::string body_text;
   queue::StageCompletion done;
   std::chrono::steady_clock::time_point t0{};
+  std::uint64_t order = 0;               // when it started, among the stage's jobs: its steps' order key
   std::optional<storage::StageCall> sc;  // the call the message names, once read
   storage::Id call_id = 0;
   storage::CallRecord call;
@@ -387,10 +395,11 @@ struct TranscribeStage::Shared {
 
   struct Lane {
     std::size_t in_flight = 0;
-    std::deque<std::function<void()>> waiting;
+    std::multimap<std::uint64_t, std::function<void()>> waiting;  // by job order: oldest first
   };
   std::mutex lanes_mu;
   std::map<std::string, Lane> lanes;
+  std::atomic<std::uint64_t> started{0};  // jobs started: the next job's order
 
   // Last members: their threads are joined before the rest is destroyed.
   WorkPool cpu;  // decoding, measuring, the offline engine
@@ -417,13 +426,14 @@ struct TranscribeStage::Shared {
   }
 
   // Runs `go` once the provider has a free slot: at once on this thread, or later on the
-  // database pool (`go` reads the recording).
-  void acquire(const std::string& key, std::function<void()> go) {
+  // database pool (`go` reads the recording) with the job's `order`, the oldest waiting job
+  // first.
+  void acquire(const std::string& key, std::uint64_t order, std::function<void()> go) {
     {
       std::lock_guard l(lanes_mu);
       auto& lane = lanes[key];
       if (lane.in_flight >= std::max<std::size_t>(1, opt.provider_in_flight)) {
-        lane.waiting.push_back(std::move(go));
+        lane.waiting.emplace(order, std::move(go));
         provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
         return;
       }
@@ -433,22 +443,25 @@ struct TranscribeStage::Shared {
     go();
   }
 
-  // Frees a slot; the next waiter (if any) takes it over and runs on the pool.
+  // Frees a slot; the oldest waiter (if any) takes it over and runs on the pool.
   void release(const std::string& key) {
     std::function<void()> next;
+    std::uint64_t order = 0;
     {
       std::lock_guard l(lanes_mu);
       auto& lane = lanes[key];
       if (!lane.waiting.empty()) {
-        next = std::move(lane.waiting.front());
-        lane.waiting.pop_front();
+        auto oldest = lane.waiting.begin();
+        order = oldest->first;
+        next = std::move(oldest->second);
+        lane.waiting.erase(oldest);
         provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
       } else if (lane.in_flight > 0) {
         --lane.in_flight;
         provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
       }
     }
-    if (next) db.post(std::move(next));
+    if (next) db.post(std::move(next), order);
   }
 };
 
@@ -471,13 +484,17 @@ log::Context context_of(const TranscribeStage::Job& j) {
 
 enum class On { kCpu, kDb };
 
-// Runs `step` on a CPU or database thread with the job's log context.
+// Runs `step` on a CPU or database thread with the job's log context, before the steps of
+// every job started after it.
 void post(const JobPtr& job, On on, std::function<void(const JobPtr&)> step) {
   auto& pool = on == On::kCpu ? job->shared->cpu : job->shared->db;
-  pool.post([job, step = std::move(step)] {
-    log::ScopedContext ctx(context_of(*job));
-    step(job);
-  });
+  const std::uint64_t order = job->order;
+  pool.post(
+      [job, step = std::move(step)] {
+        log::ScopedContext ctx(context_of(*job));
+        step(job);
+      },
+      order);
 }
 
 void release_slot(TranscribeStage::Job& j) {
@@ -641,7 +658,7 @@ void step_load(const JobPtr& job) {
   if (is_remote(j.config.stt_provider)) {
     // Wait for a provider slot before holding any audio.
     j.slot = j.config.stt_provider;
-    s.acquire(j.slot, std::move(fetch));
+    s.acquire(j.slot, j.order, std::move(fetch));
   } else {
     fetch();
   }
@@ -869,6 +886,7 @@ void TranscribeStage::start(const queue::IncomingMessage& msg, queue::StageCompl
   job->body_text = msg.body;
   job->done = std::move(done);
   job->t0 = shared_->d.clock.steady_now();
+  job->order = shared_->started.fetch_add(1, std::memory_order_relaxed);
   post(job, On::kDb, step_load);
 }
 

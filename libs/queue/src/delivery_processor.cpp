@@ -1,6 +1,7 @@
 #include "delivery_processor.hpp"
 
 #include <atomic>
+#include <cstdint>
 
 #include "earshot/core/log.hpp"
 #include "earshot/queue/schema.hpp"
@@ -56,8 +57,68 @@ void DeliveryProcessor::open_completions() {
 }
 
 void DeliveryProcessor::close_completions() {
-  std::lock_guard g(gate_->mu);
-  gate_->deliver = nullptr;
+  {
+    std::lock_guard g(gate_->mu);
+    gate_->deliver = nullptr;
+  }
+  // The jobs still running will never conclude here: nothing is left to adopt their
+  // redeliveries (a worker started again handles them).
+  std::lock_guard l(running_mu_);
+  running_.clear();
+}
+
+namespace {
+
+// A delivery's address on its channel, without the message.
+Delivery settle_address(const Delivery& d) {
+  return Delivery{.session = d.session,
+                  .channel = d.channel,
+                  .tag = d.tag,
+                  .bid = d.bid,
+                  .redelivered = d.redelivered,
+                  .content = {.message_id = d.content.message_id, .body = {}, .headers = {}}};
+}
+
+bool same_delivery(const Delivery& a, const Delivery& b) {
+  return a.session == b.session && a.channel == b.channel && a.tag == b.tag;
+}
+
+}  // namespace
+
+bool DeliveryProcessor::adopt(const Delivery& d) {
+  return adopt_or_register(d, false);
+}
+
+bool DeliveryProcessor::adopt_or_register(const Delivery& d, bool start) {
+  std::lock_guard l(running_mu_);
+  auto it = running_.find({d.bid, d.content.message_id});
+  if (it == running_.end()) {
+    if (start)
+      running_.emplace(std::pair{d.bid, d.content.message_id},
+                       Running{.started_from = settle_address(d), .adopted = {}});
+    return false;
+  }
+  Running& r = it->second;
+  const std::uint64_t newest = r.adopted.empty() ? r.started_from.session : r.adopted.back().session;
+  // Only a delivery on a newer channel session is the broker's redelivery of the running
+  // message; another copy of it in the same session (a publisher's duplicate) is handled
+  // as usual, and idempotent handling covers it.
+  if (d.session <= newest) return false;
+  r.adopted.push_back(settle_address(d));
+  metrics_.redelivery_adopted(d.bid);
+  log::ScopedContext ctx({.bid = d.bid, .call_id = {}, .trace_id = log::current_context().trace_id});
+  log::info("redelivered message adopted by its running handling",
+            {{"message_id", d.content.message_id}, {"deliveries", std::to_string(r.adopted.size() + 1)}});
+  return true;
+}
+
+std::vector<Delivery> DeliveryProcessor::release(const Delivery& d) {
+  std::lock_guard l(running_mu_);
+  auto it = running_.find({d.bid, d.content.message_id});
+  if (it == running_.end() || !same_delivery(it->second.started_from, d)) return {};
+  auto adopted = std::move(it->second.adopted);
+  running_.erase(it);
+  return adopted;
 }
 
 bool DeliveryProcessor::process(const Delivery& d) {
@@ -78,6 +139,8 @@ bool DeliveryProcessor::process(const Delivery& d) {
     return false;
   }
   log::ScopedContext ctx({.bid = env->bid, .call_id = {}, .trace_id = env->trace_id});
+  // Its handling runs already: this redelivery is settled with that handling's outcome.
+  if (adopt_or_register(d, true)) return false;
   IncomingMessage msg{
       .envelope = *env, .body = d.content.body, .headers = d.content.headers, .redelivered = d.redelivered};
   if (async_handler_ == nullptr) {
@@ -190,9 +253,14 @@ void DeliveryProcessor::requeue_later(const Delivery& d, std::string_view what, 
   finish(d, false);
 }
 
+// Settles the delivery the handling started from and every redelivery it adopted, oldest
+// first: only the newest is on a live channel, the channels drop the older ones as stale
+// (each still counts as settled for drain()).
 void DeliveryProcessor::finish(const Delivery& d, bool ack) {
   if (ack) metrics_.acked(d.bid);
+  const auto adopted = release(d);
   hooks_.settle(d, ack);
+  for (const auto& a : adopted) hooks_.settle(a, ack);
 }
 
 void DeliveryProcessor::record(const Delivery& d, const Envelope& env, OutcomeKind kind, std::string code,

@@ -76,6 +76,11 @@ void HandlerPool::release(const std::string& bid) {
   end(bid);
 }
 
+void HandlerPool::adopted() {
+  std::lock_guard l(mu_);
+  ++unsettled_;
+}
+
 void HandlerPool::settled() {
   {
     std::lock_guard l(mu_);

@@ -6,7 +6,8 @@
 //
 // Counting: a delivery is *in flight* from dispatch until its handling ends (run returned
 // false, or release() for a job that continues elsewhere); it is *unsettled* from dispatch
-// until settled() reports its ack or reject executed. drain() waits for the latter.
+// (or adopted()) until settled() reports its ack or reject executed. drain() waits for the
+// latter.
 // Thread-safe.
 
 #include <chrono>
@@ -56,7 +57,11 @@ class HandlerPool {
   void post(std::function<void()> task);
   // An asynchronous job of `bid` ended (run returned true for it).
   void release(const std::string& bid);
-  // The ack or reject of a dispatched delivery was executed (or dropped with its channel).
+  // A delivery taken over at intake by a running handling (never dispatched): unsettled,
+  // like a dispatched one, until its settled().
+  void adopted();
+  // The ack or reject of a dispatched or adopted delivery was executed (or dropped with its
+  // channel).
   void settled();
 
   // Waits until every dispatched delivery is settled; false when `deadline` passed first.

@@ -131,6 +131,12 @@ struct StageWorker::Impl final : detail::ConsumerSink, detail::ProcessorHooks, d
     if (header_int(d.content.headers, header::kAttempt).value_or(0) == 1) {
       if (auto age = message_age(d.content.headers, clock.now())) metrics.message_age(*age);
     }
+    // A redelivery of a message still being handled (the connection dropped under it) waits
+    // for no handler: that handling settles it.
+    if (processor.adopt(d)) {
+      pool.adopted();
+      return;
+    }
     pool.submit(std::move(d));
   }
   void control_event(BusinessEvent event) override { reconciler.on_event(std::move(event)); }

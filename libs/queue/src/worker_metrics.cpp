@@ -9,6 +9,9 @@ WorkerMetrics::WorkerMetrics(Metrics& m, Stage stage)
       retried_(m.counter("earshot_queue_retried_total", "Messages sent to a retry tier, per stage and business.")),
       dead_lettered_(m.counter("earshot_queue_dead_lettered_total",
                                "Messages dead-lettered, per stage, business and error code.")),
+      adopted_(m.counter("earshot_queue_redeliveries_adopted_total",
+                         "Redeliveries (after a consumer reconnect) of a message whose handling was still "
+                         "running, settled by that handling instead of handled again.")),
       record_failures_(
           m.counter("earshot_queue_outcome_record_failures_total", "Outcomes the recorder could not store.")),
       publish_failures_(m.counter("earshot_queue_copy_publish_failures_total",
@@ -39,6 +42,10 @@ void WorkerMetrics::retried(const std::string& bid) {
 
 void WorkerMetrics::dead_lettered(const std::string& bid, ErrorCode code) {
   dead_lettered_.Add({{"stage", stage_}, {"bid", bid}, {"code", std::string(code_name(code))}}).Increment();
+}
+
+void WorkerMetrics::redelivery_adopted(const std::string& bid) {
+  adopted_.Add({{"stage", stage_}, {"bid", bid}}).Increment();
 }
 
 void WorkerMetrics::handled(OutcomeKind kind, std::chrono::steady_clock::duration elapsed) {

@@ -22,6 +22,8 @@ class WorkerMetrics {
   void acked(const std::string& bid);
   void retried(const std::string& bid);
   void dead_lettered(const std::string& bid, ErrorCode code);
+  // A redelivery taken over by the handling of the same message still running.
+  void redelivery_adopted(const std::string& bid);
   // From dispatch to outcome: the handler plus the broker confirming its copies.
   void handled(OutcomeKind kind, std::chrono::steady_clock::duration elapsed);
   void record_failed();
@@ -46,6 +48,7 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Counter>& acked_;
   prometheus::Family<prometheus::Counter>& retried_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
+  prometheus::Family<prometheus::Counter>& adopted_;
   prometheus::Family<prometheus::Counter>& record_failures_;
   prometheus::Family<prometheus::Counter>& publish_failures_;
   prometheus::Family<prometheus::Histogram>& duration_;

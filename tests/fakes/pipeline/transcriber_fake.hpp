@@ -3,8 +3,12 @@
 // for unit tests: the transcriber answers every call with the transcript (or error) it was
 // given and records what it was asked; the factory hands out that transcriber for any
 // provider, records the providers asked for, and fail_next(error) makes its next answer
-// that error. Thread-safe (the stage calls them from its work threads).
+// that error. A held transcriber (hold()) answers only as allow() lets it, one call per
+// permit, each waiting at most 30 s. Thread-safe (the stage calls them from its work
+// threads).
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -34,8 +38,29 @@ class FakeTranscriber final : public pipeline::Transcriber {
     reply_ = std::move(reply);
   }
 
-  Result<stt::Transcript> transcribe(const Input& in) override {
+  // From now on each transcribe() waits for a permit of allow().
+  void hold() {
     std::lock_guard lock(mu_);
+    held_ = true;
+  }
+  void allow(std::size_t calls = 1) {
+    {
+      std::lock_guard lock(mu_);
+      permits_ += calls;
+    }
+    cv_.notify_all();
+  }
+  // Lets every waiting and later call through.
+  void release_all() {
+    {
+      std::lock_guard lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+
+  Result<stt::Transcript> transcribe(const Input& in) override {
+    std::unique_lock lock(mu_);
     Asked a;
     a.stereo = in.stereo;
     a.channels = in.audio != nullptr ? in.audio->channels.size() : 0;
@@ -45,6 +70,11 @@ class FakeTranscriber final : public pipeline::Transcriber {
     a.encoded_bytes = in.encoded.size();
     a.had_speech = in.agent_speech != nullptr && in.customer_speech != nullptr;
     asked_.push_back(std::move(a));
+    if (held_) {
+      cv_.notify_all();
+      cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !held_ || permits_ > 0; });
+      if (permits_ > 0) --permits_;
+    }
     return reply_;
   }
 
@@ -55,8 +85,11 @@ class FakeTranscriber final : public pipeline::Transcriber {
 
  private:
   mutable std::mutex mu_;
+  std::condition_variable cv_;
   Result<stt::Transcript> reply_ = stt::Transcript{};
   std::vector<Asked> asked_;
+  bool held_ = false;
+  std::size_t permits_ = 0;
 };
 
 class FakeTranscriberFactory final : public pipeline::TranscriberFactory {

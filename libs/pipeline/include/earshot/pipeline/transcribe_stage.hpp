@@ -15,9 +15,10 @@
 // I/O, sized like the connection pool); downloads and speech
 // providers run on the HTTP client's event loop, so hundreds of calls wait on providers at
 // once without a thread each. At most `provider_in_flight` jobs hold one speech provider at
-// once (the rest wait for a slot, holding nothing heavy); the per-business share is the
-// stage worker's. handle() is the blocking form of the same (tests, tools): never call it
-// from a work thread.
+// once (the rest wait for a slot, holding nothing heavy, the oldest job first); the
+// per-business share is the stage worker's. A job's steps run before those of every job
+// started after it, so a backlog finishes job by job in the order it started. handle() is the blocking form of the same
+// (tests, tools): never call it from a work thread.
 
 #include <cstddef>
 #include <functional>
