@@ -12,7 +12,7 @@ namespace earshot::testing {
 
 Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::IngestSettings ingest,
                  api::LoginThrottlePolicy login_policy, std::shared_ptr<objectstore::ObjectStore> store,
-                 std::int64_t listener_threads) {
+                 std::int64_t listener_threads, std::string amqp_url, queue::PublisherOptions publisher) {
   const auto ep = endpoints();
   auto& db = StorageEnvironment::db();
   keys = std::make_unique<crypto::Keyring>(*crypto::Keyring::parse("k:" + crypto::Keyring::generate_key_base64(), "k"));
@@ -24,11 +24,11 @@ Gateway::Gateway(api::RateLimitOptions limits, std::int64_t max_body, ingest::In
   auth_ = std::make_unique<api::AuthService>(repos_->repos(), *jwt_, SystemClock::instance(), std::chrono::hours(1));
   authenticator_ = std::make_unique<api::ServiceAuthenticator>(*auth_);
   queue::AmqpSettings amqp;
-  amqp.url = ep.amqp_url;
+  amqp.url = amqp_url.empty() ? ep.amqp_url : amqp_url;  // another: a broker that is down
   amqp.heartbeat = std::chrono::seconds(30);
   amqp.connect_timeout = std::chrono::seconds(5);
   queue::TopologySettings topology;
-  publisher_ = std::make_unique<queue::Publisher>(amqp, queue::PublisherOptions{});
+  publisher_ = std::make_unique<queue::Publisher>(amqp, publisher);
   publisher_->start();
   queues_ = std::make_unique<api::AmqpQueueControl>(amqp, topology, *publisher_);
   topology_admin = std::make_unique<queue::TopologyAdmin>(amqp, topology);

@@ -46,7 +46,8 @@ class Gateway {
   explicit Gateway(api::RateLimitOptions limits = {true, 1'000'000, 1'000'000, std::chrono::seconds(60)},
                    std::int64_t max_body = 64 * 1024, ingest::IngestSettings ingest = {},
                    api::LoginThrottlePolicy login_policy = {},
-                   std::shared_ptr<objectstore::ObjectStore> store = nullptr, std::int64_t listener_threads = 8);
+                   std::shared_ptr<objectstore::ObjectStore> store = nullptr, std::int64_t listener_threads = 8,
+                   std::string amqp_url = "", queue::PublisherOptions publisher = {});
   ~Gateway();
 
   HttpReply request(const std::string& method, const std::string& path, const std::string& token = "",

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "call_steps.hpp"
 #include "earshot/analytics/categories.hpp"
 #include "earshot/api/audio_link.hpp"
 #include "earshot/api/jwt.hpp"
@@ -702,7 +703,9 @@ TEST(GatewayCalls, DetailAudioRangesTranscriptExportAndNotes) {
                   storage::AnalysisInput{upsell, 1, R"({"upsell":true})", "llama3", "", 0, 0, 0},
                   storage::AnalysisInput{gone, 1, R"({"old":1})", "llama3", "", 0, 0, 0}};
   res.at = storage::to_timestamp(std::chrono::system_clock::now());
-  ASSERT_TRUE(analyses.record(t, std::stoll(id), res));
+  storage::MySqlCallRepository call_rows(db);
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(call_rows, t, std::stoll(id)));
+  ASSERT_TRUE(analyses.record(t, std::stoll(id), res).value().recorded);
   ASSERT_TRUE(configs.remove(t, gone));
   auto named = gw.request("GET", "/api/v1/calls/" + id, viewer);
   ASSERT_EQ(named.status, 200) << named.body;
@@ -1126,7 +1129,8 @@ TEST(GatewayAnalytics, LeaderboardOverviewRegionsAndCsv) {
     r.qa_score = sd.qa;
     r.at = in.started_at;
     if (sd.escalate) r.escalation_reason = "angry customer";
-    ASSERT_TRUE(analyses.record(t, id, r));
+    ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls, t, id));
+    ASSERT_TRUE(analyses.record(t, id, r).value().recorded);
   }
   auto board = gw.request("GET", "/api/v1/analytics/agents?sort=avg_sentiment&order=desc", viewer);
   ASSERT_EQ(board.status, 200) << board.body;
@@ -1226,7 +1230,8 @@ TEST(GatewayAnalytics, OverviewDaysAndHoursFollowTheCallersUtcOffset) {
       storage::CallAnalysisResult r;
       r.qa_score = sd.qa;
       r.at = in.started_at;
-      ASSERT_TRUE(analyses.record(t, id, r));
+      ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls, t, id));
+      ASSERT_TRUE(analyses.record(t, id, r).value().recorded);
     }
   }
   auto overview = [&](const std::string& query) {

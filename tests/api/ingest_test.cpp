@@ -11,6 +11,8 @@
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/ingest/twilio.hpp"
 #include "earshot/queue/topology.hpp"
+#include "earshot/storage/mysql_repositories.hpp"
+#include "failing_writes.hpp"
 #include "fakes/twilio/fake_twilio.hpp"
 #include "gateway_fixture.hpp"
 #include "process.hpp"
@@ -306,6 +308,109 @@ TEST(IngestTranscript, StoresTheTextAndQueuesAnalyze) {
   EXPECT_NE(refused.body.find("segments[0].speaker"), std::string::npos);
   bad["segments"] = json::array();
   EXPECT_EQ(gw.request("POST", "/api/v1/ingest/transcripts", key, bad).status, 400);
+}
+
+json transcript_body(const std::string& external_id) {
+  return json{{"external_id", external_id},
+              {"language", "en"},
+              {"note", "pushed by the test"},
+              {"segments",
+               {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2500}, {"text", "Thank you for calling"}},
+                {{"speaker", "customer"}, {"start_ms", 2600}, {"end_ms", 6000}, {"text", "I was charged twice"}}}}};
+}
+
+TEST(IngestTranscript, AFailedWriteLeavesNoCallAndTheRetryCreatesItOnce) {
+  auto& gw = ingest_gateway();
+  const auto bid = gw.new_business("ing");
+  const auto key = api_key(gw, bid, {"ingest", "read"});
+  auto& db = StorageEnvironment::db();
+  const auto t = *storage::TenantId::make(bid);
+  storage::MySqlCallRepository calls(db);
+  {
+    // The transcript is written after the call and its note, in their transaction.
+    FailingWrites refuse(db, "transcripts", bid);
+    ASSERT_EQ(refuse.error(), "");
+    auto failed = gw.request("POST", "/api/v1/ingest/transcripts", key, transcript_body("atom-1"));
+    EXPECT_EQ(failed.status, 500) << failed.body;
+    EXPECT_EQ(calls.find_by_external_id(t, "atom-1").error().code, ErrorCode::kNotFound)
+        << "no call left pending without its transcript";
+  }
+  auto created = gw.request("POST", "/api/v1/ingest/transcripts", key, transcript_body("atom-1"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.json["status"], "transcribed");
+  const auto id = created.json["id"].get<std::int64_t>();
+  EXPECT_EQ(storage::MySqlNoteRepository(db).list_for_call(t, id)->size(), 1u);
+  EXPECT_EQ(drain_call_ids(gw, queue::work_queue(queue::Stage::kAnalyze, bid)),
+            std::vector<std::string>{std::to_string(id)});
+}
+
+TEST(IngestTranscript, ARetryCompletesACallAnInterruptedPushLeftPending) {
+  auto& gw = ingest_gateway();
+  const auto bid = gw.new_business("ing");
+  const auto key = api_key(gw, bid, {"ingest", "read"});
+  auto& db = StorageEnvironment::db();
+  const auto t = *storage::TenantId::make(bid);
+  storage::MySqlCallRepository calls(db);
+  // What the separate writes of earlier versions left after a crash: the call, no transcript.
+  storage::CallInput in;
+  in.external_id = "atom-old";
+  in.started_at = storage::to_timestamp(std::chrono::system_clock::now());
+  const auto id = calls.upsert(t, in).value().id;
+
+  auto retried = gw.request("POST", "/api/v1/ingest/transcripts", key, transcript_body("atom-old"));
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.json["id"], id);
+  EXPECT_EQ(retried.json["status"], "transcribed") << "completed, not left stuck";
+  auto tr = gw.request("GET", "/api/v1/calls/" + std::to_string(id) + "/transcript?format=txt", key);
+  ASSERT_EQ(tr.status, 200) << tr.body;
+  EXPECT_NE(tr.body.find("I was charged twice"), std::string::npos);
+  EXPECT_EQ(drain_call_ids(gw, queue::work_queue(queue::Stage::kAnalyze, bid)),
+            std::vector<std::string>{std::to_string(id)});
+  EXPECT_EQ(calls.get(t, id)->attempts, 1);
+}
+
+TEST(IngestBrokerDown, UploadsAnswer503WithRetryAfterAndTheRetryMovesTheCall) {
+  auto& gw = ingest_gateway();
+  const auto bid = gw.new_business("ing");
+  const auto key = api_key(gw, bid, {"ingest", "read"});
+  // A gateway of the same database whose broker is down (nothing listens on port 1).
+  queue::PublisherOptions publisher;
+  publisher.confirm_timeout = std::chrono::seconds(2);
+  ingest::IngestSettings s;
+  s.max_audio_bytes = kMaxAudio;
+  s.max_duration = std::chrono::minutes(10);
+  Gateway down({true, 1'000'000, 1'000'000, std::chrono::seconds(60)}, 8 << 20, s, {}, nullptr, 4,
+               "amqp://guest:guest@127.0.0.1:1/", publisher);
+
+  auto expect_503 = [](const HttpReply& r) {
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.header("Retry-After"), "5");
+    EXPECT_EQ(r.json["error"]["code"], "unavailable") << r.body;
+    EXPECT_NE(r.json["error"]["message"].get<std::string>().find("message broker"), std::string::npos) << r.body;
+  };
+  auto text = down.request("POST", "/api/v1/ingest/transcripts", key, transcript_body("down-1"));
+  expect_503(text);
+  httplib::Client cli("127.0.0.1", down.port);
+  cli.set_read_timeout(30, 0);
+  auto res = cli.Post("/api/v1/ingest/calls", httplib::Headers{{"X-Api-Key", key}}, form("down-2", stereo_wav()));
+  ASSERT_TRUE(res);
+  HttpReply audio;
+  audio.status = res->status;
+  audio.body = res->body;
+  audio.headers = res->headers;
+  audio.json = json::parse(res->body, nullptr, false);
+  expect_503(audio);
+
+  // The same requests once the broker is back (the gateway that reaches it): the calls the
+  // refused requests stored are handed on.
+  auto text_again = gw.request("POST", "/api/v1/ingest/transcripts", key, transcript_body("down-1"));
+  ASSERT_EQ(text_again.status, 200) << text_again.body;
+  EXPECT_EQ(drain_call_ids(gw, queue::work_queue(queue::Stage::kAnalyze, bid)),
+            std::vector<std::string>{std::to_string(text_again.json["id"].get<std::int64_t>())});
+  auto audio_again = upload(gw, key, form("down-2", stereo_wav()));
+  ASSERT_EQ(audio_again.status, 200) << audio_again.body;
+  EXPECT_EQ(drain_call_ids(gw, queue::work_queue(queue::Stage::kTranscribe, bid)),
+            std::vector<std::string>{std::to_string(audio_again.json["id"].get<std::int64_t>())});
 }
 
 // A Twilio recording status callback, signed as Twilio signs it.

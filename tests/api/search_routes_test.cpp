@@ -9,6 +9,7 @@
 #include <set>
 
 #include "analysed_call.hpp"
+#include "call_steps.hpp"
 #include "earshot/cache/live_events.hpp"
 #include "earshot/cache/redis_client.hpp"
 #include "earshot/llm/embedding.hpp"
@@ -86,7 +87,10 @@ Id add_call(const std::string& bid, const CallSeed& seed) {
   qa.output_json = json{{"score", seed.qa ? json(*seed.qa) : json(nullptr)}, {"scorecards", json::array()}}.dump();
   r.analyses = {summary, qa};
   r.qa_score = seed.qa;
-  EXPECT_TRUE(storage::MySqlAnalysisRepository(db).record(t, id, r));
+  // The seed left the call analyzed; record() takes a call being analysed.
+  storage::MySqlCallRepository calls(db);
+  EXPECT_TRUE(earshot::testing::walk_to_analyzing(calls, t, id));
+  EXPECT_TRUE(storage::MySqlAnalysisRepository(db).record(t, id, r).value().recorded);
   return id;
 }
 

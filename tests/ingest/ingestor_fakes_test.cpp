@@ -117,7 +117,17 @@ std::vector<std::uint8_t> wav(double seconds) {
 
 class IngestorWithFakes : public ::testing::Test {
  protected:
-  IngestorWithFakes() { topology.resolve().value(); }
+  IngestorWithFakes() {
+    topology.resolve().value();
+    calls.set_pushed_sinks(
+        [this](const TenantId& tt, const storage::Transcript& tr) { return transcripts.put(tt, tr); },
+        [this](const TenantId& tt, storage::Id id) { return transcripts.get(tt, id).has_value(); },
+        [this](const TenantId& tt, storage::Id id, const std::string& body) -> Status {
+          auto n = notes.create(tt, id, std::nullopt, body);
+          if (!n) return std::unexpected(n.error());
+          return {};
+        });
+  }
 
   TenantId t = *TenantId::make("acme");
   earshot::testing::FakeClock clock;

@@ -130,8 +130,8 @@ class NotifyStageTest : public queue::testing::QueueTest {
     r.escalation_severity = storage::EscalationSeverity::kHigh;
     r.at = storage::to_timestamp(std::chrono::system_clock::now());
     auto rec_ok = analyses->record(t, id, r);
-    EXPECT_TRUE(rec_ok) << rec_ok.error().to_string();
-    EXPECT_TRUE(*calls->advance(t, id, CallStatus::kAnalyzing, CallStatus::kAnalyzed));
+    EXPECT_TRUE(rec_ok && rec_ok->recorded) << (rec_ok ? "not recorded" : rec_ok.error().to_string());
+    EXPECT_EQ(calls->get(t, id)->status, CallStatus::kAnalyzed) << "record() moves the call to analyzed";
     return id;
   }
 

@@ -14,6 +14,7 @@
 #include "earshot/queue/messages.hpp"
 #include "earshot/queue/publisher.hpp"
 #include "earshot/storage/repository_set.hpp"
+#include "failing_writes.hpp"
 #include "fakes/queue/business_directory.hpp"
 #include "fakes/queue/outcome_recorder.hpp"
 #include "queue_fixture.hpp"
@@ -180,6 +181,50 @@ TEST_F(AnalyzeStageTest, CallNotYetTranscribedIsRetriedAndMissingTranscriptFails
   ASSERT_NE(fail, nullptr);
   EXPECT_EQ(status(t, up->id), storage::CallStatus::kFailed);
   EXPECT_EQ(repos().calls.get(t, up->id)->failed_reason, "call has no transcript");
+}
+
+TEST_F(AnalyzeStageTest, AFailedStepToAnalyzedCountsNothingAndTheRetryCountsOnce) {
+  auto t = earshot::testing::new_tenant("an");
+  auto agent = repos().human_agents.upsert(t, {"ag-1", "Sarah", "support", "Pune"});
+  ASSERT_TRUE(agent);
+  const auto id = transcribed_call(t, "c-step", *agent);
+  queue::IncomingMessage msg;
+  msg.envelope.bid = t.bid();
+  msg.envelope.stage = Stage::kAnalyze;
+  msg.body = analyze_message(t, id).body;
+  auto counted = [&] {
+    auto h = repos().human_agents.get(t, *agent).value();
+    return std::pair{h.total_calls, h.escalations};
+  };
+  {
+    // The step analyzing -> analyzed fails (the database refuses it): the analyses, the
+    // escalation and the agent's counters went in the same transaction, so none stays.
+    earshot::testing::FailingWrites refuse(earshot::testing::StorageEnvironment::db(), "call_records", t.bid(),
+                                           "UPDATE", "NEW.status = 'analyzed'");
+    ASSERT_EQ(refuse.error(), "");
+    auto out = stage_->handle(msg);
+    EXPECT_TRUE(!out || std::get_if<queue::Done>(&*out) == nullptr) << "a failed step is not done";
+    EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzing);
+    EXPECT_TRUE(repos().analyses.list_for_call(t, id, false)->empty());
+    EXPECT_TRUE(repos().escalations.list_for_call(t, id)->empty());
+    EXPECT_EQ(counted(), (std::pair<std::int64_t, std::int64_t>{0, 0}));
+  }
+  // The redelivery analyses the call once.
+  auto out = stage_->handle(msg);
+  ASSERT_TRUE(out) << out.error().to_string();
+  auto* done = std::get_if<queue::Done>(&*out);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->next.size(), 1u) << "the notify message";
+  EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzed);
+  EXPECT_EQ(repos().escalations.list_for_call(t, id)->size(), 1u);
+  EXPECT_EQ(repos().analyses.list_for_call(t, id, false)->size(), 5u);
+  EXPECT_EQ(counted(), (std::pair<std::int64_t, std::int64_t>{1, 1}));
+  // And once more (a duplicate delivery): skipped, nothing counted again.
+  out = stage_->handle(msg);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(repos().escalations.list_for_call(t, id)->size(), 1u);
+  EXPECT_EQ(repos().analyses.list_for_call(t, id, false)->size(), 5u);
+  EXPECT_EQ(counted(), (std::pair<std::int64_t, std::int64_t>{1, 1}));
 }
 
 }  // namespace

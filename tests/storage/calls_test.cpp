@@ -11,8 +11,10 @@
 #include <set>
 #include <thread>
 
+#include "call_steps.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "failing_writes.hpp"
 #include "fakes/fake_clock.hpp"
 #include "test_env.hpp"
 #include "test_main_env.hpp"
@@ -234,7 +236,8 @@ TEST_F(CallsTest, DeleteRemovesTheCallAndEverythingDerived) {
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, "{}", "", "", 0, 0, 0});
     r.escalation_reason = "angry";
-    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, c));
+    ASSERT_TRUE(analyses_.record(t_, c, r).value().recorded);
     ASSERT_TRUE(MySqlNoteRepository(db_).create(t_, c, std::nullopt, "n").has_value());
     ASSERT_TRUE(MySqlProcessingEventRepository(db_).append(t_, event_of(c, "stt")).has_value());
   }
@@ -438,10 +441,19 @@ TEST_F(CallsTest, AnalysesKeepHistoryAndFlagTheLatest) {
   CallAnalysisResult r;
   r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"v1"})", "m1", std::string(64, 'a'), 800, 1000, 200});
   r.qa_score = 0.75;
-  EXPECT_FALSE(analyses_.record(t_, id, r).value());  // no agent: nothing to aggregate
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, id));
+  const auto first = analyses_.record(t_, id, r).value();
+  EXPECT_TRUE(first.recorded);
+  EXPECT_FALSE(first.aggregated);  // no agent: nothing to aggregate
+  EXPECT_EQ(calls_.get(t_, id)->status, CallStatus::kAnalyzed);
   r.analyses[0].output_json = R"({"summary":"v2"})";
   r.analyses[0].agent_version = 2;
-  ASSERT_TRUE(analyses_.record(t_, id, r).has_value());
+  // A second run of the same analysis finds the call analyzed and writes nothing ...
+  EXPECT_FALSE(analyses_.record(t_, id, r).value().recorded);
+  EXPECT_EQ(analyses_.list_for_call(t_, id, false)->size(), 1u);
+  // ... a re-analysis (reprocess, the stages again) keeps the history.
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, id));
+  ASSERT_TRUE(analyses_.record(t_, id, r).value().recorded);
   auto all = analyses_.list_for_call(t_, id, false);
   ASSERT_EQ(all->size(), 2u);
   EXPECT_FALSE(all->at(0).is_latest);
@@ -469,12 +481,14 @@ TEST_F(CallsTest, DetailReadsTheCallAndEveryPartOfItsViewInOneGo) {
         t_, transcript_row(c, fmt::format(R"([{{"speaker":"agent","text":"call {}"}}])", c), "hi", "deepgram", "es")));
     CallAnalysisResult r;
     r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"old"})", "m1", "", 0, 0, 0});
-    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, c));
+    ASSERT_TRUE(analyses_.record(t_, c, r).value().recorded);
     r.analyses[0].output_json = fmt::format(R"({{"summary":"call {}"}})", c);
     r.analyses[0].agent_version = 2;
     r.escalation_reason = "angry";
     r.escalation_severity = EscalationSeverity::kHigh;
-    ASSERT_TRUE(analyses_.record(t_, c, r).has_value());
+    ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, c));
+    ASSERT_TRUE(analyses_.record(t_, c, r).value().recorded);
     ASSERT_TRUE(notes.create(t_, c, std::nullopt, "first").has_value());
     ASSERT_TRUE(notes.create(t_, c, std::nullopt, "second").has_value());
   }
@@ -552,6 +566,7 @@ TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
       m.agent_talk_ratio = ratio_of(n);
       m.customer_sentiment = sent_of(n);
       ASSERT_TRUE(metrics_.put(t_, m));
+      ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, id));
       ids[th].push_back(id);
     }
   }
@@ -571,8 +586,8 @@ TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
         auto res = repo.record(t_, ids[th][i], r);
         if (!res)
           errors[th] = res.error().to_string();
-        else if (!*res)
-          errors[th] = "not aggregated";
+        else if (!res->recorded || !res->aggregated)
+          errors[th] = "not recorded and aggregated";
       }
     });
   }
@@ -601,10 +616,22 @@ TEST_F(CallsTest, EightThreadsUpdatingOneAgentGiveExactTotals) {
   const std::string& trend = a->trend_json;
   EXPECT_EQ(static_cast<std::size_t>(std::count(trend.begin(), trend.end(), '{')), kAgentTrendLength);
 
-  // A redelivered analysis of an already counted call does not count it again.
+  // A redelivered analysis of an already counted call does not count it again: the call is
+  // analyzed, so nothing is written ...
   CallAnalysisResult again;
   again.qa_score = 1.0;
-  EXPECT_FALSE(repo.record(t_, ids[0][0], again).value());
+  again.escalation_reason = "redelivered";
+  const auto redelivered = repo.record(t_, ids[0][0], again).value();
+  EXPECT_FALSE(redelivered.recorded);
+  EXPECT_EQ(redelivered.status, CallStatus::kAnalyzed);
+  EXPECT_EQ(agents_.get(t_, agent)->total_calls, kThreads * kPerThread);
+  EXPECT_EQ(agents_.get(t_, agent)->escalations, escalations);
+  // ... and a re-analysis (reprocess) stores its analyses but adds the call to the
+  // aggregates only once.
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, ids[0][0]));
+  const auto reanalysed = repo.record(t_, ids[0][0], again).value();
+  EXPECT_TRUE(reanalysed.recorded);
+  EXPECT_FALSE(reanalysed.aggregated);
   EXPECT_EQ(agents_.get(t_, agent)->total_calls, kThreads * kPerThread);
 }
 
@@ -686,9 +713,10 @@ class CallListTest : public CallsTest {
         ASSERT_TRUE(metrics_.put(t_, m));
       }
       if (s.qa) {
-        CallAnalysisResult r;
-        r.qa_score = s.qa;
-        ASSERT_TRUE(analyses_.record(t_, s.id, r).has_value());
+        // The score as analyze stores it, on a call left pending / transcribing for the
+        // status filters (record() would move it to analyzed).
+        ASSERT_TRUE(
+            db_.execute("UPDATE call_records SET qa_score = ? WHERE id = ? AND bid = ?", {*s.qa, s.id, t_.bid()}));
       }
       if (s.status == CallStatus::kTranscribing) {
         ASSERT_TRUE(calls_.advance(t_, s.id, CallStatus::kPending, s.status).value());
@@ -1005,6 +1033,172 @@ TEST_F(CallListTest, ListUsesTheBidLeadingIndexes) {
     EXPECT_TRUE(key.starts_with("ix_calls_list_") || key == "PRIMARY") << col << ": " << key;
     EXPECT_EQ(extra.find("filesort"), std::string::npos) << col << ": " << extra;
   }
+}
+
+// ---- atomic writes: a failure injected inside the transaction leaves nothing ---------------
+
+// A text call as the transcript upload sends it (no recording).
+PushedCall pushed_text(const std::string& ext, const std::string& note) {
+  PushedCall p;
+  p.call = call_input(ext);
+  p.call.audio_uri.clear();
+  p.call.channels = 1;
+  p.note = note;
+  p.transcript =
+      transcript_row(0, R"([{"speaker":"agent","start_ms":0,"end_ms":900,"text":"hello"}])", "hello", "upload", "en");
+  return p;
+}
+
+std::int64_t notes_of(const TenantId& t) {
+  auto r = StorageEnvironment::db().execute("SELECT COUNT(*) FROM call_notes WHERE bid = ?", {t.bid()});
+  return r.value().rows[0][0].as_int();
+}
+
+TEST_F(CallsTest, APushedTranscriptCallIsWrittenInOneTransaction) {
+  const auto push = pushed_text("push-1", "VIP customer");
+  {
+    // The transcript is written after the call and its note: refusing it must leave neither.
+    FailingWrites refuse(db_, "transcripts", t_.bid());
+    ASSERT_EQ(refuse.error(), "");
+    auto failed = calls_.insert_pushed(t_, push);
+    ASSERT_FALSE(failed) << "the injected failure must reach the caller";
+    EXPECT_EQ(calls_.find_by_external_id(t_, "push-1").error().code, ErrorCode::kNotFound)
+        << "no call left without its transcript";
+    EXPECT_EQ(notes_of(t_), 0);
+  }
+  auto created = calls_.insert_pushed(t_, push);
+  ASSERT_TRUE(created) << created.error().to_string();
+  EXPECT_TRUE(created->created);
+  EXPECT_FALSE(created->completed);
+  auto call = calls_.get(t_, created->id).value();
+  EXPECT_EQ(call.status, CallStatus::kTranscribed);
+  EXPECT_EQ(call.attempts, 1) << "as pending -> transcribing -> transcribed counts";
+  EXPECT_EQ(transcripts_.get(t_, created->id)->full_text, "hello");
+  EXPECT_EQ(notes_of(t_), 1);
+
+  // The same push again: the call as it is, nothing written twice.
+  auto again = calls_.insert_pushed(t_, push);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, created->id);
+  EXPECT_FALSE(again->created);
+  EXPECT_FALSE(again->completed);
+  EXPECT_EQ(transcripts_.get(t_, created->id)->version, 1);
+  EXPECT_EQ(notes_of(t_), 1);
+  EXPECT_EQ(calls_.get(t_, created->id)->attempts, 1);
+}
+
+TEST_F(CallsTest, APushedCallsNoteFailingLeavesNoCall) {
+  PushedCall audio;
+  audio.call = call_input("push-audio");
+  audio.note = "call back tomorrow";
+  {
+    FailingWrites refuse(db_, "call_notes", t_.bid());
+    ASSERT_EQ(refuse.error(), "");
+    ASSERT_FALSE(calls_.insert_pushed(t_, audio));
+    EXPECT_EQ(calls_.find_by_external_id(t_, "push-audio").error().code, ErrorCode::kNotFound);
+  }
+  auto created = calls_.insert_pushed(t_, audio);
+  ASSERT_TRUE(created) << created.error().to_string();
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(calls_.get(t_, created->id)->status, CallStatus::kPending) << "a recording waits for transcription";
+  EXPECT_EQ(notes_of(t_), 1);
+}
+
+TEST_F(CallsTest, ATextCallAnInterruptedPushLeftIsCompletedOnce) {
+  // What the separate writes of earlier versions left after a crash: the call, pending,
+  // without its transcript; and one with its transcript, stopped at transcribing.
+  auto bare_in = call_input("legacy-bare");
+  bare_in.audio_uri.clear();
+  const Id bare = calls_.upsert(t_, bare_in)->id;
+  auto half_in = call_input("legacy-half");
+  half_in.audio_uri.clear();
+  const Id half = calls_.upsert(t_, half_in)->id;
+  ASSERT_TRUE(transcripts_.put(t_, transcript_row(half, "[]", "kept", "upload", "en")));
+  ASSERT_TRUE(calls_.advance(t_, half, CallStatus::kPending, CallStatus::kTranscribing).value());
+
+  auto done = calls_.insert_pushed(t_, pushed_text("legacy-bare", "note"));
+  ASSERT_TRUE(done) << done.error().to_string();
+  EXPECT_EQ(done->id, bare);
+  EXPECT_FALSE(done->created);
+  EXPECT_TRUE(done->completed);
+  EXPECT_EQ(calls_.get(t_, bare)->status, CallStatus::kTranscribed);
+  EXPECT_EQ(calls_.get(t_, bare)->attempts, 1);
+  EXPECT_EQ(transcripts_.get(t_, bare)->full_text, "hello");
+  EXPECT_EQ(notes_of(t_), 1);
+  auto twice = calls_.insert_pushed(t_, pushed_text("legacy-bare", "note"));
+  ASSERT_TRUE(twice);
+  EXPECT_FALSE(twice->completed) << "completed once";
+  EXPECT_EQ(notes_of(t_), 1);
+
+  auto finished = calls_.insert_pushed(t_, pushed_text("legacy-half", ""));
+  ASSERT_TRUE(finished);
+  EXPECT_TRUE(finished->completed);
+  EXPECT_EQ(calls_.get(t_, half)->status, CallStatus::kTranscribed);
+  EXPECT_EQ(calls_.get(t_, half)->attempts, 1) << "the attempt was counted when it went to transcribing";
+  EXPECT_EQ(transcripts_.get(t_, half)->full_text, "kept") << "a stored transcript is not replaced";
+
+  // A recording's call is the stt worker's: never completed by a pushed transcript.
+  const Id audio = calls_.upsert(t_, call_input("with-audio"))->id;
+  auto left = calls_.insert_pushed(t_, pushed_text("with-audio", ""));
+  ASSERT_TRUE(left);
+  EXPECT_FALSE(left->completed);
+  EXPECT_EQ(calls_.get(t_, audio)->status, CallStatus::kPending);
+  EXPECT_EQ(count_rows("transcripts", audio), 0);
+}
+
+TEST_F(CallsTest, RecordWritesEverythingAndTheStepInOneTransactionOrNothing) {
+  const Id agent = agents_.upsert(t_, {"esc", "Esc", "", ""}).value();
+  auto in = call_input("rec-1");
+  in.human_agent_id = agent;
+  const Id id = calls_.upsert(t_, in)->id;
+  ASSERT_TRUE(metrics_.put(t_, metrics_of(id)));
+  ASSERT_TRUE(walk_to_analyzing(calls_, t_, id));
+  const Id cfg = configs_.create(t_, AgentConfig{0, "summary", AgentKind::kLlm, "p", "{}", "m", true, 1}).value();
+  CallAnalysisResult r;
+  r.analyses.push_back(AnalysisInput{cfg, 1, R"({"summary":"angry"})", "m", "", 0, 0, 0});
+  r.qa_score = 0.5;
+  r.escalation_reason = "asked for a supervisor";
+  r.at = at(0);
+  {
+    // The escalation is inserted after the analyses and before the agent's counters and
+    // the step: refusing it must leave none of them.
+    FailingWrites refuse(db_, "escalations", t_.bid());
+    ASSERT_EQ(refuse.error(), "");
+    ASSERT_FALSE(analyses_.record(t_, id, r));
+    EXPECT_EQ(calls_.get(t_, id)->status, CallStatus::kAnalyzing) << "left for the retry";
+    EXPECT_FALSE(calls_.get(t_, id)->qa_score.has_value());
+    EXPECT_EQ(count_rows("analyses", id), 0);
+    EXPECT_EQ(count_rows("escalations", id), 0);
+    EXPECT_EQ(agents_.get(t_, agent)->escalations, 0);
+    EXPECT_EQ(agents_.get(t_, agent)->total_calls, 0);
+  }
+  {
+    // The agent's counters are updated just before the step: refusing that update too.
+    FailingWrites refuse(db_, "human_agents", t_.bid(), "UPDATE");
+    ASSERT_EQ(refuse.error(), "");
+    ASSERT_FALSE(analyses_.record(t_, id, r));
+    EXPECT_EQ(calls_.get(t_, id)->status, CallStatus::kAnalyzing);
+    EXPECT_EQ(count_rows("escalations", id), 0);
+    EXPECT_EQ(count_rows("analyses", id), 0);
+  }
+  auto ok = analyses_.record(t_, id, r);
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  EXPECT_TRUE(ok->recorded);
+  EXPECT_TRUE(ok->aggregated);
+  EXPECT_EQ(calls_.get(t_, id)->status, CallStatus::kAnalyzed);
+  EXPECT_EQ(count_rows("escalations", id), 1);
+  EXPECT_EQ(count_rows("analyses", id), 1);
+  EXPECT_EQ(agents_.get(t_, agent)->escalations, 1);
+  EXPECT_EQ(agents_.get(t_, agent)->total_calls, 1);
+
+  // The same analysis delivered again: the call is analyzed, nothing is counted twice.
+  auto again = analyses_.record(t_, id, r);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->recorded);
+  EXPECT_EQ(again->status, CallStatus::kAnalyzed);
+  EXPECT_EQ(count_rows("escalations", id), 1);
+  EXPECT_EQ(count_rows("analyses", id), 1);
+  EXPECT_EQ(agents_.get(t_, agent)->escalations, 1);
 }
 
 }  // namespace

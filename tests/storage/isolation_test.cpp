@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "call_steps.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/storage/mysql_delivery_repository.hpp"
@@ -156,8 +157,10 @@ TEST_F(IsolationTest, DerivedData) {
   in.external_id = "b-call";
   in.started_at = at(0);
   const Id b_call = calls_.upsert(b, in).value().id;
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, b, b_call));
   EXPECT_TRUE(not_found(analyses.record(b, b_call, r)));
-  ASSERT_TRUE(analyses.record(*a_, call_, r).has_value());
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, *a_, call_));
+  ASSERT_TRUE(analyses.record(*a_, call_, r).value().recorded);
   EXPECT_TRUE(analyses.list_for_call(b, call_, false).value().empty());
   EXPECT_EQ(analyses.list_for_call(*a_, call_, false)->size(), 1u);
 

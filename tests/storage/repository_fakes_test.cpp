@@ -3,6 +3,7 @@
 // rely on: tenant scoping, idempotency, ordering, leases. Hermetic.
 #include <gtest/gtest.h>
 
+#include "call_steps.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/storage/analyses_fake.hpp"
 #include "fakes/storage/calls_fake.hpp"
@@ -152,8 +153,15 @@ TEST_F(Fakes, DerivedRowsNeedTheTenantsCall) {
   r.analyses.back().agent_config_id = 7;
   r.qa_score = 80;
   r.escalation_reason = "angry";
-  EXPECT_FALSE(*analyses.record(a, id, r)) << "no human agent: no aggregates";
-  EXPECT_TRUE(analyses.record(a, id, r));
+  EXPECT_FALSE(analyses.record(a, id, r)->recorded) << "the call is not analyzing: nothing is written";
+  EXPECT_TRUE(analyses.list_for_call(a, id, false)->empty());
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls, a, id));
+  const auto first = analyses.record(a, id, r);
+  EXPECT_TRUE(first->recorded);
+  EXPECT_FALSE(first->aggregated) << "no human agent: no aggregates";
+  EXPECT_EQ(calls.get(a, id)->status, CallStatus::kAnalyzed);
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls, a, id));
+  EXPECT_TRUE(analyses.record(a, id, r)->recorded);
   auto latest = analyses.list_for_call(a, id, true);
   ASSERT_EQ(latest->size(), 1u);
   EXPECT_EQ(analyses.list_for_call(a, id, false)->size(), 2u);

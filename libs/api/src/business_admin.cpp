@@ -31,7 +31,16 @@ Result<std::uint32_t> AmqpQueueControl::queue_depth(const std::string& queue) {
 }
 
 Status AmqpQueueControl::publish(std::vector<queue::OutgoingMessage> messages) {
-  return publisher_.publish_batch(std::move(messages));
+  auto st = publisher_.publish_batch(std::move(messages));
+  if (st) return st;
+  // A broker that does not confirm (down, unreachable, restarting: the publisher's deadline
+  // passes) is an outage of a dependency, not a slow request: 503 with Retry-After.
+  const Error& e = st.error();
+  if (e.code != ErrorCode::kTimeout && e.code != ErrorCode::kUnavailable) return st;
+  Error out(ErrorCode::kUnavailable,
+            fmt::format("{} ({}); nothing was lost, retry shortly", kBrokerRefusal, e.message));
+  out.retry_after = kBrokerRetryAfter;
+  return std::unexpected(out);
 }
 
 namespace {

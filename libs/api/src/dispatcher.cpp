@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "earshot/api/business_admin.hpp"
 #include "earshot/core/log.hpp"
 
 namespace earshot::api {
@@ -12,7 +13,8 @@ Reply error_reply(const Error& e) {
   Reply r;
   r.status = http_status(e.code);
   r.json = Json{{"error", {{"code", code_name(e.code)}, {"message", e.message}}}};
-  if (e.code == ErrorCode::kRateLimited) {
+  // Throttling, and an unavailable dependency that says when to come back (the broker).
+  if (e.code == ErrorCode::kRateLimited || (e.code == ErrorCode::kUnavailable && e.retry_after)) {
     const auto ms = e.retry_after.value_or(std::chrono::seconds(1)).count();
     r.headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (ms + 999) / 1000)));
   }
@@ -175,11 +177,18 @@ Reply Dispatcher::handle(Request& req, std::string& route_label) {
 Reply reply_of(Result<Reply> r, const std::string& route_label) {
   if (!r) {
     if (r.error().code == ErrorCode::kInternal || r.error().code == ErrorCode::kUnavailable) {
-      // Internal detail goes to the log; the client gets a safe message.
       log::warn("request failed", {{"route", route_label}, {"error", r.error().to_string()}});
-      return error_reply(Error(r.error().code, r.error().code == ErrorCode::kInternal
-                                                   ? "internal error"
-                                                   : "a dependency is unavailable; retry later"));
+      // The broker's refusal (QueueControl::publish) was worded for the client and names no
+      // address: it goes out as it is, with its Retry-After.
+      if (r.error().code == ErrorCode::kUnavailable && r.error().message.starts_with(kBrokerRefusal)) {
+        return error_reply(r.error());
+      }
+      // Internal detail goes to the log; the client gets a safe message (and the
+      // dependency's Retry-After when it gave one).
+      Error safe(r.error().code, r.error().code == ErrorCode::kInternal ? "internal error"
+                                                                        : "a dependency is unavailable; retry later");
+      safe.retry_after = r.error().retry_after;
+      return error_reply(safe);
     }
     return error_reply(r.error());
   }

@@ -397,7 +397,11 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
   md["media"] = media->to_json();
   in->metadata_json = md.dump();
 
-  auto outcome = calls.insert_if_absent(t, *in);
+  // The call and its note in one transaction.
+  storage::PushedCall push;
+  push.call = std::move(*in);
+  push.note = meta.note;
+  auto outcome = calls.insert_pushed(t, push);
   if (!outcome) {
     drop_recording(t, *uri, "the call was not created");
     return rejected(failure(outcome.error()));
@@ -419,11 +423,6 @@ IngestResult<Ingested> Ingestor::ingest_audio(const storage::TenantId& t, const 
     // (unless it is the very same object).
     if (call->audio_uri != *uri) drop_recording(t, *uri, "another upload of the same external id won");
     return existing_of(std::move(*call));
-  }
-  if (!meta.note.empty()) {
-    if (auto n = d_.notes.create(t, call->id, std::nullopt, meta.note); !n) {
-      log::warn("ingest: note not stored", {{"call_id", std::to_string(call->id)}, {"error", n.error().to_string()}});
-    }
   }
   if (auto st = publish_transcribe(t.bid(), *call); !st) {
     // The call stays pending; the client's retry (same external id) publishes it again.
@@ -454,35 +453,22 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   };
   if (segments.empty()) return rejected(problem(Problem::kInvalid, "a transcript needs at least one segment"));
   auto& calls = d_.calls;
-  auto& transcripts = d_.transcripts;
 
-  // Walks a new (or stalled) text call to transcribed and hands it to analyze.
-  auto finish = [&](const storage::CallRecord& c) -> Status {
-    if (c.status == storage::CallStatus::kPending) {
-      for (auto [from, to] : {std::pair{storage::CallStatus::kPending, storage::CallStatus::kTranscribing},
-                              std::pair{storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed}}) {
-        auto adv = calls.advance(t, c.id, from, to);
-        if (!adv) return std::unexpected(adv.error());
-      }
-    } else if (c.status != storage::CallStatus::kTranscribed) {
-      return {};
-    }
-    return publish_analyze(t.bid(), c.id);
-  };
   auto existing_of = [&](storage::CallRecord c) -> IngestResult<Ingested> {
-    // Only a text call that stalled before analyze is moved on; anything else is left alone.
-    if (c.audio_uri.empty() &&
-        (c.status == storage::CallStatus::kPending || c.status == storage::CallStatus::kTranscribed)) {
-      if (auto tr = transcripts.get(t, c.id); tr) {
-        if (auto st = finish(c); !st) return rejected(failure(st.error()));
-      }
+    // A text call that stalled before analyze (its message lost) is handed to analyze again;
+    // anything else is left alone.
+    if (c.audio_uri.empty() && c.status == storage::CallStatus::kTranscribed) {
+      if (auto st = publish_analyze(t.bid(), c.id); !st) return rejected(failure(st.error()));
     }
     count(meta.source, "existing");
-    auto fresh = calls.get(t, c.id);
-    return Ingested{fresh ? std::move(*fresh) : std::move(c), false, std::nullopt};
+    return Ingested{std::move(c), false, std::nullopt};
   };
+  // A text call an interrupted push left before transcribed goes through insert_pushed below,
+  // which completes it.
   if (auto found = calls.find_by_external_id(t, meta.external_id); found) {
-    return existing_of(std::move(*found));
+    const bool incomplete = found->audio_uri.empty() && (found->status == storage::CallStatus::kPending ||
+                                                         found->status == storage::CallStatus::kTranscribing);
+    if (!incomplete) return existing_of(std::move(*found));
   } else if (found.error().code != ErrorCode::kNotFound) {
     return rejected(failure(found.error()));
   }
@@ -493,14 +479,7 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   in->duration_ms = duration;
   in->channels = 1;
 
-  auto outcome = calls.insert_if_absent(t, *in);
-  if (!outcome) return rejected(failure(outcome.error()));
-  auto call = calls.get(t, outcome->id);
-  if (!call) return rejected(failure(call.error()));
-  if (!outcome->created) return existing_of(std::move(*call));
-
   storage::Transcript tr;
-  tr.call_id = call->id;
   json segs = json::array();
   for (const auto& s : segments) {
     segs.push_back(json{{"speaker", s.speaker},
@@ -514,15 +493,26 @@ IngestResult<Ingested> Ingestor::ingest_transcript(const storage::TenantId& t, c
   tr.segments_json = segs.dump();
   tr.provider = std::string(provider);
   tr.language = meta.language.empty() ? "en" : meta.language;
-  if (auto st = transcripts.put(t, tr); !st) return rejected(failure(st.error()));
-  if (!meta.note.empty()) {
-    if (auto n = d_.notes.create(t, call->id, std::nullopt, meta.note); !n) {
-      log::warn("ingest: note not stored", {{"call_id", std::to_string(call->id)}, {"error", n.error().to_string()}});
-    }
-  }
-  if (auto st = finish(*call); !st) return rejected(failure(st.error()));
-  auto fresh = calls.get(t, call->id);
+
+  // The call, its note, its transcript and the step to transcribed in one transaction.
+  storage::PushedCall push;
+  push.call = std::move(*in);
+  push.note = meta.note;
+  push.transcript = std::move(tr);
+  auto outcome = calls.insert_pushed(t, push);
+  if (!outcome) return rejected(failure(outcome.error()));
+  auto fresh = calls.get(t, outcome->id);
   if (!fresh) return rejected(failure(fresh.error()));
+  if (!outcome->created && !outcome->completed) return existing_of(std::move(*fresh));
+  // The client's retry (same external id) publishes again when this fails: the call is
+  // transcribed, which existing_of hands to analyze.
+  if (auto st = publish_analyze(t.bid(), fresh->id); !st) return rejected(failure(st.error()));
+  if (outcome->completed) {
+    log::info("ingest: completed a text call an interrupted push left incomplete",
+              {{"call_id", std::to_string(fresh->id)}});
+    count(meta.source, "existing");
+    return Ingested{std::move(*fresh), false, std::nullopt};
+  }
   count(meta.source, "created");
   if (d_.on_call_created) {
     d_.on_call_created(t.bid(), json{{"call_id", fresh->id},

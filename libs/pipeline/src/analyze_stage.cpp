@@ -364,16 +364,25 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
         escalation.high ? storage::EscalationSeverity::kHigh : storage::EscalationSeverity::kMedium;
   }
   result.at = std::chrono::time_point_cast<std::chrono::milliseconds>(d_.clock.now());
-  auto recorded = d_.analyses.record(t, call_id, result);
-  if (!recorded) return std::unexpected(recorded.error());
+  // The redaction and the vectors replace what a run stored before (idempotent), so they go
+  // first; record() then writes what is counted (analyses, escalation, the agent's
+  // aggregates) and the step to analyzed in one transaction, only while the call is still
+  // analyzing: a failure before its commit leaves the call analyzing for the retry, and a
+  // second run of the same analysis counts nothing.
   if (auto st = d_.transcripts.put_redaction(t, *redaction); !st) return std::unexpected(st.error());
   if (llm_ && llm_->embeddings != nullptr && !llm_out.embeddings.empty()) {
     if (auto st = llm_->embeddings->replace(t, call_id, llm_out.embeddings); !st) return std::unexpected(st.error());
   }
-
-  auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed);
-  if (!moved) return std::unexpected(moved.error());
-  if (*moved) publish_status(t, call_id, storage::CallStatus::kAnalyzed, storage::CallStatus::kAnalyzing);
+  auto recorded = d_.analyses.record(t, call_id, result);
+  if (!recorded) return std::unexpected(recorded.error());
+  if (!recorded->recorded) {
+    // Another run finished the call (it sends the notice), or it failed or went back to
+    // pending meanwhile: nothing was written.
+    sc.record(storage::EventOutcome::kSkipped,
+              fmt::format("call is {}, no longer analyzing: nothing recorded", storage::status_name(recorded->status)));
+    return queue::Outcome{queue::Done{}};
+  }
+  publish_status(t, call_id, storage::CallStatus::kAnalyzed, storage::CallStatus::kAnalyzing);
   duration_->Add({}, Metrics::latency_buckets())
       .Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
   analyzed_->Add({}).Increment();

@@ -305,6 +305,81 @@ Result<UpsertOutcome> MySqlCallRepository::insert_if_absent(const TenantId& t, c
   return UpsertOutcome{static_cast<Id>(r->insert_id), r->affected_rows == 1};
 }
 
+namespace {
+
+// A pushed call's parts, written inside insert_pushed's transaction.
+Status insert_pushed_transcript(Connection& c, const TenantId& t, Id id, const Transcript& tr) {
+  std::optional<std::string> english;
+  if (!tr.english_segments_json.empty()) english = tr.english_segments_json;
+  auto r = c.execute(
+      "INSERT INTO transcripts (call_id, bid, segments, full_text, provider, language, language_source, "
+      "english_segments, english_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {id, t.bid(), tr.segments_json, tr.full_text, tr.provider, tr.language, tr.language_source, english,
+       tr.english_source});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+// The note, unless the call already has this very note from a push (an interrupted one).
+Status insert_pushed_note(Connection& c, const TenantId& t, Id id, const std::string& body) {
+  if (body.empty()) return {};
+  auto r = c.execute(
+      "INSERT INTO call_notes (bid, call_id, author_user_id, body) SELECT ?, ?, NULL, ? FROM DUAL "
+      "WHERE NOT EXISTS (SELECT 1 FROM call_notes WHERE bid = ? AND call_id = ? AND author_user_id IS NULL "
+      "AND body = ?)",
+      {t.bid(), id, body, t.bid(), id, body});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+}  // namespace
+
+Result<PushedOutcome> MySqlCallRepository::insert_pushed(const TenantId& t, const PushedCall& in) {
+  return db_.transaction<PushedOutcome>([&](Connection& c) -> Result<PushedOutcome> {
+    std::vector<Value> p;
+    p.reserve(15);
+    append_call_params(p, t, in.call);
+    auto r = c.execute(std::string(kUpsertHead) + std::string(kUpsertRow) +
+                           " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), sync_count = sync_count + 1",
+                       p);
+    if (!r) return std::unexpected(r.error());
+    PushedOutcome out{.id = static_cast<Id>(r->insert_id), .created = r->affected_rows == 1, .completed = false};
+    std::int64_t attempts = 1;  // pending -> transcribing counts one
+    if (!out.created) {
+      if (!in.transcript) return out;
+      // Only a text call that an interrupted push left before `transcribed` is completed;
+      // the call row is locked (the upsert above holds it) until the commit.
+      auto cur = c.execute("SELECT status, audio_uri FROM call_records WHERE id = ? AND bid = ? FOR UPDATE",
+                           {out.id, t.bid()});
+      if (!cur) return std::unexpected(cur.error());
+      if (cur->rows.empty()) return not_found("call", out.id);
+      const auto status = status_from_name(cur->rows[0][0].as_string());
+      if (!cur->rows[0][1].as_string().empty() ||
+          (status != CallStatus::kPending && status != CallStatus::kTranscribing)) {
+        return out;
+      }
+      if (status == CallStatus::kTranscribing) attempts = 0;
+      auto has = c.execute("SELECT 1 FROM transcripts WHERE call_id = ? AND bid = ? FOR UPDATE", {out.id, t.bid()});
+      if (!has) return std::unexpected(has.error());
+      if (has->rows.empty()) {
+        if (auto st = insert_pushed_transcript(c, t, out.id, *in.transcript); !st) return std::unexpected(st.error());
+      }
+      out.completed = true;
+    } else if (in.transcript) {
+      if (auto st = insert_pushed_transcript(c, t, out.id, *in.transcript); !st) return std::unexpected(st.error());
+    }
+    if (auto st = insert_pushed_note(c, t, out.id, in.note); !st) return std::unexpected(st.error());
+    if (in.transcript) {
+      auto step = c.execute(
+          "UPDATE call_records SET status = 'transcribed', status_changed_at = CURRENT_TIMESTAMP(3), "
+          "attempts = attempts + ? WHERE id = ? AND bid = ?",
+          {attempts, out.id, t.bid()});
+      if (!step) return std::unexpected(step.error());
+    }
+    return out;
+  });
+}
+
 Status MySqlCallRepository::upsert_batch(const TenantId& t, std::span<const CallInput> in) {
   constexpr std::size_t kChunk = 1000;
   if (in.empty()) return {};

@@ -346,15 +346,20 @@ Result<CallMetrics> MySqlMetricsRepository::get(const TenantId& t, Id call_id) {
 
 // ---- analyses and agent aggregates -------------------------------------------------------
 
-Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, const CallAnalysisResult& res) {
-  return db_.transaction<bool>([&](Connection& c) -> Result<bool> {
+Result<RecordOutcome> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, const CallAnalysisResult& res) {
+  return db_.transaction<RecordOutcome>([&](Connection& c) -> Result<RecordOutcome> {
     // Lock order everywhere: call row, then agent row.
     auto call = c.execute(
-        "SELECT human_agent_id, aggregated, agent_talk_ratio, customer_sentiment "
+        "SELECT human_agent_id, aggregated, agent_talk_ratio, customer_sentiment, status "
         "FROM call_records WHERE id = ? AND bid = ? FOR UPDATE",
         {call_id, t.bid()});
     if (!call) return std::unexpected(call.error());
     if (call->rows.empty()) return not_found("call", call_id);
+    // Only a call being analysed takes a result: a second run of the same analysis (a
+    // redelivered message, a worker that lost its lease) finds it analyzed and writes nothing.
+    if (const auto status = status_from_name(call->rows[0][4].as_string()); status != CallStatus::kAnalyzing) {
+      return RecordOutcome{.recorded = false, .aggregated = false, .status = status.value_or(CallStatus::kFailed)};
+    }
     const auto agent_id = call->rows[0][0].opt_int();
     const bool already = call->rows[0][1].as_int() != 0;
     const auto talk_ratio = call->rows[0][2].opt_double();
@@ -401,7 +406,19 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, cons
                          {t.bid(), call_id, *res.escalation_reason, to_name(kSeverity, res.escalation_severity)});
       if (!r) return std::unexpected(r.error());
     }
-    if (!agent_row) return false;  // no agent, nothing new to count, or the agent is gone
+    // Last, in the same transaction: the step that says all of the above happened.
+    auto step = [&]() -> Status {
+      auto r = c.execute(
+          "UPDATE call_records SET status = 'analyzed', status_changed_at = CURRENT_TIMESTAMP(3) "
+          "WHERE id = ? AND bid = ? AND status = 'analyzing'",
+          {call_id, t.bid()});
+      if (!r) return std::unexpected(r.error());
+      return {};
+    };
+    if (!agent_row) {  // no agent, nothing new to count, or the agent is gone
+      if (auto st = step(); !st) return std::unexpected(st.error());
+      return RecordOutcome{.recorded = true, .aggregated = false, .status = CallStatus::kAnalyzed};
+    }
     const Row& a = *agent_row;
     std::int64_t total = a[0].as_int();
     double tr_sum = a[1].as_double();
@@ -437,7 +454,8 @@ Result<bool> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, cons
       auto mark = c.execute("UPDATE call_records SET aggregated = 1 WHERE id = ? AND bid = ?", {call_id, t.bid()});
       if (!mark) return std::unexpected(mark.error());
     }
-    return aggregate;
+    if (auto st = step(); !st) return std::unexpected(st.error());
+    return RecordOutcome{.recorded = true, .aggregated = aggregate, .status = CallStatus::kAnalyzed};
   });
 }
 

@@ -230,22 +230,26 @@ Result<SyncReport> FeedSync::run_feed(const storage::TenantId& t, const storage:
         } else {
           ++rep.updated;
         }
-        if (status == "pending") {
+        // A feed call is text: it is created pending and completed here, its transcript and
+        // the step to transcribed in one transaction (a call an interrupted run left pending
+        // or transcribing is completed the same way).
+        if (status == "pending" || status == "transcribing") {
+          storage::PushedCall push;
+          push.call = calls[i];
           storage::Transcript tr;
-          tr.call_id = id;
           tr.segments_json = segments[i];
           tr.full_text = texts[i];
           tr.provider = "feed";
           tr.language = config.language;
-          if (auto st = d_.transcripts.put(t, tr); !st) return fail(st.error());
-          auto moved = d_.calls.advance(t, id, storage::CallStatus::kPending, storage::CallStatus::kTranscribing);
-          if (!moved) return fail(moved.error());
-          auto done = d_.calls.advance(t, id, storage::CallStatus::kTranscribing, storage::CallStatus::kTranscribed);
+          push.transcript = std::move(tr);
+          auto done = d_.calls.insert_pushed(t, push);
           if (!done) return fail(done.error());
-          status = "transcribed";
-          if (d_.live) {
-            d_.live->publish(t.bid(), "call.status",
-                             Json{{"call_id", id}, {"status", "transcribed"}, {"previous", "pending"}});
+          if (done->completed) {
+            if (d_.live) {
+              d_.live->publish(t.bid(), "call.status",
+                               Json{{"call_id", id}, {"status", "transcribed"}, {"previous", status}});
+            }
+            status = "transcribed";
           }
         }
         // A call left transcribed by an interrupted run gets its message now.

@@ -4,7 +4,9 @@
 // runs stay, no longer latest), sets the call's QA score and opens the escalation if any.
 // The human agents' aggregates live in the human-agent fake and are not updated here;
 // record() reports what the MySQL one would (true the first time a call with an agent is
-// recorded). kNotFound for a call that is not the tenant's. Thread-safe.
+// recorded). Like the MySQL one it writes only while the call is analyzing and moves it to
+// analyzed last (not atomically: the fakes share no transaction). kNotFound for a call that is
+// not the tenant's. Thread-safe.
 
 #include <map>
 #include <mutex>
@@ -22,9 +24,13 @@ class FakeAnalysisRepository final : public storage::AnalysisRepository {
   FakeAnalysisRepository(FakeCallRepository& calls, FakeEscalationRepository& escalations)
       : calls_(calls), escalations_(escalations) {}
 
-  Result<bool> record(const storage::TenantId& t, storage::Id call_id, const storage::CallAnalysisResult& r) override {
+  Result<storage::RecordOutcome> record(const storage::TenantId& t, storage::Id call_id,
+                                        const storage::CallAnalysisResult& r) override {
     auto call = calls_.get(t, call_id);
     if (!call) return std::unexpected(call.error());
+    if (call->status != storage::CallStatus::kAnalyzing) {
+      return storage::RecordOutcome{.recorded = false, .aggregated = false, .status = call->status};
+    }
     {
       std::lock_guard lock(mu_);
       for (const auto& in : r.analyses) {
@@ -45,8 +51,14 @@ class FakeAnalysisRepository final : public storage::AnalysisRepository {
       auto e = escalations_.create(t, call_id, *r.escalation_reason, r.escalation_severity);
       if (!e) return std::unexpected(e.error());
     }
-    std::lock_guard lock(mu_);
-    return call->human_agent_id.has_value() && counted_.insert({t.bid(), call_id}).second;
+    bool aggregated = false;
+    {
+      std::lock_guard lock(mu_);
+      aggregated = call->human_agent_id.has_value() && counted_.insert({t.bid(), call_id}).second;
+    }
+    auto moved = calls_.advance(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kAnalyzed);
+    if (!moved) return std::unexpected(moved.error());
+    return storage::RecordOutcome{.recorded = true, .aggregated = aggregated, .status = storage::CallStatus::kAnalyzed};
   }
 
   Result<std::vector<storage::Analysis>> list_for_call(const storage::TenantId& t, storage::Id call_id,

@@ -11,8 +11,13 @@
 //
 // Test hooks (not part of the interface): fail_next(error) makes the next call of any method
 // fail with it; exists() / set_scores() serve the other fakes of tests/fakes/storage.
+// insert_pushed() hands a pushed call's transcript and note to the sinks set with
+// set_pushed_sinks() (the transcript and note fakes, or a test's stand-ins); without them
+// it refuses a transcript or a note (kFailedPrecondition). It is not atomic: a failing sink
+// leaves the call written, so tests of atomicity use MariaDB.
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -51,6 +56,48 @@ class FakeCallRepository final : public storage::CallRepository {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
     return upsert_locked(t, in, false);
+  }
+
+  Result<storage::PushedOutcome> insert_pushed(const storage::TenantId& t, const storage::PushedCall& in) override {
+    if ((in.transcript && !put_transcript_) || (!in.note.empty() && !put_note_)) {
+      return make_error(ErrorCode::kFailedPrecondition, "FakeCallRepository: set_pushed_sinks() first");
+    }
+    storage::PushedOutcome out;
+    std::int64_t attempts = 1;
+    {
+      std::lock_guard lock(mu_);
+      if (auto e = failure_.take()) return std::unexpected(*e);
+      auto up = upsert_locked(t, in.call, false);
+      if (!up) return std::unexpected(up.error());
+      out.id = up->id;
+      out.created = up->created;
+      if (!out.created) {
+        if (!in.transcript) return out;
+        const auto& rec = find(t, out.id)->record;
+        if (!rec.audio_uri.empty() ||
+            (rec.status != storage::CallStatus::kPending && rec.status != storage::CallStatus::kTranscribing)) {
+          return out;
+        }
+        if (rec.status == storage::CallStatus::kTranscribing) attempts = 0;
+        out.completed = true;
+      }
+    }
+    if (in.transcript && (out.created || !has_transcript_(t, out.id))) {
+      auto tr = *in.transcript;
+      tr.call_id = out.id;
+      if (auto st = put_transcript_(t, tr); !st) return std::unexpected(st.error());
+    }
+    if (!in.note.empty()) {
+      if (auto st = put_note_(t, out.id, in.note); !st) return std::unexpected(st.error());
+    }
+    if (in.transcript) {
+      std::lock_guard lock(mu_);
+      if (auto* c = find(t, out.id)) {
+        set_status(*c, storage::CallStatus::kTranscribed);
+        c->record.attempts += attempts;
+      }
+    }
+    return out;
   }
 
   Result<storage::CallRecord> get(const storage::TenantId& t, storage::Id id) override {
@@ -289,6 +336,14 @@ class FakeCallRepository final : public storage::CallRepository {
     std::lock_guard lock(mu_);
     failure_.arm(std::move(e));
   }
+  // Where insert_pushed() writes a pushed call's transcript and note (see the head comment).
+  void set_pushed_sinks(std::function<Status(const storage::TenantId&, const storage::Transcript&)> put_transcript,
+                        std::function<bool(const storage::TenantId&, storage::Id)> has_transcript,
+                        std::function<Status(const storage::TenantId&, storage::Id, const std::string&)> put_note) {
+    put_transcript_ = std::move(put_transcript);
+    has_transcript_ = std::move(has_transcript);
+    put_note_ = std::move(put_note);
+  }
   [[nodiscard]] bool exists(const storage::TenantId& t, storage::Id id) const {
     std::lock_guard lock(mu_);
     auto it = calls_.find(id);
@@ -336,6 +391,10 @@ class FakeCallRepository final : public storage::CallRepository {
   static std::unexpected<Error> not_found(storage::Id id) {
     return std::unexpected(Error(ErrorCode::kNotFound, "call " + std::to_string(id) + " not found"));
   }
+
+  std::function<Status(const storage::TenantId&, const storage::Transcript&)> put_transcript_;
+  std::function<bool(const storage::TenantId&, storage::Id)> has_transcript_;
+  std::function<Status(const storage::TenantId&, storage::Id, const std::string&)> put_note_;
 
   storage::Timestamp now() {
     if (clock_ != nullptr) return storage::to_timestamp(clock_->now());

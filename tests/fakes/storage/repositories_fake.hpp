@@ -36,7 +36,16 @@ namespace earshot::testing {
 
 struct FakeRepositories {
   explicit FakeRepositories(const Clock* clock = nullptr)
-      : calls(clock), escalations(calls, clock), knowledge(clock), chat(clock) {}
+      : calls(clock), escalations(calls, clock), knowledge(clock), chat(clock) {
+    calls.set_pushed_sinks(
+        [this](const storage::TenantId& t, const storage::Transcript& tr) { return transcripts.put(t, tr); },
+        [this](const storage::TenantId& t, storage::Id id) { return transcripts.get(t, id).has_value(); },
+        [this](const storage::TenantId& t, storage::Id id, const std::string& body) -> Status {
+          auto n = notes.create(t, id, std::nullopt, body);
+          if (!n) return std::unexpected(n.error());
+          return {};
+        });
+  }
   FakeRepositories(const FakeRepositories&) = delete;
   FakeRepositories& operator=(const FakeRepositories&) = delete;
 

@@ -3,10 +3,12 @@
 // of every stage, and the control event that tells running workers. Shared by the gateway's
 // admin routes and `earshot business create`.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "earshot/core/clock.hpp"
@@ -22,13 +24,20 @@ class Publisher;
 
 namespace earshot::api {
 
+// What a client is told to wait before retrying when the broker took no work, and how that
+// answer's message starts (the dispatcher lets it out as it is: it names no address).
+inline constexpr std::chrono::seconds kBrokerRetryAfter{5};
+inline constexpr std::string_view kBrokerRefusal = "the message broker did not take the work";
+
 // The broker side of business administration.
 class QueueControl {
  public:
   virtual ~QueueControl() = default;
   // Declares every stage's queues for the business (idempotent).
   [[nodiscard]] virtual Status declare_business(const std::string& bid) = 0;
-  // Publishes and waits for the broker's confirmation.
+  // Publishes and waits for the broker's confirmation. A broker that does not confirm (down,
+  // or no confirmation by the publisher's deadline) is kUnavailable with its reason and
+  // retry_after = kBrokerRetryAfter (the API answers 503 with Retry-After).
   [[nodiscard]] virtual Status publish(std::vector<queue::OutgoingMessage> messages) = 0;
   [[nodiscard]] virtual const queue::TopologySettings& topology() const = 0;
   // Ready messages in a queue; kNotFound when it does not exist.

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "earshot/storage/call_state.hpp"
 #include "earshot/storage/repository_common.hpp"
 
 namespace earshot::storage {
@@ -49,15 +50,28 @@ struct CallAnalysisResult {
   Timestamp at{};  // for the agent's trend entry
 };
 
+// What AnalysisRepository::record did.
+struct RecordOutcome {
+  // True: everything was written and the call moved analyzing -> analyzed. False: the call
+  // was not `analyzing` any more (another run finished it, it failed, it was sent back to
+  // pending) and NOTHING was written.
+  bool recorded = false;
+  bool aggregated = false;                    // the call was added to its human agent's aggregates
+  CallStatus status = CallStatus::kAnalyzed;  // the call's status after the call
+};
+
 class AnalysisRepository {
  public:
   virtual ~AnalysisRepository() = default;
-  // One transaction: stores the analyses (earlier runs of the same agent config stay, no
-  // longer latest), sets the call's QA score, opens the escalation if any, and the first
-  // time for this call adds it to its human agent's aggregates (agent row locked with
-  // SELECT ... FOR UPDATE; trend bounded). Returns whether the aggregates were updated
-  // (false on a re-analysis or for a call without an agent). kNotFound for a foreign call.
-  [[nodiscard]] virtual Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) = 0;
+  // One transaction, only while the call is `analyzing` (call row locked first): stores the
+  // analyses (earlier runs of the same agent config stay, no longer latest), sets the call's
+  // QA score, opens the escalation if any, the first time for this call adds it to its human
+  // agent's aggregates (agent row locked with SELECT ... FOR UPDATE; trend bounded), counts
+  // the escalation for the agent, and last moves the call analyzing -> analyzed. So a failure
+  // anywhere leaves nothing written and the call `analyzing` (a retry records once), and a
+  // second run of the same analysis finds the call `analyzed` and writes nothing
+  // (recorded = false). kNotFound for a foreign call.
+  [[nodiscard]] virtual Result<RecordOutcome> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) = 0;
   [[nodiscard]] virtual Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id,
                                                                     bool latest_only) = 0;
 };

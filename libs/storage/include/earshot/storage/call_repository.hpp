@@ -13,6 +13,7 @@
 #include "earshot/storage/call_state.hpp"
 #include "earshot/storage/cursor.hpp"
 #include "earshot/storage/repository_common.hpp"
+#include "earshot/storage/transcript_repository.hpp"
 
 namespace earshot::storage {
 
@@ -52,6 +53,19 @@ struct CallRecord : CallInput {
 struct UpsertOutcome {
   Id id = 0;
   bool created = false;  // false: the call existed and its fields were updated
+};
+
+// A call pushed to the platform (upload API, telephony callback) with what it brings.
+struct PushedCall {
+  CallInput call;
+  std::string note;                      // an analyst note for the call; empty: none
+  std::optional<Transcript> transcript;  // a pushed transcript (its call_id is ignored)
+};
+
+struct PushedOutcome {
+  Id id = 0;
+  bool created = false;    // this push created the call
+  bool completed = false;  // an existing text call left incomplete was completed (insert_pushed)
 };
 
 struct CallListQuery {
@@ -115,8 +129,8 @@ struct CallSyncState {
   CallStatus status = CallStatus::kPending;
   std::string audio_uri;
   std::string language;
-  // Upserts seen: 1 when created, +1 per later upsert / upsert_batch / insert_if_absent of
-  // the same external id. A call an upsert created is one still at 1 right after it.
+  // Upserts seen: 1 when created, +1 per later upsert / upsert_batch / insert_if_absent /
+  // insert_pushed of the same external id. A call an upsert created is one still at 1 right after it.
   std::int64_t sync_count = 1;
 };
 
@@ -132,6 +146,15 @@ class CallRepository {
   // Creates the call unless (bid, external_id) exists; an existing call is left as it is
   // (only its sync_count grows) and returned with created = false. Pushed uploads use it.
   [[nodiscard]] virtual Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) = 0;
+  // A pushed call in ONE transaction: the call (as insert_if_absent), its note and, with a
+  // transcript, the transcript and the call created straight in `transcribed` (one attempt
+  // counted, as pending -> transcribing -> transcribed counts). A crash or a failed write
+  // leaves nothing. An existing call is left as it is (created = false), except a text call
+  // (no recording) still `pending` or `transcribing`, which only an interrupted push leaves
+  // behind: given a transcript, it is completed the same way in the same transaction (its
+  // transcript written unless it has one, the note unless the call has that note already,
+  // moved to `transcribed`) and `completed` is set.
+  [[nodiscard]] virtual Result<PushedOutcome> insert_pushed(const TenantId& t, const PushedCall& in) = 0;
   [[nodiscard]] virtual Result<CallRecord> get(const TenantId& t, Id id) = 0;
   [[nodiscard]] virtual Result<CallRecord> find_by_external_id(const TenantId& t, std::string_view external_id) = 0;
   // Guarded step along the pipeline (CallStateMachine::can_advance(from, to), else

@@ -113,6 +113,7 @@ class MySqlCallRepository final : public CallRepository, public CallDetailReposi
   Result<UpsertOutcome> upsert(const TenantId& t, const CallInput& in) override;
   Status upsert_batch(const TenantId& t, std::span<const CallInput> in) override;
   Result<UpsertOutcome> insert_if_absent(const TenantId& t, const CallInput& in) override;
+  Result<PushedOutcome> insert_pushed(const TenantId& t, const PushedCall& in) override;
   Result<CallRecord> get(const TenantId& t, Id id) override;
   Result<CallRecord> find_by_external_id(const TenantId& t, std::string_view external_id) override;
   Result<bool> advance(const TenantId& t, Id id, CallStatus from, CallStatus to) override;
@@ -167,7 +168,7 @@ class MySqlMetricsRepository final : public MetricsRepository {
 class MySqlAnalysisRepository final : public AnalysisRepository {
  public:
   explicit MySqlAnalysisRepository(Database& db) : db_(db) {}
-  Result<bool> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) override;
+  Result<RecordOutcome> record(const TenantId& t, Id call_id, const CallAnalysisResult& r) override;
   Result<std::vector<Analysis>> list_for_call(const TenantId& t, Id call_id, bool latest_only) override;
 
  private:
