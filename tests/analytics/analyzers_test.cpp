@@ -356,6 +356,23 @@ TEST(Categories, AFieldOfAnotherJsonTypeIsAClearErrorNotAnException) {
   }
 }
 
+TEST(Scorecards, AnAgentOutputWithoutTheFieldIsNotApplicableWhateverItHolds) {
+  // Found while fuzzing (tests/fuzz/rules.cpp): a field naming an array index beyond size_t
+  // made json::contains() throw out of score_call when the agent's output was an array.
+  auto card = parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a",)"
+                                    R"("field":"/99999999999999999999999","equals":1}}]})");
+  ASSERT_TRUE(card) << card.error().to_string();
+  for (const char* output : {"[1,2]", "[[1]]", "\"text\"", "not json"}) {
+    const auto r = score_call(*card, sample_call(), {}, {{"a", output}});
+    ASSERT_EQ(r.answers.size(), 1u);
+    EXPECT_EQ(r.answers[0].answer, Answer::kNotApplicable) << output;
+  }
+  EXPECT_EQ(score_call(*card, sample_call(), {}, {{"a", R"({"99999999999999999999999":1})"}}).answers[0].answer,
+            Answer::kYes);
+  EXPECT_EQ(score_call(*card, sample_call(), {}, {{"a", R"({"99999999999999999999999":2})"}}).answers[0].answer,
+            Answer::kNo);
+}
+
 TEST(Scorecards, AFieldOfAnotherJsonTypeIsAClearErrorNotAnException) {
   const std::string metric = R"("answer":{"kind":"metric","metric":"m","op":"<","value":1})";
   const std::vector<std::pair<std::string, std::string>> bad = {

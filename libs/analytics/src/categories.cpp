@@ -434,8 +434,16 @@ QaResult score_call(const Scorecard& card, const CallFacts& facts, const std::ma
         auto doc = json::parse(it->second, nullptr, false);
         if (doc.is_discarded()) break;
         const json::json_pointer ptr(q.field);
-        if (!doc.contains(ptr)) break;
-        a.answer = doc.at(ptr) == json::parse(q.equals_json) ? Answer::kYes : Answer::kNo;
+        // The output is the LLM's: contains() throws where the field names an array index
+        // beyond size_t ("/99999999999999999999"). Such a field is absent from this output.
+        const json* found = nullptr;
+        try {
+          if (doc.contains(ptr)) found = &doc.at(ptr);
+        } catch (const json::exception&) {
+          found = nullptr;
+        }
+        if (found == nullptr) break;
+        a.answer = *found == json::parse(q.equals_json) ? Answer::kYes : Answer::kNo;
         break;
       }
     }
