@@ -10,17 +10,17 @@
 #include "earshot/sync/leadsquared.hpp"
 #include "fuzz_http.hpp"
 
-namespace sync = earshot::sync;
+namespace lsq = earshot::sync;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  if (auto page = sync::parse_leads_response(input)) {
+  if (auto page = lsq::parse_leads_response(input)) {
     if (page->record_count && *page->record_count < 0) __builtin_trap();
   }
-  if (auto t = sync::parse_lsq_time(input)) {
+  if (auto t = lsq::parse_lsq_time(input)) {
     // What was read is written back in the same format and reads the same to the second.
-    auto again = sync::parse_lsq_time(sync::format_lsq_time(*t));
+    auto again = lsq::parse_lsq_time(lsq::format_lsq_time(*t));
     if (!again || std::chrono::floor<std::chrono::seconds>(*again) != std::chrono::floor<std::chrono::seconds>(*t)) {
       __builtin_trap();
     }
@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   earshot::testing::FakeClock clock;
   earshot::fuzz::FuzzHttpClient client(clock, earshot::fuzz::replies_of(input), true);
-  sync::CrmConfig crm{.provider = "leadsquared", .base_url = "http://lsq.test", .access_key = "a", .secret_key = "s"};
+  lsq::CrmConfig crm{.provider = "leadsquared", .base_url = "http://lsq.test", .access_key = "a", .secret_key = "s"};
   int status = 0;
-  (void)sync::fetch_leads_page(client, crm, "2026-01-01 00:00:00", 1, &status, clock);
+  (void)lsq::fetch_leads_page(client, crm, "2026-01-01 00:00:00", 1, &status, clock);
   return 0;
 }

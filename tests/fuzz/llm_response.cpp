@@ -36,7 +36,7 @@ std::unique_ptr<llm::ChatProvider> chat_provider(int which, earshot::http::HttpC
     default:
       return std::make_unique<llm::BedrockChatProvider>(
           llm::BedrockConfig{.endpoint = endpoint(),
-                             .credentials = {.access_key_id = "AKID", .secret_access_key = "s"}},
+                             .credentials = {.access_key_id = "AKID", .secret_access_key = "s", .session_token = ""}},
           client, clock);
   }
 }
@@ -54,7 +54,8 @@ std::unique_ptr<llm::EmbeddingProvider> embedder(int which, earshot::http::HttpC
                                                    clock);
     default:
       return std::make_unique<llm::TitanEmbedder>(
-          llm::TitanConfig{.endpoint = endpoint(), .credentials = {.access_key_id = "AKID", .secret_access_key = "s"}},
+          llm::TitanConfig{.endpoint = endpoint(),
+                           .credentials = {.access_key_id = "AKID", .secret_access_key = "s", .session_token = ""}},
           client, clock);
   }
 }
