@@ -20,6 +20,9 @@ PACKAGES=(
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
   amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
+  # the libFuzzer targets (scripts/fuzz.sh): Debian's clang 19 and its runtimes (libFuzzer,
+  # ASan, UBSan)
+  clang-19 libclang-rt-19-dev
   # deployment checks without a Docker daemon (scripts/check-infra.sh); the Kubernetes
   # manifests' test reads the rendered objects with python3-yaml
   docker-compose python3-yaml

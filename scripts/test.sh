@@ -3,10 +3,12 @@
 # builds, runs clang-tidy over the libraries, starts the isolated test services (own ports
 # and data under .local/test/, never the demo's), runs every test with ctest and prints
 # ctest's summary, stops the services it started, then builds and runs the unit tests under
-# AddressSanitizer+UBSan and under ThreadSanitizer (scripts/sanitize.sh).
+# AddressSanitizer+UBSan and under ThreadSanitizer (scripts/sanitize.sh), and last runs each
+# libFuzzer target for a minute (scripts/fuzz.sh).
 #
 #   scripts/test.sh [CTEST_ARGS...]   extra arguments go to the main ctest run
 #   EARSHOT_SANITIZERS="address thread" (default) | "address" | "thread" | "" (none)
+#   EARSHOT_FUZZ_SECONDS=60 (default): seconds per fuzz target; 0 skips fuzzing
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -54,7 +56,26 @@ if [ ${#sanitizers[@]} -gt 0 ]; then
   done
 fi
 
-# One line over every ctest run above (the main run, then each sanitizer build's).
+# Last, the libFuzzer targets (scripts/fuzz.sh): EARSHOT_FUZZ_SECONDS each (default 60, two
+# at a time; 0 skips), each target one test in the summary below.
+fuzz_seconds="${EARSHOT_FUZZ_SECONDS:-60}"
+fuzz_passed=0 fuzz_failed=0
+if [ "$fuzz_seconds" != 0 ]; then
+  mkdir -p build
+  bash scripts/fuzz.sh "$fuzz_seconds" 2>&1 | tee build/fuzz.log || rc=1
+  line=$(grep -E '^fuzz.sh: [0-9]+ passed, [0-9]+ failed' build/fuzz.log | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    echo "test.sh: no summary from scripts/fuzz.sh in build/fuzz.log" >&2
+    rc=1
+    fuzz_failed=1
+  else
+    fuzz_passed=$(sed -E 's/^fuzz.sh: ([0-9]+) passed.*/\1/' <<<"$line")
+    fuzz_failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  fi
+fi
+
+# One line over every ctest run above (the main run, then each sanitizer build's) and the
+# fuzz targets.
 passed=0 failed=0
 for log in "${logs[@]}"; do
   line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" 2>/dev/null | tail -n 1 || true)
@@ -65,6 +86,11 @@ for log in "${logs[@]}"; do
   passed=$((passed + total - fail))
   failed=$((failed + fail))
 done
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "test.sh: build/fuzz.log: $fuzz_passed fuzz targets passed, $fuzz_failed failed (${fuzz_seconds} s each)"
+  passed=$((passed + fuzz_passed))
+  failed=$((failed + fuzz_failed))
+fi
 echo "$passed passed, $failed failed"
 if [ "$rc" -ne 0 ]; then echo "test.sh: FAILED (see above)" >&2; fi
 exit "$rc"

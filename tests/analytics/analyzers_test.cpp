@@ -341,5 +341,60 @@ TEST(Scorecards, WeightedScoreWithNotApplicable) {
       R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a","field":"/a~2","equals":1}}]})"));
 }
 
+TEST(Categories, AFieldOfAnotherJsonTypeIsAClearErrorNotAnException) {
+  // Found by fuzzing (tests/fuzz/rules.cpp): json::value() threw type_error out of the parser.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"([{"type":"transcript","phrases":["x"],"match":7}])", "rules[0].match: must be a string"},
+      {R"([{"type":"sentiment","speaker":"customer","value":1}])", "rules[0].value: must be a string"},
+      {R"([{"type":"sentiment","speaker":"customer","value":null}])", "rules[0].value: must be a string"},
+  };
+  for (const auto& [rules, want] : bad) {
+    auto r = parse_rules(rules);
+    ASSERT_FALSE(r) << rules;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(want), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Scorecards, AnAgentOutputWithoutTheFieldIsNotApplicableWhateverItHolds) {
+  // Found while fuzzing (tests/fuzz/rules.cpp): a field naming an array index beyond size_t
+  // made json::contains() throw out of score_call when the agent's output was an array.
+  auto card = parse_scorecard("qa", R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a",)"
+                                    R"("field":"/99999999999999999999999","equals":1}}]})");
+  ASSERT_TRUE(card) << card.error().to_string();
+  for (const char* output : {"[1,2]", "[[1]]", "\"text\"", "not json"}) {
+    const auto r = score_call(*card, sample_call(), {}, {{"a", output}});
+    ASSERT_EQ(r.answers.size(), 1u);
+    EXPECT_EQ(r.answers[0].answer, Answer::kNotApplicable) << output;
+  }
+  EXPECT_EQ(score_call(*card, sample_call(), {}, {{"a", R"({"99999999999999999999999":1})"}}).answers[0].answer,
+            Answer::kYes);
+  EXPECT_EQ(score_call(*card, sample_call(), {}, {{"a", R"({"99999999999999999999999":2})"}}).answers[0].answer,
+            Answer::kNo);
+}
+
+TEST(Scorecards, AFieldOfAnotherJsonTypeIsAClearErrorNotAnException) {
+  const std::string metric = R"("answer":{"kind":"metric","metric":"m","op":"<","value":1})";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"questions":[{"id":5,"weight":1,)" + metric + "}]}", "questions[0].id: must be a string"},
+      {R"({"questions":[{"id":"x","text":["a"],"weight":1,)" + metric + "}]}", "questions[0].text: must be a string"},
+      {R"({"questions":[{"id":"x","weight":1,"answer":{"kind":true}}]})", "questions[0].answer.kind: must be a string"},
+      {R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"metric","metric":1,"op":"<","value":1}}]})",
+       "questions[0].answer.metric: must be a string"},
+      {R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"metric","metric":"m","op":2,"value":1}}]})",
+       "questions[0].answer.op: must be a string"},
+      {R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":{},"field":"/a","equals":1}}]})",
+       "questions[0].answer.agent: must be a string"},
+      {R"({"questions":[{"id":"x","weight":1,"answer":{"kind":"agent","agent":"a","field":3,"equals":1}}]})",
+       "questions[0].answer.field: must be a string"},
+  };
+  for (const auto& [card, want] : bad) {
+    auto r = parse_scorecard("qa", card);
+    ASSERT_FALSE(r) << card;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(want), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace earshot::analytics

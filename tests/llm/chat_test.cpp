@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -468,6 +470,71 @@ TEST_F(ChatTest, BedrockStreamsTheWholeAnswerAsOnePiece) {
 }
 
 // A Bedrock model id travels as one path segment: ':' (and any reserved byte) percent-encoded.
+// Answers every request with one canned response on the calling thread: what the provider
+// makes of a body, without a server.
+class CannedClient final : public http::HttpClient {
+ public:
+  explicit CannedClient(std::string body) : body_(std::move(body)) {}
+  void send(http::HttpRequest request, http::ResponseCallback done) override {
+    if (request.on_body) request.on_body(200, body_);
+    http::HttpResponse r;
+    r.status = 200;
+    r.body = body_;
+    done(std::move(r));
+  }
+  void post_after(std::chrono::milliseconds /*delay*/, std::function<void()> fn) override { fn(); }
+  [[nodiscard]] bool shutting_down() const override { return false; }
+
+ private:
+  std::string body_;
+};
+
+ChatEndpoint canned_endpoint() {
+  ChatEndpoint ep;
+  ep.base_url = "http://llm.test";
+  ep.model = "m";
+  return ep;
+}
+
+ChatRequest hello() {
+  ChatRequest r;
+  r.messages = {{"user", "hello"}};
+  return r;
+}
+
+TEST(ChatUsage, TokenCountsBeyondIntAreClampedAndNegativeOnesAreZero) {
+  // Found by fuzzing (tests/fuzz/llm_response.cpp): get<int>() of a usage count out of int's
+  // range wrapped (an integer) or was undefined (a float).
+  CannedClient ollama_client(R"({"model":"m","message":{"role":"assistant","content":"hi"},"done":true,)"
+                             R"("prompt_eval_count":1e300,"eval_count":99999999999})");
+  OllamaChatProvider ollama({canned_endpoint(), 0}, ollama_client, SystemClock::instance());
+  auto r = run(ollama, hello());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->input_tokens, std::numeric_limits<int>::max());
+  EXPECT_EQ(r->output_tokens, std::numeric_limits<int>::max());
+
+  CannedClient openai_client(R"({"model":"m","choices":[{"message":{"role":"assistant","content":"hi"},)"
+                             R"("finish_reason":"stop"}],"usage":{"prompt_tokens":-5,"completion_tokens":3.7}})");
+  OpenAiChatProvider openai({canned_endpoint(), "k"}, openai_client, SystemClock::instance());
+  r = run(openai, hello());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->input_tokens, 0);
+  EXPECT_EQ(r->output_tokens, 3);
+}
+
+TEST(ChatOllama, ANonBooleanDoneInAStreamedAnswerReadWholeIsNotTheEnd) {
+  // Found by fuzzing (tests/fuzz/llm_response.cpp): json::value("done", false) threw
+  // type_error out of the HTTP callback.
+  CannedClient client(
+      "{\"message\":{\"content\":\"a\"},\"done\":\"yes\",\"eval_count\":9}\n"
+      "{\"message\":{\"content\":\"b\"},\"done\":true,\"eval_count\":2}\n");
+  OllamaChatProvider p({canned_endpoint(), 0}, client, SystemClock::instance());
+  auto r = run(p, hello());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->text, "ab");
+  EXPECT_EQ(r->output_tokens, 2);
+}
+
 TEST(BedrockModelId, IsPercentEncodedAsOnePathSegment) {
   EXPECT_EQ(encode_model_id("amazon.titan-embed-text-v2:0"), "amazon.titan-embed-text-v2%3A0");
   EXPECT_EQ(encode_model_id("a/b c"), "a%2Fb%20c");

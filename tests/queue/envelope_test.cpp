@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
 #include "earshot/queue/message.hpp"
 #include "earshot/queue/topology.hpp"
 
@@ -95,6 +99,17 @@ TEST(Envelope, PublishStampGivesTheMessagesAge) {
   EXPECT_EQ(message_age(h, published), milliseconds(0));
   h["x-published-at"] = std::string("yesterday");
   EXPECT_FALSE(message_age(h, published));
+}
+
+TEST(Envelope, AStampFarInThePastGivesTheLongestAgeWithoutOverflow) {
+  // Found by fuzzing (tests/fuzz/queue_messages.cpp): now - INT64_MIN overflowed (UBSan).
+  using std::chrono::milliseconds;
+  const auto now = std::chrono::system_clock::time_point(milliseconds(1'800'000'000'000));
+  Headers h;
+  h["x-published-at"] = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(message_age(h, now), milliseconds::max());
+  h["x-published-at"] = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(message_age(h, now), milliseconds(0));
 }
 
 }  // namespace

@@ -201,11 +201,12 @@ TEST(Messages, ParseRefusesNamingTheField) {
                                  "analyze message: $.bid: does not match the pattern");
   expect_refused<NotifyRequest>(R"({"schema_version":1,"bid":"acme","call_id":"1","event":"call.failed","x":1})",
                                 "notify message: $.x: not allowed");
-  expect_refused<BusinessEvent>(R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"yesterday"})",
-                                "control message: $.at: 'yesterday' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
+  expect_refused<BusinessEvent>(
+      R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"yesterday"})",
+      "control message: $.at: 'yesterday' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z of years 1970-2200");
   expect_refused<BusinessEvent>(
       R"({"schema_version":1,"type":"business_enabled","bid":"a","at":"2026-02-30T00:00:00Z"})",
-      "control message: $.at: '2026-02-30T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z");
+      "control message: $.at: '2026-02-30T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z of years 1970-2200");
 
   expect_refused<EmbedRequest>(R"({"schema_version":1,"bid":"acme","kind":"call","id":"1"})",
                                R"(embed message: $.kind: must be one of ["document","reembed"])");

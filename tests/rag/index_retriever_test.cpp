@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "earshot/core/json_ms.hpp"
 #include "earshot/rag/storage_source.hpp"
 #include "earshot/rag/utterances.hpp"
 #include "fakes/fake_clock.hpp"
@@ -378,6 +379,20 @@ TEST_F(RetrieverTest, SimilarCallsExcludeTheCallItselfAndCallsDeletedSince) {
   auto missing = retriever_.similar_calls(tenant("biz"), 999'999, 5, e);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(Utterances, StoredTimesOutOfRangeAreClampedNotOverflowed) {
+  // get<int64_t>() of a float out of range is undefined; times are clamped to 0..kMaxJsonMs.
+  const auto u = parse_utterances(R"([{"speaker":"agent","start_ms":1e300,"end_ms":9e18,"text":"a"},)"
+                                  R"({"speaker":"agent","start_ms":-5,"end_ms":-1e300,"text":"b"},)"
+                                  R"({"speaker":"agent","start_ms":18446744073709551615,"end_ms":2.6,"text":"c"}])");
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[0].start_ms, kMaxJsonMs);
+  EXPECT_EQ(u[0].end_ms, kMaxJsonMs);
+  EXPECT_EQ(u[1].start_ms, 0);
+  EXPECT_EQ(u[1].end_ms, 0);
+  EXPECT_EQ(u[2].start_ms, kMaxJsonMs);
+  EXPECT_EQ(u[2].end_ms, 3);
 }
 
 }  // namespace

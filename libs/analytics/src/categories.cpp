@@ -15,6 +15,15 @@ std::unexpected<Error> bad(const std::string& where, const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", where, what));
 }
 
+// A string field, `fallback` when absent; kInvalidArgument naming it when it holds another JSON
+// type (json::value would throw there).
+Result<std::string> string_field(const json& j, const char* key, const std::string& where, std::string fallback = "") {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (!it->is_string()) return bad(where + "." + key, "must be a string");
+  return it->get<std::string>();
+}
+
 std::vector<std::string> tokens(std::string_view text) {
   std::vector<std::string> out;
   std::string w;
@@ -112,9 +121,10 @@ Result<Rule> parse_rule(const json& j, const std::string& where) {
       if (t.empty() || t.size() > 20) return bad(where + ".phrases", "each phrase needs 1-20 words");
       r.phrases.push_back(std::move(t));
     }
-    const std::string match = j.value("match", "exact");
-    if (match != "exact" && match != "forms") return bad(where + ".match", "must be exact or forms");
-    r.word_forms = match == "forms";
+    auto match = string_field(j, "match", where, "exact");
+    if (!match) return std::unexpected(match.error());
+    if (*match != "exact" && *match != "forms") return bad(where + ".match", "must be exact or forms");
+    r.word_forms = *match == "forms";
     if (r.word_forms) {
       for (auto& p : r.phrases) {
         for (auto& w : p) w = stem(w);
@@ -148,7 +158,9 @@ Result<Rule> parse_rule(const json& j, const std::string& where) {
     if (!sp) return std::unexpected(sp.error());
     if (!j.contains("speaker")) return bad(where + ".speaker", "is required (agent or customer)");
     r.speaker = *sp;
-    r.sentiment = j.value("value", "");
+    auto value = string_field(j, "value", where);
+    if (!value) return std::unexpected(value.error());
+    r.sentiment = std::move(*value);
     if (r.sentiment != "positive" && r.sentiment != "negative" && r.sentiment != "neutral" && r.sentiment != "mixed") {
       return bad(where + ".value", "must be positive, negative, neutral or mixed");
     }
@@ -321,16 +333,23 @@ Result<Scorecard> parse_scorecard(const std::string& name, const std::string& te
     const std::string where = fmt::format("questions[{}]", i);
     if (!q.is_object()) return bad(where, "must be an object");
     QaQuestion out;
-    out.id = q.value("id", "");
+    auto id = string_field(q, "id", where);
+    if (!id) return std::unexpected(id.error());
+    out.id = std::move(*id);
     if (out.id.empty() || out.id.size() > 64) return bad(where + ".id", "must be 1-64 characters");
-    out.text = q.value("text", "");
+    auto text_value = string_field(q, "text", where);
+    if (!text_value) return std::unexpected(text_value.error());
+    out.text = std::move(*text_value);
     if (!q.contains("weight") || !q["weight"].is_number() || q["weight"].get<double>() <= 0) {
       return bad(where + ".weight", "must be a positive number");
     }
     out.weight = q["weight"];
     if (!q.contains("answer") || !q["answer"].is_object()) return bad(where + ".answer", "is required");
     const auto& a = q["answer"];
-    const std::string kind = a.value("kind", "");
+    const std::string answer_where = where + ".answer";
+    auto kind_value = string_field(a, "kind", answer_where);
+    if (!kind_value) return std::unexpected(kind_value.error());
+    const std::string kind = std::move(*kind_value);
     if (kind == "rule") {
       out.kind = QaQuestion::Kind::kRule;
       auto rules = parse_rule_list(a.value("rules", json()), where + ".answer.rules");
@@ -338,8 +357,12 @@ Result<Scorecard> parse_scorecard(const std::string& name, const std::string& te
       out.rules = std::move(*rules);
     } else if (kind == "metric") {
       out.kind = QaQuestion::Kind::kMetric;
-      out.metric = a.value("metric", "");
-      out.op = a.value("op", "");
+      auto metric = string_field(a, "metric", answer_where);
+      if (!metric) return std::unexpected(metric.error());
+      out.metric = std::move(*metric);
+      auto op = string_field(a, "op", answer_where);
+      if (!op) return std::unexpected(op.error());
+      out.op = std::move(*op);
       if (out.metric.empty()) return bad(where + ".answer.metric", "is required");
       if (out.op != "<" && out.op != "<=" && out.op != ">" && out.op != ">=" && out.op != "==" && out.op != "!=") {
         return bad(where + ".answer.op", "must be one of < <= > >= == !=");
@@ -348,8 +371,12 @@ Result<Scorecard> parse_scorecard(const std::string& name, const std::string& te
       out.value = a["value"];
     } else if (kind == "agent") {
       out.kind = QaQuestion::Kind::kAgent;
-      out.agent = a.value("agent", "");
-      out.field = a.value("field", "");
+      auto agent = string_field(a, "agent", answer_where);
+      if (!agent) return std::unexpected(agent.error());
+      out.agent = std::move(*agent);
+      auto field = string_field(a, "field", answer_where);
+      if (!field) return std::unexpected(field.error());
+      out.field = std::move(*field);
       if (out.agent.empty()) return bad(where + ".answer.agent", "is required");
       if (out.field.empty() || out.field[0] != '/')
         return bad(where + ".answer.field", "must be a JSON pointer like /greeting");
@@ -407,8 +434,16 @@ QaResult score_call(const Scorecard& card, const CallFacts& facts, const std::ma
         auto doc = json::parse(it->second, nullptr, false);
         if (doc.is_discarded()) break;
         const json::json_pointer ptr(q.field);
-        if (!doc.contains(ptr)) break;
-        a.answer = doc.at(ptr) == json::parse(q.equals_json) ? Answer::kYes : Answer::kNo;
+        // The output is the LLM's: contains() throws where the field names an array index
+        // beyond size_t ("/99999999999999999999"). Such a field is absent from this output.
+        const json* found = nullptr;
+        try {
+          if (doc.contains(ptr)) found = &doc.at(ptr);
+        } catch (const json::exception&) {
+          found = nullptr;
+        }
+        if (found == nullptr) break;
+        a.answer = *found == json::parse(q.equals_json) ? Answer::kYes : Answer::kNo;
         break;
       }
     }

@@ -7,6 +7,7 @@
 
 #include "earshot/api/audio_link.hpp"
 #include "earshot/api/gateway.hpp"
+#include "earshot/core/json_ms.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/objectstore/object_store.hpp"
 #include "earshot/pipeline/redaction.hpp"
@@ -50,10 +51,7 @@ Result<Reply> export_transcript(const storage::Transcript& tr, const std::string
     auto it = s.find(k);
     return it != s.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  auto seg_ms = [](const Json& s, const char* k) -> std::int64_t {
-    auto it = s.find(k);
-    return it != s.end() && it->is_number() ? it->get<std::int64_t>() : 0;
-  };
+  auto seg_ms = [](const Json& s, const char* k) -> std::int64_t { return json_ms(s, k, 0); };
   Reply r;
   const std::string base = fmt::format("call-{}-transcript", call_id);
   if (format == "json") {

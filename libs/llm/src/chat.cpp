@@ -312,8 +312,8 @@ void BedrockChatProvider::complete(ChatRequest request, ChatCallback done) {
     for (const auto& part : *content) out.text += detail::str_or(part, "text");
     out.stop_reason = detail::str_or(*j, "stopReason");
     if (auto u = j->find("usage"); u != j->end()) {
-      out.input_tokens = detail::int_or(*u, "inputTokens");
-      out.output_tokens = detail::int_or(*u, "outputTokens");
+      out.input_tokens = detail::count_or_zero(*u, "inputTokens");
+      out.output_tokens = detail::count_or_zero(*u, "outputTokens");
     }
     return out;
   };
@@ -346,10 +346,10 @@ Result<ChatResponse> parse_ollama_chat(const http::HttpResponse& r) {
       }
       any = true;
       if (auto m = part.find("message"); m != part.end()) out.text += detail::str_or(*m, "content");
-      if (part.value("done", false)) {
+      if (auto d = part.find("done"); d != part.end() && d->is_boolean() && d->get<bool>()) {
         out.stop_reason = detail::str_or(part, "done_reason");
-        out.input_tokens = detail::int_or(part, "prompt_eval_count");
-        out.output_tokens = detail::int_or(part, "eval_count");
+        out.input_tokens = detail::count_or_zero(part, "prompt_eval_count");
+        out.output_tokens = detail::count_or_zero(part, "eval_count");
         out.model = detail::str_or(part, "model");
       }
     }
@@ -366,8 +366,8 @@ Result<ChatResponse> parse_ollama_chat(const http::HttpResponse& r) {
   out.text = detail::str_or(*m, "content");
   out.model = detail::str_or(j, "model");
   out.stop_reason = detail::str_or(j, "done_reason");
-  out.input_tokens = detail::int_or(j, "prompt_eval_count");
-  out.output_tokens = detail::int_or(j, "eval_count");
+  out.input_tokens = detail::count_or_zero(j, "prompt_eval_count");
+  out.output_tokens = detail::count_or_zero(j, "eval_count");
   return out;
 }
 
@@ -389,8 +389,8 @@ std::string read_ollama_line(std::string_view line, StreamAttempt& a) {
   if (auto d = part.find("done"); d != part.end() && d->is_boolean() && d->get<bool>()) {
     a.complete = true;
     a.out.stop_reason = detail::str_or(part, "done_reason");
-    a.out.input_tokens = detail::int_or(part, "prompt_eval_count");
-    a.out.output_tokens = detail::int_or(part, "eval_count");
+    a.out.input_tokens = detail::count_or_zero(part, "prompt_eval_count");
+    a.out.output_tokens = detail::count_or_zero(part, "eval_count");
   }
   return piece;
 }
@@ -460,8 +460,8 @@ Result<ChatResponse> parse_openai_chat(const http::HttpResponse& r) {
   out.stop_reason = detail::str_or(choice, "finish_reason");
   out.model = detail::str_or(*j, "model");
   if (auto u = j->find("usage"); u != j->end()) {
-    out.input_tokens = detail::int_or(*u, "prompt_tokens");
-    out.output_tokens = detail::int_or(*u, "completion_tokens");
+    out.input_tokens = detail::count_or_zero(*u, "prompt_tokens");
+    out.output_tokens = detail::count_or_zero(*u, "completion_tokens");
   }
   return out;
 }
@@ -490,8 +490,8 @@ std::string read_openai_event(StreamAttempt& a) {
   }
   if (a.out.model.empty()) a.out.model = detail::str_or(chunk, "model");
   if (auto u = chunk.find("usage"); u != chunk.end() && u->is_object()) {
-    a.out.input_tokens = detail::int_or(*u, "prompt_tokens");
-    a.out.output_tokens = detail::int_or(*u, "completion_tokens");
+    a.out.input_tokens = detail::count_or_zero(*u, "prompt_tokens");
+    a.out.output_tokens = detail::count_or_zero(*u, "completion_tokens");
   }
   std::string piece;
   if (auto c = chunk.find("choices"); c != chunk.end() && c->is_array() && !c->empty()) {

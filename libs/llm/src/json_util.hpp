@@ -1,6 +1,9 @@
 #pragma once
 // Helpers shared by the adapters (private).
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -17,11 +20,22 @@ inline std::string str_or(const nlohmann::json& j, const char* key, std::string 
   return it->get<std::string>();
 }
 
-inline int int_or(const nlohmann::json& j, const char* key, int def = 0) {
-  if (!j.is_object()) return def;
+// A count the provider reports (token usage): 0 when absent, not a number, negative or NaN;
+// a count beyond int (a provider's 64-bit counter, 1e300) is INT_MAX. get<int>() would wrap
+// an integer and is undefined for a float out of range.
+inline int count_or_zero(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return 0;
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return def;
-  return it->get<int>();
+  if (it == j.end()) return 0;
+  constexpr auto kMax = std::numeric_limits<int>::max();
+  if (it->is_number_unsigned()) return static_cast<int>(std::min<std::uint64_t>(it->get<std::uint64_t>(), kMax));
+  if (it->is_number_integer()) return static_cast<int>(std::clamp<std::int64_t>(it->get<std::int64_t>(), 0, kMax));
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (!(d > 0)) return 0;
+    return d >= static_cast<double>(kMax) ? kMax : static_cast<int>(d);
+  }
+  return 0;
 }
 
 inline std::string excerpt(std::string_view body) {

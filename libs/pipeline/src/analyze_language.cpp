@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/language.hpp"
+#include "earshot/core/json_ms.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/analyze_stage.hpp"
 #include "earshot/pipeline/builtin_analyzers.hpp"
@@ -26,8 +27,8 @@ std::optional<std::vector<analytics::TranscriptSegment>> parse_english(const std
     if (!s.is_object() || !s.contains("text") || !s["text"].is_string()) return std::nullopt;
     analytics::TranscriptSegment seg;
     seg.role = s.value("speaker", "") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
-    seg.start_ms = s.value("start_ms", std::int64_t{0});
-    seg.end_ms = s.value("end_ms", seg.start_ms);
+    seg.start_ms = json_ms(s, "start_ms", 0);
+    seg.end_ms = json_ms(s, "end_ms", seg.start_ms);
     seg.text = s["text"].get<std::string>();
     out.push_back(std::move(seg));
   }

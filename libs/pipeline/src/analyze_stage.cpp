@@ -9,6 +9,7 @@
 #include "earshot/analytics/pii.hpp"
 #include "earshot/analytics/summary.hpp"
 #include "earshot/analytics/transcript.hpp"
+#include "earshot/core/json_ms.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/pipeline/builtin_analyzers.hpp"
 #include "earshot/pipeline/call_language.hpp"
@@ -40,8 +41,8 @@ Result<std::vector<analytics::TranscriptSegment>> parse_segments(const std::stri
     if (!s.is_object()) continue;
     analytics::TranscriptSegment seg;
     seg.role = s.value("speaker", "") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
-    seg.start_ms = s.value("start_ms", std::int64_t{0});
-    seg.end_ms = s.value("end_ms", seg.start_ms);
+    seg.start_ms = json_ms(s, "start_ms", 0);
+    seg.end_ms = json_ms(s, "end_ms", seg.start_ms);
     seg.text = s.value("text", "");
     out.push_back(std::move(seg));
   }
@@ -192,8 +193,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   facts.segment_sentiment = tl.segment;
   auto sil = json::parse(m.silences_json, nullptr, false);
   if (sil.is_array()) {
-    for (const auto& s : sil)
-      facts.silences.push_back({s.value("start_ms", std::int64_t{0}), s.value("end_ms", std::int64_t{0})});
+    for (const auto& s : sil) facts.silences.push_back({json_ms(s, "start_ms", 0), json_ms(s, "end_ms", 0)});
   }
   facts.agent_interruption_ms = m.agent_interruption_ms;
   facts.customer_interruption_ms = m.customer_interruption_ms;

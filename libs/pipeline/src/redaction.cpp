@@ -7,6 +7,8 @@
 #include <numbers>
 #include <optional>
 
+#include "earshot/core/json_ms.hpp"
+
 namespace earshot::pipeline {
 namespace {
 
@@ -53,8 +55,7 @@ std::int64_t proportional(const TimedSegment& s, std::size_t offset, bool round_
 }
 
 std::int64_t int_field(const json& j, const char* k, std::int64_t fallback) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_number() ? it->get<std::int64_t>() : fallback;
+  return json_ms(j, k, fallback);
 }
 
 std::string str_field(const json& j, const char* k) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <limits>
 #include <random>
 
 namespace earshot::queue {
@@ -67,7 +68,12 @@ std::optional<std::chrono::milliseconds> message_age(const Headers& headers,
   auto at = header_int(headers, header::kPublishedAt);
   if (!at) return std::nullopt;
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - *at));
+  // The stamp is any 64-bit integer a publisher wrote: a stamp far in the past would overflow
+  // the subtraction (the age is then as old as it gets).
+  if (*at >= now_ms) return std::chrono::milliseconds(0);
+  std::int64_t age = 0;
+  if (__builtin_sub_overflow(now_ms, *at, &age)) age = std::numeric_limits<std::int64_t>::max();
+  return std::chrono::milliseconds(age);
 }
 
 namespace {

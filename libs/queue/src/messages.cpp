@@ -56,7 +56,11 @@ constexpr std::pair<BusinessEventType, std::string_view> kEventTypes[] = {
     {BusinessEventType::kDisabled, "business_disabled"},
 };
 
-// "YYYY-MM-DDTHH:MM:SS[.fff]Z", as format_utc writes it.
+// "YYYY-MM-DDTHH:MM:SS[.fff]Z", as format_utc writes it, in years kFirstYear..kLastYear:
+// system_clock counts nanoseconds in 64 bits (years 1678-2261), so a year like 1012 would
+// overflow the conversion.
+constexpr int kFirstYear = 1970;
+constexpr int kLastYear = 2200;
 std::optional<std::chrono::system_clock::time_point> parse_utc(std::string_view s) {
   if (s.size() != 20 && s.size() != 24) return std::nullopt;
   if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s.back() != 'Z') {
@@ -73,7 +77,8 @@ std::optional<std::chrono::system_clock::time_point> parse_utc(std::string_view 
   auto h = number(11, 2), mi = number(14, 2), sec = number(17, 2);
   std::optional<int> ms = 0;
   if (s.size() == 24) ms = s[19] == '.' ? number(20, 3) : std::nullopt;
-  if (!y || !mo || !d || !h || !mi || !sec || !ms || *h > 23 || *mi > 59 || *sec > 59) {
+  if (!y || !mo || !d || !h || !mi || !sec || !ms || *y < kFirstYear || *y > kLastYear || *h > 23 || *mi > 59 ||
+      *sec > 59) {
     return std::nullopt;
   }
   const std::chrono::year_month_day ymd{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
@@ -257,8 +262,10 @@ Result<BusinessEvent> BusinessEvent::parse(std::string_view body) {
   const auto at = (*j)["at"].get<std::string>();
   auto when = parse_utc(at);
   if (!when) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("control message: $.at: '{}' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z", at));
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("control message: $.at: '{}' is not a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z of years {}-{}", at,
+                    kFirstYear, kLastYear));
   }
   e.at = *when;
   return e;

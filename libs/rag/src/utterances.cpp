@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "earshot/core/json_ms.hpp"
 #include "earshot/rag/tokenizer.hpp"
 
 namespace earshot::rag {
@@ -17,10 +18,8 @@ std::vector<Utterance> parse_utterances(std::string_view segments_json) {
     Utterance u;
     const auto speaker = s.find("speaker");
     u.speaker = speaker != s.end() && speaker->is_string() && *speaker == "customer" ? "customer" : "agent";
-    const auto start = s.find("start_ms");
-    u.start_ms = start != s.end() && start->is_number() ? start->get<std::int64_t>() : 0;
-    const auto end = s.find("end_ms");
-    u.end_ms = end != s.end() && end->is_number() ? end->get<std::int64_t>() : u.start_ms;
+    u.start_ms = json_ms(s, "start_ms", 0);
+    u.end_ms = json_ms(s, "end_ms", u.start_ms);
     const auto text = s.find("text");
     if (text != s.end() && text->is_string()) u.text = text->get<std::string>();
     out.push_back(std::move(u));

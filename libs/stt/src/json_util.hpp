@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "earshot/core/error.hpp"
+#include "earshot/core/json_ms.hpp"
 #include "earshot/http/http_client.hpp"
 
 namespace earshot::stt::detail {
@@ -28,8 +29,9 @@ inline double num_or(const nlohmann::json& j, const char* key, double def = 0) {
   return it->get<double>();
 }
 
+// Provider times in seconds; out of range (1e300, negative) clamped by clamp_ms.
 inline std::int64_t seconds_to_ms(double s) {
-  return std::llround(s * 1000.0);
+  return clamp_ms(s * 1000.0);
 }
 
 // A provider answered 2xx with a body we cannot read: not the input's fault, and a retry of a
