@@ -20,6 +20,8 @@ PACKAGES=(
   mariadb-server mariadb-client rabbitmq-server redis-server redis-tools prometheus
   # tools
   amqp-tools curl ca-certificates shellcheck wrk clang-format clang-tidy-19
+  # bench/pipeline's plot of queue depths and throughput (bench/pipeline/plot.gp)
+  gnuplot-nox
   # deployment checks without a Docker daemon (scripts/check-infra.sh); the Kubernetes
   # manifests' test reads the rendered objects with python3-yaml
   docker-compose python3-yaml
