@@ -1,11 +1,11 @@
 // The whole pipeline as one system: the five real binaries (gateway, sync, stt, analyze,
 // notify) as processes against the local MariaDB, RabbitMQ and Redis, with the outside world
 // in a forked child: a fake Deepgram and a fake Ollama answering after a set latency in their
-// real wire formats, and a recording host serving a few cached stereo 8 kHz recordings of 3-8
-// minutes. Calls come in the way a call center's database hands them over: the bench inserts
-// rows at a set rate into each business's source table (a database on the same MariaDB),
-// the sync worker reads them and the stt worker downloads each recording by its URL, so no
-// recording is stored and the disk does not fill at hundreds of megabytes a second.
+// real wire formats. The recordings are a few stereo 8 kHz WAVs of 3-8 minutes, generated
+// once and cached under .local/bench/pipeline/. Calls come in through the gateway's ingest API at a set rate (`POST
+// /api/v1/calls` with an ingest key, the recording named by its object-store URI): each business's few recordings are
+// placed in the object store once and every call points at one of them, so the disk does not fill at hundreds of
+// megabytes a second, while the stt worker still reads, decodes and measures every call's whole recording.
 //
 //   eval "$(scripts/services.sh --instance test env)"
 //   build/bin/pipeline_bench [--rate 28] [--seconds 600] [--businesses 3] [--stt-latency-ms 0]
@@ -18,9 +18,9 @@
 // queue depths over time, p50/p99 from the row's insertion to `notified`, peak RSS per
 // binary, and which stage saturated first (its queue grew for ten samples in a row while
 // calls were fed). Writes <out>/samples.csv and, when gnuplot is installed,
-// <out>/pipeline.png (bench/pipeline/plot.gp). The application data lives in its own
-// database `earshot_pipeline_bench`, the source tables in `earshot_pipeline_src`; both are
-// dropped and created again at every run.
+// <out>/pipeline.png (bench/pipeline/plot.gp). The data lives in its own database
+// `earshot_pipeline_bench`, dropped and created again at every run.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <signal.h>
@@ -31,7 +31,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -66,7 +68,6 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using earshot::bench::need;
 constexpr const char* kDatabase = "earshot_pipeline_bench";
-constexpr const char* kSourceDatabase = "earshot_pipeline_src";
 constexpr const char* kPassword = "pipeline bench password";
 constexpr int kRate = 8000;
 
@@ -153,8 +154,8 @@ std::string make_recording(int minutes, int variant) {
     const std::size_t talk = static_cast<std::size_t>(turn_s(rng)) * kRate;
     for (std::size_t i = 0; i < talk && pos + i < total; ++i) {
       const bool voiced = (i / 800) % 4 != 3;
-      const float env = voiced ? 0.8f * static_cast<float>(std::abs(std::sin(static_cast<double>(i) * 3.1416 / 1600.0)))
-                               : 0.0f;
+      const float env =
+          voiced ? 0.8f * static_cast<float>(std::abs(std::sin(static_cast<double>(i) * 3.1416 / 1600.0))) : 0.0f;
       const float s = std::clamp(noise(rng) * env, -1.0f, 1.0f);
       frames[(pos + i) * 2 + static_cast<std::size_t>(speaker)] = static_cast<std::int16_t>(s * 32000.0f);
     }
@@ -253,12 +254,11 @@ void agent_replies(testing::FakeChatServer& llm) {
 struct WorldPorts {
   int deepgram = 0;
   int ollama = 0;
-  int recordings = 0;
+  char deepgram_key[128] = {};
 };
 
-// Child: the outside world (providers and the call center's recording host), until the
-// parent closes `stop_fd`.
-[[noreturn]] void run_world(const Options& o, const std::vector<std::string>& recs, int port_fd, int stop_fd) {
+// Child: the outside world (the speech and LLM providers), until the parent closes `stop_fd`.
+[[noreturn]] void run_world(const Options& o, int port_fd, int stop_fd) {
   testing::FakeProviderServer::Options fo;
   fo.threads = 256;
   testing::FakeDeepgram deepgram(fo);
@@ -268,25 +268,14 @@ struct WorldPorts {
   deepgram.set_script(conversation());
   ollama.set_latency(std::chrono::milliseconds(o.llm_latency_ms));
   agent_replies(ollama);
-  httplib::Server host;
-  host.new_task_queue = [] { return new httplib::ThreadPool(64); };
-  host.Get(R"(/rec/(\d+)/.*\.wav)", [&recs](const httplib::Request& req, httplib::Response& res) {
-    const auto k = static_cast<std::size_t>(std::stoul(req.matches[1].str()));
-    if (k >= recs.size()) {
-      res.status = 404;
-      return;
-    }
-    res.set_content(recs[k], "audio/wav");
-  });
-  const int host_port = host.bind_to_any_port("127.0.0.1");
-  std::thread serving([&] { host.listen_after_bind(); });
-  const WorldPorts ports{deepgram.port(), ollama.port(), host_port};
+  WorldPorts ports{deepgram.port(), ollama.port()};
+  const std::string key = deepgram.api_key();
+  if (key.size() >= sizeof ports.deepgram_key) _exit(5);
+  std::copy(key.begin(), key.end(), ports.deepgram_key);
   if (write(port_fd, &ports, sizeof ports) != sizeof ports) _exit(4);
   char c = 0;
   while (read(stop_fd, &c, 1) > 0) {
   }
-  host.stop();
-  serving.join();
   deepgram.stop();
   ollama.stop();
   _exit(0);
@@ -316,18 +305,14 @@ long status_kb(pid_t pid, const std::string& key) {
   return -1;
 }
 
-// The pid a services.sh server wrote under ES_SERVICES_DIR (0 when unknown).
-pid_t server_pid(const std::string& server) {
+// The pid scripts/services.sh wrote for a server under ES_SERVICES_DIR (0 when unknown):
+// mariadb/mariadb.pid, rabbitmq/rabbit.pid (the broker's VM), redis/redis.pid.
+pid_t server_pid(const std::string& server, const std::string& file) {
   const char* dir = std::getenv("ES_SERVICES_DIR");
   if (dir == nullptr) return 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(
-           std::filesystem::path(dir) / server, std::filesystem::directory_options::skip_permission_denied)) {
-    if (entry.path().extension() != ".pid") continue;
-    std::ifstream in(entry.path());
-    long pid = 0;
-    if (in >> pid && pid > 0) return static_cast<pid_t>(pid);
-  }
-  return 0;
+  std::ifstream in(std::filesystem::path(dir) / server / file);
+  long pid = 0;
+  return in >> pid && pid > 0 ? static_cast<pid_t>(pid) : 0;
 }
 
 class Api {
@@ -385,12 +370,13 @@ int main(int argc, char** argv) {
   // The outside world, forked before this process starts any thread.
   int port_pipe[2];
   int stop_pipe[2];
-  if (pipe(port_pipe) != 0 || pipe(stop_pipe) != 0) return 1;
+  // Close-on-exec: the fleet's binaries must not hold the stop pipe open.
+  if (pipe2(port_pipe, O_CLOEXEC) != 0 || pipe2(stop_pipe, O_CLOEXEC) != 0) return 1;
   const pid_t world = fork();
   if (world == 0) {
     close(port_pipe[0]);
     close(stop_pipe[1]);
-    run_world(o, recs, port_pipe[1], stop_pipe[0]);
+    run_world(o, port_pipe[1], stop_pipe[0]);
   }
   close(port_pipe[1]);
   close(stop_pipe[0]);
@@ -419,16 +405,12 @@ int main(int argc, char** argv) {
   mysql.database.clear();
   {
     storage::Database admin(mysql);
-    for (const char* db : {kDatabase, kSourceDatabase}) {
-      need(admin.execute(fmt::format("DROP DATABASE IF EXISTS {}", db)), "drop database");
-      need(admin.execute(fmt::format("CREATE DATABASE {} CHARACTER SET utf8mb4", db)), "create database");
-    }
+    need(admin.execute(fmt::format("DROP DATABASE IF EXISTS {}", kDatabase)), "drop database");
+    need(admin.execute(fmt::format("CREATE DATABASE {} CHARACTER SET utf8mb4", kDatabase)), "create database");
   }
   mysql.database = kDatabase;
   storage::Database db(mysql);
   need(storage::Migrator(db, storage::embedded_migrations()).migrate(), "migrate");
-  mysql.database = kSourceDatabase;
-  storage::Database src(mysql);
 
   // The fleet.
   const std::string objects = (std::filesystem::temp_directory_path() / fmt::format("earshot-pipeline-{}", getpid()));
@@ -444,9 +426,7 @@ int main(int argc, char** argv) {
             {"EARSHOT_MASTER_KEYS", "k1:" + crypto::Keyring::generate_key_base64()},
             {"EARSHOT_MASTER_KEY_ID", "k1"},
             {"EARSHOT_LOG_LEVEL", "warn"},
-            {"EARSHOT_EGRESS_ALLOW",
-             fmt::format("{}:{},127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}", mysql.host, mysql.port, ports.deepgram,
-                         ports.ollama, ports.recordings)}};
+            {"EARSHOT_EGRESS_ALLOW", fmt::format("127.0.0.1:{},127.0.0.1:{}", ports.deepgram, ports.ollama)}};
   fo.env_by_binary["gateway"] = {{"EARSHOT_JWT_SECRET", std::string(48, 'p')},
                                  {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
                                  {"EARSHOT_OBJECT_STORE_DIR", objects}};
@@ -461,8 +441,8 @@ int main(int argc, char** argv) {
   }
   const Api api(fleet.api_port());
 
-  // The businesses: a source table each, read every second with no safety lag; Deepgram for
-  // speech, Ollama for the default agents.
+  // The businesses: Deepgram for speech, Ollama for the default agents, an ingest key, and
+  // their recordings in the object store under their own prefix.
   storage::MySqlUserRepository users(db);
   const std::string root = "root@pipeline.bench";
   need(users.create_platform_admin(root, need(crypto::hash_password(kPassword), "hash")), "platform admin");
@@ -473,51 +453,33 @@ int main(int argc, char** argv) {
   };
   const std::string platform = login(root, "");
   std::vector<std::string> bids;
+  std::vector<std::string> keys;
   for (int b = 0; b < o.businesses; ++b) {
     const std::string bid = fmt::format("bench{}", b);
     bids.push_back(bid);
-    need(src.execute(fmt::format("CREATE TABLE calls_{} (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                                 "call_uuid VARCHAR(64) NOT NULL, agent_id VARCHAR(32) NOT NULL, "
-                                 "phone VARCHAR(32) NOT NULL, started DATETIME(3) NOT NULL, dur INT NOT NULL, "
-                                 "recording VARCHAR(255) NOT NULL, "
-                                 "inserted_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), "
-                                 "KEY ix_time (inserted_at, id))",
-                                 b)),
-         "source table");
     const std::string admin_email = "admin@" + bid + ".bench";
     api.call("POST", "/api/v1/admin/businesses", platform,
              {{"bid", bid}, {"name", "Bench " + bid}, {"admin_email", admin_email}, {"admin_password", kPassword}},
              201);
     const std::string token = login(admin_email, bid);
-    api.call("PUT", "/api/v1/admin/businesses/" + bid + "/pipeline-config", token,
-             {{"stt_provider", "deepgram"},
-              {"stt_options", {{"base_url", fmt::format("http://127.0.0.1:{}", ports.deepgram)}, {"timeout_ms", 60000}}},
-              {"llm_chain", json::array({{{"provider", "ollama"},
-                                          {"model", "llama3"},
-                                          {"base_url", fmt::format("http://127.0.0.1:{}", ports.ollama)},
-                                          {"timeout_ms", 60000}}})},
-              {"source_db",
-               {{"kind", "mariadb"},
-                {"host", mysql.host},
-                {"port", mysql.port},
-                {"database", kSourceDatabase},
-                {"user", mysql_user},
-                {"table", fmt::format("calls_{}", b)},
-                {"every_seconds", 1},
-                {"safety_lag_seconds", 0},
-                {"batch_size", 1000}}},
-              {"column_mapping",
-               {{"external_id", "call_uuid"},
-                {"agent", "agent_id"},
-                {"customer_phone", "phone"},
-                {"started_at", "started"},
-                {"duration", "dur"},
-                {"duration_unit", "s"},
-                {"audio_url", "recording"},
-                {"watermark_time", "inserted_at"},
-                {"watermark_id", "id"}}},
-              {"secrets", {{"stt_api_key", "bench-key"}, {"source_db_password", mysql_password}}}},
-             200);
+    const std::string base = "/api/v1/admin/businesses/" + bid;
+    api.call(
+        "PUT", base + "/pipeline-config", token,
+        {{"stt_provider", "deepgram"},
+         {"stt_options", {{"base_url", fmt::format("http://127.0.0.1:{}", ports.deepgram)}, {"timeout_ms", 60000}}},
+         {"llm_chain", json::array({{{"provider", "ollama"},
+                                     {"model", "llama3"},
+                                     {"base_url", fmt::format("http://127.0.0.1:{}", ports.ollama)},
+                                     {"timeout_ms", 60000}}})},
+         {"secrets", {{"stt_api_key", std::string(ports.deepgram_key)}}}},
+        200);
+    keys.push_back(api.call("POST", base + "/api-keys", token, {{"name", "bench ingest"}, {"scopes", {"ingest"}}}, 201)
+                       .value("secret", ""));
+    std::filesystem::create_directories(std::filesystem::path(objects) / bid / "rec");
+    for (std::size_t k = 0; k < recs.size(); ++k) {
+      std::ofstream(std::filesystem::path(objects) / bid / "rec" / fmt::format("{}.wav", k), std::ios::binary)
+          << recs[k];
+    }
   }
   queue::TopologySettings topo;
   need(topo.resolve(), "topology");
@@ -526,8 +488,9 @@ int main(int argc, char** argv) {
   std::map<std::string, pid_t> pids;
   for (const auto& binary : fleet.binaries()) pids[binary] = fleet.pid(binary);
   pids["world"] = world;
-  for (const char* server : {"mariadb", "rabbitmq", "redis"}) {
-    if (const pid_t p = server_pid(server); p > 0) pids[server] = p;
+  for (const auto& [server, file] : std::vector<std::pair<std::string, std::string>>{
+           {"mariadb", "mariadb.pid"}, {"rabbitmq", "rabbit.pid"}, {"redis", "redis.pid"}}) {
+    if (const pid_t p = server_pid(server, file); p > 0) pids[server] = p;
   }
 
   fmt::print(
@@ -536,40 +499,71 @@ int main(int argc, char** argv) {
       o.rate, o.seconds, o.businesses, o.min_minutes, o.max_minutes, o.stt_latency_ms, o.llm_latency_ms);
   std::fflush(stdout);
 
-  // The feeder: rows into the source tables at the rate, every 100 ms.
+  // The feeder: calls due every 100 ms go to client threads that post them (keep-alive).
   std::atomic<std::int64_t> fed{0};
+  std::atomic<std::int64_t> refused{0};
   std::atomic<bool> feeding{true};
-  std::atomic<double> audio_minutes_fed{0};
+  std::mutex due_mu;
+  std::condition_variable due_cv;
+  std::deque<std::int64_t> due;
+  bool due_closed = false;
   const auto t0 = Steady::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      httplib::Client cli("127.0.0.1", fleet.api_port());
+      cli.set_keep_alive(true);
+      cli.set_read_timeout(60, 0);
+      while (true) {
+        std::int64_t n = 0;
+        {
+          std::unique_lock l(due_mu);
+          due_cv.wait(l, [&] { return due_closed || !due.empty(); });
+          if (due.empty()) return;
+          n = due.front();
+          due.pop_front();
+        }
+        const auto b = static_cast<std::size_t>(n % o.businesses);
+        const auto k = static_cast<std::size_t>(n % static_cast<std::int64_t>(recs.size()));
+        const json body{{"external_id", fmt::format("pb-{}", n)},
+                        {"audio_uri", fmt::format("store://{}/rec/{}.wav", bids[b], k)},
+                        {"started_at", "2026-12-01T09:00:00Z"},
+                        {"duration_ms", static_cast<std::int64_t>(rec_minutes[k] * 60000)},
+                        {"channels", 2},
+                        {"customer_phone", fmt::format("+1512555{:04d}", n % 10000)}};
+        // A refused or unanswered call is sent again (same external id) until accepted.
+        for (int attempt = 0; attempt < 20; ++attempt) {
+          auto res = cli.Post("/api/v1/calls", {{"X-Api-Key", keys[b]}}, body.dump(), "application/json");
+          if (res && (res->status == 202 || res->status == 200)) {
+            ++fed;
+            break;
+          }
+          if (refused++ == 0) {
+            fmt::print(stderr, "pipeline_bench: first refused ingest: {}\n",
+                       res ? fmt::format("{} {}", res->status, res->body) : std::string("no answer"));
+          }
+          std::this_thread::sleep_for(200ms);
+        }
+      }
+    });
+  }
   std::thread feeder([&] {
     std::int64_t n = 0;
     for (int tick = 1; tick <= o.seconds * 10; ++tick) {
       std::this_thread::sleep_until(t0 + tick * 100ms);
-      const auto due = static_cast<std::int64_t>(o.rate * tick / 10.0);
-      std::map<int, std::vector<storage::Value>> rows;
-      double minutes = 0;
-      for (; n < due; ++n) {
-        const int b = static_cast<int>(n % o.businesses);
-        const auto k = static_cast<std::size_t>(n % static_cast<std::int64_t>(recs.size()));
-        const std::string uuid = fmt::format("pb-{}", n);
-        auto& r = rows[b];
-        r.emplace_back(uuid);
-        r.emplace_back(fmt::format("agent-{}", n % 25));
-        r.emplace_back(fmt::format("+1555{:07d}", n % 10000000));
-        r.emplace_back(storage::to_timestamp(std::chrono::system_clock::now()));
-        r.emplace_back(static_cast<std::int64_t>(rec_minutes[k] * 60));
-        r.emplace_back(fmt::format("http://127.0.0.1:{}/rec/{}/{}.wav", ports.recordings, k, uuid));
-        minutes += rec_minutes[k];
+      const auto until = static_cast<std::int64_t>(o.rate * tick / 10.0);
+      {
+        std::lock_guard l(due_mu);
+        for (; n < until; ++n) due.push_back(n);
       }
-      for (auto& [b, values] : rows) {
-        std::string sql =
-            fmt::format("INSERT INTO calls_{} (call_uuid, agent_id, phone, started, dur, recording) VALUES ", b);
-        for (std::size_t i = 0; i < values.size() / 6; ++i) sql += i == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
-        need(src.execute(sql, std::span<const storage::Value>(values)), "insert source rows");
-      }
-      fed = n;
-      audio_minutes_fed = audio_minutes_fed + minutes;
+      due_cv.notify_all();
     }
+    {
+      std::lock_guard l(due_mu);
+      due_closed = true;
+    }
+    due_cv.notify_all();
+    for (auto& c : clients) c.join();
     feeding = false;
   });
 
@@ -607,14 +601,13 @@ int main(int argc, char** argv) {
       }
       s.depth[stage] = depth;
     }
-    auto counts = db.execute(
-        "SELECT status, COUNT(*) FROM call_records WHERE bid LIKE 'bench%' GROUP BY status", {});
+    auto counts = db.execute("SELECT status, COUNT(*) FROM call_records WHERE bid LIKE 'bench%' GROUP BY status", {});
     std::map<std::string, std::int64_t> by_status;
     if (counts) {
       for (const auto& row : counts->rows) by_status[row[0].as_string()] = row[1].as_int();
     }
-    s.past["transcribe"] = by_status["transcribed"] + by_status["analyzing"] + by_status["analyzed"] +
-                           by_status["notified"];
+    s.past["transcribe"] =
+        by_status["transcribed"] + by_status["analyzing"] + by_status["analyzed"] + by_status["notified"];
     s.past["analyze"] = by_status["analyzed"] + by_status["notified"];
     s.past["notify"] = by_status["notified"];
     s.failed = by_status["failed"];
@@ -640,10 +633,11 @@ int main(int argc, char** argv) {
     }
     const bool all_done = !feeding && s.past["notify"] + s.failed >= s.fed;
     if (static_cast<int>(samples.size()) % std::max(1, 10000 / o.sample_ms) == 0 || all_done) {
-      fmt::print("t={:6.1f}s fed {:6} | queued transcribe {:5} analyze {:5} notify {:5} | done {:6} {:6} {:6} | "
-                 "failed {}\n",
-                 s.t, s.fed, s.depth["transcribe"], s.depth["analyze"], s.depth["notify"], s.past["transcribe"],
-                 s.past["analyze"], s.past["notify"], s.failed);
+      fmt::print(
+          "t={:6.1f}s fed {:6} | queued transcribe {:5} analyze {:5} notify {:5} | done {:6} {:6} {:6} | "
+          "failed {}\n",
+          s.t, s.fed, s.depth["transcribe"], s.depth["analyze"], s.depth["notify"], s.past["transcribe"],
+          s.past["analyze"], s.past["notify"], s.failed);
       std::fflush(stdout);
     }
     samples.push_back(std::move(s));
@@ -671,34 +665,44 @@ int main(int argc, char** argv) {
   mean_minutes /= static_cast<double>(rec_minutes.size());
 
   std::vector<double> latencies;
-  for (int k = 0; k < o.businesses; ++k) {
-    auto r = db.execute(fmt::format("SELECT TIMESTAMPDIFF(MICROSECOND, s.inserted_at, c.status_changed_at) "
-                                    "FROM call_records c JOIN {}.calls_{} s ON s.call_uuid = c.external_id "
-                                    "WHERE c.bid = ? AND c.status = 'notified'",
-                                    kSourceDatabase, k),
-                        {bids[static_cast<std::size_t>(k)]});
-    if (!r) continue;
+  if (auto r = db.execute("SELECT TIMESTAMPDIFF(MICROSECOND, created_at, status_changed_at) FROM call_records "
+                          "WHERE bid LIKE 'bench%' AND status = 'notified'",
+                          {});
+      r) {
     for (const auto& row : r->rows) latencies.push_back(static_cast<double>(row[0].as_int()) / 1e6);
   }
 
   fmt::print("\n== pipeline_bench results ==\n");
-  fmt::print("offered: {:.1f} calls/s ({:.0f} audio min/h) for {} s; {} calls fed, {} notified, {} failed, "
-             "{} not finished {:.0f} s after feeding stopped\n",
-             o.rate, o.rate * mean_minutes * 3600, o.seconds, last.fed, last.past.at("notify"), last.failed,
-             last.fed - last.past.at("notify") - last.failed, last.t - feed_s);
+  fmt::print("ingest requests refused or unanswered (then sent again): {}\n", refused.load());
+  fmt::print(
+      "offered: {:.1f} calls/s ({:.0f} audio min/h) for {} s; {} calls fed, {} notified, {} failed, "
+      "{} not finished {:.0f} s after feeding stopped\n",
+      o.rate, o.rate * mean_minutes * 3600, o.seconds, last.fed, last.past.at("notify"), last.failed,
+      last.fed - last.past.at("notify") - last.failed, last.t - feed_s);
   for (const auto& st : stages) {
     const double rate = static_cast<double>(b.past.at(st) - a.past.at(st)) / window;
-    fmt::print("  {:<10} {:6.2f} calls/s over t={:.0f}-{:.0f}s ({:.0f} audio min/h); queue at the end of feeding "
-               "{}, peak {}\n",
-               st, rate, a.t, b.t, rate * mean_minutes * 3600, b.depth.at(st),
-               std::max_element(samples.begin(), samples.end(),
-                                [&](const Sample& x, const Sample& y) { return x.depth.at(st) < y.depth.at(st); })
-                   ->depth.at(st));
+    fmt::print(
+        "  {:<10} {:6.2f} calls/s over t={:.0f}-{:.0f}s ({:.0f} audio min/h); queue at the end of feeding "
+        "{}, peak {}\n",
+        st, rate, a.t, b.t, rate * mean_minutes * 3600, b.depth.at(st),
+        std::max_element(samples.begin(), samples.end(), [&](const Sample& x, const Sample& y) {
+          return x.depth.at(st) < y.depth.at(st);
+        })->depth.at(st));
   }
   const double e2e = static_cast<double>(b.past.at("notify") - a.past.at("notify")) / window;
+  if (last.failed > 0) {
+    if (auto r = db.execute("SELECT failed_stage, failed_reason, COUNT(*) FROM call_records WHERE bid LIKE 'bench%' "
+                            "AND status = 'failed' GROUP BY failed_stage, failed_reason ORDER BY 3 DESC LIMIT 5",
+                            {});
+        r) {
+      for (const auto& row : r->rows) {
+        fmt::print("  FAILED {} calls in {}: {}\n", row[2].as_int(), row[0].as_string(), row[1].as_string());
+      }
+    }
+  }
   fmt::print("end to end: {:.2f} calls/s = {:.0f} audio minutes/hour (mean call {:.1f} min)\n", e2e,
              e2e * mean_minutes * 3600, mean_minutes);
-  fmt::print("ingest (source row) to notified: p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s over {} calls\n",
+  fmt::print("ingest (call created) to notified: p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s over {} calls\n",
              percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0), latencies.size());
   const auto notified = static_cast<double>(std::max<std::int64_t>(1, last.past.at("notify")));
   const Sample& first = samples.front();
@@ -732,5 +736,5 @@ int main(int argc, char** argv) {
   int status = 0;
   waitpid(world, &status, 0);
   std::filesystem::remove_all(objects);
-  return last.past.at("notify") + last.failed >= last.fed && last.failed == 0 ? 0 : 1;
+  return last.fed > 0 && last.past.at("notify") + last.failed >= last.fed && last.failed == 0 ? 0 : 1;
 }
