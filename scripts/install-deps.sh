@@ -23,6 +23,8 @@ PACKAGES=(
   # the libFuzzer targets (scripts/fuzz.sh): Debian's clang 19 and its runtimes (libFuzzer,
   # ASan, UBSan)
   clang-19 libclang-rt-19-dev
+  # bench/pipeline's plot of queue depths and throughput (bench/pipeline/plot.gp)
+  gnuplot-nox
   # deployment checks without a Docker daemon (scripts/check-infra.sh); the Kubernetes
   # manifests' test reads the rendered objects with python3-yaml
   docker-compose python3-yaml

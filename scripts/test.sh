@@ -2,13 +2,16 @@
 # The test command: installs what is missing, checks the format and the library graph,
 # builds, runs clang-tidy over the libraries, starts the isolated test services (own ports
 # and data under .local/test/, never the demo's), runs every test with ctest and prints
-# ctest's summary, stops the services it started, then builds and runs the unit tests under
-# AddressSanitizer+UBSan and under ThreadSanitizer (scripts/sanitize.sh), and last runs each
-# libFuzzer target for a minute (scripts/fuzz.sh).
+# ctest's summary, stops the services it started, runs the chaos suite (label `chaos`) as its
+# own ctest run against the `chaos` services instance, whose servers it restarts, then builds
+# and runs the unit tests under AddressSanitizer+UBSan and under ThreadSanitizer
+# (scripts/sanitize.sh), and last runs each libFuzzer target for a minute (scripts/fuzz.sh).
 #
-#   scripts/test.sh [CTEST_ARGS...]   extra arguments go to the main ctest run
+#   scripts/test.sh [CTEST_ARGS...]   extra arguments go to the main ctest run (and skip the
+#                                     chaos run: they select tests)
 #   EARSHOT_SANITIZERS="address thread" (default) | "address" | "thread" | "" (none)
 #   EARSHOT_FUZZ_SECONDS=60 (default): seconds per fuzz target; 0 skips fuzzing
+#   EARSHOT_CHAOS=0                   skips the chaos run
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -42,13 +45,32 @@ fi
 # Unit tests are hermetic; integration tests use the services above with unique names, so
 # both kinds can run side by side.
 rc=0
-ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" 2>&1 | tee build/ctest-main.log || rc=$?
+ctest --test-dir build --output-on-failure -j2 --timeout 600 -LE chaos "$@" 2>&1 | tee build/ctest-main.log || rc=$?
 cleanup
 started_here=0
 
+# The chaos suite (tests/chaos, about two minutes) on its own: it stops and starts MariaDB,
+# RabbitMQ and Redis, so it gets the `chaos` instance and no other test runs beside it.
+logs=(build/ctest-main.log)
+if [ $# -eq 0 ] && [ "${EARSHOT_CHAOS:-1}" != 0 ]; then
+  chaos_started_here=0
+  if ! bash "$SERVICES" --instance chaos status >/dev/null 2>&1; then chaos_started_here=1; fi
+  chaos_cleanup() {
+    if [ "$chaos_started_here" = 1 ]; then bash "$SERVICES" --instance chaos stop >/dev/null 2>&1 || true; fi
+  }
+  trap 'cleanup; chaos_cleanup' EXIT
+  bash "$SERVICES" --instance chaos start
+  (
+    eval "$(bash "$SERVICES" --instance chaos env)"
+    ctest --test-dir build --output-on-failure -L chaos --timeout 900
+  ) 2>&1 | tee build/ctest-chaos.log || rc=$?
+  chaos_cleanup
+  chaos_started_here=0
+  logs+=(build/ctest-chaos.log)
+fi
+
 # The sanitizer builds run the hermetic unit tests only; any report fails the run.
 read -r -a sanitizers <<<"${EARSHOT_SANITIZERS-address thread}"
-logs=(build/ctest-main.log)
 if [ ${#sanitizers[@]} -gt 0 ]; then
   bash scripts/sanitize.sh "${sanitizers[@]}" || rc=1
   for kind in "${sanitizers[@]}"; do

@@ -438,5 +438,57 @@ TEST_F(DispatcherWithFakes, RetriesEndAfterMaxAttemptsAndASuccessResetsTheStreak
   EXPECT_EQ(deliveries.get_subscription(t, sub)->consecutive_failures, 0);
 }
 
+// A database restart while a claimed batch is being sent: the subscription cannot be read,
+// so nothing is sent. Those attempts are retried but are not the receiver's failures: the
+// subscription is not paused however many there are, and they all go out once the database
+// is back.
+TEST_F(DispatcherWithFakes, PlatformSideFailuresAreRetriedWithoutPausingTheSubscription) {
+  ScriptedHttp http({200});
+  auto s = settings;
+  s.retry_initial = 1s;
+  s.max_attempts = 2;
+  s.pause_after_failures = 3;
+  const auto sub = subscribe({"call.analyzed"});
+  for (int i = 0; i < 8; ++i) enqueue_one(sub, "evt-" + std::to_string(i));
+  deliveries.fail_subscription_reads(Error(ErrorCode::kUnavailable, "Lost connection to server during query"));
+  start(http, s);
+  ASSERT_TRUE(wait_until([&] { return dispatcher->recorded() == 8; }, 5s));
+  EXPECT_TRUE(http.requests().empty()) << "nothing can be sent without the subscription";
+  auto state = *deliveries.get_subscription(t, sub);
+  EXPECT_FALSE(state.paused_at.has_value()) << state.pause_reason;
+  EXPECT_EQ(state.consecutive_failures, 0);
+  const auto now = storage::to_timestamp(clock.now());
+  for (const auto& d : deliveries.deliveries()) {
+    EXPECT_EQ(d.status, DeliveryStatus::kPending);
+    EXPECT_EQ(d.next_attempt_at, now + 1s) << "retried after retry_initial, not backed off";
+    EXPECT_NE(d.last_error.find("Lost connection"), std::string::npos) << d.last_error;
+  }
+  EXPECT_TRUE(live.of("delivery.subscription_paused").empty());
+
+  // A second outage past max_attempts still gives up nothing.
+  ASSERT_TRUE(next_attempt(1s, 16));
+  for (const auto& d : deliveries.deliveries()) EXPECT_EQ(d.status, DeliveryStatus::kPending);
+
+  deliveries.fail_subscription_reads(std::nullopt);
+  ASSERT_TRUE(next_attempt(1s, 24));
+  for (const auto& d : deliveries.deliveries()) EXPECT_EQ(d.status, DeliveryStatus::kDelivered) << d.event_id;
+  EXPECT_EQ(http.requests().size(), 8u);
+  EXPECT_FALSE(deliveries.get_subscription(t, sub)->paused_at.has_value());
+}
+
+// The receiver's own failures still count: the same eight attempts answered 503 pause it.
+TEST_F(DispatcherWithFakes, ReceiverFailuresInOneBatchStillPauseTheSubscription) {
+  ScriptedHttp http({503});
+  auto s = settings;
+  s.pause_after_failures = 3;
+  const auto sub = subscribe({"call.analyzed"});
+  for (int i = 0; i < 8; ++i) enqueue_one(sub, "evt-" + std::to_string(i));
+  start(http, s);
+  ASSERT_TRUE(wait_until([&] { return dispatcher->recorded() == 8; }, 5s));
+  auto state = *deliveries.get_subscription(t, sub);
+  EXPECT_TRUE(state.paused_at.has_value());
+  EXPECT_GE(state.consecutive_failures, 3);
+}
+
 }  // namespace
 }  // namespace earshot::notify

@@ -110,6 +110,7 @@ struct Dispatcher::Impl {
     r.kind = retryable ? AttemptResult::Kind::kRetryable : AttemptResult::Kind::kPermanent;
     r.error = fmt::format("{}: {}", code_name(e.code), e.message);
     r.retry_after = e.retry_after;
+    r.platform_side = true;  // nothing was sent: the receiver is not to blame
     complete(std::move(dl), std::move(r), milliseconds(0));
   }
 
@@ -268,6 +269,19 @@ struct Dispatcher::Impl {
       o.latency = c.latency;
       o.error = c.result.error;
       o.at = now;
+      if (c.result.platform_side) {
+        // Our own trouble (a database restart), not the receiver's: recorded without its
+        // subscription, so it neither adds to nor resets the subscription's failure streak
+        // (the streak is kept per subscription_id; 0 is none).
+        o.subscription_id = 0;
+      }
+      if (c.result.platform_side && c.result.kind == AttemptResult::Kind::kRetryable) {
+        // Tried again soon, whatever the attempt count.
+        o.kind = AttemptKind::kRetry;
+        o.next_attempt_at = now + std::max(s.retry_initial, c.result.retry_after.value_or(milliseconds(0)));
+        outcomes.push_back(std::move(o));
+        continue;
+      }
       switch (c.result.kind) {
         case AttemptResult::Kind::kDelivered:
           o.kind = AttemptKind::kDelivered;
@@ -321,7 +335,7 @@ struct Dispatcher::Impl {
           {"attempt", o.attempt},
           {"response_code", o.response_code ? nlohmann::json(*o.response_code) : nlohmann::json(nullptr)},
           {"latency_ms", o.latency.count()}};
-      if (o.subscription_id) data["subscription_id"] = o.subscription_id;
+      if (dl.subscription_id) data["subscription_id"] = dl.subscription_id;
       if (dl.call_id) data["call_id"] = *dl.call_id;
       if (!o.error.empty()) data["error"] = o.error;
       if (o.next_attempt_at) data["next_attempt_at"] = queue::format_utc(*o.next_attempt_at);

@@ -7,13 +7,16 @@
 // (nothing to seal in memory); a delivery's created_at is the `due` it was enqueued with.
 // Thread-safe.
 //
-// Test hooks: fail_next(error) makes the next method call fail with it; deliveries() and
-// attempts() show every row of every business.
+// Test hooks: fail_next(error) makes the next method call fail with it;
+// fail_subscription_reads(error) makes every get_subscription and signing_secret fail with it
+// until cleared (a database that is down only while a claimed batch is being sent);
+// deliveries() and attempts() show every row of every business.
 
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +56,7 @@ class FakeDeliveryRepository final : public storage::DeliveryRepository {
   Result<storage::WebhookSubscription> get_subscription(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
+    if (sub_reads_failure_) return std::unexpected(*sub_reads_failure_);
     auto* s = find_sub(t.bid(), id);
     if (s == nullptr) return make_error(ErrorCode::kNotFound, "webhook subscription not found");
     return s->sub;
@@ -95,6 +99,7 @@ class FakeDeliveryRepository final : public storage::DeliveryRepository {
   Result<std::string> signing_secret(const storage::TenantId& t, storage::Id id) override {
     std::lock_guard lock(mu_);
     if (auto e = failure_.take()) return std::unexpected(*e);
+    if (sub_reads_failure_) return std::unexpected(*sub_reads_failure_);
     auto* s = find_sub(t.bid(), id);
     if (s == nullptr) return make_error(ErrorCode::kNotFound, "webhook subscription not found");
     return s->secret;
@@ -302,6 +307,10 @@ class FakeDeliveryRepository final : public storage::DeliveryRepository {
   }
 
   // ---- test hooks ----
+  void fail_subscription_reads(std::optional<Error> e) {
+    std::lock_guard lock(mu_);
+    sub_reads_failure_ = std::move(e);
+  }
   void fail_next(Error e) {
     std::lock_guard lock(mu_);
     failure_.arm(std::move(e));
@@ -352,6 +361,7 @@ class FakeDeliveryRepository final : public storage::DeliveryRepository {
   storage::Id next_delivery_ = 0;
   storage::Id next_attempt_ = 0;
   FailNext failure_;
+  std::optional<Error> sub_reads_failure_;
 };
 
 }  // namespace earshot::testing

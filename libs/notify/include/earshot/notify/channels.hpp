@@ -29,6 +29,11 @@ struct AttemptResult {
   std::optional<int> response_code;
   std::optional<std::chrono::milliseconds> retry_after;
   std::string error;  // empty when delivered
+  // Failed on the platform's side before the receiver was asked (our database or keys, e.g.
+  // the subscription could not be read during a database restart): retried after
+  // notify_retry_initial without growing or giving up, and never counted in the
+  // subscription's failure streak, since the receiver did nothing wrong.
+  bool platform_side = false;
 };
 
 // 2xx delivered; 408, 429 and 5xx retryable (with Retry-After); any other status permanent.
