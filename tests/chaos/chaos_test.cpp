@@ -286,7 +286,14 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
   fo.env["EARSHOT_SHUTDOWN_GRACE"] = "2s";
   fo.env["EARSHOT_EGRESS_ALLOW"] = allow;
   fo.env["EARSHOT_LOG_LEVEL"] = "info";
-  for (const char* w : {"sync", "stt", "analyze", "notify"}) fo.env_by_binary[w]["EARSHOT_QUEUE_RETRY_DELAYS"] = "1s";
+  // Retries that outlast a server restart (about 55 s of retrying before a dead letter): a
+  // worker keeps consuming while its database is down, and every message it takes then
+  // fails `unavailable` and spends an attempt (1 s tiers and 5 attempts dead-lettered a
+  // hundred messages over a 5 s MariaDB restart).
+  for (const char* w : {"sync", "stt", "analyze", "notify"}) {
+    fo.env_by_binary[w]["EARSHOT_QUEUE_RETRY_DELAYS"] = "1s,3s,10s";
+    fo.env_by_binary[w]["EARSHOT_QUEUE_MAX_ATTEMPTS"] = "8";
+  }
   fo.env_by_binary["gateway"] = {{"EARSHOT_JWT_SECRET", std::string(40, 'c') + unique_suffix()},
                                  {"EARSHOT_RATE_LIMIT_ENABLED", "false"},
                                  {"EARSHOT_OBJECT_STORE_DIR", objects}};
@@ -296,7 +303,8 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
       std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
   fo.env_by_binary["notify"] = {{"EARSHOT_NOTIFY_LEASE", "10s"},           {"EARSHOT_NOTIFY_POLL_INTERVAL", "100ms"},
                                 {"EARSHOT_NOTIFY_REQUEST_TIMEOUT", "5s"},  {"EARSHOT_NOTIFY_RETRY_INITIAL", "1s"},
-                                {"EARSHOT_NOTIFY_RETRY_MAX_DELAY", "10s"}, {"EARSHOT_QUEUE_RETRY_DELAYS", "1s"}};
+                                {"EARSHOT_NOTIFY_RETRY_MAX_DELAY", "10s"}, {"EARSHOT_QUEUE_RETRY_DELAYS", "1s,3s,10s"},
+                                {"EARSHOT_QUEUE_MAX_ATTEMPTS", "8"}};
   Fleet fleet(fo);
   ASSERT_TRUE(fleet.start()) << fleet.error();
   const Api api(fleet.api_port());
@@ -346,11 +354,18 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
   // --- the fault schedule: kills of every binary, one restart of each server per round ---
   std::vector<Fault> plan;
   std::uniform_real_distribution<double> when(3.0, fault_window_s);
+  auto fault = [&](const char* kind, const std::string& target) {
+    Fault f;
+    f.at_s = when(rng);
+    f.kind = kind;
+    f.target = target;
+    return f;
+  };
   for (const auto& binary : fleet.binaries()) {
-    for (int k = 0; k < kills_per_binary; ++k) plan.push_back(Fault{when(rng), "kill", binary});
+    for (int k = 0; k < kills_per_binary; ++k) plan.push_back(fault("kill", binary));
   }
   for (int round = 0; round < server_rounds; ++round) {
-    for (const char* server : {"rabbitmq", "mariadb", "redis"}) plan.push_back(Fault{when(rng), "restart", server});
+    for (const char* server : {"rabbitmq", "mariadb", "redis"}) plan.push_back(fault("restart", server));
   }
   std::sort(plan.begin(), plan.end(), [](const Fault& a, const Fault& b) { return a.at_s < b.at_s; });
   std::uniform_int_distribution<int> down_ms(0, 1500);
@@ -393,12 +408,25 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
         f.down_s = seconds_between(f.began, f.recovered);
         if (started.exit_code != 0) f.note += "start failed: " + started.output;
         // Every binary answers /readyz 200 within 10 s of the server's return.
+        // Polled together, so each binary's time is its own.
+        for (const auto& binary : fleet.binaries()) f.ready_after_s[binary] = -1;
+        wait_until(
+            [&] {
+              bool all = true;
+              for (auto& [binary, after] : f.ready_after_s) {
+                if (after >= 0) continue;
+                if (fleet.ready(binary)) {
+                  after = seconds_between(f.recovered, Clock::now());
+                } else {
+                  all = false;
+                }
+              }
+              return all;
+            },
+            30s, 100ms);
         std::vector<std::string> late;
-        for (const auto& binary : fleet.binaries()) {
-          const bool ok = wait_until([&] { return fleet.ready(binary); }, 30s, 100ms);
-          const double after = seconds_between(f.recovered, Clock::now());
-          f.ready_after_s[binary] = ok ? after : -1;
-          if (!ok || after > 10.0) late.push_back(fmt::format("{} {:.1f}s", binary, after));
+        for (const auto& [binary, after] : f.ready_after_s) {
+          if (after < 0 || after > 10.0) late.push_back(fmt::format("{} {:.1f}s", binary, after));
         }
         std::string readies;
         for (const auto& [binary, s] : f.ready_after_s) readies += fmt::format(" {} {:.1f}s", binary, s);
@@ -703,11 +731,13 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
           "SELECT id, enabled, consecutive_failures, paused_at, pause_reason FROM webhook_subscriptions WHERE bid = ?",
           {b.bid});
       fmt::print("chaos: {} subscription: {}\n", b.bid, names(subs));
-      auto events = query(
+      auto unfinished = query(
           "SELECT e.call_id, e.stage, e.outcome, e.attempt, e.error FROM processing_events e JOIN call_records c ON "
           "c.bid = e.bid AND c.id = e.call_id WHERE e.bid = ? AND c.status <> 'notified' ORDER BY e.id LIMIT 40",
           {b.bid});
-      if (!events.rows.empty()) fmt::print("chaos: {} events of unfinished calls: {}\n", b.bid, names(events));
+      if (!unfinished.rows.empty()) {
+        fmt::print("chaos: {} events of unfinished calls: {}\n", b.bid, names(unfinished));
+      }
     }
     fmt::print("{}\n", fleet.tails(25));
   }
