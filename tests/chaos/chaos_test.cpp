@@ -727,9 +727,11 @@ TEST_F(ChaosSuite, NothingIsLostOrDoneTwiceThroughKillsAndServerRestarts) {
     const auto& gaps = gap_by_kind[kind];
     report.push_back(fmt::format(
         "fault cost {:<22} next call notified after: mean {:.2f}s, max {:.2f}s; longest wait between notified calls "
-        "until recovered: max {:.2f}s ({} faults)",
+        "until recovered: max {} ({} faults)",
         kind, sum / static_cast<double>(costs.size()), *std::max_element(costs.begin(), costs.end()),
-        gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()), costs.size()));
+        gaps.empty() ? std::string("- (no call notified after it)")
+                     : fmt::format("{:.2f}s", *std::max_element(gaps.begin(), gaps.end())),
+        costs.size()));
   }
   for (const auto& [binary, list] : samples) {
     report.push_back(fmt::format("earshot-{} RSS/open fds: {}", binary, fmt::join(list, ", ")));
