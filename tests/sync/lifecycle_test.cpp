@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "call_steps.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/storage/mysql_delivery_repository.hpp"
@@ -103,7 +104,10 @@ class LifecycleTest : public ::testing::Test {
     storage::CallAnalysisResult a;
     a.analyses.push_back(storage::AnalysisInput{agent_, 1, "{}", "", "", 0, 0, 0});
     a.escalation_reason = "angry";
-    EXPECT_TRUE(r.analyses.record(t, id, a));
+    // record() takes a call being analysed, as the pipeline leaves it.
+    EXPECT_TRUE(earshot::testing::walk_to_analyzing(r.calls, t, id));
+    auto recorded = r.analyses.record(t, id, a);
+    EXPECT_TRUE(recorded && recorded->recorded);
     EXPECT_TRUE(r.notes.create(t, id, std::nullopt, "note"));
     storage::ProcessingEvent e;
     e.call_id = id;
