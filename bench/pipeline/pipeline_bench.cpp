@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "common/bench_common.hpp"
+#include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/keyring.hpp"
@@ -147,44 +148,22 @@ std::string make_recording(int minutes, int variant) {
   std::uniform_int_distribution<int> turn_s(1, 6);
   std::uniform_int_distribution<int> pause_ms(200, 1500);
   const std::size_t total = static_cast<std::size_t>(minutes) * 60 * kRate;
-  std::vector<std::int16_t> frames(total * 2, 0);
+  audio::AudioBuffer call;
+  call.sample_rate = kRate;
+  call.channels.assign(2, std::vector<float>(total, 0.0f));
   std::size_t pos = kRate / 2;
   for (int turn = 0; pos < total; ++turn) {
-    const int speaker = turn % 2;
+    auto& channel = call.channels[static_cast<std::size_t>(turn % 2)];
     const std::size_t talk = static_cast<std::size_t>(turn_s(rng)) * kRate;
     for (std::size_t i = 0; i < talk && pos + i < total; ++i) {
       const bool voiced = (i / 800) % 4 != 3;
       const float env =
           voiced ? 0.8f * static_cast<float>(std::abs(std::sin(static_cast<double>(i) * 3.1416 / 1600.0))) : 0.0f;
-      const float s = std::clamp(noise(rng) * env, -1.0f, 1.0f);
-      frames[(pos + i) * 2 + static_cast<std::size_t>(speaker)] = static_cast<std::int16_t>(s * 32000.0f);
+      channel[pos + i] = std::clamp(noise(rng) * env, -1.0f, 1.0f);
     }
     pos += talk + static_cast<std::size_t>(pause_ms(rng)) * kRate / 1000;
   }
-  std::string out;
-  out.reserve(44 + frames.size() * 2);
-  auto put32 = [&](std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  auto put16 = [&](std::uint16_t v) {
-    out.push_back(static_cast<char>(v & 0xff));
-    out.push_back(static_cast<char>(v >> 8));
-  };
-  const auto data_bytes = static_cast<std::uint32_t>(frames.size() * 2);
-  out += "RIFF";
-  put32(36 + data_bytes);
-  out += "WAVEfmt ";
-  put32(16);
-  put16(1);
-  put16(2);
-  put32(kRate);
-  put32(kRate * 4);
-  put16(4);
-  put16(16);
-  out += "data";
-  put32(data_bytes);
-  for (auto s : frames) put16(static_cast<std::uint16_t>(s));
-  return out;
+  return audio::encode_wav_pcm16(call);
 }
 
 // The recordings, generated once and kept under .local/bench/pipeline/.
