@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -69,6 +70,36 @@ TEST_F(DeepgramTest, PerChannelUsesMultichannelNatively) {
   map_speakers(*t);
   EXPECT_EQ(t->segments[0].speaker, "customer");
   EXPECT_EQ(t->segments[1].speaker, "agent");
+}
+
+// A long call's answer: utterances without their own words take their channel's words in
+// their time range, each word once, in order (the words are looked up, not rescanned and
+// copied per utterance).
+TEST_F(DeepgramTest, EachUtteranceGetsExactlyTheWordsOfItsChannelAndTimeRange) {
+  std::vector<earshot::testing::FakeUtterance> script;
+  for (int i = 0; i < 400; ++i) {
+    const int ch = i % 2;
+    script.push_back({.speaker = ch,
+                      .channel = ch,
+                      .start_s = i * 1.0,
+                      .end_s = i * 1.0 + 0.9,
+                      .text = fmt::format("Utterance {} on channel {}.", i, ch)});
+  }
+  fake.set_script(script);
+  auto made = make_provider(config(), client, SystemClock::instance());
+  ASSERT_TRUE(made);
+  auto job = testing::job_for(testing::make_wav(2, 2.0), 2, 2.0);
+  job.separate_channels = true;
+  auto t = testing::run(**made, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  ASSERT_EQ(t->segments.size(), script.size());
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    const auto& seg = t->segments[i];
+    EXPECT_EQ(seg.speaker, fmt::format("ch{}", script[i].channel)) << i;
+    std::string joined;
+    for (const auto& w : seg.words) joined += (joined.empty() ? "" : " ") + w.text;
+    EXPECT_EQ(joined, script[i].text) << "segment " << i;
+  }
 }
 
 TEST_F(DeepgramTest, BadKeyFailsAtOnceUnauthenticated) {

@@ -192,7 +192,7 @@ std::string Fleet::tails(int lines) const {
     std::size_t at = all.size();
     for (int n = 0; n <= lines && at != std::string::npos && at > 0; ++n) at = all.rfind('\n', at - 1);
     out += fmt::format("---- earshot-{}[{}] (started {} times), last {} lines ----\n{}\n", m->binary, m->index,
-                       m->starts, lines, at == std::string::npos ? all : all.substr(at + 1));
+                       m->starts, lines, at == std::string::npos || all.empty() ? all : all.substr(at + 1));
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "earshot/stt/adapters.hpp"
 #include "json_util.hpp"
@@ -44,14 +46,34 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
   if (results == j.end() || !results->is_object()) {
     return std::unexpected(detail::malformed("deepgram", "no results object"));
   }
-  const json channels = results->value("channels", json::array());
-  if (!channels.is_array()) return std::unexpected(detail::malformed("deepgram", "channels is not an array"));
-  const auto channel_words = [&](std::size_t ch) -> json {
-    if (ch >= channels.size()) return json::array();
-    const auto& alts = channels[ch].value("alternatives", json::array());
-    if (!alts.is_array() || alts.empty()) return json::array();
-    auto words = alts[0].value("words", json::array());
-    return words.is_array() ? words : json::array();
+  if (results->contains("channels") && !(*results)["channels"].is_array()) {
+    return std::unexpected(detail::malformed("deepgram", "channels is not an array"));
+  }
+  // Read by reference: a long call's answer holds thousands of words, and a copy of the
+  // parsed document per utterance made this parse quadratic.
+  const json& channels = detail::array_or_empty(*results, "channels");
+  const auto first_alternative = [&](std::size_t ch) -> const json* {
+    if (ch >= channels.size()) return nullptr;
+    const json& alts = detail::array_or_empty(channels[ch], "alternatives");
+    return alts.empty() ? nullptr : &alts[0];
+  };
+  // Each channel's words, converted once and in time order, for utterances that carry none.
+  std::vector<std::optional<std::vector<Word>>> words_of(channels.size());
+  const auto channel_words = [&](std::size_t ch) -> const std::vector<Word>& {
+    static const std::vector<Word> kNone;
+    if (ch >= channels.size()) return kNone;
+    auto& cached = words_of[ch];
+    if (!cached) {
+      cached.emplace();
+      if (const json* alt = first_alternative(ch)) {
+        const json& words = detail::array_or_empty(*alt, "words");
+        cached->reserve(words.size());
+        for (const auto& w : words) cached->push_back(to_word(w));
+        std::stable_sort(cached->begin(), cached->end(),
+                         [](const Word& a, const Word& b) { return a.start_ms < b.start_ms; });
+      }
+    }
+    return *cached;
   };
 
   Transcript t;
@@ -84,9 +106,11 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
       if (u.contains("words") && u["words"].is_array()) {
         for (const auto& w : u["words"]) s.words.push_back(to_word(w));
       } else {
-        for (const auto& w : channel_words(channel)) {
-          auto word = to_word(w);
-          if (word.start_ms >= s.start_ms - 1 && word.end_ms <= s.end_ms + 1) s.words.push_back(word);
+        const auto& words = channel_words(channel);
+        auto it = std::lower_bound(words.begin(), words.end(), s.start_ms - 1,
+                                   [](const Word& w, std::int64_t at) { return w.start_ms < at; });
+        for (; it != words.end() && it->start_ms <= s.end_ms + 1; ++it) {
+          if (it->end_ms <= s.end_ms + 1) s.words.push_back(*it);
         }
       }
       t.segments.push_back(std::move(s));
@@ -94,13 +118,13 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
   } else {
     // No utterances (not requested by an older proxy, or empty audio): one segment per channel.
     for (std::size_t ch = 0; ch < channels.size(); ++ch) {
-      const auto& alts = channels[ch].value("alternatives", json::array());
-      if (!alts.is_array() || alts.empty()) continue;
+      const json* alt = first_alternative(ch);
+      if (alt == nullptr) continue;
       Segment s;
       s.speaker = multichannel ? fmt::format("ch{}", ch) : "unknown";
-      s.text = detail::trim_text(detail::str_or(alts[0], "transcript"));
-      s.confidence = detail::num_or(alts[0], "confidence");
-      for (const auto& w : channel_words(ch)) s.words.push_back(to_word(w));
+      s.text = detail::trim_text(detail::str_or(*alt, "transcript"));
+      s.confidence = detail::num_or(*alt, "confidence");
+      s.words = channel_words(ch);
       if (!s.words.empty()) {
         s.start_ms = s.words.front().start_ms;
         s.end_ms = s.words.back().end_ms;

@@ -29,6 +29,14 @@ inline double num_or(const nlohmann::json& j, const char* key, double def = 0) {
   return it->get<double>();
 }
 
+// The array at `key` of an object, by reference, or an empty array (never a copy).
+inline const nlohmann::json& array_or_empty(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kEmpty = nlohmann::json::array();
+  if (!j.is_object()) return kEmpty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
 // Provider times in seconds; out of range (1e300, negative) clamped by clamp_ms.
 inline std::int64_t seconds_to_ms(double s) {
   return clamp_ms(s * 1000.0);
