@@ -12,6 +12,7 @@
 #   EARSHOT_SANITIZERS="address thread" (default) | "address" | "thread" | "" (none)
 #   EARSHOT_FUZZ_SECONDS=60 (default): seconds per fuzz target; 0 skips fuzzing
 #   EARSHOT_CHAOS=0                   skips the chaos run
+#   EARSHOT_TEST_JOBS=4 (default)     tests the main ctest run runs at once
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -43,9 +44,11 @@ if build/bin/earshot --help 2>/dev/null | grep -q '^  migrate'; then
 fi
 
 # Unit tests are hermetic; integration tests use the services above with unique names, so
-# both kinds can run side by side.
+# both kinds can run side by side. Most tests wait on services and child processes, so four
+# run at once on two cores (EARSHOT_TEST_JOBS); a `slow` test counts as two of the four.
 rc=0
-ctest --test-dir build --output-on-failure -j2 --timeout 600 -LE chaos "$@" 2>&1 | tee build/ctest-main.log || rc=$?
+ctest --test-dir build --output-on-failure -j"${EARSHOT_TEST_JOBS:-4}" --timeout 600 -LE chaos "$@" 2>&1 |
+  tee build/ctest-main.log || rc=$?
 cleanup
 started_here=0
 

@@ -30,6 +30,7 @@
 #include <set>
 #include <thread>
 
+#include "earshot/audio/wav_writer.hpp"
 #include "earshot/crypto/password.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/stt/fake_providers.hpp"
@@ -64,7 +65,9 @@ std::string stereo_wav(int variant) {
   constexpr int kRate = 8000;
   std::mt19937 rng(static_cast<unsigned>(1000 + variant));
   std::normal_distribution<float> noise(0.0f, 0.15f);
-  std::vector<std::int16_t> frames;
+  audio::AudioBuffer buffer;
+  buffer.sample_rate = kRate;
+  buffer.channels.assign(2, {});
   const int turns = 4 + variant % 3;
   for (int t = 0; t < turns; ++t) {
     const int speaker = t % 2;
@@ -72,35 +75,12 @@ std::string stereo_wav(int variant) {
     for (int i = 0; i < talk + kRate / 2; ++i) {
       const bool voiced = i < talk && (i / 800) % 4 != 3;  // syllable-like gaps
       const float env = voiced ? 0.8f * static_cast<float>(std::abs(std::sin(i * 3.1416 / 1600.0))) : 0.0f;
-      const float s = std::clamp(noise(rng) * env, -1.0f, 1.0f);
-      const auto v = static_cast<std::int16_t>(s * 32000.0f);
-      frames.push_back(speaker == 0 ? v : std::int16_t{0});
-      frames.push_back(speaker == 1 ? v : std::int16_t{0});
+      const float s = std::clamp(noise(rng) * env, -1.0f, 1.0f) * (32000.0f / 32768.0f);
+      buffer.channels[0].push_back(speaker == 0 ? s : 0.0f);
+      buffer.channels[1].push_back(speaker == 1 ? s : 0.0f);
     }
   }
-  std::string out;
-  auto put32 = [&](std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  auto put16 = [&](std::uint16_t v) {
-    out.push_back(static_cast<char>(v & 0xff));
-    out.push_back(static_cast<char>(v >> 8));
-  };
-  const auto data_bytes = static_cast<std::uint32_t>(frames.size() * 2);
-  out += "RIFF";
-  put32(36 + data_bytes);
-  out += "WAVEfmt ";
-  put32(16);
-  put16(1);  // PCM
-  put16(2);
-  put32(kRate);
-  put32(kRate * 4);
-  put16(4);
-  put16(16);
-  out += "data";
-  put32(data_bytes);
-  for (auto s : frames) put16(static_cast<std::uint16_t>(s));
-  return out;
+  return audio::encode_wav_pcm16(buffer);
 }
 
 // Transcript scripts of pushed calls: billing, a complaint asking for a supervisor (an

@@ -359,6 +359,23 @@ TEST_F(AnalyzeStageUnit, BadLlmChainFailsTheAgentsWithTheReasonNotTheCall) {
   EXPECT_TRUE(embeddings.list_for_call(acme, id)->empty());
 }
 
+// Stored segments whose fields have the wrong types (a speaker that is a number, text that
+// is an object) are read as unknown speaker and empty text; the call is analysed, not thrown on.
+TEST_F(AnalyzeStageUnit, StoredSegmentsWithFieldsOfTheWrongTypeAreReadNotThrownOn) {
+  const json segments = json::array({
+      {{"speaker", 7}, {"start_ms", 0}, {"end_ms", 2000}, {"text", {{"not", "text"}}}},
+      {{"speaker", "customer"}, {"start_ms", 2500}, {"end_ms", 4000}, {"text", "I want a refund"}},
+      {{"speaker", nullptr}, {"start_ms", "soon"}, {"end_ms", 5000}, {"text", 12}},
+  });
+  const auto id = transcribed_call(acme, "odd-types", segments);
+  const auto sent = testing::next_messages(stage->handle(testing::analyze_message(acme, id)));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(calls.get(acme, id).value().status, CallStatus::kAnalyzed);
+  const auto m = metrics_repo.get(acme, id);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->customer_talk_ms, 1500);
+}
+
 TEST_F(AnalyzeStageUnit, MissingTranscriptFailsTheCallWithTheReason) {
   auto up = calls.upsert(acme, testing::call_input("no-transcript", storage::to_timestamp(clock.now())));
   ASSERT_TRUE(up);

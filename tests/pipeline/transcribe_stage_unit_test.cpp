@@ -396,5 +396,59 @@ TEST_F(TranscribeStageUnit, ABacklogFinishesCallByCallInTheOrderItStarted) {
   for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
 }
 
+// With one slot at a speech provider, calls waiting for it are let through oldest first
+// (by the order their jobs started), whichever order their database steps reached the
+// provider's queue in (two database threads).
+TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
+  storage::PipelineConfig pc;
+  pc.stt_provider = "deepgram";
+  ASSERT_TRUE(configs.put(acme, pc));
+  TranscribeStageOptions options;
+  options.work_threads = 2;
+  options.db_threads = 2;
+  options.provider_in_flight = 1;
+  auto one_slot = std::make_unique<TranscribeStage>(
+      TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store, transcribers, metrics, clock,
+                          topology, audio::DecodeLimits{}},
+      options);
+  struct Finished {
+    std::mutex mu;
+    std::vector<storage::Id> ids;
+  };
+  auto finished = std::make_shared<Finished>();
+  auto count = [&] {
+    std::lock_guard l(finished->mu);
+    return finished->ids.size();
+  };
+  transcriber->hold();
+  struct Release {
+    earshot::testing::FakeTranscriber& t;
+    ~Release() { t.release_all(); }
+  } release{*transcriber};
+
+  std::vector<storage::Id> ids;
+  for (int i = 0; i < 6; ++i) {
+    const auto name = fmt::format("slot-{}", i);
+    ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
+  }
+  for (const auto id : ids) {
+    one_slot->start(message("acme", id), [finished, id](queue::HandlerResult) {
+      std::lock_guard l(finished->mu);
+      finished->ids.push_back(id);
+    });
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(
+        earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)))
+        << "call " << i << " never reached the provider";
+    transcriber->allow();
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return count() == i + 1; }, std::chrono::seconds(10)))
+        << "call " << i << " did not finish";
+  }
+  std::lock_guard l(finished->mu);
+  EXPECT_EQ(finished->ids, ids);
+  for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+}
+
 }  // namespace
 }  // namespace earshot::pipeline

@@ -467,6 +467,40 @@ TEST_F(CallsTest, AnalysesKeepHistoryAndFlagTheLatest) {
   EXPECT_EQ(calls_.get(t_, id)->qa_score, 0.75);
 }
 
+// One record of several agents (written in three statements): each agent keeps its own
+// latest row; an agent named twice keeps its last result as the latest.
+TEST_F(CallsTest, SeveralAgentsInOneRecordEachKeepTheirOwnLatest) {
+  const Id id = calls_.upsert(t_, call_input("many-agents"))->id;
+  std::vector<Id> cfgs;
+  for (int i = 0; i < 3; ++i) {
+    cfgs.push_back(
+        configs_.create(t_, AgentConfig{0, "agent-" + std::to_string(i), AgentKind::kLlm, "p", "{}", "m", true, 1})
+            .value());
+  }
+  CallAnalysisResult r;
+  for (int i = 0; i < 3; ++i) {
+    r.analyses.push_back(AnalysisInput{cfgs[static_cast<std::size_t>(i)], 1,
+                                       R"({"run":1,"agent":)" + std::to_string(i) + "}", "m", std::string(64, 'a')});
+  }
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, id));
+  ASSERT_TRUE(analyses_.record(t_, id, r).value().recorded);
+  // Re-analysed: agent 0 twice (the second is the latest), agent 1 once, agent 2 not at all.
+  CallAnalysisResult again;
+  again.analyses.push_back(AnalysisInput{cfgs[0], 2, R"({"run":2,"agent":0,"take":1})", "m", std::string(64, 'b')});
+  again.analyses.push_back(AnalysisInput{cfgs[1], 2, R"({"run":2,"agent":1})", "m", std::string(64, 'b')});
+  again.analyses.push_back(AnalysisInput{cfgs[0], 2, R"({"run":2,"agent":0,"take":2})", "m", std::string(64, 'b')});
+  ASSERT_TRUE(earshot::testing::walk_to_analyzing(calls_, t_, id));
+  ASSERT_TRUE(analyses_.record(t_, id, again).value().recorded);
+  EXPECT_EQ(analyses_.list_for_call(t_, id, false)->size(), 6u);
+  std::map<Id, std::vector<std::string>> latest;
+  const auto rows = analyses_.list_for_call(t_, id, true).value();
+  for (const auto& a : rows) latest[a.agent_config_id].push_back(a.output_json);
+  ASSERT_EQ(latest.size(), 3u);
+  EXPECT_EQ(latest[cfgs[0]], std::vector<std::string>{R"({"run":2,"agent":0,"take":2})"});
+  EXPECT_EQ(latest[cfgs[1]], std::vector<std::string>{R"({"run":2,"agent":1})"});
+  EXPECT_EQ(latest[cfgs[2]], std::vector<std::string>{R"({"run":1,"agent":2})"});
+}
+
 TEST_F(CallsTest, DetailReadsTheCallAndEveryPartOfItsViewInOneGo) {
   const Id id = calls_.upsert(t_, call_input("detail"))->id;
   const Id other = calls_.upsert(t_, call_input("detail-other"))->id;

@@ -202,6 +202,11 @@ TEST(LeadSquared, Times) {
   EXPECT_EQ((*iso - *t), 250ms);
   EXPECT_FALSE(parse_lsq_time("21/11/2026"));
   EXPECT_FALSE(parse_lsq_time("2026-02-30 00:00:00"));
+  // Seconds that are not a number, and negative hours or minutes, are refused.
+  EXPECT_FALSE(parse_lsq_time("2026-11-21 09:40:nan"));
+  EXPECT_FALSE(parse_lsq_time("2026-11-21 09:40:inf"));
+  EXPECT_FALSE(parse_lsq_time("2026-11-21 -1:40:05"));
+  EXPECT_FALSE(parse_lsq_time("2026-11-21 09:-4:05"));
 }
 
 TEST(Feed, BothShapesAndMalformedRows) {

@@ -26,7 +26,7 @@ std::optional<std::vector<analytics::TranscriptSegment>> parse_english(const std
   for (const auto& s : j) {
     if (!s.is_object() || !s.contains("text") || !s["text"].is_string()) return std::nullopt;
     analytics::TranscriptSegment seg;
-    seg.role = s.value("speaker", "") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
+    seg.role = json_str(s, "speaker") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
     seg.start_ms = json_ms(s, "start_ms", 0);
     seg.end_ms = json_ms(s, "end_ms", seg.start_ms);
     seg.text = s["text"].get<std::string>();

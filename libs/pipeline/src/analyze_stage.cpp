@@ -40,10 +40,10 @@ Result<std::vector<analytics::TranscriptSegment>> parse_segments(const std::stri
   for (const auto& s : j) {
     if (!s.is_object()) continue;
     analytics::TranscriptSegment seg;
-    seg.role = s.value("speaker", "") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
+    seg.role = json_str(s, "speaker") == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent;
     seg.start_ms = json_ms(s, "start_ms", 0);
     seg.end_ms = json_ms(s, "end_ms", seg.start_ms);
-    seg.text = s.value("text", "");
+    seg.text = json_str(s, "text");
     out.push_back(std::move(seg));
   }
   return out;

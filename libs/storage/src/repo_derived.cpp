@@ -346,6 +346,59 @@ Result<CallMetrics> MySqlMetricsRepository::get(const TenantId& t, Id call_id) {
 
 // ---- analyses and agent aggregates -------------------------------------------------------
 
+namespace {
+
+// A call's new analyses, latest per agent, in three statements whatever their number: the
+// agents checked as the tenant's, their earlier results marked not latest, the rows inserted.
+Status insert_analyses(Connection& c, const TenantId& t, Id call_id, std::span<const AnalysisInput> analyses) {
+  if (analyses.empty()) return {};
+  std::vector<Id> ids;
+  for (const auto& a : analyses) {
+    if (std::find(ids.begin(), ids.end(), a.agent_config_id) == ids.end()) ids.push_back(a.agent_config_id);
+  }
+  std::string marks;
+  for (std::size_t i = 0; i < ids.size(); ++i) marks += i == 0 ? "?" : ", ?";
+  std::vector<Value> p{t.bid()};
+  for (Id id : ids) p.emplace_back(id);
+  auto cfg = c.execute(fmt::format("SELECT id FROM business_agent_config WHERE bid = ? AND id IN ({})", marks), p);
+  if (!cfg) return std::unexpected(cfg.error());
+  if (cfg->rows.size() != ids.size()) {
+    for (Id id : ids) {
+      const bool found =
+          std::any_of(cfg->rows.begin(), cfg->rows.end(), [&](const Row& r) { return r[0].as_int() == id; });
+      if (!found) return not_found("agent config", id);
+    }
+  }
+  p.insert(p.begin() + 1, Value(call_id));
+  auto old =
+      c.execute(fmt::format("UPDATE analyses SET is_latest = 0 WHERE bid = ? AND call_id = ? AND is_latest = 1 AND "
+                            "agent_config_id IN ({})",
+                            marks),
+                p);
+  if (!old) return std::unexpected(old.error());
+  std::string sql =
+      "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, status, error, model, "
+      "prompt_hash, latency_ms, input_tokens, output_tokens, cache_hit, is_latest) VALUES ";
+  std::vector<Value> rows;
+  rows.reserve(analyses.size() * 14);
+  for (std::size_t i = 0; i < analyses.size(); ++i) {
+    const auto& a = analyses[i];
+    // An agent named twice: its last result is the latest.
+    const bool latest = std::none_of(analyses.begin() + static_cast<std::ptrdiff_t>(i) + 1, analyses.end(),
+                                     [&](const AnalysisInput& b) { return b.agent_config_id == a.agent_config_id; });
+    sql += i == 0 ? "" : ", ";
+    sql += "(?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?, ?, ?, ?, ?, ?)";
+    rows.insert(rows.end(), {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json,
+                             a.failed ? "failed" : "ok", a.error, a.model, a.prompt_hash, a.latency_ms, a.input_tokens,
+                             a.output_tokens, a.cache_hit, std::int64_t{latest ? 1 : 0}});
+  }
+  auto ins = c.execute(sql, rows);
+  if (!ins) return std::unexpected(ins.error());
+  return {};
+}
+
+}  // namespace
+
 Result<RecordOutcome> MySqlAnalysisRepository::record(const TenantId& t, Id call_id, const CallAnalysisResult& res) {
   return db_.transaction<RecordOutcome>([&](Connection& c) -> Result<RecordOutcome> {
     // Lock order everywhere: call row, then agent row.
@@ -378,24 +431,7 @@ Result<RecordOutcome> MySqlAnalysisRepository::record(const TenantId& t, Id call
       if (!agent->rows.empty()) agent_row = std::move(agent->rows[0]);
     }
 
-    for (const auto& a : res.analyses) {
-      auto cfg =
-          c.execute("SELECT id FROM business_agent_config WHERE id = ? AND bid = ?", {a.agent_config_id, t.bid()});
-      if (!cfg) return std::unexpected(cfg.error());
-      if (cfg->rows.empty()) return not_found("agent config", a.agent_config_id);
-      auto old = c.execute(
-          "UPDATE analyses SET is_latest = 0 WHERE bid = ? AND call_id = ? AND "
-          "agent_config_id = ? AND is_latest = 1",
-          {t.bid(), call_id, a.agent_config_id});
-      if (!old) return std::unexpected(old.error());
-      auto ins = c.execute(
-          "INSERT INTO analyses (bid, call_id, agent_config_id, agent_version, output, status, "
-          "error, model, prompt_hash, latency_ms, input_tokens, output_tokens, cache_hit, "
-          "is_latest) VALUES (?, ?, ?, ?, ?, ?, LEFT(?, 1024), ?, ?, ?, ?, ?, ?, 1)",
-          {t.bid(), call_id, a.agent_config_id, a.agent_version, a.output_json, a.failed ? "failed" : "ok", a.error,
-           a.model, a.prompt_hash, a.latency_ms, a.input_tokens, a.output_tokens, a.cache_hit});
-      if (!ins) return std::unexpected(ins.error());
-    }
+    if (auto st = insert_analyses(c, t, call_id, res.analyses); !st) return std::unexpected(st.error());
     if (res.qa_score) {
       auto r =
           c.execute("UPDATE call_records SET qa_score = ? WHERE id = ? AND bid = ?", {*res.qa_score, call_id, t.bid()});

@@ -47,7 +47,8 @@ Result<storage::Timestamp> parse_lsq_time(std::string_view text) {
   }
   const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || s < 0 || s >= 61) {
+  // Written so that NaN seconds fail too (every comparison with NaN is false).
+  if (!ymd.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || !(s >= 0 && s < 61)) {
     return make_error(ErrorCode::kInvalidArgument, fmt::format("'{}' is not a valid time", text));
   }
   return storage::Timestamp(std::chrono::sys_days(ymd).time_since_epoch() + std::chrono::hours(h) +

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace earshot {
@@ -38,6 +39,15 @@ inline constexpr std::int64_t kMaxJsonMs = 1'000'000'000'000;
     return v < 0 ? 0 : (v > kMaxJsonMs ? kMaxJsonMs : v);
   }
   return clamp_ms(it->get<double>());
+}
+
+// The string field `key` of object `j`; `fallback` when `j` is not an object or the field is
+// absent or not a string (nlohmann's value() throws on a field of another type).
+[[nodiscard]] inline std::string json_str(const nlohmann::json& j, std::string_view key, std::string fallback = {}) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
 }
 
 }  // namespace earshot
