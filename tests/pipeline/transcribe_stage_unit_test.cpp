@@ -450,5 +450,50 @@ TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
   for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
 }
 
+// audio_in_flight bounds the recordings held at once: with one place and the offline engine
+// held, the other calls wait unread (counted as waiting) until the first one is done.
+TEST_F(TranscribeStageUnit, CallsBeyondTheAudioPlacesWaitUnreadUntilOneIsFree) {
+  storage::PipelineConfig pc;
+  pc.stt_provider = "pocketsphinx";
+  ASSERT_TRUE(configs.put(acme, pc));
+  TranscribeStageOptions options;
+  options.work_threads = 2;
+  options.db_threads = 2;
+  options.audio_in_flight = 1;
+  Metrics own{"transcribe-audio-places-test", "0", "test"};
+  auto one_place =
+      std::make_unique<TranscribeStage>(TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store,
+                                                            transcribers, own, clock, topology, audio::DecodeLimits{}},
+                                        options);
+  auto finished = std::make_shared<std::atomic<int>>(0);
+  transcriber->hold();
+  struct Release {
+    earshot::testing::FakeTranscriber& t;
+    ~Release() { t.release_all(); }
+  } release{*transcriber};
+
+  std::vector<storage::Id> ids;
+  for (int i = 0; i < 3; ++i) {
+    const auto name = fmt::format("place-{}", i);
+    ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
+  }
+  for (const auto id : ids) one_place->start(message("acme", id), [finished](queue::HandlerResult) { ++*finished; });
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] { return own.serialize().find("earshot_stt_audio_waiting 2") != std::string::npos; },
+      std::chrono::seconds(20)))
+      << own.serialize();
+  EXPECT_EQ(store.reads(), 1);
+  EXPECT_EQ(transcriber->asked().size(), 1u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(earshot::testing::wait_until(
+        [&] { return transcriber->asked().size() == static_cast<std::size_t>(i) + 1; }, std::chrono::seconds(20)));
+    EXPECT_EQ(store.reads(), i + 1);  // the next call is still unread
+    transcriber->allow();
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return finished->load() == i + 1; }, std::chrono::seconds(20)))
+        << "call " << i << " did not finish";
+  }
+  for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+}
+
 }  // namespace
 }  // namespace earshot::pipeline

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "earshot/analytics/audio_metrics.hpp"
 #include "earshot/analytics/language.hpp"
@@ -321,6 +322,9 @@ Result<std::shared_ptr<Transcriber>> ProviderTranscriberFactory::for_business(co
 void TranscribeStageSettings::declare(ConfigSpec& spec) {
   spec.add_int("stt_provider_in_flight", &provider_in_flight, 500, 1, 20000,
                "Calls holding one speech provider (sarvam, deepgram, ...) at once; the rest wait.");
+  spec.add_int("stt_audio_in_flight", &audio_in_flight, 4, 1, 1000,
+               "Calls whose recording is read and decoded before their provider has it, at once; the rest "
+               "wait unread (bounds memory when the CPU threads fall behind).");
   spec.add_int("stt_work_threads", &work_threads, 2, 1, 64,
                "CPU threads for decoding, measuring and the offline engine.");
   spec.add_int("stt_db_threads", &db_threads, 8, 1, 256,
@@ -335,6 +339,7 @@ TranscribeStageOptions TranscribeStageSettings::options() const {
   o.work_threads = static_cast<std::size_t>(work_threads);
   o.db_threads = static_cast<std::size_t>(db_threads);
   o.provider_in_flight = static_cast<std::size_t>(provider_in_flight);
+  o.audio_in_flight = static_cast<std::size_t>(audio_in_flight);
   o.config_ttl = config_ttl;
   return o;
 }
@@ -369,8 +374,9 @@ struct TranscribeStage::Job {
   analytics::ChannelMap map;
   analytics::AudioMeasurement measured;
   std::shared_ptr<Transcriber> transcriber;
-  std::string slot;                // the provider whose slot this job holds; empty: none
-  storage::Transcript transcript;  // rows built on a CPU thread, written on a database thread
+  std::string slot;                      // the provider whose slot this job holds; empty: none
+  std::atomic<bool> holds_audio{false};  // holds one of the stage's audio_in_flight places
+  storage::Transcript transcript;        // rows built on a CPU thread, written on a database thread
   storage::CallMetrics call_metrics;
   std::size_t segments = 0;
   bool finished = false;
@@ -392,6 +398,8 @@ struct TranscribeStage::Shared {
   prometheus::Family<prometheus::Counter>* call_audio_seconds;
   prometheus::Family<prometheus::Gauge>* provider_in_flight;
   prometheus::Family<prometheus::Gauge>* provider_waiting;
+  prometheus::Gauge* audio_in_flight_gauge;
+  prometheus::Gauge* audio_waiting_gauge;
 
   struct Lane {
     std::size_t in_flight = 0;
@@ -423,6 +431,11 @@ struct TranscribeStage::Shared {
                                     "the call came with its transcript).");
     provider_in_flight = &m.gauge("earshot_stt_provider_in_flight", "Calls holding a speech provider slot now.");
     provider_waiting = &m.gauge("earshot_stt_provider_waiting", "Calls waiting for a speech provider slot.");
+    audio_in_flight_gauge = &m.gauge("earshot_stt_audio_in_flight",
+                                     "Calls whose recording is read or decoded before their provider has it.")
+                                 .Add({});
+    audio_waiting_gauge =
+        &m.gauge("earshot_stt_audio_waiting", "Calls waiting for a place to read and decode their recording.").Add({});
   }
 
   // Runs `go` once the provider has a free slot: at once on this thread, or later on the
@@ -432,15 +445,25 @@ struct TranscribeStage::Shared {
     {
       std::lock_guard l(lanes_mu);
       auto& lane = lanes[key];
-      if (lane.in_flight >= std::max<std::size_t>(1, opt.provider_in_flight)) {
+      if (lane.in_flight >= capacity(key)) {
         lane.waiting.emplace(order, std::move(go));
-        provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
+        gauge(provider_waiting, key).Set(static_cast<double>(lane.waiting.size()));
         return;
       }
       ++lane.in_flight;
-      provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
+      gauge(provider_in_flight, key).Set(static_cast<double>(lane.in_flight));
     }
     go();
+  }
+
+  // The lane of the audio_in_flight places (no provider is named like it).
+  static constexpr std::string_view kAudioLane = "(audio)";
+  std::size_t capacity(const std::string& key) const {
+    return std::max<std::size_t>(1, key == kAudioLane ? opt.audio_in_flight : opt.provider_in_flight);
+  }
+  prometheus::Gauge& gauge(prometheus::Family<prometheus::Gauge>* provider_family, const std::string& key) {
+    if (key != kAudioLane) return provider_family->Add({{"provider", key}});
+    return provider_family == provider_in_flight ? *audio_in_flight_gauge : *audio_waiting_gauge;
   }
 
   // Frees a slot; the oldest waiter (if any) takes it over and runs on the pool.
@@ -455,10 +478,10 @@ struct TranscribeStage::Shared {
         order = oldest->first;
         next = std::move(oldest->second);
         lane.waiting.erase(oldest);
-        provider_waiting->Add({{"provider", key}}).Set(static_cast<double>(lane.waiting.size()));
+        gauge(provider_waiting, key).Set(static_cast<double>(lane.waiting.size()));
       } else if (lane.in_flight > 0) {
         --lane.in_flight;
-        provider_in_flight->Add({{"provider", key}}).Set(static_cast<double>(lane.in_flight));
+        gauge(provider_in_flight, key).Set(static_cast<double>(lane.in_flight));
       }
     }
     if (next) db.post(std::move(next), order);
@@ -504,11 +527,17 @@ void release_slot(TranscribeStage::Job& j) {
   j.shared->release(key);
 }
 
+// Gives back the job's audio place (once, whichever step gets here first).
+void release_audio(TranscribeStage::Job& j) {
+  if (j.holds_audio.exchange(false)) j.shared->release(std::string(TranscribeStage::Shared::kAudioLane));
+}
+
 void finish(const JobPtr& job, queue::HandlerResult r) {
   auto& j = *job;
   if (j.finished) return;
   j.finished = true;
   release_slot(j);
+  release_audio(j);
   j.audio.reset();
   j.bytes = {};
   auto done = std::move(j.done);
@@ -568,7 +597,7 @@ void fail_later(const JobPtr& job, Error e, bool may_retry = false) {
 }
 
 void step_decode(const JobPtr& job);
-void step_transcribe(const JobPtr& job, const audio::AudioBuffer& audio);
+void step_transcribe(const JobPtr& job);
 void step_measure(const JobPtr& job, Result<stt::Transcript> transcript);
 void step_write(const JobPtr& job);
 
@@ -655,12 +684,19 @@ void step_load(const JobPtr& job) {
       post(job, On::kCpu, step_decode);
     });
   };
+  // Read only with an audio place free: calls beyond audio_in_flight wait unread, oldest first.
+  auto with_audio = [job, fetch = std::move(fetch)]() mutable {
+    job->shared->acquire(std::string(TranscribeStage::Shared::kAudioLane), job->order, [job, fetch = std::move(fetch)] {
+      job->holds_audio = true;
+      fetch();
+    });
+  };
   if (is_remote(j.config.stt_provider)) {
     // Wait for a provider slot before holding any audio.
     j.slot = j.config.stt_provider;
-    s.acquire(j.slot, j.order, std::move(fetch));
+    s.acquire(j.slot, j.order, std::move(with_audio));
   } else {
-    fetch();
+    with_audio();
   }
 }
 
@@ -694,21 +730,34 @@ void step_decode(const JobPtr& job) {
     }
     j.measured = std::move(*measured);
   }
-  step_transcribe(job, a);
+  step_transcribe(job);
 }
 
 // CPU thread: the offline engine runs here; a provider gets the file and answers on the
 // HTTP loop. Only what a mono call needs afterwards (its file, to measure by the transcript)
 // is kept while the provider works.
-void step_transcribe(const JobPtr& job, const audio::AudioBuffer& audio) {
+void step_transcribe(const JobPtr& job) {
   auto& j = *job;
+  const bool remote = is_remote(j.config.stt_provider);
+  // A provider copies what it needs while transcribe_async runs. The job lets go of the
+  // decoded audio (and a stereo call's file) before, so the provider's answer, handled on
+  // another thread, never meets this one freeing them; they are freed when this returns. A
+  // mono call keeps its file: it is decoded again to measure it by the transcript.
+  std::optional<audio::AudioBuffer> held_audio;
+  std::vector<std::uint8_t> held_bytes;
+  if (remote) {
+    held_audio = std::exchange(j.audio, std::nullopt);
+    if (j.stereo) held_bytes = std::exchange(j.bytes, {});
+  }
+  const audio::AudioBuffer& audio = remote ? *held_audio : *j.audio;
+  const std::vector<std::uint8_t>& bytes = remote && j.stereo ? held_bytes : j.bytes;
   Transcriber::Input in;
   in.audio = &audio;
   in.stereo = j.stereo;
   in.agent_channel = j.map.agent_channel;
   in.customer_channel = j.map.customer_channel;
   in.language = j.call.language.empty() ? j.config.language : j.call.language;
-  in.encoded = std::string_view(reinterpret_cast<const char*>(j.bytes.data()), j.bytes.size());
+  in.encoded = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (j.stereo) {
     in.agent_speech = &j.measured.agent_speech;
     in.customer_speech = &j.measured.customer_speech;
@@ -718,12 +767,8 @@ void step_transcribe(const JobPtr& job, const audio::AudioBuffer& audio) {
     auto result = std::make_shared<Result<stt::Transcript>>(std::move(t));
     post(job, On::kCpu, [result](const JobPtr& self) { step_measure(self, std::move(*result)); });
   });
-  // The provider holds its own copy of the file now: free the decoded audio (a mono call is
-  // decoded again from its file to measure it by the transcript).
-  if (is_remote(j.config.stt_provider)) {
-    j.audio.reset();
-    if (j.stereo) j.bytes = {};
-  }
+  // The provider has the recording: the next call may read its own.
+  if (remote) release_audio(j);
 }
 
 // CPU thread: measure a mono call by its transcript (decoding its file again) and build the
@@ -750,6 +795,7 @@ void step_measure(const JobPtr& job, Result<stt::Transcript> transcript) {
   }
   j.audio.reset();
   j.bytes = {};
+  release_audio(j);
   const auto& m = j.measured;
 
   // Transcript.

@@ -139,6 +139,10 @@ struct TranscribeStageOptions {
   std::size_t work_threads = 2;          // CPU: decoding, measuring, the offline engine
   std::size_t db_threads = 8;            // blocking I/O: repositories, the local object store
   std::size_t provider_in_flight = 500;  // jobs holding one speech provider at once
+  // Jobs holding a recording before its provider has it (read, decoded, measured): bounds
+  // the worker's memory when its CPU threads fall behind (a 5-minute stereo call is about
+  // 26 MB while decoded).
+  std::size_t audio_in_flight = 4;
   // How long a business's pipeline config is reused before it is read again (0: every call).
   std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
   // call.status events on the call's transitions (transcribing, transcribed, failed); null:
@@ -146,11 +150,12 @@ struct TranscribeStageOptions {
   cache::LiveEvents* live_events = nullptr;
 };
 
-// The transcribe stage's config keys (stt_provider_in_flight, stt_work_threads,
+// The transcribe stage's config keys (stt_provider_in_flight, stt_audio_in_flight, stt_work_threads,
 // stt_db_threads, stt_config_cache_ttl). The stage worker's caps around it (messages in
 // flight, per business, handler threads) are the worker's keys, which earshot-stt declares.
 struct TranscribeStageSettings {
   std::int64_t provider_in_flight = 500;
+  std::int64_t audio_in_flight = 4;
   std::int64_t work_threads = 2;
   std::int64_t db_threads = 8;
   std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
