@@ -16,10 +16,10 @@
 // Prints calls/s and audio minutes/hour end to end over the feeding window, per stage
 // throughput and CPU per call (each process's utime+stime from /proc, the servers' too),
 // queue depths over time, p50/p99 from the row's insertion to `notified`, peak RSS per
-// binary, and which stage saturated first (its queue grew for ten samples in a row while
-// calls were fed). Writes <out>/samples.csv and, when gnuplot is installed,
-// <out>/pipeline.png (bench/pipeline/plot.gp). The data lives in its own database
-// `earshot_pipeline_bench`, dropped and created again at every run.
+// binary, and which stage saturated first (its queue held a second of calls and grew by
+// half a second of calls over ten samples while calls were fed). Writes <out>/samples.csv and, when gnuplot is
+// installed, <out>/pipeline.png (bench/pipeline/plot.gp). The data lives in its own database `earshot_pipeline_bench`,
+// dropped and created again at every run.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
@@ -563,7 +563,6 @@ int main(int argc, char** argv) {
   const auto drain_end = t0 + std::chrono::seconds(o.seconds + o.drain_seconds);
   std::string saturated;
   double saturated_at = -1;
-  std::map<std::string, int> growing;
   while (true) {
     std::this_thread::sleep_for(std::chrono::milliseconds(o.sample_ms));
     Sample s;
@@ -600,11 +599,15 @@ int main(int argc, char** argv) {
     for (const auto& p : procs) csv << fmt::format(",{:.2f}", s.cpu[p]);
     for (const auto& p : procs) csv << fmt::format(",{:.1f}", static_cast<double>(s.rss_kb[p]) / 1024.0);
     csv << "\n" << std::flush;
-    // Saturation: a stage's queue growing for ten samples in a row while calls are fed.
-    if (saturated.empty() && !samples.empty() && feeding) {
+    // Saturation: while calls are fed, a stage's queue holds at least a second of calls and
+    // grew by at least half a second of calls over the last ten samples (the depth is noisy
+    // sample to sample, so a strict rise at every sample missed real backlogs).
+    if (saturated.empty() && samples.size() >= 10 && feeding) {
+      const auto& before = samples[samples.size() - 10];
+      const double second_of_calls = std::max(2.0, o.rate);
       for (const auto& st : stages) {
-        growing[st] = s.depth[st] > samples.back().depth[st] ? growing[st] + 1 : 0;
-        if (growing[st] >= 10 && saturated.empty()) {
+        const auto grew = static_cast<double>(s.depth[st] - before.depth.at(st));
+        if (static_cast<double>(s.depth[st]) >= second_of_calls && grew >= second_of_calls / 2 && saturated.empty()) {
           saturated = st;
           saturated_at = s.t;
         }
@@ -697,7 +700,7 @@ int main(int argc, char** argv) {
   fmt::print("  {:<10} {:7.2f} ms/call  (machine: {} cores)\n", "all", total_cpu * 1000 / notified,
              std::thread::hardware_concurrency());
   fmt::print("saturated first: {}\n",
-             saturated.empty() ? std::string("none (no queue grew for 10 samples in a row while fed)")
+             saturated.empty() ? std::string("none (no queue held a second of calls and kept growing while fed)")
                                : fmt::format("{} (its queue grew from t={:.0f}s on)", saturated, saturated_at));
 
   // The plot.
