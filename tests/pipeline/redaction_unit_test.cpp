@@ -173,6 +173,33 @@ TEST(Redaction, AStoredTranscriptIsRedactedSegmentForSegmentWithoutItsWords) {
   EXPECT_EQ(redact_transcript("garbage").findings, 0u);
 }
 
+// A scan already made of the same texts is reused: its findings are what the redaction
+// applies. Texts that differ from the scanned ones are scanned afresh.
+TEST(Redaction, AScanOfTheSameTextsIsReusedAndADifferentTextIsScannedAgain) {
+  const json segments = json::array(
+      {{{"speaker", "agent"}, {"start_ms", 0}, {"end_ms", 2'000}, {"text", "Your email please"}},
+       {{"speaker", "customer"}, {"start_ms", 2'000}, {"end_ms", 6'000}, {"text", "It is jo@example.com thanks"}}});
+  std::vector<analytics::TranscriptSegment> scanned;
+  for (const auto& s : segments) {
+    scanned.push_back({s["speaker"] == "customer" ? analytics::Role::kCustomer : analytics::Role::kAgent,
+                       s["start_ms"].get<std::int64_t>(), s["end_ms"].get<std::int64_t>(),
+                       s["text"].get<std::string>()});
+  }
+  const auto scan = scan_pii(scanned);
+  const auto fresh = redact_transcript(segments.dump());
+  const auto reused = redact_transcript(segments.dump(), scanned, scan.findings);
+  EXPECT_EQ(reused.segments_json, fresh.segments_json);
+  EXPECT_EQ(reused.ranges, fresh.ranges);
+  EXPECT_EQ(reused.findings, 1u);
+  // The reused findings are the ones applied: a scan that found nothing redacts nothing.
+  const std::vector<std::vector<analytics::PiiFinding>> none(2);
+  EXPECT_EQ(redact_transcript(segments.dump(), scanned, none).findings, 0u);
+  // A scan of other texts (the English of a translated call) is not reused.
+  auto english = scanned;
+  english[1].text = "It is an address thanks";
+  EXPECT_EQ(redact_transcript(segments.dump(), english, none).findings, 1u);
+}
+
 // The whole call is read at once, as the labelled PII figures were measured: an answer typed by
 // the question before it ("what's the expiry?" / "oh nine twenty seven", "can I have your
 // name?" / "Daniela Moreno") is redacted as that type, and each finding keeps its own time.

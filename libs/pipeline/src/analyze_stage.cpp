@@ -279,7 +279,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
 
   // The redacted transcript and recording (before anything is stored: an unavailable store
   // retries the message).
-  auto red = redact_transcript(transcript->segments_json);
+  auto red = redact_transcript(transcript->segments_json, lang->analyzable() ? text_segments : *segments, pii.findings);
   json located = json::array();
   for (const auto& l : red.located) {
     located.push_back({{"type", std::string(analytics::pii_name(l.finding.type))},

@@ -151,6 +151,14 @@ std::string redact_text(std::string_view text) {
 }
 
 RedactedTranscript redact_transcript(std::string_view segments_json) {
+  static const std::vector<analytics::TranscriptSegment> kNone;
+  static const std::vector<std::vector<analytics::PiiFinding>> kNoFindings;
+  return redact_transcript(segments_json, kNone, kNoFindings);
+}
+
+RedactedTranscript redact_transcript(std::string_view segments_json,
+                                     const std::vector<analytics::TranscriptSegment>& scanned,
+                                     const std::vector<std::vector<analytics::PiiFinding>>& findings) {
   RedactedTranscript out;
   const auto j = json::parse(segments_json, nullptr, false);
   if (!j.is_array()) return out;
@@ -164,8 +172,16 @@ RedactedTranscript redact_transcript(std::string_view segments_json) {
     texts.push_back(timed.back().text);
   }
   // The whole call at once: findings sorted by segment, then offset.
-  std::vector<std::vector<analytics::PiiFinding>> by_segment(kept.size());
-  for (auto& f : analytics::find_pii_in_turns(texts)) by_segment[f.segment].push_back(f);
+  const bool same = !texts.empty() && scanned.size() == texts.size() && findings.size() == texts.size() &&
+                    std::equal(texts.begin(), texts.end(), scanned.begin(),
+                               [](const std::string& a, const analytics::TranscriptSegment& b) { return a == b.text; });
+  std::vector<std::vector<analytics::PiiFinding>> by_segment;
+  if (same) {
+    by_segment = findings;
+  } else {
+    by_segment.resize(kept.size());
+    for (auto& f : analytics::find_pii_in_turns(texts)) by_segment[f.segment].push_back(f);
+  }
   json segs = json::array();
   std::vector<TimeRange> ranges;
   for (std::size_t i = 0; i < kept.size(); ++i) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "earshot/analytics/pii.hpp"
+#include "earshot/analytics/transcript.hpp"
 #include "earshot/audio/audio.hpp"
 
 namespace earshot::pipeline {
@@ -84,6 +85,12 @@ struct RedactedTranscript {
   std::vector<LocatedFinding> located;
 };
 [[nodiscard]] RedactedTranscript redact_transcript(std::string_view segments_json);
+// The same, reusing the findings of a scan already made of `scanned` (scan_pii's per-segment
+// findings) when the stored segments' texts are exactly those: an English call is scanned
+// once, not twice. Any difference in the texts and the stored segments are scanned afresh.
+[[nodiscard]] RedactedTranscript redact_transcript(std::string_view segments_json,
+                                                   const std::vector<analytics::TranscriptSegment>& scanned,
+                                                   const std::vector<std::vector<analytics::PiiFinding>>& findings);
 
 // `text` with every finding replaced by its placeholder.
 [[nodiscard]] std::string redact_text(std::string_view text);
