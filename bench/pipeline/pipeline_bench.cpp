@@ -59,6 +59,7 @@
 #include "fakes/llm/fake_llm.hpp"
 #include "fakes/stt/fake_providers.hpp"
 #include "fleet.hpp"
+#include "gateway_client.hpp"
 
 using namespace earshot;
 using namespace std::chrono_literals;
@@ -294,32 +295,23 @@ pid_t server_pid(const std::string& server, const std::string& file) {
   return in >> pid && pid > 0 ? static_cast<pid_t>(pid) : 0;
 }
 
+// The gateway's API; any answer but `want` ends the run.
 class Api {
  public:
-  explicit Api(int port) : port_(port) {}
+  explicit Api(int port) : client_(port, 60) {}
   json call(const std::string& method, const std::string& path, const std::string& token, const json& body,
             int want) const {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_read_timeout(60, 0);
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
-    if (!body.is_null()) {
-      req.body = body.dump();
-      req.set_header("Content-Type", "application/json");
-    }
-    auto res = cli.send(req);
-    if (!res || res->status != want) {
+    auto r = client_.call(method, path, token, body);
+    if (r.status != want) {
       std::cerr << "pipeline_bench: " << method << " " << path << " answered "
-                << (res ? std::to_string(res->status) + " " + res->body : std::string("nothing")) << "\n";
+                << (r.status != 0 ? std::to_string(r.status) + " " + r.body : std::string("nothing")) << "\n";
       std::exit(1);
     }
-    return json::parse(res->body, nullptr, false);
+    return r.j;
   }
 
  private:
-  int port_;
+  testing::GatewayClient client_;
 };
 
 struct Sample {

@@ -35,6 +35,7 @@
 #include "earshot/storage/mysql_repositories.hpp"
 #include "fakes/stt/fake_providers.hpp"
 #include "fleet.hpp"
+#include "gateway_client.hpp"
 #include "process.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -121,54 +122,8 @@ json categories() {
        {{"name", "escalation risk"}, {"rules", {said("customer", {"supervisor", "manager", "not acceptable"})}}}});
 }
 
-struct Reply {
-  int status = 0;  // 0: no answer (connection refused or cut)
-  std::string body;
-  json j;
-};
-
-class Api {
- public:
-  explicit Api(int port) : port_(port) {}
-  Reply call(const std::string& method, const std::string& path, const std::string& token,
-             const json& body = nullptr) const {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_connection_timeout(5, 0);
-    cli.set_read_timeout(30, 0);
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
-    if (!body.is_null()) {
-      req.body = body.dump();
-      req.set_header("Content-Type", "application/json");
-    }
-    return wrap(cli.send(req));
-  }
-  Reply upload(const std::string& api_key, const httplib::MultipartFormDataItems& items) const {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_connection_timeout(5, 0);
-    cli.set_read_timeout(30, 0);
-    return wrap(cli.Post("/api/v1/ingest/calls", {{"X-Api-Key", api_key}}, items));
-  }
-  Reply push_transcript(const std::string& api_key, const json& body) const {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_connection_timeout(5, 0);
-    cli.set_read_timeout(30, 0);
-    return wrap(cli.Post("/api/v1/ingest/transcripts", {{"X-Api-Key", api_key}}, body.dump(), "application/json"));
-  }
-
- private:
-  static Reply wrap(const httplib::Result& res) {
-    Reply out;
-    if (!res) return out;
-    out.status = res->status;
-    out.body = res->body;
-    out.j = json::parse(res->body, nullptr, false);
-    return out;
-  }
-  int port_;
-};
+using Reply = GatewayReply;
+using Api = GatewayClient;
 
 struct Business {
   std::string bid;
