@@ -1,10 +1,13 @@
-// What every benchmark program needs: stop with the reason when a set-up step fails, and
-// read comma-separated flag values ("--threads 1,2").
+// What every benchmark program needs: stop with the reason when a set-up step fails, read
+// comma-separated flag values ("--threads 1,2"), and read a process's /proc/<pid>/status.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -56,6 +59,15 @@ inline std::vector<std::size_t> split_numbers(std::string_view s) {
     out.push_back(static_cast<std::size_t>(v));
   }
   return out;
+}
+
+// A field of /proc/{pid}/status in kB (pid 0: this process); -1 when absent.
+inline long status_kb(pid_t pid, const std::string& key) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/status") : "/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(key + ":")) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
+  }
+  return -1;
 }
 
 }  // namespace earshot::bench

@@ -69,6 +69,7 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 using earshot::bench::need;
+using earshot::bench::status_kb;
 constexpr const char* kDatabase = "earshot_pipeline_bench";
 constexpr const char* kPassword = "pipeline bench password";
 constexpr int kRate = 8000;
@@ -275,14 +276,6 @@ double cpu_seconds(pid_t pid) {
   if (f.size() < 13) return -1;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   return (std::stod(f[11]) + std::stod(f[12])) / ticks;
-}
-
-long status_kb(pid_t pid, const std::string& key) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(key + ":")) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
-  }
-  return -1;
 }
 
 // The pid scripts/services.sh wrote for a server under ES_SERVICES_DIR (0 when unknown):

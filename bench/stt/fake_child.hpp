@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the stt benchmarks: a fake speech provider served from a forked child (so its
-// threads and buffers are not counted in the measured process), and /proc/*/status figures.
+// threads and buffers are not counted in the measured process).
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -8,22 +8,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 
+#include "common/bench_common.hpp"
 #include "fakes/stt/fake_providers.hpp"
 
 namespace earshot::bench {
-
-// A field of /proc/{pid}/status in kB (pid 0: this process); -1 when absent.
-inline long status_kb(pid_t pid, const std::string& key) {
-  std::ifstream in(pid == 0 ? std::string("/proc/self/status") : fmt::format("/proc/{}/status", pid));
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(key + ":")) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
 
 // Child: serves the fake `provider` ("deepgram", "sarvam", "openai") answering after
 // `latency_ms`, writes its port to `port_fd`, and serves until the parent closes `stop_fd`.
