@@ -743,13 +743,18 @@ void step_transcribe(const JobPtr& job) {
   // decoded audio (and a stereo call's file) before, so the provider's answer, handled on
   // another thread, never meets this one freeing them; they are freed when this returns. A
   // mono call keeps its file: it is decoded again to measure it by the transcript.
-  std::optional<audio::AudioBuffer> held_audio;
+  if (!j.audio) {  // step_decode always sets it
+    fail_later(job, Error(ErrorCode::kInternal, "transcribe: the call's audio is not decoded"));
+    return;
+  }
+  audio::AudioBuffer held_audio;
   std::vector<std::uint8_t> held_bytes;
   if (remote) {
-    held_audio = std::exchange(j.audio, std::nullopt);
+    held_audio = std::move(*j.audio);
+    j.audio.reset();
     if (j.stereo) held_bytes = std::exchange(j.bytes, {});
   }
-  const audio::AudioBuffer& audio = remote ? *held_audio : *j.audio;
+  const audio::AudioBuffer& audio = remote ? held_audio : *j.audio;
   const std::vector<std::uint8_t>& bytes = remote && j.stereo ? held_bytes : j.bytes;
   Transcriber::Input in;
   in.audio = &audio;
