@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -234,6 +236,51 @@ TEST(CurlHttpClient, PostAndPutSendBodyHeadersAndMultipart) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("file=RIFFdata;a.wav"), std::string::npos) << r->body;
   EXPECT_NE(r->body.find("model=m1;"), std::string::npos) << r->body;
+}
+
+// A body read from a file as it is sent: head, the file's range, tail, in order, byte for
+// byte, for POST and PUT and across a body larger than curl's buffer; a file that is gone or
+// shorter than its stated length fails the request as unavailable.
+TEST(CurlHttpClient, AFileBodyIsSentFromTheFileAsItIsRead) {
+  TestServer server;
+  CurlHttpClient client;
+  const auto dir = std::filesystem::temp_directory_path() / ("earshot-file-body-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "recording.bin").string();
+  std::string content;
+  for (int i = 0; i < 300'000; ++i) content.push_back(static_cast<char>(i * 7 % 251));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+  }
+  for (const char* method : {"POST", "PUT"}) {
+    HttpRequest r = get(server.url("/echo"));
+    r.method = method;
+    r.add_header("Content-Type", "audio/wav");
+    r.file_body = std::make_shared<const FileBody>(
+        FileBody{.path = path, .offset = 1000, .length = 250'000, .head = "HEAD|", .tail = "|TAIL"});
+    auto got = client.send_sync(r);
+    ASSERT_TRUE(got) << got.error().to_string();
+    EXPECT_EQ(got->body, std::string(method) + "\naudio/wav\n\nHEAD|" + content.substr(1000, 250'000) + "|TAIL");
+  }
+  HttpRequest shorter = get(server.url("/echo"));
+  shorter.method = "POST";
+  shorter.file_body = std::make_shared<const FileBody>(FileBody{.path = path, .length = content.size() + 10});
+  auto cut = client.send_sync(shorter);
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(cut.error().message.find("ended before its length"), std::string::npos) << cut.error().message;
+
+  HttpRequest gone = get(server.url("/echo"));
+  gone.method = "POST";
+  gone.file_body = std::make_shared<const FileBody>(FileBody{.path = (dir / "missing.bin").string(), .length = 10});
+  const int hits = server.hits_.load();
+  auto missing = client.send_sync(gone);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(missing.error().message.find("cannot open the body's file"), std::string::npos) << missing.error().message;
+  EXPECT_EQ(server.hits_.load(), hits);  // never sent
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CurlHttpClient, TwoHundredParallelSlowRequestsTakeAboutOneLatency) {

@@ -296,6 +296,10 @@ TEST_F(S3StoreTest, ObjectStoresWriteToTheConfiguredKindAndReadByScheme) {
     EXPECT_EQ(r->size(), body.size());
     EXPECT_TRUE((*stores)->owns(u));
   }
+  // Only the local store has a file a provider request can be sent from; an unsafe key has none.
+  EXPECT_EQ((*stores)->local_file(*local), (dir / "old/d.wav").string());
+  EXPECT_EQ((*stores)->local_file(*uri), std::nullopt);
+  EXPECT_EQ((*stores)->local_file("store://../etc/passwd"), std::nullopt);
   auto other = (*stores)->read("s3://other-bucket/b/c.wav", 1 << 20);
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);

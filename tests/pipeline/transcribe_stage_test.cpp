@@ -285,6 +285,8 @@ TEST_F(TranscribeStageTest, ConfiguredProviderTranscribesAndItsFailuresAreReport
   ASSERT_NE(std::get_if<queue::Done>(&*out), nullptr);
   EXPECT_EQ(status(t, ok_id), storage::CallStatus::kTranscribed);
   EXPECT_EQ(fake.count("/v1/listen"), 2);  // the 429, then the answer
+  // The recording went from the local store's file as it is, on both attempts.
+  EXPECT_EQ(fake.last_body(), std::string(bytes.begin(), bytes.end()));
   auto tr = transcripts_->get(t, ok_id);
   ASSERT_TRUE(tr);
   EXPECT_EQ(tr->provider, "deepgram");

@@ -1,6 +1,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "earshot/stt/adapters.hpp"
@@ -100,6 +103,28 @@ TEST_F(DeepgramTest, EachUtteranceGetsExactlyTheWordsOfItsChannelAndTimeRange) {
     for (const auto& w : seg.words) joined += (joined.empty() ? "" : " ") + w.text;
     EXPECT_EQ(joined, script[i].text) << "segment " << i;
   }
+}
+
+// A job with audio_file: the request body is the stored file, read as it is sent (the job
+// holds only the file's first bytes, for its content type).
+TEST_F(DeepgramTest, AJobWithAFileSendsTheFileAsItsBody) {
+  const auto wav = testing::make_wav(2, 2.0);
+  const auto path = std::filesystem::temp_directory_path() / ("earshot-deepgram-file-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << wav;
+  }
+  auto p = provider(config());
+  EXPECT_TRUE(p.streams_files());
+  auto job = testing::job_for(wav.substr(0, 64), 2, 2.0);
+  job.separate_channels = true;
+  job.audio_file = std::make_shared<const http::FileBody>(http::FileBody{.path = path.string(), .length = wav.size()});
+  auto t = testing::run(p, std::move(job));
+  std::filesystem::remove(path);
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.last_content_type(), "audio/wav");
+  EXPECT_EQ(fake.last_body(), wav);
+  EXPECT_FALSE(t->segments.empty());
 }
 
 TEST_F(DeepgramTest, BadKeyFailsAtOnceUnauthenticated) {

@@ -1,6 +1,7 @@
 #include "earshot/http/curl_http_client.hpp"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -60,8 +63,13 @@ struct Transfer {
   char error_buffer[CURL_ERROR_SIZE] = {};
   std::uint64_t serial = 0;       // names the transfer to its cancel hook
   std::uint64_t cancel_hook = 0;  // the subscription on request.cancel (0: none)
+  // request.file_body: the open file and how much of the whole body was sent.
+  int body_fd = -1;
+  std::uint64_t body_at = 0;
+  std::string body_error;
 
   ~Transfer() {
+    if (body_fd >= 0) ::close(body_fd);
     // First: once unsubscribed, the hook (which names this transfer) never runs again.
     if (request.cancel) request.cancel->unsubscribe(cancel_hook);
     if (header_list != nullptr) curl_slist_free_all(header_list);
@@ -248,7 +256,21 @@ struct CurlHttpClient::Impl {
       curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     }
     const std::string& payload = r.shared_body ? *r.shared_body : r.body;
-    if (r.method == "GET" && payload.empty()) {
+    if (r.file_body) {
+      t.body_fd = ::open(r.file_body->path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (t.body_fd < 0) {
+        t.body_error = fmt::format("cannot open the body's file: {}", std::strerror(errno));
+        return {};  // start() fails the attempt with kUnavailable
+      }
+      t.body_at = 0;
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.file_body->size()));
+      curl_easy_setopt(e, CURLOPT_READFUNCTION, &Impl::on_read_body);
+      curl_easy_setopt(e, CURLOPT_READDATA, &t);
+      curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, &Impl::on_seek_body);
+      curl_easy_setopt(e, CURLOPT_SEEKDATA, &t);
+      if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    } else if (r.method == "GET" && payload.empty()) {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -288,6 +310,50 @@ struct CurlHttpClient::Impl {
     return {};
   }
 
+  // The body of a request with a file_body, piece by piece: head, the file's range, tail.
+  static std::size_t on_read_body(char* buffer, std::size_t size, std::size_t count, void* user) {
+    auto& t = *static_cast<Transfer*>(user);
+    const auto& fb = *t.request.file_body;
+    const std::size_t cap = size * count;
+    std::size_t filled = 0;
+    while (filled < cap && t.body_at < fb.size()) {
+      const std::uint64_t at = t.body_at;
+      std::size_t n = 0;
+      if (at < fb.head.size()) {
+        n = std::min<std::uint64_t>(cap - filled, fb.head.size() - at);
+        std::memcpy(buffer + filled, fb.head.data() + at, n);
+      } else if (at < fb.head.size() + fb.length) {
+        const std::uint64_t in_file = at - fb.head.size();
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cap - filled, fb.length - in_file));
+        const ssize_t got = ::pread(t.body_fd, buffer + filled, want, static_cast<off_t>(fb.offset + in_file));
+        if (got <= 0) {
+          t.body_error = got == 0 ? "the body's file ended before its length"
+                                  : fmt::format("cannot read the body's file: {}", std::strerror(errno));
+          return CURL_READFUNC_ABORT;
+        }
+        n = static_cast<std::size_t>(got);
+      } else {
+        const std::uint64_t in_tail = at - fb.head.size() - fb.length;
+        n = std::min<std::uint64_t>(cap - filled, fb.tail.size() - in_tail);
+        std::memcpy(buffer + filled, fb.tail.data() + in_tail, n);
+      }
+      filled += n;
+      t.body_at += n;
+    }
+    return filled;
+  }
+
+  // Rewinds a file_body (a connection that died before the body was sent is retried on a
+  // new one).
+  static int on_seek_body(void* user, curl_off_t offset, int origin) {
+    auto& t = *static_cast<Transfer*>(user);
+    if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > t.request.file_body->size()) {
+      return CURL_SEEKFUNC_CANTSEEK;
+    }
+    t.body_at = static_cast<std::uint64_t>(offset);
+    return CURL_SEEKFUNC_OK;
+  }
+
   Result<HttpResponse> outcome(Transfer& t, CURLcode code) {
     const auto origin = url_origin(t.request.url);
     const auto detail = t.error_buffer[0] != 0 ? std::string(t.error_buffer) : std::string(curl_easy_strerror(code));
@@ -318,6 +384,7 @@ struct CurlHttpClient::Impl {
       default:
         break;
     }
+    if (!t.body_error.empty()) return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", origin, t.body_error));
     if (!t.policy_refusal.empty()) {
       return make_error(ErrorCode::kPermissionDenied,
                         fmt::format("{}: {} by the address policy", origin, t.policy_refusal));
@@ -341,6 +408,11 @@ struct CurlHttpClient::Impl {
       }
       if (auto err = setup(*t); !err.empty()) {
         complete(std::move(t), make_error(ErrorCode::kInvalidArgument, err));
+        continue;
+      }
+      if (!t->body_error.empty()) {
+        auto e = make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", url_origin(t->request.url), t->body_error));
+        complete(std::move(t), std::move(e));
         continue;
       }
       if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {

@@ -49,6 +49,12 @@ Result<std::string> LocalObjectStore::path_for_uri(std::string_view uri) const {
   return fmt::format("{}/{}", root_, key);
 }
 
+std::optional<std::string> LocalObjectStore::local_file(std::string_view uri) const {
+  auto path = path_for_uri(uri);
+  if (!path) return std::nullopt;
+  return std::move(*path);
+}
+
 Result<std::vector<std::uint8_t>> LocalObjectStore::read(std::string_view uri, std::uint64_t max_bytes) {
   auto path = path_for_uri(uri);
   if (!path) return std::unexpected(path.error());
@@ -199,6 +205,11 @@ Result<std::vector<std::uint8_t>> HttpAudioStore::read(std::string_view uri, std
 Status HttpAudioStore::owned_by(std::string_view uri, std::string_view bid) const {
   if (is_http_url(uri)) return {};
   return fallback_.owned_by(uri, bid);
+}
+
+std::optional<std::string> HttpAudioStore::local_file(std::string_view uri) const {
+  if (is_http_url(uri)) return std::nullopt;
+  return fallback_.local_file(uri);
 }
 
 void HttpAudioStore::read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {

@@ -115,6 +115,11 @@ Result<std::string> ObjectStores::read_range(std::string_view uri, std::uint64_t
   return (*s)->read_range(uri, offset, length);
 }
 
+std::optional<std::string> ObjectStores::local_file(std::string_view uri) const {
+  if (!local_->owns(uri)) return std::nullopt;
+  return local_->local_file(uri);
+}
+
 Status ObjectStores::owned_by(std::string_view uri, std::string_view bid) const {
   if (uri.starts_with("s3://")) {
     if (!s3_)

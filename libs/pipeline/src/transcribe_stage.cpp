@@ -208,6 +208,8 @@ bool is_remote(const std::string& provider) {
 // One provider job per call: the request goes out on the HTTP loop and the answer comes back
 // there, with speakers mapped to roles.
 class ProviderTranscriber final : public Transcriber {
+  static constexpr std::size_t kSniffBytes = 64;  // enough of a file to tell its format
+
  public:
   ProviderTranscriber(std::unique_ptr<stt::SttProvider> provider, std::chrono::milliseconds deadline)
       : provider_(std::move(provider)), deadline_(deadline) {}
@@ -225,7 +227,14 @@ class ProviderTranscriber final : public Transcriber {
 
   void transcribe_async(const Input& in, Callback done) override {
     stt::SttJob job;
-    job.audio = std::string(in.encoded);
+    if (in.file && provider_->streams_files()) {
+      // Sent from the stored file as it is read: nothing of it held while the provider works.
+      job.audio = std::string(in.encoded.substr(0, kSniffBytes));
+      job.audio_file =
+          std::make_shared<const http::FileBody>(http::FileBody{.path = *in.file, .length = in.encoded.size()});
+    } else {
+      job.audio = std::string(in.encoded);
+    }
     job.channels = static_cast<int>(in.audio->channels.size());
     job.duration = std::chrono::milliseconds(in.audio->duration_ms());
     job.language = in.language;
@@ -368,6 +377,7 @@ struct TranscribeStage::Job {
   storage::CallRecord call;
   storage::PipelineConfig config;
   std::vector<std::uint8_t> bytes;  // the file as fetched (kept past the provider call for mono calls)
+  std::optional<std::string> file;  // where the store keeps it on this machine, if it does
   std::optional<audio::AudioBuffer> audio;
   std::int64_t duration_ms = 0;
   bool stereo = false;
@@ -672,6 +682,7 @@ void step_load(const JobPtr& job) {
     fail_call(job, Error(ErrorCode::kInvalidArgument, "recording refused: " + own.error().message));
     return;
   }
+  j.file = s.d.store.local_file(uri);
   auto fetch = [job, uri = std::move(uri)] {
     job->shared->d.store.read_async(uri, job->shared->d.limits.max_bytes, [job](Result<std::vector<std::uint8_t>> r) {
       // Off the HTTP loop: decoding on a CPU thread, or failing the call on a database one.
@@ -763,6 +774,7 @@ void step_transcribe(const JobPtr& job) {
   in.customer_channel = j.map.customer_channel;
   in.language = j.call.language.empty() ? j.config.language : j.call.language;
   in.encoded = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  in.file = j.file;
   if (j.stereo) {
     in.agent_speech = &j.measured.agent_speech;
     in.customer_speech = &j.measured.customer_speech;

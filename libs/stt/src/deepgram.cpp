@@ -161,12 +161,19 @@ void DeepgramProvider::transcribe(SttJob job, TranscribeCallback done) {
   if (multichannel) url += "&multichannel=true";
   const std::string language = job.language.empty() ? cfg.language : job.language;
   if (!language.empty() && language != "unknown") url += "&language=" + http::url_encode(language);
-  auto audio = std::make_shared<const std::string>(std::move(job.audio));
-  auto build = [config = config_, audio, url] {
+  std::string content_type(audio_content_type(job.audio));
+  // The file from disk as it is sent (audio_file), else from memory, shared by the retries.
+  auto file = std::move(job.audio_file);
+  auto audio = file ? nullptr : std::make_shared<const std::string>(std::move(job.audio));
+  auto build = [config = config_, audio, file, url, content_type = std::move(content_type)] {
     auto r = detail::base_request(*config, "POST", url);
     r.add_header("Authorization", "Token " + config->api_key);
-    r.add_header("Content-Type", std::string(audio_content_type(*audio)));
-    r.shared_body = audio;
+    r.add_header("Content-Type", content_type);
+    if (file) {
+      r.file_body = file;
+    } else {
+      r.shared_body = audio;
+    }
     return r;
   };
   http::send_with_retry(detail::retry_context(cfg, client_, clock_, "deepgram listen"), std::move(build),

@@ -69,6 +69,11 @@ std::string FakeDeepgram::last_content_type() const {
   return last_content_type_;
 }
 
+std::string FakeDeepgram::last_body() const {
+  std::lock_guard lock(mu_);
+  return last_body_;
+}
+
 void FakeDeepgram::routes() {
   server().Post("/v1/listen", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
@@ -77,6 +82,7 @@ void FakeDeepgram::routes() {
       const auto q = req.target.find('?');
       last_query_ = q == std::string::npos ? "" : req.target.substr(q + 1);
       last_content_type_ = req.get_header_value("Content-Type");
+      last_body_ = req.body;
     }
     if (req.get_header_value("Authorization") != "Token " + api_key()) {
       return reply(res, failure_reply(FailureKind::kAuth));

@@ -72,6 +72,7 @@ class FakeDeepgram final : public FakeProviderServer {
   explicit FakeDeepgram(Options options = {}) : FakeProviderServer(std::move(options)) {}
   [[nodiscard]] std::string last_query() const;
   [[nodiscard]] std::string last_content_type() const;
+  [[nodiscard]] std::string last_body() const;
 
  protected:
   [[nodiscard]] Reply failure_reply(FailureKind kind) const override;
@@ -81,6 +82,7 @@ class FakeDeepgram final : public FakeProviderServer {
   mutable std::mutex mu_;
   std::string last_query_;
   std::string last_content_type_;
+  std::string last_body_;
 };
 
 // OpenAI-compatible POST /v1/audio/transcriptions (verbose_json) and whisper.cpp's

@@ -73,6 +73,20 @@ class CancelSignal {
   std::map<std::uint64_t, std::function<void()>> hooks_;
 };
 
+// A request body read from a file as it is sent: `head`, then `length` bytes of the file at
+// `path` from `offset`, then `tail` (a multipart body around a recording, or the recording
+// alone with both empty). The file is opened for each attempt and must stay until the
+// request completes; one that cannot be opened, or ends before `length` bytes, fails the
+// attempt with kUnavailable.
+struct FileBody {
+  std::string path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::string head;
+  std::string tail;
+  [[nodiscard]] std::uint64_t size() const { return head.size() + length + tail.size(); }
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -81,6 +95,9 @@ struct HttpRequest {
   std::string body;
   // When set, sent instead of `body` without copying it (large audio shared by retries).
   std::shared_ptr<const std::string> shared_body;
+  // When set, the body is read from a file while it is sent, instead of `body` and
+  // `shared_body`: nothing of the file is held in memory (FileBody).
+  std::shared_ptr<const FileBody> file_body;
   std::chrono::milliseconds connect_timeout{5'000};
   // Deadline for the whole exchange: queueing for a connection, connecting, sending and
   // receiving. Passing it completes the request with kTimeout.

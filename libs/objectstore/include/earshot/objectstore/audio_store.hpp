@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,6 +49,10 @@ class AudioStore {
   virtual void read_async(std::string_view uri, std::uint64_t max_bytes, ReadCallback done) {
     done(read(uri, max_bytes));
   }
+  // A file on this machine that holds the recording at `uri` as stored (the local store),
+  // so that it can be sent on without being held in memory; nullopt when there is none (a
+  // URL, S3). The caller has checked `uri` with owned_by.
+  [[nodiscard]] virtual std::optional<std::string> local_file(std::string_view /*uri*/) const { return std::nullopt; }
 };
 
 struct ObjectInfo {
@@ -94,6 +99,7 @@ class LocalObjectStore final : public ObjectStore {
   [[nodiscard]] bool owns(std::string_view uri) const override;
   // store://<bid>/... only (key_owned_by).
   [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
+  [[nodiscard]] std::optional<std::string> local_file(std::string_view uri) const override;
 
   // kInvalidArgument unless `key` is a safe relative key.
   [[nodiscard]] static Status check_key(std::string_view key);
@@ -122,6 +128,8 @@ class HttpAudioStore final : public AudioStore {
   // http(s) URLs pass (the fetch applies the address policy); anything else is the
   // fallback's to decide.
   [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
+  // None for a URL; the fallback's otherwise.
+  [[nodiscard]] std::optional<std::string> local_file(std::string_view uri) const override;
 
  private:
   [[nodiscard]] http::HttpRequest request_for(std::string_view uri, std::uint64_t max_bytes) const;

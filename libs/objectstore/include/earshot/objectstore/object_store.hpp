@@ -62,6 +62,8 @@ class ObjectStores final : public ObjectStore {
   // The store that holds `uri` decides (key_owned_by); an s3:// URI without an s3 store, or
   // of another bucket, is refused.
   [[nodiscard]] Status owned_by(std::string_view uri, std::string_view bid) const override;
+  // The local store's file for a store:// URI; none for S3.
+  [[nodiscard]] std::optional<std::string> local_file(std::string_view uri) const override;
 
   [[nodiscard]] LocalObjectStore& local() { return *local_; }
   [[nodiscard]] S3ObjectStore* s3() { return s3_.get(); }

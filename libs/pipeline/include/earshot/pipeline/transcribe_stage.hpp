@@ -55,6 +55,9 @@ class Transcriber {
     const std::vector<audio::Interval>* customer_speech = nullptr;  // stereo only
     std::string language;
     std::string_view encoded;  // the file as stored, for providers that take it as is
+    // Where `encoded` is stored on this machine, when it is (the local object store): a
+    // provider that sends files as they are reads it from there instead of copying it.
+    std::optional<std::string> file;
   };
   [[nodiscard]] virtual Result<stt::Transcript> transcribe(const Input& in) = 0;
 

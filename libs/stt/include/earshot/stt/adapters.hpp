@@ -41,6 +41,8 @@ class DeepgramProvider final : public SttProvider {
   DeepgramProvider(ProviderConfig config, http::HttpClient& client, const Clock& clock);
   [[nodiscard]] std::string_view name() const override { return "deepgram"; }
   [[nodiscard]] bool supports_multichannel() const override { return true; }
+  // The file is the request body as it is: sent from SttJob::audio_file when set.
+  [[nodiscard]] bool streams_files() const override { return true; }
   void transcribe(SttJob job, TranscribeCallback done) override;
 
  private:

@@ -15,12 +15,16 @@
 #include <string_view>
 
 #include "earshot/core/error.hpp"
+#include "earshot/http/http_client.hpp"
 #include "earshot/stt/transcript.hpp"
 
 namespace earshot::stt {
 
 struct SttJob {
   std::string audio;  // the encoded file as received (WAV, FLAC, OGG, MP3...): sniffed, not named
+  // When set (only for a provider whose streams_files() is true), the file is sent from here
+  // as it is read, and `audio` holds only its first bytes (enough to tell its format).
+  std::shared_ptr<const http::FileBody> audio_file;
   int channels = 1;
   std::chrono::milliseconds duration{0};
   std::string language;  // BCP-47 ("hi-IN", "en-US"); empty: the provider config's default
@@ -45,6 +49,8 @@ class SttProvider {
   [[nodiscard]] virtual bool supports_multichannel() const { return false; }
   // True when the provider renders speech in English directly (SttJob::translate).
   [[nodiscard]] virtual bool supports_translation() const { return false; }
+  // True when the provider sends the file as it is and takes it from SttJob::audio_file.
+  [[nodiscard]] virtual bool streams_files() const { return false; }
   // Calls `done` exactly once: on the HTTP loop thread, or on the calling thread when the
   // job is refused before any request. Segment speakers are provider labels: "ch0"/"ch1"
   // per channel, the provider's own labels when diarized, "unknown" when the provider gave
