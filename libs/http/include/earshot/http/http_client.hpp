@@ -79,11 +79,11 @@ class CancelSignal {
 // request completes; one that cannot be opened, or ends before `length` bytes, fails the
 // attempt with kUnavailable.
 struct FileBody {
-  std::string path;
+  std::string path{};
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  std::string head;
-  std::string tail;
+  std::string head{};
+  std::string tail{};
   [[nodiscard]] std::uint64_t size() const { return head.size() + length + tail.size(); }
 };
 
