@@ -269,6 +269,8 @@ struct CurlHttpClient::Impl {
       curl_easy_setopt(e, CURLOPT_READDATA, &t);
       curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, &Impl::on_seek_body);
       curl_easy_setopt(e, CURLOPT_SEEKDATA, &t);
+      // Bigger pieces than curl's 64 KB default: a recording of megabytes in fewer reads.
+      curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
       if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     } else if (r.method == "GET" && payload.empty()) {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
