@@ -398,7 +398,8 @@ TEST_F(TranscribeStageUnit, ABacklogFinishesCallByCallInTheOrderItStarted) {
 
 // With one slot at a speech provider, calls waiting for it are let through oldest first
 // (by the order their jobs started), whichever order their database steps reached the
-// provider's queue in (two database threads).
+// provider's queue in (two database threads): the first call holds the slot while the
+// others start and queue, then each freed slot goes to the oldest waiting call.
 TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
   storage::PipelineConfig pc;
   pc.stt_provider = "deepgram";
@@ -407,10 +408,11 @@ TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
   options.work_threads = 2;
   options.db_threads = 2;
   options.provider_in_flight = 1;
-  auto one_slot = std::make_unique<TranscribeStage>(
-      TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store, transcribers, metrics, clock,
-                          topology, audio::DecodeLimits{}},
-      options);
+  Metrics own{"transcribe-slot-order-test", "0", "test"};
+  auto one_slot =
+      std::make_unique<TranscribeStage>(TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store,
+                                                            transcribers, own, clock, topology, audio::DecodeLimits{}},
+                                        options);
   struct Finished {
     std::mutex mu;
     std::vector<storage::Id> ids;
@@ -431,12 +433,21 @@ TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
     const auto name = fmt::format("slot-{}", i);
     ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
   }
-  for (const auto id : ids) {
+  auto start = [&](storage::Id id) {
     one_slot->start(message("acme", id), [finished, id](queue::HandlerResult) {
       std::lock_guard l(finished->mu);
       finished->ids.push_back(id);
     });
-  }
+  };
+  start(ids[0]);
+  ASSERT_TRUE(earshot::testing::wait_until([&] { return transcriber->asked().size() == 1; }, std::chrono::seconds(20)));
+  for (std::size_t i = 1; i < ids.size(); ++i) start(ids[i]);
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] {
+        return own.serialize().find(R"(earshot_stt_provider_waiting{provider="deepgram"} 5)") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << own.serialize();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     ASSERT_TRUE(
         earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)))
