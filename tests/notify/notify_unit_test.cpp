@@ -193,6 +193,13 @@ TEST(LeadSquared, DateFormatAndRequest) {
   auto other = leadsquared_config(c);
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, ErrorCode::kFailedPrecondition);
+  // Fields of another JSON type are a clear refusal, not an exception (found by fuzzing).
+  for (const char* odd : {R"({"kind":0})", R"({"kind":"leadsquared","host":5})", R"({"kind":["leadsquared"]})"}) {
+    c.crm_json = odd;
+    auto refused = leadsquared_config(c);
+    ASSERT_FALSE(refused) << odd;
+    EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition) << odd;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "earshot/core/json_ms.hpp"
 #include "earshot/http/retry_after.hpp"
 #include "earshot/notify/signature.hpp"
 
@@ -55,11 +56,11 @@ http::HttpRequest webhook_request(const storage::Delivery& d, const std::string&
 
 Result<LeadSquaredConfig> leadsquared_config(const storage::PipelineConfig& c) {
   auto j = nlohmann::json::parse(c.crm_json, nullptr, false);
-  if (!j.is_object() || j.value("kind", "") != "leadsquared") {
+  if (!j.is_object() || json_str(j, "kind") != "leadsquared") {
     return make_error(ErrorCode::kFailedPrecondition, "the business has no LeadSquared CRM configured");
   }
   LeadSquaredConfig cfg;
-  cfg.host = j.value("host", "");
+  cfg.host = json_str(j, "host");
   if (!cfg.host.starts_with("https://") && !cfg.host.starts_with("http://")) {
     return make_error(ErrorCode::kFailedPrecondition, "crm.host must be the LeadSquared API URL");
   }
