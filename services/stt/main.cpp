@@ -25,6 +25,7 @@ struct Stt {
   std::unique_ptr<objectstore::ObjectStores> store;
   std::optional<objectstore::HttpAudioStore> fetcher;
   std::optional<pipeline::ProviderTranscriberFactory> transcribers;
+  std::optional<cache::RedisProviderJobStore> provider_jobs;
   std::optional<pipeline::TranscribeStage> stage;
 
   void declare(ConfigSpec& spec) {
@@ -51,9 +52,10 @@ struct Stt {
     auto& r = kit.repos();
     const audio::DecodeLimits limits{.max_bytes = static_cast<std::uint64_t>(max_audio_bytes),
                                      .max_duration = max_audio_duration};
+    provider_jobs.emplace(kit.redis());
     stage.emplace(
         pipeline::TranscribeStageDeps{r.calls, r.transcripts, r.metrics, r.pipeline_configs, r.events, *fetcher,
-                                      *transcribers, rt.metrics(), rt.clock(), kit.topology(), limits},
+                                      *transcribers, rt.metrics(), rt.clock(), kit.topology(), limits, &*provider_jobs},
         options);
     // The stage's work threads stop after the worker (nothing new starts) and before the HTTP
     // client, so no step outlives the client or the repositories.

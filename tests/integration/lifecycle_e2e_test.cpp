@@ -17,6 +17,7 @@
 #include "earshot/crypto/password.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
+#include "gateway_client.hpp"
 #include "process.hpp"
 #include "storage/test_main_env.hpp"
 #include "test_env.hpp"
@@ -40,11 +41,7 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  json j;
-};
+using Reply = earshot::testing::GatewayReply;
 
 std::int64_t count(const std::string& sql, std::initializer_list<storage::Value> params) {
   auto r = StorageEnvironment::db().execute(sql, params);
@@ -158,23 +155,7 @@ class LifecycleEndToEnd : public ::testing::Test {
 
   static Reply call(const std::string& method, const std::string& path, const std::string& token,
                     const json& body = nullptr) {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_read_timeout(30, 0);
-    httplib::Request req;
-    req.method = method;
-    req.path = path;
-    if (!token.empty()) req.set_header("Authorization", "Bearer " + token);
-    if (!body.is_null()) {
-      req.body = body.dump();
-      req.set_header("Content-Type", "application/json");
-    }
-    auto res = cli.send(req);
-    Reply out;
-    if (!res) return out;
-    out.status = res->status;
-    out.body = res->body;
-    out.j = json::parse(res->body, nullptr, false);
-    return out;
+    return earshot::testing::GatewayClient(port_).call(method, path, token, body);
   }
 
   static std::string login(const std::string& email, const std::string& bid) {
@@ -186,18 +167,13 @@ class LifecycleEndToEnd : public ::testing::Test {
   }
 
   static std::int64_t upload(const std::string& external_id, const std::string& started_at) {
-    httplib::Client cli("127.0.0.1", port_);
-    cli.set_read_timeout(60, 0);
     httplib::MultipartFormDataItems items{
         {"audio", wav_, "call.wav", "audio/wav"}, {"external_id", external_id, "", ""},
         {"agent_id", "agent-life", "", ""},       {"customer_phone", kPhone, "", ""},
         {"started_at", started_at, "", ""},       {"language", "en", "", ""}};
-    auto res = cli.Post("/api/v1/ingest/calls", {{"X-Api-Key", api_key_}}, items);
-    EXPECT_TRUE(res);
-    if (!res) return 0;
-    EXPECT_TRUE(res->status == 201 || res->status == 202) << res->status << " " << res->body;
-    auto j = json::parse(res->body, nullptr, false);
-    return j.is_object() ? j.value("call_id", j.value("id", std::int64_t{0})) : 0;
+    const auto r = earshot::testing::GatewayClient(port_, 60).upload(api_key_, items);
+    EXPECT_TRUE(r.status == 201 || r.status == 202) << r.status << " " << r.body;
+    return r.j.is_object() ? r.j.value("call_id", r.j.value("id", std::int64_t{0})) : 0;
   }
 
   // `earshot <args>` in the fleet's environment; its exit code and output.

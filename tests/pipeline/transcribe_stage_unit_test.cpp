@@ -127,6 +127,46 @@ class TranscribeStageUnit : public ::testing::Test {
     return out;
   }
 
+  // A second stage over the same fakes with its own options and metrics.
+  std::unique_ptr<TranscribeStage> stage_with(const TranscribeStageOptions& options, Metrics& own,
+                                              cache::ProviderJobStore* provider_jobs = nullptr) {
+    return std::make_unique<TranscribeStage>(
+        TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store, transcribers, own, clock,
+                            topology, audio::DecodeLimits{}, provider_jobs},
+        options);
+  }
+
+  // The ids of the calls whose completion was given, in that order.
+  struct Finished {
+    std::mutex mu;
+    std::vector<storage::Id> ids;
+    std::vector<std::size_t> next_messages;
+    std::size_t count() {
+      std::lock_guard l(mu);
+      return ids.size();
+    }
+  };
+
+  // Starts call `id` on `s`, recording its completion in `finished`.
+  static void start_recorded(TranscribeStage& s, const std::string& bid, storage::Id id,
+                             const std::shared_ptr<Finished>& finished) {
+    s.start(message(bid, id), [finished, id](queue::HandlerResult r) {
+      std::lock_guard l(finished->mu);
+      finished->ids.push_back(id);
+      finished->next_messages.push_back(testing::next_messages(r).size());
+    });
+  }
+
+  // Holds the scripted transcriber's transcriptions; whatever happens in the test, none
+  // stays held when the stages shut down.
+  struct HeldTranscriber {
+    explicit HeldTranscriber(earshot::testing::FakeTranscriber& held) : t(held) { t.hold(); }
+    ~HeldTranscriber() { t.release_all(); }
+    HeldTranscriber(const HeldTranscriber&) = delete;
+    HeldTranscriber& operator=(const HeldTranscriber&) = delete;
+    earshot::testing::FakeTranscriber& t;
+  };
+
   const TenantId acme = *TenantId::make("acme");
   const TenantId globex = *TenantId::make("globex");
   earshot::testing::FakeClock clock;
@@ -353,41 +393,21 @@ TEST_F(TranscribeStageUnit, RecordingOfAnotherBusinessIsNeverRead) {
 // First-posted-first would decode (and hold the CPU thread in) the second call's
 // transcription before the first call's measuring, and the first call would not finish.
 TEST_F(TranscribeStageUnit, ABacklogFinishesCallByCallInTheOrderItStarted) {
-  struct Finished {
-    std::mutex mu;
-    std::vector<storage::Id> ids;
-    std::vector<std::size_t> next_messages;
-  };
   auto finished = std::make_shared<Finished>();
-  auto count = [&] {
-    std::lock_guard l(finished->mu);
-    return finished->ids.size();
-  };
-  transcriber->hold();
-  // Whatever happens below, no transcription stays held when the stage shuts down.
-  struct Release {
-    earshot::testing::FakeTranscriber& t;
-    ~Release() { t.release_all(); }
-  } release{*transcriber};
+  HeldTranscriber held{*transcriber};
 
   std::vector<storage::Id> ids;
   for (int i = 0; i < 4; ++i) {
     const auto name = fmt::format("backlog-{}", i);
     ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
   }
-  for (const auto id : ids) {
-    stage->start(message("acme", id), [finished, id](queue::HandlerResult r) {
-      std::lock_guard l(finished->mu);
-      finished->ids.push_back(id);
-      finished->next_messages.push_back(testing::next_messages(r).size());
-    });
-  }
+  for (const auto id : ids) start_recorded(*stage, "acme", id, finished);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     ASSERT_TRUE(
         earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)))
         << "call " << i << " was never transcribed";
     transcriber->allow();
-    ASSERT_TRUE(earshot::testing::wait_until([&] { return count() == i + 1; }, std::chrono::seconds(10)))
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return finished->count() == i + 1; }, std::chrono::seconds(10)))
         << "call " << i << " did not finish before the next call's transcription was let through";
   }
   std::lock_guard l(finished->mu);
@@ -409,36 +429,16 @@ TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
   options.db_threads = 2;
   options.provider_in_flight = 1;
   Metrics own{"transcribe-slot-order-test", "0", "test"};
-  auto one_slot =
-      std::make_unique<TranscribeStage>(TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store,
-                                                            transcribers, own, clock, topology, audio::DecodeLimits{}},
-                                        options);
-  struct Finished {
-    std::mutex mu;
-    std::vector<storage::Id> ids;
-  };
+  auto one_slot = stage_with(options, own);
   auto finished = std::make_shared<Finished>();
-  auto count = [&] {
-    std::lock_guard l(finished->mu);
-    return finished->ids.size();
-  };
-  transcriber->hold();
-  struct Release {
-    earshot::testing::FakeTranscriber& t;
-    ~Release() { t.release_all(); }
-  } release{*transcriber};
+  HeldTranscriber held{*transcriber};
 
   std::vector<storage::Id> ids;
   for (int i = 0; i < 6; ++i) {
     const auto name = fmt::format("slot-{}", i);
     ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
   }
-  auto start = [&](storage::Id id) {
-    one_slot->start(message("acme", id), [finished, id](queue::HandlerResult) {
-      std::lock_guard l(finished->mu);
-      finished->ids.push_back(id);
-    });
-  };
+  auto start = [&](storage::Id id) { start_recorded(*one_slot, "acme", id, finished); };
   start(ids[0]);
   ASSERT_TRUE(earshot::testing::wait_until([&] { return transcriber->asked().size() == 1; }, std::chrono::seconds(20)));
   for (std::size_t i = 1; i < ids.size(); ++i) start(ids[i]);
@@ -453,7 +453,7 @@ TEST_F(TranscribeStageUnit, CallsWaitingForAProviderSlotAreServedOldestFirst) {
         earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)))
         << "call " << i << " never reached the provider";
     transcriber->allow();
-    ASSERT_TRUE(earshot::testing::wait_until([&] { return count() == i + 1; }, std::chrono::seconds(10)))
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return finished->count() == i + 1; }, std::chrono::seconds(10)))
         << "call " << i << " did not finish";
   }
   std::lock_guard l(finished->mu);
@@ -472,38 +472,87 @@ TEST_F(TranscribeStageUnit, CallsBeyondTheAudioPlacesWaitUnreadUntilOneIsFree) {
   options.db_threads = 2;
   options.audio_in_flight = 1;
   Metrics own{"transcribe-audio-places-test", "0", "test"};
-  auto one_place =
-      std::make_unique<TranscribeStage>(TranscribeStageDeps{calls, transcripts, metrics_repo, configs, events, store,
-                                                            transcribers, own, clock, topology, audio::DecodeLimits{}},
-                                        options);
-  auto finished = std::make_shared<std::atomic<int>>(0);
-  transcriber->hold();
-  struct Release {
-    earshot::testing::FakeTranscriber& t;
-    ~Release() { t.release_all(); }
-  } release{*transcriber};
+  auto one_place = stage_with(options, own);
+  auto finished = std::make_shared<Finished>();
+  HeldTranscriber held{*transcriber};
 
   std::vector<storage::Id> ids;
   for (int i = 0; i < 3; ++i) {
     const auto name = fmt::format("place-{}", i);
     ids.push_back(new_call(acme, name, store.put("acme/" + name + ".wav", wav_of(stereo_call()))));
   }
-  for (const auto id : ids) one_place->start(message("acme", id), [finished](queue::HandlerResult) { ++*finished; });
+  for (const auto id : ids) start_recorded(*one_place, "acme", id, finished);
+  // Two calls wait while the one holding the place reaches the (held) transcriber; its
+  // read and decoding may still be under way when the two start waiting.
   ASSERT_TRUE(earshot::testing::wait_until(
-      [&] { return own.serialize().find("earshot_stt_audio_waiting 2") != std::string::npos; },
+      [&] {
+        return own.serialize().find("earshot_stt_audio_waiting 2") != std::string::npos &&
+               transcriber->asked().size() == 1;
+      },
       std::chrono::seconds(20)))
       << own.serialize();
   EXPECT_EQ(store.reads(), 1);
-  EXPECT_EQ(transcriber->asked().size(), 1u);
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(earshot::testing::wait_until(
-        [&] { return transcriber->asked().size() == static_cast<std::size_t>(i) + 1; }, std::chrono::seconds(20)));
-    EXPECT_EQ(store.reads(), i + 1);  // the next call is still unread
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(
+        earshot::testing::wait_until([&] { return transcriber->asked().size() == i + 1; }, std::chrono::seconds(20)));
+    EXPECT_EQ(store.reads(), static_cast<int>(i) + 1);  // the next call is still unread
     transcriber->allow();
-    ASSERT_TRUE(earshot::testing::wait_until([&] { return finished->load() == i + 1; }, std::chrono::seconds(20)))
+    ASSERT_TRUE(earshot::testing::wait_until([&] { return finished->count() == i + 1; }, std::chrono::seconds(20)))
         << "call " << i << " did not finish";
   }
   for (const auto id : ids) EXPECT_EQ(call(acme, id).status, CallStatus::kTranscribed);
+}
+
+// A Sarvam call's provider gets the call's ledger: the jobs an earlier delivery started are
+// read from the store when the call is loaded (under its own business and call only), and a
+// job the provider names is saved there. A Deepgram call (no jobs on the provider's side)
+// gets no ledger.
+TEST_F(TranscribeStageUnit, ASarvamCallsProviderJobsAreReadFromTheStoreAndNewOnesSaved) {
+  storage::PipelineConfig pc;
+  pc.stt_provider = "sarvam";
+  ASSERT_TRUE(configs.put(acme, pc));
+  ASSERT_TRUE(configs.put(globex, pc));
+  cache::InMemoryProviderJobStore jobs;
+  const auto id = new_call(acme, "resumed", store.put("acme/resumed.wav", wav_of(stereo_call())));
+  const auto other = new_call(globex, "other", store.put("globex/other.wav", wav_of(stereo_call())));
+  ASSERT_TRUE(jobs.save("acme", id, "sarvam|transcript", "job-0007"));
+  ASSERT_TRUE(jobs.save("acme", id + 1000, "sarvam|transcript", "job-of-another-call"));
+  ASSERT_TRUE(jobs.save("acme", other, "sarvam|transcript", "job-of-acme-same-id"));
+  TranscribeStageOptions options;
+  Metrics own{"transcribe-provider-jobs-test", "0", "test"};
+  auto with_jobs = stage_with(options, own, &jobs);
+
+  ASSERT_EQ(testing::next_messages(with_jobs->handle(message("acme", id))).size(), 1u);
+  ASSERT_EQ(testing::next_messages(with_jobs->handle(message("globex", other))).size(), 1u);
+  const auto asked = transcriber->asked();
+  ASSERT_EQ(asked.size(), 2u);
+  ASSERT_TRUE(asked[0].ledger);
+  EXPECT_EQ(asked[0].ledger->recall("transcript"), "job-0007");
+  EXPECT_EQ(asked[0].ledger->recall("english"), std::nullopt);
+  ASSERT_TRUE(asked[1].ledger);
+  EXPECT_EQ(asked[1].ledger->recall("transcript"), std::nullopt);  // globex's call: acme's entry is not its
+  EXPECT_NE(own.serialize().find(R"(earshot_stt_provider_jobs_total{event="resumed",provider="sarvam"} 1)"),
+            std::string::npos)
+      << own.serialize();
+
+  asked[1].ledger->remember("english", "job-0008");
+  EXPECT_EQ(asked[1].ledger->recall("english"), "job-0008");
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] {
+        auto saved = jobs.load("globex", other);
+        return saved && saved->contains("sarvam|english") && saved->at("sarvam|english") == "job-0008";
+      },
+      std::chrono::seconds(10)));
+  EXPECT_FALSE(jobs.load("acme", other)->contains("sarvam|english"));
+
+  pc.stt_provider = "deepgram";
+  ASSERT_TRUE(configs.put(acme, pc));
+  const auto plain = new_call(acme, "plain", store.put("acme/plain.wav", wav_of(stereo_call())));
+  Metrics own_fresh{"transcribe-provider-jobs-test-2", "0", "test"};
+  auto fresh = stage_with(options, own_fresh, &jobs);  // its config cache has not seen acme's Sarvam config
+  ASSERT_EQ(testing::next_messages(fresh->handle(message("acme", plain))).size(), 1u);
+  ASSERT_EQ(transcriber->asked().size(), 3u);
+  EXPECT_FALSE(transcriber->asked()[2].ledger);
 }
 
 }  // namespace

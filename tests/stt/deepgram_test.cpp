@@ -28,6 +28,12 @@ class DeepgramTest : public ::testing::Test {
   }
   ProviderConfig config() { return testing::fake_config("deepgram", fake); }
   SttJob mono() { return testing::job_for(testing::make_wav(1, 2.0), 1, 2.0); }
+  // A two-channel call transcribed per channel.
+  static SttJob per_channel() {
+    auto job = testing::job_for(testing::make_wav(2, 2.0), 2, 2.0);
+    job.separate_channels = true;
+    return job;
+  }
 
   FakeDeepgram fake;
   http::CurlHttpClient client;
@@ -61,9 +67,7 @@ TEST_F(DeepgramTest, DiarizedTranscriptMapsToAgentAndCustomer) {
 TEST_F(DeepgramTest, PerChannelUsesMultichannelNatively) {
   auto made = make_provider(config(), client, SystemClock::instance());
   ASSERT_TRUE(made);
-  auto job = testing::job_for(testing::make_wav(2, 2.0), 2, 2.0);
-  job.separate_channels = true;
-  auto t = testing::run(**made, std::move(job));
+  auto t = testing::run(**made, per_channel());
   ASSERT_TRUE(t) << t.error().to_string();
   EXPECT_EQ(fake.count("/v1/listen"), 1);  // one request: no split
   EXPECT_NE(fake.last_query().find("multichannel=true"), std::string::npos);
@@ -91,9 +95,7 @@ TEST_F(DeepgramTest, EachUtteranceGetsExactlyTheWordsOfItsChannelAndTimeRange) {
   fake.set_script(script);
   auto made = make_provider(config(), client, SystemClock::instance());
   ASSERT_TRUE(made);
-  auto job = testing::job_for(testing::make_wav(2, 2.0), 2, 2.0);
-  job.separate_channels = true;
-  auto t = testing::run(**made, std::move(job));
+  auto t = testing::run(**made, per_channel());
   ASSERT_TRUE(t) << t.error().to_string();
   ASSERT_EQ(t->segments.size(), script.size());
   for (std::size_t i = 0; i < script.size(); ++i) {

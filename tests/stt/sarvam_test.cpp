@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "earshot/stt/adapters.hpp"
@@ -98,6 +100,102 @@ TEST_F(SarvamTest, LongAudioGoesThroughTheBatchApiEvenWithoutDiarization) {
   EXPECT_EQ(params["with_diarization"], false);
   EXPECT_FALSE(t->diarized);
   EXPECT_EQ(t->segments.size(), 4U);
+}
+
+// A ledger in memory: what a provider named, and how many times it named anything.
+class MemoryLedger final : public JobLedger {
+ public:
+  [[nodiscard]] std::optional<std::string> recall(const std::string& key) const override {
+    std::lock_guard l(mu_);
+    auto it = jobs_.find(key);
+    return it == jobs_.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  void remember(const std::string& key, const std::string& provider_job) override {
+    std::lock_guard l(mu_);
+    jobs_[key] = provider_job;
+    ++named_;
+  }
+  [[nodiscard]] std::map<std::string, std::string> jobs() const {
+    std::lock_guard l(mu_);
+    return jobs_;
+  }
+  [[nodiscard]] int named() const {
+    std::lock_guard l(mu_);
+    return named_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> jobs_;
+  int named_ = 0;
+};
+
+// How many batch jobs the fake was asked to create.
+int jobs_created(const FakeSarvam& fake) {
+  int n = 0;
+  for (const auto& r : fake.requests()) n += r.method == "POST" && r.path == kJobBase ? 1 : 0;
+  return n;
+}
+
+// A started batch job is named in the job's ledger under the job's id; the same job run
+// again with that ledger (a redelivered call) polls the named job for its result: no second
+// job, no second upload.
+TEST_F(SarvamTest, AStartedBatchJobIsNamedAndARedeliveryPollsItInsteadOfStartingAnother) {
+  auto ledger = std::make_shared<MemoryLedger>();
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.id = "transcript";
+  job.ledger = ledger;
+  auto first = testing::run(p, job);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(ledger->jobs(), (std::map<std::string, std::string>{{"transcript", "job-0001"}}));
+
+  auto again = testing::run(p, job);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(jobs_created(fake), 1);
+  EXPECT_EQ(fake.count("/blob/upload/"), 1);
+  EXPECT_EQ(fake.count(kJobBase + "/job-0001/start"), 1);
+  EXPECT_EQ(fake.count(kJobBase + "/download-files"), 2);
+  EXPECT_EQ(ledger->named(), 1);
+  ASSERT_EQ(again->segments.size(), first->segments.size());
+  for (std::size_t i = 0; i < first->segments.size(); ++i) EXPECT_EQ(again->segments[i].text, first->segments[i].text);
+}
+
+// A named job Sarvam no longer knows (404 on its status: expired, or another account's) is
+// not an error: the job starts afresh and the new job is named.
+TEST_F(SarvamTest, ANamedJobTheProviderDoesNotKnowIsStartedAfresh) {
+  auto ledger = std::make_shared<MemoryLedger>();
+  ledger->remember("transcript", "job-9999");
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.id = "transcript";
+  job.ledger = ledger;
+  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(fake.count(kJobBase + "/job-9999/status"), 1);
+  EXPECT_EQ(jobs_created(fake), 1);
+  EXPECT_EQ(ledger->jobs(), (std::map<std::string, std::string>{{"transcript", "job-0001"}}));
+  EXPECT_FALSE(t->segments.empty());
+}
+
+// Split per channel, each channel's batch job is named under its own key.
+TEST_F(SarvamTest, EachChannelsBatchJobIsNamedUnderItsOwnKey) {
+  auto made = make_provider(config(), client, SystemClock::instance());
+  ASSERT_TRUE(made);
+  auto ledger = std::make_shared<MemoryLedger>();
+  auto job = testing::job_for(testing::make_wav(2, 31.0), 2, 31.0);
+  job.separate_channels = true;
+  job.id = "transcript";
+  job.ledger = ledger;
+  auto t = testing::run(**made, job);
+  ASSERT_TRUE(t) << t.error().to_string();
+  const auto named = ledger->jobs();
+  ASSERT_EQ(named.size(), 2u);
+  ASSERT_TRUE(named.contains("transcript#ch0") && named.contains("transcript#ch1"));
+  EXPECT_NE(named.at("transcript#ch0"), named.at("transcript#ch1"));
+  auto again = testing::run(**made, job);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(jobs_created(fake), 2);  // the redelivery resumed both
 }
 
 TEST_F(SarvamTest, TransientFailuresInsideTheFlowAreRetried) {

@@ -240,12 +240,15 @@ class ProviderTranscriber final : public Transcriber {
     job.language = in.language;
     job.separate_channels = in.stereo;
     job.diarize = !in.stereo;
+    job.id = "transcript";
+    job.ledger = in.ledger;
     // A provider that renders speech in English keeps the file for a second job, made only
     // when the call turns out not to be in English.
     std::shared_ptr<stt::SttJob> translate;
     if (provider_->supports_translation()) {
       translate = std::make_shared<stt::SttJob>(job);
       translate->translate = true;
+      translate->id = "english";  // its own provider job
     }
     const bool agent_on_left = in.agent_channel == 0;
     provider_->transcribe(std::move(job), [provider = provider_, done = std::move(done), agent_on_left, translate,
@@ -384,9 +387,10 @@ struct TranscribeStage::Job {
   analytics::ChannelMap map;
   analytics::AudioMeasurement measured;
   std::shared_ptr<Transcriber> transcriber;
-  std::string slot;                      // the provider whose slot this job holds; empty: none
-  std::atomic<bool> holds_audio{false};  // holds one of the stage's audio_in_flight places
-  storage::Transcript transcript;        // rows built on a CPU thread, written on a database thread
+  std::shared_ptr<stt::JobLedger> ledger;  // the call's provider jobs (Sarvam); null: none
+  std::string slot;                        // the provider whose slot this job holds; empty: none
+  std::atomic<bool> holds_audio{false};    // holds one of the stage's audio_in_flight places
+  storage::Transcript transcript;          // rows built on a CPU thread, written on a database thread
   storage::CallMetrics call_metrics;
   std::size_t segments = 0;
   bool finished = false;
@@ -410,6 +414,7 @@ struct TranscribeStage::Shared {
   prometheus::Family<prometheus::Gauge>* provider_waiting;
   prometheus::Gauge* audio_in_flight_gauge;
   prometheus::Gauge* audio_waiting_gauge;
+  prometheus::Family<prometheus::Counter>* provider_jobs;
 
   struct Lane {
     std::size_t in_flight = 0;
@@ -446,6 +451,9 @@ struct TranscribeStage::Shared {
                                  .Add({});
     audio_waiting_gauge =
         &m.gauge("earshot_stt_audio_waiting", "Calls waiting for a place to read and decode their recording.").Add({});
+    provider_jobs = &m.counter("earshot_stt_provider_jobs_total",
+                               "Jobs run on a speech provider's side (Sarvam batch), by event: started, or resumed "
+                               "by a redelivered call.");
   }
 
   // Runs `go` once the provider has a free slot: at once on this thread, or later on the
@@ -535,6 +543,77 @@ void release_slot(TranscribeStage::Job& j) {
   auto key = std::move(j.slot);
   j.slot.clear();
   j.shared->release(key);
+}
+
+// Sarvam runs a long call as a batch job on its side, which outlives the worker that
+// started it.
+bool runs_provider_jobs(std::string_view provider) {
+  return provider == "sarvam";
+}
+
+// A call's provider jobs: those a previous delivery started, read when the call is loaded,
+// and each new one written to the store on a database thread (ahead of younger calls'
+// steps), never on the provider's HTTP loop.
+class CallJobLedger final : public stt::JobLedger {
+ public:
+  CallJobLedger(const JobPtr& job, std::map<std::string, std::string> known)
+      : shared_(job->shared),
+        bid_(job->envelope.bid),
+        call_id_(job->call_id),
+        order_(job->order),
+        context_(context_of(*job)),
+        provider_(job->config.stt_provider),
+        known_(std::move(known)) {}
+
+  [[nodiscard]] std::optional<std::string> recall(const std::string& key) const override {
+    std::lock_guard l(mu_);
+    auto it = known_.find(field(key));
+    if (it == known_.end() || it->second.empty()) return std::nullopt;
+    shared_->provider_jobs->Add({{"provider", provider_}, {"event", "resumed"}}).Increment();
+    log::info("resuming the provider job a previous delivery started", {{"provider_job", it->second}});
+    return it->second;
+  }
+
+  void remember(const std::string& key, const std::string& provider_job) override {
+    {
+      std::lock_guard l(mu_);
+      known_[field(key)] = provider_job;
+    }
+    shared_->provider_jobs->Add({{"provider", provider_}, {"event", "started"}}).Increment();
+    shared_->db.post(
+        [shared = shared_, bid = bid_, call_id = call_id_, context = context_, f = field(key), provider_job] {
+          log::ScopedContext ctx(context);
+          if (auto saved = shared->d.provider_jobs->save(bid, call_id, f, provider_job); !saved) {
+            log::warn("provider job not saved: a redelivery of this call would start another",
+                      {{"provider_job", provider_job}, {"error", saved.error().to_string()}});
+          }
+        },
+        order_);
+  }
+
+ private:
+  [[nodiscard]] std::string field(const std::string& key) const { return provider_ + "|" + key; }
+
+  std::shared_ptr<TranscribeStage::Shared> shared_;
+  std::string bid_;
+  storage::Id call_id_;
+  std::uint64_t order_;
+  log::Context context_;
+  std::string provider_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> known_;
+};
+
+// Database thread: the call's provider jobs from earlier deliveries. Unreadable (Redis
+// down): none, and the call starts its own.
+std::shared_ptr<stt::JobLedger> load_ledger(const JobPtr& job) {
+  auto& s = *job->shared;
+  auto known = s.d.provider_jobs->load(job->envelope.bid, job->call_id);
+  if (!known) {
+    log::warn("provider jobs of earlier deliveries unreadable: starting afresh",
+              {{"error", known.error().to_string()}});
+  }
+  return std::make_shared<CallJobLedger>(job, known ? std::move(*known) : std::map<std::string, std::string>{});
 }
 
 // Gives back the job's audio place (once, whichever step gets here first).
@@ -683,6 +762,7 @@ void step_load(const JobPtr& job) {
     return;
   }
   j.file = s.d.store.local_file(uri);
+  if (s.d.provider_jobs != nullptr && runs_provider_jobs(j.config.stt_provider)) j.ledger = load_ledger(job);
   auto fetch = [job, uri = std::move(uri)] {
     job->shared->d.store.read_async(uri, job->shared->d.limits.max_bytes, [job](Result<std::vector<std::uint8_t>> r) {
       // Off the HTTP loop: decoding on a CPU thread, or failing the call on a database one.
@@ -775,6 +855,7 @@ void step_transcribe(const JobPtr& job) {
   in.language = j.call.language.empty() ? j.config.language : j.call.language;
   in.encoded = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   in.file = j.file;
+  in.ledger = j.ledger;
   if (j.stereo) {
     in.agent_speech = &j.measured.agent_speech;
     in.customer_speech = &j.measured.customer_speech;

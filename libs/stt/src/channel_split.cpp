@@ -94,6 +94,7 @@ void ChannelSplitProvider::transcribe(SttJob job, TranscribeCallback done) {
     part.num_speakers = 1;
     part.translate = job.translate;
     part.id = fmt::format("{}#ch{}", job.id, ch);
+    part.ledger = job.ledger;  // each channel's provider job under its own key
     parts.push_back(std::move(part));
   }
   decoded->channels.clear();

@@ -129,6 +129,10 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
   Route route;
   TranscribeCallback done;
 
+  std::shared_ptr<JobLedger> ledger;  // may be null
+  std::string ledger_key;
+  bool resumed = false;  // polling a job a previous attempt started (named in the ledger)
+
   std::string base;
   std::string file_name;
   std::string job_id;
@@ -224,14 +228,33 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     http::send_with_retry(step("upload"), std::move(build), blob_error, [self](Result<http::HttpResponse> r) {
       if (!r) return self->fail(std::move(r.error()));
       self->call("start", self->base + "/" + http::url_encode(self->job_id) + "/start", std::nullopt,
-                 [self](const json&) { self->poll(); });
+                 [self](const json&) {
+                   // Running with the file: from here a redelivery polls this job.
+                   if (self->ledger) self->ledger->remember(self->ledger_key, self->job_id);
+                   self->poll();
+                 });
     });
+  }
+
+  // Polls `id`, a job a previous attempt started; a job whose status Sarvam refuses to show
+  // is started again from the beginning.
+  void resume(std::string id) {
+    resumed = true;
+    job_id = std::move(id);
+    poll();
   }
 
   void poll() {
     auto self = shared_from_this();
     auto build = [self] { return self->api("GET", self->base + "/" + http::url_encode(self->job_id) + "/status"); };
     http::send_with_retry(step("status"), std::move(build), sarvam_error, [self](Result<http::HttpResponse> r) {
+      // A resumed job Sarvam will not show (404 once it expired; 403 or 401 under a key the
+      // business has changed since) is started afresh; throttling and outages still fail.
+      if (!r && self->resumed && !http::is_retryable(r.error().code)) {
+        self->resumed = false;
+        self->job_id.clear();
+        return self->start();
+      }
       if (!r) return self->fail(std::move(r.error()));
       auto j = detail::parse_body("sarvam", *r);
       if (!j) return self->fail(std::move(j.error()));
@@ -333,6 +356,14 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     batch->duration_ms = duration_ms;
     batch->done = std::move(done);
     batch->file_name = fmt::format("audio.{}", audio_extension(*batch->audio));
+    batch->ledger = std::move(job.ledger);
+    batch->ledger_key = job.id;
+    if (batch->ledger) {
+      if (auto started = batch->ledger->recall(batch->ledger_key); started && !started->empty()) {
+        batch->resume(std::move(*started));
+        return;
+      }
+    }
     batch->start();
     return;
   }

@@ -30,7 +30,8 @@ class FakeTranscriber final : public pipeline::Transcriber {
     int customer_channel = 1;
     std::string language;
     std::size_t encoded_bytes = 0;
-    bool had_speech = false;  // stereo: both roles' voice activity was given
+    bool had_speech = false;                 // stereo: both roles' voice activity was given
+    std::shared_ptr<stt::JobLedger> ledger;  // where a provider would name its jobs
   };
 
   void set_reply(Result<stt::Transcript> reply) {
@@ -69,6 +70,7 @@ class FakeTranscriber final : public pipeline::Transcriber {
     a.language = in.language;
     a.encoded_bytes = in.encoded.size();
     a.had_speech = in.agent_speech != nullptr && in.customer_speech != nullptr;
+    a.ledger = in.ledger;
     asked_.push_back(std::move(a));
     if (held_) {
       cv_.notify_all();

@@ -29,6 +29,7 @@
 #include "earshot/audio/audio.hpp"
 #include "earshot/audio/vad.hpp"
 #include "earshot/cache/live_events.hpp"
+#include "earshot/cache/provider_jobs.hpp"
 #include "earshot/core/clock.hpp"
 #include "earshot/core/metrics.hpp"
 #include "earshot/http/http_client.hpp"
@@ -37,6 +38,7 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
+#include "earshot/stt/provider.hpp"
 #include "earshot/stt/transcript.hpp"
 
 namespace earshot::pipeline {
@@ -58,6 +60,9 @@ class Transcriber {
     // Where `encoded` is stored on this machine, when it is (the local object store): a
     // provider that sends files as they are reads it from there instead of copying it.
     std::optional<std::string> file;
+    // Where a provider that runs jobs on its side names them, so that a redelivered call
+    // resumes its job (stt::JobLedger); null: none.
+    std::shared_ptr<stt::JobLedger> ledger;
   };
   [[nodiscard]] virtual Result<stt::Transcript> transcribe(const Input& in) = 0;
 
@@ -136,6 +141,9 @@ struct TranscribeStageDeps {
   Clock& clock;
   queue::TopologySettings topology;
   audio::DecodeLimits limits;
+  // Where a Sarvam call's batch jobs are named, so a redelivery resumes them (may be null:
+  // every delivery starts its own).
+  cache::ProviderJobStore* provider_jobs = nullptr;
 };
 
 struct TranscribeStageOptions {

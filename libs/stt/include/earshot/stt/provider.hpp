@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,21 @@
 #include "earshot/stt/transcript.hpp"
 
 namespace earshot::stt {
+
+// Jobs a provider runs on its own side (Sarvam's batch API) survive the worker that started
+// them: a provider names each such job here once it is running, under the SttJob's `id`, and
+// a job already named here is resumed (polled for its result) instead of being uploaded and
+// paid for again, as when a call is redelivered after its worker died.
+class JobLedger {
+ public:
+  virtual ~JobLedger() = default;
+  // The provider's job for `key`, if one was named. Called on the thread that called
+  // transcribe(); must not block.
+  [[nodiscard]] virtual std::optional<std::string> recall(const std::string& key) const = 0;
+  // Names the provider's job for `key`. Called on the HTTP loop thread; must not block (a
+  // ledger that writes somewhere slow hands the write to another thread). Best effort.
+  virtual void remember(const std::string& key, const std::string& provider_job) = 0;
+};
 
 struct SttJob {
   std::string audio;  // the encoded file as received (WAV, FLAC, OGG, MP3...): sniffed, not named
@@ -33,7 +49,9 @@ struct SttJob {
   bool separate_channels = false;
   bool diarize = true;   // ask for speaker labels (ignored per channel)
   int num_speakers = 2;  // expected speakers when diarizing; 0: let the provider decide
-  std::string id;        // for logs only
+  std::string id;        // for logs, and the key of its provider job in `ledger`
+  // Where a provider that runs jobs on its side names them (may be null: none).
+  std::shared_ptr<JobLedger> ledger;
   // Speech to English instead of a transcript in the spoken language (providers whose
   // supports_translation() is true; others refuse the job with kFailedPrecondition).
   bool translate = false;
