@@ -34,6 +34,7 @@
 
 #include "earshot/api/api_server.hpp"
 #include "earshot/api/http_parsing.hpp"
+#include "earshot/api/http_request.hpp"
 #include "earshot/core/log.hpp"
 
 namespace earshot::api {
@@ -46,23 +47,11 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 
-constexpr std::uint32_t kHeaderLimit = 64 * 1024;  // request line + headers; more: 431
 // How often deadlines are checked: a phase overruns its timeout by at most this much.
 constexpr std::chrono::milliseconds kSweepInterval{100};
-constexpr std::size_t kTargetLimit = std::size_t{8} * 1024;   // request target; more: 414
 constexpr std::size_t kPieceBytes = std::size_t{256} * 1024;  // object pieces streamed per write
 constexpr std::size_t kGzipMinBytes = 1024;                   // smaller bodies go out as they are
 constexpr std::size_t kSinkQueueBytes = 1 << 20;              // an SSE client further behind is dropped
-
-bool sane_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string new_request_id() {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -310,17 +299,10 @@ struct HttpServer::Impl {
   Prepared prepare(Request& req, Exchange& ex) {
     Reply reply;
     try {
-      if (auto boundary = http_parsing::multipart_boundary(req.header("Content-Type"))) {
-        auto parts = http_parsing::parse_multipart(req.body, *boundary);
-        req.body.clear();
-        if (parts) {
-          req.parts = std::move(*parts);
-          reply = dispatcher.handle(req, ex.route);
-        } else {
-          reply = error_reply(parts.error());
-        }
-      } else {
+      if (auto split = http_request::take_form_parts(req)) {
         reply = dispatcher.handle(req, ex.route);
+      } else {
+        reply = error_reply(split.error());
       }
     } catch (const std::exception& e) {
       log::error("unhandled exception in request", {{"error", e.what()}});
@@ -470,7 +452,7 @@ class DeferredResponder;
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(HttpServer::Impl& srv, tcp::socket socket, std::string addr)
-      : srv_(srv), socket_(std::move(socket)), addr_(std::move(addr)), buffer_(kHeaderLimit + 16 * 1024) {}
+      : srv_(srv), socket_(std::move(socket)), addr_(std::move(addr)), buffer_(http_request::kReadBufferBytes) {}
 
   ~HttpConnection() {
     {
@@ -561,9 +543,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void read_request() {
     if (srv_.stopping.load()) return close();
-    auto& incoming = parser_.emplace();
-    incoming.header_limit(kHeaderLimit);
-    incoming.body_limit(boost::none);  // checked against Content-Length once the headers are in
+    http_request::configure(parser_.emplace());
     if (!first_ && buffer_.size() == 0) {
       // Keep-alive: wait for the next request's first bytes under the idle timeout, then
       // give its headers the header timeout.
@@ -598,30 +578,19 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       }
       begin_exchange();
       ex_.method = "-";
-      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-        return reject(431, "request headers too large");
-      }
-      return reject(400, "malformed request: " + ec.message());
+      const auto rejection = http_request::head_error(ec);
+      return reject(rejection.status, rejection.message);
     }
     auto& incoming = parser();
     auto& msg = incoming.get();
     begin_exchange();
-    ex_.method = std::string(msg.method_string());
-    const std::string target(msg.target());
-    const auto q = target.find('?');
-    ex_.path = target.substr(0, q);
-    if (auto it = msg.find("X-Request-Id"); it != msg.end() && sane_request_id(it->value())) {
-      ex_.request_id = std::string(it->value());
-    }
-    if (auto it = msg.find(bhttp::field::origin); it != msg.end()) ex_.origin = std::string(it->value());
-    if (target.size() > kTargetLimit) return reject(414, "request URI too long");
-    if (target.empty() || target[0] != '/') return reject(400, "malformed request: the target must be a path");
-    // The limit applies before a byte of the body is read.
-    const auto max_body = static_cast<std::uint64_t>(srv_.settings.max_body_bytes);
-    if (auto cl = incoming.content_length(); cl && *cl > max_body) {
-      return reject(413, fmt::format("request body too large (at most {} bytes)", max_body));
-    }
-    incoming.body_limit(max_body);  // chunked bodies are counted as they arrive
+    // The limits apply before a byte of the body is read.
+    auto head = http_request::admit_head(incoming, static_cast<std::uint64_t>(srv_.settings.max_body_bytes));
+    ex_.method = std::move(head.method);
+    ex_.path = std::move(head.path);
+    if (!head.request_id.empty()) ex_.request_id = std::move(head.request_id);
+    ex_.origin = std::move(head.origin);
+    if (head.reject) return reject(head.reject->status, head.reject->message);
     if (ex_.method == "OPTIONS") return preflight();
     srv_.request_started();
     in_request_ = true;
@@ -701,15 +670,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     disarm();
     auto& msg = parser().get();
     ex_.keep_alive = msg.keep_alive();
-    auto req = std::make_unique<Request>();
-    req->method = ex_.method == "HEAD" ? "GET" : ex_.method;
+    auto req = std::make_unique<Request>(http_request::to_request(msg));  // the body moved out
     ex_.head = ex_.method == "HEAD";
-    const std::string target(msg.target());
-    req->target = target;
-    const auto q = target.find('?');
-    req->path = http_parsing::percent_decode(std::string_view(target).substr(0, q), false);
-    if (q != std::string::npos) req->query = http_parsing::parse_query(std::string_view(target).substr(q + 1));
-    for (const auto& f : msg) req->headers.emplace(std::string(f.name_string()), std::string(f.value()));
     ex_.path = req->path;
     if (auto it = req->headers.find("Accept-Encoding"); it != req->headers.end()) {
       ex_.gzip = http_parsing::accepts_gzip(it->second);
@@ -717,8 +679,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (auto it = req->headers.find("Range"); it != req->headers.end()) ex_.range = it->second;
     req->remote_addr = addr_;
     req->request_id = ex_.request_id;
-    req->body = std::move(msg.body());  // multipart bodies are split in prepare()
-    parser_.reset();
+    parser_.reset();  // multipart bodies are split in prepare()
     // Here, on this thread: the handler may block (MariaDB, Redis); the other threads serve
     // the other connections meanwhile.
     auto prepared = srv_.prepare(*req, ex_);
