@@ -1,6 +1,7 @@
 // The whole pipeline as one system: the five real binaries (gateway, sync, stt, analyze,
 // notify) as processes against the local MariaDB, RabbitMQ and Redis, with the outside world
-// in a forked child: a fake Deepgram and a fake Ollama answering after a set latency in their
+// in a forked child: a fake Deepgram (bench/pipeline/lean_deepgram.hpp: the tests' fake's
+// answers over a leaner server) and a fake Ollama answering after a set latency in their
 // real wire formats. The recordings are a few stereo 8 kHz WAVs of 3-8 minutes, generated
 // once and cached under .local/bench/pipeline/. Calls come in through the gateway's ingest API at a set rate (`POST
 // /api/v1/calls` with an ingest key, the recording named by its object-store URI): each business's few recordings are
@@ -60,6 +61,7 @@
 #include "fakes/stt/fake_providers.hpp"
 #include "fleet.hpp"
 #include "gateway_client.hpp"
+#include "lean_deepgram.hpp"
 
 using namespace earshot;
 using namespace std::chrono_literals;
@@ -242,15 +244,13 @@ struct WorldPorts {
 [[noreturn]] void run_world(const Options& o, int port_fd, int stop_fd) {
   testing::FakeProviderServer::Options fo;
   fo.threads = 256;
-  testing::FakeDeepgram deepgram(fo);
+  bench::LeanDeepgram deepgram(fo.api_key, conversation(), std::chrono::milliseconds(o.stt_latency_ms));
   testing::FakeOllama ollama(fo);
   if (!deepgram.start() || !ollama.start()) _exit(3);
-  deepgram.set_latency(std::chrono::milliseconds(o.stt_latency_ms));
-  deepgram.set_script(conversation());
   ollama.set_latency(std::chrono::milliseconds(o.llm_latency_ms));
   agent_replies(ollama);
   WorldPorts ports{deepgram.port(), ollama.port()};
-  const std::string key = deepgram.api_key();
+  const std::string key = fo.api_key;
   if (key.size() >= sizeof ports.deepgram_key) _exit(5);
   std::copy(key.begin(), key.end(), ports.deepgram_key);
   if (write(port_fd, &ports, sizeof ports) != sizeof ports) _exit(4);

@@ -84,50 +84,61 @@ void FakeDeepgram::routes() {
       last_content_type_ = req.get_header_value("Content-Type");
       last_body_ = req.body;
     }
-    if (req.get_header_value("Authorization") != "Token " + api_key()) {
-      return reply(res, failure_reply(FailureKind::kAuth));
+    const auto answer = deepgram_listen({.authorization = req.get_header_value("Authorization"),
+                                         .content_type = req.get_header_value("Content-Type"),
+                                         .model = req.get_param_value("model"),
+                                         .utterances = req.get_param_value("utterances"),
+                                         .multichannel = req.get_param_value("multichannel") == "true",
+                                         .diarize = req.get_param_value("diarize") == "true",
+                                         .body_bytes = req.body.size()},
+                                        api_key(), script());
+    if (answer.status == 200 && malformed()) {
+      return reply(res, {200, "{\"metadata\": {\"request_id\": 1}, \"results\": [", "application/json"});
     }
-    const auto ct = req.get_header_value("Content-Type");
-    if (req.body.empty() || !(ct.starts_with("audio/") || ct == "application/octet-stream")) {
-      return reply(res, {400, dg_error("Bad Request", "Bad Request: no audio in the body").dump()});
-    }
-    if (req.get_param_value("model").empty() || req.get_param_value("utterances") != "true") {
-      return reply(res, {400, dg_error("Bad Request", "model and utterances=true expected").dump()});
-    }
-    if (malformed()) return reply(res, {200, "{\"metadata\": {\"request_id\": 1}, \"results\": [", "application/json"});
-    const bool multichannel = req.get_param_value("multichannel") == "true";
-    const bool diarize = req.get_param_value("diarize") == "true";
-    const auto script_now = script();
-    const int channels = multichannel ? 2 : 1;
-    json chans = json::array();
-    double duration = 0;
-    for (int ch = 0; ch < channels; ++ch) {
-      json words = json::array();
-      std::string text;
-      for (const auto& u : script_now) {
-        duration = std::max(duration, u.end_s);
-        if (multichannel && u.channel != ch) continue;
-        for (auto& w : words_of(u)) words.push_back(w);
-        text += (text.empty() ? "" : " ") + u.text;
-      }
-      chans.push_back(
-          {{"alternatives", json::array({{{"transcript", text}, {"confidence", 0.93}, {"words", words}}})}});
-    }
-    json utterances = json::array();
-    int id = 0;
-    for (const auto& u : script_now) {
-      utterances.push_back({{"start", u.start_s},
-                            {"end", u.end_s},
-                            {"confidence", 0.91},
-                            {"channel", multichannel ? u.channel : 0},
-                            {"transcript", u.text},
-                            {"speaker", diarize ? u.speaker : 0},
-                            {"id", fmt::format("utt-{}", id++)}});
-    }
-    json out = {{"metadata", {{"request_id", "dg-req-fake"}, {"duration", duration}, {"channels", channels}}},
-                {"results", {{"channels", chans}, {"utterances", utterances}}}};
-    reply(res, {200, out.dump()});
+    reply(res, {answer.status, answer.body});
   });
+}
+
+DeepgramAnswer deepgram_listen(const DeepgramListen& req, const std::string& api_key,
+                               const std::vector<FakeUtterance>& script) {
+  if (req.authorization != "Token " + api_key) return {401, dg_error("INVALID_AUTH", "Invalid credentials.").dump()};
+  const auto& ct = req.content_type;
+  if (req.body_bytes == 0 || !(ct.starts_with("audio/") || ct == "application/octet-stream")) {
+    return {400, dg_error("Bad Request", "Bad Request: no audio in the body").dump()};
+  }
+  if (req.model.empty() || req.utterances != "true") {
+    return {400, dg_error("Bad Request", "model and utterances=true expected").dump()};
+  }
+  const bool multichannel = req.multichannel;
+  const bool diarize = req.diarize;
+  const int channels = multichannel ? 2 : 1;
+  json chans = json::array();
+  double duration = 0;
+  for (int ch = 0; ch < channels; ++ch) {
+    json words = json::array();
+    std::string text;
+    for (const auto& u : script) {
+      duration = std::max(duration, u.end_s);
+      if (multichannel && u.channel != ch) continue;
+      for (auto& w : words_of(u)) words.push_back(w);
+      text += (text.empty() ? "" : " ") + u.text;
+    }
+    chans.push_back({{"alternatives", json::array({{{"transcript", text}, {"confidence", 0.93}, {"words", words}}})}});
+  }
+  json utterances = json::array();
+  int id = 0;
+  for (const auto& u : script) {
+    utterances.push_back({{"start", u.start_s},
+                          {"end", u.end_s},
+                          {"confidence", 0.91},
+                          {"channel", multichannel ? u.channel : 0},
+                          {"transcript", u.text},
+                          {"speaker", diarize ? u.speaker : 0},
+                          {"id", fmt::format("utt-{}", id++)}});
+  }
+  json out = {{"metadata", {{"request_id", "dg-req-fake"}, {"duration", duration}, {"channels", channels}}},
+              {"results", {{"channels", chans}, {"utterances", utterances}}}};
+  return {200, out.dump()};
 }
 
 }  // namespace earshot::testing

@@ -64,6 +64,26 @@ class FakeSarvam final : public FakeProviderServer {
   int next_id_ = 1;
 };
 
+// What Deepgram answers a POST /v1/listen (status and JSON body): 401 for a wrong key, 400
+// without audio or without model and utterances=true, else the transcript of `script`
+// (utterances and words; per channel when multichannel). Shared by FakeDeepgram and the
+// end-to-end benchmark's leaner server.
+struct DeepgramListen {
+  std::string authorization;
+  std::string content_type;
+  std::string model;
+  std::string utterances;
+  bool multichannel = false;
+  bool diarize = false;
+  std::size_t body_bytes = 0;
+};
+struct DeepgramAnswer {
+  int status = 200;
+  std::string body;
+};
+[[nodiscard]] DeepgramAnswer deepgram_listen(const DeepgramListen& req, const std::string& api_key,
+                                             const std::vector<FakeUtterance>& script);
+
 // Deepgram: POST /v1/listen, raw audio body, Authorization: Token KEY.
 class FakeDeepgram final : public FakeProviderServer {
  public:

@@ -28,8 +28,7 @@ class ProviderJobStore {
  public:
   virtual ~ProviderJobStore() = default;
   // Field -> provider job id, for the call (empty when none was saved or they expired).
-  [[nodiscard]] virtual Result<std::map<std::string, std::string>> load(std::string_view bid,
-                                                                        std::int64_t call_id) = 0;
+  [[nodiscard]] virtual Result<std::map<std::string, std::string>> load(std::string_view bid, std::int64_t call_id) = 0;
   [[nodiscard]] virtual Status save(std::string_view bid, std::int64_t call_id, const std::string& field,
                                     const std::string& job_id) = 0;
 };
