@@ -47,13 +47,20 @@ bool send_all(int fd, std::string_view data) {
 
 std::string_view reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 411: return "Length Required";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 411:
+      return "Length Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Error";
   }
 }
 
@@ -119,8 +126,8 @@ void LeanDeepgram::accept_loop() {
 }
 
 const testing::DeepgramAnswer& LeanDeepgram::answer(const testing::DeepgramListen& req) {
-  const auto key = fmt::format("{}\n{}\n{}\n{}\n{}{}{}", req.authorization, req.content_type, req.model,
-                               req.utterances, req.multichannel ? 1 : 0, req.diarize ? 1 : 0, req.body_bytes > 0);
+  const auto key = fmt::format("{}\n{}\n{}\n{}\n{}{}{}", req.authorization, req.content_type, req.model, req.utterances,
+                               req.multichannel ? 1 : 0, req.diarize ? 1 : 0, req.body_bytes > 0);
   std::lock_guard l(mu_);
   auto it = answers_.find(key);
   if (it == answers_.end()) {

@@ -7,36 +7,22 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.hpp"
-#include "support/test_env.hpp"
+#include "redis_test_base.hpp"
 
 namespace earshot::cache {
 namespace {
 
-using earshot::testing::endpoints;
 using earshot::testing::FakeClock;
-using earshot::testing::unique_suffix;
 using namespace std::chrono_literals;
 
-class ProviderErrorsRedisTest : public ::testing::Test {
+class ProviderErrorsRedisTest : public RedisTestBase {
  protected:
+  ProviderErrorsRedisTest() : RedisTestBase("perr") {}
   void SetUp() override {
-    RedisSettings settings;
-    settings.url = endpoints().redis_url;
-    settings.timeout = 2s;
-    auto r = RedisClient::make(settings, 1);
-    ASSERT_TRUE(r) << r.error().message;
-    redis_ = std::move(*r);
-    options_.prefix = "earshot:test:perr:" + unique_suffix() + ":";
+    RedisTestBase::SetUp();
+    options_.prefix = prefix_;
     options_.background = false;
   }
-  void TearDown() override {
-    if (!redis_) return;
-    auto keys = redis_->command({"KEYS", options_.prefix + "*"});
-    if (keys) {
-      for (const auto& k : keys->elements) (void)redis_->command({"DEL", k.str});
-    }
-  }
-  std::unique_ptr<RedisClient> redis_;
   ProviderErrorOptions options_;
   FakeClock clock_;
 };

@@ -6,35 +6,16 @@
 
 #include <gtest/gtest.h>
 
-#include "support/test_env.hpp"
+#include "redis_test_base.hpp"
 
 namespace earshot::cache {
 namespace {
 
-using earshot::testing::endpoints;
-using earshot::testing::unique_suffix;
 using namespace std::chrono_literals;
 
-class ProviderJobsRedisTest : public ::testing::Test {
+class ProviderJobsRedisTest : public RedisTestBase {
  protected:
-  void SetUp() override {
-    RedisSettings settings;
-    settings.url = endpoints().redis_url;
-    settings.timeout = 2s;
-    auto r = RedisClient::make(settings, 1);
-    ASSERT_TRUE(r) << r.error().message;
-    redis_ = std::move(*r);
-    prefix_ = "earshot:test:sttjobs:" + unique_suffix() + ":";
-  }
-  void TearDown() override {
-    if (!redis_) return;
-    auto keys = redis_->command({"KEYS", prefix_ + "*"});
-    if (keys) {
-      for (const auto& k : keys->elements) (void)redis_->command({"DEL", k.str});
-    }
-  }
-  std::unique_ptr<RedisClient> redis_;
-  std::string prefix_;
+  ProviderJobsRedisTest() : RedisTestBase("sttjobs") {}
 };
 
 TEST_F(ProviderJobsRedisTest, JobsAreKeptPerCallAndBusinessAndExpireADayAfterTheLastWrite) {

@@ -5,31 +5,16 @@
 
 #include <gtest/gtest.h>
 
-#include "support/test_env.hpp"
+#include "redis_test_base.hpp"
 
 namespace earshot::cache {
 namespace {
 
-using earshot::testing::endpoints;
-using earshot::testing::unique_suffix;
 using namespace std::chrono_literals;
 
-class UsageCounterTest : public ::testing::Test {
+class UsageCounterTest : public RedisTestBase {
  protected:
-  void SetUp() override {
-    RedisSettings settings;
-    settings.url = endpoints().redis_url;
-    settings.timeout = 2s;
-    auto r = RedisClient::make(settings, 1);
-    ASSERT_TRUE(r) << r.error().message;
-    redis_ = std::move(*r);
-    prefix_ = "earshot:test:usage:" + unique_suffix() + ":";
-  }
-  void TearDown() override {
-    if (redis_) (void)redis_->command({"DEL", prefix_ + "a", prefix_ + "b"});
-  }
-  std::unique_ptr<RedisClient> redis_;
-  std::string prefix_;
+  UsageCounterTest() : RedisTestBase("usage") {}
 };
 
 TEST_F(UsageCounterTest, AddsPerKeyAndTheFirstAddSetsTheExpiry) {
