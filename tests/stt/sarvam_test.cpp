@@ -148,7 +148,9 @@ TEST_F(SarvamTest, AStartedBatchJobIsNamedAndARedeliveryPollsItInsteadOfStarting
   job.ledger = ledger;
   auto first = testing::run(p, job);
   ASSERT_TRUE(first) << first.error().to_string();
-  EXPECT_EQ(ledger->jobs(), (std::map<std::string, std::string>{{"transcript", "job-0001"}}));
+  ASSERT_EQ(ledger->jobs().size(), 1u);
+  EXPECT_TRUE(ledger->jobs().begin()->first.starts_with("transcript|"));
+  EXPECT_EQ(ledger->jobs().begin()->second, "job-0001");
 
   auto again = testing::run(p, job);
   ASSERT_TRUE(again) << again.error().to_string();
@@ -165,17 +167,53 @@ TEST_F(SarvamTest, AStartedBatchJobIsNamedAndARedeliveryPollsItInsteadOfStarting
 // not an error: the job starts afresh and the new job is named.
 TEST_F(SarvamTest, ANamedJobTheProviderDoesNotKnowIsStartedAfresh) {
   auto ledger = std::make_shared<MemoryLedger>();
-  ledger->remember("transcript", "job-9999");
   auto p = provider(config());
   auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
   job.id = "transcript";
   job.ledger = ledger;
-  auto t = testing::run(p, std::move(job));
+  ASSERT_TRUE(testing::run(p, job));
+  const auto key = ledger->jobs().begin()->first;
+  ledger->remember(key, "job-9999");  // a job Sarvam does not know
+  auto t = testing::run(p, job);
   ASSERT_TRUE(t) << t.error().to_string();
   EXPECT_EQ(fake.count(kJobBase + "/job-9999/status"), 1);
-  EXPECT_EQ(jobs_created(fake), 1);
-  EXPECT_EQ(ledger->jobs(), (std::map<std::string, std::string>{{"transcript", "job-0001"}}));
+  EXPECT_EQ(jobs_created(fake), 2);
+  EXPECT_EQ(ledger->jobs(), (std::map<std::string, std::string>{{key, "job-0002"}}));
   EXPECT_FALSE(t->segments.empty());
+}
+
+// A named job that ended Failed is not the answer of a later delivery (a reprocess of the
+// failed call): it starts a job of its own.
+TEST_F(SarvamTest, ANamedJobThatFailedIsNotResumedButStartedAgain) {
+  fake.set_batch_failure("audio could not be processed");
+  auto ledger = std::make_shared<MemoryLedger>();
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.id = "transcript";
+  job.ledger = ledger;
+  EXPECT_FALSE(testing::run(p, job));
+  EXPECT_EQ(ledger->jobs().begin()->second, "job-0001");
+  auto again = testing::run(p, job);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("audio could not be processed"), std::string::npos) << again.error().message;
+  EXPECT_EQ(jobs_created(fake), 2);
+  EXPECT_EQ(ledger->jobs().begin()->second, "job-0002");
+}
+
+// A job with other settings (another model or language after a config change) is not the
+// named job of the same call: it gets its own.
+TEST_F(SarvamTest, AJobWithOtherSettingsIsNotResumed) {
+  auto ledger = std::make_shared<MemoryLedger>();
+  auto p = provider(config());
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.id = "transcript";
+  job.ledger = ledger;
+  job.language = "hi-IN";
+  ASSERT_TRUE(testing::run(p, job));
+  job.language = "ta-IN";
+  ASSERT_TRUE(testing::run(p, job));
+  EXPECT_EQ(jobs_created(fake), 2);
+  EXPECT_EQ(ledger->jobs().size(), 2u);
 }
 
 // Split per channel, each channel's batch job is named under its own key.
@@ -191,8 +229,9 @@ TEST_F(SarvamTest, EachChannelsBatchJobIsNamedUnderItsOwnKey) {
   ASSERT_TRUE(t) << t.error().to_string();
   const auto named = ledger->jobs();
   ASSERT_EQ(named.size(), 2u);
-  ASSERT_TRUE(named.contains("transcript#ch0") && named.contains("transcript#ch1"));
-  EXPECT_NE(named.at("transcript#ch0"), named.at("transcript#ch1"));
+  EXPECT_TRUE(named.begin()->first.starts_with("transcript#ch0|")) << named.begin()->first;
+  EXPECT_TRUE(std::next(named.begin())->first.starts_with("transcript#ch1|")) << std::next(named.begin())->first;
+  EXPECT_NE(named.begin()->second, std::next(named.begin())->second);
   auto again = testing::run(**made, job);
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(jobs_created(fake), 2);  // the redelivery resumed both

@@ -266,6 +266,12 @@ struct BatchJob : std::enable_shared_from_this<BatchJob> {
     last_state = detail::str_or(j, "job_state");
     const auto state = lower(last_state);
     const json details = j.value("job_details", json::array());
+    if (state == "failed" && resumed) {
+      // An earlier delivery's job that failed: this delivery gets its own try.
+      resumed = false;
+      job_id.clear();
+      return start();
+    }
     if (state == "failed") {
       std::string why = detail::str_or(j, "error_message");
       if (why.empty() && details.is_array() && !details.empty()) {
@@ -357,7 +363,10 @@ void SarvamProvider::transcribe(SttJob job, TranscribeCallback done) {
     batch->done = std::move(done);
     batch->file_name = fmt::format("audio.{}", audio_extension(*batch->audio));
     batch->ledger = std::move(job.ledger);
-    batch->ledger_key = job.id;
+    // The job's settings are part of its key: a call transcribed again with another model,
+    // language or mode (a reprocess after a config change) gets a job of its own.
+    batch->ledger_key = fmt::format("{}|{}|{}|{}|{}|{}", job.id, route.path, route.model, route.mode,
+                                    route.send_language ? language : std::string(), diarize ? job.num_speakers : 0);
     if (batch->ledger) {
       if (auto started = batch->ledger->recall(batch->ledger_key); started && !started->empty()) {
         batch->resume(std::move(*started));
