@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstring>
 #include <optional>
+#include <random>
 
 namespace earshot::bench {
 namespace {
@@ -70,7 +71,27 @@ bool respond(int fd, int status, const std::string& body, bool close) {
   return send_all(fd, head) && send_all(fd, body);
 }
 
+constexpr std::uint64_t kWords = 208827064576ULL;  // 26^8 eight-letter words
+
 }  // namespace
+
+LeanDeepgram::LeanDeepgram(std::string api_key, std::vector<testing::FakeUtterance> script,
+                           std::chrono::milliseconds latency, std::string placeholder)
+    : api_key_(std::move(api_key)), script_(std::move(script)), latency_(latency), placeholder_(std::move(placeholder)) {
+  std::random_device rd;
+  first_word_ = ((static_cast<std::uint64_t>(rd()) << 32U) | rd()) % kWords;
+}
+
+std::string LeanDeepgram::unique_body(const std::string& body) {
+  std::uint64_t n = (first_word_ + requests_.fetch_add(1)) % kWords;
+  std::string word(placeholder_.size(), 'a');
+  for (auto it = word.rbegin(); it != word.rend() && n > 0; ++it, n /= 26) *it = static_cast<char>('a' + n % 26);
+  std::string out = body;
+  for (auto at = out.find(placeholder_); at != std::string::npos; at = out.find(placeholder_, at + word.size())) {
+    out.replace(at, placeholder_.size(), word);
+  }
+  return out;
+}
 
 bool LeanDeepgram::start() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -231,7 +252,8 @@ void LeanDeepgram::serve(int fd) {
                             .multichannel = param("multichannel") == "true",
                             .diarize = param("diarize") == "true",
                             .body_bytes = length.value_or(0)});
-    if (!respond(fd, a.status, a.body, close) || close) return;
+    const bool unique = !placeholder_.empty() && a.status == 200;
+    if (!respond(fd, a.status, unique ? unique_body(a.body) : a.body, close) || close) return;
   }
 }
 

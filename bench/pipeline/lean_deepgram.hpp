@@ -7,8 +7,13 @@
 // 20 ms of CPU per call, which the benchmark counts against the machine's two cores.
 // HTTP/1.1 with keep-alive and Content-Length bodies (what libcurl sends); 404 for any
 // other route, 411 for a body without a length, 431 for a head over 64 KiB.
+// With a `placeholder` word, every occurrence of it in an answer is replaced by a word no
+// other request of the run gets (eight letters from a per-run random start and a request
+// counter): each call's transcript differs, so nothing downstream (the LLM agents' result
+// cache above all) can answer a call from another's work.
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -22,8 +27,8 @@ namespace earshot::bench {
 
 class LeanDeepgram {
  public:
-  LeanDeepgram(std::string api_key, std::vector<testing::FakeUtterance> script, std::chrono::milliseconds latency)
-      : api_key_(std::move(api_key)), script_(std::move(script)), latency_(latency) {}
+  LeanDeepgram(std::string api_key, std::vector<testing::FakeUtterance> script, std::chrono::milliseconds latency,
+               std::string placeholder = {});
   ~LeanDeepgram() { stop(); }
   LeanDeepgram(const LeanDeepgram&) = delete;
   LeanDeepgram& operator=(const LeanDeepgram&) = delete;
@@ -37,10 +42,15 @@ class LeanDeepgram {
   void accept_loop();
   void serve(int fd);
   const testing::DeepgramAnswer& answer(const testing::DeepgramListen& req);
+  // The answer's body with the placeholder replaced by this request's own word.
+  [[nodiscard]] std::string unique_body(const std::string& body);
 
   std::string api_key_;
   std::vector<testing::FakeUtterance> script_;
   std::chrono::milliseconds latency_;
+  std::string placeholder_;
+  std::uint64_t first_word_ = 0;  // random per run
+  std::atomic<std::uint64_t> requests_{0};
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

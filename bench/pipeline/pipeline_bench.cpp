@@ -189,7 +189,11 @@ std::vector<std::string> recordings(const Options& o) {
   return out;
 }
 
-// What the fake Deepgram says for every call: a five-minute support conversation.
+// The word in the conversation the fake Deepgram replaces by another for every request.
+constexpr std::string_view kCallWord = "zqxjkvbw";
+
+// What the fake Deepgram says for every call: a five-minute support conversation, the
+// same but for one word (kCallWord) that differs call to call.
 std::vector<testing::FakeUtterance> conversation() {
   const std::vector<std::string> agent = {
       "Thank you for calling, my name is Sam, how can I help you today?",
@@ -200,7 +204,7 @@ std::vector<testing::FakeUtterance> conversation() {
       "Thank you for your patience, have a great day.",
   };
   const std::vector<std::string> customer = {
-      "Hi, I was charged twice on my last invoice and I want a refund.",
+      "Hi, I was charged twice on my last invoice for the zqxjkvbw add-on and I want a refund.",
       "It is the third time I call about this and it is getting ridiculous.",
       "Okay, thank you, how long will the refund take?",
       "I would also like to hear about upgrading my plan.",
@@ -244,7 +248,8 @@ struct WorldPorts {
 [[noreturn]] void run_world(const Options& o, int port_fd, int stop_fd) {
   testing::FakeProviderServer::Options fo;
   fo.threads = 256;
-  bench::LeanDeepgram deepgram(fo.api_key, conversation(), std::chrono::milliseconds(o.stt_latency_ms));
+  bench::LeanDeepgram deepgram(fo.api_key, conversation(), std::chrono::milliseconds(o.stt_latency_ms),
+                               std::string(kCallWord));
   testing::FakeOllama ollama(fo);
   if (!deepgram.start() || !ollama.start()) _exit(3);
   ollama.set_latency(std::chrono::milliseconds(o.llm_latency_ms));
@@ -671,6 +676,13 @@ int main(int argc, char** argv) {
              e2e * mean_minutes * 3600, mean_minutes);
   fmt::print("ingest (call created) to notified: p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s over {} calls\n",
              percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0), latencies.size());
+  if (auto r = db.execute("SELECT COUNT(*), COALESCE(SUM(cache_hit), 0), COALESCE(SUM(status = 'failed'), 0) FROM analyses "
+                          "WHERE bid LIKE 'bench%' AND model <> 'builtin'",
+                          {});
+      r && !r->rows.empty()) {
+    fmt::print("LLM agent results: {} stored, {} answered from the result cache, {} failed\n", r->rows[0][0].as_int(),
+               r->rows[0][1].as_int(), r->rows[0][2].as_int());
+  }
   const auto notified = static_cast<double>(std::max<std::int64_t>(1, last.past.at("notify")));
   const Sample& first = samples.front();
   fmt::print("CPU per notified call (utime+stime), peak RSS:\n");
