@@ -77,7 +77,10 @@ constexpr std::uint64_t kWords = 208827064576ULL;  // 26^8 eight-letter words
 
 LeanDeepgram::LeanDeepgram(std::string api_key, std::vector<testing::FakeUtterance> script,
                            std::chrono::milliseconds latency, std::string placeholder)
-    : api_key_(std::move(api_key)), script_(std::move(script)), latency_(latency), placeholder_(std::move(placeholder)) {
+    : api_key_(std::move(api_key)),
+      script_(std::move(script)),
+      latency_(latency),
+      placeholder_(std::move(placeholder)) {
   std::random_device rd;
   first_word_ = ((static_cast<std::uint64_t>(rd()) << 32U) | rd()) % kWords;
 }

@@ -13,8 +13,8 @@
 // cache above all) can answer a call from another's work.
 
 #include <atomic>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>

@@ -676,9 +676,10 @@ int main(int argc, char** argv) {
              e2e * mean_minutes * 3600, mean_minutes);
   fmt::print("ingest (call created) to notified: p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s over {} calls\n",
              percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0), latencies.size());
-  if (auto r = db.execute("SELECT COUNT(*), COALESCE(SUM(cache_hit), 0), COALESCE(SUM(status = 'failed'), 0) FROM analyses "
-                          "WHERE bid LIKE 'bench%' AND model <> 'builtin'",
-                          {});
+  if (auto r =
+          db.execute("SELECT COUNT(*), COALESCE(SUM(cache_hit), 0), COALESCE(SUM(status = 'failed'), 0) FROM analyses "
+                     "WHERE bid LIKE 'bench%' AND model <> 'builtin'",
+                     {});
       r && !r->rows.empty()) {
     fmt::print("LLM agent results: {} stored, {} answered from the result cache, {} failed\n", r->rows[0][0].as_int(),
                r->rows[0][1].as_int(), r->rows[0][2].as_int());

@@ -1,5 +1,6 @@
 // earshot-analyze: consumes analyze.{bid}; runs the built-in analyzers and the business's
-// LLM agents (concurrently, through the async HTTP client), embeds the transcript, stores
+// LLM agents (concurrently, through the async HTTP client: a call waiting on its agents holds
+// no thread, so hundreds can wait on a slow LLM at once), embeds the transcript, stores
 // analyses, metrics, categories, QA, escalations and the human agent's aggregates, publishes
 // call.status live events, and hands the call to notify.{bid}. Beside it, the embed worker
 // consumes embed.{bid}: knowledge-base documents chunked and embedded (pipeline/embed_stage.hpp).
@@ -20,13 +21,15 @@ struct Analyze {
   objectstore::ObjectStoreSettings object_store;
   std::int64_t max_audio_bytes = 0;
   std::chrono::milliseconds max_audio_duration{0};
+  std::int64_t work_threads = 8;
   std::unique_ptr<objectstore::ObjectStores> store;
   // The operator's own LLM endpoints (ollama_url, openai_url, bedrock_url) are destinations
   // this binary's configuration named: allowed through the egress policy.
   fleet::WorkerKit kit{
       {.stage = queue::Stage::kAnalyze,
-       .handler_threads = 4,
-       .business_in_flight = 4,
+       .handler_threads = 2,
+       .business_in_flight = 64,
+       .max_in_flight = 256,
        .legacy_prefix = "analyze",
        .operator_urls = [this] {
          return std::vector{llm.defaults.ollama_url, llm.defaults.openai_url, llm.defaults.bedrock_url};
@@ -48,6 +51,9 @@ struct Analyze {
                  "Largest recording decoded for its redacted copy.");
     spec.add_duration("audio_max_duration", &max_audio_duration, std::chrono::hours(4), std::chrono::seconds(1),
                       std::chrono::hours(24), "Longest recording decoded for its redacted copy.");
+    spec.add_int("analyze_work_threads", &work_threads, 8, 1, 256,
+                 "Threads for a call's reads, built-in analyzers, scoring and writes (keep mysql_pool_size at "
+                 "least as large); calls waiting on their LLM agents hold none.");
   }
 
   Status wire(Runtime& rt) {
@@ -57,7 +63,8 @@ struct Analyze {
     auto& r = kit.repos();
     stage.emplace(pipeline::AnalyzeStageDeps{r.calls, r.transcripts, r.metrics, r.agent_configs, r.categories,
                                              r.scorecards, r.category_matches, r.analyses, r.events, *lexicon,
-                                             rt.metrics(), rt.clock(), kit.topology()});
+                                             rt.metrics(), rt.clock(), kit.topology()},
+                  pipeline::AnalyzeStageOptions{.work_threads = static_cast<std::size_t>(work_threads)});
     limiter.emplace(kit.redis(), "earshot:rl:llm:");
     llm_cache.emplace(kit.redis(), llm.cache_ttl);
     providers.emplace(kit.tenant_http(), rt.clock(), llm, &*limiter, &kit.provider_errors());
@@ -82,7 +89,11 @@ struct Analyze {
           (void)live.publish(bid, type, std::move(data));
         }});
     kit.add_side_worker(rt, queue::Stage::kEmbed, *embed, 2);
-    kit.add_worker(rt, *stage);
+    // The stage's work threads stop after the worker (nothing new starts) and before the HTTP
+    // client, so no step outlives the client or the repositories.
+    rt.add_component(
+        std::make_unique<fleet::FunctionComponent>("analyze-stage", nullptr, [this] { stage->shutdown(); }));
+    kit.add_worker(rt, static_cast<queue::AsyncStageHandler&>(*stage));
     return {};
   }
 };

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "earshot/analytics/categories.hpp"
@@ -51,88 +53,264 @@ Result<std::vector<analytics::TranscriptSegment>> parse_segments(const std::stri
 
 }  // namespace
 
-AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps) : d_(std::move(deps)), analyzer_(d_.lexicon) {
+// What one message's analysis carries from one step to the next (the asynchronous path holds
+// it between the work threads and the HTTP client's loop).
+struct AnalyzeStage::Job {
+  queue::Envelope envelope;
+  std::string body;
+  std::chrono::steady_clock::time_point t0;
+  std::uint64_t order = 0;  // the work pool runs the oldest job's next step first
+  std::optional<storage::StageCall> sc;
+  storage::CallRecord call;
+  storage::Transcript transcript;
+  std::vector<analytics::TranscriptSegment> segments;
+  LanguagePlan lang;
+  std::string text_language;
+  storage::CallMetrics m;
+  std::int64_t duration = 0;
+  analytics::SentimentTimeline tl;
+  json llm_sentiment;
+  PiiScan pii;
+  json redacted = json::array();
+  analytics::CallFacts facts;
+  std::vector<storage::CategoryMatch> matches;
+  std::vector<std::string> matched_names;
+  json categories_out = json::array();
+  std::map<std::string, double> metric_values;
+  std::optional<LlmPlan> plan;
+  LlmOutcome llm_out;
+
+  [[nodiscard]] log::Context log_context() const { return sc->log_context(envelope.trace_id); }
+};
+
+AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps, AnalyzeStageOptions options)
+    : d_(std::move(deps)),
+      analyzer_(d_.lexicon),
+      pool_(std::make_shared<WorkPool>(std::max<std::size_t>(1, options.work_threads))) {
   analyzed_ = &d_.prometheus.counter("earshot_calls_analyzed_total", "Calls analyzed.");
   failed_ = &d_.prometheus.counter("earshot_calls_failed_total", "Calls failed, by stage and reason code.");
   duration_ = &d_.prometheus.histogram("earshot_analyze_duration_seconds", "Time to analyze one call.");
   escalations_ = &d_.prometheus.counter("earshot_escalations_total", "Escalations opened, by severity.");
 }
 
+AnalyzeStage::~AnalyzeStage() {
+  shutdown();
+}
+
+void AnalyzeStage::shutdown() {
+  pool_->shutdown();
+}
+
+void AnalyzeStage::start(const queue::IncomingMessage& msg, queue::StageCompletion done) {
+  auto job = std::make_shared<Job>();
+  job->envelope = msg.envelope;
+  job->body = msg.body;
+  job->t0 = d_.clock.steady_now();
+  job->order = started_.fetch_add(1, std::memory_order_relaxed);
+  // A step posted after shutdown() is dropped with its completion: the worker has stopped by
+  // then and the broker redelivers the message.
+  pool_->post(
+      [this, job, done = std::move(done)]() mutable {
+        if (auto early = prepare(*job)) {
+          done(std::move(*early));
+          return;
+        }
+        run_llm_async(job, [this, job, pool = pool_, done = std::move(done)]() mutable {
+          pool->post([this, job, done = std::move(done)] { done(finish(*job)); }, job->order);
+        });
+      },
+      job->order);
+}
+
 queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
-  const auto t0 = d_.clock.steady_now();
-  auto request = queue::AnalyzeRequest::parse(msg.body);
-  if (!request) return queue::outcome_of(request.error());
+  Job job;
+  job.envelope = msg.envelope;
+  job.body = msg.body;
+  job.t0 = d_.clock.steady_now();
+  if (auto early = prepare(job)) return std::move(*early);
+  if (job.plan) {
+    // Blocking: the agents and the embeddings, waited for up to the configured wait.
+    struct Waiter {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::optional<std::vector<llm::AgentResult>> results;
+      std::optional<Result<std::vector<storage::CallEmbedding>>> embeddings;
+      bool agents_done = false;
+      bool embeddings_done = false;
+    };
+    auto w = std::make_shared<Waiter>();
+    const bool agents = job.plan->run_agents;
+    const bool embed = job.plan->embed;
+    w->agents_done = !agents;
+    w->embeddings_done = !embed;
+    if (agents) {
+      llm_->agents.run_async(*job.plan->business, job.plan->agents, *job.plan->input,
+                             [w](std::vector<llm::AgentResult> r) {
+                               std::lock_guard l(w->mu);
+                               w->results = std::move(r);
+                               w->agents_done = true;
+                               w->cv.notify_all();
+                             });
+    }
+    if (embed) {
+      llm_->agents.embed_async(*job.plan->business, job.pii.redacted,
+                               [w](Result<std::vector<storage::CallEmbedding>> e) {
+                                 std::lock_guard l(w->mu);
+                                 w->embeddings = std::move(e);
+                                 w->embeddings_done = true;
+                                 w->cv.notify_all();
+                               });
+    }
+    std::unique_lock l(w->mu);
+    w->cv.wait_for(l, llm_->wait, [&] { return w->agents_done && w->embeddings_done; });
+    if (agents && !w->results) {
+      std::vector<llm::AgentResult> timed_out(job.plan->agents.size());
+      for (std::size_t i = 0; i < timed_out.size(); ++i) {
+        timed_out[i].agent = job.plan->agents[i].name;
+        timed_out[i].failure_reason = fmt::format("timed out after {} ms waiting for the agents", llm_->wait.count());
+      }
+      w->results = std::move(timed_out);
+    }
+    if (embed && !w->embeddings) {
+      w->embeddings =
+          make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", llm_->wait.count()));
+    }
+    job.llm_out =
+        collect_llm(*job.plan, w->results.value_or(std::vector<llm::AgentResult>{}), std::move(w->embeddings));
+  }
+  return finish(job);
+}
+
+void AnalyzeStage::run_llm_async(const std::shared_ptr<Job>& job, std::function<void()> then) {
+  if (!job->plan) {
+    then();
+    return;
+  }
+  // The agents and the embeddings at once; the job goes on when both have answered.
+  struct Join {
+    std::mutex mu;
+    int left = 0;
+    std::vector<llm::AgentResult> results;
+    std::optional<Result<std::vector<storage::CallEmbedding>>> embeddings;
+    std::function<void()> then;
+  };
+  auto join = std::make_shared<Join>();
+  const bool agents = job->plan->run_agents;
+  const bool embed = job->plan->embed;
+  join->left = (agents ? 1 : 0) + (embed ? 1 : 0);
+  join->then = [this, job, join, then = std::move(then)] {
+    job->llm_out = collect_llm(*job->plan, std::move(join->results), std::move(join->embeddings));
+    then();
+  };
+  if (join->left == 0) {
+    auto go = std::move(join->then);
+    go();
+    return;
+  }
+  auto arrive = [join](const std::function<void(Join&)>& put) {
+    std::function<void()> go;
+    {
+      std::lock_guard l(join->mu);
+      put(*join);
+      if (--join->left == 0) go = std::move(join->then);
+    }
+    if (go) go();
+  };
+  if (agents) {
+    llm_->agents.run_async(
+        *job->plan->business, job->plan->agents, *job->plan->input,
+        [arrive](std::vector<llm::AgentResult> r) { arrive([&](Join& j) { j.results = std::move(r); }); });
+  }
+  if (embed) {
+    llm_->agents.embed_async(*job->plan->business, job->pii.redacted,
+                             [arrive](Result<std::vector<storage::CallEmbedding>> e) {
+                               arrive([&](Join& j) { j.embeddings = std::move(e); });
+                             });
+  }
+}
+
+queue::Outcome AnalyzeStage::analyzed_notice(const Job& job) const {
+  const queue::NotifyRequest next{
+      .bid = job.sc->tenant().bid(), .call_id = job.sc->call_text(), .event = queue::NotifyEvent::kCallAnalyzed};
+  return queue::Outcome{queue::Done{{queue::make_stage_message(d_.topology, next, job.envelope.trace_id)}}};
+}
+
+queue::HandlerResult AnalyzeStage::fail_call(Job& job, const Error& e) {
+  const auto& sc = *job.sc;
+  if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
+  publish_status(sc.tenant(), sc.call_id(), storage::CallStatus::kFailed, storage::CallStatus::kAnalyzing, e.message);
+  failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
+  return queue::Outcome{queue::Fail{e.message, e.code}};
+}
+
+std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
+  using Early = std::optional<queue::HandlerResult>;
+  auto request = queue::AnalyzeRequest::parse(job.body);
+  if (!request) return Early(queue::outcome_of(request.error()));
   auto stage_call = storage::StageCall::parse(
-      {.stage = kStage, .bid = msg.envelope.bid, .attempt = msg.envelope.attempt, .received = t0},
+      {.stage = kStage, .bid = job.envelope.bid, .attempt = job.envelope.attempt, .received = job.t0},
       std::move(request->call_id), {.calls = &d_.calls, .events = &d_.events, .clock = &d_.clock});
-  if (!stage_call) return queue::outcome_of(stage_call.error());
-  const auto& sc = *stage_call;
+  if (!stage_call) return Early(queue::outcome_of(stage_call.error()));
+  job.sc.emplace(std::move(*stage_call));
+  const auto& sc = *job.sc;
   const auto& t = sc.tenant();
   const auto call_id = sc.call_id();
-  const auto& call_text = sc.call_text();
-  log::ScopedContext ctx(sc.log_context(msg.envelope.trace_id));
-
-  auto analyzed_notice = [&] {
-    const queue::NotifyRequest next{.bid = t.bid(), .call_id = call_text, .event = queue::NotifyEvent::kCallAnalyzed};
-    return queue::make_stage_message(d_.topology, next, msg.envelope.trace_id);
-  };
-  auto fail_call = [&](const Error& e) -> queue::HandlerResult {
-    if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
-    publish_status(t, call_id, storage::CallStatus::kFailed, storage::CallStatus::kAnalyzing, e.message);
-    failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
-    return queue::Outcome{queue::Fail{e.message, e.code}};
-  };
+  log::ScopedContext ctx(job.log_context());
 
   auto call = sc.load();
-  if (!call) return queue::outcome_of(call.error());
+  if (!call) return Early(queue::outcome_of(call.error()));
   switch (call->status) {
     case storage::CallStatus::kAnalyzed:
       sc.record(storage::EventOutcome::kSkipped, "already analyzed");
-      return queue::Outcome{queue::Done{{analyzed_notice()}}};
+      return Early(analyzed_notice(job));
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
       sc.record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
-      return queue::Outcome{queue::Done{}};
+      return Early(queue::Outcome{queue::Done{}});
     case storage::CallStatus::kPending:
     case storage::CallStatus::kTranscribing:
-      return queue::Outcome{queue::Retry{"transcript not ready yet", std::chrono::seconds(5)}};
+      return Early(queue::Outcome{queue::Retry{"transcript not ready yet", std::chrono::seconds(5)}});
     case storage::CallStatus::kTranscribed: {
       auto moved = d_.calls.advance(t, call_id, storage::CallStatus::kTranscribed, storage::CallStatus::kAnalyzing);
-      if (!moved) return std::unexpected(moved.error());
+      if (!moved) return Early(std::unexpected(moved.error()));
       if (*moved) publish_status(t, call_id, storage::CallStatus::kAnalyzing, storage::CallStatus::kTranscribed);
       break;
     }
     case storage::CallStatus::kAnalyzing:
       break;
   }
+  job.call = std::move(*call);
   sc.record(storage::EventOutcome::kStarted);
 
   auto transcript = d_.transcripts.get(t, call_id);
   if (!transcript) {
     if (transcript.error().code == ErrorCode::kNotFound)
-      return fail_call(Error(ErrorCode::kFailedPrecondition, "call has no transcript"));
-    return std::unexpected(transcript.error());
+      return Early(fail_call(job, Error(ErrorCode::kFailedPrecondition, "call has no transcript")));
+    return Early(std::unexpected(transcript.error()));
   }
-  auto segments = parse_segments(transcript->segments_json);
-  if (!segments) return fail_call(segments.error());
+  job.transcript = std::move(*transcript);
+  auto segments = parse_segments(job.transcript.segments_json);
+  if (!segments) return Early(fail_call(job, segments.error()));
+  job.segments = std::move(*segments);
   // The English analyzers read `text_segments`: the original in English, else its English
   // rendering; a call with neither gets "not analyzed: language xx" from them.
-  auto lang = prepare_language(t, *call, *transcript, *segments);
-  if (!lang) return std::unexpected(lang.error());
-  const auto& text_segments = lang->english;
-  const std::string text_language = lang->analyzable() ? "en" : lang->tag;
+  auto lang = prepare_language(t, job.call, job.transcript, job.segments);
+  if (!lang) return Early(std::unexpected(lang.error()));
+  job.lang = std::move(*lang);
+  const auto& text_segments = job.lang.english;
+  job.text_language = job.lang.analyzable() ? "en" : job.lang.tag;
 
-  storage::CallMetrics m;
+  auto& m = job.m;
   if (auto got = d_.metrics.get(t, call_id); got) {
     m = *got;
   } else if (got.error().code != ErrorCode::kNotFound) {
-    return std::unexpected(got.error());
+    return Early(std::unexpected(got.error()));
   } else {
     // A call that arrived as text: conversation metrics come from the transcript.
     std::vector<analytics::Interval> agent, customer;
-    analytics::intervals_from_segments(*segments, agent, customer);
-    std::int64_t duration = call->duration_ms;
-    for (const auto& s : *segments) duration = std::max(duration, s.end_ms);
+    analytics::intervals_from_segments(job.segments, agent, customer);
+    std::int64_t duration = job.call.duration_ms;
+    for (const auto& s : job.segments) duration = std::max(duration, s.end_ms);
     const auto c = analytics::compute_conversation(agent, customer, duration);
     m.call_id = call_id;
     m.source = storage::MetricsSource::kTranscript;
@@ -157,12 +335,14 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     m.interactivity_per_min = c.interactivity;
     if (c.patience_samples > 0) m.patience_ms = c.patience_ms;
   }
-  const std::int64_t duration = std::max<std::int64_t>(m.duration_ms, call->duration_ms);
+  job.duration = std::max<std::int64_t>(m.duration_ms, job.call.duration_ms);
+  const auto duration = job.duration;
 
   // Sentiment and speech analyzers (words per minute count the original's words).
-  auto tl = analytics::sentiment_timeline(text_segments, duration, analyzer_);
-  const json llm_sentiment = llm_sentiment_pass(t, text_segments, duration, tl);
-  const auto speed = analytics::talk_speed(*segments, m.agent_talk_ms, m.customer_talk_ms);
+  job.tl = analytics::sentiment_timeline(text_segments, duration, analyzer_);
+  auto& tl = job.tl;
+  job.llm_sentiment = llm_sentiment_pass(t, text_segments, duration, tl);
+  const auto speed = analytics::talk_speed(job.segments, m.agent_talk_ms, m.customer_talk_ms);
   m.agent_sentiment = tl.agent.call;
   m.customer_sentiment = tl.customer.call;
   for (std::size_t q = 0; q < 4; ++q) {
@@ -173,21 +353,19 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   if (!m.agent_wpm) m.agent_wpm = speed.agent_wpm;
   if (!m.customer_wpm) m.customer_wpm = speed.customer_wpm;
   m.question_rate_per_hour =
-      lang->analyzable()
+      job.lang.analyzable()
           ? analytics::talk_speed(text_segments, m.agent_talk_ms, m.customer_talk_ms).agent_questions_per_hour
           : std::nullopt;
 
   // PII (agents and embeddings read the redacted English, else the redacted original).
-  const auto pii = scan_pii(lang->analyzable() ? text_segments : *segments);
-  const auto& redacted_segments = pii.redacted;
-  json redacted = json::array();
-  for (const auto& s : redacted_segments) {
-    redacted.push_back(
+  job.pii = scan_pii(job.lang.analyzable() ? text_segments : job.segments);
+  for (const auto& s : job.pii.redacted) {
+    job.redacted.push_back(
         {{"speaker", analytics::role_name(s.role)}, {"start_ms", s.start_ms}, {"end_ms", s.end_ms}, {"text", s.text}});
   }
 
   // Categories.
-  analytics::CallFacts facts;
+  auto& facts = job.facts;
   facts.duration_ms = duration;
   facts.segments = text_segments;
   facts.segment_sentiment = tl.segment;
@@ -198,11 +376,8 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   facts.agent_interruption_ms = m.agent_interruption_ms;
   facts.customer_interruption_ms = m.customer_interruption_ms;
   auto cats = d_.categories.list(t);
-  if (!cats) return std::unexpected(cats.error());
-  if (!lang->analyzable()) cats->clear();  // phrase and sentiment rules read English
-  std::vector<storage::CategoryMatch> matches;
-  std::vector<std::string> matched_names;
-  json categories_out = json::array();
+  if (!cats) return Early(std::unexpected(cats.error()));
+  if (!job.lang.analyzable()) cats->clear();  // phrase and sentiment rules read English
   for (const auto& rs : *cats) {
     if (!rs.enabled) continue;
     auto c = analytics::parse_category(rs.name, rs.rules_json);
@@ -211,14 +386,14 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
       continue;
     }
     if (auto hit = analytics::match_category(*c, facts)) {
-      matches.push_back({rs.id, intervals_json(hit->spans).dump()});
-      matched_names.push_back(rs.name);
-      categories_out.push_back({{"id", rs.id}, {"name", rs.name}, {"spans", intervals_json(hit->spans)}});
+      job.matches.push_back({rs.id, intervals_json(hit->spans).dump()});
+      job.matched_names.push_back(rs.name);
+      job.categories_out.push_back({{"id", rs.id}, {"name", rs.name}, {"spans", intervals_json(hit->spans)}});
     }
   }
 
-  // QA scorecards (the first enabled scorecard scores the call; all are reported).
-  std::map<std::string, double> metric_values;
+  // What QA scorecards and the agents read of the metrics.
+  auto& metric_values = job.metric_values;
   auto put_metric = [&](const char* name, const std::optional<double>& v) {
     if (v) metric_values[name] = *v;
   };
@@ -235,17 +410,32 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   metric_values["overtalk_ms"] = static_cast<double>(m.overtalk_ms);
   metric_values["longest_monologue_ms"] = static_cast<double>(m.longest_monologue_ms);
   metric_values["agent_interruptions"] = static_cast<double>(m.agent_interruptions);
-  // LLM agents (concurrently) and embeddings: agents see the redacted transcript.
-  LlmOutcome llm_out;
+  // LLM agents (concurrently) and embeddings: agents see the redacted transcript. What to
+  // ask is read here; the asking happens off this thread.
   if (llm_) {
-    auto got = run_llm(*llm_, t, *call, redacted_segments, metric_values);
-    if (!got) return std::unexpected(got.error());
-    llm_out = std::move(*got);
+    auto plan = plan_llm(*llm_, t, job.call, job.pii.redacted, metric_values);
+    if (!plan) return Early(std::unexpected(plan.error()));
+    job.plan = std::move(*plan);
+    if (!job.plan->run_agents && !job.plan->embed) job.llm_out = collect_llm(*job.plan, {}, std::nullopt);
   }
+  return std::nullopt;
+}
+
+queue::HandlerResult AnalyzeStage::finish(Job& job) {
+  const auto& sc = *job.sc;
+  const auto& t = sc.tenant();
+  const auto call_id = sc.call_id();
+  log::ScopedContext ctx(job.log_context());
+  const auto& text_segments = job.lang.english;
+  const auto& lang = job.lang;
+  const auto& tl = job.tl;
+  const auto& facts = job.facts;
+  auto& llm_out = job.llm_out;
+  auto& m = job.m;
 
   auto cards = d_.scorecards.list(t);
   if (!cards) return std::unexpected(cards.error());
-  if (!lang->analyzable()) cards->clear();
+  if (!lang.analyzable()) cards->clear();
   std::optional<double> qa_score;
   json qa_out = json::array();
   for (const auto& rs : *cards) {
@@ -255,7 +445,7 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
       log::warn("scorecard skipped: invalid", {{"scorecard", rs.name}, {"error", card.error().message}});
       continue;
     }
-    auto r = analytics::score_call(*card, facts, metric_values, llm_out.outputs);
+    auto r = analytics::score_call(*card, facts, job.metric_values, llm_out.outputs);
     if (!qa_score && r.score) qa_score = r.score;
     // Each answer with its question's text, so a reader needs no second look at the scorecard.
     std::map<std::string, std::string_view> texts;
@@ -275,11 +465,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                       {"automatic", true}});
   }
 
-  const auto [summary, outcome, escalation] = conclude_call(text_segments, tl, matched_names, llm_out.escalations);
+  const auto [summary, outcome, escalation] = conclude_call(text_segments, tl, job.matched_names, llm_out.escalations);
 
   // The redacted transcript and recording (before anything is stored: an unavailable store
   // retries the message).
-  auto red = redact_transcript(transcript->segments_json, lang->analyzable() ? text_segments : *segments, pii.findings);
+  auto red = redact_transcript(job.transcript.segments_json, lang.analyzable() ? text_segments : job.segments,
+                               job.pii.findings);
   json located = json::array();
   for (const auto& l : red.located) {
     located.push_back({{"type", std::string(analytics::pii_name(l.finding.type))},
@@ -290,12 +481,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                        {"end_ms", l.time.end_ms},
                        {"confidence", l.finding.confidence}});
   }
-  auto redaction = redact_call(t, *call, *transcript, std::move(red));
+  auto redaction = redact_call(t, job.call, job.transcript, std::move(red));
   if (!redaction) return std::unexpected(redaction.error());
 
   // Store.
   if (auto st = d_.metrics.put(t, m); !st) return std::unexpected(st.error());
-  if (auto st = d_.category_matches.replace(t, call_id, matches); !st) return std::unexpected(st.error());
+  if (auto st = d_.category_matches.replace(t, call_id, job.matches); !st) return std::unexpected(st.error());
 
   auto configs = d_.agents.list(t, false);
   if (!configs) return std::unexpected(configs.error());
@@ -318,16 +509,16 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
     c.id = *id;
     by_name[c.name] = c;
   }
-  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - t0).count();
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(d_.clock.steady_now() - job.t0).count();
   auto analysis = [&](std::string_view name, const json& output) {
     const auto& c = by_name.at(std::string(name));
     storage::AnalysisInput a;
     a.agent_config_id = c.id;
     a.agent_version = c.version;
     a.output_json =
-        analyzer_supports(name, text_language)
+        analyzer_supports(name, job.text_language)
             ? output.dump()
-            : json{{"analyzed", false}, {"reason", not_analyzed_reason(lang->tag)}, {"language", lang->tag}}.dump();
+            : json{{"analyzed", false}, {"reason", not_analyzed_reason(lang.tag)}, {"language", lang.tag}}.dump();
     a.model = "builtin";
     a.latency_ms = latency;
     return a;
@@ -344,12 +535,12 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
                                                            {"agent", speaker_json(tl.agent)},
                                                            {"customer", speaker_json(tl.customer)},
                                                            {"customer_change", opt_json(tl.customer_change)},
-                                                           {"language", lang->tag},
-                                                           {"text", lang->english_source},
-                                                           {"llm", llm_sentiment}}));
-  result.analyses.push_back(
-      analysis("builtin.pii", {{"counts", pii.counts}, {"findings", located}, {"redacted_segments", redacted}}));
-  result.analyses.push_back(analysis("builtin.categories", {{"matches", categories_out}}));
+                                                           {"language", lang.tag},
+                                                           {"text", lang.english_source},
+                                                           {"llm", job.llm_sentiment}}));
+  result.analyses.push_back(analysis(
+      "builtin.pii", {{"counts", job.pii.counts}, {"findings", located}, {"redacted_segments", job.redacted}}));
+  result.analyses.push_back(analysis("builtin.categories", {{"matches", job.categories_out}}));
   result.analyses.push_back(analysis("builtin.qa", {{"score", opt_json(qa_score)}, {"scorecards", qa_out}}));
   result.analyses.push_back(analysis("builtin.summary", {{"summary", summary.text},
                                                          {"issue", summary.issue},
@@ -384,15 +575,15 @@ queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
   }
   publish_status(t, call_id, storage::CallStatus::kAnalyzed, storage::CallStatus::kAnalyzing);
   duration_->Add({}, Metrics::latency_buckets())
-      .Observe(std::chrono::duration<double>(d_.clock.steady_now() - t0).count());
+      .Observe(std::chrono::duration<double>(d_.clock.steady_now() - job.t0).count());
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
   sc.record(storage::EventOutcome::kSucceeded);
-  queue::Done done{{analyzed_notice()}};
+  auto done = std::get<queue::Done>(analyzed_notice(job));
   if (auto again = reembed_if_embedder_changed(t, call_id, llm_out)) done.next.push_back(std::move(*again));
   std::size_t agents_failed = 0;
   for (const auto& a : result.analyses) agents_failed += a.failed ? 1 : 0;
-  log::info("call analyzed", {{"categories", std::to_string(matched_names.size())},
+  log::info("call analyzed", {{"categories", std::to_string(job.matched_names.size())},
                               {"agents_failed", std::to_string(agents_failed)},
                               {"outcome", outcome.outcome},
                               {"escalated", escalation.escalate ? "true" : "false"}});
@@ -426,93 +617,97 @@ void AnalyzeStage::publish_status(const storage::TenantId& t, storage::Id call_i
   (void)live_->publish(t.bid(), "call.status", std::move(data));  // failures are logged and counted there
 }
 
-Result<AnalyzeStage::LlmOutcome> AnalyzeStage::run_llm(const AnalyzeLlmDeps& L, const storage::TenantId& t,
-                                                       const storage::CallRecord& call,
-                                                       const std::vector<analytics::TranscriptSegment>& redacted,
-                                                       const std::map<std::string, double>& metric_values) {
-  LlmOutcome out;
+Result<AnalyzeStage::LlmPlan> AnalyzeStage::plan_llm(const AnalyzeLlmDeps& L, const storage::TenantId& t,
+                                                     const storage::CallRecord& call,
+                                                     const std::vector<analytics::TranscriptSegment>& redacted,
+                                                     const std::map<std::string, double>& metric_values) {
+  LlmPlan plan;
   auto configs = d_.agents.list(t, true);
   if (!configs) return std::unexpected(configs.error());
-  std::vector<storage::AgentConfig> jobs;
   for (const auto& c : *configs) {
-    if (c.kind == storage::AgentKind::kLlm) jobs.push_back(c);
+    if (c.kind == storage::AgentKind::kLlm) plan.jobs.push_back(c);
   }
-  storage::PipelineConfig pc;
-  std::string config_error;
   if (auto got = L.configs.get(t); got) {
-    pc = std::move(*got);
+    plan.config = std::move(*got);
   } else if (got.error().code == ErrorCode::kFailedPrecondition || got.error().code == ErrorCode::kInvalidArgument) {
-    config_error = "pipeline config unusable: " + got.error().message;
+    plan.config_error = "pipeline config unusable: " + got.error().message;
   } else if (got.error().code != ErrorCode::kNotFound) {
     return std::unexpected(got.error());
   }
-  std::shared_ptr<const BusinessLlm> business;
-  if (config_error.empty()) {
-    if (auto b = L.providers.for_business(t.bid(), pc); b) {
-      business = std::move(*b);
+  if (plan.config_error.empty()) {
+    if (auto b = L.providers.for_business(t.bid(), plan.config); b) {
+      plan.business = std::move(*b);
     } else {
-      config_error = b.error().message;
+      plan.config_error = b.error().message;
     }
   }
-
-  const bool have_chain = business && !business->chain.empty();
-  if (!jobs.empty() && (have_chain || !config_error.empty())) {
-    std::vector<llm::AgentConfig> agents;
-    agents.reserve(jobs.size());
-    for (const auto& j : jobs) agents.push_back(L.agents.to_agent(j));
-    std::vector<llm::AgentResult> results;
-    std::vector<std::string> hashes(jobs.size());
-    if (have_chain) {
-      std::string lead = "{}";
-      if (L.leads != nullptr && !call.customer_phone.empty() && !call.customer_phone_hashed) {
-        if (auto l = L.leads->find_by_phone(t, call.customer_phone); l) {
-          if (const auto& found = *l; found.has_value()) lead = found->fields_json;
-        }
+  plan.have_chain = plan.business && !plan.business->chain.empty();
+  plan.agents.reserve(plan.jobs.size());
+  for (const auto& j : plan.jobs) plan.agents.push_back(L.agents.to_agent(j));
+  plan.hashes.resize(plan.jobs.size());
+  if (!plan.jobs.empty() && plan.have_chain) {
+    std::string lead = "{}";
+    if (L.leads != nullptr && !call.customer_phone.empty() && !call.customer_phone_hashed) {
+      if (auto l = L.leads->find_by_phone(t, call.customer_phone); l) {
+        if (const auto& found = *l; found.has_value()) lead = found->fields_json;
       }
-      const auto input = agent_input(redacted, call, json(metric_values), lead);
-      const llm::JsonAgentRunner keys(business->chain, nullptr, d_.clock);
-      for (std::size_t i = 0; i < agents.size(); ++i) hashes[i] = keys.cache_key(agents[i], input);
-      results = L.agents.run(*business, agents, input, L.wait);
-    } else {
-      for (const auto& a : agents) {
+    }
+    plan.input = agent_input(redacted, call, json(metric_values), lead);
+    const llm::JsonAgentRunner keys(plan.business->chain, nullptr, d_.clock);
+    for (std::size_t i = 0; i < plan.agents.size(); ++i) plan.hashes[i] = keys.cache_key(plan.agents[i], *plan.input);
+    plan.run_agents = true;
+  }
+  plan.embed = L.embeddings != nullptr && plan.business != nullptr;
+  return plan;
+}
+
+AnalyzeStage::LlmOutcome AnalyzeStage::collect_llm(
+    const LlmPlan& plan, std::vector<llm::AgentResult> results,
+    std::optional<Result<std::vector<storage::CallEmbedding>>> embeddings) {
+  LlmOutcome out;
+  if (!plan.jobs.empty() && (plan.have_chain || !plan.config_error.empty())) {
+    if (!plan.run_agents) {
+      results.clear();
+      for (const auto& a : plan.agents) {
         llm::AgentResult r;
         r.agent = a.name;
-        r.failure_reason = config_error;
+        r.failure_reason = plan.config_error;
         results.push_back(std::move(r));
       }
     }
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
+    results.resize(plan.jobs.size());
+    for (std::size_t i = 0; i < plan.jobs.size(); ++i) {
       const auto& r = results[i];
+      const auto& job = plan.jobs[i];
       storage::AnalysisInput a;
-      a.agent_config_id = jobs[i].id;
-      a.agent_version = jobs[i].version;
-      a.model = r.provider.empty() && have_chain ? business->chain.front()->id() : r.provider;
-      a.prompt_hash = hashes[i];
+      a.agent_config_id = job.id;
+      a.agent_version = job.version;
+      a.model = r.provider.empty() && plan.have_chain ? plan.business->chain.front()->id() : r.provider;
+      a.prompt_hash = plan.hashes[i];
       a.latency_ms = r.latency.count();
       a.input_tokens = r.input_tokens;
       a.output_tokens = r.output_tokens;
       a.cache_hit = r.cache_hit;
       if (r.ok) {
         a.output_json = r.output;
-        out.outputs[jobs[i].name] = r.output;
-        if (auto why = agent_escalation(jobs[i].name, r.output)) out.escalations.push_back(std::move(*why));
+        out.outputs[job.name] = r.output;
+        if (auto why = agent_escalation(job.name, r.output)) out.escalations.push_back(std::move(*why));
       } else {
         a.failed = true;
-        a.error = r.failure_reason;
+        a.error = r.failure_reason.empty() ? std::string("the agent gave no answer") : r.failure_reason;
         a.output_json = "{}";
-        log::warn("llm agent failed", {{"agent", jobs[i].name}, {"reason", r.failure_reason}});
+        log::warn("llm agent failed", {{"agent", job.name}, {"reason", a.error}});
       }
       out.analyses.push_back(std::move(a));
     }
   }
 
-  if (L.embeddings != nullptr && business) {
-    out.embedding_provider = pc.embedding_provider;
-    auto e = L.agents.embed(*business, redacted, L.wait);
-    if (e) {
-      out.embeddings = std::move(*e);
+  if (plan.embed) {
+    out.embedding_provider = plan.config.embedding_provider;
+    if (embeddings && *embeddings) {
+      out.embeddings = std::move(**embeddings);
     } else {
-      out.embeddings_error = e.error().to_string();
+      out.embeddings_error = embeddings ? embeddings->error().to_string() : std::string("no embeddings were made");
       log::warn("call embeddings failed", {{"error", out.embeddings_error}});
     }
   }

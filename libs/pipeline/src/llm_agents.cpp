@@ -375,51 +375,66 @@ std::vector<llm::AgentResult> LlmAgents::run(const BusinessLlm& llm, const std::
   return out;
 }
 
-Result<std::vector<storage::CallEmbedding>> LlmAgents::embed(const BusinessLlm& llm,
-                                                             const std::vector<analytics::TranscriptSegment>& redacted,
-                                                             std::chrono::milliseconds wait) {
-  if (llm.embedder == nullptr) return std::vector<storage::CallEmbedding>{};
-  return embed_call_chunks(llm, chunk_transcript(redacted, settings_.embedding_chunk_words), wait);
+void LlmAgents::embed_async(const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted,
+                            EmbeddingsCallback done) {
+  embed_call_chunks_async(llm, chunk_transcript(redacted, settings_.embedding_chunk_words), std::move(done));
 }
 
-Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm& llm,
-                                                              const std::vector<TranscriptChunk>& chunks,
-                                                              std::chrono::milliseconds wait) {
-  if (llm.embedder == nullptr) return std::vector<storage::CallEmbedding>{};
+void embed_call_chunks_async(const BusinessLlm& llm, const std::vector<TranscriptChunk>& chunks,
+                             EmbeddingsCallback done) {
+  if (llm.embedder == nullptr) {
+    done(std::vector<storage::CallEmbedding>{});
+    return;
+  }
   std::vector<std::string> texts;
   std::string whole;
   for (const auto& c : chunks) whole += (whole.empty() ? "" : "\n") + c.text;
   texts.push_back(whole);
   for (const auto& c : chunks) texts.push_back(c.text);
+  const auto count = texts.size();
+  llm.embedder->embed(std::move(texts), [chunks, count, model = llm.embedder_id,
+                                         done = std::move(done)](Result<std::vector<llm::Embedding>> got) {
+    if (!got) {
+      done(std::unexpected(got.error()));
+      return;
+    }
+    const auto& vecs = *got;
+    if (vecs.size() != count) {
+      done(make_error(ErrorCode::kUnavailable, "embedder answered the wrong count"));
+      return;
+    }
+    std::vector<storage::CallEmbedding> out;
+    std::int64_t end = 0;
+    for (const auto& c : chunks) end = std::max(end, c.end_ms);
+    out.push_back({-1, chunks.empty() ? 0 : chunks.front().start_ms, end, "", model, vecs[0]});
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      out.push_back(
+          {static_cast<std::int64_t>(i), chunks[i].start_ms, chunks[i].end_ms, chunks[i].text, model, vecs[i + 1]});
+    }
+    done(std::move(out));
+  });
+}
+
+Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm& llm,
+                                                              const std::vector<TranscriptChunk>& chunks,
+                                                              std::chrono::milliseconds wait) {
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
-    std::optional<Result<std::vector<llm::Embedding>>> got;
+    std::optional<Result<std::vector<storage::CallEmbedding>>> got;
   };
   auto w = std::make_shared<Waiter>();
-  llm.embedder->embed(texts, [w](Result<std::vector<llm::Embedding>> r) {
+  embed_call_chunks_async(llm, chunks, [w](Result<std::vector<storage::CallEmbedding>> r) {
     std::lock_guard lock(w->mu);
     w->got = std::move(r);
     w->cv.notify_all();
   });
   std::unique_lock lock(w->mu);
   w->cv.wait_for(lock, wait, [&] { return w->got.has_value(); });
-  const auto& got = w->got;
-  if (!got.has_value()) {
+  if (!w->got.has_value()) {
     return make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", wait.count()));
   }
-  if (!*got) return std::unexpected(got->error());
-  const auto& vecs = **got;
-  if (vecs.size() != texts.size()) return make_error(ErrorCode::kUnavailable, "embedder answered the wrong count");
-  std::vector<storage::CallEmbedding> out;
-  std::int64_t end = 0;
-  for (const auto& c : chunks) end = std::max(end, c.end_ms);
-  out.push_back({-1, chunks.empty() ? 0 : chunks.front().start_ms, end, "", llm.embedder_id, vecs[0]});
-  for (std::size_t i = 0; i < chunks.size(); ++i) {
-    out.push_back({static_cast<std::int64_t>(i), chunks[i].start_ms, chunks[i].end_ms, chunks[i].text, llm.embedder_id,
-                   vecs[i + 1]});
-  }
-  return out;
+  return std::move(*w->got);
 }
 
 }  // namespace earshot::pipeline

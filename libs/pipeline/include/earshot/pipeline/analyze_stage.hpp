@@ -19,8 +19,18 @@
 // 1 kHz tone is written to <bid>/redacted/<call id>.wav (its URI stored with the redacted
 // transcript). A recording that cannot be read or decoded gets no copy (logged); a store
 // that is unavailable retries the message before anything is stored.
+//
+// Asynchronous (start(), what earshot-analyze runs): a call's reads and built-in analyzers run
+// on the stage's work threads, then its agents and embeddings are asked at once on the HTTP
+// client's loop with no thread waiting, then its scoring and writes run on the work threads
+// again (the oldest call's step first). Hundreds of calls can wait on a slow LLM at once on a
+// few threads. The optional language and LLM sentiment passes still block a work thread while
+// they wait. handle() runs the same steps on the caller's thread, waiting for the agents.
 
+#include <atomic>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +43,7 @@
 #include "earshot/objectstore/audio_store.hpp"
 #include "earshot/pipeline/llm_agents.hpp"
 #include "earshot/pipeline/redaction.hpp"
+#include "earshot/pipeline/work_pool.hpp"
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
@@ -69,9 +80,22 @@ struct AnalyzeLlmDeps {
   std::chrono::milliseconds wait{std::chrono::minutes(10)};  // longest wait for a call's agents
 };
 
-class AnalyzeStage final : public queue::StageHandler {
+struct AnalyzeStageOptions {
+  std::size_t work_threads = 8;  // reads, built-in analyzers, scoring and writes (blocking I/O)
+};
+
+class AnalyzeStage final : public queue::StageHandler, public queue::AsyncStageHandler {
  public:
-  explicit AnalyzeStage(AnalyzeStageDeps deps);
+  explicit AnalyzeStage(AnalyzeStageDeps deps, AnalyzeStageOptions options = {});
+  // Runs the steps already queued on the work threads, then joins them.
+  ~AnalyzeStage() override;
+  AnalyzeStage(const AnalyzeStage&) = delete;
+  AnalyzeStage& operator=(const AnalyzeStage&) = delete;
+
+  // Runs the steps already queued on the work threads, then joins them; steps posted later
+  // (answers arriving afterwards) are dropped with their completions. Call it after the stage
+  // worker stopped and before the HTTP client and repositories go away.
+  void shutdown();
   // Call before the worker starts.
   void enable_llm(AnalyzeLlmDeps deps) { llm_.emplace(deps); }
   void enable_live_events(cache::LiveEvents& events) { live_ = &events; }
@@ -80,6 +104,7 @@ class AnalyzeStage final : public queue::StageHandler {
     redacted_audio_store_ = &store;
     decode_limits_ = limits;
   }
+  void start(const queue::IncomingMessage& message, queue::StageCompletion done) override;
   [[nodiscard]] queue::HandlerResult handle(const queue::IncomingMessage& message) override;
 
   // The call's language and what the English analyzers read (docs/analyze.md "Language"):
@@ -96,6 +121,20 @@ class AnalyzeStage final : public queue::StageHandler {
   };
 
  private:
+  struct Job;
+  // What the agents and embeddings of a call need, read before they are asked.
+  struct LlmPlan {
+    std::vector<storage::AgentConfig> jobs;  // the enabled LLM agents
+    std::vector<llm::AgentConfig> agents;    // as the runner needs them
+    std::vector<std::string> hashes;         // their cache keys (prompt hashes)
+    std::optional<llm::AgentInput> input;
+    storage::PipelineConfig config;
+    std::string config_error;  // a config or chain that cannot be used: the agents fail with it
+    std::shared_ptr<const BusinessLlm> business;
+    bool have_chain = false;
+    bool run_agents = false;  // ask the agents
+    bool embed = false;       // make the call's vectors
+  };
   struct LlmOutcome {
     std::vector<storage::AnalysisInput> analyses;
     std::map<std::string, std::string> outputs;  // agent name -> output JSON (ok only)
@@ -107,10 +146,24 @@ class AnalyzeStage final : public queue::StageHandler {
   [[nodiscard]] std::optional<queue::OutgoingMessage> reembed_if_embedder_changed(const storage::TenantId& t,
                                                                                   storage::Id call_id,
                                                                                   const LlmOutcome& llm_out) const;
-  [[nodiscard]] Result<LlmOutcome> run_llm(const AnalyzeLlmDeps& llm, const storage::TenantId& t,
-                                           const storage::CallRecord& call,
-                                           const std::vector<analytics::TranscriptSegment>& redacted,
-                                           const std::map<std::string, double>& metric_values);
+  // Everything up to the agents (reads, language, built-in analyzers, categories, the LLM
+  // plan): a result when the message is finished already (skipped, retried, failed).
+  [[nodiscard]] std::optional<queue::HandlerResult> prepare(Job& job);
+  // Asks the plan's agents and embeddings at once; `then` runs (on whichever thread answered
+  // last) once job.llm_out is filled.
+  void run_llm_async(const std::shared_ptr<Job>& job, std::function<void()> then);
+  // QA scorecards, the summary, the redaction and every write; the step to analyzed.
+  [[nodiscard]] queue::HandlerResult finish(Job& job);
+  [[nodiscard]] queue::Outcome analyzed_notice(const Job& job) const;
+  [[nodiscard]] queue::HandlerResult fail_call(Job& job, const Error& e);
+  [[nodiscard]] Result<LlmPlan> plan_llm(const AnalyzeLlmDeps& llm, const storage::TenantId& t,
+                                         const storage::CallRecord& call,
+                                         const std::vector<analytics::TranscriptSegment>& redacted,
+                                         const std::map<std::string, double>& metric_values);
+  // The analyses, QA outputs, escalations and vectors from what the agents and the embedder
+  // answered (`embeddings` empty when none were asked).
+  [[nodiscard]] static LlmOutcome collect_llm(const LlmPlan& plan, std::vector<llm::AgentResult> results,
+                                              std::optional<Result<std::vector<storage::CallEmbedding>>> embeddings);
   // The call's redacted transcript (`red`, made from `transcript` by redact_transcript) to
   // store and, with a store, the recording's redacted copy written (analyze_redaction.cpp).
   // An error only when the store is unavailable (retry).
@@ -145,6 +198,8 @@ class AnalyzeStage final : public queue::StageHandler {
   prometheus::Family<prometheus::Counter>* failed_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Family<prometheus::Counter>* escalations_;
+  std::shared_ptr<WorkPool> pool_;  // shared with the answers' callbacks, which may outlive a step
+  std::atomic<std::uint64_t> started_{0};
 };
 
 }  // namespace earshot::pipeline

@@ -170,11 +170,16 @@ struct TranscriptChunk {
 [[nodiscard]] std::vector<TranscriptChunk> chunk_transcript(const std::vector<analytics::TranscriptSegment>& segments,
                                                             std::int64_t words);
 
-// A call's vectors from its chunks, in one request to the business's embedder waited for up
-// to `wait` (kTimeout after): the whole call (the chunks' texts joined by newlines) as chunk
-// -1, then each chunk (0, 1, ...), all with the embedder's id as model. What LlmAgents::embed
-// stores after chunk_transcript, and what the embed stage re-embeds a call with from its
-// stored chunks when the business changes its embedder. No embedder: no vectors.
+// A call's vectors from its chunks, in one request to the business's embedder: the whole
+// call (the chunks' texts joined by newlines) as chunk -1, then each chunk (0, 1, ...), all
+// with the embedder's id as model. What LlmAgents::embed_async stores after chunk_transcript,
+// and what the embed stage re-embeds a call with from its stored chunks when the business
+// changes its embedder. No embedder: no vectors. `done` runs once, on the embedder's thread
+// (the HTTP client's loop for a remote one, the caller's for the offline one).
+using EmbeddingsCallback = std::function<void(Result<std::vector<storage::CallEmbedding>>)>;
+void embed_call_chunks_async(const BusinessLlm& llm, const std::vector<TranscriptChunk>& chunks,
+                             EmbeddingsCallback done);
+// The same, waiting up to `wait` (kTimeout after).
 [[nodiscard]] Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm& llm,
                                                                             const std::vector<TranscriptChunk>& chunks,
                                                                             std::chrono::milliseconds wait);
@@ -198,10 +203,9 @@ class LlmAgents {
                                                   const llm::AgentInput& input, std::chrono::milliseconds wait);
 
   // The call's vectors: the whole (redacted) transcript as chunk -1, then each chunk
-  // (chunk_transcript, then embed_call_chunks).
-  [[nodiscard]] Result<std::vector<storage::CallEmbedding>> embed(
-      const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted,
-      std::chrono::milliseconds wait);
+  // (chunk_transcript, then embed_call_chunks_async); `done` as there.
+  void embed_async(const BusinessLlm& llm, const std::vector<analytics::TranscriptSegment>& redacted,
+                   EmbeddingsCallback done);
 
   // "invalid_output" (schema failed after repair), or the provider error's code name.
   [[nodiscard]] static std::string failure_reason_label(const llm::AgentResult& r);
