@@ -247,7 +247,7 @@ struct WorldPorts {
 // Child: the outside world (the speech and LLM providers), until the parent closes `stop_fd`.
 [[noreturn]] void run_world(const Options& o, int port_fd, int stop_fd) {
   testing::FakeProviderServer::Options fo;
-  fo.threads = 256;
+  fo.threads = 1024;  // the fake Ollama's requests held open at once (its latency)
   bench::LeanDeepgram deepgram(fo.api_key, conversation(), std::chrono::milliseconds(o.stt_latency_ms),
                                std::string(kCallWord));
   testing::FakeOllama ollama(fo);
@@ -401,6 +401,10 @@ int main(int argc, char** argv) {
                                  {"EARSHOT_OBJECT_STORE_DIR", objects}};
   fo.env_by_binary["stt"]["EARSHOT_OBJECT_STORE_DIR"] = objects;
   fo.env_by_binary["sync"]["EARSHOT_OBJECT_STORE_DIR"] = objects;
+  // The three businesses share one fake LLM (one provider, model and key), so the analyze worker's
+  // process-wide cap per provider must hold all of their agents at once: at 28 calls/s, six
+  // agents a call and 2 s a request, about 340 requests are in flight.
+  fo.env_by_binary["analyze"]["EARSHOT_LLM_PROVIDER_MAX_IN_FLIGHT"] = "1024";
   fo.env_by_binary["analyze"]["EARSHOT_SENTIMENT_LEXICON"] =
       std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
   testing::Fleet fleet(fo);
@@ -439,7 +443,10 @@ int main(int argc, char** argv) {
          {"llm_chain", json::array({{{"provider", "ollama"},
                                      {"model", "llama3"},
                                      {"base_url", fmt::format("http://127.0.0.1:{}", ports.ollama)},
-                                     {"timeout_ms", 60000}}})},
+                                     {"timeout_ms", 60000},
+                                     // A business's own cap on requests in flight (default 32):
+                                     // a third of 28 calls/s, six agents, 2 s each is about 112.
+                                     {"max_in_flight", 256}}})},
          {"secrets", {{"stt_api_key", std::string(ports.deepgram_key)}}}},
         200);
     keys.push_back(api.call("POST", base + "/api-keys", token, {{"name", "bench ingest"}, {"scopes", {"ingest"}}}, 201)

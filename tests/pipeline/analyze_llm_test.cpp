@@ -256,6 +256,82 @@ TEST_F(AnalyzeLlmTest, DefaultAgentsEndToEndThroughQueueDatabaseAndRedis) {
   EXPECT_EQ(statuses, (std::vector<std::string>{"analyzing", "analyzed"}));
 }
 
+// The asynchronous path (what earshot-analyze runs): with one work thread, four calls are all
+// waiting on their agents at once (no thread is held per call), and each finishes once its
+// agent answers.
+TEST_F(AnalyzeLlmTest, CallsWaitingOnTheirAgentsHoldNoWorkThread) {
+  AnalyzeStage stage(testing::analyze_deps(repos(), *metrics, SystemClock::instance(), topo), {.work_threads = 1});
+  stage.enable_llm({repos().pipeline_configs, *providers_, *llm_, &repos().embeddings, nullptr, 60s});
+  auto t = business();
+  summary_agent(t);
+  ollama_.set_reply(agent_replies().at("summary"));
+  std::vector<storage::Id> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(transcribed_call(t, fmt::format("async-{}", i)));
+  std::mutex mu;
+  std::vector<queue::HandlerResult> results;
+  ollama_.hold(true);
+  for (auto id : ids) {
+    stage.start(testing::analyze_message(t, id), [&](queue::HandlerResult r) {
+      std::lock_guard l(mu);
+      results.push_back(std::move(r));
+    });
+  }
+  EXPECT_TRUE(earshot::testing::wait_until([&] { return ollama_.count("/api/chat") == 4; }, 30s))
+      << ollama_.count("/api/chat") << " agent requests in flight";
+  {
+    std::lock_guard l(mu);
+    EXPECT_TRUE(results.empty());
+  }
+  for (auto id : ids) EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzing);
+  ollama_.hold(false);
+  ASSERT_TRUE(earshot::testing::wait_until(
+      [&] {
+        std::lock_guard l(mu);
+        return results.size() == 4;
+      },
+      30s));
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_TRUE(std::holds_alternative<queue::Done>(*r));
+    EXPECT_EQ(std::get<queue::Done>(*r).next.size(), 1u);  // the notify message
+  }
+  for (auto id : ids) {
+    EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzed);
+    auto a = latest(t, id, "summary");
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(a->failed) << a->error;
+    auto emb = repos().embeddings.list_for_call(t, id);
+    ASSERT_TRUE(emb);
+    EXPECT_EQ(emb->size(), 2u);
+  }
+  EXPECT_EQ(ollama_.chat_count(), 4);
+}
+
+// A stage shut down (SIGTERM) while a call's agents are asked: the answer arriving later is
+// dropped with its completion, nothing is written, and the call stays analyzing for the
+// broker's redelivery.
+TEST_F(AnalyzeLlmTest, AnAnswerAfterShutdownIsDroppedAndTheCallStaysAnalyzing) {
+  auto stage = std::make_unique<AnalyzeStage>(
+      testing::analyze_deps(repos(), *metrics, SystemClock::instance(), topo), AnalyzeStageOptions{.work_threads = 2});
+  stage->enable_llm({repos().pipeline_configs, *providers_, *llm_, &repos().embeddings, nullptr, 60s});
+  auto t = business();
+  summary_agent(t);
+  ollama_.set_reply(agent_replies().at("summary"));
+  const auto id = transcribed_call(t, "shutdown");
+  std::atomic<int> completions{0};
+  ollama_.hold(true);
+  stage->start(testing::analyze_message(t, id), [&](queue::HandlerResult) { ++completions; });
+  ASSERT_TRUE(earshot::testing::wait_until([&] { return ollama_.count("/api/chat") == 1; }, 30s));
+  stage->shutdown();
+  ollama_.hold(false);
+  ASSERT_TRUE(earshot::testing::wait_until([&] { return ollama_.chat_count() == 1; }, 30s));
+  http_->shutdown();  // every answer has been handed over (and dropped) once the client stops
+  stage.reset();
+  EXPECT_EQ(completions.load(), 0);
+  EXPECT_EQ(status(t, id), storage::CallStatus::kAnalyzing);
+  EXPECT_FALSE(latest(t, id, "summary").has_value());
+}
+
 TEST_F(AnalyzeLlmTest, InvalidOutputIsRepairedOnce) {
   auto t = business();
   summary_agent(t);

@@ -416,7 +416,6 @@ std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
     auto plan = plan_llm(*llm_, t, job.call, job.pii.redacted, metric_values);
     if (!plan) return Early(std::unexpected(plan.error()));
     job.plan = std::move(*plan);
-    if (!job.plan->run_agents && !job.plan->embed) job.llm_out = collect_llm(*job.plan, {}, std::nullopt);
   }
   return std::nullopt;
 }
