@@ -1,12 +1,13 @@
 // The whole pipeline as one system: the five real binaries (gateway, sync, stt, analyze,
 // notify) as processes against the local MariaDB, RabbitMQ and Redis, with the outside world
-// in a forked child: a fake Deepgram (bench/pipeline/lean_deepgram.hpp: the tests' fake's
-// answers over a leaner server) and a fake Ollama answering after a set latency in their
-// real wire formats. The recordings are a few stereo 8 kHz WAVs of 3-8 minutes, generated
-// once and cached under .local/bench/pipeline/. Calls come in through the gateway's ingest API at a set rate (`POST
-// /api/v1/calls` with an ingest key, the recording named by its object-store URI): each business's few recordings are
-// placed in the object store once and every call points at one of them, so the disk does not fill at hundreds of
-// megabytes a second, while the stt worker still reads, decodes and measures every call's whole recording.
+// in a forked child: a fake Deepgram and a fake Ollama answering after a set latency in their
+// real wire formats (bench/pipeline/lean_deepgram.hpp and lean_ollama.hpp: the tests' fakes'
+// answers over a leaner server), every call's conversation with a word of its own. The recordings are a few stereo 8
+// kHz WAVs of 3-8 minutes, generated once and cached under .local/bench/pipeline/. Calls come in through the gateway's
+// ingest API at a set rate (`POST /api/v1/calls` with an ingest key, the recording named by its object-store URI): each
+// business's few recordings are placed in the object store once and every call points at one of them, so the disk does
+// not fill at hundreds of megabytes a second, while the stt worker still reads, decodes and measures every call's whole
+// recording.
 //
 //   eval "$(scripts/services.sh --instance test env)"
 //   build/bin/pipeline_bench [--rate 28] [--seconds 600] [--businesses 3] [--stt-latency-ms 0]
@@ -57,11 +58,12 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/storage/migrator.hpp"
 #include "earshot/storage/mysql_repositories.hpp"
-#include "fakes/llm/fake_llm.hpp"
 #include "fakes/stt/fake_providers.hpp"
+#include "fakes/stt/fake_server.hpp"
 #include "fleet.hpp"
 #include "gateway_client.hpp"
 #include "lean_deepgram.hpp"
+#include "lean_ollama.hpp"
 
 using namespace earshot;
 using namespace std::chrono_literals;
@@ -225,7 +227,7 @@ std::vector<testing::FakeUtterance> conversation() {
 }
 
 // Valid answers for the default agents (pipeline/default_agents.cpp), by their task line.
-void agent_replies(testing::FakeChatServer& llm) {
+void agent_replies(bench::LeanOllama& llm) {
   llm.set_reply_for("Task: summary",
                     R"({"summary":"The customer was charged twice; the agent refunded it.","key_points":["refund"]})");
   const std::string item = R"({"value":null,"evidence":null})";
@@ -246,14 +248,12 @@ struct WorldPorts {
 
 // Child: the outside world (the speech and LLM providers), until the parent closes `stop_fd`.
 [[noreturn]] void run_world(const Options& o, int port_fd, int stop_fd) {
-  testing::FakeProviderServer::Options fo;
-  fo.threads = 1024;  // the fake Ollama's requests held open at once (its latency)
+  const testing::FakeProviderServer::Options fo;  // the tests' fakes' API key
   bench::LeanDeepgram deepgram(fo.api_key, conversation(), std::chrono::milliseconds(o.stt_latency_ms),
                                std::string(kCallWord));
-  testing::FakeOllama ollama(fo);
-  if (!deepgram.start() || !ollama.start()) _exit(3);
-  ollama.set_latency(std::chrono::milliseconds(o.llm_latency_ms));
+  bench::LeanOllama ollama{std::chrono::milliseconds(o.llm_latency_ms)};
   agent_replies(ollama);
+  if (!deepgram.start() || !ollama.start()) _exit(3);
   WorldPorts ports{deepgram.port(), ollama.port()};
   const std::string key = fo.api_key;
   if (key.size() >= sizeof ports.deepgram_key) _exit(5);
@@ -404,7 +404,9 @@ int main(int argc, char** argv) {
   // The three businesses share one fake LLM (one provider, model and key), so the analyze worker's
   // process-wide cap per provider must hold all of their agents at once: at 28 calls/s, six
   // agents a call and 2 s a request, about 340 requests are in flight.
+  // The same for the HTTP client's connections to one host (default 256).
   fo.env_by_binary["analyze"]["EARSHOT_LLM_PROVIDER_MAX_IN_FLIGHT"] = "1024";
+  fo.env_by_binary["analyze"]["EARSHOT_HTTP_CLIENT_MAX_CONNECTIONS_PER_HOST"] = "1024";
   fo.env_by_binary["analyze"]["EARSHOT_SENTIMENT_LEXICON"] =
       std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
   testing::Fleet fleet(fo);

@@ -311,8 +311,8 @@ TEST_F(AnalyzeLlmTest, CallsWaitingOnTheirAgentsHoldNoWorkThread) {
 // dropped with its completion, nothing is written, and the call stays analyzing for the
 // broker's redelivery.
 TEST_F(AnalyzeLlmTest, AnAnswerAfterShutdownIsDroppedAndTheCallStaysAnalyzing) {
-  auto stage = std::make_unique<AnalyzeStage>(
-      testing::analyze_deps(repos(), *metrics, SystemClock::instance(), topo), AnalyzeStageOptions{.work_threads = 2});
+  auto stage = std::make_unique<AnalyzeStage>(testing::analyze_deps(repos(), *metrics, SystemClock::instance(), topo),
+                                              AnalyzeStageOptions{.work_threads = 2});
   stage->enable_llm({repos().pipeline_configs, *providers_, *llm_, &repos().embeddings, nullptr, 60s});
   auto t = business();
   summary_agent(t);

@@ -268,6 +268,18 @@ FakeProviderServer::Reply FakeOllama::failure_reply(FailureKind kind) const {
   return {500, "{}"};
 }
 
+std::string ollama_chat_answer(const std::string& model, const std::string& text) {
+  return json{{"model", model},
+              {"created_at", "2026-01-01T00:00:00Z"},
+              {"message", {{"role", "assistant"}, {"content", text}}},
+              {"done", true},
+              {"done_reason", "stop"},
+              {"total_duration", 1'000'000},
+              {"prompt_eval_count", 100},
+              {"eval_count", 25}}
+      .dump();
+}
+
 void FakeOllama::routes() {
   server().Post("/api/chat", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;
@@ -310,15 +322,7 @@ void FakeOllama::routes() {
       serve_stream(res, std::move(frames), "application/x-ndjson", cut);
       return;
     }
-    const json out{{"model", model},
-                   {"created_at", "2026-01-01T00:00:00Z"},
-                   {"message", {{"role", "assistant"}, {"content", text}}},
-                   {"done", true},
-                   {"done_reason", "stop"},
-                   {"total_duration", 1'000'000},
-                   {"prompt_eval_count", 100},
-                   {"eval_count", 25}};
-    reply(res, {200, out.dump()});
+    reply(res, {200, ollama_chat_answer(model, text)});
   });
   server().Post("/api/embed", [this](const httplib::Request& req, httplib::Response& res) {
     if (guard(req, res)) return;

@@ -116,6 +116,10 @@ class FakeBedrock final : public FakeChatServer {
   std::string last_model_;
 };
 
+// Ollama's answer to POST /api/chat with "stream": false whose message is `text` (FakeOllama's,
+// and the end-to-end benchmark's leaner server's).
+[[nodiscard]] std::string ollama_chat_answer(const std::string& model, const std::string& text);
+
 class FakeOllama final : public FakeChatServer {
  public:
   // Stops serving before this object goes: handler threads call its overrides.
