@@ -1,7 +1,7 @@
 // The whole pipeline as one system: the five real binaries (gateway, sync, stt, analyze,
 // notify) as processes against the local MariaDB, RabbitMQ and Redis, with the outside world
 // in a forked child: a fake Deepgram and a fake Ollama answering after a set latency in their
-// real wire formats (bench/pipeline/lean_deepgram.hpp and lean_ollama.hpp: the tests' fakes'
+// real wire formats (bench/common/lean_deepgram.hpp and lean_ollama.hpp: the tests' fakes'
 // answers over a leaner server), every call's conversation with a word of its own. The recordings are a few stereo 8
 // kHz WAVs of 3-8 minutes, generated once and cached under .local/bench/pipeline/. Calls come in through the gateway's
 // ingest API at a set rate (`POST /api/v1/calls` with an ingest key, the recording named by its object-store URI): each
@@ -13,7 +13,7 @@
 //   build/bin/pipeline_bench [--rate 28] [--seconds 600] [--businesses 3] [--stt-latency-ms 0]
 //                            [--llm-latency-ms 0] [--min-minutes 3] [--max-minutes 8]
 //                            [--recordings 6] [--sample-ms 1000] [--drain-seconds 300]
-//                            [--out build/pipeline-bench]
+//                            [--out build/pipeline-bench] [--env BINARY:KEY=VALUE]...
 //
 // Prints calls/s and audio minutes/hour end to end over the feeding window, per stage
 // throughput and CPU per call (each process's utime+stime from /proc, the servers' too),
@@ -49,6 +49,8 @@
 #include <vector>
 
 #include "common/bench_common.hpp"
+#include "common/lean_deepgram.hpp"
+#include "common/lean_ollama.hpp"
 #include "earshot/audio/wav_writer.hpp"
 #include "earshot/core/config.hpp"
 #include "earshot/core/log.hpp"
@@ -62,8 +64,6 @@
 #include "fakes/stt/fake_server.hpp"
 #include "fleet.hpp"
 #include "gateway_client.hpp"
-#include "lean_deepgram.hpp"
-#include "lean_ollama.hpp"
 
 using namespace earshot;
 using namespace std::chrono_literals;
@@ -90,12 +90,15 @@ struct Options {
   int sample_ms = 1000;
   int drain_seconds = 300;
   std::string out = "build/pipeline-bench";
+  // --env BINARY:KEY=VALUE (repeatable): extra environment for one binary of the fleet.
+  std::map<std::string, std::map<std::string, std::string>> env;
 };
 
 [[noreturn]] void usage() {
   std::cerr << "usage: pipeline_bench [--rate CALLS_PER_S] [--seconds N] [--businesses N] [--stt-latency-ms N]\n"
                "                      [--llm-latency-ms N] [--min-minutes N] [--max-minutes N] [--recordings N]\n"
                "                      [--sample-ms N] [--drain-seconds N] [--out DIR]\n"
+               "                      [--env BINARY:KEY=VALUE]... (e.g. --env analyze:EARSHOT_ANALYZE_WORK_THREADS=4)\n"
                "Needs the services' environment: eval \"$(scripts/services.sh --instance test env)\"\n";
   std::exit(2);
 }
@@ -112,6 +115,13 @@ Options parse(int argc, char** argv) {
     const bool number = end != v.c_str() && *end == '\0' && d >= 0;
     if (k == "--out") {
       o.out = v;
+      continue;
+    }
+    if (k == "--env") {
+      const auto colon = v.find(':');
+      const auto eq = v.find('=');
+      if (colon == std::string::npos || eq == std::string::npos || eq < colon + 2) usage();
+      o.env[v.substr(0, colon)][v.substr(colon + 1, eq - colon - 1)] = v.substr(eq + 1);
       continue;
     }
     if (!number) usage();
@@ -283,6 +293,17 @@ double cpu_seconds(pid_t pid) {
   return (std::stod(f[11]) + std::stod(f[12])) / ticks;
 }
 
+// Open file descriptors of a process (-1 when they cannot be listed).
+long open_fds(pid_t pid) {
+  std::error_code ec;
+  long n = 0;
+  for (std::filesystem::directory_iterator it(fmt::format("/proc/{}/fd", pid), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++n;
+  }
+  return ec ? -1 : n;
+}
+
 // The pid scripts/services.sh wrote for a server under ES_SERVICES_DIR (0 when unknown):
 // mariadb/mariadb.pid, rabbitmq/rabbit.pid (the broker's VM), redis/redis.pid.
 pid_t server_pid(const std::string& server, const std::string& file) {
@@ -318,6 +339,7 @@ struct Sample {
   std::map<std::string, std::int64_t> past;   // stage -> calls past it (transcribed+, ...)
   std::map<std::string, double> cpu;          // process -> CPU seconds so far
   std::map<std::string, long> rss_kb;
+  std::map<std::string, long> fds;  // open descriptors (-1: unreadable)
   std::int64_t fed = 0;
   std::int64_t failed = 0;
 };
@@ -409,6 +431,9 @@ int main(int argc, char** argv) {
   fo.env_by_binary["analyze"]["EARSHOT_HTTP_CLIENT_MAX_CONNECTIONS_PER_HOST"] = "1024";
   fo.env_by_binary["analyze"]["EARSHOT_SENTIMENT_LEXICON"] =
       std::string(EARSHOT_SOURCE_DIR) + "/.local/assets/vader-1.1.3/vader_lexicon.txt";
+  for (const auto& [binary, vars] : o.env) {
+    for (const auto& [key, value] : vars) fo.env_by_binary[binary][key] = value;
+  }
   testing::Fleet fleet(fo);
   if (!fleet.start()) {
     std::cerr << "pipeline_bench: the fleet did not start: " << fleet.error() << "\n" << fleet.tails(30);
@@ -558,6 +583,7 @@ int main(int argc, char** argv) {
   for (const auto& s : stages) csv << ",done_" << s;
   for (const auto& p : procs) csv << ",cpu_" << p;
   for (const auto& p : procs) csv << ",rss_mb_" << p;
+  for (const auto& p : procs) csv << ",fds_" << p;
   csv << "\n";
   const auto drain_end = t0 + std::chrono::seconds(o.seconds + o.drain_seconds);
   std::string saturated;
@@ -591,12 +617,14 @@ int main(int argc, char** argv) {
     for (const auto& [name, pid] : pids) {
       s.cpu[name] = cpu_seconds(pid);
       s.rss_kb[name] = status_kb(pid, "VmRSS");
+      s.fds[name] = open_fds(pid);
     }
     csv << fmt::format("{:.1f},{},{}", s.t, s.fed, s.failed);
     for (const auto& st : stages) csv << "," << s.depth[st];
     for (const auto& st : stages) csv << "," << s.past[st];
     for (const auto& p : procs) csv << fmt::format(",{:.2f}", s.cpu[p]);
     for (const auto& p : procs) csv << fmt::format(",{:.1f}", static_cast<double>(s.rss_kb[p]) / 1024.0);
+    for (const auto& p : procs) csv << "," << s.fds[p];
     csv << "\n" << std::flush;
     // Saturation: while calls are fed, a stage's queue holds at least a second of calls and
     // grew by at least half a second of calls over the last ten samples (the depth is noisy
@@ -706,6 +734,15 @@ int main(int argc, char** argv) {
   }
   fmt::print("  {:<10} {:7.2f} ms/call  (machine: {} cores)\n", "all", total_cpu * 1000 / notified,
              std::thread::hardware_concurrency());
+  // Memory and descriptors over the run (a leak shows as a rise from the middle to the end).
+  const Sample& mid = at((warm + feed_s) / 2);
+  fmt::print("RSS (MB) and open descriptors at t={:.0f}s, {:.0f}s, {:.0f}s (after warm-up, middle, end of feeding):\n",
+             a.t, mid.t, b.t);
+  for (const auto& [name, pid] : pids) {
+    const auto mb = [&](const Sample& x) { return static_cast<double>(x.rss_kb.at(name)) / 1024.0; };
+    fmt::print("  {:<10} RSS {:7.1f} {:7.1f} {:7.1f}   fds {:5} {:5} {:5}\n", name, mb(a), mb(mid), mb(b),
+               a.fds.at(name), mid.fds.at(name), b.fds.at(name));
+  }
   fmt::print("saturated first: {}\n",
              saturated.empty() ? std::string("none (no queue held a second of calls and kept growing while fed)")
                                : fmt::format("{} (its queue grew from t={:.0f}s on)", saturated, saturated_at));

@@ -49,6 +49,9 @@ class LeanHttpServer {
   bool start();
   void stop();
   [[nodiscard]] int port() const { return port_; }
+  // Requests answered, and the most handled at once (the handler's latency included).
+  [[nodiscard]] long requests() const { return requests_.load(); }
+  [[nodiscard]] int max_concurrent() const { return max_concurrent_.load(); }
 
  private:
   void accept_loop();
@@ -60,6 +63,9 @@ class LeanHttpServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<long> requests_{0};
+  std::atomic<int> concurrent_{0};
+  std::atomic<int> max_concurrent_{0};
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<int> fds_;  // open connections

@@ -28,6 +28,7 @@ class LeanDeepgram {
   bool start() { return server_.start(); }
   void stop() { server_.stop(); }
   [[nodiscard]] int port() const { return server_.port(); }
+  [[nodiscard]] const LeanHttpServer& server() const { return server_; }
 
  private:
   LeanResponse handle(const LeanRequest& req);

@@ -218,7 +218,12 @@ void LeanHttpServer::serve(int fd) {
         query.remove_prefix(amp + 1);
       }
     }
+    const int now = ++concurrent_;
+    for (int peak = max_concurrent_.load(); now > peak && !max_concurrent_.compare_exchange_weak(peak, now);) {
+    }
     const auto res = handler_(req);
+    --concurrent_;
+    ++requests_;
     if (!respond(fd, res.status, res.body, close) || close) return;
   }
 }
