@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -80,7 +80,10 @@ struct AnalyzeStage::Job {
   std::optional<LlmPlan> plan;
   LlmOutcome llm_out;
 
-  [[nodiscard]] log::Context log_context() const { return sc->log_context(envelope.trace_id); }
+  [[nodiscard]] log::Context log_context() const {
+    if (sc) return sc->log_context(envelope.trace_id);
+    return {.bid = envelope.bid, .call_id = {}, .trace_id = envelope.trace_id};
+  }
 };
 
 AnalyzeStage::AnalyzeStage(AnalyzeStageDeps deps, AnalyzeStageOptions options)
@@ -123,69 +126,32 @@ void AnalyzeStage::start(const queue::IncomingMessage& msg, queue::StageCompleti
 }
 
 queue::HandlerResult AnalyzeStage::handle(const queue::IncomingMessage& msg) {
-  Job job;
-  job.envelope = msg.envelope;
-  job.body = msg.body;
-  job.t0 = d_.clock.steady_now();
-  if (auto early = prepare(job)) return std::move(*early);
-  if (job.plan) {
-    // Blocking: the agents and the embeddings, waited for up to the configured wait.
-    struct Waiter {
-      std::mutex mu;
-      std::condition_variable cv;
-      std::optional<std::vector<llm::AgentResult>> results;
-      std::optional<Result<std::vector<storage::CallEmbedding>>> embeddings;
-      bool agents_done = false;
-      bool embeddings_done = false;
-    };
-    auto w = std::make_shared<Waiter>();
-    const bool agents = job.plan->run_agents;
-    const bool embed = job.plan->embed;
-    w->agents_done = !agents;
-    w->embeddings_done = !embed;
-    if (agents) {
-      llm_->agents.run_async(*job.plan->business, job.plan->agents, *job.plan->input,
-                             [w](std::vector<llm::AgentResult> r) {
-                               std::lock_guard l(w->mu);
-                               w->results = std::move(r);
-                               w->agents_done = true;
-                               w->cv.notify_all();
-                             });
-    }
-    if (embed) {
-      llm_->agents.embed_async(*job.plan->business, job.pii.redacted,
-                               [w](Result<std::vector<storage::CallEmbedding>> e) {
-                                 std::lock_guard l(w->mu);
-                                 w->embeddings = std::move(e);
-                                 w->embeddings_done = true;
-                                 w->cv.notify_all();
-                               });
-    }
-    std::unique_lock l(w->mu);
-    w->cv.wait_for(l, llm_->wait, [&] { return w->agents_done && w->embeddings_done; });
-    if (agents && !w->results) {
-      std::vector<llm::AgentResult> timed_out(job.plan->agents.size());
-      for (std::size_t i = 0; i < timed_out.size(); ++i) {
-        timed_out[i].agent = job.plan->agents[i].name;
-        timed_out[i].failure_reason = fmt::format("timed out after {} ms waiting for the agents", llm_->wait.count());
-      }
-      w->results = std::move(timed_out);
-    }
-    if (embed && !w->embeddings) {
-      w->embeddings =
-          make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", llm_->wait.count()));
-    }
-    job.llm_out =
-        collect_llm(*job.plan, w->results.value_or(std::vector<llm::AgentResult>{}), std::move(w->embeddings));
+  auto job = std::make_shared<Job>();
+  job->envelope = msg.envelope;
+  job->body = msg.body;
+  job->t0 = d_.clock.steady_now();
+  if (auto early = prepare(*job)) return std::move(*early);
+  // The same steps as start(), this thread waiting for the agents and embeddings (up to the
+  // configured wait; a call not answered by then is retried, its answers so far cached).
+  auto ready = std::make_shared<std::promise<void>>();
+  auto answered = ready->get_future();
+  run_llm_async(job, [ready] { ready->set_value(); });
+  const auto wait = llm_ ? llm_->wait : std::chrono::milliseconds(0);
+  if (answered.wait_for(wait) != std::future_status::ready) {
+    return queue::Outcome{queue::Retry{
+        fmt::format("the call's agents and embeddings did not answer within {} ms", wait.count()), std::nullopt}};
   }
-  return finish(job);
+  return finish(*job);
 }
 
 void AnalyzeStage::run_llm_async(const std::shared_ptr<Job>& job, std::function<void()> then) {
-  if (!job->plan) {
+  const auto& maybe_plan = job->plan;
+  if (!maybe_plan || !llm_) {
     then();
     return;
   }
+  const LlmPlan& plan = *maybe_plan;
+  LlmAgents& agents = llm_->agents;
   // The agents and the embeddings at once; the job goes on when both have answered.
   struct Join {
     std::mutex mu;
@@ -195,11 +161,10 @@ void AnalyzeStage::run_llm_async(const std::shared_ptr<Job>& job, std::function<
     std::function<void()> then;
   };
   auto join = std::make_shared<Join>();
-  const bool agents = job->plan->run_agents;
-  const bool embed = job->plan->embed;
-  join->left = (agents ? 1 : 0) + (embed ? 1 : 0);
-  join->then = [this, job, join, then = std::move(then)] {
-    job->llm_out = collect_llm(*job->plan, std::move(join->results), std::move(join->embeddings));
+  const bool ask_agents = plan.run_agents && plan.input.has_value();
+  join->left = (ask_agents ? 1 : 0) + (plan.embed ? 1 : 0);
+  join->then = [job, join, then = std::move(then)] {
+    if (job->plan) job->llm_out = collect_llm(*job->plan, std::move(join->results), std::move(join->embeddings));
     then();
   };
   if (join->left == 0) {
@@ -216,27 +181,24 @@ void AnalyzeStage::run_llm_async(const std::shared_ptr<Job>& job, std::function<
     }
     if (go) go();
   };
-  if (agents) {
-    llm_->agents.run_async(
-        *job->plan->business, job->plan->agents, *job->plan->input,
-        [arrive](std::vector<llm::AgentResult> r) { arrive([&](Join& j) { j.results = std::move(r); }); });
+  if (plan.run_agents && plan.input) {
+    agents.run_async(*plan.business, plan.agents, *plan.input,
+                     [arrive](std::vector<llm::AgentResult> r) { arrive([&](Join& j) { j.results = std::move(r); }); });
   }
-  if (embed) {
-    llm_->agents.embed_async(*job->plan->business, job->pii.redacted,
-                             [arrive](Result<std::vector<storage::CallEmbedding>> e) {
-                               arrive([&](Join& j) { j.embeddings = std::move(e); });
-                             });
+  if (plan.embed) {
+    agents.embed_async(*plan.business, job->pii.redacted, [arrive](Result<std::vector<storage::CallEmbedding>> e) {
+      arrive([&](Join& j) { j.embeddings = std::move(e); });
+    });
   }
 }
 
-queue::Outcome AnalyzeStage::analyzed_notice(const Job& job) const {
+queue::Outcome AnalyzeStage::analyzed_notice(const storage::StageCall& sc, const std::string& trace_id) const {
   const queue::NotifyRequest next{
-      .bid = job.sc->tenant().bid(), .call_id = job.sc->call_text(), .event = queue::NotifyEvent::kCallAnalyzed};
-  return queue::Outcome{queue::Done{{queue::make_stage_message(d_.topology, next, job.envelope.trace_id)}}};
+      .bid = sc.tenant().bid(), .call_id = sc.call_text(), .event = queue::NotifyEvent::kCallAnalyzed};
+  return queue::Outcome{queue::Done{{queue::make_stage_message(d_.topology, next, trace_id)}}};
 }
 
-queue::HandlerResult AnalyzeStage::fail_call(Job& job, const Error& e) {
-  const auto& sc = *job.sc;
+queue::HandlerResult AnalyzeStage::fail_call(const storage::StageCall& sc, const Error& e) {
   if (auto st = sc.fail(e); !st) return std::unexpected(st.error());
   publish_status(sc.tenant(), sc.call_id(), storage::CallStatus::kFailed, storage::CallStatus::kAnalyzing, e.message);
   failed_->Add({{"stage", std::string(kStage)}, {"code", std::string(code_name(e.code))}}).Increment();
@@ -262,7 +224,7 @@ std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
   switch (call->status) {
     case storage::CallStatus::kAnalyzed:
       sc.record(storage::EventOutcome::kSkipped, "already analyzed");
-      return Early(analyzed_notice(job));
+      return Early(analyzed_notice(sc, job.envelope.trace_id));
     case storage::CallStatus::kNotified:
     case storage::CallStatus::kFailed:
       sc.record(storage::EventOutcome::kSkipped, fmt::format("call is {}", storage::status_name(call->status)));
@@ -285,12 +247,12 @@ std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
   auto transcript = d_.transcripts.get(t, call_id);
   if (!transcript) {
     if (transcript.error().code == ErrorCode::kNotFound)
-      return Early(fail_call(job, Error(ErrorCode::kFailedPrecondition, "call has no transcript")));
+      return Early(fail_call(sc, Error(ErrorCode::kFailedPrecondition, "call has no transcript")));
     return Early(std::unexpected(transcript.error()));
   }
   job.transcript = std::move(*transcript);
   auto segments = parse_segments(job.transcript.segments_json);
-  if (!segments) return Early(fail_call(job, segments.error()));
+  if (!segments) return Early(fail_call(sc, segments.error()));
   job.segments = std::move(*segments);
   // The English analyzers read `text_segments`: the original in English, else its English
   // rendering; a call with neither gets "not analyzed: language xx" from them.
@@ -412,8 +374,8 @@ std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
   metric_values["agent_interruptions"] = static_cast<double>(m.agent_interruptions);
   // LLM agents (concurrently) and embeddings: agents see the redacted transcript. What to
   // ask is read here; the asking happens off this thread.
-  if (llm_) {
-    auto plan = plan_llm(*llm_, t, job.call, job.pii.redacted, metric_values);
+  if (const auto& L = llm_; L) {
+    auto plan = plan_llm(*L, t, job.call, job.pii.redacted, metric_values);
     if (!plan) return Early(std::unexpected(plan.error()));
     job.plan = std::move(*plan);
   }
@@ -421,6 +383,7 @@ std::optional<queue::HandlerResult> AnalyzeStage::prepare(Job& job) {
 }
 
 queue::HandlerResult AnalyzeStage::finish(Job& job) {
+  if (!job.sc) return make_error(ErrorCode::kInternal, "analyze: finishing a call that was never loaded");
   const auto& sc = *job.sc;
   const auto& t = sc.tenant();
   const auto call_id = sc.call_id();
@@ -578,7 +541,7 @@ queue::HandlerResult AnalyzeStage::finish(Job& job) {
   analyzed_->Add({}).Increment();
   if (escalation.escalate) escalations_->Add({{"severity", escalation.high ? "high" : "medium"}}).Increment();
   sc.record(storage::EventOutcome::kSucceeded);
-  auto done = std::get<queue::Done>(analyzed_notice(job));
+  auto done = std::get<queue::Done>(analyzed_notice(sc, job.envelope.trace_id));
   if (auto again = reembed_if_embedder_changed(t, call_id, llm_out)) done.next.push_back(std::move(*again));
   std::size_t agents_failed = 0;
   for (const auto& a : result.analyses) agents_failed += a.failed ? 1 : 0;

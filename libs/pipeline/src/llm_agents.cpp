@@ -431,10 +431,9 @@ Result<std::vector<storage::CallEmbedding>> embed_call_chunks(const BusinessLlm&
   });
   std::unique_lock lock(w->mu);
   w->cv.wait_for(lock, wait, [&] { return w->got.has_value(); });
-  if (!w->got.has_value()) {
-    return make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", wait.count()));
-  }
-  return std::move(*w->got);
+  auto got = std::move(w->got);
+  if (!got) return make_error(ErrorCode::kTimeout, fmt::format("embeddings took longer than {} ms", wait.count()));
+  return std::move(*got);
 }
 
 }  // namespace earshot::pipeline

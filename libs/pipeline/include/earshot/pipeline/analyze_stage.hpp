@@ -47,6 +47,7 @@
 #include "earshot/queue/topology.hpp"
 #include "earshot/queue/worker.hpp"
 #include "earshot/storage/repositories.hpp"
+#include "earshot/storage/stage_call.hpp"
 
 namespace earshot::pipeline {
 
@@ -154,8 +155,8 @@ class AnalyzeStage final : public queue::StageHandler, public queue::AsyncStageH
   void run_llm_async(const std::shared_ptr<Job>& job, std::function<void()> then);
   // QA scorecards, the summary, the redaction and every write; the step to analyzed.
   [[nodiscard]] queue::HandlerResult finish(Job& job);
-  [[nodiscard]] queue::Outcome analyzed_notice(const Job& job) const;
-  [[nodiscard]] queue::HandlerResult fail_call(Job& job, const Error& e);
+  [[nodiscard]] queue::Outcome analyzed_notice(const storage::StageCall& sc, const std::string& trace_id) const;
+  [[nodiscard]] queue::HandlerResult fail_call(const storage::StageCall& sc, const Error& e);
   [[nodiscard]] Result<LlmPlan> plan_llm(const AnalyzeLlmDeps& llm, const storage::TenantId& t,
                                          const storage::CallRecord& call,
                                          const std::vector<analytics::TranscriptSegment>& redacted,
