@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -180,7 +181,15 @@ void LeanHttpServer::serve(int fd) {
     }
     const bool close = lower(req.header("connection")) == "close";
     std::optional<std::size_t> length;
-    if (const auto cl = req.header("content-length"); !cl.empty()) length = std::stoull(cl);
+    if (const auto cl = req.header("content-length"); !cl.empty()) {
+      std::size_t n = 0;
+      const auto [end, ec] = std::from_chars(cl.data(), cl.data() + cl.size(), n);
+      if (ec != std::errc() || end != cl.data() + cl.size()) {
+        respond(fd, 400, error_body_(400, "Content-Length is not a number"), true);
+        return;
+      }
+      length = n;
+    }
     if (!length && !req.header("transfer-encoding").empty()) {
       respond(fd, 411, error_body_(411, "Content-Length required"), true);
       return;

@@ -130,6 +130,14 @@ class MemoryLedger final : public JobLedger {
   int named_ = 0;
 };
 
+// A two-second call wanting diarization (the batch flow) whose jobs are named in `ledger`.
+SttJob named_batch_job(const std::shared_ptr<JobLedger>& ledger) {
+  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
+  job.id = "transcript";
+  job.ledger = ledger;
+  return job;
+}
+
 // How many batch jobs the fake was asked to create.
 int jobs_created(const FakeSarvam& fake) {
   int n = 0;
@@ -143,9 +151,7 @@ int jobs_created(const FakeSarvam& fake) {
 TEST_F(SarvamTest, AStartedBatchJobIsNamedAndARedeliveryPollsItInsteadOfStartingAnother) {
   auto ledger = std::make_shared<MemoryLedger>();
   auto p = provider(config());
-  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
-  job.id = "transcript";
-  job.ledger = ledger;
+  auto job = named_batch_job(ledger);
   auto first = testing::run(p, job);
   ASSERT_TRUE(first) << first.error().to_string();
   ASSERT_EQ(ledger->jobs().size(), 1u);
@@ -168,9 +174,7 @@ TEST_F(SarvamTest, AStartedBatchJobIsNamedAndARedeliveryPollsItInsteadOfStarting
 TEST_F(SarvamTest, ANamedJobTheProviderDoesNotKnowIsStartedAfresh) {
   auto ledger = std::make_shared<MemoryLedger>();
   auto p = provider(config());
-  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
-  job.id = "transcript";
-  job.ledger = ledger;
+  auto job = named_batch_job(ledger);
   ASSERT_TRUE(testing::run(p, job));
   const auto key = ledger->jobs().begin()->first;
   ledger->remember(key, "job-9999");  // a job Sarvam does not know
@@ -188,9 +192,7 @@ TEST_F(SarvamTest, ANamedJobThatFailedIsNotResumedButStartedAgain) {
   fake.set_batch_failure("audio could not be processed");
   auto ledger = std::make_shared<MemoryLedger>();
   auto p = provider(config());
-  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
-  job.id = "transcript";
-  job.ledger = ledger;
+  auto job = named_batch_job(ledger);
   EXPECT_FALSE(testing::run(p, job));
   EXPECT_EQ(ledger->jobs().begin()->second, "job-0001");
   auto again = testing::run(p, job);
@@ -205,9 +207,7 @@ TEST_F(SarvamTest, ANamedJobThatFailedIsNotResumedButStartedAgain) {
 TEST_F(SarvamTest, AJobWithOtherSettingsIsNotResumed) {
   auto ledger = std::make_shared<MemoryLedger>();
   auto p = provider(config());
-  auto job = testing::job_for(testing::make_wav(1, 2.0), 1, 2.0);
-  job.id = "transcript";
-  job.ledger = ledger;
+  auto job = named_batch_job(ledger);
   job.language = "hi-IN";
   ASSERT_TRUE(testing::run(p, job));
   job.language = "ta-IN";
