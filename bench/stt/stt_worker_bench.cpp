@@ -4,7 +4,7 @@
 //
 //   eval "$(scripts/services.sh --instance test env)"
 //   build/bin/stt_worker_bench [--jobs 500] [--total 3000] [--latency-ms 2000] [--audio-ms 1000]
-//                              [--work-threads 2] [--db-threads 8] [--handler-threads 2]
+//                              [--work-threads 2] [--db-threads 2] [--handler-threads 2]
 //
 // --total calls are stored (stereo 8 kHz WAV of --audio-ms in the object store) and their
 // transcribe messages queued; then one worker with --jobs in flight (stt_max_in_flight,
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   int latency_ms = 2000;
   int audio_ms = 1000;
   int work_threads = 2;
-  int db_threads = 8;
+  int db_threads = 2;
   int handler_threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];

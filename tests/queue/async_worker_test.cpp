@@ -343,7 +343,14 @@ TEST_F(AsyncWorkerTest, RetryAndDeadLetterOutcomesArriveThroughTheCompletion) {
                 .value_or("")
                 .find("gave up after 3 attempts: stt provider down"),
             std::string::npos);
-  ASSERT_TRUE(wait_until([&] { return rec.count(OutcomeKind::kDone) == 1; }, seconds(20)));
+  // A message reaches its dead-letter queue before the worker records its outcome and
+  // acknowledges it: wait for all six outcomes, not just the first one.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return rec.count(OutcomeKind::kDone) == 1 && rec.count(OutcomeKind::kRetried) == 3 &&
+               rec.count(OutcomeKind::kDeadLettered) == 2;
+      },
+      seconds(20)));
   auto events = rec.events();
   std::vector<int> attempts_of_retry_once;
   for (const auto& e : events) {
@@ -352,6 +359,7 @@ TEST_F(AsyncWorkerTest, RetryAndDeadLetterOutcomesArriveThroughTheCompletion) {
   EXPECT_EQ(attempts_of_retry_once, (std::vector<int>{1, 2}));
   EXPECT_EQ(rec.count(OutcomeKind::kRetried), 3u);       // retry-once once, down twice
   EXPECT_EQ(rec.count(OutcomeKind::kDeadLettered), 2u);  // bad-audio, down
+  EXPECT_TRUE(wait_until([&] { return depth(work_queue(Stage::kSync, bid)) == 0u; }, seconds(20)));
   worker.stop();
   EXPECT_EQ(depth(work_queue(Stage::kSync, bid)), 0u);
 }

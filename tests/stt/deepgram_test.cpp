@@ -247,5 +247,27 @@ TEST_F(DeepgramTest, MalformedBodyIsAClearErrorAndNotResent) {
   EXPECT_EQ(fake.count(), 1);
 }
 
+// Found by the stt_response fuzz target: an utterance naming channel 9.2e19 was converted to
+// an index with undefined behaviour. A channel the answer does not list is a malformed answer.
+TEST_F(DeepgramTest, AnUtteranceOnAChannelTheAnswerDoesNotListIsMalformed) {
+  for (int channel : {2, 7, -1}) {
+    auto script = earshot::testing::default_script();
+    script.back().channel = channel;
+    fake.set_script(script);
+    auto made = make_provider(config(), client, SystemClock::instance());
+    ASSERT_TRUE(made);
+    auto t = testing::run(**made, per_channel());
+    ASSERT_FALSE(t) << channel;
+    EXPECT_EQ(t.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(t.error().message.find(fmt::format("utterance channel {} is not one of the 2 channels", channel)),
+              std::string::npos)
+        << t.error().message;
+  }
+  fake.set_script(earshot::testing::default_script());
+  auto made = make_provider(config(), client, SystemClock::instance());
+  ASSERT_TRUE(made);
+  EXPECT_TRUE(testing::run(**made, per_channel()));  // channels 0 and 1 are read
+}
+
 }  // namespace
 }  // namespace earshot::stt

@@ -339,7 +339,7 @@ void TranscribeStageSettings::declare(ConfigSpec& spec) {
                "wait unread (bounds memory when the CPU threads fall behind).");
   spec.add_int("stt_work_threads", &work_threads, 2, 1, 64,
                "CPU threads for decoding, measuring and the offline engine.");
-  spec.add_int("stt_db_threads", &db_threads, 8, 1, 256,
+  spec.add_int("stt_db_threads", &db_threads, 2, 1, 256,
                "Threads for database steps (keep mysql_pool_size at least as large).");
   spec.add_duration("stt_config_cache_ttl", &config_ttl, std::chrono::seconds(5), std::chrono::seconds(0),
                     std::chrono::minutes(10),

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -12,6 +13,9 @@ namespace earshot::stt {
 using nlohmann::json;
 
 namespace {
+
+// Channels an answer without a channel list may name (a recording has one or two).
+constexpr std::size_t kMaxChannels = 64;
 
 Error deepgram_error(const http::HttpResponse& r) {
   const auto j = json::parse(r.body, nullptr, false);
@@ -91,7 +95,15 @@ Result<Transcript> parse_listen(const http::HttpResponse& r, bool multichannel, 
     for (const auto& u : *utterances) {
       if (!u.is_object()) return std::unexpected(detail::malformed("deepgram", "utterance is not an object"));
       Segment s;
-      const auto channel = static_cast<std::size_t>(std::max(0.0, detail::num_or(u, "channel")));
+      // A whole number naming one of the answer's channels (any of the first kMaxChannels when
+      // it lists none); anything else (negative, fractional, 1e20) is not a Deepgram answer.
+      const double named = detail::num_or(u, "channel");
+      const std::size_t limit = channels.empty() ? kMaxChannels : channels.size();
+      if (!(named >= 0 && named < static_cast<double>(limit)) || std::floor(named) != named) {
+        return std::unexpected(detail::malformed(
+            "deepgram", fmt::format("utterance channel {} is not one of the {} channels", named, limit)));
+      }
+      const auto channel = static_cast<std::size_t>(named);
       if (multichannel) {
         s.speaker = fmt::format("ch{}", channel);
       } else if (u.contains("speaker") && u["speaker"].is_number_integer()) {

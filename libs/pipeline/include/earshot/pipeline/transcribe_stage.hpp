@@ -148,7 +148,7 @@ struct TranscribeStageDeps {
 
 struct TranscribeStageOptions {
   std::size_t work_threads = 2;          // CPU: decoding, measuring, the offline engine
-  std::size_t db_threads = 8;            // blocking I/O: repositories, the local object store
+  std::size_t db_threads = 2;            // blocking I/O: repositories, the local object store
   std::size_t provider_in_flight = 500;  // jobs holding one speech provider at once
   // Jobs holding a recording before its provider has it (read, decoded, measured): bounds
   // the worker's memory when its CPU threads fall behind (a 5-minute stereo call is about
@@ -168,7 +168,7 @@ struct TranscribeStageSettings {
   std::int64_t provider_in_flight = 500;
   std::int64_t audio_in_flight = 4;
   std::int64_t work_threads = 2;
-  std::int64_t db_threads = 8;
+  std::int64_t db_threads = 2;
   std::chrono::milliseconds config_ttl{std::chrono::seconds(5)};
 
   void declare(ConfigSpec& spec);
