@@ -13,6 +13,9 @@ namespace {
 
 using nlohmann::json;
 
+// A business's fleet-wide LLM rate, per minute (0: none).
+constexpr double kMaxRequestsPerMinute = 1'000'000;
+
 std::string secret(const std::map<std::string, std::string>& s, std::string_view name) {
   auto it = s.find(std::string(name));
   return it == s.end() ? std::string() : it->second;
@@ -103,8 +106,10 @@ Result<std::vector<ProviderSpec>> parse_llm_chain(std::string_view text) {
       s.max_in_flight = e["max_in_flight"];
     }
     if (e.contains("requests_per_minute")) {
-      if (!e["requests_per_minute"].is_number() || e["requests_per_minute"].get<double>() < 0) {
-        return bad("requests_per_minute", "must be a number >= 0");
+      // Bounded: the limiter turns it into whole tokens and milliseconds.
+      if (!e["requests_per_minute"].is_number() || !(e["requests_per_minute"].get<double>() >= 0) ||
+          e["requests_per_minute"].get<double>() > kMaxRequestsPerMinute) {
+        return bad("requests_per_minute", "must be a number from 0 to 1000000");
       }
       s.requests_per_minute = e["requests_per_minute"];
     }
