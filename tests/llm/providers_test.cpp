@@ -43,7 +43,8 @@ TEST(LlmChain, ErrorsNameTheEntryAndField) {
       {R"([{"provider":"ollama","model":"m","max_in_flight":0}])", "llm_chain[0].max_in_flight"},
       {R"([{"provider":"ollama","model":"m","requests_per_minute":-1}])", "llm_chain[0].requests_per_minute"},
       // 1e300 reached the limiter's conversion to whole tokens (undefined for a double that large).
-      {R"([{"provider":"ollama","model":"m","requests_per_minute":1e300}])", "requests_per_minute: must be a number from 0 to 1000000"},
+      {R"([{"provider":"ollama","model":"m","requests_per_minute":1e300}])",
+       "requests_per_minute: must be a number from 0 to 1000000"},
       {R"([{"provider":"ollama","model":"m","requests_per_minute":1000001}])", "llm_chain[0].requests_per_minute"},
   };
   for (const auto& [json, want] : cases) {
