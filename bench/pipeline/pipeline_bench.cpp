@@ -38,6 +38,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -734,14 +735,41 @@ int main(int argc, char** argv) {
   }
   fmt::print("  {:<10} {:7.2f} ms/call  (machine: {} cores)\n", "all", total_cpu * 1000 / notified,
              std::thread::hardware_concurrency());
-  // Memory and descriptors over the run (a leak shows as a rise from the middle to the end).
-  const Sample& mid = at((warm + feed_s) / 2);
-  fmt::print("RSS (MB) and open descriptors at t={:.0f}s, {:.0f}s, {:.0f}s (after warm-up, middle, end of feeding):\n",
-             a.t, mid.t, b.t);
+  // Memory and descriptors over the run: seven points from the end of the warm-up to the end
+  // of feeding, and each process's least-squares slope over every sample between them (a leak
+  // shows as a steady rise, a warming cache as a rise that flattens).
+  std::vector<const Sample*> points;
+  for (int k = 0; k <= 6; ++k) points.push_back(&at(warm + (feed_s - warm) * k / 6));
+  std::string heads;
+  for (const Sample* x : points) heads += fmt::format(" {:>6}", fmt::format("{:.0f}s", x->t));
+  fmt::print(
+      "RSS (MB) and open descriptors from the end of the warm-up to the end of feeding, and the trend (least "
+      "squares over every sample between, per 10 minutes):\n  {:<14}{}{:>10}\n",
+      "t", heads, "trend");
+  const auto trend = [&](const std::function<double(const Sample&)>& value) {
+    double n = 0, st = 0, sv = 0, stt = 0, stv = 0;
+    for (const auto& x : samples) {
+      if (x.t < points.front()->t || x.t > points.back()->t) continue;
+      const double v = value(x);
+      n += 1;
+      st += x.t;
+      sv += v;
+      stt += x.t * x.t;
+      stv += x.t * v;
+    }
+    const double den = n * stt - st * st;
+    return n < 2 || den <= 0 ? 0.0 : 600.0 * (n * stv - st * sv) / den;
+  };
   for (const auto& [name, pid] : pids) {
     const auto mb = [&](const Sample& x) { return static_cast<double>(x.rss_kb.at(name)) / 1024.0; };
-    fmt::print("  {:<10} RSS {:7.1f} {:7.1f} {:7.1f}   fds {:5} {:5} {:5}\n", name, mb(a), mb(mid), mb(b),
-               a.fds.at(name), mid.fds.at(name), b.fds.at(name));
+    const auto fd = [&](const Sample& x) { return static_cast<double>(x.fds.at(name)); };
+    std::string rss, fds;
+    for (const Sample* x : points) {
+      rss += fmt::format(" {:6.1f}", mb(*x));
+      fds += fmt::format(" {:6}", x->fds.at(name));
+    }
+    fmt::print("  {:<14}{}{:>+10.1f} MB\n  {:<14}{}{:>+10.1f}\n", name + " RSS", rss, trend(mb), name + " fds", fds,
+               trend(fd));
   }
   fmt::print("saturated first: {}\n",
              saturated.empty() ? std::string("none (no queue held a second of calls and kept growing while fed)")

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "earshot/core/json_ms.hpp"
 #include "fakes/fake_clock.hpp"
 
 namespace earshot::http {
@@ -31,6 +32,16 @@ TEST(ParseRetryAfter, MillisecondsWinAndGarbageIsIgnored) {
   EXPECT_EQ(parse_retry_after({{"retry-after", "-5"}}, now), std::nullopt);
   EXPECT_EQ(parse_retry_after({{"retry-after", "tomorrow-ish"}}, now), std::nullopt);
   EXPECT_EQ(parse_retry_after({}, now), std::nullopt);
+}
+
+// Twenty digits of seconds are 1e23 ms, beyond 64 bits: the wait is clamped, not converted
+// with undefined behaviour (the callers cap it further).
+TEST(ParseRetryAfter, AHugeWaitIsClampedNotOverflowed) {
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_EQ(parse_retry_after({{"retry-after", "99999999999999999999"}}, now), std::chrono::milliseconds(kMaxJsonMs));
+  EXPECT_EQ(parse_retry_after({{"retry-after-ms", "99999999999999999999"}}, now),
+            std::chrono::milliseconds(kMaxJsonMs));
+  EXPECT_EQ(parse_retry_after({{"retry-after", "9999999.5"}}, now), 9999999500ms);
 }
 
 }  // namespace

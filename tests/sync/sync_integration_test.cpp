@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "earshot/cache/live_events.hpp"
+#include "earshot/core/json_ms.hpp"
 #include "earshot/crypto/keyring.hpp"
 #include "earshot/http/curl_http_client.hpp"
 #include "earshot/queue/publisher.hpp"
@@ -488,6 +489,33 @@ TEST_F(SyncTest, SourceSafetyLagMissingAudioAndResync) {
   EXPECT_EQ(again->published, 0);
   EXPECT_TRUE(drain(queue::Stage::kTranscribe).empty());
   EXPECT_EQ(count("SELECT COUNT(*) FROM call_records WHERE bid = ?"), 2);
+}
+
+// A hostile or broken source: its duration column holds 1e300 and negative seconds. The
+// conversion to milliseconds clamps (0..kMaxJsonMs) instead of overflowing.
+TEST_F(SyncTest, SourceDurationsOutOfRangeAreClampedNotOverflowed) {
+  SourceDatabase src;
+  put_config(source_config(src, 1000, 0));
+  ASSERT_TRUE(src.db().execute("ALTER TABLE pbx_calls MODIFY dur DOUBLE NULL"));
+  ASSERT_TRUE(src.db().execute(
+      "INSERT INTO pbx_calls (call_uuid, phone, started, dur, recording, disposition, updated_at) VALUES "
+      "('huge', '+14155550100', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, 1e300, 'https://r.example/huge.wav', 'ANSWERED', "
+      "UTC_TIMESTAMP(3) - INTERVAL 1 HOUR), "
+      "('negative', '+14155550101', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, -5, 'https://r.example/neg.wav', 'ANSWERED', "
+      "UTC_TIMESTAMP(3) - INTERVAL 1 HOUR), "
+      "('half', '+14155550102', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, 30.25, 'https://r.example/half.wav', 'ANSWERED', "
+      "UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)"));
+  SourceDbSync s(deps());
+  auto r = s.run_once(t);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->created, 3);
+  auto huge = calls.find_by_external_id(t, "huge");
+  auto negative = calls.find_by_external_id(t, "negative");
+  auto half = calls.find_by_external_id(t, "half");
+  ASSERT_TRUE(huge && negative && half);
+  EXPECT_EQ(huge->duration_ms, kMaxJsonMs);
+  EXPECT_EQ(negative->duration_ms, 0);
+  EXPECT_EQ(half->duration_ms, 30'250);
 }
 
 // The broker refuses the batch after the calls were committed (a crash between the two):

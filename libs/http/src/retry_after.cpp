@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "earshot/core/json_ms.hpp"
+
 namespace earshot::http {
 
 namespace {
@@ -17,7 +19,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// A non-negative decimal number (digits, optionally one '.'), else nullopt.
+// A non-negative decimal number (digits, optionally one '.'), else nullopt. Up to 20 digits:
+// the callers clamp it (clamp_ms) before it becomes a whole number of milliseconds.
 std::optional<double> parse_number(std::string_view s) {
   if (s.empty() || s.size() > 20) return std::nullopt;
   bool dot = false;
@@ -39,14 +42,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::map<std::s
   using std::chrono::milliseconds;
   if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
     if (auto v = parse_number(trim(it->second))) {
-      return milliseconds(static_cast<std::int64_t>(std::ceil(*v)));
+      return milliseconds(clamp_ms(std::ceil(*v)));
     }
   }
   auto it = headers.find("retry-after");
   if (it == headers.end()) return std::nullopt;
   const auto value = trim(it->second);
   if (auto v = parse_number(value)) {
-    return milliseconds(static_cast<std::int64_t>(std::ceil(*v * 1000.0)));
+    return milliseconds(clamp_ms(std::ceil(*v * 1000.0)));
   }
   // HTTP-date: IMF-fixdate, or the obsolete RFC 850 / asctime forms; curl_getdate reads all.
   const std::string text(value);

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "earshot/core/json_ms.hpp"
 #include "earshot/core/log.hpp"
 #include "earshot/crypto/base64.hpp"
 #include "earshot/http/egress.hpp"
@@ -410,8 +411,9 @@ Result<SyncReport> SourceDbSync::run_pass(const storage::TenantId& t) {
       }
       in.customer_name = r[4].as_string();
       if (!r[6].is_null()) {
+        // The tenant's own column: negative, NaN or 1e300 must not overflow (clamp_ms: 0..31 years).
         const double d = r[6].as_double();
-        in.duration_ms = static_cast<std::int64_t>(cfg.columns.duration_ms ? d : d * 1000.0);
+        in.duration_ms = clamp_ms(cfg.columns.duration_ms ? d : d * 1000.0);
       }
       in.audio_uri = r[7].as_string();
       in.language = config->language;
