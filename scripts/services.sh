@@ -432,7 +432,8 @@ start_redis() {
     require_port_free redis "$REDIS_PORT"
     mkdir -p "$RD"
     launch "${PIDFILE[redis]}" "${LOGFILE[redis]}" redis-server --port "$REDIS_PORT" \
-      --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$RD"
+      --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$RD" \
+      --maxmemory 1gb --maxmemory-policy allkeys-lru
     pid=$LAUNCHED_PID launched=1
   fi
   wait_ready redis "$pid" $((t0 + 10000)) redis_ping "${LOGFILE[redis]}" || return 1

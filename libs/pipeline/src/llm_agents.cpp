@@ -120,7 +120,7 @@ void LlmSettings::declare(ConfigSpec& spec) {
   spec.add_int("llm_max_tokens", &max_tokens, 1024, 16, 32'768, "Largest answer of one LLM agent, in tokens.");
   spec.add_int("llm_transcript_token_budget", &transcript_token_budget, 6'000, 200, 1'000'000,
                "Estimated tokens of transcript an agent prompt may carry; longer ones keep their start and end.");
-  spec.add_duration("llm_cache_ttl", &cache_ttl, std::chrono::hours(24 * 7), std::chrono::seconds(1),
+  spec.add_duration("llm_cache_ttl", &cache_ttl, std::chrono::hours(24), std::chrono::seconds(1),
                     std::chrono::hours(24 * 365), "How long an agent's output stays in the Redis cache.");
   spec.add_duration("llm_deadline", &defaults.deadline, std::chrono::minutes(3), std::chrono::seconds(1),
                     std::chrono::hours(1), "Deadline of one LLM request, retries included.");

@@ -85,7 +85,8 @@ struct LlmSettings {
   std::int64_t provider_requests_per_second = 0;  // per provider, per process (0: none)
   std::int64_t max_tokens = 1024;                 // of one agent answer
   std::int64_t transcript_token_budget = 6'000;   // see llm::trim_transcript
-  std::chrono::milliseconds cache_ttl{std::chrono::hours(24 * 7)};
+  // About 270 bytes of Redis per agent result for this long (docs/operations.md, Redis).
+  std::chrono::milliseconds cache_ttl{std::chrono::hours(24)};
   std::int64_t embedding_chunk_words = 120;  // transcript chunk size for embeddings
   llm::ProviderDefaults defaults;
 
