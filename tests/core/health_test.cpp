@@ -55,6 +55,24 @@ TEST(Health, ReadinessFollowsDependenciesAndDraining) {
   EXPECT_NE(metrics.serialize().find(R"(earshot_dependency_up{dependency="redis"} 1)"), std::string::npos);
 }
 
+// A process whose components are still starting (a gateway not yet listening on its API
+// port) is not ready even with every dependency up: the fleet test's request to the API port
+// right after /readyz 200 found nothing listening before this state existed.
+TEST(Health, NotReadyWhileStarting) {
+  Metrics metrics("t", "v", "c");
+  HealthRegistry reg(metrics);
+  reg.add("mysql").set_up();
+  reg.set_starting(true);
+  auto starting = reg.readiness();
+  EXPECT_FALSE(starting.ready);
+  EXPECT_EQ(nlohmann::json::parse(starting.json)["starting"], true);
+  EXPECT_EQ(nlohmann::json::parse(starting.json)["status"], "unavailable");
+  reg.set_starting(false);
+  auto ready = reg.readiness();
+  EXPECT_TRUE(ready.ready);
+  EXPECT_EQ(nlohmann::json::parse(ready.json)["starting"], false);
+}
+
 TEST(Health, MonitorReconnectsAfterFailure) {
   Metrics metrics("t", "v", "c");
   HealthRegistry reg(metrics);

@@ -38,7 +38,7 @@ DependencyState& HealthRegistry::add(const std::string& name) {
 
 HealthRegistry::Report HealthRegistry::readiness() const {
   nlohmann::json deps = nlohmann::json::object();
-  bool ready = !draining_.load();
+  bool ready = !draining_.load() && !starting_.load();
   {
     std::lock_guard lock(mu_);
     for (const auto& d : deps_) {
@@ -49,8 +49,10 @@ HealthRegistry::Report HealthRegistry::readiness() const {
       deps[d->name()] = std::move(entry);
     }
   }
-  nlohmann::json body{
-      {"status", ready ? "ready" : "unavailable"}, {"draining", draining_.load()}, {"dependencies", std::move(deps)}};
+  nlohmann::json body{{"status", ready ? "ready" : "unavailable"},
+                      {"starting", starting_.load()},
+                      {"draining", draining_.load()},
+                      {"dependencies", std::move(deps)}};
   return {ready, body.dump()};
 }
 

@@ -87,6 +87,7 @@ int Runtime::admin_port() const {
 }
 
 Status Runtime::start() {
+  health_.set_starting(true);
   auto& srv = impl_->admin;
   srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
   srv.set_read_timeout(5, 0);
@@ -131,6 +132,7 @@ Status Runtime::start() {
     }
     ++impl_->started;
   }
+  health_.set_starting(false);
   return {};
 }
 

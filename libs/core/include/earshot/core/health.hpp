@@ -48,10 +48,14 @@ class HealthRegistry {
   DependencyState& add(const std::string& name);
   void set_draining() { draining_.store(true); }
   [[nodiscard]] bool draining() const { return draining_.load(); }
+  // Not ready while starting: the runtime sets it before its admin listener opens and clears
+  // it once every component has started (a gateway's API listener is bound), so /readyz
+  // never sends traffic to a port that is not listening yet.
+  void set_starting(bool starting) { starting_.store(starting); }
 
   struct Report {
     bool ready = false;
-    std::string json;  // {"status":"ready"|"unavailable","draining":bool,"dependencies":{...}}
+    std::string json;  // {"status":"ready"|"unavailable","starting":bool,"draining":bool,"dependencies":{...}}
   };
   [[nodiscard]] Report readiness() const;
 
@@ -60,6 +64,7 @@ class HealthRegistry {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<DependencyState>> deps_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> starting_{false};
 };
 
 // One dependency's connection, as the monitor sees it. Implementations live with the client
